@@ -1,0 +1,50 @@
+# hedui — two commands on a fresh machine: `make demo` and `make test`.
+# Every target sets the project up first (uv from PyPI, .venv from uv.lock,
+# Debian's chromium and CJK fonts for the browser/PDF parts).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+PY := .venv/bin/python
+HEDUI := .venv/bin/hedui
+SIZE ?= small
+
+.PHONY: setup system-deps demo test test-all bench bench-linkage lint clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --python $(PYTHON) --quiet
+	touch $@
+
+system-deps:
+	@bash .ci/system-deps.sh
+
+setup: .venv/.synced system-deps
+
+demo: setup
+	$(HEDUI) demo --workdir .work/demo --households 200
+
+test: setup
+	$(PY) -m pytest -q
+
+test-all: setup
+	$(PY) -m pytest -q -m ''
+
+lint: setup
+	.venv/bin/ruff check .
+
+bench: setup
+	$(UV) sync --locked --quiet --group bench
+	touch .venv/.synced
+	$(PY) -m bench.pipeline --size $(SIZE)
+
+bench-linkage: setup
+	$(UV) sync --locked --quiet --group bench
+	touch .venv/.synced
+	$(PY) -m bench.linkage
+
+clean:
+	rm -rf .work .airflow

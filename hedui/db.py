@@ -1,0 +1,78 @@
+"""DuckDB access: the working database, SQL files from sql/, and run-scoped models.
+
+A *model* is one SQL file holding one SELECT for one run (parameters such as
+`$run_date` are bound, never pasted).  `replace_model` stores its rows in a
+table keyed by `run_date`, replacing that run's rows inside a transaction so
+that a re-run of a logical date is atomic.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+
+def connect(path: Path | str = ":memory:", *, threads: int = 2, memory_limit: str = "4GB",
+            temp_directory: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB database with explicit resources and the hedui macros loaded."""
+    config: dict[str, Any] = {"threads": threads, "memory_limit": memory_limit}
+    if temp_directory:
+        Path(temp_directory).mkdir(parents=True, exist_ok=True)
+        config["temp_directory"] = str(temp_directory)
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    con.sql("set enable_progress_bar = false")
+    if not read_only:
+        con.sql(sql_text("macros.sql"))
+    return con
+
+
+def sql_text(name: str) -> str:
+    """The text of sql/<name>."""
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def _used_params(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    names = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))
+    return {k: v for k, v in params.items() if k in names}
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> duckdb.DuckDBPyRelation:
+    """Run the SELECT in sql/<name> with its named parameters bound."""
+    sql = sql_text(name)
+    return con.sql(sql, params=_used_params(sql, params))
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        con.sql("select count(*) from information_schema.tables where table_name = ?",
+                params=[table]).fetchall()[0][0]
+    )
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, table: str, select_sql: str,
+                 params: dict[str, Any], run_date: str) -> int:
+    """Replace `table`'s rows of `run_date` by the rows of `select_sql`; return the count.
+
+    The table is created from the query's shape on first use.  Run inside the
+    caller's transaction for atomicity across several tables.
+    """
+    bound = _used_params(select_sql, params)
+    con.execute(f"create temp table _rows as {select_sql}", bound)
+    try:
+        if not table_exists(con, table):
+            con.sql(f"create table {table} as select * from _rows limit 0")
+        con.execute(f"delete from {table} where run_date = ?", [run_date])
+        con.sql(f"insert into {table} by name select * from _rows")
+        return con.sql("select count(*) from _rows").fetchall()[0][0]
+    finally:
+        con.sql("drop table _rows")
+
+
+def replace_model(con: duckdb.DuckDBPyConnection, table: str, name: str, run_date: str, **params: Any) -> int:
+    """Store the rows of model sql/<name> for one run in `table` (see replace_rows)."""
+    return replace_rows(con, table, sql_text(name), {"run_date": run_date, **params}, run_date)

@@ -1,0 +1,256 @@
+"""The pipeline steps — the same functions the Airflow DAG's tasks and `hedui run` call.
+
+ingest_source (per source, files only) → validate_source (per source, files only)
+→ load (into the working DuckDB) → link → assess → report.
+
+Per-source steps write Parquet/JSON under runs/<date>/ and never open the
+working database, so that Airflow can run them in parallel; `load` is the
+single writer.  Every step replaces its own outputs, so re-running a logical
+date is safe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from connectors import list_sources, load_map, read_delivery
+from hedui import db
+from hedui.errors import ReconciliationError
+
+log = logging.getLogger(__name__)
+
+REQUESTS = "requests"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where one run reads and writes: inbox, working folder and the logical date (YYYYMMDD)."""
+
+    inbox: Path
+    workdir: Path
+    run_date: str
+
+    @classmethod
+    def of(cls, inbox: str | Path, workdir: str | Path, run_date: str) -> RunContext:
+        return cls(Path(inbox).resolve(), Path(workdir).resolve(), str(run_date))
+
+    @property
+    def run_dir(self) -> Path:
+        return self.workdir / "runs" / self.run_date
+
+    @property
+    def report_dir(self) -> Path:
+        return self.workdir / "reports" / self.run_date
+
+    @property
+    def database(self) -> Path:
+        return self.workdir / "hedui.duckdb"
+
+    def path(self, kind: str, source: str, ext: str = "parquet") -> Path:
+        p = self.run_dir / kind / f"{source}.{ext}"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+
+def sources() -> list[str]:
+    """Every source the run ingests: the requests first, then the departments."""
+    return [REQUESTS] + [s for s in list_sources() if s != REQUESTS]
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _as_dict(obj) -> dict:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if dataclasses.is_dataclass(obj):
+        return dataclasses.asdict(obj)
+    return dict(obj)
+
+
+def ingest_source(ctx: RunContext, source: str) -> dict:
+    """Read one source's delivery, decode it and stage its rows (files only)."""
+    from hedui.staging import stage_source
+
+    started = time.perf_counter()
+    smap = load_map(source)
+    folder = ctx.inbox / source / ctx.run_date
+    raw = ctx.path("raw", source)
+    manifest = read_delivery(smap, folder, ctx.inbox, raw, ctx.run_date)
+    counts = stage_source(raw, smap, ctx.run_date, ctx.path("staged_pre", source), ctx.path("quarantine_stage", source),
+                          manifest=manifest)
+    out = {"source": source, "manifest": _as_dict(manifest), "staging": _as_dict(counts),
+           "seconds": round(time.perf_counter() - started, 3)}
+    _write_json(ctx.path("manifests", source, "json"), out)
+    log.info("ingested %s: status %s", source, out["manifest"].get("status"))
+    return out
+
+
+def validate_source(ctx: RunContext, source: str) -> dict:
+    """Validate one source's staged rows with its GX suite; write passed rows and quarantine."""
+    from hedui.validate import validate_source as gx_validate
+
+    started = time.perf_counter()
+    manifest = json.loads(ctx.path("manifests", source, "json").read_text(encoding="utf-8"))["manifest"]
+    result = gx_validate(source, ctx.path("staged_pre", source), ctx.run_date,
+                         ctx.path("staged", source), ctx.path("quarantine_gx", source),
+                         docs_dir=ctx.report_dir / "datadocs")
+    result = _as_dict(result)
+    delivery_status = manifest.get("status", "missing")
+    if delivery_status != "delivered":
+        status = delivery_status  # missing / incomplete: counts as not delivered
+        reasons = [manifest.get("message_zh") or "未交付"]
+    else:
+        status = "failed" if result.get("status") == "failed" else "passed"
+        reasons = list(result.get("reasons_zh") or [])
+    out = {"source": source, "status": status, "reasons_zh": reasons, "validation": result,
+           "seconds": round(time.perf_counter() - started, 3)}
+    _write_json(ctx.path("status", source, "json"), out)
+    return out
+
+
+def ingest_and_validate(ctx: RunContext, source: str) -> dict:
+    ingest_source(ctx, source)
+    return validate_source(ctx, source)
+
+
+def _open(ctx: RunContext):
+    ctx.workdir.mkdir(parents=True, exist_ok=True)
+    return db.connect(ctx.database, threads=int(os.environ.get("HEDUI_THREADS", "2")),
+                      memory_limit=os.environ.get("HEDUI_MEMORY_LIMIT", "4GB"),
+                      temp_directory=ctx.workdir / "tmp")
+
+
+def _parquet(path: Path) -> str:
+    return "read_parquet(" + "'" + str(path).replace("'", "''") + "')"
+
+
+def load(ctx: RunContext) -> dict:
+    """Move the run's staged rows, quarantine, manifests and statuses into the working database."""
+    con = _open(ctx)
+    try:
+        con.sql("begin transaction")
+        files_rows, status_rows = [], []
+        for source in sources():
+            smap = load_map(source)
+            staged = ctx.path("staged", source)
+            db.replace_rows(con, f"stg_{source}", f"select * from {_parquet(staged)}", {}, ctx.run_date)
+            man = json.loads(ctx.path("manifests", source, "json").read_text(encoding="utf-8"))
+            st = json.loads(ctx.path("status", source, "json").read_text(encoding="utf-8"))
+            for f in man["manifest"].get("files", []):
+                files_rows.append((ctx.run_date, source, f.get("file_name"), f.get("sha256"), f.get("format"),
+                                   f.get("encoding"), f.get("marker_count"), f.get("rows_read"),
+                                   bool(f.get("complete")), "；".join(f.get("problems") or [])))
+            status_rows.append((ctx.run_date, source, smap.title_zh, st["status"], "；".join(st["reasons_zh"])))
+        con.sql(db.sql_text("schema.sql"))
+        con.execute("delete from quarantine where run_date = ?", [ctx.run_date])
+        for source in sources():
+            for kind in ("quarantine_stage", "quarantine_gx"):
+                q = ctx.path(kind, source)
+                if q.exists():
+                    con.sql(f"insert into quarantine by name select * from {_parquet(q)}")
+        con.execute("delete from delivered_files where run_date = ?", [ctx.run_date])
+        con.executemany("insert into delivered_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", files_rows)
+        con.execute("delete from source_status where run_date = ?", [ctx.run_date])
+        con.executemany("insert into source_status values (?, ?, ?, ?, ?)", status_rows)
+        _create_source_records_view(con)
+        n = db.replace_model(con, "reconciliation", "report/reconciliation.sql", ctx.run_date)
+        bad = db.query(con, "report/reconciliation_broken.sql", run_date=ctx.run_date).fetchall()
+        if bad:
+            con.sql("rollback")
+            raise ReconciliationError(
+                "对账不平（交付行数 ≠ 入库行数 + 隔离行数）："
+                + "；".join(f"{s} {f}: 交付 {d}，入库 {st}，隔离 {q}" for s, f, d, st, q in bad)
+                + "。请检查该文件并重跑本批次。"
+            )
+        con.sql("commit")
+    finally:
+        con.close()
+    return {"files": n}
+
+
+def _create_source_records_view(con) -> None:
+    """A view over every department's staged records with their identity columns (schema, not data)."""
+    parts = [
+        f"select run_date, source, record_id, id_norm, id_status, name_norm, file_name, row_no, delivery_date "
+        f"from stg_{s}"
+        for s in sources() if s != REQUESTS
+    ]
+    con.sql("create or replace view source_records as " + " union all ".join(parts))
+
+
+def link(ctx: RunContext) -> dict:
+    """Link every staged record to the requested, authorized members (exact ID)."""
+    con = _open(ctx)
+    try:
+        con.sql("begin transaction")
+        n = db.replace_model(con, "links", "link/links_exact.sql", ctx.run_date)
+        con.sql("commit")
+    finally:
+        con.close()
+    return {"links": n}
+
+
+def assess(ctx: RunContext) -> dict:
+    """Resolve each household's policy, compute the figures, findings and outcomes."""
+    from hedui.policy import load_policies, policy_rows
+
+    con = _open(ctx)
+    try:
+        con.sql("begin transaction")
+        households = con.sql(
+            "select request_id, any_value(region_code) filter (where relation = '本人'), "
+            "any_value(urban_rural) filter (where relation = '本人'), "
+            "any_value(program) filter (where relation = '本人') "
+            "from stg_requests where run_date = ? group by request_id", params=[ctx.run_date]
+        ).fetchall()
+        import pyarrow as pa
+
+        rows = list(policy_rows(load_policies(), households, ctx.run_date))
+        con.register("_policy_rows", pa.Table.from_pylist(rows or list(policy_rows(
+            load_policies(), [("", "36", "城市", "*")], ctx.run_date))))
+        keep = "true" if rows else "false"
+        db.replace_rows(con, "household_policy", f"select $run_date as run_date, * from _policy_rows where {keep}",
+                        {"run_date": ctx.run_date}, ctx.run_date)
+        con.unregister("_policy_rows")
+        counts = {}
+        for table_name in ("households", "figures", "findings", "outcomes"):
+            counts[table_name] = db.replace_model(con, table_name, f"assess/{table_name}.sql", ctx.run_date)
+        con.sql("commit")
+    finally:
+        con.close()
+    return counts
+
+
+def report(ctx: RunContext) -> dict:
+    """Write outcomes.csv, reconciliation.csv and the household reports."""
+    from hedui.report import write_reports
+
+    con = _open(ctx)
+    try:
+        return write_reports(con, ctx)
+    finally:
+        con.close()
+
+
+def run(ctx: RunContext) -> dict:
+    """Every step in order, without Airflow (`hedui run`)."""
+    timings = {}
+    for source in sources():
+        t = time.perf_counter()
+        ingest_and_validate(ctx, source)
+        timings[f"ingest:{source}"] = time.perf_counter() - t
+    for name, step in (("load", load), ("link", link), ("assess", assess), ("report", report)):
+        t = time.perf_counter()
+        step(ctx)
+        timings[name] = time.perf_counter() - t
+    return timings

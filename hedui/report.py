@@ -1,0 +1,193 @@
+"""Reports: outcomes.csv, reconciliation.csv, one HTML report per household, a batch summary.
+
+Everything here is what staff read: Chinese, ID numbers masked (first 6 + last 4),
+account numbers masked (last 4), every fact citing source, delivery date, file,
+row and how it was linked.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from connectors import load_map
+from hedui.masking import mask_account, mask_id
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+OUTCOME_ZH = {
+    "CLEAR": "未发现超出政策规定情形",
+    "FINDINGS": "发现超出政策规定情形",
+    "INCOMPLETE": "核对信息不完整，需人工复核",
+}
+FINDING_ZH = {
+    "INCOME_OVER_STANDARD": "家庭月人均收入高于保障标准",
+    "FINANCIAL_ASSETS_OVER_LIMIT": "家庭人均金融资产超过限额",
+    "RESIDENTIAL_UNITS_OVER_LIMIT": "住宅套数超过规定",
+    "NON_RESIDENTIAL_PROPERTY": "拥有非住宅类房产",
+    "VEHICLE": "拥有非豁免机动车",
+    "BUSINESS_ROLE": "在存续经营主体中任职或出资",
+    "MEMBER_REGISTRATION_ENDED": "成员户籍已死亡、注销或迁出",
+    "MEMBER_REGISTRATION_MISMATCH": "申报成员与户籍登记不符",
+    "NO_AUTHORIZATION": "成员未签署授权书",
+    "SOURCE_MISSING": "部门数据未交付",
+    "SOURCE_FAILED": "部门数据未通过校验",
+    "UNCONFIRMED_LINK": "所依据的记录为未确认的概率匹配",
+}
+GAP_CODES = {"NO_AUTHORIZATION", "SOURCE_MISSING", "SOURCE_FAILED", "UNCONFIRMED_LINK"}
+METHOD_ZH = {"exact_id": "身份证号精确匹配", "probabilistic": "概率匹配"}
+HIDDEN_COLUMNS = {"name", "id_number"}
+
+
+def _env() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env.filters["yuan"] = lambda v: "—" if v is None else f"{v:,.2f}"
+    return env
+
+
+def safe_name(request_id: str) -> str:
+    """A file name for a request id (keeps letters, digits, - and _)."""
+    return re.sub(r"[^0-9A-Za-z_\-]", "_", request_id) or "_"
+
+
+def _rows(rel) -> list[dict]:
+    cols = rel.columns
+    return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+
+
+def _display_value(kind: str, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if kind == "id":
+        return mask_id(str(value))
+    if kind == "account":
+        return mask_account(str(value))
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m") if kind == "month" else value.strftime("%Y-%m-%d")
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _linked_records(con, run_date: str, sources: list[str]) -> dict[str, list[dict]]:
+    """Every linked record of the run, grouped by request, with its displayable fields."""
+    by_request: dict[str, list[dict]] = defaultdict(list)
+    for source in sources:
+        smap = load_map(source)
+        cols = [c for c in smap.columns if c.column not in HIDDEN_COLUMNS]
+        rel = con.sql(
+            f"select l.request_id, l.member_id, l.method, l.match_weight, l.is_confirmed, "
+            f"t.record_id, t.file_name, t.row_no, t.delivery_date, "
+            + ", ".join(f"t.{c.column}" for c in cols)
+            + f" from links as l join stg_{source} as t on t.record_id = l.record_id "
+            f"where l.run_date = $run_date and t.run_date = $run_date "
+            f"order by l.request_id, l.member_id, t.file_name, t.row_no",
+            params={"run_date": run_date},
+        )
+        for r in _rows(rel):
+            by_request[r["request_id"]].append({
+                "source": source,
+                "source_zh": smap.title_zh,
+                "member_id": r["member_id"],
+                "method_zh": METHOD_ZH.get(r["method"], r["method"]),
+                "match_weight": r["match_weight"],
+                "is_confirmed": r["is_confirmed"],
+                "record_id": r["record_id"],
+                "file_name": r["file_name"],
+                "row_no": r["row_no"],
+                "delivery_date": r["delivery_date"],
+                "fields": [(c.header, _display_value(c.type, r[c.column])) for c in cols],
+            })
+    return by_request
+
+
+def write_reports(con, ctx) -> dict:
+    """Write every output of a run's report step; return counts."""
+    from hedui.pipeline import REQUESTS, sources
+
+    run_date = ctx.run_date
+    out = ctx.report_dir
+    (out / "households").mkdir(parents=True, exist_ok=True)
+    params = {"run_date": run_date}
+
+    outcomes = _rows(con.sql("select request_id, outcome, findings from outcomes where run_date = $run_date "
+                             "order by request_id", params=params))
+    with open(out / "outcomes.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["request_id", "outcome", "findings"])
+        w.writerows((o["request_id"], o["outcome"], o["findings"]) for o in outcomes)
+
+    recon = _rows(con.sql("select source, file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
+                          "where run_date = $run_date order by source, file", params=params))
+    with open(out / "reconciliation.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["source", "file", "rows_delivered", "rows_staged", "rows_quarantined"])
+        w.writerows(tuple(r.values()) for r in recon)
+
+    households = {h["request_id"]: h for h in _rows(con.sql(
+        "select h.*, f.* exclude (run_date, request_id, n_members, standard_monthly_yuan, "
+        "financial_assets_limit_yuan, max_residential_units), o.outcome, o.findings "
+        "from households h join figures f using (run_date, request_id) "
+        "join outcomes o using (run_date, request_id) where h.run_date = $run_date", params=params))}
+    members: dict[str, list[dict]] = defaultdict(list)
+    for m in _rows(con.sql("select request_id, id_norm, id_number, name, relation, "
+                           "nullif(trim(authorization_no), '') is not null as is_authorized, "
+                           "authorization_no, authorization_date from stg_requests where run_date = $run_date "
+                           "order by request_id, relation <> '本人', row_no", params=params)):
+        m["id_masked"] = mask_id(m["id_norm"] or m["id_number"])
+        members[m["request_id"]].append(m)
+    findings: dict[str, list[dict]] = defaultdict(list)
+    citations = {}
+    for f in _rows(con.sql(
+            "select f.*, r.file_name, r.row_no, r.delivery_date from findings f "
+            "left join (select record_id, file_name, row_no, delivery_date from source_records "
+            "           where run_date = $run_date union all "
+            "           select record_id, file_name, row_no, delivery_date from stg_requests "
+            "           where run_date = $run_date) r using (record_id) "
+            "where f.run_date = $run_date order by f.request_id, f.code", params=params)):
+        f["code_zh"] = FINDING_ZH.get(f["code"], f["code"])
+        f["is_gap"] = f["code"] in GAP_CODES
+        f["method_zh"] = METHOD_ZH.get(f["method"], "")
+        findings[f["request_id"]].append(f)
+    statuses = _rows(con.sql("select * from source_status where run_date = $run_date order by source",
+                             params=params))
+    records = _linked_records(con, run_date, [s for s in sources() if s != REQUESTS])
+    names = {s["source"]: s["source_zh"] for s in statuses}
+
+    env = _env()
+    tpl = env.get_template("household.html")
+    for request_id, h in households.items():
+        member_list = members[request_id]
+        recs = records.get(request_id, [])
+        per_member = []
+        for m in member_list:
+            mine = [r for r in recs if r["member_id"] == m["id_norm"]]
+            by_source: dict[str, list[dict]] = defaultdict(list)
+            for r in mine:
+                by_source[r["source_zh"]].append(r)
+            per_member.append({"member": m, "by_source": dict(by_source)})
+        html = tpl.render(
+            h=h, outcome_zh=OUTCOME_ZH[h["outcome"]], members=member_list, per_member=per_member,
+            findings=[f for f in findings[request_id] if not f["is_gap"]],
+            gaps=[f for f in findings[request_id] if f["is_gap"]],
+            statuses=statuses, run_date=run_date, source_names=names, mask_id=mask_id,
+        )
+        (out / "households" / f"{safe_name(request_id)}.html").write_text(html, encoding="utf-8")
+        citations[request_id] = len(recs)
+
+    summary = env.get_template("summary.html").render(
+        run_date=run_date, outcomes=outcomes, households=households, statuses=statuses, recon=recon,
+        outcome_zh=OUTCOME_ZH, finding_zh=FINDING_ZH, safe_name=safe_name,
+        by_outcome=_rows(con.sql("select outcome, count(*) n from outcomes where run_date = $run_date "
+                                 "group by all order by n desc", params=params)),
+        by_finding=_rows(con.sql("select code, count(distinct request_id) n from findings "
+                                 "where run_date = $run_date group by all order by n desc", params=params)),
+        quarantine_top=_rows(con.sql("select source, reason_zh, count(*) n from quarantine where run_date = $run_date "
+                                     "group by all order by n desc limit 20", params=params)),
+    )
+    (out / "index.html").write_text(summary, encoding="utf-8")
+    return {"households": len(households), "records_cited": sum(citations.values())}

@@ -1,0 +1,152 @@
+-- Household figures of policy.md: monthly per-capita income over the policy
+-- window, financial assets per capita, residential units and area.
+-- Only records linked to an authorized member count (links).
+with
+
+households as (
+    select * from households where run_date = $run_date
+),
+
+run_month as (
+    select date_trunc('month', strptime($run_date, '%Y%m%d'))::date as first_day
+),
+
+links as (
+    select * from links where run_date = $run_date
+),
+
+window_bounds as (
+    select
+        h.request_id,
+        (r.first_day - to_months(h.income_window_months))::date as window_start,
+        r.first_day as window_end
+    from households as h cross join run_month as r
+),
+
+tax as (
+    select l.request_id, l.member_id, t.income_item, t.income_yuan, t.tax_paid_yuan
+    from stg_tax as t
+    inner join links as l on l.record_id = t.record_id
+    inner join window_bounds as w on w.request_id = l.request_id
+    inner join households as h on h.request_id = l.request_id
+    where t.run_date = $run_date
+      and t.period_month >= w.window_start and t.period_month < w.window_end
+      and not list_contains(h.excluded_income_items, t.income_item)
+),
+
+si as (
+    select l.request_id, l.member_id, s.scheme, s.category, s.contribution_base_yuan, s.benefit_yuan,
+        case s.scheme
+            when '企业职工基本养老保险' then h.si_rate_enterprise
+            when '机关事业单位养老保险' then h.si_rate_public
+            when '失业保险' then h.si_rate_unemployment
+            else 0
+        end as individual_rate
+    from stg_social_insurance as s
+    inner join links as l on l.record_id = s.record_id
+    inner join window_bounds as w on w.request_id = l.request_id
+    inner join households as h on h.request_id = l.request_id
+    where s.run_date = $run_date
+      and s.period_month >= w.window_start and s.period_month < w.window_end
+),
+
+members_with_tax_wages as (
+    select distinct request_id, member_id from tax where income_item = '工资薪金所得'
+),
+
+income as (
+    select request_id, sum(income_yuan) as income_yuan, sum(coalesce(tax_paid_yuan, 0)) as tax_paid_yuan,
+        0.0 as benefit_yuan, 0.0 as wage_estimate_yuan, 0.0 as si_individual_yuan
+    from tax group by request_id
+    union all
+    select si.request_id, 0, 0,
+        sum(si.benefit_yuan) filter (
+            where si.category = '待遇'
+              and not list_contains(h.excluded_income_items, si.scheme)),
+        sum(si.contribution_base_yuan) filter (
+            where si.category = '缴费'
+              and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险')
+              and m.member_id is null),
+        sum(si.contribution_base_yuan * si.individual_rate) filter (where si.category = '缴费')
+    from si
+    inner join households as h on h.request_id = si.request_id
+    left join members_with_tax_wages as m
+        on m.request_id = si.request_id and m.member_id = si.member_id
+    group by si.request_id
+),
+
+income_total as (
+    select
+        request_id,
+        coalesce(sum(income_yuan), 0) as taxed_income_yuan,
+        coalesce(sum(tax_paid_yuan), 0) as tax_paid_yuan,
+        coalesce(sum(benefit_yuan), 0) as benefit_yuan,
+        coalesce(sum(wage_estimate_yuan), 0) as wage_estimate_yuan,
+        coalesce(sum(si_individual_yuan), 0) as si_individual_yuan
+    from income group by request_id
+),
+
+assets as (
+    select l.request_id, b.balance_yuan as amount_yuan
+    from stg_bank as b inner join links as l on l.record_id = b.record_id
+    where b.run_date = $run_date
+    union all
+    select l.request_id, coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0)
+    from stg_securities as s inner join links as l on l.record_id = s.record_id
+    where s.run_date = $run_date
+    union all
+    select l.request_id, i.cash_value_yuan
+    from stg_insurance as i inner join links as l on l.record_id = i.record_id
+    where i.run_date = $run_date and i.policy_status = '有效'
+    union all
+    select l.request_id, f.balance_yuan
+    from stg_housing_fund as f
+    inner join links as l on l.record_id = f.record_id
+    inner join households as h on h.request_id = l.request_id
+    where f.run_date = $run_date and h.count_housing_fund_balance and f.account_status <> '销户'
+),
+
+assets_total as (
+    select request_id, coalesce(sum(amount_yuan), 0) as financial_assets_yuan
+    from assets group by request_id
+),
+
+residential as (
+    select l.request_id, count(distinct r.unit_no) as n_residential_units,
+        sum(r.floor_area_m2) as residential_area_m2
+    from stg_real_estate as r inner join links as l on l.record_id = r.record_id
+    where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
+    group by l.request_id
+),
+
+final as (
+    select
+        $run_date as run_date,
+        h.request_id,
+        h.n_members,
+        w.window_start,
+        w.window_end,
+        coalesce(i.taxed_income_yuan, 0) as taxed_income_yuan,
+        coalesce(i.tax_paid_yuan, 0) as tax_paid_yuan,
+        coalesce(i.benefit_yuan, 0) as benefit_yuan,
+        coalesce(i.wage_estimate_yuan, 0) as wage_estimate_yuan,
+        coalesce(i.si_individual_yuan, 0) as si_individual_yuan,
+        round((coalesce(i.taxed_income_yuan, 0) - coalesce(i.tax_paid_yuan, 0) + coalesce(i.benefit_yuan, 0)
+            + coalesce(i.wage_estimate_yuan, 0) - coalesce(i.si_individual_yuan, 0))
+            / h.income_window_months / h.n_members, 2) as income_monthly_per_capita_yuan,
+        h.standard_monthly_yuan,
+        coalesce(a.financial_assets_yuan, 0) as financial_assets_yuan,
+        round(coalesce(a.financial_assets_yuan, 0) / h.n_members, 2) as financial_assets_per_capita_yuan,
+        h.financial_assets_limit_yuan,
+        coalesce(r.n_residential_units, 0) as n_residential_units,
+        coalesce(r.residential_area_m2, 0) as residential_area_m2,
+        round(coalesce(r.residential_area_m2, 0) / h.n_members, 2) as residential_area_per_capita_m2,
+        h.max_residential_units
+    from households as h
+    inner join window_bounds as w on w.request_id = h.request_id
+    left join income_total as i on i.request_id = h.request_id
+    left join assets_total as a on a.request_id = h.request_id
+    left join residential as r on r.request_id = h.request_id
+)
+
+select * from final

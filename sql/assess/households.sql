@@ -1,0 +1,41 @@
+-- One row per household (request): program, region, size, authorization, and
+-- the policy parameters resolved for it (household_policy, filled per run).
+with
+
+requests as (
+    select * from stg_requests where run_date = $run_date
+),
+
+per_household as (
+    select
+        request_id,
+        any_value(program) filter (where relation = '本人') as applicant_program,
+        any_value(program) as any_program,
+        any_value(region_code) filter (where relation = '本人') as applicant_region,
+        any_value(region_code) as any_region,
+        any_value(urban_rural) filter (where relation = '本人') as applicant_urban_rural,
+        any_value(urban_rural) as any_urban_rural,
+        min(request_date) as request_date,
+        count(*) as n_members,
+        count(*) filter (where nullif(trim(authorization_no), '') is not null) as n_authorized
+    from requests
+    group by request_id
+),
+
+final as (
+    select
+        $run_date as run_date,
+        h.request_id,
+        coalesce(h.applicant_program, h.any_program) as program,
+        coalesce(h.applicant_region, h.any_region) as region_code,
+        coalesce(h.applicant_urban_rural, h.any_urban_rural) as urban_rural,
+        h.request_date,
+        h.n_members,
+        h.n_authorized,
+        p.* exclude (request_id, run_date)
+    from per_household as h
+    left join household_policy as p
+        on p.request_id = h.request_id and p.run_date = $run_date
+)
+
+select * from final
