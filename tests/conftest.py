@@ -1,0 +1,56 @@
+"""Shared fixtures.  Airflow's environment is set here, before anything imports airflow."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["AIRFLOW_HOME"] = str(ROOT / ".work" / "airflow-test")
+os.environ.setdefault("HEDUI_THREADS", "2")
+
+from hedui import airflow_env  # noqa: E402
+
+airflow_env.configure()
+
+RUN_DATE = "20261128"
+
+
+def require_services() -> bool:
+    """CI (`.ci/run`) sets HEDUI_REQUIRE_SERVICES=1: a missing service is then a failure, not a skip."""
+    return os.environ.get("HEDUI_REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    if require_services():
+        pytest.fail(f"{reason} (required under .ci/run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A migrated Airflow metadata database (SQLite under .work/), once per session."""
+    airflow_env.migrate()
+    return Path(os.environ["AIRFLOW_HOME"])
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory) -> Path:
+    """A generated inbox of 60 households: every scenario of the generator at least once."""
+    from hedui.generate import generate
+
+    inbox = tmp_path_factory.mktemp("world") / "inbox"
+    generate(inbox, households=60, seed=11, date=RUN_DATE)
+    return inbox
+
+
+@pytest.fixture(scope="session")
+def world_run(world, tmp_path_factory):
+    """The world run once through `hedui run`'s steps: (RunContext, step timings)."""
+    from hedui.pipeline import RunContext, run
+
+    ctx = RunContext.of(world, tmp_path_factory.mktemp("work"), RUN_DATE)
+    timings = run(ctx)
+    return ctx, timings

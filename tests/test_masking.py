@@ -1,0 +1,14 @@
+from hedui.masking import mask_account, mask_id, mask_text
+
+
+def test_an_id_number_shows_only_its_first_six_and_last_four():
+    assert mask_id("360102199001011234") == "360102********1234"
+
+
+def test_an_account_number_shows_only_its_last_four():
+    assert mask_account("6222 0212 3456 7890") == "****7890"
+
+
+def test_ids_inside_free_text_are_masked():
+    assert mask_text("bad id 36010219900101123X in row 3") == "bad id 360102********123X in row 3"
+    assert "199001011234" not in mask_text("x 360102199001011234 y")

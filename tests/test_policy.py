@@ -1,0 +1,50 @@
+"""Policy versions: loading, validation messages, most-specific resolution."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from hedui.errors import PolicyError
+from hedui.policy import POLICY_DIR, load_policies, resolve
+
+
+def test_the_shipped_demo_policy_loads_and_is_marked_as_demonstration():
+    versions = load_policies()
+    assert versions
+    assert all(v.demonstration for v in versions if v.id.startswith("JX-DEMO"))
+
+
+def test_a_county_version_wins_over_the_province_version(tmp_path):
+    doc = yaml.safe_load((POLICY_DIR / "jiangxi_demo.yaml").read_text(encoding="utf-8"))
+    county = dict(doc["versions"][0])
+    county = {**county, "id": "COUNTY", "scope": {**county["scope"], "region": "360102"}}
+    doc["versions"].append(county)
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    versions = load_policies(path)
+    assert resolve(versions, "360102", 2026, "城市", "最低生活保障").id == "COUNTY"
+    assert resolve(versions, "360702", 2026, "城市", "最低生活保障").id == "JX-DEMO-2026"
+
+
+def test_no_version_for_the_year_is_a_clear_error():
+    with pytest.raises(PolicyError, match="没有适用于"):
+        resolve(load_policies(), "360102", 1999, "城市", "最低生活保障")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("max_residential_units", -1, "max_residential_units"),
+        ("standard_monthly", {"城市": 800}, "standard_monthly"),
+        ("exempt_vehicle_types", "摩托车", "exempt_vehicle_types"),
+    ],
+)
+def test_a_bad_parameter_names_the_key_and_what_is_allowed(tmp_path, key, value, message):
+    doc = yaml.safe_load((POLICY_DIR / "jiangxi_demo.yaml").read_text(encoding="utf-8"))
+    doc["versions"][0]["params"][key] = value
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(PolicyError, match=message) as err:
+        load_policies(path)
+    assert "应为" in str(err.value)
