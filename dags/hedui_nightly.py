@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pendulum
 from airflow.sdk import Param, dag, task
 
 DEFAULT_ARGS = {
@@ -45,7 +46,7 @@ def _ctx(params: dict, ds_nodash: str):
 @dag(
     dag_id="hedui_nightly",
     schedule="0 2 * * *",
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

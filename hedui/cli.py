@@ -73,10 +73,10 @@ def cmd_demo(args) -> int:
 
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(airflow_env.ROOT / "dags"), include_examples=False)
+    bag = DagBag(dag_folder=str(airflow_env.ROOT / "dags"))
     if bag.import_errors:
         raise HeduiError(f"DAG 导入失败：{bag.import_errors}")
-    dag = bag.get_dag("hedui_nightly")
+    dag = bag.dags["hedui_nightly"]
     logical = dt.datetime.strptime(args.date, "%Y%m%d").replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
     started = time.perf_counter()
     dagrun = dag.test(logical_date=logical, run_conf={"inbox": str(inbox), "workdir": str(workdir),
