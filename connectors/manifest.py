@@ -1,0 +1,107 @@
+"""The manifest a connector writes beside its raw Parquet: what was delivered and read."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+DELIVERED = "delivered"
+MISSING = "missing"
+INCOMPLETE = "incomplete"
+
+
+@dataclass
+class FileManifest:
+    """One delivered file (or SQL table) and how it was read.
+
+    ``rows_read`` counts the data rows written to the raw Parquet (rows with a
+    ``read_error`` included; header, title, blank and 合计 rows excluded) —
+    the number the ``.ok`` marker must equal.  ``complete`` is False when the
+    marker is missing or disagrees, the format is not readable or a column
+    the source cannot do without (the ID column, a ``required`` column) is
+    missing; ``problems`` says why, in Chinese, naming the file.
+    """
+
+    file_name: str
+    format: str
+    sha256: str | None = None
+    size_bytes: int | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_row: int | None = None
+    marker_count: int | None = None
+    rows_read: int = 0
+    read_errors: int = 0
+    summary_rows: int = 0
+    missing_headers: list[str] = field(default_factory=list)
+    extra_headers: list[str] = field(default_factory=list)
+    scales: dict[str, float] = field(default_factory=dict)
+    complete: bool = True
+    problems: list[str] = field(default_factory=list)
+
+    def fail(self, problem: str) -> None:
+        """Mark the file incomplete for ``problem``."""
+        self.complete = False
+        self.problems.append(problem)
+
+
+@dataclass
+class DeliveryManifest:
+    """One source's delivery for one date: ``status`` is delivered, missing or incomplete."""
+
+    source: str
+    delivery_date: str
+    location: str
+    status: str = DELIVERED
+    files: list[FileManifest] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    message_zh: str = ""
+    rows_total: int = 0
+    raw_parquet: str = ""
+
+    def finish(self, title_zh: str) -> DeliveryManifest:
+        """Set ``status``, ``rows_total`` and ``message_zh`` from the files and problems."""
+        self.rows_total = sum(f.rows_read for f in self.files)
+        if not self.files and self.status == MISSING:
+            self.message_zh = f"{title_zh}未交付：" + "；".join(self.problems)
+            return self
+        bad = [f for f in self.files if not f.complete]
+        if bad or self.problems:
+            self.status = INCOMPLETE
+            reasons = self.problems + [p for f in bad for p in f.problems]
+            self.message_zh = f"{title_zh}交付不完整，本次按未交付处理：" + "；".join(reasons)
+        else:
+            self.status = DELIVERED
+            self.message_zh = f"{title_zh}已交付{len(self.files)}个文件，共{self.rows_total}行"
+        return self
+
+    def incomplete_files(self) -> dict[str, str]:
+        """``{file_name: reason}`` of the files whose rows must not be used this run."""
+        return {f.file_name: "；".join(f.problems) or "文件不完整" for f in self.files if not f.complete}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DeliveryManifest:
+        data = dict(data)
+        files = [FileManifest(**f) for f in data.pop("files", [])]
+        return cls(files=files, **data)
+
+    @classmethod
+    def load(cls, path: Path) -> DeliveryManifest:
+        """Read a manifest written by :meth:`write` (or the ``manifest`` key of a pipeline JSON)."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if "manifest" in data and "source" not in data:
+            data = data["manifest"]
+        return cls.from_dict(data)

@@ -1,0 +1,183 @@
+"""Header maps: a department's Chinese headers → canonical columns (``maps/<source>.yaml``).
+
+A map lists, per column, the department's ``header``, the canonical
+``column``, its value ``type`` (``text id name date month amount number enum
+region account``), optional ``values`` (enum), ``required`` and ``aliases``
+(other headers seen for the same column).
+
+Header matching ignores whitespace, full-width/half-width differences, case
+and a unit in brackets at the end (``注册资本（万元）`` and ``余额(元)`` match
+``注册资本`` and ``余额``); a ``万元`` anywhere in the header gives an amount
+column the scale 10000.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+MAPS_DIR = Path(__file__).resolve().parent / "maps"
+TYPES = frozenset({"text", "id", "name", "date", "month", "amount", "number", "enum", "region", "account"})
+_IDENT = re.compile(r"[a-z][a-z0-9_]*")
+_UNIT = re.compile(r"^(.*?)[(\[【]([^()\[\]【】]*)[)\]】]$")
+_TRAILING_UNIT = re.compile(r"^(.+?)(万元|元)$")
+_WS = re.compile(r"\s+")
+WAN = 10000.0
+
+
+class MapError(ValueError):
+    """A header map file is missing or malformed; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of a header map."""
+
+    header: str
+    column: str
+    type: str
+    values: tuple[str, ...] = ()
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def essential(self) -> bool:
+        """Without this column a file cannot be used at all (the ID column, or ``required``)."""
+        return self.required or self.type == "id"
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    """How a file's header row lines up with a map.
+
+    ``columns[i]`` is the canonical column of the file's i-th column (or None);
+    ``scales`` the scale of each matched amount column; ``missing`` the map's
+    columns the file lacks; ``extra`` the file's headers the map does not know
+    (duplicates of an already matched column included).
+    """
+
+    columns: tuple[str | None, ...]
+    scales: dict[str, float]
+    missing: tuple[ColumnSpec, ...]
+    extra: tuple[str, ...]
+
+    @property
+    def score(self) -> int:
+        return sum(c is not None for c in self.columns)
+
+
+def header_key(header: object) -> tuple[str, str]:
+    """``(key, unit)`` of a header: NFKC, no whitespace, casefolded, a bracketed unit split off."""
+    s = _WS.sub("", unicodedata.normalize("NFKC", str(header or ""))).replace("\ufeff", "").strip("\"'")
+    s = s.casefold()
+    m = _UNIT.match(s)
+    if m and m.group(1):
+        return m.group(1), m.group(2)
+    return s, ""
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    """A source's header map (see the module docstring)."""
+
+    source: str
+    title_zh: str
+    columns: tuple[ColumnSpec, ...]
+    _lookup: dict[str, ColumnSpec] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lookup: dict[str, ColumnSpec] = {}
+        for spec in self.columns:
+            for h in (spec.header, *spec.aliases):
+                lookup.setdefault(header_key(h)[0], spec)
+        object.__setattr__(self, "_lookup", lookup)
+
+    @property
+    def canonical_columns(self) -> list[str]:
+        return [c.column for c in self.columns]
+
+    @property
+    def amount_columns(self) -> list[str]:
+        return [c.column for c in self.columns if c.type == "amount"]
+
+    def spec(self, column: str) -> ColumnSpec:
+        for c in self.columns:
+            if c.column == column:
+                return c
+        raise KeyError(column)
+
+    def first_of_type(self, type_: str) -> ColumnSpec | None:
+        return next((c for c in self.columns if c.type == type_), None)
+
+    def lookup(self, header: object) -> tuple[ColumnSpec | None, float]:
+        """The column a delivered header means (or None) and its scale (10000 for 万元 amounts)."""
+        key, unit = header_key(header)
+        spec = self._lookup.get(key)
+        if spec is None and (m := _TRAILING_UNIT.match(key)):
+            spec = self._lookup.get(m.group(1))
+        scale = WAN if spec is not None and spec.type == "amount" and "万元" in key + unit else 1.0
+        return spec, scale
+
+    def match_headers(self, headers: list[object]) -> HeaderMatch:
+        """Line a file's header row up with this map (first occurrence of a column wins)."""
+        cols: list[str | None] = []
+        scales: dict[str, float] = {}
+        extra: list[str] = []
+        for h in headers:
+            spec, scale = self.lookup(h)
+            if spec is None or spec.column in scales:
+                cols.append(None)
+                if h is not None and str(h).strip():
+                    extra.append(str(h).strip())
+                continue
+            cols.append(spec.column)
+            scales[spec.column] = scale
+        missing = tuple(c for c in self.columns if c.column not in scales)
+        return HeaderMatch(tuple(cols), scales, missing, tuple(extra))
+
+
+def _parse(data: object, path: Path) -> SourceMap:
+    if not isinstance(data, dict) or not isinstance(data.get("columns"), list):
+        raise MapError(f"表头映射文件{path}格式不对：需要 source、title_zh 和 columns 列表")
+    specs = []
+    for i, c in enumerate(data["columns"], 1):
+        try:
+            spec = ColumnSpec(
+                header=str(c["header"]), column=str(c["column"]), type=str(c["type"]),
+                values=tuple(str(v) for v in c.get("values") or ()), required=bool(c.get("required", False)),
+                aliases=tuple(str(a) for a in c.get("aliases") or ()),
+            )
+        except (KeyError, TypeError) as exc:
+            raise MapError(f"表头映射文件{path}第{i}列缺少 header/column/type：{c!r}") from exc
+        if spec.type not in TYPES:
+            raise MapError(f"表头映射文件{path}第{i}列类型{spec.type!r}未知，可用：{', '.join(sorted(TYPES))}")
+        if not _IDENT.fullmatch(spec.column):
+            raise MapError(f"表头映射文件{path}第{i}列的列名{spec.column!r}须为小写英文、数字和下划线")
+        specs.append(spec)
+    names = [s.column for s in specs]
+    if len(set(names)) != len(names):
+        raise MapError(f"表头映射文件{path}有重复的列名")
+    source = str(data.get("source") or path.stem)
+    return SourceMap(source=source, title_zh=str(data.get("title_zh") or source), columns=tuple(specs))
+
+
+def load_map(source: str, maps_dir: Path | None = None) -> SourceMap:
+    """The map of ``source`` from ``maps_dir`` (default ``connectors/maps``).
+
+    Raises :class:`MapError` when the file is missing or malformed.
+    """
+    if not _IDENT.fullmatch(source):
+        raise MapError(f"来源名{source!r}不合法：须为小写英文、数字和下划线")
+    path = (maps_dir or MAPS_DIR) / f"{source}.yaml"
+    if not path.is_file():
+        raise MapError(f"没有来源{source!r}的表头映射文件{path}；请在 connectors/maps/ 下添加")
+    return _parse(yaml.safe_load(path.read_text(encoding="utf-8")), path)
+
+
+def list_sources(maps_dir: Path | None = None) -> list[str]:
+    """Every source with a map, sorted."""
+    return sorted(p.stem for p in (maps_dir or MAPS_DIR).glob("*.yaml"))

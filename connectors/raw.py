@@ -1,0 +1,184 @@
+"""Raw rows: positional batches from any reader → the raw Parquet of docs/internals.md.
+
+Every reader (CSV, XLSX, Parquet, SQL) produces polars batches with the
+file's columns as ``f0 … f{n-1}`` (String), ``_row_no`` (Int32: line, sheet
+row or index) and ``_err`` (String: a decoding or field-count problem, else
+null).  :class:`RawWriter` drops blank and 合计 rows, maps the positions to
+the map's canonical columns, adds the scales and lineage, and appends to one
+Parquet file per source delivery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from connectors.manifest import FileManifest
+from connectors.maps import HeaderMatch, SourceMap
+
+LINEAGE = ("source", "delivery_date", "file_name", "row_no", "read_error")
+SUMMARY_PREFIX = "合计"
+_BLANK_RE = r"^[\s\u00a0\u3000\ufeff]*$"
+_SUMMARY_RE = r'^[\s\u00a0\u3000\ufeff"]*合计'
+HEADER_SEARCH_ROWS = 30
+
+
+def raw_schema(smap: SourceMap) -> pa.Schema:
+    """The raw Parquet schema of ``smap``: canonical VARCHARs, ``<amount>__scale``, lineage."""
+    fields = [pa.field(c, pa.string()) for c in smap.canonical_columns]
+    fields += [pa.field(f"{c}__scale", pa.float64()) for c in smap.amount_columns]
+    fields += [
+        pa.field("source", pa.string()),
+        pa.field("delivery_date", pa.string()),
+        pa.field("file_name", pa.string()),
+        pa.field("row_no", pa.int32()),
+        pa.field("read_error", pa.string()),
+    ]
+    return pa.schema(fields)
+
+
+def positional_names(n: int) -> list[str]:
+    return [f"f{i}" for i in range(n)]
+
+
+def find_header(rows: list[list[object]], smap: SourceMap) -> tuple[int | None, int]:
+    """``(index, score)`` of the header among the first ``rows``: the row naming most map columns.
+
+    Rows above it are title rows.  Falls back to the first non-empty row (score
+    0) when no row names any column — the header problems are then reported —
+    and gives ``(None, 0)`` when every row is empty.
+    """
+    best, best_score, first = None, 0, None
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if not any(v is not None and str(v).strip() for v in row):
+            continue
+        if first is None:
+            first = i
+        score = smap.match_headers(list(row)).score
+        if score > best_score:
+            best, best_score = i, score
+    return (best, best_score) if best is not None else (first, 0)
+
+
+def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str]) -> HeaderMatch:
+    """Match ``header`` to ``smap``; record missing and unknown columns in ``fm`` (in Chinese).
+
+    A missing essential column (the ID column, or one marked ``required``)
+    makes the file unusable: without it every row would look like a person
+    with no record, which must never make a household look eligible.
+    """
+    match = smap.match_headers(list(header))
+    fm.missing_headers = [c.header for c in match.missing]
+    fm.extra_headers = list(match.extra)
+    fm.scales = {c: s for c, s in match.scales.items() if s != 1.0}
+    name = fm.file_name.rsplit("/", 1)[-1]
+    essential = [c.header for c in match.missing if c.essential]
+    optional = [c.header for c in match.missing if not c.essential]
+    if essential:
+        fm.fail(f"{name}缺少必需列：{'、'.join(essential)}，文件无法使用；请部门按约定表头重新导出")
+    if optional:
+        fm.problems.append(f"{name}缺少列：{'、'.join(optional)}，这些值按空值（未知）处理")
+    if match.extra:
+        fm.problems.append(
+            f"{name}有映射中没有的列：{'、'.join(match.extra)}，已忽略；"
+            f"如是改了名的列，请在connectors/maps/{smap.source}.yaml中登记别名（aliases）"
+        )
+    return match
+
+
+def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.DataFrame, int]:
+    """``batch`` without blank rows and 合计 rows (decided on the first cell), and the 合计 count."""
+    first = pl.col(fcols[0])
+    flags = batch.select(
+        maybe_blank=(first.is_null() | first.str.contains(_BLANK_RE)) & pl.col("_err").is_null(),
+        summary=first.str.contains(_SUMMARY_RE).fill_null(False),
+    )
+    drop = flags["summary"]
+    n_summary = int(drop.sum())
+    if flags["maybe_blank"].any():
+        rest = [pl.col(c).is_null() | pl.col(c).str.contains(_BLANK_RE) for c in fcols[1:]] or [pl.lit(True)]
+        blank = batch.select(pl.all_horizontal(rest)).to_series() & flags["maybe_blank"]
+        drop = drop | blank
+    if drop.any():
+        batch = batch.filter(~drop)
+    return batch, n_summary
+
+
+@dataclass
+class BatchCounts:
+    rows: int = 0
+    read_errors: int = 0
+    summary_rows: int = 0
+
+
+class RawWriter:
+    """Appends the rows of one source delivery to ``out_parquet`` (written to a temp file, then renamed)."""
+
+    def __init__(self, smap: SourceMap, out_parquet: Path, delivery_date: str) -> None:
+        self.smap = smap
+        self.out = Path(out_parquet)
+        self.delivery_date = delivery_date
+        self.schema = raw_schema(smap)
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.out.with_name(self.out.name + ".tmp")
+        self._writer = pq.ParquetWriter(str(self._tmp), self.schema, compression="zstd", compression_level=1)
+
+    def write(self, batch: pl.DataFrame, match: HeaderMatch, file_name: str) -> BatchCounts:
+        """Map one positional batch (see the module docstring) and append it; return its counts."""
+        counts = BatchCounts()
+        if batch.height == 0:
+            return counts
+        fcols = [c for c in batch.columns if c.startswith("f") and c[1:].isdigit()]
+        if fcols:
+            batch, counts.summary_rows = _drop_blank_and_summary(batch, fcols)
+        counts.rows = batch.height
+        counts.read_errors = int(batch["_err"].is_not_null().sum())
+        if batch.height == 0:
+            return counts
+        by_column = {c: i for i, c in enumerate(match.columns) if c is not None}
+        exprs: list[pl.Expr] = []
+        for c in self.smap.canonical_columns:
+            i = by_column.get(c)
+            src = f"f{i}" if i is not None else None
+            if src is not None and src in batch.columns:
+                col = pl.col(src).cast(pl.String)
+                exprs.append(pl.when(col == "").then(None).otherwise(col).alias(c))
+            else:
+                exprs.append(pl.lit(None, dtype=pl.String).alias(c))
+        for c in self.smap.amount_columns:
+            exprs.append(pl.lit(match.scales.get(c, 1.0), dtype=pl.Float64).alias(f"{c}__scale"))
+        exprs += [
+            pl.lit(self.smap.source, dtype=pl.String).alias("source"),
+            pl.lit(self.delivery_date, dtype=pl.String).alias("delivery_date"),
+            pl.lit(file_name, dtype=pl.String).alias("file_name"),
+            pl.col("_row_no").cast(pl.Int32).alias("row_no"),
+            pl.col("_err").cast(pl.String).alias("read_error"),
+        ]
+        table = batch.select(exprs).to_arrow().cast(self.schema)
+        self._writer.write_table(table)
+        return counts
+
+    def close(self) -> None:
+        """Finish the file (an empty one with the schema when nothing was written) and move it in place."""
+        self._writer.close()
+        self._tmp.replace(self.out)
+
+    def abort(self) -> None:
+        try:
+            self._writer.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> RawWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+

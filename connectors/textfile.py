@@ -1,0 +1,357 @@
+"""CSV/TSV files: encoding detection, streaming transcoding to UTF-8, field splitting.
+
+The file is read in large chunks cut at a line end.  Fast path: the whole
+chunk decodes strictly, is handed to polars as UTF-8 and split there (a
+line view for exact line numbers and field counts, a CSV parse for the
+values).  Slow paths, per chunk and only when needed: a chunk that fails to
+decode is decoded line by line so that only the bad line(s) get a
+``read_error`` (their text decoded with U+FFFD replacements so the row keeps
+its place and most of its content); a chunk with quoting polars and the
+field count check cannot agree on (a quote inside a field, a quoted value
+spanning lines) is split with Python's ``csv`` module.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+
+from connectors.raw import positional_names
+
+log = logging.getLogger(__name__)
+
+UTF8 = "utf-8"
+UTF8_BOM = "utf-8-sig"
+GB18030 = "gb18030"
+CHUNK_BYTES = 32 << 20
+SNIFF_BYTES = 1 << 20
+SEPARATORS = (",", "\t")
+_LINE_SCHEMA = {"l": pl.String}
+
+
+def detect_encoding(head: bytes) -> str:
+    """``utf-8-sig`` (BOM), ``utf-8`` (the non-ASCII lines of the head decode strictly) or ``gb18030``.
+
+    A few bad lines do not turn a UTF-8 file into GB18030 (they become
+    ``read_error`` rows instead); a GB18030 head practically never passes as UTF-8.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return UTF8_BOM
+    lines = head.split(b"\n")
+    if len(head) >= SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # possibly cut inside a character
+    non_ascii = ok = 0
+    for line in lines:
+        if line.isascii():
+            continue
+        non_ascii += 1
+        try:
+            line.decode(UTF8)
+            ok += 1
+        except UnicodeDecodeError:
+            pass
+    if non_ascii == 0 or ok >= max(1, 0.9 * non_ascii):
+        return UTF8
+    return GB18030
+
+
+def codec_label(encoding: str) -> str:
+    return {UTF8: "UTF-8", UTF8_BOM: "UTF-8", GB18030: "GB18030"}.get(encoding, encoding)
+
+
+@dataclass
+class Chunk:
+    """Decoded lines ``first_line … first_line + n_lines - 1`` as UTF-8 bytes, with bad lines noted."""
+
+    data: bytes
+    first_line: int
+    n_lines: int
+    bad: dict[int, str] = field(default_factory=dict)
+
+
+def _decode_slow(data: bytes, encoding: str, first_line: int) -> tuple[bytes, dict[int, str]]:
+    """Decode ``data`` strictly where possible; a line with bad bytes is decoded with U+FFFD."""
+    codec = UTF8 if encoding == UTF8_BOM else encoding
+    view = memoryview(data)
+    parts: list[str] = []
+    bad: dict[int, str] = {}
+    pos = 0
+    line_no = first_line
+    while pos < len(data):
+        try:
+            parts.append(str(view[pos:], codec))
+            break
+        except UnicodeDecodeError as exc:
+            at = pos + exc.start
+            start = data.rfind(b"\n", pos, at) + 1 if at > pos else pos
+            start = max(start, pos)
+            end = data.find(b"\n", at)
+            end = len(data) if end < 0 else end
+            good = str(view[pos:start], codec)
+            parts.append(good)
+            line_no += good.count("\n")
+            bad_bytes = data[at:at + max(1, exc.end - exc.start)]
+            parts.append(str(view[start:end], codec, "replace"))
+            bad[line_no] = (
+                f"第{line_no}行含无法按{codec_label(encoding)}解码的字节（0x{bad_bytes.hex().upper()}），"
+                "已按替换字符读入，该行隔离待查，原始内容以交付文件原件为准"
+            )
+            if end < len(data):
+                parts.append("\n")
+                line_no += 1
+            pos = end + 1
+    return "".join(parts).encode(UTF8), bad
+
+
+def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes: int | None = None) -> Iterator[Chunk]:
+    """Read ``fh`` to the end in chunks cut after a newline, hashing every byte read."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
+    codec = UTF8 if encoding == UTF8_BOM else encoding
+    carry = b""
+    line = 1
+    first = True
+    while True:
+        block = fh.read(chunk_bytes)
+        hasher.update(block)
+        data = carry + block if carry else block
+        if block:
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
+                continue
+            data, carry = data[:cut + 1], data[cut + 1:]
+        else:
+            carry = b""
+        if first:
+            first = False
+            if data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8):]
+        if data:
+            n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            try:
+                text = data.decode(codec)
+                utf8 = data if codec == UTF8 else text.encode(UTF8)
+                bad: dict[int, str] = {}
+            except UnicodeDecodeError:
+                utf8, bad = _decode_slow(data, encoding, line)
+                log.info("slow decode: %d bad line(s) in a chunk starting at line %d", len(bad), line)
+            yield Chunk(utf8, line, n_lines, bad)
+            line += n_lines
+        if not block:
+            return
+
+
+def prefetch(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
+    """Run ``items`` (reading, hashing, decoding) in a thread, ``depth`` chunks ahead.
+
+    Decoding holds the GIL while polars, splitting the previous chunk, does
+    not: on two cores the two overlap.  An error in the thread is re-raised here.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def run() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # handed to the consumer
+            q.put(exc)
+
+    thread = threading.Thread(target=run, name="hedui-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        thread.join()
+
+
+def preview_rows(head: bytes, encoding: str, sep: str, max_lines: int = 40) -> list[list[str]]:
+    """The first lines of the file as rows (lenient decoding), for header detection."""
+    codec = UTF8 if encoding == UTF8_BOM else encoding
+    text = head.decode(codec, "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.split("\n")[:max_lines]
+    rows = []
+    for line in lines:
+        try:
+            rows.append(next(csv.reader([line.rstrip("\r")], delimiter=sep), []))
+        except csv.Error:
+            rows.append(line.rstrip("\r").split(sep))
+    return rows
+
+
+def _field_counts(lines: pl.Series, sep: str) -> tuple[pl.DataFrame, bool]:
+    """Per line: number of fields and whether it ends with an empty field; False if quoting is odd."""
+    q = '"'
+    esc = "\\t" if sep == "\t" else sep
+    frame = pl.DataFrame({"l": lines.fill_null("")})
+    frame = frame.with_columns(
+        reduced=pl.when(pl.col("l").str.contains(q, literal=True))
+        .then(pl.col("l").str.replace_all(f'(^|{esc})"(?:[^"]|"")*"', "${1}"))
+        .otherwise(pl.col("l"))
+    )
+    if frame["reduced"].str.contains(q, literal=True).any():
+        return frame, False
+    frame = frame.select(
+        nf=pl.col("reduced").str.count_matches(sep, literal=True) + 1,
+        trailing=pl.col("reduced").str.ends_with(sep),
+    )
+    return frame, True
+
+
+def _parse_fast(chunk: Chunk, ncols: int, sep: str) -> pl.DataFrame | None:
+    names = positional_names(ncols)
+    lines = pl.read_csv(chunk.data, has_header=False, separator="\x00", quote_char=None,
+                        schema=_LINE_SCHEMA, truncate_ragged_lines=True)["l"]
+    if lines.len() != chunk.n_lines:
+        return None
+    counts, ok = _field_counts(lines, sep)
+    if not ok:
+        return None
+    # polars takes the width from the first line: lead with a line of exactly ncols (empty) fields
+    lead = (sep * (ncols - 1) + "\n").encode(UTF8) if ncols > 1 else b"x\n"
+    values = pl.read_csv(lead + chunk.data, has_header=False, separator=sep, quote_char='"',
+                         schema=dict.fromkeys(names, pl.String), truncate_ragged_lines=True).slice(1)
+    if values.height != chunk.n_lines:
+        return None
+    return values.with_columns(
+        _row_no=pl.int_range(chunk.first_line, chunk.first_line + chunk.n_lines, dtype=pl.Int32),
+        _nf=counts["nf"].cast(pl.Int32),
+        _trailing=counts["trailing"],
+    )
+
+
+def _parse_slow(chunk: Chunk, ncols: int, sep: str) -> pl.DataFrame:
+    """Python's csv module over the chunk: quoted values may span lines; row_no is the record's first line."""
+    text = chunk.data.decode(UTF8)
+    cols: list[list[str | None]] = [[] for _ in range(ncols)]
+    row_nos: list[int] = []
+    nfs: list[int] = []
+    trailing: list[bool] = []
+    errs: dict[int, str] = {}
+
+    def add(line_no: int, rec: list[str]) -> None:
+        row_nos.append(line_no)
+        nfs.append(len(rec) if rec else 1)
+        trailing.append(bool(rec) and len(rec) > 1 and rec[-1] == "")
+        for i in range(ncols):
+            cols[i].append(rec[i] if i < len(rec) else None)
+
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    prev = 0
+    try:
+        for rec in reader:
+            add(chunk.first_line + prev, rec)
+            prev = reader.line_num
+    except csv.Error:
+        rest = text.split("\n")[prev:]
+        for k, line in enumerate(rest):
+            line_no = chunk.first_line + prev + k
+            if line_no >= chunk.first_line + chunk.n_lines:
+                break
+            try:
+                rec = next(csv.reader([line.rstrip("\r")], delimiter=sep, strict=True), [])
+            except csv.Error:
+                rec = line.rstrip("\r").split(sep)
+                errs[line_no] = f"第{line_no}行引号不成对，无法可靠拆分字段"
+            add(line_no, rec)
+    frame = pl.DataFrame({name: pl.Series(vals, dtype=pl.String) for name, vals in
+                          zip(positional_names(ncols), cols, strict=True)})
+    frame = frame.with_columns(
+        _row_no=pl.Series(row_nos, dtype=pl.Int32),
+        _nf=pl.Series(nfs, dtype=pl.Int32),
+        _trailing=pl.Series(trailing, dtype=pl.Boolean),
+    )
+    if errs:
+        chunk.bad.update({k: v for k, v in errs.items() if k not in chunk.bad})
+    return frame
+
+
+def parse_chunk(chunk: Chunk, ncols: int, sep: str, after_line: int) -> pl.DataFrame:
+    """Positional rows (``f0…``, ``_row_no``, ``_err``) of the chunk's lines after ``after_line``."""
+    frame = _parse_fast(chunk, ncols, sep)
+    if frame is None:
+        log.info("slow CSV split for the chunk starting at line %d", chunk.first_line)
+        frame = _parse_slow(chunk, ncols, sep)
+    nf_ok = (pl.col("_nf") == ncols) | ((pl.col("_nf") == ncols + 1) & pl.col("_trailing"))
+    count_err = pl.format("第{}行有{}个字段，表头有" + str(ncols) + "个字段", pl.col("_row_no"), pl.col("_nf"))
+    if chunk.bad:
+        bad = pl.DataFrame({"_row_no": list(chunk.bad), "_bad": list(chunk.bad.values())},
+                           schema={"_row_no": pl.Int32, "_bad": pl.String})
+        frame = frame.join(bad, on="_row_no", how="left")
+    else:
+        frame = frame.with_columns(_bad=pl.lit(None, dtype=pl.String))
+    frame = frame.with_columns(
+        _err=pl.coalesce(pl.col("_bad"), pl.when(nf_ok).then(None).otherwise(count_err))
+    )
+    # a line holding nothing (empty, or whitespace only) is never a field-count error
+    rest_null = [pl.col(c).is_null() for c in positional_names(ncols)[1:]] or [pl.lit(True)]
+    blank_line = pl.all_horizontal(rest_null) & (
+        pl.col("f0").is_null() | pl.col("f0").str.contains(r"^[\s\u00a0\u3000\ufeff]*$")
+    )
+    frame = frame.with_columns(
+        _err=pl.when(blank_line & pl.col("_bad").is_null()).then(None).otherwise(pl.col("_err"))
+    )
+    frame = frame.filter(pl.col("_row_no") > after_line)
+    return frame.drop("_nf", "_trailing", "_bad")
+
+
+@dataclass
+class CsvLayout:
+    encoding: str
+    sep: str
+    header_line: int  # 1-based; 0 when the file is empty
+    header: list[str]
+
+
+def sniff(path: Path, find_header) -> CsvLayout:
+    """Encoding, separator and header line of a CSV (``find_header(rows) -> (index, score)``)."""
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    encoding = detect_encoding(head)
+    best: tuple[int, int, str, list[list[str]], int | None] | None = None
+    for sep in SEPARATORS:
+        rows = preview_rows(head, encoding, sep)
+        idx, score = find_header(rows)
+        width = len(rows[idx]) if idx is not None else 0
+        key = (score, width)
+        if best is None or key > best[:2]:
+            best = (score, width, sep, rows, idx)
+    assert best is not None
+    _, _, sep, rows, idx = best
+    if idx is None:
+        return CsvLayout(encoding, sep, 0, [])
+    return CsvLayout(encoding, sep, idx + 1, rows[idx])

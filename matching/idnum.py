@@ -1,0 +1,123 @@
+"""GB 11643-1999 citizen ID numbers: check character, legacy 15-digit form, normalization.
+
+The arithmetic (``check_char``, ``is_valid18``, ``legacy15_to_18``,
+``to_legacy15``) is dependency-free and shared by the generator and the
+matching code.  :func:`normalize_id` turns an ID as delivered (full-width
+digits, lowercase ``x``, spaces, an Excel apostrophe or ``="…"`` wrapper,
+scientific notation …) into the 18-character form and a status; its SQL twin
+is ``hd_id_norm`` / ``hd_id_status`` in ``sql/macros.sql`` (same answers on
+the shared vectors of ``tests/test_normalize.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from matching.normalize import WS_CLASS, fold_width
+
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"
+
+
+def check_char(body17: str) -> str:
+    """Check character for the first 17 digits of an 18-character ID."""
+    if len(body17) != 17 or not body17.isdigit() or not body17.isascii():
+        raise ValueError(f"need 17 ASCII digits, got {body17!r}")
+    total = 0
+    for c, w in zip(body17, WEIGHTS, strict=True):
+        total += (ord(c) - 48) * w
+    return CHECK_CHARS[total % 11]
+
+
+def is_valid18(id18: str) -> bool:
+    """True for an 18-character ID (uppercase X) whose check character is right."""
+    if len(id18) != 18 or not id18[:17].isdigit() or not id18[:17].isascii():
+        return False
+    return check_char(id18[:17]) == id18[17]
+
+
+def legacy15_to_18(id15: str, century: str = "19") -> str:
+    """Convert the legacy 15-digit form: insert the century before the 2-digit year."""
+    if len(id15) != 15 or not id15.isdigit() or not id15.isascii():
+        raise ValueError(f"need 15 ASCII digits, got {id15!r}")
+    body = id15[:6] + century + id15[6:]
+    return body + check_char(body)
+
+
+def to_legacy15(id18: str) -> str | None:
+    """The legacy 15-digit form of an 18-character ID, or None if not born 19xx."""
+    if len(id18) != 18 or id18[6:8] != "19":
+        return None
+    return id18[:6] + id18[8:17]
+
+
+#: id_status values, in the words of docs/internals.md.
+VALID = "valid"
+CONVERTED_15 = "converted_15"
+BAD_CHECK = "bad_check"
+MALFORMED = "malformed"
+SCIENTIFIC = "scientific"
+MISSING = "missing"
+STATUSES = (VALID, CONVERTED_15, BAD_CHECK, MALFORMED, SCIENTIFIC, MISSING)
+#: Statuses whose normalized ID may be used for exact linkage.
+LINKABLE = frozenset({VALID, CONVERTED_15})
+
+_WS = re.compile(f"[{WS_CLASS}]+")
+_EXCEL_TEXT = re.compile(r'="(.*)"')
+_LEADING_QUOTES = re.compile("^['\u2018\u2019`]+")
+_SCIENTIFIC = re.compile(r"[0-9]+(?:\.[0-9]+)?E[+-]?[0-9]+")
+_ID18 = re.compile(r"[0-9]{17}[0-9X]")
+_ID15 = re.compile(r"[0-9]{15}")
+_BIRTH_YEARS = range(1800, 2100)
+
+
+def clean_id(raw: object) -> str:
+    """The ID as delivered, without whitespace, width, case and Excel artefacts (may be empty)."""
+    if raw is None:
+        return ""
+    s = _WS.sub("", fold_width(str(raw)))
+    if m := _EXCEL_TEXT.fullmatch(s):
+        s = m.group(1)
+    return _LEADING_QUOTES.sub("", s).upper()
+
+
+def _real_birth_date(yyyymmdd: str) -> bool:
+    y = int(yyyymmdd[:4])
+    if y not in _BIRTH_YEARS:
+        return False
+    try:
+        dt.date(y, int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return False
+    return True
+
+
+def normalize_id(raw: object) -> tuple[str | None, str]:
+    """``(id18, status)`` for an ID number as delivered.
+
+    Statuses: ``valid``; ``converted_15`` (legacy 15 digits, ``19`` inserted
+    before the year, check character computed); ``bad_check`` (18 characters
+    with a wrong check character — the cleaned value is returned for fuzzy
+    linkage but is *not* a linkable ID); ``malformed`` (anything else,
+    including an impossible birth date); ``scientific`` (Excel's
+    ``3.60102E+17``: digits lost, unrecoverable); ``missing`` (empty).
+    The value is ``None`` except for ``valid``, ``converted_15`` and ``bad_check``.
+    Only :data:`LINKABLE` statuses may be used for exact linkage.
+    """
+    s = clean_id(raw)
+    if not s:
+        return None, MISSING
+    if _ID18.fullmatch(s):
+        if not _real_birth_date(s[6:14]):
+            return None, MALFORMED
+        if check_char(s[:17]) != s[17]:
+            return s, BAD_CHECK
+        return s, VALID
+    if _ID15.fullmatch(s):
+        if not _real_birth_date("19" + s[6:12]):
+            return None, MALFORMED
+        return legacy15_to_18(s), CONVERTED_15
+    if _SCIENTIFIC.fullmatch(s):
+        return None, SCIENTIFIC
+    return None, MALFORMED

@@ -1,0 +1,251 @@
+"""Normalizers for the values departments deliver: names, dates, months, amounts.
+
+Each function has a twin macro in ``sql/macros.sql`` (``hd_name_norm``,
+``hd_date``, ``hd_month``, ``hd_amount``) that staging runs set-based over
+millions of rows; ``tests/test_normalize.py`` feeds both the same vector list
+and requires the same answers.  The one deliberate difference: the SQL name
+macro does not convert traditional to simplified characters and folds width
+with an explicit table instead of NFKC.  :func:`name_sql_exceptions` gives
+the characters where the two can differ, so that staging can re-normalize
+just those (few, distinct) names in Python.
+
+Conventions shared with the SQL twins:
+
+* *whitespace* is the explicit class :data:`WS_CLASS` (ASCII whitespace,
+  NBSP, the Unicode space separators, zero-width space, BOM);
+* *width folding* maps the full-width ASCII block U+FF01–U+FF5E to ASCII,
+  U+3000 to a space and ``￥`` to ``¥`` (:func:`fold_width`);
+* empty input (``None``, ``""`` or whitespace only) gives ``None``, never 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import re
+import unicodedata
+
+__all__ = [
+    "UnparseableAmount",
+    "fold_width",
+    "is_blank",
+    "name_sql_exceptions",
+    "normalize_name",
+    "parse_amount",
+    "parse_date",
+    "parse_month",
+    "strip_ws",
+]
+
+FULLWIDTH_FROM = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000\uffe5"
+FULLWIDTH_TO = "".join(chr(c) for c in range(0x21, 0x7F)) + " \u00a5"
+_FOLD = str.maketrans(FULLWIDTH_FROM, FULLWIDTH_TO)
+
+#: Characters treated as whitespace, as the body of a regex class (Python syntax).
+WS_CLASS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+_WS = re.compile(f"[{WS_CLASS}]+")
+_WS_EDGES = re.compile(f"^[{WS_CLASS}]+|[{WS_CLASS}]+$")
+
+#: Middle-dot look-alikes used in minority names; all become U+00B7.
+DOTS = ".\u00b7\u0387\u2022\u2024\u2027\u2219\u22c5\u30fb\uff0e\uff65"
+_DOTS = re.compile(f"[{re.escape(DOTS)}]")
+
+# Patterns spell digits as [0-9]: Python's \d also matches non-ASCII digits, RE2's does not.
+_DATE_SEP = re.compile(
+    r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?"
+    r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+)
+_DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})")
+_EXCEL_SERIAL = re.compile(r"([1-9][0-9]{4})(?:\.[0-9]+)?")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+_MONTH_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})")
+_MONTH_SEP = re.compile(r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})月?")
+_AMOUNT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?")
+_AMOUNT_MAX_LEN = 40
+
+
+class UnparseableAmount(ValueError):
+    """A non-empty amount that is not a number (e.g. ``'约3万'``); staging quarantines the row."""
+
+
+def fold_width(s: str) -> str:
+    """Full-width ASCII (``３６０１Ｘ``), the ideographic space and ``￥`` to their ASCII forms."""
+    return s.translate(_FOLD)
+
+
+def strip_ws(s: str) -> str:
+    """``s`` without leading and trailing whitespace (NBSP and full-width spaces included)."""
+    return _WS_EDGES.sub("", s)
+
+
+def is_blank(raw: object) -> bool:
+    """True for ``None`` and strings holding only whitespace."""
+    return raw is None or strip_ws(str(raw)) == ""
+
+
+def _clean(raw: object) -> str | None:
+    if raw is None:
+        return None
+    s = strip_ws(fold_width(str(raw)))
+    return s or None
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s():
+    import opencc  # opencc-python-reimplemented; loads its dictionaries once
+
+    return opencc.OpenCC("t2s")
+
+
+def normalize_name(raw: object) -> str | None:
+    """A name for comparison: NFKC, no whitespace, one middle dot ``·``, simplified characters.
+
+    ``' 歐陽　修 '`` → ``'欧阳修'``; ``'买买提.艾力'`` → ``'买买提·艾力'``.  Placeholders
+    for rare characters (``*``, pinyin) are kept as they are.  Returns ``None``
+    for empty input.
+    """
+    if raw is None:
+        return None
+    s = unicodedata.normalize("NFKC", str(raw))
+    s = _WS.sub("", s)
+    s = _DOTS.sub("\u00b7", s)
+    if not s:
+        return None
+    if not s.isascii():
+        s = _t2s().convert(s)
+    return s
+
+
+def _make_date(y: str, m: str, d: str) -> dt.date | None:
+    try:
+        return dt.date(int(y), int(m), int(d))
+    except ValueError:
+        return None
+
+
+def parse_date(raw: object) -> dt.date | None:
+    """A date from ``YYYYMMDD``, ``YYYY-MM-DD``, ``YYYY/M/D``, ``YYYY.M.D``, ``YYYY年M月D日``,
+    ``YYYY-MM-DD HH:MM[:SS]`` or an Excel serial number (5 digits, 1899-12-30 epoch).
+
+    Returns ``None`` for empty input *and* for anything else (``'2023-13-45'``);
+    callers that must tell the two apart check :func:`is_blank` first.
+    """
+    s = _clean(raw)
+    if s is None:
+        return None
+    if m := _DATE_SEP.fullmatch(s):
+        return _make_date(*m.groups())
+    if m := _DATE_COMPACT.fullmatch(s):
+        return _make_date(*m.groups())
+    if m := _EXCEL_SERIAL.fullmatch(s):
+        return _EXCEL_EPOCH + dt.timedelta(days=int(m.group(1)))
+    return None
+
+
+def parse_month(raw: object) -> dt.date | None:
+    """The first day of a month from ``YYYYMM``, ``YYYY-MM``, ``YYYY/M``, ``YYYY年M月``,
+    or from any full date :func:`parse_date` reads.  ``None`` for empty or invalid input.
+    """
+    s = _clean(raw)
+    if s is None:
+        return None
+    m = _MONTH_COMPACT.fullmatch(s) or _MONTH_SEP.fullmatch(s)
+    if m:
+        return _make_date(m.group(1), m.group(2), "1")
+    d = parse_date(s)
+    return d.replace(day=1) if d else None
+
+
+def _pow10(scale: float) -> int:
+    k = round(math.log10(scale)) if scale > 0 else 0
+    if scale <= 0 or 10.0**k != scale:
+        raise ValueError(f"scale must be a power of ten (1, 10000 …), got {scale!r}")
+    return k
+
+
+def parse_amount(raw: object, scale: float = 1) -> float | None:
+    """An amount in yuan (or m² for areas): the double nearest to the delivered decimal × ``scale``.
+
+    Accepts thousands separators, a leading ``¥``/``￥``, a trailing ``元``,
+    full-width digits, spaces anywhere and an exponent (``1.5E3``).
+    ``scale`` is a power of ten (10000 for a ``万元`` column); it shifts the
+    decimal exponent instead of multiplying, so ``'1.1'`` × 10000 is exactly
+    ``11000.0`` (no rounding is applied or needed).
+
+    Returns ``None`` for empty input — unknown, never 0.
+    Raises :class:`UnparseableAmount` (a ``ValueError``) for a non-empty value
+    that is not a number; the SQL twin ``hd_amount`` returns NULL there, and
+    staging quarantines the row.
+    """
+    if raw is None:
+        return None
+    s = _WS.sub("", fold_width(str(raw)))
+    if not s:
+        return None
+    t = s.replace(",", "")
+    if t.startswith("\u00a5"):
+        t = t[1:]
+    if t.endswith("元"):
+        t = t[:-1]
+    if len(t) > _AMOUNT_MAX_LEN or not _AMOUNT.fullmatch(t):
+        raise UnparseableAmount(f"金额值{str(raw)!r}无法识别为数字")
+    mantissa, _, exponent = t.replace("E", "e").partition("e")
+    return float(f"{mantissa}e{int(exponent or 0) + _pow10(scale)}")
+
+
+@functools.lru_cache(maxsize=1)
+def name_sql_exceptions() -> str:
+    """Characters for which ``hd_name_norm`` (SQL) may differ from :func:`normalize_name`.
+
+    Returned as the body of a regular-expression character class in RE2
+    syntax (``\\x{HHHH}`` escapes), for ``regexp_matches(name, '[' || … || ']')``.
+    The set: characters OpenCC's t2s changes; characters of t2s phrase entries
+    that change only inside a phrase; characters whose NFKC form differs from
+    the SQL width fold of their NFC form, or contains a character t2s changes
+    (CJK compatibility ideographs).  Computed once per process (~0.5 s).
+    """
+    from pathlib import Path
+
+    import opencc
+
+    cc = _t2s()
+    chars: set[str] = set()
+    dict_dir = Path(opencc.__file__).parent / "dictionary"
+    for line in (dict_dir / "TSCharacters.txt").read_text(encoding="utf-8").splitlines():
+        key = line.split("\t", 1)[0]
+        if key and cc.convert(key) != key:
+            chars.add(key)
+    changing = frozenset(chars)
+    for line in (dict_dir / "TSPhrases.txt").read_text(encoding="utf-8").splitlines():
+        key = line.split("\t", 1)[0]
+        conv = cc.convert(key)
+        if conv != key:
+            if len(conv) == len(key):
+                chars.update(k for k, v in zip(key, conv, strict=True) if k != v)
+            else:
+                chars.update(key)
+    for cp in range(0xA0, 0x30000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        nfkc = unicodedata.normalize("NFKC", c)
+        sql = fold_width(unicodedata.normalize("NFC", c))
+        if _DOTS.sub("\u00b7", _WS.sub("", nfkc)) != _DOTS.sub("\u00b7", _WS.sub("", sql)):
+            chars.add(c)
+        elif any(ch in changing for ch in nfkc):
+            chars.add(c)
+    return _ranges_re2(sorted(chars))
+
+
+def _ranges_re2(chars: list[str]) -> str:
+    out: list[str] = []
+    cps = [ord(c) for c in chars]
+    i = 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        out.append(f"\\x{{{cps[i]:X}}}" if i == j else f"\\x{{{cps[i]:X}}}-\\x{{{cps[j]:X}}}")
+        i = j + 1
+    return "".join(out)

@@ -1,0 +1,202 @@
+-- hedui macros: the SQL twins of matching/normalize.py and matching/idnum.py.
+--
+-- Staging runs these set-based over tens of millions of rows; the Python
+-- functions are the reference and tests/test_normalize.py feeds both the same
+-- vector list and requires the same answers.  Differences, on purpose:
+--   * hd_name_norm does NOT convert traditional to simplified characters and
+--     folds width with an explicit table (full-width ASCII, U+3000, ￥) after
+--     nfc_normalize instead of NFKC.  Staging re-normalizes in Python only
+--     the distinct names containing a character of
+--     matching.normalize.name_sql_exceptions(), so stg_<source>.name_norm
+--     equals normalize_name() everywhere.
+--   * hd_amount returns NULL where parse_amount raises UnparseableAmount;
+--     callers tell "empty" from "unparseable" with hd_blank(x).
+-- Whitespace is one explicit class everywhere (ASCII whitespace, NBSP, the
+-- Unicode space separators, zero-width space, BOM), the same as
+-- matching.normalize.WS_CLASS.  Loaded by hedui.db.connect and hedui.staging.
+
+-- Text helpers ---------------------------------------------------------------
+
+-- full-width ASCII, U+3000 and ￥ to ASCII (translate is slow: only on rows that need it)
+create or replace macro hd_fold(x) as
+    case when regexp_matches(x, '[\x{FF01}-\x{FF5E}\x{3000}\x{FFE5}]') then translate(x,
+        '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　￥',
+        '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ¥') else x end;
+
+create or replace macro hd_strip_ws(x) as
+    regexp_replace(x, '^[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+$', '', 'g');
+
+create or replace macro hd_remove_ws(x) as
+    regexp_replace(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+', '', 'g');
+
+-- true for NULL and for whitespace-only text
+create or replace macro hd_blank(x) as
+    coalesce(regexp_full_match(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]*'), true);
+
+-- masking of personal values in what a person reads (as hedui.masking)
+create or replace macro hd_mask_id(x) as
+    case
+        when x is null then null
+        when length(trim(x)) <= 10 then repeat('*', length(trim(x)))
+        else left(trim(x), 6) || repeat('*', length(trim(x)) - 10) || right(trim(x), 4)
+    end;
+
+create or replace macro hd_mask_account(x) as
+    case
+        when x is null then null
+        when length(hd_remove_ws(x)) > 4 then '****' || right(hd_remove_ws(x), 4)
+        else '****'
+    end;
+
+create or replace macro hd_mask_name(x) as
+    case when x is null then null else left(hd_strip_ws(x), 1) || '*' end;
+
+-- Names ------------------------------------------------------------------------
+
+create or replace macro hd_name_norm(x) as
+    nullif(
+        case
+            when regexp_matches(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF01}-\x{FF5E}\x{FFE5}]')
+                then regexp_replace(hd_remove_ws(hd_fold(nfc_normalize(x))), '[.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF0E}\x{FF65}]', '·', 'g')
+            else nfc_normalize(x)
+        end,
+        '');
+
+-- ID numbers (GB 11643-1999) ---------------------------------------------------
+
+-- ISO 7064 MOD 11-2 check character of a 17-digit body given as a BIGINT
+-- (integer arithmetic: ~10x faster than 17 substr calls)
+create or replace macro hd_id_check_n(n) as
+    substr('10X98765432', 1 + ((
+         7 * (n // 10000000000000000 % 10)
+        +  9 * (n // 1000000000000000 % 10)
+        + 10 * (n // 100000000000000 % 10)
+        +  5 * (n // 10000000000000 % 10)
+        +  8 * (n // 1000000000000 % 10)
+        +  4 * (n // 100000000000 % 10)
+        +  2 * (n // 10000000000 % 10)
+        +  1 * (n // 1000000000 % 10)
+        +  6 * (n // 100000000 % 10)
+        +  3 * (n // 10000000 % 10)
+        +  7 * (n // 1000000 % 10)
+        +  9 * (n // 100000 % 10)
+        + 10 * (n // 10000 % 10)
+        +  5 * (n // 1000 % 10)
+        +  8 * (n // 100 % 10)
+        +  4 * (n // 10 % 10)
+        +  2 * (n // 1 % 10)
+    ) % 11)::integer, 1);
+
+create or replace macro hd_id_check(s17) as hd_id_check_n(cast(s17 as bigint));
+
+-- yyyymmdd (an integer) is a real date with a year in [1800, 2100)
+create or replace macro hd_ymd_ok(ymd) as
+    ymd // 10000 between 1800 and 2099
+    and ymd // 100 % 100 between 1 and 12
+    and ymd % 100 between 1 and (
+        case
+            when ymd // 100 % 100 in (4, 6, 9, 11) then 30
+            when ymd // 100 % 100 <> 2 then 31
+            when (ymd // 10000 % 4 = 0 and ymd // 10000 % 100 <> 0) or ymd // 10000 % 400 = 0 then 29
+            else 28
+        end);
+
+-- whitespace, width, case and Excel artefacts (leading apostrophe, ="…") removed
+create or replace macro hd_id_clean(x) as
+    case
+        when regexp_full_match(x, '[0-9]{17}[0-9X]') then x
+        else upper(regexp_replace(
+            regexp_replace(hd_remove_ws(hd_fold(x)), '^="(.*)"$', '\1'),
+            '^[''‘’`]+', ''))
+    end;
+
+create or replace macro hd_id_status_clean(c) as
+    case
+        when c is null or c = '' then 'missing'
+        when regexp_full_match(c, '[0-9]{17}[0-9X]') then
+            case
+                when not hd_ymd_ok(cast(substr(c, 7, 8) as integer)) then 'malformed'
+                when hd_id_check(substr(c, 1, 17)) <> substr(c, 18, 1) then 'bad_check'
+                else 'valid'
+            end
+        when regexp_full_match(c, '[0-9]{15}') then
+            case when hd_ymd_ok(cast('19' || substr(c, 7, 6) as integer)) then 'converted_15' else 'malformed' end
+        when regexp_full_match(c, '[0-9]+(\.[0-9]+)?E[+-]?[0-9]+') then 'scientific'
+        else 'malformed'
+    end;
+
+-- the 18-character ID for valid, converted_15 and bad_check, else NULL
+-- (only valid and converted_15 are linkable: see hd_id_status)
+create or replace macro hd_id_norm_clean(c) as
+    case
+        when regexp_full_match(c, '[0-9]{17}[0-9X]') and hd_ymd_ok(cast(substr(c, 7, 8) as integer)) then c
+        when regexp_full_match(c, '[0-9]{15}') and hd_ymd_ok(cast('19' || substr(c, 7, 6) as integer)) then
+            substr(c, 1, 6) || '19' || substr(c, 7, 9) || hd_id_check(substr(c, 1, 6) || '19' || substr(c, 7, 9))
+    end;
+
+create or replace macro hd_id_status(x) as hd_id_status_clean(hd_id_clean(x));
+
+create or replace macro hd_id_norm(x) as hd_id_norm_clean(hd_id_clean(x));
+
+-- Dates and months ---------------------------------------------------------------
+
+create or replace macro hd_ymd(y, m, d) as
+    try_cast(y || '-' || lpad(m, 2, '0') || '-' || lpad(d, 2, '0') as date);
+
+-- on text already folded and stripped
+create or replace macro hd_date_clean(s) as
+    case
+        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?') then
+            hd_ymd(
+                regexp_extract(s, '^([1-9][0-9]{3})', 1),
+                regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1),
+                regexp_extract(s, '^[0-9]{4}[-/.年][0-9]{1,2}[-/.月]([0-9]{1,2})', 1))
+        when regexp_full_match(s, '[1-9][0-9]{7}') then
+            hd_ymd(substr(s, 1, 4), substr(s, 5, 2), substr(s, 7, 2))
+        when regexp_full_match(s, '[1-9][0-9]{4}(\.[0-9]+)?') then
+            date '1899-12-30' + cast(substr(s, 1, 5) as integer)
+    end;
+
+create or replace macro hd_date(x) as
+    case
+        when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}') then try_cast(x as date)
+        else hd_date_clean(hd_strip_ws(hd_fold(x)))
+    end;
+
+create or replace macro hd_month_clean(s) as
+    case
+        when regexp_full_match(s, '[1-9][0-9]{5}') then
+            hd_ymd(substr(s, 1, 4), substr(s, 5, 2), '1')
+        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}月?') then
+            hd_ymd(substr(s, 1, 4), regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1')
+        else cast(date_trunc('month', hd_date_clean(s)) as date)
+    end;
+
+create or replace macro hd_month(x) as hd_month_clean(hd_strip_ws(hd_fold(x)));
+
+-- Amounts ------------------------------------------------------------------------
+
+-- whitespace and thousands separators removed, then one leading ¥ and one trailing 元
+create or replace macro hd_amount_text(x) as
+    regexp_replace(regexp_replace(replace(hd_remove_ws(hd_fold(x)), ',', ''), '^¥', ''), '元$', '');
+
+-- the double nearest to the decimal value × scale (a power of ten: 1, 10000), got by
+-- shifting the decimal exponent, so '1.1' × 10000 is exactly 11000 (no rounding);
+-- NULL when empty or not a number
+create or replace macro hd_amount_clean(t, scale) as
+    case
+        when length(t) <= 40 and regexp_full_match(t, '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,2})?') then
+            cast(
+                regexp_extract(t, '^([^eE]*)', 1) || 'e'
+                || (coalesce(try_cast(regexp_extract(t, '[eE]([+-]?[0-9]+)$', 1) as integer), 0)
+                    + cast(round(log10(scale)) as integer))
+                as double)
+    end;
+
+create or replace macro hd_amount(x, scale) as
+    case
+        when regexp_full_match(x, '-?[0-9]+(\.[0-9]+)?') then
+            case when scale = 1 then cast(x as double)
+                 else cast(x || 'e' || cast(round(log10(scale)) as integer) as double) end
+        else hd_amount_clean(hd_amount_text(x), scale)
+    end;

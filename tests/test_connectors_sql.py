@@ -1,0 +1,141 @@
+"""SQL connector against the local PostgreSQL and MariaDB, through AIRFLOW_CONN_* connections.
+
+A server that is not reachable skips these tests, except under CI
+(``HEDUI_REQUIRE_SERVICES=1``), where it fails them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from connectors import load_map, read_table
+from connectors.sqltable import SourceUnavailable
+
+pytestmark = pytest.mark.services
+
+DATE = "20261128"
+ID1 = "11010519491231002X"
+ID2 = "360102198501011238"
+COLUMNS = ["身份证号", "姓名", "险种", "类别", "月份", "缴费基数", "待遇金额", "单位名称"]
+ROWS = [
+    (ID2, "李四", "企业职工基本养老保险", "缴费", "2026-10", 5000.00, None, "某公司"),
+    (ID1, "张三", "城乡居民基本养老保险", "待遇", "2026-09", None, 180.50, None),
+    (ID1, "张三", "城乡居民基本养老保险", "待遇", "2026-09", None, 180.50, None),  # delivered twice
+    ("合计", None, None, None, None, 5000.00, 361.00, None),
+]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("HEDUI_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} (required: HEDUI_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def table_name() -> str:
+    return f"hedui_test_si_{os.getpid()}"
+
+
+@pytest.fixture
+def pg(table_name, monkeypatch):
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        conn = psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test", connect_timeout=3,
+                               autocommit=True)
+    except psycopg.OperationalError as exc:
+        _unavailable(f"PostgreSQL 127.0.0.1:5432 (user postgres, db test) is not reachable: {exc}")
+    cols = ", ".join(f'"{c}" {t}' for c, t in zip(COLUMNS, [
+        "varchar(18)", "varchar(50)", "varchar(50)", "varchar(10)", "varchar(7)", "numeric(12,2)", "numeric(12,2)",
+        "varchar(100)"], strict=True))
+    conn.execute(f'drop table if exists "{table_name}"')
+    conn.execute(f'create table "{table_name}" ({cols})')
+    with conn.cursor() as cur:
+        cur.executemany(f'insert into "{table_name}" values ({", ".join(["%s"] * len(COLUMNS))})', ROWS)
+    monkeypatch.setenv("AIRFLOW_CONN_HEDUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+    yield conn
+    conn.execute(f'drop table if exists "{table_name}"')
+    conn.close()
+
+
+@pytest.fixture
+def mysql(table_name, monkeypatch):
+    pymysql = pytest.importorskip("pymysql")
+    try:
+        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database="test",
+                               charset="utf8mb4", connect_timeout=3, autocommit=True)
+    except pymysql.err.OperationalError as exc:
+        _unavailable(f"MariaDB 127.0.0.1:3306 (user root, db test) is not reachable: {exc}")
+    cols = ", ".join(f"`{c}` {t}" for c, t in zip(COLUMNS, [
+        "varchar(18)", "varchar(50)", "varchar(50)", "varchar(10)", "varchar(7)", "decimal(12,2)", "decimal(12,2)",
+        "varchar(100)"], strict=True))
+    with conn.cursor() as cur:
+        cur.execute(f"drop table if exists `{table_name}`")
+        cur.execute(f"create table `{table_name}` ({cols}) default charset utf8mb4")
+        cur.executemany(f"insert into `{table_name}` values ({', '.join(['%s'] * len(COLUMNS))})", ROWS)
+    monkeypatch.setenv("AIRFLOW_CONN_HEDUI_TEST_MY", json.dumps(
+        {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "schema": "test"}))
+    yield conn
+    with conn.cursor() as cur:
+        cur.execute(f"drop table if exists `{table_name}`")
+    conn.close()
+
+
+def _check(manifest, out: Path, conn_id: str, table: str) -> None:
+    assert manifest.status == "delivered", manifest.message_zh
+    f = manifest.files[0]
+    assert (f.file_name, f.format, f.rows_read, f.summary_rows, f.complete) == (
+        f"sql://{conn_id}/{table}", "sql", 3, 1, True)
+    df = pl.read_parquet(out)
+    # ordered by all columns: ID1 (twice, both delivered), then ID2
+    assert df["id_number"].to_list() == [ID1, ID1, ID2]
+    assert df["row_no"].to_list() == [1, 2, 3]  # the 合计 row sorts last (digits before 汉字) and is skipped
+    assert df["name"].to_list() == ["张三", "张三", "李四"]
+    assert df["period_month"].to_list() == ["2026-09", "2026-09", "2026-10"]
+    assert df["contribution_base_yuan"].to_list() == [None, None, "5000.00"]
+    assert df["benefit_yuan"].to_list() == ["180.50", "180.50", None]
+    assert df["contribution_base_yuan__scale"].to_list() == [1.0] * 3
+    assert df["file_name"].unique().to_list() == [f"sql://{conn_id}/{table}"]
+    assert df["read_error"].null_count() == 3
+
+
+def test_postgres_table_with_chinese_columns_is_read_through_an_airflow_connection(pg, table_name, tmp_path):
+    out = tmp_path / "si.parquet"
+    manifest = read_table(load_map("social_insurance"), "hedui_test_pg", table_name, out, DATE, batch_rows=2)
+    _check(manifest, out, "hedui_test_pg", table_name)
+
+
+def test_postgres_schema_qualified_table(pg, table_name, tmp_path):
+    out = tmp_path / "si.parquet"
+    manifest = read_table(load_map("social_insurance"), "hedui_test_pg", f"public.{table_name}", out, DATE)
+    assert manifest.status == "delivered" and manifest.rows_total == 3
+
+
+def test_mariadb_table_with_chinese_columns_is_read_through_an_airflow_connection(mysql, table_name, tmp_path):
+    out = tmp_path / "si.parquet"
+    manifest = read_table(load_map("social_insurance"), "hedui_test_my", table_name, out, DATE, batch_rows=2)
+    _check(manifest, out, "hedui_test_my", table_name)
+
+
+def test_a_missing_table_makes_the_source_missing(pg, mysql, tmp_path):
+    for conn_id in ("hedui_test_pg", "hedui_test_my"):
+        out = tmp_path / f"{conn_id}.parquet"
+        manifest = read_table(load_map("social_insurance"), conn_id, "no_such_table_hedui", out, DATE)
+        assert manifest.status == "missing"
+        assert "交换库中没有表no_such_table_hedui" in manifest.message_zh
+        assert pl.read_parquet(out).height == 0
+
+
+def test_an_unconfigured_connection_raises_with_what_to_do(tmp_path):
+    with pytest.raises(SourceUnavailable, match="AIRFLOW_CONN_HEDUI_NOT_CONFIGURED"):
+        read_table(load_map("social_insurance"), "hedui_not_configured", "t", tmp_path / "x.parquet", DATE)
+
+
+def test_an_unreachable_server_raises(monkeypatch, tmp_path):
+    monkeypatch.setenv("AIRFLOW_CONN_HEDUI_DOWN", "postgresql://postgres@127.0.0.1:1/test")
+    with pytest.raises(SourceUnavailable, match="无法连接PostgreSQL"):
+        read_table(load_map("social_insurance"), "hedui_down", "t", tmp_path / "x.parquet", DATE)
