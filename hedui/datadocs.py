@@ -60,7 +60,12 @@ CDN_ASSETS: dict[str, str | None] = {
     "https://cdn.jsdelivr.net/npm/vega-embed@6": None,
 }
 _GX_LOGO = re.compile(r"https://great-expectations-web-assets\.s3\.[a-z0-9-]+\.amazonaws\.com/[A-Za-z_-]+\.png(\?[^\"')]*)?")
-_REMOTE = re.compile(r"""(?:src|href)\s*=\s*["'](https?:)?//[^"']+["']|url\(\s*["']?https?://""")
+# A resource the browser would fetch from the network (links people follow, <a href>, are fine).
+_REMOTE_ASSET = re.compile(
+    r"""<(?:script|link|img|iframe|source|video|audio|embed)\b[^>]*\b(?:src|href)\s*=\s*["'](?:https?:)?//[^"']*"""
+    r"""|url\(\s*["']?(?:https?:)?//[^)]*""",
+    re.IGNORECASE,
+)
 
 
 # --------------------------------------------------------------------------- merging chunk results
@@ -346,10 +351,12 @@ def make_offline(docs_dir: Path) -> None:
         html = page.read_text(encoding="utf-8")
         rel = os.path.relpath(docs_dir, page.parent).replace(os.sep, "/")
         html = _rewrite(html, rel)
-        leftovers = [m.group(0) for m in _REMOTE.finditer(html)]
-        leftovers = [s for s in leftovers if "href" not in s.split("=")[0] or not _is_link(html, s)]
+        leftovers = [m.group(0)[-80:] for m in _REMOTE_ASSET.finditer(html)]
         if leftovers:
-            raise RuntimeError(f"{page}: remote assets left after rewriting: {leftovers[:3]}")
+            raise RuntimeError(
+                f"{page} still loads {leftovers[:3]} from the network: vendor it and add it to CDN_ASSETS "
+                "(see hedui/datadocs_vendor/README.md)"
+            )
         page.write_text(html, encoding="utf-8")
 
 
@@ -365,9 +372,3 @@ def _rewrite(html: str, rel: str) -> str:
     html = re.sub(r'\s+crossorigin="[^"]*"', "", html)
     return _GX_LOGO.sub(f"{rel}/static/images/logo-long.png", html)
 
-
-def _is_link(html: str, attr: str) -> bool:
-    """True when a remote `href` is on an <a> (a link a person may follow), not a loaded asset."""
-    at = html.find(attr)
-    start = html.rfind("<", 0, at)
-    return html[start:start + 2].lower() == "<a"
