@@ -308,6 +308,9 @@ def validate_source(
     schema = parquet.schema_arrow
     gx_columns = _gx_columns(suite, schema)
     context = gx_context()
+    # ValidationDefinition.run serializes each chunk's whole result (every failing row) into the
+    # context's in-memory results store; results are merged and saved here, so GX's copy is dropped.
+    context.validation_results_store.store_validation_results = lambda **_: True
     definitions, expectations, ids = _validation_definitions(context, suite, expected_rows)
     personal = {c: k for c, k in suite.kinds.items() if k in PERSONAL_KINDS}
     merger = ResultMerger(suite.name, expectations, ids, personal, mask_value)
@@ -329,7 +332,6 @@ def validate_source(
                     batch_parameters={"dataframe": frame}, expectation_parameters=params,
                     result_format=result_format, run_id=run_id,
                 )
-                _forget_results(context)
                 _raise_on_gx_error(suite, result)
                 for index, exp_result in merger.add(result):
                     exp = expectations[index]
@@ -370,13 +372,6 @@ def validate_source(
         chunks=merger.chunks, seconds=seconds, passed_out=str(passed_out), quarantine_out=str(quarantine_out),
         gx_result_path=str(gx_path) if gx_path else None, expectations=outcomes,
     )
-
-
-def _forget_results(context) -> None:
-    """ValidationDefinition.run keeps every chunk's full result in the in-memory store: drop them."""
-    store = context.validation_results_store
-    for key in store.list_keys():
-        store.remove_key(key)
 
 
 def _reject_reasons(expectations: list[dict], outcomes: list[ExpectationOutcome]) -> list[str]:
