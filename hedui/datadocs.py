@@ -146,7 +146,8 @@ class ResultMerger:
         return self._success[i]
 
     def gx_result(self, hedui_meta: dict):
-        """One ExpectationSuiteValidationResult for the whole source (masked, without row lists)."""
+        """One ExpectationSuiteValidationResult for the whole source (masked, without row lists);
+        its `success` is hedui's verdict (`hedui_meta["status"]`) when given."""
         from great_expectations.core.expectation_validation_result import (
             ExpectationSuiteValidationResult,
             ExpectationValidationResult,
@@ -174,8 +175,11 @@ class ResultMerger:
         # GX's page header shows batch_kwargs.data_asset_name as "Data asset".
         title = hedui_meta.get("title_zh")
         meta["batch_kwargs"] = {"data_asset_name": f"{self.suite_name}（{title}）" if title else self.suite_name}
+        # The page's (and the index's) status is hedui's verdict on the source: rows quarantined by
+        # a failed row-level rule do not fail it, a broken threshold does.
+        success = hedui_meta["status"] == "passed" if "status" in hedui_meta else all(r.success for r in results)
         return ExpectationSuiteValidationResult(
-            success=all(r.success for r in results), results=results, suite_name=self.suite_name,
+            success=success, results=results, suite_name=self.suite_name,
             statistics=stats, meta=meta,
         )
 

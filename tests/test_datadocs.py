@@ -71,6 +71,12 @@ def test_no_page_loads_anything_from_the_network(docs):
             assert (page.parent / ref).resolve().exists(), (page, ref)
 
 
+def test_the_status_gx_shows_is_the_verdict_on_the_source(docs):
+    saved = json.loads((docs / "_results" / "stg_bank.json").read_text(encoding="utf-8"))
+    assert saved["success"] is False
+    assert saved["meta"]["hedui"]["status"] == "failed"
+
+
 def test_every_cdn_asset_gx_uses_is_vendored_or_dropped():
     for local in filter(None, CDN_ASSETS.values()):
         assert (VENDOR_DIR / local).is_file(), local
