@@ -65,6 +65,9 @@ def classify(path: Path) -> tuple[str | None, str]:
     fmt = FORMATS.get(suffix)
     if fmt is None:
         return None, f"{name}的格式{path.suffix or '（无扩展名）'}不受支持；{_REDELIVER}"
+    if fmt == "csv" and head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None, (f"{name}是UTF-16编码（Excel“Unicode文本”导出），不受支持；"
+                      "请部门另存为“CSV UTF-8”或GB18030编码的.csv后重新交付")
     if fmt == "parquet" and not head.startswith(b"PAR1"):
         return None, f"{name}不是有效的Parquet文件；{_REDELIVER}"
     return fmt, ""

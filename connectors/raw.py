@@ -20,8 +20,6 @@ import pyarrow.parquet as pq
 from connectors.manifest import FileManifest
 from connectors.maps import HeaderMatch, SourceMap
 
-LINEAGE = ("source", "delivery_date", "file_name", "row_no", "read_error")
-SUMMARY_PREFIX = "合计"
 _BLANK_RE = r"^[\s\u00a0\u3000\ufeff]*$"
 _SUMMARY_RE = r'^[\s\u00a0\u3000\ufeff"]*合计'
 HEADER_SEARCH_ROWS = 30

@@ -72,12 +72,19 @@ def codec_label(encoding: str) -> str:
 
 @dataclass
 class Chunk:
-    """Decoded lines ``first_line … first_line + n_lines - 1`` as UTF-8 bytes, with bad lines noted."""
+    """Lines ``first_line … first_line + n_lines - 1`` as UTF-8 bytes, with bad lines noted.
+
+    ``validated`` is False for UTF-8 input handed on as is: polars validates it
+    while splitting (faster than decoding in Python) and a failure sends the
+    chunk through :func:`_decode_slow`.
+    """
 
     data: bytes
     first_line: int
     n_lines: int
     bad: dict[int, str] = field(default_factory=dict)
+    encoding: str = UTF8
+    validated: bool = True
 
 
 def _decode_slow(data: bytes, encoding: str, first_line: int) -> tuple[bytes, dict[int, str]]:
@@ -111,6 +118,7 @@ def _decode_slow(data: bytes, encoding: str, first_line: int) -> tuple[bytes, di
                 parts.append("\n")
                 line_no += 1
             pos = end + 1
+    log.info("slow decode: %d bad line(s) in a chunk starting at line %d", len(bad), first_line)
     return "".join(parts).encode(UTF8), bad
 
 
@@ -139,14 +147,15 @@ def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes:
                 data = data[len(codecs.BOM_UTF8):]
         if data:
             n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-            try:
-                text = data.decode(codec)
-                utf8 = data if codec == UTF8 else text.encode(UTF8)
-                bad: dict[int, str] = {}
-            except UnicodeDecodeError:
-                utf8, bad = _decode_slow(data, encoding, line)
-                log.info("slow decode: %d bad line(s) in a chunk starting at line %d", len(bad), line)
-            yield Chunk(utf8, line, n_lines, bad)
+            if codec == UTF8:
+                yield Chunk(data, line, n_lines, {}, encoding, validated=False)
+            else:
+                try:
+                    chunk = Chunk(data.decode(codec).encode(UTF8), line, n_lines, {}, encoding)
+                except UnicodeDecodeError:
+                    utf8, bad = _decode_slow(data, encoding, line)
+                    chunk = Chunk(utf8, line, n_lines, bad, encoding)
+                yield chunk
             line += n_lines
         if not block:
             return
@@ -254,40 +263,61 @@ def _parse_fast(chunk: Chunk, ncols: int, sep: str) -> pl.DataFrame | None:
     )
 
 
+MAX_RECORD_LINES = 20  # a quoted value may span lines, but not more than this
+
+
+def _split_line(line: str, sep: str) -> tuple[list[str], bool]:
+    """One physical line as fields; False when its quoting is broken (then split plainly)."""
+    try:
+        return next(csv.reader([line], delimiter=sep, strict=True), []), True
+    except csv.Error:
+        return line.split(sep), False
+
+
 def _parse_slow(chunk: Chunk, ncols: int, sep: str) -> pl.DataFrame:
-    """Python's csv module over the chunk: quoted values may span lines; row_no is the record's first line."""
+    """Python's csv module over the chunk; row_no is the record's first line.
+
+    A quoted value may span lines (up to :data:`MAX_RECORD_LINES`, with the
+    right number of fields); otherwise — a stray quote that would swallow the
+    following lines — every physical line of the span is split on its own and
+    the broken one gets a read error, so no line is lost.
+    """
     text = chunk.data.decode(UTF8)
+    lines = text.split("\n")
     cols: list[list[str | None]] = [[] for _ in range(ncols)]
     row_nos: list[int] = []
     nfs: list[int] = []
     trailing: list[bool] = []
     errs: dict[int, str] = {}
 
-    def add(line_no: int, rec: list[str]) -> None:
-        row_nos.append(line_no)
+    def add(idx: int, rec: list[str]) -> None:
+        row_nos.append(chunk.first_line + idx)
         nfs.append(len(rec) if rec else 1)
-        trailing.append(bool(rec) and len(rec) > 1 and rec[-1] == "")
+        trailing.append(len(rec) > 1 and rec[-1] == "")
         for i in range(ncols):
             cols[i].append(rec[i] if i < len(rec) else None)
 
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    def add_lines(start: int, stop: int) -> None:
+        for idx in range(start, min(stop, chunk.n_lines)):
+            rec, ok = _split_line(lines[idx].rstrip("\r"), sep)
+            if not ok:
+                errs[chunk.first_line + idx] = f"第{chunk.first_line + idx}行引号不成对，无法可靠拆分字段"
+            add(idx, rec)
+
+    def fits(rec: list[str]) -> bool:
+        return len(rec) == ncols or (len(rec) == ncols + 1 and rec[-1] == "")
+
+    reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=sep)
     prev = 0
     try:
         for rec in reader:
-            add(chunk.first_line + prev, rec)
-            prev = reader.line_num
+            start, prev = prev, reader.line_num
+            if prev - start > 1 and (prev - start > MAX_RECORD_LINES or not fits(rec)):
+                add_lines(start, prev)
+            else:
+                add(start, rec)
     except csv.Error:
-        rest = text.split("\n")[prev:]
-        for k, line in enumerate(rest):
-            line_no = chunk.first_line + prev + k
-            if line_no >= chunk.first_line + chunk.n_lines:
-                break
-            try:
-                rec = next(csv.reader([line.rstrip("\r")], delimiter=sep, strict=True), [])
-            except csv.Error:
-                rec = line.rstrip("\r").split(sep)
-                errs[line_no] = f"第{line_no}行引号不成对，无法可靠拆分字段"
-            add(line_no, rec)
+        add_lines(prev, chunk.n_lines)
     frame = pl.DataFrame({name: pl.Series(vals, dtype=pl.String) for name, vals in
                           zip(positional_names(ncols), cols, strict=True)})
     frame = frame.with_columns(
@@ -295,14 +325,21 @@ def _parse_slow(chunk: Chunk, ncols: int, sep: str) -> pl.DataFrame:
         _nf=pl.Series(nfs, dtype=pl.Int32),
         _trailing=pl.Series(trailing, dtype=pl.Boolean),
     )
-    if errs:
-        chunk.bad.update({k: v for k, v in errs.items() if k not in chunk.bad})
+    for line_no, message in errs.items():
+        chunk.bad.setdefault(line_no, message)
     return frame
 
 
 def parse_chunk(chunk: Chunk, ncols: int, sep: str, after_line: int) -> pl.DataFrame:
     """Positional rows (``f0…``, ``_row_no``, ``_err``) of the chunk's lines after ``after_line``."""
-    frame = _parse_fast(chunk, ncols, sep)
+    try:
+        frame = _parse_fast(chunk, ncols, sep)
+    except pl.exceptions.ComputeError as exc:
+        if chunk.validated or "utf-8" not in str(exc):
+            raise
+        chunk.data, chunk.bad = _decode_slow(chunk.data, chunk.encoding, chunk.first_line)
+        chunk.validated = True
+        frame = _parse_fast(chunk, ncols, sep)
     if frame is None:
         log.info("slow CSV split for the chunk starting at line %d", chunk.first_line)
         frame = _parse_slow(chunk, ncols, sep)

@@ -1,7 +1,7 @@
 """Staging: one source's raw Parquet → typed staged rows and quarantine, set-based in DuckDB.
 
-The SQL is in ``sql/staging/`` (``parsed.sql`` → ``staged.sql`` and
-``quarantine.sql``) and uses the macros of ``sql/macros.sql``; this module
+The SQL is in ``sql/staging/`` (``parsed.sql``, ``duplicates.sql`` → ``staged.sql``
+and ``quarantine.sql``) and uses the macros of ``sql/macros.sql``; this module
 fills the column slots from the header map, binds the values, runs it, and
 checks that every raw row landed in exactly one of the two outputs.
 
@@ -83,7 +83,7 @@ def _mask(spec: ColumnSpec, col: str) -> str:
 
 
 def _slots(smap: SourceMap) -> dict[str, str]:
-    parsed, checks, staged = [], [], []
+    parsed, checks, conditions, staged = [], [], [], []
     for spec in smap.columns:
         col = _q(spec.column)
         value = _q(spec.column + "__v")
@@ -91,6 +91,7 @@ def _slots(smap: SourceMap) -> dict[str, str]:
             call, rule, kind = CHECKS[spec.type]
             parsed.append(call.format(col=col, scale=_q(spec.column + "__scale")) + f" as {value},")
             reason = f"'\"{spec.header.replace(chr(39), chr(39) * 2)}\"值\"' || {col} || '\"无法识别为{kind}'"
+            conditions.append(f"({value} is null and {col} is not null)")
             checks.append(
                 f"case when {value} is null and {col} is not null and not hd_blank({col}) then "
                 f"{{'column_name': {_lit(spec.column)}, 'value_masked': {_mask(spec, col)}, "
@@ -98,6 +99,7 @@ def _slots(smap: SourceMap) -> dict[str, str]:
             )
             if spec.type == "amount" and any(m in spec.column for m in NON_NEGATIVE_MARKERS):
                 negative = f"'\"{spec.header.replace(chr(39), chr(39) * 2)}\"为负数（' || {col} || '），余额不应为负'"
+                conditions.append(f"{value} < 0")
                 checks.append(
                     f"case when {value} < 0 then "
                     f"{{'column_name': {_lit(spec.column)}, 'value_masked': {col}, "
@@ -112,6 +114,7 @@ def _slots(smap: SourceMap) -> dict[str, str]:
     return {
         "parsed_values": "\n        ".join(parsed),
         "value_checks": ",\n            ".join(checks) or "cast(null as struct(column_name varchar, value_masked varchar, rule varchar, reason varchar))",
+        "any_problem": " or ".join(conditions) or "false",
         "dup_key": ", ".join(dup_key),
         "staged_columns": "\n    ".join(staged),
         "id_column": _q(id_spec.column) if id_spec else "cast(null as varchar)",
@@ -213,13 +216,14 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
         if incomplete:
             con.executemany("insert into _hd_incomplete values (?, ?)", list(incomplete.items()))
         con.execute(render("parsed", source_map), {"raw_parquet": str(raw_parquet)})
+        con.sql(render("duplicates", source_map))  # marks duplicates in _hd_parsed
         counts.names_renormalized = _renormalize_names(con, source_map)
         params = {"run_date": str(run_date)}
         counts.staged_rows = _copy(con, render("staged", source_map), params, staged_out)
         counts.quarantined_rows = _copy(con, render("quarantine", source_map), params, quarantine_out)
         counts.raw_rows = pq.ParquetFile(str(raw_parquet)).metadata.num_rows
         counts.by_rule = dict(con.sql(
-            "select _rule, count(*) from _hd_parsed where _rule is not null group by _rule order by _rule"
+            "select rule, count(*) from read_parquet($q) group by rule order by rule", params={"q": str(quarantine_out)}
         ).fetchall())
     finally:
         con.sql("drop table if exists _hd_parsed")

@@ -24,7 +24,7 @@ create or replace macro hd_fold(x) as
         '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ¥') else x end;
 
 create or replace macro hd_strip_ws(x) as
-    regexp_replace(x, '^[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+$', '', 'g');
+    case when not regexp_matches(x, '^[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]$') then x else regexp_replace(x, '^[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+$', '', 'g') end;
 
 create or replace macro hd_remove_ws(x) as
     regexp_replace(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+', '', 'g');
@@ -89,50 +89,71 @@ create or replace macro hd_id_check_n(n) as
 
 create or replace macro hd_id_check(s17) as hd_id_check_n(cast(s17 as bigint));
 
--- yyyymmdd (an integer) is a real date with a year in [1800, 2100)
-create or replace macro hd_ymd_ok(ymd) as
-    ymd // 10000 between 1800 and 2099
-    and ymd // 100 % 100 between 1 and 12
-    and ymd % 100 between 1 and (
+-- y-m-d (integers) is a real calendar date
+create or replace macro hd_ymd_valid(y, m, d) as
+    m between 1 and 12
+    and d between 1 and (
         case
-            when ymd // 100 % 100 in (4, 6, 9, 11) then 30
-            when ymd // 100 % 100 <> 2 then 31
-            when (ymd // 10000 % 4 = 0 and ymd // 10000 % 100 <> 0) or ymd // 10000 % 400 = 0 then 29
+            when m in (4, 6, 9, 11) then 30
+            when m <> 2 then 31
+            when (y % 4 = 0 and y % 100 <> 0) or y % 400 = 0 then 29
             else 28
         end);
 
+-- yyyymmdd (an integer) is a real date with a year in [1800, 2100) (birth dates in IDs)
+create or replace macro hd_ymd_ok(ymd) as
+    ymd // 10000 between 1800 and 2099 and hd_ymd_valid(ymd // 10000, ymd // 100 % 100, ymd % 100);
+
 -- whitespace, width, case and Excel artefacts (leading apostrophe, ="…") removed
+create or replace macro hd_id_clean_slow(x) as
+    upper(regexp_replace(
+        regexp_replace(hd_remove_ws(hd_fold(x)), '^="(.*)"$', '\1'),
+        '^[''‘’`]+', ''));
+
 create or replace macro hd_id_clean(x) as
+    case when regexp_full_match(x, '[0-9]{17}[0-9X]') then x else hd_id_clean_slow(x) end;
+
+-- the shape of a cleaned ID: 18 (17 digits + digit/X), 15 (legacy), 0 (empty),
+-- 1 (Excel scientific notation), -1 (anything else)
+create or replace macro hd_id_kind(c) as
     case
-        when regexp_full_match(x, '[0-9]{17}[0-9X]') then x
-        else upper(regexp_replace(
-            regexp_replace(hd_remove_ws(hd_fold(x)), '^="(.*)"$', '\1'),
-            '^[''‘’`]+', ''))
+        when c is null or c = '' then 0
+        when regexp_full_match(c, '[0-9]{17}[0-9X]') then 18
+        when regexp_full_match(c, '[0-9]{15}') then 15
+        when regexp_full_match(c, '[0-9]+(\.[0-9]+)?E[+-]?[0-9]+') then 1
+        else -1
     end;
 
-create or replace macro hd_id_status_clean(c) as
-    case
-        when c is null or c = '' then 'missing'
-        when regexp_full_match(c, '[0-9]{17}[0-9X]') then
+-- the 17-character body (a legacy 15-digit ID gets '19' before its 2-digit year)
+create or replace macro hd_id_body(c, kind) as
+    case kind when 18 then substr(c, 1, 17) when 15 then substr(c, 1, 6) || '19' || substr(c, 7, 9) end;
+
+-- id_status from the cleaned ID, its kind and body (staging computes those once per row)
+create or replace macro hd_id_status_k(c, kind, body) as
+    case kind
+        when 0 then 'missing'
+        when 1 then 'scientific'
+        when -1 then 'malformed'
+        else
             case
-                when not hd_ymd_ok(cast(substr(c, 7, 8) as integer)) then 'malformed'
-                when hd_id_check(substr(c, 1, 17)) <> substr(c, 18, 1) then 'bad_check'
+                when not hd_ymd_ok(cast(substr(body, 7, 8) as integer)) then 'malformed'
+                when kind = 15 then 'converted_15'
+                when hd_id_check(body) <> substr(c, 18, 1) then 'bad_check'
                 else 'valid'
             end
-        when regexp_full_match(c, '[0-9]{15}') then
-            case when hd_ymd_ok(cast('19' || substr(c, 7, 6) as integer)) then 'converted_15' else 'malformed' end
-        when regexp_full_match(c, '[0-9]+(\.[0-9]+)?E[+-]?[0-9]+') then 'scientific'
-        else 'malformed'
     end;
 
 -- the 18-character ID for valid, converted_15 and bad_check, else NULL
 -- (only valid and converted_15 are linkable: see hd_id_status)
-create or replace macro hd_id_norm_clean(c) as
+create or replace macro hd_id_norm_k(c, kind, body) as
     case
-        when regexp_full_match(c, '[0-9]{17}[0-9X]') and hd_ymd_ok(cast(substr(c, 7, 8) as integer)) then c
-        when regexp_full_match(c, '[0-9]{15}') and hd_ymd_ok(cast('19' || substr(c, 7, 6) as integer)) then
-            substr(c, 1, 6) || '19' || substr(c, 7, 9) || hd_id_check(substr(c, 1, 6) || '19' || substr(c, 7, 9))
+        when kind in (15, 18) and hd_ymd_ok(cast(substr(body, 7, 8) as integer)) then
+            case kind when 18 then c else body || hd_id_check(body) end
     end;
+
+create or replace macro hd_id_status_clean(c) as hd_id_status_k(c, hd_id_kind(c), hd_id_body(c, hd_id_kind(c)));
+
+create or replace macro hd_id_norm_clean(c) as hd_id_norm_k(c, hd_id_kind(c), hd_id_body(c, hd_id_kind(c)));
 
 create or replace macro hd_id_status(x) as hd_id_status_clean(hd_id_clean(x));
 
@@ -143,6 +164,10 @@ create or replace macro hd_id_norm(x) as hd_id_norm_clean(hd_id_clean(x));
 create or replace macro hd_ymd(y, m, d) as
     try_cast(y || '-' || lpad(m, 2, '0') || '-' || lpad(d, 2, '0') as date);
 
+-- integer yyyymmdd → DATE, NULL when not a real date
+create or replace macro hd_date_n(n) as
+    case when hd_ymd_valid(n // 10000, n // 100 % 100, n % 100) then make_date(n // 10000, n // 100 % 100, n % 100) end;
+
 -- on text already folded and stripped
 create or replace macro hd_date_clean(s) as
     case
@@ -151,8 +176,7 @@ create or replace macro hd_date_clean(s) as
                 regexp_extract(s, '^([1-9][0-9]{3})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年][0-9]{1,2}[-/.月]([0-9]{1,2})', 1))
-        when regexp_full_match(s, '[1-9][0-9]{7}') then
-            hd_ymd(substr(s, 1, 4), substr(s, 5, 2), substr(s, 7, 2))
+        when regexp_full_match(s, '[1-9][0-9]{7}') then hd_date_n(cast(s as integer))
         when regexp_full_match(s, '[1-9][0-9]{4}(\.[0-9]+)?') then
             date '1899-12-30' + cast(substr(s, 1, 5) as integer)
     end;
@@ -160,19 +184,24 @@ create or replace macro hd_date_clean(s) as
 create or replace macro hd_date(x) as
     case
         when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}') then try_cast(x as date)
+        when regexp_full_match(x, '[1-9][0-9]{7}') then hd_date_n(cast(x as integer))
         else hd_date_clean(hd_strip_ws(hd_fold(x)))
     end;
 
 create or replace macro hd_month_clean(s) as
     case
-        when regexp_full_match(s, '[1-9][0-9]{5}') then
-            hd_ymd(substr(s, 1, 4), substr(s, 5, 2), '1')
+        when regexp_full_match(s, '[1-9][0-9]{5}') then hd_date_n(cast(s as integer) * 100 + 1)
         when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}月?') then
             hd_ymd(substr(s, 1, 4), regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1')
         else cast(date_trunc('month', hd_date_clean(s)) as date)
     end;
 
-create or replace macro hd_month(x) as hd_month_clean(hd_strip_ws(hd_fold(x)));
+create or replace macro hd_month(x) as
+    case
+        when regexp_full_match(x, '[1-9][0-9]{5}') then hd_date_n(cast(x as integer) * 100 + 1)
+        when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}') then try_cast(x || '-01' as date)
+        else hd_month_clean(hd_strip_ws(hd_fold(x)))
+    end;
 
 -- Amounts ------------------------------------------------------------------------
 

@@ -418,3 +418,28 @@ def test_chunk_boundaries_do_not_change_rows_or_line_numbers(inbox, tmp_path, mo
     assert whole.equals(chunked)
     assert chunked["row_no"].to_list() == list(range(2, 302))
     assert chunked["address"][150] == "带,逗号的地址"
+
+
+def test_a_stray_quote_does_not_swallow_the_following_lines(inbox, tmp_path):
+    rows = [ps_row(i) for i in range(1, 40)]
+    rows[5][6] = '"南昌市东湖区'  # opens a quoted value that never closes
+    rows[8][1] = '张"三'  # a quote inside a value
+    write_csv(folder(inbox), "ps.csv", PS_HEADER, rows)
+    manifest, df = read(inbox, "public_security", tmp_path)
+    f = manifest.files[0]
+    assert f.rows_read == 39 and f.complete
+    assert df["row_no"].to_list() == list(range(2, 41))
+    errors = df.filter(pl.col("read_error").is_not_null())
+    assert errors["row_no"].to_list() == [7]
+    assert errors["read_error"][0] == "第7行引号不成对，无法可靠拆分字段"
+    assert df.filter(pl.col("row_no") == 10)["name"].to_list() == ['张"三']
+
+
+def test_a_utf16_csv_is_reported_with_what_to_do(inbox, tmp_path):
+    f = folder(inbox)
+    f.mkdir(parents=True)
+    (f / "ps.csv").write_bytes("\t".join(PS_HEADER).encode("utf-16"))
+    (f / "ps.csv.ok").write_text("0")
+    manifest, _ = read(inbox, "public_security", tmp_path)
+    assert manifest.status == "incomplete"
+    assert "ps.csv是UTF-16编码" in manifest.files[0].problems[0]

@@ -294,3 +294,17 @@ def test_sql_amount_macro_agrees_on_random_decimals(con):
 def test_amount_scale_must_be_a_power_of_ten():
     with pytest.raises(ValueError, match="power of ten"):
         parse_amount("1", 3)
+
+
+def test_sql_date_and_month_macros_agree_on_random_strings(con):
+    rng = random.Random(11)
+    forms = ["{y}{m:02d}{d:02d}", "{y}-{m:02d}-{d:02d}", "{y}/{m}/{d}", "{y}.{m}.{d}", "{y}年{m}月{d}日",
+             "{y}-{m:02d}-{d:02d} 08:30:00", "{y}{m:02d}", "{y}-{m:02d}", "{y}/{m}", "{y}年{m}月", " {y}-{m}-{d}　",
+             "{s}", "{s}.25"]
+    raws = []
+    for _ in range(4000):
+        form = rng.choice(forms)
+        raws.append(form.format(y=rng.choice([999, 1000, 1899, 1900, 2000, 2023, 2024, 2100, 9999]),
+                                m=rng.randrange(0, 14), d=rng.randrange(0, 33), s=rng.randrange(1000, 120000)))
+    assert _sql_column(con, "hd_date(x)", raws) == [parse_date(r) for r in raws]
+    assert _sql_column(con, "hd_month(x)", raws) == [parse_month(r) for r in raws]

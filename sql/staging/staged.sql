@@ -1,7 +1,7 @@
--- Staging, step 2: the rows that passed, typed (docs/internals.md, stg_<source>).
+-- Staging, step 3: the rows that passed, typed (docs/internals.md, stg_<source>).
 select
     {{staged_columns}}
-    case when _id_status in ('valid', 'converted_15') then hd_id_norm_clean(_id_clean) end as id_norm,
+    case when _id_status in ('valid', 'converted_15') then hd_id_norm_k(_id_clean, _id_kind, _id_body) end as id_norm,
     _id_status as id_status,
     _name_norm as name_norm,
     cast($run_date as varchar) as run_date,
@@ -12,4 +12,4 @@ select
     source || ':' || file_name || ':' || row_no as record_id
 from _hd_parsed
 where _rule is null
-order by file_row_number
+-- no ORDER BY: a filtered scan keeps the table's (delivery) order (preserve_insertion_order)
