@@ -100,10 +100,14 @@ def validate_source(ctx: RunContext, source: str) -> dict:
     from hedui.validate import validate_source as gx_validate
 
     started = time.perf_counter()
-    manifest = json.loads(ctx.path("manifests", source, "json").read_text(encoding="utf-8"))["manifest"]
+    ingested = json.loads(ctx.path("manifests", source, "json").read_text(encoding="utf-8"))
+    manifest = ingested["manifest"]
+    announced = [f.get("marker_count") for f in manifest.get("files", [])]
+    expected = (sum(announced) - ingested["staging"]["quarantined_rows"]
+                if announced and None not in announced else None)
     result = gx_validate(source, ctx.path("staged_pre", source), ctx.run_date,
                          ctx.path("staged", source), ctx.path("quarantine_gx", source),
-                         docs_dir=ctx.report_dir / "datadocs")
+                         docs_dir=ctx.report_dir / "datadocs", expected_rows=expected)
     result = _as_dict(result)
     delivery_status = manifest.get("status", "missing")
     if delivery_status != "delivered":
