@@ -123,7 +123,8 @@ class RawWriter:
         self.schema = raw_schema(smap)
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = self.out.with_name(self.out.name + ".tmp")
-        self._writer = pq.ParquetWriter(str(self._tmp), self.schema, compression="zstd", compression_level=1)
+        self._writer = pq.ParquetWriter(str(self._tmp), self.schema, compression="zstd", compression_level=1,
+                                        write_statistics=False)
 
     def write(self, batch: pl.DataFrame, match: HeaderMatch, file_name: str) -> BatchCounts:
         """Map one positional batch (see the module docstring) and append it; return its counts."""

@@ -12,9 +12,13 @@ are 1-based indices.
 
 from __future__ import annotations
 
+import posixpath
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -23,6 +27,17 @@ from connectors.maps import SourceMap
 from connectors.raw import HEADER_SEARCH_ROWS, find_header, positional_names
 
 PARQUET_BATCH_ROWS = 200_000
+#: a numeric cell value of magnitude ≥ 1e15 in the sheet XML (16+ digits, or an exponent ≥ 15)
+_XML_LONG_NUMBER = re.compile(
+    rb"<v>(-?[0-9](?:\.[0-9]+)?[eE]\+?(?:1[5-9]|[2-9][0-9]|[1-9][0-9]{2})|-?[0-9]{16,}(?:\.[0-9]*)?)</v>"
+)
+_XML_CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+_XML_CELL_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
+_XML_BLOCK = 16 << 20
+_XML_OVERLAP = 64 << 10
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+       "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
 _LONG_NUMBER = r"^-?[0-9]{16,}$"
 _MIDNIGHT = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}) 00:00:00(?:\.0+)?$"
 
@@ -62,9 +77,8 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
         header.pop()
     ncols = max(len(header), 1)
     df = df.select(positional_names(df.width)[:ncols]) if df.width > ncols else df
-    long_cols = [c for c in df.columns if df[c].str.contains(_LONG_NUMBER).any()]
-    if long_cols:
-        df = _fix_long_numbers(reader, df, long_cols)
+    if any(df[c].str.contains(_LONG_NUMBER).any() for c in df.columns):
+        df = _fix_long_numbers(path, sheet, df)
     df = df.with_columns(pl.col(c).str.replace(_MIDNIGHT, "${1}") for c in df.columns)
     data = df.with_row_index("_i").slice(idx + 1).select(
         *df.columns,
@@ -74,21 +88,74 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     return Table(header, idx + 1, iter([data]))
 
 
-def _fix_long_numbers(reader, df: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
+def _first_sheet_xml(zf: zipfile.ZipFile) -> str:
+    """The zip member of the workbook's first sheet (the order of ``<sheets>`` in workbook.xml)."""
+    workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    first = workbook.find("m:sheets/m:sheet", _NS)
+    rid = first.get(f"{{{_NS['r']}}}id") if first is not None else None
+    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    for rel in rels.findall("p:Relationship", _NS):
+        if rel.get("Id") == rid:
+            target = rel.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+    return "xl/worksheets/sheet1.xml"
+
+
+def _column_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n - 1
+
+
+def numeric_long_cells(path: Path) -> set[tuple[int, int]]:
+    """``(row, column)`` (0-based, absolute) of numeric cells whose value is ≥ 1e15 in magnitude.
+
+    Scans the first sheet's XML as bytes (no full parse): a fraction of a
+    second per 100k rows, and usually finds nothing.
+    """
+    found: set[tuple[int, int]] = set()
+    with zipfile.ZipFile(path) as zf, zf.open(_first_sheet_xml(zf)) as fh:
+        tail = b""
+        while block := fh.read(_XML_BLOCK):
+            buf = tail + block
+            for m in _XML_LONG_NUMBER.finditer(buf):
+                start = buf.rfind(b"<c ", 0, m.start())
+                if start < 0:
+                    continue
+                tag = buf[start:buf.find(b">", start) + 1]
+                ref = _XML_CELL_REF.search(tag)
+                kind = _XML_CELL_TYPE.search(tag)
+                if ref and (kind is None or kind.group(1) == b"n"):
+                    found.add((int(ref.group(2)) - 1, _column_index(ref.group(1))))
+            tail = buf[-_XML_OVERLAP:]
+    return found
+
+
+def _fix_long_numbers(path: Path, sheet, df: pl.DataFrame) -> pl.DataFrame:
     """Long digit strings that came from *numeric* cells → Excel's scientific form."""
-    indices = [int(c[1:]) for c in cols]
-    numeric = reader.load_sheet(0, header_row=None, dtypes="boolean", skip_rows=0, use_columns=indices)
-    flags = pl.from_arrow(numeric.to_arrow())
-    assert isinstance(flags, pl.DataFrame)
-    if flags.height != df.height or flags.width != len(cols):
+    cells = numeric_long_cells(path)
+    if not cells:
         return df
+    position = {info.absolute_index: i for i, info in enumerate(sheet.available_columns())}
+    by_column: dict[int, list[int]] = {}
+    for row, col in cells:
+        if col in position and row < df.height:
+            by_column.setdefault(position[col], []).append(row)
     out = {}
-    for c, flag_col in zip(cols, flags.columns, strict=True):
-        values = df[c].to_list()
-        for i in (flags[flag_col].is_not_null() & df[c].str.contains(_LONG_NUMBER).fill_null(False)).arg_true():
-            values[i] = excel_general(float(values[i]))
-        out[c] = pl.Series(c, values, dtype=pl.String)
-    return df.with_columns(**out)
+    for i, rows in by_column.items():
+        name = f"f{i}"
+        if name not in df.columns:
+            continue
+        values = df[name].to_list()
+        for r in rows:
+            v = values[r]
+            try:
+                values[r] = excel_general(float(v)) if v is not None else v
+            except ValueError:
+                continue
+        out[name] = pl.Series(name, values, dtype=pl.String)
+    return df.with_columns(**out) if out else df
 
 
 def _as_text(s: pl.Series) -> pl.Series:

@@ -15,6 +15,8 @@ call per *distinct exceptional name*, never per row.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +33,9 @@ from matching.normalize import name_sql_exceptions, normalize_name
 log = logging.getLogger(__name__)
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+#: memory for a staging run's own DuckDB (HEDUI_MEMORY_LIMIT overrides); beyond it DuckDB
+#: spills to a temporary folder beside the staged output
+DEFAULT_MEMORY_LIMIT = "4GB"
 #: value type → (macro call template, rule, what the value should have been)
 CHECKS = {
     "date": ("hd_date({col})", "bad_date", "日期"),
@@ -182,23 +187,25 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
 
     ``manifest`` says which files are incomplete (default: the
     ``runs/<date>/manifests/<source>.json`` beside the raw folder, if any).
-    Without ``con`` an in-memory DuckDB is used (``threads``,
-    ``memory_limit``, ``temp_directory`` apply to it; on a given ``con`` they
-    are SET when passed).  Raises :class:`hedui.errors.ReconciliationError`
+    Without ``con`` an in-memory DuckDB is used: ``threads`` (default
+    ``HEDUI_THREADS`` or all cores), ``memory_limit`` (default
+    ``HEDUI_MEMORY_LIMIT`` or 4GB) and ``temp_directory`` (default a folder
+    beside ``staged_out``, removed afterwards) apply to it; on a given ``con``
+    ``threads`` and ``memory_limit`` are SET when passed.  Raises :class:`hedui.errors.ReconciliationError`
     when staged + quarantined ≠ raw rows (or ≠ the manifest's rows).
     """
     started = time.perf_counter()
     raw_parquet, staged_out, quarantine_out = Path(raw_parquet), Path(staged_out), Path(quarantine_out)
     own = con is None
+    spill = None
     if own:
-        config: dict = {}
+        threads = threads or int(os.environ.get("HEDUI_THREADS", "0")) or None
+        config: dict = {"memory_limit": memory_limit or os.environ.get("HEDUI_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)}
         if threads:
             config["threads"] = threads
-        if memory_limit:
-            config["memory_limit"] = memory_limit
-        if temp_directory:
-            Path(temp_directory).mkdir(parents=True, exist_ok=True)
-            config["temp_directory"] = str(temp_directory)
+        spill = Path(temp_directory) if temp_directory else staged_out.parent / f".duckdb_tmp_{source_map.source}"
+        spill.mkdir(parents=True, exist_ok=True)
+        config["temp_directory"] = str(spill)
         con = duckdb.connect(":memory:", config=config)
     else:
         if threads:
@@ -230,6 +237,8 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
         con.sql("drop table if exists _hd_incomplete")
         if own:
             con.close()
+            if spill is not None and not temp_directory:
+                shutil.rmtree(spill, ignore_errors=True)
     counts.seconds = round(time.perf_counter() - started, 3)
     expected = counts.raw_rows
     if counts.staged_rows + counts.quarantined_rows != expected or (man and man.rows_total != expected):

@@ -443,3 +443,53 @@ def test_a_utf16_csv_is_reported_with_what_to_do(inbox, tmp_path):
     manifest, _ = read(inbox, "public_security", tmp_path)
     assert manifest.status == "incomplete"
     assert "ps.csv是UTF-16编码" in manifest.files[0].problems[0]
+
+
+def test_xlsx_from_another_writer_with_leading_empty_column(inbox, tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "户籍"
+    for c, h in enumerate(PS_HEADER, start=2):  # starts in column B, row 3
+        ws.cell(row=3, column=c, value=h)
+    values = ps_row(1)
+    values[2] = 360102198501011238  # a numeric ID cell
+    for c, v in enumerate(values, start=2):
+        ws.cell(row=4, column=c, value=v)
+    ws.cell(row=5, column=2, value="H0002")
+    ws.cell(row=5, column=4, value=ID2)
+    for c, v in enumerate(ps_row(2)[3:], start=5):
+        ws.cell(row=5, column=c, value=v)
+    path = folder(inbox) / "ps.xlsx"
+    path.parent.mkdir(parents=True)
+    wb.save(path)
+    (folder(inbox) / "ps.xlsx.ok").write_text("2")
+    manifest, df = read(inbox, "public_security", tmp_path)
+    assert manifest.status == "delivered", manifest.message_zh
+    assert df["row_no"].to_list() == [4, 5]
+    assert df["id_number"].to_list() == ["3.60102E+17", ID2]
+    assert df["hukou_no"].to_list() == ["H0001", "H0002"]
+
+
+@pytest.mark.slow
+def test_a_large_gb18030_csv_streams_fast(inbox, tmp_path):
+    """1M rows (~100 MB GB18030): reports the read rate; fails only if it is absurdly slow."""
+    import logging
+    import time
+
+    f = folder(inbox)
+    f.mkdir(parents=True)
+    line = ",".join(ps_row(0, "欧阳𠮷")).replace("H0000", "{:08d}") + "\r\n"
+    with open(f / "big.csv", "wb") as fh:
+        fh.write((",".join(PS_HEADER) + "\r\n").encode("gb18030"))
+        block = "".join(line.format(i) for i in range(10_000)).encode("gb18030")
+        for _ in range(100):
+            fh.write(block)
+    (f / "big.csv.ok").write_text("1000000")
+    started = time.perf_counter()
+    manifest, _ = read(inbox, "public_security", tmp_path)
+    seconds = time.perf_counter() - started
+    logging.getLogger(__name__).info("GB18030 CSV: %.0f rows/s", 1_000_000 / seconds)
+    assert manifest.status == "delivered" and manifest.rows_total == 1_000_000
+    assert 1_000_000 / seconds > 50_000
