@@ -115,9 +115,12 @@ def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest) 
             fm.sha256 = hasher.hexdigest()
             _write_table(Table(None, None, iter(())), smap, writer, fm)
             return
-        batches = (parse_chunk(chunk, len(layout.header), layout.sep, layout.header_line)
-                   for chunk in prefetch(iter_chunks(fh, layout.encoding, hasher)))
-        _write_table(Table(layout.header, layout.header_line, batches), smap, writer, fm)
+        chunks = prefetch(iter_chunks(fh, layout.encoding, hasher))
+        try:
+            batches = (parse_chunk(chunk, len(layout.header), layout.sep, layout.header_line) for chunk in chunks)
+            _write_table(Table(layout.header, layout.header_line, batches), smap, writer, fm)
+        finally:
+            chunks.close()  # stops the decoding thread before the file closes
     fm.sha256 = hasher.hexdigest()
 
 
