@@ -98,6 +98,21 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_pdf(args) -> int:
+    from hedui.report import safe_name, write_pdfs
+
+    folder = Path(args.workdir) / "reports" / args.date
+    if not (folder / "households").is_dir():
+        raise HeduiError(f"未找到批次 {args.date} 的报告目录 {folder}：请先运行 hedui run")
+    ids = args.request or [p.stem for p in sorted((folder / "households").glob("*.html"))]
+    missing = [r for r in ids if not (folder / "households" / f"{safe_name(r)}.html").exists()]
+    if missing:
+        raise HeduiError(f"批次 {args.date} 中没有委托编号 {', '.join(missing)} 的报告")
+    n = write_pdfs(folder, ids)
+    print(f"已生成 {n} 份 PDF：{folder / 'households'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hedui", description="家庭经济状况核对平台 hedui")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -115,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--date", required=True, help="YYYYMMDD")
     r.add_argument("--workdir", required=True)
     r.set_defaults(func=cmd_run)
+
+    pdf = sub.add_parser("pdf", help="print household reports of a run to PDF (on demand)")
+    pdf.add_argument("--workdir", required=True)
+    pdf.add_argument("--date", required=True, help="YYYYMMDD")
+    pdf.add_argument("--request", action="append", help="a request id (repeatable); default: all")
+    pdf.set_defaults(func=cmd_pdf)
 
     d = sub.add_parser("demo", help="generate a small world and run the DAG through Airflow")
     d.add_argument("--workdir", default=".work/demo")

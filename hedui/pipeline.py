@@ -227,8 +227,10 @@ def assess(ctx: RunContext) -> dict:
                         {"run_date": ctx.run_date}, ctx.run_date)
         con.unregister("_policy_rows")
         counts = {}
-        for table_name in ("households", "figures", "findings", "outcomes"):
+        for table_name in ("households", "figures", "findings", "outcomes", "facts"):
             counts[table_name] = db.replace_model(con, table_name, f"assess/{table_name}.sql", ctx.run_date)
+        for table_name in ("previous_verification", "changes"):
+            counts[table_name] = db.replace_model(con, table_name, f"report/{table_name}.sql", ctx.run_date)
         con.sql("commit")
     finally:
         con.close()

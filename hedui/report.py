@@ -8,6 +8,7 @@ row and how it was linked.
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -41,6 +42,59 @@ FINDING_ZH = {
 GAP_CODES = {"NO_AUTHORIZATION", "SOURCE_MISSING", "SOURCE_FAILED", "UNCONFIRMED_LINK"}
 METHOD_ZH = {"exact_id": "身份证号精确匹配", "probabilistic": "概率匹配"}
 HIDDEN_COLUMNS = {"name", "id_number"}
+
+
+CHANGE_KIND_ZH = {
+    "vehicle": "车辆", "property": "房产", "business": "企业任职或出资", "employer": "工作单位",
+    "registration": "户籍状态", "death": "死亡（殡葬记录）",
+}
+ALERT_KINDS = {"vehicle": "新增车辆", "property": "新增房产", "business": "新增企业任职",
+               "employer": "新增工作单位", "registration": "户籍状态变更", "death": "死亡或火化"}
+
+
+def _finding_diff(previous: dict | None, findings: str) -> dict:
+    """Finding codes added and gone since the previous verification."""
+    if not previous:
+        return {"added": [], "removed": []}
+    before = set(filter(None, (previous.get("previous_findings") or "").split(";")))
+    after = set(filter(None, (findings or "").split(";")))
+    return {"added": sorted(after - before), "removed": sorted(before - after)}
+
+
+def _write_alerts(path: Path, households: dict, previous: dict, changes: dict, members: dict) -> None:
+    """alerts.csv: every fact that appeared since a household's previous verification."""
+    names = {(rid, m["id_norm"]): m for rid, ms in members.items() for m in ms}
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["request_id", "program", "previous_run_date", "previous_request_id", "alert",
+                    "member_name", "member_id_masked", "detail_zh"])
+        for request_id, items in sorted(changes.items()):
+            p = previous[request_id]
+            for c in items:
+                if c["change"] != "added" or c["kind"] not in ALERT_KINDS:
+                    continue
+                m = names.get((request_id, c["member_id"]), {})
+                w.writerow([request_id, households.get(request_id, {}).get("program", ""),
+                            p["previous_run_date"], p["previous_request_id"], ALERT_KINDS[c["kind"]],
+                            m.get("name", ""), mask_id(c["member_id"]), c["detail_zh"]])
+
+
+PDF_AUTO_LIMIT = 500
+
+
+def pdf_wanted(n_households: int) -> bool:
+    """HEDUI_REPORT_PDF: `all`, `none`, or `auto` (default: PDFs when the batch has ≤ 500 households;
+    bigger batches get them on demand with `hedui pdf`, ~0.4 s a page)."""
+    mode = os.environ.get("HEDUI_REPORT_PDF", "auto")
+    return mode == "all" or (mode == "auto" and n_households <= PDF_AUTO_LIMIT)
+
+
+def write_pdfs(report_dir: Path, request_ids: list[str]) -> int:
+    """Print the household reports of `request_ids` to PDF beside their HTML."""
+    from hedui.render import to_pdf
+
+    folder = report_dir / "households"
+    return to_pdf((folder / f"{safe_name(r)}.html", folder / f"{safe_name(r)}.pdf") for r in request_ids)
 
 
 def _env() -> Environment:
@@ -155,6 +209,16 @@ def write_reports(con, ctx) -> dict:
         findings[f["request_id"]].append(f)
     statuses = _rows(con.sql("select * from source_status where run_date = $run_date order by source",
                              params=params))
+    previous = {p["request_id"]: p for p in _rows(con.sql(
+        "select * from previous_verification where run_date = $run_date", params=params))}
+    versions = dict(con.sql(
+        "select request_id, count(distinct run_date) from outcomes "
+        "where run_date <= $run_date group by request_id", params=params).fetchall())
+    changes: dict[str, list[dict]] = defaultdict(list)
+    for c in _rows(con.sql("select * from changes where run_date = $run_date "
+                           "order by request_id, change, kind, fact_key", params=params)):
+        changes[c["request_id"]].append(c)
+    _write_alerts(out / "alerts.csv", households, previous, changes, members)
     records = _linked_records(con, run_date, [s for s in sources() if s != REQUESTS])
     names = {s["source"]: s["source_zh"] for s in statuses}
 
@@ -175,19 +239,43 @@ def write_reports(con, ctx) -> dict:
             findings=[f for f in findings[request_id] if not f["is_gap"]],
             gaps=[f for f in findings[request_id] if f["is_gap"]],
             statuses=statuses, run_date=run_date, source_names=names, mask_id=mask_id,
+            previous=previous.get(request_id), changes=changes.get(request_id, []),
+            version=versions.get(request_id, 1), outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
+            finding_diff=_finding_diff(previous.get(request_id), h["findings"]),
         )
         (out / "households" / f"{safe_name(request_id)}.html").write_text(html, encoding="utf-8")
         citations[request_id] = len(recs)
 
+    pdf = pdf_wanted(len(households))
+    if pdf and households:
+        write_pdfs(out, list(households))
+    per_source = {r["source"]: r for r in _rows(con.sql(
+        "select source, sum(rows_delivered) rows_delivered, sum(rows_staged) rows_staged, "
+        "sum(rows_quarantined) rows_quarantined from reconciliation where run_date = $run_date group by all",
+        params=params))}
+    for s in statuses:
+        s.update({k: v for k, v in per_source.get(s["source"], {}).items() if k != "source"})
+    n_alerts = sum(1 for _ in open(out / "alerts.csv", encoding="utf-8")) - 1
     summary = env.get_template("summary.html").render(
+        pdf=pdf, n_alerts=n_alerts,
+        demonstration=any(h.get("policy_demonstration") for h in households.values()),
+        by_county=_rows(con.sql(
+            "select h.region_code, h.program, count(*) n, count(*) filter (where o.outcome = 'CLEAR') n_clear, "
+            "count(*) filter (where o.outcome = 'FINDINGS') n_findings, "
+            "count(*) filter (where o.outcome = 'INCOMPLETE') n_incomplete "
+            "from households h join outcomes o using (run_date, request_id) where h.run_date = $run_date "
+            "group by all order by all", params=params)),
         run_date=run_date, outcomes=outcomes, households=households, statuses=statuses, recon=recon,
         outcome_zh=OUTCOME_ZH, finding_zh=FINDING_ZH, safe_name=safe_name,
         by_outcome=_rows(con.sql("select outcome, count(*) n from outcomes where run_date = $run_date "
                                  "group by all order by n desc", params=params)),
         by_finding=_rows(con.sql("select code, count(distinct request_id) n from findings "
                                  "where run_date = $run_date group by all order by n desc", params=params)),
-        quarantine_top=_rows(con.sql("select source, reason_zh, count(*) n from quarantine where run_date = $run_date "
-                                     "group by all order by n desc limit 20", params=params)),
+        quarantine_top=_rows(con.sql(
+            "with c as (select source, reason_zh, count(*) n from quarantine where run_date = $run_date "
+            "group by all) select source, reason_zh, n from c "
+            "qualify row_number() over (partition by source order by n desc) <= 3 order by source, n desc",
+            params=params)),
     )
     (out / "index.html").write_text(summary, encoding="utf-8")
-    return {"households": len(households), "records_cited": sum(citations.values())}
+    return {"households": len(households), "records_cited": sum(citations.values()), "pdf": pdf}

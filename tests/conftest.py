@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 os.environ["AIRFLOW_HOME"] = str(ROOT / ".work" / "airflow-test")
 os.environ.setdefault("HEDUI_THREADS", "2")
+os.environ.setdefault("HEDUI_REPORT_PDF", "none")  # PDFs are tested on a few pages in test_report_render
 
 from hedui import airflow_env  # noqa: E402
 

@@ -1,0 +1,52 @@
+"""Re-checks (动态复核) and re-verification (复核): the previous verification, what changed, alerts."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import duckdb
+
+from conftest import RUN_DATE
+
+NEXT_DATE = "20261228"
+
+
+def _copy_inbox(world, dst, date_from, date_to):
+    for src in world.glob(f"*/{date_from}"):
+        shutil.copytree(src, dst / src.parent.name / date_to)
+
+
+def test_a_recheck_lists_a_new_vehicle_and_raises_an_alert(world, world_run, tmp_path):
+    from hedui.pipeline import RunContext, run
+
+    ctx, _ = world_run
+    con = duckdb.connect(str(ctx.database), read_only=True)
+    request_id, applicant = con.sql(
+        "select request_id, id_norm from stg_requests where program = '动态复核' and relation = '本人' "
+        "order by request_id limit 1").fetchall()[0]
+    con.close()
+    work = tmp_path / "work"
+    shutil.copytree(ctx.workdir, work, ignore=shutil.ignore_patterns("reports", "runs"))
+    inbox = tmp_path / "inbox"
+    _copy_inbox(world, inbox, RUN_DATE, NEXT_DATE)
+    extra = inbox / "vehicle" / NEXT_DATE / "vehicle_extra.csv"
+    extra.write_text("号牌号码,号牌种类,车辆类型,所有人,证件号码,初次登记日期,使用性质,车辆状态,购置价格\n"
+                     f"赣A12345,小型汽车,小型轿车,某某,{applicant},2026-12-01,非营运,正常,180000\n",
+                     encoding="utf-8")
+    (inbox / "vehicle" / NEXT_DATE / "vehicle_extra.csv.ok").write_text("1")
+
+    ctx2 = RunContext.of(inbox, work, NEXT_DATE)
+    run(ctx2)
+    with open(ctx2.report_dir / "alerts.csv", encoding="utf-8") as fh:
+        alerts = [a for a in csv.DictReader(fh) if a["request_id"] == request_id]
+    assert [a["alert"] for a in alerts] == ["新增车辆"]
+    assert alerts[0]["previous_run_date"] == RUN_DATE
+    assert applicant not in (ctx2.report_dir / "alerts.csv").read_text(encoding="utf-8")
+    with open(ctx2.report_dir / "outcomes.csv", encoding="utf-8") as fh:
+        outcome = next(r for r in csv.DictReader(fh) if r["request_id"] == request_id)
+    assert outcome["findings"] == "VEHICLE"
+    page = (ctx2.report_dir / "households" / f"{request_id}.html").read_text(encoding="utf-8")
+    assert "第 2 版报告" in page and "新增情形：VEHICLE" in page and "赣A12345" in page
+    # the first version stays where it was
+    assert (ctx.report_dir / "households" / f"{request_id}.html").exists()
