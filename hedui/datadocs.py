@@ -208,6 +208,7 @@ class ResultMerger:
         if "partial_unexpected_index_list" in result:
             result["partial_unexpected_index_list"] = [
                 {k: (self.mask(v, self.personal[k]) if k in self.personal else v) for k, v in row.items()}
+                if isinstance(row, dict) else row  # SUMMARY results list bare row indexes
                 for row in result["partial_unexpected_index_list"]
             ]
 
