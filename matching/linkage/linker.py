@@ -1,0 +1,403 @@
+"""link_tables: prepare → block and compare → estimate → score, on a caller's DuckDB connection."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matching.linkage import blocking, em
+from matching.linkage.comparisons import Comparison, build_comparison
+from matching.linkage.exceptions import InputError, SpecError
+from matching.linkage.predict import decide_select, prior_weight, score_sql
+from matching.linkage.prepare import prepare
+from matching.linkage.spec import LinkSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FieldModel:
+    """Estimated parameters of one field, levels strongest first."""
+
+    name: str
+    kind: str
+    levels: list[str]
+    m: list[float]
+    u: list[float]
+    weights: list[float]
+
+
+@dataclass
+class LinkModel:
+    """The trained model: prior and per-field m, u and partial weights."""
+
+    prior: float
+    prior_weight: float
+    fields: list[FieldModel]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prior": self.prior,
+            "prior_weight": self.prior_weight,
+            "fields": [f.__dict__ for f in self.fields],
+        }
+
+
+@dataclass
+class LinkResult:
+    """What a linkage did: sizes, decisions, the model and where the time went."""
+
+    out_table: str
+    n_left: int
+    n_right: int
+    n_candidates: int
+    candidates_per_rule: list[int]
+    n_link: int
+    n_review: int
+    n_vetoed: int
+    model: LinkModel
+    em_iterations: int
+    em_converged: bool
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per step and total
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # process CPU time (all threads)
+
+
+class _Clock:
+    """Wall and CPU time per step."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._w0 = self._w = time.perf_counter()
+        self._c0 = self._c = time.process_time()
+
+    def lap(self, step: str) -> None:
+        w, c = time.perf_counter(), time.process_time()
+        self.wall[step], self.cpu[step] = w - self._w, c - self._c
+        self._w, self._c = w, c
+
+    def total(self) -> None:
+        self.wall["total"] = time.perf_counter() - self._w0
+        self.cpu["total"] = time.process_time() - self._c0
+
+
+def _comparisons(spec: LinkSpec) -> list[Comparison]:
+    comps = [build_comparison(f) for f in spec.fields]
+    for f, c in zip(spec.fields, comps, strict=True):
+        for key, val in (("m", f.m), ("u", f.u)):
+            if val is not None and len(val) != c.n_levels:
+                raise SpecError(
+                    f"fields[{f.name}].{key}: {len(val)} values given, the {f.kind!r} comparison has "
+                    f"{c.n_levels} levels ({', '.join(lv.label for lv in c.levels)})"
+                )
+    return comps
+
+
+def _pattern_arrays(con, sql: str, n_fields: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = con.sql(sql).fetchall()
+    if not rows:
+        return np.zeros((0, n_fields), dtype=np.int64), np.zeros(0), np.zeros(0, dtype=bool)
+    arr = np.array(rows, dtype=np.float64)
+    return arr[:, :n_fields].astype(np.int64), arr[:, n_fields + 1], arr[:, n_fields].astype(bool)
+
+
+def _marginals(G: np.ndarray, counts: np.ndarray, comps: list[Comparison]) -> list[np.ndarray]:
+    out = []
+    for k, c in enumerate(comps):
+        g = G[:, k]
+        ok = g >= 0
+        out.append(np.bincount(g[ok], weights=counts[ok], minlength=c.n_levels).astype(float))
+    return out
+
+
+def _u_counts(con, prep, spec: LinkSpec, comps: list[Comparison], gamma_select: list[str]) -> list[np.ndarray]:
+    """Counts per level among non-matches-to-be (matches are removed after EM).
+
+    Levels other than exact come from ``u_sample_pairs`` random pairs (all
+    pairs when there are fewer).  The exact level of a field compared on its
+    value is counted over *all* pairs from the value frequencies of both sides
+    (sum of count_left × count_right), which is exact and cheap; the sampled
+    levels are scaled to the remaining pairs.
+    """
+    L, R = prep.left, prep.right
+    n_total = float(prep.n_left) * float(prep.n_right)
+    if n_total <= spec.em.u_sample_pairs:
+        sample_sql = f"from {L} l cross join {R} r"
+    else:
+        # k records of each side, chosen by a seeded hash of their rank, crossed: k² pairs
+        # (as Splink samples); no join against the full tables
+        s = int(spec.em.seed)
+        k_l = min(prep.n_left, max(1, int(math.sqrt(spec.em.u_sample_pairs))))
+        k_r = min(prep.n_right, max(1, spec.em.u_sample_pairs // k_l))
+        sample_sql = (
+            f"from (select * from {L} order by hash(__rid + {s}) limit {k_l}) l "
+            f"cross join (select * from {R} order by hash(__rid + {s + 7919}) limit {k_r}) r"
+        )
+    Gu, cu, _ = _pattern_arrays(
+        con, f"select {', '.join(gamma_select)}, false, count(*) {sample_sql} group by all", len(comps)
+    )
+    sampled = _marginals(Gu, cu, comps)
+    if n_total <= spec.em.u_sample_pairs:
+        return sampled
+    out = []
+    for f, c, counts in zip(spec.fields, comps, sampled, strict=True):
+        top = c.n_levels - 1
+        rest = counts[:top].sum()
+        if f.kind == "custom" or rest == 0:
+            out.append(counts)
+            continue
+        v = f"{f.name}__v"
+        agree, nn = con.sql(
+            f"with a as (select {v} v, count(*) n from {L} where {v} is not null group by all), "
+            f"b as (select {v} v, count(*) n from {R} where {v} is not null group by all) "
+            f"select coalesce((select sum(a.n * b.n) from a join b using (v)), 0)::double, "
+            f"(select sum(n) from a)::double * (select sum(n) from b)::double"
+        ).fetchall()[0]
+        if not nn:
+            out.append(counts)
+            continue
+        full = counts.astype(float) * ((nn - agree) / rest)
+        full[top] = agree
+        out.append(full)
+    return out
+
+
+def link_tables(con, left_table: str, right_table: str, spec: LinkSpec, out_table: str) -> LinkResult:
+    """Link two DuckDB tables by the spec and write the scored pairs to ``out_table``.
+
+    ``out_table`` (replaced) has ``left_id, right_id, match_weight,
+    match_probability, decision ('link'|'review'|'none'), veto, gamma_<field>…,
+    breakdown, blocking_rule`` for the pairs at or above the output weight
+    (the review threshold unless the spec says otherwise).
+
+    Raises SpecError (bad spec), InputError (missing column, non-unique id),
+    BlockingError (more candidates than ``max_pairs``).
+    """
+    clock = _Clock()
+    con.sql("set enable_progress_bar = false")
+    if spec.threads:
+        con.sql(f"set threads = {int(spec.threads)}")
+    if spec.memory_limit:
+        con.sql(f"set memory_limit = '{spec.memory_limit.replace(chr(39), '')}'")
+    comps = _comparisons(spec)
+    prefix = f"__lk_{uuid.uuid4().hex[:8]}"
+    prep = prepare(con, left_table, right_table, spec, prefix)
+    clock.lap("prepare")
+    try:
+        return _link_prepared(con, prep, spec, comps, prefix, out_table, clock)
+    finally:
+        for t in (prep.left, prep.right, f"{prefix}_cmp"):
+            con.sql(f"drop table if exists {t}")
+
+
+def _link_prepared(con, prep, spec, comps, prefix, out_table, clock: _Clock) -> LinkResult:
+    L, R = prep.left, prep.right
+    rules = spec.blocking_rules
+    if spec.max_pairs is not None:
+        blocking.check_max_pairs(con, rules, L, R, spec.max_pairs)
+
+    # 1. candidate pairs with their comparison vectors, one pass per rule
+    gcols = [c.gamma_column for c in comps]
+    tf_comps = [c for c in comps if c.tf_column]
+    cols = ["li integer", "ri integer", "rule tinyint"] + [f"{g} tinyint" for g in gcols]
+    cols += [f"tf_{c.field} float" for c in tf_comps] + ["veto tinyint"]
+    cmp = f"{prefix}_cmp"
+    con.sql(f"create or replace temp table {cmp} ({', '.join(cols)})")
+    veto = "0"
+    if spec.veto_rules:
+        veto = "case " + " ".join(f"when ({v.when}) then {i + 1}" for i, v in enumerate(spec.veto_rules)) + " else 0 end"
+    gamma_select = [f"{c.gamma_sql()} as {c.gamma_column}" for c in comps]
+    tf_select = [f"greatest(l.{c.tf_column}, r.{c.tf_column})::float" for c in tf_comps]
+    per_rule = []
+    for i in range(len(rules)):
+        sql = (
+            f"insert into {cmp} select l.__rid, r.__rid, {i}, {', '.join(gamma_select + tf_select)}, "
+            f"({veto})::tinyint {blocking.rule_from_where(rules, i, L, R)}"
+        )
+        try:
+            con.sql(sql)
+        except Exception as e:
+            raise SpecError(f"blocking rule {i} ({rules[i]!r}) or a comparison failed in DuckDB: {e}") from e
+        per_rule.append(con.sql(f"select count(*) from {cmp} where rule = {i}").fetchall()[0][0])
+    n_cand = sum(per_rule)
+    clock.lap("block_compare")
+    log.info("linkage: %s candidate pairs (%s per rule)", n_cand, per_rule)
+
+    # 2. estimation on pattern counts
+    glist = ", ".join(gcols)
+    G, counts, vetoed = _pattern_arrays(
+        con, f"select {glist}, max(veto) > 0, count(*) from {cmp} group by {glist}, veto > 0", len(comps)
+    )
+    n_total = float(prep.n_left) * float(prep.n_right)
+    u_counts = _u_counts(con, prep, spec, comps, gamma_select)
+    params = em.fixed_or_initial(comps, [f.m for f in spec.fields], [f.u for f in spec.fields], u_counts)
+    within = spec.em.u_from == "em"
+    prior0 = spec.prior if spec.prior is not None else (
+        0.5 if within else 1.0 / max(prep.n_left, prep.n_right)
+    )
+    kwargs = dict(
+        fix_prior=spec.prior is not None,
+        within_candidates=within,
+        max_iterations=spec.em.max_iterations,
+        tolerance=spec.em.tolerance,
+    )
+    res = em.run_em(G, counts, vetoed, params, max(n_cand, 1) if within else n_total, prior0, **kwargs)
+    if not within and len(G):
+        em.correct_u_for_matches(u_counts, params, res.prior)
+        res = em.run_em(G, counts, vetoed, params, n_total, res.prior, **kwargs)
+    clock.lap("estimate")
+    log.info("linkage: EM %s iterations (converged %s), prior %.3g", res.iterations, res.converged, res.prior)
+
+    # 3. scoring: weight every candidate, keep those at or above the output weight, decide,
+    # (one-to-one: demote all but each record's best link to review), then name the records
+    weight, _ = score_sql(comps, params, res.prior, spec, "c")
+    _, breakdown = score_sql(comps, params, res.prior, spec, "s")
+    min_w = spec.output_min_weight if spec.output_min_weight is not None else spec.thresholds.review
+    keep = "" if spec.output_all else f"where match_weight >= {min_w!r}"
+    gsel = ", ".join(f"s.{g}" for g in gcols)
+    con.sql(
+        f"""
+        create or replace table {out_table} as
+        with weighted as (
+            select c.*, {weight} as match_weight from {cmp} c
+        ),
+        kept as (
+            select * from weighted {keep}
+        ),
+        decided as (
+            select k.*, {decide_select(spec, [v.name for v in spec.veto_rules], "k")} from kept k
+        ),
+        ranked as (
+            {_one_to_one_sql("decided", spec.one_to_one)}
+        ),
+        final as (
+            select l.__uid as left_id, r.__uid as right_id, s.match_weight, s.match_probability, s.decision,
+                   s.veto_name as veto, {gsel}, {breakdown} as breakdown, s.rule as blocking_rule
+            from ranked s
+            join {L} l on l.__rid = s.li
+            join {R} r on r.__rid = s.ri
+        )
+        select * from final
+        """
+    )
+    n_link, n_review, n_vetoed = con.sql(
+        f"select count(*) filter (decision = 'link'), count(*) filter (decision = 'review'), "
+        f"count(*) filter (veto is not null) from {out_table}"
+    ).fetchall()[0]
+    clock.lap("score")
+    clock.total()
+
+    model = LinkModel(
+        prior=res.prior,
+        prior_weight=prior_weight(res.prior),
+        fields=[
+            FieldModel(
+                name=c.field,
+                kind=c.kind,
+                levels=[lv.label for lv in c.levels],
+                m=[float(x) for x in p.m[::-1]],
+                u=[float(x) for x in p.u[::-1]],
+                weights=[float(x) for x in p.weights[::-1]],
+            )
+            for c, p in zip(comps, params, strict=True)
+        ],
+    )
+    return LinkResult(
+        out_table=out_table,
+        n_left=prep.n_left,
+        n_right=prep.n_right,
+        n_candidates=n_cand,
+        candidates_per_rule=per_rule,
+        n_link=n_link,
+        n_review=n_review,
+        n_vetoed=n_vetoed,
+        model=model,
+        em_iterations=res.iterations,
+        em_converged=res.converged,
+        seconds=clock.wall,
+        cpu_seconds=clock.cpu,
+    )
+
+
+def _one_to_one_sql(table: str, sides: str) -> str:
+    """SELECT over ``table`` keeping 'link' only for the best link of each record on the
+    constrained side(s) (``left``: a left record links at most once; ``both``: mutual
+    best); the other links of those records become 'review'."""
+    if sides == "none":
+        return f"select * from {table}"
+    worse = {"left": "rank_l > 1", "right": "rank_r > 1", "both": "(rank_l > 1 or rank_r > 1)"}[sides]
+    return f"""
+        select * exclude (rank_l, rank_r) replace (
+            case when decision = 'link' and {worse} then 'review' else decision end as decision)
+        from (
+            select *,
+                   row_number() over (partition by li order by (decision = 'link') desc, match_weight desc, ri)
+                       as rank_l,
+                   row_number() over (partition by ri order by (decision = 'link') desc, match_weight desc, li)
+                       as rank_r
+            from {table}
+        )"""
+
+
+def _read_sql(path: Path) -> str:
+    p = str(path).replace("'", "''")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return f"read_parquet('{p}')"
+    if suffix in (".csv", ".txt", ".tsv"):
+        return f"read_csv('{p}', all_varchar = true, header = true)"
+    raise InputError(f"{path}: unknown table format {suffix!r}; use .csv or .parquet")
+
+
+def cli_link(left_path: str | Path, right_path: str | Path, spec_path: str | Path, out_path: str | Path,
+             *, threads: int | None = None, memory_limit: str | None = None) -> LinkResult:
+    """``hedui link LEFT RIGHT --spec SPEC --out PAIRS``: link two CSV/Parquet files.
+
+    Reads both files into an in-memory DuckDB (CSV columns as text, so ID
+    numbers keep their leading zeros), links them and writes the pairs to
+    ``out_path`` (CSV or Parquet by extension) and the trained model beside it
+    (``<out>.model.json``).  Raises InputError for an unreadable input or an
+    unknown extension, SpecError for a bad spec.
+    """
+    import json
+
+    import duckdb
+
+    spec = LinkSpec.from_yaml(spec_path)
+    left_path, right_path, out_path = Path(left_path), Path(right_path), Path(out_path)
+    for p in (left_path, right_path):
+        if not p.exists():
+            raise InputError(f"{p}: no such file")
+    out_fmt = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}.get(out_path.suffix.lower())
+    if out_fmt is None:
+        raise InputError(f"{out_path}: write pairs as .csv or .parquet")
+    con = duckdb.connect()
+    con.sql("set enable_progress_bar = false")
+    con.sql(f"set threads = {int(threads or spec.threads or 2)}")
+    if memory_limit or spec.memory_limit:
+        con.sql(f"set memory_limit = '{(memory_limit or spec.memory_limit or '').replace(chr(39), '')}'")
+    try:
+        con.sql(f"create table left_input as select * from {_read_sql(left_path)}")
+        con.sql(f"create table right_input as select * from {_read_sql(right_path)}")
+    except duckdb.Error as e:
+        raise InputError(f"cannot read input: {e}") from e
+    result = link_tables(con, "left_input", "right_input", spec, "pairs")
+    out = str(out_path).replace("'", "''")
+    con.sql(f"copy (select * from pairs) to '{out}' (format {out_fmt})")
+    model = result.model.to_dict() | {"n_candidates": result.n_candidates, "seconds": result.seconds}
+    Path(str(out_path) + ".model.json").write_text(
+        json.dumps(model, ensure_ascii=False, indent=2, default=lambda x: None if math.isnan(x) else x),
+        encoding="utf-8",
+    )
+    con.close()
+    return result
+
+
+__all__ = ["LinkModel", "LinkResult", "cli_link", "link_tables"]

@@ -1,0 +1,118 @@
+"""Scoring: match weight, probability, decision and the readable breakdown.
+
+The weight of a pair is the prior's log-odds plus, per field, the partial
+weight log2(m/u) of its level, plus a term-frequency adjustment
+log2(u_exact / tf(value)) where the field agrees exactly and has
+``term_frequency`` on (a common value weighs less than a rare one).  The
+parts are constants per level, so scoring is one ``CASE`` per field in SQL.
+
+``breakdown`` is a JSON list of ``{"field", "label", "level", "weight"}``,
+prior first; the weights add up to ``match_weight`` (to rounding, 1e-6).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from matching.linkage.comparisons import LEVEL_LABELS_ZH, Comparison
+from matching.linkage.em import FieldParams
+from matching.linkage.spec import LinkSpec
+
+
+def _lit(s: str) -> str:
+    """An SQL string literal (for labels the spec chose; data never goes through here)."""
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _entry(field: str, label: str, level: str, weight: float | None = None) -> str:
+    """JSON text of one breakdown entry; with weight None the caller appends the weight."""
+    head = json.dumps({"field": field, "label": label, "level": level}, ensure_ascii=False)[:-1]
+    if weight is None:
+        return head + ', "weight": '
+    return head + f', "weight": {weight:.6f}}}'
+
+
+def prior_weight(prior: float) -> float:
+    return math.log2(prior / (1 - prior))
+
+
+def score_sql(
+    comparisons: list[Comparison], params: list[FieldParams], prior: float, spec: LinkSpec, c: str = "c"
+) -> tuple[str, str]:
+    """SQL expressions ``(match_weight, breakdown)`` over a row ``c`` of the comparison
+    table (gamma_<field>, tf_<field>); the weight ignores vetoes (it is the evidence)."""
+    labels = {f.name: f.label for f in spec.fields}
+    pw = prior_weight(prior)
+    weight_terms = [repr(float(pw))]
+    pieces = [_lit(_entry("prior", "prior", "prior", pw))]
+    for comp, p in zip(comparisons, params, strict=True):
+        g = f"{c}.{comp.gamma_column}"
+        w = p.weights
+        whens = " ".join(f"when {gam} then {float(w[gam])!r}" for gam in range(comp.n_levels))
+        weight_terms.append(f"(case {g} {whens} else 0 end)")
+        jwhens = " ".join(
+            f"when {gam} then {_lit(_entry(comp.field, labels[comp.field], comp.label_of(gam), w[gam]))}"
+            for gam in range(comp.n_levels)
+        )
+        pieces.append(
+            f"(case {g} {jwhens} else {_lit(_entry(comp.field, labels[comp.field], 'null', 0.0))} end)"
+        )
+        if comp.tf_column:
+            top = comp.n_levels - 1
+            u_top = float(p.u[top])
+            tf = f"{c}.tf_{comp.field}"
+            adj = f"(case when {g} = {top} and {tf} > 0 then log2({u_top!r} / {tf}) else 0 end)"
+            weight_terms.append(adj)
+            head = _lit(_entry(comp.field, labels[comp.field], "term_frequency"))
+            pieces.append(
+                f"(case when {g} = {top} and {tf} > 0 then {head} || round(log2({u_top!r} / {tf}), 6)::varchar || '}}' end)"
+            )
+    weight = "(" + " + ".join(weight_terms) + ")"
+    breakdown = "'[' || concat_ws(', ', " + ", ".join(pieces) + ") || ']'"
+    return weight, breakdown
+
+
+def decide_select(spec: LinkSpec, veto_names: list[str], c: str = "c") -> str:
+    """SELECT list: ``match_probability``, ``decision`` and ``veto_name`` from
+    ``c.match_weight`` and ``c.veto`` (the 1-based number of the first veto rule met, or 0)."""
+    t = spec.thresholds
+    veto_case = "null::varchar"
+    if veto_names:
+        veto_case = f"case {c}.veto " + " ".join(f"when {i + 1} then {_lit(n)}" for i, n in enumerate(veto_names))
+        veto_case += " end"
+    w = f"{c}.match_weight"
+    return ", ".join(
+        [
+            f"case when {c}.veto > 0 then 0.0 else 1.0 / (1.0 + pow(2.0, -{w})) end as match_probability",
+            f"case when {c}.veto > 0 then 'none' when {w} >= {t.link!r} then 'link' "
+            f"when {w} >= {t.review!r} then 'review' else 'none' end as decision",
+            f"{veto_case} as veto_name",
+        ]
+    )
+
+
+def waterfall(row: Mapping[str, Any] | Any | str, lang: str = "en") -> list[tuple[str, float]]:
+    """The parts of a pair's match weight, prior first, as ``(label, weight)``.
+
+    ``row`` is a row of the pairs table (a mapping, or an object with a
+    ``breakdown`` attribute such as a named tuple) or the breakdown text itself.  The weights add up to ``match_weight``.  With
+    ``lang="zh"`` level names are Chinese (``姓名: 拼音相同``).  A vetoed pair
+    keeps its weight (the evidence) but has probability 0: see its ``veto``.
+    """
+    if isinstance(row, str):
+        text = row
+    elif isinstance(row, Mapping) or hasattr(row, "__getitem__") and not hasattr(row, "breakdown"):
+        text = row["breakdown"]
+    else:
+        text = row.breakdown
+    out = []
+    for e in json.loads(text):
+        level = e["level"]
+        if lang == "zh":
+            level = LEVEL_LABELS_ZH.get(level, level)
+        label = level if e["field"] == "prior" else f"{e['label']}: {level}"
+        out.append((label, float(e["weight"])))
+    return out

@@ -1,0 +1,223 @@
+"""Prepared tables: one row per input record with the comparison values.
+
+For each side the linker builds a temporary table with
+
+- ``__rid`` (0-based integer, by unique id: stable across runs) and ``__uid``;
+- every input column a blocking rule, veto rule or custom level reads;
+- per field ``f``: ``f__v`` (the normalized comparison value), for ``name``
+  fields also ``f__py``, ``f__pat``, ``f__nsyl``, ``f__surname``,
+  ``f__surname_py``, ``f__given_py`` (see :mod:`matching.linkage.names`), for
+  ``id_number`` fields ``f__valid`` (an 18-character mainland resident ID
+  whose GB 11643 check character is right), for ``address`` fields ``f__rev``
+  (the value reversed), for ``date`` fields ``f__swap`` (``YYYYDDMM``), and
+  with ``term_frequency`` on,
+  ``f__tf`` (share of the value among the non-null values of both sides).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from matching.linkage.comparisons import referenced_columns
+from matching.linkage.exceptions import InputError
+from matching.linkage.names import KEY_COLUMNS, build_name_key_table
+from matching.linkage.spec import FieldSpec, LinkSpec
+
+DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y.%m.%d"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    left: str
+    right: str
+    n_left: int
+    n_right: int
+
+
+def q(ident: str) -> str:
+    """Quote an identifier for DuckDB."""
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def _columns(con, table: str) -> dict[str, str]:
+    try:
+        rows = con.sql(f"describe select * from {table}").fetchall()
+    except Exception as e:  # duckdb.CatalogException and friends
+        raise InputError(f"cannot read table {table!r}: {e}") from e
+    return {r[0]: r[1].upper() for r in rows}
+
+
+def derived_columns(spec: LinkSpec) -> set[str]:
+    out: set[str] = set()
+    for f in spec.fields:
+        out.add(f"{f.name}__v")
+        if f.kind == "name":
+            out.update(f"{f.name}__{k}" for k in KEY_COLUMNS if k != "norm")
+        if f.kind == "id_number":
+            out.add(f"{f.name}__valid")
+        if f.kind == "address":
+            out.add(f"{f.name}__rev")
+        if f.kind == "date":
+            out.add(f"{f.name}__swap")
+        if f.term_frequency:
+            out.add(f"{f.name}__tf")
+    return out
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def id_valid_sql(v: str) -> str:
+    """SQL: ``v`` is an 18-character resident ID with a correct GB 11643 check character."""
+    w = ", ".join(str(x) for x in _ID_WEIGHTS)
+    return (
+        f"coalesce(case when regexp_full_match({v}, '[0-9]{{17}}[0-9X]') then substr('10X98765432', "
+        f"(list_dot_product(cast(string_split(substr({v}, 1, 17), '') as integer[]), [{w}]::integer[])::integer"
+        f" % 11) + 1, 1) = substr({v}, 18, 1) end, false)"
+    )
+
+
+def _value_sql(f: FieldSpec, col: str, col_type: str) -> tuple[list[str], str]:
+    """How a field's comparison value is computed: expressions for the inner select (named
+    ``<field>__*``) and the final expression over them (``b.<field>__*``)."""
+    c = q(col)
+    k, v = f.kind, f"{f.name}__v"
+    if k == "date" and not col_type.startswith(("DATE", "TIMESTAMP")):
+        fmts = ", ".join(f"'{x}'" for x in DATE_FORMATS)
+        d, raw = f"{f.name}__d", f"{f.name}__raw"
+        return (
+            [f"regexp_replace({c}::varchar, '[^0-9]', '', 'g') as {d}", f"trim({c}::varchar) as {raw}"],
+            f"(case when length(b.{d}) = 8 then b.{d} else strftime(try_strptime(b.{raw}, [{fmts}]), '%Y%m%d') end)",
+        )
+    if k == "date":
+        inner = f"strftime({c}, '%Y%m%d')"
+    elif k == "id_number":
+        inner = rf"nullif(upper(regexp_replace(trim({c}::varchar), '[\s\-]', '', 'g')), '')"
+    elif k == "numeric":
+        inner = f"try_cast({c} as double)"
+    elif k == "custom":
+        inner = f"nullif(trim({c}::varchar), '')"
+    else:
+        inner = f"nullif(lower(trim({c}::varchar)), '')"
+    return [f"{inner} as {v}"], f"b.{v}"
+
+
+def _value_expr(f: FieldSpec, col: str, col_type: str, table_alias: str = "t") -> str:
+    """The comparison value as one expression over the input row (for small lookups)."""
+    inner, outer = _value_sql(f, col, col_type)
+    for item in inner:
+        expr, name = item.rsplit(" as ", 1)
+        outer = outer.replace(f"b.{name}", f"({expr})")
+    return outer
+
+
+def prepare(con, left_table: str, right_table: str, spec: LinkSpec, prefix: str) -> Prepared:
+    """Create ``<prefix>_l`` and ``<prefix>_r`` (temporary tables); raises InputError
+    when a column the spec needs is missing or the unique id is not unique."""
+    sides = {"l": (left_table, spec.left_id), "r": (right_table, spec.right_id)}
+    cols = {s: _columns(con, t) for s, (t, _) in sides.items()}
+    derived = derived_columns(spec)
+
+    # input columns read by rules / custom levels (carried into the prepared tables), and the
+    # derived columns anything reads (only those are computed)
+    carried: dict[str, set[str]] = {"l": set(), "r": set()}
+    used: set[str] = set()
+    sqls = list(spec.blocking_rules) + [v.when for v in spec.veto_rules]
+    for f in spec.fields:
+        sqls += [lv.when for lv in f.levels] + ([f.null_when] if f.null_when else [])
+    from matching.linkage.comparisons import build_comparison
+
+    for f in spec.fields:
+        c = build_comparison(f)
+        sqls += [c.null_condition] + [lv.condition for lv in c.levels]
+    for sql in sqls:
+        for side, names in referenced_columns(sql).items():
+            carried[side].update(n for n in names if n not in derived)
+            used.update(n for n in names if n in derived)
+    for side, (table, uid) in sides.items():
+        must = carried[side] | {uid} | {f.left_column if side == "l" else f.right_column for f in spec.fields}
+        missing = sorted(c for c in must if c not in cols[side])
+        if missing:
+            raise InputError(
+                f"table {table!r} ({'left' if side == 'l' else 'right'}) has no column(s) {missing}; "
+                f"it has {sorted(cols[side])}. Fix the spec or the input."
+            )
+
+    # name keys (with their term frequency): once per field, on the distinct names of both sides
+    key_tables: dict[str, str] = {}
+    for f in spec.fields:
+        if f.kind == "name":
+            kt = f"{prefix}_names_{f.name}"
+            build_name_key_table(con, [(left_table, f.left_column), (right_table, f.right_column)], f.name, kt)
+            key_tables[f.name] = kt
+    # term frequencies of other fields: share of the normalized value among both sides' values
+    tf_tables: dict[str, str] = {}
+    for f in spec.fields:
+        if f.term_frequency and f.kind != "name":
+            tt = f"{prefix}_tf_{f.name}"
+            vl = _value_expr(f, f.left_column, cols["l"][f.left_column])
+            vr = _value_expr(f, f.right_column, cols["r"][f.right_column])
+            con.sql(
+                f"create or replace temp table {tt} as select v, (count(*) / sum(count(*)) over ())::float as tf "
+                f"from (select {vl} as v from {left_table} union all select {vr} from {right_table}) "
+                f"where v is not null group by v"
+            )
+            tf_tables[f.name] = tt
+
+    counts = {}
+    for side, (table, uid) in sides.items():
+        n, n_distinct, n_null = con.sql(
+            f"select count(*), count(distinct {q(uid)}), count(*) - count({q(uid)}) from {table}"
+        ).fetchall()[0]
+        if n_null or n_distinct != n:
+            raise InputError(
+                f"unique id column {uid!r} of {table!r} must be non-null and unique: "
+                f"{n} rows, {n_distinct} distinct values, {n_null} nulls"
+            )
+        counts[side] = n
+        # __rid: rank of the unique id (sorting the ids alone, then joining back)
+        select = ["ids.__rid", f"t.{q(uid)}::varchar as __uid"]
+        select += [f"t.{q(c)}" for c in sorted(carried[side])]
+        joins = [
+            f"join (select u, (row_number() over (order by u) - 1)::integer as __rid "
+            f"from (select {q(uid)} as u from {table})) ids on ids.u = t.{q(uid)}"
+        ]
+        outer = []
+        hidden = []
+        outer_joins = []
+        for f in spec.fields:
+            col = f.left_column if side == "l" else f.right_column
+            v = f"{f.name}__v"
+            if f.kind == "name":
+                a = f"k_{f.name}"
+                joins.append(f"left join {key_tables[f.name]} {a} on {a}.raw = t.{q(col)}::varchar")
+                select += [f"{a}.{v}"] + [
+                    f"{a}.{f.name}__{k}" for k in KEY_COLUMNS if k != "norm" and f"{f.name}__{k}" in used
+                ]
+                if f.term_frequency:
+                    select.append(f"{a}.{f.name}__tf")
+                continue
+            inner, final = _value_sql(f, col, cols[side][col])
+            select += inner
+            if final != f"b.{v}":
+                hidden += [i.rsplit(" as ", 1)[1] for i in inner]
+                outer.append(f"{final} as {v}")
+            if f.kind == "address":
+                outer.append(f"reverse({final}) as {f.name}__rev")
+            if f.kind == "date":
+                outer.append(f"substr({final}, 1, 4) || substr({final}, 7, 2) || substr({final}, 5, 2) as {f.name}__swap")
+            if f.kind == "id_number" and f"{f.name}__valid" in used:
+                outer.append(f"{id_valid_sql(final)} as {f.name}__valid")
+            if f.name in tf_tables:
+                a = f"tf_{f.name}"
+                outer_joins.append(f"left join {tf_tables[f.name]} {a} on {a}.v = {final}")
+                outer.append(f"{a}.tf as {f.name}__tf")
+        star = f"b.* exclude ({', '.join(hidden)})" if hidden else "b.*"
+        con.sql(
+            f"create or replace temp table {prefix}_{side} as "
+            f"with b as (select {', '.join(select)} from {table} t {' '.join(joins)}) "
+            f"select {', '.join([star, *outer])} from b {' '.join(outer_joins)}"
+        )
+    for t in (*key_tables.values(), *tf_tables.values()):
+        con.sql(f"drop table {t}")
+    return Prepared(f"{prefix}_l", f"{prefix}_r", counts["l"], counts["r"])
