@@ -159,6 +159,8 @@ def test_the_waterfall_adds_up_to_the_match_weight(con):
         assert parts[0][0] == "prior"
         assert math.isclose(sum(w for _, w in parts), p.match_weight, abs_tol=1e-4)
         assert math.isclose(1 / (1 + 2 ** -p.match_weight), p.match_probability, rel_tol=1e-9) or p.veto
+    types = con.sql("select distinct typeof(match_weight), typeof(match_probability) from pairs").fetchall()
+    assert types == [("DOUBLE", "DOUBLE")]
     zh = waterfall(pairs[("L1", "R1")], lang="zh")
     assert ("姓名: 拼音相同" in [label for label, _ in zh])
 

@@ -35,6 +35,11 @@ def _entry(field: str, label: str, level: str, weight: float | None = None) -> s
     return head + f', "weight": {weight:.6f}}}'
 
 
+def _num(x: float) -> str:
+    """A DOUBLE literal (a bare ``1.5`` would be DECIMAL in DuckDB)."""
+    return f"{float(x)!r}::double"
+
+
 def prior_weight(prior: float) -> float:
     return math.log2(prior / (1 - prior))
 
@@ -46,13 +51,13 @@ def score_sql(
     table (gamma_<field>, tf_<field>); the weight ignores vetoes (it is the evidence)."""
     labels = {f.name: f.label for f in spec.fields}
     pw = prior_weight(prior)
-    weight_terms = [repr(float(pw))]
+    weight_terms = [_num(pw)]
     pieces = [_lit(_entry("prior", "prior", "prior", pw))]
     for comp, p in zip(comparisons, params, strict=True):
         g = f"{c}.{comp.gamma_column}"
         w = p.weights
-        whens = " ".join(f"when {gam} then {float(w[gam])!r}" for gam in range(comp.n_levels))
-        weight_terms.append(f"(case {g} {whens} else 0 end)")
+        whens = " ".join(f"when {gam} then {_num(w[gam])}" for gam in range(comp.n_levels))
+        weight_terms.append(f"(case {g} {whens} else 0::double end)")
         jwhens = " ".join(
             f"when {gam} then {_lit(_entry(comp.field, labels[comp.field], comp.label_of(gam), w[gam]))}"
             for gam in range(comp.n_levels)
@@ -64,11 +69,11 @@ def score_sql(
             top = comp.n_levels - 1
             u_top = float(p.u[top])
             tf = f"{c}.tf_{comp.field}"
-            adj = f"(case when {g} = {top} and {tf} > 0 then log2({u_top!r} / {tf}) else 0 end)"
+            adj = f"(case when {g} = {top} and {tf} > 0 then log2({_num(u_top)} / {tf}) else 0::double end)"
             weight_terms.append(adj)
             head = _lit(_entry(comp.field, labels[comp.field], "term_frequency"))
             pieces.append(
-                f"(case when {g} = {top} and {tf} > 0 then {head} || round(log2({u_top!r} / {tf}), 6)::varchar || '}}' end)"
+                f"(case when {g} = {top} and {tf} > 0 then {head} || round(log2({_num(u_top)} / {tf}), 6)::varchar || '}}' end)"
             )
     weight = "(" + " + ".join(weight_terms) + ")"
     breakdown = "'[' || concat_ws(', ', " + ", ".join(pieces) + ") || ']'"

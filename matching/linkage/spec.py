@@ -69,7 +69,7 @@ class FieldSpec:
     ``right_column`` differ.  ``thresholds`` are the similarity bands of the
     kind (Jaro-Winkler for ``name``/``text_jw``, edit distance for
     ``levenshtein``, absolute difference for ``numeric``, prefix lengths for
-    ``prefix``, character Jaccard for ``address``).  ``m``/``u`` fix the
+    ``prefix``, Jaro-Winkler on the reversed text for ``address``).  ``m``/``u`` fix the
     probabilities of the non-null levels, strongest first, instead of
     estimating them.
     """
