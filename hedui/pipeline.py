@@ -185,7 +185,8 @@ def load(ctx: RunContext) -> dict:
 def _create_source_records_view(con) -> None:
     """A view over every department's staged records with their identity columns (schema, not data)."""
     parts = [
-        f"select run_date, source, record_id, id_norm, id_status, name_norm, file_name, row_no, delivery_date "
+        f"select run_date, source, record_id, id_norm, id_status, name_norm, id_number, file_name, row_no, "
+        f"delivery_date "
         f"from stg_{s}"
         for s in sources() if s != REQUESTS
     ]
@@ -193,15 +194,19 @@ def _create_source_records_view(con) -> None:
 
 
 def link(ctx: RunContext) -> dict:
-    """Link every staged record to the requested, authorized members (exact ID)."""
+    """Link every staged record to the requested, authorized members: exact ID, then probabilistic."""
+    from hedui.linking import link_run
+    from hedui.security import load_keys
+
+    keys = load_keys()
     con = _open(ctx)
     try:
         con.sql("begin transaction")
-        n = db.replace_model(con, "links", "link/links_exact.sql", ctx.run_date)
+        counts = link_run(con, ctx.run_date, keys)
         con.sql("commit")
     finally:
         con.close()
-    return {"links": n}
+    return counts
 
 
 def assess(ctx: RunContext) -> dict:

@@ -30,3 +30,24 @@ create table if not exists source_status (
     status varchar,       -- passed | missing | incomplete | failed
     reasons_zh varchar
 );
+
+-- Staff decisions on probabilistic links; they apply on every later run.
+create table if not exists review_decisions (
+    decision_key varchar,     -- keyed pseudonym of (source, name, ID as delivered, member)
+    decision varchar,         -- confirmed | rejected | deferred
+    reviewer varchar,
+    decided_at timestamp,
+    reason varchar,
+    run_date varchar,         -- the run whose queue the decision was made in
+    record_id varchar,
+    request_id varchar
+);
+
+create or replace view latest_decisions as
+select decision_key,
+    arg_max(decision, decided_at) as decision,
+    arg_max(reviewer, decided_at) as reviewer,
+    max(decided_at) as decided_at,
+    arg_max(reason, decided_at) as reason
+from review_decisions
+group by decision_key;

@@ -90,9 +90,12 @@ TRUTH: dict[str, tuple[str, str]] = {
     "trap_namesake": ("CLEAR", ""),
     "messy_ids_vehicle": ("FINDINGS", "VEHICLE"),
     "recheck": ("CLEAR", ""),
+    # records without a usable ID, linked probabilistically (not yet confirmed by staff)
+    "fuzzy_vehicle": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"),
+    "fuzzy_bank": ("INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK"),
 }
 SCENARIOS = tuple(TRUTH)
-SPECIAL = tuple(s for s in SCENARIOS if s != "clean")       # 24: each once in every block of 60
+SPECIAL = tuple(s for s in SCENARIOS if s != "clean")       # each once in every block of 60
 BLOCK = 60
 
 # Household size constraints per scenario (min, max); others draw 1-5.
@@ -161,6 +164,8 @@ UNUSABLE_BUDGET = {"public_security": 0.005, "tax": 0.02, "social_insurance": 0.
 UNUSABLE_FORMS = {"tax": ("bad",), "social_insurance": ("bad",)}
 NOISE_SHARE = 0.04
 
+# Banks answer a query in parts of at most this many accounts: many small files at scale.
+BANK_FILE_ROWS = 10_000
 # Bank files: code -> (amount form, date form); JXB is an XLSX with numbers and Excel serial dates.
 BANK_FORMS = {"ICBC": (V.a_sep, V.d_ymd), "CCB": (V.a_plain, V.d_dash), "ABC": (V.a_yuan, V.d_slash),
               "BOC": (V.a_plain, V.d_cn), "PSBC": (V.a_sep, V.d_ymd), "JXNX": (V.a_yuan, V.d_dash),
@@ -280,16 +285,18 @@ class World:
         s["vehicle"] = CsvSink(self._folder("vehicle"), f"vehicle_{d}", H_VE, encoding="gb18030",
                                dup_every=600)
         bank = self._folder("bank")
+        part = BANK_FILE_ROWS
         b = self.banks = {
             "ICBC": CsvSink(bank, "bank_ICBC", H_BANK, encoding="gb18030", summary_col=5,
-                            summary_fmt=V.a_sep, dup_every=400),
+                            summary_fmt=V.a_sep, dup_every=400, max_rows=part),
             "CCB": CsvSink(bank, "bank_CCB", H_BANK[:5] + ["余额(元)", "查询日期"], encoding="utf-8-sig",
-                           delimiter="\t"),
-            "ABC": CsvSink(bank, "bank_ABC", H_BANK, encoding="gb18030", quote_all=True, dup_every=400),
-            "BOC": CsvSink(bank, "bank_BOC", H_BANK, encoding="utf-8"),
-            "PSBC": CsvSink(bank, "bank_PSBC", H_BANK, encoding="gb18030", delimiter="\t"),
-            "JXNX": CsvSink(bank, "bank_JXNX", H_BANK, encoding="gb18030", lineterminator="\n"),
-            "JXB": XlsxSink(bank, "bank_JXB", H_BANK, sheet="账户信息"),
+                           delimiter="\t", max_rows=part),
+            "ABC": CsvSink(bank, "bank_ABC", H_BANK, encoding="gb18030", quote_all=True, dup_every=400,
+                           max_rows=part),
+            "BOC": CsvSink(bank, "bank_BOC", H_BANK, encoding="utf-8", max_rows=part),
+            "PSBC": CsvSink(bank, "bank_PSBC", H_BANK, encoding="gb18030", delimiter="\t", max_rows=part),
+            "JXNX": CsvSink(bank, "bank_JXNX", H_BANK, encoding="gb18030", lineterminator="\n", max_rows=part),
+            "JXB": XlsxSink(bank, "bank_JXB", H_BANK, sheet="账户信息", max_rows=part),
         }
         for code, sink in b.items():
             s[f"bank:{code}"] = sink
@@ -476,9 +483,10 @@ class World:
             pr = V.a_sep(price) if r < 0.3 else f"{price:.0f}元" if r < 0.5 else f"{price:.0f}"
         self.w_ve([plate, ptype, vtype, nm, idv, V.d_dash(first), use, status, pr])
 
-    def bank(self, rng, p: Person, atype: str, balance: float | None, code: str | None = None) -> str:
+    def bank(self, rng, p: Person, atype: str, balance: float | None, code: str | None = None,
+             id_kind: str | None = None) -> str:
         code = code or rng.choice(BANK_CODES)
-        idv, nm = self.who(rng, p, "bank")
+        idv, nm = self.who(rng, p, "bank", id_kind)
         if code == "ABC" and p.rare:
             nm = V.name_form(nm, "pinyin")
         fa, fd = BANK_FORMS[code]
@@ -663,6 +671,10 @@ class World:
                     round(rng.uniform(30, 120), 2), "商业", "单独所有", self.date_back(rng, 400, 3000), "现势")
         elif scen == "vehicle":
             self.ve(rng, app, region, "小型轿车", "正常", 150000.0)
+        elif scen == "fuzzy_vehicle":                  # owner's ID left empty by the registry
+            self.ve(rng, app, region, "小型轿车", "正常", 150000.0, id_kind="empty")
+        elif scen == "fuzzy_bank":                     # account opened under a mistyped ID
+            self.bank(rng, app, "定期", float(rng.randint(500_000, 600_000)), code="CCB", id_kind="bad")
         elif scen == "messy_ids_vehicle":
             self.ve(rng, app, region, "小型轿车", "正常", 150000.0, id_kind=rng.choice(("l15", "fw", "apos")))
         elif scen == "trap_scrapped_car":

@@ -24,7 +24,7 @@ window_bounds as (
 ),
 
 tax as (
-    select l.request_id, l.member_id, t.income_item, t.income_yuan, t.tax_paid_yuan
+    select l.request_id, l.member_id, l.is_confirmed, t.income_item, t.income_yuan, t.tax_paid_yuan
     from stg_tax as t
     inner join links as l on l.record_id = t.record_id
     inner join window_bounds as w on w.request_id = l.request_id
@@ -35,7 +35,7 @@ tax as (
 ),
 
 si as (
-    select l.request_id, l.member_id, s.scheme, s.category, s.contribution_base_yuan, s.benefit_yuan,
+    select l.request_id, l.member_id, l.is_confirmed, s.scheme, s.category, s.contribution_base_yuan, s.benefit_yuan,
         case s.scheme
             when '企业职工基本养老保险' then h.si_rate_enterprise
             when '机关事业单位养老保险' then h.si_rate_public
@@ -55,11 +55,12 @@ members_with_tax_wages as (
 ),
 
 income as (
-    select request_id, sum(income_yuan) as income_yuan, sum(coalesce(tax_paid_yuan, 0)) as tax_paid_yuan,
+    select request_id, is_confirmed, sum(income_yuan) as income_yuan,
+        sum(coalesce(tax_paid_yuan, 0)) as tax_paid_yuan,
         0.0 as benefit_yuan, 0.0 as wage_estimate_yuan, 0.0 as si_individual_yuan
-    from tax group by request_id
+    from tax group by request_id, is_confirmed
     union all
-    select si.request_id, 0, 0,
+    select si.request_id, si.is_confirmed, 0, 0,
         sum(si.benefit_yuan) filter (
             where si.category = '待遇'
               and not list_contains(h.excluded_income_items, si.scheme)),
@@ -72,7 +73,14 @@ income as (
     inner join households as h on h.request_id = si.request_id
     left join members_with_tax_wages as m
         on m.request_id = si.request_id and m.member_id = si.member_id
-    group by si.request_id
+    group by si.request_id, si.is_confirmed
+),
+
+income_parts as (
+    select request_id, is_confirmed,
+        coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0) + coalesce(benefit_yuan, 0)
+            + coalesce(wage_estimate_yuan, 0) - coalesce(si_individual_yuan, 0) as net_yuan
+    from income
 ),
 
 income_total as (
@@ -82,24 +90,26 @@ income_total as (
         coalesce(sum(tax_paid_yuan), 0) as tax_paid_yuan,
         coalesce(sum(benefit_yuan), 0) as benefit_yuan,
         coalesce(sum(wage_estimate_yuan), 0) as wage_estimate_yuan,
-        coalesce(sum(si_individual_yuan), 0) as si_individual_yuan
+        coalesce(sum(si_individual_yuan), 0) as si_individual_yuan,
+        (select coalesce(sum(p.net_yuan), 0) from income_parts as p
+         where p.request_id = income.request_id and p.is_confirmed) as net_confirmed_yuan
     from income group by request_id
 ),
 
 assets as (
-    select l.request_id, b.balance_yuan as amount_yuan
+    select l.request_id, l.is_confirmed, b.balance_yuan as amount_yuan
     from stg_bank as b inner join links as l on l.record_id = b.record_id
     where b.run_date = $run_date
     union all
-    select l.request_id, coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0)
+    select l.request_id, l.is_confirmed, coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0)
     from stg_securities as s inner join links as l on l.record_id = s.record_id
     where s.run_date = $run_date
     union all
-    select l.request_id, i.cash_value_yuan
+    select l.request_id, l.is_confirmed, i.cash_value_yuan
     from stg_insurance as i inner join links as l on l.record_id = i.record_id
     where i.run_date = $run_date and i.policy_status = '有效'
     union all
-    select l.request_id, f.balance_yuan
+    select l.request_id, l.is_confirmed, f.balance_yuan
     from stg_housing_fund as f
     inner join links as l on l.record_id = f.record_id
     inner join households as h on h.request_id = l.request_id
@@ -107,7 +117,8 @@ assets as (
 ),
 
 assets_total as (
-    select request_id, coalesce(sum(amount_yuan), 0) as financial_assets_yuan
+    select request_id, coalesce(sum(amount_yuan), 0) as financial_assets_yuan,
+        coalesce(sum(amount_yuan) filter (where is_confirmed), 0) as financial_assets_confirmed_yuan
     from assets group by request_id
 ),
 
@@ -134,8 +145,12 @@ final as (
         round((coalesce(i.taxed_income_yuan, 0) - coalesce(i.tax_paid_yuan, 0) + coalesce(i.benefit_yuan, 0)
             + coalesce(i.wage_estimate_yuan, 0) - coalesce(i.si_individual_yuan, 0))
             / h.income_window_months / h.n_members, 2) as income_monthly_per_capita_yuan,
+        round(coalesce(i.net_confirmed_yuan, 0) / h.income_window_months / h.n_members, 2)
+            as income_monthly_per_capita_confirmed_yuan,
         h.standard_monthly_yuan,
         coalesce(a.financial_assets_yuan, 0) as financial_assets_yuan,
+        round(coalesce(a.financial_assets_confirmed_yuan, 0) / h.n_members, 2)
+            as financial_assets_per_capita_confirmed_yuan,
         round(coalesce(a.financial_assets_yuan, 0) / h.n_members, 2) as financial_assets_per_capita_yuan,
         h.financial_assets_limit_yuan,
         coalesce(r.n_residential_units, 0) as n_residential_units,

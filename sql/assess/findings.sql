@@ -152,7 +152,8 @@ income_over as (
         cast(null as varchar) as source, cast(null as varchar) as record_id,
         '家庭月人均收入 ' || format('{:,.2f}', income_monthly_per_capita_yuan) || ' 元，高于保障标准 '
             || format('{:,.0f}', standard_monthly_yuan) || ' 元' as detail_zh,
-        true as is_confirmed, 'figure' as method, cast(null as double) as match_weight
+        income_monthly_per_capita_confirmed_yuan > standard_monthly_yuan as is_confirmed,
+        'figure' as method, cast(null as double) as match_weight
     from figures where income_monthly_per_capita_yuan > standard_monthly_yuan
 ),
 
@@ -160,7 +161,7 @@ assets_over as (
     select request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', null, null, null,
         '家庭人均金融资产 ' || format('{:,.2f}', financial_assets_per_capita_yuan) || ' 元，高于限额 '
             || format('{:,.0f}', financial_assets_limit_yuan) || ' 元',
-        true, 'figure', null
+        financial_assets_per_capita_confirmed_yuan > financial_assets_limit_yuan, 'figure', null
     from figures where financial_assets_per_capita_yuan > financial_assets_limit_yuan
 ),
 

@@ -1,0 +1,43 @@
+-- Records a probabilistic link is sought for: no usable ID number (missing,
+-- scientific notation, wrong check character, malformed).  A record with a
+-- valid ID that matched nobody belongs to someone else and is never a candidate.
+with
+
+records as (
+    select * from source_records
+    where run_date = $run_date and id_norm is null and name_norm is not null
+),
+
+cleaned as (
+    select *, nullif(hd_id_norm(id_number), '') as id_clean
+    from records
+),
+
+-- Jiangxi licence-plate prefixes and their city codes (GA 36): a vehicle with
+-- no owner ID still says where it is registered.
+plate_cities (prefix, city) as (
+    values ('赣A', '3601'), ('赣M', '3601'), ('赣B', '3607'), ('赣C', '3609'), ('赣D', '3608'),
+           ('赣E', '3611'), ('赣F', '3610'), ('赣G', '3604'), ('赣H', '3602'), ('赣J', '3603'),
+           ('赣K', '3605'), ('赣L', '3606')
+),
+
+vehicle_cities as (
+    select v.record_id, p.city
+    from stg_vehicle as v
+    inner join plate_cities as p on p.prefix = substr(v.plate_no, 1, 2)
+    where v.run_date = $run_date
+),
+
+final as (
+    select
+        record_id,
+        source,
+        name_norm as name,
+        case when length(id_clean) = 18 then id_clean end as idno,
+        try_strptime(substr(id_clean, 7, 8), '%Y%m%d')::date as birth,
+        coalesce(vc.city, case when length(id_clean) = 18 then substr(id_clean, 1, 4) end) as city
+    from cleaned
+    left join vehicle_cities as vc using (record_id)
+)
+
+select * from final
