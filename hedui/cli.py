@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -98,6 +99,14 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_link(args) -> int:
+    from matching.linkage import cli_link
+
+    result = cli_link(args.left, args.right, args.spec, args.out)
+    print(f"已写出匹配对：{args.out}（候选 {result.n_candidates} 对，匹配 {result.n_link}，待复核 {result.n_review}）")
+    return 0
+
+
 def cmd_pdf(args) -> int:
     from hedui.report import safe_name, write_pdfs
 
@@ -110,6 +119,62 @@ def cmd_pdf(args) -> int:
         raise HeduiError(f"批次 {args.date} 中没有委托编号 {', '.join(missing)} 的报告")
     n = write_pdfs(folder, ids)
     print(f"已生成 {n} 份 PDF：{folder / 'households'}")
+    return 0
+
+
+def _review_ctx(args):
+    from hedui import db
+    from hedui.pipeline import RunContext
+    from hedui.review import latest_run
+
+    workdir = Path(args.workdir)
+    if not (workdir / "hedui.duckdb").exists():
+        raise HeduiError(f"工作目录 {workdir} 中没有 hedui.duckdb：请先运行 hedui run")
+    date = args.date
+    if not date:
+        con = db.connect(workdir / "hedui.duckdb", read_only=True)
+        try:
+            date = latest_run(con)
+        finally:
+            con.close()
+    return RunContext.of(args.inbox or workdir, workdir, date)
+
+
+def cmd_review(args) -> int:
+    """Serve the review page, or (list/decide) work the queue from the command line."""
+    from hedui import db
+    from hedui.pipeline import record_decision
+    from hedui.review import DECISIONS, queue
+
+    ctx = _review_ctx(args)
+    if args.action == "serve":
+        from hedui.review_web import make_server
+
+        server = make_server(ctx, port=args.port)
+        print(f"复核页面：http://127.0.0.1:{server.server_address[1]}/ （批次 {ctx.run_date}；Ctrl+C 结束）")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        return 0
+    if args.action == "list":
+        con = db.connect(ctx.database, read_only=True)
+        try:
+            rows = queue(con, ctx.run_date, args.status)
+        finally:
+            con.close()
+        print("序号\t部门\t委托编号\t成员\t权重\t判定\t状态\t决定键")
+        for i, r in enumerate(rows, 1):
+            print(f"{i}\t{r['source']}\t{r['request_id']}\t{r['member_name']}({r['member_masked']})\t"
+                  f"{r['match_weight']:.2f}\t{r['band']}\t{r['status_zh']}\t{r['decision_key']}")
+        return 0
+    if args.action not in DECISIONS:
+        raise HeduiError(f"未知操作 {args.action}")
+    if not args.key:
+        raise HeduiError("请用 --key 指定匹配对的决定键（见 hedui review list）")
+    result = record_decision(ctx, args.key, args.action, args.reviewer, args.reason or "")
+    print(f"已记录：{DECISIONS[args.action]}。委托 {result['request_id']} 重新核对结论："
+          f"{result['outcome']} {result['findings']}")
     return 0
 
 
@@ -136,6 +201,25 @@ def build_parser() -> argparse.ArgumentParser:
     pdf.add_argument("--date", required=True, help="YYYYMMDD")
     pdf.add_argument("--request", action="append", help="a request id (repeatable); default: all")
     pdf.set_defaults(func=cmd_pdf)
+
+    rv = sub.add_parser("review", help="review probabilistic links: serve the page, or list/decide on the CLI")
+    rv.add_argument("action", nargs="?", default="serve", choices=["serve", "list", "confirmed", "rejected", "deferred"])
+    rv.add_argument("--workdir", required=True)
+    rv.add_argument("--date", help="YYYYMMDD (default: the latest run)")
+    rv.add_argument("--inbox", help=argparse.SUPPRESS)
+    rv.add_argument("--port", type=int, default=8765)
+    rv.add_argument("--status", choices=["pending", "confirmed", "rejected", "deferred"])
+    rv.add_argument("--key", help="the pair's decision key (hedui review list)")
+    rv.add_argument("--reviewer", default=os.environ.get("USER", ""))
+    rv.add_argument("--reason")
+    rv.set_defaults(func=cmd_review)
+
+    lk = sub.add_parser("link", help="link two CSV/Parquet tables with a link spec (docs/linkage.md)")
+    lk.add_argument("left")
+    lk.add_argument("right")
+    lk.add_argument("--spec", required=True)
+    lk.add_argument("--out", required=True, help="pairs file (.csv or .parquet)")
+    lk.set_defaults(func=cmd_link)
 
     d = sub.add_parser("demo", help="generate a small world and run the DAG through Airflow")
     d.add_argument("--workdir", default=".work/demo")

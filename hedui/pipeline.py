@@ -242,15 +242,37 @@ def assess(ctx: RunContext) -> dict:
     return counts
 
 
-def report(ctx: RunContext) -> dict:
-    """Write outcomes.csv, reconciliation.csv and the household reports."""
+def report(ctx: RunContext, only: set[str] | None = None) -> dict:
+    """Write outcomes.csv, reconciliation.csv and the household reports (or just `only`'s pages)."""
     from hedui.report import write_reports
 
     con = _open(ctx)
     try:
-        return write_reports(con, ctx)
+        return write_reports(con, ctx, only)
     finally:
         con.close()
+
+
+def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
+    """Store a staff decision on a probabilistic link, then re-assess and re-report its household at once."""
+    from hedui.review import decide
+
+    con = _open(ctx)
+    try:
+        con.sql("begin transaction")
+        pair = decide(con, ctx.run_date, decision_key, decision, reviewer, reason)
+        con.sql("commit")
+    finally:
+        con.close()
+    assess(ctx)
+    report(ctx, only={pair["request_id"]})
+    con = _open(ctx)
+    try:
+        outcome = con.sql("select outcome, findings from outcomes where run_date = ? and request_id = ?",
+                          params=[ctx.run_date, pair["request_id"]]).fetchall()[0]
+    finally:
+        con.close()
+    return {"request_id": pair["request_id"], "outcome": outcome[0], "findings": outcome[1]}
 
 
 def run(ctx: RunContext) -> dict:

@@ -134,8 +134,8 @@ def _linked_records(con, run_date: str, sources: list[str]) -> dict[str, list[di
         smap = load_map(source)
         cols = [c for c in smap.columns if c.column not in HIDDEN_COLUMNS]
         rel = con.sql(
-            f"select l.request_id, l.member_id, l.method, l.match_weight, l.is_confirmed, "
-            f"t.record_id, t.file_name, t.row_no, t.delivery_date, "
+            "select l.request_id, l.member_id, l.method, l.match_weight, l.is_confirmed, "
+            "t.record_id, t.file_name, t.row_no, t.delivery_date, "
             + ", ".join(f"t.{c.column}" for c in cols)
             + f" from links as l join stg_{source} as t on t.record_id = l.record_id "
             f"where l.run_date = $run_date and t.run_date = $run_date "
@@ -159,8 +159,13 @@ def _linked_records(con, run_date: str, sources: list[str]) -> dict[str, list[di
     return by_request
 
 
-def write_reports(con, ctx) -> dict:
-    """Write every output of a run's report step; return counts."""
+def write_reports(con, ctx, only: set[str] | None = None) -> dict:
+    """Write every output of a run's report step; return counts.
+
+    With `only`, re-render just those households' pages (after a review
+    decision); the batch files (outcomes, reconciliation, alerts, summary) are
+    always rewritten whole.
+    """
     from hedui.pipeline import REQUESTS, sources
 
     run_date = ctx.run_date
@@ -225,6 +230,8 @@ def write_reports(con, ctx) -> dict:
     env = _env()
     tpl = env.get_template("household.html")
     for request_id, h in households.items():
+        if only is not None and request_id not in only:
+            continue
         member_list = members[request_id]
         recs = records.get(request_id, [])
         per_member = []
@@ -248,7 +255,7 @@ def write_reports(con, ctx) -> dict:
 
     pdf = pdf_wanted(len(households))
     if pdf and households:
-        write_pdfs(out, list(households))
+        write_pdfs(out, [r for r in households if only is None or r in only])
     per_source = {r["source"]: r for r in _rows(con.sql(
         "select source, sum(rows_delivered) rows_delivered, sum(rows_staged) rows_staged, "
         "sum(rows_quarantined) rows_quarantined from reconciliation where run_date = $run_date group by all",
