@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import RUN_DATE, ROOT
+from conftest import ROOT, RUN_DATE
 
 
 def _bag():

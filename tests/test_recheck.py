@@ -6,7 +6,6 @@ import csv
 import shutil
 
 import duckdb
-
 from conftest import RUN_DATE
 
 NEXT_DATE = "20261228"

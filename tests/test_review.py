@@ -8,7 +8,6 @@ import threading
 
 import duckdb
 import pytest
-
 from conftest import skip_or_fail
 
 
