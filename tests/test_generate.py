@@ -254,19 +254,25 @@ def test_the_mess_of_the_wild_is_there(inbox):
     assert dups > 0
 
 
-def test_member_ids_are_always_recoverable(inbox):
+def test_member_ids_are_recoverable_except_in_the_fuzzy_scenarios(inbox):
+    """Only the fuzzy_* scenarios put a member's record under an unusable ID (one record each)."""
     members = {norm_id(r["身份证号"]) for r in records(inbox, "requests")}
     assert None not in members
     member_names = {r["姓名"] for r in records(inbox, "requests")}
+    unusable = []
     for source in SOURCES:
         for r in records(inbox, source):
             raw = next(v for k, v in r.items() if k in ("公民身份号码", "身份证号", "纳税人识别号", "证件号码",
                                                       "人员证件号", "投保人证件号"))
             if norm_id(raw) is None:
                 s = "" if raw is None else str(raw).strip().lstrip("'")
-                assert not (len(s) == 18 and s[:17].isdigit() and s[:17] + check_char(s[:17]) in members)
                 name = next(v for k, v in r.items() if k in ("姓名", "户名", "权利人", "所有人", "人员姓名", "投保人"))
-                assert str(name).strip() not in member_names, (source, name)
+                mistyped_member = len(s) == 18 and s[:17].isdigit() and s[:17] + check_char(s[:17]) in members
+                if mistyped_member or str(name).strip() in member_names:
+                    unusable.append(source)
+    with open(inbox / "truth.csv", encoding="utf-8", newline="") as fh:
+        fuzzy = [r["scenario"] for r in csv.DictReader(fh) if r["scenario"].startswith("fuzzy_")]
+    assert sorted(unusable) == sorted({"fuzzy_vehicle": "vehicle", "fuzzy_bank": "bank"}[f] for f in fuzzy)
 
 
 def test_truth_follows_from_the_files_with_margin(inbox):
@@ -360,6 +366,8 @@ def test_truth_follows_from_the_files_with_margin(inbox):
     with open(inbox / "truth.csv", encoding="utf-8", newline="") as fh:
         truth = {r["request_id"]: r for r in csv.DictReader(fh)}
     for rid, h in hh.items():
+        if truth[rid]["scenario"].startswith("fuzzy_"):
+            continue  # evidence under an unusable ID: the probabilistic linker's part (tests/test_review.py)
         n = len(h["members"])
         per_income = income[rid] / 12 / n
         per_assets = assets[rid] / n
