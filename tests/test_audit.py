@@ -390,3 +390,24 @@ def test_scan_finds_full_ids_and_accounts_in_text_databases_and_parquet(tmp_path
 def test_scan_of_masked_outputs_finds_nothing(tmp_path):
     (tmp_path / "a.txt").write_text(mask_free_text(f"{ID_A} {ACCOUNT}"), encoding="utf-8")
     assert scan_for_personal_data([tmp_path], [ID_A], [ACCOUNT]) == []
+
+
+def test_every_query_in_the_auditors_guide_runs_on_a_published_database(work_copy):
+    import re
+    from pathlib import Path
+
+    workdir, run_date = work_copy
+    con = duckdb.connect(str(workdir / "hedui.duckdb"))
+    write_query_ledger(con, run_date)
+    con.close()
+    publish_audit_db(workdir / "hedui.duckdb", default_audit_db(workdir), run_date, keys=keys())
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "auditors.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sql\n(.*?)```", guide, flags=re.S)
+    assert len(blocks) >= 7
+    con = open_auditor(default_audit_db(workdir))
+    results = {}
+    for block in blocks:
+        for stmt in con.extract_statements(block):
+            results[stmt.query.strip()[:40]] = con.sql(stmt.query).fetchall()
+    assert results["select count(*) as lookups_without_autho"] == [(0,)]
+    assert any(rows for key, rows in results.items() if key.startswith("select m.request_id, h.program"))

@@ -1,0 +1,243 @@
+"""The hash-chained audit log: runs, report renders, exports, review decisions, unmasked views, purges.
+
+Append-only JSON lines; each entry is chained to the previous one by SHA-256,
+so `AuditLog.verify` finds an entry that was changed, removed or reordered.
+Subjects and details are masked before they are written (`mask_free_text`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from hedui.errors import HeduiError
+from hedui.masking import mask_text
+
+GENESIS = "0" * 64
+ACTIONS = ("run", "report_render", "export", "review_decision", "unmasked_view", "purge")
+_ACCOUNT_LIKE = re.compile(r"(?<![0-9A-Za-z*])\d{8,}(\d{4})(?![0-9A-Za-z])")
+
+
+class AuditError(HeduiError):
+    """The audit log or the auditor database cannot be written or read as required."""
+
+
+def mask_free_text(text: str | None) -> str | None:
+    """`masking.mask_text` (18/15-digit IDs), then any other run of ≥ 12 digits as **** + last 4."""
+    if text is None:
+        return None
+    return _ACCOUNT_LIKE.sub(lambda m: "****" + m.group(1), mask_text(str(text)))
+
+
+def _mask_details(value):
+    if isinstance(value, str):
+        return mask_free_text(value)
+    if isinstance(value, dict):
+        return {str(k): _mask_details(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_details(v) for v in value]
+    return value
+
+
+def default_actor() -> str:
+    """Who acts: `HEDUI_ACTOR`, else the Airflow DAG/task running this, else the OS user."""
+    if os.environ.get("HEDUI_ACTOR"):
+        return os.environ["HEDUI_ACTOR"]
+    if os.environ.get("AIRFLOW_CTX_DAG_ID"):
+        return f"airflow:{os.environ['AIRFLOW_CTX_DAG_ID']}.{os.environ.get('AIRFLOW_CTX_TASK_ID', '')}"
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 — no user name in some containers
+        return f"uid:{os.getuid()}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).astimezone()
+
+
+# -- the hash-chained audit log ------------------------------------------------------------
+
+
+def _canonical(entry: dict) -> str:
+    return json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def entry_hash(entry: dict) -> str:
+    """SHA-256 over the canonical JSON of the entry without its `hash` (which includes `prev_hash`)."""
+    return hashlib.sha256(_canonical({k: v for k, v in entry.items() if k != "hash"}).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class LogProblem:
+    """One problem `AuditLog.verify` found; `line` is 1-based in the file."""
+
+    line: int
+    seq: int | None
+    kind: str  # changed | removed | reordered | duplicate | malformed | truncated
+    message_zh: str
+
+    def __str__(self) -> str:
+        return self.message_zh
+
+
+class AuditLog:
+    """An append-only, hash-chained log of runs, report renders, exports, review decisions,
+    unmasked views and purges, as JSON lines at `path`.
+
+    Each entry: `seq` (1, 2, …), `time`, `actor`, `action`, `subject`, `details`
+    (masked), `prev_hash` (the previous entry's `hash`, 64 zeros for the first)
+    and `hash` (see `entry_hash`).  Appends take an exclusive `fcntl` lock on
+    `<path>.lock`, so parallel Airflow tasks on one machine can log safely.
+    """
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"AuditLog({str(self.path)!r})"
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _last(self) -> dict | None:
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return None
+        with open(self.path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            chunk, block = b"", 4096
+            while True:
+                start = max(0, size - block)
+                fh.seek(start)
+                chunk = fh.read(size - start)
+                if chunk.rstrip(b"\n").count(b"\n") >= 1 or start == 0:
+                    break
+                block *= 4
+        if not chunk.endswith(b"\n"):
+            raise AuditError(f"审计日志 {self.path} 最后一行不完整：请先运行 hedui audit verify 并处理后再写入")
+        last = chunk.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        try:
+            return json.loads(last)
+        except json.JSONDecodeError:
+            raise AuditError(f"审计日志 {self.path} 最后一行无法解析：请先运行 hedui audit verify") from None
+
+    def append(self, *, actor: str | None = None, action: str, subject: str, details: dict | None = None,
+               time: dt.datetime | None = None) -> dict:
+        """Append one entry and return it.  `subject` and string values of `details` are masked.
+
+        Raises AuditError when the log's last line is incomplete or unreadable.
+        """
+        entry = {
+            "time": (time or _now()).isoformat(timespec="milliseconds"),
+            "actor": actor or default_actor(),
+            "action": action,
+            "subject": mask_free_text(str(subject)),
+            "details": _mask_details(details or {}),
+        }
+        with self._locked():
+            last = self._last()
+            entry = {"seq": (last["seq"] + 1) if last else 1, **entry,
+                     "prev_hash": last["hash"] if last else GENESIS}
+            entry["hash"] = entry_hash(entry)
+            line = (_canonical(entry) + "\n").encode("utf-8")
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return entry
+
+    def entries(self) -> list[dict]:
+        """Every entry that parses, in file order (see `verify` for the ones that do not)."""
+        out = []
+        for _, entry in self._lines():
+            if isinstance(entry, dict):
+                out.append(entry)
+        return out
+
+    def _lines(self) -> Iterator[tuple[int, dict | str]]:
+        if not self.path.exists():
+            return
+        with open(self.path, encoding="utf-8", errors="replace") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    e = json.loads(line)
+                    yield n, (e if isinstance(e, dict) else line)
+                except json.JSONDecodeError:
+                    yield n, line
+
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the last entry; (0, 64 zeros) for an empty log."""
+        last = self._last()
+        return (last["seq"], last["hash"]) if last else (0, GENESIS)
+
+    def verify(self, anchors: Iterable[tuple[int, str]] = ()) -> list[LogProblem]:
+        """Problems of the log, in file order (empty when intact).
+
+        Detects an entry whose content changed (its hash, or the next entry's
+        `prev_hash`, no longer matches), a removed entry (a gap in `seq`), a
+        reordered or duplicated entry, a malformed line, and — with `anchors`,
+        (seq, hash) pairs recorded elsewhere (the auditor database) — entries
+        removed from the end or a log rewritten from an anchored point on.
+        """
+        problems: list[LogProblem] = []
+        rows: list[tuple[int, dict]] = []
+        for n, e in self._lines():
+            if not isinstance(e, dict) or not isinstance(e.get("seq"), int):
+                problems.append(LogProblem(n, None, "malformed", f"第 {n} 行无法解析为审计记录"))
+                continue
+            rows.append((n, e))
+            if e.get("hash") != entry_hash(e):
+                problems.append(LogProblem(n, e["seq"], "changed",
+                                           f"第 {e['seq']} 条记录（第 {n} 行）内容被修改：哈希不符"))
+        seen: dict[int, int] = {}
+        for n, e in rows:
+            if e["seq"] in seen:
+                problems.append(LogProblem(n, e["seq"], "duplicate",
+                                           f"第 {e['seq']} 条记录（第 {n} 行）重复出现（首次在第 {seen[e['seq']]} 行）"))
+            seen.setdefault(e["seq"], n)
+        top = max(seen, default=0)
+        for s in sorted(set(range(1, top + 1)) - set(seen)):
+            after = next((n for n, e in rows if e["seq"] > s), rows[-1][0] if rows else 0)
+            problems.append(LogProblem(after, s, "removed", f"第 {s} 条记录被删除（应在第 {after} 行之前）"))
+        for (n0, e0), (n1, e1) in zip(rows, rows[1:], strict=False):
+            if e1["seq"] < e0["seq"]:
+                problems.append(LogProblem(n0, e0["seq"], "reordered",
+                                           f"第 {e0['seq']} 条记录（第 {n0} 行）与第 {e1['seq']} 条记录（第 {n1} 行）"
+                                           f"顺序被调换"))
+            elif e1["seq"] == e0["seq"] + 1 and e1.get("prev_hash") != e0.get("hash") \
+                    and e1.get("hash") == entry_hash(e1):
+                problems.append(LogProblem(n0, e0["seq"], "changed",
+                                           f"第 {e0['seq']} 条记录（第 {n0} 行）被改写：与第 {e1['seq']} 条记录的链接哈希不符"))
+        if rows and rows[0][1]["seq"] == 1 and rows[0][1].get("prev_hash") != GENESIS:
+            problems.append(LogProblem(rows[0][0], 1, "changed", "第 1 条记录的前序哈希不是起始值"))
+        by_seq = {e["seq"]: (n, e) for n, e in rows}
+        for seq, h in anchors:
+            if seq == 0:
+                continue
+            if seq not in by_seq:
+                problems.append(LogProblem(rows[-1][0] + 1 if rows else 1, seq, "truncated",
+                                           f"第 {seq} 条记录（已在审计库中锚定）不在日志中：日志被截断或删改"))
+            elif by_seq[seq][1].get("hash") != h:
+                problems.append(LogProblem(by_seq[seq][0], seq, "changed",
+                                           f"第 {seq} 条记录与审计库中锚定的哈希不符：日志被改写"))
+        problems.sort(key=lambda p: (p.line, p.seq or 0))
+        return problems

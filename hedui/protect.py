@@ -1,0 +1,174 @@
+"""Protect personal columns of a table in the working DuckDB, set-based and in place.
+
+`protect_table` turns, in one table:
+
+- each ID column (``id_norm``, ``member_id``…) into its keyed pseudonym
+  (``p1:…``), so every SQL join on it keeps working unchanged;
+- ``id_masked`` (added): first 6 + ``********`` + last 4 of the normalized ID,
+  or of the raw ID as delivered when it could not be normalized;
+- each raw ID column (``id_number``) into its encryption (``a1:…``);
+- each account column (``account_no``, ``securities_account``, ``policy_no``)
+  into its encryption, with ``<column>_masked`` (added): ``****`` + last 4.
+
+Only values not yet protected are touched (pseudonyms and tokens carry their
+prefix), so calling it twice on a table is a no-op the second time.  Each
+column's *distinct* unprotected values go to Python once (HMAC / AES-GCM), the
+results come back as an Arrow table and one UPDATE … FROM joins them in.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import duckdb
+import pyarrow as pa
+
+from hedui.errors import HeduiError
+from hedui.security import PSEUDONYM_PREFIX, TOKEN_PREFIXES, Keys
+
+log = logging.getLogger(__name__)
+
+
+class ProtectError(HeduiError):
+    """A table or column to protect does not exist."""
+
+
+def _q(ident: str) -> str:
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    try:
+        rel = con.sql(f"describe {table}")
+    except duckdb.CatalogException:
+        raise ProtectError(f"要保护的表 {table} 不存在") from None
+    return {r[0]: r[1] for r in rel.fetchall()}
+
+
+def _unprotected_filter(column: str, prefixes: Sequence[str]) -> str:
+    c = _q(column)
+    return f"{c} is not null and not (" + " or ".join(f"starts_with({c}, '{p}')" for p in prefixes) + ")"
+
+
+_WS = r"[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]"
+
+
+# The SQL twins of hedui.masking.mask_id / mask_account (as hd_mask_id / hd_mask_account in sql/macros.sql,
+# inlined so that protect_table works on any connection).
+def _mask_id_sql(x: str) -> str:
+    v = f"trim({x})"
+    return (f"case when {x} is null then null when length({v}) <= 10 then repeat('*', length({v})) "
+            f"else left({v}, 6) || repeat('*', length({v}) - 10) || right({v}, 4) end")
+
+
+def _mask_account_sql(x: str) -> str:
+    v = f"regexp_replace({x}, '{_WS}+', '', 'g')"
+    return f"case when {x} is null then null when length({v}) > 4 then '****' || right({v}, 4) else '****' end"
+
+
+def _distinct(con, table: str, column: str, prefixes: Sequence[str]) -> pa.Array:
+    rel = con.sql(f"select distinct {_q(column)} as v from {table} where {_unprotected_filter(column, prefixes)}")
+    return rel.to_arrow_table().column(0).combine_chunks()
+
+
+def _apply(con, table: str, column: str, values: pa.Array, new_values: list, sets: dict[str, str]) -> int:
+    """UPDATE `table` joining (v = old value, p = new value); return the rows changed.
+
+    The SET expressions see the old row as `t` and the mapping as `m`.
+    """
+    mapping = pa.table({"v": values, "p": pa.array(new_values, type=pa.string())})
+    name = f"_hd_protect_{column}"
+    con.register(name, mapping)
+    try:
+        assignments = ", ".join(f"{_q(col)} = {expr}" for col, expr in sets.items())
+        rel = con.sql(f"update {table} as t set {assignments} from {name} as m where t.{_q(column)} = m.v")
+        return int(rel.fetchall()[0][0]) if rel is not None else 0
+    finally:
+        con.unregister(name)
+
+
+def protect_table(con: duckdb.DuckDBPyConnection, table: str, *, keys: Keys,
+                  id_columns: Sequence[str] = ("id_norm",), raw_id_columns: Sequence[str] = ("id_number",),
+                  account_columns: Sequence[str] = (), masked_id_column: str | None = "id_masked") -> dict:
+    """Pseudonymize, encrypt and mask the personal columns of `table` in place; return counts.
+
+    `masked_id_column` (default ``id_masked``; None for none) is filled from the
+    first ID column before it is pseudonymized, else from the first raw ID
+    column.  Run it inside the caller's transaction for atomicity.  Returns
+    ``{"table", "rows", "<column>": values changed…, "seconds", "rows_per_s"}``.
+
+    Raises ProtectError when the table or a named column does not exist.
+    """
+    started = time.perf_counter()
+    cols = _columns(con, table)
+    for c in (*id_columns, *raw_id_columns, *account_columns):
+        if c not in cols:
+            raise ProtectError(f"表 {table} 没有要保护的列 {c}")
+    added = []
+    if masked_id_column and masked_id_column not in cols:
+        added.append(masked_id_column)
+    added += [f"{c}_masked" for c in account_columns if f"{c}_masked" not in cols]
+    for c in added:
+        con.sql(f"alter table {table} add column {_q(c)} varchar")
+    out: dict = {"table": table}
+    mcol = _q(masked_id_column) if masked_id_column else None
+
+    plan = []  # (column, prefixes of already protected values, transform, SET expressions)
+    for i, c in enumerate(id_columns):
+        sets = {c: "m.p"}
+        if mcol and i == 0:
+            sets[masked_id_column] = f"coalesce(t.{mcol}, {_mask_id_sql('t.' + _q(c))})"
+        plan.append((c, (PSEUDONYM_PREFIX,), keys.pseudonyms, sets))
+    for i, c in enumerate(raw_id_columns):
+        sets = {c: "m.p"}
+        if mcol and i == 0:
+            sets[masked_id_column] = f"coalesce(t.{mcol}, {_mask_id_sql('t.' + _q(c))})"
+        plan.append((c, TOKEN_PREFIXES, keys.encrypt_many, sets))
+    for c in account_columns:
+        plan.append((c, TOKEN_PREFIXES, keys.encrypt_many, {c: "m.p", f"{c}_masked": _mask_account_sql("t." + _q(c))}))
+
+    # Distinct values first; then the Python work of column k+1 (holding the GIL) overlaps
+    # the UPDATE of column k (DuckDB releases the GIL while it runs).
+    values = [_distinct(con, table, c, prefixes) for c, prefixes, _, _ in plan]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hedui-protect") as pool:
+        results = [pool.submit(transform, v) if len(v) else None
+                   for (_, _, transform, _), v in zip(plan, values, strict=True)]
+        for (c, _, _, sets), v, result in zip(plan, values, results, strict=True):
+            out[c] = _apply(con, table, c, v, result.result(), sets) if result is not None else 0
+
+    seconds = time.perf_counter() - started
+    out["rows"] = con.sql(f"select count(*) from {table}").fetchall()[0][0]
+    out["seconds"] = round(seconds, 3)
+    out["rows_per_s"] = round(out["rows"] / seconds) if seconds > 0 else None
+    log.info("protected %s: %s", table, {k: v for k, v in out.items() if k != "table"})
+    return out
+
+
+def source_columns(source: str) -> dict[str, tuple[str, ...]]:
+    """The personal columns of a staged source, from its header map: ``raw_id_columns``, ``account_columns``."""
+    from connectors import load_map
+
+    smap = load_map(source)
+    return {
+        "raw_id_columns": tuple(c.column for c in smap.columns if c.type == "id"),
+        "account_columns": tuple(c.column for c in smap.columns if c.type == "account"),
+    }
+
+
+def protect_source(con: duckdb.DuckDBPyConnection, source: str, keys: Keys) -> dict:
+    """`protect_table` on `stg_<source>` with the ID and account columns its header map declares."""
+    return protect_table(con, f"stg_{source}", keys=keys, id_columns=("id_norm",), **source_columns(source))
+
+
+def reveal(token: str, *, keys: Keys, log_: object, actor: str, subject: str, purpose: str) -> str:
+    """Decrypt one value for a person allowed by law to see it, writing an `unmasked_view` entry first.
+
+    `log_` is an :class:`hedui.audit.AuditLog`.  The entry names the actor, the
+    subject (e.g. a request id and member pseudonym, never the value) and the purpose.
+    Raises DecryptionError when the token is bad (the attempt stays logged).
+    """
+    log_.append(actor=actor, action="unmasked_view", subject=subject, details={"purpose": purpose})
+    return keys.decrypt(token)

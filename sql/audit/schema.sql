@@ -1,0 +1,33 @@
+-- Tables of the working database that the audit step keeps (created if absent).
+create table if not exists query_ledger (
+    run_date varchar,
+    run_id varchar,
+    request_id varchar,
+    purpose varchar,              -- the program the agency asked for (purpose binding)
+    authorization_no varchar,
+    authorization_date date,
+    member_pseudonym varchar,     -- p1:… (NULL when the member's ID could not be normalized)
+    member_record_id varchar,     -- the member's row in the request file
+    source varchar,
+    source_status varchar,        -- passed | failed | incomplete
+    queried_at timestamptz
+);
+
+create table if not exists audit_runs (
+    run_date varchar,
+    run_id varchar,
+    code_version varchar,
+    policy_versions varchar[],
+    policy_files varchar,         -- JSON {file: sha256} of the policy files
+    started_at timestamptz,
+    finished_at timestamptz,
+    published_at timestamptz,
+    published_by varchar
+);
+
+create table if not exists audit_anchors (
+    run_date varchar,
+    seq bigint,                   -- the audit log's last entry when the run was published
+    hash varchar,
+    anchored_at timestamptz
+);
