@@ -9,7 +9,7 @@
   quarantine counts, review decisions, the query ledger and the audit log),
   written to a temporary file and swapped in atomically.
 - `open_auditor` — that file read-only, external access disabled, configuration locked.
-- `scan_for_personal_data` — the test helper that finds full ID / account numbers in outputs.
+- `scan_for_personal_data` (from `hedui.scan`, re-exported) — finds full ID / account numbers in outputs.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import re
 import subprocess
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import duckdb
@@ -42,6 +42,7 @@ from hedui.auditlog import (
     mask_free_text,
 )
 from hedui.errors import HeduiError
+from hedui.scan import scan_for_personal_data
 from hedui.security import PSEUDONYM_PREFIX, Keys, load_keys
 
 log = logging.getLogger(__name__)
@@ -346,92 +347,6 @@ def open_auditor(audit_db_path: Path | str, *, memory_limit: str = "2GB") -> duc
     con.sql("set enable_progress_bar = false")  # a local option: set it, then lock everything
     con.sql("set lock_configuration = true")
     return con
-
-
-# -- scanning outputs for personal data -------------------------------------------------------
-
-_TOKEN = re.compile(r"[0-9A-Za-z]+")
-
-
-class _Needles:
-    def __init__(self, values: Iterable[str]):
-        self.values = {v.strip().upper() for v in values if v and len(v.strip()) >= 6}
-        self.lengths = sorted({len(v) for v in self.values})
-
-    def hit(self, text: str) -> bool:
-        for tok in _TOKEN.findall(text):
-            t = tok.upper()
-            if len(t) < self.lengths[0]:
-                continue
-            if t in self.values:
-                return True
-            for n in self.lengths:
-                if n < len(t) and any(t[i:i + n] in self.values for i in range(len(t) - n + 1)):
-                    return True
-        return False
-
-
-def _text_lines(path: Path) -> Iterator[tuple[object, str]]:
-    suffix = path.suffix.lower()
-    if suffix in (".duckdb", ".db"):
-        con = duckdb.connect(str(path), read_only=True)
-        try:
-            for schema, table, column in con.sql(
-                    "select schema_name, table_name, column_name from duckdb_columns() "
-                    "where data_type = 'VARCHAR' and not internal").fetchall():
-                rel = con.sql(f'select distinct "{column}" from "{schema}"."{table}" where "{column}" is not null')
-                for (v,) in rel.fetchall():
-                    yield f"{table}.{column}", v
-        finally:
-            con.close()
-    elif suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        t = pq.read_table(path)
-        for name in t.column_names:
-            if pa.types.is_string(t.schema.field(name).type) or pa.types.is_large_string(t.schema.field(name).type):
-                for v in t.column(name).unique().to_pylist():
-                    if v is not None:
-                        yield name, v
-    elif suffix == ".pdf":
-        out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True).stdout
-        yield from enumerate(out.decode("utf-8", "replace").splitlines(), 1)
-    elif suffix in (".xlsx", ".zip"):
-        import zipfile
-
-        with zipfile.ZipFile(path) as z:
-            for name in z.namelist():
-                for n, line in enumerate(z.read(name).decode("utf-8", "replace").splitlines(), 1):
-                    yield f"{name}:{n}", line
-    else:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            yield from enumerate(fh, 1)
-
-
-def scan_for_personal_data(paths: Iterable[Path | str], ids: Iterable[str],
-                           accounts: Iterable[str] = ()) -> list[tuple[str, object]]:
-    """Where a full ID number or account number appears in `paths` (files, or folders walked).
-
-    Text files (HTML, CSV, JSON, logs…) are read line by line and hits are
-    (file, line number); DuckDB files by VARCHAR column, (file, "table.column");
-    Parquet by string column; PDFs through `pdftotext`; XLSX by its XML parts.
-    Matching ignores case and finds a value inside a longer token.  Values
-    shorter than 6 characters are ignored.  Returns an empty list when clean.
-    """
-    needles = _Needles([*ids, *accounts])
-    hits: list[tuple[str, object]] = []
-    if not needles.values:
-        return hits
-    files: list[Path] = []
-    for p in map(Path, paths):
-        files += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p] if p.is_file() else []
-    for f in files:
-        if f.name.endswith((".lock", ".wal", ".tmp")):
-            continue
-        for where, text in _text_lines(f):
-            if needles.hit(str(text)):
-                hits.append((str(f), where))
-    return hits
 
 
 # -- the `hedui audit` command ----------------------------------------------------------------

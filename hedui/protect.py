@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import pyarrow as pa
@@ -130,14 +129,9 @@ def protect_table(con: duckdb.DuckDBPyConnection, table: str, *, keys: Keys,
     for c in account_columns:
         plan.append((c, TOKEN_PREFIXES, keys.encrypt_many, {c: "m.p", f"{c}_masked": _mask_account_sql("t." + _q(c))}))
 
-    # Distinct values first; then the Python work of column k+1 (holding the GIL) overlaps
-    # the UPDATE of column k (DuckDB releases the GIL while it runs).
-    values = [_distinct(con, table, c, prefixes) for c, prefixes, _, _ in plan]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hedui-protect") as pool:
-        results = [pool.submit(transform, v) if len(v) else None
-                   for (_, _, transform, _), v in zip(plan, values, strict=True)]
-        for (c, _, _, sets), v, result in zip(plan, values, results, strict=True):
-            out[c] = _apply(con, table, c, v, result.result(), sets) if result is not None else 0
+    for c, prefixes, transform, sets in plan:  # one column at a time: its distinct values only in memory
+        values = _distinct(con, table, c, prefixes)
+        out[c] = _apply(con, table, c, values, transform(values), sets) if len(values) else 0
 
     seconds = time.perf_counter() - started
     out["rows"] = con.sql(f"select count(*) from {table}").fetchall()[0][0]
@@ -161,6 +155,40 @@ def source_columns(source: str) -> dict[str, tuple[str, ...]]:
 def protect_source(con: duckdb.DuckDBPyConnection, source: str, keys: Keys) -> dict:
     """`protect_table` on `stg_<source>` with the ID and account columns its header map declares."""
     return protect_table(con, f"stg_{source}", keys=keys, id_columns=("id_norm",), **source_columns(source))
+
+
+# Derived tables that carry a member's normalized ID (pseudonymized with the same key, so joins still match).
+MEMBER_ID_TABLES: dict[str, tuple[str, ...]] = {
+    "links": ("member_id",),
+    "review_queue": ("member_id",),
+    "findings": ("member_id",),
+    "facts": ("applicant_id", "member_id"),
+    "changes": ("member_id",),
+}
+
+
+def protect_working_tables(con: duckdb.DuckDBPyConnection, keys: Keys, sources: Sequence[str]) -> dict:
+    """Protect every `stg_<source>` of `sources` and the member ids of the derived tables that exist.
+
+    Idempotent: only values not yet protected change, so it also migrates a
+    working database filled before protection existed.  Run it inside the
+    caller's transaction.  Returns {table: protect_table counts}.
+    Raises ProtectError when a staged table lacks a column its header map declares.
+    """
+    out = {}
+    for source in sources:
+        if _exists(con, f"stg_{source}"):
+            out[f"stg_{source}"] = protect_source(con, source, keys)
+    for table, columns in MEMBER_ID_TABLES.items():
+        if _exists(con, table):
+            out[table] = protect_table(con, table, keys=keys, id_columns=columns, raw_id_columns=(),
+                                       masked_id_column=None)
+    return out
+
+
+def _exists(con, table: str) -> bool:
+    return bool(con.sql("select count(*) from duckdb_tables() where table_name = ? and not temporary",
+                        params=[table]).fetchall()[0][0])
 
 
 def reveal(token: str, *, keys: Keys, log_: object, actor: str, subject: str, purpose: str) -> str:

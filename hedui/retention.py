@@ -124,6 +124,28 @@ def _purge_database(database: Path, cutoff: str) -> dict[str, int]:
     return counts
 
 
+def drop_run_files(workdir: Path | str, run_date: str, *, audit_log: AuditLog | None = None,
+                   actor: str | None = None) -> dict:
+    """Delete one run's raw and staged Parquet (plain ID and account numbers) once it is loaded and protected.
+
+    For deployments that keep no plain copies beyond the run: call it after the
+    step that protects the working database has committed.  Manifests and
+    statuses (hashes, counts) stay; re-running the date re-reads the inbox.
+    The deletion is logged (`purge`).  Returns {"run_folders", "run_files", "run_bytes"}.
+    """
+    run = Path(workdir) / "runs" / str(run_date)
+    counts = {"run_date": str(run_date), "run_folders": 0, "run_files": 0, "run_bytes": 0}
+    for kind in sorted(run.iterdir()) if run.is_dir() else []:
+        if kind.name in RUN_KINDS or kind.name.startswith("quarantine"):
+            files, size = _remove(kind)
+            counts["run_folders"] += 1
+            counts["run_files"] += files
+            counts["run_bytes"] += size
+    (audit_log or AuditLog(default_log_path(workdir))).append(
+        actor=actor, action="purge", subject=f"批次 {run_date} 入库后删除原始与暂存文件", details=counts)
+    return counts
+
+
 def purge(workdir: Path | str, inbox: Path | str | None, older_than_days: int, today: dt.date | str, *,
           audit_log: AuditLog | None = None, database: Path | str | None = None, actor: str | None = None) -> dict:
     """Purge raw deliveries and staged raw values of dates more than `older_than_days` before `today`.
@@ -165,3 +187,26 @@ def purge(workdir: Path | str, inbox: Path | str | None, older_than_days: int, t
         details=counts)
     log.info("purged raw data before %s: %s", cutoff_s, counts)
     return counts
+
+
+def cli_purge(args) -> int:
+    """`hedui purge --workdir W [--inbox I] [--days N] --today YYYYMMDD`: run `purge`, print the counts."""
+    import sys
+
+    days = args.days if args.days is not None else retention_days()
+    counts = purge(args.workdir, args.inbox, days, args.today)
+    sys.stdout.write(
+        f"已清除 {counts['cutoff']} 之前的原始数据：交付目录 {counts['inbox_folders']} 个（{counts['inbox_files']} 个文件），"
+        f"批次文件目录 {counts['run_folders']} 个，数据库原始值 {sum(counts['database_rows'].values())} 行。"
+        f"报告、结论、哈希与审计日志均保留。\n")
+    return 0
+
+
+def add_purge_command(subparsers) -> None:
+    """Register `hedui purge` on the CLI's subparsers."""
+    p = subparsers.add_parser("purge", help="delete raw deliveries and staged raw values older than the retention period")
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--inbox", help="the inbox whose old delivery folders to delete")
+    p.add_argument("--days", type=int, help=f"days to keep (default ${ENV_RETENTION_DAYS} or {DEFAULT_RETENTION_DAYS})")
+    p.add_argument("--today", required=True, help="the logical date YYYYMMDD the age is counted from")
+    p.set_defaults(func=cli_purge)

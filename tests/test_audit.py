@@ -10,6 +10,7 @@ import shutil
 import duckdb
 import pytest
 
+from hedui import db
 from hedui.audit import (
     AuditError,
     AuditLog,
@@ -26,6 +27,7 @@ from hedui.audit import (
 from hedui.auditlog import entry_hash, mask_free_text
 from hedui.security import Keys
 
+RUN_DATE = "20261128"  # the world's date (conftest)
 ID_A = "36010219900307123X"
 ACCOUNT = "6222021234567890123"
 
@@ -226,19 +228,30 @@ def work_copy(world_run, tmp_path):
     return workdir, ctx.run_date
 
 
-def _raw_values(database) -> tuple[set[str], set[str]]:
-    con = duckdb.connect(str(database), read_only=True)
+@pytest.fixture(scope="session")
+def world_values(world, tmp_path_factory) -> tuple[set[str], set[str]]:
+    """Every ID number (as delivered and normalized) and account number the world's deliveries hold."""
+    from connectors import list_sources, load_map, read_delivery
+
+    out = tmp_path_factory.mktemp("raw")
+    con = db.connect()
     ids, accounts = set(), set()
-    try:
-        for (t,) in con.sql("select table_name from duckdb_tables() where table_name like 'stg_%'").fetchall():
-            cols = {r[0] for r in con.sql(f"describe {t}").fetchall()}
-            ids |= {r[0] for r in con.sql(f"select distinct id_norm from {t} where id_norm is not null").fetchall()}
-            ids |= {r[0].strip() for r in con.sql(f"select id_number from {t} where length(trim(id_number)) >= 15")
-                    .fetchall()}
-            for c in cols & {"account_no", "securities_account", "policy_no"}:
-                accounts |= {r[0] for r in con.sql(f"select {c} from {t} where length({c}) >= 8").fetchall()}
-    finally:
-        con.close()
+    for source in list_sources():
+        smap = load_map(source)
+        raw = out / f"{source}.parquet"
+        read_delivery(smap, world / source / RUN_DATE, world, raw, RUN_DATE)
+        if not raw.exists():
+            continue
+        for c in smap.columns:
+            if c.type == "id":
+                ids |= {v for (v,) in con.execute(
+                    f"select distinct unnest([trim({c.column}), hd_id_norm({c.column})]) from read_parquet(?)",
+                    [str(raw)]).fetchall() if v and len(v) >= 15}
+            elif c.type == "account":
+                accounts |= {v for (v,) in con.execute(
+                    f"select distinct trim({c.column}) from read_parquet(?)", [str(raw)]).fetchall() if v and len(v) >= 8}
+    con.close()
+    assert scan_for_personal_data([out / "bank.parquet"], ids, accounts)  # the values are real: found in the raw rows
     return ids, accounts
 
 
@@ -270,7 +283,7 @@ def test_the_authorization_gate_passes_a_run_and_stops_a_link_to_an_unauthorized
         check_authorization_gate(con, run_date)
 
 
-def test_the_auditor_database_holds_only_masked_or_pseudonymized_data(work_copy):
+def test_the_auditor_database_holds_only_masked_or_pseudonymized_data(work_copy, world_values):
     workdir, run_date = work_copy
     database = workdir / "hedui.duckdb"
     con = duckdb.connect(str(database))
@@ -286,8 +299,8 @@ def test_the_auditor_database_holds_only_masked_or_pseudonymized_data(work_copy)
     out = publish_audit_db(database, default_audit_db(workdir), run_date, code_version="v-test",
                            audit_log=log, keys=keys())
     assert out["tables"]["members"] > 0 and out["tables"]["query_ledger"] > 0 and out["tables"]["access_log"] == 1
-    ids, accounts = _raw_values(database)
-    assert ids and accounts
+    ids, accounts = world_values
+    assert len(ids) > 400 and len(accounts) > 400
     assert scan_for_personal_data([default_audit_db(workdir)], ids, accounts) == []
 
     con = open_auditor(default_audit_db(workdir))
@@ -319,13 +332,15 @@ def test_republishing_a_date_replaces_the_auditor_database(work_copy):
 def test_publication_refuses_an_unmasked_id_number(work_copy):
     workdir, run_date = work_copy
     con = duckdb.connect(str(workdir / "hedui.duckdb"))
+    con.sql(db.sql_text("audit/schema.sql"))
+    runs_before = con.sql("select * from audit_runs order by all").fetchall()
     con.sql(f"update households set policy_source_zh = '{ID_A}' where run_date = '{run_date}'")
     con.close()
     with pytest.raises(AuditError, match=r"households\.policy_source_zh"):
         publish_audit_db(workdir / "hedui.duckdb", default_audit_db(workdir), run_date, keys=keys())
-    assert not default_audit_db(workdir).exists() and not list(default_audit_db(workdir).parent.iterdir())
+    assert not default_audit_db(workdir).exists() and not list(default_audit_db(workdir).parent.glob("*.duckdb*"))
     con = duckdb.connect(str(workdir / "hedui.duckdb"), read_only=True)
-    assert con.sql("select count(*) from audit_runs").fetchall() == [(0,)]
+    assert con.sql("select * from audit_runs order by all").fetchall() == runs_before  # as before the attempt
 
 
 # -- `hedui audit` ---------------------------------------------------------------------------------

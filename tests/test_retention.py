@@ -9,7 +9,7 @@ import pytest
 
 from hedui.audit import AuditLog, default_log_path
 from hedui.errors import ConfigError
-from hedui.retention import purge, retention_days
+from hedui.retention import drop_run_files, purge, retention_days
 
 OLD, EDGE, NEW, TODAY = "20260801", "20261029", "20261128", "20261128"
 
@@ -101,3 +101,28 @@ def test_retention_days_come_from_the_environment():
         retention_days({"HEDUI_RETENTION_DAYS": "forever"})
     with pytest.raises(ConfigError):
         purge("/nonexistent", None, 0, TODAY)
+
+
+def test_a_loaded_run_can_drop_its_plain_parquet_right_away(site):
+    _, workdir = site
+    counts = drop_run_files(workdir, NEW, actor="ops")
+    assert counts["run_folders"] == 5
+    assert sorted(p.name for p in (workdir / "runs" / NEW).iterdir()) == ["manifests", "status"]
+    assert (workdir / "runs" / OLD / "raw").is_dir()
+    last = AuditLog(default_log_path(workdir)).entries()[-1]
+    assert last["action"] == "purge" and last["details"]["run_date"] == NEW
+
+
+def test_hedui_purge_runs_from_the_command_line(site, capsys):
+    import argparse
+
+    from hedui.retention import add_purge_command
+
+    inbox, workdir = site
+    parser = argparse.ArgumentParser(prog="hedui")
+    add_purge_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["purge", "--workdir", str(workdir), "--inbox", str(inbox), "--days", "30",
+                              "--today", TODAY])
+    assert args.func(args) == 0
+    assert "已清除 20261029 之前的原始数据" in capsys.readouterr().out
+    assert not (inbox / "bank" / OLD).exists()

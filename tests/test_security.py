@@ -13,7 +13,7 @@ import pytest
 
 from hedui.auditlog import AuditLog
 from hedui.errors import ConfigError
-from hedui.protect import ProtectError, protect_source, protect_table, reveal
+from hedui.protect import ProtectError, protect_source, protect_table, protect_working_tables, reveal
 from hedui.security import (
     ENV_DATA_KEY,
     ENV_KEYS_CONN_ID,
@@ -210,6 +210,17 @@ def test_protect_source_takes_the_columns_from_the_header_map(con):
     out = protect_source(con, "bank", make_keys())
     assert {"id_norm", "id_number", "account_no"} <= set(out)
     assert "account_no_masked" in [r[0] for r in con.sql("describe stg_bank").fetchall()]
+
+
+def test_protect_working_tables_covers_staged_tables_and_derived_member_ids(con):
+    con.sql(f"create table links as select 'stg_bank:1' as record_id, 'WT1' as request_id, '{ID_A}' as member_id")
+    join = ("select count(*) from links l join stg_bank b on b.id_norm = l.member_id "
+            "join stg_requests r on r.id_norm = l.member_id")
+    before = con.sql(join).fetchall()
+    out = protect_working_tables(con, make_keys(), ["bank", "requests", "tax"])
+    assert set(out) == {"stg_bank", "stg_requests", "links"}  # no stg_tax here: skipped
+    assert con.sql(join).fetchall() == before == [(2,)]
+    assert ID_A not in _all_text(con, "links")
 
 
 def test_reveal_writes_an_unmasked_view_entry_before_decrypting(tmp_path):
