@@ -10,9 +10,11 @@ requests arrived in the inbox for the logical date:
    quarantine with their reason.
 2. **load** — move the run's staged rows into the working DuckDB; the run
    fails if delivered ≠ staged + quarantined for any file.
-3. **link** — link every record to the requested, authorized members.
+3. **link** — link every record to the requested, authorized members (exact
+   ID, then probabilistic); then pseudonymize IDs and encrypt raw values.
 4. **assess** — household figures, findings and outcome codes per policy.
 5. **report** — outcomes.csv, reconciliation.csv, one report per household.
+6. **publish** — an entry in the hash-chained audit log; the auditor database.
 
 Params `inbox` and `workdir` default to `$HEDUI_INBOX` / `$HEDUI_WORKDIR`.
 Every task is keyed on the logical date and replaces its own outputs, so a
@@ -62,7 +64,9 @@ def hedui_nightly():
     @task
     def list_sources() -> list[str]:
         from hedui.pipeline import sources
+        from hedui.security import load_keys
 
+        load_keys()  # a missing key fails the run here, before any work, with what to set
         return sources()
 
     @task(map_index_template="{{ task.op_kwargs['source'] }}")
@@ -96,8 +100,14 @@ def hedui_nightly():
 
         return report_step(_ctx(params, ds_nodash))
 
+    @task
+    def publish(_reported: dict, params=None, ds_nodash=None) -> dict:
+        from hedui.pipeline import publish as publish_step
+
+        return publish_step(_ctx(params, ds_nodash))
+
     statuses = ingest.expand(source=list_sources())
-    report(assess(link(load(statuses))))
+    publish(report(assess(link(load(statuses)))))
 
 
 hedui_nightly()

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from hedui.auditlog import mask_free_text as mask_text
 from hedui.errors import HeduiError
-from hedui.masking import mask_text
 
 
 class _MaskingFilter(logging.Filter):
@@ -44,7 +44,9 @@ def cmd_generate(args) -> int:
 
 def cmd_run(args) -> int:
     from hedui.pipeline import RunContext, run
+    from hedui.security import load_keys
 
+    load_keys()  # a missing key is a clear error now, not a crash mid-run
     ctx = RunContext.of(args.inbox, args.workdir, args.date)
     started = time.perf_counter()
     timings = run(ctx)
@@ -220,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
     lk.add_argument("--spec", required=True)
     lk.add_argument("--out", required=True, help="pairs file (.csv or .parquet)")
     lk.set_defaults(func=cmd_link)
+
+    from hedui.audit import add_audit_commands
+    from hedui.retention import add_purge_command
+
+    add_audit_commands(sub)
+    add_purge_command(sub)
 
     d = sub.add_parser("demo", help="generate a small world and run the DAG through Airflow")
     d.add_argument("--workdir", default=".work/demo")

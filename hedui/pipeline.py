@@ -1,7 +1,8 @@
 """The pipeline steps — the same functions the Airflow DAG's tasks and `hedui run` call.
 
 ingest_source (per source, files only) → validate_source (per source, files only)
-→ load (into the working DuckDB) → link → assess → report.
+→ load (into the working DuckDB) → link (then pseudonymize/encrypt) → assess → report
+→ publish (audit log entry, auditor database).
 
 Per-source steps write Parquet/JSON under runs/<date>/ and never open the
 working database, so that Airflow can run them in parallel; `load` is the
@@ -195,7 +196,9 @@ def _create_source_records_view(con) -> None:
 
 def link(ctx: RunContext) -> dict:
     """Link every staged record to the requested, authorized members: exact ID, then probabilistic."""
+    from hedui.audit import check_authorization_gate, write_query_ledger
     from hedui.linking import link_run
+    from hedui.protect import protect_working_tables
     from hedui.security import load_keys
 
     keys = load_keys()
@@ -203,6 +206,10 @@ def link(ctx: RunContext) -> dict:
     try:
         con.sql("begin transaction")
         counts = link_run(con, ctx.run_date, keys)
+        # from here on the working database holds only pseudonyms, encrypted and masked values
+        protect_working_tables(con, keys, sources())
+        check_authorization_gate(con, ctx.run_date)
+        counts["ledger"] = write_query_ledger(con, ctx.run_date)
         con.sql("commit")
     finally:
         con.close()
@@ -253,6 +260,24 @@ def report(ctx: RunContext, only: set[str] | None = None) -> dict:
         con.close()
 
 
+def publish(ctx: RunContext) -> dict:
+    """Log the run in the hash-chained audit log and publish the auditor database."""
+    from hedui.audit import default_audit_db, default_log_path, publish_audit_db
+    from hedui.auditlog import AuditLog
+
+    log_ = AuditLog(default_log_path(ctx.workdir))
+    con = _open(ctx)
+    try:
+        n = con.sql("select count(*) from outcomes where run_date = ?", params=[ctx.run_date]).fetchall()[0][0]
+    finally:
+        con.close()
+    log_.append(action="run", subject=f"核对批次 {ctx.run_date}",
+                details={"households": n, "workdir": str(ctx.workdir)})
+    log_.append(action="report_render", subject=f"批次 {ctx.run_date} 报告",
+                details={"folder": str(ctx.report_dir), "households": n})
+    return publish_audit_db(ctx.database, default_audit_db(ctx.workdir), ctx.run_date, audit_log=log_)
+
+
 def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
     """Store a staff decision on a probabilistic link, then re-assess and re-report its household at once."""
     from hedui.review import decide
@@ -264,6 +289,12 @@ def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer:
         con.sql("commit")
     finally:
         con.close()
+    from hedui.audit import default_log_path
+    from hedui.auditlog import AuditLog
+
+    AuditLog(default_log_path(ctx.workdir)).append(
+        actor=reviewer, action="review_decision", subject=f"委托 {pair['request_id']} {pair['source']} 记录",
+        details={"decision": decision, "reason": reason, "run_date": ctx.run_date})
     assess(ctx)
     report(ctx, only={pair["request_id"]})
     con = _open(ctx)
@@ -282,7 +313,8 @@ def run(ctx: RunContext) -> dict:
         t = time.perf_counter()
         ingest_and_validate(ctx, source)
         timings[f"ingest:{source}"] = time.perf_counter() - t
-    for name, step in (("load", load), ("link", link), ("assess", assess), ("report", report)):
+    for name, step in (("load", load), ("link", link), ("assess", assess), ("report", report),
+                       ("publish", publish)):
         t = time.perf_counter()
         step(ctx)
         timings[name] = time.perf_counter() - t

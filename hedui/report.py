@@ -16,7 +16,6 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from connectors import load_map
-from hedui.masking import mask_account, mask_id
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -76,7 +75,7 @@ def _write_alerts(path: Path, households: dict, previous: dict, changes: dict, m
                 m = names.get((request_id, c["member_id"]), {})
                 w.writerow([request_id, households.get(request_id, {}).get("program", ""),
                             p["previous_run_date"], p["previous_request_id"], ALERT_KINDS[c["kind"]],
-                            m.get("name", ""), mask_id(c["member_id"]), c["detail_zh"]])
+                            m.get("name", ""), m.get("id_masked", ""), c["detail_zh"]])
 
 
 PDF_AUTO_LIMIT = 500
@@ -113,13 +112,30 @@ def _rows(rel) -> list[dict]:
     return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
 
 
-def _display_value(kind: str, value) -> str:
+def display_select(smap, alias: str = "t", hide: set[str] | frozenset[str] = frozenset()) -> str:
+    """SELECT expressions for a staged table's displayable columns: an ID column shows the stored
+    mask (`id_masked`), an account column its `<column>_masked`; never the encrypted value."""
+    out = []
+    for c in smap.columns:
+        if c.column in hide:
+            continue
+        if c.type == "id":
+            out.append(f"{alias}.id_masked as {c.column}")
+        elif c.type == "account":
+            out.append(f"{alias}.{c.column}_masked as {c.column}")
+        else:
+            out.append(f"{alias}.{c.column}")
+    return ", ".join(out)
+
+
+def display_fields(smap, row: dict, hide: set[str] | frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """(header, text) of a row selected with `display_select` (IDs and accounts already masked)."""
+    return [(c.header, display_value(c.type, row[c.column])) for c in smap.columns if c.column not in hide]
+
+
+def display_value(kind: str, value) -> str:
     if value is None or value == "":
         return "—"
-    if kind == "id":
-        return mask_id(str(value))
-    if kind == "account":
-        return mask_account(str(value))
     if hasattr(value, "strftime"):
         return value.strftime("%Y-%m") if kind == "month" else value.strftime("%Y-%m-%d")
     if isinstance(value, float):
@@ -132,11 +148,10 @@ def _linked_records(con, run_date: str, sources: list[str]) -> dict[str, list[di
     by_request: dict[str, list[dict]] = defaultdict(list)
     for source in sources:
         smap = load_map(source)
-        cols = [c for c in smap.columns if c.column not in HIDDEN_COLUMNS]
         rel = con.sql(
             "select l.request_id, l.member_id, l.method, l.match_weight, l.is_confirmed, "
             "t.record_id, t.file_name, t.row_no, t.delivery_date, "
-            + ", ".join(f"t.{c.column}" for c in cols)
+            + display_select(smap, hide=HIDDEN_COLUMNS)
             + f" from links as l join stg_{source} as t on t.record_id = l.record_id "
             f"where l.run_date = $run_date and t.run_date = $run_date "
             f"order by l.request_id, l.member_id, t.file_name, t.row_no",
@@ -154,7 +169,7 @@ def _linked_records(con, run_date: str, sources: list[str]) -> dict[str, list[di
                 "file_name": r["file_name"],
                 "row_no": r["row_no"],
                 "delivery_date": r["delivery_date"],
-                "fields": [(c.header, _display_value(c.type, r[c.column])) for c in cols],
+                "fields": display_fields(smap, r, hide=HIDDEN_COLUMNS),
             })
     return by_request
 
@@ -193,11 +208,10 @@ def write_reports(con, ctx, only: set[str] | None = None) -> dict:
         "from households h join figures f using (run_date, request_id) "
         "join outcomes o using (run_date, request_id) where h.run_date = $run_date", params=params))}
     members: dict[str, list[dict]] = defaultdict(list)
-    for m in _rows(con.sql("select request_id, id_norm, id_number, name, relation, "
+    for m in _rows(con.sql("select request_id, id_norm, id_masked, name, relation, "
                            "nullif(trim(authorization_no), '') is not null as is_authorized, "
                            "authorization_no, authorization_date from stg_requests where run_date = $run_date "
                            "order by request_id, relation <> '本人', row_no", params=params)):
-        m["id_masked"] = mask_id(m["id_norm"] or m["id_number"])
         members[m["request_id"]].append(m)
     findings: dict[str, list[dict]] = defaultdict(list)
     citations = {}
@@ -219,9 +233,11 @@ def write_reports(con, ctx, only: set[str] | None = None) -> dict:
     versions = dict(con.sql(
         "select request_id, count(distinct run_date) from outcomes "
         "where run_date <= $run_date group by request_id", params=params).fetchall())
+    masked = {(rid, m["id_norm"]): m["id_masked"] for rid, ms in members.items() for m in ms}
     changes: dict[str, list[dict]] = defaultdict(list)
     for c in _rows(con.sql("select * from changes where run_date = $run_date "
                            "order by request_id, change, kind, fact_key", params=params)):
+        c["member_masked"] = masked.get((c["request_id"], c["member_id"]), "")
         changes[c["request_id"]].append(c)
     _write_alerts(out / "alerts.csv", households, previous, changes, members)
     records = _linked_records(con, run_date, [s for s in sources() if s != REQUESTS])
@@ -245,7 +261,7 @@ def write_reports(con, ctx, only: set[str] | None = None) -> dict:
             h=h, outcome_zh=OUTCOME_ZH[h["outcome"]], members=member_list, per_member=per_member,
             findings=[f for f in findings[request_id] if not f["is_gap"]],
             gaps=[f for f in findings[request_id] if f["is_gap"]],
-            statuses=statuses, run_date=run_date, source_names=names, mask_id=mask_id,
+            statuses=statuses, run_date=run_date, source_names=names,
             previous=previous.get(request_id), changes=changes.get(request_id, []),
             version=versions.get(request_id, 1), outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
             finding_diff=_finding_diff(previous.get(request_id), h["findings"]),

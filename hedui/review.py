@@ -14,7 +14,7 @@ import logging
 from connectors import load_map
 from hedui import db
 from hedui.errors import HeduiError
-from hedui.masking import mask_account, mask_id
+from hedui.report import display_fields, display_select
 
 log = logging.getLogger(__name__)
 
@@ -41,28 +41,16 @@ def queue(con, run_date: str, status: str | None = None) -> list[dict]:
         where += " and status = $status"
         params["status"] = status
     rel = con.sql(
-        "select q.*, m.name as member_name from review_queue q "
-        "left join (select distinct request_id, id_norm, name from stg_requests where run_date = $run_date) m "
+        "select q.*, m.name as member_name, m.id_masked as member_masked from review_queue q "
+        "left join (select distinct request_id, id_norm, name, id_masked from stg_requests "
+        "           where run_date = $run_date) m "
         "on m.request_id = q.request_id and m.id_norm = q.member_id "
         f"where {where} order by status <> 'pending', match_weight desc, record_id", params=params)
     cols = rel.columns
     rows = [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
     for r in rows:
         r["status_zh"] = STATUS_ZH.get(r["status"], r["status"])
-        r["member_masked"] = mask_id(r["member_id"])
     return rows
-
-
-def _display(kind: str, value) -> str:
-    if value is None or value == "":
-        return "—"
-    if kind == "id":
-        return mask_id(str(value))
-    if kind == "account":
-        return mask_account(str(value))
-    if hasattr(value, "strftime"):
-        return value.strftime("%Y-%m-%d")
-    return str(value)
 
 
 def pair(con, run_date: str, decision_key: str) -> dict:
@@ -72,16 +60,16 @@ def pair(con, run_date: str, decision_key: str) -> dict:
         raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{decision_key[:12]}…）")
     p = rows[0]
     smap = load_map(p["source"])
-    rec = con.sql(f"select * from stg_{p['source']} where record_id = ? and run_date = ?",
-                  params=[p["record_id"], run_date])
+    rec = con.sql(f"select {display_select(smap)}, file_name, row_no, delivery_date from stg_{p['source']} t "
+                  "where record_id = ? and run_date = ?", params=[p["record_id"], run_date])
     values = dict(zip(rec.columns, rec.fetchall()[0], strict=True))
-    p["record_fields"] = [(c.header, _display(c.type, values.get(c.column))) for c in smap.columns]
+    p["record_fields"] = display_fields(smap, values)
     p["record_cite"] = f"{smap.title_zh}，交付 {values['delivery_date']}，{values['file_name']} 第 {values['row_no']} 行"
     p["source_zh"] = smap.title_zh
     mem = con.sql("select * from stg_requests where run_date = ? and request_id = ? and id_norm = ?",
                   params=[run_date, p["request_id"], p["member_id"]])
     m = dict(zip(mem.columns, mem.fetchall()[0], strict=True))
-    p["member_fields"] = [("委托编号", m["request_id"]), ("姓名", m["name"]), ("身份证号", mask_id(m["id_norm"])),
+    p["member_fields"] = [("委托编号", m["request_id"]), ("姓名", m["name"]), ("身份证号", m["id_masked"]),
                           ("与申请人关系", m["relation"]), ("区划代码", m["region_code"])]
     p["waterfall"] = json.loads(p["breakdown"]) if p["breakdown"] else []
     p["history"] = [dict(zip(("decision", "reviewer", "decided_at", "reason"), r, strict=True)) for r in con.sql(

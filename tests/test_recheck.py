@@ -20,11 +20,11 @@ def test_a_recheck_lists_a_new_vehicle_and_raises_an_alert(world, world_run, tmp
     from hedui.pipeline import RunContext, run
 
     ctx, _ = world_run
-    con = duckdb.connect(str(ctx.database), read_only=True)
-    request_id, applicant = con.sql(
-        "select request_id, id_norm from stg_requests where program = '动态复核' and relation = '本人' "
-        "order by request_id limit 1").fetchall()[0]
-    con.close()
+    raw = ctx.run_dir / "raw" / "requests.parquet"  # the delivered values (the database holds pseudonyms)
+    request_id, applicant = duckdb.sql(
+        f"select request_id, upper(trim(id_number)) from read_parquet('{raw}') "
+        "where program = '动态复核' and relation = '本人' order by request_id limit 1").fetchall()[0]
+    assert len(applicant) == 18
     work = tmp_path / "work"
     shutil.copytree(ctx.workdir, work, ignore=shutil.ignore_patterns("reports", "runs"))
     inbox = tmp_path / "inbox"

@@ -72,12 +72,13 @@ def test_rejecting_the_bank_account_leaves_what_the_other_evidence_says(run_copy
 
 
 def test_a_decision_applies_on_every_later_run(run_copy):
-    from hedui.pipeline import assess, link, record_decision
+    from hedui.pipeline import assess, link, load, record_decision
 
     rid = _scenario_request(run_copy, "fuzzy_bank")
     [(key, *_)] = _pair(run_copy, rid, "bank")
     record_decision(run_copy, key, "confirmed", "李审核", "银行回函确认")
-    link(run_copy)  # a re-run of the date rebuilds links and queue from scratch
+    load(run_copy)  # a re-run of the date rebuilds staging, links and queue from scratch
+    link(run_copy)
     assess(run_copy)
     assert _pair(run_copy, rid, "bank")[0][2] == "confirmed"
     con = duckdb.connect(str(run_copy.database), read_only=True)
