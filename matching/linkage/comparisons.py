@@ -40,19 +40,32 @@ class Level:
     condition: str
 
 
+SIM = "__SIM__"  # placeholder in level conditions for the field's similarity expression
+
+
 @dataclass(frozen=True)
 class Comparison:
-    """The comparison of one field: null condition, levels strongest first, tf column."""
+    """The comparison of one field: null condition, levels strongest first, tf column.
+
+    ``similarity`` (optional) is an SQL expression the band levels share (a
+    Jaro-Winkler or an edit distance); their conditions name it ``__SIM__`` so
+    that it can be computed once per pair and not once per band.
+    """
 
     field: str
     kind: str
     null_condition: str
     levels: tuple[Level, ...]
     tf_column: str | None = None  # prepared column holding the term frequency of the value
+    similarity: str | None = None
 
     @property
     def gamma_column(self) -> str:
         return f"gamma_{self.field}"
+
+    @property
+    def sim_column(self) -> str:
+        return f"__sim_{self.field}"
 
     @property
     def n_levels(self) -> int:
@@ -65,11 +78,17 @@ class Comparison:
     def label_of(self, gamma: int) -> str:
         return "null" if gamma < 0 else self.levels[self.n_levels - 1 - gamma].label
 
-    def gamma_sql(self) -> str:
+    def condition(self, level: Level, sim_column: str | None = None) -> str:
+        """A level's condition with the similarity inlined, or read from ``sim_column``."""
+        if self.similarity is None:
+            return level.condition
+        return level.condition.replace(SIM, sim_column or f"({self.similarity})")
+
+    def gamma_sql(self, sim_column: str | None = None) -> str:
         """``CASE`` expression giving gamma for a joined pair ``l``, ``r``."""
         whens = [f"when {self.null_condition} then -1"]
         for i, lvl in enumerate(self.levels[:-1]):
-            whens.append(f"when {lvl.condition} then {self.gamma_of(i)}")
+            whens.append(f"when {self.condition(lvl, sim_column)} then {self.gamma_of(i)}")
         return "(case " + " ".join(whens) + " else 0 end)::tinyint"
 
 
@@ -84,6 +103,7 @@ def build_comparison(f: FieldSpec) -> Comparison:
     null = f"{lv} is null or {rv} is null"
     exact = Level("exact", f"{lv} = {rv}")
     different = Level("different", "true")
+    sim: str | None = None
     k = f.kind
     if k == "exact":
         levels = [exact]
@@ -118,13 +138,11 @@ def build_comparison(f: FieldSpec) -> Comparison:
             Level("year_month", f"substr({lv}, 1, 6) = substr({rv}, 1, 6)"),
         ]
     elif k == "text_jw":
-        levels = [exact] + [
-            Level(f"jw>={_fmt(t)}", f"jaro_winkler_similarity({lv}, {rv}) >= {t!r}") for t in f.thresholds
-        ]
+        sim = f"jaro_winkler_similarity({lv}, {rv})"
+        levels = [exact] + [Level(f"jw>={_fmt(t)}", f"{SIM} >= {t!r}") for t in f.thresholds]
     elif k == "levenshtein":
-        levels = [exact] + [
-            Level(f"lev<={int(t)}", f"levenshtein({lv}, {rv}) <= {int(t)}") for t in f.thresholds
-        ]
+        sim = f"levenshtein({lv}, {rv})"
+        levels = [exact] + [Level(f"lev<={int(t)}", f"{SIM} <= {int(t)}") for t in f.thresholds]
     elif k == "numeric":
         levels = [exact] + [Level(f"diff<={_fmt(t)}", f"abs({lv} - {rv}) <= {t!r}") for t in f.thresholds]
     elif k == "prefix":
@@ -132,12 +150,14 @@ def build_comparison(f: FieldSpec) -> Comparison:
             Level(f"prefix{int(n)}", f"substr({lv}, 1, {int(n)}) = substr({rv}, 1, {int(n)})") for n in f.thresholds
         ]
     elif k == "address":
-        # Jaro-Winkler on the reversed text: a Chinese address runs from province to house
-        # number, so its end tells people apart and a missing prefix should cost little
-        rev = f"{f.name}__rev"
+        # a Chinese address runs from province to house number: its end tells people apart and
+        # a missing prefix should cost little, so the bands compare its last n characters; the
+        # prepared table holds hashes, so a level costs an integer equality per pair
+        h = f"{f.name}__h"
+        null = f"l.{h} is null or r.{h} is null"
+        exact = Level("exact", f"l.{h} = r.{h}")
         levels = [exact] + [
-            Level(f"jw_end>={_fmt(t)}", f"jaro_winkler_similarity(l.{rev}, r.{rev}) >= {t!r}")
-            for t in f.thresholds
+            Level(f"last{int(n)}", f"l.{f.name}__tail{int(n)} = r.{f.name}__tail{int(n)}") for n in f.thresholds
         ]
     elif k == "custom":
         levels = [Level(c.label, f"({c.when})") for c in f.levels]
@@ -152,6 +172,7 @@ def build_comparison(f: FieldSpec) -> Comparison:
         null_condition=f"({null})",
         levels=(*levels, different),
         tf_column=f"{f.name}__tf" if f.term_frequency else None,
+        similarity=sim,
     )
 
 

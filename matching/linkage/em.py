@@ -62,10 +62,12 @@ def initial_m(n_levels: int) -> np.ndarray:
     return m
 
 
-def u_from_counts(counts: np.ndarray, floor_count: float = 0.5) -> np.ndarray:
-    """u per gamma from random-pair counts; an unseen level gets ``floor_count`` pairs."""
-    c = np.maximum(counts.astype(float), floor_count)
-    return c / c.sum()
+def u_from_counts(counts: np.ndarray, floor: float) -> np.ndarray:
+    """u per gamma from pair counts; no level below ``floor`` (a probability)."""
+    c = counts.astype(float)
+    u = c / c.sum() if c.sum() > 0 else np.full(len(c), 1.0 / len(c))
+    u = np.maximum(u, floor)
+    return u / u.sum()
 
 
 def _log_ratio(G: np.ndarray, params: list[FieldParams]) -> np.ndarray:
@@ -150,25 +152,25 @@ def run_em(
 
 
 def correct_u_for_matches(
-    u_counts: list[np.ndarray], params: list[FieldParams], prior: float, floor_count: float = 0.5
+    u_counts: list[np.ndarray], floors: list[float], params: list[FieldParams], prior: float
 ) -> None:
-    """Remove the expected true matches (λ·N·m) from the random-pair counts and
-    recompute u, in place: random pairs contain a few matches, which would
-    otherwise make strong agreement look commoner among non-matches than it is."""
-    for c, p in zip(u_counts, params, strict=True):
+    """Remove the expected true matches (λ·N·m) from the pair counts and recompute u, in
+    place: random pairs contain a few matches, which would otherwise make strong agreement
+    look commoner among non-matches than it is."""
+    for c, floor, p in zip(u_counts, floors, params, strict=True):
         if p.u_fixed:
             continue
         n = c.sum()
         adj = np.maximum(c - prior * n * p.m, 0.0)
-        p.u = u_from_counts(adj, floor_count)
+        p.u = u_from_counts(adj, floor)
 
 
-def fixed_or_initial(comparisons: list[Comparison], m_spec, u_spec, u_counts) -> list[FieldParams]:
+def fixed_or_initial(comparisons: list[Comparison], m_spec, u_spec, u_counts, u_floors) -> list[FieldParams]:
     """FieldParams from spec-fixed values (given strongest first) or initial estimates."""
     out = []
-    for c, m, u, uc in zip(comparisons, m_spec, u_spec, u_counts, strict=True):
+    for c, m, u, uc, fl in zip(comparisons, m_spec, u_spec, u_counts, u_floors, strict=True):
         n = c.n_levels
         mm = np.array(m[::-1], dtype=float) if m is not None else initial_m(n)
-        uu = np.array(u[::-1], dtype=float) if u is not None else u_from_counts(uc)
+        uu = np.array(u[::-1], dtype=float) if u is not None else u_from_counts(uc, fl)
         out.append(FieldParams(m=mm / mm.sum(), u=uu / uu.sum(), m_fixed=m is not None, u_fixed=u is not None))
     return out

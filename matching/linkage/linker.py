@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from matching.linkage import blocking, em
-from matching.linkage.comparisons import Comparison, build_comparison
+from matching.linkage.comparisons import Comparison, build_comparison, referenced_columns, to_suffix_style
 from matching.linkage.exceptions import InputError, SpecError
 from matching.linkage.predict import decide_select, prior_weight, score_sql
 from matching.linkage.prepare import prepare
@@ -117,35 +117,63 @@ def _marginals(G: np.ndarray, counts: np.ndarray, comps: list[Comparison]) -> li
     return out
 
 
-def _u_counts(con, prep, spec: LinkSpec, comps: list[Comparison], gamma_select: list[str]) -> list[np.ndarray]:
-    """Counts per level among non-matches-to-be (matches are removed after EM).
+def compare_sql(comps: list[Comparison], source: str, keep: list[str], veto: str | None = None) -> str:
+    """SELECT of the comparison vectors of the pairs in ``source`` (a FROM clause with the
+    records aliased ``l`` and ``r``): the ``keep`` columns, ``gamma_<field>``,
+    ``tf_<field>`` and, with ``veto``, the number of the first veto rule met.  The columns
+    the conditions read come from an inner select, suffixed ``_l``/``_r``, where each
+    field's similarity is computed once."""
+    gammas = [c.gamma_sql(c.sim_column if c.similarity else None) for c in comps]
+    tf_comps = [c for c in comps if c.tf_column]
+    tfs = [f"greatest(l.{c.tf_column}, r.{c.tf_column})" for c in tf_comps]
+    read: dict[str, set[str]] = {"l": set(), "r": set()}
+    for sql in [*gammas, *tfs, veto or ""]:
+        for side, names in referenced_columns(sql).items():
+            read[side].update(names)
+    inner = list(keep)
+    inner += [f'{side}."{c}" as "{c}_{side}"' for side in ("l", "r") for c in sorted(read[side])]
+    inner += [f"{c.similarity} as {c.sim_column}" for c in comps if c.similarity]
+    outer = [k.split(".")[-1] for k in keep]
+    outer += [f"{to_suffix_style(g)} as {c.gamma_column}" for g, c in zip(gammas, comps, strict=True)]
+    outer += [f"{to_suffix_style(t)}::float as tf_{c.field}" for t, c in zip(tfs, tf_comps, strict=True)]
+    if veto is not None:
+        outer.append(f"({to_suffix_style(veto)})::tinyint as veto")
+    return f"select {', '.join(outer)} from (select {', '.join(inner)} from {source})"
 
-    Levels other than exact come from ``u_sample_pairs`` random pairs (all
-    pairs when there are fewer).  The exact level of a field compared on its
-    value is counted over *all* pairs from the value frequencies of both sides
-    (sum of count_left × count_right), which is exact and cheap; the sampled
-    levels are scaled to the remaining pairs.
+
+def _u_counts(con, prep, spec: LinkSpec, comps: list[Comparison]) -> tuple[list[np.ndarray], list[float]]:
+    """Counts per level (before removing the matches among them, after EM) and the
+    smallest u each field may take.
+
+    Levels other than exact come from ``u_sample_pairs`` random pairs (all pairs
+    when there are fewer).  The exact level of a field compared on its value is
+    counted over *all* pairs from the value frequencies of both sides (sum of
+    count_left × count_right): exact and cheap; the sampled levels are scaled to
+    the remaining pairs.  No u goes below half a pair of the sample: a level never
+    seen among the sampled pairs is rare, not impossible.
     """
     L, R = prep.left, prep.right
     n_total = float(prep.n_left) * float(prep.n_right)
     if n_total <= spec.em.u_sample_pairs:
-        sample_sql = f"from {L} l cross join {R} r"
+        source = f"{L} l cross join {R} r"
     else:
-        # k records of each side, chosen by a seeded hash of their rank, crossed: k² pairs
+        # k records of each side, chosen by a seeded hash of their unique id, crossed: k² pairs
         # (as Splink samples); no join against the full tables
         s = int(spec.em.seed)
         k_l = min(prep.n_left, max(1, int(math.sqrt(spec.em.u_sample_pairs))))
         k_r = min(prep.n_right, max(1, spec.em.u_sample_pairs // k_l))
-        sample_sql = (
-            f"from (select * from {L} order by hash(__rid + {s}) limit {k_l}) l "
-            f"cross join (select * from {R} order by hash(__rid + {s + 7919}) limit {k_r}) r"
+        source = (
+            f"(select * from {L} order by hash(__uid || '#{s}'), __uid limit {k_l}) l "
+            f"cross join (select * from {R} order by hash(__uid || '#{s + 1}'), __uid limit {k_r}) r"
         )
+    glist = ", ".join(c.gamma_column for c in comps)
     Gu, cu, _ = _pattern_arrays(
-        con, f"select {', '.join(gamma_select)}, false, count(*) {sample_sql} group by all", len(comps)
+        con, f"select {glist}, false, count(*) from ({compare_sql(comps, source, [])}) group by all", len(comps)
     )
     sampled = _marginals(Gu, cu, comps)
+    floors = [0.5 / max(c.sum(), 1.0) for c in sampled]
     if n_total <= spec.em.u_sample_pairs:
-        return sampled
+        return sampled, floors
     out = []
     for f, c, counts in zip(spec.fields, comps, sampled, strict=True):
         top = c.n_levels - 1
@@ -155,10 +183,9 @@ def _u_counts(con, prep, spec: LinkSpec, comps: list[Comparison], gamma_select: 
             continue
         v = f"{f.name}__v"
         agree, nn = con.sql(
-            f"with a as (select {v} v, count(*) n from {L} where {v} is not null group by all), "
-            f"b as (select {v} v, count(*) n from {R} where {v} is not null group by all) "
-            f"select coalesce((select sum(a.n * b.n) from a join b using (v)), 0)::double, "
-            f"(select sum(n) from a)::double * (select sum(n) from b)::double"
+            f"select coalesce(sum(nl * nr), 0)::double, sum(nl)::double * sum(nr)::double from ("
+            f"select count(*) filter (s = 0) as nl, count(*) filter (s = 1) as nr from ("
+            f"select {v} as v, 0 as s from {L} union all select {v}, 1 from {R}) where v is not null group by v)"
         ).fetchall()[0]
         if not nn:
             out.append(counts)
@@ -166,7 +193,7 @@ def _u_counts(con, prep, spec: LinkSpec, comps: list[Comparison], gamma_select: 
         full = counts.astype(float) * ((nn - agree) / rest)
         full[top] = agree
         out.append(full)
-    return out
+    return out, floors
 
 
 def link_tables(con, left_table: str, right_table: str, spec: LinkSpec, out_table: str) -> LinkResult:
@@ -193,7 +220,7 @@ def link_tables(con, left_table: str, right_table: str, spec: LinkSpec, out_tabl
     try:
         return _link_prepared(con, prep, spec, comps, prefix, out_table, clock)
     finally:
-        for t in (prep.left, prep.right, f"{prefix}_cmp"):
+        for t in (prep.left, prep.right, f"{prefix}_pairs", f"{prefix}_cmp"):
             con.sql(f"drop table if exists {t}")
 
 
@@ -203,29 +230,31 @@ def _link_prepared(con, prep, spec, comps, prefix, out_table, clock: _Clock) -> 
     if spec.max_pairs is not None:
         blocking.check_max_pairs(con, rules, L, R, spec.max_pairs)
 
-    # 1. candidate pairs with their comparison vectors, one pass per rule
+    # 1. candidate pairs (record numbers only), then one pass computing the comparison
+    # vectors: the columns it reads come from an inner select, suffixed _l/_r, with each
+    # field's similarity computed once
+    pairs = f"{prefix}_pairs"
+    try:
+        con.sql(f"create or replace temp table {pairs} as {blocking.candidate_pairs_sql(rules, L, R)}")
+    except Exception as e:
+        raise SpecError(f"a blocking rule failed in DuckDB ({'; '.join(rules)}): {e}") from e
+    by_rule = dict(con.sql(f"select rule, count(*) from {pairs} group by rule").fetchall())
+    per_rule = [int(by_rule.get(i, 0)) for i in range(len(rules))]
+
     gcols = [c.gamma_column for c in comps]
-    tf_comps = [c for c in comps if c.tf_column]
-    cols = ["li integer", "ri integer", "rule tinyint"] + [f"{g} tinyint" for g in gcols]
-    cols += [f"tf_{c.field} float" for c in tf_comps] + ["veto tinyint"]
-    cmp = f"{prefix}_cmp"
-    con.sql(f"create or replace temp table {cmp} ({', '.join(cols)})")
     veto = "0"
     if spec.veto_rules:
         veto = "case " + " ".join(f"when ({v.when}) then {i + 1}" for i, v in enumerate(spec.veto_rules)) + " else 0 end"
-    gamma_select = [f"{c.gamma_sql()} as {c.gamma_column}" for c in comps]
-    tf_select = [f"greatest(l.{c.tf_column}, r.{c.tf_column})::float" for c in tf_comps]
-    per_rule = []
-    for i in range(len(rules)):
-        sql = (
-            f"insert into {cmp} select l.__rid, r.__rid, {i}, {', '.join(gamma_select + tf_select)}, "
-            f"({veto})::tinyint {blocking.rule_from_where(rules, i, L, R)}"
+    cmp = f"{prefix}_cmp"
+    try:
+        con.sql(
+            f"create or replace temp table {cmp} as "
+            + compare_sql(comps, f"{pairs} p join {L} l on l.__rid = p.li join {R} r on r.__rid = p.ri",
+                          ["p.li", "p.ri", "p.rule"], veto)
         )
-        try:
-            con.sql(sql)
-        except Exception as e:
-            raise SpecError(f"blocking rule {i} ({rules[i]!r}) or a comparison failed in DuckDB: {e}") from e
-        per_rule.append(con.sql(f"select count(*) from {cmp} where rule = {i}").fetchall()[0][0])
+    except Exception as e:
+        raise SpecError(f"a comparison or veto rule failed in DuckDB: {e}") from e
+    con.sql(f"drop table {pairs}")
     n_cand = sum(per_rule)
     clock.lap("block_compare")
     log.info("linkage: %s candidate pairs (%s per rule)", n_cand, per_rule)
@@ -236,8 +265,10 @@ def _link_prepared(con, prep, spec, comps, prefix, out_table, clock: _Clock) -> 
         con, f"select {glist}, max(veto) > 0, count(*) from {cmp} group by {glist}, veto > 0", len(comps)
     )
     n_total = float(prep.n_left) * float(prep.n_right)
-    u_counts = _u_counts(con, prep, spec, comps, gamma_select)
-    params = em.fixed_or_initial(comps, [f.m for f in spec.fields], [f.u for f in spec.fields], u_counts)
+    u_counts, u_floors = _u_counts(con, prep, spec, comps)
+    params = em.fixed_or_initial(
+        comps, [f.m for f in spec.fields], [f.u for f in spec.fields], u_counts, u_floors
+    )
     within = spec.em.u_from == "em"
     prior0 = spec.prior if spec.prior is not None else (
         0.5 if within else 1.0 / max(prep.n_left, prep.n_right)
@@ -250,7 +281,7 @@ def _link_prepared(con, prep, spec, comps, prefix, out_table, clock: _Clock) -> 
     )
     res = em.run_em(G, counts, vetoed, params, max(n_cand, 1) if within else n_total, prior0, **kwargs)
     if not within and len(G):
-        em.correct_u_for_matches(u_counts, params, res.prior)
+        em.correct_u_for_matches(u_counts, u_floors, params, res.prior)
         res = em.run_em(G, counts, vetoed, params, n_total, res.prior, **kwargs)
     clock.lap("estimate")
     log.info("linkage: EM %s iterations (converged %s), prior %.3g", res.iterations, res.converged, res.prior)

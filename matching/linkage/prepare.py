@@ -2,14 +2,14 @@
 
 For each side the linker builds a temporary table with
 
-- ``__rid`` (0-based integer, by unique id: stable across runs) and ``__uid``;
+- ``__rid`` (a 64-bit hash of the unique id: stable across runs) and ``__uid``;
 - every input column a blocking rule, veto rule or custom level reads;
 - per field ``f``: ``f__v`` (the normalized comparison value), for ``name``
   fields also ``f__py``, ``f__pat``, ``f__nsyl``, ``f__surname``,
   ``f__surname_py``, ``f__given_py`` (see :mod:`matching.linkage.names`), for
   ``id_number`` fields ``f__valid`` (an 18-character mainland resident ID
-  whose GB 11643 check character is right), for ``address`` fields ``f__rev``
-  (the value reversed), for ``date`` fields ``f__swap`` (``YYYYDDMM``), and
+  whose GB 11643 check character is right), for ``address`` fields ``f__h`` and
+  ``f__tail<n>`` (hashes of the value and of its last n characters), for ``date`` fields ``f__swap`` (``YYYYDDMM``), and
   with ``term_frequency`` on,
   ``f__tf`` (share of the value among the non-null values of both sides).
 """
@@ -56,7 +56,8 @@ def derived_columns(spec: LinkSpec) -> set[str]:
         if f.kind == "id_number":
             out.add(f"{f.name}__valid")
         if f.kind == "address":
-            out.add(f"{f.name}__rev")
+            out.add(f"{f.name}__h")
+            out.update(f"{f.name}__tail{int(n)}" for n in f.thresholds)
         if f.kind == "date":
             out.add(f"{f.name}__swap")
         if f.term_frequency:
@@ -67,13 +68,14 @@ def derived_columns(spec: LinkSpec) -> set[str]:
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
-def id_valid_sql(v: str) -> str:
-    """SQL: ``v`` is an 18-character resident ID with a correct GB 11643 check character."""
-    w = ", ".join(str(x) for x in _ID_WEIGHTS)
+def id_valid_sql(v: str, n: str | None = None) -> str:
+    """SQL: ``v`` is an 18-character resident ID with a correct GB 11643 check character.
+    ``n`` may name a column holding ``try_cast(substr(v, 1, 17) as bigint)`` (cheaper)."""
+    n = n or f"try_cast(substr({v}, 1, 17) as bigint)"
+    total = " + ".join(f"({n} // {10 ** (16 - i)} % 10) * {w}" for i, w in enumerate(_ID_WEIGHTS))
     return (
-        f"coalesce(case when regexp_full_match({v}, '[0-9]{{17}}[0-9X]') then substr('10X98765432', "
-        f"(list_dot_product(cast(string_split(substr({v}, 1, 17), '') as integer[]), [{w}]::integer[])::integer"
-        f" % 11) + 1, 1) = substr({v}, 18, 1) end, false)"
+        f"coalesce(case when {n} >= 0 and length({v}) = 18 then "
+        f"substr('10X98765432', (({total}) % 11)::integer + 1, 1) = substr({v}, 18, 1) end, false)"
     )
 
 
@@ -86,17 +88,21 @@ def _value_sql(f: FieldSpec, col: str, col_type: str) -> tuple[list[str], str]:
         fmts = ", ".join(f"'{x}'" for x in DATE_FORMATS)
         d, raw = f"{f.name}__d", f"{f.name}__raw"
         return (
-            [f"regexp_replace({c}::varchar, '[^0-9]', '', 'g') as {d}", f"trim({c}::varchar) as {raw}"],
-            f"(case when length(b.{d}) = 8 then b.{d} else strftime(try_strptime(b.{raw}, [{fmts}]), '%Y%m%d') end)",
+            [f"translate(trim({c}::varchar), '-/. ', '') as {d}", f"trim({c}::varchar) as {raw}"],
+            f"(case when length(b.{d}) = 8 and try_cast(b.{d} as integer) >= 0 then b.{d}"
+            f" else strftime(try_strptime(b.{raw}, [{fmts}]), '%Y%m%d') end)",
         )
     if k == "date":
         inner = f"strftime({c}, '%Y%m%d')"
     elif k == "id_number":
-        inner = rf"nullif(upper(regexp_replace(trim({c}::varchar), '[\s\-]', '', 'g')), '')"
+        inner = f"nullif(upper(translate({c}::varchar, ' -\t\r\n\u3000', '')), '')"
     elif k == "numeric":
         inner = f"try_cast({c} as double)"
     elif k == "custom":
         inner = f"nullif(trim({c}::varchar), '')"
+    elif k == "address":
+        # punctuation, spaces and the ordinal/number marks 第 号 do not tell addresses apart
+        inner = rf"nullif(regexp_replace(lower({c}::varchar), '[\s,，.。、·#()（）\-—第号]', '', 'g'), '')"
     else:
         inner = f"nullif(lower(trim({c}::varchar)), '')"
     return [f"{inner} as {v}"], f"b.{v}"
@@ -129,7 +135,7 @@ def prepare(con, left_table: str, right_table: str, spec: LinkSpec, prefix: str)
 
     for f in spec.fields:
         c = build_comparison(f)
-        sqls += [c.null_condition] + [lv.condition for lv in c.levels]
+        sqls += [c.null_condition] + [c.condition(lv) for lv in c.levels]
     for sql in sqls:
         for side, names in referenced_columns(sql).items():
             carried[side].update(n for n in names if n not in derived)
@@ -166,8 +172,9 @@ def prepare(con, left_table: str, right_table: str, spec: LinkSpec, prefix: str)
 
     counts = {}
     for side, (table, uid) in sides.items():
-        n, n_distinct, n_null = con.sql(
-            f"select count(*), count(distinct {q(uid)}), count(*) - count({q(uid)}) from {table}"
+        n, n_distinct, n_hashes, n_null = con.sql(
+            f"select count(*), count(distinct {q(uid)}), count(distinct hash({q(uid)}::varchar)), "
+            f"count(*) - count({q(uid)}) from {table}"
         ).fetchall()[0]
         if n_null or n_distinct != n:
             raise InputError(
@@ -175,16 +182,22 @@ def prepare(con, left_table: str, right_table: str, spec: LinkSpec, prefix: str)
                 f"{n} rows, {n_distinct} distinct values, {n_null} nulls"
             )
         counts[side] = n
-        # __rid: rank of the unique id (sorting the ids alone, then joining back)
-        select = ["ids.__rid", f"t.{q(uid)}::varchar as __uid"]
+        # __rid: a 64-bit hash of the unique id (no sort, no join, the same in every run); in the
+        # unlikely event of a collision, the rank of the id instead
+        select = [f"t.{q(uid)}::varchar as __uid"]
         select += [f"t.{q(c)}" for c in sorted(carried[side])]
-        joins = [
-            f"join (select u, (row_number() over (order by u) - 1)::integer as __rid "
-            f"from (select {q(uid)} as u from {table})) ids on ids.u = t.{q(uid)}"
-        ]
-        outer = []
-        hidden = []
-        outer_joins = []
+        joins = []
+        if n_hashes == n:
+            select.insert(0, f"hash(t.{q(uid)}::varchar) as __rid")
+        else:
+            select.insert(0, "ids.__rid")
+            joins.append(
+                f"join (select u, (row_number() over (order by u))::ubigint as __rid "
+                f"from (select {q(uid)} as u from {table})) ids on ids.u = t.{q(uid)}"
+            )
+        # three layers: b reads the input (and the name keys), c finishes the comparison values
+        # f__v, d derives columns from them (each expression computed once per row)
+        finals, hidden, derived, joins_d, dropped = [], [], [], [], []
         for f in spec.fields:
             col = f.left_column if side == "l" else f.right_column
             v = f"{f.name}__v"
@@ -201,22 +214,31 @@ def prepare(con, left_table: str, right_table: str, spec: LinkSpec, prefix: str)
             select += inner
             if final != f"b.{v}":
                 hidden += [i.rsplit(" as ", 1)[1] for i in inner]
-                outer.append(f"{final} as {v}")
+                finals.append(f"{final} as {v}")
+            cv = f"c.{v}"
             if f.kind == "address":
-                outer.append(f"reverse({final}) as {f.name}__rev")
+                derived.append(f"case when {cv} is not null then hash({cv}) end as {f.name}__h")
+                derived += [
+                    f"case when {cv} is not null then hash(right({cv}, {int(n)})) end as {f.name}__tail{int(n)}"
+                    for n in f.thresholds
+                ]
             if f.kind == "date":
-                outer.append(f"substr({final}, 1, 4) || substr({final}, 7, 2) || substr({final}, 5, 2) as {f.name}__swap")
+                derived.append(f"substr({cv}, 1, 4) || substr({cv}, 7, 2) || substr({cv}, 5, 2) as {f.name}__swap")
             if f.kind == "id_number" and f"{f.name}__valid" in used:
-                outer.append(f"{id_valid_sql(final)} as {f.name}__valid")
+                finals.append(f"try_cast(substr({final}, 1, 17) as bigint) as {f.name}__n")
+                derived.append(f"{id_valid_sql(cv, f'c.{f.name}__n')} as {f.name}__valid")
+                dropped.append(f"{f.name}__n")
             if f.name in tf_tables:
                 a = f"tf_{f.name}"
-                outer_joins.append(f"left join {tf_tables[f.name]} {a} on {a}.v = {final}")
-                outer.append(f"{a}.tf as {f.name}__tf")
-        star = f"b.* exclude ({', '.join(hidden)})" if hidden else "b.*"
+                joins_d.append(f"left join {tf_tables[f.name]} {a} on {a}.v = {cv}")
+                derived.append(f"{a}.tf as {f.name}__tf")
+        star_b = f"b.* exclude ({', '.join(hidden)})" if hidden else "b.*"
         con.sql(
             f"create or replace temp table {prefix}_{side} as "
-            f"with b as (select {', '.join(select)} from {table} t {' '.join(joins)}) "
-            f"select {', '.join([star, *outer])} from b {' '.join(outer_joins)}"
+            f"with b as (select {', '.join(select)} from {table} t {' '.join(joins)}), "
+            f"c as (select {', '.join([star_b, *finals])} from b) "
+            f"select {', '.join([f'c.* exclude ({chr(44).join(dropped)})' if dropped else 'c.*', *derived])} "
+            f"from c {' '.join(joins_d)}"
         )
     for t in (*key_tables.values(), *tf_tables.values()):
         con.sql(f"drop table {t}")

@@ -25,7 +25,7 @@ DEFAULT_BANDS: dict[str, list[float]] = {
     "levenshtein": [1, 2],
     "numeric": [1.0],
     "prefix": [4, 2],
-    "address": [0.9, 0.75],
+    "address": [8, 4],
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -69,7 +69,7 @@ class FieldSpec:
     ``right_column`` differ.  ``thresholds`` are the similarity bands of the
     kind (Jaro-Winkler for ``name``/``text_jw``, edit distance for
     ``levenshtein``, absolute difference for ``numeric``, prefix lengths for
-    ``prefix``, Jaro-Winkler on the reversed text for ``address``).  ``m``/``u`` fix the
+    ``prefix``, lengths of the final part for ``address``).  ``m``/``u`` fix the
     probabilities of the non-null levels, strongest first, instead of
     estimating them.
     """
