@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / "cache" / "linkage"
 THREADS = 2
+HEDUI_MEMORY = os.environ.get("HEDUI_BENCH_MEMORY", "500MB")  # DuckDB memory_limit of hedui's run
 
 # -- datasets -------------------------------------------------------------------------------
 
@@ -74,12 +75,12 @@ CN_SPEC = {
     ],
     "blocking_rules": [
         "l.id_number__v = r.id_number__v",
-        "l.name__surname_py = r.name__surname_py and l.birth_date__v = r.birth_date__v and l.region__v = r.region__v",
+        "l.name__surname_py = r.name__surname_py and l.birth_date__v = r.birth_date__v "
+        "and (l.region__v = r.region__v or l.sex__v = r.sex__v)",
         "substr(l.id_number__v, 1, 14) = substr(r.id_number__v, 1, 14)",
         "substr(l.id_number__v, 7, 12) = substr(r.id_number__v, 7, 12)",
         "l.name__py = r.name__py and l.region__v = r.region__v",
         "l.name__py = r.name__py and substr(l.birth_date__v, 1, 4) = substr(r.birth_date__v, 1, 4)",
-        "l.name__surname_py = r.name__surname_py and l.birth_date__v = r.birth_date__v and l.sex__v = r.sex__v",
         "l.address__v = r.address__v",
     ],
     "veto_rules": [
@@ -184,7 +185,7 @@ def _load(con, d: Path) -> None:
 def worker_hedui(info: dict, out: Path) -> dict:
     from matching.linkage import LinkSpec, link_tables
 
-    con = _connect(os.environ.get("HEDUI_BENCH_MEMORY", "400MB"))
+    con = _connect(HEDUI_MEMORY)
     _load(con, info["dir"])
     spec = LinkSpec.from_dict(info["spec"])
     res = link_tables(con, "L", "R", spec, "pairs")
@@ -195,14 +196,11 @@ def worker_hedui(info: dict, out: Path) -> dict:
 
 def _candidates(con, spec):
     """Prepared tables and the candidate pairs (li, ri) by the spec's blocking rules."""
-    from matching.linkage.blocking import rule_from_where
+    from matching.linkage.blocking import candidate_pairs_sql
     from matching.linkage.prepare import prepare
 
     prep = prepare(con, "L", "R", spec, "p")
-    rules = spec.blocking_rules
-    con.sql("create table cand as " + " union all ".join(
-        f"select l.__rid li, r.__rid ri {rule_from_where(rules, i, prep.left, prep.right)}" for i in range(len(rules))
-    ))
+    con.sql(f"create table cand as {candidate_pairs_sql(spec.blocking_rules, prep.left, prep.right)}")
     return prep
 
 
@@ -220,10 +218,11 @@ def worker_recordlinkage(info: dict, out: Path) -> dict:
     for f in spec.fields:
         cols.append(f"{f.name}__py" if f.kind == "name" else f"{f.name}__v")
     sel = ", ".join(["__uid"] + cols)
-    left = con.sql(f"select {sel} from {prep.left} order by __rid").df().set_index("__uid")
-    right = con.sql(f"select {sel} from {prep.right} order by __rid").df().set_index("__uid")
-    cand = con.sql("select li, ri from cand").fetchnumpy()
-    idx = pd.MultiIndex.from_arrays([left.index.values[cand["li"]], right.index.values[cand["ri"]]])
+    left = con.sql(f"select {sel} from {prep.left}").df().set_index("__uid")
+    right = con.sql(f"select {sel} from {prep.right}").df().set_index("__uid")
+    cand = con.sql(f"select l.__uid lu, r.__uid ru from cand c join {prep.left} l on l.__rid = c.li "
+                   f"join {prep.right} r on r.__rid = c.ri").fetchnumpy()
+    idx = pd.MultiIndex.from_arrays([cand["lu"], cand["ru"]])
     cmp = rl.Compare(n_jobs=1)
     for f, c in zip(spec.fields, cols, strict=True):
         if f.kind in ("name", "text_jw"):
@@ -427,8 +426,8 @@ def append_markdown(rows: list[dict], command: str, sizes: str, load: tuple[floa
             "`one_to_one`, Splink's `cluster_using_single_best_links`, a mutual-best filter for "
             "recordlinkage); hedui also applies its veto (two different valid IDs). u from the same budget "
             "of 1,000,000 random pairs for hedui and Splink; Splink's prior from a deterministic rule, m by EM "
-            "sessions on two rules. DuckDB: 2 threads for all; memory limit 400 MB for hedui, DuckDB's "
-            "default (80 % of RAM) for Splink. Wall time is measured in each tool's subprocess (read the "
+            "sessions on two rules. DuckDB: 2 threads for all; a memory limit for hedui (noted per run), "
+            "DuckDB's default (80 % of RAM) for Splink. Wall time is measured in each tool's subprocess (read the "
             "Parquet inputs, link, write the links); peak memory is that subprocess's max RSS. FEBRL4 is "
             "5,000 × 5,000 with 5,000 true links; the synthetic sets (`bench/linkage_data.py`) are Chinese "
             "person records, 80 % of the right side corrupted copies of left persons. Runs are appended, "
@@ -436,8 +435,9 @@ def append_markdown(rows: list[dict], command: str, sizes: str, load: tuple[floa
         )
     block = (
         f"\n### {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} — sizes {sizes}\n\n"
-        f"Machine: {machine()}. Command: `{command}`. Load average (1 min) at start {load[0]:.1f}, "
-        f"at end {os.getloadavg()[0]:.1f}.\n\n{table(rows)}\n"
+        f"Machine: {machine()}. Command: `{command}`. hedui's DuckDB memory limit: {HEDUI_MEMORY}. "
+        f"Load average (1 min) at start {load[0]:.1f}, at end {os.getloadavg()[0]:.1f}. CPU s is the "
+        f"subprocess's user + system time.\n\n{table(rows)}\n"
     )
     # append at the end of the Linkage section (other sections may follow it)
     start = text.index("\n## Linkage\n") + 1
