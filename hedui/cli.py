@@ -97,8 +97,17 @@ def cmd_demo(args) -> int:
     print(f"  数据库：   {workdir / 'hedui.duckdb'}")
     print(f"  打开数据库：.venv/bin/python -c \"import duckdb; duckdb.connect('{workdir / 'hedui.duckdb'}', "
           f"read_only=True).sql('select outcome, count(*) from outcomes group by all').show()\"")
-    print(f"  样例的预期结论：{inbox / 'truth.csv'}")
-    return 0
+    print(f"  审计库：   .venv/bin/hedui audit --workdir {workdir} -c \"from outcomes limit 5\"")
+    print(f"  复核页面： .venv/bin/hedui review --workdir {workdir}")
+    import csv
+
+    with open(inbox / "truth.csv", encoding="utf-8") as fh:
+        truth = {r["request_id"]: (r["outcome"], r["findings"]) for r in csv.DictReader(fh)}
+    with open(reports / "outcomes.csv", encoding="utf-8") as fh:
+        got = {r["request_id"]: (r["outcome"], r["findings"]) for r in csv.DictReader(fh)}
+    same = sum(1 for k, v in truth.items() if got.get(k) == v)
+    print(f"  与样例预期结论（{inbox / 'truth.csv'}）一致：{same}/{len(truth)} 户")
+    return 0 if same == len(truth) else 1
 
 
 def cmd_link(args) -> int:
