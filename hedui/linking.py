@@ -18,6 +18,7 @@ from hedui import db
 log = logging.getLogger(__name__)
 
 SPEC_PATH = Path(__file__).parent / "linkage.yaml"
+AMBIGUITY_MARGIN = 10.0  # bits: the best member must be ~1000× likelier than the runner-up
 
 
 def _decision_keys(con, keys) -> None:
@@ -48,15 +49,29 @@ def probabilistic_pairs(con, run_date: str, keys) -> int:
     n_right = con.sql("select count(*) from lk_right").fetchall()[0][0]
     if n_left and n_right:
         link_tables(con, "lk_left", "lk_right", LinkSpec.from_yaml(SPEC_PATH), "lk_pairs")
-        con.sql("""
+        # A record links to at most one member: its best, and only when that one beats the runner-up
+        # by AMBIGUITY_MARGIN bits; namesakes in one city with no ID to tell them apart go to review.
+        con.execute("""
             create or replace temp table prob_pairs as
-            select l.record_id, l.source, l.name, l.idno, r.request_id, r.member_id,
-                   p.match_weight, p.match_probability, p.decision as band, p.breakdown
-            from lk_pairs p
-            join lk_left l on l.record_id = p.left_id
-            join lk_right r on r.member_key = p.right_id
-            where p.decision in ('link', 'review')
-        """)
+            with scored as (
+                select l.record_id, l.source, l.name, l.idno, r.request_id, r.member_id,
+                       p.match_weight, p.match_probability, p.decision, p.breakdown,
+                       row_number() over w as rank,
+                       lead(p.match_weight) over w as runner_up
+                from lk_pairs p
+                join lk_left l on l.record_id = p.left_id
+                join lk_right r on r.member_key = p.right_id
+                where p.decision in ('link', 'review')
+                window w as (partition by l.record_id order by p.match_weight desc, r.member_key)
+            )
+            select record_id, source, name, idno, request_id, member_id, match_weight, match_probability,
+                   case when decision = 'link' and rank = 1
+                             and (runner_up is null or match_weight - runner_up >= $margin) then 'link'
+                        when decision = 'link' then 'review'
+                        else decision end as band,
+                   breakdown
+            from scored
+        """, {"margin": AMBIGUITY_MARGIN})
         con.sql("drop table lk_pairs")
     else:
         con.sql("create or replace temp table prob_pairs (record_id varchar, source varchar, name varchar, "

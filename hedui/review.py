@@ -8,13 +8,13 @@ every later run; the run it was made in is re-assessed at once.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 
 from connectors import load_map
 from hedui import db
 from hedui.errors import HeduiError
 from hedui.report import display_fields, display_select
+from matching.linkage import waterfall
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def pair(con, run_date: str, decision_key: str) -> dict:
     m = dict(zip(mem.columns, mem.fetchall()[0], strict=True))
     p["member_fields"] = [("委托编号", m["request_id"]), ("姓名", m["name"]), ("身份证号", m["id_masked"]),
                           ("与申请人关系", m["relation"]), ("区划代码", m["region_code"])]
-    p["waterfall"] = json.loads(p["breakdown"]) if p["breakdown"] else []
+    p["waterfall"] = waterfall(p["breakdown"], lang="zh") if p["breakdown"] else []
     p["history"] = [dict(zip(("decision", "reviewer", "decided_at", "reason"), r, strict=True)) for r in con.sql(
         "select decision, reviewer, decided_at, reason from review_decisions where decision_key = ? "
         "order by decided_at", params=[decision_key]).fetchall()]

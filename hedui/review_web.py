@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, urlparse
 
 from hedui.errors import HeduiError
 from hedui.masking import mask_text
-from matching.linkage.comparisons import LEVEL_LABELS_ZH
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ def make_server(ctx, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTP
                 p = pair(con, ctx.run_date, key)
             finally:
                 con.close()
-            return env.get_template("review_pair.html").render(p=p, level_zh=LEVEL_LABELS_ZH, decisions=DECISIONS, **extra)
+            return env.get_template("review_pair.html").render(p=p, decisions=DECISIONS, **extra)
 
         def do_GET(self):  # noqa: N802 (http.server's name)
             url = urlparse(self.path)

@@ -46,7 +46,10 @@ def test_a_vehicle_without_owner_id_is_linked_but_unconfirmed(run_copy):
     rid = _scenario_request(run_copy, "fuzzy_vehicle")
     [(key, band, status, breakdown)] = _pair(run_copy, rid, "vehicle")
     assert (band, status) == ("link", "pending")
-    assert '"field": "name"' in breakdown
+    from matching.linkage import waterfall
+
+    parts = dict(waterfall(breakdown, lang="zh"))
+    assert any(label.startswith("姓名") and w > 0 for label, w in parts.items())
     assert _outcome(run_copy, rid) == ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE")
 
 

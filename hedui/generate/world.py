@@ -576,7 +576,12 @@ class World:
         male0 = rng.random() < 0.55
         sur = self.surname(rng)
         rare = scen == "clean" and h % 40 == 3     # a GB18030-only character among members too
-        app = self.person(rng, h, 0, age0, male0, self.name(rng, sur, rare=rare))
+        name0 = self.name(rng, sur, rare=rare)
+        if scen.startswith("fuzzy_"):
+            # the evidence carries no usable ID: give the owner a name no namesake in the city shares,
+            # so that the right link is unambiguous (ambiguous ones go to review, not to a household)
+            name0 = sur + "".join(rng.choice(GIVEN_CHARS) for _ in range(2)) + rng.choice(RARE_CHARS[2:])
+        app = self.person(rng, h, 0, age0, male0, name0)
         app.rel, app.reg = "本人", "户主"
         members = [app]
         spouse = False
