@@ -30,6 +30,24 @@ LEVEL_LABELS_ZH = {
     "prior": "先验",
     "term_frequency": "常见度调整",
 }
+_BANDS_ZH = [
+    (re.compile(r"^jw>=(.+)$"), "相似(JW≥{})"),
+    (re.compile(r"^lev<=(.+)$"), "编辑距离≤{}"),
+    (re.compile(r"^diff<=(.+)$"), "相差≤{}"),
+    (re.compile(r"^prefix(\d+)$"), "前{}位相同"),
+    (re.compile(r"^last(\d+)$"), "末{}字相同"),
+]
+
+
+def level_label_zh(label: str) -> str:
+    """The Chinese display label of a level label (custom labels are returned as they are)."""
+    if label in LEVEL_LABELS_ZH:
+        return LEVEL_LABELS_ZH[label]
+    for pattern, text in _BANDS_ZH:
+        m = pattern.match(label)
+        if m:
+            return text.format(m.group(1))
+    return label
 
 
 @dataclass(frozen=True)

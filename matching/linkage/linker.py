@@ -360,21 +360,27 @@ def _link_prepared(con, prep, spec, comps, prefix, out_table, clock: _Clock) -> 
 def _one_to_one_sql(table: str, sides: str) -> str:
     """SELECT over ``table`` keeping 'link' only for the best link of each record on the
     constrained side(s) (``left``: a left record links at most once; ``both``: mutual
-    best); the other links of those records become 'review'."""
+    best; ties go to the lower record number); the other links of those records become
+    'review'."""
     if sides == "none":
         return f"select * from {table}"
-    worse = {"left": "rank_l > 1", "right": "rank_r > 1", "both": "(rank_l > 1 or rank_r > 1)"}[sides]
+    worse = {"left": "bl.best <> d.ri", "right": "br.best <> d.li", "both": "(bl.best <> d.ri or br.best <> d.li)"}
     return f"""
-        select * exclude (rank_l, rank_r) replace (
-            case when decision = 'link' and {worse} then 'review' else decision end as decision)
-        from (
-            select *,
-                   row_number() over (partition by li order by (decision = 'link') desc, match_weight desc, ri)
-                       as rank_l,
-                   row_number() over (partition by ri order by (decision = 'link') desc, match_weight desc, li)
-                       as rank_r
-            from {table}
-        )"""
+        select d.* replace (
+            case when d.decision = 'link' and {worse[sides]} then 'review' else d.decision end as decision)
+        from {table} d
+        left join (select li, arg_max(ri, {_rank_key("ri")}) as best
+                   from {table} where decision = 'link' group by li) bl on bl.li = d.li
+        left join (select ri, arg_max(li, {_rank_key("li")}) as best
+                   from {table} where decision = 'link' group by ri) br on br.ri = d.ri"""
+
+
+def _rank_key(other: str) -> str:
+    """One HUGEINT ordering links by weight (to 1e-9), then by the lower record number."""
+    return (
+        f"round(match_weight * 1e9)::hugeint * 18446744073709551616::hugeint "
+        f"+ (18446744073709551615::hugeint - {other}::hugeint)"
+    )
 
 
 def _read_sql(path: Path) -> str:

@@ -241,25 +241,23 @@ def build_name_key_table(
     ``<prefix>__tf``) from the distinct values of the ``(table, column)`` sources; callers
     join it back on ``raw``.  ``__tf`` is the share of the normalized name among all
     non-null names of the sources (term frequency).  Names are keyed ``chunk`` at a time
-    so that memory stays flat."""
+    (a chunk's per-character lists are the largest intermediate)."""
+    import polars as pl
+
     union = " union all ".join(f'select "{c}"::varchar as v from {t}' for t, c in sources)
     counts = con.sql(f"select v, count(*)::bigint as n from ({union}) where v is not null group by v").pl()
-    cols = ", ".join(f"{prefix}__{'v' if k == 'norm' else k} {'integer' if k == 'nsyl' else 'varchar'}"
-                     for k in KEY_COLUMNS)
-    staging = f"{key_table}_0"
-    con.sql(f"create or replace temp table {staging} (raw varchar, {cols}, n bigint)")
+    total = max(int(counts["n"].sum() or 0), 1)
+    parts = []
     for off in range(0, len(counts), chunk):
         part = counts.slice(off, chunk)
-        keys = name_keys_frame(part["v"]).with_columns(n=part["n"])
-        arrow = keys.to_arrow()
-        con.register("__linkage_name_keys", arrow)
-        try:
-            con.sql(f"insert into {staging} select * from __linkage_name_keys")
-        finally:
-            con.unregister("__linkage_name_keys")
-        del keys, arrow
-    con.sql(
-        f"create or replace temp table {key_table} as select * exclude (n), "
-        f"(sum(n) over (partition by {prefix}__v) / sum(n) over ())::float as {prefix}__tf from {staging}"
-    )
-    con.sql(f"drop table {staging}")
+        parts.append(name_keys_frame(part["v"]).with_columns(n=part["n"]))
+    keys = pl.concat(parts) if parts else name_keys_frame([]).with_columns(n=pl.lit(0, pl.Int64))
+    keys = keys.with_columns(tf=(pl.col("n").sum().over("norm") / total).cast(pl.Float32)).drop("n")
+    keys = keys.rename({k: f"{prefix}__{'v' if k == 'norm' else k}" for k in KEY_COLUMNS} | {"tf": f"{prefix}__tf"})
+    arrow = keys.to_arrow()
+    del parts, keys
+    con.register("__linkage_name_keys", arrow)
+    try:
+        con.sql(f"create or replace temp table {key_table} as select * from __linkage_name_keys")
+    finally:
+        con.unregister("__linkage_name_keys")

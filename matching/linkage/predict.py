@@ -6,8 +6,8 @@ log2(u_exact / tf(value)) where the field agrees exactly and has
 ``term_frequency`` on (a common value weighs less than a rare one).  The
 parts are constants per level, so scoring is one ``CASE`` per field in SQL.
 
-``breakdown`` is a JSON list of ``{"field", "label", "level", "weight"}``,
-prior first; the weights add up to ``match_weight`` (to rounding, 1e-6).
+``breakdown`` is a JSON list of ``[label, level, weight]`` (the field's label),
+prior first; the weights add up to ``match_weight`` (to rounding: 4 decimals).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from matching.linkage.comparisons import LEVEL_LABELS_ZH, Comparison
+from matching.linkage.comparisons import Comparison, level_label_zh
 from matching.linkage.em import FieldParams
 from matching.linkage.spec import LinkSpec
 
@@ -27,12 +27,15 @@ def _lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def _entry(field: str, label: str, level: str, weight: float | None = None) -> str:
-    """JSON text of one breakdown entry; with weight None the caller appends the weight."""
-    head = json.dumps({"field": field, "label": label, "level": level}, ensure_ascii=False)[:-1]
-    if weight is None:
-        return head + ', "weight": '
-    return head + f', "weight": {weight:.6f}}}'
+def _fmt_w(weight: float) -> str:
+    return f"{weight:.4f}".rstrip("0").rstrip(".") if weight else "0"
+
+
+def _entry(label: str, level: str, weight: float | None = None) -> str:
+    """JSON text of one breakdown entry ``[label, level, weight]``; with weight None the
+    caller appends the weight and the closing bracket."""
+    head = json.dumps([label, level], ensure_ascii=False)[:-1] + ", "
+    return head if weight is None else head + _fmt_w(weight) + "]"
 
 
 def _num(x: float) -> str:
@@ -52,29 +55,24 @@ def score_sql(
     labels = {f.name: f.label for f in spec.fields}
     pw = prior_weight(prior)
     weight_terms = [_num(pw)]
-    pieces = [_lit(_entry("prior", "prior", "prior", pw))]
+    pieces = [_lit(_entry("prior", "prior", pw))]
     for comp, p in zip(comparisons, params, strict=True):
         g = f"{c}.{comp.gamma_column}"
         w = p.weights
+        label = labels[comp.field]
         whens = " ".join(f"when {gam} then {_num(w[gam])}" for gam in range(comp.n_levels))
         weight_terms.append(f"(case {g} {whens} else 0::double end)")
         jwhens = " ".join(
-            f"when {gam} then {_lit(_entry(comp.field, labels[comp.field], comp.label_of(gam), w[gam]))}"
-            for gam in range(comp.n_levels)
+            f"when {gam} then {_lit(_entry(label, comp.label_of(gam), w[gam]))}" for gam in range(comp.n_levels)
         )
-        pieces.append(
-            f"(case {g} {jwhens} else {_lit(_entry(comp.field, labels[comp.field], 'null', 0.0))} end)"
-        )
+        pieces.append(f"(case {g} {jwhens} else {_lit(_entry(label, 'null', 0.0))} end)")
         if comp.tf_column:
             top = comp.n_levels - 1
-            u_top = float(p.u[top])
-            tf = f"{c}.tf_{comp.field}"
-            adj = f"(case when {g} = {top} and {tf} > 0 then log2({_num(u_top)} / {tf}) else 0::double end)"
-            weight_terms.append(adj)
-            head = _lit(_entry(comp.field, labels[comp.field], "term_frequency"))
-            pieces.append(
-                f"(case when {g} = {top} and {tf} > 0 then {head} || round(log2({_num(u_top)} / {tf}), 6)::varchar || '}}' end)"
-            )
+            adj = f"log2({_num(float(p.u[top]))} / {c}.tf_{comp.field})"
+            cond = f"{g} = {top} and {c}.tf_{comp.field} > 0"
+            weight_terms.append(f"(case when {cond} then {adj} else 0::double end)")
+            head = _lit(_entry(label, "term_frequency"))
+            pieces.append(f"(case when {cond} then {head} || round({adj}, 4)::varchar || ']' end)")
     weight = "(" + " + ".join(weight_terms) + ")"
     breakdown = "'[' || concat_ws(', ', " + ", ".join(pieces) + ") || ']'"
     return weight, breakdown
@@ -103,9 +101,11 @@ def waterfall(row: Mapping[str, Any] | Any | str, lang: str = "en") -> list[tupl
     """The parts of a pair's match weight, prior first, as ``(label, weight)``.
 
     ``row`` is a row of the pairs table (a mapping, or an object with a
-    ``breakdown`` attribute such as a named tuple) or the breakdown text itself.  The weights add up to ``match_weight``.  With
-    ``lang="zh"`` level names are Chinese (``姓名: 拼音相同``).  A vetoed pair
-    keeps its weight (the evidence) but has probability 0: see its ``veto``.
+    ``breakdown`` attribute such as a named tuple) or the breakdown text
+    itself.  The weights add up to ``match_weight`` (to 1e-3: they are rounded
+    to 4 decimals).  With ``lang="zh"`` level names are Chinese
+    (``姓名: 拼音相同``).  A vetoed pair keeps its weight (the evidence) but has
+    probability 0: see its ``veto``.
     """
     if isinstance(row, str):
         text = row
@@ -114,10 +114,8 @@ def waterfall(row: Mapping[str, Any] | Any | str, lang: str = "en") -> list[tupl
     else:
         text = row.breakdown
     out = []
-    for e in json.loads(text):
-        level = e["level"]
+    for label, level, weight in json.loads(text):
         if lang == "zh":
-            level = LEVEL_LABELS_ZH.get(level, level)
-        label = level if e["field"] == "prior" else f"{e['label']}: {level}"
-        out.append((label, float(e["weight"])))
+            level = level_label_zh(level)
+        out.append((level if label == "prior" and level in ("prior", "先验") else f"{label}: {level}", float(weight)))
     return out
