@@ -47,7 +47,7 @@ def test_injected_bad_rows_are_quarantined_with_their_reasons_and_every_row_acco
     # business registry (UTF-8): an unknown 登记状态 and a future 成立日期
     br = next((inbox / "business_registry" / RUN_DATE).glob("*.csv"))
     lines = br.read_text(encoding="utf-8").splitlines()
-    header, first = lines[0], lines[1].split(",")
+    first = lines[1].split(",")
     bad_enum = first.copy()
     bad_enum[3] = "歇业"
     future = first.copy()
