@@ -204,6 +204,10 @@ def link_tables(con, left_table: str, right_table: str, spec: LinkSpec, out_tabl
     breakdown, blocking_rule`` for the pairs at or above the output weight
     (the review threshold unless the spec says otherwise).
 
+    The connection's ``threads`` and ``memory_limit`` change only if the spec
+    sets them (``duckdb:``); its progress bar is turned off.  Working tables are
+    temporary and dropped at the end.
+
     Raises SpecError (bad spec), InputError (missing column, non-unique id),
     BlockingError (more candidates than ``max_pairs``).
     """
@@ -397,7 +401,8 @@ def cli_link(left_path: str | Path, right_path: str | Path, spec_path: str | Pat
              *, threads: int | None = None, memory_limit: str | None = None) -> LinkResult:
     """``hedui link LEFT RIGHT --spec SPEC --out PAIRS``: link two CSV/Parquet files.
 
-    Reads both files into an in-memory DuckDB (CSV columns as text, so ID
+    Reads both files into an in-memory DuckDB (2 threads and a 2 GB memory limit
+    unless the spec or the arguments say otherwise; CSV columns as text, so ID
     numbers keep their leading zeros), links them and writes the pairs to
     ``out_path`` (CSV or Parquet by extension) and the trained model beside it
     (``<out>.model.json``).  Raises InputError for an unreadable input or an
@@ -418,8 +423,7 @@ def cli_link(left_path: str | Path, right_path: str | Path, spec_path: str | Pat
     con = duckdb.connect()
     con.sql("set enable_progress_bar = false")
     con.sql(f"set threads = {int(threads or spec.threads or 2)}")
-    if memory_limit or spec.memory_limit:
-        con.sql(f"set memory_limit = '{(memory_limit or spec.memory_limit or '').replace(chr(39), '')}'")
+    con.sql(f"set memory_limit = '{(memory_limit or spec.memory_limit or '2GB').replace(chr(39), '')}'")
     try:
         con.sql(f"create table left_input as select * from {_read_sql(left_path)}")
         con.sql(f"create table right_input as select * from {_read_sql(right_path)}")
