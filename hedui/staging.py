@@ -1,15 +1,21 @@
 """Staging: one source's raw Parquet → typed staged rows and quarantine, set-based in DuckDB.
 
-The SQL is in ``sql/staging/`` (``parsed.sql``, ``duplicates.sql`` → ``staged.sql``
-and ``quarantine.sql``) and uses the macros of ``sql/macros.sql``; this module
-fills the column slots from the header map, binds the values, runs it, and
-checks that every raw row landed in exactly one of the two outputs.
+The SQL is in ``sql/staging/``: ``parsed.sql`` (the parse, as CTEs), ``duplicates.sql``
+(the quarantine lines of exact duplicates: a small table) and ``split.sql`` (every raw
+row once, in delivery order, with its staged columns and, if a rule keeps it out, its
+quarantine line).  It uses the macros of ``sql/macros.sql``.  This module fills the
+column slots from the header map, binds the values, streams ``split.sql``'s result as
+Arrow batches into the staged and quarantine Parquet files (no per-row Python: each
+batch is split with one vectorized filter), and checks that every raw row landed in
+exactly one of the two.  Nothing holds the whole delivery in memory: DuckDB only
+materializes the duplicate candidates.
 
 Names: the SQL macro ``hd_name_norm`` does not convert traditional to
 simplified characters; the distinct names holding a character where the SQL
 and Python normalizers may differ (:func:`matching.normalize.name_sql_exceptions`)
-are re-normalized with :func:`matching.normalize.normalize_name` — a Python
-call per *distinct exceptional name*, never per row.
+are normalized with :func:`matching.normalize.normalize_name` — a Python
+call per *distinct exceptional name*, never per row — and handed to the SQL as
+list parameters.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors import DeliveryManifest, SourceMap
@@ -118,19 +125,31 @@ def _slots(smap: SourceMap) -> dict[str, str]:
     dup_key = [_q(c) for c in smap.canonical_columns] + [_q(c + "__scale") for c in smap.amount_columns]
     return {
         "parsed_values": "\n        ".join(parsed),
-        "value_checks": ",\n            ".join(checks) or "cast(null as struct(column_name varchar, value_masked varchar, rule varchar, reason varchar))",
+        "value_checks": ",\n                ".join(checks) or "cast(null as struct(column_name varchar, value_masked varchar, rule varchar, reason varchar))",
         "any_problem": " or ".join(conditions) or "false",
         "dup_key": ", ".join(dup_key),
-        "staged_columns": "\n    ".join(staged),
+        "staged_columns": "\n        ".join(staged),
         "id_column": _q(id_spec.column) if id_spec else "cast(null as varchar)",
         "name_column": _q(name_spec.column) if name_spec else "cast(null as varchar)",
         "row_mask": f"hd_mask_id({_q(id_spec.column)})" if id_spec else "cast(null as varchar)",
     }
 
 
+#: the raw rows parsed.sql starts from, per statement
+_ROWS = {
+    "split": "select * from read_parquet($raw_parquet, file_row_number = true)",
+    "duplicates": ("select * from read_parquet($raw_parquet, file_row_number = true) as delivered\n"
+                   "    semi join candidates on candidates.file_row_number = delivered.file_row_number"),
+}
+
+
 def render(name: str, smap: SourceMap) -> str:
-    """The SQL of ``sql/staging/<name>.sql`` with its slots filled for ``smap``."""
+    """The SQL of ``sql/staging/<name>.sql`` with its slots (and parsed.sql's CTEs) filled for ``smap``."""
     sql = (SQL_DIR / "staging" / f"{name}.sql").read_text(encoding="utf-8")
+    if "{{parsed}}" in sql:
+        parsed = (SQL_DIR / "staging" / "parsed.sql").read_text(encoding="utf-8")
+        body = parsed[parsed.index("raw as ("):].rstrip()
+        sql = sql.replace("{{parsed}}", body.replace("{{rows}}", _ROWS[name]))
     for key, value in _slots(smap).items():
         sql = sql.replace("{{" + key + "}}", value)
     return sql
@@ -148,33 +167,117 @@ def _manifest_for(raw_parquet: Path, smap: SourceMap, manifest) -> DeliveryManif
     return None
 
 
-def _renormalize_names(con: duckdb.DuckDBPyConnection, smap: SourceMap) -> int:
+def _name_fixes(con: duckdb.DuckDBPyConnection, smap: SourceMap, raw_parquet: Path) -> dict:
+    """The parameters that give the distinct names where SQL and Python normalizers may differ
+    their Python normalization (one Python call per such distinct name, never per row)."""
+    pattern = "[" + name_sql_exceptions() + "]"
     spec = smap.first_of_type("name")
-    if spec is None:
-        return 0
-    col = _q(spec.column)
-    rows = con.execute(
-        f"select distinct {col} from _hd_parsed where regexp_matches({col}, $pattern)",
-        {"pattern": "[" + name_sql_exceptions() + "]"},
-    ).fetchall()
-    if not rows:
-        return 0
-    raw = [r[0] for r in rows]
-    fixes = pa.table({"raw": pa.array(raw, pa.string()),
-                      "norm": pa.array([normalize_name(v) for v in raw], pa.string())})
-    con.register("_hd_name_fix", fixes)
+    raw: list[str] = []
+    if spec is not None:
+        col = _q(spec.column)
+        raw = [r[0] for r in con.execute(
+            f"select distinct {col} from read_parquet($raw_parquet) where regexp_matches({col}, $pattern)",
+            {"raw_parquet": str(raw_parquet), "pattern": pattern},
+        ).fetchall()]
+    return {"name_exceptions": pattern, "fix_names": raw, "fix_norms": [normalize_name(v) for v in raw]}
+
+
+#: columns of split.sql that are not staged columns
+_SPLIT_EXTRA = ("_file_row_number", "_rule", "_q_column_name", "_q_value_masked", "_q_reason_zh")
+QUARANTINE_COLUMNS = ("run_date", "source", "file_name", "row_no", "column_name", "value_masked", "rule", "reason_zh")
+SPLIT_BATCH_ROWS = 1_000_000
+ROW_GROUP_ROWS = 1_000_000
+
+
+class _Writer:
+    """A Parquet file written table by table to ``<out>.tmp`` and moved in place on commit; small
+    tables are gathered into row groups of :data:`ROW_GROUP_ROWS` (readers work per row group)."""
+
+    def __init__(self, out: Path, schema: pa.Schema) -> None:
+        self.out = out
+        self.tmp = out.with_name(out.name + ".tmp")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.rows = 0
+        self.pending: list[pa.Table] = []
+        self.pending_rows = 0
+        self.writer = pq.ParquetWriter(str(self.tmp), schema, compression="zstd", compression_level=1,
+                                       write_statistics=False)
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self.pending.append(table)
+            self.pending_rows += table.num_rows
+            self.rows += table.num_rows
+            if self.pending_rows >= ROW_GROUP_ROWS:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            self.writer.write_table(pa.concat_tables(self.pending), row_group_size=ROW_GROUP_ROWS)
+            self.pending, self.pending_rows = [], 0
+
+    def commit(self) -> None:
+        self._flush()
+        self.writer.close()
+        self.tmp.replace(self.out)
+
+    def abort(self) -> None:
+        self.writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged_out: Path,
+           quarantine_out: Path, spill: Path) -> tuple[int, int]:
+    """Stream split.sql: staged rows to ``staged_out``; quarantine lines (rules, then the duplicates
+    of ``_hd_dups``, in delivery order) to ``quarantine_out``.  Returns (staged, quarantined)."""
+    dups = con.sql("select * from _hd_dups").to_arrow_table()
+    dup_rows = dups.column("file_row_number")
+    reader = con.sql(render("split", smap), params=params).to_arrow_reader(SPLIT_BATCH_ROWS)
+    staged_names = [n for n in reader.schema.names if n not in _SPLIT_EXTRA]
+    staged = _Writer(staged_out, pa.schema([reader.schema.field(n) for n in staged_names]))
+    q_schema = pa.schema([reader.schema.field(n) for n in ("run_date", "source", "file_name", "row_no")]
+                         + [pa.field(n, pa.string()) for n in ("column_name", "value_masked", "rule", "reason_zh")]
+                         + [pa.field("file_row_number", pa.int64())])
+    ruled = _Writer(spill / "quarantine_rules.parquet", q_schema)
     try:
-        con.sql(f"update _hd_parsed set _name_norm = f.norm from _hd_name_fix as f where _hd_parsed.{col} = f.raw")
-    finally:
-        con.unregister("_hd_name_fix")
-    return len(raw)
+        for batch in reader:
+            kept_out = pc.is_valid(batch.column("_rule"))
+            keep = pc.invert(kept_out)
+            if dups.num_rows:
+                keep = pc.and_(keep, pc.invert(pc.is_in(batch.column("_file_row_number"), value_set=dup_rows)))
+            staged.write(pa.Table.from_batches([batch.select(staged_names)]).filter(keep))
+            if pc.any(kept_out).as_py():
+                out = batch.filter(kept_out)
+                ruled.write(pa.table([
+                    out.column("run_date"), out.column("source"), out.column("file_name"), out.column("row_no"),
+                    out.column("_q_column_name"), out.column("_q_value_masked"), out.column("_rule"),
+                    out.column("_q_reason_zh"), pc.cast(out.column("_file_row_number"), pa.int64()),
+                ], schema=q_schema))
+        staged.commit()
+        ruled.commit()
+    except BaseException:
+        staged.abort()
+        ruled.abort()
+        raise
+    quarantined = _write_quarantine(con, ruled.out, dups, q_schema, quarantine_out)
+    return staged.rows, quarantined
 
 
-def _copy(con: duckdb.DuckDBPyConnection, select_sql: str, params: dict, out: Path) -> int:
+def _write_quarantine(con: duckdb.DuckDBPyConnection, ruled: Path, dups: pa.Table, schema: pa.Schema,
+                      out: Path) -> int:
+    """The quarantine file: the rule lines and the duplicate lines merged in delivery order."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    con.execute(f"copy ({select_sql}) to {_lit(str(tmp))} (format parquet, compression zstd)", params).fetchall()
+    columns = ", ".join(QUARANTINE_COLUMNS)
+    con.register("_hd_dup_lines", dups.cast(schema))
+    try:
+        con.execute(
+            f"copy (select {columns} from (select * from read_parquet($ruled) union all select * from _hd_dup_lines) "
+            f"order by file_row_number) to {_lit(str(tmp))} (format parquet, compression zstd)",
+            {"ruled": str(ruled)},
+        ).fetchall()
+    finally:
+        con.unregister("_hd_dup_lines")
     tmp.replace(out)
     return pq.ParquetFile(str(out)).metadata.num_rows
 
@@ -214,31 +317,32 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
             con.execute("set memory_limit = $m", {"m": memory_limit})
     assert con is not None
     counts = StageCounts(source_map.source, str(run_date))
+    work = staged_out.parent / f".staging_{source_map.source}"
+    work.mkdir(parents=True, exist_ok=True)
     try:
         con.sql("set enable_progress_bar = false")
         load_macros(con)
         man = _manifest_for(raw_parquet, source_map, manifest)
         incomplete = man.incomplete_files() if man else {}
-        con.sql("create or replace temp table _hd_incomplete (file_name varchar, reason varchar)")
-        if incomplete:
-            con.executemany("insert into _hd_incomplete values (?, ?)", list(incomplete.items()))
-        con.execute(render("parsed", source_map), {"raw_parquet": str(raw_parquet)})
-        con.sql(render("duplicates", source_map))  # marks duplicates in _hd_parsed
-        counts.names_renormalized = _renormalize_names(con, source_map)
-        params = {"run_date": str(run_date)}
-        counts.staged_rows = _copy(con, render("staged", source_map), params, staged_out)
-        counts.quarantined_rows = _copy(con, render("quarantine", source_map), params, quarantine_out)
+        params = {"raw_parquet": str(raw_parquet), "run_date": str(run_date),
+                  "incomplete_files": list(incomplete), "incomplete_reasons": list(incomplete.values()),
+                  **_name_fixes(con, source_map, raw_parquet)}
+        counts.names_renormalized = len(params["fix_names"])
+        dup_sql = render("duplicates", source_map)
+        con.execute(dup_sql, {k: v for k, v in params.items() if "$" + k in dup_sql})
+        counts.staged_rows, counts.quarantined_rows = _split(con, source_map, params, staged_out, quarantine_out,
+                                                             work)
         counts.raw_rows = pq.ParquetFile(str(raw_parquet)).metadata.num_rows
         counts.by_rule = dict(con.sql(
             "select rule, count(*) from read_parquet($q) group by rule order by rule", params={"q": str(quarantine_out)}
         ).fetchall())
     finally:
-        con.sql("drop table if exists _hd_parsed")
-        con.sql("drop table if exists _hd_incomplete")
+        con.sql("drop table if exists _hd_dups")
         if own:
             con.close()
             if spill is not None and not temp_directory:
                 shutil.rmtree(spill, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
     counts.seconds = round(time.perf_counter() - started, 3)
     expected = counts.raw_rows
     if counts.staged_rows + counts.quarantined_rows != expected or (man and man.rows_total != expected):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,6 +50,9 @@ ID_STATUS_ZH = {
     "scientific": "被 Excel 转成了科学计数法，无法恢复",
     "missing": "缺失",
 }
+# Text columns with few distinct values: read as dictionaries (pandas Categoricals).
+CATEGORICAL_KINDS = {"enum", "region"}
+CATEGORICAL_COLUMNS = {"id_status", "source", "run_date", "delivery_date", "file_name"}
 # Column kinds whose values are personal and never shown in full.
 PERSONAL_KINDS = {"id", "account", "name"}
 # Lowest and highest dates a pandas datetime64[ns] holds; staged dates outside are clipped
@@ -279,7 +283,7 @@ def validate_source(
     passed_out: Path,
     quarantine_out: Path,
     docs_dir: Path | None = None,
-    chunk_rows: int = 500_000,
+    chunk_rows: int = 1_000_000,
     *,
     expected_rows: int | None = None,
     suites: Path | None = None,
@@ -304,8 +308,12 @@ def validate_source(
     started = time.perf_counter()
     day = _parse_run_date(run_date)
     suite = load_suite(source, suites)
-    parquet = pq.ParquetFile(staged_parquet)
-    schema = parquet.schema_arrow
+    schema = pq.read_schema(staged_parquet)
+    # few-valued text columns arrive as dictionaries, so pandas gets Categoricals: GX's isin,
+    # null checks and frame filters then work on small integer codes
+    categorical = [n for n in schema.names if pa.types.is_string(schema.field(n).type)
+                   and (suite.kinds.get(n) in CATEGORICAL_KINDS or n in CATEGORICAL_COLUMNS)]
+    parquet = pq.ParquetFile(staged_parquet, read_dictionary=categorical)
     gx_columns = _gx_columns(suite, schema)
     context = gx_context()
     # ValidationDefinition.run serializes each chunk's whole result (every failing row) into the
@@ -318,40 +326,38 @@ def validate_source(
     params = {"run_date": pd.Timestamp(day), "expected_rows": expected_rows}
 
     lines: list[dict] = []
-    offset = rows_passed = 0
+    bad_rows: list[np.ndarray] = []
+    offset = 0
     passed_out, quarantine_out = Path(passed_out), Path(quarantine_out)
-    passed_out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_passed = passed_out.with_name(passed_out.name + ".tmp")
-    try:
-        writer = pq.ParquetWriter(tmp_passed, schema)
-        for table in _chunks(parquet, chunk_rows):
-            frame = _gx_frame(table, gx_columns)
-            bad = np.zeros(table.num_rows, dtype=bool)
-            for vd, result_format in definitions:
-                result = vd.run(
-                    batch_parameters={"dataframe": frame}, expectation_parameters=params,
-                    result_format=result_format, run_id=run_id,
-                )
-                _raise_on_gx_error(suite, result)
-                for index, exp_result in merger.add(result):
-                    exp = expectations[index]
-                    failing = [row["record_id"] for row in exp_result.result.get("unexpected_index_list") or []]
-                    if exp["meta"]["on_fail"] != "quarantine" or not failing:
-                        continue
-                    positions = np.flatnonzero(frame["record_id"].isin(failing).to_numpy())
-                    bad[positions] = True
-                    lines.extend(_quarantine_lines(suite, exp, exp_result, table, positions, offset, index))
-            merger.chunks += 1
-            writer.write_table(table.filter(pa.array(~bad)))
-            rows_passed += int((~bad).sum())
-            offset += table.num_rows
-        writer.close()
-    except BaseException:
-        tmp_passed.unlink(missing_ok=True)
-        raise
-    os.replace(tmp_passed, passed_out)
+    # only what GX checks and what a quarantine line shows is read; the passed rows are the
+    # staged file less the quarantined ones, written once at the end (no rewrite when none)
+    read_columns = [n for n in schema.names if n in set(gx_columns) | _line_columns(suite, schema)]
+    for table in _chunks(parquet, chunk_rows, read_columns):
+        frame = _gx_frame(table, gx_columns)
+        bad = np.zeros(table.num_rows, dtype=bool)
+        for vd, result_format in definitions:
+            result = vd.run(
+                batch_parameters={"dataframe": frame}, expectation_parameters=params,
+                result_format=result_format, run_id=run_id,
+            )
+            _raise_on_gx_error(suite, result)
+            for index, exp_result in merger.add(result):
+                exp = expectations[index]
+                failing = [row["record_id"] for row in exp_result.result.get("unexpected_index_list") or []]
+                if exp["meta"]["on_fail"] != "quarantine" or not failing:
+                    continue
+                positions = np.flatnonzero(frame["record_id"].isin(failing).to_numpy())
+                bad[positions] = True
+                lines.extend(_quarantine_lines(suite, exp, exp_result, table, positions, offset, index))
+        merger.chunks += 1
+        if bad.any():
+            bad_rows.append(np.flatnonzero(bad) + offset)
+        offset += table.num_rows
+    bad_positions = np.concatenate(bad_rows) if bad_rows else np.zeros(0, dtype=np.int64)
+    _write_passed(Path(staged_parquet), bad_positions, passed_out)
 
-    rows_in, rows_quarantined = offset, offset - rows_passed
+    rows_in, rows_quarantined = offset, len(bad_positions)
+    rows_passed = rows_in - rows_quarantined
     _write_quarantine(lines, schema, source, run_date, quarantine_out)
     outcomes = [ExpectationOutcome(**o) for o in merger.outcomes()]
     reasons = _reject_reasons(expectations, outcomes) + _threshold_reasons(suite, rows_in, rows_quarantined)
@@ -424,14 +430,65 @@ def _condition_columns(condition: Any) -> set[str]:
     return set()
 
 
-def _chunks(parquet: pq.ParquetFile, chunk_rows: int):
-    """Tables of at most `chunk_rows` rows; one empty table for an empty file (so GX still runs)."""
+def _line_columns(suite: Suite, schema: pa.Schema) -> set[str]:
+    """Columns a quarantine line takes values from besides the checked ones: lineage, the ID."""
+    wanted = {"row_no", "file_name", "run_date"}
+    if suite.id_column:
+        wanted.add(suite.id_column)
+    for exp in suite.expectations:
+        if exp.get("kwargs", {}).get("column_B"):
+            wanted.add(exp["kwargs"]["column_B"])
+    return wanted & set(schema.names)
+
+
+def _chunks(parquet: pq.ParquetFile, chunk_rows: int, columns: list[str]):
+    """Tables of `columns` of `chunk_rows` rows (the last one fewer), however small the file's row
+    groups (each chunk costs GX a fixed overhead); one empty table for an empty file (so GX still runs)."""
+    pending: list[pa.RecordBatch] = []
+    size = 0
     empty = True
-    for batch in parquet.iter_batches(batch_size=chunk_rows):
+    for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
         empty = False
-        yield pa.Table.from_batches([batch])
-    if empty:
-        yield parquet.schema_arrow.empty_table()
+        while batch.num_rows:
+            take = min(chunk_rows - size, batch.num_rows)
+            pending.append(batch.slice(0, take))
+            size += take
+            batch = batch.slice(take)
+            if size == chunk_rows:
+                yield pa.Table.from_batches(pending).combine_chunks()
+                pending, size = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending).combine_chunks()
+    elif empty:
+        yield parquet.schema_arrow.empty_table().select(columns)
+
+
+def _write_passed(staged: Path, bad_positions: np.ndarray, out: Path) -> None:
+    """`out` := the staged rows less those at `bad_positions` (a copy of the file when there are none)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        if len(bad_positions) == 0:
+            try:
+                os.link(staged, tmp)  # the staged file is never modified in place: a hard link is a copy
+            except OSError:
+                shutil.copyfile(staged, tmp)
+        else:
+            parquet = pq.ParquetFile(staged)
+            bad = np.sort(bad_positions)
+            with pq.ParquetWriter(tmp, parquet.schema_arrow, compression="zstd", compression_level=1) as writer:
+                offset = 0
+                for batch in parquet.iter_batches(batch_size=1_000_000):
+                    lo, hi = np.searchsorted(bad, [offset, offset + batch.num_rows])
+                    keep = np.ones(batch.num_rows, dtype=bool)
+                    keep[bad[lo:hi] - offset] = False
+                    writer.write_table(pa.Table.from_batches([batch]).filter(pa.array(keep)))
+                    offset += batch.num_rows
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _quarantine_lines(suite: Suite, exp: dict, exp_result, table: pa.Table, positions, offset: int,

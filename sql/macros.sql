@@ -64,6 +64,12 @@ create or replace macro hd_name_norm(x) as
 
 -- ID numbers (GB 11643-1999) ---------------------------------------------------
 
+-- yyyymmdd / yyyymm as 8 / 6 digits (text, first digit 1-9) → DATE, NULL when not a real
+-- date: strptime checks the calendar in one call (4x faster than hd_date_n's arithmetic)
+create or replace macro hd_date_8(s) as cast(try_strptime(s, '%Y%m%d') as date);
+
+create or replace macro hd_month_6(s) as cast(try_strptime(s, '%Y%m') as date);
+
 -- ISO 7064 MOD 11-2 check character of a 17-digit body given as a BIGINT
 -- (integer arithmetic: ~10x faster than 17 substr calls)
 create or replace macro hd_id_check_n(n) as
@@ -128,28 +134,42 @@ create or replace macro hd_id_kind(c) as
 create or replace macro hd_id_body(c, kind) as
     case kind when 18 then substr(c, 1, 17) when 15 then substr(c, 1, 6) || '19' || substr(c, 7, 9) end;
 
--- id_status from the cleaned ID, its kind and body (staging computes those once per row)
-create or replace macro hd_id_status_k(c, kind, body) as
+-- the body's birth date (characters 7-14) is a real date with a year in [1800, 2100)
+-- (bodies are digits: kinds 15 and 18 only)
+create or replace macro hd_id_birth_ok(body) as
+    substr(body, 7, 4) between '1800' and '2099' and hd_date_8(substr(body, 7, 8)) is not null;
+
+-- id_status from the ID's kind, whether its birth date is real and whether its check
+-- character is right.  Staging computes the three once per row as columns (a macro's
+-- argument is re-evaluated wherever it appears, and inside CASE branches DuckDB does
+-- not share common subexpressions).
+create or replace macro hd_id_status_v(kind, birth_ok, check_ok) as
     case kind
         when 0 then 'missing'
         when 1 then 'scientific'
         when -1 then 'malformed'
         else
             case
-                when not hd_ymd_ok(cast(substr(body, 7, 8) as integer)) then 'malformed'
+                when not birth_ok then 'malformed'
                 when kind = 15 then 'converted_15'
-                when hd_id_check(body) <> substr(c, 18, 1) then 'bad_check'
+                when not check_ok then 'bad_check'
                 else 'valid'
             end
     end;
 
+-- the 18-character ID for valid, converted_15 and bad_check, else NULL, from the cleaned ID,
+-- its kind, body, birth-date check and the body's check character
+create or replace macro hd_id_norm_v(c, kind, body, birth_ok, check_char) as
+    case when kind in (15, 18) and birth_ok then case kind when 18 then c else body || check_char end end;
+
+-- id_status from the cleaned ID, its kind and body
+create or replace macro hd_id_status_k(c, kind, body) as
+    hd_id_status_v(kind, hd_id_birth_ok(body), hd_id_check(body) = substr(c, 18, 1));
+
 -- the 18-character ID for valid, converted_15 and bad_check, else NULL
 -- (only valid and converted_15 are linkable: see hd_id_status)
 create or replace macro hd_id_norm_k(c, kind, body) as
-    case
-        when kind in (15, 18) and hd_ymd_ok(cast(substr(body, 7, 8) as integer)) then
-            case kind when 18 then c else body || hd_id_check(body) end
-    end;
+    hd_id_norm_v(c, kind, body, hd_id_birth_ok(body), hd_id_check(body));
 
 create or replace macro hd_id_status_clean(c) as hd_id_status_k(c, hd_id_kind(c), hd_id_body(c, hd_id_kind(c)));
 
@@ -176,7 +196,7 @@ create or replace macro hd_date_clean(s) as
                 regexp_extract(s, '^([1-9][0-9]{3})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年][0-9]{1,2}[-/.月]([0-9]{1,2})', 1))
-        when regexp_full_match(s, '[1-9][0-9]{7}') then hd_date_n(cast(s as integer))
+        when regexp_full_match(s, '[1-9][0-9]{7}') then hd_date_8(s)
         when regexp_full_match(s, '[1-9][0-9]{4}(\.[0-9]+)?') then
             date '1899-12-30' + cast(substr(s, 1, 5) as integer)
     end;
@@ -184,13 +204,13 @@ create or replace macro hd_date_clean(s) as
 create or replace macro hd_date(x) as
     case
         when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}') then try_cast(x as date)
-        when regexp_full_match(x, '[1-9][0-9]{7}') then hd_date_n(cast(x as integer))
+        when regexp_full_match(x, '[1-9][0-9]{7}') then hd_date_8(x)
         else hd_date_clean(hd_strip_ws(hd_fold(x)))
     end;
 
 create or replace macro hd_month_clean(s) as
     case
-        when regexp_full_match(s, '[1-9][0-9]{5}') then hd_date_n(cast(s as integer) * 100 + 1)
+        when regexp_full_match(s, '[1-9][0-9]{5}') then hd_month_6(s)
         when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}月?') then
             hd_ymd(substr(s, 1, 4), regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1')
         else cast(date_trunc('month', hd_date_clean(s)) as date)
@@ -198,7 +218,7 @@ create or replace macro hd_month_clean(s) as
 
 create or replace macro hd_month(x) as
     case
-        when regexp_full_match(x, '[1-9][0-9]{5}') then hd_date_n(cast(x as integer) * 100 + 1)
+        when regexp_full_match(x, '[1-9][0-9]{5}') then hd_month_6(x)
         when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}') then try_cast(x || '-01' as date)
         else hd_month_clean(hd_strip_ws(hd_fold(x)))
     end;
@@ -222,10 +242,15 @@ create or replace macro hd_amount_clean(t, scale) as
                 as double)
     end;
 
+-- fast paths: plain decimals, then the common "12,345.60" and "1234.5元" forms (at most 40
+-- characters once the commas and 元 are gone, as hd_amount_clean requires)
 create or replace macro hd_amount(x, scale) as
     case
         when regexp_full_match(x, '-?[0-9]+(\.[0-9]+)?') then
             case when scale = 1 then cast(x as double)
                  else cast(x || 'e' || cast(round(log10(scale)) as integer) as double) end
+        when regexp_full_match(x, '-?[0-9][0-9,]{0,30}(\.[0-9]{1,8})?元?') then
+            case when scale = 1 then cast(replace(replace(x, ',', ''), '元', '') as double)
+                 else cast(replace(replace(x, ',', ''), '元', '') || 'e' || cast(round(log10(scale)) as integer) as double) end
         else hd_amount_clean(hd_amount_text(x), scale)
     end;

@@ -1,40 +1,61 @@
--- Staging, step 2: exact duplicates among the rows no other rule keeps out.  Only rows
--- sharing a hash of their canonical values with another row are compared column by
--- column (a hash collision is never taken for a duplicate); the first occurrence
--- (in delivery order) is staged, the later ones are marked with the row they copy.
-update _hd_parsed
-set _rule = 'duplicate', _dup_file = copies._dup_file, _dup_row = copies._dup_row
-from (
+-- Staging, step 1: the quarantine lines of exact duplicates among the rows no other rule
+-- keeps out.  Only rows sharing a hash of their canonical values with another row are
+-- parsed and compared column by column (a hash collision is never taken for a
+-- duplicate); the first occurrence (in delivery order) is staged, the later ones are
+-- kept out naming the row they copy.  A small table: split.sql's rows are checked
+-- against it.
+create or replace temp table _hd_dups as
 with
 
-eligible as (
-    select file_row_number, file_name, row_no, _dup_hash, {{dup_key}}
-    from _hd_parsed
-    where _rule is null
+hashed as (
+    select file_row_number, hash({{dup_key}}) as _dup_hash
+    from read_parquet($raw_parquet, file_row_number = true)
 ),
 
 shared_hashes as (
     select _dup_hash
-    from eligible
+    from hashed
     group by _dup_hash
     having count(*) > 1
 ),
 
+candidates as (
+    select file_row_number
+    from hashed
+    semi join shared_hashes on shared_hashes._dup_hash = hashed._dup_hash
+),
+
+{{parsed}},
+
+eligible as (
+    select *
+    from ruled
+    where _rule is null
+),
+
 ranked as (
     select
-        file_row_number,
+        eligible.*,
         row_number() over same_values as _dup_rank,
         first_value(file_name) over same_values as _dup_file,
         first_value(row_no) over same_values as _dup_row
     from eligible
-    semi join shared_hashes on shared_hashes._dup_hash = eligible._dup_hash
     window same_values as (partition by {{dup_key}} order by file_row_number)
 ),
 
 final as (
-    select * from ranked where _dup_rank > 1
+    select
+        cast($run_date as varchar) as run_date,
+        source,
+        file_name,
+        row_no,
+        cast(null as varchar) as column_name,
+        {{row_mask}} as value_masked,
+        'duplicate' as rule,
+        '与' || _dup_file || '第' || _dup_row || '行重复' as reason_zh,
+        file_row_number
+    from ranked
+    where _dup_rank > 1
 )
 
 select * from final
-) as copies
-where _hd_parsed.file_row_number = copies.file_row_number;

@@ -1,21 +1,22 @@
--- Staging, step 1: every raw row of one source delivery, its values parsed, and the
--- rule (if any) that keeps it out of staging (duplicates are marked by duplicates.sql).
--- First rule wins:
+-- Staging, the parse: CTEs (included by duplicates.sql and split.sql, not run alone) that
+-- take raw rows ({{rows}}: the raw Parquet, or some of its rows) to their parsed values and
+-- the rule, if any, that keeps each row out of staging.  First rule wins:
 --   incomplete_file  the file is marked incomplete in the manifest
 --   read_error       the connector could not read the row
 --   bad_date / bad_month / bad_amount / bad_number / negative_balance
 --                    a value is present but unparseable (or a negative balance)
 --   duplicate        an exact copy (all canonical values) of an earlier row of
---                    the delivery; the first occurrence is staged
+--                    the delivery; the first occurrence is staged (duplicates.sql)
 -- ID problems (bad_check, scientific, missing …) are not rules: those rows stay
 -- staged with their id_status for probabilistic linkage.
--- hedui.staging fills the {{…}} slots from the header map (column names are
--- validated identifiers, headers are quoted literals); values are parameters.
-create or replace temp table _hd_parsed as
-with
+-- Only scans, projections and filters (no joins), so rows keep their delivery order:
+-- the incomplete files and the Python-normalized names come as list parameters
+-- ($incomplete_files / $incomplete_reasons, $fix_names / $fix_norms for the names
+-- matching $name_exceptions).  hedui.staging fills the {{…}} slots from the header map
+-- (column names are validated identifiers, headers are quoted literals).
 
 raw as (
-    select * from read_parquet($raw_parquet, file_row_number = true)
+    {{rows}}
 ),
 
 ids as (
@@ -37,7 +38,11 @@ parsed as (
         cleaned.*,
         {{parsed_values}}
         case when _id_fast then 18 else hd_id_kind(_id_clean) end as _id_kind,
-        hd_name_norm({{name_column}}) as _name_norm
+        case
+            when regexp_matches({{name_column}}, $name_exceptions)
+                then cast($fix_norms as varchar[])[list_position(cast($fix_names as varchar[]), {{name_column}})]
+            else hd_name_norm({{name_column}})
+        end as _name_norm
     from cleaned
 ),
 
@@ -45,11 +50,22 @@ bodies as (
     select parsed.*, hd_id_body(_id_clean, _id_kind) as _id_body from parsed
 ),
 
-checked as (
+-- the ID's parts once per row (a macro would re-evaluate them in each CASE branch)
+id_parts as (
     select
         bodies.*,
-        hd_id_status_k(_id_clean, _id_kind, _id_body) as _id_status,
-        incomplete.reason as _incomplete,
+        hd_id_birth_ok(_id_body) as _id_birth_ok,
+        hd_id_check(_id_body) as _id_check
+    from bodies
+),
+
+checked as (
+    select
+        id_parts.*,
+        hd_id_status_v(_id_kind, _id_birth_ok, _id_check = substr(_id_clean, 18, 1)) as _id_status,
+        case when list_contains(cast($incomplete_files as varchar[]), file_name) then
+            cast($incomplete_reasons as varchar[])[list_position(cast($incomplete_files as varchar[]), file_name)]
+        end as _incomplete,
         -- built only for the (few) rows with a problem
         case when {{any_problem}} then
             list_filter([
@@ -57,8 +73,7 @@ checked as (
                 {{value_checks}}
             ], lambda p: p is not null)
         end as _problems
-    from bodies
-    left join _hd_incomplete as incomplete on incomplete.file_name = bodies.file_name
+    from id_parts
 ),
 
 ruled as (
@@ -68,15 +83,6 @@ ruled as (
             when _incomplete is not null then 'incomplete_file'
             when read_error is not null then 'read_error'
             when _problems is not null then _problems[1].rule
-        end as _rule,
-        hash({{dup_key}}) as _dup_hash,
-        cast(null as varchar) as _dup_file,
-        cast(null as integer) as _dup_row
+        end as _rule
     from checked
-),
-
-final as (
-    select * exclude (_id_fast) from ruled
 )
-
-select * from final;
