@@ -287,3 +287,16 @@ def test_febrl4_subset_links_with_f1_above_0_99():
     precision, recall = tp / len(found), tp / len(truth)
     assert 2 * precision * recall / (precision + recall) > 0.99
     assert result.em_converged
+
+
+def test_the_documented_spec_is_a_valid_spec():
+    import pathlib
+    import re
+
+    import yaml
+
+    doc = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "linkage.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(.*?)```", doc, re.S).group(1)
+    spec = LinkSpec.from_dict(yaml.safe_load(block))
+    assert spec.one_to_one == "right" and spec.veto_rules[0].name == "different_valid_ids"
+    assert [f.kind for f in spec.fields] == ["name", "date", "id_number", "prefix", "exact", "address"]

@@ -172,10 +172,11 @@ def prepare(con, left_table: str, right_table: str, spec: LinkSpec, prefix: str)
 
     counts = {}
     for side, (table, uid) in sides.items():
-        n, n_distinct, n_hashes, n_null = con.sql(
-            f"select count(*), count(distinct {q(uid)}), count(distinct hash({q(uid)}::varchar)), "
-            f"count(*) - count({q(uid)}) from {table}"
+        n, n_hashes, n_null = con.sql(
+            f"select count(*), count(distinct hash({q(uid)}::varchar)), count(*) - count({q(uid)}) from {table}"
         ).fetchall()[0]
+        # as many distinct hashes as rows: the ids are unique (and their hashes too)
+        n_distinct = n if n_hashes == n else con.sql(f"select count(distinct {q(uid)}) from {table}").fetchall()[0][0]
         if n_null or n_distinct != n:
             raise InputError(
                 f"unique id column {uid!r} of {table!r} must be non-null and unique: "
