@@ -2,8 +2,10 @@
 
 The functions here run in Python on the *distinct* names of a column (far
 fewer than rows) and the results are joined back in DuckDB
-(:func:`add_name_keys`).  Per-character work (pinyin, traditional →
-simplified) is cached, so a name costs a dict lookup per character.
+(:func:`build_name_key_table`).  Per-character work (pinyin, traditional →
+simplified) is done once per character; names of plain CJK characters are
+then keyed with polars list expressions over that per-character table, the
+others one by one with :func:`normalize_name`.
 
 Normalization (``normalize_name``):
 
