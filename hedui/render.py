@@ -48,11 +48,20 @@ def _page(b, width: int = 1000):
     return page
 
 
+def _in_browser(b, work) -> None:
+    """Run `work(browser)` in `b`, or in a browser of its own when `b` is None."""
+    if b is not None:
+        work(b)
+        return
+    with browser() as own:
+        work(own)
+
+
 def to_pdf(pages: Iterable[tuple[Path, Path]], b=None) -> int:
     """Print each (html, pdf) pair to A4 PDF; return how many were written."""
     n = 0
 
-    def run(br):
+    def work(br):
         nonlocal n
         page = _page(br)
         for html, pdf in pages:
@@ -62,25 +71,17 @@ def to_pdf(pages: Iterable[tuple[Path, Path]], b=None) -> int:
             n += 1
         page.close()
 
-    if b is None:
-        with browser() as br:
-            run(br)
-    else:
-        run(b)
+    _in_browser(b, work)
     return n
 
 
 def to_png(html: Path, png: Path, width: int = 1000, b=None) -> Path:
     """Screenshot a local HTML page (full page) to PNG."""
-    def run(br):
+    def work(br):
         page = _page(br, width)
         page.goto(Path(html).resolve().as_uri(), wait_until="load")
         page.screenshot(path=str(png), full_page=True)
         page.close()
 
-    if b is None:
-        with browser() as br:
-            run(br)
-    else:
-        run(b)
+    _in_browser(b, work)
     return png
