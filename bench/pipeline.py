@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import os
 import platform
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -196,6 +198,8 @@ class Run:
     load_max: float = 0.0
     rows: int = 0
     log_tail: list[str] = field(default_factory=list)
+    failed: str = ""  # '<step>: <exception>' when the run failed
+    samples: list[tuple[float, int]] = field(default_factory=list)  # (monotonic s, tree RSS bytes)
 
 
 def _command(driver: str, inbox: Path, workdir: Path) -> list[str]:
@@ -238,31 +242,47 @@ def run_pipeline(driver: str, inbox: Path, workdir: Path, env_extra: dict[str, s
     run.log_tail = [line for _, line in got[-30:]]
     log_path = workdir.parent / f"{workdir.name}.log"
     log_path.write_text("\n".join(line for _, line in got) + "\n", encoding="utf-8")
-    if rc != 0:
-        errors = [line for _, line in got if "Error" in line or "Exception" in line]
-        raise SystemExit(f"{' '.join(cmd)} failed ({rc}); the whole log is {log_path}:\n"
-                         + "\n".join(errors[:5] + ["…"] + run.log_tail))
     for t, line in got:
         if " hedui.run: " in line and line.endswith(" s"):
             step, seconds = line.split(" hedui.run: ", 1)[1].rsplit(": ", 1)
             if not run.steps:
                 run.run_end = t
             run.steps[step] = float(seconds[:-2])
-    if not run.steps:
+    if rc != 0:
+        run.failed = _failure([line for _, line in got])
+        log(f"{' '.join(cmd)} failed ({rc}) in {run.failed}; the whole log is {log_path}; "
+            "reporting the stages that finished")
+    elif not run.steps:
         raise SystemExit("the run logged no step timings (hedui.run lines):\n" + "\n".join(run.log_tail))
     run.peak_rss = sampler.peak()
+    run.samples = sampler.samples
     run.load_max = max(sampler.loads, default=0.0)
-    _read_records(run, workdir)
+    _read_records(run, workdir, time.monotonic() - time.time())
     _place_stages(run, sampler)
     return run
 
 
-def _read_records(run: Run, workdir: Path) -> None:
-    """Per source: rows delivered, connector / staging / validation seconds (the run's own JSON)."""
+def _failure(lines: list[str]) -> str:
+    """``<step>: <exception line>`` of a failed run's traceback."""
+    step = "?"
+    for line in lines:
+        m = re.search(r'hedui/pipeline\.py", line \d+, in (\w+)', line)
+        if m and m.group(1) not in ("run", "ingest_and_validate"):
+            step = m.group(1)
+    errors = [line.strip() for line in lines if re.match(r"^[\w.]+(Error|Exception)\b", line.strip())]
+    return f"{step}: {errors[0][:160] if errors else 'see the log'}"
+
+
+def _read_records(run: Run, workdir: Path, mono_minus_wall: float) -> None:
+    """Per source: rows delivered, connector / staging / validation seconds (the run's own JSON) and
+    when each ended (the JSON files' modification times, on this process's monotonic clock)."""
     base = workdir / "runs" / DATE
     for path in sorted((base / "manifests").glob("*.json")):
+        status_path = base / "status" / path.name
+        if not status_path.is_file():
+            continue
         ingested = json.loads(path.read_text(encoding="utf-8"))
-        status = json.loads((base / "status" / path.name).read_text(encoding="utf-8"))
+        status = json.loads(status_path.read_text(encoding="utf-8"))
         source = ingested["source"]
         stage_s = float(ingested["staging"].get("seconds") or 0.0)
         run.sources[source] = {
@@ -271,41 +291,50 @@ def _read_records(run: Run, workdir: Path) -> None:
             "read": max(float(ingested["seconds"]) - stage_s, 0.0),
             "stage": stage_s,
             "validate": float(status["seconds"]),
+            "ingest_end": path.stat().st_mtime + mono_minus_wall,
+            "validate_end": status_path.stat().st_mtime + mono_minus_wall,
         }
     run.rows = sum(s["rows"] for s in run.sources.values())
 
 
 def _place_stages(run: Run, sampler: Sampler) -> None:
-    """Stage seconds and the peak RSS inside each stage's time windows (steps ran in the logged order)."""
-    windows: dict[str, list[tuple[float, float]]] = {s: [] for s in STAGES}
-    seconds = dict.fromkeys(STAGES, 0.0)
-    t = run.run_end - sum(run.steps.values())
-    for step, secs in run.steps.items():
-        if step.startswith("ingest:"):
-            src = run.sources.get(step.split(":", 1)[1], {})
-            u = t
-            for stage in ("read", "stage", "validate"):
-                d = src.get(stage, 0.0)
-                windows[stage].append((u, u + d))
-                seconds[stage] += d
-                u += d
-        elif step == "sources":  # the parallel driver: one phase, both workers busy
-            windows.setdefault("sources", []).append((t, t + secs))
-            seconds["sources"] = secs
-        else:
-            windows.setdefault(step, []).append((t, t + secs))
-            seconds[step] = seconds.get(step, 0.0) + secs
-        t += secs
-    order = (["sources"] if "sources" in seconds else []) + [s for s in STAGES if s in seconds] + \
-        [s for s in seconds if s not in STAGES and s != "sources"]
-    if "sources" in seconds:  # read/stage/validate overlap: keep them as CPU-side sums, no windows
-        for stage in ("read", "stage", "validate"):
-            windows[stage] = []
-    for stage in order:
+    """Stage seconds and the peak RSS inside each stage's time windows: per source from when its
+    records were written, the later steps back from the end of the run (they ran in the logged order)."""
+    windows: dict[str, list[tuple[float, float]]] = {s: [] for s in ("read", "stage", "validate")}
+    seconds = dict.fromkeys(("read", "stage", "validate"), 0.0)
+    for src in run.sources.values():
+        stage_start = src["ingest_end"] - src["stage"]
+        windows["read"].append((stage_start - src["read"], stage_start))
+        windows["stage"].append((stage_start, src["ingest_end"]))
+        windows["validate"].append((src["validate_end"] - src["validate"], src["validate_end"]))
+        for stage in seconds:
+            seconds[stage] += src[stage]
+    sources_end = max((s["validate_end"] for s in run.sources.values()), default=run.started)
+    sources_start = min((s["ingest_end"] - s["stage"] - s["read"] for s in run.sources.values()),
+                        default=run.started)
+    if "sources" in run.steps:  # the parallel driver: one phase, both workers busy
+        windows = {"sources": [(sources_end - run.steps["sources"], sources_end)]}
+        seconds = {"sources": run.steps["sources"]}
+    later = {k: v for k, v in run.steps.items() if not k.startswith("ingest:") and k != "sources"}
+    if later:
+        t = run.run_end - sum(later.values())
+        for step, secs in later.items():
+            windows[step] = [(t, t + secs)]
+            seconds[step] = secs
+            t += secs
+    end = run.run_end if later else sources_end
+    if run.failed:
+        step = run.failed.split(":", 1)[0]
+        end = run.started + run.wall
+        windows[f"{step} (failed)"] = [(sources_end + sum(later.values()), end)]
+        seconds[f"{step} (failed)"] = max(end - sources_end - sum(later.values()), 0.0)
+    for stage, secs in seconds.items():
+        if "sources" in seconds and stage in ("read", "stage", "validate"):
+            continue
         peak = max((sampler.peak(a, b) for a, b in windows.get(stage, [])), default=0)
-        run.stages[stage] = {"seconds": seconds[stage], "peak_rss": peak}
-    run.stages["startup/other"] = {"seconds": max(run.wall - sum(run.steps.values()), 0.0),
-                                   "peak_rss": sampler.peak(run.started, run.run_end - sum(run.steps.values()))}
+        run.stages[stage] = {"seconds": secs, "peak_rss": peak}
+    run.stages["startup/other"] = {"seconds": max(run.wall - sum(seconds.values()), 0.0),
+                                   "peak_rss": sampler.peak(run.started, sources_start)}
 
 
 # -- the read-once bound ----------------------------------------------------------------------
@@ -421,6 +450,13 @@ def child_parallel(inbox: str, workdir: str) -> int:
     from hedui import pipeline as p
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # imported once before the workers fork (else each pays GX's ~6 s import), as a worker pool
+    # that lives across runs would
+    import great_expectations  # noqa: F401
+
+    import hedui.staging  # noqa: F401
+    import hedui.validate  # noqa: F401
+
     ctx = p.RunContext.of(inbox, workdir, DATE)
     size = {s: sum(f.stat().st_size for f in (ctx.inbox / s / DATE).glob("*") if f.is_file())
             if (ctx.inbox / s / DATE).is_dir() else 0 for s in p.sources()}
@@ -442,6 +478,11 @@ def child_parallel(inbox: str, workdir: str) -> int:
 
 
 # -- reporting ---------------------------------------------------------------------------------
+
+
+def sampler_samples(run: Run) -> list[tuple[float, int]]:
+    """The RSS samples, seconds from the start of the run."""
+    return [(round(t - run.started, 2), r) for t, r in run.samples]
 
 
 def machine() -> str:
@@ -488,6 +529,8 @@ def print_report(size: str, info: dict, run: Run, bound: dict | None) -> None:
     for stage, s in run.stages.items():
         out.append(f"{stage:<15}{s['seconds']:>10.1f}{_rate(run.rows, s['seconds']):>12}{_gb(s['peak_rss']):>12}")
     out.append(f"{'end-to-end':<15}{run.wall:>10.1f}{_rate(run.rows, run.wall):>12}{_gb(run.peak_rss):>12}")
+    if run.failed:
+        out += ["", f"THE RUN FAILED in {run.failed}"]
     if bound:
         fmts = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(bound["per_format"].items()))
         out += ["", f"read-once bound: {bound['seconds']:.1f} s ({fmts}); "
@@ -506,7 +549,9 @@ def markdown_row(size: str, info: dict, run: Run, bound: dict | None, command: s
             return "–"
         return f"{s['seconds']:.1f} s · {_rate(run.rows, s['seconds'])} · {_gb(s['peak_rss'])}"
 
-    ratio = f"{run.wall / bound['seconds']:.2f}" if bound else "–"
+    ratio = f"{run.wall / bound['seconds']:.2f}" if bound and not run.failed else "–"
+    if run.failed:
+        note = f"**failed** in {run.failed}" + (f"; {note}" if note else "")
     bound_s = f"{bound['seconds']:.1f} s" if bound else "–"
     first = "sources" if "sources" in run.stages else "read"
     stages = [first, "stage", "validate"] if first == "read" else [first]
@@ -578,6 +623,9 @@ def main(argv: list[str] | None = None) -> int:
         log("measuring the read-once bound …")
         bound = read_once_bound(inbox)
     print_report(args.size, info, run, bound)
+    details = CACHE / f"{args.size}-{args.seed}" / f"result-{args.driver}-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+    details.write_text(json.dumps({"info": info, "bound": bound, "run": {k: v for k, v in dataclasses.asdict(run).items() if k != "samples"},
+                                   "samples": sampler_samples(run)}, indent=1, default=str), encoding="utf-8")
     command = f"make bench SIZE={args.size}" if args.seed == 1 and args.driver == "hedui" else \
         f"python -m bench.pipeline --size {args.size} --seed {args.seed} --driver {args.driver}"
     if args.memory_limit:
