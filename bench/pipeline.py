@@ -249,6 +249,9 @@ def run_pipeline(driver: str, inbox: Path, workdir: Path, env_extra: dict[str, s
                 run.run_end = t
             run.steps[step] = float(seconds[:-2])
     if rc != 0:
+        for _, line in got:  # the parallel driver logs its sources phase as soon as it ends
+            if " bench.phase: sources: " in line and not run.steps:
+                run.steps["sources"] = float(line.rsplit(": ", 1)[1][:-2])
         run.failed = _failure([line for _, line in got])
         log(f"{' '.join(cmd)} failed ({rc}) in {run.failed}; the whole log is {log_path}; "
             "reporting the stages that finished")
@@ -323,11 +326,14 @@ def _place_stages(run: Run, sampler: Sampler) -> None:
             seconds[step] = secs
             t += secs
     end = run.run_end if later else sources_end
-    if run.failed:
+    if run.failed:  # no step timing was logged after the sources: one stage up to the failure
         step = run.failed.split(":", 1)[0]
+        done = [s for s in LATER_STEPS if s in later]
+        todo = LATER_STEPS[len(done):LATER_STEPS.index(step) + 1] if step in LATER_STEPS else (step,)
+        name = "+".join(todo) + " (failed)"
         end = run.started + run.wall
-        windows[f"{step} (failed)"] = [(sources_end + sum(later.values()), end)]
-        seconds[f"{step} (failed)"] = max(end - sources_end - sum(later.values()), 0.0)
+        windows[name] = [(sources_end + sum(later.values()), end)]
+        seconds[name] = max(end - sources_end - sum(later.values()), 0.0)
     for stage, secs in seconds.items():
         if "sources" in seconds and stage in ("read", "stage", "validate"):
             continue
@@ -466,6 +472,7 @@ def child_parallel(inbox: str, workdir: str) -> int:
         for f in [pool.submit(p.ingest_and_validate, ctx, s) for s in sorted(size, key=size.get, reverse=True)]:
             f.result()
     timings["sources"] = time.perf_counter() - t
+    logging.getLogger("bench.phase").warning("sources: %.2f s", timings["sources"])
     for name in LATER_STEPS:
         if not hasattr(p, name):
             continue
@@ -575,11 +582,11 @@ is *wall time · rows delivered per second · peak RSS of the whole process tree
 (sampled every 0.2 s); read = connectors, stage = `hedui.staging`, validate = GX. The read-once
 bound is the time the fastest readers here need to read and decode every delivered file once
 (polars for UTF-8 CSV, glibc iconv streamed into polars for GB18030, fastexcel for XLSX, pyarrow for
-Parquet), measured in the same invocation after the run. Load is the 1-minute load average at start /
-the highest during the run (other jobs share the machine). Rows are appended, newest last; the
+Parquet), measured in the same invocation after the run. Load avg is the 1-minute load average at
+start / the highest during the run (other jobs share the machine). Rows are appended, newest last; the
 machine is {{machine}}.
 
-| date | commit | size | households | rows | files | load | read / stage / validate | load | link | assess | report | later steps | end-to-end | peak RSS | bound | ÷ bound | command |
+| date | commit | size | households | rows | files | load avg | read / stage / validate | load | link | assess | report | later steps | end-to-end | peak RSS | bound | ÷ bound | command |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 {ROWS_MARKER}
 """
