@@ -37,10 +37,35 @@ def _decision_keys(con, keys) -> None:
     con.unregister("_keys")
 
 
+def _plain_ids(con, run_date: str, keys) -> int:
+    """Temp table `_hd_plain_ids` (token, plain): the delivered IDs probabilistic linkage compares.
+
+    Those of the records without a usable ID and of the authorized members,
+    decrypted once per distinct token; a value that is not a token (a working
+    database filled before protection) stands for itself.
+    """
+    from hedui.security import is_token
+
+    tokens = con.execute("""
+        select distinct id_number from source_records
+        where run_date = $run_date and id_norm is null and name_norm is not null and id_number is not null
+        union
+        select distinct id_number from stg_requests
+        where run_date = $run_date and id_norm is not null and id_number is not null
+          and nullif(trim(authorization_no), '') is not null
+    """, {"run_date": run_date}).to_arrow_table().column(0).combine_chunks()
+    plain = [keys.decrypt(t) if is_token(t) else t for t in tokens.to_pylist()]
+    con.register("_hd_plain_arrow", pa.table({"token": tokens.cast(pa.string()), "plain": pa.array(plain, pa.string())}))
+    con.sql("create or replace temp table _hd_plain_ids as select * from _hd_plain_arrow")
+    con.unregister("_hd_plain_arrow")
+    return len(plain)
+
+
 def probabilistic_pairs(con, run_date: str, keys) -> int:
     """Score records without a usable ID against the members; leave `prob_pairs` (temp) behind."""
     from matching.linkage import LinkSpec, link_tables
 
+    _plain_ids(con, run_date, keys)
     con.execute("create or replace temp table lk_left as " + db.sql_text("link/prob_left.sql"),
                 {"run_date": run_date})
     con.execute("create or replace temp table lk_right as " + db.sql_text("link/prob_right.sql"),
@@ -78,6 +103,8 @@ def probabilistic_pairs(con, run_date: str, keys) -> int:
                 "idno varchar, request_id varchar, member_id varchar, match_weight double, "
                 "match_probability double, band varchar, breakdown varchar)")
     _decision_keys(con, keys)
+    for table in ("lk_left", "lk_right", "_hd_plain_ids"):  # the plain IDs go as soon as they are used
+        con.sql(f"drop table if exists {table}")
     n = con.sql("select count(*) from prob_pairs").fetchall()[0][0]
     log.info("probabilistic linkage: %d records without a usable ID, %d members, %d pairs to link or review",
              n_left, n_right, n)

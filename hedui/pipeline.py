@@ -1,7 +1,8 @@
 """The pipeline steps — the same functions the Airflow DAG's tasks and `hedui run` call.
 
-ingest_source (per source, files only) → validate_source (per source, files only)
-→ load (into the working DuckDB) → link (then pseudonymize/encrypt) → assess → report
+ingest_source (per source, files only) → validate_source (per source, files only;
+the rows it passes are written with IDs pseudonymized and raw values encrypted)
+→ load (into the working DuckDB) → link → assess → report
 → publish (audit log entry, auditor database).
 
 Per-source steps write Parquet/JSON under runs/<date>/ and never open the
@@ -97,10 +98,27 @@ def ingest_source(ctx: RunContext, source: str) -> dict:
 
 
 def validate_source(ctx: RunContext, source: str) -> dict:
-    """Validate one source's staged rows with its GX suite; write passed rows and quarantine."""
+    """Validate one source's staged rows with its GX suite; write passed rows (protected) and quarantine.
+
+    The passed rows go to ``staged/<source>.parquet`` with the source's ID
+    columns pseudonymized, raw IDs and accounts encrypted and masked copies
+    added (`hedui.protect.protect_parquet`): nothing after this step sees a
+    plain ID but the link step's temporary tables.
+    """
+    from hedui.protect import protect_parquet, source_columns
+    from hedui.security import load_keys
     from hedui.validate import validate_source as gx_validate
 
+    keys = load_keys()
     started = time.perf_counter()
+    protected: dict = {}
+
+    def write_protected(staged: Path, bad_positions, out: Path) -> None:
+        protected.update(protect_parquet(
+            staged, out, keys=keys, drop_rows=bad_positions.tolist(), **source_columns(source),
+            threads=int(os.environ.get("HEDUI_THREADS", "2")),
+            memory_limit=os.environ.get("HEDUI_SOURCE_MEMORY_LIMIT", "1GB"), temp_directory=ctx.run_dir / "tmp"))
+
     ingested = json.loads(ctx.path("manifests", source, "json").read_text(encoding="utf-8"))
     manifest = ingested["manifest"]
     announced = [f.get("marker_count") for f in manifest.get("files", [])]
@@ -108,8 +126,10 @@ def validate_source(ctx: RunContext, source: str) -> dict:
                 if announced and None not in announced else None)
     result = gx_validate(source, ctx.path("staged_pre", source), ctx.run_date,
                          ctx.path("staged", source), ctx.path("quarantine_gx", source),
-                         docs_dir=ctx.report_dir / "datadocs", expected_rows=expected)
+                         docs_dir=ctx.report_dir / "datadocs", expected_rows=expected,
+                         write_passed=write_protected)
     result = _as_dict(result)
+    result["protected"] = protected
     delivery_status = manifest.get("status", "missing")
     if delivery_status != "delivered":
         status = delivery_status  # missing / incomplete: counts as not delivered
@@ -147,8 +167,7 @@ def load(ctx: RunContext) -> dict:
         files_rows, status_rows = [], []
         for source in sources():
             smap = load_map(source)
-            staged = ctx.path("staged", source)
-            db.replace_rows(con, f"stg_{source}", f"select * from {_parquet(staged)}", {}, ctx.run_date)
+            _replace_staged(con, f"stg_{source}", ctx.path("staged", source), ctx.run_date)
             man = json.loads(ctx.path("manifests", source, "json").read_text(encoding="utf-8"))
             st = json.loads(ctx.path("status", source, "json").read_text(encoding="utf-8"))
             for f in man["manifest"].get("files", []):
@@ -181,6 +200,23 @@ def load(ctx: RunContext) -> dict:
     finally:
         con.close()
     return {"files": n}
+
+
+def _replace_staged(con, table: str, parquet: Path, run_date: str) -> None:
+    """Replace `table`'s rows of `run_date` by the staged Parquet file, streamed (no copy in memory).
+
+    The table is created from the file's shape on first use; columns a newer
+    file adds (e.g. ``id_masked``) are added to an older table.
+    """
+    src = _parquet(parquet)
+    if not db.table_exists(con, table):
+        con.sql(f"create table {table} as select * from {src} limit 0")
+    have = {r[0] for r in con.sql(f"describe {table}").fetchall()}
+    for name, type_, *_ in con.sql(f"describe select * from {src}").fetchall():
+        if name not in have:
+            con.sql(f'alter table {table} add column "{name}" {type_}')
+    con.execute(f"delete from {table} where run_date = ?", [run_date])
+    con.sql(f"insert into {table} by name select * from {src}")
 
 
 def _create_source_records_view(con) -> None:
@@ -306,13 +342,57 @@ def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer:
     return {"request_id": pair["request_id"], "outcome": outcome[0], "findings": outcome[1]}
 
 
+def _source_bytes(ctx: RunContext, source: str) -> int:
+    folder = ctx.inbox / source / ctx.run_date
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0
+
+
+def _worker_init(threads: int) -> None:
+    os.environ["HEDUI_THREADS"] = str(threads)
+
+
+def _timed_source(ctx: RunContext, source: str) -> float:
+    t = time.perf_counter()
+    ingest_and_validate(ctx, source)
+    return time.perf_counter() - t
+
+
+def ingest_all(ctx: RunContext, workers: int | None = None) -> dict:
+    """Ingest and validate every source, `workers` at a time (largest delivery first); return timings.
+
+    `workers` defaults to ``HEDUI_INGEST_WORKERS`` or min(2, CPUs); with more than
+    one, the sources run in forked worker processes that share the cores'
+    ``HEDUI_THREADS`` between them.  A failing source fails the call after the
+    others have finished.
+    """
+    if workers is None:
+        workers = int(os.environ.get("HEDUI_INGEST_WORKERS") or min(2, os.cpu_count() or 1))
+    order = sorted(sources(), key=lambda s: _source_bytes(ctx, s), reverse=True)
+    if workers <= 1 or len(order) <= 1:
+        return {f"ingest:{s}": _timed_source(ctx, s) for s in sources()}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import great_expectations  # noqa: F401  imported once before the fork, not once per worker
+
+    import hedui.staging  # noqa: F401
+    import hedui.validate  # noqa: F401
+
+    threads = max(1, int(os.environ.get("HEDUI_THREADS", "2")) // workers)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_worker_init, initargs=(threads,)) as pool:
+        futures = {s: pool.submit(_timed_source, ctx, s) for s in order}
+        errors = [f.exception() for f in futures.values() if f.exception() is not None]
+        if errors:
+            raise errors[0]
+        return {f"ingest:{s}": futures[s].result() for s in sources()}
+
+
 def run(ctx: RunContext) -> dict:
-    """Every step in order, without Airflow (`hedui run`)."""
-    timings = {}
-    for source in sources():
-        t = time.perf_counter()
-        ingest_and_validate(ctx, source)
-        timings[f"ingest:{source}"] = time.perf_counter() - t
+    """Every step in order, without Airflow (`hedui run`); the per-source steps two at a time."""
+    t = time.perf_counter()
+    timings = ingest_all(ctx)
+    timings["sources"] = time.perf_counter() - t
     for name, step in (("load", load), ("link", link), ("assess", assess), ("report", report),
                        ("publish", publish)):
         t = time.perf_counter()

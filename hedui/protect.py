@@ -14,13 +14,20 @@ Only values not yet protected are touched (pseudonyms and tokens carry their
 prefix), so calling it twice on a table is a no-op the second time.  Each
 column's *distinct* unprotected values go to Python once (HMAC / AES-GCM), the
 results come back as an Arrow table and one UPDATE … FROM joins them in.
+
+`protect_parquet` does the same to a staged Parquet file on its way to the
+database: the per-source step calls it (`hedui.pipeline.validate_source`), so
+the rows `load` writes are already protected and no step updates 40 M rows in
+place; `protect_working_tables` then only finds nothing left to do.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -139,6 +146,77 @@ def protect_table(con: duckdb.DuckDBPyConnection, table: str, *, keys: Keys,
     out["rows_per_s"] = round(out["rows"] / seconds) if seconds > 0 else None
     log.info("protected %s: %s", table, {k: v for k, v in out.items() if k != "table"})
     return out
+
+
+def protect_parquet(src: Path, out: Path, *, keys: Keys, id_columns: Sequence[str] = ("id_norm",),
+                    raw_id_columns: Sequence[str] = ("id_number",), account_columns: Sequence[str] = (),
+                    masked_id_column: str | None = "id_masked", drop_rows: Sequence[int] = (),
+                    threads: int = 1, memory_limit: str = "1GB", temp_directory: Path | None = None) -> dict:
+    """Write `src` to `out` with its personal columns protected as `protect_table` would (set-based).
+
+    Each column's distinct values are transformed once in Python; one DuckDB
+    ``COPY`` joins them back and streams the rows to `out` (zstd Parquet),
+    leaving out the rows at the 0-based positions `drop_rows` (rows validation
+    quarantined).  `out` is replaced atomically.  Returns
+    ``{"rows", "<column>": distinct values transformed…, "seconds"}``.
+
+    Raises ProtectError when a named column is missing from `src`.
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit,
+                                 **({"temp_directory": str(temp_directory)} if temp_directory else {})})
+    try:
+        con.sql("set preserve_insertion_order = true")
+        source = "read_parquet('" + str(src).replace("'", "''") + "'"
+        cols = {r[0]: r[1] for r in con.sql(f"describe select * from {source})").fetchall()}
+        source += ", file_row_number = true)" if len(drop_rows) else ")"
+        for c in (*id_columns, *raw_id_columns, *account_columns):
+            if c not in cols:
+                raise ProtectError(f"文件 {Path(src).name} 没有要保护的列 {c}")
+        counts: dict = {}
+        joins, replace, added = [], {}, {}
+        plan = ([(c, (PSEUDONYM_PREFIX,), keys.pseudonyms) for c in id_columns]
+                + [(c, TOKEN_PREFIXES, keys.encrypt_many) for c in (*raw_id_columns, *account_columns)])
+        for i, (c, prefixes, transform) in enumerate(plan):
+            values = con.sql(f"select distinct {_q(c)} as v from {source} "
+                             f"where {_unprotected_filter(c, prefixes)}").to_arrow_table().column(0).combine_chunks()
+            counts[c] = len(values)
+            name = f"_hd_m{i}"
+            con.register(name, pa.table({"v": values, "p": pa.array(transform(values), type=pa.string())}))
+            joins.append(f"left join {name} on {name}.v = s.{_q(c)}")
+            replace[c] = f"coalesce({name}.p, s.{_q(c)})"
+        if masked_id_column and masked_id_column not in cols:
+            firsts = [f"s.{_q(c)}" for c in (*id_columns[:1], *raw_id_columns[:1])]
+            if firsts:
+                added[masked_id_column] = "coalesce(" + ", ".join(_mask_id_sql(c) for c in firsts) + ")"
+        for c in account_columns:
+            if f"{c}_masked" not in cols:
+                added[f"{c}_masked"] = _mask_account_sql(f"s.{_q(c)}")
+        where = ""
+        if len(drop_rows):
+            con.register("_hd_drop", pa.table({"n": pa.array(drop_rows, type=pa.int64())}))
+            where = "where s.file_row_number not in (select n from _hd_drop)"
+        select = ", ".join([f"{replace[n]} as {_q(n)}" if n in replace else f"s.{_q(n)}" for n in cols]
+                           + [f"{expr} as {_q(n)}" for n, expr in added.items()])
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con.sql(f"copy (select {select} from {source} as s {' '.join(joins)} {where}) to "
+                    f"'{str(tmp).replace(chr(39), chr(39) * 2)}' (format parquet, compression zstd, "
+                    "compression_level 1)")
+            os.replace(tmp, out)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        counts["rows"] = con.sql(f"select count(*) from read_parquet('{str(out).replace(chr(39), chr(39) * 2)}')"
+                                 ).fetchall()[0][0]
+    finally:
+        con.close()
+    counts["seconds"] = round(time.perf_counter() - started, 3)
+    log.info("protected %s: %s", Path(src).name, counts)
+    return counts
 
 
 def source_columns(source: str) -> dict[str, tuple[str, ...]]:

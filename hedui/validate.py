@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -287,6 +288,7 @@ def validate_source(
     *,
     expected_rows: int | None = None,
     suites: Path | None = None,
+    write_passed: Callable[[Path, np.ndarray, Path], None] | None = None,
 ) -> ValidationResult:
     """Validate `staged_parquet` with `stg_<source>.json`; write passed rows and quarantine lines.
 
@@ -296,7 +298,9 @@ def validate_source(
     With `docs_dir`, the source's GX result (summed over chunks, masked) is saved as
     `docs_dir/_results/stg_<source>.json` and the run's Data Docs in `docs_dir` are
     rebuilt for offline reading. Outputs are replaced atomically: re-running a date
-    overwrites them.
+    overwrites them.  `write_passed(staged, bad_positions, passed_out)` writes the
+    passed rows (default: the staged rows less the quarantined ones, unchanged);
+    the pipeline passes one that also protects the personal columns.
 
     Raises ConfigError when the suite is missing or broken, names a column the
     staged file lacks, or an expectation cannot run on the staged types.
@@ -354,7 +358,7 @@ def validate_source(
             bad_rows.append(np.flatnonzero(bad) + offset)
         offset += table.num_rows
     bad_positions = np.concatenate(bad_rows) if bad_rows else np.zeros(0, dtype=np.int64)
-    _write_passed(Path(staged_parquet), bad_positions, passed_out)
+    (write_passed or _write_passed)(Path(staged_parquet), bad_positions, passed_out)
 
     rows_in, rows_quarantined = offset, len(bad_positions)
     rows_passed = rows_in - rows_quarantined

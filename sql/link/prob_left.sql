@@ -1,6 +1,9 @@
 -- Records a probabilistic link is sought for: no usable ID number (missing,
 -- scientific notation, wrong check character, malformed).  A record with a
 -- valid ID that matched nobody belongs to someone else and is never a candidate.
+-- The delivered ID is encrypted in the staged tables: `_hd_plain_ids` (token,
+-- plain), made by the link step for these records only, lives in the
+-- connection's temporary memory and never reaches the database file.
 with
 
 records as (
@@ -9,8 +12,9 @@ records as (
 ),
 
 cleaned as (
-    select *, nullif(hd_id_norm(id_number), '') as id_clean
+    select records.*, nullif(hd_id_norm(coalesce(plain_ids.plain, records.id_number)), '') as id_clean
     from records
+    left join _hd_plain_ids as plain_ids on plain_ids.token = records.id_number
 ),
 
 -- Jiangxi licence-plate prefixes and their city codes (GA 36): a vehicle with

@@ -1,11 +1,23 @@
 -- The members a record may belong to: requested and authorized, with a valid ID.
+-- `member_id` is the ID as the working tables hold it (a pseudonym); the plain
+-- ID the comparisons need comes from `_hd_plain_ids` (token, plain), a
+-- temporary table of the link step that never reaches the database file.
 with
 
 members as (
-    select distinct request_id, id_norm, name_norm, region_code
+    select distinct request_id, id_norm, id_number, name_norm, region_code
     from stg_requests
     where run_date = $run_date and id_norm is not null
       and nullif(trim(authorization_no), '') is not null
+),
+
+plain as (
+    select
+        members.*,
+        case when starts_with(members.id_norm, 'p1:')
+             then nullif(hd_id_norm(plain_ids.plain), '') else members.id_norm end as idno
+    from members
+    left join _hd_plain_ids as plain_ids on plain_ids.token = members.id_number
 ),
 
 final as (
@@ -14,10 +26,10 @@ final as (
         request_id,
         id_norm as member_id,
         name_norm as name,
-        id_norm as idno,
-        try_strptime(substr(id_norm, 7, 8), '%Y%m%d')::date as birth,
-        substr(coalesce(region_code, id_norm), 1, 4) as city
-    from members
+        idno,
+        try_strptime(substr(idno, 7, 8), '%Y%m%d')::date as birth,
+        substr(coalesce(region_code, idno), 1, 4) as city
+    from plain
 )
 
 select * from final
