@@ -7,11 +7,12 @@ requests arrived in the inbox for the logical date:
 1. **ingest** — one mapped task per source: read the department's delivery
    (CSV/XLSX/Parquet, any encoding), check `.ok` markers, stage the rows;
    validate them with the source's Great Expectations suite; bad rows go to
-   quarantine with their reason.
+   quarantine with their reason; the passed rows are written with IDs
+   pseudonymized and raw IDs/accounts encrypted.
 2. **load** — move the run's staged rows into the working DuckDB; the run
    fails if delivered ≠ staged + quarantined for any file.
 3. **link** — link every record to the requested, authorized members (exact
-   ID, then probabilistic); then pseudonymize IDs and encrypt raw values.
+   ID, then probabilistic).
 4. **assess** — household figures, findings and outcome codes per policy.
 5. **report** — outcomes.csv, reconciliation.csv, one report per household.
 6. **publish** — an entry in the hash-chained audit log; the auditor database.

@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import time
 import logging
 import os
 import re
@@ -211,7 +212,11 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
     if problems:
         log.warning("the audit log has %d problem(s), first: %s", len(problems), problems[0])
     published_at = _now()
-    con = db.connect(workdir_db_path)
+    workdir_db_path = Path(workdir_db_path)
+    con = db.connect(workdir_db_path, threads=int(os.environ.get("HEDUI_THREADS", "2")),
+                     memory_limit=os.environ.get("HEDUI_MEMORY_LIMIT", "4GB"),
+                     temp_directory=workdir_db_path.parent / "tmp")
+    con.sql("set preserve_insertion_order = false")  # every auditor table says its own order by
     counts: dict[str, int] = {}
     before: dict[str, list] = {}
     try:
@@ -245,7 +250,9 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
                 sql = db.sql_text(f"audit/auditor_{table}.sql")
                 if table in OPTIONAL_TABLES and not db.table_exists(con, table):
                     continue
+                t = time.perf_counter()
                 con.sql(f"create table auditor.{table} as {sql}")
+                log.debug("auditor table %s: %.1f s", table, time.perf_counter() - t)
             review = _review_decisions_sql(con)
             if review:
                 con.sql(f"create table auditor.review_decisions as {review}")

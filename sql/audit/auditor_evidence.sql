@@ -21,4 +21,4 @@ final as (
 )
 
 select * from final
-order by run_date, request_id, source, record_id
+
