@@ -8,16 +8,19 @@ row and how it was linked.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import re
+import time
 from collections import defaultdict
 from pathlib import Path
+from types import SimpleNamespace
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-from connectors import load_map
+from markupsafe import Markup, escape
 
 TEMPLATES = Path(__file__).parent / "templates"
+log = logging.getLogger(__name__)
 
 OUTCOME_ZH = {
     "CLEAR": "未发现超出政策规定情形",
@@ -58,24 +61,6 @@ def _finding_diff(previous: dict | None, findings: str) -> dict:
     before = set(filter(None, (previous.get("previous_findings") or "").split(";")))
     after = set(filter(None, (findings or "").split(";")))
     return {"added": sorted(after - before), "removed": sorted(before - after)}
-
-
-def _write_alerts(path: Path, households: dict, previous: dict, changes: dict, members: dict) -> None:
-    """alerts.csv: every fact that appeared since a household's previous verification."""
-    names = {(rid, m["id_norm"]): m for rid, ms in members.items() for m in ms}
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["request_id", "program", "previous_run_date", "previous_request_id", "alert",
-                    "member_name", "member_id_masked", "detail_zh"])
-        for request_id, items in sorted(changes.items()):
-            p = previous[request_id]
-            for c in items:
-                if c["change"] != "added" or c["kind"] not in ALERT_KINDS:
-                    continue
-                m = names.get((request_id, c["member_id"]), {})
-                w.writerow([request_id, households.get(request_id, {}).get("program", ""),
-                            p["previous_run_date"], p["previous_request_id"], ALERT_KINDS[c["kind"]],
-                            m.get("name", ""), m.get("id_masked", ""), c["detail_zh"]])
 
 
 PDF_AUTO_LIMIT = 500
@@ -143,162 +128,410 @@ def display_value(kind: str, value) -> str:
     return str(value)
 
 
-def _linked_records(con, run_date: str, sources: list[str]) -> dict[str, list[dict]]:
-    """Every linked record of the run, grouped by request, with its displayable fields."""
-    by_request: dict[str, list[dict]] = defaultdict(list)
-    for source in sources:
+
+
+# --- Household pages at scale -------------------------------------------------------------------
+#
+# The parent exports what the pages need once, set-based, to Parquet partitioned by batch (a range
+# of request ids) under the run folder; each batch is then rendered by a worker process (or in this
+# process for a small run) that reads only its own partition. The cited records, the bulk of a page,
+# arrive as finished HTML: DuckDB formats, escapes and concatenates them (`_record_rows_sql`), so
+# Jinja renders only the head of the page. Nothing of the whole run is held in Python.
+
+POOL_MIN_HOUSEHOLDS = 2000  # fewer households render in this process (HEDUI_REPORT_POOL_MIN)
+BATCH_MAX = 5000  # households per batch at most (HEDUI_REPORT_BATCH sets the size)
+WORKER_MEMORY_LIMIT = "1GB"  # each worker's in-memory DuckDB (spills to the parts folder beyond)
+STATUS_ZH = {"passed": "已交付并通过校验", "missing": "未交付", "incomplete": "交付不完整", "failed": "未通过校验"}
+
+
+def _sql_str(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _sql_escape(expr: str) -> str:
+    """SQL for markupsafe.escape of a VARCHAR expression (the five characters Jinja's autoescape changes)."""
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("'", "&#39;")):
+        expr = f"replace({expr}, {_sql_str(char)}, {_sql_str(entity)})"
+    return expr
+
+
+def _sql_case(expr: str, mapping: dict[str, str], default: str) -> str:
+    whens = " ".join(f"when {_sql_str(k)} then {_sql_str(v)}" for k, v in mapping.items())
+    return f"case {expr} {whens} else {default} end"
+
+
+def _sql_jinja_text(expr: str) -> str:
+    """SQL for `{{ value }}` of any value: escaped text, and `None` for NULL as Jinja prints it."""
+    return f"coalesce({_sql_escape(f'cast({expr} as varchar)')}, 'None')"
+
+
+def _sql_display(expr: str, duck_type: str, kind: str) -> str:
+    """SQL for the escaped text of `display_value(kind, value)` of a column of DuckDB type `duck_type`."""
+    t = duck_type.upper()
+    if t == "VARCHAR":
+        return f"case when {expr} is null or {expr} = '' then '—' else {_sql_escape(expr)} end"
+    if t in ("DOUBLE", "FLOAT", "REAL"):
+        return f"case when {expr} is null then '—' else format('{{:,.2f}}', {expr}) end"
+    if t == "DATE" or t.startswith("TIMESTAMP"):
+        fmt = "%Y-%m" if kind == "month" else "%Y-%m-%d"
+        # Python's strftime writes a year before 1000 without leading zeros
+        return (f"case when {expr} is null then '—' when year({expr}) < 1000 then "
+                f"cast(year({expr}) as varchar) || strftime({expr}, {_sql_str(fmt[2:])}) "
+                f"else strftime({expr}, {_sql_str(fmt)}) end")
+    if t == "BOOLEAN":
+        return f"case when {expr} is null then '—' when {expr} then 'True' else 'False' end"
+    return f"case when {expr} is null then '—' else {_sql_escape(f'cast({expr} as varchar)')} end"
+
+
+def _record_rows_sql(con, source: str, smap, group: int, order: int) -> str:
+    """One source's cited records of the batched households as rows of HTML, in SQL.
+
+    Each row is what household.html printed for one record (`<tr>` of the displayed fields,
+    then the citation cell), built column-wise by DuckDB.
+    """
+    kinds = {c.column: c.type for c in smap.columns}
+    select = display_select(smap, hide=HIDDEN_COLUMNS)
+    types = con.sql(f"describe select {select} from stg_{source} as t").fetchall()
+    cells = " || ".join(f"'<td>' || {_sql_display('d.' + name, type_, kinds.get(name, ''))} || '</td>'"
+                        for name, type_, *_ in types) or "''"
+    method_zh = _sql_case("d.method", METHOD_ZH, "d.method")
+    row_start, cite_start, row_end = _sql_str("\n<tr>"), _sql_str('\n<td class="cite">交付 '), _sql_str("</td></tr>\n")
+    return (
+        f"select d.batch, d.request_id, d.member_id, {group} as grp, {order} as src_ord, d.file_name, "
+        f"d.row_no, d.record_id, {row_start} || {cells} || "
+        f"{cite_start} || {_sql_jinja_text('d.delivery_date')} || '，' || "
+        f"{_sql_jinja_text('d.file_name')} || ' 第 ' || {_sql_jinja_text('d.row_no')} || ' 行，' || "
+        f"{_sql_jinja_text(method_zh)} || case when d.match_weight is null then '' "
+        f"else '（权重 ' || printf('%.2f', d.match_weight) || '）' end || {row_end} as html "
+        f"from (select b.batch, l.request_id, l.member_id, l.method, l.match_weight, "
+        f"t.record_id, t.file_name, t.row_no, t.delivery_date, {select} "
+        f"from links as l join stg_{source} as t on t.record_id = l.record_id "
+        f"join _report_batch as b on b.request_id = l.request_id "
+        f"where l.run_date = $run_date and t.run_date = $run_date) as d"
+    )
+
+
+def _record_groups(sources: list[str]) -> tuple[list[tuple[str, int, int]], dict[int, tuple[str, str]]]:
+    """(source, group, order) per source and, per group, the HTML before and after its `<th>` count.
+
+    A page groups a member's records by the source's Chinese title (sources sharing a title share a
+    table, headed by the first source's columns), in the order of `sources()`.
+    """
+    from connectors import load_map
+
+    plan, heads, first = [], {}, {}
+    for order, source in enumerate(sources):
         smap = load_map(source)
-        rel = con.sql(
-            "select l.request_id, l.member_id, l.method, l.match_weight, l.is_confirmed, "
-            "t.record_id, t.file_name, t.row_no, t.delivery_date, "
-            + display_select(smap, hide=HIDDEN_COLUMNS)
-            + f" from links as l join stg_{source} as t on t.record_id = l.record_id "
-            f"where l.run_date = $run_date and t.run_date = $run_date "
-            f"order by l.request_id, l.member_id, t.file_name, t.row_no",
-            params={"run_date": run_date},
+        group = first.setdefault(smap.title_zh, order)
+        plan.append((source, group, order))
+        if group == order:
+            headers = [c.header for c in smap.columns if c.column not in HIDDEN_COLUMNS]
+            ths = "".join(f"<th>{escape(h)}</th>" for h in headers)
+            heads[group] = (f'\n<table>\n<tr><th colspan="{len(headers) + 1}">{escape(smap.title_zh)}（',
+                            f" 条）</th></tr>\n<tr>{ths}<th>来源</th></tr>\n")
+    return plan, heads
+
+
+def _copy(con, select_sql: str, folder: Path, params: dict) -> None:
+    con.execute(f"copy ({select_sql}) to {_sql_str(str(folder))} "
+                "(format parquet, partition_by (batch), overwrite_or_ignore)", params)
+
+
+def _export_parts(con, run_date: str, parts: Path, batch_size: int, only: set[str] | None) -> int:
+    """Write the batched households' page data under `parts`; return the number of batches."""
+    from connectors import load_map
+    from hedui.pipeline import REQUESTS, sources
+
+    params = {"run_date": run_date}
+    only_sql = ""
+    if only is not None:
+        only_sql = "and request_id in (select unnest($only::varchar[]))"
+        params = {**params, "only": sorted(only)}
+    con.execute(
+        "create or replace temp table _report_batch as "
+        f"select request_id, (row_number() over (order by request_id) - 1) // {int(batch_size)} as batch "
+        "from (select distinct h.request_id from households h join figures f using (run_date, request_id) "
+        "join outcomes o using (run_date, request_id) where h.run_date = $run_date) "
+        f"where true {only_sql}", params)
+    params = {"run_date": run_date}
+    n_batches = con.sql("select count(distinct batch) from _report_batch").fetchall()[0][0]
+    _copy(con, "select b.batch, h.*, f.* exclude (run_date, request_id, n_members, standard_monthly_yuan, "
+          "financial_assets_limit_yuan, max_residential_units), o.outcome, o.findings, "
+          "coalesce(v.n, 1) as _version "
+          "from households h join figures f using (run_date, request_id) "
+          "join outcomes o using (run_date, request_id) join _report_batch b using (request_id) "
+          "left join (select request_id, count(distinct run_date) as n from outcomes "
+          "           where run_date <= $run_date group by request_id) v using (request_id) "
+          "where h.run_date = $run_date", parts / "households", params)
+    _copy(con, "select b.batch, m.request_id, m.id_norm, m.id_masked, m.name, m.relation, "
+          "nullif(trim(m.authorization_no), '') is not null as is_authorized, "
+          "m.authorization_no, m.authorization_date, "
+          "row_number() over (order by m.request_id, m.relation <> '本人', m.row_no, m.rowid) as _ord "
+          "from stg_requests m join _report_batch b using (request_id) where m.run_date = $run_date",
+          parts / "members", params)
+    _copy(con, "select b.batch, f.*, r.file_name, r.row_no, r.delivery_date, "
+          f"{_sql_case('f.code', FINDING_ZH, 'f.code')} as code_zh, "
+          f"coalesce(f.code in ({', '.join(map(_sql_str, sorted(GAP_CODES)))}), false) as is_gap, "
+          f"{_sql_case('f.method', METHOD_ZH, chr(39) * 2)} as method_zh, "
+          "row_number() over (order by f.request_id, f.code, f.rowid) as _ord "
+          "from findings f join _report_batch b using (request_id) "
+          "left join (select record_id, file_name, row_no, delivery_date from source_records "
+          "           where run_date = $run_date union all "
+          "           select record_id, file_name, row_no, delivery_date from stg_requests "
+          "           where run_date = $run_date) r using (record_id) "
+          "where f.run_date = $run_date", parts / "findings", params)
+    _copy(con, "select b.batch, p.* from previous_verification p join _report_batch b using (request_id) "
+          "where p.run_date = $run_date", parts / "previous", params)
+    # a change names its member by the mask of the household's member with that ID (the last listed)
+    _copy(con, "select b.batch, c.*, "
+          "case when m.request_id is null then '' else m.id_masked end as member_masked, "
+          "row_number() over (order by c.request_id, c.change, c.kind, c.fact_key, c.rowid) "
+          "as _ord from changes c join _report_batch b using (request_id) "
+          "left join (select request_id, id_norm, id_masked from stg_requests where run_date = $run_date "
+          "           qualify row_number() over (partition by request_id, id_norm "
+          "                                      order by relation <> '本人' desc, row_no desc, rowid desc) = 1) m "
+          "  on m.request_id = c.request_id and m.id_norm is not distinct from c.member_id "
+          "where c.run_date = $run_date", parts / "changes", params)
+    plan, _ = _record_groups([s for s in sources() if s != REQUESTS])
+    records = " union all ".join(_record_rows_sql(con, s, load_map(s), g, o) for s, g, o in plan)
+    if records:
+        _copy(con, records, parts / "records", params)
+    return n_batches
+
+
+_WORKER: dict = {}
+
+
+def _worker_state(parts: Path) -> dict:
+    """This process's template and in-memory DuckDB (made once per process)."""
+    if _WORKER.get("parts") != parts:
+        import duckdb
+
+        if "con" in _WORKER:
+            _WORKER["con"].close()
+        (parts / "tmp").mkdir(exist_ok=True)
+        _WORKER.update(parts=parts, tpl=_env().get_template("household.html"), con=duckdb.connect(config={
+            "threads": 1, "memory_limit": WORKER_MEMORY_LIMIT, "temp_directory": str(parts / "tmp")}))
+    return _WORKER
+
+
+def _part(con, parts: Path, name: str, batch: int, sql: str = "select * exclude (_ord) from p order by _ord"):
+    """A query over table `name`'s rows of one batch (`p`), or None when the batch has none."""
+    folder = parts / name / f"batch={batch}"
+    if not folder.is_dir():
+        return None
+    return con.sql(f"with p as (select * from read_parquet({_sql_str(str(folder / '*.parquet'))}, "
+                   f"hive_partitioning = false)) {sql}")
+
+
+def _objects(rel) -> list[SimpleNamespace]:
+    """A query's rows as objects: Jinja reads `row.column` from an object's attribute at once, while on
+    a dict it first fails an attribute lookup (a dict has no such attribute) and then takes the item."""
+    if rel is None:
+        return []
+    return [SimpleNamespace(**row) for row in rel.to_arrow_table().to_pylist()]
+
+
+def _grouped(rows: list[SimpleNamespace]) -> dict[str, list[SimpleNamespace]]:
+    out: dict[str, list[SimpleNamespace]] = defaultdict(list)
+    for r in rows:
+        out[r.request_id].append(r)
+    return out
+
+
+def _render_batch(job: dict) -> tuple[int, int]:
+    """Render and write the pages of one batch; return (pages, records cited)."""
+    parts, batch, folder = Path(job["parts"]), job["batch"], Path(job["folder"])
+    started = time.perf_counter()
+    state = _worker_state(parts)
+    con, tpl = state["con"], state["tpl"]
+    con.execute("create or replace temp table _heads (grp integer, pre varchar, post varchar)")
+    con.executemany("insert into _heads values (?, ?, ?)", [(g, a, b) for g, (a, b) in job["heads"].items()])
+    # each member's record tables, one per source group, in one string
+    records = _part(con, parts, "records", batch,
+                    "select request_id, member_id, string_agg(h.pre || g.n || h.post || g.body || '\n</table>\n', '' "
+                    "order by g.grp), sum(g.n)::bigint from (select request_id, member_id, grp, count(*) as n, "
+                    "string_agg(html, '' order by src_ord, file_name, row_no, record_id) as body from p group by all) g "
+                    "join _heads h using (grp) group by all")
+    member_html = {(r, m): (html, n) for r, m, html, n in (records.fetchall() if records else [])}
+    households = _objects(_part(con, parts, "households", batch, "select * from p"))
+    members = _grouped(_objects(_part(con, parts, "members", batch)))
+    findings = _grouped(_objects(_part(con, parts, "findings", batch)))
+    previous = {p.request_id: p for p in _objects(_part(con, parts, "previous", batch, "select * from p"))}
+    changes = _grouped(_objects(_part(con, parts, "changes", batch)))
+    read = time.perf_counter()
+    statuses_html, run_date = Markup(job["statuses_html"]), job["run_date"]
+    source_names = job["source_names"]
+    for h in households:
+        request_id = h.request_id
+        member_list = members.get(request_id, [])
+        per_member = [SimpleNamespace(member=m, records=Markup(member_html.get((request_id, m.id_norm), ("", 0))[0]))
+                      for m in member_list]
+        mine = findings.get(request_id, [])
+        prev = previous.get(request_id)
+        html = tpl.render(
+            h=h, outcome_zh=OUTCOME_ZH[h.outcome], members=member_list, per_member=per_member,
+            findings=[f for f in mine if not f.is_gap], gaps=[f for f in mine if f.is_gap],
+            statuses_html=statuses_html, run_date=run_date, source_names=source_names,
+            previous=prev, changes=changes.get(request_id, []),
+            version=h._version, outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
+            finding_diff=_finding_diff(prev and vars(prev), h.findings),
         )
-        for r in _rows(rel):
-            by_request[r["request_id"]].append({
-                "source": source,
-                "source_zh": smap.title_zh,
-                "member_id": r["member_id"],
-                "method_zh": METHOD_ZH.get(r["method"], r["method"]),
-                "match_weight": r["match_weight"],
-                "is_confirmed": r["is_confirmed"],
-                "record_id": r["record_id"],
-                "file_name": r["file_name"],
-                "row_no": r["row_no"],
-                "delivery_date": r["delivery_date"],
-                "fields": display_fields(smap, r, hide=HIDDEN_COLUMNS),
-            })
-    return by_request
+        (folder / f"{safe_name(request_id)}.html").write_bytes(html.encode("utf-8"))
+    log.debug("report batch %d: %d pages, read %.2f s, render and write %.2f s", batch, len(households),
+              read - started, time.perf_counter() - read)
+    return len(households), sum(n for _, n in member_html.values())
 
 
-def write_reports(con, ctx, only: set[str] | None = None) -> dict:
+def _pool_size() -> int:
+    return int(os.environ.get("HEDUI_THREADS") or 0) or 2
+
+
+def _render_pages(jobs: list[dict], workers: int, in_process: bool) -> tuple[int, int]:
+    """Render every batch, in a pool of `workers` processes unless `in_process`; sum (pages, records)."""
+    if in_process or workers < 2 or len(jobs) < 2:
+        results = [_render_batch(job) for job in jobs]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawned, not forked: the parent holds DuckDB's threads and the database open
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_render_batch, jobs))
+    return sum(r[0] for r in results), sum(r[1] for r in results)
+
+
+def _write_csv(path: Path, header: list[str], rel) -> None:
+    """Write a query's rows to CSV (the csv module's dialect), a batch of rows at a time."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for batch in rel.fetch_record_batch(100_000):
+            w.writerows(zip(*(column.to_pylist() for column in batch.columns), strict=True))
+
+
+def _alerts_sql() -> str:
+    """alerts.csv: every fact that appeared since a household's previous verification."""
+    kinds = ", ".join(map(_sql_str, ALERT_KINDS))
+    return (
+        "select c.request_id, coalesce(h.program, ''), p.previous_run_date, p.previous_request_id, "
+        f"{_sql_case('c.kind', ALERT_KINDS, 'null')}, coalesce(m.name, ''), coalesce(m.id_masked, ''), c.detail_zh "
+        "from changes c join previous_verification p using (run_date, request_id) "
+        "left join (select h.request_id, h.program from households h join figures f using (run_date, request_id) "
+        "           join outcomes o using (run_date, request_id) where h.run_date = $run_date) h "
+        "  on h.request_id = c.request_id "
+        "left join (select request_id, id_norm, name, id_masked from stg_requests where run_date = $run_date "
+        "           qualify row_number() over (partition by request_id, id_norm "
+        "                                      order by relation <> '本人' desc, row_no desc, rowid desc) = 1) m "
+        "  on m.request_id = c.request_id and m.id_norm is not distinct from c.member_id "
+        f"where c.run_date = $run_date and c.change = 'added' and c.kind in ({kinds}) "
+        "order by c.request_id, c.change, c.kind, c.fact_key, c.rowid"
+    )
+
+
+def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None = None,
+                  pool_min: int | None = None, batch_size: int | None = None) -> dict:
     """Write every output of a run's report step; return counts.
 
     With `only`, re-render just those households' pages (after a review
     decision); the batch files (outcomes, reconciliation, alerts, summary) are
     always rewritten whole.
+
+    Household pages are rendered by `workers` processes (HEDUI_THREADS, default 2) in batches of
+    `batch_size` households, or in this process when fewer than `pool_min` (HEDUI_REPORT_POOL_MIN,
+    default 2000) pages are due.
     """
+    import shutil
+    import tempfile
+
     from hedui.pipeline import REQUESTS, sources
 
     run_date = ctx.run_date
     out = ctx.report_dir
     (out / "households").mkdir(parents=True, exist_ok=True)
     params = {"run_date": run_date}
+    workers = workers or _pool_size()
+    pool_min = pool_min if pool_min is not None else int(os.environ.get("HEDUI_REPORT_POOL_MIN", POOL_MIN_HOUSEHOLDS))
 
-    outcomes = _rows(con.sql("select request_id, outcome, findings from outcomes where run_date = $run_date "
-                             "order by request_id", params=params))
-    with open(out / "outcomes.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["request_id", "outcome", "findings"])
-        w.writerows((o["request_id"], o["outcome"], o["findings"]) for o in outcomes)
+    n_households, demonstration = con.sql(
+        "select count(distinct h.request_id), coalesce(bool_or(h.policy_demonstration), false) "
+        "from households h join figures f using (run_date, request_id) "
+        "join outcomes o using (run_date, request_id) where h.run_date = $run_date", params=params).fetchall()[0]
+    n_due = n_households if only is None else len(only)
+    if batch_size is None:
+        batch_size = int(os.environ.get("HEDUI_REPORT_BATCH", 0)) or min(
+            BATCH_MAX, max(250, -(-n_due // (4 * workers))))
+    in_process = n_due < pool_min
+    env = _env()
+    statuses = _rows(con.sql("select * from source_status where run_date = $run_date order by source",
+                             params=params))
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    parts = Path(tempfile.mkdtemp(prefix="report_parts_", dir=ctx.run_dir))
+    try:
+        started = time.perf_counter()
+        n_batches = _export_parts(con, run_date, parts, batch_size, only)
+        exported = time.perf_counter()
+        _, heads = _record_groups([s for s in sources() if s != REQUESTS])
+        common = {"parts": str(parts), "folder": str(out / "households"), "run_date": run_date, "heads": heads,
+                  "statuses_html": env.get_template("_household_sources.html").render(statuses=statuses),
+                  "source_names": {s["source"]: s["source_zh"] for s in statuses}}
+        n_pages, records_cited = _render_pages([{**common, "batch": b} for b in range(n_batches)],
+                                               workers, in_process)
+        log.info("report pages: %d in %d batches (%s), export %.1f s, render %.1f s", n_pages, n_batches,
+                 "in process" if in_process else f"{workers} workers", exported - started,
+                 time.perf_counter() - exported)
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
 
+    _write_csv(out / "outcomes.csv", ["request_id", "outcome", "findings"], con.sql(
+        "select request_id, outcome, findings from outcomes where run_date = $run_date order by request_id",
+        params=params))
     recon = _rows(con.sql("select source, file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
                           "where run_date = $run_date order by source, file", params=params))
     with open(out / "reconciliation.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["source", "file", "rows_delivered", "rows_staged", "rows_quarantined"])
         w.writerows(tuple(r.values()) for r in recon)
+    _write_csv(out / "alerts.csv", ["request_id", "program", "previous_run_date", "previous_request_id", "alert",
+                                    "member_name", "member_id_masked", "detail_zh"],
+               con.sql(_alerts_sql(), params=params))
 
-    households = {h["request_id"]: h for h in _rows(con.sql(
-        "select h.*, f.* exclude (run_date, request_id, n_members, standard_monthly_yuan, "
-        "financial_assets_limit_yuan, max_residential_units), o.outcome, o.findings "
-        "from households h join figures f using (run_date, request_id) "
-        "join outcomes o using (run_date, request_id) where h.run_date = $run_date", params=params))}
-    members: dict[str, list[dict]] = defaultdict(list)
-    for m in _rows(con.sql("select request_id, id_norm, id_masked, name, relation, "
-                           "nullif(trim(authorization_no), '') is not null as is_authorized, "
-                           "authorization_no, authorization_date from stg_requests where run_date = $run_date "
-                           "order by request_id, relation <> '本人', row_no", params=params)):
-        members[m["request_id"]].append(m)
-    findings: dict[str, list[dict]] = defaultdict(list)
-    citations = {}
-    for f in _rows(con.sql(
-            "select f.*, r.file_name, r.row_no, r.delivery_date from findings f "
-            "left join (select record_id, file_name, row_no, delivery_date from source_records "
-            "           where run_date = $run_date union all "
-            "           select record_id, file_name, row_no, delivery_date from stg_requests "
-            "           where run_date = $run_date) r using (record_id) "
-            "where f.run_date = $run_date order by f.request_id, f.code", params=params)):
-        f["code_zh"] = FINDING_ZH.get(f["code"], f["code"])
-        f["is_gap"] = f["code"] in GAP_CODES
-        f["method_zh"] = METHOD_ZH.get(f["method"], "")
-        findings[f["request_id"]].append(f)
-    statuses = _rows(con.sql("select * from source_status where run_date = $run_date order by source",
-                             params=params))
-    previous = {p["request_id"]: p for p in _rows(con.sql(
-        "select * from previous_verification where run_date = $run_date", params=params))}
-    versions = dict(con.sql(
-        "select request_id, count(distinct run_date) from outcomes "
-        "where run_date <= $run_date group by request_id", params=params).fetchall())
-    masked = {(rid, m["id_norm"]): m["id_masked"] for rid, ms in members.items() for m in ms}
-    changes: dict[str, list[dict]] = defaultdict(list)
-    for c in _rows(con.sql("select * from changes where run_date = $run_date "
-                           "order by request_id, change, kind, fact_key", params=params)):
-        c["member_masked"] = masked.get((c["request_id"], c["member_id"]), "")
-        changes[c["request_id"]].append(c)
-    _write_alerts(out / "alerts.csv", households, previous, changes, members)
-    records = _linked_records(con, run_date, [s for s in sources() if s != REQUESTS])
-    names = {s["source"]: s["source_zh"] for s in statuses}
-
-    env = _env()
-    tpl = env.get_template("household.html")
-    for request_id, h in households.items():
-        if only is not None and request_id not in only:
-            continue
-        member_list = members[request_id]
-        recs = records.get(request_id, [])
-        per_member = []
-        for m in member_list:
-            mine = [r for r in recs if r["member_id"] == m["id_norm"]]
-            by_source: dict[str, list[dict]] = defaultdict(list)
-            for r in mine:
-                by_source[r["source_zh"]].append(r)
-            per_member.append({"member": m, "by_source": dict(by_source)})
-        html = tpl.render(
-            h=h, outcome_zh=OUTCOME_ZH[h["outcome"]], members=member_list, per_member=per_member,
-            findings=[f for f in findings[request_id] if not f["is_gap"]],
-            gaps=[f for f in findings[request_id] if f["is_gap"]],
-            statuses=statuses, run_date=run_date, source_names=names,
-            previous=previous.get(request_id), changes=changes.get(request_id, []),
-            version=versions.get(request_id, 1), outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
-            finding_diff=_finding_diff(previous.get(request_id), h["findings"]),
-        )
-        (out / "households" / f"{safe_name(request_id)}.html").write_text(html, encoding="utf-8")
-        citations[request_id] = len(recs)
-
-    pdf = pdf_wanted(len(households))
-    if pdf and households:
-        write_pdfs(out, [r for r in households if only is None or r in only])
+    pdf = pdf_wanted(n_households)
+    if pdf and n_households:
+        ids = [r for (r,) in con.sql("select request_id from outcomes where run_date = $run_date "
+                                     "order by request_id", params=params).fetchall()]
+        write_pdfs(out, [r for r in ids if only is None or r in only])
     per_source = {r["source"]: r for r in _rows(con.sql(
         "select source, sum(rows_delivered) rows_delivered, sum(rows_staged) rows_staged, "
         "sum(rows_quarantined) rows_quarantined from reconciliation where run_date = $run_date group by all",
         params=params))}
     for s in statuses:
         s.update({k: v for k, v in per_source.get(s["source"], {}).items() if k != "source"})
-    n_alerts = sum(1 for _ in open(out / "alerts.csv", encoding="utf-8")) - 1
-    summary = env.get_template("summary.html").render(
-        pdf=pdf, n_alerts=n_alerts,
-        demonstration=any(h.get("policy_demonstration") for h in households.values()),
+    with open(out / "alerts.csv", encoding="utf-8") as fh:
+        n_alerts = sum(1 for _ in fh) - 1
+    outcomes = _rows(con.sql("select request_id, outcome, findings from outcomes where run_date = $run_date "
+                             "order by request_id", params=params))
+    summary = env.get_template("summary.html").stream(
+        pdf=pdf, n_alerts=n_alerts, demonstration=bool(demonstration),
         by_county=_rows(con.sql(
             "select h.region_code, h.program, count(*) n, count(*) filter (where o.outcome = 'CLEAR') n_clear, "
             "count(*) filter (where o.outcome = 'FINDINGS') n_findings, "
             "count(*) filter (where o.outcome = 'INCOMPLETE') n_incomplete "
             "from households h join outcomes o using (run_date, request_id) where h.run_date = $run_date "
             "group by all order by all", params=params)),
-        run_date=run_date, outcomes=outcomes, households=households, statuses=statuses, recon=recon,
+        run_date=run_date, outcomes=outcomes, statuses=statuses, recon=recon,
         outcome_zh=OUTCOME_ZH, finding_zh=FINDING_ZH, safe_name=safe_name,
         by_outcome=_rows(con.sql("select outcome, count(*) n from outcomes where run_date = $run_date "
-                                 "group by all order by n desc", params=params)),
+                                 "group by all order by n desc, outcome", params=params)),
         by_finding=_rows(con.sql("select code, count(distinct request_id) n from findings "
-                                 "where run_date = $run_date group by all order by n desc", params=params)),
+                                 "where run_date = $run_date group by all order by n desc, code", params=params)),
         quarantine_top=_rows(con.sql(
             "with c as (select source, reason_zh, count(*) n from quarantine where run_date = $run_date "
             "group by all) select source, reason_zh, n from c "
             "qualify row_number() over (partition by source order by n desc) <= 3 order by source, n desc",
             params=params)),
     )
-    (out / "index.html").write_text(summary, encoding="utf-8")
-    return {"households": len(households), "records_cited": sum(citations.values()), "pdf": pdf}
+    with open(out / "index.html", "w", encoding="utf-8") as fh:
+        summary.dump(fh)
+    return {"households": n_households, "records_cited": records_cited, "pdf": pdf}
