@@ -58,19 +58,22 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, select_sql: str,
                  params: dict[str, Any], run_date: str) -> int:
     """Replace `table`'s rows of `run_date` by the rows of `select_sql`; return the count.
 
-    The table is created from the query's shape on first use.  Run inside the
+    The table is created from the query's shape on first use.  The rows stream
+    straight into the table; only a query that reads `table` itself is
+    materialized first (it must see the rows it replaces).  Run inside the
     caller's transaction for atomicity across several tables.
     """
     bound = _used_params(select_sql, params)
-    con.execute(f"create temp table _rows as {select_sql}", bound)
+    if re.search(rf"\b{re.escape(table)}\b", select_sql):
+        con.execute(f"create temp table _rows as {select_sql}", bound)
+        select_sql, bound = "select * from _rows", {}
     try:
         if not table_exists(con, table):
-            con.sql(f"create table {table} as select * from _rows limit 0")
+            con.execute(f"create table {table} as select * from ({select_sql}) limit 0", bound)
         con.execute(f"delete from {table} where run_date = ?", [run_date])
-        con.sql(f"insert into {table} by name select * from _rows")
-        return con.sql("select count(*) from _rows").fetchall()[0][0]
+        return int(con.execute(f"insert into {table} by name {select_sql}", bound).fetchall()[0][0])
     finally:
-        con.sql("drop table _rows")
+        con.sql("drop table if exists _rows")
 
 
 def replace_model(con: duckdb.DuckDBPyConnection, table: str, name: str, run_date: str, **params: Any) -> int:

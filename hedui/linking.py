@@ -46,14 +46,14 @@ def _plain_ids(con, run_date: str, keys) -> int:
     """
     from hedui.security import is_token
 
-    tokens = con.execute("""
+    tokens = con.sql("""
         select distinct id_number from source_records
         where run_date = $run_date and id_norm is null and name_norm is not null and id_number is not null
         union
         select distinct id_number from stg_requests
         where run_date = $run_date and id_norm is not null and id_number is not null
           and nullif(trim(authorization_no), '') is not null
-    """, {"run_date": run_date}).to_arrow_table().column(0).combine_chunks()
+    """, params={"run_date": run_date}).to_arrow_table().column(0).combine_chunks()
     plain = [keys.decrypt(t) if is_token(t) else t for t in tokens.to_pylist()]
     con.register("_hd_plain_arrow", pa.table({"token": tokens.cast(pa.string()), "plain": pa.array(plain, pa.string())}))
     con.sql("create or replace temp table _hd_plain_ids as select * from _hd_plain_arrow")

@@ -347,8 +347,12 @@ def _source_bytes(ctx: RunContext, source: str) -> int:
     return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0
 
 
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, log_level: int) -> None:
     os.environ["HEDUI_THREADS"] = str(threads)
+    if log_level < logging.WARNING:  # a verbose run: the workers log like the parent (masked)
+        from hedui.cli import setup_logging
+
+        setup_logging(verbose=True)
 
 
 def _timed_source(ctx: RunContext, source: str) -> float:
@@ -361,7 +365,7 @@ def ingest_all(ctx: RunContext, workers: int | None = None) -> dict:
     """Ingest and validate every source, `workers` at a time (largest delivery first); return timings.
 
     `workers` defaults to ``HEDUI_INGEST_WORKERS`` or min(2, CPUs); with more than
-    one, the sources run in forked worker processes that share the cores'
+    one, the sources run in worker processes that share the cores'
     ``HEDUI_THREADS`` between them.  A failing source fails the call after the
     others have finished.
     """
@@ -373,14 +377,13 @@ def ingest_all(ctx: RunContext, workers: int | None = None) -> dict:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    import great_expectations  # noqa: F401  imported once before the fork, not once per worker
-
-    import hedui.staging  # noqa: F401
-    import hedui.validate  # noqa: F401
-
+    # workers fork from a fresh single-threaded server that has imported GX once (forking this
+    # process, which may run DuckDB/polars threads already, can deadlock the children)
+    mp = multiprocessing.get_context("forkserver")
+    mp.set_forkserver_preload(["great_expectations", "hedui.staging", "hedui.validate", "hedui.protect"])
     threads = max(1, int(os.environ.get("HEDUI_THREADS", "2")) // workers)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_worker_init, initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=mp,
+                             initializer=_worker_init, initargs=(threads, logging.getLogger().getEffectiveLevel())) as pool:
         futures = {s: pool.submit(_timed_source, ctx, s) for s in order}
         errors = [f.exception() for f in futures.values() if f.exception() is not None]
         if errors:
