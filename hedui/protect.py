@@ -176,16 +176,19 @@ def protect_parquet(src: Path, out: Path, *, keys: Keys, id_columns: Sequence[st
                 raise ProtectError(f"文件 {Path(src).name} 没有要保护的列 {c}")
         counts: dict = {}
         joins, replace, added = [], {}, {}
-        plan = ([(c, (PSEUDONYM_PREFIX,), keys.pseudonyms) for c in id_columns]
-                + [(c, TOKEN_PREFIXES, keys.encrypt_many) for c in (*raw_id_columns, *account_columns)])
-        for i, (c, prefixes, transform) in enumerate(plan):
+        # Python computes only the bytes (HMAC / AES-GCM, per distinct value); DuckDB formats them
+        plan = ([(c, (PSEUDONYM_PREFIX,), keys.pseudonym_digests, f"'{PSEUDONYM_PREFIX}' || lower(hex({{}}))")
+                 for c in id_columns]
+                + [(c, TOKEN_PREFIXES, keys.encrypt_raw_many, f"'{keys.token_prefix}' || to_base64({{}})")
+                   for c in (*raw_id_columns, *account_columns)])
+        for i, (c, prefixes, transform, fmt) in enumerate(plan):
             values = con.sql(f"select distinct {_q(c)} as v from {source} "
                              f"where {_unprotected_filter(c, prefixes)}").to_arrow_table().column(0).combine_chunks()
             counts[c] = len(values)
             name = f"_hd_m{i}"
-            con.register(name, pa.table({"v": values, "p": pa.array(transform(values), type=pa.string())}))
+            con.register(name, pa.table({"v": values, "p": pa.array(transform(values), type=pa.binary())}))
             joins.append(f"left join {name} on {name}.v = s.{_q(c)}")
-            replace[c] = f"coalesce({name}.p, s.{_q(c)})"
+            replace[c] = f"coalesce({fmt.format(name + '.p')}, s.{_q(c)})"
         if masked_id_column and masked_id_column not in cols:
             firsts = [f"s.{_q(c)}" for c in (*id_columns[:1], *raw_id_columns[:1])]
             if firsts:

@@ -130,19 +130,34 @@ class Keys:
 
     def pseudonyms(self, values: Iterable[str | None]) -> list[str | None]:
         """`pseudonym` of each value (a list or an Arrow array of distinct values), in order."""
+        prefix = PSEUDONYM_PREFIX
+        vals = _pylist(values)
+        digests = self.pseudonym_digests(vals)
+        return [v if d is None else prefix + d.hex() for v, d in zip(vals, digests, strict=True)]
+
+    def pseudonym_digests(self, values: Iterable[str | None]) -> list[bytes | None]:
+        """The 16 bytes behind each value's pseudonym (None for None and for a pseudonym already).
+
+        For set-based callers that format in SQL: ``'p1:' || lower(hex(digest))``.
+        """
         base, prefix = self._hmac, PSEUDONYM_PREFIX
-        out: list[str | None] = []
+        out: list[bytes | None] = []
         append = out.append
         for v in _pylist(values):
             if v is None or v.startswith(prefix):
-                append(v)
+                append(None)
                 continue
             h = base.copy()
             h.update(v.encode("utf-8"))
-            append(prefix + h.finalize()[:16].hex())
+            append(h.finalize()[:16])
         return out
 
     # -- encryption ---------------------------------------------------------------
+
+    @property
+    def token_prefix(self) -> str:
+        """``a1:`` (AES-256-GCM) or ``s1:`` (SM4-GCM): what this key's tokens start with."""
+        return CIPHERS[self.cipher] + "1:"
 
     def encrypt(self, value: str | None) -> str | None:
         """Encrypt a value to a token (`a1:`/`s1:` + base64); None stays None, a token stays as is."""
@@ -151,27 +166,36 @@ class Keys:
     def encrypt_many(self, values: Iterable[str | None]) -> list[str | None]:
         """`encrypt` of each value, in order (a fresh random nonce per value)."""
         vals = _pylist(values)
+        b64, prefix = base64.b64encode, self.token_prefix
+        return [v if r is None else prefix + b64(r).decode("ascii")
+                for v, r in zip(vals, self.encrypt_raw_many(vals), strict=True)]
+
+    def encrypt_raw_many(self, values: Iterable[str | None]) -> list[bytes | None]:
+        """nonce ‖ ciphertext ‖ tag of each value (None for None and for a token already).
+
+        For set-based callers that format in SQL: ``token_prefix || to_base64(raw)``.
+        """
+        vals = _pylist(values)
         nonces = secrets.token_bytes(_NONCE * len(vals))
-        b64 = base64.b64encode
-        out: list[str | None] = []
+        out: list[bytes | None] = []
         append = out.append
         if self.cipher == "aes-gcm":
             enc = self._aes.encrypt
             for i, v in enumerate(vals):
                 if v is None or v.startswith(TOKEN_PREFIXES):
-                    append(v)
+                    append(None)
                     continue
                 n = nonces[i * _NONCE:(i + 1) * _NONCE]
-                append("a1:" + b64(n + enc(n, v.encode("utf-8"), None)).decode("ascii"))
+                append(n + enc(n, v.encode("utf-8"), None))
         else:
             for i, v in enumerate(vals):
                 if v is None or v.startswith(TOKEN_PREFIXES):
-                    append(v)
+                    append(None)
                     continue
                 n = nonces[i * _NONCE:(i + 1) * _NONCE]
                 e = Cipher(algorithms.SM4(self._sm4_key), modes.GCM(n)).encryptor()
                 ct = e.update(v.encode("utf-8")) + e.finalize()
-                append("s1:" + b64(n + ct + e.tag).decode("ascii"))
+                append(n + ct + e.tag)
         return out
 
     def decrypt(self, token: str | None) -> str | None:

@@ -13,7 +13,14 @@ import pytest
 
 from hedui.auditlog import AuditLog
 from hedui.errors import ConfigError
-from hedui.protect import ProtectError, protect_source, protect_table, protect_working_tables, reveal
+from hedui.protect import (
+    ProtectError,
+    protect_parquet,
+    protect_source,
+    protect_table,
+    protect_working_tables,
+    reveal,
+)
 from hedui.security import (
     ENV_DATA_KEY,
     ENV_KEYS_CONN_ID,
@@ -231,3 +238,28 @@ def test_reveal_writes_an_unmasked_view_entry_before_decrypting(tmp_path):
     (entry,) = audit_log.entries()
     assert entry["action"] == "unmasked_view" and entry["actor"] == "staff:wang"
     assert ID_A not in audit_log.path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("cipher", ["aes-gcm", "sm4-gcm"])
+def test_protect_parquet_writes_what_protect_table_would_less_the_dropped_rows(tmp_path, cipher):
+    import pyarrow.parquet as pq
+
+    k = make_keys(3, cipher=cipher)
+    src, out = tmp_path / "staged.parquet", tmp_path / "protected.parquet"
+    pq.write_table(pa.table({
+        "record_id": ["r1", "r2", "r3", "r4"],
+        "id_norm": [ID_A, ID_A, None, "p1:" + "0" * 32],
+        "id_number": [f" {ID_A.lower()} ", "bad", None, "a1:kept"],
+        "account_no": ["6222 0212 3456 7890", None, "12", "6222021234567890"],
+    }), src)
+    counts = protect_parquet(src, out, keys=k, account_columns=("account_no",), drop_rows=[1])
+    rows = pq.read_table(out).to_pylist()
+    assert counts["rows"] == 3 and [r["record_id"] for r in rows] == ["r1", "r3", "r4"]
+    assert rows[0]["id_norm"] == k.pseudonym(ID_A) and rows[1]["id_norm"] is None
+    assert rows[2]["id_norm"] == "p1:" + "0" * 32 and rows[2]["id_number"] == "a1:kept"  # protected already
+    assert rows[0]["id_number"].startswith(k.token_prefix) and k.decrypt(rows[0]["id_number"]) == f" {ID_A.lower()} "
+    assert k.decrypt(rows[0]["account_no"]) == "6222 0212 3456 7890" and k.decrypt(rows[1]["account_no"]) == "12"
+    assert rows[0]["id_masked"] == "360102********123X" and rows[0]["account_no_masked"] == "****7890"
+    assert rows[1]["account_no_masked"] == "****" and rows[1]["id_masked"] is None
+    with pytest.raises(ProtectError):
+        protect_parquet(src, out, keys=k, account_columns=("no_such_column",))
