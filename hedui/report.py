@@ -13,6 +13,7 @@ import os
 import re
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -148,11 +149,34 @@ def _sql_str(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("'", "&#39;"))
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                  "UBIGINT", "UHUGEINT"}
+
+
+class _Text(str):
+    """Literal text among the pieces of `_sql_concat` (SQL expressions are plain strings)."""
+
+
+def _sql_concat(*pieces: str) -> str:
+    """SQL concatenating the pieces in one concat() call, adjacent literal texts merged."""
+    merged: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, _Text) and merged and isinstance(merged[-1], _Text):
+            merged[-1] = _Text(merged[-1] + piece)
+        else:
+            merged.append(piece)
+    return "concat(" + ", ".join(_sql_str(p) if isinstance(p, _Text) else p for p in merged) + ")"
+
+
 def _sql_escape(expr: str) -> str:
-    """SQL for markupsafe.escape of a VARCHAR expression (the five characters Jinja's autoescape changes)."""
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("'", "&#39;")):
-        expr = f"replace({expr}, {_sql_str(char)}, {_sql_str(entity)})"
-    return expr
+    """SQL for markupsafe.escape of a VARCHAR expression (the five characters Jinja's autoescape
+    changes); a value without any of them, nearly every one, is passed on after five quick scans."""
+    replaced = expr
+    for char, entity in _ESCAPES:
+        replaced = f"replace({replaced}, {_sql_str(char)}, {_sql_str(entity)})"
+    guard = " or ".join(f"contains({expr}, {_sql_str(char)})" for char, _ in _ESCAPES)
+    return f"case when {guard} then {replaced} else {expr} end"
 
 
 def _sql_case(expr: str, mapping: dict[str, str], default: str) -> str:
@@ -160,9 +184,13 @@ def _sql_case(expr: str, mapping: dict[str, str], default: str) -> str:
     return f"case {expr} {whens} else {default} end"
 
 
-def _sql_jinja_text(expr: str) -> str:
-    """SQL for `{{ value }}` of any value: escaped text, and `None` for NULL as Jinja prints it."""
-    return f"coalesce({_sql_escape(f'cast({expr} as varchar)')}, 'None')"
+def _sql_jinja_text(expr: str, duck_type: str) -> str:
+    """SQL for `{{ value }}` of a column: its text escaped, `None` for NULL as Jinja prints it."""
+    t = duck_type.upper()
+    text = f"cast({expr} as varchar)"
+    if t not in _INTEGER_TYPES:  # digits need no escaping
+        text = _sql_escape(expr if t == "VARCHAR" else text)
+    return f"coalesce({text}, 'None')"
 
 
 def _sql_display(expr: str, duck_type: str, kind: str) -> str:
@@ -180,35 +208,42 @@ def _sql_display(expr: str, duck_type: str, kind: str) -> str:
                 f"else strftime({expr}, {_sql_str(fmt)}) end")
     if t == "BOOLEAN":
         return f"case when {expr} is null then '—' when {expr} then 'True' else 'False' end"
+    if t in _INTEGER_TYPES:
+        return f"case when {expr} is null then '—' else cast({expr} as varchar) end"
     return f"case when {expr} is null then '—' else {_sql_escape(f'cast({expr} as varchar)')} end"
 
 
-def _record_rows_sql(con, source: str, smap, group: int, order: int) -> str:
-    """One source's cited records of the batched households as rows of HTML, in SQL.
+def _record_sql(con, source: str, smap) -> tuple[str, str]:
+    """One source's cited records of the batched households: the SELECT that exports them (typed
+    columns, as stored), and the SQL that makes each of them a row of HTML (over alias `d`).
 
-    Each row is what household.html printed for one record (`<tr>` of the displayed fields,
-    then the citation cell), built column-wise by DuckDB.
+    A row is what household.html printed for one record: `<tr>` of the displayed fields, then
+    the citation cell; DuckDB builds it column-wise, in the worker that renders the batch.
     """
     kinds = {c.column: c.type for c in smap.columns}
     select = display_select(smap, hide=HIDDEN_COLUMNS)
-    types = con.sql(f"describe select {select} from stg_{source} as t").fetchall()
-    cells = " || ".join(f"'<td>' || {_sql_display('d.' + name, type_, kinds.get(name, ''))} || '</td>'"
-                        for name, type_, *_ in types) or "''"
-    method_zh = _sql_case("d.method", METHOD_ZH, "d.method")
-    row_start, cite_start, row_end = _sql_str("\n<tr>"), _sql_str('\n<td class="cite">交付 '), _sql_str("</td></tr>\n")
-    return (
-        f"select d.batch, d.request_id, d.member_id, {group} as grp, {order} as src_ord, d.file_name, "
-        f"d.row_no, d.record_id, {row_start} || {cells} || "
-        f"{cite_start} || {_sql_jinja_text('d.delivery_date')} || '，' || "
-        f"{_sql_jinja_text('d.file_name')} || ' 第 ' || {_sql_jinja_text('d.row_no')} || ' 行，' || "
-        f"{_sql_jinja_text(method_zh)} || case when d.match_weight is null then '' "
-        f"else '（权重 ' || printf('%.2f', d.match_weight) || '）' end || {row_end} as html "
-        f"from (select b.batch, l.request_id, l.member_id, l.method, l.match_weight, "
-        f"t.record_id, t.file_name, t.row_no, t.delivery_date, {select} "
-        f"from links as l join stg_{source} as t on t.record_id = l.record_id "
+    lineage = ["file_name", "row_no", "delivery_date"]
+    types = con.sql(f"describe select t.file_name, t.row_no, t.delivery_date, {select} "
+                    f"from stg_{source} as t").fetchall()
+    typed = {name: type_ for name, type_, *_ in types[:len(lineage)]}
+    cells = []
+    for name, type_, *_ in types[len(lineage):]:
+        cells += [_Text("<td>"), _sql_display(f"d.{name}", type_, kinds.get(name, "")), _Text("</td>")]
+    method_zh = " ".join(f"when {_sql_str(k)} then {_sql_str(escape(v))}" for k, v in METHOD_ZH.items())
+    method_zh = f"case d.method {method_zh} else {_sql_jinja_text('d.method', 'VARCHAR')} end"
+    html = _sql_concat(
+        _Text("\n<tr>"), *cells, _Text('\n<td class="cite">交付 '),
+        _sql_jinja_text("d.delivery_date", typed["delivery_date"]), _Text("，"),
+        _sql_jinja_text("d.file_name", typed["file_name"]), _Text(" 第 "),
+        _sql_jinja_text("d.row_no", typed["row_no"]), _Text(" 行，"), method_zh,
+        "case when d.match_weight is null then '' else concat('（权重 ', printf('%.2f', d.match_weight), '）') end",
+        _Text("</td></tr>\n"))
+    export = (
+        f"select b.batch, b.hh, l.member_id, l.method, l.match_weight, t.file_name, t.row_no, t.delivery_date, "
+        f"{select} from links as l join stg_{source} as t on t.record_id = l.record_id "
         f"join _report_batch as b on b.request_id = l.request_id "
-        f"where l.run_date = $run_date and t.run_date = $run_date) as d"
-    )
+        f"where l.run_date = $run_date and l.source = {_sql_str(source)} and t.run_date = $run_date")
+    return export, html
 
 
 def _record_groups(sources: list[str]) -> tuple[list[tuple[str, int, int]], dict[int, tuple[str, str]]]:
@@ -237,8 +272,10 @@ def _copy(con, select_sql: str, folder: Path, params: dict) -> None:
                 "(format parquet, partition_by (batch), overwrite_or_ignore)", params)
 
 
-def _export_parts(con, run_date: str, parts: Path, batch_size: int, only: set[str] | None) -> int:
-    """Write the batched households' page data under `parts`; return the number of batches."""
+def _export_parts(con, run_date: str, parts: Path, batch_size: int,
+                  only: set[str] | None) -> tuple[int, list[tuple[int, int, str]]]:
+    """Write the batched households' page data under `parts`; return the number of batches and, per
+    source of records, (order, group, the SQL of a record's row of HTML)."""
     from connectors import load_map
     from hedui.pipeline import REQUESTS, sources
 
@@ -249,13 +286,14 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int, only: set[st
         params = {**params, "only": sorted(only)}
     con.execute(
         "create or replace temp table _report_batch as "
-        f"select request_id, (row_number() over (order by request_id) - 1) // {int(batch_size)} as batch "
+        "select request_id, row_number() over (order by request_id) as hh, "
+        f"(row_number() over (order by request_id) - 1) // {int(batch_size)} as batch "
         "from (select distinct h.request_id from households h join figures f using (run_date, request_id) "
         "join outcomes o using (run_date, request_id) where h.run_date = $run_date) "
         f"where true {only_sql}", params)
     params = {"run_date": run_date}
     n_batches = con.sql("select count(distinct batch) from _report_batch").fetchall()[0][0]
-    _copy(con, "select b.batch, h.*, f.* exclude (run_date, request_id, n_members, standard_monthly_yuan, "
+    _copy(con, "select b.batch, b.hh as _hh, h.*, f.* exclude (run_date, request_id, n_members, standard_monthly_yuan, "
           "financial_assets_limit_yuan, max_residential_units), o.outcome, o.findings, "
           "coalesce(v.n, 1) as _version "
           "from households h join figures f using (run_date, request_id) "
@@ -293,10 +331,12 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int, only: set[st
           "  on m.request_id = c.request_id and m.id_norm is not distinct from c.member_id "
           "where c.run_date = $run_date", parts / "changes", params)
     plan, _ = _record_groups([s for s in sources() if s != REQUESTS])
-    records = " union all ".join(_record_rows_sql(con, s, load_map(s), g, o) for s, g, o in plan)
-    if records:
-        _copy(con, records, parts / "records", params)
-    return n_batches
+    html = []
+    for source, group, order in plan:  # one source at a time: one join's memory at a time
+        export, row_html = _record_sql(con, source, load_map(source))
+        _copy(con, export, parts / f"records_{order}", params)
+        html.append((order, group, row_html))
+    return n_batches, html
 
 
 _WORKER: dict = {}
@@ -316,11 +356,12 @@ def _worker_state(parts: Path) -> dict:
 
 
 def _part(con, parts: Path, name: str, batch: int, sql: str = "select * exclude (_ord) from p order by _ord"):
-    """A query over table `name`'s rows of one batch (`p`), or None when the batch has none."""
-    folder = parts / name / f"batch={batch}"
-    if not folder.is_dir():
+    """A query over table `name`'s rows of one batch (`p`), or None when the batch has none.
+    `name` may be a glob (`records_*`: the records of every source)."""
+    files = sorted(str(f) for f in parts.glob(f"{name}/batch={batch}/*.parquet"))
+    if not files:
         return None
-    return con.sql(f"with p as (select * from read_parquet({_sql_str(str(folder / '*.parquet'))}, "
+    return con.sql(f"with p as (select * from read_parquet([{', '.join(map(_sql_str, files))}], "
                    f"hive_partitioning = false)) {sql}")
 
 
@@ -348,12 +389,19 @@ def _render_batch(job: dict) -> tuple[int, int]:
     con.execute("create or replace temp table _heads (grp integer, pre varchar, post varchar)")
     con.executemany("insert into _heads values (?, ?, ?)", [(g, a, b) for g, (a, b) in job["heads"].items()])
     # each member's record tables, one per source group, in one string
-    records = _part(con, parts, "records", batch,
-                    "select request_id, member_id, string_agg(h.pre || g.n || h.post || g.body || '\n</table>\n', '' "
-                    "order by g.grp), sum(g.n)::bigint from (select request_id, member_id, grp, count(*) as n, "
-                    "string_agg(html, '' order by src_ord, file_name, row_no, record_id) as body from p group by all) g "
-                    "join _heads h using (grp) group by all")
-    member_html = {(r, m): (html, n) for r, m, html, n in (records.fetchall() if records else [])}
+    rows = []
+    for order, group, html in job["records"]:
+        files = sorted(str(f) for f in parts.glob(f"records_{order}/batch={batch}/*.parquet"))
+        if files:
+            rows.append(f"select hh, member_id, {group} as grp, {order} as src_ord, file_name, row_no, {html} as html "
+                        f"from read_parquet([{', '.join(map(_sql_str, files))}], hive_partitioning = false) as d")
+    member_html = {}
+    if rows:
+        member_html = {(hh, m): (html, n) for hh, m, html, n in con.sql(
+            "select hh, member_id, string_agg(h.pre || g.n || h.post || g.body || '\n</table>\n', '' order by g.grp), "
+            "sum(g.n)::bigint from (select hh, member_id, grp, count(*) as n, "
+            "string_agg(html, '' order by src_ord, file_name, row_no, html) as body "
+            f"from ({' union all '.join(rows)}) group by all) as g join _heads as h using (grp) group by all").fetchall()}
     households = _objects(_part(con, parts, "households", batch, "select * from p"))
     members = _grouped(_objects(_part(con, parts, "members", batch)))
     findings = _grouped(_objects(_part(con, parts, "findings", batch)))
@@ -365,7 +413,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     for h in households:
         request_id = h.request_id
         member_list = members.get(request_id, [])
-        per_member = [SimpleNamespace(member=m, records=Markup(member_html.get((request_id, m.id_norm), ("", 0))[0]))
+        per_member = [SimpleNamespace(member=m, records=Markup(member_html.get((h._hh, m.id_norm), ("", 0))[0]))
                       for m in member_list]
         mine = findings.get(request_id, [])
         prev = previous.get(request_id)
@@ -387,19 +435,54 @@ def _pool_size() -> int:
     return int(os.environ.get("HEDUI_THREADS") or 0) or 2
 
 
-def _render_pages(jobs: list[dict], workers: int, in_process: bool) -> tuple[int, int]:
-    """Render every batch, in a pool of `workers` processes unless `in_process`; sum (pages, records)."""
+@contextmanager
+def _pages_rendered(jobs: list[dict], workers: int, in_process: bool):
+    """Render every batch, in a pool of `workers` processes (started on entry, so that the caller works
+    meanwhile) unless `in_process`; yields a function that waits and returns (pages, records cited)."""
     if in_process or workers < 2 or len(jobs) < 2:
         results = [_render_batch(job) for job in jobs]
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        yield lambda: (sum(r[0] for r in results), sum(r[1] for r in results))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-        # spawned, not forked: the parent holds DuckDB's threads and the database open
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_render_batch, jobs))
-    return sum(r[0] for r in results), sum(r[1] for r in results)
+    # spawned, not forked: the parent holds DuckDB's threads and the database open
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_render_batch, job) for job in jobs]
+
+        def wait() -> tuple[int, int]:
+            results = [f.result() for f in futures]
+            return sum(r[0] for r in results), sum(r[1] for r in results)
+
+        try:
+            yield wait
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+@contextmanager
+def _memory_limit(con, limit: str):
+    """DuckDB's memory limit lowered to `limit` for a while (never raised): lowering it hands the
+    buffer pool's cached blocks back to the system, for the page workers."""
+    def current() -> str:
+        return con.sql("select current_setting('memory_limit')").fetchall()[0][0]
+
+    before = current()
+    con.execute(f"set memory_limit = {_sql_str(limit)}")
+    try:
+        if _memory_bytes(current()) > _memory_bytes(before):
+            con.execute(f"set memory_limit = {_sql_str(before)}")
+        yield
+    finally:
+        con.execute(f"set memory_limit = {_sql_str(before)}")
+
+
+def _memory_bytes(text: str) -> float:
+    number, _, unit = text.partition(" ")
+    return float(number) * {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}.get(unit, 1)
 
 
 def _write_csv(path: Path, header: list[str], rel) -> None:
@@ -468,22 +551,36 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
                              params=params))
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     parts = Path(tempfile.mkdtemp(prefix="report_parts_", dir=ctx.run_dir))
+    pdf = pdf_wanted(n_households)
     try:
         started = time.perf_counter()
-        n_batches = _export_parts(con, run_date, parts, batch_size, only)
+        n_batches, records = _export_parts(con, run_date, parts, batch_size, only)
         exported = time.perf_counter()
         _, heads = _record_groups([s for s in sources() if s != REQUESTS])
         common = {"parts": str(parts), "folder": str(out / "households"), "run_date": run_date, "heads": heads,
+                  "records": records,
                   "statuses_html": env.get_template("_household_sources.html").render(statuses=statuses),
                   "source_names": {s["source"]: s["source_zh"] for s in statuses}}
-        n_pages, records_cited = _render_pages([{**common, "batch": b} for b in range(n_batches)],
-                                               workers, in_process)
+        jobs = [{**common, "batch": b} for b in range(n_batches)]
+        with _memory_limit(con, "1GB"), _pages_rendered(jobs, workers, in_process) as pages:
+            _write_batch_files(con, env, run_date, out, statuses, pdf, bool(demonstration))
+            n_pages, records_cited = pages()
         log.info("report pages: %d in %d batches (%s), export %.1f s, render %.1f s", n_pages, n_batches,
                  "in process" if in_process else f"{workers} workers", exported - started,
                  time.perf_counter() - exported)
     finally:
         shutil.rmtree(parts, ignore_errors=True)
+    if pdf and n_households:
+        ids = [r for (r,) in con.sql("select request_id from outcomes where run_date = $run_date "
+                                     "order by request_id", params=params).fetchall()]
+        write_pdfs(out, [r for r in ids if only is None or r in only])
+    return {"households": n_households, "records_cited": records_cited, "pdf": pdf}
 
+
+def _write_batch_files(con, env, run_date: str, out: Path, statuses: list[dict], pdf: bool,
+                       demonstration: bool) -> None:
+    """outcomes.csv, reconciliation.csv, alerts.csv and the batch summary index.html."""
+    params = {"run_date": run_date}
     _write_csv(out / "outcomes.csv", ["request_id", "outcome", "findings"], con.sql(
         "select request_id, outcome, findings from outcomes where run_date = $run_date order by request_id",
         params=params))
@@ -497,11 +594,6 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
                                     "member_name", "member_id_masked", "detail_zh"],
                con.sql(_alerts_sql(), params=params))
 
-    pdf = pdf_wanted(n_households)
-    if pdf and n_households:
-        ids = [r for (r,) in con.sql("select request_id from outcomes where run_date = $run_date "
-                                     "order by request_id", params=params).fetchall()]
-        write_pdfs(out, [r for r in ids if only is None or r in only])
     per_source = {r["source"]: r for r in _rows(con.sql(
         "select source, sum(rows_delivered) rows_delivered, sum(rows_staged) rows_staged, "
         "sum(rows_quarantined) rows_quarantined from reconciliation where run_date = $run_date group by all",
@@ -513,7 +605,7 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
     outcomes = _rows(con.sql("select request_id, outcome, findings from outcomes where run_date = $run_date "
                              "order by request_id", params=params))
     summary = env.get_template("summary.html").stream(
-        pdf=pdf, n_alerts=n_alerts, demonstration=bool(demonstration),
+        pdf=pdf, n_alerts=n_alerts, demonstration=demonstration,
         by_county=_rows(con.sql(
             "select h.region_code, h.program, count(*) n, count(*) filter (where o.outcome = 'CLEAR') n_clear, "
             "count(*) filter (where o.outcome = 'FINDINGS') n_findings, "
@@ -529,9 +621,9 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
         quarantine_top=_rows(con.sql(
             "with c as (select source, reason_zh, count(*) n from quarantine where run_date = $run_date "
             "group by all) select source, reason_zh, n from c "
-            "qualify row_number() over (partition by source order by n desc) <= 3 order by source, n desc",
+            "qualify row_number() over (partition by source order by n desc, reason_zh) <= 3 "
+            "order by source, n desc, reason_zh",
             params=params)),
     )
     with open(out / "index.html", "w", encoding="utf-8") as fh:
         summary.dump(fh)
-    return {"households": n_households, "records_cited": records_cited, "pdf": pdf}

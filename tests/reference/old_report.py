@@ -3,8 +3,8 @@ that the batched, pooled report writes the same bytes.
 
 A verbatim copy of `hedui/report.py`'s `write_reports` of that time, except: it writes to a given
 folder, prints no PDFs, renders `household.html` of this folder (the template of that time; the
-other templates are hedui's), and orders the summary's tied bars by code (the report now does, so
-that ties no longer come out in whatever order DuckDB returns them).
+other templates are hedui's), and breaks the summary's ties as the report now does (bars of equal
+length by code, equally frequent quarantine reasons by text) instead of leaving them to DuckDB.
 """
 
 from __future__ import annotations
@@ -255,7 +255,8 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
         quarantine_top=_rows(con.sql(
             "with c as (select source, reason_zh, count(*) n from quarantine where run_date = $run_date "
             "group by all) select source, reason_zh, n from c "
-            "qualify row_number() over (partition by source order by n desc) <= 3 order by source, n desc",
+            "qualify row_number() over (partition by source order by n desc, reason_zh) <= 3 "
+            "order by source, n desc, reason_zh",
             params=params)),
     )
     (out / "index.html").write_text(summary, encoding="utf-8")
