@@ -140,7 +140,7 @@ def display_value(kind: str, value) -> str:
 # Jinja renders only the head of the page. Nothing of the whole run is held in Python.
 
 POOL_MIN_HOUSEHOLDS = 2000  # fewer households render in this process (HEDUI_REPORT_POOL_MIN)
-BATCH_MAX = 5000  # households per batch at most (HEDUI_REPORT_BATCH sets the size)
+BATCH_MAX = 2500  # households per batch at most (HEDUI_REPORT_BATCH sets the size); a worker holds one
 WORKER_MEMORY_LIMIT = "1GB"  # each worker's in-memory DuckDB (spills to the parts folder beyond)
 STATUS_ZH = {"passed": "已交付并通过校验", "missing": "未交付", "incomplete": "交付不完整", "failed": "未通过校验"}
 
@@ -347,12 +347,19 @@ def _worker_state(parts: Path) -> dict:
     if _WORKER.get("parts") != parts:
         import duckdb
 
-        if "con" in _WORKER:
-            _WORKER["con"].close()
+        _drop_worker_state()
         (parts / "tmp").mkdir(exist_ok=True)
-        _WORKER.update(parts=parts, tpl=_env().get_template("household.html"), con=duckdb.connect(config={
+        env = _env()
+        env.auto_reload = False  # else every page checks the templates' files (household.html, _style.html)
+        _WORKER.update(parts=parts, tpl=env.get_template("household.html"), con=duckdb.connect(config={
             "threads": 1, "memory_limit": WORKER_MEMORY_LIMIT, "temp_directory": str(parts / "tmp")}))
     return _WORKER
+
+
+def _drop_worker_state() -> None:
+    if "con" in _WORKER:
+        _WORKER["con"].close()
+    _WORKER.clear()
 
 
 def _part(con, parts: Path, name: str, batch: int, sql: str = "select * exclude (_ord) from p order by _ord"):
@@ -569,6 +576,7 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
                  "in process" if in_process else f"{workers} workers", exported - started,
                  time.perf_counter() - exported)
     finally:
+        _drop_worker_state()  # when the pages were rendered here
         shutil.rmtree(parts, ignore_errors=True)
     if pdf and n_households:
         ids = [r for (r,) in con.sql("select request_id from outcomes where run_date = $run_date "
