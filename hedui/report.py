@@ -8,9 +8,12 @@ row and how it was linked.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 import re
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -19,6 +22,8 @@ from types import SimpleNamespace
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
+
+from hedui.masking import mask_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 log = logging.getLogger(__name__)
@@ -363,8 +368,7 @@ def _drop_worker_state() -> None:
 
 
 def _part(con, parts: Path, name: str, batch: int, sql: str = "select * exclude (_ord) from p order by _ord"):
-    """A query over table `name`'s rows of one batch (`p`), or None when the batch has none.
-    `name` may be a glob (`records_*`: the records of every source)."""
+    """A query over table `name`'s rows of one batch (`p`), or None when the batch has none."""
     files = sorted(str(f) for f in parts.glob(f"{name}/batch={batch}/*.parquet"))
     if not files:
         return None
@@ -394,7 +398,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     state = _worker_state(parts)
     con, tpl = state["con"], state["tpl"]
     con.execute("create or replace temp table _heads (grp integer, pre varchar, post varchar)")
-    con.executemany("insert into _heads values (?, ?, ?)", [(g, a, b) for g, (a, b) in job["heads"].items()])
+    con.executemany("insert into _heads values (?, ?, ?)", [(int(g), a, b) for g, (a, b) in job["heads"].items()])
     # each member's record tables, one per source group, in one string
     rows = []
     for order, group, html in job["records"]:
@@ -442,32 +446,62 @@ def _pool_size() -> int:
     return int(os.environ.get("HEDUI_THREADS") or 0) or 2
 
 
+WORKER_ENTRY = "from hedui.report import _worker_main; _worker_main()"
+
+
+def _worker_main() -> None:
+    """A page worker process: `python -c WORKER_ENTRY JOB_JSON BATCH...` renders the batches and prints
+    [pages, records cited]."""
+    job_path, *batches = sys.argv[1:]
+    job = json.loads(Path(job_path).read_text(encoding="utf-8"))
+    pages = cited = 0
+    for batch in batches:
+        n_pages, n_cited = _render_batch({**job, "batch": int(batch)})
+        pages, cited = pages + n_pages, cited + n_cited
+    sys.stdout.write(json.dumps([pages, cited]) + "\n")
+
+
 @contextmanager
-def _pages_rendered(jobs: list[dict], workers: int, in_process: bool):
-    """Render every batch, in a pool of `workers` processes (started on entry, so that the caller works
-    meanwhile) unless `in_process`; yields a function that waits and returns (pages, records cited)."""
-    if in_process or workers < 2 or len(jobs) < 2:
-        results = [_render_batch(job) for job in jobs]
+def _pages_rendered(common: dict, n_batches: int, workers: int, in_process: bool):
+    """Render every batch, in `workers` processes (started on entry, so that the caller works meanwhile)
+    unless `in_process`; yields a function that waits and returns (pages, records cited).
+
+    A worker is a fresh interpreter (`python -c`), neither a fork of this process, which holds DuckDB's
+    threads, nor a multiprocessing child, which would import this process's main module again (under
+    Airflow, all of Airflow). Worker i renders batches i, i + workers, …; batches are of one size.
+    """
+    if in_process or workers < 2 or n_batches < 2:
+        results = [_render_batch({**common, "batch": b}) for b in range(n_batches)]
         yield lambda: (sum(r[0] for r in results), sum(r[1] for r in results))
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    # spawned, not forked: the parent holds DuckDB's threads and the database open
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_render_batch, job) for job in jobs]
+    parts = Path(common["parts"])
+    job = parts / "job.json"
+    job.write_text(json.dumps(common, ensure_ascii=False), encoding="utf-8")
+    procs = []
+    try:
+        for i in range(min(workers, n_batches)):
+            with open(parts / f"worker_{i}.log", "w", encoding="utf-8") as err:
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-c", WORKER_ENTRY, str(job), *map(str, range(i, n_batches, workers))],
+                    stdout=subprocess.PIPE, stderr=err, text=True))
 
         def wait() -> tuple[int, int]:
-            results = [f.result() for f in futures]
-            return sum(r[0] for r in results), sum(r[1] for r in results)
+            pages = cited = 0
+            for i, proc in enumerate(procs):
+                out, _ = proc.communicate()
+                if proc.returncode:
+                    tail = (parts / f"worker_{i}.log").read_text(encoding="utf-8", errors="replace")[-3000:]
+                    raise RuntimeError(f"report worker {i} failed (exit {proc.returncode}):\n{mask_text(tail)}")
+                n_pages, n_cited = json.loads(out.strip().splitlines()[-1])
+                pages, cited = pages + n_pages, cited + n_cited
+            return pages, cited
 
-        try:
-            yield wait
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+        yield wait
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 @contextmanager
@@ -568,8 +602,7 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
                   "records": records,
                   "statuses_html": env.get_template("_household_sources.html").render(statuses=statuses),
                   "source_names": {s["source"]: s["source_zh"] for s in statuses}}
-        jobs = [{**common, "batch": b} for b in range(n_batches)]
-        with _memory_limit(con, "1GB"), _pages_rendered(jobs, workers, in_process) as pages:
+        with _memory_limit(con, "1GB"), _pages_rendered(common, n_batches, workers, in_process) as pages:
             _write_batch_files(con, env, run_date, out, statuses, pdf, bool(demonstration))
             n_pages, records_cited = pages()
         log.info("report pages: %d in %d batches (%s), export %.1f s, render %.1f s", n_pages, n_batches,
