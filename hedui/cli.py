@@ -33,7 +33,9 @@ def setup_logging(verbose: bool) -> None:
 
 def cmd_generate(args) -> int:
     from hedui.generate import generate
+    from hedui.paths import validate_run_date
 
+    validate_run_date(args.date)
     started = time.perf_counter()
     summary = generate(Path(args.out), households=args.households, seed=args.seed, date=args.date)
     print(f"已生成样例交付：{args.out}（{args.households} 户，用时 {time.perf_counter() - started:.1f} 秒）")
@@ -46,8 +48,8 @@ def cmd_run(args) -> int:
     from hedui.pipeline import RunContext, run
     from hedui.security import load_keys
 
+    ctx = RunContext.of(args.inbox, args.workdir, args.date)  # a bad --date stops here, before any write
     load_keys()  # a missing key is a clear error now, not a crash mid-run
-    ctx = RunContext.of(args.inbox, args.workdir, args.date)
     started = time.perf_counter()
     timings = run(ctx)
     total = time.perf_counter() - started
@@ -61,7 +63,9 @@ def cmd_run(args) -> int:
 
 def cmd_demo(args) -> int:
     from hedui import airflow_env
+    from hedui.paths import validate_run_date
 
+    validate_run_date(args.date)
     airflow_env.configure()
     workdir = Path(args.workdir).resolve()
     inbox = workdir / "inbox"
@@ -119,25 +123,31 @@ def cmd_link(args) -> int:
 
 
 def cmd_pdf(args) -> int:
-    from hedui.report import safe_name, write_pdfs
+    from hedui.paths import validate_run_date
+    from hedui.report import safe_name, write_pdf_files
 
+    validate_run_date(args.date)
     folder = Path(args.workdir) / "reports" / args.date
     if not (folder / "households").is_dir():
         raise HeduiError(f"未找到批次 {args.date} 的报告目录 {folder}：请先运行 hedui run")
-    ids = args.request or [p.stem for p in sorted((folder / "households").glob("*.html"))]
+    ids = args.request or []
     missing = [r for r in ids if not (folder / "households" / f"{safe_name(r)}.html").exists()]
     if missing:
         raise HeduiError(f"批次 {args.date} 中没有委托编号 {', '.join(missing)} 的报告")
-    n = write_pdfs(folder, ids)
+    stems = [safe_name(r) for r in ids] or [p.stem for p in sorted((folder / "households").glob("*.html"))]
+    n = write_pdf_files(folder, stems)
     print(f"已生成 {n} 份 PDF：{folder / 'households'}")
     return 0
 
 
 def _review_ctx(args):
     from hedui import db
+    from hedui.paths import validate_run_date
     from hedui.pipeline import RunContext
     from hedui.review import latest_run
 
+    if args.date:
+        validate_run_date(args.date)
     workdir = Path(args.workdir)
     if not (workdir / "hedui.duckdb").exists():
         raise HeduiError(f"工作目录 {workdir} 中没有 hedui.duckdb：请先运行 hedui run")

@@ -11,7 +11,6 @@ import csv
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from hedui.masking import mask_text
+from hedui.paths import report_file_stem
 
 TEMPLATES = Path(__file__).parent / "templates"
 log = logging.getLogger(__name__)
@@ -81,10 +81,15 @@ def pdf_wanted(n_households: int) -> bool:
 
 def write_pdfs(report_dir: Path, request_ids: list[str]) -> int:
     """Print the household reports of `request_ids` to PDF beside their HTML."""
+    return write_pdf_files(report_dir, [safe_name(r) for r in request_ids])
+
+
+def write_pdf_files(report_dir: Path, stems: list[str]) -> int:
+    """Print `households/<stem>.html` to `households/<stem>.pdf` for each stem."""
     from hedui.render import to_pdf
 
     folder = report_dir / "households"
-    return to_pdf((folder / f"{safe_name(r)}.html", folder / f"{safe_name(r)}.pdf") for r in request_ids)
+    return to_pdf((folder / f"{s}.html", folder / f"{s}.pdf") for s in stems)
 
 
 def _env() -> Environment:
@@ -94,8 +99,9 @@ def _env() -> Environment:
 
 
 def safe_name(request_id: str) -> str:
-    """A file name for a request id (keeps letters, digits, - and _)."""
-    return re.sub(r"[^0-9A-Za-z_\-]", "_", request_id) or "_"
+    """The report file name (without extension) of a request id; distinct ids never share one
+    (hedui.paths.report_file_stem: the id itself when it is safe, else safe characters + a hash)."""
+    return report_file_stem(request_id)
 
 
 def _rows(rel) -> list[dict]:
