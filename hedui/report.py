@@ -7,7 +7,6 @@ row and how it was linked.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -22,6 +21,7 @@ from types import SimpleNamespace
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from hedui import safe_csv
 from hedui.masking import mask_text
 from hedui.paths import report_file_stem
 
@@ -533,9 +533,9 @@ def _memory_bytes(text: str) -> float:
 
 
 def _write_csv(path: Path, header: list[str], rel) -> None:
-    """Write a query's rows to CSV (the csv module's dialect), a batch of rows at a time."""
+    """Write a query's rows to CSV (the csv module's dialect, formula prefixes neutralized), a batch at a time."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+        w = safe_csv.writer(fh)
         w.writerow(header)
         for batch in rel.fetch_record_batch(100_000):
             w.writerows(zip(*(column.to_pylist() for column in batch.columns), strict=True))
@@ -634,7 +634,7 @@ def _write_batch_files(con, env, run_date: str, out: Path, statuses: list[dict],
     recon = _rows(con.sql("select source, file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
                           "where run_date = $run_date order by source, file", params=params))
     with open(out / "reconciliation.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+        w = safe_csv.writer(fh)
         w.writerow(["source", "file", "rows_delivered", "rows_staged", "rows_quarantined"])
         w.writerows(tuple(r.values()) for r in recon)
     _write_csv(out / "alerts.csv", ["request_id", "program", "previous_run_date", "previous_request_id", "alert",
