@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -81,9 +82,12 @@ def _check_marker(path: Path, fm: FileManifest) -> None:
         return
     try:
         with open_regular(marker) as fh:
-            text = fh.read(64).decode("utf-8", "replace").strip().lstrip("\ufeff").strip()
+            text = fh.read(65).decode("utf-8", "replace").strip().lstrip("\ufeff").strip()
     except OSError:
         fm.fail(f"{name}的完成标记{marker.name}无法读取")
+        return
+    if not re.fullmatch(r"[0-9]{1,12}", text):  # a row count, never a huge or odd number
+        fm.fail(f"{name}的完成标记{marker.name}内容“{text[:20]}”不是行数")
         return
     try:
         fm.marker_count = int(text)
