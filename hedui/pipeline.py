@@ -370,7 +370,9 @@ def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer:
 
 def _source_bytes(ctx: RunContext, source: str) -> int:
     folder = ctx.inbox / source / ctx.run_date
-    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0
+    if not folder.is_dir() or folder.is_symlink():
+        return 0
+    return sum(f.lstat().st_size for f in folder.iterdir() if not f.is_symlink() and f.is_file())
 
 
 def _worker_init(threads: int, log_level: int) -> None:
