@@ -32,8 +32,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hedui.errors import ConfigError
-from hedui.masking import mask_account, mask_id
-from hedui.suites import Suite, expectation_columns, gx_context, load_suite, maps_dir, suites_dir
+from hedui.privacy.masking import mask_account, mask_id
+from hedui.steps.validate.suites import (
+    Suite,
+    expectation_columns,
+    gx_context,
+    load_suite,
+    maps_dir,
+    suites_dir,
+)
 
 __all__ = ["ValidationResult", "ExpectationOutcome", "validate_source", "load_suite", "maps_dir", "suites_dir",
            "mask_value", "expectation_columns"]
@@ -307,7 +314,7 @@ def validate_source(
     """
     from great_expectations.core.run_identifier import RunIdentifier
 
-    from hedui.datadocs import ResultMerger, build_data_docs
+    from hedui.steps.validate.datadocs import ResultMerger, build_data_docs
 
     started = time.perf_counter()
     day = _parse_run_date(run_date)
