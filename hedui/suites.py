@@ -18,7 +18,7 @@ from hedui.errors import ConfigError
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 ON_FAIL = ("quarantine", "reject_source", "report")
-KNOWN_THRESHOLDS = {"max_quarantined_share"}
+KNOWN_THRESHOLDS = {"max_quarantined_share", "max_unreadable_share"}
 # Labels of the staged contract's own columns (the map gives the department's headers).
 EXTRA_LABELS = {
     "record_id": "记录编号", "id_norm": "证件号码（规范化）", "name_norm": "姓名（规范化）",
