@@ -247,7 +247,8 @@ def _validation_definitions(context, suite: Suite, expected_rows: int | None):
             continue
         gx_suite = context.suites.add(ExpectationSuite(
             name=f"{suite.name}.{part}",
-            expectations=[{k: expectations[i][k] for k in ("type", "kwargs", "meta")} for i in indexes],
+            expectations=[{k: expectations[i][k] for k in ("type", "kwargs", "meta", "severity") if k in expectations[i]}
+                          for i in indexes],
         ))
         for i, e in zip(indexes, gx_suite.expectations, strict=True):
             ids[i] = e.id

@@ -13,6 +13,11 @@ each file against the suite's ``meta.hedui.thresholds``:
 * ``max_quarantined_share`` — rows quarantined for any reason but being a
   duplicate, over the rows delivered.
 
+* ``min_bad_rows`` — a file fails on a share only from this many bad rows on:
+  a few quarantined records in a small file are weighed member by member
+  (``RECORD_QUARANTINED`` holds exactly the households they may name), the
+  shares catch a delivery that is broken as a whole.
+
 A file over either share makes the source ``failed``; the Chinese reason
 names the file, the numbers and the cause, e.g.
 ``tax_202611.csv：1,100 行中 550 行无法解码（50%），超过允许的 1%``.
@@ -131,18 +136,19 @@ def threshold_reasons(files: Iterable[FileCounts], thresholds: dict) -> list[str
     by the delivery check instead, and files without rows by the row-count rule)."""
     max_unreadable = thresholds.get("max_unreadable_share")
     max_quarantined = thresholds.get("max_quarantined_share")
+    min_bad = thresholds.get("min_bad_rows", 1)
     reasons = []
     for f in files:
         if f.incomplete or f.delivered <= 0:
             continue
-        if max_unreadable is not None and f.unreadable / f.delivered > max_unreadable:
+        if max_unreadable is not None and f.unreadable >= min_bad and f.unreadable / f.delivered > max_unreadable:
             what = "无法解码" if f.undecodable == f.unreadable else (
                 f"无法读取（其中 {f.undecodable:,} 行无法解码）" if f.undecodable else "无法读取（字段数不符或引号不成对）")
             reasons.append(f"{f.short_name}：{f.delivered:,} 行中 {f.unreadable:,} 行{what}"
                            f"（{_pct(f.unreadable / f.delivered)}），超过允许的 {_pct(max_unreadable)}")
             continue
         bad = f.quarantined - f.duplicates
-        if max_quarantined is not None and bad / f.delivered > max_quarantined:
+        if max_quarantined is not None and bad >= min_bad and bad / f.delivered > max_quarantined:
             causes = "、".join(f"{RULE_ZH.get(rule, rule)} {n:,} 行" for rule, n in f.by_rule.most_common()
                               if rule != "duplicate")
             reasons.append(f"{f.short_name}：{f.delivered:,} 行中 {bad:,} 行被隔离（{_pct(bad / f.delivered)}），"
