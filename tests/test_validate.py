@@ -167,7 +167,7 @@ def test_a_record_with_neither_usable_id_nor_name_is_quarantined(tmp_path):
 def test_too_many_quarantined_rows_fail_the_source(tmp_path):
     result, _ = run(tmp_path, "bank", [{}] * 9 + [{"account_type": "信用卡"}])
     assert result.status == "failed"
-    assert result.reasons_zh == ["被隔离的记录占 10.0%（1/10 行），超过允许的 5.0%"]
+    assert result.reasons_zh == ["被隔离的记录占 10.0%（1/10 行），超过允许的 2.0%"]
 
 
 def test_too_many_unusable_ids_fail_the_source_but_the_rows_stay(tmp_path):
