@@ -91,7 +91,8 @@ def validate_source(ctx: RunContext, source: str) -> dict:
     result = gx_validate(source, ctx.path("staged_pre", source), ctx.run_date,
                          ctx.path("staged", source), ctx.path("quarantine_gx", source),
                          docs_dir=ctx.report_dir / "datadocs", expected_rows=expected,
-                         write_passed=write_protected)
+                         write_passed=write_protected, manifest=manifest,
+                         stage_quarantine=ctx.path("quarantine_stage", source))
     result = _as_dict(result)
     result["protected"] = protected
     delivery_status = manifest.get("status", "missing")
@@ -101,7 +102,8 @@ def validate_source(ctx: RunContext, source: str) -> dict:
     else:
         status = "failed" if result.get("status") == "failed" else "passed"
         reasons = list(result.get("reasons_zh") or [])
-    out = {"source": source, "status": status, "reasons_zh": reasons, "validation": result,
+    out = {"source": source, "status": status, "reasons_zh": reasons, "counts": result.get("counts"),
+           "validation": result,
            "seconds": round(time.perf_counter() - started, 3)}
     _write_json(ctx.path("status", source, "json"), out)
     return out

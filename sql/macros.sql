@@ -224,33 +224,48 @@ create or replace temp macro hd_month(x) as
     end;
 
 -- Amounts ------------------------------------------------------------------------
+-- A cell's own unit (a trailing 万元 / 万人民币 / 万 / 元 / 人民币) wins over the column's
+-- scale (its header's unit, or the source's default from the header map); a leading ¥ or
+-- 人民币 is a currency mark, not a unit.  As matching.normalize.parse_amount.
 
--- whitespace and thousands separators removed, then one leading ¥ and one trailing 元
+-- whitespace and thousands separators removed, then one leading ¥ or 人民币
 create or replace temp macro hd_amount_text(x) as
-    regexp_replace(regexp_replace(replace(hd_remove_ws(hd_fold(x)), ',', ''), '^¥', ''), '元$', '');
+    regexp_replace(replace(hd_remove_ws(hd_fold(x)), ',', ''), '^(¥|人民币)', '');
 
--- the double nearest to the decimal value × scale (a power of ten: 1, 10000), got by
--- shifting the decimal exponent, so '1.1' × 10000 is exactly 11000 (no rounding);
--- NULL when empty or not a number
-create or replace temp macro hd_amount_clean(t, scale) as
+-- the scale a cell's trailing unit u (or '' for none) gives, else the column's scale
+create or replace temp macro hd_amount_unit_scale(u, scale) as
+    case when u = '' then scale when starts_with(u, '万') then 10000 else 1 end;
+
+-- the double nearest to the decimal n × scale (a power of ten: 1, 10000), got by shifting
+-- the decimal exponent, so '1.1' × 10000 is exactly 11000 (no rounding); NULL when n is
+-- not a number
+create or replace temp macro hd_amount_number(n, scale) as
     case
-        when length(t) <= 40 and regexp_full_match(t, '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,2})?') then
+        when length(n) <= 40 and regexp_full_match(n, '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,2})?') then
             cast(
-                regexp_extract(t, '^([^eE]*)', 1) || 'e'
-                || (coalesce(try_cast(regexp_extract(t, '[eE]([+-]?[0-9]+)$', 1) as integer), 0)
+                regexp_extract(n, '^([^eE]*)', 1) || 'e'
+                || (coalesce(try_cast(regexp_extract(n, '[eE]([+-]?[0-9]+)$', 1) as integer), 0)
                     + cast(round(log10(scale)) as integer))
                 as double)
     end;
 
+-- on text from hd_amount_text: the number before the unit, scaled by the unit
+create or replace temp macro hd_amount_clean(t, scale) as
+    hd_amount_number(
+        regexp_extract(t, '^(.*?)(万元|万人民币|万|元|人民币)?$', 1),
+        hd_amount_unit_scale(regexp_extract(t, '^(.*?)(万元|万人民币|万|元|人民币)?$', 2), scale));
+
 -- fast paths: plain decimals, then the common "12,345.60" and "1234.5元" forms (at most 40
--- characters once the commas and 元 are gone, as hd_amount_clean requires)
+-- characters once the commas and 元 are gone, as hd_amount_number requires)
 create or replace temp macro hd_amount(x, scale) as
     case
         when regexp_full_match(x, '-?[0-9]+(\.[0-9]+)?') then
             case when scale = 1 then cast(x as double)
                  else cast(x || 'e' || cast(round(log10(scale)) as integer) as double) end
-        when regexp_full_match(x, '-?[0-9][0-9,]{0,30}(\.[0-9]{1,8})?元?') then
-            case when scale = 1 then cast(replace(replace(x, ',', ''), '元', '') as double)
-                 else cast(replace(replace(x, ',', ''), '元', '') || 'e' || cast(round(log10(scale)) as integer) as double) end
+        when regexp_full_match(x, '-?[0-9][0-9,]{0,30}(\.[0-9]{1,8})?元') then
+            cast(replace(replace(x, ',', ''), '元', '') as double)
+        when regexp_full_match(x, '-?[0-9][0-9,]{0,30}(\.[0-9]{1,8})?') then
+            case when scale = 1 then cast(replace(x, ',', '') as double)
+                 else cast(replace(x, ',', '') || 'e' || cast(round(log10(scale)) as integer) as double) end
         else hd_amount_clean(hd_amount_text(x), scale)
     end;
