@@ -46,8 +46,13 @@ FINDING_ZH = {
     "SOURCE_MISSING": "部门数据未交付",
     "SOURCE_FAILED": "部门数据未通过校验",
     "UNCONFIRMED_LINK": "所依据的记录为未确认的概率匹配",
+    "RECORD_QUARANTINED": "涉及成员的记录被隔离，内容未能核对",
+    "VALUE_UNKNOWN": "记录缺少核对所需的数值",
 }
-GAP_CODES = {"NO_AUTHORIZATION", "SOURCE_MISSING", "SOURCE_FAILED", "UNCONFIRMED_LINK"}
+GAP_CODES = {"NO_AUTHORIZATION", "SOURCE_MISSING", "SOURCE_FAILED", "UNCONFIRMED_LINK", "RECORD_QUARANTINED",
+             "VALUE_UNKNOWN"}
+#: the gaps the section 待核实的信息 lists record by record (evidence_gaps.sql)
+UNWEIGHED_CODES = ("UNCONFIRMED_LINK", "RECORD_QUARANTINED", "VALUE_UNKNOWN")
 METHOD_ZH = {"exact_id": "身份证号精确匹配", "probabilistic": "概率匹配"}
 HIDDEN_COLUMNS = {"name", "id_number"}
 
@@ -323,6 +328,23 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "           select record_id, file_name, row_no, delivery_date from stg_requests "
           "           where run_date = $run_date) r using (record_id) "
           "where f.run_date = $run_date", parts / "findings", params)
+    # 待核实的信息: each record not weighed, naming the member it may be about (masked)
+    _copy(con, "select b.batch, g.request_id, g.code, g.source, g.file_name, g.row_no, g.match_weight, "
+          f"g.related_code, {_sql_case('g.related_code', FINDING_ZH, 'g.related_code')} as related_zh, "
+          "g.reason_zh, hd_mask_name(m.name) as member_name_masked, m.id_masked as member_id_masked, "
+          "m.relation as member_relation, q.id_masked as record_id_masked, "
+          "row_number() over (order by g.request_id, g.code, g.source, g.file_name, g.row_no, g.rowid) as _ord "
+          "from evidence_gaps g join _report_batch b using (request_id) "
+          "left join (select request_id, id_norm, name, id_masked, relation from stg_requests "
+          "           where run_date = $run_date qualify row_number() over (partition by request_id, id_norm "
+          "                                      order by row_no, rowid) = 1) m "
+          "  on m.request_id = g.request_id and m.id_norm = g.member_id "
+          "left join (select source, file_name, row_no, any_value(id_masked) as id_masked from quarantine_subjects "
+          "           where run_date = $run_date group by all) q "
+          "  on g.code = 'RECORD_QUARANTINED' and q.source = g.source and q.file_name = g.file_name "
+          "     and q.row_no = g.row_no "
+          f"where g.run_date = $run_date and g.code in ({', '.join(map(_sql_str, UNWEIGHED_CODES))})",
+          parts / "unweighed", params)
     _copy(con, "select b.batch, p.* from previous_verification p join _report_batch b using (request_id) "
           "where p.run_date = $run_date", parts / "previous", params)
     # a change names its member by the mask of the household's member with that ID (the last listed)
@@ -418,6 +440,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     findings = _grouped(_objects(_part(con, parts, "findings", batch)))
     previous = {p.request_id: p for p in _objects(_part(con, parts, "previous", batch, "select * from p"))}
     changes = _grouped(_objects(_part(con, parts, "changes", batch)))
+    unweighed = _grouped(_objects(_part(con, parts, "unweighed", batch)))
     read = time.perf_counter()
     statuses_html, run_date = Markup(job["statuses_html"]), job["run_date"]
     source_names = job["source_names"]
@@ -433,6 +456,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
             findings=[f for f in mine if not f.is_gap], gaps=[f for f in mine if f.is_gap],
             statuses_html=statuses_html, run_date=run_date, source_names=source_names,
             previous=prev, changes=changes.get(request_id, []),
+            unweighed=unweighed.get(request_id, []),
             version=h._version, outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
             finding_diff=_finding_diff(prev and vars(prev), h.findings),
         )
