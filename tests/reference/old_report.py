@@ -23,10 +23,10 @@ from hedui.report import (
     FINDING_ZH,
     GAP_CODES,
     HIDDEN_COLUMNS,
-    UNWEIGHED_CODES,
     METHOD_ZH,
     OUTCOME_ZH,
     TEMPLATES,
+    UNWEIGHED_CODES,
     lineage_groups,
 )
 
