@@ -185,3 +185,16 @@ def test_quarantine_links_match_by_id_or_by_name_and_the_birth_date_of_a_partial
         (1, "R1", "p1:m", "exact_id"),      # by ID, whatever the name
         (2, "R1", "p1:m", "name_birth"),    # wrong check character: name and birth date agree
     ]                                        # 3: another name; 4: an unauthorized member; 5: no ID at all
+
+
+def test_a_figure_finding_on_an_unconfirmed_link_names_the_unconfirmed_records_it_reads(con):
+    con.sql("update stg_requests set authorization_no = 'SQ2'")
+    con.execute("insert into links values (?, 'bank', 'bank:9', 'R1', 'p1:a', 'probabilistic', 27.9, false)", [RUN])
+    con.execute("insert into links values (?, 'bank', 'bank:8', 'R1', 'p1:a', 'exact_id', null, true)", [RUN])
+    con.execute("insert into stg_bank values (?, 'bank:9', 560000.0), (?, 'bank:8', 10.0)", [RUN, RUN])
+    con.execute("insert into finding_candidates values (?, 'R1', 'FINANCIAL_ASSETS_OVER_LIMIT', null, null, null, "
+                "'家庭人均金融资产…', false, 'figure', null, false)", [RUN])
+    rows = _gaps(con)
+    assert [(r[4], r[2], r[5], r[8], r[9]) for r in rows] == [
+        ("UNCONFIRMED_LINK", "p1:a", "bank:9", 27.9, "FINANCIAL_ASSETS_OVER_LIMIT")]
+    assert _outcome(con) == ("INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")

@@ -61,11 +61,26 @@ no_authorization as (
     from members as m where not m.is_authorized
 ),
 
--- findings that stand on a probabilistic link nobody confirmed
+-- the sources each household figure reads
+figure_sources (code, source) as (
+    values ('INCOME_OVER_STANDARD', 'tax'), ('INCOME_OVER_STANDARD', 'social_insurance'),
+           ('FINANCIAL_ASSETS_OVER_LIMIT', 'bank'), ('FINANCIAL_ASSETS_OVER_LIMIT', 'securities'),
+           ('FINANCIAL_ASSETS_OVER_LIMIT', 'insurance'), ('FINANCIAL_ASSETS_OVER_LIMIT', 'housing_fund')
+),
+
+-- findings that stand on a probabilistic link nobody confirmed: the record itself, or for a
+-- figure the unconfirmed records of the sources it reads
 unconfirmed_findings as (
     select distinct c.request_id, c.member_id, c.source, 'UNCONFIRMED_LINK', c.record_id, null, null,
         c.match_weight, c.code, '该情形所依据的记录为概率匹配，尚未经人工确认'
-    from candidates as c where not c.is_pending and not c.is_confirmed
+    from candidates as c where not c.is_pending and not c.is_confirmed and c.record_id is not null
+    union
+    select distinct c.request_id, l.member_id, l.source, 'UNCONFIRMED_LINK', l.record_id, null, null,
+        l.match_weight, c.code, '该情形所依据的记录为概率匹配，尚未经人工确认'
+    from candidates as c
+    inner join figure_sources as fs on fs.code = c.code
+    inner join links as l on l.request_id = c.request_id and l.source = fs.source and not l.is_confirmed
+    where not c.is_pending and not c.is_confirmed and c.record_id is null
 ),
 
 -- records waiting for review that, confirmed, would create a record-based finding
@@ -80,11 +95,9 @@ pending_figures as (
     select distinct c.request_id, p.member_id, p.source, 'UNCONFIRMED_LINK', p.record_id, null, null,
         p.match_weight, c.code, '待人工确认的可能匹配记录；若确认，' || c.detail_zh
     from candidates as c
-    inner join pending as p on p.request_id = c.request_id
+    inner join figure_sources as fs on fs.code = c.code
+    inner join pending as p on p.request_id = c.request_id and p.source = fs.source
     where c.is_pending and c.record_id is null
-      and ((c.code = 'INCOME_OVER_STANDARD' and p.source in ('tax', 'social_insurance'))
-           or (c.code = 'FINANCIAL_ASSETS_OVER_LIMIT'
-               and p.source in ('bank', 'securities', 'insurance', 'housing_fund')))
 ),
 
 quarantined as (
