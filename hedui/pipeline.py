@@ -287,6 +287,7 @@ def assess(ctx: RunContext) -> dict:
         con.unregister("_policy_rows")
         counts = {}
         for table_name in ("households", "pending_links", "figures", "figure_lineage", "finding_candidates", "evidence_gaps",
+                           "evidence_completeness",
                            "findings", "outcomes", "facts"):
             counts[table_name] = db.replace_model(con, table_name, f"assess/{table_name}.sql", ctx.run_date)
         for table_name in ("previous_verification", "changes"):

@@ -247,6 +247,7 @@ MEMBER_ID_TABLES: dict[str, tuple[str, ...]] = {
     "changes": ("member_id",),
     "quarantine_links": ("member_id",),
     "evidence_gaps": ("member_id",),
+    "evidence_completeness": ("member_id",),
 }
 
 

@@ -198,3 +198,19 @@ def test_a_figure_finding_on_an_unconfirmed_link_names_the_unconfirmed_records_i
     assert [(r[4], r[2], r[5], r[8], r[9]) for r in rows] == [
         ("UNCONFIRMED_LINK", "p1:a", "bank:9", 27.9, "FINANCIAL_ASSETS_OVER_LIMIT")]
     assert _outcome(con) == ("INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
+
+
+def test_completeness_per_member_and_source_counts_the_gaps_and_the_source_state(con):
+    con.execute("insert into source_status values (?, 'tax', '税务', 'missing', '未交付')", [RUN])
+    con.execute("insert into links values (?, 'bank', 'bank:b.csv:7', 'R1', 'p1:a', 'exact_id', null, true)", [RUN])
+    con.execute("insert into stg_bank values (?, 'bank:b.csv:7', null)", [RUN])
+    con.execute("create table evidence_gaps as " + db.sql_text("assess/evidence_gaps.sql"), {"run_date": RUN})
+    rows = con.sql(f"select member_id, source, is_authorized, is_delivered, is_passed, n_value_unknown, is_complete "
+                   f"from ({db.sql_text('assess/evidence_completeness.sql')}) order by all",
+                   params={"run_date": RUN}).fetchall()
+    assert rows == [
+        ("p1:a", "bank", True, True, True, 1, False),
+        ("p1:a", "tax", True, False, False, 0, False),
+        ("p1:b", "bank", False, True, True, 0, False),
+        ("p1:b", "tax", False, False, False, 0, False),
+    ]
