@@ -32,7 +32,8 @@ from matching.normalize import normalize_name
 IGNORED_RULES = ("duplicate", "incomplete_file")
 
 SCHEMA = pa.schema([
-    ("run_date", pa.string()), ("source", pa.string()), ("file_name", pa.string()), ("row_no", pa.int32()),
+    ("run_date", pa.string()), ("source", pa.string()), ("delivery_date", pa.string()), ("file_name", pa.string()),
+    ("row_no", pa.int32()),
     ("id_number", pa.string()), ("id_masked", pa.string()), ("name_norm", pa.string()),
     ("rules", pa.string()), ("reason_zh", pa.string()),
 ])
@@ -67,7 +68,7 @@ def identify_quarantine(raw: Path, quarantine_files: list[Path], source: str, ru
                     from q group by file_name, row_no
                     having not bool_or(rule in (select unnest($ignored::varchar[])))
                 )
-                select p.file_name, p.row_no::integer as row_no, p.rules, p.reason_zh,
+                select p.file_name, p.row_no::integer as row_no, p.rules, p.reason_zh, r.delivery_date,
                     nullif(hd_id_clean(r."{id_spec.column}"), '') as id_clean, {name_col} as name
                 from per_row as p
                 join read_parquet({_lit(raw)}) as r on r.file_name = p.file_name and r.row_no = p.row_no
@@ -79,8 +80,9 @@ def identify_quarantine(raw: Path, quarantine_files: list[Path], source: str, ru
         from hedui.masking import mask_id
 
         tokens = keys.encrypt_many([r[4] for r in found]) if found else []
-        for (file_name, row_no, rules, reason, id_clean, name), token in zip(found, tokens, strict=True):
-            rows.append({"run_date": run_date, "source": source, "file_name": file_name, "row_no": row_no,
+        for (file_name, row_no, rules, reason, delivery, id_clean, name), token in zip(found, tokens, strict=True):
+            rows.append({"run_date": run_date, "source": source, "delivery_date": delivery,
+                         "file_name": file_name, "row_no": row_no,
                          "id_number": token, "id_masked": mask_id(id_clean) or None,
                          "name_norm": normalize_name(name) if name else None, "rules": rules,
                          "reason_zh": reason})

@@ -57,6 +57,7 @@ group by decision_key;
 create table if not exists quarantine_subjects (
     run_date varchar,
     source varchar,
+    delivery_date varchar,
     file_name varchar,
     row_no integer,
     id_number varchar,    -- encrypted (a1:…)
@@ -65,3 +66,4 @@ create table if not exists quarantine_subjects (
     rules varchar,
     reason_zh varchar
 );
+alter table quarantine_subjects add column if not exists delivery_date varchar;
