@@ -134,3 +134,18 @@ def test_a_figure_finding_cites_its_rows_with_window_and_policy_marks(world, wor
     assert "家庭指标（见下表）" not in cell
     assert "不计入（窗口外）" in cell and "计入" in cell  # 18 months delivered, 12 in the window
     assert "<details><summary>逐条记录" in cell and "第 " in cell
+
+
+def test_a_jointly_owned_unit_is_one_finding(world_run):
+    ctx, _ = world_run
+    con = duckdb.connect(str(ctx.database), read_only=True)
+    rows = con.sql("select f.request_id, r.unit_no, count(*) from findings f "
+                   "join stg_real_estate r on r.record_id = f.record_id and r.run_date = f.run_date "
+                   "where f.run_date = ? and f.code in ('RESIDENTIAL_UNITS_OVER_LIMIT', 'NON_RESIDENTIAL_PROPERTY') "
+                   "group by all", params=[RUN_DATE]).fetchall()
+    joint = con.sql("select count(*) from stg_real_estate r join links l on l.record_id = r.record_id "
+                    "where r.run_date = ? and r.co_ownership = '共同共有' and r.use_type = '住宅'",
+                    params=[RUN_DATE]).fetchall()[0][0]
+    con.close()
+    assert rows and joint  # the world holds findings on units and jointly owned flats of members
+    assert [r for r in rows if r[2] > 1] == []
