@@ -95,6 +95,12 @@ def validate_source(ctx: RunContext, source: str) -> dict:
                          stage_quarantine=ctx.path("quarantine_stage", source))
     result = _as_dict(result)
     result["protected"] = protected
+    if source != REQUESTS:
+        from hedui.quarantine_ids import identify_quarantine
+
+        result["quarantine_ids"] = identify_quarantine(
+            ctx.path("raw", source), [ctx.path("quarantine_stage", source), ctx.path("quarantine_gx", source)],
+            source, ctx.run_date, ctx.path("quarantine_ids", source), keys)
     delivery_status = manifest.get("status", "missing")
     if delivery_status != "delivered":
         status = delivery_status  # missing / incomplete: counts as not delivered
@@ -148,6 +154,11 @@ def load(ctx: RunContext) -> dict:
                 q = ctx.path(kind, source)
                 if q.exists():
                     con.sql(f"insert into quarantine by name select * from {_parquet(q)}")
+        con.execute("delete from quarantine_subjects where run_date = ?", [ctx.run_date])
+        for source in sources():
+            q = ctx.path("quarantine_ids", source)
+            if q.exists():
+                con.sql(f"insert into quarantine_subjects by name select * from {_parquet(q)}")
         con.execute("delete from delivered_files where run_date = ?", [ctx.run_date])
         con.executemany("insert into delivered_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", files_rows)
         con.execute("delete from source_status where run_date = ?", [ctx.run_date])
@@ -241,7 +252,9 @@ def assess(ctx: RunContext) -> dict:
                         {"run_date": ctx.run_date}, ctx.run_date)
         con.unregister("_policy_rows")
         counts = {}
-        for table_name in ("households", "figures", "findings", "outcomes", "facts"):
+        for table_name in ("households", "pending_links", "figures", "figure_lineage", "finding_candidates", "evidence_gaps",
+                           "evidence_completeness",
+                           "findings", "outcomes", "facts"):
             counts[table_name] = db.replace_model(con, table_name, f"assess/{table_name}.sql", ctx.run_date)
         for table_name in ("previous_verification", "changes"):
             counts[table_name] = db.replace_model(con, table_name, f"assess/{table_name}.sql", ctx.run_date)

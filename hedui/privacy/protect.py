@@ -245,6 +245,9 @@ MEMBER_ID_TABLES: dict[str, tuple[str, ...]] = {
     "findings": ("member_id",),
     "facts": ("applicant_id", "member_id"),
     "changes": ("member_id",),
+    "quarantine_links": ("member_id",),
+    "evidence_gaps": ("member_id",),
+    "evidence_completeness": ("member_id",),
 }
 
 
