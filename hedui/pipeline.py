@@ -96,7 +96,7 @@ def validate_source(ctx: RunContext, source: str) -> dict:
     result = _as_dict(result)
     result["protected"] = protected
     if source != REQUESTS:
-        from hedui.quarantine_ids import identify_quarantine
+        from hedui.steps.validate.quarantine_ids import identify_quarantine
 
         result["quarantine_ids"] = identify_quarantine(
             ctx.path("raw", source), [ctx.path("quarantine_stage", source), ctx.path("quarantine_gx", source)],

@@ -139,7 +139,7 @@ def apply_decisions(con, run_date: str) -> None:
 def quarantine_links(con, run_date: str, keys) -> int:
     """Replace the run's `quarantine_links`: quarantined rows that name an authorized member
     (`sql/link/quarantine_links.sql`); the IDs are decrypted in temporary memory only."""
-    from hedui.security import is_token
+    from hedui.privacy.keys import is_token
 
     if not db.table_exists(con, "quarantine_subjects"):
         con.sql(db.sql_text("schema.sql"))
