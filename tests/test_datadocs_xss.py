@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from test_datadocs import RUN_DATE, staged_bank
 
-import hedui.datadocs
-from hedui.validate import validate_source
+import hedui.steps.validate.datadocs as datadocs
+from hedui.steps.validate.check import validate_source
 
 IMG = "<img src=x onerror=\"document.title='XSS-IMG';window.__xss=(window.__xss||0)+1\">"
 SCRIPT = "<script>document.title='XSS-SCRIPT';window.__xss=(window.__xss||0)+1</script>"
@@ -34,7 +34,7 @@ def _docs_with_payload(tmp: Path) -> Path:
 
 def _open_in_chromium(*pages: Path) -> list[tuple[str, object, str]]:
     """Per page: (document.title, window.__xss, the visible text) after it loaded in Chromium."""
-    from hedui.render import _page, browser
+    from hedui.steps.report.pdf import _page, browser
 
     out = []
     with browser() as b:
@@ -56,8 +56,8 @@ def test_a_delivered_script_payload_is_shown_as_text_and_never_runs(tmp_path, mo
     raw_docs = tmp_path / "raw_docs"
     shutil.copytree(tmp_path / "datadocs" / "_results", raw_docs / "_results")
     with monkeypatch.context() as m:
-        m.setattr(hedui.datadocs, "sanitize_result", lambda data: data)
-        hedui.datadocs.build_data_docs(raw_docs)
+        m.setattr(datadocs, "sanitize_result", lambda data: data)
+        datadocs.build_data_docs(raw_docs)
     [raw_page] = (raw_docs / "validations" / "stg_bank").rglob("*.html")
 
     (title, xss, text), (_, raw_xss, _) = _open_in_chromium(page, raw_page)
@@ -65,5 +65,5 @@ def test_a_delivered_script_payload_is_shown_as_text_and_never_runs(tmp_path, mo
     assert "XSS" not in title
     assert IMG in text and SCRIPT in text  # shown as the text it is, for staff to see what was delivered
     if raw_xss is None:
-        pytest.fail("GX no longer renders values unescaped: hedui.datadocs.sanitize_result now double-escapes")
+        pytest.fail("GX no longer renders values unescaped: datadocs.sanitize_result now double-escapes")
     assert raw_xss >= 1
