@@ -64,10 +64,18 @@ def _env_bytes(name: str, default: int) -> int:
         return default
     units = {"K": KIB, "KB": KIB, "KIB": KIB, "M": MIB, "MB": MIB, "MIB": MIB, "G": GIB, "GB": GIB, "GIB": GIB}
     text = raw.upper().replace(" ", "")
-    for suffix in sorted(units, key=len, reverse=True):
-        if text.endswith(suffix):
-            return int(float(text[: -len(suffix)]) * units[suffix])
-    return int(text)
+    try:
+        for suffix in sorted(units, key=len, reverse=True):
+            if text.endswith(suffix):
+                value = int(float(text[: -len(suffix)]) * units[suffix])
+                break
+        else:
+            value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"环境变量{name}的值“{cap(raw, 20)}”无效：应为正的字节数或带单位的大小，例如64K、1M、8G")
+    return value
 
 
 @dataclass(frozen=True)

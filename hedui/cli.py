@@ -27,11 +27,17 @@ def cmd_generate(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from connectors.limits import InputLimits
+    from hedui.errors import ConfigError
     from hedui.pipeline import RunContext, run
     from hedui.privacy.keys import load_keys
 
     ctx = RunContext.of(args.inbox, args.workdir, args.date)  # a bad --date stops here, before any write
     load_keys()  # a missing key is a clear error now, not a crash mid-run
+    try:
+        InputLimits.from_env()  # a mistyped HEDUI_MAX_*_BYTES too
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     started = time.perf_counter()
     timings = run(ctx)
     total = time.perf_counter() - started

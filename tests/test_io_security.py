@@ -234,3 +234,18 @@ def test_a_200_mb_single_line_is_read_in_bounded_memory(tmp_path):
     assert (folder / "bank_1.csv").stat().st_size > 200 << 20
     assert verdict == "delivered 1 1"  # the one line is a quarantined row: the .ok count still agrees
     assert int(peak_mib) < 600, f"peak {peak_mib} MiB"
+
+
+def test_size_limits_are_set_by_environment_and_a_mistyped_one_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    from connectors.limits import InputLimits
+
+    monkeypatch.setenv("HEDUI_MAX_FIELD_BYTES", "16K")
+    monkeypatch.setenv("HEDUI_MAX_LINE_BYTES", "2 MiB")
+    monkeypatch.setenv("HEDUI_MAX_FILE_BYTES", "1000000")
+    assert InputLimits.from_env() == InputLimits(16 << 10, 2 << 20, 1_000_000)
+    monkeypatch.setenv("HEDUI_MAX_LINE_BYTES", "一兆")
+    (tmp_path / "inbox").mkdir()
+    rc = cli.main(["run", "--inbox", str(tmp_path / "inbox"), "--date", RUN_DATE, "--workdir", str(tmp_path / "w")])
+    assert rc == 2
+    assert "HEDUI_MAX_LINE_BYTES" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()
