@@ -128,6 +128,11 @@ def cmd_pdf(args) -> int:
     return 0
 
 
+def _terminal_safe(value) -> str:
+    """Delivered text for a terminal: control characters (escape sequences, tabs, newlines) made harmless."""
+    return "".join(c if c.isprintable() else "\ufffd" for c in str(value))
+
+
 def _review_ctx(args):
     from hedui import db
     from hedui.paths import validate_run_date
@@ -174,7 +179,8 @@ def cmd_review(args) -> int:
             con.close()
         print("序号\t部门\t委托编号\t成员\t权重\t判定\t状态\t决定键")
         for i, r in enumerate(rows, 1):
-            print(f"{i}\t{r['source']}\t{r['request_id']}\t{r['member_name']}({r['member_masked']})\t"
+            t = _terminal_safe
+            print(f"{i}\t{t(r['source'])}\t{t(r['request_id'])}\t{t(r['member_name'])}({r['member_masked']})\t"
                   f"{r['match_weight']:.2f}\t{r['band']}\t{r['status_zh']}\t{r['decision_key']}")
         return 0
     if args.action not in DECISIONS:

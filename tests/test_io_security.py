@@ -249,3 +249,10 @@ def test_size_limits_are_set_by_environment_and_a_mistyped_one_is_a_clear_error(
     assert rc == 2
     assert "HEDUI_MAX_LINE_BYTES" in capsys.readouterr().err
     assert not (tmp_path / "w").exists()
+
+
+def test_delivered_text_printed_to_a_terminal_carries_no_escape_sequences():
+    from hedui.cli import _terminal_safe
+
+    assert _terminal_safe("张三\x1b]0;owned\x07\x1b[2J\n") == "张三\ufffd]0;owned\ufffd\ufffd[2J\ufffd"
+    assert _terminal_safe("欧阳·娜") == "欧阳·娜"
