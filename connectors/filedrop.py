@@ -159,6 +159,25 @@ def _xlsx_too_big(path: Path, limits: InputLimits) -> str:
     return ""
 
 
+def _parquet_too_big(path: Path, limits: InputLimits) -> str:
+    """A problem when the Parquet file decompresses to more than the limits allow, else ``""``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(str(path)).metadata
+    except (pa.ArrowException, OSError):
+        return ""  # reported as unreadable by the reader
+    groups = [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
+    total, largest = sum(groups), max(groups, default=0)
+    if meta.num_columns > MAX_COLUMNS:
+        return f"{path.name}有{meta.num_columns}列，超过上限{MAX_COLUMNS}列，文件无法使用；请部门按约定表头重新导出"
+    if total > limits.file_bytes or largest > XLSX_UNZIPPED_MAX:
+        return (f"{path.name}解压后大小{human_bytes(total)}（最大的行组{human_bytes(largest)}），超过上限，未读取；"
+                "请部门拆分为多个文件或减小行组后交付")
+    return ""
+
+
 def _read_file(path: Path, fmt: str, smap: SourceMap, writer: RawWriter, fm: FileManifest,
                limits: InputLimits) -> None:
     if fmt == "csv":
@@ -169,6 +188,9 @@ def _read_file(path: Path, fmt: str, smap: SourceMap, writer: RawWriter, fm: Fil
 
     fm.sha256 = _sha256(path)
     if fmt == "xlsx" and (problem := _xlsx_too_big(path, limits)):
+        fm.fail(problem)
+        return
+    if fmt == "parquet" and (problem := _parquet_too_big(path, limits)):
         fm.fail(problem)
         return
     reader = read_xlsx if fmt == "xlsx" else read_parquet

@@ -40,6 +40,14 @@ def _make(step: dict, root: Path, folder: Path, source: str) -> None:
         with zipfile.ZipFile(folder / step["zip_bomb"], "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("[Content_Types].xml", "<Types/>")
             zf.writestr("xl/worksheets/sheet1.xml", "<c/>" * (step["unpacked_bytes"] // 4))
+    elif "parquet_bomb" in step:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        headers = ["机构名称", "户名", "证件号码", "账号", "账户类型", "余额", "查询日期"]
+        pq.write_table(pa.table({h: ["某" * 50] * step["rows"] for h in headers}), folder / step["parquet_bomb"],
+                       compression="zstd", use_dictionary=False)
+        (folder / (step["parquet_bomb"] + ".ok")).write_text(str(step["rows"]))
     elif "link_date_folder" in step:
         shutil.rmtree(folder, ignore_errors=True)
         os.symlink(root / step["link_date_folder"], folder)
