@@ -15,7 +15,9 @@ from hedui.logs import mask_text, setup_logging
 
 def cmd_generate(args) -> int:
     from hedui.generate import generate
+    from hedui.paths import validate_run_date
 
+    validate_run_date(args.date)
     started = time.perf_counter()
     summary = generate(Path(args.out), households=args.households, seed=args.seed, date=args.date)
     print(f"已生成样例交付：{args.out}（{args.households} 户，用时 {time.perf_counter() - started:.1f} 秒）")
@@ -25,11 +27,17 @@ def cmd_generate(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from connectors.limits import InputLimits
+    from hedui.errors import ConfigError
     from hedui.pipeline import RunContext, run
     from hedui.privacy.keys import load_keys
 
+    ctx = RunContext.of(args.inbox, args.workdir, args.date)  # a bad --date stops here, before any write
     load_keys()  # a missing key is a clear error now, not a crash mid-run
-    ctx = RunContext.of(args.inbox, args.workdir, args.date)
+    try:
+        InputLimits.from_env()  # a mistyped HEDUI_MAX_*_BYTES too
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     started = time.perf_counter()
     timings = run(ctx)
     total = time.perf_counter() - started
@@ -43,7 +51,9 @@ def cmd_run(args) -> int:
 
 def cmd_demo(args) -> int:
     from hedui import airflow_env
+    from hedui.paths import validate_run_date
 
+    validate_run_date(args.date)
     airflow_env.configure()
     workdir = Path(args.workdir).resolve()
     inbox = workdir / "inbox"
@@ -101,25 +111,36 @@ def cmd_link(args) -> int:
 
 
 def cmd_pdf(args) -> int:
-    from hedui.steps.report.outputs import safe_name, write_pdfs
+    from hedui.paths import validate_run_date
+    from hedui.steps.report.outputs import safe_name, write_pdf_files
 
+    validate_run_date(args.date)
     folder = Path(args.workdir) / "reports" / args.date
     if not (folder / "households").is_dir():
         raise HeduiError(f"未找到批次 {args.date} 的报告目录 {folder}：请先运行 hedui run")
-    ids = args.request or [p.stem for p in sorted((folder / "households").glob("*.html"))]
+    ids = args.request or []
     missing = [r for r in ids if not (folder / "households" / f"{safe_name(r)}.html").exists()]
     if missing:
         raise HeduiError(f"批次 {args.date} 中没有委托编号 {', '.join(missing)} 的报告")
-    n = write_pdfs(folder, ids)
+    stems = [safe_name(r) for r in ids] or [p.stem for p in sorted((folder / "households").glob("*.html"))]
+    n = write_pdf_files(folder, stems)
     print(f"已生成 {n} 份 PDF：{folder / 'households'}")
     return 0
 
 
+def _terminal_safe(value) -> str:
+    """Delivered text for a terminal: control characters (escape sequences, tabs, newlines) made harmless."""
+    return "".join(c if c.isprintable() else "\ufffd" for c in str(value))
+
+
 def _review_ctx(args):
     from hedui import db
+    from hedui.paths import validate_run_date
     from hedui.pipeline import RunContext
     from hedui.review.queue import latest_run
 
+    if args.date:
+        validate_run_date(args.date)
     workdir = Path(args.workdir)
     if not (workdir / "hedui.duckdb").exists():
         raise HeduiError(f"工作目录 {workdir} 中没有 hedui.duckdb：请先运行 hedui run")
@@ -158,7 +179,8 @@ def cmd_review(args) -> int:
             con.close()
         print("序号\t部门\t委托编号\t成员\t权重\t判定\t状态\t决定键")
         for i, r in enumerate(rows, 1):
-            print(f"{i}\t{r['source']}\t{r['request_id']}\t{r['member_name']}({r['member_masked']})\t"
+            t = _terminal_safe
+            print(f"{i}\t{t(r['source'])}\t{t(r['request_id'])}\t{t(r['member_name'])}({r['member_masked']})\t"
                   f"{r['match_weight']:.2f}\t{r['band']}\t{r['status_zh']}\t{r['decision_key']}")
         return 0
     if args.action not in DECISIONS:

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from connectors import load_map, read_delivery
+from connectors.limits import REASON_MAX, REASONS_SHOWN, cap
 from hedui import db
 from hedui.errors import ReconciliationError
 from hedui.settings import REQUESTS, RunContext, sources
@@ -145,15 +146,17 @@ def load(ctx: RunContext) -> dict:
             for f in man["manifest"].get("files", []):
                 files_rows.append((ctx.run_date, source, f.get("file_name"), f.get("sha256"), f.get("format"),
                                    f.get("encoding"), f.get("marker_count"), f.get("rows_read"),
-                                   bool(f.get("complete")), "；".join(f.get("problems") or [])))
-            status_rows.append((ctx.run_date, source, smap.title_zh, st["status"], "；".join(st["reasons_zh"])))
+                                   bool(f.get("complete")), _short_list(f.get("problems") or [])))
+            status_rows.append((ctx.run_date, source, smap.title_zh, st["status"],
+                                _short_list(st["reasons_zh"], MESSAGE_MAX)))
         con.sql(db.sql_text("schema.sql"))
         con.execute("delete from quarantine where run_date = ?", [ctx.run_date])
         for source in sources():
             for kind in ("quarantine_stage", "quarantine_gx"):
                 q = ctx.path(kind, source)
-                if q.exists():
-                    con.sql(f"insert into quarantine by name select * from {_parquet(q)}")
+                if q.exists():  # reasons and shown values short, whatever a file held
+                    con.sql(f"insert into quarantine by name select * replace ({_capped_sql('reason_zh')} as reason_zh, "
+                            f"{_capped_sql('value_masked', 60)} as value_masked) from {_parquet(q)}")
         con.execute("delete from quarantine_subjects where run_date = ?", [ctx.run_date])
         for source in sources():
             q = ctx.path("quarantine_ids", source)
@@ -177,6 +180,21 @@ def load(ctx: RunContext) -> dict:
     finally:
         con.close()
     return {"files": n}
+
+
+MESSAGE_MAX = (REASON_MAX + 1) * REASONS_SHOWN + 100  # a source's message: a few short reasons
+
+
+def _short_list(reasons: list[str], each: int = REASON_MAX) -> str:
+    """Reasons for a table people read: each cut to `each` characters, at most REASONS_SHOWN of them."""
+    shown = [cap(r, each) for r in reasons[:REASONS_SHOWN]]
+    more = len(reasons) - len(shown)
+    return "；".join(shown) + (f"；另有{more}项" if more > 0 else "")
+
+
+def _capped_sql(column: str, limit: int = REASON_MAX) -> str:
+    return (f"case when length({column}) > {int(limit)} then left({column}, {int(limit) - 1}) || '…' "
+            f"else {column} end")
 
 
 def _replace_staged(con, table: str, parquet: Path, run_date: str) -> None:
@@ -323,7 +341,9 @@ def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer:
 
 def _source_bytes(ctx: RunContext, source: str) -> int:
     folder = ctx.inbox / source / ctx.run_date
-    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0
+    if not folder.is_dir() or folder.is_symlink():
+        return 0
+    return sum(f.lstat().st_size for f in folder.iterdir() if not f.is_symlink() and f.is_file())
 
 
 def _worker_init(threads: int, log_level: int) -> None:

@@ -383,9 +383,9 @@ def _print_result(rel: duckdb.DuckDBPyRelation, *, csv_out: bool, max_rows: int)
     more = len(rows) > max_rows
     cells = [[_cell(c, v) for c, v in zip(cols, r, strict=True)] for r in rows[:max_rows]]
     if csv_out:
-        import csv
+        from hedui import safe_csv
 
-        w = csv.writer(sys.stdout)
+        w = safe_csv.writer(sys.stdout)  # formula prefixes neutralized: the output is opened in Excel/WPS
         w.writerow(cols)
         w.writerows(cells)
     else:
