@@ -233,10 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     lk.set_defaults(func=cmd_link)
 
     from hedui.audit import add_audit_commands
+    from hedui.keyring import add_keys_command
     from hedui.retention import add_purge_command
 
     add_audit_commands(sub)
     add_purge_command(sub)
+    add_keys_command(sub)
 
     d = sub.add_parser("demo", help="generate a small world and run the DAG through Airflow")
     d.add_argument("--workdir", default=".work/demo")
@@ -248,13 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hedui.workdir import private_umask
+
+    private_umask()  # every file hedui writes holds or may hold personal data: 0600 / 0700
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
         return args.func(args)
     except HeduiError as exc:
         print(f"错误：{mask_text(str(exc))}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)  # 3: working folder busy, 4: other keys
 
 
 if __name__ == "__main__":
