@@ -143,7 +143,7 @@ def _review_ctx(args):
         raise HeduiError(f"工作目录 {workdir} 中没有 hedui.duckdb：请先运行 hedui run")
     date = args.date
     if not date:
-        con = db.connect(workdir / "hedui.duckdb", read_only=True)
+        con = db.connect_read(workdir / "hedui.duckdb")
         try:
             date = latest_run(con)
         finally:
@@ -169,7 +169,7 @@ def cmd_review(args) -> int:
             pass
         return 0
     if args.action == "list":
-        con = db.connect(ctx.database, read_only=True)
+        con = db.connect_read(ctx.database)
         try:
             rows = queue(con, ctx.run_date, args.status)
         finally:
