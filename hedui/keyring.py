@@ -104,6 +104,9 @@ def check_keys(workdir: Path | str, keys: Keys | None = None) -> None:
     mine = keys.fingerprint()
     stored = stored_fingerprint(workdir)
     if stored is None:
+        differ = _legacy_mismatch(workdir, keys)  # a folder filled before fingerprints existed
+        if differ:
+            raise KeyMismatchError(_mismatch_message(workdir, differ))
         if write_fingerprint(workdir, keys, exclusive=True):
             log.info("stored the key fingerprint of %s", workdir)
             return
@@ -111,6 +114,40 @@ def check_keys(workdir: Path | str, keys: Keys | None = None) -> None:
     differ = [k for k in ("pseudonym_key", "data_key") if stored.get(k) != mine[k]]
     if differ:
         raise KeyMismatchError(_mismatch_message(workdir, differ))
+
+
+def _legacy_mismatch(workdir: Path, keys: Keys) -> list[str]:
+    """For a working database without a stored fingerprint: which key fails on a stored member's token."""
+    import duckdb
+
+    from hedui import db
+
+    database = workdir / "hedui.duckdb"
+    if not database.exists():
+        return []
+    try:
+        con = db.connect(database, read_only=True, threads=1, memory_limit="256MB")
+    except duckdb.Error:
+        return []  # held by a writer: the writer checked
+    try:
+        if not db.table_exists(con, "stg_requests"):
+            return []
+        row = con.sql("select id_number, id_norm from stg_requests where id_norm like 'p1:%' "
+                      "and (id_number like 'a1:%' or id_number like 's1:%') limit 1").fetchall()
+        if not row:
+            return []
+        try:
+            plain = keys.decrypt(row[0][0])
+        except Exception:  # noqa: BLE001 — any failure means another data key
+            return ["data_key"]
+        mem = db.connect()
+        try:
+            norm = mem.sql("select hd_id_norm(?)", params=[plain]).fetchall()[0][0]
+        finally:
+            mem.close()
+        return ["pseudonym_key"] if norm and keys.pseudonym(norm) != row[0][1] else []
+    finally:
+        con.close()
 
 
 # -- rotation ---------------------------------------------------------------------------------------
