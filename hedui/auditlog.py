@@ -234,6 +234,11 @@ class AuditLog:
                                f"第 {seq + 1} 条起的记录没有经过正常写入（尾部锚点只到第 {seq} 条）：可能被伪造追加")]
         return []
 
+    def check_tail(self) -> None:
+        """Raise AuditError when the log's last entry does not match the keyed head anchor."""
+        with self._locked():
+            self._check_tail(self._last())
+
     def _check_tail(self, last: dict | None) -> None:
         head = self.read_head()
         if head is None:

@@ -312,6 +312,9 @@ def rotate_keys(workdir: Path | str, old: Keys, new: Keys, *, actor: str | None 
                 raise KeyMismatchError(
                     "原密钥（" + "、".join(_KEY_ZH[k] for k in differ) + f"）与工作目录 {workdir} 的密钥指纹不符："
                     f"请把 {ENV_OLD_PSEUDONYM_KEY} / {ENV_OLD_DATA_KEY} 设为该目录正在使用的密钥")
+        audit_log = AuditLog(default_log_path(workdir), keys=old)
+        if audit_log.path.exists():  # a log whose tail does not match its anchor: stop before changing anything
+            audit_log.check_tail()
         clean_leftovers(workdir)
         counts: dict = {}
         database = workdir / "hedui.duckdb"
@@ -332,7 +335,6 @@ def rotate_keys(workdir: Path | str, old: Keys, new: Keys, *, actor: str | None 
                 removed += 1
         counts["staged_files_removed"] = removed
         write_fingerprint(workdir, new)
-        audit_log = AuditLog(default_log_path(workdir), keys=old)
         if audit_log.path.exists():
             audit_log.rekey(new)
         else:

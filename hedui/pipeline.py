@@ -188,7 +188,10 @@ def _parquet(path: Path) -> str:
 
 def load(ctx: RunContext) -> dict:
     """Move the run's staged rows, quarantine, manifests and statuses into the working database."""
+    from hedui.workdir import clean_leftovers
+
     with writing(ctx, "load"):
+        clean_leftovers(ctx.workdir, ctx.run_date)  # a DAG run's first writing step: what a killed one left
         return _load(ctx)
 
 

@@ -78,9 +78,18 @@ def secure_tree(path: Path | str) -> None:
             _chmod(Path(root) / f, PRIVATE_FILE)
 
 
+MODES_MARKER = ".modes-private"
+
+
 def secure_workdir(workdir: Path | str, *, deep: bool = False) -> None:
-    """The working folder 0700 and its personal-data entries private (`deep`: every file below too)."""
+    """The working folder 0700 and its personal-data entries private.
+
+    `deep`: every file below too, once per folder (a marker file records it;
+    files made since are private through the umask).
+    """
     workdir = Path(workdir)
+    if deep and (workdir / MODES_MARKER).exists():
+        deep = False
     workdir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     _chmod(workdir, PRIVATE_DIR)
     for name in _PRIVATE_ENTRIES:
@@ -91,6 +100,8 @@ def secure_workdir(workdir: Path | str, *, deep: bool = False) -> None:
             _chmod(p, PRIVATE_DIR)
         elif p.exists():
             _chmod(p, PRIVATE_FILE)
+    if deep:
+        (workdir / MODES_MARKER).touch()
 
 
 # -- one writer per working folder ------------------------------------------------------------
@@ -216,11 +227,13 @@ def holder_of(workdir: Path | str) -> dict | None:
 # -- leftovers of killed processes ----------------------------------------------------------------
 
 
-def clean_leftovers(workdir: Path | str) -> dict:
+def clean_leftovers(workdir: Path | str, run_date: str | None = None) -> dict:
     """Remove what a killed run left: ``runs/*/report_parts_*``, spill folders ``tmp/`` and
     ``runs/*/tmp/``, half-written ``*.tmp`` files and the auditor database's temporary copies.
 
-    Call it holding the writer lock (nobody else may be writing).  Returns
+    Call it holding the writer lock (nobody else may be writing); with
+    `run_date`, only that run's folder is cleaned under ``runs/`` (a DAG's
+    per-source tasks of another date may be running).  Returns
     {"folders": n, "files": n, "bytes": n}.
     """
     workdir = Path(workdir)
@@ -243,7 +256,7 @@ def clean_leftovers(workdir: Path | str) -> dict:
         return counts
     runs = workdir / "runs"
     for run in sorted(runs.iterdir()) if runs.is_dir() else []:
-        if not run.is_dir() or run.is_symlink():
+        if not run.is_dir() or run.is_symlink() or (run_date and run.name != run_date):
             continue
         for p in run.glob("report_parts_*"):
             drop(p)

@@ -376,8 +376,11 @@ def test_hedui_audit_refuses_to_read_files(auditor_db):
 
 def test_hedui_audit_verify_names_the_first_bad_entry(audit_log, capsys):
     workdir = audit_log.path.parent.parent
-    assert _cli("audit", "verify", "--workdir", str(workdir)) == 0
+    assert _cli("audit", "verify", "--log", str(audit_log.path)) == 0
     assert "完整" in capsys.readouterr().out
+    # the log records a published run: without its auditor database the anchors cannot be checked
+    assert _cli("audit", "verify", "--workdir", str(workdir)) == 1
+    assert "审计库" in capsys.readouterr().err
     lines = _lines(audit_log)
     lines[1], lines[3] = lines[3], lines[1]
     _write(audit_log, lines)

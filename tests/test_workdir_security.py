@@ -59,6 +59,17 @@ def test_a_run_with_other_keys_stops_before_any_work(work, monkeypatch, capsys):
     assert os.environ["HEDUI_PSEUDONYM_KEY"] not in json.dumps(stored)  # a keyed fingerprint, never the key
 
 
+def test_a_folder_without_a_fingerprint_is_checked_against_its_stored_tokens(work, monkeypatch, capsys):
+    (work.workdir / "keys.fingerprint.json").unlink()  # filled by a version before fingerprints
+    monkeypatch.setenv("HEDUI_DATA_KEY", _key())
+    assert main(["keys", "check", "--workdir", str(work.workdir)]) == 4
+    assert "数据密钥 HEDUI_DATA_KEY" in capsys.readouterr().err
+    assert not (work.workdir / "keys.fingerprint.json").exists()
+    monkeypatch.undo()
+    assert main(["keys", "check", "--workdir", str(work.workdir)]) == 0  # the right keys: adopted
+    assert (work.workdir / "keys.fingerprint.json").exists()
+
+
 def test_rotation_repseudonymizes_consistently_and_is_logged(work, monkeypatch, capsys):
     from hedui.security import load_keys
 
