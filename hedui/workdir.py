@@ -7,7 +7,8 @@
   :class:`WorkdirBusyError` (Chinese message naming the holder, exit code 3).
   The kernel drops the lock when its process dies, so a holder left behind by
   a killed process is taken over and the takeover is logged.  Re-entrant
-  within one process (a `hedui run` holds it while its steps take it again).
+  within one thread (a `hedui run` holds it while its steps take it again);
+  another thread of the same process is refused like another process.
 - `private_umask()` — umask 0o077 for the process: every file hedui creates is
   0600, every folder 0700.  `secure_workdir` also tightens what an older
   version left 0644/0755.
@@ -106,7 +107,7 @@ def secure_workdir(workdir: Path | str, *, deep: bool = False) -> None:
 
 # -- one writer per working folder ------------------------------------------------------------
 
-_held: dict[str, list] = {}  # realpath -> [fd, depth, holder]
+_held: dict[tuple[str, int], list] = {}  # (realpath, thread) -> [fd, depth, holder]
 _held_guard = threading.Lock()
 
 
@@ -148,7 +149,7 @@ def writer_lock(workdir: Path | str, command: str, *, run_date: str | None = Non
     """
     workdir = Path(workdir)
     secure_workdir(workdir)
-    key = os.path.realpath(workdir)
+    key = (os.path.realpath(workdir), threading.get_ident())  # re-entrant per thread, not across threads
     with _held_guard:
         if key in _held:
             _held[key][1] += 1

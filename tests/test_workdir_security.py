@@ -296,3 +296,28 @@ def test_the_auditor_cli_does_not_mask_a_match_weight(world_run, capsys):
     assert rc == 0
     assert "123456789012.25" in out and "123456789012345" in out  # numbers are never IDs
     assert "6222020200112233445" not in out and "****3445" in out  # free text still masked
+
+
+def test_the_writer_lock_is_reentrant_in_a_thread_and_exclusive_across_threads(tmp_path):
+    import threading
+
+    from hedui.workdir import WorkdirBusyError, holder_of, writer_lock
+
+    seen = []
+    with writer_lock(tmp_path, "run", run_date="20261128") as holder:
+        with writer_lock(tmp_path, "load"):
+            assert holder_of(tmp_path)["command"] == "run"
+
+        def other():
+            try:
+                with writer_lock(tmp_path, "review decision"):
+                    seen.append("entered")
+            except WorkdirBusyError as exc:
+                seen.append(str(exc))
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        assert f"进程号 {holder['pid']}" in seen[0] and "批次日期 20261128" in seen[0]
+    assert holder_of(tmp_path) is None
+    assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o700
