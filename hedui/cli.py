@@ -146,7 +146,7 @@ def _review_ctx(args):
         raise HeduiError(f"工作目录 {workdir} 中没有 hedui.duckdb：请先运行 hedui run")
     date = args.date
     if not date:
-        con = db.connect(workdir / "hedui.duckdb", read_only=True)
+        con = db.connect_read(workdir / "hedui.duckdb")
         try:
             date = latest_run(con)
         finally:
@@ -172,7 +172,7 @@ def cmd_review(args) -> int:
             pass
         return 0
     if args.action == "list":
-        con = db.connect(ctx.database, read_only=True)
+        con = db.connect_read(ctx.database)
         try:
             rows = queue(con, ctx.run_date, args.status)
         finally:
@@ -238,9 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from hedui.audit.auditor import add_audit_commands
     from hedui.audit.retention import add_purge_command
+    from hedui.privacy.keyring import add_keys_command
 
     add_audit_commands(sub)
     add_purge_command(sub)
+    add_keys_command(sub)
 
     d = sub.add_parser("demo", help="generate a small world and run the DAG through Airflow")
     d.add_argument("--workdir", default=".work/demo")
@@ -252,13 +254,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hedui.workdir import private_umask
+
+    private_umask()  # every file hedui writes holds or may hold personal data: 0600 / 0700
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
         return args.func(args)
     except HeduiError as exc:
         print(f"错误：{mask_text(str(exc))}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)  # 3: working folder busy, 4: other keys
 
 
 if __name__ == "__main__":
