@@ -46,7 +46,8 @@ def make_server(ctx, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTP
             self.wfile.write(data)
 
         def _error(self, exc: Exception) -> None:
-            self._send(400, f"<!doctype html><meta charset='utf-8'><h1>无法完成</h1><p>{html.escape(mask_text(str(exc)))}"
+            # 409: another writer (a run) holds the working folder — the decision was not saved, the page says why
+            self._send(409 if getattr(exc, "exit_code", None) == 3 else 400, f"<!doctype html><meta charset='utf-8'><h1>无法完成</h1><p>{html.escape(mask_text(str(exc)))}"
                             f"</p><p><a href='/'>返回复核队列</a></p>")
 
         def _pair_page(self, key: str, **extra) -> str:
