@@ -321,3 +321,39 @@ def test_the_writer_lock_is_reentrant_in_a_thread_and_exclusive_across_threads(t
         assert f"进程号 {holder['pid']}" in seen[0] and "批次日期 20261128" in seen[0]
     assert holder_of(tmp_path) is None
     assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o700
+
+
+def test_a_decision_posted_while_a_run_holds_the_folder_is_refused_with_the_holder(work):
+    import threading
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from hedui.review_web import make_server
+
+    con = duckdb.connect(str(work.database), read_only=True)
+    key = con.sql("select decision_key from review_queue where status = 'pending' limit 1").fetchall()[0][0]
+    n = con.sql("select count(*) from review_decisions").fetchall()[0][0]
+    con.close()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from hedui.workdir import writer_lock\n"
+        "with writer_lock(sys.argv[1], 'run', run_date='20261128'):\n"
+        "    print('held', flush=True); time.sleep(30)"), str(work.workdir)], cwd=ROOT, stdout=subprocess.PIPE,
+        text=True)
+    assert holder.stdout.readline().strip() == "held"
+    server = make_server(work, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        data = urllib.parse.urlencode({"key": key, "decision": "confirmed", "reviewer": "李审核",
+                                       "reason": "同名同生日"}).encode()
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/decide", data=data, timeout=60)
+        body = err.value.read().decode("utf-8")
+        assert err.value.code == 409 and f"进程号 {holder.pid}" in body
+    finally:
+        server.shutdown()
+        holder.kill()
+        holder.wait()
+    con = duckdb.connect(str(work.database), read_only=True)
+    assert con.sql("select count(*) from review_decisions").fetchall()[0][0] == n
+    con.close()
