@@ -66,9 +66,9 @@ import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from hedui.airflow_env import INGEST_POOL
 from hedui.airflow_tasks import DeliverySensor
 
-INGEST_POOL = "hedui_ingest"
 log = logging.getLogger("hedui.dag")
 
 DEFAULT_ARGS = {
