@@ -32,8 +32,10 @@ def setup_logging(verbose: bool) -> None:
 
 
 def cmd_generate(args) -> int:
+    from hedui.business_date import parse_business_date
     from hedui.generate import generate
 
+    args.date = parse_business_date(args.date, "--date")
     started = time.perf_counter()
     summary = generate(Path(args.out), households=args.households, seed=args.seed, date=args.date)
     print(f"已生成样例交付：{args.out}（{args.households} 户，用时 {time.perf_counter() - started:.1f} 秒）")
@@ -72,7 +74,9 @@ def cmd_run(args) -> int:
 
 def cmd_demo(args) -> int:
     from hedui import airflow_env
+    from hedui.business_date import parse_business_date
 
+    args.date = parse_business_date(args.date, "--date")
     airflow_env.configure()
     workdir = Path(args.workdir).resolve()
     inbox = workdir / "inbox"
