@@ -277,11 +277,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that report a problem with the user's input or setup (exit 2), not a bug."""
-    from connectors import MapError, SourceUnavailable
+    """Exceptions that report a problem with the user's input or setup (exit 2), not a failed run."""
+    from connectors import MapError
     from matching.linkage.exceptions import LinkageError
 
-    return (HeduiError, MapError, SourceUnavailable, LinkageError)
+    return (HeduiError, MapError, LinkageError)
+
+
+def _run_failures() -> tuple[type[BaseException], ...]:
+    """hedui's own errors that stop a run midway (exit 1): the data or the environment, not the arguments."""
+    from connectors import SourceUnavailable
+    from hedui.audit import AuthorizationError
+    from hedui.auditlog import AuditError
+    from hedui.errors import ReconciliationError
+    from hedui.protect import ProtectError
+    from hedui.security import DecryptionError
+
+    return (ReconciliationError, AuthorizationError, AuditError, ProtectError, DecryptionError, SourceUnavailable)
 
 
 def _error_line(exc: BaseException) -> str:
@@ -319,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, LockedError):
             print(_error_line(exc), file=sys.stderr)
             return EXIT_LOCKED
+        if isinstance(exc, _run_failures()):
+            print(_error_line(exc), file=sys.stderr)
+            return EXIT_ERROR
         if isinstance(exc, _user_errors()):
             print(_error_line(exc), file=sys.stderr)
             return EXIT_INPUT
