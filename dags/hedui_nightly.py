@@ -20,8 +20,9 @@ midnight Shanghai) processes 20261128.
 **A manual trigger without a date is refused** (the first task fails at
 once, no retries, saying what to pass): give `run_date`, e.g.
 `airflow dags trigger hedui_nightly --run-id manual__20261128 --conf '{"run_date": "20261128"}'`
-— the `--run-id` puts the business date into the run id (scheduled runs'
-ids carry their logical date, `scheduled__<D>T18:00:00+00:00`, which is D 02:00 Shanghai).
+— the `--run-id` puts the business date into the run id. Scheduled runs'
+ids carry it already: `scheduled__20261127` (timetable `hedui.airflow_timetable.BusinessDayTimetable`,
+registered by the `hedui` Airflow plugin).
 
 `catchup` is off: unpausing starts at most the latest interval; if that
 date has no request list, the run fails at once with the reason instead of
@@ -64,10 +65,10 @@ import time
 
 import pendulum
 from airflow.sdk import Param, dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
 
 from hedui.airflow_env import INGEST_POOL
 from hedui.airflow_tasks import DeliverySensor
+from hedui.airflow_timetable import BusinessDayTimetable
 
 log = logging.getLogger("hedui.dag")
 
@@ -81,7 +82,7 @@ DEFAULT_ARGS = {
 
 @dag(
     dag_id="hedui_nightly",
-    schedule=CronDataIntervalTimetable("0 2 * * *", timezone="Asia/Shanghai"),
+    schedule=BusinessDayTimetable("0 2 * * *", timezone="Asia/Shanghai"),
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,

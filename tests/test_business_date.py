@@ -81,3 +81,21 @@ def test_inbox_checks_and_latest_complete_date(tmp_path):
     assert latest_complete_date(tmp_path) == "20261126"
     check_inbox(tmp_path, "20261127")  # delivered (incomplete is the pipeline's business, not a refusal)
     assert list(tmp_path.iterdir()) == [tmp_path / "requests"]
+
+
+def test_scheduled_run_ids_carry_the_business_date_and_the_timetable_serializes():
+    from airflow.serialization.decoders import decode_timetable
+    from airflow.serialization.encoders import encode_timetable
+    from airflow.utils.types import DagRunType
+
+    from hedui.airflow_timetable import BusinessDayTimetable
+
+    tt = BusinessDayTimetable("0 2 * * *", timezone="Asia/Shanghai")
+    interval = tt.infer_manual_data_interval(run_after=pendulum.datetime(2026, 11, 28, 2, tz="Asia/Shanghai"))
+    assert tt.generate_run_id(run_type=DagRunType.SCHEDULED, run_after=interval.end,
+                              data_interval=interval) == "scheduled__20261127"
+    assert resolve(None, interval.start) == "20261127"  # the same date the tasks compute
+    assert tt.generate_run_id(run_type=DagRunType.MANUAL, run_after=interval.end,
+                              data_interval=interval).startswith("manual__2026-11-28T02:00")
+    again = decode_timetable(encode_timetable(tt))  # registered through the hedui plugin
+    assert type(again) is BusinessDayTimetable and again.summary == "0 2 * * *"

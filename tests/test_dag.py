@@ -37,7 +37,7 @@ def test_dags_import_without_errors():
     assert dag.default_args["retries"] >= 1
     assert dag.default_args["execution_timeout"] <= dt.timedelta(hours=3)
     assert dag.timetable.summary == "0 2 * * *"
-    assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
+    assert type(dag.timetable).__name__ == "BusinessDayTimetable"
     assert str(dag.timezone.name) == "Asia/Shanghai"
     assert dag.get_task("ingest").pool == "hedui_ingest"
 
