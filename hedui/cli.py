@@ -15,9 +15,9 @@ from hedui.logs import mask_text, setup_logging
 
 def cmd_generate(args) -> int:
     from hedui.generate import generate
-    from hedui.paths import validate_run_date
+    from hedui.ops.business_date import parse_business_date
 
-    validate_run_date(args.date)
+    args.date = parse_business_date(args.date, "--date")
     started = time.perf_counter()
     summary = generate(Path(args.out), households=args.households, seed=args.seed, date=args.date)
     print(f"已生成样例交付：{args.out}（{args.households} 户，用时 {time.perf_counter() - started:.1f} 秒）")
@@ -29,31 +29,42 @@ def cmd_generate(args) -> int:
 def cmd_run(args) -> int:
     from connectors.limits import InputLimits
     from hedui.errors import ConfigError
+    from hedui.ops import run_summary
+    from hedui.ops.business_date import check_inbox, parse_business_date
+    from hedui.ops.progress import Progress
     from hedui.pipeline import RunContext, run
     from hedui.privacy.keys import load_keys
 
-    ctx = RunContext.of(args.inbox, args.workdir, args.date)  # a bad --date stops here, before any write
+    date = parse_business_date(args.date, "--date")
+    check_inbox(Path(args.inbox), date)  # nothing is created for a date without deliveries
     load_keys()  # a missing key is a clear error now, not a crash mid-run
     try:
         InputLimits.from_env()  # a mistyped HEDUI_MAX_*_BYTES too
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    ctx = RunContext.of(args.inbox, args.workdir, date)
     started = time.perf_counter()
-    timings = run(ctx)
+    with Progress(f"核对批次 {date}") as progress:
+        timings = run(ctx, progress=progress)
     total = time.perf_counter() - started
     for step, seconds in timings.items():
         logging.getLogger("hedui.run").info("%s: %.2f s", step, seconds)
-    print(f"核对批次 {ctx.run_date} 完成，用时 {total:.1f} 秒")
-    print(f"  报告目录：{ctx.report_dir}")
+    summary = run_summary.build(ctx, {**timings, "total": total})
+    run_summary.write(ctx, summary)
+    print(mask_text(run_summary.text_zh(summary)))
     print(f"  数据库：  {ctx.database}")
-    return 0
+    from hedui.ops.notify import notify
+
+    for line in notify(summary):
+        print(f"  {line}")
+    return run_summary.exit_code(summary)
 
 
 def cmd_demo(args) -> int:
-    from hedui import airflow_env
-    from hedui.paths import validate_run_date
+    from hedui.ops import airflow_env
+    from hedui.ops.business_date import parse_business_date
 
-    validate_run_date(args.date)
+    args.date = parse_business_date(args.date, "--date")
     airflow_env.configure()
     workdir = Path(args.workdir).resolve()
     inbox = workdir / "inbox"
@@ -193,10 +204,24 @@ def cmd_review(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that says what was wrong in Chinese and exits with the usage code (2)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"错误：命令行参数有误（{message}）。用 {self.prog} -h 查看用法。\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hedui", description="家庭经济状况核对平台 hedui")
-    p.add_argument("-v", "--verbose", action="store_true", help="log progress")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="hedui", description="家庭经济状况核对平台 hedui")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress; show tracebacks of errors")
+    # -v is accepted after the subcommand too; SUPPRESS keeps a -v before it from being reset
+    verbose = _Parser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="log progress; show tracebacks of errors")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_parser = sub.add_parser
+    sub.add_parser = lambda *a, **k: _add_parser(*a, parents=[verbose, *k.pop("parents", [])], **k)
 
     g = sub.add_parser("generate", help="write a synthetic inbox of department deliveries and its truth file")
     g.add_argument("--out", required=True)
@@ -253,17 +278,79 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that report a problem with the user's input or setup (exit 2), not a failed run."""
+    from connectors import MapError
+    from matching.linkage.exceptions import LinkageError
+
+    return (HeduiError, MapError, LinkageError)
+
+
+def _run_failures() -> tuple[type[BaseException], ...]:
+    """hedui's own errors that stop a run midway (exit 1): the data or the environment, not the arguments."""
+    from connectors import SourceUnavailable
+    from hedui.audit.auditor import AuthorizationError
+    from hedui.audit.log import AuditError
+    from hedui.errors import ReconciliationError
+    from hedui.privacy.keys import DecryptionError
+    from hedui.privacy.protect import ProtectError
+
+    return (ReconciliationError, AuthorizationError, AuditError, ProtectError, DecryptionError, SourceUnavailable)
+
+
+def _error_line(exc: BaseException) -> str:
+    from hedui.errors import LockedError
+
+    if isinstance(exc, LockedError):
+        return f"错误：{mask_text(str(exc))}"
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError)):
+        return f"错误：找不到文件或目录：{mask_text(str(exc.filename or exc))}"
+    if isinstance(exc, PermissionError):
+        return f"错误：没有权限读写 {mask_text(str(exc.filename or exc))}：请检查文件权限"
+    if isinstance(exc, OSError):
+        return f"错误：读写文件失败：{mask_text(str(exc))}"
+    return f"错误：{mask_text(str(exc))}"
+
+
 def main(argv: list[str] | None = None) -> int:
+    from hedui.ops.run_summary import EXIT_ERROR, EXIT_INPUT, EXIT_LOCKED
     from hedui.workdir import private_umask
 
     private_umask()  # every file hedui writes holds or may hold personal data: 0600 / 0700
+
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    verbose = getattr(args, "verbose", False)
+    setup_logging(verbose)
     try:
         return args.func(args)
-    except HeduiError as exc:
-        print(f"错误：{mask_text(str(exc))}", file=sys.stderr)
-        return getattr(exc, "exit_code", 2)  # 3: working folder busy, 4: other keys
+    except KeyboardInterrupt:
+        print("已中断：本批次未完成；可直接重跑同一日期。", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one Chinese line; the traceback only with -v
+        from hedui.errors import LockedError
+
+        if verbose:
+            import traceback
+
+            print(mask_text("".join(traceback.format_exception(exc))), file=sys.stderr)
+        if isinstance(exc, LockedError):
+            print(_error_line(exc), file=sys.stderr)
+            return EXIT_LOCKED
+        if isinstance(exc, HeduiError) and getattr(exc, "exit_code", None):  # e.g. 5: other keys
+            print(_error_line(exc), file=sys.stderr)
+            return exc.exit_code
+        if isinstance(exc, _run_failures()):
+            print(_error_line(exc), file=sys.stderr)
+            return EXIT_ERROR
+        if isinstance(exc, _user_errors()):
+            print(_error_line(exc), file=sys.stderr)
+            return EXIT_INPUT
+        if isinstance(exc, OSError):
+            print(_error_line(exc), file=sys.stderr)
+            return EXIT_ERROR
+        print(f"错误：运行失败（内部错误 {type(exc).__name__}：{mask_text(str(exc))[:300]}）。"
+              "加 -v 查看详细信息；修正后可直接重跑同一日期。", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

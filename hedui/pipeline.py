@@ -198,9 +198,11 @@ def _load(ctx: RunContext) -> dict:
             if q.exists():
                 con.sql(f"insert into quarantine_subjects by name select * from {_parquet(q)}")
         con.execute("delete from delivered_files where run_date = ?", [ctx.run_date])
-        con.executemany("insert into delivered_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", files_rows)
+        if files_rows:  # executemany refuses an empty list (a run where nothing was delivered)
+            con.executemany("insert into delivered_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", files_rows)
         con.execute("delete from source_status where run_date = ?", [ctx.run_date])
-        con.executemany("insert into source_status values (?, ?, ?, ?, ?)", status_rows)
+        if status_rows:
+            con.executemany("insert into source_status values (?, ?, ?, ?, ?)", status_rows)
         _create_source_records_view(con)
         n = db.replace_model(con, "reconciliation", "staging/reconciliation.sql", ctx.run_date)
         bad = db.query(con, "staging/reconciliation_broken.sql", run_date=ctx.run_date).fetchall()
@@ -413,7 +415,7 @@ def _timed_source(ctx: RunContext, source: str) -> float:
     return time.perf_counter() - t
 
 
-def ingest_all(ctx: RunContext, workers: int | None = None) -> dict:
+def ingest_all(ctx: RunContext, workers: int | None = None, progress=None) -> dict:
     """Ingest and validate every source, `workers` at a time (largest delivery first); return timings.
 
     `workers` defaults to ``HEDUI_INGEST_WORKERS`` or min(2, CPUs); with more than
@@ -424,8 +426,15 @@ def ingest_all(ctx: RunContext, workers: int | None = None) -> dict:
     if workers is None:
         workers = int(os.environ.get("HEDUI_INGEST_WORKERS") or min(2, os.cpu_count() or 1))
     order = sorted(sources(), key=lambda s: _source_bytes(ctx, s), reverse=True)
+    if progress is not None:
+        progress.expect(len(order))
     if workers <= 1 or len(order) <= 1:
-        return {f"ingest:{s}": _timed_source(ctx, s) for s in sources()}
+        timings = {}
+        for s in sources():
+            timings[f"ingest:{s}"] = _timed_source(ctx, s)
+            if progress is not None:
+                progress.advance(f"导入 {s}")
+        return timings
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -437,33 +446,47 @@ def ingest_all(ctx: RunContext, workers: int | None = None) -> dict:
     with ProcessPoolExecutor(workers, mp_context=mp,
                              initializer=_worker_init, initargs=(threads, logging.getLogger().getEffectiveLevel())) as pool:
         futures = {s: pool.submit(_timed_source, ctx, s) for s in order}
+        if progress is not None:
+            from concurrent.futures import as_completed
+
+            names = {f: s for s, f in futures.items()}
+            for f in as_completed(futures.values()):
+                progress.advance(f"导入 {names[f]}")
         errors = [f.exception() for f in futures.values() if f.exception() is not None]
         if errors:
             raise errors[0]
         return {f"ingest:{s}": futures[s].result() for s in sources()}
 
 
-def run(ctx: RunContext) -> dict:
+_STEPS_ZH = {"load": "入库", "link": "关联", "assess": "评估", "report": "出报告", "publish": "发布"}
+
+
+def run(ctx: RunContext, progress=None) -> dict:
     """Every step in order, without Airflow (`hedui run`); the per-source steps two at a time.
 
     Holds the working folder's writer lock throughout; removes what a killed
-    earlier run left behind first.
+    earlier run left behind first.  `progress` (hedui.ops.progress.Progress) hears
+    of every finished source and step.
     """
     with writing(ctx, "run"):
-        return _run(ctx)
+        return _run(ctx, progress)
 
 
-def _run(ctx: RunContext) -> dict:
+def _run(ctx: RunContext, progress=None) -> dict:
     from hedui.workdir import clean_leftovers, secure_workdir
 
     clean_leftovers(ctx.workdir)
     secure_workdir(ctx.workdir, deep=True)
+    if progress is not None:
+        progress.expect(len(_STEPS_ZH))
     t = time.perf_counter()
-    timings = ingest_all(ctx)
+    timings = ingest_all(ctx, progress=progress)
     timings["sources"] = time.perf_counter() - t
     for name, step in (("load", load), ("link", link), ("assess", assess), ("report", report),
                        ("publish", publish)):
         t = time.perf_counter()
         step(ctx)
         timings[name] = time.perf_counter() - t
+        if progress is not None:
+            progress.advance(_STEPS_ZH[name])
     return timings
