@@ -23,7 +23,7 @@ from hedui.errors import HeduiError
 from hedui.masking import mask_text
 
 GENESIS = "0" * 64
-ACTIONS = ("run", "report_render", "export", "review_decision", "unmasked_view", "purge")
+ACTIONS = ("run", "report_render", "export", "review_decision", "unmasked_view", "purge", "urgent_verify")
 _ACCOUNT_LIKE = re.compile(r"(?<![0-9A-Za-z*])\d{8,}(\d{4})(?![0-9A-Za-z])")
 
 

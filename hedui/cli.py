@@ -192,6 +192,23 @@ def cmd_review(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    """Urgent verification (救急难) of one household against the latest loaded sources."""
+    from hedui.report import FINDING_ZH, OUTCOME_ZH
+    from hedui.urgent import verify_household
+
+    result = verify_household(args.workdir, request_file=args.request_file, answers=args.answers,
+                              run_date=args.date)
+    print(f"委托 {result['request_id']} 急难核对完成（第 {result['version']} 版，用时 {result['seconds']:.1f} 秒）")
+    codes = [c for c in (result["findings"] or "").split(";") if c]
+    print(f"  结论：{OUTCOME_ZH.get(result['outcome'], result['outcome'])}"
+          + (f"（{'；'.join(FINDING_ZH.get(c, c) for c in codes)}）" if codes else ""))
+    if result["pending"]:
+        print(f"  待反馈：{'、'.join(result['pending_zh'])}（反馈到达后用 --answers 重新核对，出具新版报告）")
+    print(f"  报告：{result['report']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hedui", description="家庭经济状况核对平台 hedui")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -227,6 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--reviewer", default=os.environ.get("USER", ""))
     rv.add_argument("--reason")
     rv.set_defaults(func=cmd_review)
+
+    vf = sub.add_parser("verify", help="urgent verification (救急难) of one household against the latest loaded sources")
+    vf.add_argument("--workdir", required=True)
+    vf.add_argument("--request-file", required=True, help="the household's rows, in the format of requests_*.csv")
+    vf.add_argument("--answers", help="folder of per-request answers: <source>/ with files and .ok markers")
+    vf.add_argument("--date", help="business date YYYYMMDD (default: today, Asia/Shanghai)")
+    vf.set_defaults(func=cmd_verify)
 
     lk = sub.add_parser("link", help="link two CSV/Parquet tables with a link spec (docs/linkage.md)")
     lk.add_argument("left")
