@@ -226,17 +226,36 @@ def _stage_answers(ctx, answers: Path | None, on_request: set[str]) -> set[str]:
 
 
 def _issue(workdir: Path, ctx, request_id: str) -> tuple[int, Path]:
-    """Copy the household's page (and PDF) to reports/urgent/<request>/ as the next version."""
-    from hedui.report import safe_name
+    """Issue the household's page (and PDF) under reports/urgent/<request>/ as its next version.
+
+    The version counts the household's earlier nightly verifications and the
+    urgent reports already issued; the page says so (核对批次 … 第 N 版报告，急难核对).
+    """
+    from hedui import db
+    from hedui.report import safe_name, write_pdfs
 
     folder = workdir / "reports" / "urgent" / safe_name(request_id)
     folder.mkdir(parents=True, exist_ok=True)
-    version = 1 + sum(1 for _ in folder.glob("v*.json"))
+    con = db.connect(ctx.database, read_only=True)
+    try:
+        nightly, page_version = con.execute(
+            "select count(distinct run_date) filter (where run_date < $d), count(distinct run_date) "
+            "from outcomes where request_id = $r and run_date <= $d", {"d": ctx.run_date, "r": request_id}
+        ).fetchall()[0]
+    finally:
+        con.close()
+    version = nightly + 1 + sum(1 for _ in folder.glob("v*.json"))
     page = ctx.report_dir / "households" / f"{safe_name(request_id)}.html"
+    html = page.read_text(encoding="utf-8")
+    stamp = f"（第 {page_version} 版报告）"
+    if stamp in html:
+        html = html.replace(stamp, f"（第 {version} 版报告，急难核对）", 1)
+        page.write_text(html, encoding="utf-8")
     target = folder / f"v{version}_{ctx.run_date}.html"
     shutil.copyfile(page, target)
     pdf = page.with_suffix(".pdf")
-    if pdf.exists():
+    if pdf.exists():  # printed again from the page that carries the issued version
+        write_pdfs(ctx.report_dir, [request_id])
         shutil.copyfile(pdf, target.with_suffix(".pdf"))
     return version, target
 

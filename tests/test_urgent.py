@@ -69,15 +69,15 @@ def test_verify_marks_per_request_sources_pending_then_reissues_with_their_answe
 
     assert main(["verify", "--workdir", str(workdir), "--request-file", str(request), "--date", VERIFY_DATE]) == 0
     out = capsys.readouterr().out
-    assert f"委托 {fuzzy} 急难核对完成（第 1 版" in out
+    assert f"委托 {fuzzy} 急难核对完成（第 2 版" in out  # the nightly's report was the first
     assert "待反馈：" in out
     folder = workdir / "reports" / "urgent" / fuzzy
-    v1 = folder / f"v1_{VERIFY_DATE}.html"
-    page = v1.read_text(encoding="utf-8")
-    assert "待反馈" in page
+    first_page = folder / f"v2_{VERIFY_DATE}.html"
+    page = first_page.read_text(encoding="utf-8")
+    assert "待反馈" in page and "（第 2 版报告，急难核对）" in page
     import json
 
-    first = json.loads(v1.with_suffix(".json").read_text(encoding="utf-8"))
+    first = json.loads(first_page.with_suffix(".json").read_text(encoding="utf-8"))
     assert first["outcome"] == "INCOMPLETE"  # nothing was weighed for the pending sources
     codes = set(first["findings"].split(";"))
     assert {"SOURCE_MISSING", "VEHICLE", "UNCONFIRMED_LINK"} <= codes
@@ -88,10 +88,11 @@ def test_verify_marks_per_request_sources_pending_then_reissues_with_their_answe
     # the banks, securities and insurers answer: a new version, and now the nightly's very result
     second = verify_household(workdir, request_file=request, answers=_answers(world, tmp_path / "answers"),
                               run_date=VERIFY_DATE)
-    assert second["version"] == 2 and Path(second["report"]).name == f"v2_{VERIFY_DATE}.html"
+    assert second["version"] == 3 and Path(second["report"]).name == f"v3_{VERIFY_DATE}.html"
+    assert "（第 3 版报告，急难核对）" in Path(second["report"]).read_text(encoding="utf-8")
     assert second["pending"] == []
     assert (second["outcome"], second["findings"]) == nightly[fuzzy]
-    assert v1.exists()  # the earlier version stays
+    assert first_page.exists()  # the earlier version stays
     log = (workdir / "audit" / "audit_log.jsonl").read_text(encoding="utf-8")
     assert log.count('"urgent_verify"') == 2
 
@@ -107,7 +108,7 @@ def test_verify_with_answers_gives_the_nightly_outcome(world, world_run, workdir
         rows = list(csv.DictReader(open(_request_file(world, rid, tmp_path / f"{scenario}.csv"), encoding="utf-8")))
         got = verify_household(workdir, rows, answers=answers, run_date=VERIFY_DATE)
         assert (got["outcome"], got["findings"]) == nightly[rid], scenario
-        assert got["version"] == 1
+        assert got["version"] == 2
 
 
 def test_bad_urgent_requests_are_refused_with_what_to_do(workdir, tmp_path, world):
@@ -143,7 +144,7 @@ def test_on_demand_dag_verifies_a_household(airflow_db, world, world_run, workdi
     _request_file(world, rid, allowed / "urgent.csv")
     run = dag.test(run_conf={"workdir": str(workdir), "request_file": "urgent.csv", "run_date": VERIFY_DATE})
     assert "success" in str(run.state)
-    page = workdir / "reports" / "urgent" / rid / f"v1_{VERIFY_DATE}.html"
+    page = workdir / "reports" / "urgent" / rid / f"v2_{VERIFY_DATE}.html"
     assert page.exists()
     import json
 
