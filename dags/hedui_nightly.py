@@ -68,9 +68,9 @@ def hedui_nightly():
         from hedui.security import load_keys
 
         load_keys()  # a missing key fails the run here, before any work, with what to set
-        from hedui.sources_config import load_sources_config
+        from hedui.sources_config import check_connections, load_sources_config
 
-        load_sources_config()  # so does a wrong sources configuration (hedui/sources.yaml)
+        check_connections(load_sources_config())  # so does a wrong sources configuration or connection
         return sources()
 
     @task(map_index_template="{{ task.op_kwargs['source'] }}")

@@ -47,9 +47,9 @@ def cmd_run(args) -> int:
     from hedui.security import load_keys
 
     load_keys()  # a missing key is a clear error now, not a crash mid-run
-    from hedui.sources_config import load_sources_config
+    from hedui.sources_config import check_connections, load_sources_config
 
-    load_sources_config()  # so is a wrong sources configuration
+    check_connections(load_sources_config())  # so is a wrong sources configuration or connection
     ctx = RunContext.of(args.inbox, args.workdir, args.date)
     started = time.perf_counter()
     timings = run(ctx)

@@ -152,3 +152,24 @@ def parse(text: str, where: str) -> SourcesConfig:
     if problems:
         raise ConfigError(f"数据来源配置 {where} 有误：" + "；".join(problems) + "。请改正后重试。")
     return SourcesConfig(where, deliveries, tuple(s for s in on_request if s in known))
+
+
+def check_connections(config: SourcesConfig | None = None) -> None:
+    """Every exchange-table source's Airflow connection exists and has a supported type (no network)."""
+    from connectors.sqltable import MYSQL, POSTGRES, SourceUnavailable, connection_info
+
+    config = config or load_sources_config()
+    problems = []
+    for d in config.deliveries.values():
+        if not d.is_sql:
+            continue
+        try:
+            info = connection_info(d.conn_id)
+        except SourceUnavailable as exc:
+            problems.append(f"sources.{d.source}.conn_id：{exc}")
+            continue
+        if info.conn_type not in POSTGRES + MYSQL:
+            problems.append(f"sources.{d.source}.conn_id：连接{d.conn_id}的类型“{info.conn_type}”不受支持，"
+                            "允许：postgres、mysql")
+    if problems:
+        raise ConfigError(f"数据来源配置 {config.path} 有误：" + "；".join(problems) + "。")

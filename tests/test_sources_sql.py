@@ -184,3 +184,15 @@ def test_a_bad_sources_config_is_refused_before_anything_runs(tmp_path, monkeypa
     assert "sources.shebao：未知的数据来源，允许的来源：" in err and "social_insurance" in err
     assert "sources.tax.conn_id：交换表交付必须写明Airflow连接编号" in err
     assert "sources.tax.table：“a b”不是合法的表名" in err
+
+
+def test_an_unknown_connection_is_refused_at_start(tmp_path, monkeypatch, capsys):
+    from hedui.cli import main
+
+    cfg = tmp_path / "sources.yaml"
+    cfg.write_text("sources:\n  vehicle: {conn_id: hedui_h6_nowhere, table: cheguan}\n", encoding="utf-8")
+    monkeypatch.setenv("HEDUI_SOURCES_CONFIG", str(cfg))
+    monkeypatch.delenv("AIRFLOW_CONN_HEDUI_H6_NOWHERE", raising=False)
+    assert main(["run", "--inbox", str(tmp_path / "in"), "--workdir", str(tmp_path / "w"), "--date", RUN_DATE]) == 2
+    assert "sources.vehicle.conn_id：找不到Airflow连接'hedui_h6_nowhere'" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()
