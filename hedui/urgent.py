@@ -156,9 +156,14 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
             con.execute(f"copy (select * replace (cast($today as varchar) as run_date) from {table} where {where}) "
                         f"to {_sq(out)} (format parquet)",
                         {"today": ctx.run_date, **({"latest": latest} if latest is not None else {})})
+            # the copied rows, per file of their delivery: what this verification took in (reconciled by load)
+            files = [{"file_name": f, "format": "working", "marker_count": n, "rows_read": n, "complete": True,
+                      "problems": []}
+                     for f, n in con.sql(f"select file_name, count(*) from read_parquet({_sq(out)}) "
+                                         "group by all order by all").fetchall()]
             manifest = {"source": source, "delivery_date": latest or "", "location": f"working:{latest or ''}",
-                        "status": "delivered" if status == "passed" else status, "files": [], "problems": [],
-                        "message_zh": "；".join(reasons), "rows_total": 0}
+                        "status": "delivered" if status == "passed" else status, "files": files, "problems": [],
+                        "message_zh": "；".join(reasons), "rows_total": sum(f["rows_read"] for f in files)}
             _write_json(ctx.path("manifests", source, "json"),
                         {"source": source, "manifest": manifest, "staging": {"quarantined_rows": 0}})
             _write_json(ctx.path("status", source, "json"),
@@ -290,21 +295,36 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
     key = f"{run_date}-{dt.datetime.now(BUSINESS_TZ).strftime('%H%M%S%f')}"
     scratch = workdir / "urgent" / key
     ctx = pipeline.RunContext.of(scratch / "inbox", scratch, run_date)
+    steps: dict[str, float] = {}
+    mark = [time.perf_counter()]
+
+    def step(name: str) -> None:
+        now = time.perf_counter()
+        steps[name] = round(now - mark[0], 3)
+        mark[0] = now
+
     try:
         _write_request_delivery(ctx.inbox / pipeline.REQUESTS / run_date, rows)
         status = pipeline.ingest_and_validate(ctx, pipeline.REQUESTS)
+        step("request")
         if status["status"] != "passed":
             raise VerifyError("委托未通过校验：" + "；".join(status["reasons_zh"]))
         answered = _stage_answers(ctx, Path(answers) if answers else None, on_request)
         for source in sorted(answered):
             pipeline.ingest_and_validate(ctx, source)
         departments = [s for s in pipeline.sources() if s != pipeline.REQUESTS]
+        step("answers")
         used = _copy_sources(ctx, working, departments, answered, on_request)
+        step("copy")
         pipeline.load(ctx)
         _restore_history(ctx)
+        step("load")
         pipeline.link(ctx)
+        step("link")
         pipeline.assess(ctx)
+        step("assess")
         pipeline.report(ctx)
+        step("report")
         from hedui import db
 
         con = db.connect(ctx.database, read_only=True)
@@ -324,7 +344,7 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
                   "findings": findings, "pending": pending,
                   "pending_zh": [load_map(s).title_zh for s in pending], "version": version, "report": str(page),
                   "sources": {s: u["delivery_date"] for s, u in used.items()} | {s: run_date for s in answered},
-                  "seconds": round(time.perf_counter() - started, 3)}
+                  "seconds": round(time.perf_counter() - started, 3), "steps": steps}
         _write_json(page.with_suffix(".json"), result)
         AuditLog(default_log_path(workdir)).append(
             actor=actor, action="urgent_verify", subject=f"急难核对 委托 {request_id}",

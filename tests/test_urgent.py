@@ -64,7 +64,7 @@ def test_verify_marks_per_request_sources_pending_then_reissues_with_their_answe
     from hedui.urgent import verify_household
 
     nightly = _nightly(world_run[0])
-    fuzzy = _truth(world)["fuzzy_vehicle"]["request_id"]  # a probabilistic link to a vehicle
+    fuzzy = _truth(world)["vehicle"]["request_id"]  # a vehicle linked by its owner's ID
     request = _request_file(world, fuzzy, tmp_path / "in" / "request.csv")
 
     assert main(["verify", "--workdir", str(workdir), "--request-file", str(request), "--date", VERIFY_DATE]) == 0
@@ -80,7 +80,7 @@ def test_verify_marks_per_request_sources_pending_then_reissues_with_their_answe
     first = json.loads(first_page.with_suffix(".json").read_text(encoding="utf-8"))
     assert first["outcome"] == "INCOMPLETE"  # nothing was weighed for the pending sources
     codes = set(first["findings"].split(";"))
-    assert {"SOURCE_MISSING", "VEHICLE", "UNCONFIRMED_LINK"} <= codes
+    assert {"SOURCE_MISSING", "VEHICLE"} <= codes
     assert first["pending"] == ON_REQUEST
     assert first["sources"]["vehicle"] == RUN_DATE and first["sources"]["bank"] is None
     assert not (workdir / "urgent").exists() or not any((workdir / "urgent").iterdir())  # scratch removed
@@ -140,7 +140,7 @@ def test_on_demand_dag_verifies_a_household(airflow_db, world, world_run, workdi
     assert dag.schedule is None
     allowed = tmp_path / "requests_in"
     monkeypatch.setenv("HEDUI_REQUEST_DIR", str(allowed))
-    rid = _truth(world)["vehicle"]["request_id"]
+    rid = _truth(world)["residential_units_over"]["request_id"]
     _request_file(world, rid, allowed / "urgent.csv")
     run = dag.test(run_conf={"workdir": str(workdir), "request_file": "urgent.csv", "run_date": VERIFY_DATE})
     assert "success" in str(run.state)
@@ -149,7 +149,8 @@ def test_on_demand_dag_verifies_a_household(airflow_db, world, world_run, workdi
     import json
 
     got = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
-    assert got["outcome"] == "INCOMPLETE" and "VEHICLE" in got["findings"].split(";")
+    assert got["outcome"] == "INCOMPLETE"
+    assert {"RESIDENTIAL_UNITS_OVER_LIMIT", "SOURCE_MISSING"} <= set(got["findings"].split(";"))
     # a file outside the allowed folder: the run fails, nothing is issued
     bad = dag.test(run_conf={"workdir": str(workdir), "request_file": str(world / "truth.csv")})
     assert "failed" in str(bad.state)
