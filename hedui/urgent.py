@@ -18,7 +18,7 @@ batch may hold) and never waits for a batch:
    configuration: banks, securities, insurance) are 待反馈 unless their
    answer files are given (``answers``: a folder ``<source>/`` of files with
    ``.ok`` markers); a pending source can never make the household look
-   eligible (its outcome is INCOMPLETE until the answers arrive);
+   eligible (SOURCE_MISSING: INCOMPLETE, or FINDINGS when a finding already stands);
 4. the pipeline's own load, link, assess and report steps run on the scratch
    database; the household's page is issued as a new version under
    ``<workdir>/reports/urgent/<request>/`` and the verification is logged in

@@ -24,6 +24,11 @@ def _truth(world: Path) -> dict[str, dict]:
         return {r["scenario"]: r for r in csv.DictReader(fh)}
 
 
+def _truth_rows(world: Path) -> list[dict]:
+    with open(world / "truth.csv", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
 def _nightly(ctx) -> dict[str, tuple[str, str]]:
     with open(ctx.report_dir / "outcomes.csv", encoding="utf-8") as fh:
         return {r["request_id"]: (r["outcome"], r["findings"]) for r in csv.DictReader(fh)}
@@ -78,7 +83,8 @@ def test_verify_marks_per_request_sources_pending_then_reissues_with_their_answe
     import json
 
     first = json.loads(first_page.with_suffix(".json").read_text(encoding="utf-8"))
-    assert first["outcome"] == "INCOMPLETE"  # nothing was weighed for the pending sources
+    # the pending sources were not weighed: never CLEAR (a substantive finding still makes it FINDINGS)
+    assert first["outcome"] == "FINDINGS"
     codes = set(first["findings"].split(";"))
     assert {"SOURCE_MISSING", "VEHICLE"} <= codes
     assert first["pending"] == ON_REQUEST
@@ -140,7 +146,7 @@ def test_on_demand_dag_verifies_a_household(airflow_db, world, world_run, workdi
     assert dag.schedule is None
     allowed = tmp_path / "requests_in"
     monkeypatch.setenv("HEDUI_REQUEST_DIR", str(allowed))
-    rid = _truth(world)["residential_units_over"]["request_id"]
+    rid = next(r["request_id"] for r in _truth_rows(world) if r["scenario"] == "clean")
     _request_file(world, rid, allowed / "urgent.csv")
     run = dag.test(run_conf={"workdir": str(workdir), "request_file": "urgent.csv", "run_date": VERIFY_DATE})
     assert "success" in str(run.state)
@@ -149,8 +155,8 @@ def test_on_demand_dag_verifies_a_household(airflow_db, world, world_run, workdi
     import json
 
     got = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
-    assert got["outcome"] == "INCOMPLETE"
-    assert {"RESIDENTIAL_UNITS_OVER_LIMIT", "SOURCE_MISSING"} <= set(got["findings"].split(";"))
+    assert (got["outcome"], got["findings"]) == ("INCOMPLETE", "SOURCE_MISSING")  # clean, but banks pending
+    assert got["pending"] == ON_REQUEST
     # a file outside the allowed folder: the run fails, nothing is issued
     bad = dag.test(run_conf={"workdir": str(workdir), "request_file": str(world / "truth.csv")})
     assert "failed" in str(bad.state)
