@@ -205,6 +205,8 @@ def cmd_verify(args) -> int:
           + (f"（{'；'.join(FINDING_ZH.get(c, c) for c in codes)}）" if codes else ""))
     if result["pending"]:
         print(f"  待反馈：{'、'.join(result['pending_zh'])}（反馈到达后用 --answers 重新核对，出具新版报告）")
+    if result.get("review_pending"):
+        print(f"  另有 {result['review_pending']} 条概率匹配待人工确认（未计入结论），请核实")
     print(f"  报告：{result['report']}")
     return 0
 

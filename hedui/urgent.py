@@ -13,7 +13,11 @@ batch may hold) and never waits for a batch:
    and records without a usable ID whose normalized name is a member's (or
    carries a rare-character placeholder), the candidates of probabilistic
    linkage; the household's previous verifications and the staff's link
-   decisions come along, so changes and confirmed links are the nightly's;
+   decisions come along, so changes and confirmed links are the nightly's.
+   Names' term frequencies in probabilistic linkage are computed over the
+   candidates at hand, so a weight can differ from the nightly's: a record
+   the nightly linked may come out for review (``review_pending`` in the
+   result says how many pairs wait for a person);
 3. sources that answer only per request (``on_request`` in the sources
    configuration: banks, securities, insurance) are 待反馈 unless their
    answer files are given (``answers``: a folder ``<source>/`` of files with
@@ -331,6 +335,8 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
         try:
             found = con.sql("select outcome, findings from outcomes where run_date = ? and request_id = ?",
                             params=[run_date, request_id]).fetchall()
+            review = con.sql("select count(*) from review_queue where run_date = ? and request_id = ? "
+                             "and status = 'pending'", params=[run_date, request_id]).fetchall()[0][0]
         finally:
             con.close()
         if not found:
@@ -341,7 +347,7 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
         from connectors import load_map
 
         result = {"request_id": request_id, "run_date": run_date, "key": key, "outcome": outcome,
-                  "findings": findings, "pending": pending,
+                  "findings": findings, "pending": pending, "review_pending": review,
                   "pending_zh": [load_map(s).title_zh for s in pending], "version": version, "report": str(page),
                   "sources": {s: u["delivery_date"] for s, u in used.items()} | {s: run_date for s in answered},
                   "seconds": round(time.perf_counter() - started, 3), "steps": steps}
