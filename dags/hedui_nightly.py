@@ -118,6 +118,9 @@ def hedui_nightly():
 
         with fail_fast():
             load_keys()  # a missing key fails the run here, before any work, with what to set
+            from hedui.ops.sources_config import check_connections, load_sources_config
+
+            check_connections(load_sources_config())  # so does a wrong sources configuration or connection
         return sources()
 
     @task(map_index_template="{{ task.op_kwargs['source'] }}", trigger_rule="none_failed",

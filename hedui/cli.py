@@ -42,6 +42,9 @@ def cmd_run(args) -> int:
         InputLimits.from_env()  # a mistyped HEDUI_MAX_*_BYTES too
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    from hedui.ops.sources_config import check_connections, load_sources_config
+
+    check_connections(load_sources_config())  # so is a wrong sources configuration or connection
     ctx = RunContext.of(args.inbox, args.workdir, date)
     started = time.perf_counter()
     with Progress(f"核对批次 {date}") as progress:
@@ -204,6 +207,25 @@ def cmd_review(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    """Urgent verification (救急难) of one household against the latest loaded sources."""
+    from hedui.steps.report.outputs import FINDING_ZH, OUTCOME_ZH
+    from hedui.urgent import verify_household
+
+    result = verify_household(args.workdir, request_file=args.request_file, answers=args.answers,
+                              run_date=args.date)
+    print(f"委托 {result['request_id']} 急难核对完成（第 {result['version']} 版，用时 {result['seconds']:.1f} 秒）")
+    codes = [c for c in (result["findings"] or "").split(";") if c]
+    print(f"  结论：{OUTCOME_ZH.get(result['outcome'], result['outcome'])}"
+          + (f"（{'；'.join(FINDING_ZH.get(c, c) for c in codes)}）" if codes else ""))
+    if result["pending"]:
+        print(f"  待反馈：{'、'.join(result['pending_zh'])}（反馈到达后用 --answers 重新核对，出具新版报告）")
+    if result.get("review_pending"):
+        print(f"  另有 {result['review_pending']} 条概率匹配待人工确认（未计入结论），请核实")
+    print(f"  报告：{result['report']}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that says what was wrong in Chinese and exits with the usage code (2)."""
 
@@ -253,6 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--reviewer", default=os.environ.get("USER", ""))
     rv.add_argument("--reason")
     rv.set_defaults(func=cmd_review)
+
+    vf = sub.add_parser("verify", help="urgent verification (救急难) of one household against the latest loaded sources")
+    vf.add_argument("--workdir", required=True)
+    vf.add_argument("--request-file", required=True, help="the household's rows, in the format of requests_*.csv")
+    vf.add_argument("--answers", help="folder of per-request answers: <source>/ with files and .ok markers")
+    vf.add_argument("--date", help="business date YYYYMMDD (default: today, Asia/Shanghai)")
+    vf.set_defaults(func=cmd_verify)
 
     lk = sub.add_parser("link", help="link two CSV/Parquet tables with a link spec (docs/linkage.md)")
     lk.add_argument("left")

@@ -1,6 +1,6 @@
 """The pipeline steps — the same functions the Airflow DAG's tasks and `hedui run` call.
 
-ingest_source (per source, files only) → validate_source (per source, files only;
+ingest_source (per source: file drop or exchange table, hedui/sources.yaml) → validate_source (per source;
 the rows it passes are written with IDs pseudonymized and raw values encrypted)
 → load (into the working DuckDB) → link → assess → report
 → publish (audit log entry, auditor database).
@@ -63,7 +63,9 @@ def _as_dict(obj) -> dict:
 
 
 def ingest_source(ctx: RunContext, source: str) -> dict:
-    """Read one source's delivery, decode it and stage its rows (files only)."""
+    """Read one source's delivery (file drop or exchange table, per the sources configuration),
+    decode it and stage its rows."""
+    from hedui.ops.sources_config import load_sources_config
     from hedui.privacy.keyring import check_keys
     from hedui.steps.ingest import stage_source
     from hedui.workdir import private_umask
@@ -73,9 +75,14 @@ def ingest_source(ctx: RunContext, source: str) -> dict:
     started_at = dt.datetime.now().astimezone()
     started = time.perf_counter()
     smap = load_map(source)
-    folder = ctx.inbox / source / ctx.run_date
     raw = ctx.path("raw", source)
-    manifest = read_delivery(smap, folder, ctx.inbox, raw, ctx.run_date)
+    delivery = load_sources_config().delivery(source)
+    if delivery.is_sql:
+        from connectors import read_table
+
+        manifest = read_table(smap, delivery.conn_id, delivery.table, raw, ctx.run_date)
+    else:
+        manifest = read_delivery(smap, ctx.inbox / source / ctx.run_date, ctx.inbox, raw, ctx.run_date)
     counts = stage_source(raw, smap, ctx.run_date, ctx.path("staged_pre", source), ctx.path("quarantine_stage", source),
                           manifest=manifest)
     out = {"source": source, "manifest": _as_dict(manifest), "staging": _as_dict(counts),
@@ -401,12 +408,19 @@ def _source_bytes(ctx: RunContext, source: str) -> int:
     return sum(f.lstat().st_size for f in folder.iterdir() if not f.is_symlink() and f.is_file())
 
 
-def _worker_init(threads: int, log_level: int) -> None:
+def _worker_init(threads: int, log_level: int, environ: dict | None = None) -> None:
+    # the forkserver may have started before the caller set its environment (sources config, connections)
+    os.environ.update(environ or {})
     os.environ["HEDUI_THREADS"] = str(threads)
     if log_level < logging.WARNING:  # a verbose run: the workers log like the parent (masked)
         from hedui.logs import setup_logging
 
         setup_logging(verbose=True)
+
+
+def _inherited_environ() -> dict:
+    """The caller's hedui settings and Airflow connections, for the per-source workers."""
+    return {k: v for k, v in os.environ.items() if k.startswith(("HEDUI_", "AIRFLOW_CONN_"))}
 
 
 def _timed_source(ctx: RunContext, source: str) -> float:
@@ -444,7 +458,8 @@ def ingest_all(ctx: RunContext, workers: int | None = None, progress=None) -> di
     mp.set_forkserver_preload(["great_expectations", "hedui.steps.ingest", "hedui.steps.validate.check", "hedui.privacy.protect"])
     threads = max(1, int(os.environ.get("HEDUI_THREADS", "2")) // workers)
     with ProcessPoolExecutor(workers, mp_context=mp,
-                             initializer=_worker_init, initargs=(threads, logging.getLogger().getEffectiveLevel())) as pool:
+                             initializer=_worker_init, initargs=(threads, logging.getLogger().getEffectiveLevel(),
+                                                       _inherited_environ())) as pool:
         futures = {s: pool.submit(_timed_source, ctx, s) for s in order}
         if progress is not None:
             from concurrent.futures import as_completed
