@@ -24,6 +24,7 @@ from pathlib import Path
 from connectors import list_sources, load_map, read_delivery
 from hedui import db
 from hedui.errors import ReconciliationError
+from hedui.killpoint import kill_point
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,9 @@ def validate_source(ctx: RunContext, source: str) -> dict:
 
 def ingest_and_validate(ctx: RunContext, source: str) -> dict:
     ingest_source(ctx, source)
-    return validate_source(ctx, source)
+    result = validate_source(ctx, source)
+    kill_point(f"ingest:{source}")
+    return result
 
 
 def _open(ctx: RunContext):
@@ -242,6 +245,7 @@ def link(ctx: RunContext) -> dict:
     try:
         con.sql("begin transaction")
         counts = link_run(con, ctx.run_date, keys)
+        kill_point("link")
         # from here on the working database holds only pseudonyms, encrypted and masked values
         protect_working_tables(con, keys, sources())
         check_authorization_gate(con, ctx.run_date)
@@ -401,4 +405,5 @@ def run(ctx: RunContext) -> dict:
         t = time.perf_counter()
         step(ctx)
         timings[name] = time.perf_counter() - t
+        kill_point(f"after:{name}")
     return timings

@@ -23,9 +23,11 @@ from types import SimpleNamespace
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from hedui.killpoint import kill_point
 from hedui.masking import mask_text
+from hedui.resources import package_path
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = package_path("templates")
 log = logging.getLogger(__name__)
 
 OUTCOME_ZH = {
@@ -596,6 +598,7 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
     try:
         started = time.perf_counter()
         n_batches, records = _export_parts(con, run_date, parts, batch_size, only)
+        kill_point("report")
         exported = time.perf_counter()
         _, heads = _record_groups([s for s in sources() if s != REQUESTS])
         common = {"parts": str(parts), "folder": str(out / "households"), "run_date": run_date, "heads": heads,
