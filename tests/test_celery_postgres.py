@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from conftest import RUN_DATE, skip_or_fail
 
-pytestmark = [pytest.mark.services, pytest.mark.timeout(2400)]
+pytestmark = [pytest.mark.ops, pytest.mark.services, pytest.mark.timeout(2400)]
 
 PG = "host=127.0.0.1 port=5432 user=postgres"
 DB = "hedui_airflow_it"

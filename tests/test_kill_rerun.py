@@ -17,7 +17,10 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 from conftest import RUN_DATE
+
+pytestmark = pytest.mark.ops
 
 KILLS = ("after:load", "link", "report")
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, RUN_DATE, skip_or_fail
 
+pytestmark = pytest.mark.ops
+
 SHIPPED = ("hedui/_data/sql/macros.sql", "hedui/_data/sql/schema.sql", "hedui/_data/expectations/stg_tax.json",
            "hedui/_data/dags/hedui_nightly.py", "hedui/_data/airflow.cfg", "connectors/maps/tax.yaml",
            "hedui/templates/household.html", "hedui/linkage.yaml")
