@@ -72,6 +72,7 @@ def test_a_run_killed_at_any_step_and_re_run_equals_an_uninterrupted_run(world, 
 
     proc = _hedui_run(world, workdir, None)
     assert proc.returncode == 0, f"the re-run after the kills failed:\n{proc.stdout}\n{proc.stderr[-5000:]}"
+    assert not list((workdir / "runs" / RUN_DATE).glob("report_parts_*")), "the killed run's leftovers remain"
 
     got, want = _tables(workdir / "hedui.duckdb"), _tables(reference_ctx.database)
     assert want["outcomes"], "the reference run has no outcomes"
