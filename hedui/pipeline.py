@@ -26,6 +26,7 @@ from connectors import load_map, read_delivery
 from connectors.limits import REASON_MAX, REASONS_SHOWN, cap
 from hedui import db
 from hedui.errors import HeduiError, ReconciliationError
+from hedui.killpoint import kill_point
 from hedui.settings import REQUESTS, RunContext, sources
 
 __all__ = ["REQUESTS", "RunContext", "sources"]  # re-exported for the DAGs and the CLI
@@ -152,7 +153,9 @@ def validate_source(ctx: RunContext, source: str) -> dict:
 
 def ingest_and_validate(ctx: RunContext, source: str) -> dict:
     ingest_source(ctx, source)
-    return validate_source(ctx, source)
+    result = validate_source(ctx, source)
+    kill_point(f"ingest:{source}")
+    return result
 
 
 def _open(ctx: RunContext):
@@ -280,6 +283,7 @@ def link(ctx: RunContext) -> dict:
     with writing(ctx, "link"), contextlib.closing(_open(ctx)) as con:
         con.sql("begin transaction")
         counts = link_run(con, ctx.run_date, keys)
+        kill_point("link")
         # from here on the working database holds only pseudonyms, encrypted and masked values
         protect_working_tables(con, keys, sources())
         check_authorization_gate(con, ctx.run_date)
@@ -504,4 +508,5 @@ def _run(ctx: RunContext, progress=None) -> dict:
         timings[name] = time.perf_counter() - t
         if progress is not None:
             progress.advance(_STEPS_ZH[name])
+        kill_point(f"after:{name}")
     return timings

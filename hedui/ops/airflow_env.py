@@ -12,7 +12,18 @@ import os
 import secrets
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from hedui.resources import checkout_root, data_root
+
+#: the folder holding airflow.cfg and dags/: the checkout, or the installed wheel's hedui/_data
+ROOT = data_root()
+
+
+def default_home() -> Path:
+    """`.airflow/` in a checkout; `$HEDUI_HOME/airflow` (default ~/.hedui/airflow) when installed."""
+    checkout = checkout_root()
+    if checkout is not None:
+        return checkout / ".airflow"
+    return Path(os.environ.get("HEDUI_HOME") or Path.home() / ".hedui") / "airflow"
 
 
 def _secrets(home: Path) -> dict[str, str]:
@@ -31,11 +42,11 @@ def _secrets(home: Path) -> dict[str, str]:
 
 
 def configure(home: Path | None = None) -> dict[str, str]:
-    """Point Airflow at the repo's airflow.cfg and a git-ignored home; return the variables set.
+    """Point Airflow at hedui's airflow.cfg and dags (checkout or installed) and a home; return the variables set.
 
     Values already in the environment win, so a deployment can inject its own.
     """
-    home = Path(home or os.environ.get("AIRFLOW_HOME") or ROOT / ".airflow").resolve()
+    home = Path(home or os.environ.get("AIRFLOW_HOME") or default_home()).resolve()
     keys = _secrets(home)
     wanted = {
         "HEDUI_ROOT": str(ROOT),

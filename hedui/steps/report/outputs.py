@@ -22,10 +22,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from hedui import safe_csv
+from hedui.killpoint import kill_point
 from hedui.paths import report_file_stem
 from hedui.privacy.masking import mask_text
+from hedui.resources import package_path
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = package_path("templates")
 log = logging.getLogger(__name__)
 
 OUTCOME_ZH = {
@@ -666,6 +668,7 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
     try:
         started = time.perf_counter()
         n_batches, records = _export_parts(con, run_date, parts, batch_size, only)
+        kill_point("report")
         exported = time.perf_counter()
         _, heads = _record_groups([s for s in sources() if s != REQUESTS])
         common = {"parts": str(parts), "folder": str(out / "households"), "run_date": run_date, "heads": heads,
