@@ -18,12 +18,12 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import time
 import logging
 import os
 import re
 import subprocess
 import sys
+import time
 import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path

@@ -316,10 +316,16 @@ def publish(ctx: RunContext) -> dict:
 
 def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
     """Store a staff decision on a probabilistic link, then re-assess and re-report its household at once."""
-    from hedui.review import decide
+    from hedui import versions
+    from hedui.review import DECISIONS, decide
 
     con = _open(ctx)
     try:
+        before = con.sql("select q.request_id, o.outcome, o.findings from review_queue q join outcomes o "
+                         "using (run_date, request_id) where q.run_date = ? and q.decision_key = ?",
+                         params=[ctx.run_date, decision_key]).fetchall()
+        if before:  # the nightly page becomes version 1, kept
+            versions.keep_first(ctx.report_dir, *before[0])
         con.sql("begin transaction")
         pair = decide(con, ctx.run_date, decision_key, decision, reviewer, reason)
         con.sql("commit")
@@ -339,7 +345,22 @@ def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer:
                           params=[ctx.run_date, pair["request_id"]]).fetchall()[0]
     finally:
         con.close()
-    return {"request_id": pair["request_id"], "outcome": outcome[0], "findings": outcome[1]}
+    kept = versions.keep_new(ctx.report_dir, pair["request_id"], actor=reviewer, kind="review_decision",
+                             what=f"{DECISIONS.get(decision, decision)} {pair['source']} 记录（匹配权重 "
+                                  f"{pair['match_weight']:.2f}）", reason=reason,
+                             outcome=outcome[0], findings=outcome[1])
+    _refresh_auditor_db(ctx)
+    return {"request_id": pair["request_id"], "outcome": outcome[0], "findings": outcome[1],
+            "version": kept["version"]}
+
+
+def _refresh_auditor_db(ctx: RunContext) -> None:
+    """Publish the run's auditor database again at once, so auditors see the decision now."""
+    from hedui.audit import default_audit_db, default_log_path, publish_audit_db
+    from hedui.auditlog import AuditLog
+
+    publish_audit_db(ctx.database, default_audit_db(ctx.workdir), ctx.run_date,
+                     audit_log=AuditLog(default_log_path(ctx.workdir)))
 
 
 def _source_bytes(ctx: RunContext, source: str) -> int:
