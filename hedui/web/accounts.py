@@ -79,7 +79,7 @@ def connect(workdir: Path | str) -> sqlite3.Connection:
 
 
 def validate_regions(regions: list[str]) -> tuple[str, ...]:
-    from hedui.web.regions import region_name
+    from hedui.regions import region_name
 
     out = []
     for r in regions:

@@ -17,9 +17,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hedui.auditlog import AuditLog
+from hedui.regions import region_label
 from hedui.web import accounts
 from hedui.web.accounts import User
-from hedui.web.regions import region_label
 from hedui.web.security import COOKIE, Sessions, Settings, csrf_ok, host_origin_middleware, load_secret
 
 log = logging.getLogger(__name__)
@@ -66,11 +66,11 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     app.state.audit = audit
     app.state.env = env
 
-    def render(request: Request, name: str, status: int = 200, **ctx) -> HTMLResponse:
+    def render(request: Request, name: str, status_code: int = 200, **ctx) -> HTMLResponse:
         session = getattr(request.state, "session", None)
         html = env.get_template(name).render(user=getattr(request.state, "user", None),
                                              csrf=session["csrf"] if session else "", path=request.url.path, **ctx)
-        response = HTMLResponse(html, status_code=status)
+        response = HTMLResponse(html, status_code=status_code)
         if session:  # sliding idle expiry
             sessions.set_cookie(response, session)
         return response

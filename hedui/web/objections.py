@@ -10,10 +10,10 @@ import datetime as dt
 from pathlib import Path
 
 from hedui import versions, workdays
+from hedui.regions import region_label
 from hedui.report import safe_name
 from hedui.web import accounts
 from hedui.web.accounts import User
-from hedui.web.regions import region_label
 from hedui.web.scope import allows
 
 STATUS_ZH = {"open": "待复查", "accepted": "已受理，已出具复查报告", "rejected": "不予受理"}

@@ -10,10 +10,10 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from hedui import versions
+from hedui.regions import region_label
 from hedui.report import safe_name
 from hedui.web import exports
 from hedui.web.accounts import User
-from hedui.web.regions import region_label
 from hedui.web.scope import household_region, scoped
 
 _DATE = re.compile(r"^\d{8}$")
@@ -86,7 +86,7 @@ def covers_whole_run(con, run_date: str) -> bool:
     """True when the user's scope holds every household of the run (run-wide pages are for them only)."""
     mine, every = con.execute(
         "select (select count(*) from my_households where run_date = $d), "
-        "(select count(*) from households where run_date = $d)", {"d": run_date}).fetchone()
+        "(select count(*) from households where run_date = $d)", {"d": run_date}).fetchall()[0]
     return every > 0 and mine == every
 
 
@@ -107,9 +107,9 @@ def register(app: FastAPI) -> None:
                     "select source_zh, status, reasons_zh from source_status where run_date = ? "
                     "and status <> 'passed' order by source", [r["run_date"]]))
                 r["quarantined"] = con.execute("select count(*) from quarantine where run_date = ?",
-                                               [r["run_date"]]).fetchone()[0]
+                                               [r["run_date"]]).fetchall()[0][0]
                 r["pending"] = con.execute("select count(*) from my_queue where run_date = ? and status = 'pending'",
-                                           [r["run_date"]]).fetchone()[0]
+                                           [r["run_date"]]).fetchall()[0][0]
                 r["whole"] = covers_whole_run(con, r["run_date"])
         return render(request, "dashboard.html", runs=runs)
 

@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from hedui import db
 from hedui.errors import HeduiError
+from hedui.regions import region_label
 from hedui.web import exports, objections
 from hedui.web.accounts import User
 from hedui.web.pages import _xlsx, check_date, check_request, rows
-from hedui.web.regions import region_label
 from hedui.web.scope import DB_LOCK, scoped
 
 
@@ -25,7 +25,7 @@ def plate_cities() -> dict[str, str]:
 
 
 def _latest_date(con) -> str | None:
-    row = con.sql("select max(run_date) from my_queue").fetchone()
+    row = con.execute("select max(run_date) from my_queue").fetchall()[0]
     return row[0] if row else None
 
 
@@ -116,7 +116,7 @@ def register(app: FastAPI) -> None:
                            [run_date, key]).fetchall()
         if not mine:
             exists = con.execute("select count(*) from review_queue where run_date = ? and decision_key = ?",
-                                 [run_date, key]).fetchone()[0]
+                                 [run_date, key]).fetchall()[0][0]
             raise HTTPException(403 if exists else 404, "该匹配对不属于您的辖区" if exists else "未找到该匹配对")
         p = pair(con, run_date, key)
         p["comparison"] = _comparison(p, con)
@@ -126,7 +126,7 @@ def register(app: FastAPI) -> None:
         p["competing_elsewhere"] = con.execute(
             "select count(*) from review_queue q where run_date = ? and record_id = ? and not exists "
             "(select 1 from my_queue m where m.run_date = q.run_date and m.decision_key = q.decision_key)",
-            [run_date, p["record_id"]]).fetchone()[0]
+            [run_date, p["record_id"]]).fetchall()[0][0]
         return p
 
     @app.get("/review/{run_date}/{key}", response_class=HTMLResponse)
@@ -195,7 +195,7 @@ def register(app: FastAPI) -> None:
                 con = db.connect(ctx.database, read_only=True)
                 try:
                     before = con.execute("select outcome, findings from outcomes where run_date = ? and request_id = ?",
-                                         [obj["run_date"], obj["request_id"]]).fetchone()
+                                         [obj["run_date"], obj["request_id"]]).fetchall()[0]
                 finally:
                     con.close()
                 versions.keep_first(ctx.report_dir, obj["request_id"], *before)
@@ -204,7 +204,7 @@ def register(app: FastAPI) -> None:
                 con = db.connect(ctx.database, read_only=True)
                 try:
                     after = con.execute("select outcome, findings from outcomes where run_date = ? and request_id = ?",
-                                        [obj["run_date"], obj["request_id"]]).fetchone()
+                                        [obj["run_date"], obj["request_id"]]).fetchall()[0]
                 finally:
                     con.close()
                 versions.keep_new(ctx.report_dir, obj["request_id"], actor=user.username, kind="objection",

@@ -76,7 +76,7 @@ def household_region(workdir: Path, run_date: str, request_id: str) -> str | Non
         con = db.connect(Path(workdir) / "hedui.duckdb", read_only=True, threads=1, memory_limit="256MB")
         try:
             row = con.execute("select region_code from households where run_date = ? and request_id = ?",
-                              [run_date, request_id]).fetchone()
+                              [run_date, request_id]).fetchall()
         finally:
             con.close()
-    return row[0] if row else None
+    return row[0][0] if row else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from hedui.report import (
     METHOD_ZH,
     OUTCOME_ZH,
     TEMPLATES,
+    chinese_date,
 )
 
 HERE = Path(__file__).parent
@@ -61,6 +63,10 @@ def _write_alerts(path: Path, households: dict, previous: dict, changes: dict, m
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader([HERE, TEMPLATES]), autoescape=select_autoescape(["html"]))
     env.filters["yuan"] = lambda v: "—" if v is None else f"{v:,.2f}"
+    from hedui.regions import region_label
+
+    env.filters["region"] = region_label
+    env.filters["cdate"] = chinese_date
     return env
 
 
@@ -225,6 +231,7 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
             previous=previous.get(request_id), changes=changes.get(request_id, []),
             version=versions.get(request_id, 1), outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
             finding_diff=_finding_diff(previous.get(request_id), h["findings"]),
+            decisions=[], reviewers=[], decision_zh={}, issued_on=chinese_date(time.strftime("%Y-%m-%d")),
         )
         (out / "households" / f"{safe_name(request_id)}.html").write_text(html, encoding="utf-8")
         citations[request_id] = len(recs)
