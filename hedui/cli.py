@@ -190,6 +190,9 @@ def cmd_serve(args) -> int:
 
     if not list_users(workdir):
         raise HeduiError(f"还没有任何账号：请先运行 hedui users add --workdir {workdir} 用户名 --role admin --region 360000")
+    from hedui.security import load_keys
+
+    load_keys()  # a decision re-assesses and re-publishes: a missing key is a clear error now
     print(f"核对工作台：http://{args.host}:{args.port}/ （工作目录 {workdir}；Ctrl+C 结束）")
     serve(workdir, args.host, args.port, args.allowed_host)
     return 0

@@ -167,16 +167,18 @@ def list_users(workdir) -> list[User]:
 
 # -- sign-in, rate limited ------------------------------------------------------------------
 
-MAX_FAILURES = 5        # per user name and per client address
+MAX_FAILURES = {"user": 5, "ip": 20}  # failed sign-ins per user name, per client address
 FAILURE_WINDOW = 900.0  # seconds
 
 
 def too_many_failures(workdir, keys: list[str], now: float) -> bool:
+    """True when a key (`user:NAME`, `ip:ADDRESS`) failed its limit within the window."""
     con = connect(workdir)
     try:
         con.execute("delete from login_failures where at < ?", [now - FAILURE_WINDOW])
         return any(con.execute("select count(*) from login_failures where key = ? and at >= ?",
-                               [k, now - FAILURE_WINDOW]).fetchone()[0] >= MAX_FAILURES for k in keys)
+                               [k, now - FAILURE_WINDOW]).fetchone()[0] >= MAX_FAILURES[k.split(":", 1)[0]]
+                   for k in keys)
     finally:
         con.close()
 
