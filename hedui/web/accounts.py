@@ -46,6 +46,7 @@ class User:
     role: str
     regions: tuple[str, ...]
     disabled: bool = False
+    changed_at: str = ""  # a password change or a disabling ends the sessions signed in before it
 
     @property
     def role_zh(self) -> str:
@@ -145,7 +146,7 @@ def set_disabled(workdir, username: str, disabled: bool = True) -> None:
 
 
 def _user(row) -> User:
-    return User(row[0], row[1], row[2], tuple(r for r in row[3].split(",") if r), bool(row[5]))
+    return User(row[0], row[1], row[2], tuple(r for r in row[3].split(",") if r), bool(row[5]), row[7])
 
 
 def get_user(workdir, username: str) -> User | None:

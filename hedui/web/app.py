@@ -80,7 +80,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     def current_user(request: Request) -> User:
         session = sessions.load(request.cookies.get(COOKIE))
         user = accounts.get_user(workdir, session["u"]) if session else None
-        if not user or user.disabled:
+        if not user or user.disabled or session.get("pw") != user.changed_at:
             raise _SignIn()
         request.state.session = session
         request.state.user = user
@@ -131,7 +131,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         if not user:
             accounts.record_failure(workdir, keys, now)
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
-        session = sessions.new(user.username)
+        session = sessions.new(user.username, user.changed_at)
         response = RedirectResponse(_safe_next(next), status_code=303)
         sessions.set_cookie(response, session)
         audit.append(actor=user.username, action="sign_in", subject=f"用户 {user.username} 登录",

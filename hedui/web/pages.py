@@ -134,7 +134,7 @@ def register(app: FastAPI) -> None:
         found = rows(con.execute("select * from my_households where run_date = ? and request_id = ?",
                                  [run_date, request_id]))
         if not found:
-            if household_region(workdir, run_date, request_id) is not None:
+            if household_region(con, run_date, request_id) is not None:
                 raise HTTPException(403, "该户不属于您的辖区，无权查看。")
             raise HTTPException(404, f"批次 {run_date} 中没有委托编号 {request_id}")
         return found[0]

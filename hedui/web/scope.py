@@ -70,13 +70,9 @@ def scoped(workdir: Path, user: User) -> Iterator:
             con.close()
 
 
-def household_region(workdir: Path, run_date: str, request_id: str) -> str | None:
-    """The region of a household, whoever asks (to tell 403 from 404); no personal data."""
-    with DB_LOCK:
-        con = db.connect(Path(workdir) / "hedui.duckdb", read_only=True, threads=1, memory_limit="256MB")
-        try:
-            row = con.execute("select region_code from households where run_date = ? and request_id = ?",
-                              [run_date, request_id]).fetchall()
-        finally:
-            con.close()
+def household_region(con, run_date: str, request_id: str) -> str | None:
+    """The region code of a household, whoever asks (to tell 403 from 404 on a `scoped` connection):
+    no personal data leaves this function."""
+    row = con.execute("select region_code from households where run_date = ? and request_id = ?",
+                      [run_date, request_id]).fetchall()
     return row[0][0] if row else None

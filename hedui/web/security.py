@@ -48,9 +48,9 @@ class Sessions:
         self.settings = settings
         self.signer = URLSafeTimedSerializer(settings.secret, salt="hedui-staff-session")
 
-    def new(self, username: str) -> dict:
+    def new(self, username: str, changed_at: str = "") -> dict:
         now = int(time.time())
-        return {"u": username, "csrf": secrets.token_urlsafe(32), "iat": now}
+        return {"u": username, "csrf": secrets.token_urlsafe(32), "iat": now, "pw": changed_at}
 
     def dump(self, data: dict) -> str:
         return self.signer.dumps(data)
