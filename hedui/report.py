@@ -445,6 +445,9 @@ def _render_batch(job: dict) -> tuple[int, int]:
     decisions = _grouped(_objects(_part(con, parts, "decisions", batch)))
     kept_dir = folder / "versions"
     issued_on = chinese_date(time.strftime("%Y-%m-%d"))
+    from hedui.workdays import windows as objection_windows
+
+    windows = objection_windows()
     read = time.perf_counter()
     statuses_html, run_date = Markup(job["statuses_html"]), job["run_date"]
     source_names = job["source_names"]
@@ -458,7 +461,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
         kept = len(list((kept_dir / safe_name(request_id)).glob("v*.json"))) if kept_dir.is_dir() else 0
         mine_decided = decisions.get(request_id, [])
         html = tpl.render(
-            decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH,
+            decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH, windows=windows,
             reviewers=sorted({d.reviewer for d in mine_decided if d.decision == "confirmed"}),
             h=h, outcome_zh=OUTCOME_ZH[h.outcome], members=member_list, per_member=per_member,
             findings=[f for f in mine if not f.is_gap], gaps=[f for f in mine if f.is_gap],

@@ -29,6 +29,7 @@ from hedui.report import (
     TEMPLATES,
     chinese_date,
 )
+from hedui.workdays import windows as objection_windows
 
 HERE = Path(__file__).parent
 
@@ -232,6 +233,7 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
             version=versions.get(request_id, 1), outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
             finding_diff=_finding_diff(previous.get(request_id), h["findings"]),
             decisions=[], reviewers=[], decision_zh={}, issued_on=chinese_date(time.strftime("%Y-%m-%d")),
+            windows=objection_windows(),
         )
         (out / "households" / f"{safe_name(request_id)}.html").write_text(html, encoding="utf-8")
         citations[request_id] = len(recs)
