@@ -240,6 +240,9 @@ def test_an_export_has_no_formula_cells(browser, site):
     with page.expect_download() as info:
         page.click("#export")
     path = info.value.path()
+    page.goto(f"{site['base']}/runs/{site['run_date']}/summary")  # the whole province: the run's summary
+    assert "核对批次汇总" in page.title()
+    _shot(page, "12_run_summary")
     wb = openpyxl.load_workbook(path)
     ws = wb.active
     header = [c.value for c in ws[1]]

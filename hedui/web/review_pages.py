@@ -161,6 +161,8 @@ def register(app: FastAPI) -> None:
                       user: User = post_dep):
         check_date(run_date)
         check_request(request_id)
+        if not user.can("object"):
+            raise HTTPException(403, f"{user.role_zh}不能登记异议")
         with scoped(workdir, user) as con:
             found = con.execute("select region_code from my_households where run_date = ? and request_id = ?",
                                 [run_date, request_id]).fetchall()
