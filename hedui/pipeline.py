@@ -346,7 +346,7 @@ def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer:
     finally:
         con.close()
     kept = versions.keep_new(ctx.report_dir, pair["request_id"], actor=reviewer, kind="review_decision",
-                             what=f"{DECISIONS.get(decision, decision)} {pair['source']} 记录（匹配权重 "
+                             what=f"{DECISIONS.get(decision, decision)}{load_map(pair['source']).title_zh}记录（匹配权重 "
                                   f"{pair['match_weight']:.2f}）", reason=reason,
                              outcome=outcome[0], findings=outcome[1])
     _refresh_auditor_db(ctx)

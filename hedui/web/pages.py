@@ -141,7 +141,7 @@ def register(app: FastAPI) -> None:
 
     @app.get("/h/{run_date}/{request_id}", response_class=HTMLResponse)
     def household(request: Request, run_date: str, request_id: str, user: User = user_dep):
-        from hedui.review import DECISIONS
+        from hedui.review import DECISIONS, STATUS_ZH
 
         with scoped(workdir, user) as con:
             h = _household(con, run_date, request_id)
@@ -152,12 +152,14 @@ def register(app: FastAPI) -> None:
             runs = rows(con.execute("select run_date, outcome, findings from my_households where request_id = ? "
                                     "order by run_date", [request_id]))
             decisions = rows(con.execute(
-                "select d.decision, d.reviewer, d.decided_at, d.reason, q.source, q.match_weight, q.decision_key "
-                "from my_queue q join review_decisions d using (decision_key) "
+                "select d.decision, d.reviewer, d.decided_at, d.reason, coalesce(s.source_zh, q.source) as source, "
+                "q.match_weight, q.decision_key from my_queue q join review_decisions d using (decision_key) "
+                "left join source_status s on s.run_date = q.run_date and s.source = q.source "
                 "where q.run_date = ? and q.request_id = ? order by d.decided_at", [run_date, request_id]))
             queue = rows(con.execute(
-                "select decision_key, source, match_weight, status from my_queue "
-                "where run_date = ? and request_id = ? order by match_weight desc", [run_date, request_id]))
+                "select q.decision_key, coalesce(s.source_zh, q.source) as source, q.match_weight, q.status "
+                "from my_queue q left join source_status s on s.run_date = q.run_date and s.source = q.source "
+                "where q.run_date = ? and q.request_id = ? order by q.match_weight desc", [run_date, request_id]))
         report_dir = workdir / "reports" / run_date
         kept = versions.list_versions(report_dir, request_id)
         for older, newer in zip(kept, kept[1:], strict=False):
@@ -168,7 +170,7 @@ def register(app: FastAPI) -> None:
         audit.append(actor=user.username, action="household_view", subject=f"委托 {request_id}（批次 {run_date}）",
                      details={"page": "household", "region_code": h["region_code"]})
         return render(request, "household.html", h=h, members=members, runs=runs, decisions=decisions,
-                      decision_zh=DECISIONS, queue=queue, versions=kept, objections=objs,
+                      decision_zh=DECISIONS, status_zh=STATUS_ZH, queue=queue, versions=kept, objections=objs,
                       region_zh=region_label(h["region_code"]),
                       window=objections.window_for(workdir, run_date, request_id))
 
