@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -104,7 +103,8 @@ def cmd_demo(args) -> int:
     print(f"  打开数据库：.venv/bin/python -c \"import duckdb; duckdb.connect('{workdir / 'hedui.duckdb'}', "
           f"read_only=True).sql('select outcome, count(*) from outcomes group by all').show()\"")
     print(f"  审计库：   .venv/bin/hedui audit --workdir {workdir} -c \"from outcomes limit 5\"")
-    print(f"  复核页面： .venv/bin/hedui review --workdir {workdir}")
+    print(f"  工作台：   .venv/bin/hedui users add --workdir {workdir} admin --role admin --region 360000；"
+          f".venv/bin/hedui serve --workdir {workdir}")
     import csv
 
     with open(inbox / "truth.csv", encoding="utf-8") as fh:
@@ -169,22 +169,13 @@ def _review_ctx(args):
 
 
 def cmd_review(args) -> int:
-    """Serve the review page, or (list/decide) work the queue from the command line."""
+    """Work the review queue from the command line; the actor is the OS user (the web page is `hedui serve`)."""
     from hedui import db
+    from hedui.audit.log import default_actor
     from hedui.pipeline import record_decision
     from hedui.review.queue import DECISIONS, queue
 
     ctx = _review_ctx(args)
-    if args.action == "serve":
-        from hedui.review_web import make_server
-
-        server = make_server(ctx, port=args.port)
-        print(f"复核页面：http://127.0.0.1:{server.server_address[1]}/ （批次 {ctx.run_date}；Ctrl+C 结束）")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        return 0
     if args.action == "list":
         con = db.connect_read(ctx.database)
         try:
@@ -201,9 +192,63 @@ def cmd_review(args) -> int:
         raise HeduiError(f"未知操作 {args.action}")
     if not args.key:
         raise HeduiError("请用 --key 指定匹配对的决定键（见 hedui review list）")
-    result = record_decision(ctx, args.key, args.action, args.reviewer, args.reason or "")
-    print(f"已记录：{DECISIONS[args.action]}。委托 {result['request_id']} 重新核对结论："
-          f"{result['outcome']} {result['findings']}")
+    result = record_decision(ctx, args.key, args.action, default_actor(), args.reason or "")
+    print(f"已记录：{DECISIONS[args.action]}（核对人 {default_actor()}）。委托 {result['request_id']} 重新核对结论："
+          f"{result['outcome']} {result['findings']}；已出具第 {result['version']} 版报告，原报告保留")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from hedui.web.app import serve
+
+    workdir = Path(args.workdir).resolve()
+    if not (workdir / "hedui.duckdb").exists():
+        raise HeduiError(f"工作目录 {workdir} 中没有 hedui.duckdb：请先运行 hedui run")
+    from hedui.web.accounts import list_users
+
+    if not list_users(workdir):
+        raise HeduiError(f"还没有任何账号：请先运行 hedui users add --workdir {workdir} 用户名 --role admin --region 360000")
+    from hedui.privacy.keys import load_keys
+
+    load_keys()  # a decision re-assesses and re-publishes: a missing key is a clear error now
+    print(f"核对工作台：http://{args.host}:{args.port}/ （工作目录 {workdir}；Ctrl+C 结束）")
+    serve(workdir, args.host, args.port, args.allowed_host)
+    return 0
+
+
+def _read_password(args) -> str:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("新密码：")
+    if getpass.getpass("再次输入新密码：") != first:
+        raise HeduiError("两次输入的密码不一致，未作修改")
+    return first
+
+
+def cmd_users(args) -> int:
+    from hedui.web import accounts
+
+    workdir = Path(args.workdir)
+    if args.action == "list":
+        print("用户名\t姓名\t角色\t辖区\t状态")
+        for u in accounts.list_users(workdir):
+            print(f"{u.username}\t{u.display_name}\t{u.role_zh}\t{','.join(u.regions)}\t{'已停用' if u.disabled else '启用'}")
+        return 0
+    if not args.username:
+        raise HeduiError("请指定用户名")
+    if args.action == "add":
+        if not args.role or not args.region:
+            raise HeduiError("开设账号需要 --role 和至少一个 --region")
+        u = accounts.add_user(workdir, args.username, _read_password(args), args.role, args.region, args.name or "")
+        print(f"已开设账号 {u.username}（{u.role_zh}，辖区 {'、'.join(u.regions)}）")
+    elif args.action == "passwd":
+        accounts.set_password(workdir, args.username, _read_password(args))
+        print(f"已修改 {args.username} 的密码")
+    elif args.action in ("disable", "enable"):
+        accounts.set_disabled(workdir, args.username, args.action == "disable")
+        print(f"已{'停用' if args.action == 'disable' else '启用'}账号 {args.username}")
     return 0
 
 
@@ -264,16 +309,16 @@ def build_parser() -> argparse.ArgumentParser:
     pdf.add_argument("--request", action="append", help="a request id (repeatable); default: all")
     pdf.set_defaults(func=cmd_pdf)
 
-    rv = sub.add_parser("review", help="review probabilistic links: serve the page, or list/decide on the CLI")
-    rv.add_argument("action", nargs="?", default="serve", choices=["serve", "list", "confirmed", "rejected", "deferred"])
-    rv.add_argument("--workdir", required=True)
-    rv.add_argument("--date", help="YYYYMMDD (default: the latest run)")
+    rv = sub.add_parser("review", help="在命令行处理概率匹配复核队列（网页请用 hedui serve）",
+                        description="列出复核队列，或对一个匹配对作出决定；核对人取当前操作系统用户。")
+    rv.add_argument("action", choices=["list", "confirmed", "rejected", "deferred"],
+                    help="list 列出队列；confirmed 确认 / rejected 否决 / deferred 暂缓")
+    rv.add_argument("--workdir", required=True, help="工作目录（含 hedui.duckdb）")
+    rv.add_argument("--date", help="批次日期 YYYYMMDD（默认最近一批）")
     rv.add_argument("--inbox", help=argparse.SUPPRESS)
-    rv.add_argument("--port", type=int, default=8765)
-    rv.add_argument("--status", choices=["pending", "confirmed", "rejected", "deferred"])
-    rv.add_argument("--key", help="the pair's decision key (hedui review list)")
-    rv.add_argument("--reviewer", default=os.environ.get("USER", ""))
-    rv.add_argument("--reason")
+    rv.add_argument("--status", choices=["pending", "confirmed", "rejected", "deferred"], help="只列出该状态的匹配对")
+    rv.add_argument("--key", help="匹配对的决定键（见 hedui review list）")
+    rv.add_argument("--reason", help="决定的理由（必填）")
     rv.set_defaults(func=cmd_review)
 
     vf = sub.add_parser("verify", help="urgent verification (救急难) of one household against the latest loaded sources")
@@ -282,6 +327,29 @@ def build_parser() -> argparse.ArgumentParser:
     vf.add_argument("--answers", help="folder of per-request answers: <source>/ with files and .ok markers")
     vf.add_argument("--date", help="business date YYYYMMDD (default: today, Asia/Shanghai)")
     vf.set_defaults(func=cmd_verify)
+
+    sv = sub.add_parser("serve", help="启动核对工作台网页（登录、检索、复核、异议、导出）",
+                        description="启动供核对中心工作人员使用的网页工作台。账号用 hedui users 管理。")
+    sv.add_argument("--workdir", required=True, help="工作目录（含 hedui.duckdb 与 staff.sqlite）")
+    sv.add_argument("--host", default="127.0.0.1", help="监听的网卡地址（默认 127.0.0.1；供其他电脑访问时填本机局域网地址）")
+    sv.add_argument("--port", type=int, default=8765, help="监听端口（默认 8765）")
+    sv.add_argument("--allowed-host", action="append",
+                    help="允许的访问主机名（可重复，如 hedui.example.gov.cn）；默认为监听地址与 localhost")
+    sv.set_defaults(func=cmd_serve)
+
+    us = sub.add_parser("users", help="管理工作台账号：开设、停用、启用、改密码、列出",
+                        description="管理工作台账号。密码从提示符读取（或 --password-stdin 从标准输入读一行），从不出现在命令行参数中。")
+    us.add_argument("action", choices=["add", "disable", "enable", "passwd", "list"],
+                    help="add 开设；disable 停用；enable 启用；passwd 改密码；list 列出")
+    us.add_argument("username", nargs="?", help="用户名（字母、数字、_ . -）")
+    us.add_argument("--workdir", required=True, help="工作目录")
+    us.add_argument("--role", choices=["clerk", "supervisor", "auditor", "admin"],
+                    help="角色：clerk 核对员、supervisor 审核员、auditor 审计员、admin 管理员")
+    us.add_argument("--region", action="append",
+                    help="辖区的 GB/T 2260 区划代码（可重复）：县区如 360102，市如 360100（含全市各县区）")
+    us.add_argument("--name", help="显示的姓名")
+    us.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行），用于脚本")
+    us.set_defaults(func=cmd_users)
 
     lk = sub.add_parser("link", help="link two CSV/Parquet tables with a link spec (docs/linkage.md)")
     lk.add_argument("left")

@@ -26,7 +26,7 @@ from connectors import load_map, read_delivery
 from connectors.limits import REASON_MAX, REASONS_SHOWN, cap
 from hedui import db
 from hedui.errors import HeduiError, ReconciliationError
-from hedui.killpoint import kill_point
+from hedui.ops.killpoint import kill_point
 from hedui.settings import REQUESTS, RunContext, sources
 
 __all__ = ["REQUESTS", "RunContext", "sources"]  # re-exported for the DAGs and the CLI
@@ -362,7 +362,11 @@ def _run_started_at(ctx: RunContext) -> dt.datetime | None:
 
 
 def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
-    """Store a staff decision on a probabilistic link, then re-assess and re-report its household at once."""
+    """Store a staff decision on a probabilistic link, then re-assess and re-report its household at once.
+
+    The household's page becomes a new report version (the earlier one kept, `hedui.steps.report.versions`) that
+    states who decided what, when and why; the auditor database is published again at once.
+    """
     with writing(ctx, "review decision"):
         return _record_decision(ctx, decision_key, decision, reviewer, reason)
 
@@ -370,11 +374,17 @@ def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer:
 def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
     from hedui.audit.auditor import default_log_path
     from hedui.audit.log import AuditLog
-    from hedui.review.queue import decide
+    from hedui.review.queue import DECISIONS, decide
+    from hedui.steps.report import versions
 
     audit_log = AuditLog(default_log_path(ctx.workdir))
     con = _open(ctx)
     try:
+        before = con.sql("select q.request_id, o.outcome, o.findings from review_queue q join outcomes o "
+                         "using (run_date, request_id) where q.run_date = ? and q.decision_key = ?",
+                         params=[ctx.run_date, decision_key]).fetchall()
+        if before:  # the nightly page becomes version 1, kept
+            versions.keep_first(ctx.report_dir, *before[0])
         con.sql("begin transaction")
         pair = decide(con, ctx.run_date, decision_key, decision, reviewer, reason)
         try:  # the decision is saved only together with its audit entry
@@ -402,7 +412,22 @@ def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer
                           params=[ctx.run_date, pair["request_id"]]).fetchall()[0]
     finally:
         con.close()
-    return {"request_id": pair["request_id"], "outcome": outcome[0], "findings": outcome[1]}
+    kept = versions.keep_new(ctx.report_dir, pair["request_id"], actor=reviewer, kind="review_decision",
+                             what=f"{DECISIONS.get(decision, decision)}{load_map(pair['source']).title_zh}记录（匹配权重 "
+                                  f"{pair['match_weight']:.2f}）", reason=reason,
+                             outcome=outcome[0], findings=outcome[1])
+    _refresh_auditor_db(ctx)
+    return {"request_id": pair["request_id"], "outcome": outcome[0], "findings": outcome[1],
+            "version": kept["version"]}
+
+
+def _refresh_auditor_db(ctx: RunContext) -> None:
+    """Publish the run's auditor database again at once, so auditors see the decision now."""
+    from hedui.audit.auditor import default_audit_db, default_log_path, publish_audit_db
+    from hedui.audit.log import AuditLog
+
+    publish_audit_db(ctx.database, default_audit_db(ctx.workdir), ctx.run_date,
+                     audit_log=AuditLog(default_log_path(ctx.workdir)))
 
 
 def _source_bytes(ctx: RunContext, source: str) -> int:
