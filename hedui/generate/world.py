@@ -55,8 +55,9 @@ H_TAX = ["纳税人识别号", "姓名", "所得项目", "所属期", "收入额
 H_SI = ["身份证号", "姓名", "险种", "类别", "月份", "缴费基数", "待遇金额", "单位名称"]
 H_HF = ["证件号码", "姓名", "单位名称", "月缴存基数", "月缴存额", "账户余额", "账户状态", "截至日期"]
 H_RE = ["权利人", "证件号码", "不动产单元号", "坐落", "建筑面积", "规划用途", "共有方式", "登记日期", "权属状态"]
-H_BR = ["统一社会信用代码", "主体名称", "主体类型", "登记状态", "注册资本（万元）", "人员姓名", "人员证件号", "人员角色",
-        "认缴出资额（万元）", "成立日期"]
+# 注册资本/认缴出资额: no unit in the header (万元 by the department's convention, see V.a_wan_cell)
+H_BR = ["统一社会信用代码", "主体名称", "主体类型", "登记状态", "注册资本", "人员姓名", "人员证件号", "人员角色",
+        "认缴出资额", "成立日期"]
 H_VE = ["号牌号码", "号牌种类", "车辆类型", "所有人", "证件号码", "初次登记日期", "使用性质", "车辆状态", "购置价格"]
 H_BANK = ["机构名称", "户名", "证件号码", "账号", "账户类型", "余额", "查询日期"]
 H_SEC = ["姓名", "证件号码", "证券账户", "持仓市值", "资金余额", "查询日期"]
@@ -473,8 +474,8 @@ class World:
     def br(self, rng, p: Person, credit: str, entity: str, etype: str, status: str, capital: float,
            role: str, subscribed: float | None, est: dt.date) -> None:
         idv, nm = self.who(rng, p, "business_registry")
-        self.w_br([credit, entity, etype, status, V.a_wan(capital), nm, idv, role,
-                   V.a_wan(subscribed) if subscribed is not None else "", V.d_slash(est)])
+        self.w_br([credit, entity, etype, status, V.a_wan_cell(capital, credit), nm, idv, role,
+                   V.a_wan_cell(subscribed, credit + idv) if subscribed is not None else "", V.d_slash(est)])
 
     def ve(self, rng, p: Person, region: str, vtype: str, status: str, price: float | None,
            id_kind: str | None = None, use: str = "非营运") -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from connectors import load_map
-from hedui.report import (
+from hedui.steps.report.outputs import (
     ALERT_KINDS,
     CHANGE_KIND_ZH,
     FINDING_ZH,

@@ -23,9 +23,9 @@ from types import SimpleNamespace
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from hedui.masking import mask_text
+from hedui.privacy.masking import mask_text
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 log = logging.getLogger(__name__)
 
 OUTCOME_ZH = {
@@ -86,7 +86,7 @@ def pdf_wanted(n_households: int) -> bool:
 
 def write_pdfs(report_dir: Path, request_ids: list[str]) -> int:
     """Print the household reports of `request_ids` to PDF beside their HTML."""
-    from hedui.render import to_pdf
+    from hedui.steps.report.pdf import to_pdf
 
     folder = report_dir / "households"
     return to_pdf((folder / f"{safe_name(r)}.html", folder / f"{safe_name(r)}.pdf") for r in request_ids)
@@ -287,7 +287,7 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
     """Write the batched households' page data under `parts`; return the number of batches and, per
     source of records, (order, group, the SQL of a record's row of HTML)."""
     from connectors import load_map
-    from hedui.pipeline import REQUESTS, sources
+    from hedui.settings import REQUESTS, sources
 
     params = {"run_date": run_date}
     only_sql = ""
@@ -510,7 +510,7 @@ def _pool_size() -> int:
     return int(os.environ.get("HEDUI_THREADS") or 0) or 2
 
 
-WORKER_ENTRY = "from hedui.report import _worker_main; _worker_main()"
+WORKER_ENTRY = "from hedui.steps.report.outputs import _worker_main; _worker_main()"
 
 
 def _worker_main() -> None:
@@ -633,7 +633,7 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
     import shutil
     import tempfile
 
-    from hedui.pipeline import REQUESTS, sources
+    from hedui.settings import REQUESTS, sources
 
     run_date = ctx.run_date
     out = ctx.report_dir

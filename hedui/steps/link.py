@@ -17,7 +17,7 @@ from hedui import db
 
 log = logging.getLogger(__name__)
 
-SPEC_PATH = Path(__file__).parent / "linkage.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "linkage.yaml"
 AMBIGUITY_MARGIN = 10.0  # bits: the best member must be ~1000× likelier than the runner-up
 
 
@@ -44,7 +44,7 @@ def _plain_ids(con, run_date: str, keys) -> int:
     decrypted once per distinct token; a value that is not a token (a working
     database filled before protection) stands for itself.
     """
-    from hedui.security import is_token
+    from hedui.privacy.keys import is_token
 
     tokens = con.sql("""
         select distinct id_number from source_records
@@ -139,7 +139,7 @@ def apply_decisions(con, run_date: str) -> None:
 def quarantine_links(con, run_date: str, keys) -> int:
     """Replace the run's `quarantine_links`: quarantined rows that name an authorized member
     (`sql/link/quarantine_links.sql`); the IDs are decrypted in temporary memory only."""
-    from hedui.security import is_token
+    from hedui.privacy.keys import is_token
 
     if not db.table_exists(con, "quarantine_subjects"):
         con.sql(db.sql_text("schema.sql"))

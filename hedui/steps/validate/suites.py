@@ -18,7 +18,9 @@ from hedui.errors import ConfigError
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 ON_FAIL = ("quarantine", "reject_source", "report")
-KNOWN_THRESHOLDS = {"max_quarantined_share"}
+# GX's expectation severities; a "warning" (an implausible value) is shown in Data Docs only.
+SEVERITIES = ("critical", "warning", "info")
+KNOWN_THRESHOLDS = {"max_quarantined_share", "max_unreadable_share", "min_bad_rows"}
 # Labels of the staged contract's own columns (the map gives the department's headers).
 EXTRA_LABELS = {
     "record_id": "记录编号", "id_norm": "证件号码（规范化）", "name_norm": "姓名（规范化）",
@@ -47,7 +49,7 @@ class Suite:
 def suites_dir() -> Path:
     """`$HEDUI_EXPECTATIONS_DIR`, else `expectations/` at the repository root."""
     env = os.environ.get("HEDUI_EXPECTATIONS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "expectations"
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "expectations"
 
 
 def maps_dir() -> Path:
@@ -88,6 +90,10 @@ def load_suite(source: str, directory: Path | None = None) -> Suite:
         on_fail = exp.get("meta", {}).get("on_fail")
         if on_fail not in ON_FAIL:
             raise ConfigError(f"{path}: expectation {i} ({exp.get('type')}) needs meta.on_fail in {ON_FAIL}")
+        severity = exp.get("severity", "critical")
+        if severity not in SEVERITIES or (severity == "warning" and on_fail != "report"):
+            raise ConfigError(f"{path}: expectation {i} ({exp.get('type')}) has severity {severity!r}: use one of "
+                              f"{SEVERITIES}; a 'warning' only reports (meta.on_fail 'report')")
         if on_fail == "quarantine" and not _is_row_level(exp["type"]):
             raise ConfigError(
                 f"{path}: expectation {i} ({exp['type']}) is not row-level and cannot quarantine rows; "

@@ -77,7 +77,7 @@ def identify_quarantine(raw: Path, quarantine_files: list[Path], source: str, ru
             found = rel.fetchall()
         finally:
             con.close()
-        from hedui.masking import mask_id
+        from hedui.privacy.masking import mask_id
 
         tokens = keys.encrypt_many([r[5] for r in found]) if found else []  # id_clean
         for (file_name, row_no, rules, reason, delivery, id_clean, name), token in zip(found, tokens, strict=True):

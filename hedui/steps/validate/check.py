@@ -32,8 +32,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hedui.errors import ConfigError
-from hedui.masking import mask_account, mask_id
-from hedui.suites import Suite, expectation_columns, gx_context, load_suite, maps_dir, suites_dir
+from hedui.privacy.masking import mask_account, mask_id
+from hedui.steps.validate.suites import (
+    Suite,
+    expectation_columns,
+    gx_context,
+    load_suite,
+    maps_dir,
+    suites_dir,
+)
+from hedui.steps.validate.verdict import FileCounts, file_counts, threshold_reasons, totals
 
 __all__ = ["ValidationResult", "ExpectationOutcome", "validate_source", "load_suite", "maps_dir", "suites_dir",
            "mask_value", "expectation_columns"]
@@ -85,6 +93,10 @@ class ValidationResult:
     `status` is `passed` or `failed` (a `reject_source` expectation or a suite
     threshold broken; `reasons_zh` says which). `rows_quarantined` counts distinct
     rows; `quarantine_lines` counts lines (one per failed column of a row).
+    `counts` are the delivery's rows (delivered, duplicates, quarantined, staged;
+    see `hedui.steps.validate.verdict`), `files` the same per file, and `warnings_zh` the
+    failed `report` rules of severity warning (implausible values, shown in
+    Data Docs; they neither quarantine rows nor fail the source).
     """
 
     source: str
@@ -101,6 +113,9 @@ class ValidationResult:
     quarantine_out: str
     gx_result_path: str | None = None
     expectations: list[ExpectationOutcome] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    files: list[dict] = field(default_factory=list)
+    warnings_zh: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -239,7 +254,8 @@ def _validation_definitions(context, suite: Suite, expected_rows: int | None):
             continue
         gx_suite = context.suites.add(ExpectationSuite(
             name=f"{suite.name}.{part}",
-            expectations=[{k: expectations[i][k] for k in ("type", "kwargs", "meta")} for i in indexes],
+            expectations=[{k: expectations[i][k] for k in ("type", "kwargs", "meta", "severity") if k in expectations[i]}
+                          for i in indexes],
         ))
         for i, e in zip(indexes, gx_suite.expectations, strict=True):
             ids[i] = e.id
@@ -289,6 +305,8 @@ def validate_source(
     expected_rows: int | None = None,
     suites: Path | None = None,
     write_passed: Callable[[Path, np.ndarray, Path], None] | None = None,
+    manifest: dict | None = None,
+    stage_quarantine: Path | None = None,
 ) -> ValidationResult:
     """Validate `staged_parquet` with `stg_<source>.json`; write passed rows and quarantine lines.
 
@@ -302,12 +320,19 @@ def validate_source(
     passed rows (default: the staged rows less the quarantined ones, unchanged);
     the pipeline passes one that also protects the personal columns.
 
+    With the connector's ``manifest`` (and staging's quarantine file
+    ``stage_quarantine``) the suite's thresholds judge each delivered file over
+    all its rows — unreadable and staging-quarantined rows included, duplicates
+    not (`hedui.steps.validate.verdict`) — and `counts`/`files` give delivered, duplicates,
+    quarantined and staged rows as the run summary counts them; without it the
+    thresholds judge the staged rows only.
+
     Raises ConfigError when the suite is missing or broken, names a column the
     staged file lacks, or an expectation cannot run on the staged types.
     """
     from great_expectations.core.run_identifier import RunIdentifier
 
-    from hedui.datadocs import ResultMerger, build_data_docs
+    from hedui.steps.validate.datadocs import ResultMerger, build_data_docs
 
     started = time.perf_counter()
     day = _parse_run_date(run_date)
@@ -364,14 +389,24 @@ def validate_source(
     rows_passed = rows_in - rows_quarantined
     _write_quarantine(lines, schema, source, run_date, quarantine_out)
     outcomes = [ExpectationOutcome(**o) for o in merger.outcomes()]
-    reasons = _reject_reasons(expectations, outcomes) + _threshold_reasons(suite, rows_in, rows_quarantined)
+    reasons = _reject_reasons(expectations, outcomes)
+    files: list[FileCounts] = []
+    if manifest is None:
+        reasons += _threshold_reasons(suite, rows_in, rows_quarantined)
+        counts = {"delivered": rows_in, "duplicates": 0, "quarantined": rows_quarantined, "staged": rows_passed}
+    else:
+        files = file_counts(manifest, [stage_quarantine, quarantine_out])
+        counts = totals(files)
+        reasons = _delivery_reasons(expectations, outcomes, files, counts, suite.thresholds)
     status = "failed" if reasons else "passed"
+    warnings = _warnings(expectations, outcomes)
     gx_path = None
     if docs_dir is not None:
         gx_path = merger.save(Path(docs_dir), {
             "source": source, "title_zh": suite.data.get("meta", {}).get("hedui", {}).get("title_zh"),
-            "status": status, "reasons_zh": reasons, "rows_in": rows_in,
+            "status": status, "reasons_zh": reasons, "warnings_zh": warnings, "rows_in": rows_in,
             "rows_passed": rows_passed, "rows_quarantined": rows_quarantined,
+            "counts": counts, "files": [f.to_dict() for f in files],
         })
         build_data_docs(Path(docs_dir), suites)
     seconds = round(time.perf_counter() - started, 3)
@@ -381,6 +416,7 @@ def validate_source(
         rows_passed=rows_passed, rows_quarantined=rows_quarantined, quarantine_lines=len(lines),
         chunks=merger.chunks, seconds=seconds, passed_out=str(passed_out), quarantine_out=str(quarantine_out),
         gx_result_path=str(gx_path) if gx_path else None, expectations=outcomes,
+        counts=counts, files=[f.to_dict() for f in files], warnings_zh=warnings,
     )
 
 
@@ -403,6 +439,35 @@ def _reject_reasons(expectations: list[dict], outcomes: list[ExpectationOutcome]
         else:
             reasons.append(text)
     return reasons
+
+
+def _delivery_reasons(expectations: list[dict], outcomes: list[ExpectationOutcome], files: list[FileCounts], counts: dict, thresholds: dict) -> list[str]:
+    """The reasons judged over the whole delivery: the files over a share of `thresholds` first
+    (they name the real cause); an empty staged table is "交付为空" only when nothing was delivered."""
+    out = threshold_reasons(files, thresholds)
+    emptied = counts["delivered"] > 0 and counts["staged"] == 0
+    for exp, o in zip(expectations, outcomes, strict=True):
+        if o.on_fail != "reject_source" or o.success:
+            continue
+        text = _reject_reasons([exp], [o])[0]
+        if emptied and o.rule in ("expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"):
+            if not out:
+                out.append(f"交付 {counts['delivered']:,} 行，全部被隔离（逐行原因见隔离表），没有可用的行")
+            continue
+        out.append(text)
+    return out
+
+
+def _warnings(expectations: list[dict], outcomes: list[ExpectationOutcome]) -> list[str]:
+    """Chinese warnings for the failed `report` rules of severity warning (e.g. a limited company's
+    registered capital under 1 元): `meta.warn_zh` with the number of rows."""
+    out = []
+    for exp, o in zip(expectations, outcomes, strict=True):
+        if o.on_fail != "report" or o.success or exp.get("severity") != "warning":
+            continue
+        text = exp["meta"].get("warn_zh") or f"规则 {o.rule} 未通过"
+        out.append(f"{text}：{o.unexpected_count:,} 行" if o.unexpected_count else text)
+    return out
 
 
 def _parse_run_date(run_date: str) -> dt.date:
@@ -554,6 +619,8 @@ def _write_quarantine(lines, schema: pa.Schema, source: str, run_date: str, path
 
 
 def _threshold_reasons(suite: Suite, rows_in: int, rows_quarantined: int) -> list[str]:
+    """Without the delivery's manifest: the quarantined share of the rows validated (the
+    pipeline passes the manifest and `hedui.steps.validate.verdict` judges each delivered file instead)."""
     limit = suite.thresholds.get("max_quarantined_share")
     if limit is None or rows_in == 0:
         return []

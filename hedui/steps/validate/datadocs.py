@@ -6,7 +6,7 @@ personal values, and saves it as `<docs_dir>/_results/stg_<source>.json`.
 `build_data_docs(docs_dir)` renders every saved result of the run (and the
 suites) into a GX Data Docs site in `docs_dir`, then makes the pages work
 without the network: GX's pages load Bootstrap, jQuery, bootstrap-table,
-Font Awesome … from CDNs; those files are vendored in `hedui/datadocs_vendor/`
+Font Awesome … from CDNs; those files are vendored in `hedui/steps/validate/datadocs_vendor/`
 (see its README for versions and licences), copied to `<docs_dir>/static/vendor/`
 and every CDN address in the pages is rewritten to them. The Vega scripts (used
 only for profiling charts, which these suites never produce) are dropped.
@@ -289,7 +289,7 @@ def build_data_docs(docs_dir: Path, suites: Path | None = None) -> Path:
         ValidationResultIdentifier,
     )
 
-    from hedui.suites import gx_context, load_suite
+    from hedui.steps.validate.suites import gx_context, load_suite
 
     docs_dir = Path(docs_dir)
     with _locked(docs_dir):
@@ -306,7 +306,8 @@ def build_data_docs(docs_dir: Path, suites: Path | None = None) -> Path:
             suite = load_suite(data["suite_name"].removeprefix("stg_"), suites)
             context.suites.add(ExpectationSuite(
                 name=suite.name,
-                expectations=[{k: e[k] for k in ("type", "kwargs", "meta") if k in e} for e in suite.expectations],
+                expectations=[{k: e[k] for k in ("type", "kwargs", "meta", "severity") if k in e}
+                              for e in suite.expectations],
                 meta=suite.data.get("meta", {}),
             ))
             result = expectationSuiteValidationResultSchema.load(data)
@@ -336,14 +337,47 @@ def _add_verdict(page: Path, verdict: dict) -> None:
     block = (
         f'<div id="hedui-verdict" class="alert {"alert-danger" if failed else "alert-success"}" role="alert">'
         f'<h5>{"本来源未通过校验：本次核对不能据此得出“未发现超出政策规定情形”的结论" if failed else "本来源通过校验"}</h5>'
-        f'<p>共 {verdict.get("rows_in", 0)} 行：通过 {verdict.get("rows_passed", 0)} 行，'
-        f'隔离 {verdict.get("rows_quarantined", 0)} 行（原因见隔离表）。</p>'
+        f'{_counts_notes(verdict)}'
         f'{f"<ul>{reasons}</ul>" if reasons else ""}</div>\n'
+        f'{_warnings_notes(verdict)}'
     )
     html = page.read_text(encoding="utf-8")
     anchor = '<div id="section-1" '
     if "hedui-verdict" not in html and anchor in html:
         page.write_text(html.replace(anchor, block + anchor, 1), encoding="utf-8")
+
+
+def _counts_notes(verdict: dict) -> str:
+    """The delivery's rows, counted as the run summary and reconciliation.csv count them
+    (delivered = staged + quarantined, duplicates among the quarantined), per file when
+    there are several; GX's own figures below count the rows that reached validation."""
+    from hedui.steps.validate.verdict import counts_zh
+
+    counts = verdict.get("counts")
+    if not counts:
+        return (f'<p>共 {verdict.get("rows_in", 0)} 行：通过 {verdict.get("rows_passed", 0)} 行，'
+                f'隔离 {verdict.get("rows_quarantined", 0)} 行（原因见隔离表）。</p>')
+    files = verdict.get("files") or []
+    rows = "".join(
+        f'<tr><td>{escape(str(f["file_name"]).rsplit("/", 1)[-1])}</td><td>{f["delivered"]:,}</td>'
+        f'<td>{f["staged"]:,}</td><td>{f["quarantined"]:,}</td><td>{f["duplicates"]:,}</td></tr>'
+        for f in files) if len(files) > 1 else ""
+    table = (f'<table id="hedui-counts-files" class="table table-sm"><thead><tr><th>文件</th><th>交付行数</th>'
+             f'<th>入库行数</th><th>隔离行数</th><th>其中重复</th></tr></thead><tbody>{rows}</tbody></table>'
+             if rows else "")
+    return (f'<p id="hedui-counts">{escape(counts_zh(counts))}（逐行原因见隔离表）。'
+            f'下方 GX 各规则的行数只计进入校验的 {verdict.get("rows_in", 0):,} 行'
+            f'（交付行中去掉暂存时已隔离的行）。</p>{table}')
+
+
+def _warnings_notes(verdict: dict) -> str:
+    """The failed warning rules (implausible values): listed, neither quarantined nor failing the source."""
+    warnings = verdict.get("warnings_zh") or []
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
+    return (f'<div id="hedui-warnings" class="alert alert-warning" role="alert"><h5>提示：以下数值不合理，'
+            f'请核实（仅提示，相关记录照常入库，不影响本来源是否通过）</h5><ul>{items}</ul></div>\n')
 
 
 def make_offline(docs_dir: Path) -> None:
@@ -360,7 +394,7 @@ def make_offline(docs_dir: Path) -> None:
         if leftovers:
             raise RuntimeError(
                 f"{page} still loads {leftovers[:3]} from the network: vendor it and add it to CDN_ASSETS "
-                "(see hedui/datadocs_vendor/README.md)"
+                "(see hedui/steps/validate/datadocs_vendor/README.md)"
             )
         page.write_text(html, encoding="utf-8")
 
