@@ -7,8 +7,8 @@ import base64
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hedui.quarantine_ids import identify_quarantine
-from hedui.security import load_keys
+from hedui.privacy.keys import load_keys
+from hedui.steps.validate.quarantine_ids import identify_quarantine
 
 ID = "11010519491231002X"
 
