@@ -1,4 +1,4 @@
-"""Identity lines of quarantined rows (hedui.quarantine_ids): the ID kept only encrypted and masked."""
+"""Identity lines of quarantined rows (hedui.steps.validate.quarantine_ids): the ID kept only encrypted and masked."""
 
 from __future__ import annotations
 
