@@ -152,8 +152,8 @@ def register(app: FastAPI) -> None:
         try:
             with DB_LOCK:
                 result = record_decision(ctx, key, decision, user.username, reason)
-        except HeduiError as exc:
-            raise HTTPException(400, str(exc)) from None
+        except HeduiError as exc:  # 409: a run holds the working folder; the decision was not saved
+            raise HTTPException(409 if getattr(exc, "exit_code", None) == 4 else 400, str(exc)) from None
         return RedirectResponse(f"/h/{run_date}/{result['request_id']}?v={result['version']}", status_code=303)
 
     @app.post("/h/{run_date}/{request_id}/objections")
@@ -194,7 +194,7 @@ def register(app: FastAPI) -> None:
         ctx = RunContext.of(workdir, workdir, obj["run_date"])
         if decision == "accepted":  # 复查: assess and report the household again, a new version kept
             with DB_LOCK:
-                con = db.connect(ctx.database, read_only=True)
+                con = db.connect_read(ctx.database)
                 try:
                     before = con.execute("select outcome, findings from outcomes where run_date = ? and request_id = ?",
                                          [obj["run_date"], obj["request_id"]]).fetchall()[0]
@@ -203,7 +203,7 @@ def register(app: FastAPI) -> None:
                 versions.keep_first(ctx.report_dir, obj["request_id"], *before)
                 assess(ctx)
                 report(ctx, only={obj["request_id"]})
-                con = db.connect(ctx.database, read_only=True)
+                con = db.connect_read(ctx.database)
                 try:
                     after = con.execute("select outcome, findings from outcomes where run_date = ? and request_id = ?",
                                         [obj["run_date"], obj["request_id"]]).fetchall()[0]
