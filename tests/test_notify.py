@@ -61,3 +61,16 @@ def test_nothing_configured_sends_nothing(monkeypatch):
     for var in ("HEDUI_NOTIFY_EMAIL", "HEDUI_NOTIFY_WEBHOOK", "HEDUI_WEBHOOK_CONN_ID"):
         monkeypatch.delenv(var, raising=False)
     assert notify(SUMMARY) == []
+
+
+def test_a_summary_older_than_the_run_is_not_sent_as_this_runs():
+    """Clearing a DAG run resets its start: a summary left by its earlier try is not this try's result."""
+    import datetime as dt
+    import types
+
+    from hedui.ops.airflow_tasks import _before_run_start
+
+    run = {"dag_run": types.SimpleNamespace(start_date=dt.datetime(2026, 12, 2, 10, tzinfo=dt.UTC))}
+    assert _before_run_start({"finished_at": "2026-12-02T09:59:00+00:00"}, run)
+    assert not _before_run_start({"finished_at": "2026-12-02T10:20:00+00:00"}, run)
+    assert _before_run_start({"finished_at": None}, run)

@@ -192,6 +192,16 @@ def finish(context, step_seconds: dict[str, float]) -> dict:
     return summary
 
 
+def _before_run_start(summary: dict, context) -> bool:
+    """True when `summary` was written before this DAG run (re)started — clearing a run resets its start."""
+    started = getattr(context.get("dag_run"), "start_date", None)
+    try:
+        finished = dt.datetime.fromisoformat(summary.get("finished_at") or "")
+    except ValueError:
+        return True
+    return started is not None and finished < started
+
+
 def notify_outcome(context) -> None:
     """Send the summary of this run, or — when it did not complete — a failure notice, then fail the task."""
     import json
@@ -210,8 +220,8 @@ def notify_outcome(context) -> None:
         path = ctx.report_dir / "run_summary.json"
         with contextlib.suppress(OSError, ValueError):
             summary = json.loads(path.read_text(encoding="utf-8"))
-        if summary is not None and summary.get("run_id") != run_id:
-            summary = None  # a summary of an earlier run of the same date
+        if summary is not None and (summary.get("run_id") != run_id or _before_run_start(summary, context)):
+            summary = None  # a summary of an earlier run of the same date, or of this run before it was cleared
         reason = "有任务失败，请在 Airflow 中查看失败任务的日志；修正后可重跑本批次"
     if summary is not None:
         for line in notify(summary):
