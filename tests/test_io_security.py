@@ -16,6 +16,7 @@ import pytest
 from conftest import RUN_DATE
 
 from hedui import cli
+from hedui.ops.run_summary import EXIT_SOURCES
 from hedui.paths import InvalidPathComponent, report_file_stem, validate_run_date
 from hedui.safe_csv import neutralize
 
@@ -89,7 +90,7 @@ def hostile(world, tmp_path_factory):
 
 def test_links_and_hidden_files_in_the_inbox_are_refused_and_nothing_from_them_leaks(hostile):
     workdir, reports, rc, stderr = hostile
-    assert rc == 0, stderr[-2000:]
+    assert rc == EXIT_SOURCES, stderr[-2000:]  # the run finished and says sources were not delivered
     con = duckdb.connect(str(workdir / "hedui.duckdb"), read_only=True)
     status = {s: (st, r) for s, st, r in con.sql("select source, status, reasons_zh from source_status "
                                                  "where run_date = ?", params=[RUN_DATE]).fetchall()}
@@ -107,7 +108,7 @@ def test_links_and_hidden_files_in_the_inbox_are_refused_and_nothing_from_them_l
 
 def test_an_oversized_line_and_field_are_quarantined_with_short_reasons_and_pages_stay_small(hostile):
     workdir, reports, rc, _ = hostile
-    assert rc == 0
+    assert rc == EXIT_SOURCES
     con = duckdb.connect(str(workdir / "hedui.duckdb"), read_only=True)
     reasons = [r for (r,) in con.sql("select reason_zh from quarantine where run_date = ? and source = 'tax'",
                                      params=[RUN_DATE]).fetchall()]
@@ -123,7 +124,7 @@ def test_an_oversized_line_and_field_are_quarantined_with_short_reasons_and_page
 
 def test_request_ids_that_look_alike_get_their_own_report_files_and_links(hostile):
     _, reports, rc, _ = hostile
-    assert rc == 0
+    assert rc == EXIT_SOURCES
     a, b = reports / "households" / f"{report_file_stem('WT#1')}.html", reports / "households" / f"{report_file_stem('WT@1')}.html"
     assert a != b and a.exists() and b.exists()
     assert "WT#1" in a.read_text(encoding="utf-8") and "WT@1" in b.read_text(encoding="utf-8")
@@ -137,7 +138,7 @@ def test_request_ids_that_look_alike_get_their_own_report_files_and_links(hostil
 
 def test_csv_files_staff_open_neutralize_formulas(hostile, capsys):
     workdir, reports, rc, _ = hostile
-    assert rc == 0
+    assert rc == EXIT_SOURCES
     with open(reports / "outcomes.csv", encoding="utf-8", newline="") as fh:
         ids = [r["request_id"] for r in csv.DictReader(fh)]
     assert "'" + FORMULA_ID in ids and FORMULA_ID not in ids
@@ -155,7 +156,7 @@ def test_csv_files_staff_open_neutralize_formulas(hostile, capsys):
 
 def test_data_docs_pages_carry_no_delivered_markup(hostile):
     _, reports, rc, _ = hostile
-    assert rc == 0
+    assert rc == EXIT_SOURCES
     pages = list((reports / "datadocs").rglob("*.html"))
     assert pages
     assert not any(PAYLOAD in p.read_text(encoding="utf-8") for p in pages)
@@ -169,7 +170,7 @@ def test_a_bad_date_is_refused_in_chinese_before_anything_is_created(tmp_path, c
     rc = cli.main(["run", "--inbox", str(inbox), "--date", date, "--workdir", str(workdir)])
     err = capsys.readouterr().err
     assert rc == 2
-    assert "日期" in err and "YYYYMMDD" in err or "日历上存在" in err
+    assert err.startswith("错误：") and ("--date" in err or "日期" in err), err  # in Chinese, naming the date
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["inbox"]  # nothing written, inside or outside
 
 
@@ -178,7 +179,8 @@ def test_other_commands_refuse_a_bad_date_too(tmp_path, capsys):
                  ["pdf", "--workdir", str(tmp_path), "--date", "../x"],
                  ["review", "list", "--workdir", str(tmp_path), "--date", "x/../20261128"]):
         assert cli.main(argv) == 2, argv
-        assert "日期" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert err.startswith("错误：") and ("日期" in err or "--date" in err), err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -244,7 +246,9 @@ def test_size_limits_are_set_by_environment_and_a_mistyped_one_is_a_clear_error(
     monkeypatch.setenv("HEDUI_MAX_FILE_BYTES", "1000000")
     assert InputLimits.from_env() == InputLimits(16 << 10, 2 << 20, 1_000_000)
     monkeypatch.setenv("HEDUI_MAX_LINE_BYTES", "一兆")
-    (tmp_path / "inbox").mkdir()
+    requests = tmp_path / "inbox" / "requests" / RUN_DATE
+    requests.mkdir(parents=True)
+    (requests / "requests_1.csv").write_text("委托编号\n", encoding="utf-8")  # a delivery: the run gets that far
     rc = cli.main(["run", "--inbox", str(tmp_path / "inbox"), "--date", RUN_DATE, "--workdir", str(tmp_path / "w")])
     assert rc == 2
     assert "HEDUI_MAX_LINE_BYTES" in capsys.readouterr().err
