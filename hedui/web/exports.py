@@ -5,16 +5,8 @@ from __future__ import annotations
 
 import io
 
+from hedui.safe_csv import neutralize  # the project's one formula neutralizer (= + - @, full-width too)
 from hedui.steps.report.outputs import FINDING_ZH, OUTCOME_ZH
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def neutralize(value):
-    """A text cell that would start a formula (= + - @, tab, CR/LF) gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _workbook(title: str, headers: list[str], rows: list[list]) -> bytes:
@@ -36,7 +28,7 @@ def _workbook(title: str, headers: list[str], rows: list[list]) -> bytes:
                 ws.write_number(i, j, value)
             else:
                 text = str(value)
-                ws.write_string(i, j, neutralize(text))
+                ws.write_string(i, j, text)
                 widths[j] = min(60, max(widths[j], len(text) * 2 + 2))
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)

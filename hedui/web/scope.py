@@ -42,7 +42,7 @@ def scoped(workdir: Path, user: User) -> Iterator:
     """A read-only connection whose `my_*` views are limited to the user's regions."""
     path = Path(workdir) / "hedui.duckdb"
     with DB_LOCK:
-        con = db.connect(path, read_only=True, threads=1, memory_limit="1GB")
+        con = db.connect_read(path, threads=1, memory_limit="1GB")  # waits while a run writes
         try:
             con.execute("create temp table _scope (prefix varchar)")
             con.executemany("insert into _scope values (?)", [(p,) for p in prefixes(user)])
