@@ -104,6 +104,18 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
             return RedirectResponse("/login?next=" + _safe_next(request.url.path), status_code=303)
         return Response("请先登录", status_code=401, media_type="text/plain; charset=utf-8")
 
+    from hedui.db import DatabaseBusyError
+    from hedui.errors import LockedError
+
+    @app.exception_handler(DatabaseBusyError)
+    @app.exception_handler(LockedError)
+    async def _busy(request: Request, exc):
+        response = render(request, "error.html", 503, title="核对批次正在写入数据库",
+                          message="核对批次正在运行，数据库暂时不能读写。请稍候再试（本页 30 秒后可刷新）；"
+                                  "已提交的决定如未显示成功，请重新提交。")
+        response.headers["Retry-After"] = "30"
+        return response
+
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc):
         return render(request, "error.html", 403, title="无权访问",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from hedui.safe_csv import neutralize  # the one formula-prefix rule of every spreadsheet people open
+from hedui.safe_csv import neutralize  # the project's one formula neutralizer (= + - @, full-width too)
 from hedui.steps.report.outputs import FINDING_ZH, OUTCOME_ZH
 
 

@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from hedui import db
-from hedui.errors import HeduiError
+from hedui.errors import HeduiError, LockedError
 from hedui.regions import region_label
 from hedui.web import exports, objections
 from hedui.web.accounts import User
@@ -152,8 +152,10 @@ def register(app: FastAPI) -> None:
         try:
             with DB_LOCK:
                 result = record_decision(ctx, key, decision, user.username, reason)
-        except HeduiError as exc:  # 409: a run holds the working folder; the decision was not saved
-            raise HTTPException(409 if getattr(exc, "exit_code", None) == 4 else 400, str(exc)) from None
+        except LockedError:
+            raise
+        except HeduiError as exc:
+            raise HTTPException(400, str(exc)) from None
         return RedirectResponse(f"/h/{run_date}/{result['request_id']}?v={result['version']}", status_code=303)
 
     @app.post("/h/{run_date}/{request_id}/objections")
@@ -193,8 +195,10 @@ def register(app: FastAPI) -> None:
             raise HTTPException(400, "请选择受理或不予受理，并填写理由")
         ctx = RunContext.of(workdir, workdir, obj["run_date"])
         if decision == "accepted":  # 复查: assess and report the household again, a new version kept
-            with DB_LOCK:
-                con = db.connect_read(ctx.database)
+            from hedui.pipeline import writing
+
+            with DB_LOCK, writing(ctx, "objection re-check"):
+                con = db.connect(ctx.database, read_only=True)
                 try:
                     before = con.execute("select outcome, findings from outcomes where run_date = ? and request_id = ?",
                                          [obj["run_date"], obj["request_id"]]).fetchall()[0]
