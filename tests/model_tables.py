@@ -40,21 +40,23 @@ create table stg_vehicle (run_date varchar, record_id varchar, vehicle_type varc
     vehicle_status varchar, purchase_price_yuan double);
 create table stg_business_registry (run_date varchar, record_id varchar, entity_name varchar, entity_type varchar,
     entity_status varchar, role varchar, registered_capital_yuan double, subscribed_yuan double);
-create table stg_public_security (run_date varchar, record_id varchar, person_status varchar, change_date date,
-    hukou_no varchar, relation_to_head varchar);
+create table stg_public_security (run_date varchar, record_id varchar, source varchar, person_status varchar,
+    change_date date, hukou_no varchar, relation_to_head varchar);
 create table stg_civil_affairs (run_date varchar, record_id varchar, death_date date, cremation_date date,
     funeral_home varchar);
 """
 
-# standard 500 yuan/person/month; assets limit 1.5 x 500 x 12 = 9000 per capita; vehicles above
-# 15 x 500 = 7500 yuan; contributions from 100,000 yuan; at most one residential unit
+# the lists of hedui/policies/jiangxi_demo.yaml; standard 500 yuan/person/month; assets limit
+# 1.5 x 500 x 12 = 9000 per capita; vehicles above 15 x 500 = 7500 yuan; contributions from 100,000 yuan;
+# at most one residential unit
 POLICY = {
     "policy_id": "test", "standard_monthly_yuan": 500.0, "urban_standard_monthly_yuan": 500.0,
     "income_window_months": 12, "financial_assets_limit_yuan": 9000.0, "count_housing_fund_balance": False,
     "max_residential_units": 1, "vehicle_price_limit_yuan": 7500.0,
-    "exempt_vehicle_types": ["摩托车", "三轮汽车", "低速货车", "残疾人专用车"],
+    "exempt_vehicle_types": ["普通二轮摩托车", "三轮汽车", "低速货车", "残疾人专用车"],
     "business_contribution_limit_yuan": 100000.0, "business_always_review_types": ["个体工商户"],
-    "excluded_income_items": ["城乡居民基本养老保险", "优待抚恤金", "计划生育奖励扶助"],
+    "excluded_income_items": ["城乡居民基本养老保险", "社会救助金", "优待抚恤金", "计划生育奖励扶助", "奖学金",
+                              "见义勇为奖励"],
     "si_rate_enterprise": 0.08, "si_rate_public": 0.08, "si_rate_unemployment": 0.005,
 }
 

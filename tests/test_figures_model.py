@@ -77,12 +77,13 @@ def test_the_income_window_follows_the_policy_parameter(con):
 def test_the_residents_basic_pension_and_other_excluded_items_are_not_income(con):
     si(con, "si:1", "城乡居民基本养老保险", "待遇", "2026-06-01", benefit=150.0)
     si(con, "si:2", "企业职工基本养老保险", "待遇", "2026-06-01", benefit=2400.0, member=B)
+    si(con, "si:3", "失业保险", "待遇", "2026-07-01", benefit=1200.0, member=B)
     tax(con, "tax:1", "优待抚恤金", "2026-06-01", 3000.0)
     tax(con, "tax:2", "利息股息红利所得", "2026-06-01", 600.0)
     f = figures(con)
-    assert f["benefit_yuan"] == 2400.0
+    assert f["benefit_yuan"] == 3600.0  # the enterprise pension and the unemployment benefit
     assert f["taxed_income_yuan"] == 600.0
-    assert f["income_monthly_per_capita_yuan"] == 125.0  # (2400 + 600) / 12 / 2
+    assert f["income_monthly_per_capita_yuan"] == 175.0  # (3600 + 600) / 12 / 2
 
 
 def test_wages_are_estimated_from_the_contribution_base_only_for_a_member_without_tax_wages(con):
@@ -95,6 +96,18 @@ def test_wages_are_estimated_from_the_contribution_base_only_for_a_member_withou
     # the individual's share: 8 % of both pension bases, 0.5 % of the unemployment base
     assert f["si_individual_yuan"] == pytest.approx(4000 * 0.08 + 3000 * 0.08 + 3000 * 0.005)
     assert f["income_monthly_per_capita_yuan"] == round((5000 + 3000 - 575) / 12 / 2, 2)
+
+
+@pytest.mark.xfail(strict=True, reason="figures.sql decides 'no tax wages' from confirmed links only, so a "
+                   "tax wage waiting for review is added on top of the contribution-base estimate it would "
+                   "replace: the if-confirmed income counts the member's wage twice")
+def test_a_tax_wage_waiting_for_review_replaces_the_estimate_in_the_if_confirmed_income(con):
+    si(con, "si:a", "企业职工基本养老保险", "缴费", "2026-03-01", base=4800.0)
+    tax(con, "tax:1", "工资薪金所得", "2026-03-01", 6000.0, pending=True, weight=0.5)
+    f = figures(con)
+    assert f["wage_estimate_yuan"] == 4800.0  # without the waiting record, the estimate stands
+    # confirmed, the tax wage replaces the estimate: (6000 - 4800 x 8 %) / 12 / 2
+    assert f["income_monthly_per_capita_if_confirmed_yuan"] == round((6000 - 384) / 12 / 2, 2)
 
 
 def test_a_contribution_base_outside_the_window_is_no_wage_estimate(con):
