@@ -139,7 +139,7 @@ def test_financial_assets_add_bank_securities_and_the_cash_value_of_policies_in_
     link(con, "securities", "sec:1")
     add(con, "stg_insurance", "ins:1", "有效", 700.0)
     link(con, "insurance", "ins:1")
-    add(con, "stg_insurance", "ins:2", "退保", 9999.0)  # surrendered: not held
+    add(con, "stg_insurance", "ins:2", "终止", 9999.0)  # terminated: not held
     link(con, "insurance", "ins:2")
     add(con, "stg_housing_fund", "hf:1", "正常", 5000.0)  # the policy leaves the housing fund out
     link(con, "housing_fund", "hf:1")
