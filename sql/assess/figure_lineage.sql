@@ -2,7 +2,8 @@
 -- figure reads, with its amount and whether it counts.  A figure-based finding cites
 -- these rows (reports, auditor evidence), not the figure alone:
 --   is_in_window  the row's month lies in the income window (income rows only)
---   is_excluded   the policy does not count the item (excluded_income_items, housing fund)
+--   is_excluded   the item is not counted (exclusion_zh says why: the policy's excluded
+--                 items, a contribution base superseded by taxed wages, a lapsed policy …)
 --   is_counted    the row's amount is in the figure
 with
 
@@ -35,7 +36,8 @@ income_rows as (
     select l.request_id, 'INCOME_OVER_STANDARD' as figure_code, l.member_id, l.source, l.record_id,
         t.income_item as item, t.period_month, t.income_yuan as amount_yuan, t.tax_paid_yuan,
         t.period_month >= w.window_start and t.period_month < w.window_end as is_in_window,
-        list_contains(h.excluded_income_items, t.income_item) as is_excluded
+        list_contains(h.excluded_income_items, t.income_item) as is_excluded,
+        case when list_contains(h.excluded_income_items, t.income_item) then '按政策不计入' end as exclusion_zh
     from stg_tax as t
     inner join links as l on l.record_id = t.record_id
     inner join window_bounds as w on w.request_id = l.request_id
@@ -49,7 +51,13 @@ income_rows as (
         cast(null as double),
         s.period_month >= w.window_start and s.period_month < w.window_end,
         case when s.category = '待遇' then list_contains(h.excluded_income_items, s.scheme)
-             else s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险') or m.member_id is not null end
+             else s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险') or m.member_id is not null end,
+        case
+            when s.category = '待遇' and list_contains(h.excluded_income_items, s.scheme) then '按政策不计入'
+            when s.category = '待遇' then null
+            when s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险') then '缴费基数不计为收入'
+            when m.member_id is not null then '已有计税工资，不按缴费基数估算'
+        end
     from stg_social_insurance as s
     inner join links as l on l.record_id = s.record_id
     inner join window_bounds as w on w.request_id = l.request_id
@@ -62,25 +70,28 @@ asset_rows as (
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT' as figure_code, l.member_id, l.source, l.record_id,
         '银行' || coalesce(b.account_type, '') || '余额' as item, cast(null as date) as period_month,
         b.balance_yuan as amount_yuan, cast(null as double) as tax_paid_yuan, true as is_in_window,
-        false as is_excluded
+        false as is_excluded, cast(null as varchar) as exclusion_zh
     from stg_bank as b inner join links as l on l.record_id = b.record_id
     where b.run_date = $run_date
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '证券持仓市值+资金余额',
         null, case when s.market_value_yuan is not null or s.cash_balance_yuan is not null
                    then coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) end,
-        null, true, false
+        null, true, false, null
     from stg_securities as s inner join links as l on l.record_id = s.record_id
     where s.run_date = $run_date
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id,
         '保险现金价值（' || coalesce(i.policy_status, '') || '）', null, i.cash_value_yuan, null, true,
-        coalesce(i.policy_status <> '有效', true)
+        coalesce(i.policy_status <> '有效', true),
+        case when coalesce(i.policy_status <> '有效', true) then '保单非有效，不计入' end
     from stg_insurance as i inner join links as l on l.record_id = i.record_id
     where i.run_date = $run_date
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '住房公积金余额',
-        null, f.balance_yuan, null, true, not h.count_housing_fund_balance or f.account_status = '销户'
+        null, f.balance_yuan, null, true, not h.count_housing_fund_balance or f.account_status = '销户',
+        case when not h.count_housing_fund_balance then '按政策不计入'
+             when f.account_status = '销户' then '账户已销户，不计入' end
     from stg_housing_fund as f
     inner join links as l on l.record_id = f.record_id
     inner join households as h on h.request_id = l.request_id

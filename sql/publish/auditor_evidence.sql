@@ -4,7 +4,8 @@ with
 lineage as (
     select run_date, request_id, record_id, any_value(item) as item, any_value(period_month) as period_month,
         any_value(amount_yuan) as amount_yuan, bool_and(is_in_window) as is_in_window,
-        bool_or(is_excluded) as is_excluded, bool_or(is_counted) as is_counted
+        bool_or(is_excluded) as is_excluded, any_value(exclusion_zh) as exclusion_zh,
+        bool_or(is_counted) as is_counted
     from figure_lineage
     group by run_date, request_id, record_id
 ),
@@ -27,6 +28,7 @@ final as (
         lineage.amount_yuan,
         lineage.is_in_window,
         lineage.is_excluded,
+        lineage.exclusion_zh,
         lineage.is_counted
     from links
     left join source_records as records

@@ -371,7 +371,7 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           parts / "unweighed", params)
     # the rows a figure-based finding stands on (figure_lineage.sql), for its citation
     _copy(con, "select b.batch, x.request_id, x.figure_code, x.source, x.item, x.period_month, x.amount_yuan, "
-          "x.is_in_window, x.is_excluded, x.is_counted, r.file_name, r.row_no, "
+          "x.is_in_window, x.is_excluded, x.exclusion_zh, x.is_counted, r.file_name, r.row_no, "
           "hd_mask_name(m.name) as member_name_masked, m.relation as member_relation, "
           "row_number() over (order by x.request_id, x.figure_code, m.relation <> '本人', x.member_id, x.item, "
           "x.period_month, r.file_name, r.row_no) as _ord "
@@ -531,8 +531,8 @@ def lineage_groups(rows: list) -> dict[str, list[SimpleNamespace]]:
     按政策不计入 / 金额未知), each group keeping its rows for the page's collapsible list."""
     out: dict[str, dict[tuple, SimpleNamespace]] = defaultdict(dict)
     for r in rows:
-        status = ("计入" if r.is_counted else "按政策不计入" if r.is_excluded
-                  else "不计入（窗口外）" if not r.is_in_window else "金额未知，未计入")
+        status = ("计入" if r.is_counted else "不计入（窗口外）" if not r.is_in_window
+                  else (r.exclusion_zh or "按政策不计入") if r.is_excluded else "金额未知，未计入")
         key = (r.member_name_masked, r.member_relation, r.source, r.item, status)
         g = out[r.figure_code].get(key)
         if g is None:

@@ -79,7 +79,7 @@ def identify_quarantine(raw: Path, quarantine_files: list[Path], source: str, ru
             con.close()
         from hedui.privacy.masking import mask_id
 
-        tokens = keys.encrypt_many([r[4] for r in found]) if found else []
+        tokens = keys.encrypt_many([r[5] for r in found]) if found else []  # id_clean
         for (file_name, row_no, rules, reason, delivery, id_clean, name), token in zip(found, tokens, strict=True):
             rows.append({"run_date": run_date, "source": source, "delivery_date": delivery,
                          "file_name": file_name, "row_no": row_no,
