@@ -6,7 +6,20 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from model_tables import OTHER_RUN, RUN, A, B, add, add_member, connect, figures, link, materialize, model
+from model_tables import (
+    OTHER_RUN,
+    RUN,
+    A,
+    B,
+    add,
+    add_member,
+    connect,
+    figures,
+    link,
+    materialize,
+    model,
+    set_policy,
+)
 
 
 @pytest.fixture
@@ -261,3 +274,16 @@ def test_a_household_with_nothing_linked_has_zero_figures_and_its_limits(con):
     assert (f["income_monthly_per_capita_yuan"], f["financial_assets_per_capita_yuan"],
             f["n_residential_units"], f["residential_area_per_capita_m2"]) == (0, 0, 0, 0)
     assert (f["standard_monthly_yuan"], f["financial_assets_limit_yuan"]) == (500.0, 9000.0)
+
+
+def test_each_household_counts_only_the_records_linked_to_its_own_members(con):
+    add_member(con, "R2", "p2:a", "王五", "本人", "SQ9")
+    set_policy(con, "R2")
+    add(con, "stg_bank", "bank:1", 1000.0)
+    link(con, "bank", "bank:1")
+    add(con, "stg_bank", "bank:2", 40000.0)
+    link(con, "bank", "bank:2", "p2:a", request_id="R2")
+    materialize(con, "households")
+    got = {r["request_id"]: (r["n_members"], r["financial_assets_yuan"], r["financial_assets_per_capita_yuan"])
+           for r in model(con, "figures")}
+    assert got == {"R1": (2, 1000.0, 500.0), "R2": (1, 40000.0, 40000.0)}

@@ -195,6 +195,16 @@ def test_a_death_in_the_registration_or_a_cremation_record_ends_a_members_regist
     assert detail(rows, "ca:1") == "殡葬记录：死亡日期 2026-08-01，火化日期 2026-08-03，某市殡仪馆"
 
 
+def test_a_member_moved_out_without_a_change_date_is_a_registration_ended_finding(con):
+    add(con, "stg_public_security", "ps:1", "public_security", "迁出", None, "H1", "配偶")
+    link(con, "public_security", "ps:1", B)
+    add(con, "stg_public_security", "ps:2", "public_security", "正常", None, "H1", "户主")
+    link(con, "public_security", "ps:2", A)
+    rows = candidates(con)
+    assert found(rows) == [("MEMBER_REGISTRATION_ENDED", B, "ps:1", True, False)]
+    assert detail(rows, "ps:1") == "户籍人员状态为“迁出”"
+
+
 def test_an_authorized_member_missing_from_a_delivered_registration_is_a_mismatch(con):
     add_member(con, "R1", "p1:c", "张小三", "子女", "")  # unauthorized: never looked up, never a finding
     con.execute("insert into source_status values (?, 'public_security', '公安 户籍', 'passed', '')", [RUN])
