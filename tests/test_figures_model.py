@@ -190,9 +190,6 @@ def test_a_zero_balance_is_known_and_not_unknown(con):
     assert (f["financial_assets_yuan"], f["n_unknown_amounts"]) == (0.0, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="figures.sql sums coalesce(market_value, 0) + coalesce(cash, 0), so a "
-                   "securities record with both values empty is a known 0 and not in n_unknown_amounts "
-                   "(figure_lineage.sql and evidence_gaps.sql treat it as unknown)")
 def test_a_securities_record_with_neither_value_is_counted_as_an_unknown_amount(con):
     add(con, "stg_securities", "sec:1", None, None)
     link(con, "securities", "sec:1")
@@ -242,8 +239,6 @@ def test_a_flat_owned_jointly_by_two_members_is_one_unit(con):
     assert f["n_residential_units"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="figures.sql counts distinct unit_no but sums floor_area_m2 over every "
-                   "co-owner's row, so a jointly owned flat's area is counted once per co-owner")
 def test_a_flat_owned_jointly_by_two_members_counts_its_area_once(con):
     flat(con, "re:1", "U1", 90.0)
     flat(con, "re:2", "U1", 90.0, member=B)

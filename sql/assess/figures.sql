@@ -112,7 +112,8 @@ assets as (
     where b.run_date = $run_date
     union all
     select l.request_id, l.is_confirmed, l.is_pending,
-        coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0)
+        case when s.market_value_yuan is not null or s.cash_balance_yuan is not null  -- both empty: unknown
+            then coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) end
     from stg_securities as s inner join links as l on l.record_id = s.record_id
     where s.run_date = $run_date
     union all
@@ -135,13 +136,20 @@ assets_total as (
     from assets group by request_id
 ),
 
-residential as (
-    select l.request_id, count(distinct r.unit_no) filter (where not l.is_pending) as n_residential_units,
-        count(distinct r.unit_no) as n_residential_units_if_confirmed,
-        sum(r.floor_area_m2) filter (where not l.is_pending) as residential_area_m2
+-- one row per unit: co-owners' rows of a jointly owned flat count its units and its area once
+residential_units as (
+    select l.request_id, r.unit_no, bool_or(not l.is_pending) as is_counted, max(r.floor_area_m2) as floor_area_m2
     from stg_real_estate as r inner join links as l on l.record_id = r.record_id
     where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
-    group by l.request_id
+    group by l.request_id, r.unit_no, case when r.unit_no is null then r.record_id end
+),
+
+residential as (
+    select request_id, count(unit_no) filter (where is_counted) as n_residential_units,
+        count(unit_no) as n_residential_units_if_confirmed,
+        sum(floor_area_m2) filter (where is_counted) as residential_area_m2
+    from residential_units
+    group by request_id
 ),
 
 final as (
