@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import csv
 import hashlib
 import os
 import shutil

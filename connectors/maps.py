@@ -3,12 +3,16 @@
 A map lists, per column, the department's ``header``, the canonical
 ``column``, its value ``type`` (``text id name date month amount number enum
 region account``), optional ``values`` (enum), ``required`` and ``aliases``
-(other headers seen for the same column).
+(other headers seen for the same column) and, for amounts, ``unit`` (``元``
+or ``万元``: the department's convention when its header names no unit;
+default ``元``).
 
 Header matching ignores whitespace, full-width/half-width differences, case
-and a unit in brackets at the end (``注册资本（万元）`` and ``余额(元)`` match
-``注册资本`` and ``余额``); a ``万元`` anywhere in the header gives an amount
-column the scale 10000.
+and a unit in brackets or at the end (``注册资本（万元）``, ``注册资本万元`` and
+``余额(元)`` match ``注册资本`` and ``余额``).  An amount column's scale is the
+header's unit where it names one (``万``… → 10000, ``元``/``人民币`` → 1), else
+the map's ``unit``.  A unit written in a cell wins over both (staging:
+``hd_amount`` / :func:`matching.normalize.parse_amount`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ _UNIT = re.compile(r"^(.*?)[(\[【]([^()\[\]【】]*)[)\]】]$")
 _TRAILING_UNIT = re.compile(r"^(.+?)(万元|元)$")
 _WS = re.compile(r"\s+")
 WAN = 10000.0
+#: the units a map's ``unit`` may name, as scales
+UNITS = {"元": 1.0, "万元": WAN}
 
 
 class MapError(ValueError):
@@ -43,6 +49,12 @@ class ColumnSpec:
     values: tuple[str, ...] = ()
     required: bool = False
     aliases: tuple[str, ...] = ()
+    unit: str = "元"
+
+    @property
+    def default_scale(self) -> float:
+        """The scale of this amount column when its header names no unit (the map's ``unit``)."""
+        return UNITS[self.unit]
 
     @property
     def essential(self) -> bool:
@@ -114,13 +126,20 @@ class SourceMap:
         return next((c for c in self.columns if c.type == type_), None)
 
     def lookup(self, header: object) -> tuple[ColumnSpec | None, float]:
-        """The column a delivered header means (or None) and its scale (10000 for 万元 amounts)."""
+        """The column a delivered header means (or None) and its scale: for an amount, 10000
+        when the header names 万元 (or 万), 1 when it names 元 or 人民币, else the map's unit."""
         key, unit = header_key(header)
         spec = self._lookup.get(key)
         if spec is None and (m := _TRAILING_UNIT.match(key)):
             spec = self._lookup.get(m.group(1))
-        scale = WAN if spec is not None and spec.type == "amount" and "万元" in key + unit else 1.0
-        return spec, scale
+            unit = unit or m.group(2)
+        if spec is None or spec.type != "amount":
+            return spec, 1.0
+        if "万" in unit or "万元" in key:
+            return spec, WAN
+        if "元" in unit or "人民币" in unit:
+            return spec, 1.0
+        return spec, spec.default_scale
 
     def match_headers(self, headers: list[object]) -> HeaderMatch:
         """Line a file's header row up with this map (first occurrence of a column wins)."""
@@ -150,11 +169,14 @@ def _parse(data: object, path: Path) -> SourceMap:
                 header=str(c["header"]), column=str(c["column"]), type=str(c["type"]),
                 values=tuple(str(v) for v in c.get("values") or ()), required=bool(c.get("required", False)),
                 aliases=tuple(str(a) for a in c.get("aliases") or ()),
+                unit=str(c.get("unit") or "元"),
             )
         except (KeyError, TypeError) as exc:
             raise MapError(f"表头映射文件{path}第{i}列缺少 header/column/type：{c!r}") from exc
         if spec.type not in TYPES:
             raise MapError(f"表头映射文件{path}第{i}列类型{spec.type!r}未知，可用：{', '.join(sorted(TYPES))}")
+        if spec.unit not in UNITS or (spec.unit != "元" and spec.type != "amount"):
+            raise MapError(f"表头映射文件{path}第{i}列的单位{spec.unit!r}不可用：只有金额列可写 unit，取值 元 或 万元")
         if not _IDENT.fullmatch(spec.column):
             raise MapError(f"表头映射文件{path}第{i}列的列名{spec.column!r}须为小写英文、数字和下划线")
         specs.append(spec)

@@ -9,31 +9,15 @@ import sys
 import time
 from pathlib import Path
 
-from hedui.auditlog import mask_free_text as mask_text
 from hedui.errors import HeduiError
-
-
-class _MaskingFilter(logging.Filter):
-    """Never let a full ID number reach a log line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_text(record.getMessage())
-        record.args = None
-        return True
-
-
-def setup_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler()
-    handler.addFilter(_MaskingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
-    for noisy in ("great_expectations", "py.warnings"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+from hedui.logs import mask_text, setup_logging
 
 
 def cmd_generate(args) -> int:
     from hedui.generate import generate
+    from hedui.paths import validate_run_date
 
+    validate_run_date(args.date)
     started = time.perf_counter()
     summary = generate(Path(args.out), households=args.households, seed=args.seed, date=args.date)
     print(f"已生成样例交付：{args.out}（{args.households} 户，用时 {time.perf_counter() - started:.1f} 秒）")
@@ -43,14 +27,20 @@ def cmd_generate(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from connectors.limits import InputLimits
+    from hedui.errors import ConfigError
     from hedui.pipeline import RunContext, run
-    from hedui.security import load_keys
+    from hedui.privacy.keys import load_keys
 
+    ctx = RunContext.of(args.inbox, args.workdir, args.date)  # a bad --date stops here, before any write
     load_keys()  # a missing key is a clear error now, not a crash mid-run
+    try:
+        InputLimits.from_env()  # a mistyped HEDUI_MAX_*_BYTES too
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     from hedui.sources_config import check_connections, load_sources_config
 
     check_connections(load_sources_config())  # so is a wrong sources configuration or connection
-    ctx = RunContext.of(args.inbox, args.workdir, args.date)
     started = time.perf_counter()
     timings = run(ctx)
     total = time.perf_counter() - started
@@ -64,7 +54,9 @@ def cmd_run(args) -> int:
 
 def cmd_demo(args) -> int:
     from hedui import airflow_env
+    from hedui.paths import validate_run_date
 
+    validate_run_date(args.date)
     airflow_env.configure()
     workdir = Path(args.workdir).resolve()
     inbox = workdir / "inbox"
@@ -122,31 +114,42 @@ def cmd_link(args) -> int:
 
 
 def cmd_pdf(args) -> int:
-    from hedui.report import safe_name, write_pdfs
+    from hedui.paths import validate_run_date
+    from hedui.steps.report.outputs import safe_name, write_pdf_files
 
+    validate_run_date(args.date)
     folder = Path(args.workdir) / "reports" / args.date
     if not (folder / "households").is_dir():
         raise HeduiError(f"未找到批次 {args.date} 的报告目录 {folder}：请先运行 hedui run")
-    ids = args.request or [p.stem for p in sorted((folder / "households").glob("*.html"))]
+    ids = args.request or []
     missing = [r for r in ids if not (folder / "households" / f"{safe_name(r)}.html").exists()]
     if missing:
         raise HeduiError(f"批次 {args.date} 中没有委托编号 {', '.join(missing)} 的报告")
-    n = write_pdfs(folder, ids)
+    stems = [safe_name(r) for r in ids] or [p.stem for p in sorted((folder / "households").glob("*.html"))]
+    n = write_pdf_files(folder, stems)
     print(f"已生成 {n} 份 PDF：{folder / 'households'}")
     return 0
 
 
+def _terminal_safe(value) -> str:
+    """Delivered text for a terminal: control characters (escape sequences, tabs, newlines) made harmless."""
+    return "".join(c if c.isprintable() else "\ufffd" for c in str(value))
+
+
 def _review_ctx(args):
     from hedui import db
+    from hedui.paths import validate_run_date
     from hedui.pipeline import RunContext
-    from hedui.review import latest_run
+    from hedui.review.queue import latest_run
 
+    if args.date:
+        validate_run_date(args.date)
     workdir = Path(args.workdir)
     if not (workdir / "hedui.duckdb").exists():
         raise HeduiError(f"工作目录 {workdir} 中没有 hedui.duckdb：请先运行 hedui run")
     date = args.date
     if not date:
-        con = db.connect(workdir / "hedui.duckdb", read_only=True)
+        con = db.connect_read(workdir / "hedui.duckdb")
         try:
             date = latest_run(con)
         finally:
@@ -158,7 +161,7 @@ def cmd_review(args) -> int:
     """Serve the review page, or (list/decide) work the queue from the command line."""
     from hedui import db
     from hedui.pipeline import record_decision
-    from hedui.review import DECISIONS, queue
+    from hedui.review.queue import DECISIONS, queue
 
     ctx = _review_ctx(args)
     if args.action == "serve":
@@ -172,14 +175,15 @@ def cmd_review(args) -> int:
             pass
         return 0
     if args.action == "list":
-        con = db.connect(ctx.database, read_only=True)
+        con = db.connect_read(ctx.database)
         try:
             rows = queue(con, ctx.run_date, args.status)
         finally:
             con.close()
         print("序号\t部门\t委托编号\t成员\t权重\t判定\t状态\t决定键")
         for i, r in enumerate(rows, 1):
-            print(f"{i}\t{r['source']}\t{r['request_id']}\t{r['member_name']}({r['member_masked']})\t"
+            t = _terminal_safe
+            print(f"{i}\t{t(r['source'])}\t{t(r['request_id'])}\t{t(r['member_name'])}({r['member_masked']})\t"
                   f"{r['match_weight']:.2f}\t{r['band']}\t{r['status_zh']}\t{r['decision_key']}")
         return 0
     if args.action not in DECISIONS:
@@ -194,7 +198,7 @@ def cmd_review(args) -> int:
 
 def cmd_verify(args) -> int:
     """Urgent verification (救急难) of one household against the latest loaded sources."""
-    from hedui.report import FINDING_ZH, OUTCOME_ZH
+    from hedui.steps.report.outputs import FINDING_ZH, OUTCOME_ZH
     from hedui.urgent import verify_household
 
     result = verify_household(args.workdir, request_file=args.request_file, answers=args.answers,
@@ -261,11 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
     lk.add_argument("--out", required=True, help="pairs file (.csv or .parquet)")
     lk.set_defaults(func=cmd_link)
 
-    from hedui.audit import add_audit_commands
-    from hedui.retention import add_purge_command
+    from hedui.audit.auditor import add_audit_commands
+    from hedui.audit.retention import add_purge_command
+    from hedui.privacy.keyring import add_keys_command
 
     add_audit_commands(sub)
     add_purge_command(sub)
+    add_keys_command(sub)
 
     d = sub.add_parser("demo", help="generate a small world and run the DAG through Airflow")
     d.add_argument("--workdir", default=".work/demo")
@@ -277,13 +283,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hedui.workdir import private_umask
+
+    private_umask()  # every file hedui writes holds or may hold personal data: 0600 / 0700
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
         return args.func(args)
     except HeduiError as exc:
         print(f"错误：{mask_text(str(exc))}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)  # 3: working folder busy, 4: other keys
 
 
 if __name__ == "__main__":

@@ -13,56 +13,39 @@ date is safe.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime as dt
 import json
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from connectors import list_sources, load_map, read_delivery
+from connectors import load_map, read_delivery
+from connectors.limits import REASON_MAX, REASONS_SHOWN, cap
 from hedui import db
-from hedui.errors import ReconciliationError
+from hedui.errors import HeduiError, ReconciliationError
+from hedui.settings import REQUESTS, RunContext, sources
+
+__all__ = ["REQUESTS", "RunContext", "sources"]  # re-exported for the DAGs and the CLI
 
 log = logging.getLogger(__name__)
 
-REQUESTS = "requests"
+@contextlib.contextmanager
+def writing(ctx: RunContext, command: str):
+    """Hold the working folder's writer lock, with private file modes and the keys checked.
 
+    Raises WorkdirBusyError when another process writes, KeyMismatchError when
+    the keys differ from the folder's (before anything is written).
+    """
+    from hedui.privacy.keyring import check_keys
+    from hedui.workdir import private_umask, writer_lock
 
-@dataclass(frozen=True)
-class RunContext:
-    """Where one run reads and writes: inbox, working folder and the logical date (YYYYMMDD)."""
-
-    inbox: Path
-    workdir: Path
-    run_date: str
-
-    @classmethod
-    def of(cls, inbox: str | Path, workdir: str | Path, run_date: str) -> RunContext:
-        return cls(Path(inbox).resolve(), Path(workdir).resolve(), str(run_date))
-
-    @property
-    def run_dir(self) -> Path:
-        return self.workdir / "runs" / self.run_date
-
-    @property
-    def report_dir(self) -> Path:
-        return self.workdir / "reports" / self.run_date
-
-    @property
-    def database(self) -> Path:
-        return self.workdir / "hedui.duckdb"
-
-    def path(self, kind: str, source: str, ext: str = "parquet") -> Path:
-        p = self.run_dir / kind / f"{source}.{ext}"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        return p
-
-
-def sources() -> list[str]:
-    """Every source the run ingests: the requests first, then the departments."""
-    return [REQUESTS] + [s for s in list_sources() if s != REQUESTS]
+    private_umask()
+    with writer_lock(ctx.workdir, command, run_date=ctx.run_date) as holder:
+        check_keys(ctx.workdir)
+        yield holder
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -82,9 +65,14 @@ def _as_dict(obj) -> dict:
 def ingest_source(ctx: RunContext, source: str) -> dict:
     """Read one source's delivery (file drop or exchange table, per the sources configuration),
     decode it and stage its rows."""
+    from hedui.privacy.keyring import check_keys
     from hedui.sources_config import load_sources_config
-    from hedui.staging import stage_source
+    from hedui.steps.ingest import stage_source
+    from hedui.workdir import private_umask
 
+    private_umask()
+    check_keys(ctx.workdir)  # other keys than the folder's: stop before any work
+    started_at = dt.datetime.now().astimezone()
     started = time.perf_counter()
     smap = load_map(source)
     raw = ctx.path("raw", source)
@@ -98,7 +86,7 @@ def ingest_source(ctx: RunContext, source: str) -> dict:
     counts = stage_source(raw, smap, ctx.run_date, ctx.path("staged_pre", source), ctx.path("quarantine_stage", source),
                           manifest=manifest)
     out = {"source": source, "manifest": _as_dict(manifest), "staging": _as_dict(counts),
-           "seconds": round(time.perf_counter() - started, 3)}
+           "started_at": started_at.isoformat(), "seconds": round(time.perf_counter() - started, 3)}
     _write_json(ctx.path("manifests", source, "json"), out)
     log.info("ingested %s: status %s", source, out["manifest"].get("status"))
     return out
@@ -109,14 +97,18 @@ def validate_source(ctx: RunContext, source: str) -> dict:
 
     The passed rows go to ``staged/<source>.parquet`` with the source's ID
     columns pseudonymized, raw IDs and accounts encrypted and masked copies
-    added (`hedui.protect.protect_parquet`): nothing after this step sees a
+    added (`hedui.privacy.protect.protect_parquet`): nothing after this step sees a
     plain ID but the link step's temporary tables.
     """
-    from hedui.protect import protect_parquet, source_columns
-    from hedui.security import load_keys
-    from hedui.validate import validate_source as gx_validate
+    from hedui.privacy.keyring import check_keys
+    from hedui.privacy.keys import load_keys
+    from hedui.privacy.protect import protect_parquet, source_columns
+    from hedui.steps.validate.check import validate_source as gx_validate
+    from hedui.workdir import private_umask
 
+    private_umask()
     keys = load_keys()
+    check_keys(ctx.workdir, keys)
     started = time.perf_counter()
     protected: dict = {}
 
@@ -134,9 +126,16 @@ def validate_source(ctx: RunContext, source: str) -> dict:
     result = gx_validate(source, ctx.path("staged_pre", source), ctx.run_date,
                          ctx.path("staged", source), ctx.path("quarantine_gx", source),
                          docs_dir=ctx.report_dir / "datadocs", expected_rows=expected,
-                         write_passed=write_protected)
+                         write_passed=write_protected, manifest=manifest,
+                         stage_quarantine=ctx.path("quarantine_stage", source))
     result = _as_dict(result)
     result["protected"] = protected
+    if source != REQUESTS:
+        from hedui.steps.validate.quarantine_ids import identify_quarantine
+
+        result["quarantine_ids"] = identify_quarantine(
+            ctx.path("raw", source), [ctx.path("quarantine_stage", source), ctx.path("quarantine_gx", source)],
+            source, ctx.run_date, ctx.path("quarantine_ids", source), keys)
     delivery_status = manifest.get("status", "missing")
     if delivery_status != "delivered":
         status = delivery_status  # missing / incomplete: counts as not delivered
@@ -144,7 +143,8 @@ def validate_source(ctx: RunContext, source: str) -> dict:
     else:
         status = "failed" if result.get("status") == "failed" else "passed"
         reasons = list(result.get("reasons_zh") or [])
-    out = {"source": source, "status": status, "reasons_zh": reasons, "validation": result,
+    out = {"source": source, "status": status, "reasons_zh": reasons, "counts": result.get("counts"),
+           "validation": result,
            "seconds": round(time.perf_counter() - started, 3)}
     _write_json(ctx.path("status", source, "json"), out)
     return out
@@ -168,6 +168,14 @@ def _parquet(path: Path) -> str:
 
 def load(ctx: RunContext) -> dict:
     """Move the run's staged rows, quarantine, manifests and statuses into the working database."""
+    from hedui.workdir import clean_leftovers
+
+    with writing(ctx, "load"):
+        clean_leftovers(ctx.workdir, ctx.run_date)  # a DAG run's first writing step: what a killed one left
+        return _load(ctx)
+
+
+def _load(ctx: RunContext) -> dict:
     con = _open(ctx)
     try:
         con.sql("begin transaction")
@@ -180,22 +188,29 @@ def load(ctx: RunContext) -> dict:
             for f in man["manifest"].get("files", []):
                 files_rows.append((ctx.run_date, source, f.get("file_name"), f.get("sha256"), f.get("format"),
                                    f.get("encoding"), f.get("marker_count"), f.get("rows_read"),
-                                   bool(f.get("complete")), "；".join(f.get("problems") or [])))
-            status_rows.append((ctx.run_date, source, smap.title_zh, st["status"], "；".join(st["reasons_zh"])))
+                                   bool(f.get("complete")), _short_list(f.get("problems") or [])))
+            status_rows.append((ctx.run_date, source, smap.title_zh, st["status"],
+                                _short_list(st["reasons_zh"], MESSAGE_MAX)))
         con.sql(db.sql_text("schema.sql"))
         con.execute("delete from quarantine where run_date = ?", [ctx.run_date])
         for source in sources():
             for kind in ("quarantine_stage", "quarantine_gx"):
                 q = ctx.path(kind, source)
-                if q.exists():
-                    con.sql(f"insert into quarantine by name select * from {_parquet(q)}")
+                if q.exists():  # reasons and shown values short, whatever a file held
+                    con.sql(f"insert into quarantine by name select * replace ({_capped_sql('reason_zh')} as reason_zh, "
+                            f"{_capped_sql('value_masked', 60)} as value_masked) from {_parquet(q)}")
+        con.execute("delete from quarantine_subjects where run_date = ?", [ctx.run_date])
+        for source in sources():
+            q = ctx.path("quarantine_ids", source)
+            if q.exists():
+                con.sql(f"insert into quarantine_subjects by name select * from {_parquet(q)}")
         con.execute("delete from delivered_files where run_date = ?", [ctx.run_date])
         con.executemany("insert into delivered_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", files_rows)
         con.execute("delete from source_status where run_date = ?", [ctx.run_date])
         con.executemany("insert into source_status values (?, ?, ?, ?, ?)", status_rows)
         _create_source_records_view(con)
-        n = db.replace_model(con, "reconciliation", "report/reconciliation.sql", ctx.run_date)
-        bad = db.query(con, "report/reconciliation_broken.sql", run_date=ctx.run_date).fetchall()
+        n = db.replace_model(con, "reconciliation", "staging/reconciliation.sql", ctx.run_date)
+        bad = db.query(con, "staging/reconciliation_broken.sql", run_date=ctx.run_date).fetchall()
         if bad:
             con.sql("rollback")
             raise ReconciliationError(
@@ -207,6 +222,21 @@ def load(ctx: RunContext) -> dict:
     finally:
         con.close()
     return {"files": n}
+
+
+MESSAGE_MAX = (REASON_MAX + 1) * REASONS_SHOWN + 100  # a source's message: a few short reasons
+
+
+def _short_list(reasons: list[str], each: int = REASON_MAX) -> str:
+    """Reasons for a table people read: each cut to `each` characters, at most REASONS_SHOWN of them."""
+    shown = [cap(r, each) for r in reasons[:REASONS_SHOWN]]
+    more = len(reasons) - len(shown)
+    return "；".join(shown) + (f"；另有{more}项" if more > 0 else "")
+
+
+def _capped_sql(column: str, limit: int = REASON_MAX) -> str:
+    return (f"case when length({column}) > {int(limit)} then left({column}, {int(limit) - 1}) || '…' "
+            f"else {column} end")
 
 
 def _replace_staged(con, table: str, parquet: Path, run_date: str) -> None:
@@ -239,14 +269,13 @@ def _create_source_records_view(con) -> None:
 
 def link(ctx: RunContext) -> dict:
     """Link every staged record to the requested, authorized members: exact ID, then probabilistic."""
-    from hedui.audit import check_authorization_gate, write_query_ledger
-    from hedui.linking import link_run
-    from hedui.protect import protect_working_tables
-    from hedui.security import load_keys
+    from hedui.audit.auditor import check_authorization_gate, write_query_ledger
+    from hedui.privacy.keys import load_keys
+    from hedui.privacy.protect import protect_working_tables
+    from hedui.steps.link import link_run
 
     keys = load_keys()
-    con = _open(ctx)
-    try:
+    with writing(ctx, "link"), contextlib.closing(_open(ctx)) as con:
         con.sql("begin transaction")
         counts = link_run(con, ctx.run_date, keys)
         # from here on the working database holds only pseudonyms, encrypted and masked values
@@ -254,17 +283,14 @@ def link(ctx: RunContext) -> dict:
         check_authorization_gate(con, ctx.run_date)
         counts["ledger"] = write_query_ledger(con, ctx.run_date)
         con.sql("commit")
-    finally:
-        con.close()
     return counts
 
 
 def assess(ctx: RunContext) -> dict:
     """Resolve each household's policy, compute the figures, findings and outcomes."""
-    from hedui.policy import load_policies, policy_rows
+    from hedui.steps.policy import load_policies, policy_rows
 
-    con = _open(ctx)
-    try:
+    with writing(ctx, "assess"), contextlib.closing(_open(ctx)) as con:
         con.sql("begin transaction")
         households = con.sql(
             "select request_id, any_value(region_code) filter (where relation = '本人'), "
@@ -282,62 +308,86 @@ def assess(ctx: RunContext) -> dict:
                         {"run_date": ctx.run_date}, ctx.run_date)
         con.unregister("_policy_rows")
         counts = {}
-        for table_name in ("households", "figures", "findings", "outcomes", "facts"):
+        for table_name in ("households", "pending_links", "figures", "figure_lineage", "finding_candidates", "evidence_gaps",
+                           "evidence_completeness",
+                           "findings", "outcomes", "facts"):
             counts[table_name] = db.replace_model(con, table_name, f"assess/{table_name}.sql", ctx.run_date)
         for table_name in ("previous_verification", "changes"):
-            counts[table_name] = db.replace_model(con, table_name, f"report/{table_name}.sql", ctx.run_date)
+            counts[table_name] = db.replace_model(con, table_name, f"assess/{table_name}.sql", ctx.run_date)
         con.sql("commit")
-    finally:
-        con.close()
     return counts
 
 
 def report(ctx: RunContext, only: set[str] | None = None) -> dict:
     """Write outcomes.csv, reconciliation.csv and the household reports (or just `only`'s pages)."""
-    from hedui.report import write_reports
+    from hedui.steps.report.outputs import write_reports
 
-    con = _open(ctx)
-    try:
+    with writing(ctx, "report"), contextlib.closing(_open(ctx)) as con:
         return write_reports(con, ctx, only)
-    finally:
-        con.close()
 
 
 def publish(ctx: RunContext) -> dict:
     """Log the run in the hash-chained audit log and publish the auditor database."""
-    from hedui.audit import default_audit_db, default_log_path, publish_audit_db
-    from hedui.auditlog import AuditLog
+    from hedui.audit.auditor import default_audit_db, default_log_path, publish_audit_db
+    from hedui.audit.log import AuditLog
 
-    log_ = AuditLog(default_log_path(ctx.workdir))
-    con = _open(ctx)
-    try:
-        n = con.sql("select count(*) from outcomes where run_date = ?", params=[ctx.run_date]).fetchall()[0][0]
-    finally:
-        con.close()
-    log_.append(action="run", subject=f"核对批次 {ctx.run_date}",
-                details={"households": n, "workdir": str(ctx.workdir)})
-    log_.append(action="report_render", subject=f"批次 {ctx.run_date} 报告",
-                details={"folder": str(ctx.report_dir), "households": n})
-    return publish_audit_db(ctx.database, default_audit_db(ctx.workdir), ctx.run_date, audit_log=log_)
+    with writing(ctx, "publish"):
+        log_ = AuditLog(default_log_path(ctx.workdir))
+        con = _open(ctx)
+        try:
+            n = con.sql("select count(*) from outcomes where run_date = ?", params=[ctx.run_date]).fetchall()[0][0]
+        finally:
+            con.close()
+        log_.append(action="run", subject=f"核对批次 {ctx.run_date}",
+                    details={"households": n, "workdir": str(ctx.workdir)})
+        log_.append(action="report_render", subject=f"批次 {ctx.run_date} 报告",
+                    details={"folder": str(ctx.report_dir), "households": n})
+        return publish_audit_db(ctx.database, default_audit_db(ctx.workdir), ctx.run_date, audit_log=log_,
+                                started_at=_run_started_at(ctx), finished_at=dt.datetime.now().astimezone())
+
+
+def _run_started_at(ctx: RunContext) -> dt.datetime | None:
+    """When the run's first source was read (the manifests' `started_at`)."""
+    times = []
+    for p in (ctx.run_dir / "manifests").glob("*.json") if (ctx.run_dir / "manifests").is_dir() else []:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            times.append(dt.datetime.fromisoformat(json.loads(p.read_text(encoding="utf-8"))["started_at"]))
+    return min(times) if times else None
 
 
 def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
     """Store a staff decision on a probabilistic link, then re-assess and re-report its household at once."""
-    from hedui.review import decide
+    with writing(ctx, "review decision"):
+        return _record_decision(ctx, decision_key, decision, reviewer, reason)
 
+
+def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
+    from hedui.audit.auditor import default_log_path
+    from hedui.audit.log import AuditLog
+    from hedui.review.queue import decide
+
+    audit_log = AuditLog(default_log_path(ctx.workdir))
     con = _open(ctx)
     try:
         con.sql("begin transaction")
         pair = decide(con, ctx.run_date, decision_key, decision, reviewer, reason)
-        con.sql("commit")
+        try:  # the decision is saved only together with its audit entry
+            entry = audit_log.append(
+                actor=reviewer, action="review_decision", subject=f"委托 {pair['request_id']} {pair['source']} 记录",
+                details={"decision": decision, "reason": reason, "run_date": ctx.run_date,
+                         "decision_key": decision_key})
+        except (OSError, HeduiError) as exc:
+            con.sql("rollback")
+            raise HeduiError(f"审计日志写入失败，复核决定未保存：{exc}。请检查审计日志目录 "
+                             f"{audit_log.path.parent} 的权限与磁盘空间后重新提交") from None
+        try:
+            con.sql("commit")
+        except Exception:
+            audit_log.append(actor=reviewer, action="review_decision", subject=f"委托 {pair['request_id']} 决定未保存",
+                             details={"void_seq": entry["seq"], "run_date": ctx.run_date})
+            raise
     finally:
         con.close()
-    from hedui.audit import default_log_path
-    from hedui.auditlog import AuditLog
-
-    AuditLog(default_log_path(ctx.workdir)).append(
-        actor=reviewer, action="review_decision", subject=f"委托 {pair['request_id']} {pair['source']} 记录",
-        details={"decision": decision, "reason": reason, "run_date": ctx.run_date})
     assess(ctx)
     report(ctx, only={pair["request_id"]})
     con = _open(ctx)
@@ -351,7 +401,9 @@ def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer:
 
 def _source_bytes(ctx: RunContext, source: str) -> int:
     folder = ctx.inbox / source / ctx.run_date
-    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0
+    if not folder.is_dir() or folder.is_symlink():
+        return 0
+    return sum(f.lstat().st_size for f in folder.iterdir() if not f.is_symlink() and f.is_file())
 
 
 def _worker_init(threads: int, log_level: int, environ: dict | None = None) -> None:
@@ -359,7 +411,7 @@ def _worker_init(threads: int, log_level: int, environ: dict | None = None) -> N
     os.environ.update(environ or {})
     os.environ["HEDUI_THREADS"] = str(threads)
     if log_level < logging.WARNING:  # a verbose run: the workers log like the parent (masked)
-        from hedui.cli import setup_logging
+        from hedui.logs import setup_logging
 
         setup_logging(verbose=True)
 
@@ -394,7 +446,7 @@ def ingest_all(ctx: RunContext, workers: int | None = None) -> dict:
     # workers fork from a fresh single-threaded server that has imported GX once (forking this
     # process, which may run DuckDB/polars threads already, can deadlock the children)
     mp = multiprocessing.get_context("forkserver")
-    mp.set_forkserver_preload(["great_expectations", "hedui.staging", "hedui.validate", "hedui.protect"])
+    mp.set_forkserver_preload(["great_expectations", "hedui.steps.ingest", "hedui.steps.validate.check", "hedui.privacy.protect"])
     threads = max(1, int(os.environ.get("HEDUI_THREADS", "2")) // workers)
     with ProcessPoolExecutor(workers, mp_context=mp,
                              initializer=_worker_init, initargs=(threads, logging.getLogger().getEffectiveLevel(),
@@ -407,7 +459,20 @@ def ingest_all(ctx: RunContext, workers: int | None = None) -> dict:
 
 
 def run(ctx: RunContext) -> dict:
-    """Every step in order, without Airflow (`hedui run`); the per-source steps two at a time."""
+    """Every step in order, without Airflow (`hedui run`); the per-source steps two at a time.
+
+    Holds the working folder's writer lock throughout; removes what a killed
+    earlier run left behind first.
+    """
+    with writing(ctx, "run"):
+        return _run(ctx)
+
+
+def _run(ctx: RunContext) -> dict:
+    from hedui.workdir import clean_leftovers, secure_workdir
+
+    clean_leftovers(ctx.workdir)
+    secure_workdir(ctx.workdir, deep=True)
     t = time.perf_counter()
     timings = ingest_all(ctx)
     timings["sources"] = time.perf_counter() - t

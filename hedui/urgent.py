@@ -241,7 +241,7 @@ def _issue(workdir: Path, ctx, request_id: str) -> tuple[int, Path]:
     urgent reports already issued; the page says so (核对批次 … 第 N 版报告，急难核对).
     """
     from hedui import db
-    from hedui.report import safe_name, write_pdfs
+    from hedui.steps.report.outputs import safe_name, write_pdfs
 
     folder = workdir / "reports" / "urgent" / safe_name(request_id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -280,8 +280,8 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
     (YYYYMMDD) defaults to today in Asia/Shanghai.
     """
     from hedui import pipeline
-    from hedui.audit import default_log_path
-    from hedui.auditlog import AuditLog
+    from hedui.audit.auditor import default_log_path
+    from hedui.audit.log import AuditLog
     from hedui.sources_config import load_sources_config
 
     started = time.perf_counter()

@@ -27,6 +27,7 @@ import re
 import unicodedata
 
 __all__ = [
+    "AMOUNT_UNITS",
     "UnparseableAmount",
     "fold_width",
     "is_blank",
@@ -164,14 +165,23 @@ def _pow10(scale: float) -> int:
     return k
 
 
-def parse_amount(raw: object, scale: float = 1) -> float | None:
-    """An amount in yuan (or m² for areas): the double nearest to the delivered decimal × ``scale``.
+#: units a cell may carry after its number (sources.md); 万… is ×10000, the others are yuan
+AMOUNT_UNITS = ("万元", "万人民币", "万", "元", "人民币")
+_AMOUNT_CELL = re.compile(r"(?:\u00a5|人民币)?(.*?)(万元|万人民币|万|元|人民币)?")
 
-    Accepts thousands separators, a leading ``¥``/``￥``, a trailing ``元``,
-    full-width digits, spaces anywhere and an exponent (``1.5E3``).
-    ``scale`` is a power of ten (10000 for a ``万元`` column); it shifts the
-    decimal exponent instead of multiplying, so ``'1.1'`` × 10000 is exactly
-    ``11000.0`` (no rounding is applied or needed).
+
+def parse_amount(raw: object, scale: float = 1) -> float | None:
+    """An amount in yuan (or m² for areas): the double nearest to the delivered decimal × its unit.
+
+    Accepts thousands separators, a leading ``¥``/``￥``/``人民币`` (a currency
+    mark, not a unit), full-width digits, spaces anywhere, an exponent
+    (``1.5E3``) and a trailing unit (:data:`AMOUNT_UNITS`).  The cell's own
+    unit wins over the column's: ``'500万元'``, ``'12万'`` and
+    ``'500.000000万人民币'`` are ×10000, ``'1,234.50元'`` and ``'人民币500元'``
+    are yuan, whatever the header says; a cell without a unit takes ``scale``,
+    the column's unit from its header or the source's header map (10000 for
+    ``万元``).  Scales are powers of ten, applied by shifting the decimal
+    exponent, so ``'1.1'`` × 10000 is exactly ``11000.0`` (no rounding).
 
     Returns ``None`` for empty input — unknown, never 0.
     Raises :class:`UnparseableAmount` (a ``ValueError``) for a non-empty value
@@ -183,11 +193,10 @@ def parse_amount(raw: object, scale: float = 1) -> float | None:
     s = _WS.sub("", fold_width(str(raw)))
     if not s:
         return None
-    t = s.replace(",", "")
-    if t.startswith("\u00a5"):
-        t = t[1:]
-    if t.endswith("元"):
-        t = t[:-1]
+    m = _AMOUNT_CELL.fullmatch(s.replace(",", ""))
+    t, unit = (m.group(1), m.group(2)) if m else ("", None)
+    if unit:
+        scale = 10000 if unit.startswith("万") else 1
     if len(t) > _AMOUNT_MAX_LEN or not _AMOUNT.fullmatch(t):
         raise UnparseableAmount(f"金额值{str(raw)!r}无法识别为数字")
     mantissa, _, exponent = t.replace("E", "e").partition("e")

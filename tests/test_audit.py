@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from hedui import db
-from hedui.audit import (
+from hedui.audit.auditor import (
     AuditError,
     AuditLog,
     AuthorizationError,
@@ -24,8 +24,8 @@ from hedui.audit import (
     scan_for_personal_data,
     write_query_ledger,
 )
-from hedui.auditlog import entry_hash, mask_free_text
-from hedui.security import Keys
+from hedui.audit.log import entry_hash, mask_free_text
+from hedui.privacy.keys import Keys
 
 RUN_DATE = "20261128"  # the world's date (conftest)
 ID_A = "36010219900307123X"
@@ -103,8 +103,9 @@ def test_verify_catches_swapped_entries(audit_log):
 def test_verify_catches_removed_last_entries_through_an_anchor(audit_log):
     anchor = audit_log.head()
     _write(audit_log, _lines(audit_log)[:-2])
-    assert audit_log.verify() == []  # a chain alone cannot see a cut tail
-    assert [p.kind for p in audit_log.verify([anchor])] == ["truncated"]
+    assert audit_log.verify(check_head=False) == []  # a chain alone cannot see a cut tail
+    assert [p.kind for p in audit_log.verify([anchor], check_head=False)] == ["truncated"]
+    assert [p.kind for p in audit_log.verify()] == ["truncated"]  # the keyed head anchor sees it
 
 
 def test_verify_catches_a_malformed_line_and_appending_after_it_is_refused(audit_log):
@@ -332,7 +333,7 @@ def test_republishing_a_date_replaces_the_auditor_database(work_copy):
 def test_publication_refuses_an_unmasked_id_number(work_copy):
     workdir, run_date = work_copy
     con = duckdb.connect(str(workdir / "hedui.duckdb"))
-    con.sql(db.sql_text("audit/schema.sql"))
+    con.sql(db.sql_text("publish/schema.sql"))
     runs_before = con.sql("select * from audit_runs order by all").fetchall()
     con.sql(f"update households set policy_source_zh = '{ID_A}' where run_date = '{run_date}'")
     con.close()
@@ -375,8 +376,11 @@ def test_hedui_audit_refuses_to_read_files(auditor_db):
 
 def test_hedui_audit_verify_names_the_first_bad_entry(audit_log, capsys):
     workdir = audit_log.path.parent.parent
-    assert _cli("audit", "verify", "--workdir", str(workdir)) == 0
+    assert _cli("audit", "verify", "--log", str(audit_log.path)) == 0
     assert "完整" in capsys.readouterr().out
+    # the log records a published run: without its auditor database the anchors cannot be checked
+    assert _cli("audit", "verify", "--workdir", str(workdir)) == 1
+    assert "审计库" in capsys.readouterr().err
     lines = _lines(audit_log)
     lines[1], lines[3] = lines[3], lines[1]
     _write(audit_log, lines)

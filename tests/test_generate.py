@@ -104,6 +104,15 @@ def amount(v) -> float | None:
     return float(s) if s else None
 
 
+def wan_amount(v) -> float | None:
+    """A business-registry amount in yuan: a unit in the cell wins, a bare number is 万元."""
+    s = str(v or "").replace(",", "").strip()
+    for unit, factor in (("万人民币", 10000), ("万元", 10000), ("万", 10000), ("元", 1)):
+        if s.endswith(unit):
+            return float(s[:-len(unit)]) * factor
+    return float(s) * 10000 if s else None
+
+
 def month_index(v: str) -> int:
     s = str(v).replace("-", "")
     return int(s[:4]) * 12 + int(s[4:6]) - 1
@@ -164,8 +173,11 @@ def test_headers_are_the_departments_headers(inbox):
         for f in data_files(inbox, source):
             header, _, _ = read_table(f)
             assert [base_header(h) for h in header] == expected, f
-    header, _, _ = read_table(data_files(inbox, "business_registry")[0])
-    assert "注册资本（万元）" in header and "认缴出资额（万元）" in header
+    header, rows, _ = read_table(data_files(inbox, "business_registry")[0])
+    assert "注册资本" in header and "认缴出资额" in header  # 万元 by convention, no unit in the header
+    cells = [r[header.index("注册资本")] for r in rows] + [r[header.index("认缴出资额")] for r in rows]
+    assert any(c.endswith("万元") for c in cells) and any(c.endswith("万人民币") for c in cells)
+    assert any(re.fullmatch(r"[0-9.]+", c) for c in cells)
 
 
 def test_all_formats_and_encodings_are_present(inbox):
@@ -358,9 +370,9 @@ def test_truth_follows_from_the_files_with_margin(inbox):
                 hh[rid]["codes"].add("VEHICLE")
     for rid, recs in by_member("business_registry", "人员证件号").items():
         for _, r in recs:
-            sub = amount(r["认缴出资额"])
+            sub = wan_amount(r["认缴出资额"])
             if r["登记状态"] in ("存续", "在业") and (r["主体类型"] == "个体工商户"
-                                                   or (sub is not None and sub * 10000 >= 100000)):
+                                                   or (sub is not None and sub >= 100000)):
                 hh[rid]["codes"].add("BUSINESS_ROLE")
 
     with open(inbox / "truth.csv", encoding="utf-8", newline="") as fh:

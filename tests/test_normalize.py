@@ -251,6 +251,33 @@ AMOUNT_VECTORS: list[tuple[object, float, float | None | type]] = [
     ("1.2.3", 1, UnparseableAmount),
     ("元", 1, UnparseableAmount),
     ("-", 1, UnparseableAmount),
+    # a cell's own unit wins over the column's scale (sources.md)
+    ("500万元", 1, 5000000.0),
+    ("500万元", 10000, 5000000.0),
+    ("500.000000万人民币", 1, 5000000.0),
+    ("500.000000万人民币", 10000, 5000000.0),
+    ("12万", 1, 120000.0),
+    ("1.5万", 10000, 15000.0),
+    ("1,234.50元", 10000, 1234.5),
+    ("1234.5元", 10000, 1234.5),
+    ("人民币500元", 10000, 500.0),
+    ("人民币500", 1, 500.0),
+    ("人民币500", 10000, 5000000.0),
+    ("500人民币", 10000, 500.0),
+    ("¥50万", 1, 500000.0),
+    ("１２万元", 1, 120000.0),
+    (" 3 000 万元 ", 1, 30000000.0),
+    ("1,000万", 1, 10000000.0),
+    ("-2万元", 1, -20000.0),
+    ("0.0001万元", 1, 1.0),
+    ("50", 1, 50.0),
+    ("万元", 10000, UnparseableAmount),
+    ("约500万元", 10000, UnparseableAmount),
+    ("500万元元", 1, UnparseableAmount),
+    ("500美元", 1, UnparseableAmount),
+    ("500亿", 1, UnparseableAmount),
+    ("人民币", 1, UnparseableAmount),
+    ("5万5", 1, UnparseableAmount),
 ]
 
 
@@ -286,6 +313,19 @@ def test_sql_amount_macro_agrees_on_random_decimals(con):
     for _ in range(5000):
         digits = rng.choice([0, 1, 2, 3, 4, 6])
         raws.append(f"{rng.uniform(-1e8, 1e8):.{digits}f}")
+        scales.append(rng.choice([1.0, 10000.0]))
+    got = _sql_column(con, "hd_amount(x, s)", raws, {"s": pa.array(scales, pa.float64())})
+    assert got == [parse_amount(r, s) for r, s in zip(raws, scales, strict=True)]
+
+
+def test_sql_amount_macro_agrees_on_random_cells_with_units(con):
+    rng = random.Random(5)
+    raws, scales = [], []
+    for _ in range(3000):
+        number = f"{rng.uniform(-1e6, 1e6):,.{rng.choice([0, 2, 6])}f}"
+        prefix = rng.choice(["", "", "¥", "人民币", " "])
+        unit = rng.choice(["", "", "元", "万元", "万", "万人民币", "人民币", " 万元", "万元 "])
+        raws.append(prefix + number + unit)
         scales.append(rng.choice([1.0, 10000.0]))
     got = _sql_column(con, "hd_amount(x, s)", raws, {"s": pa.array(scales, pa.float64())})
     assert got == [parse_amount(r, s) for r, s in zip(raws, scales, strict=True)]

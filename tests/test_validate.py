@@ -1,4 +1,4 @@
-"""Validation of staged rows with the GX suites (hedui.validate)."""
+"""Validation of staged rows with the GX suites (hedui.steps.validate.check)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from hedui.errors import ConfigError
-from hedui.validate import load_suite, maps_dir, mask_value, suites_dir, validate_source
+from hedui.steps.validate.check import load_suite, maps_dir, mask_value, suites_dir, validate_source
 
 RUN_DATE = "2026-11-28"
 SOURCES = [
@@ -167,7 +167,7 @@ def test_a_record_with_neither_usable_id_nor_name_is_quarantined(tmp_path):
 def test_too_many_quarantined_rows_fail_the_source(tmp_path):
     result, _ = run(tmp_path, "bank", [{}] * 9 + [{"account_type": "信用卡"}])
     assert result.status == "failed"
-    assert result.reasons_zh == ["被隔离的记录占 10.0%（1/10 行），超过允许的 5.0%"]
+    assert result.reasons_zh == ["被隔离的记录占 10.0%（1/10 行），超过允许的 2.0%"]
 
 
 def test_too_many_unusable_ids_fail_the_source_but_the_rows_stay(tmp_path):
@@ -224,7 +224,7 @@ def test_a_rerun_replaces_the_outputs(tmp_path):
 def test_every_suite_loads_in_gx_and_names_only_columns_of_its_map(source):
     from great_expectations.core.expectation_suite import ExpectationSuite
 
-    from hedui.suites import expectation_columns, gx_context
+    from hedui.steps.validate.suites import expectation_columns, gx_context
 
     suite = load_suite(source)
     assert suite.name == f"stg_{source}"
@@ -305,3 +305,21 @@ def test_a_million_vehicle_rows_validate_in_seconds(tmp_path):
     assert result.rows_passed + result.rows_quarantined == n
     assert 1500 < result.rows_quarantined < 2500
     assert seconds < 60, f"{seconds:.1f} s for a million rows"
+
+
+def test_an_implausible_price_is_a_warning_that_neither_quarantines_nor_fails(tmp_path):
+    rows = [{}] * 5 + [{"purchase_price_yuan": 12.5}, {"purchase_price_yuan": 12.5, "vehicle_type": "普通二轮摩托车"}]
+    result, quarantine = run(tmp_path, "vehicle", rows)
+    assert (result.status, result.rows_passed, quarantine) == ("passed", 7, [])
+    assert result.warnings_zh == ['汽车的"购置价格"不足 1,000 元，数值不合理（可能按万元填写），请与车管部门核实：1 行']
+    [rule] = [o for o in result.expectations if o.on_fail == "report" and "purchase_price_yuan" in o.columns]
+    assert (rule.success, rule.unexpected_count) == (False, 1)
+
+
+def test_a_warning_rule_may_only_report(tmp_path):
+    suite = json.loads((suites_dir() / "stg_vehicle.json").read_text(encoding="utf-8"))
+    warning = next(e for e in suite["expectations"] if e.get("severity") == "warning")
+    warning["meta"]["on_fail"] = "quarantine"
+    (tmp_path / "stg_vehicle.json").write_text(json.dumps(suite, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ConfigError, match="warning"):
+        load_suite("vehicle", tmp_path)

@@ -9,6 +9,7 @@ character) only on noise records that no household's truth depends on.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 
 from matching.idnum import CHECK_CHARS, to_legacy15
 
@@ -112,3 +113,21 @@ def a_yuan(x: float) -> str:
 def a_wan(x_yuan: float) -> str:
     """An amount in 万元, as the business registry writes it (``50``, ``3.5``)."""
     return f"{x_yuan / 10000:g}"
+
+
+def a_wan_cell(x_yuan: float, key: str) -> str:
+    """An amount as the business registry's cells carry it under a header without unit (万元 by
+    the department's convention): mostly a bare number of 万元, sometimes with the unit in the
+    cell (``500万元``, ``500.000000万人民币``, ``12万``) or in yuan (``50000元``).  The form
+    follows ``key`` (a CRC, not the world's random stream, so other records are unchanged)."""
+    form = zlib.crc32(key.encode("utf-8")) % 10
+    wan = x_yuan / 10000
+    if form == 5 or form == 6:
+        return f"{wan:g}万元"
+    if form == 7:
+        return f"{wan:.6f}万人民币"
+    if form == 8:
+        return f"{wan:g}万"
+    if form == 9:
+        return f"{x_yuan:.0f}元"
+    return a_wan(x_yuan)

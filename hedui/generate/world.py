@@ -55,8 +55,9 @@ H_TAX = ["纳税人识别号", "姓名", "所得项目", "所属期", "收入额
 H_SI = ["身份证号", "姓名", "险种", "类别", "月份", "缴费基数", "待遇金额", "单位名称"]
 H_HF = ["证件号码", "姓名", "单位名称", "月缴存基数", "月缴存额", "账户余额", "账户状态", "截至日期"]
 H_RE = ["权利人", "证件号码", "不动产单元号", "坐落", "建筑面积", "规划用途", "共有方式", "登记日期", "权属状态"]
-H_BR = ["统一社会信用代码", "主体名称", "主体类型", "登记状态", "注册资本（万元）", "人员姓名", "人员证件号", "人员角色",
-        "认缴出资额（万元）", "成立日期"]
+# 注册资本/认缴出资额: no unit in the header (万元 by the department's convention, see V.a_wan_cell)
+H_BR = ["统一社会信用代码", "主体名称", "主体类型", "登记状态", "注册资本", "人员姓名", "人员证件号", "人员角色",
+        "认缴出资额", "成立日期"]
 H_VE = ["号牌号码", "号牌种类", "车辆类型", "所有人", "证件号码", "初次登记日期", "使用性质", "车辆状态", "购置价格"]
 H_BANK = ["机构名称", "户名", "证件号码", "账号", "账户类型", "余额", "查询日期"]
 H_SEC = ["姓名", "证件号码", "证券账户", "持仓市值", "资金余额", "查询日期"]
@@ -93,6 +94,13 @@ TRUTH: dict[str, tuple[str, str]] = {
     # records without a usable ID, linked probabilistically (not yet confirmed by staff)
     "fuzzy_vehicle": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"),
     "fuzzy_bank": ("INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK"),
+    # evidence nobody could weigh (policy.md: CLEAR is earned)
+    # a vehicle with no owner ID, plated in another city: the owner's name alone puts it in review
+    "pending_vehicle": ("INCOMPLETE", "UNCONFIRMED_LINK"),
+    # a bank row with the applicant's ID and an unreadable balance: quarantined
+    "quarantined_record": ("INCOMPLETE", "RECORD_QUARANTINED"),
+    # a bank row with the applicant's ID and an empty balance: unknown, never zero
+    "unknown_balance": ("INCOMPLETE", "VALUE_UNKNOWN"),
 }
 SCENARIOS = tuple(TRUTH)
 SPECIAL = tuple(s for s in SCENARIOS if s != "clean")       # each once in every block of 60
@@ -466,8 +474,8 @@ class World:
     def br(self, rng, p: Person, credit: str, entity: str, etype: str, status: str, capital: float,
            role: str, subscribed: float | None, est: dt.date) -> None:
         idv, nm = self.who(rng, p, "business_registry")
-        self.w_br([credit, entity, etype, status, V.a_wan(capital), nm, idv, role,
-                   V.a_wan(subscribed) if subscribed is not None else "", V.d_slash(est)])
+        self.w_br([credit, entity, etype, status, V.a_wan_cell(capital, credit), nm, idv, role,
+                   V.a_wan_cell(subscribed, credit + idv) if subscribed is not None else "", V.d_slash(est)])
 
     def ve(self, rng, p: Person, region: str, vtype: str, status: str, price: float | None,
            id_kind: str | None = None, use: str = "非营运") -> None:
@@ -484,7 +492,7 @@ class World:
         self.w_ve([plate, ptype, vtype, nm, idv, V.d_dash(first), use, status, pr])
 
     def bank(self, rng, p: Person, atype: str, balance: float | None, code: str | None = None,
-             id_kind: str | None = None) -> str:
+             id_kind: str | None = None, balance_text: str | None = None) -> str:
         code = code or rng.choice(BANK_CODES)
         idv, nm = self.who(rng, p, "bank", id_kind)
         if code == "ABC" and p.rare:
@@ -492,6 +500,8 @@ class World:
         fa, fd = BANK_FORMS[code]
         acct = BANK_CARD_BIN[code] + f"{rng.randrange(10 ** 13):013d}"
         bal = fa(balance) if balance is not None else ("" if code != "JXB" else None)
+        if balance_text is not None:
+            bal = balance_text
         self.banks[code].write([BANK_NAME[code], nm, idv, acct, atype, bal, fd(self.query_date)], balance or 0.0)
         return code
 
@@ -577,7 +587,7 @@ class World:
         sur = self.surname(rng)
         rare = scen == "clean" and h % 40 == 3     # a GB18030-only character among members too
         name0 = self.name(rng, sur, rare=rare)
-        if scen.startswith("fuzzy_"):
+        if scen.startswith("fuzzy_") or scen == "pending_vehicle":
             # the evidence carries no usable ID: give the owner a name no namesake in the city shares,
             # so that the right link is unambiguous (ambiguous ones go to review, not to a household)
             name0 = sur + "".join(rng.choice(GIVEN_CHARS) for _ in range(2)) + rng.choice(RARE_CHARS[2:])
@@ -680,6 +690,14 @@ class World:
             self.ve(rng, app, region, "小型轿车", "正常", 150000.0, id_kind="empty")
         elif scen == "fuzzy_bank":                     # account opened under a mistyped ID
             self.bank(rng, app, "定期", float(rng.randint(500_000, 600_000)), code="CCB", id_kind="bad")
+        elif scen == "pending_vehicle":               # no owner ID, registered in another city
+            city = COUNTIES[region][0]
+            elsewhere = rng.choice([c for c in COUNTY_CODES if COUNTIES[c][0] != city])
+            self.ve(rng, app, elsewhere, "小型轿车", "正常", 150000.0, id_kind="empty")
+        elif scen == "quarantined_record":            # the balance cell is unreadable
+            self.bank(rng, app, "活期", 800.0, code="BOC", id_kind="valid", balance_text="8O0.00")
+        elif scen == "unknown_balance":               # the balance cell is empty
+            self.bank(rng, app, "定期", None, code="BOC", id_kind="valid")
         elif scen == "messy_ids_vehicle":
             self.ve(rng, app, region, "小型轿车", "正常", 150000.0, id_kind=rng.choice(("l15", "fw", "apos")))
         elif scen == "trap_scrapped_car":

@@ -1,0 +1,223 @@
+"""Retention: purge raw deliveries and staged raw values older than a configured number of days.
+
+Purged (a date is purged when it is more than `older_than_days` days before `today`):
+
+- ``<inbox>/<source>/<YYYYMMDD>/`` — the departments' deliveries as received;
+- ``<workdir>/runs/<YYYYMMDD>/raw|staged_pre|staged|quarantine_*`` — connector
+  output and staged Parquet (manifests and statuses, which hold hashes and
+  counts, stay);
+- in the working database, the raw ID and account columns (encrypted by
+  `hedui.privacy.protect`) of the `stg_<source>` rows of those run dates, set to NULL.
+
+Kept: reports, outcomes, findings, pseudonyms, masked columns, file hashes,
+the query ledger and the audit log.  The purge itself is an entry in the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from hedui import db
+from hedui.audit.auditor import AuditLog, default_log_path
+from hedui.errors import ConfigError, HeduiError
+
+log = logging.getLogger(__name__)
+
+ENV_RETENTION_DAYS = "HEDUI_RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 90
+RUN_KINDS = ("raw", "staged_pre", "staged")
+_DATE = re.compile(r"^\d{8}$")
+
+
+class RetentionError(HeduiError):
+    """The purge could not run (e.g. the working database is held by another process)."""
+
+
+def retention_days(environ: dict[str, str] | None = None) -> int:
+    """Days to keep raw data: `HEDUI_RETENTION_DAYS` (default 90).  Raises ConfigError when not a positive integer."""
+    env = os.environ if environ is None else environ
+    text = env.get(ENV_RETENTION_DAYS, str(DEFAULT_RETENTION_DAYS))
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ConfigError(f"{ENV_RETENTION_DAYS}={text!r} 无效：应为正整数（保留原始数据的天数）")
+    return days
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.datetime.strptime(str(value), "%Y%m%d").date()
+
+
+def _old_date_dirs(parent: Path, cutoff: dt.date) -> list[Path]:
+    if not parent.is_dir():
+        return []
+    out = []
+    for d in sorted(parent.iterdir()):
+        if not _DATE.match(d.name) or not (d.is_dir() or d.is_symlink()):
+            continue
+        try:
+            when = dt.datetime.strptime(d.name, "%Y%m%d").date()
+        except ValueError:
+            continue
+        if when < cutoff:
+            out.append(d)
+    return out
+
+
+def _remove(path: Path) -> tuple[int, int]:
+    """Delete a folder (or a symlink to one, not its target); return (files, bytes)."""
+    if path.is_symlink() or path.is_file():
+        size = path.lstat().st_size
+        path.unlink()
+        return 1, size
+    files = [f for f in path.rglob("*") if f.is_file() and not f.is_symlink()]
+    size = sum(f.stat().st_size for f in files)
+    shutil.rmtree(path)
+    return len(files), size
+
+
+def _purge_database(database: Path, cutoff: str) -> dict[str, int]:
+    from connectors import load_map
+
+    if not database.exists():
+        return {}
+    try:
+        con = db.connect(database)
+    except duckdb.IOException as exc:
+        raise RetentionError(f"无法打开工作数据库 {database}（可能有批次正在运行）：{exc}") from None
+    counts: dict[str, int] = {}
+    try:
+        con.sql("begin transaction")
+        tables = [r[0] for r in con.sql("select table_name from duckdb_tables() where database_name = current_database() "
+                                        "and table_name like 'stg_%' order by 1").fetchall()]
+        for table in tables:
+            try:
+                smap = load_map(table.removeprefix("stg_"))
+            except Exception:  # noqa: BLE001 — a table without a header map is not a staged source
+                continue
+            have = {r[0] for r in con.sql(f"describe {table}").fetchall()}
+            cols = [c.column for c in smap.columns if c.type in ("id", "account") and c.column in have]
+            if not cols or "run_date" not in have:
+                continue
+            rel = con.sql(
+                f"update {table} set " + ", ".join(f"{c} = null" for c in cols)
+                + " where run_date < $cutoff and (" + " or ".join(f"{c} is not null" for c in cols) + ")",
+                params={"cutoff": cutoff})
+            counts[table] = int(rel.fetchall()[0][0]) if rel is not None else 0
+        con.sql("commit")
+        con.sql("checkpoint")
+    finally:
+        con.close()
+    return counts
+
+
+def drop_run_files(workdir: Path | str, run_date: str, *, audit_log: AuditLog | None = None,
+                   actor: str | None = None) -> dict:
+    """Delete one run's raw and staged Parquet (plain ID and account numbers) once it is loaded and protected.
+
+    For deployments that keep no plain copies beyond the run: call it after the
+    step that protects the working database has committed.  Manifests and
+    statuses (hashes, counts) stay; re-running the date re-reads the inbox.
+    The deletion is logged (`purge`).  Returns {"run_folders", "run_files", "run_bytes"}.
+    """
+    run = Path(workdir) / "runs" / str(run_date)
+    counts = {"run_date": str(run_date), "run_folders": 0, "run_files": 0, "run_bytes": 0}
+    for kind in sorted(run.iterdir()) if run.is_dir() else []:
+        if kind.name in RUN_KINDS or kind.name.startswith("quarantine"):
+            files, size = _remove(kind)
+            counts["run_folders"] += 1
+            counts["run_files"] += files
+            counts["run_bytes"] += size
+    (audit_log or AuditLog(default_log_path(workdir))).append(
+        actor=actor, action="purge", subject=f"批次 {run_date} 入库后删除原始与暂存文件", details=counts)
+    return counts
+
+
+def purge(workdir: Path | str, inbox: Path | str | None, older_than_days: int, today: dt.date | str, *,
+          audit_log: AuditLog | None = None, database: Path | str | None = None, actor: str | None = None) -> dict:
+    """Purge raw deliveries and staged raw values of dates more than `older_than_days` before `today`.
+
+    `today` is the logical date (a date or YYYYMMDD), never read from the clock.
+    `audit_log` defaults to `<workdir>/audit/audit_log.jsonl`; `database` to
+    `<workdir>/hedui.duckdb` (skipped when absent).  Returns the counts also
+    written to the audit log's `purge` entry.
+
+    Raises ConfigError when `older_than_days` < 1 and RetentionError when the
+    working database is held by another process.
+    """
+    if int(older_than_days) < 1:
+        raise ConfigError(f"保留天数 {older_than_days} 无效：应为正整数")
+    from hedui.workdir import writer_lock
+
+    with writer_lock(workdir, "purge"):
+        return _purge(Path(workdir), inbox, older_than_days, today, audit_log=audit_log, database=database,
+                      actor=actor)
+
+
+def _purge(workdir: Path, inbox, older_than_days: int, today, *, audit_log, database, actor) -> dict:
+    from hedui.workdir import clean_leftovers
+
+    cutoff = _as_date(today) - dt.timedelta(days=int(older_than_days))
+    cutoff_s = cutoff.strftime("%Y%m%d")
+    counts: dict = {"cutoff": cutoff_s, "older_than_days": int(older_than_days),
+                    "inbox_folders": 0, "inbox_files": 0, "inbox_bytes": 0,
+                    "run_folders": 0, "run_files": 0, "run_bytes": 0, "database_rows": {}}
+    counts["leftovers"] = clean_leftovers(workdir)  # what killed runs left (report parts, spill, half-written)
+    if inbox is not None:
+        inbox = Path(inbox)
+        for source in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.is_symlink()) if inbox.is_dir() else []:
+            for d in _old_date_dirs(source, cutoff):
+                files, size = _remove(d)
+                counts["inbox_folders"] += 1
+                counts["inbox_files"] += files
+                counts["inbox_bytes"] += size
+    for run in _old_date_dirs(workdir / "runs", cutoff):
+        for kind in sorted(run.iterdir()):
+            if kind.name in RUN_KINDS or kind.name.startswith("quarantine"):
+                files, size = _remove(kind)
+                counts["run_folders"] += 1
+                counts["run_files"] += files
+                counts["run_bytes"] += size
+    counts["database_rows"] = _purge_database(Path(database) if database else workdir / "hedui.duckdb", cutoff_s)
+    (audit_log or AuditLog(default_log_path(workdir))).append(
+        actor=actor, action="purge", subject=f"原始数据保留 {int(older_than_days)} 天：清除 {cutoff_s} 之前的交付与暂存原始值",
+        details=counts)
+    log.info("purged raw data before %s: %s", cutoff_s, counts)
+    return counts
+
+
+def cli_purge(args) -> int:
+    """`hedui purge --workdir W [--inbox I] [--days N] --today YYYYMMDD`: run `purge`, print the counts."""
+    import sys
+
+    days = args.days if args.days is not None else retention_days()
+    counts = purge(args.workdir, args.inbox, days, args.today)
+    sys.stdout.write(
+        f"已清除 {counts['cutoff']} 之前的原始数据：交付目录 {counts['inbox_folders']} 个（{counts['inbox_files']} 个文件），"
+        f"批次文件目录 {counts['run_folders']} 个，数据库原始值 {sum(counts['database_rows'].values())} 行，"
+        f"中断遗留文件 {counts['leftovers']['files']} 个。"
+        f"报告、结论、哈希与审计日志均保留。\n")
+    return 0
+
+
+def add_purge_command(subparsers) -> None:
+    """Register `hedui purge` on the CLI's subparsers."""
+    p = subparsers.add_parser("purge", help="delete raw deliveries and staged raw values older than the retention period")
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--inbox", help="the inbox whose old delivery folders to delete")
+    p.add_argument("--days", type=int, help=f"days to keep (default ${ENV_RETENTION_DAYS} or {DEFAULT_RETENTION_DAYS})")
+    p.add_argument("--today", required=True, help="the logical date YYYYMMDD the age is counted from")
+    p.set_defaults(func=cli_purge)

@@ -1,0 +1,286 @@
+"""Protect personal columns of a table in the working DuckDB, set-based and in place.
+
+`protect_table` turns, in one table:
+
+- each ID column (``id_norm``, ``member_id``…) into its keyed pseudonym
+  (``p1:…``), so every SQL join on it keeps working unchanged;
+- ``id_masked`` (added): first 6 + ``********`` + last 4 of the normalized ID,
+  or of the raw ID as delivered when it could not be normalized;
+- each raw ID column (``id_number``) into its encryption (``a1:…``);
+- each account column (``account_no``, ``securities_account``, ``policy_no``)
+  into its encryption, with ``<column>_masked`` (added): ``****`` + last 4.
+
+Only values not yet protected are touched (pseudonyms and tokens carry their
+prefix), so calling it twice on a table is a no-op the second time.  Each
+column's *distinct* unprotected values go to Python once (HMAC / AES-GCM), the
+results come back as an Arrow table and one UPDATE … FROM joins them in.
+
+`protect_parquet` does the same to a staged Parquet file on its way to the
+database: the per-source step calls it (`hedui.pipeline.validate_source`), so
+the rows `load` writes are already protected and no step updates 40 M rows in
+place; `protect_working_tables` then only finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from hedui.errors import HeduiError
+from hedui.privacy.keys import PSEUDONYM_PREFIX, TOKEN_PREFIXES, Keys
+
+log = logging.getLogger(__name__)
+
+
+class ProtectError(HeduiError):
+    """A table or column to protect does not exist."""
+
+
+def _q(ident: str) -> str:
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    try:
+        rel = con.sql(f"describe {table}")
+    except duckdb.CatalogException:
+        raise ProtectError(f"要保护的表 {table} 不存在") from None
+    return {r[0]: r[1] for r in rel.fetchall()}
+
+
+def _unprotected_filter(column: str, prefixes: Sequence[str]) -> str:
+    c = _q(column)
+    return f"{c} is not null and not (" + " or ".join(f"starts_with({c}, '{p}')" for p in prefixes) + ")"
+
+
+_WS = r"[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]"
+
+
+# The SQL twins of hedui.privacy.masking.mask_id / mask_account (as hd_mask_id / hd_mask_account in sql/macros.sql,
+# inlined so that protect_table works on any connection).
+def _mask_id_sql(x: str) -> str:
+    v = f"trim({x})"
+    return (f"case when {x} is null then null when length({v}) <= 10 then repeat('*', length({v})) "
+            f"else left({v}, 6) || repeat('*', length({v}) - 10) || right({v}, 4) end")
+
+
+def _mask_account_sql(x: str) -> str:
+    v = f"regexp_replace({x}, '{_WS}+', '', 'g')"
+    return f"case when {x} is null then null when length({v}) > 4 then '****' || right({v}, 4) else '****' end"
+
+
+def _distinct(con, table: str, column: str, prefixes: Sequence[str]) -> pa.Array:
+    rel = con.sql(f"select distinct {_q(column)} as v from {table} where {_unprotected_filter(column, prefixes)}")
+    return rel.to_arrow_table().column(0).combine_chunks()
+
+
+def _apply(con, table: str, column: str, values: pa.Array, new_values: list, sets: dict[str, str]) -> int:
+    """UPDATE `table` joining (v = old value, p = new value); return the rows changed.
+
+    The SET expressions see the old row as `t` and the mapping as `m`.
+    """
+    mapping = pa.table({"v": values, "p": pa.array(new_values, type=pa.string())})
+    name = f"_hd_protect_{column}"
+    con.register(name, mapping)
+    try:
+        assignments = ", ".join(f"{_q(col)} = {expr}" for col, expr in sets.items())
+        rel = con.sql(f"update {table} as t set {assignments} from {name} as m where t.{_q(column)} = m.v")
+        return int(rel.fetchall()[0][0]) if rel is not None else 0
+    finally:
+        con.unregister(name)
+
+
+def protect_table(con: duckdb.DuckDBPyConnection, table: str, *, keys: Keys,
+                  id_columns: Sequence[str] = ("id_norm",), raw_id_columns: Sequence[str] = ("id_number",),
+                  account_columns: Sequence[str] = (), masked_id_column: str | None = "id_masked") -> dict:
+    """Pseudonymize, encrypt and mask the personal columns of `table` in place; return counts.
+
+    `masked_id_column` (default ``id_masked``; None for none) is filled from the
+    first ID column before it is pseudonymized, else from the first raw ID
+    column.  Run it inside the caller's transaction for atomicity.  Returns
+    ``{"table", "rows", "<column>": values changed…, "seconds", "rows_per_s"}``.
+
+    Raises ProtectError when the table or a named column does not exist.
+    """
+    started = time.perf_counter()
+    cols = _columns(con, table)
+    for c in (*id_columns, *raw_id_columns, *account_columns):
+        if c not in cols:
+            raise ProtectError(f"表 {table} 没有要保护的列 {c}")
+    added = []
+    if masked_id_column and masked_id_column not in cols:
+        added.append(masked_id_column)
+    added += [f"{c}_masked" for c in account_columns if f"{c}_masked" not in cols]
+    for c in added:
+        con.sql(f"alter table {table} add column {_q(c)} varchar")
+    out: dict = {"table": table}
+    mcol = _q(masked_id_column) if masked_id_column else None
+
+    plan = []  # (column, prefixes of already protected values, transform, SET expressions)
+    for i, c in enumerate(id_columns):
+        sets = {c: "m.p"}
+        if mcol and i == 0:
+            sets[masked_id_column] = f"coalesce(t.{mcol}, {_mask_id_sql('t.' + _q(c))})"
+        plan.append((c, (PSEUDONYM_PREFIX,), keys.pseudonyms, sets))
+    for i, c in enumerate(raw_id_columns):
+        sets = {c: "m.p"}
+        if mcol and i == 0:
+            sets[masked_id_column] = f"coalesce(t.{mcol}, {_mask_id_sql('t.' + _q(c))})"
+        plan.append((c, TOKEN_PREFIXES, keys.encrypt_many, sets))
+    for c in account_columns:
+        plan.append((c, TOKEN_PREFIXES, keys.encrypt_many, {c: "m.p", f"{c}_masked": _mask_account_sql("t." + _q(c))}))
+
+    for c, prefixes, transform, sets in plan:  # one column at a time: its distinct values only in memory
+        values = _distinct(con, table, c, prefixes)
+        out[c] = _apply(con, table, c, values, transform(values), sets) if len(values) else 0
+
+    seconds = time.perf_counter() - started
+    out["rows"] = con.sql(f"select count(*) from {table}").fetchall()[0][0]
+    out["seconds"] = round(seconds, 3)
+    out["rows_per_s"] = round(out["rows"] / seconds) if seconds > 0 else None
+    log.info("protected %s: %s", table, {k: v for k, v in out.items() if k != "table"})
+    return out
+
+
+def protect_parquet(src: Path, out: Path, *, keys: Keys, id_columns: Sequence[str] = ("id_norm",),
+                    raw_id_columns: Sequence[str] = ("id_number",), account_columns: Sequence[str] = (),
+                    masked_id_column: str | None = "id_masked", drop_rows: Sequence[int] = (),
+                    threads: int = 1, memory_limit: str = "1GB", temp_directory: Path | None = None) -> dict:
+    """Write `src` to `out` with its personal columns protected as `protect_table` would (set-based).
+
+    Each column's distinct values are transformed once in Python; one DuckDB
+    ``COPY`` joins them back and streams the rows to `out` (zstd Parquet),
+    leaving out the rows at the 0-based positions `drop_rows` (rows validation
+    quarantined).  `out` is replaced atomically.  Returns
+    ``{"rows", "<column>": distinct values transformed…, "seconds"}``.
+
+    Raises ProtectError when a named column is missing from `src`.
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit,
+                                 **({"temp_directory": str(temp_directory)} if temp_directory else {})})
+    try:
+        con.sql("set preserve_insertion_order = true")
+        source = "read_parquet('" + str(src).replace("'", "''") + "'"
+        cols = {r[0]: r[1] for r in con.sql(f"describe select * from {source})").fetchall()}
+        source += ", file_row_number = true)" if len(drop_rows) else ")"
+        for c in (*id_columns, *raw_id_columns, *account_columns):
+            if c not in cols:
+                raise ProtectError(f"文件 {Path(src).name} 没有要保护的列 {c}")
+        counts: dict = {}
+        joins, replace, added = [], {}, {}
+        # Python computes only the bytes (HMAC / AES-GCM, per distinct value); DuckDB formats them
+        plan = ([(c, (PSEUDONYM_PREFIX,), keys.pseudonym_digests, f"'{PSEUDONYM_PREFIX}' || lower(hex({{}}))")
+                 for c in id_columns]
+                + [(c, TOKEN_PREFIXES, keys.encrypt_raw_many, f"'{keys.token_prefix}' || to_base64({{}})")
+                   for c in (*raw_id_columns, *account_columns)])
+        for i, (c, prefixes, transform, fmt) in enumerate(plan):
+            values = con.sql(f"select distinct {_q(c)} as v from {source} "
+                             f"where {_unprotected_filter(c, prefixes)}").to_arrow_table().column(0).combine_chunks()
+            counts[c] = len(values)
+            name = f"_hd_m{i}"
+            con.register(name, pa.table({"v": values, "p": pa.array(transform(values), type=pa.binary())}))
+            joins.append(f"left join {name} on {name}.v = s.{_q(c)}")
+            replace[c] = f"coalesce({fmt.format(name + '.p')}, s.{_q(c)})"
+        if masked_id_column and masked_id_column not in cols:
+            firsts = [f"s.{_q(c)}" for c in (*id_columns[:1], *raw_id_columns[:1])]
+            if firsts:
+                added[masked_id_column] = "coalesce(" + ", ".join(_mask_id_sql(c) for c in firsts) + ")"
+        for c in account_columns:
+            if f"{c}_masked" not in cols:
+                added[f"{c}_masked"] = _mask_account_sql(f"s.{_q(c)}")
+        where = ""
+        if len(drop_rows):
+            con.register("_hd_drop", pa.table({"n": pa.array(drop_rows, type=pa.int64())}))
+            where = "where s.file_row_number not in (select n from _hd_drop)"
+        select = ", ".join([f"{replace[n]} as {_q(n)}" if n in replace else f"s.{_q(n)}" for n in cols]
+                           + [f"{expr} as {_q(n)}" for n, expr in added.items()])
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con.sql(f"copy (select {select} from {source} as s {' '.join(joins)} {where}) to "
+                    f"'{str(tmp).replace(chr(39), chr(39) * 2)}' (format parquet, compression zstd, "
+                    "compression_level 1)")
+            os.replace(tmp, out)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        counts["rows"] = con.sql(f"select count(*) from read_parquet('{str(out).replace(chr(39), chr(39) * 2)}')"
+                                 ).fetchall()[0][0]
+    finally:
+        con.close()
+    counts["seconds"] = round(time.perf_counter() - started, 3)
+    log.info("protected %s: %s", Path(src).name, counts)
+    return counts
+
+
+def source_columns(source: str) -> dict[str, tuple[str, ...]]:
+    """The personal columns of a staged source, from its header map: ``raw_id_columns``, ``account_columns``."""
+    from connectors import load_map
+
+    smap = load_map(source)
+    return {
+        "raw_id_columns": tuple(c.column for c in smap.columns if c.type == "id"),
+        "account_columns": tuple(c.column for c in smap.columns if c.type == "account"),
+    }
+
+
+def protect_source(con: duckdb.DuckDBPyConnection, source: str, keys: Keys) -> dict:
+    """`protect_table` on `stg_<source>` with the ID and account columns its header map declares."""
+    return protect_table(con, f"stg_{source}", keys=keys, id_columns=("id_norm",), **source_columns(source))
+
+
+# Derived tables that carry a member's normalized ID (pseudonymized with the same key, so joins still match).
+MEMBER_ID_TABLES: dict[str, tuple[str, ...]] = {
+    "links": ("member_id",),
+    "review_queue": ("member_id",),
+    "findings": ("member_id",),
+    "facts": ("applicant_id", "member_id"),
+    "changes": ("member_id",),
+    "quarantine_links": ("member_id",),
+    "evidence_gaps": ("member_id",),
+    "evidence_completeness": ("member_id",),
+}
+
+
+def protect_working_tables(con: duckdb.DuckDBPyConnection, keys: Keys, sources: Sequence[str]) -> dict:
+    """Protect every `stg_<source>` of `sources` and the member ids of the derived tables that exist.
+
+    Idempotent: only values not yet protected change, so it also migrates a
+    working database filled before protection existed.  Run it inside the
+    caller's transaction.  Returns {table: protect_table counts}.
+    Raises ProtectError when a staged table lacks a column its header map declares.
+    """
+    out = {}
+    for source in sources:
+        if _exists(con, f"stg_{source}"):
+            out[f"stg_{source}"] = protect_source(con, source, keys)
+    for table, columns in MEMBER_ID_TABLES.items():
+        if _exists(con, table):
+            out[table] = protect_table(con, table, keys=keys, id_columns=columns, raw_id_columns=(),
+                                       masked_id_column=None)
+    return out
+
+
+def _exists(con, table: str) -> bool:
+    return bool(con.sql("select count(*) from duckdb_tables() where table_name = ? and not temporary",
+                        params=[table]).fetchall()[0][0])
+
+
+def reveal(token: str, *, keys: Keys, log_: object, actor: str, subject: str, purpose: str) -> str:
+    """Decrypt one value for a person allowed by law to see it, writing an `unmasked_view` entry first.
+
+    `log_` is an :class:`hedui.audit.auditor.AuditLog`.  The entry names the actor, the
+    subject (e.g. a request id and member pseudonym, never the value) and the purpose.
+    Raises DecryptionError when the token is bad (the attempt stays logged).
+    """
+    log_.append(actor=actor, action="unmasked_view", subject=subject, details={"purpose": purpose})
+    return keys.decrypt(token)

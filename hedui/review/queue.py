@@ -1,0 +1,104 @@
+"""Staff review of probabilistic links: the queue, one pair side by side, decisions.
+
+A decision (confirmed / rejected / deferred) is stored with who, when and why
+in `review_decisions`, keyed by a stable pseudonymous key, so it applies on
+every later run; the run it was made in is re-assessed at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from connectors import load_map
+from hedui import db
+from hedui.errors import HeduiError
+from hedui.steps.report.outputs import display_fields, display_select
+from matching.linkage import waterfall
+
+log = logging.getLogger(__name__)
+
+DECISIONS = {"confirmed": "确认", "rejected": "否决", "deferred": "暂缓"}
+STATUS_ZH = {"pending": "待审核", **DECISIONS}
+
+
+class ReviewError(HeduiError):
+    """A review request that cannot be carried out (unknown pair, bad decision, no reason)."""
+
+
+def latest_run(con) -> str:
+    """The newest run date that has a review queue."""
+    rows = con.sql("select max(run_date) from review_queue").fetchall() if db.table_exists(con, "review_queue") else []
+    if not rows or rows[0][0] is None:
+        raise ReviewError("工作目录中还没有核对批次的复核队列：请先运行 hedui run")
+    return rows[0][0]
+
+
+def queue(con, run_date: str, status: str | None = None) -> list[dict]:
+    """The run's queue, pending first, strongest weight first."""
+    where, params = "run_date = $run_date", {"run_date": run_date}
+    if status:
+        where += " and status = $status"
+        params["status"] = status
+    rel = con.sql(
+        "select q.*, m.name as member_name, m.id_masked as member_masked from review_queue q "
+        "left join (select distinct request_id, id_norm, name, id_masked from stg_requests "
+        "           where run_date = $run_date) m "
+        "on m.request_id = q.request_id and m.id_norm = q.member_id "
+        f"where {where} order by status <> 'pending', match_weight desc, record_id", params=params)
+    cols = rel.columns
+    rows = [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+    for r in rows:
+        r["status_zh"] = STATUS_ZH.get(r["status"], r["status"])
+    return rows
+
+
+def pair(con, run_date: str, decision_key: str) -> dict:
+    """One pair: the record's fields and the member's, masked, with the weight breakdown."""
+    rows = [r for r in queue(con, run_date) if r["decision_key"] == decision_key]
+    if not rows:
+        raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{decision_key[:12]}…）")
+    p = rows[0]
+    smap = load_map(p["source"])
+    rec = con.sql(f"select {display_select(smap)}, file_name, row_no, delivery_date from stg_{p['source']} t "
+                  "where record_id = ? and run_date = ?", params=[p["record_id"], run_date])
+    values = dict(zip(rec.columns, rec.fetchall()[0], strict=True))
+    p["record_fields"] = display_fields(smap, values)
+    p["record_cite"] = f"{smap.title_zh}，交付 {values['delivery_date']}，{values['file_name']} 第 {values['row_no']} 行"
+    p["source_zh"] = smap.title_zh
+    mem = con.sql("select * from stg_requests where run_date = ? and request_id = ? and id_norm = ?",
+                  params=[run_date, p["request_id"], p["member_id"]])
+    m = dict(zip(mem.columns, mem.fetchall()[0], strict=True))
+    p["member_fields"] = [("委托编号", m["request_id"]), ("姓名", m["name"]), ("身份证号", m["id_masked"]),
+                          ("与申请人关系", m["relation"]), ("区划代码", m["region_code"])]
+    p["waterfall"] = waterfall(p["breakdown"], lang="zh") if p["breakdown"] else []
+    p["history"] = [dict(zip(("decision", "reviewer", "decided_at", "reason"), r, strict=True)) for r in con.sql(
+        "select decision, reviewer, decided_at, reason from review_decisions where decision_key = ? "
+        "order by decided_at", params=[decision_key]).fetchall()]
+    return p
+
+
+def decide(con, run_date: str, decision_key: str, decision: str, reviewer: str, reason: str,
+           at: dt.datetime | None = None) -> dict:
+    """Store a decision and re-apply the run's decisions to its links (caller re-assesses).
+
+    Raises ReviewError for an unknown pair or decision, or a missing reviewer or reason.
+    """
+    if decision not in DECISIONS:
+        raise ReviewError(f"决定“{decision}”无效：可选 {', '.join(DECISIONS)}")
+    if not reviewer.strip():
+        raise ReviewError("请填写审核人")
+    if not reason.strip():
+        raise ReviewError("请填写理由：每项决定都要说明依据")
+    p = [r for r in queue(con, run_date) if r["decision_key"] == decision_key]
+    if not p:
+        raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{decision_key[:12]}…）")
+    from hedui.steps.link import apply_decisions
+
+    con.execute("insert into review_decisions values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [decision_key, decision, reviewer.strip(), at or dt.datetime.now(), reason.strip(), run_date,
+                 p[0]["record_id"], p[0]["request_id"]])
+    apply_decisions(con, run_date)
+    log.info("review decision %s on a %s pair of request %s by %s", decision, p[0]["source"], p[0]["request_id"],
+             reviewer)
+    return p[0]

@@ -1,0 +1,355 @@
+"""Staging: one source's raw Parquet → typed staged rows and quarantine, set-based in DuckDB.
+
+The SQL is in ``sql/staging/``: ``parsed.sql`` (the parse, as CTEs), ``duplicates.sql``
+(the quarantine lines of exact duplicates: a small table) and ``split.sql`` (every raw
+row once, in delivery order, with its staged columns and, if a rule keeps it out, its
+quarantine line).  It uses the macros of ``sql/macros.sql``.  This module fills the
+column slots from the header map, binds the values, streams ``split.sql``'s result as
+Arrow batches into the staged and quarantine Parquet files (no per-row Python: each
+batch is split with one vectorized filter), and checks that every raw row landed in
+exactly one of the two.  Nothing holds the whole delivery in memory: DuckDB only
+materializes the duplicate candidates.
+
+Names: the SQL macro ``hd_name_norm`` does not convert traditional to
+simplified characters; the distinct names holding a character where the SQL
+and Python normalizers may differ (:func:`matching.normalize.name_sql_exceptions`)
+are normalized with :func:`matching.normalize.normalize_name` — a Python
+call per *distinct exceptional name*, never per row — and handed to the SQL as
+list parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from connectors import DeliveryManifest, SourceMap
+from connectors.maps import ColumnSpec
+from hedui.errors import ReconciliationError
+from matching.normalize import name_sql_exceptions, normalize_name
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+#: memory for a staging run's own DuckDB (HEDUI_MEMORY_LIMIT overrides); beyond it DuckDB
+#: spills to a temporary folder beside the staged output
+DEFAULT_MEMORY_LIMIT = "4GB"
+#: value type → (macro call template, rule, what the value should have been)
+CHECKS = {
+    "date": ("hd_date({col})", "bad_date", "日期"),
+    "month": ("hd_month({col})", "bad_month", "月份"),
+    "amount": ("hd_amount({col}, {scale})", "bad_amount", "金额"),
+    "number": ("hd_amount({col}, 1)", "bad_number", "数值"),
+}
+#: amount columns whose canonical name contains one of these must not be negative
+NON_NEGATIVE_MARKERS = ("balance",)
+
+
+@dataclass
+class StageCounts:
+    """Rows in and out of staging for one source and run."""
+
+    source: str
+    run_date: str
+    raw_rows: int = 0
+    staged_rows: int = 0
+    quarantined_rows: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)
+    names_renormalized: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Create (or replace) the ``hd_*`` macros of ``sql/macros.sql`` on ``con``."""
+    con.sql((SQL_DIR / "macros.sql").read_text(encoding="utf-8"))
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _mask(spec: ColumnSpec, col: str) -> str:
+    if spec.type == "id":
+        return f"hd_mask_id({col})"
+    if spec.type == "account":
+        return f"hd_mask_account({col})"
+    if spec.type == "name":
+        return f"hd_mask_name({col})"
+    return col
+
+
+def _slots(smap: SourceMap) -> dict[str, str]:
+    parsed, checks, conditions, staged = [], [], [], []
+    for spec in smap.columns:
+        col = _q(spec.column)
+        value = _q(spec.column + "__v")
+        if spec.type in CHECKS:
+            call, rule, kind = CHECKS[spec.type]
+            parsed.append(call.format(col=col, scale=_q(spec.column + "__scale")) + f" as {value},")
+            reason = f"'\"{spec.header.replace(chr(39), chr(39) * 2)}\"值\"' || {col} || '\"无法识别为{kind}'"
+            conditions.append(f"({value} is null and {col} is not null)")
+            checks.append(
+                f"case when {value} is null and {col} is not null and not hd_blank({col}) then "
+                f"{{'column_name': {_lit(spec.column)}, 'value_masked': {_mask(spec, col)}, "
+                f"'rule': {_lit(rule)}, 'reason': {reason}}} end"
+            )
+            if spec.type == "amount" and any(m in spec.column for m in NON_NEGATIVE_MARKERS):
+                negative = f"'\"{spec.header.replace(chr(39), chr(39) * 2)}\"为负数（' || {col} || '），余额不应为负'"
+                conditions.append(f"{value} < 0")
+                checks.append(
+                    f"case when {value} < 0 then "
+                    f"{{'column_name': {_lit(spec.column)}, 'value_masked': {col}, "
+                    f"'rule': 'negative_balance', 'reason': {negative}}} end"
+                )
+            staged.append(f"{value} as {col},")
+        else:
+            staged.append(f"nullif(trim({col}), '') as {col},")
+    id_spec = smap.first_of_type("id")
+    name_spec = smap.first_of_type("name")
+    dup_key = [_q(c) for c in smap.canonical_columns] + [_q(c + "__scale") for c in smap.amount_columns]
+    return {
+        "parsed_values": "\n        ".join(parsed),
+        "value_checks": ",\n                ".join(checks) or "cast(null as struct(column_name varchar, value_masked varchar, rule varchar, reason varchar))",
+        "any_problem": " or ".join(conditions) or "false",
+        "dup_key": ", ".join(dup_key),
+        "staged_columns": "\n        ".join(staged),
+        "id_column": _q(id_spec.column) if id_spec else "cast(null as varchar)",
+        "name_column": _q(name_spec.column) if name_spec else "cast(null as varchar)",
+        "row_mask": f"hd_mask_id({_q(id_spec.column)})" if id_spec else "cast(null as varchar)",
+    }
+
+
+#: the raw rows parsed.sql starts from, per statement
+_ROWS = {
+    "split": "select * from read_parquet($raw_parquet, file_row_number = true)",
+    "duplicates": ("select * from read_parquet($raw_parquet, file_row_number = true) as delivered\n"
+                   "    semi join candidates on candidates.file_row_number = delivered.file_row_number"),
+}
+
+
+def render(name: str, smap: SourceMap) -> str:
+    """The SQL of ``sql/staging/<name>.sql`` with its slots (and parsed.sql's CTEs) filled for ``smap``."""
+    sql = (SQL_DIR / "staging" / f"{name}.sql").read_text(encoding="utf-8")
+    if "{{parsed}}" in sql:
+        parsed = (SQL_DIR / "staging" / "parsed.sql").read_text(encoding="utf-8")
+        body = parsed[parsed.index("raw as ("):].rstrip()
+        sql = sql.replace("{{parsed}}", body.replace("{{rows}}", _ROWS[name]))
+    for key, value in _slots(smap).items():
+        sql = sql.replace("{{" + key + "}}", value)
+    return sql
+
+
+def _manifest_for(raw_parquet: Path, smap: SourceMap, manifest) -> DeliveryManifest | None:
+    if isinstance(manifest, DeliveryManifest):
+        return manifest
+    if isinstance(manifest, dict):
+        return DeliveryManifest.from_dict(manifest.get("manifest", manifest))
+    candidate = raw_parquet.parent.parent / "manifests" / f"{smap.source}.json"
+    if candidate.is_file():
+        return DeliveryManifest.load(candidate)
+    log.warning("no manifest for %s: no file is treated as incomplete", smap.source)
+    return None
+
+
+def _name_fixes(con: duckdb.DuckDBPyConnection, smap: SourceMap, raw_parquet: Path) -> dict:
+    """The parameters that give the distinct names where SQL and Python normalizers may differ
+    their Python normalization (one Python call per such distinct name, never per row)."""
+    pattern = "[" + name_sql_exceptions() + "]"
+    spec = smap.first_of_type("name")
+    raw: list[str] = []
+    if spec is not None:
+        col = _q(spec.column)
+        raw = [r[0] for r in con.execute(
+            f"select distinct {col} from read_parquet($raw_parquet) where regexp_matches({col}, $pattern)",
+            {"raw_parquet": str(raw_parquet), "pattern": pattern},
+        ).fetchall()]
+    return {"name_exceptions": pattern, "fix_names": raw, "fix_norms": [normalize_name(v) for v in raw]}
+
+
+#: columns of split.sql that are not staged columns
+_SPLIT_EXTRA = ("_file_row_number", "_rule", "_q_column_name", "_q_value_masked", "_q_reason_zh")
+QUARANTINE_COLUMNS = ("run_date", "source", "file_name", "row_no", "column_name", "value_masked", "rule", "reason_zh")
+SPLIT_BATCH_ROWS = 1_000_000
+ROW_GROUP_ROWS = 1_000_000
+
+
+class _Writer:
+    """A Parquet file written table by table to ``<out>.tmp`` and moved in place on commit; small
+    tables are gathered into row groups of :data:`ROW_GROUP_ROWS` (readers work per row group)."""
+
+    def __init__(self, out: Path, schema: pa.Schema) -> None:
+        self.out = out
+        self.tmp = out.with_name(out.name + ".tmp")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.rows = 0
+        self.pending: list[pa.Table] = []
+        self.pending_rows = 0
+        self.writer = pq.ParquetWriter(str(self.tmp), schema, compression="zstd", compression_level=1,
+                                       write_statistics=False)
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self.pending.append(table)
+            self.pending_rows += table.num_rows
+            self.rows += table.num_rows
+            if self.pending_rows >= ROW_GROUP_ROWS:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            self.writer.write_table(pa.concat_tables(self.pending), row_group_size=ROW_GROUP_ROWS)
+            self.pending, self.pending_rows = [], 0
+
+    def commit(self) -> None:
+        self._flush()
+        self.writer.close()
+        self.tmp.replace(self.out)
+
+    def abort(self) -> None:
+        self.writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged_out: Path,
+           quarantine_out: Path, spill: Path) -> tuple[int, int]:
+    """Stream split.sql: staged rows to ``staged_out``; quarantine lines (rules, then the duplicates
+    of ``_hd_dups``, in delivery order) to ``quarantine_out``.  Returns (staged, quarantined)."""
+    dups = con.sql("select * from _hd_dups").to_arrow_table()
+    dup_rows = dups.column("file_row_number")
+    reader = con.sql(render("split", smap), params=params).to_arrow_reader(SPLIT_BATCH_ROWS)
+    staged_names = [n for n in reader.schema.names if n not in _SPLIT_EXTRA]
+    staged = _Writer(staged_out, pa.schema([reader.schema.field(n) for n in staged_names]))
+    q_schema = pa.schema([reader.schema.field(n) for n in ("run_date", "source", "file_name", "row_no")]
+                         + [pa.field(n, pa.string()) for n in ("column_name", "value_masked", "rule", "reason_zh")]
+                         + [pa.field("file_row_number", pa.int64())])
+    ruled = _Writer(spill / "quarantine_rules.parquet", q_schema)
+    try:
+        for batch in reader:
+            kept_out = pc.is_valid(batch.column("_rule"))
+            keep = pc.invert(kept_out)
+            if dups.num_rows:
+                keep = pc.and_(keep, pc.invert(pc.is_in(batch.column("_file_row_number"), value_set=dup_rows)))
+            staged.write(pa.Table.from_batches([batch.select(staged_names)]).filter(keep))
+            if pc.any(kept_out).as_py():
+                out = batch.filter(kept_out)
+                ruled.write(pa.table([
+                    out.column("run_date"), out.column("source"), out.column("file_name"), out.column("row_no"),
+                    out.column("_q_column_name"), out.column("_q_value_masked"), out.column("_rule"),
+                    out.column("_q_reason_zh"), pc.cast(out.column("_file_row_number"), pa.int64()),
+                ], schema=q_schema))
+        staged.commit()
+        ruled.commit()
+    except BaseException:
+        staged.abort()
+        ruled.abort()
+        raise
+    quarantined = _write_quarantine(con, ruled.out, dups, q_schema, quarantine_out)
+    return staged.rows, quarantined
+
+
+def _write_quarantine(con: duckdb.DuckDBPyConnection, ruled: Path, dups: pa.Table, schema: pa.Schema,
+                      out: Path) -> int:
+    """The quarantine file: the rule lines and the duplicate lines merged in delivery order."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    columns = ", ".join(QUARANTINE_COLUMNS)
+    con.register("_hd_dup_lines", dups.cast(schema))
+    try:
+        con.execute(
+            f"copy (select {columns} from (select * from read_parquet($ruled) union all select * from _hd_dup_lines) "
+            f"order by file_row_number) to {_lit(str(tmp))} (format parquet, compression zstd)",
+            {"ruled": str(ruled)},
+        ).fetchall()
+    finally:
+        con.unregister("_hd_dup_lines")
+    tmp.replace(out)
+    return pq.ParquetFile(str(out)).metadata.num_rows
+
+
+def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged_out: Path, quarantine_out: Path,
+                 con: duckdb.DuckDBPyConnection | None = None, *, manifest: DeliveryManifest | dict | None = None,
+                 threads: int | None = None, memory_limit: str | None = None,
+                 temp_directory: Path | None = None) -> StageCounts:
+    """Stage one source's raw rows; write ``staged_out`` and ``quarantine_out`` (Parquet, replaced atomically).
+
+    ``manifest`` says which files are incomplete (default: the
+    ``runs/<date>/manifests/<source>.json`` beside the raw folder, if any).
+    Without ``con`` an in-memory DuckDB is used: ``threads`` (default
+    ``HEDUI_THREADS`` or all cores), ``memory_limit`` (default
+    ``HEDUI_MEMORY_LIMIT`` or 4GB) and ``temp_directory`` (default a folder
+    beside ``staged_out``, removed afterwards) apply to it; on a given ``con``
+    ``threads`` and ``memory_limit`` are SET when passed.  Raises :class:`hedui.errors.ReconciliationError`
+    when staged + quarantined ≠ raw rows (or ≠ the manifest's rows).
+    """
+    started = time.perf_counter()
+    raw_parquet, staged_out, quarantine_out = Path(raw_parquet), Path(staged_out), Path(quarantine_out)
+    own = con is None
+    spill = None
+    if own:
+        threads = threads or int(os.environ.get("HEDUI_THREADS", "0")) or None
+        config: dict = {"memory_limit": memory_limit or os.environ.get("HEDUI_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)}
+        if threads:
+            config["threads"] = threads
+        spill = Path(temp_directory) if temp_directory else staged_out.parent / f".duckdb_tmp_{source_map.source}"
+        spill.mkdir(parents=True, exist_ok=True)
+        config["temp_directory"] = str(spill)
+        con = duckdb.connect(":memory:", config=config)
+    else:
+        if threads:
+            con.execute(f"set threads = {int(threads)}")
+        if memory_limit:
+            con.execute("set memory_limit = $m", {"m": memory_limit})
+    assert con is not None
+    counts = StageCounts(source_map.source, str(run_date))
+    work = staged_out.parent / f".staging_{source_map.source}"
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        con.sql("set enable_progress_bar = false")
+        load_macros(con)
+        man = _manifest_for(raw_parquet, source_map, manifest)
+        incomplete = man.incomplete_files() if man else {}
+        params = {"raw_parquet": str(raw_parquet), "run_date": str(run_date),
+                  "incomplete_files": list(incomplete), "incomplete_reasons": list(incomplete.values()),
+                  **_name_fixes(con, source_map, raw_parquet)}
+        counts.names_renormalized = len(params["fix_names"])
+        dup_sql = render("duplicates", source_map)
+        con.execute(dup_sql, {k: v for k, v in params.items() if "$" + k in dup_sql})
+        counts.staged_rows, counts.quarantined_rows = _split(con, source_map, params, staged_out, quarantine_out,
+                                                             work)
+        counts.raw_rows = pq.ParquetFile(str(raw_parquet)).metadata.num_rows
+        counts.by_rule = dict(con.sql(
+            "select rule, count(*) from read_parquet($q) group by rule order by rule", params={"q": str(quarantine_out)}
+        ).fetchall())
+    finally:
+        con.sql("drop table if exists _hd_dups")
+        if own:
+            con.close()
+            if spill is not None and not temp_directory:
+                shutil.rmtree(spill, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+    counts.seconds = round(time.perf_counter() - started, 3)
+    expected = counts.raw_rows
+    if counts.staged_rows + counts.quarantined_rows != expected or (man and man.rows_total != expected):
+        raise ReconciliationError(
+            f"{source_map.source}对账不平：原始{expected}行（清单{man.rows_total if man else '-'}行），"
+            f"入库{counts.staged_rows}行，隔离{counts.quarantined_rows}行；请检查{raw_parquet}后重跑"
+        )
+    log.info("staged %s: %d raw → %d staged, %d quarantined %s in %.1fs", source_map.source, counts.raw_rows,
+             counts.staged_rows, counts.quarantined_rows, counts.by_rule, counts.seconds)
+    return counts

@@ -1,0 +1,160 @@
+"""The link step: exact links on the normalized ID, then probabilistic links for
+records without a usable ID, a review queue, and the staff decisions applied.
+
+The probabilistic part calls the generic linker (`matching.linkage`) with the
+spec in `hedui/linkage.yaml`; what the step adds is the choice of records
+(`sql/link/prob_left.sql`), of members (`prob_right.sql`) and the decisions.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pyarrow as pa
+
+from hedui import db
+
+log = logging.getLogger(__name__)
+
+SPEC_PATH = Path(__file__).resolve().parents[1] / "linkage.yaml"
+AMBIGUITY_MARGIN = 10.0  # bits: the best member must be ~1000× likelier than the runner-up
+
+
+def _decision_keys(con, keys) -> None:
+    """Add a keyed, stable `decision_key` to prob_pairs (computed on distinct inputs in Python)."""
+    rows = con.sql("select distinct source, name, coalesce(idno, ''), member_id from prob_pairs").fetchall()
+    material = [f"{s}|{n}|{i}|{m}" for s, n, i, m in rows]
+    table = pa.table({
+        "source": [r[0] for r in rows], "name": [r[1] for r in rows], "idno": [r[2] for r in rows],
+        "member_id": [r[3] for r in rows], "decision_key": keys.pseudonyms(material) if rows else [],
+    }, schema=pa.schema([("source", pa.string()), ("name", pa.string()), ("idno", pa.string()),
+                         ("member_id", pa.string()), ("decision_key", pa.string())]))
+    con.register("_keys", table)
+    con.sql("create or replace temp table prob_pairs as select p.*, k.decision_key from prob_pairs p "
+            "join _keys k on k.source = p.source and k.name = p.name and k.idno = coalesce(p.idno, '') "
+            "and k.member_id = p.member_id")
+    con.unregister("_keys")
+
+
+def _plain_ids(con, run_date: str, keys) -> int:
+    """Temp table `_hd_plain_ids` (token, plain): the delivered IDs probabilistic linkage compares.
+
+    Those of the records without a usable ID and of the authorized members,
+    decrypted once per distinct token; a value that is not a token (a working
+    database filled before protection) stands for itself.
+    """
+    from hedui.privacy.keys import is_token
+
+    tokens = con.sql("""
+        select distinct id_number from source_records
+        where run_date = $run_date and id_norm is null and name_norm is not null and id_number is not null
+        union
+        select distinct id_number from stg_requests
+        where run_date = $run_date and id_norm is not null and id_number is not null
+          and nullif(trim(authorization_no), '') is not null
+    """, params={"run_date": run_date}).to_arrow_table().column(0).combine_chunks()
+    plain = [keys.decrypt(t) if is_token(t) else t for t in tokens.to_pylist()]
+    con.register("_hd_plain_arrow", pa.table({"token": tokens.cast(pa.string()), "plain": pa.array(plain, pa.string())}))
+    con.sql("create or replace temp table _hd_plain_ids as select * from _hd_plain_arrow")
+    con.unregister("_hd_plain_arrow")
+    return len(plain)
+
+
+def probabilistic_pairs(con, run_date: str, keys) -> int:
+    """Score records without a usable ID against the members; leave `prob_pairs` (temp) behind."""
+    from matching.linkage import LinkSpec, link_tables
+
+    _plain_ids(con, run_date, keys)
+    con.execute("create or replace temp table lk_left as " + db.sql_text("link/prob_left.sql"),
+                {"run_date": run_date})
+    con.execute("create or replace temp table lk_right as " + db.sql_text("link/prob_right.sql"),
+                {"run_date": run_date})
+    n_left = con.sql("select count(*) from lk_left").fetchall()[0][0]
+    n_right = con.sql("select count(*) from lk_right").fetchall()[0][0]
+    if n_left and n_right:
+        link_tables(con, "lk_left", "lk_right", LinkSpec.from_yaml(SPEC_PATH), "lk_pairs")
+        # A record links to at most one member: its best, and only when that one beats the runner-up
+        # by AMBIGUITY_MARGIN bits; namesakes in one city with no ID to tell them apart go to review.
+        con.execute("""
+            create or replace temp table prob_pairs as
+            with scored as (
+                select l.record_id, l.source, l.name, l.idno, r.request_id, r.member_id,
+                       p.match_weight, p.match_probability, p.decision, p.breakdown,
+                       row_number() over w as rank,
+                       lead(p.match_weight) over w as runner_up
+                from lk_pairs p
+                join lk_left l on l.record_id = p.left_id
+                join lk_right r on r.member_key = p.right_id
+                where p.decision in ('link', 'review')
+                window w as (partition by l.record_id order by p.match_weight desc, r.member_key)
+            )
+            select record_id, source, name, idno, request_id, member_id, match_weight, match_probability,
+                   case when decision = 'link' and rank = 1
+                             and (runner_up is null or match_weight - runner_up >= $margin) then 'link'
+                        when decision = 'link' then 'review'
+                        else decision end as band,
+                   breakdown
+            from scored
+        """, {"margin": AMBIGUITY_MARGIN})
+        con.sql("drop table lk_pairs")
+    else:
+        con.sql("create or replace temp table prob_pairs (record_id varchar, source varchar, name varchar, "
+                "idno varchar, request_id varchar, member_id varchar, match_weight double, "
+                "match_probability double, band varchar, breakdown varchar)")
+    _decision_keys(con, keys)
+    for table in ("lk_left", "lk_right", "_hd_plain_ids"):  # the plain IDs go as soon as they are used
+        con.sql(f"drop table if exists {table}")
+    n = con.sql("select count(*) from prob_pairs").fetchall()[0][0]
+    log.info("probabilistic linkage: %d records without a usable ID, %d members, %d pairs to link or review",
+             n_left, n_right, n)
+    return n
+
+
+def link_run(con, run_date: str, keys) -> dict:
+    """Replace the run's links and review queue (inside the caller's transaction)."""
+    counts = {"exact": db.replace_model(con, "links", "link/links_exact.sql", run_date)}
+    counts["candidates"] = probabilistic_pairs(con, run_date, keys)
+    counts["review_queue"] = db.replace_model(con, "review_queue", "link/review_queue.sql", run_date)
+    apply_decisions(con, run_date)
+    counts["quarantine_links"] = quarantine_links(con, run_date, keys)
+    counts["probabilistic"] = con.sql(
+        "select count(*) from links where run_date = ? and method = 'probabilistic'", params=[run_date]
+    ).fetchall()[0][0]
+    return counts
+
+
+def apply_decisions(con, run_date: str) -> None:
+    """Refresh the queue's statuses from review_decisions and rebuild the probabilistic links."""
+    con.execute("""
+        update review_queue q set status = d.decision, reviewer = d.reviewer, decided_at = d.decided_at,
+            reason = d.reason
+        from latest_decisions d
+        where q.run_date = ? and q.decision_key = d.decision_key
+    """, [run_date])
+    con.execute("delete from links where run_date = ? and method = 'probabilistic'", [run_date])
+    con.execute("insert into links by name " + db.sql_text("link/links_probabilistic.sql"), {"run_date": run_date})
+
+
+def quarantine_links(con, run_date: str, keys) -> int:
+    """Replace the run's `quarantine_links`: quarantined rows that name an authorized member
+    (`sql/link/quarantine_links.sql`); the IDs are decrypted in temporary memory only."""
+    from hedui.privacy.keys import is_token
+
+    if not db.table_exists(con, "quarantine_subjects"):
+        con.sql(db.sql_text("schema.sql"))
+    tokens = [t for (t,) in con.sql("""
+        select distinct id_number from quarantine_subjects where run_date = $run_date and id_number is not null
+        union
+        select distinct id_number from stg_requests
+        where run_date = $run_date and id_norm is not null and id_number is not null
+          and nullif(trim(authorization_no), '') is not null
+    """, params={"run_date": run_date}).fetchall()]
+    plain = [keys.decrypt(t) if is_token(t) else t for t in tokens]
+    con.register("_hd_q_arrow", pa.table({"token": pa.array(tokens, pa.string()), "plain": pa.array(plain, pa.string())}))
+    con.sql("create or replace temp table _hd_q_plain as select * from _hd_q_arrow")
+    con.unregister("_hd_q_arrow")
+    try:
+        return db.replace_model(con, "quarantine_links", "link/quarantine_links.sql", run_date)
+    finally:
+        con.sql("drop table if exists _hd_q_plain")

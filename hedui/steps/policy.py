@@ -1,0 +1,190 @@
+"""Versioned local policy: load, validate, and resolve the version for a household.
+
+A policy file (YAML) holds `versions`; each version has a `scope` (region code
+prefix — province 2 digits, city 4, county 6 —, year, urban_rural, program) and
+`params`.  The most specific region wins; `*` matches anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hedui.errors import PolicyError
+
+POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
+
+URBAN_RURAL = ("城市", "农村")
+
+# name → (type, required).  Types: number, bool, list, str, by_urban_rural.
+PARAMS: dict[str, tuple[str, bool]] = {
+    "standard_monthly": ("by_urban_rural", True),
+    "income_window_months": ("int", True),
+    "financial_assets_basis": ("str", True),
+    "financial_assets_multiple": ("number", True),
+    "count_housing_fund_balance": ("bool", True),
+    "max_residential_units": ("int", True),
+    "vehicle_price_multiple": ("number", True),
+    "exempt_vehicle_types": ("list", True),
+    "business_contribution_limit": ("number", True),
+    "business_always_review_types": ("list", False),
+    "excluded_income_items": ("list", True),
+    "individual_si_rates": ("dict", False),
+}
+BASES = ("annual_standard", "disposable_income")
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    id: str
+    demonstration: bool
+    source: dict[str, str]
+    region: str
+    year: int
+    urban_rural: str
+    program: str
+    params: dict[str, Any] = field(hash=False)
+
+    def matches(self, region_code: str, year: int, urban_rural: str, program: str) -> bool:
+        return (
+            region_code.startswith(self.region)
+            and self.year == year
+            and self.urban_rural in ("*", urban_rural)
+            and self.program in ("*", program)
+        )
+
+    def specificity(self) -> tuple[int, int, int]:
+        return (len(self.region), self.urban_rural != "*", self.program != "*")
+
+    def source_zh(self) -> str:
+        s = self.source
+        return f"{s.get('notice', '')}（{s.get('number', '')}，{s.get('date', '')}）"
+
+
+def _fail(path: Path, where: str, msg: str) -> PolicyError:
+    return PolicyError(f"政策文件 {path.name} 中 {where}：{msg}")
+
+
+def _check_param(path: Path, vid: str, name: str, kind: str, value: Any) -> None:
+    where = f"版本 {vid} 的参数 {name}"
+    ok = {
+        "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= 0,
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "bool": lambda v: isinstance(v, bool),
+        "str": lambda v: v in BASES,
+        "list": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "dict": lambda v: isinstance(v, dict) and all(isinstance(x, int | float) for x in v.values()),
+        "by_urban_rural": lambda v: isinstance(v, dict)
+        and set(v) == set(URBAN_RURAL)
+        and all(isinstance(x, int | float) and x > 0 for x in v.values()),
+    }[kind]
+    if not ok(value):
+        allowed = {
+            "number": "非负数",
+            "int": "非负整数",
+            "bool": "true 或 false",
+            "str": "、".join(BASES),
+            "list": "字符串列表",
+            "dict": "名称到数值的映射",
+            "by_urban_rural": "{城市: 正数, 农村: 正数}",
+        }[kind]
+        raise _fail(path, where, f"值 {value!r} 不合法，应为{allowed}")
+
+
+def load_policies(path: Path | None = None) -> list[PolicyVersion]:
+    """Load and validate every version in a policy file (default: all files in hedui/policies).
+
+    Raises PolicyError naming the file, the version, the key and what is allowed.
+    """
+    paths = [path] if path else sorted(POLICY_DIR.glob("*.yaml"))
+    versions: list[PolicyVersion] = []
+    for p in paths:
+        try:
+            doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise PolicyError(f"无法读取政策文件 {p}：{exc}") from exc
+        if not isinstance(doc, dict) or not isinstance(doc.get("versions"), list):
+            raise _fail(p, "顶层", "应包含 versions 列表")
+        for i, v in enumerate(doc["versions"], 1):
+            vid = str(v.get("id") or f"#{i}")
+            for key in ("id", "source", "scope", "params"):
+                if key not in v:
+                    raise _fail(p, f"版本 {vid}", f"缺少 {key}")
+            for key in ("notice", "number", "date"):
+                if not v["source"].get(key):
+                    raise _fail(p, f"版本 {vid} 的 source", f"缺少 {key}（政策依据的文件名、文号、日期）")
+            scope = v["scope"]
+            region = str(scope.get("region", ""))
+            if not (region.isdigit() and len(region) in (2, 4, 6)):
+                raise _fail(p, f"版本 {vid} 的 scope.region", f"值 {region!r} 应为 2、4 或 6 位区划代码")
+            if scope.get("urban_rural", "*") not in (*URBAN_RURAL, "*"):
+                raise _fail(p, f"版本 {vid} 的 scope.urban_rural", "应为 城市、农村 或 *")
+            params = v["params"]
+            for name, (kind, required) in PARAMS.items():
+                if name not in params:
+                    if required:
+                        raise _fail(p, f"版本 {vid}", f"缺少参数 {name}")
+                    continue
+                _check_param(p, vid, name, kind, params[name])
+            unknown = set(params) - set(PARAMS)
+            if unknown:
+                raise _fail(p, f"版本 {vid}", f"未知参数 {sorted(unknown)}，允许的参数：{sorted(PARAMS)}")
+            versions.append(
+                PolicyVersion(
+                    id=vid,
+                    demonstration=bool(v.get("demonstration", False)),
+                    source={k: str(x) for k, x in v["source"].items()},
+                    region=region,
+                    year=int(scope.get("year")),
+                    urban_rural=str(scope.get("urban_rural", "*")),
+                    program=str(scope.get("program", "*")),
+                    params=params,
+                )
+            )
+    return versions
+
+
+def resolve(
+    versions: list[PolicyVersion], region_code: str, year: int, urban_rural: str, program: str
+) -> PolicyVersion:
+    """The most specific version for a household; PolicyError when none applies."""
+    found = [v for v in versions if v.matches(region_code, year, urban_rural, program)]
+    if not found:
+        raise PolicyError(
+            f"没有适用于 区划 {region_code}、{year} 年、{urban_rural}、{program} 的政策版本；"
+            f"请在 hedui/policies/ 中补充该地区该年度的政策参数"
+        )
+    return max(found, key=PolicyVersion.specificity)
+
+
+def policy_rows(versions: list[PolicyVersion], households: list[tuple[str, str, str, str]], run_date: str):
+    """One flat parameter row per household (request_id, region, urban_rural, program) for SQL."""
+    year = dt.datetime.strptime(run_date, "%Y%m%d").year
+    for request_id, region, urban_rural, program in households:
+        v = resolve(versions, region or "", year, urban_rural or "城市", program or "*")
+        p = v.params
+        standard = float(p["standard_monthly"].get(urban_rural or "城市", p["standard_monthly"]["城市"]))
+        yield {
+            "request_id": request_id,
+            "policy_id": v.id,
+            "policy_demonstration": v.demonstration,
+            "policy_source_zh": v.source_zh(),
+            "standard_monthly_yuan": standard,
+            "urban_standard_monthly_yuan": float(p["standard_monthly"]["城市"]),
+            "income_window_months": int(p["income_window_months"]),
+            "financial_assets_limit_yuan": float(p["financial_assets_multiple"]) * standard * 12,
+            "count_housing_fund_balance": bool(p["count_housing_fund_balance"]),
+            "max_residential_units": int(p["max_residential_units"]),
+            "vehicle_price_limit_yuan": float(p["vehicle_price_multiple"]) * float(p["standard_monthly"]["城市"]),
+            "exempt_vehicle_types": list(p["exempt_vehicle_types"]),
+            "business_contribution_limit_yuan": float(p["business_contribution_limit"]),
+            "business_always_review_types": list(p.get("business_always_review_types", [])),
+            "excluded_income_items": list(p["excluded_income_items"]),
+            "si_rate_enterprise": float(p.get("individual_si_rates", {}).get("企业职工基本养老保险", 0)),
+            "si_rate_public": float(p.get("individual_si_rates", {}).get("机关事业单位养老保险", 0)),
+            "si_rate_unemployment": float(p.get("individual_si_rates", {}).get("失业保险", 0)),
+        }
