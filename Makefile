@@ -9,7 +9,7 @@ PY := .venv/bin/python
 HEDUI := .venv/bin/hedui
 SIZE ?= small
 
-.PHONY: setup system-deps demo test test-all bench bench-on-demand bench-linkage lint clean
+.PHONY: setup system-deps demo test test-ops test-all bench bench-on-demand bench-linkage lint clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -29,6 +29,10 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# the operations suites: built wheel in a fresh venv, the DAG under Celery+PostgreSQL, kill and re-run
+test-ops: setup
+	$(PY) -m pytest -q -m ops
 
 test-all: setup
 	$(PY) -m pytest -q -m ''

@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--answers", help="answers of the per-request sources (<source>/ folders)")
     args = p.parse_args(argv)
     _env()
-    from hedui import airflow_env
+    from hedui.ops import airflow_env
 
     airflow_env.configure()
     if args.households:

@@ -237,7 +237,7 @@ def read_table(source_map: SourceMap, conn_id: str, table: str, out_parquet: Pat
     file_name = file_name_of(conn_id, table)
     manifest = DeliveryManifest(source=source_map.source, delivery_date=delivery_date, location=file_name,
                                 raw_parquet=str(out_parquet))
-    with RawWriter(source_map, out_parquet, delivery_date,
+    with RawWriter(source_map, out_parquet, str(delivery_date),
                    field_bytes=InputLimits.from_env().field_bytes) as writer:  # a huge cell quarantines its row
         head = next(rows_iter)
         if head is None:

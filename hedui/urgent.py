@@ -282,7 +282,7 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
     from hedui import pipeline
     from hedui.audit.auditor import default_log_path
     from hedui.audit.log import AuditLog
-    from hedui.sources_config import load_sources_config
+    from hedui.ops.sources_config import load_sources_config
 
     started = time.perf_counter()
     workdir = Path(workdir).resolve()
