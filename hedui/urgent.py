@@ -289,6 +289,9 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
     working = workdir / "hedui.duckdb"
     if not working.exists():
         raise VerifyError(f"工作目录 {workdir} 中没有工作库 hedui.duckdb：请先运行一次夜间批次（hedui run）")
+    from hedui.privacy.keyring import check_keys
+
+    check_keys(workdir)  # other keys than the working folder's: no pseudonym would match, stop now
     if (request_rows is None) == (request_file is None):
         raise VerifyError("请给出委托文件（--request-file）或委托行，二者取一")
     rows = read_request_file(request_file) if request_file is not None else [dict(r) for r in request_rows]
