@@ -8,7 +8,7 @@ A world of the given size is generated once and cached under
 complete).  The whole pipeline then runs as a subprocess — ``hedui -v run``
 with ``HEDUI_REPORT_PDF=none`` (PDFs are made on demand at scale),
 ``HEDUI_THREADS=2`` — while the RSS of its whole process tree is sampled
-every 0.2 s.  Per stage (read = connectors, stage = ``hedui.staging``,
+every 0.2 s.  Per stage (read = connectors, stage = ``hedui.steps.ingest``,
 validate = GX, load, link, assess, report) the harness reports wall time,
 rows delivered per second and peak memory: stage times come from the run's
 own records (``runs/<date>/manifests`` and ``status`` JSON, and the
@@ -460,8 +460,8 @@ def child_parallel(inbox: str, workdir: str) -> int:
     # that lives across runs would
     import great_expectations  # noqa: F401
 
-    import hedui.staging  # noqa: F401
-    import hedui.validate  # noqa: F401
+    import hedui.steps.ingest  # noqa: F401
+    import hedui.steps.validate.check  # noqa: F401
 
     ctx = p.RunContext.of(inbox, workdir, DATE)
     size = {s: sum(f.stat().st_size for f in (ctx.inbox / s / DATE).glob("*") if f.is_file())
@@ -579,7 +579,7 @@ cached synthetic world (`hedui generate`, seed 1, run date {DATE}; ≈107 rows p
 sources GB18030 CSV, banks as many small files, some XLSX and Parquet) through `hedui -v run` with
 `HEDUI_REPORT_PDF=none` and `HEDUI_THREADS=2` (DuckDB's default `memory_limit` 4GB). Each stage cell
 is *wall time · rows delivered per second · peak RSS of the whole process tree during that stage*
-(sampled every 0.2 s); read = connectors, stage = `hedui.staging`, validate = GX. The read-once
+(sampled every 0.2 s); read = connectors, stage = `hedui.steps.ingest`, validate = GX. The read-once
 bound is the time the fastest readers here need to read and decode every delivered file once
 (polars for UTF-8 CSV, glibc iconv streamed into polars for GB18030, fastexcel for XLSX, pyarrow for
 Parquet), measured in the same invocation after the run. Load avg is the 1-minute load average at

@@ -65,7 +65,7 @@ def hedui_nightly():
     @task
     def list_sources() -> list[str]:
         from hedui.pipeline import sources
-        from hedui.security import load_keys
+        from hedui.privacy.keys import load_keys
 
         load_keys()  # a missing key fails the run here, before any work, with what to set
         return sources()

@@ -50,7 +50,7 @@ def configure(home: Path | None = None) -> dict[str, str]:
     }
     for key, value in wanted.items():
         os.environ.setdefault(key, value)
-    from hedui.security import install_local_keys
+    from hedui.privacy.keys import install_local_keys
 
     keys = install_local_keys(home / "keys.json")  # developer/demo install only; deployments inject theirs
     return {**{k: os.environ[k] for k in wanted}, **keys}

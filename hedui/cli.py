@@ -9,26 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from hedui.auditlog import mask_free_text as mask_text
 from hedui.errors import HeduiError
-
-
-class _MaskingFilter(logging.Filter):
-    """Never let a full ID number reach a log line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_text(record.getMessage())
-        record.args = None
-        return True
-
-
-def setup_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler()
-    handler.addFilter(_MaskingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
-    for noisy in ("great_expectations", "py.warnings"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+from hedui.logs import mask_text, setup_logging
 
 
 def cmd_generate(args) -> int:
@@ -44,7 +26,7 @@ def cmd_generate(args) -> int:
 
 def cmd_run(args) -> int:
     from hedui.pipeline import RunContext, run
-    from hedui.security import load_keys
+    from hedui.privacy.keys import load_keys
 
     load_keys()  # a missing key is a clear error now, not a crash mid-run
     ctx = RunContext.of(args.inbox, args.workdir, args.date)
@@ -119,7 +101,7 @@ def cmd_link(args) -> int:
 
 
 def cmd_pdf(args) -> int:
-    from hedui.report import safe_name, write_pdfs
+    from hedui.steps.report.outputs import safe_name, write_pdfs
 
     folder = Path(args.workdir) / "reports" / args.date
     if not (folder / "households").is_dir():
@@ -136,7 +118,7 @@ def cmd_pdf(args) -> int:
 def _review_ctx(args):
     from hedui import db
     from hedui.pipeline import RunContext
-    from hedui.review import latest_run
+    from hedui.review.queue import latest_run
 
     workdir = Path(args.workdir)
     if not (workdir / "hedui.duckdb").exists():
@@ -155,7 +137,7 @@ def cmd_review(args) -> int:
     """Serve the review page, or (list/decide) work the queue from the command line."""
     from hedui import db
     from hedui.pipeline import record_decision
-    from hedui.review import DECISIONS, queue
+    from hedui.review.queue import DECISIONS, queue
 
     ctx = _review_ctx(args)
     if args.action == "serve":
@@ -232,8 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     lk.add_argument("--out", required=True, help="pairs file (.csv or .parquet)")
     lk.set_defaults(func=cmd_link)
 
-    from hedui.audit import add_audit_commands
-    from hedui.retention import add_purge_command
+    from hedui.audit.auditor import add_audit_commands
+    from hedui.audit.retention import add_purge_command
 
     add_audit_commands(sub)
     add_purge_command(sub)

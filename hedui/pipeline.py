@@ -18,52 +18,16 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from connectors import list_sources, load_map, read_delivery
+from connectors import load_map, read_delivery
 from hedui import db
 from hedui.errors import ReconciliationError
+from hedui.settings import REQUESTS, RunContext, sources
+
+__all__ = ["REQUESTS", "RunContext", "sources"]  # re-exported for the DAGs and the CLI
 
 log = logging.getLogger(__name__)
-
-REQUESTS = "requests"
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """Where one run reads and writes: inbox, working folder and the logical date (YYYYMMDD)."""
-
-    inbox: Path
-    workdir: Path
-    run_date: str
-
-    @classmethod
-    def of(cls, inbox: str | Path, workdir: str | Path, run_date: str) -> RunContext:
-        return cls(Path(inbox).resolve(), Path(workdir).resolve(), str(run_date))
-
-    @property
-    def run_dir(self) -> Path:
-        return self.workdir / "runs" / self.run_date
-
-    @property
-    def report_dir(self) -> Path:
-        return self.workdir / "reports" / self.run_date
-
-    @property
-    def database(self) -> Path:
-        return self.workdir / "hedui.duckdb"
-
-    def path(self, kind: str, source: str, ext: str = "parquet") -> Path:
-        p = self.run_dir / kind / f"{source}.{ext}"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        return p
-
-
-def sources() -> list[str]:
-    """Every source the run ingests: the requests first, then the departments."""
-    return [REQUESTS] + [s for s in list_sources() if s != REQUESTS]
-
 
 def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_suffix(".tmp")
@@ -81,7 +45,7 @@ def _as_dict(obj) -> dict:
 
 def ingest_source(ctx: RunContext, source: str) -> dict:
     """Read one source's delivery, decode it and stage its rows (files only)."""
-    from hedui.staging import stage_source
+    from hedui.steps.ingest import stage_source
 
     started = time.perf_counter()
     smap = load_map(source)
@@ -102,12 +66,12 @@ def validate_source(ctx: RunContext, source: str) -> dict:
 
     The passed rows go to ``staged/<source>.parquet`` with the source's ID
     columns pseudonymized, raw IDs and accounts encrypted and masked copies
-    added (`hedui.protect.protect_parquet`): nothing after this step sees a
+    added (`hedui.privacy.protect.protect_parquet`): nothing after this step sees a
     plain ID but the link step's temporary tables.
     """
-    from hedui.protect import protect_parquet, source_columns
-    from hedui.security import load_keys
-    from hedui.validate import validate_source as gx_validate
+    from hedui.privacy.keys import load_keys
+    from hedui.privacy.protect import protect_parquet, source_columns
+    from hedui.steps.validate.check import validate_source as gx_validate
 
     keys = load_keys()
     started = time.perf_counter()
@@ -131,6 +95,12 @@ def validate_source(ctx: RunContext, source: str) -> dict:
                          stage_quarantine=ctx.path("quarantine_stage", source))
     result = _as_dict(result)
     result["protected"] = protected
+    if source != REQUESTS:
+        from hedui.steps.validate.quarantine_ids import identify_quarantine
+
+        result["quarantine_ids"] = identify_quarantine(
+            ctx.path("raw", source), [ctx.path("quarantine_stage", source), ctx.path("quarantine_gx", source)],
+            source, ctx.run_date, ctx.path("quarantine_ids", source), keys)
     delivery_status = manifest.get("status", "missing")
     if delivery_status != "delivered":
         status = delivery_status  # missing / incomplete: counts as not delivered
@@ -184,13 +154,18 @@ def load(ctx: RunContext) -> dict:
                 q = ctx.path(kind, source)
                 if q.exists():
                     con.sql(f"insert into quarantine by name select * from {_parquet(q)}")
+        con.execute("delete from quarantine_subjects where run_date = ?", [ctx.run_date])
+        for source in sources():
+            q = ctx.path("quarantine_ids", source)
+            if q.exists():
+                con.sql(f"insert into quarantine_subjects by name select * from {_parquet(q)}")
         con.execute("delete from delivered_files where run_date = ?", [ctx.run_date])
         con.executemany("insert into delivered_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", files_rows)
         con.execute("delete from source_status where run_date = ?", [ctx.run_date])
         con.executemany("insert into source_status values (?, ?, ?, ?, ?)", status_rows)
         _create_source_records_view(con)
-        n = db.replace_model(con, "reconciliation", "report/reconciliation.sql", ctx.run_date)
-        bad = db.query(con, "report/reconciliation_broken.sql", run_date=ctx.run_date).fetchall()
+        n = db.replace_model(con, "reconciliation", "staging/reconciliation.sql", ctx.run_date)
+        bad = db.query(con, "staging/reconciliation_broken.sql", run_date=ctx.run_date).fetchall()
         if bad:
             con.sql("rollback")
             raise ReconciliationError(
@@ -234,10 +209,10 @@ def _create_source_records_view(con) -> None:
 
 def link(ctx: RunContext) -> dict:
     """Link every staged record to the requested, authorized members: exact ID, then probabilistic."""
-    from hedui.audit import check_authorization_gate, write_query_ledger
-    from hedui.linking import link_run
-    from hedui.protect import protect_working_tables
-    from hedui.security import load_keys
+    from hedui.audit.auditor import check_authorization_gate, write_query_ledger
+    from hedui.privacy.keys import load_keys
+    from hedui.privacy.protect import protect_working_tables
+    from hedui.steps.link import link_run
 
     keys = load_keys()
     con = _open(ctx)
@@ -256,7 +231,7 @@ def link(ctx: RunContext) -> dict:
 
 def assess(ctx: RunContext) -> dict:
     """Resolve each household's policy, compute the figures, findings and outcomes."""
-    from hedui.policy import load_policies, policy_rows
+    from hedui.steps.policy import load_policies, policy_rows
 
     con = _open(ctx)
     try:
@@ -277,10 +252,12 @@ def assess(ctx: RunContext) -> dict:
                         {"run_date": ctx.run_date}, ctx.run_date)
         con.unregister("_policy_rows")
         counts = {}
-        for table_name in ("households", "figures", "findings", "outcomes", "facts"):
+        for table_name in ("households", "pending_links", "figures", "figure_lineage", "finding_candidates", "evidence_gaps",
+                           "evidence_completeness",
+                           "findings", "outcomes", "facts"):
             counts[table_name] = db.replace_model(con, table_name, f"assess/{table_name}.sql", ctx.run_date)
         for table_name in ("previous_verification", "changes"):
-            counts[table_name] = db.replace_model(con, table_name, f"report/{table_name}.sql", ctx.run_date)
+            counts[table_name] = db.replace_model(con, table_name, f"assess/{table_name}.sql", ctx.run_date)
         con.sql("commit")
     finally:
         con.close()
@@ -289,7 +266,7 @@ def assess(ctx: RunContext) -> dict:
 
 def report(ctx: RunContext, only: set[str] | None = None) -> dict:
     """Write outcomes.csv, reconciliation.csv and the household reports (or just `only`'s pages)."""
-    from hedui.report import write_reports
+    from hedui.steps.report.outputs import write_reports
 
     con = _open(ctx)
     try:
@@ -300,8 +277,8 @@ def report(ctx: RunContext, only: set[str] | None = None) -> dict:
 
 def publish(ctx: RunContext) -> dict:
     """Log the run in the hash-chained audit log and publish the auditor database."""
-    from hedui.audit import default_audit_db, default_log_path, publish_audit_db
-    from hedui.auditlog import AuditLog
+    from hedui.audit.auditor import default_audit_db, default_log_path, publish_audit_db
+    from hedui.audit.log import AuditLog
 
     log_ = AuditLog(default_log_path(ctx.workdir))
     con = _open(ctx)
@@ -318,7 +295,7 @@ def publish(ctx: RunContext) -> dict:
 
 def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
     """Store a staff decision on a probabilistic link, then re-assess and re-report its household at once."""
-    from hedui.review import decide
+    from hedui.review.queue import decide
 
     con = _open(ctx)
     try:
@@ -327,8 +304,8 @@ def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer:
         con.sql("commit")
     finally:
         con.close()
-    from hedui.audit import default_log_path
-    from hedui.auditlog import AuditLog
+    from hedui.audit.auditor import default_log_path
+    from hedui.audit.log import AuditLog
 
     AuditLog(default_log_path(ctx.workdir)).append(
         actor=reviewer, action="review_decision", subject=f"委托 {pair['request_id']} {pair['source']} 记录",
@@ -352,7 +329,7 @@ def _source_bytes(ctx: RunContext, source: str) -> int:
 def _worker_init(threads: int, log_level: int) -> None:
     os.environ["HEDUI_THREADS"] = str(threads)
     if log_level < logging.WARNING:  # a verbose run: the workers log like the parent (masked)
-        from hedui.cli import setup_logging
+        from hedui.logs import setup_logging
 
         setup_logging(verbose=True)
 
@@ -382,7 +359,7 @@ def ingest_all(ctx: RunContext, workers: int | None = None) -> dict:
     # workers fork from a fresh single-threaded server that has imported GX once (forking this
     # process, which may run DuckDB/polars threads already, can deadlock the children)
     mp = multiprocessing.get_context("forkserver")
-    mp.set_forkserver_preload(["great_expectations", "hedui.staging", "hedui.validate", "hedui.protect"])
+    mp.set_forkserver_preload(["great_expectations", "hedui.steps.ingest", "hedui.steps.validate.check", "hedui.privacy.protect"])
     threads = max(1, int(os.environ.get("HEDUI_THREADS", "2")) // workers)
     with ProcessPoolExecutor(workers, mp_context=mp,
                              initializer=_worker_init, initargs=(threads, logging.getLogger().getEffectiveLevel())) as pool:

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from hedui.errors import HeduiError
-from hedui.masking import mask_text
+from hedui.privacy.masking import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 def make_server(ctx, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTPServer:
     """A server for run `ctx` (RunContext); call serve_forever() on it."""
     from hedui.pipeline import _open, record_decision
-    from hedui.report import _env
-    from hedui.review import DECISIONS, pair, queue
+    from hedui.review.queue import DECISIONS, pair, queue
+    from hedui.steps.report.outputs import _env
 
     env = _env()
     lock = threading.Lock()

@@ -18,42 +18,42 @@
 -- Text helpers ---------------------------------------------------------------
 
 -- full-width ASCII, U+3000 and ￥ to ASCII (translate is slow: only on rows that need it)
-create or replace macro hd_fold(x) as
+create or replace temp macro hd_fold(x) as
     case when regexp_matches(x, '[\x{FF01}-\x{FF5E}\x{3000}\x{FFE5}]') then translate(x,
         '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　￥',
         '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ¥') else x end;
 
-create or replace macro hd_strip_ws(x) as
+create or replace temp macro hd_strip_ws(x) as
     case when not regexp_matches(x, '^[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]$') then x else regexp_replace(x, '^[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+$', '', 'g') end;
 
-create or replace macro hd_remove_ws(x) as
+create or replace temp macro hd_remove_ws(x) as
     regexp_replace(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+', '', 'g');
 
 -- true for NULL and for whitespace-only text
-create or replace macro hd_blank(x) as
+create or replace temp macro hd_blank(x) as
     coalesce(regexp_full_match(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]*'), true);
 
 -- masking of personal values in what a person reads (as hedui.masking)
-create or replace macro hd_mask_id(x) as
+create or replace temp macro hd_mask_id(x) as
     case
         when x is null then null
         when length(trim(x)) <= 10 then repeat('*', length(trim(x)))
         else left(trim(x), 6) || repeat('*', length(trim(x)) - 10) || right(trim(x), 4)
     end;
 
-create or replace macro hd_mask_account(x) as
+create or replace temp macro hd_mask_account(x) as
     case
         when x is null then null
         when length(hd_remove_ws(x)) > 4 then '****' || right(hd_remove_ws(x), 4)
         else '****'
     end;
 
-create or replace macro hd_mask_name(x) as
+create or replace temp macro hd_mask_name(x) as
     case when x is null then null else left(hd_strip_ws(x), 1) || '*' end;
 
 -- Names ------------------------------------------------------------------------
 
-create or replace macro hd_name_norm(x) as
+create or replace temp macro hd_name_norm(x) as
     nullif(
         case
             when regexp_matches(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF01}-\x{FF5E}\x{FFE5}]')
@@ -66,13 +66,13 @@ create or replace macro hd_name_norm(x) as
 
 -- yyyymmdd / yyyymm as 8 / 6 digits (text, first digit 1-9) → DATE, NULL when not a real
 -- date: strptime checks the calendar in one call (4x faster than hd_date_n's arithmetic)
-create or replace macro hd_date_8(s) as cast(try_strptime(s, '%Y%m%d') as date);
+create or replace temp macro hd_date_8(s) as cast(try_strptime(s, '%Y%m%d') as date);
 
-create or replace macro hd_month_6(s) as cast(try_strptime(s, '%Y%m') as date);
+create or replace temp macro hd_month_6(s) as cast(try_strptime(s, '%Y%m') as date);
 
 -- ISO 7064 MOD 11-2 check character of a 17-digit body given as a BIGINT
 -- (integer arithmetic: ~10x faster than 17 substr calls)
-create or replace macro hd_id_check_n(n) as
+create or replace temp macro hd_id_check_n(n) as
     substr('10X98765432', 1 + ((
          7 * (n // 10000000000000000 % 10)
         +  9 * (n // 1000000000000000 % 10)
@@ -93,10 +93,10 @@ create or replace macro hd_id_check_n(n) as
         +  2 * (n // 1 % 10)
     ) % 11)::integer, 1);
 
-create or replace macro hd_id_check(s17) as hd_id_check_n(cast(s17 as bigint));
+create or replace temp macro hd_id_check(s17) as hd_id_check_n(cast(s17 as bigint));
 
 -- y-m-d (integers) is a real calendar date
-create or replace macro hd_ymd_valid(y, m, d) as
+create or replace temp macro hd_ymd_valid(y, m, d) as
     m between 1 and 12
     and d between 1 and (
         case
@@ -107,21 +107,21 @@ create or replace macro hd_ymd_valid(y, m, d) as
         end);
 
 -- yyyymmdd (an integer) is a real date with a year in [1800, 2100) (birth dates in IDs)
-create or replace macro hd_ymd_ok(ymd) as
+create or replace temp macro hd_ymd_ok(ymd) as
     ymd // 10000 between 1800 and 2099 and hd_ymd_valid(ymd // 10000, ymd // 100 % 100, ymd % 100);
 
 -- whitespace, width, case and Excel artefacts (leading apostrophe, ="…") removed
-create or replace macro hd_id_clean_slow(x) as
+create or replace temp macro hd_id_clean_slow(x) as
     upper(regexp_replace(
         regexp_replace(hd_remove_ws(hd_fold(x)), '^="(.*)"$', '\1'),
         '^[''‘’`]+', ''));
 
-create or replace macro hd_id_clean(x) as
+create or replace temp macro hd_id_clean(x) as
     case when regexp_full_match(x, '[0-9]{17}[0-9X]') then x else hd_id_clean_slow(x) end;
 
 -- the shape of a cleaned ID: 18 (17 digits + digit/X), 15 (legacy), 0 (empty),
 -- 1 (Excel scientific notation), -1 (anything else)
-create or replace macro hd_id_kind(c) as
+create or replace temp macro hd_id_kind(c) as
     case
         when c is null or c = '' then 0
         when regexp_full_match(c, '[0-9]{17}[0-9X]') then 18
@@ -131,19 +131,19 @@ create or replace macro hd_id_kind(c) as
     end;
 
 -- the 17-character body (a legacy 15-digit ID gets '19' before its 2-digit year)
-create or replace macro hd_id_body(c, kind) as
+create or replace temp macro hd_id_body(c, kind) as
     case kind when 18 then substr(c, 1, 17) when 15 then substr(c, 1, 6) || '19' || substr(c, 7, 9) end;
 
 -- the body's birth date (characters 7-14) is a real date with a year in [1800, 2100)
 -- (bodies are digits: kinds 15 and 18 only)
-create or replace macro hd_id_birth_ok(body) as
+create or replace temp macro hd_id_birth_ok(body) as
     substr(body, 7, 4) between '1800' and '2099' and hd_date_8(substr(body, 7, 8)) is not null;
 
 -- id_status from the ID's kind, whether its birth date is real and whether its check
 -- character is right.  Staging computes the three once per row as columns (a macro's
 -- argument is re-evaluated wherever it appears, and inside CASE branches DuckDB does
 -- not share common subexpressions).
-create or replace macro hd_id_status_v(kind, birth_ok, check_ok) as
+create or replace temp macro hd_id_status_v(kind, birth_ok, check_ok) as
     case kind
         when 0 then 'missing'
         when 1 then 'scientific'
@@ -159,37 +159,37 @@ create or replace macro hd_id_status_v(kind, birth_ok, check_ok) as
 
 -- the 18-character ID for valid, converted_15 and bad_check, else NULL, from the cleaned ID,
 -- its kind, body, birth-date check and the body's check character
-create or replace macro hd_id_norm_v(c, kind, body, birth_ok, check_char) as
+create or replace temp macro hd_id_norm_v(c, kind, body, birth_ok, check_char) as
     case when kind in (15, 18) and birth_ok then case kind when 18 then c else body || check_char end end;
 
 -- id_status from the cleaned ID, its kind and body
-create or replace macro hd_id_status_k(c, kind, body) as
+create or replace temp macro hd_id_status_k(c, kind, body) as
     hd_id_status_v(kind, hd_id_birth_ok(body), hd_id_check(body) = substr(c, 18, 1));
 
 -- the 18-character ID for valid, converted_15 and bad_check, else NULL
 -- (only valid and converted_15 are linkable: see hd_id_status)
-create or replace macro hd_id_norm_k(c, kind, body) as
+create or replace temp macro hd_id_norm_k(c, kind, body) as
     hd_id_norm_v(c, kind, body, hd_id_birth_ok(body), hd_id_check(body));
 
-create or replace macro hd_id_status_clean(c) as hd_id_status_k(c, hd_id_kind(c), hd_id_body(c, hd_id_kind(c)));
+create or replace temp macro hd_id_status_clean(c) as hd_id_status_k(c, hd_id_kind(c), hd_id_body(c, hd_id_kind(c)));
 
-create or replace macro hd_id_norm_clean(c) as hd_id_norm_k(c, hd_id_kind(c), hd_id_body(c, hd_id_kind(c)));
+create or replace temp macro hd_id_norm_clean(c) as hd_id_norm_k(c, hd_id_kind(c), hd_id_body(c, hd_id_kind(c)));
 
-create or replace macro hd_id_status(x) as hd_id_status_clean(hd_id_clean(x));
+create or replace temp macro hd_id_status(x) as hd_id_status_clean(hd_id_clean(x));
 
-create or replace macro hd_id_norm(x) as hd_id_norm_clean(hd_id_clean(x));
+create or replace temp macro hd_id_norm(x) as hd_id_norm_clean(hd_id_clean(x));
 
 -- Dates and months ---------------------------------------------------------------
 
-create or replace macro hd_ymd(y, m, d) as
+create or replace temp macro hd_ymd(y, m, d) as
     try_cast(y || '-' || lpad(m, 2, '0') || '-' || lpad(d, 2, '0') as date);
 
 -- integer yyyymmdd → DATE, NULL when not a real date
-create or replace macro hd_date_n(n) as
+create or replace temp macro hd_date_n(n) as
     case when hd_ymd_valid(n // 10000, n // 100 % 100, n % 100) then make_date(n // 10000, n // 100 % 100, n % 100) end;
 
 -- on text already folded and stripped
-create or replace macro hd_date_clean(s) as
+create or replace temp macro hd_date_clean(s) as
     case
         when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?') then
             hd_ymd(
@@ -201,14 +201,14 @@ create or replace macro hd_date_clean(s) as
             date '1899-12-30' + cast(substr(s, 1, 5) as integer)
     end;
 
-create or replace macro hd_date(x) as
+create or replace temp macro hd_date(x) as
     case
         when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}') then try_cast(x as date)
         when regexp_full_match(x, '[1-9][0-9]{7}') then hd_date_8(x)
         else hd_date_clean(hd_strip_ws(hd_fold(x)))
     end;
 
-create or replace macro hd_month_clean(s) as
+create or replace temp macro hd_month_clean(s) as
     case
         when regexp_full_match(s, '[1-9][0-9]{5}') then hd_month_6(s)
         when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}月?') then
@@ -216,7 +216,7 @@ create or replace macro hd_month_clean(s) as
         else cast(date_trunc('month', hd_date_clean(s)) as date)
     end;
 
-create or replace macro hd_month(x) as
+create or replace temp macro hd_month(x) as
     case
         when regexp_full_match(x, '[1-9][0-9]{5}') then hd_month_6(x)
         when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}') then try_cast(x || '-01' as date)
@@ -229,17 +229,17 @@ create or replace macro hd_month(x) as
 -- 人民币 is a currency mark, not a unit.  As matching.normalize.parse_amount.
 
 -- whitespace and thousands separators removed, then one leading ¥ or 人民币
-create or replace macro hd_amount_text(x) as
+create or replace temp macro hd_amount_text(x) as
     regexp_replace(replace(hd_remove_ws(hd_fold(x)), ',', ''), '^(¥|人民币)', '');
 
 -- the scale a cell's trailing unit u (or '' for none) gives, else the column's scale
-create or replace macro hd_amount_unit_scale(u, scale) as
+create or replace temp macro hd_amount_unit_scale(u, scale) as
     case when u = '' then scale when starts_with(u, '万') then 10000 else 1 end;
 
 -- the double nearest to the decimal n × scale (a power of ten: 1, 10000), got by shifting
 -- the decimal exponent, so '1.1' × 10000 is exactly 11000 (no rounding); NULL when n is
 -- not a number
-create or replace macro hd_amount_number(n, scale) as
+create or replace temp macro hd_amount_number(n, scale) as
     case
         when length(n) <= 40 and regexp_full_match(n, '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,2})?') then
             cast(
@@ -250,14 +250,14 @@ create or replace macro hd_amount_number(n, scale) as
     end;
 
 -- on text from hd_amount_text: the number before the unit, scaled by the unit
-create or replace macro hd_amount_clean(t, scale) as
+create or replace temp macro hd_amount_clean(t, scale) as
     hd_amount_number(
         regexp_extract(t, '^(.*?)(万元|万人民币|万|元|人民币)?$', 1),
         hd_amount_unit_scale(regexp_extract(t, '^(.*?)(万元|万人民币|万|元|人民币)?$', 2), scale));
 
 -- fast paths: plain decimals, then the common "12,345.60" and "1234.5元" forms (at most 40
 -- characters once the commas and 元 are gone, as hd_amount_number requires)
-create or replace macro hd_amount(x, scale) as
+create or replace temp macro hd_amount(x, scale) as
     case
         when regexp_full_match(x, '-?[0-9]+(\.[0-9]+)?') then
             case when scale = 1 then cast(x as double)

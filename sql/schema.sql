@@ -51,3 +51,19 @@ select decision_key,
     arg_max(reason, decided_at) as reason
 from review_decisions
 group by decision_key;
+
+-- Who each quarantined row may be about (hedui.quarantine_ids): the delivered ID encrypted,
+-- masked, and the normalized name; duplicates and rows of incomplete files are left out.
+create table if not exists quarantine_subjects (
+    run_date varchar,
+    source varchar,
+    delivery_date varchar,
+    file_name varchar,
+    row_no integer,
+    id_number varchar,    -- encrypted (a1:…)
+    id_masked varchar,
+    name_norm varchar,
+    rules varchar,
+    reason_zh varchar
+);
+alter table quarantine_subjects add column if not exists delivery_date varchar;

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from hedui import db
-from hedui.audit import (
+from hedui.audit.auditor import (
     AuditError,
     AuditLog,
     AuthorizationError,
@@ -24,8 +24,8 @@ from hedui.audit import (
     scan_for_personal_data,
     write_query_ledger,
 )
-from hedui.auditlog import entry_hash, mask_free_text
-from hedui.security import Keys
+from hedui.audit.log import entry_hash, mask_free_text
+from hedui.privacy.keys import Keys
 
 RUN_DATE = "20261128"  # the world's date (conftest)
 ID_A = "36010219900307123X"
@@ -332,7 +332,7 @@ def test_republishing_a_date_replaces_the_auditor_database(work_copy):
 def test_publication_refuses_an_unmasked_id_number(work_copy):
     workdir, run_date = work_copy
     con = duckdb.connect(str(workdir / "hedui.duckdb"))
-    con.sql(db.sql_text("audit/schema.sql"))
+    con.sql(db.sql_text("publish/schema.sql"))
     runs_before = con.sql("select * from audit_runs order by all").fetchall()
     con.sql(f"update households set policy_source_zh = '{ID_A}' where run_date = '{run_date}'")
     con.close()

@@ -1,4 +1,4 @@
-"""GX Data Docs of a run, readable offline (hedui.datadocs)."""
+"""GX Data Docs of a run, readable offline (hedui.steps.validate.datadocs)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hedui.datadocs import CDN_ASSETS, VENDOR_DIR, build_data_docs
-from hedui.validate import validate_source
+from hedui.steps.validate.check import validate_source
+from hedui.steps.validate.datadocs import CDN_ASSETS, VENDOR_DIR, build_data_docs
 
 RUN_DATE = "2026-11-28"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -1,4 +1,4 @@
-from hedui.masking import mask_account, mask_id, mask_text
+from hedui.privacy.masking import mask_account, mask_id, mask_text
 
 
 def test_an_id_number_shows_only_its_first_six_and_last_four():

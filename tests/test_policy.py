@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from hedui.errors import PolicyError
-from hedui.policy import POLICY_DIR, load_policies, resolve
+from hedui.steps.policy import POLICY_DIR, load_policies, resolve
 
 
 def test_the_shipped_demo_policy_loads_and_is_marked_as_demonstration():

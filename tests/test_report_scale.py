@@ -50,7 +50,7 @@ def runs(world, world_run, tmp_path_factory):
 def _report(inbox, workdir, run_date, dst, **kwargs):
     """write_reports on a copy of `workdir` (without its reports) at `dst`; (the report folder, counts)."""
     from hedui.pipeline import RunContext, _open
-    from hedui.report import write_reports
+    from hedui.steps.report.outputs import write_reports
 
     shutil.copytree(workdir, dst, ignore=shutil.ignore_patterns("reports", "runs"))
     ctx = RunContext.of(inbox, dst, run_date)
@@ -75,7 +75,7 @@ def _reference(workdir, run_date, dst, only=None):
 def test_pooled_and_in_process_reports_write_the_bytes_of_the_old_report(runs, which, tmp_path, caplog):
     inbox, workdir, run_date = runs[which]
     expected = _reference(workdir, run_date, tmp_path / "reference")
-    caplog.set_level(logging.INFO, logger="hedui.report")
+    caplog.set_level(logging.INFO, logger="hedui.steps.report.outputs")
     alone, alone_counts = _report(inbox, workdir, run_date, tmp_path / "alone", pool_min=10**9)
     pooled, pooled_counts = _report(inbox, workdir, run_date, tmp_path / "pooled",
                                     workers=2, pool_min=0, batch_size=7)

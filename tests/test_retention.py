@@ -7,9 +7,9 @@ import datetime as dt
 import duckdb
 import pytest
 
-from hedui.audit import AuditLog, default_log_path
+from hedui.audit.auditor import AuditLog, default_log_path
+from hedui.audit.retention import drop_run_files, purge, retention_days
 from hedui.errors import ConfigError
-from hedui.retention import drop_run_files, purge, retention_days
 
 OLD, EDGE, NEW, TODAY = "20260801", "20261029", "20261128", "20261128"
 
@@ -116,7 +116,7 @@ def test_a_loaded_run_can_drop_its_plain_parquet_right_away(site):
 def test_hedui_purge_runs_from_the_command_line(site, capsys):
     import argparse
 
-    from hedui.retention import add_purge_command
+    from hedui.audit.retention import add_purge_command
 
     inbox, workdir = site
     parser = argparse.ArgumentParser(prog="hedui")

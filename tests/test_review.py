@@ -92,7 +92,7 @@ def test_a_decision_applies_on_every_later_run(run_copy):
 
 def test_a_decision_without_a_reason_is_refused(run_copy):
     from hedui.pipeline import record_decision
-    from hedui.review import ReviewError
+    from hedui.review.queue import ReviewError
 
     rid = _scenario_request(run_copy, "fuzzy_bank")
     [(key, *_)] = _pair(run_copy, rid, "bank")
@@ -114,8 +114,8 @@ def test_a_rich_namesake_with_his_own_id_never_touches_the_applicant(run_copy):
 def test_staff_confirm_a_link_on_the_review_page(run_copy, tmp_path):
     if not shutil.which("chromium"):
         skip_or_fail("Debian's chromium is not installed (make setup installs it)")
-    from hedui.render import browser
     from hedui.review_web import make_server
+    from hedui.steps.report.pdf import browser
 
     rid = _scenario_request(run_copy, "fuzzy_vehicle")
     server = make_server(run_copy, port=0)

@@ -1,4 +1,4 @@
-"""Keys, pseudonyms, column encryption (hedui.security) and table protection (hedui.protect)."""
+"""Keys, pseudonyms, column encryption (hedui.privacy.keys) and table protection (hedui.privacy.protect)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from hedui.auditlog import AuditLog
+from hedui.audit.log import AuditLog
 from hedui.errors import ConfigError
-from hedui.protect import (
-    ProtectError,
-    protect_parquet,
-    protect_source,
-    protect_table,
-    protect_working_tables,
-    reveal,
-)
-from hedui.security import (
+from hedui.privacy.keys import (
     ENV_DATA_KEY,
     ENV_KEYS_CONN_ID,
     ENV_PSEUDONYM_KEY,
@@ -30,6 +22,14 @@ from hedui.security import (
     install_local_keys,
     load_keys,
     new_key,
+)
+from hedui.privacy.protect import (
+    ProtectError,
+    protect_parquet,
+    protect_source,
+    protect_table,
+    protect_working_tables,
+    reveal,
 )
 
 ID_A = "36010219900307123X"

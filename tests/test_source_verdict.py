@@ -133,7 +133,7 @@ def test_an_implausible_registered_capital_is_a_data_docs_warning_not_a_quaranti
 def test_threshold_reasons_per_file():
     from collections import Counter
 
-    from hedui.verdict import FileCounts, threshold_reasons
+    from hedui.steps.validate.verdict import FileCounts, threshold_reasons
 
     limits = {"max_unreadable_share": 0.01, "max_quarantined_share": 0.02, "min_bad_rows": 5}
     few = FileCounts("bank/20261128/bank_ICBC.csv", delivered=20, quarantined=3, by_rule=Counter(bad_amount=3))

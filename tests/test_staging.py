@@ -13,7 +13,7 @@ import pytest
 
 from connectors import DeliveryManifest, FileManifest, load_map, raw_schema, read_delivery
 from hedui.errors import ReconciliationError
-from hedui.staging import load_macros, stage_source
+from hedui.steps.ingest import load_macros, stage_source
 
 RUN = "20261128"
 F1 = f"bank/{RUN}/bank_A.csv"

@@ -14,7 +14,7 @@ import pytest
 
 from connectors import load_map, read_delivery
 from connectors.maps import MapError, _parse
-from hedui.staging import stage_source
+from hedui.steps.ingest import stage_source
 from matching.normalize import parse_amount
 
 DATE = "20261128"

@@ -1,4 +1,4 @@
-"""Validation of staged rows with the GX suites (hedui.validate)."""
+"""Validation of staged rows with the GX suites (hedui.steps.validate.check)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from hedui.errors import ConfigError
-from hedui.validate import load_suite, maps_dir, mask_value, suites_dir, validate_source
+from hedui.steps.validate.check import load_suite, maps_dir, mask_value, suites_dir, validate_source
 
 RUN_DATE = "2026-11-28"
 SOURCES = [
@@ -224,7 +224,7 @@ def test_a_rerun_replaces_the_outputs(tmp_path):
 def test_every_suite_loads_in_gx_and_names_only_columns_of_its_map(source):
     from great_expectations.core.expectation_suite import ExpectationSuite
 
-    from hedui.suites import expectation_columns, gx_context
+    from hedui.steps.validate.suites import expectation_columns, gx_context
 
     suite = load_suite(source)
     assert suite.name == f"stg_{source}"

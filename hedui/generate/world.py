@@ -94,6 +94,13 @@ TRUTH: dict[str, tuple[str, str]] = {
     # records without a usable ID, linked probabilistically (not yet confirmed by staff)
     "fuzzy_vehicle": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"),
     "fuzzy_bank": ("INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK"),
+    # evidence nobody could weigh (policy.md: CLEAR is earned)
+    # a vehicle with no owner ID, plated in another city: the owner's name alone puts it in review
+    "pending_vehicle": ("INCOMPLETE", "UNCONFIRMED_LINK"),
+    # a bank row with the applicant's ID and an unreadable balance: quarantined
+    "quarantined_record": ("INCOMPLETE", "RECORD_QUARANTINED"),
+    # a bank row with the applicant's ID and an empty balance: unknown, never zero
+    "unknown_balance": ("INCOMPLETE", "VALUE_UNKNOWN"),
 }
 SCENARIOS = tuple(TRUTH)
 SPECIAL = tuple(s for s in SCENARIOS if s != "clean")       # each once in every block of 60
@@ -485,7 +492,7 @@ class World:
         self.w_ve([plate, ptype, vtype, nm, idv, V.d_dash(first), use, status, pr])
 
     def bank(self, rng, p: Person, atype: str, balance: float | None, code: str | None = None,
-             id_kind: str | None = None) -> str:
+             id_kind: str | None = None, balance_text: str | None = None) -> str:
         code = code or rng.choice(BANK_CODES)
         idv, nm = self.who(rng, p, "bank", id_kind)
         if code == "ABC" and p.rare:
@@ -493,6 +500,8 @@ class World:
         fa, fd = BANK_FORMS[code]
         acct = BANK_CARD_BIN[code] + f"{rng.randrange(10 ** 13):013d}"
         bal = fa(balance) if balance is not None else ("" if code != "JXB" else None)
+        if balance_text is not None:
+            bal = balance_text
         self.banks[code].write([BANK_NAME[code], nm, idv, acct, atype, bal, fd(self.query_date)], balance or 0.0)
         return code
 
@@ -578,7 +587,7 @@ class World:
         sur = self.surname(rng)
         rare = scen == "clean" and h % 40 == 3     # a GB18030-only character among members too
         name0 = self.name(rng, sur, rare=rare)
-        if scen.startswith("fuzzy_"):
+        if scen.startswith("fuzzy_") or scen == "pending_vehicle":
             # the evidence carries no usable ID: give the owner a name no namesake in the city shares,
             # so that the right link is unambiguous (ambiguous ones go to review, not to a household)
             name0 = sur + "".join(rng.choice(GIVEN_CHARS) for _ in range(2)) + rng.choice(RARE_CHARS[2:])
@@ -681,6 +690,14 @@ class World:
             self.ve(rng, app, region, "小型轿车", "正常", 150000.0, id_kind="empty")
         elif scen == "fuzzy_bank":                     # account opened under a mistyped ID
             self.bank(rng, app, "定期", float(rng.randint(500_000, 600_000)), code="CCB", id_kind="bad")
+        elif scen == "pending_vehicle":               # no owner ID, registered in another city
+            city = COUNTIES[region][0]
+            elsewhere = rng.choice([c for c in COUNTY_CODES if COUNTIES[c][0] != city])
+            self.ve(rng, app, elsewhere, "小型轿车", "正常", 150000.0, id_kind="empty")
+        elif scen == "quarantined_record":            # the balance cell is unreadable
+            self.bank(rng, app, "活期", 800.0, code="BOC", id_kind="valid", balance_text="8O0.00")
+        elif scen == "unknown_balance":               # the balance cell is empty
+            self.bank(rng, app, "定期", None, code="BOC", id_kind="valid")
         elif scen == "messy_ids_vehicle":
             self.ve(rng, app, region, "小型轿车", "正常", 150000.0, id_kind=rng.choice(("l15", "fw", "apos")))
         elif scen == "trap_scrapped_car":

@@ -163,8 +163,8 @@ def _u_counts(con, prep, spec: LinkSpec, comps: list[Comparison]) -> tuple[list[
         k_l = min(prep.n_left, max(1, int(math.sqrt(spec.em.u_sample_pairs))))
         k_r = min(prep.n_right, max(1, spec.em.u_sample_pairs // k_l))
         source = (
-            f"(select * from {L} order by hash(__uid || '#{s}'), __uid limit {k_l}) l "
-            f"cross join (select * from {R} order by hash(__uid || '#{s + 1}'), __uid limit {k_r}) r"
+            f"(select * from {L} order by md5_number_lower(__uid || '#{s}'), __uid limit {k_l}) l "
+            f"cross join (select * from {R} order by md5_number_lower(__uid || '#{s + 1}'), __uid limit {k_r}) r"
         )
     glist = ", ".join(c.gamma_column for c in comps)
     Gu, cu, _ = _pattern_arrays(

@@ -173,7 +173,7 @@ def prepare(con, left_table: str, right_table: str, spec: LinkSpec, prefix: str)
     counts = {}
     for side, (table, uid) in sides.items():
         n, n_hashes, n_null = con.sql(
-            f"select count(*), count(distinct hash({q(uid)}::varchar)), count(*) - count({q(uid)}) from {table}"
+            f"select count(*), count(distinct md5_number_lower({q(uid)}::varchar)), count(*) - count({q(uid)}) from {table}"
         ).fetchall()[0]
         # as many distinct hashes as rows: the ids are unique (and their hashes too)
         n_distinct = n if n_hashes == n else con.sql(f"select count(distinct {q(uid)}) from {table}").fetchall()[0][0]
@@ -183,13 +183,13 @@ def prepare(con, left_table: str, right_table: str, spec: LinkSpec, prefix: str)
                 f"{n} rows, {n_distinct} distinct values, {n_null} nulls"
             )
         counts[side] = n
-        # __rid: a 64-bit hash of the unique id (no sort, no join, the same in every run); in the
+        # __rid: a 64-bit md5 of the unique id (md5, not hash(): stable across DuckDB versions) (no sort, no join, the same in every run); in the
         # unlikely event of a collision, the rank of the id instead
         select = [f"t.{q(uid)}::varchar as __uid"]
         select += [f"t.{q(c)}" for c in sorted(carried[side])]
         joins = []
         if n_hashes == n:
-            select.insert(0, f"hash(t.{q(uid)}::varchar) as __rid")
+            select.insert(0, f"md5_number_lower(t.{q(uid)}::varchar) as __rid")
         else:
             select.insert(0, "ids.__rid")
             joins.append(

@@ -1,6 +1,10 @@
 -- Household figures of policy.md: monthly per-capita income over the policy
 -- window, financial assets per capita, residential units and area.
--- Only records linked to an authorized member count (links).
+-- Only records linked to an authorized member count (links).  Records waiting in the
+-- review queue (`pending_links`) are counted apart, in the `*_if_confirmed_*` figures only:
+-- what the figures would be if staff confirmed them (evidence_gaps.sql compares the two).
+-- An empty amount is unknown, never zero: it adds nothing to a sum, and the record is
+-- listed as VALUE_UNKNOWN (evidence_gaps.sql).
 with
 
 households as (
@@ -12,7 +16,11 @@ run_month as (
 ),
 
 links as (
-    select * from links where run_date = $run_date
+    select source, record_id, request_id, member_id, is_confirmed, false as is_pending
+    from links where run_date = $run_date
+    union all
+    select source, record_id, request_id, member_id, false, true
+    from pending_links where run_date = $run_date
 ),
 
 window_bounds as (
@@ -24,7 +32,7 @@ window_bounds as (
 ),
 
 tax as (
-    select l.request_id, l.member_id, l.is_confirmed, t.income_item, t.income_yuan, t.tax_paid_yuan
+    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, t.income_item, t.income_yuan, t.tax_paid_yuan
     from stg_tax as t
     inner join links as l on l.record_id = t.record_id
     inner join window_bounds as w on w.request_id = l.request_id
@@ -35,7 +43,7 @@ tax as (
 ),
 
 si as (
-    select l.request_id, l.member_id, l.is_confirmed, s.scheme, s.category, s.contribution_base_yuan, s.benefit_yuan,
+    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, s.scheme, s.category, s.contribution_base_yuan, s.benefit_yuan,
         case s.scheme
             when '企业职工基本养老保险' then h.si_rate_enterprise
             when '机关事业单位养老保险' then h.si_rate_public
@@ -51,16 +59,16 @@ si as (
 ),
 
 members_with_tax_wages as (
-    select distinct request_id, member_id from tax where income_item = '工资薪金所得'
+    select distinct request_id, member_id from tax where income_item = '工资薪金所得' and not is_pending
 ),
 
 income as (
-    select request_id, is_confirmed, sum(income_yuan) as income_yuan,
+    select request_id, is_confirmed, is_pending, sum(income_yuan) as income_yuan,
         sum(coalesce(tax_paid_yuan, 0)) as tax_paid_yuan,
         0.0 as benefit_yuan, 0.0 as wage_estimate_yuan, 0.0 as si_individual_yuan
-    from tax group by request_id, is_confirmed
+    from tax group by request_id, is_confirmed, is_pending
     union all
-    select si.request_id, si.is_confirmed, 0, 0,
+    select si.request_id, si.is_confirmed, si.is_pending, 0, 0,
         sum(si.benefit_yuan) filter (
             where si.category = '待遇'
               and not list_contains(h.excluded_income_items, si.scheme)),
@@ -73,11 +81,11 @@ income as (
     inner join households as h on h.request_id = si.request_id
     left join members_with_tax_wages as m
         on m.request_id = si.request_id and m.member_id = si.member_id
-    group by si.request_id, si.is_confirmed
+    group by si.request_id, si.is_confirmed, si.is_pending
 ),
 
 income_parts as (
-    select request_id, is_confirmed,
+    select request_id, is_confirmed, is_pending,
         coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0) + coalesce(benefit_yuan, 0)
             + coalesce(wage_estimate_yuan, 0) - coalesce(si_individual_yuan, 0) as net_yuan
     from income
@@ -86,30 +94,33 @@ income_parts as (
 income_total as (
     select
         request_id,
-        coalesce(sum(income_yuan), 0) as taxed_income_yuan,
-        coalesce(sum(tax_paid_yuan), 0) as tax_paid_yuan,
-        coalesce(sum(benefit_yuan), 0) as benefit_yuan,
-        coalesce(sum(wage_estimate_yuan), 0) as wage_estimate_yuan,
-        coalesce(sum(si_individual_yuan), 0) as si_individual_yuan,
+        coalesce(sum(income_yuan) filter (where not is_pending), 0) as taxed_income_yuan,
+        coalesce(sum(tax_paid_yuan) filter (where not is_pending), 0) as tax_paid_yuan,
+        coalesce(sum(benefit_yuan) filter (where not is_pending), 0) as benefit_yuan,
+        coalesce(sum(wage_estimate_yuan) filter (where not is_pending), 0) as wage_estimate_yuan,
+        coalesce(sum(si_individual_yuan) filter (where not is_pending), 0) as si_individual_yuan,
         (select coalesce(sum(p.net_yuan), 0) from income_parts as p
-         where p.request_id = income.request_id and p.is_confirmed) as net_confirmed_yuan
+         where p.request_id = income.request_id and p.is_confirmed) as net_confirmed_yuan,
+        (select coalesce(sum(p.net_yuan), 0) from income_parts as p
+         where p.request_id = income.request_id) as net_if_confirmed_yuan
     from income group by request_id
 ),
 
 assets as (
-    select l.request_id, l.is_confirmed, b.balance_yuan as amount_yuan
+    select l.request_id, l.is_confirmed, l.is_pending, b.balance_yuan as amount_yuan
     from stg_bank as b inner join links as l on l.record_id = b.record_id
     where b.run_date = $run_date
     union all
-    select l.request_id, l.is_confirmed, coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0)
+    select l.request_id, l.is_confirmed, l.is_pending,
+        coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0)
     from stg_securities as s inner join links as l on l.record_id = s.record_id
     where s.run_date = $run_date
     union all
-    select l.request_id, l.is_confirmed, i.cash_value_yuan
+    select l.request_id, l.is_confirmed, l.is_pending, i.cash_value_yuan
     from stg_insurance as i inner join links as l on l.record_id = i.record_id
     where i.run_date = $run_date and i.policy_status = '有效'
     union all
-    select l.request_id, l.is_confirmed, f.balance_yuan
+    select l.request_id, l.is_confirmed, l.is_pending, f.balance_yuan
     from stg_housing_fund as f
     inner join links as l on l.record_id = f.record_id
     inner join households as h on h.request_id = l.request_id
@@ -117,14 +128,17 @@ assets as (
 ),
 
 assets_total as (
-    select request_id, coalesce(sum(amount_yuan), 0) as financial_assets_yuan,
-        coalesce(sum(amount_yuan) filter (where is_confirmed), 0) as financial_assets_confirmed_yuan
+    select request_id, coalesce(sum(amount_yuan) filter (where not is_pending), 0) as financial_assets_yuan,
+        coalesce(sum(amount_yuan) filter (where is_confirmed), 0) as financial_assets_confirmed_yuan,
+        coalesce(sum(amount_yuan), 0) as financial_assets_if_confirmed_yuan,
+        count(*) filter (where amount_yuan is null and not is_pending) as n_unknown_amounts
     from assets group by request_id
 ),
 
 residential as (
-    select l.request_id, count(distinct r.unit_no) as n_residential_units,
-        sum(r.floor_area_m2) as residential_area_m2
+    select l.request_id, count(distinct r.unit_no) filter (where not l.is_pending) as n_residential_units,
+        count(distinct r.unit_no) as n_residential_units_if_confirmed,
+        sum(r.floor_area_m2) filter (where not l.is_pending) as residential_area_m2
     from stg_real_estate as r inner join links as l on l.record_id = r.record_id
     where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
     group by l.request_id
@@ -147,13 +161,19 @@ final as (
             / h.income_window_months / h.n_members, 2) as income_monthly_per_capita_yuan,
         round(coalesce(i.net_confirmed_yuan, 0) / h.income_window_months / h.n_members, 2)
             as income_monthly_per_capita_confirmed_yuan,
+        round(coalesce(i.net_if_confirmed_yuan, 0) / h.income_window_months / h.n_members, 2)
+            as income_monthly_per_capita_if_confirmed_yuan,
         h.standard_monthly_yuan,
         coalesce(a.financial_assets_yuan, 0) as financial_assets_yuan,
         round(coalesce(a.financial_assets_confirmed_yuan, 0) / h.n_members, 2)
             as financial_assets_per_capita_confirmed_yuan,
         round(coalesce(a.financial_assets_yuan, 0) / h.n_members, 2) as financial_assets_per_capita_yuan,
+        round(coalesce(a.financial_assets_if_confirmed_yuan, 0) / h.n_members, 2)
+            as financial_assets_per_capita_if_confirmed_yuan,
+        coalesce(a.n_unknown_amounts, 0) as n_unknown_amounts,
         h.financial_assets_limit_yuan,
         coalesce(r.n_residential_units, 0) as n_residential_units,
+        coalesce(r.n_residential_units_if_confirmed, 0) as n_residential_units_if_confirmed,
         coalesce(r.residential_area_m2, 0) as residential_area_m2,
         round(coalesce(r.residential_area_m2, 0) / h.n_members, 2) as residential_area_per_capita_m2,
         h.max_residential_units

@@ -1,30 +1,36 @@
--- The outcome per household (policy.md): FINDINGS when a substantive finding
--- stands on confirmed evidence; else INCOMPLETE when anything is missing or
--- unconfirmed; else CLEAR.  Gaps are always listed.
+-- The outcome per household (policy.md): FINDINGS when a substantive finding stands on
+-- confirmed evidence; else INCOMPLETE when evidence_gaps holds any gap (the only place
+-- gaps are read); else CLEAR — earned, never a default.  Gaps are always listed.
 with
 
 households as (
     select request_id from households where run_date = $run_date
 ),
 
-findings as (
-    select * from findings where run_date = $run_date
+substantive as (
+    select request_id, code, is_confirmed from finding_candidates
+    where run_date = $run_date and not is_pending
 ),
 
-gap_codes as (
-    select unnest(['NO_AUTHORIZATION', 'SOURCE_MISSING', 'SOURCE_FAILED', 'UNCONFIRMED_LINK']) as code
+gaps as (
+    select request_id, code from evidence_gaps where run_date = $run_date
+),
+
+codes as (
+    select request_id, code from substantive
+    union
+    select request_id, code from gaps
 ),
 
 per_household as (
     select
         h.request_id,
-        count(f.code) filter (
-            where f.is_confirmed and f.code not in (select code from gap_codes)) as n_confirmed,
-        count(f.code) as n_any,
-        string_agg(distinct f.code, ';' order by f.code) as findings
+        (select count(*) from substantive as s where s.request_id = h.request_id and s.is_confirmed)
+            as n_confirmed,
+        (select count(*) from codes as c where c.request_id = h.request_id) as n_any,
+        (select string_agg(c.code, ';' order by c.code) from codes as c where c.request_id = h.request_id)
+            as findings
     from households as h
-    left join findings as f on f.request_id = h.request_id
-    group by h.request_id
 ),
 
 final as (

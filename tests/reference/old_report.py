@@ -17,7 +17,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from connectors import load_map
-from hedui.report import (
+from hedui.steps.report.outputs import (
     ALERT_KINDS,
     CHANGE_KIND_ZH,
     FINDING_ZH,
@@ -26,6 +26,8 @@ from hedui.report import (
     METHOD_ZH,
     OUTCOME_ZH,
     TEMPLATES,
+    UNWEIGHED_CODES,
+    lineage_groups,
 )
 
 HERE = Path(__file__).parent
@@ -136,6 +138,17 @@ def _linked_records(con, run_date: str, sources: list[str]) -> dict[str, list[di
     return by_request
 
 
+def _by_request(cursor) -> dict:
+    from types import SimpleNamespace
+
+    cols = [d[0] for d in cursor.description]
+    out: dict = defaultdict(list)
+    for row in cursor.fetchall():
+        r = SimpleNamespace(**dict(zip(cols, row, strict=True)))
+        out[r.request_id].append(r)
+    return out
+
+
 def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -> dict:
     """Write every output of a run's report step; return counts.
 
@@ -201,6 +214,40 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
         changes[c["request_id"]].append(c)
     _write_alerts(out / "alerts.csv", households, previous, changes, members)
     records = _linked_records(con, run_date, [s for s in sources() if s != REQUESTS])
+    unweighed = _by_request(con.execute(
+        "select g.*, m.name, m.id_masked as member_id_masked, m.relation as member_relation, "
+        "q.id_masked as record_id_masked from evidence_gaps g "
+        "left join (select request_id, id_norm, name, id_masked, relation from stg_requests "
+        "           where run_date = $run_date qualify row_number() over (partition by request_id, id_norm "
+        "                                      order by row_no, rowid) = 1) m "
+        "  on m.request_id = g.request_id and m.id_norm = g.member_id "
+        "left join (select source, file_name, row_no, any_value(id_masked) as id_masked from quarantine_subjects "
+        "           where run_date = $run_date group by all) q "
+        "  on g.code = 'RECORD_QUARANTINED' and q.source = g.source and q.file_name = g.file_name "
+        "     and q.row_no = g.row_no "
+        "where g.run_date = $run_date order by g.request_id, g.code, g.source, g.file_name, g.row_no, g.rowid",
+        params))
+    for rows in unweighed.values():
+        rows[:] = [r for r in rows if r.code in UNWEIGHED_CODES]
+        for r in rows:
+            r.member_name_masked = r.name[:1] + "*" if r.name else None
+            r.related_zh = FINDING_ZH.get(r.related_code, r.related_code) if r.related_code else None
+    lineage = _by_request(con.execute(
+        "select x.*, r.file_name, r.row_no, m.name, m.relation as member_relation from figure_lineage x "
+        "join (select distinct request_id, code from findings where run_date = $run_date "
+        "      and record_id is null and code in ('INCOME_OVER_STANDARD', 'FINANCIAL_ASSETS_OVER_LIMIT')) f "
+        "  on f.request_id = x.request_id and f.code = x.figure_code "
+        "left join (select record_id, file_name, row_no from source_records where run_date = $run_date) r "
+        "  on r.record_id = x.record_id "
+        "left join (select request_id, id_norm, name, relation from stg_requests "
+        "           where run_date = $run_date qualify row_number() over (partition by request_id, id_norm "
+        "                                      order by row_no, rowid) = 1) m "
+        "  on m.request_id = x.request_id and m.id_norm = x.member_id "
+        "where x.run_date = $run_date order by x.request_id, x.figure_code, m.relation <> '本人', x.member_id, "
+        "x.item, x.period_month, r.file_name, r.row_no", params))
+    for rows in lineage.values():
+        for r in rows:
+            r.member_name_masked = r.name[:1] + "*" if r.name else None
     names = {s["source"]: s["source_zh"] for s in statuses}
 
     env = _env()
@@ -223,6 +270,7 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
             gaps=[f for f in findings[request_id] if f["is_gap"]],
             statuses=statuses, run_date=run_date, source_names=names,
             previous=previous.get(request_id), changes=changes.get(request_id, []),
+            unweighed=unweighed.get(request_id, []), lineage=lineage_groups(lineage.get(request_id, [])),
             version=versions.get(request_id, 1), outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
             finding_diff=_finding_diff(previous.get(request_id), h["findings"]),
         )

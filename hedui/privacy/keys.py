@@ -20,7 +20,7 @@ not a crash in the middle of a run.
 
 DuckDB cannot compute an HMAC: the helpers here take the *distinct* values of
 a column (a list or an Arrow array) and return the results in the same order,
-for the caller to join back in SQL (see :mod:`hedui.protect`).
+for the caller to join back in SQL (see :mod:`hedui.privacy.protect`).
 """
 
 from __future__ import annotations

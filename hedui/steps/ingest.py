@@ -39,7 +39,7 @@ from matching.normalize import name_sql_exceptions, normalize_name
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 #: memory for a staging run's own DuckDB (HEDUI_MEMORY_LIMIT overrides); beyond it DuckDB
 #: spills to a temporary folder beside the staged output
 DEFAULT_MEMORY_LIMIT = "4GB"

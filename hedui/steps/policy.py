@@ -16,7 +16,7 @@ import yaml
 
 from hedui.errors import PolicyError
 
-POLICY_DIR = Path(__file__).parent / "policies"
+POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
 
 URBAN_RURAL = ("城市", "农村")
 

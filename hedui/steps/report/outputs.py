@@ -23,9 +23,9 @@ from types import SimpleNamespace
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from hedui.masking import mask_text
+from hedui.privacy.masking import mask_text
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 log = logging.getLogger(__name__)
 
 OUTCOME_ZH = {
@@ -46,8 +46,13 @@ FINDING_ZH = {
     "SOURCE_MISSING": "部门数据未交付",
     "SOURCE_FAILED": "部门数据未通过校验",
     "UNCONFIRMED_LINK": "所依据的记录为未确认的概率匹配",
+    "RECORD_QUARANTINED": "涉及成员的记录被隔离，内容未能核对",
+    "VALUE_UNKNOWN": "记录缺少核对所需的数值",
 }
-GAP_CODES = {"NO_AUTHORIZATION", "SOURCE_MISSING", "SOURCE_FAILED", "UNCONFIRMED_LINK"}
+GAP_CODES = {"NO_AUTHORIZATION", "SOURCE_MISSING", "SOURCE_FAILED", "UNCONFIRMED_LINK", "RECORD_QUARANTINED",
+             "VALUE_UNKNOWN"}
+#: the gaps the section 待核实的信息 lists record by record (evidence_gaps.sql)
+UNWEIGHED_CODES = ("UNCONFIRMED_LINK", "RECORD_QUARANTINED", "VALUE_UNKNOWN")
 METHOD_ZH = {"exact_id": "身份证号精确匹配", "probabilistic": "概率匹配"}
 HIDDEN_COLUMNS = {"name", "id_number"}
 
@@ -81,7 +86,7 @@ def pdf_wanted(n_households: int) -> bool:
 
 def write_pdfs(report_dir: Path, request_ids: list[str]) -> int:
     """Print the household reports of `request_ids` to PDF beside their HTML."""
-    from hedui.render import to_pdf
+    from hedui.steps.report.pdf import to_pdf
 
     folder = report_dir / "households"
     return to_pdf((folder / f"{safe_name(r)}.html", folder / f"{safe_name(r)}.pdf") for r in request_ids)
@@ -282,7 +287,7 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
     """Write the batched households' page data under `parts`; return the number of batches and, per
     source of records, (order, group, the SQL of a record's row of HTML)."""
     from connectors import load_map
-    from hedui.pipeline import REQUESTS, sources
+    from hedui.settings import REQUESTS, sources
 
     params = {"run_date": run_date}
     only_sql = ""
@@ -323,6 +328,40 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "           select record_id, file_name, row_no, delivery_date from stg_requests "
           "           where run_date = $run_date) r using (record_id) "
           "where f.run_date = $run_date", parts / "findings", params)
+    # 待核实的信息: each record not weighed, naming the member it may be about (masked)
+    _copy(con, "select b.batch, g.request_id, g.code, g.source, g.file_name, g.row_no, g.match_weight, "
+          f"g.related_code, {_sql_case('g.related_code', FINDING_ZH, 'g.related_code')} as related_zh, "
+          "g.reason_zh, hd_mask_name(m.name) as member_name_masked, m.id_masked as member_id_masked, "
+          "m.relation as member_relation, q.id_masked as record_id_masked, "
+          "row_number() over (order by g.request_id, g.code, g.source, g.file_name, g.row_no, g.rowid) as _ord "
+          "from evidence_gaps g join _report_batch b using (request_id) "
+          "left join (select request_id, id_norm, name, id_masked, relation from stg_requests "
+          "           where run_date = $run_date qualify row_number() over (partition by request_id, id_norm "
+          "                                      order by row_no, rowid) = 1) m "
+          "  on m.request_id = g.request_id and m.id_norm = g.member_id "
+          "left join (select source, file_name, row_no, any_value(id_masked) as id_masked from quarantine_subjects "
+          "           where run_date = $run_date group by all) q "
+          "  on g.code = 'RECORD_QUARANTINED' and q.source = g.source and q.file_name = g.file_name "
+          "     and q.row_no = g.row_no "
+          f"where g.run_date = $run_date and g.code in ({', '.join(map(_sql_str, UNWEIGHED_CODES))})",
+          parts / "unweighed", params)
+    # the rows a figure-based finding stands on (figure_lineage.sql), for its citation
+    _copy(con, "select b.batch, x.request_id, x.figure_code, x.source, x.item, x.period_month, x.amount_yuan, "
+          "x.is_in_window, x.is_excluded, x.is_counted, r.file_name, r.row_no, "
+          "hd_mask_name(m.name) as member_name_masked, m.relation as member_relation, "
+          "row_number() over (order by x.request_id, x.figure_code, m.relation <> '本人', x.member_id, x.item, "
+          "x.period_month, r.file_name, r.row_no) as _ord "
+          "from figure_lineage x join _report_batch b using (request_id) "
+          "join (select distinct request_id, code from findings where run_date = $run_date "
+          "      and record_id is null and code in ('INCOME_OVER_STANDARD', 'FINANCIAL_ASSETS_OVER_LIMIT')) f "
+          "  on f.request_id = x.request_id and f.code = x.figure_code "
+          "left join (select record_id, file_name, row_no from source_records where run_date = $run_date) r "
+          "  on r.record_id = x.record_id "
+          "left join (select request_id, id_norm, name, relation from stg_requests "
+          "           where run_date = $run_date qualify row_number() over (partition by request_id, id_norm "
+          "                                      order by row_no, rowid) = 1) m "
+          "  on m.request_id = x.request_id and m.id_norm = x.member_id "
+          "where x.run_date = $run_date", parts / "lineage", params)
     _copy(con, "select b.batch, p.* from previous_verification p join _report_batch b using (request_id) "
           "where p.run_date = $run_date", parts / "previous", params)
     # a change names its member by the mask of the household's member with that ID (the last listed)
@@ -418,6 +457,8 @@ def _render_batch(job: dict) -> tuple[int, int]:
     findings = _grouped(_objects(_part(con, parts, "findings", batch)))
     previous = {p.request_id: p for p in _objects(_part(con, parts, "previous", batch, "select * from p"))}
     changes = _grouped(_objects(_part(con, parts, "changes", batch)))
+    unweighed = _grouped(_objects(_part(con, parts, "unweighed", batch)))
+    lineage = _grouped(_objects(_part(con, parts, "lineage", batch)))
     read = time.perf_counter()
     statuses_html, run_date = Markup(job["statuses_html"]), job["run_date"]
     source_names = job["source_names"]
@@ -433,6 +474,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
             findings=[f for f in mine if not f.is_gap], gaps=[f for f in mine if f.is_gap],
             statuses_html=statuses_html, run_date=run_date, source_names=source_names,
             previous=prev, changes=changes.get(request_id, []),
+            unweighed=unweighed.get(request_id, []), lineage=lineage_groups(lineage.get(request_id, [])),
             version=h._version, outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
             finding_diff=_finding_diff(prev and vars(prev), h.findings),
         )
@@ -442,11 +484,33 @@ def _render_batch(job: dict) -> tuple[int, int]:
     return len(households), sum(n for _, n in member_html.values())
 
 
+def lineage_groups(rows: list) -> dict[str, list[SimpleNamespace]]:
+    """A figure's cited rows summarized per member, item and status (计入 / 不计入（窗口外）/
+    按政策不计入 / 金额未知), each group keeping its rows for the page's collapsible list."""
+    out: dict[str, dict[tuple, SimpleNamespace]] = defaultdict(dict)
+    for r in rows:
+        status = ("计入" if r.is_counted else "按政策不计入" if r.is_excluded
+                  else "不计入（窗口外）" if not r.is_in_window else "金额未知，未计入")
+        key = (r.member_name_masked, r.member_relation, r.source, r.item, status)
+        g = out[r.figure_code].get(key)
+        if g is None:
+            g = out[r.figure_code][key] = SimpleNamespace(
+                member=r.member_name_masked or "—", relation=r.member_relation or "", source=r.source, item=r.item,
+                status=status, n=0, total=0.0, first=None, last=None, rows=[])
+        g.n += 1
+        g.total += r.amount_yuan or 0.0
+        if r.period_month is not None:
+            g.first = min(g.first or r.period_month, r.period_month)
+            g.last = max(g.last or r.period_month, r.period_month)
+        g.rows.append(r)
+    return {code: list(groups.values()) for code, groups in out.items()}
+
+
 def _pool_size() -> int:
     return int(os.environ.get("HEDUI_THREADS") or 0) or 2
 
 
-WORKER_ENTRY = "from hedui.report import _worker_main; _worker_main()"
+WORKER_ENTRY = "from hedui.steps.report.outputs import _worker_main; _worker_main()"
 
 
 def _worker_main() -> None:
@@ -569,7 +633,7 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
     import shutil
     import tempfile
 
-    from hedui.pipeline import REQUESTS, sources
+    from hedui.settings import REQUESTS, sources
 
     run_date = ctx.run_date
     out = ctx.report_dir

@@ -17,7 +17,7 @@ from hedui import db
 
 log = logging.getLogger(__name__)
 
-SPEC_PATH = Path(__file__).parent / "linkage.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "linkage.yaml"
 AMBIGUITY_MARGIN = 10.0  # bits: the best member must be ~1000× likelier than the runner-up
 
 
@@ -44,7 +44,7 @@ def _plain_ids(con, run_date: str, keys) -> int:
     decrypted once per distinct token; a value that is not a token (a working
     database filled before protection) stands for itself.
     """
-    from hedui.security import is_token
+    from hedui.privacy.keys import is_token
 
     tokens = con.sql("""
         select distinct id_number from source_records
@@ -117,6 +117,7 @@ def link_run(con, run_date: str, keys) -> dict:
     counts["candidates"] = probabilistic_pairs(con, run_date, keys)
     counts["review_queue"] = db.replace_model(con, "review_queue", "link/review_queue.sql", run_date)
     apply_decisions(con, run_date)
+    counts["quarantine_links"] = quarantine_links(con, run_date, keys)
     counts["probabilistic"] = con.sql(
         "select count(*) from links where run_date = ? and method = 'probabilistic'", params=[run_date]
     ).fetchall()[0][0]
@@ -133,3 +134,27 @@ def apply_decisions(con, run_date: str) -> None:
     """, [run_date])
     con.execute("delete from links where run_date = ? and method = 'probabilistic'", [run_date])
     con.execute("insert into links by name " + db.sql_text("link/links_probabilistic.sql"), {"run_date": run_date})
+
+
+def quarantine_links(con, run_date: str, keys) -> int:
+    """Replace the run's `quarantine_links`: quarantined rows that name an authorized member
+    (`sql/link/quarantine_links.sql`); the IDs are decrypted in temporary memory only."""
+    from hedui.privacy.keys import is_token
+
+    if not db.table_exists(con, "quarantine_subjects"):
+        con.sql(db.sql_text("schema.sql"))
+    tokens = [t for (t,) in con.sql("""
+        select distinct id_number from quarantine_subjects where run_date = $run_date and id_number is not null
+        union
+        select distinct id_number from stg_requests
+        where run_date = $run_date and id_norm is not null and id_number is not null
+          and nullif(trim(authorization_no), '') is not null
+    """, params={"run_date": run_date}).fetchall()]
+    plain = [keys.decrypt(t) if is_token(t) else t for t in tokens]
+    con.register("_hd_q_arrow", pa.table({"token": pa.array(tokens, pa.string()), "plain": pa.array(plain, pa.string())}))
+    con.sql("create or replace temp table _hd_q_plain as select * from _hd_q_arrow")
+    con.unregister("_hd_q_arrow")
+    try:
+        return db.replace_model(con, "quarantine_links", "link/quarantine_links.sql", run_date)
+    finally:
+        con.sql("drop table if exists _hd_q_plain")

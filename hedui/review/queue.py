@@ -13,7 +13,7 @@ import logging
 from connectors import load_map
 from hedui import db
 from hedui.errors import HeduiError
-from hedui.report import display_fields, display_select
+from hedui.steps.report.outputs import display_fields, display_select
 from matching.linkage import waterfall
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def decide(con, run_date: str, decision_key: str, decision: str, reviewer: str, 
     p = [r for r in queue(con, run_date) if r["decision_key"] == decision_key]
     if not p:
         raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{decision_key[:12]}…）")
-    from hedui.linking import apply_decisions
+    from hedui.steps.link import apply_decisions
 
     con.execute("insert into review_decisions values (?, ?, ?, ?, ?, ?, ?, ?)",
                 [decision_key, decision, reviewer.strip(), at or dt.datetime.now(), reason.strip(), run_date,

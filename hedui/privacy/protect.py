@@ -33,7 +33,7 @@ import duckdb
 import pyarrow as pa
 
 from hedui.errors import HeduiError
-from hedui.security import PSEUDONYM_PREFIX, TOKEN_PREFIXES, Keys
+from hedui.privacy.keys import PSEUDONYM_PREFIX, TOKEN_PREFIXES, Keys
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def _unprotected_filter(column: str, prefixes: Sequence[str]) -> str:
 _WS = r"[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]"
 
 
-# The SQL twins of hedui.masking.mask_id / mask_account (as hd_mask_id / hd_mask_account in sql/macros.sql,
+# The SQL twins of hedui.privacy.masking.mask_id / mask_account (as hd_mask_id / hd_mask_account in sql/macros.sql,
 # inlined so that protect_table works on any connection).
 def _mask_id_sql(x: str) -> str:
     v = f"trim({x})"
@@ -245,6 +245,9 @@ MEMBER_ID_TABLES: dict[str, tuple[str, ...]] = {
     "findings": ("member_id",),
     "facts": ("applicant_id", "member_id"),
     "changes": ("member_id",),
+    "quarantine_links": ("member_id",),
+    "evidence_gaps": ("member_id",),
+    "evidence_completeness": ("member_id",),
 }
 
 
@@ -275,7 +278,7 @@ def _exists(con, table: str) -> bool:
 def reveal(token: str, *, keys: Keys, log_: object, actor: str, subject: str, purpose: str) -> str:
     """Decrypt one value for a person allowed by law to see it, writing an `unmasked_view` entry first.
 
-    `log_` is an :class:`hedui.audit.AuditLog`.  The entry names the actor, the
+    `log_` is an :class:`hedui.audit.auditor.AuditLog`.  The entry names the actor, the
     subject (e.g. a request id and member pseudonym, never the value) and the purpose.
     Raises DecryptionError when the token is bad (the attempt stays logged).
     """

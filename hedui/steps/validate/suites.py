@@ -49,7 +49,7 @@ class Suite:
 def suites_dir() -> Path:
     """`$HEDUI_EXPECTATIONS_DIR`, else `expectations/` at the repository root."""
     env = os.environ.get("HEDUI_EXPECTATIONS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "expectations"
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "expectations"
 
 
 def maps_dir() -> Path:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hedui.errors import HeduiError
-from hedui.masking import mask_text
+from hedui.privacy.masking import mask_text
 
 GENESIS = "0" * 64
 ACTIONS = ("run", "report_render", "export", "review_decision", "unmasked_view", "purge")

@@ -32,9 +32,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hedui.errors import ConfigError
-from hedui.masking import mask_account, mask_id
-from hedui.suites import Suite, expectation_columns, gx_context, load_suite, maps_dir, suites_dir
-from hedui.verdict import FileCounts, file_counts, threshold_reasons, totals
+from hedui.privacy.masking import mask_account, mask_id
+from hedui.steps.validate.suites import (
+    Suite,
+    expectation_columns,
+    gx_context,
+    load_suite,
+    maps_dir,
+    suites_dir,
+)
+from hedui.steps.validate.verdict import FileCounts, file_counts, threshold_reasons, totals
 
 __all__ = ["ValidationResult", "ExpectationOutcome", "validate_source", "load_suite", "maps_dir", "suites_dir",
            "mask_value", "expectation_columns"]
@@ -87,7 +94,7 @@ class ValidationResult:
     threshold broken; `reasons_zh` says which). `rows_quarantined` counts distinct
     rows; `quarantine_lines` counts lines (one per failed column of a row).
     `counts` are the delivery's rows (delivered, duplicates, quarantined, staged;
-    see `hedui.verdict`), `files` the same per file, and `warnings_zh` the
+    see `hedui.steps.validate.verdict`), `files` the same per file, and `warnings_zh` the
     failed `report` rules of severity warning (implausible values, shown in
     Data Docs; they neither quarantine rows nor fail the source).
     """
@@ -316,7 +323,7 @@ def validate_source(
     With the connector's ``manifest`` (and staging's quarantine file
     ``stage_quarantine``) the suite's thresholds judge each delivered file over
     all its rows — unreadable and staging-quarantined rows included, duplicates
-    not (`hedui.verdict`) — and `counts`/`files` give delivered, duplicates,
+    not (`hedui.steps.validate.verdict`) — and `counts`/`files` give delivered, duplicates,
     quarantined and staged rows as the run summary counts them; without it the
     thresholds judge the staged rows only.
 
@@ -325,7 +332,7 @@ def validate_source(
     """
     from great_expectations.core.run_identifier import RunIdentifier
 
-    from hedui.datadocs import ResultMerger, build_data_docs
+    from hedui.steps.validate.datadocs import ResultMerger, build_data_docs
 
     started = time.perf_counter()
     day = _parse_run_date(run_date)
@@ -613,7 +620,7 @@ def _write_quarantine(lines, schema: pa.Schema, source: str, run_date: str, path
 
 def _threshold_reasons(suite: Suite, rows_in: int, rows_quarantined: int) -> list[str]:
     """Without the delivery's manifest: the quarantined share of the rows validated (the
-    pipeline passes the manifest and `hedui.verdict` judges each delivered file instead)."""
+    pipeline passes the manifest and `hedui.steps.validate.verdict` judges each delivered file instead)."""
     limit = suite.thresholds.get("max_quarantined_share")
     if limit is None or rows_in == 0:
         return []

@@ -6,7 +6,7 @@ personal values, and saves it as `<docs_dir>/_results/stg_<source>.json`.
 `build_data_docs(docs_dir)` renders every saved result of the run (and the
 suites) into a GX Data Docs site in `docs_dir`, then makes the pages work
 without the network: GX's pages load Bootstrap, jQuery, bootstrap-table,
-Font Awesome … from CDNs; those files are vendored in `hedui/datadocs_vendor/`
+Font Awesome … from CDNs; those files are vendored in `hedui/steps/validate/datadocs_vendor/`
 (see its README for versions and licences), copied to `<docs_dir>/static/vendor/`
 and every CDN address in the pages is rewritten to them. The Vega scripts (used
 only for profiling charts, which these suites never produce) are dropped.
@@ -289,7 +289,7 @@ def build_data_docs(docs_dir: Path, suites: Path | None = None) -> Path:
         ValidationResultIdentifier,
     )
 
-    from hedui.suites import gx_context, load_suite
+    from hedui.steps.validate.suites import gx_context, load_suite
 
     docs_dir = Path(docs_dir)
     with _locked(docs_dir):
@@ -351,7 +351,7 @@ def _counts_notes(verdict: dict) -> str:
     """The delivery's rows, counted as the run summary and reconciliation.csv count them
     (delivered = staged + quarantined, duplicates among the quarantined), per file when
     there are several; GX's own figures below count the rows that reached validation."""
-    from hedui.verdict import counts_zh
+    from hedui.steps.validate.verdict import counts_zh
 
     counts = verdict.get("counts")
     if not counts:
@@ -394,7 +394,7 @@ def make_offline(docs_dir: Path) -> None:
         if leftovers:
             raise RuntimeError(
                 f"{page} still loads {leftovers[:3]} from the network: vendor it and add it to CDN_ASSETS "
-                "(see hedui/datadocs_vendor/README.md)"
+                "(see hedui/steps/validate/datadocs_vendor/README.md)"
             )
         page.write_text(html, encoding="utf-8")
 

@@ -2,14 +2,14 @@
 
 - `write_query_ledger` — one row per lookup of an authorized member's records in a source;
   `check_authorization_gate` — raises if a link reaches a member without an authorization.
-- `AuditLog` (from `hedui.auditlog`, re-exported) — the hash-chained log of runs,
+- `AuditLog` (from `hedui.audit.log`, re-exported) — the hash-chained log of runs,
   renders, exports, review decisions, unmasked views and purges.
 - `publish_audit_db` — a separate DuckDB file holding only masked or pseudonymized
   data (runs, input files with SHA-256, outcomes, findings with citations,
   quarantine counts, review decisions, the query ledger and the audit log),
   written to a temporary file and swapped in atomically.
 - `open_auditor` — that file read-only, external access disabled, configuration locked.
-- `scan_for_personal_data` (from `hedui.scan`, re-exported) — finds full ID / account numbers in outputs.
+- `scan_for_personal_data` (from `hedui.privacy.scan`, re-exported) — finds full ID / account numbers in outputs.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import time
 import logging
 import os
 import re
 import subprocess
 import sys
+import time
 import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -32,7 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from hedui import db
-from hedui.auditlog import (
+from hedui.audit.log import (
     ACTIONS,
     GENESIS,
     AuditError,
@@ -43,12 +43,12 @@ from hedui.auditlog import (
     mask_free_text,
 )
 from hedui.errors import HeduiError
-from hedui.scan import scan_for_personal_data
-from hedui.security import PSEUDONYM_PREFIX, Keys, load_keys
+from hedui.privacy.keys import PSEUDONYM_PREFIX, Keys, load_keys
+from hedui.privacy.scan import scan_for_personal_data
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AUDIT_DIR = "audit"
 AUDIT_DB_NAME = "hedui_audit.duckdb"
 AUDIT_LOG_NAME = "audit_log.jsonl"
@@ -82,14 +82,14 @@ def write_query_ledger(con: duckdb.DuckDBPyConnection, run_date: str, *, run_id:
     transaction, after `protect_table` so that `member_pseudonym` is a pseudonym.
     Returns the row count.
     """
-    con.sql(db.sql_text("audit/schema.sql"))
-    return db.replace_model(con, "query_ledger", "audit/query_ledger.sql", run_date,
+    con.sql(db.sql_text("publish/schema.sql"))
+    return db.replace_model(con, "query_ledger", "publish/query_ledger.sql", run_date,
                             run_id=run_id or f"hedui-{run_date}", queried_at=queried_at or _now())
 
 
 def check_authorization_gate(con: duckdb.DuckDBPyConnection, run_date: str) -> None:
     """Raise AuthorizationError if a link of the run reaches a member without an authorization on file."""
-    bad = db.query(con, "audit/unauthorized_links.sql", run_date=run_date).fetchall()
+    bad = db.query(con, "publish/unauthorized_links.sql", run_date=run_date).fetchall()
     if bad:
         sample = "；".join(f"{r} {s} {rec}" for r, s, rec in bad[:5])
         raise AuthorizationError(f"有 {len(bad)} 条记录关联到未签署授权书的成员（先授权后核对）：{sample}")
@@ -125,7 +125,7 @@ def describe_code_version() -> str:
 
 def policy_files() -> dict[str, str]:
     """{policy file name: SHA-256} of hedui/policies/*.yaml."""
-    from hedui.policy import POLICY_DIR
+    from hedui.steps.policy import POLICY_DIR
 
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(POLICY_DIR.glob("*.yaml"))}
 
@@ -153,7 +153,7 @@ def _ensure_pseudonyms(con, table: str, column: str, keys: Callable[[], Keys]) -
     n = con.sql(f"select count(*) from {table} where {column} is not null "
                 f"and not starts_with({column}, '{PSEUDONYM_PREFIX}')").fetchall()[0][0]
     if n:
-        from hedui.protect import protect_table
+        from hedui.privacy.protect import protect_table
 
         protect_table(con, table, keys=keys(), id_columns=(column,), raw_id_columns=(), masked_id_column=None)
     return n
@@ -220,7 +220,7 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
     counts: dict[str, int] = {}
     before: dict[str, list] = {}
     try:
-        con.sql(db.sql_text("audit/schema.sql"))
+        con.sql(db.sql_text("publish/schema.sql"))
         _register_mask_udf(con)
         if policy_versions is None:
             policy_versions = [r[0] for r in con.sql(
@@ -247,7 +247,7 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
         con.sql(f"attach {_quote_path(tmp)} as auditor")
         try:
             for table in AUDITOR_TABLES + OPTIONAL_TABLES:
-                sql = db.sql_text(f"audit/auditor_{table}.sql")
+                sql = db.sql_text(f"publish/auditor_{table}.sql")
                 if table in OPTIONAL_TABLES and not db.table_exists(con, table):
                     continue
                 t = time.perf_counter()
@@ -326,7 +326,7 @@ def _comment_tables(con) -> None:
     rows = []
     present = {r[0] for r in con.sql("select table_name from duckdb_tables() where database_name = 'auditor'").fetchall()}
     for table in (t for t in AUDITOR_TABLES + OPTIONAL_TABLES if t in present):
-        first = db.sql_text(f"audit/auditor_{table}.sql").splitlines()[0]
+        first = db.sql_text(f"publish/auditor_{table}.sql").splitlines()[0]
         rows.append((table, first.lstrip("- ").split(": ", 1)[-1]))
     rows.append(("access_log", "the hash-chained audit log: runs, report renders, exports, review decisions, "
                                "unmasked views, purges"))

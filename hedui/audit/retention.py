@@ -7,7 +7,7 @@ Purged (a date is purged when it is more than `older_than_days` days before `tod
   output and staged Parquet (manifests and statuses, which hold hashes and
   counts, stay);
 - in the working database, the raw ID and account columns (encrypted by
-  `hedui.protect`) of the `stg_<source>` rows of those run dates, set to NULL.
+  `hedui.privacy.protect`) of the `stg_<source>` rows of those run dates, set to NULL.
 
 Kept: reports, outcomes, findings, pseudonyms, masked columns, file hashes,
 the query ledger and the audit log.  The purge itself is an entry in the audit log.
@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from hedui import db
-from hedui.audit import AuditLog, default_log_path
+from hedui.audit.auditor import AuditLog, default_log_path
 from hedui.errors import ConfigError, HeduiError
 
 log = logging.getLogger(__name__)

@@ -5,6 +5,10 @@ citations as (
     select run_date, record_id, file_name, row_no, delivery_date from source_records
     union all
     select run_date, record_id, file_name, row_no, delivery_date from stg_requests
+    union all
+    -- a quarantined record a RECORD_QUARANTINED gap cites
+    select run_date, source || ':' || file_name || ':' || row_no, file_name, row_no, delivery_date
+    from quarantine_subjects
 ),
 
 final as (

@@ -1,0 +1,51 @@
+-- Evidence completeness per member × source: whether the source was delivered and passed
+-- validation, and how many pieces of the member's evidence from it were not weighed
+-- (evidence_gaps).  One row per requested member and department source; a member without
+-- authorization is never looked up, so none of his sources is complete.
+with
+
+members as (
+    select distinct request_id, id_norm as member_id,
+        nullif(trim(authorization_no), '') is not null as is_authorized
+    from stg_requests where run_date = $run_date
+),
+
+sources as (
+    select source, status from source_status where run_date = $run_date and source <> 'requests'
+),
+
+gaps as (
+    select * from evidence_gaps where run_date = $run_date
+),
+
+per_member as (
+    select request_id, member_id, source,
+        count(*) filter (where code = 'UNCONFIRMED_LINK') as n_unconfirmed,
+        count(*) filter (where code = 'RECORD_QUARANTINED') as n_quarantined,
+        count(*) filter (where code = 'VALUE_UNKNOWN') as n_value_unknown
+    from gaps where member_id is not null
+    group by all
+),
+
+final as (
+    select
+        $run_date as run_date,
+        m.request_id,
+        m.member_id,
+        s.source,
+        m.is_authorized,
+        s.status in ('passed', 'failed') as is_delivered,
+        s.status = 'passed' as is_passed,
+        coalesce(g.n_unconfirmed, 0) as n_unconfirmed,
+        coalesce(g.n_quarantined, 0) as n_quarantined,
+        coalesce(g.n_value_unknown, 0) as n_value_unknown,
+        m.is_authorized and s.status = 'passed'
+            and coalesce(g.n_unconfirmed, 0) + coalesce(g.n_quarantined, 0) + coalesce(g.n_value_unknown, 0) = 0
+            as is_complete
+    from members as m
+    cross join sources as s
+    left join per_member as g
+        on g.request_id = m.request_id and g.member_id is not distinct from m.member_id and g.source = s.source
+)
+
+select * from final

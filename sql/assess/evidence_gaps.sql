@@ -1,0 +1,200 @@
+-- Evidence completeness (policy.md: CLEAR is earned): one row per piece of evidence that
+-- could change a household's outcome but was not weighed, per (household, member, source).
+-- outcomes.sql reads gaps from here only, so a new kind of gap is one more CTE below.
+--   SOURCE_MISSING / SOURCE_FAILED  a source not delivered (or incomplete) / failed validation
+--   NO_AUTHORIZATION                a member without authorization, never looked up
+--   UNCONFIRMED_LINK                a finding resting on an unconfirmed probabilistic link, or a
+--                                   record waiting for review that, confirmed, creates a finding
+--   RECORD_QUARANTINED              a quarantined record that names a member (by ID, or name and
+--                                   the birth date of a partial ID: quarantine_links)
+--   VALUE_UNKNOWN                   a linked record lacking a value the assessment needs (empty is
+--                                   unknown, never zero)
+with
+
+households as (
+    select * from households where run_date = $run_date
+),
+
+members as (
+    select request_id, id_norm as member_id, record_id,
+        nullif(trim(authorization_no), '') is not null as is_authorized
+    from stg_requests where run_date = $run_date
+),
+
+candidates as (
+    select * from finding_candidates where run_date = $run_date
+),
+
+pending as (
+    select * from pending_links where run_date = $run_date
+),
+
+links as (
+    select * from links where run_date = $run_date
+),
+
+window_bounds as (
+    select h.request_id, h.excluded_income_items, h.count_housing_fund_balance, h.business_always_review_types,
+        (date_trunc('month', strptime($run_date, '%Y%m%d'))::date - to_months(h.income_window_months))::date
+            as window_start,
+        date_trunc('month', strptime($run_date, '%Y%m%d'))::date as window_end
+    from households as h
+),
+
+source_gaps as (
+    select h.request_id, cast(null as varchar) as member_id, s.source,
+        case when s.status = 'failed' then 'SOURCE_FAILED' else 'SOURCE_MISSING' end as code,
+        cast(null as varchar) as record_id, cast(null as varchar) as file_name, cast(null as integer) as row_no,
+        cast(null as double) as match_weight, cast(null as varchar) as related_code,
+        s.source_zh || case s.status
+            when 'failed' then '数据未通过校验：'
+            when 'incomplete' then '数据交付不完整：'
+            else '数据未交付：' end || coalesce(s.reasons_zh, '') as reason_zh
+    from households as h
+    cross join (select * from source_status where run_date = $run_date) as s
+    where s.source <> 'requests' and s.status <> 'passed'
+),
+
+no_authorization as (
+    select m.request_id, m.member_id, 'requests', 'NO_AUTHORIZATION', m.record_id, null, null, null, null,
+        '该成员无授权书，未查询其信息'
+    from members as m where not m.is_authorized
+),
+
+-- the sources each household figure reads
+figure_sources (code, source) as (
+    values ('INCOME_OVER_STANDARD', 'tax'), ('INCOME_OVER_STANDARD', 'social_insurance'),
+           ('FINANCIAL_ASSETS_OVER_LIMIT', 'bank'), ('FINANCIAL_ASSETS_OVER_LIMIT', 'securities'),
+           ('FINANCIAL_ASSETS_OVER_LIMIT', 'insurance'), ('FINANCIAL_ASSETS_OVER_LIMIT', 'housing_fund')
+),
+
+-- findings that stand on a probabilistic link nobody confirmed: the record itself, or for a
+-- figure the unconfirmed records of the sources it reads
+unconfirmed_findings as (
+    select distinct c.request_id, c.member_id, c.source, 'UNCONFIRMED_LINK', c.record_id, null, null,
+        c.match_weight, c.code, '该情形所依据的记录为概率匹配，尚未经人工确认'
+    from candidates as c where not c.is_pending and not c.is_confirmed and c.record_id is not null
+    union
+    select distinct c.request_id, l.member_id, l.source, 'UNCONFIRMED_LINK', l.record_id, null, null,
+        l.match_weight, c.code, '该情形所依据的记录为概率匹配，尚未经人工确认'
+    from candidates as c
+    inner join figure_sources as fs on fs.code = c.code
+    inner join links as l on l.request_id = c.request_id and l.source = fs.source and not l.is_confirmed
+    where not c.is_pending and not c.is_confirmed and c.record_id is null
+),
+
+-- records waiting for review that, confirmed, would create a record-based finding
+pending_records as (
+    select distinct c.request_id, c.member_id, c.source, 'UNCONFIRMED_LINK', c.record_id, null, null,
+        c.match_weight, c.code, '待人工确认的可能匹配记录；若确认，将构成该情形'
+    from candidates as c where c.is_pending and c.record_id is not null
+),
+
+-- records waiting for review that, confirmed, would push a household figure over its limit
+pending_figures as (
+    select distinct c.request_id, p.member_id, p.source, 'UNCONFIRMED_LINK', p.record_id, null, null,
+        p.match_weight, c.code, '待人工确认的可能匹配记录；若确认，' || c.detail_zh
+    from candidates as c
+    inner join figure_sources as fs on fs.code = c.code
+    inner join pending as p on p.request_id = c.request_id and p.source = fs.source
+    where c.is_pending and c.record_id is null
+),
+
+quarantined as (
+    select distinct ql.request_id, ql.member_id, ql.source, 'RECORD_QUARANTINED',
+        ql.source || ':' || ql.file_name || ':' || ql.row_no, ql.file_name, ql.row_no, null,
+        cast(null as varchar),
+        case ql.method when 'exact_id' then '按身份证号' else '按姓名和出生日期' end
+            || '关联到该成员的记录被隔离，内容未能核对：' || coalesce(q.reason_zh, '')
+    from quarantine_links as ql
+    inner join quarantine_subjects as q
+        on q.run_date = ql.run_date and q.source = ql.source and q.file_name = ql.file_name
+       and q.row_no = ql.row_no
+    inner join members as m on m.request_id = ql.request_id and m.member_id = ql.member_id and m.is_authorized
+    where ql.run_date = $run_date
+),
+
+-- the values each linked record must carry for the figures and findings (empty = unknown)
+needed_values as (
+    select l.request_id, l.member_id, l.source, l.record_id, '余额' as value_zh
+    from stg_bank as t inner join links as l on l.record_id = t.record_id
+    where t.run_date = $run_date and t.balance_yuan is null
+    union all
+    select l.request_id, l.member_id, l.source, l.record_id, '持仓市值'
+    from stg_securities as t inner join links as l on l.record_id = t.record_id
+    where t.run_date = $run_date and t.market_value_yuan is null
+    union all
+    select l.request_id, l.member_id, l.source, l.record_id, '资金余额'
+    from stg_securities as t inner join links as l on l.record_id = t.record_id
+    where t.run_date = $run_date and t.cash_balance_yuan is null
+    union all
+    select l.request_id, l.member_id, l.source, l.record_id, '现金价值'
+    from stg_insurance as t inner join links as l on l.record_id = t.record_id
+    where t.run_date = $run_date and t.policy_status = '有效' and t.cash_value_yuan is null
+    union all
+    select l.request_id, l.member_id, l.source, l.record_id, '账户余额'
+    from stg_housing_fund as t
+    inner join links as l on l.record_id = t.record_id
+    inner join window_bounds as w on w.request_id = l.request_id
+    where t.run_date = $run_date and w.count_housing_fund_balance and t.account_status <> '销户'
+      and t.balance_yuan is null
+    union all
+    select l.request_id, l.member_id, l.source, l.record_id, '建筑面积'
+    from stg_real_estate as t inner join links as l on l.record_id = t.record_id
+    where t.run_date = $run_date and t.use_type = '住宅' and t.title_status = '现势' and t.floor_area_m2 is null
+    union all
+    select l.request_id, l.member_id, l.source, l.record_id, '收入额'
+    from stg_tax as t
+    inner join links as l on l.record_id = t.record_id
+    inner join window_bounds as w on w.request_id = l.request_id
+    where t.run_date = $run_date and t.income_yuan is null
+      and t.period_month >= w.window_start and t.period_month < w.window_end
+      and not list_contains(w.excluded_income_items, t.income_item)
+    union all
+    select l.request_id, l.member_id, l.source, l.record_id,
+        case when t.category = '待遇' then '待遇金额' else '缴费基数' end
+    from stg_social_insurance as t
+    inner join links as l on l.record_id = t.record_id
+    inner join window_bounds as w on w.request_id = l.request_id
+    where t.run_date = $run_date
+      and t.period_month >= w.window_start and t.period_month < w.window_end
+      and ((t.category = '待遇' and t.benefit_yuan is null
+            and not list_contains(w.excluded_income_items, t.scheme))
+           or (t.category = '缴费' and t.contribution_base_yuan is null
+               and t.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')))
+    union all
+    select l.request_id, l.member_id, l.source, l.record_id, '认缴出资额'
+    from stg_business_registry as t
+    inner join links as l on l.record_id = t.record_id
+    inner join window_bounds as w on w.request_id = l.request_id
+    where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.subscribed_yuan is null
+      and not list_contains(w.business_always_review_types, t.entity_type)
+),
+
+value_unknown as (
+    select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
+        '记录缺少“' || string_agg(distinct value_zh, '、' order by value_zh) || '”，按未知处理（不按 0 计）'
+    from needed_values
+    group by request_id, member_id, source, record_id
+),
+
+gaps as (
+    select * from source_gaps
+    union all select * from no_authorization
+    union all select * from unconfirmed_findings
+    union all select * from pending_records
+    union all select * from pending_figures
+    union all select * from quarantined
+    union all select * from value_unknown
+),
+
+final as (
+    select $run_date as run_date, g.request_id, g.member_id, g.source, g.code, g.record_id,
+        coalesce(g.file_name, r.file_name) as file_name, coalesce(g.row_no, r.row_no) as row_no,
+        g.match_weight, g.related_code, g.reason_zh
+    from gaps as g
+    left join (select record_id, file_name, row_no from source_records where run_date = $run_date) as r
+        on r.record_id = g.record_id
+)
+
+select * from final

@@ -1,0 +1,96 @@
+-- Lineage of the household figures: every linked record an income or financial-asset
+-- figure reads, with its amount and whether it counts.  A figure-based finding cites
+-- these rows (reports, auditor evidence), not the figure alone:
+--   is_in_window  the row's month lies in the income window (income rows only)
+--   is_excluded   the policy does not count the item (excluded_income_items, housing fund)
+--   is_counted    the row's amount is in the figure
+with
+
+households as (
+    select * from households where run_date = $run_date
+),
+
+links as (
+    select * from links where run_date = $run_date
+),
+
+window_bounds as (
+    select h.request_id,
+        (date_trunc('month', strptime($run_date, '%Y%m%d'))::date - to_months(h.income_window_months))::date
+            as window_start,
+        date_trunc('month', strptime($run_date, '%Y%m%d'))::date as window_end
+    from households as h
+),
+
+members_with_tax_wages as (
+    select distinct l.request_id, l.member_id
+    from stg_tax as t
+    inner join links as l on l.record_id = t.record_id
+    inner join window_bounds as w on w.request_id = l.request_id
+    where t.run_date = $run_date and t.income_item = '工资薪金所得'
+      and t.period_month >= w.window_start and t.period_month < w.window_end
+),
+
+income_rows as (
+    select l.request_id, 'INCOME_OVER_STANDARD' as figure_code, l.member_id, l.source, l.record_id,
+        t.income_item as item, t.period_month, t.income_yuan as amount_yuan, t.tax_paid_yuan,
+        t.period_month >= w.window_start and t.period_month < w.window_end as is_in_window,
+        list_contains(h.excluded_income_items, t.income_item) as is_excluded
+    from stg_tax as t
+    inner join links as l on l.record_id = t.record_id
+    inner join window_bounds as w on w.request_id = l.request_id
+    inner join households as h on h.request_id = l.request_id
+    where t.run_date = $run_date
+    union all
+    select l.request_id, 'INCOME_OVER_STANDARD', l.member_id, l.source, l.record_id,
+        s.scheme || case when s.category = '待遇' then '待遇' else '缴费基数（估算工资）' end,
+        s.period_month,
+        case when s.category = '待遇' then s.benefit_yuan else s.contribution_base_yuan end,
+        cast(null as double),
+        s.period_month >= w.window_start and s.period_month < w.window_end,
+        case when s.category = '待遇' then list_contains(h.excluded_income_items, s.scheme)
+             else s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险') or m.member_id is not null end
+    from stg_social_insurance as s
+    inner join links as l on l.record_id = s.record_id
+    inner join window_bounds as w on w.request_id = l.request_id
+    inner join households as h on h.request_id = l.request_id
+    left join members_with_tax_wages as m on m.request_id = l.request_id and m.member_id = l.member_id
+    where s.run_date = $run_date
+),
+
+asset_rows as (
+    select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT' as figure_code, l.member_id, l.source, l.record_id,
+        '银行' || coalesce(b.account_type, '') || '余额' as item, cast(null as date) as period_month,
+        b.balance_yuan as amount_yuan, cast(null as double) as tax_paid_yuan, true as is_in_window,
+        false as is_excluded
+    from stg_bank as b inner join links as l on l.record_id = b.record_id
+    where b.run_date = $run_date
+    union all
+    select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '证券持仓市值+资金余额',
+        null, case when s.market_value_yuan is not null or s.cash_balance_yuan is not null
+                   then coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) end,
+        null, true, false
+    from stg_securities as s inner join links as l on l.record_id = s.record_id
+    where s.run_date = $run_date
+    union all
+    select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id,
+        '保险现金价值（' || coalesce(i.policy_status, '') || '）', null, i.cash_value_yuan, null, true,
+        coalesce(i.policy_status <> '有效', true)
+    from stg_insurance as i inner join links as l on l.record_id = i.record_id
+    where i.run_date = $run_date
+    union all
+    select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '住房公积金余额',
+        null, f.balance_yuan, null, true, not h.count_housing_fund_balance or f.account_status = '销户'
+    from stg_housing_fund as f
+    inner join links as l on l.record_id = f.record_id
+    inner join households as h on h.request_id = l.request_id
+    where f.run_date = $run_date
+),
+
+final as (
+    select $run_date as run_date, r.*,
+        r.is_in_window and not r.is_excluded and r.amount_yuan is not null as is_counted
+    from (select * from income_rows union all select * from asset_rows) as r
+)
+
+select * from final

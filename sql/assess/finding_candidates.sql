@@ -1,0 +1,213 @@
+-- Substantive findings of policy.md, one row per (household, code, evidence record),
+-- weighed over the links and, apart (`is_pending`), over the records waiting for review
+-- (pending_links): a pending row is a finding that confirming the record would create.
+-- findings.sql keeps the rows that are not pending; evidence_gaps.sql turns the pending
+-- ones into UNCONFIRMED_LINK gaps.  Wording states facts (发现以下情形), never a decision.
+with
+
+households as (
+    select * from households where run_date = $run_date
+),
+
+figures as (
+    select * from figures where run_date = $run_date
+),
+
+links as (
+    select source, record_id, request_id, member_id, method, match_weight, is_confirmed, false as is_pending
+    from links where run_date = $run_date
+    union all
+    select source, record_id, request_id, member_id, method, match_weight, is_confirmed, true
+    from pending_links where run_date = $run_date
+),
+
+members as (
+    select request_id, id_norm as member_id, name, relation, record_id,
+        nullif(trim(authorization_no), '') is not null as is_authorized
+    from stg_requests where run_date = $run_date
+),
+
+source_status as (
+    select * from source_status where run_date = $run_date
+),
+
+ps_delivered as (
+    select count(*) > 0 as ok from source_status
+    where source = 'public_security' and status = 'passed'
+),
+
+reg_ended as (
+    select l.request_id, 'MEMBER_REGISTRATION_ENDED' as code, l.member_id, l.source, l.record_id,
+        '户籍人员状态为“' || p.person_status || '”'
+            || coalesce('（变动日期 ' || strftime(p.change_date, '%Y-%m-%d') || '）', '') as detail_zh,
+        l.is_confirmed, l.method, l.match_weight, l.is_pending
+    from stg_public_security as p inner join links as l on l.record_id = p.record_id
+    where p.run_date = $run_date and p.person_status in ('死亡', '迁出', '注销')
+    union all
+    select l.request_id, 'MEMBER_REGISTRATION_ENDED', l.member_id, l.source, l.record_id,
+        '殡葬记录：' || coalesce('死亡日期 ' || strftime(c.death_date, '%Y-%m-%d'), '')
+            || coalesce('，火化日期 ' || strftime(c.cremation_date, '%Y-%m-%d'), '')
+            || coalesce('，' || c.funeral_home, ''),
+        l.is_confirmed, l.method, l.match_weight, l.is_pending
+    from stg_civil_affairs as c inner join links as l on l.record_id = c.record_id
+    where c.run_date = $run_date
+),
+
+ps_linked as (
+    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, p.*
+    from stg_public_security as p inner join links as l on l.record_id = p.record_id
+    where p.run_date = $run_date
+),
+
+not_registered as (
+    select m.request_id, 'MEMBER_REGISTRATION_MISMATCH' as code, m.member_id, 'requests' as source,
+        m.record_id, '申报成员“' || m.name || '”在公安户籍数据中未查到' as detail_zh,
+        true as is_confirmed, 'exact_id' as method, cast(null as double) as match_weight, false as is_pending
+    from members as m
+    cross join ps_delivered
+    where ps_delivered.ok and m.is_authorized and m.member_id is not null
+      and not exists (
+          select 1 from ps_linked as p
+          where p.request_id = m.request_id and p.member_id = m.member_id and not p.is_pending
+      )
+),
+
+relation_category as (
+    select *,
+        case
+            when relation_to_head = '户主' then '本人'
+            when relation_to_head = '配偶' then '配偶'
+            when relation_to_head in ('子', '女', '儿子', '女儿', '长子', '次子', '长女', '次女') then '子女'
+            when relation_to_head in ('父亲', '母亲', '父母') then '父母'
+            when relation_to_head in ('祖父', '祖母', '外祖父', '外祖母') then '祖父母'
+            when relation_to_head in ('孙子', '孙女', '外孙子', '外孙女') then '孙子女'
+            when relation_to_head in ('兄', '弟', '姐', '妹', '哥哥', '弟弟', '姐姐', '妹妹') then '兄弟姐妹'
+            else '其他'
+        end as registered_relation
+    from ps_linked
+),
+
+relation_mismatch as (
+    select p.request_id, 'MEMBER_REGISTRATION_MISMATCH' as code, p.member_id, p.source, p.record_id,
+        '申报关系“' || m.relation || '”，户籍登记为与户主关系“' || p.relation_to_head || '”' as detail_zh,
+        p.is_confirmed, 'exact_id' as method, cast(null as double) as match_weight, p.is_pending
+    from relation_category as p
+    inner join members as m on m.request_id = p.request_id and m.member_id = p.member_id
+    inner join relation_category as head
+        on head.request_id = p.request_id and head.hukou_no = p.hukou_no
+       and head.registered_relation = '本人' and not head.is_pending
+    inner join members as applicant
+        on applicant.request_id = head.request_id and applicant.member_id = head.member_id
+       and applicant.relation = '本人'
+    where m.relation <> '本人' and m.relation <> '其他'
+      and p.registered_relation <> m.relation
+),
+
+vehicles as (
+    select l.request_id, 'VEHICLE' as code, l.member_id, l.source, l.record_id,
+        v.vehicle_type || ' ' || coalesce(v.plate_no, '') || '，状态' || v.vehicle_status
+            || coalesce('，购置价格 ' || format('{:,.0f}', v.purchase_price_yuan) || ' 元', '，购置价格未知')
+            || '（限额 ' || format('{:,.0f}', h.vehicle_price_limit_yuan) || ' 元）' as detail_zh,
+        l.is_confirmed, l.method, l.match_weight, l.is_pending
+    from stg_vehicle as v
+    inner join links as l on l.record_id = v.record_id
+    inner join households as h on h.request_id = l.request_id
+    where v.run_date = $run_date
+      and v.vehicle_status = '正常'
+      and not list_contains(h.exempt_vehicle_types, v.vehicle_type)
+      and (v.purchase_price_yuan is null or v.purchase_price_yuan > h.vehicle_price_limit_yuan)
+),
+
+residential_over as (
+    select l.request_id, 'RESIDENTIAL_UNITS_OVER_LIMIT' as code, l.member_id, l.source, l.record_id,
+        '住宅 ' || coalesce(r.location, '') || '，' || coalesce(r.floor_area_m2::varchar || ' 平方米', '面积未知')
+            || '（家庭共 ' || f.n_residential_units || ' 套，上限 ' || f.max_residential_units || ' 套）' as detail_zh,
+        l.is_confirmed, l.method, l.match_weight, l.is_pending
+    from stg_real_estate as r
+    inner join links as l on l.record_id = r.record_id
+    inner join figures as f on f.request_id = l.request_id
+    where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
+      and case when l.is_pending then f.n_residential_units_if_confirmed else f.n_residential_units end
+          > f.max_residential_units
+    -- a jointly owned unit (one row per co-owner) is one finding, cited once
+    qualify row_number() over (partition by l.request_id, coalesce(r.unit_no, r.record_id), l.is_pending
+                               order by l.is_confirmed desc, l.record_id) = 1
+),
+
+non_residential as (
+    select l.request_id, 'NON_RESIDENTIAL_PROPERTY' as code, l.member_id, l.source, l.record_id,
+        r.use_type || '用房 ' || coalesce(r.location, '') || '，'
+            || coalesce(r.floor_area_m2::varchar || ' 平方米', '面积未知') as detail_zh,
+        l.is_confirmed, l.method, l.match_weight, l.is_pending
+    from stg_real_estate as r inner join links as l on l.record_id = r.record_id
+    where r.run_date = $run_date and r.use_type in ('商业', '办公', '工业') and r.title_status = '现势'
+    qualify row_number() over (partition by l.request_id, coalesce(r.unit_no, r.record_id), l.is_pending
+                               order by l.is_confirmed desc, l.record_id) = 1
+),
+
+business as (
+    select l.request_id, 'BUSINESS_ROLE' as code, l.member_id, l.source, l.record_id,
+        b.entity_name || '（' || b.entity_type || '，' || b.entity_status || '）' || b.role
+            || coalesce('，注册资本 ' || format('{:,.0f}', b.registered_capital_yuan) || ' 元', '')
+            || coalesce('，认缴出资 ' || format('{:,.0f}', b.subscribed_yuan) || ' 元', '') as detail_zh,
+        l.is_confirmed, l.method, l.match_weight, l.is_pending
+    from stg_business_registry as b
+    inner join links as l on l.record_id = b.record_id
+    inner join households as h on h.request_id = l.request_id
+    where b.run_date = $run_date
+      and b.entity_status in ('存续', '在业')
+      and (list_contains(h.business_always_review_types, b.entity_type)
+           or b.subscribed_yuan >= h.business_contribution_limit_yuan)
+),
+
+income_over as (
+    select request_id, 'INCOME_OVER_STANDARD' as code, cast(null as varchar) as member_id,
+        cast(null as varchar) as source, cast(null as varchar) as record_id,
+        '家庭月人均收入 ' || format('{:,.2f}', income_monthly_per_capita_yuan) || ' 元，高于保障标准 '
+            || format('{:,.0f}', standard_monthly_yuan) || ' 元' as detail_zh,
+        income_monthly_per_capita_confirmed_yuan > standard_monthly_yuan as is_confirmed,
+        'figure' as method, cast(null as double) as match_weight, false as is_pending
+    from figures where income_monthly_per_capita_yuan > standard_monthly_yuan
+    union all
+    select request_id, 'INCOME_OVER_STANDARD', null, null, null,
+        '若确认待核实记录，家庭月人均收入将为 ' || format('{:,.2f}', income_monthly_per_capita_if_confirmed_yuan)
+            || ' 元，高于保障标准 ' || format('{:,.0f}', standard_monthly_yuan) || ' 元',
+        false, 'figure', null, true
+    from figures
+    where income_monthly_per_capita_yuan <= standard_monthly_yuan
+      and income_monthly_per_capita_if_confirmed_yuan > standard_monthly_yuan
+),
+
+assets_over as (
+    select request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', null, null, null,
+        '家庭人均金融资产 ' || format('{:,.2f}', financial_assets_per_capita_yuan) || ' 元，高于限额 '
+            || format('{:,.0f}', financial_assets_limit_yuan) || ' 元',
+        financial_assets_per_capita_confirmed_yuan > financial_assets_limit_yuan, 'figure', null, false
+    from figures where financial_assets_per_capita_yuan > financial_assets_limit_yuan
+    union all
+    select request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', null, null, null,
+        '若确认待核实记录，家庭人均金融资产将为 ' || format('{:,.2f}', financial_assets_per_capita_if_confirmed_yuan)
+            || ' 元，高于限额 ' || format('{:,.0f}', financial_assets_limit_yuan) || ' 元',
+        false, 'figure', null, true
+    from figures
+    where financial_assets_per_capita_yuan <= financial_assets_limit_yuan
+      and financial_assets_per_capita_if_confirmed_yuan > financial_assets_limit_yuan
+),
+
+substantive as (
+    select * from reg_ended
+    union all select * from not_registered
+    union all select * from relation_mismatch
+    union all select * from vehicles
+    union all select * from residential_over
+    union all select * from non_residential
+    union all select * from business
+    union all select * from income_over
+    union all select * from assets_over
+),
+
+final as (
+    select $run_date as run_date, * from substantive
+)
+
+select * from final

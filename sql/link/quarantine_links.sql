@@ -1,0 +1,53 @@
+-- Quarantined rows that name a requested, authorized member (policy.md: a record about a
+-- member that could not be weighed keeps the household from CLEAR): by the normalized ID,
+-- or — when the row's ID is not usable (wrong check character, malformed) — by the name
+-- and the birth date its partial ID carries, the keys probabilistic linkage compares.
+-- The delivered IDs are encrypted: `_hd_q_plain` (token, plain) lives in the link step's
+-- temporary memory only.
+with
+
+quarantined as (
+    select q.*, hd_id_clean(coalesce(p.plain, q.id_number)) as id_clean
+    from quarantine_subjects as q
+    left join _hd_q_plain as p on p.token = q.id_number
+    where q.run_date = $run_date
+),
+
+parsed as (
+    select *,
+        case when hd_id_status_clean(id_clean) in ('valid', 'converted_15') then hd_id_norm_clean(id_clean) end
+            as idno,
+        try_strptime(substr(id_clean, 7, 8), '%Y%m%d')::date as birth
+    from quarantined
+),
+
+members as (
+    select distinct m.request_id, m.id_norm as member_id, m.name_norm,
+        hd_id_norm(coalesce(p.plain, m.id_number)) as idno
+    from stg_requests as m
+    left join _hd_q_plain as p on p.token = m.id_number
+    where m.run_date = $run_date and m.id_norm is not null
+      and nullif(trim(m.authorization_no), '') is not null
+),
+
+by_id as (
+    select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'exact_id' as method
+    from parsed as q inner join members as m on m.idno = q.idno
+),
+
+by_name_birth as (
+    select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'name_birth' as method
+    from parsed as q
+    inner join members as m
+        on m.name_norm = q.name_norm
+       and q.birth = try_strptime(substr(m.idno, 7, 8), '%Y%m%d')::date
+    where q.idno is null and q.birth is not null
+),
+
+final as (
+    select $run_date as run_date, * from by_id
+    union all
+    select $run_date, * from by_name_birth
+)
+
+select * from final
