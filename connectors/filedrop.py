@@ -16,8 +16,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
+import stat
 from pathlib import Path
 
+from connectors.limits import MAX_COLUMNS, NAME_MAX, InputLimits, cap, human_bytes, open_regular
 from connectors.manifest import MISSING, DeliveryManifest, FileManifest
 from connectors.maps import SourceMap
 from connectors.raw import RawWriter, find_header, record_header_problems
@@ -32,15 +35,13 @@ _REDELIVER = "请部门按约定格式（.csv、.xlsx 或 .parquet）重新导�
 
 
 def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
+    """``path`` relative to ``root`` as written (links are not followed: none is ever read)."""
+    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(root))).as_posix()
 
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         while block := fh.read(8 << 20):
             h.update(block)
     return h.hexdigest()
@@ -50,7 +51,7 @@ def classify(path: Path) -> tuple[str | None, str]:
     """``(format, "")`` for a readable data file, else ``(None, problem in Chinese)``."""
     name = path.name
     suffix = path.suffix.lower()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         head = fh.read(512)
     if suffix == ".xls" or (suffix == ".xlsx" and not head.startswith(b"PK")):
         stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
@@ -76,10 +77,18 @@ def classify(path: Path) -> tuple[str | None, str]:
 def _check_marker(path: Path, fm: FileManifest) -> None:
     marker = path.with_name(path.name + MARKER_SUFFIX)
     name = path.name
-    if not marker.is_file():
+    if marker.is_symlink() or not marker.is_file():
         fm.fail(f"{name}缺少完成标记{marker.name}，文件可能尚未传完")
         return
-    text = marker.read_text(encoding="utf-8", errors="replace").strip().lstrip("\ufeff").strip()
+    try:
+        with open_regular(marker) as fh:
+            text = fh.read(65).decode("utf-8", "replace").strip().lstrip("\ufeff").strip()
+    except OSError:
+        fm.fail(f"{name}的完成标记{marker.name}无法读取")
+        return
+    if not re.fullmatch(r"[0-9]{1,12}", text):  # a row count, never a huge or odd number
+        fm.fail(f"{name}的完成标记{marker.name}内容“{text[:20]}”不是行数")
+        return
     try:
         fm.marker_count = int(text)
     except ValueError:
@@ -94,6 +103,9 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
     if table.header is None:
         fm.fail(f"{name}是空文件（没有表头）")
         return
+    if len(table.header) > MAX_COLUMNS:
+        fm.fail(f"{name}的表头有{len(table.header)}列，超过上限{MAX_COLUMNS}列，文件无法使用；请部门按约定表头重新导出")
+        return
     fm.header_row = table.header_row
     match = record_header_problems(fm, smap, table.header)
     for batch in table.batches:
@@ -103,19 +115,23 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
         fm.summary_rows += counts.summary_rows
 
 
-def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest) -> None:
-    layout = sniff(path, lambda rows: find_header(rows, smap))
+def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest, limits: InputLimits) -> None:
+    layout = sniff(path, lambda rows: find_header(rows, smap), limits.line_bytes)
     fm.encoding = layout.encoding
     fm.delimiter = "tab" if layout.sep == "\t" else "comma"
     hasher = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         if layout.header_line == 0:
             while block := fh.read(8 << 20):
                 hasher.update(block)
             fm.sha256 = hasher.hexdigest()
+            if layout.long_line:
+                fm.fail(f"{path.name}第{layout.long_line}行长度超过单行上限{human_bytes(limits.line_bytes)}，"
+                        "在它之前没有找到表头，文件无法读取；请部门检查换行符和表头后重新交付")
+                return
             _write_table(Table(None, None, iter(())), smap, writer, fm)
             return
-        chunks = prefetch(iter_chunks(fh, layout.encoding, hasher))
+        chunks = prefetch(iter_chunks(fh, layout.encoding, hasher, max_line_bytes=limits.line_bytes))
         try:
             batches = (parse_chunk(chunk, len(layout.header), layout.sep, layout.header_line) for chunk in chunks)
             _write_table(Table(layout.header, layout.header_line, batches), smap, writer, fm)
@@ -124,14 +140,59 @@ def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest) 
     fm.sha256 = hasher.hexdigest()
 
 
-def _read_file(path: Path, fmt: str, smap: SourceMap, writer: RawWriter, fm: FileManifest) -> None:
+XLSX_UNZIPPED_MAX = 2 << 30  # a workbook's sheets are held in memory once unpacked
+
+
+def _xlsx_too_big(path: Path, limits: InputLimits) -> str:
+    """A problem when the workbook unpacks to more than the limit (a zip bomb), else ``""``."""
+    import zipfile
+
+    limit = min(limits.file_bytes, XLSX_UNZIPPED_MAX)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            unpacked = sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return f"{path.name}不是有效的.xlsx文件（文件已损坏或格式不对）；{_REDELIVER}"
+    if unpacked > limit:
+        return (f"{path.name}解压后大小{human_bytes(unpacked)}，超过上限{human_bytes(limit)}，未读取；"
+                "请部门拆分为多个文件或导出为.csv后交付")
+    return ""
+
+
+def _parquet_too_big(path: Path, limits: InputLimits) -> str:
+    """A problem when the Parquet file decompresses to more than the limits allow, else ``""``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(str(path)).metadata
+    except (pa.ArrowException, OSError):
+        return ""  # reported as unreadable by the reader
+    groups = [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
+    total, largest = sum(groups), max(groups, default=0)
+    if meta.num_columns > MAX_COLUMNS:
+        return f"{path.name}有{meta.num_columns}列，超过上限{MAX_COLUMNS}列，文件无法使用；请部门按约定表头重新导出"
+    if total > limits.file_bytes or largest > XLSX_UNZIPPED_MAX:
+        return (f"{path.name}解压后大小{human_bytes(total)}（最大的行组{human_bytes(largest)}），超过上限，未读取；"
+                "请部门拆分为多个文件或减小行组后交付")
+    return ""
+
+
+def _read_file(path: Path, fmt: str, smap: SourceMap, writer: RawWriter, fm: FileManifest,
+               limits: InputLimits) -> None:
     if fmt == "csv":
-        _read_csv(path, smap, writer, fm)
+        _read_csv(path, smap, writer, fm, limits)
         return
     import fastexcel
     import pyarrow as pa
 
     fm.sha256 = _sha256(path)
+    if fmt == "xlsx" and (problem := _xlsx_too_big(path, limits)):
+        fm.fail(problem)
+        return
+    if fmt == "parquet" and (problem := _parquet_too_big(path, limits)):
+        fm.fail(problem)
+        return
     reader = read_xlsx if fmt == "xlsx" else read_parquet
     try:
         table = reader(path, smap)
@@ -142,48 +203,144 @@ def _read_file(path: Path, fmt: str, smap: SourceMap, writer: RawWriter, fm: Fil
         fm.fail(f"{path.name}无法读取（{type(exc).__name__}），文件可能已损坏；{_REDELIVER}")
 
 
+# ------------------------------------------------------------------ the folder, read as untrusted
+
+
+def _entry_problem(name: str, st: os.stat_result) -> str:
+    """Why a folder entry is not read (in Chinese), or ``""`` for a plain data or marker file."""
+    shown = cap(name, NAME_MAX)
+    if not name.isprintable():
+        return (f"交付目录中有文件名含控制字符或无法识别字符的条目“{shown}”，未读取；"
+                "请部门改用正常的文件名重新交付")
+    if len(name.encode("utf-8", "surrogateescape")) > 200:
+        return f"文件名“{shown}”过长（超过200字节），未读取；请部门改用较短的文件名重新交付"
+    if stat.S_ISLNK(st.st_mode):
+        return f"{shown}是符号链接，出于安全不读取（链接可能指向交付目录以外的文件）；请部门交付文件本身"
+    if stat.S_ISDIR(st.st_mode):
+        return f"交付目录中有子目录{shown}，其中的文件未读取；数据文件请直接放在交付目录下"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{shown}不是普通文件（管道、套接字或设备），未读取；请部门交付普通文件"
+    if name.startswith("."):
+        return (f"{shown}是隐藏文件，未读取；如是传输中的临时文件请待传完后重跑，"
+                "如不是数据文件请从交付目录中删除后重跑")
+    if name.startswith("~$"):
+        return f"{shown}是Excel打开文件时留下的临时文件，未读取；请关闭Excel、删除该文件后重跑"
+    if name.endswith(".tmp"):
+        return f"{shown}是临时文件（.tmp），文件可能尚未传完，未读取；请待传完后重跑"
+    if st.st_nlink > 1:
+        return (f"{shown}有多个硬链接，可能与交付目录以外的文件是同一文件，出于安全不读取；"
+                "请部门交付文件的独立副本")
+    return ""
+
+
+def _folder_problem(folder: Path, inbox_root: Path, location: str) -> str:
+    """A problem with the delivery folder itself: a link anywhere below the inbox, or outside it."""
+    root = inbox_root.resolve()
+    try:
+        rel = folder.absolute().relative_to(inbox_root.absolute())
+    except ValueError:
+        return f"交付目录{cap(location, NAME_MAX)}不在收件目录之内，出于安全不读取"
+    here = inbox_root.absolute()
+    for part in rel.parts:
+        here = here / part
+        if part in ("..", ".") or here.is_symlink():
+            return (f"交付目录{cap(location, NAME_MAX)}（或其上级的{cap(part, NAME_MAX)}）是符号链接，出于安全不读取；"
+                    "请把交付文件直接放在收件目录下")
+    try:
+        folder.resolve().relative_to(root)
+    except ValueError:
+        return f"交付目录{cap(location, NAME_MAX)}实际位于收件目录之外，出于安全不读取"
+    return ""
+
+
+def _identity(st: os.stat_result) -> tuple:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _scan(folder: Path, manifest: DeliveryManifest) -> tuple[list[tuple[Path, os.stat_result]], list[Path]]:
+    """The folder's data files (with their stat) and markers; every other entry is a problem of the delivery."""
+    data_files, markers = [], []
+    with os.scandir(folder) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            manifest.problems.append(f"{cap(entry.name, NAME_MAX)}无法读取（文件在读取时消失或无权限）")
+            continue
+        problem = _entry_problem(entry.name, st)
+        if problem:
+            manifest.problems.append(problem)
+            log.warning("delivery %s: not read: %s", manifest.location, problem)
+        elif entry.name.endswith(MARKER_SUFFIX):
+            markers.append(folder / entry.name)
+        else:
+            data_files.append((folder / entry.name, st))
+    return data_files, markers
+
+
 def read_delivery(source_map: SourceMap, folder: Path, inbox_root: Path, out_parquet: Path,
-                  delivery_date: str) -> DeliveryManifest:
+                  delivery_date: str, limits: InputLimits | None = None) -> DeliveryManifest:
     """Read every data file of ``folder`` into ``out_parquet``; return the manifest.
 
     ``out_parquet`` is always written (empty, with the schema, when nothing
     was delivered) and replaced atomically.  Nothing about the delivery's
-    content raises: problems are recorded in the manifest.  Raises
-    ``OSError`` only when the output cannot be written.
+    content raises: problems are recorded in the manifest.  The folder is
+    read as untrusted: links, hidden, temporary and special files are never
+    read and each makes the delivery incomplete; a file over
+    ``limits.file_bytes`` is not read, a line or field over its limit is a
+    row with a read error (``limits`` default: :meth:`InputLimits.from_env`).
+    Raises ``OSError`` only when the output cannot be written.
     """
     folder = Path(folder)
     inbox_root = Path(inbox_root)
+    limits = limits or InputLimits.from_env()
     manifest = DeliveryManifest(source=source_map.source, delivery_date=str(delivery_date),
                                 location=_relative(folder, inbox_root), raw_parquet=str(out_parquet))
-    with RawWriter(source_map, out_parquet, str(delivery_date)) as writer:
+    with RawWriter(source_map, out_parquet, str(delivery_date), field_bytes=limits.field_bytes) as writer:
+        problem = _folder_problem(folder, inbox_root, manifest.location)
+        if problem:
+            manifest.status = MISSING
+            manifest.problems.append(problem)
+            return manifest.finish(source_map.title_zh)
         if not folder.is_dir():
             manifest.status = MISSING
             manifest.problems.append(f"没有找到交付目录{manifest.location}")
             return manifest.finish(source_map.title_zh)
-        entries = sorted(p for p in folder.iterdir()
-                         if p.is_file() and not p.name.startswith((".", "~$")) and not p.name.endswith(".tmp"))
-        data_files = [p for p in entries if not p.name.endswith(MARKER_SUFFIX)]
+        data_files, markers = _scan(folder, manifest)
         if not data_files:
-            manifest.status = MISSING
-            manifest.problems.append(f"交付目录{manifest.location}中没有数据文件")
+            if not manifest.problems:
+                manifest.status = MISSING
+                manifest.problems.append(f"交付目录{manifest.location}中没有数据文件")
             return manifest.finish(source_map.title_zh)
-        names = {p.name for p in data_files}
-        for marker in entries:
-            if marker.name.endswith(MARKER_SUFFIX) and marker.name[: -len(MARKER_SUFFIX)] not in names:
+        names = {p.name for p, _ in data_files}
+        for marker in markers:
+            if marker.name[: -len(MARKER_SUFFIX)] not in names:
                 manifest.problems.append(
-                    f"完成标记{marker.name}没有对应的数据文件{marker.name[: -len(MARKER_SUFFIX)]}，数据文件可能未传完")
-        for path in data_files:
-            fmt, problem = classify(path)
-            fm = FileManifest(file_name=_relative(path, inbox_root), format=fmt or (path.suffix.lstrip(".") or "unknown"),
-                              size_bytes=path.stat().st_size)
+                    f"完成标记{cap(marker.name, NAME_MAX)}没有对应的数据文件，数据文件可能未传完")
+        for path, st in data_files:
+            fm = FileManifest(file_name=_relative(path, inbox_root), format=(path.suffix.lstrip(".") or "unknown")[:20],
+                              size_bytes=st.st_size)
             manifest.files.append(fm)
-            if fmt is None:
-                fm.sha256 = _sha256(path)
-                fm.fail(problem)
+            if st.st_size > limits.file_bytes:
+                fm.fail(f"{path.name}大小{human_bytes(st.st_size)}，超过单个文件上限{human_bytes(limits.file_bytes)}，"
+                        "未读取；请部门拆分为多个文件后交付")
                 continue
-            _read_file(path, fmt, source_map, writer, fm)
-            if fm.complete or fm.rows_read or fm.header_row is not None:
-                _check_marker(path, fm)
+            try:
+                fmt, problem = classify(path)
+                fm.format = fmt or fm.format
+                if fmt is None:
+                    fm.sha256 = _sha256(path)
+                    fm.fail(problem)
+                    continue
+                _read_file(path, fmt, source_map, writer, fm, limits)
+                if fm.complete or fm.rows_read or fm.header_row is not None:
+                    _check_marker(path, fm)
+                if _identity(os.stat(path, follow_symlinks=False)) != _identity(st):
+                    fm.fail(f"{path.name}在读取过程中被替换或修改，可能仍在传输；请待传完后重跑")
+            except OSError as exc:
+                log.warning("cannot read %s: %s", fm.file_name, type(exc).__name__)
+                fm.fail(f"{path.name}无法读取（文件在读取时被替换、消失或无权限）；请检查交付目录后重跑")
             log.info("read %s: %d rows (%d with read errors), complete=%s",
                      fm.file_name, fm.rows_read, fm.read_errors, fm.complete)
     return manifest.finish(source_map.title_zh)

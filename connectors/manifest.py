@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from connectors.limits import REASONS_SHOWN, cap
+
 DELIVERED = "delivered"
 MISSING = "missing"
 INCOMPLETE = "incomplete"
@@ -41,9 +43,16 @@ class FileManifest:
     problems: list[str] = field(default_factory=list)
 
     def fail(self, problem: str) -> None:
-        """Mark the file incomplete for ``problem``."""
+        """Mark the file incomplete for ``problem`` (cut to a short reason)."""
         self.complete = False
-        self.problems.append(problem)
+        self.problems.append(cap(problem))
+
+
+def _joined(reasons: list[str]) -> str:
+    """At most REASONS_SHOWN short reasons, then how many more there are."""
+    shown = [cap(r) for r in reasons[:REASONS_SHOWN]]
+    more = len(reasons) - len(shown)
+    return "；".join(shown) + (f"；另有{more}项问题，详见交付清单" if more > 0 else "")
 
 
 @dataclass
@@ -64,13 +73,13 @@ class DeliveryManifest:
         """Set ``status``, ``rows_total`` and ``message_zh`` from the files and problems."""
         self.rows_total = sum(f.rows_read for f in self.files)
         if not self.files and self.status == MISSING:
-            self.message_zh = f"{title_zh}未交付：" + "；".join(self.problems)
+            self.message_zh = f"{title_zh}未交付：" + _joined(self.problems)
             return self
         bad = [f for f in self.files if not f.complete]
         if bad or self.problems:
             self.status = INCOMPLETE
             reasons = self.problems + [p for f in bad for p in f.problems]
-            self.message_zh = f"{title_zh}交付不完整，本次按未交付处理：" + "；".join(reasons)
+            self.message_zh = f"{title_zh}交付不完整，本次按未交付处理：" + _joined(reasons)
         else:
             self.status = DELIVERED
             self.message_zh = f"{title_zh}已交付{len(self.files)}个文件，共{self.rows_total}行"
@@ -78,7 +87,7 @@ class DeliveryManifest:
 
     def incomplete_files(self) -> dict[str, str]:
         """``{file_name: reason}`` of the files whose rows must not be used this run."""
-        return {f.file_name: "；".join(f.problems) or "文件不完整" for f in self.files if not f.complete}
+        return {f.file_name: cap("；".join(f.problems)) or "文件不完整" for f in self.files if not f.complete}
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -17,6 +17,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from connectors.limits import NAME_MAX, cap, human_bytes
 from connectors.manifest import FileManifest
 from connectors.maps import HeaderMatch, SourceMap
 
@@ -81,8 +82,12 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
     if optional:
         fm.problems.append(f"{name}缺少列：{'、'.join(optional)}，这些值按空值（未知）处理")
     if match.extra:
+        shown = "、".join(cap(h, NAME_MAX) for h in match.extra[:10])
+        if len(match.extra) > 10:
+            shown += f"等{len(match.extra)}列"
+        fm.extra_headers = [cap(h, NAME_MAX) for h in match.extra[:100]]
         fm.problems.append(
-            f"{name}有映射中没有的列：{'、'.join(match.extra)}，已忽略；"
+            f"{name}有映射中没有的列：{shown}，已忽略；"
             f"如是改了名的列，请在connectors/maps/{smap.source}.yaml中登记别名（aliases）"
         )
     return match
@@ -106,6 +111,30 @@ def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.D
     return batch, n_summary
 
 
+def _limit_fields(batch: pl.DataFrame, fcols: list[str], match: HeaderMatch, smap: SourceMap,
+                  limit: int) -> pl.DataFrame:
+    """A field longer than ``limit`` bytes is emptied and its row gets a read error (quarantine)."""
+    too_long = [pl.col(c).str.len_bytes() > limit for c in fcols]
+    if not batch.select(pl.any_horizontal(too_long).fill_null(False).any()).item():
+        return batch
+    labels = []
+    for i, _ in enumerate(fcols):
+        column = match.columns[i] if i < len(match.columns) else None
+        header = smap.spec(column).header if column else None
+        labels.append(f"第{i + 1}列" + (f"（{header}）" if header else ""))
+    message = pl.coalesce([
+        pl.when(pl.col(c).str.len_bytes() > limit).then(pl.format(
+            "第{}行" + label + "长{}字节，超过单个字段上限" + human_bytes(limit)
+            + "，该字段未读入，该行隔离待查；请部门核对该字段内容后重新交付",
+            pl.col("_row_no"), pl.col(c).str.len_bytes()))
+        for c, label in zip(fcols, labels, strict=True)
+    ])
+    return batch.with_columns(
+        pl.coalesce(pl.col("_err"), message).alias("_err"),
+        *[pl.when(pl.col(c).str.len_bytes() > limit).then(None).otherwise(pl.col(c)).alias(c) for c in fcols],
+    )
+
+
 @dataclass
 class BatchCounts:
     rows: int = 0
@@ -116,8 +145,10 @@ class BatchCounts:
 class RawWriter:
     """Appends the rows of one source delivery to ``out_parquet`` (written to a temp file, then renamed)."""
 
-    def __init__(self, smap: SourceMap, out_parquet: Path, delivery_date: str) -> None:
+    def __init__(self, smap: SourceMap, out_parquet: Path, delivery_date: str,
+                 field_bytes: int | None = None) -> None:
         self.smap = smap
+        self.field_bytes = field_bytes
         self.out = Path(out_parquet)
         self.delivery_date = delivery_date
         self.schema = raw_schema(smap)
@@ -134,6 +165,8 @@ class RawWriter:
         fcols = [c for c in batch.columns if c.startswith("f") and c[1:].isdigit()]
         if fcols:
             batch, counts.summary_rows = _drop_blank_and_summary(batch, fcols)
+        if fcols and self.field_bytes:
+            batch = _limit_fields(batch, fcols, match, self.smap, self.field_bytes)
         counts.rows = batch.height
         counts.read_errors = int(batch["_err"].is_not_null().sum())
         if batch.height == 0:

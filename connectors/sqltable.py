@@ -17,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
+from connectors.limits import InputLimits
 from connectors.manifest import MISSING, DeliveryManifest, FileManifest
 from connectors.maps import SourceMap
 from connectors.raw import RawWriter, positional_names, record_header_problems
@@ -153,7 +154,8 @@ def read_table(source_map: SourceMap, conn_id: str, table: str, out_parquet: Pat
     file_name = f"sql://{conn_id}/{table}"
     manifest = DeliveryManifest(source=source_map.source, delivery_date=str(delivery_date), location=file_name,
                                 raw_parquet=str(out_parquet))
-    with RawWriter(source_map, out_parquet, str(delivery_date)) as writer:
+    with RawWriter(source_map, out_parquet, str(delivery_date),
+                   field_bytes=InputLimits.from_env().field_bytes) as writer:  # a huge cell quarantines its row
         columns = next(rows_iter)
         if columns is None:
             manifest.status = MISSING

@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import polars as pl
 
+from connectors.limits import MAX_COLUMNS, human_bytes, open_regular
 from connectors.raw import positional_names
 
 log = logging.getLogger(__name__)
@@ -122,23 +124,70 @@ def _decode_slow(data: bytes, encoding: str, first_line: int) -> tuple[bytes, di
     return "".join(parts).encode(UTF8), bad
 
 
-def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes: int | None = None) -> Iterator[Chunk]:
-    """Read ``fh`` to the end in chunks cut after a newline, hashing every byte read."""
+def _too_long_message(line_no: int, limit: int) -> str:
+    return (f"第{line_no}行长度超过单行上限{human_bytes(limit)}，该行未读入，隔离待查；"
+            "请部门检查该行（可能缺少换行或含异常长的内容）后重新交付")
+
+
+def _blank_long_lines(data: bytes, first_line: int, limit: int) -> tuple[bytes, dict[int, str]]:
+    """``data`` with every line longer than ``limit`` bytes emptied, and a read error for each."""
+    if len(data) <= limit:
+        return data, {}
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    starts = np.concatenate(([0], ends + 1))
+    stops = np.concatenate((ends, [len(data)]))
+    long_idx = np.flatnonzero(stops - starts > limit)
+    if long_idx.size == 0:
+        return data, {}
+    parts, bad, pos = [], {}, 0
+    for i in long_idx.tolist():
+        parts.append(data[pos:int(starts[i])])
+        pos = int(stops[i])
+        bad[first_line + i] = _too_long_message(first_line + i, limit)
+    parts.append(data[pos:])
+    return b"".join(parts), bad
+
+
+def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes: int | None = None,
+                max_line_bytes: int | None = None) -> Iterator[Chunk]:
+    """Read ``fh`` to the end in chunks cut after a newline, hashing every byte read.
+
+    A line longer than ``max_line_bytes`` is never held whole: it is read past
+    (and hashed) and handed on as an empty line with a read error, so memory
+    stays near ``chunk_bytes`` whatever the file holds.
+    """
     chunk_bytes = chunk_bytes or CHUNK_BYTES
     codec = UTF8 if encoding == UTF8_BOM else encoding
     carry = b""
     line = 1
     first = True
+    skipping = False  # inside a line already known to be too long
     while True:
         block = fh.read(chunk_bytes)
         hasher.update(block)
+        if skipping:
+            nl = block.find(b"\n")
+            if nl < 0 and block:
+                continue
+            skipping = False
+            yield Chunk(b"\n", line, 1, {line: _too_long_message(line, max_line_bytes)}, encoding)
+            line += 1
+            if nl < 0:
+                return
+            block = block[nl + 1:]
+            if not block:
+                continue
         data = carry + block if carry else block
         if block:
             cut = data.rfind(b"\n")
             if cut < 0:
                 carry = data
+                if max_line_bytes and len(carry) > max_line_bytes:
+                    carry, skipping = b"", True
                 continue
             data, carry = data[:cut + 1], data[cut + 1:]
+            if max_line_bytes and len(carry) > max_line_bytes:
+                carry, skipping = b"", True
         else:
             carry = b""
         if first:
@@ -147,14 +196,18 @@ def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes:
                 data = data[len(codecs.BOM_UTF8):]
         if data:
             n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            long_lines: dict[int, str] = {}
+            if max_line_bytes:
+                data, long_lines = _blank_long_lines(data, line, max_line_bytes)
             if codec == UTF8:
-                yield Chunk(data, line, n_lines, {}, encoding, validated=False)
+                yield Chunk(data, line, n_lines, long_lines, encoding, validated=False)
             else:
                 try:
                     chunk = Chunk(data.decode(codec).encode(UTF8), line, n_lines, {}, encoding)
                 except UnicodeDecodeError:
                     utf8, bad = _decode_slow(data, encoding, line)
                     chunk = Chunk(utf8, line, n_lines, bad, encoding)
+                chunk.bad.update(long_lines)
                 yield chunk
             line += n_lines
         if not block:
@@ -355,7 +408,8 @@ def parse_chunk(chunk: Chunk, ncols: int, sep: str, after_line: int) -> pl.DataF
     except pl.exceptions.ComputeError as exc:
         if chunk.validated or "utf-8" not in str(exc):
             raise
-        chunk.data, chunk.bad = _decode_slow(chunk.data, chunk.encoding, chunk.first_line)
+        chunk.data, bad = _decode_slow(chunk.data, chunk.encoding, chunk.first_line)
+        chunk.bad = {**bad, **chunk.bad}
         chunk.validated = True
         frame = _parse_fast(chunk, ncols, sep)
     if frame is None:
@@ -388,18 +442,42 @@ def parse_chunk(chunk: Chunk, ncols: int, sep: str, after_line: int) -> pl.DataF
 class CsvLayout:
     encoding: str
     sep: str
-    header_line: int  # 1-based; 0 when the file is empty
+    header_line: int  # 1-based; 0 when the file is empty (or no header stands before a too-long line)
     header: list[str]
+    long_line: int = 0  # the first line (1-based) of the head longer than the line limit, if any
 
 
-def sniff(path: Path, find_header) -> CsvLayout:
-    """Encoding, separator and header line of a CSV (``find_header(rows) -> (index, score)``)."""
-    with open(path, "rb") as fh:
+def _first_long_line(head: bytes, complete: bool, limit: int) -> int:
+    """1-based number of the first line of ``head`` longer than ``limit`` (0: none).
+
+    ``complete`` says ``head`` is the whole file; otherwise its last, cut line
+    counts only once it alone exceeds the limit, or when no line ends at all.
+    """
+    lines = head.split(b"\n")
+    for i, line in enumerate(lines):
+        if len(line) > limit:
+            return i + 1
+    if not complete and len(lines) == 1:
+        return 1  # not one line ends within the first SNIFF_BYTES
+    return 0
+
+
+def sniff(path: Path, find_header, max_line_bytes: int | None = None) -> CsvLayout:
+    """Encoding, separator and header line of a CSV (``find_header(rows) -> (index, score)``).
+
+    Only the lines before the first one longer than ``max_line_bytes`` are
+    looked at, and at most ``MAX_COLUMNS + 1`` fields of each.
+    """
+    with open_regular(path) as fh:
         head = fh.read(SNIFF_BYTES)
+        complete = not fh.read(1)
+    long_line = _first_long_line(head, complete, max_line_bytes or SNIFF_BYTES)
+    if long_line:
+        head = b"\n".join(head.split(b"\n")[:long_line - 1])
     encoding = detect_encoding(head)
     best: tuple[int, int, str, list[list[str]], int | None] | None = None
     for sep in SEPARATORS:
-        rows = preview_rows(head, encoding, sep)
+        rows = [r[:MAX_COLUMNS + 1] for r in preview_rows(head, encoding, sep)]
         idx, score = find_header(rows)
         width = len(rows[idx]) if idx is not None else 0
         key = (score, width)
@@ -408,5 +486,5 @@ def sniff(path: Path, find_header) -> CsvLayout:
     assert best is not None
     _, _, sep, rows, idx = best
     if idx is None:
-        return CsvLayout(encoding, sep, 0, [])
-    return CsvLayout(encoding, sep, idx + 1, rows[idx])
+        return CsvLayout(encoding, sep, 0, [], long_line)
+    return CsvLayout(encoding, sep, idx + 1, rows[idx], long_line)

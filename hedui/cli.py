@@ -15,7 +15,9 @@ from hedui.logs import mask_text, setup_logging
 
 def cmd_generate(args) -> int:
     from hedui.generate import generate
+    from hedui.paths import validate_run_date
 
+    validate_run_date(args.date)
     started = time.perf_counter()
     summary = generate(Path(args.out), households=args.households, seed=args.seed, date=args.date)
     print(f"已生成样例交付：{args.out}（{args.households} 户，用时 {time.perf_counter() - started:.1f} 秒）")
@@ -25,11 +27,17 @@ def cmd_generate(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from connectors.limits import InputLimits
+    from hedui.errors import ConfigError
     from hedui.pipeline import RunContext, run
     from hedui.privacy.keys import load_keys
 
+    ctx = RunContext.of(args.inbox, args.workdir, args.date)  # a bad --date stops here, before any write
     load_keys()  # a missing key is a clear error now, not a crash mid-run
-    ctx = RunContext.of(args.inbox, args.workdir, args.date)
+    try:
+        InputLimits.from_env()  # a mistyped HEDUI_MAX_*_BYTES too
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     started = time.perf_counter()
     timings = run(ctx)
     total = time.perf_counter() - started
@@ -43,7 +51,9 @@ def cmd_run(args) -> int:
 
 def cmd_demo(args) -> int:
     from hedui import airflow_env
+    from hedui.paths import validate_run_date
 
+    validate_run_date(args.date)
     airflow_env.configure()
     workdir = Path(args.workdir).resolve()
     inbox = workdir / "inbox"
@@ -101,31 +111,42 @@ def cmd_link(args) -> int:
 
 
 def cmd_pdf(args) -> int:
-    from hedui.steps.report.outputs import safe_name, write_pdfs
+    from hedui.paths import validate_run_date
+    from hedui.steps.report.outputs import safe_name, write_pdf_files
 
+    validate_run_date(args.date)
     folder = Path(args.workdir) / "reports" / args.date
     if not (folder / "households").is_dir():
         raise HeduiError(f"未找到批次 {args.date} 的报告目录 {folder}：请先运行 hedui run")
-    ids = args.request or [p.stem for p in sorted((folder / "households").glob("*.html"))]
+    ids = args.request or []
     missing = [r for r in ids if not (folder / "households" / f"{safe_name(r)}.html").exists()]
     if missing:
         raise HeduiError(f"批次 {args.date} 中没有委托编号 {', '.join(missing)} 的报告")
-    n = write_pdfs(folder, ids)
+    stems = [safe_name(r) for r in ids] or [p.stem for p in sorted((folder / "households").glob("*.html"))]
+    n = write_pdf_files(folder, stems)
     print(f"已生成 {n} 份 PDF：{folder / 'households'}")
     return 0
 
 
+def _terminal_safe(value) -> str:
+    """Delivered text for a terminal: control characters (escape sequences, tabs, newlines) made harmless."""
+    return "".join(c if c.isprintable() else "\ufffd" for c in str(value))
+
+
 def _review_ctx(args):
     from hedui import db
+    from hedui.paths import validate_run_date
     from hedui.pipeline import RunContext
     from hedui.review.queue import latest_run
 
+    if args.date:
+        validate_run_date(args.date)
     workdir = Path(args.workdir)
     if not (workdir / "hedui.duckdb").exists():
         raise HeduiError(f"工作目录 {workdir} 中没有 hedui.duckdb：请先运行 hedui run")
     date = args.date
     if not date:
-        con = db.connect(workdir / "hedui.duckdb", read_only=True)
+        con = db.connect_read(workdir / "hedui.duckdb")
         try:
             date = latest_run(con)
         finally:
@@ -151,14 +172,15 @@ def cmd_review(args) -> int:
             pass
         return 0
     if args.action == "list":
-        con = db.connect(ctx.database, read_only=True)
+        con = db.connect_read(ctx.database)
         try:
             rows = queue(con, ctx.run_date, args.status)
         finally:
             con.close()
         print("序号\t部门\t委托编号\t成员\t权重\t判定\t状态\t决定键")
         for i, r in enumerate(rows, 1):
-            print(f"{i}\t{r['source']}\t{r['request_id']}\t{r['member_name']}({r['member_masked']})\t"
+            t = _terminal_safe
+            print(f"{i}\t{t(r['source'])}\t{t(r['request_id'])}\t{t(r['member_name'])}({r['member_masked']})\t"
                   f"{r['match_weight']:.2f}\t{r['band']}\t{r['status_zh']}\t{r['decision_key']}")
         return 0
     if args.action not in DECISIONS:
@@ -216,9 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from hedui.audit.auditor import add_audit_commands
     from hedui.audit.retention import add_purge_command
+    from hedui.privacy.keyring import add_keys_command
 
     add_audit_commands(sub)
     add_purge_command(sub)
+    add_keys_command(sub)
 
     d = sub.add_parser("demo", help="generate a small world and run the DAG through Airflow")
     d.add_argument("--workdir", default=".work/demo")
@@ -230,13 +254,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hedui.workdir import private_umask
+
+    private_umask()  # every file hedui writes holds or may hold personal data: 0600 / 0700
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
         return args.func(args)
     except HeduiError as exc:
         print(f"错误：{mask_text(str(exc))}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)  # 3: working folder busy, 4: other keys
 
 
 if __name__ == "__main__":

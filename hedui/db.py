@@ -31,6 +31,41 @@ def connect(path: Path | str = ":memory:", *, threads: int = 2, memory_limit: st
     return con
 
 
+class DatabaseBusyError(Exception):
+    """The working database stayed held by a writer for longer than a reader waits."""
+
+
+def connect_read(path: Path | str, *, wait_s: float | None = None, delay: float = 0.05,
+                 threads: int = 1, memory_limit: str = "1GB") -> duckdb.DuckDBPyConnection:
+    """The database opened read-only, retrying while a writer (a run, a decision) holds it.
+
+    DuckDB refuses a second process while one holds the file read-write; the
+    run's steps open and close it step by step, so a reader that retries gets
+    in between.  Waits up to `wait_s` seconds (default `HEDUI_READ_WAIT_S` or
+    120), backing off from `delay` to 1 s.  Raises DatabaseBusyError when the
+    database stayed held, FileNotFoundError when it does not exist.
+    """
+    import os
+    import time
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(str(path))
+    if wait_s is None:
+        wait_s = float(os.environ.get("HEDUI_READ_WAIT_S", "120"))
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return connect(path, read_only=True, threads=threads, memory_limit=memory_limit)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                if "lock" in str(exc).lower():
+                    raise DatabaseBusyError(str(path)) from None
+                raise
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 1.0)
+
+
 def sql_text(name: str) -> str:
     """The text of sql/<name>."""
     return (SQL_DIR / name).read_text(encoding="utf-8")

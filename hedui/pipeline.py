@@ -13,7 +13,9 @@ date is safe.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime as dt
 import json
 import logging
 import os
@@ -21,13 +23,30 @@ import time
 from pathlib import Path
 
 from connectors import load_map, read_delivery
+from connectors.limits import REASON_MAX, REASONS_SHOWN, cap
 from hedui import db
-from hedui.errors import ReconciliationError
+from hedui.errors import HeduiError, ReconciliationError
 from hedui.settings import REQUESTS, RunContext, sources
 
 __all__ = ["REQUESTS", "RunContext", "sources"]  # re-exported for the DAGs and the CLI
 
 log = logging.getLogger(__name__)
+
+@contextlib.contextmanager
+def writing(ctx: RunContext, command: str):
+    """Hold the working folder's writer lock, with private file modes and the keys checked.
+
+    Raises WorkdirBusyError when another process writes, KeyMismatchError when
+    the keys differ from the folder's (before anything is written).
+    """
+    from hedui.privacy.keyring import check_keys
+    from hedui.workdir import private_umask, writer_lock
+
+    private_umask()
+    with writer_lock(ctx.workdir, command, run_date=ctx.run_date) as holder:
+        check_keys(ctx.workdir)
+        yield holder
+
 
 def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_suffix(".tmp")
@@ -45,8 +64,13 @@ def _as_dict(obj) -> dict:
 
 def ingest_source(ctx: RunContext, source: str) -> dict:
     """Read one source's delivery, decode it and stage its rows (files only)."""
+    from hedui.privacy.keyring import check_keys
     from hedui.steps.ingest import stage_source
+    from hedui.workdir import private_umask
 
+    private_umask()
+    check_keys(ctx.workdir)  # other keys than the folder's: stop before any work
+    started_at = dt.datetime.now().astimezone()
     started = time.perf_counter()
     smap = load_map(source)
     folder = ctx.inbox / source / ctx.run_date
@@ -55,7 +79,7 @@ def ingest_source(ctx: RunContext, source: str) -> dict:
     counts = stage_source(raw, smap, ctx.run_date, ctx.path("staged_pre", source), ctx.path("quarantine_stage", source),
                           manifest=manifest)
     out = {"source": source, "manifest": _as_dict(manifest), "staging": _as_dict(counts),
-           "seconds": round(time.perf_counter() - started, 3)}
+           "started_at": started_at.isoformat(), "seconds": round(time.perf_counter() - started, 3)}
     _write_json(ctx.path("manifests", source, "json"), out)
     log.info("ingested %s: status %s", source, out["manifest"].get("status"))
     return out
@@ -69,11 +93,15 @@ def validate_source(ctx: RunContext, source: str) -> dict:
     added (`hedui.privacy.protect.protect_parquet`): nothing after this step sees a
     plain ID but the link step's temporary tables.
     """
+    from hedui.privacy.keyring import check_keys
     from hedui.privacy.keys import load_keys
     from hedui.privacy.protect import protect_parquet, source_columns
     from hedui.steps.validate.check import validate_source as gx_validate
+    from hedui.workdir import private_umask
 
+    private_umask()
     keys = load_keys()
+    check_keys(ctx.workdir, keys)
     started = time.perf_counter()
     protected: dict = {}
 
@@ -133,6 +161,14 @@ def _parquet(path: Path) -> str:
 
 def load(ctx: RunContext) -> dict:
     """Move the run's staged rows, quarantine, manifests and statuses into the working database."""
+    from hedui.workdir import clean_leftovers
+
+    with writing(ctx, "load"):
+        clean_leftovers(ctx.workdir, ctx.run_date)  # a DAG run's first writing step: what a killed one left
+        return _load(ctx)
+
+
+def _load(ctx: RunContext) -> dict:
     con = _open(ctx)
     try:
         con.sql("begin transaction")
@@ -145,15 +181,17 @@ def load(ctx: RunContext) -> dict:
             for f in man["manifest"].get("files", []):
                 files_rows.append((ctx.run_date, source, f.get("file_name"), f.get("sha256"), f.get("format"),
                                    f.get("encoding"), f.get("marker_count"), f.get("rows_read"),
-                                   bool(f.get("complete")), "；".join(f.get("problems") or [])))
-            status_rows.append((ctx.run_date, source, smap.title_zh, st["status"], "；".join(st["reasons_zh"])))
+                                   bool(f.get("complete")), _short_list(f.get("problems") or [])))
+            status_rows.append((ctx.run_date, source, smap.title_zh, st["status"],
+                                _short_list(st["reasons_zh"], MESSAGE_MAX)))
         con.sql(db.sql_text("schema.sql"))
         con.execute("delete from quarantine where run_date = ?", [ctx.run_date])
         for source in sources():
             for kind in ("quarantine_stage", "quarantine_gx"):
                 q = ctx.path(kind, source)
-                if q.exists():
-                    con.sql(f"insert into quarantine by name select * from {_parquet(q)}")
+                if q.exists():  # reasons and shown values short, whatever a file held
+                    con.sql(f"insert into quarantine by name select * replace ({_capped_sql('reason_zh')} as reason_zh, "
+                            f"{_capped_sql('value_masked', 60)} as value_masked) from {_parquet(q)}")
         con.execute("delete from quarantine_subjects where run_date = ?", [ctx.run_date])
         for source in sources():
             q = ctx.path("quarantine_ids", source)
@@ -177,6 +215,21 @@ def load(ctx: RunContext) -> dict:
     finally:
         con.close()
     return {"files": n}
+
+
+MESSAGE_MAX = (REASON_MAX + 1) * REASONS_SHOWN + 100  # a source's message: a few short reasons
+
+
+def _short_list(reasons: list[str], each: int = REASON_MAX) -> str:
+    """Reasons for a table people read: each cut to `each` characters, at most REASONS_SHOWN of them."""
+    shown = [cap(r, each) for r in reasons[:REASONS_SHOWN]]
+    more = len(reasons) - len(shown)
+    return "；".join(shown) + (f"；另有{more}项" if more > 0 else "")
+
+
+def _capped_sql(column: str, limit: int = REASON_MAX) -> str:
+    return (f"case when length({column}) > {int(limit)} then left({column}, {int(limit) - 1}) || '…' "
+            f"else {column} end")
 
 
 def _replace_staged(con, table: str, parquet: Path, run_date: str) -> None:
@@ -215,8 +268,7 @@ def link(ctx: RunContext) -> dict:
     from hedui.steps.link import link_run
 
     keys = load_keys()
-    con = _open(ctx)
-    try:
+    with writing(ctx, "link"), contextlib.closing(_open(ctx)) as con:
         con.sql("begin transaction")
         counts = link_run(con, ctx.run_date, keys)
         # from here on the working database holds only pseudonyms, encrypted and masked values
@@ -224,8 +276,6 @@ def link(ctx: RunContext) -> dict:
         check_authorization_gate(con, ctx.run_date)
         counts["ledger"] = write_query_ledger(con, ctx.run_date)
         con.sql("commit")
-    finally:
-        con.close()
     return counts
 
 
@@ -233,8 +283,7 @@ def assess(ctx: RunContext) -> dict:
     """Resolve each household's policy, compute the figures, findings and outcomes."""
     from hedui.steps.policy import load_policies, policy_rows
 
-    con = _open(ctx)
-    try:
+    with writing(ctx, "assess"), contextlib.closing(_open(ctx)) as con:
         con.sql("begin transaction")
         households = con.sql(
             "select request_id, any_value(region_code) filter (where relation = '本人'), "
@@ -259,8 +308,6 @@ def assess(ctx: RunContext) -> dict:
         for table_name in ("previous_verification", "changes"):
             counts[table_name] = db.replace_model(con, table_name, f"assess/{table_name}.sql", ctx.run_date)
         con.sql("commit")
-    finally:
-        con.close()
     return counts
 
 
@@ -268,11 +315,8 @@ def report(ctx: RunContext, only: set[str] | None = None) -> dict:
     """Write outcomes.csv, reconciliation.csv and the household reports (or just `only`'s pages)."""
     from hedui.steps.report.outputs import write_reports
 
-    con = _open(ctx)
-    try:
+    with writing(ctx, "report"), contextlib.closing(_open(ctx)) as con:
         return write_reports(con, ctx, only)
-    finally:
-        con.close()
 
 
 def publish(ctx: RunContext) -> dict:
@@ -280,36 +324,63 @@ def publish(ctx: RunContext) -> dict:
     from hedui.audit.auditor import default_audit_db, default_log_path, publish_audit_db
     from hedui.audit.log import AuditLog
 
-    log_ = AuditLog(default_log_path(ctx.workdir))
-    con = _open(ctx)
-    try:
-        n = con.sql("select count(*) from outcomes where run_date = ?", params=[ctx.run_date]).fetchall()[0][0]
-    finally:
-        con.close()
-    log_.append(action="run", subject=f"核对批次 {ctx.run_date}",
-                details={"households": n, "workdir": str(ctx.workdir)})
-    log_.append(action="report_render", subject=f"批次 {ctx.run_date} 报告",
-                details={"folder": str(ctx.report_dir), "households": n})
-    return publish_audit_db(ctx.database, default_audit_db(ctx.workdir), ctx.run_date, audit_log=log_)
+    with writing(ctx, "publish"):
+        log_ = AuditLog(default_log_path(ctx.workdir))
+        con = _open(ctx)
+        try:
+            n = con.sql("select count(*) from outcomes where run_date = ?", params=[ctx.run_date]).fetchall()[0][0]
+        finally:
+            con.close()
+        log_.append(action="run", subject=f"核对批次 {ctx.run_date}",
+                    details={"households": n, "workdir": str(ctx.workdir)})
+        log_.append(action="report_render", subject=f"批次 {ctx.run_date} 报告",
+                    details={"folder": str(ctx.report_dir), "households": n})
+        return publish_audit_db(ctx.database, default_audit_db(ctx.workdir), ctx.run_date, audit_log=log_,
+                                started_at=_run_started_at(ctx), finished_at=dt.datetime.now().astimezone())
+
+
+def _run_started_at(ctx: RunContext) -> dt.datetime | None:
+    """When the run's first source was read (the manifests' `started_at`)."""
+    times = []
+    for p in (ctx.run_dir / "manifests").glob("*.json") if (ctx.run_dir / "manifests").is_dir() else []:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            times.append(dt.datetime.fromisoformat(json.loads(p.read_text(encoding="utf-8"))["started_at"]))
+    return min(times) if times else None
 
 
 def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
     """Store a staff decision on a probabilistic link, then re-assess and re-report its household at once."""
+    with writing(ctx, "review decision"):
+        return _record_decision(ctx, decision_key, decision, reviewer, reason)
+
+
+def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
+    from hedui.audit.auditor import default_log_path
+    from hedui.audit.log import AuditLog
     from hedui.review.queue import decide
 
+    audit_log = AuditLog(default_log_path(ctx.workdir))
     con = _open(ctx)
     try:
         con.sql("begin transaction")
         pair = decide(con, ctx.run_date, decision_key, decision, reviewer, reason)
-        con.sql("commit")
+        try:  # the decision is saved only together with its audit entry
+            entry = audit_log.append(
+                actor=reviewer, action="review_decision", subject=f"委托 {pair['request_id']} {pair['source']} 记录",
+                details={"decision": decision, "reason": reason, "run_date": ctx.run_date,
+                         "decision_key": decision_key})
+        except (OSError, HeduiError) as exc:
+            con.sql("rollback")
+            raise HeduiError(f"审计日志写入失败，复核决定未保存：{exc}。请检查审计日志目录 "
+                             f"{audit_log.path.parent} 的权限与磁盘空间后重新提交") from None
+        try:
+            con.sql("commit")
+        except Exception:
+            audit_log.append(actor=reviewer, action="review_decision", subject=f"委托 {pair['request_id']} 决定未保存",
+                             details={"void_seq": entry["seq"], "run_date": ctx.run_date})
+            raise
     finally:
         con.close()
-    from hedui.audit.auditor import default_log_path
-    from hedui.audit.log import AuditLog
-
-    AuditLog(default_log_path(ctx.workdir)).append(
-        actor=reviewer, action="review_decision", subject=f"委托 {pair['request_id']} {pair['source']} 记录",
-        details={"decision": decision, "reason": reason, "run_date": ctx.run_date})
     assess(ctx)
     report(ctx, only={pair["request_id"]})
     con = _open(ctx)
@@ -323,7 +394,9 @@ def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer:
 
 def _source_bytes(ctx: RunContext, source: str) -> int:
     folder = ctx.inbox / source / ctx.run_date
-    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0
+    if not folder.is_dir() or folder.is_symlink():
+        return 0
+    return sum(f.lstat().st_size for f in folder.iterdir() if not f.is_symlink() and f.is_file())
 
 
 def _worker_init(threads: int, log_level: int) -> None:
@@ -371,7 +444,20 @@ def ingest_all(ctx: RunContext, workers: int | None = None) -> dict:
 
 
 def run(ctx: RunContext) -> dict:
-    """Every step in order, without Airflow (`hedui run`); the per-source steps two at a time."""
+    """Every step in order, without Airflow (`hedui run`); the per-source steps two at a time.
+
+    Holds the working folder's writer lock throughout; removes what a killed
+    earlier run left behind first.
+    """
+    with writing(ctx, "run"):
+        return _run(ctx)
+
+
+def _run(ctx: RunContext) -> dict:
+    from hedui.workdir import clean_leftovers, secure_workdir
+
+    clean_leftovers(ctx.workdir)
+    secure_workdir(ctx.workdir, deep=True)
     t = time.perf_counter()
     timings = ingest_all(ctx)
     timings["sources"] = time.perf_counter() - t

@@ -1,8 +1,11 @@
 """The review page: a small local web server (stdlib) over a run's review queue.
 
 `hedui review --workdir DIR` serves it on 127.0.0.1.  The working database is
-opened per request and closed again, so a nightly run is not locked out for
-longer than one request; requests are serialized.
+opened read-only per request (`db.connect_read`, which waits while a run or a
+decision holds it) and closed again, so a nightly run is not locked out for
+longer than one request and a request is never dropped because a run is
+writing; requests are serialized.  A decision takes the working folder's
+writer lock: during a run it is refused with a message, never lost silently.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ log = logging.getLogger(__name__)
 
 def make_server(ctx, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTPServer:
     """A server for run `ctx` (RunContext); call serve_forever() on it."""
-    from hedui.pipeline import _open, record_decision
+    from hedui.db import DatabaseBusyError, connect_read
+    from hedui.pipeline import record_decision
     from hedui.review.queue import DECISIONS, pair, queue
     from hedui.steps.report.outputs import _env
 
@@ -46,7 +50,7 @@ def make_server(ctx, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTP
                             f"</p><p><a href='/'>返回复核队列</a></p>")
 
         def _pair_page(self, key: str, **extra) -> str:
-            con = _open(ctx)
+            con = connect_read(ctx.database)
             try:
                 p = pair(con, ctx.run_date, key)
             finally:
@@ -58,7 +62,7 @@ def make_server(ctx, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTP
             try:
                 with lock:
                     if url.path == "/":
-                        con = _open(ctx)
+                        con = connect_read(ctx.database)
                         try:
                             rows = queue(con, ctx.run_date)
                             names = dict(con.sql("select source, source_zh from source_status "
@@ -74,6 +78,19 @@ def make_server(ctx, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTP
                         self._send(404, "<meta charset='utf-8'>未找到该页面")
             except HeduiError as exc:
                 self._error(exc)
+            except DatabaseBusyError:
+                self._busy()
+
+        def _busy(self) -> None:
+            body = ("<!doctype html><meta charset='utf-8'><meta http-equiv='refresh' content='30'>"
+                    "<h1>核对批次正在写入数据库</h1><p>页面将在 30 秒后自动刷新；您的请求未丢失，请稍候。</p>")
+            data = body.encode("utf-8")
+            self.send_response(503)
+            self.send_header("Retry-After", "30")
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def do_POST(self):  # noqa: N802
             if urlparse(self.path).path != "/decide":
@@ -91,5 +108,7 @@ def make_server(ctx, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTP
                                                     reviewer=form.get("reviewer")))
             except HeduiError as exc:
                 self._error(exc)
+            except DatabaseBusyError:
+                self._busy()
 
     return ThreadingHTTPServer((host, port), Handler)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connectors import list_sources
+from hedui.paths import validate_run_date, validate_source_name
 
 REQUESTS = "requests"
 
@@ -18,9 +19,14 @@ class RunContext:
     workdir: Path
     run_date: str
 
+    def __post_init__(self) -> None:
+        # the date becomes a folder name: refused before anything is created (hedui.paths)
+        validate_run_date(self.run_date)
+
     @classmethod
     def of(cls, inbox: str | Path, workdir: str | Path, run_date: str) -> RunContext:
-        return cls(Path(inbox).resolve(), Path(workdir).resolve(), str(run_date))
+        """Raises InvalidPathComponent (a HeduiError, in Chinese) for a date that is not a real YYYYMMDD."""
+        return cls(Path(inbox).resolve(), Path(workdir).resolve(), validate_run_date(run_date))
 
     @property
     def run_dir(self) -> Path:
@@ -35,6 +41,8 @@ class RunContext:
         return self.workdir / "hedui.duckdb"
 
     def path(self, kind: str, source: str, ext: str = "parquet") -> Path:
+        validate_source_name(kind)
+        validate_source_name(source)
         p = self.run_dir / kind / f"{source}.{ext}"
         p.parent.mkdir(parents=True, exist_ok=True)
         return p

@@ -130,9 +130,14 @@ def policy_files() -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(POLICY_DIR.glob("*.yaml"))}
 
 
-def _register_mask_udf(con: duckdb.DuckDBPyConnection) -> None:
+def _register_mask_udf(con: duckdb.DuckDBPyConnection, names: Iterable[str] = ()) -> None:
+    """`hd_audit_mask(text)`: ID/account-like numbers masked, and every name of `names` as 张*."""
+    from hedui.privacy.masking import NameMasker
+
+    mask_names = NameMasker(names)
+
     def udf(arr: pa.Array) -> pa.Array:
-        return pa.array([mask_free_text(v) for v in arr.to_pylist()], type=pa.string())
+        return pa.array([mask_names(mask_free_text(v)) for v in arr.to_pylist()], type=pa.string())
 
     with contextlib.suppress(duckdb.CatalogException, duckdb.InvalidInputException):
         con.remove_function("hd_audit_mask")
@@ -221,7 +226,10 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
     before: dict[str, list] = {}
     try:
         con.sql(db.sql_text("publish/schema.sql"))
-        _register_mask_udf(con)
+        # the auditors see names only as 张*: every requested member's name is masked in free text too
+        _register_mask_udf(con, [r[0] for r in con.sql(
+            "select distinct trim(name) from stg_requests where name is not null").fetchall()]
+            if db.table_exists(con, "stg_requests") else ())
         if policy_versions is None:
             policy_versions = [r[0] for r in con.sql(
                 "select distinct policy_id from households where run_date = ? and policy_id is not null "
@@ -278,7 +286,9 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
             _guard_unmasked(con)
             for table in sorted(published | {"access_log"}):
                 counts[table] = con.sql(f"select count(*) from auditor.{table}").fetchall()[0][0]
-            _comment_tables(con)
+            from hedui.auditor_catalog import write_catalog
+
+            write_catalog(con, "auditor")
             con.sql("checkpoint auditor")
         finally:
             con.sql("detach auditor")
@@ -295,7 +305,7 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
     finally:
         con.close()
     os.replace(tmp, audit_db_path)
-    audit_db_path.chmod(0o640)
+    audit_db_path.chmod(0o600)  # masked, but still about households: the service user only
     _fsync_dir(audit_db_path.parent)
     log.info("published the auditor database %s (%s)", audit_db_path, counts)
     return {"path": str(audit_db_path), "tables": counts, "log_problems": len(problems)}
@@ -322,33 +332,47 @@ def _guard_unmasked(con) -> None:
             raise AuditError(f"审计库发布中止：{table}.{column} 中有 {n} 个未遮蔽的身份证号")
 
 
-def _comment_tables(con) -> None:
-    rows = []
-    present = {r[0] for r in con.sql("select table_name from duckdb_tables() where database_name = 'auditor'").fetchall()}
-    for table in (t for t in AUDITOR_TABLES + OPTIONAL_TABLES if t in present):
-        first = db.sql_text(f"publish/auditor_{table}.sql").splitlines()[0]
-        rows.append((table, first.lstrip("- ").split(": ", 1)[-1]))
-    rows.append(("access_log", "the hash-chained audit log: runs, report renders, exports, review decisions, "
-                               "unmasked views, purges"))
-    rows.append(("access_log_check", "the audit log's verification when this database was published"))
-    if "review_decisions" in present:
-        rows.append(("review_decisions", "staff decisions on probabilistic links (personal columns left out, "
-                                         "member ids pseudonymized, text masked)"))
-    con.sql("create table auditor.catalog (table_name varchar, description varchar)")
-    con.executemany("insert into auditor.catalog values (?, ?)", rows)
+ENV_AUDIT_MEMORY_LIMIT = "HEDUI_AUDIT_MEMORY_LIMIT"
+ENV_AUDIT_TEMP_LIMIT = "HEDUI_AUDIT_TEMP_LIMIT"
+ENV_AUDIT_TIMEOUT = "HEDUI_AUDIT_TIMEOUT_S"
 
 
-def open_auditor(audit_db_path: Path | str, *, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
+def auditor_limits(environ: dict[str, str] | None = None) -> dict:
+    """The auditor connection's limits: memory, temp (spill) space, seconds per statement.
+
+    From `HEDUI_AUDIT_MEMORY_LIMIT` (default 2GB), `HEDUI_AUDIT_TEMP_LIMIT`
+    (default 2GB) and `HEDUI_AUDIT_TIMEOUT_S` (default 300).  Raises ConfigError on a bad timeout.
+    """
+    from hedui.errors import ConfigError
+
+    env = os.environ if environ is None else environ
+    text = env.get(ENV_AUDIT_TIMEOUT, "300")
+    try:
+        timeout = float(text)
+    except ValueError:
+        timeout = 0.0
+    if timeout <= 0:
+        raise ConfigError(f"{ENV_AUDIT_TIMEOUT}={text!r} 无效：应为正数（每条查询最多运行的秒数）")
+    return {"memory_limit": env.get(ENV_AUDIT_MEMORY_LIMIT, "2GB"),
+            "max_temp_directory_size": env.get(ENV_AUDIT_TEMP_LIMIT, "2GB"), "timeout_s": timeout}
+
+
+def open_auditor(audit_db_path: Path | str, *, memory_limit: str | None = None,
+                 max_temp_directory_size: str | None = None) -> duckdb.DuckDBPyConnection:
     """The auditor database read-only, with external access disabled and configuration locked.
 
     The connection cannot write, read or write other files, attach databases,
     load extensions or change settings (it may make temporary in-memory tables).
-    Raises AuditError when the file does not exist.
+    Memory and spill space are capped (`auditor_limits`); statement time is
+    capped by `run_limited`.  Raises AuditError when the file does not exist.
     """
     path = Path(audit_db_path)
     if not path.is_file():
         raise AuditError(f"审计库 {path} 不存在：请先完成一次核对批次（发布审计库）")
-    config = {"threads": 2, "memory_limit": memory_limit, "enable_external_access": False,
+    limits = auditor_limits()
+    config = {"threads": 2, "memory_limit": memory_limit or limits["memory_limit"],
+              "max_temp_directory_size": max_temp_directory_size or limits["max_temp_directory_size"],
+              "enable_external_access": False,
               "autoinstall_known_extensions": False, "autoload_known_extensions": False}
     con = duckdb.connect(str(path), read_only=True, config=config)
     con.sql("set enable_progress_bar = false")  # a local option: set it, then lock everything
@@ -367,25 +391,37 @@ def _width(s: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
 
 
-def _cell(column: str, value) -> str:
+_MASKED_TEXT_TYPES = ("VARCHAR", "JSON")
+
+
+def _cell(column: str, value, type_: str = "VARCHAR") -> str:
+    """One value for the screen, masked by its column: numbers, dates and hashes as they are,
+    text (free text may quote an ID or account number) through `mask_free_text`."""
     if value is None:
         return "NULL"
     s = str(value)
-    return s if ("hash" in column or column == "sha256") else mask_free_text(s)
+    if "hash" in column or column in ("sha256", "decision_key") or column.endswith("_pseudonym"):
+        return s
+    if not any(str(type_).upper().startswith(t) for t in _MASKED_TEXT_TYPES) and not isinstance(value, list | dict):
+        return s  # a match_weight, a count, a date: never an ID
+    return mask_free_text(s)
 
 
 def _print_result(rel: duckdb.DuckDBPyRelation, *, csv_out: bool, max_rows: int) -> None:
     cols = list(rel.columns)
+    types = [str(t) for t in rel.types]
     try:
         rows = rel.limit(max_rows + 1).fetchall()
+    except (duckdb.InterruptException, duckdb.OutOfMemoryException):
+        raise
     except duckdb.Error:
         rows = rel.fetchall()
     more = len(rows) > max_rows
-    cells = [[_cell(c, v) for c, v in zip(cols, r, strict=True)] for r in rows[:max_rows]]
+    cells = [[_cell(c, v, t) for c, v, t in zip(cols, r, types, strict=True)] for r in rows[:max_rows]]
     if csv_out:
-        import csv
+        from hedui import safe_csv
 
-        w = csv.writer(sys.stdout)
+        w = safe_csv.writer(sys.stdout)  # formula prefixes neutralized: the output is opened in Excel/WPS
         w.writerow(cols)
         w.writerows(cells)
     else:
@@ -411,14 +447,50 @@ def _audit_db_arg(args) -> Path:
     return default_audit_db(workdir)
 
 
-def _run_sql(con, sql: str, *, csv_out: bool, max_rows: int) -> None:
-    for stmt in con.extract_statements(sql):
-        try:
-            rel = con.sql(stmt.query)
-        except duckdb.Error as exc:
-            raise AuditError(f"查询失败：{mask_free_text(str(exc))}") from None
-        if rel is not None:
-            _print_result(rel, csv_out=csv_out, max_rows=max_rows)
+@contextlib.contextmanager
+def _statement_timer(con, seconds: float):
+    """Interrupt `con` after `seconds` (DuckDB has no statement timeout); yield a flag set when it fired."""
+    import threading
+
+    fired = threading.Event()
+
+    def stop() -> None:
+        fired.set()
+        con.interrupt()
+
+    timer = threading.Timer(seconds, stop)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
+
+
+def _run_sql(con, sql: str, *, csv_out: bool, max_rows: int, timeout_s: float | None = None) -> None:
+    limits = auditor_limits()
+    timeout_s = timeout_s or limits["timeout_s"]
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise AuditError(f"查询失败：{mask_free_text(str(exc))}") from None
+    for stmt in statements:
+        with _statement_timer(con, timeout_s) as fired:
+            try:
+                rel = con.sql(stmt.query)
+                if rel is not None:
+                    _print_result(rel, csv_out=csv_out, max_rows=max_rows)
+            except duckdb.InterruptException:
+                raise AuditError(f"查询超过 {timeout_s:g} 秒被中止（{ENV_AUDIT_TIMEOUT}）：请缩小查询范围"
+                                 "（加 where 条件或 limit），或请管理员调大该限制") from None
+            except duckdb.OutOfMemoryException:
+                raise AuditError(f"查询所需内存或临时空间超过限制（内存 {limits['memory_limit']}，临时空间 "
+                                 f"{limits['max_temp_directory_size']}；{ENV_AUDIT_MEMORY_LIMIT} / "
+                                 f"{ENV_AUDIT_TEMP_LIMIT}）：请缩小查询范围") from None
+            except duckdb.Error as exc:
+                if fired.is_set():
+                    raise AuditError(f"查询超过 {timeout_s:g} 秒被中止（{ENV_AUDIT_TIMEOUT}）：请缩小查询范围") from None
+                raise AuditError(f"查询失败：{mask_free_text(str(exc))}") from None
 
 
 def cli_audit(args) -> int:
@@ -428,7 +500,8 @@ def cli_audit(args) -> int:
     """
     con = open_auditor(_audit_db_arg(args))
     try:
-        opts = {"csv_out": bool(getattr(args, "csv", False)), "max_rows": int(getattr(args, "max_rows", 1000))}
+        opts = {"csv_out": bool(getattr(args, "csv", False)), "max_rows": int(getattr(args, "max_rows", 1000)),
+                "timeout_s": getattr(args, "timeout", None)}
         if getattr(args, "sql", None):
             _run_sql(con, args.sql, **opts)
             return 0
@@ -468,16 +541,24 @@ def cli_audit_verify(args) -> int:
     if not log_path.is_file():
         raise AuditError(f"审计日志 {log_path} 不存在")
     anchors: list[tuple[int, str]] = []
-    with contextlib.suppress(AuditError):
-        if getattr(args, "db", None) or workdir:
-            con = open_auditor(_audit_db_arg(args))
+    audit_log = AuditLog(log_path)
+    missing_db: str | None = None
+    if getattr(args, "db", None) or workdir:
+        db_path = _audit_db_arg(args)
+        if db_path.is_file():
+            con = open_auditor(db_path)
             try:
                 anchors = [(int(s), h) for s, h in con.sql("select seq, hash from audit_anchors").fetchall()]
             finally:
                 con.close()
-    audit_log = AuditLog(log_path)
+        elif any(e.get("action") == "run" for e in audit_log.entries()):
+            # runs were published: the anchors must be there; a deleted database never turns the check off
+            missing_db = (f"审计库 {db_path} 不存在，但审计日志记录了已发布的核对批次：无法核对锚点。"
+                          "请从备份恢复审计库，或重新运行最近一个批次以重新发布")
     problems = audit_log.verify(anchors)
     n = len(audit_log.entries())
+    if missing_db:
+        problems = [LogProblem(0, None, "missing", missing_db), *problems]
     if problems:
         _out(f"审计日志校验失败：{problems[0]}", sys.stderr)
         for p in problems[1:]:
@@ -498,6 +579,7 @@ def add_audit_commands(subparsers) -> None:
     a.add_argument("-c", "--command", dest="sql", help="SQL to run (default: read statements from stdin)")
     a.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     a.add_argument("--max-rows", type=int, default=1000)
+    a.add_argument("--timeout", type=float, help=f"seconds per statement (default ${ENV_AUDIT_TIMEOUT} or 300)")
     a.set_defaults(func=cli_audit)
     sub = a.add_subparsers(dest="audit_command")
     v = sub.add_parser("verify", help="check the audit log: changed, removed or reordered entries")

@@ -12,6 +12,7 @@ import datetime as dt
 import fcntl
 import getpass
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -23,7 +24,9 @@ from hedui.errors import HeduiError
 from hedui.privacy.masking import mask_text
 
 GENESIS = "0" * 64
-ACTIONS = ("run", "report_render", "export", "review_decision", "unmasked_view", "purge")
+ACTIONS = ("run", "report_render", "export", "review_decision", "unmasked_view", "purge", "key_rotation",
+           "lock_takeover")
+HEAD_PURPOSE = "audit log head"
 _ACCOUNT_LIKE = re.compile(r"(?<![0-9A-Za-z*])\d{8,}(\d{4})(?![0-9A-Za-z])")
 
 
@@ -82,7 +85,7 @@ class LogProblem:
 
     line: int
     seq: int | None
-    kind: str  # changed | removed | reordered | duplicate | malformed | truncated
+    kind: str  # changed | removed | reordered | duplicate | malformed | truncated | head
     message_zh: str
 
     def __str__(self) -> str:
@@ -97,10 +100,22 @@ class AuditLog:
     (masked), `prev_hash` (the previous entry's `hash`, 64 zeros for the first)
     and `hash` (see `entry_hash`).  Appends take an exclusive `fcntl` lock on
     `<path>.lock`, so parallel Airflow tasks on one machine can log safely.
+
+    After every append the chain's tail is anchored: the head (seq, hash) with
+    an HMAC under a key derived from the pseudonym key is written to
+    `head_path`, a file apart from the log (default: the working folder's
+    ``.audit_head.json`` when the log is ``<workdir>/audit/…``).  Entries cut
+    off the end, or appended by someone without the key, no longer match it.
+    `keys` default to `security.load_keys()` when first needed.
     """
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, *, keys=None, head_path: Path | str | None = None):
         self.path = Path(path)
+        self._keys = keys
+        if head_path is None:
+            head_path = (self.path.parent.parent / f".{self.path.stem}_head.json" if self.path.parent.name == "audit"
+                         else self.path.with_name(self.path.name + ".head.json"))
+        self.head_path = Path(head_path)
 
     def __repr__(self) -> str:
         return f"AuditLog({str(self.path)!r})"
@@ -136,6 +151,105 @@ class AuditLog:
         except json.JSONDecodeError:
             raise AuditError(f"审计日志 {self.path} 最后一行无法解析：请先运行 hedui audit verify") from None
 
+    # -- the keyed head anchor --------------------------------------------------------------
+
+    def _head_key(self, keys=None) -> bytes:
+        if keys is None:
+            if self._keys is None:
+                from hedui.privacy.keys import load_keys
+
+                self._keys = load_keys()
+            keys = self._keys
+        return keys.derived_key(HEAD_PURPOSE)
+
+    @staticmethod
+    def _head_mac(key: bytes, seq: int, h: str) -> str:
+        return hmac.new(key, f"{seq}:{h}".encode("ascii"), hashlib.sha256).hexdigest()
+
+    def _write_head(self, seq: int, h: str, keys=None) -> None:
+        data = {"seq": seq, "hash": h, "mac": self._head_mac(self._head_key(keys), seq, h),
+                "log": self.path.name}
+        self.head_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.head_path.with_name(f"{self.head_path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, json.dumps(data).encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.head_path)
+
+    def read_head(self) -> dict | None:
+        """The stored head anchor {seq, hash, mac}, None when there is none."""
+        if not self.head_path.exists():
+            return None
+        try:
+            data = json.loads(self.head_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {"seq": None, "hash": None, "mac": None}
+        return data if isinstance(data, dict) else {"seq": None, "hash": None, "mac": None}
+
+    def rekey(self, new_keys) -> None:
+        """Re-sign the head anchor with `new_keys` (key rotation), after checking it with the current keys.
+
+        Raises AuditError when the stored head does not verify under the current keys.
+        """
+        with self._locked():
+            head = self.read_head()
+            seq, h = self.head()
+            if head is not None and (head.get("seq") != seq or head.get("hash") != h or not hmac.compare_digest(
+                    str(head.get("mac")), self._head_mac(self._head_key(), seq, h))):
+                raise AuditError(f"审计日志 {self.path} 的尾部锚点与日志不符：请先运行 hedui audit verify 并处理")
+            self._write_head(seq, h, new_keys)
+            self._keys = new_keys
+
+    def _check_head(self, rows: list[tuple[int, dict]], keys=None) -> list[LogProblem]:
+        head = self.read_head()
+        last_line = rows[-1][0] if rows else 0
+        top = max((e["seq"] for _, e in rows), default=0)
+        if head is None:
+            if rows:
+                return [LogProblem(last_line, top, "head",
+                                   f"审计日志尾部锚点文件 {self.head_path.name} 不存在：无法确认日志末尾未被删除")]
+            return []
+        seq, h, mac = head.get("seq"), head.get("hash"), head.get("mac")
+        if not isinstance(seq, int) or not isinstance(h, str):
+            return [LogProblem(last_line, None, "head", f"审计日志尾部锚点文件 {self.head_path.name} 无法解析")]
+        try:
+            key = self._head_key(keys)
+        except HeduiError:
+            key = None
+        if key is not None and not hmac.compare_digest(str(mac), self._head_mac(key, seq, h)):
+            return [LogProblem(last_line, seq, "head",
+                               "审计日志尾部锚点的签名不符：锚点被伪造，或密钥与写入时不同")]
+        by_seq = {e["seq"]: (n, e) for n, e in rows}
+        if seq > top:
+            return [LogProblem(last_line + 1, seq, "truncated",
+                               f"审计日志末尾被删除：尾部锚点记录到第 {seq} 条，日志只到第 {top} 条")]
+        if seq in by_seq and by_seq[seq][1].get("hash") != h:
+            return [LogProblem(by_seq[seq][0], seq, "changed", f"第 {seq} 条记录与尾部锚点的哈希不符：日志被改写")]
+        if seq < top:
+            n = by_seq.get(seq + 1, (last_line, None))[0]
+            return [LogProblem(n, seq + 1, "head",
+                               f"第 {seq + 1} 条起的记录没有经过正常写入（尾部锚点只到第 {seq} 条）：可能被伪造追加")]
+        return []
+
+    def check_tail(self) -> None:
+        """Raise AuditError when the log's last entry does not match the keyed head anchor."""
+        with self._locked():
+            self._check_tail(self._last())
+
+    def _check_tail(self, last: dict | None) -> None:
+        head = self.read_head()
+        if head is None:
+            self._head_key()  # no entry without its anchor: a missing key fails before writing
+            return
+        seq, h = (last["seq"], last["hash"]) if last else (0, GENESIS)
+        if head.get("seq") != seq or head.get("hash") != h or not hmac.compare_digest(
+                str(head.get("mac")), self._head_mac(self._head_key(), seq, h)):
+            raise AuditError(f"审计日志 {self.path} 的末尾与尾部锚点不符（日志可能被删改）：本次未写入。"
+                             "请运行 hedui audit verify 查明原因并处理后再继续")
+
     def append(self, *, actor: str | None = None, action: str, subject: str, details: dict | None = None,
                time: dt.datetime | None = None) -> dict:
         """Append one entry and return it.  `subject` and string values of `details` are masked.
@@ -155,12 +269,14 @@ class AuditLog:
                      "prev_hash": last["hash"] if last else GENESIS}
             entry["hash"] = entry_hash(entry)
             line = (_canonical(entry) + "\n").encode("utf-8")
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            self._check_tail(last)  # before writing: never hide a cut tail under a new anchor
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, line)
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            self._write_head(entry["seq"], entry["hash"])
         return entry
 
     def entries(self) -> list[dict]:
@@ -189,7 +305,8 @@ class AuditLog:
         last = self._last()
         return (last["seq"], last["hash"]) if last else (0, GENESIS)
 
-    def verify(self, anchors: Iterable[tuple[int, str]] = ()) -> list[LogProblem]:
+    def verify(self, anchors: Iterable[tuple[int, str]] = (), *, check_head: bool = True,
+               keys=None) -> list[LogProblem]:
         """Problems of the log, in file order (empty when intact).
 
         Detects an entry whose content changed (its hash, or the next entry's
@@ -197,6 +314,9 @@ class AuditLog:
         reordered or duplicated entry, a malformed line, and — with `anchors`,
         (seq, hash) pairs recorded elsewhere (the auditor database) — entries
         removed from the end or a log rewritten from an anchored point on.
+        With `check_head` (default) the keyed head anchor is checked too (its
+        signature only when keys are available): entries removed after the last
+        publication are found.
         """
         problems: list[LogProblem] = []
         rows: list[tuple[int, dict]] = []
@@ -239,5 +359,7 @@ class AuditLog:
             elif by_seq[seq][1].get("hash") != h:
                 problems.append(LogProblem(by_seq[seq][0], seq, "changed",
                                            f"第 {seq} 条记录与审计库中锚定的哈希不符：日志被改写"))
+        if check_head:
+            problems += self._check_head(rows, keys)
         problems.sort(key=lambda p: (p.line, p.seq or 0))
         return problems

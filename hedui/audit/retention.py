@@ -160,12 +160,22 @@ def purge(workdir: Path | str, inbox: Path | str | None, older_than_days: int, t
     """
     if int(older_than_days) < 1:
         raise ConfigError(f"保留天数 {older_than_days} 无效：应为正整数")
-    workdir = Path(workdir)
+    from hedui.workdir import writer_lock
+
+    with writer_lock(workdir, "purge"):
+        return _purge(Path(workdir), inbox, older_than_days, today, audit_log=audit_log, database=database,
+                      actor=actor)
+
+
+def _purge(workdir: Path, inbox, older_than_days: int, today, *, audit_log, database, actor) -> dict:
+    from hedui.workdir import clean_leftovers
+
     cutoff = _as_date(today) - dt.timedelta(days=int(older_than_days))
     cutoff_s = cutoff.strftime("%Y%m%d")
     counts: dict = {"cutoff": cutoff_s, "older_than_days": int(older_than_days),
                     "inbox_folders": 0, "inbox_files": 0, "inbox_bytes": 0,
                     "run_folders": 0, "run_files": 0, "run_bytes": 0, "database_rows": {}}
+    counts["leftovers"] = clean_leftovers(workdir)  # what killed runs left (report parts, spill, half-written)
     if inbox is not None:
         inbox = Path(inbox)
         for source in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.is_symlink()) if inbox.is_dir() else []:
@@ -197,7 +207,8 @@ def cli_purge(args) -> int:
     counts = purge(args.workdir, args.inbox, days, args.today)
     sys.stdout.write(
         f"已清除 {counts['cutoff']} 之前的原始数据：交付目录 {counts['inbox_folders']} 个（{counts['inbox_files']} 个文件），"
-        f"批次文件目录 {counts['run_folders']} 个，数据库原始值 {sum(counts['database_rows'].values())} 行。"
+        f"批次文件目录 {counts['run_folders']} 个，数据库原始值 {sum(counts['database_rows'].values())} 行，"
+        f"中断遗留文件 {counts['leftovers']['files']} 个。"
         f"报告、结论、哈希与审计日志均保留。\n")
     return 0
 

@@ -53,6 +53,7 @@ CIPHERS = {"aes-gcm": "a", "sm4-gcm": "s"}
 TOKEN_PREFIXES = ("a1:", "s1:")
 GENERATE_HINT = ('python -c "import secrets,base64;'
                  'print(base64.b64encode(secrets.token_bytes(32)).decode())"')
+FINGERPRINT_LABEL = b"hedui key fingerprint v1: "
 _NONCE = 12
 _TAG = 16
 
@@ -225,6 +226,25 @@ class Keys:
         except InvalidTag:
             raise DecryptionError("密文校验失败：数据被篡改，或密钥与加密时不同") from None
         return plain.decode("utf-8")
+
+    # -- derived keys and fingerprints -----------------------------------------------
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A 32-byte key for `purpose` (e.g. the audit log's head anchor), derived from the pseudonym key."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                    info=f"hedui derived key: {purpose}".encode()).derive(self.pseudonym_key)
+
+    def fingerprint(self) -> dict[str, str]:
+        """Keyed fingerprints of both keys: HMAC-SHA256 of a fixed label under each key (first 128 bits, hex).
+
+        They tell whether two runs used the same keys and reveal nothing about the keys.
+        """
+        out = {}
+        for name, key in (("pseudonym_key", self.pseudonym_key), ("data_key", self.data_key)):
+            h = crypto_hmac.HMAC(key, hashes.SHA256())
+            h.update(FINGERPRINT_LABEL + name.encode())
+            out[name] = h.finalize()[:16].hex()
+        return out
 
     def decrypt_many(self, tokens: Iterable[str | None]) -> list[str | None]:
         """`decrypt` of each token, in order.  Raises DecryptionError on the first bad one."""

@@ -30,3 +30,31 @@ def mask_text(text: str) -> str:
     """Mask any 18- or 15-digit ID-shaped number inside free text (log lines, error messages)."""
     text = _ID_LIKE.sub(lambda m: m.group(1) + "********" + m.group(3)[-4:], text)
     return _ID15_LIKE.sub(lambda m: m.group(1) + "*****" + m.group(3), text)
+
+
+class NameMasker:
+    """Masks known full names inside free text as their first character + ``*`` (张三 → 张*).
+
+    Built once from a set of names (e.g. every requested member's); a text is
+    scanned position by position against the names' lengths, longest first, so
+    the cost does not grow with the number of names.  One-character names are left alone.
+    """
+
+    def __init__(self, names):
+        self.names = {n.strip() for n in names if n and len(n.strip()) >= 2}
+        self.lengths = sorted({len(n) for n in self.names}, reverse=True)
+
+    def __call__(self, text: str | None) -> str | None:
+        if not text or not self.names:
+            return text
+        out, i, n = [], 0, len(text)
+        while i < n:
+            for length in self.lengths:
+                if text[i:i + length] in self.names:
+                    out.append(text[i] + "*")
+                    i += length
+                    break
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)

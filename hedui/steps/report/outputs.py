@@ -7,11 +7,9 @@ row and how it was linked.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
 import time
@@ -23,6 +21,8 @@ from types import SimpleNamespace
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from hedui import safe_csv
+from hedui.paths import report_file_stem
 from hedui.privacy.masking import mask_text
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -86,10 +86,15 @@ def pdf_wanted(n_households: int) -> bool:
 
 def write_pdfs(report_dir: Path, request_ids: list[str]) -> int:
     """Print the household reports of `request_ids` to PDF beside their HTML."""
+    return write_pdf_files(report_dir, [safe_name(r) for r in request_ids])
+
+
+def write_pdf_files(report_dir: Path, stems: list[str]) -> int:
+    """Print `households/<stem>.html` to `households/<stem>.pdf` for each stem."""
     from hedui.steps.report.pdf import to_pdf
 
     folder = report_dir / "households"
-    return to_pdf((folder / f"{safe_name(r)}.html", folder / f"{safe_name(r)}.pdf") for r in request_ids)
+    return to_pdf((folder / f"{s}.html", folder / f"{s}.pdf") for s in stems)
 
 
 def _env() -> Environment:
@@ -99,8 +104,9 @@ def _env() -> Environment:
 
 
 def safe_name(request_id: str) -> str:
-    """A file name for a request id (keeps letters, digits, - and _)."""
-    return re.sub(r"[^0-9A-Za-z_\-]", "_", request_id) or "_"
+    """The report file name (without extension) of a request id; distinct ids never share one
+    (hedui.paths.report_file_stem: the id itself when it is safe, else safe characters + a hash)."""
+    return report_file_stem(request_id)
 
 
 def _rows(rel) -> list[dict]:
@@ -591,9 +597,9 @@ def _memory_bytes(text: str) -> float:
 
 
 def _write_csv(path: Path, header: list[str], rel) -> None:
-    """Write a query's rows to CSV (the csv module's dialect), a batch of rows at a time."""
+    """Write a query's rows to CSV (the csv module's dialect, formula prefixes neutralized), a batch at a time."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+        w = safe_csv.writer(fh)
         w.writerow(header)
         for batch in rel.fetch_record_batch(100_000):
             w.writerows(zip(*(column.to_pylist() for column in batch.columns), strict=True))
@@ -692,7 +698,7 @@ def _write_batch_files(con, env, run_date: str, out: Path, statuses: list[dict],
     recon = _rows(con.sql("select source, file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
                           "where run_date = $run_date order by source, file", params=params))
     with open(out / "reconciliation.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+        w = safe_csv.writer(fh)
         w.writerow(["source", "file", "rows_delivered", "rows_staged", "rows_quarantined"])
         w.writerows(tuple(r.values()) for r in recon)
     _write_csv(out / "alerts.csv", ["request_id", "program", "previous_run_date", "previous_request_id", "alert",

@@ -302,7 +302,7 @@ def build_data_docs(docs_dir: Path, suites: Path | None = None) -> Path:
         }
         context = gx_context(data_docs_sites={"hedui": site})
         for path in sorted((docs_dir / RESULTS_DIR).glob("*.json")):
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = sanitize_result(json.loads(path.read_text(encoding="utf-8")))
             suite = load_suite(data["suite_name"].removeprefix("stg_"), suites)
             context.suites.add(ExpectationSuite(
                 name=suite.name,
@@ -326,6 +326,36 @@ def build_data_docs(docs_dir: Path, suites: Path | None = None) -> Path:
                 _add_verdict(page, data["meta"].get("hedui", {}))
         make_offline(docs_dir)
     return docs_dir / "index.html"
+
+
+# --------------------------------------------------------------------------- delivered values stay text
+
+_MARKUP = re.compile(r"[<>&\"']")
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape(value, quote=True) if _MARKUP.search(value) else value
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {_escaped(k) if isinstance(k, str) else k: _escaped(v) for k, v in value.items()}
+    return value
+
+
+def sanitize_result(data: dict) -> dict:
+    """A saved validation result made safe to hand GX's renderer.
+
+    GX 1.24 writes the values of a result (unexpected values and their counts,
+    observed values, row ids that carry file names) into the page unescaped: a
+    delivered ``<img src=x onerror=…>`` would run in the browser.  Every string
+    under each expectation's ``result`` is HTML-escaped here, so the page shows
+    it as text.  The suite's own arguments and hedui's meta are not delivered
+    data and are left as they are (hedui's verdict block escapes its reasons).
+    """
+    out = dict(data)
+    out["results"] = [{**r, "result": _escaped(r.get("result") or {})} for r in data.get("results", [])]
+    return out
 
 
 def _add_verdict(page: Path, verdict: dict) -> None:

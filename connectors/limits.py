@@ -1,0 +1,95 @@
+"""Size limits on what a department delivers, and short reasons about it.
+
+The inbox is read as untrusted: a field, a line and a file each have a
+ceiling (``HEDUI_MAX_FIELD_BYTES``, ``HEDUI_MAX_LINE_BYTES``,
+``HEDUI_MAX_FILE_BYTES``; defaults 64 KiB, 1 MiB, 8 GiB).  A field or line
+over its limit quarantines its row; a file over its limit is not read (the
+source counts as not delivered).  Nothing from a file is copied at length
+into a message: :func:`cap` cuts every reason to :data:`REASON_MAX` characters.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from typing import BinaryIO
+
+KIB = 1 << 10
+MIB = 1 << 20
+GIB = 1 << 30
+REASON_MAX = 200  # characters of one reason (a quarantine reason, a file problem)
+NAME_MAX = 60  # characters of a delivered name (file, header) shown in a message
+REASONS_SHOWN = 8  # reasons joined into one source message at most
+MAX_COLUMNS = 1000  # columns of a delivered table
+
+
+def open_regular(path) -> BinaryIO:
+    """Open ``path`` for reading, refusing a symbolic link (``O_NOFOLLOW``) and anything but a regular file
+    (a FIFO or device would block or never end). Raises OSError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def cap(text: object, limit: int = REASON_MAX) -> str:
+    """``text`` cut to ``limit`` characters (an ellipsis marks the cut), control characters made visible."""
+    s = "" if text is None else str(text)
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    if not s.isprintable():
+        s = "".join(c if c.isprintable() else " " for c in s)
+    return s
+
+
+def human_bytes(n: int) -> str:
+    """``n`` bytes as staff read it: 64 KiB, 1 MiB, 8 GiB, 1.5 GiB."""
+    for unit, size in (("GiB", GIB), ("MiB", MIB), ("KiB", KIB)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} 字节"
+
+
+def _env_bytes(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    units = {"K": KIB, "KB": KIB, "KIB": KIB, "M": MIB, "MB": MIB, "MIB": MIB, "G": GIB, "GB": GIB, "GIB": GIB}
+    text = raw.upper().replace(" ", "")
+    try:
+        for suffix in sorted(units, key=len, reverse=True):
+            if text.endswith(suffix):
+                value = int(float(text[: -len(suffix)]) * units[suffix])
+                break
+        else:
+            value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"环境变量{name}的值“{cap(raw, 20)}”无效：应为正的字节数或带单位的大小，例如64K、1M、8G")
+    return value
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """Ceilings on one field, one line (text files) and one file, in bytes."""
+
+    field_bytes: int = 64 * KIB
+    line_bytes: int = 1 * MIB
+    file_bytes: int = 8 * GIB
+
+    @classmethod
+    def from_env(cls) -> InputLimits:
+        """The limits set by ``HEDUI_MAX_FIELD_BYTES`` / ``_LINE_BYTES`` / ``_FILE_BYTES`` (``64K``, ``1M``, ``8G``)."""
+        d = cls()
+        return cls(_env_bytes("HEDUI_MAX_FIELD_BYTES", d.field_bytes),
+                   _env_bytes("HEDUI_MAX_LINE_BYTES", d.line_bytes),
+                   _env_bytes("HEDUI_MAX_FILE_BYTES", d.file_bytes))

@@ -1,0 +1,53 @@
+"""Cells for spreadsheets people open (CSV, XLSX): formula prefixes neutralized.
+
+Excel and WPS run a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a
+formula (``=HYPERLINK("http://…","点击")``), and a leading tab or carriage
+return can hide such a prefix.  Following the OWASP guidance on CSV
+injection, such a text cell gets a leading single quote, which the
+spreadsheet shows as text and does not display.  Numbers stay numbers: a
+Python int/float/Decimal is never touched, and neither is a text that is
+only a plain number (``-50``, ``+3.5``, ``-1e3``), which cannot be a formula.
+
+Every writer of a file a person opens uses :func:`writer` (CSV) or
+:func:`neutralize` (cell by cell, e.g. for an XLSX export).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from typing import Any
+
+# ASCII prefixes from OWASP, and their full-width forms (a Chinese input method types those)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def neutralize(value: Any) -> Any:
+    """``value`` safe as a spreadsheet cell: a text starting with a formula prefix gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def neutralize_row(row: Iterable[Any]) -> list[Any]:
+    return [neutralize(v) for v in row]
+
+
+class SafeWriter:
+    """``csv.writer`` whose every cell goes through :func:`neutralize`."""
+
+    def __init__(self, fh, **kwargs) -> None:
+        self._w = csv.writer(fh, **kwargs)
+
+    def writerow(self, row: Iterable[Any]) -> Any:
+        return self._w.writerow(neutralize_row(row))
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        self._w.writerows(neutralize_row(r) for r in rows)
+
+
+def writer(fh, **kwargs) -> SafeWriter:
+    """A CSV writer for a file people open in Excel/WPS (same arguments as ``csv.writer``)."""
+    return SafeWriter(fh, **kwargs)
