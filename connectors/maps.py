@@ -20,11 +20,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import yaml
 
-MAPS_DIR = Path(__file__).resolve().parent / "maps"
+MAPS_DIR = Path(str(resources.files("connectors") / "maps"))  # package data of connectors
 TYPES = frozenset({"text", "id", "name", "date", "month", "amount", "number", "enum", "region", "account"})
 _IDENT = re.compile(r"[a-z][a-z0-9_]*")
 _UNIT = re.compile(r"^(.*?)[(\[【]([^()\[\]【】]*)[)\]】]$")

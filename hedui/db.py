@@ -14,7 +14,9 @@ from typing import Any
 
 import duckdb
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+from hedui.resources import data_path
+
+SQL_DIR = data_path("sql")
 
 
 def connect(path: Path | str = ":memory:", *, threads: int = 2, memory_limit: str = "4GB",

@@ -45,10 +45,10 @@ from hedui.audit.log import (
 from hedui.errors import HeduiError
 from hedui.privacy.keys import PSEUDONYM_PREFIX, Keys, load_keys
 from hedui.privacy.scan import scan_for_personal_data
+from hedui.resources import checkout_root
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
 AUDIT_DIR = "audit"
 AUDIT_DB_NAME = "hedui_audit.duckdb"
 AUDIT_LOG_NAME = "audit_log.jsonl"
@@ -111,9 +111,13 @@ _UNMASKED_ID_SQL = r"(^|[^0-9A-Za-z])[0-9]{17}[0-9Xx]([^0-9A-Za-z]|$)"
 
 def describe_code_version() -> str:
     """`git describe --always --dirty` of the checkout, else the installed package version."""
+    if checkout_root() is None:  # an installed wheel: its version, never a surrounding repository's
+        from importlib.metadata import version
+
+        return version("hedui")
     with contextlib.suppress(Exception):
-        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=ROOT, capture_output=True,
-                             text=True, timeout=5, check=True).stdout.strip()
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=checkout_root(),
+                             capture_output=True, text=True, timeout=5, check=True).stdout.strip()
         if out:
             return out
     with contextlib.suppress(Exception):
@@ -286,7 +290,7 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
             _guard_unmasked(con)
             for table in sorted(published | {"access_log"}):
                 counts[table] = con.sql(f"select count(*) from auditor.{table}").fetchall()[0][0]
-            from hedui.auditor_catalog import write_catalog
+            from hedui.audit.catalog import write_catalog
 
             write_catalog(con, "auditor")
             con.sql("checkpoint auditor")

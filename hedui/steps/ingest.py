@@ -35,11 +35,12 @@ import pyarrow.parquet as pq
 from connectors import DeliveryManifest, SourceMap
 from connectors.maps import ColumnSpec
 from hedui.errors import ReconciliationError
+from hedui.resources import data_path
 from matching.normalize import name_sql_exceptions, normalize_name
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+SQL_DIR = data_path("sql")
 #: memory for a staging run's own DuckDB (HEDUI_MEMORY_LIMIT overrides); beyond it DuckDB
 #: spills to a temporary folder beside the staged output
 DEFAULT_MEMORY_LIMIT = "4GB"

@@ -9,15 +9,15 @@ spec in `hedui/linkage.yaml`; what the step adds is the choice of records
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pyarrow as pa
 
 from hedui import db
+from hedui.resources import package_path
 
 log = logging.getLogger(__name__)
 
-SPEC_PATH = Path(__file__).resolve().parents[1] / "linkage.yaml"
+SPEC_PATH = package_path("linkage.yaml")
 AMBIGUITY_MARGIN = 10.0  # bits: the best member must be ~1000× likelier than the runner-up
 
 

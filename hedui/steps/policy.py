@@ -15,8 +15,9 @@ from typing import Any
 import yaml
 
 from hedui.errors import PolicyError
+from hedui.resources import package_path
 
-POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
+POLICY_DIR = package_path("policies")
 
 URBAN_RURAL = ("城市", "农村")
 

@@ -27,10 +27,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from hedui.resources import package_path
+
 log = logging.getLogger(__name__)
 
 RESULTS_DIR = "_results"
-VENDOR_DIR = Path(__file__).parent / "datadocs_vendor"
+VENDOR_DIR = package_path("steps", "validate", "datadocs_vendor")
 PARTIAL = 20
 _BIG_KEYS = ("unexpected_list", "unexpected_index_list", "unexpected_index_query")
 _ROW_COUNT = ("expect_table_row_count_to_equal", "expect_table_row_count_to_be_between")

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from hedui.errors import ConfigError
+from hedui.resources import data_path
 
 # GX logs at INFO from import on (decorator registration, store setup): keep it to warnings.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -47,9 +48,9 @@ class Suite:
 
 
 def suites_dir() -> Path:
-    """`$HEDUI_EXPECTATIONS_DIR`, else `expectations/` at the repository root."""
+    """`$HEDUI_EXPECTATIONS_DIR`, else `expectations/` (shipped in the wheel; the repository folder in a checkout)."""
     env = os.environ.get("HEDUI_EXPECTATIONS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "expectations"
+    return Path(env) if env else data_path("expectations")
 
 
 def maps_dir() -> Path:

@@ -12,7 +12,18 @@ import os
 import secrets
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from hedui.resources import checkout_root, data_root
+
+#: the folder holding airflow.cfg and dags/: the checkout, or the installed wheel's hedui/_data
+ROOT = data_root()
+
+
+def default_home() -> Path:
+    """`.airflow/` in a checkout; `$HEDUI_HOME/airflow` (default ~/.hedui/airflow) when installed."""
+    checkout = checkout_root()
+    if checkout is not None:
+        return checkout / ".airflow"
+    return Path(os.environ.get("HEDUI_HOME") or Path.home() / ".hedui") / "airflow"
 
 
 def _secrets(home: Path) -> dict[str, str]:
@@ -31,11 +42,11 @@ def _secrets(home: Path) -> dict[str, str]:
 
 
 def configure(home: Path | None = None) -> dict[str, str]:
-    """Point Airflow at the repo's airflow.cfg and a git-ignored home; return the variables set.
+    """Point Airflow at hedui's airflow.cfg and dags (checkout or installed) and a home; return the variables set.
 
     Values already in the environment win, so a deployment can inject its own.
     """
-    home = Path(home or os.environ.get("AIRFLOW_HOME") or ROOT / ".airflow").resolve()
+    home = Path(home or os.environ.get("AIRFLOW_HOME") or default_home()).resolve()
     keys = _secrets(home)
     wanted = {
         "HEDUI_ROOT": str(ROOT),
@@ -64,3 +75,21 @@ def migrate() -> None:
     airflow = Path(sys.executable).with_name("airflow")
     subprocess.run([str(airflow), "db", "migrate"], check=True, env=os.environ.copy(),
                    stdout=subprocess.DEVNULL)
+    ensure_pools()
+
+
+INGEST_POOL = "hedui_ingest"
+
+
+def ensure_pools() -> None:
+    """Create (or resize) the pool that caps concurrent ingests: ``HEDUI_INGEST_POOL_SLOTS``, default 2.
+
+    Each ingest holds up to ``HEDUI_SOURCE_MEMORY_LIMIT`` (1 GB) in DuckDB plus
+    the pandas frame GX validates; two at a time keep a worker within ~4 GB.
+    A deployment can do the same with
+    ``airflow pools set hedui_ingest 2 "hedui: concurrent ingests"``.
+    """
+    from airflow.models.pool import Pool
+
+    slots = int(os.environ.get("HEDUI_INGEST_POOL_SLOTS", "2"))
+    Pool.create_or_update_pool(INGEST_POOL, slots, "hedui: concurrent ingests (memory budget)", False)
