@@ -397,7 +397,8 @@ def _counts_notes(verdict: dict) -> str:
     table = (f'<table id="hedui-counts-files" class="table table-sm"><thead><tr><th>文件</th><th>交付行数</th>'
              f'<th>入库行数</th><th>隔离行数</th><th>其中重复</th></tr></thead><tbody>{rows}</tbody></table>'
              if rows else "")
-    return (f'<p id="hedui-counts">{escape(counts_zh(counts))}（逐行原因见隔离表）。'
+    see = "（逐行原因见隔离表）" if counts.get("quarantined") else ""
+    return (f'<p id="hedui-counts">{escape(counts_zh(counts))}{see}。'
             f'下方 GX 各规则的行数只计进入校验的 {verdict.get("rows_in", 0):,} 行'
             f'（交付行中去掉暂存时已隔离的行）。</p>{table}')
 

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import pyarrow.parquet as pq
+import duckdb
 
 #: quarantine rules in words, for the reasons and the Data Docs notes
 RULE_ZH = {
@@ -101,28 +101,35 @@ def file_counts(manifest: dict, quarantines: Iterable[Path | None]) -> list[File
     """Per delivered file of ``manifest`` (the connector's manifest as a dict), the rows it
     delivered and those the quarantine files (staging's, then validation's) hold, by rule.
 
-    A row with several quarantine lines counts once, under its first line's rule."""
+    A row with several quarantine lines counts once, under its first line's rule (counted in
+    DuckDB: a broken delivery may quarantine millions of rows)."""
     files = {f["file_name"]: FileCounts(f["file_name"], delivered=int(f.get("rows_read") or 0),
                                         incomplete=not f.get("complete", True))
              for f in manifest.get("files", [])}
-    seen: set[tuple[str, int]] = set()
-    for path in quarantines:
-        if path is None or not Path(path).exists():
-            continue
-        table = pq.read_table(path, columns=["file_name", "row_no", "rule", "reason_zh"])
-        for name, row_no, rule, reason in zip(*(table.column(c).to_pylist() for c in table.column_names),
-                                              strict=True):
-            if (name, row_no) in seen:
-                continue
-            seen.add((name, row_no))
+    paths = [str(p) for p in quarantines if p is not None and Path(p).exists()]
+    if paths:
+        lines = " union all ".join(
+            f"select {k} as k, file_name, row_no, rule, reason_zh from read_parquet(${k + 1})"
+            for k in range(len(paths)))
+        sql = (f"with lines as ({lines}), "
+               "first as (select distinct on (file_name, row_no) * from lines order by file_name, row_no, k), "
+               "final as (select file_name, rule, count(*) as n, "
+               f"count(*) filter (where contains(reason_zh, ${len(paths) + 1})) as undecodable "
+               "from first group by all) select * from final")
+        con = duckdb.connect(":memory:", config={"threads": 1})
+        try:
+            rows = con.execute(sql, [*paths, UNDECODABLE_MARK]).fetchall()
+        finally:
+            con.close()
+        for name, rule, n, undecodable in rows:
             fc = files.setdefault(name, FileCounts(name))
-            fc.quarantined += 1
-            fc.by_rule[rule] += 1
+            fc.quarantined += n
+            fc.by_rule[rule] += n
             if rule == "duplicate":
-                fc.duplicates += 1
+                fc.duplicates += n
             elif rule == "read_error":
-                fc.unreadable += 1
-                fc.undecodable += UNDECODABLE_MARK in (reason or "")
+                fc.unreadable += n
+                fc.undecodable += undecodable
     return list(files.values())
 
 
