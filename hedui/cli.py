@@ -126,7 +126,8 @@ def cmd_link(args) -> int:
 
 def cmd_pdf(args) -> int:
     from hedui.paths import validate_run_date
-    from hedui.steps.report.outputs import safe_name, write_pdf_files
+    from hedui.steps.report.display import safe_name
+    from hedui.steps.report.outputs import write_pdf_files
 
     validate_run_date(args.date)
     folder = Path(args.workdir) / "reports" / args.date
@@ -172,7 +173,7 @@ def cmd_review(args) -> int:
     """Work the review queue from the command line; the actor is the OS user (the web page is `hedui serve`)."""
     from hedui import db
     from hedui.audit.log import default_actor
-    from hedui.pipeline import record_decision
+    from hedui.review.decisions import record_decision
     from hedui.review.queue import DECISIONS, queue
 
     ctx = _review_ctx(args)
@@ -254,7 +255,7 @@ def cmd_users(args) -> int:
 
 def cmd_verify(args) -> int:
     """Urgent verification (救急难) of one household against the latest loaded sources."""
-    from hedui.steps.report.outputs import FINDING_ZH, OUTCOME_ZH
+    from hedui.steps.report.display import FINDING_ZH, OUTCOME_ZH
     from hedui.urgent import verify_household
 
     result = verify_household(args.workdir, request_file=args.request_file, answers=args.answers,
@@ -358,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     lk.add_argument("--out", required=True, help="pairs file (.csv or .parquet)")
     lk.set_defaults(func=cmd_link)
 
-    from hedui.audit.auditor import add_audit_commands
+    from hedui.audit.cli import add_audit_commands
     from hedui.audit.retention import add_purge_command
     from hedui.privacy.keyring import add_keys_command
 
@@ -386,7 +387,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def _run_failures() -> tuple[type[BaseException], ...]:
     """hedui's own errors that stop a run midway (exit 1): the data or the environment, not the arguments."""
     from connectors import SourceUnavailable
-    from hedui.audit.auditor import AuthorizationError
+    from hedui.audit.ledger import AuthorizationError
     from hedui.audit.log import AuditError
     from hedui.errors import ReconciliationError
     from hedui.privacy.keys import DecryptionError

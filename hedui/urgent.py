@@ -241,7 +241,8 @@ def _issue(workdir: Path, ctx, request_id: str) -> tuple[int, Path]:
     urgent reports already issued; the page says so (核对批次 … 第 N 版报告，急难核对).
     """
     from hedui import db
-    from hedui.steps.report.outputs import safe_name, write_pdfs
+    from hedui.steps.report.display import safe_name
+    from hedui.steps.report.outputs import write_pdfs
 
     folder = workdir / "reports" / "urgent" / safe_name(request_id)
     folder.mkdir(parents=True, exist_ok=True)

@@ -11,21 +11,13 @@ import duckdb
 import pytest
 
 from hedui import db
-from hedui.audit.auditor import (
-    AuditError,
-    AuditLog,
-    AuthorizationError,
-    add_audit_commands,
-    check_authorization_gate,
-    default_audit_db,
-    default_log_path,
-    open_auditor,
-    publish_audit_db,
-    scan_for_personal_data,
-    write_query_ledger,
-)
-from hedui.audit.log import entry_hash, mask_free_text
+from hedui.audit.auditor import default_audit_db, default_log_path, open_auditor
+from hedui.audit.cli import add_audit_commands
+from hedui.audit.ledger import AuthorizationError, check_authorization_gate, write_query_ledger
+from hedui.audit.log import AuditError, AuditLog, entry_hash, mask_free_text
 from hedui.privacy.keys import Keys
+from hedui.privacy.scan import scan_for_personal_data
+from hedui.steps.publish import publish_audit_db
 
 RUN_DATE = "20261128"  # the world's date (conftest)
 ID_A = "36010219900307123X"

@@ -85,7 +85,7 @@ def _personal_values(run_dir):
 
 def test_no_output_of_a_full_run_shows_a_full_id_or_account_number(world, tmp_path):
     """`hedui -v run` as staff and operators run it: reports, CSVs, audit files, both databases, the log."""
-    from hedui.audit.auditor import scan_for_personal_data
+    from hedui.privacy.scan import scan_for_personal_data
 
     work = tmp_path / "work"
     env = {**os.environ, "HEDUI_REPORT_PDF": "all"}

@@ -23,7 +23,8 @@ def _first(ctx, outcome):
 
 @pytest.mark.browser
 def test_a_household_report_prints_to_a_pdf_with_chinese_text(chromium, world_run, tmp_path):
-    from hedui.steps.report.outputs import safe_name, write_pdfs
+    from hedui.steps.report.display import safe_name
+    from hedui.steps.report.outputs import write_pdfs
 
     ctx, _ = world_run
     rid = _first(ctx, "FINDINGS")
@@ -44,7 +45,7 @@ def test_a_household_report_prints_to_a_pdf_with_chinese_text(chromium, world_ru
 
 @pytest.mark.browser
 def test_the_summary_and_a_report_render_in_chromium(chromium, world_run, tmp_path):
-    from hedui.steps.report.outputs import safe_name
+    from hedui.steps.report.display import safe_name
     from hedui.steps.report.pdf import browser, to_png
 
     ctx, _ = world_run

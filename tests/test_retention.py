@@ -7,7 +7,8 @@ import datetime as dt
 import duckdb
 import pytest
 
-from hedui.audit.auditor import AuditLog, default_log_path
+from hedui.audit.auditor import default_log_path
+from hedui.audit.log import AuditLog
 from hedui.audit.retention import drop_run_files, purge, retention_days
 from hedui.errors import ConfigError
 

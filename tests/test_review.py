@@ -52,7 +52,7 @@ def test_a_vehicle_without_owner_id_is_linked_but_unconfirmed(run_copy):
 
 
 def test_confirming_the_vehicle_makes_the_household_findings_at_once(run_copy):
-    from hedui.pipeline import record_decision
+    from hedui.review.decisions import record_decision
 
     rid = _scenario_request(run_copy, "fuzzy_vehicle")
     [(key, *_)] = _pair(run_copy, rid, "vehicle")
@@ -64,7 +64,7 @@ def test_confirming_the_vehicle_makes_the_household_findings_at_once(run_copy):
 
 
 def test_rejecting_the_bank_account_leaves_what_the_other_evidence_says(run_copy):
-    from hedui.pipeline import record_decision
+    from hedui.review.decisions import record_decision
 
     rid = _scenario_request(run_copy, "fuzzy_bank")
     assert _outcome(run_copy, rid) == ("INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
@@ -73,7 +73,8 @@ def test_rejecting_the_bank_account_leaves_what_the_other_evidence_says(run_copy
 
 
 def test_a_decision_applies_on_every_later_run(run_copy):
-    from hedui.pipeline import assess, link, load, record_decision
+    from hedui.pipeline import assess, link, load
+    from hedui.review.decisions import record_decision
 
     rid = _scenario_request(run_copy, "fuzzy_bank")
     [(key, *_)] = _pair(run_copy, rid, "bank")
@@ -89,7 +90,7 @@ def test_a_decision_applies_on_every_later_run(run_copy):
 
 
 def test_a_decision_without_a_reason_is_refused(run_copy):
-    from hedui.pipeline import record_decision
+    from hedui.review.decisions import record_decision
     from hedui.review.queue import ReviewError
 
     rid = _scenario_request(run_copy, "fuzzy_bank")

@@ -68,7 +68,7 @@ def test_the_waiting_record_shows_its_match_weight(world, world_run):
 @pytest.mark.parametrize("decision, outcome, findings", [("confirmed", "FINDINGS", "VEHICLE"),
                                                           ("rejected", "CLEAR", "")])
 def test_deciding_the_waiting_pair_settles_the_household(world, work_copy, decision, outcome, findings):
-    from hedui.pipeline import record_decision
+    from hedui.review.decisions import record_decision
 
     rid = _household(world, "pending_vehicle")
     con = duckdb.connect(str(work_copy.database), read_only=True)

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from hedui.errors import ConfigError
-from hedui.steps.validate.check import load_suite, maps_dir, mask_value, suites_dir, validate_source
+from hedui.steps.validate.check import load_suite, maps_dir, suites_dir, validate_source
+from hedui.steps.validate.reasons import mask_value
 
 RUN_DATE = "2026-11-28"
 SOURCES = [

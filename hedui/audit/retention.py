@@ -25,7 +25,8 @@ from pathlib import Path
 import duckdb
 
 from hedui import db
-from hedui.audit.auditor import AuditLog, default_log_path
+from hedui.audit.auditor import default_log_path
+from hedui.audit.log import AuditLog
 from hedui.errors import ConfigError, HeduiError
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import logging
 from connectors import load_map
 from hedui import db
 from hedui.errors import HeduiError
-from hedui.steps.report.outputs import display_fields, display_select
+from hedui.steps.report.display import display_fields, display_select
 from matching.linkage import waterfall
 
 log = logging.getLogger(__name__)

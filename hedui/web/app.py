@@ -38,7 +38,7 @@ def chinese_date(value) -> str:
 
 
 def _env() -> Environment:
-    from hedui.steps.report.outputs import FINDING_ZH, OUTCOME_ZH
+    from hedui.steps.report.display import FINDING_ZH, OUTCOME_ZH
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.filters["cdate"] = chinese_date

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 from hedui.safe_csv import neutralize  # the project's one formula neutralizer (= + - @, full-width too)
-from hedui.steps.report.outputs import FINDING_ZH, OUTCOME_ZH
+from hedui.steps.report.display import FINDING_ZH, OUTCOME_ZH
 
 
 def _workbook(title: str, headers: list[str], rows: list[list]) -> bytes:

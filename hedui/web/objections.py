@@ -12,7 +12,7 @@ from pathlib import Path
 from hedui.regions import region_label
 from hedui.steps import workdays
 from hedui.steps.report import versions
-from hedui.steps.report.outputs import safe_name
+from hedui.steps.report.display import safe_name
 from hedui.web import accounts
 from hedui.web.accounts import User
 from hedui.web.scope import allows

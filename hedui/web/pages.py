@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from hedui.regions import region_label
 from hedui.steps.report import versions
-from hedui.steps.report.outputs import safe_name
+from hedui.steps.report.display import safe_name
 from hedui.web import exports
 from hedui.web.accounts import User
 from hedui.web.scope import household_region, scoped

@@ -141,7 +141,8 @@ def register(app: FastAPI) -> None:
     @app.post("/review/{run_date}/{key}/decide")
     def decide(request: Request, run_date: str, key: str, decision: str = Form(""), reason: str = Form(""),
                user: User = post_dep):
-        from hedui.pipeline import RunContext, record_decision
+        from hedui.pipeline import RunContext
+        from hedui.review.decisions import record_decision
 
         check_date(run_date)
         if not user.can("review"):
@@ -181,7 +182,8 @@ def register(app: FastAPI) -> None:
     @app.post("/objections/{objection_id}/decide")
     def decide_objection(request: Request, objection_id: int, decision: str = Form(""), note: str = Form(""),
                          user: User = post_dep):
-        from hedui.pipeline import RunContext, _refresh_auditor_db, assess, report
+        from hedui.pipeline import RunContext, assess, report
+        from hedui.review.decisions import _refresh_auditor_db
         from hedui.steps.report import versions
 
         if not user.can("approve"):

@@ -18,7 +18,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from connectors import load_map
-from hedui.steps.report.outputs import (
+from hedui.steps.report.display import (
     ALERT_KINDS,
     CHANGE_KIND_ZH,
     FINDING_ZH,

@@ -11,7 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
-from hedui.steps.report.outputs import safe_name
+from hedui.steps.report.display import safe_name
 
 
 def _dir(report_dir: Path, request_id: str) -> Path:

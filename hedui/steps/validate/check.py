@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -32,7 +30,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hedui.errors import ConfigError
-from hedui.privacy.masking import mask_account, mask_id
+from hedui.steps.validate.quarantine import _chunks, _quarantine_lines, _write_passed, _write_quarantine
+from hedui.steps.validate.reasons import (
+    PERSONAL_KINDS,
+    ExpectationOutcome,
+    _delivery_reasons,
+    _reject_reasons,
+    _threshold_reasons,
+    _warnings,
+    mask_value,
+)
 from hedui.steps.validate.suites import (
     Suite,
     expectation_columns,
@@ -41,49 +48,34 @@ from hedui.steps.validate.suites import (
     maps_dir,
     suites_dir,
 )
-from hedui.steps.validate.verdict import FileCounts, file_counts, threshold_reasons, totals
+from hedui.steps.validate.verdict import FileCounts, file_counts, totals
 
 __all__ = ["ValidationResult", "ExpectationOutcome", "validate_source", "load_suite", "maps_dir", "suites_dir",
            "mask_value", "expectation_columns"]
 
+
 log = logging.getLogger(__name__)
 
-QUARANTINE_COLUMNS = [
-    "run_date", "source", "file_name", "row_no", "column_name", "value_masked", "rule", "reason_zh",
-]
-ID_STATUS_ZH = {
-    "valid": "有效",
-    "converted_15": "由15位旧号码转换",
-    "bad_check": "校验位错误",
-    "malformed": "格式错误",
-    "scientific": "被 Excel 转成了科学计数法，无法恢复",
-    "missing": "缺失",
-}
+
 # Text columns with few distinct values: read as dictionaries (pandas Categoricals).
 CATEGORICAL_KINDS = {"enum", "region"}
+
+
 CATEGORICAL_COLUMNS = {"id_status", "source", "run_date", "delivery_date", "file_name"}
-# Column kinds whose values are personal and never shown in full.
-PERSONAL_KINDS = {"id", "account", "name"}
+
+
+
+
 # Lowest and highest dates a pandas datetime64[ns] holds; staged dates outside are clipped
 # for GX only (the quarantine line shows the staged value).
 _NS_MIN, _NS_MAX = dt.date(1677, 9, 22), dt.date(2262, 4, 11)
+
+
 # Text columns stay in Arrow memory inside pandas (no per-value Python objects): GX's
 # isin/isna/regex/unique then run in Arrow's C++ kernels.
 _ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
 
 
-@dataclass(frozen=True)
-class ExpectationOutcome:
-    """One expectation of the suite, summed over all chunks."""
-
-    rule: str
-    columns: list[str]
-    on_fail: str
-    success: bool
-    element_count: int | None
-    unexpected_count: int | None
-    observed_value: Any = None
-    kwargs: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -124,100 +116,6 @@ class ValidationResult:
     def to_dict(self) -> dict:
         """JSON-ready dict (for XCom or a run record)."""
         return asdict(self)
-
-
-# --------------------------------------------------------------------------- masking and wording
-
-
-def mask_value(value: Any, kind: str | None) -> str:
-    """Text of a value for people to read: IDs `360102********1234`, accounts `****1234`,
-    names `张**`; other values as they are (dates ISO, whole numbers without `.0`)."""
-    text = format_value(value)
-    if not text or kind not in PERSONAL_KINDS:
-        return text
-    if kind == "id":
-        return mask_id(text)
-    if kind == "account":
-        return mask_account(text)
-    return text[0] + "*" * (len(text) - 1)
-
-
-def format_value(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float | np.floating):
-        value = float(value)
-        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
-    return str(value).strip()
-
-
-def reason_zh(exp: dict, kwargs: dict, label: str, raw: Any, shown: str,
-              other: tuple[str, str] | None = None) -> str:
-    """Chinese reason for one failing value of one expectation.
-
-    `raw` is the staged value, `shown` the text to show (masked where personal);
-    `kwargs` are the expectation's arguments as GX ran them. An expectation's
-    `meta.reason_zh` template (with `{label}` and `{value}`) wins.
-    """
-    meta = exp.get("meta", {})
-    if meta.get("reason_zh"):
-        return meta["reason_zh"].format(label=label, value=shown)
-    kind = exp["type"]
-    if kind == "expect_column_values_to_not_be_null":
-        return f'"{label}"为空，此项必填'
-    if kind == "expect_column_values_to_be_in_set":
-        return f'"{label}"值"{shown}"不在允许范围（{"/".join(map(str, kwargs["value_set"]))}）内'
-    if kind == "expect_column_values_to_be_between":
-        return _between_reason(exp, kwargs, label, raw, shown)
-    if kind == "expect_column_values_to_match_regex":
-        return f'"{label}"值"{shown}"格式不正确（应为{meta.get("format_zh", kwargs.get("regex"))}）'
-    if kind == "expect_column_values_to_be_unique":
-        return f'"{label}"值"{shown}"重复'
-    if kind == "expect_column_pair_values_a_to_be_greater_than_b" and other:
-        return f'"{label}"（{shown}）早于"{other[0]}"（{other[1]}）'
-    return f'"{label}"值"{shown}"不符合规则 {kind}'
-
-
-def _between_reason(exp: dict, kwargs: dict, label: str, raw: Any, shown: str) -> str:
-    lo, hi = kwargs.get("min_value"), kwargs.get("max_value")
-    if raw is None:
-        return f'"{label}"值无效'
-    if isinstance(raw, dt.date):
-        value, lo, hi = _as_date(raw), _as_date(lo), _as_date(hi)
-        if lo is not None and (value < lo or (kwargs.get("strict_min") and value == lo)):
-            return f'"{label}"值"{shown}"早于 {lo.isoformat()}，不合理'
-        if exp["kwargs"].get("max_value") == {"$PARAMETER": "run_date"}:
-            return f'"{label}"值"{shown}"晚于核对日期 {hi.isoformat()}，日期不能在未来'
-        return f'"{label}"值"{shown}"晚于 {hi.isoformat()}，不合理'
-    value = float(raw)
-    if lo is not None and (value < lo or (kwargs.get("strict_min") and value == lo)):
-        if value < 0 <= lo:
-            return f'"{label}"值"{shown}"为负数，不能为负'
-        if kwargs.get("strict_min"):
-            return f'"{label}"值"{shown}"须大于 {format_value(float(lo))}'
-        return f'"{label}"值"{shown}"小于下限 {format_value(float(lo))}'
-    if value != value:  # NaN
-        return f'"{label}"值不是有效数值'
-    return f'"{label}"值"{shown}"超过合理上限 {format_value(float(hi))}'
-
-
-def _as_date(v: Any) -> dt.date | None:
-    if v is None:
-        return None
-    if isinstance(v, str):
-        return dt.date.fromisoformat(v[:10])
-    if isinstance(v, np.datetime64):
-        v = v.astype("datetime64[D]").item()
-    if isinstance(v, dt.datetime):
-        return v.date()
-    return v
-
-
-# --------------------------------------------------------------------------- GX
 
 
 def _validation_definitions(context, suite: Suite, expected_rows: int | None):
@@ -288,9 +186,6 @@ def _raise_on_gx_error(suite: Suite, result) -> None:
                     f"suite {suite.name}: {r.expectation_config.type} "
                     f"{r.expectation_config.kwargs.get('column', '')} failed to run: {i.get('exception_message')}"
                 )
-
-
-# --------------------------------------------------------------------------- validation
 
 
 def validate_source(
@@ -420,56 +315,6 @@ def validate_source(
     )
 
 
-def _reject_reasons(expectations: list[dict], outcomes: list[ExpectationOutcome]) -> list[str]:
-    """Chinese reasons for the failed `reject_source` expectations: the rule's `meta.reject_zh`
-    (what is wrong) with the numbers (share and allowed share, or rows expected and found)."""
-    reasons = []
-    for exp, o in zip(expectations, outcomes, strict=True):
-        if o.on_fail != "reject_source" or o.success:
-            continue
-        text = exp["meta"].get("reject_zh") or f"规则 {o.rule} 未通过"
-        if o.rule == "expect_table_row_count_to_equal":
-            reasons.append(f"{text}：应为 {o.kwargs.get('value')} 行，实际 {o.observed_value} 行")
-        elif o.rule == "expect_table_row_count_to_be_between":
-            reasons.append(f"{text}：实际 {o.observed_value} 行")
-        elif o.unexpected_count is not None and o.element_count:
-            allowed = 1 - (o.kwargs.get("mostly") or 1.0)
-            reasons.append(f"{text}占 {o.unexpected_count / o.element_count:.1%}（{o.unexpected_count}/"
-                           f"{o.element_count} 行），超过允许的 {allowed:.1%}")
-        else:
-            reasons.append(text)
-    return reasons
-
-
-def _delivery_reasons(expectations: list[dict], outcomes: list[ExpectationOutcome], files: list[FileCounts], counts: dict, thresholds: dict) -> list[str]:
-    """The reasons judged over the whole delivery: the files over a share of `thresholds` first
-    (they name the real cause); an empty staged table is "交付为空" only when nothing was delivered."""
-    out = threshold_reasons(files, thresholds)
-    emptied = counts["delivered"] > 0 and counts["staged"] == 0
-    for exp, o in zip(expectations, outcomes, strict=True):
-        if o.on_fail != "reject_source" or o.success:
-            continue
-        text = _reject_reasons([exp], [o])[0]
-        if emptied and o.rule in ("expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"):
-            if not out:
-                out.append(f"交付 {counts['delivered']:,} 行，全部被隔离（逐行原因见隔离表），没有可用的行")
-            continue
-        out.append(text)
-    return out
-
-
-def _warnings(expectations: list[dict], outcomes: list[ExpectationOutcome]) -> list[str]:
-    """Chinese warnings for the failed `report` rules of severity warning (e.g. a limited company's
-    registered capital under 1 元): `meta.warn_zh` with the number of rows."""
-    out = []
-    for exp, o in zip(expectations, outcomes, strict=True):
-        if o.on_fail != "report" or o.success or exp.get("severity") != "warning":
-            continue
-        text = exp["meta"].get("warn_zh") or f"规则 {o.rule} 未通过"
-        out.append(f"{text}：{o.unexpected_count:,} 行" if o.unexpected_count else text)
-    return out
-
-
 def _parse_run_date(run_date: str) -> dt.date:
     try:
         return dt.date.fromisoformat(run_date if "-" in run_date else f"{run_date[:4]}-{run_date[4:6]}-{run_date[6:]}")
@@ -508,124 +353,3 @@ def _line_columns(suite: Suite, schema: pa.Schema) -> set[str]:
         if exp.get("kwargs", {}).get("column_B"):
             wanted.add(exp["kwargs"]["column_B"])
     return wanted & set(schema.names)
-
-
-def _chunks(parquet: pq.ParquetFile, chunk_rows: int, columns: list[str]):
-    """Tables of `columns` of `chunk_rows` rows (the last one fewer), however small the file's row
-    groups (each chunk costs GX a fixed overhead); one empty table for an empty file (so GX still runs)."""
-    pending: list[pa.RecordBatch] = []
-    size = 0
-    empty = True
-    for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
-        empty = False
-        while batch.num_rows:
-            take = min(chunk_rows - size, batch.num_rows)
-            pending.append(batch.slice(0, take))
-            size += take
-            batch = batch.slice(take)
-            if size == chunk_rows:
-                yield pa.Table.from_batches(pending).combine_chunks()
-                pending, size = [], 0
-    if pending:
-        yield pa.Table.from_batches(pending).combine_chunks()
-    elif empty:
-        yield parquet.schema_arrow.empty_table().select(columns)
-
-
-def _write_passed(staged: Path, bad_positions: np.ndarray, out: Path) -> None:
-    """`out` := the staged rows less those at `bad_positions` (a copy of the file when there are none)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        if len(bad_positions) == 0:
-            try:
-                os.link(staged, tmp)  # the staged file is never modified in place: a hard link is a copy
-            except OSError:
-                shutil.copyfile(staged, tmp)
-        else:
-            parquet = pq.ParquetFile(staged)
-            bad = np.sort(bad_positions)
-            with pq.ParquetWriter(tmp, parquet.schema_arrow, compression="zstd", compression_level=1) as writer:
-                offset = 0
-                for batch in parquet.iter_batches(batch_size=1_000_000):
-                    lo, hi = np.searchsorted(bad, [offset, offset + batch.num_rows])
-                    keep = np.ones(batch.num_rows, dtype=bool)
-                    keep[bad[lo:hi] - offset] = False
-                    writer.write_table(pa.Table.from_batches([batch]).filter(pa.array(keep)))
-                    offset += batch.num_rows
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _quarantine_lines(suite: Suite, exp: dict, exp_result, table: pa.Table, positions, offset: int,
-                      index: int) -> list[dict]:
-    """One quarantine line per failing row of one expectation (the row's lineage, the value, why)."""
-    kwargs = exp_result.expectation_config.kwargs
-    cols = expectation_columns(exp)
-    column = cols[0] if cols else ""
-    # A rule on id_status is about the ID number: show that (masked).
-    shown_col = suite.id_column if column == "id_status" and suite.id_column else column
-    label = suite.labels.get(column, column)
-    take = pa.array(positions, pa.int64())
-
-    def values(name: str | None) -> list:
-        return table.column(name).take(take).to_pylist() if name else [None] * len(positions)
-
-    raw = values(column)
-    shown_raw = values(shown_col) if shown_col != column else raw
-    other_col = exp.get("kwargs", {}).get("column_B")
-    others = values(other_col) if other_col else None
-    row_no, file_name = values("row_no"), values("file_name")
-    run_date = values("run_date") if "run_date" in table.column_names else [None] * len(positions)
-    out = []
-    for i, pos in enumerate(positions):
-        if column == "id_status":  # the reason names the status, the line shows the ID number
-            text = ID_STATUS_ZH.get(raw[i], format_value(raw[i]))
-            masked = mask_value(shown_raw[i], suite.kinds.get(shown_col))
-        else:
-            text = masked = mask_value(raw[i], suite.kinds.get(column))
-            if suite.kinds.get(column) == "month":
-                text = masked = text[:7]
-        other = (suite.labels.get(other_col, other_col), format_value(others[i])) if others else None
-        out.append({
-            "_order": (offset + int(pos), index),
-            "run_date": run_date[i], "file_name": file_name[i], "row_no": row_no[i],
-            "column_name": shown_col,
-            "value_masked": masked,
-            "rule": exp["type"],
-            "reason_zh": reason_zh(exp, kwargs, label, raw[i], text, other),
-        })
-    return out
-
-
-def _write_quarantine(lines, schema: pa.Schema, source: str, run_date: str, path: Path) -> None:
-    lines.sort(key=lambda r: r["_order"])
-    run_date_type = schema.field("run_date").type if "run_date" in schema.names else pa.string()
-    row_no_type = schema.field("row_no").type if "row_no" in schema.names else pa.int64()
-    types = {"run_date": run_date_type, "row_no": row_no_type}
-    cols = {
-        c: pa.array([r[c] if c != "source" else source for r in lines], types.get(c, pa.string()))
-        for c in QUARANTINE_COLUMNS
-    }
-    if "run_date" not in schema.names:
-        cols["run_date"] = pa.array([run_date] * len(lines), pa.string())
-    tmp = path.with_name(path.name + ".tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table(cols), tmp)
-    os.replace(tmp, path)
-
-
-def _threshold_reasons(suite: Suite, rows_in: int, rows_quarantined: int) -> list[str]:
-    """Without the delivery's manifest: the quarantined share of the rows validated (the
-    pipeline passes the manifest and `hedui.steps.validate.verdict` judges each delivered file instead)."""
-    limit = suite.thresholds.get("max_quarantined_share")
-    if limit is None or rows_in == 0:
-        return []
-    share = rows_quarantined / rows_in
-    if share <= limit:
-        return []
-    return [f"被隔离的记录占 {share:.1%}（{rows_quarantined}/{rows_in} 行），超过允许的 {limit:.1%}"]
-

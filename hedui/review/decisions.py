@@ -1,0 +1,82 @@
+"""A staff decision on a probabilistic link: saved with its audit entry, the household re-assessed and its report re-issued as a new version at once."""
+
+from __future__ import annotations
+
+import logging
+
+from connectors import load_map
+from hedui.errors import HeduiError
+from hedui.pipeline import _open, assess, report, writing
+from hedui.settings import RunContext
+
+log = logging.getLogger(__name__)
+
+
+def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
+    """Store a staff decision on a probabilistic link, then re-assess and re-report its household at once.
+
+    The household's page becomes a new report version (the earlier one kept, `hedui.steps.report.versions`) that
+    states who decided what, when and why; the auditor database is published again at once.
+    """
+    with writing(ctx, "review decision"):
+        return _record_decision(ctx, decision_key, decision, reviewer, reason)
+
+
+def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
+    from hedui.audit.auditor import default_log_path
+    from hedui.audit.log import AuditLog
+    from hedui.review.queue import DECISIONS, decide
+    from hedui.steps.report import versions
+
+    audit_log = AuditLog(default_log_path(ctx.workdir))
+    con = _open(ctx)
+    try:
+        before = con.sql("select q.request_id, o.outcome, o.findings from review_queue q join outcomes o "
+                         "using (run_date, request_id) where q.run_date = ? and q.decision_key = ?",
+                         params=[ctx.run_date, decision_key]).fetchall()
+        if before:  # the nightly page becomes version 1, kept
+            versions.keep_first(ctx.report_dir, *before[0])
+        con.sql("begin transaction")
+        pair = decide(con, ctx.run_date, decision_key, decision, reviewer, reason)
+        try:  # the decision is saved only together with its audit entry
+            entry = audit_log.append(
+                actor=reviewer, action="review_decision", subject=f"委托 {pair['request_id']} {pair['source']} 记录",
+                details={"decision": decision, "reason": reason, "run_date": ctx.run_date,
+                         "decision_key": decision_key})
+        except (OSError, HeduiError) as exc:
+            con.sql("rollback")
+            raise HeduiError(f"审计日志写入失败，复核决定未保存：{exc}。请检查审计日志目录 "
+                             f"{audit_log.path.parent} 的权限与磁盘空间后重新提交") from None
+        try:
+            con.sql("commit")
+        except Exception:
+            audit_log.append(actor=reviewer, action="review_decision", subject=f"委托 {pair['request_id']} 决定未保存",
+                             details={"void_seq": entry["seq"], "run_date": ctx.run_date})
+            raise
+    finally:
+        con.close()
+    assess(ctx)
+    report(ctx, only={pair["request_id"]})
+    con = _open(ctx)
+    try:
+        outcome = con.sql("select outcome, findings from outcomes where run_date = ? and request_id = ?",
+                          params=[ctx.run_date, pair["request_id"]]).fetchall()[0]
+    finally:
+        con.close()
+    kept = versions.keep_new(ctx.report_dir, pair["request_id"], actor=reviewer, kind="review_decision",
+                             what=f"{DECISIONS.get(decision, decision)}{load_map(pair['source']).title_zh}记录（匹配权重 "
+                                  f"{pair['match_weight']:.2f}）", reason=reason,
+                             outcome=outcome[0], findings=outcome[1])
+    _refresh_auditor_db(ctx)
+    return {"request_id": pair["request_id"], "outcome": outcome[0], "findings": outcome[1],
+            "version": kept["version"]}
+
+
+def _refresh_auditor_db(ctx: RunContext) -> None:
+    """Publish the run's auditor database again at once, so auditors see the decision now."""
+    from hedui.audit.auditor import default_audit_db, default_log_path
+    from hedui.audit.log import AuditLog
+    from hedui.steps.publish import publish_audit_db
+
+    publish_audit_db(ctx.database, default_audit_db(ctx.workdir), ctx.run_date,
+                     audit_log=AuditLog(default_log_path(ctx.workdir)))

@@ -1,0 +1,162 @@
+"""What a person reads in reports and pages: Chinese labels of codes, dates, masked display values, the Jinja environment."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from types import SimpleNamespace
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from hedui.paths import report_file_stem
+from hedui.resources import package_path
+
+TEMPLATES = package_path("templates")
+
+
+OUTCOME_ZH = {
+    "CLEAR": "未发现超出政策规定情形",
+    "FINDINGS": "发现超出政策规定情形",
+    "INCOMPLETE": "核对信息不完整，需人工复核",
+}
+
+
+FINDING_ZH = {
+    "INCOME_OVER_STANDARD": "家庭月人均收入高于保障标准",
+    "FINANCIAL_ASSETS_OVER_LIMIT": "家庭人均金融资产超过限额",
+    "RESIDENTIAL_UNITS_OVER_LIMIT": "住宅套数超过规定",
+    "NON_RESIDENTIAL_PROPERTY": "拥有非住宅类房产",
+    "VEHICLE": "拥有非豁免机动车",
+    "BUSINESS_ROLE": "在存续经营主体中任职或出资",
+    "MEMBER_REGISTRATION_ENDED": "成员户籍已死亡、注销或迁出",
+    "MEMBER_REGISTRATION_MISMATCH": "申报成员与户籍登记不符",
+    "NO_AUTHORIZATION": "成员未签署授权书",
+    "SOURCE_MISSING": "部门数据未交付",
+    "SOURCE_FAILED": "部门数据未通过校验",
+    "UNCONFIRMED_LINK": "所依据的记录为未确认的概率匹配",
+    "RECORD_QUARANTINED": "涉及成员的记录被隔离，内容未能核对",
+    "VALUE_UNKNOWN": "记录缺少核对所需的数值",
+}
+
+
+GAP_CODES = {"NO_AUTHORIZATION", "SOURCE_MISSING", "SOURCE_FAILED", "UNCONFIRMED_LINK", "RECORD_QUARANTINED",
+             "VALUE_UNKNOWN"}
+
+
+#: the gaps the section 待核实的信息 lists record by record (evidence_gaps.sql)
+UNWEIGHED_CODES = ("UNCONFIRMED_LINK", "RECORD_QUARANTINED", "VALUE_UNKNOWN")
+
+
+_DECISION_ZH = {"confirmed": "确认", "rejected": "否决", "deferred": "暂缓"}
+
+
+METHOD_ZH = {"exact_id": "身份证号精确匹配", "probabilistic": "概率匹配"}
+
+
+HIDDEN_COLUMNS = {"name", "id_number"}
+
+
+CHANGE_KIND_ZH = {
+    "vehicle": "车辆", "property": "房产", "business": "企业任职或出资", "employer": "工作单位",
+    "registration": "户籍状态", "death": "死亡（殡葬记录）",
+}
+
+
+ALERT_KINDS = {"vehicle": "新增车辆", "property": "新增房产", "business": "新增企业任职",
+               "employer": "新增工作单位", "registration": "户籍状态变更", "death": "死亡或火化"}
+
+
+def _finding_diff(previous: dict | None, findings: str) -> dict:
+    """Finding codes added and gone since the previous verification."""
+    if not previous:
+        return {"added": [], "removed": []}
+    before = set(filter(None, (previous.get("previous_findings") or "").split(";")))
+    after = set(filter(None, (findings or "").split(";")))
+    return {"added": sorted(after - before), "removed": sorted(before - after)}
+
+
+def _env() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env.filters["yuan"] = lambda v: "—" if v is None else f"{v:,.2f}"
+    from hedui.regions import region_label
+
+    env.filters["region"] = region_label
+    env.filters["cdate"] = chinese_date
+    return env
+
+
+def chinese_date(value) -> str:
+    """2026年11月28日 from a date, datetime, ISO text or YYYYMMDD; '—' when empty."""
+    if value is None or value == "":
+        return "—"
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    digits = text.replace("-", "")[:8]
+    if len(digits) == 8 and digits.isdigit():
+        return f"{int(digits[:4])}年{int(digits[4:6])}月{int(digits[6:8])}日"
+    return text
+
+
+def safe_name(request_id: str) -> str:
+    """The report file name (without extension) of a request id; distinct ids never share one
+    (hedui.paths.report_file_stem: the id itself when it is safe, else safe characters + a hash)."""
+    return report_file_stem(request_id)
+
+
+def _rows(rel) -> list[dict]:
+    cols = rel.columns
+    return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+
+
+def display_select(smap, alias: str = "t", hide: set[str] | frozenset[str] = frozenset()) -> str:
+    """SELECT expressions for a staged table's displayable columns: an ID column shows the stored
+    mask (`id_masked`), an account column its `<column>_masked`; never the encrypted value."""
+    out = []
+    for c in smap.columns:
+        if c.column in hide:
+            continue
+        if c.type == "id":
+            out.append(f"{alias}.id_masked as {c.column}")
+        elif c.type == "account":
+            out.append(f"{alias}.{c.column}_masked as {c.column}")
+        else:
+            out.append(f"{alias}.{c.column}")
+    return ", ".join(out)
+
+
+def display_fields(smap, row: dict, hide: set[str] | frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """(header, text) of a row selected with `display_select` (IDs and accounts already masked)."""
+    return [(c.header, display_value(c.type, row[c.column])) for c in smap.columns if c.column not in hide]
+
+
+def display_value(kind: str, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m") if kind == "month" else value.strftime("%Y-%m-%d")
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+STATUS_ZH = {"passed": "已交付并通过校验", "missing": "未交付", "incomplete": "交付不完整", "failed": "未通过校验"}
+
+
+def lineage_groups(rows: list) -> dict[str, list[SimpleNamespace]]:
+    """A figure's cited rows summarized per member, item and status (计入 / 不计入（窗口外）/
+    按政策不计入 / 金额未知), each group keeping its rows for the page's collapsible list."""
+    out: dict[str, dict[tuple, SimpleNamespace]] = defaultdict(dict)
+    for r in rows:
+        status = ("计入" if r.is_counted else "不计入（窗口外）" if not r.is_in_window
+                  else (r.exclusion_zh or "按政策不计入") if r.is_excluded else "金额未知，未计入")
+        key = (r.member_name_masked, r.member_relation, r.source, r.item, status)
+        g = out[r.figure_code].get(key)
+        if g is None:
+            g = out[r.figure_code][key] = SimpleNamespace(
+                member=r.member_name_masked or "—", relation=r.member_relation or "", source=r.source, item=r.item,
+                status=status, n=0, total=0.0, first=None, last=None, rows=[])
+        g.n += 1
+        g.total += r.amount_yuan or 0.0
+        if r.period_month is not None:
+            g.first = min(g.first or r.period_month, r.period_month)
+            g.last = max(g.last or r.period_month, r.period_month)
+        g.rows.append(r)
+    return {code: list(groups.values()) for code, groups in out.items()}

@@ -1,0 +1,353 @@
+"""Household pages in batches: the run's page data exported once to Parquet parts, rendered by worker processes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+from markupsafe import Markup
+
+from hedui.privacy.masking import mask_text
+from hedui.steps.report.display import (
+    _DECISION_ZH,
+    CHANGE_KIND_ZH,
+    FINDING_ZH,
+    GAP_CODES,
+    METHOD_ZH,
+    OUTCOME_ZH,
+    UNWEIGHED_CODES,
+    _env,
+    _finding_diff,
+    chinese_date,
+    lineage_groups,
+    safe_name,
+)
+from hedui.steps.report.sqlhtml import _record_groups, _record_sql, _sql_case, _sql_str
+
+log = logging.getLogger(__name__)
+
+
+POOL_MIN_HOUSEHOLDS = 2000  # fewer households render in this process (HEDUI_REPORT_POOL_MIN)
+
+
+BATCH_MAX = 2500  # households per batch at most (HEDUI_REPORT_BATCH sets the size); a worker holds one
+
+
+WORKER_MEMORY_LIMIT = "1GB"  # each worker's in-memory DuckDB (spills to the parts folder beyond)
+
+
+def _copy(con, select_sql: str, folder: Path, params: dict) -> None:
+    con.execute(f"copy ({select_sql}) to {_sql_str(str(folder))} "
+                "(format parquet, partition_by (batch), overwrite_or_ignore)", params)
+
+
+def _export_parts(con, run_date: str, parts: Path, batch_size: int,
+                  only: set[str] | None) -> tuple[int, list[tuple[int, int, str]]]:
+    """Write the batched households' page data under `parts`; return the number of batches and, per
+    source of records, (order, group, the SQL of a record's row of HTML)."""
+    from connectors import load_map
+    from hedui.settings import REQUESTS, sources
+
+    params = {"run_date": run_date}
+    only_sql = ""
+    if only is not None:
+        only_sql = "and request_id in (select unnest($only::varchar[]))"
+        params = {**params, "only": sorted(only)}
+    con.execute(
+        "create or replace temp table _report_batch as "
+        "select request_id, row_number() over (order by request_id) as hh, "
+        f"(row_number() over (order by request_id) - 1) // {int(batch_size)} as batch "
+        "from (select distinct h.request_id from households h join figures f using (run_date, request_id) "
+        "join outcomes o using (run_date, request_id) where h.run_date = $run_date) "
+        f"where true {only_sql}", params)
+    params = {"run_date": run_date}
+    n_batches = con.sql("select count(distinct batch) from _report_batch").fetchall()[0][0]
+    _copy(con, "select b.batch, b.hh as _hh, h.*, f.* exclude (run_date, request_id, n_members, standard_monthly_yuan, "
+          "financial_assets_limit_yuan, max_residential_units), o.outcome, o.findings, "
+          "coalesce(v.n, 1) as _version "
+          "from households h join figures f using (run_date, request_id) "
+          "join outcomes o using (run_date, request_id) join _report_batch b using (request_id) "
+          "left join (select request_id, count(distinct run_date) as n from outcomes "
+          "           where run_date <= $run_date group by request_id) v using (request_id) "
+          "where h.run_date = $run_date", parts / "households", params)
+    _copy(con, "select b.batch, m.request_id, m.id_norm, m.id_masked, m.name, m.relation, "
+          "nullif(trim(m.authorization_no), '') is not null as is_authorized, "
+          "m.authorization_no, m.authorization_date, "
+          "row_number() over (order by m.request_id, m.relation <> '本人', m.row_no, m.rowid) as _ord "
+          "from stg_requests m join _report_batch b using (request_id) where m.run_date = $run_date",
+          parts / "members", params)
+    _copy(con, "select b.batch, f.*, r.file_name, r.row_no, r.delivery_date, "
+          f"{_sql_case('f.code', FINDING_ZH, 'f.code')} as code_zh, "
+          f"coalesce(f.code in ({', '.join(map(_sql_str, sorted(GAP_CODES)))}), false) as is_gap, "
+          f"{_sql_case('f.method', METHOD_ZH, chr(39) * 2)} as method_zh, "
+          "row_number() over (order by f.request_id, f.code, f.rowid) as _ord "
+          "from findings f join _report_batch b using (request_id) "
+          "left join (select record_id, file_name, row_no, delivery_date from source_records "
+          "           where run_date = $run_date union all "
+          "           select record_id, file_name, row_no, delivery_date from stg_requests "
+          "           where run_date = $run_date) r using (record_id) "
+          "where f.run_date = $run_date", parts / "findings", params)
+    # 待核实的信息: each record not weighed, naming the member it may be about (masked)
+    _copy(con, "select b.batch, g.request_id, g.code, g.source, g.file_name, g.row_no, g.match_weight, "
+          f"g.related_code, {_sql_case('g.related_code', FINDING_ZH, 'g.related_code')} as related_zh, "
+          "g.reason_zh, hd_mask_name(m.name) as member_name_masked, m.id_masked as member_id_masked, "
+          "m.relation as member_relation, q.id_masked as record_id_masked, "
+          "row_number() over (order by g.request_id, g.code, g.source, g.file_name, g.row_no, g.rowid) as _ord "
+          "from evidence_gaps g join _report_batch b using (request_id) "
+          "left join (select request_id, id_norm, name, id_masked, relation from stg_requests "
+          "           where run_date = $run_date qualify row_number() over (partition by request_id, id_norm "
+          "                                      order by row_no, rowid) = 1) m "
+          "  on m.request_id = g.request_id and m.id_norm = g.member_id "
+          "left join (select source, file_name, row_no, any_value(id_masked) as id_masked from quarantine_subjects "
+          "           where run_date = $run_date group by all) q "
+          "  on g.code = 'RECORD_QUARANTINED' and q.source = g.source and q.file_name = g.file_name "
+          "     and q.row_no = g.row_no "
+          f"where g.run_date = $run_date and g.code in ({', '.join(map(_sql_str, UNWEIGHED_CODES))})",
+          parts / "unweighed", params)
+    # the rows a figure-based finding stands on (figure_lineage.sql), for its citation
+    _copy(con, "select b.batch, x.request_id, x.figure_code, x.source, x.item, x.period_month, x.amount_yuan, "
+          "x.is_in_window, x.is_excluded, x.exclusion_zh, x.is_counted, r.file_name, r.row_no, "
+          "hd_mask_name(m.name) as member_name_masked, m.relation as member_relation, "
+          "row_number() over (order by x.request_id, x.figure_code, m.relation <> '本人', x.member_id, x.item, "
+          "x.period_month, r.file_name, r.row_no) as _ord "
+          "from figure_lineage x join _report_batch b using (request_id) "
+          "join (select distinct request_id, code from findings where run_date = $run_date "
+          "      and record_id is null and code in ('INCOME_OVER_STANDARD', 'FINANCIAL_ASSETS_OVER_LIMIT')) f "
+          "  on f.request_id = x.request_id and f.code = x.figure_code "
+          "left join (select record_id, file_name, row_no from source_records where run_date = $run_date) r "
+          "  on r.record_id = x.record_id "
+          "left join (select request_id, id_norm, name, relation from stg_requests "
+          "           where run_date = $run_date qualify row_number() over (partition by request_id, id_norm "
+          "                                      order by row_no, rowid) = 1) m "
+          "  on m.request_id = x.request_id and m.id_norm = x.member_id "
+          "where x.run_date = $run_date", parts / "lineage", params)
+    # the staff decisions on this run's pairs: the page states who confirmed what, when and why
+    _copy(con, "select b.batch, q.request_id, d.decision, d.reviewer, d.decided_at, d.reason, q.source, "
+          "q.match_weight, r.file_name, r.row_no, r.delivery_date, "
+          "row_number() over (order by q.request_id, d.decided_at, q.decision_key) as _ord "
+          "from review_queue q join review_decisions d using (decision_key) "
+          "join _report_batch b on b.request_id = q.request_id "
+          "left join source_records r on r.record_id = q.record_id and r.run_date = $run_date "
+          "where q.run_date = $run_date", parts / "decisions", params)
+    _copy(con, "select b.batch, p.* from previous_verification p join _report_batch b using (request_id) "
+          "where p.run_date = $run_date", parts / "previous", params)
+    # a change names its member by the mask of the household's member with that ID (the last listed)
+    _copy(con, "select b.batch, c.*, "
+          "case when m.request_id is null then '' else m.id_masked end as member_masked, "
+          "row_number() over (order by c.request_id, c.change, c.kind, c.fact_key, c.rowid) "
+          "as _ord from changes c join _report_batch b using (request_id) "
+          "left join (select request_id, id_norm, id_masked from stg_requests where run_date = $run_date "
+          "           qualify row_number() over (partition by request_id, id_norm "
+          "                                      order by relation <> '本人' desc, row_no desc, rowid desc) = 1) m "
+          "  on m.request_id = c.request_id and m.id_norm is not distinct from c.member_id "
+          "where c.run_date = $run_date", parts / "changes", params)
+    plan, _ = _record_groups([s for s in sources() if s != REQUESTS])
+    html = []
+    for source, group, order in plan:  # one source at a time: one join's memory at a time
+        export, row_html = _record_sql(con, source, load_map(source))
+        _copy(con, export, parts / f"records_{order}", params)
+        html.append((order, group, row_html))
+    return n_batches, html
+
+
+_WORKER: dict = {}
+
+
+def _worker_state(parts: Path) -> dict:
+    """This process's template and in-memory DuckDB (made once per process)."""
+    if _WORKER.get("parts") != parts:
+        import duckdb
+
+        _drop_worker_state()
+        (parts / "tmp").mkdir(exist_ok=True)
+        env = _env()
+        env.auto_reload = False  # else every page checks the templates' files (household.html, _style.html)
+        _WORKER.update(parts=parts, tpl=env.get_template("household.html"), con=duckdb.connect(config={
+            "threads": 1, "memory_limit": WORKER_MEMORY_LIMIT, "temp_directory": str(parts / "tmp")}))
+    return _WORKER
+
+
+def _drop_worker_state() -> None:
+    if "con" in _WORKER:
+        _WORKER["con"].close()
+    _WORKER.clear()
+
+
+def _part(con, parts: Path, name: str, batch: int, sql: str = "select * exclude (_ord) from p order by _ord"):
+    """A query over table `name`'s rows of one batch (`p`), or None when the batch has none."""
+    files = sorted(str(f) for f in parts.glob(f"{name}/batch={batch}/*.parquet"))
+    if not files:
+        return None
+    return con.sql(f"with p as (select * from read_parquet([{', '.join(map(_sql_str, files))}], "
+                   f"hive_partitioning = false)) {sql}")
+
+
+def _objects(rel) -> list[SimpleNamespace]:
+    """A query's rows as objects: Jinja reads `row.column` from an object's attribute at once, while on
+    a dict it first fails an attribute lookup (a dict has no such attribute) and then takes the item."""
+    if rel is None:
+        return []
+    return [SimpleNamespace(**row) for row in rel.to_arrow_table().to_pylist()]
+
+
+def _grouped(rows: list[SimpleNamespace]) -> dict[str, list[SimpleNamespace]]:
+    out: dict[str, list[SimpleNamespace]] = defaultdict(list)
+    for r in rows:
+        out[r.request_id].append(r)
+    return out
+
+
+def _render_batch(job: dict) -> tuple[int, int]:
+    """Render and write the pages of one batch; return (pages, records cited)."""
+    parts, batch, folder = Path(job["parts"]), job["batch"], Path(job["folder"])
+    started = time.perf_counter()
+    state = _worker_state(parts)
+    con, tpl = state["con"], state["tpl"]
+    con.execute("create or replace temp table _heads (grp integer, pre varchar, post varchar)")
+    con.executemany("insert into _heads values (?, ?, ?)", [(int(g), a, b) for g, (a, b) in job["heads"].items()])
+    # each member's record tables, one per source group, in one string
+    rows = []
+    for order, group, html in job["records"]:
+        files = sorted(str(f) for f in parts.glob(f"records_{order}/batch={batch}/*.parquet"))
+        if files:
+            rows.append(f"select hh, member_id, {group} as grp, {order} as src_ord, file_name, row_no, {html} as html "
+                        f"from read_parquet([{', '.join(map(_sql_str, files))}], hive_partitioning = false) as d")
+    member_html = {}
+    if rows:
+        member_html = {(hh, m): (html, n) for hh, m, html, n in con.sql(
+            "select hh, member_id, string_agg(h.pre || g.n || h.post || g.body || '\n</table>\n', '' order by g.grp), "
+            "sum(g.n)::bigint from (select hh, member_id, grp, count(*) as n, "
+            "string_agg(html, '' order by src_ord, file_name, row_no, html) as body "
+            f"from ({' union all '.join(rows)}) group by all) as g join _heads as h using (grp) group by all").fetchall()}
+    households = _objects(_part(con, parts, "households", batch, "select * from p"))
+    members = _grouped(_objects(_part(con, parts, "members", batch)))
+    findings = _grouped(_objects(_part(con, parts, "findings", batch)))
+    previous = {p.request_id: p for p in _objects(_part(con, parts, "previous", batch, "select * from p"))}
+    changes = _grouped(_objects(_part(con, parts, "changes", batch)))
+    unweighed = _grouped(_objects(_part(con, parts, "unweighed", batch)))
+    lineage = _grouped(_objects(_part(con, parts, "lineage", batch)))
+    decisions = _grouped(_objects(_part(con, parts, "decisions", batch)))
+    kept_dir = folder / "versions"
+    issued_on = chinese_date(time.strftime("%Y-%m-%d"))
+    from hedui.steps.workdays import windows as objection_windows
+
+    windows = objection_windows()
+    read = time.perf_counter()
+    statuses_html, run_date = Markup(job["statuses_html"]), job["run_date"]
+    source_names = job["source_names"]
+    for h in households:
+        request_id = h.request_id
+        member_list = members.get(request_id, [])
+        per_member = [SimpleNamespace(member=m, records=Markup(member_html.get((h._hh, m.id_norm), ("", 0))[0]))
+                      for m in member_list]
+        mine = findings.get(request_id, [])
+        prev = previous.get(request_id)
+        kept = len(list((kept_dir / safe_name(request_id)).glob("v*.json"))) if kept_dir.is_dir() else 0
+        mine_decided = decisions.get(request_id, [])
+        html = tpl.render(
+            decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH, windows=windows,
+            reviewers=sorted({d.reviewer for d in mine_decided if d.decision == "confirmed"}),
+            h=h, outcome_zh=OUTCOME_ZH[h.outcome], members=member_list, per_member=per_member,
+            findings=[f for f in mine if not f.is_gap], gaps=[f for f in mine if f.is_gap],
+            statuses_html=statuses_html, run_date=run_date, source_names=source_names,
+            previous=prev, changes=changes.get(request_id, []),
+            unweighed=unweighed.get(request_id, []), lineage=lineage_groups(lineage.get(request_id, [])),
+            version=h._version + kept, outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
+            finding_diff=_finding_diff(prev and vars(prev), h.findings),
+        )
+        (folder / f"{safe_name(request_id)}.html").write_bytes(html.encode("utf-8"))
+    log.debug("report batch %d: %d pages, read %.2f s, render and write %.2f s", batch, len(households),
+              read - started, time.perf_counter() - read)
+    return len(households), sum(n for _, n in member_html.values())
+
+
+def _pool_size() -> int:
+    return int(os.environ.get("HEDUI_THREADS") or 0) or 2
+
+
+WORKER_ENTRY = "from hedui.steps.report.pages import _worker_main; _worker_main()"
+
+
+def _worker_main() -> None:
+    """A page worker process: `python -c WORKER_ENTRY JOB_JSON BATCH...` renders the batches and prints
+    [pages, records cited]."""
+    job_path, *batches = sys.argv[1:]
+    job = json.loads(Path(job_path).read_text(encoding="utf-8"))
+    pages = cited = 0
+    for batch in batches:
+        n_pages, n_cited = _render_batch({**job, "batch": int(batch)})
+        pages, cited = pages + n_pages, cited + n_cited
+    sys.stdout.write(json.dumps([pages, cited]) + "\n")
+
+
+@contextmanager
+def _pages_rendered(common: dict, n_batches: int, workers: int, in_process: bool):
+    """Render every batch, in `workers` processes (started on entry, so that the caller works meanwhile)
+    unless `in_process`; yields a function that waits and returns (pages, records cited).
+
+    A worker is a fresh interpreter (`python -c`), neither a fork of this process, which holds DuckDB's
+    threads, nor a multiprocessing child, which would import this process's main module again (under
+    Airflow, all of Airflow). Worker i renders batches i, i + workers, …; batches are of one size.
+    """
+    if in_process or workers < 2 or n_batches < 2:
+        results = [_render_batch({**common, "batch": b}) for b in range(n_batches)]
+        yield lambda: (sum(r[0] for r in results), sum(r[1] for r in results))
+        return
+    parts = Path(common["parts"])
+    job = parts / "job.json"
+    job.write_text(json.dumps(common, ensure_ascii=False), encoding="utf-8")
+    procs = []
+    try:
+        for i in range(min(workers, n_batches)):
+            with open(parts / f"worker_{i}.log", "w", encoding="utf-8") as err:
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-c", WORKER_ENTRY, str(job), *map(str, range(i, n_batches, workers))],
+                    stdout=subprocess.PIPE, stderr=err, text=True))
+
+        def wait() -> tuple[int, int]:
+            pages = cited = 0
+            for i, proc in enumerate(procs):
+                out, _ = proc.communicate()
+                if proc.returncode:
+                    tail = (parts / f"worker_{i}.log").read_text(encoding="utf-8", errors="replace")[-3000:]
+                    raise RuntimeError(f"report worker {i} failed (exit {proc.returncode}):\n{mask_text(tail)}")
+                n_pages, n_cited = json.loads(out.strip().splitlines()[-1])
+                pages, cited = pages + n_pages, cited + n_cited
+            return pages, cited
+
+        yield wait
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@contextmanager
+def _memory_limit(con, limit: str):
+    """DuckDB's memory limit lowered to `limit` for a while (never raised): lowering it hands the
+    buffer pool's cached blocks back to the system, for the page workers."""
+    def current() -> str:
+        return con.sql("select current_setting('memory_limit')").fetchall()[0][0]
+
+    before = current()
+    con.execute(f"set memory_limit = {_sql_str(limit)}")
+    try:
+        if _memory_bytes(current()) > _memory_bytes(before):
+            con.execute(f"set memory_limit = {_sql_str(before)}")
+        yield
+    finally:
+        con.execute(f"set memory_limit = {_sql_str(before)}")
+
+
+def _memory_bytes(text: str) -> float:
+    number, _, unit = text.partition(" ")
+    return float(number) * {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}.get(unit, 1)
