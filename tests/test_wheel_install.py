@@ -24,7 +24,8 @@ pytestmark = pytest.mark.ops
 
 SHIPPED = ("hedui/_data/sql/macros.sql", "hedui/_data/sql/schema.sql", "hedui/_data/expectations/stg_tax.json",
            "hedui/_data/dags/hedui_nightly.py", "hedui/_data/airflow.cfg", "connectors/maps/tax.yaml",
-           "hedui/templates/household.html", "hedui/linkage.yaml")
+           "hedui/templates/household.html", "hedui/linkage.yaml", "hedui/policies/jiangxi_demo.yaml",
+           "hedui/steps/validate/datadocs_vendor/bootstrap/bootstrap.min.css")
 #: variables that would point the installed hedui back at the checkout
 _CHECKOUT_VARS = ("PYTHONPATH", "VIRTUAL_ENV", "HEDUI_ROOT", "HEDUI_EXPECTATIONS_DIR", "AIRFLOW_CONFIG",
                   "AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
