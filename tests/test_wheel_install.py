@@ -76,7 +76,8 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def test_the_installed_wheel_finds_its_data_in_the_venv_not_in_the_checkout(installed, tmp_path):
-    probe = ("import json, connectors, connectors.maps as m, hedui, matching, hedui.db as db, hedui.suites as s\n"
+    probe = ("import json, connectors, connectors.maps as m, hedui, matching, hedui.db as db\n"
+             "import hedui.steps.validate.suites as s\n"
              "from hedui import airflow_env, resources as r\n"
              "v = airflow_env.configure()\n"
              "from airflow.dag_processing.dagbag import DagBag\n"
