@@ -9,7 +9,7 @@ PY := .venv/bin/python
 HEDUI := .venv/bin/hedui
 SIZE ?= small
 
-.PHONY: setup system-deps demo test test-ops test-all bench bench-linkage lint clean
+.PHONY: setup system-deps demo test test-ops test-all bench bench-on-demand bench-linkage lint clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -44,6 +44,9 @@ bench: setup
 	$(UV) sync --locked --quiet --group bench
 	touch .venv/.synced
 	$(PY) -m bench.pipeline --size $(SIZE)
+
+bench-on-demand: setup
+	$(PY) -m bench.on_demand --households $(or $(HOUSEHOLDS),1000) -n $(or $(N),20)
 
 bench-linkage: setup
 	$(UV) sync --locked --quiet --group bench

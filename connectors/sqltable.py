@@ -6,7 +6,11 @@ Chinese column names are mapped like a file's header.  Every column is cast
 to text on the server (so dates, decimals and timestamps arrive in their
 canonical text form), rows are ordered by all the table's columns for a
 deterministic ``row_no`` and fetched in batches through a server-side
-cursor.  ``file_name`` is ``sql://<conn_id>/<table>``.
+cursor.  ``file_name`` is ``<table>@<conn_id>``.
+
+The exchange contract (docs/sources.md): the table holds every delivery, one
+per ``交付日期`` (YYYYMMDD); ``<table>_ok`` (``交付日期``, ``行数``) says which
+deliveries are complete and how many data rows they hold.
 """
 
 from __future__ import annotations
@@ -68,7 +72,19 @@ def _split_table(table: str) -> list[str]:
     return parts
 
 
-def _read_postgres(info: ConnInfo, table: str, batch_rows: int):
+DATE_COLUMN = "交付日期"
+COUNT_COLUMN = "行数"
+OK_SUFFIX = "_ok"
+
+
+def _ok_table(table: str) -> list[str]:
+    parts = _split_table(table)
+    return parts[:-1] + [parts[-1] + OK_SUFFIX]
+
+
+def _read_postgres(info: ConnInfo, table: str, delivery_date: str, batch_rows: int):
+    """Yield None (no such table) or (data columns, counts in ``<table>_ok`` for the date, whether the
+    table has the date column), then the date's row batches."""
     import psycopg
     from psycopg import sql
 
@@ -79,6 +95,11 @@ def _read_postgres(info: ConnInfo, table: str, batch_rows: int):
     except psycopg.OperationalError as exc:
         raise SourceUnavailable(f"无法连接PostgreSQL {info.host}:{info.port or 5432}：{exc}") from exc
     ident = sql.Identifier(*_split_table(table))
+    ok_ident = sql.Identifier(*_ok_table(table))
+
+    def day(column: str):  # the delivery date as YYYYMMDD text, whatever the column's type
+        return sql.SQL("replace({}::text, '-', '')").format(sql.Identifier(column))
+
     with conn:
         try:
             cur = conn.execute(sql.SQL("select * from {} where false").format(ident))
@@ -86,15 +107,25 @@ def _read_postgres(info: ConnInfo, table: str, batch_rows: int):
             yield None
             return
         columns = [d.name for d in cur.description or []]
-        select = sql.SQL("select {} from {} order by {}").format(
-            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
-            ident,
-            sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        try:
+            counts = [r[0] for r in conn.execute(
+                sql.SQL("select distinct {}::text from {} where {} = %s").format(
+                    sql.Identifier(COUNT_COLUMN), ok_ident, day(DATE_COLUMN)), [delivery_date]).fetchall()]
+        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
+            conn.rollback()
+            counts = type(exc).__name__
+        data = [c for c in columns if c != DATE_COLUMN]
+        yield data, counts, DATE_COLUMN in columns
+        if DATE_COLUMN not in columns:
+            return
+        select = sql.SQL("select {} from {} where {} = %s order by {}").format(
+            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in data),
+            ident, day(DATE_COLUMN),
+            sql.SQL(", ").join(sql.Identifier(c) for c in data),
         )
-        yield columns
         with conn.cursor(name="hedui_read") as named:
             named.itersize = batch_rows
-            named.execute(select)
+            named.execute(select, [delivery_date])
             while rows := named.fetchmany(batch_rows):
                 yield rows
 
@@ -103,7 +134,8 @@ def _mysql_ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _read_mysql(info: ConnInfo, table: str, batch_rows: int):
+def _read_mysql(info: ConnInfo, table: str, delivery_date: str, batch_rows: int):
+    """Like :func:`_read_postgres`, for MySQL/MariaDB."""
     import pymysql
     import pymysql.cursors
 
@@ -113,6 +145,11 @@ def _read_mysql(info: ConnInfo, table: str, batch_rows: int):
     except pymysql.err.OperationalError as exc:
         raise SourceUnavailable(f"无法连接MySQL {info.host}:{info.port or 3306}：{exc}") from exc
     ident = ".".join(_mysql_ident(p) for p in _split_table(table))
+    ok_ident = ".".join(_mysql_ident(p) for p in _ok_table(table))
+
+    def day(column: str) -> str:
+        return f"replace(cast({_mysql_ident(column)} as char), '-', '')"
+
     try:
         with conn.cursor() as cur:
             try:
@@ -124,45 +161,94 @@ def _read_mysql(info: ConnInfo, table: str, batch_rows: int):
                 raise
             columns = [d[0] for d in cur.description or []]
             cur.fetchall()
-        cols = ", ".join(f"cast({_mysql_ident(c)} as char)" for c in columns)
-        order = ", ".join(_mysql_ident(c) for c in columns)
-        yield columns
         with conn.cursor() as cur:
-            cur.execute(f"select {cols} from {ident} order by {order}")
+            try:
+                cur.execute(f"select distinct cast({_mysql_ident(COUNT_COLUMN)} as char) from {ok_ident} "
+                            f"where {day(DATE_COLUMN)} = %s", [delivery_date])
+                counts = [r[0] for r in cur.fetchall()]
+            except (pymysql.err.ProgrammingError, pymysql.err.OperationalError) as exc:
+                if not exc.args or exc.args[0] not in (1146, 1054):  # no such table / column
+                    raise
+                counts = "ProgrammingError"
+        data = [c for c in columns if c != DATE_COLUMN]
+        yield data, counts, DATE_COLUMN in columns
+        if DATE_COLUMN not in columns:
+            return
+        cols = ", ".join(f"cast({_mysql_ident(c)} as char)" for c in data)
+        order = ", ".join(_mysql_ident(c) for c in data)
+        with conn.cursor() as cur:
+            cur.execute(f"select {cols} from {ident} where {day(DATE_COLUMN)} = %s order by {order}",
+                        [delivery_date])
             while rows := cur.fetchmany(batch_rows):
                 yield rows
     finally:
         conn.close()
 
 
+def _check_ok(fm: FileManifest, table: str, delivery_date: str, counts) -> None:
+    """The ``<table>_ok`` contract: one count for the date, equal to the rows read."""
+    ok = ".".join(_ok_table(table))
+    if isinstance(counts, str):
+        fm.fail(f"交换库中没有完成标记表{ok}（需含列{DATE_COLUMN}、{COUNT_COLUMN}），无法确认交付完整")
+        return
+    if not counts:
+        fm.fail(f"完成标记表{ok}中没有{delivery_date}的记录，部门可能尚未写完，本次按未交付处理")
+        return
+    if len(counts) > 1:
+        fm.fail(f"完成标记表{ok}中{delivery_date}有多条不同的行数（{'、'.join(map(str, counts))}），无法确认交付完整")
+        return
+    try:
+        fm.marker_count = int(str(counts[0]).strip())
+    except ValueError:
+        fm.fail(f"完成标记表{ok}中{delivery_date}的行数“{str(counts[0])[:20]}”不是整数")
+        return
+    if fm.marker_count != fm.rows_read:
+        fm.fail(f"完成标记表{ok}写明{delivery_date}有{fm.marker_count}行，实际读到{fm.rows_read}行，交付可能不完整")
+
+
+def file_name_of(conn_id: str, table: str) -> str:
+    """How a table delivery is named in manifests and citations: ``<table>@<conn_id>``."""
+    return f"{table}@{conn_id}"
+
+
 def read_table(source_map: SourceMap, conn_id: str, table: str, out_parquet: Path, delivery_date: str,
                *, batch_rows: int = BATCH_ROWS) -> DeliveryManifest:
-    """Read ``table`` over the Airflow connection ``conn_id`` into ``out_parquet``; return the manifest.
+    """Read the rows of ``delivery_date`` from ``table`` over the Airflow connection ``conn_id``.
 
-    A missing table makes the source ``missing``; header problems are recorded
-    as for files.  Raises :class:`SourceUnavailable` when the connection is not
-    configured or the server cannot be reached, ``ValueError`` for an
-    unsupported connection type or table name.
+    The delivery is the table's rows whose ``交付日期`` is ``delivery_date``
+    (YYYYMMDD; a date-typed column works too); it is complete when
+    ``<table>_ok`` holds one row for that date whose ``行数`` equals the rows
+    read (合计 rows not counted), else the source is ``incomplete`` (not
+    delivered, as for files).  No table, or neither rows nor a completion row
+    for the date: ``missing``.  Header problems are recorded as for files.
+    Raises :class:`SourceUnavailable` when the connection is not configured or
+    the server cannot be reached, ``ValueError`` for an unsupported
+    connection type or table name.
     """
+    delivery_date = str(delivery_date)
+    _split_table(table)  # a bad name fails before any connection
     info = connection_info(conn_id)
     if info.conn_type in POSTGRES:
-        rows_iter = _read_postgres(info, table, batch_rows)
+        rows_iter = _read_postgres(info, table, delivery_date, batch_rows)
     elif info.conn_type in MYSQL:
-        rows_iter = _read_mysql(info, table, batch_rows)
+        rows_iter = _read_mysql(info, table, delivery_date, batch_rows)
     else:
         raise ValueError(f"连接{conn_id!r}的类型{info.conn_type!r}不受支持（只支持 postgres、mysql）")
-    file_name = f"sql://{conn_id}/{table}"
-    manifest = DeliveryManifest(source=source_map.source, delivery_date=str(delivery_date), location=file_name,
+    file_name = file_name_of(conn_id, table)
+    manifest = DeliveryManifest(source=source_map.source, delivery_date=delivery_date, location=file_name,
                                 raw_parquet=str(out_parquet))
     with RawWriter(source_map, out_parquet, str(delivery_date),
                    field_bytes=InputLimits.from_env().field_bytes) as writer:  # a huge cell quarantines its row
-        columns = next(rows_iter)
-        if columns is None:
+        head = next(rows_iter)
+        if head is None:
             manifest.status = MISSING
             manifest.problems.append(f"交换库中没有表{table}（连接{conn_id}）")
             return manifest.finish(source_map.title_zh)
+        columns, counts, has_date = head
         fm = FileManifest(file_name=file_name, format="sql", encoding="utf-8")
         manifest.files.append(fm)
+        if not has_date:
+            fm.fail(f"交换表{table}没有交付日期列“{DATE_COLUMN}”，无法确定{delivery_date}的交付；请部门按约定建表")
         match = record_header_problems(fm, source_map, columns)
         names = positional_names(len(columns))
         offset = 0
@@ -172,8 +258,14 @@ def read_table(source_map: SourceMap, conn_id: str, table: str, out_parquet: Pat
                 _err=pl.lit(None, dtype=pl.String),
             )
             offset += len(rows)
-            counts = writer.write(frame, match, file_name)
-            fm.rows_read += counts.rows
-            fm.summary_rows += counts.summary_rows
-        log.info("read %s: %d rows", file_name, fm.rows_read)
+            counts_ = writer.write(frame, match, file_name)
+            fm.rows_read += counts_.rows
+            fm.summary_rows += counts_.summary_rows
+        log.info("read %s for %s: %d rows", file_name, delivery_date, fm.rows_read)
+        if has_date and not fm.rows_read and not fm.summary_rows and counts == []:
+            manifest.files.clear()
+            manifest.status = MISSING
+            manifest.problems.append(f"交换表{table}中没有{delivery_date}的交付，{'.'.join(_ok_table(table))}中也没有完成记录")
+            return manifest.finish(source_map.title_zh)
+        _check_ok(fm, table, delivery_date, counts)
     return manifest.finish(source_map.title_zh)

@@ -1,54 +1,88 @@
 """
 ### hedui nightly verification batch
 
-Every night at 02:00 (Asia/Shanghai) the center verifies the households whose
-requests arrived in the inbox for the logical date:
+**Which date a run processes.** Every run processes one *business date* D
+(a calendar day in Asia/Shanghai, `YYYYMMDD`): the folders
+`inbox/<source>/D/`. It is decided in one place
+(`hedui.ops.business_date.resolve`):
 
-1. **ingest** — one mapped task per source: read the department's delivery
-   (CSV/XLSX/Parquet, any encoding), check `.ok` markers, stage the rows;
-   validate them with the source's Great Expectations suite; bad rows go to
-   quarantine with their reason; the passed rows are written with IDs
-   pseudonymized and raw IDs/accounts encrypted.
-2. **load** — move the run's staged rows into the working DuckDB; the run
-   fails if delivered ≠ staged + quarantined for any file.
-3. **link** — link every record to the requested, authorized members (exact
-   ID, then probabilistic).
-4. **assess** — household figures, findings and outcome codes per policy.
-5. **report** — outcomes.csv, reconciliation.csv, one report per household.
-6. **publish** — an entry in the hash-chained audit log; the auditor database.
+- the param `run_date` when given (`YYYYMMDD` or `YYYY-MM-DD`, a real date);
+- otherwise the run's **logical date converted to Asia/Shanghai** — never
+  `ds`/`ds_nodash`, which are UTC (00:00 Shanghai is 16:00 UTC of the day before).
 
-Params `inbox` and `workdir` default to `$HEDUI_INBOX` / `$HEDUI_WORKDIR`.
-Every task is keyed on the logical date and replaces its own outputs, so a
-re-run is safe.
+The schedule is a data-interval cron, `0 2 * * *` in Asia/Shanghai: the run
+for business date D covers D 02:00 → D+1 02:00, has the logical date
+D 02:00 and **starts at 02:00 on D+1**, once D's deliveries are in. So the
+run that starts in the night of 11-28 processes 20261127. A manual run with a
+logical date of 2026-11-28 (e.g. `airflow dags test hedui_nightly 2026-11-28`,
+midnight Shanghai) processes 20261128.
+
+**A manual trigger without a date is refused** (the first task fails at
+once, no retries, saying what to pass): give `run_date`, e.g.
+`airflow dags trigger hedui_nightly --run-id manual__20261128 --conf '{"run_date": "20261128"}'`
+— the `--run-id` puts the business date into the run id. Scheduled runs'
+ids carry it already: `scheduled__20261127` (timetable `hedui.ops.airflow_timetable.BusinessDayTimetable`,
+registered by the `hedui` Airflow plugin).
+
+`catchup` is off: unpausing starts at most the latest interval; if that
+date has no request list, the run fails at once with the reason instead of
+retrying.
+
+**Late deliveries.** `wait_for_delivery` (deferrable: it waits in the
+triggerer, holding no worker slot) waits for each source's delivery to be
+complete (every data file with its `.ok`) until the cut-off: param `cutoff`
+or `$HEDUI_CUTOFF`, `HH:MM` Shanghai on the morning after D (default 06:00).
+After it a missing source's wait ends **skipped** and the run proceeds with
+the source missing (its households INCOMPLETE). Without the request list
+there is nothing to verify: the run fails.
+
+**Steps.**
+1. **ingest** — one mapped task per source (pool `hedui_ingest` caps how many
+   run at once): read, decode, stage, validate with the GX suite,
+   quarantine bad rows, protect IDs. A source that is missing, incomplete or
+   fails its suite ends **skipped** with the reason in its log, so the grid
+   shows it; the batch goes on.
+2. **load** — the run's staged rows into the working DuckDB; fails if
+   delivered ≠ staged + quarantined for any file.
+3. **link**, 4. **assess**, 5. **report**, 6. **publish** (audit log, auditor DB).
+7. **summarize** — `reports/D/run_summary.json`: outcome counts, sources
+   missing or failed, quarantine counts, time per step.
+8. **notify** — mails the summary (SMTP provider, `HEDUI_NOTIFY_EMAIL`) and
+   posts it to a webhook (`HEDUI_NOTIFY_WEBHOOK`); when the run did not
+   complete it sends a failure notice and fails.
+
+Errors a retry cannot fix (bad input or configuration, unbalanced
+reconciliation) fail the task at once (`AirflowFailException`). Params
+`inbox` and `workdir` default to `$HEDUI_INBOX` / `$HEDUI_WORKDIR`. Every task
+replaces its own outputs, so a re-run is safe.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 
 import pendulum
 from airflow.sdk import Param, dag, task
+
+from hedui.ops.airflow_env import INGEST_POOL
+from hedui.ops.airflow_tasks import DeliverySensor
+from hedui.ops.airflow_timetable import BusinessDayTimetable
+
+log = logging.getLogger("hedui.dag")
 
 DEFAULT_ARGS = {
     "owner": "hedui",
     "retries": 2,
     "retry_delay": dt.timedelta(minutes=5),
+    "execution_timeout": dt.timedelta(hours=3),
 }
-
-
-def _ctx(params: dict, ds_nodash: str):
-    import os
-
-    from hedui.pipeline import RunContext
-
-    inbox = params.get("inbox") or os.environ.get("HEDUI_INBOX", "inbox")
-    workdir = params.get("workdir") or os.environ.get("HEDUI_WORKDIR", "work")
-    return RunContext.of(inbox, workdir, params.get("run_date") or ds_nodash)
 
 
 @dag(
     dag_id="hedui_nightly",
-    schedule="0 2 * * *",
+    schedule=BusinessDayTimetable("0 2 * * *", timezone="Asia/Shanghai"),
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
@@ -58,57 +92,88 @@ def _ctx(params: dict, ds_nodash: str):
     params={
         "inbox": Param(None, type=["null", "string"], description="inbox folder (default $HEDUI_INBOX)"),
         "workdir": Param(None, type=["null", "string"], description="working folder (default $HEDUI_WORKDIR)"),
-        "run_date": Param(None, type=["null", "string"], description="YYYYMMDD; default: the logical date"),
+        "run_date": Param(None, type=["null", "string"], pattern=r"^(\d{8}|\d{4}-\d{2}-\d{2})$",
+                          description="business date YYYYMMDD; default: the logical date in Asia/Shanghai"),
+        "cutoff": Param(None, type=["null", "string"], pattern=r"^\d{1,2}:\d{2}$",
+                        description="wait for late deliveries until HH:MM Shanghai the morning after "
+                                    "(default $HEDUI_CUTOFF or 06:00)"),
     },
 )
 def hedui_nightly():
+    @task(retries=0)
+    def business_date(**context) -> str:
+        from hedui.ops.airflow_tasks import check_inbox_exists, run_context
+
+        ctx = run_context(context)  # fails at once, without retries, when the run has no date
+        check_inbox_exists(ctx)
+        logical = context.get("logical_date")
+        log.info(f"业务日期 {ctx.run_date}（逻辑日期 {logical.in_timezone('Asia/Shanghai') if logical else '无'}）")
+        return ctx.run_date
+
     @task
     def list_sources() -> list[str]:
+        from hedui.ops.airflow_tasks import fail_fast
         from hedui.pipeline import sources
         from hedui.privacy.keys import load_keys
 
-        load_keys()  # a missing key fails the run here, before any work, with what to set
+        with fail_fast():
+            load_keys()  # a missing key fails the run here, before any work, with what to set
+            from hedui.ops.sources_config import check_connections, load_sources_config
+
+            check_connections(load_sources_config())  # so does a wrong sources configuration or connection
         return sources()
 
-    @task(map_index_template="{{ task.op_kwargs['source'] }}")
-    def ingest(source: str, params=None, ds_nodash=None) -> dict:
+    @task(map_index_template="{{ task.op_kwargs['source'] }}", trigger_rule="none_failed",
+          pool=INGEST_POOL, execution_timeout=dt.timedelta(hours=1))
+    def ingest(source: str, **context) -> dict:
+        from hedui.ops.airflow_tasks import fail_fast, raise_if_source_not_passed, run_context
         from hedui.pipeline import ingest_and_validate
 
-        result = ingest_and_validate(_ctx(params, ds_nodash), source)
+        with fail_fast():
+            result = ingest_and_validate(run_context(context), source)
+        raise_if_source_not_passed(result)  # skipped in the grid, the batch goes on
         return {"source": source, "status": result["status"]}
 
-    @task
-    def load(statuses: list[dict], params=None, ds_nodash=None) -> dict:
-        from hedui.pipeline import load as load_step
+    def step(name: str, **task_kwargs):
+        @task(task_id=name, **task_kwargs)
+        def run_step(*_upstream, **context) -> dict:
+            from hedui import pipeline
+            from hedui.ops.airflow_tasks import fail_fast, run_context
 
-        return load_step(_ctx(params, ds_nodash))
+            started = time.perf_counter()
+            with fail_fast():
+                getattr(pipeline, name)(run_context(context))
+            return {"step": name, "seconds": round(time.perf_counter() - started, 2)}
 
-    @task
-    def link(_loaded: dict, params=None, ds_nodash=None) -> dict:
-        from hedui.pipeline import link as link_step
-
-        return link_step(_ctx(params, ds_nodash))
-
-    @task
-    def assess(_linked: dict, params=None, ds_nodash=None) -> dict:
-        from hedui.pipeline import assess as assess_step
-
-        return assess_step(_ctx(params, ds_nodash))
+        return run_step
 
     @task
-    def report(_assessed: dict, params=None, ds_nodash=None) -> dict:
-        from hedui.pipeline import report as report_step
+    def summarize(*steps: dict, **context) -> dict:
+        from hedui.ops.airflow_tasks import fail_fast, finish
 
-        return report_step(_ctx(params, ds_nodash))
+        with fail_fast():
+            summary = finish(context, {s["step"]: s["seconds"] for s in steps})
+        return {k: summary[k] for k in ("run_date", "households", "outcomes", "sources_missing", "sources_failed")}
 
-    @task
-    def publish(_reported: dict, params=None, ds_nodash=None) -> dict:
-        from hedui.pipeline import publish as publish_step
+    @task(trigger_rule="all_done", retries=1)
+    def notify(_summary=None, **context) -> None:
+        from hedui.ops.airflow_tasks import notify_outcome
 
-        return publish_step(_ctx(params, ds_nodash))
+        notify_outcome(context)
 
-    statuses = ingest.expand(source=list_sources())
-    publish(report(assess(link(load(statuses)))))
+    date = business_date()
+    names = list_sources()
+    date >> names
+    waits = DeliverySensor.partial(task_id="wait_for_delivery", map_index_template="{{ task.source }}").expand(
+        source=names)
+    ingested = ingest.expand(source=names)
+    waits >> ingested
+    loaded = step("load", trigger_rule="none_failed")(ingested)
+    linked = step("link")(loaded)
+    assessed = step("assess")(linked)
+    reported = step("report")(assessed)
+    published = step("publish")(reported)
+    notify(summarize(loaded, linked, assessed, reported, published))
 
 
 hedui_nightly()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -15,9 +14,9 @@ from hedui.logs import mask_text, setup_logging
 
 def cmd_generate(args) -> int:
     from hedui.generate import generate
-    from hedui.paths import validate_run_date
+    from hedui.ops.business_date import parse_business_date
 
-    validate_run_date(args.date)
+    args.date = parse_business_date(args.date, "--date")
     started = time.perf_counter()
     summary = generate(Path(args.out), households=args.households, seed=args.seed, date=args.date)
     print(f"已生成样例交付：{args.out}（{args.households} 户，用时 {time.perf_counter() - started:.1f} 秒）")
@@ -29,31 +28,45 @@ def cmd_generate(args) -> int:
 def cmd_run(args) -> int:
     from connectors.limits import InputLimits
     from hedui.errors import ConfigError
+    from hedui.ops import run_summary
+    from hedui.ops.business_date import check_inbox, parse_business_date
+    from hedui.ops.progress import Progress
     from hedui.pipeline import RunContext, run
     from hedui.privacy.keys import load_keys
 
-    ctx = RunContext.of(args.inbox, args.workdir, args.date)  # a bad --date stops here, before any write
+    date = parse_business_date(args.date, "--date")
+    check_inbox(Path(args.inbox), date)  # nothing is created for a date without deliveries
     load_keys()  # a missing key is a clear error now, not a crash mid-run
     try:
         InputLimits.from_env()  # a mistyped HEDUI_MAX_*_BYTES too
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    from hedui.ops.sources_config import check_connections, load_sources_config
+
+    check_connections(load_sources_config())  # so is a wrong sources configuration or connection
+    ctx = RunContext.of(args.inbox, args.workdir, date)
     started = time.perf_counter()
-    timings = run(ctx)
+    with Progress(f"核对批次 {date}") as progress:
+        timings = run(ctx, progress=progress)
     total = time.perf_counter() - started
     for step, seconds in timings.items():
         logging.getLogger("hedui.run").info("%s: %.2f s", step, seconds)
-    print(f"核对批次 {ctx.run_date} 完成，用时 {total:.1f} 秒")
-    print(f"  报告目录：{ctx.report_dir}")
+    summary = run_summary.build(ctx, {**timings, "total": total})
+    run_summary.write(ctx, summary)
+    print(mask_text(run_summary.text_zh(summary)))
     print(f"  数据库：  {ctx.database}")
-    return 0
+    from hedui.ops.notify import notify
+
+    for line in notify(summary):
+        print(f"  {line}")
+    return run_summary.exit_code(summary)
 
 
 def cmd_demo(args) -> int:
-    from hedui import airflow_env
-    from hedui.paths import validate_run_date
+    from hedui.ops import airflow_env
+    from hedui.ops.business_date import parse_business_date
 
-    validate_run_date(args.date)
+    args.date = parse_business_date(args.date, "--date")
     airflow_env.configure()
     workdir = Path(args.workdir).resolve()
     inbox = workdir / "inbox"
@@ -90,7 +103,8 @@ def cmd_demo(args) -> int:
     print(f"  打开数据库：.venv/bin/python -c \"import duckdb; duckdb.connect('{workdir / 'hedui.duckdb'}', "
           f"read_only=True).sql('select outcome, count(*) from outcomes group by all').show()\"")
     print(f"  审计库：   .venv/bin/hedui audit --workdir {workdir} -c \"from outcomes limit 5\"")
-    print(f"  复核页面： .venv/bin/hedui review --workdir {workdir}")
+    print(f"  工作台：   .venv/bin/hedui users add --workdir {workdir} admin --role admin --region 360000；"
+          f".venv/bin/hedui serve --workdir {workdir}")
     import csv
 
     with open(inbox / "truth.csv", encoding="utf-8") as fh:
@@ -155,22 +169,13 @@ def _review_ctx(args):
 
 
 def cmd_review(args) -> int:
-    """Serve the review page, or (list/decide) work the queue from the command line."""
+    """Work the review queue from the command line; the actor is the OS user (the web page is `hedui serve`)."""
     from hedui import db
+    from hedui.audit.log import default_actor
     from hedui.pipeline import record_decision
     from hedui.review.queue import DECISIONS, queue
 
     ctx = _review_ctx(args)
-    if args.action == "serve":
-        from hedui.review_web import make_server
-
-        server = make_server(ctx, port=args.port)
-        print(f"复核页面：http://127.0.0.1:{server.server_address[1]}/ （批次 {ctx.run_date}；Ctrl+C 结束）")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        return 0
     if args.action == "list":
         con = db.connect_read(ctx.database)
         try:
@@ -187,16 +192,103 @@ def cmd_review(args) -> int:
         raise HeduiError(f"未知操作 {args.action}")
     if not args.key:
         raise HeduiError("请用 --key 指定匹配对的决定键（见 hedui review list）")
-    result = record_decision(ctx, args.key, args.action, args.reviewer, args.reason or "")
-    print(f"已记录：{DECISIONS[args.action]}。委托 {result['request_id']} 重新核对结论："
-          f"{result['outcome']} {result['findings']}")
+    result = record_decision(ctx, args.key, args.action, default_actor(), args.reason or "")
+    print(f"已记录：{DECISIONS[args.action]}（核对人 {default_actor()}）。委托 {result['request_id']} 重新核对结论："
+          f"{result['outcome']} {result['findings']}；已出具第 {result['version']} 版报告，原报告保留")
     return 0
 
 
+def cmd_serve(args) -> int:
+    from hedui.web.app import serve
+
+    workdir = Path(args.workdir).resolve()
+    if not (workdir / "hedui.duckdb").exists():
+        raise HeduiError(f"工作目录 {workdir} 中没有 hedui.duckdb：请先运行 hedui run")
+    from hedui.web.accounts import list_users
+
+    if not list_users(workdir):
+        raise HeduiError(f"还没有任何账号：请先运行 hedui users add --workdir {workdir} 用户名 --role admin --region 360000")
+    from hedui.privacy.keys import load_keys
+
+    load_keys()  # a decision re-assesses and re-publishes: a missing key is a clear error now
+    print(f"核对工作台：http://{args.host}:{args.port}/ （工作目录 {workdir}；Ctrl+C 结束）")
+    serve(workdir, args.host, args.port, args.allowed_host)
+    return 0
+
+
+def _read_password(args) -> str:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("新密码：")
+    if getpass.getpass("再次输入新密码：") != first:
+        raise HeduiError("两次输入的密码不一致，未作修改")
+    return first
+
+
+def cmd_users(args) -> int:
+    from hedui.web import accounts
+
+    workdir = Path(args.workdir)
+    if args.action == "list":
+        print("用户名\t姓名\t角色\t辖区\t状态")
+        for u in accounts.list_users(workdir):
+            print(f"{u.username}\t{u.display_name}\t{u.role_zh}\t{','.join(u.regions)}\t{'已停用' if u.disabled else '启用'}")
+        return 0
+    if not args.username:
+        raise HeduiError("请指定用户名")
+    if args.action == "add":
+        if not args.role or not args.region:
+            raise HeduiError("开设账号需要 --role 和至少一个 --region")
+        u = accounts.add_user(workdir, args.username, _read_password(args), args.role, args.region, args.name or "")
+        print(f"已开设账号 {u.username}（{u.role_zh}，辖区 {'、'.join(u.regions)}）")
+    elif args.action == "passwd":
+        accounts.set_password(workdir, args.username, _read_password(args))
+        print(f"已修改 {args.username} 的密码")
+    elif args.action in ("disable", "enable"):
+        accounts.set_disabled(workdir, args.username, args.action == "disable")
+        print(f"已{'停用' if args.action == 'disable' else '启用'}账号 {args.username}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    """Urgent verification (救急难) of one household against the latest loaded sources."""
+    from hedui.steps.report.outputs import FINDING_ZH, OUTCOME_ZH
+    from hedui.urgent import verify_household
+
+    result = verify_household(args.workdir, request_file=args.request_file, answers=args.answers,
+                              run_date=args.date)
+    print(f"委托 {result['request_id']} 急难核对完成（第 {result['version']} 版，用时 {result['seconds']:.1f} 秒）")
+    codes = [c for c in (result["findings"] or "").split(";") if c]
+    print(f"  结论：{OUTCOME_ZH.get(result['outcome'], result['outcome'])}"
+          + (f"（{'；'.join(FINDING_ZH.get(c, c) for c in codes)}）" if codes else ""))
+    if result["pending"]:
+        print(f"  待反馈：{'、'.join(result['pending_zh'])}（反馈到达后用 --answers 重新核对，出具新版报告）")
+    if result.get("review_pending"):
+        print(f"  另有 {result['review_pending']} 条概率匹配待人工确认（未计入结论），请核实")
+    print(f"  报告：{result['report']}")
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that says what was wrong in Chinese and exits with the usage code (2)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"错误：命令行参数有误（{message}）。用 {self.prog} -h 查看用法。\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hedui", description="家庭经济状况核对平台 hedui")
-    p.add_argument("-v", "--verbose", action="store_true", help="log progress")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="hedui", description="家庭经济状况核对平台 hedui")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress; show tracebacks of errors")
+    # -v is accepted after the subcommand too; SUPPRESS keeps a -v before it from being reset
+    verbose = _Parser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="log progress; show tracebacks of errors")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_parser = sub.add_parser
+    sub.add_parser = lambda *a, **k: _add_parser(*a, parents=[verbose, *k.pop("parents", [])], **k)
 
     g = sub.add_parser("generate", help="write a synthetic inbox of department deliveries and its truth file")
     g.add_argument("--out", required=True)
@@ -217,17 +309,47 @@ def build_parser() -> argparse.ArgumentParser:
     pdf.add_argument("--request", action="append", help="a request id (repeatable); default: all")
     pdf.set_defaults(func=cmd_pdf)
 
-    rv = sub.add_parser("review", help="review probabilistic links: serve the page, or list/decide on the CLI")
-    rv.add_argument("action", nargs="?", default="serve", choices=["serve", "list", "confirmed", "rejected", "deferred"])
-    rv.add_argument("--workdir", required=True)
-    rv.add_argument("--date", help="YYYYMMDD (default: the latest run)")
+    rv = sub.add_parser("review", help="在命令行处理概率匹配复核队列（网页请用 hedui serve）",
+                        description="列出复核队列，或对一个匹配对作出决定；核对人取当前操作系统用户。")
+    rv.add_argument("action", choices=["list", "confirmed", "rejected", "deferred"],
+                    help="list 列出队列；confirmed 确认 / rejected 否决 / deferred 暂缓")
+    rv.add_argument("--workdir", required=True, help="工作目录（含 hedui.duckdb）")
+    rv.add_argument("--date", help="批次日期 YYYYMMDD（默认最近一批）")
     rv.add_argument("--inbox", help=argparse.SUPPRESS)
-    rv.add_argument("--port", type=int, default=8765)
-    rv.add_argument("--status", choices=["pending", "confirmed", "rejected", "deferred"])
-    rv.add_argument("--key", help="the pair's decision key (hedui review list)")
-    rv.add_argument("--reviewer", default=os.environ.get("USER", ""))
-    rv.add_argument("--reason")
+    rv.add_argument("--status", choices=["pending", "confirmed", "rejected", "deferred"], help="只列出该状态的匹配对")
+    rv.add_argument("--key", help="匹配对的决定键（见 hedui review list）")
+    rv.add_argument("--reason", help="决定的理由（必填）")
     rv.set_defaults(func=cmd_review)
+
+    vf = sub.add_parser("verify", help="urgent verification (救急难) of one household against the latest loaded sources")
+    vf.add_argument("--workdir", required=True)
+    vf.add_argument("--request-file", required=True, help="the household's rows, in the format of requests_*.csv")
+    vf.add_argument("--answers", help="folder of per-request answers: <source>/ with files and .ok markers")
+    vf.add_argument("--date", help="business date YYYYMMDD (default: today, Asia/Shanghai)")
+    vf.set_defaults(func=cmd_verify)
+
+    sv = sub.add_parser("serve", help="启动核对工作台网页（登录、检索、复核、异议、导出）",
+                        description="启动供核对中心工作人员使用的网页工作台。账号用 hedui users 管理。")
+    sv.add_argument("--workdir", required=True, help="工作目录（含 hedui.duckdb 与 staff.sqlite）")
+    sv.add_argument("--host", default="127.0.0.1", help="监听的网卡地址（默认 127.0.0.1；供其他电脑访问时填本机局域网地址）")
+    sv.add_argument("--port", type=int, default=8765, help="监听端口（默认 8765）")
+    sv.add_argument("--allowed-host", action="append",
+                    help="允许的访问主机名（可重复，如 hedui.example.gov.cn）；默认为监听地址与 localhost")
+    sv.set_defaults(func=cmd_serve)
+
+    us = sub.add_parser("users", help="管理工作台账号：开设、停用、启用、改密码、列出",
+                        description="管理工作台账号。密码从提示符读取（或 --password-stdin 从标准输入读一行），从不出现在命令行参数中。")
+    us.add_argument("action", choices=["add", "disable", "enable", "passwd", "list"],
+                    help="add 开设；disable 停用；enable 启用；passwd 改密码；list 列出")
+    us.add_argument("username", nargs="?", help="用户名（字母、数字、_ . -）")
+    us.add_argument("--workdir", required=True, help="工作目录")
+    us.add_argument("--role", choices=["clerk", "supervisor", "auditor", "admin"],
+                    help="角色：clerk 核对员、supervisor 审核员、auditor 审计员、admin 管理员")
+    us.add_argument("--region", action="append",
+                    help="辖区的 GB/T 2260 区划代码（可重复）：县区如 360102，市如 360100（含全市各县区）")
+    us.add_argument("--name", help="显示的姓名")
+    us.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行），用于脚本")
+    us.set_defaults(func=cmd_users)
 
     lk = sub.add_parser("link", help="link two CSV/Parquet tables with a link spec (docs/linkage.md)")
     lk.add_argument("left")
@@ -253,17 +375,79 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that report a problem with the user's input or setup (exit 2), not a failed run."""
+    from connectors import MapError
+    from matching.linkage.exceptions import LinkageError
+
+    return (HeduiError, MapError, LinkageError)
+
+
+def _run_failures() -> tuple[type[BaseException], ...]:
+    """hedui's own errors that stop a run midway (exit 1): the data or the environment, not the arguments."""
+    from connectors import SourceUnavailable
+    from hedui.audit.auditor import AuthorizationError
+    from hedui.audit.log import AuditError
+    from hedui.errors import ReconciliationError
+    from hedui.privacy.keys import DecryptionError
+    from hedui.privacy.protect import ProtectError
+
+    return (ReconciliationError, AuthorizationError, AuditError, ProtectError, DecryptionError, SourceUnavailable)
+
+
+def _error_line(exc: BaseException) -> str:
+    from hedui.errors import LockedError
+
+    if isinstance(exc, LockedError):
+        return f"错误：{mask_text(str(exc))}"
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError)):
+        return f"错误：找不到文件或目录：{mask_text(str(exc.filename or exc))}"
+    if isinstance(exc, PermissionError):
+        return f"错误：没有权限读写 {mask_text(str(exc.filename or exc))}：请检查文件权限"
+    if isinstance(exc, OSError):
+        return f"错误：读写文件失败：{mask_text(str(exc))}"
+    return f"错误：{mask_text(str(exc))}"
+
+
 def main(argv: list[str] | None = None) -> int:
+    from hedui.ops.run_summary import EXIT_ERROR, EXIT_INPUT, EXIT_LOCKED
     from hedui.workdir import private_umask
 
     private_umask()  # every file hedui writes holds or may hold personal data: 0600 / 0700
+
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    verbose = getattr(args, "verbose", False)
+    setup_logging(verbose)
     try:
         return args.func(args)
-    except HeduiError as exc:
-        print(f"错误：{mask_text(str(exc))}", file=sys.stderr)
-        return getattr(exc, "exit_code", 2)  # 3: working folder busy, 4: other keys
+    except KeyboardInterrupt:
+        print("已中断：本批次未完成；可直接重跑同一日期。", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one Chinese line; the traceback only with -v
+        from hedui.errors import LockedError
+
+        if verbose:
+            import traceback
+
+            print(mask_text("".join(traceback.format_exception(exc))), file=sys.stderr)
+        if isinstance(exc, LockedError):
+            print(_error_line(exc), file=sys.stderr)
+            return EXIT_LOCKED
+        if isinstance(exc, HeduiError) and getattr(exc, "exit_code", None):  # e.g. 5: other keys
+            print(_error_line(exc), file=sys.stderr)
+            return exc.exit_code
+        if isinstance(exc, _run_failures()):
+            print(_error_line(exc), file=sys.stderr)
+            return EXIT_ERROR
+        if isinstance(exc, _user_errors()):
+            print(_error_line(exc), file=sys.stderr)
+            return EXIT_INPUT
+        if isinstance(exc, OSError):
+            print(_error_line(exc), file=sys.stderr)
+            return EXIT_ERROR
+        print(f"错误：运行失败（内部错误 {type(exc).__name__}：{mask_text(str(exc))[:300]}）。"
+              "加 -v 查看详细信息；修正后可直接重跑同一日期。", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

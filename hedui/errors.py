@@ -15,3 +15,11 @@ class ConfigError(HeduiError):
 
 class ReconciliationError(HeduiError):
     """Rows delivered differ from rows staged plus rows quarantined."""
+
+
+class InputError(HeduiError):
+    """What the user gave (a date, a folder, a parameter) is wrong or names nothing to process."""
+
+
+class LockedError(HeduiError):
+    """Another run holds the working folder (exit code 4)."""

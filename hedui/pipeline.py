@@ -1,6 +1,6 @@
 """The pipeline steps — the same functions the Airflow DAG's tasks and `hedui run` call.
 
-ingest_source (per source, files only) → validate_source (per source, files only;
+ingest_source (per source: file drop or exchange table, hedui/sources.yaml) → validate_source (per source;
 the rows it passes are written with IDs pseudonymized and raw values encrypted)
 → load (into the working DuckDB) → link → assess → report
 → publish (audit log entry, auditor database).
@@ -26,7 +26,7 @@ from connectors import load_map, read_delivery
 from connectors.limits import REASON_MAX, REASONS_SHOWN, cap
 from hedui import db
 from hedui.errors import HeduiError, ReconciliationError
-from hedui.killpoint import kill_point
+from hedui.ops.killpoint import kill_point
 from hedui.settings import REQUESTS, RunContext, sources
 
 __all__ = ["REQUESTS", "RunContext", "sources"]  # re-exported for the DAGs and the CLI
@@ -64,7 +64,9 @@ def _as_dict(obj) -> dict:
 
 
 def ingest_source(ctx: RunContext, source: str) -> dict:
-    """Read one source's delivery, decode it and stage its rows (files only)."""
+    """Read one source's delivery (file drop or exchange table, per the sources configuration),
+    decode it and stage its rows."""
+    from hedui.ops.sources_config import load_sources_config
     from hedui.privacy.keyring import check_keys
     from hedui.steps.ingest import stage_source
     from hedui.workdir import private_umask
@@ -74,9 +76,14 @@ def ingest_source(ctx: RunContext, source: str) -> dict:
     started_at = dt.datetime.now().astimezone()
     started = time.perf_counter()
     smap = load_map(source)
-    folder = ctx.inbox / source / ctx.run_date
     raw = ctx.path("raw", source)
-    manifest = read_delivery(smap, folder, ctx.inbox, raw, ctx.run_date)
+    delivery = load_sources_config().delivery(source)
+    if delivery.is_sql:
+        from connectors import read_table
+
+        manifest = read_table(smap, delivery.conn_id, delivery.table, raw, ctx.run_date)
+    else:
+        manifest = read_delivery(smap, ctx.inbox / source / ctx.run_date, ctx.inbox, raw, ctx.run_date)
     counts = stage_source(raw, smap, ctx.run_date, ctx.path("staged_pre", source), ctx.path("quarantine_stage", source),
                           manifest=manifest)
     out = {"source": source, "manifest": _as_dict(manifest), "staging": _as_dict(counts),
@@ -201,9 +208,11 @@ def _load(ctx: RunContext) -> dict:
             if q.exists():
                 con.sql(f"insert into quarantine_subjects by name select * from {_parquet(q)}")
         con.execute("delete from delivered_files where run_date = ?", [ctx.run_date])
-        con.executemany("insert into delivered_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", files_rows)
+        if files_rows:  # executemany refuses an empty list (a run where nothing was delivered)
+            con.executemany("insert into delivered_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", files_rows)
         con.execute("delete from source_status where run_date = ?", [ctx.run_date])
-        con.executemany("insert into source_status values (?, ?, ?, ?, ?)", status_rows)
+        if status_rows:
+            con.executemany("insert into source_status values (?, ?, ?, ?, ?)", status_rows)
         _create_source_records_view(con)
         n = db.replace_model(con, "reconciliation", "staging/reconciliation.sql", ctx.run_date)
         bad = db.query(con, "staging/reconciliation_broken.sql", run_date=ctx.run_date).fetchall()
@@ -353,7 +362,11 @@ def _run_started_at(ctx: RunContext) -> dt.datetime | None:
 
 
 def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
-    """Store a staff decision on a probabilistic link, then re-assess and re-report its household at once."""
+    """Store a staff decision on a probabilistic link, then re-assess and re-report its household at once.
+
+    The household's page becomes a new report version (the earlier one kept, `hedui.steps.report.versions`) that
+    states who decided what, when and why; the auditor database is published again at once.
+    """
     with writing(ctx, "review decision"):
         return _record_decision(ctx, decision_key, decision, reviewer, reason)
 
@@ -361,11 +374,17 @@ def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer:
 def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
     from hedui.audit.auditor import default_log_path
     from hedui.audit.log import AuditLog
-    from hedui.review.queue import decide
+    from hedui.review.queue import DECISIONS, decide
+    from hedui.steps.report import versions
 
     audit_log = AuditLog(default_log_path(ctx.workdir))
     con = _open(ctx)
     try:
+        before = con.sql("select q.request_id, o.outcome, o.findings from review_queue q join outcomes o "
+                         "using (run_date, request_id) where q.run_date = ? and q.decision_key = ?",
+                         params=[ctx.run_date, decision_key]).fetchall()
+        if before:  # the nightly page becomes version 1, kept
+            versions.keep_first(ctx.report_dir, *before[0])
         con.sql("begin transaction")
         pair = decide(con, ctx.run_date, decision_key, decision, reviewer, reason)
         try:  # the decision is saved only together with its audit entry
@@ -393,7 +412,22 @@ def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer
                           params=[ctx.run_date, pair["request_id"]]).fetchall()[0]
     finally:
         con.close()
-    return {"request_id": pair["request_id"], "outcome": outcome[0], "findings": outcome[1]}
+    kept = versions.keep_new(ctx.report_dir, pair["request_id"], actor=reviewer, kind="review_decision",
+                             what=f"{DECISIONS.get(decision, decision)}{load_map(pair['source']).title_zh}记录（匹配权重 "
+                                  f"{pair['match_weight']:.2f}）", reason=reason,
+                             outcome=outcome[0], findings=outcome[1])
+    _refresh_auditor_db(ctx)
+    return {"request_id": pair["request_id"], "outcome": outcome[0], "findings": outcome[1],
+            "version": kept["version"]}
+
+
+def _refresh_auditor_db(ctx: RunContext) -> None:
+    """Publish the run's auditor database again at once, so auditors see the decision now."""
+    from hedui.audit.auditor import default_audit_db, default_log_path, publish_audit_db
+    from hedui.audit.log import AuditLog
+
+    publish_audit_db(ctx.database, default_audit_db(ctx.workdir), ctx.run_date,
+                     audit_log=AuditLog(default_log_path(ctx.workdir)))
 
 
 def _source_bytes(ctx: RunContext, source: str) -> int:
@@ -403,12 +437,19 @@ def _source_bytes(ctx: RunContext, source: str) -> int:
     return sum(f.lstat().st_size for f in folder.iterdir() if not f.is_symlink() and f.is_file())
 
 
-def _worker_init(threads: int, log_level: int) -> None:
+def _worker_init(threads: int, log_level: int, environ: dict | None = None) -> None:
+    # the forkserver may have started before the caller set its environment (sources config, connections)
+    os.environ.update(environ or {})
     os.environ["HEDUI_THREADS"] = str(threads)
     if log_level < logging.WARNING:  # a verbose run: the workers log like the parent (masked)
         from hedui.logs import setup_logging
 
         setup_logging(verbose=True)
+
+
+def _inherited_environ() -> dict:
+    """The caller's hedui settings and Airflow connections, for the per-source workers."""
+    return {k: v for k, v in os.environ.items() if k.startswith(("HEDUI_", "AIRFLOW_CONN_"))}
 
 
 def _timed_source(ctx: RunContext, source: str) -> float:
@@ -417,7 +458,7 @@ def _timed_source(ctx: RunContext, source: str) -> float:
     return time.perf_counter() - t
 
 
-def ingest_all(ctx: RunContext, workers: int | None = None) -> dict:
+def ingest_all(ctx: RunContext, workers: int | None = None, progress=None) -> dict:
     """Ingest and validate every source, `workers` at a time (largest delivery first); return timings.
 
     `workers` defaults to ``HEDUI_INGEST_WORKERS`` or min(2, CPUs); with more than
@@ -428,8 +469,15 @@ def ingest_all(ctx: RunContext, workers: int | None = None) -> dict:
     if workers is None:
         workers = int(os.environ.get("HEDUI_INGEST_WORKERS") or min(2, os.cpu_count() or 1))
     order = sorted(sources(), key=lambda s: _source_bytes(ctx, s), reverse=True)
+    if progress is not None:
+        progress.expect(len(order))
     if workers <= 1 or len(order) <= 1:
-        return {f"ingest:{s}": _timed_source(ctx, s) for s in sources()}
+        timings = {}
+        for s in sources():
+            timings[f"ingest:{s}"] = _timed_source(ctx, s)
+            if progress is not None:
+                progress.advance(f"导入 {s}")
+        return timings
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -439,36 +487,51 @@ def ingest_all(ctx: RunContext, workers: int | None = None) -> dict:
     mp.set_forkserver_preload(["great_expectations", "hedui.steps.ingest", "hedui.steps.validate.check", "hedui.privacy.protect"])
     threads = max(1, int(os.environ.get("HEDUI_THREADS", "2")) // workers)
     with ProcessPoolExecutor(workers, mp_context=mp,
-                             initializer=_worker_init, initargs=(threads, logging.getLogger().getEffectiveLevel())) as pool:
+                             initializer=_worker_init, initargs=(threads, logging.getLogger().getEffectiveLevel(),
+                                                       _inherited_environ())) as pool:
         futures = {s: pool.submit(_timed_source, ctx, s) for s in order}
+        if progress is not None:
+            from concurrent.futures import as_completed
+
+            names = {f: s for s, f in futures.items()}
+            for f in as_completed(futures.values()):
+                progress.advance(f"导入 {names[f]}")
         errors = [f.exception() for f in futures.values() if f.exception() is not None]
         if errors:
             raise errors[0]
         return {f"ingest:{s}": futures[s].result() for s in sources()}
 
 
-def run(ctx: RunContext) -> dict:
+_STEPS_ZH = {"load": "入库", "link": "关联", "assess": "评估", "report": "出报告", "publish": "发布"}
+
+
+def run(ctx: RunContext, progress=None) -> dict:
     """Every step in order, without Airflow (`hedui run`); the per-source steps two at a time.
 
     Holds the working folder's writer lock throughout; removes what a killed
-    earlier run left behind first.
+    earlier run left behind first.  `progress` (hedui.ops.progress.Progress) hears
+    of every finished source and step.
     """
     with writing(ctx, "run"):
-        return _run(ctx)
+        return _run(ctx, progress)
 
 
-def _run(ctx: RunContext) -> dict:
+def _run(ctx: RunContext, progress=None) -> dict:
     from hedui.workdir import clean_leftovers, secure_workdir
 
     clean_leftovers(ctx.workdir)
     secure_workdir(ctx.workdir, deep=True)
+    if progress is not None:
+        progress.expect(len(_STEPS_ZH))
     t = time.perf_counter()
-    timings = ingest_all(ctx)
+    timings = ingest_all(ctx, progress=progress)
     timings["sources"] = time.perf_counter() - t
     for name, step in (("load", load), ("link", link), ("assess", assess), ("report", report),
                        ("publish", publish)):
         t = time.perf_counter()
         step(ctx)
         timings[name] = time.perf_counter() - t
+        if progress is not None:
+            progress.advance(_STEPS_ZH[name])
         kill_point(f"after:{name}")
     return timings

@@ -31,18 +31,18 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from hedui.errors import HeduiError
+from hedui.errors import HeduiError, LockedError
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = ".hedui-writer.lock"
-EXIT_BUSY = 3
+EXIT_BUSY = 4  # as hedui.ops.run_summary.EXIT_LOCKED
 PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
 # top-level entries of a working folder that hold personal data
 _PRIVATE_ENTRIES = ("runs", "reports", "audit", "tmp", "hedui.duckdb", "hedui.duckdb.wal", "keys.fingerprint.json")
 
 
-class WorkdirBusyError(HeduiError):
+class WorkdirBusyError(LockedError):
     """Another process is writing to the working folder."""
 
     exit_code = EXIT_BUSY

@@ -12,7 +12,7 @@ os.environ["AIRFLOW_HOME"] = str(ROOT / ".work" / "airflow-test")
 os.environ.setdefault("HEDUI_THREADS", "2")
 os.environ.setdefault("HEDUI_REPORT_PDF", "none")  # PDFs are tested on a few pages in test_report_render
 
-from hedui import airflow_env  # noqa: E402
+from hedui.ops import airflow_env  # noqa: E402
 
 airflow_env.configure()
 

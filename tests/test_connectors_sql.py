@@ -21,13 +21,15 @@ pytestmark = pytest.mark.services
 DATE = "20261128"
 ID1 = "11010519491231002X"
 ID2 = "360102198501011238"
-COLUMNS = ["身份证号", "姓名", "险种", "类别", "月份", "缴费基数", "待遇金额", "单位名称"]
+COLUMNS = ["身份证号", "姓名", "险种", "类别", "月份", "缴费基数", "待遇金额", "单位名称", "交付日期"]
 ROWS = [
-    (ID2, "李四", "企业职工基本养老保险", "缴费", "2026-10", 5000.00, None, "某公司"),
-    (ID1, "张三", "城乡居民基本养老保险", "待遇", "2026-09", None, 180.50, None),
-    (ID1, "张三", "城乡居民基本养老保险", "待遇", "2026-09", None, 180.50, None),  # delivered twice
-    ("合计", None, None, None, None, 5000.00, 361.00, None),
+    (ID2, "李四", "企业职工基本养老保险", "缴费", "2026-10", 5000.00, None, "某公司", DATE),
+    (ID1, "张三", "城乡居民基本养老保险", "待遇", "2026-09", None, 180.50, None, DATE),
+    (ID1, "张三", "城乡居民基本养老保险", "待遇", "2026-09", None, 180.50, None, DATE),  # delivered twice
+    ("合计", None, None, None, None, 5000.00, 361.00, None, DATE),
+    (ID2, "李四", "企业职工基本养老保险", "缴费", "2026-09", 4800.00, None, "某公司", "20261127"),  # earlier
 ]
+OK_ROWS = [(DATE, 3), ("20261127", 1)]
 
 
 def _unavailable(reason: str) -> None:
@@ -51,14 +53,18 @@ def pg(table_name, monkeypatch):
         _unavailable(f"PostgreSQL 127.0.0.1:5432 (user postgres, db test) is not reachable: {exc}")
     cols = ", ".join(f'"{c}" {t}' for c, t in zip(COLUMNS, [
         "varchar(18)", "varchar(50)", "varchar(50)", "varchar(10)", "varchar(7)", "numeric(12,2)", "numeric(12,2)",
-        "varchar(100)"], strict=True))
+        "varchar(100)", "varchar(8)"], strict=True))
     conn.execute(f'drop table if exists "{table_name}"')
+    conn.execute(f'drop table if exists "{table_name}_ok"')
     conn.execute(f'create table "{table_name}" ({cols})')
+    conn.execute(f'create table "{table_name}_ok" ("交付日期" date, "行数" integer)')
     with conn.cursor() as cur:
         cur.executemany(f'insert into "{table_name}" values ({", ".join(["%s"] * len(COLUMNS))})', ROWS)
+        cur.executemany(f'insert into "{table_name}_ok" values (%s, %s)', OK_ROWS)
     monkeypatch.setenv("AIRFLOW_CONN_HEDUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
     yield conn
     conn.execute(f'drop table if exists "{table_name}"')
+    conn.execute(f'drop table if exists "{table_name}_ok"')
     conn.close()
 
 
@@ -72,16 +78,18 @@ def mysql(table_name, monkeypatch):
         _unavailable(f"MariaDB 127.0.0.1:3306 (user root, db test) is not reachable: {exc}")
     cols = ", ".join(f"`{c}` {t}" for c, t in zip(COLUMNS, [
         "varchar(18)", "varchar(50)", "varchar(50)", "varchar(10)", "varchar(7)", "decimal(12,2)", "decimal(12,2)",
-        "varchar(100)"], strict=True))
+        "varchar(100)", "char(8)"], strict=True))
     with conn.cursor() as cur:
-        cur.execute(f"drop table if exists `{table_name}`")
+        cur.execute(f"drop table if exists `{table_name}`, `{table_name}_ok`")
         cur.execute(f"create table `{table_name}` ({cols}) default charset utf8mb4")
+        cur.execute(f"create table `{table_name}_ok` (`交付日期` char(8), `行数` int) default charset utf8mb4")
         cur.executemany(f"insert into `{table_name}` values ({', '.join(['%s'] * len(COLUMNS))})", ROWS)
+        cur.executemany(f"insert into `{table_name}_ok` values (%s, %s)", OK_ROWS)
     monkeypatch.setenv("AIRFLOW_CONN_HEDUI_TEST_MY", json.dumps(
         {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "schema": "test"}))
     yield conn
     with conn.cursor() as cur:
-        cur.execute(f"drop table if exists `{table_name}`")
+        cur.execute(f"drop table if exists `{table_name}`, `{table_name}_ok`")
     conn.close()
 
 
@@ -89,7 +97,8 @@ def _check(manifest, out: Path, conn_id: str, table: str) -> None:
     assert manifest.status == "delivered", manifest.message_zh
     f = manifest.files[0]
     assert (f.file_name, f.format, f.rows_read, f.summary_rows, f.complete) == (
-        f"sql://{conn_id}/{table}", "sql", 3, 1, True)
+        f"{table}@{conn_id}", "sql", 3, 1, True)
+    assert f.marker_count == 3
     df = pl.read_parquet(out)
     # ordered by all columns: ID1 (twice, both delivered), then ID2
     assert df["id_number"].to_list() == [ID1, ID1, ID2]
@@ -99,7 +108,8 @@ def _check(manifest, out: Path, conn_id: str, table: str) -> None:
     assert df["contribution_base_yuan"].to_list() == [None, None, "5000.00"]
     assert df["benefit_yuan"].to_list() == ["180.50", "180.50", None]
     assert df["contribution_base_yuan__scale"].to_list() == [1.0] * 3
-    assert df["file_name"].unique().to_list() == [f"sql://{conn_id}/{table}"]
+    assert df["file_name"].unique().to_list() == [f"{table}@{conn_id}"]
+    assert df["delivery_date"].unique().to_list() == [DATE]
     assert df["read_error"].null_count() == 3
 
 
@@ -128,6 +138,22 @@ def test_a_missing_table_makes_the_source_missing(pg, mysql, tmp_path):
         assert manifest.status == "missing"
         assert "交换库中没有表no_such_table_hedui" in manifest.message_zh
         assert pl.read_parquet(out).height == 0
+
+
+def test_the_ok_table_decides_completeness(pg, mysql, table_name, tmp_path):
+    """<table>_ok contract: no row for the date, or a count that differs → incomplete (not delivered)."""
+    with pg.cursor() as cur:
+        cur.execute(f'update "{table_name}_ok" set "行数" = 4 where "交付日期" = %s', [DATE])
+    with mysql.cursor() as cur:
+        cur.execute(f"delete from `{table_name}_ok` where `交付日期` = %s", [DATE])
+    pg_m = read_table(load_map("social_insurance"), "hedui_test_pg", table_name, tmp_path / "p.parquet", DATE)
+    assert pg_m.status == "incomplete" and "写明20261128有4行，实际读到3行" in pg_m.message_zh
+    my_m = read_table(load_map("social_insurance"), "hedui_test_my", table_name, tmp_path / "m.parquet", DATE)
+    assert my_m.status == "incomplete" and "中没有20261128的记录" in my_m.message_zh
+    earlier = read_table(load_map("social_insurance"), "hedui_test_my", table_name, tmp_path / "e.parquet", "20261127")
+    assert earlier.status == "delivered" and earlier.rows_total == 1
+    none = read_table(load_map("social_insurance"), "hedui_test_pg", table_name, tmp_path / "n.parquet", "20261126")
+    assert none.status == "missing" and "没有20261126的交付" in none.message_zh
 
 
 def test_an_unconfigured_connection_raises_with_what_to_do(tmp_path):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import csv
 import shutil
-import threading
 
 import duckdb
 import pytest
-from conftest import skip_or_fail
 
 
 @pytest.fixture
@@ -108,35 +106,3 @@ def test_a_rich_namesake_with_his_own_id_never_touches_the_applicant(run_copy):
                    params=[rid]).fetchall()[0][0] == 0
     con.close()
     assert _outcome(run_copy, rid) == ("CLEAR", "")
-
-
-@pytest.mark.browser
-def test_staff_confirm_a_link_on_the_review_page(run_copy, tmp_path):
-    if not shutil.which("chromium"):
-        skip_or_fail("Debian's chromium is not installed (make setup installs it)")
-    from hedui.review_web import make_server
-    from hedui.steps.report.pdf import browser
-
-    rid = _scenario_request(run_copy, "fuzzy_vehicle")
-    server = make_server(run_copy, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        with browser() as b:
-            page = b.new_page()
-            page.goto(base + "/")
-            assert "概率匹配复核队列" in page.title()
-            page.locator("tr", has_text=rid).get_by_text("查看并决定").click()
-            assert page.locator("#waterfall").is_visible()
-            assert "********" in page.content()  # the member's ID is masked
-            page.fill("#reviewer", "王审核")
-            page.fill("#reason", "车管档案所有人即申请人本人")
-            page.click("#confirm")
-            page.wait_for_selector("text=已记录决定")
-            assert "FINDINGS" in page.content()
-            assert page.locator("#status").inner_text() == "确认"
-            page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
-    finally:
-        server.shutdown()
-    assert _outcome(run_copy, rid) == ("FINDINGS", "VEHICLE")

@@ -24,8 +24,7 @@ pytestmark = pytest.mark.ops
 
 SHIPPED = ("hedui/_data/sql/macros.sql", "hedui/_data/sql/schema.sql", "hedui/_data/expectations/stg_tax.json",
            "hedui/_data/dags/hedui_nightly.py", "hedui/_data/airflow.cfg", "connectors/maps/tax.yaml",
-           "hedui/templates/household.html", "hedui/linkage.yaml", "hedui/policies/jiangxi_demo.yaml",
-           "hedui/steps/validate/datadocs_vendor/bootstrap/bootstrap.min.css")
+           "hedui/templates/household.html", "hedui/linkage.yaml")
 #: variables that would point the installed hedui back at the checkout
 _CHECKOUT_VARS = ("PYTHONPATH", "VIRTUAL_ENV", "HEDUI_ROOT", "HEDUI_EXPECTATIONS_DIR", "AIRFLOW_CONFIG",
                   "AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
@@ -76,8 +75,7 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def test_the_installed_wheel_finds_its_data_in_the_venv_not_in_the_checkout(installed, tmp_path):
-    probe = ("import json, connectors, connectors.maps as m, hedui, matching, hedui.db as db\n"
-             "import hedui.steps.validate.suites as s\n"
+    probe = ("import json, connectors, connectors.maps as m, hedui, matching, hedui.db as db, hedui.steps.validate.suites as s\n"
              "from hedui import airflow_env, resources as r\n"
              "v = airflow_env.configure()\n"
              "from airflow.dag_processing.dagbag import DagBag\n"

@@ -49,7 +49,7 @@ def test_a_run_with_other_keys_stops_before_any_work(work, monkeypatch, capsys):
     monkeypatch.setenv("HEDUI_PSEUDONYM_KEY", _key())
     rc = main(["run", "--inbox", str(work.inbox), "--workdir", str(work.workdir), "--date", work.run_date])
     err = capsys.readouterr().err
-    assert rc == 4
+    assert rc == 5
     assert "假名密钥 HEDUI_PSEUDONYM_KEY" in err and "hedui keys rotate" in err and "未做任何处理" in err
     assert "Traceback" not in err
     after = _tree(work.workdir)
@@ -62,7 +62,7 @@ def test_a_run_with_other_keys_stops_before_any_work(work, monkeypatch, capsys):
 def test_a_folder_without_a_fingerprint_is_checked_against_its_stored_tokens(work, monkeypatch, capsys):
     (work.workdir / "keys.fingerprint.json").unlink()  # filled by a version before fingerprints
     monkeypatch.setenv("HEDUI_DATA_KEY", _key())
-    assert main(["keys", "check", "--workdir", str(work.workdir)]) == 4
+    assert main(["keys", "check", "--workdir", str(work.workdir)]) == 5
     assert "数据密钥 HEDUI_DATA_KEY" in capsys.readouterr().err
     assert not (work.workdir / "keys.fingerprint.json").exists()
     monkeypatch.undo()
@@ -117,7 +117,7 @@ def test_rotation_repseudonymizes_consistently_and_is_logged(work, monkeypatch, 
     assert main(["audit", "verify", "--workdir", str(work.workdir)]) == 0  # head re-signed with the new key
     assert main(["keys", "check", "--workdir", str(work.workdir)]) == 0
     monkeypatch.setenv("HEDUI_PSEUDONYM_KEY", os.environ["HEDUI_OLD_PSEUDONYM_KEY"])
-    assert main(["keys", "check", "--workdir", str(work.workdir)]) == 4
+    assert main(["keys", "check", "--workdir", str(work.workdir)]) == 5
 
 
 # -- one writer, leftovers, file modes -------------------------------------------------------------------
@@ -148,7 +148,7 @@ def test_a_second_run_is_refused_naming_the_holder_and_leftovers_are_cleaned(wor
         assert _wait(lambda: (holder_of(workdir) or {}).get("pid") == first.pid, 120), "the first run took no lock"
         rc = main(["run", "--inbox", str(world), "--workdir", str(workdir), "--date", "20261128"])
         err = capsys.readouterr().err
-        assert rc == 3
+        assert rc == 4
         assert f"进程号 {first.pid}" in err and "命令 run" in err and "开始于 20" in err and "Traceback" not in err
         # the next run removed what a killed one left
         assert _wait(lambda: not leftover.exists(), 60)

@@ -290,7 +290,7 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
             _guard_unmasked(con)
             for table in sorted(published | {"access_log"}):
                 counts[table] = con.sql(f"select count(*) from auditor.{table}").fetchall()[0][0]
-            from hedui.auditor_catalog import write_catalog
+            from hedui.audit.catalog import write_catalog
 
             write_catalog(con, "auditor")
             con.sql("checkpoint auditor")

@@ -25,7 +25,7 @@ from hedui.privacy.masking import mask_text
 
 GENESIS = "0" * 64
 ACTIONS = ("run", "report_render", "export", "review_decision", "unmasked_view", "purge", "key_rotation",
-           "lock_takeover")
+           "lock_takeover", "urgent_verify")
 HEAD_PURPOSE = "audit log head"
 _ACCOUNT_LIKE = re.compile(r"(?<![0-9A-Za-z*])\d{8,}(\d{4})(?![0-9A-Za-z])")
 

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 FINGERPRINT_NAME = "keys.fingerprint.json"
 ENV_OLD_PSEUDONYM_KEY = "HEDUI_OLD_PSEUDONYM_KEY"
 ENV_OLD_DATA_KEY = "HEDUI_OLD_DATA_KEY"
-EXIT_KEY_MISMATCH = 4
+EXIT_KEY_MISMATCH = 5
 _KEY_ZH = {"pseudonym_key": f"假名密钥 {ENV_PSEUDONYM_KEY}", "data_key": f"数据密钥 {ENV_DATA_KEY}"}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,8 +28,10 @@ from hedui.steps.report.outputs import (
     OUTCOME_ZH,
     TEMPLATES,
     UNWEIGHED_CODES,
+    chinese_date,
     lineage_groups,
 )
+from hedui.steps.workdays import windows as objection_windows
 
 HERE = Path(__file__).parent
 
@@ -63,6 +66,10 @@ def _write_alerts(path: Path, households: dict, previous: dict, changes: dict, m
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader([HERE, TEMPLATES]), autoescape=select_autoescape(["html"]))
     env.filters["yuan"] = lambda v: "—" if v is None else f"{v:,.2f}"
+    from hedui.regions import region_label
+
+    env.filters["region"] = region_label
+    env.filters["cdate"] = chinese_date
     return env
 
 
@@ -273,6 +280,8 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
             unweighed=unweighed.get(request_id, []), lineage=lineage_groups(lineage.get(request_id, [])),
             version=versions.get(request_id, 1), outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
             finding_diff=_finding_diff(previous.get(request_id), h["findings"]),
+            decisions=[], reviewers=[], decision_zh={}, issued_on=chinese_date(time.strftime("%Y-%m-%d")),
+            windows=objection_windows(),
         )
         (out / "households" / f"{safe_name(request_id)}.html").write_text(html, encoding="utf-8")
         citations[request_id] = len(recs)

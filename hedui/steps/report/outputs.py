@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from hedui import safe_csv
-from hedui.killpoint import kill_point
+from hedui.ops.killpoint import kill_point
 from hedui.paths import report_file_stem
 from hedui.privacy.masking import mask_text
 from hedui.resources import package_path
@@ -55,6 +55,7 @@ GAP_CODES = {"NO_AUTHORIZATION", "SOURCE_MISSING", "SOURCE_FAILED", "UNCONFIRMED
              "VALUE_UNKNOWN"}
 #: the gaps the section 待核实的信息 lists record by record (evidence_gaps.sql)
 UNWEIGHED_CODES = ("UNCONFIRMED_LINK", "RECORD_QUARANTINED", "VALUE_UNKNOWN")
+_DECISION_ZH = {"confirmed": "确认", "rejected": "否决", "deferred": "暂缓"}
 METHOD_ZH = {"exact_id": "身份证号精确匹配", "probabilistic": "概率匹配"}
 HIDDEN_COLUMNS = {"name", "id_number"}
 
@@ -102,7 +103,22 @@ def write_pdf_files(report_dir: Path, stems: list[str]) -> int:
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.filters["yuan"] = lambda v: "—" if v is None else f"{v:,.2f}"
+    from hedui.regions import region_label
+
+    env.filters["region"] = region_label
+    env.filters["cdate"] = chinese_date
     return env
+
+
+def chinese_date(value) -> str:
+    """2026年11月28日 from a date, datetime, ISO text or YYYYMMDD; '—' when empty."""
+    if value is None or value == "":
+        return "—"
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    digits = text.replace("-", "")[:8]
+    if len(digits) == 8 and digits.isdigit():
+        return f"{int(digits[:4])}年{int(digits[4:6])}月{int(digits[6:8])}日"
+    return text
 
 
 def safe_name(request_id: str) -> str:
@@ -280,8 +296,8 @@ def _record_groups(sources: list[str]) -> tuple[list[tuple[str, int, int]], dict
         if group == order:
             headers = [c.header for c in smap.columns if c.column not in HIDDEN_COLUMNS]
             ths = "".join(f"<th>{escape(h)}</th>" for h in headers)
-            heads[group] = (f'\n<table>\n<tr><th colspan="{len(headers) + 1}">{escape(smap.title_zh)}（',
-                            f" 条）</th></tr>\n<tr>{ths}<th>来源</th></tr>\n")
+            heads[group] = (f'\n<table>\n<thead><tr><th colspan="{len(headers) + 1}">{escape(smap.title_zh)}（',
+                            f" 条）</th></tr>\n<tr>{ths}<th>来源</th></tr></thead>\n")
     return plan, heads
 
 
@@ -370,6 +386,14 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "                                      order by row_no, rowid) = 1) m "
           "  on m.request_id = x.request_id and m.id_norm = x.member_id "
           "where x.run_date = $run_date", parts / "lineage", params)
+    # the staff decisions on this run's pairs: the page states who confirmed what, when and why
+    _copy(con, "select b.batch, q.request_id, d.decision, d.reviewer, d.decided_at, d.reason, q.source, "
+          "q.match_weight, r.file_name, r.row_no, r.delivery_date, "
+          "row_number() over (order by q.request_id, d.decided_at, q.decision_key) as _ord "
+          "from review_queue q join review_decisions d using (decision_key) "
+          "join _report_batch b on b.request_id = q.request_id "
+          "left join source_records r on r.record_id = q.record_id and r.run_date = $run_date "
+          "where q.run_date = $run_date", parts / "decisions", params)
     _copy(con, "select b.batch, p.* from previous_verification p join _report_batch b using (request_id) "
           "where p.run_date = $run_date", parts / "previous", params)
     # a change names its member by the mask of the household's member with that ID (the last listed)
@@ -467,6 +491,12 @@ def _render_batch(job: dict) -> tuple[int, int]:
     changes = _grouped(_objects(_part(con, parts, "changes", batch)))
     unweighed = _grouped(_objects(_part(con, parts, "unweighed", batch)))
     lineage = _grouped(_objects(_part(con, parts, "lineage", batch)))
+    decisions = _grouped(_objects(_part(con, parts, "decisions", batch)))
+    kept_dir = folder / "versions"
+    issued_on = chinese_date(time.strftime("%Y-%m-%d"))
+    from hedui.steps.workdays import windows as objection_windows
+
+    windows = objection_windows()
     read = time.perf_counter()
     statuses_html, run_date = Markup(job["statuses_html"]), job["run_date"]
     source_names = job["source_names"]
@@ -477,13 +507,17 @@ def _render_batch(job: dict) -> tuple[int, int]:
                       for m in member_list]
         mine = findings.get(request_id, [])
         prev = previous.get(request_id)
+        kept = len(list((kept_dir / safe_name(request_id)).glob("v*.json"))) if kept_dir.is_dir() else 0
+        mine_decided = decisions.get(request_id, [])
         html = tpl.render(
+            decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH, windows=windows,
+            reviewers=sorted({d.reviewer for d in mine_decided if d.decision == "confirmed"}),
             h=h, outcome_zh=OUTCOME_ZH[h.outcome], members=member_list, per_member=per_member,
             findings=[f for f in mine if not f.is_gap], gaps=[f for f in mine if f.is_gap],
             statuses_html=statuses_html, run_date=run_date, source_names=source_names,
             previous=prev, changes=changes.get(request_id, []),
             unweighed=unweighed.get(request_id, []), lineage=lineage_groups(lineage.get(request_id, [])),
-            version=h._version, outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
+            version=h._version + kept, outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
             finding_diff=_finding_diff(prev and vars(prev), h.findings),
         )
         (folder / f"{safe_name(request_id)}.html").write_bytes(html.encode("utf-8"))

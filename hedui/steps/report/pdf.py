@@ -66,8 +66,8 @@ def to_pdf(pages: Iterable[tuple[Path, Path]], b=None) -> int:
         page = _page(br)
         for html, pdf in pages:
             page.goto(Path(html).resolve().as_uri(), wait_until="load")
-            page.pdf(path=str(pdf), format="A4", print_background=True,
-                     margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})
+            # the page's @page rule sets size, margins and the page-number boxes (_style.html)
+            page.pdf(path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True)
             n += 1
         page.close()
 

@@ -75,3 +75,21 @@ def migrate() -> None:
     airflow = Path(sys.executable).with_name("airflow")
     subprocess.run([str(airflow), "db", "migrate"], check=True, env=os.environ.copy(),
                    stdout=subprocess.DEVNULL)
+    ensure_pools()
+
+
+INGEST_POOL = "hedui_ingest"
+
+
+def ensure_pools() -> None:
+    """Create (or resize) the pool that caps concurrent ingests: ``HEDUI_INGEST_POOL_SLOTS``, default 2.
+
+    Each ingest holds up to ``HEDUI_SOURCE_MEMORY_LIMIT`` (1 GB) in DuckDB plus
+    the pandas frame GX validates; two at a time keep a worker within ~4 GB.
+    A deployment can do the same with
+    ``airflow pools set hedui_ingest 2 "hedui: concurrent ingests"``.
+    """
+    from airflow.models.pool import Pool
+
+    slots = int(os.environ.get("HEDUI_INGEST_POOL_SLOTS", "2"))
+    Pool.create_or_update_pool(INGEST_POOL, slots, "hedui: concurrent ingests (memory budget)", False)

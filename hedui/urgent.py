@@ -1,0 +1,414 @@
+"""Urgent verification (救急难): one household, now, against the latest loaded copy of every source.
+
+`verify_household` is what `hedui verify`, the `hedui_on_demand` DAG and the staff
+workspace call.  It never writes into the working database (which the nightly
+batch may hold) and never waits for a batch:
+
+1. the request rows are staged and validated like a delivery of requests
+   (same connector, staging, GX suite and protection), in a scratch folder
+   ``<workdir>/urgent/<key>/`` with the business date of today as run date;
+2. from the working database (opened read-only), for every department, the
+   staged records of the latest delivery that passed its checks are copied —
+   only those that can belong to this household: the members' ID pseudonyms,
+   and records without a usable ID whose normalized name is a member's (or
+   carries a rare-character placeholder), the candidates of probabilistic
+   linkage; the household's previous verifications and the staff's link
+   decisions come along, so changes and confirmed links are the nightly's.
+   Names' term frequencies in probabilistic linkage are computed over the
+   candidates at hand, so a weight can differ from the nightly's: a record
+   the nightly linked may come out for review (``review_pending`` in the
+   result says how many pairs wait for a person);
+3. sources that answer only per request (``on_request`` in the sources
+   configuration: banks, securities, insurance) are 待反馈 unless their
+   answer files are given (``answers``: a folder ``<source>/`` of files with
+   ``.ok`` markers); a pending source can never make the household look
+   eligible (SOURCE_MISSING: INCOMPLETE, or FINDINGS when a finding already stands);
+4. the pipeline's own load, link, assess and report steps run on the scratch
+   database; the household's page is issued as a new version under
+   ``<workdir>/reports/urgent/<request>/`` and the verification is logged in
+   the audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from hedui.errors import HeduiError
+
+log = logging.getLogger(__name__)
+
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+REQUEST_HEADERS = ["委托编号", "业务类型", "姓名", "身份证号", "与申请人关系", "区划代码", "城乡类别",
+                   "授权书编号", "授权日期", "委托日期"]
+PENDING = "pending"
+#: records without a usable ID whose name holds these may be a member's name with a rare
+#: character replaced (by `*` or pinyin): they stay probabilistic candidates
+PLACEHOLDER_NAME_RE = "[A-Za-z*]"
+
+
+class VerifyError(HeduiError):
+    """The urgent request cannot be verified as given (what to do is in the message)."""
+
+
+def business_today() -> str:
+    return dt.datetime.now(BUSINESS_TZ).strftime("%Y%m%d")
+
+
+def read_request_file(path: str | Path) -> list[dict]:
+    """The rows of a requests file (``requests_*.csv`` format, UTF-8 or GB18030) as dicts of text."""
+    path = Path(path)
+    if not path.is_file():
+        raise VerifyError(f"委托文件 {path} 不存在：请检查路径")
+    raw = path.read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise VerifyError(f"委托文件 {path.name} 的编码无法识别：请另存为UTF-8或GB18030编码的CSV")
+    sample = text[:4096]
+    sep = "\t" if sample.count("\t") > sample.count(",") else ","
+    rows = list(csv.DictReader(text.splitlines(), delimiter=sep))
+    return [{k.strip(): (v or "").strip() for k, v in r.items() if k} for r in rows
+            if any((v or "").strip() for v in r.values())]
+
+
+def _check_rows(rows: list[dict]) -> str:
+    """The request id of `rows` (one household), or a VerifyError saying what is wrong."""
+    if not rows:
+        raise VerifyError("委托中没有成员行：请提供该户每位成员一行（表头同 requests_*.csv）")
+    if len(rows) > 50:
+        raise VerifyError(f"委托有{len(rows)}行，超过一户的上限50行：急难核对一次只核对一户")
+    missing = [h for h in ("委托编号", "姓名", "身份证号", "与申请人关系") if h not in rows[0]]
+    if missing:
+        raise VerifyError(f"委托缺少列：{'、'.join(missing)}；表头应为：{'、'.join(REQUEST_HEADERS)}")
+    ids = {str(r.get("委托编号") or "").strip() for r in rows}
+    if len(ids) != 1 or "" in ids:
+        raise VerifyError("急难核对一次只核对一户：所有行的委托编号应相同且不为空"
+                          f"（现有：{'、'.join(sorted(i or '（空）' for i in ids))}）")
+    return ids.pop()
+
+
+def _write_request_delivery(folder: Path, rows: list[dict]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    headers = list(dict.fromkeys(REQUEST_HEADERS + [k for r in rows for k in r]))
+    path = folder / "requests_urgent.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(headers)
+        w.writerows([str(r.get(h) or "") for h in headers] for r in rows)
+    (folder / (path.name + ".ok")).write_text(str(len(rows)), encoding="utf-8")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+
+
+def _sq(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _exists(con, table: str) -> bool:
+    return bool(con.sql("select count(*) from duckdb_tables() where table_name = ? and not temporary",
+                        params=[table]).fetchall()[0][0])
+
+
+def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str], on_request: set[str]) -> dict:
+    """Write the scratch run's staged files, manifests and statuses of the departments; return {source: used}."""
+    from connectors import load_map
+    from hedui import db
+
+    try:
+        con = db.connect(working, read_only=True, threads=2, memory_limit="1GB")
+    except Exception as exc:  # duckdb.IOException: held by a writer (the nightly batch)
+        raise VerifyError(f"工作库 {working} 暂时无法读取（可能正被夜间批次写入）：请稍后重试") from exc
+    used: dict[str, dict] = {}
+    try:
+        staged_requests = ctx.path("staged", "requests")
+        con.sql(f"create temp table _members as select distinct id_norm, name_norm from read_parquet({_sq(staged_requests)}) "
+                "where nullif(trim(authorization_no), '') is not null")
+        for source in departments:
+            if source in answered:
+                continue
+            smap = load_map(source)
+            table = f"stg_{source}"
+            out = ctx.path("staged", source)
+            latest = con.execute("select max(run_date) from source_status where source = ? and status = 'passed'",
+                                 [source]).fetchall()[0][0] if _exists(con, "source_status") else None
+            if not _exists(con, table):
+                raise VerifyError(f"工作库 {working} 中没有{smap.title_zh}的数据表：请先运行一次夜间批次（hedui run）")
+            if source in on_request:
+                status, reasons = PENDING, [f"待反馈：已按次查询，{smap.title_zh}反馈后重新出具报告"]
+                latest = None
+            elif latest is None:
+                status, reasons = "missing", [f"工作库中没有{smap.title_zh}通过校验的交付"]
+            else:
+                status, reasons = "passed", [f"使用{latest}交付的数据"]
+            where = "false" if latest is None else (
+                "run_date = $latest and (id_norm in (select id_norm from _members) or (id_norm is null and "
+                f"(name_norm in (select name_norm from _members) or regexp_matches(name_norm, {_sq(PLACEHOLDER_NAME_RE)}))))")
+            con.execute(f"copy (select * replace (cast($today as varchar) as run_date) from {table} where {where}) "
+                        f"to {_sq(out)} (format parquet)",
+                        {"today": ctx.run_date, **({"latest": latest} if latest is not None else {})})
+            # the copied rows, per file of their delivery: what this verification took in (reconciled by load)
+            files = [{"file_name": f, "format": "working", "marker_count": n, "rows_read": n, "complete": True,
+                      "problems": []}
+                     for f, n in con.sql(f"select file_name, count(*) from read_parquet({_sq(out)}) "
+                                         "group by all order by all").fetchall()]
+            manifest = {"source": source, "delivery_date": latest or "", "location": f"working:{latest or ''}",
+                        "status": "delivered" if status == "passed" else status, "files": files, "problems": [],
+                        "message_zh": "；".join(reasons), "rows_total": sum(f["rows_read"] for f in files)}
+            _write_json(ctx.path("manifests", source, "json"),
+                        {"source": source, "manifest": manifest, "staging": {"quarantined_rows": 0}})
+            _write_json(ctx.path("status", source, "json"),
+                        {"source": source, "status": status, "reasons_zh": reasons, "validation": {}})
+            used[source] = {"status": status, "delivery_date": latest}
+        history = ctx.run_dir / "history"
+        history.mkdir(parents=True, exist_ok=True)
+        # the household's earlier verifications (by its applicant), for previous_verification / changes
+        con.sql(f"create temp table _applicants as select distinct id_norm from read_parquet({_sq(staged_requests)}) "
+                "where relation = '本人' and id_norm is not null")
+        con.execute("create temp table _earlier as select distinct run_date, request_id from stg_requests "
+                    "where run_date < $today and relation = '本人' and id_norm in (select id_norm from _applicants)",
+                    {"today": ctx.run_date})
+        for table in ("stg_requests", "outcomes", "facts"):
+            if _exists(con, table):
+                con.sql(f"copy (select t.* from {table} t join _earlier using (run_date, request_id)) "
+                        f"to {_sq(history / (table + '.parquet'))} (format parquet)")
+        if _exists(con, "review_decisions"):
+            con.sql(f"copy (select * from review_decisions) to {_sq(history / 'review_decisions.parquet')} "
+                    "(format parquet)")
+    finally:
+        con.close()
+    return used
+
+
+def _restore_history(ctx) -> None:
+    """Put the household's earlier verifications and the link decisions into the scratch database."""
+    from hedui import db
+
+    history = ctx.run_dir / "history"
+    con = db.connect(ctx.database, threads=2, memory_limit="1GB")
+    try:
+        for table in ("stg_requests", "outcomes", "facts", "review_decisions"):
+            f = history / (table + ".parquet")
+            if not f.exists():
+                continue
+            if _exists(con, table):
+                con.sql(f"insert into {table} by name select * from read_parquet({_sq(f)})")
+            else:
+                con.sql(f"create table {table} as select * from read_parquet({_sq(f)})")
+    finally:
+        con.close()
+
+
+def _stage_answers(ctx, answers: Path | None, on_request: set[str]) -> set[str]:
+    """Copy the answer files of per-request sources into the scratch inbox; return the sources answered."""
+    if answers is None:
+        return set()
+    answers = Path(answers)
+    if not answers.is_dir():
+        raise VerifyError(f"反馈文件目录 {answers} 不存在：请给出含 bank/、securities/、insurance/ 等子目录的目录")
+    out = set()
+    for sub in sorted(answers.iterdir()):
+        if not sub.is_dir() or sub.name.startswith("."):
+            continue
+        if sub.name not in on_request:
+            raise VerifyError(f"反馈目录中的 {sub.name}/ 不是按次查询的数据来源；允许：{'、'.join(sorted(on_request))}")
+        dest = ctx.inbox / sub.name / ctx.run_date
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in sorted(sub.iterdir()):
+            if f.is_file() and not f.is_symlink() and not f.name.startswith("."):
+                shutil.copyfile(f, dest / f.name)
+        out.add(sub.name)
+    return out
+
+
+def _issue(workdir: Path, ctx, request_id: str) -> tuple[int, Path]:
+    """Issue the household's page (and PDF) under reports/urgent/<request>/ as its next version.
+
+    The version counts the household's earlier nightly verifications and the
+    urgent reports already issued; the page says so (核对批次 … 第 N 版报告，急难核对).
+    """
+    from hedui import db
+    from hedui.steps.report.outputs import safe_name, write_pdfs
+
+    folder = workdir / "reports" / "urgent" / safe_name(request_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    con = db.connect(ctx.database, read_only=True)
+    try:
+        nightly, page_version = con.execute(
+            "select count(distinct run_date) filter (where run_date < $d), count(distinct run_date) "
+            "from outcomes where request_id = $r and run_date <= $d", {"d": ctx.run_date, "r": request_id}
+        ).fetchall()[0]
+    finally:
+        con.close()
+    version = nightly + 1 + sum(1 for _ in folder.glob("v*.json"))
+    page = ctx.report_dir / "households" / f"{safe_name(request_id)}.html"
+    html = page.read_text(encoding="utf-8")
+    stamp = f"（第 {page_version} 版报告）"
+    if stamp in html:
+        html = html.replace(stamp, f"（第 {version} 版报告，急难核对）", 1)
+        page.write_text(html, encoding="utf-8")
+    target = folder / f"v{version}_{ctx.run_date}.html"
+    shutil.copyfile(page, target)
+    pdf = page.with_suffix(".pdf")
+    if pdf.exists():  # printed again from the page that carries the issued version
+        write_pdfs(ctx.report_dir, [request_id])
+        shutil.copyfile(pdf, target.with_suffix(".pdf"))
+    return version, target
+
+
+def verify_household(workdir: str | Path, request_rows: list[dict] | None = None, *,
+                     request_file: str | Path | None = None, answers: str | Path | None = None,
+                     run_date: str | None = None, actor: str | None = None, keep_scratch: bool = False) -> dict:
+    """Verify one household now; return its request id, outcome, findings, pending sources and report path.
+
+    `request_rows` are dicts with the headers of ``requests_*.csv`` (one per
+    member, one 委托编号), or `request_file` such a file.  `answers` holds the
+    answers of per-request sources (``<source>/`` folders).  `run_date`
+    (YYYYMMDD) defaults to today in Asia/Shanghai.
+    """
+    from hedui import pipeline
+    from hedui.audit.auditor import default_log_path
+    from hedui.audit.log import AuditLog
+    from hedui.ops.sources_config import load_sources_config
+
+    started = time.perf_counter()
+    workdir = Path(workdir).resolve()
+    working = workdir / "hedui.duckdb"
+    if not working.exists():
+        raise VerifyError(f"工作目录 {workdir} 中没有工作库 hedui.duckdb：请先运行一次夜间批次（hedui run）")
+    if (request_rows is None) == (request_file is None):
+        raise VerifyError("请给出委托文件（--request-file）或委托行，二者取一")
+    rows = read_request_file(request_file) if request_file is not None else [dict(r) for r in request_rows]
+    request_id = _check_rows(rows)
+    run_date = run_date or business_today()
+    config = load_sources_config()
+    on_request = set(config.on_request)
+    key = f"{run_date}-{dt.datetime.now(BUSINESS_TZ).strftime('%H%M%S%f')}"
+    scratch = workdir / "urgent" / key
+    ctx = pipeline.RunContext.of(scratch / "inbox", scratch, run_date)
+    steps: dict[str, float] = {}
+    mark = [time.perf_counter()]
+
+    def step(name: str) -> None:
+        now = time.perf_counter()
+        steps[name] = round(now - mark[0], 3)
+        mark[0] = now
+
+    try:
+        _write_request_delivery(ctx.inbox / pipeline.REQUESTS / run_date, rows)
+        status = pipeline.ingest_and_validate(ctx, pipeline.REQUESTS)
+        step("request")
+        if status["status"] != "passed":
+            raise VerifyError("委托未通过校验：" + "；".join(status["reasons_zh"]))
+        answered = _stage_answers(ctx, Path(answers) if answers else None, on_request)
+        for source in sorted(answered):
+            pipeline.ingest_and_validate(ctx, source)
+        departments = [s for s in pipeline.sources() if s != pipeline.REQUESTS]
+        step("answers")
+        used = _copy_sources(ctx, working, departments, answered, on_request)
+        step("copy")
+        pipeline.load(ctx)
+        _restore_history(ctx)
+        step("load")
+        pipeline.link(ctx)
+        step("link")
+        pipeline.assess(ctx)
+        step("assess")
+        pipeline.report(ctx)
+        step("report")
+        from hedui import db
+
+        con = db.connect(ctx.database, read_only=True)
+        try:
+            found = con.sql("select outcome, findings from outcomes where run_date = ? and request_id = ?",
+                            params=[run_date, request_id]).fetchall()
+            review = con.sql("select count(*) from review_queue where run_date = ? and request_id = ? "
+                             "and status = 'pending'", params=[run_date, request_id]).fetchall()[0][0]
+        finally:
+            con.close()
+        if not found:
+            raise VerifyError(f"委托 {request_id} 未得出结论：请检查委托内容（申请人“本人”行是否齐全）")
+        outcome, findings = found[0]
+        version, page = _issue(workdir, ctx, request_id)
+        pending = sorted(s for s, u in used.items() if u["status"] == PENDING)
+        from connectors import load_map
+
+        result = {"request_id": request_id, "run_date": run_date, "key": key, "outcome": outcome,
+                  "findings": findings, "pending": pending, "review_pending": review,
+                  "pending_zh": [load_map(s).title_zh for s in pending], "version": version, "report": str(page),
+                  "sources": {s: u["delivery_date"] for s, u in used.items()} | {s: run_date for s in answered},
+                  "seconds": round(time.perf_counter() - started, 3), "steps": steps}
+        _write_json(page.with_suffix(".json"), result)
+        AuditLog(default_log_path(workdir)).append(
+            actor=actor, action="urgent_verify", subject=f"急难核对 委托 {request_id}",
+            details={"outcome": outcome, "findings": findings, "version": version, "pending": ",".join(pending),
+                     "report": str(page)})
+        log.info("urgent verification %s: %s %s (v%d, %.2f s)", request_id, outcome, findings, version,
+                 result["seconds"])
+        return result
+    finally:
+        if not keep_scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _inside(path: str, folder: Path, what: str) -> Path:
+    """`path` resolved, refused unless it lies inside `folder` (no `..`, no symlink out)."""
+    p = Path(path)
+    resolved = (p if p.is_absolute() else folder / p).resolve()
+    root = folder.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise VerifyError(f"{what} {path} 不在允许的目录 {root} 内：请把文件放入该目录（HEDUI_REQUEST_DIR）后重试")
+    return resolved
+
+
+def verify_from_params(params: dict) -> dict:
+    """`verify_household` from trigger params (the hedui_on_demand DAG, a web form), validated first.
+
+    `request_file` and `answers` must lie inside ``$HEDUI_REQUEST_DIR`` (default
+    ``<workdir>/requests_in``); `request_rows` must be objects of text cells.
+    Returns the result without personal data (request id, outcome, codes,
+    pending sources, version, report path).
+    """
+    import os
+
+    workdir = params.get("workdir") or os.environ.get("HEDUI_WORKDIR")
+    if not workdir:
+        raise VerifyError("未指定工作目录：请在参数 workdir 或环境变量 HEDUI_WORKDIR 中给出")
+    allowed = Path(os.environ.get("HEDUI_REQUEST_DIR") or Path(workdir) / "requests_in")
+    rows, file_ = params.get("request_rows"), params.get("request_file")
+    if (rows is None) == (file_ is None):
+        raise VerifyError("请给出 request_file（委托文件）或 request_rows（委托行），二者取一")
+    if rows is not None:
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise VerifyError("request_rows 应为对象列表，每个对象是一位成员的一行（表头同 requests_*.csv）")
+        for i, r in enumerate(rows, 1):
+            bad = [k for k, v in r.items() if not isinstance(k, str) or not isinstance(v, (str, int, type(None)))]
+            if bad:
+                raise VerifyError(f"request_rows 第{i}行的 {'、'.join(map(str, bad))} 不是文本值")
+            unknown = sorted(set(r) - set(REQUEST_HEADERS))
+            if unknown:
+                raise VerifyError(f"request_rows 第{i}行有未知的列 {'、'.join(unknown)}；允许：{'、'.join(REQUEST_HEADERS)}")
+        rows = [{k: "" if v is None else str(v) for k, v in r.items()} for r in rows]
+    run_date = params.get("run_date")
+    if run_date is not None and not (isinstance(run_date, str) and len(run_date) == 8 and run_date.isdigit()):
+        raise VerifyError(f"run_date {run_date!r} 应为8位日期 YYYYMMDD")
+    result = verify_household(
+        workdir, rows,
+        request_file=_inside(file_, allowed, "委托文件") if file_ is not None else None,
+        answers=_inside(params["answers"], allowed, "反馈目录") if params.get("answers") else None,
+        run_date=run_date, actor=params.get("actor"))
+    return {k: result[k] for k in ("request_id", "run_date", "outcome", "findings", "pending", "version", "report",
+                                   "seconds")}

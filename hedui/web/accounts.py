@@ -1,0 +1,215 @@
+"""Staff accounts of the workspace: a small SQLite file in the workdir (`staff.sqlite`), argon2 hashes.
+
+Roles (Chinese names are what staff see):
+- clerk 核对员: reviews links, registers objections;
+- supervisor 审核员: also approves re-verifications; scoped to a city it sees every county of it;
+- auditor 审计员: reads only;
+- admin 管理员: manages accounts.
+A user is scoped to region codes (GB/T 2260): a county code (360102) is that county, a city code
+(360100) every county of the city, a province code (360000) the province.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from hedui.errors import HeduiError
+
+ROLES = {"clerk": "核对员", "supervisor": "审核员", "auditor": "审计员", "admin": "管理员"}
+PERMISSIONS = {
+    "review": {"clerk", "supervisor"},
+    "object": {"clerk", "supervisor"},
+    "approve": {"supervisor"},
+    "manage_users": {"admin"},
+}
+MIN_PASSWORD = 10
+_USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
+_REGION = re.compile(r"^\d{6}$")
+_hasher = PasswordHasher()
+
+
+class AccountError(HeduiError):
+    """An account request that cannot be carried out."""
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    display_name: str
+    role: str
+    regions: tuple[str, ...]
+    disabled: bool = False
+    changed_at: str = ""  # a password change or a disabling ends the sessions signed in before it
+
+    @property
+    def role_zh(self) -> str:
+        return ROLES[self.role]
+
+    def can(self, permission: str) -> bool:
+        return self.role in PERMISSIONS[permission]
+
+
+def db_path(workdir: Path | str) -> Path:
+    return Path(workdir) / "staff.sqlite"
+
+
+def connect(workdir: Path | str) -> sqlite3.Connection:
+    path = db_path(workdir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    con = sqlite3.connect(path, timeout=10, isolation_level=None)
+    if new:
+        path.chmod(0o600)
+    con.execute("pragma journal_mode=wal")
+    con.executescript("""
+        create table if not exists users (
+            username text primary key, display_name text not null, role text not null,
+            regions text not null, password_hash text not null, disabled integer not null default 0,
+            created_at text not null, changed_at text not null);
+        create table if not exists login_failures (key text not null, at real not null);
+        create index if not exists login_failures_key on login_failures(key, at);
+    """)
+    return con
+
+
+def validate_regions(regions: list[str]) -> tuple[str, ...]:
+    from hedui.regions import region_name
+
+    out = []
+    for r in regions:
+        r = r.strip()
+        if not _REGION.match(r):
+            raise AccountError(f"区划代码“{r}”无效：应为 6 位数字的 GB/T 2260 代码，如 360102（县区）或 360100（市）")
+        if not region_name(r):
+            raise AccountError(f"区划代码 {r} 不在 GB/T 2260 行政区划表中：请核对后重试")
+        out.append(r)
+    if not out:
+        raise AccountError("请至少指定一个区划代码（--region）")
+    return tuple(out)
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"密码太短：至少 {MIN_PASSWORD} 个字符")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def add_user(workdir, username: str, password: str, role: str, regions: list[str], display_name: str = "") -> User:
+    if not _USERNAME.match(username):
+        raise AccountError(f"用户名“{username}”无效：2–32 个字母、数字或 _ . -")
+    if role not in ROLES:
+        raise AccountError(f"角色“{role}”无效：可选 {', '.join(f'{k}（{v}）' for k, v in ROLES.items())}")
+    check_password(password)
+    regs = validate_regions(regions)
+    con = connect(workdir)
+    try:
+        if con.execute("select 1 from users where username = ?", [username]).fetchone():
+            raise AccountError(f"用户 {username} 已存在：修改密码请用 hedui users passwd")
+        con.execute("insert into users values (?, ?, ?, ?, ?, 0, ?, ?)",
+                    [username, display_name or username, role, ",".join(regs), _hasher.hash(password), _now(), _now()])
+    finally:
+        con.close()
+    return User(username, display_name or username, role, regs)
+
+
+def set_password(workdir, username: str, password: str) -> None:
+    check_password(password)
+    con = connect(workdir)
+    try:
+        n = con.execute("update users set password_hash = ?, changed_at = ? where username = ?",
+                        [_hasher.hash(password), _now(), username]).rowcount
+    finally:
+        con.close()
+    if not n:
+        raise AccountError(f"没有用户 {username}")
+
+
+def set_disabled(workdir, username: str, disabled: bool = True) -> None:
+    con = connect(workdir)
+    try:
+        n = con.execute("update users set disabled = ?, changed_at = ? where username = ?",
+                        [int(disabled), _now(), username]).rowcount
+    finally:
+        con.close()
+    if not n:
+        raise AccountError(f"没有用户 {username}")
+
+
+def _user(row) -> User:
+    return User(row[0], row[1], row[2], tuple(r for r in row[3].split(",") if r), bool(row[5]), row[7])
+
+
+def get_user(workdir, username: str) -> User | None:
+    con = connect(workdir)
+    try:
+        row = con.execute("select * from users where username = ?", [username]).fetchone()
+    finally:
+        con.close()
+    return _user(row) if row else None
+
+
+def list_users(workdir) -> list[User]:
+    con = connect(workdir)
+    try:
+        return [_user(r) for r in con.execute("select * from users order by username").fetchall()]
+    finally:
+        con.close()
+
+
+# -- sign-in, rate limited ------------------------------------------------------------------
+
+MAX_FAILURES = {"user": 5, "ip": 20}  # failed sign-ins per user name, per client address
+FAILURE_WINDOW = 900.0  # seconds
+
+
+def too_many_failures(workdir, keys: list[str], now: float) -> bool:
+    """True when a key (`user:NAME`, `ip:ADDRESS`) failed its limit within the window."""
+    con = connect(workdir)
+    try:
+        con.execute("delete from login_failures where at < ?", [now - FAILURE_WINDOW])
+        return any(con.execute("select count(*) from login_failures where key = ? and at >= ?",
+                               [k, now - FAILURE_WINDOW]).fetchone()[0] >= MAX_FAILURES[k.split(":", 1)[0]]
+                   for k in keys)
+    finally:
+        con.close()
+
+
+def record_failure(workdir, keys: list[str], now: float) -> None:
+    con = connect(workdir)
+    try:
+        con.executemany("insert into login_failures values (?, ?)", [(k, now) for k in keys])
+    finally:
+        con.close()
+
+
+def authenticate(workdir, username: str, password: str) -> User | None:
+    """The user when the password is right and the account active; else None (same time either way)."""
+    con = connect(workdir)
+    try:
+        row = con.execute("select * from users where username = ?", [username]).fetchone()
+    finally:
+        con.close()
+    stored = row[4] if row else _DUMMY
+    try:
+        _hasher.verify(stored, password)
+        ok = row is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or row[5]:
+        return None
+    if _hasher.check_needs_rehash(stored):
+        set_password(workdir, username, password)
+    return _user(row)
+
+
+_DUMMY = _hasher.hash("not-a-password-of-anyone")

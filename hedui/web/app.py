@@ -1,0 +1,174 @@
+"""The staff workspace application: `create_app(workdir, allowed_hosts)`; `hedui serve` runs it.
+
+Server-rendered Jinja2 pages (autoescaped, one base layout, Chinese), every page behind sign-in,
+every state-changing request a POST carrying the session's CSRF token, household data read only
+through `hedui.web.scope.scoped`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hedui.audit.log import AuditLog
+from hedui.regions import region_label
+from hedui.web import accounts
+from hedui.web.accounts import User
+from hedui.web.security import COOKIE, Sessions, Settings, csrf_ok, host_origin_middleware, load_secret
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def chinese_date(value) -> str:
+    """2026年11月28日 from a date, datetime, ISO text or YYYYMMDD."""
+    if value is None or value == "":
+        return "—"
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    digits = text.replace("-", "")[:8]
+    if len(digits) == 8 and digits.isdigit():
+        return f"{int(digits[:4])}年{int(digits[4:6])}月{int(digits[6:8])}日"
+    return text
+
+
+def _env() -> Environment:
+    from hedui.steps.report.outputs import FINDING_ZH, OUTCOME_ZH
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env.filters["cdate"] = chinese_date
+    env.filters["region"] = region_label
+    env.globals.update(outcome_zh=OUTCOME_ZH, finding_zh=FINDING_ZH, roles=accounts.ROLES)
+    return env
+
+
+class Forbidden(Exception):
+    """The signed-in user may not see or do this (403)."""
+
+
+def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: bool = False) -> FastAPI:
+    workdir = Path(workdir).resolve()
+    settings = Settings(workdir=workdir, allowed_hosts={h.lower() for h in allowed_hosts},
+                        secure_cookie=secure_cookie, secret=load_secret(workdir))
+    sessions = Sessions(settings)
+    env = _env()
+    from hedui.audit.auditor import default_log_path
+
+    audit = AuditLog(default_log_path(workdir))
+    app = FastAPI(title="hedui 核对工作台", docs_url=None, redoc_url=None, openapi_url=None)
+    app.middleware("http")(host_origin_middleware(settings))
+    app.state.workdir = workdir
+    app.state.audit = audit
+    app.state.env = env
+
+    def render(request: Request, name: str, status_code: int = 200, **ctx) -> HTMLResponse:
+        session = getattr(request.state, "session", None)
+        html = env.get_template(name).render(user=getattr(request.state, "user", None),
+                                             csrf=session["csrf"] if session else "", path=request.url.path, **ctx)
+        response = HTMLResponse(html, status_code=status_code)
+        if session:  # sliding idle expiry
+            sessions.set_cookie(response, session)
+        return response
+
+    app.state.render = render
+
+    def current_user(request: Request) -> User:
+        session = sessions.load(request.cookies.get(COOKIE))
+        user = accounts.get_user(workdir, session["u"]) if session else None
+        if not user or user.disabled or session.get("pw") != user.changed_at:
+            raise _SignIn()
+        request.state.session = session
+        request.state.user = user
+        return user
+
+    async def csrf_guard(request: Request, user: User = Depends(current_user)) -> User:
+        form = await request.form()
+        if not csrf_ok(request.state.session, form.get("csrf_token")):
+            raise HTTPException(403, "缺少或错误的表单令牌（CSRF）：请刷新页面后重试")
+        return user
+
+    app.state.current_user = current_user
+    app.state.csrf_guard = csrf_guard
+
+    class _SignIn(Exception):
+        pass
+
+    @app.exception_handler(_SignIn)
+    async def _to_login(request: Request, exc):
+        if request.method == "GET":
+            return RedirectResponse("/login?next=" + _safe_next(request.url.path), status_code=303)
+        return Response("请先登录", status_code=401, media_type="text/plain; charset=utf-8")
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc):
+        return render(request, "error.html", 403, title="无权访问",
+                      message=str(exc) or "该内容不在您的权限或辖区范围内。")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc):
+        titles = {403: "无权访问", 404: "未找到", 400: "请求有误", 405: "方法不允许"}
+        return render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "出错了"),
+                      message=str(exc.detail))
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, next: str = "/"):
+        return render(request, "login.html", next=_safe_next(next))
+
+    @app.post("/login")
+    def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):
+        now = time.time()
+        client = request.client.host if request.client else "?"
+        keys = [f"user:{username.strip().lower()}", f"ip:{client}"]
+        if accounts.too_many_failures(workdir, keys, now):
+            return render(request, "login.html", 429, next=_safe_next(next),
+                          error="登录失败次数过多，请 15 分钟后再试，或联系管理员。")
+        user = accounts.authenticate(workdir, username.strip(), password)
+        if not user:
+            accounts.record_failure(workdir, keys, now)
+            return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
+        session = sessions.new(user.username, user.changed_at)
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        sessions.set_cookie(response, session)
+        audit.append(actor=user.username, action="sign_in", subject=f"用户 {user.username} 登录",
+                     details={"client": client})
+        return response
+
+    @app.post("/logout")
+    def logout(request: Request, user: User = Depends(csrf_guard)):
+        response = RedirectResponse("/login", status_code=303)
+        sessions.clear(response)
+        audit.append(actor=user.username, action="sign_out", subject=f"用户 {user.username} 退出")
+        return response
+
+    from hedui.web import admin_pages, pages, review_pages
+
+    pages.register(app)
+    review_pages.register(app)
+    admin_pages.register(app)
+    return app
+
+
+def _safe_next(target: str) -> str:
+    """Only a local path (no scheme, no host, no //): an open redirect would send staff elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def serve(workdir: Path, host: str, port: int, allowed_hosts: list[str] | None = None) -> None:
+    import uvicorn
+
+    hosts = set(allowed_hosts or [])
+    if not hosts:
+        names = {host} if host not in ("0.0.0.0", "::") else set()
+        names |= {"127.0.0.1", "localhost"}
+        hosts = {f"{n}:{port}" for n in names}
+    else:
+        hosts = {h if ":" in h else f"{h}:{port}" for h in hosts}
+    app = create_app(workdir, hosts)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False)

@@ -1,0 +1,256 @@
+"""Pages: the nightly-runs dashboard, household search, the household page with its versions, reports
+(HTML/PDF, any version), run summaries and Data Docs (full-scope users), and XLSX exports."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from hedui.regions import region_label
+from hedui.steps.report import versions
+from hedui.steps.report.outputs import safe_name
+from hedui.web import exports
+from hedui.web.accounts import User
+from hedui.web.scope import household_region, scoped
+
+_DATE = re.compile(r"^\d{8}$")
+_REQUEST = re.compile(r"^[0-9A-Za-z_\-]{1,64}$")
+SEARCH_LIMIT = 200
+
+
+def rows(rel) -> list[dict]:
+    """A relation's or an executed connection's rows as dicts."""
+    cols = rel.columns if hasattr(rel, "columns") else [d[0] for d in rel.description]
+    return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+
+
+def check_date(run_date: str | None) -> str | None:
+    if run_date in (None, ""):
+        return None
+    if not _DATE.match(run_date):
+        raise HTTPException(400, f"批次日期“{run_date}”无效：应为 8 位数字，如 20261128")
+    return run_date
+
+
+def check_request(request_id: str) -> str:
+    if not _REQUEST.match(request_id):
+        raise HTTPException(400, "委托编号无效：只含字母、数字、- 和 _")
+    return request_id
+
+
+def search_households(con, q: str = "", outcome: str = "", county: str = "", program: str = "",
+                      run_date: str = "", limit: int = SEARCH_LIMIT) -> list[dict]:
+    """Households of the user's scope (`con` from `scoped`) matching the query and filters."""
+    where, params = ["true"], {}
+    q = (q or "").strip()
+    if q:
+        if re.fullmatch(r"\d{4}|\d{3}[Xx]", q):  # the last 4 of an ID
+            where.append("exists (select 1 from my_members m where m.run_date = h.run_date and "
+                         "m.request_id = h.request_id and upper(right(m.id_masked, 4)) = upper($q))")
+        elif re.fullmatch(r"[0-9A-Za-z_\-]+", q):
+            where.append("h.request_id ilike '%' || $q || '%'")
+        else:
+            where.append("exists (select 1 from my_members m where m.run_date = h.run_date and "
+                         "m.request_id = h.request_id and contains(m.name, $q))")
+        params["q"] = q
+    for column, value in (("outcome", outcome), ("region_code", county), ("program", program),
+                          ("run_date", run_date)):
+        if value:
+            where.append(f"h.{column} = ${column}")
+            params[column] = value
+    rel = con.sql(
+        "select h.run_date, h.request_id, h.region_code, h.program, h.outcome, h.findings, "
+        "a.name as applicant, a.id_masked as applicant_id from my_households h "
+        "left join (select run_date, request_id, any_value(name) as name, any_value(id_masked) as id_masked "
+        "           from my_members where relation = '本人' group by all) a using (run_date, request_id) "
+        f"where {' and '.join(where)} order by h.run_date desc, h.request_id limit {int(limit)}", params=params)
+    out = rows(rel)
+    for r in out:
+        r["region_zh"] = region_label(r["region_code"])
+    return out
+
+
+def _filters(con) -> dict:
+    return {
+        "counties": [(c, region_label(c)) for (c,) in con.sql(
+            "select distinct region_code from my_households order by 1").fetchall()],
+        "programs": [p for (p,) in con.sql("select distinct program from my_households order by 1").fetchall()],
+        "dates": [d for (d,) in con.sql("select distinct run_date from my_households order by 1 desc").fetchall()],
+    }
+
+
+def covers_whole_run(con, run_date: str) -> bool:
+    """True when the user's scope holds every household of the run (run-wide pages are for them only)."""
+    mine, every = con.execute(
+        "select (select count(*) from my_households where run_date = $d), "
+        "(select count(*) from households where run_date = $d)", {"d": run_date}).fetchall()[0]
+    return every > 0 and mine == every
+
+
+def register(app: FastAPI) -> None:
+    render, workdir, audit = app.state.render, app.state.workdir, app.state.audit
+    user_dep = Depends(app.state.current_user)
+
+    @app.get("/", response_class=HTMLResponse)
+    def dashboard(request: Request, user: User = user_dep):
+        with scoped(workdir, user) as con:
+            runs = rows(con.sql(
+                "select run_date, count(*) as n, count(*) filter (where outcome = 'CLEAR') as n_clear, "
+                "count(*) filter (where outcome = 'FINDINGS') as n_findings, "
+                "count(*) filter (where outcome = 'INCOMPLETE') as n_incomplete "
+                "from my_households group by run_date order by run_date desc"))
+            for r in runs:
+                r["bad_sources"] = rows(con.execute(
+                    "select source_zh, status, reasons_zh from source_status where run_date = ? "
+                    "and status <> 'passed' order by source", [r["run_date"]]))
+                r["quarantined"] = con.execute("select count(*) from quarantine where run_date = ?",
+                                               [r["run_date"]]).fetchall()[0][0]
+                r["pending"] = con.execute("select count(*) from my_queue where run_date = ? and status = 'pending'",
+                                           [r["run_date"]]).fetchall()[0][0]
+                r["whole"] = covers_whole_run(con, r["run_date"])
+        return render(request, "dashboard.html", runs=runs)
+
+    @app.get("/search", response_class=HTMLResponse)
+    def search(request: Request, q: str = "", outcome: str = "", county: str = "", program: str = "",
+               date: str = "", user: User = user_dep):
+        date = check_date(date) or ""
+        with scoped(workdir, user) as con:
+            filters = _filters(con)
+            found = search_households(con, q, outcome, county, program, date) if request.query_params else []
+        if found:
+            audit.append(actor=user.username, action="household_search", subject=f"检索家庭 {len(found)} 户",
+                         details={"query": q, "outcome": outcome, "county": county, "program": program,
+                                  "run_date": date, "households": [r["request_id"] for r in found][:50]})
+        return render(request, "search.html", found=found, filters=filters, limit=SEARCH_LIMIT,
+                      args={"q": q, "outcome": outcome, "county": county, "program": program, "date": date},
+                      export_query=str(request.query_params))
+
+    def _household(con, run_date: str, request_id: str) -> dict:
+        check_date(run_date)
+        check_request(request_id)
+        found = rows(con.execute("select * from my_households where run_date = ? and request_id = ?",
+                                 [run_date, request_id]))
+        if not found:
+            if household_region(con, run_date, request_id) is not None:
+                raise HTTPException(403, "该户不属于您的辖区，无权查看。")
+            raise HTTPException(404, f"批次 {run_date} 中没有委托编号 {request_id}")
+        return found[0]
+
+    @app.get("/h/{run_date}/{request_id}", response_class=HTMLResponse)
+    def household(request: Request, run_date: str, request_id: str, user: User = user_dep):
+        from hedui.review.queue import DECISIONS, STATUS_ZH
+
+        with scoped(workdir, user) as con:
+            h = _household(con, run_date, request_id)
+            members = rows(con.execute(
+                "select name, id_masked, relation, nullif(trim(authorization_no), '') is not null as authorized "
+                "from my_members where run_date = ? and request_id = ? order by relation <> '本人', row_no",
+                [run_date, request_id]))
+            runs = rows(con.execute("select run_date, outcome, findings from my_households where request_id = ? "
+                                    "order by run_date", [request_id]))
+            decisions = rows(con.execute(
+                "select d.decision, d.reviewer, d.decided_at, d.reason, coalesce(s.source_zh, q.source) as source, "
+                "q.match_weight, q.decision_key from my_queue q join review_decisions d using (decision_key) "
+                "left join source_status s on s.run_date = q.run_date and s.source = q.source "
+                "where q.run_date = ? and q.request_id = ? order by d.decided_at", [run_date, request_id]))
+            queue = rows(con.execute(
+                "select q.decision_key, coalesce(s.source_zh, q.source) as source, q.match_weight, q.status "
+                "from my_queue q left join source_status s on s.run_date = q.run_date and s.source = q.source "
+                "where q.run_date = ? and q.request_id = ? order by q.match_weight desc", [run_date, request_id]))
+        report_dir = workdir / "reports" / run_date
+        kept = versions.list_versions(report_dir, request_id)
+        for older, newer in zip(kept, kept[1:], strict=False):
+            newer["diff"] = versions.diff(older, newer)
+        from hedui.web import objections
+
+        objs = objections.for_household(workdir, run_date, request_id)
+        audit.append(actor=user.username, action="household_view", subject=f"委托 {request_id}（批次 {run_date}）",
+                     details={"page": "household", "region_code": h["region_code"]})
+        return render(request, "household.html", h=h, members=members, runs=runs, decisions=decisions,
+                      decision_zh=DECISIONS, status_zh=STATUS_ZH, queue=queue, versions=kept, objections=objs,
+                      region_zh=region_label(h["region_code"]),
+                      window=objections.window_for(workdir, run_date, request_id))
+
+    def _report_file(run_date: str, request_id: str, v: int | None) -> Path:
+        report_dir = workdir / "reports" / run_date
+        if v:
+            path = versions.version_file(report_dir, request_id, v)
+        else:
+            path = report_dir / "households" / f"{safe_name(request_id)}.html"
+        if not path or not path.exists():
+            raise HTTPException(404, "未找到该版本的报告")
+        return path
+
+    @app.get("/h/{run_date}/{request_id}/report", response_class=HTMLResponse)
+    def report_page(request: Request, run_date: str, request_id: str, v: int | None = None,
+                    user: User = user_dep):
+        with scoped(workdir, user) as con:
+            _household(con, run_date, request_id)
+        path = _report_file(run_date, request_id, v)
+        audit.append(actor=user.username, action="household_view", subject=f"委托 {request_id}（批次 {run_date}）",
+                     details={"page": "report", "version": v or "current"})
+        return HTMLResponse(path.read_text(encoding="utf-8"))
+
+    @app.get("/h/{run_date}/{request_id}/report.pdf")
+    def report_pdf(request: Request, run_date: str, request_id: str, v: int | None = None,
+                   user: User = user_dep):
+        with scoped(workdir, user) as con:
+            _household(con, run_date, request_id)
+        html = _report_file(run_date, request_id, v)
+        pdf = html.with_suffix(".pdf")
+        if not pdf.exists() or pdf.stat().st_mtime < html.stat().st_mtime:
+            from hedui.steps.report.pdf import to_pdf
+
+            to_pdf([(html, pdf)])
+        audit.append(actor=user.username, action="export", subject=f"委托 {request_id}（批次 {run_date}）PDF",
+                     details={"version": v or "current"})
+        name = f"{safe_name(request_id)}{'_v' + str(v) if v else ''}.pdf"
+        return FileResponse(pdf, media_type="application/pdf", filename=name)
+
+    @app.get("/runs/{run_date}/summary", response_class=HTMLResponse)
+    def run_summary(request: Request, run_date: str, user: User = user_dep):
+        check_date(run_date)
+        with scoped(workdir, user) as con:
+            if not covers_whole_run(con, run_date):
+                raise HTTPException(403, "批次汇总含全批次各区县的家庭，仅对辖区覆盖整个批次的账号开放；请使用工作台首页与检索。")
+        path = workdir / "reports" / run_date / "index.html"
+        if not path.exists():
+            raise HTTPException(404, "该批次没有汇总页")
+        return HTMLResponse(path.read_text(encoding="utf-8"))
+
+    @app.get("/runs/{run_date}/datadocs/{rest:path}")
+    def datadocs(request: Request, run_date: str, rest: str, user: User = user_dep):
+        check_date(run_date)
+        with scoped(workdir, user) as con:
+            if not covers_whole_run(con, run_date):
+                raise HTTPException(403, "数据校验报告（Data Docs）含全批次的原始值，仅对辖区覆盖整个批次的账号开放。")
+        root = (workdir / "reports" / run_date / "datadocs").resolve()
+        path = (root / (rest or "index.html")).resolve()
+        if path.is_dir():
+            path = path / "index.html"
+        if not path.is_relative_to(root) or not path.is_file():
+            raise HTTPException(404, "未找到该页面")
+        from hedui.web.security import DOCS_CSP
+
+        return FileResponse(path, headers={"Content-Security-Policy": DOCS_CSP})
+
+    @app.get("/export/outcomes.xlsx")
+    def export_outcomes(request: Request, q: str = "", outcome: str = "", county: str = "", program: str = "",
+                        date: str = "", user: User = user_dep):
+        date = check_date(date) or ""
+        with scoped(workdir, user) as con:
+            found = search_households(con, q, outcome, county, program, date, limit=1_000_000)
+        data = exports.outcomes_xlsx(found)
+        audit.append(actor=user.username, action="export", subject=f"导出核对结论 {len(found)} 户",
+                     details={"query": q, "outcome": outcome, "county": county, "run_date": date})
+        return _xlsx(data, f"核对结论_{date or '全部'}.xlsx")
+
+
+def _xlsx(data: bytes, name: str) -> Response:
+    from urllib.parse import quote
+
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})

@@ -1,0 +1,234 @@
+"""The review queue (every compared field, competing candidates), decisions, objections, overdue lists."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from hedui import db
+from hedui.errors import HeduiError
+from hedui.regions import region_label
+from hedui.web import exports, objections
+from hedui.web.accounts import User
+from hedui.web.pages import _xlsx, check_date, check_request, rows
+from hedui.web.scope import DB_LOCK, scoped
+
+
+@lru_cache(maxsize=1)
+def plate_cities() -> dict[str, str]:
+    """Licence-plate prefix → city code, read from the link step's own SQL (one source of truth)."""
+    text = db.sql_text("link/prob_left.sql")
+    return dict(re.findall(r"\('(\S{2})', '(\d{4})'\)", text))
+
+
+def _latest_date(con) -> str | None:
+    row = con.execute("select max(run_date) from my_queue").fetchall()[0]
+    return row[0] if row else None
+
+
+def _queue(con, run_date: str, status: str = "") -> list[dict]:
+    from hedui.review.queue import STATUS_ZH
+
+    params = {"d": run_date}
+    extra = ""
+    if status:
+        extra, params["s"] = " and q.status = $s", status
+    out = rows(con.execute(
+        "select q.run_date, q.decision_key, q.record_id, q.source, q.request_id, q.match_weight, q.band, q.status, "
+        "m.name as member_name, m.id_masked as member_masked, m.region_code, s.source_zh "
+        "from my_queue q left join (select distinct run_date, request_id, id_norm, name, id_masked, region_code "
+        "from my_members) m on m.run_date = q.run_date and m.request_id = q.request_id and m.id_norm = q.member_id "
+        "left join source_status s on s.run_date = q.run_date and s.source = q.source "
+        f"where q.run_date = $d{extra} order by q.status <> 'pending', q.match_weight desc, q.record_id", params))
+    for r in out:
+        r["status_zh"] = STATUS_ZH.get(r["status"], r["status"])
+        r["region_zh"] = region_label(r["region_code"])
+    return out
+
+
+def _comparison(p: dict, con) -> list[dict]:
+    """Every compared field: the record's value, the member's, the comparison's result and weight."""
+    import json
+
+    from matching.linkage import waterfall
+
+    record = dict(p["record_fields"])
+    member = dict(p["member_fields"])
+    city_member = (member.get("区划代码") or "")[:4]
+    city_record = ""
+    plate = record.get("号牌号码") or ""
+    if plate[:2] in plate_cities():
+        city_record = plate_cities()[plate[:2]]
+    values = {
+        "姓名": (record.get("姓名") or record.get("户名") or record.get("所有人") or next(
+            (v for k, v in record.items() if "姓名" in k or "名称" in k), "—"), member.get("姓名")),
+        "身份证号": (next((v for k, v in record.items() if "证" in k and "号" in k), "—"), member.get("身份证号")),
+        "出生日期": ("（由证件号推得，不单独显示）", "（由证件号推得，不单独显示）"),
+        "所在市": (f"{region_label(city_record + '00')}（号牌 {plate[:2]}）" if city_record else "（由证件号推得）",
+                 region_label(city_member + "00") if city_member else "—"),
+    }
+    parts = json.loads(p["breakdown"]) if p.get("breakdown") else []
+    labels = waterfall(p["breakdown"], lang="zh") if p.get("breakdown") else []
+    out = []
+    for (field, _level, weight), (label, _) in zip(parts, labels, strict=True):
+        if field == "prior":
+            out.append({"field": "先验", "record": "", "member": "", "result": "任意两条候选记录属于同一人的可能",
+                        "weight": weight})
+            continue
+        rec, mem = values.get(field, ("—", "—"))
+        out.append({"field": field, "record": rec, "member": mem, "result": label.split(": ", 1)[-1],
+                    "weight": weight})
+    return out
+
+
+def register(app: FastAPI) -> None:
+    render, workdir, audit = app.state.render, app.state.workdir, app.state.audit
+    user_dep = Depends(app.state.current_user)
+    post_dep = Depends(app.state.csrf_guard)
+
+    @app.get("/review", response_class=HTMLResponse)
+    def queue_page(request: Request, date: str = "", status: str = "", user: User = user_dep):
+        date = check_date(date) or ""
+        with scoped(workdir, user) as con:
+            date = date or _latest_date(con) or ""
+            items = _queue(con, date, status) if date else []
+            dates = [d for (d,) in con.sql("select distinct run_date from my_queue order by 1 desc").fetchall()]
+        return render(request, "queue.html", items=items, date=date, dates=dates, status=status)
+
+    @app.get("/review/export.xlsx")
+    def queue_export(request: Request, date: str = "", status: str = "", user: User = user_dep):
+        date = check_date(date) or ""
+        with scoped(workdir, user) as con:
+            date = date or _latest_date(con) or ""
+            items = _queue(con, date, status) if date else []
+        audit.append(actor=user.username, action="export", subject=f"导出复核队列 {len(items)} 条（批次 {date}）")
+        return _xlsx(exports.queue_xlsx(items), f"复核队列_{date}.xlsx")
+
+    def _pair(con, run_date: str, key: str) -> dict:
+        from hedui.review.queue import DECISIONS, pair
+
+        if not re.fullmatch(r"[0-9A-Za-z:_\-]{8,200}", key):
+            raise HTTPException(400, "匹配对的决定键无效")
+        mine = con.execute("select request_id from my_queue where run_date = ? and decision_key = ?",
+                           [run_date, key]).fetchall()
+        if not mine:
+            exists = con.execute("select count(*) from review_queue where run_date = ? and decision_key = ?",
+                                 [run_date, key]).fetchall()[0][0]
+            raise HTTPException(403 if exists else 404, "该匹配对不属于您的辖区" if exists else "未找到该匹配对")
+        p = pair(con, run_date, key)
+        p["comparison"] = _comparison(p, con)
+        p["decisions_zh"] = DECISIONS
+        candidates = _queue(con, run_date)
+        p["competing"] = [c for c in candidates if c["record_id"] == p["record_id"] and c["decision_key"] != key]
+        p["competing_elsewhere"] = con.execute(
+            "select count(*) from review_queue q where run_date = ? and record_id = ? and not exists "
+            "(select 1 from my_queue m where m.run_date = q.run_date and m.decision_key = q.decision_key)",
+            [run_date, p["record_id"]]).fetchall()[0][0]
+        return p
+
+    @app.get("/review/{run_date}/{key}", response_class=HTMLResponse)
+    def pair_page(request: Request, run_date: str, key: str, user: User = user_dep):
+        check_date(run_date)
+        with scoped(workdir, user) as con:
+            p = _pair(con, run_date, key)
+        audit.append(actor=user.username, action="household_view", subject=f"委托 {p['request_id']} 复核匹配对",
+                     details={"page": "review_pair", "run_date": run_date, "source": p["source"]})
+        return render(request, "pair.html", p=p, run_date=run_date, message=request.query_params.get("msg"))
+
+    @app.post("/review/{run_date}/{key}/decide")
+    def decide(request: Request, run_date: str, key: str, decision: str = Form(""), reason: str = Form(""),
+               user: User = post_dep):
+        from hedui.pipeline import RunContext, record_decision
+
+        check_date(run_date)
+        if not user.can("review"):
+            raise HTTPException(403, f"{user.role_zh}不能作出复核决定")
+        with scoped(workdir, user) as con:
+            _pair(con, run_date, key)
+        ctx = RunContext.of(workdir, workdir, run_date)
+        try:
+            with DB_LOCK:
+                result = record_decision(ctx, key, decision, user.username, reason)
+        except HeduiError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return RedirectResponse(f"/h/{run_date}/{result['request_id']}?v={result['version']}", status_code=303)
+
+    @app.post("/h/{run_date}/{request_id}/objections")
+    def add_objection(request: Request, run_date: str, request_id: str, reason: str = Form(""),
+                      user: User = post_dep):
+        check_date(run_date)
+        check_request(request_id)
+        if not user.can("object"):
+            raise HTTPException(403, f"{user.role_zh}不能登记异议")
+        with scoped(workdir, user) as con:
+            found = con.execute("select region_code from my_households where run_date = ? and request_id = ?",
+                                [run_date, request_id]).fetchall()
+        if not found:
+            raise HTTPException(403, "该户不属于您的辖区")
+        try:
+            obj = objections.register(workdir, user, run_date, request_id, found[0][0], reason)
+        except HeduiError as exc:
+            raise HTTPException(400, str(exc)) from None
+        audit.append(actor=user.username, action="objection", subject=f"委托 {request_id} 登记异议",
+                     details={"run_date": run_date, "objection": obj["id"], "due_on": str(obj["due_on"])})
+        return RedirectResponse(f"/h/{run_date}/{request_id}", status_code=303)
+
+    @app.post("/objections/{objection_id}/decide")
+    def decide_objection(request: Request, objection_id: int, decision: str = Form(""), note: str = Form(""),
+                         user: User = post_dep):
+        from hedui.pipeline import RunContext, _refresh_auditor_db, assess, report
+        from hedui.steps.report import versions
+
+        if not user.can("approve"):
+            raise HTTPException(403, "只有审核员可以受理异议并批准复查")
+        obj = objections.get(workdir, objection_id)
+        if not obj or not objections.allows(user, obj["region_code"]):
+            raise HTTPException(404, "未找到该异议")
+        if obj["status"] != "open":
+            raise HTTPException(400, "该异议已处理")
+        if decision not in ("accepted", "rejected") or not note.strip():
+            raise HTTPException(400, "请选择受理或不予受理，并填写理由")
+        ctx = RunContext.of(workdir, workdir, obj["run_date"])
+        if decision == "accepted":  # 复查: assess and report the household again, a new version kept
+            with DB_LOCK:
+                con = db.connect(ctx.database, read_only=True)
+                try:
+                    before = con.execute("select outcome, findings from outcomes where run_date = ? and request_id = ?",
+                                         [obj["run_date"], obj["request_id"]]).fetchall()[0]
+                finally:
+                    con.close()
+                versions.keep_first(ctx.report_dir, obj["request_id"], *before)
+                assess(ctx)
+                report(ctx, only={obj["request_id"]})
+                con = db.connect(ctx.database, read_only=True)
+                try:
+                    after = con.execute("select outcome, findings from outcomes where run_date = ? and request_id = ?",
+                                        [obj["run_date"], obj["request_id"]]).fetchall()[0]
+                finally:
+                    con.close()
+                versions.keep_new(ctx.report_dir, obj["request_id"], actor=user.username, kind="objection",
+                                  what=f"受理异议（{obj['reason'][:60]}）并复查", reason=note.strip(),
+                                  outcome=after[0], findings=after[1])
+                _refresh_auditor_db(ctx)
+        objections.set_decision(workdir, objection_id, decision, user, note.strip())
+        audit.append(actor=user.username, action="objection", subject=f"委托 {obj['request_id']} 异议处理",
+                     details={"decision": decision, "note": note, "objection": objection_id})
+        return RedirectResponse(f"/h/{obj['run_date']}/{obj['request_id']}", status_code=303)
+
+    @app.get("/objections", response_class=HTMLResponse)
+    def objection_list(request: Request, overdue: int = 0, user: User = user_dep):
+        items = objections.listing(workdir, user, only_overdue=bool(overdue))
+        counties: dict[str, int] = {}
+        for r in items:
+            if r["overdue_days"]:
+                counties[r["region_zh"]] = counties.get(r["region_zh"], 0) + 1
+        return render(request, "objections.html", items=items, overdue=bool(overdue), by_county=counties)
+
+    @app.get("/objections/overdue.xlsx")
+    def overdue_export(request: Request, user: User = user_dep):
+        items = objections.listing(workdir, user, only_overdue=True)
+        audit.append(actor=user.username, action="export", subject=f"导出逾期复查清单 {len(items)} 条")
+        return _xlsx(exports.overdue_xlsx(items), "逾期复查清单.xlsx")

@@ -1,0 +1,114 @@
+"""Sessions, CSRF tokens, Host/Origin checks and response headers of the staff workspace."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+
+COOKIE = "hedui_session"
+IDLE_SECONDS = 30 * 60          # a session ends after 30 minutes without a request
+ABSOLUTE_SECONDS = 10 * 3600    # and 10 hours after sign-in in any case
+
+
+def load_secret(workdir: Path) -> bytes:
+    """The workspace's signing secret (WORKDIR/web_secret, 0600), made on first use."""
+    path = Path(workdir) / "web_secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32), encoding="ascii")
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text(encoding="ascii").strip().encode("ascii")
+
+
+@dataclass
+class Settings:
+    workdir: Path
+    allowed_hosts: set[str]            # host[:port] values accepted in the Host header
+    secure_cookie: bool = False        # set behind TLS
+    idle_seconds: int = IDLE_SECONDS
+    absolute_seconds: int = ABSOLUTE_SECONDS
+    secret: bytes = field(default=b"", repr=False)
+
+    def origins(self) -> set[str]:
+        return {f"{scheme}://{h}" for h in self.allowed_hosts for scheme in ("http", "https")}
+
+
+class Sessions:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.signer = URLSafeTimedSerializer(settings.secret, salt="hedui-staff-session")
+
+    def new(self, username: str, changed_at: str = "") -> dict:
+        now = int(time.time())
+        return {"u": username, "csrf": secrets.token_urlsafe(32), "iat": now, "pw": changed_at}
+
+    def dump(self, data: dict) -> str:
+        return self.signer.dumps(data)
+
+    def load(self, cookie: str | None) -> dict | None:
+        if not cookie:
+            return None
+        try:
+            data = self.signer.loads(cookie, max_age=self.settings.idle_seconds)
+        except (SignatureExpired, BadSignature):
+            return None
+        if not isinstance(data, dict) or time.time() - data.get("iat", 0) > self.settings.absolute_seconds:
+            return None
+        return data
+
+    def set_cookie(self, response, data: dict) -> None:
+        response.set_cookie(COOKIE, self.dump(data), max_age=self.settings.idle_seconds, httponly=True,
+                            samesite="strict", secure=self.settings.secure_cookie, path="/")
+
+    def clear(self, response) -> None:
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=self.settings.secure_cookie)
+
+
+def csrf_ok(session: dict | None, token: str | None) -> bool:
+    return bool(session and token) and hmac.compare_digest(str(session.get("csrf", "")), str(token))
+
+
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+# Data Docs pages run their own scripts
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; frame-ancestors 'none'; connect-src 'none'")
+
+
+def host_origin_middleware(settings: Settings):
+    """Refuse a Host outside the allow-list (DNS rebinding), and a POST whose Origin (or Referer)
+    is not this site's (cross-site requests); add the security headers to every response."""
+
+    async def middleware(request: Request, call_next):
+        host = (request.headers.get("host") or "").lower()
+        if host not in settings.allowed_hosts:
+            return PlainTextResponse("请求的主机名不在本系统允许的列表中（请使用管理员公布的地址访问）", status_code=400)
+        if request.method not in ("GET", "HEAD"):
+            origin = request.headers.get("origin")
+            if not origin or origin == "null":
+                ref = request.headers.get("referer")
+                origin = f"{urlsplit(ref).scheme}://{urlsplit(ref).netloc}" if ref else None
+            if not origin or origin.lower() not in settings.origins():
+                return PlainTextResponse("跨站请求被拒绝：来源不是本系统的页面", status_code=403)
+        response = await call_next(request)
+        for k, v in HEADERS.items():
+            response.headers.setdefault(k, v)
+        return response
+
+    return middleware
