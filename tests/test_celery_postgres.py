@@ -141,6 +141,7 @@ def test_nightly_dag_runs_under_celery_with_postgres_metadata(tmp_path):
     api = _free_port()
     env = _env(home, api)
     _airflow(["db", "migrate"], env)
+    _airflow(["pools", "set", "hedui_ingest", "2", "hedui: concurrent ingests"], env)  # as deploy/ does
 
     procs: dict[str, subprocess.Popen] = {}
     try:
