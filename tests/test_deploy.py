@@ -55,6 +55,8 @@ def test_systemd_units_run_every_component_from_the_installed_venv():
         assert unit["EnvironmentFile"] == ENV_FILES, name
         assert unit["User"] == ["hedui"] and unit["UMask"] == ["0027"], name
         assert "PATH=/opt/hedui/venv/bin" in " ".join(unit["Environment"]), name
+    migrate = units["hedui-db-migrate.service"]["ExecStart"]
+    assert any("pools set hedui_ingest" in line for line in migrate), "the DAG's ingest pool is not created"
     wanted = _unit(DEPLOY / "systemd" / "hedui.target")["Wants"][0].split()
     assert {n.replace("@.", "@1.") for n in units} == set(wanted)
 

@@ -76,7 +76,8 @@ def _env(home: Path) -> dict[str, str]:
 
 def test_the_installed_wheel_finds_its_data_in_the_venv_not_in_the_checkout(installed, tmp_path):
     probe = ("import json, connectors, connectors.maps as m, hedui, matching, hedui.db as db, hedui.steps.validate.suites as s\n"
-             "from hedui import airflow_env, resources as r\n"
+             "from hedui import resources as r\n"
+             "from hedui.ops import airflow_env\n"
              "v = airflow_env.configure()\n"
              "from airflow.dag_processing.dagbag import DagBag\n"
              "bag = DagBag(dag_folder=v['AIRFLOW__CORE__DAGS_FOLDER'])\n"
