@@ -137,7 +137,7 @@ def test_nightly_dag_runs_under_celery_with_postgres_metadata(tmp_path):
 
     inbox, workdir, home, logs = (tmp_path / n for n in ("inbox", "work", "airflow", "logs"))
     logs.mkdir()
-    generate(inbox, households=12, seed=5, date=RUN_DATE)
+    generate(inbox, households=60, seed=11, date=RUN_DATE)  # conftest's world: every scenario
     api = _free_port()
     env = _env(home, api)
     _airflow(["db", "migrate"], env)
@@ -186,5 +186,5 @@ def test_nightly_dag_runs_under_celery_with_postgres_metadata(tmp_path):
         truth = {r["request_id"]: (r["outcome"], r["findings"]) for r in csv.DictReader(fh)}
     with open(workdir / "reports" / RUN_DATE / "outcomes.csv", encoding="utf-8") as fh:
         got = {r["request_id"]: (r["outcome"], r["findings"]) for r in csv.DictReader(fh)}
-    assert len(truth) == 12 and got == truth
+    assert len(truth) == 60 and got == truth
     assert (workdir / "hedui.duckdb").exists()

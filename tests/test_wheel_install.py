@@ -98,7 +98,8 @@ def test_the_installed_wheel_finds_its_data_in_the_venv_not_in_the_checkout(inst
 
 def test_the_installed_hedui_runs_a_small_world_outside_the_checkout(installed, tmp_path):
     env, hedui = _env(tmp_path / "home"), installed / "bin" / "hedui"
-    _sh([hedui, "generate", "--out", "inbox", "--households", "12", "--seed", "5", "--date", RUN_DATE],
+    # the 60-household world of conftest: every scenario of the generator, linkage on enough names to score
+    _sh([hedui, "generate", "--out", "inbox", "--households", "60", "--seed", "11", "--date", RUN_DATE],
         cwd=tmp_path, env=env)
     proc = _sh([hedui, "run", "--inbox", "inbox", "--date", RUN_DATE, "--workdir", "work"], cwd=tmp_path, env=env)
     assert "完成" in proc.stdout
@@ -107,6 +108,6 @@ def test_the_installed_hedui_runs_a_small_world_outside_the_checkout(installed, 
         truth = {r["request_id"]: (r["outcome"], r["findings"]) for r in csv.DictReader(fh)}
     with open(reports / "outcomes.csv", encoding="utf-8") as fh:
         got = {r["request_id"]: (r["outcome"], r["findings"]) for r in csv.DictReader(fh)}
-    assert len(truth) == 12 and got == truth
-    assert len(list((reports / "households").glob("*.html"))) == 12
+    assert len(truth) == 60 and got == truth
+    assert len(list((reports / "households").glob("*.html"))) == 60
     assert (reports / "index.html").read_text(encoding="utf-8").count("<html") == 1
