@@ -81,11 +81,12 @@ def _pinyin_dict() -> dict[int, str]:
 def _char_pinyin(ch: str) -> str:
     """Toneless pinyin of a character's first reading (as ``lazy_pinyin``), ``ü`` → ``v``;
     ``*`` when it has none."""
+    from pypinyin.contrib.tone_convert import to_normal
+
     readings = _pinyin_dict().get(ord(ch))
     if not readings:
         return "*"
-    s = unicodedata.normalize("NFD", readings.split(",")[0]).replace("\u0308", "v")
-    s = "".join(c for c in s if not unicodedata.combining(c)).replace("uv", "v")
+    s = to_normal(readings.split(",")[0], v_to_u=False)
     return s if s.isascii() and s.isalpha() else "*"
 
 
