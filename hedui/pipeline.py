@@ -27,7 +27,7 @@ from connectors.limits import REASON_MAX, REASONS_SHOWN, cap
 from hedui import db
 from hedui.errors import ReconciliationError
 from hedui.ops.killpoint import kill_point
-from hedui.settings import REQUESTS, RunContext, sources
+from hedui.settings import REQUESTS, RunContext, settings, sources, use_threads
 
 __all__ = ["REQUESTS", "RunContext", "sources"]  # re-exported for the DAGs and the CLI
 
@@ -118,8 +118,8 @@ def validate_source(ctx: RunContext, source: str) -> dict:
     def write_protected(staged: Path, bad_positions, out: Path) -> None:
         protected.update(protect_parquet(
             staged, out, keys=keys, drop_rows=bad_positions.tolist(), **source_columns(source),
-            threads=int(os.environ.get("HEDUI_THREADS", "2")),
-            memory_limit=os.environ.get("HEDUI_SOURCE_MEMORY_LIMIT", "1GB"), temp_directory=ctx.run_dir / "tmp"))
+            threads=settings().threads, memory_limit=settings().source_memory_limit,
+            temp_directory=ctx.run_dir / "tmp"))
 
     ingested = json.loads(ctx.path("manifests", source, "json").read_text(encoding="utf-8"))
     manifest = ingested["manifest"]
@@ -162,8 +162,8 @@ def ingest_and_validate(ctx: RunContext, source: str) -> dict:
 
 def _open(ctx: RunContext):
     ctx.workdir.mkdir(parents=True, exist_ok=True)
-    return db.connect(ctx.database, threads=int(os.environ.get("HEDUI_THREADS", "2")),
-                      memory_limit=os.environ.get("HEDUI_MEMORY_LIMIT", "4GB"),
+    s = settings()
+    return db.connect(ctx.database, threads=s.threads, memory_limit=s.memory_limit,
                       temp_directory=ctx.workdir / "tmp")
 
 
@@ -374,7 +374,7 @@ def _source_bytes(ctx: RunContext, source: str) -> int:
 def _worker_init(threads: int, log_level: int, environ: dict | None = None) -> None:
     # the forkserver may have started before the caller set its environment (sources config, connections)
     os.environ.update(environ or {})
-    os.environ["HEDUI_THREADS"] = str(threads)
+    use_threads(threads)
     if log_level < logging.WARNING:  # a verbose run: the workers log like the parent (masked)
         from hedui.logs import setup_logging
 
@@ -401,7 +401,7 @@ def ingest_all(ctx: RunContext, workers: int | None = None, progress=None) -> di
     others have finished.
     """
     if workers is None:
-        workers = int(os.environ.get("HEDUI_INGEST_WORKERS") or min(2, os.cpu_count() or 1))
+        workers = settings().ingest_workers
     order = sorted(sources(), key=lambda s: _source_bytes(ctx, s), reverse=True)
     if progress is not None:
         progress.expect(len(order))
@@ -419,7 +419,7 @@ def ingest_all(ctx: RunContext, workers: int | None = None, progress=None) -> di
     # process, which may run DuckDB/polars threads already, can deadlock the children)
     mp = multiprocessing.get_context("forkserver")
     mp.set_forkserver_preload(["great_expectations", "hedui.steps.ingest", "hedui.steps.validate.check", "hedui.privacy.protect"])
-    threads = max(1, int(os.environ.get("HEDUI_THREADS", "2")) // workers)
+    threads = max(1, settings().threads // workers)
     with ProcessPoolExecutor(workers, mp_context=mp,
                              initializer=_worker_init, initargs=(threads, logging.getLogger().getEffectiveLevel(),
                                                        _inherited_environ())) as pool:

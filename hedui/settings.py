@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from connectors import list_sources
@@ -51,3 +52,72 @@ class RunContext:
 def sources() -> list[str]:
     """Every source the run ingests: the requests first, then the departments."""
     return [REQUESTS] + [s for s in list_sources() if s != REQUESTS]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resource settings every step reads, from the environment, with one default each.
+
+    | variable | field | default |
+    | --- | --- | --- |
+    | ``HEDUI_THREADS`` | threads of every DuckDB connection; report page workers | 2 |
+    | ``HEDUI_MEMORY_LIMIT`` | the working database's and staging's DuckDB memory | 4GB |
+    | ``HEDUI_SOURCE_MEMORY_LIMIT`` | a per-source task's DuckDB memory (protection) | 1GB |
+    | ``HEDUI_INGEST_WORKERS`` | sources ingested at a time by ``hedui run`` | min(2, CPUs) |
+    | ``HEDUI_REPORT_PDF`` | ``auto`` / ``all`` / ``none`` | auto |
+    | ``HEDUI_REPORT_POOL_MIN`` | fewer households than this render in-process | 2000 |
+    | ``HEDUI_REPORT_BATCH`` | households per page batch (0: automatic) | 0 |
+    """
+
+    threads: int = 2
+    memory_limit: str = "4GB"
+    source_memory_limit: str = "1GB"
+    ingest_workers: int = 2
+    report_pdf: str = "auto"
+    report_pool_min: int = 2000
+    report_batch: int = 0
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Raises ConfigError (in Chinese, naming the variable) for a value that is not a number or not allowed."""
+        from hedui.errors import ConfigError
+
+        env = os.environ if environ is None else environ
+
+        def number(name: str, default: int, minimum: int) -> int:
+            text = (env.get(name) or "").strip()
+            if not text:
+                return default
+            if not text.isdigit() or int(text) < minimum:
+                raise ConfigError(f"环境变量 {name}={text!r} 无效：应为不小于 {minimum} 的整数")
+            return int(text)
+
+        pdf = (env.get("HEDUI_REPORT_PDF") or "auto").strip()
+        if pdf not in ("auto", "all", "none"):
+            raise ConfigError(f"环境变量 HEDUI_REPORT_PDF={pdf!r} 无效：应为 auto、all 或 none")
+        return cls(
+            threads=_THREADS_OVERRIDE or number("HEDUI_THREADS", 2, 1),
+            memory_limit=(env.get("HEDUI_MEMORY_LIMIT") or "4GB").strip(),
+            source_memory_limit=(env.get("HEDUI_SOURCE_MEMORY_LIMIT") or "1GB").strip(),
+            ingest_workers=number("HEDUI_INGEST_WORKERS", min(2, os.cpu_count() or 1), 1),
+            report_pdf=pdf,
+            report_pool_min=number("HEDUI_REPORT_POOL_MIN", 2000, 0),
+            report_batch=number("HEDUI_REPORT_BATCH", 0, 0),
+        )
+
+    def with_threads(self, threads: int) -> Settings:
+        return replace(self, threads=threads)
+
+
+_THREADS_OVERRIDE: int | None = None
+
+
+def settings() -> Settings:
+    """The current settings (read on every call: cheap, and a test's environment applies at once)."""
+    return Settings.from_env()
+
+
+def use_threads(threads: int) -> None:
+    """In a worker process: its share of the cores, instead of HEDUI_THREADS (no change to os.environ)."""
+    global _THREADS_OVERRIDE
+    _THREADS_OVERRIDE = max(1, int(threads))

@@ -21,7 +21,6 @@ list parameters.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -292,7 +291,7 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
     ``manifest`` says which files are incomplete (default: the
     ``runs/<date>/manifests/<source>.json`` beside the raw folder, if any).
     Without ``con`` an in-memory DuckDB is used: ``threads`` (default
-    ``HEDUI_THREADS`` or all cores), ``memory_limit`` (default
+    ``HEDUI_THREADS``, see :class:`hedui.settings.Settings`), ``memory_limit`` (default
     ``HEDUI_MEMORY_LIMIT`` or 4GB) and ``temp_directory`` (default a folder
     beside ``staged_out``, removed afterwards) apply to it; on a given ``con``
     ``threads`` and ``memory_limit`` are SET when passed.  Raises :class:`hedui.errors.ReconciliationError`
@@ -303,8 +302,10 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
     own = con is None
     spill = None
     if own:
-        threads = threads or int(os.environ.get("HEDUI_THREADS", "0")) or None
-        config: dict = {"memory_limit": memory_limit or os.environ.get("HEDUI_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)}
+        from hedui.settings import settings
+
+        threads = threads or settings().threads
+        config: dict = {"memory_limit": memory_limit or settings().memory_limit}
         if threads:
             config["threads"] = threads
         spill = Path(temp_directory) if temp_directory else staged_out.parent / f".duckdb_tmp_{source_map.source}"

@@ -166,8 +166,9 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
         log.warning("the audit log has %d problem(s), first: %s", len(problems), problems[0])
     published_at = _now()
     workdir_db_path = Path(workdir_db_path)
-    con = db.connect(workdir_db_path, threads=int(os.environ.get("HEDUI_THREADS", "2")),
-                     memory_limit=os.environ.get("HEDUI_MEMORY_LIMIT", "4GB"),
+    from hedui.settings import settings
+
+    con = db.connect(workdir_db_path, threads=settings().threads, memory_limit=settings().memory_limit,
                      temp_directory=workdir_db_path.parent / "tmp")
     con.sql("set preserve_insertion_order = false")  # every auditor table says its own order by
     counts: dict[str, int] = {}

@@ -8,7 +8,6 @@ row and how it was linked.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from hedui.ops.killpoint import kill_point
 from hedui.steps.report.display import ALERT_KINDS, FINDING_ZH, OUTCOME_ZH, _env, _rows, safe_name
 from hedui.steps.report.pages import (
     BATCH_MAX,
-    POOL_MIN_HOUSEHOLDS,
     _drop_worker_state,
     _export_parts,
     _memory_limit,
@@ -35,7 +33,9 @@ PDF_AUTO_LIMIT = 500
 def pdf_wanted(n_households: int) -> bool:
     """HEDUI_REPORT_PDF: `all`, `none`, or `auto` (default: PDFs when the batch has ≤ 500 households;
     bigger batches get them on demand with `hedui pdf`, ~0.4 s a page)."""
-    mode = os.environ.get("HEDUI_REPORT_PDF", "auto")
+    from hedui.settings import settings
+
+    mode = settings().report_pdf
     return mode == "all" or (mode == "auto" and n_households <= PDF_AUTO_LIMIT)
 
 
@@ -95,14 +95,14 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
     import shutil
     import tempfile
 
-    from hedui.settings import REQUESTS, sources
+    from hedui.settings import REQUESTS, settings, sources
 
     run_date = ctx.run_date
     out = ctx.report_dir
     (out / "households").mkdir(parents=True, exist_ok=True)
     params = {"run_date": run_date}
     workers = workers or _pool_size()
-    pool_min = pool_min if pool_min is not None else int(os.environ.get("HEDUI_REPORT_POOL_MIN", POOL_MIN_HOUSEHOLDS))
+    pool_min = pool_min if pool_min is not None else settings().report_pool_min
 
     n_households, demonstration = con.sql(
         "select count(distinct h.request_id), coalesce(bool_or(h.policy_demonstration), false) "
@@ -110,7 +110,7 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
         "join outcomes o using (run_date, request_id) where h.run_date = $run_date", params=params).fetchall()[0]
     n_due = n_households if only is None else len(only)
     if batch_size is None:
-        batch_size = int(os.environ.get("HEDUI_REPORT_BATCH", 0)) or min(
+        batch_size = settings().report_batch or min(
             BATCH_MAX, max(250, -(-n_due // (4 * workers))))
     in_process = n_due < pool_min
     env = _env()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -270,7 +269,9 @@ def _render_batch(job: dict) -> tuple[int, int]:
 
 
 def _pool_size() -> int:
-    return int(os.environ.get("HEDUI_THREADS") or 0) or 2
+    from hedui.settings import settings
+
+    return settings().threads
 
 
 WORKER_ENTRY = "from hedui.steps.report.pages import _worker_main; _worker_main()"
