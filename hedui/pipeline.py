@@ -295,33 +295,12 @@ def link(ctx: RunContext) -> dict:
 
 
 def assess(ctx: RunContext) -> dict:
-    """Resolve each household's policy, compute the figures, findings and outcomes."""
-    from hedui.steps.policy import load_policies, policy_rows
+    """Resolve each household's policy, compute the figures, findings and outcomes (hedui.steps.assess)."""
+    from hedui.steps.assess import assess_run
 
     with writing(ctx, "assess"), contextlib.closing(_open(ctx)) as con:
         con.sql("begin transaction")
-        households = con.sql(
-            "select request_id, any_value(region_code) filter (where relation = '本人'), "
-            "any_value(urban_rural) filter (where relation = '本人'), "
-            "any_value(program) filter (where relation = '本人') "
-            "from stg_requests where run_date = ? group by request_id", params=[ctx.run_date]
-        ).fetchall()
-        import pyarrow as pa
-
-        rows = list(policy_rows(load_policies(), households, ctx.run_date))
-        con.register("_policy_rows", pa.Table.from_pylist(rows or list(policy_rows(
-            load_policies(), [("", "36", "城市", "*")], ctx.run_date))))
-        keep = "true" if rows else "false"
-        db.replace_rows(con, "household_policy", f"select $run_date as run_date, * from _policy_rows where {keep}",
-                        {"run_date": ctx.run_date}, ctx.run_date)
-        con.unregister("_policy_rows")
-        counts = {}
-        for table_name in ("households", "pending_links", "figures", "figure_lineage", "finding_candidates", "evidence_gaps",
-                           "evidence_completeness",
-                           "findings", "outcomes", "facts"):
-            counts[table_name] = db.replace_model(con, table_name, f"assess/{table_name}.sql", ctx.run_date)
-        for table_name in ("previous_verification", "changes"):
-            counts[table_name] = db.replace_model(con, table_name, f"assess/{table_name}.sql", ctx.run_date)
+        counts = assess_run(con, ctx.run_date)
         con.sql("commit")
     return counts
 
