@@ -31,19 +31,22 @@ def cmd_run(args) -> int:
     from hedui.ops import run_summary
     from hedui.ops.business_date import check_inbox, parse_business_date
     from hedui.ops.progress import Progress
+    from hedui.ops.sources_config import check_connections, load_sources_config
     from hedui.pipeline import RunContext, run
     from hedui.privacy.keys import load_keys
+    from hedui.settings import Settings
 
+    # the setup first (keys, settings, limits, sources configuration), then the delivery: nothing is
+    # created before every check has passed
     date = parse_business_date(args.date, "--date")
-    check_inbox(Path(args.inbox), date)  # nothing is created for a date without deliveries
     load_keys()  # a missing key is a clear error now, not a crash mid-run
+    Settings.from_env()  # a mistyped HEDUI_THREADS / HEDUI_REPORT_PDF ...
     try:
         InputLimits.from_env()  # a mistyped HEDUI_MAX_*_BYTES too
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    from hedui.ops.sources_config import check_connections, load_sources_config
-
     check_connections(load_sources_config())  # so is a wrong sources configuration or connection
+    check_inbox(Path(args.inbox), date)  # nothing is created for a date without deliveries
     ctx = RunContext.of(args.inbox, args.workdir, date)
     started = time.perf_counter()
     with Progress(f"核对批次 {date}") as progress:
