@@ -18,23 +18,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hedui.audit.log import AuditLog
 from hedui.regions import region_label
+from hedui.steps.report.display import chinese_date
 from hedui.web import accounts
 from hedui.web.accounts import User
 from hedui.web.security import COOKIE, Sessions, Settings, csrf_ok, host_origin_middleware, load_secret
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-def chinese_date(value) -> str:
-    """2026年11月28日 from a date, datetime, ISO text or YYYYMMDD."""
-    if value is None or value == "":
-        return "—"
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    digits = text.replace("-", "")[:8]
-    if len(digits) == 8 and digits.isdigit():
-        return f"{int(digits[:4])}年{int(digits[4:6])}月{int(digits[6:8])}日"
-    return text
 
 
 def _env() -> Environment:
