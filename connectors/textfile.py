@@ -148,6 +148,25 @@ def _blank_long_lines(data: bytes, first_line: int, limit: int) -> tuple[bytes, 
     return b"".join(parts), bad
 
 
+SKIP_BUFFER_BYTES = 1 << 20
+
+
+def _read_past_line(fh: BinaryIO, hasher: hashlib._Hash) -> bytes | None:
+    """Read (and hash) up to the next newline through one reused 1 MiB buffer; return what follows it
+    in that buffer, or None at the end of the file.  No large allocation however long the line is
+    (fresh 32 MiB reads left the allocator holding several hundred MiB under load)."""
+    buf = bytearray(SKIP_BUFFER_BYTES)
+    view = memoryview(buf)
+    while True:
+        n = fh.readinto(buf)
+        if not n:
+            return None
+        hasher.update(view[:n])
+        nl = buf.find(b"\n", 0, n)
+        if nl >= 0:
+            return bytes(view[nl + 1:n])
+
+
 def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes: int | None = None,
                 max_line_bytes: int | None = None) -> Iterator[Chunk]:
     """Read ``fh`` to the end in chunks cut after a newline, hashing every byte read.
@@ -163,20 +182,19 @@ def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes:
     first = True
     skipping = False  # inside a line already known to be too long
     while True:
-        block = fh.read(chunk_bytes)
-        hasher.update(block)
         if skipping:
-            nl = block.find(b"\n")
-            if nl < 0 and block:
-                continue
+            rest = _read_past_line(fh, hasher)
             skipping = False
             yield Chunk(b"\n", line, 1, {line: _too_long_message(line, max_line_bytes)}, encoding)
             line += 1
-            if nl < 0:
+            if rest is None:
                 return
-            block = block[nl + 1:]
+            block = rest
             if not block:
                 continue
+        else:
+            block = fh.read(chunk_bytes)
+            hasher.update(block)
         data = carry + block if carry else block
         if block:
             cut = data.rfind(b"\n")
