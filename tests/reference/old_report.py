@@ -201,7 +201,8 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
             "           where run_date = $run_date union all "
             "           select record_id, file_name, row_no, delivery_date from stg_requests "
             "           where run_date = $run_date) r using (record_id) "
-            "where f.run_date = $run_date order by f.request_id, f.code", params=params)):
+            "where f.run_date = $run_date order by f.request_id, f.code, r.file_name, r.row_no, f.member_id, "
+            "f.record_id, f.detail_zh", params=params)):
         f["code_zh"] = FINDING_ZH.get(f["code"], f["code"])
         f["is_gap"] = f["code"] in GAP_CODES
         f["method_zh"] = METHOD_ZH.get(f["method"], "")

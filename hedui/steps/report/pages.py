@@ -87,7 +87,8 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           f"{_sql_case('f.code', FINDING_ZH, 'f.code')} as code_zh, "
           f"coalesce(f.code in ({', '.join(map(_sql_str, sorted(GAP_CODES)))}), false) as is_gap, "
           f"{_sql_case('f.method', METHOD_ZH, chr(39) * 2)} as method_zh, "
-          "row_number() over (order by f.request_id, f.code, f.rowid) as _ord "
+          "row_number() over (order by f.request_id, f.code, r.file_name, r.row_no, f.member_id, f.record_id, "
+          "f.detail_zh, f.rowid) as _ord "  # a total order: the page is the same on every run
           "from findings f join _report_batch b using (request_id) "
           "left join (select record_id, file_name, row_no, delivery_date from source_records "
           "           where run_date = $run_date union all "
