@@ -93,3 +93,22 @@ class InputLimits:
         return cls(_env_bytes("HEDUI_MAX_FIELD_BYTES", d.field_bytes),
                    _env_bytes("HEDUI_MAX_LINE_BYTES", d.line_bytes),
                    _env_bytes("HEDUI_MAX_FILE_BYTES", d.file_bytes))
+
+
+SKIP_BUFFER_BYTES = 1 << 20
+
+
+def read_past_line(fh: BinaryIO, hasher) -> bytes | None:
+    """Read (and hash) up to the next newline through one reused 1 MiB buffer; return what follows it
+    in that buffer, or None at the end of the file.  No large allocation however long the line is
+    (fresh 32 MiB reads left the allocator holding several hundred MiB under load)."""
+    buf = bytearray(SKIP_BUFFER_BYTES)
+    view = memoryview(buf)
+    while True:
+        n = fh.readinto(buf)
+        if not n:
+            return None
+        hasher.update(view[:n])
+        nl = buf.find(b"\n", 0, n)
+        if nl >= 0:
+            return bytes(view[nl + 1:n])

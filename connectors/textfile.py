@@ -28,7 +28,7 @@ from typing import BinaryIO
 import numpy as np
 import polars as pl
 
-from connectors.limits import MAX_COLUMNS, human_bytes, open_regular
+from connectors.limits import MAX_COLUMNS, human_bytes, open_regular, read_past_line
 from connectors.raw import positional_names
 
 log = logging.getLogger(__name__)
@@ -148,25 +148,6 @@ def _blank_long_lines(data: bytes, first_line: int, limit: int) -> tuple[bytes, 
     return b"".join(parts), bad
 
 
-SKIP_BUFFER_BYTES = 1 << 20
-
-
-def _read_past_line(fh: BinaryIO, hasher: hashlib._Hash) -> bytes | None:
-    """Read (and hash) up to the next newline through one reused 1 MiB buffer; return what follows it
-    in that buffer, or None at the end of the file.  No large allocation however long the line is
-    (fresh 32 MiB reads left the allocator holding several hundred MiB under load)."""
-    buf = bytearray(SKIP_BUFFER_BYTES)
-    view = memoryview(buf)
-    while True:
-        n = fh.readinto(buf)
-        if not n:
-            return None
-        hasher.update(view[:n])
-        nl = buf.find(b"\n", 0, n)
-        if nl >= 0:
-            return bytes(view[nl + 1:n])
-
-
 def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes: int | None = None,
                 max_line_bytes: int | None = None) -> Iterator[Chunk]:
     """Read ``fh`` to the end in chunks cut after a newline, hashing every byte read.
@@ -183,7 +164,7 @@ def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes:
     skipping = False  # inside a line already known to be too long
     while True:
         if skipping:
-            rest = _read_past_line(fh, hasher)
+            rest = read_past_line(fh, hasher)
             skipping = False
             yield Chunk(b"\n", line, 1, {line: _too_long_message(line, max_line_bytes)}, encoding)
             line += 1
