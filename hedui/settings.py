@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from connectors import list_sources
@@ -104,9 +104,6 @@ class Settings:
             report_pool_min=number("HEDUI_REPORT_POOL_MIN", 2000, 0),
             report_batch=number("HEDUI_REPORT_BATCH", 0, 0),
         )
-
-    def with_threads(self, threads: int) -> Settings:
-        return replace(self, threads=threads)
 
 
 _THREADS_OVERRIDE: int | None = None

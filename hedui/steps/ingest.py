@@ -40,9 +40,6 @@ from matching.normalize import name_sql_exceptions, normalize_name
 log = logging.getLogger(__name__)
 
 SQL_DIR = data_path("sql")
-#: memory for a staging run's own DuckDB (HEDUI_MEMORY_LIMIT overrides); beyond it DuckDB
-#: spills to a temporary folder beside the staged output
-DEFAULT_MEMORY_LIMIT = "4GB"
 #: value type → (macro call template, rule, what the value should have been)
 CHECKS = {
     "date": ("hd_date({col})", "bad_date", "日期"),
