@@ -69,20 +69,27 @@ def households_of(requests: Path, n: int) -> list[list[dict]]:
 def measure(workdir: Path, households: list[list[dict]], answers: Path | None) -> dict:
     from hedui.urgent import verify_household
 
-    times = []
+    times, cpus = [], []
+    steps: dict[str, list[float]] = {}
     first = None
     for i, rows in enumerate(households):
         t = time.perf_counter()
-        verify_household(workdir, rows, answers=answers, run_date=VERIFY_DATE)
+        result = verify_household(workdir, rows, answers=answers, run_date=VERIFY_DATE)
         elapsed = time.perf_counter() - t
         if i == 0:
             first = elapsed  # imports, GX context: paid once per process
             continue
         times.append(elapsed)
-        print(f"  {i}/{len(households) - 1}: {elapsed:.2f} s", file=sys.stderr)
+        cpus.append(result["cpu_seconds"])  # CPU of this process, all threads: what a shared machine cannot inflate
+        for name, cpu in result["cpu_steps"].items():
+            steps.setdefault(name, []).append(cpu)
+        print(f"  {i}/{len(households) - 1}: {elapsed:.2f} s wall, {result['cpu_seconds']:.2f} s CPU "
+              f"{result['cpu_steps']}", file=sys.stderr)
     times.sort()
     return {"n": len(times), "first_s": first, "p50_s": statistics.median(times) if times else None,
-            "p90_s": times[int(0.9 * (len(times) - 1))] if times else None, "max_s": max(times) if times else None}
+            "p90_s": times[int(0.9 * (len(times) - 1))] if times else None, "max_s": max(times) if times else None,
+            "p50_cpu_s": statistics.median(cpus) if cpus else None,
+            "cpu_steps": {k: round(statistics.median(v), 3) for k, v in steps.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     size = (workdir / "hedui.duckdb").stat().st_size
     print(f"on-demand verify: {result['n']} households on {workdir} ({size / 1e6:.0f} MB working DB), "
           f"load {load:.1f}: first {result['first_s']:.2f} s, p50 {result['p50_s']:.2f} s, "
-          f"p90 {result['p90_s']:.2f} s, max {result['max_s']:.2f} s")
+          f"p90 {result['p90_s']:.2f} s, max {result['max_s']:.2f} s; p50 CPU {result['p50_cpu_s']:.2f} s, "
+          f"median CPU per step {result['cpu_steps']}")
     return 0
 
 

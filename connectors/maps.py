@@ -17,6 +17,7 @@ the map's ``unit``.  A unit written in a cell wins over both (staging:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -196,8 +197,18 @@ def load_map(source: str, maps_dir: Path | None = None) -> SourceMap:
     if not _IDENT.fullmatch(source):
         raise MapError(f"来源名{source!r}不合法：须为小写英文、数字和下划线")
     path = (maps_dir or MAPS_DIR) / f"{source}.yaml"
-    if not path.is_file():
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None or not path.is_file():
         raise MapError(f"没有来源{source!r}的表头映射文件{path}；请在 connectors/maps/ 下添加")
+    return _parsed(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(path: Path, _mtime_ns: int, _size: int) -> SourceMap:
+    """A map file parsed once per version (its mtime and size): the urgent path asks for each map many times."""
     return _parse(yaml.safe_load(path.read_text(encoding="utf-8")), path)
 
 

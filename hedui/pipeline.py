@@ -95,7 +95,7 @@ def ingest_source(ctx: RunContext, source: str) -> dict:
     return out
 
 
-def validate_source(ctx: RunContext, source: str) -> dict:
+def validate_source(ctx: RunContext, source: str, *, data_docs: bool = True) -> dict:
     """Validate one source's staged rows with its GX suite; write passed rows (protected) and quarantine.
 
     The passed rows go to ``staged/<source>.parquet`` with the source's ID
@@ -128,7 +128,7 @@ def validate_source(ctx: RunContext, source: str) -> dict:
                 if announced and None not in announced else None)
     result = gx_validate(source, ctx.path("staged_pre", source), ctx.run_date,
                          ctx.path("staged", source), ctx.path("quarantine_gx", source),
-                         docs_dir=ctx.report_dir / "datadocs", expected_rows=expected,
+                         docs_dir=ctx.report_dir / "datadocs" if data_docs else None, expected_rows=expected,
                          write_passed=write_protected, manifest=manifest,
                          stage_quarantine=ctx.path("quarantine_stage", source))
     result = _as_dict(result)
@@ -153,9 +153,10 @@ def validate_source(ctx: RunContext, source: str) -> dict:
     return out
 
 
-def ingest_and_validate(ctx: RunContext, source: str) -> dict:
+def ingest_and_validate(ctx: RunContext, source: str, *, data_docs: bool = True) -> dict:
+    """Ingest and validate one source; `data_docs=False` (the urgent path) skips rebuilding GX's Data Docs."""
     ingest_source(ctx, source)
-    result = validate_source(ctx, source)
+    result = validate_source(ctx, source, data_docs=data_docs)
     kill_point(f"ingest:{source}")
     return result
 

@@ -44,8 +44,6 @@ def _plain_ids(con, run_date: str, keys) -> int:
     decrypted once per distinct token; a value that is not a token (a working
     database filled before protection) stands for itself.
     """
-    from hedui.privacy.keys import is_token
-
     tokens = con.sql("""
         select distinct id_number from source_records
         where run_date = $run_date and id_norm is null and name_norm is not null and id_number is not null
@@ -54,11 +52,29 @@ def _plain_ids(con, run_date: str, keys) -> int:
         where run_date = $run_date and id_norm is not null and id_number is not null
           and nullif(trim(authorization_no), '') is not null
     """, params={"run_date": run_date}).to_arrow_table().column(0).combine_chunks()
-    plain = [keys.decrypt(t) if is_token(t) else t for t in tokens.to_pylist()]
-    con.register("_hd_plain_arrow", pa.table({"token": tokens.cast(pa.string()), "plain": pa.array(plain, pa.string())}))
+    table = _plain_table(tokens.to_pylist(), keys)
+    con.register("_hd_plain_arrow", table)
     con.sql("create or replace temp table _hd_plain_ids as select * from _hd_plain_arrow")
     con.unregister("_hd_plain_arrow")
-    return len(plain)
+    return table.num_rows
+
+
+def _plain_table(tokens: list[str], keys) -> pa.Table:
+    """(token, plain, norm, status) for delivered ID tokens: decrypted, then normalized in Python.
+
+    `norm`/`status` are `matching.idnum.normalize_id`, the tested twin of the SQL
+    macros `hd_id_norm`/`hd_id_status`: that macro tree costs DuckDB about a second
+    of planning per query that uses it, which every urgent verification paid three
+    times for a handful of IDs.  A value that is not a token stands for itself.
+    """
+    from hedui.privacy.keys import is_token
+    from matching.idnum import normalize_id
+
+    plain = [keys.decrypt(t) if is_token(t) else t for t in tokens]
+    normed = [normalize_id(p) if p is not None else (None, None) for p in plain]
+    return pa.table({"token": pa.array(tokens, pa.string()), "plain": pa.array(plain, pa.string()),
+                     "norm": pa.array([n for n, _ in normed], pa.string()),
+                     "status": pa.array([s for _, s in normed], pa.string())})
 
 
 def probabilistic_pairs(con, run_date: str, keys) -> int:
@@ -139,8 +155,6 @@ def apply_decisions(con, run_date: str) -> None:
 def quarantine_links(con, run_date: str, keys) -> int:
     """Replace the run's `quarantine_links`: quarantined rows that name an authorized member
     (`sql/link/quarantine_links.sql`); the IDs are decrypted in temporary memory only."""
-    from hedui.privacy.keys import is_token
-
     if not db.table_exists(con, "quarantine_subjects"):
         con.sql(db.sql_text("schema.sql"))
     tokens = [t for (t,) in con.sql("""
@@ -150,8 +164,7 @@ def quarantine_links(con, run_date: str, keys) -> int:
         where run_date = $run_date and id_norm is not null and id_number is not null
           and nullif(trim(authorization_no), '') is not null
     """, params={"run_date": run_date}).fetchall()]
-    plain = [keys.decrypt(t) if is_token(t) else t for t in tokens]
-    con.register("_hd_q_arrow", pa.table({"token": pa.array(tokens, pa.string()), "plain": pa.array(plain, pa.string())}))
+    con.register("_hd_q_arrow", _plain_table(tokens, keys))
     con.sql("create or replace temp table _hd_q_plain as select * from _hd_q_arrow")
     con.unregister("_hd_q_arrow")
     try:

@@ -3,7 +3,8 @@
 -- valid ID that matched nobody belongs to someone else and is never a candidate.
 -- The delivered ID is encrypted in the staged tables: `_hd_plain_ids` (token,
 -- plain), made by the link step for these records only, lives in the
--- connection's temporary memory and never reaches the database file.
+-- connection's temporary memory and never reaches the database file; its `norm` is
+-- the plain ID normalized in Python (`hd_id_norm`'s tested twin, free to plan).
 with
 
 records as (
@@ -12,7 +13,7 @@ records as (
 ),
 
 cleaned as (
-    select records.*, nullif(hd_id_norm(coalesce(plain_ids.plain, records.id_number)), '') as id_clean
+    select records.*, plain_ids.norm as id_clean
     from records
     left join _hd_plain_ids as plain_ids on plain_ids.token = records.id_number
 ),

@@ -15,7 +15,7 @@ plain as (
     select
         members.*,
         case when starts_with(members.id_norm, 'p1:')
-             then nullif(hd_id_norm(plain_ids.plain), '') else members.id_norm end as idno
+             then plain_ids.norm else members.id_norm end as idno
     from members
     left join _hd_plain_ids as plain_ids on plain_ids.token = members.id_number
 ),

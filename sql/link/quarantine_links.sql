@@ -2,12 +2,13 @@
 -- member that could not be weighed keeps the household from CLEAR): by the normalized ID,
 -- or — when the row's ID is not usable (wrong check character, malformed) — by the name
 -- and the birth date its partial ID carries, the keys probabilistic linkage compares.
--- The delivered IDs are encrypted: `_hd_q_plain` (token, plain) lives in the link step's
--- temporary memory only.
+-- The delivered IDs are encrypted: `_hd_q_plain` (token, plain, and `norm`/`status`
+-- normalized in Python, the tested twins of `hd_id_norm`/`hd_id_status`) lives in the
+-- link step's temporary memory only.
 with
 
 quarantined as (
-    select q.*, hd_id_clean(coalesce(p.plain, q.id_number)) as id_clean
+    select q.*, hd_id_clean(coalesce(p.plain, q.id_number)) as id_clean, p.norm, p.status
     from quarantine_subjects as q
     left join _hd_q_plain as p on p.token = q.id_number
     where q.run_date = $run_date
@@ -15,15 +16,14 @@ quarantined as (
 
 parsed as (
     select *,
-        case when hd_id_status_clean(id_clean) in ('valid', 'converted_15') then hd_id_norm_clean(id_clean) end
-            as idno,
+        case when status in ('valid', 'converted_15') then norm end as idno,
         try_strptime(substr(id_clean, 7, 8), '%Y%m%d')::date as birth
     from quarantined
 ),
 
 members as (
     select distinct m.request_id, m.id_norm as member_id, m.name_norm,
-        hd_id_norm(coalesce(p.plain, m.id_number)) as idno
+        p.norm as idno
     from stg_requests as m
     left join _hd_q_plain as p on p.token = m.id_number
     where m.run_date = $run_date and m.id_norm is not null

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from collections import defaultdict
 from types import SimpleNamespace
 
@@ -74,7 +76,9 @@ def _finding_diff(previous: dict | None, findings: str) -> dict:
     return {"added": sorted(after - before), "removed": sorted(before - after)}
 
 
+@functools.cache
 def _env() -> Environment:
+    """The report templates' environment, made once per process (compiled templates stay cached)."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.filters["yuan"] = lambda v: "—" if v is None else f"{v:,.2f}"
     from hedui.regions import region_label
