@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hedui import db
+from matching.idnum import normalize_id
 
 RUN = "20261128"
 
@@ -167,7 +168,7 @@ def test_quarantine_links_match_by_id_or_by_name_and_the_birth_date_of_a_partial
             id_number varchar, id_masked varchar, name_norm varchar, rules varchar, reason_zh varchar);
         create table stg_requests (run_date varchar, request_id varchar, id_norm varchar, id_number varchar,
             name_norm varchar, authorization_no varchar);
-        create temp table _hd_q_plain (token varchar, plain varchar);
+        create temp table _hd_q_plain (token varchar, plain varchar, norm varchar, status varchar);
     """)
     member = "11010519491231002X"
     wrong_check = member[:17] + "5"
@@ -175,7 +176,7 @@ def test_quarantine_links_match_by_id_or_by_name_and_the_birth_date_of_a_partial
     con.execute("insert into stg_requests values (?, 'R2', 'p1:n', 'a1:n', '王五', '')", [RUN])  # unauthorized
     rows = [("a1:m", member), ("a1:q1", member.lower()), ("a1:q2", wrong_check), ("a1:q3", wrong_check),
             ("a1:n", "110105194912310046")]
-    con.executemany("insert into _hd_q_plain values (?, ?)", rows)
+    con.executemany("insert into _hd_q_plain values (?, ?, ?, ?)", [(t, p, *normalize_id(p)) for t, p in rows])
     for no, token, name in ((1, "a1:q1", "李四"), (2, "a1:q2", "张三"), (3, "a1:q3", "张四"), (4, "a1:n", "王五"),
                             (5, None, "张三")):
         con.execute("insert into quarantine_subjects values (?, 'bank', 'b.csv', ?, ?, null, ?, 'bad_amount', 'x')",
