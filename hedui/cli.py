@@ -27,20 +27,21 @@ def cmd_generate(args) -> int:
 
 def cmd_run(args) -> int:
     from connectors.limits import InputLimits
-    from hedui.errors import ConfigError
+    from hedui.errors import ConfigError, InputError
     from hedui.ops import run_summary
     from hedui.ops.business_date import check_inbox, parse_business_date
     from hedui.ops.progress import Progress
     from hedui.ops.sources_config import check_connections, load_sources_config
     from hedui.pipeline import RunContext, run
     from hedui.privacy.keys import load_keys
-    from hedui.settings import Settings
+    from hedui.settings import Settings, parse_shards
 
     # the setup first (keys, settings, limits, sources configuration), then the delivery: nothing is
     # created before every check has passed
     date = parse_business_date(args.date, "--date")
+    shards = parse_shards(args.shards, "--shards", InputError) if args.shards is not None else None
     load_keys()  # a missing key is a clear error now, not a crash mid-run
-    Settings.from_env()  # a mistyped HEDUI_THREADS / HEDUI_REPORT_PDF ...
+    Settings.from_env()  # a mistyped HEDUI_THREADS / HEDUI_REPORT_PDF / HEDUI_SHARDS ...
     try:
         InputLimits.from_env()  # a mistyped HEDUI_MAX_*_BYTES too
     except ValueError as exc:
@@ -50,7 +51,7 @@ def cmd_run(args) -> int:
     ctx = RunContext.of(args.inbox, args.workdir, date)
     started = time.perf_counter()
     with Progress(f"核对批次 {date}") as progress:
-        timings = run(ctx, progress=progress)
+        timings = run(ctx, progress=progress, shards=shards)
     total = time.perf_counter() - started
     for step, seconds in timings.items():
         logging.getLogger("hedui.run").info("%s: %.2f s", step, seconds)
@@ -305,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--inbox", required=True)
     r.add_argument("--date", required=True, help="YYYYMMDD")
     r.add_argument("--workdir", required=True)
+    r.add_argument("--shards", default=None,
+                   help="split link, assess and report into N shards (1-256; default $HEDUI_SHARDS or 1)")
     r.set_defaults(func=cmd_run)
 
     pdf = sub.add_parser("pdf", help="print household reports of a run to PDF (on demand)")

@@ -314,6 +314,51 @@ def report(ctx: RunContext, only: set[str] | None = None) -> dict:
         return write_reports(con, ctx, only)
 
 
+def shard_plan(ctx: RunContext, shards: int | None = None) -> list[int]:
+    """Split the run's households into `shards` (default HEDUI_SHARDS) and link what cannot be split
+    (hedui.steps.shard.plan); return the shard numbers, for one `shard_work` each."""
+    from hedui.privacy.keys import load_keys
+    from hedui.steps import shard
+
+    n = settings().shards if shards is None else shard.parse_shards(shards, "shards")
+    keys = load_keys()
+    with writing(ctx, "shard_plan"), contextlib.closing(_open(ctx)) as con:
+        con.sql("begin transaction")
+        result = shard.plan(con, ctx, n, keys)
+        con.sql("commit")
+    shard.write_plan(ctx, result)
+    log.info("shards: %d, households per shard %s", n, result["households"])
+    return list(range(n))
+
+
+def shard_work(ctx: RunContext, shard_no: int) -> dict:
+    """Link, assess and render one shard on its own DuckDB file (no writer lock: shards run side by side)."""
+    from hedui.privacy.keyring import check_keys
+    from hedui.privacy.keys import load_keys
+    from hedui.steps import shard
+    from hedui.workdir import private_umask
+
+    private_umask()
+    keys = load_keys()
+    check_keys(ctx.workdir, keys)
+    return shard.work(ctx, shard_no, keys)
+
+
+def shard_merge(ctx: RunContext) -> dict:
+    """Union the shards' link and assess rows into the working database, write the batch report files."""
+    from hedui.steps import shard
+    from hedui.steps.report.outputs import write_reports
+
+    with writing(ctx, "shard_merge"), contextlib.closing(_open(ctx)) as con:
+        with shard.attached(con, ctx) as aliases:
+            con.sql("begin transaction")
+            counts = shard.merge(con, ctx, aliases)
+            con.sql("commit")
+        write_reports(con, ctx, only=set())  # the pages are the shards'; the batch files are whole-run
+    shard.remove_shards(ctx)
+    return counts
+
+
 def publish(ctx: RunContext) -> dict:
     """Log the run in the hash-chained audit log and publish the auditor database."""
     from hedui.audit.auditor import default_audit_db, default_log_path
@@ -416,32 +461,45 @@ def ingest_all(ctx: RunContext, workers: int | None = None, progress=None) -> di
         return {f"ingest:{s}": futures[s].result() for s in sources()}
 
 
-_STEPS_ZH = {"load": "入库", "link": "关联", "assess": "评估", "report": "出报告", "publish": "发布"}
+_STEPS_ZH = {"load": "入库", "link": "关联", "assess": "评估", "report": "出报告", "publish": "发布",
+             "shard_plan": "分片计划", "shard_work": "分片处理", "shard_merge": "分片合并"}
 
 
-def run(ctx: RunContext, progress=None) -> dict:
+def run(ctx: RunContext, progress=None, shards: int | None = None) -> dict:
     """Every step in order, without Airflow (`hedui run`); the per-source steps two at a time.
 
     Holds the working folder's writer lock throughout; removes what a killed
     earlier run left behind first.  `progress` (hedui.ops.progress.Progress) hears
-    of every finished source and step.
+    of every finished source and step.  With `shards` (default HEDUI_SHARDS) > 1,
+    link, assess and report run as shard_plan, one shard_work per shard (one
+    after the other here) and shard_merge.
     """
+    n = settings().shards if shards is None else shards
     with writing(ctx, "run"):
-        return _run(ctx, progress)
+        return _run(ctx, progress, n)
 
 
-def _run(ctx: RunContext, progress=None) -> dict:
+def _sharded_steps(n: int):
+    def work_all(ctx: RunContext) -> None:
+        for i in range(n):
+            shard_work(ctx, i)
+
+    return (("shard_plan", lambda ctx: shard_plan(ctx, n)), ("shard_work", work_all), ("shard_merge", shard_merge))
+
+
+def _run(ctx: RunContext, progress=None, shards: int = 1) -> dict:
     from hedui.workdir import clean_leftovers, secure_workdir
 
     clean_leftovers(ctx.workdir)
     secure_workdir(ctx.workdir, deep=True)
+    middle = ((("link", link), ("assess", assess), ("report", report)) if shards <= 1
+              else _sharded_steps(shards))
     if progress is not None:
-        progress.expect(len(_STEPS_ZH))
+        progress.expect(2 + len(middle))
     t = time.perf_counter()
     timings = ingest_all(ctx, progress=progress)
     timings["sources"] = time.perf_counter() - t
-    for name, step in (("load", load), ("link", link), ("assess", assess), ("report", report),
-                       ("publish", publish)):
+    for name, step in (("load", load), *middle, ("publish", publish)):
         t = time.perf_counter()
         step(ctx)
         timings[name] = time.perf_counter() - t

@@ -67,6 +67,7 @@ class Settings:
     | ``HEDUI_REPORT_PDF`` | ``auto`` / ``all`` / ``none`` | auto |
     | ``HEDUI_REPORT_POOL_MIN`` | fewer households than this render in-process | 2000 |
     | ``HEDUI_REPORT_BATCH`` | households per page batch (0: automatic) | 0 |
+    | ``HEDUI_SHARDS`` | shards of link, assess and report (1–256; 1: not sharded) | 1 |
     """
 
     threads: int = 2
@@ -76,6 +77,7 @@ class Settings:
     report_pdf: str = "auto"
     report_pool_min: int = 2000
     report_batch: int = 0
+    shards: int = 1
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -103,7 +105,26 @@ class Settings:
             report_pdf=pdf,
             report_pool_min=number("HEDUI_REPORT_POOL_MIN", 2000, 0),
             report_batch=number("HEDUI_REPORT_BATCH", 0, 0),
+            shards=parse_shards(env.get("HEDUI_SHARDS")),
         )
+
+
+MAX_SHARDS = 256
+
+
+def parse_shards(text, name: str = "HEDUI_SHARDS", error: type[Exception] | None = None) -> int:
+    """The shard count in `text` (an integer 1–256); None or empty is 1.
+
+    Raises `error` (default ConfigError; the CLI passes InputError) naming `name` and the allowed range.
+    """
+    from hedui.errors import ConfigError
+
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return 1
+    s = str(text).strip()
+    if not s.isdigit() or not 1 <= int(s) <= MAX_SHARDS:
+        raise (error or ConfigError)(f"{name}={s!r} 无效：分片数应为 1 到 {MAX_SHARDS} 之间的整数（1 表示不分片）")
+    return int(s)
 
 
 _THREADS_OVERRIDE: int | None = None
