@@ -45,6 +45,12 @@ there is nothing to verify: the run fails.
 2. **load** — the run's staged rows into the working DuckDB; fails if
    delivered ≠ staged + quarantined for any file.
 3. **link**, 4. **assess**, 5. **report**, 6. **publish** (audit log, auditor DB).
+   With param `shards` (or `$HEDUI_SHARDS`) N > 1, steps 3–5 become
+   **shard_plan** (each household's shard by a keyed hash of its request id;
+   probabilistic pairs scored and ranked once over the whole run),
+   **shard_work** — one mapped task per shard, on its own DuckDB file, so
+   shards can run on different Celery workers — and **shard_merge** (the
+   shards' results back into the working database); publication runs once.
 7. **summarize** — `reports/D/run_summary.json`: outcome counts, sources
    missing or failed, quarantine counts, time per step.
 8. **notify** — mails the summary (SMTP provider, `HEDUI_NOTIFY_EMAIL`) and
@@ -94,6 +100,8 @@ DEFAULT_ARGS = {
         "workdir": Param(None, type=["null", "string"], description="working folder (default $HEDUI_WORKDIR)"),
         "run_date": Param(None, type=["null", "string"], pattern=r"^(\d{8}|\d{4}-\d{2}-\d{2})$",
                           description="business date YYYYMMDD; default: the logical date in Asia/Shanghai"),
+        "shards": Param(None, type=["null", "integer"], minimum=1, maximum=256,
+                        description="split link, assess and report into N shards (default $HEDUI_SHARDS or 1)"),
         "cutoff": Param(None, type=["null", "string"], pattern=r"^\d{1,2}:\d{2}$",
                         description="wait for late deliveries until HH:MM Shanghai the morning after "
                                     "(default $HEDUI_CUTOFF or 06:00)"),
@@ -147,12 +155,35 @@ def hedui_nightly():
 
         return run_step
 
-    @task
-    def summarize(*steps: dict, **context) -> dict:
-        from hedui.ops.airflow_tasks import fail_fast, finish
+    @task.branch(trigger_rule="none_failed")
+    def choose_path(*_upstream, **context) -> str:
+        from hedui.ops.airflow_tasks import fail_fast, shard_count
 
         with fail_fast():
-            summary = finish(context, {s["step"]: s["seconds"] for s in steps})
+            return "shard_plan" if shard_count(context) > 1 else "link"
+
+    @task
+    def shard_plan(*_upstream, **context) -> list[int]:
+        from hedui.ops.airflow_tasks import fail_fast, run_context, shard_count
+        from hedui.pipeline import shard_plan as plan
+
+        with fail_fast():
+            return plan(run_context(context), shard_count(context))
+
+    @task(map_index_template="{{ task.op_kwargs['shard'] }}")
+    def shard_work(shard: int, **context) -> dict:
+        from hedui.ops.airflow_tasks import fail_fast, run_context
+        from hedui.pipeline import shard_work as work
+
+        with fail_fast():
+            return work(run_context(context), shard)
+
+    @task
+    def summarize(*_upstream, **context) -> dict:
+        from hedui.ops.airflow_tasks import fail_fast, finish, step_timings
+
+        with fail_fast():
+            summary = finish(context, step_timings(context))
         return {k: summary[k] for k in ("run_date", "households", "outcomes", "sources_missing", "sources_failed")}
 
     @task(trigger_rule="all_done", retries=1)
@@ -169,11 +200,14 @@ def hedui_nightly():
     ingested = ingest.expand(source=names)
     waits >> ingested
     loaded = step("load", trigger_rule="none_failed")(ingested)
-    linked = step("link")(loaded)
+    path = choose_path(loaded)
+    linked = step("link")(path)
     assessed = step("assess")(linked)
     reported = step("report")(assessed)
-    published = step("publish")(reported)
-    notify(summarize(loaded, linked, assessed, reported, published))
+    planned = shard_plan(path)
+    merged = step("shard_merge")(shard_work.expand(shard=planned))
+    published = step("publish", trigger_rule="none_failed_min_one_success")(reported, merged)
+    notify(summarize(published))
 
 
 hedui_nightly()

@@ -235,3 +235,31 @@ def notify_outcome(context) -> None:
 
 __all__ = ["DeliverySensor", "DeliveryTrigger", "InputError", "business_date", "check_inbox_exists", "fail_fast",
            "finish", "notify_outcome", "raise_if_source_not_passed", "run_context", "source_timings"]
+
+
+def shard_count(context) -> int:
+    """The run's shard count: param `shards`, else HEDUI_SHARDS, else 1 (hedui.steps.shard).
+
+    Raises ConfigError (no retry) for a value outside 1–256.
+    """
+    from hedui.settings import parse_shards, settings
+
+    value = (context.get("params") or {}).get("shards")
+    return settings().shards if value is None else parse_shards(value, "shards")
+
+
+STEP_TASKS = ("load", "link", "assess", "report", "shard_merge", "publish")
+
+
+def step_timings(context) -> dict[str, float]:
+    """{step: seconds} of the steps this run ran (a skipped path's steps have no XCom)."""
+    ti = context["ti"]
+    out: dict[str, float] = {}
+    for task_id in STEP_TASKS:
+        value = ti.xcom_pull(task_ids=task_id)
+        if isinstance(value, dict) and "seconds" in value:
+            out[value.get("step", task_id)] = float(value["seconds"])
+    shards = ti.xcom_pull(task_ids="shard_work")
+    if shards:  # one dict per shard: the slowest shard is the step's wall time when they run side by side
+        out["shard_work"] = max(sum(s.get("seconds", {}).values()) for s in shards if isinstance(s, dict))
+    return out
