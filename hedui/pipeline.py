@@ -322,11 +322,12 @@ def shard_plan(ctx: RunContext, shards: int | None = None) -> list[int]:
 
     n = settings().shards if shards is None else shard.parse_shards(shards, "shards")
     keys = load_keys()
-    with writing(ctx, "shard_plan"), contextlib.closing(_open(ctx)) as con:
-        con.sql("begin transaction")
-        result = shard.plan(con, ctx, n, keys)
-        con.sql("commit")
-    shard.write_plan(ctx, result)
+    with writing(ctx, "shard_plan"):
+        with contextlib.closing(_open(ctx)) as con:
+            con.sql("begin transaction")
+            result = shard.plan(con, ctx, n, keys)
+            con.sql("commit")
+        shard.write_plan(ctx, result)  # with the snapshot the shards copy, still under the lock
     log.info("shards: %d, households per shard %s", n, result["households"])
     return list(range(n))
 

@@ -12,9 +12,10 @@ The path for ``HEDUI_SHARDS`` / ``hedui run --shards`` / the DAG param ``shards`
    frequencies of names are those of the whole data) and *ranks* each
    record's candidates across all households (one-to-one choice and the
    ambiguity margin). The pairs (without the plain ID) and the shard map are
-   stored in the working database as ``shard_plan_pairs`` / ``shard_plan_households``.
+   stored in the working database as ``shard_plan_pairs`` / ``shard_plan_households``,
+   and a snapshot of the database is taken for the shards (under the writer lock).
 2. **work** (one per shard, in parallel, e.g. on different Celery workers) —
-   copies the working database to ``runs/<date>/shards/<i>/hedui.duckdb``,
+   copies the snapshot to ``runs/<date>/shards/<i>/hedui.duckdb``,
    keeps only the shard's requests of the run, and there runs the link step
    (exact links, the shard's share of the planned pairs, review queue,
    decisions, quarantine links), the assessment, and renders the shard's
@@ -114,13 +115,33 @@ def plan(con, ctx, n: int, keys) -> dict:
 
 
 def write_plan(ctx, result: dict) -> None:
+    """Write the plan and a snapshot of the (closed) working database for the shards to copy.
+
+    Call it holding the writer lock: the shards copy the snapshot, never the working
+    database, which a review decision may write meanwhile.
+    """
     folder = shards_dir(ctx)
     if folder.exists():
         shutil.rmtree(folder)  # an earlier plan's shard files
     folder.mkdir(parents=True)
+    _copy_database(ctx.database, _snapshot(ctx))
     tmp = _plan_file(ctx).with_suffix(".tmp")
     tmp.write_text(json.dumps(result), encoding="utf-8")
     tmp.replace(_plan_file(ctx))
+
+
+def _snapshot(ctx) -> Path:
+    return shards_dir(ctx) / "snapshot.duckdb"
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """Copy a closed DuckDB file (and its WAL, if one was left) to `target`, atomically."""
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.copyfile(source, tmp)
+    wal = Path(str(source) + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, Path(str(target) + ".wal"))
+    tmp.replace(target)
 
 
 def read_plan(ctx) -> dict:
@@ -151,9 +172,7 @@ def work(ctx, shard: int, keys) -> dict:
     if path.parent.exists():
         shutil.rmtree(path.parent)  # a killed attempt's copy
     path.parent.mkdir(parents=True)
-    tmp = path.with_name("hedui.duckdb.tmp")
-    shutil.copyfile(ctx.database, tmp)  # the working database is closed between plan and merge
-    tmp.replace(path)
+    _copy_database(_snapshot(ctx), path)  # the working database as the plan left it
     timings["copy"] = time.perf_counter() - t
     s = settings()
     run_date = ctx.run_date
