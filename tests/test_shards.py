@@ -104,7 +104,7 @@ def test_four_shards_give_the_auditor_database_of_one(world_run, four_shards):
         assert _table(a, table, four_shards.workdir) == _table(b, table, one.workdir), table
 
 
-@pytest.mark.parametrize("value", ["0", "257", "2.5"])
+@pytest.mark.parametrize("value", ["0", "257"])
 def test_a_bad_shard_count_exits_2_in_chinese_and_creates_nothing(world, tmp_path, value):
     work = tmp_path / "work"
     proc = subprocess.run([sys.executable, "-m", "hedui.cli", "run", "--inbox", str(world), "--date", RUN_DATE,
@@ -119,7 +119,7 @@ def test_a_bad_hedui_shards_exits_2_and_creates_nothing(world, tmp_path):
     work = tmp_path / "work"
     proc = subprocess.run([sys.executable, "-m", "hedui.cli", "run", "--inbox", str(world), "--date", RUN_DATE,
                            "--workdir", str(work)], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env={**os.environ, "HEDUI_SHARDS": "1000"})
+                          env={**os.environ, "HEDUI_SHARDS": "2.5"})
     assert proc.returncode == 2 and "HEDUI_SHARDS" in proc.stderr and not work.exists()
 
 
