@@ -3,8 +3,9 @@
     python -m bench.publish --size tenth
 
 Runs `hedui run` once on the cached world of the size (bench.pipeline's cache, keys and date; it publishes the
-first date), copies every per-run row of the working database to a second date, then publishes that date
-into a copy of the first date's auditor file, incrementally and with ``full=True``, `--repeat` times each.
+first date), copies every per-run row of the working database to a second date (to `--dates` - 1 more
+dates), then publishes the last date into a copy of the auditor file of the dates before it, incrementally
+and with ``full=True``, `--repeat` times each.
 CPU seconds are this process's (DuckDB's threads included): more reliable than wall time on a shared machine.
 The working folder is kept (``--workdir``) so that a second invocation skips the run.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime as dt
 import hashlib
 import os
 import resource
@@ -59,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default="tenth")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--dates", type=int, default=2, help="run dates in the auditor file after the publication")
     ap.add_argument("--workdir", type=Path, help="default /tmp/hedui-bench-publish-<size>")
     args = ap.parse_args(argv)
     for key in BENCH_KEYS:
@@ -84,6 +87,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from hedui.steps.publish import publish_audit_db
 
+    first = dt.date(int(DATE[:4]), int(DATE[4:6]), int(DATE[6:]))
+    dates = [DATE, DAY2] + [(first + dt.timedelta(days=7 * i)).strftime("%Y%m%d") for i in range(2, args.dates)]
+    last = dates[args.dates - 1]
+    if args.dates > 2:
+        previous = workdir / "bench" / f"dates_{args.dates - 1}.duckdb"
+        if not previous.exists():
+            shutil.copy(base, previous)
+            for day in dates[2:args.dates]:
+                copy_run_date(database, DATE, day)
+            for day in dates[1:args.dates - 1]:
+                publish_audit_db(database, previous, day, code_version="bench")
+        base = previous
     con = duckdb.connect(str(database), read_only=True)
     members, lookups = con.sql("select count(*), sum(len(sources)) from query_ledger where run_date = ?",
                                params=[DATE]).fetchall()[0]
@@ -96,13 +111,13 @@ def main(argv: list[str] | None = None) -> int:
             target = workdir / "bench" / f"{mode}.duckdb"
             shutil.copy(base, target)
             c, w = _cpu(), time.perf_counter()
-            out = publish_audit_db(database, target, DAY2, code_version="bench", full=mode == "full")
+            out = publish_audit_db(database, target, last, code_version="bench", full=mode == "full")
             times[mode].append((_cpu() - c, time.perf_counter() - w))
             assert out["mode"] == mode, out["mode"]
             print(f"{mode}: {times[mode][-1][0]:.1f} CPU s, {times[mode][-1][1]:.1f} s wall, "
                   f"load {os.getloadavg()[0]:.1f}", flush=True)
     for mode, ts in times.items():
-        print(f"{args.size} publish of the second date, {mode}: median {statistics.median(c for c, _ in ts):.1f} "
+        print(f"{args.size} publish of date {args.dates} of {args.dates}, {mode}: median {statistics.median(c for c, _ in ts):.1f} "
               f"CPU s, {statistics.median(w for _, w in ts):.1f} s wall")
     return 0
 

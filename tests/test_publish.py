@@ -7,7 +7,11 @@ Publishing the first date, then the second incrementally, must give exactly what
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -167,6 +171,31 @@ def test_an_auditor_reading_the_published_file_meanwhile_keeps_a_whole_file(work
     con = open_auditor(target)
     assert con.sql("select count(*) from evidence").fetchall()[0][0] == 2 * before[0][0]
     con.close()
+
+
+def test_an_incremental_publication_killed_before_its_swap_leaves_the_published_file_whole(workdir):
+    target = default_audit_db(workdir)
+    _publish(workdir, RUN_DATE)
+    _add_second_date(workdir / "hedui.duckdb")
+    published = target.read_bytes()
+    code = ("import sys; from pathlib import Path; from hedui.privacy.keys import Keys; "
+            "from hedui.steps.publish import publish_audit_db; "
+            "publish_audit_db(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], code_version='v-test', "
+            "keys=Keys(b'\\x01' * 32, b'\\x02' * 32))")
+    proc = subprocess.run([sys.executable, "-c", code, str(workdir / "hedui.duckdb"), str(target), DAY2],
+                          env={**os.environ, "HEDUI_TEST_KILL_AT": "publish"}, capture_output=True, text=True,
+                          timeout=300, start_new_session=True)  # the hook kills its own process group
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+    assert target.read_bytes() == published  # the copy was complete, never swapped in
+    assert list(target.parent.glob(".*.tmp"))
+    from hedui.workdir import clean_leftovers
+
+    clean_leftovers(workdir)
+    assert not list(target.parent.glob(".*.tmp*"))
+    assert _publish(workdir, DAY2)["mode"] == "incremental"
+    rebuilt = workdir / "audit" / "rebuilt.duckdb"
+    _publish(workdir, DAY2, rebuilt, full=True)
+    assert _contents(target) == _contents(rebuilt)
 
 
 def test_a_ledger_of_the_earlier_shape_is_migrated_once(workdir):
