@@ -8,6 +8,7 @@
 - ``after:<step>``     after a step of `hedui run` finished (load, link, assess, report)
 - ``link``             inside the link step's transaction, before its commit
 - ``report``           in the report step, after the page data are exported, before any page is written
+- ``publish``          in the publish step, the auditor database written apart, before it is swapped in
 
 Only tests set it (tests/test_kill_rerun.py, which starts each run in its own
 session); it is never set in a deployment.

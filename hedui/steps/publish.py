@@ -1,4 +1,15 @@
-"""Publication: the run's auditor database, masked and pseudonymized, written apart and swapped in atomically."""
+"""Publication: the run's auditor database, masked and pseudonymized, written apart and swapped in atomically.
+
+Incremental per run date: the published file is copied, only the run date's
+rows of each per-run table are replaced in the copy (the small tables that are
+not per run — the review decisions, the audit log, the catalog — are written
+whole), and the copy replaces the published file with `os.replace`, so an
+auditor never sees a half-written file.  The table `publication` keeps a
+digest per table of what defines it (its SQL, the macros, its columns and
+types, the pseudonym key's fingerprint, `PUBLICATION_FORMAT`); the file is
+rebuilt whole when there is none yet, when any digest changed, or when asked
+(`full=True`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +20,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable
@@ -18,6 +30,7 @@ import duckdb
 import pyarrow as pa
 
 from hedui import db
+from hedui.audit.ledger import ensure_query_ledger
 from hedui.audit.log import (
     AuditError,
     AuditLog,
@@ -25,6 +38,7 @@ from hedui.audit.log import (
     default_actor,
     mask_free_text,
 )
+from hedui.ops.killpoint import kill_point
 from hedui.privacy.keys import PSEUDONYM_PREFIX, Keys, load_keys
 from hedui.resources import checkout_root
 
@@ -37,6 +51,12 @@ AUDITOR_TABLES = ("runs", "input_files", "source_status", "reconciliation", "hou
 
 
 OPTIONAL_TABLES = ("review_queue",)  # published when the working database has them
+
+
+PUBLICATION_FORMAT = 1  # raise it when publication changes in a way the digests do not see (masking code…)
+
+
+PUBLICATION_TABLE = "publication"
 
 
 PSEUDONYM_COLUMNS = {"review_queue": "member_pseudonym", "members": "member_pseudonym", "findings": "member_pseudonym",
@@ -101,10 +121,11 @@ def _quote_path(p: Path) -> str:
     return "'" + str(p).replace("'", "''") + "'"
 
 
-def _ensure_pseudonyms(con, table: str, column: str, keys: Callable[[], Keys]) -> int:
-    """Pseudonymize any value of `table.column` that is not yet a pseudonym (a safety net)."""
+def _ensure_pseudonyms(con, table: str, column: str, keys: Callable[[], Keys], run_date: str | None = None) -> int:
+    """Pseudonymize any value of `table.column` (of `run_date`'s rows when given) not yet a pseudonym (a safety net)."""
     n = con.sql(f"select count(*) from {table} where {column} is not null "
-                f"and not starts_with({column}, '{PSEUDONYM_PREFIX}')").fetchall()[0][0]
+                f"and not starts_with({column}, '{PSEUDONYM_PREFIX}')" + (" and run_date = $d" if run_date else ""),
+                params={"d": run_date} if run_date else None).fetchall()[0][0]
     if n:
         from hedui.privacy.protect import protect_table
 
@@ -128,7 +149,7 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
                      code_version: str | None = None, policy_versions: Iterable[str] | None = None,
                      audit_log: AuditLog | None = None, run_id: str | None = None,
                      started_at: dt.datetime | None = None, finished_at: dt.datetime | None = None,
-                     keys: Keys | None = None) -> dict:
+                     keys: Keys | None = None, full: bool = False) -> dict:
     """Publish the auditor database (all runs of the working database) after run `run_date`; return counts.
 
     Records the run (code version — default `describe_code_version()` —, policy versions —
@@ -137,16 +158,20 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
     in `audit_anchors`, then writes every table of `AUDITOR_TABLES` (plus
     `review_decisions` when the working database has it, and `access_log`, the
     audit log's entries) to a temporary file that replaces `audit_db_path`
-    atomically.  Member ids not yet pseudonymized are pseudonymized (keys loaded
-    only then); free text is masked.  Needs the working database not held by
-    another process.
+    atomically.  Incremental: the temporary file is a copy of the published one
+    in which only `run_date`'s rows of the per-run tables are replaced; it is
+    built whole when there is no published file, when the definition of a
+    table changed (`publication` digests) or with `full=True`.  Member ids not
+    yet pseudonymized are pseudonymized (keys loaded only then); free text is
+    masked.  Needs the working database not held by another process.
 
     A broken audit log does not stop the publication: its problems are in
     `access_log_check` for the auditors (and `hedui audit verify` fails).
 
     Raises AuditError when an unmasked ID number would reach the auditor
     database (nothing is published and the run's record is left as it was),
-    and ConfigError when keys are needed and missing.
+    and ConfigError when keys are needed and missing.  The result says
+    `mode`: ``incremental`` or ``full``.
     """
     audit_db_path = Path(audit_db_path)
     audit_db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -173,8 +198,11 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
     con.sql("set preserve_insertion_order = false")  # every auditor table says its own order by
     counts: dict[str, int] = {}
     before: dict[str, list] = {}
+    mode = "full"
     try:
-        con.sql(db.sql_text("publish/schema.sql"))
+        con.sql("begin transaction")
+        ensure_query_ledger(con)  # also creates audit_runs and audit_anchors
+        con.sql("commit")
         # the auditors see names only as 张*: every requested member's name is masked in free text too
         _register_mask_udf(con, [r[0] for r in con.sql(
             "select distinct trim(name) from stg_requests where name is not null").fetchall()]
@@ -201,18 +229,41 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
         masked = ("coalesce(id_masked, hd_mask_id(case when id_norm not like 'p1:%' then id_norm end))"
                   if "id_masked" in req_cols else "hd_mask_id(coalesce(id_norm, id_number))")
         con.sql(f"create or replace temp view _hd_requests as select *, {masked} as _id_masked from stg_requests")
-        con.sql(f"attach {_quote_path(tmp)} as auditor")
+        tables = {t: db.sql_text(f"publish/auditor_{t}.sql") for t in AUDITOR_TABLES + OPTIONAL_TABLES
+                  if t not in OPTIONAL_TABLES or db.table_exists(con, t)}
+        digests = {t: _digest(con, sql, workdir_db_path.parent) for t, sql in tables.items()}
+        if not full and _copy_published(audit_db_path, tmp):
+            con.sql(f"attach {_quote_path(tmp)} as auditor")
+            if _published_digests(con) == digests:
+                mode = "incremental"
+            else:  # a table's definition changed (or the file predates `publication`): rebuild whole
+                con.sql("detach auditor")
+                tmp.unlink(missing_ok=True)
+        if mode == "full":
+            con.sql(f"attach {_quote_path(tmp)} as auditor")
         try:
-            for table in AUDITOR_TABLES + OPTIONAL_TABLES:
-                sql = db.sql_text(f"publish/auditor_{table}.sql")
-                if table in OPTIONAL_TABLES and not db.table_exists(con, table):
-                    continue
+            t0 = time.perf_counter()
+            scope: dict[str, str | None] = {}  # table → the run date whose rows are new, None: the whole table
+            present = _auditor_tables(con)
+            for table, sql in tables.items():
                 t = time.perf_counter()
-                con.sql(f"create table auditor.{table} as {sql}")
-                log.debug("auditor table %s: %.1f s", table, time.perf_counter() - t)
+                if mode == "incremental":
+                    con.execute(f"delete from auditor.{table} where run_date = ?", [run_date])
+                    con.execute(f"insert into auditor.{table} select * from ({sql}) where run_date = ?", [run_date])
+                    scope[table] = run_date
+                else:
+                    con.sql(f"create table auditor.{table} as {sql}")
+                    scope[table] = None
+                log.debug("auditor table %s (%s): %.1f s", table, mode, time.perf_counter() - t)
+            for table in present - set(tables):  # e.g. an optional table the working database no longer has
+                con.sql(f"drop table auditor.{table}")
+            for table in ("review_decisions", "access_log", "access_log_check", "catalog", "catalog_columns",
+                          PUBLICATION_TABLE):  # small and not per run: written whole every time
+                con.sql(f"drop table if exists auditor.{table}")
             review = _review_decisions_sql(con)
             if review:
                 con.sql(f"create table auditor.review_decisions as {review}")
+                scope["review_decisions"] = None
                 for column in set(_MEMBER_ID_COLUMNS) & set(_columns(con, "auditor.review_decisions")):
                     _ensure_pseudonyms(con, "auditor.review_decisions", column, get_keys)
             con.register("_hd_log", pa.Table.from_pylist(
@@ -227,18 +278,23 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
             con.sql("create table auditor.access_log_check as select * from (values (?, ?, ?, ?)) "
                     "t(checked_at, n_entries, n_problems, first_problem_zh)",
                     params=[published_at, len(entries), len(problems), str(problems[0]) if problems else None])
-            published = {r[0] for r in con.sql("select table_name from duckdb_tables() "
-                                               "where database_name = 'auditor'").fetchall()}
+            scope["access_log"] = scope["access_log_check"] = None
             for table, column in PSEUDONYM_COLUMNS.items():
-                if table in published:
-                    _ensure_pseudonyms(con, f"auditor.{table}", column, get_keys)
-            _guard_unmasked(con)
+                if table in scope:
+                    _ensure_pseudonyms(con, f"auditor.{table}", column, get_keys, scope[table])
+            _guard_unmasked(con, scope)
+            con.sql(f"create table auditor.{PUBLICATION_TABLE} (table_name varchar, digest varchar, "
+                    f"published_at timestamptz, run_date varchar, mode varchar)")
+            con.executemany(f"insert into auditor.{PUBLICATION_TABLE} values (?, ?, ?, ?, ?)",
+                            [(t, d, published_at, run_date, mode) for t, d in sorted(digests.items())])
+            published = _auditor_tables(con)
             for table in sorted(published | {"access_log"}):
                 counts[table] = con.sql(f"select count(*) from auditor.{table}").fetchall()[0][0]
             from hedui.audit.catalog import write_catalog
 
             write_catalog(con, "auditor")
             con.sql("checkpoint auditor")
+            log.info("auditor tables written (%s): %.1f s", mode, time.perf_counter() - t0)
         finally:
             con.sql("detach auditor")
     except BaseException:
@@ -253,11 +309,46 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
         raise
     finally:
         con.close()
+    tmp.chmod(0o600)  # masked, but still about households: the service user only
+    kill_point("publish")  # the new file is complete, the published one untouched
     os.replace(tmp, audit_db_path)
-    audit_db_path.chmod(0o600)  # masked, but still about households: the service user only
     _fsync_dir(audit_db_path.parent)
-    log.info("published the auditor database %s (%s)", audit_db_path, counts)
-    return {"path": str(audit_db_path), "tables": counts, "log_problems": len(problems)}
+    log.info("published the auditor database %s (%s, %s)", audit_db_path, mode, counts)
+    return {"path": str(audit_db_path), "tables": counts, "log_problems": len(problems), "mode": mode}
+
+
+def _auditor_tables(con) -> set[str]:
+    return {r[0] for r in con.sql("select table_name from duckdb_tables() where database_name = 'auditor'").fetchall()}
+
+
+def _digest(con, sql: str, workdir: Path) -> str:
+    """What defines a published table: its SQL, the macros, its columns and types, the pseudonym key."""
+    from hedui.privacy.keyring import stored_fingerprint
+
+    fingerprint = None
+    with contextlib.suppress(Exception):
+        fingerprint = (stored_fingerprint(workdir) or {}).get("pseudonym_key")
+    rel = con.sql(sql)  # planned, not run
+    columns = [[c, str(t)] for c, t in zip(rel.columns, rel.dtypes, strict=True)]
+    text = json.dumps({"format": PUBLICATION_FORMAT, "sql": sql, "macros": db.sql_text("macros.sql"),
+                       "columns": columns, "pseudonym_key": fingerprint}, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _copy_published(audit_db_path: Path, tmp: Path) -> bool:
+    """Copy the published auditor database to `tmp`; False when there is none (or it has a WAL beside it)."""
+    if not audit_db_path.is_file() or Path(str(audit_db_path) + ".wal").exists():
+        return False
+    shutil.copyfile(audit_db_path, tmp)
+    tmp.chmod(0o600)
+    return True
+
+
+def _published_digests(con) -> dict[str, str] | None:
+    """{table: digest} of the attached auditor database's `publication`, None when it has none."""
+    if PUBLICATION_TABLE not in _auditor_tables(con):
+        return None
+    return dict(con.sql(f"select table_name, digest from auditor.{PUBLICATION_TABLE}").fetchall())
 
 
 def _fsync_dir(path: Path) -> None:
@@ -268,14 +359,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _guard_unmasked(con) -> None:
-    """Refuse to publish when any text column of the auditor database holds an unmasked ID number."""
+def _guard_unmasked(con, scope: dict[str, str | None] | None = None) -> None:
+    """Refuse to publish when any text column of the auditor database holds an unmasked ID number.
+
+    `scope` limits a table to the rows of one run date (the rows this publication wrote).
+    """
+    scope = scope or {}
     rows = con.sql("select table_name, column_name from duckdb_columns() where database_name = 'auditor' "
                    "and data_type = 'VARCHAR' and column_name not like '%hash%' and column_name <> 'sha256'"
                    ).fetchall()
     for table, column in rows:
         q = '"' + column.replace('"', '""') + '"'
-        n = con.sql(f"select count(*) from auditor.{table} where regexp_matches({q}, ?)",
-                    params=[_UNMASKED_ID_SQL]).fetchall()[0][0]
+        day = scope.get(table)
+        n = con.sql(f"select count(*) from auditor.{table} where regexp_matches({q}, $p)"
+                    + (" and run_date = $d" if day else ""),
+                    params={"p": _UNMASKED_ID_SQL, **({"d": day} if day else {})}).fetchall()[0][0]
         if n:
             raise AuditError(f"审计库发布中止：{table}.{column} 中有 {n} 个未遮蔽的身份证号")

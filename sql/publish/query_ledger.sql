@@ -1,5 +1,6 @@
--- The query ledger: one row per lookup of an authorized member's records in a delivered source.
--- Members without an authorization on file are never looked up, so they have no rows here.
+-- The query ledger: one row per authorized member looked up in a run, with the delivered sources looked up.
+-- Members without an authorization on file are never looked up, so they have no rows here; nor has a run in
+-- which no department delivered.  A source's status is `source_status` of the same run.
 with
 
 members as (
@@ -15,12 +16,13 @@ members as (
       and nullif(trim(authorization_no), '') is not null
 ),
 
-sources as (
-    select source, status
+looked_up as (
+    select list(source order by source) as sources
     from source_status
     where run_date = $run_date
       and source <> 'requests'
       and status <> 'missing'
+    having count(*) > 0
 ),
 
 final as (
@@ -33,12 +35,11 @@ final as (
         members.authorization_date,
         members.member_pseudonym,
         members.member_record_id,
-        sources.source,
-        sources.status as source_status,
+        looked_up.sources,
         cast($queried_at as timestamptz) as queried_at
     from members
-    cross join sources
+    cross join looked_up
 )
 
 select * from final
-order by request_id, member_record_id, source
+order by request_id, member_record_id

@@ -1,4 +1,6 @@
 -- Tables of the working database that the audit step keeps (created if absent).
+-- query_ledger: one row per run and authorized member (hedui.audit.ledger.ensure_query_ledger migrates the
+-- earlier shape, one row per member and source).
 create table if not exists query_ledger (
     run_date varchar,
     run_id varchar,
@@ -8,8 +10,7 @@ create table if not exists query_ledger (
     authorization_date date,
     member_pseudonym varchar,     -- p1:… (NULL when the member's ID could not be normalized)
     member_record_id varchar,     -- the member's row in the request file
-    source varchar,
-    source_status varchar,        -- passed | failed | incomplete
+    sources varchar[],            -- the delivered sources looked up (status: source_status of the run)
     queried_at timestamptz
 );
 
