@@ -292,8 +292,8 @@ def _link_prepared(con, prep, spec, comps, prefix, out_table, clock: _Clock) -> 
 
     # 3. scoring: weight every candidate, keep those at or above the output weight, decide,
     # (one-to-one: demote all but each record's best link to review), then name the records
-    weight, _ = score_sql(comps, params, res.prior, spec, "c")
-    _, breakdown = score_sql(comps, params, res.prior, spec, "s")
+    weight, _ = score_sql(comps, params, res.prior, spec, "c", prep.tf_totals)
+    _, breakdown = score_sql(comps, params, res.prior, spec, "s", prep.tf_totals)
     min_w = spec.output_min_weight if spec.output_min_weight is not None else spec.thresholds.review
     keep = "" if spec.output_all else f"where match_weight >= {min_w!r}"
     gsel = ", ".join(f"s.{g}" for g in gcols)

@@ -11,12 +11,14 @@ For each side the linker builds a temporary table with
   whose GB 11643 check character is right), for ``address`` fields ``f__h`` and
   ``f__tail<n>`` (hashes of the value and of its last n characters), for ``date`` fields ``f__swap`` (``YYYYDDMM``), and
   with ``term_frequency`` on,
-  ``f__tf`` (share of the value among the non-null values of both sides).
+  ``f__tf`` (share of the value among the non-null values of both sides; the number of
+  those values, the field's total, is kept in ``Prepared.tf_totals`` for the floor
+  scoring applies, see :func:`matching.linkage.predict.score_sql`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from matching.linkage.comparisons import referenced_columns
 from matching.linkage.exceptions import InputError
@@ -32,6 +34,8 @@ class Prepared:
     right: str
     n_left: int
     n_right: int
+    # per term-frequency field: the number of non-null values of both sides (``f__tf``'s denominator)
+    tf_totals: dict[str, int] = field(default_factory=dict)
 
 
 def q(ident: str) -> str:
@@ -151,11 +155,16 @@ def prepare(con, left_table: str, right_table: str, spec: LinkSpec, prefix: str)
 
     # name keys (with their term frequency): once per field, on the distinct names of both sides
     key_tables: dict[str, str] = {}
+    tf_totals: dict[str, int] = {}
     for f in spec.fields:
         if f.kind == "name":
             kt = f"{prefix}_names_{f.name}"
-            build_name_key_table(con, [(left_table, f.left_column), (right_table, f.right_column)], f.name, kt)
+            total = build_name_key_table(
+                con, [(left_table, f.left_column), (right_table, f.right_column)], f.name, kt
+            )
             key_tables[f.name] = kt
+            if f.term_frequency:
+                tf_totals[f.name] = total
     # term frequencies of other fields: share of the normalized value among both sides' values
     tf_tables: dict[str, str] = {}
     for f in spec.fields:
@@ -164,11 +173,13 @@ def prepare(con, left_table: str, right_table: str, spec: LinkSpec, prefix: str)
             vl = _value_expr(f, f.left_column, cols["l"][f.left_column])
             vr = _value_expr(f, f.right_column, cols["r"][f.right_column])
             con.sql(
-                f"create or replace temp table {tt} as select v, (count(*) / sum(count(*)) over ())::float as tf "
+                f"create or replace temp table {tt} as select v, count(*) as n, "
+                f"(count(*) / sum(count(*)) over ())::float as tf "
                 f"from (select {vl} as v from {left_table} union all select {vr} from {right_table}) "
                 f"where v is not null group by v"
             )
             tf_tables[f.name] = tt
+            tf_totals[f.name] = int(con.sql(f"select coalesce(sum(n), 0) from {tt}").fetchall()[0][0])
 
     counts = {}
     for side, (table, uid) in sides.items():
@@ -243,4 +254,4 @@ def prepare(con, left_table: str, right_table: str, spec: LinkSpec, prefix: str)
         )
     for t in (*key_tables.values(), *tf_tables.values()):
         con.sql(f"drop table {t}")
-    return Prepared(f"{prefix}_l", f"{prefix}_r", counts["l"], counts["r"])
+    return Prepared(f"{prefix}_l", f"{prefix}_r", counts["l"], counts["r"], tf_totals)
