@@ -99,7 +99,12 @@ def _value_sql(f: FieldSpec, col: str, col_type: str) -> tuple[list[str], str]:
     if k == "date":
         inner = f"strftime({c}, '%Y%m%d')"
     elif k == "id_number":
-        inner = f"nullif(upper(translate({c}::varchar, ' -\t\r\n\u3000', '')), '')"
+        # digits and capitals only (nearly every ID): already normalized; the regexp costs a
+        # third of the translate it spares
+        inner = (
+            f"case when regexp_full_match({c}::varchar, '[0-9A-Z]+') then {c}::varchar "
+            f"else nullif(upper(translate({c}::varchar, ' -\t\r\n\u3000', '')), '') end"
+        )
     elif k == "numeric":
         inner = f"try_cast({c} as double)"
     elif k == "custom":
