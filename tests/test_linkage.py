@@ -135,6 +135,49 @@ def test_a_common_name_weighs_less_than_a_rare_one(con):
     assert tf["姓名: term_frequency"] < 0
 
 
+def _tf_part(pair) -> float:
+    return dict(waterfall(pair))["姓名: term_frequency"]
+
+
+def test_a_rare_name_in_a_tiny_table_gets_a_floored_term_frequency(con):
+    # 17 names in all and u_exact = 0.001: without a floor 欧阳锋 (2 of 17) would have tf 0.12,
+    # 118 × u_exact, and lose 6.9 bits for being "common"; with tf = n / max(total, 1/u) it is
+    # 2 / 1000 and the adjustment log2(0.001 / 0.002) = -1 bit (a name seen once would lose none)
+    _, pairs = linked(con)
+    assert _tf_part(pairs[("L4", "R4")]) == pytest.approx(math.log2(0.001 / (2 / 1000)), abs=1e-3)
+    # 王伟 (6 of 17) stays commoner than 欧阳锋, by the ratio of their counts
+    assert _tf_part(pairs[("L5", "R5")]) == pytest.approx(math.log2(0.001 / (6 / 1000)), abs=1e-3)
+
+
+def test_the_term_frequency_floor_does_not_bite_when_the_table_is_large_enough(con):
+    # u_exact = 0.2: 1/u = 5 < 17 names, so tf is the plain share n / total
+    spec = copy.deepcopy(SPEC)
+    spec["fields"][0]["u"] = [0.2, 0.001, 0.004, 0.02, 0.775]
+    _, pairs = linked(con, spec)
+    assert _tf_part(pairs[("L4", "R4")]) == pytest.approx(math.log2(0.2 / (2 / 17)), abs=1e-3)
+
+
+def test_the_floor_applies_to_other_term_frequency_fields_too(con):
+    # region: 17 values, u_exact = 0.001 → tf = n / 1000; 360106 occurs twice (L8, R8)
+    spec = copy.deepcopy(SPEC)
+    spec["fields"][3] |= {"term_frequency": True, "u": [0.001, 0.999]}
+    _, pairs = linked(con, spec)
+    part = dict(waterfall(pairs[("L8", "R8")]))["region: term_frequency"]
+    assert part == pytest.approx(math.log2(0.001 / (2 / 1000)), abs=1e-3)
+
+
+def test_prepared_tables_carry_the_term_frequency_totals(con):
+    from matching.linkage.names import build_name_key_table
+    from matching.linkage.prepare import prepare
+
+    spec = copy.deepcopy(SPEC)
+    spec["fields"][3]["term_frequency"] = True
+    prep = prepare(con, "left_t", "right_t", LinkSpec.from_dict(spec), "__t")
+    assert prep.tf_totals == {"name": 17, "region": 17}
+    con.sql("update left_t set name = null where id = 'L1'")
+    assert build_name_key_table(con, [("left_t", "name"), ("right_t", "name")], "name", "__keys") == 16
+
+
 def test_thresholds_split_link_review_and_none(con):
     _, pairs = linked(con)
     decisions = set()

@@ -134,9 +134,9 @@ def build_comparison(f: FieldSpec) -> Comparison:
                 f"(l.{py} = r.{py} or (l.{nsyl} = r.{nsyl} and (l.{py} like r.{pat} or r.{py} like l.{pat})))",
             ),
         ]
-        levels += [
-            Level(f"jw>={_fmt(t)}", f"jaro_winkler_similarity(l.{py}, r.{py}) >= {t!r}") for t in f.thresholds
-        ]
+        # the bands share one Jaro-Winkler per pair (most pairs below the pinyin level reach both)
+        sim = f"jaro_winkler_similarity(l.{py}, r.{py})"
+        levels += [Level(f"jw>={_fmt(t)}", f"{SIM} >= {t!r}") for t in f.thresholds]
     elif k == "id_number":
         # one substitution or one adjacent transposition: same length, Hamming distance 1 or 2
         levels = [

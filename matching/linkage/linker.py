@@ -141,7 +141,29 @@ def compare_sql(comps: list[Comparison], source: str, keep: list[str], veto: str
     return f"select {', '.join(outer)} from (select {', '.join(inner)} from {source})"
 
 
-def _u_counts(con, prep, spec: LinkSpec, comps: list[Comparison]) -> tuple[list[np.ndarray], list[float]]:
+def _sample_sql(table: str, seed: int, k: int) -> str:
+    """``k`` records of a prepared table chosen by a seeded md5 of their unique id (the same
+    records in every run and DuckDB version); a top-k, not a sort.  (A seeded integer hash
+    of ``__rid`` would spare the 2 × n string hashes, ~1 CPU s at 1M × 1M, but picks
+    other records, and on synth_200k the u they gave lost 5 of 160,000 links.)"""
+    return f"select * from {table} order by md5_number_lower(__uid || '#{int(seed)}'), __uid limit {int(k)}"
+
+
+def exact_rule_fields(spec: LinkSpec) -> set[str]:
+    """Fields some blocking rule joins on their exact value alone (``l.f__v = r.f__v``): every
+    pair agreeing exactly on them is a candidate, so the candidates count those pairs."""
+    rules = {" ".join(r.lower().split()) for r in spec.blocking_rules}
+    out = set()
+    for f in spec.fields:
+        v = f"{f.name}__v".lower()
+        if f.kind != "custom" and not f.null_when and (f"l.{v} = r.{v}" in rules or f"r.{v} = l.{v}" in rules):
+            out.add(f.name)
+    return out
+
+
+def _u_counts(
+    con, prep, spec: LinkSpec, comps: list[Comparison], cand_agree: dict[str, float] | None = None
+) -> tuple[list[np.ndarray], list[float]]:
     """Counts per level (before removing the matches among them, after EM) and the
     smallest u each field may take.
 
@@ -149,7 +171,9 @@ def _u_counts(con, prep, spec: LinkSpec, comps: list[Comparison]) -> tuple[list[
     when there are fewer).  The exact level of a field compared on its value is
     counted over *all* pairs from the value frequencies of both sides (sum of
     count_left × count_right): exact and cheap; the sampled levels are scaled to
-    the remaining pairs.  No u goes below half a pair of the sample: a level never
+    the remaining pairs.  Where a blocking rule joins on the field's value alone,
+    ``cand_agree`` gives that count from the candidates instead (every pair
+    agreeing exactly is a candidate, so no extra pass over the values).  No u goes below half a pair of the sample: a level never
     seen among the sampled pairs is rare, not impossible.
     """
     L, R = prep.left, prep.right
@@ -162,10 +186,7 @@ def _u_counts(con, prep, spec: LinkSpec, comps: list[Comparison]) -> tuple[list[
         s = int(spec.em.seed)
         k_l = min(prep.n_left, max(1, int(math.sqrt(spec.em.u_sample_pairs))))
         k_r = min(prep.n_right, max(1, spec.em.u_sample_pairs // k_l))
-        source = (
-            f"(select * from {L} order by md5_number_lower(__uid || '#{s}'), __uid limit {k_l}) l "
-            f"cross join (select * from {R} order by md5_number_lower(__uid || '#{s + 1}'), __uid limit {k_r}) r"
-        )
+        source = f"({_sample_sql(L, s, k_l)}) l cross join ({_sample_sql(R, s + 1, k_r)}) r"
     glist = ", ".join(c.gamma_column for c in comps)
     Gu, cu, _ = _pattern_arrays(
         con, f"select {glist}, false, count(*) from ({compare_sql(comps, source, [])}) group by all", len(comps)
@@ -182,11 +203,17 @@ def _u_counts(con, prep, spec: LinkSpec, comps: list[Comparison]) -> tuple[list[
             out.append(counts)
             continue
         v = f"{f.name}__v"
-        agree, nn = con.sql(
-            f"select coalesce(sum(nl * nr), 0)::double, sum(nl)::double * sum(nr)::double from ("
-            f"select count(*) filter (s = 0) as nl, count(*) filter (s = 1) as nr from ("
-            f"select {v} as v, 0 as s from {L} union all select {v}, 1 from {R}) where v is not null group by v)"
-        ).fetchall()[0]
+        if cand_agree and f.name in cand_agree:  # the pairs agreeing exactly are all candidates
+            nn = con.sql(
+                f"select (select count({v}) from {L})::double * (select count({v}) from {R})::double"
+            ).fetchall()[0][0]
+            agree = cand_agree[f.name]
+        else:
+            agree, nn = con.sql(
+                f"select coalesce(sum(nl * nr), 0)::double, sum(nl)::double * sum(nr)::double from ("
+                f"select count(*) filter (s = 0) as nl, count(*) filter (s = 1) as nr from ("
+                f"select {v} as v, 0 as s from {L} union all select {v}, 1 from {R}) where v is not null group by v)"
+            ).fetchall()[0]
         if not nn:
             out.append(counts)
             continue
@@ -269,7 +296,12 @@ def _link_prepared(con, prep, spec, comps, prefix, out_table, clock: _Clock) -> 
         con, f"select {glist}, max(veto) > 0, count(*) from {cmp} group by {glist}, veto > 0", len(comps)
     )
     n_total = float(prep.n_left) * float(prep.n_right)
-    u_counts, u_floors = _u_counts(con, prep, spec, comps)
+    tops = {c.field: c.n_levels - 1 for c in comps}
+    cand_agree = {
+        c.field: float(counts[G[:, k] == tops[c.field]].sum())
+        for k, c in enumerate(comps) if c.field in exact_rule_fields(spec)
+    }
+    u_counts, u_floors = _u_counts(con, prep, spec, comps, cand_agree)
     params = em.fixed_or_initial(
         comps, [f.m for f in spec.fields], [f.u for f in spec.fields], u_counts, u_floors
     )
@@ -292,8 +324,8 @@ def _link_prepared(con, prep, spec, comps, prefix, out_table, clock: _Clock) -> 
 
     # 3. scoring: weight every candidate, keep those at or above the output weight, decide,
     # (one-to-one: demote all but each record's best link to review), then name the records
-    weight, _ = score_sql(comps, params, res.prior, spec, "c")
-    _, breakdown = score_sql(comps, params, res.prior, spec, "s")
+    weight, _ = score_sql(comps, params, res.prior, spec, "c", prep.tf_totals)
+    _, breakdown = score_sql(comps, params, res.prior, spec, "s", prep.tf_totals)
     min_w = spec.output_min_weight if spec.output_min_weight is not None else spec.thresholds.review
     keep = "" if spec.output_all else f"where match_weight >= {min_w!r}"
     gsel = ", ".join(f"s.{g}" for g in gcols)

@@ -239,17 +239,21 @@ def name_keys_frame(names: Sequence[str | None]):
 
 def build_name_key_table(
     con, sources: Sequence[tuple[str, str]], prefix: str, key_table: str, chunk: int = 100_000
-) -> None:
+) -> int:
     """Create ``key_table`` (``raw``, ``<prefix>__v`` (the normalized name), ``<prefix>__py`` …,
     ``<prefix>__tf``) from the distinct values of the ``(table, column)`` sources; callers
     join it back on ``raw``.  ``__tf`` is the share of the normalized name among all
     non-null names of the sources (term frequency).  Names are keyed ``chunk`` at a time
-    (a chunk's per-character lists are the largest intermediate)."""
+    (a chunk's per-character lists are the largest intermediate).
+
+    Returns the total: the number of non-null names of the sources (the denominator of
+    ``__tf``; scoring floors it, see :func:`matching.linkage.predict.score_sql`)."""
     import polars as pl
 
     union = " union all ".join(f'select "{c}"::varchar as v from {t}' for t, c in sources)
     counts = con.sql(f"select v, count(*)::bigint as n from ({union}) where v is not null group by v").pl()
-    total = max(int(counts["n"].sum() or 0), 1)
+    n_names = int(counts["n"].sum() or 0)
+    total = max(n_names, 1)
     parts = []
     for off in range(0, len(counts), chunk):
         part = counts.slice(off, chunk)
@@ -264,3 +268,4 @@ def build_name_key_table(
         con.sql(f"create or replace temp table {key_table} as select * from __linkage_name_keys")
     finally:
         con.unregister("__linkage_name_keys")
+    return n_names

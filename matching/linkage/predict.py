@@ -3,7 +3,11 @@
 The weight of a pair is the prior's log-odds plus, per field, the partial
 weight log2(m/u) of its level, plus a term-frequency adjustment
 log2(u_exact / tf(value)) where the field agrees exactly and has
-``term_frequency`` on (a common value weighs less than a rare one).  The
+``term_frequency`` on (a common value weighs less than a rare one).  The term
+frequency has a floor: tf = n / max(total, 1/u_exact), with n the value's
+count and total the number of values of both sides, so a value seen once
+never weighs less than the exact level itself (without it, a rare name in a
+table of a few records would have tf ≫ u_exact and lose many bits).  The
 parts are constants per level, so scoring is one ``CASE`` per field in SQL.
 
 ``breakdown`` is a JSON list of ``[label, level, weight]`` (the field's label),
@@ -48,10 +52,19 @@ def prior_weight(prior: float) -> float:
 
 
 def score_sql(
-    comparisons: list[Comparison], params: list[FieldParams], prior: float, spec: LinkSpec, c: str = "c"
+    comparisons: list[Comparison],
+    params: list[FieldParams],
+    prior: float,
+    spec: LinkSpec,
+    c: str = "c",
+    tf_totals: Mapping[str, float] | None = None,
 ) -> tuple[str, str]:
     """SQL expressions ``(match_weight, breakdown)`` over a row ``c`` of the comparison
-    table (gamma_<field>, tf_<field>); the weight ignores vetoes (it is the evidence)."""
+    table (gamma_<field>, tf_<field>); the weight ignores vetoes (it is the evidence).
+
+    ``tf_totals`` (``Prepared.tf_totals``) gives, per term-frequency field, the
+    denominator of its ``tf`` column (n / total); the floored frequency is
+    ``tf · total / max(total, 1/u_exact)``.  A field without a total is not floored."""
     labels = {f.name: f.label for f in spec.fields}
     pw = prior_weight(prior)
     weight_terms = [_num(pw)]
@@ -68,7 +81,8 @@ def score_sql(
         pieces.append(f"(case {g} {jwhens} else {_lit(_entry(label, 'null', 0.0))} end)")
         if comp.tf_column:
             top = comp.n_levels - 1
-            adj = f"log2({_num(float(p.u[top]))} / {c}.tf_{comp.field})"
+            u_top = float(p.u[top])
+            adj = f"log2({_num(u_top)} / ({c}.tf_{comp.field}{tf_scale_sql(comp.field, u_top, tf_totals)}))"
             cond = f"{g} = {top} and {c}.tf_{comp.field} > 0"
             weight_terms.append(f"(case when {cond} then {adj} else 0::double end)")
             head = _lit(_entry(label, "term_frequency"))
@@ -76,6 +90,19 @@ def score_sql(
     weight = "(" + " + ".join(weight_terms) + ")"
     breakdown = "'[' || concat_ws(', ', " + ", ".join(pieces) + ") || ']'"
     return weight, breakdown
+
+
+def tf_scale(total: float | None, u_exact: float) -> float:
+    """The factor turning ``n / total`` into ``n / max(total, 1/u_exact)`` (1 without a total)."""
+    if not total or total <= 0 or u_exact <= 0:
+        return 1.0
+    return float(total) / max(float(total), 1.0 / u_exact)
+
+
+def tf_scale_sql(field: str, u_exact: float, tf_totals: Mapping[str, float] | None) -> str:
+    """`` * factor`` for the SQL of the term frequency, or nothing when the floor does not bite."""
+    k = tf_scale((tf_totals or {}).get(field), u_exact)
+    return "" if k == 1.0 else f" * {_num(k)}"
 
 
 def decide_select(spec: LinkSpec, veto_names: list[str], c: str = "c") -> str:
