@@ -33,7 +33,7 @@ _POSITIONAL = frozenset({"batch", "_hh", "_version"})
 
 def _values(rows) -> list[tuple]:
     # values only: a part's columns are the same on every run (a new column changes every digest, as it
-    # should); the parts' `batch` column is left out by the worker's query
+    # should); `batch` is the partition of the parts' files, not a column of their rows
     return [tuple(vars(r).values()) for r in rows]
 
 

@@ -182,7 +182,7 @@ def _drop_worker_state() -> None:
     _WORKER.clear()
 
 
-def _part(con, parts: Path, name: str, batch: int, sql: str = "select * exclude (_ord, batch) from p order by _ord"):
+def _part(con, parts: Path, name: str, batch: int, sql: str = "select * exclude (_ord) from p order by _ord"):
     """A query over table `name`'s rows of one batch (`p`), or None when the batch has none."""
     files = sorted(str(f) for f in parts.glob(f"{name}/batch={batch}/*.parquet"))
     if not files:
@@ -231,8 +231,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     households = _objects(_part(con, parts, "households", batch, "select * from p"))
     members = _grouped(_objects(_part(con, parts, "members", batch)))
     findings = _grouped(_objects(_part(con, parts, "findings", batch)))
-    previous = {p.request_id: p for p in _objects(_part(con, parts, "previous", batch,
-                                                       "select * exclude (batch) from p"))}
+    previous = {p.request_id: p for p in _objects(_part(con, parts, "previous", batch, "select * from p"))}
     changes = _grouped(_objects(_part(con, parts, "changes", batch)))
     unweighed = _grouped(_objects(_part(con, parts, "unweighed", batch)))
     lineage = _grouped(_objects(_part(con, parts, "lineage", batch)))
