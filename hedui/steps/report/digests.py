@@ -31,17 +31,17 @@ INDEX = "pages.parquet"
 _POSITIONAL = frozenset({"batch", "_hh", "_version"})
 
 
-def _values(rows) -> list[tuple]:
-    # values only: a part's columns are the same on every run (a new column changes every digest, as it
-    # should); `batch` is the partition of the parts' files, not a column of their rows
-    return [tuple(vars(r).values()) for r in rows]
+def _values(rows) -> list[str]:
+    # each row's `_h`: the md5 of its values, computed by the worker's query (pages.ROWS_HASHED)
+    return [r._h for r in rows]
 
 
 def page_digest(common: bytes, h, members, records: list[str], findings, previous, changes, unweighed,
                 lineage, decisions) -> str:
     """The digest of one page's content: the rows it is drawn from (and `common`, the run-wide part).
 
-    About 60 µs a page (the rows' repr), a few per cent of rendering it."""
+    The rows of the many-row parts come with their values' hash (`_h`); the household's row and its
+    previous verification, one each, are taken as they are."""
     d = hashlib.blake2b(common, digest_size=16)
     head = tuple(v for k, v in vars(h).items() if k not in _POSITIONAL)
     d.update(repr((head, _values(members), _values(findings), previous and tuple(vars(previous).values()),
