@@ -8,6 +8,9 @@
 - ``after:<step>``     after a step of `hedui run` finished (load, link, assess, report)
 - ``link``             inside the link step's transaction, before its commit
 - ``report``           in the report step, after the page data are exported, before any page is written
+- ``report:batch``     in the report step, after a batch of pages is written (in the page worker)
+- ``report:index``     in the report step, after every page, before pages.parquet is written
+- ``late:assess``      in a late delivery (`hedui late`), after the date is re-assessed, before its report
 
 Only tests set it (tests/test_kill_rerun.py, which starts each run in its own
 session); it is never set in a deployment.
