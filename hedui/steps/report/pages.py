@@ -296,9 +296,9 @@ def _render_batch(job: dict) -> tuple[int, int]:
             version=version, outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
             finding_diff=_finding_diff(prev and vars(prev), h.findings),
         )
-        tmp = page.with_suffix(".html.tmp")
-        tmp.write_bytes(html.encode("utf-8"))
-        tmp.replace(page)  # a kill leaves the old page or the new one, never half of one
+        # written in place (a rename per page cost more than the digests): a page half-written by a kill has
+        # no digest on record, or its earlier version is kept already, so the re-run renders it again
+        page.write_bytes(html.encode("utf-8"))
         rendered += 1
         if action == "reissue":
             versions.keep_new(report_dir, request_id, digest=digest, outcome=h.outcome, findings=h.findings,
