@@ -27,9 +27,6 @@ from pathlib import Path
 
 INDEX = "pages.parquet"
 
-#: attributes that say where a row sat in this run's export, not what the page states
-_POSITIONAL = frozenset({"batch", "_hh", "_version"})
-
 
 def _values(rows) -> list[str]:
     # each row's `_h`: the md5 of its values, computed by the worker's query (pages.ROWS_HASHED)
@@ -40,11 +37,10 @@ def page_digest(common: bytes, h, members, records: list[str], findings, previou
                 lineage, decisions) -> str:
     """The digest of one page's content: the rows it is drawn from (and `common`, the run-wide part).
 
-    The rows of the many-row parts come with their values' hash (`_h`); the household's row and its
-    previous verification, one each, are taken as they are."""
+    The household's row and the rows of its parts come with their values' hash (`_h`, made by the worker's
+    DuckDB query); the previous verification (at most one row) is taken as it is."""
     d = hashlib.blake2b(common, digest_size=16)
-    head = tuple(v for k, v in vars(h).items() if k not in _POSITIONAL)
-    d.update(repr((head, _values(members), _values(findings), previous and tuple(vars(previous).values()),
+    d.update(repr((h._h, _values(members), _values(findings), previous and tuple(vars(previous).values()),
                    _values(changes), _values(unweighed), _values(lineage), _values(decisions))).encode("utf-8"))
     for r in records:
         d.update(b"\x00")

@@ -187,6 +187,9 @@ def _drop_worker_state() -> None:
 ROWS_HASHED = ("select * exclude (_ord), md5(cast(row(*columns(* exclude (_ord))) as varchar)) as _h "
                "from p order by _ord")
 
+#: the households' rows, each with `_h` of its values but its place in the export (`_hh`, `_version`)
+HOUSEHOLDS_HASHED = "select *, md5(cast(row(*columns(* exclude (_hh, _version))) as varchar)) as _h from p"
+
 
 def _part(con, parts: Path, name: str, batch: int, sql: str = ROWS_HASHED):
     """A query over table `name`'s rows of one batch (`p`), or None when the batch has none."""
@@ -234,7 +237,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
             "sum(g.n)::bigint from (select hh, member_id, grp, count(*) as n, "
             "string_agg(html, '' order by src_ord, file_name, row_no, html) as body "
             f"from ({' union all '.join(rows)}) group by all) as g join _heads as h using (grp) group by all").fetchall()}
-    households = _objects(_part(con, parts, "households", batch, "select * from p"))
+    households = _objects(_part(con, parts, "households", batch, HOUSEHOLDS_HASHED))
     members = _grouped(_objects(_part(con, parts, "members", batch)))
     findings = _grouped(_objects(_part(con, parts, "findings", batch)))
     previous = {p.request_id: p for p in _objects(_part(con, parts, "previous", batch, "select * from p"))}
