@@ -276,6 +276,26 @@ def cmd_verify(args) -> int:
     return 0
 
 
+def cmd_late(args) -> int:
+    """A late delivery of one source taken into its date's run: re-assessed, changed pages re-issued."""
+    from hedui.late import deliver_late
+    from hedui.ops.run_summary import EXIT_OK, EXIT_SOURCES
+
+    result = deliver_late(args.inbox, args.workdir, args.date, args.source)
+    print(f"批次 {result['run_date']} 已补入迟到的{result['source_zh']}数据（用时 {result['seconds']:.1f} 秒）")
+    if result["status"] != "passed":
+        still = {"missing": "仍未交付", "incomplete": "交付仍不完整", "failed": "未通过校验"}.get(
+            result["status"], result["status"])
+        print(f"  注意：{result['source_zh']}数据{still}，各户仍为信息不全待核实")
+    print(f"  重新核对 {result['households']} 户，结论或情形有变化 {len(result['outcomes_changed'])} 户")
+    print(f"  出具新版报告 {len(result['versions_issued'])} 份（原报告保留），内容未变的 {result['pages_unchanged']} 户报告未重出")
+    for request_id in result["versions_issued"][:20]:
+        print(f"    {_terminal_safe(request_id)}")
+    if len(result["versions_issued"]) > 20:
+        print(f"    …… 另有 {len(result['versions_issued']) - 20} 户")
+    return EXIT_OK if result["status"] == "passed" else EXIT_SOURCES
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that says what was wrong in Chinese and exits with the usage code (2)."""
 
@@ -334,6 +354,15 @@ def build_parser() -> argparse.ArgumentParser:
     vf.add_argument("--answers", help="folder of per-request answers: <source>/ with files and .ok markers")
     vf.add_argument("--date", help="business date YYYYMMDD (default: today, Asia/Shanghai)")
     vf.set_defaults(func=cmd_verify)
+
+    lt = sub.add_parser("late", help="补入迟到的部门数据：重新核对该批次，内容有变化的各户出具新版报告",
+                        description="把某部门迟到的交付补入已运行的批次：照常导入、校验、关联、评估；"
+                                    "只有结论、情形或依据有变化的各户出具新版报告，原报告保留。")
+    lt.add_argument("--inbox", required=True, help="收件箱目录（迟到的交付在 <来源>/<日期>/ 下，连同 .ok 标记）")
+    lt.add_argument("--workdir", required=True, help="工作目录（含该批次的 hedui.duckdb）")
+    lt.add_argument("--date", required=True, help="批次日期 YYYY-MM-DD 或 YYYYMMDD")
+    lt.add_argument("--source", required=True, help="迟到的数据来源，如 vehicle")
+    lt.set_defaults(func=cmd_late)
 
     sv = sub.add_parser("serve", help="启动核对工作台网页（登录、检索、复核、异议、导出）",
                         description="启动供核对中心工作人员使用的网页工作台。账号用 hedui users 管理。")

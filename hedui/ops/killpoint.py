@@ -9,6 +9,9 @@
 - ``link``             inside the link step's transaction, before its commit
 - ``report``           in the report step, after the page data are exported, before any page is written
 - ``publish``          in the publish step, the auditor database written apart, before it is swapped in
+- ``report:batch``     in the report step, after a batch of pages is written (in the page worker)
+- ``report:index``     in the report step, after every page, before pages.parquet is written
+- ``late:assess``      in a late delivery (`hedui late`), after the date is re-assessed, before its report
 
 Only tests set it (tests/test_kill_rerun.py, which starts each run in its own
 session); it is never set in a deployment.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hedui import safe_csv
 from hedui.ops.killpoint import kill_point
+from hedui.steps.report import digests, versions
 from hedui.steps.report.display import ALERT_KINDS, FINDING_ZH, OUTCOME_ZH, _env, _rows, safe_name
 from hedui.steps.report.pages import (
     BATCH_MAX,
@@ -81,12 +82,15 @@ def _alerts_sql() -> str:
 
 
 def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None = None,
-                  pool_min: int | None = None, batch_size: int | None = None) -> dict:
+                  pool_min: int | None = None, batch_size: int | None = None, reissue: dict | None = None) -> dict:
     """Write every output of a run's report step; return counts.
 
     With `only`, re-render just those households' pages (after a review
-    decision); the batch files (outcomes, reconciliation, alerts, summary) are
-    always rewritten whole.
+    decision; the caller keeps the versions); the batch files (outcomes, reconciliation, alerts, summary) are
+    always rewritten whole.  Without `only`, a page is rendered only when its content changed since the
+    step last ran for the date (`hedui.steps.report.digests`, reports/<date>/pages.parquet); a page that
+    changed is issued as a new version, the earlier kept, with `reissue`'s actor, kind, what and reason
+    (default: a re-run of the batch).
 
     Household pages are rendered by `workers` processes (HEDUI_THREADS, default 2) in batches of
     `batch_size` households, or in this process when fewer than `pool_min` (HEDUI_REPORT_POOL_MIN,
@@ -128,21 +132,32 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
         common = {"parts": str(parts), "folder": str(out / "households"), "run_date": run_date, "heads": heads,
                   "records": records,
                   "statuses_html": env.get_template("_household_sources.html").render(statuses=statuses),
-                  "source_names": {s["source"]: s["source_zh"] for s in statuses}}
+                  "source_names": {s["source"]: s["source_zh"] for s in statuses},
+                  "template": digests.template_fingerprint(), "explicit": only is not None, "reissue": reissue,
+                  "previous": str(out / digests.INDEX) if (out / digests.INDEX).exists() else None}
         with _memory_limit(con, "1GB"), _pages_rendered(common, n_batches, workers, in_process) as pages:
             _write_batch_files(con, env, run_date, out, statuses, pdf, bool(demonstration))
             n_pages, records_cited = pages()
-        log.info("report pages: %d in %d batches (%s), export %.1f s, render %.1f s", n_pages, n_batches,
+        rows = digests.batch_rows(parts)
+        kill_point("report:index")  # every page written, pages.parquet not yet
+        digests.write_index(con, out, rows, replace_all=only is None)
+        log.info("report pages: %d of %d rendered (%d new versions) in %d batches (%s), export %.1f s, "
+                 "render %.1f s", n_pages, len(rows), sum(r["reissued"] for r in rows), n_batches,
                  "in process" if in_process else f"{workers} workers", exported - started,
                  time.perf_counter() - exported)
     finally:
         _drop_worker_state()  # when the pages were rendered here
         shutil.rmtree(parts, ignore_errors=True)
     if pdf and n_households:
-        ids = [r for (r,) in con.sql("select request_id from outcomes where run_date = $run_date "
-                                     "order by request_id", params=params).fetchall()]
-        write_pdfs(out, [r for r in ids if only is None or r in only])
-    return {"households": n_households, "records_cited": records_cited, "pdf": pdf}
+        due = [r["request_id"] for r in rows if r["rendered"] or not (
+            out / r["file"]).with_suffix(".pdf").exists()]
+        write_pdfs(out, sorted(due))
+        for r in rows:  # a re-issued version gets its print too
+            if r["reissued"]:
+                versions.keep_pdf(out, r["request_id"])
+    return {"households": n_households, "records_cited": records_cited, "pdf": pdf, "pages_rendered": n_pages,
+            "pages_unchanged": sum(not r["rendered"] for r in rows),
+            "versions_issued": sorted(r["request_id"] for r in rows if r["reissued"])}
 
 
 def _write_batch_files(con, env, run_date: str, out: Path, statuses: list[dict], pdf: bool,

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 from markupsafe import Markup
 
+from hedui.ops.killpoint import kill_point
 from hedui.privacy.masking import mask_text
 from hedui.steps.report.display import (
     _DECISION_ZH,
@@ -181,7 +182,16 @@ def _drop_worker_state() -> None:
     _WORKER.clear()
 
 
-def _part(con, parts: Path, name: str, batch: int, sql: str = "select * exclude (_ord) from p order by _ord"):
+#: a part's rows in their order, each with `_h`, the hash of its values (`digests.page_digest`), made here in
+#: DuckDB: hashing the rows in Python (repr) cost as much CPU as rendering them
+ROWS_HASHED = ("select * exclude (_ord), md5(cast(row(*columns(* exclude (_ord))) as varchar)) as _h "
+               "from p order by _ord")
+
+#: the households' rows, each with `_h` of its values but its place in the export (`_hh`, `_version`)
+HOUSEHOLDS_HASHED = "select *, md5(cast(row(*columns(* exclude (_hh, _version))) as varchar)) as _h from p"
+
+
+def _part(con, parts: Path, name: str, batch: int, sql: str = ROWS_HASHED):
     """A query over table `name`'s rows of one batch (`p`), or None when the batch has none."""
     files = sorted(str(f) for f in parts.glob(f"{name}/batch={batch}/*.parquet"))
     if not files:
@@ -227,7 +237,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
             "sum(g.n)::bigint from (select hh, member_id, grp, count(*) as n, "
             "string_agg(html, '' order by src_ord, file_name, row_no, html) as body "
             f"from ({' union all '.join(rows)}) group by all) as g join _heads as h using (grp) group by all").fetchall()}
-    households = _objects(_part(con, parts, "households", batch, "select * from p"))
+    households = _objects(_part(con, parts, "households", batch, HOUSEHOLDS_HASHED))
     members = _grouped(_objects(_part(con, parts, "members", batch)))
     findings = _grouped(_objects(_part(con, parts, "findings", batch)))
     previous = {p.request_id: p for p in _objects(_part(con, parts, "previous", batch, "select * from p"))}
@@ -235,38 +245,74 @@ def _render_batch(job: dict) -> tuple[int, int]:
     unweighed = _grouped(_objects(_part(con, parts, "unweighed", batch)))
     lineage = _grouped(_objects(_part(con, parts, "lineage", batch)))
     decisions = _grouped(_objects(_part(con, parts, "decisions", batch)))
-    kept_dir = folder / "versions"
     issued_on = chinese_date(time.strftime("%Y-%m-%d"))
+    from hedui.steps.report import digests, versions
     from hedui.steps.workdays import windows as objection_windows
 
     windows = objection_windows()
     read = time.perf_counter()
     statuses_html, run_date = Markup(job["statuses_html"]), job["run_date"]
     source_names = job["source_names"]
+    report_dir, template = folder.parent, job["template"]
+    common = digests.common_part(job["statuses_html"], source_names, run_date, windows)
+    recorded = digests.previous(con, job.get("previous"), [h.request_id for h in households])
+    explicit, reissue = job.get("explicit", False), job.get("reissue") or {}
+    index_rows, rendered = [], 0
+    any_kept = (folder / "versions").is_dir()  # else no household of the run has a kept version
     for h in households:
         request_id = h.request_id
         member_list = members.get(request_id, [])
-        per_member = [SimpleNamespace(member=m, records=Markup(member_html.get((h._hh, m.id_norm), ("", 0))[0]))
-                      for m in member_list]
+        records = [member_html.get((h._hh, m.id_norm), ("", 0))[0] for m in member_list]
         mine = findings.get(request_id, [])
         prev = previous.get(request_id)
-        kept = len(list((kept_dir / safe_name(request_id)).glob("v*.json"))) if kept_dir.is_dir() else 0
         mine_decided = decisions.get(request_id, [])
+        mine_changes, mine_unweighed = changes.get(request_id, []), unweighed.get(request_id, [])
+        mine_lineage = lineage.get(request_id, [])
+        digest = digests.page_digest(common, h, member_list, records, mine, prev, mine_changes, mine_unweighed,
+                                     mine_lineage, mine_decided)
+        page = folder / f"{safe_name(request_id)}.html"
+        before = recorded.get(request_id)
+        action = digests.decide(digest, template, before, page.exists(),
+                                None if explicit or before is None or before[0] == digest
+                                else digests.latest_kept(report_dir, request_id), explicit)
+        row = {"request_id": request_id, "digest": digest, "file": f"households/{page.name}",
+               "outcome": h.outcome, "findings": h.findings, "template": template, "rendered": False,
+               "reissued": False}
+        if action in ("skip", "issued"):
+            index_rows.append({**row, "version": before[1] if action == "skip" else
+                               h._version + len(versions.list_versions(report_dir, request_id)) - 1})
+            continue
+        if action == "reissue":  # the page on disk becomes a kept version (unless a killed step kept it)
+            versions.keep_first(report_dir, request_id, before[3], before[4], digest=before[0])
+        kept = len(versions.list_versions(report_dir, request_id)) if any_kept or action == "reissue" else 0
+        version = h._version + kept
         html = tpl.render(
             decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH, windows=windows,
             reviewers=sorted({d.reviewer for d in mine_decided if d.decision == "confirmed"}),
-            h=h, outcome_zh=OUTCOME_ZH[h.outcome], members=member_list, per_member=per_member,
+            h=h, outcome_zh=OUTCOME_ZH[h.outcome], members=member_list,
+            per_member=[SimpleNamespace(member=m, records=Markup(r)) for m, r in zip(member_list, records,
+                                                                                       strict=True)],
             findings=[f for f in mine if not f.is_gap], gaps=[f for f in mine if f.is_gap],
             statuses_html=statuses_html, run_date=run_date, source_names=source_names,
-            previous=prev, changes=changes.get(request_id, []),
-            unweighed=unweighed.get(request_id, []), lineage=lineage_groups(lineage.get(request_id, [])),
-            version=h._version + kept, outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
+            previous=prev, changes=mine_changes,
+            unweighed=mine_unweighed, lineage=lineage_groups(mine_lineage),
+            version=version, outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
             finding_diff=_finding_diff(prev and vars(prev), h.findings),
         )
-        (folder / f"{safe_name(request_id)}.html").write_bytes(html.encode("utf-8"))
-    log.debug("report batch %d: %d pages, read %.2f s, render and write %.2f s", batch, len(households),
-              read - started, time.perf_counter() - read)
-    return len(households), sum(n for _, n in member_html.values())
+        # written in place (a rename per page cost more than the digests): a page half-written by a kill has
+        # no digest on record, or its earlier version is kept already, so the re-run renders it again
+        page.write_bytes(html.encode("utf-8"))
+        rendered += 1
+        if action == "reissue":
+            versions.keep_new(report_dir, request_id, digest=digest, outcome=h.outcome, findings=h.findings,
+                              actor=reissue.get("actor", "批次重跑"), kind=reissue.get("kind", "rerun"),
+                              what=reissue.get("what", "重新核对后报告内容有变化"), reason=reissue.get("reason", ""))
+        index_rows.append({**row, "version": version, "rendered": True, "reissued": action == "reissue"})
+    digests.write_batch(parts, batch, index_rows)
+    kill_point("report:batch")
+    log.debug("report batch %d: %d pages, %d rendered, read %.2f s, render and write %.2f s", batch,
+              len(households), rendered, read - started, time.perf_counter() - read)
+    return rendered, sum(n for _, n in member_html.values())
 
 
 def _pool_size() -> int:

@@ -48,8 +48,9 @@ def _keep(report_dir: Path, request_id: str, meta: dict) -> dict:
     return meta
 
 
-def keep_first(report_dir: Path, request_id: str, outcome: str, findings: str) -> None:
-    """Before the first decision: keep the nightly page as version 1."""
+def keep_first(report_dir: Path, request_id: str, outcome: str, findings: str, *, digest: str | None = None) -> None:
+    """Before the first decision (or re-issue): keep the nightly page as version 1 (`digest`: its content's,
+    `hedui.steps.report.digests`)."""
     if list_versions(report_dir, request_id):
         return
     current = Path(report_dir) / "households" / f"{safe_name(request_id)}.html"
@@ -57,16 +58,26 @@ def keep_first(report_dir: Path, request_id: str, outcome: str, findings: str) -
         return
     issued = dt.datetime.fromtimestamp(current.stat().st_mtime).isoformat(timespec="seconds")
     _keep(report_dir, request_id, {"version": 1, "issued_at": issued, "issued_by": "夜间批次核对",
-                                   "kind": "batch", "reason": "", "outcome": outcome, "findings": findings})
+                                   "kind": "batch", "reason": "", "outcome": outcome, "findings": findings,
+                                   **({"digest": digest} if digest else {})})
 
 
 def keep_new(report_dir: Path, request_id: str, *, actor: str, kind: str, what: str, reason: str,
-             outcome: str, findings: str) -> dict:
-    """After a decision re-rendered the page: keep it as the next version."""
+             outcome: str, findings: str, digest: str | None = None) -> dict:
+    """After a decision (or a re-run whose content changed) re-rendered the page: keep it as the next version."""
     n = max((v["version"] for v in list_versions(report_dir, request_id)), default=0) + 1
     return _keep(report_dir, request_id, {
         "version": n, "issued_at": dt.datetime.now().isoformat(timespec="seconds"), "issued_by": actor,
-        "kind": kind, "what": what, "reason": reason, "outcome": outcome, "findings": findings})
+        "kind": kind, "what": what, "reason": reason, "outcome": outcome, "findings": findings,
+        **({"digest": digest} if digest else {})})
+
+
+def keep_pdf(report_dir: Path, request_id: str) -> None:
+    """The current page's PDF, printed after the page was kept as the latest version, kept beside it."""
+    kept = list_versions(report_dir, request_id)
+    pdf = Path(report_dir) / "households" / f"{safe_name(request_id)}.pdf"
+    if kept and pdf.exists():
+        shutil.copyfile(pdf, _dir(report_dir, request_id) / f"v{kept[-1]['version']}.pdf")
 
 
 def diff(older: dict, newer: dict) -> dict:
