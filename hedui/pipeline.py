@@ -334,15 +334,9 @@ def shard_plan(ctx: RunContext, shards: int | None = None) -> list[int]:
 
 def shard_work(ctx: RunContext, shard_no: int) -> dict:
     """Link, assess and render one shard on its own DuckDB file (no writer lock: shards run side by side)."""
-    from hedui.privacy.keyring import check_keys
-    from hedui.privacy.keys import load_keys
     from hedui.steps import shard
-    from hedui.workdir import private_umask
 
-    private_umask()
-    keys = load_keys()
-    check_keys(ctx.workdir, keys)
-    return shard.work(ctx, shard_no, keys)
+    return shard.work_unlocked(ctx, shard_no)
 
 
 def shard_merge(ctx: RunContext) -> dict:
@@ -480,21 +474,14 @@ def run(ctx: RunContext, progress=None, shards: int | None = None) -> dict:
         return _run(ctx, progress, n)
 
 
-def _sharded_steps(n: int):
-    def work_all(ctx: RunContext) -> None:
-        for i in range(n):
-            shard_work(ctx, i)
-
-    return (("shard_plan", lambda ctx: shard_plan(ctx, n)), ("shard_work", work_all), ("shard_merge", shard_merge))
-
-
 def _run(ctx: RunContext, progress=None, shards: int = 1) -> dict:
     from hedui.workdir import clean_leftovers, secure_workdir
 
     clean_leftovers(ctx.workdir)
     secure_workdir(ctx.workdir, deep=True)
-    middle = ((("link", link), ("assess", assess), ("report", report)) if shards <= 1
-              else _sharded_steps(shards))
+    middle = ((("link", link), ("assess", assess), ("report", report)) if shards <= 1 else (
+        ("shard_plan", lambda c: shard_plan(c, shards)),
+        ("shard_work", lambda c: [shard_work(c, i) for i in range(shards)]), ("shard_merge", shard_merge)))
     if progress is not None:
         progress.expect(2 + len(middle))
     t = time.perf_counter()

@@ -49,6 +49,7 @@ SHARD_LABEL = "hedui-shard|"
 #: the tables the link and assess steps replace per run, which the merge takes from the shards
 LINK_TABLES = ("links", "review_queue", "quarantine_links")
 PLAN_TABLES = ("shard_plan_households", "shard_plan_pairs")
+PAGES_ROWS = "pages.json"  # a shard's rows of the report's pages.parquet, beside its database
 __all__ = ["MAX_SHARDS", "merge", "parse_shards", "plan", "shard_of", "work"]
 
 
@@ -209,6 +210,18 @@ def work(ctx, shard: int, keys) -> dict:
     return {"shard": int(shard), "counts": counts, "seconds": timings}
 
 
+def work_unlocked(ctx, shard: int) -> dict:
+    """`work` with private file modes and the keys checked against the working folder's (no writer lock)."""
+    from hedui.privacy.keyring import check_keys
+    from hedui.privacy.keys import load_keys
+    from hedui.workdir import private_umask
+
+    private_umask()
+    keys = load_keys()
+    check_keys(ctx.workdir, keys)
+    return work(ctx, shard, keys)
+
+
 def render_pages(con, ctx, scratch: Path) -> int:
     """Render the household pages of the shard's database into the run's report folder (no batch files).
 
@@ -217,6 +230,7 @@ def render_pages(con, ctx, scratch: Path) -> int:
     batch's total household count.
     """
     from hedui.settings import REQUESTS, settings, sources
+    from hedui.steps.report import digests
     from hedui.steps.report.display import _env, _rows
     from hedui.steps.report.outputs import pdf_wanted, write_pdfs
     from hedui.steps.report.pages import (
@@ -251,10 +265,14 @@ def render_pages(con, ctx, scratch: Path) -> int:
         common = {"parts": str(parts), "folder": str(out / "households"), "run_date": run_date, "heads": heads,
                   "records": records,
                   "statuses_html": env.get_template("_household_sources.html").render(statuses=statuses),
-                  "source_names": {s["source"]: s["source_zh"] for s in statuses}}
+                  "source_names": {s["source"]: s["source_zh"] for s in statuses},
+                  "template": digests.template_fingerprint(), "explicit": False, "reissue": {},
+                  "previous": str(out / digests.INDEX) if (out / digests.INDEX).exists() else None}
         in_process = n_households < settings().report_pool_min
         with _memory_limit(con, "1GB"), _pages_rendered(common, n_batches, workers, in_process) as pages:
             n_pages, _ = pages()
+        # the shard's rows of pages.parquet: merge writes the index once, from every shard's
+        (scratch / PAGES_ROWS).write_text(json.dumps(digests.batch_rows(parts), ensure_ascii=False), encoding="utf-8")
     finally:
         _drop_worker_state()
         shutil.rmtree(parts, ignore_errors=True)
@@ -299,6 +317,7 @@ def merge(con, ctx, aliases: list[str]) -> dict:
     """Replace the run's link and assess rows by the union of the shards' `aliases` (`attached`),
     in the caller's transaction; then the authorization gate and the query ledger, once."""
     from hedui.audit.ledger import check_authorization_gate, write_query_ledger
+    from hedui.steps.report import digests
 
     run_date = ctx.run_date
     counts: dict[str, int] = {}
@@ -315,6 +334,9 @@ def merge(con, ctx, aliases: list[str]) -> dict:
                                         {"run_date": run_date}).fetchall()[0][0])
     check_authorization_gate(con, run_date)
     counts["ledger"] = write_query_ledger(con, run_date)
+    rows = [r for f in sorted(shards_dir(ctx).glob(f"*/{PAGES_ROWS}"))
+            for r in json.loads(f.read_text(encoding="utf-8"))]
+    digests.write_index(con, ctx.report_dir, rows, replace_all=True)
     for table in PLAN_TABLES:
         con.execute(f"delete from {table} where run_date = ?", [run_date])
     return counts
