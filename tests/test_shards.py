@@ -49,13 +49,27 @@ def _report_files(report_dir: Path) -> dict[str, bytes]:
             if p.is_file() and p.parts[len(report_dir.parts)] != "datadocs" and p.name != "run_summary.json"}
 
 
-@pytest.fixture(scope="module")
-def four_shards(world, tmp_path_factory):
+def _run_apart(world, folder: Path, shards: int):
+    """A run of its own, outside any Airflow task context an earlier test's `dag.test` left in os.environ
+    (it would name the audit log's actor) — the shared `world_run` is also touched by other tests (PDFs)."""
     from hedui.pipeline import RunContext, run
 
-    ctx = RunContext.of(world, tmp_path_factory.mktemp("work4"), RUN_DATE)
-    run(ctx, shards=4)
+    ctx = RunContext.of(world, folder, RUN_DATE)
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [k for k in os.environ if k.startswith("AIRFLOW_CTX_")]:
+            mp.delenv(name)
+        run(ctx, shards=shards)
     return ctx
+
+
+@pytest.fixture(scope="module")
+def four_shards(world, tmp_path_factory):
+    return _run_apart(world, tmp_path_factory.mktemp("work4"), 4)
+
+
+@pytest.fixture(scope="module")
+def one_shard(world, tmp_path_factory):
+    return _run_apart(world, tmp_path_factory.mktemp("work1"), 1)
 
 
 def test_the_shard_of_a_household_is_keyed_stable_and_spreads(world_run):
@@ -75,8 +89,8 @@ def test_the_shard_of_a_household_is_keyed_stable_and_spreads(world_run):
     assert shard_of(other, ids, 4) != shards  # another key, another split
 
 
-def test_four_shards_give_the_tables_of_one(world_run, four_shards):
-    one, _ = world_run
+def test_four_shards_give_the_tables_of_one(one_shard, four_shards):
+    one = one_shard
     for table in _result_tables():
         assert _table(four_shards.database, table, four_shards.workdir) == _table(one.database, table, one.workdir), \
             table
@@ -87,17 +101,17 @@ def test_four_shards_give_the_tables_of_one(world_run, four_shards):
     assert not (four_shards.run_dir / "shards").exists()  # the shard copies are gone after the merge
 
 
-def test_four_shards_give_the_report_pages_of_one_byte_for_byte(world_run, four_shards):
-    one, _ = world_run
+def test_four_shards_give_the_report_pages_of_one_byte_for_byte(one_shard, four_shards):
+    one = one_shard
     mine, theirs = _report_files(four_shards.report_dir), _report_files(one.report_dir)
     assert sorted(mine) == sorted(theirs) and len([k for k in mine if k.startswith("households/")]) == 60
     assert [k for k in mine if mine[k] != theirs[k]] == []
 
 
-def test_four_shards_give_the_auditor_database_of_one(world_run, four_shards):
+def test_four_shards_give_the_auditor_database_of_one(one_shard, four_shards):
     from hedui.audit.auditor import default_audit_db
 
-    one, _ = world_run
+    one = one_shard
     a, b = default_audit_db(four_shards.workdir), default_audit_db(one.workdir)
     assert _tables(a) == _tables(b)
     for table in _tables(a):
