@@ -35,8 +35,9 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def copy_run_date(database: Path, from_date: str, to_date: str) -> None:
-    """Copy every per-run row (tables with a `run_date`) of `from_date` to `to_date`, replacing its rows."""
+def copy_run_date(database: Path, from_date: str, to_date: str) -> list[str]:
+    """Copy every per-run row (tables with a `run_date`) of `from_date` to `to_date`, replacing its rows;
+    return the tables copied."""
     import duckdb
 
     con = duckdb.connect(str(database))
@@ -54,6 +55,7 @@ def copy_run_date(database: Path, from_date: str, to_date: str) -> None:
         con.sql("checkpoint")
     finally:
         con.close()
+    return tables
 
 
 def main(argv: list[str] | None = None) -> int:

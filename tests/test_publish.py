@@ -18,6 +18,7 @@ import duckdb
 import pytest
 from conftest import RUN_DATE
 
+from bench.publish import DAY2, copy_run_date
 from hedui import db
 from hedui.audit.auditor import default_audit_db, default_log_path, open_auditor
 from hedui.audit.ledger import ensure_query_ledger, write_query_ledger
@@ -25,7 +26,6 @@ from hedui.audit.log import AuditLog
 from hedui.privacy.keys import Keys
 from hedui.steps.publish import PUBLICATION_TABLE, publish_audit_db
 
-DAY2 = "20261205"
 VOLATILE = {"published_at", "checked_at", "anchored_at"}  # when a publication ran: differs between two publications
 
 
@@ -44,22 +44,14 @@ def workdir(world_run, tmp_path) -> Path:
 
 def _add_second_date(database: Path) -> None:
     """Copy every per-run row of RUN_DATE to DAY2, then make DAY2 differ (an outcome, a finding less)."""
+    tables = copy_run_date(database, RUN_DATE, DAY2)
+    assert {"outcomes", "findings", "links", "query_ledger", "stg_requests", "audit_runs"} <= set(tables)
     con = duckdb.connect(str(database))
     try:
-        con.sql("begin transaction")
-        tables = [r[0] for r in con.sql(
-            "select t.table_name from duckdb_tables() t join duckdb_columns() c using (database_name, table_name) "
-            "where t.database_name = current_database() and c.column_name = 'run_date' and not t.temporary"
-        ).fetchall()]
-        assert {"outcomes", "findings", "links", "query_ledger", "stg_requests", "audit_runs"} <= set(tables)
-        for table in tables:
-            con.execute(f"insert into {table} select * replace (cast(? as varchar) as run_date) from {table} "
-                        f"where run_date = ?", [DAY2, RUN_DATE])
         con.execute("update outcomes set outcome = 'INCOMPLETE' where run_date = ? and request_id = "
                     "(select min(request_id) from outcomes where run_date = ?)", [DAY2, DAY2])
         con.execute("delete from findings where run_date = ? and request_id = "
                     "(select max(request_id) from findings where run_date = ?)", [DAY2, DAY2])
-        con.sql("commit")
     finally:
         con.close()
 
