@@ -46,22 +46,13 @@ from airflow.sdk import Param, dag, task
 def hedui_late_delivery():
     @task(retries=0)
     def check(params=None) -> dict:
-        import os
-
-        from hedui.errors import InputError
-        from hedui.late import check_late
+        from hedui.late import check_late, late_params
         from hedui.ops.airflow_tasks import fail_fast
 
-        params = dict(params or {})
         with fail_fast():
-            params["workdir"] = params.get("workdir") or os.environ.get("HEDUI_WORKDIR")
-            params["inbox"] = params.get("inbox") or os.environ.get("HEDUI_INBOX")
-            if not params["workdir"]:
-                raise InputError("未指定工作目录：请在参数 workdir 或环境变量 HEDUI_WORKDIR 中给出")
-            if params.get("run_date") is None:
-                raise InputError("请给出 run_date（迟到数据所属批次的日期 YYYYMMDD）：补入哪一天不能默认")
-            ctx, source, _ = check_late(params["inbox"], params["workdir"], params["run_date"], params.get("source"))
-        return {"run_date": ctx.run_date, "source": source, "inbox": params["inbox"], "workdir": params["workdir"]}
+            p = late_params(dict(params or {}))
+            ctx, source, _ = check_late(p["inbox"], p["workdir"], p["run_date"], p["source"])
+        return {"run_date": ctx.run_date, "source": source, "inbox": p["inbox"], "workdir": p["workdir"]}
 
     @task
     def deliver(checked: dict) -> dict:

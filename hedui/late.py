@@ -138,9 +138,9 @@ def _deliver(ctx, source: str, title: str, actor: str) -> dict:
             "seconds": round(time.perf_counter() - started, 3)}
 
 
-def deliver_from_params(params: dict) -> dict:
-    """`deliver_late` from trigger params (the hedui_late_delivery DAG), validated first; returns the
-    result without personal data (request ids only)."""
+def late_params(params: dict) -> dict:
+    """Trigger params of a late delivery with their defaults (``$HEDUI_WORKDIR``, ``$HEDUI_INBOX``), their
+    types checked; raises InputError (Chinese) for a missing working folder or date, or a bad type."""
     import os
 
     workdir = params.get("workdir") or os.environ.get("HEDUI_WORKDIR")
@@ -151,4 +151,12 @@ def deliver_from_params(params: dict) -> dict:
         raise InputError("inbox 应为收件箱目录的路径")
     if params.get("run_date") is None:
         raise InputError("请给出 run_date（迟到数据所属批次的日期 YYYYMMDD）：补入哪一天不能默认")
-    return deliver_late(inbox, workdir, params.get("run_date"), params.get("source"), actor=params.get("actor"))
+    return {"workdir": workdir, "inbox": inbox, "run_date": params["run_date"], "source": params.get("source"),
+            "actor": params.get("actor")}
+
+
+def deliver_from_params(params: dict) -> dict:
+    """`deliver_late` from trigger params (the hedui_late_delivery DAG), validated first (`late_params`);
+    returns the result without personal data (request ids only)."""
+    p = late_params(params)
+    return deliver_late(p["inbox"], p["workdir"], p["run_date"], p["source"], actor=p["actor"])
