@@ -190,7 +190,8 @@ class RawWriter:
             pl.col("_row_no").cast(pl.Int32).alias("row_no"),
             pl.col("_err").cast(pl.String).alias("read_error"),
         ]
-        table = batch.select(exprs).to_arrow().cast(self.schema)
+        # string views convert to Arrow without a copy; the cast builds the schema's plain strings once
+        table = batch.select(exprs).to_arrow(compat_level=pl.CompatLevel.newest()).cast(self.schema)
         self._writer.write_table(table)
         return counts
 

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 UTF8 = "utf-8"
 UTF8_BOM = "utf-8-sig"
 GB18030 = "gb18030"
-CHUNK_BYTES = 32 << 20
+CHUNK_BYTES = 8 << 20  # below glibc's mmap threshold: the chunks' buffers are reused, not faulted in afresh
 SNIFF_BYTES = 1 << 20
 SEPARATORS = (",", "\t")
 _LINE_SCHEMA = {"l": pl.String}
@@ -53,19 +53,22 @@ def detect_encoding(head: bytes) -> str:
     lines = head.split(b"\n")
     if len(head) >= SNIFF_BYTES and len(lines) > 1:
         lines = lines[:-1]  # possibly cut inside a character
-    non_ascii = ok = 0
-    for line in lines:
-        if line.isascii():
-            continue
-        non_ascii += 1
+    try:
+        b"\n".join(lines).decode(UTF8)
+        return UTF8  # every line decodes (or none holds a non-ASCII byte)
+    except UnicodeDecodeError:
+        pass
+    non_ascii = [line for line in lines if not line.isascii()]
+    allowed = len(non_ascii) - max(1, 0.9 * len(non_ascii))  # failures the UTF-8 verdict survives
+    failed = 0
+    for line in non_ascii:
         try:
             line.decode(UTF8)
-            ok += 1
         except UnicodeDecodeError:
-            pass
-    if non_ascii == 0 or ok >= max(1, 0.9 * non_ascii):
-        return UTF8
-    return GB18030
+            failed += 1
+            if failed > allowed:
+                return GB18030
+    return UTF8
 
 
 def codec_label(encoding: str) -> str:
@@ -261,7 +264,13 @@ def prefetch(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
 def preview_rows(head: bytes, encoding: str, sep: str, max_lines: int = 40) -> list[list[str]]:
     """The first lines of the file as rows (lenient decoding), for header detection."""
     codec = UTF8 if encoding == UTF8_BOM else encoding
-    text = head.decode(codec, "replace")
+    cut = -1
+    for _ in range(max_lines):  # only the first lines are looked at: decode no further
+        cut = head.find(b"\n", cut + 1)
+        if cut < 0:
+            break
+    # a few bytes past the last line's newline: its bytes decode as they would with the whole head
+    text = (head if cut < 0 else head[:cut + 4]).decode(codec, "replace")
     if text.startswith("\ufeff"):
         text = text[1:]
     lines = text.split("\n")[:max_lines]
@@ -286,6 +295,10 @@ def _field_counts(lines: pl.Series, sep: str) -> tuple[pl.DataFrame, bool]:
     esc = "\\t" if sep == "\t" else sep
     field = f'(?:"[^"{esc}]*"|[^"{esc}]*)'
     frame = pl.DataFrame({"l": lines.fill_null("")})
+    if not frame["l"].str.contains(q, literal=True).any():
+        # no quote at all (most GB18030 exports): every line is simple, no regex needed
+        return frame.select(nf=pl.col("l").str.count_matches(sep, literal=True) + 1,
+                            trailing=pl.col("l").str.ends_with(sep)), True
     frame = frame.with_columns(simple=pl.col("l").str.contains(f"^{field}(?:{esc}{field})*$"))
     counts = frame.select(
         nf=pl.col("l").str.count_matches(sep, literal=True) + 1,
@@ -452,6 +465,8 @@ def _first_long_line(head: bytes, complete: bool, limit: int) -> int:
     ``complete`` says ``head`` is the whole file; otherwise its last, cut line
     counts only once it alone exceeds the limit, or when no line ends at all.
     """
+    if len(head) <= limit:  # no line of it can be longer
+        return 1 if not complete and b"\n" not in head else 0
     lines = head.split(b"\n")
     for i, line in enumerate(lines):
         if len(line) > limit:
