@@ -156,8 +156,12 @@ class RawWriter:
         self.schema = raw_schema(smap)
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = self.out.with_name(self.out.name + ".tmp")
-        self._writer = pq.ParquetWriter(str(self._tmp), self.schema, compression="zstd", compression_level=1,
-                                        write_statistics=False)
+        # polars hands strings over as string views without a copy; Parquet stores them as any string, and
+        # without the Arrow schema in the file's metadata they read back as raw_schema's plain strings
+        self._view_schema = pa.schema([pa.field(f.name, pa.string_view()) if f.type == pa.string() else f
+                                       for f in self.schema])
+        self._writer = pq.ParquetWriter(str(self._tmp), self._view_schema, compression="zstd", compression_level=1,
+                                        write_statistics=False, store_schema=False)
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
 
@@ -194,8 +198,7 @@ class RawWriter:
             pl.col("_row_no").cast(pl.Int32).alias("row_no"),
             pl.col("_err").cast(pl.String).alias("read_error"),
         ]
-        # string views convert to Arrow without a copy; the cast builds the schema's plain strings once
-        table = batch.select(exprs).to_arrow(compat_level=pl.CompatLevel.newest()).cast(self.schema)
+        table = batch.select(exprs).to_arrow(compat_level=pl.CompatLevel.newest()).cast(self._view_schema)
         self._pending.append(table)
         self._pending_rows += table.num_rows
         if self._pending_rows >= ROW_GROUP_ROWS:

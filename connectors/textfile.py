@@ -295,21 +295,23 @@ def _field_counts(lines: pl.Series, sep: str) -> tuple[pl.DataFrame, bool]:
     esc = "\\t" if sep == "\t" else sep
     field = f'(?:"[^"{esc}]*"|[^"{esc}]*)'
     frame = pl.DataFrame({"l": lines.fill_null("")})
-    if not frame["l"].str.contains(q, literal=True).any():
-        # no quote at all (most GB18030 exports): every line is simple, no regex needed
-        return frame.select(nf=pl.col("l").str.count_matches(sep, literal=True) + 1,
-                            trailing=pl.col("l").str.ends_with(sep)), True
-    frame = frame.with_columns(simple=pl.col("l").str.contains(f"^{field}(?:{esc}{field})*$"))
     counts = frame.select(
         nf=pl.col("l").str.count_matches(sep, literal=True) + 1,
         trailing=pl.col("l").str.ends_with(sep) | pl.col("l").str.ends_with(sep + q + q),
     )
-    if frame["simple"].all():
+    quoted = frame["l"].str.contains(q, literal=True)
+    if not quoted.any():  # most GB18030 exports: every line is simple, no regex needed
         return counts, True
-    others = frame.with_row_index("_i").filter(~pl.col("simple")).select(
+    # a line without a quote is simple: the regex looks only at the others
+    candidates = frame.with_row_index("_i")
+    if not quoted.all():
+        candidates = candidates.filter(quoted)
+    others = candidates.filter(~pl.col("l").str.contains(f"^{field}(?:{esc}{field})*$")).select(
         "_i",
         reduced=pl.col("l").str.replace_all(f'(^|{esc})"(?:[^"]|"")*"', "${1}"),
     )
+    if others.height == 0:
+        return counts, True
     if others["reduced"].str.contains(q, literal=True).any():
         return frame, False
     fixed = others.select(
