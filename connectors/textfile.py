@@ -136,6 +136,9 @@ def _blank_long_lines(data: bytes, first_line: int, limit: int) -> tuple[bytes, 
     """``data`` with every line longer than ``limit`` bytes emptied, and a read error for each."""
     if len(data) <= limit:
         return data, {}
+    half = max(limit // 2, 1)
+    if all(data.find(b"\n", k, k + half) >= 0 for k in range(0, len(data), half)):
+        return data, {}  # a newline in every half-limit window: no line reaches the limit
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
     starts = np.concatenate(([0], ends + 1))
     stops = np.concatenate((ends, [len(data)]))
@@ -431,6 +434,12 @@ def parse_chunk(chunk: Chunk, ncols: int, sep: str, after_line: int) -> pl.DataF
         frame = _parse_slow(chunk, ncols, sep)
     nf_ok = (pl.col("_nf") == ncols) | ((pl.col("_nf") == ncols + 1) & pl.col("_trailing"))
     count_err = pl.format("第{}行有{}个字段，表头有" + str(ncols) + "个字段", pl.col("_row_no"), pl.col("_nf"))
+    if not chunk.bad and frame.select(nf_ok.all()).item():
+        # the usual chunk: no line has an error (no message is formatted for every row only to be dropped)
+        frame = frame.with_columns(_err=pl.lit(None, dtype=pl.String))
+        if after_line >= chunk.first_line:
+            frame = frame.filter(pl.col("_row_no") > after_line)
+        return frame.drop("_nf", "_trailing")
     if chunk.bad:
         bad = pl.DataFrame({"_row_no": list(chunk.bad), "_bad": list(chunk.bad.values())},
                            schema={"_row_no": pl.Int32, "_bad": pl.String})
