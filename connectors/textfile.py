@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
 import polars as pl
 
-from connectors.limits import MAX_COLUMNS, human_bytes, open_regular, read_past_line
+from connectors.limits import MAX_COLUMNS, blank_long_lines, open_regular, read_past_line, too_long_message
 from connectors.raw import positional_names
 
 log = logging.getLogger(__name__)
@@ -127,33 +126,6 @@ def _decode_slow(data: bytes, encoding: str, first_line: int) -> tuple[bytes, di
     return "".join(parts).encode(UTF8), bad
 
 
-def _too_long_message(line_no: int, limit: int) -> str:
-    return (f"第{line_no}行长度超过单行上限{human_bytes(limit)}，该行未读入，隔离待查；"
-            "请部门检查该行（可能缺少换行或含异常长的内容）后重新交付")
-
-
-def _blank_long_lines(data: bytes, first_line: int, limit: int) -> tuple[bytes, dict[int, str]]:
-    """``data`` with every line longer than ``limit`` bytes emptied, and a read error for each."""
-    if len(data) <= limit:
-        return data, {}
-    half = max(limit // 2, 1)
-    if all(data.find(b"\n", k, k + half) >= 0 for k in range(0, len(data), half)):
-        return data, {}  # a newline in every half-limit window: no line reaches the limit
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    starts = np.concatenate(([0], ends + 1))
-    stops = np.concatenate((ends, [len(data)]))
-    long_idx = np.flatnonzero(stops - starts > limit)
-    if long_idx.size == 0:
-        return data, {}
-    parts, bad, pos = [], {}, 0
-    for i in long_idx.tolist():
-        parts.append(data[pos:int(starts[i])])
-        pos = int(stops[i])
-        bad[first_line + i] = _too_long_message(first_line + i, limit)
-    parts.append(data[pos:])
-    return b"".join(parts), bad
-
-
 def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes: int | None = None,
                 max_line_bytes: int | None = None) -> Iterator[Chunk]:
     """Read ``fh`` to the end in chunks cut after a newline, hashing every byte read.
@@ -172,7 +144,7 @@ def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes:
         if skipping:
             rest = read_past_line(fh, hasher)
             skipping = False
-            yield Chunk(b"\n", line, 1, {line: _too_long_message(line, max_line_bytes)}, encoding)
+            yield Chunk(b"\n", line, 1, {line: too_long_message(line, max_line_bytes)}, encoding)
             line += 1
             if rest is None:
                 return
@@ -203,7 +175,7 @@ def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes:
             n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
             long_lines: dict[int, str] = {}
             if max_line_bytes:
-                data, long_lines = _blank_long_lines(data, line, max_line_bytes)
+                data, long_lines = blank_long_lines(data, line, max_line_bytes)
             if codec == UTF8:
                 yield Chunk(data, line, n_lines, long_lines, encoding, validated=False)
             else:
