@@ -16,6 +16,8 @@ import stat
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import numpy as np
+
 KIB = 1 << 10
 MIB = 1 << 20
 GIB = 1 << 30
@@ -112,3 +114,30 @@ def read_past_line(fh: BinaryIO, hasher) -> bytes | None:
         nl = buf.find(b"\n", 0, n)
         if nl >= 0:
             return bytes(view[nl + 1:n])
+
+
+def too_long_message(line_no: int, limit: int) -> str:
+    return (f"第{line_no}行长度超过单行上限{human_bytes(limit)}，该行未读入，隔离待查；"
+            "请部门检查该行（可能缺少换行或含异常长的内容）后重新交付")
+
+
+def blank_long_lines(data: bytes, first_line: int, limit: int) -> tuple[bytes, dict[int, str]]:
+    """``data`` with every line longer than ``limit`` bytes emptied, and a read error for each."""
+    if len(data) <= limit:
+        return data, {}
+    half = max(limit // 2, 1)
+    if all(data.find(b"\n", k, k + half) >= 0 for k in range(0, len(data), half)):
+        return data, {}  # a newline in every half-limit window: no line reaches the limit
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    starts = np.concatenate(([0], ends + 1))
+    stops = np.concatenate((ends, [len(data)]))
+    long_idx = np.flatnonzero(stops - starts > limit)
+    if long_idx.size == 0:
+        return data, {}
+    parts, bad, pos = [], {}, 0
+    for i in long_idx.tolist():
+        parts.append(data[pos:int(starts[i])])
+        pos = int(stops[i])
+        bad[first_line + i] = too_long_message(first_line + i, limit)
+    parts.append(data[pos:])
+    return b"".join(parts), bad

@@ -24,6 +24,8 @@ from connectors.maps import HeaderMatch, SourceMap
 _BLANK_RE = r"^[\s\u00a0\u3000\ufeff]*$"
 _SUMMARY_RE = r'^[\s\u00a0\u3000\ufeff"]*合计'
 HEADER_SEARCH_ROWS = 30
+#: rows gathered before a Parquet row group is written (batches are smaller: many small files, 8 MiB chunks)
+ROW_GROUP_ROWS = 1 << 18
 
 
 def raw_schema(smap: SourceMap) -> pa.Schema:
@@ -154,8 +156,14 @@ class RawWriter:
         self.schema = raw_schema(smap)
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = self.out.with_name(self.out.name + ".tmp")
-        self._writer = pq.ParquetWriter(str(self._tmp), self.schema, compression="zstd", compression_level=1,
-                                        write_statistics=False)
+        # polars hands strings over as string views without a copy; Parquet stores them as any string, and
+        # without the Arrow schema in the file's metadata they read back as raw_schema's plain strings
+        self._view_schema = pa.schema([pa.field(f.name, pa.string_view()) if f.type == pa.string() else f
+                                       for f in self.schema])
+        self._writer = pq.ParquetWriter(str(self._tmp), self._view_schema, compression="zstd", compression_level=1,
+                                        write_statistics=False, store_schema=False)
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
 
     def write(self, batch: pl.DataFrame, match: HeaderMatch, file_name: str) -> BatchCounts:
         """Map one positional batch (see the module docstring) and append it; return its counts."""
@@ -190,16 +198,26 @@ class RawWriter:
             pl.col("_row_no").cast(pl.Int32).alias("row_no"),
             pl.col("_err").cast(pl.String).alias("read_error"),
         ]
-        table = batch.select(exprs).to_arrow().cast(self.schema)
-        self._writer.write_table(table)
+        table = batch.select(exprs).to_arrow(compat_level=pl.CompatLevel.newest()).cast(self._view_schema)
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        if self._pending_rows >= ROW_GROUP_ROWS:
+            self._flush()
         return counts
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._writer.write_table(pa.concat_tables(self._pending))
+        self._pending, self._pending_rows = [], 0
 
     def close(self) -> None:
         """Finish the file (an empty one with the schema when nothing was written) and move it in place."""
+        self._flush()
         self._writer.close()
         self._tmp.replace(self.out)
 
     def abort(self) -> None:
+        self._pending = []
         try:
             self._writer.close()
         finally:

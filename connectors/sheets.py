@@ -79,7 +79,8 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     df = df.select(positional_names(df.width)[:ncols]) if df.width > ncols else df
     if any(df[c].str.contains(_LONG_NUMBER).any() for c in df.columns):
         df = _fix_long_numbers(path, sheet, df)
-    df = df.with_columns(pl.col(c).str.replace(_MIDNIGHT, "${1}") for c in df.columns)
+    dated = [c for c in df.columns if df[c].str.contains(" 00:00:00", literal=True).any()]  # cheap test first
+    df = df.with_columns(pl.col(c).str.replace(_MIDNIGHT, "${1}") for c in dated)
     data = df.with_row_index("_i").slice(idx + 1).select(
         *df.columns,
         _row_no=(pl.col("_i") + 1).cast(pl.Int32),

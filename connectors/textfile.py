@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
 import polars as pl
 
-from connectors.limits import MAX_COLUMNS, human_bytes, open_regular, read_past_line
+from connectors.limits import MAX_COLUMNS, blank_long_lines, open_regular, read_past_line, too_long_message
 from connectors.raw import positional_names
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ log = logging.getLogger(__name__)
 UTF8 = "utf-8"
 UTF8_BOM = "utf-8-sig"
 GB18030 = "gb18030"
-CHUNK_BYTES = 32 << 20
+CHUNK_BYTES = 8 << 20  # below glibc's mmap threshold: the chunks' buffers are reused, not faulted in afresh
 SNIFF_BYTES = 1 << 20
 SEPARATORS = (",", "\t")
 _LINE_SCHEMA = {"l": pl.String}
@@ -53,19 +52,22 @@ def detect_encoding(head: bytes) -> str:
     lines = head.split(b"\n")
     if len(head) >= SNIFF_BYTES and len(lines) > 1:
         lines = lines[:-1]  # possibly cut inside a character
-    non_ascii = ok = 0
-    for line in lines:
-        if line.isascii():
-            continue
-        non_ascii += 1
+    try:
+        b"\n".join(lines).decode(UTF8)
+        return UTF8  # every line decodes (or none holds a non-ASCII byte)
+    except UnicodeDecodeError:
+        pass
+    non_ascii = [line for line in lines if not line.isascii()]
+    allowed = len(non_ascii) - max(1, 0.9 * len(non_ascii))  # failures the UTF-8 verdict survives
+    failed = 0
+    for line in non_ascii:
         try:
             line.decode(UTF8)
-            ok += 1
         except UnicodeDecodeError:
-            pass
-    if non_ascii == 0 or ok >= max(1, 0.9 * non_ascii):
-        return UTF8
-    return GB18030
+            failed += 1
+            if failed > allowed:
+                return GB18030
+    return UTF8
 
 
 def codec_label(encoding: str) -> str:
@@ -124,30 +126,6 @@ def _decode_slow(data: bytes, encoding: str, first_line: int) -> tuple[bytes, di
     return "".join(parts).encode(UTF8), bad
 
 
-def _too_long_message(line_no: int, limit: int) -> str:
-    return (f"第{line_no}行长度超过单行上限{human_bytes(limit)}，该行未读入，隔离待查；"
-            "请部门检查该行（可能缺少换行或含异常长的内容）后重新交付")
-
-
-def _blank_long_lines(data: bytes, first_line: int, limit: int) -> tuple[bytes, dict[int, str]]:
-    """``data`` with every line longer than ``limit`` bytes emptied, and a read error for each."""
-    if len(data) <= limit:
-        return data, {}
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    starts = np.concatenate(([0], ends + 1))
-    stops = np.concatenate((ends, [len(data)]))
-    long_idx = np.flatnonzero(stops - starts > limit)
-    if long_idx.size == 0:
-        return data, {}
-    parts, bad, pos = [], {}, 0
-    for i in long_idx.tolist():
-        parts.append(data[pos:int(starts[i])])
-        pos = int(stops[i])
-        bad[first_line + i] = _too_long_message(first_line + i, limit)
-    parts.append(data[pos:])
-    return b"".join(parts), bad
-
-
 def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes: int | None = None,
                 max_line_bytes: int | None = None) -> Iterator[Chunk]:
     """Read ``fh`` to the end in chunks cut after a newline, hashing every byte read.
@@ -166,7 +144,7 @@ def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes:
         if skipping:
             rest = read_past_line(fh, hasher)
             skipping = False
-            yield Chunk(b"\n", line, 1, {line: _too_long_message(line, max_line_bytes)}, encoding)
+            yield Chunk(b"\n", line, 1, {line: too_long_message(line, max_line_bytes)}, encoding)
             line += 1
             if rest is None:
                 return
@@ -197,7 +175,7 @@ def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes:
             n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
             long_lines: dict[int, str] = {}
             if max_line_bytes:
-                data, long_lines = _blank_long_lines(data, line, max_line_bytes)
+                data, long_lines = blank_long_lines(data, line, max_line_bytes)
             if codec == UTF8:
                 yield Chunk(data, line, n_lines, long_lines, encoding, validated=False)
             else:
@@ -261,7 +239,13 @@ def prefetch(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
 def preview_rows(head: bytes, encoding: str, sep: str, max_lines: int = 40) -> list[list[str]]:
     """The first lines of the file as rows (lenient decoding), for header detection."""
     codec = UTF8 if encoding == UTF8_BOM else encoding
-    text = head.decode(codec, "replace")
+    cut = -1
+    for _ in range(max_lines):  # only the first lines are looked at: decode no further
+        cut = head.find(b"\n", cut + 1)
+        if cut < 0:
+            break
+    # a few bytes past the last line's newline: its bytes decode as they would with the whole head
+    text = (head if cut < 0 else head[:cut + 4]).decode(codec, "replace")
     if text.startswith("\ufeff"):
         text = text[1:]
     lines = text.split("\n")[:max_lines]
@@ -286,17 +270,23 @@ def _field_counts(lines: pl.Series, sep: str) -> tuple[pl.DataFrame, bool]:
     esc = "\\t" if sep == "\t" else sep
     field = f'(?:"[^"{esc}]*"|[^"{esc}]*)'
     frame = pl.DataFrame({"l": lines.fill_null("")})
-    frame = frame.with_columns(simple=pl.col("l").str.contains(f"^{field}(?:{esc}{field})*$"))
     counts = frame.select(
         nf=pl.col("l").str.count_matches(sep, literal=True) + 1,
         trailing=pl.col("l").str.ends_with(sep) | pl.col("l").str.ends_with(sep + q + q),
     )
-    if frame["simple"].all():
+    quoted = frame["l"].str.contains(q, literal=True)
+    if not quoted.any():  # most GB18030 exports: every line is simple, no regex needed
         return counts, True
-    others = frame.with_row_index("_i").filter(~pl.col("simple")).select(
+    # a line without a quote is simple: the regex looks only at the others
+    candidates = frame.with_row_index("_i")
+    if not quoted.all():
+        candidates = candidates.filter(quoted)
+    others = candidates.filter(~pl.col("l").str.contains(f"^{field}(?:{esc}{field})*$")).select(
         "_i",
         reduced=pl.col("l").str.replace_all(f'(^|{esc})"(?:[^"]|"")*"', "${1}"),
     )
+    if others.height == 0:
+        return counts, True
     if others["reduced"].str.contains(q, literal=True).any():
         return frame, False
     fixed = others.select(
@@ -416,6 +406,12 @@ def parse_chunk(chunk: Chunk, ncols: int, sep: str, after_line: int) -> pl.DataF
         frame = _parse_slow(chunk, ncols, sep)
     nf_ok = (pl.col("_nf") == ncols) | ((pl.col("_nf") == ncols + 1) & pl.col("_trailing"))
     count_err = pl.format("第{}行有{}个字段，表头有" + str(ncols) + "个字段", pl.col("_row_no"), pl.col("_nf"))
+    if not chunk.bad and frame.select(nf_ok.all()).item():
+        # the usual chunk: no line has an error (no message is formatted for every row only to be dropped)
+        frame = frame.with_columns(_err=pl.lit(None, dtype=pl.String))
+        if after_line >= chunk.first_line:
+            frame = frame.filter(pl.col("_row_no") > after_line)
+        return frame.drop("_nf", "_trailing")
     if chunk.bad:
         bad = pl.DataFrame({"_row_no": list(chunk.bad), "_bad": list(chunk.bad.values())},
                            schema={"_row_no": pl.Int32, "_bad": pl.String})
@@ -452,6 +448,8 @@ def _first_long_line(head: bytes, complete: bool, limit: int) -> int:
     ``complete`` says ``head`` is the whole file; otherwise its last, cut line
     counts only once it alone exceeds the limit, or when no line ends at all.
     """
+    if len(head) <= limit:  # no line of it can be longer
+        return 1 if not complete and b"\n" not in head else 0
     lines = head.split(b"\n")
     for i, line in enumerate(lines):
         if len(line) > limit:

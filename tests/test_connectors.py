@@ -231,6 +231,55 @@ def test_several_files_are_read_in_name_order_into_one_parquet(inbox, tmp_path):
     assert df["hukou_no"].to_list() == ["H0001", "H0002", "H0003"]
 
 
+
+def test_many_small_files_are_gathered_into_row_groups_in_order(inbox, tmp_path, monkeypatch):
+    from connectors import raw
+
+    monkeypatch.setattr(raw, "ROW_GROUP_ROWS", 5)
+    for k in range(6):  # 2 rows each: row groups of at least 5 rows gather several files
+        write_csv(folder(inbox), f"ps_{k}.csv", PS_HEADER, [ps_row(2 * k + 1), ps_row(2 * k + 2)])
+    manifest, df = read(inbox, "public_security", tmp_path)
+    assert manifest.rows_total == 12 == df.height
+    assert df["hukou_no"].to_list() == [f"H{i:04d}" for i in range(1, 13)]
+    assert df["file_name"].to_list() == [f"public_security/{DATE}/ps_{k}.csv" for k in range(6) for _ in range(2)]
+    meta = pq.ParquetFile(tmp_path / "raw" / "public_security.parquet").metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [6, 6]
+    assert pq.read_table(tmp_path / "raw" / "public_security.parquet").schema == raw_schema(load_map("public_security"))
+
+
+def test_field_counts_of_plain_lines_beside_quoted_ones(inbox, tmp_path):
+    """Only lines holding a quote go through the quoting regex; plain lines are counted as they are."""
+    rows = [ps_row(i) for i in range(1, 9)]
+    rows[1] = rows[1][:8]  # plain, too few fields
+    rows[2][6] = '"南昌市,东湖区"'  # quoted, a separator inside
+    rows[4] = rows[4] + ["多余"]  # plain, too many
+    rows[5][1] = '"李""四"""'  # quoted, escaped quotes
+    rows[6] = rows[6][:9] + ['"多,余"', "x"]  # quoted, too many
+    write_csv(folder(inbox), "ps.csv", PS_HEADER, rows)
+    manifest, df = read(inbox, "public_security", tmp_path)
+    assert manifest.files[0].rows_read == 8
+    errors = dict(zip(df["row_no"].to_list(), df["read_error"].to_list(), strict=True))
+    assert errors == {2: None, 3: "第3行有8个字段，表头有10个字段", 4: None, 5: None,
+                      6: "第6行有11个字段，表头有10个字段", 7: None, 8: "第8行有11个字段，表头有10个字段", 9: None}
+    assert df["address"][2] == "南昌市,东湖区" and df["name"][5] == '李"四"'
+
+
+def test_sniffing_sees_the_first_lines_as_the_whole_head_decodes_them():
+    """The preview decodes only the lines it shows, yet byte for byte as decoding the whole head would."""
+    head = b'"\xd6\xd0\x810"\n\x81\x30\n,a\xe4\xb8\xad\n' + "户号,姓名\n".encode("gb18030") * 50
+    for encoding in ("gb18030", "utf-8"):
+        text = head.decode(encoding, "replace")
+        for n in (1, 2, 3, 40):
+            expected = [textfile.preview_rows(line.encode("utf-8"), "utf-8", ",")[0] if line else []
+                        for line in text.split("\n")[:n]]
+            assert textfile.preview_rows(head, encoding, ",", n) == expected
+    # the UTF-8 verdict: at least 90 % of the non-ASCII lines decode
+    good, bad = "张三\n".encode(), "张三\n".encode("gb18030")
+    assert textfile.detect_encoding(good * 9 + bad + b"abc\n" * 5) == "utf-8"
+    assert textfile.detect_encoding(good * 8 + bad * 2) == "gb18030"
+    assert textfile.detect_encoding(b"abc\n" * 3) == "utf-8"
+    assert textfile.detect_encoding(bad) == "gb18030"
+
 # -- headers ----------------------------------------------------------------------------------
 
 def test_header_matching_ignores_spaces_width_and_units():
