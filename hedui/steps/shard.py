@@ -225,61 +225,22 @@ def work_unlocked(ctx, shard: int) -> dict:
 def render_pages(con, ctx, scratch: Path) -> int:
     """Render the household pages of the shard's database into the run's report folder (no batch files).
 
-    The same rendering as the report step (hedui.steps.report), for the
-    households this database holds; PDFs follow HEDUI_REPORT_PDF for the
-    batch's total household count.
+    The report step's rendering (hedui.steps.report.outputs.render_households), for the households
+    this database holds; the shard's rows of pages.parquet go to `scratch`/pages.json, for the merge
+    to write the index once. PDFs follow HEDUI_REPORT_PDF for the batch's total household count.
     """
-    from hedui.settings import REQUESTS, settings, sources
-    from hedui.steps.report import digests
-    from hedui.steps.report.display import _env, _rows
-    from hedui.steps.report.outputs import pdf_wanted, write_pdfs
-    from hedui.steps.report.pages import (
-        BATCH_MAX,
-        _drop_worker_state,
-        _export_parts,
-        _memory_limit,
-        _pages_rendered,
-        _pool_size,
-    )
-    from hedui.steps.report.sqlhtml import _record_groups
+    from hedui.steps.report.outputs import pdf_wanted, render_households, write_pdfs
 
-    run_date = ctx.run_date
-    params = {"run_date": run_date}
-    out = ctx.report_dir
-    (out / "households").mkdir(parents=True, exist_ok=True)
-    workers = _pool_size()
-    n_households = con.sql(
-        "select count(distinct h.request_id) from households h join figures f using (run_date, request_id) "
-        "join outcomes o using (run_date, request_id) where h.run_date = $run_date", params=params).fetchall()[0][0]
+    params = {"run_date": ctx.run_date}
     n_batch_total = con.sql("select count(*) from shard_plan_households where run_date = $run_date",
                             params=params).fetchall()[0][0]
-    batch_size = settings().report_batch or min(BATCH_MAX, max(250, -(-n_households // (4 * workers))))
-    statuses = _rows(con.sql("select * from source_status where run_date = $run_date order by source",
-                             params=params))
-    env = _env()
-    parts = scratch / "report_parts"
-    parts.mkdir(parents=True, exist_ok=True)
-    try:
-        n_batches, records = _export_parts(con, run_date, parts, batch_size, None)
-        _, heads = _record_groups([s for s in sources() if s != REQUESTS])
-        common = {"parts": str(parts), "folder": str(out / "households"), "run_date": run_date, "heads": heads,
-                  "records": records,
-                  "statuses_html": env.get_template("_household_sources.html").render(statuses=statuses),
-                  "source_names": {s["source"]: s["source_zh"] for s in statuses},
-                  "template": digests.template_fingerprint(), "explicit": False, "reissue": {},
-                  "previous": str(out / digests.INDEX) if (out / digests.INDEX).exists() else None}
-        in_process = n_households < settings().report_pool_min
-        with _memory_limit(con, "1GB"), _pages_rendered(common, n_batches, workers, in_process) as pages:
-            n_pages, _ = pages()
-        # the shard's rows of pages.parquet: merge writes the index once, from every shard's
-        (scratch / PAGES_ROWS).write_text(json.dumps(digests.batch_rows(parts), ensure_ascii=False), encoding="utf-8")
-    finally:
-        _drop_worker_state()
-        shutil.rmtree(parts, ignore_errors=True)
-    if n_households and pdf_wanted(n_batch_total):
+    n_pages, _, rows = render_households(con, ctx, scratch, reissue={})
+    # the shard's rows of pages.parquet: merge writes the index once, from every shard's
+    (scratch / PAGES_ROWS).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    if rows and pdf_wanted(n_batch_total):
         ids = [r for (r,) in con.sql("select request_id from outcomes where run_date = $run_date "
                                      "order by request_id", params=params).fetchall()]
-        write_pdfs(out, ids)
+        write_pdfs(ctx.report_dir, ids)
     return n_pages
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hedui import safe_csv
@@ -96,6 +97,49 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
     `batch_size` households, or in this process when fewer than `pool_min` (HEDUI_REPORT_POOL_MIN,
     default 2000) pages are due.
     """
+    run_date = ctx.run_date
+    out = ctx.report_dir
+    params = {"run_date": run_date}
+    n_households, demonstration = con.sql(
+        "select count(distinct h.request_id), coalesce(bool_or(h.policy_demonstration), false) "
+        "from households h join figures f using (run_date, request_id) "
+        "join outcomes o using (run_date, request_id) where h.run_date = $run_date", params=params).fetchall()[0]
+    statuses = _rows(con.sql("select * from source_status where run_date = $run_date order by source",
+                             params=params))
+    pdf = pdf_wanted(n_households)
+    env = _env()
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    n_pages, records_cited, rows = render_households(
+        con, ctx, ctx.run_dir, only=only, n_due=n_households if only is None else len(only), statuses=statuses,
+        workers=workers, pool_min=pool_min, batch_size=batch_size, reissue=reissue,
+        meanwhile=lambda: _write_batch_files(con, env, run_date, out, statuses, pdf, bool(demonstration)))
+    kill_point("report:index")  # every page written, pages.parquet not yet
+    digests.write_index(con, out, rows, replace_all=only is None)
+    if pdf and n_households:
+        due = [r["request_id"] for r in rows if r["rendered"] or not (
+            out / r["file"]).with_suffix(".pdf").exists()]
+        write_pdfs(out, sorted(due))
+        for r in rows:  # a re-issued version gets its print too
+            if r["reissued"]:
+                versions.keep_pdf(out, r["request_id"])
+    return {"households": n_households, "records_cited": records_cited, "pdf": pdf, "pages_rendered": n_pages,
+            "pages_unchanged": sum(not r["rendered"] for r in rows),
+            "versions_issued": sorted(r["request_id"] for r in rows if r["reissued"])}
+
+
+def render_households(con, ctx, scratch: Path, *, only: set[str] | None = None, n_due: int | None = None,
+                      statuses: list[dict] | None = None, workers: int | None = None, pool_min: int | None = None,
+                      batch_size: int | None = None, reissue: dict | None = None,
+                      meanwhile: Callable[[], object] | None = None) -> tuple[int, int, list[dict]]:
+    """Render the household pages of the database `con` holds (or just `only`'s) into the run's report folder.
+
+    The one page-rendering path of the report step and of a shard's work (hedui.steps.shard): the page data
+    are exported to Parquet parts in a folder under `scratch` (removed after), then rendered by `workers`
+    processes (HEDUI_THREADS) in batches of `batch_size` households (HEDUI_REPORT_BATCH, else sized from
+    `n_due`), or in this process when fewer than `pool_min` (HEDUI_REPORT_POOL_MIN) pages are due;
+    `meanwhile` is called while the workers render.  Writes no pages.parquet: returns (pages rendered,
+    records cited, the rows of pages.parquet for these households), for the caller to write or pass on.
+    """
     import shutil
     import tempfile
 
@@ -105,24 +149,22 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
     out = ctx.report_dir
     (out / "households").mkdir(parents=True, exist_ok=True)
     params = {"run_date": run_date}
+    if n_due is None:
+        n_due = len(only) if only is not None else con.sql(
+            "select count(distinct h.request_id) from households h join figures f using (run_date, request_id) "
+            "join outcomes o using (run_date, request_id) where h.run_date = $run_date",
+            params=params).fetchall()[0][0]
+    if statuses is None:
+        statuses = _rows(con.sql("select * from source_status where run_date = $run_date order by source",
+                                 params=params))
     workers = workers or _pool_size()
     pool_min = pool_min if pool_min is not None else settings().report_pool_min
-
-    n_households, demonstration = con.sql(
-        "select count(distinct h.request_id), coalesce(bool_or(h.policy_demonstration), false) "
-        "from households h join figures f using (run_date, request_id) "
-        "join outcomes o using (run_date, request_id) where h.run_date = $run_date", params=params).fetchall()[0]
-    n_due = n_households if only is None else len(only)
     if batch_size is None:
-        batch_size = settings().report_batch or min(
-            BATCH_MAX, max(250, -(-n_due // (4 * workers))))
+        batch_size = settings().report_batch or min(BATCH_MAX, max(250, -(-n_due // (4 * workers))))
     in_process = n_due < pool_min
     env = _env()
-    statuses = _rows(con.sql("select * from source_status where run_date = $run_date order by source",
-                             params=params))
-    ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    parts = Path(tempfile.mkdtemp(prefix="report_parts_", dir=ctx.run_dir))
-    pdf = pdf_wanted(n_households)
+    scratch.mkdir(parents=True, exist_ok=True)
+    parts = Path(tempfile.mkdtemp(prefix="report_parts_", dir=scratch))
     try:
         started = time.perf_counter()
         n_batches, records = _export_parts(con, run_date, parts, batch_size, only)
@@ -136,11 +178,10 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
                   "template": digests.template_fingerprint(), "explicit": only is not None, "reissue": reissue,
                   "previous": str(out / digests.INDEX) if (out / digests.INDEX).exists() else None}
         with _memory_limit(con, "1GB"), _pages_rendered(common, n_batches, workers, in_process) as pages:
-            _write_batch_files(con, env, run_date, out, statuses, pdf, bool(demonstration))
+            if meanwhile is not None:
+                meanwhile()
             n_pages, records_cited = pages()
         rows = digests.batch_rows(parts)
-        kill_point("report:index")  # every page written, pages.parquet not yet
-        digests.write_index(con, out, rows, replace_all=only is None)
         log.info("report pages: %d of %d rendered (%d new versions) in %d batches (%s), export %.1f s, "
                  "render %.1f s", n_pages, len(rows), sum(r["reissued"] for r in rows), n_batches,
                  "in process" if in_process else f"{workers} workers", exported - started,
@@ -148,16 +189,7 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
     finally:
         _drop_worker_state()  # when the pages were rendered here
         shutil.rmtree(parts, ignore_errors=True)
-    if pdf and n_households:
-        due = [r["request_id"] for r in rows if r["rendered"] or not (
-            out / r["file"]).with_suffix(".pdf").exists()]
-        write_pdfs(out, sorted(due))
-        for r in rows:  # a re-issued version gets its print too
-            if r["reissued"]:
-                versions.keep_pdf(out, r["request_id"])
-    return {"households": n_households, "records_cited": records_cited, "pdf": pdf, "pages_rendered": n_pages,
-            "pages_unchanged": sum(not r["rendered"] for r in rows),
-            "versions_issued": sorted(r["request_id"] for r in rows if r["reissued"])}
+    return n_pages, records_cited, rows
 
 
 def _write_batch_files(con, env, run_date: str, out: Path, statuses: list[dict], pdf: bool,

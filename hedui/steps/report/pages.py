@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -215,14 +216,52 @@ def _grouped(rows: list[SimpleNamespace]) -> dict[str, list[SimpleNamespace]]:
     return out
 
 
+def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) -> dict[tuple, tuple[str, int]]:
+    """{(hh, member_id): (the member's record tables in one string, records cited)}.
+
+    DuckDB makes each record's row of HTML and sorts them (household, member, group, source, file, row);
+    a table is then one slice of the sorted rows' UTF-8 buffer between its `heads` (the Arrow offsets
+    say where each row starts), with no Python string per record and no ordered aggregate.
+    """
+    import numpy as np
+
+    table = con.sql(f"select hh, member_id, grp, html from ({' union all '.join(selects)}) "
+                    "order by hh, member_id, grp, src_ord, file_name, row_no, html").to_arrow_table()
+    n = table.num_rows
+    if not n:
+        return {}
+    html = table.column("html").combine_chunks()
+    _, offsets_buf, data_buf = html.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64 if html.type == "large_string" else np.int32,
+                            count=n + 1, offset=html.offset * (8 if html.type == "large_string" else 4)).tolist()
+    data = data_buf.to_pybytes() if data_buf is not None else b""
+    hh, member, grp = (table.column(c).to_pylist() for c in ("hh", "member_id", "grp"))
+    out: dict[tuple, tuple[str, int]] = {}
+    i = 0
+    while i < n:
+        key_hh, key_m = hh[i], member[i]
+        j = i + 1
+        while j < n and hh[j] == key_hh and member[j] == key_m:
+            j += 1
+        pieces, k = [], i
+        while k < j:
+            g, e = grp[k], k + 1
+            while e < j and grp[e] == g:
+                e += 1
+            pre, post = heads[g]
+            pieces.append(f"{pre}{e - k}{post}{data[offsets[k]:offsets[e]].decode('utf-8')}\n</table>\n")
+            k = e
+        out[(key_hh, key_m)] = ("".join(pieces), j - i)
+        i = j
+    return out
+
+
 def _render_batch(job: dict) -> tuple[int, int]:
     """Render and write the pages of one batch; return (pages, records cited)."""
     parts, batch, folder = Path(job["parts"]), job["batch"], Path(job["folder"])
     started = time.perf_counter()
     state = _worker_state(parts)
     con, tpl = state["con"], state["tpl"]
-    con.execute("create or replace temp table _heads (grp integer, pre varchar, post varchar)")
-    con.executemany("insert into _heads values (?, ?, ?)", [(int(g), a, b) for g, (a, b) in job["heads"].items()])
     # each member's record tables, one per source group, in one string
     rows = []
     for order, group, html in job["records"]:
@@ -230,13 +269,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
         if files:
             rows.append(f"select hh, member_id, {group} as grp, {order} as src_ord, file_name, row_no, {html} as html "
                         f"from read_parquet([{', '.join(map(_sql_str, files))}], hive_partitioning = false) as d")
-    member_html = {}
-    if rows:
-        member_html = {(hh, m): (html, n) for hh, m, html, n in con.sql(
-            "select hh, member_id, string_agg(h.pre || g.n || h.post || g.body || '\n</table>\n', '' order by g.grp), "
-            "sum(g.n)::bigint from (select hh, member_id, grp, count(*) as n, "
-            "string_agg(html, '' order by src_ord, file_name, row_no, html) as body "
-            f"from ({' union all '.join(rows)}) group by all) as g join _heads as h using (grp) group by all").fetchall()}
+    member_html = _member_records(con, rows, {int(g): tuple(h) for g, h in job["heads"].items()}) if rows else {}
     households = _objects(_part(con, parts, "households", batch, HOUSEHOLDS_HASHED))
     members = _grouped(_objects(_part(con, parts, "members", batch)))
     findings = _grouped(_objects(_part(con, parts, "findings", batch)))
@@ -258,6 +291,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     recorded = digests.previous(con, job.get("previous"), [h.request_id for h in households])
     explicit, reissue = job.get("explicit", False), job.get("reissue") or {}
     index_rows, rendered = [], 0
+    folder_text = str(folder)
     any_kept = (folder / "versions").is_dir()  # else no household of the run has a kept version
     for h in households:
         request_id = h.request_id
@@ -270,12 +304,14 @@ def _render_batch(job: dict) -> tuple[int, int]:
         mine_lineage = lineage.get(request_id, [])
         digest = digests.page_digest(common, h, member_list, records, mine, prev, mine_changes, mine_unweighed,
                                      mine_lineage, mine_decided)
-        page = folder / f"{safe_name(request_id)}.html"
+        name = f"{safe_name(request_id)}.html"
+        page = f"{folder_text}/{name}"  # text, not a Path: 400,000 pages
         before = recorded.get(request_id)
-        action = digests.decide(digest, template, before, page.exists(),
+        # whether the page is on disk matters only when a digest is on record (never on a first run)
+        action = digests.decide(digest, template, before, before is not None and os.path.exists(page),
                                 None if explicit or before is None or before[0] == digest
                                 else digests.latest_kept(report_dir, request_id), explicit)
-        row = {"request_id": request_id, "digest": digest, "file": f"households/{page.name}",
+        row = {"request_id": request_id, "digest": digest, "file": f"households/{name}",
                "outcome": h.outcome, "findings": h.findings, "template": template, "rendered": False,
                "reissued": False}
         if action in ("skip", "issued"):
@@ -301,7 +337,8 @@ def _render_batch(job: dict) -> tuple[int, int]:
         )
         # written in place (a rename per page cost more than the digests): a page half-written by a kill has
         # no digest on record, or its earlier version is kept already, so the re-run renders it again
-        page.write_bytes(html.encode("utf-8"))
+        with open(page, "wb") as fh:
+            fh.write(html.encode("utf-8"))
         rendered += 1
         if action == "reissue":
             versions.keep_new(report_dir, request_id, digest=digest, outcome=h.outcome, findings=h.findings,
