@@ -15,25 +15,34 @@ prefix), so calling it twice on a table is a no-op the second time.  Each
 column's *distinct* unprotected values go to Python once (HMAC / AES-GCM), the
 results come back as an Arrow table and one UPDATE … FROM joins them in.
 
-`protect_parquet` does the same to a staged Parquet file on its way to the
-database: the per-source step calls it (`hedui.pipeline.validate_source`), so
+`StreamProtector` does the same to the staged rows while staging writes them
+(`hedui.steps.ingest.stage_source`, one pass, no file rewritten for it): the
+protected rows go to ``staged_pre/<source>.protected.parquet`` beside the plain
+columns GX reads, and `passed_rows` then only leaves out the rows GX
+quarantined (a hard link when there are none).  `protect_parquet` does the same
+to a whole staged Parquet file (a staged file without its protected twin).  So
 the rows `load` writes are already protected and no step updates 40 M rows in
 place; `protect_working_tables` then only finds nothing left to do.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from hedui.errors import HeduiError
-from hedui.privacy.keys import PSEUDONYM_PREFIX, TOKEN_PREFIXES, Keys
+from hedui.privacy.keys import PSEUDONYM_PREFIX, TOKEN_PREFIXES, Keys, load_keys
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +228,162 @@ def protect_parquet(src: Path, out: Path, *, keys: Keys, id_columns: Sequence[st
         con.close()
     counts["seconds"] = round(time.perf_counter() - started, 3)
     log.info("protected %s: %s", Path(src).name, counts)
+    return counts
+
+
+PROTECTED_SUFFIX = ".protected.parquet"
+#: schema metadata of a protected twin: the distinct values each column had protected (JSON)
+COUNTS_KEY = b"hedui.protected"
+
+
+def protected_twin(staged: Path) -> Path:
+    """Where staging writes the protected rows of the plain staged file `staged`."""
+    staged = Path(staged)
+    return staged.with_name(staged.name.removesuffix(".parquet") + PROTECTED_SUFFIX)
+
+
+class StreamProtector:
+    """Protects staged rows table by table as staging writes them, as `protect_parquet` would.
+
+    Each column keeps a map of the distinct values seen so far (one pseudonym or
+    token per distinct value of the column for the whole file, as GX's
+    uniqueness checks and `protect_parquet` want); only a batch's *new* distinct
+    values go to the crypto (and their masks to the SQL twins of the masking
+    functions), each table is mapped with Arrow's dictionary encoding and
+    ``take``.  `plain_columns` (None: all) are the columns the plain staged file
+    keeps for validation; the protected rows go to `out` (see `protected_twin`).
+    """
+
+    def __init__(self, keys: Keys, out: Path, *, plain_columns=None, id_columns: Sequence[str] = ("id_norm",),
+                 raw_id_columns: Sequence[str] = ("id_number",), account_columns: Sequence[str] = (),
+                 masked_id_column: str | None = "id_masked") -> None:
+        self.keys, self.out = keys, Path(out)
+        self.plain_columns = None if plain_columns is None else set(plain_columns)
+        self.plan = ([(c, (PSEUDONYM_PREFIX,), keys.pseudonyms) for c in id_columns]
+                     + [(c, TOKEN_PREFIXES, keys.encrypt_many) for c in (*raw_id_columns, *account_columns)])
+        self.masked_id_column = masked_id_column
+        self.id_firsts = [*id_columns[:1], *raw_id_columns[:1]]
+        self.account_columns = tuple(account_columns)
+        self.counts = {c: 0 for c, _, _ in self.plan}
+        self._maps: dict[str, dict] = {c: {} for c, _, _ in self.plan}
+        self._added: list[str] = []
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def schema(self, schema: pa.Schema) -> pa.Schema:
+        """The protected rows' schema for staged rows of `schema`.  Raises ProtectError for a missing column."""
+        for c, _, _ in self.plan:
+            if c not in schema.names:
+                raise ProtectError(f"{self.out.name}: 没有要保护的列 {c}")
+        self._added = ([self.masked_id_column] if self.masked_id_column and self.id_firsts
+                       and self.masked_id_column not in schema.names else [])
+        self._added += [f"{c}_masked" for c in self.account_columns if f"{c}_masked" not in schema.names]
+        fields = [pa.field(f.name, pa.string()) if f.name in self.counts else f for f in schema]
+        return pa.schema(fields + [pa.field(n, pa.string()) for n in self._added])
+
+    def metadata(self) -> dict[bytes, bytes]:
+        """The file metadata that keeps `counts` (the distinct values each column had protected)."""
+        return {COUNTS_KEY: json.dumps(self.counts).encode()}
+
+    def _masks(self, values: list, account: bool) -> list:
+        if self._con is None:
+            self._con = duckdb.connect(config={"threads": 1})
+        self._con.register("_hd_v", pa.table({"v": pa.array(values, pa.string())}))
+        try:
+            expr = _mask_account_sql("v") if account else _mask_id_sql("v")
+            return self._con.sql(f"select {expr} from _hd_v").to_arrow_table().column(0).to_pylist()
+        finally:
+            self._con.unregister("_hd_v")
+
+    def _map(self, column: str, prefixes, transform, array, mask: str | None):
+        """(protected values, masks or None) of `array` (an Arrow string array) by the column's map."""
+        enc = pc.dictionary_encode(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array)
+        values = enc.dictionary.to_pylist()
+        known = self._maps[column]
+        new = [v for v in values if v not in known]
+        if new:
+            masks = self._masks(new, mask == "account") if mask else [None] * len(new)
+            known.update(zip(new, zip(transform(new), masks, strict=True), strict=True))
+            self.counts[column] += sum(1 for v in new if not v.startswith(prefixes))
+        pairs = [known[v] for v in values]
+        protected = pc.take(pa.array([p for p, _ in pairs], pa.string()), enc.indices)
+        masked = pc.take(pa.array([m for _, m in pairs], pa.string()), enc.indices) if mask else None
+        return protected, masked
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        """`table` (staged rows) with its personal columns protected and the masked columns added."""
+        masks: dict[str, pa.Array] = {}
+        for c, prefixes, transform in self.plan:
+            kind = ("account" if f"{c}_masked" in self._added else
+                    "id" if c in self.id_firsts and self.masked_id_column in self._added else None)
+            protected, masked = self._map(c, prefixes, transform, table.column(c), kind)
+            table = table.set_column(table.schema.get_field_index(c), c, protected)
+            if masked is not None:
+                masks[c] = masked
+        for name in self._added:
+            if name == self.masked_id_column:
+                firsts = [masks[c] for c in self.id_firsts]
+                value = pc.coalesce(*firsts) if len(firsts) > 1 else firsts[0]
+            else:
+                value = masks[name.removesuffix("_masked")]
+            table = table.append_column(pa.field(name, pa.string()), value)
+        return table
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+def staging_protector(source: str, plain: Path, plain_columns, keys: Keys | None = None) -> StreamProtector:
+    """The `StreamProtector` of a source's staging pass: the plain staged file `plain` keeps
+    `plain_columns`, the protected rows go to its `protected_twin`; `keys` default to `load_keys()`."""
+    return StreamProtector(keys or load_keys(), protected_twin(plain), plain_columns=plain_columns,
+                           **source_columns(source))
+
+
+def passed_rows(staged: Path, bad_positions, out: Path, **protect_kwargs) -> dict:
+    """`out` := the protected rows of the plain staged file `staged` less those at `bad_positions`.
+
+    From the protected twin staging wrote (`protected_twin`; a hard link when no row
+    is left out, else the twin's rows less those), or — without a twin of as many rows —
+    `protect_parquet(staged, out, drop_rows=bad_positions, **protect_kwargs)`.
+    Returns ``{"rows", "<column>": distinct values protected…}``.
+    """
+    twin = protected_twin(staged)
+    if not twin.is_file() or pq.ParquetFile(twin).metadata.num_rows != pq.ParquetFile(staged).metadata.num_rows:
+        return protect_parquet(staged, out, drop_rows=list(bad_positions), **protect_kwargs)
+    started = time.perf_counter()
+    parquet = pq.ParquetFile(twin)
+    counts = json.loads((parquet.metadata.metadata or {}).get(COUNTS_KEY, b"{}"))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    bad = np.unique(np.asarray(bad_positions, dtype=np.int64))
+    try:
+        if len(bad) == 0:
+            try:
+                os.link(twin, tmp)  # the twin is never modified in place: a hard link is a copy
+            except OSError:
+                shutil.copyfile(twin, tmp)
+        else:
+            with pq.ParquetWriter(tmp, parquet.schema_arrow, compression="zstd", compression_level=1,
+                                  write_statistics=False) as writer:
+                offset = 0
+                for batch in parquet.iter_batches(batch_size=1_000_000):
+                    lo, hi = np.searchsorted(bad, [offset, offset + batch.num_rows])
+                    keep = np.ones(batch.num_rows, dtype=bool)
+                    keep[bad[lo:hi] - offset] = False
+                    writer.write_table(pa.Table.from_batches([batch]).filter(pa.array(keep)),
+                                       row_group_size=1_000_000)
+                    offset += batch.num_rows
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    counts["rows"] = parquet.metadata.num_rows - len(bad)
+    counts["seconds"] = round(time.perf_counter() - started, 3)
+    log.info("protected %s: %s", Path(staged).name, counts)
     return counts
 
 
