@@ -259,13 +259,14 @@ class StreamProtector:
                  masked_id_column: str | None = "id_masked") -> None:
         self.keys, self.out = keys, Path(out)
         self.plain_columns = None if plain_columns is None else set(plain_columns)
-        self.plan = ([(c, (PSEUDONYM_PREFIX,), keys.pseudonyms) for c in id_columns]
-                     + [(c, TOKEN_PREFIXES, keys.encrypt_many) for c in (*raw_id_columns, *account_columns)])
+        self.plan = ([(c, keys.pseudonym_digests, f"'{PSEUDONYM_PREFIX}' || lower(hex({{}}))") for c in id_columns]
+                     + [(c, keys.encrypt_raw_many, f"'{keys.token_prefix}' || to_base64({{}})")
+                        for c in (*raw_id_columns, *account_columns)])
         self.masked_id_column = masked_id_column
         self.id_firsts = [*id_columns[:1], *raw_id_columns[:1]]
         self.account_columns = tuple(account_columns)
         self.counts = {c: 0 for c, _, _ in self.plan}
-        self._maps: dict[str, dict] = {c: {} for c, _, _ in self.plan}
+        self._maps: dict[str, tuple[pa.Array, pa.Array]] = {}
         self._added: list[str] = []
         self._con: duckdb.DuckDBPyConnection | None = None
 
@@ -284,48 +285,49 @@ class StreamProtector:
         """The file metadata that keeps `counts` (the distinct values each column had protected)."""
         return {COUNTS_KEY: json.dumps(self.counts).encode()}
 
-    def _masks(self, values: list, account: bool) -> list:
+    def _sql(self, sql: str, table: pa.Table) -> pa.Table:
         if self._con is None:
             self._con = duckdb.connect(config={"threads": 1})
-        self._con.register("_hd_v", pa.table({"v": pa.array(values, pa.string())}))
+        self._con.register("_hd_t", table)
         try:
-            expr = _mask_account_sql("v") if account else _mask_id_sql("v")
-            return self._con.sql(f"select {expr} from _hd_v").to_arrow_table().column(0).to_pylist()
+            return self._con.sql(sql).to_arrow_table()
         finally:
-            self._con.unregister("_hd_v")
+            self._con.unregister("_hd_t")
 
-    def _map(self, column: str, prefixes, transform, array, mask: str | None):
-        """(protected values, masks or None) of `array` (an Arrow string array) by the column's map."""
+    def _map(self, column: str, transform, fmt: str, array) -> pa.Array:
+        """`array` (an Arrow string array) protected by the column's map (new distinct values added to it).
+
+        The map is two Arrow arrays (values, protected values): a table's distinct values are looked up
+        in C++ (``index_in``), only the new ones go to Python (the crypto) and are appended.
+        """
         enc = pc.dictionary_encode(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array)
-        values = enc.dictionary.to_pylist()
-        known = self._maps[column]
-        new = [v for v in values if v not in known]
-        if new:
-            masks = self._masks(new, mask == "account") if mask else [None] * len(new)
-            known.update(zip(new, zip(transform(new), masks, strict=True), strict=True))
-            self.counts[column] += sum(1 for v in new if not v.startswith(prefixes))
-        pairs = [known[v] for v in values]
-        protected = pc.take(pa.array([p for p, _ in pairs], pa.string()), enc.indices)
-        masked = pc.take(pa.array([m for _, m in pairs], pa.string()), enc.indices) if mask else None
-        return protected, masked
+        values = enc.dictionary
+        known, done = self._maps.get(column, (pa.array([], pa.string()), pa.array([], pa.string())))
+        where = pc.index_in(values, value_set=known)
+        missing = pc.is_null(where)
+        new = values.filter(missing)
+        if len(new):  # Python computes the bytes (HMAC / AES-GCM), DuckDB formats them (as protect_parquet)
+            raw = transform(new)
+            self.counts[column] += sum(1 for r in raw if r is not None)
+            formatted = self._sql(f"select coalesce({fmt.format('p')}, v) from _hd_t",
+                                  pa.table({"v": new, "p": pa.array(raw, pa.binary())})).column(0).combine_chunks()
+            rank = pc.subtract(pc.cumulative_sum(pc.cast(missing, pa.int32())), 1)
+            where = pc.if_else(missing, pc.add(rank, len(known)), where)
+            known, done = pa.concat_arrays([known, new.cast(pa.string())]), pa.concat_arrays([done, formatted])
+            self._maps[column] = (known, done)
+        return pc.take(pc.take(done, where), enc.indices)
 
     def __call__(self, table: pa.Table) -> pa.Table:
         """`table` (staged rows) with its personal columns protected and the masked columns added."""
-        masks: dict[str, pa.Array] = {}
-        for c, prefixes, transform in self.plan:
-            kind = ("account" if f"{c}_masked" in self._added else
-                    "id" if c in self.id_firsts and self.masked_id_column in self._added else None)
-            protected, masked = self._map(c, prefixes, transform, table.column(c), kind)
-            table = table.set_column(table.schema.get_field_index(c), c, protected)
-            if masked is not None:
-                masks[c] = masked
-        for name in self._added:
-            if name == self.masked_id_column:
-                firsts = [masks[c] for c in self.id_firsts]
-                value = pc.coalesce(*firsts) if len(firsts) > 1 else firsts[0]
-            else:
-                value = masks[name.removesuffix("_masked")]
-            table = table.append_column(pa.field(name, pa.string()), value)
+        if self._added:  # masked copies of the plain values, per row in SQL (the twins protect_parquet uses)
+            exprs = [f"{_mask_account_sql(_q(n.removesuffix('_masked')))}" if n != self.masked_id_column else
+                     "coalesce(" + ", ".join(_mask_id_sql(_q(c)) for c in self.id_firsts) + ")" for n in self._added]
+            needed = [c for c, _, _ in self.plan]
+            masks = self._sql("select " + ", ".join(exprs) + " from _hd_t", table.select(needed))
+        for c, transform, fmt in self.plan:
+            table = table.set_column(table.schema.get_field_index(c), c, self._map(c, transform, fmt, table.column(c)))
+        for i, name in enumerate(self._added):
+            table = table.append_column(pa.field(name, pa.string()), masks.column(i))
         return table
 
     def close(self) -> None:

@@ -91,6 +91,14 @@ def _mask(spec: ColumnSpec, col: str) -> str:
     return col
 
 
+def name_norm_sql(name: str) -> str:
+    """The normalized name of the text column ``name``: ``hd_name_norm``, or the Python normalization of
+    the names matching ``$name_exceptions`` (list parameters ``$fix_names`` → ``$fix_norms``)."""
+    return (f"case when regexp_matches({name}, $name_exceptions) "
+            f"then cast($fix_norms as varchar[])[list_position(cast($fix_names as varchar[]), {name})] "
+            f"else hd_name_norm({name}) end")
+
+
 def _slots(smap: SourceMap) -> dict[str, str]:
     parsed, checks, conditions, staged = [], [], [], []
     for spec in smap.columns:
@@ -128,6 +136,7 @@ def _slots(smap: SourceMap) -> dict[str, str]:
         "staged_columns": "\n        ".join(staged),
         "id_column": _q(id_spec.column) if id_spec else "cast(null as varchar)",
         "name_column": _q(name_spec.column) if name_spec else "cast(null as varchar)",
+        "name_norm": name_norm_sql(_q(name_spec.column)) if name_spec else "cast(null as varchar)",
         "row_mask": f"hd_mask_id({_q(id_spec.column)})" if id_spec else "cast(null as varchar)",
     }
 
@@ -223,6 +232,30 @@ class _Writer:
         self.tmp.unlink(missing_ok=True)
 
 
+class _NameNormalizer:
+    """Replaces a table's ``name_norm`` (the delivered name, as split.sql leaves it) by its normalization,
+    computed once per distinct name of the table (names repeat: one person, many rows)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, params: dict) -> None:
+        self.cur = con.cursor()  # the split's result streams on `con`
+        load_macros(self.cur)
+        self.params = {k: params[k] for k in ("name_exceptions", "fix_names", "fix_norms")}
+        self.sql = f"select {name_norm_sql('v')} from _hd_names"
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        i = table.schema.get_field_index("name_norm")
+        enc = pc.dictionary_encode(table.column(i).combine_chunks())
+        self.cur.register("_hd_names", pa.table({"v": enc.dictionary}))
+        try:
+            norms = self.cur.execute(self.sql, self.params).to_arrow_table().column(0).combine_chunks()
+        finally:
+            self.cur.unregister("_hd_names")
+        return table.set_column(i, table.schema.field(i), pc.take(norms, enc.indices))
+
+    def close(self) -> None:
+        self.cur.close()
+
+
 def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged_out: Path,
            quarantine_out: Path, spill: Path, protect=None) -> tuple[int, int]:
     """Stream split.sql: staged rows to ``staged_out``; quarantine lines (rules, then the duplicates
@@ -235,6 +268,7 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
     staged_names = [n for n in reader.schema.names if n not in _SPLIT_EXTRA]
     staged_schema = pa.schema([reader.schema.field(n) for n in staged_names])
     plain = staged_names
+    names = _NameNormalizer(con, params) if smap.first_of_type("name") else None
     if protect is not None:
         guarded = _Writer(protect.out, protect.schema(staged_schema))
         if protect.plain_columns is not None:
@@ -251,6 +285,8 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
             if dups.num_rows:
                 keep = pc.and_(keep, pc.invert(pc.is_in(batch.column("_file_row_number"), value_set=dup_rows)))
             rows = pa.Table.from_batches([batch.select(staged_names)]).filter(keep)
+            if names is not None:
+                rows = names(rows)
             staged.write(rows.select(plain))
             if protect is not None and rows.num_rows:
                 guarded.write(protect(rows))
@@ -275,6 +311,8 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
     finally:
         if protect is not None:
             protect.close()
+        if names is not None:
+            names.close()
     quarantined = _write_quarantine(con, ruled.out, dups, q_schema, quarantine_out)
     return staged.rows, quarantined
 
