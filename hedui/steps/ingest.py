@@ -247,7 +247,7 @@ class _NameNormalizer:
         enc = pc.dictionary_encode(table.column(i).combine_chunks())
         self.cur.register("_hd_names", pa.table({"v": enc.dictionary}))
         try:
-            norms = self.cur.execute(self.sql, self.params).to_arrow_table().column(0).combine_chunks()
+            norms = self.cur.sql(self.sql, params=self.params).to_arrow_table().column(0).combine_chunks()
         finally:
             self.cur.unregister("_hd_names")
         return table.set_column(i, table.schema.field(i), pc.take(norms, enc.indices))
