@@ -70,7 +70,9 @@ def ingest_source(ctx: RunContext, source: str) -> dict:
     decode it and stage its rows."""
     from hedui.ops.sources_config import load_sources_config
     from hedui.privacy.keyring import check_keys
+    from hedui.privacy.protect import staging_protector
     from hedui.steps.ingest import stage_source
+    from hedui.steps.validate.check import read_columns
     from hedui.workdir import private_umask
 
     private_umask()
@@ -86,8 +88,9 @@ def ingest_source(ctx: RunContext, source: str) -> dict:
         manifest = read_table(smap, delivery.conn_id, delivery.table, raw, ctx.run_date)
     else:
         manifest = read_delivery(smap, ctx.inbox / source / ctx.run_date, ctx.inbox, raw, ctx.run_date)
-    counts = stage_source(raw, smap, ctx.run_date, ctx.path("staged_pre", source), ctx.path("quarantine_stage", source),
-                          manifest=manifest)
+    plain = ctx.path("staged_pre", source)  # the columns GX reads, plain; all protected in the same pass
+    counts = stage_source(raw, smap, ctx.run_date, plain, ctx.path("quarantine_stage", source), manifest=manifest,
+                          protect=staging_protector(source, plain, read_columns(source)))
     out = {"source": source, "manifest": _as_dict(manifest), "staging": _as_dict(counts),
            "started_at": started_at.isoformat(), "seconds": round(time.perf_counter() - started, 3)}
     _write_json(ctx.path("manifests", source, "json"), out)
@@ -105,7 +108,7 @@ def validate_source(ctx: RunContext, source: str, *, data_docs: bool = True) -> 
     """
     from hedui.privacy.keyring import check_keys
     from hedui.privacy.keys import load_keys
-    from hedui.privacy.protect import protect_parquet, source_columns
+    from hedui.privacy.protect import passed_rows, source_columns
     from hedui.steps.validate.check import validate_source as gx_validate
     from hedui.workdir import private_umask
 
@@ -116,8 +119,8 @@ def validate_source(ctx: RunContext, source: str, *, data_docs: bool = True) -> 
     protected: dict = {}
 
     def write_protected(staged: Path, bad_positions, out: Path) -> None:
-        protected.update(protect_parquet(
-            staged, out, keys=keys, drop_rows=bad_positions.tolist(), **source_columns(source),
+        protected.update(passed_rows(  # staging's protected twin less GX's quarantine (protected here without one)
+            staged, bad_positions, out, keys=keys, **source_columns(source),
             threads=settings().threads, memory_limit=settings().source_memory_limit,
             temp_directory=ctx.run_dir / "tmp"))
 

@@ -15,25 +15,34 @@ prefix), so calling it twice on a table is a no-op the second time.  Each
 column's *distinct* unprotected values go to Python once (HMAC / AES-GCM), the
 results come back as an Arrow table and one UPDATE … FROM joins them in.
 
-`protect_parquet` does the same to a staged Parquet file on its way to the
-database: the per-source step calls it (`hedui.pipeline.validate_source`), so
+`StreamProtector` does the same to the staged rows while staging writes them
+(`hedui.steps.ingest.stage_source`, one pass, no file rewritten for it): the
+protected rows go to ``staged_pre/<source>.protected.parquet`` beside the plain
+columns GX reads, and `passed_rows` then only leaves out the rows GX
+quarantined (a hard link when there are none).  `protect_parquet` does the same
+to a whole staged Parquet file (a staged file without its protected twin).  So
 the rows `load` writes are already protected and no step updates 40 M rows in
 place; `protect_working_tables` then only finds nothing left to do.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from hedui.errors import HeduiError
-from hedui.privacy.keys import PSEUDONYM_PREFIX, TOKEN_PREFIXES, Keys
+from hedui.privacy.keys import PSEUDONYM_PREFIX, TOKEN_PREFIXES, Keys, load_keys
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +228,164 @@ def protect_parquet(src: Path, out: Path, *, keys: Keys, id_columns: Sequence[st
         con.close()
     counts["seconds"] = round(time.perf_counter() - started, 3)
     log.info("protected %s: %s", Path(src).name, counts)
+    return counts
+
+
+PROTECTED_SUFFIX = ".protected.parquet"
+#: schema metadata of a protected twin: the distinct values each column had protected (JSON)
+COUNTS_KEY = b"hedui.protected"
+
+
+def protected_twin(staged: Path) -> Path:
+    """Where staging writes the protected rows of the plain staged file `staged`."""
+    staged = Path(staged)
+    return staged.with_name(staged.name.removesuffix(".parquet") + PROTECTED_SUFFIX)
+
+
+class StreamProtector:
+    """Protects staged rows table by table as staging writes them, as `protect_parquet` would.
+
+    Each column keeps a map of the distinct values seen so far (one pseudonym or
+    token per distinct value of the column for the whole file, as GX's
+    uniqueness checks and `protect_parquet` want); only a batch's *new* distinct
+    values go to the crypto (and their masks to the SQL twins of the masking
+    functions), each table is mapped with Arrow's dictionary encoding and
+    ``take``.  `plain_columns` (None: all) are the columns the plain staged file
+    keeps for validation; the protected rows go to `out` (see `protected_twin`).
+    """
+
+    def __init__(self, keys: Keys, out: Path, *, plain_columns=None, id_columns: Sequence[str] = ("id_norm",),
+                 raw_id_columns: Sequence[str] = ("id_number",), account_columns: Sequence[str] = (),
+                 masked_id_column: str | None = "id_masked") -> None:
+        self.keys, self.out = keys, Path(out)
+        self.plain_columns = None if plain_columns is None else set(plain_columns)
+        self.plan = ([(c, keys.pseudonym_digests, f"'{PSEUDONYM_PREFIX}' || lower(hex({{}}))") for c in id_columns]
+                     + [(c, keys.encrypt_raw_many, f"'{keys.token_prefix}' || to_base64({{}})")
+                        for c in (*raw_id_columns, *account_columns)])
+        self.masked_id_column = masked_id_column
+        self.id_firsts = [*id_columns[:1], *raw_id_columns[:1]]
+        self.account_columns = tuple(account_columns)
+        self.counts = {c: 0 for c, _, _ in self.plan}
+        self._maps: dict[str, tuple[pa.Array, pa.Array]] = {}
+        self._added: list[str] = []
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def schema(self, schema: pa.Schema) -> pa.Schema:
+        """The protected rows' schema for staged rows of `schema`.  Raises ProtectError for a missing column."""
+        for c, _, _ in self.plan:
+            if c not in schema.names:
+                raise ProtectError(f"{self.out.name}: 没有要保护的列 {c}")
+        self._added = ([self.masked_id_column] if self.masked_id_column and self.id_firsts
+                       and self.masked_id_column not in schema.names else [])
+        self._added += [f"{c}_masked" for c in self.account_columns if f"{c}_masked" not in schema.names]
+        fields = [pa.field(f.name, pa.string()) if f.name in self.counts else f for f in schema]
+        return pa.schema(fields + [pa.field(n, pa.string()) for n in self._added])
+
+    def metadata(self) -> dict[bytes, bytes]:
+        """The file metadata that keeps `counts` (the distinct values each column had protected)."""
+        return {COUNTS_KEY: json.dumps(self.counts).encode()}
+
+    def _sql(self, sql: str, table: pa.Table) -> pa.Table:
+        if self._con is None:
+            self._con = duckdb.connect(config={"threads": 1})
+        self._con.register("_hd_t", table)
+        try:
+            return self._con.sql(sql).to_arrow_table()
+        finally:
+            self._con.unregister("_hd_t")
+
+    def _map(self, column: str, transform, fmt: str, array) -> pa.Array:
+        """`array` (an Arrow string array) protected by the column's map (new distinct values added to it).
+
+        The map is two Arrow arrays (values, protected values): a table's distinct values are looked up
+        in C++ (``index_in``), only the new ones go to Python (the crypto) and are appended.
+        """
+        enc = pc.dictionary_encode(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array)
+        values = enc.dictionary
+        known, done = self._maps.get(column, (pa.array([], pa.string()), pa.array([], pa.string())))
+        where = pc.index_in(values, value_set=known)
+        missing = pc.is_null(where)
+        new = values.filter(missing)
+        if len(new):  # Python computes the bytes (HMAC / AES-GCM), DuckDB formats them (as protect_parquet)
+            raw = transform(new)
+            self.counts[column] += sum(1 for r in raw if r is not None)
+            formatted = self._sql(f"select coalesce({fmt.format('p')}, v) from _hd_t",
+                                  pa.table({"v": new, "p": pa.array(raw, pa.binary())})).column(0).combine_chunks()
+            rank = pc.subtract(pc.cumulative_sum(pc.cast(missing, pa.int32())), 1)
+            where = pc.if_else(missing, pc.add(rank, len(known)), where)
+            known, done = pa.concat_arrays([known, new.cast(pa.string())]), pa.concat_arrays([done, formatted])
+            self._maps[column] = (known, done)
+        return pc.take(pc.take(done, where), enc.indices)
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        """`table` (staged rows) with its personal columns protected and the masked columns added."""
+        if self._added:  # masked copies of the plain values, per row in SQL (the twins protect_parquet uses)
+            exprs = [f"{_mask_account_sql(_q(n.removesuffix('_masked')))}" if n != self.masked_id_column else
+                     "coalesce(" + ", ".join(_mask_id_sql(_q(c)) for c in self.id_firsts) + ")" for n in self._added]
+            needed = [c for c, _, _ in self.plan]
+            masks = self._sql("select " + ", ".join(exprs) + " from _hd_t", table.select(needed))
+        for c, transform, fmt in self.plan:
+            table = table.set_column(table.schema.get_field_index(c), c, self._map(c, transform, fmt, table.column(c)))
+        for i, name in enumerate(self._added):
+            table = table.append_column(pa.field(name, pa.string()), masks.column(i))
+        return table
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+def staging_protector(source: str, plain: Path, plain_columns, keys: Keys | None = None) -> StreamProtector:
+    """The `StreamProtector` of a source's staging pass: the plain staged file `plain` keeps
+    `plain_columns`, the protected rows go to its `protected_twin`; `keys` default to `load_keys()`."""
+    return StreamProtector(keys or load_keys(), protected_twin(plain), plain_columns=plain_columns,
+                           **source_columns(source))
+
+
+def passed_rows(staged: Path, bad_positions, out: Path, **protect_kwargs) -> dict:
+    """`out` := the protected rows of the plain staged file `staged` less those at `bad_positions`.
+
+    From the protected twin staging wrote (`protected_twin`; a hard link when no row
+    is left out, else the twin's rows less those), or — without a twin of as many rows —
+    `protect_parquet(staged, out, drop_rows=bad_positions, **protect_kwargs)`.
+    Returns ``{"rows", "<column>": distinct values protected…}``.
+    """
+    twin = protected_twin(staged)
+    if not twin.is_file() or pq.ParquetFile(twin).metadata.num_rows != pq.ParquetFile(staged).metadata.num_rows:
+        return protect_parquet(staged, out, drop_rows=list(bad_positions), **protect_kwargs)
+    started = time.perf_counter()
+    parquet = pq.ParquetFile(twin)
+    counts = json.loads((parquet.metadata.metadata or {}).get(COUNTS_KEY, b"{}"))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    bad = np.unique(np.asarray(bad_positions, dtype=np.int64))
+    try:
+        if len(bad) == 0:
+            try:
+                os.link(twin, tmp)  # the twin is never modified in place: a hard link is a copy
+            except OSError:
+                shutil.copyfile(twin, tmp)
+        else:
+            with pq.ParquetWriter(tmp, parquet.schema_arrow, compression="zstd", compression_level=1,
+                                  write_statistics=False) as writer:
+                offset = 0
+                for batch in parquet.iter_batches(batch_size=1_000_000):
+                    lo, hi = np.searchsorted(bad, [offset, offset + batch.num_rows])
+                    keep = np.ones(batch.num_rows, dtype=bool)
+                    keep[bad[lo:hi] - offset] = False
+                    writer.write_table(pa.Table.from_batches([batch]).filter(pa.array(keep)),
+                                       row_group_size=1_000_000)
+                    offset += batch.num_rows
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    counts["rows"] = parquet.metadata.num_rows - len(bad)
+    counts["seconds"] = round(time.perf_counter() - started, 3)
+    log.info("protected %s: %s", Path(staged).name, counts)
     return counts
 
 

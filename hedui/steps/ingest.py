@@ -91,6 +91,14 @@ def _mask(spec: ColumnSpec, col: str) -> str:
     return col
 
 
+def name_norm_sql(name: str) -> str:
+    """The normalized name of the text column ``name``: ``hd_name_norm``, or the Python normalization of
+    the names matching ``$name_exceptions`` (list parameters ``$fix_names`` → ``$fix_norms``)."""
+    return (f"case when regexp_matches({name}, $name_exceptions) "
+            f"then cast($fix_norms as varchar[])[list_position(cast($fix_names as varchar[]), {name})] "
+            f"else hd_name_norm({name}) end")
+
+
 def _slots(smap: SourceMap) -> dict[str, str]:
     parsed, checks, conditions, staged = [], [], [], []
     for spec in smap.columns:
@@ -128,6 +136,7 @@ def _slots(smap: SourceMap) -> dict[str, str]:
         "staged_columns": "\n        ".join(staged),
         "id_column": _q(id_spec.column) if id_spec else "cast(null as varchar)",
         "name_column": _q(name_spec.column) if name_spec else "cast(null as varchar)",
+        "name_norm": name_norm_sql(_q(name_spec.column)) if name_spec else "cast(null as varchar)",
         "row_mask": f"hd_mask_id({_q(id_spec.column)})" if id_spec else "cast(null as varchar)",
     }
 
@@ -223,15 +232,48 @@ class _Writer:
         self.tmp.unlink(missing_ok=True)
 
 
+class _NameNormalizer:
+    """Replaces a table's ``name_norm`` (the delivered name, as split.sql leaves it) by its normalization,
+    computed once per distinct name of the table (names repeat: one person, many rows)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, params: dict) -> None:
+        self.cur = con.cursor()  # the split's result streams on `con`
+        load_macros(self.cur)
+        self.params = {k: params[k] for k in ("name_exceptions", "fix_names", "fix_norms")}
+        self.sql = f"select {name_norm_sql('v')} from _hd_names"
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        i = table.schema.get_field_index("name_norm")
+        enc = pc.dictionary_encode(table.column(i).combine_chunks())
+        self.cur.register("_hd_names", pa.table({"v": enc.dictionary}))
+        try:
+            norms = self.cur.sql(self.sql, params=self.params).to_arrow_table().column(0).combine_chunks()
+        finally:
+            self.cur.unregister("_hd_names")
+        return table.set_column(i, table.schema.field(i), pc.take(norms, enc.indices))
+
+    def close(self) -> None:
+        self.cur.close()
+
+
 def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged_out: Path,
-           quarantine_out: Path, spill: Path) -> tuple[int, int]:
+           quarantine_out: Path, spill: Path, protect=None) -> tuple[int, int]:
     """Stream split.sql: staged rows to ``staged_out``; quarantine lines (rules, then the duplicates
-    of ``_hd_dups``, in delivery order) to ``quarantine_out``.  Returns (staged, quarantined)."""
+    of ``_hd_dups``, in delivery order) to ``quarantine_out``.  With ``protect`` (see
+    :func:`stage_source`) the staged rows also go, protected, to ``protect.out`` in the same pass and
+    ``staged_out`` keeps only ``protect.plain_columns``.  Returns (staged, quarantined)."""
     dups = con.sql("select * from _hd_dups").to_arrow_table()
     dup_rows = dups.column("file_row_number")
     reader = con.sql(render("split", smap), params=params).to_arrow_reader(SPLIT_BATCH_ROWS)
     staged_names = [n for n in reader.schema.names if n not in _SPLIT_EXTRA]
-    staged = _Writer(staged_out, pa.schema([reader.schema.field(n) for n in staged_names]))
+    staged_schema = pa.schema([reader.schema.field(n) for n in staged_names])
+    plain = staged_names
+    names = _NameNormalizer(con, params) if smap.first_of_type("name") else None
+    if protect is not None:
+        guarded = _Writer(protect.out, protect.schema(staged_schema))
+        if protect.plain_columns is not None:
+            plain = [n for n in staged_names if n in protect.plain_columns]
+    staged = _Writer(staged_out, pa.schema([reader.schema.field(n) for n in plain]))
     q_schema = pa.schema([reader.schema.field(n) for n in ("run_date", "source", "file_name", "row_no")]
                          + [pa.field(n, pa.string()) for n in ("column_name", "value_masked", "rule", "reason_zh")]
                          + [pa.field("file_row_number", pa.int64())])
@@ -242,7 +284,12 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
             keep = pc.invert(kept_out)
             if dups.num_rows:
                 keep = pc.and_(keep, pc.invert(pc.is_in(batch.column("_file_row_number"), value_set=dup_rows)))
-            staged.write(pa.Table.from_batches([batch.select(staged_names)]).filter(keep))
+            rows = pa.Table.from_batches([batch.select(staged_names)]).filter(keep)
+            if names is not None:
+                rows = names(rows)
+            staged.write(rows.select(plain))
+            if protect is not None and rows.num_rows:
+                guarded.write(protect(rows))
             if pc.any(kept_out).as_py():
                 out = batch.filter(kept_out)
                 ruled.write(pa.table([
@@ -250,12 +297,22 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
                     out.column("_q_column_name"), out.column("_q_value_masked"), out.column("_rule"),
                     out.column("_q_reason_zh"), pc.cast(out.column("_file_row_number"), pa.int64()),
                 ], schema=q_schema))
+        if protect is not None:  # the distinct values each column had protected, in the file's metadata
+            guarded.writer.add_key_value_metadata(protect.metadata())
+            guarded.commit()
         staged.commit()
         ruled.commit()
     except BaseException:
         staged.abort()
         ruled.abort()
+        if protect is not None:
+            guarded.abort()
         raise
+    finally:
+        if protect is not None:
+            protect.close()
+        if names is not None:
+            names.close()
     quarantined = _write_quarantine(con, ruled.out, dups, q_schema, quarantine_out)
     return staged.rows, quarantined
 
@@ -282,7 +339,7 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, ruled: Path, dups: pa.Tabl
 def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged_out: Path, quarantine_out: Path,
                  con: duckdb.DuckDBPyConnection | None = None, *, manifest: DeliveryManifest | dict | None = None,
                  threads: int | None = None, memory_limit: str | None = None,
-                 temp_directory: Path | None = None) -> StageCounts:
+                 temp_directory: Path | None = None, protect=None) -> StageCounts:
     """Stage one source's raw rows; write ``staged_out`` and ``quarantine_out`` (Parquet, replaced atomically).
 
     ``manifest`` says which files are incomplete (default: the
@@ -293,6 +350,10 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
     beside ``staged_out``, removed afterwards) apply to it; on a given ``con``
     ``threads`` and ``memory_limit`` are SET when passed.  Raises :class:`hedui.errors.ReconciliationError`
     when staged + quarantined ≠ raw rows (or ≠ the manifest's rows).
+
+    ``protect`` (a :class:`hedui.privacy.protect.StreamProtector`) also writes the staged
+    rows protected to ``protect.out`` in the same pass, and ``staged_out`` then keeps only
+    the columns ``protect.plain_columns`` names (those validation reads).
     """
     started = time.perf_counter()
     raw_parquet, staged_out, quarantine_out = Path(raw_parquet), Path(staged_out), Path(quarantine_out)
@@ -330,7 +391,7 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
         dup_sql = render("duplicates", source_map)
         con.execute(dup_sql, {k: v for k, v in params.items() if "$" + k in dup_sql})
         counts.staged_rows, counts.quarantined_rows = _split(con, source_map, params, staged_out, quarantine_out,
-                                                             work)
+                                                             work, protect)
         counts.raw_rows = pq.ParquetFile(str(raw_parquet)).metadata.num_rows
         counts.by_rule = dict(con.sql(
             "select rule, count(*) from read_parquet($q) group by rule order by rule", params={"q": str(quarantine_out)}

@@ -38,11 +38,7 @@ parsed as (
         cleaned.*,
         {{parsed_values}}
         case when _id_fast then 18 else hd_id_kind(_id_clean) end as _id_kind,
-        case
-            when regexp_matches({{name_column}}, $name_exceptions)
-                then cast($fix_norms as varchar[])[list_position(cast($fix_names as varchar[]), {{name_column}})]
-            else hd_name_norm({{name_column}})
-        end as _name_norm
+        {{name_norm}} as _name_norm
     from cleaned
 ),
 

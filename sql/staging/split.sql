@@ -3,7 +3,9 @@
 -- value_masked is the offending value (masked by its column type) for value rules, the
 -- row's masked ID number for row rules (incomplete_file, read_error).  hedui.staging
 -- streams the result and writes rows with _rule null (less the duplicates of
--- duplicates.sql) to the staged file, the others to the quarantine.
+-- duplicates.sql) to the staged file, the others to the quarantine.  name_norm leaves here as
+-- the delivered name: hedui.steps.ingest normalizes each batch's distinct names (parsed.sql's
+-- _name_norm expression), not every row's.
 with
 
 {{parsed}},
@@ -14,7 +16,7 @@ final as (
         case when _id_status in ('valid', 'converted_15') then
             hd_id_norm_v(_id_clean, _id_kind, _id_body, _id_birth_ok, _id_check) end as id_norm,
         _id_status as id_status,
-        _name_norm as name_norm,
+        {{name_column}} as name_norm,  -- the raw name: normalized per distinct name by hedui.steps.ingest
         cast($run_date as varchar) as run_date,
         source,
         delivery_date,

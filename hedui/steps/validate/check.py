@@ -51,7 +51,7 @@ from hedui.steps.validate.suites import (
 from hedui.steps.validate.verdict import FileCounts, file_counts, totals
 
 __all__ = ["ValidationResult", "ExpectationOutcome", "validate_source", "load_suite", "maps_dir", "suites_dir",
-           "mask_value", "expectation_columns"]
+           "mask_value", "expectation_columns", "read_columns"]
 
 
 log = logging.getLogger(__name__)
@@ -320,6 +320,19 @@ def _parse_run_date(run_date: str) -> dt.date:
         return dt.date.fromisoformat(run_date if "-" in run_date else f"{run_date[:4]}-{run_date[4:6]}-{run_date[6:]}")
     except ValueError:
         raise ConfigError(f"run_date {run_date!r} is not a date: use YYYY-MM-DD or YYYYMMDD") from None
+
+
+def read_columns(source: str, suites: Path | None = None) -> set[str]:
+    """The staged columns `validate_source` reads for `source` (what GX checks, what a quarantine
+    line shows): a staged file for validation alone needs no others."""
+    suite = load_suite(source, suites)
+    wanted = {"record_id", "row_no", "file_name", "run_date"} | ({suite.id_column} if suite.id_column else set())
+    for exp in suite.expectations:
+        wanted.update(expectation_columns(exp))
+        wanted.update(_condition_columns(exp.get("kwargs", {}).get("row_condition")))
+        if exp.get("kwargs", {}).get("column_B"):
+            wanted.add(exp["kwargs"]["column_B"])
+    return wanted
 
 
 def _gx_columns(suite: Suite, schema: pa.Schema) -> list[str]:
