@@ -7,6 +7,8 @@ then the facts, the previous verification and the changes since it.
 
 from __future__ import annotations
 
+import contextlib
+
 import pyarrow as pa
 
 from hedui import db
@@ -18,25 +20,43 @@ MODELS = ("households", "pending_links", "figures", "figure_lineage", "finding_c
 
 
 def resolve_policies(con, run_date: str) -> int:
-    """Replace the run's `household_policy` rows: the policy version of each household (most specific wins)."""
-    households = con.sql(
-        "select request_id, any_value(region_code) filter (where relation = '本人'), "
-        "any_value(urban_rural) filter (where relation = '本人'), "
-        "any_value(program) filter (where relation = '本人') "
-        "from stg_requests where run_date = ? group by request_id", params=[run_date]
-    ).fetchall()
+    """Replace the run's `household_policy` rows: the policy version of each household (most specific wins).
+
+    A household's version depends only on its applicant's region, urban/rural and program, so each
+    distinct combination is resolved once in Python and the households take theirs in SQL.
+    """
+    con.execute(
+        "create or replace temp table _hd_household_keys as "
+        "select request_id, any_value(region_code) filter (where relation = '本人') as region_code, "
+        "any_value(urban_rural) filter (where relation = '本人') as urban_rural, "
+        "any_value(program) filter (where relation = '本人') as program "
+        "from stg_requests where run_date = ? group by request_id", [run_date])
+    combos = con.sql("select distinct region_code, urban_rural, program from _hd_household_keys").fetchall()
     versions = load_policies()
-    rows = list(policy_rows(versions, households, run_date))
+    # a combination stands in for its households: the request id of a row is the combination's number
+    rows = list(policy_rows(versions, [(str(i), *c) for i, c in enumerate(combos)], run_date))
     # with no household the table still gets its shape from a template row, and no rows
     con.register("_policy_rows", pa.Table.from_pylist(rows or list(policy_rows(
         versions, [("", "36", "城市", "*")], run_date))))
     try:
-        keep = "true" if rows else "false"
-        return db.replace_rows(con, "household_policy",
-                               f"select $run_date as run_date, * from _policy_rows where {keep}",
-                               {"run_date": run_date}, run_date)
+        keys = pa.table({"_hd_combo": pa.array([str(i) for i in range(len(combos))], pa.string()),
+                         "region_code": pa.array([c[0] for c in combos], pa.string()),
+                         "urban_rural": pa.array([c[1] for c in combos], pa.string()),
+                         "program": pa.array([c[2] for c in combos], pa.string())})
+        con.register("_policy_keys", keys)
+        return db.replace_rows(
+            con, "household_policy",
+            "select $run_date as run_date, h.request_id, p.* exclude (request_id) "
+            "from _hd_household_keys as h "
+            "join _policy_keys as k on k.region_code is not distinct from h.region_code "
+            "and k.urban_rural is not distinct from h.urban_rural and k.program is not distinct from h.program "
+            "join _policy_rows as p on p.request_id = k._hd_combo",
+            {"run_date": run_date}, run_date)
     finally:
         con.unregister("_policy_rows")
+        with contextlib.suppress(Exception):
+            con.unregister("_policy_keys")
+        con.sql("drop table if exists _hd_household_keys")
 
 
 def assess_run(con, run_date: str) -> dict:

@@ -103,9 +103,18 @@ def _register_mask_udf(con: duckdb.DuckDBPyConnection, names: Iterable[str] = ()
     from hedui.privacy.masking import NameMasker
 
     mask_names = NameMasker(names)
+    seen: dict[str | None, str | None] = {}  # the same text masks the same way: many findings share their wording
+
+    def mask(v: str | None) -> str | None:
+        out = seen.get(v, seen)
+        if out is seen:
+            if len(seen) >= 200_000:
+                seen.clear()
+            out = seen[v] = mask_names(mask_free_text(v))
+        return out
 
     def udf(arr: pa.Array) -> pa.Array:
-        return pa.array([mask_names(mask_free_text(v)) for v in arr.to_pylist()], type=pa.string())
+        return pa.array([mask(v) for v in arr.to_pylist()], type=pa.string())
 
     with contextlib.suppress(duckdb.CatalogException, duckdb.InvalidInputException):
         con.remove_function("hd_audit_mask")

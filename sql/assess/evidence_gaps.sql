@@ -117,35 +117,35 @@ quarantined as (
 -- the values each linked record must carry for the figures and findings (empty = unknown)
 needed_values as (
     select l.request_id, l.member_id, l.source, l.record_id, '余额' as value_zh
-    from stg_bank as t inner join links as l on l.record_id = t.record_id
+    from stg_bank as t inner join links as l on l.record_id = t.record_id and l.source = 'bank'
     where t.run_date = $run_date and t.balance_yuan is null
     union all
     select l.request_id, l.member_id, l.source, l.record_id, '持仓市值'
-    from stg_securities as t inner join links as l on l.record_id = t.record_id
+    from stg_securities as t inner join links as l on l.record_id = t.record_id and l.source = 'securities'
     where t.run_date = $run_date and t.market_value_yuan is null
     union all
     select l.request_id, l.member_id, l.source, l.record_id, '资金余额'
-    from stg_securities as t inner join links as l on l.record_id = t.record_id
+    from stg_securities as t inner join links as l on l.record_id = t.record_id and l.source = 'securities'
     where t.run_date = $run_date and t.cash_balance_yuan is null
     union all
     select l.request_id, l.member_id, l.source, l.record_id, '现金价值'
-    from stg_insurance as t inner join links as l on l.record_id = t.record_id
+    from stg_insurance as t inner join links as l on l.record_id = t.record_id and l.source = 'insurance'
     where t.run_date = $run_date and t.policy_status = '有效' and t.cash_value_yuan is null
     union all
     select l.request_id, l.member_id, l.source, l.record_id, '账户余额'
     from stg_housing_fund as t
-    inner join links as l on l.record_id = t.record_id
+    inner join links as l on l.record_id = t.record_id and l.source = 'housing_fund'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and w.count_housing_fund_balance and t.account_status <> '销户'
       and t.balance_yuan is null
     union all
     select l.request_id, l.member_id, l.source, l.record_id, '建筑面积'
-    from stg_real_estate as t inner join links as l on l.record_id = t.record_id
+    from stg_real_estate as t inner join links as l on l.record_id = t.record_id and l.source = 'real_estate'
     where t.run_date = $run_date and t.use_type = '住宅' and t.title_status = '现势' and t.floor_area_m2 is null
     union all
     select l.request_id, l.member_id, l.source, l.record_id, '收入额'
     from stg_tax as t
-    inner join links as l on l.record_id = t.record_id
+    inner join links as l on l.record_id = t.record_id and l.source = 'tax'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and t.income_yuan is null
       and t.period_month >= w.window_start and t.period_month < w.window_end
@@ -154,7 +154,7 @@ needed_values as (
     select l.request_id, l.member_id, l.source, l.record_id,
         case when t.category = '待遇' then '待遇金额' else '缴费基数' end
     from stg_social_insurance as t
-    inner join links as l on l.record_id = t.record_id
+    inner join links as l on l.record_id = t.record_id and l.source = 'social_insurance'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date
       and t.period_month >= w.window_start and t.period_month < w.window_end
@@ -165,7 +165,7 @@ needed_values as (
     union all
     select l.request_id, l.member_id, l.source, l.record_id, '认缴出资额'
     from stg_business_registry as t
-    inner join links as l on l.record_id = t.record_id
+    inner join links as l on l.record_id = t.record_id and l.source = 'business_registry'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.subscribed_yuan is null
       and not list_contains(w.business_always_review_types, t.entity_type)

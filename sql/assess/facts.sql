@@ -18,35 +18,35 @@ facts as (
         coalesce(v.plate_no, v.record_id) as fact_key,
         '车辆 ' || coalesce(v.plate_no, '') || '（' || coalesce(v.vehicle_type, '') || '，'
             || coalesce(v.vehicle_status, '') || '）' as detail_zh
-    from stg_vehicle as v inner join links as l on l.record_id = v.record_id
+    from stg_vehicle as v inner join links as l on l.record_id = v.record_id and l.source = 'vehicle'
     where v.run_date = $run_date and v.vehicle_status = '正常'
     union all
     select l.request_id, l.member_id, 'property', coalesce(r.unit_no, r.record_id),
         r.use_type || '房产 ' || coalesce(r.location, '')
-    from stg_real_estate as r inner join links as l on l.record_id = r.record_id
+    from stg_real_estate as r inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     where r.run_date = $run_date and r.title_status = '现势'
     union all
     select l.request_id, l.member_id, 'business', coalesce(b.credit_code, b.entity_name) || '/' || b.role,
         b.entity_name || ' ' || b.role
-    from stg_business_registry as b inner join links as l on l.record_id = b.record_id
+    from stg_business_registry as b inner join links as l on l.record_id = b.record_id and l.source = 'business_registry'
     where b.run_date = $run_date and b.entity_status in ('存续', '在业')
     union all
     select distinct l.request_id, l.member_id, 'employer', t.withholder, '工作单位 ' || t.withholder
-    from stg_tax as t inner join links as l on l.record_id = t.record_id
+    from stg_tax as t inner join links as l on l.record_id = t.record_id and l.source = 'tax'
     where t.run_date = $run_date and t.income_item = '工资薪金所得' and t.withholder is not null
     union all
     select distinct l.request_id, l.member_id, 'employer', s.employer, '工作单位 ' || s.employer
-    from stg_social_insurance as s inner join links as l on l.record_id = s.record_id
+    from stg_social_insurance as s inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
     where s.run_date = $run_date and s.category = '缴费' and s.employer is not null
     union all
     select l.request_id, l.member_id, 'registration', p.person_status,
         '户籍状态 ' || p.person_status
-    from stg_public_security as p inner join links as l on l.record_id = p.record_id
+    from stg_public_security as p inner join links as l on l.record_id = p.record_id and l.source = 'public_security'
     where p.run_date = $run_date and p.person_status <> '正常'
     union all
     select l.request_id, l.member_id, 'death', 'cremation',
         '殡葬记录' || coalesce('（火化日期 ' || strftime(c.cremation_date, '%Y-%m-%d') || '）', '')
-    from stg_civil_affairs as c inner join links as l on l.record_id = c.record_id
+    from stg_civil_affairs as c inner join links as l on l.record_id = c.record_id and l.source = 'civil_affairs'
     where c.run_date = $run_date
 ),
 

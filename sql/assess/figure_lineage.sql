@@ -26,7 +26,7 @@ window_bounds as (
 members_with_tax_wages as (
     select distinct l.request_id, l.member_id
     from stg_tax as t
-    inner join links as l on l.record_id = t.record_id
+    inner join links as l on l.record_id = t.record_id and l.source = 'tax'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and t.income_item = '工资薪金所得'
       and t.period_month >= w.window_start and t.period_month < w.window_end
@@ -39,7 +39,7 @@ income_rows as (
         list_contains(h.excluded_income_items, t.income_item) as is_excluded,
         case when list_contains(h.excluded_income_items, t.income_item) then '按政策不计入' end as exclusion_zh
     from stg_tax as t
-    inner join links as l on l.record_id = t.record_id
+    inner join links as l on l.record_id = t.record_id and l.source = 'tax'
     inner join window_bounds as w on w.request_id = l.request_id
     inner join households as h on h.request_id = l.request_id
     where t.run_date = $run_date
@@ -59,7 +59,7 @@ income_rows as (
             when m.member_id is not null then '已有计税工资，不按缴费基数估算'
         end
     from stg_social_insurance as s
-    inner join links as l on l.record_id = s.record_id
+    inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
     inner join window_bounds as w on w.request_id = l.request_id
     inner join households as h on h.request_id = l.request_id
     left join members_with_tax_wages as m on m.request_id = l.request_id and m.member_id = l.member_id
@@ -71,21 +71,21 @@ asset_rows as (
         '银行' || coalesce(b.account_type, '') || '余额' as item, cast(null as date) as period_month,
         b.balance_yuan as amount_yuan, cast(null as double) as tax_paid_yuan, true as is_in_window,
         false as is_excluded, cast(null as varchar) as exclusion_zh
-    from stg_bank as b inner join links as l on l.record_id = b.record_id
+    from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
     where b.run_date = $run_date
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '证券持仓市值+资金余额',
         null, case when s.market_value_yuan is not null or s.cash_balance_yuan is not null
                    then coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) end,
         null, true, false, null
-    from stg_securities as s inner join links as l on l.record_id = s.record_id
+    from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     where s.run_date = $run_date
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id,
         '保险现金价值（' || coalesce(i.policy_status, '') || '）', null, i.cash_value_yuan, null, true,
         coalesce(i.policy_status <> '有效', true),
         case when coalesce(i.policy_status <> '有效', true) then '保单非有效，不计入' end
-    from stg_insurance as i inner join links as l on l.record_id = i.record_id
+    from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
     where i.run_date = $run_date
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '住房公积金余额',
@@ -93,7 +93,7 @@ asset_rows as (
         case when not h.count_housing_fund_balance then '按政策不计入'
              when f.account_status = '销户' then '账户已销户，不计入' end
     from stg_housing_fund as f
-    inner join links as l on l.record_id = f.record_id
+    inner join links as l on l.record_id = f.record_id and l.source = 'housing_fund'
     inner join households as h on h.request_id = l.request_id
     where f.run_date = $run_date
 ),

@@ -34,7 +34,7 @@ window_bounds as (
 tax as (
     select l.request_id, l.member_id, l.is_confirmed, l.is_pending, t.income_item, t.income_yuan, t.tax_paid_yuan
     from stg_tax as t
-    inner join links as l on l.record_id = t.record_id
+    inner join links as l on l.record_id = t.record_id and l.source = 'tax'
     inner join window_bounds as w on w.request_id = l.request_id
     inner join households as h on h.request_id = l.request_id
     where t.run_date = $run_date
@@ -51,7 +51,7 @@ si as (
             else 0
         end as individual_rate
     from stg_social_insurance as s
-    inner join links as l on l.record_id = s.record_id
+    inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
     inner join window_bounds as w on w.request_id = l.request_id
     inner join households as h on h.request_id = l.request_id
     where s.run_date = $run_date
@@ -108,22 +108,22 @@ income_total as (
 
 assets as (
     select l.request_id, l.is_confirmed, l.is_pending, b.balance_yuan as amount_yuan
-    from stg_bank as b inner join links as l on l.record_id = b.record_id
+    from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
     where b.run_date = $run_date
     union all
     select l.request_id, l.is_confirmed, l.is_pending,
         case when s.market_value_yuan is not null or s.cash_balance_yuan is not null  -- both empty: unknown
             then coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) end
-    from stg_securities as s inner join links as l on l.record_id = s.record_id
+    from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     where s.run_date = $run_date
     union all
     select l.request_id, l.is_confirmed, l.is_pending, i.cash_value_yuan
-    from stg_insurance as i inner join links as l on l.record_id = i.record_id
+    from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
     where i.run_date = $run_date and i.policy_status = '有效'
     union all
     select l.request_id, l.is_confirmed, l.is_pending, f.balance_yuan
     from stg_housing_fund as f
-    inner join links as l on l.record_id = f.record_id
+    inner join links as l on l.record_id = f.record_id and l.source = 'housing_fund'
     inner join households as h on h.request_id = l.request_id
     where f.run_date = $run_date and h.count_housing_fund_balance and f.account_status <> '销户'
 ),
@@ -139,7 +139,7 @@ assets_total as (
 -- one row per unit: co-owners' rows of a jointly owned flat count its units and its area once
 residential_units as (
     select l.request_id, r.unit_no, bool_or(not l.is_pending) as is_counted, max(r.floor_area_m2) as floor_area_m2
-    from stg_real_estate as r inner join links as l on l.record_id = r.record_id
+    from stg_real_estate as r inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
     group by l.request_id, r.unit_no, case when r.unit_no is null then r.record_id end
 ),

@@ -41,7 +41,7 @@ reg_ended as (
         '户籍人员状态为“' || p.person_status || '”'
             || coalesce('（变动日期 ' || strftime(p.change_date, '%Y-%m-%d') || '）', '') as detail_zh,
         l.is_confirmed, l.method, l.match_weight, l.is_pending
-    from stg_public_security as p inner join links as l on l.record_id = p.record_id
+    from stg_public_security as p inner join links as l on l.record_id = p.record_id and l.source = 'public_security'
     where p.run_date = $run_date and p.person_status in ('死亡', '迁出', '注销')
     union all
     select l.request_id, 'MEMBER_REGISTRATION_ENDED', l.member_id, l.source, l.record_id,
@@ -49,13 +49,13 @@ reg_ended as (
             || coalesce('，火化日期 ' || strftime(c.cremation_date, '%Y-%m-%d'), '')
             || coalesce('，' || c.funeral_home, ''),
         l.is_confirmed, l.method, l.match_weight, l.is_pending
-    from stg_civil_affairs as c inner join links as l on l.record_id = c.record_id
+    from stg_civil_affairs as c inner join links as l on l.record_id = c.record_id and l.source = 'civil_affairs'
     where c.run_date = $run_date
 ),
 
 ps_linked as (
     select l.request_id, l.member_id, l.is_confirmed, l.is_pending, p.*
-    from stg_public_security as p inner join links as l on l.record_id = p.record_id
+    from stg_public_security as p inner join links as l on l.record_id = p.record_id and l.source = 'public_security'
     where p.run_date = $run_date
 ),
 
@@ -110,7 +110,7 @@ vehicles as (
             || '（限额 ' || format('{:,.0f}', h.vehicle_price_limit_yuan) || ' 元）' as detail_zh,
         l.is_confirmed, l.method, l.match_weight, l.is_pending
     from stg_vehicle as v
-    inner join links as l on l.record_id = v.record_id
+    inner join links as l on l.record_id = v.record_id and l.source = 'vehicle'
     inner join households as h on h.request_id = l.request_id
     where v.run_date = $run_date
       and v.vehicle_status = '正常'
@@ -124,7 +124,7 @@ residential_over as (
             || '（家庭共 ' || f.n_residential_units || ' 套，上限 ' || f.max_residential_units || ' 套）' as detail_zh,
         l.is_confirmed, l.method, l.match_weight, l.is_pending
     from stg_real_estate as r
-    inner join links as l on l.record_id = r.record_id
+    inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     inner join figures as f on f.request_id = l.request_id
     where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
       and case when l.is_pending then f.n_residential_units_if_confirmed else f.n_residential_units end
@@ -139,7 +139,7 @@ non_residential as (
         r.use_type || '用房 ' || coalesce(r.location, '') || '，'
             || coalesce(r.floor_area_m2::varchar || ' 平方米', '面积未知') as detail_zh,
         l.is_confirmed, l.method, l.match_weight, l.is_pending
-    from stg_real_estate as r inner join links as l on l.record_id = r.record_id
+    from stg_real_estate as r inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     where r.run_date = $run_date and r.use_type in ('商业', '办公', '工业') and r.title_status = '现势'
     qualify row_number() over (partition by l.request_id, coalesce(r.unit_no, r.record_id), l.is_pending
                                order by l.is_confirmed desc, l.record_id) = 1
@@ -152,7 +152,7 @@ business as (
             || coalesce('，认缴出资 ' || format('{:,.0f}', b.subscribed_yuan) || ' 元', '') as detail_zh,
         l.is_confirmed, l.method, l.match_weight, l.is_pending
     from stg_business_registry as b
-    inner join links as l on l.record_id = b.record_id
+    inner join links as l on l.record_id = b.record_id and l.source = 'business_registry'
     inner join households as h on h.request_id = l.request_id
     where b.run_date = $run_date
       and b.entity_status in ('存续', '在业')
