@@ -273,3 +273,10 @@ create or replace temp macro hd_amount(x, scale) as
                  else cast(replace(x, ',', '') || 'e' || cast(round(log10(scale)) as integer) as double) end
         else hd_amount_clean(hd_amount_text(x), scale)
     end;
+
+-- an amount (a double of hd_amount) as an exact decimal of 6 places, for sums that must not depend on
+-- the order DuckDB's threads add rows in; an absurd amount is held at ±1e26 (far past every limit,
+-- so the outcome stays what the amount gives) so that no sum of them overflows; NULL stays NULL
+-- (least/greatest skip NULLs: an unknown amount must not become -1e26)
+create or replace temp macro hd_exact(x) as
+    case when x is not null then cast(least(greatest(x, -1e26), 1e26) as decimal(38, 6)) end;

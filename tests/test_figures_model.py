@@ -183,6 +183,26 @@ def test_an_empty_bank_balance_is_unknown_adding_nothing_and_is_counted_as_unkno
     assert (f["financial_assets_yuan"], f["n_unknown_amounts"]) == (100.0, 1)
 
 
+def test_amounts_add_up_exactly_whatever_order_the_rows_come_in(con):
+    # doubles added in this order give 0.6000000000000001; summed as exact decimals the figure is 0.6, so a
+    # re-run whose threads add the rows in another order gives the same figures and the same report
+    for i, amount in enumerate((0.1, 0.2, 0.3)):
+        add(con, "stg_bank", f"bank:{i}", amount)
+        link(con, "bank", f"bank:{i}")
+    f = figures(con)
+    assert f["financial_assets_yuan"] == 0.6
+    assert f["financial_assets_per_capita_yuan"] == 0.3
+
+
+def test_absurd_amounts_stay_past_every_limit_and_do_not_overflow_the_sum(con):
+    for i in range(30):  # 30 × 1e99 would overflow an exact sum: each is held at 1e26
+        add(con, "stg_bank", f"bank:{i}", 1e99)
+        link(con, "bank", f"bank:{i}")
+    f = figures(con)
+    assert f["financial_assets_yuan"] == pytest.approx(3e27)
+    assert f["financial_assets_per_capita_yuan"] > f["financial_assets_limit_yuan"]
+
+
 def test_a_zero_balance_is_known_and_not_unknown(con):
     add(con, "stg_bank", "bank:1", 0.0)
     link(con, "bank", "bank:1")

@@ -5,6 +5,9 @@
 -- what the figures would be if staff confirmed them (evidence_gaps.sql compares the two).
 -- An empty amount is unknown, never zero: it adds nothing to a sum, and the record is
 -- listed as VALUE_UNKNOWN (evidence_gaps.sql).
+-- Amounts are summed as exact decimals (hd_exact: the staged double to 8 decimals) and the sums
+-- given back as doubles: a sum of doubles depends on the order DuckDB's threads add the rows in,
+-- so a re-run could move a rounded per-capita figure by a cent and re-issue an unchanged report.
 with
 
 households as (
@@ -32,7 +35,8 @@ window_bounds as (
 ),
 
 tax as (
-    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, t.income_item, t.income_yuan, t.tax_paid_yuan
+    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, t.income_item, hd_exact(t.income_yuan) as income_yuan,
+        hd_exact(t.tax_paid_yuan) as tax_paid_yuan
     from stg_tax as t
     inner join links as l on l.record_id = t.record_id and l.source = 'tax'
     inner join window_bounds as w on w.request_id = l.request_id
@@ -43,7 +47,8 @@ tax as (
 ),
 
 si as (
-    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, s.scheme, s.category, s.contribution_base_yuan, s.benefit_yuan,
+    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, s.scheme, s.category,
+        hd_exact(s.contribution_base_yuan) as contribution_base_yuan, hd_exact(s.benefit_yuan) as benefit_yuan,
         case s.scheme
             when '企业职工基本养老保险' then h.si_rate_enterprise
             when '机关事业单位养老保险' then h.si_rate_public
@@ -76,7 +81,7 @@ income as (
             where si.category = '缴费'
               and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险')
               and m.member_id is null),
-        sum(si.contribution_base_yuan * si.individual_rate) filter (where si.category = '缴费')
+        sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (where si.category = '缴费')
     from si
     inner join households as h on h.request_id = si.request_id
     left join members_with_tax_wages as m
@@ -107,21 +112,21 @@ income_total as (
 ),
 
 assets as (
-    select l.request_id, l.is_confirmed, l.is_pending, b.balance_yuan as amount_yuan
+    select l.request_id, l.is_confirmed, l.is_pending, hd_exact(b.balance_yuan) as amount_yuan
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
     where b.run_date = $run_date
     union all
     select l.request_id, l.is_confirmed, l.is_pending,
         case when s.market_value_yuan is not null or s.cash_balance_yuan is not null  -- both empty: unknown
-            then coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) end
+            then hd_exact(coalesce(s.market_value_yuan, 0)) + hd_exact(coalesce(s.cash_balance_yuan, 0)) end
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     where s.run_date = $run_date
     union all
-    select l.request_id, l.is_confirmed, l.is_pending, i.cash_value_yuan
+    select l.request_id, l.is_confirmed, l.is_pending, hd_exact(i.cash_value_yuan)
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
     where i.run_date = $run_date and i.policy_status = '有效'
     union all
-    select l.request_id, l.is_confirmed, l.is_pending, f.balance_yuan
+    select l.request_id, l.is_confirmed, l.is_pending, hd_exact(f.balance_yuan)
     from stg_housing_fund as f
     inner join links as l on l.record_id = f.record_id and l.source = 'housing_fund'
     inner join households as h on h.request_id = l.request_id
@@ -138,7 +143,7 @@ assets_total as (
 
 -- one row per unit: co-owners' rows of a jointly owned flat count its units and its area once
 residential_units as (
-    select l.request_id, r.unit_no, bool_or(not l.is_pending) as is_counted, max(r.floor_area_m2) as floor_area_m2
+    select l.request_id, r.unit_no, bool_or(not l.is_pending) as is_counted, max(hd_exact(r.floor_area_m2)) as floor_area_m2
     from stg_real_estate as r inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
     group by l.request_id, r.unit_no, case when r.unit_no is null then r.record_id end
@@ -192,4 +197,19 @@ final as (
     left join residential as r on r.request_id = h.request_id
 )
 
-select * from final
+select * replace (
+    cast(taxed_income_yuan as double) as taxed_income_yuan,
+    cast(tax_paid_yuan as double) as tax_paid_yuan,
+    cast(benefit_yuan as double) as benefit_yuan,
+    cast(wage_estimate_yuan as double) as wage_estimate_yuan,
+    cast(si_individual_yuan as double) as si_individual_yuan,
+    cast(income_monthly_per_capita_yuan as double) as income_monthly_per_capita_yuan,
+    cast(income_monthly_per_capita_confirmed_yuan as double) as income_monthly_per_capita_confirmed_yuan,
+    cast(income_monthly_per_capita_if_confirmed_yuan as double) as income_monthly_per_capita_if_confirmed_yuan,
+    cast(financial_assets_yuan as double) as financial_assets_yuan,
+    cast(financial_assets_per_capita_confirmed_yuan as double) as financial_assets_per_capita_confirmed_yuan,
+    cast(financial_assets_per_capita_yuan as double) as financial_assets_per_capita_yuan,
+    cast(financial_assets_per_capita_if_confirmed_yuan as double) as financial_assets_per_capita_if_confirmed_yuan,
+    cast(residential_area_m2 as double) as residential_area_m2,
+    cast(residential_area_per_capita_m2 as double) as residential_area_per_capita_m2
+) from final
