@@ -111,9 +111,6 @@ def test_wages_are_estimated_from_the_contribution_base_only_for_a_member_withou
     assert f["income_monthly_per_capita_yuan"] == round((5000 + 3000 - 575) / 12 / 2, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="figures.sql decides 'no tax wages' from confirmed links only, so a "
-                   "tax wage waiting for review is added on top of the contribution-base estimate it would "
-                   "replace: the if-confirmed income counts the member's wage twice")
 def test_a_tax_wage_waiting_for_review_replaces_the_estimate_in_the_if_confirmed_income(con):
     si(con, "si:a", "企业职工基本养老保险", "缴费", "2026-03-01", base=4800.0)
     tax(con, "tax:1", "工资薪金所得", "2026-03-01", 6000.0, pending=True, weight=0.5)

@@ -63,14 +63,19 @@ si as (
       and s.period_month >= w.window_start and s.period_month < w.window_end
 ),
 
+-- members with tax wages: counted ones (not waiting for review) replace the contribution-base wage
+-- estimate in every figure; waiting ones replace it in the if-confirmed figure only
 members_with_tax_wages as (
-    select distinct request_id, member_id from tax where income_item = '工资薪金所得' and not is_pending
+    select request_id, member_id, bool_or(not is_pending) as is_counted
+    from tax where income_item = '工资薪金所得'
+    group by request_id, member_id
 ),
 
 income as (
     select request_id, is_confirmed, is_pending, sum(income_yuan) as income_yuan,
         sum(coalesce(tax_paid_yuan, 0)) as tax_paid_yuan,
-        0.0 as benefit_yuan, 0.0 as wage_estimate_yuan, 0.0 as si_individual_yuan
+        0.0 as benefit_yuan, 0.0 as wage_estimate_yuan, 0.0 as si_individual_yuan,
+        0.0 as wage_estimate_if_confirmed_yuan
     from tax group by request_id, is_confirmed, is_pending
     union all
     select si.request_id, si.is_confirmed, si.is_pending, 0, 0,
@@ -80,8 +85,12 @@ income as (
         sum(si.contribution_base_yuan) filter (
             where si.category = '缴费'
               and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险')
-              and m.member_id is null),
-        sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (where si.category = '缴费')
+              and not coalesce(m.is_counted, false)),
+        sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (where si.category = '缴费'),
+        sum(si.contribution_base_yuan) filter (
+            where si.category = '缴费'
+              and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险')
+              and m.member_id is null)
     from si
     inner join households as h on h.request_id = si.request_id
     left join members_with_tax_wages as m
@@ -92,7 +101,9 @@ income as (
 income_parts as (
     select request_id, is_confirmed, is_pending,
         coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0) + coalesce(benefit_yuan, 0)
-            + coalesce(wage_estimate_yuan, 0) - coalesce(si_individual_yuan, 0) as net_yuan
+            + coalesce(wage_estimate_yuan, 0) - coalesce(si_individual_yuan, 0) as net_yuan,
+        coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0) + coalesce(benefit_yuan, 0)
+            + coalesce(wage_estimate_if_confirmed_yuan, 0) - coalesce(si_individual_yuan, 0) as net_if_confirmed_yuan
     from income
 ),
 
@@ -106,7 +117,7 @@ income_total as (
         coalesce(sum(si_individual_yuan) filter (where not is_pending), 0) as si_individual_yuan,
         (select coalesce(sum(p.net_yuan), 0) from income_parts as p
          where p.request_id = income.request_id and p.is_confirmed) as net_confirmed_yuan,
-        (select coalesce(sum(p.net_yuan), 0) from income_parts as p
+        (select coalesce(sum(p.net_if_confirmed_yuan), 0) from income_parts as p
          where p.request_id = income.request_id) as net_if_confirmed_yuan
     from income group by request_id
 ),
