@@ -7,8 +7,6 @@ then the facts, the previous verification and the changes since it.
 
 from __future__ import annotations
 
-import contextlib
-
 import pyarrow as pa
 
 from hedui import db
@@ -38,12 +36,11 @@ def resolve_policies(con, run_date: str) -> int:
     # with no household the table still gets its shape from a template row, and no rows
     con.register("_policy_rows", pa.Table.from_pylist(rows or list(policy_rows(
         versions, [("", "36", "城市", "*")], run_date))))
+    con.register("_policy_keys", pa.table({
+        "_hd_combo": pa.array([str(i) for i in range(len(combos))], pa.string()),
+        **{name: pa.array([c[j] for c in combos], pa.string())
+           for j, name in enumerate(("region_code", "urban_rural", "program"))}}))
     try:
-        keys = pa.table({"_hd_combo": pa.array([str(i) for i in range(len(combos))], pa.string()),
-                         "region_code": pa.array([c[0] for c in combos], pa.string()),
-                         "urban_rural": pa.array([c[1] for c in combos], pa.string()),
-                         "program": pa.array([c[2] for c in combos], pa.string())})
-        con.register("_policy_keys", keys)
         return db.replace_rows(
             con, "household_policy",
             "select $run_date as run_date, h.request_id, p.* exclude (request_id) "
@@ -54,8 +51,7 @@ def resolve_policies(con, run_date: str) -> int:
             {"run_date": run_date}, run_date)
     finally:
         con.unregister("_policy_rows")
-        with contextlib.suppress(Exception):
-            con.unregister("_policy_keys")
+        con.unregister("_policy_keys")
         con.sql("drop table if exists _hd_household_keys")
 
 

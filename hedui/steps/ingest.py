@@ -193,9 +193,6 @@ _SPLIT_EXTRA = ("_file_row_number", "_rule", "_q_column_name", "_q_value_masked"
 QUARANTINE_COLUMNS = ("run_date", "source", "file_name", "row_no", "column_name", "value_masked", "rule", "reason_zh")
 SPLIT_BATCH_ROWS = 1_000_000
 ROW_GROUP_ROWS = 1_000_000
-#: row groups of the protected staged rows: DuckDB's own size, so that `load` reads a file in parallel
-#: (one 1 M-row group per small source left one of the two threads idle: load +8 s at province size)
-LOAD_ROW_GROUP_ROWS = 122_880
 
 
 class _Writer:
@@ -273,7 +270,7 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
     plain = staged_names
     names = _NameNormalizer(con, params) if smap.first_of_type("name") else None
     if protect is not None:
-        guarded = _Writer(protect.out, protect.schema(staged_schema), LOAD_ROW_GROUP_ROWS)
+        guarded = _Writer(protect.out, protect.schema(staged_schema), protect.row_group_rows)
         if protect.plain_columns is not None:
             plain = [n for n in staged_names if n in protect.plain_columns]
     staged = _Writer(staged_out, pa.schema([reader.schema.field(n) for n in plain]))

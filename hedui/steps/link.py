@@ -44,19 +44,11 @@ _MEMBER_TOKENS = """
 """
 
 
-def _member_plain(con, run_date: str, keys, memo: dict | None) -> pa.Table:
-    """`_plain_table` of the authorized members' ID tokens, made once per link run when `memo` is given.
-
-    Probabilistic linkage and the quarantine links both compare the members' plain IDs;
-    `memo` keeps them (Arrow, in process memory only) for the second.
-    """
-    if memo is not None and "members" in memo:
-        return memo["members"]
+def _member_plain(con, run_date: str, keys) -> pa.Table:
+    """`_plain_table` of the authorized members' ID tokens (probabilistic linkage and the quarantine links
+    both compare them: `link_run` decrypts them once for both, in process memory only)."""
     tokens = con.sql(_MEMBER_TOKENS, params={"run_date": run_date}).fetchall()
-    table = _plain_table([t for (t,) in tokens], keys)
-    if memo is not None:
-        memo["members"] = table
-    return table
+    return _plain_table([t for (t,) in tokens], keys)
 
 
 def _with_members(members: pa.Table, tokens: list[str], keys) -> pa.Table:
@@ -65,7 +57,7 @@ def _with_members(members: pa.Table, tokens: list[str], keys) -> pa.Table:
     return pa.concat_tables([members, _plain_table([t for t in tokens if t not in known], keys)])
 
 
-def _plain_ids(con, run_date: str, keys, memo: dict | None = None) -> int:
+def _plain_ids(con, run_date: str, keys, members: pa.Table | None = None) -> int:
     """Temp table `_hd_plain_ids` (token, plain): the delivered IDs probabilistic linkage compares.
 
     Those of the records without a usable ID and of the authorized members,
@@ -76,7 +68,9 @@ def _plain_ids(con, run_date: str, keys, memo: dict | None = None) -> int:
         select distinct id_number from source_records
         where run_date = $run_date and id_norm is null and name_norm is not null and id_number is not null
     """, params={"run_date": run_date}).to_arrow_table().column(0).combine_chunks()
-    table = _with_members(_member_plain(con, run_date, keys, memo), tokens.to_pylist(), keys)
+    if members is None:
+        members = _member_plain(con, run_date, keys)
+    table = _with_members(members, tokens.to_pylist(), keys)
     con.register("_hd_plain_arrow", table)
     con.sql("create or replace temp table _hd_plain_ids as select * from _hd_plain_arrow")
     con.unregister("_hd_plain_arrow")
@@ -101,11 +95,11 @@ def _plain_table(tokens: list[str], keys) -> pa.Table:
                      "status": pa.array([s for _, s in normed], pa.string())})
 
 
-def probabilistic_pairs(con, run_date: str, keys, memo: dict | None = None) -> int:
+def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = None) -> int:
     """Score records without a usable ID against the members; leave `prob_pairs` (temp) behind."""
     from matching.linkage import LinkSpec, link_tables
 
-    _plain_ids(con, run_date, keys, memo)
+    _plain_ids(con, run_date, keys, members)
     con.execute("create or replace temp table lk_left as " + db.sql_text("link/prob_left.sql"),
                 {"run_date": run_date})
     con.execute("create or replace temp table lk_right as " + db.sql_text("link/prob_right.sql"),
@@ -154,12 +148,12 @@ def probabilistic_pairs(con, run_date: str, keys, memo: dict | None = None) -> i
 def link_run(con, run_date: str, keys) -> dict:
     """Replace the run's links and review queue (inside the caller's transaction)."""
     counts = {"exact": db.replace_model(con, "links", "link/links_exact.sql", run_date)}
-    memo: dict = {}  # the members' plain IDs, in process memory only, for both uses below
-    counts["candidates"] = probabilistic_pairs(con, run_date, keys, memo)
+    members = _member_plain(con, run_date, keys)  # the members' plain IDs, in process memory only, for both uses
+    counts["candidates"] = probabilistic_pairs(con, run_date, keys, members)
     counts["review_queue"] = db.replace_model(con, "review_queue", "link/review_queue.sql", run_date)
     apply_decisions(con, run_date)
-    counts["quarantine_links"] = quarantine_links(con, run_date, keys, memo)
-    memo.clear()
+    counts["quarantine_links"] = quarantine_links(con, run_date, keys, members)
+    del members
     counts["probabilistic"] = con.sql(
         "select count(*) from links where run_date = ? and method = 'probabilistic'", params=[run_date]
     ).fetchall()[0][0]
@@ -178,7 +172,7 @@ def apply_decisions(con, run_date: str) -> None:
     con.execute("insert into links by name " + db.sql_text("link/links_probabilistic.sql"), {"run_date": run_date})
 
 
-def quarantine_links(con, run_date: str, keys, memo: dict | None = None) -> int:
+def quarantine_links(con, run_date: str, keys, members: pa.Table | None = None) -> int:
     """Replace the run's `quarantine_links`: quarantined rows that name an authorized member
     (`sql/link/quarantine_links.sql`); the IDs are decrypted in temporary memory only."""
     if not db.table_exists(con, "quarantine_subjects"):
@@ -186,7 +180,9 @@ def quarantine_links(con, run_date: str, keys, memo: dict | None = None) -> int:
     tokens = [t for (t,) in con.sql("""
         select distinct id_number from quarantine_subjects where run_date = $run_date and id_number is not null
     """, params={"run_date": run_date}).fetchall()]
-    con.register("_hd_q_arrow", _with_members(_member_plain(con, run_date, keys, memo), tokens, keys))
+    if members is None:
+        members = _member_plain(con, run_date, keys)
+    con.register("_hd_q_arrow", _with_members(members, tokens, keys))
     con.sql("create or replace temp table _hd_q_plain as select * from _hd_q_arrow")
     con.unregister("_hd_q_arrow")
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -103,15 +104,10 @@ def _register_mask_udf(con: duckdb.DuckDBPyConnection, names: Iterable[str] = ()
     from hedui.privacy.masking import NameMasker
 
     mask_names = NameMasker(names)
-    seen: dict[str | None, str | None] = {}  # the same text masks the same way: many findings share their wording
 
+    @functools.lru_cache(maxsize=200_000)  # the same text masks the same way: many findings share their wording
     def mask(v: str | None) -> str | None:
-        out = seen.get(v, seen)
-        if out is seen:
-            if len(seen) >= 200_000:
-                seen.clear()
-            out = seen[v] = mask_names(mask_free_text(v))
-        return out
+        return mask_names(mask_free_text(v))
 
     def udf(arr: pa.Array) -> pa.Array:
         return pa.array([mask(v) for v in arr.to_pylist()], type=pa.string())

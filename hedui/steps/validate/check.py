@@ -326,20 +326,20 @@ def read_columns(source: str, suites: Path | None = None) -> set[str]:
     """The staged columns `validate_source` reads for `source` (what GX checks, what a quarantine
     line shows): a staged file for validation alone needs no others."""
     suite = load_suite(source, suites)
-    wanted = {"record_id", "row_no", "file_name", "run_date"} | ({suite.id_column} if suite.id_column else set())
-    for exp in suite.expectations:
-        wanted.update(expectation_columns(exp))
-        wanted.update(_condition_columns(exp.get("kwargs", {}).get("row_condition")))
-        if exp.get("kwargs", {}).get("column_B"):
-            wanted.add(exp["kwargs"]["column_B"])
-    return wanted
+    return _checked(suite) | _shown(suite)
 
 
-def _gx_columns(suite: Suite, schema: pa.Schema) -> list[str]:
+def _checked(suite: Suite) -> set[str]:
+    """Columns the suite's expectations check (and their row conditions refer to)."""
     wanted = {"record_id"}
     for exp in suite.expectations:
         wanted.update(expectation_columns(exp))
         wanted.update(_condition_columns(exp.get("kwargs", {}).get("row_condition")))
+    return wanted
+
+
+def _gx_columns(suite: Suite, schema: pa.Schema) -> list[str]:
+    wanted = _checked(suite)
     missing = sorted(wanted - set(schema.names))
     if missing:
         raise ConfigError(f"staged rows for {suite.source} lack columns {missing} that {suite.name} checks")
@@ -357,7 +357,7 @@ def _condition_columns(condition: Any) -> set[str]:
     return set()
 
 
-def _line_columns(suite: Suite, schema: pa.Schema) -> set[str]:
+def _shown(suite: Suite) -> set[str]:
     """Columns a quarantine line takes values from besides the checked ones: lineage, the ID."""
     wanted = {"row_no", "file_name", "run_date"}
     if suite.id_column:
@@ -365,4 +365,8 @@ def _line_columns(suite: Suite, schema: pa.Schema) -> set[str]:
     for exp in suite.expectations:
         if exp.get("kwargs", {}).get("column_B"):
             wanted.add(exp["kwargs"]["column_B"])
-    return wanted & set(schema.names)
+    return wanted
+
+
+def _line_columns(suite: Suite, schema: pa.Schema) -> set[str]:
+    return _shown(suite) & set(schema.names)
