@@ -303,7 +303,7 @@ def validate_source(
             "rows_passed": rows_passed, "rows_quarantined": rows_quarantined,
             "counts": counts, "files": [f.to_dict() for f in files],
         })
-        build_data_docs(Path(docs_dir), suites)
+        build_data_docs(Path(docs_dir), suites, only=[suite.name])
     seconds = round(time.perf_counter() - started, 3)
     log.info("validated %s: %d rows, %d quarantined, %s, %.1fs", source, rows_in, rows_quarantined, status, seconds)
     return ValidationResult(
