@@ -77,26 +77,28 @@ _REMOTE_ASSET = re.compile(
 class ResultMerger:
     """Sums the GX results of a suite's chunks into one, per expectation.
 
-    `expectations` are the suite's expectation dicts in the order they were
-    added to GX; `personal` maps column -> kind (`id`, `account`, `name`) whose
-    values are masked in what is kept.
+    `expectations` are the suite's expectation dicts; `ids` maps GX's id of each
+    expectation (in every validation definition it is part of) to its position
+    there; `personal` maps column -> kind (`id`, `account`, `name`) whose values
+    are masked in what is kept.
     """
 
-    def __init__(self, suite_name: str, expectations: list[dict], ids: list[str],
+    def __init__(self, suite_name: str, expectations: list[dict], ids: dict[str, int],
                  personal: dict[str, str], mask) -> None:
         self.suite_name = suite_name
         self.expectations = expectations
         self.personal = personal
         self.mask = mask
         self.chunks = 0
-        self._index = {expectation_id: i for i, expectation_id in enumerate(ids)}
+        self._index = ids  # the caller may add ids (definitions made on first use)
         self._configs: list[Any] = [None] * len(expectations)
         self._merged: list[dict | None] = [None] * len(expectations)
         self._success: list[bool] = [True] * len(expectations)
         self._meta: dict = {}
 
-    def add(self, suite_result) -> Iterator[tuple[int, Any]]:
-        """Fold a chunk's result in; yield (expectation index, that chunk's expectation result).
+    def add(self, suite_result, skip: Collection[int] = ()) -> Iterator[tuple[int, Any]]:
+        """Fold a chunk's result in, less the expectations at `skip` (run again for their full
+        result, which is added instead); yield (expectation index, that chunk's expectation result).
 
         A chunk may come as several results (one per validation definition); the caller
         counts chunks in `chunks`."""
@@ -104,6 +106,8 @@ class ResultMerger:
 
         for r in suite_result.results:
             i = self._index[r.expectation_config.id]
+            if i in skip:
+                continue
             self._configs[i] = self._configs[i] or r.expectation_config
             self._success[i] = self._success[i] and bool(r.success)
             self._merged[i] = _fold(self._merged[i], r.result or {})
