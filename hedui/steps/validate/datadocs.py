@@ -271,7 +271,7 @@ def _fold(acc: dict | None, result: dict) -> dict:
 
 @contextmanager
 def _locked(docs_dir: Path):
-    """Per-source tasks run in parallel and each rebuilds the site: one at a time."""
+    """Per-source tasks run in parallel and each renders its pages and the index: one at a time."""
     docs_dir.mkdir(parents=True, exist_ok=True)
     with open(docs_dir / ".build.lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
