@@ -1,8 +1,9 @@
 """Validate one source's staged rows with its Great Expectations suite.
 
 `validate_source` reads `runs/<date>/staged/<source>.parquet` in chunks, runs the
-suite `expectations/stg_<source>.json` on each chunk with GX (pandas), and splits
-the rows: those that pass go on to `passed_out`; those that fail an expectation
+suite `expectations/stg_<source>.json` on each chunk with GX (pandas) — all rules at
+once for their counts, then each rule that found unexpected rows alone for its full
+result (the failing rows, the most frequent values) — and splits the rows: those that pass go on to `passed_out`; those that fail an expectation
 marked `"on_fail": "quarantine"` go to `quarantine_out`, one line per failed
 column, with the value masked where it is personal and a reason in Chinese.
 Expectations marked `"reject_source"` and the suite's `meta.hedui.thresholds`
@@ -118,48 +119,65 @@ class ValidationResult:
         return asdict(self)
 
 
-def _validation_definitions(context, suite: Suite, expected_rows: int | None):
-    """Two validation definitions on one pandas batch: the row-level rules that quarantine
-    (COMPLETE results, to get the failing record_ids) and the rest (SUMMARY results: a
-    source-level rule may fail on many rows, and GX would copy each of them into the result).
+# Each chunk is validated first with GX's BASIC results (success and counts, no row lists: the
+# fewest metrics); a rule that found unexpected rows in the chunk is run again alone on it for
+# its full result (below).
+COUNTS = {"result_format": "BASIC"}
+ROWS = {"result_format": "COMPLETE", "unexpected_index_column_names": ["record_id"]}
+SUMMARY = {"result_format": "SUMMARY"}
 
-    Returns ([(definition, result_format), ...], expectations, ids) where `expectations`
-    is the suite's list (less the row-count check when `expected_rows` is None) and `ids`
-    GX's id for each of them.
+
+class _Definitions:
+    """The suite's GX validation definitions on one pandas batch.
+
+    `counts` holds every expectation (less the row-count check when `expected_rows` is
+    None), run with BASIC results.  `alone(i)` is expectation i by itself, made on first
+    use, with the result format its full result needs: a row-level rule that quarantines
+    gets COMPLETE results (the failing record_ids), any other rule SUMMARY (its most
+    frequent unexpected values, for Data Docs; a source-level rule may fail on many rows,
+    and COMPLETE would copy each of them).  `index` maps GX's id of each expectation (in
+    any of the definitions) to its position in `expectations`.
     """
-    import great_expectations as gx
-    from great_expectations.core.expectation_suite import ExpectationSuite
 
-    expectations = [
-        e for e in suite.expectations
-        if expected_rows is not None or e.get("kwargs", {}).get("value") != {"$PARAMETER": "expected_rows"}
-    ]
-    batch = (
-        context.data_sources.add_pandas("staged")
-        .add_dataframe_asset(suite.name)
-        .add_batch_definition_whole_dataframe("chunk")
-    )
-    parts = {
-        "rows": ({"result_format": "COMPLETE", "unexpected_index_column_names": ["record_id"]},
-                 [i for i, e in enumerate(expectations) if e["meta"]["on_fail"] == "quarantine"]),
-        "source": ({"result_format": "SUMMARY"},
-                   [i for i, e in enumerate(expectations) if e["meta"]["on_fail"] != "quarantine"]),
-    }
-    ids: list[str] = [""] * len(expectations)
-    definitions = []
-    for part, (result_format, indexes) in parts.items():
-        if not indexes:
-            continue
-        gx_suite = context.suites.add(ExpectationSuite(
-            name=f"{suite.name}.{part}",
-            expectations=[{k: expectations[i][k] for k in ("type", "kwargs", "meta", "severity") if k in expectations[i]}
-                          for i in indexes],
+    def __init__(self, context, suite: Suite, expected_rows: int | None) -> None:
+        self.context, self.suite = context, suite
+        self.expectations = [
+            e for e in suite.expectations
+            if expected_rows is not None or e.get("kwargs", {}).get("value") != {"$PARAMETER": "expected_rows"}
+        ]
+        self.batch = (
+            context.data_sources.add_pandas("staged")
+            .add_dataframe_asset(suite.name)
+            .add_batch_definition_whole_dataframe("chunk")
+        )
+        self.index: dict[str, int] = {}
+        self.counts = self._add(f"{suite.name}.counts", range(len(self.expectations)))
+        self._alone: dict[int, Any] = {}
+
+    def alone(self, i: int) -> tuple[Any, dict]:
+        if i not in self._alone:
+            self._alone[i] = self._add(f"{self.suite.name}.{i}", [i])
+        return self._alone[i], ROWS if self.expectations[i]["meta"]["on_fail"] == "quarantine" else SUMMARY
+
+    def _add(self, name: str, indexes):
+        import great_expectations as gx
+        from great_expectations.core.expectation_suite import ExpectationSuite
+
+        indexes = list(indexes)
+        gx_suite = self.context.suites.add(ExpectationSuite(
+            name=name,
+            expectations=[{k: self.expectations[i][k] for k in ("type", "kwargs", "meta", "severity")
+                           if k in self.expectations[i]} for i in indexes],
         ))
         for i, e in zip(indexes, gx_suite.expectations, strict=True):
-            ids[i] = e.id
-        vd = gx.ValidationDefinition(name=f"{suite.name}.{part}", data=batch, suite=gx_suite)
-        definitions.append((context.validation_definitions.add(vd), result_format))
-    return definitions, expectations, ids
+            self.index[e.id] = i
+        vd = gx.ValidationDefinition(name=name, data=self.batch, suite=gx_suite)
+        return self.context.validation_definitions.add(vd)
+
+
+def _found_rows(exp_result) -> bool:
+    """Whether a BASIC result counted unexpected rows (so the rule runs again for its full result)."""
+    return bool((exp_result.result or {}).get("unexpected_count"))
 
 
 def _gx_frame(table: pa.Table, columns: list[str]):
@@ -174,6 +192,14 @@ def _gx_frame(table: pa.Table, columns: list[str]):
             col = pc.cast(days, pa.timestamp("ns"))
         arrays[name] = col
     return pa.table(arrays).to_pandas(types_mapper=_ARROW_STRINGS.get)
+
+
+def _run(suite: Suite, vd, result_format: dict, frame, params: dict, run_id):
+    """One validation definition on one chunk; raises ConfigError when an expectation could not run."""
+    result = vd.run(batch_parameters={"dataframe": frame}, expectation_parameters=params,
+                    result_format=result_format, run_id=run_id)
+    _raise_on_gx_error(suite, result)
+    return result
 
 
 def _raise_on_gx_error(suite: Suite, result) -> None:
@@ -243,9 +269,10 @@ def validate_source(
     # ValidationDefinition.run serializes each chunk's whole result (every failing row) into the
     # context's in-memory results store; results are merged and saved here, so GX's copy is dropped.
     context.validation_results_store.store_validation_results = lambda **_: True
-    definitions, expectations, ids = _validation_definitions(context, suite, expected_rows)
+    definitions = _Definitions(context, suite, expected_rows)
+    expectations = definitions.expectations
     personal = {c: k for c, k in suite.kinds.items() if k in PERSONAL_KINDS}
-    merger = ResultMerger(suite.name, expectations, ids, personal, mask_value)
+    merger = ResultMerger(suite.name, expectations, definitions.index, personal, mask_value)
     run_id = RunIdentifier(run_name=day.isoformat(), run_time=dt.datetime.combine(day, dt.time(), dt.UTC))
     params = {"run_date": pd.Timestamp(day), "expected_rows": expected_rows}
 
@@ -259,13 +286,12 @@ def validate_source(
     for table in _chunks(parquet, chunk_rows, read_columns):
         frame = _gx_frame(table, gx_columns)
         bad = np.zeros(table.num_rows, dtype=bool)
-        for vd, result_format in definitions:
-            result = vd.run(
-                batch_parameters={"dataframe": frame}, expectation_parameters=params,
-                result_format=result_format, run_id=run_id,
-            )
-            _raise_on_gx_error(suite, result)
-            for index, exp_result in merger.add(result):
+        counted = _run(suite, definitions.counts, COUNTS, frame, params, run_id)
+        again = sorted(definitions.index[r.expectation_config.id] for r in counted.results if _found_rows(r))
+        list(merger.add(counted, skip=again))
+        for i in again:
+            vd, result_format = definitions.alone(i)
+            for index, exp_result in merger.add(_run(suite, vd, result_format, frame, params, run_id)):
                 exp = expectations[index]
                 failing = [row["record_id"] for row in exp_result.result.get("unexpected_index_list") or []]
                 if exp["meta"]["on_fail"] != "quarantine" or not failing:
@@ -303,7 +329,7 @@ def validate_source(
             "rows_passed": rows_passed, "rows_quarantined": rows_quarantined,
             "counts": counts, "files": [f.to_dict() for f in files],
         })
-        build_data_docs(Path(docs_dir), suites)
+        build_data_docs(Path(docs_dir), suites, only=[suite.name])
     seconds = round(time.perf_counter() - started, 3)
     log.info("validated %s: %d rows, %d quarantined, %s, %.1fs", source, rows_in, rows_quarantined, status, seconds)
     return ValidationResult(

@@ -4,7 +4,8 @@
 GX results into one result per source, drops the per-row lists and masks
 personal values, and saves it as `<docs_dir>/_results/stg_<source>.json`.
 `build_data_docs(docs_dir)` renders every saved result of the run (and the
-suites) into a GX Data Docs site in `docs_dir`, then makes the pages work
+suites) into a GX Data Docs site in `docs_dir` (a source's task renders only its
+own pages and the index: `only`), then makes the pages work
 without the network: GX's pages load Bootstrap, jQuery, bootstrap-table,
 Font Awesome … from CDNs; those files are vendored in `hedui/steps/validate/datadocs_vendor/`
 (see its README for versions and licences), copied to `<docs_dir>/static/vendor/`
@@ -21,7 +22,7 @@ import os
 import re
 import shutil
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from html import escape
 from pathlib import Path
@@ -76,26 +77,28 @@ _REMOTE_ASSET = re.compile(
 class ResultMerger:
     """Sums the GX results of a suite's chunks into one, per expectation.
 
-    `expectations` are the suite's expectation dicts in the order they were
-    added to GX; `personal` maps column -> kind (`id`, `account`, `name`) whose
-    values are masked in what is kept.
+    `expectations` are the suite's expectation dicts; `ids` maps GX's id of each
+    expectation (in every validation definition it is part of) to its position
+    there; `personal` maps column -> kind (`id`, `account`, `name`) whose values
+    are masked in what is kept.
     """
 
-    def __init__(self, suite_name: str, expectations: list[dict], ids: list[str],
+    def __init__(self, suite_name: str, expectations: list[dict], ids: dict[str, int],
                  personal: dict[str, str], mask) -> None:
         self.suite_name = suite_name
         self.expectations = expectations
         self.personal = personal
         self.mask = mask
         self.chunks = 0
-        self._index = {expectation_id: i for i, expectation_id in enumerate(ids)}
+        self._index = ids  # the caller may add ids (definitions made on first use)
         self._configs: list[Any] = [None] * len(expectations)
         self._merged: list[dict | None] = [None] * len(expectations)
         self._success: list[bool] = [True] * len(expectations)
         self._meta: dict = {}
 
-    def add(self, suite_result) -> Iterator[tuple[int, Any]]:
-        """Fold a chunk's result in; yield (expectation index, that chunk's expectation result).
+    def add(self, suite_result, skip: Collection[int] = ()) -> Iterator[tuple[int, Any]]:
+        """Fold a chunk's result in, less the expectations at `skip` (run again for their full
+        result, which is added instead); yield (expectation index, that chunk's expectation result).
 
         A chunk may come as several results (one per validation definition); the caller
         counts chunks in `chunks`."""
@@ -103,6 +106,8 @@ class ResultMerger:
 
         for r in suite_result.results:
             i = self._index[r.expectation_config.id]
+            if i in skip:
+                continue
             self._configs[i] = self._configs[i] or r.expectation_config
             self._success[i] = self._success[i] and bool(r.success)
             self._merged[i] = _fold(self._merged[i], r.result or {})
@@ -266,7 +271,7 @@ def _fold(acc: dict | None, result: dict) -> dict:
 
 @contextmanager
 def _locked(docs_dir: Path):
-    """Per-source tasks run in parallel and each rebuilds the site: one at a time."""
+    """Per-source tasks run in parallel and each renders its pages and the index: one at a time."""
     docs_dir.mkdir(parents=True, exist_ok=True)
     with open(docs_dir / ".build.lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -276,12 +281,17 @@ def _locked(docs_dir: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def build_data_docs(docs_dir: Path, suites: Path | None = None) -> Path:
-    """Render every result saved in `<docs_dir>/_results/` into GX Data Docs in `docs_dir`,
+def build_data_docs(docs_dir: Path, suites: Path | None = None, only: Collection[str] | None = None) -> Path:
+    """Render the results saved in `<docs_dir>/_results/` into GX Data Docs in `docs_dir`,
     readable offline; return the site's `index.html`.
 
-    Pages of an earlier build are replaced. Raises ConfigError when a saved result
-    names a suite that does not exist.
+    Without `only`, every page is rendered again (pages of an earlier build are replaced).
+    With `only` (suite names, e.g. the source just validated), the pages of those suites
+    are rendered, and those of any other saved result whose pages are missing or older
+    than it (a build that did not finish); the other pages stay as built, and the index
+    lists every saved result. A source's task thus renders its own two pages and the
+    index, not the whole site again. Raises ConfigError when a saved result names a
+    suite that does not exist.
     """
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.core.expectation_validation_result import expectationSuiteValidationResultSchema
@@ -295,39 +305,72 @@ def build_data_docs(docs_dir: Path, suites: Path | None = None) -> Path:
 
     docs_dir = Path(docs_dir)
     with _locked(docs_dir):
-        for sub in ("validations", "expectations"):
-            shutil.rmtree(docs_dir / sub, ignore_errors=True)
+        saved = {path.stem: path for path in sorted((docs_dir / RESULTS_DIR).glob("*.json"))}
+        if only is None:
+            for sub in ("validations", "expectations"):
+                shutil.rmtree(docs_dir / sub, ignore_errors=True)
+            render = set(saved)
+        else:
+            render = {name for name, path in saved.items() if name in only or _outdated(docs_dir, name, path)}
+        page = {"module_name": "hedui.steps.validate.datadocs_views", "class_name": "PageView"}
         site = {
             "class_name": "SiteBuilder",
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                                   "view": {**page, "class_name": "IndexPageView"}},
+            "site_section_builders": {name: {"view": page} for name in ("expectations", "validations", "profiling")},
         }
         context = gx_context(data_docs_sites={"hedui": site})
-        for path in sorted((docs_dir / RESULTS_DIR).glob("*.json")):
-            data = sanitize_result(json.loads(path.read_text(encoding="utf-8")))
-            suite = load_suite(data["suite_name"].removeprefix("stg_"), suites)
-            context.suites.add(ExpectationSuite(
-                name=suite.name,
-                expectations=[{k: e[k] for k in ("type", "kwargs", "meta", "severity") if k in e}
-                              for e in suite.expectations],
-                meta=suite.data.get("meta", {}),
-            ))
+        rendered: list = []
+        verdicts: dict[str, dict] = {}
+        for name, path in saved.items():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            suite_name = data["suite_name"]
+            # The index shows a page's status and asset name only: a result whose pages stay as
+            # built goes to GX without its expectation results, its suite without expectations.
+            if name in render:
+                data = sanitize_result(data)
+                suite = load_suite(suite_name.removeprefix("stg_"), suites)
+                expectations = [{k: e[k] for k in ("type", "kwargs", "meta", "severity") if k in e}
+                                for e in suite.expectations]
+                meta = suite.data.get("meta", {})
+            else:
+                data = {**data, "results": []}
+                expectations, meta = [], {}
+            context.suites.add(ExpectationSuite(name=suite_name, expectations=expectations, meta=meta))
             result = expectationSuiteValidationResultSchema.load(data)
             run_id = RunIdentifier(**data["meta"]["run_id"])
             batch = data["meta"].get("active_batch_definition", {})
             key = ValidationResultIdentifier(
-                expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
                 run_id=run_id,
-                batch_identifier=f"{batch.get('datasource_name', 'staged')}-{batch.get('data_asset_name', suite.name)}",
+                batch_identifier=f"{batch.get('datasource_name', 'staged')}-{batch.get('data_asset_name', suite_name)}",
             )
             context.validation_results_store.set(key, result)
-        context.build_data_docs(site_names=["hedui"])
-        for path in sorted((docs_dir / RESULTS_DIR).glob("*.json")):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            for page in (docs_dir / "validations" / data["suite_name"]).rglob("*.html"):
-                _add_verdict(page, data["meta"].get("hedui", {}))
-        make_offline(docs_dir)
+            if name in render:
+                rendered += [key, ExpectationSuiteIdentifier(name=suite_name)]
+                verdicts[suite_name] = data["meta"].get("hedui", {})
+        if only is None or rendered:  # GX renders every page when given no identifiers
+            for suite_name in verdicts:  # no page of an earlier build is left beside the new one
+                shutil.rmtree(docs_dir / "validations" / suite_name, ignore_errors=True)
+            context.build_data_docs(site_names=["hedui"], resource_identifiers=rendered or None)
+        pages = [docs_dir / "index.html"]
+        for suite_name, verdict in verdicts.items():
+            pages.append(docs_dir / "expectations" / f"{suite_name}.html")
+            for page in (docs_dir / "validations" / suite_name).rglob("*.html"):
+                _add_verdict(page, verdict)
+                pages.append(page)
+        make_offline(docs_dir, pages=pages if only is not None else None)
     return docs_dir / "index.html"
+
+
+def _outdated(docs_dir: Path, suite_name: str, result: Path) -> bool:
+    """Whether a saved result's pages are missing or older than it."""
+    pages = [docs_dir / "expectations" / f"{suite_name}.html", *(docs_dir / "validations" / suite_name).rglob("*.html")]
+    if len(pages) < 2 or not pages[0].exists():
+        return True
+    saved = result.stat().st_mtime_ns
+    return any(page.stat().st_mtime_ns < saved for page in pages)
 
 
 # --------------------------------------------------------------------------- delivered values stay text
@@ -413,13 +456,14 @@ def _warnings_notes(verdict: dict) -> str:
             f'请核实（仅提示，相关记录照常入库，不影响本来源是否通过）</h5><ul>{items}</ul></div>\n')
 
 
-def make_offline(docs_dir: Path) -> None:
+def make_offline(docs_dir: Path, pages: list[Path] | None = None) -> None:
     """Copy the vendored CSS/JS/fonts into `<docs_dir>/static/vendor/` and point every
-    page at them. Raises RuntimeError if a page still references a remote asset."""
+    page (or only `pages`, those just rendered) at them. Raises RuntimeError if a page
+    still references a remote asset."""
     docs_dir = Path(docs_dir)
     vendor = docs_dir / "static" / "vendor"
     shutil.copytree(VENDOR_DIR, vendor, dirs_exist_ok=True, ignore=shutil.ignore_patterns("README.md", "LICENSES"))
-    for page in docs_dir.rglob("*.html"):
+    for page in docs_dir.rglob("*.html") if pages is None else [p for p in pages if p.exists()]:
         html = page.read_text(encoding="utf-8")
         rel = os.path.relpath(docs_dir, page.parent).replace(os.sep, "/")
         html = _rewrite(html, rel)
