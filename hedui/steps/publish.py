@@ -177,12 +177,14 @@ def _ensure_pseudonyms(con, table: str, column: str, keys: Callable[[], Keys], r
     return n
 
 
-def evidence_sql() -> str:
-    """`auditor_evidence.sql` once per department's source, and once for links of no source, unioned.
+def evidence_parts() -> list[str]:
+    """`auditor_evidence.sql` once per department's source, and once for the links of no source.
 
     Each source's links are joined to that source's staged records and figure
     lineage only (a record ID begins with its source), so no join holds all
-    links against all records: the same rows as one join against `source_records`.
+    links against all records; together (`union all`) the same rows as one join
+    against `source_records`.  Publication runs them one by one: a join's hash
+    tables are one source's, not every source's at once.
     """
     template = db.sql_text("publish/auditor_evidence.sql")
     prefixes = {s: "'" + f"{s}:".replace("'", "''") + "'" for s in sources() if s != REQUESTS}
@@ -192,6 +194,10 @@ def evidence_sql() -> str:
         records="(select * from source_records limit 0)",
         of_source="not coalesce(" + " or ".join(f"starts_with(record_id, {p})" for p in prefixes.values())
                   + ", false)"))
+    return parts
+
+
+def _union(parts: list[str]) -> str:
     return "\nunion all\n".join(f"({part})" for part in parts)
 
 
@@ -291,7 +297,8 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
         masked = ("coalesce(id_masked, hd_mask_id(case when id_norm not like 'p1:%' then id_norm end))"
                   if "id_masked" in req_cols else "hd_mask_id(coalesce(id_norm, id_number))")
         con.sql(f"create or replace temp view _hd_requests as select *, {masked} as _id_masked from stg_requests")
-        tables = {t: evidence_sql() if t == "evidence" else db.sql_text(f"publish/auditor_{t}.sql")
+        parts = {"evidence": evidence_parts()}  # tables written part by part (one statement each)
+        tables = {t: _union(parts[t]) if t in parts else db.sql_text(f"publish/auditor_{t}.sql")
                   for t in AUDITOR_TABLES + OPTIONAL_TABLES if t not in OPTIONAL_TABLES or db.table_exists(con, t)}
         digests = {t: _digest(con, sql, workdir_db_path.parent) for t, sql in tables.items()}
         if not full and _copy_published(audit_db_path, tmp):
@@ -309,13 +316,26 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
             present = _auditor_tables(con)
             for table, sql in tables.items():
                 t, c = time.perf_counter(), time.process_time()
-                if mode == "incremental":
-                    con.execute(f"delete from auditor.{table} where run_date = ?", [run_date])
-                    con.execute(f"insert into auditor.{table} select * from ({sql}) where run_date = ?", [run_date])
-                    scope[table] = run_date
-                else:
-                    con.sql(f"create table auditor.{table} as {sql}")
-                    scope[table] = None
+                pieces = parts.get(table, [sql])
+                con.sql("begin transaction")  # a table's parts in one transaction: written once, all or none
+                try:
+                    if mode == "incremental":
+                        con.execute(f"delete from auditor.{table} where run_date = ?", [run_date])
+                        for part in pieces:
+                            con.execute(f"insert into auditor.{table} select * from ({part}) where run_date = ?",
+                                        [run_date])
+                    elif len(pieces) == 1:
+                        con.sql(f"create table auditor.{table} as {sql}")
+                    else:  # the whole query's columns and types, then its parts' rows
+                        con.sql(f"create table auditor.{table} as select * from ({sql}) limit 0")
+                        for part in pieces:
+                            con.sql(f"insert into auditor.{table} select * from ({part})")
+                    con.sql("commit")
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        con.sql("rollback")
+                    raise
+                scope[table] = run_date if mode == "incremental" else None
                 log.debug("auditor table %s (%s): %.1f s, %.1f CPU-s", table, mode, time.perf_counter() - t,
                           time.process_time() - c)
             for table in present - set(tables):  # e.g. an optional table the working database no longer has
