@@ -42,6 +42,7 @@ from hedui.audit.log import (
 from hedui.ops.killpoint import kill_point
 from hedui.privacy.keys import PSEUDONYM_PREFIX, Keys, load_keys
 from hedui.resources import checkout_root
+from hedui.settings import REQUESTS, sources
 
 log = logging.getLogger(__name__)
 
@@ -103,19 +104,57 @@ def _register_mask_udf(con: duckdb.DuckDBPyConnection, names: Iterable[str] = ()
     """`hd_audit_mask(text)`: ID/account-like numbers masked, and every name of `names` as 张*."""
     from hedui.privacy.masking import NameMasker
 
-    mask_names = NameMasker(names)
+    mask_names = _candidates_only(NameMasker(names))
 
     @functools.lru_cache(maxsize=200_000)  # the same text masks the same way: many findings share their wording
     def mask(v: str | None) -> str | None:
         return mask_names(mask_free_text(v))
 
-    def udf(arr: pa.Array) -> pa.Array:
-        return pa.array([mask(v) for v in arr.to_pylist()], type=pa.string())
+    def udf(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        if not isinstance(arr, pa.DictionaryArray):
+            arr = arr.dictionary_encode()  # each distinct text masked once, then put back in place
+        masked = pa.array([mask(v) for v in arr.dictionary.to_pylist()], type=pa.string())
+        return masked.take(arr.indices)
 
     with contextlib.suppress(duckdb.CatalogException, duckdb.InvalidInputException):
         con.remove_function("hd_audit_mask")
     con.create_function("hd_audit_mask", udf, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"),
                         type="arrow", null_handling="special")
+
+
+def _candidates_only(masker) -> Callable[[str | None], str | None]:
+    """`masker` (a `NameMasker`) tried only where a name can start: at a first character of a name.
+
+    The same result as `masker(text)` (a name begins with its first character,
+    so no other position can match), found by one regex scan in C instead of a
+    Python step per character.
+    """
+    names, lengths = masker.names, masker.lengths
+    if not names:
+        return masker
+    starts = re.compile("[" + "".join(re.escape(c) for c in sorted({n[0] for n in names})) + "]")
+
+    def mask(text: str | None) -> str | None:
+        if not text:
+            return text
+        out, done = [], 0  # text[:done] is written to out
+        for m in starts.finditer(text):
+            i = m.start()
+            if i < done:
+                continue
+            for length in lengths:
+                if text[i:i + length] in names:
+                    out += (text[done:i], text[i], "*")
+                    done = i + length
+                    break
+        if not out:
+            return text
+        out.append(text[done:])
+        return "".join(out)
+
+    return mask
 
 
 def _columns(con, table: str) -> dict[str, str]:
@@ -136,6 +175,30 @@ def _ensure_pseudonyms(con, table: str, column: str, keys: Callable[[], Keys], r
 
         protect_table(con, table, keys=keys(), id_columns=(column,), raw_id_columns=(), masked_id_column=None)
     return n
+
+
+def evidence_parts() -> list[str]:
+    """`auditor_evidence.sql` once per department's source, and once for the links of no source.
+
+    Each source's links are joined to that source's staged records and figure
+    lineage only (a record ID begins with its source), so no join holds all
+    links against all records; together (`union all`) the same rows as one join
+    against `source_records`.  Publication runs them one by one: a join's hash
+    tables are one source's, not every source's at once.
+    """
+    template = db.sql_text("publish/auditor_evidence.sql")
+    prefixes = {s: "'" + f"{s}:".replace("'", "''") + "'" for s in sources() if s != REQUESTS}
+    parts = [template.format(records=f"stg_{s}", of_source=f"starts_with(record_id, {p})")
+             for s, p in prefixes.items()]
+    parts.append(template.format(  # links whose record ID names no source: no record to join
+        records="(select * from source_records limit 0)",
+        of_source="not coalesce(" + " or ".join(f"starts_with(record_id, {p})" for p in prefixes.values())
+                  + ", false)"))
+    return parts
+
+
+def _union(parts: list[str]) -> str:
+    return "\nunion all\n".join(f"({part})" for part in parts)
 
 
 def _review_decisions_sql(con) -> str | None:
@@ -234,8 +297,9 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
         masked = ("coalesce(id_masked, hd_mask_id(case when id_norm not like 'p1:%' then id_norm end))"
                   if "id_masked" in req_cols else "hd_mask_id(coalesce(id_norm, id_number))")
         con.sql(f"create or replace temp view _hd_requests as select *, {masked} as _id_masked from stg_requests")
-        tables = {t: db.sql_text(f"publish/auditor_{t}.sql") for t in AUDITOR_TABLES + OPTIONAL_TABLES
-                  if t not in OPTIONAL_TABLES or db.table_exists(con, t)}
+        parts = {"evidence": evidence_parts()}  # tables written part by part (one statement each)
+        tables = {t: _union(parts[t]) if t in parts else db.sql_text(f"publish/auditor_{t}.sql")
+                  for t in AUDITOR_TABLES + OPTIONAL_TABLES if t not in OPTIONAL_TABLES or db.table_exists(con, t)}
         digests = {t: _digest(con, sql, workdir_db_path.parent) for t, sql in tables.items()}
         if not full and _copy_published(audit_db_path, tmp):
             con.sql(f"attach {_quote_path(tmp)} as auditor")
@@ -251,15 +315,29 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
             scope: dict[str, str | None] = {}  # table → the run date whose rows are new, None: the whole table
             present = _auditor_tables(con)
             for table, sql in tables.items():
-                t = time.perf_counter()
-                if mode == "incremental":
-                    con.execute(f"delete from auditor.{table} where run_date = ?", [run_date])
-                    con.execute(f"insert into auditor.{table} select * from ({sql}) where run_date = ?", [run_date])
-                    scope[table] = run_date
-                else:
-                    con.sql(f"create table auditor.{table} as {sql}")
-                    scope[table] = None
-                log.debug("auditor table %s (%s): %.1f s", table, mode, time.perf_counter() - t)
+                t, c = time.perf_counter(), time.process_time()
+                pieces = parts.get(table, [sql])
+                con.sql("begin transaction")  # a table's parts in one transaction: written once, all or none
+                try:
+                    if mode == "incremental":
+                        con.execute(f"delete from auditor.{table} where run_date = ?", [run_date])
+                        for part in pieces:
+                            con.execute(f"insert into auditor.{table} select * from ({part}) where run_date = ?",
+                                        [run_date])
+                    elif len(pieces) == 1:
+                        con.sql(f"create table auditor.{table} as {sql}")
+                    else:  # the whole query's columns and types, then its parts' rows
+                        con.sql(f"create table auditor.{table} as select * from ({sql}) limit 0")
+                        for part in pieces:
+                            con.sql(f"insert into auditor.{table} select * from ({part})")
+                    con.sql("commit")
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        con.sql("rollback")
+                    raise
+                scope[table] = run_date if mode == "incremental" else None
+                log.debug("auditor table %s (%s): %.1f s, %.1f CPU-s", table, mode, time.perf_counter() - t,
+                          time.process_time() - c)
             for table in present - set(tables):  # e.g. an optional table the working database no longer has
                 con.sql(f"drop table auditor.{table}")
             for table in ("review_decisions", "access_log", "access_log_check", "catalog", "catalog_columns",
