@@ -201,16 +201,44 @@ def _part(con, parts: Path, name: str, batch: int, sql: str = ROWS_HASHED):
                    f"hive_partitioning = false)) {sql}")
 
 
-def _objects(rel) -> list[SimpleNamespace]:
+_ROW_CLASSES: dict[tuple[str, ...], type] = {}
+
+
+def _row_class(names: tuple[str, ...]) -> type:
+    """A tuple type whose items are also read by column name (`row.column`, as Jinja reads them)."""
+    cls = _ROW_CLASSES.get(names)
+    if cls is None:
+        from operator import itemgetter
+
+        cls = _ROW_CLASSES[names] = type("Row", (tuple,), {"__slots__": (), **{
+            n: property(itemgetter(i)) for i, n in enumerate(names)}})
+    return cls
+
+
+def _objects(rel) -> list:
     """A query's rows as objects: Jinja reads `row.column` from an object's attribute at once, while on
-    a dict it first fails an attribute lookup (a dict has no such attribute) and then takes the item."""
+    a dict it first fails an attribute lookup (a dict has no such attribute) and then takes the item.
+
+    A row is a tuple whose type names its columns (made from the columns in one pass, with no dict per
+    row): about a quarter of the CPU of a SimpleNamespace made from a dict."""
+    if rel is None:
+        return []
+    table = rel.to_arrow_table()
+    if not table.num_rows:
+        return []
+    columns = [c.to_pylist() for c in table.columns]
+    return list(map(_row_class(tuple(table.column_names)), zip(*columns, strict=True)))
+
+
+def _namespaces(rel) -> list[SimpleNamespace]:
+    """A query's rows as SimpleNamespace objects (`vars(row)` gives the row as a dict)."""
     if rel is None:
         return []
     return [SimpleNamespace(**row) for row in rel.to_arrow_table().to_pylist()]
 
 
-def _grouped(rows: list[SimpleNamespace]) -> dict[str, list[SimpleNamespace]]:
-    out: dict[str, list[SimpleNamespace]] = defaultdict(list)
+def _grouped(rows: list) -> dict[str, list]:
+    out: dict[str, list] = defaultdict(list)
     for r in rows:
         out[r.request_id].append(r)
     return out
@@ -256,6 +284,21 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
     return out
 
 
+_PAGE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+
+
+def _write_page(path: str, data: bytes) -> None:
+    """`open(path, "wb").write(data)` in three system calls (open, write, close): no file object, no
+    fstat, ioctl and lseek per page."""
+    fd = os.open(path, _PAGE_FLAGS, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
 def _render_batch(job: dict) -> tuple[int, int]:
     """Render and write the pages of one batch; return (pages, records cited)."""
     parts, batch, folder = Path(job["parts"]), job["batch"], Path(job["folder"])
@@ -273,7 +316,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     households = _objects(_part(con, parts, "households", batch, HOUSEHOLDS_HASHED))
     members = _grouped(_objects(_part(con, parts, "members", batch)))
     findings = _grouped(_objects(_part(con, parts, "findings", batch)))
-    previous = {p.request_id: p for p in _objects(_part(con, parts, "previous", batch, "select * from p"))}
+    previous = {p.request_id: p for p in _namespaces(_part(con, parts, "previous", batch, "select * from p"))}
     changes = _grouped(_objects(_part(con, parts, "changes", batch)))
     unweighed = _grouped(_objects(_part(con, parts, "unweighed", batch)))
     lineage = _grouped(_objects(_part(con, parts, "lineage", batch)))
@@ -337,8 +380,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
         )
         # written in place (a rename per page cost more than the digests): a page half-written by a kill has
         # no digest on record, or its earlier version is kept already, so the re-run renders it again
-        with open(page, "wb") as fh:
-            fh.write(html.encode("utf-8"))
+        _write_page(page, html.encode("utf-8"))
         rendered += 1
         if action == "reissue":
             versions.keep_new(report_dir, request_id, digest=digest, outcome=h.outcome, findings=h.findings,
