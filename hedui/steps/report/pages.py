@@ -268,12 +268,13 @@ def _grouped(rows: list) -> dict[str, list]:
     return out
 
 
-def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) -> dict[tuple, tuple[str, int]]:
-    """{(hh, member_id): (the member's record tables in one string, records cited)}.
+def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) -> dict[tuple, tuple[str, bytes, int]]:
+    """{(hh, member_id): (the member's record tables in one string, the same in UTF-8, records cited)}.
 
     DuckDB makes each record's row of HTML and sorts them (household, member, group, source, file, row);
     a table is then one slice of the sorted rows' UTF-8 buffer between its `heads` (the Arrow offsets
-    say where each row starts), with no Python string per record and no ordered aggregate.
+    say where each row starts), with no Python string per record and no ordered aggregate. The tables are
+    joined as bytes and decoded once per member; the bytes go to the page digest as they are.
     """
     import numpy as np
 
@@ -288,7 +289,8 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
                             count=n + 1, offset=html.offset * (8 if html.type == "large_string" else 4)).tolist()
     data = data_buf.to_pybytes() if data_buf is not None else b""
     hh, member, grp = (table.column(c).to_pylist() for c in ("hh", "member_id", "grp"))
-    out: dict[tuple, tuple[str, int]] = {}
+    utf8 = {g: (pre.encode("utf-8"), post.encode("utf-8")) for g, (pre, post) in heads.items()}
+    out: dict[tuple, tuple[str, bytes, int]] = {}
     i = 0
     while i < n:
         key_hh, key_m = hh[i], member[i]
@@ -300,10 +302,11 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
             g, e = grp[k], k + 1
             while e < j and grp[e] == g:
                 e += 1
-            pre, post = heads[g]
-            pieces.append(f"{pre}{e - k}{post}{data[offsets[k]:offsets[e]].decode('utf-8')}\n</table>\n")
+            pre, post = utf8[g]
+            pieces += (pre, b"%d" % (e - k), post, data[offsets[k]:offsets[e]], b"\n</table>\n")
             k = e
-        out[(key_hh, key_m)] = ("".join(pieces), j - i)
+        raw = b"".join(pieces)
+        out[(key_hh, key_m)] = (raw.decode("utf-8"), raw, j - i)
         i = j
     return out
 
@@ -321,6 +324,9 @@ def _write_page(path: str, data: bytes) -> None:
             view = view[os.write(fd, view):]
     finally:
         os.close(fd)
+
+
+_NO_RECORDS = ("", b"", 0)
 
 
 def _render_batch(job: dict) -> tuple[int, int]:
@@ -363,14 +369,15 @@ def _render_batch(job: dict) -> tuple[int, int]:
     for h in households:
         request_id = h.request_id
         member_list = members.get(request_id, [])
-        records = [member_html.get((h._hh, m.id_norm), ("", 0))[0] for m in member_list]
+        tables = [member_html.get((h._hh, m.id_norm), _NO_RECORDS) for m in member_list]
+        records = [t[0] for t in tables]
         mine = findings.get(request_id, [])
         prev = previous.get(request_id)
         mine_decided = decisions.get(request_id, [])
         mine_changes, mine_unweighed = changes.get(request_id, []), unweighed.get(request_id, [])
         mine_lineage = lineage.get(request_id, [])
-        digest = digests.page_digest(common, h, member_list, records, mine, prev, mine_changes, mine_unweighed,
-                                     mine_lineage, mine_decided)
+        digest = digests.page_digest(common, h, member_list, [t[1] for t in tables], mine, prev, mine_changes,
+                                     mine_unweighed, mine_lineage, mine_decided)
         name = f"{safe_name(request_id)}.html"
         page = f"{folder_text}/{name}"  # text, not a Path: 400,000 pages
         before = recorded.get(request_id)
@@ -415,7 +422,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     kill_point("report:batch")
     log.debug("report batch %d: %d pages, %d rendered, read %.2f s, render and write %.2f s", batch,
               len(households), rendered, read - started, time.perf_counter() - read)
-    return rendered, sum(n for _, n in member_html.values())
+    return rendered, sum(t[2] for t in member_html.values())
 
 
 def _pool_size() -> int:
