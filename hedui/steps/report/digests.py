@@ -33,17 +33,18 @@ def _values(rows) -> list[str]:
     return [r._h for r in rows]
 
 
-def page_digest(common: bytes, h, members, records: list[str], findings, previous, changes, unweighed,
+def page_digest(common: bytes, h, members, records: list[bytes], findings, previous, changes, unweighed,
                 lineage, decisions) -> str:
     """The digest of one page's content: the rows it is drawn from (and `common`, the run-wide part).
 
     The household's row and the rows of its parts come with their values' hash (`_h`, made by the worker's
-    DuckDB query); the previous verification (at most one row) is taken as it is."""
+    DuckDB query); the previous verification (at most one row) is taken as it is. `records`: each member's
+    record tables in UTF-8."""
     d = _common_state(common).copy()
     d.update(repr((h._h, _values(members), _values(findings), previous and tuple(vars(previous).values()),
                    _values(changes), _values(unweighed), _values(lineage), _values(decisions))).encode("utf-8"))
-    if records:  # each record table after a NUL: the bytes of b"\x00" + r, record by record, in one update
-        d.update(("\x00" + "\x00".join(records)).encode("utf-8"))
+    if records:  # each member's record tables after a NUL: the bytes of b"\x00" + r, member by member, in one update
+        d.update(b"\x00" + b"\x00".join(records))
     return d.hexdigest()
 
 

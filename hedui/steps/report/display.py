@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections import defaultdict
 from types import SimpleNamespace
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from hedui.paths import report_file_stem
 from hedui.resources import package_path
@@ -85,6 +87,23 @@ def _env() -> Environment:
     env.filters["region"] = region_label
     env.filters["cdate"] = chinese_date
     return env
+
+
+_NEEDS_ESCAPE = re.compile("[&<>\"']").search
+
+
+def _escape(value, _needs=_NEEDS_ESCAPE, _str=str, _int=int, _float=float):
+    """markupsafe.escape's text for a page's `{{ value }}` (what Jinja joins into the page), with less work
+    per value (a third of the template's time was escape and the Markup it makes): a text without any of
+    the five characters is itself, a number's text has none of them, Markup is already escaped."""
+    kind = type(value)
+    if kind is _str:
+        return escape(value) if _needs(value) else value
+    if kind is _int or kind is _float:
+        return _str(value)
+    if kind is Markup:
+        return value
+    return escape(value)
 
 
 def chinese_date(value) -> str:

@@ -82,7 +82,7 @@ def _record_sql(con, source: str, smap) -> tuple[str, str]:
     columns, as stored), and the SQL that makes each of them a row of HTML (over alias `d`).
 
     A row is what household.html printed for one record: `<tr>` of the displayed fields, then
-    the citation cell; DuckDB builds it column-wise, in the worker that renders the batch.
+    the citation cell; DuckDB builds it column-wise, in the export of the page data (pages._export_parts).
     """
     kinds = {c.column: c.type for c in smap.columns}
     select = display_select(smap, hide=HIDDEN_COLUMNS)
