@@ -116,3 +116,21 @@ def test_a_changed_page_is_a_new_version_issued_once_even_when_the_step_is_kille
     proc = _report(work)  # and again: nothing changed, nothing rendered
     assert proc.returncode == 0 and "'pages_rendered': 0" in proc.stdout, proc.stdout + proc.stderr[-2000:]
     assert sorted(p.name for p in kept.glob("v*.json")) == ["v1.json", "v2.json"]
+
+
+def test_page_digest_does_not_depend_on_where_hedui_is_installed(tmp_path):
+    """The calendar among the objection windows counts by name and contents, not by its path: a
+    reinstall in another folder must not re-issue every page."""
+    import shutil
+
+    from hedui.steps.report.digests import common_part
+    from hedui.steps.workdays import windows
+
+    here = windows()
+    moved = tmp_path / "elsewhere" / here["calendar"].name
+    moved.parent.mkdir()
+    shutil.copyfile(here["calendar"], moved)
+    args = ("<p>sources</p>", {"tax": "税务"}, "20261128")
+    assert common_part(*args, here) == common_part(*args, {**here, "calendar": moved})
+    moved.write_text(moved.read_text(encoding="utf-8") + "\n# 调休变化\n", encoding="utf-8")
+    assert common_part(*args, here) != common_part(*args, {**here, "calendar": moved})

@@ -61,9 +61,18 @@ def _common_state(common: bytes):
 
 
 def common_part(statuses_html: str, source_names: dict, run_date: str, windows: dict) -> bytes:
-    """What every page of a run states alike (the sources' statuses, the objection windows)."""
+    """What every page of a run states alike (the sources' statuses, the objection windows).
+
+    A file among the windows (the working-day calendar) counts by its name and contents, not its
+    path: where hedui is installed must not change a page's digest (a move would re-issue every page).
+    """
     return repr((statuses_html, sorted(source_names.items()), run_date,
-                 sorted((k, str(v)) for k, v in windows.items()))).encode("utf-8")
+                 sorted((k, _file_print(v) if isinstance(v, Path) else str(v)) for k, v in windows.items()))
+                ).encode("utf-8")
+
+
+def _file_print(path: Path) -> str:
+    return f"{path.name}:{hashlib.blake2b(path.read_bytes(), digest_size=8).hexdigest()}"
 
 
 @lru_cache(maxsize=1)
