@@ -134,9 +134,9 @@ def _slots(smap: SourceMap) -> dict[str, str]:
         "any_problem": " or ".join(conditions) or "false",
         "dup_key": ", ".join(dup_key),
         "staged_columns": "\n        ".join(staged),
-        "id_column": _q(id_spec.column) if id_spec else "cast(null as varchar)",
         "name_column": _q(name_spec.column) if name_spec else "cast(null as varchar)",
-        "name_norm": name_norm_sql(_q(name_spec.column)) if name_spec else "cast(null as varchar)",
+        "id_norm": "cast(null as varchar)",  # filled per distinct ID by _IdParser (none without an ID column)
+        "id_status": "cast(null as varchar)" if id_spec else "'missing'",
         "row_mask": f"hd_mask_id({_q(id_spec.column)})" if id_spec else "cast(null as varchar)",
     }
 
@@ -232,6 +232,34 @@ class _Writer:
         self.tmp.unlink(missing_ok=True)
 
 
+class _IdParser:
+    """Fills a table's ``id_norm`` and ``id_status`` (empty as split.sql leaves them) from its ID column
+    (``column``), parsed by ``sql/staging/ids.sql`` once per distinct ID of the table (IDs repeat:
+    one person, many rows)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, column: str) -> None:
+        self.cur = con.cursor()  # the split's result streams on `con`
+        load_macros(self.cur)
+        self.column = column
+        self.sql = (SQL_DIR / "staging" / "ids.sql").read_text(encoding="utf-8")
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        enc = pc.dictionary_encode(table.column(self.column).combine_chunks(), null_encoding="encode")
+        self.cur.register("_hd_ids", pa.table({"v": enc.dictionary}))
+        try:
+            parsed = self.cur.sql(self.sql).to_arrow_table()
+        finally:
+            self.cur.unregister("_hd_ids")
+        for name in ("id_norm", "id_status"):
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, table.schema.field(i), pc.take(parsed.column(name).combine_chunks(),
+                                                                       enc.indices))
+        return table
+
+    def close(self) -> None:
+        self.cur.close()
+
+
 class _NameNormalizer:
     """Replaces a table's ``name_norm`` (the delivered name, as split.sql leaves it) by its normalization,
     computed once per distinct name of the table (names repeat: one person, many rows)."""
@@ -264,11 +292,14 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
     ``staged_out`` keeps only ``protect.plain_columns``.  Returns (staged, quarantined)."""
     dups = con.sql("select * from _hd_dups").to_arrow_table()
     dup_rows = dups.column("file_row_number")
-    reader = con.sql(render("split", smap), params=params).to_arrow_reader(SPLIT_BATCH_ROWS)
+    sql = render("split", smap)
+    reader = con.sql(sql, params={k: v for k, v in params.items() if "$" + k in sql}).to_arrow_reader(SPLIT_BATCH_ROWS)
     staged_names = [n for n in reader.schema.names if n not in _SPLIT_EXTRA]
     staged_schema = pa.schema([reader.schema.field(n) for n in staged_names])
     plain = staged_names
     names = _NameNormalizer(con, params) if smap.first_of_type("name") else None
+    id_spec = smap.first_of_type("id")
+    ids = _IdParser(con, id_spec.column) if id_spec else None
     if protect is not None:
         guarded = _Writer(protect.out, protect.schema(staged_schema), protect.row_group_rows)
         if protect.plain_columns is not None:
@@ -287,6 +318,8 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
             rows = pa.Table.from_batches([batch.select(staged_names)]).filter(keep)
             if names is not None:
                 rows = names(rows)
+            if ids is not None and rows.num_rows:
+                rows = ids(rows)
             staged.write(rows.select(plain))
             if protect is not None and rows.num_rows:
                 guarded.write(protect(rows))
@@ -313,6 +346,8 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
             protect.close()
         if names is not None:
             names.close()
+        if ids is not None:
+            ids.close()
     quarantined = _write_quarantine(con, ruled.out, dups, q_schema, quarantine_out)
     return staged.rows, quarantined
 
