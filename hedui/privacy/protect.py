@@ -251,9 +251,9 @@ class StreamProtector:
     Each column keeps a map of the distinct values seen so far (one pseudonym or
     token per distinct value of the column for the whole file, as GX's
     uniqueness checks and `protect_parquet` want); only a batch's *new* distinct
-    values go to the crypto (and their masks to the SQL twins of the masking
-    functions), each table is mapped with Arrow's dictionary encoding and
-    ``take``.  `plain_columns` (None: all) are the columns the plain staged file
+    values go to the crypto and to the SQL twins of the masking functions (a mask
+    is kept per distinct value too), each table is mapped with Arrow's dictionary
+    encoding and ``take``.  `plain_columns` (None: all) are the columns the plain staged file
     keeps for validation; the protected rows go to `out` (see `protected_twin`).
     """
 
@@ -271,7 +271,7 @@ class StreamProtector:
         self.id_firsts = [*id_columns[:1], *raw_id_columns[:1]]
         self.account_columns = tuple(account_columns)
         self.counts = {c: 0 for c, _, _ in self.plan}
-        self._maps: dict[str, tuple[pa.Array, pa.Array]] = {}
+        self._maps: dict[str, tuple[pa.Array, pa.Array, pa.Array]] = {}
         self._added: list[str] = []
         self._con: duckdb.DuckDBPyConnection | None = None
 
@@ -299,40 +299,53 @@ class StreamProtector:
         finally:
             self._con.unregister("_hd_t")
 
-    def _map(self, column: str, transform, fmt: str, array) -> pa.Array:
-        """`array` (an Arrow string array) protected by the column's map (new distinct values added to it).
+    def _map(self, column: str, transform, fmt: str, array, mask=None) -> tuple[pa.Array, pa.Array | None]:
+        """`array` (an Arrow string array) protected by the column's map (new distinct values added to
+        it), and — with `mask` (the SQL twin of a masking function, of a column name) — its masked plain
+        values, kept in the map too (a mask per distinct value, not per row).
 
-        The map is two Arrow arrays (values, protected values): a table's distinct values are looked up
+        The map is Arrow arrays (values, protected values, masks): a table's distinct values are looked up
         in C++ (``index_in``), only the new ones go to Python (the crypto) and are appended.
         """
         enc = pc.dictionary_encode(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array)
         values = enc.dictionary
-        known, done = self._maps.get(column, (pa.array([], pa.string()), pa.array([], pa.string())))
+        empty = pa.array([], pa.string())
+        known, done, masked = self._maps.get(column, (empty, empty, empty))
         where = pc.index_in(values, value_set=known)
         missing = pc.is_null(where)
         new = values.filter(missing)
         if len(new):  # Python computes the bytes (HMAC / AES-GCM), DuckDB formats them (as protect_parquet)
             raw = transform(new)
             self.counts[column] += sum(1 for r in raw if r is not None)
-            formatted = self._sql(f"select coalesce({fmt.format('p')}, v) from _hd_t",
-                                  pa.table({"v": new, "p": pa.array(raw, pa.binary())})).column(0).combine_chunks()
+            select = f"select coalesce({fmt.format('p')}, v)" + (f", {mask('v')}" if mask else "") + " from _hd_t"
+            got = self._sql(select, pa.table({"v": new, "p": pa.array(raw, pa.binary())}))
             rank = pc.subtract(pc.cumulative_sum(pc.cast(missing, pa.int32())), 1)
             where = pc.if_else(missing, pc.add(rank, len(known)), where)
-            known, done = pa.concat_arrays([known, new.cast(pa.string())]), pa.concat_arrays([done, formatted])
-            self._maps[column] = (known, done)
-        return pc.take(pc.take(done, where), enc.indices)
+            known = pa.concat_arrays([known, new.cast(pa.string())])
+            done = pa.concat_arrays([done, got.column(0).combine_chunks()])
+            if mask:
+                masked = pa.concat_arrays([masked, got.column(1).combine_chunks()])
+            self._maps[column] = (known, done, masked)
+        rows = pc.take(where, enc.indices)
+        return pc.take(done, rows), (pc.take(masked, rows) if mask else None)
 
     def __call__(self, table: pa.Table) -> pa.Table:
         """`table` (staged rows) with its personal columns protected and the masked columns added."""
-        if self._added:  # masked copies of the plain values, per row in SQL (the twins protect_parquet uses)
-            exprs = [f"{_mask_account_sql(_q(n.removesuffix('_masked')))}" if n != self.masked_id_column else
-                     "coalesce(" + ", ".join(_mask_id_sql(_q(c)) for c in self.id_firsts) + ")" for n in self._added]
-            needed = [c for c, _, _ in self.plan]
-            masks = self._sql("select " + ", ".join(exprs) + " from _hd_t", table.select(needed))
+        masks_of = {}  # column → the SQL twin of its masking function (the masked columns of the plain values)
+        if self.masked_id_column in self._added:
+            masks_of.update((c, _mask_id_sql) for c in self.id_firsts)
+        masks_of.update((c, _mask_account_sql) for c in self.account_columns if f"{c}_masked" in self._added)
+        masks = {}
         for c, transform, fmt in self.plan:
-            table = table.set_column(table.schema.get_field_index(c), c, self._map(c, transform, fmt, table.column(c)))
-        for i, name in enumerate(self._added):
-            table = table.append_column(pa.field(name, pa.string()), masks.column(i))
+            protected, masks[c] = self._map(c, transform, fmt, table.column(c), masks_of.get(c))
+            table = table.set_column(table.schema.get_field_index(c), c, protected)
+        for name in self._added:
+            if name == self.masked_id_column:
+                firsts = [masks[c] for c in self.id_firsts]
+                column = firsts[0] if len(firsts) == 1 else pc.coalesce(*firsts)
+            else:
+                column = masks[name.removesuffix("_masked")]
+            table = table.append_column(pa.field(name, pa.string()), column)
         return table
 
     def close(self) -> None:
