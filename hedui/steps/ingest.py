@@ -181,8 +181,8 @@ def _name_fixes(con: duckdb.DuckDBPyConnection, smap: SourceMap, raw_parquet: Pa
     raw: list[str] = []
     if spec is not None:
         col = _q(spec.column)
-        raw = [r[0] for r in con.execute(
-            f"select distinct {col} from read_parquet($raw_parquet) where regexp_matches({col}, $pattern)",
+        raw = [r[0] for r in con.execute(  # the pattern is long: matched once per distinct name
+            f"select v from (select distinct {col} as v from read_parquet($raw_parquet)) where regexp_matches(v, $pattern)",
             {"raw_parquet": str(raw_parquet), "pattern": pattern},
         ).fetchall()]
     return {"name_exceptions": pattern, "fix_names": raw, "fix_norms": [normalize_name(v) for v in raw]}
@@ -193,6 +193,9 @@ _SPLIT_EXTRA = ("_file_row_number", "_rule", "_q_column_name", "_q_value_masked"
 QUARANTINE_COLUMNS = ("run_date", "source", "file_name", "row_no", "column_name", "value_masked", "rule", "reason_zh")
 SPLIT_BATCH_ROWS = 1_000_000
 ROW_GROUP_ROWS = 1_000_000
+#: columns with (nearly) one value per row: written without a dictionary (the writer would build one
+#: per column chunk only to drop it; without: less CPU and smaller files, the same values)
+UNIQUE_COLUMNS = frozenset({"record_id", "row_no", "file_row_number"})
 
 
 class _Writer:
@@ -207,7 +210,8 @@ class _Writer:
         self.pending: list[pa.Table] = []
         self.pending_rows = 0
         self.writer = pq.ParquetWriter(str(self.tmp), schema, compression="zstd", compression_level=1,
-                                       write_statistics=False)
+                                       write_statistics=False,
+                                       use_dictionary=[n for n in schema.names if n not in UNIQUE_COLUMNS])
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows:
@@ -315,7 +319,9 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
             keep = pc.invert(kept_out)
             if dups.num_rows:
                 keep = pc.and_(keep, pc.invert(pc.is_in(batch.column("_file_row_number"), value_set=dup_rows)))
-            rows = pa.Table.from_batches([batch.select(staged_names)]).filter(keep)
+            rows = pa.Table.from_batches([batch.select(staged_names)])
+            if not pc.all(keep).as_py():  # most batches keep every row: no copy of them then
+                rows = rows.filter(keep)
             if names is not None:
                 rows = names(rows)
             if ids is not None and rows.num_rows:
