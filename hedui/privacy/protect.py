@@ -245,6 +245,20 @@ def protected_twin(staged: Path) -> Path:
     return staged.with_name(staged.name.removesuffix(".parquet") + PROTECTED_SUFFIX)
 
 
+def _positions(values: pa.Array, known: pa.Array):
+    """The position in `known` of each of the distinct `values` (a numpy array, -1 for none).
+
+    The hash table is built on the smaller side: a map of a million values would otherwise be
+    hashed again for every batch of a large source (3 × the CPU of probing it)."""
+    if len(known) <= len(values):
+        return pc.fill_null(pc.index_in(values, value_set=known), -1).to_numpy().astype(np.int64)
+    where = np.full(len(values), -1, dtype=np.int64)
+    at = pc.index_in(known, value_set=values)  # each known value's position in `values`
+    valid = pc.is_valid(at).to_numpy(zero_copy_only=False)
+    where[at.drop_null().to_numpy()] = np.flatnonzero(valid)
+    return where
+
+
 class StreamProtector:
     """Protects staged rows table by table as staging writes them, as `protect_parquet` would.
 
@@ -311,22 +325,21 @@ class StreamProtector:
         values = enc.dictionary
         empty = pa.array([], pa.string())
         known, done, masked = self._maps.get(column, (empty, empty, empty))
-        where = pc.index_in(values, value_set=known)
-        missing = pc.is_null(where)
-        new = values.filter(missing)
+        where = _positions(values, known)
+        missing = where < 0
+        new = values.filter(pa.array(missing))
         if len(new):  # Python computes the bytes (HMAC / AES-GCM), DuckDB formats them (as protect_parquet)
             raw = transform(new)
             self.counts[column] += sum(1 for r in raw if r is not None)
             select = f"select coalesce({fmt.format('p')}, v)" + (f", {mask('v')}" if mask else "") + " from _hd_t"
             got = self._sql(select, pa.table({"v": new, "p": pa.array(raw, pa.binary())}))
-            rank = pc.subtract(pc.cumulative_sum(pc.cast(missing, pa.int32())), 1)
-            where = pc.if_else(missing, pc.add(rank, len(known)), where)
+            where[missing] = np.arange(len(known), len(known) + len(new))
             known = pa.concat_arrays([known, new.cast(pa.string())])
             done = pa.concat_arrays([done, got.column(0).combine_chunks()])
             if mask:
                 masked = pa.concat_arrays([masked, got.column(1).combine_chunks()])
             self._maps[column] = (known, done, masked)
-        rows = pc.take(where, enc.indices)
+        rows = pc.take(pa.array(where), enc.indices)
         return pc.take(done, rows), (pc.take(masked, rows) if mask else None)
 
     def __call__(self, table: pa.Table) -> pa.Table:
