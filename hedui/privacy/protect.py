@@ -321,7 +321,11 @@ class StreamProtector:
         The map is Arrow arrays (values, protected values, masks): a table's distinct values are looked up
         in C++ (``index_in``), only the new ones go to Python (the crypto) and are appended.
         """
-        enc = pc.dictionary_encode(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array)
+        if pa.types.is_dictionary(array.type):  # its dictionary may repeat values or hold a null: made unique
+            unique = pc.dictionary_encode(array.dictionary)
+            enc = pa.DictionaryArray.from_arrays(pc.take(unique.indices, array.indices), unique.dictionary)
+        else:
+            enc = pc.dictionary_encode(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array)
         values = enc.dictionary
         empty = pa.array([], pa.string())
         known, done, masked = self._maps.get(column, (empty, empty, empty))
@@ -342,15 +346,19 @@ class StreamProtector:
         rows = pc.take(pa.array(where), enc.indices)
         return pc.take(done, rows), (pc.take(masked, rows) if mask else None)
 
-    def __call__(self, table: pa.Table) -> pa.Table:
-        """`table` (staged rows) with its personal columns protected and the masked columns added."""
+    def __call__(self, table: pa.Table, encoded: dict | None = None) -> pa.Table:
+        """`table` (staged rows) with its personal columns protected and the masked columns added.
+
+        `encoded` may give some of those columns already dictionary-encoded (the same values: staging
+        has its IDs so), which saves encoding them again."""
         masks_of = {}  # column → the SQL twin of its masking function (the masked columns of the plain values)
         if self.masked_id_column in self._added:
             masks_of.update((c, _mask_id_sql) for c in self.id_firsts)
         masks_of.update((c, _mask_account_sql) for c in self.account_columns if f"{c}_masked" in self._added)
         masks = {}
         for c, transform, fmt in self.plan:
-            protected, masks[c] = self._map(c, transform, fmt, table.column(c), masks_of.get(c))
+            column = encoded[c] if encoded and c in encoded else table.column(c)
+            protected, masks[c] = self._map(c, transform, fmt, column, masks_of.get(c))
             table = table.set_column(table.schema.get_field_index(c), c, protected)
         for name in self._added:
             if name == self.masked_id_column:

@@ -246,6 +246,7 @@ class _IdParser:
         load_macros(self.cur)
         self.column = column
         self.sql = (SQL_DIR / "staging" / "ids.sql").read_text(encoding="utf-8")
+        self.encoded: dict[str, pa.DictionaryArray] = {}
 
     def __call__(self, table: pa.Table) -> pa.Table:
         enc = pc.dictionary_encode(table.column(self.column).combine_chunks(), null_encoding="encode")
@@ -258,6 +259,9 @@ class _IdParser:
             i = table.schema.get_field_index(name)
             table = table.set_column(i, table.schema.field(i), pc.take(parsed.column(name).combine_chunks(),
                                                                        enc.indices))
+        # the same columns dictionary-encoded, for the protector (no second encoding of a million IDs)
+        self.encoded = {self.column: enc, "id_norm": pa.DictionaryArray.from_arrays(
+            enc.indices, parsed.column("id_norm").combine_chunks())}
         return table
 
     def close(self) -> None:
@@ -328,7 +332,7 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
                 rows = ids(rows)
             staged.write(rows.select(plain))
             if protect is not None and rows.num_rows:
-                guarded.write(protect(rows))
+                guarded.write(protect(rows, ids.encoded if ids is not None else None))
             if pc.any(kept_out).as_py():
                 out = batch.filter(kept_out)
                 ruled.write(pa.table([
