@@ -265,9 +265,9 @@ class StreamProtector:
     Each column keeps a map of the distinct values seen so far (one pseudonym or
     token per distinct value of the column for the whole file, as GX's
     uniqueness checks and `protect_parquet` want); only a batch's *new* distinct
-    values go to the crypto and to the SQL twins of the masking functions (a mask
-    is kept per distinct value too), each table is mapped with Arrow's dictionary
-    encoding and ``take``.  `plain_columns` (None: all) are the columns the plain staged file
+    values go to the crypto, the masks (SQL twins of the masking functions) are
+    computed per distinct value of a table, each table is mapped with Arrow's
+    dictionary encoding and ``take``.  `plain_columns` (None: all) are the columns the plain staged file
     keeps for validation; the protected rows go to `out` (see `protected_twin`).
     """
 
@@ -285,7 +285,7 @@ class StreamProtector:
         self.id_firsts = [*id_columns[:1], *raw_id_columns[:1]]
         self.account_columns = tuple(account_columns)
         self.counts = {c: 0 for c, _, _ in self.plan}
-        self._maps: dict[str, tuple[pa.Array, pa.Array, pa.Array]] = {}
+        self._maps: dict[str, tuple[pa.Array, pa.Array]] = {}
         self._added: list[str] = []
         self._con: duckdb.DuckDBPyConnection | None = None
 
@@ -314,12 +314,13 @@ class StreamProtector:
             self._con.unregister("_hd_t")
 
     def _map(self, column: str, transform, fmt: str, array, mask=None) -> tuple[pa.Array, pa.Array | None]:
-        """`array` (an Arrow string array) protected by the column's map (new distinct values added to
-        it), and — with `mask` (the SQL twin of a masking function, of a column name) — its masked plain
-        values, kept in the map too (a mask per distinct value, not per row).
+        """`array` (an Arrow string array, or one dictionary-encoded) protected by the column's map (new
+        distinct values added to it), and — with `mask` (the SQL twin of a masking function, of a column
+        name) — its masked plain values, computed once per distinct value of the array.
 
-        The map is Arrow arrays (values, protected values, masks): a table's distinct values are looked up
-        in C++ (``index_in``), only the new ones go to Python (the crypto) and are appended.
+        The map is two Arrow arrays (values, protected values): a table's distinct values are looked up
+        in C++ (``index_in``), only the new ones go to Python (the crypto) and are appended.  Masks are
+        not kept in it (a province-size source has millions of distinct IDs: memory of the workers).
         """
         if pa.types.is_dictionary(array.type):  # its dictionary may repeat values or hold a null: made unique
             unique = pc.dictionary_encode(array.dictionary)
@@ -327,24 +328,23 @@ class StreamProtector:
         else:
             enc = pc.dictionary_encode(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array)
         values = enc.dictionary
-        empty = pa.array([], pa.string())
-        known, done, masked = self._maps.get(column, (empty, empty, empty))
+        known, done = self._maps.get(column, (pa.array([], pa.string()), pa.array([], pa.string())))
         where = _positions(values, known)
         missing = where < 0
         new = values.filter(pa.array(missing))
         if len(new):  # Python computes the bytes (HMAC / AES-GCM), DuckDB formats them (as protect_parquet)
             raw = transform(new)
             self.counts[column] += sum(1 for r in raw if r is not None)
-            select = f"select coalesce({fmt.format('p')}, v)" + (f", {mask('v')}" if mask else "") + " from _hd_t"
-            got = self._sql(select, pa.table({"v": new, "p": pa.array(raw, pa.binary())}))
+            formatted = self._sql(f"select coalesce({fmt.format('p')}, v) from _hd_t",
+                                  pa.table({"v": new, "p": pa.array(raw, pa.binary())})).column(0).combine_chunks()
             where[missing] = np.arange(len(known), len(known) + len(new))
-            known = pa.concat_arrays([known, new.cast(pa.string())])
-            done = pa.concat_arrays([done, got.column(0).combine_chunks()])
-            if mask:
-                masked = pa.concat_arrays([masked, got.column(1).combine_chunks()])
-            self._maps[column] = (known, done, masked)
-        rows = pc.take(pa.array(where), enc.indices)
-        return pc.take(done, rows), (pc.take(masked, rows) if mask else None)
+            known, done = pa.concat_arrays([known, new.cast(pa.string())]), pa.concat_arrays([done, formatted])
+            self._maps[column] = (known, done)
+        masked = None
+        if mask:
+            masked = pc.take(self._sql(f"select {mask('v')} from _hd_t", pa.table({"v": values})).column(0)
+                             .combine_chunks(), enc.indices)
+        return pc.take(done, pc.take(pa.array(where), enc.indices)), masked
 
     def __call__(self, table: pa.Table, encoded: dict | None = None) -> pa.Table:
         """`table` (staged rows) with its personal columns protected and the masked columns added.
