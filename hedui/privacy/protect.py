@@ -267,8 +267,9 @@ class StreamProtector:
     uniqueness checks and `protect_parquet` want); only a batch's *new* distinct
     values go to the crypto, the masks (SQL twins of the masking functions) are
     computed per distinct value of a table, each table is mapped with Arrow's
-    dictionary encoding and ``take``.  `plain_columns` (None: all) are the columns the plain staged file
-    keeps for validation; the protected rows go to `out` (see `protected_twin`).
+    dictionary encoding and ``take``.  `plain_columns` (None: all) are the
+    columns the plain staged file keeps for validation; the protected rows go to
+    `out` (see `protected_twin`).
     """
 
     row_group_rows = PROTECTED_ROW_GROUP_ROWS

@@ -10,6 +10,11 @@ batch is split with one vectorized filter), and checks that every raw row landed
 exactly one of the two.  Nothing holds the whole delivery in memory: DuckDB only
 materializes the duplicate candidates.
 
+IDs: split.sql leaves ``id_norm`` and ``id_status`` empty; each batch's distinct IDs are parsed
+by ``sql/staging/ids.sql`` (the ``hd_id_*`` macros) and mapped back to the rows, so an ID that
+recurs on many rows (monthly records) is parsed once per batch, and the protector gets the IDs
+already dictionary-encoded.
+
 Names: the SQL macro ``hd_name_norm`` does not convert traditional to
 simplified characters; the distinct names holding a character where the SQL
 and Python normalizers may differ (:func:`matching.normalize.name_sql_exceptions`)
@@ -182,7 +187,8 @@ def _name_fixes(con: duckdb.DuckDBPyConnection, smap: SourceMap, raw_parquet: Pa
     if spec is not None:
         col = _q(spec.column)
         raw = [r[0] for r in con.execute(  # the pattern is long: matched once per distinct name
-            f"select v from (select distinct {col} as v from read_parquet($raw_parquet)) where regexp_matches(v, $pattern)",
+            f"select v from (select distinct {col} as v from read_parquet($raw_parquet)) "
+            "where regexp_matches(v, $pattern)",
             {"raw_parquet": str(raw_parquet), "pattern": pattern},
         ).fetchall()]
     return {"name_exceptions": pattern, "fix_names": raw, "fix_norms": [normalize_name(v) for v in raw]}
@@ -301,7 +307,8 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
     dups = con.sql("select * from _hd_dups").to_arrow_table()
     dup_rows = dups.column("file_row_number")
     sql = render("split", smap)
-    reader = con.sql(sql, params={k: v for k, v in params.items() if "$" + k in sql}).to_arrow_reader(SPLIT_BATCH_ROWS)
+    bound = {k: v for k, v in params.items() if "$" + k in sql}
+    reader = con.sql(sql, params=bound).to_arrow_reader(SPLIT_BATCH_ROWS)
     staged_names = [n for n in reader.schema.names if n not in _SPLIT_EXTRA]
     staged_schema = pa.schema([reader.schema.field(n) for n in staged_names])
     plain = staged_names
