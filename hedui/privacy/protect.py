@@ -245,16 +245,31 @@ def protected_twin(staged: Path) -> Path:
     return staged.with_name(staged.name.removesuffix(".parquet") + PROTECTED_SUFFIX)
 
 
+def _positions(values: pa.Array, known: pa.Array):
+    """The position in `known` of each of the distinct `values` (a numpy array, -1 for none).
+
+    The hash table is built on the smaller side: a map of a million values would otherwise be
+    hashed again for every batch of a large source (3 × the CPU of probing it)."""
+    if len(known) <= len(values):
+        return pc.fill_null(pc.index_in(values, value_set=known), -1).to_numpy().astype(np.int64)
+    where = np.full(len(values), -1, dtype=np.int64)
+    at = pc.index_in(known, value_set=values)  # each known value's position in `values`
+    valid = pc.is_valid(at).to_numpy(zero_copy_only=False)
+    where[at.drop_null().to_numpy()] = np.flatnonzero(valid)
+    return where
+
+
 class StreamProtector:
     """Protects staged rows table by table as staging writes them, as `protect_parquet` would.
 
     Each column keeps a map of the distinct values seen so far (one pseudonym or
     token per distinct value of the column for the whole file, as GX's
     uniqueness checks and `protect_parquet` want); only a batch's *new* distinct
-    values go to the crypto (and their masks to the SQL twins of the masking
-    functions), each table is mapped with Arrow's dictionary encoding and
-    ``take``.  `plain_columns` (None: all) are the columns the plain staged file
-    keeps for validation; the protected rows go to `out` (see `protected_twin`).
+    values go to the crypto, the masks (SQL twins of the masking functions) are
+    computed per distinct value of a table, each table is mapped with Arrow's
+    dictionary encoding and ``take``.  `plain_columns` (None: all) are the
+    columns the plain staged file keeps for validation; the protected rows go to
+    `out` (see `protected_twin`).
     """
 
     row_group_rows = PROTECTED_ROW_GROUP_ROWS
@@ -299,40 +314,60 @@ class StreamProtector:
         finally:
             self._con.unregister("_hd_t")
 
-    def _map(self, column: str, transform, fmt: str, array) -> pa.Array:
-        """`array` (an Arrow string array) protected by the column's map (new distinct values added to it).
+    def _map(self, column: str, transform, fmt: str, array, mask=None) -> tuple[pa.Array, pa.Array | None]:
+        """`array` (an Arrow string array, or one dictionary-encoded) protected by the column's map (new
+        distinct values added to it), and — with `mask` (the SQL twin of a masking function, of a column
+        name) — its masked plain values, computed once per distinct value of the array.
 
         The map is two Arrow arrays (values, protected values): a table's distinct values are looked up
-        in C++ (``index_in``), only the new ones go to Python (the crypto) and are appended.
+        in C++ (``index_in``), only the new ones go to Python (the crypto) and are appended.  Masks are
+        not kept in it (a province-size source has millions of distinct IDs: memory of the workers).
         """
-        enc = pc.dictionary_encode(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array)
+        if pa.types.is_dictionary(array.type):  # its dictionary may repeat values or hold a null: made unique
+            unique = pc.dictionary_encode(array.dictionary)
+            enc = pa.DictionaryArray.from_arrays(pc.take(unique.indices, array.indices), unique.dictionary)
+        else:
+            enc = pc.dictionary_encode(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array)
         values = enc.dictionary
         known, done = self._maps.get(column, (pa.array([], pa.string()), pa.array([], pa.string())))
-        where = pc.index_in(values, value_set=known)
-        missing = pc.is_null(where)
-        new = values.filter(missing)
+        where = _positions(values, known)
+        missing = where < 0
+        new = values.filter(pa.array(missing))
         if len(new):  # Python computes the bytes (HMAC / AES-GCM), DuckDB formats them (as protect_parquet)
             raw = transform(new)
             self.counts[column] += sum(1 for r in raw if r is not None)
             formatted = self._sql(f"select coalesce({fmt.format('p')}, v) from _hd_t",
                                   pa.table({"v": new, "p": pa.array(raw, pa.binary())})).column(0).combine_chunks()
-            rank = pc.subtract(pc.cumulative_sum(pc.cast(missing, pa.int32())), 1)
-            where = pc.if_else(missing, pc.add(rank, len(known)), where)
+            where[missing] = np.arange(len(known), len(known) + len(new))
             known, done = pa.concat_arrays([known, new.cast(pa.string())]), pa.concat_arrays([done, formatted])
             self._maps[column] = (known, done)
-        return pc.take(pc.take(done, where), enc.indices)
+        masked = None
+        if mask:
+            masked = pc.take(self._sql(f"select {mask('v')} from _hd_t", pa.table({"v": values})).column(0)
+                             .combine_chunks(), enc.indices)
+        return pc.take(done, pc.take(pa.array(where), enc.indices)), masked
 
-    def __call__(self, table: pa.Table) -> pa.Table:
-        """`table` (staged rows) with its personal columns protected and the masked columns added."""
-        if self._added:  # masked copies of the plain values, per row in SQL (the twins protect_parquet uses)
-            exprs = [f"{_mask_account_sql(_q(n.removesuffix('_masked')))}" if n != self.masked_id_column else
-                     "coalesce(" + ", ".join(_mask_id_sql(_q(c)) for c in self.id_firsts) + ")" for n in self._added]
-            needed = [c for c, _, _ in self.plan]
-            masks = self._sql("select " + ", ".join(exprs) + " from _hd_t", table.select(needed))
+    def __call__(self, table: pa.Table, encoded: dict | None = None) -> pa.Table:
+        """`table` (staged rows) with its personal columns protected and the masked columns added.
+
+        `encoded` may give some of those columns already dictionary-encoded (the same values: staging
+        has its IDs so), which saves encoding them again."""
+        masks_of = {}  # column → the SQL twin of its masking function (the masked columns of the plain values)
+        if self.masked_id_column in self._added:
+            masks_of.update((c, _mask_id_sql) for c in self.id_firsts)
+        masks_of.update((c, _mask_account_sql) for c in self.account_columns if f"{c}_masked" in self._added)
+        masks = {}
         for c, transform, fmt in self.plan:
-            table = table.set_column(table.schema.get_field_index(c), c, self._map(c, transform, fmt, table.column(c)))
-        for i, name in enumerate(self._added):
-            table = table.append_column(pa.field(name, pa.string()), masks.column(i))
+            column = encoded[c] if encoded and c in encoded else table.column(c)
+            protected, masks[c] = self._map(c, transform, fmt, column, masks_of.get(c))
+            table = table.set_column(table.schema.get_field_index(c), c, protected)
+        for name in self._added:
+            if name == self.masked_id_column:
+                firsts = [masks[c] for c in self.id_firsts]
+                column = firsts[0] if len(firsts) == 1 else pc.coalesce(*firsts)
+            else:
+                column = masks[name.removesuffix("_masked")]
+            table = table.append_column(pa.field(name, pa.string()), column)
         return table
 
     def close(self) -> None:

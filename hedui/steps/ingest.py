@@ -10,6 +10,11 @@ batch is split with one vectorized filter), and checks that every raw row landed
 exactly one of the two.  Nothing holds the whole delivery in memory: DuckDB only
 materializes the duplicate candidates.
 
+IDs: split.sql leaves ``id_norm`` and ``id_status`` empty; each batch's distinct IDs are parsed
+by ``sql/staging/ids.sql`` (the ``hd_id_*`` macros) and mapped back to the rows, so an ID that
+recurs on many rows (monthly records) is parsed once per batch, and the protector gets the IDs
+already dictionary-encoded.
+
 Names: the SQL macro ``hd_name_norm`` does not convert traditional to
 simplified characters; the distinct names holding a character where the SQL
 and Python normalizers may differ (:func:`matching.normalize.name_sql_exceptions`)
@@ -134,9 +139,9 @@ def _slots(smap: SourceMap) -> dict[str, str]:
         "any_problem": " or ".join(conditions) or "false",
         "dup_key": ", ".join(dup_key),
         "staged_columns": "\n        ".join(staged),
-        "id_column": _q(id_spec.column) if id_spec else "cast(null as varchar)",
         "name_column": _q(name_spec.column) if name_spec else "cast(null as varchar)",
-        "name_norm": name_norm_sql(_q(name_spec.column)) if name_spec else "cast(null as varchar)",
+        "id_norm": "cast(null as varchar)",  # filled per distinct ID by _IdParser (none without an ID column)
+        "id_status": "cast(null as varchar)" if id_spec else "'missing'",
         "row_mask": f"hd_mask_id({_q(id_spec.column)})" if id_spec else "cast(null as varchar)",
     }
 
@@ -181,8 +186,9 @@ def _name_fixes(con: duckdb.DuckDBPyConnection, smap: SourceMap, raw_parquet: Pa
     raw: list[str] = []
     if spec is not None:
         col = _q(spec.column)
-        raw = [r[0] for r in con.execute(
-            f"select distinct {col} from read_parquet($raw_parquet) where regexp_matches({col}, $pattern)",
+        raw = [r[0] for r in con.execute(  # the pattern is long: matched once per distinct name
+            f"select v from (select distinct {col} as v from read_parquet($raw_parquet)) "
+            "where regexp_matches(v, $pattern)",
             {"raw_parquet": str(raw_parquet), "pattern": pattern},
         ).fetchall()]
     return {"name_exceptions": pattern, "fix_names": raw, "fix_norms": [normalize_name(v) for v in raw]}
@@ -193,6 +199,9 @@ _SPLIT_EXTRA = ("_file_row_number", "_rule", "_q_column_name", "_q_value_masked"
 QUARANTINE_COLUMNS = ("run_date", "source", "file_name", "row_no", "column_name", "value_masked", "rule", "reason_zh")
 SPLIT_BATCH_ROWS = 1_000_000
 ROW_GROUP_ROWS = 1_000_000
+#: columns with (nearly) one value per row: written without a dictionary (the writer would build one
+#: per column chunk only to drop it; without: less CPU and smaller files, the same values)
+UNIQUE_COLUMNS = frozenset({"record_id", "row_no", "file_row_number"})
 
 
 class _Writer:
@@ -207,7 +216,8 @@ class _Writer:
         self.pending: list[pa.Table] = []
         self.pending_rows = 0
         self.writer = pq.ParquetWriter(str(self.tmp), schema, compression="zstd", compression_level=1,
-                                       write_statistics=False)
+                                       write_statistics=False,
+                                       use_dictionary=[n for n in schema.names if n not in UNIQUE_COLUMNS])
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows:
@@ -230,6 +240,38 @@ class _Writer:
     def abort(self) -> None:
         self.writer.close()
         self.tmp.unlink(missing_ok=True)
+
+
+class _IdParser:
+    """Fills a table's ``id_norm`` and ``id_status`` (empty as split.sql leaves them) from its ID column
+    (``column``), parsed by ``sql/staging/ids.sql`` once per distinct ID of the table (IDs repeat:
+    one person, many rows)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, column: str) -> None:
+        self.cur = con.cursor()  # the split's result streams on `con`
+        load_macros(self.cur)
+        self.column = column
+        self.sql = (SQL_DIR / "staging" / "ids.sql").read_text(encoding="utf-8")
+        self.encoded: dict[str, pa.DictionaryArray] = {}
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        enc = pc.dictionary_encode(table.column(self.column).combine_chunks(), null_encoding="encode")
+        self.cur.register("_hd_ids", pa.table({"v": enc.dictionary}))
+        try:
+            parsed = self.cur.sql(self.sql).to_arrow_table()
+        finally:
+            self.cur.unregister("_hd_ids")
+        for name in ("id_norm", "id_status"):
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, table.schema.field(i), pc.take(parsed.column(name).combine_chunks(),
+                                                                       enc.indices))
+        # the same columns dictionary-encoded, for the protector (no second encoding of a million IDs)
+        self.encoded = {self.column: enc, "id_norm": pa.DictionaryArray.from_arrays(
+            enc.indices, parsed.column("id_norm").combine_chunks())}
+        return table
+
+    def close(self) -> None:
+        self.cur.close()
 
 
 class _NameNormalizer:
@@ -264,11 +306,15 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
     ``staged_out`` keeps only ``protect.plain_columns``.  Returns (staged, quarantined)."""
     dups = con.sql("select * from _hd_dups").to_arrow_table()
     dup_rows = dups.column("file_row_number")
-    reader = con.sql(render("split", smap), params=params).to_arrow_reader(SPLIT_BATCH_ROWS)
+    sql = render("split", smap)
+    bound = {k: v for k, v in params.items() if "$" + k in sql}
+    reader = con.sql(sql, params=bound).to_arrow_reader(SPLIT_BATCH_ROWS)
     staged_names = [n for n in reader.schema.names if n not in _SPLIT_EXTRA]
     staged_schema = pa.schema([reader.schema.field(n) for n in staged_names])
     plain = staged_names
     names = _NameNormalizer(con, params) if smap.first_of_type("name") else None
+    id_spec = smap.first_of_type("id")
+    ids = _IdParser(con, id_spec.column) if id_spec else None
     if protect is not None:
         guarded = _Writer(protect.out, protect.schema(staged_schema), protect.row_group_rows)
         if protect.plain_columns is not None:
@@ -284,12 +330,16 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
             keep = pc.invert(kept_out)
             if dups.num_rows:
                 keep = pc.and_(keep, pc.invert(pc.is_in(batch.column("_file_row_number"), value_set=dup_rows)))
-            rows = pa.Table.from_batches([batch.select(staged_names)]).filter(keep)
+            rows = pa.Table.from_batches([batch.select(staged_names)])
+            if not pc.all(keep).as_py():  # most batches keep every row: no copy of them then
+                rows = rows.filter(keep)
             if names is not None:
                 rows = names(rows)
+            if ids is not None and rows.num_rows:
+                rows = ids(rows)
             staged.write(rows.select(plain))
             if protect is not None and rows.num_rows:
-                guarded.write(protect(rows))
+                guarded.write(protect(rows, ids.encoded if ids is not None else None))
             if pc.any(kept_out).as_py():
                 out = batch.filter(kept_out)
                 ruled.write(pa.table([
@@ -313,6 +363,8 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
             protect.close()
         if names is not None:
             names.close()
+        if ids is not None:
+            ids.close()
     quarantined = _write_quarantine(con, ruled.out, dups, q_schema, quarantine_out)
     return staged.rows, quarantined
 

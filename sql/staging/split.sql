@@ -4,8 +4,9 @@
 -- row's masked ID number for row rules (incomplete_file, read_error).  hedui.staging
 -- streams the result and writes rows with _rule null (less the duplicates of
 -- duplicates.sql) to the staged file, the others to the quarantine.  name_norm leaves here as
--- the delivered name: hedui.steps.ingest normalizes each batch's distinct names (parsed.sql's
--- _name_norm expression), not every row's.
+-- the delivered name, id_norm and id_status empty: hedui.steps.ingest fills them per distinct
+-- name (hd_name_norm, or Python for the exceptions) and per distinct ID (ids.sql) of a
+-- batch of staged rows, not per row.
 with
 
 {{parsed}},
@@ -13,9 +14,8 @@ with
 final as (
     select
         {{staged_columns}}
-        case when _id_status in ('valid', 'converted_15') then
-            hd_id_norm_v(_id_clean, _id_kind, _id_body, _id_birth_ok, _id_check) end as id_norm,
-        _id_status as id_status,
+        {{id_norm}} as id_norm,  -- with an ID column: parsed per distinct ID (ids.sql) by hedui.steps.ingest
+        {{id_status}} as id_status,
         {{name_column}} as name_norm,  -- the raw name: normalized per distinct name by hedui.steps.ingest
         cast($run_date as varchar) as run_date,
         source,
