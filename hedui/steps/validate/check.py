@@ -5,7 +5,8 @@ suite `expectations/stg_<source>.json` on each chunk with GX (pandas) — all ru
 once for their counts, then each rule that found unexpected rows alone for its full
 result (the failing rows, the most frequent values) — and splits the rows: those that
 pass go on to `passed_out`; those that fail an expectation marked `"on_fail": "quarantine"`
-go to `quarantine_out`, one line per failed column, with the value masked where it is personal and a reason in Chinese.
+go to `quarantine_out`, one line per failed column, with the value masked where it is
+personal and a reason in Chinese.
 Expectations marked `"reject_source"` and the suite's `meta.hedui.thresholds`
 judge the delivery as a whole: a source that breaks one is `failed` for the run.
 The suite format is described in `expectations/README.md`.
