@@ -213,6 +213,37 @@ def test_chunking_gives_the_same_result_as_one_chunk(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("source", ["vehicle", "social_insurance", "requests"])
+def test_column_groups_give_the_same_results_as_one_run(tmp_path, monkeypatch, source):
+    """A big chunk is validated column group by column group, each on a frame of its columns:
+    quarantine, passed rows, verdict and the saved GX result are those of one run on the whole frame."""
+    from hedui.steps.validate import check
+
+    bad = {"vehicle": [{"vehicle_status": "报废车"}, {"purchase_price_yuan": -1.0}],
+           "social_insurance": [{"benefit_yuan": -5.0}, {"scheme": "别的保险"}, {"period_month": dt.date(2027, 1, 1)}],
+           "requests": [{"id_number": "360102199001011235", "id_norm": None, "id_status": "bad_check"}]}[source]
+    rows = [bad[i % len(bad)] if i % 5 == 2 else {} for i in range(30)]
+    rows += [{"id_status": "bad_check", "id_norm": None, "name": None}] * 2
+    staged = write_staged(tmp_path / f"{source}.parquet", source, rows)
+    results, saved = {}, {}
+    for grouped_rows in (10**9, 0):  # one run per chunk / one run per column group
+        monkeypatch.setattr(check, "GROUPED_ROWS", grouped_rows)
+        out = tmp_path / str(grouped_rows)
+        results[grouped_rows] = validate_source(source, staged, RUN_DATE, out / "passed.parquet",
+                                                out / "quarantine.parquet", out / "docs", expected_rows=len(rows))
+        data = json.loads((out / "docs" / "_results" / f"stg_{source}.json").read_text(encoding="utf-8"))
+        for r in data["results"]:
+            r["expectation_config"].pop("id")
+        data["meta"].pop("validation_id")
+        saved[grouped_rows] = data
+    one, grouped = results[10**9], results[0]
+    assert one.rows_quarantined > 0
+    assert pq.read_table(one.passed_out).equals(pq.read_table(grouped.passed_out))
+    assert pq.read_table(one.quarantine_out).equals(pq.read_table(grouped.quarantine_out))
+    assert (one.status, one.reasons_zh, one.expectations) == (grouped.status, grouped.reasons_zh, grouped.expectations)
+    assert saved[10**9] == saved[0]
+
+
 def test_a_rerun_replaces_the_outputs(tmp_path):
     run(tmp_path, "bank", [{"balance_yuan": -1.0}, {}])
     result, quarantine = run(tmp_path, "bank", [{}, {}])

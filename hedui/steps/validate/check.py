@@ -128,19 +128,30 @@ ROWS = {"result_format": "COMPLETE", "unexpected_index_column_names": ["record_i
 SUMMARY = {"result_format": "SUMMARY"}
 
 
+# A chunk of at least this many rows is validated column group by column group (below); a
+# smaller one in one run (each run costs GX a fixed overhead that a small chunk does not repay).
+GROUPED_ROWS = 250_000
+
+
 class _Definitions:
     """The suite's GX validation definitions on one pandas batch.
 
     `counts` holds every expectation (less the row-count check when `expected_rows` is
-    None), run with BASIC results.  `alone(i)` is expectation i by itself, made on first
-    use, with the result format its full result needs: a row-level rule that quarantines
-    gets COMPLETE results (the failing record_ids), any other rule SUMMARY (its most
-    frequent unexpected values, for Data Docs; a source-level rule may fail on many rows,
-    and COMPLETE would copy each of them).  `index` maps GX's id of each expectation (in
-    any of the definitions) to its position in `expectations`.
+    None), run with BASIC results.  `groups` holds the same expectations split by the
+    columns they read (the table-level ones, with none, together), each group a definition
+    run on a frame of its columns only: GX copies the whole frame it is given for each
+    column rule (dropping the nulls of the column, `df[df[col].notnull()]`, then again to
+    list unexpected values), so a narrow frame saves copying every other column (the long
+    record_id above all); results are the same, being computed from those columns alone.
+    `alone(i)` is expectation i by itself, made on first use, with the result format its
+    full result needs: a row-level rule that quarantines gets COMPLETE results (the failing
+    record_ids), any other rule SUMMARY (its most frequent unexpected values, for Data
+    Docs; a source-level rule may fail on many rows, and COMPLETE would copy each of them),
+    and the columns it runs on.  `index` maps GX's id of each expectation (in any of the
+    definitions) to its position in `expectations`.
     """
 
-    def __init__(self, context, suite: Suite, expected_rows: int | None) -> None:
+    def __init__(self, context, suite: Suite, expected_rows: int | None, columns: list[str]) -> None:
         self.context, self.suite = context, suite
         self.expectations = [
             e for e in suite.expectations
@@ -152,13 +163,37 @@ class _Definitions:
             .add_batch_definition_whole_dataframe("chunk")
         )
         self.index: dict[str, int] = {}
-        self.counts = self._add(f"{suite.name}.counts", range(len(self.expectations)))
+        self._needs: list[list[str]] = []
+        for e in self.expectations:
+            wanted = set(expectation_columns(e)) | _condition_columns(e.get("kwargs", {}).get("row_condition"))
+            self._needs.append([n for n in columns if n in wanted])
+        self._counts: Any = None
+        self._groups: list[tuple[list[str], Any]] | None = None
         self._alone: dict[int, Any] = {}
 
-    def alone(self, i: int) -> tuple[Any, dict]:
+    def passes(self, rows: int) -> list[tuple[list[str] | None, Any]]:
+        """The BASIC runs of a chunk of `rows` rows: (columns, definition); columns None = all."""
+        if rows < GROUPED_ROWS:
+            if self._counts is None:
+                self._counts = self._add(f"{self.suite.name}.counts", range(len(self.expectations)))
+            return [(None, self._counts)]
+        if self._groups is None:
+            grouped: dict[tuple[str, ...], list[int]] = {}
+            for i, needs in enumerate(self._needs):
+                grouped.setdefault(tuple(needs), []).append(i)
+            self._groups = [(list(cols), self._add(f"{self.suite.name}.counts.{n}", indexes))
+                            for n, (cols, indexes) in enumerate(grouped.items())]
+        return self._groups
+
+    def alone(self, i: int, rows: int) -> tuple[Any, dict, list[str] | None]:
+        """Expectation i's own definition, its result format and the columns it runs on (in a
+        chunk of `rows` rows: all of them when that is too small to group)."""
         if i not in self._alone:
             self._alone[i] = self._add(f"{self.suite.name}.{i}", [i])
-        return self._alone[i], ROWS if self.expectations[i]["meta"]["on_fail"] == "quarantine" else SUMMARY
+        quarantines = self.expectations[i]["meta"]["on_fail"] == "quarantine"
+        columns = None if rows < GROUPED_ROWS else [
+            *self._needs[i], *(["record_id"] if quarantines and "record_id" not in self._needs[i] else [])]
+        return self._alone[i], ROWS if quarantines else SUMMARY, columns
 
     def _add(self, name: str, indexes):
         import great_expectations as gx
@@ -193,6 +228,11 @@ def _gx_frame(table: pa.Table, columns: list[str]):
             col = pc.cast(days, pa.timestamp("ns"))
         arrays[name] = col
     return pa.table(arrays).to_pandas(types_mapper=_ARROW_STRINGS.get)
+
+
+def _columns(frame: pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
+    """The frame narrowed to `columns` (all of it for None); same index, so GX's row indexes stay."""
+    return frame if columns is None else frame[columns]
 
 
 def _run(suite: Suite, vd, result_format: dict, frame, params: dict, run_id):
@@ -270,7 +310,7 @@ def validate_source(
     # ValidationDefinition.run serializes each chunk's whole result (every failing row) into the
     # context's in-memory results store; results are merged and saved here, so GX's copy is dropped.
     context.validation_results_store.store_validation_results = lambda **_: True
-    definitions = _Definitions(context, suite, expected_rows)
+    definitions = _Definitions(context, suite, expected_rows, gx_columns)
     expectations = definitions.expectations
     personal = {c: k for c, k in suite.kinds.items() if k in PERSONAL_KINDS}
     merger = ResultMerger(suite.name, expectations, definitions.index, personal, mask_value)
@@ -287,12 +327,15 @@ def validate_source(
     for table in _chunks(parquet, chunk_rows, read_columns):
         frame = _gx_frame(table, gx_columns)
         bad = np.zeros(table.num_rows, dtype=bool)
-        counted = _run(suite, definitions.counts, COUNTS, frame, params, run_id)
-        again = sorted(definitions.index[r.expectation_config.id] for r in counted.results if _found_rows(r))
-        list(merger.add(counted, skip=again))
+        counted = [_run(suite, vd, COUNTS, _columns(frame, columns), params, run_id)
+                   for columns, vd in definitions.passes(table.num_rows)]
+        again = sorted(definitions.index[r.expectation_config.id] for c in counted for r in c.results if _found_rows(r))
+        for c in counted:
+            list(merger.add(c, skip=again))
         for i in again:
-            vd, result_format = definitions.alone(i)
-            for index, exp_result in merger.add(_run(suite, vd, result_format, frame, params, run_id)):
+            vd, result_format, columns = definitions.alone(i, table.num_rows)
+            for index, exp_result in merger.add(_run(suite, vd, result_format, _columns(frame, columns), params,
+                                                     run_id)):
                 exp = expectations[index]
                 failing = [row["record_id"] for row in exp_result.result.get("unexpected_index_list") or []]
                 if exp["meta"]["on_fail"] != "quarantine" or not failing:
