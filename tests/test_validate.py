@@ -244,6 +244,41 @@ def test_column_groups_give_the_same_results_as_one_run(tmp_path, monkeypatch, s
     assert saved[10**9] == saved[0]
 
 
+@pytest.mark.parametrize("grouped_rows", [0, 10**9])
+def test_a_rule_that_failed_in_a_chunk_runs_alone_in_the_next_with_the_same_results(tmp_path, monkeypatch,
+                                                                                  grouped_rows):
+    """Rules that found rows in an earlier chunk skip the counting run in later chunks (they would be
+    run again for their full result): the saved GX result, quarantine and verdict do not change,
+    also for a chunk where the rule finds nothing."""
+    from hedui.steps.validate import check
+
+    monkeypatch.setattr(check, "GROUPED_ROWS", grouped_rows)
+    # chunks of 6: 报废车 in chunks 1 and 3 (not 2), a bad price in chunk 2 only, bad IDs in the last
+    rows = [{"vehicle_status": "报废车"} if i in (1, 3, 14) else {"purchase_price_yuan": -1.0} if i == 8 else {}
+            for i in range(20)]
+    rows += [{"id_status": "bad_check", "id_norm": None}] * 3
+    staged = write_staged(tmp_path / "vehicle.parquet", "vehicle", rows)
+    results, saved = {}, {}
+    for alone in (False, True):
+        monkeypatch.setattr(check, "RUN_FAILED_ALONE", alone)
+        out = tmp_path / str(alone)
+        results[alone] = validate_source("vehicle", staged, RUN_DATE, out / "passed.parquet",
+                                         out / "quarantine.parquet", out / "docs", chunk_rows=6,
+                                         expected_rows=len(rows))
+        data = json.loads((out / "docs" / "_results" / "stg_vehicle.json").read_text(encoding="utf-8"))
+        for r in data["results"]:
+            r["expectation_config"].pop("id")
+        data["meta"].pop("validation_id")
+        saved[alone] = data
+    before, after = results[False], results[True]
+    assert (before.chunks, before.rows_quarantined) == (4, 4)
+    assert pq.read_table(before.passed_out).equals(pq.read_table(after.passed_out))
+    assert pq.read_table(before.quarantine_out).equals(pq.read_table(after.quarantine_out))
+    assert (before.status, before.reasons_zh, before.expectations) == (after.status, after.reasons_zh,
+                                                                       after.expectations)
+    assert saved[False] == saved[True]
+
+
 def test_a_rerun_replaces_the_outputs(tmp_path):
     run(tmp_path, "bank", [{"balance_yuan": -1.0}, {}])
     result, quarantine = run(tmp_path, "bank", [{}, {}])

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,6 +128,9 @@ ROWS = {"result_format": "COMPLETE", "unexpected_index_column_names": ["record_i
 SUMMARY = {"result_format": "SUMMARY"}
 
 
+# A rule that found unexpected rows in a chunk runs alone in the later chunks (False: counted first).
+RUN_FAILED_ALONE = True
+
 # A chunk of at least this many rows is validated column group by column group (below); a
 # smaller one in one run (each run costs GX a fixed overhead that a small chunk does not repay).
 GROUPED_ROWS = 250_000
@@ -167,23 +170,28 @@ class _Definitions:
         for e in self.expectations:
             wanted = set(expectation_columns(e)) | _condition_columns(e.get("kwargs", {}).get("row_condition"))
             self._needs.append([n for n in columns if n in wanted])
-        self._counts: Any = None
-        self._groups: list[tuple[list[str], Any]] | None = None
+        self._passes: dict[tuple[bool, tuple[int, ...]], Any] = {}
         self._alone: dict[int, Any] = {}
 
-    def passes(self, rows: int) -> list[tuple[list[str] | None, Any]]:
-        """The BASIC runs of a chunk of `rows` rows: (columns, definition); columns None = all."""
+    def passes(self, rows: int, skip: Collection[int] = ()) -> list[tuple[list[str] | None, Any]]:
+        """The BASIC runs of a chunk of `rows` rows, less the expectations at `skip` (run alone
+        anyway, see `validate_source`): (columns, definition); columns None = all."""
         if rows < GROUPED_ROWS:
-            if self._counts is None:
-                self._counts = self._add(f"{self.suite.name}.counts", range(len(self.expectations)))
-            return [(None, self._counts)]
-        if self._groups is None:
-            grouped: dict[tuple[str, ...], list[int]] = {}
+            groups = {(): list(range(len(self.expectations)))}
+        else:
+            groups = {}
             for i, needs in enumerate(self._needs):
-                grouped.setdefault(tuple(needs), []).append(i)
-            self._groups = [(list(cols), self._add(f"{self.suite.name}.counts.{n}", indexes))
-                            for n, (cols, indexes) in enumerate(grouped.items())]
-        return self._groups
+                groups.setdefault(tuple(needs), []).append(i)
+        out = []
+        for cols, indexes in groups.items():
+            indexes = tuple(i for i in indexes if i not in skip)
+            key = (rows < GROUPED_ROWS, indexes)
+            if indexes and key not in self._passes:
+                name = f"{self.suite.name}.counts" + (f".{len(self._passes)}" if self._passes else "")
+                self._passes[key] = self._add(name, indexes)
+            if indexes:
+                out.append((None if rows < GROUPED_ROWS else list(cols), self._passes[key]))
+        return out
 
     def alone(self, i: int, rows: int) -> tuple[Any, dict, list[str] | None]:
         """Expectation i's own definition, its result format and the columns it runs on (in a
@@ -319,6 +327,9 @@ def validate_source(
 
     lines: list[dict] = []
     bad_rows: list[np.ndarray] = []
+    # a rule that found unexpected rows in a chunk is likely to find some in the next ones: it runs
+    # there alone, for its full result, at once (not counted first and then run again)
+    failed: set[int] = set()
     offset = 0
     passed_out, quarantine_out = Path(passed_out), Path(quarantine_out)
     # only what GX checks and what a quarantine line shows is read; the passed rows are the
@@ -328,8 +339,11 @@ def validate_source(
         frame = _gx_frame(table, gx_columns)
         bad = np.zeros(table.num_rows, dtype=bool)
         counted = [_run(suite, vd, COUNTS, _columns(frame, columns), params, run_id)
-                   for columns, vd in definitions.passes(table.num_rows)]
-        again = sorted(definitions.index[r.expectation_config.id] for c in counted for r in c.results if _found_rows(r))
+                   for columns, vd in definitions.passes(table.num_rows, skip=failed)]
+        again = sorted(failed.union(definitions.index[r.expectation_config.id]
+                                    for c in counted for r in c.results if _found_rows(r)))
+        if RUN_FAILED_ALONE:
+            failed.update(again)
         for c in counted:
             list(merger.add(c, skip=again))
         for i in again:

@@ -248,7 +248,7 @@ def _fold(acc: dict | None, result: dict) -> dict:
         for key in ("partial_unexpected_list", "partial_unexpected_index_list"):
             if key in slim:
                 acc[key] = (acc.get(key, []) + slim[key])[:PARTIAL]
-        if "partial_unexpected_counts" in slim:
+        if slim.get("partial_unexpected_counts"):  # a full result without unexpected rows adds nothing
             counts = Counter()
             for c in acc.get("partial_unexpected_counts", []) + slim["partial_unexpected_counts"]:
                 counts[json.dumps(c["value"], default=str)] += c["count"]
