@@ -390,3 +390,24 @@ def test_a_warning_rule_may_only_report(tmp_path):
     (tmp_path / "stg_vehicle.json").write_text(json.dumps(suite, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(ConfigError, match="warning"):
         load_suite("vehicle", tmp_path)
+
+
+def test_a_rule_with_a_condition_string_sees_every_column_when_grouped(tmp_path, monkeypatch):
+    """A row condition written as a pandas string names its columns in text: the rule runs on the
+    whole frame, not on a narrow one missing the condition's column."""
+    from hedui.steps.validate import check
+
+    suite = json.loads((check.suites_dir() / "stg_vehicle.json").read_text(encoding="utf-8"))
+    for e in suite["expectations"]:
+        if e["kwargs"].get("column") == "name" and "row_condition" in e["kwargs"]:
+            e["kwargs"]["row_condition"] = 'id_status not in ["valid", "converted_15"]'
+            e["kwargs"]["condition_parser"] = "pandas"
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "stg_vehicle.json").write_text(json.dumps(suite, ensure_ascii=False), encoding="utf-8")
+    rows = [{}, {"id_status": "bad_check", "id_norm": None, "name": None}, {}]
+    staged = write_staged(tmp_path / "vehicle.parquet", "vehicle", rows)
+    monkeypatch.setattr(check, "GROUPED_ROWS", 0)
+    result = validate_source("vehicle", staged, RUN_DATE, tmp_path / "passed.parquet", tmp_path / "q.parquet",
+                             expected_rows=len(rows), suites=suites)
+    assert result.rows_quarantined == 1

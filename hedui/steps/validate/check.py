@@ -168,7 +168,10 @@ class _Definitions:
         self.index: dict[str, int] = {}
         self._needs: list[list[str]] = []
         for e in self.expectations:
-            wanted = set(expectation_columns(e)) | _condition_columns(e.get("kwargs", {}).get("row_condition"))
+            condition = e.get("kwargs", {}).get("row_condition")
+            wanted = set(expectation_columns(e)) | _condition_columns(condition)
+            if condition is not None and not isinstance(condition, dict):  # a condition string: any column
+                wanted = set(columns)
             self._needs.append([n for n in columns if n in wanted])
         self._passes: dict[tuple[bool, tuple[int, ...]], Any] = {}
         self._alone: dict[int, Any] = {}
