@@ -30,6 +30,7 @@ from hedui.steps.report.display import (
     _finding_diff,
     chinese_date,
     lineage_groups,
+    page_renderer,
     safe_name,
 )
 from hedui.steps.report.sqlhtml import _record_groups, _record_sql, _sql_case, _sql_str
@@ -179,7 +180,8 @@ def _worker_state(parts: Path) -> dict:
         tpl = env.get_template("household.html")
         # the template's `{{ value }}` calls `escape` from its module's names: this one gives the same text
         tpl.root_render_func.__globals__["escape"] = _escape
-        _WORKER.update(parts=parts, tpl=tpl, con=duckdb.connect(config={
+        _WORKER.update(parts=parts, tpl=tpl, render=page_renderer(tpl), style=Markup(
+            env.get_template("_style.html").render()), con=duckdb.connect(config={
             "threads": 1, "memory_limit": WORKER_MEMORY_LIMIT, "temp_directory": str(parts / "tmp")}))
     return _WORKER
 
@@ -317,7 +319,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     parts, batch, folder = Path(job["parts"]), job["batch"], Path(job["folder"])
     started = time.perf_counter()
     state = _worker_state(parts)
-    con, tpl = state["con"], state["tpl"]
+    con, render, style = state["con"], state["render"], state["style"]
     # each member's record tables, one per source group, in one string
     rows = []
     for order, group, html in job["records"]:
@@ -379,8 +381,8 @@ def _render_batch(job: dict) -> tuple[int, int]:
             versions.keep_first(report_dir, request_id, before[3], before[4], digest=before[0])
         kept = len(versions.list_versions(report_dir, request_id)) if any_kept or action == "reissue" else 0
         version = h._version + kept
-        html = tpl.render(
-            decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH, windows=windows,
+        html = render(
+            style=style, decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH, windows=windows,
             reviewers=sorted({d.reviewer for d in mine_decided if d.decision == "confirmed"}),
             h=h, outcome_zh=OUTCOME_ZH[h.outcome], members=member_list,
             per_member=[SimpleNamespace(member=m, records=Markup(r)) for m, r in zip(member_list, records,
