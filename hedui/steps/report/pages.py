@@ -33,7 +33,7 @@ from hedui.steps.report.display import (
     page_renderer,
     safe_name,
 )
-from hedui.steps.report.sqlhtml import _record_groups, _record_sql, _sql_case, _sql_str
+from hedui.steps.report.sqlhtml import _member_records, _record_groups, _record_sql, _sql_case, _sql_str
 
 log = logging.getLogger(__name__)
 
@@ -250,49 +250,6 @@ def _grouped(rows: list) -> dict[str, list]:
     out: dict[str, list] = defaultdict(list)
     for r in rows:
         out[r.request_id].append(r)
-    return out
-
-
-def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) -> dict[tuple, tuple[str, bytes, int]]:
-    """{(hh, member_id): (the member's record tables in one string, the same in UTF-8, records cited)}.
-
-    DuckDB makes each record's row of HTML and sorts them (household, member, group, source, file, row);
-    a table is then one slice of the sorted rows' UTF-8 buffer between its `heads` (the Arrow offsets
-    say where each row starts), with no Python string per record and no ordered aggregate. The tables are
-    joined as bytes and decoded once per member; the bytes go to the page digest as they are.
-    """
-    import numpy as np
-
-    table = con.sql(f"select hh, member_id, grp, html from ({' union all '.join(selects)}) "
-                    "order by hh, member_id, grp, src_ord, file_name, row_no, html").to_arrow_table()
-    n = table.num_rows
-    if not n:
-        return {}
-    html = table.column("html").combine_chunks()
-    _, offsets_buf, data_buf = html.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64 if html.type == "large_string" else np.int32,
-                            count=n + 1, offset=html.offset * (8 if html.type == "large_string" else 4)).tolist()
-    data = data_buf.to_pybytes() if data_buf is not None else b""
-    hh, member, grp = (table.column(c).to_pylist() for c in ("hh", "member_id", "grp"))
-    utf8 = {g: (pre.encode("utf-8"), post.encode("utf-8")) for g, (pre, post) in heads.items()}
-    out: dict[tuple, tuple[str, bytes, int]] = {}
-    i = 0
-    while i < n:
-        key_hh, key_m = hh[i], member[i]
-        j = i + 1
-        while j < n and hh[j] == key_hh and member[j] == key_m:
-            j += 1
-        pieces, k = [], i
-        while k < j:
-            g, e = grp[k], k + 1
-            while e < j and grp[e] == g:
-                e += 1
-            pre, post = utf8[g]
-            pieces += (pre, b"%d" % (e - k), post, data[offsets[k]:offsets[e]], b"\n</table>\n")
-            k = e
-        raw = b"".join(pieces)
-        out[(key_hh, key_m)] = (raw.decode("utf-8"), raw, j - i)
-        i = j
     return out
 
 
