@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from collections import defaultdict
@@ -84,8 +85,8 @@ def _env() -> Environment:
     env.filters["yuan"] = lambda v: "—" if v is None else f"{v:,.2f}"
     from hedui.regions import region_label
 
-    env.filters["region"] = region_label
-    env.filters["cdate"] = _chinese_date_cached
+    env.filters["region"] = _cached(region_label)
+    env.filters["cdate"] = _cached(chinese_date)
     return env
 
 
@@ -106,7 +107,7 @@ def page_renderer(tpl):
 _NEEDS_ESCAPE = re.compile("[&<>\"']").search
 
 
-def _escape(value, _needs=_NEEDS_ESCAPE, _str=str, _int=int, _float=float):
+def _escape(value, _needs=_NEEDS_ESCAPE, _str=str, _int=int, _float=float, _date=dt.date, _datetime=dt.datetime):
     """markupsafe.escape's text for a page's `{{ value }}` (what Jinja joins into the page), with less work
     per value (a third of the template's time was escape and the Markup it makes): a text without any of
     the five characters is itself, a number's text has none of them, Markup is already escaped."""
@@ -117,6 +118,8 @@ def _escape(value, _needs=_NEEDS_ESCAPE, _str=str, _int=int, _float=float):
         return _str(value)
     if kind is Markup:
         return value
+    if kind is _date or kind is _datetime:  # digits, '-', ':' and ' ': nothing to escape
+        return _str(value)
     return escape(value)
 
 
@@ -131,23 +134,25 @@ def chinese_date(value) -> str:
     return text
 
 
-_CDATES: dict = {}
+def _cached(fn):
+    """`fn` of one value, each distinct value (by type and value) worked out once per process: a filter a
+    page applies to values that repeat across the run's pages (dates, region codes)."""
+    known: dict = {}
 
+    def cached(value):
+        key = (type(value), value)
+        try:
+            return known[key]
+        except KeyError:
+            pass
+        except TypeError:  # not hashable
+            return fn(value)
+        if len(known) > 100_000:
+            known.clear()
+        text = known[key] = fn(value)
+        return text
 
-def _chinese_date_cached(value) -> str:
-    """`chinese_date`, each distinct value worked out once per process (a page shows two or three dates,
-    a run has few distinct ones)."""
-    key = (type(value), value)
-    try:
-        return _CDATES[key]
-    except KeyError:
-        pass
-    except TypeError:  # not hashable
-        return chinese_date(value)
-    if len(_CDATES) > 100_000:
-        _CDATES.clear()
-    text = _CDATES[key] = chinese_date(value)
-    return text
+    return cached
 
 
 def safe_name(request_id: str) -> str:

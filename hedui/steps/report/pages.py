@@ -180,8 +180,7 @@ def _worker_state(parts: Path) -> dict:
         tpl = env.get_template("household.html")
         # the template's `{{ value }}` calls `escape` from its module's names: this one gives the same text
         tpl.root_render_func.__globals__["escape"] = _escape
-        _WORKER.update(parts=parts, tpl=tpl, render=page_renderer(tpl), style=Markup(
-            env.get_template("_style.html").render()), con=duckdb.connect(config={
+        _WORKER.update(parts=parts, tpl=tpl, render=page_renderer(tpl), con=duckdb.connect(config={
             "threads": 1, "memory_limit": WORKER_MEMORY_LIMIT, "temp_directory": str(parts / "tmp")}))
     return _WORKER
 
@@ -276,7 +275,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     parts, batch, folder = Path(job["parts"]), job["batch"], Path(job["folder"])
     started = time.perf_counter()
     state = _worker_state(parts)
-    con, render, style = state["con"], state["render"], state["style"]
+    con, render = state["con"], state["render"]
     # each member's record tables, one per source group, in one string
     rows = []
     for order, group, html in job["records"]:
@@ -303,6 +302,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     source_names = job["source_names"]
     report_dir, template = folder.parent, job["template"]
     common = digests.common_part(job["statuses_html"], source_names, run_date, windows)
+    windows_read = SimpleNamespace(**windows)  # `windows.objection` read as an attribute, not a failed one
     recorded = digests.previous(con, job.get("previous"), [h.request_id for h in households])
     explicit, reissue = job.get("explicit", False), job.get("reissue") or {}
     index_rows, rendered = [], 0
@@ -339,7 +339,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
         kept = len(versions.list_versions(report_dir, request_id)) if any_kept or action == "reissue" else 0
         version = h._version + kept
         html = render(
-            style=style, decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH, windows=windows,
+            decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH, windows=windows_read,
             reviewers=sorted({d.reviewer for d in mine_decided if d.decision == "confirmed"}),
             h=h, outcome_zh=OUTCOME_ZH[h.outcome], members=member_list,
             per_member=[SimpleNamespace(member=m, records=Markup(r)) for m, r in zip(member_list, records,
