@@ -2,8 +2,8 @@
 that the batched, pooled report writes the same bytes.
 
 A verbatim copy of `hedui/report.py`'s `write_reports` of that time, except: it writes to a given
-folder, prints no PDFs, renders `household.html` of this folder (the template of that time; the
-other templates are hedui's), and breaks the summary's ties as the report now does (bars of equal
+folder, prints no PDFs, renders `household.html` and `summary.html` of this folder (the templates of that
+time; `_style.html` is hedui's), and breaks the summary's ties as the report now does (bars of equal
 length by code, equally frequent quarantine reasons by text) instead of leaving them to DuckDB.
 """
 

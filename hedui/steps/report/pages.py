@@ -30,9 +30,10 @@ from hedui.steps.report.display import (
     _finding_diff,
     chinese_date,
     lineage_groups,
+    page_renderer,
     safe_name,
 )
-from hedui.steps.report.sqlhtml import _record_groups, _record_sql, _sql_case, _sql_str
+from hedui.steps.report.sqlhtml import _member_records, _record_groups, _record_sql, _sql_case, _sql_str
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ def _worker_state(parts: Path) -> dict:
         tpl = env.get_template("household.html")
         # the template's `{{ value }}` calls `escape` from its module's names: this one gives the same text
         tpl.root_render_func.__globals__["escape"] = _escape
-        _WORKER.update(parts=parts, tpl=tpl, con=duckdb.connect(config={
+        _WORKER.update(parts=parts, tpl=tpl, render=page_renderer(tpl), con=duckdb.connect(config={
             "threads": 1, "memory_limit": WORKER_MEMORY_LIMIT, "temp_directory": str(parts / "tmp")}))
     return _WORKER
 
@@ -251,49 +252,6 @@ def _grouped(rows: list) -> dict[str, list]:
     return out
 
 
-def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) -> dict[tuple, tuple[str, bytes, int]]:
-    """{(hh, member_id): (the member's record tables in one string, the same in UTF-8, records cited)}.
-
-    DuckDB makes each record's row of HTML and sorts them (household, member, group, source, file, row);
-    a table is then one slice of the sorted rows' UTF-8 buffer between its `heads` (the Arrow offsets
-    say where each row starts), with no Python string per record and no ordered aggregate. The tables are
-    joined as bytes and decoded once per member; the bytes go to the page digest as they are.
-    """
-    import numpy as np
-
-    table = con.sql(f"select hh, member_id, grp, html from ({' union all '.join(selects)}) "
-                    "order by hh, member_id, grp, src_ord, file_name, row_no, html").to_arrow_table()
-    n = table.num_rows
-    if not n:
-        return {}
-    html = table.column("html").combine_chunks()
-    _, offsets_buf, data_buf = html.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64 if html.type == "large_string" else np.int32,
-                            count=n + 1, offset=html.offset * (8 if html.type == "large_string" else 4)).tolist()
-    data = data_buf.to_pybytes() if data_buf is not None else b""
-    hh, member, grp = (table.column(c).to_pylist() for c in ("hh", "member_id", "grp"))
-    utf8 = {g: (pre.encode("utf-8"), post.encode("utf-8")) for g, (pre, post) in heads.items()}
-    out: dict[tuple, tuple[str, bytes, int]] = {}
-    i = 0
-    while i < n:
-        key_hh, key_m = hh[i], member[i]
-        j = i + 1
-        while j < n and hh[j] == key_hh and member[j] == key_m:
-            j += 1
-        pieces, k = [], i
-        while k < j:
-            g, e = grp[k], k + 1
-            while e < j and grp[e] == g:
-                e += 1
-            pre, post = utf8[g]
-            pieces += (pre, b"%d" % (e - k), post, data[offsets[k]:offsets[e]], b"\n</table>\n")
-            k = e
-        raw = b"".join(pieces)
-        out[(key_hh, key_m)] = (raw.decode("utf-8"), raw, j - i)
-        i = j
-    return out
-
-
 _PAGE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -317,7 +275,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     parts, batch, folder = Path(job["parts"]), job["batch"], Path(job["folder"])
     started = time.perf_counter()
     state = _worker_state(parts)
-    con, tpl = state["con"], state["tpl"]
+    con, render = state["con"], state["render"]
     # each member's record tables, one per source group, in one string
     rows = []
     for order, group, html in job["records"]:
@@ -344,6 +302,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     source_names = job["source_names"]
     report_dir, template = folder.parent, job["template"]
     common = digests.common_part(job["statuses_html"], source_names, run_date, windows)
+    windows_read = SimpleNamespace(**windows)  # `windows.objection` read as an attribute, not a failed one
     recorded = digests.previous(con, job.get("previous"), [h.request_id for h in households])
     explicit, reissue = job.get("explicit", False), job.get("reissue") or {}
     index_rows, rendered = [], 0
@@ -379,8 +338,8 @@ def _render_batch(job: dict) -> tuple[int, int]:
             versions.keep_first(report_dir, request_id, before[3], before[4], digest=before[0])
         kept = len(versions.list_versions(report_dir, request_id)) if any_kept or action == "reissue" else 0
         version = h._version + kept
-        html = tpl.render(
-            decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH, windows=windows,
+        html = render(
+            decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH, windows=windows_read,
             reviewers=sorted({d.reviewer for d in mine_decided if d.decision == "confirmed"}),
             h=h, outcome_zh=OUTCOME_ZH[h.outcome], members=member_list,
             per_member=[SimpleNamespace(member=m, records=Markup(r)) for m, r in zip(member_list, records,

@@ -129,3 +129,82 @@ def _record_groups(sources: list[str]) -> tuple[list[tuple[str, int, int]], dict
             heads[group] = (f'\n<table>\n<thead><tr><th colspan="{len(headers) + 1}">{escape(smap.title_zh)}（',
                             f" 条）</th></tr>\n<tr>{ths}<th>来源</th></tr></thead>\n")
     return plan, heads
+
+
+def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) -> dict[tuple, tuple[str, bytes, int]]:
+    """{(hh, member_id): (the member's record tables in one string, the same in UTF-8, records cited)}.
+
+    DuckDB makes each record's row of HTML and sorts them (household, member, group, source, file, row);
+    a table is then one slice of the sorted rows' UTF-8 buffer between its `heads` (the Arrow offsets
+    say where each row starts), with no Python string per record and no ordered aggregate. Where a member
+    and a table start is found column-wise (Arrow compares each row's keys with the row before), so that
+    Python steps once per table, not once per record. The tables are joined as bytes and decoded once per
+    member; the bytes go to the page digest as they are.
+    """
+    import numpy as np
+
+    table = con.sql(f"select hh, member_id, grp, html from ({' union all '.join(selects)}) "
+                    "order by hh, member_id, grp, src_ord, file_name, row_no, html").to_arrow_table()
+    n = table.num_rows
+    if not n:
+        return {}
+    html = table.column("html").combine_chunks()
+    _, offsets_buf, data_buf = html.buffers()
+    wide = html.type == "large_string"
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64 if wide else np.int32, count=n + 1,
+                            offset=html.offset * (8 if wide else 4))
+    data = memoryview(data_buf) if data_buf is not None else memoryview(b"")
+    hh, member, grp = (table.column(c).combine_chunks() for c in ("hh", "member_id", "grp"))
+    new_member = np.ones(n, dtype=bool)
+    new_member[1:] = _differs(hh) | _differs(member)
+    new_table = new_member.copy()
+    new_table[1:] |= _differs(grp)
+    starts = np.flatnonzero(new_table)  # each table's first row
+    ends = np.append(starts[1:], n)
+    member_rows = np.flatnonzero(new_member).tolist()
+    hh_list, member_list, grp_list = hh.to_pylist(), member.to_pylist(), grp.to_pylist()
+    keys = ((hh_list[i], member_list[i]) for i in member_rows)
+    utf8 = {g: (pre.encode("utf-8"), post.encode("utf-8")) for g, (pre, post) in heads.items()}
+    out: dict[tuple, tuple[str, bytes, int]] = {}
+    pieces: list = []
+    first, key = 0, None
+    for is_new, a, b, o, p in zip(new_member[starts].tolist(), starts.tolist(), ends.tolist(),
+                                  offsets[starts].tolist(), offsets[ends].tolist(), strict=True):
+        g = grp_list[a]
+        if is_new:
+            if pieces:
+                raw = b"".join(pieces)
+                out[key] = (raw.decode("utf-8"), raw, a - first)
+            key, pieces, first = next(keys), [], a
+        pre, post = utf8[g]
+        pieces += (pre, b"%d" % (b - a), post, data[o:p], b"\n</table>\n")
+    raw = b"".join(pieces)
+    out[key] = (raw.decode("utf-8"), raw, n - first)
+    return out
+
+
+_INTS = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+
+
+def _differs(column):
+    """Per row but the first, whether its value differs from the row before's, as a numpy array read from
+    the Arrow buffers (pyarrow's compute and to_numpy import pandas, a second of CPU in each page worker):
+    integers, and texts all of one length (IDs), compared column-wise; anything else (NULLs) one by one."""
+    import numpy as np
+
+    n, kind = len(column), str(column.type)
+    if not column.null_count and kind in _INTS:
+        values = np.frombuffer(column.buffers()[1], dtype=kind, count=n, offset=column.offset * np.dtype(kind).itemsize)
+        return values[1:] != values[:-1]
+    if not column.null_count and kind in ("string", "large_string"):
+        wide = kind == "large_string"
+        _, offsets, data = column.buffers()
+        offsets = np.frombuffer(offsets, dtype=np.int64 if wide else np.int32, count=n + 1,
+                                offset=column.offset * (8 if wide else 4))
+        lengths = np.diff(offsets)
+        width = int(lengths[0])
+        if width and (lengths == width).all():
+            rows = np.frombuffer(data, dtype=np.uint8, count=n * width, offset=int(offsets[0])).reshape(n, width)
+            return (rows[1:] != rows[:-1]).any(axis=1)
+    values = column.to_pylist()
+    return np.fromiter((a != b for a, b in zip(values[1:], values[:-1], strict=True)), dtype=bool, count=n - 1)
