@@ -367,7 +367,7 @@ class StreamProtector:
                 column = masks[self.id_firsts[0]]
                 for c in self.id_firsts[1:]:  # coalesce(mask(first), mask(next)…): each only on the rows still null
                     if pc.any(gaps := pc.is_null(column)).as_py():
-                        values = pa.table({"v": pc.cast(plain[c], pa.string()).filter(gaps)})
+                        values = pa.table({"v": pc.cast(plain[c].filter(gaps), pa.string())})  # those rows only
                         masked = self._sql(f"select {_mask_id_sql('v')} from _hd_t", values).column(0)
                         column = pc.replace_with_mask(column, gaps, masked.combine_chunks())
             else:
