@@ -160,8 +160,11 @@ class RawWriter:
         # without the Arrow schema in the file's metadata they read back as raw_schema's plain strings
         self._view_schema = pa.schema([pa.field(f.name, pa.string_view()) if f.type == pa.string() else f
                                        for f in self.schema])
+        # row_no (one value per row) without a dictionary: the writer would build one per column chunk only
+        # to drop it (~30 % of the write's CPU at 2 M rows; the file is smaller without, the same values)
         self._writer = pq.ParquetWriter(str(self._tmp), self._view_schema, compression="zstd", compression_level=1,
-                                        write_statistics=False, store_schema=False)
+                                        write_statistics=False, store_schema=False,
+                                        use_dictionary=[n for n in self.schema.names if n != "row_no"])
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
 

@@ -83,6 +83,11 @@ def test_raw_parquet_follows_the_contract(inbox, tmp_path):
         "balance_yuan__scale", "source", "delivery_date", "file_name", "row_no", "read_error"]
     assert schema.field("row_no").type == pa.int32()
     assert manifest.files[0].sha256 and len(manifest.files[0].sha256) == 64
+    # row_no (one value per row) is written without a dictionary, the other columns with one
+    chunks = pq.ParquetFile(tmp_path / "raw" / "bank.parquet").metadata.row_group(0)
+    dictionary = {chunks.column(i).path_in_schema: chunks.column(i).has_dictionary_page
+                  for i in range(chunks.num_columns)}
+    assert not dictionary.pop("row_no") and all(dictionary.values())
 
 
 def test_quoted_fields_keep_separators_and_quotes(inbox, tmp_path):

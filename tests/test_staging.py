@@ -184,3 +184,30 @@ def test_masking_macros():
         "select hd_mask_id('11010519491231002X'), hd_mask_account('6222 0000 1111 2222'), hd_mask_name('欧阳修'), "
         "hd_mask_account('12')"
     ).fetchall() == [("110105********002X", "****2222", "欧*", "****")]
+
+
+def test_load_macros_only_those_a_query_calls():
+    """With a query, only the macros it calls (and theirs) are created: the same answers, less to bind."""
+    sql = "select hd_name_norm(x), hd_amount(x, 1) from (values ('１２3')) t(x)"
+    some, every = duckdb.connect(), duckdb.connect()
+    load_macros(some, sql)
+    load_macros(every)
+    assert some.sql(sql).fetchall() == every.sql(sql).fetchall() == [("123", 123.0)]
+    created = {r[0] for r in some.sql("select function_name from duckdb_functions() where function_name like 'hd_%'"
+                                      ).fetchall()}
+    assert {"hd_name_norm", "hd_fold", "hd_remove_ws", "hd_amount", "hd_amount_clean", "hd_amount_text"} <= created
+    assert not created & {"hd_id_status", "hd_id_norm", "hd_date", "hd_mask_id"}
+
+
+def test_names_renormalized_counts_the_deliverys_distinct_exceptional_names(tmp_path):
+    """Traditional names go to Python once each; the count covers quarantined rows' names too."""
+    rows = [row(2, name="張三豐"), row(3, name="張三豐", account="6222000011113333"),  # one distinct name
+            row(4, name="劉備", date="2023-13-45"),                                  # only on a quarantined row
+            row(5, name="李四")]                                                     # simplified: SQL only
+    m = DeliveryManifest(source="bank", delivery_date=RUN, location=f"bank/{RUN}",
+                         files=[FileManifest(file_name=F1, format="csv", rows_read=4)])
+    m.finish("银行")
+    counts = stage_source(bank_raw(rows, tmp_path / "raw.parquet"), load_map("bank"), RUN, tmp_path / "s.parquet",
+                          tmp_path / "q.parquet", manifest=m)
+    assert counts.names_renormalized == 2
+    assert pl.read_parquet(tmp_path / "s.parquet")["name_norm"].to_list() == ["张三丰", "张三丰", "李四"]

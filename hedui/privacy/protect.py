@@ -353,18 +353,23 @@ class StreamProtector:
         `encoded` may give some of those columns already dictionary-encoded (the same values: staging
         has its IDs so), which saves encoding them again."""
         masks_of = {}  # column → the SQL twin of its masking function (the masked columns of the plain values)
-        if self.masked_id_column in self._added:
-            masks_of.update((c, _mask_id_sql) for c in self.id_firsts)
+        id_masked = self.masked_id_column in self._added
+        if id_masked:  # the other ID columns' masks only fill its gaps: computed there alone (below)
+            masks_of[self.id_firsts[0]] = _mask_id_sql
         masks_of.update((c, _mask_account_sql) for c in self.account_columns if f"{c}_masked" in self._added)
-        masks = {}
+        masks, plain = {}, {}
         for c, transform, fmt in self.plan:
-            column = encoded[c] if encoded and c in encoded else table.column(c)
+            plain[c] = column = encoded[c] if encoded and c in encoded else table.column(c)
             protected, masks[c] = self._map(c, transform, fmt, column, masks_of.get(c))
             table = table.set_column(table.schema.get_field_index(c), c, protected)
         for name in self._added:
             if name == self.masked_id_column:
-                firsts = [masks[c] for c in self.id_firsts]
-                column = firsts[0] if len(firsts) == 1 else pc.coalesce(*firsts)
+                column = masks[self.id_firsts[0]]
+                for c in self.id_firsts[1:]:  # coalesce(mask(first), mask(next)…): each only on the rows still null
+                    if pc.any(gaps := pc.is_null(column)).as_py():
+                        values = pa.table({"v": pc.cast(plain[c].filter(gaps), pa.string())})  # those rows only
+                        masked = self._sql(f"select {_mask_id_sql('v')} from _hd_t", values).column(0)
+                        column = pc.replace_with_mask(column, gaps, masked.combine_chunks())
             else:
                 column = masks[name.removesuffix("_masked")]
             table = table.append_column(pa.field(name, pa.string()), column)

@@ -19,13 +19,15 @@ Names: the SQL macro ``hd_name_norm`` does not convert traditional to
 simplified characters; the distinct names holding a character where the SQL
 and Python normalizers may differ (:func:`matching.normalize.name_sql_exceptions`)
 are normalized with :func:`matching.normalize.normalize_name` — a Python
-call per *distinct exceptional name*, never per row — and handed to the SQL as
-list parameters.
+call per *distinct exceptional name* of the delivery, never per row — and put
+in place of the SQL's answer for them (``_NameNormalizer``, per batch).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -73,9 +75,39 @@ class StageCounts:
         return asdict(self)
 
 
-def load_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Create (or replace) the ``hd_*`` macros of ``sql/macros.sql`` on ``con``."""
-    con.sql((SQL_DIR / "macros.sql").read_text(encoding="utf-8"))
+_MACRO = re.compile(r"(?m)^create or replace temp macro (hd_\w+)\(")
+_MACRO_USE = re.compile(r"\b(hd_\w+)\(")
+
+
+@functools.lru_cache(maxsize=1)
+def _macro_statements() -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+    """Each macro of ``sql/macros.sql``: its statement and the macros it calls (in file order)."""
+    text = (SQL_DIR / "macros.sql").read_text(encoding="utf-8")
+    starts = [m.start() for m in _MACRO.finditer(text)]
+    ends = [*starts[1:], len(text)]
+    statements = {_MACRO.match(text, a).group(1): text[a:b] for a, b in zip(starts, ends, strict=True)}
+    uses = {name: frozenset(_MACRO_USE.findall(body, body.index(")"))) & statements.keys()
+            for name, body in statements.items()}
+    return statements, uses
+
+
+def load_macros(con: duckdb.DuckDBPyConnection, sql: str | None = None) -> None:
+    """Create (or replace) the ``hd_*`` macros of ``sql/macros.sql`` on ``con``: all of them, or with
+    ``sql`` only those it calls and theirs (creating a macro costs DuckDB a bind: the two ``hd_id_status``
+    / ``hd_id_norm`` trees alone 70 ms, three times per source)."""
+    if sql is None:
+        con.sql((SQL_DIR / "macros.sql").read_text(encoding="utf-8"))
+        return
+    statements, uses = _macro_statements()
+    needed, todo = set(), [n for n in _MACRO_USE.findall(sql) if n in statements]
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(uses[name])
+    script = "".join(body for name, body in statements.items() if name in needed)  # file order: callees first
+    if script:
+        con.sql(script)
 
 
 def _q(identifier: str) -> str:
@@ -94,14 +126,6 @@ def _mask(spec: ColumnSpec, col: str) -> str:
     if spec.type == "name":
         return f"hd_mask_name({col})"
     return col
-
-
-def name_norm_sql(name: str) -> str:
-    """The normalized name of the text column ``name``: ``hd_name_norm``, or the Python normalization of
-    the names matching ``$name_exceptions`` (list parameters ``$fix_names`` → ``$fix_norms``)."""
-    return (f"case when regexp_matches({name}, $name_exceptions) "
-            f"then cast($fix_norms as varchar[])[list_position(cast($fix_names as varchar[]), {name})] "
-            f"else hd_name_norm({name}) end")
 
 
 def _slots(smap: SourceMap) -> dict[str, str]:
@@ -178,22 +202,6 @@ def _manifest_for(raw_parquet: Path, smap: SourceMap, manifest) -> DeliveryManif
     return None
 
 
-def _name_fixes(con: duckdb.DuckDBPyConnection, smap: SourceMap, raw_parquet: Path) -> dict:
-    """The parameters that give the distinct names where SQL and Python normalizers may differ
-    their Python normalization (one Python call per such distinct name, never per row)."""
-    pattern = "[" + name_sql_exceptions() + "]"
-    spec = smap.first_of_type("name")
-    raw: list[str] = []
-    if spec is not None:
-        col = _q(spec.column)
-        raw = [r[0] for r in con.execute(  # the pattern is long: matched once per distinct name
-            f"select v from (select distinct {col} as v from read_parquet($raw_parquet)) "
-            "where regexp_matches(v, $pattern)",
-            {"raw_parquet": str(raw_parquet), "pattern": pattern},
-        ).fetchall()]
-    return {"name_exceptions": pattern, "fix_names": raw, "fix_norms": [normalize_name(v) for v in raw]}
-
-
 #: columns of split.sql that are not staged columns
 _SPLIT_EXTRA = ("_file_row_number", "_rule", "_q_column_name", "_q_value_masked", "_q_reason_zh")
 QUARANTINE_COLUMNS = ("run_date", "source", "file_name", "row_no", "column_name", "value_masked", "rule", "reason_zh")
@@ -249,9 +257,9 @@ class _IdParser:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, column: str) -> None:
         self.cur = con.cursor()  # the split's result streams on `con`
-        load_macros(self.cur)
         self.column = column
         self.sql = (SQL_DIR / "staging" / "ids.sql").read_text(encoding="utf-8")
+        load_macros(self.cur, self.sql)
         self.encoded: dict[str, pa.DictionaryArray] = {}
 
     def __call__(self, table: pa.Table) -> pa.Table:
@@ -276,22 +284,35 @@ class _IdParser:
 
 class _NameNormalizer:
     """Replaces a table's ``name_norm`` (the delivered name, as split.sql leaves it) by its normalization,
-    computed once per distinct name of the table (names repeat: one person, many rows)."""
+    computed once per distinct name of the table (names repeat: one person, many rows): ``hd_name_norm``,
+    or :func:`matching.normalize.normalize_name` for the names holding a character where the two may
+    differ (``name_sql_exceptions``; one Python call per such distinct name of the delivery, kept in
+    ``fixes``).  Given every raw row, ``fixes`` ends as the delivery's distinct such names."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, params: dict) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.cur = con.cursor()  # the split's result streams on `con`
-        load_macros(self.cur)
-        self.params = {k: params[k] for k in ("name_exceptions", "fix_names", "fix_norms")}
-        self.sql = f"select {name_norm_sql('v')} from _hd_names"
+        self.params = {"name_exceptions": "[" + name_sql_exceptions() + "]"}
+        # the pattern is long: matched once per distinct name of a table
+        self.sql = "select regexp_matches(v, $name_exceptions) as fix, hd_name_norm(v) as norm from _hd_names"
+        load_macros(self.cur, self.sql)
+        self.fixes: dict[str, str | None] = {}
 
     def __call__(self, table: pa.Table) -> pa.Table:
         i = table.schema.get_field_index("name_norm")
         enc = pc.dictionary_encode(table.column(i).combine_chunks())
         self.cur.register("_hd_names", pa.table({"v": enc.dictionary}))
         try:
-            norms = self.cur.sql(self.sql, params=self.params).to_arrow_table().column(0).combine_chunks()
+            parsed = self.cur.sql(self.sql, params=self.params).to_arrow_table()
         finally:
             self.cur.unregister("_hd_names")
+        norms, fix = parsed.column("norm").combine_chunks(), pc.fill_null(parsed.column("fix").combine_chunks(), False)
+        if pc.any(fix).as_py():
+            fixes = self.fixes
+            names = enc.dictionary.filter(fix).to_pylist()
+            for v in names:
+                if v not in fixes:
+                    fixes[v] = normalize_name(v)
+            norms = pc.replace_with_mask(norms, fix, pa.array([fixes[v] for v in names], pa.string()))
         return table.set_column(i, table.schema.field(i), pc.take(norms, enc.indices))
 
     def close(self) -> None:
@@ -299,11 +320,12 @@ class _NameNormalizer:
 
 
 def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged_out: Path,
-           quarantine_out: Path, spill: Path, protect=None) -> tuple[int, int]:
+           quarantine_out: Path, spill: Path, protect=None) -> tuple[int, int, int]:
     """Stream split.sql: staged rows to ``staged_out``; quarantine lines (rules, then the duplicates
     of ``_hd_dups``, in delivery order) to ``quarantine_out``.  With ``protect`` (see
     :func:`stage_source`) the staged rows also go, protected, to ``protect.out`` in the same pass and
-    ``staged_out`` keeps only ``protect.plain_columns``.  Returns (staged, quarantined)."""
+    ``staged_out`` keeps only ``protect.plain_columns``.  Returns (staged, quarantined, names renormalized
+    in Python: the distinct raw names where the SQL and Python normalizers may differ)."""
     dups = con.sql("select * from _hd_dups").to_arrow_table()
     dup_rows = dups.column("file_row_number")
     sql = render("split", smap)
@@ -312,7 +334,7 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
     staged_names = [n for n in reader.schema.names if n not in _SPLIT_EXTRA]
     staged_schema = pa.schema([reader.schema.field(n) for n in staged_names])
     plain = staged_names
-    names = _NameNormalizer(con, params) if smap.first_of_type("name") else None
+    names = _NameNormalizer(con) if smap.first_of_type("name") else None
     id_spec = smap.first_of_type("id")
     ids = _IdParser(con, id_spec.column) if id_spec else None
     if protect is not None:
@@ -331,10 +353,10 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
             if dups.num_rows:
                 keep = pc.and_(keep, pc.invert(pc.is_in(batch.column("_file_row_number"), value_set=dup_rows)))
             rows = pa.Table.from_batches([batch.select(staged_names)])
+            if names is not None:  # before the filter: every raw row's name counts in names.fixes
+                rows = names(rows)
             if not pc.all(keep).as_py():  # most batches keep every row: no copy of them then
                 rows = rows.filter(keep)
-            if names is not None:
-                rows = names(rows)
             if ids is not None and rows.num_rows:
                 rows = ids(rows)
             staged.write(rows.select(plain))
@@ -366,7 +388,7 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
         if ids is not None:
             ids.close()
     quarantined = _write_quarantine(con, ruled.out, dups, q_schema, quarantine_out)
-    return staged.rows, quarantined
+    return staged.rows, quarantined, len(names.fixes) if names is not None else 0
 
 
 def _write_quarantine(con: duckdb.DuckDBPyConnection, ruled: Path, dups: pa.Table, schema: pa.Schema,
@@ -433,17 +455,15 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
     work.mkdir(parents=True, exist_ok=True)
     try:
         con.sql("set enable_progress_bar = false")
-        load_macros(con)
+        load_macros(con, render("duplicates", source_map) + render("split", source_map))
         man = _manifest_for(raw_parquet, source_map, manifest)
         incomplete = man.incomplete_files() if man else {}
         params = {"raw_parquet": str(raw_parquet), "run_date": str(run_date),
-                  "incomplete_files": list(incomplete), "incomplete_reasons": list(incomplete.values()),
-                  **_name_fixes(con, source_map, raw_parquet)}
-        counts.names_renormalized = len(params["fix_names"])
+                  "incomplete_files": list(incomplete), "incomplete_reasons": list(incomplete.values())}
         dup_sql = render("duplicates", source_map)
         con.execute(dup_sql, {k: v for k, v in params.items() if "$" + k in dup_sql})
-        counts.staged_rows, counts.quarantined_rows = _split(con, source_map, params, staged_out, quarantine_out,
-                                                             work, protect)
+        counts.staged_rows, counts.quarantined_rows, counts.names_renormalized = _split(
+            con, source_map, params, staged_out, quarantine_out, work, protect)
         counts.raw_rows = pq.ParquetFile(str(raw_parquet)).metadata.num_rows
         counts.by_rule = dict(con.sql(
             "select rule, count(*) from read_parquet($q) group by rule order by rule", params={"q": str(quarantine_out)}
