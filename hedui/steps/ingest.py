@@ -76,7 +76,7 @@ class StageCounts:
 
 
 _MACRO = re.compile(r"(?m)^create or replace temp macro (hd_\w+)\(")
-_MACRO_USE = re.compile(r"\b(hd_\w+)\(")
+_MACRO_USE = re.compile(r"\b(hd_\w+)\s*\(")
 
 
 @functools.lru_cache(maxsize=1)
