@@ -13,11 +13,13 @@ rows are not data.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import os
 import re
 import stat
+import unicodedata
 from pathlib import Path
 
 from connectors.limits import MAX_COLUMNS, NAME_MAX, InputLimits, cap, human_bytes, open_regular
@@ -74,25 +76,49 @@ def classify(path: Path) -> tuple[str | None, str]:
     return fmt, ""
 
 
-def _check_marker(path: Path, fm: FileManifest) -> None:
+def _marker_text(raw: bytes) -> str:
+    """A marker's text: UTF-8 (BOM or not), UTF-16 with a BOM (Notepad's “Unicode”), or GB18030;
+    full-width digits folded, blanks around it removed."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = raw.decode("utf-16", "replace")
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("gb18030", "replace")
+    return unicodedata.normalize("NFKC", text).replace("\ufeff", "").strip()
+
+
+def _marker_path(path: Path) -> Path:
+    """``<file>.ok`` beside ``path``; a marker whose suffix differs only in case (``.OK``) counts too."""
     marker = path.with_name(path.name + MARKER_SUFFIX)
+    if marker.is_symlink() or not marker.is_file():
+        for suffix in (".OK", ".Ok", ".oK"):
+            other = path.with_name(path.name + suffix)
+            if not other.is_symlink() and other.is_file():
+                return other
+    return marker
+
+
+def _check_marker(path: Path, fm: FileManifest) -> None:
+    marker = _marker_path(path)
     name = path.name
     if marker.is_symlink() or not marker.is_file():
         fm.fail(f"{name}缺少完成标记{marker.name}，文件可能尚未传完")
         return
     try:
         with open_regular(marker) as fh:
-            text = fh.read(65).decode("utf-8", "replace").strip().lstrip("\ufeff").strip()
+            text = _marker_text(fh.read(130))
     except OSError:
         fm.fail(f"{name}的完成标记{marker.name}无法读取")
         return
     if not re.fullmatch(r"[0-9]{1,12}", text):  # a row count, never a huge or odd number
-        fm.fail(f"{name}的完成标记{marker.name}内容“{text[:20]}”不是行数")
+        fm.fail(f"{name}的完成标记{marker.name}内容“{cap(text, 20)}”不是行数")
         return
     try:
         fm.marker_count = int(text)
     except ValueError:
-        fm.fail(f"{name}的完成标记{marker.name}内容“{text[:20]}”不是行数")
+        fm.fail(f"{name}的完成标记{marker.name}内容“{cap(text, 20)}”不是行数")
         return
     if fm.marker_count != fm.rows_read:
         fm.fail(f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行，文件可能不完整")
@@ -272,7 +298,7 @@ def _scan(folder: Path, manifest: DeliveryManifest) -> tuple[list[tuple[Path, os
         if problem:
             manifest.problems.append(problem)
             log.warning("delivery %s: not read: %s", manifest.location, problem)
-        elif entry.name.endswith(MARKER_SUFFIX):
+        elif entry.name.lower().endswith(MARKER_SUFFIX):
             markers.append(folder / entry.name)
         else:
             data_files.append((folder / entry.name, st))

@@ -30,7 +30,12 @@ MAPS_DIR = Path(str(resources.files("connectors") / "maps"))  # package data of 
 TYPES = frozenset({"text", "id", "name", "date", "month", "amount", "number", "enum", "region", "account"})
 _IDENT = re.compile(r"[a-z][a-z0-9_]*")
 _UNIT = re.compile(r"^(.*?)[(\[【]([^()\[\]【】]*)[)\]】]$")
-_TRAILING_UNIT = re.compile(r"^(.+?)(万元|元)$")
+_TRAILING_UNIT = re.compile(r"^(.+?)[/:：_-]?(亿元|千万元|百万元|万元|千元|万|元)$")
+#: a header unit's magnitude, longest first (``千万`` before ``万``): yuan × this
+_MAGNITUDES = (("千万", 1e7), ("百万", 1e6), ("亿", 1e8), ("万", 1e4), ("千", 1e3))
+#: a header unit naming a foreign currency: its values cannot be taken as yuan
+_FOREIGN = re.compile(r"美元|美金|港元|港币|澳门元|澳元|欧元|日元|英镑|外币|usd|hkd|eur|jpy|gbp")
+_YUAN = re.compile(r"元|人民币|rmb|cny")
 _WS = re.compile(r"\s+")
 WAN = 10000.0
 #: the units a map's ``unit`` may name, as scales
@@ -78,6 +83,7 @@ class HeaderMatch:
     scales: dict[str, float]
     missing: tuple[ColumnSpec, ...]
     extra: tuple[str, ...]
+    foreign: tuple[str, ...] = ()  # amount headers in a foreign currency: not used (their values are unknown)
 
     @property
     def score(self) -> int:
@@ -127,9 +133,11 @@ class SourceMap:
     def first_of_type(self, type_: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.type == type_), None)
 
-    def lookup(self, header: object) -> tuple[ColumnSpec | None, float]:
+    def lookup(self, header: object) -> tuple[ColumnSpec | None, float | None]:
         """The column a delivered header means (or None) and its scale: for an amount, 10000
-        when the header names 万元 (or 万), 1 when it names 元 or 人民币, else the map's unit."""
+        when the header names 万元 (or 万; 千元 1000, 百万元, 千万元, 亿元 likewise), 1 when it
+        names 元 or 人民币, else the map's unit; ``None`` when the header names a foreign
+        currency (its values cannot be taken as yuan: the column is not used)."""
         key, unit = header_key(header)
         spec = self._lookup.get(key)
         if spec is None and (m := _TRAILING_UNIT.match(key)):
@@ -137,9 +145,12 @@ class SourceMap:
             unit = unit or m.group(2)
         if spec is None or spec.type != "amount":
             return spec, 1.0
-        if "万" in unit or "万元" in key:
-            return spec, WAN
-        if "元" in unit or "人民币" in unit:
+        if _FOREIGN.search(unit):
+            return spec, None
+        for word, scale in _MAGNITUDES:
+            if word in unit:
+                return spec, scale
+        if _YUAN.search(unit):
             return spec, 1.0
         return spec, spec.default_scale
 
@@ -148,8 +159,13 @@ class SourceMap:
         cols: list[str | None] = []
         scales: dict[str, float] = {}
         extra: list[str] = []
+        foreign: list[str] = []
         for h in headers:
             spec, scale = self.lookup(h)
+            if spec is not None and scale is None:
+                cols.append(None)
+                foreign.append(str(h).strip())
+                continue
             if spec is None or spec.column in scales:
                 cols.append(None)
                 if h is not None and str(h).strip():
@@ -158,7 +174,7 @@ class SourceMap:
             cols.append(spec.column)
             scales[spec.column] = scale
         missing = tuple(c for c in self.columns if c.column not in scales)
-        return HeaderMatch(tuple(cols), scales, missing, tuple(extra))
+        return HeaderMatch(tuple(cols), scales, missing, tuple(extra), tuple(foreign))
 
 
 def _parse(data: object, path: Path) -> SourceMap:

@@ -22,7 +22,7 @@ from connectors.manifest import FileManifest
 from connectors.maps import HeaderMatch, SourceMap
 
 _BLANK_RE = r"^[\s\u00a0\u3000\ufeff]*$"
-_SUMMARY_RE = r'^[\s\u00a0\u3000\ufeff"]*合计'
+_SUMMARY_RE = r'^[\s\u00a0\u3000\ufeff"]*合[\s\u00a0\u3000]*计'
 HEADER_SEARCH_ROWS = 30
 #: rows gathered before a Parquet row group is written (batches are smaller: many small files, 8 MiB chunks)
 ROW_GROUP_ROWS = 1 << 18
@@ -81,6 +81,12 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
     optional = [c.header for c in match.missing if not c.essential]
     if essential:
         fm.fail(f"{name}缺少必需列：{'、'.join(essential)}，文件无法使用；请部门按约定表头重新导出")
+    if match.foreign:
+        shown = "、".join(cap(h, NAME_MAX) for h in match.foreign[:10])
+        fm.problems.append(f"{name}的列{shown}以外币计，无法换算为人民币元，该列未采用（按空值即未知处理）；"
+                           "请部门以人民币元或万元重新导出")
+        foreign = {smap.lookup(h)[0].column for h in match.foreign}
+        optional = [c.header for c in match.missing if not c.essential and c.column not in foreign]
     if optional:
         fm.problems.append(f"{name}缺少列：{'、'.join(optional)}，这些值按空值（未知）处理")
     if match.extra:

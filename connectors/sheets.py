@@ -159,6 +159,38 @@ def _fix_long_numbers(path: Path, sheet, df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(**out) if out else df
 
 
+def _decode_binary(s: pl.Series) -> tuple[pl.Series, list[str | None] | None]:
+    """A column of bytes (a string column some writers store without its UTF-8 annotation) as text.
+
+    The column is UTF-8 when every value decodes as UTF-8, else GB18030 (the
+    departments' other encoding); a value that decodes as neither keeps its
+    place with U+FFFD replacements and gets a reason (its row is quarantined).
+    """
+    values = s.to_list()
+    codec = "utf-8"
+    for v in values:
+        if v is not None:
+            try:
+                v.decode("utf-8")
+            except UnicodeDecodeError:
+                codec = "gb18030"
+                break
+    out: list[str | None] = []
+    errors: list[str | None] = [None] * len(values)
+    bad = False
+    for i, v in enumerate(values):
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            out.append(v.decode(codec))
+        except UnicodeDecodeError as exc:
+            out.append(v.decode(codec, "replace"))
+            errors[i] = f"含无法按{codec.upper()}解码的字节（0x{v[exc.start:exc.end].hex().upper()}）"
+            bad = True
+    return pl.Series(s.name, out, dtype=pl.String), (errors if bad else None)
+
+
 def _as_text(s: pl.Series) -> pl.Series:
     dtype = s.dtype
     if dtype == pl.String:
@@ -189,13 +221,26 @@ def read_parquet(path: Path, smap: SourceMap) -> Table:
     def batches() -> Iterator[pl.DataFrame]:
         offset = 0
         for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS):
-            df = pl.from_arrow(batch)
+            # positional names: a file may repeat a column name (polars refuses duplicates)
+            df = pl.from_arrow(batch.rename_columns(positional_names(batch.num_columns)))
             assert isinstance(df, pl.DataFrame)
-            cols = [_as_text(df.to_series(i)).alias(f"f{i}") for i in range(df.width)]
-            frame = pl.DataFrame(cols).with_columns(
-                _row_no=pl.int_range(offset + 1, offset + 1 + df.height, dtype=pl.Int32),
-                _err=pl.lit(None, dtype=pl.String),
-            )
+            cols, errors = [], []
+            for i in range(df.width):
+                s = df.to_series(i)
+                if s.dtype == pl.Binary:
+                    s, bad = _decode_binary(s)
+                    if bad is not None:
+                        label = f"第{i + 1}列（{header[i]}）"
+                        errors.append(pl.Series([None if e is None else label + e for e in bad], dtype=pl.String))
+                cols.append(_as_text(s).alias(f"f{i}"))
+            row_no = pl.int_range(offset + 1, offset + 1 + df.height, dtype=pl.Int32, eager=True)
+            err = pl.lit(None, dtype=pl.String)
+            if errors:
+                reasons = [("；".join(e for e in row if e) or None) for row in zip(*errors, strict=True)]
+                err = pl.lit(pl.Series([None if r is None else f"第{offset + 1 + k}行{r}，该行隔离待查；"
+                                        "请部门以UTF-8编码的字符串列重新导出" for k, r in enumerate(reasons)],
+                                       dtype=pl.String))
+            frame = pl.DataFrame(cols).with_columns(_row_no=row_no, _err=err)
             offset += df.height
             yield frame
 

@@ -42,10 +42,13 @@ _LINE_SCHEMA = {"l": pl.String}
 
 
 def detect_encoding(head: bytes) -> str:
-    """``utf-8-sig`` (BOM), ``utf-8`` (the non-ASCII lines of the head decode strictly) or ``gb18030``.
+    """``utf-8-sig`` (BOM), ``utf-8`` or ``gb18030``, by the non-ASCII lines of the head.
 
-    A few bad lines do not turn a UTF-8 file into GB18030 (they become
-    ``read_error`` rows instead); a GB18030 head practically never passes as UTF-8.
+    A Chinese line in GB18030 practically never decodes as UTF-8, so a line that
+    does is strong evidence: the head is UTF-8 unless more of its non-ASCII lines
+    fail to decode than decode.  A few bad lines do not turn a UTF-8 file into
+    GB18030 (they become ``read_error`` rows instead), however small the file;
+    :func:`sniff` settles a tie by which encoding gives the better header.
     """
     if head.startswith(codecs.BOM_UTF8):
         return UTF8_BOM
@@ -57,17 +60,16 @@ def detect_encoding(head: bytes) -> str:
         return UTF8  # every line decodes (or none holds a non-ASCII byte)
     except UnicodeDecodeError:
         pass
-    non_ascii = [line for line in lines if not line.isascii()]
-    allowed = len(non_ascii) - max(1, 0.9 * len(non_ascii))  # failures the UTF-8 verdict survives
-    failed = 0
-    for line in non_ascii:
+    ok = failed = 0
+    for line in lines:
+        if line.isascii():
+            continue
         try:
             line.decode(UTF8)
+            ok += 1
         except UnicodeDecodeError:
             failed += 1
-            if failed > allowed:
-                return GB18030
-    return UTF8
+    return UTF8 if ok > failed else GB18030
 
 
 def codec_label(encoding: str) -> str:
@@ -472,16 +474,24 @@ def sniff(path: Path, find_header, max_line_bytes: int | None = None) -> CsvLayo
     if long_line:
         head = b"\n".join(head.split(b"\n")[:long_line - 1])
     encoding = detect_encoding(head)
-    best: tuple[int, int, str, list[list[str]], int | None] | None = None
-    for sep in SEPARATORS:
-        rows = [r[:MAX_COLUMNS + 1] for r in preview_rows(head, encoding, sep)]
-        idx, score = find_header(rows)
-        width = len(rows[idx]) if idx is not None else 0
-        key = (score, width)
-        if best is None or key > best[:2]:
-            best = (score, width, sep, rows, idx)
+    # the other encoding is tried too when the head holds text in neither for sure (its header
+    # then decides: a small UTF-8 file with one GBK line still reads as UTF-8); it wins only
+    # with a strictly better header
+    encodings = [encoding] if encoding == UTF8_BOM or head.isascii() else [encoding, GB18030 if encoding == UTF8 else UTF8]
+    best: tuple[int, int, str, str, list[list[str]], int | None] | None = None
+    for enc in encodings:
+        for sep in SEPARATORS:
+            rows = [r[:MAX_COLUMNS + 1] for r in preview_rows(head, enc, sep)]
+            idx, score = find_header(rows)
+            width = len(rows[idx]) if idx is not None else 0
+            key = (score, width)
+            if best is None or key > best[:2]:
+                best = (score, width, enc, sep, rows, idx)
     assert best is not None
-    _, _, sep, rows, idx = best
+    _, _, encoding, sep, rows, idx = best
     if idx is None:
         return CsvLayout(encoding, sep, 0, [], long_line)
-    return CsvLayout(encoding, sep, idx + 1, rows[idx], long_line)
+    header = list(rows[idx])
+    while len(header) > 1 and not header[-1].strip():
+        header.pop()  # a separator ending the header line only (rows ending with one are accepted too)
+    return CsvLayout(encoding, sep, idx + 1, header, long_line)
