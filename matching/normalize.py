@@ -166,8 +166,8 @@ def _pow10(scale: float) -> int:
 
 
 #: units a cell may carry after its number (sources.md); 万… is ×10000, the others are yuan
-AMOUNT_UNITS = ("万元", "万人民币", "万", "元", "人民币")
-_AMOUNT_CELL = re.compile(r"(?:\u00a5|人民币)?(.*?)(万元|万人民币|万|元|人民币)?")
+AMOUNT_UNITS = ("万元", "万人民币", "万", "元", "人民币", "万元人民币", "元人民币")
+_AMOUNT_CELL = re.compile(r"(?:\u00a5|人民币)?(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?")
 
 
 def parse_amount(raw: object, scale: float = 1) -> float | None:
@@ -175,7 +175,8 @@ def parse_amount(raw: object, scale: float = 1) -> float | None:
 
     Accepts thousands separators, a leading ``¥``/``￥``/``人民币`` (a currency
     mark, not a unit), full-width digits, spaces anywhere, an exponent
-    (``1.5E3``) and a trailing unit (:data:`AMOUNT_UNITS`).  The cell's own
+    (``1.5E3``) and a trailing unit (:data:`AMOUNT_UNITS`; the registry's own
+    ``100万元人民币`` too).  The cell's own
     unit wins over the column's: ``'500万元'``, ``'12万'`` and
     ``'500.000000万人民币'`` are ×10000, ``'1,234.50元'`` and ``'人民币500元'``
     are yuan, whatever the header says; a cell without a unit takes ``scale``,

@@ -228,7 +228,7 @@ create or replace temp macro hd_month(x) as
     end;
 
 -- Amounts ------------------------------------------------------------------------
--- A cell's own unit (a trailing 万元 / 万人民币 / 万 / 元 / 人民币) wins over the column's
+-- A cell's own unit (a trailing 万元 / 万人民币 / 万 / 元 / 人民币, or 万元人民币 / 元人民币) wins over the column's
 -- scale (its header's unit, or the source's default from the header map); a leading ¥ or
 -- 人民币 is a currency mark, not a unit.  As matching.normalize.parse_amount.
 
@@ -256,8 +256,8 @@ create or replace temp macro hd_amount_number(n, scale) as
 -- on text from hd_amount_text: the number before the unit, scaled by the unit
 create or replace temp macro hd_amount_clean(t, scale) as
     hd_amount_number(
-        regexp_extract(t, '^(.*?)(万元|万人民币|万|元|人民币)?$', 1),
-        hd_amount_unit_scale(regexp_extract(t, '^(.*?)(万元|万人民币|万|元|人民币)?$', 2), scale));
+        regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?$', 1),
+        hd_amount_unit_scale(regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?$', 2), scale));
 
 -- fast paths: plain decimals, then the common "12,345.60" and "1234.5元" forms (at most 40
 -- characters once the commas and 元 are gone, as hd_amount_number requires)

@@ -201,3 +201,28 @@ def test_an_authorization_cell_of_whitespace_only_is_none_on_file(tmp_path):
     manifest, staged, _ = _deliver(tmp_path, "requests", {"requests_1.csv": data, "requests_1.csv.ok": b"6"})
     assert manifest.status == "delivered", manifest.message_zh
     assert [r["authorization_no"] for r in staged] == ["SQ2026000001"] + [None] * len(blanks)
+
+
+def test_registered_capital_written_the_registrys_way_with_wan_yuan_renminbi(tmp_path):
+    """“100万元人民币” (the registry's own text form) was quarantined as not a number; “100万美元” still is."""
+    import duckdb
+
+    from hedui.steps.ingest import load_macros
+    from matching.normalize import UnparseableAmount, parse_amount
+
+    header = ["统一社会信用代码", "主体名称", "主体类型", "登记状态", "注册资本", "人员姓名", "人员证件号", "人员角色",
+              "认缴出资额", "成立日期"]
+    cells = ["100万元人民币", "1000元人民币", "50", "100万美元"]
+    rows = [[f"91360100MA{i:08d}", f"某公司{i}", "有限责任公司", "存续", cell, "张三", ID_A, "股东", cell, "2015/3/2"]
+            for i, cell in enumerate(cells)]
+    data = _text(header, rows).encode("gb18030")
+    _, staged, quarantined = _deliver(tmp_path, "business_registry", {"br.csv": data, "br.csv.ok": b"4"})
+    assert [(r["registered_capital_yuan"], r["subscribed_yuan"]) for r in staged] == [
+        (1_000_000.0, 1_000_000.0), (1000.0, 1000.0), (500_000.0, 500_000.0)]
+    assert [(q["row_no"], q["rule"]) for q in quarantined] == [(5, "bad_amount")]
+    con = duckdb.connect()
+    load_macros(con, "select hd_amount(x, 1)")
+    for cell in cells[:3]:  # the SQL twin agrees with Python
+        assert con.execute("select hd_amount(?, 10000)", [cell]).fetchone()[0] == parse_amount(cell, 10000)
+    with pytest.raises(UnparseableAmount):
+        parse_amount("100万美元", 10000)
