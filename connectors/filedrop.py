@@ -26,7 +26,7 @@ from connectors.limits import MAX_COLUMNS, NAME_MAX, InputLimits, cap, human_byt
 from connectors.manifest import MISSING, DeliveryManifest, FileManifest
 from connectors.maps import SourceMap
 from connectors.raw import RawWriter, find_header, record_header_problems
-from connectors.sheets import Table, read_parquet, read_xlsx
+from connectors.sheets import Table, read_parquet, read_xlsx, sheet_holding_header
 from connectors.textfile import iter_chunks, parse_chunk, prefetch, sniff
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,19 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
         fm.summary_rows += counts.summary_rows
 
 
+def _cr_only(path: Path) -> bool:
+    """True when the file's lines end with a lone CR (old Mac Excel's “CSV (Macintosh)”): no LF at all."""
+    with open_regular(path) as fh:
+        head = fh.read(1 << 16)
+    return b"\n" not in head and head.rstrip(b"\r").count(b"\r") >= 1
+
+
 def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest, limits: InputLimits) -> None:
+    if _cr_only(path):
+        fm.sha256 = _sha256(path)
+        fm.fail(f"{path.name}的换行符是单独的CR（旧版Mac Excel导出的“CSV (Macintosh)”格式），无法按行读取；"
+                "请部门另存为“CSV UTF-8”或Windows格式的.csv后重新交付")
+        return
     layout = sniff(path, lambda rows: find_header(rows, smap), limits.line_bytes)
     fm.encoding = layout.encoding
     fm.delimiter = "tab" if layout.sep == "\t" else "comma"
@@ -223,6 +235,9 @@ def _read_file(path: Path, fmt: str, smap: SourceMap, writer: RawWriter, fm: Fil
     try:
         table = reader(path, smap)
         _write_table(table, smap, writer, fm)
+        if fmt == "xlsx" and not fm.complete and fm.rows_read == 0 and (other := sheet_holding_header(path, smap)):
+            fm.problems.append(f"{path.name}的第一个工作表中没有约定的表头，数据似乎在工作表“{cap(other, NAME_MAX)}”中；"
+                               "按约定只读第一个工作表，请部门把数据放在第一个工作表后重新交付")
     except (fastexcel.FastExcelError, pa.ArrowException, OSError) as exc:
         # a corrupt workbook or Parquet file: the file is unusable, the run goes on
         log.warning("cannot read %s: %s", fm.file_name, type(exc).__name__)

@@ -89,6 +89,21 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     return Table(header, idx + 1, iter([data]))
 
 
+def sheet_holding_header(path: Path, smap: SourceMap) -> str | None:
+    """The name of a sheet after the first whose first rows hold this source's header, or None
+    (only asked when the first sheet has none: the data was put on another sheet)."""
+    import fastexcel
+
+    reader = fastexcel.read_excel(str(path))
+    for name in reader.sheet_names[1:20]:
+        sheet = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEADER_SEARCH_ROWS)
+        df = pl.from_arrow(sheet.to_arrow())
+        assert isinstance(df, pl.DataFrame)
+        if df.height and df.width and find_header(df.rows(), smap)[1] > 0:
+            return name
+    return None
+
+
 def _first_sheet_xml(zf: zipfile.ZipFile) -> str:
     """The zip member of the workbook's first sheet (the order of ``<sheets>`` in workbook.xml)."""
     workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))

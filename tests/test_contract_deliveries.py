@@ -226,3 +226,25 @@ def test_registered_capital_written_the_registrys_way_with_wan_yuan_renminbi(tmp
         assert con.execute("select hd_amount(?, 10000)", [cell]).fetchone()[0] == parse_amount(cell, 10000)
     with pytest.raises(UnparseableAmount):
         parse_amount("100万美元", 10000)
+
+
+def test_old_mac_line_ends_and_data_on_a_second_sheet_are_said_plainly(tmp_path):
+    """Both are not delivered (as the contract reads); the reason says what the department must change
+    (a CR-only file was reported as “标记写明2行，实际读到0行”, a second sheet as missing columns only)."""
+    import xlsxwriter
+
+    folder = tmp_path / "book"
+    folder.mkdir()
+    workbook = xlsxwriter.Workbook(str(folder / "b.xlsx"))
+    workbook.add_worksheet("说明").write_string(0, 0, "本表为账户查询结果，数据见下一工作表")
+    sheet = workbook.add_worksheet("数据")
+    sheet.write_row(0, 0, BANK)
+    sheet.write_row(1, 0, _bank_row("张三", ID_A, "100"))
+    workbook.close()
+    cr = _text(BANK, [_bank_row("李四", ID_B, "200", "A2")], end="\r").encode("gb18030")
+    manifest, staged, _ = _deliver(tmp_path, "bank", {"a.csv": cr, "a.csv.ok": b"1",
+                                                      "b.xlsx": (folder / "b.xlsx").read_bytes(), "b.xlsx.ok": b"1"})
+    assert manifest.status == "incomplete" and not staged
+    message = manifest.message_zh
+    assert "a.csv的换行符是单独的CR" in message
+    assert "b.xlsx的第一个工作表中没有约定的表头，数据似乎在工作表“数据”中" in message
