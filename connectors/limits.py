@@ -121,9 +121,15 @@ def too_long_message(line_no: int, limit: int) -> str:
             "请部门检查该行（可能缺少换行或含异常长的内容）后重新交付")
 
 
-def blank_long_lines(data: bytes, first_line: int, limit: int) -> tuple[bytes, dict[int, str]]:
-    """``data`` with every line longer than ``limit`` bytes emptied, and a read error for each."""
-    if len(data) <= limit:
+def blank_long_lines(data: bytes, first_line: int, limit: int | None) -> tuple[bytes, dict[int, str]]:
+    """``data`` with every line longer than ``limit`` bytes (if any limit) emptied, and a read error for
+    each; NUL bytes are dropped too, their lines getting a read error (:func:`drop_nul_bytes`)."""
+    nul: dict[int, str] = {}
+    data = drop_nul_bytes(data, first_line, nul)
+    if nul:
+        data, bad = blank_long_lines(data, first_line, limit)
+        return data, {**nul, **bad}
+    if not limit or len(data) <= limit:
         return data, {}
     half = max(limit // 2, 1)
     if all(data.find(b"\n", k, k + half) >= 0 for k in range(0, len(data), half)):
@@ -141,3 +147,16 @@ def blank_long_lines(data: bytes, first_line: int, limit: int) -> tuple[bytes, d
         bad[first_line + i] = too_long_message(first_line + i, limit)
     parts.append(data[pos:])
     return b"".join(parts), bad
+
+
+def drop_nul_bytes(data: bytes, first_line: int, bad: dict[int, str]) -> bytes:
+    """``data`` without its NUL bytes (0x00: a text file holds none; a parser would cut the line there);
+    each line that held one gets a read error in ``bad`` (its row is quarantined, the line kept)."""
+    if b"\x00" not in data:
+        return data
+    line, pos = first_line, 0
+    while (at := data.find(b"\x00", pos)) >= 0:
+        line += data.count(b"\n", pos, at)
+        bad.setdefault(line, f"第{line}行含空字符（0x00），文件可能已损坏，该行隔离待查；请部门核对该行后重新交付")
+        pos = at + 1
+    return data.replace(b"\x00", b"")

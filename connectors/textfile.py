@@ -175,9 +175,7 @@ def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes:
                 data = data[len(codecs.BOM_UTF8):]
         if data:
             n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-            long_lines: dict[int, str] = {}
-            if max_line_bytes:
-                data, long_lines = blank_long_lines(data, line, max_line_bytes)
+            data, long_lines = blank_long_lines(data, line, max_line_bytes)  # and NUL bytes
             if codec == UTF8:
                 yield Chunk(data, line, n_lines, long_lines, encoding, validated=False)
             else:

@@ -248,3 +248,16 @@ def test_old_mac_line_ends_and_data_on_a_second_sheet_are_said_plainly(tmp_path)
     message = manifest.message_zh
     assert "a.csv的换行符是单独的CR" in message
     assert "b.xlsx的第一个工作表中没有约定的表头，数据似乎在工作表“数据”中" in message
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-8"])
+def test_a_nul_byte_quarantines_its_line_saying_so(tmp_path, encoding):
+    """A NUL cut the line for the field count (“第3行有2个字段”), or, in the last field, was staged."""
+    rows = [_bank_row("张三", ID_A, "100"), _bank_row("李\x00四", ID_B, "200"), _bank_row("王五", ID_C, "300")]
+    rows[2][-1] = "2026-11\x00-20"
+    manifest, staged, quarantined = _deliver(tmp_path, "bank", {"b.csv": _text(BANK, rows).encode(encoding),
+                                                                "b.csv.ok": b"3"})
+    assert manifest.status == "delivered", manifest.message_zh
+    assert [r["name"] for r in staged] == ["张三"]
+    assert [(q["row_no"], q["rule"]) for q in quarantined] == [(3, "read_error"), (4, "read_error")]
+    assert all("含空字符（0x00）" in q["reason_zh"] for q in quarantined)
