@@ -78,7 +78,7 @@ def classify(path: Path) -> tuple[str | None, str]:
 
 def _marker_text(raw: bytes) -> str:
     """A marker's text: UTF-8 (BOM or not), UTF-16 with a BOM (Notepad's “Unicode”), or GB18030;
-    full-width digits folded, blanks around it removed."""
+    full-width digits folded, blanks around it and thousands separators (``1,234``) removed."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = raw.decode("utf-16", "replace")
     else:
@@ -86,7 +86,8 @@ def _marker_text(raw: bytes) -> str:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = raw.decode("gb18030", "replace")
-    return unicodedata.normalize("NFKC", text).replace("\ufeff", "").strip()
+    text = unicodedata.normalize("NFKC", text).replace("\ufeff", "").strip()
+    return text.replace(",", "") if re.fullmatch(r"[0-9]{1,3}(?:,[0-9]{3})+", text) else text  # 1,234
 
 
 def _marker_path(path: Path) -> Path:

@@ -132,13 +132,15 @@ def test_marker_text_as_windows_tools_write_it(tmp_path):
         "c.csv.ok": b"\xef\xbb\xbf 2 \r\n",              # UTF-8 BOM, blanks, CRLF
         "d.csv.OK": b"2",                                # suffix in capitals (was taken for a data file)
     }
+    rows_e = [_bank_row("王五", ID_C, str(i), f"E{i}") for i in range(1002)]
+    markers_e = {"e.csv": _text(BANK, rows_e).encode("gb18030"), "e.csv.ok": b"1,002"}  # thousands separator
     files = {name.split(".")[0] + ".csv": _text(BANK, [_bank_row("张三", ID_A, "100", name + "1"),
                                                      _bank_row("李四", ID_B, "200", name + "2")]).encode("gb18030")
-             for name in markers} | markers
+             for name in markers} | markers | markers_e
     manifest, staged, _ = _deliver(tmp_path, "bank", files)
     assert manifest.status == "delivered", manifest.message_zh
-    assert [f.file_name.rsplit("/", 1)[1] for f in manifest.files] == ["a.csv", "b.csv", "c.csv", "d.csv"]
-    assert [f.marker_count for f in manifest.files] == [2] * 4 and len(staged) == 8
+    assert [f.file_name.rsplit("/", 1)[1] for f in manifest.files] == ["a.csv", "b.csv", "c.csv", "d.csv", "e.csv"]
+    assert [f.marker_count for f in manifest.files] == [2] * 4 + [1002] and len(staged) == 8 + 1002
 
 
 @pytest.mark.parametrize("marker", [b"3", "2行".encode("gbk"), b""])
