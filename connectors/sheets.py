@@ -96,7 +96,10 @@ def sheet_holding_header(path: Path, smap: SourceMap) -> str | None:
 
     reader = fastexcel.read_excel(str(path))
     for name in reader.sheet_names[1:20]:
-        sheet = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEADER_SEARCH_ROWS)
+        try:
+            sheet = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEADER_SEARCH_ROWS)
+        except fastexcel.FastExcelError:  # a chart sheet, an odd sheet: it holds no header
+            continue
         df = pl.from_arrow(sheet.to_arrow())
         assert isinstance(df, pl.DataFrame)
         if df.height and df.width and find_header(df.rows(), smap)[1] > 0:
