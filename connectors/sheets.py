@@ -32,6 +32,7 @@ _XML_LONG_NUMBER = re.compile(
     rb"<v>(-?[0-9](?:\.[0-9]+)?[eE]\+?(?:1[5-9]|[2-9][0-9]|[1-9][0-9]{2})|-?[0-9]{16,}(?:\.[0-9]*)?)</v>"
 )
 _XML_CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+_XML_MERGE = re.compile(rb'<mergeCell\s+ref="\$?([A-Z]+)\$?([0-9]+):\$?([A-Z]+)\$?([0-9]+)"')
 _XML_CELL_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
 _XML_BLOCK = 16 << 20
 _XML_OVERLAP = 64 << 10
@@ -79,6 +80,8 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     df = df.select(positional_names(df.width)[:ncols]) if df.width > ncols else df
     if any(df[c].str.contains(_LONG_NUMBER).any() for c in df.columns):
         df = _fix_long_numbers(path, sheet, df)
+    if df.slice(idx + 1).null_count().sum_horizontal().item():  # empty cells below the header: merged ones?
+        df = _fill_merged(path, sheet, df)
     dated = [c for c in df.columns if df[c].str.contains(" 00:00:00", literal=True).any()]  # cheap test first
     df = df.with_columns(pl.col(c).str.replace(_MIDNIGHT, "${1}") for c in dated)
     data = df.with_row_index("_i").slice(idx + 1).select(
@@ -105,6 +108,46 @@ def sheet_holding_header(path: Path, smap: SourceMap) -> str | None:
         if df.height and df.width and find_header(df.rows(), smap)[1] > 0:
             return name
     return None
+
+
+def merged_ranges(path: Path) -> set[tuple[int, int, int, int]]:
+    """``(first row, first column, last row, last column)`` (0-based, absolute) of the first sheet's
+    merged cells (``<mergeCells>`` follows the sheet's data in its XML: the XML is read through once)."""
+    found: set[tuple[int, int, int, int]] = set()
+    with zipfile.ZipFile(path) as zf, zf.open(_first_sheet_xml(zf)) as fh:
+        tail = b""
+        while block := fh.read(_XML_BLOCK):
+            if b"<mergeCell" in block or b"<mergeCell" in tail + block[:256]:
+                for m in _XML_MERGE.finditer(tail + block):
+                    found.add((int(m.group(2)) - 1, _column_index(m.group(1)),
+                               int(m.group(4)) - 1, _column_index(m.group(3))))
+            tail = block[-256:]
+    return found
+
+
+def _fill_merged(path: Path, sheet, df: pl.DataFrame) -> pl.DataFrame:
+    """Every cell of a merged range holds the range's value, as a person reading the sheet sees it
+    (co-owners' rows under one merged 不动产单元号 / 坐落 / 建筑面积 each get it)."""
+    ranges = merged_ranges(path)
+    if not ranges:
+        return df
+    position = {info.absolute_index: i for i, info in enumerate(sheet.available_columns())}
+    columns: dict[str, list] = {}
+    for r0, c0, r1, c1 in sorted(ranges):
+        if c0 not in position or f"f{position[c0]}" not in df.columns or r0 >= df.height:
+            continue
+        value = df[f"f{position[c0]}"][r0]
+        if value is None:
+            continue
+        for c in range(c0, c1 + 1):
+            name = f"f{position[c]}" if c in position else None
+            if name is None or name not in df.columns:
+                continue
+            values = columns.setdefault(name, df[name].to_list())
+            for r in range(r0, min(r1, df.height - 1) + 1):
+                if values[r] is None:
+                    values[r] = value
+    return df.with_columns(pl.Series(name, values, dtype=pl.String) for name, values in columns.items())
 
 
 def _first_sheet_xml(zf: zipfile.ZipFile) -> str:

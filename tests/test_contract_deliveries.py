@@ -263,3 +263,34 @@ def test_a_nul_byte_quarantines_its_line_saying_so(tmp_path, encoding):
     assert [r["name"] for r in staged] == ["张三"]
     assert [(q["row_no"], q["rule"]) for q in quarantined] == [(3, "read_error"), (4, "read_error")]
     assert all("含空字符（0x00）" in q["reason_zh"] for q in quarantined)
+
+
+def test_merged_cells_of_a_workbook_give_every_row_of_the_range_their_value(tmp_path):
+    """Co-owners listed under one merged 不动产单元号 / 坐落 / 建筑面积 …: the second owner's row had all of
+    them empty (no unit, no area, no use: the flat was not counted for that owner's household)."""
+    import xlsxwriter
+
+    header = ["权利人", "证件号码", "不动产单元号", "坐落", "建筑面积", "规划用途", "共有方式", "登记日期", "权属状态"]
+    folder = tmp_path / "book"
+    folder.mkdir()
+    workbook = xlsxwriter.Workbook(str(folder / "re.xlsx"))
+    sheet = workbook.add_worksheet()
+    sheet.merge_range(0, 0, 0, 8, "不动产登记信息查询结果")
+    sheet.write_row(1, 0, header)
+    sheet.write_row(2, 0, ["张三", ID_A])
+    sheet.write_row(3, 0, ["李四", ID_B])
+    shared = ["360102000000GB00001F00010001", "南昌市东湖区某路1号", 93.5, "住宅", "共同共有", "2020-01-02", "现势"]
+    for c, value in enumerate(shared, start=2):
+        sheet.merge_range(2, c, 3, c, value)
+    sheet.write_row(4, 0, ["王五", ID_C, "360102000000GB00001F00020001", "南昌市东湖区某路2号", 60, "住宅", "单独所有",
+                           "2021-01-02", "现势"])
+    sheet.merge_range(5, 0, 5, 3, "合计")
+    sheet.write_number(5, 4, 153.5)
+    workbook.close()
+    manifest, staged, _ = _deliver(tmp_path, "real_estate", {"re.xlsx": (folder / "re.xlsx").read_bytes(),
+                                                             "re.xlsx.ok": b"3"})
+    assert manifest.status == "delivered", manifest.message_zh
+    assert manifest.files[0].summary_rows == 1
+    got = [(r["name"], r["unit_no"], r["floor_area_m2"], r["use_type"], r["title_status"], r["row_no"]) for r in staged]
+    assert got == [("张三", shared[0], 93.5, "住宅", "现势", 3), ("李四", shared[0], 93.5, "住宅", "现势", 4),
+                   ("王五", "360102000000GB00001F00020001", 60.0, "住宅", "现势", 5)]
