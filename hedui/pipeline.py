@@ -136,12 +136,11 @@ def validate_source(ctx: RunContext, source: str, *, data_docs: bool = True) -> 
                          stage_quarantine=ctx.path("quarantine_stage", source))
     result = _as_dict(result)
     result["protected"] = protected
-    if source != REQUESTS:
-        from hedui.steps.validate.quarantine_ids import identify_quarantine
+    from hedui.steps.validate.quarantine_ids import identify_quarantine
 
-        result["quarantine_ids"] = identify_quarantine(
-            ctx.path("raw", source), [ctx.path("quarantine_stage", source), ctx.path("quarantine_gx", source)],
-            source, ctx.run_date, ctx.path("quarantine_ids", source), keys)
+    result["quarantine_ids"] = identify_quarantine(  # the request list's too: its household is not CLEAR
+        ctx.path("raw", source), [ctx.path("quarantine_stage", source), ctx.path("quarantine_gx", source)],
+        source, ctx.run_date, ctx.path("quarantine_ids", source), keys)
     delivery_status = manifest.get("status", "missing")
     if delivery_status != "delivered":
         status = delivery_status  # missing / incomplete: counts as not delivered

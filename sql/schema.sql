@@ -67,3 +67,5 @@ create table if not exists quarantine_subjects (
     reason_zh varchar
 );
 alter table quarantine_subjects add column if not exists delivery_date varchar;
+-- a quarantined row of the request list: the household (委托编号) it belongs to
+alter table quarantine_subjects add column if not exists request_id varchar;

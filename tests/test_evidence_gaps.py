@@ -26,7 +26,7 @@ create table links (run_date varchar, source varchar, record_id varchar, request
 create table source_status (run_date varchar, source varchar, source_zh varchar, status varchar,
     reasons_zh varchar);
 create table quarantine_subjects (run_date varchar, source varchar, file_name varchar, row_no integer,
-    id_number varchar, id_masked varchar, name_norm varchar, rules varchar, reason_zh varchar);
+    id_number varchar, id_masked varchar, name_norm varchar, rules varchar, reason_zh varchar, request_id varchar);
 create table quarantine_links (run_date varchar, source varchar, file_name varchar, row_no integer,
     request_id varchar, member_id varchar, method varchar);
 create table source_records (run_date varchar, record_id varchar, file_name varchar, row_no integer);
@@ -112,7 +112,7 @@ def test_a_known_balance_and_an_excluded_pension_item_are_no_gap(con):
 
 def test_a_quarantined_record_naming_an_authorized_member_is_a_gap_with_its_reason(con):
     con.execute("insert into quarantine_subjects values (?, 'tax', 't.csv', 12, 'a1:q', '360102********1234', "
-                "'张三', 'bad_amount', '\"收入额\"值\"1O00\"无法识别为金额')", [RUN])
+                "'张三', 'bad_amount', '\"收入额\"值\"1O00\"无法识别为金额', null)", [RUN])
     con.execute("insert into quarantine_links values (?, 'tax', 't.csv', 12, 'R1', 'p1:a', 'exact_id')", [RUN])
     con.execute("insert into quarantine_links values (?, 'tax', 't.csv', 12, 'R1', 'p1:b', 'exact_id')", [RUN])
     rows = [r for r in _gaps(con) if r[4] == "RECORD_QUARANTINED"]
@@ -121,6 +121,29 @@ def test_a_quarantined_record_naming_an_authorized_member_is_a_gap_with_its_reas
     assert (r[2], r[3], r[5], r[6], r[7]) == ("p1:a", "tax", "tax:t.csv:12", "t.csv", 12)
     assert "无法识别为金额" in r[10] and "按身份证号" in r[10]
     assert _outcome(con) == ("INCOMPLETE", "NO_AUTHORIZATION;RECORD_QUARANTINED")
+
+
+def test_a_quarantined_row_of_the_request_list_keeps_its_household_from_clear(con):
+    con.sql("update stg_requests set authorization_no = 'SQ2'")
+    assert _outcome(con) == ("CLEAR", "")
+    con.execute("insert into quarantine_subjects values (?, 'requests', 'req.csv', 4, null, '3.6078*E+17', '何华华', "
+                "'id_status', '委托成员必须有有效的身份证号码', 'R1')", [RUN])
+    rows = [r for r in _gaps(con) if r[4] == "RECORD_QUARANTINED"]
+    assert len(rows) == 1
+    r = rows[0]
+    assert (r[1], r[2], r[3], r[5], r[6], r[7]) == ("R1", None, "requests", "requests:req.csv:4", "req.csv", 4)
+    assert "何华华" in r[10] and "未能核对" in r[10] and "有效的身份证号码" in r[10]
+    assert _outcome(con) == ("INCOMPLETE", "RECORD_QUARANTINED")
+
+
+def test_a_household_whose_every_request_row_was_quarantined_is_answered_incomplete(con):
+    con.sql("update stg_requests set authorization_no = 'SQ2'")
+    con.execute("insert into quarantine_subjects values (?, 'requests', 'req.csv', 9, null, null, '李独居', "
+                "'id_status', '委托成员必须有有效的身份证号码', 'R9')", [RUN])
+    con.execute("create or replace table evidence_gaps as " + db.sql_text("assess/evidence_gaps.sql"),
+                {"run_date": RUN})
+    got = {r[1]: r[2:] for r in con.sql(db.sql_text("assess/outcomes.sql"), params={"run_date": RUN}).fetchall()}
+    assert got == {"R1": ("CLEAR", ""), "R9": ("INCOMPLETE", "RECORD_QUARANTINED")}
 
 
 def test_a_pending_record_that_would_create_a_finding_is_an_unconfirmed_link_with_its_weight(con):

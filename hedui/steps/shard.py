@@ -91,9 +91,10 @@ def plan(con, ctx, n: int, keys) -> dict:
     from hedui.steps.link import probabilistic_pairs
 
     run_date = ctx.run_date
-    request_ids = [r for (r,) in con.sql(
-        "select distinct request_id from stg_requests where run_date = ? order by request_id",
-        params=[run_date]).fetchall()]
+    request_ids = [r for (r,) in con.sql(  # with the households every request row of which was quarantined
+        "select request_id from stg_requests where run_date = $d union select request_id from quarantine_subjects "
+        "where run_date = $d and source = 'requests' and request_id is not null order by request_id",
+        params={"d": run_date}).fetchall()]
     table = pa.table({"request_id": pa.array(request_ids, pa.string()),
                       "shard": pa.array(shard_of(keys, request_ids, n), pa.int32())})
     con.register("_hd_shards", table)
@@ -183,6 +184,10 @@ def work(ctx, shard: int, keys) -> dict:
         con.sql("begin transaction")
         con.execute("delete from stg_requests where run_date = $run_date and request_id not in "
                     "(select request_id from shard_plan_households where run_date = $run_date and shard = $shard)",
+                    {"run_date": run_date, "shard": int(shard)})
+        con.execute("delete from quarantine_subjects where run_date = $run_date and source = 'requests' "
+                    "and request_id not in (select request_id from shard_plan_households "
+                    "                       where run_date = $run_date and shard = $shard)",
                     {"run_date": run_date, "shard": int(shard)})
         counts = {"exact": db.replace_model(con, "links", "link/links_exact.sql", run_date)}
         con.execute("create or replace temp table prob_pairs as "

@@ -114,6 +114,17 @@ quarantined as (
     where ql.run_date = $run_date
 ),
 
+-- a row of the request list that was quarantined: that member of the household was not verified
+quarantined_requests as (
+    select distinct q.request_id, cast(null as varchar), 'requests', 'RECORD_QUARANTINED',
+        'requests:' || q.file_name || ':' || q.row_no, q.file_name, q.row_no, null, cast(null as varchar),
+        '委托名单中本户的一名成员（' || coalesce(q.name_norm || '，', '') || coalesce(q.id_masked, '无有效身份证号')
+            || '）所在行被隔离，该成员未能核对：' || coalesce(q.reason_zh, '')
+    from quarantine_subjects as q
+    inner join households as h on h.request_id = q.request_id
+    where q.run_date = $run_date and q.source = 'requests'
+),
+
 -- the values each linked record must carry for the figures and findings (empty = unknown)
 needed_values as (
     select l.request_id, l.member_id, l.source, l.record_id, '余额' as value_zh
@@ -185,6 +196,7 @@ gaps as (
     union all select * from pending_records
     union all select * from pending_figures
     union all select * from quarantined
+    union all select * from quarantined_requests
     union all select * from value_unknown
 ),
 

@@ -7,6 +7,15 @@ households as (
     select request_id from households where run_date = $run_date
 ),
 
+-- a household every row of which was quarantined has no member to verify and no report page, but
+-- it is answered, not skipped: INCOMPLETE, RECORD_QUARANTINED (the quarantine names its rows)
+quarantined_only as (
+    select distinct q.request_id
+    from quarantine_subjects as q
+    where q.run_date = $run_date and q.source = 'requests' and q.request_id is not null
+      and q.request_id not in (select request_id from households)
+),
+
 substantive as (
     select request_id, code, is_confirmed from finding_candidates
     where run_date = $run_date and not is_pending
@@ -44,6 +53,8 @@ final as (
         end as outcome,
         coalesce(findings, '') as findings
     from per_household
+    union all
+    select $run_date, request_id, 'INCOMPLETE', 'RECORD_QUARANTINED' from quarantined_only
 )
 
 select * from final

@@ -11,7 +11,9 @@ quarantined as (
     select q.*, hd_id_clean(coalesce(p.plain, q.id_number)) as id_clean, p.norm, p.status
     from quarantine_subjects as q
     left join _hd_q_plain as p on p.token = q.id_number
-    where q.run_date = $run_date
+    -- a quarantined row of the request list is about its own household (evidence_gaps.sql,
+    -- quarantined_requests), not about whoever else carries the same ID
+    where q.run_date = $run_date and q.source <> 'requests'
 ),
 
 parsed as (

@@ -11,7 +11,9 @@ writes one line to ``runs/<date>/quarantine_ids/<source>.parquet`` with:
   name and the birth date a partial ID carries (`sql/link/quarantine_links.sql`);
 - ``id_masked``: first 6 + last 4, for the report;
 - ``name_norm``: the normalized name (as the staged tables keep it);
-- ``rules`` / ``reason_zh``: why it was quarantined (all lines of the row).
+- ``rules`` / ``reason_zh``: why it was quarantined (all lines of the row);
+- ``request_id``: for a row of the request list, the household it belongs to (as delivered, trimmed):
+  a member whose request row was quarantined was not verified, so his household cannot be CLEAR.
 
 合计 rows never reach quarantine (the connectors drop them).
 """
@@ -35,7 +37,7 @@ SCHEMA = pa.schema([
     ("run_date", pa.string()), ("source", pa.string()), ("delivery_date", pa.string()), ("file_name", pa.string()),
     ("row_no", pa.int32()),
     ("id_number", pa.string()), ("id_masked", pa.string()), ("name_norm", pa.string()),
-    ("rules", pa.string()), ("reason_zh", pa.string()),
+    ("rules", pa.string()), ("reason_zh", pa.string()), ("request_id", pa.string()),
 ])
 
 
@@ -58,6 +60,8 @@ def identify_quarantine(raw: Path, quarantine_files: list[Path], source: str, ru
             con.sql("set enable_progress_bar = false")
             con.sql(sql_text("macros.sql"))
             name_col = f'r."{name_spec.column}"' if name_spec else "cast(null as varchar)"
+            request_col = ("nullif(trim(r.request_id), '')" if "request_id" in smap.canonical_columns
+                           else "cast(null as varchar)")
             union = " union all ".join(f"select file_name, row_no, rule, reason_zh from read_parquet({_lit(q)})"
                                        for q in files)
             rel = con.execute(f"""
@@ -69,7 +73,8 @@ def identify_quarantine(raw: Path, quarantine_files: list[Path], source: str, ru
                     having not bool_or(rule in (select unnest($ignored::varchar[])))
                 )
                 select p.file_name, p.row_no::integer as row_no, p.rules, p.reason_zh, r.delivery_date,
-                    nullif(hd_id_clean(r."{id_spec.column}"), '') as id_clean, {name_col} as name
+                    nullif(hd_id_clean(r."{id_spec.column}"), '') as id_clean, {name_col} as name,
+                    {request_col} as request_id
                 from per_row as p
                 join read_parquet({_lit(raw)}) as r on r.file_name = p.file_name and r.row_no = p.row_no
                 order by p.file_name, p.row_no
@@ -80,12 +85,13 @@ def identify_quarantine(raw: Path, quarantine_files: list[Path], source: str, ru
         from hedui.privacy.masking import mask_id
 
         tokens = keys.encrypt_many([r[5] for r in found]) if found else []  # id_clean
-        for (file_name, row_no, rules, reason, delivery, id_clean, name), token in zip(found, tokens, strict=True):
+        for (file_name, row_no, rules, reason, delivery, id_clean, name, request_id), token in zip(
+                found, tokens, strict=True):
             rows.append({"run_date": run_date, "source": source, "delivery_date": delivery,
                          "file_name": file_name, "row_no": row_no,
                          "id_number": token, "id_masked": mask_id(id_clean) or None,
                          "name_norm": normalize_name(name) if name else None, "rules": rules,
-                         "reason_zh": reason})
+                         "reason_zh": reason, "request_id": request_id})
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), tmp)
