@@ -3,9 +3,10 @@
 A map lists, per column, the department's ``header``, the canonical
 ``column``, its value ``type`` (``text id name date month amount number enum
 region account``), optional ``values`` (enum), ``required`` and ``aliases``
-(other headers seen for the same column) and, for amounts, ``unit`` (``元``
+(other headers seen for the same column), for amounts, ``unit`` (``元``
 or ``万元``: the department's convention when its header names no unit;
-default ``元``).
+default ``元``) and, for text, ``none_words``: cell texts that say there is
+no value (``无``, ``/``…), staged as empty.
 
 Header matching ignores whitespace, full-width/half-width differences, case
 and a unit in brackets or at the end (``注册资本（万元）``, ``注册资本万元`` and
@@ -57,6 +58,7 @@ class ColumnSpec:
     required: bool = False
     aliases: tuple[str, ...] = ()
     unit: str = "元"
+    none_words: tuple[str, ...] = ()
 
     @property
     def default_scale(self) -> float:
@@ -188,6 +190,7 @@ def _parse(data: object, path: Path) -> SourceMap:
                 values=tuple(str(v) for v in c.get("values") or ()), required=bool(c.get("required", False)),
                 aliases=tuple(str(a) for a in c.get("aliases") or ()),
                 unit=str(c.get("unit") or "元"),
+                none_words=tuple(str(w) for w in c.get("none_words") or ()),
             )
         except (KeyError, TypeError) as exc:
             raise MapError(f"表头映射文件{path}第{i}列缺少 header/column/type：{c!r}") from exc
@@ -195,6 +198,8 @@ def _parse(data: object, path: Path) -> SourceMap:
             raise MapError(f"表头映射文件{path}第{i}列类型{spec.type!r}未知，可用：{', '.join(sorted(TYPES))}")
         if spec.unit not in UNITS or (spec.unit != "元" and spec.type != "amount"):
             raise MapError(f"表头映射文件{path}第{i}列的单位{spec.unit!r}不可用：只有金额列可写 unit，取值 元 或 万元")
+        if spec.none_words and spec.type != "text":
+            raise MapError(f"表头映射文件{path}第{i}列：只有文本列（type: text）可写 none_words")
         if not _IDENT.fullmatch(spec.column):
             raise MapError(f"表头映射文件{path}第{i}列的列名{spec.column!r}须为小写英文、数字和下划线")
         specs.append(spec)

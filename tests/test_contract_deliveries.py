@@ -205,6 +205,20 @@ def test_an_authorization_cell_of_whitespace_only_is_none_on_file(tmp_path):
     assert [r["authorization_no"] for r in staged] == ["SQ2026000001"] + [None] * len(blanks)
 
 
+def test_an_authorization_cell_saying_there_is_none_is_none_on_file(tmp_path):
+    """无, /, — or NULL in 授权书编号 is no authorization (policy.md: 无委托不核对): the member was looked
+    up as authorized. A real number that merely contains such a character stays."""
+    nones = ["无", " / ", "—", "null", "N/A", "暂无", "0", "--"]
+    rows = [["WT1", "最低生活保障", "张三", ID_A, "本人", "360102", "城市", "SQ-2026/01", "2026-11-01", "2026-11-20"]]
+    rows += [["WT1", "最低生活保障", f"李{i}", ID_B, "配偶", "360102", "城市", none, "", "2026-11-20"]
+             for i, none in enumerate(nones)]
+    data = ('"' + '","'.join(REQUESTS) + '"\n' + "".join('"' + '","'.join(r) + '"\n' for r in rows)).encode("gb18030")
+    manifest, staged, _ = _deliver(tmp_path, "requests",
+                                   {"requests_1.csv": data, "requests_1.csv.ok": str(len(rows)).encode()})
+    assert manifest.status == "delivered", manifest.message_zh
+    assert [r["authorization_no"] for r in staged] == ["SQ-2026/01"] + [None] * len(nones)
+
+
 def test_registered_capital_written_the_registrys_way_with_wan_yuan_renminbi(tmp_path):
     """“100万元人民币” (the registry's own text form) was quarantined as not a number; “100万美元” still is."""
     import duckdb

@@ -152,6 +152,9 @@ def _slots(smap: SourceMap) -> dict[str, str]:
                     f"'rule': 'negative_balance', 'reason': {negative}}} end"
                 )
             staged.append(f"{value} as {col},")
+        elif spec.none_words:  # a text that says there is none (无, /…) is no value
+            words = ", ".join(_lit(w.upper()) for w in spec.none_words)
+            staged.append(f"case when upper(trim({col})) in ({words}) then null else nullif(trim({col}), '') end as {col},")
         else:
             staged.append(f"nullif(trim({col}), '') as {col},")
     id_spec = smap.first_of_type("id")
