@@ -259,6 +259,15 @@ create or replace temp macro hd_amount_clean(t, scale) as
         regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?$', 1),
         hd_amount_unit_scale(regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?$', 2), scale));
 
+-- a number that is not money (a floor area): thousands separators and an area unit (㎡, m², 平方米…)
+-- allowed, no 万 or other scaling unit (93万 is no area)
+create or replace temp macro hd_number(x) as
+    case
+        when regexp_full_match(x, '-?[0-9]+(\.[0-9]+)?') then cast(x as double)
+        else hd_amount_number(regexp_replace(replace(hd_remove_ws(hd_fold(x)), ',', ''),
+                                             '(㎡|[mM]²|[mM]2|平方米|平米|平方)$', ''), 1)
+    end;
+
 -- fast paths: plain decimals, then the common "12,345.60" and "1234.5元" forms (at most 40
 -- characters once the commas and 元 are gone, as hd_amount_number requires)
 create or replace temp macro hd_amount(x, scale) as

@@ -308,3 +308,17 @@ def test_merged_cells_of_a_workbook_give_every_row_of_the_range_their_value(tmp_
     got = [(r["name"], r["unit_no"], r["floor_area_m2"], r["use_type"], r["title_status"], r["row_no"]) for r in staged]
     assert got == [("张三", shared[0], 93.5, "住宅", "现势", 3), ("李四", shared[0], 93.5, "住宅", "现势", 4),
                    ("王五", "360102000000GB00001F00020001", 60.0, "住宅", "现势", 5)]
+
+
+def test_a_floor_area_with_its_unit_is_read_and_wan_is_no_area():
+    """建筑面积 (m²) cells written 93㎡ or 93平方米 were quarantined as not a number, and 93万 was read as
+    930,000 m² (the amount parser's 万)."""
+    import duckdb
+
+    from hedui.steps.ingest import load_macros
+
+    con = duckdb.connect()
+    load_macros(con, "select hd_number(x)")
+    cells = ["93.5", "1,234.5", "93㎡", "93 m²", "93m2", "93平方米", "93平米", "９３．５", "93万", "九十三"]
+    got = [con.execute("select hd_number(?)", [c]).fetchall()[0][0] for c in cells]
+    assert got == [93.5, 1234.5, 93.0, 93.0, 93.0, 93.0, 93.0, 93.5, None, None]

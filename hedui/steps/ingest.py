@@ -52,7 +52,7 @@ CHECKS = {
     "date": ("hd_date({col})", "bad_date", "日期"),
     "month": ("hd_month({col})", "bad_month", "月份"),
     "amount": ("hd_amount({col}, {scale})", "bad_amount", "金额"),
-    "number": ("hd_amount({col}, 1)", "bad_number", "数值"),
+    "number": ("hd_number({col})", "bad_number", "数值"),
 }
 #: amount columns whose canonical name contains one of these must not be negative
 NON_NEGATIVE_MARKERS = ("balance",)
