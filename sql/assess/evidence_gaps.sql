@@ -35,6 +35,7 @@ links as (
 
 window_bounds as (
     select h.request_id, h.excluded_income_items, h.count_housing_fund_balance, h.business_always_review_types,
+        h.business_contribution_limit_yuan,
         (date_trunc('month', strptime($run_date, '%Y%m%d'))::date - to_months(h.income_window_months))::date
             as window_start,
         date_trunc('month', strptime($run_date, '%Y%m%d'))::date as window_end
@@ -188,7 +189,16 @@ needed_values as (
     inner join links as l on l.record_id = t.record_id and l.source = 'business_registry'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.subscribed_yuan is null
-      and not list_contains(w.business_always_review_types, t.entity_type)
+      and not coalesce(list_contains(w.business_always_review_types, t.entity_type), false)
+    union all
+    -- an active entity of unknown type below the contribution limit may be one that is always listed
+    select l.request_id, l.member_id, l.source, l.record_id, '主体类型'
+    from stg_business_registry as t
+    inner join links as l on l.record_id = t.record_id and l.source = 'business_registry'
+    inner join window_bounds as w on w.request_id = l.request_id
+    where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.entity_type is null
+      and len(w.business_always_review_types) > 0
+      and not coalesce(t.subscribed_yuan >= w.business_contribution_limit_yuan, false)
 ),
 
 value_unknown as (
