@@ -5,6 +5,7 @@ codes compared with what policy.md says at and around each limit."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 
 import pytest
 import yaml
@@ -112,6 +113,7 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.car(a, "50000", kind="低速货车")
     w.car(a, "50000", kind="残疾人专用车")
     w.car(a, "80000", status="报废")
+    w.car(a, "80000", status="查封")
     w.expect("V01", "CLEAR", "")
     (a,) = w.household("V02", [("戊二", "本人")])
     w.car(a, "12001")
@@ -128,10 +130,17 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.company(a, "有限责任公司", "在业", "9.99")
     w.company(a, "有限责任公司", "吊销", "500")
     w.company(a, "个体工商户", "注销", "", role="经营者")
+    w.company(a, "有限责任公司", "存续", "99,999元")  # the cell's own unit wins over the 万元 convention
     w.expect("B02", "CLEAR", "")
     (a,) = w.household("B03", [("己三", "本人")])
     w.company(a, "个体工商户", "在业", "", role="经营者", capital="2")
     w.expect("B03", "FINDINGS", "BUSINESS_ROLE")
+    (a,) = w.household("B04", [("己四", "本人")])
+    w.company(a, "", "存续", "5")  # type unknown, 5 万元: it could be an individual business
+    w.expect("B04", "INCOMPLETE", "VALUE_UNKNOWN")
+    (a,) = w.household("B05", [("己五", "本人")])
+    w.company(a, "合伙企业", "在业", "100000元", role="执行事务合伙人")
+    w.expect("B05", "FINDINGS", "BUSINESS_ROLE")
 
     # --- registration ----------------------------------------------------------------------------------
     w.household("R01", [("庚一", "本人"), ("庚二", "子女", True, "子", "迁出")])
@@ -162,6 +171,10 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.bank(a, "")
     w.car(a, "200000")
     w.expect("G03", "FINDINGS", "VALUE_UNKNOWN;VEHICLE")
+    # a member whose ID Excel cut to scientific notation cannot be looked up
+    a, b = w.household("X01", [("壬一", "本人"), ("壬二", "配偶")])
+    w.rows["requests"][-1]["身份证号"] = "3.60702E+17"
+    w.expect("X01", "INCOMPLETE", "RECORD_QUARANTINED")
     w.add("bank", 机构名称="合计", 余额="99999")  # a summary row: not a record about anyone
     return w
 
@@ -275,3 +288,36 @@ def test_the_assets_limit_on_the_disposable_income_basis_is_a_multiple_of_that_i
 def test_the_disposable_income_basis_without_the_income_is_refused(tmp_path):
     with pytest.raises(PolicyError, match="disposable_income_annual"):
         load_policies(_policy(tmp_path, financial_assets_basis="disposable_income"))
+
+
+def test_a_household_whose_applicant_row_was_quarantined_still_gets_its_policy():
+    from hedui.steps.assess import resolve_policies
+
+    con = connect()
+    con.execute("drop table household_policy")  # the step creates it with every parameter
+    con.execute("delete from stg_requests where relation = '本人'")  # e.g. his ID cut by Excel
+    assert resolve_policies(con, RUN) == 1
+    assert con.sql("select request_id, standard_monthly_yuan from household_policy").fetchall() == [("R1", 800.0)]
+
+
+def _status(con, record_id, member, status, changed):
+    add(con, "stg_public_security", record_id, "public_security", status, changed, "H1", "户主")
+    link(con, "public_security", record_id, member)
+
+
+def test_a_member_moved_out_of_one_registration_and_registered_in_another_is_not_ended():
+    con = connect()
+    _status(con, "ps:1", A, "迁出", dt.date(2026, 3, 1))  # moved to another county of the province …
+    _status(con, "ps:2", A, "正常", dt.date(2026, 3, 5))  # … and registered there
+    _status(con, "ps:3", B, "迁出", dt.date(2026, 3, 1))  # moved away, registered nowhere in the extract
+    _status(con, "ps:4", B, "正常", dt.date(2020, 1, 1))  # an older registration the move ended
+    assert [c for c in _candidates(con) if c[0] == "MEMBER_REGISTRATION_ENDED"] == [
+        ("MEMBER_REGISTRATION_ENDED", B, "ps:3", True, False)]
+
+
+def test_a_death_is_ended_whatever_other_registration_the_member_has():
+    con = connect()
+    _status(con, "ps:1", A, "死亡", dt.date(2026, 3, 1))
+    _status(con, "ps:2", A, "正常", dt.date(2026, 5, 1))
+    assert [c for c in _candidates(con) if c[0] == "MEMBER_REGISTRATION_ENDED"] == [
+        ("MEMBER_REGISTRATION_ENDED", A, "ps:1", True, False)]

@@ -43,6 +43,13 @@ reg_ended as (
         l.is_confirmed, l.method, l.match_weight, l.is_pending
     from stg_public_security as p inner join links as l on l.record_id = p.record_id and l.source = 'public_security'
     where p.run_date = $run_date and p.person_status in ('死亡', '迁出', '注销')
+      -- moved (迁出) or cancelled at one address while registered (正常) at another: not ended
+      and (p.person_status = '死亡' or not exists (
+          select 1 from stg_public_security as n
+          inner join links as nl on nl.record_id = n.record_id and nl.source = 'public_security'
+          where n.run_date = $run_date and n.person_status = '正常' and not nl.is_pending
+            and nl.request_id = l.request_id and nl.member_id = l.member_id
+            and (n.change_date is null or p.change_date is null or n.change_date >= p.change_date)))
     union all
     select l.request_id, 'MEMBER_REGISTRATION_ENDED', l.member_id, l.source, l.record_id,
         '殡葬记录：' || coalesce('死亡日期 ' || strftime(c.death_date, '%Y-%m-%d'), '')
