@@ -56,6 +56,13 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.wages(a, W12, "450", item="财产租赁所得")
     w.wages(a, W12, "400", item="利息股息红利所得")  # 850 together: over
     w.expect("I08", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("I12", [("乙十五", "本人")], urban="农村")
+    w.wages(a, W12, "700")  # over the rural standard of 650 (under the urban 800)
+    w.expect("I12", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("I13", [("乙十六", "本人")], urban="农村")
+    w.wages(a, W12, "650")
+    w.bank(a, "15600")  # 2 × 650 × 12: at the rural limit
+    w.expect("I13", "CLEAR", "")
     a, _ = w.household("I09", [("乙九", "本人"), ("乙十", "子女", False)])
     w.wages(a, W12, "1500", item="劳务报酬所得")  # 750 per head over BOTH members: not over
     w.expect("I09", "INCOMPLETE", "NO_AUTHORIZATION")
@@ -118,6 +125,9 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     (a,) = w.household("V02", [("戊二", "本人")])
     w.car(a, "12001")
     w.expect("V02", "FINDINGS", "VEHICLE")
+    (a,) = w.household("V04", [("戊四", "本人")], urban="农村")
+    w.car(a, "11000")  # the limit is 15 × the URBAN standard (12,000) for a rural household too
+    w.expect("V04", "CLEAR", "")
     (a,) = w.household("V03", [("戊三", "本人")])
     w.car(a, "")  # price unknown: whether it is above the limit is unknown
     w.expect("V03", "INCOMPLETE", "VALUE_UNKNOWN")
