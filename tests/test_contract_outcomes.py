@@ -169,6 +169,9 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.expect("R05", "CLEAR", "")
     w.household("R06", [("庚十三", "本人"), ("庚十四", "子女", True, "子女"), ("庚十五", "父母", True, "母亲")])
     w.expect("R06", "CLEAR", "")
+    w.household("R07", [("庚十六", "本人"), ("庚十七", "子女")])
+    w.rows["public_security"][-1]["人员状态"] = "失踪"  # not a status of sources.md: quarantined
+    w.expect("R07", "INCOMPLETE", "RECORD_QUARANTINED")  # not "missing from the registration"
 
     # --- evidence not weighed ----------------------------------------------------------------------------
     (a,) = w.household("G01", [("辛一", "本人")])
@@ -361,3 +364,12 @@ def test_a_death_is_ended_whatever_other_registration_the_member_has():
     _status(con, "ps:2", A, "正常", dt.date(2026, 5, 1))
     assert [c for c in _candidates(con) if c[0] == "MEMBER_REGISTRATION_ENDED"] == [
         ("MEMBER_REGISTRATION_ENDED", A, "ps:1", True, False)]
+
+
+def test_a_member_whose_registration_row_was_quarantined_is_not_missing_from_the_registration():
+    con = connect()
+    con.execute("insert into source_status values (?, 'public_security', '公安 户籍', 'passed', '')", [RUN])
+    _registered(con, "ps:1", "户主", A)
+    con.execute("insert into quarantine_links values (?, 'public_security', 'ps.csv', 3, 'R1', ?, 'exact_id')",
+                [RUN, B])
+    assert _candidates(con) == []

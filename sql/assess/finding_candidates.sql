@@ -82,6 +82,13 @@ not_registered as (
           select 1 from ps_linked as p
           where p.request_id = m.request_id and p.member_id = m.member_id and not p.is_pending
       )
+      -- a registration row naming him was quarantined: he is not "not found", his row is unknown
+      -- (RECORD_QUARANTINED, evidence_gaps.sql)
+      and not exists (
+          select 1 from quarantine_links as q
+          where q.run_date = $run_date and q.source = 'public_security'
+            and q.request_id = m.request_id and q.member_id = m.member_id
+      )
 ),
 
 -- the registration's relation to the head (GB/T 4761 家庭关系 words or codes, or the request's own
