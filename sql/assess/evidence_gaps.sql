@@ -203,7 +203,8 @@ needed_values as (
 
 value_unknown as (
     select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
-        '记录缺少“' || string_agg(distinct value_zh, '、' order by value_zh) || '”，按未知处理（不按 0 计）'
+        '记录缺少“' || string_agg(distinct value_zh, '、' order by value_zh) || '”，按未知处理'
+            || case when bool_or(value_zh <> '主体类型') then '（不按 0 计）' else '' end
     from needed_values
     group by request_id, member_id, source, record_id
 ),
