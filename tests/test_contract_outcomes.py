@@ -374,3 +374,39 @@ def test_a_member_whose_registration_row_was_quarantined_is_not_missing_from_the
     con.execute("insert into quarantine_links values (?, 'public_security', 'ps.csv', 3, 'R1', ?, 'exact_id')",
                 [RUN, B])
     assert _candidates(con) == []
+
+
+def _gaps(con) -> list[tuple]:
+    """households → figures → finding_candidates → evidence_gaps: (code, member, record, reason)."""
+    con.sql("""
+        create table if not exists quarantine_subjects (run_date varchar, source varchar, file_name varchar,
+            row_no integer, id_number varchar, id_masked varchar, name_norm varchar, rules varchar, reason_zh varchar);
+        create table if not exists source_records (run_date varchar, record_id varchar, file_name varchar,
+            row_no integer)""")
+    for name in ("households", "figures", "finding_candidates"):
+        materialize(con, name)
+    return sorted((g["code"], g["member_id"], g["record_id"], g["reason_zh"]) for g in model(con, "evidence_gaps"))
+
+
+def test_a_registration_record_waiting_for_review_is_listed_as_what_would_undo_the_not_found_finding():
+    con = connect()
+    con.execute("insert into source_status values (?, 'public_security', '公安 户籍', 'passed', '')", [RUN])
+    _registered(con, "ps:1", "户主", A)
+    add(con, "stg_public_security", "ps:2", "public_security", "正常", None, "H1", "配偶")
+    link(con, "public_security", "ps:2", B, pending=True, weight=2.0)
+    assert _gaps(con) == [("UNCONFIRMED_LINK", B, "ps:2",
+                           "待人工确认的可能匹配户籍记录；若确认，“户籍中未查到该成员”的情形将不成立")]
+
+
+def test_an_unknown_vehicle_price_and_an_unknown_entity_type_are_values_unknown():
+    con = connect()
+    add(con, "stg_vehicle", "ve:1", "小型轿车", "赣A1", "正常", None)
+    link(con, "vehicle", "ve:1")
+    add(con, "stg_vehicle", "ve:2", "普通二轮摩托车", "赣A2", "正常", None)  # exempt: its price is not needed
+    link(con, "vehicle", "ve:2")
+    add(con, "stg_business_registry", "biz:1", "某某", None, "存续", "股东", 500000.0, 50000.0)
+    link(con, "business_registry", "biz:1", B)
+    add(con, "stg_business_registry", "biz:2", "某某", None, "在业", "股东", 500000.0, 200000.0)  # a finding anyway
+    link(con, "business_registry", "biz:2", B)
+    assert _gaps(con) == [("VALUE_UNKNOWN", A, "ve:1", "记录缺少“购置价格”，按未知处理（不按 0 计）"),
+                          ("VALUE_UNKNOWN", B, "biz:1", "记录缺少“主体类型”，按未知处理")]
