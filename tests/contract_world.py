@@ -120,12 +120,16 @@ class World:
                  主体类型=entity_type, 登记状态=status, 注册资本=capital, 人员姓名=p["name"], 人员证件号=p["id"],
                  人员角色=role, 认缴出资额=subscribed, 成立日期="2019-03-01")
 
-    def write(self, inbox: Path, date: str = RUN) -> None:
-        """One UTF-8 CSV per source with its `.ok` marker (data rows, 合计 rows not counted)."""
+    def write(self, inbox: Path, date: str = RUN, *, left_out: dict[str, list[str]] | None = None,
+              not_delivered: tuple[str, ...] = (), wrong_marker: tuple[str, ...] = ()) -> None:
+        """One UTF-8 CSV per source with its `.ok` marker (data rows, 合计 rows not counted); `left_out`
+        columns are not written, `not_delivered` sources have no folder, `wrong_marker` ones a wrong count."""
         for source, rows in self.rows.items():
+            if source in not_delivered:
+                continue
             folder = inbox / source / date
             folder.mkdir(parents=True, exist_ok=True)
-            header = HEADERS[source]
+            header = [h for h in HEADERS[source] if h not in (left_out or {}).get(source, [])]
             lines = [",".join(header)]
             n = 0
             for r in rows:
@@ -134,4 +138,4 @@ class World:
                 n += 0 if cells[0] == "合计" else 1
             name = f"requests_{date}.csv" if source == "requests" else f"{source}_{date}.csv"
             (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-            (folder / f"{name}.ok").write_text(str(n), encoding="utf-8")
+            (folder / f"{name}.ok").write_text(str(n + 1 if source in wrong_marker else n), encoding="utf-8")

@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 import yaml
-from contract_world import RUN, WINDOW, World
+from contract_world import RUN, WINDOW, World, new_id
 from model_tables import A, B, add, connect, link, materialize, model
 
 from hedui.errors import PolicyError
@@ -205,6 +205,47 @@ def contract_run(tmp_path_factory):
     ctx = RunContext.of(inbox, tmp_path_factory.mktemp("contract_work"), RUN)
     run(ctx)
     return world, ctx
+
+
+@pytest.fixture(scope="module")
+def gaps_run(tmp_path_factory):
+    """A second delivery: 民政 not delivered, 保险 with a wrong marker, columns left out of three sources."""
+    from hedui.pipeline import RunContext, run
+
+    w = World()
+    (a,) = w.household("S01", [("癸一", "本人")])
+    w.bank(a, "100")
+    w.expect("S01", "INCOMPLETE", "SOURCE_MISSING")
+    (a,) = w.household("S02", [("癸二", "本人")])
+    w.car(a, "300000")  # its price column is left out: unknown, not above the limit by default
+    w.expect("S02", "INCOMPLETE", "SOURCE_MISSING;VALUE_UNKNOWN")
+    (a,) = w.household("S03", [("癸三", "本人")])
+    w.add("securities", 姓名=a["name"], 证件号码=a["id"], 证券账户="A1", 持仓市值="50000", 资金余额="10",
+          查询日期="20261126")  # without its cash column: 50,000 known already crosses 19,200
+    w.expect("S03", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT;SOURCE_MISSING;VALUE_UNKNOWN")
+    (a,) = w.household("S04", [("癸四", "本人")])
+    w.flat(a, "360702001001GB00009F00010001")  # without its area column
+    w.expect("S04", "INCOMPLETE", "SOURCE_MISSING;VALUE_UNKNOWN")
+    (a,) = w.household("S05", [("癸五", "本人")])
+    w.si(a, W12, "企业职工基本养老保险", "待遇", benefit="3000")
+    w.expect("S05", "FINDINGS", "INCOME_OVER_STANDARD;SOURCE_MISSING")
+    stranger = {"name": "路人", "id": new_id()}  # nobody asked about: an empty delivery would fail its source
+    w.wages(stranger, W12[:1], "3000")
+    w.company(stranger, "有限责任公司", "存续", "10")
+    w.add("housing_fund", 证件号码=stranger["id"], 姓名="路人", 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
+          账户余额="9000", 账户状态="正常", 截至日期="2026-10-31")
+    inbox = tmp_path_factory.mktemp("gaps") / "inbox"
+    w.write(inbox, left_out={"vehicle": ["购置价格"], "securities": ["资金余额"], "real_estate": ["建筑面积"]},
+            not_delivered=("civil_affairs",), wrong_marker=("insurance",))
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("gaps_work"), RUN)
+    run(ctx)
+    return w, ctx
+
+
+def test_a_source_not_delivered_or_incomplete_and_columns_left_out_keep_households_from_clear(gaps_run):
+    world, ctx = gaps_run
+    got = outcomes(ctx)
+    assert {rid: got.get(rid) for rid in world.expected} == world.expected
 
 
 def outcomes(ctx) -> dict[str, tuple[str, str]]:
