@@ -42,6 +42,8 @@ create table stg_business_registry (run_date varchar, record_id varchar, entity_
     entity_status varchar, role varchar, registered_capital_yuan double, subscribed_yuan double);
 create table stg_public_security (run_date varchar, record_id varchar, source varchar, person_status varchar,
     change_date date, hukou_no varchar, relation_to_head varchar);
+create table quarantine_links (run_date varchar, source varchar, file_name varchar, row_no integer,
+    request_id varchar, member_id varchar, method varchar);
 create table stg_civil_affairs (run_date varchar, record_id varchar, death_date date, cremation_date date,
     funeral_home varchar);
 """

@@ -25,10 +25,11 @@ def resolve_policies(con, run_date: str) -> int:
     """
     con.execute(
         "create or replace temp table _hd_household_keys as "
-        "select request_id, any_value(region_code) filter (where relation = '本人') as region_code, "
-        "any_value(urban_rural) filter (where relation = '本人') as urban_rural, "
-        "any_value(program) filter (where relation = '本人') as program "
-        "from stg_requests where run_date = ? group by request_id", [run_date])
+        "select request_id, "
+        # the applicant's row, else (his row quarantined) any member's, as households.sql reads them
+        + ", ".join(f"coalesce(any_value({c}) filter (where relation = '本人'), any_value({c})) as {c}"
+                    for c in ("region_code", "urban_rural", "program"))
+        + " from stg_requests where run_date = ? group by request_id", [run_date])
     combos = con.sql("select distinct region_code, urban_rural, program from _hd_household_keys").fetchall()
     versions = load_policies()
     # a combination stands in for its households: the request id of a row is the combination's number

@@ -27,6 +27,8 @@ PARAMS: dict[str, tuple[str, bool]] = {
     "income_window_months": ("int", True),
     "financial_assets_basis": ("str", True),
     "financial_assets_multiple": ("number", True),
+    # per-capita disposable income of the prior year, yuan per year: the basis `disposable_income` needs it
+    "disposable_income_annual": ("by_urban_rural", False),
     "count_housing_fund_balance": ("bool", True),
     "max_residential_units": ("int", True),
     "vehicle_price_multiple": ("number", True),
@@ -131,6 +133,9 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
                         raise _fail(p, f"版本 {vid}", f"缺少参数 {name}")
                     continue
                 _check_param(p, vid, name, kind, params[name])
+            if params["financial_assets_basis"] == "disposable_income" and "disposable_income_annual" not in params:
+                raise _fail(p, f"版本 {vid}", "financial_assets_basis 为 disposable_income 时须给出参数 "
+                            "disposable_income_annual（上年度人均可支配收入，元/年：{城市: …, 农村: …}）")
             unknown = set(params) - set(PARAMS)
             if unknown:
                 raise _fail(p, f"版本 {vid}", f"未知参数 {sorted(unknown)}，允许的参数：{sorted(PARAMS)}")
@@ -169,6 +174,9 @@ def policy_rows(versions: list[PolicyVersion], households: list[tuple[str, str, 
         v = resolve(versions, region or "", year, urban_rural or "城市", program or "*")
         p = v.params
         standard = float(p["standard_monthly"].get(urban_rural or "城市", p["standard_monthly"]["城市"]))
+        # policy.md: × the annual standard, or × prior-year disposable income where that basis is chosen
+        basis = (float(p["disposable_income_annual"].get(urban_rural or "城市", p["disposable_income_annual"]["城市"]))
+                 if p["financial_assets_basis"] == "disposable_income" else standard * 12)
         yield {
             "request_id": request_id,
             "policy_id": v.id,
@@ -177,7 +185,7 @@ def policy_rows(versions: list[PolicyVersion], households: list[tuple[str, str, 
             "standard_monthly_yuan": standard,
             "urban_standard_monthly_yuan": float(p["standard_monthly"]["城市"]),
             "income_window_months": int(p["income_window_months"]),
-            "financial_assets_limit_yuan": float(p["financial_assets_multiple"]) * standard * 12,
+            "financial_assets_limit_yuan": float(p["financial_assets_multiple"]) * basis,
             "count_housing_fund_balance": bool(p["count_housing_fund_balance"]),
             "max_residential_units": int(p["max_residential_units"]),
             "vehicle_price_limit_yuan": float(p["vehicle_price_multiple"]) * float(p["standard_monthly"]["城市"]),

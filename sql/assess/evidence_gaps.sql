@@ -35,6 +35,7 @@ links as (
 
 window_bounds as (
     select h.request_id, h.excluded_income_items, h.count_housing_fund_balance, h.business_always_review_types,
+        h.business_contribution_limit_yuan,
         (date_trunc('month', strptime($run_date, '%Y%m%d'))::date - to_months(h.income_window_months))::date
             as window_start,
         date_trunc('month', strptime($run_date, '%Y%m%d'))::date as window_end
@@ -74,6 +75,7 @@ unconfirmed_findings as (
     select distinct c.request_id, c.member_id, c.source, 'UNCONFIRMED_LINK', c.record_id, null, null,
         c.match_weight, c.code, '该情形所依据的记录为概率匹配，尚未经人工确认'
     from candidates as c where not c.is_pending and not c.is_confirmed and c.record_id is not null
+      and c.source <> 'requests'
     union
     select distinct c.request_id, l.member_id, l.source, 'UNCONFIRMED_LINK', l.record_id, null, null,
         l.match_weight, c.code, '该情形所依据的记录为概率匹配，尚未经人工确认'
@@ -88,6 +90,18 @@ pending_records as (
     select distinct c.request_id, c.member_id, c.source, 'UNCONFIRMED_LINK', c.record_id, null, null,
         c.match_weight, c.code, '待人工确认的可能匹配记录；若确认，将构成该情形'
     from candidates as c where c.is_pending and c.record_id is not null
+),
+
+-- a member not found in the registration while a registration record waits for review as his:
+-- confirmed, it undoes the finding (MEMBER_REGISTRATION_MISMATCH rests on it, unconfirmed)
+pending_registration as (
+    select distinct c.request_id, c.member_id, p.source, 'UNCONFIRMED_LINK', p.record_id, null, null,
+        p.match_weight, c.code, '待人工确认的可能匹配户籍记录；若确认，“户籍中未查到该成员”的情形将不成立'
+    from candidates as c
+    inner join pending as p
+        on p.request_id = c.request_id and p.member_id = c.member_id and p.source = 'public_security'
+    where c.code = 'MEMBER_REGISTRATION_MISMATCH' and c.source = 'requests' and not c.is_pending
+      and not c.is_confirmed
 ),
 
 -- records waiting for review that, confirmed, would push a household figure over its limit
@@ -174,17 +188,34 @@ needed_values as (
            or (t.category = '缴费' and t.contribution_base_yuan is null
                and t.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')))
     union all
+    select l.request_id, l.member_id, l.source, l.record_id, '购置价格'
+    from stg_vehicle as t
+    inner join links as l on l.record_id = t.record_id and l.source = 'vehicle'
+    inner join households as h on h.request_id = l.request_id
+    where t.run_date = $run_date and t.vehicle_status = '正常' and t.purchase_price_yuan is null
+      and h.vehicle_price_limit_yuan > 0 and not list_contains(h.exempt_vehicle_types, t.vehicle_type)
+    union all
     select l.request_id, l.member_id, l.source, l.record_id, '认缴出资额'
     from stg_business_registry as t
     inner join links as l on l.record_id = t.record_id and l.source = 'business_registry'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.subscribed_yuan is null
-      and not list_contains(w.business_always_review_types, t.entity_type)
+      and not coalesce(list_contains(w.business_always_review_types, t.entity_type), false)
+    union all
+    -- an active entity of unknown type below the contribution limit may be one that is always listed
+    select l.request_id, l.member_id, l.source, l.record_id, '主体类型'
+    from stg_business_registry as t
+    inner join links as l on l.record_id = t.record_id and l.source = 'business_registry'
+    inner join window_bounds as w on w.request_id = l.request_id
+    where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.entity_type is null
+      and len(w.business_always_review_types) > 0
+      and not coalesce(t.subscribed_yuan >= w.business_contribution_limit_yuan, false)
 ),
 
 value_unknown as (
     select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
-        '记录缺少“' || string_agg(distinct value_zh, '、' order by value_zh) || '”，按未知处理（不按 0 计）'
+        '记录缺少“' || string_agg(distinct value_zh, '、' order by value_zh) || '”，按未知处理'
+            || case when bool_or(value_zh <> '主体类型') then '（不按 0 计）' else '' end
     from needed_values
     group by request_id, member_id, source, record_id
 ),
@@ -195,6 +226,7 @@ gaps as (
     union all select * from unconfirmed_findings
     union all select * from pending_records
     union all select * from pending_figures
+    union all select * from pending_registration
     union all select * from quarantined
     union all select * from quarantined_requests
     union all select * from value_unknown

@@ -43,6 +43,13 @@ reg_ended as (
         l.is_confirmed, l.method, l.match_weight, l.is_pending
     from stg_public_security as p inner join links as l on l.record_id = p.record_id and l.source = 'public_security'
     where p.run_date = $run_date and p.person_status in ('死亡', '迁出', '注销')
+      -- moved (迁出) or cancelled at one address while registered (正常) at another: not ended
+      and (p.person_status = '死亡' or not exists (
+          select 1 from stg_public_security as n
+          inner join links as nl on nl.record_id = n.record_id and nl.source = 'public_security'
+          where n.run_date = $run_date and n.person_status = '正常' and not nl.is_pending
+            and nl.request_id = l.request_id and nl.member_id = l.member_id
+            and (n.change_date is null or p.change_date is null or n.change_date >= p.change_date)))
     union all
     select l.request_id, 'MEMBER_REGISTRATION_ENDED', l.member_id, l.source, l.record_id,
         '殡葬记录：' || coalesce('死亡日期 ' || strftime(c.death_date, '%Y-%m-%d'), '')
@@ -62,7 +69,12 @@ ps_linked as (
 not_registered as (
     select m.request_id, 'MEMBER_REGISTRATION_MISMATCH' as code, m.member_id, 'requests' as source,
         m.record_id, '申报成员“' || m.name || '”在公安户籍数据中未查到' as detail_zh,
-        true as is_confirmed, 'exact_id' as method, cast(null as double) as match_weight, false as is_pending
+        -- a registration record waiting for review as the member's could undo it: not confirmed then
+        not exists (
+            select 1 from ps_linked as p
+            where p.request_id = m.request_id and p.member_id = m.member_id and p.is_pending
+        ) as is_confirmed,
+        'exact_id' as method, cast(null as double) as match_weight, false as is_pending
     from members as m
     cross join ps_delivered
     where ps_delivered.ok and m.is_authorized and m.member_id is not null
@@ -70,21 +82,43 @@ not_registered as (
           select 1 from ps_linked as p
           where p.request_id = m.request_id and p.member_id = m.member_id and not p.is_pending
       )
+      -- a registration row naming him was quarantined: he is not "not found", his row is unknown
+      -- (RECORD_QUARANTINED, evidence_gaps.sql)
+      and not exists (
+          select 1 from quarantine_links as q
+          where q.run_date = $run_date and q.source = 'public_security'
+            and q.request_id = m.request_id and q.member_id = m.member_id
+      )
 ),
 
+-- the registration's relation to the head (GB/T 4761 家庭关系 words or codes, or the request's own
+-- categories) in the categories of 与申请人关系; a word not known here contradicts nothing (null)
 relation_category as (
     select *,
         case
-            when relation_to_head = '户主' then '本人'
-            when relation_to_head = '配偶' then '配偶'
-            when relation_to_head in ('子', '女', '儿子', '女儿', '长子', '次子', '长女', '次女') then '子女'
-            when relation_to_head in ('父亲', '母亲', '父母') then '父母'
-            when relation_to_head in ('祖父', '祖母', '外祖父', '外祖母') then '祖父母'
-            when relation_to_head in ('孙子', '孙女', '外孙子', '外孙女') then '孙子女'
-            when relation_to_head in ('兄', '弟', '姐', '妹', '哥哥', '弟弟', '姐姐', '妹妹') then '兄弟姐妹'
-            else '其他'
+            when rel in ('户主', '本人', '01', '02') then '本人'
+            when rel in ('配偶', '夫', '妻', '丈夫', '妻子') or rel similar to '1[0-9]' then '配偶'
+            when rel in ('子女', '子', '女', '儿子', '女儿', '独生子', '独生女', '长子', '次子', '三子', '四子', '五子',
+                         '长女', '次女', '三女', '四女', '五女', '养子', '继子', '养女', '继女', '养子或继子',
+                         '养女或继女', '其他儿子', '其他女儿')
+                 or rel similar to '(2[0-7]|29|3[0-7]|39)' then '子女'
+            when rel in ('父母', '父亲', '母亲', '继父', '继母', '养父', '养母', '继父或养父', '继母或养母',
+                         '其他父母关系')
+                 or rel similar to '(5[0-2]|5[7-9])' then '父母'
+            when rel in ('祖父母', '祖父', '祖母', '外祖父', '外祖母', '祖父母或外祖父母')
+                 or rel similar to '6[0-4]' then '祖父母'
+            when rel in ('孙子女', '孙子', '孙女', '外孙子', '外孙女', '外孙', '孙子、孙女或外孙子、外孙女',
+                         '其他孙子、孙女或外孙子、外孙女')
+                 or rel similar to '(4[0-4]|49)' then '孙子女'
+            when rel in ('兄弟姐妹', '兄', '弟', '姐', '妹', '哥哥', '弟弟', '姐姐', '妹妹', '其他兄弟姐妹')
+                 or rel similar to '(70|71|73|75|77|79)' then '兄弟姐妹'
+            when rel in ('其他', '女婿', '儿媳', '公公', '婆婆', '岳父', '岳母', '嫂', '弟媳', '姐夫', '妹夫',
+                         '孙媳妇', '孙女婿', '曾孙子', '曾孙女', '曾祖父', '曾祖母', '伯父', '伯母', '叔父', '婶母',
+                         '舅父', '舅母', '姨父', '姨母', '姑父', '姑母', '侄子', '侄女', '外甥', '外甥女',
+                         '堂兄弟', '堂姐妹', '表兄弟', '表姐妹', '其他亲属', '非亲属')
+                 or rel similar to '(28|38|4[5-8]|5[3-6]|6[5-9]|72|74|76|78|8[0-9]|9[0-9])' then '其他'
         end as registered_relation
-    from ps_linked
+    from (select *, replace(trim(relation_to_head), ' ', '') as rel from ps_linked)
 ),
 
 relation_mismatch as (
@@ -100,7 +134,7 @@ relation_mismatch as (
         on applicant.request_id = head.request_id and applicant.member_id = head.member_id
        and applicant.relation = '本人'
     where m.relation <> '本人' and m.relation <> '其他'
-      and p.registered_relation <> m.relation
+      and p.registered_relation <> m.relation  -- null (a word not known here) contradicts nothing
 ),
 
 vehicles as (
@@ -115,7 +149,11 @@ vehicles as (
     where v.run_date = $run_date
       and v.vehicle_status = '正常'
       and not list_contains(h.exempt_vehicle_types, v.vehicle_type)
-      and (v.purchase_price_yuan is null or v.purchase_price_yuan > h.vehicle_price_limit_yuan)
+      -- a multiple of 0: any non-exempt vehicle, whatever its price; else above the limit.  An unknown
+      -- price is not known to be above it: a linked vehicle is VALUE_UNKNOWN (evidence_gaps.sql), not a
+      -- finding; one waiting for review could create a finding once confirmed (UNCONFIRMED_LINK)
+      and (h.vehicle_price_limit_yuan = 0 or v.purchase_price_yuan > h.vehicle_price_limit_yuan
+           or (l.is_pending and v.purchase_price_yuan is null))
 ),
 
 residential_over as (
