@@ -27,6 +27,23 @@ def test_a_county_version_wins_over_the_province_version(tmp_path):
     assert resolve(versions, "360702", 2026, "城市", "最低生活保障").id == "JX-DEMO-2026"
 
 
+def test_a_year_without_its_own_version_keeps_the_latest_earlier_one_in_force(tmp_path):
+    doc = yaml.safe_load((POLICY_DIR / "jiangxi_demo.yaml").read_text(encoding="utf-8"))
+    base = dict(doc["versions"][0])
+    doc["versions"] = [{**base, "id": "P2024", "scope": {**base["scope"], "year": 2024}},
+                       {**base, "id": "P2025", "scope": {**base["scope"], "year": 2025}},
+                       {**base, "id": "C2024", "scope": {**base["scope"], "year": 2024, "region": "360102"}}]
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    versions = load_policies(path)
+    assert resolve(versions, "360702", 2027, "城市", "最低生活保障").id == "P2025"
+    assert resolve(versions, "360102", 2027, "城市", "最低生活保障").id == "P2025"  # the newer year wins
+    assert resolve(versions, "360102", 2024, "城市", "最低生活保障").id == "C2024"
+    assert resolve(versions, "360702", 2024, "城市", "最低生活保障").id == "P2024"
+    with pytest.raises(PolicyError, match="没有适用于"):
+        resolve(versions, "360702", 2023, "城市", "最低生活保障")
+
+
 def test_no_version_for_the_year_is_a_clear_error():
     with pytest.raises(PolicyError, match="没有适用于"):
         resolve(load_policies(), "360102", 1999, "城市", "最低生活保障")

@@ -157,12 +157,20 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
 def resolve(
     versions: list[PolicyVersion], region_code: str, year: int, urban_rural: str, program: str
 ) -> PolicyVersion:
-    """The most specific version for a household; PolicyError when none applies."""
+    """The most specific version for a household; PolicyError when none applies.
+
+    A year without a version of its own (next year's standard not yet published) keeps the
+    latest earlier year's versions in force; the report names the version used.
+    """
     found = [v for v in versions if v.matches(region_code, year, urban_rural, program)]
+    if not found:
+        earlier = [v for v in versions if v.year < year and v.matches(region_code, v.year, urban_rural, program)]
+        latest = max((v.year for v in earlier), default=None)
+        found = [v for v in earlier if v.year == latest]
     if not found:
         raise PolicyError(
             f"没有适用于 区划 {region_code}、{year} 年、{urban_rural}、{program} 的政策版本；"
-            f"请在 hedui/policies/ 中补充该地区该年度的政策参数"
+            f"（也没有更早年度的版本）；请在 hedui/policies/ 中补充该地区该年度的政策参数"
         )
     return max(found, key=PolicyVersion.specificity)
 
