@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +75,7 @@ def connect(workdir: Path | str) -> sqlite3.Connection:
             regions text not null, password_hash text not null, disabled integer not null default 0,
             created_at text not null, changed_at text not null);
         create table if not exists login_failures (key text not null, at real not null);
+        create table if not exists ended_sessions (sid text primary key, until real not null);
         create index if not exists login_failures_key on login_failures(key, at);
     """)
     return con
@@ -188,6 +190,28 @@ def record_failure(workdir, keys: list[str], now: float) -> None:
     con = connect(workdir)
     try:
         con.executemany("insert into login_failures values (?, ?)", [(k, now) for k in keys])
+    finally:
+        con.close()
+
+
+# -- sessions ended by signing out ---------------------------------------------------------------
+# A session cookie is signed, not stored: signing out must also refuse a copy of the cookie kept
+# elsewhere (a shared computer, a proxy log) until it would have expired anyway.
+
+
+def end_session(workdir, sid: str, until: float) -> None:
+    con = connect(workdir)
+    try:
+        con.execute("delete from ended_sessions where until < ?", [time.time()])
+        con.execute("insert or replace into ended_sessions values (?, ?)", [sid, until])
+    finally:
+        con.close()
+
+
+def session_ended(workdir, sid: str) -> bool:
+    con = connect(workdir)
+    try:
+        return con.execute("select 1 from ended_sessions where sid = ?", [sid]).fetchone() is not None
     finally:
         con.close()
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -70,7 +71,8 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     def current_user(request: Request) -> User:
         session = sessions.load(request.cookies.get(COOKIE))
         user = accounts.get_user(workdir, session["u"]) if session else None
-        if not user or user.disabled or session.get("pw") != user.changed_at:
+        if (not user or user.disabled or session.get("pw") != user.changed_at
+                or accounts.session_ended(workdir, session["sid"])):
             raise _SignIn()
         request.state.session = session
         request.state.user = user
@@ -117,6 +119,14 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         return render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "出错了"),
                       message=str(exc.detail))
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        # FastAPI's own answer is English JSON that echoes the input: staff get a Chinese page instead
+        names = sorted({str(e.get("loc", ("", "?"))[-1]) for e in exc.errors()})
+        return render(request, "error.html", 400, title="请求有误",
+                      message=f"请求中的参数 {'、'.join(names)} 无效（例如应为数字的地方不是数字）："
+                              "请从工作台页面上的链接和按钮进入，不要手工修改地址。")
+
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, next: str = "/"):
         return render(request, "login.html", next=_safe_next(next))
@@ -143,6 +153,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     @app.post("/logout")
     def logout(request: Request, user: User = Depends(csrf_guard)):
         response = RedirectResponse("/login", status_code=303)
+        sessions.end(request.state.session)
         sessions.clear(response)
         audit.append(actor=user.username, action="sign_out", subject=f"用户 {user.username} 退出")
         return response

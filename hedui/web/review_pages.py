@@ -49,6 +49,14 @@ def _queue(con, run_date: str, status: str = "") -> list[dict]:
     return out
 
 
+def _check_status(status: str) -> str:
+    from hedui.review.queue import STATUS_ZH
+
+    if status and status not in STATUS_ZH:
+        raise HTTPException(400, f"状态筛选无效：可选 {'、'.join(f'{k}（{v}）' for k, v in STATUS_ZH.items())}")
+    return status
+
+
 def _comparison(p: dict, con) -> list[dict]:
     """Every compared field: the record's value, the member's, the comparison's result and weight."""
     import json
@@ -92,6 +100,7 @@ def register(app: FastAPI) -> None:
     @app.get("/review", response_class=HTMLResponse)
     def queue_page(request: Request, date: str = "", status: str = "", user: User = user_dep):
         date = check_date(date) or ""
+        status = _check_status(status)
         with scoped(workdir, user) as con:
             date = date or _latest_date(con) or ""
             items = _queue(con, date, status) if date else []
@@ -101,6 +110,7 @@ def register(app: FastAPI) -> None:
     @app.get("/review/export.xlsx")
     def queue_export(request: Request, date: str = "", status: str = "", user: User = user_dep):
         date = check_date(date) or ""
+        status = _check_status(status)
         with scoped(workdir, user) as con:
             date = date or _latest_date(con) or ""
             items = _queue(con, date, status) if date else []
