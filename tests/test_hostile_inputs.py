@@ -88,3 +88,48 @@ def test_a_malformed_parameter_without_a_session_still_asks_to_sign_in(site):
 def test_an_unknown_review_status_filter_is_refused(site):
     r = site("clerk1").get("/review?status=%27%3Cx%3E")
     assert r.status_code == 400 and "状态筛选无效" in r.text and "<x>" not in r.text
+
+
+# -- the CLI ---------------------------------------------------------------------------------------------------
+
+
+def _cli(capsys, *argv) -> tuple[int, str]:
+    from hedui.cli import main
+
+    try:
+        rc = main(list(argv))
+    except SystemExit as exc:  # argparse's usage errors
+        rc = exc.code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return rc, err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["serve", "--port", "70000"], "端口“70000”无效"),  # would have listened on 70000 - 65536 = 4464
+    (["serve", "--port", "0"], "端口“0”无效"),
+    (["serve", "--port", "-1"], "端口“-1”无效"),
+    (["generate", "--out", "{tmp}/gen", "--date", "20261128", "--households", "-5"], "户数“-5”无效"),
+    (["generate", "--out", "{tmp}/gen", "--date", "20261128", "--households", "0"], "户数“0”无效"),
+])
+def test_out_of_range_numbers_are_usage_errors(tmp_path, capsys, argv, expected):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    if argv[0] == "serve":
+        argv += ["--workdir", str(tmp_path)]
+    rc, err = _cli(capsys, *argv)
+    assert rc == 2 and expected in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("action", [["list"], ["disable", "nobody"], ["enable", "nobody"], ["passwd", "nobody"],
+                                    ["add", "zhang", "--role", "clerk", "--region", "360102"]])
+def test_users_on_a_mistyped_workdir_create_nothing(tmp_path, capsys, action):
+    rc, err = _cli(capsys, "users", *action, "--workdir", str(tmp_path / "typo" / "work"), "--password-stdin")
+    assert rc == 2 and "不存在" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_users_other_than_add_on_a_workdir_without_accounts_create_nothing(tmp_path, capsys):
+    rc, err = _cli(capsys, "users", "list", "--workdir", str(tmp_path))
+    assert rc == 2 and "还没有任何账号" in err
+    assert list(tmp_path.iterdir()) == []
