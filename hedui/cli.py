@@ -197,7 +197,9 @@ def cmd_review(args) -> int:
         raise HeduiError(f"未知操作 {args.action}")
     if not args.key:
         raise HeduiError("请用 --key 指定匹配对的决定键（见 hedui review list）")
-    result = record_decision(ctx, args.key, args.action, default_actor(), args.reason or "")
+    from hedui.audit.log import mask_free_text
+
+    result = record_decision(ctx, args.key, args.action, default_actor(), mask_free_text(args.reason or ""))
     print(f"已记录：{DECISIONS[args.action]}（核对人 {default_actor()}）。委托 {result['request_id']} 重新核对结论："
           f"{result['outcome']} {result['findings']}；已出具第 {result['version']} 版报告，原报告保留")
     return 0

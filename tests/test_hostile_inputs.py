@@ -31,6 +31,7 @@ def site(tmp_path_factory):
             assert r.status_code == 303, r.text
         return c
 
+    client.workdir = tmp_path
     return client
 
 
@@ -133,3 +134,20 @@ def test_users_other_than_add_on_a_workdir_without_accounts_create_nothing(tmp_p
     rc, err = _cli(capsys, "users", "list", "--workdir", str(tmp_path))
     assert rc == 2 and "还没有任何账号" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_id_or_account_number_typed_into_an_objection_is_masked_for_every_reader(site):
+    import datetime as dt
+
+    from hedui.web import accounts, objections
+
+    workdir = site.workdir
+    clerk = accounts.get_user(workdir, "clerk1")
+    obj = objections.register(workdir, clerk, "20261128", "WT-MASK-1", "360102",
+                              "申请人 36010219900101123X 称账户 6222021234567890123 已销户",
+                              today=dt.date(2026, 11, 30))
+    stored = objections.get(workdir, obj["id"])["reason"]
+    assert "36010219900101123X" not in stored and "6222021234567890123" not in stored
+    assert "123X" in stored and "0123" in stored  # the last four stay, so staff can still tell them apart
+    page = site("clerk1").get("/objections").text
+    assert "WT-MASK-1" in page and "19900101" not in page and "62220212345" not in page

@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from hedui import db
+from hedui.audit.log import mask_free_text
 from hedui.errors import HeduiError, LockedError
 from hedui.regions import region_label
 from hedui.web import exports, objections
@@ -155,6 +156,7 @@ def register(app: FastAPI) -> None:
         from hedui.review.decisions import record_decision
 
         check_date(run_date)
+        reason = mask_free_text(reason)  # staff text is shown to others: no ID or account number in it
         if not user.can("review"):
             raise HTTPException(403, f"{user.role_zh}不能作出复核决定")
         with scoped(workdir, user) as con:
@@ -203,6 +205,7 @@ def register(app: FastAPI) -> None:
             raise HTTPException(404, "未找到该异议")
         if obj["status"] != "open":
             raise HTTPException(400, "该异议已处理")
+        note = mask_free_text(note)
         if decision not in ("accepted", "rejected") or not note.strip():
             raise HTTPException(400, "请选择受理或不予受理，并填写理由")
         ctx = RunContext.of(workdir, workdir, obj["run_date"])
