@@ -11,6 +11,38 @@ import pytest
 ORIGIN = {"Origin": "http://testserver"}
 
 
+RUN = "20261128"
+MINE, THEIRS = "WT-MINE-1", "WT-THEIRS-1"  # a household of 360102 (clerk1's county) and one of 360111
+
+
+def _tiny_database(workdir):
+    """The tables `scope.scoped` reads, with two households and their report files: enough for the
+    scope, path and export checks, without running a world."""
+    import duckdb
+
+    con = duckdb.connect(str(workdir / "hedui.duckdb"))
+    con.execute("create table households (run_date varchar, request_id varchar, region_code varchar, "
+                "program varchar, urban_rural varchar, request_date date)")
+    con.execute("create table outcomes (run_date varchar, request_id varchar, outcome varchar, findings varchar)")
+    con.execute("create table stg_requests (run_date varchar, request_id varchar, row_no integer, name varchar, "
+                "id_masked varchar, id_norm varchar, relation varchar, authorization_no varchar, region_code varchar)")
+    con.execute("create table review_queue (run_date varchar, request_id varchar, decision_key varchar, "
+                "status varchar, record_id varchar, source varchar, member_id varchar, match_weight double, band varchar)")
+    for rid, region, name in ((MINE, "360102", '=HYPERLINK("http://evil.example","点我")'),
+                              (THEIRS, "360111", "李四")):
+        con.execute("insert into households values (?, ?, ?, '低保', '城市', date '2026-11-20')", [RUN, rid, region])
+        con.execute("insert into outcomes values (?, ?, 'CLEAR', '')", [RUN, rid])
+        con.execute("insert into stg_requests values (?, ?, 1, ?, '360102********123X', 'x', '本人', 'A1', ?)",
+                    [RUN, rid, name, region])
+        page = workdir / "reports" / RUN / "households" / f"{rid}.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(f"<html><body>报告 {rid}</body></html>", encoding="utf-8")
+    con.close()
+    docs = workdir / "reports" / RUN / "datadocs"
+    docs.mkdir(parents=True)
+    (docs / "index.html").write_text("<html>docs</html>", encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     from fastapi.testclient import TestClient
@@ -21,6 +53,7 @@ def site(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("staff")
     accounts.add_user(tmp_path, "clerk1", "pw-clerk1-0123456", "clerk", ["360102"])
     accounts.add_user(tmp_path, "adm", "pw-adm-0123456789", "admin", ["360000"])
+    _tiny_database(tmp_path)
     app = create_app(tmp_path, {"testserver"})
 
     def client(user: str | None = None) -> TestClient:
@@ -151,3 +184,48 @@ def test_an_id_or_account_number_typed_into_an_objection_is_masked_for_every_rea
     assert "123X" in stored and "0123" in stored  # the last four stay, so staff can still tell them apart
     page = site("clerk1").get("/objections").text
     assert "WT-MASK-1" in page and "19900101" not in page and "62220212345" not in page
+
+
+@pytest.mark.parametrize("path", [
+    f"/h/{RUN}/{THEIRS}", f"/h/{RUN}/{THEIRS}/report", f"/h/{RUN}/{THEIRS}/report?v=1",
+    f"/h/{RUN}/{THEIRS}/report.pdf", f"/runs/{RUN}/summary", f"/runs/{RUN}/datadocs/index.html",
+])
+def test_a_county_clerk_reads_nothing_of_another_county(site, path):
+    r = site("clerk1").get(path)
+    assert r.status_code == 403 and "李四" not in r.text and THEIRS not in r.text.replace(path, "")
+
+
+def test_exports_and_searches_stay_in_the_clerks_county_and_neutralize_formulas(site):
+    import io
+
+    import openpyxl
+
+    c = site("clerk1")
+    assert THEIRS not in c.get("/search", params={"q": "WT"}).text
+    r = c.get("/export/outcomes.xlsx", params={"county": "360111"})
+    assert r.status_code == 200
+    cells = [v for row in openpyxl.load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)
+             for v in row if v is not None]
+    assert THEIRS not in cells
+    r = c.get("/export/outcomes.xlsx")
+    ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    values = [cell for row in ws.iter_rows() for cell in row]
+    assert MINE in [v.value for v in values]
+    assert not any(v.data_type == "f" or str(v.value or "").startswith(("=", "+", "-", "@")) for v in values)
+    assert "360102********123X" in [v.value for v in values]
+
+
+@pytest.mark.parametrize("rest", ["a%00b", "..%2f..%2f..%2fweb_secret", "%2e%2e/%2e%2e/%2e%2e/web_secret",
+                                  "..%5c..%5c..%5cweb_secret", "%2fetc%2fpasswd", "index.html%00.png"])
+def test_data_docs_paths_never_leave_their_folder_nor_crash(site, rest):
+    r = site("adm").get(f"/runs/{RUN}/datadocs/{rest}")
+    assert r.status_code in (403, 404), (rest, r.status_code)
+    assert "text/html" in r.headers["content-type"] and "未找到" in r.text
+
+
+@pytest.mark.parametrize("path", [f"/h/{RUN}/..%2f..%2fweb_secret", f"/h/..%2f..%2f/{MINE}", f"/h/{RUN}/{MINE}%00",
+                                  f"/h/{RUN}/{MINE}/report?v=-1", f"/h/{RUN}/{MINE}/report?v=99999999999"])
+def test_hostile_household_paths_are_refused_in_chinese(site, path):
+    r = site("clerk1").get(path)
+    assert r.status_code in (400, 404) and "text/html" in r.headers["content-type"]
+    assert "Traceback" not in r.text

@@ -22,7 +22,15 @@ from hedui.regions import region_label
 from hedui.steps.report.display import chinese_date
 from hedui.web import accounts
 from hedui.web.accounts import User
-from hedui.web.security import COOKIE, Sessions, Settings, csrf_ok, host_origin_middleware, load_secret
+from hedui.web.security import (
+    COOKIE,
+    HEADERS,
+    Sessions,
+    Settings,
+    csrf_ok,
+    host_origin_middleware,
+    load_secret,
+)
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
@@ -113,11 +121,22 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         return render(request, "error.html", 403, title="无权访问",
                       message=str(exc) or "该内容不在您的权限或辖区范围内。")
 
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception):
+        # Starlette's own answer is an English "Internal Server Error"; the server still logs the error
+        response = render(request, "error.html", 500, title="出错了",
+                          message="系统内部错误，本次操作未完成。请稍后重试；如反复出现，请把出错时间告知管理员。")
+        response.headers.update(HEADERS)  # this answer bypasses the middleware that adds them
+        return response
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc):
         titles = {403: "无权访问", 404: "未找到", 400: "请求有误", 405: "方法不允许"}
+        message = str(exc.detail)
+        if message.isascii():  # Starlette's own words (a form field over 1 MB, too many fields, Not Found ...)
+            message = _STARLETTE_ZH.get(exc.status_code, "请求无法处理：请从工作台页面上的链接和按钮进入。")
         return render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "出错了"),
-                      message=str(exc.detail))
+                      message=message)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -164,6 +183,13 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     review_pages.register(app)
     admin_pages.register(app)
     return app
+
+
+_STARLETTE_ZH = {
+    400: "提交的内容过长或过多（单项不超过 1 MB）：请精简后重试，附件请另行归档。",
+    404: "未找到该页面：请从工作台首页进入。",
+    405: "不支持该访问方式：请使用页面上的按钮提交。",
+}
 
 
 def _safe_next(target: str) -> str:
