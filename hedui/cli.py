@@ -197,9 +197,7 @@ def cmd_review(args) -> int:
         raise HeduiError(f"未知操作 {args.action}")
     if not args.key:
         raise HeduiError("请用 --key 指定匹配对的决定键（见 hedui review list）")
-    from hedui.audit.log import mask_free_text
-
-    result = record_decision(ctx, args.key, args.action, default_actor(), mask_free_text(args.reason or ""))
+    result = record_decision(ctx, args.key, args.action, default_actor(), mask_text(args.reason or ""))  # no IDs kept
     print(f"已记录：{DECISIONS[args.action]}（核对人 {default_actor()}）。委托 {result['request_id']} 重新核对结论："
           f"{result['outcome']} {result['findings']}；已出具第 {result['version']} 版报告，原报告保留")
     return 0
@@ -238,10 +236,7 @@ def cmd_users(args) -> int:
     from hedui.web import accounts
 
     workdir = Path(args.workdir)
-    if not workdir.is_dir():  # a mistyped --workdir must not leave a stray folder with an empty staff file
-        raise HeduiError(f"工作目录 {workdir} 不存在：请指定 hedui run 所用的工作目录（--workdir）")
-    if args.action != "add" and not accounts.db_path(workdir).exists():
-        raise HeduiError(f"工作目录 {workdir} 中还没有任何账号：请先用 hedui users add 开设账号")
+    accounts.check_workdir(workdir, with_accounts=args.action != "add")  # a typo creates no stray folder
     if args.action == "list":
         print("用户名\t姓名\t角色\t辖区\t状态")
         for u in accounts.list_users(workdir):
@@ -302,17 +297,13 @@ def cmd_late(args) -> int:
     return EXIT_OK if result["status"] == "passed" else EXIT_SOURCES
 
 
-def _port(text: str) -> int:
-    """A TCP port 1–65535 (a larger number would silently wrap to another port)."""
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"端口“{text}”无效：应为 1 到 65535 之间的整数")
-    return int(text)
-
-
-def _households(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 10_000_000:
-        raise argparse.ArgumentTypeError(f"户数“{text}”无效：应为 1 到 10000000 之间的整数")
-    return int(text)
+def _int_in(lo: int, hi: int, what: str):
+    """An argparse type: an integer lo..hi (a port over 65535 silently wrapped to another port)."""
+    def parse(text: str) -> int:
+        if not (text.isascii() and text.isdigit() and lo <= int(text) <= hi):
+            raise argparse.ArgumentTypeError(f"{what}“{text}”无效：应为 {lo} 到 {hi} 之间的整数")
+        return int(text)
+    return parse
 
 
 class _Parser(argparse.ArgumentParser):
@@ -336,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="write a synthetic inbox of department deliveries and its truth file")
     g.add_argument("--out", required=True)
-    g.add_argument("--households", type=_households, default=100)
+    g.add_argument("--households", type=_int_in(1, 10_000_000, "户数"), default=100)
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--date", required=True, help="YYYYMMDD")
     g.set_defaults(func=cmd_generate)
@@ -387,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="启动供核对中心工作人员使用的网页工作台。账号用 hedui users 管理。")
     sv.add_argument("--workdir", required=True, help="工作目录（含 hedui.duckdb 与 staff.sqlite）")
     sv.add_argument("--host", default="127.0.0.1", help="监听的网卡地址（默认 127.0.0.1；供其他电脑访问时填本机局域网地址）")
-    sv.add_argument("--port", type=_port, default=8765, help="监听端口（默认 8765）")
+    sv.add_argument("--port", type=_int_in(1, 65535, "端口"), default=8765, help="监听端口（默认 8765）")
     sv.add_argument("--allowed-host", action="append",
                     help="允许的访问主机名（可重复，如 hedui.example.gov.cn）；默认为监听地址与 localhost")
     sv.set_defaults(func=cmd_serve)
@@ -423,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="generate a small world and run the DAG through Airflow")
     d.add_argument("--workdir", default=".work/demo")
-    d.add_argument("--households", type=_households, default=200)
+    d.add_argument("--households", type=_int_in(1, 10_000_000, "户数"), default=200)
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--date", default="20261128")
     d.set_defaults(func=cmd_demo)

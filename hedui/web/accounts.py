@@ -61,6 +61,14 @@ def db_path(workdir: Path | str) -> Path:
     return Path(workdir) / "staff.sqlite"
 
 
+def check_workdir(workdir: Path | str, with_accounts: bool) -> None:
+    """Before a `hedui users` command: a mistyped --workdir must not leave a stray folder and staff file."""
+    if not Path(workdir).is_dir():
+        raise AccountError(f"工作目录 {workdir} 不存在：请指定 hedui run 所用的工作目录（--workdir）")
+    if with_accounts and not db_path(workdir).exists():
+        raise AccountError(f"工作目录 {workdir} 中还没有任何账号：请先用 hedui users add 开设账号")
+
+
 def connect(workdir: Path | str) -> sqlite3.Connection:
     path = db_path(workdir)
     path.parent.mkdir(parents=True, exist_ok=True)
