@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from hedui.cli_args import check_workdir, int_in
 from hedui.errors import HeduiError
 from hedui.logs import mask_text, setup_logging
 
@@ -48,6 +49,7 @@ def cmd_run(args) -> int:
         raise ConfigError(str(exc)) from None
     check_connections(load_sources_config())  # so is a wrong sources configuration or connection
     check_inbox(Path(args.inbox), date)  # nothing is created for a date without deliveries
+    check_workdir(args.workdir, args.inbox)
     ctx = RunContext.of(args.inbox, args.workdir, date)
     started = time.perf_counter()
     with Progress(f"核对批次 {date}") as progress:
@@ -282,6 +284,7 @@ def cmd_late(args) -> int:
     from hedui.late import deliver_late
     from hedui.ops.run_summary import EXIT_OK, EXIT_SOURCES
 
+    check_workdir(args.workdir, args.inbox)
     result = deliver_late(args.inbox, args.workdir, args.date, args.source)
     print(f"批次 {result['run_date']} 已补入迟到的{result['source_zh']}数据（用时 {result['seconds']:.1f} 秒）")
     if result["status"] != "passed":
@@ -295,15 +298,6 @@ def cmd_late(args) -> int:
     if len(result["versions_issued"]) > 20:
         print(f"    …… 另有 {len(result['versions_issued']) - 20} 户")
     return EXIT_OK if result["status"] == "passed" else EXIT_SOURCES
-
-
-def _int_in(lo: int, hi: int, what: str):
-    """An argparse type: an integer lo..hi (a port over 65535 silently wrapped to another port)."""
-    def parse(text: str) -> int:
-        if not (text.isascii() and text.isdigit() and lo <= int(text) <= hi):
-            raise argparse.ArgumentTypeError(f"{what}“{text}”无效：应为 {lo} 到 {hi} 之间的整数")
-        return int(text)
-    return parse
 
 
 class _Parser(argparse.ArgumentParser):
@@ -327,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="write a synthetic inbox of department deliveries and its truth file")
     g.add_argument("--out", required=True)
-    g.add_argument("--households", type=_int_in(1, 10_000_000, "户数"), default=100)
+    g.add_argument("--households", type=int_in(1, 10_000_000, "户数"), default=100)
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--date", required=True, help="YYYYMMDD")
     g.set_defaults(func=cmd_generate)
@@ -378,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="启动供核对中心工作人员使用的网页工作台。账号用 hedui users 管理。")
     sv.add_argument("--workdir", required=True, help="工作目录（含 hedui.duckdb 与 staff.sqlite）")
     sv.add_argument("--host", default="127.0.0.1", help="监听的网卡地址（默认 127.0.0.1；供其他电脑访问时填本机局域网地址）")
-    sv.add_argument("--port", type=_int_in(1, 65535, "端口"), default=8765, help="监听端口（默认 8765）")
+    sv.add_argument("--port", type=int_in(1, 65535, "端口"), default=8765, help="监听端口（默认 8765）")
     sv.add_argument("--allowed-host", action="append",
                     help="允许的访问主机名（可重复，如 hedui.example.gov.cn）；默认为监听地址与 localhost")
     sv.set_defaults(func=cmd_serve)
@@ -414,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="generate a small world and run the DAG through Airflow")
     d.add_argument("--workdir", default=".work/demo")
-    d.add_argument("--households", type=_int_in(1, 10_000_000, "户数"), default=200)
+    d.add_argument("--households", type=int_in(1, 10_000_000, "户数"), default=200)
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--date", default="20261128")
     d.set_defaults(func=cmd_demo)

@@ -229,3 +229,26 @@ def test_hostile_household_paths_are_refused_in_chinese(site, path):
     r = site("clerk1").get(path)
     assert r.status_code in (400, 404) and "text/html" in r.headers["content-type"]
     assert "Traceback" not in r.text
+
+
+@pytest.fixture(scope="module")
+def small_inbox(tmp_path_factory):
+    from hedui.generate import generate
+
+    inbox = tmp_path_factory.mktemp("inbox") / "inbox"
+    generate(inbox, households=2, seed=3, date=RUN)
+    return inbox
+
+
+@pytest.mark.parametrize("where", ["a_file", "the_inbox", "inside_the_inbox"])
+def test_a_run_into_a_file_or_into_the_inbox_is_refused_before_anything_is_written(small_inbox, tmp_path, capsys,
+                                                                                   where):
+    (tmp_path / "a_file").write_text("x")
+    workdir = {"a_file": tmp_path / "a_file", "the_inbox": small_inbox,
+               "inside_the_inbox": small_inbox / "requests" / "work"}[where]
+    before = sorted(p for p in small_inbox.rglob("*"))
+    rc, err = _cli(capsys, "run", "--inbox", str(small_inbox), "--date", RUN, "--workdir", str(workdir))
+    assert rc == 2 and ("是一个文件而不是目录" in err if where == "a_file" else "在收件箱" in err), err
+    assert len(err.strip().splitlines()) == 1
+    assert sorted(p for p in small_inbox.rglob("*")) == before
+    assert (tmp_path / "a_file").read_text() == "x"
