@@ -252,3 +252,25 @@ def test_a_run_into_a_file_or_into_the_inbox_is_refused_before_anything_is_writt
     assert len(err.strip().splitlines()) == 1
     assert sorted(p for p in small_inbox.rglob("*")) == before
     assert (tmp_path / "a_file").read_text() == "x"
+
+
+def test_the_servers_error_log_masks_ids_in_tracebacks_too(capsys):
+    import logging
+    import logging.config
+
+    from hedui.web.app import LOG_CONFIG
+
+    logging.config.dictConfig(LOG_CONFIG)
+    try:
+        raise ValueError("Could not convert string '36010219900101123X' (account 6222021234567890123)")
+    except ValueError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    err = capsys.readouterr().err
+    assert "Exception in ASGI application" in err and "Traceback" in err and "ValueError" in err
+    assert "36010219900101123X" not in err and "6222021234567890123" not in err
+
+
+def test_a_page_asked_for_without_a_session_comes_back_after_sign_in_and_nowhere_else(site):
+    r = site().get(f"/h/{RUN}/x%26next%3Devil")  # a path smuggling a second `next` into the query
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/login?next=/h/{RUN}/x%26next%3Devil"

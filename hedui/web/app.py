@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -101,7 +102,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     @app.exception_handler(_SignIn)
     async def _to_login(request: Request, exc):
         if request.method == "GET":
-            return RedirectResponse("/login?next=" + _safe_next(request.url.path), status_code=303)
+            return RedirectResponse("/login?next=" + quote(_safe_next(request.url.path), safe="/"), status_code=303)
         return Response("请先登录", status_code=401, media_type="text/plain; charset=utf-8")
 
     from hedui.db import DatabaseBusyError
@@ -154,11 +155,12 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):
         now = time.time()
         client = request.client.host if request.client else "?"
-        keys = [f"user:{username.strip().lower()}", f"ip:{client}"]
+        username = username.strip()[:64]  # stored per failed attempt: no megabyte keys
+        keys = [f"user:{username.lower()}", f"ip:{client}"]
         if accounts.too_many_failures(workdir, keys, now):
             return render(request, "login.html", 429, next=_safe_next(next),
                           error="登录失败次数过多，请 15 分钟后再试，或联系管理员。")
-        user = accounts.authenticate(workdir, username.strip(), password)
+        user = accounts.authenticate(workdir, username, password)
         if not user:
             accounts.record_failure(workdir, keys, now)
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
@@ -210,4 +212,24 @@ def serve(workdir: Path, host: str, port: int, allowed_hosts: list[str] | None =
     else:
         hosts = {h if ":" in h else f"{h}:{port}" for h in hosts}
     app = create_app(workdir, hosts)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False,
+                log_config=LOG_CONFIG)
+
+
+class MaskedFormatter(logging.Formatter):
+    """The whole line masked, traceback included: an error's message may quote a delivered ID or account."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from hedui.logs import mask_text
+
+        return mask_text(super().format(record))
+
+
+# uvicorn's own logging config writes tracebacks unmasked; this one routes them through MaskedFormatter
+LOG_CONFIG = {
+    "version": 1, "disable_existing_loggers": False,
+    "formatters": {"masked": {"()": MaskedFormatter, "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "masked", "stream": "ext://sys.stderr"}},
+    "loggers": {name: {"handlers": ["stderr"], "level": "WARNING", "propagate": False}
+                for name in ("uvicorn", "uvicorn.access")},
+}
