@@ -275,3 +275,35 @@ def test_a_page_asked_for_without_a_session_comes_back_after_sign_in_and_nowhere
     r = site().get(f"/h/{RUN}/x%26next%3Devil")  # a path smuggling a second `next` into the query
     assert r.status_code == 303
     assert r.headers["location"] == f"/login?next=/h/{RUN}/x%26next%3Devil"
+
+
+@pytest.mark.parametrize("username, password, display, expected", [
+    ("wang", "aaaaaaaaaaaa", "", "太简单"),
+    ("wang", "1212121212", "", "太简单"),
+    ("wangwuwuwu", "WangWuWuWu", "", "不能与用户名相同"),
+    ("wang", "x" * 300 + "abcd", "", "太长"),
+    ("wang", "pw-wang-0123456", "王五\x1b[2J\x1b]0;pwned\x07", "控制字符"),
+    ("wang", "pw-wang-0123456", "王" * 65, "不超过 64"),
+])
+def test_weak_passwords_and_hostile_display_names_are_refused(tmp_path, username, password, display, expected):
+    from hedui.web import accounts
+
+    with pytest.raises(accounts.AccountError, match=expected):
+        accounts.add_user(tmp_path, username, password, "clerk", ["360102"], display_name=display)
+    assert accounts.list_users(tmp_path) == []
+
+
+def test_an_outdated_hash_is_renewed_at_sign_in_without_ending_the_new_session(tmp_path):
+    from argon2 import PasswordHasher
+
+    from hedui.web import accounts
+
+    accounts.add_user(tmp_path, "old", "pw-old-0123456", "clerk", ["360102"])
+    con = accounts.connect(tmp_path)  # a hash made with weaker parameters, as an older release stored it
+    con.execute("update users set password_hash = ?, changed_at = '2026-01-05T08:00:00+00:00' where username = 'old'",
+                [PasswordHasher(time_cost=1, memory_cost=8192).hash("pw-old-0123456")])
+    con.close()
+    before = accounts.get_user(tmp_path, "old").changed_at
+    user = accounts.authenticate(tmp_path, "old", "pw-old-0123456")
+    assert user and user.changed_at == before == accounts.get_user(tmp_path, "old").changed_at
+    assert accounts.authenticate(tmp_path, "old", "pw-old-0123456")

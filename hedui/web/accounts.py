@@ -105,9 +105,23 @@ def validate_regions(regions: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def check_password(password: str) -> None:
+def check_password(password: str, username: str = "") -> None:
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"密码太短：至少 {MIN_PASSWORD} 个字符")
+    if len(set(password)) < 4:  # aaaaaaaaaa, 1212121212
+        raise AccountError("密码太简单：请至少用 4 个不同的字符")
+    if username and password.strip().lower() == username.lower():
+        raise AccountError("密码不能与用户名相同")
+    if len(password) > 256:
+        raise AccountError("密码太长：不超过 256 个字符")
+
+
+def check_display_name(name: str) -> str:
+    """A display name is shown on every page and printed by `hedui users list`: no control characters."""
+    name = name.strip()
+    if len(name) > 64 or not name.isprintable():
+        raise AccountError("姓名无效：不超过 64 个字符，且不能含换行、制表符等控制字符")
+    return name
 
 
 def _now() -> str:
@@ -119,7 +133,8 @@ def add_user(workdir, username: str, password: str, role: str, regions: list[str
         raise AccountError(f"用户名“{username}”无效：2–32 个字母、数字或 _ . -")
     if role not in ROLES:
         raise AccountError(f"角色“{role}”无效：可选 {', '.join(f'{k}（{v}）' for k, v in ROLES.items())}")
-    check_password(password)
+    check_password(password, username)
+    display_name = check_display_name(display_name)
     regs = validate_regions(regions)
     con = connect(workdir)
     try:
@@ -133,7 +148,7 @@ def add_user(workdir, username: str, password: str, role: str, regions: list[str
 
 
 def set_password(workdir, username: str, password: str) -> None:
-    check_password(password)
+    check_password(password, username)
     con = connect(workdir)
     try:
         n = con.execute("update users set password_hash = ?, changed_at = ? where username = ?",
@@ -239,8 +254,12 @@ def authenticate(workdir, username: str, password: str) -> User | None:
         ok = False
     if not ok or row[5]:
         return None
-    if _hasher.check_needs_rehash(stored):
-        set_password(workdir, username, password)
+    if _hasher.check_needs_rehash(stored):  # the same password under new parameters: no rules, no changed_at
+        con = connect(workdir)
+        try:
+            con.execute("update users set password_hash = ? where username = ?", [_hasher.hash(password), username])
+        finally:
+            con.close()
     return _user(row)
 
 

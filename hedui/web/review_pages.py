@@ -157,6 +157,8 @@ def register(app: FastAPI) -> None:
 
         check_date(run_date)
         reason = mask_free_text(reason)  # staff text is shown to others: no ID or account number in it
+        if len(reason) > 2000:
+            raise HTTPException(400, "理由过长：请控制在 2000 字以内")
         if not user.can("review"):
             raise HTTPException(403, f"{user.role_zh}不能作出复核决定")
         with scoped(workdir, user) as con:
