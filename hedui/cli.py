@@ -219,7 +219,7 @@ def cmd_serve(args) -> int:
 
     load_keys()  # a decision re-assesses and re-publishes: a missing key is a clear error now
     print(f"核对工作台：http://{args.host}:{args.port}/ （工作目录 {workdir}；Ctrl+C 结束）")
-    serve(workdir, args.host, args.port, args.allowed_host)
+    serve(workdir, args.host, args.port, args.allowed_host, secure_cookie=args.https)
     return 0
 
 
@@ -242,7 +242,7 @@ def cmd_users(args) -> int:
     if args.action == "list":
         print("用户名\t姓名\t角色\t辖区\t状态")
         for u in accounts.list_users(workdir):
-            print(f"{u.username}\t{u.display_name}\t{u.role_zh}\t{','.join(u.regions)}\t{'已停用' if u.disabled else '启用'}")
+            print(f"{u.username}\t{_terminal_safe(u.display_name)}\t{u.role_zh}\t{','.join(u.regions)}\t{'已停用' if u.disabled else '启用'}")
         return 0
     if not args.username:
         raise HeduiError("请指定用户名")
@@ -375,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int_in(1, 65535, "端口"), default=8765, help="监听端口（默认 8765）")
     sv.add_argument("--allowed-host", action="append",
                     help="允许的访问主机名（可重复，如 hedui.example.gov.cn）；默认为监听地址与 localhost")
+    sv.add_argument("--https", action="store_true", help="经 HTTPS 反向代理访问时使用：会话 Cookie 只经 HTTPS 发送（Secure）")
     sv.set_defaults(func=cmd_serve)
 
     us = sub.add_parser("users", help="管理工作台账号：开设、停用、启用、改密码、列出",

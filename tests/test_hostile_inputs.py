@@ -307,3 +307,19 @@ def test_an_outdated_hash_is_renewed_at_sign_in_without_ending_the_new_session(t
     user = accounts.authenticate(tmp_path, "old", "pw-old-0123456")
     assert user and user.changed_at == before == accounts.get_user(tmp_path, "old").changed_at
     assert accounts.authenticate(tmp_path, "old", "pw-old-0123456")
+
+
+def test_serve_behind_https_marks_the_session_cookie_secure(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from hedui.cli import build_parser
+    from hedui.web import accounts
+    from hedui.web.app import create_app
+
+    assert build_parser().parse_args(["serve", "--workdir", str(tmp_path), "--https"]).https
+    accounts.add_user(tmp_path, "clerk1", "pw-clerk1-0123456", "clerk", ["360102"])
+    c = TestClient(create_app(tmp_path, {"testserver"}, secure_cookie=True), base_url="https://testserver",
+                   follow_redirects=False)
+    r = c.post("/login", data={"username": "clerk1", "password": "pw-clerk1-0123456"},
+               headers={"Origin": "https://testserver"})
+    assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower()

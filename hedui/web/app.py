@@ -201,7 +201,8 @@ def _safe_next(target: str) -> str:
     return target
 
 
-def serve(workdir: Path, host: str, port: int, allowed_hosts: list[str] | None = None) -> None:
+def serve(workdir: Path, host: str, port: int, allowed_hosts: list[str] | None = None,
+          secure_cookie: bool = False) -> None:
     import uvicorn
 
     hosts = set(allowed_hosts or [])
@@ -211,7 +212,7 @@ def serve(workdir: Path, host: str, port: int, allowed_hosts: list[str] | None =
         hosts = {f"{n}:{port}" for n in names}
     else:
         hosts = {h if ":" in h else f"{h}:{port}" for h in hosts}
-    app = create_app(workdir, hosts)
+    app = create_app(workdir, hosts, secure_cookie=secure_cookie)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False,
                 log_config=LOG_CONFIG)
 
