@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from hedui.cli_args import check_workdir, int_in
 from hedui.errors import HeduiError
 from hedui.logs import mask_text, setup_logging
 
@@ -48,6 +49,7 @@ def cmd_run(args) -> int:
         raise ConfigError(str(exc)) from None
     check_connections(load_sources_config())  # so is a wrong sources configuration or connection
     check_inbox(Path(args.inbox), date)  # nothing is created for a date without deliveries
+    check_workdir(args.workdir, args.inbox)
     ctx = RunContext.of(args.inbox, args.workdir, date)
     started = time.perf_counter()
     with Progress(f"核对批次 {date}") as progress:
@@ -197,7 +199,7 @@ def cmd_review(args) -> int:
         raise HeduiError(f"未知操作 {args.action}")
     if not args.key:
         raise HeduiError("请用 --key 指定匹配对的决定键（见 hedui review list）")
-    result = record_decision(ctx, args.key, args.action, default_actor(), args.reason or "")
+    result = record_decision(ctx, args.key, args.action, default_actor(), mask_text(args.reason or ""))  # no IDs kept
     print(f"已记录：{DECISIONS[args.action]}（核对人 {default_actor()}）。委托 {result['request_id']} 重新核对结论："
           f"{result['outcome']} {result['findings']}；已出具第 {result['version']} 版报告，原报告保留")
     return 0
@@ -217,7 +219,7 @@ def cmd_serve(args) -> int:
 
     load_keys()  # a decision re-assesses and re-publishes: a missing key is a clear error now
     print(f"核对工作台：http://{args.host}:{args.port}/ （工作目录 {workdir}；Ctrl+C 结束）")
-    serve(workdir, args.host, args.port, args.allowed_host)
+    serve(workdir, args.host, args.port, args.allowed_host, secure_cookie=args.https)
     return 0
 
 
@@ -236,10 +238,11 @@ def cmd_users(args) -> int:
     from hedui.web import accounts
 
     workdir = Path(args.workdir)
+    accounts.check_workdir(workdir, with_accounts=args.action != "add")  # a typo creates no stray folder
     if args.action == "list":
         print("用户名\t姓名\t角色\t辖区\t状态")
         for u in accounts.list_users(workdir):
-            print(f"{u.username}\t{u.display_name}\t{u.role_zh}\t{','.join(u.regions)}\t{'已停用' if u.disabled else '启用'}")
+            print(f"{u.username}\t{_terminal_safe(u.display_name)}\t{u.role_zh}\t{','.join(u.regions)}\t{'已停用' if u.disabled else '启用'}")
         return 0
     if not args.username:
         raise HeduiError("请指定用户名")
@@ -281,6 +284,7 @@ def cmd_late(args) -> int:
     from hedui.late import deliver_late
     from hedui.ops.run_summary import EXIT_OK, EXIT_SOURCES
 
+    check_workdir(args.workdir, args.inbox)
     result = deliver_late(args.inbox, args.workdir, args.date, args.source)
     print(f"批次 {result['run_date']} 已补入迟到的{result['source_zh']}数据（用时 {result['seconds']:.1f} 秒）")
     if result["status"] != "passed":
@@ -317,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="write a synthetic inbox of department deliveries and its truth file")
     g.add_argument("--out", required=True)
-    g.add_argument("--households", type=int, default=100)
+    g.add_argument("--households", type=int_in(1, 10_000_000, "户数"), default=100)
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--date", required=True, help="YYYYMMDD")
     g.set_defaults(func=cmd_generate)
@@ -368,9 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
                         description="启动供核对中心工作人员使用的网页工作台。账号用 hedui users 管理。")
     sv.add_argument("--workdir", required=True, help="工作目录（含 hedui.duckdb 与 staff.sqlite）")
     sv.add_argument("--host", default="127.0.0.1", help="监听的网卡地址（默认 127.0.0.1；供其他电脑访问时填本机局域网地址）")
-    sv.add_argument("--port", type=int, default=8765, help="监听端口（默认 8765）")
+    sv.add_argument("--port", type=int_in(1, 65535, "端口"), default=8765, help="监听端口（默认 8765）")
     sv.add_argument("--allowed-host", action="append",
                     help="允许的访问主机名（可重复，如 hedui.example.gov.cn）；默认为监听地址与 localhost")
+    sv.add_argument("--https", action="store_true", help="经 HTTPS 反向代理访问时使用：会话 Cookie 只经 HTTPS 发送（Secure）")
     sv.set_defaults(func=cmd_serve)
 
     us = sub.add_parser("users", help="管理工作台账号：开设、停用、启用、改密码、列出",
@@ -404,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="generate a small world and run the DAG through Airflow")
     d.add_argument("--workdir", default=".work/demo")
-    d.add_argument("--households", type=int, default=200)
+    d.add_argument("--households", type=int_in(1, 10_000_000, "户数"), default=200)
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--date", default="20261128")
     d.set_defaults(func=cmd_demo)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,14 @@ def db_path(workdir: Path | str) -> Path:
     return Path(workdir) / "staff.sqlite"
 
 
+def check_workdir(workdir: Path | str, with_accounts: bool) -> None:
+    """Before a `hedui users` command: a mistyped --workdir must not leave a stray folder and staff file."""
+    if not Path(workdir).is_dir():
+        raise AccountError(f"工作目录 {workdir} 不存在：请指定 hedui run 所用的工作目录（--workdir）")
+    if with_accounts and not db_path(workdir).exists():
+        raise AccountError(f"工作目录 {workdir} 中还没有任何账号：请先用 hedui users add 开设账号")
+
+
 def connect(workdir: Path | str) -> sqlite3.Connection:
     path = db_path(workdir)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +83,7 @@ def connect(workdir: Path | str) -> sqlite3.Connection:
             regions text not null, password_hash text not null, disabled integer not null default 0,
             created_at text not null, changed_at text not null);
         create table if not exists login_failures (key text not null, at real not null);
+        create table if not exists ended_sessions (sid text primary key, until real not null);
         create index if not exists login_failures_key on login_failures(key, at);
     """)
     return con
@@ -95,9 +105,23 @@ def validate_regions(regions: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def check_password(password: str) -> None:
+def check_password(password: str, username: str = "") -> None:
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"密码太短：至少 {MIN_PASSWORD} 个字符")
+    if len(set(password)) < 4:  # aaaaaaaaaa, 1212121212
+        raise AccountError("密码太简单：请至少用 4 个不同的字符")
+    if username and password.strip().lower() == username.lower():
+        raise AccountError("密码不能与用户名相同")
+    if len(password) > 256:
+        raise AccountError("密码太长：不超过 256 个字符")
+
+
+def check_display_name(name: str) -> str:
+    """A display name is shown on every page and printed by `hedui users list`: no control characters."""
+    name = name.strip()
+    if len(name) > 64 or not name.isprintable():
+        raise AccountError("姓名无效：不超过 64 个字符，且不能含换行、制表符等控制字符")
+    return name
 
 
 def _now() -> str:
@@ -109,7 +133,8 @@ def add_user(workdir, username: str, password: str, role: str, regions: list[str
         raise AccountError(f"用户名“{username}”无效：2–32 个字母、数字或 _ . -")
     if role not in ROLES:
         raise AccountError(f"角色“{role}”无效：可选 {', '.join(f'{k}（{v}）' for k, v in ROLES.items())}")
-    check_password(password)
+    check_password(password, username)
+    display_name = check_display_name(display_name)
     regs = validate_regions(regions)
     con = connect(workdir)
     try:
@@ -123,7 +148,7 @@ def add_user(workdir, username: str, password: str, role: str, regions: list[str
 
 
 def set_password(workdir, username: str, password: str) -> None:
-    check_password(password)
+    check_password(password, username)
     con = connect(workdir)
     try:
         n = con.execute("update users set password_hash = ?, changed_at = ? where username = ?",
@@ -192,6 +217,28 @@ def record_failure(workdir, keys: list[str], now: float) -> None:
         con.close()
 
 
+# -- sessions ended by signing out ---------------------------------------------------------------
+# A session cookie is signed, not stored: signing out must also refuse a copy of the cookie kept
+# elsewhere (a shared computer, a proxy log) until it would have expired anyway.
+
+
+def end_session(workdir, sid: str, until: float) -> None:
+    con = connect(workdir)
+    try:
+        con.execute("delete from ended_sessions where until < ?", [time.time()])
+        con.execute("insert or replace into ended_sessions values (?, ?)", [sid, until])
+    finally:
+        con.close()
+
+
+def session_ended(workdir, sid: str) -> bool:
+    con = connect(workdir)
+    try:
+        return con.execute("select 1 from ended_sessions where sid = ?", [sid]).fetchone() is not None
+    finally:
+        con.close()
+
+
 def authenticate(workdir, username: str, password: str) -> User | None:
     """The user when the password is right and the account active; else None (same time either way)."""
     con = connect(workdir)
@@ -207,8 +254,12 @@ def authenticate(workdir, username: str, password: str) -> User | None:
         ok = False
     if not ok or row[5]:
         return None
-    if _hasher.check_needs_rehash(stored):
-        set_password(workdir, username, password)
+    if _hasher.check_needs_rehash(stored):  # the same password under new parameters: no rules, no changed_at
+        con = connect(workdir)
+        try:
+            con.execute("update users set password_hash = ? where username = ?", [_hasher.hash(password), username])
+        finally:
+            con.close()
     return _user(row)
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,7 +23,15 @@ from hedui.regions import region_label
 from hedui.steps.report.display import chinese_date
 from hedui.web import accounts
 from hedui.web.accounts import User
-from hedui.web.security import COOKIE, Sessions, Settings, csrf_ok, host_origin_middleware, load_secret
+from hedui.web.security import (
+    COOKIE,
+    HEADERS,
+    Sessions,
+    Settings,
+    csrf_ok,
+    host_origin_middleware,
+    load_secret,
+)
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
@@ -70,7 +80,8 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     def current_user(request: Request) -> User:
         session = sessions.load(request.cookies.get(COOKIE))
         user = accounts.get_user(workdir, session["u"]) if session else None
-        if not user or user.disabled or session.get("pw") != user.changed_at:
+        if (not user or user.disabled or session.get("pw") != user.changed_at
+                or accounts.session_ended(workdir, session["sid"])):
             raise _SignIn()
         request.state.session = session
         request.state.user = user
@@ -91,7 +102,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     @app.exception_handler(_SignIn)
     async def _to_login(request: Request, exc):
         if request.method == "GET":
-            return RedirectResponse("/login?next=" + _safe_next(request.url.path), status_code=303)
+            return RedirectResponse("/login?next=" + quote(_safe_next(request.url.path), safe="/"), status_code=303)
         return Response("请先登录", status_code=401, media_type="text/plain; charset=utf-8")
 
     from hedui.db import DatabaseBusyError
@@ -111,11 +122,30 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         return render(request, "error.html", 403, title="无权访问",
                       message=str(exc) or "该内容不在您的权限或辖区范围内。")
 
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception):
+        # Starlette's own answer is an English "Internal Server Error"; the server still logs the error
+        response = render(request, "error.html", 500, title="出错了",
+                          message="系统内部错误，本次操作未完成。请稍后重试；如反复出现，请把出错时间告知管理员。")
+        response.headers.update(HEADERS)  # this answer bypasses the middleware that adds them
+        return response
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc):
         titles = {403: "无权访问", 404: "未找到", 400: "请求有误", 405: "方法不允许"}
+        message = str(exc.detail)
+        if message.isascii():  # Starlette's own words (a form field over 1 MB, too many fields, Not Found ...)
+            message = _STARLETTE_ZH.get(exc.status_code, "请求无法处理：请从工作台页面上的链接和按钮进入。")
         return render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "出错了"),
-                      message=str(exc.detail))
+                      message=message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        # FastAPI's own answer is English JSON that echoes the input: staff get a Chinese page instead
+        names = sorted({str(e.get("loc", ("", "?"))[-1]) for e in exc.errors()})
+        return render(request, "error.html", 400, title="请求有误",
+                      message=f"请求中的参数 {'、'.join(names)} 无效（例如应为数字的地方不是数字）："
+                              "请从工作台页面上的链接和按钮进入，不要手工修改地址。")
 
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, next: str = "/"):
@@ -125,11 +155,12 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):
         now = time.time()
         client = request.client.host if request.client else "?"
-        keys = [f"user:{username.strip().lower()}", f"ip:{client}"]
+        username = username.strip()[:64]  # stored per failed attempt: no megabyte keys
+        keys = [f"user:{username.lower()}", f"ip:{client}"]
         if accounts.too_many_failures(workdir, keys, now):
             return render(request, "login.html", 429, next=_safe_next(next),
                           error="登录失败次数过多，请 15 分钟后再试，或联系管理员。")
-        user = accounts.authenticate(workdir, username.strip(), password)
+        user = accounts.authenticate(workdir, username, password)
         if not user:
             accounts.record_failure(workdir, keys, now)
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
@@ -143,6 +174,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     @app.post("/logout")
     def logout(request: Request, user: User = Depends(csrf_guard)):
         response = RedirectResponse("/login", status_code=303)
+        sessions.end(request.state.session)
         sessions.clear(response)
         audit.append(actor=user.username, action="sign_out", subject=f"用户 {user.username} 退出")
         return response
@@ -155,6 +187,13 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     return app
 
 
+_STARLETTE_ZH = {
+    400: "提交的内容过长或过多（单项不超过 1 MB）：请精简后重试，附件请另行归档。",
+    404: "未找到该页面：请从工作台首页进入。",
+    405: "不支持该访问方式：请使用页面上的按钮提交。",
+}
+
+
 def _safe_next(target: str) -> str:
     """Only a local path (no scheme, no host, no //): an open redirect would send staff elsewhere."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -162,7 +201,8 @@ def _safe_next(target: str) -> str:
     return target
 
 
-def serve(workdir: Path, host: str, port: int, allowed_hosts: list[str] | None = None) -> None:
+def serve(workdir: Path, host: str, port: int, allowed_hosts: list[str] | None = None,
+          secure_cookie: bool = False) -> None:
     import uvicorn
 
     hosts = set(allowed_hosts or [])
@@ -172,5 +212,25 @@ def serve(workdir: Path, host: str, port: int, allowed_hosts: list[str] | None =
         hosts = {f"{n}:{port}" for n in names}
     else:
         hosts = {h if ":" in h else f"{h}:{port}" for h in hosts}
-    app = create_app(workdir, hosts)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False)
+    app = create_app(workdir, hosts, secure_cookie=secure_cookie)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False,
+                log_config=LOG_CONFIG)
+
+
+class MaskedFormatter(logging.Formatter):
+    """The whole line masked, traceback included: an error's message may quote a delivered ID or account."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from hedui.logs import mask_text
+
+        return mask_text(super().format(record))
+
+
+# uvicorn's own logging config writes tracebacks unmasked; this one routes them through MaskedFormatter
+LOG_CONFIG = {
+    "version": 1, "disable_existing_loggers": False,
+    "formatters": {"masked": {"()": MaskedFormatter, "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "masked", "stream": "ext://sys.stderr"}},
+    "loggers": {name: {"handlers": ["stderr"], "level": "WARNING", "propagate": False}
+                for name in ("uvicorn", "uvicorn.access")},
+}

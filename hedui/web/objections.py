@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from hedui.audit.log import mask_free_text
 from hedui.regions import region_label
 from hedui.steps import workdays
 from hedui.steps.report import versions
@@ -62,7 +63,7 @@ def register(workdir: Path, user: User, run_date: str, request_id: str, region_c
              today: dt.date | None = None) -> dict:
     if not user.can("object"):
         raise ObjectionError("您的角色不能登记异议")
-    reason = reason.strip()
+    reason = mask_free_text(reason.strip())  # an ID or account number typed by staff is never kept or shown
     if not reason:
         raise ObjectionError("请填写异议内容：申请人对哪项事实有异议、依据是什么")
     if len(reason) > 2000:
@@ -95,6 +96,7 @@ def get(workdir: Path, objection_id: int) -> dict | None:
 
 
 def set_decision(workdir: Path, objection_id: int, status: str, user: User, note: str) -> None:
+    note = mask_free_text(note)
     con = _con(workdir)
     try:
         con.execute("update objections set status = ?, decided_by = ?, decided_at = ?, decision_note = ? "

@@ -228,10 +228,14 @@ def register(app: FastAPI) -> None:
             if not covers_whole_run(con, run_date):
                 raise HTTPException(403, "数据校验报告（Data Docs）含全批次的原始值，仅对辖区覆盖整个批次的账号开放。")
         root = (workdir / "reports" / run_date / "datadocs").resolve()
-        path = (root / (rest or "index.html")).resolve()
-        if path.is_dir():
-            path = path / "index.html"
-        if not path.is_relative_to(root) or not path.is_file():
+        try:  # a NUL (ValueError) or an over-long name (OSError) was a 500; a backslash is no path of ours
+            path = (root / (rest or "index.html")).resolve()
+            if path.is_dir():
+                path = path / "index.html"
+            found = "\\" not in rest and path.is_relative_to(root) and path.is_file()
+        except (OSError, ValueError):
+            found = False
+        if not found:
             raise HTTPException(404, "未找到该页面")
         from hedui.web.security import DOCS_CSP
 

@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from hedui import db
+from hedui.audit.log import mask_free_text
 from hedui.errors import HeduiError, LockedError
 from hedui.regions import region_label
 from hedui.web import exports, objections
@@ -47,6 +48,14 @@ def _queue(con, run_date: str, status: str = "") -> list[dict]:
         r["status_zh"] = STATUS_ZH.get(r["status"], r["status"])
         r["region_zh"] = region_label(r["region_code"])
     return out
+
+
+def _check_status(status: str) -> str:
+    from hedui.review.queue import STATUS_ZH
+
+    if status and status not in STATUS_ZH:
+        raise HTTPException(400, f"状态筛选无效：可选 {'、'.join(f'{k}（{v}）' for k, v in STATUS_ZH.items())}")
+    return status
 
 
 def _comparison(p: dict, con) -> list[dict]:
@@ -92,6 +101,7 @@ def register(app: FastAPI) -> None:
     @app.get("/review", response_class=HTMLResponse)
     def queue_page(request: Request, date: str = "", status: str = "", user: User = user_dep):
         date = check_date(date) or ""
+        status = _check_status(status)
         with scoped(workdir, user) as con:
             date = date or _latest_date(con) or ""
             items = _queue(con, date, status) if date else []
@@ -101,6 +111,7 @@ def register(app: FastAPI) -> None:
     @app.get("/review/export.xlsx")
     def queue_export(request: Request, date: str = "", status: str = "", user: User = user_dep):
         date = check_date(date) or ""
+        status = _check_status(status)
         with scoped(workdir, user) as con:
             date = date or _latest_date(con) or ""
             items = _queue(con, date, status) if date else []
@@ -145,6 +156,9 @@ def register(app: FastAPI) -> None:
         from hedui.review.decisions import record_decision
 
         check_date(run_date)
+        reason = mask_free_text(reason)  # staff text is shown to others: no ID or account number in it
+        if len(reason) > 2000:
+            raise HTTPException(400, "理由过长：请控制在 2000 字以内")
         if not user.can("review"):
             raise HTTPException(403, f"{user.role_zh}不能作出复核决定")
         with scoped(workdir, user) as con:
@@ -193,6 +207,7 @@ def register(app: FastAPI) -> None:
             raise HTTPException(404, "未找到该异议")
         if obj["status"] != "open":
             raise HTTPException(400, "该异议已处理")
+        note = mask_free_text(note)
         if decision not in ("accepted", "rejected") or not note.strip():
             raise HTTPException(400, "请选择受理或不予受理，并填写理由")
         ctx = RunContext.of(workdir, workdir, obj["run_date"])

@@ -50,7 +50,8 @@ class Sessions:
 
     def new(self, username: str, changed_at: str = "") -> dict:
         now = int(time.time())
-        return {"u": username, "csrf": secrets.token_urlsafe(32), "iat": now, "pw": changed_at}
+        return {"u": username, "sid": secrets.token_urlsafe(16), "csrf": secrets.token_urlsafe(32), "iat": now,
+                "pw": changed_at}
 
     def dump(self, data: dict) -> str:
         return self.signer.dumps(data)
@@ -62,9 +63,16 @@ class Sessions:
             data = self.signer.loads(cookie, max_age=self.settings.idle_seconds)
         except (SignatureExpired, BadSignature):
             return None
-        if not isinstance(data, dict) or time.time() - data.get("iat", 0) > self.settings.absolute_seconds:
+        if (not isinstance(data, dict) or not isinstance(data.get("sid"), str)
+                or time.time() - data.get("iat", 0) > self.settings.absolute_seconds):
             return None
         return data
+
+    def end(self, data: dict) -> None:
+        """Sign-out: the session's cookie is refused from now on, wherever a copy of it is kept."""
+        from hedui.web.accounts import end_session
+
+        end_session(self.settings.workdir, data["sid"], data.get("iat", 0) + self.settings.absolute_seconds)
 
     def set_cookie(self, response, data: dict) -> None:
         response.set_cookie(COOKIE, self.dump(data), max_age=self.settings.idle_seconds, httponly=True,
