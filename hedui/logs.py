@@ -16,10 +16,17 @@ class _MaskingFilter(logging.Filter):
         return True
 
 
+class MaskedFormatter(logging.Formatter):
+    """The whole line masked, traceback included: an error's message may quote a delivered ID or account."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_text(super().format(record))
+
+
 def setup_logging(verbose: bool) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_MaskingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(MaskedFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
     for noisy in ("great_expectations", "py.warnings"):
         logging.getLogger(noisy).setLevel(logging.ERROR)

@@ -12,3 +12,18 @@ def test_an_account_number_shows_only_its_last_four():
 def test_ids_inside_free_text_are_masked():
     assert mask_text("bad id 36010219900101123X in row 3") == "bad id 360102********123X in row 3"
     assert "199001011234" not in mask_text("x 360102199001011234 y")
+
+
+def test_a_logged_traceback_is_masked_too():
+    """The masking filter masked only the message: a traceback quoting a delivered ID reached the log whole."""
+    import logging
+    import sys
+
+    from hedui.logs import MaskedFormatter
+
+    try:
+        raise ValueError("bad row: 360102199001011234")
+    except ValueError:
+        record = logging.LogRecord("hedui", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    line = MaskedFormatter("%(message)s").format(record)
+    assert "ValueError" in line and "360102199001011234" not in line and "360102********1234" in line

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hedui.audit.log import AuditLog
+from hedui.logs import MaskedFormatter
 from hedui.regions import region_label
 from hedui.steps.report.display import chinese_date
 from hedui.web import accounts
@@ -215,15 +216,6 @@ def serve(workdir: Path, host: str, port: int, allowed_hosts: list[str] | None =
     app = create_app(workdir, hosts, secure_cookie=secure_cookie)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False,
                 log_config=LOG_CONFIG)
-
-
-class MaskedFormatter(logging.Formatter):
-    """The whole line masked, traceback included: an error's message may quote a delivered ID or account."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        from hedui.logs import mask_text
-
-        return mask_text(super().format(record))
 
 
 # uvicorn's own logging config writes tracebacks unmasked; this one routes them through MaskedFormatter
