@@ -16,6 +16,9 @@ import hedui.steps.validate.check  # noqa: F401
 from hedui.steps.ingest import _macro_statements
 from matching.normalize import _t2s, name_sql_exceptions
 
-name_sql_exceptions()
-_t2s()
-_macro_statements()
+try:
+    name_sql_exceptions()
+    _t2s()
+    _macro_statements()
+except Exception:  # noqa: BLE001  the forkserver must start: a worker that needs one fills it and raises there
+    pass
