@@ -437,10 +437,10 @@ def ingest_all(ctx: RunContext, workers: int | None = None, progress=None) -> di
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # workers fork from a fresh single-threaded server that has imported GX once (forking this
-    # process, which may run DuckDB/polars threads already, can deadlock the children)
+    # workers fork from a fresh single-threaded server that has imported GX and filled the shared caches once
+    # (hedui.steps.preload; forking this process, which may run DuckDB/polars threads already, can deadlock them)
     mp = multiprocessing.get_context("forkserver")
-    mp.set_forkserver_preload(["great_expectations", "hedui.steps.ingest", "hedui.steps.validate.check", "hedui.privacy.protect"])
+    mp.set_forkserver_preload(["hedui.steps.preload"])
     threads = max(1, settings().threads // workers)
     with ProcessPoolExecutor(workers, mp_context=mp,
                              initializer=_worker_init, initargs=(threads, logging.getLogger().getEffectiveLevel(),
