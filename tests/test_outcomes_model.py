@@ -18,6 +18,7 @@ def con():
         create table finding_candidates (run_date varchar, request_id varchar, code varchar,
             is_confirmed boolean, is_pending boolean);
         create table evidence_gaps (run_date varchar, request_id varchar, code varchar);
+        create table quarantine_subjects (run_date varchar, source varchar, request_id varchar);
     """)
     c.executemany("insert into households values (?, ?)", [(RUN, r) for r in ("A", "B", "C", "D", "E", "F")])
     c.execute("insert into households values ('20261127', 'OLD')")
@@ -66,3 +67,12 @@ def test_a_household_with_nothing_weighed_against_it_and_no_gap_is_clear(con):
 def test_every_gap_kind_alone_keeps_a_household_from_clear(con, gap):
     con.execute("insert into evidence_gaps values (?, 'A', ?)", [RUN, gap])
     assert _outcomes(con)["A"] == ("INCOMPLETE", gap)
+
+
+def test_a_household_every_request_row_of_which_was_quarantined_is_answered_incomplete(con):
+    con.execute("insert into quarantine_subjects values (?, 'requests', 'Q')", [RUN])
+    con.execute("insert into quarantine_subjects values (?, 'requests', 'A')", [RUN])  # A has staged rows too
+    con.execute("insert into quarantine_subjects values (?, 'bank', null)", [RUN])
+    got = _outcomes(con)
+    assert got["Q"] == ("INCOMPLETE", "RECORD_QUARANTINED")
+    assert got["A"] == ("CLEAR", "") and len(got) == 7  # A's own gaps come from evidence_gaps, not from here
