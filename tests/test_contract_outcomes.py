@@ -338,12 +338,18 @@ def test_a_vehicle_of_unknown_price_is_no_finding_but_one_waiting_for_review_cou
     assert _candidates(con) == [("VEHICLE", B, "ve:2", False, True)]
 
 
-def test_a_member_missing_from_the_registration_while_a_record_waits_for_review_is_not_confirmed():
+def _spouse_waiting_for_review():
+    """R1's applicant registered; the spouse's registration record waits for review (weight 2.0)."""
     con = connect()
     con.execute("insert into source_status values (?, 'public_security', '公安 户籍', 'passed', '')", [RUN])
     _registered(con, "ps:1", "户主", A)
     add(con, "stg_public_security", "ps:2", "public_security", "正常", None, "H1", "配偶")
     link(con, "public_security", "ps:2", B, pending=True, weight=2.0)
+    return con
+
+
+def test_a_member_missing_from_the_registration_while_a_record_waits_for_review_is_not_confirmed():
+    con = _spouse_waiting_for_review()
     assert _candidates(con) == [("MEMBER_REGISTRATION_MISMATCH", B, "requests:req.csv:3", False, False)]
 
 
@@ -431,11 +437,7 @@ def _gaps(con) -> list[tuple]:
 
 
 def test_a_registration_record_waiting_for_review_is_listed_as_what_would_undo_the_not_found_finding():
-    con = connect()
-    con.execute("insert into source_status values (?, 'public_security', '公安 户籍', 'passed', '')", [RUN])
-    _registered(con, "ps:1", "户主", A)
-    add(con, "stg_public_security", "ps:2", "public_security", "正常", None, "H1", "配偶")
-    link(con, "public_security", "ps:2", B, pending=True, weight=2.0)
+    con = _spouse_waiting_for_review()
     assert _gaps(con) == [("UNCONFIRMED_LINK", B, "ps:2",
                            "待人工确认的可能匹配户籍记录；若确认，“户籍中未查到该成员”的情形将不成立")]
 
