@@ -289,3 +289,32 @@ create or replace temp macro hd_amount(x, scale) as
 -- (least/greatest skip NULLs: an unknown amount must not become -1e26)
 create or replace temp macro hd_exact(x) as
     case when x is not null then cast(least(greatest(x, -1e26), 1e26) as decimal(38, 6)) end;
+
+-- a registration's relation to the head (户籍 与户主关系: GB/T 4761 家庭关系 words or two-digit codes, or the
+-- request's own categories) in the categories of 与申请人关系 (sources.md); NULL for an empty value or a
+-- word not known here: unknown, so it contradicts nothing and is listed as VALUE_UNKNOWN where it matters
+create or replace temp macro hd_relation_category(x) as
+    list_transform([replace(replace(trim(x), ' ', ''), '　', '')], lambda rel:
+        case
+            when rel in ('户主', '本人', '01', '02') then '本人'
+            when rel in ('配偶', '夫', '妻', '丈夫', '妻子') or rel similar to '1[0-9]' then '配偶'
+            when rel in ('子女', '子', '女', '儿子', '女儿', '独生子', '独生女', '长子', '次子', '三子', '四子', '五子',
+                         '长女', '次女', '三女', '四女', '五女', '养子', '继子', '养女', '继女', '养子或继子',
+                         '养女或继女', '其他儿子', '其他女儿')
+                 or rel similar to '(2[0-7]|29|3[0-7]|39)' then '子女'
+            when rel in ('父母', '父亲', '母亲', '继父', '继母', '养父', '养母', '继父或养父', '继母或养母',
+                         '其他父母关系')
+                 or rel similar to '(5[0-2]|5[7-9])' then '父母'
+            when rel in ('祖父母', '祖父', '祖母', '外祖父', '外祖母', '祖父母或外祖父母')
+                 or rel similar to '6[0-4]' then '祖父母'
+            when rel in ('孙子女', '孙子', '孙女', '外孙子', '外孙女', '外孙', '孙子、孙女或外孙子、外孙女',
+                         '其他孙子、孙女或外孙子、外孙女')
+                 or rel similar to '(4[0-4]|49)' then '孙子女'
+            when rel in ('兄弟姐妹', '兄', '弟', '姐', '妹', '哥哥', '弟弟', '姐姐', '妹妹', '其他兄弟姐妹')
+                 or rel similar to '(70|71|73|75|77|79)' then '兄弟姐妹'
+            when rel in ('其他', '女婿', '儿媳', '公公', '婆婆', '岳父', '岳母', '嫂', '弟媳', '姐夫', '妹夫',
+                         '孙媳妇', '孙女婿', '曾孙子', '曾孙女', '曾祖父', '曾祖母', '伯父', '伯母', '叔父', '婶母',
+                         '舅父', '舅母', '姨父', '姨母', '姑父', '姑母', '侄子', '侄女', '外甥', '外甥女',
+                         '堂兄弟', '堂姐妹', '表兄弟', '表姐妹', '其他亲属', '非亲属')
+                 or rel similar to '(28|38|4[5-8]|5[3-6]|6[5-9]|72|74|76|78|8[0-9]|9[0-9])' then '其他'
+        end)[1];

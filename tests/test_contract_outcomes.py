@@ -169,6 +169,13 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.expect("R05", "CLEAR", "")
     w.household("R06", [("庚十三", "本人"), ("庚十四", "子女", True, "子女"), ("庚十五", "父母", True, "母亲")])
     w.expect("R06", "CLEAR", "")
+    # a registered relation that cannot be read: the declaration is neither confirmed nor contradicted
+    w.household("R08", [("庚十八", "本人"), ("庚十九", "配偶", True, "老伴")])
+    w.expect("R08", "INCOMPLETE", "VALUE_UNKNOWN")
+    w.household("R09", [("庚二十", "本人"), ("庚二一", "子女", True, "")])
+    w.expect("R09", "INCOMPLETE", "VALUE_UNKNOWN")
+    w.household("R10", [("庚二二", "本人"), ("庚二三", "其他", True, "")])  # 其他 is checked against nothing
+    w.expect("R10", "CLEAR", "")
     w.household("R07", [("庚十六", "本人"), ("庚十七", "子女")])
     w.rows["public_security"][-1]["人员状态"] = "失踪"  # not a status of sources.md: quarantined
     w.expect("R07", "INCOMPLETE", "RECORD_QUARANTINED")  # not "missing from the registration"
@@ -191,6 +198,11 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.household("X02", [("壬三", "本人"), ("壬四", "配偶")])
     w.rows["requests"][-2]["身份证号"] = "3.60702E+17"  # the applicant's own row
     w.expect("X02", "INCOMPLETE", "RECORD_QUARANTINED")
+    # a county no policy version covers (Shenzhen): that household is answered, the run goes on
+    (a,) = w.household("P01", [("子一", "本人")])
+    w.rows["requests"][-1]["区划代码"] = "440305"
+    w.bank(a, "100")
+    w.expect("P01", "INCOMPLETE", "RECORD_QUARANTINED")
     w.add("bank", 机构名称="合计", 余额="99999")  # a summary row: not a record about anyone
     return w
 
@@ -271,6 +283,15 @@ def test_a_household_with_a_member_whose_request_row_was_quarantined_is_not_clea
     for rid in QUARANTINED_MEMBERS:  # the member was not verified: the household cannot be CLEAR
         outcome, codes = got.get(rid, ("", ""))
         assert outcome == "INCOMPLETE" and "RECORD_QUARANTINED" in codes.split(";"), (rid, got.get(rid))
+
+
+def test_a_request_for_a_county_no_policy_covers_is_quarantined_with_what_to_do(contract_run):
+    import pyarrow.parquet as pq
+
+    _, ctx = contract_run
+    lines = pq.read_table(ctx.path("quarantine_gx", "requests")).to_pylist()
+    reasons = [q["reason_zh"] for q in lines if q["column_name"] == "region_code"]
+    assert reasons and all("440305" in r and "没有适用的政策版本" in r and "政策参数" in r for r in reasons), reasons
 
 
 def test_the_reports_state_facts_mask_ids_and_cite_their_records(contract_run):

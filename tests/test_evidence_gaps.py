@@ -46,6 +46,7 @@ create table stg_business_registry (run_date varchar, record_id varchar, entity_
     entity_type varchar, subscribed_yuan double);
 create table stg_vehicle (run_date varchar, record_id varchar, vehicle_type varchar, vehicle_status varchar,
     purchase_price_yuan double);
+create table stg_public_security (run_date varchar, record_id varchar, hukou_no varchar, relation_to_head varchar);
 """
 
 
@@ -101,6 +102,33 @@ def test_an_empty_balance_is_a_value_unknown_gap_naming_the_record(con):
         "VALUE_UNKNOWN", "p1:a", "bank", "bank:b.csv:7", "b.csv", 7)
     assert "余额" in reason and "不按 0 计" in reason
     assert _outcome(con) == ("INCOMPLETE", "VALUE_UNKNOWN")
+
+
+@pytest.mark.parametrize(("spouse_relation", "gap"), [
+    ("妻", False), ("10", False), ("子", False),  # known words and codes are weighed (a mismatch or not)
+    ("", True), (None, True), ("老伴", True), ("?", True)])  # empty or not known here: unknown
+def test_a_registration_relation_that_cannot_be_read_is_a_value_unknown_gap(con, spouse_relation, gap):
+    con.sql("update stg_requests set authorization_no = 'SQ2'")
+    for rec, member, rel in (("ps:p.csv:2", "p1:a", "户主"), ("ps:p.csv:3", "p1:b", spouse_relation)):
+        con.execute("insert into links values (?, 'public_security', ?, 'R1', ?, 'exact_id', null, true)",
+                    [RUN, rec, member])
+        con.execute("insert into stg_public_security values (?, ?, 'H1', ?)", [RUN, rec, rel])
+    rows = _gaps(con)
+    if not gap:
+        assert rows == []
+        return
+    assert [(r[4], r[2], r[5]) for r in rows] == [("VALUE_UNKNOWN", "p1:b", "ps:p.csv:3")]
+    assert "与户主关系" in rows[0][-1] and "不按 0 计" not in rows[0][-1]
+    assert _outcome(con) == ("INCOMPLETE", "VALUE_UNKNOWN")
+
+
+def test_an_unreadable_relation_outside_the_applicants_registration_household_is_no_gap(con):
+    con.sql("update stg_requests set authorization_no = 'SQ2'")
+    for rec, member, hukou, rel in (("ps:p.csv:2", "p1:a", "H1", "户主"), ("ps:p.csv:3", "p1:b", "H2", "")):
+        con.execute("insert into links values (?, 'public_security', ?, 'R1', ?, 'exact_id', null, true)",
+                    [RUN, rec, member])
+        con.execute("insert into stg_public_security values (?, ?, ?, ?)", [RUN, rec, hukou, rel])
+    assert _gaps(con) == []
 
 
 def test_a_known_balance_and_an_excluded_pension_item_are_no_gap(con):

@@ -16,7 +16,7 @@ households as (
 ),
 
 members as (
-    select request_id, id_norm as member_id, record_id,
+    select request_id, id_norm as member_id, record_id, relation,
         nullif(trim(authorization_no), '') is not null as is_authorized
     from stg_requests where run_date = $run_date
 ),
@@ -210,12 +210,30 @@ needed_values as (
     where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.entity_type is null
       and len(w.business_always_review_types) > 0
       and not coalesce(t.subscribed_yuan >= w.business_contribution_limit_yuan, false)
+    union all
+    -- a declared relation the registration cannot be checked against (finding_candidates.sql's
+    -- relation_mismatch): the member's relation to the head empty or a word not known here, in the
+    -- applicant's own registration household
+    select l.request_id, l.member_id, l.source, l.record_id, '与户主关系'
+    from stg_public_security as t
+    inner join links as l on l.record_id = t.record_id and l.source = 'public_security'
+    inner join members as m on m.request_id = l.request_id and m.member_id = l.member_id
+    where t.run_date = $run_date and hd_relation_category(t.relation_to_head) is null
+      and m.relation not in ('本人', '其他')
+      and exists (
+          select 1 from stg_public_security as head
+          inner join links as hl on hl.record_id = head.record_id and hl.source = 'public_security'
+          inner join members as applicant
+              on applicant.request_id = hl.request_id and applicant.member_id = hl.member_id
+             and applicant.relation = '本人'
+          where head.run_date = $run_date and hl.request_id = l.request_id
+            and head.hukou_no = t.hukou_no and hd_relation_category(head.relation_to_head) = '本人')
 ),
 
 value_unknown as (
     select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
         '记录缺少“' || string_agg(distinct value_zh, '、' order by value_zh) || '”，按未知处理'
-            || case when bool_or(value_zh <> '主体类型') then '（不按 0 计）' else '' end
+            || case when bool_or(value_zh not in ('主体类型', '与户主关系')) then '（不按 0 计）' else '' end
     from needed_values
     group by request_id, member_id, source, record_id
 ),

@@ -327,6 +327,10 @@ def validate_source(
     merger = ResultMerger(suite.name, expectations, definitions.index, personal, mask_value)
     run_id = RunIdentifier(run_name=day.isoformat(), run_time=dt.datetime.combine(day, dt.time(), dt.UTC))
     params = {"run_date": pd.Timestamp(day), "expected_rows": expected_rows}
+    if any(e.get("kwargs", {}).get("regex") == {"$PARAMETER": "policy_region_regex"} for e in expectations):
+        from hedui.steps.policy import region_regex  # the request list: a region some policy covers
+
+        params["policy_region_regex"] = region_regex(day.year)
 
     lines: list[dict] = []
     bad_rows: list[np.ndarray] = []
