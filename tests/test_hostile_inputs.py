@@ -323,3 +323,31 @@ def test_serve_behind_https_marks_the_session_cookie_secure(tmp_path):
     r = c.post("/login", data={"username": "clerk1", "password": "pw-clerk1-0123456"},
                headers={"Origin": "https://testserver"})
     assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower()
+
+
+def test_wrong_passwords_from_elsewhere_do_not_lock_a_clerk_out_but_guessing_stops(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from hedui.web import accounts
+    from hedui.web.app import create_app
+
+    # lower limits than the deployed 20 / 50 (each attempt costs an argon2 hash); the per-user 5 stays
+    monkeypatch.setattr(accounts, "MAX_FAILURES", {"user": 5, "ip": 8, "name": 12})
+
+    accounts.add_user(tmp_path, "clerk9", "pw-clerk9-0123456", "clerk", ["360102"])
+    app = create_app(tmp_path, {"testserver"})
+
+    def sign_in(address: str, user: str, password: str) -> int:
+        c = TestClient(app, follow_redirects=False, client=(address, 40000))
+        return c.post("/login", data={"username": user, "password": password, "next": "/"}, headers=ORIGIN).status_code
+
+    assert [sign_in("10.0.0.66", "clerk9", f"wrong-{i}") for i in range(6)] == [401] * 5 + [429]
+    assert sign_in("10.0.0.66", "clerk9", "pw-clerk9-0123456") == 429  # locked at the guessing address
+    assert sign_in("10.0.0.7", "clerk9", "pw-clerk9-0123456") == 303  # the clerk at her own desk is not
+    # one address trying many names stops at its own limit
+    assert [sign_in("10.0.0.99", f"name{i}", "x-0123456") for i in range(9)][-1] == 429
+    # a guesser spread over many addresses still stops at the user's limit over all of them
+    codes = [sign_in(f"10.1.{i // 4}.{i % 4}", "clerk9", f"wrong-{i}") for i in range(7)]
+    assert codes[-1] == 401
+    assert sign_in("10.2.0.1", "clerk9", "wrong") == 429
+    assert sign_in("10.0.0.7", "clerk9", "pw-clerk9-0123456") == 429

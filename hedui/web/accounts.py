@@ -193,12 +193,22 @@ def list_users(workdir) -> list[User]:
 
 # -- sign-in, rate limited ------------------------------------------------------------------
 
-MAX_FAILURES = {"user": 5, "ip": 20}  # failed sign-ins per user name, per client address
+#: failed sign-ins allowed within the window: per user name from one client address, per client
+#: address, and per user name from every address together. A user is locked out at the address
+#: that failed, not everywhere: five wrong guesses from elsewhere must not lock a clerk out of
+#: the workspace (and a guesser spread over many addresses still stops at `name`).
+MAX_FAILURES = {"user": 5, "ip": 20, "name": 50}
 FAILURE_WINDOW = 900.0  # seconds
 
 
+def failure_keys(username: str, client: str) -> list[str]:
+    """The keys a failed sign-in of `username` from `client` counts against (see MAX_FAILURES)."""
+    name = username.lower()
+    return [f"user:{name}@{client}", f"ip:{client}", f"name:{name}"]
+
+
 def too_many_failures(workdir, keys: list[str], now: float) -> bool:
-    """True when a key (`user:NAME`, `ip:ADDRESS`) failed its limit within the window."""
+    """True when a key (`user:NAME@ADDRESS`, `ip:ADDRESS`, `name:NAME`) failed its limit within the window."""
     con = connect(workdir)
     try:
         con.execute("delete from login_failures where at < ?", [now - FAILURE_WINDOW])

@@ -157,7 +157,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         now = time.time()
         client = request.client.host if request.client else "?"
         username = username.strip()[:64]  # stored per failed attempt: no megabyte keys
-        keys = [f"user:{username.lower()}", f"ip:{client}"]
+        keys = accounts.failure_keys(username, client)
         if accounts.too_many_failures(workdir, keys, now):
             return render(request, "login.html", 429, next=_safe_next(next),
                           error="登录失败次数过多，请 15 分钟后再试，或联系管理员。")
