@@ -77,6 +77,11 @@ COUNT_COLUMN = "行数"
 OK_SUFFIX = "_ok"
 
 
+#: a delivery date column's text as YYYYMMDD, whatever its type or form: char 20261128, date
+#: 2026-11-28, datetime / timestamp 2026-11-28 00:00:00, text 2026/11/28 or padded with spaces
+_DAY = "left(replace(replace(trim({}), '-', ''), '/', ''), 8)"
+
+
 def _ok_table(table: str) -> list[str]:
     parts = _split_table(table)
     return parts[:-1] + [parts[-1] + OK_SUFFIX]
@@ -97,8 +102,8 @@ def _read_postgres(info: ConnInfo, table: str, delivery_date: str, batch_rows: i
     ident = sql.Identifier(*_split_table(table))
     ok_ident = sql.Identifier(*_ok_table(table))
 
-    def day(column: str):  # the delivery date as YYYYMMDD text, whatever the column's type
-        return sql.SQL("replace({}::text, '-', '')").format(sql.Identifier(column))
+    def day(column: str):  # the delivery date as YYYYMMDD text, whatever the column's type (see _DAY)
+        return sql.SQL(_DAY.format("{}::text")).format(sql.Identifier(column))
 
     with conn:
         try:
@@ -148,7 +153,7 @@ def _read_mysql(info: ConnInfo, table: str, delivery_date: str, batch_rows: int)
     ok_ident = ".".join(_mysql_ident(p) for p in _ok_table(table))
 
     def day(column: str) -> str:
-        return f"replace(cast({_mysql_ident(column)} as char), '-', '')"
+        return _DAY.format(f"cast({_mysql_ident(column)} as char)")
 
     try:
         with conn.cursor() as cur:

@@ -156,6 +156,22 @@ def test_the_ok_table_decides_completeness(pg, mysql, table_name, tmp_path):
     assert none.status == "missing" and "没有20261126的交付" in none.message_zh
 
 
+def test_a_delivery_date_kept_as_a_timestamp_or_in_another_text_form_is_found(pg, mysql, table_name, tmp_path):
+    """Exchange databases type 交付日期 as they like: datetime / timestamp, or text with slashes or spaces."""
+    with pg.cursor() as cur:
+        cur.execute(f'alter table "{table_name}" alter column "交付日期" type timestamp '
+                    f'using to_timestamp("交付日期", \'YYYYMMDD\')')
+        cur.execute(f'alter table "{table_name}_ok" alter column "交付日期" type timestamptz')
+    with mysql.cursor() as cur:
+        cur.execute(f"alter table `{table_name}` modify `交付日期` varchar(20)")
+        cur.execute(f"update `{table_name}` set `交付日期` = ' 2026/11/28' where `交付日期` = %s", [DATE])
+        cur.execute(f"alter table `{table_name}_ok` modify `交付日期` datetime")
+    for conn_id in ("hedui_test_pg", "hedui_test_my"):
+        out = tmp_path / f"{conn_id}.parquet"
+        manifest = read_table(load_map("social_insurance"), conn_id, table_name, out, DATE)
+        _check(manifest, out, conn_id, table_name)
+
+
 def test_an_unconfigured_connection_raises_with_what_to_do(tmp_path):
     with pytest.raises(SourceUnavailable, match="AIRFLOW_CONN_HEDUI_NOT_CONFIGURED"):
         read_table(load_map("social_insurance"), "hedui_not_configured", "t", tmp_path / "x.parquet", DATE)
