@@ -65,3 +65,15 @@ def test_a_bad_parameter_names_the_key_and_what_is_allowed(tmp_path, key, value,
     with pytest.raises(PolicyError, match=message) as err:
         load_policies(path)
     assert "应为" in str(err.value)
+
+
+def test_the_regions_a_policy_covers_decide_which_request_rows_can_be_verified():
+    import re
+
+    from hedui.steps.policy import region_regex
+
+    covered = re.compile(region_regex(2026))
+    assert covered.match("360702") and covered.match("361102")
+    assert not covered.match("440305") and not covered.match("")
+    # before every version: the deployment's problem, stopped by `resolve`, no row quarantined for it
+    assert re.compile(region_regex(2020)).match("440305")

@@ -183,7 +183,9 @@ def region_regex(year: int, versions: list[PolicyVersion] | None = None) -> str:
     """
     versions = load_policies() if versions is None else versions
     prefixes = sorted({v.region for v in versions if v.year <= year})
-    return "^(?:" + "|".join(prefixes) + ")[0-9]*$" if prefixes else "^$"
+    # no version at all in force (a run date before every version): not one household's problem but
+    # the deployment's; no row is quarantined for it and `resolve` stops the run saying so
+    return "^(?:" + "|".join(prefixes) + ")[0-9]*$" if prefixes else "^[0-9]*$"
 
 
 def policy_rows(versions: list[PolicyVersion], households: list[tuple[str, str, str, str]], run_date: str):
