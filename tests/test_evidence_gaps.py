@@ -122,6 +122,15 @@ def test_a_registration_relation_that_cannot_be_read_is_a_value_unknown_gap(con,
     assert _outcome(con) == ("INCOMPLETE", "VALUE_UNKNOWN")
 
 
+def test_an_applicants_unreadable_relation_leaves_his_members_relations_unchecked(con):
+    con.sql("update stg_requests set authorization_no = 'SQ2'")
+    for rec, member, rel in (("ps:p.csv:2", "p1:a", "老大"), ("ps:p.csv:3", "p1:b", "配偶")):
+        con.execute("insert into links values (?, 'public_security', ?, 'R1', ?, 'exact_id', null, true)",
+                    [RUN, rec, member])
+        con.execute("insert into stg_public_security values (?, ?, 'H1', ?)", [RUN, rec, rel])
+    assert [(r[4], r[2], r[5]) for r in _gaps(con)] == [("VALUE_UNKNOWN", "p1:a", "ps:p.csv:2")]
+
+
 def test_an_unreadable_relation_outside_the_applicants_registration_household_is_no_gap(con):
     con.sql("update stg_requests set authorization_no = 'SQ2'")
     for rec, member, hukou, rel in (("ps:p.csv:2", "p1:a", "H1", "户主"), ("ps:p.csv:3", "p1:b", "H2", "")):

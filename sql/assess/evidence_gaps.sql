@@ -228,6 +228,21 @@ needed_values as (
              and applicant.relation = '本人'
           where head.run_date = $run_date and hl.request_id = l.request_id
             and head.hukou_no = t.hukou_no and hd_relation_category(head.relation_to_head) = '本人')
+    union all
+    -- the applicant's own relation to the head unreadable: whether he heads the 户, and so every
+    -- declared relation of the members registered with him, cannot be checked
+    select l.request_id, l.member_id, l.source, l.record_id, '与户主关系'
+    from stg_public_security as t
+    inner join links as l on l.record_id = t.record_id and l.source = 'public_security'
+    inner join members as m on m.request_id = l.request_id and m.member_id = l.member_id
+    where t.run_date = $run_date and hd_relation_category(t.relation_to_head) is null
+      and m.relation = '本人'
+      and exists (
+          select 1 from stg_public_security as other
+          inner join links as ol on ol.record_id = other.record_id and ol.source = 'public_security'
+          inner join members as om on om.request_id = ol.request_id and om.member_id = ol.member_id
+          where other.run_date = $run_date and ol.request_id = l.request_id
+            and other.hukou_no = t.hukou_no and om.relation not in ('本人', '其他'))
 ),
 
 value_unknown as (
