@@ -1,8 +1,30 @@
 -- What changed since each household's previous verification (facts added or gone).
+-- A kind of fact is compared only where every source it comes from passed both in this run and
+-- in the previous verification's: a source missing or failed either time would otherwise turn
+-- an old car into a "new" one, or a car still owned into one "no longer" there.
 with
 
 previous as (
     select * from previous_verification where run_date = $run_date
+),
+
+kind_sources as (
+    select * from (values
+        ('vehicle', 'vehicle'), ('property', 'real_estate'), ('business', 'business_registry'),
+        ('employer', 'tax'), ('employer', 'social_insurance'), ('registration', 'public_security'),
+        ('death', 'civil_affairs')) as t(kind, source)
+),
+
+comparable as (
+    select p.request_id, k.kind
+    from previous as p
+    cross join (select distinct kind from kind_sources) as k
+    where not exists (
+        select 1 from kind_sources as ks
+        cross join (select $run_date as run_date union all select p.previous_run_date) as d
+        where ks.kind = k.kind and not exists (
+            select 1 from source_status as s
+            where s.run_date = d.run_date and s.source = ks.source and s.status = 'passed'))
 ),
 
 now_facts as (
@@ -18,7 +40,7 @@ then_facts as (
 added as (
     select n.request_id, 'added' as change, n.kind, n.member_id, n.fact_key, n.detail_zh
     from now_facts as n
-    inner join previous as p on p.request_id = n.request_id
+    semi join comparable as c on c.request_id = n.request_id and c.kind = n.kind
     anti join then_facts as t
         on t.current_request_id = n.request_id and t.kind = n.kind
        and t.fact_key = n.fact_key and t.member_id = n.member_id
@@ -27,6 +49,7 @@ added as (
 removed as (
     select t.current_request_id as request_id, 'removed' as change, t.kind, t.member_id, t.fact_key, t.detail_zh
     from then_facts as t
+    semi join comparable as c on c.request_id = t.current_request_id and c.kind = t.kind
     anti join now_facts as n
         on n.request_id = t.current_request_id and n.kind = t.kind
        and n.fact_key = t.fact_key and n.member_id = t.member_id

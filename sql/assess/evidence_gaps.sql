@@ -107,7 +107,7 @@ pending_registration as (
 -- records waiting for review that, confirmed, would push a household figure over its limit
 pending_figures as (
     select distinct c.request_id, p.member_id, p.source, 'UNCONFIRMED_LINK', p.record_id, null, null,
-        p.match_weight, c.code, '待人工确认的可能匹配记录；若确认，' || c.detail_zh
+        p.match_weight, c.code, '待人工确认的可能匹配记录；' || c.detail_zh
     from candidates as c
     inner join figure_sources as fs on fs.code = c.code
     inner join pending as p on p.request_id = c.request_id and p.source = fs.source
