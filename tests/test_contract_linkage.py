@@ -90,6 +90,9 @@ QIAN = make_id("19720505", 152)            # K13: review → rejected
 LIU = make_id("19730606", 161)             # K14 and K15: one person in two requests (exact record)
 KONG = make_id("19730707", 162)            # K16 and K17: one person in two requests (record without a usable ID)
 HE = make_id("19700808", 171)              # K18: a registration record without ID: name + birth + region
+YAN = make_id("19660606", 191)             # K21: a namesake's registration, born elsewhere on another day
+CHU = make_id("19690909", 181)             # K19: her request row carries a wrong check character
+WEI = make_id("19681010", 182)             # K20: his request row carries the legacy 15-digit form
 
 
 def build() -> World:
@@ -167,11 +170,31 @@ def build() -> World:
     household(w, "K18", [("何平", "本人", HE)])
     w.add("public_security", 户号="HX18", 姓名="何平", 公民身份号码="", 性别="男", 出生日期="1970-08-08",
           与户主关系="户主", 户籍地址="江西省赣州市章贡区某路9号", 区划代码=REGION, 人员状态="死亡", 变动日期="2026-10-01")
+    # K21: a namesake's death registration without ID: born on another day, registered in another city
+    household(w, "K21", [("严明", "本人", YAN)])
+    w.add("public_security", 户号="HX21", 姓名="严明", 公民身份号码="", 性别="男", 出生日期="1950-01-01",
+          与户主关系="户主", 户籍地址="江西省南昌市东湖区某路3号", 区划代码="360102", 人员状态="死亡", 变动日期="2026-10-01")
+    w.expect("K21", "CLEAR", "")
+
+    # K19: the request row's ID has a wrong check character: she cannot be looked up, nor mistaken for anyone
+    household(w, "K19", [("褚红", "本人", wrong_check(CHU))])
+    w.rows["public_security"][-1]["公民身份号码"] = CHU  # the registration has it right
+    bank(w, "褚红", CHU, "100")
+    w.expect("K19", "INCOMPLETE", "RECORD_QUARANTINED")
+    # K20: the request row in the legacy 15-digit form: converted, then the 18-digit records link exactly
+    household(w, "K20", [("卫东", "本人", to15(WEI))])
+    w.rows["public_security"][-1].update(公民身份号码=WEI, 出生日期=WEI[6:14])
+    bank(w, "卫东", WEI, "30000")
+    w.expect("K20", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
 
     # every source delivers something (an empty delivery fails its source): a stranger nobody asked about
     s = {"name": "路人丙", "id": make_id("19600101", 901)}
     for n in range(200):  # valid IDs of people nobody asked about: a bank's usual answer, most IDs usable
         bank(w, "路人丙", make_id("19610101", n + 1), "100")
+    for n in range(20):  # and their registrations
+        w.add("public_security", 户号=f"HS{n:02d}", 姓名="路人丙", 公民身份号码=make_id("19610101", n + 1), 性别="男",
+              出生日期="1961-01-01", 与户主关系="户主", 户籍地址="江西省赣州市章贡区某路5号", 区划代码=REGION,
+              人员状态="正常", 变动日期="")
     w.wages(s, ["202601"], "3000")
     w.si(s, ["202601"], "企业职工基本养老保险", "缴费", base="3000")
     w.add("housing_fund", 证件号码=s["id"], 姓名=s["name"], 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
@@ -238,11 +261,19 @@ def bank_links(ctx, record_name: str | None = None) -> list[tuple]:
 def test_every_form_an_id_is_delivered_in_links_exactly(linkage_run):
     world, ctx = linkage_run
     got = outcomes(ctx)
-    assert {rid: got[rid] for rid in ("K01", "K02")} == {rid: world.expected[rid] for rid in ("K01", "K02")}
+    households = ("K01", "K02", "K20")
+    assert {rid: got[rid] for rid in households} == {rid: world.expected[rid] for rid in households}
     # lowercase x, full-width digits, spaces, an apostrophe, the 15-digit form: five exact, confirmed links
     assert bank_links(ctx, "孙立") == [("K01", "孙立", "孙立", status, "exact_id", None, True)
                                      for status in sorted(["valid"] * 4 + ["converted_15"])]
     assert bank_links(ctx, "周芳") == [("K02", "周芳", "周芳", "valid", "exact_id", None, True)]
+    assert bank_links(ctx, "卫东") == [("K20", "卫东", "卫东", "valid", "exact_id", None, True)]  # asked as 15 digits
+
+
+def test_a_member_whose_request_id_has_a_wrong_check_character_is_not_verified_as_anyone(linkage_run):
+    world, ctx = linkage_run
+    assert outcomes(ctx)["K19"] == world.expected["K19"]
+    assert bank_links(ctx, "褚红") == []
 
 
 def test_an_id_cut_to_scientific_notation_is_missing_and_never_an_exact_link(linkage_run):
@@ -256,7 +287,7 @@ def test_an_id_cut_to_scientific_notation_is_missing_and_never_an_exact_link(lin
 
 
 def test_a_wrong_check_character_is_never_exact_and_never_lost(linkage_run):
-    _, ctx = linkage_run
+    world, ctx = linkage_run
     got = outcomes(ctx)
     assert bank_links(ctx, "冯军") == [("K05", "冯军", "冯军", "bad_check", "probabilistic", "link", False)]
     # a stranger's name on the member's ID with one character wrong: whose record it is waits for a person
@@ -266,7 +297,7 @@ def test_a_wrong_check_character_is_never_exact_and_never_lost(linkage_run):
     # nothing lost: every delivered bank row staged or quarantined
     [(delivered, staged, quarantined)] = query(ctx, "select rows_delivered, rows_staged, rows_quarantined "
                                                     "from reconciliation where source = 'bank'")
-    assert delivered == staged + quarantined == 226
+    assert delivered == staged + quarantined == len(world.rows["bank"])
 
 
 def test_a_twin_record_links_to_its_twin_not_to_the_other(linkage_run):
@@ -324,6 +355,12 @@ def test_a_person_asked_about_in_two_requests_is_seen_by_both(linkage_run):
 def test_a_registration_record_without_id_is_linked_by_name_birth_and_region(linkage_run):
     _, ctx = linkage_run
     assert outcomes(ctx)["K18"] == ("INCOMPLETE", "MEMBER_REGISTRATION_ENDED;UNCONFIRMED_LINK")
+
+
+def test_a_namesakes_registration_born_elsewhere_on_another_day_is_no_link(linkage_run):
+    world, ctx = linkage_run
+    assert outcomes(ctx)["K21"] == world.expected["K21"]
+    assert query(ctx, "select count(*) from review_queue where request_id = 'K21'") == [(0,)]
 
 
 def test_the_report_lists_the_waiting_record_and_its_weight(linkage_run):
