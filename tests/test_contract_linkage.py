@@ -399,6 +399,9 @@ def reviewed(linkage_run, tmp_path_factory):
         "K13": record_decision(ctx, _key(ctx, "K13"), "rejected", "李审核", "开户资料与申请人不符"),
         "K16": record_decision(ctx, _key(ctx, "K16"), "confirmed", "张审核", "银行回函：证件号码录入错误一位"),
     }
+    [(twin,)] = query(ctx, "select q.decision_key from review_queue q join stg_requests m on m.run_date = q.run_date "
+                           "and m.request_id = q.request_id and m.id_norm = q.member_id where m.name = '李鸣'")
+    results["K07"] = record_decision(ctx, twin, "confirmed", "王审核", "银行回函：该账户为李鸣所有，证件号码录错")
     return world, ctx, results
 
 
@@ -410,6 +413,14 @@ def test_a_confirmed_pair_counts_and_a_rejected_one_no_longer_blocks_clear(revie
     assert got["K12"] == ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT") and got["K13"] == ("CLEAR", "")
     # the decision on one 阿依古丽 account left nobody else's pair decided
     assert query(ctx, "select count(*) from review_queue where status <> 'pending' and request_id = 'K10'") == [(0,)]
+
+
+def test_a_record_confirmed_as_one_twins_no_longer_links_to_the_other(reviewed):
+    _, ctx, _ = reviewed
+    # the bank said the account with the mistyped ID is 李鸣's: it is his, confirmed, and nobody else's
+    linked = [r for r in bank_links(ctx, "李明") if r[4] != "pending"]
+    assert linked == [("K07", "李鸣", "李明", "bad_check", "probabilistic", "review", True)]
+    assert outcomes(ctx)["K07"] == ("CLEAR", "")
 
 
 def test_a_decision_on_a_person_in_two_requests_reissues_both_reports(reviewed):
@@ -437,14 +448,15 @@ def test_decisions_are_audited_and_survive_a_rerun(reviewed):
     assess(ctx)
     rows = query(ctx, "select request_id, status, reviewer, decided_at is not null from review_queue "
                       "where status <> 'pending' order by all")
-    assert rows == [("K12", "confirmed", "张审核", True), ("K13", "rejected", "李审核", True),
+    assert rows == [("K07", "confirmed", "王审核", True),
+                    ("K12", "confirmed", "张审核", True), ("K13", "rejected", "李审核", True),
                     ("K16", "confirmed", "张审核", True), ("K17", "confirmed", "张审核", True)]
     assert query(ctx, "select request_id, outcome, findings from outcomes where run_date = ? and "
                       "request_id in ('K12', 'K13') order by 1", [ctx.run_date]) == \
         [("K12", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT"), ("K13", "CLEAR", "")]
     entries = [e for e in AuditLog(default_log_path(ctx.workdir)).entries() if e["action"] == "review_decision"]
     assert [(e["actor"], e["details"]["decision"]) for e in entries] == \
-        [("张审核", "confirmed"), ("李审核", "rejected"), ("张审核", "confirmed")]
+        [("张审核", "confirmed"), ("李审核", "rejected"), ("张审核", "confirmed"), ("王审核", "confirmed")]
     assert all(e["time"] for e in entries)
 
 
