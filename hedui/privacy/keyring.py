@@ -212,12 +212,14 @@ def _id_mapping(con, old: Keys, new: Keys, tables: list[str]) -> dict[str, str]:
 
 
 def _decision_key_mapping(con, old: Keys, new: Keys, id_map: dict[str, str]) -> dict[str, str]:
-    """{old decision key: new}: recomputed from the review queue's pairs (see hedui.steps.link._decision_keys)."""
+    """{old decision key: new}: recomputed from the review queue's pairs (hedui.steps.link._decision_keys)."""
     from hedui import db
+    from hedui.steps.link import decision_material, record_contents
 
     if not (db.table_exists(con, "review_queue") and db.table_exists(con, "source_records")):
         return {}
-    rows = con.sql("select distinct q.decision_key, q.source, r.name_norm, r.id_number, q.member_id "
+    rows = con.sql("select distinct q.decision_key, q.source, r.name_norm, r.id_number, q.member_id, "
+                   "q.run_date, q.record_id "
                    "from review_queue q join source_records r on r.run_date = q.run_date "
                    "and r.record_id = q.record_id where q.decision_key like 'p1:%'").fetchall()
     tokens = [r[3] for r in rows]
@@ -229,11 +231,16 @@ def _decision_key_mapping(con, old: Keys, new: Keys, id_map: dict[str, str]) -> 
             plain.append(None)
     normed = [r[0] for r in con.sql("select nullif(hd_id_norm(v), '') from unnest(?::varchar[]) t(v)",
                                     params=[plain]).fetchall()] if plain else []
+    try:
+        contents = record_contents(con, sorted({(r[5], r[1], r[6]) for r in rows}), old)
+    except Exception:  # noqa: BLE001 - a record whose tokens no longer decrypt keeps its old key
+        contents = {}
     out = {}
-    for (key, source, name, _, member), norm in zip(rows, normed, strict=True):
+    for (key, source, name, _, member, run_date, record_id), norm in zip(rows, normed, strict=True):
         idno = norm if norm and len(norm) == 18 else ""
-        if old.pseudonym(f"{source}|{name}|{idno}|{member}") == key and member in id_map:
-            out[key] = new.pseudonym(f"{source}|{name}|{idno}|{id_map[member]}")
+        content = contents.get((run_date, record_id), "")
+        if old.pseudonym(decision_material(source, name, idno, member, content)) == key and member in id_map:
+            out[key] = new.pseudonym(decision_material(source, name, idno, id_map[member], content))
     return out
 
 

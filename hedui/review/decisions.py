@@ -31,11 +31,12 @@ def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer
     audit_log = AuditLog(default_log_path(ctx.workdir))
     con = _open(ctx)
     try:
-        before = con.sql("select q.request_id, o.outcome, o.findings from review_queue q join outcomes o "
-                         "using (run_date, request_id) where q.run_date = ? and q.decision_key = ?",
-                         params=[ctx.run_date, decision_key]).fetchall()
-        if before:  # the nightly page becomes version 1, kept
-            versions.keep_first(ctx.report_dir, *before[0])
+        # every household the pair is in (one person asked about in two requests: the decision is on both)
+        before = con.sql("select distinct q.request_id, o.outcome, o.findings from review_queue q join outcomes o "
+                         "using (run_date, request_id) where q.run_date = ? and q.decision_key = ? "
+                         "order by q.request_id", params=[ctx.run_date, decision_key]).fetchall()
+        for row in before:  # the nightly page becomes version 1, kept
+            versions.keep_first(ctx.report_dir, *row)
         con.sql("begin transaction")
         pair = decide(con, ctx.run_date, decision_key, decision, reviewer, reason)
         try:  # the decision is saved only together with its audit entry
@@ -55,21 +56,27 @@ def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer
             raise
     finally:
         con.close()
+    households = sorted({pair["request_id"], *(r[0] for r in before)})
     assess(ctx)
-    report(ctx, only={pair["request_id"]})
+    report(ctx, only=set(households))
     con = _open(ctx)
     try:
-        outcome = con.sql("select outcome, findings from outcomes where run_date = ? and request_id = ?",
-                          params=[ctx.run_date, pair["request_id"]]).fetchall()[0]
+        outcomes = dict(con.sql("select request_id, [outcome, findings] from outcomes where run_date = ? "
+                                "and list_contains(?, request_id)", params=[ctx.run_date, households]).fetchall())
     finally:
         con.close()
-    kept = versions.keep_new(ctx.report_dir, pair["request_id"], actor=reviewer, kind="review_decision",
-                             what=f"{DECISIONS.get(decision, decision)}{load_map(pair['source']).title_zh}记录（匹配权重 "
-                                  f"{pair['match_weight']:.2f}）", reason=reason,
-                             outcome=outcome[0], findings=outcome[1])
+    what = (f"{DECISIONS.get(decision, decision)}{load_map(pair['source']).title_zh}记录（匹配权重 "
+            f"{pair['match_weight']:.2f}）")
+    pages = {}
+    for rid in households:
+        outcome = outcomes[rid]
+        pages[rid] = versions.keep_new(ctx.report_dir, rid, actor=reviewer, kind="review_decision", what=what,
+                                      reason=reason, outcome=outcome[0], findings=outcome[1])
+    outcome = outcomes[pair["request_id"]]
+    kept = pages[pair["request_id"]]
     _refresh_auditor_db(ctx)
     return {"request_id": pair["request_id"], "outcome": outcome[0], "findings": outcome[1],
-            "version": kept["version"]}
+            "version": kept["version"], "households": households}
 
 
 def _refresh_auditor_db(ctx: RunContext) -> None:

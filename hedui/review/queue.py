@@ -1,8 +1,10 @@
 """Staff review of probabilistic links: the queue, one pair side by side, decisions.
 
 A decision (confirmed / rejected / deferred) is stored with who, when and why
-in `review_decisions`, keyed by a stable pseudonymous key, so it applies on
-every later run; the run it was made in is re-assessed at once.
+in `review_decisions`, keyed by a stable pseudonymous key of the record (its
+source, name, ID and content) and the member (`hedui.steps.link.decision_material`),
+so it applies on every later run to the same record delivered again, never to
+another record of the same name; the run it was made in is re-assessed at once.
 """
 
 from __future__ import annotations

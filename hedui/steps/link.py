@@ -23,19 +23,61 @@ SPEC_PATH = package_path("linkage.yaml")
 AMBIGUITY_MARGIN = 10.0  # bits: the best member must be ~1000× likelier than the runner-up
 
 
-def _decision_keys(con, keys) -> None:
+def record_contents(con, records: list[tuple[str, str, str]], keys) -> dict[tuple[str, str], str]:
+    """{(run_date, record_id): the record's delivered content} for `records` (run_date, source, record_id).
+
+    The content is every column of the source's header map but the name and the ID (the decision key
+    carries those normalized), tokens decrypted (in process memory only), as one JSON text: what tells
+    two accounts of one name apart, and what tells whether a record changed since a decision on it.
+    """
+    import json
+
+    from connectors import load_map
+    from hedui.privacy.keys import is_token
+
+    out: dict[tuple[str, str], str] = {}
+    by_source: dict[str, list[tuple[str, str]]] = {}
+    for run_date, source, record_id in records:
+        by_source.setdefault(source, []).append((run_date, record_id))
+    for source, wanted in sorted(by_source.items()):
+        if not db.table_exists(con, f"stg_{source}"):
+            continue
+        have = {c for (c,) in con.sql("select column_name from duckdb_columns() where table_name = ? "
+                                      "and not internal", params=[f"stg_{source}"]).fetchall()}
+        cols = [c.column for c in load_map(source).columns if c.type not in ("id", "name") and c.column in have]
+        con.register("_hd_rc", pa.table({"run_date": [w[0] for w in wanted], "record_id": [w[1] for w in wanted]}))
+        try:
+            select = ", ".join(f't."{c}"' for c in cols) or "null"
+            rows = con.sql(f"select distinct t.run_date, t.record_id, {select} from stg_{source} t "
+                           "join _hd_rc w on w.run_date = t.run_date and w.record_id = t.record_id").fetchall()
+        finally:
+            con.unregister("_hd_rc")
+        for run_date, record_id, *values in rows:
+            plain = [keys.decrypt(v) if isinstance(v, str) and is_token(v) else v for v in values]
+            out[(run_date, record_id)] = json.dumps([None if v is None else str(v) for v in plain],
+                                                    ensure_ascii=False)
+    return out
+
+
+def decision_material(source: str, name: str, idno: str | None, member_id: str, content: str) -> str:
+    """What a decision key is the keyed pseudonym of: the record (its source, normalized name and ID, and
+    its content: two accounts of one name are two decisions) and the member.  A decision applies on every
+    later run to the same record delivered again; a record whose content changed is a new question."""
+    return f"{source}|{name}|{idno or ''}|{member_id}|{content}"
+
+
+def _decision_keys(con, run_date: str, keys) -> None:
     """Add a keyed, stable `decision_key` to prob_pairs (computed on distinct inputs in Python)."""
-    rows = con.sql("select distinct source, name, coalesce(idno, ''), member_id from prob_pairs").fetchall()
-    material = [f"{s}|{n}|{i}|{m}" for s, n, i, m in rows]
+    rows = con.sql("select distinct source, name, coalesce(idno, ''), member_id, record_id from prob_pairs").fetchall()
+    contents = record_contents(con, sorted({(run_date, r[0], r[4]) for r in rows}), keys)
+    material = [decision_material(s, n, i, m, contents.get((run_date, rid), "")) for s, n, i, m, rid in rows]
     table = pa.table({
-        "source": [r[0] for r in rows], "name": [r[1] for r in rows], "idno": [r[2] for r in rows],
-        "member_id": [r[3] for r in rows], "decision_key": keys.pseudonyms(material) if rows else [],
-    }, schema=pa.schema([("source", pa.string()), ("name", pa.string()), ("idno", pa.string()),
-                         ("member_id", pa.string()), ("decision_key", pa.string())]))
+        "record_id": [r[4] for r in rows], "member_id": [r[3] for r in rows],
+        "decision_key": keys.pseudonyms(material) if rows else [],
+    }, schema=pa.schema([("record_id", pa.string()), ("member_id", pa.string()), ("decision_key", pa.string())]))
     con.register("_keys", table)
     con.sql("create or replace temp table prob_pairs as select p.*, k.decision_key from prob_pairs p "
-            "join _keys k on k.source = p.source and k.name = p.name and k.idno = coalesce(p.idno, '') "
-            "and k.member_id = p.member_id")
+            "join _keys k on k.record_id = p.record_id and k.member_id = p.member_id")
     con.unregister("_keys")
 
 
@@ -148,35 +190,44 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
     n_right = con.sql("select count(*) from lk_right").fetchall()[0][0]
     if n_left and n_right:
         link_tables(con, "lk_left", "lk_right", LinkSpec.from_yaml(SPEC_PATH), "lk_pairs")
-        # A record links to at most one member: its best, and only when that one beats the runner-up
+        # A record links to at most one person: its best, and only when that one beats the runner-up
         # by AMBIGUITY_MARGIN bits; namesakes in one city with no ID to tell them apart go to review.
+        # The runner-up is another PERSON (member_id): one person asked about in two requests is one
+        # candidate, linked in both, not two equal candidates that send each other to review.
         con.execute("""
             create or replace temp table prob_pairs as
-            with scored as (
+            with pairs as (
                 select l.record_id, l.source, l.name, l.idno, r.request_id, r.member_id,
-                       p.match_weight, p.match_probability, p.decision, p.breakdown,
-                       row_number() over w as rank,
-                       lead(p.match_weight) over w as runner_up
+                       p.match_weight, p.match_probability, p.decision, p.breakdown
                 from lk_pairs p
                 join lk_left l on l.record_id = p.left_id
                 join lk_right r on r.member_key = p.right_id
                 where p.decision in ('link', 'review')
-                window w as (partition by l.record_id order by p.match_weight desc, r.member_key)
+            ),
+            persons as (
+                select record_id, member_id,
+                       row_number() over w as rank,
+                       lead(max(match_weight)) over w as runner_up
+                from pairs
+                group by record_id, member_id
+                window w as (partition by record_id order by max(match_weight) desc, member_id)
             )
-            select record_id, source, name, idno, request_id, member_id, match_weight, match_probability,
-                   case when decision = 'link' and rank = 1
-                             and (runner_up is null or match_weight - runner_up >= $margin) then 'link'
-                        when decision = 'link' then 'review'
-                        else decision end as band,
-                   breakdown
-            from scored
+            select p.record_id, p.source, p.name, p.idno, p.request_id, p.member_id, p.match_weight,
+                   p.match_probability,
+                   case when p.decision = 'link' and s.rank = 1
+                             and (s.runner_up is null or p.match_weight - s.runner_up >= $margin) then 'link'
+                        when p.decision = 'link' then 'review'
+                        else p.decision end as band,
+                   p.breakdown
+            from pairs p
+            join persons s using (record_id, member_id)
         """, {"margin": AMBIGUITY_MARGIN})
         con.sql("drop table lk_pairs")
     else:
         con.sql("create or replace temp table prob_pairs (record_id varchar, source varchar, name varchar, "
                 "idno varchar, request_id varchar, member_id varchar, match_weight double, "
                 "match_probability double, band varchar, breakdown varchar)")
-    _decision_keys(con, keys)
+    _decision_keys(con, run_date, keys)
     for table in ("lk_left", "lk_right", "_hd_plain_ids"):  # the plain IDs go as soon as they are used
         con.sql(f"drop table if exists {table}")
     n = con.sql("select count(*) from prob_pairs").fetchall()[0][0]

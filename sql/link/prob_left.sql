@@ -33,16 +33,25 @@ vehicle_cities as (
     where v.run_date = $run_date
 ),
 
+-- A registration record says itself when and where its person was born and is registered
+-- (sources.md: records without a usable ID are linked by name, birth date and region).
+registrations as (
+    select record_id, birth_date, substr(region_code, 1, 4) as city
+    from stg_public_security
+    where run_date = $run_date and id_norm is null
+),
+
 final as (
     select
         record_id,
         source,
         name_norm as name,
         case when length(id_clean) = 18 then id_clean end as idno,
-        try_strptime(substr(id_clean, 7, 8), '%Y%m%d')::date as birth,
-        coalesce(vc.city, case when length(id_clean) = 18 then substr(id_clean, 1, 4) end) as city
+        coalesce(try_strptime(substr(id_clean, 7, 8), '%Y%m%d')::date, ps.birth_date) as birth,
+        coalesce(vc.city, case when length(id_clean) = 18 then substr(id_clean, 1, 4) end, ps.city) as city
     from cleaned
     left join vehicle_cities as vc using (record_id)
+    left join registrations as ps using (record_id)
 )
 
 select * from final
