@@ -231,6 +231,9 @@ def _write_batch_files(con, env, run_date: str, out: Path, statuses: list[dict],
             "count(*) filter (where o.outcome = 'INCOMPLETE') n_incomplete "
             "from households h join outcomes o using (run_date, request_id) where h.run_date = $run_date "
             "group by all order by all", params=params)),
+        policies=_rows(con.sql(
+            "select distinct policy_id, policy_source_zh, policy_demonstration from households "
+            "where run_date = $run_date and policy_id is not null order by all", params=params)),
         run_date=run_date, outcomes=outcomes, statuses=statuses, recon=recon,
         outcome_zh=OUTCOME_ZH, finding_zh=FINDING_ZH, safe_name=safe_name,
         by_outcome=_rows(con.sql("select outcome, count(*) n from outcomes where run_date = $run_date "

@@ -88,6 +88,7 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "from stg_requests m join _report_batch b using (request_id) where m.run_date = $run_date",
           parts / "members", params)
     _copy(con, "select b.batch, f.*, r.file_name, r.row_no, r.delivery_date, "
+          "m.name || '（' || m.id_masked || '，' || m.relation || '）' as member_label, "
           f"{_sql_case('f.code', FINDING_ZH, 'f.code')} as code_zh, "
           f"coalesce(f.code in ({', '.join(map(_sql_str, sorted(GAP_CODES)))}), false) as is_gap, "
           f"{_sql_case('f.method', METHOD_ZH, chr(39) * 2)} as method_zh, "
@@ -98,6 +99,10 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "           where run_date = $run_date union all "
           "           select record_id, file_name, row_no, delivery_date from stg_requests "
           "           where run_date = $run_date) r using (record_id) "
+          "left join (select request_id, id_norm, name, id_masked, relation from stg_requests "
+          "           where run_date = $run_date qualify row_number() over (partition by request_id, id_norm "
+          "                                      order by row_no, rowid) = 1) m "
+          "  on m.request_id = f.request_id and m.id_norm = f.member_id "
           "where f.run_date = $run_date", parts / "findings", params)
     # 待核实的信息: each record not weighed, naming the member it may be about (masked)
     _copy(con, "select b.batch, g.request_id, g.code, g.source, g.file_name, g.row_no, g.match_weight, "
@@ -118,7 +123,9 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           parts / "unweighed", params)
     # the rows a figure-based finding stands on (figure_lineage.sql), for its citation
     _copy(con, "select b.batch, x.request_id, x.figure_code, x.source, x.item, x.period_month, x.amount_yuan, "
-          "x.is_in_window, x.is_excluded, x.exclusion_zh, x.is_counted, r.file_name, r.row_no, "
+          "x.is_in_window, x.is_excluded, x.exclusion_zh, x.is_counted, r.file_name, r.row_no, r.delivery_date, "
+          f"{_sql_case('k.method', METHOD_ZH, chr(39) * 2)} as method_zh, k.match_weight, "
+          "coalesce(k.is_confirmed, true) as is_confirmed, "
           "hd_mask_name(m.name) as member_name_masked, m.relation as member_relation, "
           "row_number() over (order by x.request_id, x.figure_code, m.relation <> '本人', x.member_id, x.item, "
           "x.period_month, r.file_name, r.row_no) as _ord "
@@ -126,8 +133,12 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "join (select distinct request_id, code from findings where run_date = $run_date "
           "      and record_id is null and code in ('INCOME_OVER_STANDARD', 'FINANCIAL_ASSETS_OVER_LIMIT')) f "
           "  on f.request_id = x.request_id and f.code = x.figure_code "
-          "left join (select record_id, file_name, row_no from source_records where run_date = $run_date) r "
-          "  on r.record_id = x.record_id "
+          "left join (select record_id, file_name, row_no, delivery_date from source_records "
+          "           where run_date = $run_date) r on r.record_id = x.record_id "
+          "left join (select request_id, member_id, record_id, any_value(method) as method, "
+          "           max(match_weight) as match_weight, bool_and(is_confirmed) as is_confirmed from links "
+          "           where run_date = $run_date group by all) k "
+          "  on k.request_id = x.request_id and k.member_id = x.member_id and k.record_id = x.record_id "
           "left join (select request_id, id_norm, name, relation from stg_requests "
           "           where run_date = $run_date qualify row_number() over (partition by request_id, id_norm "
           "                                      order by row_no, rowid) = 1) m "
@@ -348,7 +359,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
             statuses_html=statuses_html, run_date=run_date, source_names=source_names,
             previous=prev, changes=mine_changes,
             unweighed=mine_unweighed, lineage=lineage_groups(mine_lineage),
-            version=version, outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
+            version=version, outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH, finding_zh=FINDING_ZH,
             finding_diff=_finding_diff(prev and vars(prev), h.findings),
         )
         # written in place (a rename per page cost more than the digests): a page half-written by a kill has
