@@ -61,7 +61,7 @@ def build(second: bool) -> World:  # noqa: PLR0915 - one household per block
     w.bank(c, "999999", account="6216000077778888999")  # the unauthorized member: never looked up
     w.add("civil_affairs", 姓名="外人", 身份证号=contract_world.new_id(), 死亡日期="2026-01-01",
           火化日期="2026-01-02", 殡仪馆="赣州市殡仪馆")  # about nobody asked: a delivery is never empty
-    for _ in range(12):  # the bank's answer about others: one broken ID among them stays under 10 %
+    for _ in range(18):  # the bank's answer about others: one broken ID among them stays under 10 %
         w.bank({"name": "路人", "id": contract_world.new_id()}, "10")
     # --- a clean household (its bank record's ID is broken: linked by name, probabilistically) -------
     (p,) = w.household("C01", [("钱小明", "本人")])
@@ -70,6 +70,7 @@ def build(second: bool) -> World:  # noqa: PLR0915 - one household per block
     (g,) = w.household("G01", [("吴未知", "本人")])
     w.bank(g, "8O0.00", account="6216000055550000001")
     w.bank(g, "", account="6216000055550000002")
+    w.bank(g, f"身份证{g['id']}", account="6216000055550000003")  # an ID typed into the balance: its reason quotes it
     # --- hostile names ---------------------------------------------------------------------------------
     rid = "H01a" if not second else "H01b"
     h = w.household(rid, [(HOSTILE["script"], "本人"), (HOSTILE["jinja"], "配偶"), (HOSTILE["rtl"], "子女"),
@@ -356,6 +357,11 @@ def test_id_numbers_and_accounts_are_masked_in_everything_a_person_reads(runs):
         body = p.read_text(encoding="utf-8", errors="replace")
         assert not [s for s in secrets if s in body], p
         assert not ID_LIKE.search(body), (p, ID_LIKE.search(body))
+    # a quarantine reason quoting an ID typed into a balance column: masked on the page and in the summary
+    g = next(r["身份证号"] for r in worlds[RUN1].rows["requests"] if r["委托编号"] == "G01")
+    quoted = f"身份证{g[:6]}********{g[-4:]}"
+    assert quoted in page(work, RUN1, "G01") and quoted in (work / "reports" / RUN1 / "index.html").read_text(
+        encoding="utf-8")
     # the auditor database: every column of every table
     con = duckdb.connect(str(work / "audit" / "hedui_audit.duckdb"), read_only=True)
     columns = con.sql("select table_name, column_name from duckdb_columns() where schema_name = 'main' "
@@ -429,7 +435,7 @@ def test_every_query_of_the_auditors_guide_answers_on_the_published_database(run
     assert [(r["request_id"], r["previous_outcome"], r["outcome"], r["decisions"]) for r in changed] == [
         ("D01", "CLEAR", "FINDINGS", "rejected")]
     assert {r["source"] for r in failed} >= {"bank", "vehicle", "tax"} and all(r["runs"] == "2" for r in failed)
-    assert [(r["source"], r["rows_kept_out"]) for r in kept_out] == [("bank", "2")]
+    assert [(r["source"], r["rows_kept_out"]) for r in kept_out] == [("bank", "4")]
     # who looked up the applicant of A01: both runs, every source
     assert {r["run_date"] for r in looked_up} == {RUN1, RUN2} and len(looked_up) == 2 * 11
     assert all(r["authorization_no"] == "SQA011" and r["purpose"] == "最低生活保障" for r in looked_up)

@@ -59,6 +59,9 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
     from connectors import load_map
     from hedui.settings import REQUESTS, sources
 
+    from hedui.steps.report.outputs import register_text_mask
+
+    register_text_mask(con)  # hd_audit_mask: a reason or detail quoting a delivered ID or account number
     params = {"run_date": run_date}
     only_sql = ""
     if only is not None:
@@ -87,7 +90,8 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "row_number() over (order by m.request_id, m.relation <> '本人', m.row_no, m.rowid) as _ord "
           "from stg_requests m join _report_batch b using (request_id) where m.run_date = $run_date",
           parts / "members", params)
-    _copy(con, "select b.batch, f.*, r.file_name, r.row_no, r.delivery_date, "
+    _copy(con, "select b.batch, f.* replace (hd_audit_mask(f.detail_zh) as detail_zh), r.file_name, r.row_no, "
+          "r.delivery_date, "
           "m.name || '（' || m.id_masked || '，' || m.relation || '）' as member_label, "
           f"{_sql_case('f.code', FINDING_ZH, 'f.code')} as code_zh, "
           f"coalesce(f.code in ({', '.join(map(_sql_str, sorted(GAP_CODES)))}), false) as is_gap, "
@@ -107,7 +111,8 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
     # 待核实的信息: each record not weighed, naming the member it may be about (masked)
     _copy(con, "select b.batch, g.request_id, g.code, g.source, g.file_name, g.row_no, g.match_weight, "
           f"g.related_code, {_sql_case('g.related_code', FINDING_ZH, 'g.related_code')} as related_zh, "
-          "g.reason_zh, hd_mask_name(m.name) as member_name_masked, m.id_masked as member_id_masked, "
+          "hd_audit_mask(g.reason_zh) as reason_zh, hd_mask_name(m.name) as member_name_masked, "
+          "m.id_masked as member_id_masked, "
           "m.relation as member_relation, q.id_masked as record_id_masked, "
           "row_number() over (order by g.request_id, g.code, g.source, g.file_name, g.row_no, g.rowid) as _ord "
           "from evidence_gaps g join _report_batch b using (request_id) "
@@ -155,7 +160,7 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
     _copy(con, "select b.batch, p.* from previous_verification p join _report_batch b using (request_id) "
           "where p.run_date = $run_date", parts / "previous", params)
     # a change names its member by the mask of the household's member with that ID (the last listed)
-    _copy(con, "select b.batch, c.*, "
+    _copy(con, "select b.batch, c.* replace (hd_audit_mask(c.detail_zh) as detail_zh), "
           "case when m.request_id is null then '' else m.id_masked end as member_masked, "
           "row_number() over (order by c.request_id, c.change, c.kind, c.fact_key, c.rowid) "
           "as _ord from changes c join _report_batch b using (request_id) "
