@@ -298,7 +298,10 @@ def test_a_re_verification_is_a_new_version_the_old_kept_and_the_difference_show
     _, work = runs
     first, second = text(page(work, RUN1, "D01")), re.sub(r"\s+", " ", text(page(work, RUN2, "D01")))
     assert "未发现超出政策规定情形" in first  # the old version is kept where it was
-    assert re.search(r"第 [2-9] 版报告", second)
+    # run 1 issued two versions (the nightly one, and one after the staff decision): this is the third
+    kept = sorted(p.name for p in (work / "reports" / RUN1 / "households" / "versions" / "D01").glob("v*.html"))
+    assert kept == ["v1.html", "v2.html"] and "第 2 版报告" in first
+    assert "第 3 版报告" in second
     assert "与上次核对相比（复核：本委托的上一版报告）" in second
     assert "上次核对：批次 20261128，委托编号 D01，结论 “未发现超出政策规定情形”" in second
     assert "新增情形：家庭人均金融资产超过限额（FINANCIAL_ASSETS_OVER_LIMIT）" in second

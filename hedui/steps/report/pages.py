@@ -78,11 +78,12 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
     n_batches = con.sql("select count(distinct batch) from _report_batch").fetchall()[0][0]
     _copy(con, "select b.batch, b.hh as _hh, h.*, f.* exclude (run_date, request_id, n_members, standard_monthly_yuan, "
           "financial_assets_limit_yuan, max_residential_units), o.outcome, o.findings, "
-          "coalesce(v.n, 1) as _version "
+          "coalesce(v.n, 1) as _version, coalesce(v.earlier, []) as _earlier "
           "from households h join figures f using (run_date, request_id) "
           "join outcomes o using (run_date, request_id) join _report_batch b using (request_id) "
-          "left join (select request_id, count(distinct run_date) as n from outcomes "
-          "           where run_date <= $run_date group by request_id) v using (request_id) "
+          "left join (select request_id, count(distinct run_date) as n, "
+          "           list(distinct run_date order by run_date) filter (where run_date < $run_date) as earlier "
+          "           from outcomes where run_date <= $run_date group by request_id) v using (request_id) "
           "where h.run_date = $run_date", parts / "households", params)
     _copy(con, "select b.batch, m.request_id, m.id_norm, m.id_masked, m.name, m.relation, "
           "nullif(trim(m.authorization_no), '') is not null as is_authorized, "
@@ -213,7 +214,24 @@ ROWS_HASHED = ("select * exclude (_ord), md5(cast(row(*columns(* exclude (_ord))
                "from p order by _ord")
 
 #: the households' rows, each with `_h` of its values but its place in the export (`_hh`, `_version`)
-HOUSEHOLDS_HASHED = "select *, md5(cast(row(*columns(* exclude (_hh, _version))) as varchar)) as _h from p"
+HOUSEHOLDS_HASHED = ("select *, md5(cast(row(*columns(* exclude (_hh, _version, _earlier))) as varchar)) as _h "
+                     "from p")
+
+
+def _earlier_versions(report_dir: Path, request_id: str, earlier: list[str] | None, kept_in: dict) -> int:
+    """The versions of `request_id`'s report issued in earlier runs beyond one per run (a staff decision or a
+    re-run there issued more): the next run's report is numbered after all of them. `kept_in` caches, per
+    run date, whether that run kept any version at all (most did not: no folder to read)."""
+    extra = 0
+    for date in earlier or ():
+        folder = report_dir.parent / date
+        if date not in kept_in:
+            kept_in[date] = (folder / "households" / "versions").is_dir()
+        if kept_in[date]:
+            from hedui.steps.report import versions
+
+            extra += max(0, len(versions.list_versions(folder, request_id)) - 1)
+    return extra
 
 
 def _part(con, parts: Path, name: str, batch: int, sql: str = ROWS_HASHED):
@@ -324,6 +342,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     index_rows, rendered = [], 0
     folder_text = str(folder)
     any_kept = (folder / "versions").is_dir()  # else no household of the run has a kept version
+    kept_in: dict[str, bool] = {}  # earlier run date → whether it kept any version
     for h in households:
         request_id = h.request_id
         member_list = members.get(request_id, [])
@@ -346,14 +365,16 @@ def _render_batch(job: dict) -> tuple[int, int]:
         row = {"request_id": request_id, "digest": digest, "file": f"households/{name}",
                "outcome": h.outcome, "findings": h.findings, "template": template, "rendered": False,
                "reissued": False}
+        base = h._version + _earlier_versions(report_dir, request_id, h._earlier, kept_in) if h._earlier \
+            else h._version
         if action in ("skip", "issued"):
             index_rows.append({**row, "version": before[1] if action == "skip" else
-                               h._version + len(versions.list_versions(report_dir, request_id)) - 1})
+                               base + len(versions.list_versions(report_dir, request_id)) - 1})
             continue
         if action == "reissue":  # the page on disk becomes a kept version (unless a killed step kept it)
             versions.keep_first(report_dir, request_id, before[3], before[4], digest=before[0])
         kept = len(versions.list_versions(report_dir, request_id)) if any_kept or action == "reissue" else 0
-        version = h._version + kept
+        version = base + kept
         html = render(
             decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH, windows=windows_read,
             reviewers=sorted({d.reviewer for d in mine_decided if d.decision == "confirmed"}),
