@@ -20,10 +20,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import contract_world
 import duckdb
 import pytest
-
-import contract_world
 from contract_world import HEADERS, WINDOW, World
 
 RUN1, RUN2 = "20261128", "20261228"
