@@ -70,6 +70,9 @@ def build(second: bool) -> World:  # noqa: PLR0915 - one household per block
     w.bank(g, "8O0.00", account="6216000055550000001")
     w.bank(g, "", account="6216000055550000002")
     w.bank(g, f"身份证{g['id']}", account="6216000055550000003")  # an ID typed into the balance: its reason quotes it
+    # --- nobody in the household signed: answered with the reason, not skipped ----------------------------
+    (n,) = w.household("N01", [("陈未签", "本人", False)])
+    w.car(n, "300000")  # never looked up
     # --- hostile names ---------------------------------------------------------------------------------
     rid = "H01a" if not second else "H01b"
     h = w.household(rid, [(HOSTILE["script"], "本人"), (HOSTILE["jinja"], "配偶"), (HOSTILE["rtl"], "子女"),
@@ -152,11 +155,13 @@ EXPECTED = {
     RUN1: {"A01": ("FINDINGS", "BUSINESS_ROLE;INCOME_OVER_STANDARD;NO_AUTHORIZATION;RESIDENTIAL_UNITS_OVER_LIMIT;"
                                 "VEHICLE"),
            "C01": ("CLEAR", ""), "D01": ("CLEAR", ""), "G01": ("INCOMPLETE", "RECORD_QUARANTINED;VALUE_UNKNOWN"),
+           "N01": ("INCOMPLETE", "NO_AUTHORIZATION"),
            "H01a": ("CLEAR", ""), **{f"E{k}a": ("CLEAR", "") for k in ("DEA", "REG", "VEH", "PRO", "BUS", "EMP")}},
     RUN2: {"A01": ("FINDINGS", "BUSINESS_ROLE;INCOME_OVER_STANDARD;NO_AUTHORIZATION;RESIDENTIAL_UNITS_OVER_LIMIT;"
                                 "VEHICLE"),
            "C01": ("CLEAR", ""), "D01": ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT"),
            "G01": ("INCOMPLETE", "RECORD_QUARANTINED;VALUE_UNKNOWN"), "H01b": ("FINDINGS", "VEHICLE"),
+           "N01": ("INCOMPLETE", "NO_AUTHORIZATION"),
            "EDEAb": ("FINDINGS", "MEMBER_REGISTRATION_ENDED"), "EREGb": ("FINDINGS", "MEMBER_REGISTRATION_ENDED"),
            "EVEHb": ("FINDINGS", "VEHICLE"), "EPROb": ("FINDINGS", "NON_RESIDENTIAL_PROPERTY"),
            "EBUSb": ("FINDINGS", "BUSINESS_ROLE"), "EEMPb": ("CLEAR", "")},
@@ -279,6 +284,9 @@ def test_wording_states_facts_and_incomplete_names_what_is_missing(runs):
     assert f"成员未签署授权书：赵三（{masked}，子女）：该成员无授权书，未查询其信息" in a01
     assert f"赵三（{masked}，子女） 无授权书，未查询该成员信息。" in a01
     assert "999,999" not in a01 and "8999" not in a01  # his bank account was not looked up
+    n01 = re.sub(r"\s+", " ", text(page(work, RUN1, "N01")))
+    assert "成员未签署授权书：陈未签（" in n01 and "无授权书，未查询该成员信息。" in n01
+    assert "300,000" not in n01 and "赣B" not in n01
 
 
 def test_demonstration_figures_and_the_policy_source_are_named_in_every_report(runs):
