@@ -46,6 +46,6 @@ def test_a_recheck_lists_a_new_vehicle_and_raises_an_alert(world, world_run, tmp
         outcome = next(r for r in csv.DictReader(fh) if r["request_id"] == request_id)
     assert outcome["findings"] == "VEHICLE"
     page = (ctx2.report_dir / "households" / f"{request_id}.html").read_text(encoding="utf-8")
-    assert "第 2 版报告" in page and "新增情形：VEHICLE" in page and "赣A12345" in page
+    assert "第 2 版报告" in page and "新增情形：拥有非豁免机动车（VEHICLE）" in page and "赣A12345" in page
     # the first version stays where it was
     assert (ctx.report_dir / "households" / f"{request_id}.html").exists()

@@ -207,6 +207,10 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
         f["is_gap"] = f["code"] in GAP_CODES
         f["method_zh"] = METHOD_ZH.get(f["method"], "")
         findings[f["request_id"]].append(f)
+    for rid, fs in findings.items():  # the member a finding or gap is about, as the page names it
+        label = {m["id_norm"]: f"{m['name']}（{m['id_masked']}，{m['relation']}）" for m in reversed(members[rid])}
+        for f in fs:
+            f["member_label"] = label.get(f["member_id"])
     statuses = _rows(con.sql("select * from source_status where run_date = $run_date order by source",
                              params=params))
     previous = {p["request_id"]: p for p in _rows(con.sql(
@@ -241,12 +245,17 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
             r.member_name_masked = r.name[:1] + "*" if r.name else None
             r.related_zh = FINDING_ZH.get(r.related_code, r.related_code) if r.related_code else None
     lineage = _by_request(con.execute(
-        "select x.*, r.file_name, r.row_no, m.name, m.relation as member_relation from figure_lineage x "
+        "select x.*, r.file_name, r.row_no, r.delivery_date, k.method, k.match_weight, "
+        "coalesce(k.is_confirmed, true) as is_confirmed, m.name, m.relation as member_relation from figure_lineage x "
         "join (select distinct request_id, code from findings where run_date = $run_date "
         "      and record_id is null and code in ('INCOME_OVER_STANDARD', 'FINANCIAL_ASSETS_OVER_LIMIT')) f "
         "  on f.request_id = x.request_id and f.code = x.figure_code "
-        "left join (select record_id, file_name, row_no from source_records where run_date = $run_date) r "
-        "  on r.record_id = x.record_id "
+        "left join (select record_id, file_name, row_no, delivery_date from source_records "
+        "           where run_date = $run_date) r on r.record_id = x.record_id "
+        "left join (select request_id, member_id, record_id, any_value(method) as method, "
+        "           max(match_weight) as match_weight, bool_and(is_confirmed) as is_confirmed from links "
+        "           where run_date = $run_date group by all) k "
+        "  on k.request_id = x.request_id and k.member_id = x.member_id and k.record_id = x.record_id "
         "left join (select request_id, id_norm, name, relation from stg_requests "
         "           where run_date = $run_date qualify row_number() over (partition by request_id, id_norm "
         "                                      order by row_no, rowid) = 1) m "
@@ -256,6 +265,7 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
     for rows in lineage.values():
         for r in rows:
             r.member_name_masked = r.name[:1] + "*" if r.name else None
+            r.method_zh = METHOD_ZH.get(r.method, "")
     names = {s["source"]: s["source_zh"] for s in statuses}
 
     env = _env()
@@ -279,7 +289,7 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
             statuses=statuses, run_date=run_date, source_names=names,
             previous=previous.get(request_id), changes=changes.get(request_id, []),
             unweighed=unweighed.get(request_id, []), lineage=lineage_groups(lineage.get(request_id, [])),
-            version=versions.get(request_id, 1), outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
+            version=versions.get(request_id, 1), outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH, finding_zh=FINDING_ZH,
             finding_diff=_finding_diff(previous.get(request_id), h["findings"]),
             decisions=[], reviewers=[], decision_zh={}, issued_on=chinese_date(time.strftime("%Y-%m-%d")),
             windows=objection_windows(),
@@ -298,6 +308,9 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
     summary = env.get_template("summary.html").render(
         pdf=pdf, n_alerts=n_alerts,
         demonstration=any(h.get("policy_demonstration") for h in households.values()),
+        policies=_rows(con.sql(
+            "select distinct policy_id, policy_source_zh, policy_demonstration from households "
+            "where run_date = $run_date and policy_id is not null order by all", params=params)),
         by_county=_rows(con.sql(
             "select h.region_code, h.program, count(*) n, count(*) filter (where o.outcome = 'CLEAR') n_clear, "
             "count(*) filter (where o.outcome = 'FINDINGS') n_findings, "

@@ -104,7 +104,18 @@ def page_renderer(tpl):
     return render
 
 
-_NEEDS_ESCAPE = re.compile("[&<>\"']").search
+#: Unicode's bidirectional controls (embeddings, overrides, isolates, marks): a delivered name or address
+#: holding U+202E would turn the text after it around on the page (a masked ID next to the name read
+#: backwards), so a page shows each as its code point, e.g. "[U+202E]"
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+
+
+def _bidi_label(match) -> str:
+    return f"[U+{ord(match.group()):04X}]"
+
+
+_NEEDS_ESCAPE = re.compile(f"[&<>\"'{BIDI_CONTROLS}]").search
 
 
 def _escape(value, _needs=_NEEDS_ESCAPE, _str=str, _int=int, _float=float, _date=dt.date, _datetime=dt.datetime):
@@ -113,13 +124,15 @@ def _escape(value, _needs=_NEEDS_ESCAPE, _str=str, _int=int, _float=float, _date
     the five characters is itself, a number's text has none of them, Markup is already escaped."""
     kind = type(value)
     if kind is _str:
-        return escape(value) if _needs(value) else value
+        return escape(_BIDI.sub(_bidi_label, value)) if _needs(value) else value
     if kind is _int or kind is _float:
         return _str(value)
     if kind is Markup:
         return value
     if kind is _date or kind is _datetime:  # digits, '-', ':' and ' ': nothing to escape
         return _str(value)
+    if isinstance(value, str) and _BIDI.search(value):
+        return escape(_BIDI.sub(_bidi_label, value))
     return escape(value)
 
 

@@ -55,6 +55,26 @@ def write_pdf_files(report_dir: Path, stems: list[str]) -> int:
     return to_pdf((folder / f"{s}.html", folder / f"{s}.pdf") for s in stems)
 
 
+def register_text_mask(con) -> None:
+    """`hd_audit_mask(text)` on `con`: ID and account numbers inside a free text masked (`mask_free_text`).
+
+    A reason or detail may quote a delivered value (an ID number typed into a balance column is quoted by
+    its quarantine reason): every such text a person reads passes through it."""
+    from hedui.steps.publish import _register_mask_udf
+
+    _register_mask_udf(con)
+
+
+def _masked_statuses(con, run_date: str) -> list[dict]:
+    from hedui.audit.log import mask_free_text
+
+    rows = _rows(con.sql("select * from source_status where run_date = $run_date order by source",
+                         params={"run_date": run_date}))
+    for r in rows:
+        r["reasons_zh"] = mask_free_text(r.get("reasons_zh"))
+    return rows
+
+
 def _write_csv(path: Path, header: list[str], rel) -> None:
     """Write a query's rows to CSV (the csv module's dialect, formula prefixes neutralized), a batch at a time."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -69,7 +89,8 @@ def _alerts_sql() -> str:
     kinds = ", ".join(map(_sql_str, ALERT_KINDS))
     return (
         "select c.request_id, coalesce(h.program, ''), p.previous_run_date, p.previous_request_id, "
-        f"{_sql_case('c.kind', ALERT_KINDS, 'null')}, coalesce(m.name, ''), coalesce(m.id_masked, ''), c.detail_zh "
+        f"{_sql_case('c.kind', ALERT_KINDS, 'null')}, coalesce(m.name, ''), coalesce(m.id_masked, ''), "
+        "hd_audit_mask(c.detail_zh) "
         "from changes c join previous_verification p using (run_date, request_id) "
         "left join (select h.request_id, h.program from households h join figures f using (run_date, request_id) "
         "           join outcomes o using (run_date, request_id) where h.run_date = $run_date) h "
@@ -105,8 +126,7 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
         "select count(distinct h.request_id), coalesce(bool_or(h.policy_demonstration), false) "
         "from households h join figures f using (run_date, request_id) "
         "join outcomes o using (run_date, request_id) where h.run_date = $run_date", params=params).fetchall()[0]
-    statuses = _rows(con.sql("select * from source_status where run_date = $run_date order by source",
-                             params=params))
+    statuses = _masked_statuses(con, run_date)
     pdf = pdf_wanted(n_households)
     env = _env()
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
@@ -156,8 +176,7 @@ def render_households(con, ctx, scratch: Path, *, only: set[str] | None = None, 
             "join outcomes o using (run_date, request_id) where h.run_date = $run_date",
             params=params).fetchall()[0][0]
     if statuses is None:
-        statuses = _rows(con.sql("select * from source_status where run_date = $run_date order by source",
-                                 params=params))
+        statuses = _masked_statuses(con, run_date)
     workers = workers or _pool_size()
     pool_min = pool_min if pool_min is not None else settings().report_pool_min
     if batch_size is None:
@@ -197,6 +216,7 @@ def _write_batch_files(con, env, run_date: str, out: Path, statuses: list[dict],
                        demonstration: bool) -> None:
     """outcomes.csv, reconciliation.csv, alerts.csv and the batch summary index.html."""
     params = {"run_date": run_date}
+    register_text_mask(con)
     _write_csv(out / "outcomes.csv", ["request_id", "outcome", "findings"], con.sql(
         "select request_id, outcome, findings from outcomes where run_date = $run_date order by request_id",
         params=params))
@@ -231,6 +251,9 @@ def _write_batch_files(con, env, run_date: str, out: Path, statuses: list[dict],
             "count(*) filter (where o.outcome = 'INCOMPLETE') n_incomplete "
             "from households h join outcomes o using (run_date, request_id) where h.run_date = $run_date "
             "group by all order by all", params=params)),
+        policies=_rows(con.sql(
+            "select distinct policy_id, policy_source_zh, policy_demonstration from households "
+            "where run_date = $run_date and policy_id is not null order by all", params=params)),
         run_date=run_date, outcomes=outcomes, statuses=statuses, recon=recon,
         outcome_zh=OUTCOME_ZH, finding_zh=FINDING_ZH, safe_name=safe_name,
         by_outcome=_rows(con.sql("select outcome, count(*) n from outcomes where run_date = $run_date "
@@ -238,7 +261,8 @@ def _write_batch_files(con, env, run_date: str, out: Path, statuses: list[dict],
         by_finding=_rows(con.sql("select code, count(distinct request_id) n from findings "
                                  "where run_date = $run_date group by all order by n desc, code", params=params)),
         quarantine_top=_rows(con.sql(
-            "with c as (select source, reason_zh, count(*) n from quarantine where run_date = $run_date "
+            "with c as (select source, hd_audit_mask(reason_zh) as reason_zh, count(*) n from quarantine "
+            "where run_date = $run_date "
             "group by all) select source, reason_zh, n from c "
             "qualify row_number() over (partition by source order by n desc, reason_zh) <= 3 "
             "order by source, n desc, reason_zh",

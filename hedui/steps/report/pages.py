@@ -58,7 +58,9 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
     source of records, (order, group, the SQL of a record's row of HTML)."""
     from connectors import load_map
     from hedui.settings import REQUESTS, sources
+    from hedui.steps.report.outputs import register_text_mask
 
+    register_text_mask(con)  # hd_audit_mask: a reason or detail quoting a delivered ID or account number
     params = {"run_date": run_date}
     only_sql = ""
     if only is not None:
@@ -75,11 +77,12 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
     n_batches = con.sql("select count(distinct batch) from _report_batch").fetchall()[0][0]
     _copy(con, "select b.batch, b.hh as _hh, h.*, f.* exclude (run_date, request_id, n_members, standard_monthly_yuan, "
           "financial_assets_limit_yuan, max_residential_units), o.outcome, o.findings, "
-          "coalesce(v.n, 1) as _version "
+          "coalesce(v.n, 1) as _version, coalesce(v.earlier, []) as _earlier "
           "from households h join figures f using (run_date, request_id) "
           "join outcomes o using (run_date, request_id) join _report_batch b using (request_id) "
-          "left join (select request_id, count(distinct run_date) as n from outcomes "
-          "           where run_date <= $run_date group by request_id) v using (request_id) "
+          "left join (select request_id, count(distinct run_date) as n, "
+          "           list(distinct run_date order by run_date) filter (where run_date < $run_date) as earlier "
+          "           from outcomes where run_date <= $run_date group by request_id) v using (request_id) "
           "where h.run_date = $run_date", parts / "households", params)
     _copy(con, "select b.batch, m.request_id, m.id_norm, m.id_masked, m.name, m.relation, "
           "nullif(trim(m.authorization_no), '') is not null as is_authorized, "
@@ -87,7 +90,9 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "row_number() over (order by m.request_id, m.relation <> '本人', m.row_no, m.rowid) as _ord "
           "from stg_requests m join _report_batch b using (request_id) where m.run_date = $run_date",
           parts / "members", params)
-    _copy(con, "select b.batch, f.*, r.file_name, r.row_no, r.delivery_date, "
+    _copy(con, "select b.batch, f.* replace (hd_audit_mask(f.detail_zh) as detail_zh), r.file_name, r.row_no, "
+          "r.delivery_date, "
+          "m.name || '（' || m.id_masked || '，' || m.relation || '）' as member_label, "
           f"{_sql_case('f.code', FINDING_ZH, 'f.code')} as code_zh, "
           f"coalesce(f.code in ({', '.join(map(_sql_str, sorted(GAP_CODES)))}), false) as is_gap, "
           f"{_sql_case('f.method', METHOD_ZH, chr(39) * 2)} as method_zh, "
@@ -98,11 +103,16 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "           where run_date = $run_date union all "
           "           select record_id, file_name, row_no, delivery_date from stg_requests "
           "           where run_date = $run_date) r using (record_id) "
+          "left join (select request_id, id_norm, name, id_masked, relation from stg_requests "
+          "           where run_date = $run_date qualify row_number() over (partition by request_id, id_norm "
+          "                                      order by row_no, rowid) = 1) m "
+          "  on m.request_id = f.request_id and m.id_norm = f.member_id "
           "where f.run_date = $run_date", parts / "findings", params)
     # 待核实的信息: each record not weighed, naming the member it may be about (masked)
     _copy(con, "select b.batch, g.request_id, g.code, g.source, g.file_name, g.row_no, g.match_weight, "
           f"g.related_code, {_sql_case('g.related_code', FINDING_ZH, 'g.related_code')} as related_zh, "
-          "g.reason_zh, hd_mask_name(m.name) as member_name_masked, m.id_masked as member_id_masked, "
+          "hd_audit_mask(g.reason_zh) as reason_zh, hd_mask_name(m.name) as member_name_masked, "
+          "m.id_masked as member_id_masked, "
           "m.relation as member_relation, q.id_masked as record_id_masked, "
           "row_number() over (order by g.request_id, g.code, g.source, g.file_name, g.row_no, g.rowid) as _ord "
           "from evidence_gaps g join _report_batch b using (request_id) "
@@ -118,7 +128,9 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           parts / "unweighed", params)
     # the rows a figure-based finding stands on (figure_lineage.sql), for its citation
     _copy(con, "select b.batch, x.request_id, x.figure_code, x.source, x.item, x.period_month, x.amount_yuan, "
-          "x.is_in_window, x.is_excluded, x.exclusion_zh, x.is_counted, r.file_name, r.row_no, "
+          "x.is_in_window, x.is_excluded, x.exclusion_zh, x.is_counted, r.file_name, r.row_no, r.delivery_date, "
+          f"{_sql_case('k.method', METHOD_ZH, chr(39) * 2)} as method_zh, k.match_weight, "
+          "coalesce(k.is_confirmed, true) as is_confirmed, "
           "hd_mask_name(m.name) as member_name_masked, m.relation as member_relation, "
           "row_number() over (order by x.request_id, x.figure_code, m.relation <> '本人', x.member_id, x.item, "
           "x.period_month, r.file_name, r.row_no) as _ord "
@@ -126,8 +138,12 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "join (select distinct request_id, code from findings where run_date = $run_date "
           "      and record_id is null and code in ('INCOME_OVER_STANDARD', 'FINANCIAL_ASSETS_OVER_LIMIT')) f "
           "  on f.request_id = x.request_id and f.code = x.figure_code "
-          "left join (select record_id, file_name, row_no from source_records where run_date = $run_date) r "
-          "  on r.record_id = x.record_id "
+          "left join (select record_id, file_name, row_no, delivery_date from source_records "
+          "           where run_date = $run_date) r on r.record_id = x.record_id "
+          "left join (select request_id, member_id, record_id, any_value(method) as method, "
+          "           max(match_weight) as match_weight, bool_and(is_confirmed) as is_confirmed from links "
+          "           where run_date = $run_date group by all) k "
+          "  on k.request_id = x.request_id and k.member_id = x.member_id and k.record_id = x.record_id "
           "left join (select request_id, id_norm, name, relation from stg_requests "
           "           where run_date = $run_date qualify row_number() over (partition by request_id, id_norm "
           "                                      order by row_no, rowid) = 1) m "
@@ -144,7 +160,7 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
     _copy(con, "select b.batch, p.* from previous_verification p join _report_batch b using (request_id) "
           "where p.run_date = $run_date", parts / "previous", params)
     # a change names its member by the mask of the household's member with that ID (the last listed)
-    _copy(con, "select b.batch, c.*, "
+    _copy(con, "select b.batch, c.* replace (hd_audit_mask(c.detail_zh) as detail_zh), "
           "case when m.request_id is null then '' else m.id_masked end as member_masked, "
           "row_number() over (order by c.request_id, c.change, c.kind, c.fact_key, c.rowid) "
           "as _ord from changes c join _report_batch b using (request_id) "
@@ -197,7 +213,24 @@ ROWS_HASHED = ("select * exclude (_ord), md5(cast(row(*columns(* exclude (_ord))
                "from p order by _ord")
 
 #: the households' rows, each with `_h` of its values but its place in the export (`_hh`, `_version`)
-HOUSEHOLDS_HASHED = "select *, md5(cast(row(*columns(* exclude (_hh, _version))) as varchar)) as _h from p"
+HOUSEHOLDS_HASHED = ("select *, md5(cast(row(*columns(* exclude (_hh, _version, _earlier))) as varchar)) as _h "
+                     "from p")
+
+
+def _earlier_versions(report_dir: Path, request_id: str, earlier: list[str] | None, kept_in: dict) -> int:
+    """The versions of `request_id`'s report issued in earlier runs beyond one per run (a staff decision or a
+    re-run there issued more): the next run's report is numbered after all of them. `kept_in` caches, per
+    run date, whether that run kept any version at all (most did not: no folder to read)."""
+    extra = 0
+    for date in earlier or ():
+        folder = report_dir.parent / date
+        if date not in kept_in:
+            kept_in[date] = (folder / "households" / "versions").is_dir()
+        if kept_in[date]:
+            from hedui.steps.report import versions
+
+            extra += max(0, len(versions.list_versions(folder, request_id)) - 1)
+    return extra
 
 
 def _part(con, parts: Path, name: str, batch: int, sql: str = ROWS_HASHED):
@@ -308,6 +341,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     index_rows, rendered = [], 0
     folder_text = str(folder)
     any_kept = (folder / "versions").is_dir()  # else no household of the run has a kept version
+    kept_in: dict[str, bool] = {}  # earlier run date → whether it kept any version
     for h in households:
         request_id = h.request_id
         member_list = members.get(request_id, [])
@@ -330,14 +364,16 @@ def _render_batch(job: dict) -> tuple[int, int]:
         row = {"request_id": request_id, "digest": digest, "file": f"households/{name}",
                "outcome": h.outcome, "findings": h.findings, "template": template, "rendered": False,
                "reissued": False}
+        base = h._version + _earlier_versions(report_dir, request_id, h._earlier, kept_in) if h._earlier \
+            else h._version
         if action in ("skip", "issued"):
             index_rows.append({**row, "version": before[1] if action == "skip" else
-                               h._version + len(versions.list_versions(report_dir, request_id)) - 1})
+                               base + len(versions.list_versions(report_dir, request_id)) - 1})
             continue
         if action == "reissue":  # the page on disk becomes a kept version (unless a killed step kept it)
             versions.keep_first(report_dir, request_id, before[3], before[4], digest=before[0])
         kept = len(versions.list_versions(report_dir, request_id)) if any_kept or action == "reissue" else 0
-        version = h._version + kept
+        version = base + kept
         html = render(
             decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH, windows=windows_read,
             reviewers=sorted({d.reviewer for d in mine_decided if d.decision == "confirmed"}),
@@ -348,7 +384,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
             statuses_html=statuses_html, run_date=run_date, source_names=source_names,
             previous=prev, changes=mine_changes,
             unweighed=mine_unweighed, lineage=lineage_groups(mine_lineage),
-            version=version, outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH,
+            version=version, outcome_names=OUTCOME_ZH, kind_zh=CHANGE_KIND_ZH, finding_zh=FINDING_ZH,
             finding_diff=_finding_diff(prev and vars(prev), h.findings),
         )
         # written in place (a rename per page cost more than the digests): a page half-written by a kill has

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from markupsafe import escape
 
-from hedui.steps.report.display import HIDDEN_COLUMNS, METHOD_ZH, display_select
+from hedui.steps.report.display import BIDI_CONTROLS, HIDDEN_COLUMNS, METHOD_ZH, display_select
 
 
 def _sql_str(text: str) -> str:
@@ -40,7 +40,12 @@ def _sql_escape(expr: str) -> str:
     for char, entity in _ESCAPES:
         replaced = f"replace({replaced}, {_sql_str(char)}, {_sql_str(entity)})"
     guard = " or ".join(f"contains({expr}, {_sql_str(char)})" for char, _ in _ESCAPES)
-    return f"case when {guard} then {replaced} else {expr} end"
+    # a bidirectional control shows as its code point (display._escape): it would turn the text after it around
+    bidi = replaced
+    for char in BIDI_CONTROLS:
+        bidi = f"replace({bidi}, {_sql_str(char)}, {_sql_str(f'[U+{ord(char):04X}]')})"
+    return (f"case when regexp_matches({expr}, {_sql_str(f'[{BIDI_CONTROLS}]')}) then {bidi} "
+            f"when {guard} then {replaced} else {expr} end")
 
 
 def _sql_case(expr: str, mapping: dict[str, str], default: str) -> str:
