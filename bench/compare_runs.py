@@ -65,7 +65,7 @@ def compare(old: Path, new: Path, sources: list[str]) -> bool:
 
 def _without_ids(value):
     if isinstance(value, dict):
-        return {k: _without_ids(v) for k, v in value.items() if k not in ("id", "run_id", "validation_time")}
+        return {k: _without_ids(v) for k, v in value.items() if k not in ("id", "run_id", "validation_id", "validation_time")}
     if isinstance(value, list):
         return [_without_ids(v) for v in value]
     return value
