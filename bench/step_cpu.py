@@ -1,11 +1,11 @@
 """One pipeline step alone, timed in CPU-s of this process and its children (getrusage).
 
-    python -m bench.step_cpu WORKDIR stage|validate|load|ingest [SOURCE …]
+    python -m bench.step_cpu WORKDIR stage|validate|load [SOURCE …]
 
 WORKDIR is a copy of a bench run's workdir (``bench/cache/<size>-<seed>/work-hedui``): the step reads
 and rewrites its files there, as ``hedui run`` would.  Imports and GX's first context are made
 before the clock starts (a run's source workers have them preloaded).  Prints one JSON line per
-source (or one for load): step, source, cpu (user + system s), wall.  The machine is shared: judge
+source (or one for load): step, source, cpu (user + system s), sys (system s alone), wall.  The machine is shared: judge
 a change by CPU-s of old and new code alternated on the same inputs, not by wall time.
 With ``PYTHONPATH=<another checkout>`` the same harness times that checkout's code.
 """
