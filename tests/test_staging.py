@@ -13,7 +13,7 @@ import pytest
 
 from connectors import DeliveryManifest, FileManifest, load_map, raw_schema, read_delivery
 from hedui.errors import ReconciliationError
-from hedui.steps.ingest import load_macros, stage_source
+from hedui.steps.ingest import LINEAGE_COLUMNS, _create_lineage_type, load_macros, render, stage_source
 
 RUN = "20261128"
 F1 = f"bank/{RUN}/bank_A.csv"
@@ -154,6 +154,7 @@ def test_staging_on_a_given_connection_leaves_nothing_behind(tmp_path):
                           manifest=None, threads=1)
     assert (counts.staged_rows, counts.quarantined_rows) == (1, 2)
     assert con.sql("select count(*) from duckdb_tables() where table_name like '_hd_%'").fetchall() == [(0,)]
+    assert con.sql("select count(*) from duckdb_types() where type_name like '_hd_%'").fetchall() == [(0,)]
     con.close()
 
 
@@ -211,3 +212,44 @@ def test_names_renormalized_counts_the_deliverys_distinct_exceptional_names(tmp_
                           tmp_path / "q.parquet", manifest=m)
     assert counts.names_renormalized == 2
     assert pl.read_parquet(tmp_path / "s.parquet")["name_norm"].to_list() == ["张三丰", "张三丰", "李四"]
+
+
+def test_lineage_leaves_duckdb_as_dictionaries_and_the_files_as_plain_strings(tmp_path):
+    """split.sql hands the lineage columns (run date, source, delivery date, file name: a few values
+    each) to Arrow dictionary-encoded, not one string per row; the staged file and its protected twin
+    still hold plain strings, row by row the delivered ones.  300 files: a dictionary of more than
+    255 values (16-bit indices)."""
+    from hedui.privacy.keys import Keys
+    from hedui.privacy.protect import StreamProtector
+
+    files = [f"bank/{RUN}/bank_{i:03d}.csv" for i in range(300)]
+    rows = [row(n, file=f, account=f"62220000{i:04d}{n:04d}") for i, f in enumerate(files) for n in (2, 3)]
+    raw = bank_raw(rows, tmp_path / "raw.parquet")
+    smap = load_map("bank")
+    con = duckdb.connect()
+    sql = render("split", smap)
+    load_macros(con, sql)
+    con.sql("create temp table _hd_dups as select 1 as file_row_number where false")
+    params = {"raw_parquet": str(raw), "run_date": RUN, "incomplete_files": [], "incomplete_reasons": []}
+    _create_lineage_type(con, params)
+    split = con.sql(sql, params={k: v for k, v in params.items() if "$" + k in sql}).to_arrow_table()
+    assert all(pa.types.is_dictionary(split.schema.field(c).type) for c in LINEAGE_COLUMNS)
+    assert split.column("file_name").to_pylist() == [r[0] for r in rows]
+
+    keys = Keys(bytes([5]) * 32, bytes([105]) * 32)
+    protect = StreamProtector(keys, tmp_path / "protected.parquet", raw_id_columns=("id_number",),
+                              account_columns=("account_no",))
+    counts = stage_source(raw, smap, RUN, tmp_path / "s.parquet", tmp_path / "q.parquet", manifest=None,
+                          protect=protect)
+    assert counts.staged_rows == len(rows)
+    for path in (tmp_path / "s.parquet", tmp_path / "protected.parquet"):
+        staged = pq.read_table(path)
+        for c in LINEAGE_COLUMNS:
+            assert staged.schema.field(c).type == pa.string(), (path.name, c)
+        assert staged.column("file_name").to_pylist() == [r[0] for r in rows]
+        assert set(staged.column("run_date").to_pylist()) == {RUN}
+        assert set(zip(staged.column("source").to_pylist(), staged.column("delivery_date").to_pylist(),
+                       strict=True)) == {("bank", RUN)}
+        assert staged.column("record_id").to_pylist() == [f"bank:{r[0]}:{r[1]}" for r in rows]
+        assert duckdb.sql(f"select typeof(file_name) from read_parquet('{path}') limit 1").fetchall() == [
+            ("VARCHAR",)]

@@ -17,12 +17,15 @@ final as (
         {{id_norm}} as id_norm,  -- with an ID column: parsed per distinct ID (ids.sql) by hedui.steps.ingest
         {{id_status}} as id_status,
         {{name_column}} as name_norm,  -- the raw name: normalized per distinct name by hedui.steps.ingest
-        cast($run_date as varchar) as run_date,
-        source,
-        delivery_date,
-        file_name,
+        -- lineage: few distinct values (one per run, source, delivery, file), so they leave as the
+        -- ENUM _hd_lineage (hedui.steps.ingest makes it from the raw file's values): Arrow gets them
+        -- dictionary-encoded, not one string per row, and the Parquet writers take them so
+        cast(cast($run_date as varchar) as _hd_lineage) as run_date,
+        cast(source as _hd_lineage) as source,
+        cast(delivery_date as _hd_lineage) as delivery_date,
+        cast(file_name as _hd_lineage) as file_name,
         row_no,
-        source || ':' || file_name || ':' || row_no as record_id,
+        ruled.source || ':' || ruled.file_name || ':' || row_no as record_id,  -- the delivered text, not the ENUM above
         file_row_number as _file_row_number,
         _rule,
         case when _rule = _problems[1].rule then _problems[1].column_name end as _q_column_name,

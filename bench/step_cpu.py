@@ -1,0 +1,75 @@
+"""One pipeline step alone, timed in CPU-s of this process and its children (getrusage).
+
+    python -m bench.step_cpu WORKDIR stage|validate|load [SOURCE …]
+
+WORKDIR is a copy of a bench run's workdir (``bench/cache/<size>-<seed>/work-hedui``): the step reads
+and rewrites its files there, as ``hedui run`` would.  Imports and GX's first context are made
+before the clock starts (a run's source workers have them preloaded).  Prints one JSON line per
+source (or one for load): step, source, cpu (user + system s), sys (system s alone), wall.  The machine is shared: judge
+a change by CPU-s of old and new code alternated on the same inputs, not by wall time.
+With ``PYTHONPATH=<another checkout>`` the same harness times that checkout's code.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+DATE = "20261128"
+
+
+def _cpu() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _sys() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_stime + kids.ru_stime
+
+
+def main(argv: list[str]) -> int:
+    workdir, step, *only = argv
+    import hedui.pipeline as p
+    from connectors import load_map
+    from hedui.privacy.protect import staging_protector
+    from hedui.settings import sources
+    from hedui.steps import preload  # noqa: F401  (GX and the step modules, as a source worker has them)
+    from hedui.steps.ingest import stage_source
+    from hedui.steps.validate.check import read_columns
+
+    ctx = p.RunContext.of(Path(workdir) / "inbox-unused", workdir, DATE)
+    names = only or [s for s in sources()]
+    if step == "validate":
+        from hedui.steps.validate.suites import gx_context
+
+        gx_context()
+    results = []
+    if step == "load":
+        ctx.database.unlink(missing_ok=True)
+        names = ["*"]
+    for source in names:
+        started, cpu, sys_ = time.perf_counter(), _cpu(), _sys()
+        if step == "stage":
+            manifest = json.loads(ctx.path("manifests", source, "json").read_text(encoding="utf-8"))["manifest"]
+            plain = ctx.path("staged_pre", source)
+            stage_source(ctx.path("raw", source), load_map(source), ctx.run_date, plain,
+                         ctx.path("quarantine_stage", source), manifest=manifest,
+                         protect=staging_protector(source, plain, read_columns(source)))
+        elif step == "validate":
+            p.validate_source(ctx, source)
+        elif step == "load":
+            p.load(ctx)
+        else:
+            raise SystemExit(f"unknown step {step}")
+        results.append({"step": step, "source": source, "cpu": round(_cpu() - cpu, 3), "sys": round(_sys() - sys_, 3),
+                        "wall": round(time.perf_counter() - started, 3)})
+        print(json.dumps(results[-1]), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
