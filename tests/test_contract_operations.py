@@ -1,0 +1,224 @@
+"""Operations against the contract (DESIGN.md "A run is reproducible and re-runnable", STACK-NOTES.md
+"Airflow 3 dates", README "Operating the nightly batch"), on a small delivery written here by hand
+(tests/contract_world.py), not by hedui's generator.
+
+- business dates: a run at 00:30 / 02:00 Shanghai (the previous UTC day), a run without any date, hostile
+  dates from the command line and from a DAG's conf: one Chinese line, nothing created;
+- one `hedui run`, then a re-run of the same date after a household was withdrawn and a department's file
+  changed: no doubled rows in any table, no stale report page, the new file's hash recorded and the change
+  noticed, code and policy versions recorded; a run refused while another holds the folder (exit 4);
+- the nightly DAG with a department whose exchange database cannot be reached: the run fails, and the
+  failure notice names the failed task instead of only "a task failed".
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import ROOT
+from contract_world import RUN, WINDOW, World, new_id
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+def build() -> World:
+    w = World()
+    a, b = w.household("C01", [("甲一", "本人"), ("甲二", "配偶")])
+    w.bank(a, "1000.00")
+    w.wages(b, WINDOW, "500")
+    (a,) = w.household("V01", [("丁一", "本人")])
+    w.car(a, "300000")  # over 12,000 yuan: VEHICLE
+    (a,) = w.household("I02", [("乙二", "本人")])
+    w.wages(a, WINDOW, "900")  # over 800: INCOME_OVER_STANDARD
+    w.household("C02", [("戊一", "本人")])
+    # a person nobody asked about: every department delivers at least one row (an empty delivery fails)
+    o = {"name": "某某", "id": new_id()}
+    w.bank(o, "5.00")
+    w.wages(o, WINDOW[:1], "100")
+    w.car(o, "1000")
+    w.si(o, WINDOW[:1], "企业职工基本养老保险", "缴费", base="1000")
+    w.flat(o, "U1")
+    w.company(o, "有限责任公司", "存续", "1")
+    w.add("housing_fund", 证件号码=o["id"], 姓名=o["name"], 单位名称="某单位", 月缴存基数="1000", 月缴存额="100",
+          账户余额="100", 账户状态="正常", 截至日期="2026-10-31")
+    w.add("civil_affairs", 姓名=o["name"], 身份证号=o["id"], 死亡日期="2026-01-01", 火化日期="2026-01-03",
+          殡仪馆="某殡仪馆")
+    w.add("securities", 姓名=o["name"], 证件号码=o["id"], 证券账户="A1", 持仓市值="1", 资金余额="1",
+          查询日期="20261126")
+    w.add("insurance", 投保人=o["name"], 投保人证件号=o["id"], 保单号="P1", 险种="寿险", 保单状态="有效",
+          现金价值="1", 查询日期="20261126")
+    return w
+
+
+def _hedui(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hedui.cli", *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+# --- business dates ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("hour", "minute"), [(0, 30), (2, 0)])
+def test_a_run_in_the_small_hours_of_shanghai_processes_the_shanghai_day(hour, minute):
+    from hedui.ops.airflow_tasks import business_date
+
+    logical = dt.datetime(2026, 11, 28, hour, minute, tzinfo=SHANGHAI)
+    assert logical.astimezone(dt.UTC).strftime("%Y%m%d") == "20261127"  # what ds_nodash would say
+    assert business_date({"logical_date": logical, "params": {}}) == "20261128"
+
+
+@pytest.mark.parametrize("bad", ["../20261128", "2026-13-40", "20261128'; drop table outcomes; --", "20261128/..",
+                                 "2026-02-29", ""])
+def test_a_hostile_date_is_refused_in_chinese_and_nothing_is_created(bad, tmp_path):
+    from hedui.cli import main
+    from hedui.ops.airflow_tasks import business_date
+    from hedui.ops.business_date import parse_business_date
+
+    with pytest.raises(Exception) as err:
+        business_date({"logical_date": None, "params": {"run_date": bad}})
+    assert type(err.value).__name__ == "AirflowFailException" and "run_date" in str(err.value)
+    with pytest.raises(Exception, match="--date“.*(YYYYMMDD|日期)"):
+        parse_business_date(bad, "--date")
+    inbox = tmp_path / "inbox"
+    (inbox / "requests" / RUN).mkdir(parents=True)
+    (inbox / "requests" / RUN / "r.csv").write_text("委托编号\n", encoding="utf-8")
+    assert main(["run", "--inbox", str(inbox), "--date", bad, "--workdir", str(tmp_path / "work")]) == 2
+    assert not (tmp_path / "work").exists()
+
+
+# --- a run, and a re-run of the same date on changed inputs ---------------------------------------------------
+
+
+def _table_rows(database: Path) -> dict[str, tuple[int, int]]:
+    """{table: (rows, distinct rows)} of every table of a DuckDB file."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return {t: con.sql(f'select count(*), (select count(*) from (select distinct * from "{t}")) from "{t}"')
+                .fetchall()[0] for (t,) in con.sql("select table_name from duckdb_tables() order by 1").fetchall()}
+    finally:
+        con.close()
+
+
+def _outcomes(report_dir: Path) -> dict[str, tuple[str, str]]:
+    with open(report_dir / "outcomes.csv", encoding="utf-8") as fh:
+        return {r["request_id"]: (r["outcome"], r["findings"]) for r in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="module")
+def reruns(tmp_path_factory):
+    """`hedui run` of the hand-made delivery; then C02 withdrawn from the request list and the vehicle file
+    re-delivered with V01's car at 1,000 yuan, and the same date run again."""
+    from hedui.cli import main
+
+    root = tmp_path_factory.mktemp("ops")
+    inbox, work = root / "inbox", root / "work"
+    build().write(inbox)
+    first_rc = main(["run", "--inbox", str(inbox), "--date", RUN, "--workdir", str(work)])
+    first = {"tables": _table_rows(work / "hedui.duckdb"), "auditor": _table_rows(work / "audit" / "hedui_audit.duckdb"),
+             "outcomes": _outcomes(work / "reports" / RUN),
+             "pages": sorted(p.name for p in (work / "reports" / RUN / "households").glob("*.html"))}
+    requests = inbox / "requests" / RUN / f"requests_{RUN}.csv"
+    kept = [line for line in requests.read_text(encoding="utf-8").splitlines() if not line.startswith("C02,")]
+    requests.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    (inbox / "requests" / RUN / f"requests_{RUN}.csv.ok").write_text(str(len(kept) - 1), encoding="utf-8")
+    vehicle = inbox / "vehicle" / RUN / f"vehicle_{RUN}.csv"
+    vehicle.write_text(vehicle.read_text(encoding="utf-8").replace("300000", "1000"), encoding="utf-8")
+    second_rc = main(["run", "--inbox", str(inbox), "--date", RUN, "--workdir", str(work)])
+    return {"inbox": inbox, "work": work, "first": first, "first_rc": first_rc, "second_rc": second_rc,
+            "vehicle_sha": hashlib.sha256(vehicle.read_bytes()).hexdigest()}
+
+
+def test_the_first_run_completes_with_the_outcomes_policy_md_gives(reruns):
+    assert reruns["first_rc"] == 0 and reruns["second_rc"] == 0
+    assert reruns["first"]["outcomes"] == {"C01": ("CLEAR", ""), "C02": ("CLEAR", ""), "V01": ("FINDINGS", "VEHICLE"),
+                                           "I02": ("FINDINGS", "INCOME_OVER_STANDARD")}
+    assert reruns["first"]["pages"] == ["C01.html", "C02.html", "I02.html", "V01.html"]
+
+
+def test_a_re_run_replaces_the_dates_outputs_no_doubled_rows_no_stale_page(reruns):
+    work = reruns["work"]
+    report = work / "reports" / RUN
+    assert _outcomes(report) == {"C01": ("CLEAR", ""), "V01": ("CLEAR", ""), "I02": ("FINDINGS", "INCOME_OVER_STANDARD")}
+    # the withdrawn household's page is gone with it (its earlier outcome is no output of this run)
+    assert sorted(p.name for p in (report / "households").glob("*.html")) == ["C01.html", "I02.html", "V01.html"]
+    index = (report / "index.html").read_text(encoding="utf-8")
+    assert "C02" not in index
+    tables = _table_rows(work / "hedui.duckdb")
+    for table, (rows, distinct) in tables.items():
+        assert rows == distinct, f"{table}: {rows - distinct} doubled rows after the re-run"
+    first = reruns["first"]["tables"]
+    for table in ("delivered_files", "source_status", "reconciliation", "stg_bank", "stg_tax", "stg_vehicle",
+                  "audit_runs", "audit_anchors"):
+        assert tables[table] == first[table], table
+    con = duckdb.connect(str(work / "hedui.duckdb"), read_only=True)
+    try:
+        ledger = con.sql("select request_id, count(*) from query_ledger where run_date = ? group by all order by 1",
+                         params=[RUN]).fetchall()
+        assert ledger == [("C01", 2), ("I02", 1), ("V01", 1)]  # one row per authorized member, C02 gone
+        assert con.sql("select count(*) from stg_requests where run_date = ?", params=[RUN]).fetchall() == [(4,)]
+    finally:
+        con.close()
+    auditor = _table_rows(work / "audit" / "hedui_audit.duckdb")
+    for table, (rows, distinct) in auditor.items():
+        assert rows == distinct, f"auditor {table}: doubled rows after the re-run"
+
+
+def test_a_run_records_its_inputs_hashes_policy_and_code_version_and_notices_a_changed_file(reruns):
+    from hedui.steps.publish import describe_code_version
+    from hedui.steps.policy import POLICY_DIR
+
+    work, inbox = reruns["work"], reruns["inbox"]
+    con = duckdb.connect(str(work / "hedui.duckdb"), read_only=True)
+    try:
+        files = dict(con.sql("select file_name, sha256 from delivered_files where run_date = ?",
+                             params=[RUN]).fetchall())
+        (run,) = con.sql("select code_version, policy_versions, policy_files from audit_runs where run_date = ?",
+                         params=[RUN]).fetchall()
+    finally:
+        con.close()
+    assert len(files) == 12
+    for name, digest in files.items():  # every delivered file's SHA-256, as it is now
+        assert digest == hashlib.sha256((inbox / name).read_bytes()).hexdigest(), name
+    assert files[f"vehicle/{RUN}/vehicle_{RUN}.csv"] == reruns["vehicle_sha"]
+    code, policies, policy_files = run
+    assert code and code == describe_code_version()
+    assert policies == ["JX-DEMO-2026"]
+    assert json.loads(policy_files) == {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                                        for p in sorted(POLICY_DIR.glob("*.yaml"))}
+    # the re-run on other files than the run before it says so in the audit log, naming the files
+    entries = [json.loads(line) for line in (work / "audit" / "audit_log.jsonl").read_text(encoding="utf-8").splitlines()]
+    changed = [e for e in entries if e["action"] == "inputs_changed"]
+    assert len(changed) == 1, "only the re-run's inputs differ from an earlier load"
+    assert f"vehicle:vehicle/{RUN}/vehicle_{RUN}.csv（内容已变）" in changed[0]["details"]["files"]
+    assert f"requests:requests/{RUN}/requests_{RUN}.csv（内容已变）" in changed[0]["details"]["files"]
+
+
+def test_a_second_writer_is_refused_with_exit_4_and_the_outputs_stay(reruns, capsys):
+    from hedui.cli import main
+    from hedui.workdir import LOCK_NAME
+
+    work = reruns["work"]
+    before = _outcomes(work / "reports" / RUN)
+    fd = os.open(work / LOCK_NAME, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as another run holds it
+        capsys.readouterr()
+        for argv in (["run", "--inbox", str(reruns["inbox"]), "--date", RUN, "--workdir", str(work)],
+                     ["late", "--inbox", str(reruns["inbox"]), "--date", RUN, "--workdir", str(work),
+                      "--source", "vehicle"]):
+            assert main(argv) == 4, argv
+            err = capsys.readouterr().err
+            assert "正在被另一个进程写入" in err and "请等它结束后再试" in err
+    finally:
+        os.close(fd)
+    assert _outcomes(work / "reports" / RUN) == before
