@@ -222,3 +222,43 @@ def test_a_second_writer_is_refused_with_exit_4_and_the_outputs_stay(reruns, cap
     finally:
         os.close(fd)
     assert _outcomes(work / "reports" / RUN) == before
+
+
+# --- the nightly DAG with a department that cannot be reached -------------------------------------------------
+
+
+@pytest.mark.ops  # a full dag.test (~75 s here): the operations suite, `make test-ops`
+def test_a_source_task_that_fails_fails_the_run_and_the_notice_names_it(airflow_db, tmp_path, monkeypatch):
+    """vehicle answers through an exchange database that refuses connections: its ingest fails (a real error,
+    not a missing delivery); the batch issues no outcome for the date, and the failure notice names the task."""
+    from airflow.dag_processing.dagbag import DagBag
+    from notify_servers import webhook_server
+
+    from hedui.ops.airflow_tasks import DeliverySensor
+
+    inbox, work = tmp_path / "inbox", tmp_path / "work"
+    build().write(inbox, not_delivered=("vehicle",))
+    config = tmp_path / "sources.yaml"
+    config.write_text("sources:\n  vehicle: {kind: sql_table, conn_id: veh_exchange, table: veh_jiaofu}\n"
+                      "on_request: [bank, securities, insurance]\n", encoding="utf-8")
+    monkeypatch.setenv("HEDUI_SOURCES_CONFIG", str(config))
+    monkeypatch.setenv("AIRFLOW_CONN_VEH_EXCHANGE", "postgres://hedui:x@127.0.0.1:9/exchange")  # discard: refused
+    monkeypatch.delenv("HEDUI_NOTIFY_EMAIL", raising=False)
+
+    # an exchange table has no folder to wait for: its wait ends at once, not at the cut-off hours later
+    today = dt.datetime.now(SHANGHAI).strftime("%Y%m%d")
+    sensor = DeliverySensor(task_id="wait", source="vehicle")
+    assert sensor.execute({"params": {"inbox": str(inbox), "workdir": str(work), "run_date": today},
+                           "logical_date": None}) == "exchange_table"
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["hedui_nightly"]
+    dag.get_task("ingest").retries = 0  # the DAG retries twice, 5 minutes apart
+    with webhook_server() as (url, posts):
+        monkeypatch.setenv("HEDUI_NOTIFY_WEBHOOK", url)
+        dagrun = dag.test(logical_date=dt.datetime(2026, 11, 28, 0, 30, tzinfo=SHANGHAI),
+                          run_conf={"inbox": str(inbox), "workdir": str(work)})
+    assert "failed" in str(dagrun.state)
+    (_path, body), = posts
+    text = body["text"]["content"]
+    assert f"核对批次 {RUN} 失败" in text and "ingest[vehicle]" in text, text
+    assert not (work / "reports" / RUN / "outcomes.csv").exists()  # nothing issued on a partial batch
