@@ -174,8 +174,8 @@ def test_a_re_run_replaces_the_dates_outputs_no_doubled_rows_no_stale_page(rerun
 
 
 def test_a_run_records_its_inputs_hashes_policy_and_code_version_and_notices_a_changed_file(reruns):
-    from hedui.steps.publish import describe_code_version
     from hedui.steps.policy import POLICY_DIR
+    from hedui.steps.publish import describe_code_version
 
     work, inbox = reruns["work"], reruns["inbox"]
     con = duckdb.connect(str(work / "hedui.duckdb"), read_only=True)
