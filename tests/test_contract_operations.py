@@ -224,6 +224,71 @@ def test_a_second_writer_is_refused_with_exit_4_and_the_outputs_stay(reruns, cap
     assert _outcomes(work / "reports" / RUN) == before
 
 
+
+def test_other_keys_exit_5_and_ctrl_c_exits_130_leaving_the_outputs_readable(reruns, monkeypatch, capsys):
+    import base64
+    import signal
+    import time
+
+    from hedui.cli import main
+    from hedui.workdir import holder_of
+
+    work, inbox = reruns["work"], reruns["inbox"]
+    report = work / "reports" / RUN
+    before = (_outcomes(report), sorted(p.name for p in (report / "households").glob("*.html")),
+              _table_rows(work / "hedui.duckdb")["outcomes"])
+    argv = ["run", "--inbox", str(inbox), "--date", RUN, "--workdir", str(work)]
+    with monkeypatch.context() as m:  # keys that are not the folder's: nothing is done
+        m.setenv("HEDUI_PSEUDONYM_KEY", base64.b64encode(b"k" * 32).decode())
+        capsys.readouterr()
+        assert main(argv) == 5
+        assert "密钥" in capsys.readouterr().err
+    # Ctrl+C in the terminal (SIGINT to the whole process group) while the sources are read
+    proc = subprocess.Popen([sys.executable, "-m", "hedui.cli", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while holder_of(work) is None and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err[-2000:]
+    assert "已中断：本批次未完成；可直接重跑同一日期。" in err
+    assert holder_of(work) is None  # the lock went with the process
+    after = (_outcomes(report), sorted(p.name for p in (report / "households").glob("*.html")),
+             _table_rows(work / "hedui.duckdb")["outcomes"])
+    assert after == before  # the previous good outputs, intact and readable
+
+
+def test_the_urgent_path_gives_the_nightly_outcome_and_confines_hostile_ids(reruns, tmp_path):
+    """救急难 for one household, with the per-request sources' answers: the nightly's outcome and codes;
+    a hostile request id stays a file name inside reports/urgent/."""
+    import shutil
+
+    from hedui.urgent import VerifyError, read_request_file, verify_from_params, verify_household
+
+    work, inbox = reruns["work"], reruns["inbox"]
+    nightly = _outcomes(work / "reports" / RUN)
+    answers = tmp_path / "answers"
+    for source in ("bank", "securities", "insurance"):
+        shutil.copytree(inbox / source / RUN, answers / source)
+    rows = read_request_file(inbox / "requests" / RUN / f"requests_{RUN}.csv")
+    for rid in ("I02",):
+        got = verify_household(work, [r for r in rows if r["委托编号"] == rid], answers=answers, run_date="20261202")
+        assert (got["outcome"], got["findings"]) == nightly[rid], rid
+    hostile = [dict(r, 委托编号="../../出来<script>") for r in rows if r["委托编号"] == "I02"]
+    got = verify_from_params({"workdir": str(work), "request_rows": hostile, "run_date": "20261202"})
+    page = Path(got["report"]).resolve()
+    assert page.parent.parent == (work / "reports" / "urgent").resolve()
+    assert "<script>" not in page.read_text(encoding="utf-8")
+    for bad in ("../20261202", "20261340", "20261202'--", 20261202):
+        with pytest.raises(VerifyError, match="run_date"):
+            verify_from_params({"workdir": str(work), "request_rows": hostile, "run_date": bad})
+
+
 # --- the nightly DAG with a department that cannot be reached -------------------------------------------------
 
 
