@@ -327,3 +327,14 @@ def test_a_source_task_that_fails_fails_the_run_and_the_notice_names_it(airflow_
     text = body["text"]["content"]
     assert f"核对批次 {RUN} 失败" in text and "ingest[vehicle]" in text, text
     assert not (work / "reports" / RUN / "outcomes.csv").exists()  # nothing issued on a partial batch
+
+
+def test_a_summary_without_households_says_why_not_empty_brackets():
+    from hedui.ops.run_summary import text_zh
+
+    summary = {"run_date": RUN, "households": 0, "outcomes": {}, "sources_missing": ["requests"],
+               "sources_failed": [], "quarantined_rows": 5, "seconds": {"total": 1.0}, "report_dir": "/x",
+               "sources": [{"source": "requests", "source_zh": "核对委托", "status": "incomplete",
+                            "reasons_zh": "缺少完成标记", "rows_quarantined": 5}]}
+    text = text_zh(summary)
+    assert "（）" not in text and "家庭：0 户（没有可核对的家庭" in text
