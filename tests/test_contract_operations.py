@@ -338,3 +338,16 @@ def test_a_summary_without_households_says_why_not_empty_brackets():
                             "reasons_zh": "缺少完成标记", "rows_quarantined": 5}]}
     text = text_zh(summary)
     assert "（）" not in text and "家庭：0 户（没有可核对的家庭" in text
+
+
+def test_a_finished_runs_empty_spill_folder_is_no_leftover_of_an_interrupted_process(tmp_path):
+    from hedui.workdir import clean_leftovers
+
+    (tmp_path / "tmp").mkdir()  # DuckDB's temp_directory after a run that finished
+    (tmp_path / "runs" / RUN / "tmp").mkdir(parents=True)
+    assert clean_leftovers(tmp_path) == {"folders": 0, "files": 0, "bytes": 0}
+    assert not (tmp_path / "tmp").exists()
+    (tmp_path / "runs" / RUN / "report_parts_x").mkdir()
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / "spill.bin").write_bytes(b"x" * 10)
+    assert clean_leftovers(tmp_path) == {"folders": 2, "files": 1, "bytes": 10}
