@@ -351,3 +351,46 @@ def test_a_finished_runs_empty_spill_folder_is_no_leftover_of_an_interrupted_pro
     (tmp_path / "tmp").mkdir()
     (tmp_path / "tmp" / "spill.bin").write_bytes(b"x" * 10)
     assert clean_leftovers(tmp_path) == {"folders": 2, "files": 1, "bytes": 10}
+
+
+@pytest.mark.ops  # one more `hedui run` and `hedui late` (~60 s): the operations suite, `make test-ops`
+def test_odd_delivery_folders_count_as_not_delivered_and_a_late_marker_is_taken_in(tmp_path, capsys):
+    """Delivered for another date only, an empty folder, only an `.ok` marker, a file whose marker is not
+    there yet: each source is missing or incomplete, named in the summary, exit 3, and no household is
+    CLEAR; the marker arriving later is taken in by `hedui late`."""
+    import shutil
+
+    from hedui.cli import main
+
+    inbox, work = tmp_path / "inbox", tmp_path / "work"
+    build().write(inbox)
+    shutil.move(inbox / "real_estate" / RUN, inbox / "real_estate" / "20261127")  # another date only
+    for p in (inbox / "housing_fund" / RUN).iterdir():  # an empty delivery folder
+        p.unlink()
+    (inbox / "civil_affairs" / RUN / f"civil_affairs_{RUN}.csv").unlink()  # a marker without its file
+    marker = inbox / "tax" / RUN / f"tax_{RUN}.csv.ok"
+    count = marker.read_text(encoding="utf-8")
+    marker.unlink()  # the file is there, its marker not yet
+    capsys.readouterr()
+    assert main(["run", "--inbox", str(inbox), "--date", RUN, "--workdir", str(work)]) == 3
+    out = capsys.readouterr().out
+    for source in ("real_estate", "housing_fund", "civil_affairs", "tax"):
+        assert f"（{source}）：未交付" in out or f"（{source}）：交付不完整" in out, source
+    outcomes = _outcomes(work / "reports" / RUN)
+    assert set(outcomes) == {"C01", "C02", "V01", "I02"}
+    assert all(o != "CLEAR" and "SOURCE_MISSING" in f.split(";") for o, f in outcomes.values()), outcomes
+    assert outcomes["V01"] == ("FINDINGS", "SOURCE_MISSING;VEHICLE")  # a finding on delivered evidence stands
+
+    marker.write_text(count, encoding="utf-8")  # the marker arrives after the cut-off
+    assert main(["late", "--inbox", str(inbox), "--date", RUN, "--workdir", str(work), "--source", "tax"]) == 0
+    con = duckdb.connect(str(work / "hedui.duckdb"), read_only=True)
+    try:
+        assert con.sql("select status from source_status where run_date = ? and source = 'tax'",
+                       params=[RUN]).fetchall() == [("passed",)]
+        assert con.sql("select count(*) from quarantine where run_date = ? and source = 'tax'",
+                       params=[RUN]).fetchall() == [(0,)]  # the rows held while the marker was missing
+    finally:
+        con.close()
+    outcomes = _outcomes(work / "reports" / RUN)
+    assert outcomes["I02"] == ("FINDINGS", "INCOME_OVER_STANDARD;SOURCE_MISSING")  # tax weighed now
+    assert outcomes["C01"] == ("INCOMPLETE", "SOURCE_MISSING")  # the other sources still missing
