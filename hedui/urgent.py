@@ -319,6 +319,7 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
         raise VerifyError("请给出委托文件（--request-file）或委托行，二者取一")
     rows = read_request_file(request_file) if request_file is not None else [dict(r) for r in request_rows]
     request_id = _check_rows(rows)
+    rows = [{**r, "委托编号": request_id} for r in rows]  # the id as checked (trimmed) is the id staged and looked up
     run_date = _business_date(run_date, "--date") or business_today()
     config = load_sources_config()
     on_request = set(config.on_request)

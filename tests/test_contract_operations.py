@@ -279,6 +279,10 @@ def test_the_urgent_path_gives_the_nightly_outcome_and_confines_hostile_ids(reru
     for rid in ("I02",):
         got = verify_household(work, [r for r in rows if r["委托编号"] == rid], answers=answers, run_date="20261202")
         assert (got["outcome"], got["findings"]) == nightly[rid], rid
+    # the same household typed with a tab after its id (a form, a trigger's JSON): the same verification
+    tabbed = [dict(r, 委托编号="I02\t") for r in rows if r["委托编号"] == "I02"]
+    got = verify_household(work, tabbed, answers=answers, run_date="20261202")
+    assert (got["request_id"], got["outcome"], got["findings"]) == ("I02", *nightly["I02"])
     hostile = [dict(r, 委托编号="../../出来<script>") for r in rows if r["委托编号"] == "I02"]
     got = verify_from_params({"workdir": str(work), "request_rows": hostile, "run_date": "20261202"})
     page = Path(got["report"]).resolve()
