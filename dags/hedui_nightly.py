@@ -152,7 +152,10 @@ def hedui_nightly():
 
             started = time.perf_counter()
             with fail_fast():
-                getattr(pipeline, name)(run_context(context))
+                if name == "publish":  # the auditors' `runs` name the Airflow run
+                    pipeline.publish(run_context(context), run_id=getattr(context.get("dag_run"), "run_id", None))
+                else:
+                    getattr(pipeline, name)(run_context(context))
             return {"step": name, "seconds": round(time.perf_counter() - started, 2)}
 
         return run_step

@@ -380,8 +380,9 @@ def shard_merge(ctx: RunContext) -> dict:
     return counts
 
 
-def publish(ctx: RunContext) -> dict:
-    """Log the run in the hash-chained audit log and publish the auditor database."""
+def publish(ctx: RunContext, run_id: str | None = None) -> dict:
+    """Log the run in the hash-chained audit log and publish the auditor database; `run_id` (the Airflow
+    run's, else ``hedui-<date>``) is recorded in ``audit_runs``."""
     from hedui.audit.auditor import default_audit_db, default_log_path
     from hedui.audit.log import AuditLog
     from hedui.steps.publish import publish_audit_db
@@ -398,7 +399,8 @@ def publish(ctx: RunContext) -> dict:
         log_.append(action="report_render", subject=f"批次 {ctx.run_date} 报告",
                     details={"folder": str(ctx.report_dir), "households": n})
         return publish_audit_db(ctx.database, default_audit_db(ctx.workdir), ctx.run_date, audit_log=log_,
-                                started_at=_run_started_at(ctx), finished_at=dt.datetime.now().astimezone())
+                                run_id=run_id, started_at=_run_started_at(ctx),
+                                finished_at=dt.datetime.now().astimezone())
 
 
 def _run_started_at(ctx: RunContext) -> dt.datetime | None:
