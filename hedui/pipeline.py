@@ -212,6 +212,8 @@ def _load(ctx: RunContext) -> dict:
             q = ctx.path("quarantine_ids", source)
             if q.exists():
                 con.sql(f"insert into quarantine_subjects by name select * from {_parquet(q)}")
+        before = {(s, f): h for s, f, h in con.execute(
+            "select source, file_name, sha256 from delivered_files where run_date = ?", [ctx.run_date]).fetchall()}
         con.execute("delete from delivered_files where run_date = ?", [ctx.run_date])
         if files_rows:  # executemany refuses an empty list (a run where nothing was delivered)
             con.executemany("insert into delivered_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", files_rows)
@@ -231,7 +233,29 @@ def _load(ctx: RunContext) -> dict:
         con.sql("commit")
     finally:
         con.close()
-    return {"files": n}
+    changed = _inputs_changed(ctx, before, {(r[1], r[2]): r[3] for r in files_rows})
+    return {"files": n, "inputs_changed": changed}
+
+
+def _inputs_changed(ctx: RunContext, before: dict, after: dict) -> list[str]:
+    """The files of the date whose content differs from the date's previous load (changed, added, gone),
+    logged and recorded in the audit log: a re-run on other inputs than the run before it is noticed."""
+    if not before:
+        return []  # the date's first load
+    zh = {"changed": "内容已变", "added": "新增", "removed": "已不在"}
+    changed = sorted(
+        [(f"{s}:{f}", "changed") for (s, f), h in after.items() if (s, f) in before and before[(s, f)] != h]
+        + [(f"{s}:{f}", "added") for (s, f) in after.keys() - before.keys()]
+        + [(f"{s}:{f}", "removed") for (s, f) in before.keys() - after.keys()])
+    if changed:
+        from hedui.audit.auditor import default_log_path
+        from hedui.audit.log import AuditLog
+
+        log.warning("inputs of %s differ from its previous load: %s", ctx.run_date, changed)
+        AuditLog(default_log_path(ctx.workdir)).append(
+            action="inputs_changed", subject=f"批次 {ctx.run_date} 的交付文件与上次运行不同",
+            details={"files": "；".join(f"{name}（{zh[kind]}）" for name, kind in changed)})
+    return [name for name, _ in changed]
 
 
 MESSAGE_MAX = (REASON_MAX + 1) * REASONS_SHOWN + 100  # a source's message: a few short reasons
@@ -356,8 +380,9 @@ def shard_merge(ctx: RunContext) -> dict:
     return counts
 
 
-def publish(ctx: RunContext) -> dict:
-    """Log the run in the hash-chained audit log and publish the auditor database."""
+def publish(ctx: RunContext, run_id: str | None = None) -> dict:
+    """Log the run in the hash-chained audit log and publish the auditor database; `run_id` (the Airflow
+    run's, else ``hedui-<date>``) is recorded in ``audit_runs``."""
     from hedui.audit.auditor import default_audit_db, default_log_path
     from hedui.audit.log import AuditLog
     from hedui.steps.publish import publish_audit_db
@@ -374,7 +399,8 @@ def publish(ctx: RunContext) -> dict:
         log_.append(action="report_render", subject=f"批次 {ctx.run_date} 报告",
                     details={"folder": str(ctx.report_dir), "households": n})
         return publish_audit_db(ctx.database, default_audit_db(ctx.workdir), ctx.run_date, audit_log=log_,
-                                started_at=_run_started_at(ctx), finished_at=dt.datetime.now().astimezone())
+                                run_id=run_id, started_at=_run_started_at(ctx),
+                                finished_at=dt.datetime.now().astimezone())
 
 
 def _run_started_at(ctx: RunContext) -> dt.datetime | None:

@@ -61,6 +61,22 @@ def business_today() -> str:
     return dt.datetime.now(BUSINESS_TZ).strftime("%Y%m%d")
 
 
+def _business_date(value: object, what: str) -> str | None:
+    """`value` as a business date YYYYMMDD (YYYY-MM-DD accepted, as for `hedui run`), None when not given;
+    a VerifyError naming `what` for anything else (a day that does not exist, a path, not text)."""
+    if value is None or value == "":
+        return None
+    from hedui.errors import InputError
+    from hedui.ops.business_date import parse_business_date
+
+    if not isinstance(value, str):
+        raise VerifyError(f"{what} 应为文本形式的日期 YYYYMMDD，例如 20261202")
+    try:
+        return parse_business_date(value, what)
+    except InputError as exc:
+        raise VerifyError(str(exc)) from None
+
+
 def read_request_file(path: str | Path) -> list[dict]:
     """The rows of a requests file (``requests_*.csv`` format, UTF-8 or GB18030) as dicts of text."""
     path = Path(path)
@@ -303,7 +319,8 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
         raise VerifyError("请给出委托文件（--request-file）或委托行，二者取一")
     rows = read_request_file(request_file) if request_file is not None else [dict(r) for r in request_rows]
     request_id = _check_rows(rows)
-    run_date = run_date or business_today()
+    rows = [{**r, "委托编号": request_id} for r in rows]  # the id as checked (trimmed) is the id staged and looked up
+    run_date = _business_date(run_date, "--date") or business_today()
     config = load_sources_config()
     on_request = set(config.on_request)
     key = f"{run_date}-{dt.datetime.now(BUSINESS_TZ).strftime('%H%M%S%f')}"
@@ -415,9 +432,7 @@ def verify_from_params(params: dict) -> dict:
             if unknown:
                 raise VerifyError(f"request_rows 第{i}行有未知的列 {'、'.join(unknown)}；允许：{'、'.join(REQUEST_HEADERS)}")
         rows = [{k: "" if v is None else str(v) for k, v in r.items()} for r in rows]
-    run_date = params.get("run_date")
-    if run_date is not None and not (isinstance(run_date, str) and len(run_date) == 8 and run_date.isdigit()):
-        raise VerifyError(f"run_date {run_date!r} 应为8位日期 YYYYMMDD")
+    run_date = _business_date(params.get("run_date"), "run_date")
     result = verify_household(
         workdir, rows,
         request_file=_inside(file_, allowed, "委托文件") if file_ is not None else None,

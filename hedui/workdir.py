@@ -4,7 +4,7 @@
   ``<workdir>/.hedui-writer.lock`` held by every writing command (run and its
   steps, review decisions, purge, key rotation).  The lock file names its
   holder (pid, command, start time); a second writer is refused with
-  :class:`WorkdirBusyError` (Chinese message naming the holder, exit code 3).
+  :class:`WorkdirBusyError` (Chinese message naming the holder, exit code 4).
   The kernel drops the lock when its process dies, so a holder left behind by
   a killed process is taken over and the takeover is logged.  Re-entrant
   within one thread (a `hedui run` holds it while its steps take it again);
@@ -144,7 +144,7 @@ def _busy_message(workdir: Path, holder: dict) -> str:
 def writer_lock(workdir: Path | str, command: str, *, run_date: str | None = None) -> Iterator[dict]:
     """Hold the working folder's writer lock for the block; yield the holder record.
 
-    Raises WorkdirBusyError (exit code 3) at once when another process holds it.
+    Raises WorkdirBusyError (exit code 4) at once when another process holds it.
     A holder record left by a dead process is taken over and logged in the audit log.
     """
     workdir = Path(workdir)
@@ -246,11 +246,14 @@ def clean_leftovers(workdir: Path | str, run_date: str | None = None) -> dict:
             counts["bytes"] += p.lstat().st_size
             p.unlink(missing_ok=True)
         elif p.is_dir():
+            held = 0
             for f in p.rglob("*"):
                 if f.is_file() and not f.is_symlink():
-                    counts["files"] += 1
+                    held += 1
                     counts["bytes"] += f.stat().st_size
-            counts["folders"] += 1
+            counts["files"] += held
+            # an empty spill folder is what every finished run leaves (DuckDB's temp_directory): no leftover
+            counts["folders"] += 1 if held or p.name.startswith("report_parts_") else 0
             shutil.rmtree(p, ignore_errors=True)
 
     if not workdir.is_dir():

@@ -55,6 +55,14 @@ def test_run_at_shanghai_midnight_processes_that_shanghai_day(airflow_db, world,
     assert summary["run_date"] == "20261128" and summary["run_id"] == dagrun.run_id
     assert summary["households"] == 60 and summary["sources_missing"] == [] == summary["sources_failed"]
     assert (tmp_path / "reports" / RUN_DATE / "outcomes.csv").exists()
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "hedui.duckdb"), read_only=True)
+    try:  # the auditors' record of the run names the Airflow run
+        assert con.sql("select run_id from audit_runs where run_date = ?", params=[RUN_DATE]).fetchall() == [
+            (dagrun.run_id,)]
+    finally:
+        con.close()
 
 
 def test_missing_source_is_visible_per_source_and_the_batch_completes_and_notifies(

@@ -128,6 +128,13 @@ class DeliverySensor(BaseOperator):
         return ctx.inbox / self.source / ctx.run_date, deadline
 
     def execute(self, context):
+        from hedui.ops.sources_config import load_sources_config
+
+        delivery = load_sources_config().delivery(self.source)
+        if delivery.is_sql:  # no folder to wait for: the ingest reads the exchange table and checks its `_ok` row
+            log.info("%s: exchange table %s@%s, completeness checked when it is read", self.source, delivery.table,
+                     delivery.conn_id)
+            return "exchange_table"
         folder, deadline = self._folder_and_deadline(context)
         if delivery_complete(folder):
             log.info("%s: delivery complete in %s", self.source, folder)
@@ -202,6 +209,30 @@ def _before_run_start(summary: dict, context) -> bool:
     return started is not None and finished < started
 
 
+def _failed_tasks(context) -> list[str]:
+    """The tasks of this DAG run that failed, a mapped one by its source (``ingest[vehicle]``) or shard
+    (``shard_work[3]``); not those only failed upstream, not the running task."""
+    ti, dag_run = context.get("ti"), context.get("dag_run")
+    run_id = getattr(dag_run, "run_id", None)
+    try:
+        states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id]).get(run_id) or {}
+        names = ti.xcom_pull(task_ids="list_sources") or []
+    except Exception as exc:  # the execution API unreachable: the notice still goes out, less precise
+        log.warning("could not read the run's task states: %s", exc)
+        return []
+    out = []
+    for key, state in states.items():
+        if str(state) != "failed" or key == ti.task_id:
+            continue
+        task_id, _, index = key.rpartition("_")  # a mapped task instance's key is <task_id>_<map index>
+        if task_id in ("ingest", "wait_for_delivery") and index.isdigit():
+            key = f"{task_id}[{names[int(index)] if int(index) < len(names) else index}]"
+        elif task_id == "shard_work" and index.isdigit():
+            key = f"shard_work[{index}]"
+        out.append(key)
+    return sorted(out)
+
+
 def notify_outcome(context) -> None:
     """Send the summary of this run, or — when it did not complete — a failure notice, then fail the task."""
     import json
@@ -222,7 +253,9 @@ def notify_outcome(context) -> None:
             summary = json.loads(path.read_text(encoding="utf-8"))
         if summary is not None and (summary.get("run_id") != run_id or _before_run_start(summary, context)):
             summary = None  # a summary of an earlier run of the same date, or of this run before it was cleared
-        reason = "有任务失败，请在 Airflow 中查看失败任务的日志；修正后可重跑本批次"
+        failed = _failed_tasks(context)
+        reason = ((f"失败的任务：{'、'.join(failed)}；" if failed else "有任务失败，")
+                  + "请在 Airflow 中查看失败任务的日志；修正后可重跑本批次")
     if summary is not None:
         for line in notify(summary):
             log.warning("%s", line)

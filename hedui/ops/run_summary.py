@@ -75,8 +75,11 @@ def text_zh(summary: dict) -> str:
     problems = summary["sources_missing"] + summary["sources_failed"]
     head = (f"核对批次 {summary['run_date']} 已完成，但有 {len(problems)} 个数据来源缺失或未通过校验"
             if problems else f"核对批次 {summary['run_date']} 完成")
-    lines = [head, f"  家庭：{summary['households']} 户（"
-             + "，".join(f"{OUTCOME_ZH.get(o, o)} {n}" for o, n in sorted(summary["outcomes"].items())) + "）"]
+    if summary["households"]:
+        lines = [head, f"  家庭：{summary['households']} 户（"
+                 + "，".join(f"{OUTCOME_ZH.get(o, o)} {n}" for o, n in sorted(summary["outcomes"].items())) + "）"]
+    else:  # e.g. the request list not complete (no .ok yet): its rows are quarantined, nobody was verified
+        lines = [head, "  家庭：0 户（没有可核对的家庭：请检查委托名单是否已完整交付，补齐后重跑本批次）"]
     for s in summary["sources"]:
         if s["status"] != "passed":
             lines.append(f"  ！{s['source_zh']}（{s['source']}）：{STATUS_ZH.get(s['status'], s['status'])}"

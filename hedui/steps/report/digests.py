@@ -158,3 +158,21 @@ def write_index(con, report_dir: Path, rows: list[dict], replace_all: bool) -> N
     finally:
         con.unregister("_pages_new")
     tmp.replace(index)
+    if replace_all:
+        remove_stale_pages(report_dir, rows)
+
+
+def remove_stale_pages(report_dir: Path, rows: list[dict]) -> int:
+    """Remove the current pages (and prints) of households this run no longer has (a request withdrawn
+    before a re-run of the date): a re-run replaces the run's outputs, it never leaves an earlier run's
+    page beside them.  Kept versions (``households/versions/``) stay.  Returns the number of files removed."""
+    import logging
+
+    keep = {Path(r["file"]).stem for r in rows}
+    folder = Path(report_dir) / "households"
+    stale = [p for p in folder.glob("*") if p.suffix in (".html", ".pdf") and p.is_file() and p.stem not in keep]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    if stale:
+        logging.getLogger(__name__).warning("removed %d report page(s) of households no longer in the run", len(stale))
+    return len(stale)
