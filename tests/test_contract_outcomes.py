@@ -475,3 +475,22 @@ def test_an_unknown_vehicle_price_and_an_unknown_entity_type_are_values_unknown(
     link(con, "business_registry", "biz:2", B)
     assert _gaps(con) == [("VALUE_UNKNOWN", A, "ve:1", "记录缺少“购置价格”，按未知处理（不按 0 计）"),
                           ("VALUE_UNKNOWN", B, "biz:1", "记录缺少“主体类型”，按未知处理")]
+
+
+def test_a_complete_delivery_of_no_rows_is_no_records_not_a_failed_source(tmp_path):
+    """sources.md: the marker's text is the file's data-row count. A header-only file whose marker says 0
+    is a complete answer: nobody asked about has a car, a flat, a company... (not SOURCE_FAILED)."""
+    from hedui.pipeline import RunContext, run
+
+    w = World()
+    (a,) = w.household("E01", [("丑一", "本人")])
+    w.bank(a, "100")
+    w.expect("E01", "CLEAR", "")
+    (a,) = w.household("E02", [("丑二", "本人")])
+    w.bank(a, "900000")
+    w.expect("E02", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    assert not w.rows["vehicle"] and not w.rows["tax"]  # nine departments answer with a header only
+    w.write(tmp_path / "inbox")
+    ctx = RunContext.of(tmp_path / "inbox", tmp_path / "work", RUN)
+    run(ctx)
+    assert outcomes(ctx) == w.expected

@@ -187,9 +187,14 @@ def test_a_row_count_other_than_the_markers_fails_the_source(tmp_path):
     assert result.reasons_zh[0].endswith("：应为 3 行，实际 2 行")
 
 
-def test_an_empty_delivery_fails_the_source(tmp_path):
+def test_an_empty_department_delivery_passes_with_a_warning_but_an_empty_registration_fails(tmp_path):
+    # a complete delivery of no rows says "no records of these persons" (nobody holds securities); only
+    # the household registration, which holds everyone, cannot answer with nothing
     result, quarantine = run(tmp_path, "securities", [])
-    assert (result.rows_in, result.status, quarantine) == (0, "failed", [])
+    assert (result.rows_in, result.status, quarantine) == (0, "passed", [])
+    assert len(result.warnings_zh) == 1 and result.warnings_zh[0].startswith("交付为空"), result.warnings_zh
+    result, _ = run(tmp_path, "public_security", [])
+    assert (result.rows_in, result.status) == (0, "failed")
     assert result.reasons_zh == ["交付为空：实际 0 行"]
 
 
@@ -315,11 +320,11 @@ def test_clean_rows_pass_every_suite(tmp_path, source):
 
 
 def test_a_suite_that_quarantines_on_a_table_level_rule_is_refused(tmp_path):
-    suite = json.loads((suites_dir() / "stg_bank.json").read_text(encoding="utf-8"))
+    suite = json.loads((suites_dir() / "stg_public_security.json").read_text(encoding="utf-8"))
     suite["expectations"][0]["meta"]["on_fail"] = "quarantine"
-    (tmp_path / "stg_bank.json").write_text(json.dumps(suite), encoding="utf-8")
+    (tmp_path / "stg_public_security.json").write_text(json.dumps(suite), encoding="utf-8")
     with pytest.raises(ConfigError, match="not row-level"):
-        load_suite("bank", tmp_path)
+        load_suite("public_security", tmp_path)
 
 
 def test_a_missing_suite_names_the_file_to_add(tmp_path):
