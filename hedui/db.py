@@ -116,3 +116,20 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, select_sql: str,
 def replace_model(con: duckdb.DuckDBPyConnection, table: str, name: str, run_date: str, **params: Any) -> int:
     """Store the rows of model sql/<name> for one run in `table` (see replace_rows)."""
     return replace_rows(con, table, sql_text(name), {"run_date": run_date, **params}, run_date)
+
+
+def replace_staged(con: duckdb.DuckDBPyConnection, table: str, src: str, run_date: str) -> None:
+    """Replace `table`'s rows of `run_date` by the staged Parquet file `src` (a `read_parquet(...)`
+    expression), streamed (no copy in memory).
+
+    The table is created from the file's shape on first use; columns a newer
+    file adds (e.g. ``id_masked``) are added to an older table.
+    """
+    if not table_exists(con, table):
+        con.sql(f"create table {table} as select * from {src} limit 0")
+    have = {r[0] for r in con.sql(f"describe {table}").fetchall()}
+    for name, type_, *_ in con.sql(f"describe select * from {src}").fetchall():
+        if name not in have:
+            con.sql(f'alter table {table} add column "{name}" {type_}')
+    con.execute(f"delete from {table} where run_date = ?", [run_date])
+    con.sql(f"insert into {table} by name select * from {src}")

@@ -190,7 +190,7 @@ def _load(ctx: RunContext) -> dict:
         files_rows, status_rows = [], []
         for source in sources():
             smap = load_map(source)
-            _replace_staged(con, f"stg_{source}", ctx.path("staged", source), ctx.run_date)
+            db.replace_staged(con, f"stg_{source}", _parquet(ctx.path("staged", source)), ctx.run_date)
             man = json.loads(ctx.path("manifests", source, "json").read_text(encoding="utf-8"))
             st = json.loads(ctx.path("status", source, "json").read_text(encoding="utf-8"))
             for f in man["manifest"].get("files", []):
@@ -233,29 +233,10 @@ def _load(ctx: RunContext) -> dict:
         con.sql("commit")
     finally:
         con.close()
-    changed = _inputs_changed(ctx, before, {(r[1], r[2]): r[3] for r in files_rows})
+    from hedui.audit.inputs import inputs_changed
+
+    changed = inputs_changed(ctx.workdir, ctx.run_date, before, {(r[1], r[2]): r[3] for r in files_rows})
     return {"files": n, "inputs_changed": changed}
-
-
-def _inputs_changed(ctx: RunContext, before: dict, after: dict) -> list[str]:
-    """The files of the date whose content differs from the date's previous load (changed, added, gone),
-    logged and recorded in the audit log: a re-run on other inputs than the run before it is noticed."""
-    if not before:
-        return []  # the date's first load
-    zh = {"changed": "内容已变", "added": "新增", "removed": "已不在"}
-    changed = sorted(
-        [(f"{s}:{f}", "changed") for (s, f), h in after.items() if (s, f) in before and before[(s, f)] != h]
-        + [(f"{s}:{f}", "added") for (s, f) in after.keys() - before.keys()]
-        + [(f"{s}:{f}", "removed") for (s, f) in before.keys() - after.keys()])
-    if changed:
-        from hedui.audit.auditor import default_log_path
-        from hedui.audit.log import AuditLog
-
-        log.warning("inputs of %s differ from its previous load: %s", ctx.run_date, changed)
-        AuditLog(default_log_path(ctx.workdir)).append(
-            action="inputs_changed", subject=f"批次 {ctx.run_date} 的交付文件与上次运行不同",
-            details={"files": "；".join(f"{name}（{zh[kind]}）" for name, kind in changed)})
-    return [name for name, _ in changed]
 
 
 MESSAGE_MAX = (REASON_MAX + 1) * REASONS_SHOWN + 100  # a source's message: a few short reasons
@@ -271,23 +252,6 @@ def _short_list(reasons: list[str], each: int = REASON_MAX) -> str:
 def _capped_sql(column: str, limit: int = REASON_MAX) -> str:
     return (f"case when length({column}) > {int(limit)} then left({column}, {int(limit) - 1}) || '…' "
             f"else {column} end")
-
-
-def _replace_staged(con, table: str, parquet: Path, run_date: str) -> None:
-    """Replace `table`'s rows of `run_date` by the staged Parquet file, streamed (no copy in memory).
-
-    The table is created from the file's shape on first use; columns a newer
-    file adds (e.g. ``id_masked``) are added to an older table.
-    """
-    src = _parquet(parquet)
-    if not db.table_exists(con, table):
-        con.sql(f"create table {table} as select * from {src} limit 0")
-    have = {r[0] for r in con.sql(f"describe {table}").fetchall()}
-    for name, type_, *_ in con.sql(f"describe select * from {src}").fetchall():
-        if name not in have:
-            con.sql(f'alter table {table} add column "{name}" {type_}')
-    con.execute(f"delete from {table} where run_date = ?", [run_date])
-    con.sql(f"insert into {table} by name select * from {src}")
 
 
 def _create_source_records_view(con) -> None:

@@ -42,6 +42,7 @@ from connectors import DeliveryManifest, SourceMap
 from connectors.maps import ColumnSpec
 from hedui.errors import ReconciliationError
 from hedui.resources import data_path
+from hedui.steps.staged_writer import StagedWriter
 from matching.normalize import name_sql_exceptions, normalize_name
 
 log = logging.getLogger(__name__)
@@ -209,60 +210,13 @@ def _manifest_for(raw_parquet: Path, smap: SourceMap, manifest) -> DeliveryManif
 _SPLIT_EXTRA = ("_file_row_number", "_rule", "_q_column_name", "_q_value_masked", "_q_reason_zh")
 QUARANTINE_COLUMNS = ("run_date", "source", "file_name", "row_no", "column_name", "value_masked", "rule", "reason_zh")
 SPLIT_BATCH_ROWS = 1_000_000
-ROW_GROUP_ROWS = 1_000_000
-#: columns with (nearly) one value per row: written without a dictionary (the writer would build one
-#: per column chunk only to drop it; without: less CPU and smaller files, the same values)
-UNIQUE_COLUMNS = frozenset({"record_id", "row_no", "file_row_number"})
 #: split.sql's lineage columns: one value per run, source, delivery or file, cast to the ENUM
 #: ``_hd_lineage`` (made per source from the raw file's values, :func:`_create_lineage_type`) so
 #: DuckDB hands them to Arrow dictionary-encoded and the Parquet writers write each dictionary once
 #: (not one string per row: ≈ 15 % of the split query's CPU, and the writers' hashing of them).
-#: The files keep them as plain strings (the writers store no Arrow schema: see :class:`_Writer`).
+#: The files keep them as plain strings (the writers store no Arrow schema: see :class:`~hedui.steps.staged_writer.StagedWriter`).
 LINEAGE_COLUMNS = ("run_date", "source", "delivery_date", "file_name")
 LINEAGE_TYPE = "_hd_lineage"
-
-
-class _Writer:
-    """A Parquet file written table by table to ``<out>.tmp`` and moved in place on commit; small
-    tables are gathered into row groups of :data:`ROW_GROUP_ROWS` (readers work per row group).
-
-    No Arrow schema is stored in the file: readers get each column's type from its Parquet type,
-    so the lineage columns (dictionary-encoded here, :data:`LINEAGE_COLUMNS`) read back as the
-    plain strings they are (every other staged type — string, int32, double, date32 — reads back
-    as written)."""
-
-    def __init__(self, out: Path, schema: pa.Schema, row_group_rows: int = ROW_GROUP_ROWS) -> None:
-        self.out, self.row_group_rows = out, row_group_rows
-        self.tmp = out.with_name(out.name + ".tmp")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        self.rows = 0
-        self.pending: list[pa.Table] = []
-        self.pending_rows = 0
-        self.writer = pq.ParquetWriter(str(self.tmp), schema, compression="zstd", compression_level=1,
-                                       write_statistics=False, store_schema=False,
-                                       use_dictionary=[n for n in schema.names if n not in UNIQUE_COLUMNS])
-
-    def write(self, table: pa.Table) -> None:
-        if table.num_rows:
-            self.pending.append(table)
-            self.pending_rows += table.num_rows
-            self.rows += table.num_rows
-            if self.pending_rows >= self.row_group_rows:
-                self._flush()
-
-    def _flush(self) -> None:
-        if self.pending:
-            self.writer.write_table(pa.concat_tables(self.pending), row_group_size=self.row_group_rows)
-            self.pending, self.pending_rows = [], 0
-
-    def commit(self) -> None:
-        self._flush()
-        self.writer.close()
-        self.tmp.replace(self.out)
-
-    def abort(self) -> None:
-        self.writer.close()
-        self.tmp.unlink(missing_ok=True)
 
 
 class _IdParser:
@@ -353,15 +307,15 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
     id_spec = smap.first_of_type("id")
     ids = _IdParser(con, id_spec.column) if id_spec else None
     if protect is not None:
-        guarded = _Writer(protect.out, protect.schema(staged_schema), protect.row_group_rows)
+        guarded = StagedWriter(protect.out, protect.schema(staged_schema), protect.row_group_rows)
         if protect.plain_columns is not None:
             plain = [n for n in staged_names if n in protect.plain_columns]
-    staged = _Writer(staged_out, pa.schema([reader.schema.field(n) for n in plain]))
+    staged = StagedWriter(staged_out, pa.schema([reader.schema.field(n) for n in plain]))
     q_schema = pa.schema([pa.field(n, pa.string()) for n in ("run_date", "source", "file_name")]
                          + [reader.schema.field("row_no")]
                          + [pa.field(n, pa.string()) for n in ("column_name", "value_masked", "rule", "reason_zh")]
                          + [pa.field("file_row_number", pa.int64())])
-    ruled = _Writer(spill / "quarantine_rules.parquet", q_schema)
+    ruled = StagedWriter(spill / "quarantine_rules.parquet", q_schema)
     try:
         for batch in reader:
             kept_out = pc.is_valid(batch.column("_rule"))

@@ -233,3 +233,13 @@ def lineage_groups(rows: list) -> dict[str, list[SimpleNamespace]]:
             g.last = max(g.last or r.period_month, r.period_month)
         g.rows.append(r)
     return {code: list(groups.values()) for code, groups in out.items()}
+
+
+def register_text_mask(con) -> None:
+    """`hd_audit_mask(text)` on `con`: ID and account numbers inside a free text masked (`mask_free_text`).
+
+    A reason or detail may quote a delivered value (an ID number typed into a balance column is quoted by
+    its quarantine reason): every such text a person reads passes through it."""
+    from hedui.steps.publish import _register_mask_udf
+
+    _register_mask_udf(con)

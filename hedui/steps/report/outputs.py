@@ -15,7 +15,16 @@ from pathlib import Path
 from hedui import safe_csv
 from hedui.ops.killpoint import kill_point
 from hedui.steps.report import digests, versions
-from hedui.steps.report.display import ALERT_KINDS, FINDING_ZH, OUTCOME_ZH, _env, _escape, _rows, safe_name
+from hedui.steps.report.display import (
+    ALERT_KINDS,
+    FINDING_ZH,
+    OUTCOME_ZH,
+    _env,
+    _escape,
+    _rows,
+    register_text_mask,
+    safe_name,
+)
 from hedui.steps.report.pages import (
     BATCH_MAX,
     _drop_worker_state,
@@ -53,16 +62,6 @@ def write_pdf_files(report_dir: Path, stems: list[str]) -> int:
 
     folder = report_dir / "households"
     return to_pdf((folder / f"{s}.html", folder / f"{s}.pdf") for s in stems)
-
-
-def register_text_mask(con) -> None:
-    """`hd_audit_mask(text)` on `con`: ID and account numbers inside a free text masked (`mask_free_text`).
-
-    A reason or detail may quote a delivered value (an ID number typed into a balance column is quoted by
-    its quarantine reason): every such text a person reads passes through it."""
-    from hedui.steps.publish import _register_mask_udf
-
-    _register_mask_udf(con)
 
 
 def _masked_statuses(con, run_date: str) -> list[dict]:

@@ -58,7 +58,7 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
     source of records, (order, group, the SQL of a record's row of HTML)."""
     from connectors import load_map
     from hedui.settings import REQUESTS, sources
-    from hedui.steps.report.outputs import register_text_mask
+    from hedui.steps.report.display import register_text_mask
 
     register_text_mask(con)  # hd_audit_mask: a reason or detail quoting a delivered ID or account number
     params = {"run_date": run_date}
