@@ -199,10 +199,10 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.rows["requests"][-2]["身份证号"] = "3.60702E+17"  # the applicant's own row
     w.expect("X02", "INCOMPLETE", "RECORD_QUARANTINED")
     # a county no policy version covers (Shenzhen): that household is answered, the run goes on
-    (a,) = w.household("P01", [("子一", "本人")])
+    (a,) = w.household("Z01", [("子一", "本人")])
     w.rows["requests"][-1]["区划代码"] = "440305"
     w.bank(a, "100")
-    w.expect("P01", "INCOMPLETE", "RECORD_QUARANTINED")
+    w.expect("Z01", "INCOMPLETE", "RECORD_QUARANTINED")
     w.add("bank", 机构名称="合计", 余额="99999")  # a summary row: not a record about anyone
     return w
 
@@ -292,6 +292,14 @@ def test_a_request_for_a_county_no_policy_covers_is_quarantined_with_what_to_do(
     lines = pq.read_table(ctx.path("quarantine_gx", "requests")).to_pylist()
     reasons = [q["reason_zh"] for q in lines if q["column_name"] == "region_code"]
     assert reasons and all("440305" in r and "没有适用的政策版本" in r and "政策参数" in r for r in reasons), reasons
+
+
+def test_the_batch_summary_links_no_page_a_fully_quarantined_household_does_not_have(contract_run):
+    _, ctx = contract_run
+    summary = (ctx.report_dir / "index.html").read_text(encoding="utf-8")
+    assert not (ctx.report_dir / "households" / "Z01.html").exists()
+    assert 'href="households/Z01.html"' not in summary and "Z01<br>" in summary and "无报告页" in summary
+    assert 'href="households/C01.html"' in summary
 
 
 def test_the_reports_state_facts_mask_ids_and_cite_their_records(contract_run):

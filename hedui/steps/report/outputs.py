@@ -237,8 +237,10 @@ def _write_batch_files(con, env, run_date: str, out: Path, statuses: list[dict],
         s.update({k: v for k, v in per_source.get(s["source"], {}).items() if k != "source"})
     with open(out / "alerts.csv", encoding="utf-8") as fh:
         n_alerts = sum(1 for _ in fh) - 1
-    outcomes = _summary_rows(con.sql("select request_id, outcome, findings from outcomes where run_date = $run_date "
-                                     "order by request_id", params=params).fetchall())
+    outcomes = _summary_rows(con.sql(  # a household every request row of which was quarantined has no page
+        "select o.request_id, o.outcome, o.findings, h.request_id is not null from outcomes as o "
+        "left join households as h on h.run_date = o.run_date and h.request_id = o.request_id "
+        "where o.run_date = $run_date order by o.request_id", params=params).fetchall())
     template = env.get_template("summary.html")
     # its `{{ value }}` calls `escape` from its module's names: this one gives the same text, with less work
     template.root_render_func.__globals__["escape"] = _escape
@@ -272,11 +274,12 @@ def _write_batch_files(con, env, run_date: str, out: Path, statuses: list[dict],
 
 
 def _summary_rows(rows: list[tuple]) -> list:
-    """The summary's line per household (request_id, outcome, findings) with what the line shows worked out
-    once in Python: `stem`, its page's file name, and `findings_zh`, the findings' Chinese names joined with
+    """The summary's line per household (request_id, outcome, findings, has_page) with what the line shows
+    worked out once in Python: `stem`, its page's file name, and `findings_zh`, the findings' Chinese names joined with
     "；" (the same text as escaping each name and joining: "；" has nothing to escape). A row is read by
     attribute at once (a dict row costs Jinja a failed attribute lookup, an exception, per value)."""
-    cls = _row_class(("request_id", "outcome", "findings", "stem", "findings_zh"))
+    cls = _row_class(("request_id", "outcome", "findings", "has_page", "stem", "findings_zh"))
     zh = FINDING_ZH.get
-    return [cls((rid, outcome, findings, safe_name(rid),
-                 "；".join(zh(c, c) for c in (findings or "").split(";") if c))) for rid, outcome, findings in rows]
+    return [cls((rid, outcome, findings, has_page, safe_name(rid),
+                 "；".join(zh(c, c) for c in (findings or "").split(";") if c)))
+            for rid, outcome, findings, has_page in rows]
