@@ -140,6 +140,16 @@ quarantined_requests as (
 ),
 
 -- the values each linked record must carry for the figures and findings (empty = unknown)
+-- the linked registration records: the member's declared relation beside the registered one
+registered as (
+    select l.request_id, l.member_id, l.source, l.record_id, t.hukou_no, m.relation,
+        hd_relation_category(t.relation_to_head) as category
+    from stg_public_security as t
+    inner join links as l on l.record_id = t.record_id and l.source = 'public_security'
+    inner join members as m on m.request_id = l.request_id and m.member_id = l.member_id
+    where t.run_date = $run_date
+),
+
 needed_values as (
     select l.request_id, l.member_id, l.source, l.record_id, '余额' as value_zh
     from stg_bank as t inner join links as l on l.record_id = t.record_id and l.source = 'bank'
@@ -212,37 +222,16 @@ needed_values as (
       and not coalesce(t.subscribed_yuan >= w.business_contribution_limit_yuan, false)
     union all
     -- a declared relation the registration cannot be checked against (finding_candidates.sql's
-    -- relation_mismatch): the member's relation to the head empty or a word not known here, in the
-    -- applicant's own registration household
-    select l.request_id, l.member_id, l.source, l.record_id, '与户主关系'
-    from stg_public_security as t
-    inner join links as l on l.record_id = t.record_id and l.source = 'public_security'
-    inner join members as m on m.request_id = l.request_id and m.member_id = l.member_id
-    where t.run_date = $run_date and hd_relation_category(t.relation_to_head) is null
-      and m.relation not in ('本人', '其他')
-      and exists (
-          select 1 from stg_public_security as head
-          inner join links as hl on hl.record_id = head.record_id and hl.source = 'public_security'
-          inner join members as applicant
-              on applicant.request_id = hl.request_id and applicant.member_id = hl.member_id
-             and applicant.relation = '本人'
-          where head.run_date = $run_date and hl.request_id = l.request_id
-            and head.hukou_no = t.hukou_no and hd_relation_category(head.relation_to_head) = '本人')
-    union all
-    -- the applicant's own relation to the head unreadable: whether he heads the 户, and so every
-    -- declared relation of the members registered with him, cannot be checked
-    select l.request_id, l.member_id, l.source, l.record_id, '与户主关系'
-    from stg_public_security as t
-    inner join links as l on l.record_id = t.record_id and l.source = 'public_security'
-    inner join members as m on m.request_id = l.request_id and m.member_id = l.member_id
-    where t.run_date = $run_date and hd_relation_category(t.relation_to_head) is null
-      and m.relation = '本人'
-      and exists (
-          select 1 from stg_public_security as other
-          inner join links as ol on ol.record_id = other.record_id and ol.source = 'public_security'
-          inner join members as om on om.request_id = ol.request_id and om.member_id = ol.member_id
-          where other.run_date = $run_date and ol.request_id = l.request_id
-            and other.hukou_no = t.hukou_no and om.relation not in ('本人', '其他'))
+    -- relation_mismatch): a checkable member's relation to the head empty or a word not known here,
+    -- in the 户 the applicant heads; or the applicant's own, so that whether he heads the 户 (and
+    -- every declared relation of the members registered with him) cannot be told
+    select r.request_id, r.member_id, r.source, r.record_id, '与户主关系'
+    from registered as r
+    where r.category is null and exists (
+        select 1 from registered as o
+        where o.request_id = r.request_id and o.hukou_no = r.hukou_no
+          and ((r.relation not in ('本人', '其他') and o.relation = '本人' and o.category = '本人')
+               or (r.relation = '本人' and o.relation not in ('本人', '其他'))))
 ),
 
 value_unknown as (
