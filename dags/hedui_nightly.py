@@ -138,9 +138,12 @@ def hedui_nightly():
     def ingest(source: str, **context) -> dict:
         from hedui.ops.airflow_tasks import fail_fast, raise_if_source_not_passed, run_context
         from hedui.pipeline import ingest_and_validate
+        from hedui.workdir import shared_writer_lock
 
         with fail_fast():
-            result = ingest_and_validate(run_context(context), source)
+            ctx = run_context(context)
+            with shared_writer_lock(ctx.workdir, f"ingest {source}"):  # never beside a `hedui run`
+                result = ingest_and_validate(ctx, source)
         raise_if_source_not_passed(result)  # skipped in the grid, the batch goes on
         return {"source": source, "status": result["status"]}
 

@@ -18,7 +18,6 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from connectors.limits import REASON_MAX, REASONS_SHOWN, cap
 from hedui import db
 from hedui.errors import ReconciliationError
 from hedui.ops.killpoint import kill_point
-from hedui.settings import REQUESTS, RunContext, settings, sources, use_threads
+from hedui.settings import REQUESTS, RunContext, settings, sources
 
 __all__ = ["REQUESTS", "RunContext", "sources"]  # re-exported for the DAGs and the CLI
 
@@ -383,21 +382,6 @@ def _source_bytes(ctx: RunContext, source: str) -> int:
     return sum(f.lstat().st_size for f in folder.iterdir() if not f.is_symlink() and f.is_file())
 
 
-def _worker_init(threads: int, log_level: int, environ: dict | None = None) -> None:
-    # the forkserver may have started before the caller set its environment (sources config, connections)
-    os.environ.update(environ or {})
-    use_threads(threads)
-    if log_level < logging.WARNING:  # a verbose run: the workers log like the parent (masked)
-        from hedui.logs import setup_logging
-
-        setup_logging(verbose=True)
-
-
-def _inherited_environ() -> dict:
-    """The caller's hedui settings and Airflow connections, for the per-source workers."""
-    return {k: v for k, v in os.environ.items() if k.startswith(("HEDUI_", "AIRFLOW_CONN_"))}
-
-
 def _timed_source(ctx: RunContext, source: str) -> float:
     t = time.perf_counter()
     ingest_and_validate(ctx, source)
@@ -424,28 +408,10 @@ def ingest_all(ctx: RunContext, workers: int | None = None, progress=None) -> di
             if progress is not None:
                 progress.advance(f"导入 {s}")
         return timings
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from hedui.steps.source_pool import run_sources
 
-    # workers fork from a fresh single-threaded server that has imported GX and filled the shared caches once
-    # (hedui.steps.preload; forking this process, which may run DuckDB/polars threads already, can deadlock them)
-    mp = multiprocessing.get_context("forkserver")
-    mp.set_forkserver_preload(["hedui.steps.preload"])
-    threads = max(1, settings().threads // workers)
-    with ProcessPoolExecutor(workers, mp_context=mp,
-                             initializer=_worker_init, initargs=(threads, logging.getLogger().getEffectiveLevel(),
-                                                       _inherited_environ())) as pool:
-        futures = {s: pool.submit(_timed_source, ctx, s) for s in order}
-        if progress is not None:
-            from concurrent.futures import as_completed
-
-            names = {f: s for s, f in futures.items()}
-            for f in as_completed(futures.values()):
-                progress.advance(f"导入 {names[f]}")
-        errors = [f.exception() for f in futures.values() if f.exception() is not None]
-        if errors:
-            raise errors[0]
-        return {f"ingest:{s}": futures[s].result() for s in sources()}
+    timings = run_sources(_timed_source, ctx, order, workers, settings().threads, progress)
+    return {f"ingest:{s}": timings[s] for s in sources()}
 
 
 _STEPS_ZH = {"load": "入库", "link": "关联", "assess": "评估", "report": "出报告", "publish": "发布",

@@ -9,6 +9,9 @@
   a killed process is taken over and the takeover is logged.  Re-entrant
   within one thread (a `hedui run` holds it while its steps take it again);
   another thread of the same process is refused like another process.
+- `shared_writer_lock(workdir, command)` — the same lock held shared, by
+  writers of their own files only (a DAG run's per-source ingest tasks, side
+  by side); refused beside an exclusive writer, and refuses one.
 - `private_umask()` — umask 0o077 for the process: every file hedui creates is
   0600, every folder 0700.  `secure_workdir` also tightens what an older
   version left 0644/0755.
@@ -132,6 +135,9 @@ def _read_holder(fd: int) -> dict:
 
 
 def _busy_message(workdir: Path, holder: dict) -> str:
+    if not holder.get("pid"):  # no holder record: held shared (a DAG run's ingest tasks write none), or just taken
+        return (f"工作目录 {workdir} 正在被另一个进程写入（例如 Airflow 夜间批次的数据接收任务 ingest）。"
+                "同一工作目录同一时间只能有一个写入操作。请等它结束后再试。")
     started = str(holder.get("started_at") or "未知时间")
     return (f"工作目录 {workdir} 正在被另一个进程写入：进程号 {holder.get('pid', '未知')}，"
             f"命令 {holder.get('command', '未知')}，开始于 {started}"
@@ -190,6 +196,31 @@ def writer_lock(workdir: Path | str, command: str, *, run_date: str | None = Non
                 _held.pop(key, None)
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)  # a clean release leaves no holder behind
+    finally:
+        os.close(fd)  # releases the flock
+
+
+@contextlib.contextmanager
+def shared_writer_lock(workdir: Path | str, command: str) -> Iterator[None]:
+    """Hold the writer lock shared: for writers of their own files only, side by side, never beside a writer.
+
+    A DAG's per-source ingest tasks write only their source's files of the run
+    and run in parallel; a `hedui run` (or any exclusive writer) of the same
+    folder must not mix its files with theirs, so each holds the lock shared.
+    Raises WorkdirBusyError at once while an exclusive writer holds it; an
+    exclusive writer is refused while any shared holder runs.
+    """
+    workdir = Path(workdir)
+    secure_workdir(workdir)
+    fd = os.open(workdir / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            raise WorkdirBusyError(_busy_message(workdir, holder), holder) from None
+        log.debug("writer lock of %s held shared by %s", workdir, command)
+        yield
     finally:
         os.close(fd)  # releases the flock
 

@@ -17,6 +17,6 @@ def test_preload_fills_the_caches_the_workers_share():
 def test_the_pool_preloads_it():
     import inspect
 
-    from hedui import pipeline
+    from hedui.steps import source_pool
 
-    assert 'set_forkserver_preload(["hedui.steps.preload"])' in inspect.getsource(pipeline.ingest_all)
+    assert 'set_forkserver_preload(["hedui.steps.preload"])' in inspect.getsource(source_pool.run_sources)

@@ -322,6 +322,39 @@ def test_the_writer_lock_is_reentrant_in_a_thread_and_exclusive_across_threads(t
     assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o700
 
 
+def test_the_dags_ingest_tasks_share_the_lock_with_each_other_and_never_run_beside_a_writer(tmp_path):
+    """The nightly DAG's per-source ingest tasks hold the writer lock shared: two of them side by side,
+    but a `hedui run` of the same folder is refused while they run, and they are refused while it runs."""
+    import threading
+
+    from hedui.workdir import WorkdirBusyError, shared_writer_lock, writer_lock
+
+    seen = []
+
+    def try_lock(lock, *args):
+        try:
+            with lock(tmp_path, *args):
+                seen.append("entered")
+        except WorkdirBusyError as exc:
+            seen.append(str(exc))
+
+    with shared_writer_lock(tmp_path, "ingest tax"):
+        with shared_writer_lock(tmp_path, "ingest bank"):  # side by side
+            t = threading.Thread(target=try_lock, args=(writer_lock, "run"))
+            t.start()
+            t.join()
+    assert seen[0].startswith(f"工作目录 {tmp_path} 正在被另一个进程写入") and "ingest" in seen[0]
+    with writer_lock(tmp_path, "run", run_date="20261128") as holder:
+        t = threading.Thread(target=try_lock, args=(shared_writer_lock, "ingest tax"))
+        t.start()
+        t.join()
+    assert f"进程号 {holder['pid']}" in seen[1] and "批次日期 20261128" in seen[1]
+    try_lock(writer_lock, "run")  # all released
+    assert seen[2] == "entered"
+    dag = (ROOT / "dags" / "hedui_nightly.py").read_text(encoding="utf-8")
+    assert 'shared_writer_lock(ctx.workdir, f"ingest {source}")' in dag
+
+
 def test_a_decision_made_while_a_run_holds_the_folder_is_refused_with_the_holder(work, capsys):
     con = duckdb.connect(str(work.database), read_only=True)
     key = con.sql("select decision_key from review_queue where status = 'pending' limit 1").fetchall()[0][0]

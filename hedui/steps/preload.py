@@ -1,4 +1,4 @@
-"""What the per-source workers of `hedui.pipeline.ingest_all` share, made once in their forkserver.
+"""What the per-source workers of `hedui.pipeline.ingest_all` (`hedui.steps.source_pool`) share, made once in their forkserver.
 
 Importing this module imports Great Expectations and the per-source step modules and fills the
 caches every source would otherwise fill again in each worker: the characters where the SQL and
