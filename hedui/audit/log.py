@@ -35,10 +35,11 @@ class AuditError(HeduiError):
 
 
 def mask_free_text(text: str | None) -> str | None:
-    """`masking.mask_text` (18/15-digit IDs), then any other run of ≥ 12 digits as **** + last 4."""
+    """`masking.mask_text` (18/15-digit IDs), then any other run of ≥ 12 digits as **** + last 4
+    (also written in groups: `6222 0202 0011 2233 445`)."""
     if text is None:
         return None
-    return _ACCOUNT_LIKE.sub(lambda m: "****" + m.group(1), mask_text(str(text)))
+    return _ACCOUNT_LIKE.sub(lambda m: "****" + m.group(1), mask_text(str(text), account_digits=12))
 
 
 def _mask_details(value):

@@ -26,8 +26,29 @@ def mask_account(value: str | None) -> str:
     return "****" + v[-4:] if len(v) > 4 else "****"
 
 
-def mask_text(text: str) -> str:
-    """Mask any 18- or 15-digit ID-shaped number inside free text (log lines, error messages)."""
+# digits written in groups (`360102 19900101 1234`, `3601-0219-9001-0112-34`): single spaces or hyphens
+# between groups of ≥ 3 digits (the last may be shorter), so dates (`2026-11-28`) stay whole
+_GROUPED = re.compile(r"(?<![0-9A-Za-z*])\d{3,}(?:[ \u3000-]\d{3,})*[ \u3000-]\d+[Xx]?(?![0-9A-Za-z])")
+
+
+def _mask_grouped(m: re.Match, account_digits: int | None) -> str:
+    text = m.group(0)
+    digits = re.sub(r"[ \u3000-]", "", text)
+    if _ID_LIKE.fullmatch(digits) or _ID15_LIKE.fullmatch(digits):
+        return mask_id(digits)
+    groups = len(re.split(r"[ \u3000-]", text))  # a card is written 4-4-4-4(-3); a property unit starts 6-6
+    if account_digits and digits.isdigit() and len(digits) >= account_digits and groups >= 3:
+        return "****" + digits[-4:]
+    return text
+
+
+def mask_text(text: str, account_digits: int | None = None) -> str:
+    """Mask any 18- or 15-digit ID-shaped number inside free text (log lines, error messages).
+
+    Also written in groups (`360102 19900101 1234`).  With `account_digits`, a number of at least
+    that many digits written in groups (`6222 0202 0011 2233 445`) is masked as an account.
+    """
+    text = _GROUPED.sub(lambda m: _mask_grouped(m, account_digits), text)
     text = _ID_LIKE.sub(lambda m: m.group(1) + "********" + m.group(3)[-4:], text)
     return _ID15_LIKE.sub(lambda m: m.group(1) + "*****" + m.group(3), text)
 
