@@ -93,6 +93,9 @@ HE = make_id("19700808", 171)              # K18: a registration record without 
 YAN = make_id("19660606", 191)             # K21: a namesake's registration, born elsewhere on another day
 CHU = make_id("19690909", 181)             # K19: her request row carries a wrong check character
 WEI = make_id("19681010", 182)             # K20: his request row carries the legacy 15-digit form
+WANG_JG = make_id("19820202", 201)         # K22: 王建国; a 王芳 born the same day in his county died
+HAN = make_id("19830303", 211)             # K23: 韩梅; a stranger's bank ID, one check character wrong, shares her
+                                           # county and birth date (the first 14 characters), nothing else
 
 
 def build() -> World:
@@ -187,11 +190,22 @@ def build() -> World:
     bank(w, "卫东", WEI, "30000")
     w.expect("K20", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
 
+    # K22: a death registration without ID of 王芳, born the day 王建国 was, in his county: the shared surname,
+    # birth date and county are all that agree (many people share them): not his, no review either
+    household(w, "K22", [("王建国", "本人", WANG_JG)])
+    w.add("public_security", 户号="HX22", 姓名="王芳", 公民身份号码="", 性别="女", 出生日期="1982-02-02",
+          与户主关系="户主", 户籍地址="江西省赣州市章贡区某路7号", 区划代码=REGION, 人员状态="死亡", 变动日期="2026-10-01")
+    w.expect("K22", "CLEAR", "")
+    # K23: a stranger's account whose ID has a wrong check character and shares only 韩梅's county and birth date
+    household(w, "K23", [("韩梅", "本人", HAN)])
+    bank(w, "路人丁", wrong_check(make_id("19830303", 299)), "500000")
+    w.expect("K23", "CLEAR", "")
+
     # every source delivers something (an empty delivery fails its source): a stranger nobody asked about
     s = {"name": "路人丙", "id": make_id("19600101", 901)}
     for n in range(200):  # valid IDs of people nobody asked about: a bank's usual answer, most IDs usable
         bank(w, "路人丙", make_id("19610101", n + 1), "100")
-    for n in range(20):  # and their registrations
+    for n in range(40):  # and their registrations (the suite allows 5 % of IDs unusable: K18, K21, K22 have none)
         w.add("public_security", 户号=f"HS{n:02d}", 姓名="路人丙", 公民身份号码=make_id("19610101", n + 1), 性别="男",
               出生日期="1961-01-01", 与户主关系="户主", 户籍地址="江西省赣州市章贡区某路5号", 区划代码=REGION,
               人员状态="正常", 变动日期="")
@@ -291,9 +305,10 @@ def test_a_wrong_check_character_is_never_exact_and_never_lost(linkage_run):
     got = outcomes(ctx)
     assert bank_links(ctx, "冯军") == [("K05", "冯军", "冯军", "bad_check", "probabilistic", "link", False)]
     # a stranger's name on the member's ID with one character wrong: whose record it is waits for a person
-    assert bank_links(ctx, "路人乙") == [("K06", "陈静", "路人乙", "bad_check", "probabilistic", "link", False)]
-    for rid in ("K05", "K06"):
-        assert got[rid] == ("INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK"), rid
+    # (another name never links on its own: a review pair, not an unconfirmed link)
+    assert bank_links(ctx, "路人乙") == [("K06", "陈静", "路人乙", "bad_check", "pending", "review", False)]
+    assert got["K05"] == ("INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
+    assert got["K06"] == ("INCOMPLETE", "UNCONFIRMED_LINK")
     # nothing lost: every delivered bank row staged or quarantined
     [(delivered, staged, quarantined)] = query(ctx, "select rows_delivered, rows_staged, rows_quarantined "
                                                     "from reconciliation where source = 'bank'")
@@ -361,6 +376,21 @@ def test_a_namesakes_registration_born_elsewhere_on_another_day_is_no_link(linka
     world, ctx = linkage_run
     assert outcomes(ctx)["K21"] == world.expected["K21"]
     assert query(ctx, "select count(*) from review_queue where request_id = 'K21'") == [(0,)]
+
+
+def test_a_record_agreeing_only_on_surname_birth_date_and_county_is_nobodys(linkage_run):
+    """王芳's death record (no ID, born the day 王建国 was, in his county) linked to him at weight ≈ 12 as his
+    (the shared surname made 王芳 look like 王伟 to the pinyin Jaro-Winkler); a stranger whose broken ID shares
+    韩梅's first 14 characters was a review pair (≈ 0.25) keeping her INCOMPLETE."""
+    world, ctx = linkage_run
+    got = outcomes(ctx)
+    assert (got["K22"], got["K23"]) == (world.expected["K22"], world.expected["K23"])
+    assert bank_links(ctx, "路人丁") == []
+    rows = query(ctx, "select count(*) from links where run_date = $run and request_id = 'K22' "
+                      "and method <> 'exact_id'", {"run": ctx.run_date})  # his own registration links exactly
+    pairs = query(ctx, "select count(*) from review_queue where run_date = $run and request_id in ('K22', 'K23')",
+                  {"run": ctx.run_date})
+    assert rows[0][0] == 0 and pairs[0][0] == 0
 
 
 def test_the_report_lists_the_waiting_record_and_its_weight(linkage_run):

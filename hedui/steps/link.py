@@ -198,11 +198,19 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
             create or replace temp table prob_pairs as
             with pairs as (
                 select l.record_id, l.source, l.name, l.idno, r.request_id, r.member_id,
-                       p.match_weight, p.match_probability, p.decision, p.breakdown
+                       p.match_weight, p.match_probability, p.breakdown,
+                       -- a record links on its own only on a name that agrees (exact or same pinyin), or a
+                       -- similar name with an ID one edit away; the rest of the band waits for a person
+                       case when p.decision = 'link' and p.gamma_name < 3
+                                 and not (p.gamma_name >= 1 and p.gamma_idno >= 1) then 'review'
+                            else p.decision end as decision
                 from lk_pairs p
                 join lk_left l on l.record_id = p.left_id
                 join lk_right r on r.member_key = p.right_id
                 where p.decision in ('link', 'review')
+                  -- another name and no ID close to the member's: only the birth date and the region agree,
+                  -- which many people share (the weights count them as independent of the ID prefix)
+                  and not (p.gamma_name = 0 and p.gamma_idno <= 0)
             ),
             persons as (
                 select record_id, member_id,

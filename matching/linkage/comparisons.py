@@ -136,6 +136,9 @@ def build_comparison(f: FieldSpec) -> Comparison:
         ]
         # the bands share one Jaro-Winkler per pair (most pairs below the pinyin level reach both)
         sim = f"jaro_winkler_similarity(l.{py}, r.{py})"
+        if f.given_name_bands:  # 王芳/王伟: the shared surname must not make the names look alike
+            sur, given = f"{f.name}__surname_py", f"{f.name}__given_py"
+            sim = f"case when l.{sur} = r.{sur} then jaro_winkler_similarity(l.{given}, r.{given}) else {sim} end"
         levels += [Level(f"jw>={_fmt(t)}", f"{SIM} >= {t!r}") for t in f.thresholds]
     elif k == "id_number":
         # one substitution or one adjacent transposition: same length, Hamming distance 1 or 2

@@ -85,6 +85,7 @@ class FieldSpec:
     null_when: str | None = None
     m: tuple[float, ...] | None = None
     u: tuple[float, ...] | None = None
+    given_name_bands: bool = False  # kind name: the similarity bands compare given names when surnames agree
 
     @classmethod
     def from_dict(cls, d: dict, i: int) -> FieldSpec:
@@ -94,7 +95,7 @@ class FieldSpec:
         _check_keys(
             d,
             {"name", "label", "kind", "column", "left_column", "right_column", "term_frequency", "thresholds",
-             "lengths", "levels", "null_when", "m", "u"},
+             "lengths", "levels", "null_when", "m", "u", "given_name_bands"},
             where,
         )
         name = _ident(d.get("name"), f"{where}.name")
@@ -127,7 +128,10 @@ class FieldSpec:
             null_when=d.get("null_when"),
             m=tuple(float(x) for x in d["m"]) if d.get("m") is not None else None,
             u=tuple(float(x) for x in d["u"]) if d.get("u") is not None else None,
+            given_name_bands=bool(d.get("given_name_bands", False)),
         )
+        if fs.given_name_bands and kind != "name":
+            raise SpecError(f"{where}.given_name_bands: only kind 'name' takes it (this field is {kind!r})")
         return fs
 
 
