@@ -161,13 +161,165 @@ def outcomes(ctx) -> dict[str, tuple[str, str]]:
 def test_every_household_has_the_outcome_policy_md_gives_it(policy_run):
     world, ctx = policy_run
     got = outcomes(ctx)
-    wrong = {rid: (got.get(rid), want) for rid, want in world.expected.items() if got.get(rid) != want}
+    assert {rid: got.get(rid) for rid in world.expected} == world.expected
+
+
+def _db(ctx):
     import duckdb
-    con = duckdb.connect(str(ctx.db_path) if hasattr(ctx, "db_path") else str(ctx.workdir / "hedui.duckdb"),
-                         read_only=True)
-    for rid in wrong:
-        print(rid, wrong[rid])
-        print(con.sql(f"select n_members, taxed_income_yuan, tax_paid_yuan, benefit_yuan, wage_estimate_yuan, "
-                      f"si_individual_yuan, income_monthly_per_capita_yuan, financial_assets_per_capita_yuan, "
-                      f"n_residential_units from figures where request_id = '{rid}'").fetchall())
-    assert not wrong, wrong
+
+    return duckdb.connect(str(ctx.database), read_only=True)
+
+
+def test_the_per_capita_figures_are_over_every_declared_member(policy_run):
+    _, ctx = policy_run
+    with _db(ctx) as con:
+        got = dict(con.sql("select request_id, n_members from households where request_id in ('PA01', 'PA02')")
+                   .fetchall())
+        assert got == {"PA01": 2, "PA02": 2}
+    page = (ctx.report_dir / "households" / "PA01.html").read_text(encoding="utf-8")
+    assert "2 人（已授权 1 人）" in page and "600.00 元" in page
+
+
+def test_a_month_with_a_tax_wage_replaces_only_that_months_estimate(policy_run):
+    _, ctx = policy_run
+    with _db(ctx) as con:
+        [(estimate, share, income)] = con.sql(
+            "select wage_estimate_yuan, si_individual_yuan, income_monthly_per_capita_yuan from figures "
+            "where request_id = 'PA09'").fetchall()
+    # 11 months estimated at 3,000 and one taxed at 100, less 8 % of the twelve bases
+    assert (estimate, share) == (33000.0, 2880.0)
+    assert income == pytest.approx((33000 + 100 - 2880) / 12, abs=1e-6)
+
+
+def test_a_limit_crossed_by_less_than_a_cent_per_head_is_crossed_and_says_so(policy_run):
+    _, ctx = policy_run
+    with _db(ctx) as con:
+        [(detail,)] = con.sql("select detail_zh from findings where request_id = 'PA07'").fetchall()
+    assert detail == "家庭人均金融资产 19,200.0033 元，高于限额 19,200 元"
+
+
+def test_the_report_names_the_policy_version_it_was_made_with(policy_run):
+    _, ctx = policy_run
+    page = (ctx.report_dir / "households" / "PA03.html").read_text(encoding="utf-8")
+    assert "JX-DEMO-2026：演示用政策参数（非正式文件）（DEMO-2026-01，2026-01-01）" in page
+    assert "演示数据（JX-DEMO-2026）" in page
+
+
+# --- a deployment's own policy file: versions per region, year, urban/rural and program ------------------
+
+def _version(vid, region, year, params, urban_rural="*", program="*"):
+    return {"id": vid, "source": {"notice": f"测试通知{vid}", "number": f"测-{vid}", "date": f"{year}-01-01"},
+            "scope": {"region": region, "year": year, "urban_rural": urban_rural, "program": program},
+            "params": params}
+
+
+def deployment_policy() -> dict:
+    """Province 36 for 2026 on the disposable-income basis (1.5 × 40,000 = 60,000 per head in towns), the
+    housing-fund balance counted, two residential units allowed, any non-exempt vehicle (multiple 0, only
+    motorcycles exempt), contributions from 50,000; the city 3607 with its own 特困 standard (1,100); the
+    county 360702 with its own rural standard (700); 2025 and 2027 versions that a 2026 run must not take."""
+    base = {"standard_monthly": {"城市": 800, "农村": 650}, "income_window_months": 12,
+            "financial_assets_basis": "disposable_income", "disposable_income_annual": {"城市": 40000, "农村": 20000},
+            "financial_assets_multiple": 1.5, "count_housing_fund_balance": True, "max_residential_units": 2,
+            "vehicle_price_multiple": 0, "exempt_vehicle_types": ["普通二轮摩托车"],
+            "business_contribution_limit": 50000, "business_always_review_types": ["个体工商户"],
+            "excluded_income_items": ["城乡居民基本养老保险"], "individual_si_rates": {"企业职工基本养老保险": 0.08}}
+    low = {**base, "standard_monthly": {"城市": 300, "农村": 200}}
+    return {"versions": [
+        _version("JX-2025", "36", 2025, low), _version("JX-2027", "36", 2027, low),
+        _version("JX-2026", "36", 2026, base),
+        _version("GZ-2026-TK", "3607", 2026, {**base, "standard_monthly": {"城市": 1100, "农村": 900}},
+                 program="特困人员供养"),
+        _version("ZG-2026-NC", "360702", 2026, {**base, "standard_monthly": {"城市": 800, "农村": 700}},
+                 urban_rural="农村"),
+    ]}
+
+
+def build_deployment() -> World:
+    w = World()
+    (a,) = w.household("PB01", [("策一", "本人")])
+    w.wages(a, W12, "850")  # over the province's 800
+    w.expect("PB01", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("PB02", [("策二", "本人")], program="特困人员供养")
+    w.wages(a, W12, "1000")  # under the city's own 特困 standard of 1,100
+    w.expect("PB02", "CLEAR", "")
+    (a,) = w.household("PB03", [("策三", "本人")], program="特困人员供养", urban="农村")
+    w.wages(a, W12, "690")  # the county's rural version (most specific region): 700
+    w.expect("PB03", "CLEAR", "")
+    (a,) = w.household("PB04", [("策四", "本人")], urban="农村")
+    w.wages(a, W12, "710")
+    w.expect("PB04", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("PB05", [("策五", "本人")])
+    w.add("housing_fund", 证件号码=a["id"], 姓名=a["name"], 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
+          账户余额="50000", 账户状态="封存", 截至日期="2026-10-31")  # a sealed account still holds its balance
+    w.bank(a, "10000.01")  # 60,000.01 over 60,000
+    w.expect("PB05", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    (a,) = w.household("PB06", [("策六", "本人")])
+    w.add("housing_fund", 证件号码=a["id"], 姓名=a["name"], 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
+          账户余额="90000", 账户状态="销户", 截至日期="2026-10-31")  # a closed account holds nothing
+    w.bank(a, "60000")  # at the limit
+    w.expect("PB06", "CLEAR", "")
+    (a,) = w.household("PB07", [("策七", "本人")])
+    w.car(a, "3000", kind="三轮汽车")  # not exempt under this version; any price
+    w.expect("PB07", "FINDINGS", "VEHICLE")
+    (a,) = w.household("PB08", [("策八", "本人")])
+    w.car(a, "")  # any vehicle is a finding: its unknown price does not matter
+    w.car(a, "", kind="普通二轮摩托车")
+    w.expect("PB08", "FINDINGS", "VEHICLE")
+    (a,) = w.household("PB09", [("策九", "本人")])
+    w.flat(a, "360702001001GB00191F00010001")
+    w.flat(a, "360702001001GB00191F00010002")  # two units: the limit
+    w.expect("PB09", "CLEAR", "")
+    (a,) = w.household("PB10", [("策十", "本人")])
+    for k in (1, 2, 3):
+        w.flat(a, f"360702001001GB00192F0001000{k}")
+    w.expect("PB10", "FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT")
+    (a,) = w.household("PB11", [("策十一", "本人")])
+    w.company(a, "有限责任公司", "存续", "5")  # 50,000: at this version's limit
+    w.expect("PB11", "FINDINGS", "BUSINESS_ROLE")
+    return w
+
+
+@pytest.fixture(scope="module")
+def deployment_run(tmp_path_factory):
+    import yaml
+
+    from hedui.pipeline import RunContext, run
+    from hedui.steps import policy
+
+    folder = tmp_path_factory.mktemp("policies")
+    (folder / "jiangxi.yaml").write_text(yaml.safe_dump(deployment_policy(), allow_unicode=True), encoding="utf-8")
+    world = build_deployment()
+    inbox = tmp_path_factory.mktemp("deployment") / "inbox"
+    world.write(inbox)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("deployment_work"), RUN)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(policy, "POLICY_DIR", folder)
+        run(ctx)
+    return world, ctx
+
+
+def test_each_household_is_weighed_by_its_own_version_of_the_policy(deployment_run):
+    world, ctx = deployment_run
+    got = outcomes(ctx)
+    assert {rid: got.get(rid) for rid in world.expected} == world.expected
+    with _db(ctx) as con:
+        used = dict(con.sql("select request_id, policy_id from households").fetchall())
+    assert used == {"PB02": "GZ-2026-TK", "PB03": "ZG-2026-NC", "PB04": "ZG-2026-NC",
+                    **{rid: "JX-2026" for rid in world.expected if rid not in ("PB02", "PB03", "PB04")}}
+    page = (ctx.report_dir / "households" / "PB02.html").read_text(encoding="utf-8")
+    assert "GZ-2026-TK：测试通知GZ-2026-TK（测-GZ-2026-TK，2026-01-01）" in page and "演示数据" not in page
+
+
+# --- the same rules on small in-memory tables (sql/assess/ models) ---------------------------------------
+
+
+def test_a_member_listed_twice_in_a_request_is_one_member_of_the_per_capita_figures():
+    from model_tables import A, add, add_member, connect, figures, link
+
+    con = connect()
+    add_member(con, "R1", A, "张三", "本人", "SQ1b")  # the applicant's row again (another authorization date …)
+    add(con, "stg_bank", "bank:1", 30000.0)
+    link(con, "bank", "bank:1", A)
+    f = figures(con)  # R1: the applicant and the spouse, 30,000 over 2
+    assert (f["n_members"], f["financial_assets_per_capita_yuan"]) == (2, 15000.0)

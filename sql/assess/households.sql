@@ -32,8 +32,10 @@ per_household as (
         any_value(urban_rural) filter (where relation = '本人') as applicant_urban_rural,
         any_value(urban_rural) as any_urban_rural,
         min(request_date) as request_date,
-        count(*) as n_staged_members,
-        count(*) filter (where nullif(trim(authorization_no), '') is not null) as n_authorized
+        -- a person listed twice in one request (two rows of one ID) is one member, not two
+        count(distinct coalesce(id_norm, record_id)) as n_staged_members,
+        count(distinct coalesce(id_norm, record_id)) filter (where nullif(trim(authorization_no), '') is not null)
+            as n_authorized
     from requests
     group by request_id
 ),
