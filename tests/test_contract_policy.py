@@ -323,3 +323,36 @@ def test_a_member_listed_twice_in_a_request_is_one_member_of_the_per_capita_figu
     link(con, "bank", "bank:1", A)
     f = figures(con)  # R1: the applicant and the spouse, 30,000 over 2
     assert (f["n_members"], f["financial_assets_per_capita_yuan"]) == (2, 15000.0)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"program": "最低生活保障金"}, "scope.program"),  # misspelt: it would match no request
+    ({"year": None}, "scope.year"),
+    ({"year": "2026年"}, "scope.year"),
+])
+def test_a_version_scope_that_could_never_apply_is_refused_naming_the_key(tmp_path, change, message):
+    import yaml
+
+    from hedui.errors import PolicyError
+    from hedui.steps.policy import load_policies
+
+    doc = deployment_policy()
+    doc["versions"][2]["scope"].update(change)
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(PolicyError, match=message.replace(".", r"\.")):
+        load_policies(path)
+
+
+def test_two_versions_of_one_scope_are_refused_not_picked_by_file_order(tmp_path):
+    import yaml
+
+    from hedui.errors import PolicyError
+    from hedui.steps.policy import load_policies
+
+    doc = deployment_policy()
+    doc["versions"].append({**doc["versions"][2], "id": "JX-2026-BIS"})
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(PolicyError, match="JX-2026 与 JX-2026-BIS 的适用范围相同"):
+        load_policies(path)
