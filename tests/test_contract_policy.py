@@ -356,3 +356,19 @@ def test_two_versions_of_one_scope_are_refused_not_picked_by_file_order(tmp_path
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     with pytest.raises(PolicyError, match="JX-2026 与 JX-2026-BIS 的适用范围相同"):
         load_policies(path)
+
+
+def test_a_limit_is_the_multiple_of_the_standard_in_cents_not_a_float_a_hair_below_it(tmp_path):
+    import yaml
+
+    from hedui.steps.policy import load_policies, policy_rows
+
+    doc = deployment_policy()
+    version = doc["versions"][2]
+    version["params"].update(financial_assets_basis="annual_standard", financial_assets_multiple=1.15,
+                             standard_monthly={"城市": 855, "农村": 580}, vehicle_price_multiple=1.1)
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    [row] = policy_rows(load_policies(path), [("R", "360102", "城市", "最低生活保障")], RUN)
+    # 1.15 × 855 × 12 = 11,799 (11,798.999999999998 in floating point: 11,799 per head would be "over")
+    assert (row["financial_assets_limit_yuan"], row["vehicle_price_limit_yuan"]) == (11799.0, 940.5)
