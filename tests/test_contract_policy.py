@@ -28,6 +28,10 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.rows["requests"][-1]["身份证号"] = "3.60702E+17"
     w.bank(a, "30000")  # 15,000 per head over 2: under 19,200
     w.expect("PA02", "INCOMPLETE", "RECORD_QUARANTINED")
+    (a,) = w.household("PA35", [("政三九", "本人")])
+    w.add("requests", **{**w.rows["requests"][-1], "授权日期": "2027-01-01"})  # his row again, quarantined:
+    w.wages(a, W12, "900")  # still one person, 900 a month: over
+    w.expect("PA35", "FINDINGS", "INCOME_OVER_STANDARD;RECORD_QUARANTINED")
 
     # --- income: averaged over the window, not over the months present ------------------------------
     (a,) = w.household("PA03", [("政五", "本人")])
@@ -173,9 +177,9 @@ def _db(ctx):
 def test_the_per_capita_figures_are_over_every_declared_member(policy_run):
     _, ctx = policy_run
     with _db(ctx) as con:
-        got = dict(con.sql("select request_id, n_members from households where request_id in ('PA01', 'PA02')")
-                   .fetchall())
-        assert got == {"PA01": 2, "PA02": 2}
+        got = dict(con.sql("select request_id, n_members from households "
+                           "where request_id in ('PA01', 'PA02', 'PA35')").fetchall())
+        assert got == {"PA01": 2, "PA02": 2, "PA35": 1}
     page = (ctx.report_dir / "households" / "PA01.html").read_text(encoding="utf-8")
     assert "2 人（已授权 1 人）" in page and "600.00 元" in page
 
