@@ -287,6 +287,11 @@ create or replace temp macro hd_amount(x, scale) as
 -- the order DuckDB's threads add rows in; an absurd amount is held at ±1e26 (far past every limit,
 -- so the outcome stays what the amount gives) so that no sum of them overflows; NULL stays NULL
 -- (least/greatest skip NULLs: an unknown amount must not become -1e26)
+-- a per-capita yuan figure for a finding's text: cents, or four decimals where the figure is over `lim`
+-- by less than the cents show (19,200.0033 over 19,200 is not shown as 19,200.00)
+create or replace temp macro hd_yuan_over(x, lim) as
+    case when round(x, 2) > lim then format('{:,.2f}', x) else format('{:,.4f}', x) end;
+
 create or replace temp macro hd_exact(x) as
     case when x is not null then cast(least(greatest(x, -1e26), 1e26) as decimal(38, 6)) end;
 
@@ -302,10 +307,11 @@ create or replace temp macro hd_relation_category(x) as
                          '长女', '次女', '三女', '四女', '五女', '养子', '继子', '养女', '继女', '养子或继子',
                          '养女或继女', '其他儿子', '其他女儿')
                  or rel similar to '(2[0-7]|29|3[0-7]|39)' then '子女'
-            when rel in ('父母', '父亲', '母亲', '继父', '继母', '养父', '养母', '继父或养父', '继母或养母',
+            when rel in ('父母', '父', '母', '父亲', '母亲', '继父', '继母', '养父', '养母', '继父或养父', '继母或养母',
                          '其他父母关系')
                  or rel similar to '(5[0-2]|5[7-9])' then '父母'
-            when rel in ('祖父母', '祖父', '祖母', '外祖父', '外祖母', '祖父母或外祖父母')
+            when rel in ('祖父母', '祖父', '祖母', '外祖父', '外祖母', '祖父母或外祖父母', '爷爷', '奶奶', '外公',
+                         '外婆')
                  or rel similar to '6[0-4]' then '祖父母'
             when rel in ('孙子女', '孙子', '孙女', '外孙子', '外孙女', '外孙', '孙子、孙女或外孙子、外孙女',
                          '其他孙子、孙女或外孙子、外孙女')

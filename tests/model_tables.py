@@ -12,7 +12,7 @@ OTHER_RUN = "20261101"
 TABLES = """
 create table stg_requests (run_date varchar, request_id varchar, id_norm varchar, name varchar, relation varchar,
     authorization_no varchar, record_id varchar, program varchar, region_code varchar, urban_rural varchar,
-    request_date date);
+    request_date date, name_norm varchar);
 create table household_policy (run_date varchar, request_id varchar, policy_id varchar,
     standard_monthly_yuan double, urban_standard_monthly_yuan double, income_window_months integer,
     financial_assets_limit_yuan double, count_housing_fund_balance boolean, max_residential_units integer,
@@ -44,6 +44,8 @@ create table stg_public_security (run_date varchar, record_id varchar, source va
     change_date date, hukou_no varchar, relation_to_head varchar);
 create table quarantine_links (run_date varchar, source varchar, file_name varchar, row_no integer,
     request_id varchar, member_id varchar, method varchar);
+create table quarantine_subjects (run_date varchar, source varchar, file_name varchar, row_no integer,
+    id_number varchar, id_masked varchar, name_norm varchar, rules varchar, reason_zh varchar, request_id varchar);
 create table stg_civil_affairs (run_date varchar, record_id varchar, death_date date, cremation_date date,
     funeral_home varchar);
 """
@@ -78,9 +80,9 @@ def connect(**policy) -> object:
 def add_member(con, request_id, member_id, name, relation, authorization_no, *, program="低保",
                region="360702", urban_rural="城市", run_date=RUN):
     row_no = con.sql("select count(*) + 2 from stg_requests").fetchall()[0][0]
-    con.execute("insert into stg_requests values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, date '2026-11-20')",
+    con.execute("insert into stg_requests values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, date '2026-11-20', ?)",
                 [run_date, request_id, member_id, name, relation, authorization_no, f"requests:req.csv:{row_no}",
-                 program, region, urban_rural])
+                 program, region, urban_rural, name])
 
 
 def set_policy(con, request_id, run_date=RUN, **overrides):

@@ -20,6 +20,9 @@ from hedui.resources import package_path
 POLICY_DIR = package_path("policies")
 
 URBAN_RURAL = ("城市", "农村")
+#: the 业务类型 of a request (sources.md): a version's scope.program is one of them or *
+PROGRAMS = ("最低生活保障", "特困人员供养", "医疗救助", "临时救助", "住房救助", "教育救助", "就业救助",
+            "受灾人员救助", "动态复核")
 
 # name → (type, required).  Types: number, bool, list, str, by_urban_rural.
 PARAMS: dict[str, tuple[str, bool]] = {
@@ -126,6 +129,13 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
                 raise _fail(p, f"版本 {vid} 的 scope.region", f"值 {region!r} 应为 2、4 或 6 位区划代码")
             if scope.get("urban_rural", "*") not in (*URBAN_RURAL, "*"):
                 raise _fail(p, f"版本 {vid} 的 scope.urban_rural", "应为 城市、农村 或 *")
+            year = scope.get("year")
+            if not isinstance(year, int) or isinstance(year, bool) or not 1990 <= year <= 2100:
+                raise _fail(p, f"版本 {vid} 的 scope.year", f"值 {year!r} 应为四位年份（如 2026）")
+            # a misspelt program would match no request and leave the version silently unused
+            if str(scope.get("program", "*")) not in (*PROGRAMS, "*"):
+                raise _fail(p, f"版本 {vid} 的 scope.program",
+                            f"值 {scope.get('program')!r} 应为 * 或业务类型之一：{'、'.join(PROGRAMS)}")
             params = v["params"]
             for name, (kind, required) in PARAMS.items():
                 if name not in params:
@@ -145,13 +155,28 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
                     demonstration=bool(v.get("demonstration", False)),
                     source={k: str(x) for k, x in v["source"].items()},
                     region=region,
-                    year=int(scope.get("year")),
+                    year=year,
                     urban_rural=str(scope.get("urban_rural", "*")),
                     program=str(scope.get("program", "*")),
                     params=params,
                 )
             )
+    _refuse_same_scope(versions, paths)
     return versions
+
+
+def _refuse_same_scope(versions: list[PolicyVersion], paths: list[Path]) -> None:
+    """Two versions of one scope (region, year, urban/rural, program) would leave which one applies to the
+    order of the files: refused, naming both (a new notice replaces the old version, or takes a new year)."""
+    seen: dict[tuple, str] = {}
+    for v in versions:
+        key = (v.region, v.year, v.urban_rural, v.program)
+        if key in seen:
+            raise PolicyError(
+                f"政策文件（{'、'.join(p.name for p in paths)}）中版本 {seen[key]} 与 {v.id} 的适用范围相同"
+                f"（区划 {v.region}、{v.year} 年、{v.urban_rural}、{v.program}），无法确定适用哪一个；"
+                "请删除或修改其中一个版本")
+        seen[key] = v.id
 
 
 def resolve(
@@ -206,10 +231,13 @@ def policy_rows(versions: list[PolicyVersion], households: list[tuple[str, str, 
             "standard_monthly_yuan": standard,
             "urban_standard_monthly_yuan": float(p["standard_monthly"]["城市"]),
             "income_window_months": int(p["income_window_months"]),
-            "financial_assets_limit_yuan": float(p["financial_assets_multiple"]) * basis,
+            # limits in cents: 1.15 × 855 × 12 is 11,798.999999999998 in binary floating point, and a
+            # household at exactly 11,799 would be "over" it
+            "financial_assets_limit_yuan": round(float(p["financial_assets_multiple"]) * basis, 2),
             "count_housing_fund_balance": bool(p["count_housing_fund_balance"]),
             "max_residential_units": int(p["max_residential_units"]),
-            "vehicle_price_limit_yuan": float(p["vehicle_price_multiple"]) * float(p["standard_monthly"]["城市"]),
+            "vehicle_price_limit_yuan": round(float(p["vehicle_price_multiple"]) * float(p["standard_monthly"]["城市"]),
+                                              2),
             "exempt_vehicle_types": list(p["exempt_vehicle_types"]),
             "business_contribution_limit_yuan": float(p["business_contribution_limit"]),
             "business_always_review_types": list(p.get("business_always_review_types", [])),

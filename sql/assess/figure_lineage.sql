@@ -23,8 +23,9 @@ window_bounds as (
     from households as h
 ),
 
-members_with_tax_wages as (
-    select distinct l.request_id, l.member_id
+-- the months a member has a tax wage: that month's contribution base is no wage estimate
+tax_wage_months as (
+    select distinct l.request_id, l.member_id, t.period_month
     from stg_tax as t
     inner join links as l on l.record_id = t.record_id and l.source = 'tax'
     inner join window_bounds as w on w.request_id = l.request_id
@@ -56,13 +57,14 @@ income_rows as (
             when s.category = '待遇' and list_contains(h.excluded_income_items, s.scheme) then '按政策不计入'
             when s.category = '待遇' then null
             when s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险') then '缴费基数不计为收入'
-            when m.member_id is not null then '已有计税工资，不按缴费基数估算'
+            when m.member_id is not null then '该月已有计税工资，不按缴费基数估算'
         end
     from stg_social_insurance as s
     inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
     inner join window_bounds as w on w.request_id = l.request_id
     inner join households as h on h.request_id = l.request_id
-    left join members_with_tax_wages as m on m.request_id = l.request_id and m.member_id = l.member_id
+    left join tax_wage_months as m
+        on m.request_id = l.request_id and m.member_id = l.member_id and m.period_month = s.period_month
     where s.run_date = $run_date
 ),
 

@@ -3,6 +3,8 @@
 -- Only records linked to an authorized member count (links).  Records waiting in the
 -- review queue (`pending_links`) are counted apart, in the `*_if_confirmed_*` figures only:
 -- what the figures would be if staff confirmed them (evidence_gaps.sql compares the two).
+-- Per-capita amounts keep 6 decimals (reports show 2): a limit is crossed by what the figure is, not
+-- by its rounding (57,600.01 yuan over 3 people is 19,200.0033, over a limit of 19,200).
 -- An empty amount is unknown, never zero: it adds nothing to a sum, and the record is
 -- listed as VALUE_UNKNOWN (evidence_gaps.sql).
 -- Amounts are summed as exact decimals (hd_exact: the staged double to 8 decimals) and the sums
@@ -35,7 +37,7 @@ window_bounds as (
 ),
 
 tax as (
-    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, t.income_item, hd_exact(t.income_yuan) as income_yuan,
+    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, t.income_item, t.period_month, hd_exact(t.income_yuan) as income_yuan,
         hd_exact(t.tax_paid_yuan) as tax_paid_yuan
     from stg_tax as t
     inner join links as l on l.record_id = t.record_id and l.source = 'tax'
@@ -47,7 +49,7 @@ tax as (
 ),
 
 si as (
-    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, s.scheme, s.category,
+    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, s.scheme, s.category, s.period_month,
         hd_exact(s.contribution_base_yuan) as contribution_base_yuan, hd_exact(s.benefit_yuan) as benefit_yuan,
         case s.scheme
             when '企业职工基本养老保险' then h.si_rate_enterprise
@@ -63,19 +65,43 @@ si as (
       and s.period_month >= w.window_start and s.period_month < w.window_end
 ),
 
--- members with tax wages: counted ones (not waiting for review) replace the contribution-base wage
--- estimate in every figure; waiting ones replace it in the if-confirmed figure only
-members_with_tax_wages as (
-    select request_id, member_id, bool_or(not is_pending) as is_counted
+-- wages per member and month (policy.md: from tax records, else from the contribution base as an
+-- estimate): a month with a tax wage replaces that month's base estimate, in every figure when the tax
+-- record counts (not waiting for review), in the if-confirmed figure only when it waits; the other
+-- months of the member keep their estimate (a tax wage of one month says nothing of the others)
+tax_wage_months as (
+    select request_id, member_id, period_month, bool_or(not is_pending) as is_counted
     from tax where income_item = '工资薪金所得'
-    group by request_id, member_id
+    group by request_id, member_id, period_month
+),
+
+-- months with a pension contribution: a wage (estimated from its base) is counted for them
+pension_base_months as (
+    select request_id, member_id, period_month, bool_or(not is_pending) as is_counted
+    from si where category = '缴费' and scheme in ('企业职工基本养老保险', '机关事业单位养老保险')
+    group by request_id, member_id, period_month
+),
+
+-- the individual's SI share is deducted from a wage: only for a month in which a wage of the member
+-- counts (taxed, or estimated from a pension base), never from income that is not there
+si_rows as (
+    select si.*,
+        coalesce(m.is_counted, false) as has_counted_tax_wage,
+        m.member_id is not null as has_any_tax_wage,
+        coalesce(m.is_counted, false) or coalesce(p.is_counted, false) as has_counted_wage,
+        m.member_id is not null or p.member_id is not null as has_any_wage
+    from si
+    left join tax_wage_months as m
+        on m.request_id = si.request_id and m.member_id = si.member_id and m.period_month = si.period_month
+    left join pension_base_months as p
+        on p.request_id = si.request_id and p.member_id = si.member_id and p.period_month = si.period_month
 ),
 
 income as (
     select request_id, is_confirmed, is_pending, sum(income_yuan) as income_yuan,
         sum(coalesce(tax_paid_yuan, 0)) as tax_paid_yuan,
         0.0 as benefit_yuan, 0.0 as wage_estimate_yuan, 0.0 as si_individual_yuan,
-        0.0 as wage_estimate_if_confirmed_yuan
+        0.0 as wage_estimate_if_confirmed_yuan, 0.0 as si_individual_if_confirmed_yuan
     from tax group by request_id, is_confirmed, is_pending
     union all
     select si.request_id, si.is_confirmed, si.is_pending, 0, 0,
@@ -85,16 +111,17 @@ income as (
         sum(si.contribution_base_yuan) filter (
             where si.category = '缴费'
               and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险')
-              and not coalesce(m.is_counted, false)),
-        sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (where si.category = '缴费'),
+              and not si.has_counted_tax_wage),
+        sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (
+            where si.category = '缴费' and si.has_counted_wage),
         sum(si.contribution_base_yuan) filter (
             where si.category = '缴费'
               and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险')
-              and m.member_id is null)
-    from si
+              and not si.has_any_tax_wage),
+        sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (
+            where si.category = '缴费' and si.has_any_wage)
+    from si_rows as si
     inner join households as h on h.request_id = si.request_id
-    left join members_with_tax_wages as m
-        on m.request_id = si.request_id and m.member_id = si.member_id
     group by si.request_id, si.is_confirmed, si.is_pending
 ),
 
@@ -103,7 +130,8 @@ income_parts as (
         coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0) + coalesce(benefit_yuan, 0)
             + coalesce(wage_estimate_yuan, 0) - coalesce(si_individual_yuan, 0) as net_yuan,
         coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0) + coalesce(benefit_yuan, 0)
-            + coalesce(wage_estimate_if_confirmed_yuan, 0) - coalesce(si_individual_yuan, 0) as net_if_confirmed_yuan
+            + coalesce(wage_estimate_if_confirmed_yuan, 0) - coalesce(si_individual_if_confirmed_yuan, 0)
+            as net_if_confirmed_yuan
     from income
 ),
 
@@ -182,17 +210,17 @@ final as (
         coalesce(i.si_individual_yuan, 0) as si_individual_yuan,
         round((coalesce(i.taxed_income_yuan, 0) - coalesce(i.tax_paid_yuan, 0) + coalesce(i.benefit_yuan, 0)
             + coalesce(i.wage_estimate_yuan, 0) - coalesce(i.si_individual_yuan, 0))
-            / h.income_window_months / h.n_members, 2) as income_monthly_per_capita_yuan,
-        round(coalesce(i.net_confirmed_yuan, 0) / h.income_window_months / h.n_members, 2)
+            / h.income_window_months / h.n_members, 6) as income_monthly_per_capita_yuan,
+        round(coalesce(i.net_confirmed_yuan, 0) / h.income_window_months / h.n_members, 6)
             as income_monthly_per_capita_confirmed_yuan,
-        round(coalesce(i.net_if_confirmed_yuan, 0) / h.income_window_months / h.n_members, 2)
+        round(coalesce(i.net_if_confirmed_yuan, 0) / h.income_window_months / h.n_members, 6)
             as income_monthly_per_capita_if_confirmed_yuan,
         h.standard_monthly_yuan,
         coalesce(a.financial_assets_yuan, 0) as financial_assets_yuan,
-        round(coalesce(a.financial_assets_confirmed_yuan, 0) / h.n_members, 2)
+        round(coalesce(a.financial_assets_confirmed_yuan, 0) / h.n_members, 6)
             as financial_assets_per_capita_confirmed_yuan,
-        round(coalesce(a.financial_assets_yuan, 0) / h.n_members, 2) as financial_assets_per_capita_yuan,
-        round(coalesce(a.financial_assets_if_confirmed_yuan, 0) / h.n_members, 2)
+        round(coalesce(a.financial_assets_yuan, 0) / h.n_members, 6) as financial_assets_per_capita_yuan,
+        round(coalesce(a.financial_assets_if_confirmed_yuan, 0) / h.n_members, 6)
             as financial_assets_per_capita_if_confirmed_yuan,
         coalesce(a.n_unknown_amounts, 0) as n_unknown_amounts,
         h.financial_assets_limit_yuan,

@@ -174,17 +174,19 @@ business as (
            or b.subscribed_yuan >= h.business_contribution_limit_yuan)
 ),
 
+-- a per-capita figure is compared as it is, not as rounded to cents: hd_yuan_over shows the cents, or
+-- four decimals where the cents alone would hide that the figure is over the limit
 income_over as (
     select request_id, 'INCOME_OVER_STANDARD' as code, cast(null as varchar) as member_id,
         cast(null as varchar) as source, cast(null as varchar) as record_id,
-        '家庭月人均收入 ' || format('{:,.2f}', income_monthly_per_capita_yuan) || ' 元，高于保障标准 '
+        '家庭月人均收入 ' || hd_yuan_over(income_monthly_per_capita_yuan, standard_monthly_yuan) || ' 元，高于保障标准 '
             || format('{:,.0f}', standard_monthly_yuan) || ' 元' as detail_zh,
         income_monthly_per_capita_confirmed_yuan > standard_monthly_yuan as is_confirmed,
         'figure' as method, cast(null as double) as match_weight, false as is_pending
     from figures where income_monthly_per_capita_yuan > standard_monthly_yuan
     union all
     select request_id, 'INCOME_OVER_STANDARD', null, null, null,
-        '若确认待核实记录，家庭月人均收入将为 ' || format('{:,.2f}', income_monthly_per_capita_if_confirmed_yuan)
+        '若确认待核实记录，家庭月人均收入将为 ' || hd_yuan_over(income_monthly_per_capita_if_confirmed_yuan, standard_monthly_yuan)
             || ' 元，高于保障标准 ' || format('{:,.0f}', standard_monthly_yuan) || ' 元',
         false, 'figure', null, true
     from figures
@@ -194,13 +196,13 @@ income_over as (
 
 assets_over as (
     select request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', null, null, null,
-        '家庭人均金融资产 ' || format('{:,.2f}', financial_assets_per_capita_yuan) || ' 元，高于限额 '
+        '家庭人均金融资产 ' || hd_yuan_over(financial_assets_per_capita_yuan, financial_assets_limit_yuan) || ' 元，高于限额 '
             || format('{:,.0f}', financial_assets_limit_yuan) || ' 元',
         financial_assets_per_capita_confirmed_yuan > financial_assets_limit_yuan, 'figure', null, false
     from figures where financial_assets_per_capita_yuan > financial_assets_limit_yuan
     union all
     select request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', null, null, null,
-        '若确认待核实记录，家庭人均金融资产将为 ' || format('{:,.2f}', financial_assets_per_capita_if_confirmed_yuan)
+        '若确认待核实记录，家庭人均金融资产将为 ' || hd_yuan_over(financial_assets_per_capita_if_confirmed_yuan, financial_assets_limit_yuan)
             || ' 元，高于限额 ' || format('{:,.0f}', financial_assets_limit_yuan) || ' 元',
         false, 'figure', null, true
     from figures
