@@ -75,6 +75,9 @@ _MEMBER_ID_COLUMNS = ("member_id", "member_pseudonym", "applicant_id", "id_norm"
 _UNMASKED_ID_SQL = r"(^|[^0-9A-Za-z])[0-9]{17}[0-9Xx]([^0-9A-Za-z]|$)"
 
 
+_ID_LENGTH = 18  # the characters `_UNMASKED_ID_SQL` needs at least
+
+
 def describe_code_version() -> str:
     """`git describe --always --dirty` of the checkout, else the installed package version."""
     if checkout_root() is None:  # an installed wheel: its version, never a surrounding repository's
@@ -454,7 +457,10 @@ def _guard_unmasked(con, scope: dict[str, str | None] | None = None) -> None:
     for table, column in rows:
         q = '"' + column.replace('"', '""') + '"'
         day = scope.get(table)
-        n = con.sql(f"select count(*) from auditor.{table} where regexp_matches({q}, $p)"
+        # a match is 18 characters at least (ASCII, a byte each): a shorter text (most: dates, codes, sources)
+        # cannot hold one, and its byte length costs nothing next to the regex
+        n = con.sql(f"select count(*) from auditor.{table} where strlen({q}) >= {_ID_LENGTH} "
+                    f"and regexp_matches({q}, $p)"
                     + (" and run_date = $d" if day else ""),
                     params={"p": _UNMASKED_ID_SQL, **({"d": day} if day else {})}).fetchall()[0][0]
         if n:
