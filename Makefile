@@ -33,8 +33,10 @@ setup: .venv/.synced bytecode system-deps
 demo: setup
 	$(HEDUI) demo --workdir .work/demo --households 200
 
+# two workers (pytest-xdist), whole files to a worker so a module's fixture runs once (each worker has its own
+# Airflow home, tests/conftest.py); a single file is still `$(PY) -m pytest -q tests/test_x.py`
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # the operations suites: built wheel in a fresh venv, the DAG under Celery+PostgreSQL, kill and re-run
 test-ops: setup

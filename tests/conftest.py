@@ -8,13 +8,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-os.environ["AIRFLOW_HOME"] = str(ROOT / ".work" / "airflow-test")
+#: under pytest-xdist (`make test` runs `-n 2`) each worker has an Airflow home (metadata database, keys) of its
+#: own: two processes running `dag.test()` on one SQLite file would lock each other out
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+_HOME = str(ROOT / ".work" / (f"airflow-test-{_WORKER}" if _WORKER else "airflow-test"))
+if os.environ.get("AIRFLOW_HOME") != _HOME:  # a worker inherits what the controller's configure() set: not its own
+    for _name in os.environ.pop("HEDUI_TEST_CONFIGURED", "").split():
+        os.environ.pop(_name, None)
+_before = set(os.environ)
+os.environ["AIRFLOW_HOME"] = _HOME
 os.environ.setdefault("HEDUI_THREADS", "2")
 os.environ.setdefault("HEDUI_REPORT_PDF", "none")  # PDFs are tested on a few pages in test_report_render
 
 from hedui.ops import airflow_env  # noqa: E402
 
 airflow_env.configure()
+os.environ["HEDUI_TEST_CONFIGURED"] = " ".join(sorted(set(os.environ) - _before - {"AIRFLOW_HOME"}))
 
 RUN_DATE = "20261128"
 
