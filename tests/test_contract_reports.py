@@ -60,7 +60,7 @@ def build(second: bool) -> World:  # noqa: PLR0915 - one household per block
     w.bank(c, "999999", account="6216000077778888999")  # the unauthorized member: never looked up
     w.add("civil_affairs", 姓名="外人", 身份证号=contract_world.new_id(), 死亡日期="2026-01-01",
           火化日期="2026-01-02", 殡仪馆="赣州市殡仪馆")  # about nobody asked: a delivery is never empty
-    for _ in range(18):  # the bank's answer about others: one broken ID among them stays under 10 %
+    for _ in range(24):  # the bank's answer about others: two unusable IDs among them stay under 10 %
         w.bank({"name": "路人", "id": contract_world.new_id()}, "10")
     # --- a clean household (its bank record's ID is broken: linked by name, probabilistically) -------
     (p,) = w.household("C01", [("钱小明", "本人")])
@@ -82,6 +82,8 @@ def build(second: bool) -> World:  # noqa: PLR0915 - one household per block
     # --- 复核: the same request in both runs; a new deposit between ---------------------------------------
     (d,) = w.household("D01", [("孙复核", "本人")])
     w.bank(d, "1000", account="6216000012340000001")
+    # an account in a homophone name without ID: a pair for staff (it could be his), changing no finding
+    w.bank({"name": "孙复合", "id": ""}, "10", account="6216000012340000009")
     if second:
         w.bank(d, "50000", account="6216000012340000002")
     # --- 动态复核: one event per kind between the two checks ----------------------------------------------
@@ -119,7 +121,13 @@ def write(w: World, inbox: Path, date: str) -> None:
 
     bank = w.rows["bank"]
     broken = next(r for r in bank if r["户名"] == "钱小明")
-    broken["证件号码"] = broken["证件号码"][:-2] + ("00" if broken["证件号码"][-2:] != "00" else "11")
+    pid = broken["证件号码"]
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    for tail in ("00", "11", "22", "33"):  # two characters changed, and the check character wrong (not valid by chance)
+        body = pid[:16] + tail[0]
+        if tail != pid[-2:] and "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11] != tail[1]:
+            break
+    broken["证件号码"] = pid[:-2] + tail
     w.write(inbox, date)
     folder = inbox / "vehicle" / date
     for f in folder.iterdir():
