@@ -146,6 +146,15 @@ def _busy_message(workdir: Path, holder: dict) -> str:
               "若确认该进程已不存在，重新运行即可自动接管。")
 
 
+def _flock_or_busy(workdir: Path, fd: int, mode: int) -> None:
+    """Take the lock file's flock in `mode` at once, or raise WorkdirBusyError naming its holder."""
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _read_holder(fd)
+        raise WorkdirBusyError(_busy_message(workdir, holder), holder) from None
+
+
 @contextlib.contextmanager
 def writer_lock(workdir: Path | str, command: str, *, run_date: str | None = None) -> Iterator[dict]:
     """Hold the working folder's writer lock for the block; yield the holder record.
@@ -169,14 +178,9 @@ def writer_lock(workdir: Path | str, command: str, *, run_date: str | None = Non
             with _held_guard:
                 _held[key][1] -= 1
         return
-    path = workdir / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE)
+    fd = os.open(workdir / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(fd)
-            raise WorkdirBusyError(_busy_message(workdir, holder), holder) from None
+        _flock_or_busy(workdir, fd, fcntl.LOCK_EX)
         previous = _read_holder(fd)
         holder = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
                   "started_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -214,11 +218,7 @@ def shared_writer_lock(workdir: Path | str, command: str) -> Iterator[None]:
     secure_workdir(workdir)
     fd = os.open(workdir / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(fd)
-            raise WorkdirBusyError(_busy_message(workdir, holder), holder) from None
+        _flock_or_busy(workdir, fd, fcntl.LOCK_SH)
         log.debug("writer lock of %s held shared by %s", workdir, command)
         yield
     finally:
