@@ -68,18 +68,24 @@ def test_the_first_run_records_a_digest_per_page_and_a_rerun_renders_none(copy):
 
 def test_a_report_step_killed_between_batches_reruns_to_the_same_pages(copy):
     ctx, work, report_dir = copy
-    shutil.rmtree(report_dir)
     workers = {"HEDUI_REPORT_BATCH": "10", "HEDUI_REPORT_POOL_MIN": "1", "HEDUI_THREADS": "2"}
+    # the reference: an uninterrupted step on this copy (the shared run's own folder is touched by other
+    # tests, e.g. a PDF written beside a page)
+    shutil.rmtree(report_dir)
+    assert _report(work, None, **workers).returncode == 0
+    reference, reference_index = _pages(report_dir), _index(report_dir)
+    assert reference.keys() == _pages(ctx.report_dir).keys()
+    shutil.rmtree(report_dir)
     proc = _report(work, "report:batch", **workers)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
     assert not (report_dir / "pages.parquet").exists()
     partial = len(_pages(report_dir))
-    assert 0 < partial < len(_pages(ctx.report_dir))  # killed after a batch, before the others
+    assert 0 < partial < len(reference)  # killed after a batch, before the others
 
     proc = _report(work, None, **workers)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert _pages(report_dir) == _pages(ctx.report_dir)  # rendered by workers, in batches of 10: the same bytes
-    assert _index(report_dir) == _index(ctx.report_dir)
+    assert _pages(report_dir) == reference  # rendered by workers, in batches of 10: the same bytes
+    assert _index(report_dir) == reference_index
     assert not (report_dir / "households" / "versions").exists()
 
 
