@@ -9,6 +9,7 @@ subscribed contributions from 100,000 yuan (10 万元), any active 个体工商�
 
 from __future__ import annotations
 
+import csv
 import itertools
 from pathlib import Path
 
@@ -139,3 +140,20 @@ class World:
             name = f"requests_{date}.csv" if source == "requests" else f"{source}_{date}.csv"
             (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
             (folder / f"{name}.ok").write_text(str(n + 1 if source in wrong_marker else n), encoding="utf-8")
+
+
+def run_world(world: World, tmp_path_factory, name: str):
+    """Write `world` as an inbox and run the real pipeline over it once: the RunContext."""
+    from hedui.pipeline import RunContext, run
+
+    inbox = tmp_path_factory.mktemp(name) / "inbox"
+    world.write(inbox)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp(f"{name}_work"), RUN)
+    run(ctx)
+    return ctx
+
+
+def outcomes(ctx) -> dict[str, tuple[str, str]]:
+    """outcomes.csv of a run: request id → (outcome, findings)."""
+    with open(ctx.report_dir / "outcomes.csv", encoding="utf-8") as fh:
+        return {r["request_id"]: (r["outcome"], r["findings"]) for r in csv.DictReader(fh)}

@@ -11,12 +11,11 @@ Policy of the run (jiangxi_demo, 2026, 城市): financial assets at most 19,200 
 
 from __future__ import annotations
 
-import csv
 import shutil
 
 import duckdb
 import pytest
-from contract_world import REGION, RUN, World
+from contract_world import REGION, RUN, World, outcomes, run_world
 
 CHECKS = "10X98765432"
 _W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -223,21 +222,10 @@ def build() -> World:
     return w
 
 
-def outcomes(ctx) -> dict[str, tuple[str, str]]:
-    with open(ctx.report_dir / "outcomes.csv", encoding="utf-8") as fh:
-        return {r["request_id"]: (r["outcome"], r["findings"]) for r in csv.DictReader(fh)}
-
-
 @pytest.fixture(scope="module")
 def linkage_run(tmp_path_factory):
-    from hedui.pipeline import RunContext, run
-
     world = build()
-    inbox = tmp_path_factory.mktemp("linkage") / "inbox"
-    world.write(inbox)
-    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("linkage_work"), RUN)
-    run(ctx)
-    return world, ctx
+    return world, run_world(world, tmp_path_factory, "linkage")
 
 
 def query(ctx, sql: str, params=None) -> list[tuple]:

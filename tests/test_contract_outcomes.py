@@ -4,12 +4,11 @@ codes compared with what policy.md says at and around each limit."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 import pytest
 import yaml
-from contract_world import RUN, WINDOW, World, new_id
+from contract_world import RUN, WINDOW, World, new_id, outcomes, run_world
 from model_tables import A, B, add, connect, link, materialize, model
 
 from hedui.errors import PolicyError
@@ -209,14 +208,8 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
 
 @pytest.fixture(scope="module")
 def contract_run(tmp_path_factory):
-    from hedui.pipeline import RunContext, run
-
     world = build()
-    inbox = tmp_path_factory.mktemp("contract") / "inbox"
-    world.write(inbox)
-    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("contract_work"), RUN)
-    run(ctx)
-    return world, ctx
+    return world, run_world(world, tmp_path_factory, "contract")
 
 
 @pytest.fixture(scope="module")
@@ -258,11 +251,6 @@ def test_a_source_not_delivered_or_incomplete_and_columns_left_out_keep_househol
     world, ctx = gaps_run
     got = outcomes(ctx)
     assert {rid: got.get(rid) for rid in world.expected} == world.expected
-
-
-def outcomes(ctx) -> dict[str, tuple[str, str]]:
-    with open(ctx.report_dir / "outcomes.csv", encoding="utf-8") as fh:
-        return {r["request_id"]: (r["outcome"], r["findings"]) for r in csv.DictReader(fh)}
 
 
 def test_every_hand_made_household_has_the_outcome_policy_md_gives_it(contract_run):

@@ -9,10 +9,8 @@ month, income over the 12 months 2025-11 … 2026-10 (run 20261128), financial a
 
 from __future__ import annotations
 
-import csv
-
 import pytest
-from contract_world import RUN, WINDOW, World
+from contract_world import RUN, WINDOW, World, outcomes, run_world
 
 W12 = WINDOW
 
@@ -147,19 +145,8 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
 
 @pytest.fixture(scope="module")
 def policy_run(tmp_path_factory):
-    from hedui.pipeline import RunContext, run
-
     world = build()
-    inbox = tmp_path_factory.mktemp("policy") / "inbox"
-    world.write(inbox)
-    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("policy_work"), RUN)
-    run(ctx)
-    return world, ctx
-
-
-def outcomes(ctx) -> dict[str, tuple[str, str]]:
-    with open(ctx.report_dir / "outcomes.csv", encoding="utf-8") as fh:
-        return {r["request_id"]: (r["outcome"], r["findings"]) for r in csv.DictReader(fh)}
+    return world, run_world(world, tmp_path_factory, "policy")
 
 
 def test_every_household_has_the_outcome_policy_md_gives_it(policy_run):

@@ -20,9 +20,11 @@ from hedui.resources import package_path
 POLICY_DIR = package_path("policies")
 
 URBAN_RURAL = ("城市", "农村")
-#: the 业务类型 of a request (sources.md): a version's scope.program is one of them or *
-PROGRAMS = ("最低生活保障", "特困人员供养", "医疗救助", "临时救助", "住房救助", "教育救助", "就业救助",
-            "受灾人员救助", "动态复核")
+def _programs() -> tuple[str, ...]:
+    """The 业务类型 a request may carry (the request map's enum): a version's scope.program is one of them or *."""
+    from connectors.maps import load_map
+
+    return load_map("requests").spec("program").values
 
 # name → (type, required).  Types: number, bool, list, str, by_urban_rural.
 PARAMS: dict[str, tuple[str, bool]] = {
@@ -133,9 +135,9 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
             if not isinstance(year, int) or isinstance(year, bool) or not 1990 <= year <= 2100:
                 raise _fail(p, f"版本 {vid} 的 scope.year", f"值 {year!r} 应为四位年份（如 2026）")
             # a misspelt program would match no request and leave the version silently unused
-            if str(scope.get("program", "*")) not in (*PROGRAMS, "*"):
+            if str(scope.get("program", "*")) not in (*_programs(), "*"):
                 raise _fail(p, f"版本 {vid} 的 scope.program",
-                            f"值 {scope.get('program')!r} 应为 * 或业务类型之一：{'、'.join(PROGRAMS)}")
+                            f"值 {scope.get('program')!r} 应为 * 或业务类型之一：{'、'.join(_programs())}")
             params = v["params"]
             for name, (kind, required) in PARAMS.items():
                 if name not in params:
