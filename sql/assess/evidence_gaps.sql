@@ -9,27 +9,29 @@
 --                                   the birth date of a partial ID: quarantine_links)
 --   VALUE_UNKNOWN                   a linked record lacking a value the assessment needs (empty is
 --                                   unknown, never zero)
+-- The run's slices of tables (`not materialized`) are read where used, not copied first: each use's filters
+-- (a source's links) reach the table scan, and no copy of every link of the run is made.
 with
 
-households as (
+households as not materialized (
     select * from households where run_date = $run_date
 ),
 
-members as (
+members as not materialized (
     select request_id, id_norm as member_id, record_id, relation,
         nullif(trim(authorization_no), '') is not null as is_authorized
     from stg_requests where run_date = $run_date
 ),
 
-candidates as (
+candidates as not materialized (
     select * from finding_candidates where run_date = $run_date
 ),
 
-pending as (
+pending as not materialized (
     select * from pending_links where run_date = $run_date
 ),
 
-links as (
+links as not materialized (
     select * from links where run_date = $run_date
 ),
 

@@ -1,9 +1,11 @@
 -- The household's facts that a re-check compares between verifications:
 -- one row per (household, kind, fact_key).  `applicant_id` identifies the
 -- household across requests (a 动态复核 arrives under a new request id).
+-- The run's slices of tables (`not materialized`) are read where used, not copied first: each use's filters
+-- (a source's links) reach the table scan, and no copy of every link of the run is made.
 with
 
-links as (
+links as not materialized (
     select * from links where run_date = $run_date and is_confirmed
 ),
 

@@ -5,13 +5,15 @@
 --   is_excluded   the item is not counted (exclusion_zh says why: the policy's excluded
 --                 items, a contribution base superseded by taxed wages, a lapsed policy …)
 --   is_counted    the row's amount is in the figure
+-- The run's slices of tables (`not materialized`) are read where used, not copied first: each use's filters
+-- (a source's links) reach the table scan, and no copy of every link of the run is made.
 with
 
-households as (
+households as not materialized (
     select * from households where run_date = $run_date
 ),
 
-links as (
+links as not materialized (
     select * from links where run_date = $run_date
 ),
 

@@ -10,9 +10,11 @@
 -- Amounts are summed as exact decimals (hd_exact: the staged double to 8 decimals) and the sums
 -- given back as doubles: a sum of doubles depends on the order DuckDB's threads add the rows in,
 -- so a re-run could move a rounded per-capita figure by a cent and re-issue an unchanged report.
+-- The run's slices of tables (`not materialized`) are read where used, not copied first: each use's filters
+-- (a source's links) reach the table scan, and no copy of every link of the run is made.
 with
 
-households as (
+households as not materialized (
     select * from households where run_date = $run_date
 ),
 
@@ -20,7 +22,7 @@ run_month as (
     select date_trunc('month', strptime($run_date, '%Y%m%d'))::date as first_day
 ),
 
-links as (
+links as not materialized (
     select source, record_id, request_id, member_id, is_confirmed, false as is_pending
     from links where run_date = $run_date
     union all

@@ -3,17 +3,19 @@
 -- (pending_links): a pending row is a finding that confirming the record would create.
 -- findings.sql keeps the rows that are not pending; evidence_gaps.sql turns the pending
 -- ones into UNCONFIRMED_LINK gaps.  Wording states facts (发现以下情形), never a decision.
+-- The run's slices of tables (`not materialized`) are read where used, not copied first: each use's filters
+-- (a source's links) reach the table scan, and no copy of every link of the run is made.
 with
 
-households as (
+households as not materialized (
     select * from households where run_date = $run_date
 ),
 
-figures as (
+figures as not materialized (
     select * from figures where run_date = $run_date
 ),
 
-links as (
+links as not materialized (
     select source, record_id, request_id, member_id, method, match_weight, is_confirmed, false as is_pending
     from links where run_date = $run_date
     union all
@@ -21,13 +23,13 @@ links as (
     from pending_links where run_date = $run_date
 ),
 
-members as (
+members as not materialized (
     select request_id, id_norm as member_id, name, relation, record_id,
         nullif(trim(authorization_no), '') is not null as is_authorized
     from stg_requests where run_date = $run_date
 ),
 
-source_status as (
+source_status as not materialized (
     select * from source_status where run_date = $run_date
 ),
 
