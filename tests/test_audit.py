@@ -17,7 +17,7 @@ from hedui.audit.ledger import AuthorizationError, check_authorization_gate, wri
 from hedui.audit.log import AuditError, AuditLog, entry_hash, mask_free_text
 from hedui.privacy.keys import Keys
 from hedui.privacy.scan import scan_for_personal_data
-from hedui.steps.publish import publish_audit_db
+from hedui.steps.publish import _guard_unmasked, publish_audit_db
 
 RUN_DATE = "20261128"  # the world's date (conftest)
 ID_A = "36010219900307123X"
@@ -335,6 +335,21 @@ def test_publication_refuses_an_unmasked_id_number(work_copy):
     assert not default_audit_db(workdir).exists() and not list(default_audit_db(workdir).parent.glob("*.duckdb*"))
     con = duckdb.connect(str(workdir / "hedui.duckdb"), read_only=True)
     assert con.sql("select * from audit_runs order by all").fetchall() == runs_before  # as before the attempt
+
+
+def test_the_unmasked_id_guard_counts_rows_whether_it_reads_values_or_rows(tmp_path):
+    # a repeated text is checked once per value, a record ID once per row: either way the rows are counted
+    con = duckdb.connect()
+    con.sql(f"attach '{tmp_path / 'a.duckdb'}' as auditor")
+    con.sql("create table auditor.t (run_date varchar, record_id varchar, detail_zh varchar)")
+    con.executemany("insert into auditor.t values (?, ?, ?)",
+                    [("1", f"tax:f.csv:{i}", f"见 {ID_A} 号") for i in range(3)] + [("2", "tax:f.csv:9", "无")])
+    with pytest.raises(AuditError, match=r"t\.detail_zh 中有 3 个"):
+        _guard_unmasked(con)
+    _guard_unmasked(con, {"t": "2"})  # the other run date's rows only
+    con.sql(f"update auditor.t set detail_zh = '无', record_id = 'x:{ID_A}' where run_date = '1'")
+    with pytest.raises(AuditError, match=r"t\.record_id 中有 3 个"):
+        _guard_unmasked(con)
 
 
 # -- `hedui audit` ---------------------------------------------------------------------------------
