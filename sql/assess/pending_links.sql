@@ -8,8 +8,9 @@ queue as (
     select * from review_queue where run_date = $run_date
 ),
 
+-- `not in` asks only whether a record is among them: no `distinct` (a hash of every link's record first)
 linked as (
-    select distinct record_id from links where run_date = $run_date
+    select record_id from links where run_date = $run_date
 ),
 
 final as (
