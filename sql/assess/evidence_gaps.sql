@@ -194,6 +194,9 @@ needed_values as (
     inner join links as l on l.record_id = t.record_id and l.source = 'social_insurance'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date
+      -- implied by the test below, but on the record's columns alone: the scan keeps only records lacking
+      -- a value, so the join meets those, not every contribution and benefit row
+      and ((t.category = '待遇' and t.benefit_yuan is null) or (t.category = '缴费' and t.contribution_base_yuan is null))
       and t.period_month >= w.window_start and t.period_month < w.window_end
       and ((t.category = '待遇' and t.benefit_yuan is null
             and not list_contains(w.excluded_income_items, t.scheme))
