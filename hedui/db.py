@@ -119,11 +119,10 @@ def replace_model(con: duckdb.DuckDBPyConnection, table: str, name: str, run_dat
 
 
 # How a staged table stores its text columns, chosen once instead of by DuckDB's analysis of every
-# segment at commit (which tries each method on each column): `record_id` (source:file:row) is new
-# on every row, so a dictionary never pays, and zstd stores it smaller (social insurance's table a third
-# smaller) for less CPU; the other text
-# columns repeat (a person's pseudonym and token on each of their rows, names, lineage), which
-# DuckDB's dictionary + FSST method is for.
+# segment at commit (which tries each method on each column).  `record_id` (source:file:row) is new
+# on every row, so a dictionary never pays: zstd stores it smaller (social insurance's table a third
+# smaller) for less CPU.  The other text columns repeat (a person's pseudonym and token on each of
+# their rows, names, lineage), which DuckDB's dictionary + FSST method is for.
 STAGED_COMPRESSION = {"record_id": "zstd"}
 STAGED_TEXT_COMPRESSION = "dict_fsst"
 
