@@ -206,7 +206,10 @@ def _worker_state(parts: Path) -> dict:
         tpl = env.get_template("household.html")
         # the template's `{{ value }}` calls `escape` from its module's names: this one gives the same text
         tpl.root_render_func.__globals__["escape"] = _escape
-        _WORKER.update(parts=parts, tpl=tpl, render=page_renderer(tpl), con=duckdb.connect(config={
+        from hedui.steps.report.fastpage import renderer
+
+        # household.html written out as one Python function (fastpage), Jinja's render if the templates changed
+        _WORKER.update(parts=parts, tpl=tpl, render=renderer(tpl, page_renderer(tpl)), con=duckdb.connect(config={
             "threads": 1, "memory_limit": WORKER_MEMORY_LIMIT, "temp_directory": str(parts / "tmp")}))
     return _WORKER
 
