@@ -16,6 +16,9 @@ fails until this function is brought up to date.
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
+
+from markupsafe import Markup
 
 from hedui.steps.report.display import _escape
 
@@ -46,31 +49,42 @@ def _sep(last: bool) -> str:
 
 
 def renderer(tpl, jinja_render):
-    """The page function for the page workers: `render_page` with the environment's filters when the
-    templates are the ones it was written from, else `jinja_render` (Jinja's)."""
+    """The page function of the page workers: the template's values, but for `per_member` `records` (each
+    member's record tables in UTF-8, in the order of `members`), to the page in UTF-8. `render_page` with
+    the environment's filters when the templates are the ones it was written from, else `jinja_render`
+    (Jinja's render of household.html)."""
     from hedui.steps.report import digests
 
     if digests.template_fingerprint() != FINGERPRINT:
         log.warning("household templates changed (%s, fast renderer written for %s): pages rendered by Jinja",
                     digests.template_fingerprint(), FINGERPRINT)
-        return jinja_render
+
+        def jinja(*, members, records, **values) -> bytes:
+            per_member = [SimpleNamespace(member=m, records=Markup(r.decode("utf-8")))
+                          for m, r in zip(members, records, strict=True)]
+            return jinja_render(members=members, per_member=per_member, **values).encode("utf-8")
+
+        return jinja
     env = tpl.environment
     style = env.get_template("_style.html").render()
     region, cdate, yuan = env.filters["region"], env.filters["cdate"], env.filters["yuan"]
 
-    def render(**values) -> str:
+    def render(**values) -> bytes:
         return render_page(style, region, cdate, yuan, **values)
 
     return render
 
 
 def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh, previous, outcome_names,
-                finding_diff, changes, findings, gaps, unweighed, members, per_member, statuses_html, decisions,
+                finding_diff, changes, findings, gaps, unweighed, members, records, statuses_html, decisions,
                 reviewers, issued_on, windows, finding_zh, kind_zh, source_names, lineage, decision_zh,
-                **_unused) -> str:
+                **_unused) -> bytes:
+    """household.html's page in UTF-8; each member's record tables (`records`, UTF-8, already escaped HTML
+    made in the export) put in as they are, with no text made of them."""
     e = _escape
-    o: list[str] = []
+    o: list = []
     a = o.append
+    cuts: list[int] = []  # where in `o` a member's record tables (bytes) stand
     rid = e(h.request_id)
     a(f'<!doctype html>\n<html lang="zh-CN">\n<head><meta charset="utf-8"><title>家庭经济状况核对报告 {rid}</title>\n')
     a(style)
@@ -146,15 +160,17 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
         a(f"已授权（{e(m.authorization_no)}）" if m.is_authorized else "<b>无授权书，未查询</b>")
         a("</td></tr>\n")
     a("\n</table>\n\n<h2>各成员查得记录</h2>\n")
-    for pm in per_member:
-        m = pm.member
+    for m, tables in zip(members, records, strict=True):
         a(f"\n<h3>{e(m.name)}（{e(m.id_masked)}，{e(m.relation)}）</h3>\n")
         if not m.is_authorized:
             a('<p class="muted">无授权书，未查询该成员信息。</p>\n')
-        elif not pm.records:
+        elif not tables:
             a('<p class="muted">各部门均未查得该成员的记录。</p>\n')
         else:
-            a(f"\n{e(pm.records)}\n")
+            a("\n")
+            cuts.append(len(o))
+            a(tables)
+            a("\n")
         a("\n")
     a(f"\n\n<h2>本批次各部门数据状态</h2>\n<table>\n<thead><tr><th>部门数据</th><th>状态</th><th>说明</th></tr></thead>\n"
       f"{e(statuses_html)}\n</table>\n\n")
@@ -176,7 +192,14 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
       f"持相关证明材料向委托部门或核对机构提出，核对机构将在受理后 {e(windows.recheck)} 个工作日内复查并出具复查报告。</p>\n"
       f"<footer>本报告由家庭经济状况核对平台生成。核对机构只核对、不认定：报告陈述查得的事实与政策限额的比较，"
       f"是否给予救助由委托部门认定。本报告仅用于委托编号 {rid} 所对应的核对事项。</footer>\n</body>\n</html>")
-    return "".join(o)
+    if not cuts:
+        return "".join(o).encode("utf-8")
+    out, start = [], 0
+    for i in cuts:
+        out += ("".join(o[start:i]).encode("utf-8"), o[i])
+        start = i + 1
+    out.append("".join(o[start:]).encode("utf-8"))
+    return b"".join(out)
 
 
 def _weight(w) -> str:

@@ -136,15 +136,15 @@ def _record_groups(sources: list[str]) -> tuple[list[tuple[str, int, int]], dict
     return plan, heads
 
 
-def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) -> dict[tuple, tuple[str, bytes, int]]:
-    """{(hh, member_id): (the member's record tables in one string, the same in UTF-8, records cited)}.
+def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) -> dict[tuple, tuple[bytes, int]]:
+    """{(hh, member_id): (the member's record tables in UTF-8, records cited)}.
 
     DuckDB makes each record's row of HTML and sorts them (household, member, group, source, file, row);
     a table is then one slice of the sorted rows' UTF-8 buffer between its `heads` (the Arrow offsets
     say where each row starts), with no Python string per record and no ordered aggregate. Where a member
     and a table start is found column-wise (Arrow compares each row's keys with the row before), so that
-    Python steps once per table, not once per record. The tables are joined as bytes and decoded once per
-    member; the bytes go to the page digest as they are.
+    Python steps once per table, not once per record. The tables are joined as bytes, never decoded: the
+    bytes go to the page digest and into the page (fastpage) as they are.
     """
     import numpy as np
 
@@ -170,7 +170,7 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
     hh_list, member_list, grp_list = hh.to_pylist(), member.to_pylist(), grp.to_pylist()
     keys = ((hh_list[i], member_list[i]) for i in member_rows)
     utf8 = {g: (pre.encode("utf-8"), post.encode("utf-8")) for g, (pre, post) in heads.items()}
-    out: dict[tuple, tuple[str, bytes, int]] = {}
+    out: dict[tuple, tuple[bytes, int]] = {}
     pieces: list = []
     first, key = 0, None
     for is_new, a, b, o, p in zip(new_member[starts].tolist(), starts.tolist(), ends.tolist(),
@@ -178,13 +178,11 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
         g = grp_list[a]
         if is_new:
             if pieces:
-                raw = b"".join(pieces)
-                out[key] = (raw.decode("utf-8"), raw, a - first)
+                out[key] = (b"".join(pieces), a - first)
             key, pieces, first = next(keys), [], a
         pre, post = utf8[g]
         pieces += (pre, b"%d" % (b - a), post, data[o:p], b"\n</table>\n")
-    raw = b"".join(pieces)
-    out[key] = (raw.decode("utf-8"), raw, n - first)
+    out[key] = (b"".join(pieces), n - first)
     return out
 
 
