@@ -34,7 +34,13 @@ def _household(**over):
 
 
 def _values(rich: bool, **over):
-    from hedui.steps.report.display import _DECISION_ZH, CHANGE_KIND_ZH, FINDING_ZH, OUTCOME_ZH, lineage_groups
+    from hedui.steps.report.display import (
+        _DECISION_ZH,
+        CHANGE_KIND_ZH,
+        FINDING_ZH,
+        OUTCOME_ZH,
+        lineage_groups,
+    )
 
     member = _row(request_id="R", id_norm="1", id_masked="110***<b>", name=HOSTILE, relation="本人",
                   is_authorized=True, authorization_no="A&1", authorization_date=None, _h="m")
@@ -112,7 +118,8 @@ def renderers():
     jinja = page_renderer(tpl)
 
     def reference(*, members, records, **values) -> bytes:  # household.html as the page workers gave it before
-        per_member = [SimpleNamespace(member=m, records=Markup(r.decode())) for m, r in zip(members, records)]
+        per_member = [SimpleNamespace(member=m, records=Markup(r.decode()))
+                      for m, r in zip(members, records, strict=True)]
         return jinja(members=members, per_member=per_member, **values).encode()
 
     return reference, renderer(tpl, jinja)

@@ -182,7 +182,8 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
               f"<td>{e(source_names.get(d.source, d.source))}")
             if d.file_name:
                 a(f"，{e(d.file_name)} 第 {e(d.row_no)} 行")
-            a(f"（概率匹配，权重 {e('%.2f' % (d.match_weight,))}）</td>\n<td>{e(d.reviewer)}</td>"
+            weight = "%.2f" % (d.match_weight,)  # noqa: UP031  (Jinja's `format` filter is printf-style)
+            a(f"（概率匹配，权重 {e(weight)}）</td>\n<td>{e(d.reviewer)}</td>"
               f"<td>{e(cdate(d.decided_at))} {e(d.decided_at.strftime('%H:%M') if d.decided_at else '')}</td>"
               f"<td>{e(d.reason)}</td></tr>")
         a("\n</table>\n")
@@ -203,7 +204,7 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
 
 
 def _weight(w) -> str:
-    return "" if w is None else f"（匹配权重 {_escape('%.2f' % (w,))}）"
+    return "" if w is None else f"（匹配权重 {_escape('%.2f' % (w,))}）"  # noqa: UP031  (as Jinja's `format`)
 
 
 def _findings(a, e, yuan, findings, source_names, lineage) -> None:
@@ -269,7 +270,7 @@ def _unweighed(a, e, unweighed, source_names) -> None:
             if g.member_relation:
                 a(f"，{e(g.member_relation)}")
             a("）</td>\n<td>")
-            a("—" if g.match_weight is None else e("%.2f" % (g.match_weight,)))
+            a("—" if g.match_weight is None else e("%.2f" % (g.match_weight,)))  # noqa: UP031
             a(f"</td>\n<td>{e(g.related_zh or '')}")
             if g.related_code:
                 a(f'<br><span class="muted">{e(g.related_code)}</span>')
@@ -316,9 +317,10 @@ def _figures(a, e, yuan, h) -> None:
       f"（合计 {e(yuan(h.financial_assets_yuan))} 元）")
     if h.n_unknown_amounts:
         a(f"<br><b>另有 {e(h.n_unknown_amounts)} 条记录金额未知，未计入（不按 0 计，见待核实的信息）</b>")
+    area = "%.2f" % (h.residential_area_per_capita_m2,)  # noqa: UP031  (as Jinja's `format`: a Decimal as a float)
     a(f"</td><td>{e(yuan(h.financial_assets_limit_yuan))} 元</td></tr>\n"
       f'<tr><td>住宅套数 / 人均住宅面积</td><td class="{units_over}">{e(h.n_residential_units)} 套 / '
-      f"{e('%.2f' % (h.residential_area_per_capita_m2,))} 平方米</td><td>{e(h.max_residential_units)} 套</td></tr>\n"
+      f"{e(area)} 平方米</td><td>{e(h.max_residential_units)} 套</td></tr>\n"
       f"<tr><td>机动车</td><td>见各成员记录</td><td>非豁免车辆购置价格 ≤ {e(yuan(h.vehicle_price_limit_yuan))} 元；"
       f"豁免：{e(_join(h.exempt_vehicle_types, '、'))}</td></tr>\n"
       f"<tr><td>经营主体</td><td>见各成员记录</td><td>认缴出资 &lt; {e(yuan(h.business_contribution_limit_yuan))} 元；"
