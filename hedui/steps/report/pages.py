@@ -206,7 +206,10 @@ def _worker_state(parts: Path) -> dict:
         tpl = env.get_template("household.html")
         # the template's `{{ value }}` calls `escape` from its module's names: this one gives the same text
         tpl.root_render_func.__globals__["escape"] = _escape
-        _WORKER.update(parts=parts, tpl=tpl, render=page_renderer(tpl), con=duckdb.connect(config={
+        from hedui.steps.report.fastpage import renderer
+
+        # household.html written out as one Python function (fastpage), Jinja's render if the templates changed
+        _WORKER.update(parts=parts, tpl=tpl, render=renderer(tpl, page_renderer(tpl)), con=duckdb.connect(config={
             "threads": 1, "memory_limit": WORKER_MEMORY_LIMIT, "temp_directory": str(parts / "tmp")}))
     return _WORKER
 
@@ -310,7 +313,7 @@ def _write_page(path: str, data: bytes) -> None:
         os.close(fd)
 
 
-_NO_RECORDS = ("", b"", 0)
+_NO_RECORDS = (b"", 0)
 
 
 def _render_batch(job: dict) -> tuple[int, int]:
@@ -356,13 +359,13 @@ def _render_batch(job: dict) -> tuple[int, int]:
         request_id = h.request_id
         member_list = members.get(request_id, [])
         tables = [member_html.get((h._hh, m.id_norm), _NO_RECORDS) for m in member_list]
-        records = [t[0] for t in tables]
+        records = [t[0] for t in tables]  # each member's record tables in UTF-8
         mine = findings.get(request_id, [])
         prev = previous.get(request_id)
         mine_decided = decisions.get(request_id, [])
         mine_changes, mine_unweighed = changes.get(request_id, []), unweighed.get(request_id, [])
         mine_lineage = lineage.get(request_id, [])
-        digest = digests.page_digest(common, h, member_list, [t[1] for t in tables], mine, prev, mine_changes,
+        digest = digests.page_digest(common, h, member_list, records, mine, prev, mine_changes,
                                      mine_unweighed, mine_lineage, mine_decided)
         name = f"{safe_name(request_id)}.html"
         page = f"{folder_text}/{name}"  # text, not a Path: 400,000 pages
@@ -387,9 +390,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
         html = render(
             decisions=mine_decided, issued_on=issued_on, decision_zh=_DECISION_ZH, windows=windows_read,
             reviewers=sorted({d.reviewer for d in mine_decided if d.decision == "confirmed"}),
-            h=h, outcome_zh=OUTCOME_ZH[h.outcome], members=member_list,
-            per_member=[SimpleNamespace(member=m, records=Markup(r)) for m, r in zip(member_list, records,
-                                                                                       strict=True)],
+            h=h, outcome_zh=OUTCOME_ZH[h.outcome], members=member_list, records=records,
             findings=[f for f in mine if not f.is_gap], gaps=[f for f in mine if f.is_gap],
             statuses_html=statuses_html, run_date=run_date, source_names=source_names,
             previous=prev, changes=mine_changes,
@@ -399,7 +400,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
         )
         # written in place (a rename per page cost more than the digests): a page half-written by a kill has
         # no digest on record, or its earlier version is kept already, so the re-run renders it again
-        _write_page(page, html.encode("utf-8"))
+        _write_page(page, html)
         rendered += 1
         if action == "reissue":
             versions.keep_new(report_dir, request_id, digest=digest, outcome=h.outcome, findings=h.findings,
@@ -410,7 +411,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     kill_point("report:batch")
     log.debug("report batch %d: %d pages, %d rendered, read %.2f s, render and write %.2f s", batch,
               len(households), rendered, read - started, time.perf_counter() - read)
-    return rendered, sum(t[2] for t in member_html.values())
+    return rendered, sum(t[1] for t in member_html.values())
 
 
 def _pool_size() -> int:

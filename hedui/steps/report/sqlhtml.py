@@ -35,17 +35,20 @@ def _sql_concat(*pieces: str) -> str:
 
 def _sql_escape(expr: str) -> str:
     """SQL for markupsafe.escape of a VARCHAR expression (the five characters Jinja's autoescape
-    changes); a value without any of them, nearly every one, is passed on after five quick scans."""
+    changes), a bidirectional control shown as its code point (display._escape); a value without any of
+    them, nearly every one, is passed on after one scan (a character class: one regex instead of a regex
+    for the controls and five `contains`)."""
     replaced = expr
     for char, entity in _ESCAPES:
         replaced = f"replace({replaced}, {_sql_str(char)}, {_sql_str(entity)})"
-    guard = " or ".join(f"contains({expr}, {_sql_str(char)})" for char, _ in _ESCAPES)
-    # a bidirectional control shows as its code point (display._escape): it would turn the text after it around
-    bidi = replaced
+    # a bidirectional control would turn the text after it around; its label ("[U+202E]") has nothing to escape
     for char in BIDI_CONTROLS:
-        bidi = f"replace({bidi}, {_sql_str(char)}, {_sql_str(f'[U+{ord(char):04X}]')})"
-    return (f"case when regexp_matches({expr}, {_sql_str(f'[{BIDI_CONTROLS}]')}) then {bidi} "
-            f"when {guard} then {replaced} else {expr} end")
+        replaced = f"replace({replaced}, {_sql_str(char)}, {_sql_str(f'[U+{ord(char):04X}]')})"
+    return f"case when regexp_matches({expr}, {_sql_str(_NEEDS_ESCAPE)}) then {replaced} else {expr} end"
+
+
+#: a character class of what `_sql_escape` changes: the five characters and the bidirectional controls
+_NEEDS_ESCAPE = "[&<>\"'" + BIDI_CONTROLS + "]"
 
 
 def _sql_case(expr: str, mapping: dict[str, str], default: str) -> str:
@@ -136,15 +139,15 @@ def _record_groups(sources: list[str]) -> tuple[list[tuple[str, int, int]], dict
     return plan, heads
 
 
-def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) -> dict[tuple, tuple[str, bytes, int]]:
-    """{(hh, member_id): (the member's record tables in one string, the same in UTF-8, records cited)}.
+def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) -> dict[tuple, tuple[bytes, int]]:
+    """{(hh, member_id): (the member's record tables in UTF-8, records cited)}.
 
     DuckDB makes each record's row of HTML and sorts them (household, member, group, source, file, row);
     a table is then one slice of the sorted rows' UTF-8 buffer between its `heads` (the Arrow offsets
     say where each row starts), with no Python string per record and no ordered aggregate. Where a member
     and a table start is found column-wise (Arrow compares each row's keys with the row before), so that
-    Python steps once per table, not once per record. The tables are joined as bytes and decoded once per
-    member; the bytes go to the page digest as they are.
+    Python steps once per table, not once per record. The tables are joined as bytes, never decoded: the
+    bytes go to the page digest and into the page (fastpage) as they are.
     """
     import numpy as np
 
@@ -170,7 +173,7 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
     hh_list, member_list, grp_list = hh.to_pylist(), member.to_pylist(), grp.to_pylist()
     keys = ((hh_list[i], member_list[i]) for i in member_rows)
     utf8 = {g: (pre.encode("utf-8"), post.encode("utf-8")) for g, (pre, post) in heads.items()}
-    out: dict[tuple, tuple[str, bytes, int]] = {}
+    out: dict[tuple, tuple[bytes, int]] = {}
     pieces: list = []
     first, key = 0, None
     for is_new, a, b, o, p in zip(new_member[starts].tolist(), starts.tolist(), ends.tolist(),
@@ -178,13 +181,11 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
         g = grp_list[a]
         if is_new:
             if pieces:
-                raw = b"".join(pieces)
-                out[key] = (raw.decode("utf-8"), raw, a - first)
+                out[key] = (b"".join(pieces), a - first)
             key, pieces, first = next(keys), [], a
         pre, post = utf8[g]
         pieces += (pre, b"%d" % (b - a), post, data[o:p], b"\n</table>\n")
-    raw = b"".join(pieces)
-    out[key] = (raw.decode("utf-8"), raw, n - first)
+    out[key] = (b"".join(pieces), n - first)
     return out
 
 
