@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from hedui.cli_args import check_workdir, int_in
+from hedui.cli_args import check_workdir, int_in, proxy_address
 from hedui.errors import HeduiError
 from hedui.logs import mask_text, setup_logging
 
@@ -219,7 +219,11 @@ def cmd_serve(args) -> int:
 
     load_keys()  # a decision re-assesses and re-publishes: a missing key is a clear error now
     print(f"核对工作台：http://{args.host}:{args.port}/ （工作目录 {workdir}；Ctrl+C 结束）")
-    serve(workdir, args.host, args.port, args.allowed_host, secure_cookie=args.https)
+    if args.https and not args.trusted_proxy:
+        print("提示：经反向代理访问而未设 --trusted-proxy 时，所有请求都来自代理的地址，"
+              "任何人连续输错密码都可能使全体人员暂时无法登录；请用 --trusted-proxy 指明代理地址。")
+    serve(workdir, args.host, args.port, args.allowed_host, secure_cookie=args.https,
+          trusted_proxies=args.trusted_proxy)
     return 0
 
 
@@ -376,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--allowed-host", action="append",
                     help="允许的访问主机名（可重复，如 hedui.example.gov.cn）；默认为监听地址与 localhost")
     sv.add_argument("--https", action="store_true", help="经 HTTPS 反向代理访问时使用：会话 Cookie 只经 HTTPS 发送（Secure）")
+    sv.add_argument("--trusted-proxy", action="append", type=proxy_address, metavar="地址",
+                    help="反向代理的 IP 地址或网段（可重复）：来自它的请求按其 X-Forwarded-For 所记的客户端地址"
+                         "计算登录失败次数；不设时所有经代理的请求都算作代理一个地址")
     sv.set_defaults(func=cmd_serve)
 
     us = sub.add_parser("users", help="管理工作台账号：开设、停用、启用、改密码、列出",

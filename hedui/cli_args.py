@@ -20,6 +20,17 @@ def int_in(lo: int, hi: int, what: str):
     return parse
 
 
+def proxy_address(text: str) -> str:
+    """An argparse type: a reverse proxy's IP address or network (`10.0.0.5`, `10.0.0.0/24`), never a
+    name or `*` (a client trusted to name its own address could evade the sign-in limits)."""
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(text.strip(), strict=False))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"反向代理地址“{text[:64]}”无效：应为 IP 地址或网段，如 10.0.0.5 或 10.0.0.0/24") from None
+
+
 def check_workdir(workdir: str | Path, inbox: str | Path) -> None:
     """The working folder holds the database and reports (personal data): never a file, never the inbox
     the departments deliver into or a folder inside it (the inbox inside the workdir is fine)."""

@@ -351,3 +351,48 @@ def test_wrong_passwords_from_elsewhere_do_not_lock_a_clerk_out_but_guessing_sto
     assert codes[-1] == 401
     assert sign_in("10.2.0.1", "clerk9", "wrong") == 429
     assert sign_in("10.0.0.7", "clerk9", "pw-clerk9-0123456") == 429
+
+
+def test_behind_a_trusted_proxy_the_sign_in_limits_count_each_client_not_the_proxy(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from hedui.web import accounts
+    from hedui.web.app import create_app
+
+    monkeypatch.setattr(accounts, "MAX_FAILURES", {"user": 5, "ip": 8, "name": 12})
+    accounts.add_user(tmp_path, "clerk8", "pw-clerk8-0123456", "clerk", ["360102"])
+    proxy, stranger = "10.0.0.5", "10.9.9.9"
+
+    def signer(app):
+        def sign_in(peer: str, forwarded: str, user: str, password: str) -> int:
+            c = TestClient(app, follow_redirects=False, client=(peer, 40000))
+            return c.post("/login", data={"username": user, "password": password, "next": "/"},
+                          headers={**ORIGIN, "X-Forwarded-For": forwarded}).status_code
+        return sign_in
+
+    # without --trusted-proxy every request through the proxy is the proxy's: one guesser locks everyone out
+    plain = signer(create_app(tmp_path / "a", {"testserver"}))
+    accounts.add_user(tmp_path / "a", "clerk8", "pw-clerk8-0123456", "clerk", ["360102"])
+    assert [plain(proxy, "203.0.113.7", "clerk8", f"wrong-{i}") for i in range(6)][-1] == 429
+    assert plain(proxy, "192.168.1.20", "clerk8", "pw-clerk8-0123456") == 429
+
+    # with it, the clerk at her own desk is not locked out by a guesser elsewhere, and the guesser is
+    sign_in = signer(create_app(tmp_path, {"testserver"}, trusted_proxies=[proxy]))
+    assert [sign_in(proxy, "203.0.113.7", "clerk8", f"wrong-{i}") for i in range(6)] == [401] * 5 + [429]
+    assert sign_in(proxy, "203.0.113.7", "clerk8", "pw-clerk8-0123456") == 429
+    assert sign_in(proxy, "192.168.1.20", "clerk8", "pw-clerk8-0123456") == 303
+    # a peer that is not the proxy cannot choose its address by sending the header
+    assert [sign_in(stranger, f"198.51.100.{i}", f"name{i}", "x-0123456") for i in range(9)][-1] == 429
+    assert sign_in(stranger, "192.168.1.21", "clerk8", "pw-clerk8-0123456") == 429
+
+
+@pytest.mark.parametrize("value", ["*", "proxy.example", "10.0.0.300", ""])
+def test_a_trusted_proxy_must_be_an_address_or_network(tmp_path, capsys, value):
+    from hedui.cli import build_parser
+
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["serve", "--workdir", str(tmp_path), "--trusted-proxy", value])
+    assert exc.value.code == 2 and "反向代理地址" in capsys.readouterr().err
+    ok = build_parser().parse_args(["serve", "--workdir", str(tmp_path), "--trusted-proxy", "10.0.0.0/24",
+                                    "--trusted-proxy", "10.0.1.5"])
+    assert ok.trusted_proxy == ["10.0.0.0/24", "10.0.1.5/32"]

@@ -52,7 +52,8 @@ class Forbidden(Exception):
     """The signed-in user may not see or do this (403)."""
 
 
-def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: bool = False) -> FastAPI:
+def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: bool = False,
+               trusted_proxies: list[str] | None = None) -> FastAPI:
     workdir = Path(workdir).resolve()
     settings = Settings(workdir=workdir, allowed_hosts={h.lower() for h in allowed_hosts},
                         secure_cookie=secure_cookie, secret=load_secret(workdir))
@@ -185,6 +186,13 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     pages.register(app)
     review_pages.register(app)
     admin_pages.register(app)
+    if trusted_proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # behind a reverse proxy every request comes from the proxy's address, so one guesser would lock
+        # everyone out: the client is the one the listed proxies name in X-Forwarded-For (added last, so it
+        # runs first); from any other peer the header is ignored
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
     return app
 
 
@@ -203,7 +211,7 @@ def _safe_next(target: str) -> str:
 
 
 def serve(workdir: Path, host: str, port: int, allowed_hosts: list[str] | None = None,
-          secure_cookie: bool = False) -> None:
+          secure_cookie: bool = False, trusted_proxies: list[str] | None = None) -> None:
     import uvicorn
 
     hosts = set(allowed_hosts or [])
@@ -213,7 +221,7 @@ def serve(workdir: Path, host: str, port: int, allowed_hosts: list[str] | None =
         hosts = {f"{n}:{port}" for n in names}
     else:
         hosts = {h if ":" in h else f"{h}:{port}" for h in hosts}
-    app = create_app(workdir, hosts, secure_cookie=secure_cookie)
+    app = create_app(workdir, hosts, secure_cookie=secure_cookie, trusted_proxies=trusted_proxies)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False,
                 log_config=LOG_CONFIG)
 
