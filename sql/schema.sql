@@ -69,3 +69,5 @@ create table if not exists quarantine_subjects (
 alter table quarantine_subjects add column if not exists delivery_date varchar;
 -- a quarantined row of the request list: the household (委托编号) it belongs to
 alter table quarantine_subjects add column if not exists request_id varchar;
+-- a quarantined row's own birth date (the registration's 出生日期), compared where its ID is not usable
+alter table quarantine_subjects add column if not exists birth_date date;

@@ -225,11 +225,12 @@ def test_a_failed_source_is_a_gap_of_every_household(con):
     assert "被隔离的记录占 50%" in rows[0][10]
 
 
-def test_quarantine_links_match_by_id_or_by_name_and_the_birth_date_of_a_partial_id():
+def test_quarantine_links_match_by_id_or_by_name_and_the_birth_date_of_a_partial_id_or_the_row():
     con = db.connect()
     con.sql("""
         create table quarantine_subjects (run_date varchar, source varchar, file_name varchar, row_no integer,
-            id_number varchar, id_masked varchar, name_norm varchar, rules varchar, reason_zh varchar);
+            id_number varchar, id_masked varchar, name_norm varchar, rules varchar, reason_zh varchar,
+            birth_date date);
         create table stg_requests (run_date varchar, request_id varchar, id_norm varchar, id_number varchar,
             name_norm varchar, authorization_no varchar);
         create temp table _hd_q_plain (token varchar, plain varchar, norm varchar, status varchar);
@@ -241,15 +242,17 @@ def test_quarantine_links_match_by_id_or_by_name_and_the_birth_date_of_a_partial
     rows = [("a1:m", member), ("a1:q1", member.lower()), ("a1:q2", wrong_check), ("a1:q3", wrong_check),
             ("a1:n", "110105194912310046")]
     con.executemany("insert into _hd_q_plain values (?, ?, ?, ?)", [(t, p, *normalize_id(p)) for t, p in rows])
-    for no, token, name in ((1, "a1:q1", "李四"), (2, "a1:q2", "张三"), (3, "a1:q3", "张四"), (4, "a1:n", "王五"),
-                            (5, None, "张三")):
-        con.execute("insert into quarantine_subjects values (?, 'bank', 'b.csv', ?, ?, null, ?, 'bad_amount', 'x')",
-                    [RUN, no, token, name])
+    for no, token, name, birth in ((1, "a1:q1", "李四", None), (2, "a1:q2", "张三", None), (3, "a1:q3", "张四", None),
+                                   (4, "a1:n", "王五", None), (5, None, "张三", None), (6, None, "张三", "1949-12-31"),
+                                   (7, None, "张三", "1949-12-30")):
+        con.execute("insert into quarantine_subjects values (?, 'bank', 'b.csv', ?, ?, null, ?, 'bad_amount', 'x', ?)",
+                    [RUN, no, token, name, birth])
     got = sorted(con.sql(db.sql_text("link/quarantine_links.sql"), params={"run_date": RUN}).fetchall())
     assert [(r[3], r[4], r[5], r[6]) for r in got] == [
         (1, "R1", "p1:m", "exact_id"),      # by ID, whatever the name
         (2, "R1", "p1:m", "name_birth"),    # wrong check character: name and birth date agree
-    ]                                        # 3: another name; 4: an unauthorized member; 5: no ID at all
+        (6, "R1", "p1:m", "name_birth"),    # no ID, but the row's own birth date (出生日期) and the name agree
+    ]  # 3: another name; 4: an unauthorized member; 5: no ID and no birth date; 7: born another day
 
 
 def test_a_figure_finding_on_an_unconfirmed_link_names_the_unconfirmed_records_it_reads(con):

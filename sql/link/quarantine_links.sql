@@ -1,7 +1,8 @@
 -- Quarantined rows that name a requested, authorized member (policy.md: a record about a
 -- member that could not be weighed keeps the household from CLEAR): by the normalized ID,
--- or — when the row's ID is not usable (wrong check character, malformed) — by the name
--- and the birth date its partial ID carries, the keys probabilistic linkage compares.
+-- or — when the row's ID is not usable (wrong check character, malformed, empty) — by the
+-- name and a birth date, the keys probabilistic linkage compares: the one its partial ID
+-- carries, or the row's own (the registration's 出生日期).
 -- The delivered IDs are encrypted: `_hd_q_plain` (token, plain, and `norm`/`status`
 -- normalized in Python, the tested twins of `hd_id_norm`/`hd_id_status`) lives in the
 -- link step's temporary memory only.
@@ -42,8 +43,8 @@ by_name_birth as (
     from parsed as q
     inner join members as m
         on m.name_norm = q.name_norm
-       and q.birth = try_strptime(substr(m.idno, 7, 8), '%Y%m%d')::date
-    where q.idno is null and q.birth is not null
+       and try_strptime(substr(m.idno, 7, 8), '%Y%m%d')::date in (q.birth, q.birth_date)
+    where q.idno is null and (q.birth is not null or q.birth_date is not null)
 ),
 
 final as (

@@ -11,6 +11,8 @@ writes one line to ``runs/<date>/quarantine_ids/<source>.parquet`` with:
   name and the birth date a partial ID carries (`sql/link/quarantine_links.sql`);
 - ``id_masked``: first 6 + last 4, for the report;
 - ``name_norm``: the normalized name (as the staged tables keep it);
+- ``birth_date``: the row's own birth date where the source delivers one (the registration's 出生日期),
+  which linkage compares for a record without a usable ID;
 - ``rules`` / ``reason_zh``: why it was quarantined (all lines of the row);
 - ``request_id``: for a row of the request list, the household it belongs to (as delivered, trimmed):
   a member whose request row was quarantined was not verified, so his household cannot be CLEAR.
@@ -37,7 +39,7 @@ SCHEMA = pa.schema([
     ("run_date", pa.string()), ("source", pa.string()), ("delivery_date", pa.string()), ("file_name", pa.string()),
     ("row_no", pa.int32()),
     ("id_number", pa.string()), ("id_masked", pa.string()), ("name_norm", pa.string()),
-    ("rules", pa.string()), ("reason_zh", pa.string()), ("request_id", pa.string()),
+    ("rules", pa.string()), ("reason_zh", pa.string()), ("request_id", pa.string()), ("birth_date", pa.date32()),
 ])
 
 
@@ -62,6 +64,7 @@ def identify_quarantine(raw: Path, quarantine_files: list[Path], source: str, ru
             name_col = f'r."{name_spec.column}"' if name_spec else "cast(null as varchar)"
             request_col = ("nullif(trim(r.request_id), '')" if "request_id" in smap.canonical_columns
                            else "cast(null as varchar)")
+            birth_col = "hd_date(r.birth_date)" if "birth_date" in smap.canonical_columns else "cast(null as date)"
             union = " union all ".join(f"select file_name, row_no, rule, reason_zh from read_parquet({_lit(q)})"
                                        for q in files)
             rel = con.execute(f"""
@@ -74,7 +77,7 @@ def identify_quarantine(raw: Path, quarantine_files: list[Path], source: str, ru
                 )
                 select p.file_name, p.row_no::integer as row_no, p.rules, p.reason_zh, r.delivery_date,
                     nullif(hd_id_clean(r."{id_spec.column}"), '') as id_clean, {name_col} as name,
-                    {request_col} as request_id
+                    {request_col} as request_id, {birth_col} as birth_date
                 from per_row as p
                 join read_parquet({_lit(raw)}) as r on r.file_name = p.file_name and r.row_no = p.row_no
                 order by p.file_name, p.row_no
@@ -85,13 +88,13 @@ def identify_quarantine(raw: Path, quarantine_files: list[Path], source: str, ru
         from hedui.privacy.masking import mask_id
 
         tokens = keys.encrypt_many([r[5] for r in found]) if found else []  # id_clean
-        for (file_name, row_no, rules, reason, delivery, id_clean, name, request_id), token in zip(
+        for (file_name, row_no, rules, reason, delivery, id_clean, name, request_id, birth), token in zip(
                 found, tokens, strict=True):
             rows.append({"run_date": run_date, "source": source, "delivery_date": delivery,
                          "file_name": file_name, "row_no": row_no,
                          "id_number": token, "id_masked": mask_id(id_clean) or None,
                          "name_norm": normalize_name(name) if name else None, "rules": rules,
-                         "reason_zh": reason, "request_id": request_id})
+                         "reason_zh": reason, "request_id": request_id, "birth_date": birth})
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), tmp)
