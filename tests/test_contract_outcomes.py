@@ -197,6 +197,14 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.add("public_security", 户号="H99001", 姓名="辛四", 公民身份号码="", 性别="男", 出生日期=a["id"][6:14],
           与户主关系="户主", 户籍地址="江西省赣州市章贡区某路9号", 区划代码=REGION, 人员状态="失踪", 变动日期="")
     w.expect("G04", "INCOMPLETE", "RECORD_QUARANTINED")
+    # a bank record with neither an ID nor a birth date, in the member's name, its balance unreadable: linkage
+    # would pair it by the name for a person to look at; quarantined, its content is unknown all the same
+    (a,) = w.household("G05", [("辛五", "本人")])
+    w.bank({"name": "辛五", "id": ""}, "8O0.00")
+    w.expect("G05", "INCOMPLETE", "RECORD_QUARANTINED")
+    (a,) = w.household("G06", [("辛六", "本人")])
+    w.bank({"name": "辛六", "id": "3.60702E+17"}, "8O0.00")  # Excel's scientific notation: no ID either
+    w.expect("G06", "INCOMPLETE", "RECORD_QUARANTINED")
     # a member whose ID Excel cut to scientific notation cannot be looked up
     a, b = w.household("X01", [("壬一", "本人"), ("壬二", "配偶")])
     w.rows["requests"][-1]["身份证号"] = "3.60702E+17"

@@ -225,7 +225,7 @@ def test_a_failed_source_is_a_gap_of_every_household(con):
     assert "被隔离的记录占 50%" in rows[0][10]
 
 
-def test_quarantine_links_match_by_id_or_by_name_and_the_birth_date_of_a_partial_id_or_the_row():
+def test_quarantine_links_match_by_id_by_name_and_a_birth_date_or_by_the_name_alone():
     con = db.connect()
     con.sql("""
         create table quarantine_subjects (run_date varchar, source varchar, file_name varchar, row_no integer,
@@ -251,8 +251,9 @@ def test_quarantine_links_match_by_id_or_by_name_and_the_birth_date_of_a_partial
     assert [(r[3], r[4], r[5], r[6]) for r in got] == [
         (1, "R1", "p1:m", "exact_id"),      # by ID, whatever the name
         (2, "R1", "p1:m", "name_birth"),    # wrong check character: name and birth date agree
+        (5, "R1", "p1:m", "name"),          # no ID and no birth date: the name is all there is, as for linkage
         (6, "R1", "p1:m", "name_birth"),    # no ID, but the row's own birth date (出生日期) and the name agree
-    ]  # 3: another name; 4: an unauthorized member; 5: no ID and no birth date; 7: born another day
+    ]  # 3: another name; 4: an unauthorized member; 7: born another day than the member
 
 
 def test_a_figure_finding_on_an_unconfirmed_link_names_the_unconfirmed_records_it_reads(con):

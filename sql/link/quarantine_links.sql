@@ -2,7 +2,9 @@
 -- member that could not be weighed keeps the household from CLEAR): by the normalized ID,
 -- or — when the row's ID is not usable (wrong check character, malformed, empty) — by the
 -- name and a birth date, the keys probabilistic linkage compares: the one its partial ID
--- carries, or the row's own (the registration's 出生日期).
+-- carries, or the row's own (the registration's 出生日期); a row with neither an ID nor a
+-- birth date by its name alone, as linkage pairs such a record by name for a person to
+-- look at (a staged twin would wait for review and keep the household from CLEAR).
 -- The delivered IDs are encrypted: `_hd_q_plain` (token, plain, and `norm`/`status`
 -- normalized in Python, the tested twins of `hd_id_norm`/`hd_id_status`) lives in the
 -- link step's temporary memory only.
@@ -47,10 +49,19 @@ by_name_birth as (
     where q.idno is null and (q.birth is not null or q.birth_date is not null)
 ),
 
+by_name as (
+    select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'name' as method
+    from parsed as q
+    inner join members as m on m.name_norm = q.name_norm
+    where q.idno is null and q.birth is null and q.birth_date is null
+),
+
 final as (
     select $run_date as run_date, * from by_id
     union all
     select $run_date, * from by_name_birth
+    union all
+    select $run_date, * from by_name
 )
 
 select * from final
