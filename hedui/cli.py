@@ -220,10 +220,8 @@ def cmd_serve(args) -> int:
     load_keys()  # a decision re-assesses and re-publishes: a missing key is a clear error now
     print(f"核对工作台：http://{args.host}:{args.port}/ （工作目录 {workdir}；Ctrl+C 结束）")
     if args.https and not args.trusted_proxy:
-        print("提示：经反向代理访问而未设 --trusted-proxy 时，所有请求都来自代理的地址，"
-              "任何人连续输错密码都可能使全体人员暂时无法登录；请用 --trusted-proxy 指明代理地址。")
-    serve(workdir, args.host, args.port, args.allowed_host, secure_cookie=args.https,
-          trusted_proxies=args.trusted_proxy)
+        print("提示：未设 --trusted-proxy 时经代理的请求都算作代理一个地址，任何人输错密码都可能使全体人员暂时无法登录")
+    serve(workdir, args.host, args.port, args.allowed_host, secure_cookie=args.https, trusted_proxies=args.trusted_proxy)
     return 0
 
 
