@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+from connectors.limits import mask_long_numbers
+
+__all__ = ["NameMasker", "mask_account", "mask_id", "mask_long_numbers", "mask_text"]
+
 _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
 _ID15_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{5})(\d{4})(?![0-9A-Za-z])")
 
@@ -51,37 +55,6 @@ def mask_text(text: str, account_digits: int | None = None) -> str:
     text = _GROUPED.sub(lambda m: _mask_grouped(m, account_digits), text)
     text = _ID_LIKE.sub(lambda m: m.group(1) + "********" + m.group(3)[-4:], text)
     return _ID15_LIKE.sub(lambda m: m.group(1) + "*****" + m.group(3), text)
-
-
-# a run of letters and digits (also full-width), groups joined by single spaces or hyphens
-_ALNUM = "0-9A-Za-z\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A"
-_RUN = re.compile(f"[{_ALNUM}]+(?:[ \u3000\u00a0-][{_ALNUM}]+)*")
-_FOLD = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
-                       **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)},
-                       **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}})
-
-
-def mask_long_numbers(text: str | None, min_digits: int = 10) -> str | None:
-    """Mask every number of at least `min_digits` digits in a value that should hold none.
-
-    For the values of date, month, amount and number columns that failed a check: a value
-    such as an ID number or an account typed into the wrong column (`360102199001011234`,
-    `３６０１…`, `360102 19900101 123x`, `P2520710992650677`) is shown as an ID
-    (`360102********1234`) or as `****` + last 4.  Dates (`2026-11-28`), months and ordinary
-    amounts have fewer digits in a row and stay as they are.
-    """
-    if not text:
-        return text
-
-    def one(m: re.Match) -> str:
-        folded = re.sub(r"[ \u3000\u00a0-]", "", m.group(0).translate(_FOLD))
-        if not re.search(f"[0-9]{{{min_digits},}}", folded):
-            return m.group(0)
-        if _ID_LIKE.fullmatch(folded) or _ID15_LIKE.fullmatch(folded):
-            return mask_id(folded.upper())
-        return "****" + folded[-4:]
-
-    return _RUN.sub(one, str(text))
 
 
 class NameMasker:
