@@ -136,6 +136,7 @@ def _web_pages(work: Path, out: Path, request_id: str, key: str, needle: str) ->
         assert r.status_code == 303, r.text
         for n, page in enumerate(pages):
             r = c.get(page)
+            assert r.status_code in (200, 400, 403, 404), (user, page, r.status_code)
             suffix = ".xlsx" if r.headers.get("content-type", "").startswith("application/vnd.openxml") else ".html"
             (out / f"{user}_{n:02d}{suffix}").write_bytes(r.content)
 
@@ -185,8 +186,13 @@ def test_no_full_id_or_account_number_after_real_runs_that_go_wrong(world, tmp_p
     shutil.copytree(inbox / "requests", broken / "requests")
     req = broken / "requests" / RUN_DATE / f"requests_{RUN_DATE}.csv"
     req.write_bytes(b"\n".join(req.read_bytes().split(b"\n")[1:]))  # the request list without its header
-    assert _hedui(logs, "failed_run", "run", "--inbox", str(broken), "--date", RUN_DATE,
-                  "--workdir", str(tmp_path / "work_failed")).returncode != 0
+    proc = _hedui(logs, "headerless_requests", "run", "--inbox", str(broken), "--date", RUN_DATE,
+                  "--workdir", str(tmp_path / "work_failed"))
+    assert proc.returncode == 3 and "家庭：0 户" in proc.stdout
+    other_keys = {"HEDUI_PSEUDONYM_KEY": "A" * 43 + "=", "HEDUI_DATA_KEY": "B" * 43 + "="}
+    proc = _hedui(logs, "wrong_keys", "run", "--inbox", str(inbox), "--date", RUN_DATE, "--workdir", str(work),
+                  env=other_keys)
+    assert proc.returncode != 0 and "hedui keys rotate" in proc.stderr
 
     _web_pages(work, web, request_id, key, needle)
     assert list((work / "reports" / RUN_DATE / "households").glob("*.pdf"))
