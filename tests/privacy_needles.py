@@ -96,3 +96,32 @@ class Scanner:
     def scan_text(self, name: str, text: str) -> list[str]:
         return [f"{name}:{n} → {v}" for n, line in enumerate(text.splitlines(), 1)
                 if (v := self.hit(line)) is not None]
+
+
+def requested_names(run_dir: Path) -> set[str]:
+    """Every name of the request list as delivered (quarantined rows too), trimmed, of 2+ characters."""
+    import pyarrow.parquet as pq
+
+    from connectors import load_map
+
+    smap = load_map("requests")
+    table = pq.read_table(run_dir / "raw" / "requests.parquet")
+    col = smap.first_of_type("name").column
+    return {v.strip() for v in table.column(col).to_pylist() if v and len(v.strip()) >= 2}
+
+
+def names_in_database(path: Path, names: set[str]) -> list[str]:
+    """`table.column → name` for each full name in a text column of a DuckDB file (the auditors' must hold none)."""
+    import duckdb
+
+    hits = []
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        for schema, table, column in con.sql("select schema_name, table_name, column_name from duckdb_columns() "
+                                             "where data_type = 'VARCHAR' and not internal").fetchall():
+            for (v,) in con.sql(f'select distinct "{column}" from "{schema}"."{table}" '
+                                f'where "{column}" is not null').fetchall():
+                hits += [f"{path}:{table}.{column} → {n}" for n in names if n in v]
+    finally:
+        con.close()
+    return hits

@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import ROOT, RUN_DATE
-from privacy_needles import Scanner, needles_of
+from privacy_needles import Scanner, names_in_database, needles_of, requested_names
 
 ORIGIN = {"Origin": "http://testserver"}
 PLAIN_BY_DESIGN = ("raw", "staged_pre")
@@ -198,6 +198,8 @@ def test_no_full_id_or_account_number_after_real_runs_that_go_wrong(world, tmp_p
     assert list((work / "reports" / RUN_DATE / "households").glob("*.pdf"))
     scanner = Scanner(ids | accounts)
     hits = scanner.scan([work, tmp_path / "work_failed", logs, web], skip=PLAIN_BY_DESIGN)
+    # the auditors read names only as 张*: a member whose request row was quarantined too
+    hits += names_in_database(work / "audit" / "hedui_audit.duckdb", requested_names(work / "runs" / RUN_DATE))
     assert not hits, "\n".join(hits[:60])
 
 
