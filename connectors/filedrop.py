@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import itertools
 import logging
 import os
 import re
@@ -22,7 +23,17 @@ import stat
 import unicodedata
 from pathlib import Path
 
-from connectors.limits import MAX_COLUMNS, NAME_MAX, InputLimits, cap, human_bytes, open_regular
+from connectors.limits import (
+    MAX_COLUMNS,
+    NAME_MAX,
+    PATH_DIGITS,
+    InputLimits,
+    cap,
+    human_bytes,
+    mask_long_numbers,
+    open_regular,
+    shown_name,
+)
 from connectors.manifest import MISSING, DeliveryManifest, FileManifest
 from connectors.maps import SourceMap
 from connectors.raw import RawWriter, find_header, record_header_problems
@@ -41,6 +52,18 @@ def _relative(path: Path, root: Path) -> str:
     return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(root))).as_posix()
 
 
+def _shown_path(relative: str, taken: set[str] | None = None) -> str:
+    """A delivered path as it is recorded (manifest, ``file_name`` of every row, reports): an ID or
+    account number in a name (``bank_360102199001011234.csv``) masked; two names that mask alike
+    stay apart (``…#2``)."""
+    shown = mask_long_numbers(relative, PATH_DIGITS)
+    if taken is not None:
+        if shown != relative and shown in taken:
+            shown = next(f"{shown}#{n}" for n in itertools.count(2) if f"{shown}#{n}" not in taken)
+        taken.add(shown)
+    return shown
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open_regular(path) as fh:
@@ -51,7 +74,7 @@ def _sha256(path: Path) -> str:
 
 def classify(path: Path) -> tuple[str | None, str]:
     """``(format, "")`` for a readable data file, else ``(None, problem in Chinese)``."""
-    name = path.name
+    name = _shown_path(path.name)
     suffix = path.suffix.lower()
     with open_regular(path) as fh:
         head = fh.read(512)
@@ -103,23 +126,23 @@ def _marker_path(path: Path) -> Path:
 
 def _check_marker(path: Path, fm: FileManifest) -> None:
     marker = _marker_path(path)
-    name = path.name
+    name = _shown_path(path.name)
     if marker.is_symlink() or not marker.is_file():
-        fm.fail(f"{name}缺少完成标记{marker.name}，文件可能尚未传完")
+        fm.fail(f"{name}缺少完成标记{_shown_path(marker.name)}，文件可能尚未传完")
         return
     try:
         with open_regular(marker) as fh:
             text = _marker_text(fh.read(130))
     except OSError:
-        fm.fail(f"{name}的完成标记{marker.name}无法读取")
+        fm.fail(f"{name}的完成标记{_shown_path(marker.name)}无法读取")
         return
     if not re.fullmatch(r"[0-9]{1,12}", text):  # a row count, never a huge or odd number
-        fm.fail(f"{name}的完成标记{marker.name}内容“{cap(text, 20)}”不是行数")
+        fm.fail(f"{name}的完成标记{_shown_path(marker.name)}内容“{shown_name(text, 20)}”不是行数")
         return
     try:
         fm.marker_count = int(text)
     except ValueError:
-        fm.fail(f"{name}的完成标记{marker.name}内容“{cap(text, 20)}”不是行数")
+        fm.fail(f"{name}的完成标记{_shown_path(marker.name)}内容“{shown_name(text, 20)}”不是行数")
         return
     if fm.marker_count != fm.rows_read:
         fm.fail(f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行，文件可能不完整")
@@ -152,7 +175,7 @@ def _cr_only(path: Path) -> bool:
 def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest, limits: InputLimits) -> None:
     if _cr_only(path):
         fm.sha256 = _sha256(path)
-        fm.fail(f"{path.name}的换行符是单独的CR（旧版Mac Excel导出的“CSV (Macintosh)”格式），无法按行读取；"
+        fm.fail(f"{_shown_path(path.name)}的换行符是单独的CR（旧版Mac Excel导出的“CSV (Macintosh)”格式），无法按行读取；"
                 "请部门另存为“CSV UTF-8”或Windows格式的.csv后重新交付")
         return
     layout = sniff(path, lambda rows: find_header(rows, smap), limits.line_bytes)
@@ -165,7 +188,7 @@ def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest, 
                 hasher.update(block)
             fm.sha256 = hasher.hexdigest()
             if layout.long_line:
-                fm.fail(f"{path.name}第{layout.long_line}行长度超过单行上限{human_bytes(limits.line_bytes)}，"
+                fm.fail(f"{_shown_path(path.name)}第{layout.long_line}行长度超过单行上限{human_bytes(limits.line_bytes)}，"
                         "在它之前没有找到表头，文件无法读取；请部门检查换行符和表头后重新交付")
                 return
             _write_table(Table(None, None, iter(())), smap, writer, fm)
@@ -191,9 +214,9 @@ def _xlsx_too_big(path: Path, limits: InputLimits) -> str:
         with zipfile.ZipFile(path) as zf:
             unpacked = sum(i.file_size for i in zf.infolist())
     except (zipfile.BadZipFile, OSError):
-        return f"{path.name}不是有效的.xlsx文件（文件已损坏或格式不对）；{_REDELIVER}"
+        return f"{_shown_path(path.name)}不是有效的.xlsx文件（文件已损坏或格式不对）；{_REDELIVER}"
     if unpacked > limit:
-        return (f"{path.name}解压后大小{human_bytes(unpacked)}，超过上限{human_bytes(limit)}，未读取；"
+        return (f"{_shown_path(path.name)}解压后大小{human_bytes(unpacked)}，超过上限{human_bytes(limit)}，未读取；"
                 "请部门拆分为多个文件或导出为.csv后交付")
     return ""
 
@@ -210,9 +233,9 @@ def _parquet_too_big(path: Path, limits: InputLimits) -> str:
     groups = [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
     total, largest = sum(groups), max(groups, default=0)
     if meta.num_columns > MAX_COLUMNS:
-        return f"{path.name}有{meta.num_columns}列，超过上限{MAX_COLUMNS}列，文件无法使用；请部门按约定表头重新导出"
+        return f"{_shown_path(path.name)}有{meta.num_columns}列，超过上限{MAX_COLUMNS}列，文件无法使用；请部门按约定表头重新导出"
     if total > limits.file_bytes or largest > XLSX_UNZIPPED_MAX:
-        return (f"{path.name}解压后大小{human_bytes(total)}（最大的行组{human_bytes(largest)}），超过上限，未读取；"
+        return (f"{_shown_path(path.name)}解压后大小{human_bytes(total)}（最大的行组{human_bytes(largest)}），超过上限，未读取；"
                 "请部门拆分为多个文件或减小行组后交付")
     return ""
 
@@ -237,12 +260,12 @@ def _read_file(path: Path, fmt: str, smap: SourceMap, writer: RawWriter, fm: Fil
         table = reader(path, smap)
         _write_table(table, smap, writer, fm)
         if fmt == "xlsx" and not fm.complete and fm.rows_read == 0 and (other := sheet_holding_header(path, smap)):
-            fm.problems.append(f"{path.name}的第一个工作表中没有约定的表头，数据似乎在工作表“{cap(other, NAME_MAX)}”中；"
+            fm.problems.append(f"{_shown_path(path.name)}的第一个工作表中没有约定的表头，数据似乎在工作表“{shown_name(other)}”中；"
                                "按约定只读第一个工作表，请部门把数据放在第一个工作表后重新交付")
     except (fastexcel.FastExcelError, pa.ArrowException, OSError) as exc:
         # a corrupt workbook or Parquet file: the file is unusable, the run goes on
         log.warning("cannot read %s: %s", fm.file_name, type(exc).__name__)
-        fm.fail(f"{path.name}无法读取（{type(exc).__name__}），文件可能已损坏；{_REDELIVER}")
+        fm.fail(f"{_shown_path(path.name)}无法读取（{type(exc).__name__}），文件可能已损坏；{_REDELIVER}")
 
 
 # ------------------------------------------------------------------ the folder, read as untrusted
@@ -338,7 +361,7 @@ def read_delivery(source_map: SourceMap, folder: Path, inbox_root: Path, out_par
     inbox_root = Path(inbox_root)
     limits = limits or InputLimits.from_env()
     manifest = DeliveryManifest(source=source_map.source, delivery_date=str(delivery_date),
-                                location=_relative(folder, inbox_root), raw_parquet=str(out_parquet))
+                                location=_shown_path(_relative(folder, inbox_root)), raw_parquet=str(out_parquet))
     with RawWriter(source_map, out_parquet, str(delivery_date), field_bytes=limits.field_bytes) as writer:
         problem = _folder_problem(folder, inbox_root, manifest.location)
         if problem:
@@ -360,12 +383,13 @@ def read_delivery(source_map: SourceMap, folder: Path, inbox_root: Path, out_par
             if marker.name[: -len(MARKER_SUFFIX)] not in names:
                 manifest.problems.append(
                     f"完成标记{cap(marker.name, NAME_MAX)}没有对应的数据文件，数据文件可能未传完")
+        shown_names: set[str] = set()
         for path, st in data_files:
-            fm = FileManifest(file_name=_relative(path, inbox_root), format=(path.suffix.lstrip(".") or "unknown")[:20],
+            fm = FileManifest(file_name=_shown_path(_relative(path, inbox_root), shown_names), format=(path.suffix.lstrip(".") or "unknown")[:20],
                               size_bytes=st.st_size)
             manifest.files.append(fm)
             if st.st_size > limits.file_bytes:
-                fm.fail(f"{path.name}大小{human_bytes(st.st_size)}，超过单个文件上限{human_bytes(limits.file_bytes)}，"
+                fm.fail(f"{_shown_path(path.name)}大小{human_bytes(st.st_size)}，超过单个文件上限{human_bytes(limits.file_bytes)}，"
                         "未读取；请部门拆分为多个文件后交付")
                 continue
             try:
@@ -379,10 +403,10 @@ def read_delivery(source_map: SourceMap, folder: Path, inbox_root: Path, out_par
                 if fm.complete or fm.rows_read or fm.header_row is not None:
                     _check_marker(path, fm)
                 if _identity(os.stat(path, follow_symlinks=False)) != _identity(st):
-                    fm.fail(f"{path.name}在读取过程中被替换或修改，可能仍在传输；请待传完后重跑")
+                    fm.fail(f"{_shown_path(path.name)}在读取过程中被替换或修改，可能仍在传输；请待传完后重跑")
             except OSError as exc:
                 log.warning("cannot read %s: %s", fm.file_name, type(exc).__name__)
-                fm.fail(f"{path.name}无法读取（文件在读取时被替换、消失或无权限）；请检查交付目录后重跑")
+                fm.fail(f"{_shown_path(path.name)}无法读取（文件在读取时被替换、消失或无权限）；请检查交付目录后重跑")
             log.info("read %s: %d rows (%d with read errors), complete=%s",
                      fm.file_name, fm.rows_read, fm.read_errors, fm.complete)
     return manifest.finish(source_map.title_zh)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -25,6 +26,8 @@ REASON_MAX = 200  # characters of one reason (a quarantine reason, a file proble
 NAME_MAX = 60  # characters of a delivered name (file, header) shown in a message
 REASONS_SHOWN = 8  # reasons joined into one source message at most
 MAX_COLUMNS = 1000  # columns of a delivered table
+#: a file or folder name holding a number this long (an ID, a bank card, a policy number) is shown masked
+PATH_DIGITS = 15
 
 
 def open_regular(path) -> BinaryIO:
@@ -42,13 +45,50 @@ def open_regular(path) -> BinaryIO:
 
 
 def cap(text: object, limit: int = REASON_MAX) -> str:
-    """``text`` cut to ``limit`` characters (an ellipsis marks the cut), control characters made visible."""
-    s = "" if text is None else str(text)
+    """``text`` cut to ``limit`` characters (an ellipsis marks the cut), control characters made visible,
+    numbers of :data:`PATH_DIGITS` digits or more (an ID or account number in a file name) masked."""
+    s = mask_long_numbers("" if text is None else str(text), PATH_DIGITS)
     if len(s) > limit:
         s = s[: limit - 1] + "…"
     if not s.isprintable():
         s = "".join(c if c.isprintable() else " " for c in s)
     return s
+
+
+# a run of letters and digits (also full-width), groups joined by single spaces or hyphens
+_ALNUM = "0-9A-Za-z\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A"
+_RUN = re.compile(f"[{_ALNUM}]+(?:[ \u3000\u00a0-][{_ALNUM}]+)*")
+_FOLD = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
+                       **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)},
+                       **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}})
+
+
+def mask_long_numbers(text: str | None, min_digits: int = 10) -> str | None:
+    """Mask every number of at least `min_digits` digits in a text that should hold none.
+
+    For delivered header names, and (through `hedui.privacy.masking`) the values of date, month, amount and number columns that failed a check: a value
+    such as an ID number or an account typed into the wrong column (`360102199001011234`,
+    `３６０１…`, `360102 19900101 123x`, `P2520710992650677`) is shown as an ID
+    (`360102********1234`) or as `****` + last 4.  Dates (`2026-11-28`), months and ordinary
+    amounts have fewer digits in a row and stay as they are.
+    """
+    if not text:
+        return text
+
+    def one(m: re.Match) -> str:
+        folded = re.sub(r"[ \u3000\u00a0-]", "", m.group(0).translate(_FOLD))
+        if not re.search(f"[0-9]{{{min_digits},}}", folded):
+            return m.group(0)
+        if re.fullmatch(r"[0-9]{17}[0-9Xx]|[0-9]{15}", folded):  # an ID number: 360102********1234
+            return folded[:6] + "*" * (len(folded) - 10) + folded[-4:].upper()
+        return "****" + folded[-4:]
+
+    return _RUN.sub(one, str(text))
+
+
+def shown_name(text: object, limit: int = NAME_MAX) -> str:
+    """A delivered name (header, sheet, marker text) as a message shows it: long numbers masked, then cut."""
+    return cap(mask_long_numbers("" if text is None else str(text)), limit)
 
 
 def human_bytes(n: int) -> str:

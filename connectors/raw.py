@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.limits import NAME_MAX, cap, human_bytes
+from connectors.limits import human_bytes, shown_name
 from connectors.manifest import FileManifest
 from connectors.maps import HeaderMatch, SourceMap
 
@@ -78,7 +78,7 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
     """
     match = smap.match_headers(list(header))
     fm.missing_headers = [c.header for c in match.missing]
-    fm.extra_headers = list(match.extra)
+    fm.extra_headers = [shown_name(h) for h in match.extra[:100]]
     fm.scales = {c: s for c, s in match.scales.items() if s != 1.0}
     name = fm.file_name.rsplit("/", 1)[-1]
     essential = [c.header for c in match.missing if c.essential]
@@ -86,7 +86,7 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
     if essential:
         fm.fail(f"{name}缺少必需列：{'、'.join(essential)}，文件无法使用；请部门按约定表头重新导出")
     if match.foreign:
-        shown = "、".join(cap(h, NAME_MAX) for h in match.foreign[:10])
+        shown = "、".join(shown_name(h) for h in match.foreign[:10])
         fm.problems.append(f"{name}的列{shown}以外币计，无法换算为人民币元，该列未采用（按空值即未知处理）；"
                            "请部门以人民币元或万元重新导出")
         foreign = {smap.lookup(h)[0].column for h in match.foreign}
@@ -94,10 +94,10 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
     if optional:
         fm.problems.append(f"{name}缺少列：{'、'.join(optional)}，这些值按空值（未知）处理")
     if match.extra:
-        shown = "、".join(cap(h, NAME_MAX) for h in match.extra[:10])
+        shown = "、".join(shown_name(h) for h in match.extra[:10])
         if len(match.extra) > 10:
             shown += f"等{len(match.extra)}列"
-        fm.extra_headers = [cap(h, NAME_MAX) for h in match.extra[:100]]
+        fm.extra_headers = [shown_name(h) for h in match.extra[:100]]
         fm.problems.append(
             f"{name}有映射中没有的列：{shown}，已忽略；"
             f"如是改了名的列，请在connectors/maps/{smap.source}.yaml中登记别名（aliases）"

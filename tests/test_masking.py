@@ -39,3 +39,43 @@ def test_numbers_written_in_groups_are_masked_and_dates_are_not():
     assert mask_free_text("卡号 6222-0202-0011-2233") == "卡号 ****2233"
     kept = "2026-11-28 至 2026-11-29 金额 1,234.50 元 电话 138 0013 8000 单元号 360102 001001 GB00001 F00010001"
     assert mask_free_text(kept) == kept
+
+
+def test_a_long_number_in_a_date_or_amount_value_is_masked_in_every_form():
+    """An ID or account typed into a date or amount column was quoted whole in the quarantine reason."""
+    from hedui.privacy.masking import mask_long_numbers
+
+    assert mask_long_numbers('"死亡日期"值"360404194507137186"无法识别为日期') == \
+        '"死亡日期"值"360404********7186"无法识别为日期'
+    assert mask_long_numbers("３６０１０２１９９００１０１１２３４") == "360102********1234"
+    assert mask_long_numbers("'360102 19900101 123x") == "'360102********123X"
+    assert mask_long_numbers("P2520710992650677") == "****0677"  # a policy number
+    assert mask_long_numbers("0051277977") == "****7977"  # a securities account
+    for kept in ("2026-11-28", "2026年5月24日", "1,234,567.00", "8O0.00", "202611", "第2行 12345"):
+        assert mask_long_numbers(kept) == kept
+
+
+def test_an_id_read_as_a_float_is_masked_not_shown_as_fifteen_digits_of_scientific_notation():
+    """GX saw an ID typed into an amount column as 3.6042920030104723e+17: its first 15 digits were shown."""
+    from hedui.steps.validate.reasons import docs_value, format_value, mask_value
+
+    value = float("360429200301047244")
+    assert format_value(value) == "360429200301047232"
+    assert mask_value(value, "amount") == "360429********7232"
+    assert docs_value(value, "amount") == "360429********7232"
+    assert docs_value(1234.5, "amount") == 1234.5  # an ordinary amount stays a number in Data Docs
+    assert mask_value("2026-13-01", "date") == "2026-13-01"
+
+
+def test_a_header_row_that_is_a_data_row_and_a_file_named_after_an_id_are_masked():
+    from connectors.filedrop import _shown_path
+    from connectors.limits import cap, shown_name
+
+    assert shown_name("0051277977") == "****7977"
+    assert shown_name("6217006416780597997") == "****7997"
+    assert cap("bank_360202193507287071.csv缺少完成标记") == "bank_360202********7071.csv缺少完成标记"
+    taken: set[str] = set()
+    first = _shown_path("bank/20261128/bank_360202193507287071.csv", taken)
+    second = _shown_path("bank/20261128/bank_360202193507187071.csv", taken)  # masks alike: kept apart
+    assert first == "bank/20261128/bank_360202********7071.csv" and second == first + "#2"
+    assert _shown_path("bank/20261128/bank_CCB_20261128.csv", taken) == "bank/20261128/bank_CCB_20261128.csv"

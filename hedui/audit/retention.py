@@ -204,8 +204,10 @@ def cli_purge(args) -> int:
     """`hedui purge --workdir W [--inbox I] [--days N] --today YYYYMMDD`: run `purge`, print the counts."""
     import sys
 
+    from hedui.ops.business_date import parse_business_date
+
     days = args.days if args.days is not None else retention_days()
-    counts = purge(args.workdir, args.inbox, days, args.today)
+    counts = purge(args.workdir, args.inbox, days, parse_business_date(args.today, "--today"))
     sys.stdout.write(
         f"已清除 {counts['cutoff']} 之前的原始数据：交付目录 {counts['inbox_folders']} 个（{counts['inbox_files']} 个文件），"
         f"批次文件目录 {counts['run_folders']} 个，数据库原始值 {sum(counts['database_rows'].values())} 行，"

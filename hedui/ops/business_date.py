@@ -25,6 +25,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hedui.errors import InputError
+from hedui.privacy.masking import mask_long_numbers
 
 TZ = ZoneInfo("Asia/Shanghai")
 _PATTERN = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
@@ -40,7 +41,7 @@ def parse_business_date(value: object, what: str = "日期") -> str:
     text = "" if value is None else str(value).strip()
     m = _PATTERN.fullmatch(text)
     if not m:
-        shown = text[:40] or "（空）"
+        shown = mask_long_numbers(text[:40]) or "（空）"  # an ID pasted into a date field is not echoed
         raise InputError(f"{what}“{shown}”格式不对：请写成 8 位数字 YYYYMMDD，例如 20261128")
     try:
         day = dt.date(int(m[1]), int(m[2]), int(m[3]))

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+from connectors.limits import mask_long_numbers
+
+__all__ = ["NameMasker", "mask_account", "mask_id", "mask_long_numbers", "mask_text"]
+
 _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
 _ID15_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{5})(\d{4})(?![0-9A-Za-z])")
 

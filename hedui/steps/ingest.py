@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 from connectors import DeliveryManifest, SourceMap
 from connectors.maps import ColumnSpec
 from hedui.errors import ReconciliationError
+from hedui.privacy.masking import mask_long_numbers
 from hedui.resources import data_path
 from hedui.steps.staged_writer import StagedWriter
 from matching.normalize import name_sql_exceptions, normalize_name
@@ -206,6 +207,12 @@ def _manifest_for(raw_parquet: Path, smap: SourceMap, manifest) -> DeliveryManif
     return None
 
 
+def _mask_numbers(column) -> pa.Array:
+    """A quarantined value (and the reason quoting it) with any long number masked: a date, month or
+    amount column that holds an ID or account number typed into the wrong column must not show it."""
+    return pa.array([mask_long_numbers(v) for v in column.to_pylist()], pa.string())
+
+
 #: columns of split.sql that are not staged columns
 _SPLIT_EXTRA = ("_file_row_number", "_rule", "_q_column_name", "_q_value_masked", "_q_reason_zh")
 QUARANTINE_COLUMNS = ("run_date", "source", "file_name", "row_no", "column_name", "value_masked", "rule", "reason_zh")
@@ -337,8 +344,8 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
                 ruled.write(pa.table([
                     *(pc.cast(out.column(n), pa.string()) for n in ("run_date", "source", "file_name")),
                     out.column("row_no"),
-                    out.column("_q_column_name"), out.column("_q_value_masked"), out.column("_rule"),
-                    out.column("_q_reason_zh"), pc.cast(out.column("_file_row_number"), pa.int64()),
+                    out.column("_q_column_name"), _mask_numbers(out.column("_q_value_masked")), out.column("_rule"),
+                    _mask_numbers(out.column("_q_reason_zh")), pc.cast(out.column("_file_row_number"), pa.int64()),
                 ], schema=q_schema))
         if protect is not None:  # the distinct values each column had protected, in the file's metadata
             guarded.writer.add_key_value_metadata(protect.metadata())

@@ -274,10 +274,11 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
         con.sql("begin transaction")
         ensure_query_ledger(con)  # also creates audit_runs and audit_anchors
         con.sql("commit")
-        # the auditors see names only as 张*: every requested member's name is masked in free text too
-        _register_mask_udf(con, [r[0] for r in con.sql(
-            "select distinct trim(name) from stg_requests where name is not null").fetchall()]
-            if db.table_exists(con, "stg_requests") else ())
+        # the auditors see names only as 张*: every requested member's name is masked in free text too,
+        # also a member whose request row was quarantined (a finding names them: 委托名单中本户的一名成员（叶某某…）
+        named = [f"select distinct trim({c}) from {t} where {c} is not null"
+                 for t, c in (("stg_requests", "name"), ("quarantine_subjects", "name_norm")) if db.table_exists(con, t)]
+        _register_mask_udf(con, [r[0] for r in con.sql(" union ".join(named)).fetchall()] if named else ())
         if policy_versions is None:
             policy_versions = [r[0] for r in con.sql(
                 "select distinct policy_id from households where run_date = ? and policy_id is not null "

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hedui.audit.log import AuditLog
+from hedui.audit.log import AuditLog, mask_free_text
 from hedui.logs import MaskedFormatter
 from hedui.regions import region_label
 from hedui.steps.report.display import chinese_date
@@ -122,7 +122,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc):
         return render(request, "error.html", 403, title="无权访问",
-                      message=str(exc) or "该内容不在您的权限或辖区范围内。")
+                      message=mask_free_text(str(exc)) or "该内容不在您的权限或辖区范围内。")
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception):
@@ -139,7 +139,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         if message.isascii():  # Starlette's own words (a form field over 1 MB, too many fields, Not Found ...)
             message = _STARLETTE_ZH.get(exc.status_code, "请求无法处理：请从工作台页面上的链接和按钮进入。")
         return render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "出错了"),
-                      message=message)
+                      message=mask_free_text(message))  # a page asked for by an ID number does not echo it
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):

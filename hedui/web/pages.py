@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from hedui.audit.log import mask_free_text
 from hedui.regions import region_label
 from hedui.steps.report import versions
 from hedui.steps.report.display import safe_name
@@ -122,11 +123,13 @@ def register(app: FastAPI) -> None:
             found = search_households(con, q, outcome, county, program, date) if request.query_params else []
         if found:
             audit.append(actor=user.username, action="household_search", subject=f"检索家庭 {len(found)} 户",
-                         details={"query": q, "outcome": outcome, "county": county, "program": program,
+                         details={"query": mask_free_text(q), "outcome": outcome, "county": county, "program": program,
                                   "run_date": date, "households": [r["request_id"] for r in found][:50]})
+        # a full ID or account typed into the box finds nothing (only its last 4 do) and is not shown back
         return render(request, "search.html", found=found, filters=filters, limit=SEARCH_LIMIT,
-                      args={"q": q, "outcome": outcome, "county": county, "program": program, "date": date},
-                      export_query=str(request.query_params))
+                      args={"q": mask_free_text(q), "outcome": outcome, "county": county, "program": program,
+                            "date": date},
+                      export_query=mask_free_text(str(request.query_params)))
 
     def _household(con, run_date: str, request_id: str) -> dict:
         check_date(run_date)

@@ -34,12 +34,14 @@ import pyarrow.parquet as pq
 from hedui.errors import ConfigError
 from hedui.steps.validate.quarantine import _chunks, _quarantine_lines, _write_passed, _write_quarantine
 from hedui.steps.validate.reasons import (
+    NUMBER_FREE_KINDS,
     PERSONAL_KINDS,
     ExpectationOutcome,
     _delivery_reasons,
     _reject_reasons,
     _threshold_reasons,
     _warnings,
+    docs_value,
     mask_value,
 )
 from hedui.steps.validate.suites import (
@@ -323,8 +325,8 @@ def validate_source(
     context.validation_results_store.store_validation_results = lambda **_: True
     definitions = _Definitions(context, suite, expected_rows, gx_columns)
     expectations = definitions.expectations
-    personal = {c: k for c, k in suite.kinds.items() if k in PERSONAL_KINDS}
-    merger = ResultMerger(suite.name, expectations, definitions.index, personal, mask_value)
+    shown = {c: k for c, k in suite.kinds.items() if k in PERSONAL_KINDS | NUMBER_FREE_KINDS}
+    merger = ResultMerger(suite.name, expectations, definitions.index, shown, docs_value)
     run_id = RunIdentifier(run_name=day.isoformat(), run_time=dt.datetime.combine(day, dt.time(), dt.UTC))
     params = {"run_date": pd.Timestamp(day), "expected_rows": expected_rows}
     if any(e.get("kwargs", {}).get("regex") == {"$PARAMETER": "policy_region_regex"} for e in expectations):

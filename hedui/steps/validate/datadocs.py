@@ -79,8 +79,9 @@ class ResultMerger:
 
     `expectations` are the suite's expectation dicts; `ids` maps GX's id of each
     expectation (in every validation definition it is part of) to its position
-    there; `personal` maps column -> kind (`id`, `account`, `name`) whose values
-    are masked in what is kept.
+    there; `personal` maps column -> kind (`id`, `account`, `name`, and the date and
+    amount kinds where a long number is masked) whose values `mask(value, kind)` masks
+    in what is kept.
     """
 
     def __init__(self, suite_name: str, expectations: list[dict], ids: dict[str, int],

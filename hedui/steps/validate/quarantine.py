@@ -100,7 +100,7 @@ def _quarantine_lines(suite: Suite, exp: dict, exp_result, table: pa.Table, posi
             text = masked = mask_value(raw[i], suite.kinds.get(column))
             if suite.kinds.get(column) == "month":
                 text = masked = text[:7]
-        other = (suite.labels.get(other_col, other_col), format_value(others[i])) if others else None
+        other = (suite.labels.get(other_col, other_col), mask_value(others[i], suite.kinds.get(other_col))) if others else None
         out.append({
             "_order": (offset + int(pos), index),
             "run_date": run_date[i], "file_name": file_name[i], "row_no": row_no[i],

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from hedui.privacy.masking import mask_account, mask_id
+from hedui.privacy.masking import mask_account, mask_id, mask_long_numbers
 from hedui.steps.validate.suites import (
     Suite,
 )
@@ -27,6 +27,9 @@ ID_STATUS_ZH = {
 
 # Column kinds whose values are personal and never shown in full.
 PERSONAL_KINDS = {"id", "account", "name"}
+# Column kinds that never hold a long number: one there (an ID number or an account typed into the
+# wrong column) is masked like one (`hedui.privacy.masking.mask_long_numbers`).
+NUMBER_FREE_KINDS = {"date", "month", "amount", "number"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ def mask_value(value: Any, kind: str | None) -> str:
     """Text of a value for people to read: IDs `360102********1234`, accounts `****1234`,
     names `张**`; other values as they are (dates ISO, whole numbers without `.0`)."""
     text = format_value(value)
+    if text and kind in NUMBER_FREE_KINDS:  # an ID or account typed into a date or amount column
+        return mask_long_numbers(text)
     if not text or kind not in PERSONAL_KINDS:
         return text
     if kind == "id":
@@ -55,6 +60,16 @@ def mask_value(value: Any, kind: str | None) -> str:
     if kind == "account":
         return mask_account(text)
     return text[0] + "*" * (len(text) - 1)
+
+
+def docs_value(value: Any, kind: str | None) -> Any:
+    """A failing value as Data Docs keep it: personal ones masked (`mask_value`), a long number in a
+    date or amount column (an ID or account typed there) masked too, every other value unchanged."""
+    if kind in PERSONAL_KINDS:
+        return mask_value(value, kind)
+    if kind in NUMBER_FREE_KINDS and (text := format_value(value)) and mask_long_numbers(text) != text:
+        return mask_long_numbers(text)
+    return value
 
 
 def format_value(value: Any) -> str:
@@ -66,7 +81,9 @@ def format_value(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float | np.floating):
         value = float(value)
-        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+        if value.is_integer():  # all digits, not 3.6042920030104723e+17: a long number is masked as one
+            return str(int(value)) if abs(value) < 1e16 else f"{value:.0f}"
+        return repr(value)
     return str(value).strip()
 
 
