@@ -232,9 +232,14 @@ create or replace temp macro hd_month(x) as
 -- scale (its header's unit, or the source's default from the header map); a leading ¥ or
 -- 人民币 is a currency mark, not a unit.  As matching.normalize.parse_amount.
 
--- whitespace and thousands separators removed, then one leading ¥ or 人民币
+-- whitespace removed, then one leading ¥ or 人民币 (commas stay: hd_thousands takes them out of the number)
 create or replace temp macro hd_amount_text(x) as
-    regexp_replace(replace(hd_remove_ws(hd_fold(x)), ',', ''), '^(¥|人民币)', '');
+    regexp_replace(hd_remove_ws(hd_fold(x)), '^(¥|人民币)', '');
+
+-- a number's thousands separators removed where they are that (groups of three digits: 1,234.50); any other
+-- comma (12,34, a decimal comma 1.000,50) stays, so the number is not one (never 1234 or 1.0005)
+create or replace temp macro hd_thousands(n) as
+    case when regexp_full_match(n, '[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?') then replace(n, ',', '') else n end;
 
 -- the scale a cell's trailing unit u (or '' for none) gives, else the column's scale
 create or replace temp macro hd_amount_unit_scale(u, scale) as
@@ -256,7 +261,7 @@ create or replace temp macro hd_amount_number(n, scale) as
 -- on text from hd_amount_text: the number before the unit, scaled by the unit
 create or replace temp macro hd_amount_clean(t, scale) as
     hd_amount_number(
-        regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?$', 1),
+        hd_thousands(regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?$', 1)),
         hd_amount_unit_scale(regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?$', 2), scale));
 
 -- a number that is not money (a floor area): thousands separators and an area unit (㎡, m², 平方米…)
@@ -264,8 +269,8 @@ create or replace temp macro hd_amount_clean(t, scale) as
 create or replace temp macro hd_number(x) as
     case
         when regexp_full_match(x, '-?[0-9]+(\.[0-9]+)?') then cast(x as double)
-        else hd_amount_number(regexp_replace(replace(hd_remove_ws(hd_fold(x)), ',', ''),
-                                             '(㎡|[mM]²|[mM]2|平方米|平米|平方)$', ''), 1)
+        else hd_amount_number(hd_thousands(regexp_replace(hd_remove_ws(hd_fold(x)),
+                                                          '(㎡|[mM]²|[mM]2|平方米|平米|平方)$', '')), 1)
     end;
 
 -- fast paths: plain decimals, then the common "12,345.60" and "1234.5元" forms (at most 40
@@ -275,9 +280,9 @@ create or replace temp macro hd_amount(x, scale) as
         when regexp_full_match(x, '-?[0-9]+(\.[0-9]+)?') then
             case when scale = 1 then cast(x as double)
                  else cast(x || 'e' || cast(round(log10(scale)) as integer) as double) end
-        when regexp_full_match(x, '-?[0-9][0-9,]{0,30}(\.[0-9]{1,8})?元') then
+        when regexp_full_match(x, '-?([0-9]{1,31}|[0-9]{1,3}(,[0-9]{3}){1,10})(\.[0-9]{1,8})?元') then
             cast(replace(replace(x, ',', ''), '元', '') as double)
-        when regexp_full_match(x, '-?[0-9][0-9,]{0,30}(\.[0-9]{1,8})?') then
+        when regexp_full_match(x, '-?[0-9]{1,3}(,[0-9]{3}){1,10}(\.[0-9]{1,8})?') then
             case when scale = 1 then cast(replace(x, ',', '') as double)
                  else cast(replace(x, ',', '') || 'e' || cast(round(log10(scale)) as integer) as double) end
         else hd_amount_clean(hd_amount_text(x), scale)

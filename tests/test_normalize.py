@@ -278,6 +278,16 @@ AMOUNT_VECTORS: list[tuple[object, float, float | None | type]] = [
     ("500亿", 1, UnparseableAmount),
     ("人民币", 1, UnparseableAmount),
     ("5万5", 1, UnparseableAmount),
+    # a comma is a thousands separator only between groups of three digits: else no amount, never 1234 or 1.0005
+    ("-1,234", 1, -1234.0),
+    ("1,234,567.8元", 1, 1234567.8),
+    ("¥1,000万", 1, 10000000.0),
+    ("12,34", 1, UnparseableAmount),
+    ("1,2345", 1, UnparseableAmount),
+    ("1.000,50", 1, UnparseableAmount),
+    ("12,34元", 1, UnparseableAmount),
+    ("¥1,2345", 1, UnparseableAmount),
+    ("1,000,00万元", 1, UnparseableAmount),
 ]
 
 
