@@ -329,3 +329,20 @@ create or replace temp macro hd_relation_category(x) as
                          '堂兄弟', '堂姐妹', '表兄弟', '表姐妹', '其他亲属', '非亲属')
                  or rel similar to '(28|38|4[5-8]|5[3-6]|6[5-9]|72|74|76|78|8[0-9]|9[0-9])' then '其他'
         end)[1];
+
+-- Words and codes ----------------------------------------------------------------
+-- an enum word (状态, 类型, 关系 …) as delivered: whitespace anywhere in it (a trailing U+3000, a space an
+-- export put between characters) is no part of the word, and full-width letters are folded (ＮＡ); NULL
+-- when nothing is left.  trim() alone keeps U+3000: 现势　 was quarantined as not in the contract's set.
+create or replace temp macro hd_enum(x) as
+    nullif(case when regexp_matches(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}\x{FF01}-\x{FF5E}]')
+                then hd_remove_ws(hd_fold(x)) else x end, '');
+
+-- a region code (GB/T 2260, 6 digits) as delivered: full-width digits, spaces, or a spreadsheet's float
+-- form (360702.0) give the 6 digits; anything else is kept as delivered (trimmed) for validation to reject
+create or replace temp macro hd_region(x) as
+    case
+        when regexp_full_match(x, '[0-9]{6}') then x
+        else list_transform([hd_remove_ws(hd_fold(x))], lambda c:
+            case when regexp_full_match(c, '[0-9]{6}(\.0*)?') then substr(c, 1, 6) else nullif(hd_strip_ws(x), '') end)[1]
+    end;

@@ -156,6 +156,10 @@ def _slots(smap: SourceMap) -> dict[str, str]:
         elif spec.none_words:  # a text that says there is none (无, /…) is no value
             words = ", ".join(_lit(w.upper()) for w in spec.none_words)
             staged.append(f"case when upper(trim({col})) in ({words}) then null else nullif(trim({col}), '') end as {col},")
+        elif spec.type == "enum":
+            staged.append(f"hd_enum({col}) as {col},")
+        elif spec.type == "region":
+            staged.append(f"hd_region({col}) as {col},")
         else:
             staged.append(f"nullif(trim({col}), '') as {col},")
     id_spec = smap.first_of_type("id")
