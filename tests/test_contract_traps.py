@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import duckdb
+import pytest
+from contract_world import RUN, WINDOW, World, new_id, outcomes, run_world
 from test_contract_deliveries import BANK, ID_A, ID_B, ID_C, _bank_row, _deliver, _text
 
 # -- amounts ----------------------------------------------------------------------------------------
@@ -116,3 +119,121 @@ def test_an_excel_error_value_is_no_empty_cell(tmp_path):
     assert [(q["row_no"], q["rule"]) for q in quarantined] == [(3, "read_error"), (4, "read_error")]
     assert "第3行第6列（余额）是Excel错误值“#DIV/0!”" in quarantined[0]["reason_zh"]
     assert "第4行第1列（机构名称）是Excel错误值“#N/A”" in quarantined[1]["reason_zh"]
+
+
+# -- one `hedui run` over requests and records as other departments write them ------------------------
+
+
+def _edit(w: World, rid: str, **changes) -> None:
+    """Change the request rows of ``rid``: column → one value for every member, or → {member name: value}."""
+    for r in w.rows["requests"]:
+        if r["委托编号"] == rid:
+            for col, v in changes.items():
+                if not isinstance(v, dict):
+                    r[col] = v
+                elif r["姓名"] in v:
+                    r[col] = v[r["姓名"]]
+
+
+def build() -> World:  # noqa: PLR0915 - one household per block, read top to bottom
+    w = World()
+    a, _ = w.household("TR01", [("陶一", "本人"), ("陶二", "配偶")])
+    w.bank(a, "1000")
+    w.expect("TR01", "CLEAR", "")
+    # a county code as a spreadsheet writes a number back to CSV: 360702.0 (was quarantined: every member)
+    w.household("TR02", [("陶三", "本人"), ("陶四", "子女")])
+    _edit(w, "TR02", 区划代码="360702.0")
+    w.expect("TR02", "CLEAR", "")
+    # the program with a space inside and a trailing U+3000 (was quarantined as not a program)
+    w.household("TR03", [("陶五", "本人"), ("陶六", "配偶")])
+    _edit(w, "TR03", 业务类型={"陶五": "最低 生活保障", "陶六": " 最低生活保障\u3000"})
+    w.expect("TR03", "CLEAR", "")
+    w.household("TR04", [("陶七", "本人"), ("陶八", "配偶")])
+    _edit(w, "TR04", 与申请人关系={"陶八": "配偶\u3000"})
+    w.expect("TR04", "CLEAR", "")
+    # a second flat whose 权属状态 carries a full-width space is still held (现势): over the limit of one
+    (a,) = w.household("TR05", [("陶九", "本人")])
+    w.flat(a, "360702001001GB00001F00010001", status="现势\u3000")
+    w.flat(a, "360702001001GB00002F00010001")
+    w.expect("TR05", "FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT")
+    (a,) = w.household("TR06", [("陶十", "本人")])
+    w.car(a, "200000", kind="小型轿车\u3000", status=" 正常")
+    w.expect("TR06", "FINDINGS", "VEHICLE")
+    # 20.000,00 (a decimal comma: 20,000 yuan, over 19,200) was read as 20 yuan: CLEAR
+    (a,) = w.household("TR07", [("陶十一", "本人")])
+    w.bank(a, "20.000,00")
+    w.expect("TR07", "INCOMPLETE", "RECORD_QUARANTINED")
+    # members of one request on two standards: 750 per head is under the urban 800 and over the rural 650
+    a, _ = w.household("TR08", [("陶十二", "本人"), ("陶十三", "配偶")])
+    _edit(w, "TR08", 城乡类别={"陶十三": "农村"})
+    w.wages(a, WINDOW, "1500")
+    w.expect("TR08", "INCOMPLETE", "VALUE_UNKNOWN")
+    w.household("TR09", [("陶十四", "本人"), ("陶十五", "配偶")])
+    _edit(w, "TR09", 区划代码={"陶十五": "360703"})
+    w.expect("TR09", "INCOMPLETE", "VALUE_UNKNOWN")
+    # no applicant row, and the members disagree: no pick of any_value's decides the standard
+    w.household("TR10", [("陶十六", "配偶"), ("陶十七", "子女")])
+    _edit(w, "TR10", 城乡类别={"陶十七": "农村"})
+    w.expect("TR10", "INCOMPLETE", "VALUE_UNKNOWN")
+    w.household("TR13", [("陶二十", "配偶"), ("陶二一", "子女")])  # no applicant row, members agree
+    w.expect("TR13", "CLEAR", "")
+    (a,) = w.household("TR11", [("陶十八", "本人")])
+    for m in WINDOW:  # 所属期 written 2025年11月
+        w.add("tax", 纳税人识别号=a["id"], 姓名=a["name"], 所得项目="工资薪金所得", 所属期=f"{m[:4]}年{int(m[4:])}月",
+              收入额="1000", 已缴税额="0", 扣缴义务人="某公司")
+    w.expect("TR11", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("TR12", [("陶十九", "本人")])
+    w.add("housing_fund", 证件号码=a["id"], 姓名=a["name"], 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
+          账户余额="9000", 账户状态="封存\u3000", 截至日期="2026-10-31")
+    w.expect("TR12", "CLEAR", "")
+    # every other source gets a row about nobody asked about (an empty delivery is a case of its own)
+    s = {"name": "路人甲", "id": new_id()}
+    w.add("civil_affairs", 姓名=s["name"], 身份证号=s["id"], 死亡日期="2026-01-01", 火化日期="2026-01-03", 殡仪馆="某殡仪馆")
+    w.si(s, WINDOW[:1], "企业职工基本养老保险", "缴费", base="3000")
+    w.company(s, "有限责任公司", "存续", "10")
+    w.add("securities", 姓名=s["name"], 证件号码=s["id"], 证券账户="A1", 持仓市值="5", 资金余额="1", 查询日期="20261126")
+    w.add("insurance", 投保人=s["name"], 投保人证件号=s["id"], 保单号="P1", 险种="寿险", 保单状态="有效", 现金价值="1",
+          查询日期="20261126")
+    return w
+
+
+@pytest.fixture(scope="module")
+def traps_run(tmp_path_factory):
+    world = build()
+    return world, run_world(world, tmp_path_factory, "traps")
+
+
+def _query(ctx, sql: str, params=None) -> list[tuple]:
+    con = duckdb.connect(str(ctx.database), read_only=True)
+    try:
+        return con.sql(sql, params=params).fetchall()
+    finally:
+        con.close()
+
+
+def test_every_trap_household_has_the_outcome_policy_md_gives_it(traps_run):
+    world, ctx = traps_run
+    got = outcomes(ctx)
+    assert {rid: got.get(rid) for rid in world.expected} == world.expected
+
+
+def test_codes_and_words_are_staged_as_the_contract_writes_them(traps_run):
+    _, ctx = traps_run
+    rows = _query(ctx, "select request_id, program, relation, region_code from stg_requests where run_date = ? "
+                       "and request_id in ('TR02', 'TR03', 'TR04') order by request_id, row_no", [RUN])
+    assert [(rid, p, r, c) for rid, p, r, c in rows] == [  # every row staged (none quarantined), values clean
+        ("TR02", "最低生活保障", "本人", "360702"), ("TR02", "最低生活保障", "子女", "360702"),
+        ("TR03", "最低生活保障", "本人", "360702"), ("TR03", "最低生活保障", "配偶", "360702"),
+        ("TR04", "最低生活保障", "本人", "360702"), ("TR04", "最低生活保障", "配偶", "360702")]
+    assert _query(ctx, "select title_status, count(*) from stg_real_estate where run_date = ? group by 1",
+                  [RUN]) == [("现势", 2)]
+
+
+def test_a_member_contradicting_the_households_standard_is_named_with_both_values(traps_run):
+    _, ctx = traps_run
+    [(reason, file_name, row_no)] = _query(
+        ctx, "select reason_zh, file_name, row_no from evidence_gaps where run_date = ? and request_id = 'TR08'", [RUN])
+    assert "城乡类别“农村”与本户（申请人）的“城市”不一致" in reason and "请委托机关核实" in reason
+    assert file_name.endswith(f"requests_{RUN}.csv") and row_no > 1
+    page = (ctx.report_dir / "households" / "TR08.html").read_text(encoding="utf-8")
+    assert "与本户（申请人）的“城市”不一致" in page
