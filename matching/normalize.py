@@ -57,10 +57,10 @@ _DATE_SEP = re.compile(
     r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?"
     r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
 )
-_DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})")
+_DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})(?:\.0+)?")  # 20261120.0: a spreadsheet's float
 _EXCEL_SERIAL = re.compile(r"([1-9][0-9]{4})(?:\.[0-9]+)?")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
-_MONTH_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})")
+_MONTH_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})(?:\.0+)?")  # 202611.0 as well
 _MONTH_SEP = re.compile(r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})月?")
 _AMOUNT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?")
 _AMOUNT_MAX_LEN = 40

@@ -200,7 +200,7 @@ create or replace temp macro hd_date_clean(s) as
                 regexp_extract(s, '^([1-9][0-9]{3})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年][0-9]{1,2}[-/.月]([0-9]{1,2})', 1))
-        when regexp_full_match(s, '[1-9][0-9]{7}') then hd_date_8(s)
+        when regexp_full_match(s, '[1-9][0-9]{7}(\.0+)?') then hd_date_8(substr(s, 1, 8))  -- 20261120.0: a float
         when regexp_full_match(s, '[1-9][0-9]{4}(\.[0-9]+)?') then
             date '1899-12-30' + cast(substr(s, 1, 5) as integer)
     end;
@@ -214,7 +214,7 @@ create or replace temp macro hd_date(x) as
 
 create or replace temp macro hd_month_clean(s) as
     case
-        when regexp_full_match(s, '[1-9][0-9]{5}') then hd_month_6(s)
+        when regexp_full_match(s, '[1-9][0-9]{5}(\.0+)?') then hd_month_6(substr(s, 1, 6))  -- 202611.0 as well
         when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}月?') then
             hd_ymd(substr(s, 1, 4), regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1')
         else cast(date_trunc('month', hd_date_clean(s)) as date)
@@ -346,3 +346,11 @@ create or replace temp macro hd_region(x) as
         else list_transform([hd_remove_ws(hd_fold(x))], lambda c:
             case when regexp_full_match(c, '[0-9]{6}(\.0*)?') then substr(c, 1, 6) else nullif(hd_strip_ws(x), '') end)[1]
     end;
+
+-- a text value without the whitespace around it: the class above, not trim()'s ASCII space only (a request id
+-- "TR01　" with a trailing U+3000 made a household of its own, splitting the household's per-capita figures)
+create or replace temp macro hd_trim(x) as
+    trim(x, chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(32) || chr(133) || chr(160) || chr(5760)
+            || chr(8192) || chr(8193) || chr(8194) || chr(8195) || chr(8196) || chr(8197) || chr(8198) || chr(8199)
+            || chr(8200) || chr(8201) || chr(8202) || chr(8203) || chr(8232) || chr(8233) || chr(8239) || chr(8287)
+            || chr(12288) || chr(65279));

@@ -182,6 +182,15 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
         w.add("tax", 纳税人识别号=a["id"], 姓名=a["name"], 所得项目="工资薪金所得", 所属期=f"{m[:4]}年{int(m[4:])}月",
               收入额="1000", 已缴税额="0", 扣缴义务人="某公司")
     w.expect("TR11", "FINDINGS", "INCOME_OVER_STANDARD")
+    # one member's request id with a trailing U+3000 (trim() keeps it): it made a household of its own, and
+    # 1,500 yuan a month over one person (1,500) instead of two (750) was over the standard
+    a, _ = w.household("TR14", [("陶二二", "本人"), ("陶二三", "配偶")])
+    _edit(w, "TR14", 委托编号={"陶二三": "TR14\u3000"})
+    w.wages(a, WINDOW, "1500")
+    w.expect("TR14", "CLEAR", "")
+    (a,) = w.household("TR15", [("陶二四", "本人")])
+    w.wages(a, [f"{m}.0" for m in WINDOW], "1000")  # 所属期 as a spreadsheet's float: 202511.0
+    w.expect("TR15", "FINDINGS", "INCOME_OVER_STANDARD")
     (a,) = w.household("TR12", [("陶十九", "本人")])
     w.add("housing_fund", 证件号码=a["id"], 姓名=a["name"], 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
           账户余额="9000", 账户状态="封存\u3000", 截至日期="2026-10-31")
@@ -215,6 +224,7 @@ def test_every_trap_household_has_the_outcome_policy_md_gives_it(traps_run):
     world, ctx = traps_run
     got = outcomes(ctx)
     assert {rid: got.get(rid) for rid in world.expected} == world.expected
+    assert set(got) == set(world.expected)  # no household of a request id with a stray space
 
 
 def test_codes_and_words_are_staged_as_the_contract_writes_them(traps_run):
