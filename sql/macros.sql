@@ -346,11 +346,3 @@ create or replace temp macro hd_region(x) as
         else list_transform([hd_remove_ws(hd_fold(x))], lambda c:
             case when regexp_full_match(c, '[0-9]{6}(\.0*)?') then substr(c, 1, 6) else nullif(hd_strip_ws(x), '') end)[1]
     end;
-
--- a text value without the whitespace around it: the class above, not trim()'s ASCII space only (a request id
--- "TR01　" with a trailing U+3000 made a household of its own, splitting the household's per-capita figures)
-create or replace temp macro hd_trim(x) as
-    trim(x, chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(32) || chr(133) || chr(160) || chr(5760)
-            || chr(8192) || chr(8193) || chr(8194) || chr(8195) || chr(8196) || chr(8197) || chr(8198) || chr(8199)
-            || chr(8200) || chr(8201) || chr(8202) || chr(8203) || chr(8232) || chr(8233) || chr(8239) || chr(8287)
-            || chr(12288) || chr(65279));
