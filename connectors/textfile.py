@@ -239,8 +239,9 @@ def prefetch(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
         thread.join()
 
 
-def preview_rows(head: bytes, encoding: str, sep: str, max_lines: int = 40) -> list[list[str]]:
-    """The first lines of the file as rows (lenient decoding), for header detection."""
+def preview_rows(head: bytes, encoding: str, sep: str, max_lines: int = 300) -> list[list[str]]:
+    """The first lines of the file as rows (lenient decoding), for header detection (enough lines for a
+    header below a run of blank lines: :func:`connectors.raw.find_header` counts only the non-empty ones)."""
     codec = UTF8 if encoding == UTF8_BOM else encoding
     if head.startswith(codecs.BOM_UTF8):
         head = head[len(codecs.BOM_UTF8):]  # whatever the encoding (iter_chunks drops it so too)

@@ -331,12 +331,15 @@ create or replace temp macro hd_relation_category(x) as
         end)[1];
 
 -- Words and codes ----------------------------------------------------------------
--- an enum word (状态, 类型, 关系 …) as delivered: whitespace anywhere in it (a trailing U+3000, a space an
--- export put between characters) is no part of the word, and full-width letters are folded (ＮＡ); NULL
--- when nothing is left.  trim() alone keeps U+3000: 现势　 was quarantined as not in the contract's set.
-create or replace temp macro hd_enum(x) as
-    nullif(case when regexp_matches(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}\x{FF01}-\x{FF5E}]')
-                then hd_remove_ws(hd_fold(x)) else x end, '');
+-- an enum word (状态, 类型, 关系 …) as delivered, given the contract's words (allowed): a word with whitespace
+-- in it (a trailing U+3000 trim() keeps, 最低 生活保障) or full-width letters is that word; anything else is
+-- kept as delivered (stripped) for validation to reject, showing what was delivered.  NULL when empty.
+create or replace temp macro hd_enum(x, allowed) as
+    case
+        when list_contains(allowed, x) then x
+        else coalesce(list_filter([hd_remove_ws(hd_fold(x))], lambda w: list_contains(allowed, w))[1],
+                      nullif(hd_strip_ws(x), ''))
+    end;
 
 -- a region code (GB/T 2260, 6 digits) as delivered: full-width digits, spaces, or a spreadsheet's float
 -- form (360702.0) give the 6 digits; anything else is kept as delivered (trimmed) for validation to reject

@@ -56,6 +56,15 @@ def test_a_utf8_bom_file_with_one_gbk_line_stays_utf8(tmp_path):
     assert [(q["row_no"], q["rule"]) for q in quarantined] == [(4, "read_error")]
 
 
+def test_a_header_below_many_blank_lines_is_found(tmp_path):
+    """The first non-empty line is the header however many blank lines stand above it: 35 made the file
+    "空文件（没有表头）" and the source not delivered (only the first 30 lines were looked at)."""
+    data = ("\r\n" * 35 + _text(BANK, [_bank_row("张三", ID_A, "100")], end="\r\n")).encode("gb18030")
+    manifest, staged, _ = _deliver(tmp_path, "bank", {"b.csv": data, "b.csv.ok": b"1"})
+    assert manifest.status == "delivered", manifest.message_zh
+    assert [(r["row_no"], r["name"], r["balance_yuan"]) for r in staged] == [(37, "张三", 100.0)]
+
+
 # -- workbooks --------------------------------------------------------------------------------------
 
 

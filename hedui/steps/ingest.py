@@ -157,7 +157,8 @@ def _slots(smap: SourceMap) -> dict[str, str]:
             words = ", ".join(_lit(w.upper()) for w in spec.none_words)
             staged.append(f"case when upper(hd_strip_ws({col})) in ({words}) then null else nullif(hd_strip_ws({col}), '') end as {col},")
         elif spec.type == "enum":
-            staged.append(f"hd_enum({col}) as {col},")
+            allowed = ", ".join(_lit(v) for v in spec.values)
+            staged.append(f"hd_enum({col}, [{allowed}]::varchar[]) as {col},")
         elif spec.type == "region":
             staged.append(f"hd_region({col}) as {col},")
         else:  # hd_strip_ws: trim() keeps U+3000 (a request id "TR01　" made a household of its own)
