@@ -27,6 +27,8 @@ from connectors.maps import SourceMap
 from connectors.raw import HEADER_SEARCH_ROWS, find_header, positional_names
 
 PARQUET_BATCH_ROWS = 200_000
+#: the departments' local time: a Parquet timestamp with a time zone is an instant, its date is taken here
+DEPARTMENTS_TIME_ZONE = "Asia/Shanghai"
 #: a numeric cell value of magnitude ≥ 1e15 in the sheet XML (16+ digits, or an exponent ≥ 15)
 _XML_LONG_NUMBER = re.compile(
     rb"<v>(-?[0-9](?:\.[0-9]+)?[eE]\+?(?:1[5-9]|[2-9][0-9]|[1-9][0-9]{2})|-?[0-9]{16,}(?:\.[0-9]*)?)</v>"
@@ -320,6 +322,8 @@ def _as_text(s: pl.Series) -> pl.Series:
     if dtype == pl.Date:
         return s.dt.strftime("%Y-%m-%d")
     if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:  # an instant (Spark, Java write UTC): the departments' day is Beijing time's
+            s = s.dt.convert_time_zone(DEPARTMENTS_TIME_ZONE)
         return s.dt.strftime("%Y-%m-%d %H:%M:%S")
     try:
         return s.cast(pl.String)

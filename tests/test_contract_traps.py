@@ -31,6 +31,31 @@ def test_a_comma_that_is_no_thousands_separator_is_no_amount(tmp_path):
     assert all("无法识别为金额" in q["reason_zh"] and q["file_name"].endswith("b.csv") for q in quarantined)
 
 
+def test_a_parquet_timestamp_with_a_time_zone_is_dated_in_beijing_time(tmp_path):
+    """Spark and Java tools store instants in UTC: 所属期 2026-11-01 00:00 Beijing time is 2026-10-31 16:00 UTC,
+    and was staged as October (an income month moved across the window's edge).  A naive timestamp is wall
+    time as written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    utc = dt.datetime(2026, 10, 31, 16, 0, tzinfo=dt.UTC)
+    table = pa.table({
+        "纳税人识别号": [ID_A, ID_B, ID_C], "姓名": ["张三", "李四", "王五"], "所得项目": ["工资薪金所得"] * 3,
+        "所属期": pa.array([utc, utc, dt.datetime(2026, 11, 1, 0, 0, tzinfo=dt.UTC)], pa.timestamp("us", tz="UTC")),
+        "收入额": ["1000"] * 3, "已缴税额": ["0"] * 3, "扣缴义务人": ["某公司"] * 3})
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    manifest, staged, quarantined = _deliver(tmp_path, "tax", {"t.parquet": buf.getvalue(), "t.parquet.ok": b"3"})
+    assert manifest.status == "delivered" and not quarantined, manifest.message_zh
+    assert [r["period_month"] for r in staged] == [dt.date(2026, 11, 1)] * 3
+    naive = pa.table({"机构名称": ["工商银行"], "户名": ["张三"], "证件号码": [ID_A], "账号": ["1"], "账户类型": ["活期"],
+                      "余额": ["1"], "查询日期": pa.array([dt.datetime(2026, 11, 20, 23, 30)], pa.timestamp("ms"))})
+    buf = io.BytesIO()
+    pq.write_table(naive, buf)
+    _, staged, _ = _deliver(tmp_path / "naive", "bank", {"b.parquet": buf.getvalue(), "b.parquet.ok": b"1"})
+    assert [r["query_date"] for r in staged] == [dt.date(2026, 11, 20)]
+
+
 # -- text files -------------------------------------------------------------------------------------
 
 
