@@ -31,6 +31,34 @@ def test_a_comma_that_is_no_thousands_separator_is_no_amount(tmp_path):
     assert all("无法识别为金额" in q["reason_zh"] and q["file_name"].endswith("b.csv") for q in quarantined)
 
 
+def test_parquet_id_columns_as_numbers_are_exact_or_missing_never_a_wrong_id(tmp_path):
+    """An 18-digit ID as int64 is exact; as a double its last digits are gone (360102198001010013 is stored as
+    ...010000 or so): it must be missing (linked by name and birth date at most), never another person's ID."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids_int = pa.array([int(ID_A), int(ID_C)], pa.int64())
+    ids_double = pa.array([float(ID_A), float(ID_C)], pa.float64())
+    for kind, ids in (("int64", ids_int), ("double", ids_double)):
+        table = pa.table({"机构名称": pa.array(["工商银行"] * 2).dictionary_encode(), "户名": ["张三", "王五"],
+                          "证件号码": ids, "账号": pa.array([6222000011112222, 6222000011113333], pa.int64()),
+                          "账户类型": ["活期", ""],
+                          "余额": pa.array([decimal.Decimal("1234.50"), None], pa.decimal128(18, 2)),
+                          "查询日期": pa.array([dt.date(2026, 11, 20)] * 2, pa.date32())})
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        manifest, staged, quarantined = _deliver(tmp_path / kind, "bank", {"b.parquet": buf.getvalue(),
+                                                                            "b.parquet.ok": b"2"})
+        assert manifest.status == "delivered" and not quarantined, manifest.message_zh
+        got = [(r["id_norm"], r["id_status"], r["balance_yuan"], r["account_type"]) for r in staged]
+        if kind == "int64":
+            assert got == [(ID_A, "valid", 1234.5, "活期"), (ID_C, "valid", None, None)]
+        else:
+            assert got == [(None, "scientific", 1234.5, "活期"), (None, "scientific", None, None)]
+
+
 def test_a_parquet_timestamp_with_a_time_zone_is_dated_in_beijing_time(tmp_path):
     """Spark and Java tools store instants in UTC: 所属期 2026-11-01 00:00 Beijing time is 2026-10-31 16:00 UTC,
     and was staged as October (an income month moved across the window's edge).  A naive timestamp is wall
