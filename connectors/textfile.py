@@ -42,8 +42,7 @@ _LINE_SCHEMA = {"l": pl.String}
 
 
 def detect_encoding(head: bytes) -> str:
-    """``utf-8-sig`` (BOM), ``utf-8`` or ``gb18030``, by the non-ASCII lines of the head (after a BOM
-    too: text behind a UTF-8 BOM that is mostly not UTF-8 is GB18030).
+    """``utf-8-sig`` (BOM), ``utf-8`` or ``gb18030``, by the non-ASCII lines of the head (behind a BOM too).
 
     A Chinese line in GB18030 practically never decodes as UTF-8, so a line that
     does is strong evidence: the head is UTF-8 unless more of its non-ASCII lines
@@ -52,8 +51,7 @@ def detect_encoding(head: bytes) -> str:
     :func:`sniff` settles a tie by which encoding gives the better header.
     """
     if head.startswith(codecs.BOM_UTF8):
-        # the BOM is a claim, not proof: a tool that prepends one to GB18030 text (or a GB18030 file
-        # appended to a UTF-8 one) must not turn every Chinese header and value into mojibake
+        # a claim, not proof: a BOM before GB18030 text must not make every header and value mojibake
         return UTF8_BOM if detect_encoding(head[len(codecs.BOM_UTF8):]) == UTF8 else GB18030
     lines = head.split(b"\n")
     if len(head) >= SNIFF_BYTES and len(lines) > 1:
@@ -240,11 +238,10 @@ def prefetch(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
 
 
 def preview_rows(head: bytes, encoding: str, sep: str, max_lines: int = 300) -> list[list[str]]:
-    """The first lines of the file as rows (lenient decoding), for header detection (enough lines for a
-    header below a run of blank lines: :func:`connectors.raw.find_header` counts only the non-empty ones)."""
+    """The first lines of the file as rows (lenient decoding), for header detection (blank lines above
+    the header included: :func:`connectors.raw.find_header` does not count them)."""
     codec = UTF8 if encoding == UTF8_BOM else encoding
-    if head.startswith(codecs.BOM_UTF8):
-        head = head[len(codecs.BOM_UTF8):]  # whatever the encoding (iter_chunks drops it so too)
+    head = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head  # as iter_chunks does
     cut = -1
     for _ in range(max_lines):  # only the first lines are looked at: decode no further
         cut = head.find(b"\n", cut + 1)
