@@ -51,16 +51,20 @@ def positional_names(n: int) -> list[str]:
 
 
 def find_header(rows: list[list[object]], smap: SourceMap) -> tuple[int | None, int]:
-    """``(index, score)`` of the header among the first ``rows``: the row naming most map columns.
+    """``(index, score)`` of the header among the first non-empty ``rows`` (:data:`HEADER_SEARCH_ROWS` of
+    them, empty rows not counted): the row naming most map columns.
 
     Rows above it are title rows.  Falls back to the first non-empty row (score
     0) when no row names any column — the header problems are then reported —
     and gives ``(None, 0)`` when every row is empty.
     """
-    best, best_score, first = None, 0, None
-    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+    best, best_score, first, seen = None, 0, None, 0
+    for i, row in enumerate(rows):
         if not any(v is not None and str(v).strip() for v in row):
-            continue
+            continue  # empty rows above the header (however many) are no part of the search
+        seen += 1
+        if seen > HEADER_SEARCH_ROWS:
+            break
         if first is None:
             first = i
         score = smap.match_headers(list(row)).score

@@ -27,6 +27,8 @@ from connectors.maps import SourceMap
 from connectors.raw import HEADER_SEARCH_ROWS, find_header, positional_names
 
 PARQUET_BATCH_ROWS = 200_000
+#: the departments' local time: a Parquet timestamp with a time zone is an instant, its date is taken here
+DEPARTMENTS_TIME_ZONE = "Asia/Shanghai"
 #: a numeric cell value of magnitude ≥ 1e15 in the sheet XML (16+ digits, or an exponent ≥ 15)
 _XML_LONG_NUMBER = re.compile(
     rb"<v>(-?[0-9](?:\.[0-9]+)?[eE]\+?(?:1[5-9]|[2-9][0-9]|[1-9][0-9]{2})|-?[0-9]{16,}(?:\.[0-9]*)?)</v>"
@@ -70,9 +72,17 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     df = df.rename(dict(zip(df.columns, positional_names(df.width), strict=True)))
     if df.height == 0 or df.width == 0:
         return Table(None, None, iter(()))
-    idx, _ = find_header(df.head(HEADER_SEARCH_ROWS).rows(), smap)
+    # the header is on the first non-empty row (or a few below it, under title rows), however far down the
+    # sheet that is: rows above it that are empty are no part of the search
+    filled = df.select(pl.any_horizontal(pl.col(c).str.strip_chars().str.len_bytes() > 0 for c in df.columns)
+                       .fill_null(False)).to_series()
+    if not filled.any():
+        return Table(None, None, iter(()))
+    first = int(filled.arg_true()[0])
+    idx, _ = find_header(df.slice(first, HEADER_SEARCH_ROWS).rows(), smap)
     if idx is None:
         return Table(None, None, iter(()))
+    idx += first
     header = ["" if v is None else str(v) for v in df.row(idx)]
     while header and header[-1].strip() == "":
         header.pop()
@@ -84,12 +94,57 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
         df = _fill_merged(path, sheet, df)
     dated = [c for c in df.columns if df[c].str.contains(" 00:00:00", literal=True).any()]  # cheap test first
     df = df.with_columns(pl.col(c).str.replace(_MIDNIGHT, "${1}") for c in dated)
+    df, err = _read_as_shown(path, sheet, df, header, idx)
     data = df.with_row_index("_i").slice(idx + 1).select(
         *df.columns,
         _row_no=(pl.col("_i") + 1).cast(pl.Int32),
-        _err=pl.lit(None, dtype=pl.String),
+        _err=pl.lit(None, dtype=pl.String) if err is None else pl.lit(err.slice(idx + 1)),
     )
     return Table(header, idx + 1, iter([data]))
+
+
+def _read_as_shown(path: Path, sheet, df: pl.DataFrame, header: list[str],
+                   idx: int) -> tuple[pl.DataFrame, pl.Series | None]:
+    """Excel error cells → a read error of their row; numbers in a 万 format → with that unit
+    (:mod:`connectors.xlsx_cells`).  ``(df, the rows' read errors or None)``."""
+    from connectors.xlsx_cells import AMBIGUOUS, SCALE, special_cells
+
+    with zipfile.ZipFile(path) as zf:
+        member = _first_sheet_xml(zf)
+    errors, wan = special_cells(path, member)
+    if not errors and not wan:
+        return df, None
+    position = {info.absolute_index: i for i, info in enumerate(sheet.available_columns())}
+    reasons: dict[int, list[str]] = {}
+    columns: dict[str, list] = {}
+
+    def label(i: int) -> str:
+        return f"第{i + 1}列" + (f"（{header[i]}）" if i < len(header) and header[i].strip() else "")
+
+    for (row, col), text in sorted(errors.items()):
+        i = position.get(col)
+        if i is not None and f"f{i}" in df.columns and idx < row < df.height:
+            reasons.setdefault(row, []).append(f"{label(i)}是Excel错误值“{text[:20]}”（公式无法计算），不是空值")
+    for (row, col), (kind, code) in sorted(wan.items()):
+        i = position.get(col)
+        name = f"f{i}" if i is not None else None
+        if name is None or name not in df.columns or not idx < row < df.height:
+            continue
+        values = columns.setdefault(name, df[name].to_list())
+        if values[row] is None:
+            continue
+        if kind == SCALE:
+            values[row] = f"{values[row]}万元"  # the sheet shows 1.50万元: the cell's own unit (sources.md)
+        elif kind == AMBIGUOUS:
+            reasons.setdefault(row, []).append(f"{label(i)}以数字格式“{code[:30]}”显示，单位无法确定")
+    if columns:
+        df = df.with_columns(pl.Series(n, v, dtype=pl.String) for n, v in columns.items())
+    if not reasons:
+        return df, None
+    err = [None] * df.height
+    for row, parts in reasons.items():
+        err[row] = (f"第{row + 1}行" + "；".join(parts) + "，该行隔离待查；请部门修正该单元格或以数值（元）重新导出")
+    return df, pl.Series("_err", err, dtype=pl.String)
 
 
 def sheet_holding_header(path: Path, smap: SourceMap) -> str | None:
@@ -267,6 +322,8 @@ def _as_text(s: pl.Series) -> pl.Series:
     if dtype == pl.Date:
         return s.dt.strftime("%Y-%m-%d")
     if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:  # an instant (Spark, Java write UTC): the departments' day is Beijing time's
+            s = s.dt.convert_time_zone(DEPARTMENTS_TIME_ZONE)
         return s.dt.strftime("%Y-%m-%d %H:%M:%S")
     try:
         return s.cast(pl.String)

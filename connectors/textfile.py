@@ -42,7 +42,7 @@ _LINE_SCHEMA = {"l": pl.String}
 
 
 def detect_encoding(head: bytes) -> str:
-    """``utf-8-sig`` (BOM), ``utf-8`` or ``gb18030``, by the non-ASCII lines of the head.
+    """``utf-8-sig`` (BOM), ``utf-8`` or ``gb18030``, by the non-ASCII lines of the head (behind a BOM too).
 
     A Chinese line in GB18030 practically never decodes as UTF-8, so a line that
     does is strong evidence: the head is UTF-8 unless more of its non-ASCII lines
@@ -51,7 +51,8 @@ def detect_encoding(head: bytes) -> str:
     :func:`sniff` settles a tie by which encoding gives the better header.
     """
     if head.startswith(codecs.BOM_UTF8):
-        return UTF8_BOM
+        # a claim, not proof: a BOM before GB18030 text must not make every header and value mojibake
+        return UTF8_BOM if detect_encoding(head[len(codecs.BOM_UTF8):]) == UTF8 else GB18030
     lines = head.split(b"\n")
     if len(head) >= SNIFF_BYTES and len(lines) > 1:
         lines = lines[:-1]  # possibly cut inside a character
@@ -236,9 +237,11 @@ def prefetch(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
         thread.join()
 
 
-def preview_rows(head: bytes, encoding: str, sep: str, max_lines: int = 40) -> list[list[str]]:
-    """The first lines of the file as rows (lenient decoding), for header detection."""
+def preview_rows(head: bytes, encoding: str, sep: str, max_lines: int = 300) -> list[list[str]]:
+    """The first lines of the file as rows (lenient decoding), for header detection (blank lines above
+    the header included: :func:`connectors.raw.find_header` does not count them)."""
     codec = UTF8 if encoding == UTF8_BOM else encoding
+    head = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head  # as iter_chunks does
     cut = -1
     for _ in range(max_lines):  # only the first lines are looked at: decode no further
         cut = head.find(b"\n", cut + 1)

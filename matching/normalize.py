@@ -57,13 +57,15 @@ _DATE_SEP = re.compile(
     r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?"
     r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
 )
-_DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})")
+_DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})(?:\.0+)?")  # 20261120.0: a spreadsheet's float
 _EXCEL_SERIAL = re.compile(r"([1-9][0-9]{4})(?:\.[0-9]+)?")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
-_MONTH_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})")
+_MONTH_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})(?:\.0+)?")  # 202611.0 as well
 _MONTH_SEP = re.compile(r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})月?")
 _AMOUNT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?")
 _AMOUNT_MAX_LEN = 40
+#: commas only as thousands separators (``1,234.50``): ``12,34`` and ``1.000,50`` (a decimal comma) are no amount
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 
 
 class UnparseableAmount(ValueError):
@@ -173,7 +175,8 @@ _AMOUNT_CELL = re.compile(r"(?:\u00a5|人民币)?(.*?)(万元人民币|万人民
 def parse_amount(raw: object, scale: float = 1) -> float | None:
     """An amount in yuan (or m² for areas): the double nearest to the delivered decimal × its unit.
 
-    Accepts thousands separators, a leading ``¥``/``￥``/``人民币`` (a currency
+    Accepts thousands separators (groups of three digits only: ``12,34`` or
+    a decimal comma ``1.000,50`` is no amount, never 1234 or 1.0005), a leading ``¥``/``￥``/``人民币`` (a currency
     mark, not a unit), full-width digits, spaces anywhere, an exponent
     (``1.5E3``) and a trailing unit (:data:`AMOUNT_UNITS`; the registry's own
     ``100万元人民币`` too).  The cell's own
@@ -194,8 +197,10 @@ def parse_amount(raw: object, scale: float = 1) -> float | None:
     s = _WS.sub("", fold_width(str(raw)))
     if not s:
         return None
-    m = _AMOUNT_CELL.fullmatch(s.replace(",", ""))
+    m = _AMOUNT_CELL.fullmatch(s)
     t, unit = (m.group(1), m.group(2)) if m else ("", None)
+    if "," in t and _THOUSANDS.fullmatch(t):
+        t = t.replace(",", "")
     if unit:
         scale = 10000 if unit.startswith("万") else 1
     if len(t) > _AMOUNT_MAX_LEN or not _AMOUNT.fullmatch(t):

@@ -200,7 +200,7 @@ create or replace temp macro hd_date_clean(s) as
                 regexp_extract(s, '^([1-9][0-9]{3})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年][0-9]{1,2}[-/.月]([0-9]{1,2})', 1))
-        when regexp_full_match(s, '[1-9][0-9]{7}') then hd_date_8(s)
+        when regexp_full_match(s, '[1-9][0-9]{7}(\.0+)?') then hd_date_8(substr(s, 1, 8))  -- 20261120.0: a float
         when regexp_full_match(s, '[1-9][0-9]{4}(\.[0-9]+)?') then
             date '1899-12-30' + cast(substr(s, 1, 5) as integer)
     end;
@@ -214,7 +214,7 @@ create or replace temp macro hd_date(x) as
 
 create or replace temp macro hd_month_clean(s) as
     case
-        when regexp_full_match(s, '[1-9][0-9]{5}') then hd_month_6(s)
+        when regexp_full_match(s, '[1-9][0-9]{5}(\.0+)?') then hd_month_6(substr(s, 1, 6))  -- 202611.0 as well
         when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}月?') then
             hd_ymd(substr(s, 1, 4), regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1')
         else cast(date_trunc('month', hd_date_clean(s)) as date)
@@ -232,9 +232,14 @@ create or replace temp macro hd_month(x) as
 -- scale (its header's unit, or the source's default from the header map); a leading ¥ or
 -- 人民币 is a currency mark, not a unit.  As matching.normalize.parse_amount.
 
--- whitespace and thousands separators removed, then one leading ¥ or 人民币
+-- whitespace removed, then one leading ¥ or 人民币 (commas stay: hd_thousands takes them out of the number)
 create or replace temp macro hd_amount_text(x) as
-    regexp_replace(replace(hd_remove_ws(hd_fold(x)), ',', ''), '^(¥|人民币)', '');
+    regexp_replace(hd_remove_ws(hd_fold(x)), '^(¥|人民币)', '');
+
+-- a number's thousands separators removed where they are that (groups of three digits: 1,234.50); any other
+-- comma (12,34, a decimal comma 1.000,50) stays, so the number is not one (never 1234 or 1.0005)
+create or replace temp macro hd_thousands(n) as
+    case when regexp_full_match(n, '[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?') then replace(n, ',', '') else n end;
 
 -- the scale a cell's trailing unit u (or '' for none) gives, else the column's scale
 create or replace temp macro hd_amount_unit_scale(u, scale) as
@@ -256,7 +261,7 @@ create or replace temp macro hd_amount_number(n, scale) as
 -- on text from hd_amount_text: the number before the unit, scaled by the unit
 create or replace temp macro hd_amount_clean(t, scale) as
     hd_amount_number(
-        regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?$', 1),
+        hd_thousands(regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?$', 1)),
         hd_amount_unit_scale(regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?$', 2), scale));
 
 -- a number that is not money (a floor area): thousands separators and an area unit (㎡, m², 平方米…)
@@ -264,8 +269,8 @@ create or replace temp macro hd_amount_clean(t, scale) as
 create or replace temp macro hd_number(x) as
     case
         when regexp_full_match(x, '-?[0-9]+(\.[0-9]+)?') then cast(x as double)
-        else hd_amount_number(regexp_replace(replace(hd_remove_ws(hd_fold(x)), ',', ''),
-                                             '(㎡|[mM]²|[mM]2|平方米|平米|平方)$', ''), 1)
+        else hd_amount_number(hd_thousands(regexp_replace(hd_remove_ws(hd_fold(x)),
+                                                          '(㎡|[mM]²|[mM]2|平方米|平米|平方)$', '')), 1)
     end;
 
 -- fast paths: plain decimals, then the common "12,345.60" and "1234.5元" forms (at most 40
@@ -275,9 +280,9 @@ create or replace temp macro hd_amount(x, scale) as
         when regexp_full_match(x, '-?[0-9]+(\.[0-9]+)?') then
             case when scale = 1 then cast(x as double)
                  else cast(x || 'e' || cast(round(log10(scale)) as integer) as double) end
-        when regexp_full_match(x, '-?[0-9][0-9,]{0,30}(\.[0-9]{1,8})?元') then
+        when regexp_full_match(x, '-?([0-9]{1,31}|[0-9]{1,3}(,[0-9]{3}){1,10})(\.[0-9]{1,8})?元') then
             cast(replace(replace(x, ',', ''), '元', '') as double)
-        when regexp_full_match(x, '-?[0-9][0-9,]{0,30}(\.[0-9]{1,8})?') then
+        when regexp_full_match(x, '-?[0-9]{1,3}(,[0-9]{3}){1,10}(\.[0-9]{1,8})?') then
             case when scale = 1 then cast(replace(x, ',', '') as double)
                  else cast(replace(x, ',', '') || 'e' || cast(round(log10(scale)) as integer) as double) end
         else hd_amount_clean(hd_amount_text(x), scale)
@@ -324,3 +329,23 @@ create or replace temp macro hd_relation_category(x) as
                          '堂兄弟', '堂姐妹', '表兄弟', '表姐妹', '其他亲属', '非亲属')
                  or rel similar to '(28|38|4[5-8]|5[3-6]|6[5-9]|72|74|76|78|8[0-9]|9[0-9])' then '其他'
         end)[1];
+
+-- Words and codes ----------------------------------------------------------------
+-- an enum word (状态, 类型, 关系 …) as delivered, given the contract's words (allowed): a word with whitespace
+-- in it (a trailing U+3000 trim() keeps, 最低 生活保障) or full-width letters is that word; anything else is
+-- kept as delivered (stripped) for validation to reject, showing what was delivered.  NULL when empty.
+create or replace temp macro hd_enum(x, allowed) as
+    case
+        when list_contains(allowed, x) then x
+        else coalesce(list_filter([hd_remove_ws(hd_fold(x))], lambda w: list_contains(allowed, w))[1],
+                      nullif(hd_strip_ws(x), ''))
+    end;
+
+-- a region code (GB/T 2260, 6 digits) as delivered: full-width digits, spaces, or a spreadsheet's float
+-- form (360702.0) give the 6 digits; anything else is kept as delivered (trimmed) for validation to reject
+create or replace temp macro hd_region(x) as
+    case
+        when regexp_full_match(x, '[0-9]{6}') then x
+        else list_transform([hd_remove_ws(hd_fold(x))], lambda c:
+            case when regexp_full_match(c, '[0-9]{6}(\.0*)?') then substr(c, 1, 6) else nullif(hd_strip_ws(x), '') end)[1]
+    end;

@@ -61,6 +61,10 @@ def con():
     c.execute("insert into stg_requests values (?, 'R1', 'p1:b', 'a1:y', '李四', '李四', '配偶', '', "
               "'requests:req.csv:3', 3, '360102********5678')", [RUN])
     c.execute("insert into source_status values (?, 'bank', '银行 账户', 'passed', '')", [RUN])
+    for table in ("households", "stg_requests"):  # the program, county and 城市/农村 every member shares
+        c.sql(f"alter table {table} add column program varchar default '最低生活保障'; "
+              f"alter table {table} add column region_code varchar default '360702'; "
+              f"alter table {table} add column urban_rural varchar default '城市'")
     return c
 
 
@@ -283,3 +287,14 @@ def test_completeness_per_member_and_source_counts_the_gaps_and_the_source_state
         ("p1:b", "bank", False, True, True, 0, False),
         ("p1:b", "tax", False, False, False, 0, False),
     ]
+
+
+def test_a_member_whose_request_names_another_standard_than_the_households_is_a_value_unknown(con):
+    """A spouse's row saying 农村 while the applicant's says 城市: which standard applies is not known."""
+    con.sql("update stg_requests set authorization_no = 'SQ2'")
+    con.sql("update stg_requests set urban_rural = '农村', region_code = '360703' where id_norm = 'p1:b'")
+    [row] = _gaps(con)
+    assert row[1:5] == ("R1", "p1:b", "requests", "VALUE_UNKNOWN")
+    assert (row[6], row[7]) == ("req.csv", 3)
+    assert "区划代码“360703”、城乡类别“农村”与本户（申请人）的“360702”、“城市”不一致" in row[-1]
+    assert _outcome(con) == ("INCOMPLETE", "VALUE_UNKNOWN")

@@ -190,6 +190,9 @@ DATE_VECTORS = [
     ("2023-1", None),
     ("1234", None),
     ("0999-01-01", None),
+    ("20230105.0", dt.date(2023, 1, 5)),  # a date column a spreadsheet turned into floats, written back to CSV
+    ("20230105.5", None),
+    ("20231131.0", None),
     ("不详", None),
     ("", None),
     (None, None),
@@ -203,6 +206,8 @@ MONTH_VECTORS = [
     ("2023-03-15", dt.date(2023, 3, 1)),
     ("20230315", dt.date(2023, 3, 1)),
     ("202313", None),
+    ("202303.0", dt.date(2023, 3, 1)),  # Excel's float of 202303, as a CSV written from it holds it
+    ("202303.5", None),
     ("2023-00", None),
     ("三月", None),
     ("", None),
@@ -278,6 +283,16 @@ AMOUNT_VECTORS: list[tuple[object, float, float | None | type]] = [
     ("500亿", 1, UnparseableAmount),
     ("人民币", 1, UnparseableAmount),
     ("5万5", 1, UnparseableAmount),
+    # a comma is a thousands separator only between groups of three digits: else no amount, never 1234 or 1.0005
+    ("-1,234", 1, -1234.0),
+    ("1,234,567.8元", 1, 1234567.8),
+    ("¥1,000万", 1, 10000000.0),
+    ("12,34", 1, UnparseableAmount),
+    ("1,2345", 1, UnparseableAmount),
+    ("1.000,50", 1, UnparseableAmount),
+    ("12,34元", 1, UnparseableAmount),
+    ("¥1,2345", 1, UnparseableAmount),
+    ("1,000,00万元", 1, UnparseableAmount),
 ]
 
 

@@ -26,8 +26,9 @@ def resolve_policies(con, run_date: str) -> int:
     con.execute(
         "create or replace temp table _hd_household_keys as "
         "select request_id, "
-        # the applicant's row, else (his row quarantined) any member's, as households.sql reads them
-        + ", ".join(f"coalesce(any_value({c}) filter (where relation = '本人'), any_value({c})) as {c}"
+        # the applicant's row, else (his row quarantined) the least member's, as households.sql reads them
+        # (min, not any_value: the same pick here and there, and on every run)
+        + ", ".join(f"coalesce(min({c}) filter (where relation = '本人'), min({c})) as {c}"
                     for c in ("region_code", "urban_rural", "program"))
         + " from stg_requests where run_date = ? group by request_id", [run_date])
     combos = con.sql("select distinct region_code, urban_rural, program from _hd_household_keys").fetchall()

@@ -156,9 +156,14 @@ def _slots(smap: SourceMap) -> dict[str, str]:
             staged.append(f"{value} as {col},")
         elif spec.none_words:  # a text that says there is none (无, /…) is no value
             words = ", ".join(_lit(w.upper()) for w in spec.none_words)
-            staged.append(f"case when upper(trim({col})) in ({words}) then null else nullif(trim({col}), '') end as {col},")
-        else:
-            staged.append(f"nullif(trim({col}), '') as {col},")
+            staged.append(f"case when upper(hd_strip_ws({col})) in ({words}) then null else nullif(hd_strip_ws({col}), '') end as {col},")
+        elif spec.type == "enum":
+            allowed = ", ".join(_lit(v) for v in spec.values)
+            staged.append(f"hd_enum({col}, [{allowed}]::varchar[]) as {col},")
+        elif spec.type == "region":
+            staged.append(f"hd_region({col}) as {col},")
+        else:  # hd_strip_ws: trim() keeps U+3000 (a request id "TR01　" made a household of its own)
+            staged.append(f"nullif(hd_strip_ws({col}), '') as {col},")
     id_spec = smap.first_of_type("id")
     name_spec = smap.first_of_type("name")
     dup_key = [_q(c) for c in smap.canonical_columns] + [_q(c + "__scale") for c in smap.amount_columns]

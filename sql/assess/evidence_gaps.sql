@@ -8,7 +8,8 @@
 --   RECORD_QUARANTINED              a quarantined record that names a member (by ID, or name and
 --                                   the birth date of a partial ID: quarantine_links)
 --   VALUE_UNKNOWN                   a linked record lacking a value the assessment needs (empty is
---                                   unknown, never zero)
+--                                   unknown, never zero), or a member's request row contradicting the
+--                                   household's program, county or 城市/农村 (the limits are unknown)
 -- The run's slices of tables (`not materialized`) are read where used, not copied first: each use's filters
 -- (a source's links) reach the table scan, and no copy of every link of the run is made.
 with
@@ -18,7 +19,7 @@ households as not materialized (
 ),
 
 members as not materialized (
-    select request_id, id_norm as member_id, record_id, relation,
+    select request_id, id_norm as member_id, record_id, relation, program, region_code, urban_rural,
         nullif(trim(authorization_no), '') is not null as is_authorized
     from stg_requests where run_date = $run_date
 ),
@@ -142,6 +143,32 @@ quarantined_requests as (
     where q.run_date = $run_date and q.source = 'requests'
 ),
 
+-- a member whose request row names another program, county or 城市/农村 than the household's (the
+-- applicant's): which policy version and standard apply is not known, so the outcome cannot be earned
+inconsistent_requests as (
+    -- the row of the request list (record_id is requests:<file>:<row>)
+    select m.request_id, m.member_id, 'requests', 'VALUE_UNKNOWN', m.record_id,
+        regexp_extract(m.record_id, '^requests:(.*):[0-9]+$', 1),
+        try_cast(regexp_extract(m.record_id, ':([0-9]+)$', 1) as integer), null, null,
+        '委托名单中该成员的' || array_to_string(list_filter([
+            case when m.program is distinct from h.program
+                then '业务类型“' || coalesce(m.program, '空') || '”' end,
+            case when m.region_code is distinct from h.region_code
+                then '区划代码“' || coalesce(m.region_code, '空') || '”' end,
+            case when m.urban_rural is distinct from h.urban_rural
+                then '城乡类别“' || coalesce(m.urban_rural, '空') || '”' end], lambda x: x is not null), '、')
+            || '与本户（申请人）的' || array_to_string(list_filter([
+            case when m.program is distinct from h.program then '“' || coalesce(h.program, '空') || '”' end,
+            case when m.region_code is distinct from h.region_code then '“' || coalesce(h.region_code, '空') || '”' end,
+            case when m.urban_rural is distinct from h.urban_rural then '“' || coalesce(h.urban_rural, '空') || '”' end],
+            lambda x: x is not null), '、')
+            || '不一致，本户适用的政策标准无法确定；请委托机关核实后重新委托'
+    from members as m
+    inner join households as h on h.request_id = m.request_id
+    where m.program is distinct from h.program or m.region_code is distinct from h.region_code
+       or m.urban_rural is distinct from h.urban_rural
+),
+
 -- the values each linked record must carry for the figures and findings (empty = unknown)
 -- the linked registration records: the member's declared relation beside the registered one
 registered as (
@@ -258,6 +285,7 @@ gaps as (
     union all select * from quarantined
     union all select * from quarantined_requests
     union all select * from value_unknown
+    union all select * from inconsistent_requests
 ),
 
 final as (

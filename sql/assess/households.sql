@@ -22,15 +22,18 @@ quarantined_members as (
     group by q.request_id
 ),
 
+-- the household's program, county and 城市/农村 are its applicant's (without an applicant row, the least
+-- value: the same on every run, never any_value's pick); a member whose row says otherwise is listed by
+-- evidence_gaps.sql (VALUE_UNKNOWN): the limits that apply are not known
 per_household as (
     select
         request_id,
-        any_value(program) filter (where relation = '本人') as applicant_program,
-        any_value(program) as any_program,
-        any_value(region_code) filter (where relation = '本人') as applicant_region,
-        any_value(region_code) as any_region,
-        any_value(urban_rural) filter (where relation = '本人') as applicant_urban_rural,
-        any_value(urban_rural) as any_urban_rural,
+        min(program) filter (where relation = '本人') as applicant_program,
+        min(program) as any_program,
+        min(region_code) filter (where relation = '本人') as applicant_region,
+        min(region_code) as any_region,
+        min(urban_rural) filter (where relation = '本人') as applicant_urban_rural,
+        min(urban_rural) as any_urban_rural,
         min(request_date) as request_date,
         -- a person listed twice in one request (two rows of one ID) is one member, not two
         count(distinct coalesce(id_norm, record_id)) as n_staged_members,

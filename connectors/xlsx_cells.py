@@ -1,0 +1,96 @@
+"""Cells of a workbook whose text is not what a person sees: Excel errors and 万 number formats.
+
+fastexcel gives a formula's cached error (``#DIV/0!``, ``#N/A`` …) as an empty
+cell, and a number shown through a custom format such as ``0.00"万元"`` as the
+bare number: ``1.5`` where the sheet shows ``1.50万元`` (15,000 yuan).  An
+empty cell is unknown (sources.md), an error is not: its row is quarantined
+with the error named.  A 万 format's number is read as the sheet shows it: the
+number with the format's unit (``1.5万元``), unless the format shifts the
+decimal point (``0!.0000"万"`` shows 15000 as ``1.5000万``: the number is yuan
+already); a 万 format that also scales by thousands (``0.0,"万"``) cannot be
+read for sure and quarantines its row.  The first sheet's XML is parsed only
+when the workbook has an error cell or a 万 format at all.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_CELL_REF = re.compile(r"([A-Z]+)([0-9]+)")
+_BLOCK = 16 << 20
+#: a thousands-scaling comma: after a digit placeholder, before a literal, the end or the next section
+_SCALING_COMMA = re.compile(r'[0#?],+(?=["\\;]|$|[^0-9#?.,])')
+
+SCALE = "scale"  # the number is in 万 (append the unit)
+SHIFTED = "shifted"  # the format shows yuan as 万 by moving the point: the number is yuan
+AMBIGUOUS = "ambiguous"
+
+
+def _column_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def wan_styles(zf: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
+    """Cell style index (the ``s`` attribute) → (kind, format code) of the styles showing a 万 unit."""
+    try:
+        root = ElementTree.fromstring(zf.read("xl/styles.xml"))
+    except (KeyError, ElementTree.ParseError):
+        return {}
+    codes = {f.get("numFmtId"): f.get("formatCode") or "" for f in root.iter(f"{_MAIN}numFmt")}
+    wan = {}
+    for k, code in codes.items():
+        if "万" not in code:
+            continue
+        if _SCALING_COMMA.search(code):
+            wan[k] = (AMBIGUOUS, code)
+        elif "!." in code or "\\." in code:
+            wan[k] = (SHIFTED, code)
+        else:
+            wan[k] = (SCALE, code)
+    xfs = root.find(f"{_MAIN}cellXfs")
+    if not wan or xfs is None:
+        return {}
+    return {str(i): wan[xf.get("numFmtId")] for i, xf in enumerate(xfs.findall(f"{_MAIN}xf"))
+            if xf.get("numFmtId") in wan}
+
+
+def _has_error_cell(zf: zipfile.ZipFile, member: str) -> bool:
+    with zf.open(member) as fh:
+        tail = b""
+        while block := fh.read(_BLOCK):
+            if b't="e"' in tail + block:
+                return True
+            tail = block[-8:]
+    return False
+
+
+def special_cells(path: Path, sheet_member: str) -> tuple[dict[tuple[int, int], str], dict[tuple[int, int], tuple]]:
+    """``(errors, wan)`` of the sheet ``sheet_member``: ``(row, column)`` (0-based, absolute) → the
+    error text, and → ``(kind, format code)`` of the numeric cells with a 万 format."""
+    errors: dict[tuple[int, int], str] = {}
+    wan: dict[tuple[int, int], tuple] = {}
+    with zipfile.ZipFile(path) as zf:
+        styles = wan_styles(zf)
+        if not styles and not _has_error_cell(zf, sheet_member):
+            return errors, wan
+        with zf.open(sheet_member) as fh:
+            for _, el in ElementTree.iterparse(fh):
+                if el.tag != f"{_MAIN}c":
+                    if el.tag == f"{_MAIN}row":
+                        el.clear()
+                    continue
+                kind, style, ref = el.get("t"), el.get("s"), el.get("r") or ""
+                m = _CELL_REF.fullmatch(ref)
+                if m and kind == "e":
+                    v = el.find(f"{_MAIN}v")
+                    errors[(int(m.group(2)) - 1, _column_index(m.group(1)))] = (v.text or "") if v is not None else ""
+                elif m and style in styles and kind in (None, "n"):
+                    wan[(int(m.group(2)) - 1, _column_index(m.group(1)))] = styles[style]
+    return errors, wan
