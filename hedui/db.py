@@ -127,10 +127,19 @@ STAGED_COMPRESSION = {"record_id": "zstd"}
 STAGED_TEXT_COMPRESSION = "dict_fsst"
 
 
-def _staged_column(name: str, type_: str) -> str:
+def _staged_column(name: str, type_: str, compression: dict[str, str] = STAGED_COMPRESSION) -> str:
     quoted = '"' + name.replace('"', '""') + '"'
-    method = (STAGED_COMPRESSION.get(name) or STAGED_TEXT_COMPRESSION) if type_ == "VARCHAR" else None
+    method = (compression.get(name) or STAGED_TEXT_COMPRESSION) if type_ == "VARCHAR" else None
     return f"{quoted} {type_}" + (f" using compression {method}" if method else "")
+
+
+def create_table_like(con: duckdb.DuckDBPyConnection, table: str, select_sql: str,
+                      compression: dict[str, str] = STAGED_COMPRESSION) -> None:
+    """Create `table`, empty, with the columns and types of `select_sql` (planned, not run), its text
+    columns stored as `compression` says (else dictionary + FSST), as a staged table's: a table written
+    whole at once (`create table … as`) has DuckDB try every method on every column of every segment."""
+    shape = con.sql(f"describe {select_sql}").fetchall()
+    con.sql(f"create table {table} ({', '.join(_staged_column(n, t, compression) for n, t, *_ in shape)})")
 
 
 def replace_staged(con: duckdb.DuckDBPyConnection, table: str, src: str, run_date: str) -> None:

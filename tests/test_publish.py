@@ -236,3 +236,33 @@ def test_a_ledger_of_the_earlier_shape_is_migrated_once(workdir):
     assert write_query_ledger(con, RUN_DATE) == len(want)
     assert "sources" in [r[0] for r in con.sql("describe query_ledger").fetchall()]
     con.close()
+
+
+def test_the_auditor_tables_store_their_text_columns_as_chosen_and_keep_their_comments(workdir):
+    """A published table is created with its text columns' compression named (a record ID zstd, other texts
+    dictionary + FSST; hedui.steps.publish.AUDITOR_COMPRESSION), not left to DuckDB's analysis of every
+    method on every column; the catalog's comments (one script, one transaction) are on every column."""
+    target = default_audit_db(workdir)
+    assert _publish(workdir, RUN_DATE, full=True)["mode"] == "full"
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        def methods(table: str, column: str) -> set[str]:
+            return {r[0] for r in con.sql(
+                f"select distinct compression from pragma_storage_info('{table}') where column_name = '{column}' "
+                "and segment_type = 'VARCHAR'").fetchall()}
+
+        assert methods("evidence", "record_id") == {"ZSTD"}
+        assert methods("query_ledger", "member_record_id") == {"ZSTD"}
+        assert methods("evidence", "member_pseudonym") <= {"DICT_FSST", "Constant"}
+        assert methods("evidence", "member_pseudonym") and methods("members", "member_pseudonym")
+        # every column's comment is its description in catalog_columns, every table's in catalog
+        assert con.sql("select count(*) from catalog_columns c left join duckdb_columns() d "
+                       "on d.database_name = current_database() and d.table_name = c.table_name "
+                       "and d.column_name = c.column_name where d.comment is distinct from c.description"
+                       ).fetchall() == [(0,)]
+        assert con.sql("select count(*) from catalog c left join duckdb_tables() d "
+                       "on d.database_name = current_database() and d.table_name = c.table_name "
+                       "where d.comment is distinct from c.description").fetchall() == [(0,)]
+        assert con.sql("select count(*) from catalog_columns").fetchall()[0][0] > 100
+    finally:
+        con.close()

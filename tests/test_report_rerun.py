@@ -140,3 +140,29 @@ def test_page_digest_does_not_depend_on_where_hedui_is_installed(tmp_path):
     assert common_part(*args, here) == common_part(*args, {**here, "calendar": moved})
     moved.write_text(moved.read_text(encoding="utf-8") + "\n# 调休变化\n", encoding="utf-8")
     assert common_part(*args, here) != common_part(*args, {**here, "calendar": moved})
+
+
+def test_stale_pages_are_the_files_pathlib_would_name(tmp_path):
+    """remove_stale_pages reads the folder as text (os.scandir, no Path per page): it removes exactly the
+    files Path.stem / Path.suffix / Path.is_file name, odd names included, and leaves folders and versions."""
+    from hedui.steps.report.digests import _stem_suffix, remove_stale_pages
+
+    names = ["a.html", "a.pdf", "b.html", "c.txt", ".html", "x.y.html", "d.HTML", "e.pdf", "..html", "f.html.bak",
+             "g.", "h..pdf", "i"]
+    for name in names + ["", "households/j.html", ".a.pdf"]:
+        assert _stem_suffix(name.rpartition("/")[2]) == (Path(name).stem, Path(name).suffix) or name == ""
+    folder = tmp_path / "households"
+    (folder / "versions").mkdir(parents=True)
+    (folder / "dir.html").mkdir()
+    for name in names:
+        (folder / name).write_text("x", encoding="utf-8")
+    (folder / "link.html").symlink_to(folder / "a.html")
+    (folder / "dangling.html").symlink_to(folder / "nowhere")
+    rows = [{"file": f"households/{n}"} for n in ("a.html", "x.y.html", "..html")]
+    keep = {Path(r["file"]).stem for r in rows}
+    expected = sorted(p.name for p in folder.iterdir()
+                      if p.suffix in (".html", ".pdf") and p.is_file() and p.stem not in keep)
+    assert expected == ["b.html", "e.pdf", "h..pdf", "link.html"]
+    before = set(os.listdir(folder))
+    assert remove_stale_pages(tmp_path, rows) == len(expected)
+    assert sorted(before - set(os.listdir(folder))) == expected
