@@ -196,7 +196,8 @@ def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest, 
         chunks = prefetch(iter_chunks(fh, layout.encoding, hasher, max_line_bytes=limits.line_bytes))
         try:
             batches = (parse_chunk(chunk, len(layout.header), layout.sep, layout.header_line) for chunk in chunks)
-            _write_table(Table(layout.header, layout.header_line, batches), smap, writer, fm)
+            header = smap.with_title_unit(layout.title, layout.header)  # 单位：万元 above the header
+            _write_table(Table(header, layout.header_line, batches), smap, writer, fm)
         finally:
             chunks.close()  # stops the decoding thread before the file closes
     fm.sha256 = hasher.hexdigest()

@@ -38,6 +38,8 @@ _MAGNITUDES = (("千万", 1e7), ("百万", 1e6), ("亿", 1e8), ("万", 1e4), ("�
 _FOREIGN = re.compile(r"美元|美金|港元|港币|澳门元|澳元|欧元|日元|英镑|外币|usd|hkd|eur|jpy|gbp")
 _YUAN = re.compile(r"元|人民币|rmb|cny")
 _WS = re.compile(r"\s+")
+#: a title row's statement of the amounts' unit: 单位：万元, 金额单位:元, （单位：万元）
+_TITLE_UNIT = re.compile(r"单位[:：]?(亿元|千万元|百万元|万元|千元|元|万)")
 WAN = 10000.0
 #: the units a map's ``unit`` may name, as scales
 UNITS = {"元": 1.0, "万元": WAN}
@@ -155,6 +157,23 @@ class SourceMap:
         if _YUAN.search(unit):
             return spec, 1.0
         return spec, spec.default_scale
+
+    def with_title_unit(self, title_rows: list[list[object]], header: list[str]) -> list[str]:
+        """``header`` with the unit a title row above it states (``单位：万元``, ``金额单位：元``) written after
+        each amount header that names none, as if the header said it: the header's own unit and a cell's
+        still win.  Title rows stating two different units change nothing (which column is which?)."""
+        units = {m.group(1) for row in title_rows for v in row if v is not None
+                 for m in [_TITLE_UNIT.search(_WS.sub("", unicodedata.normalize("NFKC", str(v))))] if m}
+        if len(units) != 1:
+            return header
+        unit = units.pop()
+        out = []
+        for h in header:
+            key, named = header_key(h)
+            spec = self._lookup.get(key)
+            bare = spec is not None and spec.type == "amount" and not named
+            out.append(f"{h}（{unit}）" if bare else h)
+        return out
 
     def match_headers(self, headers: list[object]) -> HeaderMatch:
         """Line a file's header row up with this map (first occurrence of a column wins)."""

@@ -84,6 +84,7 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
         return Table(None, None, iter(()))
     idx += first
     header = ["" if v is None else str(v) for v in df.row(idx)]
+    header = smap.with_title_unit(df.slice(first, idx - first).rows(), header)  # 单位：万元 in a title row
     while header and header[-1].strip() == "":
         header.pop()
     ncols = max(len(header), 1)

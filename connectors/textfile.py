@@ -443,6 +443,7 @@ class CsvLayout:
     header_line: int  # 1-based; 0 when the file is empty (or no header stands before a too-long line)
     header: list[str]
     long_line: int = 0  # the first line (1-based) of the head longer than the line limit, if any
+    title: list[list[str]] = field(default_factory=list)  # the lines above the header (title rows)
 
 
 def _first_long_line(head: bytes, complete: bool, limit: int) -> int:
@@ -495,4 +496,4 @@ def sniff(path: Path, find_header, max_line_bytes: int | None = None) -> CsvLayo
     header = list(rows[idx])
     while len(header) > 1 and not header[-1].strip():
         header.pop()  # a separator ending the header line only (rows ending with one are accepted too)
-    return CsvLayout(encoding, sep, idx + 1, header, long_line)
+    return CsvLayout(encoding, sep, idx + 1, header, long_line, rows[:idx])

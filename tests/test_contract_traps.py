@@ -165,6 +165,29 @@ def test_numbers_shown_in_wan_yuan_are_read_as_the_sheet_shows_them(tmp_path):
     assert "第4行第6列（余额）以数字格式" in q["reason_zh"] and "单位无法确定" in q["reason_zh"]
 
 
+def test_a_title_row_stating_the_unit_is_the_unit_of_amounts_whose_header_names_none(tmp_path):
+    """A title row 单位：万元 above a header 余额 (no unit of its own): the balances are 万元.  Read as yuan they
+    were 10,000 times too small — a household over the asset limit came out CLEAR.  A header's own unit
+    and a cell's still win; a title naming no unit, or two, changes nothing."""
+    def fill(_, ws):
+        ws.write(0, 0, "2026年11月账户余额查询结果（单位：万元）")
+        ws.write_row(2, 0, BANK)
+        ws.write_row(3, 0, _bank_row("张三", ID_A, "1.5"))
+        ws.write_row(4, 0, _bank_row("李四", ID_B, "300元"))
+    manifest, staged, _ = _deliver(tmp_path / "x", "bank", {"b.xlsx": _workbook(fill), "b.xlsx.ok": b"2"})
+    assert manifest.status == "delivered", manifest.message_zh
+    assert [(r["name"], r["balance_yuan"]) for r in staged] == [("张三", 15000.0), ("李四", 300.0)]
+
+    own = [h if h != "余额" else "余额（元）" for h in BANK]
+    for name, title, header, want in (("c", "金额单位:万元", BANK, 15000.0), ("d", "单位：元", BANK, 1.5),
+                                      ("e", "单位：万元", own, 1.5), ("f", "某某银行存款查询结果", BANK, 1.5),
+                                      ("g", "单位：万元,,,,,单位：元", BANK, 1.5)):
+        data = (title + "\n" + _text(header, [_bank_row("张三", ID_A, "1.5")])).encode("gb18030")
+        manifest, staged, _ = _deliver(tmp_path / name, "bank", {"b.csv": data, "b.csv.ok": b"1"})
+        assert manifest.status == "delivered", manifest.message_zh
+        assert [r["balance_yuan"] for r in staged] == [want], (title, header)
+
+
 def test_an_excel_error_value_is_no_empty_cell(tmp_path):
     """A formula's cached #DIV/0! came through as an empty balance (unknown, as if the bank left it out); a row
     holding nothing but #N/A was dropped as a blank line.  Both are quarantined naming the error."""
