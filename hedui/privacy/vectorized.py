@@ -21,8 +21,10 @@ _HEX = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype=np
 _STAR = ord("*")
 
 
-def _ascii_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+def _ascii_buffers(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
     """(offsets from 0, data bytes) of a string array with no null and only bytes 0x21–0x7E, else None."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
     if not pa.types.is_string(values.type) or values.null_count or len(values) == 0:
         return None
     _, offsets_buf, data_buf = values.buffers()
