@@ -29,6 +29,9 @@ def test_masks_equal_the_sql_on_plain_ascii_values(fast, sql):
     assert fast(values).equals(want)
     assert fast(values.slice(5, 100)).equals(want.slice(5, 100))  # an array with an offset
     assert fast(pa.chunked_array([values.slice(0, 7), values.slice(7)])).equals(want)
+    for width in (0, 4, 10, 11, 18):  # all of one length (the usual case: normalized IDs)
+        same = pa.array([v[:width] for v in values.to_pylist() if len(v) >= width])
+        assert fast(same).equals(_sql(duckdb.connect(), sql("v"), pa.table({"v": same})))
 
 
 @pytest.mark.parametrize("fast", [mask_ids, mask_accounts])

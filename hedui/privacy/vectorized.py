@@ -48,13 +48,20 @@ def mask_ids(values: pa.Array) -> pa.Array | None:
     if parts is None:
         return None
     offsets, data = parts
-    starts, ends = offsets[:-1].astype(np.int64), offsets[1:].astype(np.int64)
-    long = (ends - starts) > 10
-    lo = np.where(long, starts + 6, starts)
-    hi = np.where(long, ends - 4, ends)
-    change = np.bincount(lo, minlength=len(data) + 1) - np.bincount(hi, minlength=len(data) + 1)
     out = data.copy()
-    out[np.cumsum(change)[:-1] > 0] = _STAR
+    lengths = np.diff(offsets)
+    if (lengths == lengths[0]).all():  # the usual case (normalized IDs: 18 characters each)
+        width = int(lengths[0])
+        if width:
+            out.reshape(-1, width)[:, 6 if width > 10 else 0:width - 4 if width > 10 else width] = _STAR
+        return _strings(offsets, out)
+    long = lengths > 10
+    lo = np.where(long, offsets[:-1] + 6, offsets[:-1])
+    hi = np.where(long, offsets[1:] - 4, offsets[1:])
+    lo, hi = lo[lo < hi], hi[lo < hi]
+    opened, closed = np.zeros(len(data) + 1, np.int8), np.zeros(len(data) + 1, np.int8)
+    opened[lo], closed[hi] = 1, 1  # ranges do not overlap: each position opens and closes at most one
+    out[np.cumsum(opened - closed, dtype=np.int8)[:-1] > 0] = _STAR
     return _strings(offsets, out)
 
 
