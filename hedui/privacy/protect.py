@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 
 from hedui.errors import HeduiError
 from hedui.privacy.keys import PSEUDONYM_PREFIX, TOKEN_PREFIXES, Keys, load_keys
+from hedui.privacy.vectorized import mask_accounts, mask_ids, positions, pseudonym_strings
 
 log = logging.getLogger(__name__)
 
@@ -245,20 +246,6 @@ def protected_twin(staged: Path) -> Path:
     return staged.with_name(staged.name.removesuffix(".parquet") + PROTECTED_SUFFIX)
 
 
-def _positions(values: pa.Array, known: pa.Array):
-    """The position in `known` of each of the distinct `values` (a numpy array, -1 for none).
-
-    The hash table is built on the smaller side: a map of a million values would otherwise be
-    hashed again for every batch of a large source (3 × the CPU of probing it)."""
-    if len(known) <= len(values):
-        return pc.fill_null(pc.index_in(values, value_set=known), -1).to_numpy().astype(np.int64)
-    where = np.full(len(values), -1, dtype=np.int64)
-    at = pc.index_in(known, value_set=values)  # each known value's position in `values`
-    valid = pc.is_valid(at).to_numpy(zero_copy_only=False)
-    where[at.drop_null().to_numpy()] = np.flatnonzero(valid)
-    return where
-
-
 class StreamProtector:
     """Protects staged rows table by table as staging writes them, as `protect_parquet` would.
 
@@ -314,6 +301,12 @@ class StreamProtector:
         finally:
             self._con.unregister("_hd_t")
 
+    def _masked(self, mask, values: pa.Array) -> pa.Array:
+        """`mask` (`_mask_id_sql` or `_mask_account_sql`) of each value: numpy for plain ASCII values, else SQL."""
+        fast = {_mask_id_sql: mask_ids, _mask_account_sql: mask_accounts}[mask](values)
+        return fast if fast is not None else self._sql(f"select {mask('v')} from _hd_t", pa.table({"v": values})
+                                                       ).column(0).combine_chunks()
+
     def _map(self, column: str, transform, fmt: str, array, mask=None) -> tuple[pa.Array, pa.Array | None]:
         """`array` (an Arrow string array, or one dictionary-encoded) protected by the column's map (new
         distinct values added to it), and — with `mask` (the SQL twin of a masking function, of a column
@@ -330,21 +323,22 @@ class StreamProtector:
             enc = pc.dictionary_encode(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array)
         values = enc.dictionary
         known, done = self._maps.get(column, (pa.array([], pa.string()), pa.array([], pa.string())))
-        where = _positions(values, known)
+        where = positions(values, known)
         missing = where < 0
         new = values.filter(pa.array(missing))
         if len(new):  # Python computes the bytes (HMAC / AES-GCM), DuckDB formats them (as protect_parquet)
             raw = transform(new)
             self.counts[column] += sum(1 for r in raw if r is not None)
-            formatted = self._sql(f"select coalesce({fmt.format('p')}, v) from _hd_t",
-                                  pa.table({"v": new, "p": pa.array(raw, pa.binary())})).column(0).combine_chunks()
+            formatted = pseudonym_strings(PSEUDONYM_PREFIX, raw) if fmt.startswith(f"'{PSEUDONYM_PREFIX}'") else None
+            if formatted is None:  # tokens (base64 of varying lengths), or a null / a pseudonym already among them
+                formatted = self._sql(f"select coalesce({fmt.format('p')}, v) from _hd_t",
+                                      pa.table({"v": new, "p": pa.array(raw, pa.binary())})).column(0).combine_chunks()
             where[missing] = np.arange(len(known), len(known) + len(new))
             known, done = pa.concat_arrays([known, new.cast(pa.string())]), pa.concat_arrays([done, formatted])
             self._maps[column] = (known, done)
         masked = None
         if mask:
-            masked = pc.take(self._sql(f"select {mask('v')} from _hd_t", pa.table({"v": values})).column(0)
-                             .combine_chunks(), enc.indices)
+            masked = pc.take(self._masked(mask, values), enc.indices)
         return pc.take(done, pc.take(pa.array(where), enc.indices)), masked
 
     def __call__(self, table: pa.Table, encoded: dict | None = None) -> pa.Table:
@@ -367,9 +361,8 @@ class StreamProtector:
                 column = masks[self.id_firsts[0]]
                 for c in self.id_firsts[1:]:  # coalesce(mask(first), mask(next)…): each only on the rows still null
                     if pc.any(gaps := pc.is_null(column)).as_py():
-                        values = pa.table({"v": pc.cast(plain[c].filter(gaps), pa.string())})  # those rows only
-                        masked = self._sql(f"select {_mask_id_sql('v')} from _hd_t", values).column(0)
-                        column = pc.replace_with_mask(column, gaps, masked.combine_chunks())
+                        masked = self._masked(_mask_id_sql, pc.cast(plain[c].filter(gaps), pa.string()))  # those rows
+                        column = pc.replace_with_mask(column, gaps, masked)
             else:
                 column = masks[name.removesuffix("_masked")]
             table = table.append_column(pa.field(name, pa.string()), column)
