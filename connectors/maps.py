@@ -39,7 +39,7 @@ _FOREIGN = re.compile(r"美元|美金|港元|港币|澳门元|澳元|欧元|日�
 _YUAN = re.compile(r"元|人民币|rmb|cny")
 _WS = re.compile(r"\s+")
 #: a title row's statement of the amounts' unit: 单位：万元, 金额单位:元, （单位：万元）
-_TITLE_UNIT = re.compile(r"单位[:：]?(亿元|千万元|百万元|万元|千元|元|万)")
+_TITLE_UNIT = re.compile(r"单位[:：]?(亿元|千万元|百万元|万元|千元|元|万)(?=$|人民币|[)\]】,，;；。、/|])")  # not 单位：万达集团
 WAN = 10000.0
 #: the units a map's ``unit`` may name, as scales
 UNITS = {"元": 1.0, "万元": WAN}

@@ -181,7 +181,8 @@ def test_a_title_row_stating_the_unit_is_the_unit_of_amounts_whose_header_names_
     own = [h if h != "余额" else "余额（元）" for h in BANK]
     for name, title, header, want in (("c", "金额单位:万元", BANK, 15000.0), ("d", "单位：元", BANK, 1.5),
                                       ("e", "单位：万元", own, 1.5), ("f", "某某银行存款查询结果", BANK, 1.5),
-                                      ("g", "单位：万元,,,,,单位：元", BANK, 1.5)):
+                                      ("g", "单位：万元,,,,,单位：元", BANK, 1.5),
+                                      ("h", "查询单位：万达集团财务部", BANK, 1.5), ("i", "（单位：万元人民币）", BANK, 15000.0)):
         data = (title + "\n" + _text(header, [_bank_row("张三", ID_A, "1.5")])).encode("gb18030")
         manifest, staged, _ = _deliver(tmp_path / name, "bank", {"b.csv": data, "b.csv.ok": b"1"})
         assert manifest.status == "delivered", manifest.message_zh
