@@ -157,3 +157,14 @@ def outcomes(ctx) -> dict[str, tuple[str, str]]:
     """outcomes.csv of a run: request id → (outcome, findings)."""
     with open(ctx.report_dir / "outcomes.csv", encoding="utf-8") as fh:
         return {r["request_id"]: (r["outcome"], r["findings"]) for r in csv.DictReader(fh)}
+
+
+def query(ctx, sql: str, params=None) -> list[tuple]:
+    """Rows of `sql` on a run's working database, opened read-only."""
+    import duckdb
+
+    con = duckdb.connect(str(ctx.database), read_only=True)
+    try:
+        return con.sql(sql, params=params).fetchall()
+    finally:
+        con.close()

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import shutil
 
-import duckdb
 import pytest
-from contract_world import REGION, RUN, World, outcomes, run_world
+from contract_world import REGION, RUN, World, outcomes, query, run_world
 
 CHECKS = "10X98765432"
 _W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -226,14 +225,6 @@ def build() -> World:
 def linkage_run(tmp_path_factory):
     world = build()
     return world, run_world(world, tmp_path_factory, "linkage")
-
-
-def query(ctx, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(ctx.database), read_only=True)
-    try:
-        return con.sql(sql, params=params).fetchall()
-    finally:
-        con.close()
 
 
 #: every bank record and what it became: (request, member name, record name, delivered ID status, method,

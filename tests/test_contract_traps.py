@@ -10,9 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import duckdb
 import pytest
-from contract_world import RUN, WINDOW, World, new_id, outcomes, run_world
+from contract_world import RUN, WINDOW, World, new_id, outcomes, query, run_world
 from test_contract_deliveries import BANK, ID_A, ID_B, ID_C, _bank_row, _deliver, _text
 
 # -- amounts ----------------------------------------------------------------------------------------
@@ -298,14 +297,6 @@ def traps_run(tmp_path_factory):
     return world, run_world(world, tmp_path_factory, "traps")
 
 
-def _query(ctx, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(ctx.database), read_only=True)
-    try:
-        return con.sql(sql, params=params).fetchall()
-    finally:
-        con.close()
-
-
 def test_every_trap_household_has_the_outcome_policy_md_gives_it(traps_run):
     world, ctx = traps_run
     got = outcomes(ctx)
@@ -315,19 +306,19 @@ def test_every_trap_household_has_the_outcome_policy_md_gives_it(traps_run):
 
 def test_codes_and_words_are_staged_as_the_contract_writes_them(traps_run):
     _, ctx = traps_run
-    rows = _query(ctx, "select request_id, program, relation, region_code from stg_requests where run_date = ? "
+    rows = query(ctx, "select request_id, program, relation, region_code from stg_requests where run_date = ? "
                        "and request_id in ('TR02', 'TR03', 'TR04') order by request_id, row_no", [RUN])
     assert [(rid, p, r, c) for rid, p, r, c in rows] == [  # every row staged (none quarantined), values clean
         ("TR02", "最低生活保障", "本人", "360702"), ("TR02", "最低生活保障", "子女", "360702"),
         ("TR03", "最低生活保障", "本人", "360702"), ("TR03", "最低生活保障", "配偶", "360702"),
         ("TR04", "最低生活保障", "本人", "360702"), ("TR04", "最低生活保障", "配偶", "360702")]
-    assert _query(ctx, "select title_status, count(*) from stg_real_estate where run_date = ? group by 1",
+    assert query(ctx, "select title_status, count(*) from stg_real_estate where run_date = ? group by 1",
                   [RUN]) == [("现势", 2)]
 
 
 def test_a_member_contradicting_the_households_standard_is_named_with_both_values(traps_run):
     _, ctx = traps_run
-    [(reason, file_name, row_no)] = _query(
+    [(reason, file_name, row_no)] = query(
         ctx, "select reason_zh, file_name, row_no from evidence_gaps where run_date = ? and request_id = 'TR08'", [RUN])
     assert "城乡类别“农村”与本户（申请人）的“城市”不一致" in reason and "请委托机关核实" in reason
     assert file_name.endswith(f"requests_{RUN}.csv") and row_no > 1

@@ -67,8 +67,8 @@ def docs_value(value: Any, kind: str | None) -> Any:
     date or amount column (an ID or account typed there) masked too, every other value unchanged."""
     if kind in PERSONAL_KINDS:
         return mask_value(value, kind)
-    if kind in NUMBER_FREE_KINDS and (text := format_value(value)) and mask_long_numbers(text) != text:
-        return mask_long_numbers(text)
+    if kind in NUMBER_FREE_KINDS and (text := format_value(value)) and (masked := mask_long_numbers(text)) != text:
+        return masked
     return value
 
 
