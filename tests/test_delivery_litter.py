@@ -183,3 +183,54 @@ def test_litter_in_every_folder_leaves_each_household_as_it_is_without(tmp_path_
     assert outcomes(ctx) == w.expected
     status = dict(query(ctx, "select source, status from source_status where run_date = ?", [RUN]))
     assert set(status.values()) == {"passed"}, status
+
+
+# -- a workbook on the 1904 date system ---------------------------------------------------------------
+
+
+def _workbook_1904(path: Path, rows: list[list[object]], *, date_1904: bool = True) -> None:
+    import datetime as dt
+
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"date_1904": date_1904})
+    ws = wb.add_worksheet()
+    datefmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    for c, h in enumerate(PS_HEADER):
+        ws.write_string(0, c, h)
+    for r, row in enumerate(rows, 1):
+        for c, v in enumerate(row):
+            if isinstance(v, dt.date):
+                ws.write_datetime(r, c, dt.datetime(v.year, v.month, v.day), datefmt)
+            elif isinstance(v, (int, float)):
+                ws.write_number(r, c, v)  # formatted General: the serial number as a plain number
+            else:
+                ws.write_string(r, c, v)
+    wb.close()
+
+
+@pytest.mark.parametrize("date_1904", [True, False])
+def test_dates_of_a_1904_workbook_stage_as_the_true_dates(tmp_path, date_1904):
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    from hedui.steps.ingest import stage_source
+
+    birth, change = dt.date(1949, 12, 31), dt.date(2023, 1, 5)
+    epoch = dt.date(1904, 1, 1) if date_1904 else dt.date(1899, 12, 30)
+    serial = (change - epoch).days  # 43469 in the 1904 system, 44931 in the 1900 one
+    rows = [["H0001", "张三", ID1, "男", birth, "户主", "某地", "360102", "正常", serial],
+            ["H0002", "李四", "360102198501011238", "女", float(serial) + 0.5, "配偶", "某地", "360102", "正常", change]]
+    inbox = tmp_path / "inbox"
+    folder = inbox / "public_security" / DATE
+    folder.mkdir(parents=True)
+    _workbook_1904(folder / "ps.xlsx", rows, date_1904=date_1904)
+    (folder / "ps.xlsx.ok").write_text("2")
+    smap = load_map("public_security")
+    manifest = read_delivery(smap, folder, inbox, tmp_path / "raw.parquet", DATE)
+    assert manifest.status == "delivered", manifest.message_zh
+    staged, quarantine = tmp_path / "staged.parquet", tmp_path / "quarantine.parquet"
+    stage_source(tmp_path / "raw.parquet", smap, DATE, staged, quarantine, manifest=manifest, threads=1)
+    got = [(r["birth_date"], r["change_date"]) for r in pq.read_table(staged).to_pylist()]
+    assert got == [(birth, change), (change, change)]
