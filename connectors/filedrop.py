@@ -25,6 +25,7 @@ import stat
 import unicodedata
 from pathlib import Path
 
+from connectors.headerless import headerless, record_headerless
 from connectors.limits import (
     MAX_COLUMNS,
     NAME_MAX,
@@ -160,7 +161,10 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
         fm.fail(f"{name}的表头有{len(table.header)}列，超过上限{MAX_COLUMNS}列，文件无法使用；请部门按约定表头重新导出")
         return
     fm.header_row = table.header_row
-    match = record_header_problems(fm, smap, table.header)
+    if table.header_row is not None and headerless(smap, table.header):  # a data row taken for the header
+        match = record_headerless(fm, smap, table.header)
+    else:
+        match = record_header_problems(fm, smap, table.header)
     for batch in table.batches:
         counts = writer.write(batch, match, fm.file_name)
         fm.rows_read += counts.rows

@@ -234,3 +234,62 @@ def test_dates_of_a_1904_workbook_stage_as_the_true_dates(tmp_path, date_1904):
     stage_source(tmp_path / "raw.parquet", smap, DATE, staged, quarantine, manifest=manifest, threads=1)
     got = [(r["birth_date"], r["change_date"]) for r in pq.read_table(staged).to_pylist()]
     assert got == [(birth, change), (change, change)]
+
+
+# -- a file delivered without its header row ----------------------------------------------------------
+
+
+def _headerless_csv() -> bytes:
+    rows = [["H0001", "欧阳娜仁", ID1, "男", "1949-12-31", "户主", "南昌市东湖区八一大道1号", "360102", "正常", "20200101"],
+            ["H0002", "李四", "360102198501011238", "女", "1985-01-01", "配偶", "南昌市东湖区八一大道1号", "360102", "正常", ""]]
+    return "\r\n".join(",".join(r) for r in rows).encode("gb18030") + b"\r\n"
+
+
+def _assert_headerless_message_shows_no_person(manifest: DeliveryManifest, name: str) -> None:
+    assert manifest.status == "incomplete"
+    text = manifest.to_json()
+    for secret in ("欧阳娜仁", "娜仁", ID1, "八一大道"):
+        assert secret not in text, secret
+    [problem] = [p for p in manifest.files[0].problems if "表头" in p]
+    assert problem.startswith(f"{name}中没有找到约定的表头（第一行共10列：H*、欧*、110105********002X、男、1949-12-31、户*…，"
+                              "像是数据而不是表头），文件无法使用")
+    assert problem.endswith("请部门在第一行加上约定的表头（户号、姓名、公民身份号码、性别…）后重新交付")
+    assert manifest.files[0].extra_headers == [] and "公民身份号码" in manifest.files[0].missing_headers
+
+
+def test_a_csv_without_its_header_row_is_reported_without_showing_the_person(tmp_path):
+    inbox = tmp_path / "inbox"
+    folder = inbox / "public_security" / DATE
+    folder.mkdir(parents=True)
+    (folder / "ps.csv").write_bytes(_headerless_csv())
+    (folder / "ps.csv.ok").write_text("2")
+    manifest = read_delivery(load_map("public_security"), folder, inbox, tmp_path / "raw.parquet", DATE)
+    _assert_headerless_message_shows_no_person(manifest, "ps.csv")
+
+
+def test_an_xlsx_without_its_header_row_is_reported_without_showing_the_person(tmp_path):
+    import xlsxwriter
+
+    inbox = tmp_path / "inbox"
+    folder = inbox / "public_security" / DATE
+    folder.mkdir(parents=True)
+    wb = xlsxwriter.Workbook(str(folder / "ps.xlsx"))
+    ws = wb.add_worksheet()
+    for r, line in enumerate(_headerless_csv().decode("gb18030").splitlines()):
+        for c, v in enumerate(line.split(",")):
+            ws.write_string(r, c, v)
+    wb.close()
+    (folder / "ps.xlsx.ok").write_text("2")
+    manifest = read_delivery(load_map("public_security"), folder, inbox, tmp_path / "raw.parquet", DATE)
+    _assert_headerless_message_shows_no_person(manifest, "ps.xlsx")
+
+
+def test_a_header_with_one_known_column_still_names_the_unknown_ones(tmp_path):
+    inbox = tmp_path / "inbox"
+    folder = inbox / "public_security" / DATE
+    folder.mkdir(parents=True)
+    (folder / "ps.csv").write_bytes("公民身份号码,编号甲\n".encode() + f"{ID1},1\n".encode())
+    (folder / "ps.csv.ok").write_text("1")
+    manifest = read_delivery(load_map("public_security"), folder, inbox, tmp_path / "raw.parquet", DATE)
+    assert manifest.files[0].extra_headers == ["编号甲"]
+    assert any("映射中没有的列：编号甲" in p for p in manifest.files[0].problems)
