@@ -37,7 +37,7 @@ from connectors.limits import (
     open_regular,
     shown_name,
 )
-from connectors.litter import is_os_litter, packed_or_partial, wrong_format_data
+from connectors.litter import is_os_litter, packed_or_partial, suffix_of, wrong_format_data
 from connectors.manifest import MISSING, DeliveryManifest, FileManifest
 from connectors.maps import SourceMap
 from connectors.raw import RawWriter, find_header, record_header_problems
@@ -319,15 +319,15 @@ def _entry_kind(path: Path, st: os.stat_result, marked: set[str], smap: SourceMa
     name = path.name
     if problem := _entry_problem(name, st):
         return "problem", problem
-    if is_os_litter(path, name):
+    if is_os_litter(path, name, st.st_size):
         return "ignored", ""
     if problem := _file_problem(name, st):
         return "problem", problem
     if name.lower().endswith(MARKER_SUFFIX):
         return "marker", ""
-    if path.suffix.lower() in FORMATS or name in marked:
-        return "data", ""  # a data format, or a file its department marked as data (any format)
-    if problem := wrong_format_data(path, _shown_path(name), smap):
+    if suffix_of(name) in FORMATS or name in marked:
+        return "data", ""  # a data format (bank.csv, Bank.CSV, bank.csv with a stray blank), or marked as data
+    if problem := wrong_format_data(path, cap(_shown_path(name), NAME_MAX), smap):
         return "problem", problem
     return "ignored", ""
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from pathlib import Path
 
 from connectors.limits import open_regular
@@ -44,24 +45,33 @@ OS_LITTER_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "d
 APPLEDOUBLE_MAGIC = b"\x00\x05\x16\x07"
 #: suffixes of plain text a department may export its table to (or a name with no suffix)
 TEXT_SUFFIXES = frozenset({"", ".txt", ".tsv", ".tab", ".dat", ".prn", ".text"})
-#: an old Excel workbook, a WPS one or an HTML table (what "导出Excel" of many systems writes)
-TABLE_SUFFIXES = frozenset({".xls", ".et", ".htm", ".html"})
+#: an old Excel workbook, a WPS one, an HTML table (what "导出Excel" of many systems writes) or another
+#: workbook format (zip containers: their strings are looked for in the parts that hold them)
+TABLE_SUFFIXES = frozenset({".xls", ".et", ".htm", ".html", ".xlsm", ".xlsb", ".xltx", ".ods"})
+_STRING_PARTS = ("xl/sharedStrings.xml", "xl/sharedStrings.bin", "content.xml")
 #: a transfer in progress (browsers, WinSCP, rsync's --partial-dir names) or a packed file
 PARTIAL_SUFFIXES = frozenset({".part", ".filepart", ".partial", ".crdownload", ".download", ".!ut"})
 ARCHIVE_SUFFIXES = frozenset({".zip", ".rar", ".7z", ".gz", ".tgz", ".bz2", ".xz", ".tar", ".z", ".cab", ".arj"})
 CHECKSUM_SUFFIXES = frozenset({".md5", ".sha1", ".sha256", ".sha512", ".sm3", ".asc", ".sig", ".sign"})
 DATA_SUFFIXES = frozenset({".csv", ".xlsx", ".parquet"})
 SNIFF_BYTES = 64 << 10
+TABLE_SNIFF_BYTES = 1 << 20  # an old workbook's strings follow its fonts and styles
+OWNER_FILE_MAX = 1024  # an Office owner file (~$x.xlsx) holds a user name: 162 or 165 bytes
 _LINES_LOOKED_AT = 5  # a title row or two may stand above the header
 _FIELD_SEP = re.compile(r"[,\t|;，；]")
 
 
-def is_os_litter(path: Path, name: str) -> bool:
+def suffix_of(name: str) -> str:
+    """A name's suffix as meant: lower case, full-width ``．ＣＳＶ`` and stray blanks (``bank.csv ``) folded."""
+    return Path(unicodedata.normalize("NFKC", name).strip()).suffix.lower().strip()
+
+
+def is_os_litter(path: Path, name: str, size: int) -> bool:
     """True for a file the operating system or Office left in the folder (module docstring)."""
     if name.casefold() in OS_LITTER_NAMES:
         return True
     if name.startswith("~$"):  # Office's owner file of an open document (~$WRL1234.tmp is a temporary file)
-        return not name.lower().endswith(".tmp")
+        return size <= OWNER_FILE_MAX and not name.lower().endswith(".tmp")
     if name.startswith("._") and len(name) > 2:
         with open_regular(path) as fh:
             return fh.read(4) == APPLEDOUBLE_MAGIC
@@ -70,7 +80,7 @@ def is_os_litter(path: Path, name: str) -> bool:
 
 def packed_or_partial(name: str, shown: str) -> str:
     """A problem (in Chinese) when ``name`` is a partial, temporary or packed copy of data, else ``""``."""
-    suffixes = [s.lower() for s in Path(name).suffixes]
+    suffixes = [s.lower().strip() for s in Path(unicodedata.normalize("NFKC", name).strip()).suffixes]
     last = suffixes[-1] if suffixes else ""
     if last in PARTIAL_SUFFIXES:
         return f"{shown}是未传完或临时的文件（{last}），未读取；请待传完后重跑，如不是数据文件请从交付目录中删除后重跑"
@@ -83,8 +93,13 @@ def packed_or_partial(name: str, shown: str) -> str:
     return ""
 
 
-def _decode(head: bytes) -> str:
-    """The head of a text file: UTF-8 (BOM or not; a character cut at the end is dropped), else GB18030."""
+def _decode(head: bytes) -> str | None:
+    """The head of a text file: UTF-16 with a BOM (Excel's "Unicode text"), UTF-8 (BOM or not; a character
+    cut at the end is dropped), else GB18030; None when it holds NUL bytes (no text)."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return head[: len(head) // 2 * 2].decode("utf-16", "replace")
+    if b"\x00" in head[:4096]:
+        return None
     if head.startswith(codecs.BOM_UTF8):
         head = head[3:]
     try:
@@ -125,20 +140,42 @@ def _names_table(head: bytes, smap: SourceMap) -> bool:
     return len(named) >= _needed(smap) and any(spec.essential for spec in named)
 
 
+def _table_head(path: Path) -> bytes:
+    """The first bytes of a workbook's strings: the file's own (old Excel, HTML), or of the zip part
+    holding them (``.xlsx`` misnamed ``.xls``, ``.xlsm``, ``.xlsb``, ``.ods``)."""
+    import zipfile
+
+    with open_regular(path) as fh:
+        head = fh.read(TABLE_SNIFF_BYTES)
+    if not head.startswith(b"PK"):
+        return head
+    parts = b""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            for part in (p for p in _STRING_PARTS if p in names):
+                with zf.open(part) as fh:
+                    parts += fh.read(TABLE_SNIFF_BYTES)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
+        return head
+    return parts
+
+
 def wrong_format_data(path: Path, shown: str, smap: SourceMap) -> str:
     """A problem (in Chinese) when a file without a marker holds this source's rows in a format that is
     not delivered (module docstring), else ``""``: the file is a document and ignored.  ``shown`` is
     its name as messages show it."""
-    suffix = path.suffix.lower()
+    suffix = suffix_of(path.name)
     if suffix not in TEXT_SUFFIXES and suffix not in TABLE_SUFFIXES:
         return ""
-    with open_regular(path) as fh:
-        head = fh.read(SNIFF_BYTES)
-    shown_suffix = suffix or "（无扩展名）"
-    if suffix in TEXT_SUFFIXES and b"\x00" not in head[:4096] and _header_line(_decode(head), smap):
-        return (f"{shown}的前几行是{smap.title_zh}的表头，像是数据文件，但格式{shown_suffix}不是约定的交付格式，"
-                "且没有完成标记，未读取；请部门另存为.csv（或.xlsx）并附完成标记后重新交付；如不是数据请从交付目录中删除后重跑")
-    if suffix in TABLE_SUFFIXES and _names_table(head, smap):
+    if suffix in TEXT_SUFFIXES:
+        with open_regular(path) as fh:
+            text = _decode(fh.read(SNIFF_BYTES))
+        if text is not None and _header_line(text, smap):
+            return (f"{shown}的前几行是{smap.title_zh}的表头，像是数据文件，但格式{suffix or '（无扩展名）'}不是约定的交付格式，"
+                    "且没有完成标记，未读取；请部门另存为.csv（或.xlsx）并附完成标记后重新交付；如不是数据请从交付目录中删除后重跑")
+        return ""
+    if suffix in TABLE_SUFFIXES and _names_table(_table_head(path), smap):
         return (f"{shown}是含{smap.title_zh}表头的表格文件（{suffix}），像是数据文件，但格式不受支持，"
                 "且没有完成标记，未读取；请部门在Excel中另存为.xlsx或导出.csv并附完成标记后重新交付；"
                 "如不是数据请从交付目录中删除后重跑")

@@ -48,6 +48,7 @@ LITTER = {
     "交付函.pdf": b"%PDF-1.7\n" + b"\x00" * 60,
     "ps.csv.md5": b"d41d8cd98f00b204e9800998ecf8427e  ps.csv\n",
     "说明.xls": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "联系人电话".encode("utf-16-le"),  # a workbook without the header
+    "联系人.txt": "联系人\t电话\n李四\t0791-1234567\n".encode("utf-16"),  # a Unicode text that is no data
 }
 
 
@@ -99,8 +100,14 @@ STILL_PROBLEMS = {
     "ps.prn": ("  ".join(PS_HEADER).encode("utf-8") + b"\n", "另存为.csv"),
     "old.xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "".join(PS_HEADER).encode("utf-16-le"), "表格文件（.xls）"),
     "export.xls": ("<html><table><tr><td>户号</td><td>公民身份号码</td></tr></table></html>".encode(), "表格文件（.xls）"),
+    "ps_unicode.txt": ("\t".join(PS_HEADER).encode("utf-16"), "另存为.csv"),  # Excel's "Unicode text"
+    "ps_xlsx.xls": (None, "表格文件（.xls）"),  # an .xlsx named .xls: its strings are in xl/sharedStrings.xml
+    "ps.ods": (None, "表格文件（.ods）"),
     # a data format without its marker; a file its department marked as data in a format not supported
     "ps2.csv": (_csv(), "ps2.csv缺少完成标记"),
+    "ps2.csv ": (_csv(), "的格式.csv 不受支持"),  # a stray blank after the suffix: data, in a name not read
+    "ps2．ＣＳＶ": (_csv(), "ps2．ＣＳＶ的格式（无扩展名）不受支持"),  # full-width: data, in a name not read
+    "~$ps2.xlsx": (b"PK" + b"\x00" * 4000, "~$ps2.xlsx不是有效的.xlsx文件"),  # too big for an owner file
     "notes.txt": (b"see attached\n", "notes.txt的格式.txt不受支持"),  # + notes.txt.ok below
     # transfers in progress, copies, packed files, temporary and hidden files
     ".ps3.csv.part": (b"H0001,", "隐藏文件"),
@@ -115,9 +122,22 @@ STILL_PROBLEMS = {
 }
 
 
+def _zipped_strings(part: str) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr(part, "<sst>" + "".join(f"<si><t>{h}</t></si>" for h in PS_HEADER) + "</sst>")
+    return buf.getvalue()
+
+
 @pytest.mark.parametrize("name", sorted(STILL_PROBLEMS))
 def test_what_may_hold_rows_still_makes_the_delivery_incomplete(tmp_path, name):
     data, expected = STILL_PROBLEMS[name]
+    if data is None:  # a workbook (zip) whose strings name this source's columns
+        data = _zipped_strings("content.xml" if name.endswith(".ods") else "xl/sharedStrings.xml")
     files = {name: data, **({"notes.txt.ok": b"1"} if name == "notes.txt" else {})}
     manifest = _read(tmp_path, files)
     assert manifest.status == "incomplete", manifest.message_zh
