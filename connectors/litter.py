@@ -5,17 +5,24 @@ The contract (docs/sources.md, "Delivery"): a delivery folder holds data files (
 really leave them hold more.  Each entry that is no data or marker file is one of:
 
 * **OS litter** — ``Thumbs.db``, ``ehthumbs.db``, ``desktop.ini``, ``.DS_Store``, Office owner files
-  ``~$bank.xlsx`` and macOS AppleDouble twins ``._bank.csv`` (checked by their magic number: a file
-  named ``._x`` holding anything else stays a hidden file).  The system writes them when a person
-  opens the folder or a workbook; they never hold rows.  Not read, listed as ignored: they cannot
-  hide a missing row, since every data file still needs its own marker and count.
+  ``~$bank.xlsx`` (at most 1 KiB: an owner file holds a user name; a bigger ``~$`` file is read as
+  what its suffix says) and macOS AppleDouble twins ``._bank.csv`` (checked by their magic number: a
+  file named ``._x`` holding anything else stays a hidden file).  The system writes them when a
+  person opens the folder or a workbook; they never hold rows.  Not read, listed as ignored: they
+  cannot hide a missing row, since every data file still needs its own marker and count.  An owner
+  file means the workbook was open when the folder was copied: the workbook's own marker and count
+  still decide whether it is complete.
 * **A document** — a file whose suffix is no data format and that has no ``.ok`` marker of its own
-  (``readme.txt``, ``说明.docx``, a ``.pdf``): the department's notes beside the data.  Not read,
+  (``readme.txt``, ``说明.docx``, a ``.pdf``, ``bank.csv.md5``): the department's notes beside the data.
+  A data suffix written with a stray blank or in full width (``bank.csv ``, ``bank．ＣＳＶ``) is data.  Not read,
   listed as ignored.  A marker is the department saying "this is data": a file *with* one is read and
   an unsupported format is a problem (``bank.xls`` + ``bank.xls.ok``).
 * **Data in the wrong format** — a ``.txt``/``.tsv``/``.dat``/``.prn`` or suffix-less text file whose
-  first lines hold this source's header names, or an old-Excel/HTML table (``.xls``, ``.et``,
-  ``.htm``) naming them: rows the department meant to deliver.  Ignoring it would read the night as
+  first lines hold this source's header names (the first 64 KiB looked at as UTF-16 with a BOM —
+  Excel's "Unicode text" —, UTF-8 or GB18030), or a workbook or HTML table of another format
+  (``.xls``, ``.et``, ``.htm``, ``.xlsm``, ``.xlsb``, ``.ods``, an ``.xlsx`` misnamed ``.xls``) whose
+  strings name two of its columns, an essential one (the ID column) among them: rows the department
+  meant to deliver.  Ignoring it would read the night as
   delivered without those rows — a missing record never counts as "no income/assets" — so it makes
   the delivery incomplete and the message says to deliver it as ``.csv``.
 * **A partial, temporary or packed copy** — ``bank.csv.part``, ``bank.xlsx.filepart`` (WinSCP),
