@@ -22,9 +22,9 @@ really leave them hold more.  Each entry that is no data or marker file is one o
   Excel's "Unicode text" —, UTF-8 or GB18030), or a workbook or HTML table of another format
   (``.xls``, ``.et``, ``.htm``, ``.xlsm``, ``.xlsb``, ``.ods``, an ``.xlsx`` misnamed ``.xls``) whose
   strings name two of its columns, an essential one (the ID column) among them: rows the department
-  meant to deliver.  Ignoring it would read the night as
-  delivered without those rows — a missing record never counts as "no income/assets" — so it makes
-  the delivery incomplete and the message says to deliver it as ``.csv``.
+  meant to deliver.  Ignoring it would read the night as delivered without those rows — a missing
+  record never counts as "no income/assets" — so it makes the delivery incomplete and the message
+  says to deliver it as ``.csv``.
 * **A partial, temporary or packed copy** — ``bank.csv.part``, ``bank.xlsx.filepart`` (WinSCP),
   ``.crdownload``, ``bank.csv.gz``, an archive (``.zip``, ``.rar``, ``.7z``…): rows may be in it or on
   their way.  A problem, as ``.tmp`` is.  A checksum beside a data file (``bank.csv.md5``) is a document.
