@@ -376,6 +376,7 @@ def _scan(folder: Path, manifest: DeliveryManifest,
             log.warning("delivery %s: not read: %s", manifest.location, problem)
         elif kind == "ignored":
             manifest.ignored.append(cap(_shown_path(entry.name), NAME_MAX))
+            log.info("delivery %s: not data, not read: %s", manifest.location, manifest.ignored[-1])
         elif kind == "marker":
             markers.append(folder / entry.name)
         else:
