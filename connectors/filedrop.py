@@ -317,6 +317,8 @@ def _entry_kind(path: Path, st: os.stat_result, marked: set[str], smap: SourceMa
     """``(kind, problem)`` of a folder entry: kind ``problem`` (the delivery is incomplete), ``ignored``
     (OS litter or a document: connectors.litter says why each is what it is), ``marker`` or ``data``."""
     name = path.name
+    if name == "Icon\r" and stat.S_ISREG(st.st_mode):  # macOS's custom folder icon: the one litter with a CR
+        return "ignored", ""
     if problem := _entry_problem(name, st):
         return "problem", problem
     if is_os_litter(path, name, st.st_size):

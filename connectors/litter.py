@@ -4,8 +4,9 @@ The contract (docs/sources.md, "Delivery"): a delivery folder holds data files (
 ``.parquet``), each complete when its ``<file>.ok`` marker stands beside it.  Folders as departments
 really leave them hold more.  Each entry that is no data or marker file is one of:
 
-* **OS litter** — ``Thumbs.db``, ``ehthumbs.db``, ``desktop.ini``, ``.DS_Store``, Office owner files
-  ``~$bank.xlsx`` (at most 1 KiB: an owner file holds a user name; a bigger ``~$`` file is read as
+* **OS litter** — ``Thumbs.db``, ``ehthumbs.db``, ``desktop.ini``, ``.DS_Store``, ``.localized``,
+  macOS's ``Icon\r``, KDE's ``.directory``, Office owner files ``~$bank.xlsx`` and LibreOffice lock
+  files ``.~lock.bank.xlsx#`` (at most 1 KiB: an owner file holds a user name; a bigger ``~$`` file is read as
   what its suffix says) and macOS AppleDouble twins ``._bank.csv`` (checked by their magic number: a
   file named ``._x`` holding anything else stays a hidden file).  The system writes them when a
   person opens the folder or a workbook; they never hold rows.  Not read, listed as ignored: they
@@ -47,7 +48,8 @@ from connectors.limits import open_regular
 from connectors.maps import SourceMap
 
 #: names the operating system writes into any folder a person opens (compared casefolded)
-OS_LITTER_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini", ".ds_store"})
+OS_LITTER_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini", ".ds_store",
+                             ".localized", ".directory", "icon\r"})
 #: the first bytes of a macOS AppleDouble file (``._name``: the resource fork of ``name``)
 APPLEDOUBLE_MAGIC = b"\x00\x05\x16\x07"
 #: suffixes of plain text a department may export its table to (or a name with no suffix)
@@ -79,6 +81,8 @@ def is_os_litter(path: Path, name: str, size: int) -> bool:
         return True
     if name.startswith("~$"):  # Office's owner file of an open document (~$WRL1234.tmp is a temporary file)
         return size <= OWNER_FILE_MAX and not name.lower().endswith(".tmp")
+    if name.startswith(".~lock.") and name.endswith("#"):  # LibreOffice's and WPS's lock file: the same
+        return size <= OWNER_FILE_MAX
     if name.startswith("._") and len(name) > 2:
         with open_regular(path) as fh:
             return fh.read(4) == APPLEDOUBLE_MAGIC

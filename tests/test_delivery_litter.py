@@ -43,6 +43,9 @@ LITTER = {
     ".DS_Store": b"\x00\x00\x00\x01Bud1" + b"\x00" * 40,
     "._ps.csv": APPLEDOUBLE,
     "~$ps.xlsx": b"\x08zhangsan" + b"\x20" * 150,
+    ".~lock.ps.xlsx#": b",zhangsan,PC01,28.11.2026 09:12,file:///C:/Users/z/AppData/Roaming/LibreOffice/4;",
+    ".localized": b"",
+    "Icon\r": b"\x00\x00\x01\x00",
     "readme.txt": "说明：本次交付户籍人员名单一份，字段含义见附件。\n联系人：李四\n".encode("gb18030"),
     "说明.docx": b"PK\x03\x04" + b"\x00" * 60,
     "交付函.pdf": b"%PDF-1.7\n" + b"\x00" * 60,
@@ -57,8 +60,9 @@ def test_os_litter_and_notes_beside_the_data_are_listed_not_read(tmp_path, name)
     manifest = _read(tmp_path, {name: LITTER[name]})
     assert manifest.status == "delivered", manifest.message_zh
     assert manifest.rows_total == 2 and [f.file_name.rsplit("/", 1)[1] for f in manifest.files] == ["ps.csv"]
-    assert manifest.ignored == [name] and not manifest.problems
-    assert manifest.message_zh.endswith(f"已交付1个文件，共2行；未读取的非数据文件：{name}")
+    shown = name.replace("\r", " ")
+    assert manifest.ignored == [shown] and not manifest.problems
+    assert manifest.message_zh.endswith(f"已交付1个文件，共2行；未读取的非数据文件：{shown}")
 
 
 def test_all_litter_at_once_and_a_name_holding_an_id_number_is_masked(tmp_path):
@@ -119,6 +123,8 @@ STILL_PROBLEMS = {
     "~ps3.tmp": (b"", "临时文件（.tmp）"),
     "~$ps3.tmp": (b"", "临时文件（.tmp）"),
     "._ps3.csv": (_csv(), "隐藏文件"),  # named as an AppleDouble twin but holding no resource fork
+    ".~lock.ps3.csv#": (_csv() * 40, "隐藏文件"),  # too big for a lock file
+    "Icon\r\r": (b"", "控制字符"),
 }
 
 
