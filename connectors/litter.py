@@ -21,7 +21,8 @@ really leave them hold more.  Each entry that is no data or marker file is one o
 * **Data in the wrong format** — a ``.txt``/``.tsv``/``.dat``/``.prn`` or suffix-less text file whose
   first lines hold this source's header names (the first 64 KiB looked at as UTF-16 with a BOM —
   Excel's "Unicode text" —, UTF-8 or GB18030), or a workbook or HTML table of another format
-  (``.xls``, ``.et``, ``.htm``, ``.xlsm``, ``.xlsb``, ``.ods``, an ``.xlsx`` misnamed ``.xls``) whose
+  (``.xls``, ``.et``, ``.htm``, ``.xlsm``, ``.xlsb``, ``.ods``, an ``.xlsx`` misnamed ``.xls``; a
+  ``.dbf``, ``.json`` or ``.xml`` export) whose
   strings name two of its columns, an essential one (the ID column) among them: rows the department
   meant to deliver.  Ignoring it would read the night as delivered without those rows — a missing
   record never counts as "no income/assets" — so it makes the delivery incomplete and the message
@@ -56,7 +57,7 @@ APPLEDOUBLE_MAGIC = b"\x00\x05\x16\x07"
 TEXT_SUFFIXES = frozenset({"", ".txt", ".tsv", ".tab", ".dat", ".prn", ".text"})
 #: an old Excel workbook, a WPS one, an HTML table (what "导出Excel" of many systems writes) or another
 #: workbook format (zip containers: their strings are looked for in the parts that hold them)
-TABLE_SUFFIXES = frozenset({".xls", ".et", ".htm", ".html", ".xlsm", ".xlsb", ".xltx", ".ods"})
+TABLE_SUFFIXES = frozenset({".xls", ".et", ".htm", ".html", ".xlsm", ".xlsb", ".xltx", ".ods", ".dbf", ".json", ".xml"})
 _STRING_PARTS = ("xl/sharedStrings.xml", "xl/sharedStrings.bin", "content.xml")
 #: a transfer in progress (browsers, WinSCP, rsync's --partial-dir names) or a packed file
 PARTIAL_SUFFIXES = frozenset({".part", ".filepart", ".partial", ".crdownload", ".download", ".!ut"})

@@ -107,6 +107,7 @@ STILL_PROBLEMS = {
     "ps_unicode.txt": ("\t".join(PS_HEADER).encode("utf-16"), "另存为.csv"),  # Excel's "Unicode text"
     "ps_xlsx.xls": (None, "表格文件（.xls）"),  # an .xlsx named .xls: its strings are in xl/sharedStrings.xml
     "ps.ods": (None, "表格文件（.ods）"),
+    "ps.json": ('[{"公民身份号码": "11010519491231002X", "姓名": "张三"}]'.encode(), "表格文件（.json）"),
     # a data format without its marker; a file its department marked as data in a format not supported
     "ps2.csv": (_csv(), "ps2.csv缺少完成标记"),
     "ps2.csv ": (_csv(), "的格式.csv 不受支持"),  # a stray blank after the suffix: data, in a name not read
