@@ -215,7 +215,8 @@ def test_litter_in_every_folder_leaves_each_household_as_it_is_without(tmp_path_
 # -- a workbook on the 1904 date system ---------------------------------------------------------------
 
 
-def _workbook_1904(path: Path, rows: list[list[object]], *, date_1904: bool = True) -> None:
+def _workbook_1904(path: Path, rows: list[list[object]], *, date_1904: bool = True,
+                   header: list[str] = PS_HEADER) -> None:
     import datetime as dt
 
     import xlsxwriter
@@ -223,7 +224,7 @@ def _workbook_1904(path: Path, rows: list[list[object]], *, date_1904: bool = Tr
     wb = xlsxwriter.Workbook(str(path), {"date_1904": date_1904})
     ws = wb.add_worksheet()
     datefmt = wb.add_format({"num_format": "yyyy-mm-dd"})
-    for c, h in enumerate(PS_HEADER):
+    for c, h in enumerate(header):
         ws.write_string(0, c, h)
     for r, row in enumerate(rows, 1):
         for c, v in enumerate(row):
@@ -320,3 +321,25 @@ def test_a_header_with_one_known_column_still_names_the_unknown_ones(tmp_path):
     manifest = read_delivery(load_map("public_security"), folder, inbox, tmp_path / "raw.parquet", DATE)
     assert manifest.files[0].extra_headers == ["编号甲"]
     assert any("映射中没有的列：编号甲" in p for p in manifest.files[0].problems)
+
+
+def test_a_month_of_a_1904_workbook_given_as_a_serial_stages_as_its_month(tmp_path):
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    from hedui.steps.ingest import stage_source
+
+    serial = (dt.date(2026, 10, 15) - dt.date(1904, 1, 1)).days
+    inbox = tmp_path / "inbox"
+    folder = inbox / "tax" / DATE
+    folder.mkdir(parents=True)
+    _workbook_1904(folder / "tax.xlsx", [[ID1, "张三", "工资薪金所得", serial, 1000, 0, "某公司"]],
+                   header=["纳税人识别号", "姓名", "所得项目", "所属期", "收入额", "已缴税额", "扣缴义务人"])
+    (folder / "tax.xlsx.ok").write_text("1")
+    smap = load_map("tax")
+    manifest = read_delivery(smap, folder, inbox, tmp_path / "raw.parquet", DATE)
+    assert manifest.status == "delivered", manifest.message_zh
+    staged, quarantine = tmp_path / "staged.parquet", tmp_path / "quarantine.parquet"
+    stage_source(tmp_path / "raw.parquet", smap, DATE, staged, quarantine, manifest=manifest, threads=1)
+    assert [r["period_month"] for r in pq.read_table(staged).to_pylist()] == [dt.date(2026, 10, 1)]
