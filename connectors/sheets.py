@@ -3,9 +3,10 @@
 XLSX (first sheet, via fastexcel/calamine): every cell is read as text; date
 cells become ``YYYY-MM-DD``, and so do plain serial numbers of date and month
 columns in a workbook on the 1904 date system (:mod:`connectors.xlsx_cells`);
-numbers keep their text without ``.0``; a numeric cell of 16 or more digits (an ID number Excel stored as a number,
-its last digits already lost) is shown as Excel shows it, ``3.60102E+17``,
-so that it is recognised as unrecoverable.  Row numbers are sheet rows.
+numbers keep their text without ``.0``; a numeric cell of 16 or more digits
+(an ID number Excel stored as a number, its last digits already lost) is
+shown as Excel shows it, ``3.60102E+17``, so that it is recognised as
+unrecoverable.  Row numbers are sheet rows.
 
 Parquet: any column type is turned into the same text forms; row numbers
 are 1-based indices.
