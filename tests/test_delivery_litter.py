@@ -114,6 +114,8 @@ STILL_PROBLEMS = {
     "ps2．ＣＳＶ": (_csv(), "ps2．ＣＳＶ的格式（无扩展名）不受支持"),  # full-width: data, in a name not read
     "~$ps2.xlsx": (b"PK" + b"\x00" * 4000, "~$ps2.xlsx不是有效的.xlsx文件"),  # too big for an owner file
     "notes.txt": (b"see attached\n", "notes.txt的格式.txt不受支持"),  # + notes.txt.ok below
+    "marked.xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "marked.xls是旧版Excel 97-2003（.xls）文件"),
+    "marked.html.xls": (b"<html><table><tr><td>a</td></tr></table></html>", "实为网页（HTML）文件"),
     # transfers in progress, copies, packed files, temporary and hidden files
     ".ps3.csv.part": (b"H0001,", "隐藏文件"),
     "ps3.csv.part": (b"H0001,", "未传完或临时的文件（.part）"),
@@ -145,7 +147,8 @@ def test_what_may_hold_rows_still_makes_the_delivery_incomplete(tmp_path, name):
     data, expected = STILL_PROBLEMS[name]
     if data is None:  # a workbook (zip) whose strings name this source's columns
         data = _zipped_strings("content.xml" if name.endswith(".ods") else "xl/sharedStrings.xml")
-    files = {name: data, **({"notes.txt.ok": b"1"} if name == "notes.txt" else {})}
+    marked = name == "notes.txt" or name.startswith("marked")  # its department marked it as data
+    files = {name: data, **({f"{name}.ok": b"1"} if marked else {})}
     manifest = _read(tmp_path, files)
     assert manifest.status == "incomplete", manifest.message_zh
     assert expected in manifest.message_zh
