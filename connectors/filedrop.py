@@ -6,6 +6,8 @@ are read in name order.  A file is complete only when ``<file>.ok`` stands
 beside it and its count equals the data rows read; the source is
 ``missing`` when there is no folder or no data file, ``incomplete`` when any
 file is incomplete or of a format that cannot be read, else ``delivered``.
+OS litter and documents beside the data are listed, not read, and do not
+count against the delivery (:mod:`connectors.litter` says which and why).
 Rows are never dropped: undecodable bytes and wrong field counts become rows
 with a ``read_error``; only blank lines, title rows, the header and 合计
 rows are not data.
@@ -23,6 +25,7 @@ import stat
 import unicodedata
 from pathlib import Path
 
+from connectors.headerless import headerless, record_headerless
 from connectors.limits import (
     MAX_COLUMNS,
     NAME_MAX,
@@ -34,6 +37,7 @@ from connectors.limits import (
     open_regular,
     shown_name,
 )
+from connectors.litter import is_os_litter, packed_or_partial, suffix_of, wrong_format_data
 from connectors.manifest import MISSING, DeliveryManifest, FileManifest
 from connectors.maps import SourceMap
 from connectors.raw import RawWriter, find_header, record_header_problems
@@ -157,7 +161,10 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
         fm.fail(f"{name}的表头有{len(table.header)}列，超过上限{MAX_COLUMNS}列，文件无法使用；请部门按约定表头重新导出")
         return
     fm.header_row = table.header_row
-    match = record_header_problems(fm, smap, table.header)
+    if table.header_row is not None and headerless(smap, table.header):  # a data row taken for the header
+        match = record_headerless(fm, smap, table.header)
+    else:
+        match = record_header_problems(fm, smap, table.header)
     for batch in table.batches:
         counts = writer.write(batch, match, fm.file_name)
         fm.rows_read += counts.rows
@@ -273,7 +280,8 @@ def _read_file(path: Path, fmt: str, smap: SourceMap, writer: RawWriter, fm: Fil
 
 
 def _entry_problem(name: str, st: os.stat_result) -> str:
-    """Why a folder entry is not read (in Chinese), or ``""`` for a plain data or marker file."""
+    """Why a folder entry is not read and makes the delivery incomplete (in Chinese), or ``""`` for a plain
+    file, whose kind :func:`_entry_kind` decides (connectors.litter: OS litter, documents, data)."""
     shown = cap(name, NAME_MAX)
     if not name.isprintable():
         return (f"交付目录中有文件名含控制字符或无法识别字符的条目“{shown}”，未读取；"
@@ -286,17 +294,44 @@ def _entry_problem(name: str, st: os.stat_result) -> str:
         return f"交付目录中有子目录{shown}，其中的文件未读取；数据文件请直接放在交付目录下"
     if not stat.S_ISREG(st.st_mode):
         return f"{shown}不是普通文件（管道、套接字或设备），未读取；请部门交付普通文件"
+    return ""
+
+
+def _file_problem(name: str, st: os.stat_result) -> str:
+    """Why a plain file that is no OS litter makes the delivery incomplete, or ``""``."""
+    shown = cap(name, NAME_MAX)
     if name.startswith("."):
         return (f"{shown}是隐藏文件，未读取；如是传输中的临时文件请待传完后重跑，"
                 "如不是数据文件请从交付目录中删除后重跑")
-    if name.startswith("~$"):
-        return f"{shown}是Excel打开文件时留下的临时文件，未读取；请关闭Excel、删除该文件后重跑"
-    if name.endswith(".tmp"):
+    if name.lower().endswith(".tmp"):
         return f"{shown}是临时文件（.tmp），文件可能尚未传完，未读取；请待传完后重跑"
+    if not name.lower().endswith(MARKER_SUFFIX) and (problem := packed_or_partial(name, shown)):
+        return problem
     if st.st_nlink > 1:
         return (f"{shown}有多个硬链接，可能与交付目录以外的文件是同一文件，出于安全不读取；"
                 "请部门交付文件的独立副本")
     return ""
+
+
+def _entry_kind(path: Path, st: os.stat_result, marked: set[str], smap: SourceMap) -> tuple[str, str]:
+    """``(kind, problem)`` of a folder entry: kind ``problem`` (the delivery is incomplete), ``ignored``
+    (OS litter or a document: connectors.litter says why each is what it is), ``marker`` or ``data``."""
+    name = path.name
+    if name == "Icon\r" and stat.S_ISREG(st.st_mode):  # macOS's custom folder icon: the one litter with a CR
+        return "ignored", ""
+    if problem := _entry_problem(name, st):
+        return "problem", problem
+    if is_os_litter(path, name, st.st_size):
+        return "ignored", ""
+    if problem := _file_problem(name, st):
+        return "problem", problem
+    if name.lower().endswith(MARKER_SUFFIX):
+        return "marker", ""
+    if suffix_of(name) in FORMATS or name in marked:
+        return "data", ""  # a data format (bank.csv, Bank.CSV, bank.csv with a stray blank), or marked as data
+    if problem := wrong_format_data(path, cap(_shown_path(name), NAME_MAX), smap):
+        return "problem", problem
+    return "ignored", ""
 
 
 def _folder_problem(folder: Path, inbox_root: Path, location: str) -> str:
@@ -323,22 +358,28 @@ def _identity(st: os.stat_result) -> tuple:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _scan(folder: Path, manifest: DeliveryManifest) -> tuple[list[tuple[Path, os.stat_result]], list[Path]]:
-    """The folder's data files (with their stat) and markers; every other entry is a problem of the delivery."""
+def _scan(folder: Path, manifest: DeliveryManifest,
+          smap: SourceMap) -> tuple[list[tuple[Path, os.stat_result]], list[Path]]:
+    """The folder's data files (with their stat) and markers; OS litter and documents are listed in
+    ``manifest.ignored``; every other entry is a problem of the delivery."""
     data_files, markers = [], []
     with os.scandir(folder) as it:
         entries = sorted(it, key=lambda e: e.name)
+    marked = {e.name[: -len(MARKER_SUFFIX)] for e in entries if e.name.lower().endswith(MARKER_SUFFIX)}
     for entry in entries:
         try:
             st = entry.stat(follow_symlinks=False)
+            kind, problem = _entry_kind(folder / entry.name, st, marked, smap)
         except OSError:
             manifest.problems.append(f"{cap(entry.name, NAME_MAX)}无法读取（文件在读取时消失或无权限）")
             continue
-        problem = _entry_problem(entry.name, st)
-        if problem:
+        if kind == "problem":
             manifest.problems.append(problem)
             log.warning("delivery %s: not read: %s", manifest.location, problem)
-        elif entry.name.lower().endswith(MARKER_SUFFIX):
+        elif kind == "ignored":
+            manifest.ignored.append(cap(_shown_path(entry.name), NAME_MAX))
+            log.info("delivery %s: not data, not read: %s", manifest.location, manifest.ignored[-1])
+        elif kind == "marker":
             markers.append(folder / entry.name)
         else:
             data_files.append((folder / entry.name, st))
@@ -353,7 +394,9 @@ def read_delivery(source_map: SourceMap, folder: Path, inbox_root: Path, out_par
     was delivered) and replaced atomically.  Nothing about the delivery's
     content raises: problems are recorded in the manifest.  The folder is
     read as untrusted: links, hidden, temporary and special files are never
-    read and each makes the delivery incomplete; a file over
+    read and each makes the delivery incomplete; OS litter (``Thumbs.db``,
+    ``~$x.xlsx``…) and documents without a marker (``readme.txt``) are not
+    read and only listed (:mod:`connectors.litter`); a file over
     ``limits.file_bytes`` is not read, a line or field over its limit is a
     row with a read error (``limits`` default: :meth:`InputLimits.from_env`).
     Raises ``OSError`` only when the output cannot be written.
@@ -373,7 +416,7 @@ def read_delivery(source_map: SourceMap, folder: Path, inbox_root: Path, out_par
             manifest.status = MISSING
             manifest.problems.append(f"没有找到交付目录{manifest.location}")
             return manifest.finish(source_map.title_zh)
-        data_files, markers = _scan(folder, manifest)
+        data_files, markers = _scan(folder, manifest, source_map)
         if not data_files:
             if not manifest.problems:
                 manifest.status = MISSING

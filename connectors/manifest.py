@@ -11,6 +11,7 @@ from connectors.limits import REASONS_SHOWN, cap
 DELIVERED = "delivered"
 MISSING = "missing"
 INCOMPLETE = "incomplete"
+IGNORED_SHOWN = 10  # names of ignored entries shown in a delivery's message
 
 
 @dataclass
@@ -57,7 +58,11 @@ def _joined(reasons: list[str]) -> str:
 
 @dataclass
 class DeliveryManifest:
-    """One source's delivery for one date: ``status`` is delivered, missing or incomplete."""
+    """One source's delivery for one date: ``status`` is delivered, missing or incomplete.
+
+    ``ignored`` names the folder's entries that were not read and do not count against the
+    delivery: OS litter and documents without a marker (:mod:`connectors.litter`).
+    """
 
     source: str
     delivery_date: str
@@ -68,12 +73,13 @@ class DeliveryManifest:
     message_zh: str = ""
     rows_total: int = 0
     raw_parquet: str = ""
+    ignored: list[str] = field(default_factory=list)
 
     def finish(self, title_zh: str) -> DeliveryManifest:
         """Set ``status``, ``rows_total`` and ``message_zh`` from the files and problems."""
         self.rows_total = sum(f.rows_read for f in self.files)
         if not self.files and self.status == MISSING:
-            self.message_zh = f"{title_zh}未交付：" + _joined(self.problems)
+            self.message_zh = f"{title_zh}未交付：" + _joined(self.problems) + self._ignored_zh()
             return self
         bad = [f for f in self.files if not f.complete]
         if bad or self.problems:
@@ -83,7 +89,16 @@ class DeliveryManifest:
         else:
             self.status = DELIVERED
             self.message_zh = f"{title_zh}已交付{len(self.files)}个文件，共{self.rows_total}行"
+        self.message_zh += self._ignored_zh()
         return self
+
+    def _ignored_zh(self) -> str:
+        """``；未读取的非数据文件：readme.txt、Thumbs.db`` (at most IGNORED_SHOWN names), or ``""``."""
+        if not self.ignored:
+            return ""
+        shown = "、".join(self.ignored[:IGNORED_SHOWN])
+        more = len(self.ignored) - IGNORED_SHOWN
+        return f"；未读取的非数据文件：{shown}" + (f"等{len(self.ignored)}个" if more > 0 else "")
 
     def incomplete_files(self) -> dict[str, str]:
         """``{file_name: reason}`` of the files whose rows must not be used this run."""

@@ -1,10 +1,12 @@
 """XLSX and Parquet files → positional batches (see ``connectors.raw``).
 
 XLSX (first sheet, via fastexcel/calamine): every cell is read as text; date
-cells become ``YYYY-MM-DD``; numbers keep their text without ``.0``; a
-numeric cell of 16 or more digits (an ID number Excel stored as a number,
-its last digits already lost) is shown as Excel shows it, ``3.60102E+17``,
-so that it is recognised as unrecoverable.  Row numbers are sheet rows.
+cells become ``YYYY-MM-DD``, and so do plain serial numbers of date and month
+columns in a workbook on the 1904 date system (:mod:`connectors.xlsx_cells`);
+numbers keep their text without ``.0``; a numeric cell of 16 or more digits
+(an ID number Excel stored as a number, its last digits already lost) is
+shown as Excel shows it, ``3.60102E+17``, so that it is recognised as
+unrecoverable.  Row numbers are sheet rows.
 
 Parquet: any column type is turned into the same text forms; row numbers
 are 1-based indices.
@@ -12,6 +14,7 @@ are 1-based indices.
 
 from __future__ import annotations
 
+import datetime as dt
 import posixpath
 import re
 import zipfile
@@ -96,12 +99,39 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     dated = [c for c in df.columns if df[c].str.contains(" 00:00:00", literal=True).any()]  # cheap test first
     df = df.with_columns(pl.col(c).str.replace(_MIDNIGHT, "${1}") for c in dated)
     df, err = _read_as_shown(path, sheet, df, header, idx)
+    df = _dates_1904(path, smap, df, header, idx)
     data = df.with_row_index("_i").slice(idx + 1).select(
         *df.columns,
         _row_no=(pl.col("_i") + 1).cast(pl.Int32),
         _err=pl.lit(None, dtype=pl.String) if err is None else pl.lit(err.slice(idx + 1)),
     )
     return Table(header, idx + 1, iter([data]))
+
+
+#: an Excel serial day number as staging reads one (hd_date / parse_date): 5 digits, a time of day after the point
+_SERIAL = r"^([1-9][0-9]{4})(?:\.[0-9]+)?$"
+_EPOCH_1904 = dt.date(1904, 1, 1)
+
+
+def _dates_1904(path: Path, smap: SourceMap, df: pl.DataFrame, header: list[str], idx: int) -> pl.DataFrame:
+    """In a workbook on the 1904 date system, serial numbers of date and month columns below the header
+    → ``YYYY-MM-DD`` counted from 1904-01-01 (connectors.xlsx_cells: staging counts from 1899-12-30).
+    A cell of text holding a serial is taken in the workbook's date system too."""
+    from connectors.xlsx_cells import date1904
+
+    with zipfile.ZipFile(path) as zf:
+        if not date1904(zf):
+            return df
+    match = smap.match_headers(list(header))
+    dated = [f"f{i}" for i, c in enumerate(match.columns)
+             if c is not None and smap.spec(c).type in ("date", "month") and f"f{i}" in df.columns]
+    below = pl.int_range(pl.len()) > idx
+    exprs = []
+    for c in dated:
+        serial = pl.col(c).str.extract(_SERIAL, 1).cast(pl.Int64)
+        day = (pl.lit(_EPOCH_1904) + pl.duration(days=serial)).dt.strftime("%Y-%m-%d")
+        exprs.append(pl.when(below & serial.is_not_null()).then(day).otherwise(pl.col(c)).alias(c))
+    return df.with_columns(exprs) if exprs else df
 
 
 def _read_as_shown(path: Path, sheet, df: pl.DataFrame, header: list[str],

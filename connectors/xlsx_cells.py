@@ -10,6 +10,11 @@ decimal point (``0!.0000"万"`` shows 15000 as ``1.5000万``: the number is yuan
 already); a 万 format that also scales by thousands (``0.0,"万"``) cannot be
 read for sure and quarantines its row.  The first sheet's XML is parsed only
 when the workbook has an error cell or a 万 format at all.
+
+A workbook saved with the 1904 date system (:func:`date1904`) stores serial numbers counted from
+1904-01-01.  fastexcel (calamine) dates *formatted* date cells in the workbook's own system; a plain
+number in a date column (formatted General) is turned into a date by :func:`connectors.sheets.read_xlsx`,
+since staging counts serials from 1899-12-30 (the 1900 system) and would date it 4 years and 1 day early.
 """
 
 from __future__ import annotations
@@ -28,6 +33,17 @@ _SCALING_COMMA = re.compile(r'[0#?],+(?=["\\;]|$|[^0-9#?.,])')
 SCALE = "scale"  # the number is in 万 (append the unit)
 SHIFTED = "shifted"  # the format shows yuan as 万 by moving the point: the number is yuan
 AMBIGUOUS = "ambiguous"
+
+
+def date1904(zf: zipfile.ZipFile) -> bool:
+    """True when the workbook counts its dates from 1904-01-01 (Excel's "use 1904 date system", the
+    default of old Mac Excel): ``<workbookPr date1904="1"/>`` in ``xl/workbook.xml``."""
+    try:
+        root = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    except (KeyError, ElementTree.ParseError):
+        return False
+    pr = root.find(f"{_MAIN}workbookPr")
+    return pr is not None and (pr.get("date1904") or "").strip().lower() in ("1", "true")
 
 
 def _column_index(letters: str) -> int:
