@@ -56,6 +56,14 @@ def _joined(reasons: list[str]) -> str:
     return "；".join(shown) + (f"；另有{more}项问题，详见交付清单" if more > 0 else "")
 
 
+def ignored_note(names: list[str]) -> str:
+    """``未读取的非数据文件：readme.txt、Thumbs.db`` (at most IGNORED_SHOWN names), or ``""`` for none."""
+    if not names:
+        return ""
+    more = len(names) - IGNORED_SHOWN
+    return "未读取的非数据文件：" + "、".join(names[:IGNORED_SHOWN]) + (f"等{len(names)}个" if more > 0 else "")
+
+
 @dataclass
 class DeliveryManifest:
     """One source's delivery for one date: ``status`` is delivered, missing or incomplete.
@@ -93,12 +101,8 @@ class DeliveryManifest:
         return self
 
     def _ignored_zh(self) -> str:
-        """``；未读取的非数据文件：readme.txt、Thumbs.db`` (at most IGNORED_SHOWN names), or ``""``."""
-        if not self.ignored:
-            return ""
-        shown = "、".join(self.ignored[:IGNORED_SHOWN])
-        more = len(self.ignored) - IGNORED_SHOWN
-        return f"；未读取的非数据文件：{shown}" + (f"等{len(self.ignored)}个" if more > 0 else "")
+        note = ignored_note(self.ignored)
+        return "；" + note if note else ""
 
     def incomplete_files(self) -> dict[str, str]:
         """``{file_name: reason}`` of the files whose rows must not be used this run."""

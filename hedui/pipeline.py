@@ -23,6 +23,7 @@ from pathlib import Path
 
 from connectors import load_map, read_delivery
 from connectors.limits import REASON_MAX, REASONS_SHOWN, cap
+from connectors.manifest import ignored_note
 from hedui import db
 from hedui.errors import ReconciliationError
 from hedui.ops.killpoint import kill_point
@@ -147,6 +148,8 @@ def validate_source(ctx: RunContext, source: str, *, data_docs: bool = True) -> 
     else:
         status = "failed" if result.get("status") == "failed" else "passed"
         reasons = list(result.get("reasons_zh") or [])
+        if note := ignored_note(manifest.get("ignored") or []):  # litter beside the data: listed, not read
+            reasons.append(note)
     out = {"source": source, "status": status, "reasons_zh": reasons, "counts": result.get("counts"),
            "validation": result,
            "seconds": round(time.perf_counter() - started, 3)}

@@ -211,8 +211,11 @@ def test_litter_in_every_folder_leaves_each_household_as_it_is_without(tmp_path_
     ctx = RunContext.of(inbox, tmp_path_factory.mktemp("litter_work"), RUN)
     run(ctx)
     assert outcomes(ctx) == w.expected
-    status = dict(query(ctx, "select source, status from source_status where run_date = ?", [RUN]))
-    assert set(status.values()) == {"passed"}, status
+    status = {s: (st, why) for s, st, why in query(
+        ctx, "select source, status, reasons_zh from source_status where run_date = ?", [RUN])}
+    assert {st for st, _ in status.values()} == {"passed"}, status
+    for source, (_, why) in status.items():  # staff see what was left unread beside the data
+        assert "未读取的非数据文件：" in why and "Thumbs.db" in why, (source, why)
 
 
 # -- a workbook on the 1904 date system ---------------------------------------------------------------
