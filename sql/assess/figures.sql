@@ -152,20 +152,46 @@ income_total as (
     from income group by request_id
 ),
 
-assets as (
+-- one account (bank account, securities account, insurance policy) answered twice (a bank queried on two
+-- days) is one account: its latest answer counts, never the sum of both (figure_lineage.sql marks the
+-- others); rows of one account linked and waiting for review: the linked one
+bank_accounts as (
     select l.request_id, l.is_confirmed, l.is_pending, hd_exact(b.balance_yuan) as amount_yuan
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
     where b.run_date = $run_date
-    union all
+    qualify row_number() over (
+        partition by l.request_id, coalesce(b.institution, b.record_id), b.account_no
+        order by l.is_pending, b.query_date desc nulls last, b.balance_yuan desc nulls last, b.record_id) = 1
+),
+
+securities_accounts as (
     select l.request_id, l.is_confirmed, l.is_pending,
         case when s.market_value_yuan is not null or s.cash_balance_yuan is not null  -- both empty: unknown
             then hd_exact(coalesce(s.market_value_yuan, 0)) + hd_exact(coalesce(s.cash_balance_yuan, 0)) end
+            as amount_yuan
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     where s.run_date = $run_date
-    union all
-    select l.request_id, l.is_confirmed, l.is_pending, hd_exact(i.cash_value_yuan)
+    qualify row_number() over (
+        partition by l.request_id, coalesce(s.securities_account, s.record_id)
+        order by l.is_pending, s.query_date desc nulls last,
+            coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) desc, s.record_id) = 1
+),
+
+insurance_policies as (
+    select l.request_id, l.is_confirmed, l.is_pending, i.policy_status, hd_exact(i.cash_value_yuan) as amount_yuan
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
-    where i.run_date = $run_date and i.policy_status = '有效'
+    where i.run_date = $run_date
+    qualify row_number() over (
+        partition by l.request_id, coalesce(i.policy_no, i.record_id)
+        order by l.is_pending, i.query_date desc nulls last, i.cash_value_yuan desc nulls last, i.record_id) = 1
+),
+
+assets as (
+    select request_id, is_confirmed, is_pending, amount_yuan from bank_accounts
+    union all
+    select request_id, is_confirmed, is_pending, amount_yuan from securities_accounts
+    union all
+    select request_id, is_confirmed, is_pending, amount_yuan from insurance_policies where policy_status = '有效'
     union all
     select l.request_id, l.is_confirmed, l.is_pending, hd_exact(f.balance_yuan)
     from stg_housing_fund as f
