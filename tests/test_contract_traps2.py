@@ -76,11 +76,15 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.wages(a, W12, "700")
     w.wages(a, ["202612"], "50000")
     w.expect("TS07", "INCOMPLETE", "RECORD_QUARANTINED")
-    # contributions to the residents' pension and to unemployment insurance alone estimate no wage
+    # contributions to the residents' pension are paid on a level the person chooses, not on a wage
     (a,) = w.household("TS08", [("试八", "本人")])
     w.si(a, W12, "城乡居民基本养老保险", "缴费", base="5000")
-    w.si(a, W12, "失业保险", "缴费", base="3000")
     w.expect("TS08", "CLEAR", "")
+    # unemployment insurance is paid on the wage: with no tax wage and no pension row, its base is the
+    # estimate (3,000 - 0.5 %); it was no wage at all, and the household CLEAR on an income never counted
+    (a,) = w.household("TS19", [("试十九", "本人")])
+    w.si(a, W12, "失业保险", "缴费", base="3000")
+    w.expect("TS19", "FINDINGS", "INCOME_OVER_STANDARD")
     # one wage estimated from the pension base, not one per scheme: 1,000 - 8 % - 0.5 % = 915
     (a,) = w.household("TS09", [("试九", "本人")])
     w.si(a, W12, "企业职工基本养老保险", "缴费", base="1000")
@@ -151,6 +155,17 @@ def test_every_household_has_the_outcome_the_contract_gives_it(traps2_run):
     world, ctx = traps2_run
     got = outcomes(ctx)
     assert {rid: got.get(rid) for rid in world.expected} == world.expected
+
+
+def test_one_wage_a_month_is_estimated_from_the_highest_base_of_the_employee_schemes(traps2_run):
+    _, ctx = traps2_run
+    rows = query(ctx, "select request_id, wage_estimate_yuan, si_individual_yuan from figures "
+                      "where run_date = ? and request_id in ('TS08', 'TS09', 'TS19') order by 1", [RUN])
+    assert rows == [("TS08", 0.0, 0.0), ("TS09", 12000.0, 1020.0), ("TS19", 36000.0, 180.0)]
+    lineage = query(ctx, "select item, is_counted, exclusion_zh from figure_lineage where run_date = ? "
+                         "and request_id = 'TS09' and period_month = date '2026-03-01' order by item", [RUN])
+    assert lineage == [("企业职工基本养老保险缴费基数（估算工资）", True, None),
+                       ("失业保险缴费基数（估算工资）", False, "该月已按另一险种的缴费基数估算工资，不重复计入")]
 
 
 def test_an_account_answered_twice_counts_its_latest_answer_once_and_says_so(traps2_run):

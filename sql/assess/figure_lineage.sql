@@ -54,12 +54,14 @@ income_rows as (
         cast(null as double),
         s.period_month >= w.window_start and s.period_month < w.window_end,
         case when s.category = '待遇' then list_contains(h.excluded_income_items, s.scheme)
-             else s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险') or m.member_id is not null end,
+             else s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险') or m.member_id is not null
+                 or row_number() over wage_month > 1 end,
         case
             when s.category = '待遇' and list_contains(h.excluded_income_items, s.scheme) then '按政策不计入'
             when s.category = '待遇' then null
-            when s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险') then '缴费基数不计为收入'
+            when s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险') then '缴费基数不计为收入'
             when m.member_id is not null then '该月已有计税工资，不按缴费基数估算'
+            when row_number() over wage_month > 1 then '该月已按另一险种的缴费基数估算工资，不重复计入'
         end
     from stg_social_insurance as s
     inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
@@ -68,6 +70,11 @@ income_rows as (
     left join tax_wage_months as m
         on m.request_id = l.request_id and m.member_id = l.member_id and m.period_month = s.period_month
     where s.run_date = $run_date
+    -- one wage a month (figures.sql): the highest base of the month's employee schemes
+    window wage_month as (
+        partition by l.request_id, l.member_id, s.period_month,
+            s.category = '缴费' and s.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+        order by s.contribution_base_yuan desc nulls last, s.scheme)
 ),
 
 asset_rows as (

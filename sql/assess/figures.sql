@@ -77,10 +77,12 @@ tax_wage_months as (
     group by request_id, member_id, period_month
 ),
 
--- months with a pension contribution: a wage (estimated from its base) is counted for them
-pension_base_months as (
+-- months with a contribution to an employee scheme (the pensions of employees and civil servants, and
+-- unemployment insurance: each paid on the wage): a wage (estimated from its base) is counted for them.
+-- The residents' pension (城乡居民) is paid on a level the person chooses, never on a wage.
+wage_base_months as (
     select request_id, member_id, period_month, bool_or(not is_pending) as is_counted
-    from si where category = '缴费' and scheme in ('企业职工基本养老保险', '机关事业单位养老保险')
+    from si where category = '缴费' and scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
     group by request_id, member_id, period_month
 ),
 
@@ -88,6 +90,13 @@ pension_base_months as (
 -- counts (taxed, or estimated from a pension base), never from income that is not there
 si_rows as (
     select si.*,
+        -- one wage a month, estimated from the highest base of the month's employee schemes (a pension and
+        -- an unemployment contribution on one wage are one wage, not two)
+        si.category = '缴费' and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+            and row_number() over (
+                partition by si.request_id, si.member_id, si.period_month, si.is_pending,
+                    si.category = '缴费' and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+                order by si.contribution_base_yuan desc nulls last, si.scheme) = 1 as is_wage_base,
         coalesce(m.is_counted, false) as has_counted_tax_wage,
         m.member_id is not null as has_any_tax_wage,
         coalesce(m.is_counted, false) or coalesce(p.is_counted, false) as has_counted_wage,
@@ -95,7 +104,7 @@ si_rows as (
     from si
     left join tax_wage_months as m
         on m.request_id = si.request_id and m.member_id = si.member_id and m.period_month = si.period_month
-    left join pension_base_months as p
+    left join wage_base_months as p
         on p.request_id = si.request_id and p.member_id = si.member_id and p.period_month = si.period_month
 ),
 
@@ -110,16 +119,10 @@ income as (
         sum(si.benefit_yuan) filter (
             where si.category = '待遇'
               and not list_contains(h.excluded_income_items, si.scheme)),
-        sum(si.contribution_base_yuan) filter (
-            where si.category = '缴费'
-              and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险')
-              and not si.has_counted_tax_wage),
+        sum(si.contribution_base_yuan) filter (where si.is_wage_base and not si.has_counted_tax_wage),
         sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (
             where si.category = '缴费' and si.has_counted_wage),
-        sum(si.contribution_base_yuan) filter (
-            where si.category = '缴费'
-              and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险')
-              and not si.has_any_tax_wage),
+        sum(si.contribution_base_yuan) filter (where si.is_wage_base and not si.has_any_tax_wage),
         sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (
             where si.category = '缴费' and si.has_any_wage)
     from si_rows as si
