@@ -183,6 +183,8 @@ def test_an_account_answered_twice_counts_its_latest_answer_once_and_says_so(tra
 
 
 def test_one_account_answered_on_two_days_is_its_latest_balance_and_two_accounts_are_two():
+    """Accounts are one when institution (bank), number and holder agree; two holders' numbers that
+    coincide are two accounts."""
     from model_tables import A, B, add, connect, figures, link
 
     con = connect()
@@ -191,10 +193,13 @@ def test_one_account_answered_on_two_days_is_its_latest_balance_and_two_accounts
     add(con, "stg_bank", "bank:3", 500.0, "建设银行", "acct:1", "2026-11-26")  # one number, another bank
     add(con, "stg_securities", "sec:1", 4000.0, 0.0, "A1", "2026-11-20")
     add(con, "stg_securities", "sec:2", 3000.0, 0.0, "A1", "2026-11-26")
+    add(con, "stg_insurance", "ins:1", "有效", 700.0, "P1", "2026-11-26")
+    add(con, "stg_insurance", "ins:2", "有效", 800.0, "P1", "2026-11-26")  # another holder's policy P1
     for source, rid, member in (("bank", "bank:1", A), ("bank", "bank:2", A), ("bank", "bank:3", A),
-                                ("securities", "sec:1", A), ("securities", "sec:2", B)):  # one account, two members
+                                ("securities", "sec:1", A), ("securities", "sec:2", A), ("insurance", "ins:1", A),
+                                ("insurance", "ins:2", B)):
         link(con, source, rid, member)
-    assert figures(con)["financial_assets_yuan"] == 10000.0 + 500.0 + 3000.0
+    assert figures(con)["financial_assets_yuan"] == 10000.0 + 500.0 + 3000.0 + 700.0 + 800.0
 
 
 # --- policy values that pass their type but could never be meant ----------------------------------------
@@ -219,3 +224,59 @@ def test_a_policy_value_that_would_hide_a_finding_is_refused_naming_the_key(tmp_
     with pytest.raises(PolicyError, match=message) as err:
         load_policies(path)
     assert key in str(err.value) and "JX-DEMO-2026" in str(err.value)
+
+
+# --- a deployment whose policy file covers some programs only -----------------------------------------------
+
+
+def program_policy() -> dict:
+    """The demonstration parameters, in force for 最低生活保障 and 特困人员供养 only (a county that has not
+    written its 临时救助 figures yet)."""
+    from hedui.steps.policy import POLICY_DIR
+
+    demo = yaml.safe_load((POLICY_DIR / "jiangxi_demo.yaml").read_text(encoding="utf-8"))["versions"][0]
+    versions = []
+    for vid, program in (("JX-DB", "最低生活保障"), ("JX-TK", "特困人员供养")):
+        v = yaml.safe_load(yaml.safe_dump(demo, allow_unicode=True))
+        v.update(id=vid, demonstration=False)
+        v["scope"]["program"] = program
+        versions.append(v)
+    return {"versions": versions}
+
+
+@pytest.fixture(scope="module")
+def program_run(tmp_path_factory):
+    from hedui.pipeline import RunContext, run
+    from hedui.steps import policy
+
+    folder = tmp_path_factory.mktemp("programs")
+    (folder / "p.yaml").write_text(yaml.safe_dump(program_policy(), allow_unicode=True), encoding="utf-8")
+    w = World()
+    (a,) = w.household("TS20", [("程一", "本人")])
+    w.wages(a, W12, "700")
+    w.expect("TS20", "CLEAR", "")
+    # no version for 临时救助: the run stopped at the assessment for every household; now this one is answered
+    (a,) = w.household("TS21", [("程二", "本人")], program="临时救助")
+    w.wages(a, W12, "700")
+    w.expect("TS21", "INCOMPLETE", "VALUE_UNKNOWN")
+    w.household("TS22", [("程三", "本人"), ("程四", "配偶", True, "妻", "死亡")], program="临时救助")
+    w.expect("TS22", "FINDINGS", "MEMBER_REGISTRATION_ENDED;VALUE_UNKNOWN")  # a death needs no standard
+    inbox = tmp_path_factory.mktemp("programs_inbox") / "inbox"
+    w.write(inbox)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("programs_work"), RUN)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(policy, "POLICY_DIR", folder)
+        run(ctx)
+    return w, ctx
+
+
+def test_a_household_no_policy_version_covers_is_answered_and_the_run_goes_on(program_run):
+    world, ctx = program_run
+    assert outcomes(ctx) == world.expected
+    [(reason, file_name, row_no)] = query(
+        ctx, "select reason_zh, file_name, row_no from evidence_gaps where run_date = ? and request_id = 'TS21'", [RUN])
+    assert "没有适用于本户（区划代码 360702，2026 年，城市，临时救助）的政策版本" in reason and "补充" in reason
+    assert file_name.endswith(f"requests_{RUN}.csv") and row_no == 3
+    page = (ctx.report_dir / "households" / "TS21.html").read_text(encoding="utf-8")
+    assert "没有适用于本户（区划代码 360702，2026 年，城市，临时救助）的政策版本" in page  # the gap, listed
+    assert "家庭指标未与限额比较" in page and "保障标准 —" not in page

@@ -65,6 +65,7 @@ def con():
         c.sql(f"alter table {table} add column program varchar default '最低生活保障'; "
               f"alter table {table} add column region_code varchar default '360702'; "
               f"alter table {table} add column urban_rural varchar default '城市'")
+    c.sql("alter table households add column policy_id varchar default 'JX-DEMO-2026'")  # the version it is under
     return c
 
 

@@ -255,32 +255,37 @@ def policy_rows(versions: list[PolicyVersion], households: list[tuple[str, str, 
     """One flat parameter row per household (request_id, region, urban_rural, program) for SQL."""
     year = dt.datetime.strptime(run_date, "%Y%m%d").year
     for request_id, region, urban_rural, program in households:
-        v = resolve(versions, region or "", year, urban_rural or "城市", program or "*")
-        p = v.params
-        standard = float(p["standard_monthly"].get(urban_rural or "城市", p["standard_monthly"]["城市"]))
-        # policy.md: × the annual standard, or × prior-year disposable income where that basis is chosen
-        basis = (float(p["disposable_income_annual"].get(urban_rural or "城市", p["disposable_income_annual"]["城市"]))
-                 if p["financial_assets_basis"] == "disposable_income" else standard * 12)
-        yield {
-            "request_id": request_id,
-            "policy_id": v.id,
-            "policy_demonstration": v.demonstration,
-            "policy_source_zh": v.source_zh(),
-            "standard_monthly_yuan": standard,
-            "urban_standard_monthly_yuan": float(p["standard_monthly"]["城市"]),
-            "income_window_months": int(p["income_window_months"]),
-            # limits in cents: 1.15 × 855 × 12 is 11,798.999999999998 in binary floating point, and a
-            # household at exactly 11,799 would be "over" it
-            "financial_assets_limit_yuan": round(float(p["financial_assets_multiple"]) * basis, 2),
-            "count_housing_fund_balance": bool(p["count_housing_fund_balance"]),
-            "max_residential_units": int(p["max_residential_units"]),
-            "vehicle_price_limit_yuan": round(float(p["vehicle_price_multiple"]) * float(p["standard_monthly"]["城市"]),
-                                              2),
-            "exempt_vehicle_types": list(p["exempt_vehicle_types"]),
-            "business_contribution_limit_yuan": float(p["business_contribution_limit"]),
-            "business_always_review_types": list(p.get("business_always_review_types", [])),
-            "excluded_income_items": list(p["excluded_income_items"]),
-            "si_rate_enterprise": float(p.get("individual_si_rates", {}).get("企业职工基本养老保险", 0)),
-            "si_rate_public": float(p.get("individual_si_rates", {}).get("机关事业单位养老保险", 0)),
-            "si_rate_unemployment": float(p.get("individual_si_rates", {}).get("失业保险", 0)),
-        }
+        yield version_row(resolve(versions, region or "", year, urban_rural or "城市", program or "*"), request_id,
+                          urban_rural)
+
+
+def version_row(v: PolicyVersion, request_id: str, urban_rural: str | None) -> dict:
+    """The flat parameter row of version `v` for a household of `urban_rural` (城市 when unknown)."""
+    p = v.params
+    standard = float(p["standard_monthly"].get(urban_rural or "城市", p["standard_monthly"]["城市"]))
+    # policy.md: × the annual standard, or × prior-year disposable income where that basis is chosen
+    basis = (float(p["disposable_income_annual"].get(urban_rural or "城市", p["disposable_income_annual"]["城市"]))
+             if p["financial_assets_basis"] == "disposable_income" else standard * 12)
+    return {
+        "request_id": request_id,
+        "policy_id": v.id,
+        "policy_demonstration": v.demonstration,
+        "policy_source_zh": v.source_zh(),
+        "standard_monthly_yuan": standard,
+        "urban_standard_monthly_yuan": float(p["standard_monthly"]["城市"]),
+        "income_window_months": int(p["income_window_months"]),
+        # limits in cents: 1.15 × 855 × 12 is 11,798.999999999998 in binary floating point, and a
+        # household at exactly 11,799 would be "over" it
+        "financial_assets_limit_yuan": round(float(p["financial_assets_multiple"]) * basis, 2),
+        "count_housing_fund_balance": bool(p["count_housing_fund_balance"]),
+        "max_residential_units": int(p["max_residential_units"]),
+        "vehicle_price_limit_yuan": round(float(p["vehicle_price_multiple"]) * float(p["standard_monthly"]["城市"]),
+                                          2),
+        "exempt_vehicle_types": list(p["exempt_vehicle_types"]),
+        "business_contribution_limit_yuan": float(p["business_contribution_limit"]),
+        "business_always_review_types": list(p.get("business_always_review_types", [])),
+        "excluded_income_items": list(p["excluded_income_items"]),
+        "si_rate_enterprise": float(p.get("individual_si_rates", {}).get("企业职工基本养老保险", 0)),
+        "si_rate_public": float(p.get("individual_si_rates", {}).get("机关事业单位养老保险", 0)),
+        "si_rate_unemployment": float(p.get("individual_si_rates", {}).get("失业保险", 0)),
+    }

@@ -9,7 +9,8 @@
 --                                   the birth date of a partial ID: quarantine_links)
 --   VALUE_UNKNOWN                   a linked record lacking a value the assessment needs (empty is
 --                                   unknown, never zero), or a member's request row contradicting the
---                                   household's program, county or 城市/农村 (the limits are unknown)
+--                                   household's program, county or 城市/农村, or a household no policy
+--                                   version applies to (the limits are unknown)
 -- The run's slices of tables (`not materialized`) are read where used, not copied first: each use's filters
 -- (a source's links) reach the table scan, and no copy of every link of the run is made.
 with
@@ -169,6 +170,21 @@ inconsistent_requests as (
        or m.urban_rural is distinct from h.urban_rural
 ),
 
+-- a household no policy version applies to (a program, 城市/农村 or county the deployment's policy file does
+-- not cover, hedui/steps/assess.py): the standard and every limit are unknown, named on the applicant's row
+no_policy as (
+    select h.request_id, m.member_id, 'requests', 'VALUE_UNKNOWN', m.record_id,
+        regexp_extract(m.record_id, '^requests:(.*):[0-9]+$', 1),
+        try_cast(regexp_extract(m.record_id, ':([0-9]+)$', 1) as integer), null, null,
+        '没有适用于本户（区划代码 ' || coalesce(h.region_code, '空') || '，' || left($run_date, 4) || ' 年，'
+            || coalesce(h.urban_rural, '空') || '，' || coalesce(h.program, '空')
+            || '）的政策版本，保障标准和各项限额无法确定，收入和资产未与限额比较；请在政策文件中补充相应的政策参数后重新核对'
+    from households as h
+    left join members as m on m.request_id = h.request_id and m.relation = '本人'
+    where h.policy_id is null
+    qualify row_number() over (partition by h.request_id order by m.record_id) = 1
+),
+
 -- the values each linked record must carry for the figures and findings (empty = unknown)
 -- the linked registration records: the member's declared relation beside the registered one
 registered as (
@@ -286,6 +302,7 @@ gaps as (
     union all select * from quarantined_requests
     union all select * from value_unknown
     union all select * from inconsistent_requests
+    union all select * from no_policy
 ),
 
 final as (

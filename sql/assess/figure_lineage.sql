@@ -85,7 +85,7 @@ asset_rows as (
         case when row_number() over account > 1 then '同一账户另有更新的查询结果，以最新一次为准' end as exclusion_zh
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
     where b.run_date = $run_date
-    window account as (partition by l.request_id, coalesce(b.institution, b.record_id), b.account_no
+    window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no
                        order by b.query_date desc nulls last, b.balance_yuan desc nulls last, b.record_id)
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '证券持仓市值+资金余额',
@@ -95,7 +95,7 @@ asset_rows as (
         case when row_number() over account > 1 then '同一账户另有更新的查询结果，以最新一次为准' end
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     where s.run_date = $run_date
-    window account as (partition by l.request_id, coalesce(s.securities_account, s.record_id)
+    window account as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id)
                        order by s.query_date desc nulls last,
                            coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) desc, s.record_id)
     union all
@@ -106,7 +106,7 @@ asset_rows as (
              when coalesce(i.policy_status <> '有效', true) then '保单非有效，不计入' end
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
     where i.run_date = $run_date
-    window account as (partition by l.request_id, coalesce(i.policy_no, i.record_id)
+    window account as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id)
                        order by i.query_date desc nulls last, i.cash_value_yuan desc nulls last, i.record_id)
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '住房公积金余额',
