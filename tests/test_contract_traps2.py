@@ -280,3 +280,37 @@ def test_a_household_no_policy_version_covers_is_answered_and_the_run_goes_on(pr
     page = (ctx.report_dir / "households" / "TS21.html").read_text(encoding="utf-8")
     assert "没有适用于本户（区划代码 360702，2026 年，城市，临时救助）的政策版本" in page  # the gap, listed
     assert "家庭指标未与限额比较" in page and "保障标准 —" not in page
+
+
+# --- a record waiting for review that lacks a value (sql/assess/evidence_gaps.sql) ---------------------------
+
+
+def _gaps(con) -> list[tuple]:
+    from model_tables import materialize, model
+
+    con.sql("""
+        create table if not exists quarantine_subjects (run_date varchar, source varchar, file_name varchar,
+            row_no integer, id_number varchar, id_masked varchar, name_norm varchar, rules varchar,
+            reason_zh varchar, request_id varchar);
+        create table if not exists source_records (run_date varchar, record_id varchar, file_name varchar,
+            row_no integer)""")
+    for name in ("households", "figures", "finding_candidates"):
+        materialize(con, name)
+    return sorted((g["code"], g["member_id"], g["record_id"], g["match_weight"]) for g in model(con, "evidence_gaps"))
+
+
+def test_a_record_waiting_for_review_without_its_amount_keeps_the_household_from_clear():
+    """A bank record paired with the spouse for review (weight 3.0), its balance empty: confirmed, the
+    household's assets would hold an unknown amount.  Nothing was listed and the household came out CLEAR.
+    A waiting record with its amount known and small changes nothing; a waiting vehicle of unknown price
+    is listed once (it could be a finding)."""
+    from model_tables import B, add, connect, link
+
+    con = connect()
+    add(con, "stg_bank", "bank:1", None)
+    link(con, "bank", "bank:1", B, pending=True, weight=3.0)
+    add(con, "stg_bank", "bank:2", 10.0)
+    link(con, "bank", "bank:2", B, pending=True, weight=2.5)
+    add(con, "stg_vehicle", "ve:1", "小型轿车", "赣A1", "正常", None)
+    link(con, "vehicle", "ve:1", B, pending=True, weight=4.0)
+    assert _gaps(con) == [("UNCONFIRMED_LINK", B, "bank:1", 3.0), ("UNCONFIRMED_LINK", B, "ve:1", 4.0)]
