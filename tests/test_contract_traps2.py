@@ -314,3 +314,25 @@ def test_a_record_waiting_for_review_without_its_amount_keeps_the_household_from
     add(con, "stg_vehicle", "ve:1", "小型轿车", "赣A1", "正常", None)
     link(con, "vehicle", "ve:1", B, pending=True, weight=4.0)
     assert _gaps(con) == [("UNCONFIRMED_LINK", B, "bank:1", 3.0), ("UNCONFIRMED_LINK", B, "ve:1", 4.0)]
+
+
+def test_of_an_account_answered_twice_only_the_latest_answer_must_carry_its_values():
+    """The figures weigh an account's latest answer: an empty balance in an earlier answer, superseded by a
+    later one with its balance, is no unknown evidence; an empty balance in the latest answer is."""
+    from model_tables import A, B, add, connect, link
+
+    con = connect()
+    add(con, "stg_bank", "bank:1", None, "工商银行", "acct:1", "2026-11-20")
+    add(con, "stg_bank", "bank:2", 100.0, "工商银行", "acct:1", "2026-11-26")
+    add(con, "stg_bank", "bank:3", 100.0, "工商银行", "acct:2", "2026-11-20")
+    add(con, "stg_bank", "bank:4", None, "工商银行", "acct:2", "2026-11-26")
+    add(con, "stg_insurance", "ins:1", "有效", None, "P1", "2026-11-20")
+    add(con, "stg_insurance", "ins:2", "终止", None, "P1", "2026-11-26")  # lapsed since: no value needed
+    add(con, "stg_bank", "bank:5", None, "工商银行", "acct:3", "2026-11-20")
+    add(con, "stg_bank", "bank:6", 100.0, "工商银行", "acct:3", "2026-11-26")  # only waiting for review
+    for source, rid, member in (("bank", "bank:1", A), ("bank", "bank:2", A), ("bank", "bank:3", B),
+                                ("bank", "bank:4", B), ("insurance", "ins:1", A), ("insurance", "ins:2", A),
+                                ("bank", "bank:5", B)):
+        link(con, source, rid, member)
+    link(con, "bank", "bank:6", B, pending=True, weight=2.0)
+    assert _gaps(con) == [("VALUE_UNKNOWN", B, "bank:4", None), ("VALUE_UNKNOWN", B, "bank:5", None)]

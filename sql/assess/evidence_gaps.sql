@@ -193,7 +193,8 @@ value_links as not materialized (
     select source, record_id, request_id, member_id, match_weight, true from pending
 ),
 
--- the values each linked record must carry for the figures and findings (empty = unknown)
+-- the values each linked record must carry for the figures and findings (empty = unknown); of an account
+-- answered twice only its latest linked answer is weighed (figures.sql), so only that answer's values are needed
 -- the linked registration records: the member's declared relation beside the registered one
 registered as (
     select l.request_id, l.member_id, l.source, l.record_id, t.hukou_no, m.relation,
@@ -208,18 +209,34 @@ needed_values as (
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '余额' as value_zh
     from stg_bank as t inner join value_links as l on l.record_id = t.record_id and l.source = 'bank'
     where t.run_date = $run_date and t.balance_yuan is null
+      and not exists (select 1 from stg_bank as n inner join value_links as nl on nl.record_id = n.record_id
+          where n.run_date = $run_date and nl.request_id = l.request_id and nl.member_id = l.member_id
+            and not nl.is_pending
+            and n.institution = t.institution and n.account_no = t.account_no and n.query_date > t.query_date)
     union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '持仓市值'
     from stg_securities as t inner join value_links as l on l.record_id = t.record_id and l.source = 'securities'
     where t.run_date = $run_date and t.market_value_yuan is null
+      and not exists (select 1 from stg_securities as n inner join value_links as nl on nl.record_id = n.record_id
+          where n.run_date = $run_date and nl.request_id = l.request_id and nl.member_id = l.member_id
+            and not nl.is_pending
+            and n.securities_account = t.securities_account and n.query_date > t.query_date)
     union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '资金余额'
     from stg_securities as t inner join value_links as l on l.record_id = t.record_id and l.source = 'securities'
     where t.run_date = $run_date and t.cash_balance_yuan is null
+      and not exists (select 1 from stg_securities as n inner join value_links as nl on nl.record_id = n.record_id
+          where n.run_date = $run_date and nl.request_id = l.request_id and nl.member_id = l.member_id
+            and not nl.is_pending
+            and n.securities_account = t.securities_account and n.query_date > t.query_date)
     union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '现金价值'
     from stg_insurance as t inner join value_links as l on l.record_id = t.record_id and l.source = 'insurance'
     where t.run_date = $run_date and t.policy_status = '有效' and t.cash_value_yuan is null
+      and not exists (select 1 from stg_insurance as n inner join value_links as nl on nl.record_id = n.record_id
+          where n.run_date = $run_date and nl.request_id = l.request_id and nl.member_id = l.member_id
+            and not nl.is_pending
+            and n.policy_no = t.policy_no and n.query_date > t.query_date)
     union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '账户余额'
     from stg_housing_fund as t
