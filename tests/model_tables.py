@@ -30,7 +30,7 @@ create table stg_tax (run_date varchar, record_id varchar, income_item varchar, 
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
     period_month date, benefit_yuan double, contribution_base_yuan double);
 create table stg_bank (run_date varchar, record_id varchar, balance_yuan double, institution varchar,
-    account_no varchar, query_date date);
+    account_no varchar, query_date date, account_type varchar);
 create table stg_securities (run_date varchar, record_id varchar, market_value_yuan double,
     cash_balance_yuan double, securities_account varchar, query_date date);
 create table stg_insurance (run_date varchar, record_id varchar, policy_status varchar, cash_value_yuan double,

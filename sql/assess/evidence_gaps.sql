@@ -212,7 +212,8 @@ needed_values as (
       and not exists (select 1 from stg_bank as n inner join value_links as nl on nl.record_id = n.record_id
           where n.run_date = $run_date and nl.request_id = l.request_id and nl.member_id = l.member_id
             and not nl.is_pending
-            and n.institution = t.institution and n.account_no = t.account_no and n.query_date > t.query_date)
+            and n.institution = t.institution and n.account_no = t.account_no
+            and n.account_type is not distinct from t.account_type and n.query_date > t.query_date)
     union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '持仓市值'
     from stg_securities as t inner join value_links as l on l.record_id = t.record_id and l.source = 'securities'

@@ -155,17 +155,19 @@ income_total as (
     from income group by request_id
 ),
 
--- one account of a member (bank account, securities account, insurance policy) answered twice (a bank
--- queried on two days) is one account: its latest answer counts, never the sum of both (figure_lineage.sql
--- marks the others); rows of one account linked and waiting for review: the linked one.  One number held by
--- two members (two insurers' policy numbers may coincide) is two accounts.
+-- one account of a member (bank account and its type, securities account, insurance policy) answered twice
+-- (a bank queried on two days) is one account: an answer older than a later linked answer of it is not
+-- counted, never the sum of both (figure_lineage.sql marks it).  Answers of one day (or undated) all count,
+-- as do two holders' coinciding numbers and a 活期 and a 定期 under one number; a copy waiting for review
+-- of an account already linked adds nothing.
 bank_accounts as (
     select l.request_id, l.is_confirmed, l.is_pending, hd_exact(b.balance_yuan) as amount_yuan
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
     where b.run_date = $run_date
-    qualify row_number() over (
-        partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no
-        order by l.is_pending, b.query_date desc nulls last, b.balance_yuan desc nulls last, b.record_id) = 1
+    window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
+                       b.account_type)
+    qualify not coalesce(b.query_date < max(b.query_date) filter (where not l.is_pending) over account, false)
+        and not (l.is_pending and bool_or(not l.is_pending) over account)
 ),
 
 securities_accounts as (
@@ -175,19 +177,18 @@ securities_accounts as (
             as amount_yuan
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     where s.run_date = $run_date
-    qualify row_number() over (
-        partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id)
-        order by l.is_pending, s.query_date desc nulls last,
-            coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) desc, s.record_id) = 1
+    window account as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id))
+    qualify not coalesce(s.query_date < max(s.query_date) filter (where not l.is_pending) over account, false)
+        and not (l.is_pending and bool_or(not l.is_pending) over account)
 ),
 
 insurance_policies as (
     select l.request_id, l.is_confirmed, l.is_pending, i.policy_status, hd_exact(i.cash_value_yuan) as amount_yuan
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
     where i.run_date = $run_date
-    qualify row_number() over (
-        partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id)
-        order by l.is_pending, i.query_date desc nulls last, i.cash_value_yuan desc nulls last, i.record_id) = 1
+    window account as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id))
+    qualify not coalesce(i.query_date < max(i.query_date) filter (where not l.is_pending) over account, false)
+        and not (l.is_pending and bool_or(not l.is_pending) over account)
 ),
 
 assets as (
