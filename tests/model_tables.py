@@ -29,10 +29,12 @@ create table stg_tax (run_date varchar, record_id varchar, income_item varchar, 
     income_yuan double, tax_paid_yuan double);
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
     period_month date, benefit_yuan double, contribution_base_yuan double);
-create table stg_bank (run_date varchar, record_id varchar, balance_yuan double);
+create table stg_bank (run_date varchar, record_id varchar, balance_yuan double, institution varchar,
+    account_no varchar, query_date date, account_type varchar);
 create table stg_securities (run_date varchar, record_id varchar, market_value_yuan double,
-    cash_balance_yuan double);
-create table stg_insurance (run_date varchar, record_id varchar, policy_status varchar, cash_value_yuan double);
+    cash_balance_yuan double, securities_account varchar, query_date date);
+create table stg_insurance (run_date varchar, record_id varchar, policy_status varchar, cash_value_yuan double,
+    policy_no varchar, query_date date);
 create table stg_housing_fund (run_date varchar, record_id varchar, account_status varchar, balance_yuan double);
 create table stg_real_estate (run_date varchar, record_id varchar, unit_no varchar, location varchar,
     use_type varchar, title_status varchar, floor_area_m2 double);
@@ -107,9 +109,10 @@ def link(con, source, record_id, member_id=A, *, request_id="R1", confirmed=True
 
 
 def add(con, table, *values, run_date=RUN):
-    """Insert one given row into a staged table (run_date first)."""
-    marks = ", ".join("?" for _ in range(len(values) + 1))
-    con.execute(f"insert into {table} values ({marks})", [run_date, *values])
+    """Insert one given row into a staged table (run_date first; columns not given are null)."""
+    columns = [c[0] for c in con.sql(f"select * from {table} limit 0").description][:len(values) + 1]
+    marks = ", ".join("?" for _ in columns)
+    con.execute(f"insert into {table} ({', '.join(columns)}) values ({marks})", [run_date, *values])
 
 
 def model(con, name, run_date=RUN) -> list[dict]:

@@ -31,10 +31,12 @@ create table quarantine_subjects (run_date varchar, source varchar, file_name va
 create table quarantine_links (run_date varchar, source varchar, file_name varchar, row_no integer,
     request_id varchar, member_id varchar, method varchar);
 create table source_records (run_date varchar, record_id varchar, file_name varchar, row_no integer);
-create table stg_bank (run_date varchar, record_id varchar, balance_yuan double);
+create table stg_bank (run_date varchar, record_id varchar, balance_yuan double, institution varchar,
+    account_no varchar, query_date date, account_type varchar);
 create table stg_securities (run_date varchar, record_id varchar, market_value_yuan double,
-    cash_balance_yuan double);
-create table stg_insurance (run_date varchar, record_id varchar, policy_status varchar, cash_value_yuan double);
+    cash_balance_yuan double, securities_account varchar, query_date date);
+create table stg_insurance (run_date varchar, record_id varchar, policy_status varchar, cash_value_yuan double,
+    policy_no varchar, query_date date);
 create table stg_housing_fund (run_date varchar, record_id varchar, account_status varchar, balance_yuan double);
 create table stg_real_estate (run_date varchar, record_id varchar, use_type varchar, title_status varchar,
     floor_area_m2 double);
@@ -65,6 +67,7 @@ def con():
         c.sql(f"alter table {table} add column program varchar default '最低生活保障'; "
               f"alter table {table} add column region_code varchar default '360702'; "
               f"alter table {table} add column urban_rural varchar default '城市'")
+    c.sql("alter table households add column policy_id varchar default 'JX-DEMO-2026'")  # the version it is under
     return c
 
 
@@ -97,7 +100,7 @@ def test_a_household_with_nothing_unweighed_is_clear(con):
 def test_an_empty_balance_is_a_value_unknown_gap_naming_the_record(con):
     con.sql("update stg_requests set authorization_no = 'SQ2'")
     con.execute("insert into links values (?, 'bank', 'bank:b.csv:7', 'R1', 'p1:a', 'exact_id', null, true)", [RUN])
-    con.execute("insert into stg_bank values (?, 'bank:b.csv:7', null)", [RUN])
+    con.execute("insert into stg_bank (run_date, record_id, balance_yuan) values (?, 'bank:b.csv:7', null)", [RUN])
     con.execute("insert into source_records values (?, 'bank:b.csv:7', 'b.csv', 7)", [RUN])
     rows = _gaps(con)
     assert len(rows) == 1
@@ -147,7 +150,7 @@ def test_an_unreadable_relation_outside_the_applicants_registration_household_is
 def test_a_known_balance_and_an_excluded_pension_item_are_no_gap(con):
     con.sql("update stg_requests set authorization_no = 'SQ2'")
     con.execute("insert into links values (?, 'bank', 'bank:b.csv:7', 'R1', 'p1:a', 'exact_id', null, true)", [RUN])
-    con.execute("insert into stg_bank values (?, 'bank:b.csv:7', 0.0)", [RUN])
+    con.execute("insert into stg_bank (run_date, record_id, balance_yuan) values (?, 'bank:b.csv:7', 0.0)", [RUN])
     con.execute("insert into links values (?, 'social_insurance', 'si:1', 'R1', 'p1:a', 'exact_id', null, true)",
                 [RUN])
     con.execute("insert into stg_social_insurance values (?, 'si:1', '城乡居民基本养老保险', '待遇', "
@@ -264,7 +267,7 @@ def test_a_figure_finding_on_an_unconfirmed_link_names_the_unconfirmed_records_i
     con.sql("update stg_requests set authorization_no = 'SQ2'")
     con.execute("insert into links values (?, 'bank', 'bank:9', 'R1', 'p1:a', 'probabilistic', 27.9, false)", [RUN])
     con.execute("insert into links values (?, 'bank', 'bank:8', 'R1', 'p1:a', 'exact_id', null, true)", [RUN])
-    con.execute("insert into stg_bank values (?, 'bank:9', 560000.0), (?, 'bank:8', 10.0)", [RUN, RUN])
+    con.execute("insert into stg_bank (run_date, record_id, balance_yuan) values (?, 'bank:9', 560000.0), (?, 'bank:8', 10.0)", [RUN, RUN])
     con.execute("insert into finding_candidates values (?, 'R1', 'FINANCIAL_ASSETS_OVER_LIMIT', null, null, null, "
                 "'家庭人均金融资产…', false, 'figure', null, false)", [RUN])
     rows = _gaps(con)
@@ -276,7 +279,7 @@ def test_a_figure_finding_on_an_unconfirmed_link_names_the_unconfirmed_records_i
 def test_completeness_per_member_and_source_counts_the_gaps_and_the_source_state(con):
     con.execute("insert into source_status values (?, 'tax', '税务', 'missing', '未交付')", [RUN])
     con.execute("insert into links values (?, 'bank', 'bank:b.csv:7', 'R1', 'p1:a', 'exact_id', null, true)", [RUN])
-    con.execute("insert into stg_bank values (?, 'bank:b.csv:7', null)", [RUN])
+    con.execute("insert into stg_bank (run_date, record_id, balance_yuan) values (?, 'bank:b.csv:7', null)", [RUN])
     con.execute("create table evidence_gaps as " + db.sql_text("assess/evidence_gaps.sql"), {"run_date": RUN})
     rows = con.sql(f"select member_id, source, is_authorized, is_delivered, is_passed, n_value_unknown, is_complete "
                    f"from ({db.sql_text('assess/evidence_completeness.sql')}) order by all",

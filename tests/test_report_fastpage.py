@@ -136,6 +136,10 @@ def renderers():
                                     findings=None, income_monthly_per_capita_yuan=1.0, n_residential_units=0,
                                     financial_assets_per_capita_yuan=0.0, exempt_vehicle_types=[],
                                     business_always_review_types=[Markup("<b>x</b>"), "a&b"])},
+    {"rich": True, "h": _household(policy_id=None, policy_source_zh=None, policy_demonstration=None,  # no version
+                                   standard_monthly_yuan=None, income_window_months=None, window_start=None,
+                                   financial_assets_limit_yuan=None, max_residential_units=None,
+                                   exempt_vehicle_types=None, business_always_review_types=None)},
 ])
 def test_the_python_page_is_the_templates_page(renderers, case):
     jinja, fast = renderers

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from hedui import db
-from hedui.steps.policy import load_policies, policy_rows
+from hedui.errors import PolicyError
+from hedui.steps.policy import load_policies, policy_rows, version_row
 
 #: the models, in the order they read each other (each replaces its table's rows of the run date)
 MODELS = ("households", "pending_links", "figures", "figure_lineage", "finding_candidates", "evidence_gaps",
@@ -34,10 +35,20 @@ def resolve_policies(con, run_date: str) -> int:
     combos = con.sql("select distinct region_code, urban_rural, program from _hd_household_keys").fetchall()
     versions = load_policies()
     # a combination stands in for its households: the request id of a row is the combination's number
-    rows = list(policy_rows(versions, [(str(i), *c) for i, c in enumerate(combos)], run_date))
+    rows = []
+    for i, c in enumerate(combos):
+        try:
+            rows.extend(policy_rows(versions, [(str(i), *c)], run_date))
+        except PolicyError:
+            # no version for its program, 城市/农村 (or county) in a year some version is in force: its households
+            # get no policy row and are answered, the run goes on (evidence_gaps.sql: the limits are unknown).
+            # No version in force at all is the deployment's problem: the run stops saying so.
+            if not any(v.year <= int(run_date[:4]) for v in versions):
+                raise
+    if not versions:
+        list(policy_rows(versions, [("", "36", "城市", "*")], run_date))  # raises: no policy file at all
     # with no household the table still gets its shape from a template row, and no rows
-    con.register("_policy_rows", pa.Table.from_pylist(rows or list(policy_rows(
-        versions, [("", "36", "城市", "*")], run_date))))
+    con.register("_policy_rows", pa.Table.from_pylist(rows or [version_row(versions[0], "", "城市")]))
     con.register("_policy_keys", pa.table({
         "_hd_combo": pa.array([str(i) for i in range(len(combos))], pa.string()),
         **{name: pa.array([c[j] for c in combos], pa.string())

@@ -22,9 +22,18 @@ POLICY_DIR = package_path("policies")
 URBAN_RURAL = ("城市", "农村")
 def _programs() -> tuple[str, ...]:
     """The 业务类型 a request may carry (the request map's enum): a version's scope.program is one of them or *."""
+    return _enum("requests", "program")
+
+
+def _enum(source: str, column: str) -> tuple[str, ...]:
+    """The values a source delivers in an enumerated column (its header map, as sources.md lists them)."""
     from connectors.maps import load_map
 
-    return load_map("requests").spec("program").values
+    return load_map(source).spec(column).values
+
+
+#: the schemes whose individual share is deducted from a wage (sql/assess/figures.sql reads no other)
+SI_SHARE_SCHEMES = ("企业职工基本养老保险", "机关事业单位养老保险", "失业保险")
 
 # name → (type, required).  Types: number, bool, list, str, by_urban_rural.
 PARAMS: dict[str, tuple[str, bool]] = {
@@ -145,6 +154,7 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
                         raise _fail(p, f"版本 {vid}", f"缺少参数 {name}")
                     continue
                 _check_param(p, vid, name, kind, params[name])
+            _check_values(p, vid, params)
             if params["financial_assets_basis"] == "disposable_income" and "disposable_income_annual" not in params:
                 raise _fail(p, f"版本 {vid}", "financial_assets_basis 为 disposable_income 时须给出参数 "
                             "disposable_income_annual（上年度人均可支配收入，元/年：{城市: …, 农村: …}）")
@@ -165,6 +175,32 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
             )
     _refuse_same_scope(versions, paths)
     return versions
+
+
+def _check_values(path: Path, vid: str, params: dict) -> None:
+    """Values that pass their type but could never mean what the deployment meant: refused, naming the key.
+
+    A window of 0 months divides the income by nothing; a share of 8 (meant: 8 %) deducts eight times the
+    contribution base and hides any income; a vehicle or entity type the departments never deliver (a
+    misspelling: 个体户 for 个体工商户) exempts or reviews nothing, and an active 个体工商户 would pass unlisted.
+    """
+    if params["income_window_months"] < 1:
+        raise _fail(path, f"版本 {vid} 的参数 income_window_months",
+                    f"值 {params['income_window_months']!r} 不合法，收入计算期至少为 1 个月（通常为 12）")
+    for scheme, rate in params.get("individual_si_rates", {}).items():
+        if scheme not in SI_SHARE_SCHEMES:
+            raise _fail(path, f"版本 {vid} 的参数 individual_si_rates",
+                        f"险种“{scheme}”不是个人缴费从工资中扣除的险种之一：{'、'.join(SI_SHARE_SCHEMES)}")
+        if not 0 <= rate < 1:
+            raise _fail(path, f"版本 {vid} 的参数 individual_si_rates",
+                        f"{scheme} 的个人缴费比例 {rate!r} 应为 0 到 1 之间的小数（8% 写作 0.08）")
+    for name, source, column in (("exempt_vehicle_types", "vehicle", "vehicle_type"),
+                                 ("business_always_review_types", "business_registry", "entity_type")):
+        allowed = _enum(source, column)
+        unknown = [x for x in params.get(name, []) if x not in allowed]
+        if unknown:
+            raise _fail(path, f"版本 {vid} 的参数 {name}",
+                        f"{'、'.join(unknown)} 不是部门交付的取值，应为以下之一：{'、'.join(allowed)}")
 
 
 def _refuse_same_scope(versions: list[PolicyVersion], paths: list[Path]) -> None:
@@ -219,32 +255,37 @@ def policy_rows(versions: list[PolicyVersion], households: list[tuple[str, str, 
     """One flat parameter row per household (request_id, region, urban_rural, program) for SQL."""
     year = dt.datetime.strptime(run_date, "%Y%m%d").year
     for request_id, region, urban_rural, program in households:
-        v = resolve(versions, region or "", year, urban_rural or "城市", program or "*")
-        p = v.params
-        standard = float(p["standard_monthly"].get(urban_rural or "城市", p["standard_monthly"]["城市"]))
-        # policy.md: × the annual standard, or × prior-year disposable income where that basis is chosen
-        basis = (float(p["disposable_income_annual"].get(urban_rural or "城市", p["disposable_income_annual"]["城市"]))
-                 if p["financial_assets_basis"] == "disposable_income" else standard * 12)
-        yield {
-            "request_id": request_id,
-            "policy_id": v.id,
-            "policy_demonstration": v.demonstration,
-            "policy_source_zh": v.source_zh(),
-            "standard_monthly_yuan": standard,
-            "urban_standard_monthly_yuan": float(p["standard_monthly"]["城市"]),
-            "income_window_months": int(p["income_window_months"]),
-            # limits in cents: 1.15 × 855 × 12 is 11,798.999999999998 in binary floating point, and a
-            # household at exactly 11,799 would be "over" it
-            "financial_assets_limit_yuan": round(float(p["financial_assets_multiple"]) * basis, 2),
-            "count_housing_fund_balance": bool(p["count_housing_fund_balance"]),
-            "max_residential_units": int(p["max_residential_units"]),
-            "vehicle_price_limit_yuan": round(float(p["vehicle_price_multiple"]) * float(p["standard_monthly"]["城市"]),
-                                              2),
-            "exempt_vehicle_types": list(p["exempt_vehicle_types"]),
-            "business_contribution_limit_yuan": float(p["business_contribution_limit"]),
-            "business_always_review_types": list(p.get("business_always_review_types", [])),
-            "excluded_income_items": list(p["excluded_income_items"]),
-            "si_rate_enterprise": float(p.get("individual_si_rates", {}).get("企业职工基本养老保险", 0)),
-            "si_rate_public": float(p.get("individual_si_rates", {}).get("机关事业单位养老保险", 0)),
-            "si_rate_unemployment": float(p.get("individual_si_rates", {}).get("失业保险", 0)),
-        }
+        yield version_row(resolve(versions, region or "", year, urban_rural or "城市", program or "*"), request_id,
+                          urban_rural)
+
+
+def version_row(v: PolicyVersion, request_id: str, urban_rural: str | None) -> dict:
+    """The flat parameter row of version `v` for a household of `urban_rural` (城市 when unknown)."""
+    p = v.params
+    standard = float(p["standard_monthly"].get(urban_rural or "城市", p["standard_monthly"]["城市"]))
+    # policy.md: × the annual standard, or × prior-year disposable income where that basis is chosen
+    basis = (float(p["disposable_income_annual"].get(urban_rural or "城市", p["disposable_income_annual"]["城市"]))
+             if p["financial_assets_basis"] == "disposable_income" else standard * 12)
+    return {
+        "request_id": request_id,
+        "policy_id": v.id,
+        "policy_demonstration": v.demonstration,
+        "policy_source_zh": v.source_zh(),
+        "standard_monthly_yuan": standard,
+        "urban_standard_monthly_yuan": float(p["standard_monthly"]["城市"]),
+        "income_window_months": int(p["income_window_months"]),
+        # limits in cents: 1.15 × 855 × 12 is 11,798.999999999998 in binary floating point, and a
+        # household at exactly 11,799 would be "over" it
+        "financial_assets_limit_yuan": round(float(p["financial_assets_multiple"]) * basis, 2),
+        "count_housing_fund_balance": bool(p["count_housing_fund_balance"]),
+        "max_residential_units": int(p["max_residential_units"]),
+        "vehicle_price_limit_yuan": round(float(p["vehicle_price_multiple"]) * float(p["standard_monthly"]["城市"]),
+                                          2),
+        "exempt_vehicle_types": list(p["exempt_vehicle_types"]),
+        "business_contribution_limit_yuan": float(p["business_contribution_limit"]),
+        "business_always_review_types": list(p.get("business_always_review_types", [])),
+        "excluded_income_items": list(p["excluded_income_items"]),
+        "si_rate_enterprise": float(p.get("individual_si_rates", {}).get("企业职工基本养老保险", 0)),
+        "si_rate_public": float(p.get("individual_si_rates", {}).get("机关事业单位养老保险", 0)),
+        "si_rate_unemployment": float(p.get("individual_si_rates", {}).get("失业保险", 0)),
+    }

@@ -9,7 +9,8 @@
 --                                   the birth date of a partial ID: quarantine_links)
 --   VALUE_UNKNOWN                   a linked record lacking a value the assessment needs (empty is
 --                                   unknown, never zero), or a member's request row contradicting the
---                                   household's program, county or 城市/农村 (the limits are unknown)
+--                                   household's program, county or 城市/农村, or a household no policy
+--                                   version applies to (the limits are unknown)
 -- The run's slices of tables (`not materialized`) are read where used, not copied first: each use's filters
 -- (a source's links) reach the table scan, and no copy of every link of the run is made.
 with
@@ -169,7 +170,31 @@ inconsistent_requests as (
        or m.urban_rural is distinct from h.urban_rural
 ),
 
--- the values each linked record must carry for the figures and findings (empty = unknown)
+-- a household no policy version applies to (a program, 城市/农村 or county the deployment's policy file does
+-- not cover, hedui/steps/assess.py): the standard and every limit are unknown, named on the applicant's row
+no_policy as (
+    select h.request_id, m.member_id, 'requests', 'VALUE_UNKNOWN', m.record_id,
+        regexp_extract(m.record_id, '^requests:(.*):[0-9]+$', 1),
+        try_cast(regexp_extract(m.record_id, ':([0-9]+)$', 1) as integer), null, null,
+        '没有适用于本户（区划代码 ' || coalesce(h.region_code, '空') || '，' || left($run_date, 4) || ' 年，'
+            || coalesce(h.urban_rural, '空') || '，' || coalesce(h.program, '空')
+            || '）的政策版本，保障标准和各项限额无法确定，收入和资产未与限额比较；请在政策文件中补充相应的政策参数后重新核对'
+    from households as h
+    left join members as m on m.request_id = h.request_id and m.relation = '本人'
+    where h.policy_id is null
+    qualify row_number() over (partition by h.request_id order by m.record_id) = 1
+),
+
+-- the records the values below are read from: the linked ones, and those waiting for review (a waiting record
+-- lacking a value could, confirmed, change the outcome: UNCONFIRMED_LINK, pending_unknown below)
+value_links as not materialized (
+    select source, record_id, request_id, member_id, match_weight, false as is_pending from links
+    union all
+    select source, record_id, request_id, member_id, match_weight, true from pending
+),
+
+-- the values each linked record must carry for the figures and findings (empty = unknown); of an account
+-- answered twice only its latest linked answer is weighed (figures.sql), so only that answer's values are needed
 -- the linked registration records: the member's declared relation beside the registered one
 registered as (
     select l.request_id, l.member_id, l.source, l.record_id, t.hukou_no, m.relation,
@@ -181,45 +206,62 @@ registered as (
 ),
 
 needed_values as (
-    select l.request_id, l.member_id, l.source, l.record_id, '余额' as value_zh
-    from stg_bank as t inner join links as l on l.record_id = t.record_id and l.source = 'bank'
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '余额' as value_zh
+    from stg_bank as t inner join value_links as l on l.record_id = t.record_id and l.source = 'bank'
     where t.run_date = $run_date and t.balance_yuan is null
+      and not exists (select 1 from stg_bank as n inner join value_links as nl on nl.record_id = n.record_id
+          where n.run_date = $run_date and nl.request_id = l.request_id and nl.member_id = l.member_id
+            and not nl.is_pending
+            and n.institution = t.institution and n.account_no = t.account_no
+            and n.account_type is not distinct from t.account_type and n.query_date > t.query_date)
     union all
-    select l.request_id, l.member_id, l.source, l.record_id, '持仓市值'
-    from stg_securities as t inner join links as l on l.record_id = t.record_id and l.source = 'securities'
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '持仓市值'
+    from stg_securities as t inner join value_links as l on l.record_id = t.record_id and l.source = 'securities'
     where t.run_date = $run_date and t.market_value_yuan is null
+      and not exists (select 1 from stg_securities as n inner join value_links as nl on nl.record_id = n.record_id
+          where n.run_date = $run_date and nl.request_id = l.request_id and nl.member_id = l.member_id
+            and not nl.is_pending
+            and n.securities_account = t.securities_account and n.query_date > t.query_date)
     union all
-    select l.request_id, l.member_id, l.source, l.record_id, '资金余额'
-    from stg_securities as t inner join links as l on l.record_id = t.record_id and l.source = 'securities'
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '资金余额'
+    from stg_securities as t inner join value_links as l on l.record_id = t.record_id and l.source = 'securities'
     where t.run_date = $run_date and t.cash_balance_yuan is null
+      and not exists (select 1 from stg_securities as n inner join value_links as nl on nl.record_id = n.record_id
+          where n.run_date = $run_date and nl.request_id = l.request_id and nl.member_id = l.member_id
+            and not nl.is_pending
+            and n.securities_account = t.securities_account and n.query_date > t.query_date)
     union all
-    select l.request_id, l.member_id, l.source, l.record_id, '现金价值'
-    from stg_insurance as t inner join links as l on l.record_id = t.record_id and l.source = 'insurance'
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '现金价值'
+    from stg_insurance as t inner join value_links as l on l.record_id = t.record_id and l.source = 'insurance'
     where t.run_date = $run_date and t.policy_status = '有效' and t.cash_value_yuan is null
+      and not exists (select 1 from stg_insurance as n inner join value_links as nl on nl.record_id = n.record_id
+          where n.run_date = $run_date and nl.request_id = l.request_id and nl.member_id = l.member_id
+            and not nl.is_pending
+            and n.policy_no = t.policy_no and n.query_date > t.query_date)
     union all
-    select l.request_id, l.member_id, l.source, l.record_id, '账户余额'
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '账户余额'
     from stg_housing_fund as t
-    inner join links as l on l.record_id = t.record_id and l.source = 'housing_fund'
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'housing_fund'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and w.count_housing_fund_balance and t.account_status <> '销户'
       and t.balance_yuan is null
     union all
-    select l.request_id, l.member_id, l.source, l.record_id, '建筑面积'
-    from stg_real_estate as t inner join links as l on l.record_id = t.record_id and l.source = 'real_estate'
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '建筑面积'
+    from stg_real_estate as t inner join value_links as l on l.record_id = t.record_id and l.source = 'real_estate'
     where t.run_date = $run_date and t.use_type = '住宅' and t.title_status = '现势' and t.floor_area_m2 is null
     union all
-    select l.request_id, l.member_id, l.source, l.record_id, '收入额'
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '收入额'
     from stg_tax as t
-    inner join links as l on l.record_id = t.record_id and l.source = 'tax'
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'tax'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and t.income_yuan is null
       and t.period_month >= w.window_start and t.period_month < w.window_end
       and not list_contains(w.excluded_income_items, t.income_item)
     union all
-    select l.request_id, l.member_id, l.source, l.record_id,
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight,
         case when t.category = '待遇' then '待遇金额' else '缴费基数' end
     from stg_social_insurance as t
-    inner join links as l on l.record_id = t.record_id and l.source = 'social_insurance'
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'social_insurance'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date
       -- implied by the test below, but on the record's columns alone: the scan keeps only records lacking
@@ -231,24 +273,24 @@ needed_values as (
            or (t.category = '缴费' and t.contribution_base_yuan is null
                and t.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')))
     union all
-    select l.request_id, l.member_id, l.source, l.record_id, '购置价格'
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '购置价格'
     from stg_vehicle as t
-    inner join links as l on l.record_id = t.record_id and l.source = 'vehicle'
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'vehicle'
     inner join households as h on h.request_id = l.request_id
     where t.run_date = $run_date and t.vehicle_status = '正常' and t.purchase_price_yuan is null
       and h.vehicle_price_limit_yuan > 0 and not list_contains(h.exempt_vehicle_types, t.vehicle_type)
     union all
-    select l.request_id, l.member_id, l.source, l.record_id, '认缴出资额'
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '认缴出资额'
     from stg_business_registry as t
-    inner join links as l on l.record_id = t.record_id and l.source = 'business_registry'
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'business_registry'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.subscribed_yuan is null
       and not coalesce(list_contains(w.business_always_review_types, t.entity_type), false)
     union all
     -- an active entity of unknown type below the contribution limit may be one that is always listed
-    select l.request_id, l.member_id, l.source, l.record_id, '主体类型'
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '主体类型'
     from stg_business_registry as t
-    inner join links as l on l.record_id = t.record_id and l.source = 'business_registry'
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'business_registry'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.entity_type is null
       and len(w.business_always_review_types) > 0
@@ -258,7 +300,7 @@ needed_values as (
     -- relation_mismatch): a checkable member's relation to the head empty or a word not known here,
     -- in the 户 the applicant heads; or the applicant's own, so that whether he heads the 户 (and
     -- every declared relation of the members registered with him) cannot be told
-    select r.request_id, r.member_id, r.source, r.record_id, '与户主关系'
+    select r.request_id, r.member_id, r.source, r.record_id, false, cast(null as double), '与户主关系'
     from registered as r
     where r.category is null and exists (
         select 1 from registered as o
@@ -271,8 +313,21 @@ value_unknown as (
     select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
         '记录缺少“' || string_agg(distinct value_zh, '、' order by value_zh) || '”，按未知处理'
             || case when bool_or(value_zh not in ('主体类型', '与户主关系')) then '（不按 0 计）' else '' end
-    from needed_values
+    from needed_values where not is_pending
     group by request_id, member_id, source, record_id
+),
+
+-- a record waiting for review that lacks a value: confirmed, its amount (area, price …) would be unknown, so
+-- whether it creates a finding cannot be said (a vehicle of unknown price is listed by pending_records)
+pending_unknown as (
+    select n.request_id, n.member_id, n.source, 'UNCONFIRMED_LINK', n.record_id, null, null, max(n.match_weight),
+        null, '待人工确认的可能匹配记录，缺少“' || string_agg(distinct n.value_zh, '、' order by n.value_zh)
+            || '”；若确认，其数值未知（不按 0 计），本户结论可能改变'
+    from needed_values as n
+    where n.is_pending and not exists (
+        select 1 from pending_records as p
+        where p.request_id = n.request_id and p.record_id = n.record_id and p.member_id = n.member_id)
+    group by n.request_id, n.member_id, n.source, n.record_id
 ),
 
 gaps as (
@@ -285,7 +340,9 @@ gaps as (
     union all select * from quarantined
     union all select * from quarantined_requests
     union all select * from value_unknown
+    union all select * from pending_unknown
     union all select * from inconsistent_requests
+    union all select * from no_policy
 ),
 
 final as (

@@ -4,7 +4,7 @@
 --   is_in_window  the row's month lies in the income window (income rows only)
 --   is_excluded   the item is not counted (exclusion_zh says why: the policy's excluded
 --                 items, a contribution base superseded by taxed wages, a lapsed policy …)
---   is_counted    the row's amount is in the figure
+--   is_counted    the row's amount is in the figure (of one account answered on two days, the later answer only)
 -- The run's slices of tables (`not materialized`) are read where used, not copied first: each use's filters
 -- (a source's links) reach the table scan, and no copy of every link of the run is made.
 with
@@ -54,12 +54,14 @@ income_rows as (
         cast(null as double),
         s.period_month >= w.window_start and s.period_month < w.window_end,
         case when s.category = '待遇' then list_contains(h.excluded_income_items, s.scheme)
-             else s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险') or m.member_id is not null end,
+             else s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险') or m.member_id is not null
+                 or row_number() over wage_month > 1 end,
         case
             when s.category = '待遇' and list_contains(h.excluded_income_items, s.scheme) then '按政策不计入'
             when s.category = '待遇' then null
-            when s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险') then '缴费基数不计为收入'
+            when s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险') then '缴费基数不计为收入'
             when m.member_id is not null then '该月已有计税工资，不按缴费基数估算'
+            when row_number() over wage_month > 1 then '该月已按另一险种的缴费基数估算工资，不重复计入'
         end
     from stg_social_insurance as s
     inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
@@ -68,29 +70,42 @@ income_rows as (
     left join tax_wage_months as m
         on m.request_id = l.request_id and m.member_id = l.member_id and m.period_month = s.period_month
     where s.run_date = $run_date
+    -- one wage a month (figures.sql): the highest base of the month's employee schemes
+    window wage_month as (
+        partition by l.request_id, l.member_id, s.period_month,
+            s.category = '缴费' and s.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+        order by s.contribution_base_yuan desc nulls last, s.scheme)
 ),
 
 asset_rows as (
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT' as figure_code, l.member_id, l.source, l.record_id,
         '银行' || coalesce(b.account_type, '') || '余额' as item, cast(null as date) as period_month,
         b.balance_yuan as amount_yuan, cast(null as double) as tax_paid_yuan, true as is_in_window,
-        false as is_excluded, cast(null as varchar) as exclusion_zh
+        coalesce(b.query_date < max(b.query_date) over account, false) as is_excluded,
+        case when b.query_date < max(b.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准' end
+            as exclusion_zh
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
     where b.run_date = $run_date
+    window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
+                       b.account_type)
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '证券持仓市值+资金余额',
         null, case when s.market_value_yuan is not null or s.cash_balance_yuan is not null
                    then coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) end,
-        null, true, false, null
+        null, true, coalesce(s.query_date < max(s.query_date) over account, false),
+        case when s.query_date < max(s.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准' end
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     where s.run_date = $run_date
+    window account as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id))
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id,
         '保险现金价值（' || coalesce(i.policy_status, '') || '）', null, i.cash_value_yuan, null, true,
-        coalesce(i.policy_status <> '有效', true),
-        case when coalesce(i.policy_status <> '有效', true) then '保单非有效，不计入' end
+        coalesce(i.policy_status <> '有效', true) or coalesce(i.query_date < max(i.query_date) over account, false),
+        case when i.query_date < max(i.query_date) over account then '同一保单另有更新的查询结果，以最新一次为准'
+             when coalesce(i.policy_status <> '有效', true) then '保单非有效，不计入' end
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
     where i.run_date = $run_date
+    window account as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id))
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '住房公积金余额',
         null, f.balance_yuan, null, true, not h.count_housing_fund_balance or f.account_status = '销户',

@@ -77,10 +77,12 @@ tax_wage_months as (
     group by request_id, member_id, period_month
 ),
 
--- months with a pension contribution: a wage (estimated from its base) is counted for them
-pension_base_months as (
+-- months with a contribution to an employee scheme (the pensions of employees and civil servants, and
+-- unemployment insurance: each paid on the wage): a wage (estimated from its base) is counted for them.
+-- The residents' pension (城乡居民) is paid on a level the person chooses, never on a wage.
+wage_base_months as (
     select request_id, member_id, period_month, bool_or(not is_pending) as is_counted
-    from si where category = '缴费' and scheme in ('企业职工基本养老保险', '机关事业单位养老保险')
+    from si where category = '缴费' and scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
     group by request_id, member_id, period_month
 ),
 
@@ -88,6 +90,13 @@ pension_base_months as (
 -- counts (taxed, or estimated from a pension base), never from income that is not there
 si_rows as (
     select si.*,
+        -- one wage a month, estimated from the highest base of the month's employee schemes (a pension and
+        -- an unemployment contribution on one wage are one wage, not two)
+        si.category = '缴费' and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+            and row_number() over (
+                partition by si.request_id, si.member_id, si.period_month, si.is_pending,
+                    si.category = '缴费' and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+                order by si.contribution_base_yuan desc nulls last, si.scheme) = 1 as is_wage_base,
         coalesce(m.is_counted, false) as has_counted_tax_wage,
         m.member_id is not null as has_any_tax_wage,
         coalesce(m.is_counted, false) or coalesce(p.is_counted, false) as has_counted_wage,
@@ -95,7 +104,7 @@ si_rows as (
     from si
     left join tax_wage_months as m
         on m.request_id = si.request_id and m.member_id = si.member_id and m.period_month = si.period_month
-    left join pension_base_months as p
+    left join wage_base_months as p
         on p.request_id = si.request_id and p.member_id = si.member_id and p.period_month = si.period_month
 ),
 
@@ -110,16 +119,10 @@ income as (
         sum(si.benefit_yuan) filter (
             where si.category = '待遇'
               and not list_contains(h.excluded_income_items, si.scheme)),
-        sum(si.contribution_base_yuan) filter (
-            where si.category = '缴费'
-              and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险')
-              and not si.has_counted_tax_wage),
+        sum(si.contribution_base_yuan) filter (where si.is_wage_base and not si.has_counted_tax_wage),
         sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (
             where si.category = '缴费' and si.has_counted_wage),
-        sum(si.contribution_base_yuan) filter (
-            where si.category = '缴费'
-              and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险')
-              and not si.has_any_tax_wage),
+        sum(si.contribution_base_yuan) filter (where si.is_wage_base and not si.has_any_tax_wage),
         sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (
             where si.category = '缴费' and si.has_any_wage)
     from si_rows as si
@@ -152,20 +155,48 @@ income_total as (
     from income group by request_id
 ),
 
-assets as (
+-- one account of a member (bank account and its type, securities account, insurance policy) answered twice
+-- (a bank queried on two days) is one account: an answer older than a later linked answer of it is not
+-- counted, never the sum of both (figure_lineage.sql marks it).  Answers of one day (or undated) all count,
+-- as do two holders' coinciding numbers and a 活期 and a 定期 under one number; a copy waiting for review
+-- of an account already linked adds nothing.
+bank_accounts as (
     select l.request_id, l.is_confirmed, l.is_pending, hd_exact(b.balance_yuan) as amount_yuan
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
     where b.run_date = $run_date
-    union all
+    window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
+                       b.account_type)
+    qualify not coalesce(b.query_date < max(b.query_date) filter (where not l.is_pending) over account, false)
+        and not (l.is_pending and bool_or(not l.is_pending) over account)
+),
+
+securities_accounts as (
     select l.request_id, l.is_confirmed, l.is_pending,
         case when s.market_value_yuan is not null or s.cash_balance_yuan is not null  -- both empty: unknown
             then hd_exact(coalesce(s.market_value_yuan, 0)) + hd_exact(coalesce(s.cash_balance_yuan, 0)) end
+            as amount_yuan
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     where s.run_date = $run_date
-    union all
-    select l.request_id, l.is_confirmed, l.is_pending, hd_exact(i.cash_value_yuan)
+    window account as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id))
+    qualify not coalesce(s.query_date < max(s.query_date) filter (where not l.is_pending) over account, false)
+        and not (l.is_pending and bool_or(not l.is_pending) over account)
+),
+
+insurance_policies as (
+    select l.request_id, l.is_confirmed, l.is_pending, i.policy_status, hd_exact(i.cash_value_yuan) as amount_yuan
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
-    where i.run_date = $run_date and i.policy_status = '有效'
+    where i.run_date = $run_date
+    window account as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id))
+    qualify not coalesce(i.query_date < max(i.query_date) filter (where not l.is_pending) over account, false)
+        and not (l.is_pending and bool_or(not l.is_pending) over account)
+),
+
+assets as (
+    select request_id, is_confirmed, is_pending, amount_yuan from bank_accounts
+    union all
+    select request_id, is_confirmed, is_pending, amount_yuan from securities_accounts
+    union all
+    select request_id, is_confirmed, is_pending, amount_yuan from insurance_policies where policy_status = '有效'
     union all
     select l.request_id, l.is_confirmed, l.is_pending, hd_exact(f.balance_yuan)
     from stg_housing_fund as f

@@ -25,7 +25,7 @@ from hedui.steps.report.display import _escape
 log = logging.getLogger(__name__)
 
 #: digests.template_fingerprint() of the templates `render_page` reproduces
-FINGERPRINT = "1b5e414b2236df6d"
+FINGERPRINT = "d3cf4175cf90fcfb"
 
 
 def _join(value, d: str = "") -> str:
@@ -96,7 +96,7 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
       f'  <tr><th>所在地区</th><td>{e(region(h.region_code))}</td><th>城乡类别</th><td>{e(h.urban_rural)}</td></tr>\n'
       f'  <tr><th>委托日期</th><td>{e(cdate(h.request_date))}</td><th>核对批次</th><td>{e(cdate(run_date))}'
       f'（第 {e(version)} 版报告）</td></tr>\n'
-      f'  <tr><th>政策版本</th><td colspan="3">{e(h.policy_id)}：{e(h.policy_source_zh)}</td></tr>\n</table>\n\n'
+      f'  <tr><th>政策版本</th><td colspan="3">{_policy(e, h)}</td></tr>\n</table>\n\n'
       f'<h2>核对结论</h2>\n<p><span class="outcome {e(h.outcome)}" data-outcome="{e(h.outcome)}" '
       f'data-findings="{e(h.findings or "")}">{e(outcome_zh)}</span></p>\n\n')
     if previous:
@@ -298,7 +298,17 @@ def _unweighed(a, e, unweighed, source_names) -> None:
     a("\n")
 
 
+def _policy(e, h) -> str:
+    if h.policy_id is None:
+        return "<b>没有适用于本户的政策版本</b>"
+    return f"{e(h.policy_id)}：{e(h.policy_source_zh)}"
+
+
 def _figures(a, e, yuan, h) -> None:
+    if h.policy_id is None:  # no version applies: no limit to compare with (evidence_gaps.sql names the gap)
+        a("<h2>家庭指标与政策限额</h2>\n<p><b>没有适用于本户的政策版本：保障标准和各项限额无法确定，"
+          "家庭指标未与限额比较（见待核实的信息）。</b></p>\n")
+        return
     income_over = "over" if h.income_monthly_per_capita_yuan > h.standard_monthly_yuan else ""
     assets_over = "over" if h.financial_assets_per_capita_yuan > h.financial_assets_limit_yuan else ""
     units_over = "over" if h.n_residential_units > h.max_residential_units else ""
