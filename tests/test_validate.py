@@ -173,12 +173,16 @@ def test_too_many_quarantined_rows_fail_the_source(tmp_path):
 
 def test_too_many_unusable_ids_fail_the_source_but_the_rows_stay(tmp_path):
     bad = {"id_status": "malformed", "id_norm": None, "id_number": "36010219900101"}
-    result, _ = run(tmp_path, "vehicle", [{}] * 8 + [bad] * 2)
+    result, _ = run(tmp_path, "vehicle", [{}] * 40 + [bad] * 10)
     assert result.status == "failed"
-    assert result.rows_passed == 10
+    assert result.rows_passed == 50
     assert result.reasons_zh == [
-        "无法使用的证件号码（校验位错误、格式错误、科学计数法、缺失）占 20.0%（2/10 行），超过允许的 10.0%"
+        "无法使用的证件号码（校验位错误、格式错误、科学计数法、缺失）占 20.0%（10/50 行），超过允许的 10.0%"
     ]
+    # the same share of fewer rows than the suite's min_bad_rows (5): weighed record by record
+    (tmp_path / "few").mkdir()
+    result, _ = run(tmp_path / "few", "vehicle", [{}] * 8 + [bad] * 2)
+    assert (result.status, result.reasons_zh, result.rows_passed) == ("passed", [], 10)
 
 
 def test_a_row_count_other_than_the_markers_fails_the_source(tmp_path):

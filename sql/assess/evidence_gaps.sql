@@ -57,7 +57,9 @@ source_gaps as (
             else '数据未交付：' end || coalesce(s.reasons_zh, '') as reason_zh
     from households as h
     cross join (select * from source_status where run_date = $run_date) as s
-    where s.source <> 'requests' and s.status <> 'passed'
+    -- the request list failing validation (its rows staged, judged untrustworthy as a whole) keeps every
+    -- household from CLEAR; a request file not complete leaves out its own households' rows only
+    where s.status <> 'passed' and (s.source <> 'requests' or s.status = 'failed')
 ),
 
 no_authorization as (

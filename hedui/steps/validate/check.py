@@ -377,7 +377,7 @@ def validate_source(
     rows_passed = rows_in - rows_quarantined
     _write_quarantine(lines, schema, source, run_date, quarantine_out)
     outcomes = [ExpectationOutcome(**o) for o in merger.outcomes()]
-    reasons = _reject_reasons(expectations, outcomes)
+    reasons = _reject_reasons(expectations, outcomes, suite.thresholds.get("min_bad_rows", 1))
     files: list[FileCounts] = []
     if manifest is None:
         reasons += _threshold_reasons(suite, rows_in, rows_quarantined)

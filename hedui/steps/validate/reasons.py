@@ -149,12 +149,24 @@ def _as_date(v: Any) -> dt.date | None:
     return v
 
 
-def _reject_reasons(expectations: list[dict], outcomes: list[ExpectationOutcome]) -> list[str]:
-    """Chinese reasons for the failed `reject_source` expectations: the rule's `meta.reject_zh`
-    (what is wrong) with the numbers (share and allowed share, or rows expected and found)."""
+def _rejects(o: ExpectationOutcome, min_bad: int) -> bool:
+    """Whether a `reject_source` outcome fails the source.  A rule on a share (`mostly` below 1: usable
+    IDs, repeated business keys) fails it only from `min_bad` unexpected rows on, as a file's shares
+    do (`verdict.py`): in a delivery of a few dozen rows two bad IDs are 10 %, yet each is weighed
+    member by member (linked by name, or its household kept from CLEAR), not a reason to set aside
+    every household's evidence from the department."""
+    if o.on_fail != "reject_source" or o.success:
+        return False
+    share_rule = (o.kwargs.get("mostly") or 1.0) < 1.0 and o.unexpected_count is not None
+    return not (share_rule and o.unexpected_count < min_bad)
+
+
+def _reject_reasons(expectations: list[dict], outcomes: list[ExpectationOutcome], min_bad: int = 1) -> list[str]:
+    """Chinese reasons for the `reject_source` expectations that fail the source (`_rejects`): the rule's
+    `meta.reject_zh` (what is wrong) with the numbers (share and allowed share, or rows expected and found)."""
     reasons = []
     for exp, o in zip(expectations, outcomes, strict=True):
-        if o.on_fail != "reject_source" or o.success:
+        if not _rejects(o, min_bad):
             continue
         text = exp["meta"].get("reject_zh") or f"规则 {o.rule} 未通过"
         if o.rule == "expect_table_row_count_to_equal":
@@ -175,10 +187,11 @@ def _delivery_reasons(expectations: list[dict], outcomes: list[ExpectationOutcom
     (they name the real cause); an empty staged table is "交付为空" only when nothing was delivered."""
     out = threshold_reasons(files, thresholds)
     emptied = counts["delivered"] > 0 and counts["staged"] == 0
+    min_bad = thresholds.get("min_bad_rows", 1)
     for exp, o in zip(expectations, outcomes, strict=True):
-        if o.on_fail != "reject_source" or o.success:
+        if not _rejects(o, min_bad):
             continue
-        text = _reject_reasons([exp], [o])[0]
+        text = _reject_reasons([exp], [o], min_bad)[0]
         if emptied and o.rule in ("expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"):
             if not out:
                 out.append(f"交付 {counts['delivered']:,} 行，全部被隔离（逐行原因见隔离表），没有可用的行")
