@@ -115,7 +115,7 @@ def _hedui(log_dir: Path, name: str, *args: str, env: dict | None = None) -> sub
 
 
 @contextlib.contextmanager
-def _notifications(monkeypatch, out: Path):
+def _notifications(monkeypatch, out: Path, prefix: str = ""):
     """Every notification of the commands run inside, received by real local servers (mail and webhook) and
     saved under out/ as a person reads them (the mail's decoded subject and text, the webhook's JSON)."""
     from email.header import decode_header, make_header
@@ -124,10 +124,10 @@ def _notifications(monkeypatch, out: Path):
         configure(monkeypatch, port, url, secret="sweep-secret")
         yield mails, posts
     for n, mail in enumerate(mails):
-        (out / f"mail_{n}.txt").write_text(f"{make_header(decode_header(mail['Subject']))}\n{mail_text(mail)}",
+        (out / f"{prefix}mail_{n}.txt").write_text(f"{make_header(decode_header(mail['Subject']))}\n{mail_text(mail)}",
                                            encoding="utf-8")
     for n, (path, body) in enumerate(posts):
-        (out / f"webhook_{n}.json").write_text(f"{path}\n{json.dumps(body, ensure_ascii=False)}", encoding="utf-8")
+        (out / f"{prefix}webhook_{n}.json").write_text(f"{path}\n{json.dumps(body, ensure_ascii=False)}", encoding="utf-8")
 
 
 def _pending_key(work: Path) -> tuple[str, str]:
@@ -269,8 +269,9 @@ def _operate(inbox: Path, work: Path, logs: Path, web: Path, tmp_path: Path) -> 
 
 def test_the_nightly_dag_logs_and_outputs_show_no_full_id_or_account_number(airflow_db, world, tmp_path, capfd,
                                                                             monkeypatch):
-    """`dag.test()` over the hostile inbox: the task logs (Airflow home's logs/ and what the tasks print) and
-    the notify task's mail and webhook post."""
+    """`dag.test()` over the hostile inbox, then a run whose inbox (a folder named after a person's ID) does not
+    exist: the task logs (Airflow home's logs/ and what the tasks print) and the notify task's mail and
+    webhook post, the failure notice too."""
     from airflow.dag_processing.dagbag import DagBag
 
     inbox = hostile_inbox(world, tmp_path / "inbox")
@@ -282,11 +283,30 @@ def test_the_nightly_dag_logs_and_outputs_show_no_full_id_or_account_number(airf
         dagrun = dag.test(logical_date=midnight, run_conf={"inbox": str(inbox), "workdir": str(work)})
     assert "success" in str(dagrun.state)
     assert len(mails) == len(posts) == 1 and "银行 账户（bank）：交付不完整" in mail_text(mails[0])
+    ids, accounts = needles_of(work / "runs" / RUN_DATE)
+    # a run that fails: its inbox (a folder named after a person's ID) empty after the cut-off, the request
+    # list's sensor fails the run, the failure notice goes out by mail and webhook
+    named = tmp_path / sorted(ids)[0]
+    named.mkdir()
+    with _notifications(monkeypatch, sent, "failed_") as (mails, posts):
+        dagrun = dag.test(logical_date=midnight + dt.timedelta(days=1),
+                          run_conf={"inbox": str(named), "workdir": str(tmp_path / "work_failed")})
+    assert "failed" in str(dagrun.state)
+    assert len(mails) == len(posts) == 1 and "失败的任务：wait_for_delivery[requests]" in mail_text(mails[0])
     out, err = capfd.readouterr()
     (tmp_path / "dag.log").write_text(out + "\n" + err, encoding="utf-8")
     assert "交付不完整" in out + err  # the task logs are there: Airflow's "Skipping task" quotes the reason
-    ids, accounts = needles_of(work / "runs" / RUN_DATE)
+    assert "前未交付：本批次没有可核对的家庭" in out + err  # the failed task's reason
     scanner = Scanner(ids | accounts)
+    # the first task's reason when that folder is missing (what the task log shows, as above)
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from hedui.ops.airflow_tasks import check_inbox_exists
+    from hedui.settings import RunContext
+
+    with pytest.raises(AirflowFailException, match="不存在：请检查参数 inbox") as failed:
+        check_inbox_exists(RunContext.of(named / "gone", work, RUN_DATE))
+    assert named.name[:6] in str(failed.value) and not scanner.hit(str(failed.value))
     hits = scanner.scan([work, tmp_path / "dag.log", airflow_db / "logs", sent], skip=PLAIN_BY_DESIGN)
     assert not hits, "\n".join(hits[:60])
 
