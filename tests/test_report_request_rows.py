@@ -9,7 +9,7 @@ import html
 import re
 
 import pytest
-from contract_world import World, run_world
+from contract_world import World, new_id, run_world
 
 FILE = "requests/20261128/requests_20261128.csv"
 
@@ -23,7 +23,7 @@ def run(tmp_path_factory):
     # rows 5–7: the applicant's own row (5) is the odd one; the household follows it, so rows 6 and 7 disagree
     rr2 = w.household("RR02", [("乙一", "本人"), ("乙二", "配偶"), ("乙三", "子女")])
     w.rows["requests"][-3].update(区划代码="360703")
-    w.add("civil_affairs", 姓名="外人", 身份证号="360702198001010010", 死亡日期="2026-01-01",
+    w.add("civil_affairs", 姓名="外人", 身份证号=new_id(), 死亡日期="2026-01-01",
           火化日期="2026-01-02", 殡仪馆="赣州市殡仪馆")  # a delivery is never empty
     return run_world(w, tmp_path_factory, "request_rows"), rr1 + rr2
 
