@@ -39,6 +39,7 @@ def check_late(inbox: str | Path | None, workdir: str | Path, run_date: object, 
     run, or an inbox without the source's delivery for the date.
     """
     from connectors import load_map
+    from connectors.limits import shown_name
     from hedui.ops.business_date import parse_business_date
     from hedui.ops.sources_config import load_sources_config
     from hedui.settings import REQUESTS, RunContext, sources
@@ -46,7 +47,7 @@ def check_late(inbox: str | Path | None, workdir: str | Path, run_date: object, 
     date = parse_business_date(run_date, "日期（--date）")
     known = [s for s in sources() if s != REQUESTS]
     if not isinstance(source, str) or not _SOURCE.fullmatch(source) or source not in known:
-        shown = str(source)[:40] if source is not None else "（空）"
+        shown = shown_name(source, 40) if source is not None else "（空）"  # an account pasted here: ****1234
         raise InputError(f"数据来源“{shown}”不存在：可补入的部门数据为 {'、'.join(known)}")
     workdir = Path(workdir)
     if not (workdir / "hedui.duckdb").is_file():

@@ -18,7 +18,6 @@ from pathlib import Path
 from hedui.privacy.scan import _text_lines
 
 _JOIN = re.compile(r"(?<=[0-9A-Z])[ \u3000\u00a0\t\-_]+(?=[0-9A-Z])")
-_TOKEN = re.compile(r"[0-9A-Z]+")
 #: a long number printed as a float (`3.6042920030104723E+17`): 12+ significant digits of an ID or account
 _SCI = re.compile(r"[0-9]\.[0-9]{11,}E\+?1[0-9]")
 
@@ -65,13 +64,13 @@ class Scanner:
     def __init__(self, values: Iterable[str]):
         self.values = {v for v in values if len(v) >= 8}
         self.lengths = sorted({len(v) for v in self.values})
+        self._long = re.compile(f"[0-9A-Z]{{{self.lengths[0]},}}")  # the tokens a needle fits in
 
     def hit(self, text: str) -> str | None:
-        if m := _SCI.search(canonical(text)):
+        text = canonical(text)
+        if m := _SCI.search(text):
             return m.group(0)
-        for tok in _TOKEN.findall(canonical(text)):
-            if len(tok) < self.lengths[0]:
-                continue
+        for tok in self._long.findall(text):
             for n in self.lengths:
                 for i in range(len(tok) - n + 1):
                     if tok[i:i + n] in self.values:

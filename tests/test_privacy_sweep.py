@@ -3,31 +3,40 @@
 A generated world is delivered the way departments get it wrong (an ID number typed into a date or
 amount column, full-width, spaced, lower-case x, with an apostrophe; an account in a date column; a
 policy number in an amount; a file without its header row; a file named after a person's ID; a row
-with one field too many) and run the ways an operator runs it: `hedui -v run`, a PDF on demand, a
-staff review decision on the command line, an urgent verification, commands that fail on hostile
-arguments, a run that fails, every page of the web application, and the nightly DAG under
-`dag.test()`.  Then everything a person or a log could read — stdout/stderr of each command, reports
-and PDFs' text, CSV/XLSX exports, Data Docs and GX results, manifests, quarantine files, the audit log,
-the auditor database, the working database — is scanned for every ID and account number the inbox
-holds, in every form (`privacy_needles.Scanner`).  Each hit is listed as file:where → value.
+with one field too many) and run the ways an operator runs it: `hedui -v run` (the tax delivery left
+out), the tax delivery taken in late (`hedui late`: every page re-issued, the earlier kept), a PDF on
+demand, a staff review decision on the command line, an urgent verification, commands that fail on
+hostile arguments, a run that fails, every page of the web application, and the nightly DAG under
+`dag.test()`; every run's notification goes to a real local SMTP server and webhook
+(tests/notify_servers.py).  Then everything a person or a log could read — stdout/stderr of each
+command, the mails and webhook posts, reports (each version) and PDFs' text, CSV/XLSX exports, Data
+Docs and GX results, manifests, quarantine files, the audit log, the auditor database, the working
+database — is scanned for every ID and account number the inbox holds, in every form
+(`privacy_needles.Scanner`).  Each hit is listed as file:where → value.
 
 Only `runs/<date>/raw` and `staged_pre` hold plain values by design (docs/security.md): not scanned.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
 import pytest
 from conftest import ROOT, RUN_DATE
+from notify_servers import configure, mail_text, smtp_server, webhook_server
 from privacy_needles import Scanner, names_in_database, needles_of, requested_names
+
+from hedui.ops.run_summary import EXIT_LOCKED
 
 ORIGIN = {"Origin": "http://testserver"}
 PLAIN_BY_DESIGN = ("raw", "staged_pre")
@@ -105,6 +114,22 @@ def _hedui(log_dir: Path, name: str, *args: str, env: dict | None = None) -> sub
     return proc
 
 
+@contextlib.contextmanager
+def _notifications(monkeypatch, out: Path):
+    """Every notification of the commands run inside, received by real local servers (mail and webhook) and
+    saved under out/ as a person reads them (the mail's decoded subject and text, the webhook's JSON)."""
+    from email.header import decode_header, make_header
+
+    with smtp_server() as (port, mails), webhook_server() as (url, posts):
+        configure(monkeypatch, port, url, secret="sweep-secret")
+        yield mails, posts
+    for n, mail in enumerate(mails):
+        (out / f"mail_{n}.txt").write_text(f"{make_header(decode_header(mail['Subject']))}\n{mail_text(mail)}",
+                                           encoding="utf-8")
+    for n, (path, body) in enumerate(posts):
+        (out / f"webhook_{n}.json").write_text(f"{path}\n{json.dumps(body, ensure_ascii=False)}", encoding="utf-8")
+
+
 def _pending_key(work: Path) -> tuple[str, str]:
     con = duckdb.connect(str(work / "hedui.duckdb"), read_only=True)
     try:
@@ -141,16 +166,70 @@ def _web_pages(work: Path, out: Path, request_id: str, key: str, needle: str) ->
             (out / f"{user}_{n:02d}{suffix}").write_bytes(r.content)
 
 
-def test_no_full_id_or_account_number_after_real_runs_that_go_wrong(world, tmp_path):
+def test_no_full_id_or_account_number_after_real_runs_that_go_wrong(world, tmp_path, monkeypatch):
     inbox = hostile_inbox(world, tmp_path / "inbox")
-    work, logs, web = tmp_path / "work", tmp_path / "logs", tmp_path / "web"
-    logs.mkdir()
-    web.mkdir()
+    work, logs, web, sent = tmp_path / "work", tmp_path / "logs", tmp_path / "web", tmp_path / "sent"
+    for folder in (logs, web, sent):
+        folder.mkdir()
+    with _notifications(monkeypatch, sent) as (mails, posts):
+        key, request_id, needle, needles = _operate(inbox, work, logs, web, tmp_path)
+    assert len(mails) == len(posts) == 2  # the run and the failed run each notified by mail and webhook
+    # the run's reasons quote the delivered header (a person's row read as the header)
+    assert any("银行 账户（bank）：交付不完整" in mail_text(m) for m in mails)
+
+    _web_pages(work, web, request_id, key, needle)
+    assert list((work / "reports" / RUN_DATE / "households").glob("*.pdf"))
+    scanner = Scanner(needles)
+    hits = scanner.scan([work, tmp_path / "work_failed", logs, web, sent], skip=PLAIN_BY_DESIGN)
+    # the auditors read names only as 张*: a member whose request row was quarantined too
+    hits += names_in_database(work / "audit" / "hedui_audit.duckdb", requested_names(work / "runs" / RUN_DATE))
+    assert not hits, "\n".join(hits[:60])
+
+
+def _operate(inbox: Path, work: Path, logs: Path, web: Path, tmp_path: Path) -> tuple[str, str, str, set[str]]:
+    """Every command an operator runs on the hostile inbox (stdout/stderr kept in logs/); returns the pending
+    review key, its request, the ID number used as a hostile argument and every ID and account number of
+    the delivery (`needles_of`)."""
+    # a run whose request list is unusable (no header row), in a working folder of its own: it shares
+    # nothing with the commands below, so it runs beside them
+    broken = tmp_path / "broken"
+    shutil.copytree(inbox / "requests", broken / "requests")
+    req = broken / "requests" / RUN_DATE / f"requests_{RUN_DATE}.csv"
+    req.write_bytes(b"\n".join(req.read_bytes().split(b"\n")[1:]))  # the request list without its header
+    pool = ThreadPoolExecutor(max_workers=2)
+    headerless = pool.submit(_hedui, logs, "headerless_requests", "run", "--inbox", str(broken), "--date",
+                             RUN_DATE, "--workdir", str(tmp_path / "work_failed"))
+    late = tmp_path / "late"  # the tax delivery arrives after the run
+    late.mkdir()
+    shutil.move(inbox / "tax", late / "tax")
     proc = _hedui(logs, "run", "run", "--inbox", str(inbox), "--date", RUN_DATE, "--workdir", str(work))
-    assert proc.returncode == 3, proc.stderr[-3000:]  # completed, with sources incomplete
+    assert proc.returncode == 3, proc.stderr[-3000:]  # completed, with sources missing and incomplete
     ids, accounts = needles_of(work / "runs" / RUN_DATE)
+    needle, account = sorted(ids)[0], sorted(accounts)[0]
+
+    # commands that fail on hostile arguments, refused before they open the working folder: two at a time,
+    # beside the commands below (none may be refused for a busy folder instead: asserted at the end)
+    def one_after_other(*commands: tuple[str, list[str]]) -> list[tuple[str, subprocess.CompletedProcess]]:
+        return [(name, _hedui(logs, name, *args)) for name, args in commands]
+
+    running = [pool.submit(one_after_other, (name, args)) for name, args in {
+        "bad_date": ["run", "--inbox", str(inbox), "--date", needle, "--workdir", str(work)],
+        "bad_purge": ["purge", "--workdir", str(work), "--inbox", str(inbox), "--today", needle],
+        "bad_verify": ["verify", "--workdir", str(work), "--request-file", str(tmp_path / needle)],
+        "bad_late_date": ["late", "--inbox", str(late), "--workdir", str(work), "--date", needle, "--source", "tax"],
+        "bad_late_source": ["late", "--inbox", str(late), "--workdir", str(work), "--date", RUN_DATE,
+                            "--source", needle],
+        "bad_late_account": ["late", "--inbox", str(late), "--workdir", str(work), "--date", RUN_DATE,
+                             "--source", account],
+        "bad_late_inbox": ["late", "--inbox", str(tmp_path / needle), "--workdir", str(work), "--date", RUN_DATE,
+                           "--source", "tax"],
+    }.items()]
+    proc = _hedui(logs, "late", "late", "--inbox", str(late), "--workdir", str(work), "--date", RUN_DATE,
+                  "--source", "tax")
+    assert proc.returncode == 0 and "出具新版报告" in proc.stdout, proc.stderr[-3000:]
+    assert list((work / "reports" / RUN_DATE / "households" / "versions").glob("*/v2.html"))
+    ids, accounts = needles_of(work / "runs" / RUN_DATE)  # the late tax delivery's too
     assert len(ids) > 300 and len(accounts) > 100
-    needle = sorted(ids)[0]
 
     key, request_id = _pending_key(work)
     assert _hedui(logs, "pdf", "pdf", "--workdir", str(work), "--date", RUN_DATE,
@@ -174,51 +253,58 @@ def test_no_full_id_or_account_number_after_real_runs_that_go_wrong(world, tmp_p
                   "--answers", str(tmp_path / "urgent" / "answers"), "--date", "20261202")
     assert proc.returncode == 0, proc.stderr[-3000:]
 
-    # commands that fail: hostile arguments, and a run whose request list is unusable
-    for name, args in {"bad_date": ["run", "--inbox", str(inbox), "--date", needle, "--workdir", str(work)],
-                       "bad_key": ["review", "rejected", "--workdir", str(work), "--key", needle, "--reason", needle],
-                       "bad_pdf": ["pdf", "--workdir", str(work), "--date", RUN_DATE, "--request", needle],
-                       "bad_purge": ["purge", "--workdir", str(work), "--inbox", str(inbox), "--today", needle],
-                       "bad_verify": ["verify", "--workdir", str(work), "--request-file", str(tmp_path / needle)],
-                       }.items():
-        assert _hedui(logs, name, *args).returncode != 0, name
-    broken = tmp_path / "broken"
-    shutil.copytree(inbox / "requests", broken / "requests")
-    req = broken / "requests" / RUN_DATE / f"requests_{RUN_DATE}.csv"
-    req.write_bytes(b"\n".join(req.read_bytes().split(b"\n")[1:]))  # the request list without its header
-    proc = _hedui(logs, "headerless_requests", "run", "--inbox", str(broken), "--date", RUN_DATE,
-                  "--workdir", str(tmp_path / "work_failed"))
+    # the two that open the working database, after the commands above, one after the other
+    running.append(pool.submit(
+        one_after_other,
+        ("bad_key", ["review", "rejected", "--workdir", str(work), "--key", needle, "--reason", needle]),
+        ("bad_pdf", ["pdf", "--workdir", str(work), "--date", RUN_DATE, "--request", needle])))
+    for name, proc in (done for future in running for done in future.result()):
+        assert proc.returncode not in (0, EXIT_LOCKED), (name, proc.stderr[-2000:])
+    proc = headerless.result()
+    pool.shutdown()
     assert proc.returncode == 3 and "家庭：0 户" in proc.stdout
     other_keys = {"HEDUI_PSEUDONYM_KEY": "A" * 43 + "=", "HEDUI_DATA_KEY": "B" * 43 + "="}
     proc = _hedui(logs, "wrong_keys", "run", "--inbox", str(inbox), "--date", RUN_DATE, "--workdir", str(work),
                   env=other_keys)
     assert proc.returncode != 0 and "hedui keys rotate" in proc.stderr
-
-    _web_pages(work, web, request_id, key, needle)
-    assert list((work / "reports" / RUN_DATE / "households").glob("*.pdf"))
-    scanner = Scanner(ids | accounts)
-    hits = scanner.scan([work, tmp_path / "work_failed", logs, web], skip=PLAIN_BY_DESIGN)
-    # the auditors read names only as 张*: a member whose request row was quarantined too
-    hits += names_in_database(work / "audit" / "hedui_audit.duckdb", requested_names(work / "runs" / RUN_DATE))
-    assert not hits, "\n".join(hits[:60])
+    return key, request_id, needle, ids | accounts
 
 
-def test_the_nightly_dag_logs_and_outputs_show_no_full_id_or_account_number(airflow_db, world, tmp_path, capfd):
-    """`dag.test()` over the hostile inbox: the task logs (Airflow home's logs/ and what the tasks print)."""
+def test_the_nightly_dag_logs_and_outputs_show_no_full_id_or_account_number(airflow_db, world, tmp_path, capfd,
+                                                                            monkeypatch):
+    """`dag.test()` over the hostile inbox: the task logs (Airflow home's logs/ and what the tasks print) and
+    the notify task's mail and webhook post; and the reasons the first tasks fail a run with."""
     from airflow.dag_processing.dagbag import DagBag
 
     inbox = hostile_inbox(world, tmp_path / "inbox")
-    work = tmp_path / "work"
+    work, sent = tmp_path / "work", tmp_path / "sent"
+    sent.mkdir()
     dag = DagBag(dag_folder=str(ROOT / "dags")).dags["hedui_nightly"]
     midnight = dt.datetime(2026, 11, 28, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    dagrun = dag.test(logical_date=midnight, run_conf={"inbox": str(inbox), "workdir": str(work)})
+    with _notifications(monkeypatch, sent) as (mails, posts):
+        dagrun = dag.test(logical_date=midnight, run_conf={"inbox": str(inbox), "workdir": str(work)})
     assert "success" in str(dagrun.state)
+    assert len(mails) == len(posts) == 1 and "银行 账户（bank）：交付不完整" in mail_text(mails[0])
+    ids, accounts = needles_of(work / "runs" / RUN_DATE)
     out, err = capfd.readouterr()
     (tmp_path / "dag.log").write_text(out + "\n" + err, encoding="utf-8")
     assert "交付不完整" in out + err  # the task logs are there: Airflow's "Skipping task" quotes the reason
-    ids, accounts = needles_of(work / "runs" / RUN_DATE)
     scanner = Scanner(ids | accounts)
-    hits = scanner.scan([work, tmp_path / "dag.log", airflow_db / "logs"], skip=PLAIN_BY_DESIGN)
+    # the reasons of the tasks that fail a run whose inbox, a folder named after a person's ID, is missing
+    # or has no request list by the cut-off (the task log shows them, as above)
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from hedui.ops.airflow_tasks import DeliverySensor, check_inbox_exists
+    from hedui.settings import RunContext
+
+    named = tmp_path / sorted(ids)[0]
+    with pytest.raises(AirflowFailException, match="不存在：请检查参数 inbox") as missing:
+        check_inbox_exists(RunContext.of(named, work, RUN_DATE))
+    with pytest.raises(AirflowFailException, match="前未交付：本批次没有可核对的家庭") as late:
+        DeliverySensor(task_id="wait", source="requests")._after_cutoff(named / "requests" / RUN_DATE, midnight)
+    for failed in (missing, late):
+        assert named.name[:6] in str(failed.value) and not scanner.hit(str(failed.value))
+    hits = scanner.scan([work, tmp_path / "dag.log", airflow_db / "logs", sent], skip=PLAIN_BY_DESIGN)
     assert not hits, "\n".join(hits[:60])
 
 

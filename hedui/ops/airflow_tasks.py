@@ -78,7 +78,7 @@ def fail_fast():
 
 def check_inbox_exists(ctx) -> None:
     if not ctx.inbox.is_dir():
-        raise AirflowFailException(f"收件箱目录 {ctx.inbox} 不存在：请检查参数 inbox 或环境变量 HEDUI_INBOX")
+        raise AirflowFailException(_mask(f"收件箱目录 {ctx.inbox} 不存在：请检查参数 inbox 或环境变量 HEDUI_INBOX"))
 
 
 class DeliveryTrigger(BaseTrigger):
@@ -137,12 +137,12 @@ class DeliverySensor(BaseOperator):
             return "exchange_table"
         folder, deadline = self._folder_and_deadline(context)
         if delivery_complete(folder):
-            log.info("%s: delivery complete in %s", self.source, folder)
+            log.info("%s: delivery complete in %s", self.source, _mask(str(folder)))
             return "complete"
         now = dt.datetime.now(dt.UTC)
         if now >= deadline:
             return self._after_cutoff(folder, deadline)
-        log.info("%s: waiting for %s until %s (Asia/Shanghai)", self.source, folder, deadline.isoformat())
+        log.info("%s: waiting for %s until %s (Asia/Shanghai)", self.source, _mask(str(folder)), deadline.isoformat())
         self.defer(trigger=DeliveryTrigger(str(folder), deadline.isoformat(), self.poke_interval),
                    method_name="execute_complete", timeout=deadline - now + dt.timedelta(minutes=10))
 
@@ -156,8 +156,8 @@ class DeliverySensor(BaseOperator):
         when = deadline.strftime("%Y-%m-%d %H:%M")
         what = "未交付" if not folder.is_dir() else "交付不完整（缺少 .ok 完成标记）"
         if self.source == "requests":
-            raise AirflowFailException(f"委托名单 {folder} 在截止时间 {when}（上海时间）前{what}：本批次没有可核对的家庭。"
-                                       "请确认委托名单已放入收件箱后，以 run_date 重新触发本批次")
+            raise AirflowFailException(_mask(f"委托名单 {folder} 在截止时间 {when}（上海时间）前{what}：本批次没有可核对的"
+                                             "家庭。请确认委托名单已放入收件箱后，以 run_date 重新触发本批次"))
         raise AirflowSkipException(f"{self.source}：截止时间 {when}（上海时间）前{what}，"
                                    "本批次按来源缺失处理（依赖它的结论为信息不全待核实）")
 

@@ -50,6 +50,22 @@ GAP_CODES = {"NO_AUTHORIZATION", "SOURCE_MISSING", "SOURCE_FAILED", "UNCONFIRMED
 UNWEIGHED_CODES = ("UNCONFIRMED_LINK", "RECORD_QUARANTINED", "VALUE_UNKNOWN")
 
 
+#: a member whose request row names another program, county or 城市/农村 than the household's (a VALUE_UNKNOWN
+#: of source requests, evidence_gaps.sql): the request's rows it disagrees with — those that say what the
+#: household's standard was taken from (the applicant's among them) — so staff see which rows to correct:
+#: 与第 2 行（本人）、第 4 行（子女）不一致.  Row numbers and relations only: nothing personal.  A correlated
+#: subquery of the unweighed export (`g` its evidence_gaps row); null for every other gap.
+REQUEST_ROWS_SQL = (
+    "(select '与' || string_agg(case when a.file_name is distinct from g.file_name then '文件 ' || a.file_name"
+    " || ' ' else '' end || '第 ' || a.row_no || ' 行（' || coalesce(nullif(trim(a.relation), ''), '关系未填')"
+    " || '）', '、' order by a.file_name, a.row_no) || '不一致'"
+    " from stg_requests a join households x on x.run_date = a.run_date and x.request_id = a.request_id"
+    " where g.code = 'VALUE_UNKNOWN' and g.source = 'requests' and a.run_date = $run_date"
+    " and a.request_id = g.request_id and a.record_id is distinct from g.record_id"
+    " and a.program is not distinct from x.program and a.region_code is not distinct from x.region_code"
+    " and a.urban_rural is not distinct from x.urban_rural)")
+
+
 _DECISION_ZH = {"confirmed": "确认", "rejected": "否决", "deferred": "暂缓"}
 
 

@@ -25,7 +25,7 @@ from hedui.steps.report.display import _escape
 log = logging.getLogger(__name__)
 
 #: digests.template_fingerprint() of the templates `render_page` reproduces
-FINGERPRINT = "d3cf4175cf90fcfb"
+FINGERPRINT = "1d2eff74a756d7f5"
 
 
 def _join(value, d: str = "") -> str:
@@ -292,6 +292,8 @@ def _unweighed(a, e, unweighed, source_names) -> None:
         for g in unknown:
             a(f'\n<tr><td>{e(source_names.get(g.source, g.source))}</td><td class="cite">')
             a(f"文件 {e(g.file_name)} 第 {e(g.row_no)} 行" if g.file_name else "—")
+            if g.related_zh:  # a request row's gap: the rows it disagrees with
+                a(f"<br>{e(g.related_zh)}")
             a(f"</td>\n<td>{e(g.member_name_masked or '—')}（{e(g.member_id_masked or '—')}）</td>"
               f"<td>{e(g.reason_zh)}</td></tr>\n")
         a("\n</table>\n")

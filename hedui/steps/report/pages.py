@@ -58,7 +58,7 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
     source of records, (order, group, the SQL of a record's row of HTML)."""
     from connectors import load_map
     from hedui.settings import REQUESTS, sources
-    from hedui.steps.report.display import register_text_mask
+    from hedui.steps.report.display import REQUEST_ROWS_SQL, register_text_mask
 
     register_text_mask(con)  # hd_audit_mask: a reason or detail quoting a delivered ID or account number
     params = {"run_date": run_date}
@@ -119,10 +119,10 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "where f.run_date = $run_date", parts / "findings", params)
     # 待核实的信息: each record not weighed, naming the member it may be about (masked)
     _copy(con, "select b.batch, g.request_id, g.code, g.source, g.file_name, g.row_no, g.match_weight, "
-          f"g.related_code, {_sql_case('g.related_code', FINDING_ZH, 'g.related_code')} as related_zh, "
+          f"g.related_code, coalesce({_sql_case('g.related_code', FINDING_ZH, 'g.related_code')}, "
+          f"{REQUEST_ROWS_SQL}) as related_zh, "  # a request row's gap: the rows it disagrees with
           "hd_audit_mask(g.reason_zh) as reason_zh, hd_mask_name(m.name) as member_name_masked, "
-          "m.id_masked as member_id_masked, "
-          "m.relation as member_relation, q.id_masked as record_id_masked, "
+          "m.id_masked as member_id_masked, m.relation as member_relation, q.id_masked as record_id_masked, "
           "row_number() over (order by g.request_id, g.code, g.source, g.file_name, g.row_no, g.rowid) as _ord "
           "from evidence_gaps g join _report_batch b using (request_id) "
           "left join (select request_id, id_norm, name, id_masked, relation from stg_requests "
