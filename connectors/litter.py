@@ -187,7 +187,7 @@ def wrong_format_data(path: Path, shown: str, smap: SourceMap) -> str:
             return (f"{shown}的前几行是{smap.title_zh}的表头，像是数据文件，但格式{suffix or '（无扩展名）'}不是约定的交付格式，"
                     "且没有完成标记，未读取；请部门另存为.csv（或.xlsx）并附完成标记后重新交付；如不是数据请从交付目录中删除后重跑")
         return ""
-    if suffix in TABLE_SUFFIXES and _names_table(_table_head(path), smap):
+    if _names_table(_table_head(path), smap):  # a table suffix (the first test)
         return (f"{shown}是含{smap.title_zh}表头的表格文件（{suffix}），像是数据文件，但格式不受支持，"
                 "且没有完成标记，未读取；请部门在Excel中另存为.xlsx或导出.csv并附完成标记后重新交付；"
                 "如不是数据请从交付目录中删除后重跑")
