@@ -72,19 +72,25 @@ def _start_forkserver_deaf_to_ctrl_c(mp) -> None:
     """
     import signal
     import threading
-    from multiprocessing import forkserver
+    from multiprocessing import forkserver, resource_tracker
 
     if threading.current_thread() is not threading.main_thread():
         return
+    resource_tracker.ensure_running()  # started first: its start unblocks SIGINT (bpo-33613), see below
+    # blocked first: a Ctrl+C while SIGINT is ignored (the forkserver's start) would be lost, and the run went
+    # on to the end; blocked, Linux keeps it pending even while ignored, and it reaches `held` once unblocked
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    held = [True] if signal.SIGINT in signal.sigpending() else []  # setting SIG_IGN would discard it
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    held = []
     try:
         forkserver.ensure_running()  # the forkserver inherits the ignored SIGINT across its exec
         signal.signal(signal.SIGINT, lambda *_: held.append(True))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         first = mp.Process(target=os.getpid)  # returns once the forkserver's imports are done
         first.start()
         first.join()
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if held:
         raise KeyboardInterrupt
