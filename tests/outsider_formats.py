@@ -1,0 +1,93 @@
+"""A delivery re-written the way someone outside the project would write it with pandas (sources.md allows
+`.csv` comma or tab separated, `.xlsx`, `.parquet`; GB18030, UTF-8, UTF-8 with BOM): every data file read
+as text and written again in another allowed format, numbers as numbers where pandas would make them so.
+The rows (合计 and repeated rows included) and the markers stay as they were, so the verification must not
+change: tests/test_format_invariance.py.
+
+Read with pandas, not with hedui's connectors, so the copy does not inherit hedui's own reading.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+# the next format for each: every file changes its format, encoding or separator
+NEXT = {".csv": ".xlsx", ".xlsx": ".parquet", ".parquet": ".csv"}
+_PLAIN_NUMBER = re.compile(r"-?(0|[1-9][0-9]{0,13})(\.[0-9]+)?")
+_DATE = re.compile(r"[12][0-9]{3}-[01][0-9]-[0-3][0-9]( 00:00:00)?")  # pandas shows a date cell so
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    first = text.split("\n", 1)[0]
+    sep = "\t" if first.count("\t") > first.count(",") else ","
+    from io import StringIO
+
+    return pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+
+
+def _read_xlsx(path: Path, headers: set[str]) -> pd.DataFrame:
+    grid = pd.read_excel(path, header=None, dtype=str, keep_default_na=False)
+    for i, row in grid.iterrows():  # a title row may stand above the header
+        if len(headers & {str(v).strip() for v in row}) >= 3:
+            df = grid.iloc[i + 1:].copy()
+            df.columns = [str(v) for v in row]
+            return df.reset_index(drop=True)
+    raise AssertionError(f"no header row in {path}")
+
+
+def _typed(df: pd.DataFrame, *, dates: bool) -> pd.DataFrame:
+    """Columns whose every non-empty value is a plain number become numbers (empty = NaN), as pandas would
+    make them after `to_numeric`; ID-like columns (15 digits or more) stay text.  With `dates`, columns of
+    ISO dates become timestamps."""
+    out = df.copy()
+    for col in out.columns:
+        values = out[col].astype(str).str.strip()
+        filled = values[values != ""]
+        if filled.empty:
+            continue
+        if filled.map(lambda v: bool(_PLAIN_NUMBER.fullmatch(v))).all():
+            out[col] = pd.to_numeric(values.where(values != ""), errors="raise")
+        elif dates and filled.map(lambda v: bool(_DATE.fullmatch(v))).all():
+            out[col] = pd.to_datetime(values.str.slice(0, 10).where(values != ""), format="%Y-%m-%d")
+    return out
+
+
+def rewrite(inbox: Path, out: Path, headers: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """Copy `inbox` to `out` with every data file in its next format; the (old, new) names."""
+    shutil.rmtree(out, ignore_errors=True)
+    changed = []
+    for path in sorted(inbox.rglob("*")):
+        rel = path.relative_to(inbox)
+        if path.is_dir() or path.suffix == ".ok" or len(rel.parts) != 3:
+            continue
+        source = rel.parts[0]
+        target = out / rel.with_suffix(NEXT[path.suffix])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".csv":
+            df = _read_csv(path)
+        elif path.suffix == ".xlsx":
+            df = _read_xlsx(path, set(headers[source]))
+        else:
+            df = pd.read_parquet(path).astype(object).where(lambda d: d.notna(), "").astype(str)
+        if target.suffix == ".xlsx":
+            _typed(df, dates=False).to_excel(target, index=False)
+        elif target.suffix == ".parquet":
+            _typed(df, dates=True).to_parquet(target, index=False)
+        else:  # GB18030, tab separated: the most common encoding, the other separator
+            df.to_csv(target, sep="\t", index=False, encoding="gb18030")
+        marker = path.with_name(path.name + ".ok")
+        if marker.exists():
+            shutil.copyfile(marker, target.with_name(target.name + ".ok"))
+        changed.append((str(rel), str(target.relative_to(out))))
+    return changed
