@@ -91,3 +91,39 @@ def rewrite(inbox: Path, out: Path, headers: dict[str, list[str]]) -> list[tuple
             shutil.copyfile(marker, target.with_name(target.name + ".ok"))
         changed.append((str(rel), str(target.relative_to(out))))
     return changed
+
+
+def _is_summary(row: pd.Series) -> bool:
+    return str(row.iloc[0]).strip().replace(" ", "").replace("\u3000", "") == "合计"
+
+
+def reshuffle(inbox: Path, out: Path, headers: dict[str, list[str]], seed: int = 7) -> int:
+    """Copy `inbox` to `out` as another department's tools would write the same rows: columns in another
+    order, rows in another order, each file split in two files with their own markers, comma-separated
+    UTF-8 with a BOM.  A 合计 row stays a last row (of the second part).  The number of files written."""
+    shutil.rmtree(out, ignore_errors=True)
+    written = 0
+    for path in sorted(inbox.rglob("*")):
+        rel = path.relative_to(inbox)
+        if path.is_dir() or path.suffix == ".ok" or len(rel.parts) != 3:
+            continue
+        if path.suffix == ".csv":
+            df = _read_csv(path)
+        elif path.suffix == ".xlsx":
+            df = _read_xlsx(path, set(headers[rel.parts[0]]))
+        else:
+            df = pd.read_parquet(path).astype(object).where(lambda d: d.notna(), "").astype(str)
+        summary = df[df.apply(_is_summary, axis=1)]
+        data = df.drop(summary.index).sample(frac=1, random_state=seed)
+        summary = summary[list(reversed(df.columns))].copy()
+        summary[df.columns[0]] = ""  # its 合计 moves to the first cell, where sources.md puts it
+        summary[df.columns[-1]] = "合计"
+        data = data[list(reversed(df.columns))]
+        half = len(data) // 2
+        for k, part in enumerate((data.iloc[:half], pd.concat([data.iloc[half:], summary]))):
+            target = out / rel.parent / f"{path.stem}_part{k + 1}.csv"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            part.to_csv(target, index=False, encoding="utf-8-sig")
+            target.with_name(target.name + ".ok").write_text(str(len(part) - (len(summary) if k else 0)))
+            written += 1
+    return written
