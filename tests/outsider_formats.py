@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -127,3 +128,74 @@ def reshuffle(inbox: Path, out: Path, headers: dict[str, list[str]], seed: int =
             target.with_name(target.name + ".ok").write_text(str(len(part) - (len(summary) if k else 0)))
             written += 1
     return written
+
+
+ID_COLUMNS = {"身份证号", "公民身份号码", "纳税人识别号", "证件号码", "人员证件号", "投保人证件号"}
+NAME_COLUMNS = {"姓名", "户名", "权利人", "所有人", "人员姓名", "投保人"}
+DATE_COLUMNS = {"出生日期", "变动日期", "死亡日期", "火化日期", "登记日期", "成立日期", "初次登记日期", "查询日期",
+                "截至日期", "授权日期", "委托日期"}
+MONTH_COLUMNS = {"所属期", "月份"}
+YUAN_COLUMNS = {"收入额", "已缴税额", "缴费基数", "待遇金额", "月缴存基数", "月缴存额", "账户余额", "余额", "持仓市值",
+                "资金余额", "现金价值", "购置价格"}
+_FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+_ID18 = re.compile(r"[1-9][0-9]{5}(19[0-9]{2})[0-9]{7}[0-9X]")
+_YMD = re.compile(r"([12][0-9]{3})-?([01][0-9])-?([0-3][0-9])")
+_YM = re.compile(r"([12][0-9]{3})([01][0-9])")
+_YUAN = re.compile(r"[1-9][0-9]{3,8}\.[0-9]{2}")
+
+
+def _id_forms(v: str, k: int) -> str:
+    forms = [v.lower(), v.translate(_FULL_WIDTH), "'" + v, f" {v[:6]} {v[6:14]} {v[14:]} "]
+    if _ID18.fullmatch(v) and v[-1] != "X":  # the legacy 15-digit form of the same person (born 19xx)
+        forms.append(v[:6] + v[8:17])
+    return forms[k % len(forms)]
+
+
+def _value_forms(col: str, v: str, k: int) -> str:
+    """`v` written another way sources.md allows, when it is in the plain form; else `v` as it is."""
+    if col in ID_COLUMNS and re.fullmatch(r"[0-9]{17}[0-9X]", v):
+        return _id_forms(v, k)
+    if col in NAME_COLUMNS and len(v) >= 2 and not v.isascii():
+        return [f" {v}", f"{v[0]} {v[1:]}", f"{v}\u3000"][k % 3]
+    if col in DATE_COLUMNS and (m := _YMD.fullmatch(v)):
+        y, mo, d = m.group(1), int(m.group(2)), int(m.group(3))
+        return [f"{y}年{mo}月{d}日", f"{y}/{mo}/{d}"][k % 2]
+    if col in MONTH_COLUMNS and (m := _YM.fullmatch(v)):
+        return f"{m.group(1)}-{m.group(2)}"
+    if col in YUAN_COLUMNS and _YUAN.fullmatch(v):
+        whole, cents = v.split(".")
+        return [f"{int(whole):,}.{cents}", f"{v}元", f"{whole[:-4] or '0'}.{whole[-4:].rjust(4, '0')}{cents}万",
+                f"{int(whole):,}.{cents}元"][k % 4]
+    return v
+
+
+def revalue(inbox: Path, out: Path, headers: dict[str, list[str]]) -> int:
+    """Copy `inbox` to `out` as comma-separated UTF-8 (BOM) CSV, every plain ID, name, date, month and yuan
+    amount written in one of the other forms sources.md says arrive ("Values as they come"): `x`, full-width
+    digits, a leading apostrophe, spaces, the legacy 15-digit ID; spaced names; `YYYY年M月D日`, `YYYY/M/D`;
+    `YYYY-MM`; thousands separators, `元`, `万`.  The number of values changed."""
+    shutil.rmtree(out, ignore_errors=True)
+    changed = 0
+    for path in sorted(inbox.rglob("*")):
+        rel = path.relative_to(inbox)
+        if path.is_dir() or path.suffix == ".ok" or len(rel.parts) != 3:
+            continue
+        if path.suffix == ".csv":
+            df = _read_csv(path)
+        elif path.suffix == ".xlsx":
+            df = _read_xlsx(path, set(headers[rel.parts[0]]))
+        else:
+            df = pd.read_parquet(path).astype(object).where(lambda d: d.notna(), "").astype(str)
+        summary = df.apply(_is_summary, axis=1)
+        # the form follows from the row's content, so a row delivered twice is still twice the same row
+        keys = [zlib.crc32("\x1f".join(map(str, row)).encode()) for row in df.itertuples(index=False)]
+        for j, col in enumerate(df.columns):
+            new = [v if s else _value_forms(col, v, k + j)
+                   for k, v, s in zip(keys, df[col], summary, strict=True)]
+            changed += sum(a != b for a, b in zip(new, df[col], strict=True))
+            df[col] = new
+        target = out / rel.with_suffix(".csv")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(target, index=False, encoding="utf-8-sig")
+        shutil.copyfile(path.with_name(path.name + ".ok"), target.with_name(target.name + ".ok"))
+    return changed
