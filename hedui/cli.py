@@ -441,20 +441,6 @@ def _run_failures() -> tuple[type[BaseException], ...]:
     return (ReconciliationError, AuthorizationError, AuditError, ProtectError, DecryptionError, SourceUnavailable)
 
 
-def _error_line(exc: BaseException) -> str:
-    from hedui.errors import LockedError
-
-    if isinstance(exc, LockedError):
-        return f"错误：{mask_text(str(exc))}"
-    if isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError)):
-        return f"错误：找不到文件或目录：{mask_text(str(exc.filename or exc))}"
-    if isinstance(exc, PermissionError):
-        return f"错误：没有权限读写 {mask_text(str(exc.filename or exc))}：请检查文件权限"
-    if isinstance(exc, OSError):
-        return f"错误：读写文件失败：{mask_text(str(exc))}"
-    return f"错误：{mask_text(str(exc))}"
-
-
 def main(argv: list[str] | None = None) -> int:
     from hedui.ops.run_summary import EXIT_ERROR, EXIT_INPUT, EXIT_LOCKED
     from hedui.workdir import private_umask
@@ -463,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     verbose = getattr(args, "verbose", False)
+    workdir = getattr(args, "workdir", None)
     setup_logging(verbose)
     try:
         return args.func(args)
@@ -471,25 +458,29 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # one Chinese line; the traceback only with -v
         from hedui.errors import LockedError
+        from hedui.ops.failures import disk_full_line, error_line
 
         if verbose:
             import traceback
 
             print(mask_text("".join(traceback.format_exception(exc))), file=sys.stderr)
         if isinstance(exc, LockedError):
-            print(_error_line(exc), file=sys.stderr)
+            print(error_line(exc, workdir), file=sys.stderr)
             return EXIT_LOCKED
         if isinstance(exc, HeduiError) and getattr(exc, "exit_code", None):  # e.g. 5: other keys
-            print(_error_line(exc), file=sys.stderr)
+            print(error_line(exc, workdir), file=sys.stderr)
             return exc.exit_code
         if isinstance(exc, _run_failures()):
-            print(_error_line(exc), file=sys.stderr)
+            print(error_line(exc, workdir), file=sys.stderr)
             return EXIT_ERROR
         if isinstance(exc, _user_errors()):
-            print(_error_line(exc), file=sys.stderr)
+            print(error_line(exc, workdir), file=sys.stderr)
             return EXIT_INPUT
         if isinstance(exc, OSError):
-            print(_error_line(exc), file=sys.stderr)
+            print(error_line(exc, workdir), file=sys.stderr)
+            return EXIT_ERROR
+        if (full := disk_full_line(exc, workdir)) is not None:  # DuckDB's write errors included
+            print(full, file=sys.stderr)
             return EXIT_ERROR
         print(f"错误：运行失败（内部错误 {type(exc).__name__}：{mask_text(str(exc))[:300]}）。"
               "加 -v 查看详细信息；修正后可直接重跑同一日期。", file=sys.stderr)

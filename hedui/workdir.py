@@ -309,6 +309,21 @@ def clean_leftovers(workdir: Path | str, run_date: str | None = None) -> dict:
     return counts
 
 
+@contextlib.contextmanager
+def replaced_whole(path: Path, mode: str = "w", **kwargs):
+    """A file object writing `path` as a whole: written to ``<path>.tmp`` and moved over `path` when the
+    block ends without error; on an error (a full disk, a kill) the temporary file is removed (or, after a
+    kill, by `clean_leftovers`) and `path` stays as it was — never half of a new file."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, mode, **kwargs) as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def is_private(path: Path | str) -> bool:
     """True when nobody but the owner can read `path` (group/other bits clear)."""
     return not (Path(path).stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))

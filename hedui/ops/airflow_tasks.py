@@ -74,6 +74,12 @@ def fail_fast():
         raise  # another run holds the workdir: a retry later may succeed
     except _never_retry() as exc:
         raise AirflowFailException(_mask(str(exc))) from exc
+    except Exception as exc:  # a retry may succeed (a full disk cleared): say so in the task's log, then retry
+        from hedui.ops.failures import disk_full_line
+
+        if (line := disk_full_line(exc, None)) is not None:
+            log.error("%s", line)
+        raise
 
 
 def check_inbox_exists(ctx) -> None:

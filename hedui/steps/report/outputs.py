@@ -35,6 +35,7 @@ from hedui.steps.report.pages import (
     _row_class,
 )
 from hedui.steps.report.sqlhtml import _record_groups, _sql_case, _sql_str
+from hedui.workdir import replaced_whole
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def _masked_statuses(con, run_date: str) -> list[dict]:
 
 def _write_csv(path: Path, header: list[str], rel) -> None:
     """Write a query's rows to CSV (the csv module's dialect, formula prefixes neutralized), a batch at a time."""
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with replaced_whole(path, newline="", encoding="utf-8") as fh:
         w = safe_csv.writer(fh)
         w.writerow(header)
         for batch in rel.fetch_record_batch(100_000):
@@ -221,7 +222,7 @@ def _write_batch_files(con, env, run_date: str, out: Path, statuses: list[dict],
         params=params))
     recon = _rows(con.sql("select source, file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
                           "where run_date = $run_date order by source, file", params=params))
-    with open(out / "reconciliation.csv", "w", newline="", encoding="utf-8") as fh:
+    with replaced_whole(out / "reconciliation.csv", newline="", encoding="utf-8") as fh:
         w = safe_csv.writer(fh)
         w.writerow(["source", "file", "rows_delivered", "rows_staged", "rows_quarantined"])
         w.writerows(tuple(r.values()) for r in recon)
@@ -269,7 +270,7 @@ def _write_batch_files(con, env, run_date: str, out: Path, statuses: list[dict],
             "order by source, n desc, reason_zh",
             params=params)),
     )
-    with open(out / "index.html", "w", encoding="utf-8") as fh:
+    with replaced_whole(out / "index.html", encoding="utf-8") as fh:
         summary.dump(fh)
 
 
