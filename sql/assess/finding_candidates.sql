@@ -126,7 +126,9 @@ relation_mismatch as (
         '申报关系“' || m.relation || '”，户籍登记为与户主关系“' || p.relation_to_head || '”'
             || case when applicant_reg.registered_relation <> '本人'
                     then '（申请人登记为与户主关系“' || applicant_reg.relation_to_head || '”）' else '' end as detail_zh,
-        p.is_confirmed, 'exact_id' as method, cast(null as double) as match_weight, p.is_pending
+        -- the contradiction rests on both registration records: on a probabilistic one of the applicant's too
+        p.is_confirmed and applicant_reg.is_confirmed as is_confirmed, 'exact_id' as method,
+        cast(null as double) as match_weight, p.is_pending
     from relation_category as p
     inner join members as m on m.request_id = p.request_id and m.member_id = p.member_id
     inner join relation_category as applicant_reg
