@@ -44,13 +44,22 @@ by_id as (
 -- the names linkage pairs (its blocking rules, matching.linkage.names): equal, of the same pinyin (a rare
 -- character typed in pinyin: 王yao明), or one with a `*` for a character the other has (王*明); `_hd_q_names`
 -- holds their keys (hedui.steps.link._quarantine_name_keys)
+q_names as (select * from _hd_q_names where side = 'q'),
+
+m_names as (select * from _hd_q_names where side = 'm'),
+
+-- each an equi-join (an OR of them would compare every name with every member's)
 same_name as (
-    select distinct q.name as q_name, m.name as m_name
-    from _hd_q_names as q
-    inner join _hd_q_names as m
-        on q.name = m.name or q.py = m.py
-        or (q.surname_py = m.surname_py and q.nsyl = m.nsyl
-            and ((q.pat is not null and m.py like q.pat) or (m.pat is not null and q.py like m.pat)))
+    select q.name as q_name, m.name as m_name from q_names as q inner join m_names as m on m.name = q.name
+    union
+    select q.name, m.name from q_names as q inner join m_names as m on m.py = q.py
+    union
+    select q.name, m.name from (select * from q_names where pat is not null) as q
+    inner join m_names as m on m.surname_py = q.surname_py and m.nsyl = q.nsyl and m.py like q.pat
+    union
+    select q.name, m.name from q_names as q
+    inner join (select * from m_names where pat is not null) as m
+        on m.surname_py = q.surname_py and m.nsyl = q.nsyl and q.py like m.pat
 ),
 
 named as (
