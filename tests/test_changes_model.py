@@ -22,7 +22,9 @@ def con():
             kind varchar, fact_key varchar, detail_zh varchar);
         create table source_status (run_date varchar, source varchar, source_zh varchar, status varchar,
             reasons_zh varchar);
+        create table stg_requests (run_date varchar, request_id varchar, id_norm varchar, authorization_no varchar);
     """)
+    c.execute("insert into stg_requests values (?, 'R1', 'a', 'SQ1'), (?, 'R2', 'a', 'SQ2')", [BEFORE, NOW])
     c.execute("insert into previous_verification values (?, 'R2', ?, 'R1', false)", [NOW, BEFORE])
     for day in (BEFORE, NOW):
         for source in SOURCES:
@@ -57,3 +59,16 @@ def test_an_employer_is_compared_only_when_both_its_sources_passed_both_times(co
     assert ("R2", "added", "employer") in _changes(con)
     con.execute("delete from source_status where run_date = ? and source = 'tax'", [BEFORE])  # not delivered then
     assert ("R2", "added", "employer") not in _changes(con)
+
+
+def test_only_members_looked_up_at_both_checks_are_compared(con):
+    """A member whose authorization lapsed has no facts now: his car is no change (nor may it be shown); a
+    member first authorized now had none then: his car of years ago is no new vehicle; a member whose request
+    row had no usable ID either time was not looked up then."""
+    con.execute("insert into stg_requests values (?, 'R1', 'b', 'SQ1'), (?, 'R2', 'b', '  '), "
+                "(?, 'R1', 'c', ''), (?, 'R2', 'c', 'SQ2'), (?, 'R1', null, 'SQ1'), (?, 'R2', 'd', 'SQ2')",
+                [BEFORE, NOW, BEFORE, NOW, BEFORE, NOW])
+    for day, member in ((BEFORE, "b"), (NOW, "c"), (NOW, "d")):
+        con.execute("insert into facts values (?, ?, 'a', ?, 'vehicle', ?, '车辆')",
+                    [day, "R1" if day == BEFORE else "R2", member, f"赣B{member}"])
+    assert _changes(con) == [("R2", "added", "business"), ("R2", "removed", "property")]

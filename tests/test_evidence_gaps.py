@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hedui import db
+from hedui.steps.link import _quarantine_name_keys
 from matching.idnum import normalize_id
 
 RUN = "20261128"
@@ -251,16 +252,20 @@ def test_quarantine_links_match_by_id_by_name_and_a_birth_date_or_by_the_name_al
     con.executemany("insert into _hd_q_plain values (?, ?, ?, ?)", [(t, p, *normalize_id(p)) for t, p in rows])
     for no, token, name, birth in ((1, "a1:q1", "李四", None), (2, "a1:q2", "张三", None), (3, "a1:q3", "张四", None),
                                    (4, "a1:n", "王五", None), (5, None, "张三", None), (6, None, "张三", "1949-12-31"),
-                                   (7, None, "张三", "1949-12-30")):
+                                   (7, None, "张三", "1949-12-30"), (8, None, "张*", None), (9, "a1:q3", "张san", None),
+                                   (10, None, "张*三", None)):
         con.execute("insert into quarantine_subjects values (?, 'bank', 'b.csv', ?, ?, null, ?, 'bad_amount', 'x', ?)",
                     [RUN, no, token, name, birth])
+    _quarantine_name_keys(con, RUN)
     got = sorted(con.sql(db.sql_text("link/quarantine_links.sql"), params={"run_date": RUN}).fetchall())
     assert [(r[3], r[4], r[5], r[6]) for r in got] == [
         (1, "R1", "p1:m", "exact_id"),      # by ID, whatever the name
         (2, "R1", "p1:m", "name_birth"),    # wrong check character: name and birth date agree
         (5, "R1", "p1:m", "name"),          # no ID and no birth date: the name is all there is, as for linkage
         (6, "R1", "p1:m", "name_birth"),    # no ID, but the row's own birth date (出生日期) and the name agree
-    ]  # 3: another name; 4: an unauthorized member; 7: born another day than the member
+        (8, "R1", "p1:m", "name"),          # a rare character typed as `*`: 张* is 张三 as linkage pairs it …
+        (9, "R1", "p1:m", "name_birth"),    # … and typed in pinyin
+    ]  # 3: another name; 4: an unauthorized member; 7: born another day than the member; 10: three syllables
 
 
 def test_a_figure_finding_on_an_unconfirmed_link_names_the_unconfirmed_records_it_reads(con):

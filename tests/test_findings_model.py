@@ -235,6 +235,38 @@ def test_a_declared_spouse_registered_as_spouse_is_no_mismatch(con):
     assert candidates(con) == []
 
 
+@pytest.mark.parametrize(("applicant_reg", "member_reg", "declared", "mismatch"), [
+    ("子", "户主", "父母", False), ("子", "妻", "父母", False), ("子", "妻", "配偶", True),  # a son in his father's 户
+    ("子", "女", "兄弟姐妹", False), ("子", "孙子", "子女", False), ("子", "孙子", "孙子女", True),
+    ("妻", "户主", "配偶", False), ("妻", "户主", "子女", True), ("妻", "父亲", "父母", False),  # the head's wife
+    ("母", "户主", "子女", False), ("母", "父", "配偶", False), ("母", "父", "子女", True),  # the head's mother
+    ("孙子", "子", "父母", False), ("孙子", "子", "兄弟姐妹", True), ("孙子", "户主", "祖父母", False),
+    ("弟", "户主", "兄弟姐妹", False), ("弟", "子", "子女", True),  # the head's son is his nephew
+    ("20", "02", "父母", False), ("20", "12", "配偶", True),  # GB/T 4761 codes: 子, 户主, 妻
+    ("儿媳", "子", "配偶", False), ("儿媳", "子", "兄弟姐妹", False),  # an in-law applying: not translated
+    ("父", "孙子", "子女", False),  # the head's grandson to the head's father: not told apart, no finding
+    ("子", "户主", "其他", False),  # 其他 is checked against nothing
+])
+def test_a_declared_relation_is_translated_through_the_head_the_applicant_does_not_head(
+        con, applicant_reg, member_reg, declared, mismatch):
+    con.execute("insert into source_status values (?, 'public_security', '公安 户籍', 'passed', '')", [RUN])
+    con.execute("update stg_requests set relation = ? where id_norm = ?", [declared, B])
+    registered(con, "ps:1", applicant_reg, A)
+    registered(con, "ps:2", member_reg, B)
+    rows = candidates(con)
+    assert found(rows) == ([("MEMBER_REGISTRATION_MISMATCH", B, "ps:2", True, False)] if mismatch else [])
+
+
+def test_a_relation_contradicted_through_an_unconfirmed_registration_of_the_applicant_is_unconfirmed(con):
+    con.execute("insert into source_status values (?, 'public_security', '公安 户籍', 'passed', '')", [RUN])
+    add(con, "stg_public_security", "ps:1", "public_security", "正常", None, "H1", "子")
+    link(con, "public_security", "ps:1", A, confirmed=False, weight=12.0)  # his own record, linked by name
+    registered(con, "ps:2", "妻", B)  # his mother, declared his 配偶
+    rows = candidates(con)
+    assert found(rows) == [("MEMBER_REGISTRATION_MISMATCH", B, "ps:2", False, False)]
+    assert detail(rows, "ps:2") == "申报关系“配偶”，户籍登记为与户主关系“妻”（申请人登记为与户主关系“子”）"
+
+
 # --- runs -----------------------------------------------------------------------------------------------
 
 

@@ -285,6 +285,36 @@ def quarantine_links(con, run_date: str, keys, members: pa.Table | None = None) 
     con.sql("create or replace temp table _hd_q_plain as select * from _hd_q_arrow")
     con.unregister("_hd_q_arrow")
     try:
+        _quarantine_name_keys(con, run_date)
         return db.replace_model(con, "quarantine_links", "link/quarantine_links.sql", run_date)
     finally:
         con.sql("drop table if exists _hd_q_plain")
+        con.sql("drop table if exists _hd_q_names")
+
+
+def _quarantine_name_keys(con, run_date: str) -> None:
+    """Temp table `_hd_q_names` (side, name, py, pat, nsyl, surname_py): the pinyin keys probabilistic linkage
+    compares names by (`matching.linkage.names`), of the names of the quarantined rows without a usable ID
+    (side 'q') and of the authorized members (side 'm'): a rare character typed as `*` or in pinyin (王*明,
+    王yao明) names the member as linkage would pair it, which an equal normalized name alone missed."""
+    import polars as pl
+
+    from matching.linkage.names import name_keys_frame
+
+    rows = con.sql("""
+        select distinct 'q' as side, q.name_norm from quarantine_subjects as q
+        left join _hd_q_plain as p on p.token = q.id_number
+        where q.run_date = $run_date and q.source <> 'requests' and q.name_norm is not null
+          and coalesce(p.status, '') not in ('valid', 'converted_15')
+        union
+        select distinct 'm', name_norm from stg_requests
+        where run_date = $run_date and name_norm is not null and nullif(trim(authorization_no), '') is not null
+    """, params={"run_date": run_date}).fetchall()
+    if not any(side == "q" for side, _ in rows):
+        rows = []  # no quarantined row without a usable ID: no name to compare
+    frame = name_keys_frame([n for _, n in rows]).select(
+        side=pl.Series([side for side, _ in rows], dtype=pl.String), name="raw", py="py", pat="pat", nsyl="nsyl",
+        surname_py="surname_py")
+    con.register("_hd_q_names_arrow", frame.to_arrow())
+    con.sql("create or replace temp table _hd_q_names as select * from _hd_q_names_arrow")
+    con.unregister("_hd_q_names_arrow")

@@ -27,14 +27,32 @@ comparable as (
             where s.run_date = d.run_date and s.source = ks.source and s.status = 'passed'))
 ),
 
+-- the members looked up both times (authorized, a usable ID): a member not looked up either time has no facts
+-- that time, which is no change — his car is not "no longer there" when his authorization lapsed (nor may a
+-- member without authorization have facts in the report at all), nor "new" when he was first authorized
+looked_up_both as (
+    select p.request_id, m.id_norm as member_id
+    from previous as p
+    inner join stg_requests as m on m.run_date = $run_date and m.request_id = p.request_id
+    where m.id_norm is not null and nullif(trim(m.authorization_no), '') is not null
+    intersect
+    select p.request_id, m.id_norm
+    from previous as p
+    inner join stg_requests as m on m.run_date = p.previous_run_date and m.request_id = p.previous_request_id
+    where m.id_norm is not null and nullif(trim(m.authorization_no), '') is not null
+),
+
 now_facts as (
-    select * from facts where run_date = $run_date
+    select f.* from facts as f
+    semi join looked_up_both as b on b.request_id = f.request_id and b.member_id = f.member_id
+    where f.run_date = $run_date
 ),
 
 then_facts as (
     select p.request_id as current_request_id, f.*
     from previous as p
     inner join facts as f on f.run_date = p.previous_run_date and f.request_id = p.previous_request_id
+    semi join looked_up_both as b on b.request_id = p.request_id and b.member_id = f.member_id
 ),
 
 added as (

@@ -300,14 +300,16 @@ needed_values as (
     union all
     -- a declared relation the registration cannot be checked against (finding_candidates.sql's
     -- relation_mismatch): a checkable member's relation to the head empty or a word not known here,
-    -- in the 户 the applicant heads; or the applicant's own, so that whether he heads the 户 (and
-    -- every declared relation of the members registered with him) cannot be told
+    -- in the 户 of the applicant (whom the member's relation is translated to through the head: not
+    -- where the applicant is an in-law, 其他, whose members' relations are not translated); or the
+    -- applicant's own, so that how he stands to the head (and every declared relation of the members
+    -- registered with him) cannot be told
     select r.request_id, r.member_id, r.source, r.record_id, false, cast(null as double), '与户主关系'
     from registered as r
     where r.category is null and exists (
         select 1 from registered as o
         where o.request_id = r.request_id and o.hukou_no = r.hukou_no
-          and ((r.relation not in ('本人', '其他') and o.relation = '本人' and o.category = '本人')
+          and ((r.relation not in ('本人', '其他') and o.relation = '本人' and o.category <> '其他')
                or (r.relation = '本人' and o.relation not in ('本人', '其他'))))
 ),
 

@@ -94,25 +94,53 @@ not_registered as (
 ),
 
 -- the registration's relation to the head in the categories of 与申请人关系 (hd_relation_category);
--- a word not known there contradicts nothing here (null): evidence_gaps.sql lists it as VALUE_UNKNOWN
+-- a word not known here contradicts nothing here (null): evidence_gaps.sql lists it as VALUE_UNKNOWN
 relation_category as (
     select *, hd_relation_category(relation_to_head) as registered_relation from ps_linked
 ),
 
+-- a member's relation to the applicant, from both relations to the head of the 户 they share: the applicant
+-- need not head it (a son applying in his father's 户: the head is his 父母, the head's wife too).  (applicant
+-- to head, member to head) → the declared relations that agree; 其他 agrees with every pair.  In-laws are
+-- only 其他 in these categories, so a pair that may be an in-law is given the relation of the blood one too
+-- (the head's parents are 父母 to his wife); a pair that could be two different relations (the head's
+-- grandparents to his grandparent: a spouse, or the other grandchild side's) is not listed, and contradicts
+-- nothing.  The applicant heading the 户 is the identity below (`via_head.applicant = '本人'`).
+via_head (applicant, member, agreeing) as (
+    values ('配偶', '本人', ['配偶']), ('配偶', '子女', ['子女']), ('配偶', '父母', ['父母']),
+           ('配偶', '祖父母', ['祖父母']), ('配偶', '孙子女', ['孙子女']), ('配偶', '兄弟姐妹', ['兄弟姐妹']),
+           ('子女', '本人', ['父母']), ('子女', '配偶', ['父母']), ('子女', '子女', ['兄弟姐妹']),
+           ('子女', '父母', ['祖父母']), ('子女', '孙子女', ['子女']), ('子女', '兄弟姐妹', []),
+           ('父母', '本人', ['子女']), ('父母', '配偶', ['子女']), ('父母', '子女', ['孙子女']),
+           ('父母', '父母', ['配偶']), ('父母', '祖父母', ['父母']), ('父母', '兄弟姐妹', ['子女']),
+           ('祖父母', '本人', ['孙子女']), ('祖父母', '配偶', ['孙子女']), ('祖父母', '父母', ['子女']),
+           ('祖父母', '兄弟姐妹', ['孙子女']),
+           ('孙子女', '本人', ['祖父母']), ('孙子女', '配偶', ['祖父母']), ('孙子女', '子女', ['父母']),
+           ('孙子女', '孙子女', ['兄弟姐妹']),
+           ('兄弟姐妹', '本人', ['兄弟姐妹']), ('兄弟姐妹', '配偶', ['兄弟姐妹']), ('兄弟姐妹', '父母', ['父母']),
+           ('兄弟姐妹', '祖父母', ['祖父母']), ('兄弟姐妹', '兄弟姐妹', ['兄弟姐妹']), ('兄弟姐妹', '子女', [])
+),
+
 relation_mismatch as (
     select p.request_id, 'MEMBER_REGISTRATION_MISMATCH' as code, p.member_id, p.source, p.record_id,
-        '申报关系“' || m.relation || '”，户籍登记为与户主关系“' || p.relation_to_head || '”' as detail_zh,
-        p.is_confirmed, 'exact_id' as method, cast(null as double) as match_weight, p.is_pending
+        '申报关系“' || m.relation || '”，户籍登记为与户主关系“' || p.relation_to_head || '”'
+            || case when applicant_reg.registered_relation <> '本人'
+                    then '（申请人登记为与户主关系“' || applicant_reg.relation_to_head || '”）' else '' end as detail_zh,
+        -- the contradiction rests on both registration records: on a probabilistic one of the applicant's too
+        p.is_confirmed and applicant_reg.is_confirmed as is_confirmed, 'exact_id' as method,
+        cast(null as double) as match_weight, p.is_pending
     from relation_category as p
     inner join members as m on m.request_id = p.request_id and m.member_id = p.member_id
-    inner join relation_category as head
-        on head.request_id = p.request_id and head.hukou_no = p.hukou_no
-       and head.registered_relation = '本人' and not head.is_pending
+    inner join relation_category as applicant_reg
+        on applicant_reg.request_id = p.request_id and applicant_reg.hukou_no = p.hukou_no
+       and not applicant_reg.is_pending
     inner join members as applicant
-        on applicant.request_id = head.request_id and applicant.member_id = head.member_id
+        on applicant.request_id = applicant_reg.request_id and applicant.member_id = applicant_reg.member_id
        and applicant.relation = '本人'
+    left join via_head as v on v.applicant = applicant_reg.registered_relation and v.member = p.registered_relation
     where m.relation <> '本人' and m.relation <> '其他'
-      and p.registered_relation <> m.relation  -- null (a word not known here) contradicts nothing
+      and case when applicant_reg.registered_relation = '本人' then p.registered_relation <> m.relation
+               else not list_contains(v.agreeing, m.relation) end  -- null (not known, no pair) contradicts nothing
 ),
 
 vehicles as (

@@ -4,7 +4,8 @@
 -- name and a birth date, the keys probabilistic linkage compares: the one its partial ID
 -- carries, or the row's own (the registration's 出生日期); a row with neither an ID nor a
 -- birth date by its name alone, as linkage pairs such a record by name for a person to
--- look at (a staged twin would wait for review and keep the household from CLEAR).
+-- look at (a staged twin would wait for review and keep the household from CLEAR).  Names
+-- are compared as linkage compares them (same_name below).
 -- The delivered IDs are encrypted: `_hd_q_plain` (token, plain, and `norm`/`status`
 -- normalized in Python, the tested twins of `hd_id_norm`/`hd_id_status`) lives in the
 -- link step's temporary memory only.
@@ -40,20 +41,47 @@ by_id as (
     from parsed as q inner join members as m on m.idno = q.idno
 ),
 
-by_name_birth as (
-    select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'name_birth' as method
+-- the names linkage pairs (its blocking rules, matching.linkage.names): equal, of the same pinyin (a rare
+-- character typed in pinyin: 王yao明), or one with a `*` for a character the other has (王*明); `_hd_q_names`
+-- holds their keys (hedui.steps.link._quarantine_name_keys)
+q_names as (select * from _hd_q_names where side = 'q'),
+
+m_names as (select * from _hd_q_names where side = 'm'),
+
+-- each an equi-join (an OR of them would compare every name with every member's)
+same_name as (
+    select q.name as q_name, m.name as m_name from q_names as q inner join m_names as m on m.name = q.name
+    union
+    select q.name, m.name from q_names as q inner join m_names as m on m.py = q.py
+    union
+    select q.name, m.name from (select * from q_names where pat is not null) as q
+    inner join m_names as m on m.surname_py = q.surname_py and m.nsyl = q.nsyl and m.py like q.pat
+    union
+    select q.name, m.name from q_names as q
+    inner join (select * from m_names where pat is not null) as m
+        on m.surname_py = q.surname_py and m.nsyl = q.nsyl and q.py like m.pat
+),
+
+named as (
+    select q.source, q.file_name, q.row_no, q.birth, q.birth_date, m.request_id, m.member_id,
+        m.idno as member_idno
     from parsed as q
-    inner join members as m
-        on m.name_norm = q.name_norm
-       and try_strptime(substr(m.idno, 7, 8), '%Y%m%d')::date in (q.birth, q.birth_date)
-    where q.idno is null and (q.birth is not null or q.birth_date is not null)
+    inner join same_name as n on n.q_name = q.name_norm
+    inner join members as m on m.name_norm = n.m_name
+    where q.idno is null
+),
+
+by_name_birth as (
+    select source, file_name, row_no, request_id, member_id, 'name_birth' as method
+    from named
+    where (birth is not null or birth_date is not null)
+      and try_strptime(substr(member_idno, 7, 8), '%Y%m%d')::date in (birth, birth_date)
 ),
 
 by_name as (
-    select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'name' as method
-    from parsed as q
-    inner join members as m on m.name_norm = q.name_norm
-    where q.idno is null and q.birth is null and q.birth_date is null
+    select source, file_name, row_no, request_id, member_id, 'name' as method
+    from named
+    where birth is null and birth_date is null
 ),
 
 final as (
