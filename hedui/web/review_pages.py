@@ -93,6 +93,22 @@ def _comparison(p: dict, con) -> list[dict]:
     return out
 
 
+def _unchanged_since_seen(history: list[dict], seen: int) -> None:
+    """Refuse a decision made on a page that showed fewer decisions than there are now (409)."""
+    from hedui.review.queue import DECISIONS
+    from hedui.steps.report.display import chinese_date
+
+    if len(history) < seen:
+        raise HTTPException(400, "页面已过期：请重新打开该匹配对后再提交决定")
+    if len(history) > seen:
+        last = history[-1]
+        at = last["decided_at"]
+        raise HTTPException(409, f"该匹配对在您打开页面之后已由 {last['reviewer']} 于 {chinese_date(at)} "
+                                 f"{at.strftime('%H:%M') if hasattr(at, 'strftime') else ''} 作出决定"
+                                 f"（{DECISIONS.get(last['decision'], last['decision'])}），您的决定未保存。"
+                                 "请重新打开该匹配对，看过最新决定后如仍需更改再提交。")
+
+
 def register(app: FastAPI) -> None:
     render, workdir, audit = app.state.render, app.state.workdir, app.state.audit
     user_dep = Depends(app.state.current_user)
@@ -151,7 +167,7 @@ def register(app: FastAPI) -> None:
 
     @app.post("/review/{run_date}/{key}/decide")
     def decide(request: Request, run_date: str, key: str, decision: str = Form(""), reason: str = Form(""),
-               user: User = post_dep):
+               seen: str = Form(""), user: User = post_dep):
         from hedui.pipeline import RunContext
         from hedui.review.decisions import record_decision
 
@@ -161,11 +177,14 @@ def register(app: FastAPI) -> None:
             raise HTTPException(400, "理由过长：请控制在 2000 字以内")
         if not user.can("review"):
             raise HTTPException(403, f"{user.role_zh}不能作出复核决定")
-        with scoped(workdir, user) as con:
-            _pair(con, run_date, key)
+        if not seen.isdigit():
+            raise HTTPException(400, "请从复核匹配对页面提交决定（页面已过期或表单不完整）：请重新打开该匹配对")
         ctx = RunContext.of(workdir, workdir, run_date)
         try:
-            with DB_LOCK:
+            with DB_LOCK:  # the decisions seen on the form are still all there are (two tabs, a double click)
+                with scoped(workdir, user) as con:
+                    history = _pair(con, run_date, key)["history"]
+                _unchanged_since_seen(history, int(seen))
                 result = record_decision(ctx, key, decision, user.username, reason)
         except LockedError:
             raise
@@ -196,20 +215,25 @@ def register(app: FastAPI) -> None:
     @app.post("/objections/{objection_id}/decide")
     def decide_objection(request: Request, objection_id: int, decision: str = Form(""), note: str = Form(""),
                          user: User = post_dep):
+        if not user.can("approve"):
+            raise HTTPException(403, "只有审核员可以受理异议并批准复查")
+        note = mask_free_text(note)
+        if decision not in ("accepted", "rejected") or not note.strip():
+            raise HTTPException(400, "请选择受理或不予受理，并填写理由")
+        with DB_LOCK:  # read, re-check and decide in one go: a double click or two supervisors decide once
+            obj = objections.get(workdir, objection_id)
+            if not obj or not objections.allows(user, obj["region_code"]):
+                raise HTTPException(404, "未找到该异议")
+            if obj["status"] != "open":
+                raise HTTPException(409, f"该异议已由 {obj['decided_by']} 处理（{objections.STATUS_ZH[obj['status']]}），"
+                                         "本次提交未保存。")
+            return _decide_objection(obj, objection_id, decision, note, user)
+
+    def _decide_objection(obj: dict, objection_id: int, decision: str, note: str, user: User):
         from hedui.pipeline import RunContext, assess, report
         from hedui.review.decisions import _refresh_auditor_db
         from hedui.steps.report import versions
 
-        if not user.can("approve"):
-            raise HTTPException(403, "只有审核员可以受理异议并批准复查")
-        obj = objections.get(workdir, objection_id)
-        if not obj or not objections.allows(user, obj["region_code"]):
-            raise HTTPException(404, "未找到该异议")
-        if obj["status"] != "open":
-            raise HTTPException(400, "该异议已处理")
-        note = mask_free_text(note)
-        if decision not in ("accepted", "rejected") or not note.strip():
-            raise HTTPException(400, "请选择受理或不予受理，并填写理由")
         ctx = RunContext.of(workdir, workdir, obj["run_date"])
         if decision == "accepted":  # 复查: assess and report the household again, a new version kept
             from hedui.pipeline import writing

@@ -1,0 +1,250 @@
+"""The staff workspace as a hostile or careless user drives it, over real HTTP (uvicorn on a port, `http.client`):
+sessions and cookies, per-object authorization, hostile inputs and what the answers carry."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import re
+import shutil
+import socket
+import threading
+import time
+import urllib.parse
+
+import duckdb
+import pytest
+
+RLO_NAME = "王\u202e五"  # a delivered name with a right-to-left override: the masked ID after it read backwards
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Client:
+    """One browser's worth of HTTP: its cookie, the site's Host and Origin, no redirects followed."""
+
+    def __init__(self, site: dict, cookie: str | None = None):
+        self.site, self.cookie = site, cookie
+
+    def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None,
+                body: bytes | None = None) -> tuple[int, dict, bytes]:
+        con = http.client.HTTPConnection("127.0.0.1", self.site["port"], timeout=120)
+        h = {"Host": self.site["host"]}
+        if method not in ("GET", "HEAD"):
+            h["Origin"] = "http://" + self.site["host"]
+        if form is not None:
+            body = urllib.parse.urlencode(form).encode()
+            h["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookie:
+            h["Cookie"] = f"hedui_session={self.cookie}"
+        h.update(headers or {})
+        try:
+            con.request(method, path, body=body, headers=h)
+            r = con.getresponse()
+            data = r.read()
+            hdrs = {}
+            for k, v in r.getheaders():
+                hdrs.setdefault(k.lower(), []).append(v)
+            for v in hdrs.get("set-cookie", []):
+                m = re.match(r"hedui_session=([^;]*)", v)
+                if m:
+                    self.cookie = m.group(1).strip('"') or None
+            return r.status, {k: ", ".join(v) if k != "set-cookie" else v for k, v in hdrs.items()}, data
+        finally:
+            con.close()
+
+    def get(self, path: str, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, form: dict | None = None, **kw):
+        return self.request("POST", path, form=form, **kw)
+
+    def page(self, path: str) -> str:
+        status, _, body = self.get(path)
+        assert status == 200, (path, status, body[:300])
+        return body.decode()
+
+    def csrf(self, path: str = "/objections") -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', self.page(path)).group(1)
+
+
+@pytest.fixture(scope="module")
+def site(world_run, tmp_path_factory):
+    """A copy of the world's workdir with staff accounts, served by uvicorn on a random port."""
+    import uvicorn
+
+    from hedui.web import accounts
+    from hedui.web.app import create_app
+
+    ctx, _ = world_run
+    work = tmp_path_factory.mktemp("webhostile") / "work"
+    shutil.copytree(ctx.workdir, work)
+    con = duckdb.connect(str(work / "hedui.duckdb"))
+    try:
+        regions = dict(con.sql("select request_id, region_code from households where run_date = ?",
+                               params=[ctx.run_date]).fetchall())
+        pending = con.sql("select q.request_id, q.decision_key from review_queue q where q.run_date = ? "
+                          "and q.status = 'pending' order by q.match_weight desc, q.decision_key",
+                          params=[ctx.run_date]).fetchall()
+        # the world's households with a pending pair: clerk A's counties hold the first two, clerk B's the third
+        mine, theirs = pending[:2], pending[2]
+        counties_a = sorted({regions[r] for r, _ in mine})
+        other = theirs[0]
+        assert regions[other] not in counties_a and regions[mine[1][0]][:4] != regions[other][:4]
+        rlo = mine[0][0]
+        con.execute("update stg_requests set name = ? where run_date = ? and request_id = ? and relation = '本人'",
+                    [RLO_NAME, ctx.run_date, rlo])
+        rlo_masked = con.sql("select id_masked from stg_requests where run_date = ? and request_id = ? "
+                             "and relation = '本人'", params=[ctx.run_date, rlo]).fetchall()[0][0]
+    finally:
+        con.close()
+    users = {"wh3_clerk_a": ("clerk", counties_a), "wh3_clerk_b": ("clerk", [regions[other]]),
+             "wh3_boss_b": ("supervisor", [regions[other][:4] + "00"]), "wh3_boss_a": ("supervisor", [regions[mine[1][0]]]),
+             "wh3_aud": ("auditor", ["360000"]), "wh3_adm": ("admin", ["360000"]),
+             "wh3_gone": ("clerk", counties_a)}
+    for name, (role, regs) in users.items():
+        accounts.add_user(work, name, f"pw-{name}-0123456", role, regs, display_name=name)
+    port = _free_port()
+    host = f"127.0.0.1:{port}"
+    app = create_app(work, {host})
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield {"port": port, "host": host, "work": work, "run_date": ctx.run_date, "theirs": theirs,
+           "mine": mine, "other": other, "rlo": rlo, "rlo_masked": rlo_masked}
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def sign_in(site, user: str) -> Client:
+    c = Client(site)
+    status, headers, _ = c.post("/login", {"username": user, "password": f"pw-{user}-0123456", "next": "/"})
+    assert status == 303 and c.cookie, (status, headers)
+    return c
+
+
+def _decisions(site, key: str) -> list[tuple]:
+    from hedui import db
+
+    con = db.connect_read(site["work"] / "hedui.duckdb")
+    try:
+        return con.execute("select decision, reviewer from review_decisions where decision_key = ? order by decided_at",
+                           [key]).fetchall()
+    finally:
+        con.close()
+
+
+
+def _form(html: str, action_part: str) -> dict:
+    """The hidden fields of the page's form whose action contains `action_part` (what the browser sends)."""
+    form = next(f for f in re.findall(r"<form[^>]*>.*?</form>", html, re.S) if action_part in f)
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+def _error(body: bytes) -> str:
+    found = re.findall(r'id="error">([^<]*)', body.decode())
+    return found[0] if found else body.decode()[:200]
+
+
+# -- what a page shows ----------------------------------------------------------------------------------------
+
+
+def test_a_right_to_left_override_in_a_name_is_shown_as_its_code_point_not_obeyed(site):
+    """A delivered name "王<U+202E>五" turned the text after it around: in the review queue the masked ID
+    beside the name read backwards. The reports show such a control as "[U+202E]"; now the pages do too."""
+    import openpyxl
+
+    d, rid = site["run_date"], site["rlo"]
+    key = next(k for r, k in site["mine"] if r == rid)
+    c = sign_in(site, "wh3_clerk_a")
+    for path in (f"/search?q={urllib.parse.quote('王')}", f"/h/{d}/{rid}", f"/review?date={d}",
+                 f"/review/{d}/{key}"):
+        page = c.page(path)
+        assert "\u202e" not in page, path
+        assert "王[U+202E]五" in page, path
+    assert f"王[U+202E]五（{site['rlo_masked']}）" in c.page(f"/review?date={d}")
+    status, _, body = c.get(f"/review/export.xlsx?date={d}")
+    cells = [v for row in openpyxl.load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True) for v in row]
+    assert "王[U+202E]五" in cells and not any("\u202e" in str(v) for v in cells)
+
+
+# -- two tabs, a double click ---------------------------------------------------------------------------------
+
+
+def test_a_decision_from_a_stale_tab_is_refused_not_silently_overturning_the_first(site):
+    """Two tabs on one pair: the first confirms, the second (opened before) rejected — and that silently
+    became the decision, a version 3 report, with nobody told. Now the second is refused (409) naming who
+    decided what; reopening the pair shows the decision, and a deliberate change from there still works."""
+    d, key = site["run_date"], site["mine"][0][1]
+    c = sign_in(site, "wh3_clerk_a")
+    tab1 = _form(c.page(f"/review/{d}/{key}"), "/decide")
+    tab2 = _form(c.page(f"/review/{d}/{key}"), "/decide")
+    status, headers, body = c.post(f"/review/{d}/{key}/decide", {**tab1, "decision": "confirmed", "reason": "第一个标签页"})
+    assert status == 303, _error(body)
+    status, headers, body = c.post(f"/review/{d}/{key}/decide", {**tab2, "decision": "rejected", "reason": "第二个标签页"})
+    assert status == 409, (status, headers.get("location"))
+    assert "已由 wh3_clerk_a" in _error(body) and "确认" in _error(body) and "未保存" in _error(body)
+    assert _decisions(site, key) == [("confirmed", "wh3_clerk_a")]
+    # the same form sent again (a double click on 确认) is refused the same way
+    status, _, _ = c.post(f"/review/{d}/{key}/decide", {**tab1, "decision": "confirmed", "reason": "第一个标签页"})
+    assert status == 409 and len(_decisions(site, key)) == 1
+    fresh = _form(c.page(f"/review/{d}/{key}"), "/decide")
+    status, _, body = c.post(f"/review/{d}/{key}/decide", {**fresh, "decision": "rejected", "reason": "复查后改为否决"})
+    assert status == 303, _error(body)
+    assert [x for x, _ in _decisions(site, key)] == ["confirmed", "rejected"]
+
+
+def test_a_double_click_on_an_objection_decision_decides_it_once(site, monkeypatch):
+    """Two submits of one objection's decision that both read it while still open (a double click on
+    不予受理, two supervisors at once) were both told it was done and both audited; now the second is told
+    it was already decided (409) and the objection carries the first decision only."""
+    from hedui.audit.auditor import default_log_path
+    from hedui.audit.log import AuditLog
+    from hedui.web import objections
+
+    d, rid = site["run_date"], site["mine"][1][0]
+    clerk = sign_in(site, "wh3_clerk_a")
+    status, _, body = clerk.post(f"/h/{d}/{rid}/objections", {"csrf_token": clerk.csrf(), "reason": "申请人称车辆已转让"})
+    assert status == 303, _error(body)
+    oid = objections.for_household(site["work"], d, rid)[-1]["id"]
+    boss = sign_in(site, "wh3_boss_a")
+    token = _form(boss.page(f"/h/{d}/{rid}"), f"/objections/{oid}/decide")["csrf_token"]
+    both_read = threading.Barrier(2, timeout=3)
+    real_get = objections.get
+
+    def get_then_wait(*args, **kwargs):  # the two requests read the objection at the same moment
+        found = real_get(*args, **kwargs)
+        try:
+            both_read.wait()
+        except threading.BrokenBarrierError:
+            pass
+        return found
+
+    monkeypatch.setattr(objections, "get", get_then_wait)
+    answers = {}
+
+    def submit(note):
+        answers[note] = boss.post(f"/objections/{oid}/decide", {"csrf_token": token, "decision": "rejected",
+                                                                 "note": note})
+
+    clicks = [threading.Thread(target=submit, args=(n,)) for n in ("第一次点击", "第二次点击")]
+    for t in clicks:
+        t.start()
+    for t in clicks:
+        t.join()
+    assert sorted(a[0] for a in answers.values()) == [303, 409]
+    first = next(n for n, a in answers.items() if a[0] == 303)
+    second = next(n for n, a in answers.items() if a[0] == 409)
+    assert "已由 wh3_boss_a 处理" in _error(answers[second][2])
+    assert real_get(site["work"], oid)["decision_note"] == first
+    entries = [e for e in AuditLog(default_log_path(site["work"])).entries()
+               if e["action"] == "objection" and e["details"].get("objection") == oid and "decision" in e["details"]]
+    assert [e["details"]["note"] for e in entries] == [first]
