@@ -248,3 +248,32 @@ def test_a_double_click_on_an_objection_decision_decides_it_once(site, monkeypat
     entries = [e for e in AuditLog(default_log_path(site["work"])).entries()
                if e["action"] == "objection" and e["details"].get("objection") == oid and "decision" in e["details"]]
     assert [e["details"]["note"] for e in entries] == [first]
+
+
+# -- what every answer carries ----------------------------------------------------------------------------------
+
+
+def test_every_answer_refusals_included_carries_the_security_headers(site):
+    """The Host and cross-site refusals came back bare (no nosniff, no frame-ancestors, cacheable): they are
+    answered before the app, where the headers were added only to what the app answered."""
+    d = site["run_date"]
+    clerk = sign_in(site, "wh3_clerk_a")
+    answers = {
+        "page": clerk.get(f"/h/{d}/{site['rlo']}"),
+        "pdf": clerk.get(f"/h/{d}/{site['rlo']}/report.pdf"),
+        "xlsx": clerk.get("/export/outcomes.xlsx"),
+        "not found": clerk.get("/no/such/page"),
+        "wrong method": clerk.request("PUT", "/review"),
+        "no session": Client(site).get("/review"),
+        "no session post": Client(site).post(f"/h/{d}/{site['rlo']}/objections", {"reason": "x"}),
+        "another host": Client(site).get("/", headers={"Host": "evil.example"}),
+        "another site": clerk.post("/logout", {"csrf_token": "x"}, headers={"Origin": "http://evil.example"}),
+        "no origin": clerk.post("/logout", {"csrf_token": "x"}, headers={"Origin": "null"}),
+    }
+    for what, (_status, headers, _) in answers.items():
+        assert headers.get("x-content-type-options") == "nosniff", what
+        assert "frame-ancestors 'none'" in headers.get("content-security-policy", ""), what
+        assert "script-src 'none'" in headers["content-security-policy"], what
+        assert headers.get("cache-control") == "no-store", what  # the back button after sign-out shows nothing
+    assert answers["pdf"][0] == 200 and answers["xlsx"][0] == 200
+    assert answers["another host"][0] == 400 and answers["another site"][0] == 403

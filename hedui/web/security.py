@@ -104,19 +104,23 @@ def host_origin_middleware(settings: Settings):
     is not this site's (cross-site requests); add the security headers to every response."""
 
     async def middleware(request: Request, call_next):
-        host = (request.headers.get("host") or "").lower()
-        if host not in settings.allowed_hosts:
-            return PlainTextResponse("请求的主机名不在本系统允许的列表中（请使用管理员公布的地址访问）", status_code=400)
-        if request.method not in ("GET", "HEAD"):
-            origin = request.headers.get("origin")
-            if not origin or origin == "null":
-                ref = request.headers.get("referer")
-                origin = f"{urlsplit(ref).scheme}://{urlsplit(ref).netloc}" if ref else None
-            if not origin or origin.lower() not in settings.origins():
-                return PlainTextResponse("跨站请求被拒绝：来源不是本系统的页面", status_code=403)
-        response = await call_next(request)
-        for k, v in HEADERS.items():
+        response = _refusal(request, settings) or await call_next(request)
+        for k, v in HEADERS.items():  # the refusals too: no framing, no sniffing, no caching of any answer
             response.headers.setdefault(k, v)
         return response
 
     return middleware
+
+
+def _refusal(request: Request, settings: Settings) -> PlainTextResponse | None:
+    host = (request.headers.get("host") or "").lower()
+    if host not in settings.allowed_hosts:
+        return PlainTextResponse("请求的主机名不在本系统允许的列表中（请使用管理员公布的地址访问）", status_code=400)
+    if request.method not in ("GET", "HEAD"):
+        origin = request.headers.get("origin")
+        if not origin or origin == "null":
+            ref = request.headers.get("referer")
+            origin = f"{urlsplit(ref).scheme}://{urlsplit(ref).netloc}" if ref else None
+        if not origin or origin.lower() not in settings.origins():
+            return PlainTextResponse("跨站请求被拒绝：来源不是本系统的页面", status_code=403)
+    return None
