@@ -98,6 +98,16 @@ def site(world_run, tmp_path_factory):
         rlo = mine[0][0]
         con.execute("update stg_requests set name = ? where run_date = ? and request_id = ? and relation = '本人'",
                     [RLO_NAME, ctx.run_date, rlo])
+        # one person in two requests of different counties: clerk B's pending pair is also a pair of a household
+        # of clerk A's (the same record, member and decision key, as linking makes it for each request)
+        shared = next((r for r, c in sorted(regions.items()) if c in counties_a and r not in {x for x, _ in mine}),
+                      mine[1][0])
+        con.execute("insert into stg_requests by name select * replace (? as request_id, ? as region_code, "
+                    "'其他' as relation, row_no + 1000 as row_no) from stg_requests where run_date = ? "
+                    "and request_id = ? and id_norm = (select member_id from review_queue where run_date = ? "
+                    "and decision_key = ?)", [shared, regions[shared], ctx.run_date, other, ctx.run_date, theirs[1]])
+        con.execute("insert into review_queue by name select * replace (? as request_id) from review_queue "
+                    "where run_date = ? and decision_key = ?", [shared, ctx.run_date, theirs[1]])
         rlo_masked = con.sql("select id_masked from stg_requests where run_date = ? and request_id = ? "
                              "and relation = '本人'", params=[ctx.run_date, rlo]).fetchall()[0][0]
     finally:
@@ -119,7 +129,7 @@ def site(world_run, tmp_path_factory):
             break
         time.sleep(0.05)
     yield {"port": port, "host": host, "work": work, "run_date": ctx.run_date, "theirs": theirs,
-           "mine": mine, "other": other, "rlo": rlo, "rlo_masked": rlo_masked}
+           "mine": mine, "other": other, "shared": shared, "rlo": rlo, "rlo_masked": rlo_masked}
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -277,3 +287,27 @@ def test_every_answer_refusals_included_carries_the_security_headers(site):
         assert headers.get("cache-control") == "no-store", what  # the back button after sign-out shows nothing
     assert answers["pdf"][0] == 200 and answers["xlsx"][0] == 200
     assert answers["another host"][0] == 400 and answers["another site"][0] == 403
+
+
+
+# -- per-object authorization ---------------------------------------------------------------------------------
+
+
+def test_a_pair_shared_with_another_countys_household_shows_only_the_clerks_and_is_not_theirs_to_decide(site):
+    """One person in requests of two counties makes one pair (one decision key) in both households. Clerk A's
+    pair page picked either household's row, so it could show county B's request and member; and clerk A's
+    decision re-issued county B's report in clerk A's name. Now the page shows clerk A's household and says
+    the pair reaches another county; the decision is refused (403) and nothing is saved or re-issued."""
+    d, key, rid_b, shared = site["run_date"], site["theirs"][1], site["other"], site["shared"]
+    a = sign_in(site, "wh3_clerk_a")
+    page = a.page(f"/review/{d}/{key}")
+    assert shared in page and rid_b not in page
+    assert "其他辖区" in page and 'id="decide"' not in page
+    token = _form(page, "/logout")["csrf_token"]
+    status, _, body = a.post(f"/review/{d}/{key}/decide", {"csrf_token": token, "seen": "0", "decision": "confirmed",
+                                                           "reason": "本县核对员确认"})
+    assert status == 403 and "其他辖区" in _error(body)
+    assert _decisions(site, key) == []
+    b = sign_in(site, "wh3_clerk_b")
+    page = b.page(f"/review/{d}/{key}")
+    assert rid_b in page and shared not in page and 'id="decide"' not in page

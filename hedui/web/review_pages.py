@@ -93,6 +93,10 @@ def _comparison(p: dict, con) -> list[dict]:
     return out
 
 
+ELSEWHERE = ("该匹配对的同一成员也在其他辖区家庭的委托中：决定会同时改变那些家庭的核对结论并重出报告，"
+             "须由辖区覆盖这些家庭的审核员作出。")
+
+
 def _unchanged_since_seen(history: list[dict], seen: int) -> None:
     """Refuse a decision made on a page that showed fewer decisions than there are now (409)."""
     from hedui.review.queue import DECISIONS
@@ -139,13 +143,18 @@ def register(app: FastAPI) -> None:
 
         if not re.fullmatch(r"[0-9A-Za-z:_\-]{8,200}", key):
             raise HTTPException(400, "匹配对的决定键无效")
-        mine = con.execute("select request_id from my_queue where run_date = ? and decision_key = ?",
-                           [run_date, key]).fetchall()
+        mine = con.execute("select request_id from my_queue where run_date = ? and decision_key = ? "
+                           "order by request_id", [run_date, key]).fetchall()
         if not mine:
             exists = con.execute("select count(*) from review_queue where run_date = ? and decision_key = ?",
                                  [run_date, key]).fetchall()[0][0]
             raise HTTPException(403 if exists else 404, "该匹配对不属于您的辖区" if exists else "未找到该匹配对")
-        p = pair(con, run_date, key)
+        p = pair(con, run_date, key, request_id=mine[0][0])  # the user's household, never another county's
+        # the same person asked about in a household outside the scope: a decision would re-issue its report
+        p["households_elsewhere"] = con.execute(
+            "select count(distinct request_id) from review_queue q where run_date = ? and decision_key = ? "
+            "and not exists (select 1 from my_queue m where m.run_date = q.run_date and m.request_id = q.request_id)",
+            [run_date, key]).fetchall()[0][0]
         p["comparison"] = _comparison(p, con)
         p["decisions_zh"] = DECISIONS
         candidates = _queue(con, run_date)
@@ -163,7 +172,8 @@ def register(app: FastAPI) -> None:
             p = _pair(con, run_date, key)
         audit.append(actor=user.username, action="household_view", subject=f"委托 {p['request_id']} 复核匹配对",
                      details={"page": "review_pair", "run_date": run_date, "source": p["source"]})
-        return render(request, "pair.html", p=p, run_date=run_date, message=request.query_params.get("msg"))
+        return render(request, "pair.html", p=p, run_date=run_date, message=request.query_params.get("msg"),
+                      elsewhere=ELSEWHERE)
 
     @app.post("/review/{run_date}/{key}/decide")
     def decide(request: Request, run_date: str, key: str, decision: str = Form(""), reason: str = Form(""),
@@ -183,8 +193,10 @@ def register(app: FastAPI) -> None:
         try:
             with DB_LOCK:  # the decisions seen on the form are still all there are (two tabs, a double click)
                 with scoped(workdir, user) as con:
-                    history = _pair(con, run_date, key)["history"]
-                _unchanged_since_seen(history, int(seen))
+                    p = _pair(con, run_date, key)
+                if p["households_elsewhere"]:
+                    raise HTTPException(403, ELSEWHERE)
+                _unchanged_since_seen(p["history"], int(seen))
                 result = record_decision(ctx, key, decision, user.username, reason)
         except LockedError:
             raise
