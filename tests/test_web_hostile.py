@@ -311,3 +311,20 @@ def test_a_pair_shared_with_another_countys_household_shows_only_the_clerks_and_
     b = sign_in(site, "wh3_clerk_b")
     page = b.page(f"/review/{d}/{key}")
     assert rid_b in page and shared not in page and 'id="decide"' not in page
+
+
+def test_an_objection_submitted_twice_is_registered_once(site):
+    """A double click on 登记异议 (no script on the pages to stop it) registered the objection twice: two
+    复查 due dates, counted twice in the overdue list. Now the second is told it is already registered (409)."""
+    from hedui.web import objections
+
+    d, rid = site["run_date"], site["rlo"]
+    c = sign_in(site, "wh3_clerk_a")
+    form = _form(c.page(f"/h/{d}/{rid}"), "/objections")
+    before = len(objections.for_household(site["work"], d, rid))
+    answers = [c.post(f"/h/{d}/{rid}/objections", {**form, "reason": "申请人称存款已用于医疗"}) for _ in range(2)]
+    assert [a[0] for a in answers] == [303, 409]
+    assert "已由 wh3_clerk_a" in _error(answers[1][2]) and "未重复登记" in _error(answers[1][2])
+    assert len(objections.for_household(site["work"], d, rid)) == before + 1
+    # another objection to the same report is still registered
+    assert c.post(f"/h/{d}/{rid}/objections", {**form, "reason": "申请人称车辆已报废"})[0] == 303

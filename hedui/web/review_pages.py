@@ -218,6 +218,8 @@ def register(app: FastAPI) -> None:
             raise HTTPException(403, "该户不属于您的辖区")
         try:
             obj = objections.register(workdir, user, run_date, request_id, found[0][0], reason)
+        except objections.DuplicateObjection as exc:
+            raise HTTPException(409, str(exc)) from None
         except HeduiError as exc:
             raise HTTPException(400, str(exc)) from None
         audit.append(actor=user.username, action="objection", subject=f"委托 {request_id} 登记异议",
