@@ -328,3 +328,72 @@ def test_an_objection_submitted_twice_is_registered_once(site):
     assert len(objections.for_household(site["work"], d, rid)) == before + 1
     # another objection to the same report is still registered
     assert c.post(f"/h/{d}/{rid}/objections", {**form, "reason": "申请人称车辆已报废"})[0] == 303
+
+
+# -- already held: kept because an outside tester would try each ----------------------------------------------------
+
+
+def test_sessions_end_where_they_should_and_a_replayed_decision_is_refused(site):
+    d, rid, key = site["run_date"], site["rlo"], site["theirs"][1]
+    anon = Client(site)
+    for path in ("/", f"/h/{d}/{rid}", f"/h/{d}/{rid}/report.pdf", f"/review/{d}/{key}", "/export/outcomes.xlsx",
+                 "/review/export.xlsx", "/objections/overdue.xlsx", "/users", f"/runs/{d}/datadocs/index.html"):
+        status, headers, body = anon.get(path)
+        assert status == 303 and headers["location"].startswith("/login?next=/"), path
+        assert RLO_NAME not in body.decode() and rid not in body.decode().replace(path, ""), path
+    # signing in makes a new session every time (no fixation), HttpOnly and SameSite=Strict
+    first, second = sign_in(site, "wh3_boss_b"), sign_in(site, "wh3_boss_b")
+    assert first.cookie != second.cookie
+    _, headers, _ = Client(site).post("/login", {"username": "wh3_boss_b", "password": "pw-wh3_boss_b-0123456"})
+    cookie = headers["set-cookie"][0]
+    assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and "Path=/" in cookie
+    # a decision form captured before sign-out, replayed with the old cookie
+    form = _form(second.page(f"/review/{d}/{key}"), "/logout")
+    assert second.post("/logout", form)[0] == 303
+    status, _, body = Client(site, second.cookie).post(f"/review/{d}/{key}/decide",
+                                                       {**form, "seen": "0", "decision": "rejected", "reason": "重放"})
+    assert status == 401 and _decisions(site, key) == []
+    # an account disabled by the admin: its open session is refused at once, for reading and for deciding
+    gone = sign_in(site, "wh3_gone")
+    form = _form(gone.page(f"/h/{d}/{rid}"), "/objections")
+    adm = sign_in(site, "wh3_adm")
+    assert adm.post("/users/wh3_gone/disable", {"csrf_token": adm.csrf("/users")})[0] == 303
+    assert gone.get(f"/h/{d}/{rid}")[0] == 303
+    assert gone.post(f"/h/{d}/{rid}/objections", {**form, "reason": "停用后提交"})[0] == 401
+
+
+def test_a_clerk_cannot_act_on_another_countys_objects_by_guessing_their_ids(site):
+    from hedui.web import objections
+
+    d, rid_a, key_a, key_b = site["run_date"], site["rlo"], site["mine"][0][1], site["theirs"][1]
+    a = sign_in(site, "wh3_clerk_a")
+    assert a.post(f"/h/{d}/{rid_a}/objections", {"csrf_token": a.csrf(), "reason": "申请人称房产已出售"})[0] == 303
+    b = sign_in(site, "wh3_clerk_b")
+    token = b.csrf()
+    n = len(_decisions(site, key_a))
+    assert b.get(f"/review/{d}/{key_a}")[0] == 403
+    assert b.post(f"/review/{d}/{key_a}/decide", {"csrf_token": token, "seen": str(n), "decision": "rejected",
+                                                  "reason": "猜的"})[0] == 403
+    assert b.post(f"/h/{d}/{rid_a}/objections", {"csrf_token": token, "reason": "猜的"})[0] == 403
+    assert b.get(f"/h/{d}/{rid_a}/report.pdf")[0] == 403
+    aud = sign_in(site, "wh3_aud")  # reads everything, decides nothing
+    assert aud.post(f"/review/{d}/{key_b}/decide", {"csrf_token": aud.csrf(), "seen": "0", "decision": "confirmed",
+                                                    "reason": "审计员"})[0] == 403
+    assert len(_decisions(site, key_a)) == n and _decisions(site, key_b) == []
+    open_ones = [o for o in objections.for_household(site["work"], d, rid_a) if o["reason"] == "申请人称房产已出售"]
+    boss_b = sign_in(site, "wh3_boss_b")  # a supervisor of another city
+    status, _, body = boss_b.post(f"/objections/{open_ones[0]['id']}/decide",
+                                  {"csrf_token": boss_b.csrf(), "decision": "rejected", "note": "猜的"})
+    assert status == 404 and rid_a not in body.decode()
+    assert objections.get(site["work"], open_ones[0]["id"])["status"] == "open"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "https://evil.example/", "\\\\evil.example",
+                                    " //evil.example", "/\t/evil.example", "/x\r\nSet-Cookie: hedui_session=x"])
+def test_sign_in_never_redirects_off_the_site_nor_splits_the_header(site, target):
+    status, headers, _ = Client(site).post("/login", {"username": "wh3_aud", "password": "pw-wh3_aud-0123456",
+                                                      "next": target})
+    location = headers["location"]
+    assert status == 303 and location.startswith("/") and not location.startswith("//")
+    assert "\r" not in location and "\n" not in location and "\t" not in location and "\\" not in location
+    assert len(headers["set-cookie"]) == 1
