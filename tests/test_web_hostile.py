@@ -15,6 +15,7 @@ import urllib.parse
 import duckdb
 import pytest
 
+ODD_ID = "WH3赣民〔2026〕#7/甲"  # the request id of one household: Chinese, a '#', a '/'
 RLO_NAME = "王\u202e五"  # a delivered name with a right-to-left override: the masked ID after it read backwards
 
 
@@ -32,6 +33,8 @@ class Client:
 
     def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None,
                 body: bytes | None = None) -> tuple[int, dict, bytes]:
+        # as a browser sends a link: non-ASCII percent-encoded, the fragment (after '#') kept to itself
+        path = urllib.parse.quote(path, safe="/?&=%#+:;@,!$'()*~").split("#", 1)[0]
         con = http.client.HTTPConnection("127.0.0.1", self.site["port"], timeout=120)
         h = {"Host": self.site["host"]}
         if method not in ("GET", "HEAD"):
@@ -77,6 +80,7 @@ def site(world_run, tmp_path_factory):
     """A copy of the world's workdir with staff accounts, served by uvicorn on a random port."""
     import uvicorn
 
+    from hedui.paths import report_file_stem
     from hedui.web import accounts
     from hedui.web.app import create_app
 
@@ -108,6 +112,14 @@ def site(world_run, tmp_path_factory):
                     "and decision_key = ?)", [shared, regions[shared], ctx.run_date, other, ctx.run_date, theirs[1]])
         con.execute("insert into review_queue by name select * replace (? as request_id) from review_queue "
                     "where run_date = ? and decision_key = ?", [shared, ctx.run_date, theirs[1]])
+        # a request id as an agency may write it (not only letters and digits): every table, and its report page
+        # under the name the report step gives it
+        odd_from = next(r for r in sorted(regions) if r not in {x for x, _ in mine} | {other, shared})
+        for (table,) in con.sql("select table_name from information_schema.columns where column_name = 'request_id' "
+                                "and table_schema = 'main'").fetchall():
+            con.execute(f"update {table} set request_id = ? where request_id = ?", [ODD_ID, odd_from])
+        pages = work / "reports" / ctx.run_date / "households"
+        (pages / f"{odd_from}.html").rename(pages / f"{report_file_stem(ODD_ID)}.html")
         rlo_masked = con.sql("select id_masked from stg_requests where run_date = ? and request_id = ? "
                              "and relation = '本人'", params=[ctx.run_date, rlo]).fetchall()[0][0]
     finally:
@@ -115,7 +127,7 @@ def site(world_run, tmp_path_factory):
     users = {"wh3_clerk_a": ("clerk", counties_a), "wh3_clerk_b": ("clerk", [regions[other]]),
              "wh3_boss_b": ("supervisor", [regions[other][:4] + "00"]), "wh3_boss_a": ("supervisor", [regions[mine[1][0]]]),
              "wh3_aud": ("auditor", ["360000"]), "wh3_adm": ("admin", ["360000"]),
-             "wh3_gone": ("clerk", counties_a)}
+             "wh3_gone": ("clerk", counties_a), "wh3_clerk_odd": ("clerk", [regions[odd_from]])}
     for name, (role, regs) in users.items():
         accounts.add_user(work, name, f"pw-{name}-0123456", role, regs, display_name=name)
     port = _free_port()
@@ -397,3 +409,33 @@ def test_sign_in_never_redirects_off_the_site_nor_splits_the_header(site, target
     assert status == 303 and location.startswith("/") and not location.startswith("//")
     assert "\r" not in location and "\n" not in location and "\t" not in location and "\\" not in location
     assert len(headers["set-cookie"]) == 1
+
+
+
+def test_a_household_whose_request_id_is_not_plain_letters_opens_from_every_link(site):
+    """The pipeline takes any request id (its report file named by report_file_stem), but the workspace
+    refused every path whose id was not letters, digits, - and _: a household with the id "赣民〔2026〕#7/甲"
+    showed in the search and could not be opened, read, printed or objected to. Its links now carry the
+    report file's name, which the workspace resolves to the id."""
+    from hedui.web import objections
+
+    d = site["run_date"]
+    c = sign_in(site, "wh3_clerk_odd")
+    found = c.page(f"/search?q={urllib.parse.quote('赣民')}&date={d}")
+    assert found.count("WH3赣民〔2026〕#7/甲") == 0  # a name search: the id is not a name
+    listed = c.page(f"/search?date={d}")
+    link = re.search(rf'href="(/h/{d}/[^"]+)"[^>]*>WH3赣民〔2026〕#7/甲<', listed).group(1)
+    page = c.page(link)
+    assert "委托 WH3赣民〔2026〕#7/甲" in page
+    for href in re.findall(rf'href="(/h/{d}/[^"]+)"', page):
+        if "report" in href:
+            status, headers, body = c.get(href.replace("&amp;", "&"))
+            assert status == 200, (href, status, _error(body))
+    form = _form(page, "/objections")
+    action = re.search(r'action="([^"]+/objections)"', page).group(1)
+    status, headers, _ = c.post(action, {**form, "reason": "申请人称存款系代管"})
+    assert status == 303 and headers["location"] == link
+    assert objections.for_household(site["work"], d, "WH3赣民〔2026〕#7/甲")[-1]["reason"] == "申请人称存款系代管"
+    # a made-up name of a report file is no household; an id that is no name of ours is refused
+    assert c.get(f"/h/{d}/WH3_.0123456789ab")[0] == 404
+    assert c.get(f"/h/{d}/{urllib.parse.quote('赣民〔2026〕')}")[0] == 400

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hedui.audit.log import AuditLog, mask_free_text
 from hedui.logs import MaskedFormatter
+from hedui.paths import report_file_stem
 from hedui.regions import region_label
 from hedui.steps.report.display import chinese_date
 from hedui.web import accounts
@@ -46,6 +47,7 @@ def _env() -> Environment:
                       finalize=show_bidi)
     env.filters["cdate"] = chinese_date
     env.filters["region"] = region_label
+    env.filters["hid"] = report_file_stem  # a request id in a link (hedui.web.pages.resolve_request)
     env.globals.update(outcome_zh=OUTCOME_ZH, finding_zh=FINDING_ZH, roles=accounts.ROLES)
     return env
 

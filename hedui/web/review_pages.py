@@ -14,7 +14,7 @@ from hedui.errors import HeduiError, LockedError
 from hedui.regions import region_label
 from hedui.web import exports, objections
 from hedui.web.accounts import User
-from hedui.web.pages import _xlsx, check_date, check_request, rows
+from hedui.web.pages import _xlsx, check_date, hid, resolve_request, rows
 from hedui.web.scope import DB_LOCK, scoped
 
 
@@ -202,16 +202,16 @@ def register(app: FastAPI) -> None:
             raise
         except HeduiError as exc:
             raise HTTPException(400, str(exc)) from None
-        return RedirectResponse(f"/h/{run_date}/{result['request_id']}?v={result['version']}", status_code=303)
+        return RedirectResponse(f"/h/{run_date}/{hid(result['request_id'])}?v={result['version']}", status_code=303)
 
     @app.post("/h/{run_date}/{request_id}/objections")
     def add_objection(request: Request, run_date: str, request_id: str, reason: str = Form(""),
                       user: User = post_dep):
         check_date(run_date)
-        check_request(request_id)
         if not user.can("object"):
             raise HTTPException(403, f"{user.role_zh}不能登记异议")
         with scoped(workdir, user) as con:
+            request_id = resolve_request(con, run_date, request_id)
             found = con.execute("select region_code from my_households where run_date = ? and request_id = ?",
                                 [run_date, request_id]).fetchall()
         if not found:
@@ -224,7 +224,7 @@ def register(app: FastAPI) -> None:
             raise HTTPException(400, str(exc)) from None
         audit.append(actor=user.username, action="objection", subject=f"委托 {request_id} 登记异议",
                      details={"run_date": run_date, "objection": obj["id"], "due_on": str(obj["due_on"])})
-        return RedirectResponse(f"/h/{run_date}/{request_id}", status_code=303)
+        return RedirectResponse(f"/h/{run_date}/{hid(request_id)}", status_code=303)
 
     @app.post("/objections/{objection_id}/decide")
     def decide_objection(request: Request, objection_id: int, decision: str = Form(""), note: str = Form(""),
@@ -275,7 +275,7 @@ def register(app: FastAPI) -> None:
         objections.set_decision(workdir, objection_id, decision, user, note.strip())
         audit.append(actor=user.username, action="objection", subject=f"委托 {obj['request_id']} 异议处理",
                      details={"decision": decision, "note": note, "objection": objection_id})
-        return RedirectResponse(f"/h/{obj['run_date']}/{obj['request_id']}", status_code=303)
+        return RedirectResponse(f"/h/{obj['run_date']}/{hid(obj['request_id'])}", status_code=303)
 
     @app.get("/objections", response_class=HTMLResponse)
     def objection_list(request: Request, overdue: int = 0, user: User = user_dep):
