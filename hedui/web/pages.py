@@ -72,9 +72,9 @@ def search_households(con, q: str = "", outcome: str = "", county: str = "", pro
                          "m.request_id = h.request_id and upper(right(m.id_masked, 4)) = upper($q))")
         elif re.fullmatch(r"[0-9A-Za-z_\-]+", q):
             where.append("h.request_id ilike '%' || $q || '%'")
-        else:
-            where.append("exists (select 1 from my_members m where m.run_date = h.run_date and "
-                         "m.request_id = h.request_id and contains(m.name, $q))")
+        else:  # a name, or a request id as an agency writes it (赣民〔2026〕7号)
+            where.append("(contains(h.request_id, $q) or exists (select 1 from my_members m where "
+                         "m.run_date = h.run_date and m.request_id = h.request_id and contains(m.name, $q)))")
         params["q"] = q
     for column, value in (("outcome", outcome), ("region_code", county), ("program", program),
                           ("run_date", run_date)):
