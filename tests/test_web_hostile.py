@@ -437,3 +437,30 @@ def test_a_household_whose_request_id_is_not_plain_letters_opens_from_every_link
     # a made-up name of a report file is no household; an id that is no name of ours is refused
     assert c.get(f"/h/{d}/WH3_.0123456789ab")[0] == 404
     assert c.get(f"/h/{d}/{urllib.parse.quote('赣民〔2026〕')}")[0] == 400
+
+
+def test_an_oversized_or_unmeasured_body_is_refused_before_it_is_read(site):
+    """A multipart body with a file part went to the form parser before sign-in was checked, which spools
+    files to disk without a limit: anyone reaching the sign-in page could fill the disk. Bodies over the
+    limit (413) and bodies without a length (411) are now refused unread; the forms themselves still work."""
+    boundary = "wh3boundary"
+    part = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nwh3_aud\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.bin\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + b"\0" * 3_000_000 + \
+        f"\r\n--{boundary}--\r\n".encode()
+    status, headers, body = Client(site).request("POST", "/login", body=part, headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert status == 413 and "过大" in body.decode()
+    assert headers.get("x-content-type-options") == "nosniff"
+    con = http.client.HTTPConnection("127.0.0.1", site["port"], timeout=30)
+    try:
+        con.request("POST", "/login", body=iter([b"username=wh3_aud&", b"password=x"]), encode_chunked=True,
+                    headers={"Host": site["host"], "Origin": "http://" + site["host"],
+                             "Content-Type": "application/x-www-form-urlencoded", "Transfer-Encoding": "chunked"})
+        assert con.getresponse().status == 411
+    finally:
+        con.close()
+    c = sign_in(site, "wh3_clerk_a")  # a long reason in an ordinary form is no oversized body
+    status, _, body = c.post(f"/h/{site['run_date']}/{site['rlo']}/objections",
+                             {"csrf_token": c.csrf(), "reason": "申请人称" + "存款系代管" * 390})
+    assert status == 303, _error(body)

@@ -86,6 +86,8 @@ def csrf_ok(session: dict | None, token: str | None) -> bool:
     return bool(session and token) and hmac.compare_digest(str(session.get("csrf", "")), str(token))
 
 
+MAX_BODY = 256 * 1024  # bytes of a POST body: the longest form (a 2000-character reason) is under 30 KB
+
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
                                "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -123,4 +125,12 @@ def _refusal(request: Request, settings: Settings) -> PlainTextResponse | None:
             origin = f"{urlsplit(ref).scheme}://{urlsplit(ref).netloc}" if ref else None
         if not origin or origin.lower() not in settings.origins():
             return PlainTextResponse("跨站请求被拒绝：来源不是本系统的页面", status_code=403)
+        # the workspace's forms are a few fields of text: a body of megabytes (a file part, which the form
+        # parser would spool to disk unbounded, before sign-in is even checked) is refused unread
+        length = request.headers.get("content-length", "0")
+        if "transfer-encoding" in request.headers or not length.isdigit():
+            return PlainTextResponse("请求缺少内容长度：请使用工作台页面上的表单提交", status_code=411)
+        if int(length) > MAX_BODY:
+            return PlainTextResponse(f"提交的内容过大（不超过 {MAX_BODY // 1024} KB）：请精简后重试，附件请另行归档",
+                                     status_code=413)
     return None
