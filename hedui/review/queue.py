@@ -55,9 +55,13 @@ def queue(con, run_date: str, status: str | None = None) -> list[dict]:
     return rows
 
 
-def pair(con, run_date: str, decision_key: str) -> dict:
-    """One pair: the record's fields and the member's, masked, with the weight breakdown."""
-    rows = [r for r in queue(con, run_date) if r["decision_key"] == decision_key]
+def pair(con, run_date: str, decision_key: str, request_id: str | None = None) -> dict:
+    """One pair: the record's fields and the member's, masked, with the weight breakdown.
+
+    One person in two requests makes the pair in both households: `request_id` picks the household whose
+    member is shown (the web passes one of the user's own; else the first)."""
+    rows = [r for r in queue(con, run_date) if r["decision_key"] == decision_key
+            and (request_id is None or r["request_id"] == request_id)]
     if not rows:
         raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{decision_key[:12]}…）")
     p = rows[0]

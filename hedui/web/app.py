@@ -20,10 +20,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hedui.audit.log import AuditLog, mask_free_text
 from hedui.logs import MaskedFormatter
+from hedui.paths import report_file_stem
 from hedui.regions import region_label
 from hedui.steps.report.display import chinese_date
 from hedui.web import accounts
 from hedui.web.accounts import User
+from hedui.web.bidi import show_bidi
 from hedui.web.security import (
     COOKIE,
     HEADERS,
@@ -41,9 +43,11 @@ TEMPLATES = Path(__file__).parent / "templates"
 def _env() -> Environment:
     from hedui.steps.report.display import FINDING_ZH, OUTCOME_ZH
 
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      finalize=show_bidi)
     env.filters["cdate"] = chinese_date
     env.filters["region"] = region_label
+    env.filters["hid"] = report_file_stem  # a request id in a link (hedui.web.pages.resolve_request)
     env.globals.update(outcome_zh=OUTCOME_ZH, finding_zh=FINDING_ZH, roles=accounts.ROLES)
     return env
 
@@ -134,7 +138,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc):
-        titles = {403: "无权访问", 404: "未找到", 400: "请求有误", 405: "方法不允许"}
+        titles = {403: "无权访问", 404: "未找到", 400: "请求有误", 405: "方法不允许", 409: "未保存：已有人先处理"}
         message = str(exc.detail)
         if message.isascii():  # Starlette's own words (a form field over 1 MB, too many fields, Not Found ...)
             message = _STARLETTE_ZH.get(exc.status_code, "请求无法处理：请从工作台页面上的链接和按钮进入。")

@@ -7,6 +7,7 @@ import io
 
 from hedui.safe_csv import neutralize  # the project's one formula neutralizer (= + - @, full-width too)
 from hedui.steps.report.display import FINDING_ZH, OUTCOME_ZH
+from hedui.web.bidi import show_bidi  # U+202E in a name shown as "[U+202E]", as on the pages
 
 
 def _workbook(title: str, headers: list[str], rows: list[list]) -> bytes:
@@ -21,7 +22,7 @@ def _workbook(title: str, headers: list[str], rows: list[list]) -> bytes:
     widths = [max(6, len(h) * 2 + 2) for h in headers]
     for i, row in enumerate(rows, 1):
         for j, value in enumerate(row):
-            value = neutralize(value)
+            value = neutralize(show_bidi(value))
             if value is None:
                 ws.write_blank(i, j, None)
             elif isinstance(value, int | float) and not isinstance(value, bool):

@@ -25,6 +25,10 @@ class ObjectionError(accounts.AccountError):
     """An objection that cannot be registered or decided."""
 
 
+class DuplicateObjection(ObjectionError):
+    """The same objection is already registered and open (a double click, a second tab)."""
+
+
 def _con(workdir):
     con = accounts.connect(workdir)
     con.execute("""create table if not exists objections (
@@ -76,10 +80,18 @@ def register(workdir: Path, user: User, run_date: str, request_id: str, region_c
     due = workdays.add_working_days(today, workdays.windows()["recheck"])
     con = _con(workdir)
     try:
+        con.execute("begin immediate")  # the check and the insert at once: a double click registers one
+        same = con.execute("select registered_by, registered_at from objections where run_date = ? and request_id = ? "
+                           "and reason = ? and status = 'open'", [run_date, request_id, reason]).fetchone()
+        if same:
+            con.execute("rollback")
+            raise DuplicateObjection(f"该异议已由 {same[0]} 于 {same[1].replace('T', ' ')} 登记，尚待复查，"
+                                     "本次未重复登记。")
         cur = con.execute("insert into objections (run_date, request_id, region_code, registered_by, registered_at, "
                           "registered_on, reason, due_on) values (?, ?, ?, ?, ?, ?, ?, ?)",
                           [run_date, request_id, region_code, user.username,
                            dt.datetime.now().isoformat(timespec="seconds"), today.isoformat(), reason, due.isoformat()])
+        con.execute("commit")
         return {"id": cur.lastrowid, "due_on": due}
     finally:
         con.close()

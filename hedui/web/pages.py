@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from hedui.audit.log import mask_free_text
+from hedui.paths import report_file_stem
 from hedui.regions import region_label
 from hedui.steps.report import versions
 from hedui.steps.report.display import safe_name
@@ -18,7 +19,8 @@ from hedui.web.accounts import User
 from hedui.web.scope import household_region, scoped
 
 _DATE = re.compile(r"^\d{8}$")
-_REQUEST = re.compile(r"^[0-9A-Za-z_\-]{1,64}$")
+_REQUEST = re.compile(r"^[0-9A-Za-z_\-]{1,80}$")  # report_file_stem's own names
+_STEM = re.compile(r"^[0-9A-Za-z_\-]{1,60}\.[0-9a-f]{12}$")
 SEARCH_LIMIT = 200
 
 
@@ -37,9 +39,26 @@ def check_date(run_date: str | None) -> str | None:
 
 
 def check_request(request_id: str) -> str:
-    if not _REQUEST.match(request_id):
-        raise HTTPException(400, "委托编号无效：只含字母、数字、- 和 _")
+    if not _REQUEST.match(request_id) and not _STEM.match(request_id):
+        raise HTTPException(400, "委托编号无效：请从工作台页面上的链接进入")
     return request_id
+
+
+def resolve_request(con, run_date: str, part: str) -> str:
+    """The request id a household path names: the id itself when it is plain letters, digits, - and _;
+    else the name of its report file (`report_file_stem`: safe characters, '.', 12 hex digits), which
+    links carry for an id like "赣民〔2026〕#7/甲" (a '#' or '/' has no place in a path)."""
+    check_request(part)
+    if _REQUEST.match(part):
+        return part
+    odd = con.execute("select distinct request_id from households where run_date = ? "
+                      "and not regexp_full_match(request_id, '[0-9A-Za-z_\\-]{1,80}')", [run_date]).fetchall()
+    return next((rid for (rid,) in odd if report_file_stem(rid) == part), part)
+
+
+def hid(request_id: str) -> str:
+    """A request id as a path segment of the workspace's links (see `resolve_request`)."""
+    return report_file_stem(request_id)
 
 
 def search_households(con, q: str = "", outcome: str = "", county: str = "", program: str = "",
@@ -53,9 +72,9 @@ def search_households(con, q: str = "", outcome: str = "", county: str = "", pro
                          "m.request_id = h.request_id and upper(right(m.id_masked, 4)) = upper($q))")
         elif re.fullmatch(r"[0-9A-Za-z_\-]+", q):
             where.append("h.request_id ilike '%' || $q || '%'")
-        else:
-            where.append("exists (select 1 from my_members m where m.run_date = h.run_date and "
-                         "m.request_id = h.request_id and contains(m.name, $q))")
+        else:  # a name, or a request id as an agency writes it (赣民〔2026〕7号)
+            where.append("(contains(h.request_id, $q) or exists (select 1 from my_members m where "
+                         "m.run_date = h.run_date and m.request_id = h.request_id and contains(m.name, $q)))")
         params["q"] = q
     for column, value in (("outcome", outcome), ("region_code", county), ("program", program),
                           ("run_date", run_date)):
@@ -133,7 +152,7 @@ def register(app: FastAPI) -> None:
 
     def _household(con, run_date: str, request_id: str) -> dict:
         check_date(run_date)
-        check_request(request_id)
+        request_id = resolve_request(con, run_date, request_id)
         found = rows(con.execute("select * from my_households where run_date = ? and request_id = ?",
                                  [run_date, request_id]))
         if not found:
@@ -148,6 +167,7 @@ def register(app: FastAPI) -> None:
 
         with scoped(workdir, user) as con:
             h = _household(con, run_date, request_id)
+            request_id = h["request_id"]
             members = rows(con.execute(
                 "select name, id_masked, relation, nullif(trim(authorization_no), '') is not null as authorized "
                 "from my_members where run_date = ? and request_id = ? order by relation <> '本人', row_no",
@@ -191,7 +211,7 @@ def register(app: FastAPI) -> None:
     def report_page(request: Request, run_date: str, request_id: str, v: int | None = None,
                     user: User = user_dep):
         with scoped(workdir, user) as con:
-            _household(con, run_date, request_id)
+            request_id = _household(con, run_date, request_id)["request_id"]
         path = _report_file(run_date, request_id, v)
         audit.append(actor=user.username, action="household_view", subject=f"委托 {request_id}（批次 {run_date}）",
                      details={"page": "report", "version": v or "current"})
@@ -201,7 +221,7 @@ def register(app: FastAPI) -> None:
     def report_pdf(request: Request, run_date: str, request_id: str, v: int | None = None,
                    user: User = user_dep):
         with scoped(workdir, user) as con:
-            _household(con, run_date, request_id)
+            request_id = _household(con, run_date, request_id)["request_id"]
         html = _report_file(run_date, request_id, v)
         pdf = html.with_suffix(".pdf")
         if not pdf.exists() or pdf.stat().st_mtime < html.stat().st_mtime:

@@ -14,7 +14,7 @@ from hedui.errors import HeduiError, LockedError
 from hedui.regions import region_label
 from hedui.web import exports, objections
 from hedui.web.accounts import User
-from hedui.web.pages import _xlsx, check_date, check_request, rows
+from hedui.web.pages import _xlsx, check_date, hid, resolve_request, rows
 from hedui.web.scope import DB_LOCK, scoped
 
 
@@ -93,6 +93,26 @@ def _comparison(p: dict, con) -> list[dict]:
     return out
 
 
+ELSEWHERE = ("该匹配对的同一成员也在其他辖区家庭的委托中：决定会同时改变那些家庭的核对结论并重出报告，"
+             "须由辖区覆盖这些家庭的审核员作出。")
+
+
+def _unchanged_since_seen(history: list[dict], seen: int) -> None:
+    """Refuse a decision made on a page that showed fewer decisions than there are now (409)."""
+    from hedui.review.queue import DECISIONS
+    from hedui.steps.report.display import chinese_date
+
+    if len(history) < seen:
+        raise HTTPException(400, "页面已过期：请重新打开该匹配对后再提交决定")
+    if len(history) > seen:
+        last = history[-1]
+        at = last["decided_at"]
+        raise HTTPException(409, f"该匹配对在您打开页面之后已由 {last['reviewer']} 于 {chinese_date(at)} "
+                                 f"{at.strftime('%H:%M') if hasattr(at, 'strftime') else ''} 作出决定"
+                                 f"（{DECISIONS.get(last['decision'], last['decision'])}），您的决定未保存。"
+                                 "请重新打开该匹配对，看过最新决定后如仍需更改再提交。")
+
+
 def register(app: FastAPI) -> None:
     render, workdir, audit = app.state.render, app.state.workdir, app.state.audit
     user_dep = Depends(app.state.current_user)
@@ -123,13 +143,18 @@ def register(app: FastAPI) -> None:
 
         if not re.fullmatch(r"[0-9A-Za-z:_\-]{8,200}", key):
             raise HTTPException(400, "匹配对的决定键无效")
-        mine = con.execute("select request_id from my_queue where run_date = ? and decision_key = ?",
-                           [run_date, key]).fetchall()
+        mine = con.execute("select request_id from my_queue where run_date = ? and decision_key = ? "
+                           "order by request_id", [run_date, key]).fetchall()
         if not mine:
             exists = con.execute("select count(*) from review_queue where run_date = ? and decision_key = ?",
                                  [run_date, key]).fetchall()[0][0]
             raise HTTPException(403 if exists else 404, "该匹配对不属于您的辖区" if exists else "未找到该匹配对")
-        p = pair(con, run_date, key)
+        p = pair(con, run_date, key, request_id=mine[0][0])  # the user's household, never another county's
+        # the same person asked about in a household outside the scope: a decision would re-issue its report
+        p["households_elsewhere"] = con.execute(
+            "select count(distinct request_id) from review_queue q where run_date = ? and decision_key = ? "
+            "and not exists (select 1 from my_queue m where m.run_date = q.run_date and m.request_id = q.request_id)",
+            [run_date, key]).fetchall()[0][0]
         p["comparison"] = _comparison(p, con)
         p["decisions_zh"] = DECISIONS
         candidates = _queue(con, run_date)
@@ -147,11 +172,12 @@ def register(app: FastAPI) -> None:
             p = _pair(con, run_date, key)
         audit.append(actor=user.username, action="household_view", subject=f"委托 {p['request_id']} 复核匹配对",
                      details={"page": "review_pair", "run_date": run_date, "source": p["source"]})
-        return render(request, "pair.html", p=p, run_date=run_date, message=request.query_params.get("msg"))
+        return render(request, "pair.html", p=p, run_date=run_date, message=request.query_params.get("msg"),
+                      elsewhere=ELSEWHERE)
 
     @app.post("/review/{run_date}/{key}/decide")
     def decide(request: Request, run_date: str, key: str, decision: str = Form(""), reason: str = Form(""),
-               user: User = post_dep):
+               seen: str = Form(""), user: User = post_dep):
         from hedui.pipeline import RunContext
         from hedui.review.decisions import record_decision
 
@@ -161,55 +187,67 @@ def register(app: FastAPI) -> None:
             raise HTTPException(400, "理由过长：请控制在 2000 字以内")
         if not user.can("review"):
             raise HTTPException(403, f"{user.role_zh}不能作出复核决定")
-        with scoped(workdir, user) as con:
-            _pair(con, run_date, key)
+        if not seen.isdigit():
+            raise HTTPException(400, "请从复核匹配对页面提交决定（页面已过期或表单不完整）：请重新打开该匹配对")
         ctx = RunContext.of(workdir, workdir, run_date)
         try:
-            with DB_LOCK:
+            with DB_LOCK:  # the decisions seen on the form are still all there are (two tabs, a double click)
+                with scoped(workdir, user) as con:
+                    p = _pair(con, run_date, key)
+                if p["households_elsewhere"]:
+                    raise HTTPException(403, ELSEWHERE)
+                _unchanged_since_seen(p["history"], int(seen))
                 result = record_decision(ctx, key, decision, user.username, reason)
         except LockedError:
             raise
         except HeduiError as exc:
             raise HTTPException(400, str(exc)) from None
-        return RedirectResponse(f"/h/{run_date}/{result['request_id']}?v={result['version']}", status_code=303)
+        return RedirectResponse(f"/h/{run_date}/{hid(result['request_id'])}?v={result['version']}", status_code=303)
 
     @app.post("/h/{run_date}/{request_id}/objections")
     def add_objection(request: Request, run_date: str, request_id: str, reason: str = Form(""),
                       user: User = post_dep):
         check_date(run_date)
-        check_request(request_id)
         if not user.can("object"):
             raise HTTPException(403, f"{user.role_zh}不能登记异议")
         with scoped(workdir, user) as con:
+            request_id = resolve_request(con, run_date, request_id)
             found = con.execute("select region_code from my_households where run_date = ? and request_id = ?",
                                 [run_date, request_id]).fetchall()
         if not found:
             raise HTTPException(403, "该户不属于您的辖区")
         try:
             obj = objections.register(workdir, user, run_date, request_id, found[0][0], reason)
+        except objections.DuplicateObjection as exc:
+            raise HTTPException(409, str(exc)) from None
         except HeduiError as exc:
             raise HTTPException(400, str(exc)) from None
         audit.append(actor=user.username, action="objection", subject=f"委托 {request_id} 登记异议",
                      details={"run_date": run_date, "objection": obj["id"], "due_on": str(obj["due_on"])})
-        return RedirectResponse(f"/h/{run_date}/{request_id}", status_code=303)
+        return RedirectResponse(f"/h/{run_date}/{hid(request_id)}", status_code=303)
 
     @app.post("/objections/{objection_id}/decide")
     def decide_objection(request: Request, objection_id: int, decision: str = Form(""), note: str = Form(""),
                          user: User = post_dep):
+        if not user.can("approve"):
+            raise HTTPException(403, "只有审核员可以受理异议并批准复查")
+        note = mask_free_text(note)
+        if decision not in ("accepted", "rejected") or not note.strip():
+            raise HTTPException(400, "请选择受理或不予受理，并填写理由")
+        with DB_LOCK:  # read, re-check and decide in one go: a double click or two supervisors decide once
+            obj = objections.get(workdir, objection_id)
+            if not obj or not objections.allows(user, obj["region_code"]):
+                raise HTTPException(404, "未找到该异议")
+            if obj["status"] != "open":
+                raise HTTPException(409, f"该异议已由 {obj['decided_by']} 处理（{objections.STATUS_ZH[obj['status']]}），"
+                                         "本次提交未保存。")
+            return _decide_objection(obj, objection_id, decision, note, user)
+
+    def _decide_objection(obj: dict, objection_id: int, decision: str, note: str, user: User):
         from hedui.pipeline import RunContext, assess, report
         from hedui.review.decisions import _refresh_auditor_db
         from hedui.steps.report import versions
 
-        if not user.can("approve"):
-            raise HTTPException(403, "只有审核员可以受理异议并批准复查")
-        obj = objections.get(workdir, objection_id)
-        if not obj or not objections.allows(user, obj["region_code"]):
-            raise HTTPException(404, "未找到该异议")
-        if obj["status"] != "open":
-            raise HTTPException(400, "该异议已处理")
-        note = mask_free_text(note)
-        if decision not in ("accepted", "rejected") or not note.strip():
-            raise HTTPException(400, "请选择受理或不予受理，并填写理由")
         ctx = RunContext.of(workdir, workdir, obj["run_date"])
         if decision == "accepted":  # 复查: assess and report the household again, a new version kept
             from hedui.pipeline import writing
@@ -237,7 +275,7 @@ def register(app: FastAPI) -> None:
         objections.set_decision(workdir, objection_id, decision, user, note.strip())
         audit.append(actor=user.username, action="objection", subject=f"委托 {obj['request_id']} 异议处理",
                      details={"decision": decision, "note": note, "objection": objection_id})
-        return RedirectResponse(f"/h/{obj['run_date']}/{obj['request_id']}", status_code=303)
+        return RedirectResponse(f"/h/{obj['run_date']}/{hid(obj['request_id'])}", status_code=303)
 
     @app.get("/objections", response_class=HTMLResponse)
     def objection_list(request: Request, overdue: int = 0, user: User = user_dep):

@@ -86,6 +86,8 @@ def csrf_ok(session: dict | None, token: str | None) -> bool:
     return bool(session and token) and hmac.compare_digest(str(session.get("csrf", "")), str(token))
 
 
+MAX_BODY = 256 * 1024  # bytes of a POST body: the longest form (a 2000-character reason) is under 30 KB
+
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
                                "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -104,19 +106,31 @@ def host_origin_middleware(settings: Settings):
     is not this site's (cross-site requests); add the security headers to every response."""
 
     async def middleware(request: Request, call_next):
-        host = (request.headers.get("host") or "").lower()
-        if host not in settings.allowed_hosts:
-            return PlainTextResponse("请求的主机名不在本系统允许的列表中（请使用管理员公布的地址访问）", status_code=400)
-        if request.method not in ("GET", "HEAD"):
-            origin = request.headers.get("origin")
-            if not origin or origin == "null":
-                ref = request.headers.get("referer")
-                origin = f"{urlsplit(ref).scheme}://{urlsplit(ref).netloc}" if ref else None
-            if not origin or origin.lower() not in settings.origins():
-                return PlainTextResponse("跨站请求被拒绝：来源不是本系统的页面", status_code=403)
-        response = await call_next(request)
-        for k, v in HEADERS.items():
+        response = _refusal(request, settings) or await call_next(request)
+        for k, v in HEADERS.items():  # the refusals too: no framing, no sniffing, no caching of any answer
             response.headers.setdefault(k, v)
         return response
 
     return middleware
+
+
+def _refusal(request: Request, settings: Settings) -> PlainTextResponse | None:
+    host = (request.headers.get("host") or "").lower()
+    if host not in settings.allowed_hosts:
+        return PlainTextResponse("请求的主机名不在本系统允许的列表中（请使用管理员公布的地址访问）", status_code=400)
+    if request.method not in ("GET", "HEAD"):
+        origin = request.headers.get("origin")
+        if not origin or origin == "null":
+            ref = request.headers.get("referer")
+            origin = f"{urlsplit(ref).scheme}://{urlsplit(ref).netloc}" if ref else None
+        if not origin or origin.lower() not in settings.origins():
+            return PlainTextResponse("跨站请求被拒绝：来源不是本系统的页面", status_code=403)
+        # the workspace's forms are a few fields of text: a body of megabytes (a file part, which the form
+        # parser would spool to disk unbounded, before sign-in is even checked) is refused unread
+        length = request.headers.get("content-length", "0")
+        if "transfer-encoding" in request.headers or not length.isdigit():
+            return PlainTextResponse("请求缺少内容长度：请使用工作台页面上的表单提交", status_code=411)
+        if int(length) > MAX_BODY:
+            return PlainTextResponse(f"提交的内容过大（不超过 {MAX_BODY // 1024} KB）：请精简后重试，附件请另行归档",
+                                     status_code=413)
+    return None
