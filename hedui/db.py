@@ -107,6 +107,11 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, select_sql: str,
     try:
         if not table_exists(con, table):
             con.execute(f"create table {table} as select * from ({select_sql}) limit 0", bound)
+        else:  # a column a newer model adds is added to a working database's older table
+            have = {r[0] for r in con.sql(f"describe {table}").fetchall()}
+            for name, type_, *_ in con.execute(f"describe {select_sql}", bound).fetchall():
+                if name not in have:
+                    con.sql(f'alter table {table} add column "{name}" {type_}')
         con.execute(f"delete from {table} where run_date = ?", [run_date])
         return int(con.execute(f"insert into {table} by name {select_sql}", bound).fetchall()[0][0])
     finally:

@@ -225,3 +225,10 @@ def test_a_recheck_compares_only_members_looked_up_both_times(recheck_runs):
     assert alerts == [("TL32b", "TL32a", "新增车辆")]
     page = (ctx.report_dir / "households" / "TL30b.html").read_text(encoding="utf-8")
     assert "赣B00000" not in page  # nothing of the spouse who was not looked up
+    # and the page does not claim that nothing changed for her: she is named as not compared
+    assert "均无变化" in page and "车辆、房产、企业、工作单位、户籍状态均无变化" not in page
+    assert "未作比较的成员：复一妻（" in page
+    page = (ctx.report_dir / "households" / "TL31b.html").read_text(encoding="utf-8")
+    assert "未作比较的成员：复二子（" in page  # first authorized now: his car is no new one
+    page = (ctx.report_dir / "households" / "TL32b.html").read_text(encoding="utf-8")
+    assert "未作比较" not in page

@@ -81,7 +81,8 @@ def _values(rich: bool, **over):
     if rich:
         previous = SimpleNamespace(request_id="R", is_same_request=False, previous_run_date="20261028",
                                    previous_request_id="R0<", previous_outcome="CLEAR",
-                                   previous_findings="VEHICLE;;UNKNOWN_CODE<")
+                                   previous_findings="VEHICLE;;UNKNOWN_CODE<", kinds_not_compared_zh="车辆<、房产",
+                                   members_not_compared_zh="张<三（360102********1234）")
         values.update(
             previous=previous, finding_diff={"added": ["VEHICLE", "NEW<"], "removed": ["BUSINESS_ROLE"]},
             changes=[_row(change="added", kind="vehicle", member_masked="110***", detail_zh=HOSTILE, _h="c"),
@@ -129,8 +130,17 @@ def renderers():
     {"rich": True},
     {"rich": False},
     {"rich": True, "previous": SimpleNamespace(is_same_request=True, previous_run_date="d", previous_request_id="r",
-                                               previous_outcome="GONE", previous_findings=None),
+                                               previous_outcome="GONE", previous_findings=None,
+                                               kinds_not_compared_zh=None, members_not_compared_zh=None),
      "finding_diff": {"added": [], "removed": ["VEHICLE"]}, "changes": []},
+    {"rich": True, "previous": SimpleNamespace(is_same_request=False, previous_run_date="d", previous_request_id="r",
+                                               previous_outcome="CLEAR", previous_findings=None,
+                                               kinds_not_compared_zh="", members_not_compared_zh="李<四（无可用身份证号）"),
+     "changes": []},
+    {"rich": True, "previous": SimpleNamespace(is_same_request=False, previous_run_date="d", previous_request_id="r",
+                                               previous_outcome="CLEAR", previous_findings=None,
+                                               kinds_not_compared_zh="工作单位", members_not_compared_zh=None),
+     "changes": []},
     {"rich": True, "finding_diff": {"added": ["VEHICLE"], "removed": []}},
     {"rich": False, "h": _household(policy_demonstration=False, wage_estimate_yuan=0.0, n_unknown_amounts=0,
                                     findings=None, income_monthly_per_capita_yuan=1.0, n_residential_units=0,

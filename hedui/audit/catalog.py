@@ -108,6 +108,8 @@ COLUMNS_ZH = {
     "is_same_request": "是否同一委托",
     "previous_outcome": "上次结论",
     "previous_findings": "上次情形代码",
+    "kinds_not_compared": "未与上次比较的事实类别（本次或上次相关部门数据缺失或未通过校验）",
+    "members_not_compared": "未与上次比较的成员（委托名单行号：本次或上次无授权书或无可用身份证号）",
     "change": "变动（新增 / 消失）",
     "kind": "事实类别",
     "fact_key": "事实标识（已脱敏）",

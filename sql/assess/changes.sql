@@ -1,45 +1,30 @@
 -- What changed since each household's previous verification (facts added or gone).
 -- A kind of fact is compared only where every source it comes from passed both in this run and
 -- in the previous verification's: a source missing or failed either time would otherwise turn
--- an old car into a "new" one, or a car still owned into one "no longer" there.
+-- an old car into a "new" one, or a car still owned into one "no longer" there.  And only for the members
+-- looked up both times: a member not looked up either time has no facts that time, which is no change — his
+-- car is not "no longer there" when his authorization lapsed (nor may a member without authorization have
+-- facts in the report at all), nor "new" when he was first authorized.  Both are previous_verification.sql's.
 with
 
 previous as (
     select * from previous_verification where run_date = $run_date
 ),
 
-kind_sources as (
-    select * from (values
-        ('vehicle', 'vehicle'), ('property', 'real_estate'), ('business', 'business_registry'),
-        ('employer', 'tax'), ('employer', 'social_insurance'), ('registration', 'public_security'),
-        ('death', 'civil_affairs')) as t(kind, source)
-),
-
+-- what previous_verification.sql says can be compared: the kinds whose sources passed both times, the
+-- members looked up both times (authorized, a usable ID)
 comparable as (
     select p.request_id, k.kind
     from previous as p
-    cross join (select distinct kind from kind_sources) as k
-    where not exists (
-        select 1 from kind_sources as ks
-        cross join (select $run_date as run_date union all select p.previous_run_date) as d
-        where ks.kind = k.kind and not exists (
-            select 1 from source_status as s
-            where s.run_date = d.run_date and s.source = ks.source and s.status = 'passed'))
+    cross join (select unnest(['business', 'death', 'employer', 'property', 'registration', 'vehicle']) as kind) as k
+    where not list_contains(p.kinds_not_compared, k.kind)
 ),
 
--- the members looked up both times (authorized, a usable ID): a member not looked up either time has no facts
--- that time, which is no change — his car is not "no longer there" when his authorization lapsed (nor may a
--- member without authorization have facts in the report at all), nor "new" when he was first authorized
 looked_up_both as (
-    select p.request_id, m.id_norm as member_id
+    select distinct p.request_id, m.id_norm as member_id
     from previous as p
     inner join stg_requests as m on m.run_date = $run_date and m.request_id = p.request_id
-    where m.id_norm is not null and nullif(trim(m.authorization_no), '') is not null
-    intersect
-    select p.request_id, m.id_norm
-    from previous as p
-    inner join stg_requests as m on m.run_date = p.previous_run_date and m.request_id = p.previous_request_id
-    where m.id_norm is not null and nullif(trim(m.authorization_no), '') is not null
+    where m.id_norm is not null and not list_contains(p.members_not_compared, m.row_no)
 ),
 
 now_facts as (

@@ -1,6 +1,12 @@
 -- Each household's previous verification: the latest earlier run that verified
 -- the same request (复核, a new report version) or the same applicant
 -- (动态复核, a periodic re-check under a new request id).
+-- What cannot be compared with it (changes.sql compares the rest; the report says which is which):
+--   kinds_not_compared    a kind of fact one of whose sources was missing or failed in this run or in the
+--                         previous one (an old car would look new, a car still owned "no longer there")
+--   members_not_compared  the request rows (row_no) of members not looked up both times: no authorization
+--                         or no usable ID in this run or in the previous one (a member not looked up has no
+--                         facts that time, which is no change)
 with
 
 current_households as (
@@ -32,11 +38,49 @@ latest as (
     group by request_id
 ),
 
+kind_sources as (
+    select * from (values
+        ('vehicle', 'vehicle'), ('property', 'real_estate'), ('business', 'business_registry'),
+        ('employer', 'tax'), ('employer', 'social_insurance'), ('registration', 'public_security'),
+        ('death', 'civil_affairs')) as t(kind, source)
+),
+
+kinds_not_compared as (
+    select l.request_id, list(distinct ks.kind order by ks.kind) as kinds
+    from latest as l
+    cross join kind_sources as ks
+    where not exists (select 1 from source_status as s
+                      where s.run_date = $run_date and s.source = ks.source and s.status = 'passed')
+       or not exists (select 1 from source_status as s
+                      where s.run_date = l.previous_run_date and s.source = ks.source and s.status = 'passed')
+    group by l.request_id
+),
+
+looked_up_then as (
+    select l.request_id, m.id_norm
+    from latest as l
+    inner join stg_requests as m on m.run_date = l.previous_run_date and m.request_id = l.previous_request_id
+    where m.id_norm is not null and nullif(trim(m.authorization_no), '') is not null
+),
+
+members_not_compared as (
+    select l.request_id, list(distinct m.row_no order by m.row_no) as row_nos
+    from latest as l
+    inner join stg_requests as m on m.run_date = $run_date and m.request_id = l.request_id
+    where m.id_norm is null or nullif(trim(m.authorization_no), '') is null
+       or not exists (select 1 from looked_up_then as t where t.request_id = l.request_id and t.id_norm = m.id_norm)
+    group by l.request_id
+),
+
 final as (
     select $run_date as run_date, l.request_id, l.previous_run_date, l.previous_request_id, l.is_same_request,
-        o.outcome as previous_outcome, o.findings as previous_findings
+        o.outcome as previous_outcome, o.findings as previous_findings,
+        coalesce(k.kinds, []::varchar[]) as kinds_not_compared,
+        coalesce(n.row_nos, []::integer[]) as members_not_compared
     from latest as l
     left join outcomes as o on o.run_date = l.previous_run_date and o.request_id = l.previous_request_id
+    left join kinds_not_compared as k on k.request_id = l.request_id
+    left join members_not_compared as n on n.request_id = l.request_id
 )
 
 select * from final

@@ -25,7 +25,7 @@ from hedui.steps.report.display import _escape
 log = logging.getLogger(__name__)
 
 #: digests.template_fingerprint() of the templates `render_page` reproduces
-FINGERPRINT = "1d2eff74a756d7f5"
+FINGERPRINT = "89f4c53f6b85bbf7"
 
 
 def _join(value, d: str = "") -> str:
@@ -133,8 +133,18 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
                   f"<td>{e(kind_zh.get(c.kind, c.kind))}</td><td>{e(c.member_masked)}</td>"
                   f"<td>{e(c.detail_zh)}</td></tr>")
             a("\n</table>\n")
+        elif previous.kinds_not_compared_zh or previous.members_not_compared_zh:
+            a('<p class="muted">与上次核对相比，已作比较的情况均无变化。</p>\n')
         else:
             a('<p class="muted">与上次核对相比，车辆、房产、企业、工作单位、户籍状态均无变化。</p>')
+        a("\n")
+        if previous.kinds_not_compared_zh:
+            a(f'<p class="muted">未作比较：{e(previous.kinds_not_compared_zh)}（本次或上次相关部门的数据缺失或未通过校验，'
+              "无从判断有无变化）。</p>")
+        a("\n")
+        if previous.members_not_compared_zh:
+            a(f'<p class="muted">未作比较的成员：{e(previous.members_not_compared_zh)}（本次或上次未查询：无授权书或无可用身份证号）。'
+              "</p>")
         a("\n")
     a("\n\n")
     if findings:

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from hedui.ops.killpoint import kill_point
 from hedui.privacy.masking import mask_text
+from hedui.steps.report import sqlhtml
 from hedui.steps.report.display import (
     _DECISION_ZH,
     CHANGE_KIND_ZH,
@@ -167,8 +168,7 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "join _report_batch b on b.request_id = q.request_id "
           "left join source_records r on r.record_id = q.record_id and r.run_date = $run_date "
           "where q.run_date = $run_date", parts / "decisions", params)
-    _copy(con, "select b.batch, p.* from previous_verification p join _report_batch b using (request_id) "
-          "where p.run_date = $run_date", parts / "previous", params)
+    _copy(con, sqlhtml.PREVIOUS_SQL, parts / "previous", params)
     # a change names its member by the mask of the household's member with that ID (the last listed)
     _copy(con, "select b.batch, c.* replace (hd_audit_mask(c.detail_zh) as detail_zh), "
           "case when m.request_id is null then '' else m.id_masked end as member_masked, "

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from markupsafe import escape
 
-from hedui.steps.report.display import BIDI_CONTROLS, HIDDEN_COLUMNS, METHOD_ZH, display_select
+from hedui.steps.report.display import (
+    BIDI_CONTROLS,
+    CHANGE_KIND_ZH,
+    HIDDEN_COLUMNS,
+    METHOD_ZH,
+    display_select,
+)
 
 
 def _sql_str(text: str) -> str:
@@ -214,3 +220,15 @@ def _differs(column):
             return (rows[1:] != rows[:-1]).any(axis=1)
     values = column.to_pylist()
     return np.fromiter((a != b for a, b in zip(values[1:], values[:-1], strict=True)), dtype=bool, count=n - 1)
+
+
+#: each household's previous verification, with what could not be compared with it named (the page must not
+#: say "no change" of a kind whose source was missing or failed either time, nor of a member not looked up)
+PREVIOUS_SQL = (
+    "select b.batch, p.* exclude (kinds_not_compared, members_not_compared), "
+    "array_to_string(list_transform(p.kinds_not_compared, lambda k: "
+    f"{_sql_case('k', CHANGE_KIND_ZH, 'k')}), '、') as kinds_not_compared_zh, "
+    "(select string_agg(m.name || '（' || coalesce(m.id_masked, '无可用身份证号') || '）', '、' order by m.row_no) "
+    " from stg_requests m where m.run_date = $run_date and m.request_id = p.request_id "
+    " and list_contains(p.members_not_compared, m.row_no)) as members_not_compared_zh "
+    "from previous_verification p join _report_batch b using (request_id) where p.run_date = $run_date")
