@@ -1,6 +1,6 @@
 """XLSX and Parquet files → positional batches (see ``connectors.raw``).
 
-XLSX (first sheet, via fastexcel/calamine): every cell is read as text; date
+XLSX (first sheet, the first not hidden, via fastexcel/calamine): every cell is read as text; date
 cells become ``YYYY-MM-DD``, and so do plain serial numbers of date and month
 columns in a workbook on the 1904 date system (:mod:`connectors.xlsx_cells`);
 numbers keep their text without ``.0``; a numeric cell of 16 or more digits
@@ -65,11 +65,14 @@ def excel_general(value: float) -> str:
 
 
 def read_xlsx(path: Path, smap: SourceMap) -> Table:
-    """The first sheet of an ``.xlsx``; title rows above the header are skipped."""
+    """The first sheet of an ``.xlsx`` (the first not hidden: :func:`data_sheet`); title rows above the header
+    are skipped."""
     import fastexcel
 
+    with zipfile.ZipFile(path) as zf:
+        index, _, _ = data_sheet(zf)
     reader = fastexcel.read_excel(str(path))
-    sheet = reader.load_sheet(0, header_row=None, dtypes="string", skip_rows=0)
+    sheet = reader.load_sheet(index, header_row=None, dtypes="string", skip_rows=0)
     df = pl.from_arrow(sheet.to_arrow())
     assert isinstance(df, pl.DataFrame)
     df = df.rename(dict(zip(df.columns, positional_names(df.width), strict=True)))
@@ -183,8 +186,10 @@ def sheet_holding_header(path: Path, smap: SourceMap) -> str | None:
     (only asked when the first sheet has none: the data was put on another sheet)."""
     import fastexcel
 
+    with zipfile.ZipFile(path) as zf:
+        index, _, _ = data_sheet(zf)
     reader = fastexcel.read_excel(str(path))
-    for name in reader.sheet_names[1:20]:
+    for name in reader.sheet_names[index + 1:index + 20]:
         try:
             sheet = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEADER_SEARCH_ROWS)
         except fastexcel.FastExcelError:  # a chart sheet, an odd sheet: it holds no header
@@ -236,17 +241,56 @@ def _fill_merged(path: Path, sheet, df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(pl.Series(name, values, dtype=pl.String) for name, values in columns.items())
 
 
-def _first_sheet_xml(zf: zipfile.ZipFile) -> str:
-    """The zip member of the workbook's first sheet (the order of ``<sheets>`` in workbook.xml)."""
+def data_sheet(zf: zipfile.ZipFile) -> tuple[int, str | None, list[str]]:
+    """``(index, zip member, hidden sheets before it)`` of the sheet read: the first sheet as a person opening
+    the workbook sees it, the first in the order of ``<sheets>`` that is not hidden (a hidden first sheet is
+    no sheet a person reads: a lookup list, an old copy)."""
     workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-    first = workbook.find("m:sheets/m:sheet", _NS)
-    rid = first.get(f"{{{_NS['r']}}}id") if first is not None else None
+    sheets = workbook.findall("m:sheets/m:sheet", _NS)
+    index = next((i for i, sh in enumerate(sheets) if (sh.get("state") or "visible") == "visible"), 0)
+    hidden = [sh.get("name") or "" for sh in sheets[:index]]
+    if not sheets:
+        return 0, None, []
+    rid = sheets[index].get(f"{{{_NS['r']}}}id")
     rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
     for rel in rels.findall("p:Relationship", _NS):
         if rel.get("Id") == rid:
             target = rel.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-    return "xl/worksheets/sheet1.xml"
+            member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            return index, member, hidden
+    return index, None, hidden
+
+
+def hidden_sheet_holding_data(path: Path, smap: SourceMap) -> str | None:
+    """The name of a hidden sheet before the one read whose first rows hold this source's header (with its ID
+    column) and a row below it, or None: which of the two is the delivery cannot be told."""
+    import fastexcel
+
+    with zipfile.ZipFile(path) as zf:
+        _, _, hidden = data_sheet(zf)
+    if not hidden:
+        return None
+    reader = fastexcel.read_excel(str(path))
+    for i, name in enumerate(hidden[:20]):
+        try:
+            sheet = reader.load_sheet(i, header_row=None, dtypes="string", n_rows=HEADER_SEARCH_ROWS + 1)
+        except fastexcel.FastExcelError:
+            continue
+        df = pl.from_arrow(sheet.to_arrow())
+        assert isinstance(df, pl.DataFrame)
+        rows = df.rows() if df.height and df.width else []
+        idx, score = find_header(rows, smap)
+        if score == 0 or any(c.essential for c in smap.match_headers(list(rows[idx])).missing):
+            continue  # no header a delivery could be read by (a lookup list of 账户类型 …)
+        if any(v is not None and str(v).strip() for row in rows[idx + 1:] for v in row):
+            return name
+    return None
+
+
+def _first_sheet_xml(zf: zipfile.ZipFile) -> str:
+    """The zip member of the sheet read (:func:`data_sheet`)."""
+    _, member, _ = data_sheet(zf)
+    return member or "xl/worksheets/sheet1.xml"
 
 
 def _column_index(letters: bytes) -> int:
