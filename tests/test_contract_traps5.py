@@ -1,0 +1,187 @@
+"""sources.md's "Delivery" and "Values as they come" read as someone writing hidden test deliveries would read
+them, round 4: files written by hand as outsiders write them (two exports pasted into one CSV, a 合计 row under
+an empty 序号, a workbook whose first sheet is hidden, impossible dates), run once through the real pipeline
+(tests/contract_world.py), each household checked for the outcome and finding codes the contract gives it.
+Cases of test_contract_traps*.py, test_contract_deliveries.py, test_connectors.py and test_delivery_litter.py
+are not repeated.
+
+Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan/person/month, financial
+assets at most 19,200 yuan per person.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from contract_world import HEADERS, RUN, World, outcomes, query
+
+from connectors import load_map, read_delivery
+
+
+def _row(header: list[str], **values) -> list[str]:
+    return [str(values.get(h, "")) for h in header]
+
+
+def _xlsx(build) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    build(wb)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _bank_pasted(a: dict, b: dict) -> bytes:
+    """Two exports of the bank's system pasted into one file (``copy a.csv+b.csv``): the second one's header
+    stands between the rows, the marker counts the three data rows only."""
+    header = ",".join(HEADERS["bank"])
+    lines = [header,
+             f"赣州银行,{a['name']},{a['id']},6230000000000000011,活期,100,20261126",
+             f"赣州银行,{b['name']},{b['id']},6230000000000000022,活期,300,20261126",
+             header,
+             f"赣州银行,{a['name']},{a['id']},6230000000000000012,定期,\"20,000.00\",20261126"]
+    return ("\r\n".join(lines) + "\r\n").encode("gb18030")
+
+
+def _securities_with_serial(a: dict) -> bytes:
+    """序号 in the first column; the 合计 row leaves it empty and says 合计 under 姓名."""
+    def build(wb):
+        ws = wb.active
+        ws.append(["证券账户持有情况查询结果"])
+        ws.append([])
+        ws.append(["序号", *HEADERS["securities"]])
+        ws.append([1, a["name"], a["id"], "A000000011", 5000, 0, "2026-11-26"])
+        ws.append([None, "合计", None, None, 5000, 0, None])
+    return _xlsx(build)
+
+
+def _insurance_behind_a_hidden_list(a: dict) -> bytes:
+    """The data on the sheet a person sees; before it, a hidden sheet of the 险种 drop-down list."""
+    def build(wb):
+        hidden = wb.active
+        hidden.title = "下拉选项"
+        for v in ("险种", "寿险", "年金", "万能"):
+            hidden.append([v])
+        hidden.sheet_state = "hidden"
+        ws = wb.create_sheet("保单")
+        ws.append(HEADERS["insurance"])
+        ws.append([a["name"], a["id"], "PTF03", "万能", "有效", "30,000.00", "20261126"])
+        wb.active = 1
+    return _xlsx(build)
+
+
+def build() -> tuple[World, dict[str, bytes]]:
+    """The world and the hand-written files added to its deliveries (folder/name → bytes)."""
+    w = World()
+    extra: dict[str, bytes] = {}
+    # the bank's two exports in one file: 20,100 yuan in the rows around the repeated header, over 19,200 (the
+    # source was not delivered: the header line was read as a data row and the marker said 3, not 4)
+    (a,) = w.household("TF01", [("伍一", "本人")])
+    (b,) = w.household("TF02", [("伍二", "本人")])
+    extra["bank/pasted.csv"] = _bank_pasted(a, b)
+    extra["bank/pasted.csv.ok"] = b"3"
+    w.expect("TF01", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    w.expect("TF02", "CLEAR", "")
+    # the 合计 row under an empty 序号 was a data row (not counted by the marker): securities not delivered
+    (a,) = w.household("TF03", [("伍三", "本人")])
+    extra["securities/zq.xlsx"] = _securities_with_serial(a)
+    extra["securities/zq.xlsx.ok"] = b"1"
+    w.expect("TF03", "CLEAR", "")
+    # the hidden drop-down list was read as the first sheet: no header, insurance not delivered
+    (a,) = w.household("TF04", [("伍四", "本人")])
+    extra["insurance/bx.xlsx"] = _insurance_behind_a_hidden_list(a)
+    extra["insurance/bx.xlsx.ok"] = b"1"
+    w.expect("TF04", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    return w, extra
+
+
+@pytest.fixture(scope="module")
+def traps5_run(tmp_path_factory):
+    from hedui.pipeline import RunContext, run
+
+    world, extra = build()
+    inbox = tmp_path_factory.mktemp("traps5") / "inbox"
+    world.write(inbox)
+    for where, data in extra.items():
+        source, name = where.split("/")
+        (inbox / source / RUN / name).write_bytes(data)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps5_work"), RUN)
+    run(ctx)
+    return world, ctx
+
+
+def test_every_household_has_the_outcome_the_contract_gives_it(traps5_run):
+    world, ctx = traps5_run
+    got = outcomes(ctx)
+    assert {rid: got.get(rid) for rid in world.expected} == world.expected
+
+
+def test_every_delivered_row_is_staged_or_quarantined(traps5_run):
+    _, ctx = traps5_run
+    rows = query(ctx, "select file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
+                      "where run_date = ? and (file like '%.xlsx' or file like '%pasted.csv') order by 1", [RUN])
+    assert rows == [(f"bank/{RUN}/pasted.csv", 3, 3, 0), (f"insurance/{RUN}/bx.xlsx", 1, 1, 0),
+                    (f"securities/{RUN}/zq.xlsx", 1, 1, 0)]
+
+
+# --- one workbook, read as the contract says: the first sheet a person sees ---------------------------------
+
+
+def _read_bank(tmp_path, data: bytes, marker: bytes = b"1"):
+    folder = tmp_path / "inbox" / "bank" / RUN
+    folder.mkdir(parents=True)
+    (folder / "b.xlsx").write_bytes(data)
+    (folder / "b.xlsx.ok").write_bytes(marker)
+    return read_delivery(load_map("bank"), folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
+
+
+def test_a_hidden_first_sheet_holding_other_data_makes_the_workbook_unusable_naming_it(tmp_path):
+    """Last month's answer kept on a hidden first sheet, this month's on the visible one: which is the delivery
+    cannot be told (the hidden one was read: 99,999 yuan of another month, or none of this one's)."""
+    header = HEADERS["bank"]
+
+    def build(wb):
+        old = wb.active
+        old.title = "10月"
+        old.append(header)
+        old.append(_row(header, 机构名称="赣州银行", 户名="伍九", 证件号码="360702198001010013", 账号="6230000000000000099",
+                        账户类型="活期", 余额="99999", 查询日期="20261026"))
+        old.sheet_state = "hidden"
+        ws = wb.create_sheet("11月")
+        ws.append(header)
+        ws.append(_row(header, 机构名称="赣州银行", 户名="伍九", 证件号码="360702198001010013", 账号="6230000000000000099",
+                       账户类型="活期", 余额="100", 查询日期="20261126"))
+        wb.active = 1
+
+    manifest = _read_bank(tmp_path, _xlsx(build))
+    assert manifest.status == "incomplete"
+    assert "b.xlsx的第一个工作表“10月”是隐藏的，其中也有约定的表头和数据" in manifest.message_zh
+
+
+def test_the_visible_sheet_behind_a_hidden_template_is_read_with_its_merged_cells(tmp_path):
+    """A hidden template (the header alone) before the data sheet: the data sheet is read, and its merged
+    cells (one holder over two accounts) are those of that sheet, not of the template's XML."""
+    import polars as pl
+
+    header = HEADERS["bank"]
+
+    def build(wb):
+        template = wb.active
+        template.title = "模板"
+        template.append(header)
+        template.sheet_state = "hidden"
+        ws = wb.create_sheet("数据")
+        ws.append(header)
+        ws.append(["赣州银行", "伍十", "360702198001010013", "6230000000000000101", "活期", 100, "20261126"])
+        ws.append([None, None, None, "6230000000000000102", "定期", 200, "20261126"])
+        for col in "ABC":
+            ws.merge_cells(f"{col}2:{col}3")
+        wb.active = 1
+
+    manifest = _read_bank(tmp_path, _xlsx(build), b"2")
+    assert manifest.status == "delivered", manifest.message_zh
+    raw = pl.read_parquet(tmp_path / "raw.parquet")
+    assert raw.select("name", "account_no", "row_no").rows() == [
+        ("伍十", "6230000000000000101", 2), ("伍十", "6230000000000000102", 3)]
