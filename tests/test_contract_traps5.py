@@ -94,6 +94,13 @@ def build() -> tuple[World, dict[str, bytes]]:
     extra["insurance/bx.xlsx"] = _insurance_behind_a_hidden_list(a)
     extra["insurance/bx.xlsx.ok"] = b"1"
     w.expect("TF04", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # two deposits whose card numbers Excel turned into 6.23E+18: taken for one account answered twice, the
+    # older answer (15,000) was dropped and 10,000 came out CLEAR; which account each is cannot be told
+    (a,) = w.household("TF05", [("伍五", "本人")])
+    for balance, day in (("15000", "20261120"), ("10000", "20261126")):
+        w.add("bank", 机构名称="赣州银行", 户名=a["name"], 证件号码=a["id"], 账号="6.23E+18", 账户类型="定期",
+              余额=balance, 查询日期=day)
+    w.expect("TF05", "INCOMPLETE", "RECORD_QUARANTINED")
     return w, extra
 
 
@@ -185,3 +192,31 @@ def test_the_visible_sheet_behind_a_hidden_template_is_read_with_its_merged_cell
     raw = pl.read_parquet(tmp_path / "raw.parquet")
     assert raw.select("name", "account_no", "row_no").rows() == [
         ("伍十", "6230000000000000101", 2), ("伍十", "6230000000000000102", 3)]
+
+
+def test_an_account_number_excel_turned_into_scientific_notation_is_quarantined_saying_so(traps5_run):
+    _, ctx = traps5_run
+    rows = query(ctx, "select q.row_no, q.reason_zh from quarantine as q where q.run_date = ? and q.source = 'bank' "
+                      "order by 1", [RUN])
+    assert [r for _, r in rows] == ['"账号"值"6.23E+18"被Excel转成了科学计数法，原号码无法恢复'] * 2
+    page = (ctx.report_dir / "households" / "TF05.html").read_text(encoding="utf-8")
+    assert "被Excel转成了科学计数法，原号码无法恢复" in page
+
+
+@pytest.mark.parametrize(("number", "lost"), [("6.23E+18", True), (" 6.2301e+18", True), ("6E+18", True),
+                                              ("8E20250001", False), ("P6.23E+18", False), ("6230000000000000011", False)])
+def test_only_excels_scientific_form_of_a_number_is_taken_for_a_lost_one(tmp_path, number, lost):
+    """A policy number such as 8E20250001 is a number of its own."""
+    from hedui.steps.ingest import stage_source
+
+    header = HEADERS["insurance"]
+    text = ",".join(header) + "\n" + ",".join(["伍六", "360702198001010013", number, "寿险", "有效", "100", "20261126"]) + "\n"
+    folder = tmp_path / "inbox" / "insurance" / RUN
+    folder.mkdir(parents=True)
+    (folder / "i.csv").write_text(text, encoding="utf-8")
+    (folder / "i.csv.ok").write_text("1")
+    smap = load_map("insurance")
+    manifest = read_delivery(smap, folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
+    counts = stage_source(tmp_path / "raw.parquet", smap, RUN, tmp_path / "s.parquet", tmp_path / "q.parquet",
+                          manifest=manifest, threads=1)
+    assert (counts.staged_rows, counts.quarantined_rows) == ((0, 1) if lost else (1, 0))
