@@ -70,9 +70,10 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     import fastexcel
 
     with zipfile.ZipFile(path) as zf:
-        index, _, _ = data_sheet(zf)
+        name, _, _ = data_sheet(zf)
     reader = fastexcel.read_excel(str(path))
-    sheet = reader.load_sheet(index, header_row=None, dtypes="string", skip_rows=0)
+    sheet = reader.load_sheet(name if name in reader.sheet_names else 0, header_row=None, dtypes="string",
+                              skip_rows=0)
     df = pl.from_arrow(sheet.to_arrow())
     assert isinstance(df, pl.DataFrame)
     df = df.rename(dict(zip(df.columns, positional_names(df.width), strict=True)))
@@ -187,9 +188,11 @@ def sheet_holding_header(path: Path, smap: SourceMap) -> str | None:
     import fastexcel
 
     with zipfile.ZipFile(path) as zf:
-        index, _, _ = data_sheet(zf)
+        read, _, _ = data_sheet(zf)
     reader = fastexcel.read_excel(str(path))
-    for name in reader.sheet_names[index + 1:index + 20]:
+    names = reader.sheet_names
+    index = names.index(read) if read in names else 0
+    for name in names[index + 1:index + 20]:
         try:
             sheet = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEADER_SEARCH_ROWS)
         except fastexcel.FastExcelError:  # a chart sheet, an odd sheet: it holds no header
@@ -241,24 +244,28 @@ def _fill_merged(path: Path, sheet, df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(pl.Series(name, values, dtype=pl.String) for name, values in columns.items())
 
 
-def data_sheet(zf: zipfile.ZipFile) -> tuple[int, str | None, list[str]]:
-    """``(index, zip member, hidden sheets before it)`` of the sheet read: the first sheet as a person opening
-    the workbook sees it, the first in the order of ``<sheets>`` that is not hidden (a hidden first sheet is
-    no sheet a person reads: a lookup list, an old copy)."""
-    workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+def data_sheet(zf: zipfile.ZipFile) -> tuple[str | None, str | None, list[str]]:
+    """``(name, zip member, hidden sheets before it)`` of the sheet read: the first sheet as a person opening
+    the workbook sees it, the first worksheet in the order of ``<sheets>`` that is not hidden (a hidden first
+    sheet is no sheet a person reads: a lookup list, an old copy; a chart sheet holds no rows)."""
+    try:
+        workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):  # not a workbook fastexcel reads either: it says so
+        return None, None, []
     sheets = workbook.findall("m:sheets/m:sheet", _NS)
-    index = next((i for i, sh in enumerate(sheets) if (sh.get("state") or "visible") == "visible"), 0)
-    hidden = [sh.get("name") or "" for sh in sheets[:index]]
-    if not sheets:
-        return 0, None, []
-    rid = sheets[index].get(f"{{{_NS['r']}}}id")
-    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {}
     for rel in rels.findall("p:Relationship", _NS):
-        if rel.get("Id") == rid:
-            target = rel.get("Target", "")
-            member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-            return index, member, hidden
-    return index, None, hidden
+        target = rel.get("Target", "")
+        member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        targets[rel.get("Id")] = (member, rel.get("Type", "").endswith("/worksheet"))
+    found = [(sh.get("name"), *targets.get(sh.get(f"{{{_NS['r']}}}id"), (None, False)),
+              (sh.get("state") or "visible") == "visible") for sh in sheets]
+    index = next((i for i, (_, _, sheet, visible) in enumerate(found) if sheet and visible), 0)
+    if not found:
+        return None, None, []
+    hidden = [name or "" for name, _, sheet, visible in found[:index] if sheet and not visible]
+    return found[index][0], found[index][1], hidden
 
 
 def hidden_sheet_holding_data(path: Path, smap: SourceMap) -> str | None:
@@ -271,9 +278,9 @@ def hidden_sheet_holding_data(path: Path, smap: SourceMap) -> str | None:
     if not hidden:
         return None
     reader = fastexcel.read_excel(str(path))
-    for i, name in enumerate(hidden[:20]):
+    for name in hidden[:20]:
         try:
-            sheet = reader.load_sheet(i, header_row=None, dtypes="string", n_rows=HEADER_SEARCH_ROWS + 1)
+            sheet = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEADER_SEARCH_ROWS + 1)
         except fastexcel.FastExcelError:
             continue
         df = pl.from_arrow(sheet.to_arrow())

@@ -220,3 +220,57 @@ def test_only_excels_scientific_form_of_a_number_is_taken_for_a_lost_one(tmp_pat
     counts = stage_source(tmp_path / "raw.parquet", smap, RUN, tmp_path / "s.parquet", tmp_path / "q.parquet",
                           manifest=manifest, threads=1)
     assert (counts.staged_rows, counts.quarantined_rows) == ((0, 1) if lost else (1, 0))
+
+
+def test_a_chart_sheet_before_the_data_is_no_sheet_of_rows(tmp_path):
+    """A chart of the balances put first (a chart sheet holds no cells): the file was “empty, no header”."""
+    from openpyxl.chart import BarChart, Reference
+
+    def build(wb):
+        ws = wb.active
+        ws.title = "数据"
+        ws.append(HEADERS["bank"])
+        ws.append(["赣州银行", "伍十一", "360702198001010013", "6230000000000000111", "活期", 100, "20261126"])
+        chart = BarChart()
+        chart.add_data(Reference(ws, min_col=6, min_row=1, max_row=2), titles_from_data=True)
+        wb.create_chartsheet("图表", 0).add_chart(chart)
+
+    manifest = _read_bank(tmp_path, _xlsx(build))
+    assert manifest.status == "delivered", manifest.message_zh
+    assert manifest.rows_total == 1
+
+
+def test_a_workbook_as_outsiders_write_one_is_read_as_a_person_sees_it(tmp_path):
+    """Pinned (hedui already read it so): blank rows and columns before a title row, header cells with line
+    breaks, trailing blanks and full-width brackets naming the unit, dates as date cells, text and serial
+    numbers in one column, numbers stored as text, the header repeated under the first rows, an upper-case
+    suffix with its marker."""
+    import datetime as dt
+
+    import polars as pl
+
+    header = ["机构名称 ", "户名", "证件\n号码", "账号", "账户类型", "余额\n（万元）", "查询日期"]
+
+    def build(wb):
+        ws = wb.active
+        ws["C2"] = "2026年11月账户查询结果"
+        rows = [header,
+                ["赣州银行", "伍十二", "360702198001010013", "6230000000000000121", "活期", "1.5", dt.datetime(2026, 11, 26)],
+                header,
+                ["赣州银行", "伍十二", "360702198001010013", "6230000000000000122", "定期", 2, "2026/11/26"],
+                ["赣州银行", "伍十二", "360702198001010013", "6230000000000000123", "理财", "3000元", 46352]]
+        for r, values in enumerate(rows, start=4):
+            for c, value in enumerate(values, start=3):
+                ws.cell(row=r, column=c, value=value)
+
+    folder = tmp_path / "inbox" / "bank" / RUN
+    folder.mkdir(parents=True)
+    (folder / "B.XLSX").write_bytes(_xlsx(build))
+    (folder / "B.XLSX.ok").write_bytes(b"3")
+    manifest = read_delivery(load_map("bank"), folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
+    assert manifest.status == "delivered", manifest.message_zh
+    assert manifest.files[0].header_rows == 1
+    raw = pl.read_parquet(tmp_path / "raw.parquet")
+    assert raw.select("account_no", "balance_yuan", "balance_yuan__scale", "query_date", "row_no").rows() == [
+        ("6230000000000000121", "1.5", 10000.0, "2026-11-26", 5), ("6230000000000000122", "2", 10000.0, "2026/11/26", 7),
+        ("6230000000000000123", "3000元", 10000.0, "46352", 8)]
