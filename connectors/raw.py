@@ -184,7 +184,8 @@ def _drop_repeated_headers(batch: pl.DataFrame, fcols: list[str], match: HeaderM
                            smap: SourceMap) -> tuple[pl.DataFrame, int]:
     """``batch`` without the rows that repeat the header (two exports of a department pasted into one file:
     the second one's header line is a header, not a data row, and the marker does not count it), and how
-    many.  A row repeats the header when each cell under a matched column names that same column."""
+    many.  A row repeats the header when each cell under a matched column names that same column, in the same
+    unit (a header line naming another unit or order stays a row: the file then disagrees with its marker)."""
     matched = [(f"f{i}", c) for i, c in enumerate(match.columns) if c is not None and f"f{i}" in fcols]
     if len(matched) < 2:
         return batch, 0
@@ -197,7 +198,7 @@ def _drop_repeated_headers(batch: pl.DataFrame, fcols: list[str], match: HeaderM
         return batch, 0
     at = maybe.arg_true()
     rows = batch[at].select([f for f, _ in matched]).rows()
-    header = [all((spec := smap.lookup(v)[0]) is not None and spec.column == c
+    header = [all((found := smap.lookup(v))[0] is not None and found[0].column == c and found[1] == match.scales.get(c)
                   for v, (_, c) in zip(row, matched, strict=True)) for row in rows]
     drop = at.filter(pl.Series(header, dtype=pl.Boolean))
     if drop.len() == 0:

@@ -274,3 +274,25 @@ def test_a_workbook_as_outsiders_write_one_is_read_as_a_person_sees_it(tmp_path)
     assert raw.select("account_no", "balance_yuan", "balance_yuan__scale", "query_date", "row_no").rows() == [
         ("6230000000000000121", "1.5", 10000.0, "2026-11-26", 5), ("6230000000000000122", "2", 10000.0, "2026/11/26", 7),
         ("6230000000000000123", "3000元", 10000.0, "46352", 8)]
+
+
+@pytest.mark.parametrize(("second_header", "delivered"), [
+    ("\ufeff" + ",".join(HEADERS["bank"]), True),  # copy /b of two UTF-8 files with their BOMs
+    (",".join(f'"{h}"' for h in HEADERS["bank"]), True),  # the second export quotes its header
+    (",".join(HEADERS["bank"]).replace("余额", "余额(万元)"), False),  # its balances in 万元: no repeat of the first
+    (",".join(reversed(HEADERS["bank"])), False),  # its columns in another order
+])
+def test_a_header_repeated_mid_file_is_passed_over_only_when_it_says_what_the_first_says(tmp_path, second_header,
+                                                                                        delivered):
+    """Rows under a header naming another unit or order cannot be read as the first header says (2 read as
+    2 yuan where the second export meant 20,000): that file disagrees with its marker, as it did before."""
+    header = ",".join(HEADERS["bank"])
+    first = "赣州银行,伍十三,360702198001010013,6230000000000000131,活期,100,20261126"
+    second = "赣州银行,伍十三,360702198001010013,6230000000000000132,活期,2,20261126"
+    folder = tmp_path / "inbox" / "bank" / RUN
+    folder.mkdir(parents=True)
+    (folder / "b.csv").write_text("\r\n".join([header, first, second_header, second]) + "\r\n", encoding="utf-8")
+    (folder / "b.csv.ok").write_text("2")
+    manifest = read_delivery(load_map("bank"), folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
+    assert (manifest.status == "delivered") == delivered, manifest.message_zh
+    assert manifest.files[0].header_rows == (1 if delivered else 0)
