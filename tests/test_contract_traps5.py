@@ -72,6 +72,20 @@ def _insurance_behind_a_hidden_list(a: dict) -> bytes:
     return _xlsx(build)
 
 
+def _vehicles_under_a_two_row_header(a: dict) -> bytes:
+    """Each header cell merged over two rows, as report templates draw them: the merged cells' second row read
+    as a data row (the header again), one more than the marker."""
+    def build(wb):
+        ws = wb.active
+        for c, h in enumerate(HEADERS["vehicle"], start=1):
+            ws.cell(row=1, column=c, value=h)
+            ws.merge_cells(start_row=1, end_row=2, start_column=c, end_column=c)
+        car = ["赣B7F006", "小型汽车", "小型轿车", a["name"], a["id"], "2021-03-01", "非营运", "正常", "15.8万"]
+        for c, v in enumerate(car, start=1):
+            ws.cell(row=3, column=c, value=v)
+    return _xlsx(build)
+
+
 def build() -> tuple[World, dict[str, bytes]]:
     """The world and the hand-written files added to its deliveries (folder/name → bytes)."""
     w = World()
@@ -101,6 +115,11 @@ def build() -> tuple[World, dict[str, bytes]]:
         w.add("bank", 机构名称="赣州银行", 户名=a["name"], 证件号码=a["id"], 账号="6.23E+18", 账户类型="定期",
               余额=balance, 查询日期=day)
     w.expect("TF05", "INCOMPLETE", "RECORD_QUARANTINED")
+    # a car of 158,000 yuan under a header merged over two rows: the vehicle source was not delivered
+    (a,) = w.household("TF06", [("伍六", "本人")])
+    extra["vehicle/cl.xlsx"] = _vehicles_under_a_two_row_header(a)
+    extra["vehicle/cl.xlsx.ok"] = b"1"
+    w.expect("TF06", "FINDINGS", "VEHICLE")
     return w, extra
 
 
@@ -130,7 +149,7 @@ def test_every_delivered_row_is_staged_or_quarantined(traps5_run):
     rows = query(ctx, "select file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
                       "where run_date = ? and (file like '%.xlsx' or file like '%pasted.csv') order by 1", [RUN])
     assert rows == [(f"bank/{RUN}/pasted.csv", 3, 3, 0), (f"insurance/{RUN}/bx.xlsx", 1, 1, 0),
-                    (f"securities/{RUN}/zq.xlsx", 1, 1, 0)]
+                    (f"securities/{RUN}/zq.xlsx", 1, 1, 0), (f"vehicle/{RUN}/cl.xlsx", 1, 1, 0)]
 
 
 # --- one workbook, read as the contract says: the first sheet a person sees ---------------------------------
