@@ -79,6 +79,10 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     df = df.rename(dict(zip(df.columns, positional_names(df.width), strict=True)))
     if df.height == 0 or df.width == 0:
         return Table(None, None, iter(()))
+    if any(df[c].str.contains(_LONG_NUMBER).any() for c in df.columns):
+        df = _fix_long_numbers(path, sheet, df)
+    if df.null_count().sum_horizontal().item():  # empty cells: merged ones? (before the header is looked for:
+        df = _fill_merged(path, sheet, df)  # a header of two rows, a group title merged over its sub-headers)
     # the header is on the first non-empty row (or a few below it, under title rows), however far down the
     # sheet that is: rows above it that are empty are no part of the search
     filled = df.select(pl.any_horizontal(pl.col(c).str.strip_chars().str.len_bytes() > 0 for c in df.columns)
@@ -96,10 +100,6 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
         header.pop()
     ncols = max(len(header), 1)
     df = df.select(positional_names(df.width)[:ncols]) if df.width > ncols else df
-    if any(df[c].str.contains(_LONG_NUMBER).any() for c in df.columns):
-        df = _fix_long_numbers(path, sheet, df)
-    if df.slice(idx + 1).null_count().sum_horizontal().item():  # empty cells below the header: merged ones?
-        df = _fill_merged(path, sheet, df)
     dated = [c for c in df.columns if df[c].str.contains(" 00:00:00", literal=True).any()]  # cheap test first
     df = df.with_columns(pl.col(c).str.replace(_MIDNIGHT, "${1}") for c in dated)
     df, err = _read_as_shown(path, sheet, df, header, idx)

@@ -315,3 +315,29 @@ def test_a_header_repeated_mid_file_is_passed_over_only_when_it_says_what_the_fi
     manifest = read_delivery(load_map("bank"), folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
     assert (manifest.status == "delivered") == delivered, manifest.message_zh
     assert manifest.files[0].header_rows == (1 if delivered else 0)
+
+
+def test_a_group_title_merged_over_two_sub_headers_gives_way_to_them(tmp_path):
+    """账户信息 merged over 账号 and 账户类型 below it, the other header cells merged over both rows: the
+    first row was taken for the header, 账号 and 账户类型 were missing and every account number empty."""
+    import polars as pl
+
+    def build(wb):
+        ws = wb.active
+        for c, h in enumerate(HEADERS["bank"], start=1):
+            if h in ("账号", "账户类型"):
+                ws.cell(row=2, column=c, value=h)
+            else:
+                ws.cell(row=1, column=c, value=h)
+                ws.merge_cells(start_row=1, end_row=2, start_column=c, end_column=c)
+        ws["D1"] = "账户信息"
+        ws.merge_cells("D1:E1")
+        for c, v in enumerate(["赣州银行", "伍十四", "360702198001010013", "6230000000000000141", "定期", 100, "20261126"],
+                              start=1):
+            ws.cell(row=3, column=c, value=v)
+
+    manifest = _read_bank(tmp_path, _xlsx(build))
+    assert manifest.status == "delivered", manifest.message_zh
+    assert manifest.files[0].header_row == 2 and not manifest.files[0].problems
+    raw = pl.read_parquet(tmp_path / "raw.parquet")
+    assert raw.select("account_no", "account_type", "row_no").rows() == [("6230000000000000141", "定期", 3)]
