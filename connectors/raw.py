@@ -122,9 +122,10 @@ def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.D
     first_blank = first.is_null() | first.str.contains(_BLANK_RE)
     flags = batch.select(
         first_blank=first_blank.fill_null(True),
-        maybe_blank=first_blank & pl.col("_err").is_null(),
         summary=first.str.contains(_SUMMARY_RE).fill_null(False),
+        err=pl.col("_err").is_not_null(),
     )
+    flags = flags.with_columns(maybe_blank=flags["first_blank"] & ~flags["err"])
     if len(fcols) > 1 and flags["first_blank"].any():
         at = flags["first_blank"].arg_true()
         later = _summary_after_blank_cells(batch[at], fcols)
@@ -193,7 +194,7 @@ def _drop_repeated_headers(batch: pl.DataFrame, fcols: list[str], match: HeaderM
     # a cheap first look: a header's ID cell holds no digit (a person's ID number does)
     maybe = batch.select(pl.all_horizontal(
         pl.col("_err").is_null(), *[pl.col(f).is_not_null() for f, _ in matched],
-        ~pl.col(ids[0]).str.contains("[0-9０-９]"))).to_series()
+        ~pl.col(ids[0]).str.contains_any(list("0123456789０１２３４５６７８９")))).to_series()
     if not maybe.any():
         return batch, 0
     at = maybe.arg_true()
