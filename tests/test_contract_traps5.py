@@ -341,3 +341,19 @@ def test_a_group_title_merged_over_two_sub_headers_gives_way_to_them(tmp_path):
     assert manifest.files[0].header_row == 2 and not manifest.files[0].problems
     raw = pl.read_parquet(tmp_path / "raw.parquet")
     assert raw.select("account_no", "account_type", "row_no").rows() == [("6230000000000000141", "定期", 3)]
+
+
+def test_a_csv_saved_from_a_sheet_with_an_empty_first_column_ends_with_its_summary_row(tmp_path):
+    """Blank lines, then every line led by an empty field (the sheet's column A), the 合计 in the second field:
+    it was a data row, one more than the marker, and the bank was not delivered."""
+    header = "," + ",".join(HEADERS["bank"])
+    rows = [",赣州银行,伍十五,360702198001010013,6230000000000000151,活期,100,20261126",
+            ",赣州银行,伍十五,360702198001010013,6230000000000000152,定期,200,20261126",
+            ",合计,,,,,300,"]
+    folder = tmp_path / "inbox" / "bank" / RUN
+    folder.mkdir(parents=True)
+    (folder / "b.csv").write_bytes(("\r\n\r\n" + "\r\n".join([header, *rows]) + "\r\n").encode("gb18030"))
+    (folder / "b.csv.ok").write_text("2")
+    manifest = read_delivery(load_map("bank"), folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
+    assert manifest.status == "delivered", manifest.message_zh
+    assert (manifest.rows_total, manifest.files[0].summary_rows) == (2, 1)
