@@ -120,6 +120,21 @@ def build() -> tuple[World, dict[str, bytes]]:
     extra["vehicle/cl.xlsx"] = _vehicles_under_a_two_row_header(a)
     extra["vehicle/cl.xlsx.ok"] = b"1"
     w.expect("TF06", "FINDINGS", "VEHICLE")
+    # pinned (hedui was right): dates that cannot be, amounts written with their currency and unit
+    (a,) = w.household("TF07", [("伍七", "本人")])
+    w.add("bank", 机构名称="赣州银行", 户名=a["name"], 证件号码=a["id"], 账号="6230000000000000071", 账户类型="活期",
+          余额="100", 查询日期="20260230")  # quarantined: its balance is unknown, never left out
+    w.expect("TF07", "INCOMPLETE", "RECORD_QUARANTINED")
+    _, b = w.household("TF08", [("伍八", "本人"), ("伍八b", "配偶")])
+    w.add("civil_affairs", 姓名=b["name"], 身份证号=b["id"], 死亡日期="2026年2月30日", 火化日期="", 殡仪馆="")
+    w.expect("TF08", "INCOMPLETE", "RECORD_QUARANTINED")  # a record of her death that cannot be read
+    (a,) = w.household("TF09", [("伍九", "本人")])
+    w.car(a, "¥1.2万")  # 12,000: not above 15 × 800
+    w.bank(a, "1.92万人民币")  # 19,200: not above the limit
+    w.expect("TF09", "CLEAR", "")
+    (a,) = w.household("TF10", [("伍十", "本人")])
+    w.car(a, "1.21万人民币")  # 12,100
+    w.expect("TF10", "FINDINGS", "VEHICLE")
     return w, extra
 
 
@@ -216,7 +231,7 @@ def test_the_visible_sheet_behind_a_hidden_template_is_read_with_its_merged_cell
 def test_an_account_number_excel_turned_into_scientific_notation_is_quarantined_saying_so(traps5_run):
     _, ctx = traps5_run
     rows = query(ctx, "select q.row_no, q.reason_zh from quarantine as q where q.run_date = ? and q.source = 'bank' "
-                      "order by 1", [RUN])
+                      "and q.rule = 'scientific_account' order by 1", [RUN])
     assert [r for _, r in rows] == ['"账号"值"6.23E+18"被Excel转成了科学计数法，原号码无法恢复'] * 2
     page = (ctx.report_dir / "households" / "TF05.html").read_text(encoding="utf-8")
     assert "被Excel转成了科学计数法，原号码无法恢复" in page
