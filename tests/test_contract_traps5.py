@@ -277,8 +277,8 @@ def test_a_chart_sheet_before_the_data_is_no_sheet_of_rows(tmp_path):
 def test_a_workbook_as_outsiders_write_one_is_read_as_a_person_sees_it(tmp_path):
     """Pinned (hedui already read it so): blank rows and columns before a title row, header cells with line
     breaks, trailing blanks and full-width brackets naming the unit, dates as date cells, text and serial
-    numbers in one column, numbers stored as text, the header repeated under the first rows, an upper-case
-    suffix with its marker."""
+    numbers in one column, numbers stored as text, an upper-case suffix with its marker, a second sheet of
+    other data; and the header repeated under the first rows (that one was not: one row more than the marker)."""
     import datetime as dt
 
     import polars as pl
@@ -296,6 +296,9 @@ def test_a_workbook_as_outsiders_write_one_is_read_as_a_person_sees_it(tmp_path)
         for r, values in enumerate(rows, start=4):
             for c, value in enumerate(values, start=3):
                 ws.cell(row=r, column=c, value=value)
+        other = wb.create_sheet("上月")  # a second sheet of other data: not read
+        other.append(HEADERS["bank"])
+        other.append(["赣州银行", "伍十二", "360702198001010013", "6230000000000000129", "活期", 99999, "2026-10-26"])
 
     folder = tmp_path / "inbox" / "bank" / RUN
     folder.mkdir(parents=True)
@@ -372,3 +375,14 @@ def test_a_csv_saved_from_a_sheet_with_an_empty_first_column_ends_with_its_summa
     manifest = read_delivery(load_map("bank"), folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
     assert manifest.status == "delivered", manifest.message_zh
     assert (manifest.rows_total, manifest.files[0].summary_rows) == (2, 1)
+
+
+def test_a_workbook_of_the_header_alone_with_marker_zero_is_a_delivery_of_nothing(tmp_path):
+    """Pinned: the bank found no account of anyone asked about (its header, a title, the marker 0)."""
+    def build(wb):
+        wb.active.append(["账户查询结果：无"])
+        wb.active.append(HEADERS["bank"])
+
+    manifest = _read_bank(tmp_path, _xlsx(build), b"0")
+    assert manifest.status == "delivered", manifest.message_zh
+    assert manifest.rows_total == 0 and manifest.files[0].header_row == 2
