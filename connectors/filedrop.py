@@ -267,7 +267,7 @@ def _read_file(path: Path, fmt: str, smap: SourceMap, writer: RawWriter, fm: Fil
     reader = read_xlsx if fmt == "xlsx" else read_parquet
     try:
         if fmt == "xlsx" and (hidden := hidden_sheet_holding_data(path, smap)):
-            fm.fail(f"{_shown_path(path.name)}的第一个工作表“{shown_name(hidden)}”是隐藏的，其中也有约定的表头和数据，"
+            fm.fail(f"{_shown_path(path.name)}中排在前面的隐藏工作表“{shown_name(hidden)}”也有约定的表头和数据，"
                     "无法确定哪个工作表是本次交付的数据，文件未采用；请部门删除隐藏的工作表或取消隐藏后重新交付")
             return
         table = reader(path, smap)

@@ -198,7 +198,7 @@ def test_a_hidden_first_sheet_holding_other_data_makes_the_workbook_unusable_nam
 
     manifest = _read_bank(tmp_path, _xlsx(build))
     assert manifest.status == "incomplete"
-    assert "b.xlsx的第一个工作表“10月”是隐藏的，其中也有约定的表头和数据" in manifest.message_zh
+    assert "b.xlsx中排在前面的隐藏工作表“10月”也有约定的表头和数据，无法确定哪个工作表是本次交付的数据" in manifest.message_zh
 
 
 def test_the_visible_sheet_behind_a_hidden_template_is_read_with_its_merged_cells(tmp_path):
