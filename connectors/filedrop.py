@@ -41,7 +41,7 @@ from connectors.litter import is_os_litter, packed_or_partial, suffix_of, wrong_
 from connectors.manifest import MISSING, DeliveryManifest, FileManifest
 from connectors.maps import SourceMap
 from connectors.raw import RawWriter, find_header, record_header_problems
-from connectors.sheets import Table, read_parquet, read_xlsx, sheet_holding_header
+from connectors.sheets import Table, hidden_sheet_holding_data, read_parquet, read_xlsx, sheet_holding_header
 from connectors.textfile import iter_chunks, parse_chunk, prefetch, sniff
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,7 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
         fm.rows_read += counts.rows
         fm.read_errors += counts.read_errors
         fm.summary_rows += counts.summary_rows
+        fm.header_rows += counts.header_rows
 
 
 def _cr_only(path: Path) -> bool:
@@ -265,6 +266,10 @@ def _read_file(path: Path, fmt: str, smap: SourceMap, writer: RawWriter, fm: Fil
         return
     reader = read_xlsx if fmt == "xlsx" else read_parquet
     try:
+        if fmt == "xlsx" and (hidden := hidden_sheet_holding_data(path, smap)):
+            fm.fail(f"{_shown_path(path.name)}中排在前面的隐藏工作表“{shown_name(hidden)}”也有约定的表头和数据，"
+                    "无法确定哪个工作表是本次交付的数据，文件未采用；请部门删除隐藏的工作表或取消隐藏后重新交付")
+            return
         table = reader(path, smap)
         _write_table(table, smap, writer, fm)
         if fmt == "xlsx" and not fm.complete and fm.rows_read == 0 and (other := sheet_holding_header(path, smap)):

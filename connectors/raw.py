@@ -109,13 +109,28 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
     return match
 
 
+def _summary_after_blank_cells(batch: pl.DataFrame, fcols: list[str]) -> pl.Series:
+    """Per row of ``batch`` (rows whose first cell is blank): True when its first non-blank cell is 合计 (a
+    sheet whose first column is a 序号 left empty on the summary row)."""
+    lead = pl.coalesce([pl.when(pl.col(c).str.contains(_BLANK_RE)).then(None).otherwise(pl.col(c)) for c in fcols[1:]])
+    return batch.select(lead.str.contains(_SUMMARY_RE).fill_null(False)).to_series()
+
+
 def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.DataFrame, int]:
-    """``batch`` without blank rows and 合计 rows (decided on the first cell), and the 合计 count."""
+    """``batch`` without blank rows and 合计 rows (decided on the first non-blank cell), and the 合计 count."""
     first = pl.col(fcols[0])
+    first_blank = first.is_null() | first.str.contains(_BLANK_RE)
     flags = batch.select(
-        maybe_blank=(first.is_null() | first.str.contains(_BLANK_RE)) & pl.col("_err").is_null(),
+        first_blank=first_blank.fill_null(True),
         summary=first.str.contains(_SUMMARY_RE).fill_null(False),
+        err=pl.col("_err").is_not_null(),
     )
+    flags = flags.with_columns(maybe_blank=flags["first_blank"] & ~flags["err"])
+    if len(fcols) > 1 and flags["first_blank"].any():
+        at = flags["first_blank"].arg_true()
+        later = _summary_after_blank_cells(batch[at], fcols)
+        if later.any():
+            flags = flags.with_columns(summary=flags["summary"].scatter(at.filter(later), True))
     drop = flags["summary"]
     n_summary = int(drop.sum())
     if flags["maybe_blank"].any():
@@ -166,11 +181,39 @@ def _blank_text_cells(batch: pl.DataFrame, fcols: list[str]) -> pl.DataFrame:
     return batch.with_columns(**out) if out else batch
 
 
+def _drop_repeated_headers(batch: pl.DataFrame, fcols: list[str], match: HeaderMatch,
+                           smap: SourceMap) -> tuple[pl.DataFrame, int]:
+    """``batch`` without the rows that repeat the header (two exports of a department pasted into one file:
+    the second one's header line is a header, not a data row, and the marker does not count it), and how
+    many.  A row repeats the header when each cell under a matched column names that same column, in the same
+    unit (a header line naming another unit or order stays a row: the file then disagrees with its marker)."""
+    matched = [(f"f{i}", c) for i, c in enumerate(match.columns) if c is not None and f"f{i}" in fcols]
+    if len(matched) < 2:
+        return batch, 0
+    ids = [f for f, c in matched if smap.spec(c).type == "id"] or [matched[0][0]]
+    # a cheap first look: a header's ID cell holds no digit (a person's ID number does)
+    maybe = batch.select(pl.all_horizontal(
+        pl.col("_err").is_null(), *[pl.col(f).is_not_null() for f, _ in matched],
+        ~pl.col(ids[0]).str.contains_any(list("0123456789０１２３４５６７８９")))).to_series()
+    if not maybe.any():
+        return batch, 0
+    at = maybe.arg_true()
+    rows = batch[at].select([f for f, _ in matched]).rows()
+    header = [all((found := smap.lookup(v))[0] is not None and found[0].column == c and found[1] == match.scales.get(c)
+                  for v, (_, c) in zip(row, matched, strict=True)) for row in rows]
+    drop = at.filter(pl.Series(header, dtype=pl.Boolean))
+    if drop.len() == 0:
+        return batch, 0
+    keep = pl.Series([True] * batch.height).scatter(drop, False)
+    return batch.filter(keep), drop.len()
+
+
 @dataclass
 class BatchCounts:
     rows: int = 0
     read_errors: int = 0
     summary_rows: int = 0
+    header_rows: int = 0  # lines repeating the header (not data: not counted)
 
 
 class RawWriter:
@@ -206,6 +249,7 @@ class RawWriter:
         fcols = [c for c in batch.columns if c.startswith("f") and c[1:].isdigit()]
         if fcols:
             batch, counts.summary_rows = _drop_blank_and_summary(batch, fcols)
+            batch, counts.header_rows = _drop_repeated_headers(batch, fcols, match, self.smap)
         if fcols and self.field_bytes:
             batch = _limit_fields(batch, fcols, match, self.smap, self.field_bytes)
         counts.rows = batch.height

@@ -1,6 +1,6 @@
 """XLSX and Parquet files → positional batches (see ``connectors.raw``).
 
-XLSX (first sheet, via fastexcel/calamine): every cell is read as text; date
+XLSX (first sheet, the first not hidden, via fastexcel/calamine): every cell is read as text; date
 cells become ``YYYY-MM-DD``, and so do plain serial numbers of date and month
 columns in a workbook on the 1904 date system (:mod:`connectors.xlsx_cells`);
 numbers keep their text without ``.0``; a numeric cell of 16 or more digits
@@ -65,16 +65,24 @@ def excel_general(value: float) -> str:
 
 
 def read_xlsx(path: Path, smap: SourceMap) -> Table:
-    """The first sheet of an ``.xlsx``; title rows above the header are skipped."""
+    """The first sheet of an ``.xlsx`` (the first not hidden: :func:`data_sheet`); title rows above the header
+    are skipped."""
     import fastexcel
 
+    with zipfile.ZipFile(path) as zf:
+        name, _, _ = data_sheet(zf)
     reader = fastexcel.read_excel(str(path))
-    sheet = reader.load_sheet(0, header_row=None, dtypes="string", skip_rows=0)
+    sheet = reader.load_sheet(name if name in reader.sheet_names else 0, header_row=None, dtypes="string",
+                              skip_rows=0)
     df = pl.from_arrow(sheet.to_arrow())
     assert isinstance(df, pl.DataFrame)
     df = df.rename(dict(zip(df.columns, positional_names(df.width), strict=True)))
     if df.height == 0 or df.width == 0:
         return Table(None, None, iter(()))
+    if any(df[c].str.contains(_LONG_NUMBER).any() for c in df.columns):
+        df = _fix_long_numbers(path, sheet, df)
+    if df.null_count().sum_horizontal().item():  # empty cells: merged ones? (before the header is looked for:
+        df = _fill_merged(path, sheet, df)  # a header of two rows, a group title merged over its sub-headers)
     # the header is on the first non-empty row (or a few below it, under title rows), however far down the
     # sheet that is: rows above it that are empty are no part of the search
     filled = df.select(pl.any_horizontal(pl.col(c).str.strip_chars().str.len_bytes() > 0 for c in df.columns)
@@ -92,10 +100,6 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
         header.pop()
     ncols = max(len(header), 1)
     df = df.select(positional_names(df.width)[:ncols]) if df.width > ncols else df
-    if any(df[c].str.contains(_LONG_NUMBER).any() for c in df.columns):
-        df = _fix_long_numbers(path, sheet, df)
-    if df.slice(idx + 1).null_count().sum_horizontal().item():  # empty cells below the header: merged ones?
-        df = _fill_merged(path, sheet, df)
     dated = [c for c in df.columns if df[c].str.contains(" 00:00:00", literal=True).any()]  # cheap test first
     df = df.with_columns(pl.col(c).str.replace(_MIDNIGHT, "${1}") for c in dated)
     df, err = _read_as_shown(path, sheet, df, header, idx)
@@ -183,8 +187,12 @@ def sheet_holding_header(path: Path, smap: SourceMap) -> str | None:
     (only asked when the first sheet has none: the data was put on another sheet)."""
     import fastexcel
 
+    with zipfile.ZipFile(path) as zf:
+        read, _, _ = data_sheet(zf)
     reader = fastexcel.read_excel(str(path))
-    for name in reader.sheet_names[1:20]:
+    names = reader.sheet_names
+    index = names.index(read) if read in names else 0
+    for name in names[index + 1:index + 20]:
         try:
             sheet = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEADER_SEARCH_ROWS)
         except fastexcel.FastExcelError:  # a chart sheet, an odd sheet: it holds no header
@@ -236,17 +244,60 @@ def _fill_merged(path: Path, sheet, df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(pl.Series(name, values, dtype=pl.String) for name, values in columns.items())
 
 
-def _first_sheet_xml(zf: zipfile.ZipFile) -> str:
-    """The zip member of the workbook's first sheet (the order of ``<sheets>`` in workbook.xml)."""
-    workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-    first = workbook.find("m:sheets/m:sheet", _NS)
-    rid = first.get(f"{{{_NS['r']}}}id") if first is not None else None
-    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+def data_sheet(zf: zipfile.ZipFile) -> tuple[str | None, str | None, list[str]]:
+    """``(name, zip member, hidden sheets before it)`` of the sheet read: the first sheet as a person opening
+    the workbook sees it, the first worksheet in the order of ``<sheets>`` that is not hidden (a hidden first
+    sheet is no sheet a person reads: a lookup list, an old copy; a chart sheet holds no rows)."""
+    try:
+        workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):  # not a workbook fastexcel reads either: it says so
+        return None, None, []
+    sheets = workbook.findall("m:sheets/m:sheet", _NS)
+    targets = {}
     for rel in rels.findall("p:Relationship", _NS):
-        if rel.get("Id") == rid:
-            target = rel.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-    return "xl/worksheets/sheet1.xml"
+        target = rel.get("Target", "")
+        member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        targets[rel.get("Id")] = (member, rel.get("Type", "").endswith("/worksheet"))
+    found = [(sh.get("name"), *targets.get(sh.get(f"{{{_NS['r']}}}id"), (None, False)),
+              (sh.get("state") or "visible") == "visible") for sh in sheets]
+    index = next((i for i, (_, _, sheet, visible) in enumerate(found) if sheet and visible), 0)
+    if not found:
+        return None, None, []
+    hidden = [name or "" for name, _, sheet, visible in found[:index] if sheet and not visible]
+    return found[index][0], found[index][1], hidden
+
+
+def hidden_sheet_holding_data(path: Path, smap: SourceMap) -> str | None:
+    """The name of a hidden sheet before the one read whose first rows hold this source's header (with its ID
+    column) and a row below it, or None: which of the two is the delivery cannot be told."""
+    import fastexcel
+
+    with zipfile.ZipFile(path) as zf:
+        _, _, hidden = data_sheet(zf)
+    if not hidden:
+        return None
+    reader = fastexcel.read_excel(str(path))
+    for name in hidden[:20]:
+        try:
+            sheet = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEADER_SEARCH_ROWS + 1)
+        except fastexcel.FastExcelError:
+            continue
+        df = pl.from_arrow(sheet.to_arrow())
+        assert isinstance(df, pl.DataFrame)
+        rows = df.rows() if df.height and df.width else []
+        idx, score = find_header(rows, smap)
+        if score == 0 or any(c.essential for c in smap.match_headers(list(rows[idx])).missing):
+            continue  # no header a delivery could be read by (a lookup list of 账户类型 …)
+        if any(v is not None and str(v).strip() for row in rows[idx + 1:] for v in row):
+            return name
+    return None
+
+
+def _first_sheet_xml(zf: zipfile.ZipFile) -> str:
+    """The zip member of the sheet read (:func:`data_sheet`)."""
+    _, member, _ = data_sheet(zf)
+    return member or "xl/worksheets/sheet1.xml"
 
 
 def _column_index(letters: bytes) -> int:

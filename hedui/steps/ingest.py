@@ -135,6 +135,12 @@ def _slots(smap: SourceMap) -> dict[str, str]:
     for spec in smap.columns:
         col = _q(spec.column)
         value = _q(spec.column + "__v")
+        if spec.type == "account":  # Excel kept 3 digits of a card number (6.23E+18): which account is lost
+            sci = f"regexp_full_match({col}, '\\s*[0-9](\\.[0-9]+)?[eE]\\+[0-9]{{2}}\\s*')"
+            lost = f"'\"{spec.header.replace(chr(39), chr(39) * 2)}\"值\"' || {col} || '\"被Excel转成了科学计数法，原号码无法恢复'"
+            conditions.append(sci)
+            checks.append(f"case when {sci} then {{'column_name': {_lit(spec.column)}, 'value_masked': {col}, "
+                          f"'rule': 'scientific_account', 'reason': {lost}}} end")
         if spec.type in CHECKS:
             call, rule, kind = CHECKS[spec.type]
             parsed.append(call.format(col=col, scale=_q(spec.column + "__scale")) + f" as {value},")
