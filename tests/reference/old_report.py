@@ -190,7 +190,7 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
     members: dict[str, list[dict]] = defaultdict(list)
     for m in _rows(con.sql("select request_id, id_norm, id_masked, name, relation, "
                            "nullif(trim(authorization_no), '') is not null as is_authorized, "
-                           "authorization_no, authorization_date from stg_requests where run_date = $run_date "
+                           "authorization_no, authorization_date, row_no from stg_requests where run_date = $run_date "
                            "order by request_id, relation <> '本人', row_no", params=params)):
         members[m["request_id"]].append(m)
     findings: dict[str, list[dict]] = defaultdict(list)
@@ -215,6 +215,12 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
                              params=params))
     previous = {p["request_id"]: p for p in _rows(con.sql(
         "select * from previous_verification where run_date = $run_date", params=params))}
+    for p in previous.values():  # what could not be compared with it, named
+        p["kinds_not_compared_zh"] = "、".join(CHANGE_KIND_ZH.get(k, k) for k in p["kinds_not_compared"])
+        rows = sorted((m for m in members[p["request_id"]] if m["row_no"] in p["members_not_compared"]),
+                      key=lambda m: m["row_no"])
+        p["members_not_compared_zh"] = "、".join(
+            f"{m['name']}（{'无可用身份证号' if m['id_masked'] is None else m['id_masked']}）" for m in rows)
     versions = dict(con.sql(
         "select request_id, count(distinct run_date) from outcomes "
         "where run_date <= $run_date group by request_id", params=params).fetchall())
