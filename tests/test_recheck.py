@@ -25,6 +25,9 @@ def test_a_recheck_lists_a_new_vehicle_and_raises_an_alert(world, world_run, tmp
         f"select request_id, upper(trim(id_number)) from read_parquet('{raw}') "
         "where program = '动态复核' and relation = '本人' order by request_id limit 1").fetchall()[0]
     assert len(applicant) == 18
+    # the first run knows no earlier verification of this 动态复核 household: its page says so, not nothing
+    first = (ctx.report_dir / "households" / f"{request_id}.html").read_text(encoding="utf-8")
+    assert "本平台没有该家庭（同一委托或同一申请人）的上次核对记录" in first
     work = tmp_path / "work"
     shutil.copytree(ctx.workdir, work, ignore=shutil.ignore_patterns("reports", "runs"))
     inbox = tmp_path / "inbox"
@@ -47,5 +50,6 @@ def test_a_recheck_lists_a_new_vehicle_and_raises_an_alert(world, world_run, tmp
     assert outcome["findings"] == "VEHICLE"
     page = (ctx2.report_dir / "households" / f"{request_id}.html").read_text(encoding="utf-8")
     assert "第 2 版报告" in page and "新增情形：拥有非豁免机动车（VEHICLE）" in page and "赣A12345" in page
+    assert "本平台没有该家庭" not in page
     # the first version stays where it was
     assert (ctx.report_dir / "households" / f"{request_id}.html").exists()

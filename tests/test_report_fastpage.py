@@ -142,6 +142,7 @@ def renderers():
                                                kinds_not_compared_zh="工作单位", members_not_compared_zh=None),
      "changes": []},
     {"rich": True, "finding_diff": {"added": ["VEHICLE"], "removed": []}},
+    {"rich": False, "h": _household(program="动态复核")},  # a re-check with no earlier verification on record
     {"rich": False, "h": _household(policy_demonstration=False, wage_estimate_yuan=0.0, n_unknown_amounts=0,
                                     findings=None, income_monthly_per_capita_yuan=1.0, n_residential_units=0,
                                     financial_assets_per_capita_yuan=0.0, exempt_vehicle_types=[],

@@ -25,7 +25,7 @@ from hedui.steps.report.display import _escape
 log = logging.getLogger(__name__)
 
 #: digests.template_fingerprint() of the templates `render_page` reproduces
-FINGERPRINT = "89f4c53f6b85bbf7"
+FINGERPRINT = "c4c2b784296e5c29"
 
 
 def _join(value, d: str = "") -> str:
@@ -146,6 +146,9 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
             a(f'<p class="muted">未作比较的成员：{e(previous.members_not_compared_zh)}（本次或上次未查询：无授权书或无可用身份证号）。'
               "</p>")
         a("\n")
+    elif h.program == "动态复核":
+        a('\n<h2>与上次核对相比（动态复核）</h2>\n<p class="muted">本平台没有该家庭（同一委托或同一申请人）的上次核对记录，'
+          "无法列出与上次相比的变化；如上次核对不在本平台，请人工比对。</p>\n")
     a("\n\n")
     if findings:
         _findings(a, e, yuan, findings, source_names, lineage)
