@@ -199,3 +199,54 @@ def revalue(inbox: Path, out: Path, headers: dict[str, list[str]]) -> int:
         df.to_csv(target, index=False, encoding="utf-8-sig")
         shutil.copyfile(path.with_name(path.name + ".ok"), target.with_name(target.name + ".ok"))
     return changed
+
+
+def _wan(v: str) -> str:
+    """A plain yuan amount as the same amount in 万元, exactly (the decimal point moved four places)."""
+    neg, v = (v[0] == "-", v.lstrip("-"))
+    whole, _, frac = v.partition(".")
+    digits = whole.rjust(5, "0") + frac
+    text = (digits[:-4 - len(frac)].lstrip("0") or "0") + "." + digits[-4 - len(frac):]
+    text = text.rstrip("0").rstrip(".")
+    return ("-" if neg else "") + text
+
+
+def in_wan_with_titles(inbox: Path, out: Path, headers: dict[str, list[str]]) -> int:
+    """Copy `inbox` to `out` as workbooks with a title row above the header, every yuan column's header
+    saying 万元 (`余额（万元）`) and its plain amounts written in 万元 (`12000.5` → `1.20005`): the same
+    amounts by sources.md's rule that the header's unit scales a column.  The number of amounts changed."""
+    shutil.rmtree(out, ignore_errors=True)
+    changed = 0
+    for path in sorted(inbox.rglob("*")):
+        rel = path.relative_to(inbox)
+        if path.is_dir() or path.suffix == ".ok" or len(rel.parts) != 3:
+            continue
+        if path.suffix == ".csv":
+            df = _read_csv(path)
+        elif path.suffix == ".xlsx":
+            df = _read_xlsx(path, set(headers[rel.parts[0]]))
+        else:
+            df = pd.read_parquet(path).astype(object).where(lambda d: d.notna(), "").astype(str)
+        summary = df.apply(_is_summary, axis=1)
+        names = []
+        for col in df.columns:
+            bare = re.sub(r"[（(].*[)）]$", "", col).strip()
+            if bare in YUAN_COLUMNS:
+                # a number without a unit of its own (thousands separators dropped) is written in 万元; a cell
+                # with its own unit (`1,234.50元`, `3.2万`) keeps it: the cell's unit wins over the header's
+                plain = df[col].map(lambda v: bool(re.fullmatch(r"-?[0-9]{1,3}(,[0-9]{3})*(\.[0-9]+)?|-?[0-9]+(\.[0-9]+)?",
+                                                                v)))
+                df[col] = [_wan(v.replace(",", "")) if p and not s else v
+                           for v, p, s in zip(df[col], plain, summary, strict=True)]
+                changed += int((plain & ~summary).sum())
+                names.append(f"{bare}（万元）")
+            else:
+                names.append(col)
+        df.columns = names
+        target = out / rel.with_suffix(".xlsx")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with pd.ExcelWriter(target) as xw:
+            pd.DataFrame([[f"{rel.parts[0]} 数据（截至 {rel.parts[1]}）"]]).to_excel(xw, index=False, header=False)
+            df.to_excel(xw, index=False, startrow=2)
+        shutil.copyfile(path.with_name(path.name + ".ok"), target.with_name(target.name + ".ok"))
+    return changed

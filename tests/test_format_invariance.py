@@ -4,14 +4,15 @@ pandas in another allowed format (tests/outsider_formats.py: CSV → XLSX with n
 XLSX → Parquet with numbers and dates typed, Parquet → tab-separated GB18030 CSV), gives the same
 outcomes, findings, figures and row counts as the world as generated; so does the world written by other
 tools' habits (columns and rows in another order, every file split in two, UTF-8 with a BOM), and the world
-with every plain ID, name, date, month and amount written in another form sources.md says values come in."""
+with every plain ID, name, date, month and amount written in another form sources.md says values come in, and
+the world as workbooks with a title row whose yuan columns are headed and written in 万元."""
 
 from __future__ import annotations
 
 import duckdb
 from conftest import RUN_DATE
 from contract_world import HEADERS
-from outsider_formats import reshuffle, revalue, rewrite
+from outsider_formats import in_wan_with_titles, reshuffle, revalue, rewrite
 
 QUERIES = {
     "outcomes": "select request_id, outcome, findings from outcomes where run_date = $d order by all",
@@ -70,6 +71,19 @@ def test_every_value_in_another_form_the_contract_allows_gives_the_same_verifica
 
     inbox = tmp_path / "inbox"
     assert revalue(world, inbox, HEADERS) > 10_000  # IDs (x, full-width, ', spaced, 15 digits), names, dates…
+    ctx = RunContext.of(inbox, tmp_path / "work", RUN_DATE)
+    run(ctx)
+    got, want = _answers(ctx.database), _answers(world_run[0].database)
+    assert len(want["outcomes"]) == 60
+    for name in QUERIES:
+        assert got[name] == want[name], name
+
+
+def test_amounts_in_wan_yuan_under_a_header_saying_so_give_the_same_verification(world, world_run, tmp_path):
+    from hedui.pipeline import RunContext, run
+
+    inbox = tmp_path / "inbox"
+    assert in_wan_with_titles(world, inbox, HEADERS) > 1_000  # 余额（万元）: 0.612337, a title row above
     ctx = RunContext.of(inbox, tmp_path / "work", RUN_DATE)
     run(ctx)
     got, want = _answers(ctx.database), _answers(world_run[0].database)
