@@ -47,6 +47,21 @@ def _read_xlsx(path: Path, headers: set[str]) -> pd.DataFrame:
     raise AssertionError(f"no header row in {path}")
 
 
+def _data_files(inbox: Path, headers: dict[str, list[str]]):
+    """(path, path relative to `inbox`, its rows as text) of every data file of `inbox`, read with pandas."""
+    for path in sorted(inbox.rglob("*")):
+        rel = path.relative_to(inbox)
+        if path.is_dir() or path.suffix == ".ok" or len(rel.parts) != 3:
+            continue
+        if path.suffix == ".csv":
+            df = _read_csv(path)
+        elif path.suffix == ".xlsx":
+            df = _read_xlsx(path, set(headers[rel.parts[0]]))
+        else:
+            df = pd.read_parquet(path).astype(object).where(lambda d: d.notna(), "").astype(str)
+        yield path, rel, df
+
+
 def _typed(df: pd.DataFrame, *, dates: bool) -> pd.DataFrame:
     """Columns whose every non-empty value is a plain number become numbers (empty = NaN), as pandas would
     make them after `to_numeric`; ID-like columns (15 digits or more) stay text.  With `dates`, columns of
@@ -68,19 +83,9 @@ def rewrite(inbox: Path, out: Path, headers: dict[str, list[str]]) -> list[tuple
     """Copy `inbox` to `out` with every data file in its next format; the (old, new) names."""
     shutil.rmtree(out, ignore_errors=True)
     changed = []
-    for path in sorted(inbox.rglob("*")):
-        rel = path.relative_to(inbox)
-        if path.is_dir() or path.suffix == ".ok" or len(rel.parts) != 3:
-            continue
-        source = rel.parts[0]
+    for path, rel, df in _data_files(inbox, headers):
         target = out / rel.with_suffix(NEXT[path.suffix])
         target.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix == ".csv":
-            df = _read_csv(path)
-        elif path.suffix == ".xlsx":
-            df = _read_xlsx(path, set(headers[source]))
-        else:
-            df = pd.read_parquet(path).astype(object).where(lambda d: d.notna(), "").astype(str)
         if target.suffix == ".xlsx":
             _typed(df, dates=False).to_excel(target, index=False)
         elif target.suffix == ".parquet":
@@ -104,16 +109,7 @@ def reshuffle(inbox: Path, out: Path, headers: dict[str, list[str]], seed: int =
     UTF-8 with a BOM.  A 合计 row stays a last row (of the second part).  The number of files written."""
     shutil.rmtree(out, ignore_errors=True)
     written = 0
-    for path in sorted(inbox.rglob("*")):
-        rel = path.relative_to(inbox)
-        if path.is_dir() or path.suffix == ".ok" or len(rel.parts) != 3:
-            continue
-        if path.suffix == ".csv":
-            df = _read_csv(path)
-        elif path.suffix == ".xlsx":
-            df = _read_xlsx(path, set(headers[rel.parts[0]]))
-        else:
-            df = pd.read_parquet(path).astype(object).where(lambda d: d.notna(), "").astype(str)
+    for path, rel, df in _data_files(inbox, headers):
         summary = df[df.apply(_is_summary, axis=1)]
         data = df.drop(summary.index).sample(frac=1, random_state=seed)
         summary = summary[list(reversed(df.columns))].copy()
@@ -176,16 +172,7 @@ def revalue(inbox: Path, out: Path, headers: dict[str, list[str]]) -> int:
     `YYYY-MM`; thousands separators, `元`, `万`.  The number of values changed."""
     shutil.rmtree(out, ignore_errors=True)
     changed = 0
-    for path in sorted(inbox.rglob("*")):
-        rel = path.relative_to(inbox)
-        if path.is_dir() or path.suffix == ".ok" or len(rel.parts) != 3:
-            continue
-        if path.suffix == ".csv":
-            df = _read_csv(path)
-        elif path.suffix == ".xlsx":
-            df = _read_xlsx(path, set(headers[rel.parts[0]]))
-        else:
-            df = pd.read_parquet(path).astype(object).where(lambda d: d.notna(), "").astype(str)
+    for path, rel, df in _data_files(inbox, headers):
         summary = df.apply(_is_summary, axis=1)
         # the form follows from the row's content, so a row delivered twice is still twice the same row
         keys = [zlib.crc32("\x1f".join(map(str, row)).encode()) for row in df.itertuples(index=False)]
@@ -217,16 +204,7 @@ def in_wan_with_titles(inbox: Path, out: Path, headers: dict[str, list[str]]) ->
     amounts by sources.md's rule that the header's unit scales a column.  The number of amounts changed."""
     shutil.rmtree(out, ignore_errors=True)
     changed = 0
-    for path in sorted(inbox.rglob("*")):
-        rel = path.relative_to(inbox)
-        if path.is_dir() or path.suffix == ".ok" or len(rel.parts) != 3:
-            continue
-        if path.suffix == ".csv":
-            df = _read_csv(path)
-        elif path.suffix == ".xlsx":
-            df = _read_xlsx(path, set(headers[rel.parts[0]]))
-        else:
-            df = pd.read_parquet(path).astype(object).where(lambda d: d.notna(), "").astype(str)
+    for path, rel, df in _data_files(inbox, headers):
         summary = df.apply(_is_summary, axis=1)
         names = []
         for col in df.columns:

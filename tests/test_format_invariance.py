@@ -34,59 +34,42 @@ def _answers(database) -> dict[str, list[tuple]]:
         con.close()
 
 
-def test_every_file_in_another_allowed_format_gives_the_same_verification(world, world_run, tmp_path):
+def _assert_same_verification(inbox, world_run, tmp_path) -> dict:
+    """Run `inbox` through the pipeline; every answer of QUERIES equals the generated world's."""
     from hedui.pipeline import RunContext, run
-
-    inbox = tmp_path / "inbox"
-    changed = rewrite(world, inbox, HEADERS)
-    assert {new.rsplit(".", 1)[1] for _, new in changed} == {"csv", "xlsx", "parquet"}
-    assert len(changed) >= 18  # every source, every bank file
 
     ctx = RunContext.of(inbox, tmp_path / "work", RUN_DATE)
     run(ctx)
     got, want = _answers(ctx.database), _answers(world_run[0].database)
     assert len(want["outcomes"]) == 60
-    assert {r[1] for r in want["outcomes"]} == {"CLEAR", "FINDINGS", "INCOMPLETE"}
-    assert want["quarantine"], "the world's quarantined rows are part of what must not change"
     for name in QUERIES:
         assert got[name] == want[name], name
+    return want
+
+
+def test_every_file_in_another_allowed_format_gives_the_same_verification(world, world_run, tmp_path):
+    changed = rewrite(world, tmp_path / "inbox", HEADERS)
+    assert {new.rsplit(".", 1)[1] for _, new in changed} == {"csv", "xlsx", "parquet"}
+    assert len(changed) >= 18  # every source, every bank file
+    want = _assert_same_verification(tmp_path / "inbox", world_run, tmp_path)
+    assert {r[1] for r in want["outcomes"]} == {"CLEAR", "FINDINGS", "INCOMPLETE"}
+    assert want["quarantine"], "the world's quarantined rows are part of what must not change"
 
 
 def test_columns_and_rows_in_another_order_and_files_split_in_two_give_the_same_verification(world, world_run,
                                                                                              tmp_path):
-    from hedui.pipeline import RunContext, run
-
-    inbox = tmp_path / "inbox"
-    assert reshuffle(world, inbox, HEADERS) == 2 * 18  # every file of the world, in two parts
-    ctx = RunContext.of(inbox, tmp_path / "work", RUN_DATE)
-    run(ctx)
-    got, want = _answers(ctx.database), _answers(world_run[0].database)
-    assert len(want["outcomes"]) == 60
-    for name in QUERIES:  # a row repeated across the two parts is still the same row delivered twice
-        assert got[name] == want[name], name
+    assert reshuffle(world, tmp_path / "inbox", HEADERS) == 2 * 18  # every file of the world, in two parts
+    # a row repeated across the two parts is still the same row delivered twice
+    _assert_same_verification(tmp_path / "inbox", world_run, tmp_path)
 
 
 def test_every_value_in_another_form_the_contract_allows_gives_the_same_verification(world, world_run, tmp_path):
-    from hedui.pipeline import RunContext, run
-
-    inbox = tmp_path / "inbox"
-    assert revalue(world, inbox, HEADERS) > 10_000  # IDs (x, full-width, ', spaced, 15 digits), names, dates…
-    ctx = RunContext.of(inbox, tmp_path / "work", RUN_DATE)
-    run(ctx)
-    got, want = _answers(ctx.database), _answers(world_run[0].database)
-    assert len(want["outcomes"]) == 60
-    for name in QUERIES:
-        assert got[name] == want[name], name
+    # IDs (x, full-width, ', spaced, 15 digits), names, dates…
+    assert revalue(world, tmp_path / "inbox", HEADERS) > 10_000
+    _assert_same_verification(tmp_path / "inbox", world_run, tmp_path)
 
 
 def test_amounts_in_wan_yuan_under_a_header_saying_so_give_the_same_verification(world, world_run, tmp_path):
-    from hedui.pipeline import RunContext, run
-
-    inbox = tmp_path / "inbox"
-    assert in_wan_with_titles(world, inbox, HEADERS) > 1_000  # 余额（万元）: 0.612337, a title row above
-    ctx = RunContext.of(inbox, tmp_path / "work", RUN_DATE)
-    run(ctx)
-    got, want = _answers(ctx.database), _answers(world_run[0].database)
-    assert len(want["outcomes"]) == 60
-    for name in QUERIES:
-        assert got[name] == want[name], name
+    # 余额（万元）: 0.612337, a title row above the header
+    assert in_wan_with_titles(world, tmp_path / "inbox", HEADERS) > 1_000
+    _assert_same_verification(tmp_path / "inbox", world_run, tmp_path)
