@@ -7,15 +7,13 @@ import datetime as dt
 import os
 import re
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from pathlib import Path
 
 import duckdb
 import pytest
 from conftest import ROOT, skip_or_fail
+from web_server import serving
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("HEDUI_SHOTS_DIR") or ROOT / ".work" / "shots")  # a screenshot of every page
@@ -28,18 +26,11 @@ def _truth(inbox, scenario):
         return next(r["request_id"] for r in csv.DictReader(fh) if r["scenario"] == scenario)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def site(world_run, tmp_path_factory):
     """A copy of the world's workdir with staff accounts, served on a random port: a dict of facts."""
     if not shutil.which("chromium"):
         skip_or_fail("Debian's chromium is not installed (make setup installs it)")
-    import uvicorn
 
     from hedui.web import accounts
     from hedui.web.app import create_app
@@ -75,20 +66,10 @@ def site(world_run, tmp_path_factory):
              "adm": ("admin", ["360000"])}
     for name, (role, regs) in users.items():
         accounts.add_user(work, name, f"pw-{name}-0123456", role, regs, display_name=f"{name}")
-    port = _free_port()
-    app = create_app(work, {f"127.0.0.1:{port}", f"localhost:{port}"})
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    yield {"base": f"http://127.0.0.1:{port}", "work": work, "run_date": ctx.run_date, "vehicle": vehicle,
-           "county_a": county_a, "other": other, "other_name": other_name, "hostile": hostile, "app": app}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(lambda port: create_app(work, {f"127.0.0.1:{port}", f"localhost:{port}"})) as (port, app):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        yield {"base": f"http://127.0.0.1:{port}", "work": work, "run_date": ctx.run_date, "vehicle": vehicle,
+               "county_a": county_a, "other": other, "other_name": other_name, "hostile": hostile, "app": app}
 
 
 @pytest.fixture(scope="module")

@@ -7,22 +7,15 @@ import http.client
 import io
 import re
 import shutil
-import socket
 import threading
-import time
 import urllib.parse
 
 import duckdb
 import pytest
+from web_server import serving
 
 ODD_ID = "WH3赣民〔2026〕#7/甲"  # the request id of one household: Chinese, a '#', a '/'
 RLO_NAME = "王\u202e五"  # a delivered name with a right-to-left override: the masked ID after it read backwards
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Client:
@@ -78,7 +71,6 @@ class Client:
 @pytest.fixture(scope="module")
 def site(world_run, tmp_path_factory):
     """A copy of the world's workdir with staff accounts, served by uvicorn on a random port."""
-    import uvicorn
 
     from hedui.paths import report_file_stem
     from hedui.web import accounts
@@ -130,20 +122,9 @@ def site(world_run, tmp_path_factory):
              "wh3_gone": ("clerk", counties_a), "wh3_clerk_odd": ("clerk", [regions[odd_from]])}
     for name, (role, regs) in users.items():
         accounts.add_user(work, name, f"pw-{name}-0123456", role, regs, display_name=name)
-    port = _free_port()
-    host = f"127.0.0.1:{port}"
-    app = create_app(work, {host})
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield {"port": port, "host": host, "work": work, "run_date": ctx.run_date, "theirs": theirs,
-           "mine": mine, "other": other, "shared": shared, "rlo": rlo, "rlo_masked": rlo_masked}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(lambda port: create_app(work, {f"127.0.0.1:{port}"})) as (port, _):
+        yield {"port": port, "host": f"127.0.0.1:{port}", "work": work, "run_date": ctx.run_date, "theirs": theirs,
+               "mine": mine, "other": other, "shared": shared, "rlo": rlo, "rlo_masked": rlo_masked}
 
 
 def sign_in(site, user: str) -> Client:

@@ -11,15 +11,8 @@ previous as (
     select * from previous_verification where run_date = $run_date
 ),
 
--- what previous_verification.sql says can be compared: the kinds whose sources passed both times, the
--- members looked up both times (authorized, a usable ID)
-comparable as (
-    select p.request_id, k.kind
-    from previous as p
-    cross join (select unnest(['business', 'death', 'employer', 'property', 'registration', 'vehicle']) as kind) as k
-    where not list_contains(p.kinds_not_compared, k.kind)
-),
-
+-- what previous_verification.sql says can be compared: the members looked up both times (authorized, a usable
+-- ID), the kinds not in kinds_not_compared
 looked_up_both as (
     select distinct p.request_id, m.id_norm as member_id
     from previous as p
@@ -29,8 +22,9 @@ looked_up_both as (
 
 now_facts as (
     select f.* from facts as f
+    inner join previous as p on p.request_id = f.request_id
     semi join looked_up_both as b on b.request_id = f.request_id and b.member_id = f.member_id
-    where f.run_date = $run_date
+    where f.run_date = $run_date and not list_contains(p.kinds_not_compared, f.kind)
 ),
 
 then_facts as (
@@ -38,12 +32,12 @@ then_facts as (
     from previous as p
     inner join facts as f on f.run_date = p.previous_run_date and f.request_id = p.previous_request_id
     semi join looked_up_both as b on b.request_id = p.request_id and b.member_id = f.member_id
+    where not list_contains(p.kinds_not_compared, f.kind)
 ),
 
 added as (
     select n.request_id, 'added' as change, n.kind, n.member_id, n.fact_key, n.detail_zh
     from now_facts as n
-    semi join comparable as c on c.request_id = n.request_id and c.kind = n.kind
     anti join then_facts as t
         on t.current_request_id = n.request_id and t.kind = n.kind
        and t.fact_key = n.fact_key and t.member_id = n.member_id
@@ -52,7 +46,6 @@ added as (
 removed as (
     select t.current_request_id as request_id, 'removed' as change, t.kind, t.member_id, t.fact_key, t.detail_zh
     from then_facts as t
-    semi join comparable as c on c.request_id = t.current_request_id and c.kind = t.kind
     anti join now_facts as n
         on n.request_id = t.current_request_id and n.kind = t.kind
        and n.fact_key = t.fact_key and n.member_id = t.member_id
