@@ -132,6 +132,7 @@ def cmd_link(args) -> int:
 
 def cmd_pdf(args) -> int:
     from hedui.paths import validate_run_date
+    from hedui.privacy.request_ids import as_staged
     from hedui.steps.report.display import safe_name
     from hedui.steps.report.outputs import write_pdf_files
 
@@ -139,7 +140,7 @@ def cmd_pdf(args) -> int:
     folder = Path(args.workdir) / "reports" / args.date
     if not (folder / "households").is_dir():
         raise HeduiError(f"未找到批次 {args.date} 的报告目录 {folder}：请先运行 hedui run")
-    ids = args.request or []
+    ids = [as_staged(r) for r in args.request or []]
     missing = [r for r in ids if not (folder / "households" / f"{safe_name(r)}.html").exists()]
     if missing:
         raise HeduiError(f"批次 {args.date} 中没有委托编号 {', '.join(missing)} 的报告")

@@ -42,6 +42,7 @@ from connectors import DeliveryManifest, SourceMap
 from connectors.maps import ColumnSpec
 from hedui.errors import ReconciliationError
 from hedui.privacy.masking import mask_long_numbers
+from hedui.privacy.request_ids import protect_request_column
 from hedui.resources import data_path
 from hedui.steps.staged_writer import StagedWriter
 from matching.normalize import name_sql_exceptions, normalize_name
@@ -347,6 +348,8 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
                 rows = rows.filter(keep)
             if ids is not None and rows.num_rows:
                 rows = ids(rows)
+            if protect is not None and rows.num_rows:  # a request id holding an ID number: masked, kept apart
+                rows = protect_request_column(rows, protect.keys)
             staged.write(rows.select(plain))
             if protect is not None and rows.num_rows:
                 guarded.write(protect(rows, ids.encoded if ids is not None else None))

@@ -14,8 +14,9 @@ writes one line to ``runs/<date>/quarantine_ids/<source>.parquet`` with:
 - ``birth_date``: the row's own birth date where the source delivers one (the registration's 出生日期),
   which linkage compares for a record without a usable ID;
 - ``rules`` / ``reason_zh``: why it was quarantined (all lines of the row);
-- ``request_id``: for a row of the request list, the household it belongs to (as delivered, trimmed):
-  a member whose request row was quarantined was not verified, so his household cannot be CLEAR.
+- ``request_id``: for a row of the request list, the household it belongs to (as staging writes it:
+  stripped, an ID number inside masked — `hedui.privacy.request_ids`): a member whose request row was
+  quarantined was not verified, so his household cannot be CLEAR.
 
 合计 rows never reach quarantine (the connectors drop them).
 """
@@ -62,7 +63,7 @@ def identify_quarantine(raw: Path, quarantine_files: list[Path], source: str, ru
             con.sql("set enable_progress_bar = false")
             con.sql(sql_text("macros.sql"))
             name_col = f'r."{name_spec.column}"' if name_spec else "cast(null as varchar)"
-            request_col = ("nullif(trim(r.request_id), '')" if "request_id" in smap.canonical_columns
+            request_col = ("nullif(hd_strip_ws(r.request_id), '')" if "request_id" in smap.canonical_columns
                            else "cast(null as varchar)")
             birth_col = "hd_date(r.birth_date)" if "birth_date" in smap.canonical_columns else "cast(null as date)"
             union = " union all ".join(f"select file_name, row_no, rule, reason_zh from read_parquet({_lit(q)})"
@@ -86,6 +87,11 @@ def identify_quarantine(raw: Path, quarantine_files: list[Path], source: str, ru
         finally:
             con.close()
         from hedui.privacy.masking import mask_id
+        from hedui.privacy.request_ids import KEY_PURPOSE, carries_id, staged_request_id
+
+        if any(carries_id(r[7]) for r in found):
+            key = keys.derived_key(KEY_PURPOSE)
+            found = [(*r[:7], staged_request_id(r[7], key), r[8]) for r in found]
 
         tokens = keys.encrypt_many([r[5] for r in found]) if found else []  # id_clean
         for (file_name, row_no, rules, reason, delivery, id_clean, name, request_id, birth), token in zip(

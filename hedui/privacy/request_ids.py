@@ -1,0 +1,104 @@
+"""Request ids that carry an ID number: masked where they are staged, kept apart by a keyed suffix.
+
+An agency may number its requests by the applicant's ID number (委托编号 ``360102199001011234``) or put
+one inside (``WT-360102199001011234``).  A request id is printed on every report, the batch summary,
+the alerts and the staff workspace, names the report files and their URLs, and goes to the auditors:
+such an id would show a full ID number everywhere (and the auditor publication, which refuses
+unmasked IDs, would stop the whole run).  So staging replaces each ID number inside a request id by
+its mask (``360102********1234``) and appends ``-`` and 6 hex characters of an HMAC of the whole
+delivered id, under a key derived from the pseudonym key:
+
+- distinct delivered ids stay distinct (two applicants of one county share a mask often enough);
+- the same delivered id gets the same staged id every run, so a re-check finds its earlier
+  verification and a report's versions stay together (until the pseudonym key is rotated: then a
+  re-check finds the earlier verification by its applicant, as a 动态复核 under a new id does);
+- nothing in it gives the ID back: the hidden digits are a birth date, so a plain hash could be
+  reversed by trying every date.
+
+An ID number here is a run of 18 characters (17 digits and a digit or X) with a province code, a
+real birth date and the right check character, or a run of 15 digits with a province code and a
+real birth date (the legacy form): a request number such as ``WT202611280000001`` is none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hedui.privacy.masking import mask_id
+from matching.idnum import _real_birth_date, is_valid18
+
+__all__ = ["as_staged", "carries_id", "protect_request_column", "protect_request_ids", "staged_request_id"]
+
+KEY_PURPOSE = "request ids carrying an ID number"
+_RUN = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9])")
+#: the first two digits of a resident's ID number (GB/T 2260 provinces; 71 Taiwan, 81/82 Hong Kong, Macao)
+_PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+                        50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82})
+#: a cheap first test, in Arrow: no run of 15 digits, no ID number
+_CANDIDATE = "[0-9]{15}"
+
+
+def _is_id(run: str) -> bool:
+    if int(run[:2]) not in _PROVINCES:
+        return False
+    if len(run) == 18:
+        return _real_birth_date(run[6:14]) and is_valid18(run.upper())
+    return _real_birth_date("19" + run[6:12])
+
+
+def carries_id(text: str | None) -> bool:
+    """Whether `text` holds an ID number (see the module's rule)."""
+    return bool(text) and any(_is_id(m.group(0)) for m in _RUN.finditer(text))
+
+
+def staged_request_id(text: str | None, key: bytes) -> str | None:
+    """`text` as staged: unchanged, or with its ID numbers masked and the keyed suffix appended."""
+    if not carries_id(text):
+        return text
+    masked = _RUN.sub(lambda m: mask_id(m.group(0).upper()) if _is_id(m.group(0)) else m.group(0), text)
+    return masked + "-" + hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:6]
+
+
+def protect_request_ids(values: pa.Array | pa.ChunkedArray, keys) -> pa.Array | pa.ChunkedArray:
+    """`staged_request_id` of each value (`keys`: the run's `hedui.privacy.keys.Keys`); the same array
+    when none carries an ID number (the usual case, found by one Arrow regex)."""
+    candidates = pc.fill_null(pc.match_substring_regex(values, _CANDIDATE), False)
+    if not pc.any(candidates).as_py():
+        return values
+    key = keys.derived_key(KEY_PURPOSE)
+    cache: dict[str, str | None] = {}
+    out = []
+    for v, maybe in zip(values.to_pylist(), candidates.to_pylist(), strict=True):
+        if maybe:
+            if v not in cache:
+                cache[v] = staged_request_id(v, key)
+            v = cache[v]
+        out.append(v)
+    return pa.array(out, pa.string()).cast(values.type)
+
+
+def protect_request_column(table: pa.Table, keys, column: str = "request_id") -> pa.Table:
+    """`table` with `column` (if it has one) through `protect_request_ids`."""
+    if column not in table.column_names:
+        return table
+    i = table.schema.get_field_index(column)
+    values = table.column(i)
+    protected = protect_request_ids(values, keys)
+    if protected is values:
+        return table
+    return table.set_column(i, table.schema.field(i), protected)
+
+
+def as_staged(text: str) -> str:
+    """A request id a person typed (a CLI argument) as staging writes it, the keys loaded only when it
+    carries an ID number (then it names the staged id, never echoes the ID)."""
+    if not carries_id(text):
+        return text
+    from hedui.privacy.keys import load_keys
+
+    return staged_request_id(text, load_keys().derived_key(KEY_PURPOSE))
