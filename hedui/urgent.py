@@ -313,6 +313,7 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
     if not working.exists():
         raise VerifyError(f"工作目录 {workdir} 中没有工作库 hedui.duckdb：请先运行一次夜间批次（hedui run）")
     from hedui.privacy.keyring import check_keys
+    from hedui.privacy.request_ids import as_staged
 
     check_keys(workdir)  # other keys than the working folder's: no pseudonym would match, stop now
     if (request_rows is None) == (request_file is None):
@@ -320,6 +321,7 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
     rows = read_request_file(request_file) if request_file is not None else [dict(r) for r in request_rows]
     request_id = _check_rows(rows)
     rows = [{**r, "委托编号": request_id} for r in rows]  # the id as checked (trimmed) is the id staged and looked up
+    request_id = as_staged(request_id)  # as staging writes it (an ID number inside masked, hedui.privacy.request_ids)
     run_date = _business_date(run_date, "--date") or business_today()
     config = load_sources_config()
     on_request = set(config.on_request)

@@ -128,3 +128,27 @@ def test_no_id_number_anywhere_a_person_or_an_auditor_reads(id_numbered):
     named = [p.name for p in work.rglob("*") if any(i in p.name for i in ids)]
     assert named == []
     assert os.listdir(work / "reports" / RUN_DATE / "households")
+
+
+def test_an_urgent_verification_under_such_an_id_finds_its_outcome_and_prints_no_id(id_numbered, tmp_path):
+    """`hedui verify` (救急难) with a request whose id is the applicant's ID number: it stages the id as the
+    nightly run did, finds the household's outcome (before: "未得出结论"), and what it returns shows no ID."""
+    import shutil
+
+    from hedui.ops.sources_config import load_sources_config
+    from hedui.urgent import verify_household
+
+    ctx, households, _ = id_numbered
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copyfile(ctx.database, work / "hedui.duckdb")
+    rows = list(csv.DictReader(_requests_file(Path(ctx.inbox)).open(encoding="utf-8-sig")))
+    rid = rows[-1]["委托编号"].strip()
+    mine = [r for r in rows if r["委托编号"].strip() == rid]
+    answers = tmp_path / "answers"
+    for source in load_sources_config().on_request:
+        shutil.copytree(Path(ctx.inbox) / source / RUN_DATE, answers / source)
+    got = verify_household(work, mine, answers=answers, run_date="20261202")
+    assert got["request_id"] == as_staged(rid) != rid
+    assert got["outcome"] == _outcomes(ctx)[as_staged(rid)]
+    assert rid not in repr(got)
