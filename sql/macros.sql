@@ -29,6 +29,12 @@ create or replace temp macro hd_strip_ws(x) as
 create or replace temp macro hd_remove_ws(x) as
     regexp_replace(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+', '', 'g');
 
+-- a delivered identifier (不动产单元号, 号牌号码, 统一社会信用代码, a company's name) as one value however it
+-- was written: full-width folded, upper-case, without whitespace and the separators people put in
+-- (`赣B·00001`, `361002 000000 GB00002 F0001`, `９１３６…ｘ`, `某某（江西）有限公司`)
+create or replace temp macro hd_key(x) as
+    nullif(upper(regexp_replace(hd_fold(x), '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}\x{00B7}\x{2022}\x{30FB}.\-_/]+', '', 'g')), '');
+
 -- true for NULL and for whitespace-only text
 create or replace temp macro hd_blank(x) as
     coalesce(regexp_full_match(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]*'), true);

@@ -1,5 +1,6 @@
 -- The household's facts that a re-check compares between verifications:
--- one row per (household, kind, fact_key).  `applicant_id` identifies the
+-- one row per (household, kind, fact_key); a key is the identifier as hd_key writes it (one car, flat,
+-- company or employer however a delivery wrote it).  `applicant_id` identifies the
 -- household across requests (a 动态复核 arrives under a new request id).
 -- The run's slices of tables (`not materialized`) are read where used, not copied first: each use's filters
 -- (a source's links) reach the table scan, and no copy of every link of the run is made.
@@ -17,27 +18,27 @@ applicants as (
 
 facts as (
     select l.request_id, l.member_id, 'vehicle' as kind,
-        coalesce(v.plate_no, v.record_id) as fact_key,
+        coalesce(hd_key(v.plate_no), v.record_id) as fact_key,
         '车辆 ' || coalesce(v.plate_no, '') || '（' || coalesce(v.vehicle_type, '') || '，'
             || coalesce(v.vehicle_status, '') || '）' as detail_zh
     from stg_vehicle as v inner join links as l on l.record_id = v.record_id and l.source = 'vehicle'
     where v.run_date = $run_date and v.vehicle_status = '正常'
     union all
-    select l.request_id, l.member_id, 'property', coalesce(r.unit_no, r.record_id),
+    select l.request_id, l.member_id, 'property', coalesce(hd_key(r.unit_no), r.record_id),
         r.use_type || '房产 ' || coalesce(r.location, '')
     from stg_real_estate as r inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     where r.run_date = $run_date and r.title_status = '现势'
     union all
-    select l.request_id, l.member_id, 'business', coalesce(b.credit_code, b.entity_name) || '/' || b.role,
+    select l.request_id, l.member_id, 'business', coalesce(hd_key(b.credit_code), hd_key(b.entity_name)) || '/' || b.role,
         b.entity_name || ' ' || b.role
     from stg_business_registry as b inner join links as l on l.record_id = b.record_id and l.source = 'business_registry'
     where b.run_date = $run_date and b.entity_status in ('存续', '在业')
     union all
-    select distinct l.request_id, l.member_id, 'employer', t.withholder, '工作单位 ' || t.withholder
+    select distinct l.request_id, l.member_id, 'employer', hd_key(t.withholder), '工作单位 ' || t.withholder
     from stg_tax as t inner join links as l on l.record_id = t.record_id and l.source = 'tax'
     where t.run_date = $run_date and t.income_item = '工资薪金所得' and t.withholder is not null
     union all
-    select distinct l.request_id, l.member_id, 'employer', s.employer, '工作单位 ' || s.employer
+    select distinct l.request_id, l.member_id, 'employer', hd_key(s.employer), '工作单位 ' || s.employer
     from stg_social_insurance as s inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
     where s.run_date = $run_date and s.category = '缴费' and s.employer is not null
     union all
@@ -53,8 +54,10 @@ facts as (
 ),
 
 final as (
-    select distinct $run_date as run_date, f.request_id, a.applicant_id, f.member_id, f.kind, f.fact_key, f.detail_zh
+    -- one row per fact: the same car, flat or employer written two ways (hd_key) is one, shown as first written
+    select $run_date as run_date, f.request_id, a.applicant_id, f.member_id, f.kind, f.fact_key, min(f.detail_zh) as detail_zh
     from facts as f inner join applicants as a on a.request_id = f.request_id
+    group by all
 )
 
 select * from final

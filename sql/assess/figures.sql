@@ -213,12 +213,14 @@ assets_total as (
     from assets group by request_id
 ),
 
--- one row per unit: co-owners' rows of a jointly owned flat count its units and its area once
+-- one row per unit: co-owners' rows of a jointly owned flat count its units and its area once (its number
+-- however written: hd_key)
 residential_units as (
-    select l.request_id, r.unit_no, bool_or(not l.is_pending) as is_counted, max(hd_exact(r.floor_area_m2)) as floor_area_m2
+    select l.request_id, hd_key(r.unit_no) as unit_no, bool_or(not l.is_pending) as is_counted,
+        max(hd_exact(r.floor_area_m2)) as floor_area_m2
     from stg_real_estate as r inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
-    group by l.request_id, r.unit_no, case when r.unit_no is null then r.record_id end
+    group by l.request_id, hd_key(r.unit_no), case when hd_key(r.unit_no) is null then r.record_id end
 ),
 
 residential as (

@@ -174,7 +174,7 @@ residential_over as (
       and case when l.is_pending then f.n_residential_units_if_confirmed else f.n_residential_units end
           > f.max_residential_units
     -- a jointly owned unit (one row per co-owner) is one finding, cited once
-    qualify row_number() over (partition by l.request_id, coalesce(r.unit_no, r.record_id), l.is_pending
+    qualify row_number() over (partition by l.request_id, coalesce(hd_key(r.unit_no), r.record_id), l.is_pending
                                order by l.is_confirmed desc, l.record_id) = 1
 ),
 
@@ -185,7 +185,7 @@ non_residential as (
         l.is_confirmed, l.method, l.match_weight, l.is_pending
     from stg_real_estate as r inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     where r.run_date = $run_date and r.use_type in ('商业', '办公', '工业') and r.title_status = '现势'
-    qualify row_number() over (partition by l.request_id, coalesce(r.unit_no, r.record_id), l.is_pending
+    qualify row_number() over (partition by l.request_id, coalesce(hd_key(r.unit_no), r.record_id), l.is_pending
                                order by l.is_confirmed desc, l.record_id) = 1
 ),
 
