@@ -169,6 +169,8 @@ def _slots(smap: SourceMap) -> dict[str, str]:
             staged.append(f"hd_enum({col}, [{allowed}]::varchar[]) as {col},")
         elif spec.type == "region":
             staged.append(f"hd_region({col}) as {col},")
+        elif spec.type == "account":
+            staged.append(f"hd_account({col}) as {col},")
         else:  # hd_strip_ws: trim() keeps U+3000 (a request id "TR01　" made a household of its own)
             staged.append(f"nullif(hd_strip_ws({col}), '') as {col},")
     id_spec = smap.first_of_type("id")

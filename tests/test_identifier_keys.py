@@ -7,6 +7,10 @@
   co-owners' rows of one flat with the number spaced differently were two units (a false finding), and a
   re-check (动态复核) whose vehicle delivery wrote the plate `赣B·00001` instead of `赣B00001` listed the car as
   new and as gone, an employer written with full-width brackets as a new employer.
+- An account answered twice (two query dates) counts its latest answer once — but only when both answers wrote
+  the number alike: `6222 0202 0011 2233 445` and `'6222020200112233445` were two accounts, both balances
+  counted (a false FINANCIAL_ASSETS_OVER_LIMIT).  Account, securities account and policy numbers are staged
+  without spaces, hyphens or an Excel apostrophe, full-width folded, upper-case (`hd_account`).
 """
 
 from __future__ import annotations
@@ -33,10 +37,15 @@ def units(tmp_path_factory):
     w.flat(d, "361002000000GB00002F00000003", share="共同共有", location="章贡区某路30号")
     w.flat(e, "361002 000000 GB00002 F00000003", share="共同共有", location="章贡区某路30号")
     w.expect("UK03", "CLEAR", "")
+    (f,) = w.household("UK04", [("戊一", "本人")])  # one account answered on two days, its number written two ways
+    w.bank(f, "15000", account="6222 0202 0011 2233 445")
+    w.rows["bank"][-1]["查询日期"] = "20261120"
+    w.bank(f, "15000", account="'6222020200112233445")
+    w.expect("UK04", "CLEAR", "")  # 15,000 once ≤ 19,200 a person; twice would be over
     return run_world(w, tmp_path_factory, "unit_keys"), w
 
 
-@pytest.mark.parametrize("rid", ["UK01", "UK02", "UK03"])
+@pytest.mark.parametrize("rid", ["UK01", "UK02", "UK03", "UK04"])
 def test_residential_units_are_counted_once_each_and_never_missed(units, rid):
     ctx, w = units
     assert outcomes(ctx)[rid] == w.expected[rid]
