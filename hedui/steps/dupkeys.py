@@ -1,0 +1,89 @@
+"""Staging: what makes two delivered rows the same row (``sql/staging/duplicates.sql``'s slots).
+
+sources.md: "A department may deliver the same row twice" — and a department that does so writes
+the copy as it writes anything, so ``12000`` / ``12,000.00`` / ``1.2万``, ``2026-01`` / ``202601``,
+an ID with a lowercase ``x`` or a leading apostrophe, or the same row once in a CSV and once in a
+workbook of the same delivery, are one row.  Two rows are duplicates when every canonical column
+has the same *parsed* value: what staging would stage for it (an amount with its unit applied, a
+date or month as a date, an enum or region code as staging reads it, text stripped and width-folded,
+a name as ``hd_name_norm`` gives it, an ID as its 18-character form).  Empty equals empty (both
+unknown, the same row).
+
+Cost: the pre-filter hashes a value per column that two duplicates always share (``dup_hash``): the
+parsed value where its macro's fast path is cheap on the common forms, and for an ID its cleaned
+text less the century and the check character (so ``15``- and ``18``-character forms of one ID hash
+alike without the check-digit arithmetic).  Only rows whose hash is shared are compared, on the
+exact values of ``dup_values``.
+"""
+
+from __future__ import annotations
+
+from connectors import SourceMap
+from connectors.maps import ColumnSpec
+
+#: types whose parsed value parsed.sql already holds (column `<name>__v`)
+_PARSED = ("amount", "date", "month", "number")
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _parsed(spec: ColumnSpec) -> str:
+    """The value staging keeps for the column, as compared for duplicates (on a raw row)."""
+    col = _q(spec.column)
+    if spec.type == "amount":
+        return f"hd_amount({col}, {_q(spec.column + '__scale')})"
+    if spec.type in ("date", "month", "number"):
+        return f"hd_{spec.type}({col})"
+    if spec.type == "enum":
+        return f"hd_enum({col}, [{', '.join(_lit(v) for v in spec.values)}]::varchar[])"
+    if spec.type == "region":
+        return f"hd_region({col})"
+    if spec.type == "name":
+        return f"hd_name_norm({col})"
+    if spec.type == "account":  # an account / policy number: spaces, width, an Excel apostrophe are no difference
+        return f"nullif(hd_id_clean({col}), '')"
+    text = f"nullif(hd_fold(hd_strip_ws({col})), '')"
+    if spec.none_words:
+        words = ", ".join(_lit(w.upper()) for w in spec.none_words)
+        return f"case when upper(hd_strip_ws({col})) in ({words}) then null else {text} end"
+    return text
+
+
+def _coarse(spec: ColumnSpec) -> str | None:
+    """A value two duplicates always share, cheap to compute on every raw row (the pre-filter), or None
+    for a column left out of it (names, text and account numbers: stripping, folding and normalizing
+    them costs more than they tell apart once the ID, the dates and the amounts are hashed)."""
+    col = _q(spec.column)
+    if spec.type == "id":  # the cleaned ID less its century and check character: its 15-digit form too
+        return (f"case when regexp_full_match({col}, '[0-9]{{17}}[0-9X]') then substr({col}, 1, 6) || substr({col}, 9, 9) "
+                f"else list_transform([hd_id_clean_slow({col})], lambda c: "
+                "case when length(c) = 18 then substr(c, 1, 6) || substr(c, 9, 9) else c end)[1] end")
+    if spec.type == "amount":  # try_cast is hd_amount's own fast path at scale 1 (a plain number)
+        scale = _q(spec.column + "__scale")
+        return f"coalesce(case when {scale} = 1 then try_cast({col} as double) end, hd_amount({col}, {scale}))"
+    if spec.type in ("name", "text", "account"):
+        return None
+    return _parsed(spec)
+
+
+def dup_slots(smap: SourceMap) -> dict[str, str]:
+    """``dup_hash`` (the pre-filter's hashed values, on raw rows) and ``dup_values`` (the exact values
+    compared, on parsed rows) of duplicates.sql for ``smap``."""
+    hashed, exact = [], []
+    for spec in smap.columns:
+        col = _q(spec.column)
+        if (coarse := _coarse(spec)) is not None:
+            hashed.append(coarse)
+        if spec.type == "id":
+            exact.append(f"coalesce(hd_id_norm({col}), nullif(hd_id_clean({col}), ''))")
+        else:
+            exact.append(_q(spec.column + "__v") if spec.type in _PARSED else _parsed(spec))
+    return {"dup_hash": ", ".join(hashed) or "0",
+            "dup_values": ",\n        ".join(f"{e} as _dup_{i}" for i, e in enumerate(exact)),
+            "dup_partition": ", ".join(f"_dup_{i}" for i in range(len(exact)))}

@@ -1,0 +1,111 @@
+"""sources.md's "Delivery" and "Values as they come" read as someone writing hidden test deliveries would read
+them, round 7: the same row delivered twice as a department writes it (another format of the same values, once
+in a CSV and once in a workbook of the same delivery), run once through the real pipeline
+(tests/contract_world.py), each household checked for the outcome and finding codes the contract gives it.
+Cases of test_contract_traps*.py, test_format_invariance.py, test_bad_deliveries.py, test_hostile_inputs.py,
+test_connectors*.py and test_staging.py are not repeated.
+
+Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan/person/month, income window
+2025-11 … 2026-10, financial assets at most 19,200 yuan per person.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from contract_world import HEADERS, RUN, WINDOW, World, outcomes, query
+
+
+def _xlsx(rows: list[list]) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _lower_x(pid: str) -> str:
+    return pid[:17] + pid[17].lower()
+
+
+def build() -> tuple[World, dict[str, bytes]]:
+    """The world and the hand-written files added to its deliveries (folder/name → bytes)."""
+    w = World()
+    extra: dict[str, bytes] = {}
+    # --- the same row twice, the copy written otherwise: counted once ------------------------------------------
+    # 700 a month (under 800); each month again as 700.00 / 0.07万 / "700元", its month as 2025-11, its ID with
+    # a lowercase x or Excel's apostrophe: counted twice that made 1,400 a month, INCOME_OVER_STANDARD
+    (a,) = w.household("TG01", [("甘雨一", "本人")])
+    w.wages(a, WINDOW, "700")
+    forms = ["700.00", "0.07万", "700元", " 700 ", "７００"]
+    for k, m in enumerate(WINDOW):
+        pid = [_lower_x(a["id"]), "'" + a["id"], a["id"], " " + a["id"]][k % 4]
+        w.add("tax", 纳税人识别号=pid, 姓名=a["name"] if k % 3 else " " + a["name"], 所得项目="工资薪金所得",
+              所属期=f"{m[:4]}-{m[4:]}" if k % 2 else m, 收入额=forms[k % len(forms)], 已缴税额="0.00",
+              扣缴义务人="赣州某某有限公司")
+    w.expect("TG01", "CLEAR", "")
+    # the wages once in the CSV and again in a workbook of the same delivery (numbers as number cells)
+    (a,) = w.household("TG02", [("甘雨二", "本人")])
+    w.wages(a, WINDOW, "750")
+    extra["tax/tax_again.xlsx"] = _xlsx([HEADERS["tax"]] + [
+        [a["id"], a["name"], "工资薪金所得", int(m), 750, 0, "赣州某某有限公司"] for m in WINDOW])
+    extra["tax/tax_again.xlsx.ok"] = str(len(WINDOW)).encode()
+    w.expect("TG02", "CLEAR", "")
+    # a deposit of 15,000 answered twice: "15,000.00元", the query date 2026/11/26, the card number with spaces
+    (a,) = w.household("TG03", [("甘雨三", "本人")])
+    w.bank(a, "15000", account="6216000000000000303")
+    w.add("bank", 机构名称="中国银行江西省分行", 户名=a["name"], 证件号码=a["id"], 账号="6216 0000 0000 0000 303",
+          账户类型="活期", 余额="15,000.00元", 查询日期="2026/11/26")
+    w.expect("TG03", "CLEAR", "")
+    # not copies: two employers paying 500 each in the same month (only the 扣缴义务人 differs) are 1,000 a month
+    (a,) = w.household("TG04", [("甘雨四", "本人")])
+    w.wages(a, WINDOW, "500")
+    for m in WINDOW:
+        w.add("tax", 纳税人识别号=a["id"], 姓名=a["name"], 所得项目="工资薪金所得", 所属期=m, 收入额="500",
+              已缴税额="0", 扣缴义务人="赣州另一有限公司")
+    w.expect("TG04", "FINDINGS", "INCOME_OVER_STANDARD")
+    return w, extra
+
+
+@pytest.fixture(scope="module")
+def traps7_run(tmp_path_factory):
+    from hedui.pipeline import RunContext, run
+
+    world, extra = build()
+    inbox = tmp_path_factory.mktemp("traps7") / "inbox"
+    world.write(inbox)
+    for where, data in extra.items():
+        source, name = where.split("/")
+        (inbox / source / RUN / name).write_bytes(data)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps7_work"), RUN)
+    run(ctx)
+    return world, ctx
+
+
+def test_every_household_has_the_outcome_the_contract_gives_it(traps7_run):
+    world, ctx = traps7_run
+    got = outcomes(ctx)
+    assert {rid: got.get(rid) for rid in world.expected} == world.expected
+
+
+def test_a_row_delivered_again_in_another_form_is_quarantined_naming_the_row_it_copies(traps7_run):
+    _, ctx = traps7_run
+    rows = query(ctx, "select file_name, row_no, rule, reason_zh from quarantine where run_date = ? "
+                      "and source in ('tax', 'bank') order by file_name, row_no", [RUN])
+    tax, again = f"tax/{RUN}/tax_{RUN}.csv", f"tax/{RUN}/tax_again.xlsx"
+    # TG01's wages are CSV rows 2-13, their copies 14-25; TG02's are rows 26-37, their copies the workbook's 2-13
+    want = [(f"bank/{RUN}/bank_{RUN}.csv", 3, "duplicate", f"与bank/{RUN}/bank_{RUN}.csv第2行重复")]
+    want += [(tax, 14 + k, "duplicate", f"与{tax}第{2 + k}行重复") for k in range(12)]
+    want += [(again, 2 + k, "duplicate", f"与{tax}第{26 + k}行重复") for k in range(12)]
+    assert sorted(rows) == sorted(want)
+
+
+def test_counts_in_equal_counts_out_per_file_with_the_copies(traps7_run):
+    _, ctx = traps7_run
+    rows = query(ctx, "select file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
+                      "where run_date = ? and file like 'tax/%' order by 1", [RUN])
+    assert rows == [(f"tax/{RUN}/tax_{RUN}.csv", 60, 48, 12), (f"tax/{RUN}/tax_again.xlsx", 12, 0, 12)]
