@@ -148,7 +148,7 @@ def _slots(smap: SourceMap) -> dict[str, str]:
             reason = f"'\"{spec.header.replace(chr(39), chr(39) * 2)}\"值\"' || {col} || '\"无法识别为{kind}'"
             conditions.append(f"({value} is null and {col} is not null)")
             checks.append(
-                f"case when {value} is null and {col} is not null and not hd_blank({col}) then "
+                f"case when {value} is null and {col} is not null and not hd_blank({col}) and not hd_none({col}) then "
                 f"{{'column_name': {_lit(spec.column)}, 'value_masked': {_mask(spec, col)}, "
                 f"'rule': {_lit(rule)}, 'reason': {reason}}} end"
             )
