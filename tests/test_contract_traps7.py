@@ -134,3 +134,38 @@ def test_counts_in_equal_counts_out_per_file_with_the_copies(traps7_run):
     rows = query(ctx, "select file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
                       "where run_date = ? and file like 'tax/%' order by 1", [RUN])
     assert rows == [(f"tax/{RUN}/tax_{RUN}.csv", 72, 60, 12), (f"tax/{RUN}/tax_again.xlsx", 12, 0, 12)]
+
+
+# --- a CSV saved from a sheet whose used range is wider than its data: every line ends with empty columns ------
+
+_BANK_ROW = "某银行,张三,11010519491231002X,6222000011112222,活期,100,20261126"
+
+
+def _read_bank_csv(tmp_path, text: str):
+    import polars as pl
+
+    from connectors import load_map, read_delivery
+
+    folder = tmp_path / "inbox" / "bank" / RUN
+    folder.mkdir(parents=True)
+    (folder / "b.csv").write_bytes(text.encode("gb18030"))
+    (folder / "b.csv.ok").write_text(str(text.count("\n") - 1))
+    manifest = read_delivery(load_map("bank"), folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
+    assert manifest.status == "delivered", manifest.message_zh
+    return pl.read_parquet(tmp_path / "raw.parquet").select("row_no", "account_no", "read_error").rows()
+
+
+def test_a_csv_whose_header_and_rows_end_with_empty_columns_is_read_whole(tmp_path):
+    """Excel writes the empty columns of a sheet's used range on every line, the header's too: 3 of them made every
+    row a field-count error, the source failed."""
+    header = ",".join(HEADERS["bank"])
+    text = f"{header},,,\n{_BANK_ROW},,,\n{_BANK_ROW}\n{_BANK_ROW},\n{_BANK_ROW},\"\",,\n"
+    assert _read_bank_csv(tmp_path, text) == [(n, "6222000011112222", None) for n in (2, 3, 4, 5)]
+
+
+def test_a_value_under_the_headers_empty_columns_is_still_a_field_count_error(tmp_path):
+    """A row shifted by an unquoted comma (户名 张,三) lands a value past the named columns: not read as if whole."""
+    header = ",".join(HEADERS["bank"])
+    shifted = "某银行,张,三,11010519491231002X,6222000011112222,活期,100,20261126,,"
+    rows = _read_bank_csv(tmp_path, f"{header},,,\n{shifted}\n{_BANK_ROW},x,,\n")
+    assert [(n, e) for n, _, e in rows] == [(2, "第2行有10个字段，表头有7个字段"), (3, "第3行有10个字段，表头有7个字段")]
