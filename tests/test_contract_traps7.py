@@ -12,6 +12,7 @@ Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from contract_world import HEADERS, RUN, WINDOW, World, outcomes, query
@@ -169,3 +170,59 @@ def test_a_value_under_the_headers_empty_columns_is_still_a_field_count_error(tm
     shifted = "某银行,张,三,11010519491231002X,6222000011112222,活期,100,20261126,,"
     rows = _read_bank_csv(tmp_path, f"{header},,,\n{shifted}\n{_BANK_ROW},x,,\n")
     assert [(n, e) for n, _, e in rows] == [(2, "第2行有10个字段，表头有7个字段"), (3, "第3行有10个字段，表头有7个字段")]
+
+
+# --- SQL exchange tables: the completion table as departments fill it ------------------------------------------
+
+
+@pytest.fixture
+def exchange(monkeypatch):
+    """A social-insurance exchange table of two rows for RUN on the local PostgreSQL, and a way to fill its `_ok`."""
+    from conftest import skip_or_fail
+
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        conn = psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test", connect_timeout=3,
+                               autocommit=True)
+    except psycopg.OperationalError as exc:
+        skip_or_fail(f"PostgreSQL 127.0.0.1:5432 is not reachable: {exc}")
+    table = f"hedui_t7_si_{os.getpid()}"
+    cols = ["身份证号", "姓名", "险种", "类别", "月份", "缴费基数", "待遇金额", "单位名称"]
+    conn.execute(f'drop table if exists "{table}", "{table}_ok"')
+    ddl = ", ".join(f'"{c}" text' for c in cols)
+    conn.execute(f'create table "{table}" ({ddl}, "交付日期" integer)')
+    for pid, month in (("11010519491231002X", "2026-09"), ("360102198501011238", "2026-10")):
+        conn.execute(f'insert into "{table}" values (%s, %s, %s, %s, %s, %s, %s, %s, %s)',
+                     [pid, "张三", "企业职工基本养老保险", "缴费", month, "3000", None, "某公司", int(RUN)])
+    monkeypatch.setenv("AIRFLOW_CONN_HEDUI_T7_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+    def read(count_type: str, counts: list, tmp_path):
+        from connectors import load_map, read_table
+
+        conn.execute(f'drop table if exists "{table}_ok"')
+        conn.execute(f'create table "{table}_ok" ("交付日期" integer, "行数" {count_type})')
+        for n in counts:
+            conn.execute(f'insert into "{table}_ok" values (%s, %s)', [int(RUN), n])
+        return read_table(load_map("social_insurance"), "hedui_t7_pg", table, tmp_path / "si.parquet", RUN)
+
+    yield read
+    conn.execute(f'drop table if exists "{table}", "{table}_ok"')
+    conn.close()
+
+
+@pytest.mark.services
+@pytest.mark.parametrize(("count_type", "counts"), [("numeric(10,2)", [2]), ("integer", [1, 2]), ("text", [" 2 ", "1"])])
+def test_an_ok_row_whose_count_matches_completes_the_delivery(exchange, tmp_path, count_type, counts):
+    """行数 in a numeric(10,2) column reads "2.00"; a re-delivery writes a second row for the date (its count the
+    rows now in the table): either made the source not delivered."""
+    manifest = exchange(count_type, counts, tmp_path)
+    assert (manifest.status, manifest.rows_total, manifest.files[0].marker_count) == ("delivered", 2, 2)
+
+
+@pytest.mark.services
+def test_ok_rows_none_of_which_matches_leave_the_delivery_incomplete_naming_them(exchange, tmp_path):
+    manifest = exchange("integer", [1, 3], tmp_path)
+    assert manifest.status == "incomplete"
+    assert "写明20261128有1、3行，实际读到2行，交付可能不完整" in manifest.message_zh
+    manifest = exchange("numeric(10,2)", [2.5], tmp_path)
+    assert manifest.status == "incomplete" and "的行数“2.50”不是整数" in manifest.message_zh
