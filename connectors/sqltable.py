@@ -232,7 +232,7 @@ def read_table(source_map: SourceMap, conn_id: str, table: str, out_parquet: Pat
 
     The delivery is the table's rows whose ``交付日期`` is ``delivery_date``
     (YYYYMMDD; a date-typed column works too); it is complete when
-    ``<table>_ok`` holds one row for that date whose ``行数`` equals the rows
+    ``<table>_ok`` holds a row for that date whose ``行数`` equals the rows
     read (合计 rows not counted), else the source is ``incomplete`` (not
     delivered, as for files).  No table, or neither rows nor a completion row
     for the date: ``missing``.  Header problems are recorded as for files.
