@@ -9,11 +9,14 @@ date or month as a date, an enum or region code as staging reads it, text stripp
 a name as ``hd_name_norm`` gives it, an ID as its 18-character form).  Empty equals empty (both
 unknown, the same row).
 
-Cost: the pre-filter hashes a value per column that two duplicates always share (``dup_hash``): the
-parsed value where its macro's fast path is cheap on the common forms, and for an ID its cleaned
-text less the century and the check character (so ``15``- and ``18``-character forms of one ID hash
-alike without the check-digit arithmetic).  Only rows whose hash is shared are compared, on the
-exact values of ``dup_values``.
+Cost: staging runs over tens of millions of rows, so a pre-filter hashes, on every raw row, values
+two duplicates always share (``dup_hash``): the parsed month, amount, number, enum and region (their
+macros' fast paths are cheap on the common forms; an amount at scale 1 is ``try_cast``, hd_amount's
+own fast path) and the ID's birth date and sequence (the same for its 15- and 18-character forms and
+either case of its x, without the check-digit arithmetic).  Names, text, account numbers and dates
+are left out of it (their normalization costs more than they tell apart).  Only rows whose hash is
+shared with another row are parsed and compared, on the exact values of ``dup_values``: tenth world,
+tax (1.03 M rows) 0.35 → 0.9 CPU-s for the duplicates pass, the stage step ≈ +10–15 %.
 """
 
 from __future__ import annotations
@@ -57,17 +60,17 @@ def _parsed(spec: ColumnSpec) -> str:
 
 def _coarse(spec: ColumnSpec) -> str | None:
     """A value two duplicates always share, cheap to compute on every raw row (the pre-filter), or None
-    for a column left out of it (names, text and account numbers: stripping, folding and normalizing
-    them costs more than they tell apart once the ID, the dates and the amounts are hashed)."""
+    for a column left out of it (names, text, account numbers and dates: normalizing them costs more than
+    they tell apart once the ID, the months, the enums and the amounts are hashed)."""
     col = _q(spec.column)
-    if spec.type == "id":  # the cleaned ID less its century and check character: its 15-digit form too
-        return (f"case when regexp_full_match({col}, '[0-9]{{17}}[0-9X]') then substr({col}, 1, 6) || substr({col}, 9, 9) "
-                f"else list_transform([hd_id_clean_slow({col})], lambda c: "
-                "case when length(c) = 18 then substr(c, 1, 6) || substr(c, 9, 9) else c end)[1] end")
+    if spec.type == "id":  # its birth date and sequence (a legacy 15-digit ID's too): not the case of its x
+        tail = "case when length(c) = 18 then substr(c, 9, 9) when length(c) = 15 then substr(c, 7, 9) else c end"
+        return (f"case when regexp_full_match({col}, '[0-9]{{17}}[0-9Xx]') then substr({col}, 9, 9) "
+                f"else list_transform([hd_id_clean_slow({col})], lambda c: {tail})[1] end")
     if spec.type == "amount":  # try_cast is hd_amount's own fast path at scale 1 (a plain number)
         scale = _q(spec.column + "__scale")
         return f"coalesce(case when {scale} = 1 then try_cast({col} as double) end, hd_amount({col}, {scale}))"
-    if spec.type in ("name", "text", "account"):
+    if spec.type in ("name", "text", "account", "date"):
         return None
     return _parsed(spec)
 
