@@ -29,6 +29,14 @@ def _xlsx(rows: list[list]) -> bytes:
     return buf.getvalue()
 
 
+def _parquet(columns: dict[str, list]) -> bytes:
+    import polars as pl
+
+    buf = io.BytesIO()
+    pl.DataFrame(columns).write_parquet(buf)
+    return buf.getvalue()
+
+
 def _lower_x(pid: str) -> str:
     return pid[:17] + pid[17].lower()
 
@@ -56,6 +64,14 @@ def build() -> tuple[World, dict[str, bytes]]:
         [a["id"], a["name"], "工资薪金所得", int(m), 750, 0, "赣州某某有限公司"] for m in WINDOW])
     extra["tax/tax_again.xlsx.ok"] = str(len(WINDOW)).encode()
     w.expect("TG02", "CLEAR", "")
+    # … and in a Parquet file whose wage a program computed as a double: 700.1 + 0.2 is 700.3000000000001
+    (a,) = w.household("TG08", [("甘雨八", "本人")])
+    w.wages(a, WINDOW, "700.30")
+    extra["tax/tax_computed.parquet"] = _parquet({
+        "纳税人识别号": [a["id"]] * 12, "姓名": [a["name"]] * 12, "所得项目": ["工资薪金所得"] * 12, "所属期": WINDOW,
+        "收入额": [700.1 + 0.2] * 12, "已缴税额": [0.0] * 12, "扣缴义务人": ["赣州某某有限公司"] * 12})
+    extra["tax/tax_computed.parquet.ok"] = b"12"
+    w.expect("TG08", "CLEAR", "")
     # a deposit of 15,000 answered twice: "15,000.00元", the query date 2026/11/26, the card number with spaces
     (a,) = w.household("TG03", [("甘雨三", "本人")])
     w.bank(a, "15000", account="6216000000000000303")
@@ -113,11 +129,13 @@ def test_a_row_delivered_again_in_another_form_is_quarantined_naming_the_row_it_
     _, ctx = traps7_run
     rows = query(ctx, "select file_name, row_no, rule, reason_zh from quarantine where run_date = ? "
                       "and source in ('tax', 'bank') order by file_name, row_no", [RUN])
-    tax, again = f"tax/{RUN}/tax_{RUN}.csv", f"tax/{RUN}/tax_again.xlsx"
-    # TG01's wages are CSV rows 2-13, their copies 14-25; TG02's are rows 26-37, their copies the workbook's 2-13
+    tax, again, computed = (f"tax/{RUN}/{name}" for name in (f"tax_{RUN}.csv", "tax_again.xlsx", "tax_computed.parquet"))
+    # TG01's wages are CSV rows 2-13, their copies 14-25; TG02's are rows 26-37, their copies the workbook's 2-13;
+    # TG08's rows 38-49, their copies tax_computed.parquet's 1-12
     want = [(f"bank/{RUN}/bank_{RUN}.csv", 3, "duplicate", f"与bank/{RUN}/bank_{RUN}.csv第2行重复")]
     want += [(tax, 14 + k, "duplicate", f"与{tax}第{2 + k}行重复") for k in range(12)]
     want += [(again, 2 + k, "duplicate", f"与{tax}第{26 + k}行重复") for k in range(12)]
+    want += [(computed, 1 + k, "duplicate", f"与{tax}第{38 + k}行重复") for k in range(12)]
     assert sorted(rows) == sorted(want)
 
 
@@ -134,7 +152,8 @@ def test_counts_in_equal_counts_out_per_file_with_the_copies(traps7_run):
     _, ctx = traps7_run
     rows = query(ctx, "select file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
                       "where run_date = ? and file like 'tax/%' order by 1", [RUN])
-    assert rows == [(f"tax/{RUN}/tax_{RUN}.csv", 72, 60, 12), (f"tax/{RUN}/tax_again.xlsx", 12, 0, 12)]
+    assert rows == [(f"tax/{RUN}/tax_{RUN}.csv", 84, 72, 12), (f"tax/{RUN}/tax_again.xlsx", 12, 0, 12),
+                    (f"tax/{RUN}/tax_computed.parquet", 12, 0, 12)]
 
 
 # --- a CSV saved from a sheet whose used range is wider than its data: every line ends with empty columns ------

@@ -4,7 +4,7 @@ sources.md: "A department may deliver the same row twice" — and a department t
 the copy as it writes anything, so ``12000`` / ``12,000.00`` / ``1.2万``, ``2026-01`` / ``202601``,
 an ID with a lowercase ``x`` or a leading apostrophe, or the same row once in a CSV and once in a
 workbook of the same delivery, are one row.  Two rows are duplicates when every canonical column
-has the same *parsed* value: what staging would stage for it (an amount with its unit applied, a
+has the same *parsed* value: what staging would stage for it (an amount with its unit applied, to the fen, a
 date or month as a date, an enum or region code as staging reads it, text stripped and width-folded,
 a name as ``hd_name_norm`` gives it, an ID as its 18-character form).  Empty equals empty (both
 unknown, the same row).
@@ -69,7 +69,7 @@ def _coarse(spec: ColumnSpec) -> str | None:
                 f"else list_transform([hd_id_clean_slow({col})], lambda c: {tail})[1] end")
     if spec.type == "amount":  # try_cast is hd_amount's own fast path at scale 1 (a plain number)
         scale = _q(spec.column + "__scale")
-        return f"coalesce(case when {scale} = 1 then try_cast({col} as double) end, hd_amount({col}, {scale}))"
+        return f"round(coalesce(case when {scale} = 1 then try_cast({col} as double) end, hd_amount({col}, {scale})), 2)"
     if spec.type in ("name", "text", "account", "date"):
         return None
     return _parsed(spec)
@@ -86,7 +86,9 @@ def dup_slots(smap: SourceMap) -> dict[str, str]:
         if spec.type == "id":
             exact.append(f"coalesce(hd_id_norm({col}), nullif(hd_id_clean({col}), ''))")
         else:
-            exact.append(_q(spec.column + "__v") if spec.type in _PARSED else _parsed(spec))
+            value = _q(spec.column + "__v") if spec.type in _PARSED else _parsed(spec)
+            # an amount to the fen: a workbook's computed cell (666.6700000000001) is the CSV's 666.67
+            exact.append(f"round({value}, 2)" if spec.type == "amount" else value)
     return {"dup_hash": ", ".join(hashed) or "0",
             "dup_values": ",\n        ".join(f"{e} as _dup_{i}" for i, e in enumerate(exact)),
             "dup_partition": ", ".join(f"_dup_{i}" for i in range(len(exact)))}
