@@ -203,7 +203,7 @@ def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest, 
             return
         chunks = prefetch(iter_chunks(fh, layout.encoding, hasher, max_line_bytes=limits.line_bytes))
         try:
-            batches = (parse_chunk(chunk, len(layout.header), layout.sep, layout.header_line) for chunk in chunks)
+            batches = (parse_chunk(chunk, len(layout.header), layout.sep, layout.header_line, layout.width) for chunk in chunks)
             header = smap.with_title_unit(layout.title, layout.header)  # 单位：万元 above the header
             _write_table(Table(header, layout.header_line, batches), smap, writer, fm)
         finally:

@@ -16,6 +16,7 @@ deliveries are complete and how many data rows they hold.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,8 +191,16 @@ def _read_mysql(info: ConnInfo, table: str, delivery_date: str, batch_rows: int)
         conn.close()
 
 
+def _count_of(text: object) -> int | None:
+    """A ``行数`` as the exchange database gives it as text: an integer, or an integral decimal (a ``numeric(10,2)``
+    column says ``3.00``, a float ``3.0``); None for anything else."""
+    m = re.fullmatch(r"\s*([0-9]{1,12})(?:\.0*)?\s*", str(text))
+    return int(m.group(1)) if m else None
+
+
 def _check_ok(fm: FileManifest, table: str, delivery_date: str, counts) -> None:
-    """The ``<table>_ok`` contract: one count for the date, equal to the rows read."""
+    """The ``<table>_ok`` contract: a row for the date whose count equals the rows read.  A date may hold more
+    than one row (a re-delivery writes its own): the delivery is complete when one of them matches."""
     ok = ".".join(_ok_table(table))
     if isinstance(counts, str):
         fm.fail(f"交换库中没有完成标记表{ok}（需含列{DATE_COLUMN}、{COUNT_COLUMN}），无法确认交付完整")
@@ -199,16 +208,17 @@ def _check_ok(fm: FileManifest, table: str, delivery_date: str, counts) -> None:
     if not counts:
         fm.fail(f"完成标记表{ok}中没有{delivery_date}的记录，部门可能尚未写完，本次按未交付处理")
         return
-    if len(counts) > 1:
-        fm.fail(f"完成标记表{ok}中{delivery_date}有多条不同的行数（{'、'.join(map(str, counts))}），无法确认交付完整")
+    numbers = [_count_of(c) for c in counts]
+    if fm.rows_read in numbers:
+        fm.marker_count = fm.rows_read
         return
-    try:
-        fm.marker_count = int(str(counts[0]).strip())
-    except ValueError:
-        fm.fail(f"完成标记表{ok}中{delivery_date}的行数“{str(counts[0])[:20]}”不是整数")
+    if None in numbers:
+        bad = counts[numbers.index(None)]
+        fm.fail(f"完成标记表{ok}中{delivery_date}的行数“{str(bad)[:20]}”不是整数")
         return
-    if fm.marker_count != fm.rows_read:
-        fm.fail(f"完成标记表{ok}写明{delivery_date}有{fm.marker_count}行，实际读到{fm.rows_read}行，交付可能不完整")
+    fm.marker_count = numbers[-1]
+    written = "、".join(str(n) for n in sorted(set(numbers)))
+    fm.fail(f"完成标记表{ok}写明{delivery_date}有{written}行，实际读到{fm.rows_read}行，交付可能不完整")
 
 
 def file_name_of(conn_id: str, table: str) -> str:
@@ -222,7 +232,7 @@ def read_table(source_map: SourceMap, conn_id: str, table: str, out_parquet: Pat
 
     The delivery is the table's rows whose ``交付日期`` is ``delivery_date``
     (YYYYMMDD; a date-typed column works too); it is complete when
-    ``<table>_ok`` holds one row for that date whose ``行数`` equals the rows
+    ``<table>_ok`` holds a row for that date whose ``行数`` equals the rows
     read (合计 rows not counted), else the source is ``incomplete`` (not
     delivered, as for files).  No table, or neither rows nor a completion row
     for the date: ``missing``.  Header problems are recorded as for files.

@@ -393,47 +393,47 @@ def _parse_slow(chunk: Chunk, ncols: int, sep: str) -> pl.DataFrame:
     return frame
 
 
-def parse_chunk(chunk: Chunk, ncols: int, sep: str, after_line: int) -> pl.DataFrame:
-    """Positional rows (``f0…``, ``_row_no``, ``_err``) of the chunk's lines after ``after_line``."""
+def parse_chunk(chunk: Chunk, ncols: int, sep: str, after_line: int, width: int = 0) -> pl.DataFrame:
+    """Positional rows (``f0…``, ``_row_no``, ``_err``) of the chunk's lines after ``after_line``; a line's fields
+    past the ``ncols`` named ones must be empty: one, or up to the header line's ``width`` (Excel's used range)."""
+    wide = max(ncols, width)
     try:
-        frame = _parse_fast(chunk, ncols, sep)
+        frame = _parse_fast(chunk, wide, sep)
     except pl.exceptions.ComputeError as exc:
         if chunk.validated or "utf-8" not in str(exc):
             raise
         chunk.data, bad = _decode_slow(chunk.data, chunk.encoding, chunk.first_line)
         chunk.bad = {**bad, **chunk.bad}
         chunk.validated = True
-        frame = _parse_fast(chunk, ncols, sep)
+        frame = _parse_fast(chunk, wide, sep)
     if frame is None:
         log.info("slow CSV split for the chunk starting at line %d", chunk.first_line)
-        frame = _parse_slow(chunk, ncols, sep)
-    nf_ok = (pl.col("_nf") == ncols) | ((pl.col("_nf") == ncols + 1) & pl.col("_trailing"))
+        frame = _parse_slow(chunk, wide, sep)
+    extra = positional_names(wide)[ncols:]
+    tail_empty = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c) == "") for c in extra] or [pl.lit(True)])
+    nf_ok = (pl.col("_nf") == ncols) | ((pl.col("_nf") > ncols) & (pl.col("_nf") <= wide) & tail_empty) | (
+        (pl.col("_nf") == wide + 1) & pl.col("_trailing") & tail_empty)
     count_err = pl.format("第{}行有{}个字段，表头有" + str(ncols) + "个字段", pl.col("_row_no"), pl.col("_nf"))
     if not chunk.bad and frame.select(nf_ok.all()).item():
         # the usual chunk: no line has an error (no message is formatted for every row only to be dropped)
         frame = frame.with_columns(_err=pl.lit(None, dtype=pl.String))
         if after_line >= chunk.first_line:
             frame = frame.filter(pl.col("_row_no") > after_line)
-        return frame.drop("_nf", "_trailing")
+        return frame.drop("_nf", "_trailing", *extra)
     if chunk.bad:
         bad = pl.DataFrame({"_row_no": list(chunk.bad), "_bad": list(chunk.bad.values())},
                            schema={"_row_no": pl.Int32, "_bad": pl.String})
         frame = frame.join(bad, on="_row_no", how="left")
     else:
         frame = frame.with_columns(_bad=pl.lit(None, dtype=pl.String))
-    frame = frame.with_columns(
-        _err=pl.coalesce(pl.col("_bad"), pl.when(nf_ok).then(None).otherwise(count_err))
-    )
+    frame = frame.with_columns(_err=pl.coalesce(pl.col("_bad"), pl.when(nf_ok).then(None).otherwise(count_err)))
     # a line holding nothing (empty, or whitespace only) is never a field-count error
-    rest_null = [pl.col(c).is_null() for c in positional_names(ncols)[1:]] or [pl.lit(True)]
-    blank_line = pl.all_horizontal(rest_null) & (
-        pl.col("f0").is_null() | pl.col("f0").str.contains(r"^[\s\u00a0\u3000\ufeff]*$")
-    )
-    frame = frame.with_columns(
-        _err=pl.when(blank_line & pl.col("_bad").is_null()).then(None).otherwise(pl.col("_err"))
-    )
+    rest_null = [pl.col(c).is_null() for c in positional_names(wide)[1:]] or [pl.lit(True)]
+    blank_line = pl.all_horizontal(rest_null) & pl.col("_bad").is_null() & (
+        pl.col("f0").is_null() | pl.col("f0").str.contains(r"^[\s\u00a0\u3000\ufeff]*$"))
+    frame = frame.with_columns(_err=pl.when(blank_line).then(None).otherwise(pl.col("_err")))
     frame = frame.filter(pl.col("_row_no") > after_line)
-    return frame.drop("_nf", "_trailing", "_bad")
+    return frame.drop("_nf", "_trailing", "_bad", *extra)
 
 
 @dataclass
@@ -444,6 +444,7 @@ class CsvLayout:
     header: list[str]
     long_line: int = 0  # the first line (1-based) of the head longer than the line limit, if any
     title: list[list[str]] = field(default_factory=list)  # the lines above the header (title rows)
+    width: int = 0  # fields of the header line, the empty ones ending it included
 
 
 def _first_long_line(head: bytes, complete: bool, limit: int) -> int:
@@ -496,4 +497,4 @@ def sniff(path: Path, find_header, max_line_bytes: int | None = None) -> CsvLayo
     header = list(rows[idx])
     while len(header) > 1 and not header[-1].strip():
         header.pop()  # a separator ending the header line only (rows ending with one are accepted too)
-    return CsvLayout(encoding, sep, idx + 1, header, long_line, rows[:idx])
+    return CsvLayout(encoding, sep, idx + 1, header, long_line, rows[:idx], len(rows[idx]))

@@ -45,6 +45,12 @@ create or replace temp macro hd_account(x) as
 create or replace temp macro hd_blank(x) as
     coalesce(regexp_full_match(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]*'), true);
 
+-- a date, month, amount or number cell that says there is no value (无, -, —, /, N/A, NULL, MySQL's zero date…):
+-- empty, i.e. unknown (never zero), as a blank cell; not an unreadable value to quarantine
+create or replace temp macro hd_none(x) as
+    upper(hd_remove_ws(x)) in ('无', '暂无', '空', '-', '－', '—', '——', '--', '―', '/', '／', '\', 'N/A', 'NA',
+                                'NULL', '0000-00-00', '00000000', '0000-00', '000000');
+
 -- masking of personal values in what a person reads (as hedui.masking)
 create or replace temp macro hd_mask_id(x) as
     case

@@ -44,6 +44,7 @@ from hedui.errors import ReconciliationError
 from hedui.privacy.masking import mask_long_numbers
 from hedui.privacy.request_ids import protect_request_column
 from hedui.resources import data_path
+from hedui.steps.dupkeys import dup_slots
 from hedui.steps.staged_writer import StagedWriter
 from matching.normalize import name_sql_exceptions, normalize_name
 
@@ -148,7 +149,7 @@ def _slots(smap: SourceMap) -> dict[str, str]:
             reason = f"'\"{spec.header.replace(chr(39), chr(39) * 2)}\"值\"' || {col} || '\"无法识别为{kind}'"
             conditions.append(f"({value} is null and {col} is not null)")
             checks.append(
-                f"case when {value} is null and {col} is not null and not hd_blank({col}) then "
+                f"case when {value} is null and {col} is not null and not hd_blank({col}) and not hd_none({col}) then "
                 f"{{'column_name': {_lit(spec.column)}, 'value_masked': {_mask(spec, col)}, "
                 f"'rule': {_lit(rule)}, 'reason': {reason}}} end"
             )
@@ -175,12 +176,11 @@ def _slots(smap: SourceMap) -> dict[str, str]:
             staged.append(f"nullif(hd_strip_ws({col}), '') as {col},")
     id_spec = smap.first_of_type("id")
     name_spec = smap.first_of_type("name")
-    dup_key = [_q(c) for c in smap.canonical_columns] + [_q(c + "__scale") for c in smap.amount_columns]
     return {
         "parsed_values": "\n        ".join(parsed),
         "value_checks": ",\n                ".join(checks) or "cast(null as struct(column_name varchar, value_masked varchar, rule varchar, reason varchar))",
         "any_problem": " or ".join(conditions) or "false",
-        "dup_key": ", ".join(dup_key),
+        **dup_slots(smap),
         "staged_columns": "\n        ".join(staged),
         "name_column": _q(name_spec.column) if name_spec else "cast(null as varchar)",
         "id_norm": "cast(null as varchar)",  # filled per distinct ID by _IdParser (none without an ID column)

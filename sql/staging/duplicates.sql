@@ -1,14 +1,16 @@
--- Staging, step 1: the quarantine lines of exact duplicates among the rows no other rule
--- keeps out.  Only rows sharing a hash of their canonical values with another row are
--- parsed and compared column by column (a hash collision is never taken for a
--- duplicate); the first occurrence (in delivery order) is staged, the later ones are
--- kept out naming the row they copy.  A small table: split.sql's rows are checked
--- against it.
+-- Staging, step 1: the quarantine lines of duplicates among the rows no other rule keeps
+-- out: rows whose canonical values all parse alike (12000 / 12,000.00 / 1.2万, 2026-01 /
+-- 202601, an ID with a lowercase x: hedui.steps.dupkeys).  Only rows sharing a hash of
+-- values two duplicates always share ({{dup_hash}}: cheap parses) with another row are
+-- parsed and compared column by column on their exact parsed values (a hash collision
+-- is never taken for a duplicate); the first occurrence (in delivery order) is staged,
+-- the later ones are kept out naming the row they copy.  A small table: split.sql's
+-- rows are checked against it.
 create or replace temp table _hd_dups as
 with
 
 hashed as (
-    select file_row_number, hash({{dup_key}}) as _dup_hash
+    select file_row_number, hash({{dup_hash}}) as _dup_hash
     from read_parquet($raw_parquet, file_row_number = true)
 ),
 
@@ -28,7 +30,9 @@ candidates as (
 {{parsed}},
 
 eligible as (
-    select *
+    select
+        ruled.*,
+        {{dup_values}}
     from ruled
     where _rule is null
 ),
@@ -40,7 +44,7 @@ ranked as (
         first_value(file_name) over same_values as _dup_file,
         first_value(row_no) over same_values as _dup_row
     from eligible
-    window same_values as (partition by {{dup_key}} order by file_row_number)
+    window same_values as (partition by {{dup_partition}} order by file_row_number)
 ),
 
 final as (

@@ -1,0 +1,94 @@
+"""Staging: what makes two delivered rows the same row (``sql/staging/duplicates.sql``'s slots).
+
+sources.md: "A department may deliver the same row twice" — and a department that does so writes
+the copy as it writes anything, so ``12000`` / ``12,000.00`` / ``1.2万``, ``2026-01`` / ``202601``,
+an ID with a lowercase ``x`` or a leading apostrophe, or the same row once in a CSV and once in a
+workbook of the same delivery, are one row.  Two rows are duplicates when every canonical column
+has the same *parsed* value: what staging would stage for it (an amount with its unit applied, to the fen, a
+date or month as a date, an enum or region code as staging reads it, text stripped and width-folded,
+a name as ``hd_name_norm`` gives it, an ID as its 18-character form).  Empty equals empty (both
+unknown, the same row).
+
+Cost: staging runs over tens of millions of rows, so a pre-filter hashes, on every raw row, values
+two duplicates always share (``dup_hash``): the parsed month, amount, number, enum and region (their
+macros' fast paths are cheap on the common forms; an amount at scale 1 is ``try_cast``, hd_amount's
+own fast path) and the ID's birth date and sequence (the same for its 15- and 18-character forms and
+either case of its x, without the check-digit arithmetic).  Names, text, account numbers and dates
+are left out of it (their normalization costs more than they tell apart).  Only rows whose hash is
+shared with another row are parsed and compared, on the exact values of ``dup_values``: tenth world,
+tax (1.03 M rows) 0.35 → 0.9 CPU-s for the duplicates pass, the stage step ≈ +10–15 %.
+"""
+
+from __future__ import annotations
+
+from connectors import SourceMap
+from connectors.maps import ColumnSpec
+
+#: types whose parsed value parsed.sql already holds (column `<name>__v`)
+_PARSED = ("amount", "date", "month", "number")
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _parsed(spec: ColumnSpec) -> str:
+    """The value staging keeps for the column, as compared for duplicates (on a raw row)."""
+    col = _q(spec.column)
+    if spec.type == "amount":
+        return f"hd_amount({col}, {_q(spec.column + '__scale')})"
+    if spec.type in ("date", "month", "number"):
+        return f"hd_{spec.type}({col})"
+    if spec.type == "enum":
+        return f"hd_enum({col}, [{', '.join(_lit(v) for v in spec.values)}]::varchar[])"
+    if spec.type == "region":
+        return f"hd_region({col})"
+    if spec.type == "name":
+        return f"hd_name_norm({col})"
+    if spec.type == "account":  # an account / policy number: spaces, width, an Excel apostrophe are no difference
+        return f"nullif(hd_id_clean({col}), '')"
+    text = f"nullif(hd_fold(hd_strip_ws({col})), '')"
+    if spec.none_words:
+        words = ", ".join(_lit(w.upper()) for w in spec.none_words)
+        return f"case when upper(hd_strip_ws({col})) in ({words}) then null else {text} end"
+    return text
+
+
+def _coarse(spec: ColumnSpec) -> str | None:
+    """A value two duplicates always share, cheap to compute on every raw row (the pre-filter), or None
+    for a column left out of it (names, text, account numbers and dates: normalizing them costs more than
+    they tell apart once the ID, the months, the enums and the amounts are hashed)."""
+    col = _q(spec.column)
+    if spec.type == "id":  # its birth date and sequence (a legacy 15-digit ID's too): not the case of its x
+        tail = "case when length(c) = 18 then substr(c, 9, 9) when length(c) = 15 then substr(c, 7, 9) else c end"
+        return (f"case when regexp_full_match({col}, '[0-9]{{17}}[0-9Xx]') then substr({col}, 9, 9) "
+                f"else list_transform([hd_id_clean_slow({col})], lambda c: {tail})[1] end")
+    if spec.type == "amount":  # try_cast is hd_amount's own fast path at scale 1 (a plain number)
+        scale = _q(spec.column + "__scale")
+        return f"round(coalesce(case when {scale} = 1 then try_cast({col} as double) end, hd_amount({col}, {scale})), 2)"
+    if spec.type in ("name", "text", "account", "date"):
+        return None
+    return _parsed(spec)
+
+
+def dup_slots(smap: SourceMap) -> dict[str, str]:
+    """``dup_hash`` (the pre-filter's hashed values, on raw rows) and ``dup_values`` (the exact values
+    compared, on parsed rows) of duplicates.sql for ``smap``."""
+    hashed, exact = [], []
+    for spec in smap.columns:
+        col = _q(spec.column)
+        if (coarse := _coarse(spec)) is not None:
+            hashed.append(coarse)
+        if spec.type == "id":
+            exact.append(f"coalesce(hd_id_norm({col}), nullif(hd_id_clean({col}), ''))")
+        else:
+            value = _q(spec.column + "__v") if spec.type in _PARSED else _parsed(spec)
+            # an amount to the fen: a workbook's computed cell (666.6700000000001) is the CSV's 666.67
+            exact.append(f"round({value}, 2)" if spec.type == "amount" else value)
+    return {"dup_hash": ", ".join(hashed) or "0",
+            "dup_values": ",\n        ".join(f"{e} as _dup_{i}" for i, e in enumerate(exact)),
+            "dup_partition": ", ".join(f"_dup_{i}" for i in range(len(exact)))}
