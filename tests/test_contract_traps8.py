@@ -1,0 +1,126 @@
+"""policy.md ("What a verification weighs") read sentence by sentence as an outsider writing hidden test
+deliveries and a deployment's policy file would read it, round 8.  Small households built by hand
+(tests/contract_world.py), each with the outcome and finding codes the contract gives it, one real pipeline
+run per world.  Cases of test_contract_policy.py, test_contract_outcomes.py and test_contract_traps*.py are not
+repeated.
+
+Policy of the first run (hedui/policies/jiangxi_demo.yaml, 2026): standard 城市 800 / 农村 650 yuan per person
+per month, income over the 12 months 2025-11 … 2026-10 (run 20261128), financial assets at most 2 × the annual
+standard (19,200 in towns, 15,600 in villages), one residential unit, vehicles above 15 × the urban 800 = 12,000
+yuan (for rural households too), contributions from 100,000 yuan, any active 个体工商户.
+"""
+
+from __future__ import annotations
+
+import pytest
+from contract_world import REGION, RUN, WINDOW, World, new_id, outcomes, query, run_world
+
+W12 = WINDOW
+
+
+def strangers(w: World) -> None:
+    """Every source delivers rows about people nobody asked about (an empty delivery is a case of its own)."""
+    s = {"name": "路人辛", "id": new_id()}
+    w.add("public_security", 户号="HS800", 姓名=s["name"], 公民身份号码=s["id"], 性别="男", 出生日期=s["id"][6:14],
+          与户主关系="户主", 户籍地址="江西省赣州市章贡区某路5号", 区划代码=REGION, 人员状态="正常", 变动日期="")
+    w.add("civil_affairs", 姓名="路人壬", 身份证号=new_id(), 死亡日期="2026-10-02", 火化日期="2026-10-05",
+          殡仪馆="赣州市殡仪馆")
+    w.wages(s, ["202601"], "3000")
+    w.si(s, ["202601"], "企业职工基本养老保险", "缴费", base="3000")
+    w.add("housing_fund", 证件号码=s["id"], 姓名=s["name"], 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
+          账户余额="9000", 账户状态="正常", 截至日期="2026-10-31")
+    w.flat(s, "360702001001GB00899F00010001")
+    w.company(s, "有限责任公司", "存续", "10")
+    w.car(s, "90000")
+    w.bank(s, "100")
+    w.add("securities", 姓名=s["name"], 证件号码=s["id"], 证券账户="A0899", 持仓市值="100", 资金余额="1",
+          查询日期="20261126")
+    w.add("insurance", 投保人=s["name"], 投保人证件号=s["id"], 保单号="P0899", 险种="寿险", 保单状态="有效",
+          现金价值="10", 查询日期="20261126")
+
+
+def build() -> World:  # noqa: PLR0915 - one household per block, read top to bottom
+    w = World()
+    # --- income: what counts ----------------------------------------------------------------------------
+    (a,) = w.household("TH01", [("核一", "本人")])
+    w.si(a, W12, "失业保险", "待遇", benefit="850")  # unemployment benefit is income
+    w.expect("TH01", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("TH02", [("核二", "本人")])
+    w.si(a, W12, "企业职工基本养老保险", "待遇", benefit="790")
+    w.si(a, W12, "城乡居民基本养老保险", "待遇", benefit="300")  # the residents' pension is not: 790
+    w.expect("TH02", "CLEAR", "")
+    (a,) = w.household("TH03", [("核三", "本人")])
+    w.wages(a, W12, "500", item="财产租赁所得")
+    w.wages(a, W12, "301", item="利息股息红利所得")  # property income: 801
+    w.expect("TH03", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("TH04", [("核四", "本人")])
+    w.wages(a, W12, "810", item="劳务报酬所得", tax="10")  # 800 net of the tax paid
+    w.expect("TH04", "CLEAR", "")
+    # a taxed wage and a contribution base of the same month are one wage, the taxed one: 700 - 8 % of 3,000
+    (a,) = w.household("TH05", [("核五", "本人")])
+    w.wages(a, W12, "700")
+    w.si(a, W12, "企业职工基本养老保险", "缴费", base="3000")
+    w.expect("TH05", "CLEAR", "")
+
+    # --- financial assets, property, vehicles and business: what is not counted ------------------------------
+    (a,) = w.household("TH06", [("核六", "本人")])
+    w.car(a, "100000", status="报废")
+    w.car(a, "100000", status="查封")  # "in normal status" only
+    w.company(a, "有限责任公司", "注销", "50", role="法定代表人")
+    w.company(a, "个体工商户", "吊销", "0", role="经营者")
+    w.flat(a, "360702001001GB00801F00010001", use="其他")  # 其他 is not 商业/办公/工业
+    w.flat(a, "360702001001GB00801F00010002", use="办公", status="注销")
+    w.add("insurance", 投保人=a["name"], 投保人证件号=a["id"], 保单号="PTH06", 险种="万能", 保单状态="终止",
+          现金价值="90000", 查询日期="20261126")  # a lapsed policy is no asset
+    w.expect("TH06", "CLEAR", "")
+    # an office with no area on file: its use is the finding, the area is not needed
+    (a,) = w.household("TH07", [("核七", "本人")])
+    w.flat(a, "360702001001GB00802F00010001", use="办公", area="")
+    w.expect("TH07", "FINDINGS", "NON_RESIDENTIAL_PROPERTY")
+    # an active 个体工商户 is a finding to review whatever (or whether) a contribution is on file
+    (a,) = w.household("TH08", [("核八", "本人")])
+    w.company(a, "个体工商户", "在业", "", role="经营者", capital="")
+    w.expect("TH08", "FINDINGS", "BUSINESS_ROLE")
+    # a partner running a partnership: a role in an active business like the four policy.md names
+    (a,) = w.household("TH09", [("核九", "本人")])
+    w.company(a, "合伙企业", "存续", "20", role="执行事务合伙人", capital="100")
+    w.expect("TH09", "FINDINGS", "BUSINESS_ROLE")
+    # securities: market value and cash together, 9,600.01 + 9,600 over 19,200
+    (a,) = w.household("TH10", [("核十", "本人")])
+    w.add("securities", 姓名=a["name"], 证件号码=a["id"], 证券账户="ATH10", 持仓市值="9600.01", 资金余额="9600",
+          查询日期="20261126")
+    w.expect("TH10", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # a policy in force whose cash value the insurer left empty: unknown, not zero
+    (a,) = w.household("TH11", [("核十一", "本人")])
+    w.add("insurance", 投保人=a["name"], 投保人证件号=a["id"], 保单号="PTH11", 险种="年金", 保单状态="有效",
+          现金价值="", 查询日期="20261126")
+    w.expect("TH11", "INCOMPLETE", "VALUE_UNKNOWN")
+
+    # --- a rural household: its own standard, and the vehicle limit on the urban one ---------------------------
+    (a,) = w.household("TH12", [("核十二", "本人")], urban="农村")
+    w.bank(a, "15600.01")  # 2 × 650 × 12 = 15,600
+    w.expect("TH12", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    (a,) = w.household("TH13", [("核十三", "本人")], urban="农村")
+    w.car(a, "11000")  # under 15 × 800 (not over 15 × the rural 650 = 9,750)
+    w.wages(a, W12, "650")
+    w.expect("TH13", "CLEAR", "")
+
+    # --- a finding on an unconfirmed link beside one on exact evidence ----------------------------------------
+    a, b = w.household("TH14", [("核十四", "本人"), ("核十四妻", "配偶")])
+    w.add("civil_affairs", 姓名=b["name"], 身份证号="", 死亡日期="2026-10-02", 火化日期="2026-10-05", 殡仪馆="赣州市殡仪馆")
+    w.car(a, "90000")
+    w.expect("TH14", "FINDINGS", "MEMBER_REGISTRATION_ENDED;UNCONFIRMED_LINK;VEHICLE")
+    strangers(w)
+    return w
+
+
+@pytest.fixture(scope="module")
+def traps8_run(tmp_path_factory):
+    world = build()
+    return world, run_world(world, tmp_path_factory, "traps8")
+
+
+def test_every_household_has_the_outcome_policy_md_gives_it(traps8_run):
+    world, ctx = traps8_run
+    got = outcomes(ctx)
+    assert {rid: got.get(rid) for rid in world.expected} == world.expected
