@@ -124,3 +124,118 @@ def test_every_household_has_the_outcome_policy_md_gives_it(traps8_run):
     world, ctx = traps8_run
     got = outcomes(ctx)
     assert {rid: got.get(rid) for rid in world.expected} == world.expected
+
+
+# --- a deployment's own policy file, written from policy.md's table of parameters ------------------------------
+
+def _version(vid: str, region: str, year: int, params: dict) -> dict:
+    return {"id": vid, "source": {"notice": f"测试通知{vid}", "number": f"测-{vid}", "date": f"{year}-01-01"},
+            "scope": {"region": region, "year": year, "urban_rural": "*", "program": "*"}, "params": params}
+
+
+def outsider_policy() -> dict:
+    """Versions keyed by GB/T 2260 codes as a deployment writes them: the province 360000 (800 / 650), the city
+    360700 (900 / 700, income over 6 months, the housing-fund balance counted, 劳务报酬 not counted), a county
+    version of 360802 for 2027 only.  The parameters are those of policy.md's table (plus the two choices it
+    names: the basis of the assets limit and the housing fund); nothing says how an active 个体工商户 is weighed,
+    so the contract's rule applies: a finding to review."""
+    province = {"standard_monthly": {"城市": 800, "农村": 650}, "income_window_months": 12,
+                "financial_assets_basis": "annual_standard", "financial_assets_multiple": 2,
+                "count_housing_fund_balance": False, "max_residential_units": 1, "vehicle_price_multiple": 15,
+                "exempt_vehicle_types": ["普通二轮摩托车", "三轮汽车", "低速货车", "残疾人专用车"],
+                "business_contribution_limit": 100000,
+                "excluded_income_items": ["城乡居民基本养老保险", "优待抚恤金", "计划生育奖励扶助"]}
+    city = {**province, "standard_monthly": {"城市": 900, "农村": 700}, "income_window_months": 6,
+            "count_housing_fund_balance": True,
+            "excluded_income_items": ["城乡居民基本养老保险", "优待抚恤金", "计划生育奖励扶助", "劳务报酬"]}
+    later = {**province, "standard_monthly": {"城市": 1000, "农村": 800}}
+    return {"versions": [_version("JX-2026", "360000", 2026, province), _version("GZ-2026", "360700", 2026, city),
+                         _version("JA-2027", "360802", 2027, later)]}
+
+
+def build_outsider() -> World:
+    w = World()
+    # Ganzhou's county 360702 takes the city's version: 850 is under its 900
+    (a,) = w.household("TH20", [("策甲", "本人")])
+    w.wages(a, W12, "850")
+    w.expect("TH20", "CLEAR", "")
+    # … averaged over its 6 months (2026-05 … 2026-10): 5,500 in May is 916.67 a month, over 900
+    (a,) = w.household("TH21", [("策乙", "本人")])
+    w.wages(a, ["202605"], "5500")
+    w.expect("TH21", "FINDINGS", "INCOME_OVER_STANDARD")
+    # … and a month before them is not income: 850 a month in the window, 9,000 in April
+    (a,) = w.household("TH22", [("策丙", "本人")])
+    w.wages(a, W12[-6:], "850")
+    w.wages(a, ["202604"], "9000")
+    w.expect("TH22", "CLEAR", "")
+    # … 劳务报酬 (the 劳务报酬所得 of the tax records) excluded by the city's list
+    (a,) = w.household("TH23", [("策丁", "本人")])
+    w.wages(a, W12, "1000", item="劳务报酬所得")
+    w.expect("TH23", "CLEAR", "")
+    # … its housing-fund balance counted: 22,000 over 2 × 900 × 12 = 21,600
+    (a,) = w.household("TH24", [("策戊", "本人")])
+    w.add("housing_fund", 证件号码=a["id"], 姓名=a["name"], 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
+          账户余额="22000", 账户状态="正常", 截至日期="2026-10-31")
+    w.expect("TH24", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # an active 个体工商户 with no contribution: a finding to review under any version
+    (a,) = w.household("TH25", [("策己", "本人")])
+    w.company(a, "个体工商户", "存续", "0", role="经营者", capital="0")
+    w.expect("TH25", "FINDINGS", "BUSINESS_ROLE")
+    # Nanchang (360102) has only the province's version: 850 is over its 800
+    (a,) = w.household("TH26", [("策庚", "本人")])
+    w.rows["requests"][-1]["区划代码"] = "360102"
+    w.wages(a, W12, "850")
+    w.expect("TH26", "FINDINGS", "INCOME_OVER_STANDARD")
+    # Ji'an's county 360802 has a version for next year only: this year's is the province's (850 over 800)
+    (a,) = w.household("TH27", [("策辛", "本人")])
+    w.rows["requests"][-1]["区划代码"] = "360802"
+    w.wages(a, W12, "850")
+    w.expect("TH27", "FINDINGS", "INCOME_OVER_STANDARD")
+    strangers(w)
+    return w
+
+
+@pytest.fixture(scope="module")
+def outsider_run(tmp_path_factory):
+    import yaml
+
+    from hedui.pipeline import RunContext, run
+    from hedui.steps import policy
+
+    folder = tmp_path_factory.mktemp("traps8_policies")
+    (folder / "jiangxi.yaml").write_text(yaml.safe_dump(outsider_policy(), allow_unicode=True), encoding="utf-8")
+    world = build_outsider()
+    inbox = tmp_path_factory.mktemp("traps8_outsider") / "inbox"
+    world.write(inbox)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps8_outsider_work"), RUN)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(policy, "POLICY_DIR", folder)
+        run(ctx)
+    return world, ctx
+
+
+def test_a_policy_file_keyed_by_six_digit_city_and_province_codes_is_weighed_as_written(outsider_run):
+    world, ctx = outsider_run
+    got = outcomes(ctx)
+    assert {rid: got.get(rid) for rid in world.expected} == world.expected
+    used = dict(query(ctx, "select request_id, policy_id from households where run_date = ?", [RUN]))
+    assert used == {**{rid: "GZ-2026" for rid in world.expected}, "TH26": "JX-2026", "TH27": "JX-2026"}
+
+
+def test_a_city_written_by_its_own_six_digit_code_is_the_same_scope_as_its_four_digits(tmp_path):
+    import yaml
+
+    from hedui.errors import PolicyError
+    from hedui.steps.policy import load_policies, resolve
+
+    versions = outsider_policy()["versions"]
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"versions": versions}, allow_unicode=True), encoding="utf-8")
+    loaded = load_policies(path)
+    assert [v.region for v in loaded] == ["36", "3607", "360802"]
+    assert resolve(loaded, "360702", 2026, "城市", "最低生活保障").id == "GZ-2026"
+    assert resolve(loaded, "360802", 2027, "城市", "最低生活保障").id == "JA-2027"
+    twice = {**versions[1], "id": "GZ-2026-4", "scope": {**versions[1]["scope"], "region": "3607"}}
+    path.write_text(yaml.safe_dump({"versions": [*versions, twice]}, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(PolicyError, match="GZ-2026 与 GZ-2026-4 的适用范围相同"):
+        load_policies(path)
