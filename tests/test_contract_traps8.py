@@ -110,6 +110,18 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.add("civil_affairs", 姓名=b["name"], 身份证号="", 死亡日期="2026-10-02", 火化日期="2026-10-05", 殡仪馆="赣州市殡仪馆")
     w.car(a, "90000")
     w.expect("TH14", "FINDINGS", "MEMBER_REGISTRATION_ENDED;UNCONFIRMED_LINK;VEHICLE")
+    # a second flat on a link by name alone, nobody confirmed it: without it the household holds one unit, so
+    # "more units than allowed" rests on that link, the exact one of the first flat notwithstanding
+    (a,) = w.household("TH15", [("核十五", "本人")])
+    w.flat(a, "360702001001GB00815F00010001")
+    w.flat({"name": a["name"], "id": ""}, "360702001001GB00815F00010002")
+    w.expect("TH15", "INCOMPLETE", "RESIDENTIAL_UNITS_OVER_LIMIT;UNCONFIRMED_LINK")
+    # … and a third flat on an exact link: two units on exact evidence are over the limit on their own
+    (a,) = w.household("TH16", [("核十六", "本人")])
+    w.flat(a, "360702001001GB00816F00010001")
+    w.flat(a, "360702001001GB00816F00010002")
+    w.flat({"name": a["name"], "id": ""}, "360702001001GB00816F00010003")
+    w.expect("TH16", "FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT;UNCONFIRMED_LINK")
     strangers(w)
     return w
 
@@ -239,3 +251,15 @@ def test_a_city_written_by_its_own_six_digit_code_is_the_same_scope_as_its_four_
     path.write_text(yaml.safe_dump({"versions": [*versions, twice]}, allow_unicode=True), encoding="utf-8")
     with pytest.raises(PolicyError, match="GZ-2026 与 GZ-2026-4 的适用范围相同"):
         load_policies(path)
+
+
+def test_more_units_than_allowed_on_a_link_nobody_confirmed_names_that_units_record_only(traps8_run):
+    _, ctx = traps8_run
+    gaps = query(ctx, "select g.request_id, r.unit_no, g.related_code from evidence_gaps as g "
+                      "join stg_real_estate as r on r.record_id = g.record_id and r.run_date = g.run_date "
+                      "where g.run_date = ? and g.code = 'UNCONFIRMED_LINK' order by all", [RUN])
+    assert gaps == [("TH15", "360702001001GB00815F00010002", "RESIDENTIAL_UNITS_OVER_LIMIT"),
+                    ("TH16", "360702001001GB00816F00010003", "RESIDENTIAL_UNITS_OVER_LIMIT")]
+    confirmed = query(ctx, "select request_id, count(*) filter (where is_confirmed), count(*) from findings "
+                           "where run_date = ? and code = 'RESIDENTIAL_UNITS_OVER_LIMIT' group by all order by 1", [RUN])
+    assert confirmed == [("TH15", 0, 2), ("TH16", 2, 3)]

@@ -82,6 +82,11 @@ unconfirmed_findings as (
         c.match_weight, c.code, '该情形所依据的记录为概率匹配，尚未经人工确认'
     from candidates as c where not c.is_pending and not c.is_confirmed and c.record_id is not null
       and c.source <> 'requests'
+      -- a unit on a confirmed link, listed because the household's count is over only with units on unconfirmed
+      -- links: those units are the unconfirmed records, not this one
+      and not (c.code = 'RESIDENTIAL_UNITS_OVER_LIMIT' and exists (
+          select 1 from links as l
+          where l.request_id = c.request_id and l.source = c.source and l.record_id = c.record_id and l.is_confirmed))
     union
     select distinct c.request_id, l.member_id, l.source, 'UNCONFIRMED_LINK', l.record_id, null, null,
         l.match_weight, c.code, '该情形所依据的记录为概率匹配，尚未经人工确认'

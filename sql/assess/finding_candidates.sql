@@ -162,14 +162,28 @@ vehicles as (
            or (l.is_pending and v.purchase_price_yuan is null))
 ),
 
+-- the residential units a household holds on confirmed links alone: "more units than allowed" stands on its own
+-- confirmed evidence only when these are over the limit (an exact link of one flat does not confirm that a
+-- second flat, linked by name alone, is the household's)
+confirmed_units as (
+    select l.request_id, count(distinct r.unit_no) as n_units
+    from stg_real_estate as r
+    inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
+    where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
+      and l.is_confirmed and not l.is_pending
+    group by l.request_id
+),
+
 residential_over as (
     select l.request_id, 'RESIDENTIAL_UNITS_OVER_LIMIT' as code, l.member_id, l.source, l.record_id,
         '住宅 ' || coalesce(r.location, '') || '，' || coalesce(r.floor_area_m2::varchar || ' 平方米', '面积未知')
             || '（家庭共 ' || f.n_residential_units || ' 套，上限 ' || f.max_residential_units || ' 套）' as detail_zh,
-        l.is_confirmed, l.method, l.match_weight, l.is_pending
+        l.is_confirmed and coalesce(cu.n_units, 0) > f.max_residential_units as is_confirmed,
+        l.method, l.match_weight, l.is_pending
     from stg_real_estate as r
     inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     inner join figures as f on f.request_id = l.request_id
+    left join confirmed_units as cu on cu.request_id = l.request_id
     where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
       and case when l.is_pending then f.n_residential_units_if_confirmed else f.n_residential_units end
           > f.max_residential_units
