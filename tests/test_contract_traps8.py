@@ -122,6 +122,17 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.flat(a, "360702001001GB00816F00010002")
     w.flat({"name": a["name"], "id": ""}, "360702001001GB00816F00010003")
     w.expect("TH16", "FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT;UNCONFIRMED_LINK")
+    # moved out (迁出) on his exact registration record, registered (正常) at another address on a record without
+    # an ID that only name and birth date link to him: whether he is still registered rests on that link
+    _, b = w.household("TH17", [("核十七", "本人"), ("核十七子", "子女", True, "子", "迁出")])
+    w.add("public_security", 户号="HX0817", 姓名=b["name"], 公民身份号码="", 性别="男", 出生日期=b["id"][6:14],
+          与户主关系="户主", 户籍地址="江西省赣州市章贡区某路17号", 区划代码=REGION, 人员状态="正常", 变动日期="")
+    w.expect("TH17", "INCOMPLETE", "MEMBER_REGISTRATION_ENDED;UNCONFIRMED_LINK")
+    # … the same with a name no other member's resembles: the record is linked (not sent to review), unconfirmed
+    _, b = w.household("TH18", [("核十八", "本人"), ("洪建业", "子女", True, "子", "注销")])
+    w.add("public_security", 户号="HX0818", 姓名=b["name"], 公民身份号码="", 性别="男", 出生日期=b["id"][6:14],
+          与户主关系="户主", 户籍地址="江西省赣州市章贡区某路18号", 区划代码=REGION, 人员状态="正常", 变动日期="")
+    w.expect("TH18", "INCOMPLETE", "MEMBER_REGISTRATION_ENDED;UNCONFIRMED_LINK")
     strangers(w)
     return w
 
@@ -263,3 +274,13 @@ def test_more_units_than_allowed_on_a_link_nobody_confirmed_names_that_units_rec
     confirmed = query(ctx, "select request_id, count(*) filter (where is_confirmed), count(*) from findings "
                            "where run_date = ? and code = 'RESIDENTIAL_UNITS_OVER_LIMIT' group by all order by 1", [RUN])
     assert confirmed == [("TH15", 0, 2), ("TH16", 2, 3)]
+
+
+def test_a_registration_in_force_on_a_link_nobody_confirmed_is_listed_as_what_would_undo_the_ending(traps8_run):
+    _, ctx = traps8_run
+    gaps = query(ctx, "select request_id, round(match_weight, 1), reason_zh from evidence_gaps "
+                      "where run_date = ? and request_id in ('TH17', 'TH18') order by 1", [RUN])
+    assert [(g[0], g[1] > 3) for g in gaps] == [("TH17", True), ("TH18", True)]  # with the record's match weight
+    assert gaps[0][2] == "待人工确认的可能匹配户籍记录（人员状态“正常”）；若确认，该成员户籍仍在册，“迁出”的情形将不成立"
+    assert gaps[1][2] == ("概率匹配、尚未经人工确认的户籍记录（人员状态“正常”）；若确认，该成员户籍仍在册，"
+                          "“注销”的情形将不成立")

@@ -38,19 +38,31 @@ ps_delivered as (
     where source = 'public_security' and status = 'passed'
 ),
 
+-- a member's registrations in force (正常), as of a moment not before an ending one of his: the 户 he is registered
+-- in now.  On a confirmed link it undoes a 迁出/注销 elsewhere; on a link nobody confirmed (or one waiting for
+-- review) it could, so the ending is no finding on its own confirmed evidence (evidence_gaps.sql lists the record)
+registered_now as (
+    select nl.request_id, nl.member_id, n.change_date, nl.is_confirmed and not nl.is_pending as is_confirmed
+    from stg_public_security as n
+    inner join links as nl on nl.record_id = n.record_id and nl.source = 'public_security'
+    where n.run_date = $run_date and n.person_status = '正常'
+),
+
 reg_ended as (
     select l.request_id, 'MEMBER_REGISTRATION_ENDED' as code, l.member_id, l.source, l.record_id,
         '户籍人员状态为“' || p.person_status || '”'
             || coalesce('（变动日期 ' || strftime(p.change_date, '%Y-%m-%d') || '）', '') as detail_zh,
-        l.is_confirmed, l.method, l.match_weight, l.is_pending
+        l.is_confirmed and (p.person_status = '死亡' or not exists (
+            select 1 from registered_now as n
+            where n.request_id = l.request_id and n.member_id = l.member_id and not n.is_confirmed
+              and (n.change_date is null or p.change_date is null or n.change_date >= p.change_date))) as is_confirmed,
+        l.method, l.match_weight, l.is_pending
     from stg_public_security as p inner join links as l on l.record_id = p.record_id and l.source = 'public_security'
     where p.run_date = $run_date and p.person_status in ('死亡', '迁出', '注销')
       -- moved (迁出) or cancelled at one address while registered (正常) at another: not ended
       and (p.person_status = '死亡' or not exists (
-          select 1 from stg_public_security as n
-          inner join links as nl on nl.record_id = n.record_id and nl.source = 'public_security'
-          where n.run_date = $run_date and n.person_status = '正常' and not nl.is_pending
-            and nl.request_id = l.request_id and nl.member_id = l.member_id
+          select 1 from registered_now as n
+          where n.request_id = l.request_id and n.member_id = l.member_id and n.is_confirmed
             and (n.change_date is null or p.change_date is null or n.change_date >= p.change_date)))
     union all
     select l.request_id, 'MEMBER_REGISTRATION_ENDED', l.member_id, l.source, l.record_id,
