@@ -133,6 +133,13 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.add("public_security", 户号="HX0818", 姓名=b["name"], 公民身份号码="", 性别="男", 出生日期=b["id"][6:14],
           与户主关系="户主", 户籍地址="江西省赣州市章贡区某路18号", 区划代码=REGION, 人员状态="正常", 变动日期="")
     w.expect("TH18", "INCOMPLETE", "MEMBER_REGISTRATION_ENDED;UNCONFIRMED_LINK")
+    # contributions all year on a base of 3,000 (an estimated wage), and tax wages of 100 a month on records
+    # whose ID has a mistyped check character (linked by name and birth date, nobody confirmed them): the
+    # household is under the standard only if those records are hers
+    (a,) = w.household("TH19", [("核十九", "本人")])
+    w.si(a, W12, "企业职工基本养老保险", "缴费", base="3000")
+    w.wages({"name": a["name"], "id": a["id"][:17] + ("1" if a["id"][17] != "1" else "2")}, W12, "100")
+    w.expect("TH19", "INCOMPLETE", "INCOME_OVER_STANDARD;UNCONFIRMED_LINK")
     strangers(w)
     return w
 
