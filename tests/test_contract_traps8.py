@@ -139,7 +139,15 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     (a,) = w.household("TH19", [("核十九", "本人")])
     w.si(a, W12, "企业职工基本养老保险", "缴费", base="3000")
     w.wages({"name": a["name"], "id": a["id"][:17] + ("1" if a["id"][17] != "1" else "2")}, W12, "100")
-    w.expect("TH19", "INCOMPLETE", "INCOME_OVER_STANDARD;UNCONFIRMED_LINK")
+    w.expect("TH19", "INCOMPLETE", "UNCONFIRMED_LINK")
+    # … and tax wages of 2,000 on such records: over the standard whether they are hers (2,000 - 240) or not
+    # (3,000 - 240), a finding on her own confirmed evidence
+    (a,) = w.household("TH30", [("核三十", "本人")])
+    w.si(a, W12, "企业职工基本养老保险", "缴费", base="3000")
+    w.wages({"name": a["name"], "id": a["id"][:17] + ("1" if a["id"][17] != "1" else "2")}, W12, "2000")
+    w.expect("TH30", "FINDINGS", "INCOME_OVER_STANDARD")
+    for n in range(200):  # enough good tax rows that the mistyped IDs stay under the suite's share of bad ones
+        w.wages({"name": f"纳税人{n}", "id": new_id()}, ["202601"], "3000")
     strangers(w)
     return w
 
@@ -291,3 +299,12 @@ def test_a_registration_in_force_on_a_link_nobody_confirmed_is_listed_as_what_wo
     assert gaps[0][2] == "待人工确认的可能匹配户籍记录（人员状态“正常”）；若确认，该成员户籍仍在册，“迁出”的情形将不成立"
     assert gaps[1][2] == ("概率匹配、尚未经人工确认的户籍记录（人员状态“正常”）；若确认，该成员户籍仍在册，"
                           "“注销”的情形将不成立")
+
+
+def test_an_income_under_the_standard_only_with_records_nobody_confirmed_names_them(traps8_run):
+    _, ctx = traps8_run
+    gaps = query(ctx, "select source, count(*), min(reason_zh) from evidence_gaps "
+                      "where run_date = ? and request_id = 'TH19' group by all", [RUN])
+    assert gaps == [("tax", 12, "若概率匹配、尚未经人工确认的记录经核实不属于本户，家庭月人均收入将为 2,760.00 元，"
+                                "高于保障标准 800 元")]
+    assert query(ctx, "select count(*) from evidence_gaps where run_date = ? and request_id = 'TH30'", [RUN]) == [(0,)]

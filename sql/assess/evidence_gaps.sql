@@ -147,7 +147,17 @@ pending_figures as (
     from candidates as c
     inner join figure_sources as fs on fs.code = c.code
     inner join pending as p on p.request_id = c.request_id and p.source = fs.source
-    where c.is_pending and c.record_id is null
+    where c.is_pending and c.record_id is null and c.method = 'figure'
+),
+
+-- records on links nobody confirmed that keep a household figure under its limit: rejected, it is over
+rejected_figures as (
+    select distinct c.request_id, l.member_id, l.source, 'UNCONFIRMED_LINK', l.record_id, null, null,
+        l.match_weight, c.code, c.detail_zh
+    from candidates as c
+    inner join figure_sources as fs on fs.code = c.code
+    inner join links as l on l.request_id = c.request_id and l.source = fs.source and not l.is_confirmed
+    where c.is_pending and c.record_id is null and c.method = 'figure_if_rejected'
 ),
 
 quarantined as (
@@ -370,6 +380,7 @@ gaps as (
     union all select * from unconfirmed_findings
     union all select * from pending_records
     union all select * from pending_figures
+    union all select * from rejected_figures
     union all select * from pending_registration
     union all select * from pending_ended
     union all select * from quarantined

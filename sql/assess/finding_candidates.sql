@@ -248,6 +248,17 @@ income_over as (
     from figures
     where income_monthly_per_capita_yuan <= standard_monthly_yuan
       and income_monthly_per_capita_if_confirmed_yuan > standard_monthly_yuan
+    union all
+    -- under the standard only with records nobody confirmed: an unconfirmed tax wage replaced a month's wage
+    -- estimate from a confirmed contribution base; rejected, the income is over it (evidence_gaps.sql lists them)
+    select request_id, 'INCOME_OVER_STANDARD', null, null, null,
+        '若概率匹配、尚未经人工确认的记录经核实不属于本户，家庭月人均收入将为 '
+            || hd_yuan_over(income_monthly_per_capita_confirmed_yuan, standard_monthly_yuan)
+            || ' 元，高于保障标准 ' || format('{:,.0f}', standard_monthly_yuan) || ' 元',
+        false, 'figure_if_rejected', null, true
+    from figures
+    where income_monthly_per_capita_yuan <= standard_monthly_yuan
+      and income_monthly_per_capita_confirmed_yuan > standard_monthly_yuan
 ),
 
 assets_over as (
