@@ -146,6 +146,13 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.si(a, W12, "企业职工基本养老保险", "缴费", base="3000")
     w.wages({"name": a["name"], "id": a["id"][:17] + ("1" if a["id"][17] != "1" else "2")}, W12, "2000")
     w.expect("TH30", "FINDINGS", "INCOME_OVER_STANDARD")
+    # a son moved out (迁出) of his parents' 户 into one of his own (正常, later): registered, not ended; two
+    # registration rows of one ID, each a fact, in a small delivery
+    _, b = w.household("TH31", [("核三一", "本人"), ("核三一子", "子女", True, "子", "迁出")])
+    w.add("public_security", 户号="HX0831", 姓名=b["name"], 公民身份号码=b["id"], 性别="男", 出生日期=b["id"][6:14],
+          与户主关系="户主", 户籍地址="江西省赣州市章贡区某路31号", 区划代码=REGION, 人员状态="正常",
+          变动日期="2026-09-02")
+    w.expect("TH31", "CLEAR", "")
     for n in range(200):  # enough good tax rows that the mistyped IDs stay under the suite's share of bad ones
         w.wages({"name": f"纳税人{n}", "id": new_id()}, ["202601"], "3000")
     strangers(w)
@@ -174,12 +181,11 @@ def _version(vid: str, region: str, year: int, params: dict) -> dict:
 def outsider_policy() -> dict:
     """Versions keyed by GB/T 2260 codes as a deployment writes them: the province 360000 (800 / 650), the city
     360700 (900 / 700, income over 6 months, the housing-fund balance counted, 劳务报酬 not counted), a county
-    version of 360802 for 2027 only.  The parameters are those of policy.md's table (plus the two choices it
-    names: the basis of the assets limit and the housing fund); nothing says how an active 个体工商户 is weighed,
-    so the contract's rule applies: a finding to review."""
+    version of 360802 for 2027 only.  The province's parameters are those of policy.md's table and nothing else:
+    its two choices left unsaid (the assets limit on the annual standard, the housing fund not counted), and
+    nothing says how an active 个体工商户 is weighed, so the contract's rule applies: a finding to review."""
     province = {"standard_monthly": {"城市": 800, "农村": 650}, "income_window_months": 12,
-                "financial_assets_basis": "annual_standard", "financial_assets_multiple": 2,
-                "count_housing_fund_balance": False, "max_residential_units": 1, "vehicle_price_multiple": 15,
+                "financial_assets_multiple": 2, "max_residential_units": 1, "vehicle_price_multiple": 15,
                 "exempt_vehicle_types": ["普通二轮摩托车", "三轮汽车", "低速货车", "残疾人专用车"],
                 "business_contribution_limit": 100000,
                 "excluded_income_items": ["城乡居民基本养老保险", "优待抚恤金", "计划生育奖励扶助"]}
@@ -219,11 +225,18 @@ def build_outsider() -> World:
     (a,) = w.household("TH25", [("策己", "本人")])
     w.company(a, "个体工商户", "存续", "0", role="经营者", capital="0")
     w.expect("TH25", "FINDINGS", "BUSINESS_ROLE")
-    # Nanchang (360102) has only the province's version: 850 is over its 800
+    # Nanchang (360102) has only the province's version: 850 is over its 800 …
     (a,) = w.household("TH26", [("策庚", "本人")])
     w.rows["requests"][-1]["区划代码"] = "360102"
     w.wages(a, W12, "850")
     w.expect("TH26", "FINDINGS", "INCOME_OVER_STANDARD")
+    # … its housing fund not counted (the version does not say so), its assets limit 2 × 800 × 12 = 19,200
+    (a,) = w.household("TH28", [("策壬", "本人")])
+    w.rows["requests"][-1]["区划代码"] = "360102"
+    w.add("housing_fund", 证件号码=a["id"], 姓名=a["name"], 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
+          账户余额="90000", 账户状态="正常", 截至日期="2026-10-31")
+    w.bank(a, "19200")
+    w.expect("TH28", "CLEAR", "")
     # Ji'an's county 360802 has a version for next year only: this year's is the province's (850 over 800)
     (a,) = w.household("TH27", [("策辛", "本人")])
     w.rows["requests"][-1]["区划代码"] = "360802"
@@ -257,7 +270,8 @@ def test_a_policy_file_keyed_by_six_digit_city_and_province_codes_is_weighed_as_
     got = outcomes(ctx)
     assert {rid: got.get(rid) for rid in world.expected} == world.expected
     used = dict(query(ctx, "select request_id, policy_id from households where run_date = ?", [RUN]))
-    assert used == {**{rid: "GZ-2026" for rid in world.expected}, "TH26": "JX-2026", "TH27": "JX-2026"}
+    assert used == {**{rid: "GZ-2026" for rid in world.expected}, "TH26": "JX-2026", "TH27": "JX-2026",
+                    "TH28": "JX-2026"}
 
 
 def test_a_city_written_by_its_own_six_digit_code_is_the_same_scope_as_its_four_digits(tmp_path):

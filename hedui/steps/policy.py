@@ -40,11 +40,13 @@ SI_SHARE_SCHEMES = ("企业职工基本养老保险", "机关事业单位养老�
 PARAMS: dict[str, tuple[str, bool]] = {
     "standard_monthly": ("by_urban_rural", True),
     "income_window_months": ("int", True),
-    "financial_assets_basis": ("str", True),
+    # policy.md's two choices, optional: absent, the assets limit is a multiple of the annual standard and the
+    # housing-fund balance is not counted ("only where the policy says so")
+    "financial_assets_basis": ("str", False),
     "financial_assets_multiple": ("number", True),
     # per-capita disposable income of the prior year, yuan per year: the basis `disposable_income` needs it
     "disposable_income_annual": ("by_urban_rural", False),
-    "count_housing_fund_balance": ("bool", True),
+    "count_housing_fund_balance": ("bool", False),
     "max_residential_units": ("int", True),
     "vehicle_price_multiple": ("number", True),
     "exempt_vehicle_types": ("list", True),
@@ -170,7 +172,7 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
                     continue
                 _check_param(p, vid, name, kind, params[name])
             _check_values(p, vid, params)
-            if params["financial_assets_basis"] == "disposable_income" and "disposable_income_annual" not in params:
+            if params.get("financial_assets_basis") == "disposable_income" and "disposable_income_annual" not in params:
                 raise _fail(p, f"版本 {vid}", "financial_assets_basis 为 disposable_income 时须给出参数 "
                             "disposable_income_annual（上年度人均可支配收入，元/年：{城市: …, 农村: …}）")
             unknown = set(params) - set(PARAMS)
@@ -287,7 +289,7 @@ def version_row(v: PolicyVersion, request_id: str, urban_rural: str | None) -> d
     standard = float(p["standard_monthly"].get(urban_rural or "城市", p["standard_monthly"]["城市"]))
     # policy.md: × the annual standard, or × prior-year disposable income where that basis is chosen
     basis = (float(p["disposable_income_annual"].get(urban_rural or "城市", p["disposable_income_annual"]["城市"]))
-             if p["financial_assets_basis"] == "disposable_income" else standard * 12)
+             if p.get("financial_assets_basis") == "disposable_income" else standard * 12)
     return {
         "request_id": request_id,
         "policy_id": v.id,
@@ -299,7 +301,7 @@ def version_row(v: PolicyVersion, request_id: str, urban_rural: str | None) -> d
         # limits in cents: 1.15 × 855 × 12 is 11,798.999999999998 in binary floating point, and a
         # household at exactly 11,799 would be "over" it
         "financial_assets_limit_yuan": round(float(p["financial_assets_multiple"]) * basis, 2),
-        "count_housing_fund_balance": bool(p["count_housing_fund_balance"]),
+        "count_housing_fund_balance": bool(p.get("count_housing_fund_balance", False)),
         "max_residential_units": int(p["max_residential_units"]),
         "vehicle_price_limit_yuan": round(float(p["vehicle_price_multiple"]) * float(p["standard_monthly"]["城市"]),
                                           2),
