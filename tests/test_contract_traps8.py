@@ -322,3 +322,20 @@ def test_an_income_under_the_standard_only_with_records_nobody_confirmed_names_t
     assert gaps == [("tax", 12, "若概率匹配、尚未经人工确认的记录经核实不属于本户，家庭月人均收入将为 2,760.00 元，"
                                 "高于保障标准 800 元")]
     assert query(ctx, "select count(*) from evidence_gaps where run_date = ? and request_id = 'TH30'", [RUN]) == [(0,)]
+
+
+def test_the_year_of_a_version_is_the_verifications_not_the_requests(tmp_path):
+    """Decided: a request of December 2026 verified on 2027-01-05 is weighed against 2027's standard (the income
+    window, too, is the 12 months before the run), and against 2026's while 2027 has no version of its own."""
+    import yaml
+
+    from hedui.steps.policy import load_policies, policy_rows
+
+    versions = outsider_policy()["versions"]
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"versions": versions}, allow_unicode=True), encoding="utf-8")
+    loaded = load_policies(path)
+    rows = policy_rows(loaded, [("R1", "360802", "城市", "最低生活保障"), ("R2", "360702", "城市", "最低生活保障")],
+                       "20270105")
+    assert [(r["request_id"], r["policy_id"], r["standard_monthly_yuan"]) for r in rows] == [
+        ("R1", "JA-2027", 1000.0), ("R2", "GZ-2026", 900.0)]
