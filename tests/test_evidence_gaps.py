@@ -49,7 +49,8 @@ create table stg_business_registry (run_date varchar, record_id varchar, entity_
     entity_type varchar, subscribed_yuan double);
 create table stg_vehicle (run_date varchar, record_id varchar, vehicle_type varchar, vehicle_status varchar,
     purchase_price_yuan double);
-create table stg_public_security (run_date varchar, record_id varchar, hukou_no varchar, relation_to_head varchar);
+create table stg_public_security (run_date varchar, record_id varchar, hukou_no varchar, relation_to_head varchar,
+    person_status varchar, change_date date);
 """
 
 
@@ -120,7 +121,7 @@ def test_a_registration_relation_that_cannot_be_read_is_a_value_unknown_gap(con,
     for rec, member, rel in (("ps:p.csv:2", "p1:a", "户主"), ("ps:p.csv:3", "p1:b", spouse_relation)):
         con.execute("insert into links values (?, 'public_security', ?, 'R1', ?, 'exact_id', null, true)",
                     [RUN, rec, member])
-        con.execute("insert into stg_public_security values (?, ?, 'H1', ?)", [RUN, rec, rel])
+        con.execute("insert into stg_public_security (run_date, record_id, hukou_no, relation_to_head) values (?, ?, 'H1', ?)", [RUN, rec, rel])
     rows = _gaps(con)
     if not gap:
         assert rows == []
@@ -135,7 +136,7 @@ def test_an_applicants_unreadable_relation_leaves_his_members_relations_unchecke
     for rec, member, rel in (("ps:p.csv:2", "p1:a", "老大"), ("ps:p.csv:3", "p1:b", "配偶")):
         con.execute("insert into links values (?, 'public_security', ?, 'R1', ?, 'exact_id', null, true)",
                     [RUN, rec, member])
-        con.execute("insert into stg_public_security values (?, ?, 'H1', ?)", [RUN, rec, rel])
+        con.execute("insert into stg_public_security (run_date, record_id, hukou_no, relation_to_head) values (?, ?, 'H1', ?)", [RUN, rec, rel])
     assert [(r[4], r[2], r[5]) for r in _gaps(con)] == [("VALUE_UNKNOWN", "p1:a", "ps:p.csv:2")]
 
 
@@ -144,7 +145,7 @@ def test_an_unreadable_relation_outside_the_applicants_registration_household_is
     for rec, member, hukou, rel in (("ps:p.csv:2", "p1:a", "H1", "户主"), ("ps:p.csv:3", "p1:b", "H2", "")):
         con.execute("insert into links values (?, 'public_security', ?, 'R1', ?, 'exact_id', null, true)",
                     [RUN, rec, member])
-        con.execute("insert into stg_public_security values (?, ?, ?, ?)", [RUN, rec, hukou, rel])
+        con.execute("insert into stg_public_security (run_date, record_id, hukou_no, relation_to_head) values (?, ?, ?, ?)", [RUN, rec, hukou, rel])
     assert _gaps(con) == []
 
 

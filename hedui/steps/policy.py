@@ -1,7 +1,8 @@
 """Versioned local policy: load, validate, and resolve the version for a household.
 
 A policy file (YAML) holds `versions`; each version has a `scope` (region code
-prefix — province 2 digits, city 4, county 6 —, year, urban_rural, program) and
+prefix — province 2 digits, city 4, county 6; a city's or province's own 6-digit code
+360700 / 360000 reads as 3607 / 36 —, year, urban_rural, program) and
 `params`.  The most specific region wins; `*` matches anything.
 """
 
@@ -39,11 +40,13 @@ SI_SHARE_SCHEMES = ("企业职工基本养老保险", "机关事业单位养老�
 PARAMS: dict[str, tuple[str, bool]] = {
     "standard_monthly": ("by_urban_rural", True),
     "income_window_months": ("int", True),
-    "financial_assets_basis": ("str", True),
+    # policy.md's two choices, optional: absent, the assets limit is a multiple of the annual standard and the
+    # housing-fund balance is not counted ("only where the policy says so")
+    "financial_assets_basis": ("str", False),
     "financial_assets_multiple": ("number", True),
     # per-capita disposable income of the prior year, yuan per year: the basis `disposable_income` needs it
     "disposable_income_annual": ("by_urban_rural", False),
-    "count_housing_fund_balance": ("bool", True),
+    "count_housing_fund_balance": ("bool", False),
     "max_residential_units": ("int", True),
     "vehicle_price_multiple": ("number", True),
     "exempt_vehicle_types": ("list", True),
@@ -53,6 +56,8 @@ PARAMS: dict[str, tuple[str, bool]] = {
     "individual_si_rates": ("dict", False),
 }
 BASES = ("annual_standard", "disposable_income")
+#: entity types whose active entities are listed whatever the contribution, where a version does not say
+ALWAYS_REVIEW_TYPES = ("个体工商户",)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,17 @@ class PolicyVersion:
     def source_zh(self) -> str:
         s = self.source
         return f"{s.get('notice', '')}（{s.get('number', '')}，{s.get('date', '')}）"
+
+
+def region_prefix(region: str) -> str:
+    """The prefix a scope's region covers: a GB/T 2260 code of a city (360700) or a province (360000) is written
+    with six digits as readily as by its own (3607, 36); no county's code ends in 00, so those six digits name
+    the city or province, and cover its counties."""
+    if len(region) == 6 and region.endswith("0000"):
+        return region[:2]
+    if len(region) == 6 and region.endswith("00"):
+        return region[:4]
+    return region
 
 
 def _fail(path: Path, where: str, msg: str) -> PolicyError:
@@ -138,6 +154,7 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
             region = str(scope.get("region", ""))
             if not (region.isdigit() and len(region) in (2, 4, 6)):
                 raise _fail(p, f"版本 {vid} 的 scope.region", f"值 {region!r} 应为 2、4 或 6 位区划代码")
+            region = region_prefix(region)
             if scope.get("urban_rural", "*") not in (*URBAN_RURAL, "*"):
                 raise _fail(p, f"版本 {vid} 的 scope.urban_rural", "应为 城市、农村 或 *")
             year = scope.get("year")
@@ -155,7 +172,7 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
                     continue
                 _check_param(p, vid, name, kind, params[name])
             _check_values(p, vid, params)
-            if params["financial_assets_basis"] == "disposable_income" and "disposable_income_annual" not in params:
+            if params.get("financial_assets_basis") == "disposable_income" and "disposable_income_annual" not in params:
                 raise _fail(p, f"版本 {vid}", "financial_assets_basis 为 disposable_income 时须给出参数 "
                             "disposable_income_annual（上年度人均可支配收入，元/年：{城市: …, 农村: …}）")
             unknown = set(params) - set(PARAMS)
@@ -259,13 +276,20 @@ def policy_rows(versions: list[PolicyVersion], households: list[tuple[str, str, 
                           urban_rural)
 
 
+def excluded_items(items: list[str]) -> list[str]:
+    """The items a version excludes, as the departments deliver them: policy.md names the tax items without
+    their 所得 (劳务报酬, 经营所得), the tax records say 劳务报酬所得; an item written either way is excluded."""
+    tax_items = _enum("tax", "income_item")
+    return list(dict.fromkeys([*items, *(f"{x}所得" for x in items if f"{x}所得" in tax_items)]))
+
+
 def version_row(v: PolicyVersion, request_id: str, urban_rural: str | None) -> dict:
     """The flat parameter row of version `v` for a household of `urban_rural` (城市 when unknown)."""
     p = v.params
     standard = float(p["standard_monthly"].get(urban_rural or "城市", p["standard_monthly"]["城市"]))
     # policy.md: × the annual standard, or × prior-year disposable income where that basis is chosen
     basis = (float(p["disposable_income_annual"].get(urban_rural or "城市", p["disposable_income_annual"]["城市"]))
-             if p["financial_assets_basis"] == "disposable_income" else standard * 12)
+             if p.get("financial_assets_basis") == "disposable_income" else standard * 12)
     return {
         "request_id": request_id,
         "policy_id": v.id,
@@ -277,14 +301,16 @@ def version_row(v: PolicyVersion, request_id: str, urban_rural: str | None) -> d
         # limits in cents: 1.15 × 855 × 12 is 11,798.999999999998 in binary floating point, and a
         # household at exactly 11,799 would be "over" it
         "financial_assets_limit_yuan": round(float(p["financial_assets_multiple"]) * basis, 2),
-        "count_housing_fund_balance": bool(p["count_housing_fund_balance"]),
+        "count_housing_fund_balance": bool(p.get("count_housing_fund_balance", False)),
         "max_residential_units": int(p["max_residential_units"]),
         "vehicle_price_limit_yuan": round(float(p["vehicle_price_multiple"]) * float(p["standard_monthly"]["城市"]),
                                           2),
         "exempt_vehicle_types": list(p["exempt_vehicle_types"]),
         "business_contribution_limit_yuan": float(p["business_contribution_limit"]),
-        "business_always_review_types": list(p.get("business_always_review_types", [])),
-        "excluded_income_items": list(p["excluded_income_items"]),
+        # policy.md: "any active 个体工商户 is a finding to review" — the contract's rule, not left to a file that
+        # does not name the parameter (a file may list other types, or none, by writing it)
+        "business_always_review_types": list(p.get("business_always_review_types", ALWAYS_REVIEW_TYPES)),
+        "excluded_income_items": excluded_items(p["excluded_income_items"]),
         "si_rate_enterprise": float(p.get("individual_si_rates", {}).get("企业职工基本养老保险", 0)),
         "si_rate_public": float(p.get("individual_si_rates", {}).get("机关事业单位养老保险", 0)),
         "si_rate_unemployment": float(p.get("individual_si_rates", {}).get("失业保险", 0)),

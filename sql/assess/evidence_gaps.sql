@@ -82,6 +82,12 @@ unconfirmed_findings as (
         c.match_weight, c.code, '该情形所依据的记录为概率匹配，尚未经人工确认'
     from candidates as c where not c.is_pending and not c.is_confirmed and c.record_id is not null
       and c.source <> 'requests'
+      -- a record on a confirmed link whose finding rests on other records nobody confirmed (a unit of a household
+      -- over its limit only with units on unconfirmed links; a 迁出 while a registration in force is unconfirmed):
+      -- those records are listed, below and by pending_ended, not this one
+      and not (c.code in ('RESIDENTIAL_UNITS_OVER_LIMIT', 'MEMBER_REGISTRATION_ENDED') and exists (
+          select 1 from links as l
+          where l.request_id = c.request_id and l.source = c.source and l.record_id = c.record_id and l.is_confirmed))
     union
     select distinct c.request_id, l.member_id, l.source, 'UNCONFIRMED_LINK', l.record_id, null, null,
         l.match_weight, c.code, '该情形所依据的记录为概率匹配，尚未经人工确认'
@@ -110,6 +116,30 @@ pending_registration as (
       and not c.is_confirmed
 ),
 
+-- a member moved out (迁出) or cancelled (注销) on a confirmed record while a registration in force (正常) is linked
+-- to him by a link nobody confirmed, or waits for review as his: confirmed, it undoes the finding
+pending_ended as (
+    select distinct c.request_id, c.member_id, l.source, 'UNCONFIRMED_LINK', l.record_id, null, null,
+        l.match_weight, c.code,
+        case when l.is_pending then '待人工确认的可能匹配户籍记录（人员状态“正常”）' else
+            '概率匹配、尚未经人工确认的户籍记录（人员状态“正常”）' end
+            || '；若确认，该成员户籍仍在册，“' || p.person_status || '”的情形将不成立'
+    from candidates as c
+    inner join stg_public_security as p on p.record_id = c.record_id and p.run_date = $run_date
+    inner join (
+        select request_id, member_id, source, record_id, match_weight, is_confirmed, false as is_pending from links
+        union all
+        select request_id, member_id, source, record_id, match_weight, false, true from pending
+    ) as l
+        on l.request_id = c.request_id and l.member_id = c.member_id and l.source = 'public_security'
+       and l.record_id <> c.record_id
+    inner join stg_public_security as n on n.record_id = l.record_id and n.run_date = $run_date
+    where c.code = 'MEMBER_REGISTRATION_ENDED' and c.source = 'public_security' and not c.is_pending
+      and not c.is_confirmed and p.person_status in ('迁出', '注销') and n.person_status = '正常'
+      and (l.is_pending or not l.is_confirmed)
+      and (n.change_date is null or p.change_date is null or n.change_date >= p.change_date)
+),
+
 -- records waiting for review that, confirmed, would push a household figure over its limit
 pending_figures as (
     select distinct c.request_id, p.member_id, p.source, 'UNCONFIRMED_LINK', p.record_id, null, null,
@@ -117,7 +147,17 @@ pending_figures as (
     from candidates as c
     inner join figure_sources as fs on fs.code = c.code
     inner join pending as p on p.request_id = c.request_id and p.source = fs.source
-    where c.is_pending and c.record_id is null
+    where c.is_pending and c.record_id is null and c.method = 'figure'
+),
+
+-- records on links nobody confirmed that keep a household figure under its limit: rejected, it is over
+rejected_figures as (
+    select distinct c.request_id, l.member_id, l.source, 'UNCONFIRMED_LINK', l.record_id, null, null,
+        l.match_weight, c.code, c.detail_zh
+    from candidates as c
+    inner join figure_sources as fs on fs.code = c.code
+    inner join links as l on l.request_id = c.request_id and l.source = fs.source and not l.is_confirmed
+    where c.is_pending and c.record_id is null and c.method = 'figure_if_rejected'
 ),
 
 quarantined as (
@@ -340,7 +380,9 @@ gaps as (
     union all select * from unconfirmed_findings
     union all select * from pending_records
     union all select * from pending_figures
+    union all select * from rejected_figures
     union all select * from pending_registration
+    union all select * from pending_ended
     union all select * from quarantined
     union all select * from quarantined_requests
     union all select * from value_unknown

@@ -72,7 +72,8 @@ si as (
 -- record counts (not waiting for review), in the if-confirmed figure only when it waits; the other
 -- months of the member keep their estimate (a tax wage of one month says nothing of the others)
 tax_wage_months as (
-    select request_id, member_id, period_month, bool_or(not is_pending) as is_counted
+    select request_id, member_id, period_month, bool_or(not is_pending) as is_counted,
+        bool_or(is_confirmed and not is_pending) as is_confirmed_wage
     from tax where income_item = '工资薪金所得'
     group by request_id, member_id, period_month
 ),
@@ -81,7 +82,8 @@ tax_wage_months as (
 -- unemployment insurance: each paid on the wage): a wage (estimated from its base) is counted for them.
 -- The residents' pension (城乡居民) is paid on a level the person chooses, never on a wage.
 wage_base_months as (
-    select request_id, member_id, period_month, bool_or(not is_pending) as is_counted
+    select request_id, member_id, period_month, bool_or(not is_pending) as is_counted,
+        bool_or(is_confirmed and not is_pending) as is_confirmed_wage
     from si where category = '缴费' and scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
     group by request_id, member_id, period_month
 ),
@@ -97,6 +99,15 @@ si_rows as (
                 partition by si.request_id, si.member_id, si.period_month, si.is_pending,
                     si.category = '缴费' and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
                 order by si.contribution_base_yuan desc nulls last, si.scheme) = 1 as is_wage_base,
+        -- the same, over the confirmed records alone (the income as it is if every unconfirmed link is rejected)
+        si.category = '缴费' and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+            and si.is_confirmed and not si.is_pending
+            and row_number() over (
+                partition by si.request_id, si.member_id, si.period_month, si.is_confirmed and not si.is_pending,
+                    si.category = '缴费' and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+                order by si.contribution_base_yuan desc nulls last, si.scheme) = 1 as is_confirmed_wage_base,
+        coalesce(m.is_confirmed_wage, false) as has_confirmed_tax_wage,
+        coalesce(m.is_confirmed_wage, false) or coalesce(p.is_confirmed_wage, false) as has_confirmed_wage,
         coalesce(m.is_counted, false) as has_counted_tax_wage,
         m.member_id is not null as has_any_tax_wage,
         coalesce(m.is_counted, false) or coalesce(p.is_counted, false) as has_counted_wage,
@@ -112,7 +123,8 @@ income as (
     select request_id, is_confirmed, is_pending, sum(income_yuan) as income_yuan,
         sum(coalesce(tax_paid_yuan, 0)) as tax_paid_yuan,
         0.0 as benefit_yuan, 0.0 as wage_estimate_yuan, 0.0 as si_individual_yuan,
-        0.0 as wage_estimate_if_confirmed_yuan, 0.0 as si_individual_if_confirmed_yuan
+        0.0 as wage_estimate_if_confirmed_yuan, 0.0 as si_individual_if_confirmed_yuan,
+        0.0 as wage_estimate_if_rejected_yuan, 0.0 as si_individual_if_rejected_yuan
     from tax group by request_id, is_confirmed, is_pending
     union all
     select si.request_id, si.is_confirmed, si.is_pending, 0, 0,
@@ -124,7 +136,10 @@ income as (
             where si.category = '缴费' and si.has_counted_wage),
         sum(si.contribution_base_yuan) filter (where si.is_wage_base and not si.has_any_tax_wage),
         sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (
-            where si.category = '缴费' and si.has_any_wage)
+            where si.category = '缴费' and si.has_any_wage),
+        sum(si.contribution_base_yuan) filter (where si.is_confirmed_wage_base and not si.has_confirmed_tax_wage),
+        sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (
+            where si.category = '缴费' and si.is_confirmed and not si.is_pending and si.has_confirmed_wage)
     from si_rows as si
     inner join households as h on h.request_id = si.request_id
     group by si.request_id, si.is_confirmed, si.is_pending
@@ -136,7 +151,13 @@ income_parts as (
             + coalesce(wage_estimate_yuan, 0) - coalesce(si_individual_yuan, 0) as net_yuan,
         coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0) + coalesce(benefit_yuan, 0)
             + coalesce(wage_estimate_if_confirmed_yuan, 0) - coalesce(si_individual_if_confirmed_yuan, 0)
-            as net_if_confirmed_yuan
+            as net_if_confirmed_yuan,
+        -- on confirmed links alone, as if every unconfirmed one were rejected: a month's wage estimate comes back
+        -- where only an unconfirmed tax wage replaced it
+        case when is_confirmed and not is_pending then
+            coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0) + coalesce(benefit_yuan, 0)
+            + coalesce(wage_estimate_if_rejected_yuan, 0) - coalesce(si_individual_if_rejected_yuan, 0)
+        else 0 end as net_if_rejected_yuan
     from income
 ),
 
@@ -148,8 +169,8 @@ income_total as (
         coalesce(sum(benefit_yuan) filter (where not is_pending), 0) as benefit_yuan,
         coalesce(sum(wage_estimate_yuan) filter (where not is_pending), 0) as wage_estimate_yuan,
         coalesce(sum(si_individual_yuan) filter (where not is_pending), 0) as si_individual_yuan,
-        (select coalesce(sum(p.net_yuan), 0) from income_parts as p
-         where p.request_id = income.request_id and p.is_confirmed) as net_confirmed_yuan,
+        (select coalesce(sum(p.net_if_rejected_yuan), 0) from income_parts as p
+         where p.request_id = income.request_id) as net_confirmed_yuan,
         (select coalesce(sum(p.net_if_confirmed_yuan), 0) from income_parts as p
          where p.request_id = income.request_id) as net_if_confirmed_yuan
     from income group by request_id

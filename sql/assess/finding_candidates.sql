@@ -38,19 +38,31 @@ ps_delivered as (
     where source = 'public_security' and status = 'passed'
 ),
 
+-- a member's registrations in force (正常), as of a moment not before an ending one of his: the 户 he is registered
+-- in now.  On a confirmed link it undoes a 迁出/注销 elsewhere; on a link nobody confirmed (or one waiting for
+-- review) it could, so the ending is no finding on its own confirmed evidence (evidence_gaps.sql lists the record)
+registered_now as (
+    select nl.request_id, nl.member_id, n.change_date, nl.is_confirmed and not nl.is_pending as is_confirmed
+    from stg_public_security as n
+    inner join links as nl on nl.record_id = n.record_id and nl.source = 'public_security'
+    where n.run_date = $run_date and n.person_status = '正常'
+),
+
 reg_ended as (
     select l.request_id, 'MEMBER_REGISTRATION_ENDED' as code, l.member_id, l.source, l.record_id,
         '户籍人员状态为“' || p.person_status || '”'
             || coalesce('（变动日期 ' || strftime(p.change_date, '%Y-%m-%d') || '）', '') as detail_zh,
-        l.is_confirmed, l.method, l.match_weight, l.is_pending
+        l.is_confirmed and (p.person_status = '死亡' or not exists (
+            select 1 from registered_now as n
+            where n.request_id = l.request_id and n.member_id = l.member_id and not n.is_confirmed
+              and (n.change_date is null or p.change_date is null or n.change_date >= p.change_date))) as is_confirmed,
+        l.method, l.match_weight, l.is_pending
     from stg_public_security as p inner join links as l on l.record_id = p.record_id and l.source = 'public_security'
     where p.run_date = $run_date and p.person_status in ('死亡', '迁出', '注销')
       -- moved (迁出) or cancelled at one address while registered (正常) at another: not ended
       and (p.person_status = '死亡' or not exists (
-          select 1 from stg_public_security as n
-          inner join links as nl on nl.record_id = n.record_id and nl.source = 'public_security'
-          where n.run_date = $run_date and n.person_status = '正常' and not nl.is_pending
-            and nl.request_id = l.request_id and nl.member_id = l.member_id
+          select 1 from registered_now as n
+          where n.request_id = l.request_id and n.member_id = l.member_id and n.is_confirmed
             and (n.change_date is null or p.change_date is null or n.change_date >= p.change_date)))
     union all
     select l.request_id, 'MEMBER_REGISTRATION_ENDED', l.member_id, l.source, l.record_id,
@@ -162,14 +174,28 @@ vehicles as (
            or (l.is_pending and v.purchase_price_yuan is null))
 ),
 
+-- the residential units a household holds on confirmed links alone: "more units than allowed" stands on its own
+-- confirmed evidence only when these are over the limit (an exact link of one flat does not confirm that a
+-- second flat, linked by name alone, is the household's)
+confirmed_units as (
+    select l.request_id, count(distinct r.unit_no) as n_units
+    from stg_real_estate as r
+    inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
+    where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
+      and l.is_confirmed and not l.is_pending
+    group by l.request_id
+),
+
 residential_over as (
     select l.request_id, 'RESIDENTIAL_UNITS_OVER_LIMIT' as code, l.member_id, l.source, l.record_id,
         '住宅 ' || coalesce(r.location, '') || '，' || coalesce(r.floor_area_m2::varchar || ' 平方米', '面积未知')
             || '（家庭共 ' || f.n_residential_units || ' 套，上限 ' || f.max_residential_units || ' 套）' as detail_zh,
-        l.is_confirmed, l.method, l.match_weight, l.is_pending
+        l.is_confirmed and coalesce(cu.n_units, 0) > f.max_residential_units as is_confirmed,
+        l.method, l.match_weight, l.is_pending
     from stg_real_estate as r
     inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     inner join figures as f on f.request_id = l.request_id
+    left join confirmed_units as cu on cu.request_id = l.request_id
     where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
       and case when l.is_pending then f.n_residential_units_if_confirmed else f.n_residential_units end
           > f.max_residential_units
@@ -222,6 +248,17 @@ income_over as (
     from figures
     where income_monthly_per_capita_yuan <= standard_monthly_yuan
       and income_monthly_per_capita_if_confirmed_yuan > standard_monthly_yuan
+    union all
+    -- under the standard only with records nobody confirmed: an unconfirmed tax wage replaced a month's wage
+    -- estimate from a confirmed contribution base; rejected, the income is over it (evidence_gaps.sql lists them)
+    select request_id, 'INCOME_OVER_STANDARD', null, null, null,
+        '若概率匹配、尚未经人工确认的记录经核实不属于本户，家庭月人均收入将为 '
+            || hd_yuan_over(income_monthly_per_capita_confirmed_yuan, standard_monthly_yuan)
+            || ' 元，高于保障标准 ' || format('{:,.0f}', standard_monthly_yuan) || ' 元',
+        false, 'figure_if_rejected', null, true
+    from figures
+    where income_monthly_per_capita_yuan <= standard_monthly_yuan
+      and income_monthly_per_capita_confirmed_yuan > standard_monthly_yuan
 ),
 
 assets_over as (
