@@ -25,56 +25,76 @@ window_bounds as (
     from households as h
 ),
 
--- the months a member has a tax wage: that month's contribution base is no wage estimate
-tax_wage_months as (
-    select distinct l.request_id, l.member_id, t.period_month
-    from stg_tax as t
-    inner join links as l on l.record_id = t.record_id and l.source = 'tax'
-    inner join window_bounds as w on w.request_id = l.request_id
-    where t.run_date = $run_date and t.income_item = '工资薪金所得'
-      and t.period_month >= w.window_start and t.period_month < w.window_end
+-- the linked tax and social-insurance rows, each read once (the month's wages below and the lineage rows both
+-- read them): a second scan of the staged table would be joined to the links again
+tax_rows as materialized (
+    select l.request_id, l.member_id, l.source, l.record_id, t.income_item, t.period_month, t.income_yuan,
+        t.tax_paid_yuan
+    from stg_tax as t inner join links as l on l.record_id = t.record_id and l.source = 'tax'
+    where t.run_date = $run_date
+),
+
+si_rows as materialized (
+    select l.request_id, l.member_id, l.source, l.record_id, s.scheme, s.category, s.period_month, s.benefit_yuan,
+        s.contribution_base_yuan
+    from stg_social_insurance as s
+    inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
+    where s.run_date = $run_date
+),
+
+-- per member and month: whether a tax wage is there (then the month's contribution base is no wage estimate),
+-- and the one employee-scheme contribution row a wage is estimated from (figures.sql): the highest base,
+-- then the least scheme, then the least record id
+wage_months as (
+    select request_id, member_id, period_month, bool_or(is_tax) as has_tax_wage,
+        arg_min(record_id, wage_order) filter (where not is_tax) as wage_record_id
+    from (
+        select t.request_id, t.member_id, t.period_month, true as is_tax, cast(null as varchar) as record_id,
+            null as wage_order
+        from tax_rows as t
+        inner join window_bounds as w on w.request_id = t.request_id
+        where t.income_item = '工资薪金所得'
+          and t.period_month >= w.window_start and t.period_month < w.window_end
+        union all
+        select request_id, member_id, period_month, false, record_id,
+            (contribution_base_yuan is null, -coalesce(contribution_base_yuan, 0), scheme, record_id)
+        from si_rows
+        where category = '缴费' and scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+    )
+    group by request_id, member_id, period_month
 ),
 
 income_rows as (
-    select l.request_id, 'INCOME_OVER_STANDARD' as figure_code, l.member_id, l.source, l.record_id,
+    select t.request_id, 'INCOME_OVER_STANDARD' as figure_code, t.member_id, t.source, t.record_id,
         t.income_item as item, t.period_month, t.income_yuan as amount_yuan, t.tax_paid_yuan,
         t.period_month >= w.window_start and t.period_month < w.window_end as is_in_window,
         list_contains(h.excluded_income_items, t.income_item) as is_excluded,
         case when list_contains(h.excluded_income_items, t.income_item) then '按政策不计入' end as exclusion_zh
-    from stg_tax as t
-    inner join links as l on l.record_id = t.record_id and l.source = 'tax'
-    inner join window_bounds as w on w.request_id = l.request_id
-    inner join households as h on h.request_id = l.request_id
-    where t.run_date = $run_date
+    from tax_rows as t
+    inner join window_bounds as w on w.request_id = t.request_id
+    inner join households as h on h.request_id = t.request_id
     union all
-    select l.request_id, 'INCOME_OVER_STANDARD', l.member_id, l.source, l.record_id,
+    select s.request_id, 'INCOME_OVER_STANDARD', s.member_id, s.source, s.record_id,
         s.scheme || case when s.category = '待遇' then '待遇' else '缴费基数（估算工资）' end,
         s.period_month,
         case when s.category = '待遇' then s.benefit_yuan else s.contribution_base_yuan end,
         cast(null as double),
         s.period_month >= w.window_start and s.period_month < w.window_end,
         case when s.category = '待遇' then list_contains(h.excluded_income_items, s.scheme)
-             else s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险') or m.member_id is not null
-                 or row_number() over wage_month > 1 end,
+             else s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+                 or coalesce(m.has_tax_wage, false) or s.record_id <> m.wage_record_id end,
         case
             when s.category = '待遇' and list_contains(h.excluded_income_items, s.scheme) then '按政策不计入'
             when s.category = '待遇' then null
             when s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险') then '缴费基数不计为收入'
-            when m.member_id is not null then '该月已有计税工资，不按缴费基数估算'
-            when row_number() over wage_month > 1 then '该月已按另一险种的缴费基数估算工资，不重复计入'
+            when m.has_tax_wage then '该月已有计税工资，不按缴费基数估算'
+            when s.record_id <> m.wage_record_id then '该月已按另一险种的缴费基数估算工资，不重复计入'
         end
-    from stg_social_insurance as s
-    inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
-    inner join window_bounds as w on w.request_id = l.request_id
-    inner join households as h on h.request_id = l.request_id
-    left join tax_wage_months as m
-        on m.request_id = l.request_id and m.member_id = l.member_id and m.period_month = s.period_month
-    where s.run_date = $run_date
-    -- one wage a month (figures.sql): the highest base of the month's employee schemes
-    window wage_month as (
-        partition by l.request_id, l.member_id, s.period_month,
-            s.category = '缴费' and s.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
-        order by s.contribution_base_yuan desc nulls last, s.scheme)
+    from si_rows as s
+    inner join window_bounds as w on w.request_id = s.request_id
+    inner join households as h on h.request_id = s.request_id
+    left join wage_months as m
+        on m.request_id = s.request_id and m.member_id = s.member_id and m.period_month = s.period_month
 ),
 
 asset_rows as (

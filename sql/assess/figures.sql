@@ -51,7 +51,7 @@ tax as (
 ),
 
 si as (
-    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, s.scheme, s.category, s.period_month,
+    select l.request_id, l.member_id, l.record_id, l.is_confirmed, l.is_pending, s.scheme, s.category, s.period_month,
         hd_exact(s.contribution_base_yuan) as contribution_base_yuan, hd_exact(s.benefit_yuan) as benefit_yuan,
         case s.scheme
             when '企业职工基本养老保险' then h.si_rate_enterprise
@@ -81,9 +81,19 @@ tax_wage_months as (
 -- months with a contribution to an employee scheme (the pensions of employees and civil servants, and
 -- unemployment insurance: each paid on the wage): a wage (estimated from its base) is counted for them.
 -- The residents' pension (城乡居民) is paid on a level the person chooses, never on a wage.
+-- One wage a month, estimated from the highest base of the month's employee schemes (a pension and an
+-- unemployment contribution on one wage are one wage, not two): the row of the highest base, then of the
+-- least scheme, then of the least record id, among the linked rows and apart among those waiting for review
 wage_base_months as (
     select request_id, member_id, period_month, bool_or(not is_pending) as is_counted,
-        bool_or(is_confirmed and not is_pending) as is_confirmed_wage
+        bool_or(is_confirmed and not is_pending) as is_confirmed_wage,
+        arg_min(record_id, (contribution_base_yuan is null, -coalesce(contribution_base_yuan, 0), scheme, record_id))
+            filter (where not is_pending) as wage_record_id,
+        arg_min(record_id, (contribution_base_yuan is null, -coalesce(contribution_base_yuan, 0), scheme, record_id))
+            filter (where is_pending) as pending_wage_record_id,
+        -- the same over the confirmed records alone (the income as it is if every unconfirmed link is rejected)
+        arg_min(record_id, (contribution_base_yuan is null, -coalesce(contribution_base_yuan, 0), scheme, record_id))
+            filter (where is_confirmed and not is_pending) as confirmed_wage_record_id
     from si where category = '缴费' and scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
     group by request_id, member_id, period_month
 ),
@@ -92,20 +102,10 @@ wage_base_months as (
 -- counts (taxed, or estimated from a pension base), never from income that is not there
 si_rows as (
     select si.*,
-        -- one wage a month, estimated from the highest base of the month's employee schemes (a pension and
-        -- an unemployment contribution on one wage are one wage, not two)
-        si.category = '缴费' and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
-            and row_number() over (
-                partition by si.request_id, si.member_id, si.period_month, si.is_pending,
-                    si.category = '缴费' and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
-                order by si.contribution_base_yuan desc nulls last, si.scheme) = 1 as is_wage_base,
-        -- the same, over the confirmed records alone (the income as it is if every unconfirmed link is rejected)
-        si.category = '缴费' and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
-            and si.is_confirmed and not si.is_pending
-            and row_number() over (
-                partition by si.request_id, si.member_id, si.period_month, si.is_confirmed and not si.is_pending,
-                    si.category = '缴费' and si.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
-                order by si.contribution_base_yuan desc nulls last, si.scheme) = 1 as is_confirmed_wage_base,
+        -- the month's one wage row (wage_base_months)
+        coalesce(si.record_id = if(si.is_pending, p.pending_wage_record_id, p.wage_record_id), false)
+            as is_wage_base,
+        coalesce(si.record_id = p.confirmed_wage_record_id, false) as is_confirmed_wage_base,
         coalesce(m.is_confirmed_wage, false) as has_confirmed_tax_wage,
         coalesce(m.is_confirmed_wage, false) or coalesce(p.is_confirmed_wage, false) as has_confirmed_wage,
         coalesce(m.is_counted, false) as has_counted_tax_wage,
