@@ -1,6 +1,7 @@
 """sources.md's "Delivery" and "Values as they come" read as someone writing hidden test deliveries would read
 them, round 7: the same row delivered twice as a department writes it (another format of the same values, once
-in a CSV and once in a workbook of the same delivery), cells that say there is no value (无, -, /), run once through the real pipeline
+in a CSV and once in a workbook of the same delivery), cells that say there is no value (无, -, /), names, IDs and
+units as the contract lets them come (pinned), run once through the real pipeline
 (tests/contract_world.py), each household checked for the outcome and finding codes the contract gives it.
 Cases of test_contract_traps*.py, test_format_invariance.py, test_bad_deliveries.py, test_hostile_inputs.py,
 test_connectors*.py and test_staging.py are not repeated.
@@ -101,6 +102,27 @@ def build() -> tuple[World, dict[str, bytes]]:
     w.wages(a, WINDOW[:11], "700")
     w.wages(a, WINDOW[11:], "/")
     w.expect("TG07", "INCOMPLETE", "VALUE_UNKNOWN")
+    # --- pinned (hedui was right) ---------------------------------------------------------------------------------
+    # the registration writes the name in its traditional form, or with another middle dot, the region as Excel's
+    # float, the ID with a lowercase x and the birth date as YYYY/M/D: the same people, nothing contradicted
+    w.household("TG09", [("陈大文", "本人"), ("阿不都·热合曼乙", "配偶")])
+    w.rows["public_security"][-2]["姓名"] = "陳大文"
+    w.rows["public_security"][-1].update(姓名="阿不都．热合曼乙", 区划代码="360702.0")
+    (a,) = w.household("TG10", [("买买提•艾力乙", "本人")])
+    w.rows["public_security"][-1].update(姓名="买买提.艾力乙", 公民身份号码=_lower_x(a["id"]), 出生日期="1980/1/1")
+    w.expect("TG09", "CLEAR", "")
+    w.expect("TG10", "CLEAR", "")
+    # 认缴出资额 under a header saying （元）: 95,000 yuan, not 95,000 万元; in the map's 万元 a cell's 万人民币 counts
+    (a,) = w.household("TG11", [("甘雨十一", "本人")])
+    header = [h + "（元）" if h in ("注册资本", "认缴出资额") else h for h in HEADERS["business_registry"]]
+    extra["business_registry/qy_yuan.csv"] = "\n".join([",".join(header), ",".join(
+        ["91360702MA0000911X", "赣州某某商贸有限公司", "有限责任公司", "存续", "500000", a["name"], a["id"], "股东",
+         "95000", "2019-03-01"])]).encode("utf-8") + b"\n"
+    extra["business_registry/qy_yuan.csv.ok"] = b"1"
+    w.expect("TG11", "CLEAR", "")
+    (a,) = w.household("TG12", [("甘雨十二", "本人")])
+    w.company(a, "有限责任公司", "存续", "10万人民币")
+    w.expect("TG12", "FINDINGS", "BUSINESS_ROLE")
     return w, extra
 
 
