@@ -13,6 +13,7 @@ Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800
 from __future__ import annotations
 
 import io
+import json
 import os
 
 import pytest
@@ -267,3 +268,54 @@ def test_ok_rows_none_of_which_matches_leave_the_delivery_incomplete_naming_them
     assert "写明20261128有1、3行，实际读到2行，交付可能不完整" in manifest.message_zh
     manifest = exchange("numeric(10,2)", [2.5], tmp_path)
     assert manifest.status == "incomplete" and "的行数“2.50”不是整数" in manifest.message_zh
+
+
+@pytest.mark.services
+def test_a_delivery_date_written_in_beijing_time_into_a_timestamptz_column_is_that_day(exchange, tmp_path):
+    """The department's 前置机 writes 2026-11-28 00:00 Beijing time; a server left at UTC shows it as 11-27 16:00:
+    the delivery was not found, the source counted as not delivered."""
+    import psycopg
+
+    conn = psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test", autocommit=True)
+    try:
+        table = f"hedui_t7_si_{os.getpid()}"
+        conn.execute(f'alter table "{table}" alter column "交付日期" type timestamptz '
+                     "using to_timestamp(\"交付日期\"::text || ' +08', 'YYYYMMDD TZH')")
+    finally:
+        conn.close()
+    manifest = exchange("integer", [2], tmp_path)
+    assert (manifest.status, manifest.rows_total) == ("delivered", 2)
+
+
+@pytest.mark.services
+def test_a_delivery_date_written_in_beijing_time_into_a_mysql_timestamp_column_is_that_day(tmp_path, monkeypatch):
+    from conftest import skip_or_fail
+
+    from connectors import load_map, read_table
+
+    pymysql = pytest.importorskip("pymysql")
+    try:
+        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database="test",
+                               charset="utf8mb4", connect_timeout=3, autocommit=True)
+    except pymysql.err.OperationalError as exc:
+        skip_or_fail(f"MariaDB 127.0.0.1:3306 is not reachable: {exc}")
+    table = f"hedui_t7_my_{os.getpid()}"
+    cols = ", ".join(f"`{c}` varchar(50)" for c in ["身份证号", "姓名", "险种", "类别", "月份", "缴费基数", "待遇金额", "单位名称"])
+    try:
+        with conn.cursor() as cur:
+            cur.execute("set time_zone = '+08:00'")  # the department's session: Beijing time
+            cur.execute(f"drop table if exists `{table}`, `{table}_ok`")
+            cur.execute(f"create table `{table}` ({cols}, `交付日期` timestamp null) default charset utf8mb4")
+            cur.execute(f"create table `{table}_ok` (`交付日期` timestamp null, `行数` int) default charset utf8mb4")
+            cur.execute(f"insert into `{table}` values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        ["11010519491231002X", "张三", "企业职工基本养老保险", "缴费", "2026-10", "3000", None, "某公司",
+                         "2026-11-28 00:00:00"])
+            cur.execute(f"insert into `{table}_ok` values (%s, %s)", ["2026-11-28 00:00:00", 1])
+        monkeypatch.setenv("AIRFLOW_CONN_HEDUI_T7_MY", json.dumps(
+            {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "schema": "test"}))
+        manifest = read_table(load_map("social_insurance"), "hedui_t7_my", table, tmp_path / "si.parquet", RUN)
+        assert (manifest.status, manifest.rows_total) == ("delivered", 1), manifest.message_zh
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"drop table if exists `{table}`, `{table}_ok`")
+        conn.close()
