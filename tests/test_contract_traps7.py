@@ -319,3 +319,49 @@ def test_a_delivery_date_written_in_beijing_time_into_a_mysql_timestamp_column_i
         with conn.cursor() as cur:
             cur.execute(f"drop table if exists `{table}`, `{table}_ok`")
         conn.close()
+
+
+_ZONED = [("2026-11-28 00:00:00+08", "2026-11-28"), ("2026-11-28 00:00:00+08:00", "2026-11-28"),
+          ("2026-11-28T16:00:00Z", "2026-11-28"), ("2026-11-28 00:00:00.25-0500", "2026-11-28"),
+          ("2026-11-28 00:00:00+8", None), ("2026-11-28+08", None)]
+
+
+def test_a_timestamp_with_its_zone_is_the_day_it_writes_in_python_and_sql():
+    """PostgreSQL writes a timestamptz as text with its zone (2026-11-28 00:00:00+08): every such date was
+    unreadable, and a timestamptz 月份 or 截至日期 column quarantined every row of the exchange table."""
+    import datetime as dt
+
+    import duckdb
+
+    from hedui.steps.ingest import load_macros
+    from matching.normalize import parse_date, parse_month
+
+    con = duckdb.connect()
+    load_macros(con)
+    for raw, want in _ZONED:
+        day = dt.date.fromisoformat(want) if want else None
+        assert parse_date(raw) == day, raw
+        assert parse_month(raw) == (day.replace(day=1) if day else None), raw
+        assert con.sql("select hd_date($x), hd_month($x)", params={"x": raw}).fetchall() == [
+            (day, day.replace(day=1) if day else None)], raw
+
+
+@pytest.mark.services
+def test_a_timestamptz_month_column_of_an_exchange_table_reads_as_its_beijing_month(exchange, tmp_path):
+    import duckdb
+    import psycopg
+
+    from hedui.steps.ingest import load_macros
+
+    conn = psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test", autocommit=True)
+    try:  # 2026-09-30 16:00 UTC is October 1st in Beijing
+        conn.execute(f'alter table "hedui_t7_si_{os.getpid()}" alter column "月份" type timestamptz '
+                     "using to_timestamp(\"月份\" || '-01 00:00 +08', 'YYYY-MM-DD HH24:MI TZH')")
+    finally:
+        conn.close()
+    assert exchange("integer", [2], tmp_path).status == "delivered"
+    con = duckdb.connect()
+    load_macros(con)
+    months = con.sql("select period_month, hd_month(period_month) from read_parquet($p) order by 1",
+                     params={"p": str(tmp_path / "si.parquet")}).fetchall()
+    assert [(m[:10], str(d)) for m, d in months] == [("2026-09-01", "2026-09-01"), ("2026-10-01", "2026-10-01")]
