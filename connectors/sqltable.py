@@ -26,6 +26,7 @@ from connectors.limits import InputLimits
 from connectors.manifest import MISSING, DeliveryManifest, FileManifest
 from connectors.maps import SourceMap
 from connectors.raw import RawWriter, positional_names, record_header_problems
+from connectors.sheets import DEPARTMENTS_TIME_ZONE
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ def _read_postgres(info: ConnInfo, table: str, delivery_date: str, batch_rows: i
     from psycopg import sql
 
     kwargs = {k: v for k, v in info.extra.items() if k in ("sslmode", "connect_timeout", "options", "application_name")}
+    kwargs.setdefault("options", f"-c TimeZone={DEPARTMENTS_TIME_ZONE}")  # a timestamptz 交付日期 is a Beijing day
     try:
         conn = psycopg.connect(host=info.host, port=info.port or 5432, user=info.login, password=info.password,
                                dbname=info.schema, **kwargs)
@@ -158,6 +160,7 @@ def _read_mysql(info: ConnInfo, table: str, delivery_date: str, batch_rows: int)
 
     try:
         with conn.cursor() as cur:
+            cur.execute("set time_zone = '+08:00'")  # a TIMESTAMP 交付日期 is a Beijing day, whatever the server's zone
             try:
                 cur.execute(f"select * from {ident} where 1 = 0")
             except pymysql.err.ProgrammingError as exc:

@@ -55,7 +55,7 @@ _DOTS = re.compile(f"[{re.escape(DOTS)}]")
 # Patterns spell digits as [0-9]: Python's \d also matches non-ASCII digits, RE2's does not.
 _DATE_SEP = re.compile(
     r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?"
-    r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+    r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"  # a zone: its day
 )
 _DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})(?:\.0+)?")  # 20261120.0: a spreadsheet's float
 _EXCEL_SERIAL = re.compile(r"([1-9][0-9]{4})(?:\.[0-9]+)?")
@@ -129,7 +129,8 @@ def _make_date(y: str, m: str, d: str) -> dt.date | None:
 
 def parse_date(raw: object) -> dt.date | None:
     """A date from ``YYYYMMDD``, ``YYYY-MM-DD``, ``YYYY/M/D``, ``YYYY.M.D``, ``YYYY年M月D日``,
-    ``YYYY-MM-DD HH:MM[:SS]`` or an Excel serial number (5 digits, 1899-12-30 epoch).
+    ``YYYY-MM-DD HH:MM[:SS]`` (a zone after it, as PostgreSQL writes a timestamptz: the day as written) or an
+    Excel serial number (5 digits, 1899-12-30 epoch).
 
     Returns ``None`` for empty input *and* for anything else (``'2023-13-45'``);
     callers that must tell the two apart check :func:`is_blank` first.
