@@ -153,6 +153,14 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
           与户主关系="户主", 户籍地址="江西省赣州市章贡区某路31号", 区划代码=REGION, 人员状态="正常",
           变动日期="2026-09-02")
     w.expect("TH31", "CLEAR", "")
+    # one deposit account answered twice: 30,000 on the 20th on her ID, 100 on the 26th on her ID mistyped (linked by
+    # name and birth date, nobody confirmed it): under the limit only if the later answer is hers
+    (a,) = w.household("TH32", [("核三二", "本人")])
+    for day, pid, balance in (("20261120", a["id"], "30000"),
+                              ("20261126", a["id"][:17] + ("1" if a["id"][17] != "1" else "2"), "100")):
+        w.add("bank", 机构名称="中国银行江西省分行", 户名=a["name"], 证件号码=pid, 账号="6216000000000032001",
+              账户类型="定期", 余额=balance, 查询日期=day)
+    w.expect("TH32", "INCOMPLETE", "UNCONFIRMED_LINK")
     for n in range(200):  # enough good tax rows that the mistyped IDs stay under the suite's share of bad ones
         w.wages({"name": f"纳税人{n}", "id": new_id()}, ["202601"], "3000")
     strangers(w)
@@ -322,6 +330,10 @@ def test_an_income_under_the_standard_only_with_records_nobody_confirmed_names_t
     assert gaps == [("tax", 12, "若概率匹配、尚未经人工确认的记录经核实不属于本户，家庭月人均收入将为 2,760.00 元，"
                                 "高于保障标准 800 元")]
     assert query(ctx, "select count(*) from evidence_gaps where run_date = ? and request_id = 'TH30'", [RUN]) == [(0,)]
+    # the later answer of an account, on an unconfirmed link, that superseded the confirmed 30,000
+    assert query(ctx, "select source, reason_zh from evidence_gaps where run_date = ? and request_id = 'TH32'",
+                 [RUN]) == [("bank", "若概率匹配、尚未经人工确认的记录经核实不属于本户，家庭人均金融资产将为 30,000.00 元，"
+                                     "高于限额 19,200 元")]
 
 
 def test_the_year_of_a_version_is_the_verifications_not_the_requests(tmp_path):

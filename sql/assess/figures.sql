@@ -182,44 +182,57 @@ income_total as (
 -- as do two holders' coinciding numbers and a 活期 and a 定期 under one number; a copy waiting for review
 -- of an account already linked adds nothing.
 bank_accounts as (
-    select l.request_id, l.is_confirmed, l.is_pending, hd_exact(b.balance_yuan) as amount_yuan
+    select l.request_id, l.is_confirmed, l.is_pending, hd_exact(b.balance_yuan) as amount_yuan,
+        -- the latest linked answer of the account counts (an older one is superseded); over the confirmed links
+        -- alone, as if every unconfirmed one were rejected, the latest confirmed answer does
+        not coalesce(b.query_date < max(b.query_date) filter (where not l.is_pending) over account, false)
+            and not (l.is_pending and bool_or(not l.is_pending) over account) as is_counted,
+        l.is_confirmed and not l.is_pending and not coalesce(b.query_date < max(b.query_date) filter (
+            where l.is_confirmed and not l.is_pending) over account, false) as is_counted_if_rejected
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
     where b.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
                        b.account_type)
-    qualify not coalesce(b.query_date < max(b.query_date) filter (where not l.is_pending) over account, false)
-        and not (l.is_pending and bool_or(not l.is_pending) over account)
 ),
 
 securities_accounts as (
     select l.request_id, l.is_confirmed, l.is_pending,
         case when s.market_value_yuan is not null or s.cash_balance_yuan is not null  -- both empty: unknown
             then hd_exact(coalesce(s.market_value_yuan, 0)) + hd_exact(coalesce(s.cash_balance_yuan, 0)) end
-            as amount_yuan
+            as amount_yuan,
+        -- the latest linked answer of the account counts (an older one is superseded); over the confirmed links
+        -- alone, as if every unconfirmed one were rejected, the latest confirmed answer does
+        not coalesce(s.query_date < max(s.query_date) filter (where not l.is_pending) over account, false)
+            and not (l.is_pending and bool_or(not l.is_pending) over account) as is_counted,
+        l.is_confirmed and not l.is_pending and not coalesce(s.query_date < max(s.query_date) filter (
+            where l.is_confirmed and not l.is_pending) over account, false) as is_counted_if_rejected
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     where s.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id))
-    qualify not coalesce(s.query_date < max(s.query_date) filter (where not l.is_pending) over account, false)
-        and not (l.is_pending and bool_or(not l.is_pending) over account)
 ),
 
 insurance_policies as (
-    select l.request_id, l.is_confirmed, l.is_pending, i.policy_status, hd_exact(i.cash_value_yuan) as amount_yuan
+    select l.request_id, l.is_confirmed, l.is_pending, i.policy_status, hd_exact(i.cash_value_yuan) as amount_yuan,
+        -- the latest linked answer of the account counts (an older one is superseded); over the confirmed links
+        -- alone, as if every unconfirmed one were rejected, the latest confirmed answer does
+        not coalesce(i.query_date < max(i.query_date) filter (where not l.is_pending) over account, false)
+            and not (l.is_pending and bool_or(not l.is_pending) over account) as is_counted,
+        l.is_confirmed and not l.is_pending and not coalesce(i.query_date < max(i.query_date) filter (
+            where l.is_confirmed and not l.is_pending) over account, false) as is_counted_if_rejected
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
     where i.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id))
-    qualify not coalesce(i.query_date < max(i.query_date) filter (where not l.is_pending) over account, false)
-        and not (l.is_pending and bool_or(not l.is_pending) over account)
 ),
 
 assets as (
-    select request_id, is_confirmed, is_pending, amount_yuan from bank_accounts
+    select request_id, is_pending, is_counted, is_counted_if_rejected, amount_yuan from bank_accounts
     union all
-    select request_id, is_confirmed, is_pending, amount_yuan from securities_accounts
+    select request_id, is_pending, is_counted, is_counted_if_rejected, amount_yuan from securities_accounts
     union all
-    select request_id, is_confirmed, is_pending, amount_yuan from insurance_policies where policy_status = '有效'
+    select request_id, is_pending, is_counted, is_counted_if_rejected, amount_yuan from insurance_policies
+    where policy_status = '有效'
     union all
-    select l.request_id, l.is_confirmed, l.is_pending, hd_exact(f.balance_yuan)
+    select l.request_id, l.is_pending, true, l.is_confirmed and not l.is_pending, hd_exact(f.balance_yuan)
     from stg_housing_fund as f
     inner join links as l on l.record_id = f.record_id and l.source = 'housing_fund'
     inner join households as h on h.request_id = l.request_id
@@ -227,10 +240,11 @@ assets as (
 ),
 
 assets_total as (
-    select request_id, coalesce(sum(amount_yuan) filter (where not is_pending), 0) as financial_assets_yuan,
-        coalesce(sum(amount_yuan) filter (where is_confirmed), 0) as financial_assets_confirmed_yuan,
-        coalesce(sum(amount_yuan), 0) as financial_assets_if_confirmed_yuan,
-        count(*) filter (where amount_yuan is null and not is_pending) as n_unknown_amounts
+    select request_id,
+        coalesce(sum(amount_yuan) filter (where is_counted and not is_pending), 0) as financial_assets_yuan,
+        coalesce(sum(amount_yuan) filter (where is_counted_if_rejected), 0) as financial_assets_confirmed_yuan,
+        coalesce(sum(amount_yuan) filter (where is_counted), 0) as financial_assets_if_confirmed_yuan,
+        count(*) filter (where amount_yuan is null and is_counted and not is_pending) as n_unknown_amounts
     from assets group by request_id
 ),
 

@@ -275,6 +275,17 @@ assets_over as (
     from figures
     where financial_assets_per_capita_yuan <= financial_assets_limit_yuan
       and financial_assets_per_capita_if_confirmed_yuan > financial_assets_limit_yuan
+    union all
+    -- under the limit only with records nobody confirmed: a later answer of an account on an unconfirmed link
+    -- superseded a confirmed one; rejected, the assets are over it (evidence_gaps.sql lists those records)
+    select request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', null, null, null,
+        '若概率匹配、尚未经人工确认的记录经核实不属于本户，家庭人均金融资产将为 '
+            || hd_yuan_over(financial_assets_per_capita_confirmed_yuan, financial_assets_limit_yuan)
+            || ' 元，高于限额 ' || format('{:,.0f}', financial_assets_limit_yuan) || ' 元',
+        false, 'figure_if_rejected', null, true
+    from figures
+    where financial_assets_per_capita_yuan <= financial_assets_limit_yuan
+      and financial_assets_per_capita_confirmed_yuan > financial_assets_limit_yuan
 ),
 
 substantive as (
