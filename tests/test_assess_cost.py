@@ -27,20 +27,24 @@ def lineage(con) -> dict[str, dict]:
     return {r["record_id"]: r for r in model(con, "figure_lineage") if r["source"] == "social_insurance"}
 
 
-def windows(con, name: str) -> list[str]:
-    """The window functions of model `name`'s plan (EXPLAIN as JSON)."""
+def plan_nodes(con, name: str) -> list[dict]:
+    """Every operator of model `name`'s plan (EXPLAIN as JSON)."""
     plan = con.execute("explain (format json) " + db.sql_text(f"assess/{name}.sql"), {"run_date": RUN}).fetchall()
-    found: list[str] = []
+    found: list[dict] = []
 
     def walk(node: dict) -> None:
-        if "WINDOW" in node["name"]:
-            found.append(json.dumps(node.get("extra_info"), ensure_ascii=False))
+        found.append(node)
         for child in node["children"]:
             walk(child)
 
     for root in json.loads(plan[0][1]):
         walk(root)
     return found
+
+
+def windows(con, name: str) -> list[str]:
+    """The window functions of model `name`'s plan."""
+    return [json.dumps(n.get("extra_info"), ensure_ascii=False) for n in plan_nodes(con, name) if "WINDOW" in n["name"]]
 
 
 @pytest.mark.parametrize("name", ["figures", "figure_lineage"])
@@ -85,3 +89,17 @@ def test_the_highest_base_of_the_month_is_the_wage_whatever_the_record_ids():
     assert {r for r, v in rows.items() if v["exclusion_zh"] == ONE_WAGE_ZH} == {"si:1", "si:3", "si:5"}
     fig = [r for r in model(con, "figures") if r["request_id"] == "R1"][0]
     assert fig["wage_estimate_yuan"] == 3500.0 + 2000.0 + 1000.0
+
+
+def test_figure_lineage_reads_linked_tax_and_social_insurance_rows_once():
+    """The month's wages and the lineage rows read one join of each staged table with its links: with two scans
+    of each, DuckDB gave the join's bloom filter to the second scans and the main scan of every social-insurance
+    row went without it (at tenth 3.2 against 1.9 CPU-s for the model)."""
+    con = connect()
+    si(con, "si:1", ENTERPRISE, "2026-03-01", 4000.0)
+    add(con, "stg_tax", "tax:1", "工资薪金所得", dt.date(2026, 3, 1), 5000.0, 0.0)
+    link(con, "tax", "tax:1")
+    materialize(con, "households")
+    scans = [n["extra_info"].get("Table", "").rsplit(".", 1)[-1] for n in plan_nodes(con, "figure_lineage")
+             if n["name"] == "SEQ_SCAN"]
+    assert (scans.count("stg_social_insurance"), scans.count("stg_tax")) == (1, 1)
