@@ -9,6 +9,7 @@ subscribed contributions from 100,000 yuan (10 万元), any active 个体工商�
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 from pathlib import Path
@@ -39,6 +40,18 @@ HEADERS = {
 WINDOW = [f"{y}{m:02d}" for y, m in [(2025, 11), (2025, 12)] + [(2026, k) for k in range(1, 11)]]
 _W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _seq = itertools.count(110)
+
+
+@contextlib.contextmanager
+def fresh_ids(start: int = 110):
+    """IDs numbered from `start` inside the block, whatever worlds this process built before (a one-digit typo of
+    one member's sequential ID can be another member's: a world's links must not depend on the test order)."""
+    global _seq
+    saved, _seq = _seq, itertools.count(start)
+    try:
+        yield
+    finally:
+        _seq = saved
 
 
 def new_id(birth: str = "19800101", male: bool = True) -> str:

@@ -13,7 +13,7 @@ yuan (for rural households too), contributions from 100,000 yuan, any active 个
 from __future__ import annotations
 
 import pytest
-from contract_world import REGION, RUN, WINDOW, World, new_id, outcomes, query, run_world
+from contract_world import REGION, RUN, WINDOW, World, fresh_ids, new_id, outcomes, query, run_world
 
 W12 = WINDOW
 
@@ -169,7 +169,8 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
 
 @pytest.fixture(scope="module")
 def traps8_run(tmp_path_factory):
-    world = build()
+    with fresh_ids():  # TH19's mistyped IDs must not become another household's member's, whatever ran before
+        world = build()
     return world, run_world(world, tmp_path_factory, "traps8")
 
 

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import pytest
-from contract_world import RUN, World, outcomes, query, run_world
+from contract_world import RUN, World, fresh_ids, outcomes, query, run_world
 
 LATER = "20261228"
 FULL_WIDTH = {c: c + 0xFEE0 for c in range(0x21, 0x7F)}
@@ -65,8 +65,6 @@ def recheck(tmp_path_factory):
 
     def world(later: bool) -> World:
         w = World()
-        import contract_world
-        contract_world._seq = __import__("itertools").count(900)  # the same ID numbers both times
         (p,) = w.household("UK10", [("丁一", "本人")], program="动态复核")
         w.add("vehicle", 号牌号码="赣b·00001" if later else "赣B00001", 号牌种类="小型汽车", 车辆类型="小型轿车",
               所有人="丁一", 证件号码=p["id"], 初次登记日期="2020-05-01", 使用性质="非营运", 车辆状态="正常",
@@ -86,7 +84,8 @@ def recheck(tmp_path_factory):
     root = tmp_path_factory.mktemp("unit_keys_recheck")
     work = root / "work"
     for day, later in ((RUN, False), (LATER, True)):
-        w = world(later)
+        with fresh_ids(900):  # the same ID numbers both times
+            w = world(later)
         for rows in w.rows["requests"]:
             rows["委托日期"] = f"{day[:4]}-{day[4:6]}-{day[6:]}"
         w.write(root / "inbox", day)
