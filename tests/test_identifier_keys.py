@@ -96,3 +96,16 @@ def recheck(tmp_path_factory):
 def test_a_recheck_sees_no_change_where_only_the_writing_changed(recheck):
     changes = query(recheck, "select change, kind, fact_key from changes where run_date = ? order by all", [LATER])
     assert changes == []
+
+
+def test_the_same_answer_delivered_twice_with_its_account_number_written_two_ways_is_one_row(tmp_path_factory):
+    """A bank's answer repeated in one delivery, the copy's account number written with hyphens: a duplicate of the
+    first (quarantined as `duplicate`), not a second account of the same day whose balance counts again."""
+    w = World()
+    (p,) = w.household("UK05", [("己一", "本人")])
+    w.bank(p, "15000", account="6222020200112233445")
+    w.bank(p, "15000", account="6222-0202-0011-2233-445")
+    w.expect("UK05", "CLEAR", "")
+    ctx = run_world(w, tmp_path_factory, "account_copy")
+    assert outcomes(ctx)["UK05"] == w.expected["UK05"]
+    assert query(ctx, "select rule from quarantine where run_date = ? and source = 'bank'", [RUN]) == [("duplicate",)]

@@ -51,8 +51,8 @@ def _parsed(spec: ColumnSpec) -> str:
         return f"hd_region({col})"
     if spec.type == "name":
         return f"hd_name_norm({col})"
-    if spec.type == "account":  # an account / policy number: spaces, width, an Excel apostrophe are no difference
-        return f"nullif(hd_id_clean({col}), '')"
+    if spec.type == "account":  # as staged (hd_account): spaces, hyphens, width, an Excel apostrophe are no difference
+        return f"hd_account({col})"
     text = f"nullif(hd_fold(hd_strip_ws({col})), '')"
     if spec.none_words:
         words = ", ".join(_lit(w.upper()) for w in spec.none_words)
