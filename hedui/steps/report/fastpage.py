@@ -25,7 +25,7 @@ from hedui.steps.report.display import _escape
 log = logging.getLogger(__name__)
 
 #: digests.template_fingerprint() of the templates `render_page` reproduces
-FINGERPRINT = "c4c2b784296e5c29"
+FINGERPRINT = "a47fb71d3133219d"
 
 
 def _join(value, d: str = "") -> str:
@@ -275,7 +275,7 @@ def _unweighed(a, e, unweighed, source_names) -> None:
       "在核实之前，本家庭的结论不会是“未发现超出政策规定情形”。</p>\n")
     if waiting:
         a(f"\n<h3>待人工确认的可能匹配记录（{e(len(waiting))} 条）</h3>\n<table>\n<tr><th>来源</th><th>记录</th>"
-          "<th>可能属于的成员</th><th>匹配权重</th><th>若确认</th></tr>\n")
+          "<th>可能属于的成员</th><th>匹配权重</th><th>对结论的影响</th></tr>\n")
         for g in waiting:
             a(f'\n<tr><td>{e(source_names.get(g.source, g.source))}</td><td class="cite">')
             a(f"文件 {e(g.file_name)} 第 {e(g.row_no)} 行" if g.file_name else "—")
