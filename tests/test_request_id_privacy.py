@@ -29,6 +29,7 @@ KEY = bytes(range(32))
     "WT-36010219900101123X",          # inside a request number
     "wt36010219900101123X",           # glued to letters
     "360102900101123",                # the legacy 15-digit form
+    "３６０１０２１９９００１０１１２３Ｘ",  # full-width
 ])
 def test_an_id_number_in_a_request_id_is_masked_and_the_id_kept_apart(text):
     staged = staged_request_id(text, KEY)

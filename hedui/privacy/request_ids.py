@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,8 +40,8 @@ _RUN = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9])")
 #: the first two digits of a resident's ID number (GB/T 2260 provinces; 71 Taiwan, 81/82 Hong Kong, Macao)
 _PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
                         50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82})
-#: a cheap first test, in Arrow: no run of 15 digits, no ID number
-_CANDIDATE = "[0-9]{15}"
+#: a cheap first test, in Arrow: no run of 15 digits (ASCII or full-width), no ID number
+_CANDIDATE = "[0-9\uff10-\uff19]{15}"
 
 
 def _is_id(run: str) -> bool:
@@ -51,16 +52,20 @@ def _is_id(run: str) -> bool:
     return _real_birth_date("19" + run[6:12])
 
 
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)  # full-width digits (３６０１…) are digits
+
+
 def carries_id(text: str | None) -> bool:
-    """Whether `text` holds an ID number (see the module's rule)."""
-    return bool(text) and any(_is_id(m.group(0)) for m in _RUN.finditer(text))
+    """Whether `text` holds an ID number (see the module's rule; full-width digits count)."""
+    return bool(text) and any(_is_id(m.group(0)) for m in _RUN.finditer(_folded(text)))
 
 
 def staged_request_id(text: str | None, key: bytes) -> str | None:
-    """`text` as staged: unchanged, or with its ID numbers masked and the keyed suffix appended."""
+    """`text` as staged: unchanged, or (full-width folded) with its ID numbers masked and the keyed suffix appended."""
     if not carries_id(text):
         return text
-    masked = _RUN.sub(lambda m: mask_id(m.group(0).upper()) if _is_id(m.group(0)) else m.group(0), text)
+    masked = _RUN.sub(lambda m: mask_id(m.group(0).upper()) if _is_id(m.group(0)) else m.group(0), _folded(text))
     return masked + "-" + hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:6]
 
 
