@@ -55,6 +55,11 @@ def test_a_request_number_is_left_as_delivered(text):
     assert as_staged(text or "") == (text or "")
 
 
+def test_one_request_id_written_with_full_width_digits_or_a_lower_case_x_is_one_request():
+    forms = ["36010219900101123X", "36010219900101123x", "３６０１０２１９９００１０１１２３Ｘ"]
+    assert len({staged_request_id(t, KEY) for t in forms}) == 1
+
+
 def test_two_applicants_sharing_a_mask_stay_two_requests():
     twins = ["360102200202021237", "360102198001051237"]  # both 360102********1237 when masked
     assert all(carries_id(t) for t in twins)

@@ -65,8 +65,9 @@ def staged_request_id(text: str | None, key: bytes) -> str | None:
     """`text` as staged: unchanged, or (full-width folded) with its ID numbers masked and the keyed suffix appended."""
     if not carries_id(text):
         return text
-    masked = _RUN.sub(lambda m: mask_id(m.group(0).upper()) if _is_id(m.group(0)) else m.group(0), _folded(text))
-    return masked + "-" + hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:6]
+    canon = _RUN.sub(lambda m: m.group(0).upper(), _folded(text))  # one id however its digits and x were written
+    masked = _RUN.sub(lambda m: mask_id(m.group(0)) if _is_id(m.group(0)) else m.group(0), canon)
+    return masked + "-" + hmac.new(key, canon.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:6]
 
 
 def protect_request_ids(values: pa.Array | pa.ChunkedArray, keys) -> pa.Array | pa.ChunkedArray:
