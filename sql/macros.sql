@@ -33,13 +33,13 @@ create or replace temp macro hd_remove_ws(x) as
 -- was written: full-width folded, upper-case, without whitespace and the separators people put in
 -- (`赣B·00001`, `361002 000000 GB00002 F0001`, `９１３６…ｘ`, `某某（江西）有限公司`)
 create or replace temp macro hd_key(x) as
-    nullif(upper(regexp_replace(hd_fold(x), '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}\x{00B7}\x{2022}\x{30FB}.\-_/]+', '', 'g')), '');
+    nullif(upper(regexp_replace(hd_remove_ws(hd_fold(x)), '[\x{00B7}\x{2022}\x{30FB}.\-_/]+', '', 'g')), '');
 
 -- an account, securities account or policy number as one value however it was written (`6222 0202 0011 2233 445`,
 -- `6222-0202-…`, full-width, an Excel apostrophe in front, a lower-case letter): one account answered twice in two
 -- forms is one account, its balance counted once
 create or replace temp macro hd_account(x) as
-    nullif(upper(regexp_replace(hd_fold(x), '^[''\x{2018}\x{2019}`]+|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}\-]+', '', 'g')), '');
+    nullif(upper(regexp_replace(hd_remove_ws(hd_fold(x)), '^[''\x{2018}\x{2019}`]+|-+', '', 'g')), '');
 
 -- true for NULL and for whitespace-only text
 create or replace temp macro hd_blank(x) as
