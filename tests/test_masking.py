@@ -41,6 +41,20 @@ def test_numbers_written_in_groups_are_masked_and_dates_are_not():
     assert mask_free_text(kept) == kept
 
 
+def test_an_id_number_glued_to_letters_is_masked_and_digests_keep_their_digits():
+    """`ID36010219900101123X`, `身份证号36010219900101123Xabc` (a log line, an error quoting a delivered cell)
+    reached logs and messages whole: the ID-shaped number had to stand between non-alphanumerics."""
+    from hedui.audit.log import mask_free_text
+
+    assert mask_text("ID36010219900101123X") == "ID360102********123X"
+    assert mask_free_text("row: id36010219900101123Xabc") == "row: id360102********123Xabc"
+    assert mask_text("old ab360102900101123cd") == "old ab360102*****1123cd"  # the legacy 15-digit form
+    # digits between letters that are no ID number (no province code, no real date, a wrong check character)
+    # are a digest or a code, not personal data: kept
+    for kept in ("sha 9ab00010219900101123Xf0", "h36010219901301123Xab", "WT202611280000001x", "U36010219900101123Y"):
+        assert mask_text(kept) == kept
+
+
 def test_a_long_number_in_a_date_or_amount_value_is_masked_in_every_form():
     """An ID or account typed into a date or amount column was quoted whole in the quarantine reason."""
     from hedui.privacy.masking import mask_long_numbers

@@ -5,11 +5,29 @@ from __future__ import annotations
 import re
 
 from connectors.limits import mask_long_numbers
+from matching.idnum import _real_birth_date, is_valid18
 
-__all__ = ["NameMasker", "mask_account", "mask_id", "mask_long_numbers", "mask_text"]
+__all__ = ["NameMasker", "is_id_number", "mask_account", "mask_id", "mask_long_numbers", "mask_text"]
 
 _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
 _ID15_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{5})(\d{4})(?![0-9A-Za-z])")
+#: a run of 18 (17 digits and a digit or X) or 15 digits between non-digits: glued to letters (`ID360102…`,
+#: `身份证号360102…abc`) it is masked only when it is an ID number (`is_id_number`), so that digests and other
+#: hexadecimal or alphanumeric codes in a text keep their digits
+_ID_RUN = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9])")
+#: the first two digits of a resident's ID number (GB/T 2260 provinces; 71 Taiwan, 81/82 Hong Kong, Macao)
+_PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+                        50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82})
+
+
+def is_id_number(run: str) -> bool:
+    """Whether a run of 18 characters (17 digits and a digit or X) or 15 digits is an ID number: a province
+    code, a real birth date and, for 18, the right check character."""
+    if int(run[:2]) not in _PROVINCES:
+        return False
+    if len(run) == 18:
+        return _real_birth_date(run[6:14]) and is_valid18(run.upper())
+    return _real_birth_date("19" + run[6:12])
 
 
 def mask_id(value: str | None) -> str:
@@ -49,12 +67,14 @@ def _mask_grouped(m: re.Match, account_digits: int | None) -> str:
 def mask_text(text: str, account_digits: int | None = None) -> str:
     """Mask any 18- or 15-digit ID-shaped number inside free text (log lines, error messages).
 
-    Also written in groups (`360102 19900101 1234`).  With `account_digits`, a number of at least
-    that many digits written in groups (`6222 0202 0011 2233 445`) is masked as an account.
+    Also written in groups (`360102 19900101 1234`), and an ID number glued to letters (`ID360102…1234`,
+    `…1234abc`; see `_ID_RUN`).  With `account_digits`, a number of at least that many digits written in
+    groups (`6222 0202 0011 2233 445`) is masked as an account.
     """
     text = _GROUPED.sub(lambda m: _mask_grouped(m, account_digits), text)
     text = _ID_LIKE.sub(lambda m: m.group(1) + "********" + m.group(3)[-4:], text)
-    return _ID15_LIKE.sub(lambda m: m.group(1) + "*****" + m.group(3), text)
+    text = _ID15_LIKE.sub(lambda m: m.group(1) + "*****" + m.group(3), text)
+    return _ID_RUN.sub(lambda m: mask_id(m.group(0)) if is_id_number(m.group(0)) else m.group(0), text)
 
 
 class NameMasker:

@@ -30,26 +30,15 @@ import unicodedata
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hedui.privacy.masking import is_id_number as _is_id
 from hedui.privacy.masking import mask_id
-from matching.idnum import _real_birth_date, is_valid18
 
 __all__ = ["as_staged", "carries_id", "protect_request_column", "protect_request_ids", "staged_request_id"]
 
 KEY_PURPOSE = "request ids carrying an ID number"
 _RUN = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9])")
-#: the first two digits of a resident's ID number (GB/T 2260 provinces; 71 Taiwan, 81/82 Hong Kong, Macao)
-_PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
-                        50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82})
 #: a cheap first test, in Arrow: no run of 15 digits (ASCII or full-width), no ID number
 _CANDIDATE = "[0-9\uff10-\uff19]{15}"
-
-
-def _is_id(run: str) -> bool:
-    if int(run[:2]) not in _PROVINCES:
-        return False
-    if len(run) == 18:
-        return _real_birth_date(run[6:14]) and is_valid18(run.upper())
-    return _real_birth_date("19" + run[6:12])
 
 
 def _folded(text: str) -> str:
