@@ -247,3 +247,78 @@ def test_a_member_registered_only_on_a_link_nobody_confirmed_is_listed_with_that
         "and code <> 'UNCONFIRMED_LINK'",
         [RUN],
     ) == [(0,)]
+
+
+# --- 动态复核 -------------------------------------------------------------------------------------------------
+
+RUN1, RUN2 = "20261128", "20261228"
+
+
+def recheck_world(second: bool) -> World:
+    """The first check (request ids …a) or the 动态复核 a month later (…b): the same people."""
+    w = World()
+    program = "动态复核" if second else "最低生活保障"
+    s = "b" if second else "a"
+    # the car seen at the first check on his ID; now the department's row carries no ID (name and birth date link
+    # it, nobody confirmed it): still his car as far as anyone knows, not one "no longer there"
+    (a,) = w.household(f"TK20{s}", [("车廿", "本人")], program=program)
+    w.car({"name": a["name"], "id": ""} if second else a, "80000")
+    # a new car between the checks, on a row whose ID has a mistyped check character: news, said to be unconfirmed
+    (a,) = w.household(f"TK21{s}", [("车廿一", "本人")], program=program)
+    if second:
+        w.car({"name": a["name"], "id": wrong_check(a["id"])}, "80000")
+    # a new flat, a new company role, a new employer on exact records
+    (a,) = w.household(f"TK22{s}", [("车廿二", "本人")], program=program)
+    if second:
+        w.flat(a, "360702001001GB01022F00010001")
+        w.company(a, "有限责任公司", "存续", "5")
+        w.wages(a, ["202611"], "500")
+    fill(w)
+    return w
+
+
+@pytest.fixture(scope="module")
+def recheck_runs(tmp_path_factory):
+    from hedui.pipeline import RunContext, run
+
+    base = tmp_path_factory.mktemp("traps10_recheck")
+    ctxs = {}
+    for date, second in ((RUN1, False), (RUN2, True)):
+        with fresh_ids(1500):
+            w = recheck_world(second)
+        w.write(base / "inbox", date)
+        ctxs[date] = ctx = RunContext.of(base / "inbox", base / "work", date)
+        run(ctx)
+    return ctxs
+
+
+def test_a_recheck_weighs_what_changed_on_links_nobody_confirmed_as_unconfirmed_not_as_gone(recheck_runs):
+    import csv
+
+    ctx = recheck_runs[RUN2]
+    assert {k: v for k, v in outcomes(ctx).items() if k.startswith("TK")} == {
+        "TK20b": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"),
+        "TK21b": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"),
+        "TK22b": ("CLEAR", ""),
+    }
+    changes = query(
+        ctx, "select request_id, change, kind, detail_zh from changes where run_date = ? order by all", [RUN2]
+    )
+    assert changes == [
+        ("TK21b", "added", "vehicle", "车辆 赣B00001（小型轿车，正常）（概率匹配，尚未经人工确认）"),
+        ("TK22b", "added", "business", "赣州某某0商贸有限公司 股东"),
+        ("TK22b", "added", "employer", "工作单位 赣州某某有限公司"),
+        ("TK22b", "added", "property", "住宅房产 章贡区某路1号"),
+    ]
+    with open(ctx.report_dir / "alerts.csv", encoding="utf-8") as fh:
+        alerts = sorted((a["request_id"], a["alert"]) for a in csv.DictReader(fh))
+    assert alerts == [
+        ("TK21b", "新增车辆"),
+        ("TK22b", "新增企业任职"),
+        ("TK22b", "新增工作单位"),
+        ("TK22b", "新增房产"),
+    ]
+    page = (ctx.report_dir / "households" / "TK20b.html").read_text(encoding="utf-8")
+    assert "不再存在" not in page  # the car the page lists as a finding is not also "gone"
+    page = (ctx.report_dir / "households" / "TK21b.html").read_text(encoding="utf-8")
+    assert "车辆、房产、企业、工作单位、户籍状态均无变化" not in page
