@@ -322,3 +322,89 @@ def test_a_recheck_weighs_what_changed_on_links_nobody_confirmed_as_unconfirmed_
     assert "不再存在" not in page  # the car the page lists as a finding is not also "gone"
     page = (ctx.report_dir / "households" / "TK21b.html").read_text(encoding="utf-8")
     assert "车辆、房产、企业、工作单位、户籍状态均无变化" not in page
+
+
+# --- a deployment's policy file with limits of 0 ---------------------------------------------------------------
+
+
+def zero_policy() -> dict:
+    """The province's version as policy.md's table lets a deployment write it: no financial assets, no residential
+    unit, no business role allowed (a contribution "at or above 0" is every contribution, known or not: none is
+    below 0), vehicles as in the demonstration policy."""
+    params = {
+        "standard_monthly": {"城市": 800, "农村": 650},
+        "income_window_months": 12,
+        "financial_assets_multiple": 0,
+        "max_residential_units": 0,
+        "vehicle_price_multiple": 15,
+        "exempt_vehicle_types": ["普通二轮摩托车", "三轮汽车", "低速货车", "残疾人专用车"],
+        "business_contribution_limit": 0,
+        "excluded_income_items": ["城乡居民基本养老保险", "优待抚恤金", "计划生育奖励扶助"],
+    }
+    return {
+        "versions": [
+            {
+                "id": "JX-ZERO",
+                "source": {"notice": "测试通知", "number": "测-0", "date": "2026-01-01"},
+                "scope": {"region": "360000", "year": 2026, "urban_rural": "*", "program": "*"},
+                "params": params,
+            }
+        ]
+    }
+
+
+def build_zero() -> World:
+    w = World()
+    # a limited company's shareholder whose contribution the registry left empty: at or above 0 whatever it is
+    (a,) = w.household("TK40", [("零一", "本人")])
+    w.company(a, "有限责任公司", "存续", "")
+    w.expect("TK40", "FINDINGS", "BUSINESS_ROLE")
+    (a,) = w.household("TK41", [("零二", "本人")])
+    w.company(a, "有限责任公司", "存续", "0")
+    w.expect("TK41", "FINDINGS", "BUSINESS_ROLE")
+    (a,) = w.household("TK42", [("零三", "本人")])
+    w.flat(a, "360702001001GB01042F00010001")
+    w.expect("TK42", "FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT")
+    (a,) = w.household("TK43", [("零四", "本人")])
+    w.bank(a, "1")
+    w.expect("TK43", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # a balance left empty may be 0: unknown; a balance of 0 is no asset
+    (a,) = w.household("TK44", [("零五", "本人")])
+    w.bank(a, "")
+    w.expect("TK44", "INCOMPLETE", "VALUE_UNKNOWN")
+    (a,) = w.household("TK45", [("零六", "本人")])
+    w.bank(a, "0")
+    w.expect("TK45", "CLEAR", "")
+    # an active entity of unknown type: every role is a finding, whether it is a 个体工商户 does not matter
+    (a,) = w.household("TK46", [("零七", "本人")])
+    w.company(a, None, "在业", "")
+    w.rows["business_registry"][-1]["主体类型"] = ""
+    w.expect("TK46", "FINDINGS", "BUSINESS_ROLE")
+    fill(w)
+    return w
+
+
+@pytest.fixture(scope="module")
+def zero_run(tmp_path_factory):
+    import yaml
+
+    from hedui.pipeline import RunContext, run
+    from hedui.steps import policy
+
+    folder = tmp_path_factory.mktemp("traps10_policies")
+    (folder / "jiangxi.yaml").write_text(yaml.safe_dump(zero_policy(), allow_unicode=True), encoding="utf-8")
+    with fresh_ids(1700):
+        world = build_zero()
+    inbox = tmp_path_factory.mktemp("traps10_zero") / "inbox"
+    world.write(inbox)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps10_zero_work"), RUN)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(policy, "POLICY_DIR", folder)
+        run(ctx)
+    return world, ctx
+
+
+def test_limits_of_0_make_every_role_unit_and_yuan_a_finding_known_or_not(zero_run):
+    world, ctx = zero_run
+    got = outcomes(ctx)
+    assert {rid: got.get(rid) for rid in world.expected} == world.expected

@@ -340,6 +340,7 @@ needed_values as (
     inner join value_links as l on l.record_id = t.record_id and l.source = 'business_registry'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.subscribed_yuan is null
+      and w.business_contribution_limit_yuan > 0  -- a limit of 0: every role is listed, the amount not needed
       and not coalesce(list_contains(w.business_always_review_types, t.entity_type), false)
     union all
     -- an active entity of unknown type below the contribution limit may be one that is always listed
@@ -348,7 +349,7 @@ needed_values as (
     inner join value_links as l on l.record_id = t.record_id and l.source = 'business_registry'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.entity_type is null
-      and len(w.business_always_review_types) > 0
+      and len(w.business_always_review_types) > 0 and w.business_contribution_limit_yuan > 0
       and not coalesce(t.subscribed_yuan >= w.business_contribution_limit_yuan, false)
     union all
     -- a declared relation the registration cannot be checked against (finding_candidates.sql's

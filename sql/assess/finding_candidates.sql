@@ -249,8 +249,10 @@ business as (
     inner join households as h on h.request_id = l.request_id
     where b.run_date = $run_date
       and b.entity_status in ('存续', '在业')
+      -- a limit of 0: every role, its contribution known or not (none is below 0: the suite quarantines those)
       and (list_contains(h.business_always_review_types, b.entity_type)
-           or b.subscribed_yuan >= h.business_contribution_limit_yuan)
+           or b.subscribed_yuan >= h.business_contribution_limit_yuan
+           or h.business_contribution_limit_yuan <= 0)
 ),
 
 -- a per-capita figure is compared as it is, not as rounded to cents: hd_yuan_over shows the cents, or
