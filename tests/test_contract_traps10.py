@@ -223,7 +223,7 @@ def test_every_household_has_the_outcome_the_contract_gives_it(traps10_run):
 
 
 def test_a_member_registered_only_on_a_link_nobody_confirmed_is_listed_with_that_record(traps10_run):
-    _, ctx = traps10_run
+    world, ctx = traps10_run
     gaps = query(
         ctx,
         "select g.request_id, g.source, p.name, round(g.match_weight, 1) > 3, g.related_code, g.reason_zh "
@@ -247,6 +247,10 @@ def test_a_member_registered_only_on_a_link_nobody_confirmed_is_listed_with_that
         "and code <> 'UNCONFIRMED_LINK'",
         [RUN],
     ) == [(0,)]
+    # the page staff read names the record, what rests on it, and no full ID number
+    page = (ctx.report_dir / "households" / "TK01.html").read_text(encoding="utf-8")
+    assert reason in page and "public_security_20261128.csv" in page
+    assert not any(r["身份证号"] in page for r in world.rows["requests"] if r["委托编号"] == "TK01")
 
 
 # --- 动态复核 -------------------------------------------------------------------------------------------------
