@@ -240,22 +240,6 @@ no_policy as (
     qualify row_number() over (partition by h.request_id order by m.record_id) = 1
 ),
 
--- a request list without the applicant's own row (本人), none of its rows quarantined: the members' relations are
--- declared to someone not in the request, so the registration cannot be compared with them (finding_candidates.sql
--- translates every relation through the applicant's registration) — a contradiction could not be seen
-no_applicant as (
-    select m.request_id, m.member_id, 'requests', 'VALUE_UNKNOWN', m.record_id,
-        regexp_extract(m.record_id, '^requests:(.*):[0-9]+$', 1),
-        try_cast(regexp_extract(m.record_id, ':([0-9]+)$', 1) as integer), null, null,
-        '委托名单中本户没有“本人”（申请人）的行，申报的“与申请人关系”无法与户籍登记核对；请委托机关核实后重新委托'
-    from members as m
-    where m.relation <> '其他'
-      and not exists (select 1 from members as a where a.request_id = m.request_id and a.relation = '本人')
-      and not exists (select 1 from quarantine_subjects as q
-                      where q.run_date = $run_date and q.source = 'requests' and q.request_id = m.request_id)
-    qualify row_number() over (partition by m.request_id order by m.record_id) = 1
-),
-
 -- the records the values below are read from: the linked ones, and those waiting for review (a waiting record
 -- lacking a value could, confirmed, change the outcome: UNCONFIRMED_LINK, pending_unknown below)
 value_links as not materialized (
@@ -420,7 +404,6 @@ gaps as (
     union all select * from pending_unknown
     union all select * from inconsistent_requests
     union all select * from no_policy
-    union all select * from no_applicant
 ),
 
 final as (
