@@ -412,3 +412,31 @@ def test_limits_of_0_make_every_role_unit_and_yuan_a_finding_known_or_not(zero_r
     world, ctx = zero_run
     got = outcomes(ctx)
     assert {rid: got.get(rid) for rid in world.expected} == world.expected
+
+
+def test_a_recheck_with_a_source_now_missing_says_what_it_could_not_compare(tmp_path):
+    """The first check CLEAR (his motorcycle is exempt); at the 动态复核 the vehicle department delivered nothing: not
+    CLEAR (SOURCE_MISSING), his motorcycle not "no longer there", and the page does not say vehicles are unchanged."""
+    from hedui.pipeline import RunContext, run
+
+    ctx = None
+    for date, second in ((RUN1, False), (RUN2, True)):
+        with fresh_ids(1900):
+            w = World()
+            (a,) = w.household(
+                f"TK50{'b' if second else 'a'}",
+                [("缺五十", "本人")],
+                program="动态复核" if second else "最低生活保障",
+            )
+            w.car(a, "9000", kind="普通二轮摩托车")
+            fill(w)
+        w.write(tmp_path / "inbox", date, not_delivered=("vehicle",) if second else ())
+        ctx = RunContext.of(tmp_path / "inbox", tmp_path / "work", date)
+        run(ctx)
+        assert outcomes(ctx)[f"TK50{'b' if second else 'a'}"] == (
+            ("INCOMPLETE", "SOURCE_MISSING") if second else ("CLEAR", "")
+        )
+    assert query(ctx, "select count(*) from changes where run_date = ?", [RUN2]) == [(0,)]
+    page = (ctx.report_dir / "households" / "TK50b.html").read_text(encoding="utf-8")
+    assert "未作比较：车辆" in page and "不再存在" not in page
+    assert "车辆、房产、企业、工作单位、户籍状态均无变化" not in page
