@@ -263,7 +263,9 @@ def test_a_relation_contradicted_through_an_unconfirmed_registration_of_the_appl
     link(con, "public_security", "ps:1", A, confirmed=False, weight=12.0)  # his own record, linked by name
     registered(con, "ps:2", "妻", B)  # his mother, declared his 配偶
     rows = candidates(con)
-    assert found(rows) == [("MEMBER_REGISTRATION_MISMATCH", B, "ps:2", False, False)]
+    # … and he is registered on that record alone: rejected, he is not found (a pending candidate, traps10)
+    assert found(rows) == [("MEMBER_REGISTRATION_MISMATCH", A, "requests:req.csv:2", False, True),
+                           ("MEMBER_REGISTRATION_MISMATCH", B, "ps:2", False, False)]
     assert detail(rows, "ps:2") == "申报关系“配偶”，户籍登记为与户主关系“妻”（申请人登记为与户主关系“子”）"
 
 

@@ -101,7 +101,20 @@ unconfirmed_findings as (
 pending_records as (
     select distinct c.request_id, c.member_id, c.source, 'UNCONFIRMED_LINK', c.record_id, null, null,
         c.match_weight, c.code, '待人工确认的可能匹配记录；若确认，将构成该情形'
-    from candidates as c where c.is_pending and c.record_id is not null
+    from candidates as c where c.is_pending and c.record_id is not null and c.method <> 'if_rejected'
+),
+
+-- a member registered only on links nobody confirmed (finding_candidates.sql, method `if_rejected`): rejected,
+-- he is a declared member not in the registration, so the outcome rests on those registration records
+rejected_registration as (
+    select distinct c.request_id, c.member_id, l.source, 'UNCONFIRMED_LINK', l.record_id, null, null,
+        l.match_weight, c.code,
+        '概率匹配、尚未经人工确认的户籍记录（该成员仅凭此记录在册）；若经核实不属于该成员，“户籍中未查到该成员”的情形将成立'
+    from candidates as c
+    inner join links as l
+        on l.request_id = c.request_id and l.member_id = c.member_id and l.source = 'public_security'
+       and not l.is_confirmed
+    where c.code = 'MEMBER_REGISTRATION_MISMATCH' and c.is_pending and c.method = 'if_rejected'
 ),
 
 -- a member not found in the registration while a registration record waits for review as his:
@@ -327,6 +340,7 @@ needed_values as (
     inner join value_links as l on l.record_id = t.record_id and l.source = 'business_registry'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.subscribed_yuan is null
+      and w.business_contribution_limit_yuan > 0  -- a limit of 0: every role is listed, the amount not needed
       and not coalesce(list_contains(w.business_always_review_types, t.entity_type), false)
     union all
     -- an active entity of unknown type below the contribution limit may be one that is always listed
@@ -335,7 +349,7 @@ needed_values as (
     inner join value_links as l on l.record_id = t.record_id and l.source = 'business_registry'
     inner join window_bounds as w on w.request_id = l.request_id
     where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.entity_type is null
-      and len(w.business_always_review_types) > 0
+      and len(w.business_always_review_types) > 0 and w.business_contribution_limit_yuan > 0
       and not coalesce(t.subscribed_yuan >= w.business_contribution_limit_yuan, false)
     union all
     -- a declared relation the registration cannot be checked against (finding_candidates.sql's
@@ -382,6 +396,7 @@ gaps as (
     union all select * from pending_figures
     union all select * from rejected_figures
     union all select * from pending_registration
+    union all select * from rejected_registration
     union all select * from pending_ended
     union all select * from quarantined
     union all select * from quarantined_requests

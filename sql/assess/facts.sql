@@ -6,8 +6,14 @@
 -- (a source's links) reach the table scan, and no copy of every link of the run is made.
 with
 
+-- every link, and every record waiting for review as a member's: a car still on file whose row now links only
+-- by name and birth date is not "no longer there", and a new car on such a row is news (marked as unconfirmed)
 links as not materialized (
-    select * from links where run_date = $run_date and is_confirmed
+    select source, record_id, request_id, member_id, is_confirmed, false as is_pending
+    from links where run_date = $run_date
+    union all
+    select source, record_id, request_id, member_id, false, true
+    from pending_links where run_date = $run_date
 ),
 
 applicants as (
@@ -20,44 +26,51 @@ facts as (
     select l.request_id, l.member_id, 'vehicle' as kind,
         coalesce(hd_key(v.plate_no), v.record_id) as fact_key,
         '车辆 ' || coalesce(v.plate_no, '') || '（' || coalesce(v.vehicle_type, '') || '，'
-            || coalesce(v.vehicle_status, '') || '）' as detail_zh
+            || coalesce(v.vehicle_status, '') || '）' as detail_zh, l.is_confirmed, l.is_pending
     from stg_vehicle as v inner join links as l on l.record_id = v.record_id and l.source = 'vehicle'
     where v.run_date = $run_date and v.vehicle_status = '正常'
     union all
     select l.request_id, l.member_id, 'property', coalesce(hd_key(r.unit_no), r.record_id),
-        r.use_type || '房产 ' || coalesce(r.location, '')
+        r.use_type || '房产 ' || coalesce(r.location, ''), l.is_confirmed, l.is_pending
     from stg_real_estate as r inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     where r.run_date = $run_date and r.title_status = '现势'
     union all
     select l.request_id, l.member_id, 'business', coalesce(hd_key(b.credit_code), hd_key(b.entity_name)) || '/' || b.role,
-        b.entity_name || ' ' || b.role
+        b.entity_name || ' ' || b.role, l.is_confirmed, l.is_pending
     from stg_business_registry as b inner join links as l on l.record_id = b.record_id and l.source = 'business_registry'
     where b.run_date = $run_date and b.entity_status in ('存续', '在业')
     union all
-    select distinct l.request_id, l.member_id, 'employer', hd_key(t.withholder), '工作单位 ' || t.withholder
+    select distinct l.request_id, l.member_id, 'employer', hd_key(t.withholder), '工作单位 ' || t.withholder,
+        l.is_confirmed, l.is_pending
     from stg_tax as t inner join links as l on l.record_id = t.record_id and l.source = 'tax'
     where t.run_date = $run_date and t.income_item = '工资薪金所得' and t.withholder is not null
     union all
-    select distinct l.request_id, l.member_id, 'employer', hd_key(s.employer), '工作单位 ' || s.employer
+    select distinct l.request_id, l.member_id, 'employer', hd_key(s.employer), '工作单位 ' || s.employer,
+        l.is_confirmed, l.is_pending
     from stg_social_insurance as s inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
     where s.run_date = $run_date and s.category = '缴费' and s.employer is not null
     union all
     select l.request_id, l.member_id, 'registration', p.person_status,
-        '户籍状态 ' || p.person_status
+        '户籍状态 ' || p.person_status, l.is_confirmed, l.is_pending
     from stg_public_security as p inner join links as l on l.record_id = p.record_id and l.source = 'public_security'
     where p.run_date = $run_date and p.person_status <> '正常'
     union all
     select l.request_id, l.member_id, 'death', 'cremation',
-        '殡葬记录' || coalesce('（火化日期 ' || strftime(c.cremation_date, '%Y-%m-%d') || '）', '')
+        '殡葬记录' || coalesce('（火化日期 ' || strftime(c.cremation_date, '%Y-%m-%d') || '）', ''),
+        l.is_confirmed, l.is_pending
     from stg_civil_affairs as c inner join links as l on l.record_id = c.record_id and l.source = 'civil_affairs'
     where c.run_date = $run_date
 ),
 
 final as (
-    -- one row per fact: the same car, flat or employer written two ways (hd_key) is one, shown as first written
-    select $run_date as run_date, f.request_id, a.applicant_id, f.member_id, f.kind, f.fact_key, min(f.detail_zh) as detail_zh
+    -- one row per fact: the same car, flat or employer written two ways (hd_key) is one, shown as first written,
+    -- as its confirmed records write it; on records nobody confirmed only, said so
+    select $run_date as run_date, f.request_id, a.applicant_id, f.member_id, f.kind, f.fact_key,
+        coalesce(min(f.detail_zh) filter (where f.is_confirmed),
+                 min(f.detail_zh) filter (where not f.is_pending) || '（概率匹配，尚未经人工确认）',
+                 min(f.detail_zh) || '（待人工确认的可能匹配记录）') as detail_zh
     from facts as f inner join applicants as a on a.request_id = f.request_id
-    group by all
+    group by f.request_id, a.applicant_id, f.member_id, f.kind, f.fact_key
 )
 
 select * from final

@@ -103,6 +103,29 @@ not_registered as (
           where q.run_date = $run_date and q.source = 'public_security'
             and q.request_id = m.request_id and q.member_id = m.member_id
       )
+    union all
+    -- registered only on links nobody confirmed: were they rejected, he would be "not found" (a finding), so the
+    -- outcome rests on them; pending (method `if_rejected`) like a figure under its limit only with such records:
+    -- evidence_gaps.sql lists those registration records as UNCONFIRMED_LINK
+    select m.request_id, 'MEMBER_REGISTRATION_MISMATCH', m.member_id, 'requests', m.record_id,
+        '若概率匹配、尚未经人工确认的户籍记录经核实不属于该成员，申报成员“' || m.name || '”在公安户籍数据中未查到',
+        false, 'if_rejected', cast(null as double), true
+    from members as m
+    cross join ps_delivered
+    where ps_delivered.ok and m.is_authorized and m.member_id is not null
+      and exists (
+          select 1 from ps_linked as p
+          where p.request_id = m.request_id and p.member_id = m.member_id and not p.is_pending
+      )
+      and not exists (
+          select 1 from ps_linked as p
+          where p.request_id = m.request_id and p.member_id = m.member_id and not p.is_pending and p.is_confirmed
+      )
+      and not exists (
+          select 1 from quarantine_links as q
+          where q.run_date = $run_date and q.source = 'public_security'
+            and q.request_id = m.request_id and q.member_id = m.member_id
+      )
 ),
 
 -- the registration's relation to the head in the categories of 与申请人关系 (hd_relation_category);
@@ -226,8 +249,10 @@ business as (
     inner join households as h on h.request_id = l.request_id
     where b.run_date = $run_date
       and b.entity_status in ('存续', '在业')
+      -- a limit of 0: every role, its contribution known or not (none is below 0: the suite quarantines those)
       and (list_contains(h.business_always_review_types, b.entity_type)
-           or b.subscribed_yuan >= h.business_contribution_limit_yuan)
+           or b.subscribed_yuan >= h.business_contribution_limit_yuan
+           or h.business_contribution_limit_yuan <= 0)
 ),
 
 -- a per-capita figure is compared as it is, not as rounded to cents: hd_yuan_over shows the cents, or
