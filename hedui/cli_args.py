@@ -20,6 +20,22 @@ def int_in(lo: int, hi: int, what: str):
     return parse
 
 
+def seconds_in(lo: float, hi: float, what: str):
+    """An argparse type: a number of seconds lo..hi (`inf` and `nan` parse as floats: a timer given `inf`
+    dies in its thread, one given `nan` never fires, and the limit is silently gone)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not lo <= value <= hi:  # False for nan
+            raise argparse.ArgumentTypeError(f"{what}“{text[:40]}”无效：应为 {lo:g} 到 {hi:g} 之间的秒数")
+        return value
+
+    return parse
+
+
 def proxy_address(text: str) -> str:
     """An argparse type: a reverse proxy's IP address or network (`10.0.0.5`, `10.0.0.0/24`), never a
     name or `*` (a client trusted to name its own address could evade the sign-in limits)."""
@@ -29,6 +45,20 @@ def proxy_address(text: str) -> str:
         return str(ipaddress.ip_network(text.strip(), strict=False))
     except ValueError:
         raise argparse.ArgumentTypeError(f"反向代理地址“{text[:64]}”无效：应为 IP 地址或网段，如 10.0.0.5 或 10.0.0.0/24") from None
+
+
+def existing_workdir(workdir: str | Path, command: str) -> Path:
+    """A working folder a command only reads or maintains (never creates): it must exist and hold what a run
+    leaves (the database, the audit log or the key fingerprint) — a mistyped path would otherwise get a new
+    folder holding a fresh fingerprint (`keys check` then reporting the keys as matching) or an audit log of its
+    own (`purge` recording its deletions where no auditor looks)."""
+    w = Path(workdir)
+    if not w.is_dir():
+        raise InputError(f"工作目录 {w} 不存在：请检查 --workdir 路径（hedui {command} 只用于已运行过核对批次的工作目录）")
+    if not any((w / name).exists() for name in ("hedui.duckdb", "keys.fingerprint.json", "audit/audit_log.jsonl")):
+        raise InputError(f"{w} 不是 hedui 的工作目录（其中没有 hedui.duckdb、审计日志或密钥指纹）：请检查 --workdir 路径，"
+                         f"hedui {command} 只用于已运行过核对批次的工作目录")
+    return w
 
 
 def check_workdir(workdir: str | Path, inbox: str | Path) -> None:

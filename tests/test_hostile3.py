@@ -1,0 +1,183 @@
+"""Hostile ways in, round 3: command-line arguments an operator mistypes or an attacker chooses, and cells
+that a spreadsheet would still run as a formula.  One small hand-built world (tests/contract_world.py) is run
+once through the real pipeline; the commands then work on its working folder and auditor database."""
+
+from __future__ import annotations
+
+import pytest
+from contract_world import RUN, World, fresh_ids, run_world
+
+_NO_CRASH = ("Traceback", "内部错误", "Exception in thread", "OverflowError")
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    """A run of two households (OP01, OP02): its RunContext."""
+    world = World()
+    with fresh_ids(901):
+        a = world.household("OP01", [("赵一", "本人"), ("钱二", "配偶")])
+        world.household("OP02", [("孙三", "本人")])
+        world.bank(a[0], "1200.50")
+    return run_world(world, tmp_path_factory, "op_hostile3")
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """`hedui <argv>` in-process: (exit code, stdout, stderr); never a traceback nor an internal error."""
+    from hedui.cli import main
+
+    try:
+        rc = main(list(argv))
+    except SystemExit as exc:  # argparse's usage errors
+        rc = exc.code
+    out, err = capsys.readouterr()
+    assert not any(s in err for s in _NO_CRASH), err
+    return rc, out, err
+
+
+def _tree(root) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+
+
+# -- hedui audit: a time limit and a row count that are not numbers a limit can use ----------------------
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "0", "1e308", "五分钟"])
+def test_an_audit_time_limit_that_is_no_usable_number_is_a_usage_error(work, capsys, value):
+    # `inf` killed the statement timer's thread (a traceback on the screen, exit 0, and no time limit at all);
+    # `nan` and `-1` were taken as well
+    rc, out, err = _cli(capsys, "audit", "--workdir", str(work.workdir), "--timeout", value, "-c", "select 1")
+    assert rc == 2 and "每条查询的时限" in err and "无效" in err
+    assert out == ""
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e308"])
+def test_an_audit_time_limit_from_the_environment_that_is_no_usable_number_is_a_setup_error(
+    work, capsys, monkeypatch, value
+):
+    monkeypatch.setenv("HEDUI_AUDIT_TIMEOUT_S", value)
+    rc, out, err = _cli(capsys, "audit", "--workdir", str(work.workdir), "-c", "select 1")
+    assert rc == 2 and "HEDUI_AUDIT_TIMEOUT_S" in err and "无效" in err
+    assert out == ""
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "99999999999999999999999"])
+def test_an_audit_row_count_below_one_or_absurd_is_a_usage_error(work, capsys, value):
+    # 0 and -1 printed "（0 行，仅显示前 -1 行）" over a result that had a row
+    rc, out, err = _cli(
+        capsys, "audit", "--workdir", str(work.workdir), "--max-rows", value, "-c", "select 1"
+    )
+    assert rc == 2 and "最多显示行数" in err
+    assert out == ""
+
+
+def test_an_audit_database_that_is_not_one_is_refused_in_chinese(work, tmp_path, capsys):
+    # a typo'd --db that names another file: DuckDB's English IOException came out as an internal error
+    other = tmp_path / "outcomes.csv"
+    other.write_text("request_id,outcome\nOP01,CLEAR\n", encoding="utf-8")
+    rc, out, err = _cli(capsys, "audit", "--db", str(other), "-c", "select 1")
+    assert rc == 1 and "无法打开审计库" in err and "--db" in err
+    assert other.read_text(encoding="utf-8") == "request_id,outcome\nOP01,CLEAR\n"  # left as it was
+
+
+# -- hedui purge / keys: a mistyped working folder -----------------------------------------------------
+
+
+def test_purge_on_a_mistyped_working_folder_deletes_nothing_and_creates_nothing(work, tmp_path, capsys):
+    # before: a new folder was made with an audit log of its own, the inbox's old deliveries were deleted, and
+    # the deletion was recorded there, where no auditor looks, instead of in the working folder's audit log
+    inbox = tmp_path / "inbox"
+    old = inbox / "bank" / "20250101"
+    old.mkdir(parents=True)
+    (old / "bank_1.csv").write_text("机构名称\n", encoding="utf-8")
+    typo = tmp_path / "wrok"
+    rc, out, err = _cli(capsys, "purge", "--workdir", str(typo), "--inbox", str(inbox), "--today", RUN)
+    assert rc == 2 and "不存在" in err and "--workdir" in err
+    assert not typo.exists() and (old / "bank_1.csv").is_file()
+    # an existing folder that is no working folder (no database, audit log or key fingerprint): refused too
+    typo.mkdir()
+    rc, out, err = _cli(capsys, "purge", "--workdir", str(typo), "--inbox", str(inbox), "--today", RUN)
+    assert rc == 2 and "不是 hedui 的工作目录" in err
+    assert _tree(typo) == [] and (old / "bank_1.csv").is_file()
+
+
+@pytest.mark.parametrize(
+    "argv, env, expected",
+    [
+        (["--days", "99999999999999999999"], {}, "保留天数“99999999999999999999”无效"),
+        ([], {"HEDUI_RETENTION_DAYS": "99999999999999999999"}, "HEDUI_RETENTION_DAYS"),
+    ],
+)
+def test_purge_with_an_absurd_retention_is_a_usage_error_and_touches_nothing(
+    work, capsys, monkeypatch, argv, env, expected
+):
+    # a retention beyond a date's range was an internal OverflowError
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    before = (work.workdir / "audit" / "audit_log.jsonl").read_bytes()
+    rc, out, err = _cli(capsys, "purge", "--workdir", str(work.workdir), "--today", RUN, *argv)
+    assert rc == 2 and expected in err
+    assert (work.workdir / "audit" / "audit_log.jsonl").read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["check", "rotate"])
+def test_keys_on_a_mistyped_working_folder_create_nothing_and_never_say_the_keys_match(
+    tmp_path, capsys, monkeypatch, command
+):
+    # `keys check` made the folder, stored the current keys' fingerprint there and answered "一致", exit 0
+    monkeypatch.setenv("HEDUI_OLD_DATA_KEY", __import__("os").environ["HEDUI_DATA_KEY"])
+    typo = tmp_path / "typo" / "work"
+    rc, out, err = _cli(capsys, "keys", command, "--workdir", str(typo))
+    assert rc == 2 and "不存在" in err and "一致" not in out
+    assert list(tmp_path.iterdir()) == []
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    rc, out, err = _cli(capsys, "keys", command, "--workdir", str(empty))
+    assert rc == 2 and "不是 hedui 的工作目录" in err and "一致" not in out
+    assert _tree(empty) == []
+
+
+def test_keys_check_on_the_real_working_folder_still_answers(work, capsys):
+    rc, out, _ = _cli(capsys, "keys", "check", "--workdir", str(work.workdir))
+    assert rc == 0 and "一致" in out
+
+
+# -- formulas behind blanks --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        " =1+1",
+        '  =HYPERLINK("http://x","点击")',
+        "\u3000＝1+1",
+        "\u00a0@SUM(A1)",
+        "\u200b=1+1",
+        " \u3000-2+3",
+        "\u3000＋cmd|' /C calc'!A0",
+    ],
+)
+def test_a_formula_behind_leading_blanks_or_invisible_characters_is_neutralized(cell):
+    from hedui.safe_csv import neutralize
+
+    assert neutralize(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["  -50", " +3.5 ", "张 三", "   ", "\u3000李四"])
+def test_blanks_before_a_plain_number_or_a_name_leave_it_as_it_is(cell):
+    from hedui.safe_csv import neutralize
+
+    assert neutralize(cell) == cell
+
+
+def test_the_audit_csv_an_auditor_opens_neutralizes_a_formula_behind_blanks(work, capsys):
+    rc, out, _ = _cli(
+        capsys,
+        "audit",
+        "--workdir",
+        str(work.workdir),
+        "--csv",
+        "-c",
+        "select ' =HYPERLINK(1)' as a, '\u3000＝1+1' as b, '  -50' as c",
+    )
+    assert rc == 0
+    assert out.splitlines()[1] == "' =HYPERLINK(1),'\u3000＝1+1,  -50"
