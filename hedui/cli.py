@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from hedui.cli_args import check_workdir, int_in, proxy_address
+from hedui.cli_args import check_generate_out, check_workdir, int_in, proxy_address
 from hedui.errors import HeduiError
 from hedui.logs import mask_text, setup_logging
 
@@ -18,6 +18,7 @@ def cmd_generate(args) -> int:
     from hedui.ops.business_date import parse_business_date
 
     args.date = parse_business_date(args.date, "--date")
+    check_generate_out(args.out, args.date)
     started = time.perf_counter()
     summary = generate(Path(args.out), households=args.households, seed=args.seed, date=args.date)
     print(f"已生成样例交付：{args.out}（{args.households} 户，用时 {time.perf_counter() - started:.1f} 秒）")

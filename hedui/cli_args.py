@@ -71,3 +71,14 @@ def check_workdir(workdir: str | Path, inbox: str | Path) -> None:
     if wr == ir or wr.is_relative_to(ir):
         raise InputError(f"--workdir {w} 在收件箱 {i} 之内：工作目录存放含个人信息的数据库与报告，"
                          "不能放进各部门交付数据的收件箱；请另选一个目录")
+
+
+def check_generate_out(out: str | Path, date: str) -> None:
+    """A sample world is written only where nothing was delivered for `date`: the generator would overwrite a
+    real delivery, or slip synthetic rows beside it that the next run verifies as the departments' own (a sample
+    written there before is no different to tell apart: it is removed first, by hand)."""
+    out = Path(out)
+    taken = sorted(f"{d.parent.name}/{date}/" for d in out.glob(f"*/{date}") if d.is_dir() and any(d.iterdir()))
+    if taken:
+        raise InputError(f"--out {out} 中已有 {date} 的交付（{'、'.join(taken[:5])}{'等' if len(taken) > 5 else ''}）："
+                         "样例数据会覆盖或混入这些交付，未写入任何文件；请另选一个空目录（如是以前生成的样例，先删除这些目录）")

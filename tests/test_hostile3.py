@@ -181,3 +181,31 @@ def test_the_audit_csv_an_auditor_opens_neutralizes_a_formula_behind_blanks(work
     )
     assert rc == 0
     assert out.splitlines()[1] == "' =HYPERLINK(1),'\u3000＝1+1,  -50"
+
+
+# -- hedui generate over a real inbox ----------------------------------------------------------------
+
+
+def test_generate_never_writes_a_sample_world_into_a_real_delivery(tmp_path, capsys):
+    # before: the sample files replaced the bank's delivery of the day (same names) or were put beside it (other
+    # names), and the next run verified synthetic rows as the departments' own
+    inbox = tmp_path / "inbox"
+    real = inbox / "bank" / RUN
+    real.mkdir(parents=True)
+    (real / "bank_ICBC.csv").write_text("机构名称,户名\n中国工商银行,赵一\n", encoding="utf-8")
+    (real / "bank_ICBC.csv.ok").write_text("1", encoding="utf-8")
+    before = _tree(inbox)
+    rc, out, err = _cli(capsys, "generate", "--out", str(inbox), "--households", "2", "--date", RUN)
+    assert rc == 2 and f"bank/{RUN}/" in err and "未写入任何文件" in err
+    assert _tree(inbox) == before
+    assert (real / "bank_ICBC.csv").read_text(encoding="utf-8") == "机构名称,户名\n中国工商银行,赵一\n"
+    # another date: written as ever; a sample written before is not told apart from a delivery: refused too
+    rc, *_ = _cli(capsys, "generate", "--out", str(inbox), "--households", "2", "--date", "20261127")
+    assert rc == 0 and (inbox / "truth.csv").is_file()
+    rc, out, err = _cli(capsys, "generate", "--out", str(inbox), "--households", "2", "--date", "20261127")
+    assert rc == 2 and "未写入任何文件" in err
+    rc, out, err = _cli(capsys, "generate", "--out", str(inbox), "--households", "2", "--date", RUN)
+    assert (
+        rc == 2
+        and (real / "bank_ICBC.csv").read_text(encoding="utf-8") == "机构名称,户名\n中国工商银行,赵一\n"
+    )
