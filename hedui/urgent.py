@@ -247,13 +247,39 @@ def _stage_answers(ctx, answers: Path | None, on_request: set[str]) -> set[str]:
             continue
         if sub.name not in on_request:
             raise VerifyError(f"反馈目录中的 {sub.name}/ 不是按次查询的数据来源；允许：{'、'.join(sorted(on_request))}")
+        if sub.is_symlink():  # as a linked source folder of the inbox: never followed
+            raise VerifyError(f"反馈目录中的 {sub.name}/ 是符号链接，出于安全不读取（链接可能指向别处的文件）："
+                              "请把该部门的反馈文件直接放在这个子目录中后重试")
         dest = ctx.inbox / sub.name / ctx.run_date
         dest.mkdir(parents=True, exist_ok=True)
         for f in sorted(sub.iterdir()):
-            if f.is_file() and not f.is_symlink() and not f.name.startswith("."):
-                shutil.copyfile(f, dest / f.name)
+            _mirror(f, dest, ctx.workdir / ".links")
         out.add(sub.name)
     return out
+
+
+def _mirror(entry: Path, dest: Path, links: Path) -> None:
+    """`entry` of an answer folder into the scratch delivery `dest`, so that the connector judges it as it judges
+    the nightly inbox: a file copied (a hidden or temporary one too), a link, a folder or a pipe made again as
+    such, empty, never followed nor read, and a file with other hard links copied with a second name outside
+    the delivery.  Skipping them instead hid, say, a hidden file still being transferred: the answer counted as
+    complete and the household could come out CLEAR on a part of what the bank answered."""
+    import os
+    import stat
+
+    st = entry.lstat()
+    target = dest / entry.name
+    if stat.S_ISLNK(st.st_mode):
+        os.symlink(os.readlink(entry), target)
+    elif stat.S_ISDIR(st.st_mode):
+        target.mkdir()
+    elif not stat.S_ISREG(st.st_mode):
+        os.mkfifo(target)
+    else:
+        shutil.copyfile(entry, target, follow_symlinks=False)
+        if st.st_nlink > 1:  # a second name for the copy, outside the delivery: the connector sees the hard link
+            links.mkdir(parents=True, exist_ok=True)
+            os.link(target, links / f"{sum(1 for _ in links.iterdir())}")
 
 
 def _issue(workdir: Path, ctx, request_id: str) -> tuple[int, Path]:

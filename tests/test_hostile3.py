@@ -209,3 +209,98 @@ def test_generate_never_writes_a_sample_world_into_a_real_delivery(tmp_path, cap
         rc == 2
         and (real / "bank_ICBC.csv").read_text(encoding="utf-8") == "机构名称,户名\n中国工商银行,赵一\n"
     )
+
+
+# -- hedui verify (救急难): answer folders are read as untrusted as the nightly inbox ---------------------
+
+_BANK_HEADER = "机构名称,户名,证件号码,账号,账户类型,余额,查询日期\n"
+
+
+@pytest.fixture
+def urgent(work, tmp_path):
+    """A copy of the run's database to verify OP01 on, OP01's request rows, and a complete answer folder
+    (the nightly's bank, securities and insurance files: OP01 comes out CLEAR on them)."""
+    import csv
+    import shutil
+
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    shutil.copyfile(work.database, workdir / "hedui.duckdb")
+    with open(work.inbox / "requests" / RUN / f"requests_{RUN}.csv", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["委托编号"] == "OP01"]
+    answers = tmp_path / "answers"
+    for source in ("bank", "insurance", "securities"):
+        shutil.copytree(work.inbox / source / RUN, answers / source)
+    return workdir, rows, answers, rows[0]["身份证号"]
+
+
+def _verify(urgent) -> dict:
+    from hedui.urgent import verify_household
+
+    workdir, rows, answers, _ = urgent
+    return verify_household(workdir, rows, answers=answers, run_date="20261202")
+
+
+def test_complete_answers_verify_the_household_as_the_nightly_did(urgent):
+    got = _verify(urgent)
+    assert (got["outcome"], got["findings"], got["pending"]) == ("CLEAR", "", [])
+
+
+@pytest.mark.parametrize("entry", ["hidden", "folder", "pipe", "link"])
+def test_an_answer_folder_holding_what_the_inbox_refuses_never_makes_the_household_clear(urgent, entry):
+    # before: a hidden file (an rsync transfer still running), a sub-folder, a pipe or a link beside the bank's
+    # file were skipped, the answer counted as complete, and the household came out CLEAR without the rows they
+    # hold (here a 900,000 yuan deposit)
+    import os
+
+    _, _, answers, member_id = urgent
+    bank = answers / "bank"
+    rows = f"{_BANK_HEADER}中国银行,赵一,{member_id},6216000000000009999,定期,900000,20261126\n"
+    if entry == "hidden":
+        (bank / ".bank_2.csv.Xa81").write_text(rows, encoding="utf-8")
+    elif entry == "folder":
+        (bank / "more").mkdir()
+        (bank / "more" / "bank_2.csv").write_text(rows, encoding="utf-8")
+        (bank / "more" / "bank_2.csv.ok").write_text("1", encoding="utf-8")
+    elif entry == "pipe":
+        os.mkfifo(bank / "bank_2.csv")
+    else:
+        (bank.parent / "bank_2.csv").write_text(rows, encoding="utf-8")
+        (bank / "bank_2.csv").symlink_to(bank.parent / "bank_2.csv")
+    got = _verify(urgent)
+    assert got["outcome"] == "INCOMPLETE" and "SOURCE_MISSING" in got["findings"]
+
+
+def test_an_answer_file_with_another_hard_link_is_refused_as_in_the_inbox(urgent, tmp_path):
+    import os
+
+    _, _, answers, member_id = urgent
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text(
+        f"{_BANK_HEADER}中国银行,赵一,{member_id},6216000000000009999,定期,900000,20261126\n",
+        encoding="utf-8",
+    )
+    os.link(outside, answers / "bank" / "bank_2.csv")
+    (answers / "bank" / "bank_2.csv.ok").write_text("1", encoding="utf-8")
+    got = _verify(urgent)
+    assert got["outcome"] == "INCOMPLETE" and "SOURCE_MISSING" in got["findings"]
+
+
+def test_an_answer_source_folder_that_is_a_link_elsewhere_is_refused_unread(urgent, tmp_path):
+    # before: followed, and the rows of the folder it points at (here a deposit that is a finding) were verified
+    import shutil
+
+    from hedui.urgent import VerifyError
+
+    _, _, answers, member_id = urgent
+    elsewhere = tmp_path / "other_inbox_bank"
+    elsewhere.mkdir()
+    (elsewhere / "bank_9.csv").write_text(
+        f"{_BANK_HEADER}中国银行,赵一,{member_id},6216000000000009999,定期,900000,20261126\n",
+        encoding="utf-8",
+    )
+    (elsewhere / "bank_9.csv.ok").write_text("1", encoding="utf-8")
+    shutil.rmtree(answers / "bank")
+    (answers / "bank").symlink_to(elsewhere)
+    with pytest.raises(VerifyError, match="bank/ 是符号链接"):
+        _verify(urgent)
