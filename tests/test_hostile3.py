@@ -304,3 +304,54 @@ def test_an_answer_source_folder_that_is_a_link_elsewhere_is_refused_unread(urge
     (answers / "bank").symlink_to(elsewhere)
     with pytest.raises(VerifyError, match="bank/ 是符号链接"):
         _verify(urgent)
+
+
+# -- the nightly DAG's parameters ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["the inbox", "inside the inbox", "a file"])
+def test_a_dag_run_whose_working_folder_is_the_inbox_or_inside_it_fails_at_once_creating_nothing(
+    tmp_path, where
+):
+    # `hedui run` refused these; a triggered DAG run (params inbox/workdir, or $HEDUI_WORKDIR) wrote the working
+    # database, the reports and the raw copies of personal data into the folder the departments deliver into
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from hedui.ops.airflow_tasks import run_context
+
+    inbox = tmp_path / "inbox"
+    (inbox / "requests" / RUN).mkdir(parents=True)
+    (tmp_path / "work.txt").write_text("x", encoding="utf-8")
+    workdir = {"the inbox": inbox, "inside the inbox": inbox / "work", "a file": tmp_path / "work.txt"}[where]
+    before = _tree(tmp_path)
+    context = {
+        "params": {"inbox": str(inbox), "workdir": str(workdir), "run_date": RUN},
+        "logical_date": None,
+    }
+    with pytest.raises(AirflowFailException, match="--workdir"):
+        run_context(context)
+    assert _tree(tmp_path) == before
+
+
+def test_a_dag_run_with_a_working_folder_beside_the_inbox_gets_its_context(tmp_path):
+    from hedui.ops.airflow_tasks import run_context
+
+    inbox, workdir = tmp_path / "inbox", tmp_path / "work"
+    inbox.mkdir()
+    ctx = run_context({"params": {"inbox": str(inbox), "workdir": str(workdir), "run_date": RUN}})
+    assert (ctx.inbox, ctx.workdir, ctx.run_date) == (inbox.resolve(), workdir.resolve(), RUN)
+
+
+def test_purge_with_the_working_folder_given_as_the_inbox_deletes_no_report(work, capsys):
+    # before: reports/<old date> and runs/<old date> (the manifests: the inputs' hashes) were deleted as old
+    # deliveries, and the command said that reports and hashes were kept
+    old_report = work.workdir / "reports" / "20250101" / "outcomes.csv"
+    old_manifest = work.workdir / "runs" / "20250101" / "manifests" / "bank.json"
+    for f in (old_report, old_manifest):
+        f.parent.mkdir(parents=True)
+        f.write_text("x", encoding="utf-8")
+    rc, out, err = _cli(
+        capsys, "purge", "--workdir", str(work.workdir), "--inbox", str(work.workdir), "--today", RUN
+    )
+    assert rc == 2 and "就是工作目录" in err and "未删除任何文件" in err
+    assert old_report.is_file() and old_manifest.is_file()

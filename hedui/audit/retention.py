@@ -158,11 +158,15 @@ def purge(workdir: Path | str, inbox: Path | str | None, older_than_days: int, t
     `<workdir>/hedui.duckdb` (skipped when absent).  Returns the counts also
     written to the audit log's `purge` entry.
 
-    Raises ConfigError when `older_than_days` is not 1..MAX_RETENTION_DAYS and RetentionError when the
-    working database is held by another process.
+    Raises ConfigError when `older_than_days` is not 1..MAX_RETENTION_DAYS or `inbox` is the working
+    folder, and RetentionError when the working database is held by another process.
     """
     if not 1 <= int(older_than_days) <= MAX_RETENTION_DAYS:
         raise ConfigError(f"保留天数 {older_than_days} 无效：应为 1 到 {MAX_RETENTION_DAYS} 之间的整数")
+    if inbox is not None and Path(inbox).resolve() == Path(workdir).resolve():
+        # its reports/<date> and runs/<date> (manifests: the inputs' hashes) would be taken for old deliveries
+        raise ConfigError(f"--inbox {inbox} 就是工作目录：工作目录中的报告与批次记录会被当作过期交付删除，"
+                          "未删除任何文件；--inbox 应为各部门交付数据的收件箱")
     from hedui.workdir import writer_lock
 
     with writer_lock(workdir, "purge"):
