@@ -355,3 +355,43 @@ def test_purge_with_the_working_folder_given_as_the_inbox_deletes_no_report(work
     )
     assert rc == 2 and "就是工作目录" in err and "未删除任何文件" in err
     assert old_report.is_file() and old_manifest.is_file()
+
+
+# -- the nightly DAG's wait for a delivery agrees with the connector ----------------------------------
+
+
+def _sensor_folder(tmp_path, source: str):
+    from hedui.ops.airflow_tasks import DeliverySensor
+
+    inbox = tmp_path / "inbox"
+    folder = inbox / source / RUN
+    folder.mkdir(parents=True)
+    (folder / f"{source}_1.csv").write_text("x\n", encoding="utf-8")
+    (folder / f"{source}_1.csv.ok").write_text("1", encoding="utf-8")
+    context = {"params": {"inbox": str(inbox), "workdir": str(tmp_path / "work"), "run_date": RUN}}
+    return DeliverySensor(task_id=f"wait_{source}", source=source), folder, context
+
+
+@pytest.mark.parametrize("litter", ["Thumbs.db", "desktop.ini", "说明.txt", "~$requests_1.xlsx"])
+def test_litter_beside_the_request_list_does_not_fail_the_batch(tmp_path, litter):
+    # the sensor waited for a `Thumbs.db.ok`; past the cut-off (here: the run's cut-off is long past) the whole
+    # batch failed with "委托名单…交付不完整（缺少 .ok 完成标记）", while the connector ignores such files
+    sensor, folder, context = _sensor_folder(tmp_path, "requests")
+    (folder / litter).write_bytes(b"\x00" * 100)
+    assert sensor.execute(context) == "complete"
+
+
+@pytest.mark.parametrize("partial", [".bank_2.csv.Xa81", ".~bank_2.csv"])
+def test_a_hidden_file_of_a_transfer_still_running_is_not_a_complete_delivery(tmp_path, partial):
+    # the sensor called it complete (hidden names were left out) and the ingest found the delivery incomplete:
+    # past the cut-off the source is skipped with the reason instead
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from hedui.ops.business_date import delivery_complete
+
+    sensor, folder, context = _sensor_folder(tmp_path, "bank")
+    assert delivery_complete(folder)
+    (folder / partial).write_text("机构名称,户名\n", encoding="utf-8")
+    assert not delivery_complete(folder)
+    with pytest.raises(AirflowSkipException, match="bank"):
+        sensor.execute(context)
