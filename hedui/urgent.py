@@ -35,6 +35,7 @@ import csv
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -264,7 +265,6 @@ def _mirror(entry: Path, dest: Path, links: Path) -> None:
     such, empty, never followed nor read, and a file with other hard links copied with a second name outside
     the delivery.  Skipping them instead hid, say, a hidden file still being transferred: the answer counted as
     complete and the household could come out CLEAR on a part of what the bank answered."""
-    import os
     import stat
 
     st = entry.lstat()
@@ -353,6 +353,10 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
     on_request = set(config.on_request)
     key = f"{run_date}-{dt.datetime.now(BUSINESS_TZ).strftime('%H%M%S%f')}"
     scratch = workdir / "urgent" / key
+    from hedui.workdir import clean_dead_scratch, hold_scratch
+
+    clean_dead_scratch(workdir)  # what killed verifications left (plain ID numbers in their raw rows)
+    scratch_fd = hold_scratch(scratch)
     ctx = pipeline.RunContext.of(scratch / "inbox", scratch, run_date)
     steps: dict[str, float] = {}
     cpu_steps: dict[str, float] = {}
@@ -420,6 +424,7 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
     finally:
         if not keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
+        os.close(scratch_fd)
 
 
 def _inside(path: str, folder: Path, what: str) -> Path:

@@ -395,3 +395,83 @@ def test_a_hidden_file_of_a_transfer_still_running_is_not_a_complete_delivery(tm
     assert not delivery_complete(folder)
     with pytest.raises(AirflowSkipException, match="bank"):
         sensor.execute(context)
+
+
+def _wait_for(predicate, seconds: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_killed_urgent_verification_leaves_no_plain_id_behind(urgent, tmp_path, capsys):
+    # `hedui verify` killed (kill -9) mid-way left urgent/<key>/ with the household's raw rows, plain ID numbers
+    # included, for ever: no run, purge or later verification removed it
+    import csv
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    workdir, rows, answers, member_id = urgent
+    request = tmp_path / "request.csv"
+    with open(request, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    scratch = workdir / "urgent"
+
+    def raw_written() -> bool:
+        return any(p.suffix == ".parquet" for p in scratch.rglob("*")) if scratch.is_dir() else False
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hedui.cli",
+            "verify",
+            "--workdir",
+            str(workdir),
+            "--request-file",
+            str(request),
+            "--answers",
+            str(answers),
+            "--date",
+            "20261202",
+        ],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert _wait_for(raw_written, 120), "the verification wrote nothing to kill it after"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert list(scratch.iterdir())  # what the kill left: the scratch with the raw rows
+    rc, out, err = _cli(capsys, "purge", "--workdir", str(workdir), "--today", RUN)
+    assert rc == 0 and list(scratch.iterdir()) == []
+    # a running verification's scratch is never taken: held here as a live one holds it
+    from hedui.workdir import hold_scratch
+
+    live = scratch / "20261202-running"
+    fd = hold_scratch(live)
+    try:
+        rc, out, err = _cli(capsys, "purge", "--workdir", str(workdir), "--today", RUN)
+        assert rc == 0 and list(scratch.iterdir()) == [live]
+    finally:
+        os.close(fd)
+    # the next verification cleans what a killed one left too
+    from hedui.urgent import verify_household
+
+    leftover = scratch / "20261202-000000000000"
+    leftover.mkdir()
+    (leftover / "raw.parquet").write_bytes(member_id.encode())
+    os.utime(leftover, (0, 0))  # made long ago, never held: killed before it took its lock
+    got = verify_household(workdir, rows, answers=answers, run_date="20261202")
+    assert got["outcome"] == "CLEAR"
+    assert not scratch.exists() or list(scratch.iterdir()) == []
