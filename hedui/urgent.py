@@ -49,6 +49,8 @@ BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 REQUEST_HEADERS = ["委托编号", "业务类型", "姓名", "身份证号", "与申请人关系", "区划代码", "城乡类别",
                    "授权书编号", "授权日期", "委托日期"]
 PENDING = "pending"
+#: one household's request rows (at most 50) take a few KiB
+REQUEST_FILE_MAX = 1 << 20
 #: records without a usable ID whose name holds these may be a member's name with a rare
 #: character replaced (by `*` or pinyin): they stay probabilistic candidates
 PLACEHOLDER_NAME_RE = "[A-Za-z*]"
@@ -83,6 +85,10 @@ def read_request_file(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():
         raise VerifyError(f"委托文件 {path} 不存在：请检查路径")
+    size = path.stat().st_size
+    if size > REQUEST_FILE_MAX:  # one household: never read whole a file that big (a 4 GB one filled the memory)
+        raise VerifyError(f"委托文件 {path.name} 有 {size:,} 字节，超过一户委托的上限 {REQUEST_FILE_MAX:,} 字节："
+                          "急难核对一次只核对一户，请只放入该户成员的行")
     raw = path.read_bytes()
     for enc in ("utf-8-sig", "gb18030"):
         try:
@@ -94,7 +100,10 @@ def read_request_file(path: str | Path) -> list[dict]:
         raise VerifyError(f"委托文件 {path.name} 的编码无法识别：请另存为UTF-8或GB18030编码的CSV")
     sample = text[:4096]
     sep = "\t" if sample.count("\t") > sample.count(",") else ","
-    rows = list(csv.DictReader(text.splitlines(), delimiter=sep))
+    try:
+        rows = list(csv.DictReader(text.splitlines(), delimiter=sep))
+    except csv.Error as exc:  # a field over the csv module's limit (128 KiB), a stray NUL…
+        raise VerifyError(f"委托文件 {path.name} 不是可读的CSV（{exc}）：请按 requests_*.csv 的格式每位成员一行") from None
     return [{k.strip(): (v or "").strip() for k, v in r.items() if k} for r in rows
             if any((v or "").strip() for v in r.values())]
 

@@ -475,3 +475,19 @@ def test_a_killed_urgent_verification_leaves_no_plain_id_behind(urgent, tmp_path
     got = verify_household(workdir, rows, answers=answers, run_date="20261202")
     assert got["outcome"] == "CLEAR"
     assert not scratch.exists() or list(scratch.iterdir()) == []
+
+
+def test_a_huge_request_file_is_refused_by_its_size_unread(urgent, tmp_path, capsys):
+    # the whole file was read into memory (a 4 GB sparse file: 4 GB), then the csv module's field limit made it
+    # an internal error in English, exit 1
+    workdir, rows, _, _ = urgent
+    request = tmp_path / "request.csv"
+    with open(request, "wb") as fh:
+        fh.write(",".join(rows[0]).encode() + b"\n")
+        fh.truncate(200 << 20)
+    rc, out, err = _cli(capsys, "verify", "--workdir", str(workdir), "--request-file", str(request))
+    assert rc == 2 and "超过一户委托的上限" in err
+    # small enough to read, but one field over the csv module's limit: a clear error too
+    request.write_text(",".join(rows[0]) + "\n" + "x" * 300_000 + "\n", encoding="utf-8")
+    rc, out, err = _cli(capsys, "verify", "--workdir", str(workdir), "--request-file", str(request))
+    assert rc == 2 and "不是可读的CSV" in err
