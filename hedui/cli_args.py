@@ -82,3 +82,30 @@ def check_generate_out(out: str | Path, date: str) -> None:
     if taken:
         raise InputError(f"--out {out} 中已有 {date} 的交付（{'、'.join(taken[:5])}{'等' if len(taken) > 5 else ''}）："
                          "样例数据会覆盖或混入这些交付，未写入任何文件；请另选一个空目录（如是以前生成的样例，先删除这些目录）")
+
+
+def check_listen(host: str, port: int) -> None:
+    """What `hedui serve` is to listen on: an address of this machine, and a free port — else one Chinese
+    line, exit 2 (uvicorn said it in English, after the page's address had been printed as if it were up,
+    exit 3)."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError):
+        raise InputError(f"--host“{host[:64]}”不是有效的地址或主机名：请填本机的 IP 地址，如 127.0.0.1 或本机的局域网地址") from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: a port in TIME_WAIT is free
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError(f"端口 {port} 已被占用（{host}）：请换一个 --port，或先停止占用它的程序"
+                                 "（可能是另一个 hedui serve）") from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise InputError(f"--host {host} 不是本机的地址：请填本机的 IP 地址，如 127.0.0.1 或本机的局域网地址") from None
+            if exc.errno == errno.EACCES:
+                raise InputError(f"没有权限监听端口 {port}（1024 以下的端口需要管理员权限）：请换一个 --port") from None
+            raise InputError(f"无法监听 {host}:{port}（{exc.strerror}）：请检查 --host 与 --port") from None

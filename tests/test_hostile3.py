@@ -491,3 +491,41 @@ def test_a_huge_request_file_is_refused_by_its_size_unread(urgent, tmp_path, cap
     request.write_text(",".join(rows[0]) + "\n" + "x" * 300_000 + "\n", encoding="utf-8")
     rc, out, err = _cli(capsys, "verify", "--workdir", str(workdir), "--request-file", str(request))
     assert rc == 2 and "不是可读的CSV" in err
+
+
+# -- hedui serve on an address it cannot listen on ------------------------------------------------------
+
+
+@pytest.fixture
+def staffed(work, tmp_path):
+    """A working folder (a copy of the run's database) with one account: what `hedui serve` needs."""
+    import shutil
+
+    from hedui.web import accounts
+
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    shutil.copyfile(work.database, workdir / "hedui.duckdb")
+    accounts.add_user(workdir, "adm", "pw-adm-0123456789", "admin", ["360000"])
+    return workdir
+
+
+def test_serve_on_a_port_in_use_is_refused_in_chinese_before_saying_it_is_up(staffed, capsys):
+    # before: "核对工作台：http://127.0.0.1:<port>/ …Ctrl+C 结束" as if it were up, then uvicorn's English
+    # "[Errno 98] … address already in use", exit 3 (which hedui uses for a run missing a source)
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        rc, out, err = _cli(capsys, "serve", "--workdir", str(staffed), "--port", str(port))
+    assert rc == 2 and f"端口 {port} 已被占用" in err
+    assert "核对工作台" not in out
+
+
+@pytest.mark.parametrize("host", ["999.1.1.1", "not a host", "203.0.113.9"])
+def test_serve_on_an_address_that_is_not_this_machines_is_refused_in_chinese(staffed, capsys, host):
+    rc, out, err = _cli(capsys, "serve", "--workdir", str(staffed), "--host", host, "--port", "18999")
+    assert rc == 2 and "--host" in err and "本机" in err
+    assert "核对工作台" not in out
