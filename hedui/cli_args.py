@@ -1,5 +1,7 @@
-"""Checks of `hedui` command-line arguments that argparse cannot make: integer ranges, and a working
-folder that is a folder and not inside the inbox.  Each failure is one Chinese line, exit 2."""
+"""Checks of `hedui` command-line arguments that argparse cannot make: integer and time ranges, a working
+folder that is a folder and not inside the inbox (or, for the commands that maintain one, a working folder runs
+have used), an --out that holds no delivery, an address `serve` can listen on.  Each failure is one Chinese
+line, exit 2."""
 
 from __future__ import annotations
 
