@@ -5,7 +5,7 @@ Parquet) and :func:`read_table` (SQL exchange table) — and one header map per
 source (``maps/<source>.yaml``).  Never imports ``hedui`` or ``matching``.
 """
 
-from connectors.filedrop import read_delivery
+from connectors.filedrop import delivery_ready, read_delivery
 from connectors.manifest import DELIVERED, INCOMPLETE, MISSING, DeliveryManifest, FileManifest
 from connectors.maps import ColumnSpec, MapError, SourceMap, list_sources, load_map
 from connectors.raw import raw_schema
@@ -21,6 +21,7 @@ __all__ = [
     "MapError",
     "SourceMap",
     "SourceUnavailable",
+    "delivery_ready",
     "list_sources",
     "load_map",
     "raw_schema",

@@ -391,6 +391,25 @@ def _scan(folder: Path, manifest: DeliveryManifest,
     return data_files, markers
 
 
+def delivery_ready(source_map: SourceMap, folder: Path) -> bool:
+    """True when ``folder`` holds a delivery :func:`read_delivery` can take whole: at least one data file,
+    each with its ``.ok`` marker, and nothing it would refuse (a hidden or temporary file, a partial
+    download, a link, a subfolder…: a transfer may still be writing it).  OS litter and documents do not
+    count, as they do not when it is read (``Thumbs.db`` beside the data waited for a ``Thumbs.db.ok``
+    that never comes).  What a delivery sensor polls; the folder's data is not read."""
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    manifest = DeliveryManifest(source=source_map.source, delivery_date=folder.name,
+                                location=_shown_path(f"{folder.parent.name}/{folder.name}"))
+    try:
+        data_files, _ = _scan(folder, manifest, source_map)
+        return bool(data_files) and not manifest.problems and all(
+            not (m := _marker_path(path)).is_symlink() and m.is_file() for path, _ in data_files)
+    except OSError:  # the folder changed while it was looked at: not ready yet
+        return False
+
+
 def read_delivery(source_map: SourceMap, folder: Path, inbox_root: Path, out_parquet: Path,
                   delivery_date: str, limits: InputLimits | None = None) -> DeliveryManifest:
     """Read every data file of ``folder`` into ``out_parquet``; return the manifest.

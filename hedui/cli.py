@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from hedui.cli_args import check_workdir, int_in, proxy_address
+from hedui.cli_args import check_generate_out, check_listen, check_workdir, int_in, proxy_address
 from hedui.errors import HeduiError
 from hedui.logs import mask_text, setup_logging
 
@@ -18,6 +18,7 @@ def cmd_generate(args) -> int:
     from hedui.ops.business_date import parse_business_date
 
     args.date = parse_business_date(args.date, "--date")
+    check_generate_out(args.out, args.date)
     started = time.perf_counter()
     summary = generate(Path(args.out), households=args.households, seed=args.seed, date=args.date)
     print(f"已生成样例交付：{args.out}（{args.households} 户，用时 {time.perf_counter() - started:.1f} 秒）")
@@ -219,6 +220,7 @@ def cmd_serve(args) -> int:
     from hedui.privacy.keys import load_keys
 
     load_keys()  # a decision re-assesses and re-publishes: a missing key is a clear error now
+    check_listen(args.host, args.port)  # a bad address or a port in use: said now, not after "it is up"
     print(f"核对工作台：http://{args.host}:{args.port}/ （工作目录 {workdir}；Ctrl+C 结束）")
     if args.https and not args.trusted_proxy:
         print("提示：未设 --trusted-proxy 时经代理的请求都算作代理一个地址，任何人输错密码都可能使全体人员暂时无法登录")

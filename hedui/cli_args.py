@@ -1,5 +1,7 @@
-"""Checks of `hedui` command-line arguments that argparse cannot make: integer ranges, and a working
-folder that is a folder and not inside the inbox.  Each failure is one Chinese line, exit 2."""
+"""Checks of `hedui` command-line arguments that argparse cannot make: integer and time ranges, a working
+folder that is a folder and not inside the inbox (or, for the commands that maintain one, a working folder runs
+have used), an --out that holds no delivery, an address `serve` can listen on.  Each failure is one Chinese
+line, exit 2."""
 
 from __future__ import annotations
 
@@ -20,6 +22,22 @@ def int_in(lo: int, hi: int, what: str):
     return parse
 
 
+def seconds_in(lo: float, hi: float, what: str):
+    """An argparse type: a number of seconds lo..hi (`inf` and `nan` parse as floats: a timer given `inf`
+    dies in its thread, one given `nan` never fires, and the limit is silently gone)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not lo <= value <= hi:  # False for nan
+            raise argparse.ArgumentTypeError(f"{what}“{text[:40]}”无效：应为 {lo:g} 到 {hi:g} 之间的秒数")
+        return value
+
+    return parse
+
+
 def proxy_address(text: str) -> str:
     """An argparse type: a reverse proxy's IP address or network (`10.0.0.5`, `10.0.0.0/24`), never a
     name or `*` (a client trusted to name its own address could evade the sign-in limits)."""
@@ -29,6 +47,20 @@ def proxy_address(text: str) -> str:
         return str(ipaddress.ip_network(text.strip(), strict=False))
     except ValueError:
         raise argparse.ArgumentTypeError(f"反向代理地址“{text[:64]}”无效：应为 IP 地址或网段，如 10.0.0.5 或 10.0.0.0/24") from None
+
+
+def existing_workdir(workdir: str | Path, command: str) -> Path:
+    """A working folder a command only reads or maintains (never creates): it must exist and hold what a run
+    leaves (the database, the audit log or the key fingerprint) — a mistyped path would otherwise get a new
+    folder holding a fresh fingerprint (`keys check` then reporting the keys as matching) or an audit log of its
+    own (`purge` recording its deletions where no auditor looks)."""
+    w = Path(workdir)
+    if not w.is_dir():
+        raise InputError(f"工作目录 {w} 不存在：请检查 --workdir 路径（hedui {command} 只用于已运行过核对批次的工作目录）")
+    if not any((w / name).exists() for name in ("hedui.duckdb", "keys.fingerprint.json", "audit/audit_log.jsonl")):
+        raise InputError(f"{w} 不是 hedui 的工作目录（其中没有 hedui.duckdb、审计日志或密钥指纹）：请检查 --workdir 路径，"
+                         f"hedui {command} 只用于已运行过核对批次的工作目录")
+    return w
 
 
 def check_workdir(workdir: str | Path, inbox: str | Path) -> None:
@@ -41,3 +73,41 @@ def check_workdir(workdir: str | Path, inbox: str | Path) -> None:
     if wr == ir or wr.is_relative_to(ir):
         raise InputError(f"--workdir {w} 在收件箱 {i} 之内：工作目录存放含个人信息的数据库与报告，"
                          "不能放进各部门交付数据的收件箱；请另选一个目录")
+
+
+def check_generate_out(out: str | Path, date: str) -> None:
+    """A sample world is written only where nothing was delivered for `date`: the generator would overwrite a
+    real delivery, or slip synthetic rows beside it that the next run verifies as the departments' own (a sample
+    written there before is no different to tell apart: it is removed first, by hand)."""
+    out = Path(out)
+    taken = sorted(f"{d.parent.name}/{date}/" for d in out.glob(f"*/{date}") if d.is_dir() and any(d.iterdir()))
+    if taken:
+        raise InputError(f"--out {out} 中已有 {date} 的交付（{'、'.join(taken[:5])}{'等' if len(taken) > 5 else ''}）："
+                         "样例数据会覆盖或混入这些交付，未写入任何文件；请另选一个空目录（如是以前生成的样例，先删除这些目录）")
+
+
+def check_listen(host: str, port: int) -> None:
+    """What `hedui serve` is to listen on: an address of this machine, and a free port — else one Chinese
+    line, exit 2 (uvicorn said it in English, after the page's address had been printed as if it were up,
+    exit 3)."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError):
+        raise InputError(f"--host“{host[:64]}”不是有效的地址或主机名：请填本机的 IP 地址，如 127.0.0.1 或本机的局域网地址") from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: a port in TIME_WAIT is free
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError(f"端口 {port} 已被占用（{host}）：请换一个 --port，或先停止占用它的程序"
+                                 "（可能是另一个 hedui serve）") from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise InputError(f"--host {host} 不是本机的地址：请填本机的 IP 地址，如 127.0.0.1 或本机的局域网地址") from None
+            if exc.errno == errno.EACCES:
+                raise InputError(f"没有权限监听端口 {port}（1024 以下的端口需要管理员权限）：请换一个 --port") from None
+            raise InputError(f"无法监听 {host}:{port}（{exc.strerror}）：请检查 --host 与 --port") from None

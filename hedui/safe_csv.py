@@ -2,7 +2,8 @@
 
 Excel and WPS run a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a
 formula (``=HYPERLINK("http://…","点击")``), and a leading tab or carriage
-return can hide such a prefix.  Following the OWASP guidance on CSV
+return can hide such a prefix, as can leading blanks (spreadsheets trim them on
+import) or invisible characters.  Following the OWASP guidance on CSV
 injection, such a text cell gets a leading single quote, which the
 spreadsheet shows as text and does not display.  Numbers stay numbers: a
 Python int/float/Decimal is never touched, and neither is a text that is
@@ -24,9 +25,19 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
+# what may stand before a prefix and still let a spreadsheet see a formula: spreadsheets trim leading blanks
+# (spaces, the full-width space U+3000, a no-break space…) on import, and zero-width characters are invisible
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def _formula(text: str) -> bool:
+    return text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(text)
+
+
 def neutralize(value: Any) -> Any:
-    """``value`` safe as a spreadsheet cell: a text starting with a formula prefix gets a leading ``'``."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(value):
+    """``value`` safe as a spreadsheet cell: a text starting with a formula prefix, also after leading blanks
+    or invisible characters (``" =1+1"``, ``"\u3000＝1+1"``), gets a leading ``'``."""
+    if isinstance(value, str) and (_formula(value) or _formula(value.strip().strip(_INVISIBLE).strip())):
         return "'" + value
     return value
 

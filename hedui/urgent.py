@@ -35,6 +35,7 @@ import csv
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -48,6 +49,8 @@ BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 REQUEST_HEADERS = ["委托编号", "业务类型", "姓名", "身份证号", "与申请人关系", "区划代码", "城乡类别",
                    "授权书编号", "授权日期", "委托日期"]
 PENDING = "pending"
+#: one household's request rows (at most 50) take a few KiB
+REQUEST_FILE_MAX = 1 << 20
 #: records without a usable ID whose name holds these may be a member's name with a rare
 #: character replaced (by `*` or pinyin): they stay probabilistic candidates
 PLACEHOLDER_NAME_RE = "[A-Za-z*]"
@@ -82,6 +85,10 @@ def read_request_file(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():
         raise VerifyError(f"委托文件 {path} 不存在：请检查路径")
+    size = path.stat().st_size
+    if size > REQUEST_FILE_MAX:  # one household: never read whole a file that big (a 4 GB one filled the memory)
+        raise VerifyError(f"委托文件 {path.name} 有 {size:,} 字节，超过一户委托的上限 {REQUEST_FILE_MAX:,} 字节："
+                          "急难核对一次只核对一户，请只放入该户成员的行")
     raw = path.read_bytes()
     for enc in ("utf-8-sig", "gb18030"):
         try:
@@ -93,7 +100,10 @@ def read_request_file(path: str | Path) -> list[dict]:
         raise VerifyError(f"委托文件 {path.name} 的编码无法识别：请另存为UTF-8或GB18030编码的CSV")
     sample = text[:4096]
     sep = "\t" if sample.count("\t") > sample.count(",") else ","
-    rows = list(csv.DictReader(text.splitlines(), delimiter=sep))
+    try:
+        rows = list(csv.DictReader(text.splitlines(), delimiter=sep))
+    except csv.Error as exc:  # a field over the csv module's limit (128 KiB), a stray NUL…
+        raise VerifyError(f"委托文件 {path.name} 不是可读的CSV（{exc}）：请按 requests_*.csv 的格式每位成员一行") from None
     return [{k.strip(): (v or "").strip() for k, v in r.items() if k} for r in rows
             if any((v or "").strip() for v in r.values())]
 
@@ -247,13 +257,38 @@ def _stage_answers(ctx, answers: Path | None, on_request: set[str]) -> set[str]:
             continue
         if sub.name not in on_request:
             raise VerifyError(f"反馈目录中的 {sub.name}/ 不是按次查询的数据来源；允许：{'、'.join(sorted(on_request))}")
+        if sub.is_symlink():  # as a linked source folder of the inbox: never followed
+            raise VerifyError(f"反馈目录中的 {sub.name}/ 是符号链接，出于安全不读取（链接可能指向别处的文件）："
+                              "请把该部门的反馈文件直接放在这个子目录中后重试")
         dest = ctx.inbox / sub.name / ctx.run_date
         dest.mkdir(parents=True, exist_ok=True)
         for f in sorted(sub.iterdir()):
-            if f.is_file() and not f.is_symlink() and not f.name.startswith("."):
-                shutil.copyfile(f, dest / f.name)
+            _mirror(f, dest, ctx.workdir / ".links")
         out.add(sub.name)
     return out
+
+
+def _mirror(entry: Path, dest: Path, links: Path) -> None:
+    """`entry` of an answer folder into the scratch delivery `dest`, so that the connector judges it as it judges
+    the nightly inbox: a file copied (a hidden or temporary one too), a link, a folder or a pipe made again as
+    such, empty, never followed nor read, and a file with other hard links copied with a second name outside
+    the delivery.  Skipping them instead hid, say, a hidden file still being transferred: the answer counted as
+    complete and the household could come out CLEAR on a part of what the bank answered."""
+    import stat
+
+    st = entry.lstat()
+    target = dest / entry.name
+    if stat.S_ISLNK(st.st_mode):
+        os.symlink(os.readlink(entry), target)
+    elif stat.S_ISDIR(st.st_mode):
+        target.mkdir()
+    elif not stat.S_ISREG(st.st_mode):
+        os.mkfifo(target)
+    else:
+        shutil.copyfile(entry, target, follow_symlinks=False)
+        if st.st_nlink > 1:  # a second name for the copy, outside the delivery: the connector sees the hard link
+            links.mkdir(parents=True, exist_ok=True)
+            os.link(target, links / f"{sum(1 for _ in links.iterdir())}")
 
 
 def _issue(workdir: Path, ctx, request_id: str) -> tuple[int, Path]:
@@ -327,6 +362,10 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
     on_request = set(config.on_request)
     key = f"{run_date}-{dt.datetime.now(BUSINESS_TZ).strftime('%H%M%S%f')}"
     scratch = workdir / "urgent" / key
+    from hedui.workdir import clean_dead_scratch, hold_scratch
+
+    clean_dead_scratch(workdir)  # what killed verifications left (plain ID numbers in their raw rows)
+    scratch_fd = hold_scratch(scratch)
     ctx = pipeline.RunContext.of(scratch / "inbox", scratch, run_date)
     steps: dict[str, float] = {}
     cpu_steps: dict[str, float] = {}
@@ -394,6 +433,7 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
     finally:
         if not keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
+        os.close(scratch_fd)
 
 
 def _inside(path: str, folder: Path, what: str) -> Path:

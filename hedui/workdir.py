@@ -31,6 +31,7 @@ import shutil
 import socket
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -299,6 +300,7 @@ def clean_leftovers(workdir: Path | str, run_date: str | None = None) -> dict:
         for p in run.rglob("*.tmp"):
             drop(p)
     drop(workdir / "tmp")
+    counts["folders"] += clean_dead_scratch(workdir)
     for folder in (workdir / "audit", workdir / "reports"):
         for p in folder.rglob("*.tmp") if folder.is_dir() else []:
             drop(p)
@@ -307,6 +309,48 @@ def clean_leftovers(workdir: Path | str, run_date: str | None = None) -> dict:
     if any(counts.values()):
         log.warning("removed leftovers of an interrupted process in %s: %s", workdir, counts)
     return counts
+
+
+#: the file an urgent verification's scratch folder is held by (an flock) while the verification runs
+SCRATCH_LOCK = ".in_use"
+
+
+def hold_scratch(folder: Path) -> int:
+    """Create `folder` (an urgent verification's scratch, ``<workdir>/urgent/<key>/``) and hold it as in use:
+    the returned descriptor's flock, which the system releases when the process ends however it ends.  Close
+    the descriptor once the folder is removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / SCRATCH_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def clean_dead_scratch(workdir: Path | str) -> int:
+    """Remove the scratch folders of urgent verifications that were killed (``urgent/<key>/``, held by none):
+    they hold the household's raw rows, plain ID numbers included, which no purge would ever reach.  A
+    running verification's folder (its flock held) and one just being made are left.  Returns how many."""
+    root = Path(workdir) / "urgent"
+    removed = 0
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        try:
+            fd = os.open(folder / SCRATCH_LOCK, os.O_RDWR)
+        except FileNotFoundError:  # killed before it held the folder, or being made this instant
+            if time.time() - folder.stat().st_mtime > 600:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a verification is running in it
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed
 
 
 @contextlib.contextmanager

@@ -49,6 +49,8 @@ ENV_AUDIT_TEMP_LIMIT = "HEDUI_AUDIT_TEMP_LIMIT"
 
 
 ENV_AUDIT_TIMEOUT = "HEDUI_AUDIT_TIMEOUT_S"
+#: a day: the statement timer (threading.Timer) cannot wait `inf` seconds, and no audit query should run longer
+MAX_TIMEOUT_S = 86400
 
 
 def auditor_limits(environ: dict[str, str] | None = None) -> dict:
@@ -65,8 +67,8 @@ def auditor_limits(environ: dict[str, str] | None = None) -> dict:
         timeout = float(text)
     except ValueError:
         timeout = 0.0
-    if timeout <= 0:
-        raise ConfigError(f"{ENV_AUDIT_TIMEOUT}={text!r} 无效：应为正数（每条查询最多运行的秒数）")
+    if not 0 < timeout <= MAX_TIMEOUT_S:  # also refuses nan; inf would kill the timer's thread: no limit at all
+        raise ConfigError(f"{ENV_AUDIT_TIMEOUT}={text[:40]!r} 无效：应为 0 到 {MAX_TIMEOUT_S} 之间的正数（每条查询最多运行的秒数）")
     return {"memory_limit": env.get(ENV_AUDIT_MEMORY_LIMIT, "2GB"),
             "max_temp_directory_size": env.get(ENV_AUDIT_TEMP_LIMIT, "2GB"), "timeout_s": timeout}
 
@@ -78,7 +80,7 @@ def open_auditor(audit_db_path: Path | str, *, memory_limit: str | None = None,
     The connection cannot write, read or write other files, attach databases,
     load extensions or change settings (it may make temporary in-memory tables).
     Memory and spill space are capped (`auditor_limits`); statement time is
-    capped by `run_limited`.  Raises AuditError when the file does not exist.
+    capped by `run_limited`.  Raises AuditError when the file does not exist or DuckDB cannot open it.
     """
     path = Path(audit_db_path)
     if not path.is_file():
@@ -88,7 +90,12 @@ def open_auditor(audit_db_path: Path | str, *, memory_limit: str | None = None,
               "max_temp_directory_size": max_temp_directory_size or limits["max_temp_directory_size"],
               "enable_external_access": False,
               "autoinstall_known_extensions": False, "autoload_known_extensions": False}
-    con = duckdb.connect(str(path), read_only=True, config=config)
+    try:
+        con = duckdb.connect(str(path), read_only=True, config=config)
+    except duckdb.Error as exc:  # not a DuckDB file, another DuckDB version's, or a limit DuckDB refuses
+        raise AuditError(f"无法打开审计库 {path}（{type(exc).__name__}：{str(exc)[:200]}）：请确认 --db 指向 hedui 发布的"
+                         f"审计库文件（工作目录的 audit/hedui_audit.duckdb），且 {ENV_AUDIT_MEMORY_LIMIT} / "
+                         f"{ENV_AUDIT_TEMP_LIMIT} 是 DuckDB 认得的大小（如 2GB）") from None
     con.sql("set enable_progress_bar = false")  # a local option: set it, then lock everything
     con.sql("set lock_configuration = true")
     return con

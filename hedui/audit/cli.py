@@ -15,6 +15,7 @@ from hedui.audit.auditor import (
     ENV_AUDIT_MEMORY_LIMIT,
     ENV_AUDIT_TEMP_LIMIT,
     ENV_AUDIT_TIMEOUT,
+    MAX_TIMEOUT_S,
     auditor_limits,
     default_audit_db,
     default_log_path,
@@ -219,14 +220,17 @@ def add_audit_commands(subparsers) -> None:
     """Register `hedui audit` (query mode) and `hedui audit verify` on the CLI's subparsers."""
     import argparse
 
+    from hedui.cli_args import int_in, seconds_in
+
     a = subparsers.add_parser("audit", help="query the auditor database (read-only, masked); "
                                             "`audit verify` checks the audit log's hash chain")
     a.add_argument("--workdir", help="working folder (default $HEDUI_WORKDIR)")
     a.add_argument("--db", help="the auditor database file (default WORKDIR/audit/hedui_audit.duckdb)")
     a.add_argument("-c", "--command", dest="sql", help="SQL to run (default: read statements from stdin)")
     a.add_argument("--csv", action="store_true", help="print CSV instead of a table")
-    a.add_argument("--max-rows", type=int, default=1000)
-    a.add_argument("--timeout", type=float, help=f"seconds per statement (default ${ENV_AUDIT_TIMEOUT} or 300)")
+    a.add_argument("--max-rows", type=int_in(1, 10_000_000, "最多显示行数"), default=1000)
+    a.add_argument("--timeout", type=seconds_in(0.001, MAX_TIMEOUT_S, "每条查询的时限"),
+                   help=f"seconds per statement (default ${ENV_AUDIT_TIMEOUT} or 300)")
     a.set_defaults(func=cli_audit)
     sub = a.add_subparsers(dest="audit_command")
     v = sub.add_parser("verify", help="check the audit log: changed, removed or reordered entries")

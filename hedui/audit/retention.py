@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 ENV_RETENTION_DAYS = "HEDUI_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 90
+#: a century: more days than that is a typo (and past ~700,000 the cut-off date falls before year 1)
+MAX_RETENTION_DAYS = 36500
 RUN_KINDS = ("raw", "staged_pre", "staged")
 _DATE = re.compile(r"^\d{8}$")
 
@@ -49,8 +51,8 @@ def retention_days(environ: dict[str, str] | None = None) -> int:
         days = int(text)
     except ValueError:
         days = 0
-    if days < 1:
-        raise ConfigError(f"{ENV_RETENTION_DAYS}={text!r} 无效：应为正整数（保留原始数据的天数）")
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        raise ConfigError(f"{ENV_RETENTION_DAYS}={text[:40]!r} 无效：应为 1 到 {MAX_RETENTION_DAYS} 之间的整数（保留原始数据的天数）")
     return days
 
 
@@ -156,11 +158,15 @@ def purge(workdir: Path | str, inbox: Path | str | None, older_than_days: int, t
     `<workdir>/hedui.duckdb` (skipped when absent).  Returns the counts also
     written to the audit log's `purge` entry.
 
-    Raises ConfigError when `older_than_days` < 1 and RetentionError when the
-    working database is held by another process.
+    Raises ConfigError when `older_than_days` is not 1..MAX_RETENTION_DAYS or `inbox` is the working
+    folder, and RetentionError when the working database is held by another process.
     """
-    if int(older_than_days) < 1:
-        raise ConfigError(f"保留天数 {older_than_days} 无效：应为正整数")
+    if not 1 <= int(older_than_days) <= MAX_RETENTION_DAYS:
+        raise ConfigError(f"保留天数 {older_than_days} 无效：应为 1 到 {MAX_RETENTION_DAYS} 之间的整数")
+    if inbox is not None and Path(inbox).resolve() == Path(workdir).resolve():
+        # its reports/<date> and runs/<date> (manifests: the inputs' hashes) would be taken for old deliveries
+        raise ConfigError(f"--inbox {inbox} 就是工作目录：工作目录中的报告与批次记录会被当作过期交付删除，"
+                          "未删除任何文件；--inbox 应为各部门交付数据的收件箱")
     from hedui.workdir import writer_lock
 
     with writer_lock(workdir, "purge"):
@@ -204,10 +210,12 @@ def cli_purge(args) -> int:
     """`hedui purge --workdir W [--inbox I] [--days N] --today YYYYMMDD`: run `purge`, print the counts."""
     import sys
 
+    from hedui.cli_args import existing_workdir
     from hedui.ops.business_date import parse_business_date
 
     days = args.days if args.days is not None else retention_days()
-    counts = purge(args.workdir, args.inbox, days, parse_business_date(args.today, "--today"))
+    today = parse_business_date(args.today, "--today")
+    counts = purge(existing_workdir(args.workdir, "purge"), args.inbox, days, today)
     sys.stdout.write(
         f"已清除 {counts['cutoff']} 之前的原始数据：交付目录 {counts['inbox_folders']} 个（{counts['inbox_files']} 个文件），"
         f"批次文件目录 {counts['run_folders']} 个，数据库原始值 {sum(counts['database_rows'].values())} 行，"
@@ -218,9 +226,12 @@ def cli_purge(args) -> int:
 
 def add_purge_command(subparsers) -> None:
     """Register `hedui purge` on the CLI's subparsers."""
+    from hedui.cli_args import int_in
+
     p = subparsers.add_parser("purge", help="delete raw deliveries and staged raw values older than the retention period")
     p.add_argument("--workdir", required=True)
     p.add_argument("--inbox", help="the inbox whose old delivery folders to delete")
-    p.add_argument("--days", type=int, help=f"days to keep (default ${ENV_RETENTION_DAYS} or {DEFAULT_RETENTION_DAYS})")
+    p.add_argument("--days", type=int_in(1, MAX_RETENTION_DAYS, "保留天数"),
+                   help=f"days to keep (default ${ENV_RETENTION_DAYS} or {DEFAULT_RETENTION_DAYS})")
     p.add_argument("--today", required=True, help="the logical date YYYYMMDD the age is counted from")
     p.set_defaults(func=cli_purge)

@@ -99,11 +99,13 @@ def latest_complete_date(inbox: Path, source: str = "requests") -> str | None:
 
 
 def delivery_complete(folder: Path) -> bool:
-    """True when `folder` holds at least one data file and every data file has its ``.ok`` beside it."""
-    if not folder.is_dir():
-        return False
-    data = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix != ".ok"]
-    return bool(data) and all(p.with_name(p.name + ".ok").is_file() for p in data)
+    """True when `folder` (``<inbox>/<source>/<date>``) holds at least one data file, every data file has its
+    ``.ok`` beside it, and nothing the connector would refuse stands beside them (a hidden file of a transfer
+    still running); OS litter and documents do not count (:func:`connectors.delivery_ready`)."""
+    from connectors import delivery_ready, load_map
+
+    folder = Path(folder)
+    return delivery_ready(load_map(folder.parent.name), folder)
 
 
 def check_inbox(inbox: Path, business_date: str) -> None:

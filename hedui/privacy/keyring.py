@@ -369,6 +369,9 @@ def cli_keys(args) -> int:
     """`hedui keys rotate|check --workdir W`."""
     import sys
 
+    from hedui.cli_args import existing_workdir
+
+    existing_workdir(args.workdir, f"keys {args.keys_command}")  # a mistyped path: never a new fingerprinted folder
     if args.keys_command == "check":
         check_keys(args.workdir)
         sys.stdout.write(f"密钥与工作目录 {args.workdir} 的密钥指纹一致。\n")
