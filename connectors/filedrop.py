@@ -103,6 +103,14 @@ def classify(path: Path) -> tuple[str | None, str]:
     return fmt, ""
 
 
+#: a marker's count as people write it (after NFKC: ``：`` is ``:``): ``2``, ``行数=2``, ``行数：2``, ``共2行``, ``2 条``,
+#: ``rows: 2``, ``2.00`` (a tool's decimal); anything else (``2/3``, ``2026-11-28 2``, ``2 3``) is no count
+_MARKER_COUNT = re.compile(
+    r"(?:(?:(?:数据|总|记录)?(?:行数|条数|记录数)|共|rows?|(?:row )?count)\s*(?:[:=]|为|是)?\s*)?"
+    r"([0-9]{1,12})(?:\.0+)?\s*(?:行|条|条记录|笔|rows?)?", re.IGNORECASE)
+_MARKER_FIX = "请部门在完成标记中只写该文件的数据行数（不含表头和合计行），例如“12”，然后重新交付"
+
+
 def _marker_text(raw: bytes) -> str:
     """A marker's text: UTF-8 (BOM or not), UTF-16 with a BOM (Notepad's “Unicode”), or GB18030;
     full-width digits folded, blanks around it and thousands separators (``1,234``) removed."""
@@ -140,14 +148,11 @@ def _check_marker(path: Path, fm: FileManifest) -> None:
     except OSError:
         fm.fail(f"{name}的完成标记{_shown_path(marker.name)}无法读取")
         return
-    if not re.fullmatch(r"[0-9]{1,12}", text):  # a row count, never a huge or odd number
-        fm.fail(f"{name}的完成标记{_shown_path(marker.name)}内容“{shown_name(text, 20)}”不是行数")
+    count = _MARKER_COUNT.fullmatch(text)  # a row count, never a huge or odd number
+    if count is None:
+        fm.fail(f"{name}的完成标记{_shown_path(marker.name)}内容“{shown_name(text, 20)}”不是行数；{_MARKER_FIX}")
         return
-    try:
-        fm.marker_count = int(text)
-    except ValueError:
-        fm.fail(f"{name}的完成标记{_shown_path(marker.name)}内容“{shown_name(text, 20)}”不是行数")
-        return
+    fm.marker_count = int(count.group(1))
     if fm.marker_count != fm.rows_read:
         fm.fail(f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行，文件可能不完整")
 
