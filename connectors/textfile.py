@@ -185,7 +185,7 @@ def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes:
                 except UnicodeDecodeError:
                     utf8, bad = _decode_slow(data, encoding, line)
                     chunk = Chunk(utf8, line, n_lines, bad, encoding)
-                chunk.bad = {**utf8_lines(data, line), **chunk.bad, **long_lines}  # a UTF-8 line: mojibake
+                chunk.bad = {**chunk.bad, **utf8_lines(data, line), **long_lines}  # a UTF-8 line: mojibake
                 yield chunk
             line += n_lines
         if not block:
