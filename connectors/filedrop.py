@@ -38,7 +38,7 @@ from connectors.limits import (
     shown_name,
 )
 from connectors.litter import is_os_litter, packed_or_partial, suffix_of, wrong_format_data
-from connectors.manifest import MISSING, DeliveryManifest, FileManifest
+from connectors.manifest import MISSING, DeliveryManifest, FileManifest, parse_count
 from connectors.maps import SourceMap
 from connectors.raw import RawWriter, find_header, record_header_problems
 from connectors.sheets import Table, hidden_sheet_holding_data, read_parquet, read_xlsx, sheet_holding_header
@@ -103,11 +103,6 @@ def classify(path: Path) -> tuple[str | None, str]:
     return fmt, ""
 
 
-#: a marker's count as people write it (after NFKC: ``：`` is ``:``): ``2``, ``行数=2``, ``行数：2``, ``共2行``, ``2 条``,
-#: ``rows: 2``, ``2.00`` (a tool's decimal); anything else (``2/3``, ``2026-11-28 2``, ``2 3``) is no count
-_MARKER_COUNT = re.compile(
-    r"(?:(?:(?:数据|总|记录)?(?:行数|条数|记录数)|共|rows?|(?:row )?count)\s*(?:[:=]|为|是)?\s*)?"
-    r"([0-9]{1,12})(?:\.0+)?\s*(?:行|条|条记录|笔|rows?)?", re.IGNORECASE)
 _MARKER_FIX = "请部门在完成标记中只写该文件的数据行数（不含表头和合计行），例如“12”，然后重新交付"
 
 
@@ -148,11 +143,11 @@ def _check_marker(path: Path, fm: FileManifest) -> None:
     except OSError:
         fm.fail(f"{name}的完成标记{_shown_path(marker.name)}无法读取")
         return
-    count = _MARKER_COUNT.fullmatch(text)  # a row count, never a huge or odd number
+    count = parse_count(text)  # a row count, never a huge or odd number
     if count is None:
         fm.fail(f"{name}的完成标记{_shown_path(marker.name)}内容“{shown_name(text, 20)}”不是行数；{_MARKER_FIX}")
         return
-    fm.marker_count = int(count.group(1))
+    fm.marker_count = count
     if fm.marker_count != fm.rows_read:
         fm.fail(f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行，文件可能不完整")
 

@@ -213,3 +213,91 @@ def test_a_count_written_in_words_that_differs_from_the_rows_read_leaves_the_fil
     manifest, staged, _ = _deliver_bank(tmp_path, marker.encode("gb18030"))
     assert manifest.status == "incomplete" and not staged
     assert manifest.files[0].problems == [f"b.csv的完成标记写明{count}行，实际读到2行，文件可能不完整"]
+
+
+# --- the exchange database: columns of the types a department's DBA picks ---------------------------------------
+
+
+@pytest.mark.services
+def test_an_exchange_table_of_money_real_and_date_columns_is_read_as_the_numbers_and_days_it_holds(
+    tmp_path, monkeypatch
+):
+    """缴费基数 as PostgreSQL `money` reached us as "$3,000.00" (the server's lc_monetary): not an amount, every
+    row quarantined, every member's record unknown.  `real` writes 2,000,000 as "2e+06", `date`/`timestamp`
+    months and days, a `date` 交付日期 and a text 行数 "2行": read as the values they hold."""
+    import os
+
+    import pyarrow.parquet as pq
+    from conftest import skip_or_fail
+
+    from connectors import load_map, read_table
+    from hedui.steps.ingest import stage_source
+
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        conn = psycopg.connect(
+            host="127.0.0.1", port=5432, user="postgres", dbname="test", connect_timeout=3, autocommit=True
+        )
+    except psycopg.OperationalError as exc:
+        skip_or_fail(f"PostgreSQL 127.0.0.1:5432 is not reachable: {exc}")
+    table = f"hedui_t9_si_{os.getpid()}"
+    types = {
+        "身份证号": "text",
+        "姓名": "text",
+        "险种": "text",
+        "类别": "text",
+        "月份": "date",
+        "缴费基数": "money",
+        "待遇金额": "real",
+        "单位名称": "text",
+        "交付日期": "date",
+    }
+    try:
+        conn.execute(f'drop table if exists "{table}", "{table}_ok"')
+        conn.execute(
+            f'create table "{table}" ({", ".join(f"{chr(34)}{c}{chr(34)} {t}" for c, t in types.items())})'
+        )
+        conn.execute(f'create table "{table}_ok" ("交付日期" timestamp, "行数" text)')
+        rows = [
+            (
+                "11010519491231002X",
+                "张三",
+                "企业职工基本养老保险",
+                "缴费",
+                "2026-09-01",
+                "3000.00",
+                None,
+                "某公司",
+            ),
+            (
+                "360102198501011238",
+                "李四",
+                "机关事业单位养老保险",
+                "待遇",
+                "2026-10-01",
+                None,
+                2000000.0,
+                None,
+            ),
+        ]
+        for r in rows:
+            conn.execute(
+                f'insert into "{table}" values (%s, %s, %s, %s, %s, %s::numeric, %s, %s, %s)',
+                [*r, "2026-11-28"],
+            )
+        conn.execute(f'insert into "{table}_ok" values (%s, %s)', ["2026-11-28 00:00:00", "2行"])
+        monkeypatch.setenv("AIRFLOW_CONN_HEDUI_T9_PG", "postgresql://postgres@127.0.0.1:5432/test")
+        smap = load_map("social_insurance")
+        manifest = read_table(smap, "hedui_t9_pg", table, tmp_path / "si.parquet", RUN)
+    finally:
+        conn.execute(f'drop table if exists "{table}", "{table}_ok"')
+        conn.close()
+    assert (manifest.status, manifest.rows_total, manifest.files[0].marker_count) == ("delivered", 2, 2)
+    staged, quarantine = tmp_path / "staged.parquet", tmp_path / "quarantine.parquet"
+    stage_source(tmp_path / "si.parquet", smap, RUN, staged, quarantine, manifest=manifest, threads=1)
+    assert pq.read_table(quarantine).num_rows == 0
+    got = sorted(
+        (r["name"], str(r["period_month"]), r["contribution_base_yuan"], r["benefit_yuan"])
+        for r in pq.read_table(staged).to_pylist()
+    )
+    assert got == [("张三", "2026-09-01", 3000.0, None), ("李四", "2026-10-01", None, 2000000.0)]
