@@ -88,7 +88,47 @@ def build() -> tuple[World, dict[str, bytes]]:
         ).encode("gb18030")
         extra[f"bank/bank_extra{k}.csv.ok"] = marker.encode("gb18030")
         w.expect(rid, "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # --- a workbook written by a program: a formula stored without its result --------------------------------------
+    # xlsxwriter stores 0 as the result of a formula it is not given one for: TJ08's deposit "=10000+15000" was
+    # staged as a balance of 0 and the household CLEAR.  Excel would show 25,000; the file does not say it
+    (a,) = w.household("TJ08", [("甘雨八", "本人")])
+    extra["bank/bank_formulas.xlsx"] = _xlsxwriter_bank(
+        [
+            (
+                "中国银行江西省分行",
+                a["name"],
+                a["id"],
+                "6216000000000009208",
+                "活期",
+                "=10000+15000",
+                "20261126",
+            )
+        ]
+    )
+    extra["bank/bank_formulas.xlsx.ok"] = b"1"
+    w.expect("TJ08", "INCOMPLETE", "RECORD_QUARANTINED")
     return w, extra
+
+
+def _xlsxwriter_bank(rows: list[tuple], results: dict[int, float] | None = None) -> bytes:
+    """A bank workbook written by xlsxwriter; a cell starting with = is a formula (its result given only for the
+    rows in ``results``), a row whose first cell is 合计 sums the balances above it."""
+    import io
+
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf)
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, BANK)
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row):
+            if isinstance(value, str) and value.startswith("="):
+                sheet.write_formula(r, c, value, None, (results or {}).get(r, 0))
+            else:
+                sheet.write(r, c, value)
+    book.close()
+    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -301,3 +341,55 @@ def test_an_exchange_table_of_money_real_and_date_columns_is_read_as_the_numbers
         for r in pq.read_table(staged).to_pylist()
     )
     assert got == [("张三", "2026-09-01", 3000.0, None), ("李四", "2026-10-01", None, 2000000.0)]
+
+
+# --- workbooks written by programs: formulas --------------------------------------------------------------------
+
+
+def _deliver_workbook(tmp_path, data: bytes, marker: bytes):
+    import pyarrow.parquet as pq
+
+    from connectors import load_map, read_delivery
+    from hedui.steps.ingest import stage_source
+
+    folder = tmp_path / "inbox" / "bank" / RUN
+    folder.mkdir(parents=True)
+    (folder / "b.xlsx").write_bytes(data)
+    (folder / "b.xlsx.ok").write_bytes(marker)
+    smap = load_map("bank")
+    manifest = read_delivery(smap, folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
+    staged, quarantine = tmp_path / "staged.parquet", tmp_path / "quarantine.parquet"
+    stage_source(tmp_path / "raw.parquet", smap, RUN, staged, quarantine, manifest=manifest, threads=1)
+    return manifest, pq.read_table(staged).to_pylist(), pq.read_table(quarantine).to_pylist()
+
+
+def test_a_formula_stored_without_its_result_is_quarantined_not_read_as_zero_or_empty(tmp_path):
+    """xlsxwriter stores 0 for a formula given no result, openpyxl stores none: read as a balance of 0 (or an empty
+    one).  A result the program stored (xlsxwriter's value=) is the cell's value; a 合计 row whose =SUM has no
+    result is still the summary row."""
+    import io
+
+    import openpyxl
+
+    bank = ["中国银行", "张三", "11010519491231002X", "6216000000000000001", "活期"]
+    data = _xlsxwriter_bank(
+        [
+            (*bank, "=10000+5000", "20261126"),
+            ("中国银行", "李四", "360102198501011238", "6216000000000000002", "活期", "=100*2", "20261126"),
+            ("合计", "", "", "", "", "=SUM(F2:F3)", ""),
+        ],
+        results={2: 200},
+    )
+    manifest, staged, quarantined = _deliver_workbook(tmp_path / "a", data, b"2")
+    assert manifest.status == "delivered" and manifest.files[0].summary_rows == 1
+    assert [(r["name"], r["balance_yuan"]) for r in staged] == [("李四", 200.0)]
+    assert [(q["row_no"], q["rule"]) for q in quarantined] == [(2, "read_error")]
+    assert "第6列（余额）是公式“=10000+5000”，文件中没有它的计算结果" in quarantined[0]["reason_zh"]
+    book = openpyxl.Workbook()
+    book.active.append(BANK)
+    book.active.append([*bank, "=10000+5000", "20261126"])
+    buf = io.BytesIO()
+    book.save(buf)
+    manifest, staged, quarantined = _deliver_workbook(tmp_path / "b", buf.getvalue(), b"1")
+    assert manifest.status == "delivered" and not staged
+    assert [(q["row_no"], q["rule"]) for q in quarantined] == [(2, "read_error")]
