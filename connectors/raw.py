@@ -26,7 +26,10 @@ _BLANK_RE = r"^[\s\u00a0\u3000\ufeff]*$"
 #: keeps the control characters) is empty, as an empty cell is: an authorization number of a lone tab
 #: is none on file.  A column is looked at only when some cell is this short (a few ms per million).
 _BLANK_CELL_BYTES = 8
-_SUMMARY_RE = r'^[\s\u00a0\u3000\ufeff"]*合[\s\u00a0\u3000]*计'
+#: a summary row's first cell: 合计 (sources.md), and its synonyms 总计 (a grand total) and 小计 (a subtotal between
+#: groups) — a total is no record whatever its word: read as one it was a row of no one, or a file whose marker
+#: (which counts no total) disagreed with the rows read, the source not delivered
+_SUMMARY_RE = r'^[\s\u00a0\u3000\ufeff"]*[合总小][\s\u00a0\u3000]*计'
 HEADER_SEARCH_ROWS = 30
 #: rows gathered before a Parquet row group is written (batches are smaller: many small files, 8 MiB chunks)
 ROW_GROUP_ROWS = 1 << 18

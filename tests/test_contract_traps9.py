@@ -1,7 +1,8 @@
 """sources.md's "Delivery" read sentence by sentence as someone writing hidden test deliveries would read it,
 round 9: completion markers written as people write a count (行数=1, 共12行), a GB18030 export with a line pasted
 from a UTF-8 one, the same row delivered twice once under the traditional form of the name and the legacy 15-digit
-ID.  Small households built by hand (tests/contract_world.py), run once through the real pipeline, each checked
+ID, totals written 总计 / 小计, a workbook written by a program (formulas without results), an exchange table of
+PostgreSQL money / real / date columns.  Small households built by hand (tests/contract_world.py), run once through the real pipeline, each checked
 for the outcome and finding codes the contract gives it; connector cases through the real reader and staging.
 Cases of test_contract_traps*.py, test_contract_deliveries.py, test_format_invariance.py, test_connectors*.py and
 test_staging.py are not repeated.
@@ -107,6 +108,34 @@ def build() -> tuple[World, dict[str, bytes]]:
     )
     extra["bank/bank_formulas.xlsx.ok"] = b"1"
     w.expect("TJ08", "INCOMPLETE", "RECORD_QUARANTINED")
+    # --- totals under another word: 小计 after each bank's accounts, 总计 at the end ------------------------------
+    # the marker counts the four accounts (no total, as sources.md has it for 合计): the totals were read as rows,
+    # 6 ≠ 4, and the bank counted as not delivered for every household of the run
+    (a,) = w.household("TJ09", [("甘雨九", "本人")])
+    lines = [",".join(BANK)]
+    for bank, balances in (
+        ("中国银行江西省分行", ("5000", "4000")),
+        ("中国工商银行赣州分行", ("3000", "2000")),
+    ):
+        for balance in balances:
+            lines.append(
+                ",".join(
+                    [
+                        bank,
+                        a["name"],
+                        a["id"],
+                        f"62160000000000099{len(lines):02d}",
+                        "活期",
+                        balance,
+                        "20261126",
+                    ]
+                )
+            )
+        lines.append(",".join(["小计", "", "", "", "", str(sum(int(b) for b in balances)), ""]))
+    lines.append(",".join(["总 计", "", "", "", "", "14000", ""]))
+    extra["bank/bank_totals.csv"] = ("\n".join(lines) + "\n").encode("gb18030")
+    extra["bank/bank_totals.csv.ok"] = b"4"
+    w.expect("TJ09", "CLEAR", "")
     return w, extra
 
 
