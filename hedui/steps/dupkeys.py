@@ -25,6 +25,8 @@ step of tax, social insurance, bank and public security 12.1 → 14.2 CPU-s.
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 from collections.abc import Iterator
 
 import duckdb
@@ -41,15 +43,22 @@ _PARSED = ("amount", "date", "month", "number")
 NAME_AS_STAGED = "hd_name_as_staged"
 
 
+@functools.lru_cache(maxsize=1)
+def _exceptions() -> re.Pattern:
+    """``name_sql_exceptions`` (RE2's ``\\x{HHHH}``) compiled once as a Python pattern (pyarrow would compile the
+    34,000-character class again for every batch)."""
+    return re.compile("[" + re.sub(r"\\x\{([0-9A-Fa-f]+)\}", lambda m: f"\\U{int(m.group(1), 16):08X}",
+                                   name_sql_exceptions()) + "]")
+
+
 def _names_as_staged(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     """:func:`normalize_name` of the values holding a character of ``name_sql_exceptions`` (once per distinct
     value of the batch), NULL for the others: what ingest's name normalizer stages as ``name_norm``."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     enc = pc.dictionary_encode(values)
-    fix = pc.fill_null(pc.match_substring_regex(enc.dictionary, "[" + name_sql_exceptions() + "]"), False)
-    names = enc.dictionary.to_pylist()
-    norms = [normalize_name(v) if f else None for v, f in zip(names, fix.to_pylist(), strict=True)]
+    search = _exceptions().search
+    norms = [normalize_name(v) if v is not None and search(v) else None for v in enc.dictionary.to_pylist()]
     return pc.take(pa.array(norms, pa.string()), enc.indices)
 
 
