@@ -422,3 +422,40 @@ def test_a_formula_stored_without_its_result_is_quarantined_not_read_as_zero_or_
     manifest, staged, quarantined = _deliver_workbook(tmp_path / "b", buf.getvalue(), b"1")
     assert manifest.status == "delivered" and not staged
     assert [(q["row_no"], q["rule"]) for q in quarantined] == [(2, "read_error")]
+
+
+# --- a column named twice in the header -------------------------------------------------------------------------
+
+
+def test_a_column_named_twice_is_read_where_its_cells_agree_and_quarantined_where_they_differ(tmp_path):
+    """余额 twice (an export joining two queries): the second column was ignored without a word — a deposit of
+    25,000 in it, 100 in the first, staged as 100.  Which one the bank meant is not known: the row is quarantined;
+    where the two agree, or only the second holds a value, that value is read."""
+    import pyarrow.parquet as pq
+
+    from connectors import load_map, read_delivery
+    from hedui.steps.ingest import stage_source
+
+    folder = tmp_path / "inbox" / "bank" / RUN
+    folder.mkdir(parents=True)
+    head = ["中国银行", "张三", "11010519491231002X"]
+    rows = [
+        [*head, "6216000000000000001", "活期", "100", "20261126", "25000"],  # differ
+        [*head, "6216000000000000002", "活期", "300", "20261126", " 300 "],  # agree
+        [*head, "6216000000000000003", "活期", "", "20261126", "400"],  # the second alone
+        [*head, "6216000000000000004", "活期", "", "20261126", ""],
+    ]  # neither: unknown
+    lines = [",".join([*BANK, "余额"])] + [",".join(r) for r in rows]
+    (folder / "b.csv").write_bytes(("\n".join(lines) + "\n").encode("gb18030"))
+    (folder / "b.csv.ok").write_bytes(b"4")
+    smap = load_map("bank")
+    manifest = read_delivery(smap, folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
+    staged, quarantine = tmp_path / "staged.parquet", tmp_path / "quarantine.parquet"
+    stage_source(tmp_path / "raw.parquet", smap, RUN, staged, quarantine, manifest=manifest, threads=1)
+    assert manifest.status == "delivered"
+    assert "b.csv的表头中“余额”出现不止一次" in "；".join(manifest.files[0].problems)
+    got = [(r["row_no"], r["balance_yuan"]) for r in pq.read_table(staged).to_pylist()]
+    assert got == [(3, 300.0), (4, 400.0), (5, None)]
+    [q] = pq.read_table(quarantine).to_pylist()
+    assert (q["row_no"], q["rule"]) == (2, "read_error")
+    assert "“余额”有两列（第6列、第8列）且值不同" in q["reason_zh"] and "25000" not in q["reason_zh"]
