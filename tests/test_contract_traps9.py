@@ -1,10 +1,11 @@
-"""sources.md's "Delivery" read sentence by sentence as someone writing hidden test deliveries would read it,
-round 9: completion markers written as people write a count (行数=1, 共12行), a GB18030 export with a line pasted
-from a UTF-8 one, the same row delivered twice once under the traditional form of the name and the legacy 15-digit
-ID, totals written 总计 / 小计, a workbook written by a program (formulas without results), an exchange table of
-PostgreSQL money / real / date columns.  Small households built by hand (tests/contract_world.py), run once through the real pipeline, each checked
-for the outcome and finding codes the contract gives it; connector cases through the real reader and staging.
-Cases of test_contract_traps*.py, test_contract_deliveries.py, test_format_invariance.py, test_connectors*.py and
+"""sources.md's "Delivery" and "Values as they come" read sentence by sentence as someone writing hidden test
+deliveries would read them, round 9: completion markers written as people write a count (行数=1, 共12行), a GB18030
+export with a line pasted from a UTF-8 one, the same row delivered twice once under the traditional form of the name
+and the legacy 15-digit ID, totals written 总计 / 小计, a workbook written by a program (formulas stored without their
+results), a column named twice in the header, an exchange table of PostgreSQL money / real / date columns.  Small
+households built by hand (tests/contract_world.py), run once through the real pipeline, each checked for the outcome
+and finding codes the contract gives it; connector cases through the real reader and staging.  Cases of
+test_contract_traps*.py, test_contract_deliveries.py, test_format_invariance.py, test_connectors*.py and
 test_staging.py are not repeated.
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan/person/month, income window
