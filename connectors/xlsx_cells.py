@@ -124,7 +124,9 @@ def special_cells(path: Path, sheet_member: str) -> tuple[dict, dict, dict]:
     with zipfile.ZipFile(path) as zf:
         styles = wan_styles(zf)
         recalculated = _recalculated_on_load(zf)
-        if not styles and not _has_error_cell(zf, sheet_member, (b't="e"', b"<f>", b"<f ")):
+        # formulas are looked for only in a workbook to be recalculated: Excel and WPS store every result
+        formulas = (b"<f>", b"<f ") if recalculated else ()
+        if not styles and not _has_error_cell(zf, sheet_member, (b't="e"', *formulas)):
             return errors, wan, uncomputed
         with zf.open(sheet_member) as fh:
             for _, el in ElementTree.iterparse(fh):
