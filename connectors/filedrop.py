@@ -38,7 +38,7 @@ from connectors.limits import (
     shown_name,
 )
 from connectors.litter import is_os_litter, packed_or_partial, suffix_of, wrong_format_data
-from connectors.manifest import MISSING, DeliveryManifest, FileManifest
+from connectors.manifest import MISSING, DeliveryManifest, FileManifest, parse_count
 from connectors.maps import SourceMap
 from connectors.raw import RawWriter, find_header, record_header_problems
 from connectors.sheets import Table, hidden_sheet_holding_data, read_parquet, read_xlsx, sheet_holding_header
@@ -103,6 +103,9 @@ def classify(path: Path) -> tuple[str | None, str]:
     return fmt, ""
 
 
+_MARKER_FIX = "请部门在完成标记中只写该文件的数据行数（不含表头和合计行），例如“12”，然后重新交付"
+
+
 def _marker_text(raw: bytes) -> str:
     """A marker's text: UTF-8 (BOM or not), UTF-16 with a BOM (Notepad's “Unicode”), or GB18030;
     full-width digits folded, blanks around it and thousands separators (``1,234``) removed."""
@@ -140,14 +143,11 @@ def _check_marker(path: Path, fm: FileManifest) -> None:
     except OSError:
         fm.fail(f"{name}的完成标记{_shown_path(marker.name)}无法读取")
         return
-    if not re.fullmatch(r"[0-9]{1,12}", text):  # a row count, never a huge or odd number
-        fm.fail(f"{name}的完成标记{_shown_path(marker.name)}内容“{shown_name(text, 20)}”不是行数")
+    count = parse_count(text)  # a row count, never a huge or odd number
+    if count is None:
+        fm.fail(f"{name}的完成标记{_shown_path(marker.name)}内容“{shown_name(text, 20)}”不是行数；{_MARKER_FIX}")
         return
-    try:
-        fm.marker_count = int(text)
-    except ValueError:
-        fm.fail(f"{name}的完成标记{_shown_path(marker.name)}内容“{shown_name(text, 20)}”不是行数")
-        return
+    fm.marker_count = count
     if fm.marker_count != fm.rows_read:
         fm.fail(f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行，文件可能不完整")
 

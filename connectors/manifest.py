@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -12,6 +14,22 @@ DELIVERED = "delivered"
 MISSING = "missing"
 INCOMPLETE = "incomplete"
 IGNORED_SHOWN = 10  # names of ignored entries shown in a delivery's message
+
+#: a row count as people write it (after NFKC: ``：`` is ``:``, ``２`` is ``2``): ``12``, ``1,002``, ``行数=12``,
+#: ``行数：12``, ``共12行``, ``12 条``, ``rows: 12``, ``12.00`` (a tool's decimal); anything else (``12/13``,
+#: ``2026-11-28 12``, ``12 13``) states no count
+_COUNT = re.compile(
+    r"(?:(?:(?:数据|总|记录)?(?:行数|条数|记录数)|共|rows?|(?:row )?count)\s*(?:[:=]|为|是)?\s*)?"
+    r"([0-9]{1,12}|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.0*)?\s*(?:行|条|条记录|笔|rows?)?",
+    re.IGNORECASE,
+)
+
+
+def parse_count(text: object) -> int | None:
+    """The data-row count ``text`` states (a ``.ok`` marker's text, a ``<table>_ok`` 行数 cell as text), or None
+    when it states none plainly: the count must then not be taken for any number."""
+    m = _COUNT.fullmatch(unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "").strip())
+    return int(m.group(1).replace(",", "")) if m else None
 
 
 @dataclass

@@ -79,8 +79,10 @@ class HeaderMatch:
 
     ``columns[i]`` is the canonical column of the file's i-th column (or None);
     ``scales`` the scale of each matched amount column; ``missing`` the map's
-    columns the file lacks; ``extra`` the file's headers the map does not know
-    (duplicates of an already matched column included).
+    columns the file lacks; ``extra`` the file's headers the map does not know;
+    ``twins`` the later header cells naming an already matched column (the
+    file's position, the column, its scale): :class:`connectors.raw.RawWriter`
+    reads a row's value from them only where they agree with the first.
     """
 
     columns: tuple[str | None, ...]
@@ -88,6 +90,7 @@ class HeaderMatch:
     missing: tuple[ColumnSpec, ...]
     extra: tuple[str, ...]
     foreign: tuple[str, ...] = ()  # amount headers in a foreign currency: not used (their values are unknown)
+    twins: tuple[tuple[int, str, float], ...] = ()
 
     @property
     def score(self) -> int:
@@ -176,18 +179,23 @@ class SourceMap:
         return out
 
     def match_headers(self, headers: list[object]) -> HeaderMatch:
-        """Line a file's header row up with this map (first occurrence of a column wins)."""
+        """Line a file's header row up with this map (first occurrence of a column wins; later ones are ``twins``)."""
         cols: list[str | None] = []
         scales: dict[str, float] = {}
         extra: list[str] = []
         foreign: list[str] = []
-        for h in headers:
+        twins: list[tuple[int, str, float]] = []
+        for i, h in enumerate(headers):
             spec, scale = self.lookup(h)
             if spec is not None and scale is None:
                 cols.append(None)
                 foreign.append(str(h).strip())
                 continue
-            if spec is None or spec.column in scales:
+            if spec is not None and spec.column in scales:
+                cols.append(None)
+                twins.append((i, spec.column, scale))
+                continue
+            if spec is None:
                 cols.append(None)
                 if h is not None and str(h).strip():
                     extra.append(str(h).strip())
@@ -195,7 +203,7 @@ class SourceMap:
             cols.append(spec.column)
             scales[spec.column] = scale
         missing = tuple(c for c in self.columns if c.column not in scales)
-        return HeaderMatch(tuple(cols), scales, missing, tuple(extra), tuple(foreign))
+        return HeaderMatch(tuple(cols), scales, missing, tuple(extra), tuple(foreign), tuple(twins))
 
 
 def _parse(data: object, path: Path) -> SourceMap:

@@ -26,7 +26,10 @@ _BLANK_RE = r"^[\s\u00a0\u3000\ufeff]*$"
 #: keeps the control characters) is empty, as an empty cell is: an authorization number of a lone tab
 #: is none on file.  A column is looked at only when some cell is this short (a few ms per million).
 _BLANK_CELL_BYTES = 8
-_SUMMARY_RE = r'^[\s\u00a0\u3000\ufeff"]*合[\s\u00a0\u3000]*计'
+#: a summary row's first cell: 合计 (sources.md), and its synonyms 总计 (a grand total) and 小计 (a subtotal between
+#: groups) — a total is no record whatever its word: read as one it was a row of no one, or a file whose marker
+#: (which counts no total) disagreed with the rows read, the source not delivered
+_SUMMARY_RE = r'^[\s\u00a0\u3000\ufeff"]*[合总小][\s\u00a0\u3000]*计'
 HEADER_SEARCH_ROWS = 30
 #: rows gathered before a Parquet row group is written (batches are smaller: many small files, 8 MiB chunks)
 ROW_GROUP_ROWS = 1 << 18
@@ -97,6 +100,10 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
         optional = [c.header for c in match.missing if not c.essential and c.column not in foreign]
     if optional:
         fm.problems.append(f"{name}缺少列：{'、'.join(optional)}，这些值按空值（未知）处理")
+    if match.twins:
+        shown = "、".join(dict.fromkeys(f"“{smap.spec(c).header}”" for _, c, _ in match.twins))
+        fm.problems.append(f"{name}的表头中{shown}出现不止一次：读第一列，它为空时读后一列；"
+                           "两列都有值而不同的行隔离待查；请部门删去重复的列")
     if match.extra:
         shown = "、".join(shown_name(h) for h in match.extra[:10])
         if len(match.extra) > 10:
@@ -140,6 +147,42 @@ def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.D
     if drop.any():
         batch = batch.filter(~drop)
     return batch, n_summary
+
+
+def _cell(name: str) -> pl.Expr:
+    text = pl.col(name).cast(pl.String).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _read_twins(batch: pl.DataFrame, match: HeaderMatch, smap: SourceMap) -> tuple[pl.DataFrame, dict[str, str]]:
+    """A column named twice in the header (``match.twins``): ``(batch with a read error on the rows whose two
+    cells both hold a value and differ, or whose later cell alone holds one in another unit; {canonical
+    column: the positional column its value is read from, the first cell's or else the later one's})``.
+    Which of two different values is the department's is not known: such a row is quarantined, never read
+    from the first column as if the other were not there."""
+    by_column = {c: i for i, c in enumerate(match.columns) if c is not None}
+    sources, conflict, reasons = {}, [], []
+    for j, column, scale in match.twins:
+        i = by_column.get(column)
+        if i is None or f"f{i}" not in batch.columns or f"f{j}" not in batch.columns:
+            continue
+        first, later = _cell(f"f{i}"), _cell(f"f{j}")
+        same_unit = scale == match.scales.get(column)
+        clash = (first.is_not_null() & later.is_not_null() & ((first != later) | (not same_unit))) | (
+            first.is_null() & later.is_not_null() & (not same_unit))
+        conflict.append(clash.fill_null(False))
+        reasons.append(pl.when(clash).then(pl.lit(
+            f"“{smap.spec(column).header}”有两列（第{i + 1}列、第{j + 1}列）且值不同，无法确定哪一列是该项的值")))
+        if same_unit:
+            name = f"_twin_{column}"
+            batch = batch.with_columns(pl.coalesce(first, later).alias(name))
+            sources[column] = name
+    if not conflict:
+        return batch, sources
+    message = pl.format("第{}行" + "{}，该行隔离待查；请部门删去重复的列后重新交付", pl.col("_row_no"),
+                        pl.concat_str(reasons, separator="；", ignore_nulls=True))
+    err = pl.when(pl.any_horizontal(conflict)).then(message).otherwise(None)
+    return batch.with_columns(_err=pl.coalesce(pl.col("_err"), err)), sources
 
 
 def _limit_fields(batch: pl.DataFrame, fcols: list[str], match: HeaderMatch, smap: SourceMap,
@@ -252,6 +295,9 @@ class RawWriter:
             batch, counts.header_rows = _drop_repeated_headers(batch, fcols, match, self.smap)
         if fcols and self.field_bytes:
             batch = _limit_fields(batch, fcols, match, self.smap, self.field_bytes)
+        twins: dict[str, str] = {}
+        if match.twins and batch.height:
+            batch, twins = _read_twins(batch, match, self.smap)
         counts.rows = batch.height
         counts.read_errors = int(batch["_err"].is_not_null().sum())
         if batch.height == 0:
@@ -261,7 +307,7 @@ class RawWriter:
         exprs: list[pl.Expr] = []
         for c in self.smap.canonical_columns:
             i = by_column.get(c)
-            src = f"f{i}" if i is not None else None
+            src = twins.get(c) or (f"f{i}" if i is not None else None)
             if src is not None and src in batch.columns:
                 col = pl.col(src).cast(pl.String)
                 exprs.append(pl.when(col == "").then(None).otherwise(col).alias(c))

@@ -146,8 +146,8 @@ def _read_as_shown(path: Path, sheet, df: pl.DataFrame, header: list[str],
 
     with zipfile.ZipFile(path) as zf:
         member = _first_sheet_xml(zf)
-    errors, wan = special_cells(path, member)
-    if not errors and not wan:
+    errors, wan, uncomputed = special_cells(path, member)
+    if not errors and not wan and not uncomputed:
         return df, None
     position = {info.absolute_index: i for i, info in enumerate(sheet.available_columns())}
     reasons: dict[int, list[str]] = {}
@@ -160,6 +160,11 @@ def _read_as_shown(path: Path, sheet, df: pl.DataFrame, header: list[str],
         i = position.get(col)
         if i is not None and f"f{i}" in df.columns and idx < row < df.height:
             reasons.setdefault(row, []).append(f"{label(i)}是Excel错误值“{text[:20]}”（公式无法计算），不是空值")
+    for (row, col), formula in sorted(uncomputed.items()):
+        i = position.get(col)
+        if i is not None and f"f{i}" in df.columns and idx < row < df.height:
+            reasons.setdefault(row, []).append(
+                f"{label(i)}是公式“={formula[:30]}”，文件中没有它的计算结果（生成文件的程序未计算公式）")
     for (row, col), (kind, code) in sorted(wan.items()):
         i = position.get(col)
         name = f"f{i}" if i is not None else None

@@ -16,14 +16,13 @@ deliveries are complete and how many data rows they hold.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from connectors.limits import InputLimits
-from connectors.manifest import MISSING, DeliveryManifest, FileManifest
+from connectors.manifest import MISSING, DeliveryManifest, FileManifest, parse_count
 from connectors.maps import SourceMap
 from connectors.raw import RawWriter, positional_names, record_header_problems
 from connectors.sheets import DEPARTMENTS_TIME_ZONE
@@ -32,6 +31,9 @@ log = logging.getLogger(__name__)
 
 BATCH_ROWS = 50_000
 POSTGRES = ("postgres", "postgresql")
+#: PostgreSQL's ``money`` (its type OID): as text it is ``$1,234.56`` (the server's lc_monetary), not an amount
+#: hedui reads — read as ``numeric``, the number it holds (yuan, as any amount column without a unit)
+PG_MONEY = 790
 MYSQL = ("mysql", "mariadb")
 
 
@@ -115,6 +117,7 @@ def _read_postgres(info: ConnInfo, table: str, delivery_date: str, batch_rows: i
             yield None
             return
         columns = [d.name for d in cur.description or []]
+        money = {d.name for d in cur.description or [] if d.type_code == PG_MONEY}
         try:
             counts = [r[0] for r in conn.execute(
                 sql.SQL("select distinct {}::text from {} where {} = %s").format(
@@ -127,7 +130,8 @@ def _read_postgres(info: ConnInfo, table: str, delivery_date: str, batch_rows: i
         if DATE_COLUMN not in columns:
             return
         select = sql.SQL("select {} from {} where {} = %s order by {}").format(
-            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in data),
+            sql.SQL(", ").join(sql.SQL("{}::numeric::text" if c in money else "{}::text").format(sql.Identifier(c))
+                               for c in data),
             ident, day(DATE_COLUMN),
             sql.SQL(", ").join(sql.Identifier(c) for c in data),
         )
@@ -194,13 +198,6 @@ def _read_mysql(info: ConnInfo, table: str, delivery_date: str, batch_rows: int)
         conn.close()
 
 
-def _count_of(text: object) -> int | None:
-    """A ``行数`` as the exchange database gives it as text: an integer, or an integral decimal (a ``numeric(10,2)``
-    column says ``3.00``, a float ``3.0``); None for anything else."""
-    m = re.fullmatch(r"\s*([0-9]{1,12})(?:\.0*)?\s*", str(text))
-    return int(m.group(1)) if m else None
-
-
 def _check_ok(fm: FileManifest, table: str, delivery_date: str, counts) -> None:
     """The ``<table>_ok`` contract: a row for the date whose count equals the rows read.  A date may hold more
     than one row (a re-delivery writes its own): the delivery is complete when one of them matches."""
@@ -211,7 +208,7 @@ def _check_ok(fm: FileManifest, table: str, delivery_date: str, counts) -> None:
     if not counts:
         fm.fail(f"完成标记表{ok}中没有{delivery_date}的记录，部门可能尚未写完，本次按未交付处理")
         return
-    numbers = [_count_of(c) for c in counts]
+    numbers = [parse_count(c) for c in counts]  # 2, 2.00 (numeric), 2行 (text)
     if fm.rows_read in numbers:
         fm.marker_count = fm.rows_read
         return

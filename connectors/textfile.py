@@ -1,14 +1,14 @@
 """CSV/TSV files: encoding detection, streaming transcoding to UTF-8, field splitting.
 
-The file is read in large chunks cut at a line end.  Fast path: the whole
-chunk decodes strictly, is handed to polars as UTF-8 and split there (a
-line view for exact line numbers and field counts, a CSV parse for the
-values).  Slow paths, per chunk and only when needed: a chunk that fails to
-decode is decoded line by line so that only the bad line(s) get a
-``read_error`` (their text decoded with U+FFFD replacements so the row keeps
-its place and most of its content); a chunk with quoting polars and the
-field count check cannot agree on (a quote inside a field, a quoted value
-spanning lines) is split with Python's ``csv`` module.
+The file is read in large chunks cut at a line end.  Fast path: the whole chunk
+decodes strictly, is handed to polars as UTF-8 and split there (a line view for exact
+line numbers and field counts, a CSV parse for the values).  Slow paths, per chunk and
+only when needed: a chunk that fails to decode is decoded line by line so that only the
+bad line(s) get a ``read_error`` (their text decoded with U+FFFD replacements so the row
+keeps its place and most of its content; a UTF-8 line of a GB18030 file gets one too:
+:mod:`connectors.mixed_encoding`); a chunk with quoting polars and the field count check
+cannot agree on (a quote inside a field, a quoted value spanning lines) is split with
+Python's ``csv`` module.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import BinaryIO
 import polars as pl
 
 from connectors.limits import MAX_COLUMNS, blank_long_lines, open_regular, read_past_line, too_long_message
+from connectors.mixed_encoding import utf8_lines
 from connectors.raw import positional_names
 
 log = logging.getLogger(__name__)
@@ -108,8 +109,7 @@ def _decode_slow(data: bytes, encoding: str, first_line: int) -> tuple[bytes, di
             break
         except UnicodeDecodeError as exc:
             at = pos + exc.start
-            start = data.rfind(b"\n", pos, at) + 1 if at > pos else pos
-            start = max(start, pos)
+            start = max(data.rfind(b"\n", pos, at) + 1 if at > pos else pos, pos)
             end = data.find(b"\n", at)
             end = len(data) if end < 0 else end
             good = str(view[pos:start], codec)
@@ -185,7 +185,7 @@ def iter_chunks(fh: BinaryIO, encoding: str, hasher: hashlib._Hash, chunk_bytes:
                 except UnicodeDecodeError:
                     utf8, bad = _decode_slow(data, encoding, line)
                     chunk = Chunk(utf8, line, n_lines, bad, encoding)
-                chunk.bad.update(long_lines)
+                chunk.bad = {**chunk.bad, **utf8_lines(data, line), **long_lines}  # a UTF-8 line: mojibake
                 yield chunk
             line += n_lines
         if not block:

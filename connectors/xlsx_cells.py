@@ -1,4 +1,5 @@
-"""Cells of a workbook whose text is not what a person sees: Excel errors and 万 number formats.
+"""Cells of a workbook whose text is not what a person sees: Excel errors, 万 number formats and
+formulas stored without their result.
 
 fastexcel gives a formula's cached error (``#DIV/0!``, ``#N/A`` …) as an empty
 cell, and a number shown through a custom format such as ``0.00"万元"`` as the
@@ -8,8 +9,10 @@ with the error named.  A 万 format's number is read as the sheet shows it: the
 number with the format's unit (``1.5万元``), unless the format shifts the
 decimal point (``0!.0000"万"`` shows 15000 as ``1.5000万``: the number is yuan
 already); a 万 format that also scales by thousands (``0.0,"万"``) cannot be
-read for sure and quarantines its row.  The first sheet's XML is parsed only
-when the workbook has an error cell or a 万 format at all.
+read for sure and quarantines its row.  A formula stored without its result (a workbook
+written by a program, not saved by Excel: openpyxl stores none, xlsxwriter 0) is no value a
+person saw: its row is quarantined too, not staged as empty or as 0.  The first sheet's XML
+is parsed only when the workbook has an error cell, a formula or a 万 format at all.
 
 A workbook saved with the 1904 date system (:func:`date1904`) stores serial numbers counted from
 1904-01-01.  fastexcel (calamine) dates *formatted* date cells in the workbook's own system; a plain
@@ -77,25 +80,54 @@ def wan_styles(zf: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
             if xf.get("numFmtId") in wan}
 
 
-def _has_error_cell(zf: zipfile.ZipFile, member: str) -> bool:
+def _has_error_cell(zf: zipfile.ZipFile, member: str, needles: tuple[bytes, ...] = (b't="e"',)) -> bool:
+    """True when the sheet's XML holds one of ``needles`` (an error cell; or a formula: ``<f>``)."""
     with zf.open(member) as fh:
         tail = b""
         while block := fh.read(_BLOCK):
-            if b't="e"' in tail + block:
+            if any(n in tail + block for n in needles):
                 return True
             tail = block[-8:]
     return False
 
 
-def special_cells(path: Path, sheet_member: str) -> tuple[dict[tuple[int, int], str], dict[tuple[int, int], tuple]]:
-    """``(errors, wan)`` of the sheet ``sheet_member``: ``(row, column)`` (0-based, absolute) → the
-    error text, and → ``(kind, format code)`` of the numeric cells with a 万 format."""
+def _recalculated_on_load(zf: zipfile.ZipFile) -> bool:
+    """True when the workbook asks to be recalculated when opened (``<calcPr fullCalcOnLoad="1"/>``): what
+    programs write that store formulas without computing them (xlsxwriter stores 0 as every result)."""
+    try:
+        root = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    except (KeyError, ElementTree.ParseError):
+        return False
+    pr = root.find(f"{_MAIN}calcPr")
+    return pr is not None and (pr.get("fullCalcOnLoad") or "").strip().lower() in ("1", "true")
+
+
+def _uncomputed(el: ElementTree.Element, recalculated: bool) -> str | None:
+    """The formula of a cell whose stored result is no result — none (openpyxl writes ``<v/>``), or a
+    numeric 0 in a workbook to be recalculated on load (xlsxwriter's placeholder) — else None.  A text
+    formula's empty result (``t="str"``, ``=IF(A1="","",A1)``) is a result."""
+    f = el.find(f"{_MAIN}f")
+    if f is None or el.get("t") not in (None, "n"):
+        return None
+    v = el.find(f"{_MAIN}v")
+    text = (v.text or "").strip() if v is not None else ""
+    return (f.text or "") if not text or (recalculated and text == "0") else None
+
+
+def special_cells(path: Path, sheet_member: str) -> tuple[dict, dict, dict]:
+    """``(errors, wan, uncomputed)`` of the sheet ``sheet_member``: ``(row, column)`` (0-based, absolute) → the
+    error text; → ``(kind, format code)`` of the numeric cells with a 万 format; → the formula of the cells
+    whose result the file does not hold (:func:`_uncomputed`)."""
     errors: dict[tuple[int, int], str] = {}
     wan: dict[tuple[int, int], tuple] = {}
+    uncomputed: dict[tuple[int, int], str] = {}
     with zipfile.ZipFile(path) as zf:
         styles = wan_styles(zf)
-        if not styles and not _has_error_cell(zf, sheet_member):
-            return errors, wan
+        recalculated = _recalculated_on_load(zf)
+        # formulas are looked for only in a workbook to be recalculated: Excel and WPS store every result
+        formulas = (b"<f>", b"<f ") if recalculated else ()
+        if not styles and not _has_error_cell(zf, sheet_member, (b't="e"', *formulas)):
+            return errors, wan, uncomputed
         with zf.open(sheet_member) as fh:
             for _, el in ElementTree.iterparse(fh):
                 if el.tag != f"{_MAIN}c":
@@ -107,6 +139,8 @@ def special_cells(path: Path, sheet_member: str) -> tuple[dict[tuple[int, int], 
                 if m and kind == "e":
                     v = el.find(f"{_MAIN}v")
                     errors[(int(m.group(2)) - 1, _column_index(m.group(1)))] = (v.text or "") if v is not None else ""
+                elif m and (formula := _uncomputed(el, recalculated)) is not None:
+                    uncomputed[(int(m.group(2)) - 1, _column_index(m.group(1)))] = formula
                 elif m and style in styles and kind in (None, "n"):
                     wan[(int(m.group(2)) - 1, _column_index(m.group(1)))] = styles[style]
-    return errors, wan
+    return errors, wan, uncomputed

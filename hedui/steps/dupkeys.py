@@ -6,7 +6,8 @@ an ID with a lowercase ``x`` or a leading apostrophe, or the same row once in a 
 workbook of the same delivery, are one row.  Two rows are duplicates when every canonical column
 has the same *parsed* value: what staging would stage for it (an amount with its unit applied, to the fen, a
 date or month as a date, an enum or region code as staging reads it, text stripped and width-folded,
-a name as ``hd_name_norm`` gives it, an ID as its 18-character form).  Empty equals empty (both
+a name as staged — ``hd_name_norm``, or ``normalize_name`` for a name holding a traditional character
+(陳 is 陈: :func:`names_as_staged`) —, an ID as its 18-character form).  Empty equals empty (both
 unknown, the same row).
 
 Cost: staging runs over tens of millions of rows, so a pre-filter hashes, on every raw row, values
@@ -23,11 +24,53 @@ step of tax, social insurance, bank and public security 12.1 → 14.2 CPU-s.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import re
+from collections.abc import Iterator
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from connectors import SourceMap
 from connectors.maps import ColumnSpec
+from matching.normalize import name_sql_exceptions, normalize_name
 
 #: types whose parsed value parsed.sql already holds (column `<name>__v`)
 _PARSED = ("amount", "date", "month", "number")
+#: the name as staged where ``hd_name_norm`` may differ from it (a traditional character: 陳 is 陈), else NULL
+NAME_AS_STAGED = "hd_name_as_staged"
+
+
+@functools.lru_cache(maxsize=1)
+def _exceptions() -> re.Pattern:
+    """``name_sql_exceptions`` (RE2's ``\\x{HHHH}``) compiled once as a Python pattern (pyarrow would compile the
+    34,000-character class again for every batch)."""
+    return re.compile("[" + re.sub(r"\\x\{([0-9A-Fa-f]+)\}", lambda m: f"\\U{int(m.group(1), 16):08X}",
+                                   name_sql_exceptions()) + "]")
+
+
+def _names_as_staged(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """:func:`normalize_name` of the values holding a character of ``name_sql_exceptions`` (once per distinct
+    value of the batch), NULL for the others: what ingest's name normalizer stages as ``name_norm``."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    enc = pc.dictionary_encode(values)
+    search = _exceptions().search
+    norms = [normalize_name(v) if v is not None and search(v) else None for v in enc.dictionary.to_pylist()]
+    return pc.take(pa.array(norms, pa.string()), enc.indices)
+
+
+@contextlib.contextmanager
+def names_as_staged(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """:data:`NAME_AS_STAGED` on ``con`` while duplicates.sql runs: a copy that writes the name in its traditional
+    form (陳雨一 for 陈雨一) is the same row, as the staged ``name_norm`` of both is the same."""
+    con.create_function(NAME_AS_STAGED, _names_as_staged, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
+    try:
+        yield
+    finally:
+        con.remove_function(NAME_AS_STAGED)
 
 
 def _q(identifier: str) -> str:
@@ -49,8 +92,8 @@ def _parsed(spec: ColumnSpec) -> str:
         return f"hd_enum({col}, [{', '.join(_lit(v) for v in spec.values)}]::varchar[])"
     if spec.type == "region":
         return f"hd_region({col})"
-    if spec.type == "name":
-        return f"hd_name_norm({col})"
+    if spec.type == "name":  # as staged: hd_name_norm, or normalize_name where the two may differ
+        return f"coalesce({NAME_AS_STAGED}({col}), hd_name_norm({col}))"
     if spec.type == "account":  # as staged (hd_account): spaces, hyphens, width, an Excel apostrophe are no difference
         return f"hd_account({col})"
     text = f"nullif(hd_fold(hd_strip_ws({col})), '')"

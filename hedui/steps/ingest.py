@@ -44,7 +44,7 @@ from hedui.errors import ReconciliationError
 from hedui.privacy.masking import mask_long_numbers
 from hedui.privacy.request_ids import protect_request_column
 from hedui.resources import data_path
-from hedui.steps.dupkeys import dup_slots
+from hedui.steps.dupkeys import dup_slots, names_as_staged
 from hedui.steps.staged_writer import StagedWriter
 from matching.normalize import name_sql_exceptions, normalize_name
 
@@ -469,7 +469,8 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
         params = {"raw_parquet": str(raw_parquet), "run_date": str(run_date),
                   "incomplete_files": list(incomplete), "incomplete_reasons": list(incomplete.values())}
         dup_sql = render("duplicates", source_map)
-        con.execute(dup_sql, {k: v for k, v in params.items() if "$" + k in dup_sql})
+        with names_as_staged(con):  # a copy under the traditional form of the name is the same row
+            con.execute(dup_sql, {k: v for k, v in params.items() if "$" + k in dup_sql})
         _create_lineage_type(con, params)
         counts.staged_rows, counts.quarantined_rows, counts.names_renormalized = _split(
             con, source_map, params, staged_out, quarantine_out, work, protect)
