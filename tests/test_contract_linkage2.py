@@ -28,8 +28,8 @@ def household(w: World, rid: str, members: list[tuple[str, str, str]]) -> None:
     for n, (name, relation, pid) in enumerate(members, start=1):
         w.add("requests", 委托编号=rid, 业务类型="最低生活保障", 姓名=name, 身份证号=pid, 与申请人关系=relation,
               区划代码=REGION, 城乡类别="城市", 授权书编号=f"SQ{rid}{n}", 授权日期="2026-11-01", 委托日期="2026-11-20")
-        w.add("public_security", 户号=f"H{rid}", 姓名=name, 公民身份号码=pid, 性别="男", 出生日期=pid[6:14],
-              与户主关系={"本人": "户主"}.get(relation, relation), 户籍地址="江西省赣州市章贡区某路1号",
+        w.add("public_security", 户号=f"H{rid}", 姓名=name, 公民身份号码=pid, 性别="男",
+              出生日期=pid[6:14] if len(pid) == 18 else "", 与户主关系={"本人": "户主"}.get(relation, relation), 户籍地址="江西省赣州市章贡区某路1号",
               区划代码=REGION, 人员状态="正常", 变动日期="")
 
 
@@ -49,6 +49,8 @@ GUO = make_id("19720202", 308)      # LK07: 郭涛; his wages are reported under
 SONG = make_id("19830303", 309)     # LK08: 宋佳; her account's ID was cut by Excel
 QI = make_id("19840404", 310)       # LK09: 亓晓燕; a quarantined account names her `*晓燕`
 WEI = make_id("19850505", 311)      # LK10: 韦强; a cremation record without ID names him
+XUAN2 = make_id("19930303", 313)    # LK12: the agency typed *伟明 for 禤伟明
+JIANG = make_id("19940404", 314)    # LK13: 蒋涛; his request row's ID was cut by Excel
 AYI2 = make_id("19920202", 312)     # LK11: the agency typed 热依拉 艾买提 (a space for the dot)
 
 
@@ -99,6 +101,17 @@ def build() -> World:
     household(w, "LK11", [("热依拉 艾买提", "本人", AYI2)])
     bank(w, "热依拉•艾买提", "", "500000")
     w.expect("LK11", "INCOMPLETE", "UNCONFIRMED_LINK")
+
+    # the agency could not type the rare surname either; the bank could
+    household(w, "LK12", [("*伟明", "本人", XUAN2)])
+    bank(w, "禤伟明", "", "500000")
+    w.expect("LK12", "INCOMPLETE", "UNCONFIRMED_LINK")
+
+    # the request's own ID cut by Excel: the member cannot be looked up, nor mistaken for anyone
+    household(w, "LK13", [("蒋涛", "本人", "3.60702E+17")])
+    w.rows["public_security"][-1].update(公民身份号码=JIANG, 出生日期=JIANG[6:14])
+    bank(w, "蒋涛", JIANG, "100")
+    w.expect("LK13", "INCOMPLETE", "RECORD_QUARANTINED")
 
     fill(w)
     return w
@@ -162,6 +175,7 @@ def test_a_rare_surname_typed_as_a_star_still_names_its_member(linkage2_run):
     _, ctx = linkage2_run
     assert [r[:2] for r in pairs(ctx, "LK01")] == [("bank", "*国强")]
     assert not pairs(ctx, "LK01")[0][3]
+    assert [r[:2] for r in pairs(ctx, "LK12")] == [("bank", "禤伟明")]  # the request typed *伟明
     assert query(ctx, "select source, method from quarantine_links where run_date = $run and request_id = 'LK09'",
                  {"run": ctx.run_date}) == [("bank", "name")]
 
