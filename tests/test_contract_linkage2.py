@@ -29,8 +29,8 @@ def household(w: World, rid: str, members: list[tuple[str, str, str]]) -> None:
         w.add("requests", 委托编号=rid, 业务类型="最低生活保障", 姓名=name, 身份证号=pid, 与申请人关系=relation,
               区划代码=REGION, 城乡类别="城市", 授权书编号=f"SQ{rid}{n}", 授权日期="2026-11-01", 委托日期="2026-11-20")
         w.add("public_security", 户号=f"H{rid}", 姓名=name, 公民身份号码=pid, 性别="男",
-              出生日期=pid[6:14] if len(pid) == 18 else "", 与户主关系={"本人": "户主"}.get(relation, relation), 户籍地址="江西省赣州市章贡区某路1号",
-              区划代码=REGION, 人员状态="正常", 变动日期="")
+              出生日期=pid[6:14] if len(pid) == 18 else "", 与户主关系={"本人": "户主"}.get(relation, relation),
+              户籍地址="江西省赣州市章贡区某路1号", 区划代码=REGION, 人员状态="正常", 变动日期="")
 
 
 def bank(w: World, name: str, pid: str, balance: str) -> None:
