@@ -207,3 +207,28 @@ def test_a_namesakes_valid_id_is_never_linked_and_a_15_digit_id_is_exact(linkage
                  {"run": ctx.run_date}) == [(0,)]
     assert query(ctx, "select method, count(*) from links where run_date = $run and request_id = 'LK07' "
                       "and record_id like 'tax:%' group by all", {"run": ctx.run_date}) == [("exact_id", 3)]
+
+
+@pytest.fixture(scope="module")
+def reviewed2(linkage2_run, tmp_path_factory):
+    """A copy of the run's folder where staff confirmed LK05's account as the first 张伟's."""
+    import shutil
+
+    from hedui.pipeline import RunContext
+    from hedui.review.decisions import record_decision
+
+    world, ctx = linkage2_run
+    work = tmp_path_factory.mktemp("reviewed2") / "work"
+    shutil.copytree(ctx.workdir, work)
+    ctx = RunContext.of(ctx.inbox, work, ctx.run_date)
+    [(key,)] = query(ctx, "select decision_key from review_queue where run_date = $run and request_id = 'LK05' "
+                          "and member_id = (select id_norm from stg_requests where run_date = $run "
+                          "and request_id = 'LK05' and relation = '本人')", {"run": ctx.run_date})
+    result = record_decision(ctx, key, "confirmed", "张审核", "银行回函：账户为申请人本人所有")
+    return world, ctx, result
+
+
+def test_a_record_confirmed_as_one_namesakes_decides_the_household(reviewed2):
+    _, ctx, result = reviewed2
+    print(result, query(ctx, "select request_id, member_id, band, status from review_queue where request_id = 'LK05'"))
+    assert (result["outcome"], result["findings"]) == ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
