@@ -230,5 +230,4 @@ def reviewed2(linkage2_run, tmp_path_factory):
 
 def test_a_record_confirmed_as_one_namesakes_decides_the_household(reviewed2):
     _, ctx, result = reviewed2
-    print(result, query(ctx, "select request_id, member_id, band, status from review_queue where request_id = 'LK05'"))
     assert (result["outcome"], result["findings"]) == ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
