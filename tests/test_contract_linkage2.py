@@ -51,6 +51,7 @@ QI = make_id("19840404", 310)       # LK09: 亓晓燕; a quarantined account nam
 WEI = make_id("19850505", 311)      # LK10: 韦强; a cremation record without ID names him
 XUAN2 = make_id("19930303", 313)    # LK12: the agency typed *伟明 for 禤伟明
 JIANG = make_id("19940404", 314)    # LK13: 蒋涛; his request row's ID was cut by Excel
+P14, P15, P16, P17, P18 = (make_id("19700101", 320 + n) for n in range(5))  # LK14–LK18
 AYI2 = make_id("19920202", 312)     # LK11: the agency typed 热依拉 艾买提 (a space for the dot)
 
 
@@ -112,6 +113,29 @@ def build() -> World:
     w.rows["public_security"][-1].update(公民身份号码=JIANG, 出生日期=JIANG[6:14])
     bank(w, "蒋涛", JIANG, "100")
     w.expect("LK13", "INCOMPLETE", "RECORD_QUARANTINED")
+
+    # records of other sources without an ID, only the name to go by
+    household(w, "LK14", [("柏杨", "本人", P14)])
+    w.add("tax", 纳税人识别号="3.60702E+17", 姓名="柏杨", 所得项目="工资薪金所得", 所属期="202601", 收入额="200000",
+          已缴税额="0", 扣缴义务人="赣州某某有限公司")
+    w.expect("LK14", "INCOMPLETE", "INCOME_OVER_STANDARD;UNCONFIRMED_LINK")
+    household(w, "LK15", [("滕飞", "本人", P15)])
+    w.add("vehicle", 号牌号码="赣B12345", 号牌种类="小型汽车", 车辆类型="小型轿车", 所有人="滕飞", 证件号码="",
+          初次登记日期="2020-05-01", 使用性质="非营运", 车辆状态="正常", 购置价格="200000")
+    w.expect("LK15", "INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE")
+    household(w, "LK16", [("邝美", "本人", P16)])
+    w.add("business_registry", 统一社会信用代码="92360702MA0000001X", 主体名称="章贡区邝美副食店", 主体类型="个体工商户",
+          登记状态="存续", 注册资本="5", 人员姓名="邝美", 人员证件号="", 人员角色="经营者", 认缴出资额="5", 成立日期="2019-03-01")
+    w.expect("LK16", "INCOMPLETE", "BUSINESS_ROLE;UNCONFIRMED_LINK")
+    # two accounts waiting for review (a homophone name, no ID), each under the limit, together over it
+    household(w, "LK17", [("曹敏", "本人", P17)])
+    bank(w, "曹民", "", "12000")
+    bank(w, "曹民", "", "12000")
+    w.expect("LK17", "INCOMPLETE", "UNCONFIRMED_LINK")
+    # a quarantined account (an amount that is no number) in her name without its middle dot
+    household(w, "LK18", [("古丽娜·艾力", "本人", P18)])
+    bank(w, "古丽娜艾力", "", "约3万")
+    w.expect("LK18", "INCOMPLETE", "RECORD_QUARANTINED")
 
     fill(w)
     return w
