@@ -51,7 +51,7 @@ QI = make_id("19840404", 310)       # LK09: 亓晓燕; a quarantined account nam
 WEI = make_id("19850505", 311)      # LK10: 韦强; a cremation record without ID names him
 XUAN2 = make_id("19930303", 313)    # LK12: the agency typed *伟明 for 禤伟明
 JIANG = make_id("19940404", 314)    # LK13: 蒋涛; his request row's ID was cut by Excel
-P14, P15, P16, P17, P18 = (make_id("19700101", 320 + n) for n in range(5))  # LK14–LK18
+P14, P15, P16, P17, P18, P19 = (make_id("19700101", 320 + n) for n in range(6))  # LK14–LK19
 AYI2 = make_id("19920202", 312)     # LK11: the agency typed 热依拉 艾买提 (a space for the dot)
 
 
@@ -137,6 +137,11 @@ def build() -> World:
     bank(w, "古丽娜艾力", "", "约3万")
     w.expect("LK18", "INCOMPLETE", "RECORD_QUARANTINED")
 
+    # a `*` inside the first part of a minority name
+    household(w, "LK19", [("帕提古丽·吐尔逊", "本人", P19)])
+    bank(w, "帕提*丽·吐尔逊", "", "500000")
+    w.expect("LK19", "INCOMPLETE", "UNCONFIRMED_LINK")
+
     fill(w)
     return w
 
@@ -200,6 +205,7 @@ def test_a_rare_surname_typed_as_a_star_still_names_its_member(linkage2_run):
     assert [r[:2] for r in pairs(ctx, "LK01")] == [("bank", "*国强")]
     assert not pairs(ctx, "LK01")[0][3]
     assert [r[:2] for r in pairs(ctx, "LK12")] == [("bank", "禤伟明")]  # the request typed *伟明
+    assert [r[:2] for r in pairs(ctx, "LK19")] == [("bank", "帕提*丽·吐尔逊")]
     assert query(ctx, "select source, method from quarantine_links where run_date = $run and request_id = 'LK09'",
                  {"run": ctx.run_date}) == [("bank", "name")]
 

@@ -61,12 +61,13 @@ same_name as (
     inner join (select * from m_names where pat is not null) as m
         on m.surname_py = q.surname_py and m.nsyl = q.nsyl and q.py like m.pat
     union
-    -- a rare surname typed as `*` (*晓燕): the given name, as linkage blocks it
-    select q.name, m.name from (select * from q_names where surname_py = '*') as q
-    inner join m_names as m on m.given_py = q.given_py and m.nsyl = q.nsyl
+    -- a `*` in the surname (*晓燕): the given name, as linkage blocks it
+    select q.name, m.name from (select * from q_names where pat is not null) as q
+    inner join m_names as m on m.given_py = q.given_py and m.nsyl = q.nsyl and m.py like q.pat
     union
     select q.name, m.name from q_names as q
-    inner join (select * from m_names where surname_py = '*') as m on m.given_py = q.given_py and m.nsyl = q.nsyl
+    inner join (select * from m_names where pat is not null) as m
+        on m.given_py = q.given_py and m.nsyl = q.nsyl and q.py like m.pat
 ),
 
 named as (
