@@ -51,7 +51,7 @@ QI = make_id("19840404", 310)       # LK09: 亓晓燕; a quarantined account nam
 WEI = make_id("19850505", 311)      # LK10: 韦强; a cremation record without ID names him
 XUAN2 = make_id("19930303", 313)    # LK12: the agency typed *伟明 for 禤伟明
 JIANG = make_id("19940404", 314)    # LK13: 蒋涛; his request row's ID was cut by Excel
-P14, P15, P16, P17, P18, P19 = (make_id("19700101", 320 + n) for n in range(6))  # LK14–LK19
+P14, P15, P16, P17, P18, P19, P20, P21, P22, P23 = (make_id("19700101", 320 + n) for n in range(10))  # LK14–LK23
 AYI2 = make_id("19920202", 312)     # LK11: the agency typed 热依拉 艾买提 (a space for the dot)
 
 
@@ -142,6 +142,22 @@ def build() -> World:
     bank(w, "帕提*丽·吐尔逊", "", "500000")
     w.expect("LK19", "INCOMPLETE", "UNCONFIRMED_LINK")
 
+    # quarantined accounts (an amount that is no number) in traditional characters, or in full-width pinyin
+    household(w, "LK20", [("谭丽华", "本人", P20)])
+    bank(w, "譚麗華", "", "约3万")
+    w.expect("LK20", "INCOMPLETE", "RECORD_QUARANTINED")
+    household(w, "LK21", [("龚喆", "本人", P21)])
+    bank(w, "龚ＺＨＥ", "", "约3万")
+    w.expect("LK21", "INCOMPLETE", "RECORD_QUARANTINED")
+
+    # quarantined accounts: a namesake's own valid ID names nobody asked about; the member's 15-digit ID names him
+    household(w, "LK22", [("甘露", "本人", P22)])
+    bank(w, "甘露", make_id("19700101", 422), "约3万")
+    w.expect("LK22", "CLEAR", "")
+    household(w, "LK23", [("汤军", "本人", P23)])
+    bank(w, "汤军", P23[:6] + P23[8:17], "约3万")
+    w.expect("LK23", "INCOMPLETE", "RECORD_QUARANTINED")
+
     fill(w)
     return w
 
@@ -149,8 +165,8 @@ def build() -> World:
 def fill(w: World) -> None:
     """Every source delivers rows about people nobody asked about (an empty delivery fails its source)."""
     s = {"name": "路人丙", "id": make_id("19600101", 901)}
-    for n in range(200):
-        bank(w, "路人丙", make_id("19610101", n + 1), "100")
+    for n in range(600):
+        bank(w, "路人丙", make_id("19610101", n + 1), "100")  # enough that quarantined rows stay under the suite's share
     for n in range(40):
         w.add("public_security", 户号=f"HS{n:02d}", 姓名="路人丙", 公民身份号码=make_id("19610101", n + 1), 性别="男",
               出生日期="1961-01-01", 与户主关系="户主", 户籍地址="江西省赣州市章贡区某路5号", 区划代码=REGION,
