@@ -51,7 +51,7 @@ QI = make_id("19840404", 310)       # LK09: 亓晓燕; a quarantined account nam
 WEI = make_id("19850505", 311)      # LK10: 韦强; a cremation record without ID names him
 XUAN2 = make_id("19930303", 313)    # LK12: the agency typed *伟明 for 禤伟明
 JIANG = make_id("19940404", 314)    # LK13: 蒋涛; his request row's ID was cut by Excel
-P14, P15, P16, P17, P18, P19, P20, P21, P22, P23 = (make_id("19700101", 320 + n) for n in range(10))  # LK14–LK23
+P14, P15, P16, P17, P18, P19, P20, P21, P22, P23, P24 = (make_id("19700101", 320 + n) for n in range(11))  # LK14–24
 AYI2 = make_id("19920202", 312)     # LK11: the agency typed 热依拉 艾买提 (a space for the dot)
 
 
@@ -158,6 +158,11 @@ def build() -> World:
     bank(w, "汤军", P23[:6] + P23[8:17], "约3万")
     w.expect("LK23", "INCOMPLETE", "RECORD_QUARANTINED")
 
+    # the rare character typed in pinyin with its tone mark
+    household(w, "LK24", [("邓垚", "本人", P24)])
+    bank(w, "邓yáo", "", "500000")
+    w.expect("LK24", "INCOMPLETE", "UNCONFIRMED_LINK")
+
     fill(w)
     return w
 
@@ -222,6 +227,11 @@ def test_a_rare_surname_typed_as_a_star_still_names_its_member(linkage2_run):
     assert not pairs(ctx, "LK01")[0][3]
     assert [r[:2] for r in pairs(ctx, "LK12")] == [("bank", "禤伟明")]  # the request typed *伟明
     assert [r[:2] for r in pairs(ctx, "LK19")] == [("bank", "帕提*丽·吐尔逊")]
+
+
+def test_a_rare_character_typed_in_pinyin_with_its_tone_mark_still_names_its_member(linkage2_run):
+    _, ctx = linkage2_run
+    assert [r[:2] for r in pairs(ctx, "LK24")] == [("bank", "邓yáo")]
     assert query(ctx, "select source, method from quarantine_links where run_date = $run and request_id = 'LK09'",
                  {"run": ctx.run_date}) == [("bank", "name")]
 
@@ -232,6 +242,8 @@ def test_name_keys_of_a_typed_rare_surname():
     keys = name_keys(["*国强", "禤国强", "xuan国强", "王*明"])
     assert keys["surname_py"] == ["*", "xuan", "xuan", "wang"]
     assert keys["given_py"] == ["guo qiang", "guo qiang", "guo qiang", "* ming"]
+    toned = name_keys(["邓yáo", "吕lǚ", "xuán国强"])  # pinyin typed with its tone marks
+    assert toned["py"] == ["deng yao", "lv lv", "xuan guo qiang"] and toned["surname_py"][2] == "xuan"
 
 
 def test_names_spelt_otherwise_on_either_side_wait_for_a_person_not_pass(linkage2_run):

@@ -108,14 +108,26 @@ def normalize_name(name: str | None) -> str | None:
     return s or None
 
 
+def _toneless(c: str) -> str:
+    """A Latin letter as pinyin is typed without tone marks (``á`` → ``a``, ``ǚ`` → ``v``); other characters as
+    they are."""
+    if c.isascii() or is_cjk(c):
+        return c
+    d = unicodedata.normalize("NFD", c)
+    if not (d[0].isascii() and d[0].isalpha()):
+        return c
+    return "v" if d[0] == "u" and "\u0308" in d else d[0]
+
+
 def pinyin_tokens(norm: str | None) -> list[str]:
-    """Toneless pinyin syllables of a normalized name; ``*`` for unknown characters."""
+    """Toneless pinyin syllables of a normalized name (pinyin typed with tone marks, 王yáo明, loses them);
+    ``*`` for unknown characters."""
     if not norm:
         return []
     out: list[str] = []
     run: list[str] = []
     first = True
-    for c in norm:
+    for c in map(_toneless, norm):
         if c.isascii() and c.isalpha():
             run.append(c)
             continue
@@ -143,8 +155,8 @@ def _typed_surname(norm: str) -> str | None:
         return None
     if norm[0] == "*":
         return "*"
-    m = re.match("[a-z]+", norm)
-    return m.group(0) if m and is_cjk(norm[m.end():][:1] or "a") else None
+    m = re.match("[a-z]+", "".join(map(_toneless, norm)))  # xuán国强 as xuan国强
+    return norm[: m.end()] if m and is_cjk(norm[m.end():][:1] or "a") else None
 
 
 def surname_of(norm: str | None) -> str | None:
