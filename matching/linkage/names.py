@@ -25,6 +25,7 @@ placeholder or a character without a known reading is the wildcard ``*``.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
@@ -107,14 +108,26 @@ def normalize_name(name: str | None) -> str | None:
     return s or None
 
 
+def _toneless(c: str) -> str:
+    """A Latin letter as pinyin is typed without tone marks (``á`` → ``a``, ``ǚ`` → ``v``); other characters as
+    they are."""
+    if c.isascii() or is_cjk(c):
+        return c
+    d = unicodedata.normalize("NFD", c)
+    if not (d[0].isascii() and d[0].isalpha()):
+        return c
+    return "v" if d[0] == "u" and "\u0308" in d else d[0]
+
+
 def pinyin_tokens(norm: str | None) -> list[str]:
-    """Toneless pinyin syllables of a normalized name; ``*`` for unknown characters."""
+    """Toneless pinyin syllables of a normalized name (pinyin typed with tone marks, 王yáo明, loses them);
+    ``*`` for unknown characters."""
     if not norm:
         return []
     out: list[str] = []
     run: list[str] = []
     first = True
-    for c in norm:
+    for c in map(_toneless, norm):
         if c.isascii() and c.isalpha():
             run.append(c)
             continue
@@ -135,13 +148,27 @@ def pinyin_tokens(norm: str | None) -> list[str]:
     return out
 
 
+def _typed_surname(norm: str) -> str | None:
+    """A Chinese name's rare surname as the system could type it: the placeholder ``*`` (``*国强``) or its
+    pinyin (``xuan国强``) before the Chinese characters; None for any other name."""
+    if not any(is_cjk(c) for c in norm):
+        return None
+    if norm[0] == "*":
+        return "*"
+    m = re.match("[a-z]+", "".join(map(_toneless, norm)))  # xuán国强 as xuan国强
+    return norm[: m.end()] if m and is_cjk(norm[m.end():][:1] or "a") else None
+
+
 def surname_of(norm: str | None) -> str | None:
     """The surname of a normalized name: a compound surname, the first character,
-    the part before ``·`` for transliterated names, or the last word of a Latin name."""
+    the part before ``·`` for transliterated names, a rare surname typed as ``*`` or in pinyin
+    (``*国强``, ``xuan国强``), or the last word of a Latin name."""
     if not norm:
         return None
     if "·" in norm:
         return norm.split("·", 1)[0] or None
+    if typed := _typed_surname(norm):
+        return typed
     if not is_cjk(norm[0]):
         return norm.split(" ")[-1] if " " in norm else norm
     if len(norm) > 2 and norm[:2] in COMPOUND_SURNAMES:
@@ -161,6 +188,8 @@ def _keys_slow(raw: str | None) -> tuple:
     sur = surname_of(norm)
     if not norm or not sur:
         sur_toks, given_toks = [], toks
+    elif "·" not in norm and sur == _typed_surname(norm):
+        sur_toks, given_toks = toks[:1], toks[1:]  # the placeholder or the pinyin run: one token
     elif not is_cjk(norm[0]):
         # Latin: "given surname"; the surname is the last word
         sur_toks, given_toks = (toks[-1:], toks[:-1]) if " " in norm else (toks, [])

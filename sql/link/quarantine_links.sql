@@ -42,7 +42,7 @@ by_id as (
 ),
 
 -- the names linkage pairs (its blocking rules, matching.linkage.names): equal, of the same pinyin (a rare
--- character typed in pinyin: 王yao明), or one with a `*` for a character the other has (王*明); `_hd_q_names`
+-- character typed in pinyin: 王yao明), or one with a `*` for a character the other has (王*明, *晓燕); `_hd_q_names`
 -- holds their keys (hedui.steps.link._quarantine_name_keys)
 q_names as (select * from _hd_q_names where side = 'q'),
 
@@ -60,6 +60,14 @@ same_name as (
     select q.name, m.name from q_names as q
     inner join (select * from m_names where pat is not null) as m
         on m.surname_py = q.surname_py and m.nsyl = q.nsyl and q.py like m.pat
+    union
+    -- a `*` in the surname (*晓燕): the given name, as linkage blocks it
+    select q.name, m.name from (select * from q_names where pat is not null) as q
+    inner join m_names as m on m.given_py = q.given_py and m.nsyl = q.nsyl and m.py like q.pat
+    union
+    select q.name, m.name from q_names as q
+    inner join (select * from m_names where pat is not null) as m
+        on m.given_py = q.given_py and m.nsyl = q.nsyl and q.py like m.pat
 ),
 
 named as (
