@@ -149,7 +149,7 @@ def _check_marker(path: Path, fm: FileManifest) -> None:
         return
     fm.marker_count = count
     if fm.marker_count != fm.rows_read:
-        fm.fail(f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行，文件可能不完整")
+        fm.fail(f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行，文件可能不完整，请部门核对后重新交付该文件及其完成标记")
 
 
 def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManifest) -> None:

@@ -218,7 +218,7 @@ def _check_ok(fm: FileManifest, table: str, delivery_date: str, counts) -> None:
         return
     fm.marker_count = numbers[-1]
     written = "、".join(str(n) for n in sorted(set(numbers)))
-    fm.fail(f"完成标记表{ok}写明{delivery_date}有{written}行，实际读到{fm.rows_read}行，交付可能不完整")
+    fm.fail(f"完成标记表{ok}写明{delivery_date}有{written}行，实际读到{fm.rows_read}行，交付可能不完整，请部门核对后重新写入该日期的数据及完成标记行")
 
 
 def file_name_of(conn_id: str, table: str) -> str:

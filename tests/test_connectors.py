@@ -204,7 +204,7 @@ def test_marker_count_that_differs_makes_the_source_incomplete(inbox, tmp_path):
     write_csv(folder(inbox), "ps.csv", PS_HEADER, [ps_row(1), ps_row(2)], marker=3)
     manifest, _ = read(inbox, "public_security", tmp_path)
     assert manifest.status == "incomplete"
-    assert manifest.files[0].problems == ["ps.csv的完成标记写明3行，实际读到2行，文件可能不完整"]
+    assert manifest.files[0].problems == ["ps.csv的完成标记写明3行，实际读到2行，文件可能不完整，请部门核对后重新交付该文件及其完成标记"]
     assert "交付不完整" in manifest.message_zh
 
 

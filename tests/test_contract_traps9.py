@@ -282,7 +282,7 @@ def test_a_count_written_in_words_that_differs_from_the_rows_read_leaves_the_fil
 ):
     manifest, staged, _ = _deliver_bank(tmp_path, marker.encode("gb18030"))
     assert manifest.status == "incomplete" and not staged
-    assert manifest.files[0].problems == [f"b.csv的完成标记写明{count}行，实际读到2行，文件可能不完整"]
+    assert manifest.files[0].problems == [f"b.csv的完成标记写明{count}行，实际读到2行，文件可能不完整，请部门核对后重新交付该文件及其完成标记"]
 
 
 # --- the exchange database: columns of the types a department's DBA picks ---------------------------------------
