@@ -9,14 +9,14 @@ prefix — province 2 digits, city 4, county 6; a city's or province's own 6-dig
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hedui.errors import PolicyError
 from hedui.resources import package_path
+from hedui.steps.policy_yaml import policy_paths, read_policy_yaml
 
 POLICY_DIR = package_path("policies")
 
@@ -56,6 +56,10 @@ PARAMS: dict[str, tuple[str, bool]] = {
     "individual_si_rates": ("dict", False),
 }
 BASES = ("annual_standard", "disposable_income")
+#: bounds past which a figure is a misreading of the notice, not a policy (see _check_values)
+MAX_WINDOW_MONTHS = 36
+MAX_STANDARD_MONTHLY = 10_000
+MAX_ASSETS_MULTIPLE = 10
 #: entity types whose active entities are listed whatever the contribution, where a version does not say
 ALWAYS_REVIEW_TYPES = ("个体工商户",)
 
@@ -104,20 +108,23 @@ def _fail(path: Path, where: str, msg: str) -> PolicyError:
 
 def _check_param(path: Path, vid: str, name: str, kind: str, value: Any) -> None:
     where = f"版本 {vid} 的参数 {name}"
+    def num(v: Any) -> bool:  # a number as YAML reads one: not true/false, not .inf or .nan
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
     ok = {
-        "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= 0,
+        "number": lambda v: num(v) and v >= 0,
         "int": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
         "bool": lambda v: isinstance(v, bool),
         "str": lambda v: v in BASES,
         "list": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
-        "dict": lambda v: isinstance(v, dict) and all(isinstance(x, int | float) for x in v.values()),
+        "dict": lambda v: isinstance(v, dict) and all(num(x) for x in v.values()),
         "by_urban_rural": lambda v: isinstance(v, dict)
         and set(v) == set(URBAN_RURAL)
-        and all(isinstance(x, int | float) and x > 0 for x in v.values()),
+        and all(num(x) and x > 0 for x in v.values()),
     }[kind]
     if not ok(value):
         allowed = {
-            "number": "非负数",
+            "number": "非负的有限数值（不带单位，不加引号）",
             "int": "非负整数",
             "bool": "true 或 false",
             "str": "、".join(BASES),
@@ -133,20 +140,24 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
 
     Raises PolicyError naming the file, the version, the key and what is allowed.
     """
-    paths = [path] if path else sorted(POLICY_DIR.glob("*.yaml"))
+    paths = [path] if path else policy_paths(POLICY_DIR)
     versions: list[PolicyVersion] = []
     for p in paths:
-        try:
-            doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise PolicyError(f"无法读取政策文件 {p}：{exc}") from exc
+        doc = read_policy_yaml(p)
         if not isinstance(doc, dict) or not isinstance(doc.get("versions"), list):
             raise _fail(p, "顶层", "应包含 versions 列表")
         for i, v in enumerate(doc["versions"], 1):
+            if not isinstance(v, dict):
+                raise _fail(p, f"versions 的第 {i} 项", "应为一个版本（含 id、source、scope、params 的映射）")
             vid = str(v.get("id") or f"#{i}")
             for key in ("id", "source", "scope", "params"):
                 if key not in v:
                     raise _fail(p, f"版本 {vid}", f"缺少 {key}")
+                if key != "id" and not isinstance(v[key], dict):
+                    raise _fail(p, f"版本 {vid} 的 {key}", f"应为映射（每行“键: 值”），不是 {v[key]!r}"
+                                + ("；写作 notice: 文件名、number: 文号、date: 日期" if key == "source" else ""))
+            if not isinstance(v.get("demonstration", False), bool):
+                raise _fail(p, f"版本 {vid} 的 demonstration", f"值 {v['demonstration']!r} 应为 true（演示数据）或 false")
             for key in ("notice", "number", "date"):
                 if not v["source"].get(key):
                     raise _fail(p, f"版本 {vid} 的 source", f"缺少 {key}（政策依据的文件名、文号、日期）")
@@ -191,7 +202,28 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
                 )
             )
     _refuse_same_scope(versions, paths)
+    _refuse_unstated_params(versions, paths)
     return versions
+
+
+def _refuse_unstated_params(versions: list[PolicyVersion], paths: list[Path]) -> None:
+    """A version does not inherit from a wider one (most specific wins, whole): a parameter it leaves out takes
+    its default.  Where a wider version of the same year covering it writes that parameter, the reader of the
+    file cannot tell whether the narrower one meant the default or meant to inherit (a county leaving out
+    `count_housing_fund_balance: true` of its province would stop counting the housing-fund balance): refused,
+    naming both versions and the parameter, so the file says which."""
+    for v in versions:
+        for w in versions:
+            if w is v or w.year != v.year or not v.region.startswith(w.region) or w.specificity() >= v.specificity():
+                continue
+            if w.urban_rural not in ("*", v.urban_rural) or w.program not in ("*", v.program):
+                continue
+            for name in PARAMS:
+                if name in w.params and name not in v.params:
+                    raise PolicyError(
+                        f"政策文件（{'、'.join(p.name for p in paths)}）中版本 {v.id} 未写参数 {name}，而适用范围包含它的"
+                        f"版本 {w.id} 写了 {name}: {w.params[name]!r}；各版本之间不继承参数，未写即取默认值。"
+                        f"请在版本 {v.id} 中明确写出 {name}（沿用 {w.id} 的值或写出本地的值）")
 
 
 def _check_values(path: Path, vid: str, params: dict) -> None:
@@ -201,9 +233,20 @@ def _check_values(path: Path, vid: str, params: dict) -> None:
     contribution base and hides any income; a vehicle or entity type the departments never deliver (a
     misspelling: 个体户 for 个体工商户) exempts or reviews nothing, and an active 个体工商户 would pass unlisted.
     """
-    if params["income_window_months"] < 1:
+    if not 1 <= params["income_window_months"] <= MAX_WINDOW_MONTHS:
         raise _fail(path, f"版本 {vid} 的参数 income_window_months",
-                    f"值 {params['income_window_months']!r} 不合法，收入计算期至少为 1 个月（通常为 12）")
+                    f"值 {params['income_window_months']!r} 不合法，收入计算期至少为 1 个月、至多 {MAX_WINDOW_MONTHS} 个月（通常为 12）")
+    # figures no notice gives, each read the way that makes a household look eligible: an annual standard
+    # written as the monthly one, "24 months of the standard" written as 24 × the annual standard
+    high = {k: x for k, x in params["standard_monthly"].items() if x > MAX_STANDARD_MONTHLY}
+    if high:
+        raise _fail(path, f"版本 {vid} 的参数 standard_monthly",
+                    f"{high} 超过每人每月 {MAX_STANDARD_MONTHLY:,} 元，像是年标准或以分计；standard_monthly 是每人每月"
+                    "的元数（年标准请除以 12）")
+    if params["financial_assets_multiple"] > MAX_ASSETS_MULTIPLE:
+        raise _fail(path, f"版本 {vid} 的参数 financial_assets_multiple",
+                    f"值 {params['financial_assets_multiple']!r} 超过 {MAX_ASSETS_MULTIPLE}：它是年保障标准（或上年度人均"
+                    "可支配收入）的倍数；通知若写“N 个月的保障标准”，请写 N/12（如 24 个月写 2）")
     for scheme, rate in params.get("individual_si_rates", {}).items():
         if scheme not in SI_SHARE_SCHEMES:
             raise _fail(path, f"版本 {vid} 的参数 individual_si_rates",
