@@ -27,7 +27,7 @@ PROVINCE = """\
     vehicle_price_multiple: 15
     exempt_vehicle_types: [普通二轮摩托车, 三轮汽车, 低速货车, 残疾人专用车]
     business_contribution_limit: 100000
-    excluded_income_items: [城乡居民基本养老保险, 优待抚恤金]
+    excluded_income_items: [城乡居民基本养老保险, 优待抚恤金, 利息、股息、红利所得]
 """
 
 
@@ -79,6 +79,9 @@ def yml_run(tmp_path_factory):
     (a,) = w.household("PV03", [("规三", "本人")], program="动态复核")
     w.wages(a, WINDOW, "850")  # a re-check: the county wrote 最低生活保障 only, the province's * version applies
     w.expect("PV03", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("PV04", [("规四", "本人")])
+    w.wages(a, WINDOW, "1000", item="利息股息红利所得")  # excluded as the tax law writes it (利息、股息、红利所得)
+    w.expect("PV04", "CLEAR", "")
     return w, _run(tmp_path_factory, "policy2_yml", {"ganzhou.yml": deployment_yaml()}, w)
 
 
@@ -87,7 +90,7 @@ def test_a_policy_file_ending_in_yml_with_merge_keys_is_read_and_weighs_its_hous
     got = outcomes(ctx)
     assert {rid: got.get(rid) for rid in world.expected} == world.expected
     used = dict(query(ctx, "select request_id, policy_id from households where run_date = ?", [RUN]))
-    assert used == {"PV01": "ZG-2026-DB", "PV02": "ZG-2026-DB", "PV03": "JX-2026"}
+    assert used == {"PV01": "ZG-2026-DB", "PV02": "ZG-2026-DB", "PV03": "JX-2026", "PV04": "ZG-2026-DB"}
     (files,) = query(ctx, "select policy_files from audit_runs where run_date = ?", [RUN])[0]
     assert "ganzhou.yml" in files  # the run records the file it was weighed by
 
@@ -182,6 +185,9 @@ def test_a_yaml_syntax_error_says_where_in_chinese(tmp_path):
     ("    financial_assets_multiple: 2\n", "    financial_assets_multiple: 24\n",
      "参数 financial_assets_multiple：值 24 超过 10.*24 个月写 2"),
     ("    income_window_months: 12\n", "    income_window_months: 120\n", "收入计算期至少为 1 个月、至多 36 个月"),
+    # the basic pension under a name no department delivers: it would be counted as income
+    ("[城乡居民基本养老保险, ", "[城乡居民养老保险, 基本养老金, ",
+     "参数 excluded_income_items：城乡居民养老保险、基本养老金 不是税务所得项目或社会保险险种的名称.*城乡居民基本养老保险"),
     # "否" is text, which Python would read as true: the reports would say 演示数据 for official figures
     ("  - id: JX-2026\n", "  - id: JX-2026\n    demonstration: 否\n",
      "版本 JX-2026 的 demonstration：值 '否' 应为 true（演示数据）或 false"),

@@ -254,6 +254,14 @@ def _check_values(path: Path, vid: str, params: dict) -> None:
         if not 0 <= rate < 1:
             raise _fail(path, f"版本 {vid} 的参数 individual_si_rates",
                         f"{scheme} 的个人缴费比例 {rate!r} 应为 0 到 1 之间的小数（8% 写作 0.08）")
+    # an item that reads as a tax item or an insurance scheme but is neither (城乡居民养老保险 for 城乡居民基本养老保险)
+    # would exclude nothing, and the income it meant would count; items no department delivers are kept as written
+    vague = [x for x in params["excluded_income_items"]
+             if _delivered_item(x) is None and any(w in x for w in ("所得", "保险", "养老", "失业"))]
+    if vague:
+        raise _fail(path, f"版本 {vid} 的参数 excluded_income_items",
+                    f"{'、'.join(vague)} 不是税务所得项目或社会保险险种的名称，照写将什么也不排除；请写作部门交付的名称："
+                    f"{'、'.join((*_enum('tax', 'income_item'), *_enum('social_insurance', 'scheme')))}")
     for name, source, column in (("exempt_vehicle_types", "vehicle", "vehicle_type"),
                                  ("business_always_review_types", "business_registry", "entity_type")):
         allowed = _enum(source, column)
@@ -319,11 +327,18 @@ def policy_rows(versions: list[PolicyVersion], households: list[tuple[str, str, 
                           urban_rural)
 
 
+def _delivered_item(item: str) -> str | None:
+    """The tax 所得项目 or social-insurance 险种 an excluded item names, as the departments deliver it: written
+    without its 所得 (policy.md: 劳务报酬), or as the tax law writes it (利息、股息、红利所得); None if neither."""
+    delivered = (*_enum("tax", "income_item"), *_enum("social_insurance", "scheme"))
+    bare = "".join(ch for ch in item if ch not in "、，, \u3000")
+    return next((x for x in (bare, f"{bare}所得") if x in delivered), None)
+
+
 def excluded_items(items: list[str]) -> list[str]:
     """The items a version excludes, as the departments deliver them: policy.md names the tax items without
     their 所得 (劳务报酬, 经营所得), the tax records say 劳务报酬所得; an item written either way is excluded."""
-    tax_items = _enum("tax", "income_item")
-    return list(dict.fromkeys([*items, *(f"{x}所得" for x in items if f"{x}所得" in tax_items)]))
+    return list(dict.fromkeys([*items, *(d for x in items if (d := _delivered_item(x)))]))
 
 
 def version_row(v: PolicyVersion, request_id: str, urban_rural: str | None) -> dict:
