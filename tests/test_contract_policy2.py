@@ -197,3 +197,29 @@ def test_a_value_written_the_way_an_outsider_might_is_refused_naming_the_key(tmp
     assert text != deployment_yaml()
     with pytest.raises(PolicyError, match=message):
         _load(tmp_path, text)
+
+
+def test_a_scope_written_in_full_width_digits_or_a_quoted_year_is_the_scope_it_says(tmp_path):
+    """３６０７０２ passes isdigit() but no request's code starts with it: the county's version was silently unused
+    (its households weighed by the province's); a year written "2026" was refused as not a year."""
+    from hedui.steps.policy import resolve
+
+    text = deployment_yaml().replace("region: '360702', year: 2026", "region: '３６０７０２ ', year: '2026'")
+    versions = _load(tmp_path, text)
+    assert [(v.id, v.region, v.year) for v in versions] == [("JX-2026", "36", 2026), ("ZG-2026-DB", "360702", 2026)]
+    assert resolve(versions, "360702", 2026, "城市", "最低生活保障").id == "ZG-2026-DB"
+    with pytest.raises(PolicyError, match="scope.urban_rural：值 '城镇' 应为 城市、农村 或 \\*"):
+        _load(tmp_path, deployment_yaml().replace("urban_rural: '*'", "urban_rural: 城镇", 1))
+
+
+def test_a_version_leaving_out_a_parameter_whose_wider_value_is_the_default_is_weighed_as_written(tmp_path):
+    from hedui.steps.policy import resolve, version_row
+
+    province = PROVINCE + "    business_always_review_types: [个体工商户]\n"
+    text = deployment_yaml().replace(PROVINCE.replace("    ", "      "), province.replace("    ", "      "))
+    county = ("  - id: ZG-2026-DB\n" + _source("ZG-2026-DB")
+              + "    scope: {region: '360702', year: 2026, program: 最低生活保障}\n    params:\n"
+              + PROVINCE.replace("    ", "      "))
+    versions = _load(tmp_path, text.split("  - id: ZG-2026-DB")[0] + county)
+    row = version_row(resolve(versions, "360702", 2026, "城市", "最低生活保障"), "R", "城市")
+    assert (row["policy_id"], row["business_always_review_types"]) == ("ZG-2026-DB", ["个体工商户"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,10 @@ MAX_STANDARD_MONTHLY = 10_000
 MAX_ASSETS_MULTIPLE = 10
 #: entity types whose active entities are listed whatever the contribution, where a version does not say
 ALWAYS_REVIEW_TYPES = ("个体工商户",)
+#: what an optional parameter a version leaves out is taken to be (version_row); `disposable_income_annual` is
+#: read only with the basis `disposable_income`, which a version must then write with it
+UNSTATED_DEFAULTS = {"financial_assets_basis": "annual_standard", "count_housing_fund_balance": False,
+                     "business_always_review_types": list(ALWAYS_REVIEW_TYPES), "individual_si_rates": {}}
 
 
 @dataclass(frozen=True)
@@ -162,13 +167,19 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
                 if not v["source"].get(key):
                     raise _fail(p, f"版本 {vid} 的 source", f"缺少 {key}（政策依据的文件名、文号、日期）")
             scope = v["scope"]
-            region = str(scope.get("region", ""))
-            if not (region.isdigit() and len(region) in (2, 4, 6)):
+            # full-width digits (３６０７０２) pass isdigit() but no request's code starts with them: the version
+            # would be silently unused, its households weighed by a wider one
+            region = unicodedata.normalize("NFKC", str(scope.get("region", ""))).strip()
+            if not (region.isascii() and region.isdigit() and len(region) in (2, 4, 6)):
                 raise _fail(p, f"版本 {vid} 的 scope.region", f"值 {region!r} 应为 2、4 或 6 位区划代码")
             region = region_prefix(region)
             if scope.get("urban_rural", "*") not in (*URBAN_RURAL, "*"):
-                raise _fail(p, f"版本 {vid} 的 scope.urban_rural", "应为 城市、农村 或 *")
+                raise _fail(p, f"版本 {vid} 的 scope.urban_rural",
+                            f"值 {scope.get('urban_rural')!r} 应为 城市、农村 或 *（与委托的城乡类别写法相同）")
             year = scope.get("year")
+            if isinstance(year, str) and (digits := unicodedata.normalize("NFKC", year).strip()).isascii() \
+                    and digits.isdigit():
+                year = int(digits)  # year: "2026", quoted
             if not isinstance(year, int) or isinstance(year, bool) or not 1990 <= year <= 2100:
                 raise _fail(p, f"版本 {vid} 的 scope.year", f"值 {year!r} 应为四位年份（如 2026）")
             # a misspelt program would match no request and leave the version silently unused
@@ -211,15 +222,16 @@ def _refuse_unstated_params(versions: list[PolicyVersion], paths: list[Path]) ->
     its default.  Where a wider version of the same year covering it writes that parameter, the reader of the
     file cannot tell whether the narrower one meant the default or meant to inherit (a county leaving out
     `count_housing_fund_balance: true` of its province would stop counting the housing-fund balance): refused,
-    naming both versions and the parameter, so the file says which."""
+    naming both versions and the parameter, so the file says which.  A wider value equal to the default leaves
+    nothing to choose."""
     for v in versions:
         for w in versions:
             if w is v or w.year != v.year or not v.region.startswith(w.region) or w.specificity() >= v.specificity():
                 continue
             if w.urban_rural not in ("*", v.urban_rural) or w.program not in ("*", v.program):
                 continue
-            for name in PARAMS:
-                if name in w.params and name not in v.params:
+            for name, default in UNSTATED_DEFAULTS.items():
+                if name in w.params and name not in v.params and w.params[name] != default:
                     raise PolicyError(
                         f"政策文件（{'、'.join(p.name for p in paths)}）中版本 {v.id} 未写参数 {name}，而适用范围包含它的"
                         f"版本 {w.id} 写了 {name}: {w.params[name]!r}；各版本之间不继承参数，未写即取默认值。"
