@@ -223,3 +223,20 @@ def test_a_version_leaving_out_a_parameter_whose_wider_value_is_the_default_is_w
     versions = _load(tmp_path, text.split("  - id: ZG-2026-DB")[0] + county)
     row = version_row(resolve(versions, "360702", 2026, "城市", "最低生活保障"), "R", "城市")
     assert (row["policy_id"], row["business_always_review_types"]) == ("ZG-2026-DB", ["个体工商户"])
+
+
+def test_hedui_run_with_a_refused_policy_file_stops_before_creating_anything(tmp_path, monkeypatch, capsys):
+    from hedui.cli import main
+    from hedui.steps import policy
+
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "ganzhou.yaml").write_bytes(deployment_yaml().encode("gb18030"))
+    monkeypatch.setattr(policy, "POLICY_DIR", folder)
+    w = World()
+    w.household("PV21", [("规二一", "本人")])
+    w.write(tmp_path / "inbox")
+    work = tmp_path / "work"
+    assert main(["run", "--inbox", str(tmp_path / "inbox"), "--date", RUN, "--workdir", str(work)]) == 2
+    assert "政策文件 ganzhou.yaml 不是 UTF-8 编码" in capsys.readouterr().err
+    assert not work.exists()
