@@ -188,6 +188,13 @@ def test_a_yaml_syntax_error_says_where_in_chinese(tmp_path):
     # the basic pension under a name no department delivers: it would be counted as income
     ("[城乡居民基本养老保险, ", "[城乡居民养老保险, 基本养老金, ",
      "参数 excluded_income_items：城乡居民养老保险、基本养老金 不是税务所得项目或社会保险险种的名称.*城乡居民基本养老保险"),
+    # a list written as one line of text
+    ("    exempt_vehicle_types: [普通二轮摩托车, 三轮汽车, 低速货车, 残疾人专用车]\n",
+     "    exempt_vehicle_types: 普通二轮摩托车，三轮汽车\n",
+     "参数 exempt_vehicle_types：值 '普通二轮摩托车，三轮汽车' 不合法，应为列表，写作 \\[甲, 乙\\]"),
+    # the county's block copied from the province's, its id left as it was
+    ("  - id: ZG-2026-DB\n", "  - id: JX-2026\n",
+     "有两个版本的 id 都是 JX-2026（区划 36、2026 年 与 区划 360702、2026 年）.*请给每个版本不同的 id"),
     # "否" is text, which Python would read as true: the reports would say 演示数据 for official figures
     ("  - id: JX-2026\n", "  - id: JX-2026\n    demonstration: 否\n",
      "版本 JX-2026 的 demonstration：值 '否' 应为 true（演示数据）或 false"),

@@ -133,7 +133,7 @@ def _check_param(path: Path, vid: str, name: str, kind: str, value: Any) -> None
             "int": "非负整数",
             "bool": "true 或 false",
             "str": "、".join(BASES),
-            "list": "字符串列表",
+            "list": "列表，写作 [甲, 乙]（不是用逗号连成的一串文字）",
             "dict": "名称到数值的映射",
             "by_urban_rural": "{城市: 正数, 农村: 正数}",
         }[kind]
@@ -295,6 +295,16 @@ def _refuse_same_scope(versions: list[PolicyVersion], paths: list[Path]) -> None
                 f"（区划 {v.region}、{v.year} 年、{v.urban_rural}、{v.program}），无法确定适用哪一个；"
                 "请删除或修改其中一个版本")
         seen[key] = v.id
+    # a block copied for another scope with its id left as it was: reports and auditors name the version by
+    # its id, and two sets of figures would go by one name
+    scopes: dict[str, PolicyVersion] = {}
+    for v in versions:
+        if v.id in scopes:
+            w = scopes[v.id]
+            raise PolicyError(
+                f"政策文件（{'、'.join(p.name for p in paths)}）中有两个版本的 id 都是 {v.id}（区划 {w.region}、{w.year} 年 与 "
+                f"区划 {v.region}、{v.year} 年）；报告和审计以 id 指明所用的版本，请给每个版本不同的 id")
+        scopes[v.id] = v
 
 
 def resolve(
