@@ -188,6 +188,8 @@ def test_a_yaml_syntax_error_says_where_in_chinese(tmp_path):
     # the basic pension under a name no department delivers: it would be counted as income
     ("[城乡居民基本养老保险, ", "[城乡居民养老保险, 基本养老金, ",
      "参数 excluded_income_items：城乡居民养老保险、基本养老金 不是税务所得项目或社会保险险种的名称.*城乡居民基本养老保险"),
+    # the county's version written with its own standard only, as if the province's figures carried over
+    ("      <<: *province\n", "", "版本 ZG-2026-DB：缺少参数 income_window_months（版本之间不继承参数；.*<<: \\*锚点"),
     # a list written as one line of text
     ("    exempt_vehicle_types: [普通二轮摩托车, 三轮汽车, 低速货车, 残疾人专用车]\n",
      "    exempt_vehicle_types: 普通二轮摩托车，三轮汽车\n",

@@ -190,7 +190,7 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
             for name, (kind, required) in PARAMS.items():
                 if name not in params:
                     if required:
-                        raise _fail(p, f"版本 {vid}", f"缺少参数 {name}")
+                        raise _fail(p, f"版本 {vid}", f"缺少参数 {name}（版本之间不继承参数；沿用另一版本的参数可写 <<: *锚点）")
                     continue
                 _check_param(p, vid, name, kind, params[name])
             _check_values(p, vid, params)
