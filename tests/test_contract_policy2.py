@@ -190,6 +190,11 @@ def test_a_yaml_syntax_error_says_where_in_chinese(tmp_path):
      "参数 excluded_income_items：城乡居民养老保险、基本养老金 不是税务所得项目或社会保险险种的名称.*城乡居民基本养老保险"),
     # the county's version written with its own standard only, as if the province's figures carried over
     ("      <<: *province\n", "", "版本 ZG-2026-DB：缺少参数 income_window_months（版本之间不继承参数；.*<<: \\*锚点"),
+    # one figure for town and country, or the urban/rural words of another notice
+    ("    standard_monthly: {城市: 800, 农村: 650}\n", "    standard_monthly: 800\n",
+     "参数 standard_monthly：值 800 不合法.*城乡统一的标准也分别写出"),
+    ("    standard_monthly: {城市: 800, 农村: 650}\n", "    standard_monthly: {城镇: 800, 乡村: 650}\n",
+     "参数 standard_monthly：值 .* 不合法，应为\\{城市: 正数, 农村: 正数\\}"),
     # a list written as one line of text
     ("    exempt_vehicle_types: [普通二轮摩托车, 三轮汽车, 低速货车, 残疾人专用车]\n",
      "    exempt_vehicle_types: 普通二轮摩托车，三轮汽车\n",

@@ -135,7 +135,7 @@ def _check_param(path: Path, vid: str, name: str, kind: str, value: Any) -> None
             "str": "、".join(BASES),
             "list": "列表，写作 [甲, 乙]（不是用逗号连成的一串文字）",
             "dict": "名称到数值的映射",
-            "by_urban_rural": "{城市: 正数, 农村: 正数}",
+            "by_urban_rural": "{城市: 正数, 农村: 正数}（城乡统一的标准也分别写出，如 {城市: 800, 农村: 800}）",
         }[kind]
         raise _fail(path, where, f"值 {value!r} 不合法，应为{allowed}")
 
