@@ -185,6 +185,12 @@ def test_a_yaml_syntax_error_says_where_in_chinese(tmp_path):
     ("    financial_assets_multiple: 2\n", "    financial_assets_multiple: 24\n",
      "参数 financial_assets_multiple：值 24 超过 10.*24 个月写 2"),
     ("    income_window_months: 12\n", "    income_window_months: 120\n", "收入计算期至少为 1 个月、至多 36 个月"),
+    # a per-capita floor area as the number of units, a price (15 万元) as the multiple, 10 万元 written as 10
+    ("    max_residential_units: 1\n", "    max_residential_units: 40\n", "参数 max_residential_units：值 40 超过 10.*不是面积"),
+    ("    vehicle_price_multiple: 15\n", "    vehicle_price_multiple: 150000\n",
+     "参数 vehicle_price_multiple：值 150000 超过 1000：它是城市月保障标准的倍数，不是金额"),
+    ("    business_contribution_limit: 100000\n", "    business_contribution_limit: 10\n",
+     "参数 business_contribution_limit：值 10 不足 1,000 元：单位是元，不是万元"),
     # the basic pension under a name no department delivers: it would be counted as income
     ("[城乡居民基本养老保险, ", "[城乡居民养老保险, 基本养老金, ",
      "参数 excluded_income_items：城乡居民养老保险、基本养老金 不是税务所得项目或社会保险险种的名称.*城乡居民基本养老保险"),

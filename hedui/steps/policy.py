@@ -61,6 +61,9 @@ BASES = ("annual_standard", "disposable_income")
 MAX_WINDOW_MONTHS = 36
 MAX_STANDARD_MONTHLY = 10_000
 MAX_ASSETS_MULTIPLE = 10
+MAX_RESIDENTIAL_UNITS = 10
+MAX_VEHICLE_MULTIPLE = 1000
+MIN_CONTRIBUTION_LIMIT = 1000
 #: entity types whose active entities are listed whatever the contribution, where a version does not say
 ALWAYS_REVIEW_TYPES = ("个体工商户",)
 #: what an optional parameter a version leaves out is taken to be (version_row); `disposable_income_annual` is
@@ -266,6 +269,20 @@ def _check_values(path: Path, vid: str, params: dict) -> None:
         if not 0 <= rate < 1:
             raise _fail(path, f"版本 {vid} 的参数 individual_si_rates",
                         f"{scheme} 的个人缴费比例 {rate!r} 应为 0 到 1 之间的小数（8% 写作 0.08）")
+    # a per-capita floor area (m²) written as a number of units; a vehicle price (15 万元 = 150000) written as the
+    # multiple; a contribution in 万元 (the registry's unit: 10 for 100,000 yuan) — the first two hide findings
+    if params["max_residential_units"] > MAX_RESIDENTIAL_UNITS:
+        raise _fail(path, f"版本 {vid} 的参数 max_residential_units",
+                    f"值 {params['max_residential_units']!r} 超过 {MAX_RESIDENTIAL_UNITS}：它是住房套数（超过即列为情形），"
+                    "不是面积")
+    if params["vehicle_price_multiple"] > MAX_VEHICLE_MULTIPLE:
+        raise _fail(path, f"版本 {vid} 的参数 vehicle_price_multiple",
+                    f"值 {params['vehicle_price_multiple']!r} 超过 {MAX_VEHICLE_MULTIPLE}：它是城市月保障标准的倍数，"
+                    "不是金额；通知写的是金额时请写 金额 ÷ 城市月保障标准（0 表示任何非豁免车辆都列出）")
+    if 0 < params["business_contribution_limit"] < MIN_CONTRIBUTION_LIMIT:
+        raise _fail(path, f"版本 {vid} 的参数 business_contribution_limit",
+                    f"值 {params['business_contribution_limit']!r} 不足 {MIN_CONTRIBUTION_LIMIT:,} 元：单位是元，"
+                    "不是万元（10 万元写 100000；0 表示任何认缴出资都列出）")
     # an item that reads as a tax item or an insurance scheme but is neither (城乡居民养老保险 for 城乡居民基本养老保险)
     # would exclude nothing, and the income it meant would count; items no department delivers are kept as written
     vague = [x for x in params["excluded_income_items"]
