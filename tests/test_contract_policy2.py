@@ -245,18 +245,25 @@ def test_a_version_leaving_out_a_parameter_whose_wider_value_is_the_default_is_w
     assert (row["policy_id"], row["business_always_review_types"]) == ("ZG-2026-DB", ["个体工商户"])
 
 
-def test_hedui_run_with_a_refused_policy_file_stops_before_creating_anything(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize(("files", "message"), [
+    ({"ganzhou.yaml": deployment_yaml().encode("gb18030")}, "政策文件 ganzhou.yaml 不是 UTF-8 编码"),
+    ({}, "中没有任何政策版本（.yaml 或 .yml 文件的 versions）；请放入本地区的政策文件"),
+    ({"ganzhou.yaml": b"versions: []\n"}, "中没有任何政策版本"),
+])
+def test_hedui_run_with_a_refused_policy_file_stops_before_creating_anything(tmp_path, monkeypatch, capsys, files,
+                                                                             message):
     from hedui.cli import main
     from hedui.steps import policy
 
     folder = tmp_path / "policies"
     folder.mkdir()
-    (folder / "ganzhou.yaml").write_bytes(deployment_yaml().encode("gb18030"))
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
     monkeypatch.setattr(policy, "POLICY_DIR", folder)
     w = World()
     w.household("PV21", [("规二一", "本人")])
     w.write(tmp_path / "inbox")
     work = tmp_path / "work"
     assert main(["run", "--inbox", str(tmp_path / "inbox"), "--date", RUN, "--workdir", str(work)]) == 2
-    assert "政策文件 ganzhou.yaml 不是 UTF-8 编码" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
     assert not work.exists()

@@ -215,6 +215,9 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
                     params=params,
                 )
             )
+    if path is None and not versions:  # nothing could be weighed: the deployment's problem, said before a run
+        raise PolicyError(f"政策目录 {POLICY_DIR} 中没有任何政策版本（.yaml 或 .yml 文件的 versions）；请放入本地区的政策文件，"
+                          "写明各年度的保障标准和限额及其依据的文件")
     _refuse_same_scope(versions, paths)
     _refuse_unstated_params(versions, paths)
     return versions
