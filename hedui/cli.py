@@ -49,6 +49,9 @@ def cmd_run(args) -> int:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     check_connections(load_sources_config())  # so is a wrong sources configuration or connection
+    from hedui.steps.policy import load_policies
+
+    load_policies()  # and a policy file that cannot be read or is refused, before the run creates anything
     check_inbox(Path(args.inbox), date)  # nothing is created for a date without deliveries
     check_workdir(args.workdir, args.inbox)
     ctx = RunContext.of(args.inbox, args.workdir, date)

@@ -103,10 +103,11 @@ def describe_code_version() -> str:
 
 
 def policy_files() -> dict[str, str]:
-    """{policy file name: SHA-256} of hedui/policies/*.yaml."""
+    """{policy file name: SHA-256} of the policy files hedui/policies holds (.yaml and .yml, as loaded)."""
     from hedui.steps.policy import POLICY_DIR
+    from hedui.steps.policy_yaml import policy_paths
 
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(POLICY_DIR.glob("*.yaml"))}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in policy_paths(POLICY_DIR)}
 
 
 def _register_mask_udf(con: duckdb.DuckDBPyConnection, names: Iterable[str] = ()) -> None:
