@@ -138,6 +138,10 @@ def write(w: World, inbox: Path, date: str) -> None:
     ws.append(HEADERS["vehicle"])
     for r in w.rows["vehicle"]:
         ws.append([r.get(h, "") for h in HEADERS["vehicle"]])
+    for row in ws.iter_rows():  # a department's text cell, not a formula (openpyxl makes `=…` a formula cell)
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
     wb.save(folder / f"vehicle_{date}.xlsx")
     (folder / f"vehicle_{date}.xlsx.ok").write_text(str(len(w.rows["vehicle"])), encoding="utf-8")
     folder = inbox / "bank" / date
