@@ -7,7 +7,8 @@ written by hand (tests/contract_world.py) run through the real pipeline:
 - RP03: a declared member missing from the household registration (a finding resting on an absence);
 - RP04: a record about the applicant quarantined for a bad balance; RP05: a record waiting for review;
 - RP06: an empty area (value unknown); RP07: a review pair on a record linked elsewhere unconfirmed;
-- RP08: clear (one bank row delivered twice, a 合计 row); RP09: a member without authorization."""
+- RP08: clear (one bank row delivered twice, a 合计 row); RP09: a member without authorization;
+- RP10: ID and account numbers inside free-text fields of records shown on the page."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ def build() -> World:
     w.bank(d, "8O0.00", account="6216000055550000401")
     (e,) = w.household("RP05", [("蒋待核", "本人")])
     w.bank({"name": "蒋代核", "id": ""}, "100000", account="6216000055550000501")
+    w.rows["bank"][-1]["机构名称"] = "中国银行江西省分行 账号6216000055550000599"  # an account typed in a text
     (f,) = w.household("RP06", [("沈面积", "本人")])
     w.flat(f, "360702001001GB00101F00060001")
     w.flat(f, "360702001001GB00101F00060002", area="")
@@ -58,6 +60,14 @@ def build() -> World:
           月缴存额="360", 账户余额="9000", 账户状态="正常", 截至日期="2026-10-31")
     w.si({"name": "路人", "id": contract_world.new_id()}, WINDOW[:1], "企业职工基本养老保险", "缴费", base="2000")
     w.household("RP09", [("秦签了", "本人"), ("秦没签", "配偶", False)])
+    # RP10: ID and account numbers inside free texts as delivered (an individual business withholding its own
+    # tax names itself by ID; a legacy 15-digit ID in a 单位名称; an account number in a 坐落)
+    (k,) = w.household("RP10", [("许自扣", "本人")])
+    w.wages(k, WINDOW[:1], "100", item="经营所得")
+    w.rows["tax"][-1]["扣缴义务人"] = f"个体户许自扣{k['id']}"
+    w.add("housing_fund", 证件号码=k["id"], 姓名=k["name"], 单位名称=f"某单位{k['id'][:6]}{k['id'][8:17]}",
+          月缴存基数="3000", 月缴存额="360", 账户余额="90", 账户状态="正常", 截至日期="2026-10-31")
+    w.flat(k, "360702001001GB00101F00100001", location="章贡区某路 账号6216000011112222333")
     return w
 
 
@@ -114,7 +124,8 @@ def test_rp_outcomes_before_and_after_the_staff_decision(run):
         "RP01": ("FINDINGS", "INCOME_OVER_STANDARD"), "RP02": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"),
         "RP03": ("FINDINGS", "MEMBER_REGISTRATION_MISMATCH"), "RP04": ("INCOMPLETE", "RECORD_QUARANTINED"),
         "RP05": ("INCOMPLETE", "UNCONFIRMED_LINK"), "RP06": ("FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT;VALUE_UNKNOWN"),
-        "RP07": ("INCOMPLETE", "UNCONFIRMED_LINK"), "RP08": ("CLEAR", ""), "RP09": ("INCOMPLETE", "NO_AUTHORIZATION")}
+        "RP07": ("INCOMPLETE", "UNCONFIRMED_LINK"), "RP08": ("CLEAR", ""), "RP09": ("INCOMPLETE", "NO_AUTHORIZATION"),
+        "RP10": ("CLEAR", "")}
     after = outcomes(ctx)
     # confirmed as 冯车主's, the vehicle is nobody else's: 韩签了's pair no longer waits
     assert after["RP02"] == ("FINDINGS", "VEHICLE") and after["RP07"] == ("CLEAR", "")
@@ -255,3 +266,27 @@ def test_no_full_id_or_account_number_where_staff_or_auditors_read(run):
                                      "where schema_name = 'main' and not internal").fetchall():
             for (v,) in con.sql(f'select distinct cast("{column}" as varchar) from "{table}"').fetchall():
                 assert not v or not (any(s in v for s in secrets) or ID_LIKE.search(v)), (table, column)
+
+
+def test_rp10_id_and_account_numbers_inside_free_texts_of_records_are_masked_on_the_page(run):
+    world, ctx, _ = run
+    k = person(world, "许自扣")
+    html = (ctx.report_dir / "households" / "RP10.html").read_text(encoding="utf-8")
+    t = text(html)
+    for secret in (k["id"], k["id"][:6] + k["id"][8:17], "6216000011112222333"):
+        assert secret not in html, secret
+    assert f"个体户许自扣{masked(k)}" in t and "章贡区某路 账号****2333" in t
+    assert "某单位360702*****" in t
+    assert "360702001001GB00101F00100001" in t  # a unit number is no ID: shown as delivered
+    # the staff's review screen shows a waiting record's fields the same way
+    import duckdb
+
+    from hedui.review.queue import pair
+
+    [(key,)] = query(ctx, "select decision_key from review_queue where run_date = ? and request_id = 'RP05'", [RUN])
+    con = duckdb.connect(str(ctx.database), read_only=True)
+    try:
+        fields = dict(pair(con, RUN, key)["record_fields"])
+    finally:
+        con.close()
+    assert fields["机构名称"] == "中国银行江西省分行 账号****0599"
