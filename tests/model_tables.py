@@ -25,6 +25,7 @@ create table pending_links (run_date varchar, source varchar, record_id varchar,
     member_id varchar, method varchar, match_weight double, is_confirmed boolean, status varchar);
 create table source_status (run_date varchar, source varchar, source_zh varchar, status varchar,
     reasons_zh varchar);
+create table delivered_files (run_date varchar, source varchar, file_name varchar, rows_delivered bigint);
 create table stg_tax (run_date varchar, record_id varchar, income_item varchar, period_month date,
     income_yuan double, tax_paid_yuan double);
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,

@@ -15,7 +15,7 @@ import logging
 from connectors import load_map
 from hedui import db
 from hedui.errors import HeduiError
-from hedui.steps.report.display import display_fields, display_select
+from hedui.steps.report.display import display_fields, display_select, register_text_mask
 from matching.linkage import waterfall
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ def pair(con, run_date: str, decision_key: str, request_id: str | None = None) -
         raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{decision_key[:12]}…）")
     p = rows[0]
     smap = load_map(p["source"])
+    register_text_mask(con)  # a free text of the record quoting an ID or account number
     rec = con.sql(f"select {display_select(smap)}, file_name, row_no, delivery_date from stg_{p['source']} t "
                   "where record_id = ? and run_date = ?", params=[p["record_id"], run_date])
     values = dict(zip(rec.columns, rec.fetchall()[0], strict=True))

@@ -38,6 +38,14 @@ ps_delivered as (
     where source = 'public_security' and status = 'passed'
 ),
 
+-- the registration files a member was looked for in: "not found" rests on an absence, so it cites what was
+-- searched (source, delivery date, file, rows) as every fact cites its origin
+ps_searched as (
+    select string_agg('公安 户籍，交付日期 ' || split_part(file_name, '/', 2) || '，文件 ' || file_name
+                      || '（共 ' || rows_delivered || ' 行）', '；' order by file_name) as files_zh
+    from delivered_files where run_date = $run_date and source = 'public_security'
+),
+
 -- a member's registrations in force (正常), as of a moment not before an ending one of his: the 户 he is registered
 -- in now.  On a confirmed link it undoes a 迁出/注销 elsewhere; on a link nobody confirmed (or one waiting for
 -- review) it could, so the ending is no finding on its own confirmed evidence (evidence_gaps.sql lists the record)
@@ -82,7 +90,8 @@ ps_linked as (
 
 not_registered as (
     select m.request_id, 'MEMBER_REGISTRATION_MISMATCH' as code, m.member_id, 'requests' as source,
-        m.record_id, '申报成员“' || m.name || '”在公安户籍数据中未查到' as detail_zh,
+        m.record_id, '申报成员“' || m.name || '”在公安户籍数据中未查到'
+            || coalesce('（已查询：' || ps_searched.files_zh || '）', '') as detail_zh,
         -- a registration record waiting for review as the member's could undo it: not confirmed then
         not exists (
             select 1 from ps_linked as p
@@ -91,6 +100,7 @@ not_registered as (
         'exact_id' as method, cast(null as double) as match_weight, false as is_pending
     from members as m
     cross join ps_delivered
+    cross join ps_searched
     where ps_delivered.ok and m.is_authorized and m.member_id is not null
       and not exists (
           select 1 from ps_linked as p

@@ -197,17 +197,23 @@ def _rows(rel) -> list[dict]:
 
 def display_select(smap, alias: str = "t", hide: set[str] | frozenset[str] = frozenset()) -> str:
     """SELECT expressions for a staged table's displayable columns: an ID column shows the stored
-    mask (`id_masked`), an account column its `<column>_masked`; never the encrypted value."""
+    mask (`id_masked`), an account column its `<column>_masked`; never the encrypted value.  A free
+    text (a name, a 扣缴义务人, a 坐落) may carry an ID or account number as delivered: it passes through
+    `hd_audit_mask` (`register_text_mask` on the connection) where it holds a run of digits."""
     out = []
     for c in smap.columns:
         if c.column in hide:
             continue
+        col = f"{alias}.{c.column}"
         if c.type == "id":
             out.append(f"{alias}.id_masked as {c.column}")
         elif c.type == "account":
             out.append(f"{alias}.{c.column}_masked as {c.column}")
+        elif c.type in ("text", "name"):
+            out.append(f"case when regexp_matches({col}, '[0-9０-９]{{6}}') then hd_audit_mask({col}) "
+                       f"else {col} end as {c.column}")
         else:
-            out.append(f"{alias}.{c.column}")
+            out.append(col)
     return ", ".join(out)
 
 
