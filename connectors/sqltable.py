@@ -35,6 +35,8 @@ POSTGRES = ("postgres", "postgresql")
 #: hedui reads — read as ``numeric``, the number it holds (yuan, as any amount column without a unit)
 PG_MONEY = 790
 MYSQL = ("mysql", "mariadb")
+#: MySQL/MariaDB's single-precision FLOAT (its type code in a cursor's description, pymysql FIELD_TYPE.FLOAT)
+MYSQL_FLOAT = 4
 
 
 class SourceUnavailable(ConnectionError):
@@ -173,6 +175,8 @@ def _read_mysql(info: ConnInfo, table: str, delivery_date: str, batch_rows: int)
                     return
                 raise
             columns = [d[0] for d in cur.description or []]
+            # a FLOAT as text has 6 significant digits (12345678.9 → 12345700): read the value it holds as a double
+            floats = {d[0] for d in cur.description or [] if d[1] == MYSQL_FLOAT}
             cur.fetchall()
         with conn.cursor() as cur:
             try:
@@ -187,7 +191,8 @@ def _read_mysql(info: ConnInfo, table: str, delivery_date: str, batch_rows: int)
         yield data, counts, DATE_COLUMN in columns
         if DATE_COLUMN not in columns:
             return
-        cols = ", ".join(f"cast({_mysql_ident(c)} as char)" for c in data)
+        cols = ", ".join(f"cast(cast({_mysql_ident(c)} as double) as char)" if c in floats
+                         else f"cast({_mysql_ident(c)} as char)" for c in data)
         order = ", ".join(_mysql_ident(c) for c in data)
         with conn.cursor() as cur:
             cur.execute(f"select {cols} from {ident} where {day(DATE_COLUMN)} = %s order by {order}",

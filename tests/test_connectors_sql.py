@@ -181,3 +181,21 @@ def test_an_unreachable_server_raises(monkeypatch, tmp_path):
     monkeypatch.setenv("AIRFLOW_CONN_HEDUI_DOWN", "postgresql://postgres@127.0.0.1:1/test")
     with pytest.raises(SourceUnavailable, match="无法连接PostgreSQL"):
         read_table(load_map("social_insurance"), "hedui_down", "t", tmp_path / "x.parquet", DATE)
+
+
+def test_a_mariadb_float_amount_is_read_as_the_value_it_holds_not_six_digits(mysql, table_name, tmp_path):
+    """A department's FLOAT column (single precision) as text has 6 significant digits: a contribution base of
+    123,456.78 came as "123457" and 12,345,678.9 as "12345700" — amounts off by up to a few hundred yuan. Read as
+    the double the column holds, they are off by no more than float32 itself (≤ 1 fen here)."""
+    with mysql.cursor() as cur:
+        cur.execute(f"alter table `{table_name}` modify `缴费基数` float, modify `待遇金额` float(12,2)")
+        cur.execute(f"update `{table_name}` set `缴费基数` = 12345678.9 where `缴费基数` = 5000")
+        cur.execute(f"update `{table_name}` set `待遇金额` = 123456.78 where `待遇金额` is not null")
+    out = tmp_path / "si.parquet"
+    manifest = read_table(load_map("social_insurance"), "hedui_test_my", table_name, out, DATE)
+    assert manifest.status == "delivered", manifest.message_zh
+    df = pl.read_parquet(out)
+    bases = [float(v) for v in df["contribution_base_yuan"].to_list() if v is not None]
+    benefits = [float(v) for v in df["benefit_yuan"].to_list() if v is not None]
+    assert len(bases) == 1 and abs(bases[0] - 12345678.9) < 1  # float32 holds 12345679
+    assert len(benefits) == 2 and all(abs(b - 123456.78) < 0.01 for b in benefits)
