@@ -25,8 +25,6 @@ step of tax, social insurance, bank and public security 12.1 → 14.2 CPU-s.
 from __future__ import annotations
 
 import contextlib
-import functools
-import re
 from collections.abc import Iterator
 
 import duckdb
@@ -39,26 +37,17 @@ from matching.normalize import name_sql_exceptions, normalize_name
 
 #: types whose parsed value parsed.sql already holds (column `<name>__v`)
 _PARSED = ("amount", "date", "month", "number")
-#: the name as staged where ``hd_name_norm`` may differ from it (a traditional character: 陳 is 陈), else NULL
+#: the name as staged by ``normalize_name``, for the names where ``hd_name_norm`` may differ (陳 is 陈)
 NAME_AS_STAGED = "hd_name_as_staged"
 
 
-@functools.lru_cache(maxsize=1)
-def _exceptions() -> re.Pattern:
-    """``name_sql_exceptions`` (RE2's ``\\x{HHHH}``) compiled once as a Python pattern (pyarrow would compile the
-    34,000-character class again for every batch)."""
-    return re.compile("[" + re.sub(r"\\x\{([0-9A-Fa-f]+)\}", lambda m: f"\\U{int(m.group(1), 16):08X}",
-                                   name_sql_exceptions()) + "]")
-
-
 def _names_as_staged(values: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """:func:`normalize_name` of the values holding a character of ``name_sql_exceptions`` (once per distinct
-    value of the batch), NULL for the others: what ingest's name normalizer stages as ``name_norm``."""
+    """:func:`normalize_name` of each value (once per distinct value of the batch): duplicates.sql calls it only
+    on the names holding a character of ``name_sql_exceptions``, as ingest's name normalizer does."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     enc = pc.dictionary_encode(values)
-    search = _exceptions().search
-    norms = [normalize_name(v) if v is not None and search(v) else None for v in enc.dictionary.to_pylist()]
+    norms = [None if v is None else normalize_name(v) for v in enc.dictionary.to_pylist()]
     return pc.take(pa.array(norms, pa.string()), enc.indices)
 
 
@@ -93,7 +82,8 @@ def _parsed(spec: ColumnSpec) -> str:
     if spec.type == "region":
         return f"hd_region({col})"
     if spec.type == "name":  # as staged: hd_name_norm, or normalize_name where the two may differ
-        return f"coalesce({NAME_AS_STAGED}({col}), hd_name_norm({col}))"
+        return (f"case when regexp_matches({col}, {_lit('[' + name_sql_exceptions() + ']')}) "
+                f"then {NAME_AS_STAGED}({col}) else hd_name_norm({col}) end")
     if spec.type == "account":  # as staged (hd_account): spaces, hyphens, width, an Excel apostrophe are no difference
         return f"hd_account({col})"
     text = f"nullif(hd_fold(hd_strip_ws({col})), '')"
