@@ -70,6 +70,17 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def enum_sql(spec: ColumnSpec, col: str) -> str:
+    """The staged value of enum column ``col``: the contract's word (hd_enum), or the value a synonym of the map
+    stands for (``儿媳`` → ``其他``); any other word as delivered, for validation to reject."""
+    allowed = f"[{', '.join(_lit(v) for v in spec.values)}]::varchar[]"
+    if not spec.synonyms:
+        return f"hd_enum({col}, {allowed})"
+    cases = " ".join(f"when {_lit(k)} then {_lit(v)}" for k, v in spec.synonyms)
+    return (f"list_transform([hd_enum({col}, {allowed})], lambda v: case when v is null or list_contains({allowed}, v) "
+            f"then v else coalesce(case hd_remove_ws(hd_fold(v)) {cases} end, v) end)[1]")
+
+
 def _parsed(spec: ColumnSpec) -> str:
     """The value staging keeps for the column, as compared for duplicates (on a raw row)."""
     col = _q(spec.column)
@@ -78,7 +89,7 @@ def _parsed(spec: ColumnSpec) -> str:
     if spec.type in ("date", "month", "number"):
         return f"hd_{spec.type}({col})"
     if spec.type == "enum":
-        return f"hd_enum({col}, [{', '.join(_lit(v) for v in spec.values)}]::varchar[])"
+        return enum_sql(spec, col)
     if spec.type == "region":
         return f"hd_region({col})"
     if spec.type == "name":  # as staged: hd_name_norm, or normalize_name where the two may differ

@@ -1,0 +1,113 @@
+"""sources.md ("Values as they come", "Delivery") and policy.md read as an outsider writing hidden test deliveries would
+read them, round 11: amounts as clerks type them (units and currency marks in the cell, full-width digits, a cell's
+own unit against its header's), months and dates in the forms a department writes, relation words of the household
+registration book in the request, a footer under the data (制表人/审核人/备注), values a record leaves empty.  Small
+households built by hand (tests/contract_world.py), each with the outcome and finding codes the contract gives it,
+one real pipeline run.  Cases of test_contract_*.py and test_contract_traps*.py are not repeated.
+
+Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan per person per month, income
+window 2025-11 … 2026-10, financial assets at most 19,200 yuan per person, one residential unit, vehicles above
+15 × 800 = 12,000 yuan.
+"""
+
+from __future__ import annotations
+
+import pytest
+from contract_world import RUN, World, fresh_ids, outcomes
+from test_contract_traps10 import fill
+
+
+def build() -> World:  # noqa: PLR0915 - one household per block, read top to bottom
+    w = World()
+    # --- amounts as clerks type them ----------------------------------------------------------------------------
+    # 1.5万 + ￥4,500.00 = 19,500 > 19,200: a unit or a currency mark misread loses the finding
+    (a,) = w.household("TM01", [("甘一", "本人")])
+    w.bank(a, "1.5万")
+    w.bank(a, "￥4,500.00")
+    w.expect("TM01", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # full-width digits and a full-width comma-less amount with 元
+    (a,) = w.household("TM02", [("甘二", "本人")])
+    w.bank(a, "２００００元")
+    w.expect("TM02", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # an accountant's parenthesized amount (a negative) is no balance to weigh: quarantined, never a deduction
+    (a,) = w.household("TM03", [("甘三", "本人")])
+    w.bank(a, "(20,000.00)")
+    w.expect("TM03", "INCOMPLETE", "RECORD_QUARANTINED")
+    # a negative balance next to a positive one: not netted (a debt is no deduction from the assets)
+    (a,) = w.household("TM04", [("甘四", "本人")])
+    w.bank(a, "25000")
+    w.bank(a, "-10000")
+    w.expect("TM04", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT;RECORD_QUARANTINED")
+
+    # --- months and dates ------------------------------------------------------------------------------------------
+    # twelve monthly wages of 1,000 (> 800) in the month forms people write: every month in the window counts
+    (a,) = w.household("TM05", [("甘五", "本人")])
+    forms = ["2025年11月", "2025.12", "2026/1", "２０２６０２", "2026-3", "2026年04月", "202605", "2026-06", "2026.7",
+             "2026年8月", "2026/09", "2026-10"]
+    for m in forms:
+        w.wages(a, [m], "1000")
+    w.expect("TM05", "FINDINGS", "INCOME_OVER_STANDARD")
+    # a cremation record whose dates are Excel serial numbers in a CSV (46300 = 2026-10-04)
+    a, b = w.household("TM06", [("甘六", "本人"), ("甘六父", "父母")])
+    w.add("civil_affairs", 姓名=b["name"], 身份证号=b["id"], 死亡日期="46298", 火化日期="46300", 殡仪馆="赣州市殡仪馆")
+    w.expect("TM06", "FINDINGS", "MEMBER_REGISTRATION_ENDED")
+    # a cremation record whose dates carry two-digit years: the record still says the member was cremated
+    a, b = w.household("TM07", [("甘七", "本人"), ("甘七母", "父母")])
+    w.add("civil_affairs", 姓名=b["name"], 身份证号=b["id"], 死亡日期="26-10-02", 火化日期="26-10-04", 殡仪馆="赣州市殡仪馆")
+    w.expect("TM07", "INCOMPLETE", "RECORD_QUARANTINED")
+
+    # --- relation words of the registration book in the request ---------------------------------------------------
+    # 儿媳 and 孙子 are 其他 and 孙子女; the registration agrees
+    w.household("TM08", [("甘八", "本人"), ("甘八媳", "儿媳", True, "儿媳"), ("甘八孙", "孙子", True, "孙子")])
+    w.expect("TM08", "CLEAR", "")
+    # 外孙女 in the request, 女 (a daughter) in the registration: the relationship is contradicted
+    w.household("TM09", [("甘九", "本人"), ("甘九女", "外孙女", True, "女")])
+    w.expect("TM09", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH")
+
+    # --- the same person under a 15-digit and an 18-digit ID in two sources ---------------------------------------
+    (a,) = w.household("TM10", [("甘十", "本人")])
+    legacy = a["id"][:6] + a["id"][8:17]
+    w.add("bank", 机构名称="赣州银行", 户名=a["name"], 证件号码=legacy, 账号="6230000000000000555", 账户类型="定期",
+          余额="12000", 查询日期="20261126")
+    w.add("securities", 姓名=a["name"], 证件号码=a["id"], 证券账户="A1010", 持仓市值="8000", 资金余额="0",
+          查询日期="20261126")
+    w.expect("TM10", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+
+    # --- values a record leaves empty -----------------------------------------------------------------------------
+    # market value empty, the cash alone over the limit: the finding stands on its own, the gap still listed
+    (a,) = w.household("TM11", [("甘十一", "本人")])
+    w.add("securities", 姓名=a["name"], 证件号码=a["id"], 证券账户="A1011", 持仓市值="", 资金余额="30000",
+          查询日期="20261126")
+    w.expect("TM11", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT;VALUE_UNKNOWN")
+    # a policy in force with no cash value: unknown, never 0
+    (a,) = w.household("TM12", [("甘十二", "本人")])
+    w.add("insurance", 投保人=a["name"], 投保人证件号=a["id"], 保单号="P1012", 险种="寿险", 保单状态="有效", 现金价值="",
+          查询日期="20261126")
+    w.expect("TM12", "INCOMPLETE", "VALUE_UNKNOWN")
+    # business contribution written 10万元 (= the 100,000 limit): a finding
+    (a,) = w.household("TM13", [("甘十三", "本人")])
+    w.company(a, "有限责任公司", "存续", "100,000元")
+    w.expect("TM13", "FINDINGS", "BUSINESS_ROLE")
+
+    fill(w)
+    return w
+
+
+@pytest.fixture(scope="module")
+def traps11_run(tmp_path_factory):
+    from hedui.pipeline import RunContext, run
+
+    with fresh_ids(110):
+        world = build()
+    inbox = tmp_path_factory.mktemp("traps11") / "inbox"
+    world.write(inbox)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps11_work"), RUN)
+    run(ctx)
+    return world, ctx
+
+
+def test_every_household_has_the_outcome_the_contract_gives_it(traps11_run):
+    world, ctx = traps11_run
+    got = outcomes(ctx)
+    wrong = {rid: (got.get(rid), want) for rid, want in world.expected.items() if got.get(rid) != want}
+    assert not wrong, wrong
