@@ -170,7 +170,10 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
         fm.rows_read += counts.rows
         fm.read_errors += counts.read_errors
         fm.summary_rows += counts.summary_rows
+        fm.footer_rows += counts.footer_rows
         fm.header_rows += counts.header_rows
+    if fm.footer_rows:
+        fm.problems.append(f"{name}有{fm.footer_rows}行表尾（制表人、审核人、备注等），不是数据行，未读入，也不计入完成标记的行数")
 
 
 def _cr_only(path: Path) -> bool:

@@ -12,8 +12,10 @@ window 2025-11 … 2026-10, financial assets at most 19,200 yuan per person, one
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from contract_world import RUN, World, fresh_ids, outcomes
+from contract_world import RUN, WINDOW, World, fresh_ids, outcomes
 from test_contract_traps10 import fill
 
 
@@ -89,8 +91,31 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.company(a, "有限责任公司", "存续", "100,000元")
     w.expect("TM13", "FINDINGS", "BUSINESS_ROLE")
 
+    # --- a footer under the data -----------------------------------------------------------------------------------
+    # the bank's and the tax office's files end with their sign-off (FOOTERS): not rows of anyone, not counted by
+    # the marker; read as rows they made both sources "not delivered" and every household INCOMPLETE
+    (a,) = w.household("TM14", [("甘十四", "本人")])
+    w.bank(a, "25000")
+    w.wages(a, WINDOW, "500")
+    w.expect("TM14", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+
     fill(w)
     return w
+
+
+#: what departments write under their data: a sign-off in one field, in cells of its own, a label and its value in
+#: two cells, a note, after a blank line
+FOOTERS = {
+    "bank": ["", "制表人：王五    审核人：赵六    制表日期：2026年11月26日", "备注：余额为查询日账户余额,,,,,,"],
+    "tax": ["制表人,王五,审核人,赵六,,,", "说明：本表由金税系统导出"],
+}
+
+
+def append_footers(inbox) -> None:
+    for source, lines in FOOTERS.items():
+        (path,) = (inbox / source / RUN).glob("*.csv")
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +126,7 @@ def traps11_run(tmp_path_factory):
         world = build()
     inbox = tmp_path_factory.mktemp("traps11") / "inbox"
     world.write(inbox)
+    append_footers(inbox)
     ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps11_work"), RUN)
     run(ctx)
     return world, ctx
@@ -111,3 +137,51 @@ def test_every_household_has_the_outcome_the_contract_gives_it(traps11_run):
     got = outcomes(ctx)
     wrong = {rid: (got.get(rid), want) for rid, want in world.expected.items() if got.get(rid) != want}
     assert not wrong, wrong
+
+
+def test_a_footer_under_the_data_is_no_row_and_is_said(traps11_run):
+    _, ctx = traps11_run
+    for source, lines in FOOTERS.items():
+        m = json.loads(ctx.path("manifests", source, "json").read_text(encoding="utf-8"))["manifest"]
+        (f,) = m["files"]
+        assert m["status"] == "delivered" and f["footer_rows"] == len([x for x in lines if x]), m
+        assert any("行表尾（制表人、审核人、备注等），不是数据行" in p for p in f["problems"]), f
+
+
+def _workbook(rows: list[list], merge: str | None = None) -> bytes:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for r in rows:
+        book.active.append(r)
+    if merge:
+        book.active.merge_cells(merge)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def test_a_workbooks_footer_merged_across_the_sheet_is_no_row(tmp_path):
+    """The sign-off of a sheet, merged over every column of its row (openpyxl gives each cell the value), and a note
+    under it: two rows of no one, the marker's 2 is the count."""
+    from test_contract_deliveries import BANK, ID_A, ID_B, _bank_row, _deliver
+
+    data = _workbook([BANK, _bank_row("张三", ID_A, "5000"), _bank_row("李四", ID_B, "300", "6222000011113333"),
+                      ["制表人：王五　审核人：赵六"], ["注：余额单位为元"]], merge="A4:G4")
+    manifest, staged, quarantined = _deliver(tmp_path, "bank", {"b.xlsx": data, "b.xlsx.ok": b"2"})
+    assert manifest.status == "delivered" and manifest.files[0].footer_rows == 2, manifest
+    assert [r["balance_yuan"] for r in staged] == [5000.0, 300.0] and not quarantined
+
+
+def test_a_note_under_the_data_naming_an_id_number_is_no_footer(tmp_path):
+    """备注：… holding an ID number says something about a person: never dropped as a sign-off.  It is a row the marker
+    did not count, so the file stays incomplete, naming both counts."""
+    from test_contract_deliveries import BANK, ID_A, ID_B, _bank_row, _deliver, _text
+
+    text = _text(BANK, [_bank_row("张三", ID_A, "5000")]) + f"备注：{ID_B}的账户已冻结,,,,,,\n"
+    manifest, staged, quarantined = _deliver(tmp_path, "bank", {"b.csv": text.encode(), "b.csv.ok": b"1"})
+    assert manifest.status == "incomplete" and manifest.files[0].footer_rows == 0
+    assert "完成标记写明1行，实际读到2行" in manifest.files[0].problems[0]
+    assert len(staged) + len(quarantined) == 2
