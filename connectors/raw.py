@@ -129,32 +129,37 @@ def _lead_cell(fcols: list[str]) -> pl.Expr:
     return pl.coalesce([pl.when(pl.col(c).str.contains(_BLANK_RE)).then(None).otherwise(pl.col(c)) for c in fcols])
 
 
-def _footer(batch: pl.DataFrame, fcols: list[str]) -> pl.Series:
-    """Per row of ``batch``: True when it is a footer row (:data:`_FOOTER_RE`) holding nothing like an ID number."""
-    lead = _lead_cell(fcols)
-    id_like = pl.any_horizontal([pl.col(c).str.contains(_ID_LIKE_RE).fill_null(False) for c in fcols])
-    return batch.select(lead.str.contains(_FOOTER_RE).fill_null(False) & ~id_like).to_series()
+def _id_like(fcols: list[str]) -> pl.Expr:
+    """A row holds something like an ID number in some cell."""
+    return pl.any_horizontal([pl.col(c).str.contains(_ID_LIKE_RE).fill_null(False) for c in fcols])
 
 
 def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.DataFrame, int, int]:
     """``batch`` without blank rows, 合计 rows and footer rows (decided on the first non-blank cell), the 合计 count
-    and the footer count."""
+    and the footer count.  Only the first cell is looked at on every row (one regex each); the others only on rows
+    whose first cell is blank, or that look like a footer (the ID-like test)."""
     first = pl.col(fcols[0])
     first_blank = first.is_null() | first.str.contains(_BLANK_RE)
     flags = batch.select(
         first_blank=first_blank.fill_null(True),
         summary=first.str.contains(_SUMMARY_RE).fill_null(False),
+        footer=first.str.contains(_FOOTER_RE).fill_null(False),
         err=pl.col("_err").is_not_null(),
     )
     flags = flags.with_columns(maybe_blank=flags["first_blank"] & ~flags["err"])
     if len(fcols) > 1 and flags["first_blank"].any():
         at = flags["first_blank"].arg_true()
-        later = batch[at].select(_lead_cell(fcols[1:]).str.contains(_SUMMARY_RE).fill_null(False)).to_series()
-        if later.any():
-            flags = flags.with_columns(summary=flags["summary"].scatter(at.filter(later), True))
-    footer = pl.Series([False] * batch.height)
-    if batch.select(_lead_cell(fcols).str.contains(_FOOTER_RE).fill_null(False).any()).item():
-        footer = _footer(batch, fcols) & ~flags["summary"]
+        lead = batch[at].select(summary=_lead_cell(fcols[1:]).str.contains(_SUMMARY_RE).fill_null(False),
+                                footer=_lead_cell(fcols[1:]).str.contains(_FOOTER_RE).fill_null(False))
+        for kind in ("summary", "footer"):
+            if lead[kind].any():
+                flags = flags.with_columns(flags[kind].scatter(at.filter(lead[kind]), True))
+    footer = flags["footer"] & ~flags["summary"]
+    if footer.any():  # a note naming an ID number is about someone: never a footer
+        at = footer.arg_true()
+        named = batch[at].select(_id_like(fcols)).to_series()
+        if named.any():
+            footer = footer.scatter(at.filter(named), False)
     drop = flags["summary"] | footer
     n_summary, n_footer = int(flags["summary"].sum()), int(footer.sum())
     if flags["maybe_blank"].any():
