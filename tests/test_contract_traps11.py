@@ -91,6 +91,46 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.company(a, "有限责任公司", "存续", "100,000元")
     w.expect("TM13", "FINDINGS", "BUSINESS_ROLE")
 
+    # a full-width thousands comma and decimal point; 万人民币 as the cell's unit
+    (a,) = w.household("TM15", [("甘十五", "本人")])
+    w.bank(a, "１５，０００．００")
+    w.bank(a, "0.5万人民币")
+    w.expect("TM15", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # a cell's own unit wins over its header's (WAN_BANK: a second bank file whose header says 余额（万元）)
+    (a,) = w.household("TM16", [("甘十六", "本人")])
+    WAN_BANK.append(["赣州银行", a["name"], a["id"], "6230000000000000616", "活期", "8000元", "20261126"])
+    w.expect("TM16", "CLEAR", "")
+    (a,) = w.household("TM17", [("甘十七", "本人")])
+    WAN_BANK.append(["赣州银行", a["name"], a["id"], "6230000000000000617", "活期", "2", "20261126"])
+    w.expect("TM17", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # income with its unit in the cell, and a month written as an Excel serial number in a CSV (46082 = 2026-03-01)
+    (a,) = w.household("TM18", [("甘十八", "本人")])
+    w.wages(a, ["202604"], "1.2万", item="劳务报酬所得")
+    w.expect("TM18", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("TM19", [("甘十九", "本人")])
+    w.wages(a, ["46082"], "12000")
+    w.expect("TM19", "FINDINGS", "INCOME_OVER_STANDARD")
+    # request dates as Excel serial numbers in a CSV (46327 = 2026-11-01, 46346 = 2026-11-20): a request as any other
+    (a,) = w.household("TM20", [("甘二十", "本人")])
+    w.rows["requests"][-1].update(授权日期="46327", 委托日期="46346")
+    w.expect("TM20", "CLEAR", "")
+
+    # --- the legacy 15-digit form ------------------------------------------------------------------------------
+    # the member's cremation record under her legacy ID
+    a, b = w.household("TM21", [("甘廿一", "本人"), ("甘廿一母", "父母")])
+    w.add("civil_affairs", 姓名=b["name"], 身份证号=b["id"][:6] + b["id"][8:17], 死亡日期="2026-10-02",
+          火化日期="2026-10-04", 殡仪馆="赣州市殡仪馆")
+    w.expect("TM21", "FINDINGS", "MEMBER_REGISTRATION_ENDED")
+    # the request names the applicant by the legacy ID, the bank by the 18-character one
+    (a,) = w.household("TM22", [("甘廿二", "本人")])
+    w.rows["requests"][-1]["身份证号"] = a["id"][:6] + a["id"][8:17]
+    w.bank(a, "25000")
+    w.expect("TM22", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # 户主 in the request for a member who is not the applicant says how he stands to the head, not to the applicant:
+    # no category of 与申请人关系 (never 本人): the row is quarantined, the household not clear
+    w.household("TM23", [("甘廿三", "本人"), ("甘廿三祖", "户主", True, "户主")])
+    w.expect("TM23", "INCOMPLETE", "RECORD_QUARANTINED")
+
     # --- a footer under the data -----------------------------------------------------------------------------------
     # the bank's and the tax office's files end with their sign-off (FOOTERS): not rows of anyone, not counted by
     # the marker; read as rows they made both sources "not delivered" and every household INCOMPLETE
@@ -111,9 +151,17 @@ FOOTERS = {
 }
 
 
+#: rows of a second bank file whose header says 余额（万元）
+WAN_BANK: list[list[str]] = []
+
+
 def append_footers(inbox) -> None:
+    header = ["机构名称", "户名", "证件号码", "账号", "账户类型", "余额（万元）", "查询日期"]
+    folder = inbox / "bank" / RUN
+    (folder / "bank_wan.csv").write_text("\n".join(",".join(r) for r in [header, *WAN_BANK]) + "\n", encoding="utf-8")
+    (folder / "bank_wan.csv.ok").write_text(str(len(WAN_BANK)), encoding="utf-8")
     for source, lines in FOOTERS.items():
-        (path,) = (inbox / source / RUN).glob("*.csv")
+        path = inbox / source / RUN / f"{source}_{RUN}.csv"
         with open(path, "a", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")
 
@@ -122,6 +170,7 @@ def append_footers(inbox) -> None:
 def traps11_run(tmp_path_factory):
     from hedui.pipeline import RunContext, run
 
+    WAN_BANK.clear()
     with fresh_ids(110):
         world = build()
     inbox = tmp_path_factory.mktemp("traps11") / "inbox"
@@ -143,7 +192,7 @@ def test_a_footer_under_the_data_is_no_row_and_is_said(traps11_run):
     _, ctx = traps11_run
     for source, lines in FOOTERS.items():
         m = json.loads(ctx.path("manifests", source, "json").read_text(encoding="utf-8"))["manifest"]
-        (f,) = m["files"]
+        f = next(f for f in m["files"] if f["file_name"].endswith(f"{source}_{RUN}.csv"))
         assert m["status"] == "delivered" and f["footer_rows"] == len([x for x in lines if x]), m
         assert any("行表尾（制表人、审核人、备注等），不是数据行" in p for p in f["problems"]), f
 
