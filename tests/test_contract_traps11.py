@@ -60,7 +60,8 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
 
     # --- relation words of the registration book in the request ---------------------------------------------------
     # 儿媳 and 孙子 are 其他 and 孙子女; the registration agrees
-    w.household("TM08", [("甘八", "本人"), ("甘八媳", "儿媳", True, "儿媳"), ("甘八孙", "孙子", True, "孙子")])
+    w.household("TM08", [("甘八", "本人"), ("甘八媳", "儿媳", True, "儿媳"), ("甘八孙", "孙子", True, "孙子"),
+                         ("甘八孙媳", "孙媳妇", True, "孙媳妇"), ("甘八女", "女 儿", True, "女")])
     w.expect("TM08", "CLEAR", "")
     # 外孙女 in the request, 女 (a daughter) in the registration: the relationship is contradicted
     w.household("TM09", [("甘九", "本人"), ("甘九女", "外孙女", True, "女")])
@@ -146,7 +147,8 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
 #: what departments write under their data: a sign-off in one field, in cells of its own, a label and its value in
 #: two cells, a note, after a blank line
 FOOTERS = {
-    "bank": ["", "制表人：王五    审核人：赵六    制表日期：2026年11月26日", "备注：余额为查询日账户余额,,,,,,"],
+    "bank": ["", "制表人：王五    审核人：赵六    制表日期：2026年11月26日", "备注：余额为查询日账户余额,,,,,,",
+             "制表单位：中国银行江西省分行,,,单位负责人（签字）：,,,"],
     "tax": ["制表人,王五,审核人,赵六,,,", "说明：本表由金税系统导出"],
 }
 
