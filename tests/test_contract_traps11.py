@@ -132,6 +132,30 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.household("TM23", [("甘廿三", "本人"), ("甘廿三祖", "户主", True, "户主")])
     w.expect("TM23", "INCOMPLETE", "RECORD_QUARANTINED")
 
+    # the registry's own long form of 存续, and 在营 for 在业: active entities (read as unknown words, the rows were
+    # quarantined and the households not clear, whatever their roles)
+    (a,) = w.household("TM26", [("甘廿六", "本人")])
+    w.company(a, "有限责任公司", "存续（在营、开业、在册）", "20")
+    w.expect("TM26", "FINDINGS", "BUSINESS_ROLE")
+    (a,) = w.household("TM27", [("甘廿七", "本人")])
+    w.company(a, "个体工商户", "在营", "1", role="经营者")
+    w.expect("TM27", "FINDINGS", "BUSINESS_ROLE")
+    (a,) = w.household("TM28", [("甘廿八", "本人")])
+    w.company(a, "有限责任公司", "吊销，未注销", "20")
+    w.expect("TM28", "CLEAR", "")
+
+    # --- IDs a department masked or cut -----------------------------------------------------------------------
+    # the bank answered with the ID masked as it masks it on paper, the name exact: a record naming the member
+    (a,) = w.household("TM24", [("甘廿四", "本人")])
+    w.add("bank", 机构名称="赣州银行", 户名=a["name"], 证件号码=a["id"][:6] + "********" + a["id"][14:],
+          账号="6230000000000000624", 账户类型="活期", 余额="30000", 查询日期="20261126")
+    w.expect("TM24", "INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
+    # … an ID with one digit dropped
+    (a,) = w.household("TM25", [("甘廿五", "本人")])
+    w.add("bank", 机构名称="赣州银行", 户名=a["name"], 证件号码=a["id"][:10] + a["id"][11:],
+          账号="6230000000000000625", 账户类型="活期", 余额="30000", 查询日期="20261126")
+    w.expect("TM25", "INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
+
     # --- a footer under the data -----------------------------------------------------------------------------------
     # the bank's and the tax office's files end with their sign-off (FOOTERS): not rows of anyone, not counted by
     # the marker; read as rows they made both sources "not delivered" and every household INCOMPLETE
