@@ -67,6 +67,14 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.household("TM09", [("甘九", "本人"), ("甘九女", "外孙女", True, "女")])
     w.expect("TM09", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH")
 
+    # the short names of a program and 城镇/乡村 for 城市/农村: 700 a month is under the urban 800, over the rural 650
+    (a,) = w.household("TM29", [("甘廿九", "本人")], program="城市低保", urban="城镇")
+    w.wages(a, WINDOW, "700")
+    w.expect("TM29", "CLEAR", "")
+    (a,) = w.household("TM30", [("甘三十", "本人")], program="农村低保", urban="乡村")
+    w.wages(a, WINDOW, "700")
+    w.expect("TM30", "FINDINGS", "INCOME_OVER_STANDARD")
+
     # --- the same person under a 15-digit and an 18-digit ID in two sources ---------------------------------------
     (a,) = w.household("TM10", [("甘十", "本人")])
     legacy = a["id"][:6] + a["id"][8:17]
