@@ -149,7 +149,9 @@ def _check_marker(path: Path, fm: FileManifest) -> None:
         return
     fm.marker_count = count
     if fm.marker_count != fm.rows_read:
-        fm.fail(f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行，文件可能不完整，请部门核对后重新交付该文件及其完成标记")
+        footer = f"（另有{fm.footer_rows}行表尾，如制表人、审核人、备注，不是数据行，不计入）" if fm.footer_rows else ""
+        fm.fail(f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行{footer}，文件可能不完整，"
+                "请部门核对后重新交付该文件及其完成标记")
 
 
 def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManifest) -> None:

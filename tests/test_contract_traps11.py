@@ -268,3 +268,33 @@ def test_a_note_under_the_data_naming_an_id_number_is_no_footer(tmp_path):
     assert manifest.status == "incomplete" and manifest.files[0].footer_rows == 0
     assert "完成标记写明1行，实际读到2行" in manifest.files[0].problems[0]
     assert len(staged) + len(quarantined) == 2
+
+
+def test_no_id_or_account_number_in_full_where_staff_read(traps11_run):
+    """The pages and CSVs of this world (IDs in legacy, masked and cut forms, accounts in notes): every ID and account
+    number masked."""
+    from privacy_needles import Scanner, needles_of
+
+    _, ctx = traps11_run
+    ids, accounts = needles_of(ctx.workdir / "runs" / RUN)
+    # the ID cut by one digit (TM25) is a needle of its own: its 17 digits are a person's
+    ids |= {r["证件号码"] for r in world_rows(traps11_run, "bank") if len(r["证件号码"]) == 17}
+    hits = Scanner(ids | accounts).scan([ctx.report_dir])
+    assert not hits, hits[:5]
+
+
+def world_rows(run, source: str) -> list[dict]:
+    return run[0].rows[source]
+
+
+def test_a_marker_counting_the_footer_too_leaves_the_file_incomplete_saying_why(tmp_path):
+    """The marker counts data rows only (sources.md): a count of 4 for 2 rows and a 2-line sign-off is no count of
+    this file; the message says the footer was not counted, so the department sees why."""
+    from test_contract_deliveries import BANK, ID_A, ID_B, _bank_row, _deliver, _text
+
+    text = _text(BANK, [_bank_row("张三", ID_A, "5000"), _bank_row("李四", ID_B, "300", "6222000011113333")])
+    text += "制表人：王五,,,,,,\n审核人：赵六,,,,,,\n"
+    manifest, _, _ = _deliver(tmp_path, "bank", {"b.csv": text.encode(), "b.csv.ok": b"4"})
+    assert manifest.status == "incomplete"
+    assert ("b.csv的完成标记写明4行，实际读到2行（另有2行表尾，如制表人、审核人、备注，不是数据行，不计入），文件可能不完整"
+            in manifest.files[0].problems[-1])
