@@ -31,14 +31,14 @@ _BLANK_CELL_BYTES = 8
 #: (which counts no total) disagreed with the rows read, the source not delivered
 _SUMMARY_RE = r'^[\s\u00a0\u3000\ufeff"]*[合总小][\s\u00a0\u3000]*计'
 #: a footer row's first non-blank cell: the sign-off and notes a department's export ends with (制表人：王五, 审核人,
-#: 制表单位：…, 单位负责人（签字）：, 备注：…, 注1：…, 打印时间：…) — no record of anyone: read as one, the file's rows
+#: 制表单位：…, 单位负责人（签字）：, 备注：…, 注1：…, 打印时间：…, （以下空白）) — no record of anyone: read as one, the file's rows
 #: disagreed with its marker (which counts data rows only) and the whole source counted as not delivered.  A label,
 #: at most a few more characters (人, 单位, 签字, 日期…) and ：/:, or one of the labels standing alone in its cell; a row
 #: holding anything like an ID number (15 or more digits) is never taken for a footer
 _FOOTER_WORDS = "制表|填表|填报|审核|复核|审批|负责人|单位负责人|经办|联系人|联系电话|备注|说明|打印|导出|数据来源|数据截[止至]|单位盖章|盖章"
-_FOOTER_ALONE = "制表人|填表人|填报人|审核人|复核人|审批人|负责人|经办人|联系人|备注|说明|盖章"
+_FOOTER_ALONE = "制表人|填表人|填报人|审核人|复核人|审批人|负责人|经办人|联系人|备注|说明|盖章|以下空白|以下无数据|以下为空"
 _FOOTER_RE = (rf'^[\s\u00a0\u3000\ufeff"]*(?:(?:{_FOOTER_WORDS})[^:：,，\t]{{0,6}}[:：]|注[0-9一二三四五六七八九十]?[:：]'
-              rf'|(?:{_FOOTER_ALONE})[\s\u3000"]*$)')
+              rf'|[（(]?(?:{_FOOTER_ALONE})[)）]?[\s\u3000"]*$)')
 _ID_LIKE_RE = r"[0-9０-９]{15}"
 HEADER_SEARCH_ROWS = 30
 #: rows gathered before a Parquet row group is written (batches are smaller: many small files, 8 MiB chunks)

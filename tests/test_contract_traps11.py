@@ -152,6 +152,19 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.company(a, "有限责任公司", "吊销，未注销", "20")
     w.expect("TM28", "CLEAR", "")
 
+    # the register's and the pension office's own words: two 成套住宅 are two residential units, a 商业服务 unit is
+    # non-residential, 待遇领取 is a pension paid
+    (a,) = w.household("TM31", [("甘卅一", "本人")])
+    w.flat(a, "360702001001GB31001F00010001", use="成套住宅")
+    w.flat(a, "360702001001GB31002F00010001", use="成套住宅")
+    w.expect("TM31", "FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT")
+    (a,) = w.household("TM32", [("甘卅二", "本人")])
+    w.flat(a, "360702001001GB32001F00010001", use="商业服务")
+    w.expect("TM32", "FINDINGS", "NON_RESIDENTIAL_PROPERTY")
+    (a,) = w.household("TM33", [("甘卅三", "本人")])
+    w.si(a, WINDOW, "企业职工基本养老保险", "待遇领取", benefit="1000")
+    w.expect("TM33", "FINDINGS", "INCOME_OVER_STANDARD")
+
     # --- IDs a department masked or cut -----------------------------------------------------------------------
     # the bank answered with the ID masked as it masks it on paper, the name exact: a record naming the member
     (a,) = w.household("TM24", [("甘廿四", "本人")])
@@ -181,7 +194,7 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
 FOOTERS = {
     "bank": ["", "制表人：王五    审核人：赵六    制表日期：2026年11月26日", "备注：余额为查询日账户余额,,,,,,",
              "制表单位：中国银行江西省分行,,,单位负责人（签字）：,,,"],
-    "tax": ["制表人,王五,审核人,赵六,,,", "说明：本表由金税系统导出"],
+    "tax": ["（以下空白）,,,,,,", "制表人,王五,审核人,赵六,,,", "说明：本表由金税系统导出"],
 }
 
 
