@@ -165,6 +165,18 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.si(a, WINDOW, "企业职工基本养老保险", "待遇领取", benefit="1000")
     w.expect("TM33", "FINDINGS", "INCOME_OVER_STANDARD")
 
+    # the tax law's own names of items, a bank's product words, an insurer's names of its lines
+    (a,) = w.household("TM34", [("甘卅四", "本人")])
+    w.wages(a, WINDOW, "1000", item="工资、薪金所得")
+    w.expect("TM34", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("TM35", [("甘卅五", "本人")])
+    w.bank(a, "25000", kind="活期存款")
+    w.expect("TM35", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    (a,) = w.household("TM36", [("甘卅六", "本人")])
+    w.add("insurance", 投保人=a["name"], 投保人证件号=a["id"], 保单号="P1036", 险种="万能险", 保单状态="有效",
+          现金价值="25000", 查询日期="20261126")
+    w.expect("TM36", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+
     # --- IDs a department masked or cut -----------------------------------------------------------------------
     # the bank answered with the ID masked as it masks it on paper, the name exact: a record naming the member
     (a,) = w.household("TM24", [("甘廿四", "本人")])
