@@ -360,10 +360,13 @@ create or replace temp macro hd_enum(x, allowed) as
     end;
 
 -- a region code (GB/T 2260, 6 digits) as delivered: full-width digits, spaces, or a spreadsheet's float
--- form (360702.0) give the 6 digits; anything else is kept as delivered (trimmed) for validation to reject
+-- form (360702.0) give the 6 digits, and so does the statistical code that extends it (统计用区划代码: 12 digits,
+-- or the 9 of a township), whose first 6 are the county's; anything else is kept as delivered (trimmed) for
+-- validation to reject
 create or replace temp macro hd_region(x) as
     case
         when regexp_full_match(x, '[0-9]{6}') then x
         else list_transform([hd_remove_ws(hd_fold(x))], lambda c:
-            case when regexp_full_match(c, '[0-9]{6}(\.0*)?') then substr(c, 1, 6) else nullif(hd_strip_ws(x), '') end)[1]
+            case when regexp_full_match(c, '[0-9]{6}([0-9]{3}|[0-9]{6})?(\.0*)?') then substr(c, 1, 6)
+                 else nullif(hd_strip_ws(x), '') end)[1]
     end;

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from contract_world import RUN, WINDOW, World, fresh_ids, outcomes
+from contract_world import REGION, RUN, WINDOW, World, fresh_ids, outcomes
 from test_contract_traps10 import fill
 
 
@@ -74,6 +74,12 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     (a,) = w.household("TM30", [("甘三十", "本人")], program="农村低保", urban="乡村")
     w.wages(a, WINDOW, "700")
     w.expect("TM30", "FINDINGS", "INCOME_OVER_STANDARD")
+
+    # the county written as its 12-digit statistical code (统计用区划代码): the county's policy, 700 under its 800
+    (a,) = w.household("TM37", [("甘卅七", "本人")])
+    w.rows["requests"][-1]["区划代码"] = REGION + "000000"
+    w.wages(a, WINDOW, "700")
+    w.expect("TM37", "CLEAR", "")
 
     # --- the same person under a 15-digit and an 18-digit ID in two sources ---------------------------------------
     (a,) = w.household("TM10", [("甘十", "本人")])
