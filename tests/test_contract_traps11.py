@@ -81,6 +81,10 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.wages(a, WINDOW, "700")
     w.expect("TM37", "CLEAR", "")
 
+    # the register's 死亡注销 is a death
+    w.household("TM38", [("甘卅八", "本人"), ("甘卅八父", "父母", True, "父", "死亡注销")])
+    w.expect("TM38", "FINDINGS", "MEMBER_REGISTRATION_ENDED")
+
     # --- the same person under a 15-digit and an 18-digit ID in two sources ---------------------------------------
     (a,) = w.household("TM10", [("甘十", "本人")])
     legacy = a["id"][:6] + a["id"][8:17]
