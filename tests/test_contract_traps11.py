@@ -85,6 +85,16 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.household("TM38", [("甘卅八", "本人"), ("甘卅八父", "父母", True, "父", "死亡注销")])
     w.expect("TM38", "FINDINGS", "MEMBER_REGISTRATION_ENDED")
 
+    # one person in two households of the run: authorized in his own request, declared without authorization in
+    # another one's; his 50,000 count for the first, never for the second (先授权后核对; results serve their request)
+    (a,) = w.household("TM39", [("甘卅九", "本人")])
+    w.bank(a, "50000")
+    w.expect("TM39", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    w.household("TM40", [("甘四十", "本人")])
+    w.add("requests", **{**w.rows["requests"][-1], "姓名": a["name"], "身份证号": a["id"], "与申请人关系": "子女",
+                         "授权书编号": ""})
+    w.expect("TM40", "INCOMPLETE", "NO_AUTHORIZATION")
+
     # --- the same person under a 15-digit and an 18-digit ID in two sources ---------------------------------------
     (a,) = w.household("TM10", [("甘十", "本人")])
     legacy = a["id"][:6] + a["id"][8:17]
