@@ -480,6 +480,6 @@ def read_delivery(source_map: SourceMap, folder: Path, inbox_root: Path, out_par
             except OSError as exc:
                 log.warning("cannot read %s: %s", fm.file_name, type(exc).__name__)
                 fm.fail(f"{_shown_path(path.name)}无法读取（文件在读取时被替换、消失或无权限）；请检查交付目录后重跑")
-            log.info("read %s: %d rows (%d with read errors), complete=%s",
-                     fm.file_name, fm.rows_read, fm.read_errors, fm.complete)
+            log.info("read %s: %d rows (%d with read errors, %d footer rows not data), complete=%s",
+                     fm.file_name, fm.rows_read, fm.read_errors, fm.footer_rows, fm.complete)
     return manifest.finish(source_map.title_zh)
