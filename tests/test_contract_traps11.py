@@ -1,13 +1,16 @@
 """sources.md ("Values as they come", "Delivery") and policy.md read as an outsider writing hidden test deliveries would
 read them, round 11: amounts as clerks type them (units and currency marks in the cell, full-width digits, a cell's
-own unit against its header's), months and dates in the forms a department writes, relation words of the household
-registration book in the request, a footer under the data (制表人/审核人/备注), values a record leaves empty.  Small
-households built by hand (tests/contract_world.py), each with the outcome and finding codes the contract gives it,
-one real pipeline run.  Cases of test_contract_*.py and test_contract_traps*.py are not repeated.
+own unit against its header's, negative and parenthesized), months and dates in the forms a department writes (Excel
+serials in a CSV, 2026年4月, two-digit years), the words departments use for the contract's categories (儿媳 and 孙子 in
+the request, 城市低保, 城镇, 存续（在营、开业、在册）, 成套住宅, 工资、薪金所得, 活期存款, 万能险, 死亡注销), a 12-digit
+statistical region code, legacy, masked and cut IDs, one person in two households, a footer under the data
+(制表人/审核人/备注), values a record leaves empty.  Small households built by hand (tests/contract_world.py), each with
+the outcome and finding codes the contract gives it, one real pipeline run.  Cases of test_contract_*.py and
+test_contract_traps*.py are not repeated.
 
-Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan per person per month, income
-window 2025-11 … 2026-10, financial assets at most 19,200 yuan per person, one residential unit, vehicles above
-15 × 800 = 12,000 yuan.
+Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026): standard 城市 800 / 农村 650 yuan per person per month,
+income window 2025-11 … 2026-10, financial assets at most 19,200 yuan per person, one residential unit, vehicles
+above 15 × 800 = 12,000 yuan, contributions from 100,000 yuan, any active 个体工商户.
 """
 
 from __future__ import annotations
