@@ -213,7 +213,7 @@ create or replace temp macro hd_date_n(n) as
 -- on text already folded and stripped
 create or replace temp macro hd_date_clean(s) as
     case
-        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then
+        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}[日号]?([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then
             hd_ymd(
                 regexp_extract(s, '^([1-9][0-9]{3})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1),
@@ -233,7 +233,7 @@ create or replace temp macro hd_date(x) as
 create or replace temp macro hd_month_clean(s) as
     case
         when regexp_full_match(s, '[1-9][0-9]{5}(\.0+)?') then hd_month_6(substr(s, 1, 6))  -- 202611.0 as well
-        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}月?') then
+        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}(月份?)?') then  -- 2026年1月份 too
             hd_ymd(substr(s, 1, 4), regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1')
         else cast(date_trunc('month', hd_date_clean(s)) as date)
     end;
