@@ -149,7 +149,9 @@ def _check_marker(path: Path, fm: FileManifest) -> None:
         return
     fm.marker_count = count
     if fm.marker_count != fm.rows_read:
-        fm.fail(f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行，文件可能不完整，请部门核对后重新交付该文件及其完成标记")
+        footer = f"（另有{fm.footer_rows}行表尾，如制表人、审核人、备注，不是数据行，不计入）" if fm.footer_rows else ""
+        fm.fail(f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行{footer}，文件可能不完整，"
+                "请部门核对后重新交付该文件及其完成标记")
 
 
 def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManifest) -> None:
@@ -170,7 +172,10 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
         fm.rows_read += counts.rows
         fm.read_errors += counts.read_errors
         fm.summary_rows += counts.summary_rows
+        fm.footer_rows += counts.footer_rows
         fm.header_rows += counts.header_rows
+    if fm.footer_rows:
+        fm.problems.append(f"{name}有{fm.footer_rows}行表尾（制表人、审核人、备注等），不是数据行，未读入，也不计入完成标记的行数")
 
 
 def _cr_only(path: Path) -> bool:
@@ -475,6 +480,6 @@ def read_delivery(source_map: SourceMap, folder: Path, inbox_root: Path, out_par
             except OSError as exc:
                 log.warning("cannot read %s: %s", fm.file_name, type(exc).__name__)
                 fm.fail(f"{_shown_path(path.name)}无法读取（文件在读取时被替换、消失或无权限）；请检查交付目录后重跑")
-            log.info("read %s: %d rows (%d with read errors), complete=%s",
-                     fm.file_name, fm.rows_read, fm.read_errors, fm.complete)
+            log.info("read %s: %d rows (%d with read errors, %d footer rows not data), complete=%s",
+                     fm.file_name, fm.rows_read, fm.read_errors, fm.footer_rows, fm.complete)
     return manifest.finish(source_map.title_zh)

@@ -37,7 +37,7 @@ class FileManifest:
     """One delivered file (or SQL table) and how it was read.
 
     ``rows_read`` counts the data rows written to the raw Parquet (rows with a
-    ``read_error`` included; header, title, blank and 合计 rows and repeated headers excluded) —
+    ``read_error`` included; header, title, blank, 合计 and footer rows and repeated headers excluded) —
     the number the ``.ok`` marker must equal.  ``complete`` is False when the
     marker is missing or disagrees, the format is not readable or a column
     the source cannot do without (the ID column, a ``required`` column) is
@@ -55,6 +55,7 @@ class FileManifest:
     rows_read: int = 0
     read_errors: int = 0
     summary_rows: int = 0
+    footer_rows: int = 0  # 制表人/审核人/备注 rows under the data: not data, not counted
     header_rows: int = 0  # lines repeating the header below it (two exports in one file): not data
     missing_headers: list[str] = field(default_factory=list)
     extra_headers: list[str] = field(default_factory=list)

@@ -5,8 +5,9 @@ A map lists, per column, the department's ``header``, the canonical
 region account``), optional ``values`` (enum), ``required`` and ``aliases``
 (other headers seen for the same column), for amounts, ``unit`` (``元``
 or ``万元``: the department's convention when its header names no unit;
-default ``元``) and, for text, ``none_words``: cell texts that say there is
-no value (``无``, ``/``…), staged as empty.
+default ``元``), for text, ``none_words``: cell texts that say there is
+no value (``无``, ``/``…), staged as empty, and for enums, ``synonyms``: finer words a department writes
+for one of the ``values`` (``儿媳`` for ``其他``, ``孙子`` for ``孙子女``), staged as that value.
 
 Header matching ignores whitespace, full-width/half-width differences, case
 and a unit in brackets or at the end (``注册资本（万元）``, ``注册资本万元`` and
@@ -61,6 +62,7 @@ class ColumnSpec:
     aliases: tuple[str, ...] = ()
     unit: str = "元"
     none_words: tuple[str, ...] = ()
+    synonyms: tuple[tuple[str, str], ...] = ()
 
     @property
     def default_scale(self) -> float:
@@ -218,6 +220,7 @@ def _parse(data: object, path: Path) -> SourceMap:
                 aliases=tuple(str(a) for a in c.get("aliases") or ()),
                 unit=str(c.get("unit") or "元"),
                 none_words=tuple(str(w) for w in c.get("none_words") or ()),
+                synonyms=tuple((str(k), str(v)) for k, v in (c.get("synonyms") or {}).items()),
             )
         except (KeyError, TypeError) as exc:
             raise MapError(f"表头映射文件{path}第{i}列缺少 header/column/type：{c!r}") from exc
@@ -227,6 +230,8 @@ def _parse(data: object, path: Path) -> SourceMap:
             raise MapError(f"表头映射文件{path}第{i}列的单位{spec.unit!r}不可用：只有金额列可写 unit，取值 元 或 万元")
         if spec.none_words and spec.type != "text":
             raise MapError(f"表头映射文件{path}第{i}列：只有文本列（type: text）可写 none_words")
+        if spec.synonyms and (spec.type != "enum" or any(v not in spec.values for _, v in spec.synonyms)):
+            raise MapError(f"表头映射文件{path}第{i}列：synonyms 只可写在枚举列（type: enum），且每个词须对应 values 中的一个值")
         if not _IDENT.fullmatch(spec.column):
             raise MapError(f"表头映射文件{path}第{i}列的列名{spec.column!r}须为小写英文、数字和下划线")
         specs.append(spec)

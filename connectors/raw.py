@@ -30,6 +30,16 @@ _BLANK_CELL_BYTES = 8
 #: groups) — a total is no record whatever its word: read as one it was a row of no one, or a file whose marker
 #: (which counts no total) disagreed with the rows read, the source not delivered
 _SUMMARY_RE = r'^[\s\u00a0\u3000\ufeff"]*[合总小][\s\u00a0\u3000]*计'
+#: a footer row's first non-blank cell: the sign-off and notes a department's export ends with (制表人：王五, 审核人,
+#: 制表单位：…, 单位负责人（签字）：, 备注：…, 注1：…, 打印时间：…, （以下空白）) — no record of anyone: read as one, the file's rows
+#: disagreed with its marker (which counts data rows only) and the whole source counted as not delivered.  A label,
+#: at most a few more characters (人, 单位, 签字, 日期…) and ：/:, or one of the labels standing alone in its cell; a row
+#: holding anything like an ID number (15 or more digits) is never taken for a footer
+_FOOTER_WORDS = "制表|填表|填报|审核|复核|审批|负责人|单位负责人|经办|联系人|联系电话|备注|说明|打印|导出|数据来源|数据截[止至]|单位盖章|盖章"
+_FOOTER_ALONE = "制表人|填表人|填报人|审核人|复核人|审批人|负责人|经办人|联系人|备注|说明|盖章|以下空白|以下无数据|以下为空"
+_FOOTER_RE = (rf'^[\s\u00a0\u3000\ufeff"]*(?:(?:{_FOOTER_WORDS})[^:：,，\t]{{0,6}}[:：]|注[0-9一二三四五六七八九十]?[:：]'
+              rf'|[（(]?(?:{_FOOTER_ALONE})[)）]?[\s\u3000"]*$)')
+_ID_LIKE_RE = r"[0-9０-９]{15}"
 HEADER_SEARCH_ROWS = 30
 #: rows gathered before a Parquet row group is written (batches are smaller: many small files, 8 MiB chunks)
 ROW_GROUP_ROWS = 1 << 18
@@ -116,37 +126,51 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
     return match
 
 
-def _summary_after_blank_cells(batch: pl.DataFrame, fcols: list[str]) -> pl.Series:
-    """Per row of ``batch`` (rows whose first cell is blank): True when its first non-blank cell is 合计 (a
-    sheet whose first column is a 序号 left empty on the summary row)."""
-    lead = pl.coalesce([pl.when(pl.col(c).str.contains(_BLANK_RE)).then(None).otherwise(pl.col(c)) for c in fcols[1:]])
-    return batch.select(lead.str.contains(_SUMMARY_RE).fill_null(False)).to_series()
+def _lead_cell(fcols: list[str]) -> pl.Expr:
+    """A row's first non-blank cell (a sheet whose first column is a 序号 left empty on a summary or footer row)."""
+    return pl.coalesce([pl.when(pl.col(c).str.contains(_BLANK_RE)).then(None).otherwise(pl.col(c)) for c in fcols])
 
 
-def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.DataFrame, int]:
-    """``batch`` without blank rows and 合计 rows (decided on the first non-blank cell), and the 合计 count."""
+def _id_like(fcols: list[str]) -> pl.Expr:
+    """A row holds something like an ID number in some cell."""
+    return pl.any_horizontal([pl.col(c).str.contains(_ID_LIKE_RE).fill_null(False) for c in fcols])
+
+
+def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.DataFrame, int, int]:
+    """``batch`` without blank rows, 合计 rows and footer rows (decided on the first non-blank cell), the 合计 count
+    and the footer count.  Only the first cell is looked at on every row (one regex each); the others only on rows
+    whose first cell is blank, or that look like a footer (the ID-like test)."""
     first = pl.col(fcols[0])
     first_blank = first.is_null() | first.str.contains(_BLANK_RE)
     flags = batch.select(
         first_blank=first_blank.fill_null(True),
         summary=first.str.contains(_SUMMARY_RE).fill_null(False),
+        footer=first.str.contains(_FOOTER_RE).fill_null(False),
         err=pl.col("_err").is_not_null(),
     )
     flags = flags.with_columns(maybe_blank=flags["first_blank"] & ~flags["err"])
     if len(fcols) > 1 and flags["first_blank"].any():
         at = flags["first_blank"].arg_true()
-        later = _summary_after_blank_cells(batch[at], fcols)
-        if later.any():
-            flags = flags.with_columns(summary=flags["summary"].scatter(at.filter(later), True))
-    drop = flags["summary"]
-    n_summary = int(drop.sum())
+        lead = batch[at].select(summary=_lead_cell(fcols[1:]).str.contains(_SUMMARY_RE).fill_null(False),
+                                footer=_lead_cell(fcols[1:]).str.contains(_FOOTER_RE).fill_null(False))
+        for kind in ("summary", "footer"):
+            if lead[kind].any():
+                flags = flags.with_columns(flags[kind].scatter(at.filter(lead[kind]), True))
+    footer = flags["footer"] & ~flags["summary"]
+    if footer.any():  # a note naming an ID number is about someone: never a footer
+        at = footer.arg_true()
+        named = batch[at].select(_id_like(fcols)).to_series()
+        if named.any():
+            footer = footer.scatter(at.filter(named), False)
+    drop = flags["summary"] | footer
+    n_summary, n_footer = int(flags["summary"].sum()), int(footer.sum())
     if flags["maybe_blank"].any():
         rest = [pl.col(c).is_null() | pl.col(c).str.contains(_BLANK_RE) for c in fcols[1:]] or [pl.lit(True)]
         blank = batch.select(pl.all_horizontal(rest)).to_series() & flags["maybe_blank"]
         drop = drop | blank
     if drop.any():
         batch = batch.filter(~drop)
-    return batch, n_summary
+    return batch, n_summary, n_footer
 
 
 def _cell(name: str) -> pl.Expr:
@@ -256,6 +280,7 @@ class BatchCounts:
     rows: int = 0
     read_errors: int = 0
     summary_rows: int = 0
+    footer_rows: int = 0  # 制表人/审核人/备注 rows (not data: not counted)
     header_rows: int = 0  # lines repeating the header (not data: not counted)
 
 
@@ -291,7 +316,7 @@ class RawWriter:
             return counts
         fcols = [c for c in batch.columns if c.startswith("f") and c[1:].isdigit()]
         if fcols:
-            batch, counts.summary_rows = _drop_blank_and_summary(batch, fcols)
+            batch, counts.summary_rows, counts.footer_rows = _drop_blank_and_summary(batch, fcols)
             batch, counts.header_rows = _drop_repeated_headers(batch, fcols, match, self.smap)
         if fcols and self.field_bytes:
             batch = _limit_fields(batch, fcols, match, self.smap, self.field_bytes)

@@ -54,14 +54,14 @@ _DOTS = re.compile(f"[{re.escape(DOTS)}]")
 
 # Patterns spell digits as [0-9]: Python's \d also matches non-ASCII digits, RE2's does not.
 _DATE_SEP = re.compile(
-    r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?"
+    r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})[日号]?"
     r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"  # a zone: its day
 )
 _DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})(?:\.0+)?")  # 20261120.0: a spreadsheet's float
 _EXCEL_SERIAL = re.compile(r"([1-9][0-9]{4})(?:\.[0-9]+)?")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _MONTH_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})(?:\.0+)?")  # 202611.0 as well
-_MONTH_SEP = re.compile(r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})月?")
+_MONTH_SEP = re.compile(r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})(?:月份?)?")  # 2026年1月份 too
 _AMOUNT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?")
 _AMOUNT_MAX_LEN = 40
 #: commas only as thousands separators (``1,234.50``): ``12,34`` and ``1.000,50`` (a decimal comma) are no amount
@@ -128,7 +128,7 @@ def _make_date(y: str, m: str, d: str) -> dt.date | None:
 
 
 def parse_date(raw: object) -> dt.date | None:
-    """A date from ``YYYYMMDD``, ``YYYY-MM-DD``, ``YYYY/M/D``, ``YYYY.M.D``, ``YYYY年M月D日``,
+    """A date from ``YYYYMMDD``, ``YYYY-MM-DD``, ``YYYY/M/D``, ``YYYY.M.D``, ``YYYY年M月D日`` (or ``D号``),
     ``YYYY-MM-DD HH:MM[:SS]`` (a zone after it, as PostgreSQL writes a timestamptz: the day as written) or an
     Excel serial number (5 digits, 1899-12-30 epoch).
 
@@ -148,7 +148,7 @@ def parse_date(raw: object) -> dt.date | None:
 
 
 def parse_month(raw: object) -> dt.date | None:
-    """The first day of a month from ``YYYYMM``, ``YYYY-MM``, ``YYYY/M``, ``YYYY年M月``,
+    """The first day of a month from ``YYYYMM``, ``YYYY-MM``, ``YYYY/M``, ``YYYY年M月`` (or ``M月份``),
     or from any full date :func:`parse_date` reads.  ``None`` for empty or invalid input.
     """
     s = _clean(raw)

@@ -213,7 +213,7 @@ create or replace temp macro hd_date_n(n) as
 -- on text already folded and stripped
 create or replace temp macro hd_date_clean(s) as
     case
-        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then
+        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}[日号]?([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then
             hd_ymd(
                 regexp_extract(s, '^([1-9][0-9]{3})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1),
@@ -233,7 +233,7 @@ create or replace temp macro hd_date(x) as
 create or replace temp macro hd_month_clean(s) as
     case
         when regexp_full_match(s, '[1-9][0-9]{5}(\.0+)?') then hd_month_6(substr(s, 1, 6))  -- 202611.0 as well
-        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}月?') then
+        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}(月份?)?') then  -- 2026年1月份 too
             hd_ymd(substr(s, 1, 4), regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1')
         else cast(date_trunc('month', hd_date_clean(s)) as date)
     end;
@@ -328,7 +328,7 @@ create or replace temp macro hd_relation_category(x) as
             when rel in ('配偶', '夫', '妻', '丈夫', '妻子') or rel similar to '1[0-9]' then '配偶'
             when rel in ('子女', '子', '女', '儿子', '女儿', '独生子', '独生女', '长子', '次子', '三子', '四子', '五子',
                          '长女', '次女', '三女', '四女', '五女', '养子', '继子', '养女', '继女', '养子或继子',
-                         '养女或继女', '其他儿子', '其他女儿')
+                         '养女或继女', '养子女', '继子女', '其他儿子', '其他女儿')
                  or rel similar to '(2[0-7]|29|3[0-7]|39)' then '子女'
             when rel in ('父母', '父', '母', '父亲', '母亲', '继父', '继母', '养父', '养母', '继父或养父', '继母或养母',
                          '其他父母关系')
@@ -336,12 +336,12 @@ create or replace temp macro hd_relation_category(x) as
             when rel in ('祖父母', '祖父', '祖母', '外祖父', '外祖母', '祖父母或外祖父母', '爷爷', '奶奶', '外公',
                          '外婆')
                  or rel similar to '6[0-4]' then '祖父母'
-            when rel in ('孙子女', '孙子', '孙女', '外孙子', '外孙女', '外孙', '孙子、孙女或外孙子、外孙女',
+            when rel in ('孙子女', '孙子', '孙女', '外孙子', '外孙女', '外孙', '外孙子女', '孙子、孙女或外孙子、外孙女',
                          '其他孙子、孙女或外孙子、外孙女')
                  or rel similar to '(4[0-4]|49)' then '孙子女'
             when rel in ('兄弟姐妹', '兄', '弟', '姐', '妹', '哥哥', '弟弟', '姐姐', '妹妹', '其他兄弟姐妹')
                  or rel similar to '(70|71|73|75|77|79)' then '兄弟姐妹'
-            when rel in ('其他', '女婿', '儿媳', '公公', '婆婆', '岳父', '岳母', '嫂', '弟媳', '姐夫', '妹夫',
+            when rel in ('其他', '女婿', '儿媳', '儿媳妇', '孙媳', '公公', '婆婆', '岳父', '岳母', '嫂', '弟媳', '姐夫', '妹夫',
                          '孙媳妇', '孙女婿', '曾孙子', '曾孙女', '曾祖父', '曾祖母', '伯父', '伯母', '叔父', '婶母',
                          '舅父', '舅母', '姨父', '姨母', '姑父', '姑母', '侄子', '侄女', '外甥', '外甥女',
                          '堂兄弟', '堂姐妹', '表兄弟', '表姐妹', '其他亲属', '非亲属')
@@ -360,10 +360,13 @@ create or replace temp macro hd_enum(x, allowed) as
     end;
 
 -- a region code (GB/T 2260, 6 digits) as delivered: full-width digits, spaces, or a spreadsheet's float
--- form (360702.0) give the 6 digits; anything else is kept as delivered (trimmed) for validation to reject
+-- form (360702.0) give the 6 digits, and so does the statistical code that extends it (统计用区划代码: 12 digits,
+-- or the 9 of a township), whose first 6 are the county's; anything else is kept as delivered (trimmed) for
+-- validation to reject
 create or replace temp macro hd_region(x) as
     case
         when regexp_full_match(x, '[0-9]{6}') then x
         else list_transform([hd_remove_ws(hd_fold(x))], lambda c:
-            case when regexp_full_match(c, '[0-9]{6}(\.0*)?') then substr(c, 1, 6) else nullif(hd_strip_ws(x), '') end)[1]
+            case when regexp_full_match(c, '[0-9]{6}([0-9]{3}|[0-9]{6})?(\.0*)?') then substr(c, 1, 6)
+                 else nullif(hd_strip_ws(x), '') end)[1]
     end;

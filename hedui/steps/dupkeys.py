@@ -25,6 +25,7 @@ step of tax, social insurance, bank and public security 12.1 → 14.2 CPU-s.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 
 import duckdb
@@ -33,7 +34,7 @@ import pyarrow.compute as pc
 
 from connectors import SourceMap
 from connectors.maps import ColumnSpec
-from matching.normalize import name_sql_exceptions, normalize_name
+from matching.normalize import WS_CLASS, fold_width, name_sql_exceptions, normalize_name
 
 #: types whose parsed value parsed.sql already holds (column `<name>__v`)
 _PARSED = ("amount", "date", "month", "number")
@@ -70,6 +71,19 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def enum_sql(spec: ColumnSpec, col: str) -> str:
+    """The staged value of enum column ``col``: the contract's word (hd_enum), or the value a synonym of the map
+    stands for (``儿媳`` → ``其他``); any other word as delivered, for validation to reject."""
+    allowed = f"[{', '.join(_lit(v) for v in spec.values)}]::varchar[]"
+    if not spec.synonyms:
+        return f"hd_enum({col}, {allowed})"
+    # a synonym is looked up as hd_remove_ws(hd_fold(…)) reads the cell: 存续（在营、开业、在册） as 存续(在营、开业、在册)
+    cases = " ".join(f"when {_lit(re.sub(f'[{WS_CLASS}]+', '', fold_width(k)))} then {_lit(v)}" for k, v in spec.synonyms)
+    return (f"case when list_contains({allowed}, {col}) then {col} else list_transform([hd_enum({col}, {allowed})], "
+            f"lambda v: case when v is null or list_contains({allowed}, v) then v "
+            f"else coalesce(case hd_remove_ws(hd_fold(v)) {cases} end, v) end)[1] end")
+
+
 def _parsed(spec: ColumnSpec) -> str:
     """The value staging keeps for the column, as compared for duplicates (on a raw row)."""
     col = _q(spec.column)
@@ -78,7 +92,7 @@ def _parsed(spec: ColumnSpec) -> str:
     if spec.type in ("date", "month", "number"):
         return f"hd_{spec.type}({col})"
     if spec.type == "enum":
-        return f"hd_enum({col}, [{', '.join(_lit(v) for v in spec.values)}]::varchar[])"
+        return enum_sql(spec, col)
     if spec.type == "region":
         return f"hd_region({col})"
     if spec.type == "name":  # as staged: hd_name_norm, or normalize_name where the two may differ

@@ -44,7 +44,7 @@ from hedui.errors import ReconciliationError
 from hedui.privacy.masking import mask_long_numbers
 from hedui.privacy.request_ids import protect_request_column
 from hedui.resources import data_path
-from hedui.steps.dupkeys import dup_slots, names_as_staged
+from hedui.steps.dupkeys import dup_slots, enum_sql, names_as_staged
 from hedui.steps.staged_writer import StagedWriter
 from matching.normalize import name_sql_exceptions, normalize_name
 
@@ -166,8 +166,7 @@ def _slots(smap: SourceMap) -> dict[str, str]:
             words = ", ".join(_lit(w.upper()) for w in spec.none_words)
             staged.append(f"case when upper(hd_strip_ws({col})) in ({words}) then null else nullif(hd_strip_ws({col}), '') end as {col},")
         elif spec.type == "enum":
-            allowed = ", ".join(_lit(v) for v in spec.values)
-            staged.append(f"hd_enum({col}, [{allowed}]::varchar[]) as {col},")
+            staged.append(f"{enum_sql(spec, col)} as {col},")
         elif spec.type == "region":
             staged.append(f"hd_region({col}) as {col},")
         elif spec.type == "account":
