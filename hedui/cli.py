@@ -127,9 +127,9 @@ def cmd_demo(args) -> int:
 
 
 def cmd_link(args) -> int:
-    from matching.linkage import cli_link
+    from hedui.link_cmd import run_link
 
-    result = cli_link(args.left, args.right, args.spec, args.out)
+    result = run_link(args.left, args.right, args.spec, args.out)
     print(f"已写出匹配对：{args.out}（候选 {result.n_candidates} 对，匹配 {result.n_link}，待复核 {result.n_review}）")
     return 0
 

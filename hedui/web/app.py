@@ -29,6 +29,8 @@ from hedui.web.bidi import show_bidi
 from hedui.web.security import (
     COOKIE,
     HEADERS,
+    MAX_HEAD,
+    HeadAsGet,
     Sessions,
     Settings,
     csrf_ok,
@@ -68,6 +70,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     audit = AuditLog(default_log_path(workdir))
     app = FastAPI(title="hedui 核对工作台", docs_url=None, redoc_url=None, openapi_url=None)
     app.middleware("http")(host_origin_middleware(settings))
+    app.add_middleware(HeadAsGet)
     app.state.workdir = workdir
     app.state.audit = audit
     app.state.env = env
@@ -142,8 +145,11 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         message = str(exc.detail)
         if message.isascii():  # Starlette's own words (a form field over 1 MB, too many fields, Not Found ...)
             message = _STARLETTE_ZH.get(exc.status_code, "请求无法处理：请从工作台页面上的链接和按钮进入。")
-        return render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "出错了"),
-                      message=mask_free_text(message))  # a page asked for by an ID number does not echo it
+        response = render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "出错了"),
+                          message=mask_free_text(message))  # a page asked for by an ID number does not echo it
+        if exc.status_code == 405 and exc.headers:  # the Allow header a 405 must carry (RFC 9110)
+            response.headers["Allow"] = exc.headers.get("Allow", "GET")
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -226,8 +232,15 @@ def serve(workdir: Path, host: str, port: int, allowed_hosts: list[str] | None =
     else:
         hosts = {h if ":" in h else f"{h}:{port}" for h in hosts}
     app = create_app(workdir, hosts, secure_cookie=secure_cookie, trusted_proxies=trusted_proxies)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False,
-                log_config=LOG_CONFIG)
+    uvicorn.run(app, **server_options(host, port))
+
+
+def server_options(host: str, port: int) -> dict:
+    """uvicorn's settings for the workspace (`serve`): h11 with the request head bounded, Chinese refusals."""
+    from hedui.web.security import http_protocol
+
+    return dict(host=host, port=port, log_level="warning", proxy_headers=False, server_header=False,
+                log_config=LOG_CONFIG, http=http_protocol(), h11_max_incomplete_event_size=MAX_HEAD)
 
 
 # uvicorn's own logging config writes tracebacks unmasked; this one routes them through MaskedFormatter

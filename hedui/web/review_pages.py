@@ -139,7 +139,7 @@ def register(app: FastAPI) -> None:
         return _xlsx(exports.queue_xlsx(items), f"复核队列_{date}.xlsx")
 
     def _pair(con, run_date: str, key: str) -> dict:
-        from hedui.review.queue import DECISIONS, pair
+        from hedui.review.queue import DECISIONS, later_run, pair
 
         if not re.fullmatch(r"[0-9A-Za-z:_\-]{8,200}", key):
             raise HTTPException(400, "匹配对的决定键无效")
@@ -155,6 +155,7 @@ def register(app: FastAPI) -> None:
             "select count(distinct request_id) from review_queue q where run_date = ? and decision_key = ? "
             "and not exists (select 1 from my_queue m where m.run_date = q.run_date and m.request_id = q.request_id)",
             [run_date, key]).fetchall()[0][0]
+        p["later_run"] = later_run(con, run_date, key)  # a superseded run's pair is shown, not decided
         p["comparison"] = _comparison(p, con)
         p["decisions_zh"] = DECISIONS
         candidates = _queue(con, run_date)
@@ -172,14 +173,18 @@ def register(app: FastAPI) -> None:
             p = _pair(con, run_date, key)
         audit.append(actor=user.username, action="household_view", subject=f"委托 {p['request_id']} 复核匹配对",
                      details={"page": "review_pair", "run_date": run_date, "source": p["source"]})
+        from hedui.review.queue import superseded_message
+
         return render(request, "pair.html", p=p, run_date=run_date, message=request.query_params.get("msg"),
-                      elsewhere=ELSEWHERE)
+                      elsewhere=ELSEWHERE,
+                      superseded=superseded_message(run_date, p["later_run"], refused=False) if p["later_run"] else "")
 
     @app.post("/review/{run_date}/{key}/decide")
     def decide(request: Request, run_date: str, key: str, decision: str = Form(""), reason: str = Form(""),
                seen: str = Form(""), user: User = post_dep):
         from hedui.pipeline import RunContext
         from hedui.review.decisions import record_decision
+        from hedui.review.queue import SupersededRun
 
         check_date(run_date)
         reason = mask_free_text(reason)  # staff text is shown to others: no ID or account number in it
@@ -200,6 +205,8 @@ def register(app: FastAPI) -> None:
                 result = record_decision(ctx, key, decision, user.username, reason)
         except LockedError:
             raise
+        except SupersededRun as exc:
+            raise HTTPException(409, str(exc)) from None
         except HeduiError as exc:
             raise HTTPException(400, str(exc)) from None
         return RedirectResponse(f"/h/{run_date}/{hid(result['request_id'])}?v={result['version']}", status_code=303)
