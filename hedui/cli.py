@@ -265,6 +265,7 @@ def cmd_users(args) -> int:
     elif args.action in ("disable", "enable"):
         accounts.set_disabled(workdir, args.username, args.action == "disable")
         print(f"已{'停用' if args.action == 'disable' else '启用'}账号 {args.username}")
+    accounts.audit_cli(workdir, args.action, args.username, args.role or "", args.region or ())
     return 0
 
 

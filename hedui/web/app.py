@@ -175,6 +175,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         user = accounts.authenticate(workdir, username, password)
         if not user:
             accounts.record_failure(workdir, keys, now)
+            _failed_sign_in(username, client)  # at most the limits' worth: a refused guess is not written
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
         session = sessions.new(user.username, user.changed_at)
         response = RedirectResponse(_safe_next(next), status_code=303)
@@ -182,6 +183,14 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         audit.append(actor=user.username, action="sign_in", subject=f"用户 {user.username} 登录",
                      details={"client": client})
         return response
+
+    def _failed_sign_in(username: str, client: str) -> None:
+        # who was tried, from where: a name that is no account is not written (it may be a password typed
+        # into the wrong box)
+        known = accounts.get_user(workdir, username) is not None if accounts.valid_username(username) else False
+        audit.append(actor="（未登录）", action="sign_in_failed",
+                     subject=f"登录失败：用户 {username if known else '（不存在的用户名）'}",
+                     details={"client": client})
 
     @app.post("/logout")
     def logout(request: Request, user: User = Depends(csrf_guard)):
