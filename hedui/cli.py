@@ -314,7 +314,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.print_usage(sys.stderr)
-        self.exit(2, f"错误：命令行参数有误（{message}）。用 {self.prog} -h 查看用法。\n")
+        from hedui.cli_args import usage_zh
+
+        self.exit(2, f"错误：命令行参数有误（{usage_zh(message)}）。用 {self.prog} -h 查看用法。\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -366,3 +366,25 @@ def test_link_errors_are_one_chinese_line(tmp_path, capsys, case, expected):
     lead = err.split("（", 1)[0]
     assert not re.search(r"[A-Za-z]{4,}", re.sub(r"\S*[/\\.-]\S*", "", lead)), err  # English only in the brackets
     assert not (tmp_path / "pairs.csv").exists() and not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["demo", "--seed", "abc"], "参数 --seed：取值 'abc' 无效：应为整数"),
+    (["review", "bogus", "--workdir", "w"], "参数 action：取值 'bogus' 无效，可选：'list'"),
+    (["link"], "缺少必需的参数：left, right, --spec, --out"),
+    (["run", "--inbox"], "参数 --inbox 后面缺少取值"),
+    (["users", "--workdir", "w", "add", "a", "b"], "无法识别的参数：b"),
+])
+def test_usage_errors_say_what_was_wrong_in_chinese(tmp_path, capsys, argv, expected):
+    # before: argparse's own words inside the Chinese line: "invalid int value: 'abc'", "invalid choice: …",
+    # "the following arguments are required: …", "expected one argument", "unrecognized arguments: …"
+    monkey_cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        rc, out, err = _cli(capsys, *argv)
+    finally:
+        os.chdir(monkey_cwd)
+    line = err.strip().splitlines()[-1]
+    assert rc == 2 and line.startswith("错误：命令行参数有误") and expected in line, line
+    assert not re.search(r"invalid|required|expected|unrecognized", line)
+    assert list(tmp_path.iterdir()) == []
