@@ -388,3 +388,42 @@ def test_usage_errors_say_what_was_wrong_in_chinese(tmp_path, capsys, argv, expe
     assert rc == 2 and line.startswith("错误：命令行参数有误") and expected in line, line
     assert not re.search(r"invalid|required|expected|unrecognized", line)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- sessions: idle and absolute expiry -----------------------------------------------------------------------------
+
+
+def _cookie_signed_at(site, session: dict, at: float) -> str:
+    """The session cookie as the server would have signed it at time `at` (its own secret, its own salt)."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    from hedui.web.security import load_secret
+
+    class At(URLSafeTimedSerializer):
+        def make_signer(self, salt=None):
+            signer = super().make_signer(salt)
+            signer.get_timestamp = lambda: int(at)
+            return signer
+
+    return At(load_secret(site["work"]), salt="hedui-staff-session").dumps(session)
+
+
+def test_a_session_ends_after_30_idle_minutes_and_10_hours_in_any_case(site):
+    # never tested before: a cookie kept on a shared computer is refused once idle, and after a working day
+    from itsdangerous import URLSafeTimedSerializer
+
+    from hedui.web.security import load_secret
+
+    clerk = sign_in(site, "oq_clerk")
+    session = URLSafeTimedSerializer(load_secret(site["work"]), salt="hedui-staff-session").loads(clerk.cookie)
+    now = time.time()
+    for at, iat, signed_in in ((now - 29 * 60, session["iat"], True), (now - 31 * 60, session["iat"], False),
+                               (now, now - 10 * 3600 - 60, False)):
+        c = Client(site)
+        c.cookie = _cookie_signed_at(site, {**session, "iat": int(iat)}, at)
+        status, headers, body = c.request("GET", f"/h/{LATER}/OQ01")
+        assert (status == 200) is signed_in, (at, iat, status)
+        if not signed_in:
+            assert headers["location"].startswith("/login?next=/h/") and "OQ01" not in body.decode()
+    status, headers, _ = clerk.request("GET", "/")  # every page renews the idle clock, for 30 minutes
+    assert status == 200 and "Max-Age=1800" in headers["set-cookie"] and "HttpOnly" in headers["set-cookie"]
