@@ -67,7 +67,7 @@ def site(runs):
 
     ctx, key = runs
     work = ctx.workdir
-    for name, role in (("oq_clerk", "clerk"), ("oq_aud", "auditor"), ("oq_adm", "admin")):
+    for name, role in (("oq_clerk", "clerk"), ("oq_aud", "auditor"), ("oq_adm", "admin"), ("oq_boss", "supervisor")):
         accounts.add_user(work, name, f"pw-{name}-0123456", role, [REGION], display_name=name)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -178,7 +178,7 @@ def test_a_decision_on_a_superseded_runs_pair_is_refused_and_its_page_offers_non
                                     {**form, "seen": "0", "decision": "rejected", "reason": "旧批次页面上否决"})
     assert status == 409 and f"批次 {LATER}" in body.decode() and "决定未保存" in body.decode()
     assert _decisions(work) == []
-    assert not (work / "reports" / RUN / "versions").exists() or not any((work / "reports" / RUN / "versions").iterdir())
+    assert not (work / "reports" / RUN / "households" / "versions").exists()
     # the command line refuses it the same way
     rc, out, err = _cli(capsys, "review", "rejected", "--workdir", str(work), "--date", RUN, "--key", key,
                         "--reason", "命令行否决")
@@ -193,6 +193,40 @@ def test_a_decision_on_a_superseded_runs_pair_is_refused_and_its_page_offers_non
     assert _decisions(work) == [(LATER, "rejected", "oq_clerk")]
     entry = [e for e in _audit(work) if e["action"] == "review_decision"][-1]
     assert entry["actor"] == "oq_clerk" and entry["time"] and entry["details"]["decision"] == "rejected"
+
+
+def test_an_objection_to_a_superseded_report_goes_to_the_current_one(site):
+    # before: an objection could be registered on 20261128's replaced report, and accepting it re-verified that
+    # run on its old deliveries and issued a new version of the replaced report
+    from hedui.web import accounts, objections
+
+    work = site["work"]
+    clerk = sign_in(site, "oq_clerk")
+    page = clerk.request("GET", f"/h/{RUN}/OQ01")[2].decode()
+    assert 'id="superseded"' in page and f'href="/h/{LATER}/OQ01"' in page and 'id="objection-form"' not in page
+    mine = _hidden(page, "/logout")
+    status, _, body = clerk.request("POST", f"/h/{RUN}/OQ01/objections", {**mine, "reason": "申请人称存款已取出"})
+    assert status == 409 and f"批次 {LATER}" in body.decode() and "异议未登记" in body.decode()
+    assert objections.for_household(work, RUN, "OQ01") == []
+    # one registered before the later run came (as the library still allows): rejecting it is possible, not a 复查
+    old = objections.register(work, accounts.get_user(work, "oq_clerk"), RUN, "OQ01", REGION, "申请人称车辆已转让")
+    boss = sign_in(site, "oq_boss")
+    page = boss.request("GET", f"/h/{RUN}/OQ01")[2].decode()
+    assert f"/objections/{old['id']}/decide" in page and 'value="accepted"' not in page
+    form = _hidden(page, "/logout")
+    status, _, body = boss.request("POST", f"/objections/{old['id']}/decide",
+                                   {**form, "decision": "accepted", "note": "复查"})
+    assert status == 409 and f"批次 {LATER}" in body.decode()
+    assert objections.get(work, old["id"])["status"] == "open"
+    assert not (work / "reports" / RUN / "households" / "versions").exists()
+    status, _, _ = boss.request("POST", f"/objections/{old['id']}/decide",
+                                {**form, "decision": "rejected", "note": "已转入批次 20261129 登记"})
+    assert status == 303 and objections.get(work, old["id"])["status"] == "rejected"
+    # on the current report the objection is registered as before
+    page = clerk.request("GET", f"/h/{LATER}/OQ01")[2].decode()
+    assert 'id="objection-form"' in page and 'id="superseded"' not in page
+    status, _, _ = clerk.request("POST", f"/h/{LATER}/OQ01/objections", {**mine, "reason": "申请人称存款已取出"})
+    assert status == 303 and len(objections.for_household(work, LATER, "OQ01")) == 1
 
 
 # -- methods, request heads ----------------------------------------------------------------------------------------

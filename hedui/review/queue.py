@@ -44,6 +44,12 @@ def later_run(con, run_date: str, decision_key: str) -> str | None:
         {"d": run_date, "k": decision_key}).fetchall()[0][0]
 
 
+def later_household_run(con, run_date: str, request_id: str) -> str | None:
+    """The latest run after `run_date` that verified the household again (its report replacing this run's)."""
+    return con.execute("select max(run_date) from households where request_id = ? and run_date > ?",
+                       [request_id, run_date]).fetchall()[0][0]
+
+
 def superseded_message(run_date: str, later: str, refused: bool = True) -> str:
     return (f"批次 {run_date} 已不是最新批次：该匹配对或其家庭已在批次 {later} 重新核对，本批次的结论已被取代"
             f"{'，决定未保存' if refused else ''}。请到批次 {later} 的复核队列中处理（如该匹配对不在其中，则无需再作决定）。")

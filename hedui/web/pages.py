@@ -190,12 +190,16 @@ def register(app: FastAPI) -> None:
         from hedui.web import objections
 
         objs = objections.for_household(workdir, run_date, request_id)
+        with scoped(workdir, user) as con:
+            from hedui.review.queue import later_household_run
+
+            later = later_household_run(con, run_date, request_id)
         audit.append(actor=user.username, action="household_view", subject=f"委托 {request_id}（批次 {run_date}）",
                      details={"page": "household", "region_code": h["region_code"]})
         return render(request, "household.html", h=h, members=members, runs=runs, decisions=decisions,
                       decision_zh=DECISIONS, status_zh=STATUS_ZH, queue=queue, versions=kept, objections=objs,
                       region_zh=region_label(h["region_code"]),
-                      window=objections.window_for(workdir, run_date, request_id))
+                      window=objections.window_for(workdir, run_date, request_id), later=later)
 
     def _report_file(run_date: str, request_id: str, v: int | None) -> Path:
         report_dir = workdir / "reports" / run_date

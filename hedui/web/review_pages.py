@@ -217,12 +217,18 @@ def register(app: FastAPI) -> None:
         check_date(run_date)
         if not user.can("object"):
             raise HTTPException(403, f"{user.role_zh}不能登记异议")
+        from hedui.review.queue import later_household_run
+
         with scoped(workdir, user) as con:
             request_id = resolve_request(con, run_date, request_id)
             found = con.execute("select region_code from my_households where run_date = ? and request_id = ?",
                                 [run_date, request_id]).fetchall()
+            later = later_household_run(con, run_date, request_id) if found else None
         if not found:
             raise HTTPException(403, "该户不属于您的辖区")
+        if later:  # its 复查 would re-verify the replaced run on its old deliveries
+            raise HTTPException(409, f"该户已在批次 {later} 重新核对，批次 {run_date} 的报告已被取代，异议未登记："
+                                     f"请在批次 {later} 的该户页面登记。")
         try:
             obj = objections.register(workdir, user, run_date, request_id, found[0][0], reason)
         except objections.DuplicateObjection as exc:
@@ -258,6 +264,17 @@ def register(app: FastAPI) -> None:
         ctx = RunContext.of(workdir, workdir, obj["run_date"])
         if decision == "accepted":  # 复查: assess and report the household again, a new version kept
             from hedui.pipeline import writing
+            from hedui.review.queue import later_household_run
+
+            con = db.connect_read(ctx.database)
+            try:
+                later = later_household_run(con, obj["run_date"], obj["request_id"])
+            finally:
+                con.close()
+            if later:
+                raise HTTPException(409, f"该户已在批次 {later} 重新核对：按批次 {obj['run_date']} 的旧数据复查会改写已被"
+                                         f"取代的报告，未受理。请在批次 {later} 的该户页面重新登记异议后受理，"
+                                         "本异议可选“不予受理”并注明已转入新批次。")
 
             with DB_LOCK, writing(ctx, "objection re-check"):
                 con = db.connect(ctx.database, read_only=True)
