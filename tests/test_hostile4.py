@@ -461,3 +461,18 @@ def test_a_session_ends_after_30_idle_minutes_and_10_hours_in_any_case(site):
             assert headers["location"].startswith("/login?next=/h/") and "OQ01" not in body.decode()
     status, headers, _ = clerk.request("GET", "/")  # every page renews the idle clock, for 30 minutes
     assert status == 200 and "Max-Age=1800" in headers["set-cookie"] and "HttpOnly" in headers["set-cookie"]
+
+
+def test_behind_https_every_answer_pins_https(site):
+    # before: `hedui serve --https` marked the cookie Secure but never told the browser to stay on HTTPS, so a
+    # link or a typed address in plain http:// went out unencrypted first (HSTS)
+    from web_server import serving
+
+    from hedui.web.app import create_app
+
+    assert "strict-transport-security" not in Client(site).request("GET", "/login")[1]  # plain HTTP: none
+    with serving(lambda port: create_app(site["work"], {f"127.0.0.1:{port}"}, secure_cookie=True)) as (port, _):
+        c = Client({"port": port, "host": f"127.0.0.1:{port}"})
+        for method, path in (("GET", "/login"), ("GET", "/"), ("POST", "/login")):
+            headers = c.request(method, path, form={} if method == "POST" else None)[1]
+            assert headers["strict-transport-security"] == "max-age=31536000", (method, path)

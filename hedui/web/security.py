@@ -155,6 +155,8 @@ def host_origin_middleware(settings: Settings):
         response = _refusal(request, settings) or await call_next(request)
         for k, v in HEADERS.items():  # the refusals too: no framing, no sniffing, no caching of any answer
             response.headers.setdefault(k, v)
+        if settings.secure_cookie:  # served over HTTPS (--https): the browser never falls back to plain HTTP
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     return middleware
