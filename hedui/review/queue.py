@@ -44,6 +44,13 @@ def later_run(con, run_date: str, decision_key: str) -> str | None:
         {"d": run_date, "k": decision_key}).fetchall()[0][0]
 
 
+#: per row `q` of a review queue: the later run that superseded it (as `later_run` says), else null
+LATER_RUN_SQL = """(select max(x.run_date) from (
+    select r.run_date from review_queue r where r.decision_key = q.decision_key
+    union all select h.run_date from households h join review_queue r2 on r2.request_id = h.request_id
+    where r2.run_date = q.run_date and r2.decision_key = q.decision_key) x where x.run_date > q.run_date)"""
+
+
 def later_household_run(con, run_date: str, request_id: str) -> str | None:
     """The latest run after `run_date` that verified the household again (its report replacing this run's)."""
     return con.execute("select max(run_date) from households where request_id = ? and run_date > ?",

@@ -116,6 +116,8 @@ def register(app: FastAPI) -> None:
 
     @app.get("/", response_class=HTMLResponse)
     def dashboard(request: Request, user: User = user_dep):
+        from hedui.review.queue import LATER_RUN_SQL
+
         with scoped(workdir, user) as con:
             runs = rows(con.sql(
                 "select run_date, count(*) as n, count(*) filter (where outcome = 'CLEAR') as n_clear, "
@@ -128,8 +130,9 @@ def register(app: FastAPI) -> None:
                     "and status <> 'passed' order by source", [r["run_date"]]))
                 r["quarantined"] = con.execute("select count(*) from quarantine where run_date = ?",
                                                [r["run_date"]]).fetchall()[0][0]
-                r["pending"] = con.execute("select count(*) from my_queue where run_date = ? and status = 'pending'",
-                                           [r["run_date"]]).fetchall()[0][0]
+                r["pending"] = con.execute(  # a pair a later run superseded is no work left to do
+                    f"select count(*) from my_queue q where run_date = ? and status = 'pending' and {LATER_RUN_SQL} "
+                    "is null", [r["run_date"]]).fetchall()[0][0]
                 r["whole"] = covers_whole_run(con, r["run_date"])
         return render(request, "dashboard.html", runs=runs)
 

@@ -31,7 +31,7 @@ def _latest_date(con) -> str | None:
 
 
 def _queue(con, run_date: str, status: str = "") -> list[dict]:
-    from hedui.review.queue import STATUS_ZH
+    from hedui.review.queue import LATER_RUN_SQL, STATUS_ZH
 
     params = {"d": run_date}
     extra = ""
@@ -39,13 +39,15 @@ def _queue(con, run_date: str, status: str = "") -> list[dict]:
         extra, params["s"] = " and q.status = $s", status
     out = rows(con.execute(
         "select q.run_date, q.decision_key, q.record_id, q.source, q.request_id, q.match_weight, q.band, q.status, "
-        "m.name as member_name, m.id_masked as member_masked, m.region_code, s.source_zh "
+        f"m.name as member_name, m.id_masked as member_masked, m.region_code, s.source_zh, {LATER_RUN_SQL} as later "
         "from my_queue q left join (select distinct run_date, request_id, id_norm, name, id_masked, region_code "
         "from my_members) m on m.run_date = q.run_date and m.request_id = q.request_id and m.id_norm = q.member_id "
         "left join source_status s on s.run_date = q.run_date and s.source = q.source "
         f"where q.run_date = $d{extra} order by q.status <> 'pending', q.match_weight desc, q.record_id", params))
     for r in out:
         r["status_zh"] = STATUS_ZH.get(r["status"], r["status"])
+        if r["later"] and r["status"] == "pending":  # a later run replaced it: nothing to decide here
+            r["status_zh"] = f"已由批次 {r['later']} 取代，无需决定"
         r["region_zh"] = region_label(r["region_code"])
     return out
 
