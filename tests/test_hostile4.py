@@ -465,6 +465,13 @@ def test_a_session_ends_after_30_idle_minutes_and_10_hours_in_any_case(site):
         assert (status == 200) is signed_in, (at, iat, status)
         if not signed_in:
             assert headers["location"].startswith("/login?next=/h/") and "OQ01" not in body.decode()
+    # a form sent once the session ended: a page saying it was not saved (it was a bare "请先登录" text)
+    c = Client(site)
+    c.cookie = _cookie_signed_at(site, session, now - 31 * 60)
+    status, headers, body = c.request("POST", f"/h/{LATER}/OQ02/objections",
+                                      {"csrf_token": session["csrf"], "reason": "写了很久的理由"})
+    assert status == 401 and headers["content-type"].startswith("text/html") and "本次提交未保存" in body.decode()
+    assert "set-cookie" not in headers
     status, headers, _ = clerk.request("GET", "/")  # every page renews the idle clock, for 30 minutes
     assert status == 200 and "Max-Age=1800" in headers["set-cookie"] and "HttpOnly" in headers["set-cookie"]
 

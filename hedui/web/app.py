@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -112,7 +112,10 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     async def _to_login(request: Request, exc):
         if request.method == "GET":
             return RedirectResponse("/login?next=" + quote(_safe_next(request.url.path), safe="/"), status_code=303)
-        return Response("请先登录", status_code=401, media_type="text/plain; charset=utf-8")
+        # a form sent after the session ended (30 idle minutes, signed out elsewhere): say so, and that it was not saved
+        return render(request, "error.html", 401, title="请先登录",
+                      message="登录已过期或已退出，本次提交未保存。请重新登录后回到该页面再提交"
+                              "（如填写了较长的理由，请先复制保存）。")
 
     from hedui.db import DatabaseBusyError
     from hedui.errors import LockedError
