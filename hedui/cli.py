@@ -127,9 +127,9 @@ def cmd_demo(args) -> int:
 
 
 def cmd_link(args) -> int:
-    from matching.linkage import cli_link
+    from hedui.link_cmd import run_link
 
-    result = cli_link(args.left, args.right, args.spec, args.out)
+    result = run_link(args.left, args.right, args.spec, args.out)
     print(f"已写出匹配对：{args.out}（候选 {result.n_candidates} 对，匹配 {result.n_link}，待复核 {result.n_review}）")
     return 0
 
@@ -265,6 +265,7 @@ def cmd_users(args) -> int:
     elif args.action in ("disable", "enable"):
         accounts.set_disabled(workdir, args.username, args.action == "disable")
         print(f"已{'停用' if args.action == 'disable' else '启用'}账号 {args.username}")
+    accounts.audit_cli(workdir, args.action, args.username, args.role or "", args.region or ())
     return 0
 
 
@@ -313,7 +314,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.print_usage(sys.stderr)
-        self.exit(2, f"错误：命令行参数有误（{message}）。用 {self.prog} -h 查看用法。\n")
+        from hedui.cli_args import usage_zh
+
+        self.exit(2, f"错误：命令行参数有误（{usage_zh(message)}）。用 {self.prog} -h 查看用法。\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

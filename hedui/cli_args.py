@@ -111,3 +111,35 @@ def check_listen(host: str, port: int) -> None:
             if exc.errno == errno.EACCES:
                 raise InputError(f"没有权限监听端口 {port}（1024 以下的端口需要管理员权限）：请换一个 --port") from None
             raise InputError(f"无法监听 {host}:{port}（{exc.strerror}）：请检查 --host 与 --port") from None
+
+
+_TYPES_ZH = {"int": "整数", "float": "数字"}
+_USAGE_ZH = [  # argparse's own words (Python 3.11), then what they mean in Chinese
+    (r"the following arguments are required: (.+)", lambda m: f"缺少必需的参数：{m[1]}"),
+    (r"unrecognized arguments: (.+)", lambda m: f"无法识别的参数：{m[1]}"),
+    (r"one of the arguments (.+) is required", lambda m: f"参数 {m[1]} 须给出其中一个"),
+    (r"ambiguous option: (\S+) could match (.+)", lambda m: f"选项 {m[1]} 不明确，可能是 {m[2]}"),
+    (r"invalid choice: (.+) \(choose from (.+)\)", lambda m: f"取值 {m[1]} 无效，可选：{m[2]}"),
+    (r"invalid (\w+) value: (.+)", lambda m: f"取值 {m[2]} 无效：应为{_TYPES_ZH.get(m[1], m[1])}"),
+    (r"expected one argument", lambda m: "后面缺少取值"),
+    (r"expected at least one argument", lambda m: "后面至少要有一个取值"),
+    (r"expected (\d+) arguments?", lambda m: f"后面应有 {m[1]} 个取值"),
+    (r"not allowed with argument (.+)", lambda m: f"不能与 {m[1]} 同时使用"),
+    (r"ignored explicit argument (.+)", lambda m: f"不接受取值 {m[1]}"),
+]
+
+
+def usage_zh(message: str) -> str:
+    """argparse's error message in Chinese (`argument X: …` → `参数 X：…`); one it does not know is kept."""
+    import re
+
+    where, text = "", message
+    m = re.fullmatch(r"argument ([^:]+): (.*)", message, re.S)
+    if m:
+        where, text = f"参数 {m[1]}", m[2]
+    for pattern, say in _USAGE_ZH:
+        found = re.fullmatch(pattern, text, re.S)
+        if found:
+            text = say(found)
+            break
+    return f"{where}{' ' if text.startswith(('后面', '不')) else '：'}{text}" if where else text

@@ -206,6 +206,29 @@ def _purge(workdir: Path, inbox, older_than_days: int, today, *, audit_log, data
     return counts
 
 
+def latest_known_date(workdir: Path | str, inbox: Path | str | None) -> str | None:
+    """The latest date the working folder ran (`runs/<date>`) or the inbox holds a delivery of."""
+    parents = [Path(workdir) / "runs"]
+    if inbox is not None and Path(inbox).is_dir():
+        parents += [p for p in Path(inbox).iterdir() if p.is_dir() and not p.is_symlink()]
+    dates = [d.name for parent in parents if parent.is_dir() for d in parent.iterdir() if _DATE.match(d.name)]
+    return max(dates, default=None)
+
+
+def check_today(workdir: Path | str, inbox: Path | str | None, days: int, today: str) -> None:
+    """Refuse a --today whose cut-off passes every date known (a typo of the year, 20361128): the purge would
+    delete the raw data of every run, the latest included, which re-checks and objections still need."""
+    latest = latest_known_date(workdir, inbox)
+    if latest is None:
+        return
+    cutoff = (_as_date(today) - dt.timedelta(days=int(days))).strftime("%Y%m%d")
+    if cutoff > latest:
+        raise ConfigError(
+            f"--today {today} 晚于已知最近的批次或交付日期 {latest} 超过保留天数 {int(days)} 天：按此日期会清除全部"
+            f"批次（包括最近的 {latest}）的原始数据，未删除任何文件。请检查 --today 是否写错（应为今天的日期）；"
+            "如确需清除全部原始数据（例如系统停用），请加 --including-latest")
+
+
 def cli_purge(args) -> int:
     """`hedui purge --workdir W [--inbox I] [--days N] --today YYYYMMDD`: run `purge`, print the counts."""
     import sys
@@ -215,7 +238,10 @@ def cli_purge(args) -> int:
 
     days = args.days if args.days is not None else retention_days()
     today = parse_business_date(args.today, "--today")
-    counts = purge(existing_workdir(args.workdir, "purge"), args.inbox, days, today)
+    workdir = existing_workdir(args.workdir, "purge")
+    if not args.including_latest:
+        check_today(workdir, args.inbox, days, today)
+    counts = purge(workdir, args.inbox, days, today)
     sys.stdout.write(
         f"已清除 {counts['cutoff']} 之前的原始数据：交付目录 {counts['inbox_folders']} 个（{counts['inbox_files']} 个文件），"
         f"批次文件目录 {counts['run_folders']} 个，数据库原始值 {sum(counts['database_rows'].values())} 行，"
@@ -234,4 +260,6 @@ def add_purge_command(subparsers) -> None:
     p.add_argument("--days", type=int_in(1, MAX_RETENTION_DAYS, "保留天数"),
                    help=f"days to keep (default ${ENV_RETENTION_DAYS} or {DEFAULT_RETENTION_DAYS})")
     p.add_argument("--today", required=True, help="the logical date YYYYMMDD the age is counted from")
+    p.add_argument("--including-latest", action="store_true",
+                   help="确认清除全部原始数据，包括最近一个批次的（--today 晚于已知最近日期超过保留天数时需要）")
     p.set_defaults(func=cli_purge)

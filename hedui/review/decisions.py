@@ -25,12 +25,14 @@ def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer:
 def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
     from hedui.audit.auditor import default_log_path
     from hedui.audit.log import AuditLog
-    from hedui.review.queue import DECISIONS, decide
+    from hedui.review.queue import DECISIONS, SupersededRun, decide, later_run, superseded_message
     from hedui.steps.report import versions
 
     audit_log = AuditLog(default_log_path(ctx.workdir))
     con = _open(ctx)
     try:
+        if later := later_run(con, ctx.run_date, decision_key):  # before the first report is kept as version 1
+            raise SupersededRun(superseded_message(ctx.run_date, later))
         # every household the pair is in (one person asked about in two requests: the decision is on both)
         before = con.sql("select distinct q.request_id, o.outcome, o.findings from review_queue q join outcomes o "
                          "using (run_date, request_id) where q.run_date = ? and q.decision_key = ? "

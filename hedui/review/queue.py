@@ -28,6 +28,40 @@ class ReviewError(HeduiError):
     """A review request that cannot be carried out (unknown pair, bad decision, no reason)."""
 
 
+class SupersededRun(ReviewError):
+    """The pair's run is no longer current: a later run verified its household (or holds the pair) again."""
+
+
+def later_run(con, run_date: str, decision_key: str) -> str | None:
+    """The latest run after `run_date` that holds the pair or verified one of its households again; None when
+    `run_date` is still current. A decision applies to the record on every later run (`latest_decisions`), but
+    only the run decided in is re-assessed: made on a superseded run it would rewrite a replaced report and
+    silently change the current run's conclusion at its next re-run, its queue still showing it pending."""
+    return con.execute(
+        "select max(run_date) from (select run_date from review_queue where decision_key = $k union all "
+        "select h.run_date from households h where h.request_id in (select request_id from review_queue "
+        "where run_date = $d and decision_key = $k)) where run_date > $d",
+        {"d": run_date, "k": decision_key}).fetchall()[0][0]
+
+
+#: per row `q` of a review queue: the later run that superseded it (as `later_run` says), else null
+LATER_RUN_SQL = """(select max(x.run_date) from (
+    select r.run_date from review_queue r where r.decision_key = q.decision_key
+    union all select h.run_date from households h join review_queue r2 on r2.request_id = h.request_id
+    where r2.run_date = q.run_date and r2.decision_key = q.decision_key) x where x.run_date > q.run_date)"""
+
+
+def later_household_run(con, run_date: str, request_id: str) -> str | None:
+    """The latest run after `run_date` that verified the household again (its report replacing this run's)."""
+    return con.execute("select max(run_date) from households where request_id = ? and run_date > ?",
+                       [request_id, run_date]).fetchall()[0][0]
+
+
+def superseded_message(run_date: str, later: str, refused: bool = True) -> str:
+    return (f"批次 {run_date} 已不是最新批次：该匹配对或其家庭已在批次 {later} 重新核对，本批次的结论已被取代"
+            f"{'，决定未保存' if refused else ''}。请到批次 {later} 的复核队列中处理（如该匹配对不在其中，则无需再作决定）。")
+
+
 def latest_run(con) -> str:
     """The newest run date that has a review queue."""
     rows = con.sql("select max(run_date) from review_queue").fetchall() if db.table_exists(con, "review_queue") else []
@@ -100,6 +134,8 @@ def decide(con, run_date: str, decision_key: str, decision: str, reviewer: str, 
     p = [r for r in queue(con, run_date) if r["decision_key"] == decision_key]
     if not p:
         raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{decision_key[:12]}…）")
+    if later := later_run(con, run_date, decision_key):
+        raise SupersededRun(superseded_message(run_date, later))
     from hedui.steps.link import apply_decisions
 
     con.execute("insert into review_decisions values (?, ?, ?, ?, ?, ?, ?, ?)",

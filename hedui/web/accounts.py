@@ -105,6 +105,10 @@ def validate_regions(regions: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def valid_username(name: str) -> bool:
+    return bool(_USERNAME.match(name))
+
+
 def check_password(password: str, username: str = "") -> None:
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"密码太短：至少 {MIN_PASSWORD} 个字符")
@@ -189,6 +193,17 @@ def list_users(workdir) -> list[User]:
         return [_user(r) for r in con.execute("select * from users order by username").fetchall()]
     finally:
         con.close()
+
+
+def audit_cli(workdir, action: str, username: str, role: str = "", regions=()) -> None:
+    """`hedui users add|passwd|disable|enable` in the audit log, as the workspace's own account pages are:
+    an account opened or a password reset from a terminal was the one account change nobody could trace."""
+    from hedui.audit.auditor import default_log_path
+    from hedui.audit.log import AuditLog
+
+    what = {"add": "开设账号", "passwd": "重设密码", "disable": "停用账号", "enable": "启用账号"}[action]
+    details = {"via": "hedui users", **({"role": role, "regions": list(regions)} if action == "add" else {})}
+    AuditLog(default_log_path(workdir)).append(action="account", subject=f"{what} {username}", details=details)
 
 
 # -- sign-in, rate limited ------------------------------------------------------------------

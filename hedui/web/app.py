@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -29,6 +29,8 @@ from hedui.web.bidi import show_bidi
 from hedui.web.security import (
     COOKIE,
     HEADERS,
+    MAX_HEAD,
+    HeadAsGet,
     Sessions,
     Settings,
     csrf_ok,
@@ -68,6 +70,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     audit = AuditLog(default_log_path(workdir))
     app = FastAPI(title="hedui 核对工作台", docs_url=None, redoc_url=None, openapi_url=None)
     app.middleware("http")(host_origin_middleware(settings))
+    app.add_middleware(HeadAsGet)
     app.state.workdir = workdir
     app.state.audit = audit
     app.state.env = env
@@ -109,7 +112,10 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     async def _to_login(request: Request, exc):
         if request.method == "GET":
             return RedirectResponse("/login?next=" + quote(_safe_next(request.url.path), safe="/"), status_code=303)
-        return Response("请先登录", status_code=401, media_type="text/plain; charset=utf-8")
+        # a form sent after the session ended (30 idle minutes, signed out elsewhere): say so, and that it was not saved
+        return render(request, "error.html", 401, title="请先登录",
+                      message="登录已过期或已退出，本次提交未保存。请重新登录后回到该页面再提交"
+                              "（如填写了较长的理由，请先复制保存）。")
 
     from hedui.db import DatabaseBusyError
     from hedui.errors import LockedError
@@ -142,8 +148,11 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         message = str(exc.detail)
         if message.isascii():  # Starlette's own words (a form field over 1 MB, too many fields, Not Found ...)
             message = _STARLETTE_ZH.get(exc.status_code, "请求无法处理：请从工作台页面上的链接和按钮进入。")
-        return render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "出错了"),
-                      message=mask_free_text(message))  # a page asked for by an ID number does not echo it
+        response = render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "出错了"),
+                          message=mask_free_text(message))  # a page asked for by an ID number does not echo it
+        if exc.status_code == 405 and exc.headers:  # the Allow header a 405 must carry (RFC 9110)
+            response.headers["Allow"] = exc.headers.get("Allow", "GET")
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -169,6 +178,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         user = accounts.authenticate(workdir, username, password)
         if not user:
             accounts.record_failure(workdir, keys, now)
+            _failed_sign_in(username, client)  # at most the limits' worth: a refused guess is not written
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
         session = sessions.new(user.username, user.changed_at)
         response = RedirectResponse(_safe_next(next), status_code=303)
@@ -176,6 +186,14 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         audit.append(actor=user.username, action="sign_in", subject=f"用户 {user.username} 登录",
                      details={"client": client})
         return response
+
+    def _failed_sign_in(username: str, client: str) -> None:
+        # who was tried, from where: a name that is no account is not written (it may be a password typed
+        # into the wrong box)
+        known = accounts.get_user(workdir, username) is not None if accounts.valid_username(username) else False
+        audit.append(actor="（未登录）", action="sign_in_failed",
+                     subject=f"登录失败：用户 {username if known else '（不存在的用户名）'}",
+                     details={"client": client})
 
     @app.post("/logout")
     def logout(request: Request, user: User = Depends(csrf_guard)):
@@ -226,8 +244,15 @@ def serve(workdir: Path, host: str, port: int, allowed_hosts: list[str] | None =
     else:
         hosts = {h if ":" in h else f"{h}:{port}" for h in hosts}
     app = create_app(workdir, hosts, secure_cookie=secure_cookie, trusted_proxies=trusted_proxies)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False,
-                log_config=LOG_CONFIG)
+    uvicorn.run(app, **server_options(host, port))
+
+
+def server_options(host: str, port: int) -> dict:
+    """uvicorn's settings for the workspace (`serve`): h11 with the request head bounded, Chinese refusals."""
+    from hedui.web.security import http_protocol
+
+    return dict(host=host, port=port, log_level="warning", proxy_headers=False, server_header=False,
+                log_config=LOG_CONFIG, http=http_protocol(), h11_max_incomplete_event_size=MAX_HEAD)
 
 
 # uvicorn's own logging config writes tracebacks unmasked; this one routes them through MaskedFormatter

@@ -116,6 +116,8 @@ def register(app: FastAPI) -> None:
 
     @app.get("/", response_class=HTMLResponse)
     def dashboard(request: Request, user: User = user_dep):
+        from hedui.review.queue import LATER_RUN_SQL
+
         with scoped(workdir, user) as con:
             runs = rows(con.sql(
                 "select run_date, count(*) as n, count(*) filter (where outcome = 'CLEAR') as n_clear, "
@@ -128,8 +130,9 @@ def register(app: FastAPI) -> None:
                     "and status <> 'passed' order by source", [r["run_date"]]))
                 r["quarantined"] = con.execute("select count(*) from quarantine where run_date = ?",
                                                [r["run_date"]]).fetchall()[0][0]
-                r["pending"] = con.execute("select count(*) from my_queue where run_date = ? and status = 'pending'",
-                                           [r["run_date"]]).fetchall()[0][0]
+                r["pending"] = con.execute(  # a pair a later run superseded is no work left to do
+                    f"select count(*) from my_queue q where run_date = ? and status = 'pending' and {LATER_RUN_SQL} "
+                    "is null", [r["run_date"]]).fetchall()[0][0]
                 r["whole"] = covers_whole_run(con, r["run_date"])
         return render(request, "dashboard.html", runs=runs)
 
@@ -190,12 +193,16 @@ def register(app: FastAPI) -> None:
         from hedui.web import objections
 
         objs = objections.for_household(workdir, run_date, request_id)
+        with scoped(workdir, user) as con:
+            from hedui.review.queue import later_household_run
+
+            later = later_household_run(con, run_date, request_id)
         audit.append(actor=user.username, action="household_view", subject=f"委托 {request_id}（批次 {run_date}）",
                      details={"page": "household", "region_code": h["region_code"]})
         return render(request, "household.html", h=h, members=members, runs=runs, decisions=decisions,
                       decision_zh=DECISIONS, status_zh=STATUS_ZH, queue=queue, versions=kept, objections=objs,
                       region_zh=region_label(h["region_code"]),
-                      window=objections.window_for(workdir, run_date, request_id))
+                      window=objections.window_for(workdir, run_date, request_id), later=later)
 
     def _report_file(run_date: str, request_id: str, v: int | None) -> Path:
         report_dir = workdir / "reports" / run_date

@@ -31,7 +31,7 @@ def _latest_date(con) -> str | None:
 
 
 def _queue(con, run_date: str, status: str = "") -> list[dict]:
-    from hedui.review.queue import STATUS_ZH
+    from hedui.review.queue import LATER_RUN_SQL, STATUS_ZH
 
     params = {"d": run_date}
     extra = ""
@@ -39,13 +39,15 @@ def _queue(con, run_date: str, status: str = "") -> list[dict]:
         extra, params["s"] = " and q.status = $s", status
     out = rows(con.execute(
         "select q.run_date, q.decision_key, q.record_id, q.source, q.request_id, q.match_weight, q.band, q.status, "
-        "m.name as member_name, m.id_masked as member_masked, m.region_code, s.source_zh "
+        f"m.name as member_name, m.id_masked as member_masked, m.region_code, s.source_zh, {LATER_RUN_SQL} as later "
         "from my_queue q left join (select distinct run_date, request_id, id_norm, name, id_masked, region_code "
         "from my_members) m on m.run_date = q.run_date and m.request_id = q.request_id and m.id_norm = q.member_id "
         "left join source_status s on s.run_date = q.run_date and s.source = q.source "
         f"where q.run_date = $d{extra} order by q.status <> 'pending', q.match_weight desc, q.record_id", params))
     for r in out:
         r["status_zh"] = STATUS_ZH.get(r["status"], r["status"])
+        if r["later"] and r["status"] == "pending":  # a later run replaced it: nothing to decide here
+            r["status_zh"] = f"已由批次 {r['later']} 取代，无需决定"
         r["region_zh"] = region_label(r["region_code"])
     return out
 
@@ -139,7 +141,7 @@ def register(app: FastAPI) -> None:
         return _xlsx(exports.queue_xlsx(items), f"复核队列_{date}.xlsx")
 
     def _pair(con, run_date: str, key: str) -> dict:
-        from hedui.review.queue import DECISIONS, pair
+        from hedui.review.queue import DECISIONS, later_run, pair
 
         if not re.fullmatch(r"[0-9A-Za-z:_\-]{8,200}", key):
             raise HTTPException(400, "匹配对的决定键无效")
@@ -155,6 +157,7 @@ def register(app: FastAPI) -> None:
             "select count(distinct request_id) from review_queue q where run_date = ? and decision_key = ? "
             "and not exists (select 1 from my_queue m where m.run_date = q.run_date and m.request_id = q.request_id)",
             [run_date, key]).fetchall()[0][0]
+        p["later_run"] = later_run(con, run_date, key)  # a superseded run's pair is shown, not decided
         p["comparison"] = _comparison(p, con)
         p["decisions_zh"] = DECISIONS
         candidates = _queue(con, run_date)
@@ -172,14 +175,18 @@ def register(app: FastAPI) -> None:
             p = _pair(con, run_date, key)
         audit.append(actor=user.username, action="household_view", subject=f"委托 {p['request_id']} 复核匹配对",
                      details={"page": "review_pair", "run_date": run_date, "source": p["source"]})
+        from hedui.review.queue import superseded_message
+
         return render(request, "pair.html", p=p, run_date=run_date, message=request.query_params.get("msg"),
-                      elsewhere=ELSEWHERE)
+                      elsewhere=ELSEWHERE,
+                      superseded=superseded_message(run_date, p["later_run"], refused=False) if p["later_run"] else "")
 
     @app.post("/review/{run_date}/{key}/decide")
     def decide(request: Request, run_date: str, key: str, decision: str = Form(""), reason: str = Form(""),
                seen: str = Form(""), user: User = post_dep):
         from hedui.pipeline import RunContext
         from hedui.review.decisions import record_decision
+        from hedui.review.queue import SupersededRun
 
         check_date(run_date)
         reason = mask_free_text(reason)  # staff text is shown to others: no ID or account number in it
@@ -200,6 +207,8 @@ def register(app: FastAPI) -> None:
                 result = record_decision(ctx, key, decision, user.username, reason)
         except LockedError:
             raise
+        except SupersededRun as exc:
+            raise HTTPException(409, str(exc)) from None
         except HeduiError as exc:
             raise HTTPException(400, str(exc)) from None
         return RedirectResponse(f"/h/{run_date}/{hid(result['request_id'])}?v={result['version']}", status_code=303)
@@ -210,12 +219,18 @@ def register(app: FastAPI) -> None:
         check_date(run_date)
         if not user.can("object"):
             raise HTTPException(403, f"{user.role_zh}不能登记异议")
+        from hedui.review.queue import later_household_run
+
         with scoped(workdir, user) as con:
             request_id = resolve_request(con, run_date, request_id)
             found = con.execute("select region_code from my_households where run_date = ? and request_id = ?",
                                 [run_date, request_id]).fetchall()
+            later = later_household_run(con, run_date, request_id) if found else None
         if not found:
             raise HTTPException(403, "该户不属于您的辖区")
+        if later:  # its 复查 would re-verify the replaced run on its old deliveries
+            raise HTTPException(409, f"该户已在批次 {later} 重新核对，批次 {run_date} 的报告已被取代，异议未登记："
+                                     f"请在批次 {later} 的该户页面登记。")
         try:
             obj = objections.register(workdir, user, run_date, request_id, found[0][0], reason)
         except objections.DuplicateObjection as exc:
@@ -251,6 +266,17 @@ def register(app: FastAPI) -> None:
         ctx = RunContext.of(workdir, workdir, obj["run_date"])
         if decision == "accepted":  # 复查: assess and report the household again, a new version kept
             from hedui.pipeline import writing
+            from hedui.review.queue import later_household_run
+
+            con = db.connect_read(ctx.database)
+            try:
+                later = later_household_run(con, obj["run_date"], obj["request_id"])
+            finally:
+                con.close()
+            if later:
+                raise HTTPException(409, f"该户已在批次 {later} 重新核对：按批次 {obj['run_date']} 的旧数据复查会改写已被"
+                                         f"取代的报告，未受理。请在批次 {later} 的该户页面重新登记异议后受理，"
+                                         "本异议可选“不予受理”并注明已转入新批次。")
 
             with DB_LOCK, writing(ctx, "objection re-check"):
                 con = db.connect(ctx.database, read_only=True)

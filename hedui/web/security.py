@@ -101,6 +101,52 @@ DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 's
             "img-src 'self' data:; frame-ancestors 'none'; connect-src 'none'")
 
 
+class HeadAsGet:
+    """HEAD is answered wherever GET is (RFC 9110 9.3.2), with GET's headers and no body: a monitor's
+    `curl -I` or a proxy's health check got 405, with no Allow header, from every page."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def headers_only(message):
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)  # a copy: the server's own stays HEAD
+
+
+#: bytes of a request line and its headers together (h11's buffer limit): the server kept every header of a
+#: request in memory unbounded (300 MB of headers, before sign-in, grew the server by as much and it kept it)
+MAX_HEAD = 16 * 1024
+
+
+def http_protocol():
+    """The server's HTTP/1.1 protocol (uvicorn's h11 one): the request head limited to MAX_HEAD, and a request
+    it cannot parse (too long, malformed, an unknown method's syntax) answered in Chinese, with the headers."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class StaffHTTP(H11Protocol):
+        def send_400_response(self, msg: str) -> None:
+            import h11
+
+            body = ("请求无法解析（请求行或请求头过长、格式不对）：请从工作台页面上的链接和按钮进入；"
+                    "如使用书签，请重新打开首页。").encode()
+            headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"),
+                       (b"content-length", str(len(body)).encode())]
+            headers += [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
+            for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"), h11.Data(data=body),
+                          h11.EndOfMessage()):
+                self.transport.write(self.conn.send(event))
+            self.transport.close()
+
+    return StaffHTTP
+
+
 def host_origin_middleware(settings: Settings):
     """Refuse a Host outside the allow-list (DNS rebinding), and a POST whose Origin (or Referer)
     is not this site's (cross-site requests); add the security headers to every response."""
@@ -109,6 +155,8 @@ def host_origin_middleware(settings: Settings):
         response = _refusal(request, settings) or await call_next(request)
         for k, v in HEADERS.items():  # the refusals too: no framing, no sniffing, no caching of any answer
             response.headers.setdefault(k, v)
+        if settings.secure_cookie:  # served over HTTPS (--https): the browser never falls back to plain HTTP
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     return middleware
