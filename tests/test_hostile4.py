@@ -277,10 +277,17 @@ def _send_head(port: int, host: str, pad_bytes: int, end: bool = True) -> bytes:
                 s.sendall(b"\r\n")
         except OSError:  # the server answered and closed while we were still writing
             pass
-        try:
-            return s.recv(4096)
+        got = b""
+        try:  # the answer's head and body may come in separate writes: read until the server closes
+            while chunk := s.recv(65536):
+                got += chunk
+                head, sep, body = got.partition(b"\r\n\r\n")
+                length = re.search(rb"(?im)^content-length:\s*([0-9]+)", head)
+                if sep and (len(body) >= int(length.group(1)) if length else b"</html>" in body.lower()):
+                    break
         except OSError:
-            return b""
+            pass
+        return got
     finally:
         s.close()
 
