@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import itertools
+import random
 from pathlib import Path
 
 RUN = "20261128"
@@ -54,12 +56,25 @@ def fresh_ids(start: int = 110):
         _seq = saved
 
 
-def new_id(birth: str = "19800101", male: bool = True) -> str:
-    """A valid 18-digit ID number (ISO 7064 MOD 11-2) born in REGION, unique in this world."""
+def new_id(birth: str | None = None, male: bool = True) -> str:
+    """A valid 18-digit ID number (ISO 7064 MOD 11-2) born in REGION, unique in this world.
+
+    IDs differ as real people's do: unless `birth` (YYYYMMDD) is given, a birth date between 1945 and 2004 drawn
+    from the running number; the 3-digit sequence is a permutation of the running number (odd for men, even for
+    women), so no two IDs of one world are alike but by chance, and the same running number gives the same ID."""
     n = next(_seq)
-    body = f"{REGION}{int(birth[:4]) + n // 100}{birth[4:]}{n % 100:02d}{1 if male else 2}"
+    if birth is None:
+        day = dt.date(1945, 1, 1) + dt.timedelta(days=random.Random(n).randrange(60 * 365))
+        birth = day.strftime("%Y%m%d")
+    order = (n * 269 + 57) % 500  # a bijection of n mod 500
+    body = f"{REGION}{birth}{order * 2 + (1 if male else 0):03d}"
     check = "10X98765432"[sum(int(c) * w for c, w in zip(body, _W, strict=True)) % 11]
     return body + check
+
+
+def birth_of(pid: str) -> str:
+    """The birth date YYYYMMDD an ID number carries."""
+    return pid[6:14]
 
 
 class World:
@@ -90,7 +105,8 @@ class World:
                      区划代码=REGION, 城乡类别=urban, 授权书编号=f"SQ{rid}{len(people)}" if authorized else "",
                      授权日期="2026-11-01", 委托日期="2026-11-20")
             if registered is True or (isinstance(registered, dict) and registered.get(name, True)):
-                self.add("public_security", 户号=hukou, 姓名=name, 公民身份号码=pid, 性别="男", 出生日期="19800101",
+                self.add("public_security", 户号=hukou, 姓名=name, 公民身份号码=pid, 性别="男" if int(pid[16]) % 2 else "女",
+                         出生日期=birth_of(pid),
                          与户主关系=reg_rel, 户籍地址="江西省赣州市章贡区某路1号", 区划代码=REGION, 人员状态=status,
                          变动日期="2026-09-01" if status != "正常" else "")
         return people
