@@ -86,11 +86,12 @@ class World:
         self._hukou = itertools.count(1)
 
     def household(self, rid: str, members: list[tuple], *, program: str = "最低生活保障", urban: str = "城市",
-                  registered: bool | dict = True) -> list[dict]:
+                  registered: bool | dict = True, births: dict[str, str] | None = None) -> list[dict]:
         """members: (name, relation[, authorized=True[, registered relation_to_head[, status]]]).
 
         Every member is registered in one 户 headed by the applicant unless `registered` says otherwise
-        (a dict name → False leaves that member out of the registration)."""
+        (a dict name → False leaves that member out of the registration); `births` (name → YYYYMMDD) fixes a
+        member's birth date, which is otherwise drawn by `new_id`."""
         hukou = f"H{next(self._hukou):05d}"
         people = []
         for m in members:
@@ -98,7 +99,7 @@ class World:
             authorized = m[2] if len(m) > 2 else True
             reg_rel = m[3] if len(m) > 3 else {"本人": "户主"}.get(relation, relation)
             status = m[4] if len(m) > 4 else "正常"
-            pid = new_id(male=relation != "配偶")
+            pid = new_id((births or {}).get(name), male=relation != "配偶")
             p = {"name": name, "id": pid}
             people.append(p)
             self.add("requests", 委托编号=rid, 业务类型=program, 姓名=name, 身份证号=pid, 与申请人关系=relation,
