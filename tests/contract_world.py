@@ -68,8 +68,23 @@ def new_id(birth: str | None = None, male: bool = True) -> str:
         birth = day.strftime("%Y%m%d")
     order = (n * 269 + 57) % 500  # a bijection of n mod 500
     body = f"{REGION}{birth}{order * 2 + (1 if male else 0):03d}"
-    check = "10X98765432"[sum(int(c) * w for c, w in zip(body, _W, strict=True)) % 11]
-    return body + check
+    return body + check_char(body)
+
+
+def check_char(body: str) -> str:
+    """The ISO 7064 MOD 11-2 check character of an ID's first 17 digits."""
+    return "10X98765432"[sum(int(c) * w for c, w in zip(body, _W, strict=True)) % 11]
+
+
+def id_one_digit_from(record_id: str) -> str:
+    """A valid ID, born the same day, one digit of the sequence away from `record_id` (an 18-character ID whose
+    check character may be wrong): another person whose ID that record could be, mistyped in one digit."""
+    for pos in (15, 14, 16):
+        for digit in "0123456789":
+            body = record_id[:pos] + digit + record_id[pos + 1:17]
+            if digit != record_id[pos] and check_char(body) == record_id[17]:
+                return body + record_id[17]
+    raise ValueError("no ID one sequence digit away")
 
 
 def birth_of(pid: str) -> str:
@@ -111,6 +126,13 @@ class World:
                          与户主关系=reg_rel, 户籍地址="江西省赣州市章贡区某路1号", 区划代码=REGION, 人员状态=status,
                          变动日期="2026-09-01" if status != "正常" else "")
         return people
+
+    def set_id(self, old: str, new: str) -> None:
+        """Give the person of ID `old` the ID `new` in the requests and the registration."""
+        for r in self.rows["requests"]:
+            r["身份证号"] = new if r["身份证号"] == old else r["身份证号"]
+        for r in self.rows["public_security"]:
+            r["公民身份号码"] = new if r["公民身份号码"] == old else r["公民身份号码"]
 
     def add(self, source: str, **row) -> None:
         unknown = set(row) - set(HEADERS[source])

@@ -17,7 +17,7 @@ import re
 
 import contract_world
 import pytest
-from contract_world import RUN, WINDOW, World, birth_of, fresh_ids, outcomes, query
+from contract_world import RUN, WINDOW, World, fresh_ids, id_one_digit_from, outcomes, query
 
 CHECKS = "10X98765432"
 
@@ -41,9 +41,10 @@ def build() -> World:
     (f,) = w.household("RP06", [("沈面积", "本人")])
     w.flat(f, "360702001001GB00101F00060001")
     w.flat(f, "360702001001GB00101F00060002", area="")
-    # RP07: the vehicle above (linked to 冯车主 by a link nobody confirmed) is also a review pair of 韩签了's, born
-    # the same day in the same city (the record's ID, wrong in its check character, says when and where)
-    w.household("RP07", [("韩签了", "本人"), ("韩也签", "配偶")], births={"韩签了": birth_of(b["id"])})
+    # RP07: the vehicle above (linked to 冯车主 by a link nobody confirmed) is also a review pair of 韩签了's, whose
+    # valid ID the record's is but for one digit of the sequence
+    g, _ = w.household("RP07", [("韩签了", "本人"), ("韩也签", "配偶")])
+    w.set_id(g["id"], id_one_digit_from(w.rows["vehicle"][-1]["证件号码"]))
     (h,) = w.household("RP08", [("杨清白", "本人")])
     w.bank(h, "100", account="6216000055550000801")
     w.bank(h, "100", account="6216000055550000801")  # delivered twice
