@@ -7,7 +7,8 @@ about in one household, and falls in the review band for an applicant of another
 car's is, but for one digit of the sequence (which of the two IDs was mistyped, a person must ask):
 - RV01 (owner) / RV02 (the other): staff confirm the car as RV02's applicant's;
 - RV03 / RV04: staff reject it as RV04's applicant's;
-- RV05 / RV06: staff confirm it as RV05's owner's."""
+- RV05 / RV06: staff confirm it as RV05's owner's.
+RV07: the car links to the applicant and is in review for his wife: one household, no second wait for it."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ def build() -> World:
         w.car(car, "200000")
         a, _ = w.household(other_rid, [(other, "本人"), (other + "妻", "配偶")])
         w.set_id(a["id"], id_one_digit_from(car["id"]))
+    # RV07: the same car of the applicant's, in review for his wife as well: the household weighs it already
+    o, b = w.household("RV07", [("冯车七", "本人"), ("韩签七", "配偶")])
+    car = {"name": o["name"], "id": wrong_check(o["id"])}
+    w.car(car, "200000")
+    w.set_id(b["id"], id_one_digit_from(car["id"]))
     s = {"name": "路人癸", "id": new_id()}  # every source delivers: rows about somebody nobody asked about
     w.add("civil_affairs", 姓名=s["name"], 身份证号=s["id"], 死亡日期="2026-10-02", 火化日期="2026-10-05",
           殡仪馆="赣州市殡仪馆")
@@ -100,20 +106,27 @@ def decided(rv_run, tmp_path_factory):
 
 BEFORE = {"RV01": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"), "RV02": ("INCOMPLETE", "UNCONFIRMED_LINK"),
           "RV03": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"), "RV04": ("INCOMPLETE", "UNCONFIRMED_LINK"),
-          "RV05": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"), "RV06": ("INCOMPLETE", "UNCONFIRMED_LINK")}
+          "RV05": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"), "RV06": ("INCOMPLETE", "UNCONFIRMED_LINK"),
+          "RV07": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE")}
 AFTER = {"RV01": ("CLEAR", ""), "RV02": ("FINDINGS", "VEHICLE"),  # the car is RV02's, so no longer RV01's
          "RV03": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"), "RV04": ("CLEAR", ""),  # rejected: RV04 weighed it
-         "RV05": ("FINDINGS", "VEHICLE"), "RV06": ("CLEAR", "")}  # the car is RV05's owner's: nobody else's
+         "RV05": ("FINDINGS", "VEHICLE"), "RV06": ("CLEAR", ""),  # the car is RV05's owner's: nobody else's
+         "RV07": ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE")}
 
 
 def test_rv_the_pair_keeps_the_other_household_incomplete_while_the_record_is_linked_elsewhere_unconfirmed(rv_run):
     _, ctx, before = rv_run
     assert before["outcomes"] == BEFORE
-    bands = query(ctx, "select request_id, band, status from review_queue where run_date = ? order by 1", [RUN])
+    bands = query(ctx, "select request_id, band, status from review_queue where run_date = ? order by 1, 2", [RUN])
     assert bands == [("RV01", "link", "pending"), ("RV02", "review", "pending"), ("RV03", "link", "pending"),
-                     ("RV04", "review", "pending"), ("RV05", "link", "pending"), ("RV06", "review", "pending")]
+                     ("RV04", "review", "pending"), ("RV05", "link", "pending"), ("RV06", "review", "pending"),
+                     ("RV07", "link", "pending"), ("RV07", "review", "pending")]
+    # RV07's wife's pair waits for nobody: the record is linked to her husband, in the same household
     assert query(ctx, "select request_id, count(*) from pending_links where run_date = ? group by 1 order by 1",
                  [RUN]) == [("RV02", 1), ("RV04", 1), ("RV06", 1)]
+    assert query(ctx, "select count(*) from evidence_gaps where run_date = ? and request_id = 'RV07' "
+                      "and member_id = (select member_id from review_queue where run_date = ? and request_id = 'RV07' "
+                      "and band = 'review')", [RUN, RUN]) == [(0,)]
 
 
 def test_rv_the_page_and_the_review_queue_show_the_pair_for_the_other_household(rv_run):
