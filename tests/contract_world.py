@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import itertools
+import random
 from pathlib import Path
 
 RUN = "20261128"
@@ -54,12 +56,40 @@ def fresh_ids(start: int = 110):
         _seq = saved
 
 
-def new_id(birth: str = "19800101", male: bool = True) -> str:
-    """A valid 18-digit ID number (ISO 7064 MOD 11-2) born in REGION, unique in this world."""
+def new_id(birth: str | None = None, male: bool = True) -> str:
+    """A valid 18-digit ID number (ISO 7064 MOD 11-2) born in REGION, unique in this world.
+
+    IDs differ as real people's do: unless `birth` (YYYYMMDD) is given, a birth date between 1945 and 2004 drawn
+    from the running number; the 3-digit sequence is a permutation of the running number (odd for men, even for
+    women), so no two IDs of one world are alike but by chance, and the same running number gives the same ID."""
     n = next(_seq)
-    body = f"{REGION}{int(birth[:4]) + n // 100}{birth[4:]}{n % 100:02d}{1 if male else 2}"
-    check = "10X98765432"[sum(int(c) * w for c, w in zip(body, _W, strict=True)) % 11]
-    return body + check
+    if birth is None:
+        day = dt.date(1945, 1, 1) + dt.timedelta(days=random.Random(n).randrange(60 * 365))
+        birth = day.strftime("%Y%m%d")
+    order = (n * 269 + 57) % 500  # a bijection of n mod 500
+    body = f"{REGION}{birth}{order * 2 + (1 if male else 0):03d}"
+    return body + check_char(body)
+
+
+def check_char(body: str) -> str:
+    """The ISO 7064 MOD 11-2 check character of an ID's first 17 digits."""
+    return "10X98765432"[sum(int(c) * w for c, w in zip(body, _W, strict=True)) % 11]
+
+
+def id_one_digit_from(record_id: str) -> str:
+    """A valid ID, born the same day, one digit of the sequence away from `record_id` (an 18-character ID whose
+    check character may be wrong): another person whose ID that record could be, mistyped in one digit."""
+    for pos in (15, 14, 16):
+        for digit in "0123456789":
+            body = record_id[:pos] + digit + record_id[pos + 1:17]
+            if digit != record_id[pos] and check_char(body) == record_id[17]:
+                return body + record_id[17]
+    raise ValueError("no ID one sequence digit away")
+
+
+def birth_of(pid: str) -> str:
+    """The birth date YYYYMMDD an ID number carries."""
+    return pid[6:14]
 
 
 class World:
@@ -71,11 +101,12 @@ class World:
         self._hukou = itertools.count(1)
 
     def household(self, rid: str, members: list[tuple], *, program: str = "最低生活保障", urban: str = "城市",
-                  registered: bool | dict = True) -> list[dict]:
+                  registered: bool | dict = True, births: dict[str, str] | None = None) -> list[dict]:
         """members: (name, relation[, authorized=True[, registered relation_to_head[, status]]]).
 
         Every member is registered in one 户 headed by the applicant unless `registered` says otherwise
-        (a dict name → False leaves that member out of the registration)."""
+        (a dict name → False leaves that member out of the registration); `births` (name → YYYYMMDD) fixes a
+        member's birth date, which is otherwise drawn by `new_id`."""
         hukou = f"H{next(self._hukou):05d}"
         people = []
         for m in members:
@@ -83,17 +114,25 @@ class World:
             authorized = m[2] if len(m) > 2 else True
             reg_rel = m[3] if len(m) > 3 else {"本人": "户主"}.get(relation, relation)
             status = m[4] if len(m) > 4 else "正常"
-            pid = new_id(male=relation != "配偶")
+            pid = new_id((births or {}).get(name), male=relation != "配偶")
             p = {"name": name, "id": pid}
             people.append(p)
             self.add("requests", 委托编号=rid, 业务类型=program, 姓名=name, 身份证号=pid, 与申请人关系=relation,
                      区划代码=REGION, 城乡类别=urban, 授权书编号=f"SQ{rid}{len(people)}" if authorized else "",
                      授权日期="2026-11-01", 委托日期="2026-11-20")
             if registered is True or (isinstance(registered, dict) and registered.get(name, True)):
-                self.add("public_security", 户号=hukou, 姓名=name, 公民身份号码=pid, 性别="男", 出生日期="19800101",
+                self.add("public_security", 户号=hukou, 姓名=name, 公民身份号码=pid, 性别="男" if int(pid[16]) % 2 else "女",
+                         出生日期=birth_of(pid),
                          与户主关系=reg_rel, 户籍地址="江西省赣州市章贡区某路1号", 区划代码=REGION, 人员状态=status,
                          变动日期="2026-09-01" if status != "正常" else "")
         return people
+
+    def set_id(self, old: str, new: str) -> None:
+        """Give the person of ID `old` the ID `new` in the requests and the registration."""
+        for r in self.rows["requests"]:
+            r["身份证号"] = new if r["身份证号"] == old else r["身份证号"]
+        for r in self.rows["public_security"]:
+            r["公民身份号码"] = new if r["公民身份号码"] == old else r["公民身份号码"]
 
     def add(self, source: str, **row) -> None:
         unknown = set(row) - set(HEADERS[source])

@@ -27,7 +27,8 @@ def wrong_check(pid: str) -> str:
 
 
 def to15(pid: str) -> str:
-    """The legacy 15-digit form (born 19xx): the century and the check character dropped."""
+    """The legacy 15-digit form (born 19xx: IDs of people born from 2000 never had one): the century and the check
+    character dropped."""
     return pid[:6] + pid[8:17]
 
 
@@ -122,7 +123,7 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.add("civil_affairs", 姓名=b["name"], 身份证号="", 死亡日期="2026-10-02", 火化日期="2026-10-05", 殡仪馆="赣州市殡仪馆")
     w.expect("TL14", "INCOMPLETE", "MEMBER_REGISTRATION_ENDED;UNCONFIRMED_LINK")
     # a cremation record carrying the legacy 15-digit ID
-    _, b = w.household("TL15", [("甘十五", "本人"), ("甘十五妻", "配偶")])
+    _, b = w.household("TL15", [("甘十五", "本人"), ("甘十五妻", "配偶")], births={"甘十五妻": "19650312"})
     w.add("civil_affairs", 姓名=b["name"], 身份证号=to15(b["id"]), 死亡日期="2026-10-02", 火化日期="2026-10-05",
           殡仪馆="赣州市殡仪馆")
     w.expect("TL15", "FINDINGS", "MEMBER_REGISTRATION_ENDED")

@@ -17,7 +17,7 @@ import json
 import os
 
 import pytest
-from contract_world import HEADERS, RUN, WINDOW, World, outcomes, query
+from contract_world import HEADERS, RUN, WINDOW, World, birth_of, outcomes, query
 
 
 def _xlsx(rows: list[list]) -> bytes:
@@ -37,6 +37,11 @@ def _parquet(columns: dict[str, list]) -> bytes:
     buf = io.BytesIO()
     pl.DataFrame(columns).write_parquet(buf)
     return buf.getvalue()
+
+
+def _slashed(birth: str) -> str:
+    """YYYYMMDD as YYYY/M/D."""
+    return f"{int(birth[:4])}/{int(birth[4:6])}/{int(birth[6:])}"
 
 
 def _lower_x(pid: str) -> str:
@@ -110,7 +115,8 @@ def build() -> tuple[World, dict[str, bytes]]:
     w.rows["public_security"][-2]["姓名"] = "陳大文"
     w.rows["public_security"][-1].update(姓名="阿不都．热合曼乙", 区划代码="360702.0")
     (a,) = w.household("TG10", [("买买提•艾力乙", "本人")])
-    w.rows["public_security"][-1].update(姓名="买买提.艾力乙", 公民身份号码=_lower_x(a["id"]), 出生日期="1980/1/1")
+    w.rows["public_security"][-1].update(姓名="买买提.艾力乙", 公民身份号码=_lower_x(a["id"]),
+                                       出生日期=_slashed(birth_of(a["id"])))
     w.expect("TG09", "CLEAR", "")
     w.expect("TG10", "CLEAR", "")
     # 认缴出资额 under a header saying （元）: 95,000 yuan, not 95,000 万元; in the map's 万元 a cell's 万人民币 counts

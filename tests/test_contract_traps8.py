@@ -124,7 +124,9 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.expect("TH16", "FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT;UNCONFIRMED_LINK")
     # moved out (迁出) on his exact registration record, registered (正常) at another address on a record without
     # an ID that only name and birth date link to him: whether he is still registered rests on that link
-    _, b = w.household("TH17", [("核十七", "本人"), ("核十七子", "子女", True, "子", "迁出")])
+    # (his twin sister shares his birth date: the record links to both, so it goes to review)
+    _, b, _ = w.household("TH17", [("核十七", "本人"), ("核十七子", "子女", True, "子", "迁出"), ("核十七女", "子女")],
+                          births={"核十七子": "19990417", "核十七女": "19990417"})
     w.add("public_security", 户号="HX0817", 姓名=b["name"], 公民身份号码="", 性别="男", 出生日期=b["id"][6:14],
           与户主关系="户主", 户籍地址="江西省赣州市章贡区某路17号", 区划代码=REGION, 人员状态="正常", 变动日期="")
     w.expect("TH17", "INCOMPLETE", "MEMBER_REGISTRATION_ENDED;UNCONFIRMED_LINK")

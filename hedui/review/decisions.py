@@ -33,10 +33,12 @@ def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer
     try:
         if later := later_run(con, ctx.run_date, decision_key):  # before the first report is kept as version 1
             raise SupersededRun(superseded_message(ctx.run_date, later))
-        # every household the pair is in (one person asked about in two requests: the decision is on both)
+        # every household the pair's record is in (one person asked about in two requests: the decision is on
+        # both; a record confirmed as one household's member's no longer waits for another's, whose outcome moves)
         before = con.sql("select distinct q.request_id, o.outcome, o.findings from review_queue q join outcomes o "
-                         "using (run_date, request_id) where q.run_date = ? and q.decision_key = ? "
-                         "order by q.request_id", params=[ctx.run_date, decision_key]).fetchall()
+                         "using (run_date, request_id) where q.run_date = ? and q.record_id in "
+                         "(select record_id from review_queue where run_date = ? and decision_key = ?) "
+                         "order by q.request_id", params=[ctx.run_date, ctx.run_date, decision_key]).fetchall()
         for row in before:  # the nightly page becomes version 1, kept
             versions.keep_first(ctx.report_dir, *row)
         con.sql("begin transaction")
