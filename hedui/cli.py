@@ -185,16 +185,16 @@ def cmd_review(args) -> int:
     from hedui import db
     from hedui.audit.log import default_actor
     from hedui.review.decisions import record_decision
-    from hedui.review.queue import DECISIONS, queue
+    from hedui.review.queue import DECISIONS, listed
 
     ctx = _review_ctx(args)
     if args.action == "list":
         con = db.connect_read(ctx.database)
         try:
-            rows = queue(con, ctx.run_date, args.status)
+            rows = listed(con, ctx.run_date, args.status)
         finally:
             con.close()
-        print("序号\t部门\t委托编号\t成员\t权重\t判定\t状态\t决定键")
+        print("序号\t部门\t委托编号\t成员\t权重\t判定\t状态\t决定键" if rows else f"批次 {ctx.run_date} 没有这样的复核匹配对。")
         for i, r in enumerate(rows, 1):
             t = _terminal_safe
             print(f"{i}\t{t(r['source'])}\t{t(r['request_id'])}\t{t(r['member_name'])}({r['member_masked']})\t"

@@ -496,3 +496,16 @@ def test_behind_https_every_answer_pins_https(site):
         for method, path in (("GET", "/login"), ("GET", "/"), ("POST", "/login")):
             headers = c.request(method, path, form={} if method == "POST" else None)[1]
             assert headers["strict-transport-security"] == "max-age=31536000", (method, path)
+
+
+def test_review_list_for_a_date_no_run_verified_says_so(runs, capsys):
+    # before: `hedui review list --date <a date without a run>` printed the table's header and nothing else, exit 0
+    # — a mistyped date read as "nothing to review"
+    work = str(runs[0].workdir)
+    rc, out, err = _cli(capsys, "review", "list", "--workdir", work, "--date", "20261127")
+    assert rc == 2 and out == ""
+    assert "批次 20261127 没有核对结果" in err and f"最近的批次：{LATER}、{RUN}" in err
+    rc, out, _ = _cli(capsys, "review", "list", "--workdir", work, "--date", LATER, "--status", "confirmed")
+    assert rc == 0 and out.strip() == f"批次 {LATER} 没有这样的复核匹配对。"
+    rc, out, _ = _cli(capsys, "review", "list", "--workdir", work, "--date", LATER)
+    assert rc == 0 and out.startswith("序号\t部门") and "OQ01" in out

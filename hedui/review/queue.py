@@ -89,6 +89,19 @@ def queue(con, run_date: str, status: str | None = None) -> list[dict]:
     return rows
 
 
+def listed(con, run_date: str, status: str | None = None) -> list[dict]:
+    """`queue` for `hedui review list`: a date no run verified is an error naming the runs there are (an empty
+    table for a mistyped date read as "nothing to review")."""
+    rows = queue(con, run_date, status)
+    if rows or (db.table_exists(con, "outcomes") and con.execute(
+            "select 1 from outcomes where run_date = ? limit 1", [run_date]).fetchall()):
+        return rows
+    runs = [r for (r,) in con.execute("select distinct run_date from outcomes order by 1 desc limit 5").fetchall()] \
+        if db.table_exists(con, "outcomes") else []
+    raise ReviewError(f"批次 {run_date} 没有核对结果，复核队列无从列出：请检查 --date"
+                      + (f"（最近的批次：{'、'.join(runs)}）" if runs else "（该工作目录还没有核对结果）"))
+
+
 def pair(con, run_date: str, decision_key: str, request_id: str | None = None) -> dict:
     """One pair: the record's fields and the member's, masked, with the weight breakdown.
 
