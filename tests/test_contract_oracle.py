@@ -44,9 +44,9 @@ CHECKS = "10X98765432"
 
 # Names: three characters from three disjoint pools, no two names sharing two characters, so that a record linked
 # by name alone can only be a candidate for the one member it was written for.
-POOL = ("欧柏岑邝钮虞殷滕鄢闵詹荀阚宓訾暨瞿冼佘邬",
-        "晗珏骞煜璟翊昶旻琨焱昀珩璠峤湛霁祎炅瑄琰",
-        "澜钧屹堃聿铎淼赓皓渺彧翀晟喆黎濯骁湉珮玘")
+POOL = ("欧柏岑邝钮虞殷滕鄢闵詹荀阚宓訾暨瞿冼佘邬甄蔺郦仇卞尉綦薄巫蒯籍扈屠戎鞠芮秦闾庹",
+        "晗珏骞煜璟翊昶旻琨焱昀珩璠峤湛霁祎炅瑄琰芃菁蕤苒萱茉蘅芷菡荻苓蔚葳蓁蘩莘荇藻薇",
+        "澜钧屹堃聿铎淼赓皓渺彧翀晟喆黎濯骁湉珮玘岚岫峥嵘崧巍屾岐峦嶂沅沣汐洵浚涓渊溪潺")
 
 
 class Names:
@@ -198,7 +198,7 @@ def money(rng: random.Random, v: float) -> str:
 def draw_income(rng, hh):
     """Records of income for the household, aiming low or high of the standard."""
     recs = []
-    high = rng.random() < 0.35
+    high = rng.random() < 0.15
     std = STANDARD[hh["urban"]]
     for i, m in enumerate(hh["members"]):
         if m["dead"] or rng.random() < 0.4:
@@ -246,7 +246,7 @@ def draw_income(rng, hh):
 
 def draw_assets(rng, hh):
     recs = []
-    high = rng.random() < 0.3
+    high = rng.random() < 0.12
     limit = 24 * STANDARD[hh["urban"]] * len(hh["members"])
     total = limit * (rng.uniform(1.4, 3) if high else rng.uniform(0, 0.6))
     holders = [i for i, m in enumerate(hh["members"]) if not m["dead"]]
@@ -273,7 +273,7 @@ def draw_things(rng, hh, units):
     recs = []
     holders = [i for i, m in enumerate(hh["members"]) if not m["dead"]]
     for _ in range(rng.choice([0, 0, 1, 1, 2])):
-        use = rng.choice(["住宅", "住宅", "住宅", "商业", "办公", "工业", "车位", "其他"])
+        use = rng.choice(["住宅"] * 8 + ["商业", "办公", "工业", "车位", "其他"])
         status = "现势" if use not in ("住宅",) or rng.random() < 0.8 else "注销"
         if use not in ("住宅",) and rng.random() < 0.3:
             continue
@@ -290,7 +290,7 @@ def draw_things(rng, hh, units):
         recs.append(dict(src="vehicle", kind="car", m=rng.choice(holders), type=t,
                          status=rng.choice(["正常", "正常", "正常", "注销", "报废", "查封"]),
                          price=float(rng.choice([3000, 8000, 11000, 13500, 45000, 120000]))))
-    for _ in range(rng.choice([0, 0, 0, 0, 1])):
+    for _ in range(rng.choice([0, 0, 0, 0, 0, 1])):
         t = rng.choice(["有限责任公司", "股份有限公司", "个人独资企业", "合伙企业", "个体工商户", "农民专业合作社"])
         recs.append(dict(src="business_registry", kind="company", m=rng.choice(holders), type=t,
                          status=rng.choice(["存续", "在业", "存续", "注销", "吊销"]),
@@ -338,10 +338,10 @@ def draw_household(rng, names, units, rid: str) -> dict:
     holders = [i for i, m in enumerate(members) if not m["dead"]]
     # the unusual: one at most per household, in a minority of households
     x = rng.random()
-    if x < 0.05:  # a record without a usable ID that would create a finding: waits for review
+    if x < 0.07:  # a record without a usable ID that would create a finding: waits for review
         recs.append(dict(src="vehicle", kind="car", m=rng.choice(holders), type="小型轿车", status="正常",
                          price=90000.0, link=rng.choice(["noid", "badcheck", "sci"]), bad=False))
-    elif x < 0.10:  # a record quarantined for a bad value
+    elif x < 0.14:  # a record quarantined for a bad value
         i = rng.choice(holders)
         recs.append(rng.choice([
             dict(src="bank", kind="bank", m=i, type="信用卡", values=[500.0]),
@@ -352,7 +352,7 @@ def draw_household(rng, names, units, rid: str) -> dict:
             dict(src="business_registry", kind="company", m=i, type="有限责任公司", status="", role="股东",
                  subscribed=1.0),
         ]) | dict(link="exact", bad=True))
-    elif x < 0.15:  # a linked record lacking a value the assessment needs
+    elif x < 0.21:  # a linked record lacking a value the assessment needs
         i = rng.choice(holders)
         recs.append(rng.choice([
             dict(src="bank", kind="bank", m=i, type="活期", values=[None]),
@@ -363,7 +363,7 @@ def draw_household(rng, names, units, rid: str) -> dict:
                  subscribed=None),
             dict(src="tax", kind="tax", m=i, item="劳务报酬所得", month=WINDOW[3], amount=None, tax=0.0),
         ]) | dict(link="exact", bad=False))
-    elif x < 0.18:  # a bank row delivered twice: one account
+    elif x < 0.25:  # a bank row delivered twice: one account
         for r in recs:
             if r["kind"] == "bank":
                 r["dup"] = True
