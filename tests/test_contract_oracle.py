@@ -23,6 +23,7 @@ subscribed contributions from 10 万元, any active 个体工商户.
 
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
@@ -41,6 +42,7 @@ GAP_CODES = {"NO_AUTHORIZATION", "SOURCE_MISSING", "SOURCE_FAILED", "UNCONFIRMED
              "VALUE_UNKNOWN"}
 CONTRADICTS = {"配偶": "子女", "子女": "父母", "父母": "子女"}
 CHECKS = "10X98765432"
+FULLWIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 
 # Names: three characters from three disjoint pools, no two names sharing two characters, so that a record linked
 # by name alone can only be a candidate for the one member it was written for.
@@ -80,6 +82,9 @@ def figures(hh: dict, recs: list[dict], den: int, deduct_si: bool) -> tuple[set,
             income += r["amount"] - r["tax"]
         elif r["kind"] == "si" and r["month"] in WINDOW:
             if r["category"] == "待遇" and r["scheme"] in COUNTED_BENEFIT:
+                if r["benefit"] is None:
+                    unknown.add("VALUE_UNKNOWN")
+                    continue
                 income += r["benefit"]
             elif r["category"] == "缴费":
                 estimate = (r["m"], r["month"]) not in wage_months
@@ -139,7 +144,9 @@ def registration(hh: dict, recs: list[dict], delivered: set) -> set:
             for r in rows:
                 if r["status"] in ENDED:
                     codes.add("MEMBER_REGISTRATION_ENDED")
-                if r["rel"] != m["reg_rel"]:
+                # the relation is to the head of the 户, the applicant: without the applicant's authorization his
+                # registration is not looked up, and nothing says whom the member's relation is to
+                if r["rel"] != m["reg_rel"] and hh["members"][0]["auth"]:
                     codes.add("MEMBER_REGISTRATION_MISMATCH")
     return codes
 
@@ -192,7 +199,11 @@ SOURCES = ("public_security", "civil_affairs", "tax", "social_insurance", "housi
 
 def money(rng: random.Random, v: float) -> str:
     """An amount as departments write it."""
-    return rng.choice([f"{v:.2f}", f"{v:,.2f}", f"{v:.2f}元", f"{v:,.0f}" if v == int(v) else f"{v:.2f}"])
+    forms = [f"{v:.2f}", f"{v:,.2f}", f"{v:.2f}元", f"{v:,.0f}" if v == int(v) else f"{v:.2f}"]
+    if v >= 1000:  # a cell's own unit wins over the header's
+        wan = f"{v / 10_000:.6f}".rstrip("0").rstrip(".")
+        forms += [f"{wan}万元", f"{wan}万"]
+    return rng.choice(forms)
 
 
 def draw_income(rng, hh):
@@ -308,8 +319,11 @@ def draw_household(rng, names, units, rid: str) -> dict:
                     reg="normal") for r in rels]
     hh = dict(rid=rid, urban="城市" if rng.random() < 0.7 else "农村", members=members, records=[])
     # registration events on members other than the applicant
-    for m in members[1:]:
+    for m in members:
         x = rng.random()
+        if m["rel"] == "本人":
+            m["auth"] = x > 0.02
+            continue
         if x < 0.04:
             m["auth"] = False
         elif x < 0.07:
@@ -362,12 +376,15 @@ def draw_household(rng, names, units, rid: str) -> dict:
             dict(src="business_registry", kind="company", m=i, type="有限责任公司", status="存续", role="股东",
                  subscribed=None),
             dict(src="tax", kind="tax", m=i, item="劳务报酬所得", month=WINDOW[3], amount=None, tax=0.0),
+            dict(src="securities", kind="securities", m=i, values=[100.0, None]),
+            dict(src="insurance", kind="insurance", m=i, type="年金", values=[None]),
+            dict(src="social_insurance", kind="si", m=i, scheme="企业职工基本养老保险", category="待遇",
+                 month=WINDOW[5], base=None, benefit=None),
         ]) | dict(link="exact", bad=False))
-    elif x < 0.25:  # a bank row delivered twice: one account
-        for r in recs:
-            if r["kind"] == "bank":
-                r["dup"] = True
-                break
+    elif x < 0.27:  # a row delivered twice: one record
+        dups = [r for r in recs if r["kind"] in ("bank", "tax", "flat", "car", "securities")]
+        if dups:
+            rng.choice(dups)["dup"] = True
     # an unauthorized member's records are not looked up
     for i, m in enumerate(members):
         if not m["auth"]:
@@ -393,7 +410,10 @@ def draw_household(rng, names, units, rid: str) -> dict:
 
 def written_id(rng, pid: str, link: str) -> str:
     if link == "exact":
-        return rng.choice([pid, pid, pid, f" {pid} ", pid.lower()])
+        forms = [pid, pid, pid, f" {pid} ", pid.lower(), f"'{pid}", pid.translate(FULLWIDTH)]
+        if pid[6:8] == "19":  # the legacy 15-digit form
+            forms.append(pid[:6] + pid[8:17])
+        return rng.choice(forms)
     if link == "badcheck":
         return pid[:17] + next(c for c in CHECKS if c != pid[17])
     if link == "sci":
@@ -410,6 +430,12 @@ def write_household(w: World, rng, hh: dict, hukou: str) -> None:
         m["id"] = p["id"]
     bank_no = len(w.rows["bank"])
     for r in hh["records"]:
+        times = 2 if r.get("dup") else 1
+
+        def add(source, **row):
+            for _ in range(times):  # noqa: B023 - used at once
+                w.add(source, **row)
+
         m = ms[r["m"]]
         pid = written_id(rng, m["id"], r["link"])
         name, k = m["name"], r["kind"]
@@ -422,7 +448,7 @@ def write_household(w: World, rng, hh: dict, hukou: str) -> None:
                   殡仪馆="赣州市殡仪馆")
         elif k == "tax":
             amount = "" if r["amount"] is None else money(rng, r["amount"])
-            w.add("tax", 纳税人识别号=pid, 姓名=name, 所得项目=r["item"], 所属期=r["month"], 收入额=amount,
+            add("tax", 纳税人识别号=pid, 姓名=name, 所得项目=r["item"], 所属期=r["month"], 收入额=amount,
                   已缴税额=f"{r['tax']:.2f}", 扣缴义务人="赣州某某有限公司")
         elif k == "si":
             w.add("social_insurance", 身份证号=pid, 姓名=name, 险种=r["scheme"], 类别=r["category"],
@@ -437,28 +463,28 @@ def write_household(w: World, rng, hh: dict, hukou: str) -> None:
             row = dict(机构名称="中国银行江西省分行", 户名=name, 证件号码=pid, 账号=f"6217{bank_no:015d}",
                        账户类型=r["type"], 余额="" if v is None else money(rng, v) if v >= 0 else f"{v:.2f}",
                        查询日期="20261126")
-            w.add("bank", **row)
-            if r.get("dup"):
-                w.add("bank", **row)
+            add("bank", **row)
         elif k == "securities":
             mv, cash = r["values"]
-            w.add("securities", 姓名=name, 证件号码=pid, 证券账户=f"A{len(w.rows['securities']):09d}",
-                  持仓市值=money(rng, mv), 资金余额=money(rng, cash), 查询日期="20261126")
+            add("securities", 姓名=name, 证件号码=pid, 证券账户=f"A{len(w.rows['securities']):09d}",
+                持仓市值=money(rng, mv), 资金余额="" if cash is None else money(rng, cash), 查询日期="20261126")
         elif k == "insurance":
             w.add("insurance", 投保人=name, 投保人证件号=pid, 保单号=f"P{len(w.rows['insurance']):09d}", 险种=r["type"],
-                  保单状态="有效", 现金价值=money(rng, r["values"][0]), 查询日期="20261126")
+                  保单状态="有效", 现金价值="" if r["values"][0] is None else money(rng, r["values"][0]),
+                  查询日期="20261126")
         elif k == "flat":
-            w.add("real_estate", 权利人=name, 证件号码=pid, 不动产单元号=r["unit"],
+            add("real_estate", 权利人=name, 证件号码=pid, 不动产单元号=r["unit"],
                   坐落=f"章贡区某路{r['unit'][14:19]}号", 建筑面积="" if r["area"] is None else str(r["area"]),
                   规划用途=r["use"], 共有方式=r["share"], 登记日期="2015-06-01", 权属状态=r["status"])
         elif k == "car":
             n = len(w.rows["vehicle"])
-            w.add("vehicle", 号牌号码=f"赣B{n:05d}", 号牌种类="小型汽车", 车辆类型=r["type"], 所有人=name, 证件号码=pid,
+            add("vehicle", 号牌号码=f"赣B{n:05d}", 号牌种类="小型汽车", 车辆类型=r["type"], 所有人=name, 证件号码=pid,
                   初次登记日期="2020-05-01", 使用性质="非营运", 车辆状态=r["status"],
                   购置价格="" if r["price"] is None else money(rng, r["price"]))
         elif k == "company":
             n = len(w.rows["business_registry"])
-            sub = "" if r["subscribed"] is None else rng.choice([f"{r['subscribed']:g}", f"{r['subscribed']:g}万元"])
+            sub = "" if r["subscribed"] is None else rng.choice(
+                [f"{r['subscribed']:g}", f"{r['subscribed']:g}万元", f"{r['subscribed'] * 10_000:.0f}元"])
             w.add("business_registry", 统一社会信用代码=f"91360702MA{n:07d}X", 主体名称=f"赣州某某{n}商贸有限公司",
                   主体类型=r["type"], 登记状态=r["status"], 注册资本="200", 人员姓名=name, 人员证件号=pid,
                   人员角色=r["role"], 认缴出资额=sub, 成立日期="2019-03-01")
@@ -495,7 +521,7 @@ HOUSEHOLDS = 220
 
 
 def build() -> tuple[World, list[dict]]:
-    rng = random.Random(20261205)
+    rng = random.Random(int(os.environ.get("HEDUI_ORACLE_SEED", "20261205")))
     names = Names(rng)
     units = iter(range(10_000, 99_999))
     w = World()
@@ -518,7 +544,7 @@ def run_inbox(world: World, tmp_path_factory, name: str, **write):
 
 @pytest.fixture(scope="module")
 def world():
-    with fresh_ids(2000):
+    with fresh_ids(1000):
         return build()
 
 
