@@ -42,6 +42,11 @@ ENDED = {"死亡", "注销", "迁出"}
 GAP_CODES = {"NO_AUTHORIZATION", "SOURCE_MISSING", "SOURCE_FAILED", "UNCONFIRMED_LINK", "RECORD_QUARANTINED",
              "VALUE_UNKNOWN"}
 CONTRADICTS = {"配偶": "子女", "子女": "父母", "父母": "子女"}
+# how a registration writes a relation to the head of the 户 (GB/T 4761 words and the plain ones), by sex
+TERMS = {"户主": {True: ["户主"], False: ["户主"]},
+         "配偶": {True: ["配偶", "夫"], False: ["配偶", "妻"]},
+         "子女": {True: ["子女", "子", "长子", "次子", "独生子"], False: ["子女", "女", "长女", "次女", "独生女"]},
+         "父母": {True: ["父母", "父亲"], False: ["父母", "母亲"]}}
 CHECKS = "10X98765432"
 FULLWIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 
@@ -317,6 +322,7 @@ def draw_household(rng, names, units, rid: str) -> dict:
     if rels.count("配偶") > 1:
         rels = ["本人"] + ["子女"] * (n - 1)
     members = [dict(name=names(), rel=r, auth=True, dead=False, reg_rel="户主" if r == "本人" else r,
+                    male=r == "本人" or (r != "配偶" and rng.random() < 0.5),
                     reg="normal") for r in rels]
     hh = dict(rid=rid, urban="城市" if rng.random() < 0.7 else "农村", members=members, records=[])
     # registration events on members other than the applicant
@@ -409,6 +415,14 @@ def draw_household(rng, names, units, rid: str) -> dict:
 # --- writing a household as the departments deliver it ---------------------------------------------------------
 
 
+def request_id(rng, pid: str) -> str:
+    """The member's ID as the asking agency writes it."""
+    forms = [pid] * 6 + [f"{pid} ", pid.lower()]
+    if pid[6:8] == "19":
+        forms.append(pid[:6] + pid[8:17])
+    return rng.choice(forms)
+
+
 def written_id(rng, pid: str, link: str) -> str:
     if link == "exact":
         forms = [pid, pid, pid, f" {pid} ", pid.lower(), f"'{pid}", pid.translate(FULLWIDTH)]
@@ -429,8 +443,9 @@ def write_household(w: World, rng, hh: dict, hukou: str) -> None:
         # birth dates spread over years and days: members sharing a surname, a birth date and a county are real
         # candidates for a record without a usable ID (the linkage rightly asks a person to look)
         birth = f"{rng.randint(1940, 1975)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-        m["id"] = new_id(birth, male=m["rel"] != "配偶")
-        w.add("requests", 委托编号=hh["rid"], 业务类型=program, 姓名=m["name"], 身份证号=m["id"], 与申请人关系=m["rel"],
+        m["id"] = new_id(birth, male=m["male"])
+        w.add("requests", 委托编号=hh["rid"], 业务类型=program, 姓名=m["name"], 身份证号=request_id(rng, m["id"]),
+              与申请人关系=m["rel"],
               区划代码=REGION, 城乡类别=hh["urban"], 授权书编号=f"SQ{hh['rid']}{k}" if m["auth"] else "",
               授权日期="2026-11-01", 委托日期="2026-11-20")
     bank_no = len(w.rows["bank"])
@@ -444,16 +459,19 @@ def write_household(w: World, rng, hh: dict, hukou: str) -> None:
         m = ms[r["m"]]
         pid = written_id(rng, m["id"], r["link"])
         name, k = m["name"], r["kind"]
+        if r["link"] == "exact" and rng.random() < 0.1:  # spaces and full-width spaces inside a name
+            name = rng.choice([" ".join(name), f"{name[0]}\u3000{name[1:]}", f" {name} "])
         if k == "hukou":
-            w.add("public_security", 户号=hukou, 姓名=name, 公民身份号码=pid, 性别="男", 出生日期=m["id"][6:14],
-                  与户主关系=r["rel"], 户籍地址="江西省赣州市章贡区某路1号", 区划代码=REGION, 人员状态=r["status"],
+            w.add("public_security", 户号=hukou, 姓名=name, 公民身份号码=pid, 性别="男" if m["male"] else "女",
+                  出生日期=m["id"][6:14], 与户主关系=rng.choice(TERMS[r["rel"]][m["male"]]), 户籍地址="江西省赣州市章贡区某路1号", 区划代码=REGION, 人员状态=r["status"],
                   变动日期="2026-09-01" if r["status"] != "正常" else "")
         elif k == "cremation":
             w.add("civil_affairs", 姓名=name, 身份证号=pid, 死亡日期="2026-10-02", 火化日期="2026-10-05",
                   殡仪馆="赣州市殡仪馆")
         elif k == "tax":
             amount = "" if r["amount"] is None else money(rng, r["amount"])
-            add("tax", 纳税人识别号=pid, 姓名=name, 所得项目=r["item"], 所属期=r["month"], 收入额=amount,
+            month = rng.choice([r["month"], f"{r['month'][:4]}-{r['month'][4:]}"])
+            add("tax", 纳税人识别号=pid, 姓名=name, 所得项目=r["item"], 所属期=month, 收入额=amount,
                   已缴税额=f"{r['tax']:.2f}", 扣缴义务人="赣州某某有限公司")
         elif k == "si":
             w.add("social_insurance", 身份证号=pid, 姓名=name, 险种=r["scheme"], 类别=r["category"],
