@@ -227,8 +227,13 @@ def draw_income(rng, hh):
         if kind in ("wage", "wage_si"):
             amount = round(share * 12 / len(months) * rng.uniform(1.0, 1.15), 0)
             tax = round(amount * rng.choice([0, 0, 0.03, 0.1]), 0)
+            # two jobs: the same amount in the same month from two employers is two wages, not a row twice
+            employers = ["赣州某某有限公司"] if rng.random() < 0.7 else ["赣州某某有限公司", "吉安另一有限公司"]
+            amount, tax = round(amount / len(employers), 0), round(tax / len(employers), 0)
             for mo in months:
-                recs.append(dict(src="tax", kind="tax", m=i, item="工资薪金所得", month=mo, amount=amount, tax=tax))
+                for e in employers:
+                    recs.append(dict(src="tax", kind="tax", m=i, item="工资薪金所得", month=mo, amount=amount, tax=tax,
+                                     employer=e))
             if kind == "wage_si":
                 base = round(amount * rng.uniform(0.6, 1.0), 0)
                 for mo in months:
@@ -472,7 +477,7 @@ def write_household(w: World, rng, hh: dict, hukou: str) -> None:
             amount = "" if r["amount"] is None else money(rng, r["amount"])
             month = rng.choice([r["month"], f"{r['month'][:4]}-{r['month'][4:]}"])
             add("tax", 纳税人识别号=pid, 姓名=name, 所得项目=r["item"], 所属期=month, 收入额=amount,
-                  已缴税额=f"{r['tax']:.2f}", 扣缴义务人="赣州某某有限公司")
+                已缴税额=f"{r['tax']:.2f}", 扣缴义务人=r.get("employer", "赣州某某有限公司"))
         elif k == "si":
             w.add("social_insurance", 身份证号=pid, 姓名=name, 险种=r["scheme"], 类别=r["category"],
                   月份=f"{r['month'][:4]}-{r['month'][4:]}", 缴费基数="" if r["base"] is None else f"{r['base']:.2f}",
