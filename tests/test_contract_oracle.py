@@ -548,12 +548,47 @@ def strangers(w: World) -> None:
 HOUSEHOLDS = 220
 
 
+def boundaries(names, units) -> list[dict]:
+    """Households on the limits, on purpose: income and assets at the limit do not exceed it, a vehicle at the
+    price limit is not above it, a contribution at the limit is a finding (policy.md: "at or above")."""
+    def hh(rid, urban, n, records):
+        members = [dict(name=names(), rel=r, auth=True, dead=False, reg_rel="户主" if r == "本人" else r,
+                        male=r != "配偶", reg="normal") for r in ["本人", "配偶", "子女"][:n]]
+        recs = [dict(r, m=0, link="exact", bad=False) for r in records]
+        recs += [dict(src="public_security", kind="hukou", m=i, rel=m["reg_rel"], status="正常", link="exact",
+                      bad=False) for i, m in enumerate(members)]
+        return dict(rid=rid, urban=urban, members=members, records=recs)
+
+    def wages(amount):
+        return [dict(src="tax", kind="tax", item="工资薪金所得", month=mo, amount=amount, tax=0.0) for mo in WINDOW]
+
+    def car(price):
+        return [dict(src="vehicle", kind="car", type="小型轿车", status="正常", price=price)]
+
+    def company(subscribed):
+        return [dict(src="business_registry", kind="company", type="有限责任公司", status="存续", role="股东",
+                     subscribed=subscribed)]
+
+    def bank(v):
+        return [dict(src="bank", kind="bank", type="定期", values=[v])]
+
+    return [
+        hh("OR9001", "城市", 2, wages(1600.0)), hh("OR9002", "城市", 2, wages(1601.0)),
+        hh("OR9003", "农村", 3, wages(1950.0)), hh("OR9004", "农村", 3, wages(1953.0)),
+        hh("OR9005", "城市", 2, bank(38400.0)), hh("OR9006", "城市", 2, bank(38401.0)),
+        hh("OR9007", "农村", 1, bank(15600.0)), hh("OR9008", "农村", 1, bank(15601.0)),
+        hh("OR9009", "农村", 1, car(12000.0)), hh("OR9010", "城市", 1, car(12001.0)),
+        hh("OR9011", "城市", 1, company(10.0)), hh("OR9012", "城市", 1, company(9.99)),
+    ]
+
+
 def build() -> tuple[World, list[dict]]:
     rng = random.Random(int(os.environ.get("HEDUI_ORACLE_SEED", "20261205")))
     names = Names(rng)
     units = iter(range(10_000, 99_999))
     w = World()
     hhs = [draw_household(rng, names, units, f"OR{k:04d}") for k in range(1, HOUSEHOLDS + 1)]
+    hhs += boundaries(names, units)
     for k, hh in enumerate(hhs):
         write_household(w, rng, hh, f"HO{k:04d}")
     strangers(w)
