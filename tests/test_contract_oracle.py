@@ -392,6 +392,16 @@ def draw_household(rng, names, units, rid: str) -> dict:
             dict(src="insurance", kind="insurance", m=i, type="年金", values=[None]),
             dict(src="social_insurance", kind="si", m=i, scheme="企业职工基本养老保险", category="待遇",
                  month=WINDOW[5], base=None, benefit=None),
+            # … and values left empty that nothing needs: not a gap
+            dict(src="vehicle", kind="car", m=i, type="普通二轮摩托车", status="正常", price=None),
+            dict(src="vehicle", kind="car", m=i, type="小型轿车", status="注销", price=None),
+            dict(src="real_estate", kind="flat", m=i, unit=f"360702001001GB{next(units):05d}F00010001", use="住宅",
+                 status="注销", area=None, share="单独所有"),
+            dict(src="business_registry", kind="company", m=i, type="有限责任公司", status="吊销", role="股东",
+                 subscribed=None),
+            dict(src="business_registry", kind="company", m=i, type="个体工商户", status="在业", role="经营者",
+                 subscribed=None),
+            dict(src="housing_fund", kind="fund", m=i, balance=None),
         ]) | dict(link="exact", bad=False))
     elif x < 0.27:  # a row delivered twice: one record
         dups = [r for r in recs if r["kind"] in ("bank", "tax", "flat", "car", "securities")]
@@ -441,14 +451,21 @@ def written_id(rng, pid: str, link: str) -> str:
     return ""
 
 
+USED: set[str] = set()
+
+
 def write_household(w: World, rng, hh: dict, hukou: str) -> None:
     ms = hh["members"]
     program = rng.choice(["最低生活保障", "特困人员供养", "临时救助"])
     for k, m in enumerate(ms, 1):
         # birth dates spread over years and days: members sharing a surname, a birth date and a county are real
         # candidates for a record without a usable ID (the linkage rightly asks a person to look)
-        birth = f"{rng.randint(1940, 1975)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-        m["id"] = new_id(birth, male=m["male"])
+        while True:  # new_id adds its sequence to the year: two birth dates can give one ID
+            birth = f"{rng.randint(1940, 1975)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+            m["id"] = new_id(birth, male=m["male"])
+            if m["id"][:17] not in USED:
+                USED.add(m["id"][:17])
+                break
         w.add("requests", 委托编号=hh["rid"], 业务类型=program, 姓名=m["name"], 身份证号=request_id(rng, m["id"]),
               与申请人关系=m["rel"],
               区划代码=REGION, 城乡类别=hh["urban"], 授权书编号=f"SQ{hh['rid']}{k}" if m["auth"] else "",
@@ -484,7 +501,8 @@ def write_household(w: World, rng, hh: dict, hukou: str) -> None:
                   待遇金额="" if r["benefit"] is None else f"{r['benefit']:.2f}", 单位名称="赣州某某有限公司")
         elif k == "fund":
             w.add("housing_fund", 证件号码=pid, 姓名=name, 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
-                  账户余额=f"{r['balance']:.2f}", 账户状态="正常", 截至日期="2026-10-31")
+                  账户余额="" if r["balance"] is None else f"{r['balance']:.2f}", 账户状态="正常",
+                  截至日期="2026-10-31")
         elif k == "bank":
             bank_no += 1
             v = r["values"][0]
@@ -524,6 +542,9 @@ def strangers(w: World) -> None:
     """Rows about people nobody asked about in every source, so a few bad rows stay a few."""
     for n in range(300):
         x = {"name": f"路人{n}", "id": new_id()}
+        while x["id"][:17] in USED:
+            x["id"] = new_id()
+        USED.add(x["id"][:17])
         w.add("public_security", 户号=f"HS{n:03d}", 姓名=x["name"], 公民身份号码=x["id"], 性别="男",
               出生日期=x["id"][6:14], 与户主关系="户主", 户籍地址="江西省赣州市章贡区某路5号", 区划代码=REGION,
               人员状态="正常", 变动日期="")
@@ -534,6 +555,7 @@ def strangers(w: World) -> None:
         w.add("housing_fund", 证件号码=x["id"], 姓名=x["name"], 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
               账户余额="9000", 账户状态="正常", 截至日期="2026-10-31")
         w.bank(x, "100", account=f"6228{n:015d}")
+        w.bank(x, "2,000.00", kind="定期", account=f"6230{n:015d}")  # a source fails past 2 % rows quarantined
         w.add("securities", 姓名=x["name"], 证件号码=x["id"], 证券账户=f"B{n:09d}", 持仓市值="100", 资金余额="1",
               查询日期="20261126")
         w.add("insurance", 投保人=x["name"], 投保人证件号=x["id"], 保单号=f"Q{n:09d}", 险种="寿险", 保单状态="有效",
@@ -541,6 +563,8 @@ def strangers(w: World) -> None:
         w.car(x, "90000")
         w.flat(x, f"360702001001GS09{n:03d}F00010001")
         w.company(x, "有限责任公司", "存续", "10")
+        if n % 100 == 7:  # a stranger's row quarantined: nobody's household
+            w.bank(x, "100", kind="信用卡", account=f"6229{n:015d}")
     w.add("bank", 机构名称="合计", 余额="99999")
     w.add("tax", 纳税人识别号="合计", 收入额="99999")
 
@@ -587,6 +611,7 @@ def build() -> tuple[World, list[dict]]:
     names = Names(rng)
     units = iter(range(10_000, 99_999))
     w = World()
+    USED.clear()
     hhs = [draw_household(rng, names, units, f"OR{k:04d}") for k in range(1, HOUSEHOLDS + 1)]
     hhs += boundaries(names, units)
     for k, hh in enumerate(hhs):
@@ -623,7 +648,8 @@ def compare(hhs: list[dict], got: dict, delivered: set) -> dict:
         if not ok:
             wrong[hh["rid"]] = (outcome, sorted(codes), want[0], sorted(want[1]), sorted(want[2]))
     if os.environ.get("HEDUI_ORACLE_DUMP"):  # the disagreements in full, for a seed under investigation
-        Path(os.environ["HEDUI_ORACLE_DUMP"]).write_text(repr(wrong), encoding="utf-8")
+        with Path(os.environ["HEDUI_ORACLE_DUMP"]).open("a", encoding="utf-8") as fh:
+            fh.write(f"{sorted(delivered)}: {wrong!r}\n")
     return wrong
 
 
