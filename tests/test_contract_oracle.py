@@ -561,8 +561,11 @@ def strangers(w: World) -> None:
         w.add("insurance", 投保人=x["name"], 投保人证件号=x["id"], 保单号=f"Q{n:09d}", 险种="寿险", 保单状态="有效",
               现金价值="10", 查询日期="20261126")
         w.car(x, "90000")
+        w.car(x, "5000", kind="普通二轮摩托车")
         w.flat(x, f"360702001001GS09{n:03d}F00010001")
+        w.flat(x, f"360702001001GS08{n:03d}F00010001", use="车位", area="12")
         w.company(x, "有限责任公司", "存续", "10")
+        w.company(x, "个体工商户", "注销", "1", role="经营者")
         if n % 100 == 7:  # a stranger's row quarantined: nobody's household
             w.bank(x, "100", kind="信用卡", account=f"6229{n:015d}")
     w.add("bank", 机构名称="合计", 余额="99999")
