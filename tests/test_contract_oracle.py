@@ -628,6 +628,9 @@ def run_inbox(world: World, tmp_path_factory, name: str, **write):
 
     inbox = tmp_path_factory.mktemp(name) / "inbox"
     world.write(inbox, **write)
+    for source in ("public_security", "bank", "business_registry"):  # GB18030, the most common encoding
+        for f in (inbox / source).glob("*/*.csv"):
+            f.write_bytes(f.read_text(encoding="utf-8").encode("gb18030"))
     ctx = RunContext.of(inbox, tmp_path_factory.mktemp(f"{name}_work"), RUN)
     run(ctx)
     return ctx
