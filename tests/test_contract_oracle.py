@@ -456,7 +456,11 @@ USED: set[str] = set()
 
 def write_household(w: World, rng, hh: dict, hukou: str) -> None:
     ms = hh["members"]
-    program = rng.choice(["最低生活保障", "特困人员供养", "临时救助"])
+    program = rng.choice(["最低生活保障", "特困人员供养", "临时救助", "医疗救助", "动态复核"])
+    # another county of the province (one policy version covers 36): where nothing is linked by name and region
+    county = REGION
+    if all(r["link"] == "exact" for r in hh["records"]) and rng.random() < 0.3:
+        county = rng.choice(["360102", "361102", "360781"])
     for k, m in enumerate(ms, 1):
         # birth dates spread over years and days: members sharing a surname, a birth date and a county are real
         # candidates for a record without a usable ID (the linkage rightly asks a person to look)
@@ -468,7 +472,7 @@ def write_household(w: World, rng, hh: dict, hukou: str) -> None:
                 break
         w.add("requests", 委托编号=hh["rid"], 业务类型=program, 姓名=m["name"], 身份证号=request_id(rng, m["id"]),
               与申请人关系=m["rel"],
-              区划代码=REGION, 城乡类别=hh["urban"], 授权书编号=f"SQ{hh['rid']}{k}" if m["auth"] else "",
+              区划代码=county, 城乡类别=hh["urban"], 授权书编号=f"SQ{hh['rid']}{k}" if m["auth"] else "",
               授权日期="2026-11-01", 委托日期="2026-11-20")
     bank_no = len(w.rows["bank"])
     for r in hh["records"]:
