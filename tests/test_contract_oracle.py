@@ -364,10 +364,13 @@ def draw_household(rng, names, units, rid: str) -> dict:
     holders = [i for i, m in enumerate(members) if not m["dead"]]
     # the unusual: one at most per household, in a minority of households
     x = rng.random()
-    if x < 0.07:  # a record without a usable ID that would create a finding: waits for review
-        recs.append(dict(src="vehicle", kind="car", m=rng.choice(holders), type="小型轿车", status="正常",
-                         price=90000.0, link=rng.choice(["noid", "badcheck", "sci"]), bad=False))
-    elif x < 0.14:  # a record quarantined for a bad value
+    if x < 0.09:  # a record without a usable ID that would create a finding: waits for review
+        kind, status, price = rng.choice([("小型轿车", "正常", 90000.0), ("小型轿车", "正常", 90000.0),
+                                          ("普通二轮摩托车", "正常", 9000.0), ("小型轿车", "报废", 90000.0),
+                                          ("小型轿车", "正常", 6000.0)])  # … or would not: not a gap
+        recs.append(dict(src="vehicle", kind="car", m=rng.choice(holders), type=kind, status=status, price=price,
+                         link=rng.choice(["noid", "badcheck", "sci"]), bad=False))
+    elif x < 0.15:  # a record quarantined for a bad value
         i = rng.choice(holders)
         recs.append(rng.choice([
             dict(src="bank", kind="bank", m=i, type="信用卡", values=[500.0]),
