@@ -15,6 +15,8 @@ reading gives the same result, else drawn again):
   another 户, tax paid left empty: not generated;
 - a finding that rests only on a record waiting for review may or may not be listed beside UNCONFIRMED_LINK.
 
+Another world: HEDUI_ORACLE_SEED=<n>; HEDUI_ORACLE_DUMP=<file> appends every disagreement in full (seeds 1-9 agree).
+
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026): standard 800 (城市) / 650 (农村) yuan per person per
 month over 2025-11 … 2026-10, financial assets at most 2 × 12 × the standard per person, one residential unit,
 vehicles above 15 × 800 = 12,000 yuan (exempt: motorcycles, three-wheelers, low-speed, disabled-person vehicles),
