@@ -435,6 +435,13 @@ def draw_household(rng, names, units, rid: str) -> dict:
 # --- writing a household as the departments deliver it ---------------------------------------------------------
 
 
+def wan_header(rng, v: float) -> str:
+    """A balance under the bank's header 余额(万元): in 万元, unless the cell carries its own unit."""
+    if v < 0:
+        return f"{v / 10_000:.4f}"
+    return rng.choice([f"{v / 10_000:.6f}".rstrip("0").rstrip("."), f"{v:,.2f}元"])
+
+
 def request_id(rng, pid: str) -> str:
     """The member's ID as the asking agency writes it."""
     forms = [pid] * 6 + [f"{pid} ", pid.lower()]
@@ -516,7 +523,7 @@ def write_household(w: World, rng, hh: dict, hukou: str) -> None:
             bank_no += 1
             v = r["values"][0]
             row = dict(机构名称="中国银行江西省分行", 户名=name, 证件号码=pid, 账号=f"6217{bank_no:015d}",
-                       账户类型=r["type"], 余额="" if v is None else money(rng, v) if v >= 0 else f"{v:.2f}",
+                       账户类型=r["type"], 余额="" if v is None else wan_header(rng, v),
                        查询日期="20261126")
             add("bank", **row)
         elif k == "securities":
@@ -563,8 +570,8 @@ def strangers(w: World) -> None:
         w.si(x, WINDOW[:1], "企业职工基本养老保险", "缴费", base="3000")
         w.add("housing_fund", 证件号码=x["id"], 姓名=x["name"], 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
               账户余额="9000", 账户状态="正常", 截至日期="2026-10-31")
-        w.bank(x, "100", account=f"6228{n:015d}")
-        w.bank(x, "2,000.00", kind="定期", account=f"6230{n:015d}")  # a source fails past 2 % rows quarantined
+        w.bank(x, "100元", account=f"6228{n:015d}")
+        w.bank(x, "2,000.00元", kind="定期", account=f"6230{n:015d}")  # a source fails past 2 % rows quarantined
         w.add("securities", 姓名=x["name"], 证件号码=x["id"], 证券账户=f"B{n:09d}", 持仓市值="100", 资金余额="1",
               查询日期="20261126")
         w.add("insurance", 投保人=x["name"], 投保人证件号=x["id"], 保单号=f"Q{n:09d}", 险种="寿险", 保单状态="有效",
@@ -576,7 +583,7 @@ def strangers(w: World) -> None:
         w.company(x, "有限责任公司", "存续", "10")
         w.company(x, "个体工商户", "注销", "1", role="经营者")
         if n % 100 == 7:  # a stranger's row quarantined: nobody's household
-            w.bank(x, "100", kind="信用卡", account=f"6229{n:015d}")
+            w.bank(x, "100元", kind="信用卡", account=f"6229{n:015d}")
     w.add("bank", 机构名称="合计", 余额="99999")
     w.add("tax", 纳税人识别号="合计", 收入额="99999")
 
@@ -639,7 +646,11 @@ def run_inbox(world: World, tmp_path_factory, name: str, **write):
     world.write(inbox, **write)
     for source in ("public_security", "bank", "business_registry"):  # GB18030, the most common encoding
         for f in (inbox / source).glob("*/*.csv"):
-            f.write_bytes(f.read_text(encoding="utf-8").encode("gb18030"))
+            text = f.read_text(encoding="utf-8")
+            if source == "bank":  # the bank's header says 万元
+                head, rest = text.split("\n", 1)
+                text = head.replace("余额", "余额(万元)") + "\n" + rest
+            f.write_bytes(text.encode("gb18030"))
     ctx = RunContext.of(inbox, tmp_path_factory.mktemp(f"{name}_work"), RUN)
     run(ctx)
     return ctx
