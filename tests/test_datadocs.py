@@ -58,7 +58,7 @@ def test_the_run_gets_an_index_a_suite_page_and_a_validation_page(docs):
     assert (docs / "expectations" / "stg_bank.html").exists()
     html = validation_page(docs).read_text(encoding="utf-8")
     assert "values must belong to this set" in html
-    assert "被隔离的记录占 50.0%（2/4 行），超过允许的 2.0%" in html
+    assert "被隔离的记录占 50%（2/4 行），超过允许的 2%" in html
     assert "本来源未通过校验" in html
 
 

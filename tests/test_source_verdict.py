@@ -149,3 +149,14 @@ def test_threshold_reasons_per_file():
         "b.csv：1,000 行中 12 行无法读取（其中 4 行无法解码）（1.2%），超过允许的 1%",
         "c.csv：1,000 行中 30 行被隔离（3%），超过允许的 2%；原因：日期无法识别 25 行、金额无法识别 5 行（逐行原因见隔离表）",
     ]
+
+
+def test_a_share_just_over_its_limit_reads_as_more_than_the_limit():
+    # before: 7 of 349 rows over a 2 % limit read "（2%），超过允许的 2%" — staff read "2 % exceeds 2 %"
+    from collections import Counter
+
+    from hedui.steps.validate.verdict import FileCounts, threshold_reasons
+
+    limits = {"max_unreadable_share": 0.01, "max_quarantined_share": 0.02, "min_bad_rows": 5}
+    near = FileCounts("business_registry/20261128/br.csv", delivered=349, quarantined=7, by_rule=Counter(bad_amount=7))
+    assert threshold_reasons([near], limits)[0].startswith("br.csv：349 行中 7 行被隔离（2.01%），超过允许的 2%")

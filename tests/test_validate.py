@@ -168,7 +168,7 @@ def test_a_record_with_neither_usable_id_nor_name_is_quarantined(tmp_path):
 def test_too_many_quarantined_rows_fail_the_source(tmp_path):
     result, _ = run(tmp_path, "bank", [{}] * 9 + [{"account_type": "信用卡"}])
     assert result.status == "failed"
-    assert result.reasons_zh == ["被隔离的记录占 10.0%（1/10 行），超过允许的 2.0%"]
+    assert result.reasons_zh == ["被隔离的记录占 10%（1/10 行），超过允许的 2%"]
 
 
 def test_too_many_unusable_ids_fail_the_source_but_the_rows_stay(tmp_path):
@@ -177,7 +177,7 @@ def test_too_many_unusable_ids_fail_the_source_but_the_rows_stay(tmp_path):
     assert result.status == "failed"
     assert result.rows_passed == 50
     assert result.reasons_zh == [
-        "无法使用的证件号码（校验位错误、格式错误、科学计数法、缺失）占 20.0%（10/50 行），超过允许的 10.0%"
+        "无法使用的证件号码（校验位错误、格式错误、科学计数法、缺失）占 20%（10/50 行），超过允许的 10%"
     ]
     # the same share of fewer rows than the suite's min_bad_rows (5): weighed record by record
     (tmp_path / "few").mkdir()

@@ -12,7 +12,7 @@ from hedui.privacy.masking import mask_account, mask_id, mask_long_numbers
 from hedui.steps.validate.suites import (
     Suite,
 )
-from hedui.steps.validate.verdict import FileCounts, threshold_reasons
+from hedui.steps.validate.verdict import FileCounts, over_limit, threshold_reasons
 
 ID_STATUS_ZH = {
     "valid": "有效",
@@ -174,9 +174,8 @@ def _reject_reasons(expectations: list[dict], outcomes: list[ExpectationOutcome]
         elif o.rule == "expect_table_row_count_to_be_between":
             reasons.append(f"{text}：实际 {o.observed_value} 行")
         elif o.unexpected_count is not None and o.element_count:
-            allowed = 1 - (o.kwargs.get("mostly") or 1.0)
-            reasons.append(f"{text}占 {o.unexpected_count / o.element_count:.1%}（{o.unexpected_count}/"
-                           f"{o.element_count} 行），超过允许的 {allowed:.1%}")
+            shown, allowed = over_limit(o.unexpected_count / o.element_count, 1 - (o.kwargs.get("mostly") or 1.0))
+            reasons.append(f"{text}占 {shown}（{o.unexpected_count}/{o.element_count} 行），超过允许的 {allowed}")
         else:
             reasons.append(text)
     return reasons
@@ -221,4 +220,5 @@ def _threshold_reasons(suite: Suite, rows_in: int, rows_quarantined: int) -> lis
     share = rows_quarantined / rows_in
     if share <= limit:
         return []
-    return [f"被隔离的记录占 {share:.1%}（{rows_quarantined}/{rows_in} 行），超过允许的 {limit:.1%}"]
+    shown, allowed = over_limit(share, limit)
+    return [f"被隔离的记录占 {shown}（{rows_quarantined}/{rows_in} 行），超过允许的 {allowed}"]

@@ -134,9 +134,18 @@ def file_counts(manifest: dict, quarantines: Iterable[Path | None]) -> list[File
     return list(files.values())
 
 
-def _pct(share: float) -> str:
-    text = f"{share * 100:.1f}".removesuffix(".0")
+def _pct(share: float, digits: int = 1) -> str:
+    text = f"{share * 100:.{digits}f}".rstrip("0").removesuffix(".") if digits else f"{share * 100:.0f}"
     return f"{text}%"
+
+
+def over_limit(share: float, limit: float) -> tuple[str, str]:
+    """``share`` and ``limit`` as percentages with as many decimals as it takes for the share to read as more
+    than the limit (7 of 349 rows over a 2 % limit: "2.01%", not "2%" over "2%")."""
+    for digits in range(1, 5):
+        if float(f"{share * 100:.{digits}f}") > float(f"{limit * 100:.{digits}f}"):
+            break
+    return _pct(share, digits), _pct(limit, digits)
 
 
 def threshold_reasons(files: Iterable[FileCounts], thresholds: dict) -> list[str]:
@@ -152,13 +161,14 @@ def threshold_reasons(files: Iterable[FileCounts], thresholds: dict) -> list[str
         if max_unreadable is not None and f.unreadable >= min_bad and f.unreadable / f.delivered > max_unreadable:
             what = "无法解码" if f.undecodable == f.unreadable else (
                 f"无法读取（其中 {f.undecodable:,} 行无法解码）" if f.undecodable else "无法读取（字段数不符或引号不成对）")
-            reasons.append(f"{f.short_name}：{f.delivered:,} 行中 {f.unreadable:,} 行{what}"
-                           f"（{_pct(f.unreadable / f.delivered)}），超过允许的 {_pct(max_unreadable)}")
+            shown, allowed = over_limit(f.unreadable / f.delivered, max_unreadable)
+            reasons.append(f"{f.short_name}：{f.delivered:,} 行中 {f.unreadable:,} 行{what}（{shown}），超过允许的 {allowed}")
             continue
         bad = f.quarantined - f.duplicates
         if max_quarantined is not None and bad >= min_bad and bad / f.delivered > max_quarantined:
             causes = "、".join(f"{RULE_ZH.get(rule, rule)} {n:,} 行" for rule, n in f.by_rule.most_common()
                               if rule != "duplicate")
-            reasons.append(f"{f.short_name}：{f.delivered:,} 行中 {bad:,} 行被隔离（{_pct(bad / f.delivered)}），"
-                           f"超过允许的 {_pct(max_quarantined)}；原因：{causes}（逐行原因见隔离表）")
+            shown, allowed = over_limit(bad / f.delivered, max_quarantined)
+            reasons.append(f"{f.short_name}：{f.delivered:,} 行中 {bad:,} 行被隔离（{shown}），"
+                           f"超过允许的 {allowed}；原因：{causes}（逐行原因见隔离表）")
     return reasons
