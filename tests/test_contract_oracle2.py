@@ -159,3 +159,35 @@ def test_round_two_features_have_the_outcome_policy_md_gives(world2, nightly):
     got = outcomes(nightly)
     wrong = compare(judged(hhs), got, set(SOURCES))
     assert not wrong, wrong
+
+
+def sample(got: dict, hhs: list[dict]) -> list[str]:
+    """A few households that together show every outcome and every code the nightly gave."""
+    ids = [hh["rid"] for hh in hhs]
+    want = {o for o, _ in got.values()} | {c for _, f in got.values() for c in f.split(";") if c}
+    chosen, seen = [], set()
+    while want - seen:
+        rid = max(ids, key=lambda r: len(({got[r][0]} | set(got[r][1].split(";"))) - seen))
+        chosen.append(rid)
+        seen |= {got[rid][0]} | set(got[rid][1].split(";"))
+    return chosen
+
+
+def test_urgent_verification_gives_each_household_the_nightly_outcome(world2, nightly, tmp_path):
+    from hedui.urgent import verify_household
+
+    w, hhs = world2
+    got = outcomes(nightly)
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copyfile(nightly.database, work / "hedui.duckdb")
+    answers = tmp_path / "answers"
+    for source in ON_REQUEST:
+        shutil.copytree(nightly.inbox / source / RUN, answers / source)
+    wrong = {}
+    for rid in sample(got, hhs):
+        rows = [r for r in w.rows["requests"] if r["委托编号"] == rid]
+        urgent = verify_household(work, rows, answers=answers, run_date=VERIFY_DATE)
+        if (urgent["outcome"], urgent["findings"]) != got[rid]:
+            wrong[rid] = ((urgent["outcome"], urgent["findings"]), got[rid])
+    assert not wrong, wrong
