@@ -17,13 +17,20 @@ given to the oracle as policy.md/sources.md read them:
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
 
 import pytest
 from contract_world import REGION, RUN, WINDOW, World, fresh_ids, outcomes
-from test_contract_oracle import SOURCES, Names, compare, draw_household, oracle, run_inbox, strangers, write_household
+from test_contract_oracle import (
+    SOURCES,
+    Names,
+    compare,
+    draw_household,
+    run_inbox,
+    strangers,
+    write_household,
+)
 
 HOUSEHOLDS = 70
 VERIFY_DATE = "20261130"  # the month of the nightly: the income window ends with the month before the run date
