@@ -17,6 +17,7 @@ given to the oracle as policy.md/sources.md read them:
 
 from __future__ import annotations
 
+import copy
 import random
 import shutil
 
@@ -27,6 +28,7 @@ from test_contract_oracle import (
     Names,
     compare,
     draw_household,
+    oracle,
     run_inbox,
     strangers,
     write_household,
@@ -200,3 +202,88 @@ def test_urgent_verification_gives_each_household_the_nightly_outcome(world2, ni
         if (urgent["outcome"], urgent["findings"]) != got[rid]:
             wrong[rid] = ((urgent["outcome"], urgent["findings"]), got[rid])
     assert not wrong, wrong
+
+
+RUN2 = "20261130"  # a re-check in the month of the first run: the same income window, so the oracle's WINDOW holds
+
+
+def _plain(hh: dict) -> bool:
+    return (len(hh["members"]) >= 2 and not hh.get("other_hukou") and all(m["auth"] and not m["dead"]
+            for m in hh["members"]) and all(r["link"] == "exact" and not r["bad"] for r in hh["records"])
+            and oracle(hh, set(SOURCES)) is not None and oracle(hh, set(SOURCES))[0] == "CLEAR")
+
+
+@pytest.fixture(scope="module")
+def recheck(world2, nightly):
+    """A second run where three CLEAR households come back as 动态复核: a new car, income up (a new employer),
+    a member died (registration 死亡 and a cremation record). The rest is delivered again unchanged."""
+    from hedui.pipeline import RunContext, run
+
+    w, hhs = world2
+    w2 = copy.deepcopy(w)
+    car, wage, died = [hh for hh in hhs if _plain(hh)][:3]
+    changed = {}
+    m = car["members"][1]
+    w2.add("vehicle", 号牌号码="赣D00001", 号牌种类="小型汽车", 车辆类型="小型轿车", 所有人=m["name"], 证件号码=m["id"],
+           初次登记日期="2026-11-10", 使用性质="非营运", 车辆状态="正常", 购置价格="80000")
+    changed[car["rid"]] = dict(car, records=car["records"] + [dict(src="vehicle", kind="car", m=1, type="小型轿车",
+                                                                   status="正常", price=80000.0, link="exact",
+                                                                   bad=False)])
+    m = wage["members"][0]
+    extra = []
+    for mo in WINDOW:
+        w2.add("tax", 纳税人识别号=m["id"], 姓名=m["name"], 所得项目="工资薪金所得", 所属期=mo, 收入额="20000",
+               已缴税额="0", 扣缴义务人="新雇主有限公司")
+        extra.append(dict(src="tax", kind="tax", m=0, item="工资薪金所得", month=mo, amount=20000.0, tax=0.0,
+                          link="exact", bad=False))
+    changed[wage["rid"]] = dict(wage, records=wage["records"] + extra)
+    k = len(died["members"]) - 1
+    m = died["members"][k]
+    row = next(r for r in w2.rows["public_security"]
+               if r["姓名"].replace(" ", "").replace("\u3000", "") == m["name"])
+    row.update(人员状态="死亡", 变动日期="2026-11-25")
+    w2.add("civil_affairs", 姓名=m["name"], 身份证号=m["id"], 死亡日期="2026-11-25", 火化日期="2026-11-27",
+           殡仪馆="赣州市殡仪馆")
+    members = [dict(x) for x in died["members"]]
+    members[k].update(dead=True, reg="死亡")
+    recs = [dict(r, status="死亡") if r["kind"] == "hukou" and r["m"] == k else r for r in died["records"]]
+    changed[died["rid"]] = dict(died, members=members, records=recs + [dict(src="civil_affairs", kind="cremation",
+                                                                          m=k, link="exact", bad=False)])
+    for r in w2.rows["requests"]:
+        if r["委托编号"] in changed:
+            r.update(业务类型="动态复核", 委托日期="2026-11-29")
+    inbox = nightly.inbox.parent / "inbox2"
+    w2.write(inbox, RUN2)
+    for source in ("public_security", "bank", "business_registry"):  # as round 1 writes them (run_inbox)
+        for f in (inbox / source).glob("*/*.csv"):
+            text = f.read_text(encoding="utf-8")
+            if source == "bank":
+                head, rest = text.split("\n", 1)
+                text = head.replace("余额", "余额(万元)") + "\n" + rest
+            f.write_bytes(text.encode("gb18030"))
+    ctx = RunContext.of(inbox, nightly.workdir, RUN2)
+    run(ctx)
+    return ctx, changed, (car["rid"], wage["rid"], died["rid"])
+
+
+def test_a_recheck_has_the_oracles_outcome_and_lists_what_changed(world2, recheck):
+    from contract_world import query
+
+    ctx, changed, (car, wage, died) = recheck
+    _, hhs = world2
+    got = outcomes(ctx)
+    hhs2 = [changed.get(hh["rid"], hh) for hh in judged(hhs)]
+    wrong = compare(hhs2, got, set(SOURCES))
+    assert not wrong, wrong
+    assert got[car][1] == "VEHICLE" and got[wage][1] == "INCOME_OVER_STANDARD"
+    assert "MEMBER_REGISTRATION_ENDED" in got[died][1]
+    rows = query(ctx, "select request_id, change, kind, detail_zh from changes where run_date = ? order by all",
+                 [RUN2])
+    kinds = {(r, c, k) for r, c, k, _ in rows}
+    assert {(car, "added", "vehicle"), (wage, "added", "employer"), (died, "added", "registration"),
+            (died, "added", "death")} <= kinds, rows
+    assert {r for r, _, _ in kinds} == {car, wage, died}, rows  # nothing else changed
+    assert any("赣D00001" in d for r, _, k, d in rows if r == car and k == "vehicle")
+    assert any("新雇主有限公司" in d for r, _, k, d in rows if r == wage and k == "employer")
+    page = (ctx.report_dir / "households" / f"{car}.html").read_text(encoding="utf-8")
+    assert "赣D00001" in page
