@@ -13,6 +13,15 @@ given to the oracle as policy.md/sources.md read them:
 - an empty contribution base in a month with a tax wage: the share is deducted "where known", low income;
 - vehicles 查封 (not in normal status: not counted) and 营运 in normal status (counted like any other);
 - a member who died long before the request date (死亡, 变动日期 2024): MEMBER_REGISTRATION_ENDED.
+(The pipeline gives a member registered 正常 as 户主 of another 户 no finding: OS0063/OS0067 come out CLEAR.)
+
+The urgent path (`verify_household`, with the banks', securities' and insurers' answers being the nightly's files)
+must give a sample of households covering every outcome and code the nightly's very outcome and codes.  It runs
+in the month of the nightly: the income window ends with the month before the run date, so a verification in
+December weighs November's income (round 1's world puts a 50,000 wage there on purpose) — a documented difference.
+
+A 动态复核 second run (same workdir, same month) brings three CLEAR households back with a new car, a higher income
+from a new employer, a member who died: outcomes as the oracle says, and the changes table names those facts.
 """
 
 from __future__ import annotations
