@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import random
 import shutil
+from pathlib import Path
 
 import pytest
 from contract_world import REGION, RUN, WINDOW, World, fresh_ids, outcomes
@@ -210,6 +211,10 @@ def test_urgent_verification_gives_each_household_the_nightly_outcome(world2, ni
         urgent = verify_household(work, rows, answers=answers, run_date=VERIFY_DATE)
         if (urgent["outcome"], urgent["findings"]) != got[rid]:
             wrong[rid] = ((urgent["outcome"], urgent["findings"]), got[rid])
+        elif "RECORD_QUARANTINED" in got[rid][1]:  # the page lists the quarantined record with its reason
+            page = Path(urgent["report"]).read_text(encoding="utf-8")
+            if "被隔离的相关记录" not in page or "隔离原因" not in page:
+                wrong[rid] = "quarantined record not listed on the urgent page"
     assert not wrong, wrong
 
 
