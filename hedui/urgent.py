@@ -192,11 +192,24 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
             con.execute(f"copy (select * replace (cast($today as varchar) as run_date) from {table} where {where}) "
                         f"to {_sq(out)} (format parquet)",
                         {"today": ctx.run_date, **({"latest": latest} if latest is not None else {})})
+            # the delivery's quarantined rows come along: one naming a member keeps the household from CLEAR,
+            # as in the nightly (policy.md); the link step matches them to members, the page shows the reason
+            quarantined = ""
+            for table, kind in (("quarantine_subjects", "quarantine_ids"), ("quarantine", "quarantine_stage")):
+                if latest is not None and _exists(con, table):
+                    q = ctx.path(kind, source)
+                    con.execute(f"copy (select * replace (cast($today as varchar) as run_date) from {table} "
+                                f"where run_date = $latest and source = $source) to {_sq(q)} (format parquet)",
+                                {"today": ctx.run_date, "latest": latest, "source": source})
+                    if table == "quarantine":  # its rows are part of what the files delivered (reconciliation)
+                        quarantined = (f" union all select file_name, count(distinct row_no) from read_parquet({_sq(q)})"
+                                       " group by all")
             # the copied rows, per file of their delivery: what this verification took in (reconciled by load)
             files = [{"file_name": f, "format": "working", "marker_count": n, "rows_read": n, "complete": True,
                       "problems": []}
-                     for f, n in con.sql(f"select file_name, count(*) from read_parquet({_sq(out)}) "
-                                         "group by all order by all").fetchall()]
+                     for f, n in con.sql(f"select file_name, sum(n) from (select file_name, count(*) as n from "
+                                         f"read_parquet({_sq(out)}) group by all{quarantined}) group by all "
+                                         "order by all").fetchall()]
             manifest = {"source": source, "delivery_date": latest or "", "location": f"working:{latest or ''}",
                         "status": "delivered" if status == "passed" else status, "files": files, "problems": [],
                         "message_zh": "；".join(reasons), "rows_total": sum(f["rows_read"] for f in files)}

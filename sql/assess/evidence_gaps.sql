@@ -326,7 +326,14 @@ needed_values as (
       and ((t.category = '待遇' and t.benefit_yuan is null
             and not list_contains(w.excluded_income_items, t.scheme))
            or (t.category = '缴费' and t.contribution_base_yuan is null
-               and t.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')))
+               and t.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+               -- a month with a confirmed tax wage takes the wage from tax: the base only gives the individual
+               -- share, deducted "where known" (policy.md) like tax paid, so an empty base there changes nothing
+               and not exists (select 1 from stg_tax as x
+                   inner join value_links as xl on xl.record_id = x.record_id and xl.source = 'tax'
+                   where x.run_date = $run_date and xl.request_id = l.request_id and xl.member_id = l.member_id
+                     and not xl.is_pending and x.income_item = '工资薪金所得' and x.income_yuan is not null
+                     and x.period_month = t.period_month)))
     union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '购置价格'
     from stg_vehicle as t
