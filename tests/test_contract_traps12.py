@@ -1,0 +1,122 @@
+"""sources.md's "Delivery" read as a department delivers: one source as several files and over several dates,
+round 12.  A source folder holding a GB18030 CSV, a workbook with a title row and a Parquet file (columns in other
+orders, headers spelled otherwise, the same row in two of them), file names with spaces, Chinese and upper-case
+extensions, one bank answer per file (the same account number at two banks, a bank answering "no account" with a
+header-only file and marker 0), markers not named `<file>.ok`, one file of several incomplete, a correction
+delivered under a later date.  Small households built by hand (tests/contract_world.py), real pipeline runs.
+Cases of test_contract_traps*.py, test_contract_deliveries.py, test_delivery_litter.py, test_late_delivery.py and
+test_bad_deliveries.py are not repeated.
+
+Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan/person/month, income window
+2025-11 … 2026-10, financial assets at most 19,200 yuan per person.
+"""
+import io
+
+import pytest
+from contract_world import HEADERS, RUN, WINDOW, World, outcomes, query
+
+
+def _xlsx(rows: list[list]) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _parquet(columns: dict[str, list]) -> bytes:
+    import polars as pl
+
+    buf = io.BytesIO()
+    pl.DataFrame(columns).write_parquet(buf)
+    return buf.getvalue()
+
+
+def _csv(header: list[str], rows: list[list], encoding: str = "gb18030") -> bytes:
+    return ("\r\n".join(",".join(str(c) for c in r) for r in [header, *rows]) + "\r\n").encode(encoding)
+
+
+BANK_A, BANK_B, BANK_C = "中国银行江西省分行", "赣州银行", "江西农商银行"
+
+
+def build() -> tuple[World, dict[str, bytes]]:
+    """The world and the hand-written files added to its deliveries (folder/name → bytes)."""
+    w = World()
+    extra: dict[str, bytes] = {}
+    # --- tax as four files: the world's CSV, a GB18030 CSV (columns reordered, headers spelled otherwise), a
+    # workbook with a title row above the header and a Parquet file, names with spaces, Chinese, upper case ------
+    # 900 a month: four months in each of three files; any file not read, the income would look under 800
+    (a,) = w.household("TN01", [("甘南一", "本人")])
+    q1, q2, q3 = WINDOW[:4], WINDOW[4:8], WINDOW[8:]
+    gb_header = ["所属期", "姓名", "纳税人识别号 ", "收入额（元）", "所得项目", "扣缴义务人", "已缴税额"]
+    gb_rows = [[m, a["name"], a["id"], "900.00", "工资薪金所得", "赣州某某有限公司", "0"] for m in q1]
+    # the same row in two files: 700 in 2026-04 read once is still under; twice (1,400) it is not
+    (b,) = w.household("TN02", [("甘南二", "本人")])
+    w.wages(b, WINDOW[:11], "700")
+    gb_rows.append([WINDOW[11], b["name"], b["id"], "700", "工资薪金所得", "赣州某某有限公司", "0"])
+    extra["tax/个税 明细 第一批.CSV"] = _csv(gb_header, gb_rows)
+    extra["tax/个税 明细 第一批.CSV.ok"] = str(len(gb_rows)).encode()
+    xl_header = ["扣缴义务人", "纳税人识别号", "所得项目", "所属期", "姓名", "收入额", "已缴税额"]
+    extra["tax/TAX PART2.XLSX"] = _xlsx([["2026年个人所得税收入明细（第二批）"], xl_header] + [
+        ["赣州某某有限公司", a["id"], "工资薪金所得", int(m), a["name"], 900, 0] for m in q2])
+    extra["tax/TAX PART2.XLSX.ok"] = b"4"
+    extra["tax/税务 第三批.Parquet"] = _parquet({
+        "姓名": [a["name"]] * 4 + [b["name"]], "收入额": [900.0] * 4 + [700.0],
+        "纳税人识别号": [a["id"]] * 4 + [b["id"]], "所属期": [*q3, WINDOW[11]], "所得项目": ["工资薪金所得"] * 5,
+        "已缴税额": [0.0] * 5, "扣缴义务人": ["赣州某某有限公司"] * 5})
+    extra["tax/税务 第三批.Parquet.ok"] = b"5"
+    w.expect("TN01", "FINDINGS", "INCOME_OVER_STANDARD")
+    w.expect("TN02", "CLEAR", "")
+    # --- bank: one answer per bank ---------------------------------------------------------------------------
+    # the same account number at two banks is two accounts: 10,000 + 10,000 = 20,000 over 19,200
+    (c,) = w.household("TN03", [("甘南三", "本人")])
+    bank_header = HEADERS["bank"]
+    extra["bank/中国银行 回执.csv"] = _csv(bank_header, [
+        [BANK_A, c["name"], c["id"], "6216000000000000301", "活期", "10000", "20261126"]])
+    extra["bank/中国银行 回执.csv.ok"] = b"1"
+    extra["bank/赣州银行回执.xlsx"] = _xlsx([bank_header, [BANK_B, c["name"], c["id"], "6216000000000000301",
+                                                           "定期", 10000, "20261126"]])
+    extra["bank/赣州银行回执.xlsx.ok"] = b"1"
+    w.expect("TN03", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # one account answered by the same bank in its CSV and again in its workbook: 12,000 once, not 24,000
+    (d,) = w.household("TN04", [("甘南四", "本人")])
+    extra["bank/中国银行 回执.csv"] = _csv(bank_header, [
+        [BANK_A, c["name"], c["id"], "6216000000000000301", "活期", "10000", "20261126"],
+        [BANK_A, d["name"], d["id"], "6216000000000000401", "活期", "12000", "20261126"]])
+    extra["bank/中国银行 回执.csv.ok"] = b"2"
+    extra["bank/中国银行 补充.xlsx"] = _xlsx([["中国银行查询回执"], bank_header, [
+        BANK_A, d["name"], d["id"], "6216000000000000401", "活期", 12000, "20261126"]])
+    extra["bank/中国银行 补充.xlsx.ok"] = b"1"
+    w.expect("TN04", "CLEAR", "")
+    # a bank answering "no account": a header-only file with marker 0
+    extra["bank/江西农商银行 无账户.csv"] = _csv(bank_header, [])
+    extra["bank/江西农商银行 无账户.csv.ok"] = b"0"
+    return w, extra
+
+
+def write(world: World, extra: dict[str, bytes], inbox, date: str = RUN) -> None:
+    world.write(inbox, date)
+    for where, data in extra.items():
+        source, name = where.split("/")
+        (inbox / source / date / name).write_bytes(data)
+
+
+@pytest.fixture(scope="module")
+def traps12_run(tmp_path_factory):
+    from hedui.pipeline import RunContext, run
+
+    world, extra = build()
+    inbox = tmp_path_factory.mktemp("traps12") / "inbox"
+    write(world, extra, inbox)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps12_work"), RUN)
+    run(ctx)
+    return world, ctx
+
+
+def test_every_household_has_the_outcome_the_contract_gives_it(traps12_run):
+    world, ctx = traps12_run
+    got = outcomes(ctx)
+    assert {rid: got[rid] for rid in world.expected} == world.expected
