@@ -120,3 +120,72 @@ def test_every_household_has_the_outcome_the_contract_gives_it(traps12_run):
     world, ctx = traps12_run
     got = outcomes(ctx)
     assert {rid: got[rid] for rid in world.expected} == world.expected
+
+
+# --- one file of several incomplete: the whole source is not delivered -----------------------------------------------
+
+def build_partial() -> tuple[World, dict[str, bytes]]:
+    """bank: one bank's answer complete, another's marker says 0 while it holds a row; tax: the world's CSV
+    complete, a second file whose marker is named `税务补充.ok`, not `税务补充.csv.ok`."""
+    w = World()
+    extra: dict[str, bytes] = {}
+    (a,) = w.household("TN11", [("甘北一", "本人")])
+    (b,) = w.household("TN12", [("甘北二", "本人")])
+    (c,) = w.household("TN13", [("甘北三", "本人")])
+    (d,) = w.household("TN14", [("甘北四", "本人")])
+    w.wages(a, WINDOW, "300")
+    extra["bank/中国银行.csv"] = _csv(HEADERS["bank"], [
+        [BANK_A, a["name"], a["id"], "6216000000000001101", "活期", "30000", "20261126"],
+        [BANK_A, b["name"], b["id"], "6216000000000001201", "活期", "5000", "20261126"]])
+    extra["bank/中国银行.csv.ok"] = b"2"
+    extra["bank/赣州银行.csv"] = _csv(HEADERS["bank"], [
+        [BANK_B, c["name"], c["id"], "6216000000000001301", "活期", "50000", "20261126"]])
+    extra["bank/赣州银行.csv.ok"] = b"0"
+    extra["tax/税务补充.csv"] = _csv(HEADERS["tax"], [
+        [d["id"], d["name"], "工资薪金所得", m, "900", "0", "赣州某某有限公司"] for m in WINDOW])
+    extra["tax/税务补充.ok"] = b"12"
+    return w, extra
+
+
+@pytest.fixture(scope="module")
+def partial_run(tmp_path_factory):
+    from hedui.pipeline import RunContext, run
+
+    world, extra = build_partial()
+    inbox = tmp_path_factory.mktemp("traps12p") / "inbox"
+    write(world, extra, inbox)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps12p_work"), RUN)
+    run(ctx)
+    return world, ctx
+
+
+def test_one_incomplete_file_of_several_leaves_the_source_not_delivered_for_every_household(partial_run):
+    world, ctx = partial_run
+    got = outcomes(ctx)
+    assert all(got[rid][0] == "INCOMPLETE" and "SOURCE_MISSING" in got[rid][1].split(";")
+               for rid in ("TN11", "TN12", "TN13", "TN14")), got
+
+
+def test_the_rows_of_the_complete_files_beside_an_incomplete_one_are_quarantined_saying_why(partial_run):
+    """Nothing delivered is lost: the complete bank answer's rows are quarantined, naming file and row, saying the
+    source is taken as not delivered because of the other file, and what to do."""
+    _, ctx = partial_run
+    rows = query(ctx, "select file_name, row_no, rule, reason_zh from quarantine where run_date = ? and source = 'bank'"
+                      " order by file_name, row_no", [RUN])
+    got = {(f, r): (rule, reason) for f, r, rule, reason in rows}
+    assert set(got) == {(f"bank/{RUN}/中国银行.csv", 2), (f"bank/{RUN}/中国银行.csv", 3), (f"bank/{RUN}/赣州银行.csv", 2)}
+    for (file, _), (rule, reason) in got.items():
+        assert rule == "incomplete_file"
+        if "中国银行" in file:
+            assert reason.startswith("本文件完整，但同一交付中另有文件不完整，本来源本次按未交付处理，本文件的行未作为核对依据；请部门补齐后重跑")
+            assert "赣州银行.csv的完成标记写明0行，实际读到1行" in reason
+        else:
+            assert "赣州银行.csv的完成标记写明0行，实际读到1行" in reason
+    tax = query(ctx, "select file_name, count(*), min(reason_zh) from quarantine where run_date = ? and source = 'tax'"
+                     " group by 1 order by 1", [RUN])
+    assert [(f, n) for f, n, _ in tax] == [(f"tax/{RUN}/tax_{RUN}.csv", 12), (f"tax/{RUN}/税务补充.csv", 12)]
+    assert "税务补充.csv缺少完成标记税务补充.csv.ok" in tax[1][2]
+    assert "完成标记税务补充.ok没有对应的数据文件" in tax[0][2]
+    recon = query(ctx, "select file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
+                       "where run_date = ? and source in ('bank', 'tax') order by 1", [RUN])
+    assert all(d == q and s == 0 for _, d, s, q in recon), recon
