@@ -122,6 +122,24 @@ def test_every_household_has_the_outcome_the_contract_gives_it(traps12_run):
     assert {rid: got[rid] for rid in world.expected} == world.expected
 
 
+def test_every_row_of_every_file_is_staged_or_quarantined_and_a_copy_names_the_row_it_copies(traps12_run):
+    """Per file: rows in = staged + quarantined; a header-only answer with marker 0 is a delivery of nothing; the
+    account a bank answered in its CSV and its workbook is quarantined once naming file and row of the first, the
+    wage in the GB18030 CSV and the Parquet file likewise; the same number at another bank is no copy."""
+    _, ctx = traps12_run
+    recon = query(ctx, "select file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
+                       "where run_date = ? and source in ('tax', 'bank') order by 1", [RUN])
+    assert recon == [(f"bank/{RUN}/bank_{RUN}.csv", 0, 0, 0), (f"bank/{RUN}/中国银行 回执.csv", 2, 2, 0),
+                     (f"bank/{RUN}/中国银行 补充.xlsx", 1, 0, 1), (f"bank/{RUN}/江西农商银行 无账户.csv", 0, 0, 0),
+                     (f"bank/{RUN}/赣州银行回执.xlsx", 1, 1, 0), (f"tax/{RUN}/TAX PART2.XLSX", 4, 4, 0),
+                     (f"tax/{RUN}/tax_{RUN}.csv", 11, 11, 0), (f"tax/{RUN}/个税 明细 第一批.CSV", 5, 5, 0),
+                     (f"tax/{RUN}/税务 第三批.Parquet", 5, 4, 1)]
+    q = query(ctx, "select file_name, row_no, rule, reason_zh from quarantine where run_date = ? "
+                   "and source in ('tax', 'bank') order by 1, 2", [RUN])
+    assert q == [(f"bank/{RUN}/中国银行 补充.xlsx", 3, "duplicate", f"与bank/{RUN}/中国银行 回执.csv第3行重复"),
+                 (f"tax/{RUN}/税务 第三批.Parquet", 5, "duplicate", f"与tax/{RUN}/个税 明细 第一批.CSV第6行重复")]
+
+
 # --- one file of several incomplete: the whole source is not delivered -----------------------------------------------
 
 def build_partial() -> tuple[World, dict[str, bytes]]:
