@@ -207,3 +207,40 @@ def test_the_rows_of_the_complete_files_beside_an_incomplete_one_are_quarantined
     recon = query(ctx, "select file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
                        "where run_date = ? and source in ('bank', 'tax') order by 1", [RUN])
     assert all(d == q and s == 0 for _, d, s, q in recon), recon
+
+
+# --- markers named otherwise than `<file>.ok` (sources.md is explicit: the marker is the data file's name + .ok) ------
+
+@pytest.mark.parametrize(("data", "marker", "problems"), [
+    # the marker named after the file without its extension: no marker for the file, and a marker without its file
+    ("中国银行.csv", "中国银行.ok", ["中国银行.csv缺少完成标记中国银行.csv.ok", "完成标记中国银行.ok没有对应的数据文件"]),
+    # the marker of `X.csv` beside a file named `X.CSV`: another name, as the contract writes it
+    ("回执 A.CSV", "回执 A.csv.ok", ["回执 A.CSV缺少完成标记回执 A.CSV.ok", "完成标记回执 A.csv.ok没有对应的数据文件"]),
+    ("回执.xlsx", "回执.xlsx.txt", ["回执.xlsx缺少完成标记回执.xlsx.ok"]),
+])
+def test_a_marker_not_named_after_its_file_leaves_the_file_incomplete_naming_both(tmp_path, data, marker, problems):
+    from test_contract_deliveries import _deliver
+
+    rows = [[BANK_A, "甘东一", "360702199001010011", "6216000000000003101", "活期", "5000", "20261126"]]
+    body = _xlsx([HEADERS["bank"], *rows]) if data.endswith("xlsx") else _csv(HEADERS["bank"], rows)
+    manifest, staged, quarantined = _deliver(tmp_path, "bank", {data: body, marker: b"1"})
+    assert manifest.status == "incomplete" and not staged
+    assert [q["rule"] for q in quarantined] == ["incomplete_file"]
+    said = " ".join(manifest.problems + [p for f in manifest.files for p in f.problems])
+    assert all(p in said for p in problems), said
+
+
+@pytest.mark.parametrize("name", ["工商银行 回执.CSV", "工商银行回执.XLSX", "工商银行.Parquet"])
+def test_a_file_name_with_spaces_chinese_and_an_upper_case_extension_is_read_with_its_own_marker(tmp_path, name):
+    from test_contract_deliveries import _deliver
+
+    rows = [[BANK_A, "甘东二", "360702199001010038", "6216000000000003201", "活期", "5000", "20261126"]]
+    if name.endswith("CSV"):
+        body = _csv(HEADERS["bank"], rows)
+    elif name.endswith("XLSX"):
+        body = _xlsx([["工商银行查询回执"], HEADERS["bank"], *rows])
+    else:
+        body = _parquet({h: [v] for h, v in zip(HEADERS["bank"], rows[0], strict=True)})
+    manifest, staged, quarantined = _deliver(tmp_path, "bank", {name: body, name + ".ok": b"1"})
+    assert manifest.status == "delivered", manifest.message_zh
+    assert [(s["name"], s["balance_yuan"]) for s in staged] == [("甘东二", 5000.0)] and not quarantined
