@@ -244,3 +244,40 @@ def test_a_file_name_with_spaces_chinese_and_an_upper_case_extension_is_read_wit
     manifest, staged, quarantined = _deliver(tmp_path, "bank", {name: body, name + ".ok": b"1"})
     assert manifest.status == "delivered", manifest.message_zh
     assert [(s["name"], s["balance_yuan"]) for s in staged] == [("甘东二", 5000.0)] and not quarantined
+
+
+# --- one source over several dates ------------------------------------------------------------------------------------
+
+def test_a_later_dates_correction_is_that_dates_delivery_and_a_date_without_requests_says_so(tmp_path):
+    """A bank answers 10,000 on the run date, then delivers 30,000 for the same account under a later date that has
+    no requests: the run date (run again after the later one) weighs its own delivery only; the later date's run has
+    no household, says the request list was not delivered and still accounts for the bank's row."""
+    import json
+
+    from hedui.pipeline import RunContext, run
+
+    w = World()
+    (a,) = w.household("TN21", [("甘西一", "本人")])
+    w.bank(a, "10000", account="6216000000000002101")
+    inbox = tmp_path / "inbox"
+    w.write(inbox)
+    later = "20261130"
+    folder = inbox / "bank" / later
+    folder.mkdir(parents=True)
+    (folder / "更正 回执.csv").write_bytes(_csv(HEADERS["bank"], [
+        [BANK_A, a["name"], a["id"], "6216000000000002101", "活期", "30000", "20261129"]]))
+    (folder / "更正 回执.csv.ok").write_bytes(b"1")
+    first = RunContext.of(inbox, tmp_path / "work", RUN)
+    run(first)
+    assert outcomes(first) == {"TN21": ("CLEAR", "")}
+    second = RunContext.of(inbox, tmp_path / "work", later)
+    run(second)
+    assert outcomes(second) == {}
+    status = json.loads(second.path("status", "requests", "json").read_text(encoding="utf-8"))
+    assert status["status"] == "missing"
+    assert status["reasons_zh"] == [f"核对委托未交付：没有找到交付目录requests/{later}"]
+    assert query(second, "select file, rows_delivered, rows_staged from reconciliation where run_date = ? "
+                          "and source = 'bank'", [later]) == [(f"bank/{later}/更正 回执.csv", 1, 1)]
+    run(RunContext.of(inbox, tmp_path / "work", RUN))
+    assert outcomes(first) == {"TN21": ("CLEAR", "")}
+    assert query(first, "select balance_yuan from stg_bank where run_date = ?", [RUN]) == [(10000.0,)]
