@@ -281,3 +281,11 @@ def test_a_later_dates_correction_is_that_dates_delivery_and_a_date_without_requ
     run(RunContext.of(inbox, tmp_path / "work", RUN))
     assert outcomes(first) == {"TN21": ("CLEAR", "")}
     assert query(first, "select balance_yuan from stg_bank where run_date = ?", [RUN]) == [(10000.0,)]
+
+
+def test_every_households_page_names_the_file_that_kept_the_source_out_and_what_was_wrong(partial_run):
+    _, ctx = partial_run
+    for rid in ("TN11", "TN12", "TN13", "TN14"):
+        page = (ctx.report_dir / "households" / f"{rid}.html").read_text(encoding="utf-8")
+        assert "赣州银行.csv的完成标记写明0行，实际读到1行" in page, rid
+        assert "税务补充.csv缺少完成标记税务补充.csv.ok" in page, rid
