@@ -125,8 +125,18 @@ class DeliveryManifest:
         return "；" + note if note else ""
 
     def incomplete_files(self) -> dict[str, str]:
-        """``{file_name: reason}`` of the files whose rows must not be used this run."""
-        return {f.file_name: cap("；".join(f.problems)) or "文件不完整" for f in self.files if not f.complete}
+        """``{file_name: reason}`` of the files whose rows must not be used this run.
+
+        One incomplete file (or a problem of the folder, such as a marker without its data file) makes the whole
+        source not delivered (sources.md), so the rows of its complete files are not used either: they would be
+        partial figures the missing rows could change (an account's later answer, a copy counted once)."""
+        bad = {f.file_name: cap("；".join(f.problems)) or "文件不完整" for f in self.files if not f.complete}
+        if not bad and not self.problems:
+            return {}
+        why = _joined(self.problems + [p for f in self.files if not f.complete for p in f.problems])
+        sibling = cap("本文件完整，但同一交付中另有文件不完整，本来源本次按未交付处理，本文件的行未作为核对依据；"
+                      f"请部门补齐后重跑。不完整之处：{why}")
+        return {f.file_name: bad.get(f.file_name, sibling) for f in self.files}
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -76,21 +76,41 @@ def manifest(incomplete_reason: str | None = None, rows_total: int | None = None
     return m
 
 
+INCOMPLETE_B = "bank_B.csv缺少完成标记bank_B.csv.ok，文件可能尚未传完"
+
+
 @pytest.fixture
 def staged(tmp_path):
-    raw = bank_raw(GIVEN, tmp_path / "raw.parquet")
+    """File A alone, complete (one incomplete file makes every file of its delivery kept out: see below)."""
+    raw = bank_raw(GIVEN[:-2], tmp_path / "raw.parquet")
+    m = DeliveryManifest(source="bank", delivery_date=RUN, location=f"bank/{RUN}",
+                         files=[FileManifest(file_name=F1, format="csv", rows_read=11)]).finish("银行")
     counts = stage_source(raw, load_map("bank"), RUN, tmp_path / "staged.parquet", tmp_path / "quarantine.parquet",
-                          manifest=manifest("bank_B.csv缺少完成标记bank_B.csv.ok，文件可能尚未传完"))
+                          manifest=m)
     return counts, pl.read_parquet(tmp_path / "staged.parquet"), pl.read_parquet(tmp_path / "quarantine.parquet")
 
 
 def test_every_raw_row_lands_in_exactly_one_place(staged):
     counts, s, q = staged
-    assert (counts.raw_rows, counts.staged_rows, counts.quarantined_rows) == (13, 6, 7)
-    assert counts.by_rule == {"bad_amount": 1, "bad_date": 1, "duplicate": 1, "incomplete_file": 2,
-                              "negative_balance": 1, "read_error": 1}
+    assert (counts.raw_rows, counts.staged_rows, counts.quarantined_rows) == (11, 6, 5)
+    assert counts.by_rule == {"bad_amount": 1, "bad_date": 1, "duplicate": 1, "negative_balance": 1, "read_error": 1}
     keys = set(zip(s["file_name"], s["row_no"], strict=True)) | set(zip(q["file_name"], q["row_no"], strict=True))
-    assert len(keys) == 13
+    assert len(keys) == 11
+
+
+def test_one_incomplete_file_keeps_every_file_of_its_delivery_out_saying_which_and_why(tmp_path):
+    """The source counts as not delivered (sources.md): the complete file's rows are quarantined too, not staged as
+    partial figures; the incomplete file's reason wins over a row's own problem (a bad date)."""
+    raw = bank_raw(GIVEN, tmp_path / "raw.parquet")
+    counts = stage_source(raw, load_map("bank"), RUN, tmp_path / "s.parquet", tmp_path / "q.parquet",
+                          manifest=manifest(INCOMPLETE_B))
+    assert (counts.raw_rows, counts.staged_rows, counts.quarantined_rows) == (13, 0, 13)
+    assert counts.by_rule == {"incomplete_file": 13}
+    got = {(r["file_name"], r["row_no"]): r["reason_zh"] for r in pl.read_parquet(tmp_path / "q.parquet").iter_rows(
+        named=True)}
+    assert got[(F2, 2)] == got[(F2, 3)] == f"文件不完整（{INCOMPLETE_B}），本次未采用"
+    assert got[(F1, 2)] == ("本文件完整，但同一交付中另有文件不完整，本来源本次按未交付处理，本文件的行未作为核对依据；"
+                            f"请部门补齐后重跑。不完整之处：{INCOMPLETE_B}")
 
 
 def test_staged_rows_are_typed_normalized_and_traceable(staged):
@@ -133,10 +153,6 @@ def test_quarantine_says_why_in_chinese_and_masks_personal_values(staged):
     assert got[(F1, 5)]["rule"] == "negative_balance" and "余额" in got[(F1, 5)]["reason_zh"]
     assert got[(F1, 6)]["reason_zh"] == '"余额"值"约3万"无法识别为金额'
     assert (got[(F1, 7)]["rule"], got[(F1, 7)]["reason_zh"]) == ("read_error", "第7行有6个字段，表头有7个字段")
-    for n in (2, 3):
-        r = got[(F2, n)]
-        assert r["rule"] == "incomplete_file"
-        assert r["reason_zh"] == "文件不完整（bank_B.csv缺少完成标记bank_B.csv.ok，文件可能尚未传完），本次未采用"
     assert all(ID1 not in (v or "") for v in q["value_masked"].to_list() + q["reason_zh"].to_list())
 
 

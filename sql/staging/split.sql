@@ -35,7 +35,9 @@ final as (
             else {{row_mask}}
         end as _q_value_masked,
         case _rule
-            when 'incomplete_file' then '文件不完整（' || _incomplete || '），本次未采用'
+            -- a complete file beside an incomplete one says so itself (connectors.manifest.incomplete_files)
+            when 'incomplete_file' then case when starts_with(_incomplete, '本文件完整') then _incomplete
+                                             else '文件不完整（' || _incomplete || '），本次未采用' end
             when 'read_error' then read_error
             else array_to_string(list_transform(_problems, lambda p: p.reason), '；')
         end as _q_reason_zh
