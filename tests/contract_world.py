@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import io
 import itertools
 import random
 from pathlib import Path
@@ -220,3 +221,24 @@ def query(ctx, sql: str, params=None) -> list[tuple]:
         return con.sql(sql, params=params).fetchall()
     finally:
         con.close()
+
+
+def xlsx_bytes(rows: list[list]) -> bytes:
+    """A workbook of `rows` on its first sheet, as bytes (openpyxl: values as given, no formulas)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def parquet_bytes(columns: dict[str, list]) -> bytes:
+    """A Parquet file of `columns` (polars), as bytes."""
+    import polars as pl
+
+    buf = io.BytesIO()
+    pl.DataFrame(columns).write_parquet(buf)
+    return buf.getvalue()

@@ -10,29 +10,9 @@ test_bad_deliveries.py are not repeated.
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan/person/month, income window
 2025-11 … 2026-10, financial assets at most 19,200 yuan per person.
 """
-import io
 
 import pytest
-from contract_world import HEADERS, RUN, WINDOW, World, outcomes, query
-
-
-def _xlsx(rows: list[list]) -> bytes:
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    for r in rows:
-        wb.active.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def _parquet(columns: dict[str, list]) -> bytes:
-    import polars as pl
-
-    buf = io.BytesIO()
-    pl.DataFrame(columns).write_parquet(buf)
-    return buf.getvalue()
+from contract_world import HEADERS, RUN, WINDOW, World, outcomes, parquet_bytes, query, xlsx_bytes
 
 
 def _csv(header: list[str], rows: list[list], encoding: str = "gb18030") -> bytes:
@@ -60,10 +40,10 @@ def build() -> tuple[World, dict[str, bytes]]:
     extra["tax/个税 明细 第一批.CSV"] = _csv(gb_header, gb_rows)
     extra["tax/个税 明细 第一批.CSV.ok"] = str(len(gb_rows)).encode()
     xl_header = ["扣缴义务人", "纳税人识别号", "所得项目", "所属期", "姓名", "收入额", "已缴税额"]
-    extra["tax/TAX PART2.XLSX"] = _xlsx([["2026年个人所得税收入明细（第二批）"], xl_header] + [
+    extra["tax/TAX PART2.XLSX"] = xlsx_bytes([["2026年个人所得税收入明细（第二批）"], xl_header] + [
         ["赣州某某有限公司", a["id"], "工资薪金所得", int(m), a["name"], 900, 0] for m in q2])
     extra["tax/TAX PART2.XLSX.ok"] = b"4"
-    extra["tax/税务 第三批.Parquet"] = _parquet({
+    extra["tax/税务 第三批.Parquet"] = parquet_bytes({
         "姓名": [a["name"]] * 4 + [b["name"]], "收入额": [900.0] * 4 + [700.0],
         "纳税人识别号": [a["id"]] * 4 + [b["id"]], "所属期": [*q3, WINDOW[11]], "所得项目": ["工资薪金所得"] * 5,
         "已缴税额": [0.0] * 5, "扣缴义务人": ["赣州某某有限公司"] * 5})
@@ -77,7 +57,7 @@ def build() -> tuple[World, dict[str, bytes]]:
     extra["bank/中国银行 回执.csv"] = _csv(bank_header, [
         [BANK_A, c["name"], c["id"], "6216000000000000301", "活期", "10000", "20261126"]])
     extra["bank/中国银行 回执.csv.ok"] = b"1"
-    extra["bank/赣州银行回执.xlsx"] = _xlsx([bank_header, [BANK_B, c["name"], c["id"], "6216000000000000301",
+    extra["bank/赣州银行回执.xlsx"] = xlsx_bytes([bank_header, [BANK_B, c["name"], c["id"], "6216000000000000301",
                                                            "定期", 10000, "20261126"]])
     extra["bank/赣州银行回执.xlsx.ok"] = b"1"
     w.expect("TN03", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
@@ -87,7 +67,7 @@ def build() -> tuple[World, dict[str, bytes]]:
         [BANK_A, c["name"], c["id"], "6216000000000000301", "活期", "10000", "20261126"],
         [BANK_A, d["name"], d["id"], "6216000000000000401", "活期", "12000", "20261126"]])
     extra["bank/中国银行 回执.csv.ok"] = b"2"
-    extra["bank/中国银行 补充.xlsx"] = _xlsx([["中国银行查询回执"], bank_header, [
+    extra["bank/中国银行 补充.xlsx"] = xlsx_bytes([["中国银行查询回执"], bank_header, [
         BANK_A, d["name"], d["id"], "6216000000000000401", "活期", 12000, "20261126"]])
     extra["bank/中国银行 补充.xlsx.ok"] = b"1"
     w.expect("TN04", "CLEAR", "")
@@ -222,7 +202,7 @@ def test_a_marker_not_named_after_its_file_leaves_the_file_incomplete_naming_bot
     from test_contract_deliveries import _deliver
 
     rows = [[BANK_A, "甘东一", "360702199001010011", "6216000000000003101", "活期", "5000", "20261126"]]
-    body = _xlsx([HEADERS["bank"], *rows]) if data.endswith("xlsx") else _csv(HEADERS["bank"], rows)
+    body = xlsx_bytes([HEADERS["bank"], *rows]) if data.endswith("xlsx") else _csv(HEADERS["bank"], rows)
     manifest, staged, quarantined = _deliver(tmp_path, "bank", {data: body, marker: b"1"})
     assert manifest.status == "incomplete" and not staged
     assert [q["rule"] for q in quarantined] == ["incomplete_file"]
@@ -238,9 +218,9 @@ def test_a_file_name_with_spaces_chinese_and_an_upper_case_extension_is_read_wit
     if name.endswith("CSV"):
         body = _csv(HEADERS["bank"], rows)
     elif name.endswith("XLSX"):
-        body = _xlsx([["工商银行查询回执"], HEADERS["bank"], *rows])
+        body = xlsx_bytes([["工商银行查询回执"], HEADERS["bank"], *rows])
     else:
-        body = _parquet({h: [v] for h, v in zip(HEADERS["bank"], rows[0], strict=True)})
+        body = parquet_bytes({h: [v] for h, v in zip(HEADERS["bank"], rows[0], strict=True)})
     manifest, staged, quarantined = _deliver(tmp_path, "bank", {name: body, name + ".ok": b"1"})
     assert manifest.status == "delivered", manifest.message_zh
     assert [(s["name"], s["balance_yuan"]) for s in staged] == [("甘东二", 5000.0)] and not quarantined

@@ -12,31 +12,11 @@ Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800
 
 from __future__ import annotations
 
-import io
 import json
 import os
 
 import pytest
-from contract_world import HEADERS, RUN, WINDOW, World, birth_of, outcomes, query
-
-
-def _xlsx(rows: list[list]) -> bytes:
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    for r in rows:
-        wb.active.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def _parquet(columns: dict[str, list]) -> bytes:
-    import polars as pl
-
-    buf = io.BytesIO()
-    pl.DataFrame(columns).write_parquet(buf)
-    return buf.getvalue()
+from contract_world import HEADERS, RUN, WINDOW, World, birth_of, outcomes, parquet_bytes, query, xlsx_bytes
 
 
 def _slashed(birth: str) -> str:
@@ -67,14 +47,14 @@ def build() -> tuple[World, dict[str, bytes]]:
     # the wages once in the CSV and again in a workbook of the same delivery (numbers as number cells)
     (a,) = w.household("TG02", [("甘雨二", "本人")])
     w.wages(a, WINDOW, "750")
-    extra["tax/tax_again.xlsx"] = _xlsx([HEADERS["tax"]] + [
+    extra["tax/tax_again.xlsx"] = xlsx_bytes([HEADERS["tax"]] + [
         [a["id"], a["name"], "工资薪金所得", int(m), 750, 0, "赣州某某有限公司"] for m in WINDOW])
     extra["tax/tax_again.xlsx.ok"] = str(len(WINDOW)).encode()
     w.expect("TG02", "CLEAR", "")
     # … and in a Parquet file whose wage a program computed as a double: 700.1 + 0.2 is 700.3000000000001
     (a,) = w.household("TG08", [("甘雨八", "本人")])
     w.wages(a, WINDOW, "700.30")
-    extra["tax/tax_computed.parquet"] = _parquet({
+    extra["tax/tax_computed.parquet"] = parquet_bytes({
         "纳税人识别号": [a["id"]] * 12, "姓名": [a["name"]] * 12, "所得项目": ["工资薪金所得"] * 12, "所属期": WINDOW,
         "收入额": [700.1 + 0.2] * 12, "已缴税额": [0.0] * 12, "扣缴义务人": ["赣州某某有限公司"] * 12})
     extra["tax/tax_computed.parquet.ok"] = b"12"
