@@ -12,60 +12,10 @@ import urllib.parse
 
 import duckdb
 import pytest
-from web_server import serving
+from web_server import Client, serving
 
 ODD_ID = "WH3赣民〔2026〕#7/甲"  # the request id of one household: Chinese, a '#', a '/'
 RLO_NAME = "王\u202e五"  # a delivered name with a right-to-left override: the masked ID after it read backwards
-
-
-class Client:
-    """One browser's worth of HTTP: its cookie, the site's Host and Origin, no redirects followed."""
-
-    def __init__(self, site: dict, cookie: str | None = None):
-        self.site, self.cookie = site, cookie
-
-    def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None,
-                body: bytes | None = None) -> tuple[int, dict, bytes]:
-        # as a browser sends a link: non-ASCII percent-encoded, the fragment (after '#') kept to itself
-        path = urllib.parse.quote(path, safe="/?&=%#+:;@,!$'()*~").split("#", 1)[0]
-        con = http.client.HTTPConnection("127.0.0.1", self.site["port"], timeout=120)
-        h = {"Host": self.site["host"]}
-        if method not in ("GET", "HEAD"):
-            h["Origin"] = "http://" + self.site["host"]
-        if form is not None:
-            body = urllib.parse.urlencode(form).encode()
-            h["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.cookie:
-            h["Cookie"] = f"hedui_session={self.cookie}"
-        h.update(headers or {})
-        try:
-            con.request(method, path, body=body, headers=h)
-            r = con.getresponse()
-            data = r.read()
-            hdrs = {}
-            for k, v in r.getheaders():
-                hdrs.setdefault(k.lower(), []).append(v)
-            for v in hdrs.get("set-cookie", []):
-                m = re.match(r"hedui_session=([^;]*)", v)
-                if m:
-                    self.cookie = m.group(1).strip('"') or None
-            return r.status, {k: ", ".join(v) if k != "set-cookie" else v for k, v in hdrs.items()}, data
-        finally:
-            con.close()
-
-    def get(self, path: str, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, form: dict | None = None, **kw):
-        return self.request("POST", path, form=form, **kw)
-
-    def page(self, path: str) -> str:
-        status, _, body = self.get(path)
-        assert status == 200, (path, status, body[:300])
-        return body.decode()
-
-    def csrf(self, path: str = "/objections") -> str:
-        return re.search(r'name="csrf_token" value="([^"]+)"', self.page(path)).group(1)
 
 
 @pytest.fixture(scope="module")
