@@ -131,11 +131,25 @@ def _marker_path(path: Path) -> Path:
     return marker
 
 
+def _near_marker_hint(path: Path) -> str:
+    """A marker beside `path` named after it but for letter case or its extension: say which, and what to do."""
+    wanted = (path.name + MARKER_SUFFIX).casefold()
+    try:
+        near = sorted(p.name for p in path.parent.iterdir() if p.name != path.name + MARKER_SUFFIX
+                      and p.name.casefold() in (wanted, (path.stem + MARKER_SUFFIX).casefold()))
+    except OSError:
+        return ""
+    if not near:
+        return ""
+    return (f"（目录中有{_shown_path(near[0])}，与数据文件名不一致（大小写或扩展名不同）：请部门将完成标记命名为"
+            f"{_shown_path(path.name + MARKER_SUFFIX)}后重新交付）")
+
+
 def _check_marker(path: Path, fm: FileManifest) -> None:
     marker = _marker_path(path)
     name = _shown_path(path.name)
     if marker.is_symlink() or not marker.is_file():
-        fm.fail(f"{name}缺少完成标记{_shown_path(marker.name)}，文件可能尚未传完")
+        fm.fail(f"{name}缺少完成标记{_shown_path(marker.name)}，文件可能尚未传完{_near_marker_hint(path)}")
         return
     try:
         with open_regular(marker) as fh:

@@ -193,9 +193,11 @@ def test_the_rows_of_the_complete_files_beside_an_incomplete_one_are_quarantined
 
 @pytest.mark.parametrize(("data", "marker", "problems"), [
     # the marker named after the file without its extension: no marker for the file, and a marker without its file
-    ("中国银行.csv", "中国银行.ok", ["中国银行.csv缺少完成标记中国银行.csv.ok", "完成标记中国银行.ok没有对应的数据文件"]),
+    ("中国银行.csv", "中国银行.ok", ["中国银行.csv缺少完成标记中国银行.csv.ok", "完成标记中国银行.ok没有对应的数据文件",
+                                        "目录中有中国银行.ok，与数据文件名不一致", "请部门将完成标记命名为中国银行.csv.ok"]),
     # the marker of `X.csv` beside a file named `X.CSV`: another name, as the contract writes it
-    ("回执 A.CSV", "回执 A.csv.ok", ["回执 A.CSV缺少完成标记回执 A.CSV.ok", "完成标记回执 A.csv.ok没有对应的数据文件"]),
+    ("回执 A.CSV", "回执 A.csv.ok", ["回执 A.CSV缺少完成标记回执 A.CSV.ok", "完成标记回执 A.csv.ok没有对应的数据文件",
+                                           "目录中有回执 A.csv.ok，与数据文件名不一致（大小写或扩展名不同）"]),
     ("回执.xlsx", "回执.xlsx.txt", ["回执.xlsx缺少完成标记回执.xlsx.ok"]),
 ])
 def test_a_marker_not_named_after_its_file_leaves_the_file_incomplete_naming_both(tmp_path, data, marker, problems):
