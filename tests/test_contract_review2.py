@@ -154,6 +154,12 @@ def test_rv_staff_decisions_settle_both_households_at_once_and_on_a_rerun(decide
     assert at_once["outcomes"] == AFTER
     assert rerun == AFTER
     assert results["RV05"]["households"] == ["RV05", "RV06"]  # the household the pair no longer waits for, too
+    from hedui.steps.report.versions import list_versions
+
+    own, other = (list_versions(ctx.report_dir, rid)[-1] for rid in ("RV05", "RV06"))
+    assert own["reason"] == "车管所回函：证件号码录错一位" and "匹配权重" in own["what"]
+    # the other household's history says why it moved, without quoting a decision about another household's pair
+    assert other["reason"] == "" and "另一户的待复核配对已确认" in other["what"], other
     assert "未发现超出政策规定情形" in at_once["pages"]["RV06"] and "核对信息不完整" not in at_once["pages"]["RV06"]
     assert "未发现超出政策规定情形" in at_once["pages"]["RV01"]
     assert "发现以下情形" in at_once["pages"]["RV02"]

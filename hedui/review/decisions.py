@@ -71,11 +71,15 @@ def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer
         con.close()
     what = (f"{DECISIONS.get(decision, decision)}{load_map(pair['source']).title_zh}记录（匹配权重 "
             f"{pair['match_weight']:.2f}）")
+    # another household with a pair on the same record: its history says why it moved, not the other pair's reason
+    elsewhere = (f"同一{load_map(pair['source']).title_zh}记录在另一户的待复核配对已{DECISIONS.get(decision, decision)}，"
+                 "本户结论随之重新核算")
     pages = {}
     for rid in households:
-        outcome = outcomes[rid]
-        pages[rid] = versions.keep_new(ctx.report_dir, rid, actor=reviewer, kind="review_decision", what=what,
-                                      reason=reason, outcome=outcome[0], findings=outcome[1])
+        outcome, own = outcomes[rid], rid == pair["request_id"]
+        pages[rid] = versions.keep_new(ctx.report_dir, rid, actor=reviewer, kind="review_decision",
+                                      what=what if own else elsewhere, reason=reason if own else "",
+                                      outcome=outcome[0], findings=outcome[1])
     outcome = outcomes[pair["request_id"]]
     kept = pages[pair["request_id"]]
     _refresh_auditor_db(ctx)
