@@ -212,7 +212,7 @@ def parse_amount(raw: object, scale: float = 1) -> float | None:
     if len(t) > _AMOUNT_MAX_LEN or not _AMOUNT.fullmatch(t):
         raise UnparseableAmount(f"金额值{str(raw)!r}无法识别为数字")
     mantissa, _, exponent = t.replace("E", "e").partition("e")
-    return float(f"{mantissa}e{int(exponent or 0) + _pow10(scale)}")
+    return float(f"{mantissa}e{int(exponent or 0) + _pow10(scale)}") + 0.0  # + 0.0: "-0" is 0, never "-0.00"
 
 
 @functools.lru_cache(maxsize=1)

@@ -298,7 +298,8 @@ create or replace temp macro hd_number(x) as
     end;
 
 -- fast paths: plain decimals, then the common "12,345.60" and "1234.5元" forms (at most 40
--- characters once the commas and 元 are gone, as hd_amount_number requires)
+-- characters once the commas and 元 are gone, as hd_amount_number requires); + 0.0 makes "-0" a plain 0
+-- (a report showed a balance "-0.00")
 create or replace temp macro hd_amount(x, scale) as
     case
         when regexp_full_match(x, '-?[0-9]+(\.[0-9]+)?') then
@@ -310,7 +311,7 @@ create or replace temp macro hd_amount(x, scale) as
             case when scale = 1 then cast(replace(x, ',', '') as double)
                  else cast(replace(x, ',', '') || 'e' || cast(round(log10(scale)) as integer) as double) end
         else hd_amount_clean(hd_amount_text(x), scale)
-    end;
+    end + 0.0;
 
 -- an amount (a double of hd_amount) as an exact decimal of 6 places, for sums that must not depend on
 -- the order DuckDB's threads add rows in; an absurd amount is held at ±1e26 (far past every limit,

@@ -314,3 +314,20 @@ def test_values_the_contract_gives_no_reading_of_are_quarantined_naming_the_valu
                  '"持仓市值"值"-30000"为负数，不能为负', '"购置价格"值"-150000"为负数，不能为负',
                  '"认缴出资额"值"-200000"为负数，不能为负']:
         assert want in reasons, (want, sorted(reasons))
+
+
+def test_a_balance_written_minus_zero_is_zero_in_python_sql_and_the_report(traps14_run, macros):
+    """`-0` was staged as the double -0.0, and the household's page listed the account's balance as "-0.00"."""
+    import math
+
+    from matching.normalize import parse_amount
+
+    _, ctx = traps14_run
+    for cell in ("-0", "-0.00", "-0万", "－0元"):
+        [(sql,)] = macros.execute("select hd_amount(?, 1)", [cell]).fetchall()
+        assert math.copysign(1, parse_amount(cell)) == math.copysign(1, sql) == 1.0, cell
+    rows = query(ctx, "select format('{:,.2f}', b.balance_yuan) from stg_bank b join stg_requests r using (id_norm) "
+                      "where r.request_id = 'TQ18'")
+    assert sorted(rows) == [("0.00",), ("0.00",)]
+    page = (ctx.report_dir / "households" / "TQ18.html").read_text(encoding="utf-8")
+    assert "-0.00" not in page and page.count(">0.00<") >= 2
