@@ -94,6 +94,10 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     (a,) = w.household("TQ44", [("赵五", "本人")])
     bank(w, "赵五(已故)", "", "25000")
     w.expect("TQ44", *over)
+    # … and a quarantined ID-less account under the name with a remark names the member (it named nobody: CLEAR)
+    w.household("TQ55", [("甘五五", "本人")])
+    bank(w, "甘五五（已故）", "", "RMB5000")
+    w.expect("TQ55", "INCOMPLETE", "RECORD_QUARANTINED")
     # … and a registration row with the member's ID and a remark after his name is his, nothing else
     (a,) = w.household("TQ12", [("甘十二", "本人")])
     w.rows["public_security"][-1]["姓名"] = "甘十二（曾用名甘二）"
