@@ -51,8 +51,8 @@ _WS_EDGES = re.compile(f"^[{WS_CLASS}]+|[{WS_CLASS}]+$")
 #: Middle-dot look-alikes used in minority names; all become U+00B7.
 DOTS = ".\u00b7\u0387\u2022\u2024\u2027\u2219\u22c5\u30fb\uff0e\uff65"
 _DOTS = re.compile(f"[{re.escape(DOTS)}]")
-#: a remark a clerk puts after a name (`李四（曾用名李三）`, `赵五(已故)`): not part of the name
-_REMARK = re.compile(r"\([^()]*\)$")
+#: a remark a clerk puts after a name (`李四（曾用名李三）`, `赵五(已故)`, `王六【已销户】`): not part of the name
+_REMARK = re.compile(r"[(\[【][^()\[\]【】]*[)\]】]$")
 
 # Patterns spell digits as [0-9]: Python's \d also matches non-ASCII digits, RE2's does not.
 _DATE_SEP = re.compile(

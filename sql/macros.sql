@@ -73,14 +73,14 @@ create or replace temp macro hd_mask_name(x) as
 
 -- Names ------------------------------------------------------------------------
 
--- a remark after the name (`李四（曾用名李三）`, `赵五(已故)`) is no part of it (as normalize_name)
+-- a remark after the name (`李四（曾用名李三）`, `赵五(已故)`, `王六【已销户】`) is no part of it (as normalize_name)
 create or replace temp macro hd_name_norm(x) as
     nullif(
         case
             when regexp_matches(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF01}-\x{FF5E}\x{FFE5}]')
-                then regexp_replace(regexp_replace(hd_remove_ws(hd_fold(nfc_normalize(x))), '\([^()]*\)$', ''),
+                then regexp_replace(regexp_replace(hd_remove_ws(hd_fold(nfc_normalize(x))), '[(\[【][^()\[\]【】]*[)\]】]$', ''),
                                     '[.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF0E}\x{FF65}]', '·', 'g')
-            when ends_with(x, ')') then regexp_replace(nfc_normalize(x), '\([^()]*\)$', '')
+            when regexp_matches(x, '[)\]】]$') then regexp_replace(nfc_normalize(x), '[(\[【][^()\[\]【】]*[)\]】]$', '')
             else nfc_normalize(x)
         end,
         '');
