@@ -58,6 +58,8 @@ def cap(text: object, limit: int = REASON_MAX) -> str:
 # a run of letters and digits (also full-width), groups joined by single spaces or hyphens
 _ALNUM = "0-9A-Za-z\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A"
 _RUN = re.compile(f"[{_ALNUM}]+(?:[ \u3000\u00a0-][{_ALNUM}]+)*")
+#: a date and the hour after it (`2026-11-26 08` of `2026-11-26 08:00:00`): joined, they have 10 digits in a row
+_DATE_RUN = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}[ \u3000\u00a0][0-9]{1,2}")
 _FOLD = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
                        **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)},
                        **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}})
@@ -76,6 +78,8 @@ def mask_long_numbers(text: str | None, min_digits: int = 10) -> str | None:
         return text
 
     def one(m: re.Match) -> str:
+        if _DATE_RUN.fullmatch(m.group(0).translate(_FOLD)):  # 2026-11-26 25:00:00 is no ID: shown as delivered
+            return m.group(0)
         folded = re.sub(r"[ \u3000\u00a0-]", "", m.group(0).translate(_FOLD))
         if not re.search(f"[0-9]{{{min_digits},}}", folded):
             return m.group(0)

@@ -51,13 +51,16 @@ _WS_EDGES = re.compile(f"^[{WS_CLASS}]+|[{WS_CLASS}]+$")
 #: Middle-dot look-alikes used in minority names; all become U+00B7.
 DOTS = ".\u00b7\u0387\u2022\u2024\u2027\u2219\u22c5\u30fb\uff0e\uff65"
 _DOTS = re.compile(f"[{re.escape(DOTS)}]")
+#: a remark a clerk puts after a name (`李四（曾用名李三）`, `赵五(已故)`, `王六【已销户】`): not part of the name
+_REMARK = re.compile(r"[(\[【][^()\[\]【】]*[)\]】]$")
 
 # Patterns spell digits as [0-9]: Python's \d also matches non-ASCII digits, RE2's does not.
 _DATE_SEP = re.compile(
     r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})[日号]?"
-    r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"  # a zone: its day
+    r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?: ?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?))?)?"  # a zone: its day
 )
-_DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})(?:\.0+)?")  # 20261120.0: a spreadsheet's float
+# 20261120.0: a spreadsheet's float; 20261120083000: a database's timestamp (yyyyMMddHHmmss)
+_DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})(?:\.0+|(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?")
 _EXCEL_SERIAL = re.compile(r"([1-9][0-9]{4})(?:\.[0-9]+)?")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _MONTH_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})(?:\.0+)?")  # 202611.0 as well
@@ -102,16 +105,17 @@ def _t2s():
 
 
 def normalize_name(raw: object) -> str | None:
-    """A name for comparison: NFKC, no whitespace, one middle dot ``·``, simplified characters.
+    """A name for comparison: NFKC, no whitespace, one middle dot ``·``, simplified characters, without a
+    trailing remark in brackets.
 
-    ``' 歐陽　修 '`` → ``'欧阳修'``; ``'买买提.艾力'`` → ``'买买提·艾力'``.  Placeholders
-    for rare characters (``*``, pinyin) are kept as they are.  Returns ``None``
+    ``' 歐陽　修 '`` → ``'欧阳修'``; ``'买买提.艾力'`` → ``'买买提·艾力'``; ``'李四（曾用名李三）'`` → ``'李四'``.
+    Placeholders for rare characters (``*``, pinyin) are kept as they are.  Returns ``None``
     for empty input.
     """
     if raw is None:
         return None
     s = unicodedata.normalize("NFKC", str(raw))
-    s = _WS.sub("", s)
+    s = _REMARK.sub("", _WS.sub("", s))
     s = _DOTS.sub("\u00b7", s)
     if not s:
         return None
@@ -129,8 +133,9 @@ def _make_date(y: str, m: str, d: str) -> dt.date | None:
 
 def parse_date(raw: object) -> dt.date | None:
     """A date from ``YYYYMMDD``, ``YYYY-MM-DD``, ``YYYY/M/D``, ``YYYY.M.D``, ``YYYY年M月D日`` (or ``D号``),
-    ``YYYY-MM-DD HH:MM[:SS]`` (a zone after it, as PostgreSQL writes a timestamptz: the day as written) or an
-    Excel serial number (5 digits, 1899-12-30 epoch).
+    ``YYYY-MM-DD HH:MM[:SS]`` (a zone after it, as PostgreSQL writes a timestamptz or ``+0800`` after a space:
+    the day as written), ``YYYYMMDDHHMMSS`` (a database's timestamp) or an Excel serial number (5 digits,
+    1899-12-30 epoch).
 
     Returns ``None`` for empty input *and* for anything else (``'2023-13-45'``);
     callers that must tell the two apart check :func:`is_blank` first.
@@ -207,7 +212,7 @@ def parse_amount(raw: object, scale: float = 1) -> float | None:
     if len(t) > _AMOUNT_MAX_LEN or not _AMOUNT.fullmatch(t):
         raise UnparseableAmount(f"金额值{str(raw)!r}无法识别为数字")
     mantissa, _, exponent = t.replace("E", "e").partition("e")
-    return float(f"{mantissa}e{int(exponent or 0) + _pow10(scale)}")
+    return float(f"{mantissa}e{int(exponent or 0) + _pow10(scale)}") + 0.0  # + 0.0: "-0" is 0, never "-0.00"
 
 
 @functools.lru_cache(maxsize=1)

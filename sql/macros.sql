@@ -45,11 +45,13 @@ create or replace temp macro hd_account(x) as
 create or replace temp macro hd_blank(x) as
     coalesce(regexp_full_match(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]*'), true);
 
--- a date, month, amount or number cell that says there is no value (无, -, —, /, N/A, NULL, MySQL's zero date…):
--- empty, i.e. unknown (never zero), as a blank cell; not an unreadable value to quarantine
+-- a date, month, amount or number cell that says there is no value (无, -, —, /, N/A, NULL, MySQL's zero date
+-- and zero datetime `0000-00-00 00:00:00`, whitespace removed here…): empty, i.e. unknown (never zero), as a blank
+-- cell; not an unreadable value to quarantine
 create or replace temp macro hd_none(x) as
     upper(hd_remove_ws(x)) in ('无', '暂无', '空', '-', '－', '—', '——', '--', '―', '/', '／', '\', 'N/A', 'NA',
-                                'NULL', '0000-00-00', '00000000', '0000-00', '000000');
+                                'NULL', '0000-00-00', '00000000', '0000-00', '000000', '0000-00-0000:00:00',
+                                '00000000000000');
 
 -- masking of personal values in what a person reads (as hedui.masking)
 create or replace temp macro hd_mask_id(x) as
@@ -71,11 +73,14 @@ create or replace temp macro hd_mask_name(x) as
 
 -- Names ------------------------------------------------------------------------
 
+-- a remark after the name (`李四（曾用名李三）`, `赵五(已故)`, `王六【已销户】`) is no part of it (as normalize_name)
 create or replace temp macro hd_name_norm(x) as
     nullif(
         case
             when regexp_matches(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF01}-\x{FF5E}\x{FFE5}]')
-                then regexp_replace(hd_remove_ws(hd_fold(nfc_normalize(x))), '[.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF0E}\x{FF65}]', '·', 'g')
+                then regexp_replace(regexp_replace(hd_remove_ws(hd_fold(nfc_normalize(x))), '[(\[【][^()\[\]【】]*[)\]】]$', ''),
+                                    '[.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF0E}\x{FF65}]', '·', 'g')
+            when regexp_matches(x, '[)\]】]$') then regexp_replace(nfc_normalize(x), '[(\[【][^()\[\]【】]*[)\]】]$', '')
             else nfc_normalize(x)
         end,
         '');
@@ -213,12 +218,13 @@ create or replace temp macro hd_date_n(n) as
 -- on text already folded and stripped
 create or replace temp macro hd_date_clean(s) as
     case
-        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}[日号]?([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then
+        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}[日号]?([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?( ?(Z|[+-][0-9]{2}(:?[0-9]{2})?))?)?') then
             hd_ymd(
                 regexp_extract(s, '^([1-9][0-9]{3})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年][0-9]{1,2}[-/.月]([0-9]{1,2})', 1))
-        when regexp_full_match(s, '[1-9][0-9]{7}(\.0+)?') then hd_date_8(substr(s, 1, 8))  -- 20261120.0: a float
+        -- 20261120.0: a float; 20261120083000: a database's timestamp (yyyyMMddHHmmss)
+        when regexp_full_match(s, '[1-9][0-9]{7}(\.0+|([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?') then hd_date_8(substr(s, 1, 8))
         when regexp_full_match(s, '[1-9][0-9]{4}(\.[0-9]+)?') then
             date '1899-12-30' + cast(substr(s, 1, 5) as integer)
     end;
@@ -292,7 +298,8 @@ create or replace temp macro hd_number(x) as
     end;
 
 -- fast paths: plain decimals, then the common "12,345.60" and "1234.5元" forms (at most 40
--- characters once the commas and 元 are gone, as hd_amount_number requires)
+-- characters once the commas and 元 are gone, as hd_amount_number requires); + 0.0 makes "-0" a plain 0
+-- (a report showed a balance "-0.00")
 create or replace temp macro hd_amount(x, scale) as
     case
         when regexp_full_match(x, '-?[0-9]+(\.[0-9]+)?') then
@@ -304,7 +311,7 @@ create or replace temp macro hd_amount(x, scale) as
             case when scale = 1 then cast(replace(x, ',', '') as double)
                  else cast(replace(x, ',', '') || 'e' || cast(round(log10(scale)) as integer) as double) end
         else hd_amount_clean(hd_amount_text(x), scale)
-    end;
+    end + 0.0;
 
 -- an amount (a double of hd_amount) as an exact decimal of 6 places, for sums that must not depend on
 -- the order DuckDB's threads add rows in; an absurd amount is held at ±1e26 (far past every limit,
