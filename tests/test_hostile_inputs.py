@@ -192,7 +192,7 @@ def test_an_id_or_account_number_typed_into_an_objection_is_masked_for_every_rea
 ])
 def test_a_county_clerk_reads_nothing_of_another_county(site, path):
     r = site("clerk1").get(path)
-    assert r.status_code == 403 and "李四" not in r.text and THEIRS not in r.text.replace(path, "")
+    assert r.status_code == (403 if path.startswith("/runs/") else 404) and "李四" not in r.text and THEIRS not in r.text.replace(path, "")
 
 
 def test_exports_and_searches_stay_in_the_clerks_county_and_neutralize_formulas(site):

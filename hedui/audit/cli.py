@@ -27,6 +27,7 @@ from hedui.audit.log import (
     LogProblem,
     mask_free_text,
 )
+from hedui.audit.sql_errors import explain
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def _run_sql(con, sql: str, *, csv_out: bool, max_rows: int, timeout_s: float | 
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as exc:
-        raise AuditError(f"查询失败：{mask_free_text(str(exc))}") from None
+        raise AuditError(explain(exc)) from None
     for stmt in statements:
         with _statement_timer(con, timeout_s) as fired:
             try:
@@ -138,7 +139,7 @@ def _run_sql(con, sql: str, *, csv_out: bool, max_rows: int, timeout_s: float | 
             except duckdb.Error as exc:
                 if fired.is_set():
                     raise AuditError(f"查询超过 {timeout_s:g} 秒被中止（{ENV_AUDIT_TIMEOUT}）：请缩小查询范围") from None
-                raise AuditError(f"查询失败：{mask_free_text(str(exc))}") from None
+                raise AuditError(explain(exc)) from None
 
 
 def cli_audit(args) -> int:

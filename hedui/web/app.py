@@ -150,8 +150,8 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
             message = _STARLETTE_ZH.get(exc.status_code, "请求无法处理：请从工作台页面上的链接和按钮进入。")
         response = render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "出错了"),
                           message=mask_free_text(message))  # a page asked for by an ID number does not echo it
-        if exc.status_code == 405 and exc.headers:  # the Allow header a 405 must carry (RFC 9110)
-            response.headers["Allow"] = exc.headers.get("Allow", "GET")
+        if exc.status_code == 405:  # the Allow header a 405 must carry (RFC 9110): every route's of this path
+            response.headers["Allow"] = _allowed_methods(app, request) or (exc.headers or {}).get("Allow", "GET")
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -223,6 +223,19 @@ _STARLETTE_ZH = {
     404: "未找到该页面：请从工作台首页进入。",
     405: "不支持该访问方式：请使用页面上的按钮提交。",
 }
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> str:
+    """The methods of every route matching the request's path: Starlette named only the first route's, so a
+    405 on /login said "GET" although its sign-in form is a POST to it."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods - {"HEAD"}))
 
 
 def _safe_next(target: str) -> str:
