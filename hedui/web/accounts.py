@@ -84,6 +84,7 @@ def connect(workdir: Path | str) -> sqlite3.Connection:
             created_at text not null, changed_at text not null);
         create table if not exists login_failures (key text not null, at real not null);
         create table if not exists ended_sessions (sid text primary key, until real not null);
+        create table if not exists login_known (key text primary key, at real not null);
         create index if not exists login_failures_key on login_failures(key, at);
     """)
     return con
@@ -222,14 +223,35 @@ def failure_keys(username: str, client: str) -> list[str]:
     return [f"user:{name}@{client}", f"ip:{client}", f"name:{name}"]
 
 
+#: an address a user signed in from within this time is theirs: the user-name limit over every address does not
+#: apply there (a guesser spread over a few addresses, repeating every window, kept the clerk out for good)
+KNOWN_SECONDS = 90 * 86400.0
+
+
 def too_many_failures(workdir, keys: list[str], now: float) -> bool:
-    """True when a key (`user:NAME@ADDRESS`, `ip:ADDRESS`, `name:NAME`) failed its limit within the window."""
+    """True when a key (`user:NAME@ADDRESS`, `ip:ADDRESS`, `name:NAME`) failed its limit within the window;
+    `name:` not at an address the user signed in from within KNOWN_SECONDS."""
     con = connect(workdir)
     try:
         con.execute("delete from login_failures where at < ?", [now - FAILURE_WINDOW])
-        return any(con.execute("select count(*) from login_failures where key = ? and at >= ?",
-                               [k, now - FAILURE_WINDOW]).fetchone()[0] >= MAX_FAILURES[k.split(":", 1)[0]]
-                   for k in keys)
+        over = [k for k in keys if con.execute("select count(*) from login_failures where key = ? and at >= ?",
+                                               [k, now - FAILURE_WINDOW]).fetchone()[0]
+                >= MAX_FAILURES[k.split(":", 1)[0]]]
+        if over and all(k.startswith("name:") for k in over):
+            known = con.execute("select 1 from login_known where key = ? and at >= ?",
+                                [keys[0], now - KNOWN_SECONDS]).fetchone()
+            return known is None
+        return bool(over)
+    finally:
+        con.close()
+
+
+def record_success(workdir, keys: list[str], now: float) -> None:
+    """Remember the address a user signed in from (`keys[0]`, `user:NAME@ADDRESS`; see too_many_failures)."""
+    con = connect(workdir)
+    try:
+        con.execute("delete from login_known where at < ?", [now - KNOWN_SECONDS])
+        con.execute("insert or replace into login_known values (?, ?)", [keys[0], now])
     finally:
         con.close()
 

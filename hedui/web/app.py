@@ -180,6 +180,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
             accounts.record_failure(workdir, keys, now)
             _failed_sign_in(username, client)  # at most the limits' worth: a refused guess is not written
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
+        accounts.record_success(workdir, keys, now)
         session = sessions.new(user.username, user.changed_at)
         response = RedirectResponse(_safe_next(next), status_code=303)
         sessions.set_cookie(response, session)
