@@ -240,3 +240,19 @@ def test_oh08_a_csrf_token_of_another_users_session_is_refused(site):
         assert clerk.post("/logout", {"csrf_token": token})[0] == 403
     assert "令牌不对" not in _objections(site, "OH02")
     assert clerk.get("/")[0] == 200  # still signed in: a forged sign-out did not end the session
+
+
+def test_oh09_hostile_decision_fields_get_a_chinese_400_never_a_500_nor_an_echo_of_it_all(site):
+    # before: seen="²" (str.isdigit is true for it) or 5000 digits passed the check and int() raised: a 500 and a
+    # traceback in the server log; a decision of 100 000 characters came back whole in the error page
+    key = site["key"]
+    clerk = sign_in(site, "oh_clerk")
+    page = clerk.page(f"/review/{RUN}/{key}")
+    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                           next(f for f in re.findall(r"<form[^>]*>.*?</form>", page, re.S) if "/decide" in f)))
+    for seen in ("²", "9" * 5000, "-1", "1.0"):
+        status, _, body = clerk.post(f"/review/{RUN}/{key}/decide",
+                                     {**form, "seen": seen, "decision": "confirmed", "reason": "核实"})
+        assert status == 400 and "请从复核匹配对页面提交决定" in _error(body), (seen[:5], status)
+    status, _, body = clerk.post(f"/review/{RUN}/{key}/decide", {**form, "decision": "x" * 100_000, "reason": "核实"})
+    assert status == 400 and "无效：可选" in _error(body) and len(_error(body)) < 200

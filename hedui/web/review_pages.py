@@ -193,7 +193,7 @@ def register(app: FastAPI) -> None:
             raise HTTPException(400, "理由过长：请控制在 2000 字以内")
         if not user.can("review"):
             raise HTTPException(403, f"{user.role_zh}不能作出复核决定")
-        if not seen.isdigit():
+        if not (seen.isascii() and seen.isdigit() and len(seen) <= 9):  # "²" or 5000 digits: int() raised, a 500
             raise HTTPException(400, "请从复核匹配对页面提交决定（页面已过期或表单不完整）：请重新打开该匹配对")
         ctx = RunContext.of(workdir, workdir, run_date)
         try:
