@@ -31,7 +31,7 @@ def site(tmp_path_factory):
     (key,) = [k for (k,) in query(ctx, "select decision_key from review_queue where request_id = 'OH01'")]
     work = ctx.workdir
     for name, role, region in (("oh_clerk", "clerk", REGION), ("oh_far", "clerk", OUTSIDER_REGION),
-                               ("oh_boss", "supervisor", REGION)):
+                               ("oh_boss", "supervisor", REGION), ("oh_adm", "admin", "360000")):
         accounts.add_user(work, name, f"pw-{name}-0123456", role, [region], display_name=name)
     with serving(lambda port: create_app(work, {f"127.0.0.1:{port}"})) as (port, _):
         yield {"port": port, "host": f"127.0.0.1:{port}", "work": work, "key": key, "ctx": ctx}
@@ -256,3 +256,23 @@ def test_oh09_hostile_decision_fields_get_a_chinese_400_never_a_500_nor_an_echo_
         assert status == 400 and "请从复核匹配对页面提交决定" in _error(body), (seen[:5], status)
     status, _, body = clerk.post(f"/review/{RUN}/{key}/decide", {**form, "decision": "x" * 100_000, "reason": "核实"})
     assert status == 400 and "无效：可选" in _error(body) and len(_error(body)) < 200
+
+
+def test_oh10_an_over_long_note_or_account_field_is_refused_briefly(site):
+    # before: a supervisor's note on an objection had no limit (200 KB went into the objection, the report's
+    # version record and the audit log), and the account form echoed a 5000-character user name or region whole
+    from hedui.web import accounts, objections
+
+    clerk, boss = sign_in(site, "oh_clerk"), sign_in(site, "oh_boss")
+    assert clerk.post(f"/h/{RUN}/OH02/objections", {"csrf_token": clerk.csrf(), "reason": "申请人称车辆已报废"})[0] == 303
+    (obj,) = [o for o in objections.for_household(site["work"], RUN, "OH02") if o["reason"] == "申请人称车辆已报废"]
+    status, _, body = boss.post(f"/objections/{obj['id']}/decide",
+                                {"csrf_token": boss.csrf(), "decision": "rejected", "note": "不予受理" * 600})
+    assert status == 400 and "2000" in _error(body)
+    assert objections.get(site["work"], obj["id"])["status"] == "open"
+    adm = sign_in(site, "oh_adm")
+    for field in ({"username": "a" * 5000, "regions": REGION}, {"username": "oh_new", "regions": "36" + "0" * 5000}):
+        status, _, body = adm.post("/users", {"csrf_token": adm.csrf("/users"), "display_name": "新", "role": "clerk",
+                                              "password": "pw-oh_new-0123456", **field})
+        assert status == 400 and "无效" in _error(body) and len(_error(body)) < 200, _error(body)[:80]
+    assert accounts.get_user(site["work"], "oh_new") is None

@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from hedui.errors import HeduiError
+from hedui.paths import shown  # a form field of any length is not echoed whole
 
 ROLES = {"clerk": "核对员", "supervisor": "审核员", "auditor": "审计员", "admin": "管理员"}
 PERMISSIONS = {
@@ -97,7 +98,7 @@ def validate_regions(regions: list[str]) -> tuple[str, ...]:
     for r in regions:
         r = r.strip()
         if not _REGION.match(r):
-            raise AccountError(f"区划代码“{r}”无效：应为 6 位数字的 GB/T 2260 代码，如 360102（县区）或 360100（市）")
+            raise AccountError(f"区划代码“{shown(r)}”无效：应为 6 位数字的 GB/T 2260 代码，如 360102（县区）或 360100（市）")
         if not region_name(r):
             raise AccountError(f"区划代码 {r} 不在 GB/T 2260 行政区划表中：请核对后重试")
         out.append(r)
@@ -135,9 +136,9 @@ def _now() -> str:
 
 def add_user(workdir, username: str, password: str, role: str, regions: list[str], display_name: str = "") -> User:
     if not _USERNAME.match(username):
-        raise AccountError(f"用户名“{username}”无效：2–32 个字母、数字或 _ . -")
+        raise AccountError(f"用户名“{shown(username)}”无效：2–32 个字母、数字或 _ . -")
     if role not in ROLES:
-        raise AccountError(f"角色“{role}”无效：可选 {', '.join(f'{k}（{v}）' for k, v in ROLES.items())}")
+        raise AccountError(f"角色“{shown(role)}”无效：可选 {', '.join(f'{k}（{v}）' for k, v in ROLES.items())}")
     check_password(password, username)
     display_name = check_display_name(display_name)
     regs = validate_regions(regions)

@@ -248,6 +248,8 @@ def register(app: FastAPI) -> None:
         note = mask_free_text(note)
         if decision not in ("accepted", "rejected") or not note.strip():
             raise HTTPException(400, "请选择受理或不予受理，并填写理由")
+        if len(note) > 2000:  # as an objection's and a decision's reason: it goes to the report's versions and the log
+            raise HTTPException(400, "理由过长：请控制在 2000 字以内，附件另行归档")
         with DB_LOCK:  # read, re-check and decide in one go: a double click or two supervisors decide once
             obj = objections.get(workdir, objection_id)
             if not obj or not objections.allows(user, obj["region_code"]):
