@@ -276,3 +276,20 @@ def test_oh10_an_over_long_note_or_account_field_is_refused_briefly(site):
                                               "password": "pw-oh_new-0123456", **field})
         assert status == 400 and "无效" in _error(body) and len(_error(body)) < 200, _error(body)[:80]
     assert accounts.get_user(site["work"], "oh_new") is None
+
+
+def test_oh11_a_reason_holding_terminal_escapes_reaches_the_auditors_terminal_harmless(site, capsys):
+    # before: `hedui audit` printed cells as stored: a reason (or a delivered name) holding ESC [2J or an OSC
+    # window-title sequence cleared or retitled the auditor's terminal
+    key = site["key"]
+    clerk = sign_in(site, "oh_clerk")
+    page = clerk.page(f"/review/{RUN}/{key}")
+    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                           next(f for f in re.findall(r"<form[^>]*>.*?</form>", page, re.S) if "/decide" in f)))
+    reason = "开户资料不符\x1b[2J\x1b]0;owned\x07\x9b31m"
+    assert clerk.post(f"/review/{RUN}/{key}/decide", {**form, "decision": "confirmed", "reason": reason})[0] == 303
+    sql = "select reason, 1 as n from review_decisions where reason like '开户资料不符%'"
+    for extra in ([], ["--csv"]):
+        rc, out, _ = _cli(capsys, "audit", "--workdir", str(site["work"]), *extra, "-c", sql)
+        assert rc == 0 and "开户资料不符" in out, out
+        assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", out), repr(out)
