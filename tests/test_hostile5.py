@@ -293,3 +293,15 @@ def test_oh11_a_reason_holding_terminal_escapes_reaches_the_auditors_terminal_ha
         rc, out, _ = _cli(capsys, "audit", "--workdir", str(site["work"]), *extra, "-c", sql)
         assert rc == 0 and "开户资料不符" in out, out
         assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", out), repr(out)
+
+
+def test_oh12_the_audit_tool_pointed_at_the_working_database_refuses_it(site, capsys):
+    # before: `hedui audit --db WORKDIR/hedui.duckdb` (a careless --db) opened the working database read-only and
+    # printed its staged tables: applicants' names unmasked, which the auditor database holds only as 赵*
+    work = site["work"]
+    for argv in (["--db", str(work / "hedui.duckdb"), "-c", "select name from stg_requests"],
+                 ["verify", "--workdir", str(work), "--db", str(work / "hedui.duckdb")]):
+        rc, out, err = _cli(capsys, "audit", *argv)
+        assert rc == 1 and "赵敏" not in out + err and "是核对工作库" in err and "hedui_audit.duckdb" in err, err
+    rc, out, _ = _cli(capsys, "audit", "--workdir", str(work), "-c", "select name_masked from members order by 1")
+    assert rc == 0 and "赵*" in out and "赵敏" not in out
