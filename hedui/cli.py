@@ -135,12 +135,12 @@ def cmd_link(args) -> int:
 
 
 def cmd_pdf(args) -> int:
-    from hedui.paths import validate_run_date
+    from hedui.ops.business_date import parse_business_date  # as `run` takes it: 20261128 or 2026-11-28
     from hedui.privacy.request_ids import as_staged
     from hedui.steps.report.display import safe_name
     from hedui.steps.report.outputs import write_pdf_files
 
-    validate_run_date(args.date)
+    args.date = parse_business_date(args.date, "--date")
     folder = Path(args.workdir) / "reports" / args.date
     if not (folder / "households").is_dir():
         raise HeduiError(f"未找到批次 {args.date} 的报告目录 {folder}：请先运行 hedui run")
@@ -161,12 +161,12 @@ def _terminal_safe(value) -> str:
 
 def _review_ctx(args):
     from hedui import db
-    from hedui.paths import validate_run_date
+    from hedui.ops.business_date import parse_business_date  # as `run` takes it: 20261128 or 2026-11-28
     from hedui.pipeline import RunContext
     from hedui.review.queue import latest_run
 
     if args.date:
-        validate_run_date(args.date)
+        args.date = parse_business_date(args.date, "--date")
     workdir = Path(args.workdir)
     if not (workdir / "hedui.duckdb").exists():
         raise HeduiError(f"工作目录 {workdir} 中没有 hedui.duckdb：请先运行 hedui run")

@@ -378,7 +378,7 @@ def test_hedui_audit_reads_statements_from_stdin(auditor_db, capsys, monkeypatch
 
 
 def test_hedui_audit_refuses_to_read_files(auditor_db):
-    with pytest.raises(AuditError, match="file system operations are disabled"):
+    with pytest.raises(AuditError, match="审计库不能读写其他文件"):
         _cli("audit", "--db", str(auditor_db), "-c", "select * from read_csv('/etc/passwd')")
 
 

@@ -192,7 +192,7 @@ def test_an_id_or_account_number_typed_into_an_objection_is_masked_for_every_rea
 ])
 def test_a_county_clerk_reads_nothing_of_another_county(site, path):
     r = site("clerk1").get(path)
-    assert r.status_code == 403 and "李四" not in r.text and THEIRS not in r.text.replace(path, "")
+    assert r.status_code == (403 if path.startswith("/runs/") else 404) and "李四" not in r.text and THEIRS not in r.text.replace(path, "")
 
 
 def test_exports_and_searches_stay_in_the_clerks_county_and_neutralize_formulas(site):
@@ -350,7 +350,10 @@ def test_wrong_passwords_from_elsewhere_do_not_lock_a_clerk_out_but_guessing_sto
     codes = [sign_in(f"10.1.{i // 4}.{i % 4}", "clerk9", f"wrong-{i}") for i in range(7)]
     assert codes[-1] == 401
     assert sign_in("10.2.0.1", "clerk9", "wrong") == 429
-    assert sign_in("10.0.0.7", "clerk9", "pw-clerk9-0123456") == 429
+    assert sign_in("10.3.0.1", "clerk9", "pw-clerk9-0123456") == 429  # a new address waits out the window
+    # the clerk's own desk (she signed in from it) is not locked out by it: a guesser repeating every window
+    # kept her out for good (test_hostile5 OH…)
+    assert sign_in("10.0.0.7", "clerk9", "pw-clerk9-0123456") == 303
 
 
 def test_behind_a_trusted_proxy_the_sign_in_limits_count_each_client_not_the_proxy(tmp_path, monkeypatch):

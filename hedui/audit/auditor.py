@@ -96,6 +96,12 @@ def open_auditor(audit_db_path: Path | str, *, memory_limit: str | None = None,
         raise AuditError(f"无法打开审计库 {path}（{type(exc).__name__}：{str(exc)[:200]}）：请确认 --db 指向 hedui 发布的"
                          f"审计库文件（工作目录的 audit/hedui_audit.duckdb），且 {ENV_AUDIT_MEMORY_LIMIT} / "
                          f"{ENV_AUDIT_TEMP_LIMIT} 是 DuckDB 认得的大小（如 2GB）") from None
+    if con.sql("select count(*) from duckdb_tables() where table_name like 'stg\\_%' escape '\\'").fetchall()[0][0]:
+        # the working database (--db WORKDIR/hedui.duckdb): its staged tables hold names and delivered values
+        # unmasked, which the auditor database publishes only masked
+        con.close()
+        raise AuditError(f"{path} 是核对工作库（含未脱敏的姓名和原始记录），不是审计库：审计员只能查询发布的审计库"
+                         "（用 --workdir 指定工作目录，或 --db 指向其中的 audit/hedui_audit.duckdb）")
     con.sql("set enable_progress_bar = false")  # a local option: set it, then lock everything
     con.sql("set lock_configuration = true")
     return con

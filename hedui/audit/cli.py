@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -27,6 +28,7 @@ from hedui.audit.log import (
     LogProblem,
     mask_free_text,
 )
+from hedui.audit.sql_errors import explain
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,18 @@ def _cell(column: str, value, type_: str = "VARCHAR") -> str:
     return mask_free_text(s)
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _visible(text: str, csv_out: bool) -> str:
+    """A cell safe to print to a terminal: a delivered name or a staff reason holding ESC [2J or an OSC title
+    sequence was written to the auditor's terminal as is. Control characters become U+FFFD (in a table also
+    tab and newline, which break its columns; CSV keeps them, quoted)."""
+    if csv_out:
+        return _CONTROLS.sub("\ufffd", text)
+    return "".join(c if c.isprintable() else "\ufffd" for c in text)
+
+
 def _print_result(rel: duckdb.DuckDBPyRelation, *, csv_out: bool, max_rows: int) -> None:
     cols = list(rel.columns)
     types = [str(t) for t in rel.types]
@@ -65,7 +79,8 @@ def _print_result(rel: duckdb.DuckDBPyRelation, *, csv_out: bool, max_rows: int)
     except duckdb.Error:
         rows = rel.fetchall()
     more = len(rows) > max_rows
-    cells = [[_cell(c, v, t) for c, v, t in zip(cols, r, types, strict=True)] for r in rows[:max_rows]]
+    cells = [[_visible(_cell(c, v, t), csv_out) for c, v, t in zip(cols, r, types, strict=True)]
+             for r in rows[:max_rows]]
     if csv_out:
         from hedui import safe_csv
 
@@ -121,7 +136,7 @@ def _run_sql(con, sql: str, *, csv_out: bool, max_rows: int, timeout_s: float | 
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as exc:
-        raise AuditError(f"查询失败：{mask_free_text(str(exc))}") from None
+        raise AuditError(explain(exc)) from None
     for stmt in statements:
         with _statement_timer(con, timeout_s) as fired:
             try:
@@ -138,7 +153,7 @@ def _run_sql(con, sql: str, *, csv_out: bool, max_rows: int, timeout_s: float | 
             except duckdb.Error as exc:
                 if fired.is_set():
                     raise AuditError(f"查询超过 {timeout_s:g} 秒被中止（{ENV_AUDIT_TIMEOUT}）：请缩小查询范围") from None
-                raise AuditError(f"查询失败：{mask_free_text(str(exc))}") from None
+                raise AuditError(explain(exc)) from None
 
 
 def cli_audit(args) -> int:

@@ -15,6 +15,7 @@ import logging
 from connectors import load_map
 from hedui import db
 from hedui.errors import HeduiError
+from hedui.paths import shown
 from hedui.steps.report.display import display_fields, display_select, register_text_mask
 from matching.linkage import waterfall
 
@@ -139,7 +140,7 @@ def decide(con, run_date: str, decision_key: str, decision: str, reviewer: str, 
     Raises ReviewError for an unknown pair or decision, or a missing reviewer or reason.
     """
     if decision not in DECISIONS:
-        raise ReviewError(f"决定“{decision}”无效：可选 {', '.join(DECISIONS)}")
+        raise ReviewError(f"决定“{shown(decision)}”无效：可选 {', '.join(DECISIONS)}")
     if not reviewer.strip():
         raise ReviewError("请填写审核人")
     if not reason.strip():

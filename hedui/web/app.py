@@ -150,8 +150,8 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
             message = _STARLETTE_ZH.get(exc.status_code, "请求无法处理：请从工作台页面上的链接和按钮进入。")
         response = render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "出错了"),
                           message=mask_free_text(message))  # a page asked for by an ID number does not echo it
-        if exc.status_code == 405 and exc.headers:  # the Allow header a 405 must carry (RFC 9110)
-            response.headers["Allow"] = exc.headers.get("Allow", "GET")
+        if exc.status_code == 405:  # the Allow header a 405 must carry (RFC 9110): every route's of this path
+            response.headers["Allow"] = _allowed_methods(app, request) or (exc.headers or {}).get("Allow", "GET")
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -180,6 +180,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
             accounts.record_failure(workdir, keys, now)
             _failed_sign_in(username, client)  # at most the limits' worth: a refused guess is not written
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
+        accounts.record_success(workdir, keys, now)
         session = sessions.new(user.username, user.changed_at)
         response = RedirectResponse(_safe_next(next), status_code=303)
         sessions.set_cookie(response, session)
@@ -223,6 +224,19 @@ _STARLETTE_ZH = {
     404: "未找到该页面：请从工作台首页进入。",
     405: "不支持该访问方式：请使用页面上的按钮提交。",
 }
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> str:
+    """The methods of every route matching the request's path: Starlette named only the first route's, so a
+    405 on /login said "GET" although its sign-in form is a POST to it."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods - {"HEAD"}))
 
 
 def _safe_next(target: str) -> str:

@@ -16,12 +16,15 @@ from hedui.steps.report import versions
 from hedui.steps.report.display import safe_name
 from hedui.web import exports
 from hedui.web.accounts import User
-from hedui.web.scope import household_region, scoped
+from hedui.web.scope import scoped
 
 _DATE = re.compile(r"^\d{8}$")
 _REQUEST = re.compile(r"^[0-9A-Za-z_\-]{1,80}$")  # report_file_stem's own names
 _STEM = re.compile(r"^[0-9A-Za-z_\-]{1,60}\.[0-9a-f]{12}$")
 SEARCH_LIMIT = 200
+#: the one answer for a household that does not exist and one outside the user's regions (same status, same page):
+#: a 403 told a county's clerk which request ids another county has
+NOT_FOUND_HOUSEHOLD = "未找到该户：该批次中没有这个委托编号，或该户不在您的辖区范围内。请从工作台首页或检索进入。"
 
 
 def rows(rel) -> list[dict]:
@@ -158,10 +161,8 @@ def register(app: FastAPI) -> None:
         request_id = resolve_request(con, run_date, request_id)
         found = rows(con.execute("select * from my_households where run_date = ? and request_id = ?",
                                  [run_date, request_id]))
-        if not found:
-            if household_region(con, run_date, request_id) is not None:
-                raise HTTPException(403, "该户不属于您的辖区，无权查看。")
-            raise HTTPException(404, f"批次 {run_date} 中没有委托编号 {request_id}")
+        if not found:  # one answer whether it does not exist or is another county's: no existence oracle
+            raise HTTPException(404, NOT_FOUND_HOUSEHOLD)
         return found[0]
 
     @app.get("/h/{run_date}/{request_id}", response_class=HTMLResponse)

@@ -14,7 +14,7 @@ from hedui.errors import HeduiError, LockedError
 from hedui.regions import region_label
 from hedui.web import exports, objections
 from hedui.web.accounts import User
-from hedui.web.pages import _xlsx, check_date, hid, resolve_request, rows
+from hedui.web.pages import NOT_FOUND_HOUSEHOLD, _xlsx, check_date, hid, resolve_request, rows
 from hedui.web.scope import DB_LOCK, scoped
 
 
@@ -95,6 +95,7 @@ def _comparison(p: dict, con) -> list[dict]:
     return out
 
 
+NOT_FOUND_PAIR = "未找到该匹配对：该批次中没有这个匹配对，或它不在您的辖区范围内。请从复核队列进入。"
 ELSEWHERE = ("该匹配对的同一成员也在其他辖区家庭的委托中：决定会同时改变那些家庭的核对结论并重出报告，"
              "须由辖区覆盖这些家庭的审核员作出。")
 
@@ -147,10 +148,8 @@ def register(app: FastAPI) -> None:
             raise HTTPException(400, "匹配对的决定键无效")
         mine = con.execute("select request_id from my_queue where run_date = ? and decision_key = ? "
                            "order by request_id", [run_date, key]).fetchall()
-        if not mine:
-            exists = con.execute("select count(*) from review_queue where run_date = ? and decision_key = ?",
-                                 [run_date, key]).fetchall()[0][0]
-            raise HTTPException(403 if exists else 404, "该匹配对不属于您的辖区" if exists else "未找到该匹配对")
+        if not mine:  # one answer whether it does not exist or is another county's (no existence oracle)
+            raise HTTPException(404, NOT_FOUND_PAIR)
         p = pair(con, run_date, key, request_id=mine[0][0])  # the user's household, never another county's
         # the same person asked about in a household outside the scope: a decision would re-issue its report
         p["households_elsewhere"] = con.execute(
@@ -194,7 +193,7 @@ def register(app: FastAPI) -> None:
             raise HTTPException(400, "理由过长：请控制在 2000 字以内")
         if not user.can("review"):
             raise HTTPException(403, f"{user.role_zh}不能作出复核决定")
-        if not seen.isdigit():
+        if not (seen.isascii() and seen.isdigit() and len(seen) <= 9):  # "²" or 5000 digits: int() raised, a 500
             raise HTTPException(400, "请从复核匹配对页面提交决定（页面已过期或表单不完整）：请重新打开该匹配对")
         ctx = RunContext.of(workdir, workdir, run_date)
         try:
@@ -227,7 +226,7 @@ def register(app: FastAPI) -> None:
                                 [run_date, request_id]).fetchall()
             later = later_household_run(con, run_date, request_id) if found else None
         if not found:
-            raise HTTPException(403, "该户不属于您的辖区")
+            raise HTTPException(404, NOT_FOUND_HOUSEHOLD)
         if later:  # its 复查 would re-verify the replaced run on its old deliveries
             raise HTTPException(409, f"该户已在批次 {later} 重新核对，批次 {run_date} 的报告已被取代，异议未登记："
                                      f"请在批次 {later} 的该户页面登记。")
@@ -249,6 +248,8 @@ def register(app: FastAPI) -> None:
         note = mask_free_text(note)
         if decision not in ("accepted", "rejected") or not note.strip():
             raise HTTPException(400, "请选择受理或不予受理，并填写理由")
+        if len(note) > 2000:  # as an objection's and a decision's reason: it goes to the report's versions and the log
+            raise HTTPException(400, "理由过长：请控制在 2000 字以内，附件另行归档")
         with DB_LOCK:  # read, re-check and decide in one go: a double click or two supervisors decide once
             obj = objections.get(workdir, objection_id)
             if not obj or not objections.allows(user, obj["region_code"]):

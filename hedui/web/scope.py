@@ -69,10 +69,3 @@ def scoped(workdir: Path, user: User) -> Iterator:
         finally:
             con.close()
 
-
-def household_region(con, run_date: str, request_id: str) -> str | None:
-    """The region code of a household, whoever asks (to tell 403 from 404 on a `scoped` connection):
-    no personal data leaves this function."""
-    row = con.execute("select region_code from households where run_date = ? and request_id = ?",
-                      [run_date, request_id]).fetchall()
-    return row[0][0] if row else None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from starlette.requests import Request
@@ -82,6 +83,28 @@ class Sessions:
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=self.settings.secure_cookie)
 
 
+FORM_ENCODING_ZH = ("提交的表单编码无效（应为网页表单的 UTF-8 编码），本次提交未保存：请从工作台页面上的表单提交，"
+                    "不要用其他工具或改动编码后提交。")
+
+
+def form_encoding_ok(content_type: str, body: bytes) -> bool:
+    """True when a state-changing body is what the workspace's forms send: URL-encoded UTF-8.
+
+    The form parser decodes what it cannot read as Latin-1 or U+FFFD without a word, so a GBK, raw-byte or
+    invalid-UTF-8 body (a script, a tool set to another charset) saved an objection or a decision reason
+    as mojibake that staff then read as the record."""
+    media, _, params = content_type.partition(";")
+    charset = re.search(r'charset\s*=\s*"?([^";\s]+)', params, re.I)
+    if media.strip().lower() != "application/x-www-form-urlencoded" or (
+            charset and charset.group(1).lower() not in ("utf-8", "utf8")):
+        return False
+    try:
+        unquote_to_bytes(body.decode("ascii").replace("+", " ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def csrf_ok(session: dict | None, token: str | None) -> bool:
     return bool(session and token) and hmac.compare_digest(str(session.get("csrf", "")), str(token))
 
@@ -152,7 +175,12 @@ def host_origin_middleware(settings: Settings):
     is not this site's (cross-site requests); add the security headers to every response."""
 
     async def middleware(request: Request, call_next):
-        response = _refusal(request, settings) or await call_next(request)
+        response = _refusal(request, settings)
+        if response is None and request.method == "POST":  # the body is at most MAX_BODY: read, then replayed
+            body = await request.body()
+            if body and not form_encoding_ok(request.headers.get("content-type", ""), body):
+                response = PlainTextResponse(FORM_ENCODING_ZH, status_code=400)
+        response = response or await call_next(request)
         for k, v in HEADERS.items():  # the refusals too: no framing, no sniffing, no caching of any answer
             response.headers.setdefault(k, v)
         if settings.secure_cookie:  # served over HTTPS (--https): the browser never falls back to plain HTTP
