@@ -89,15 +89,17 @@ VERSIONS = [
 BY_ID = {v["id"]: v for v in VERSIONS}
 
 
-def pick(region: str, year: int, urban_rural: str, program: str) -> str | None:
+def pick(region: str, year: int, urban_rural: str, program: str, fallback: bool = True) -> str | None:
     """policy.md: keyed by county (or city, or province) code, year, urban/rural and program; most specific wins."""
     def prefix(r):
         return r[:2] if r.endswith("0000") else r[:4] if len(r) == 6 and r.endswith("00") else r
 
     fits = [v for v in VERSIONS if region.startswith(prefix(v["scope"]["region"])) and v["scope"]["year"] == year
             and v["scope"]["urban_rural"] in ("*", urban_rural) and v["scope"]["program"] in ("*", program)]
-    if not fits:
-        return None
+    if not fits:  # a year without a version of its own keeps the latest earlier year's in force (pinned)
+        earlier = [v["scope"]["year"] for v in VERSIONS if v["scope"]["year"] < year
+                   and pick(region, v["scope"]["year"], urban_rural, program, fallback=False)]
+        return pick(region, max(earlier), urban_rural, program, fallback=False) if earlier and fallback else None
     return max(fits, key=lambda v: (len(prefix(v["scope"]["region"])), v["scope"]["urban_rural"] != "*",
                                      v["scope"]["program"] != "*"))["id"]
 
@@ -164,6 +166,7 @@ def _households() -> list[dict]:
         # … counted by the city's 特困 version (its 6-digit code 360700), on prior-year disposable income 1.5 × 40,000
         dict(rid="OT10", region="360702", urban="城市", program="特困人员供养", fund=[40000.0], bank=[20000.01]),
         dict(rid="OT11", region="360781", urban="城市", program="特困人员供养", fund=[40000.0], bank=[20000.0]),
+        dict(rid="OT20", region="360781", urban="农村", program="特困人员供养", fund=[15000.0], bank=[15000.01]),
         # the city's 24-month window: income before the last 12 months counts
         dict(rid="OT12", region="360781", urban="城市", program="特困人员供养",
              income=[(m, wage, 2100.0) for m in before12]),
@@ -185,10 +188,11 @@ def _households() -> list[dict]:
     return hh
 
 
-def build_world(hhs: list[dict]) -> tuple[World, dict]:
-    w = World()
+def build_world(hhs: list[dict], w: World | None = None, start: int = 0) -> tuple[World, dict]:
+    fresh = w is None
+    w = World() if w is None else w
     people = {}
-    for k, h in enumerate(hhs):
+    for k, h in enumerate(hhs, start):
         names = [(f"甲{k:02d}{'乙丙'[i]}", rel[0]) for i, rel in enumerate(h["members"])]
         ps = w.household(h["rid"], names, program=h["program"], urban=h["urban"])
         for r in w.rows["requests"]:
@@ -210,7 +214,8 @@ def build_world(hhs: list[dict]) -> tuple[World, dict]:
                   账户余额=f"{v:.2f}", 账户状态="正常", 截至日期="2026-10-31")
         for v in h.get("bank", ()):
             w.bank(a, f"{v:.2f}")
-    strangers(w)
+    if fresh:
+        strangers(w)
     return w, people
 
 
@@ -266,11 +271,7 @@ def second_world(w1: World, people: dict) -> tuple[World, dict]:
     # the dispute: the household says its wage stopped in October; the employer's corrected return says so
     a = people["OT02"][0]
     w.rows["tax"] = [r for r in w.rows["tax"] if not (r["纳税人识别号"] == a["id"] and r["所属期"] == "202610")]
-    # a new request of 2027: 850 a month over 2026-07…12 — under JX-2027's 900, over JX-2026's 800
-    (n,) = w.household("OT40", [("新年甲", "本人")])
-    for r in w.rows["requests"][-1:]:
-        r["区划代码"] = "360102"
-    w.wages(n, window(RUN2, 6), "850")
+    build_world(new_requests(), w, 50)
     for k, kind in enumerate(EVENTS):
         x, y = people[f"OT3{k}"]
         if kind == "death":  # the registration says 死亡, no cremation record (yet)
@@ -298,6 +299,25 @@ def second_world(w1: World, people: dict) -> tuple[World, dict]:
     w.add("tax", 纳税人识别号=x["id"], 姓名=x["name"], 所得项目="工资薪金所得", 所属期="202612", 收入额="100",
           已缴税额="0", 扣缴义务人="赣州某某（集团） 有限公司")
     return w, {f"OT3{k}R": kind for k, kind in enumerate(EVENTS)}
+
+
+def new_requests() -> list[dict]:
+    """Requests of run 2 (2027): a year with its own province version, and one (Hunan) without."""
+    w6 = window(RUN2, 6)
+    hh = [
+        # 850 a month over 2026-07…12: under JX-2027's 900, over JX-2026's 800
+        dict(rid="OT40", region="360102", urban="城市", program="最低生活保障",
+             income=[(m, "工资薪金所得", 850.0) for m in w6]),
+        # the city's 特困 version is of 2026; 2027 has the province's own: the year's version is taken
+        dict(rid="OT41", region="360781", urban="城市", program="特困人员供养",
+             income=[(m, "工资薪金所得", 950.0) for m in w6]),
+        # Hunan has no 2027 version: its 2026 one stays in force
+        dict(rid="OT42", region="430102", urban="城市", program="最低生活保障",
+             income=[(m, "工资薪金所得", 720.0) for m in w6]),
+    ]
+    for h in hh:
+        h["members"] = [("本人",)]
+    return hh
 
 
 def _status(w: World, p: dict, status: str) -> None:
@@ -382,9 +402,11 @@ def test_ot03_every_report_names_its_version_and_source_and_marks_demonstration_
 
 def test_ot04_the_year_of_the_run_selects_the_version(runs):
     got = outcomes(runs["ctx2"])
-    assert got["OT40"] == ("CLEAR", "")  # 850 under JX-2027's 900
+    want = {h["rid"]: expect(h, RUN2) for h in new_requests()}
+    assert {rid: got.get(rid) for rid in want} == want
+    assert want["OT40"] == ("CLEAR", "") and want["OT41"][0] == want["OT42"][0] == "FINDINGS"
     used = dict(query(runs["ctx2"], "select request_id, policy_id from households where run_date = ?", [RUN2]))
-    assert used["OT40"] == "JX-2027"
+    assert {rid: used[rid] for rid in want} == {"OT40": "JX-2027", "OT41": "JX-2027", "OT42": "HN-2026-DB"}
     assert "JX-2027：关于JX-2027社会救助标准的通知" in plain(page(runs["ctx2"], "OT40"))
 
 
