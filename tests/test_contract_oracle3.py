@@ -412,11 +412,43 @@ def test_ot04_the_year_of_the_run_selects_the_version(runs):
 
 def test_ot05_a_dispute_gives_a_new_version_keeps_the_old_and_shows_the_difference(runs):
     ctx1, ctx2 = runs["ctx1"], runs["ctx2"]
-    assert outcomes(ctx1)["OT02"] == ("FINDINGS", "INCOME_OVER_STANDARD")
+    disputed = next(h for h in runs["hhs"] if h["rid"] == "OT02")
+    assert outcomes(ctx1)["OT02"] == expect(disputed, RUN1) == ("FINDINGS", "INCOME_OVER_STANDARD")
+    corrected = dict(disputed, income=[x for x in disputed["income"] if x[0] != "202610"])
+    assert outcomes(ctx2)["OT02"] == expect(corrected, RUN2) == ("CLEAR", "")
     assert page(ctx1, "OT02") == runs["snapshot"]["OT02"]  # the old version is kept, unchanged
     t = plain(page(ctx2, "OT02"))
-    assert "与上次核对相比（复核：本委托的上一版报告）" in t
-    assert f"上次核对：批次 {RUN1}，委托编号 OT02" in t
+    assert "第 2 版报告" in t and "与上次核对相比（复核：本委托的上一版报告）" in t
+    assert f"上次核对：批次 {RUN1}，委托编号 OT02，结论 “发现超出政策规定情形”" in t
+    assert "不再出现的情形：家庭月人均收入高于保障标准（INCOME_OVER_STANDARD）" in t
+    # the finding went with a new year's policy version (another standard, another window): the difference
+    # shown says the two were weighed by different versions, else it reads as if only the facts had changed
+    s = BY_ID["JX-2026"]["source"]
+    assert f"上次核对所用政策版本：JX-2026：{s['notice']}（{s['number']}，{s['date']}）" in t, t
+    t = plain(page(ctx2, "OT38R"))  # a 动态复核 the same way: JX-2026 then, JX-2027 now
+    assert "上次核对所用政策版本：JX-2026" in t and "本次所用政策版本：JX-2027" in t
+
+
+def test_ot07_rechecks_have_the_oracles_outcome_and_list_each_event_alone(runs):
+    ctx = runs["ctx2"]
+    got = outcomes(ctx)
+    ended = {"death", "cremation", "cancelled"}
+    for k in range(len(EVENTS) + 2):
+        rid = f"OT3{k}R"
+        kind = runs["events"].get(rid)
+        h = dict(recheck_households()[k], rid=rid, program="动态复核")
+        outcome, codes = expect(h, RUN2)  # an exempt motorcycle, one flat of two allowed, 5 万元: no finding
+        if kind in ended:
+            outcome, codes = "FINDINGS", "MEMBER_REGISTRATION_ENDED"
+        assert got[rid] == (outcome, codes), rid
+        t = plain(page(ctx, rid))
+        assert f"上次核对：批次 {RUN1}，委托编号 OT3{k}，" in t, rid
+        rows = query(ctx, "select change, kind from changes where run_date = ? and request_id = ?", [RUN2, rid])
+        if kind is None:  # OT37R, OT38R: nothing that is an event
+            assert rows == [] and "与上次核对相比，车辆、房产、企业、工作单位、户籍状态均无变化。" in t, (rid, rows)
+        else:
+            want = {"death": "registration", "cremation": "death", "cancelled": "registration"}.get(kind, kind)
+            assert rows == [("added", want)], (rid, rows)
 
 
 def _alerts(ctx) -> list[dict]:
