@@ -1,7 +1,6 @@
 -- Each household's previous verification: the latest earlier run that verified
 -- the same request (复核, a new report version) or the same applicant
 -- (动态复核, a periodic re-check under a new request id).
--- The previous outcome's policy version is named with it (a new year's standard changes an outcome alone).
 -- What cannot be compared with it (changes.sql compares the rest; the report says which is which):
 --   kinds_not_compared    a kind of fact one of whose sources was missing or failed in this run or in the
 --                         previous one (an old car would look new, a car still owned "no longer there")
@@ -76,13 +75,10 @@ members_not_compared as (
 final as (
     select $run_date as run_date, l.request_id, l.previous_run_date, l.previous_request_id, l.is_same_request,
         o.outcome as previous_outcome, o.findings as previous_findings,
-        -- the version the previous outcome was weighed by: a difference may come from the rules, not the facts
-        ph.policy_id as previous_policy_id, ph.policy_source_zh as previous_policy_source_zh,
         coalesce(k.kinds, []::varchar[]) as kinds_not_compared,
         coalesce(n.row_nos, []::integer[]) as members_not_compared
     from latest as l
     left join outcomes as o on o.run_date = l.previous_run_date and o.request_id = l.previous_request_id
-    left join households as ph on ph.run_date = l.previous_run_date and ph.request_id = l.previous_request_id
     left join kinds_not_compared as k on k.request_id = l.request_id
     left join members_not_compared as n on n.request_id = l.request_id
 )
