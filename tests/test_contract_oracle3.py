@@ -121,6 +121,8 @@ def expect(hh: dict, run_date: str) -> tuple[str, str]:
     excluded |= set(p["excluded_income_items"])
     income = sum(amount for month, item, amount in hh.get("income", ())
                  if month in counted and item not in excluded)
+    # social insurance: a benefit counts, a contribution base is a wage estimate (no tax wage in these worlds)
+    income += sum(amount for month, scheme, _, amount in hh.get("si", ()) if month in counted and scheme not in excluded)
     codes = set()
     if income / p["income_window_months"] / n > standard:
         codes.add("INCOME_OVER_STANDARD")
@@ -149,6 +151,10 @@ def _households() -> list[dict]:
         # the province's 6-month window: months before it and the run's own month do not count
         dict(rid="OT01", region="360102", urban="城市", program="最低生活保障",
              income=[(m, wage, 2000.0) for m in before6] + [(m, wage, 700.0) for m in w6] + [("202611", wage, 9000.0)]),
+        # a wage estimated from the contribution base, and a pension, outside the window: not counted either
+        dict(rid="OT21", region="360102", urban="城市", program="最低生活保障",
+             si=[(m, "企业职工基本养老保险", "缴费", 5000.0) for m in before6]
+             + [("202611", "企业职工基本养老保险", "待遇", 5000.0)] + [(m, "失业保险", "待遇", 790.0) for m in w6]),
         dict(rid="OT02", region="360102", urban="城市", program="最低生活保障", income=[(m, wage, 1610.0) for m in w6]),  # 805 a head
         # the residents' basic pension, taken off the excluded items, counts; 劳务报酬 (written without 所得) does not
         dict(rid="OT03", region="360102", urban="城市", program="医疗救助",
@@ -205,6 +211,8 @@ def build_world(hhs: list[dict], w: World | None = None, start: int = 0) -> tupl
                 w.wages(a, [month], f"{amount:.2f}", item=item)
             else:
                 w.si(a, [month], item, "待遇", benefit=f"{amount:.2f}")
+        for month, scheme, category, amount in h.get("si", ()):
+            w.si(a, [month], scheme, category, **{"base" if category == "缴费" else "benefit": f"{amount:.2f}"})
         for kind, price in h.get("cars", ()):
             w.car(a, f"{price:.2f}", kind=kind)
         for i in range(h.get("flats", 0)):
@@ -395,9 +403,11 @@ def test_ot03_every_report_names_its_version_and_source_and_marks_demonstration_
         assert f"{vid}：{s['notice']}（{s['number']}，{s['date']}）" in t, h["rid"]
         assert ("本报告所用政策参数为演示数据（ZG-2026-DB）" in t) == (vid == "ZG-2026-DB"), h["rid"]
     summary = plain((ctx.report_dir / "index.html").read_text(encoding="utf-8"))
-    assert "ZG-2026-DB" in summary and "演示数据" in summary
-    for vid in ("JX-2026", "GZ-2026-TK", "HN-2026-DB"):
-        assert vid in summary
+    for vid in ("ZG-2026-DB", "JX-2026", "GZ-2026-TK", "HN-2026-DB"):  # the versions the batch was weighed by
+        s = BY_ID[vid]["source"]
+        line = f"政策版本：{vid}：{s['notice']}（{s['number']}，{s['date']}）"
+        assert line in summary, vid
+        assert (f"{line}（演示数据，不得作为正式核对依据）" in summary) == BY_ID[vid]["demonstration"], vid
 
 
 def test_ot04_the_year_of_the_run_selects_the_version(runs):
