@@ -24,6 +24,8 @@ from __future__ import annotations
 import copy
 import csv
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 from contract_world import World, fresh_ids, outcomes, query
@@ -357,8 +359,11 @@ def runs(tmp_path_factory):
     work = tmp_path_factory.mktemp("ot_work")
     ctx1 = _run(w1, RUN1, folder, work, tmp_path_factory.mktemp("ot_inbox1"))
     snapshot = {rid: page(ctx1, rid) for rid in ("OT02",)}
+    urgent_work = tmp_path_factory.mktemp("ot_urgent")
+    shutil.copyfile(ctx1.database, urgent_work / "hedui.duckdb")  # the working database after run 1
     ctx2 = _run(w2, RUN2, folder, work, tmp_path_factory.mktemp("ot_inbox2"))
-    return dict(hhs=hhs, people=people, ctx1=ctx1, ctx2=ctx2, events=events, snapshot=snapshot)
+    return dict(hhs=hhs, people=people, ctx1=ctx1, ctx2=ctx2, events=events, snapshot=snapshot, w1=w1,
+                folder=folder, urgent_work=urgent_work)
 
 
 def page(ctx, rid: str) -> str:
@@ -478,3 +483,25 @@ def test_ot06_each_event_alone_raises_its_alert_and_nothing_else_raises_one(runs
     want = {rid: [ALERT[kind]] for rid, kind in runs["events"].items()}
     assert got == want
     assert not _alerts(runs["ctx1"])
+
+
+def test_ot08_an_urgent_recheck_in_a_new_year_names_the_version_of_the_previous_outcome(runs, tmp_path):
+    """救急难 in January 2027 for a household verified in November 2026: the urgent path's history carries the
+    previous outcome's version as the nightly's does."""
+    from hedui.steps import policy
+    from hedui.urgent import verify_household
+
+    ctx1 = runs["ctx1"]
+    answers = tmp_path / "answers"
+    for source in ("bank", "insurance", "securities"):
+        shutil.copytree(ctx1.inbox / source / RUN1, answers / source)
+    rows = [dict(r, 委托编号="OT38U", 业务类型="动态复核", 委托日期="2027-01-04")
+            for r in runs["w1"].rows["requests"] if r["委托编号"] == "OT38"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(policy, "POLICY_DIR", runs["folder"])
+        mp.setenv("HEDUI_INGEST_WORKERS", "1")
+        urgent = verify_household(runs["urgent_work"], rows, answers=answers, run_date="20270105")
+    assert (urgent["outcome"], urgent["findings"]) == ("CLEAR", "")
+    t = plain(Path(urgent["report"]).read_text(encoding="utf-8"))
+    assert f"上次核对：批次 {RUN1}，委托编号 OT38，" in t
+    assert "上次核对所用政策版本：JX-2026" in t and "本次所用政策版本：JX-2027" in t, t
