@@ -13,10 +13,14 @@ request of 2027, a 复核 of one disputed request, and 动态复核 of household
 policy.md lists, and households where nothing that is an event happened.
 
 Readings pinned where policy.md leaves a choice:
-- the year that selects a version is the year of the run (the verification date), not of the request date;
+- the year that selects a version is the year of the run (the verification date), not of the request date; a
+  year without a version for the household keeps the latest earlier year's (Hunan in 2027), and a year with one
+  takes it even where an earlier year had a more specific one (the city's 特困 version of 2026 in 2027);
 - a county no version covers is never CLEAR: its request rows are quarantined (no version for its region at all)
   or it is INCOMPLETE naming the county (a version for the region, none for its program) — never left out;
-- a vehicle the policy exempts is still a new vehicle between two checks (an alert to look at, not a finding).
+- a vehicle the policy exempts is still a new vehicle between two checks (an alert to look at, not a finding);
+- a death the household registration records (人员状态 死亡) is a 死亡或火化 alert like a cremation record;
+- a re-verification weighed by another version than its previous outcome names that version beside the difference.
 """
 
 from __future__ import annotations
@@ -31,16 +35,6 @@ import pytest
 from contract_world import World, fresh_ids, outcomes, query
 
 RUN1, RUN2 = "20261128", "20270110"
-
-
-def months(first: str, last: str) -> list[str]:
-    """YYYYMM from `first` to `last`, both included."""
-    y, m = int(first[:4]), int(first[4:])
-    out = []
-    while f"{y}{m:02d}" <= last:
-        out.append(f"{y}{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
 
 
 def window(run_date: str, n: int) -> list[str]:
