@@ -142,6 +142,12 @@ def renderers():
                                                kinds_not_compared_zh="工作单位", members_not_compared_zh=None),
      "changes": []},
     {"rich": True, "finding_diff": {"added": ["VEHICLE"], "removed": []}},
+    # the previous outcome weighed by another policy version (a new year's notice): named with its source
+    {"rich": True, "previous": SimpleNamespace(is_same_request=True, previous_run_date="d", previous_request_id="r",
+                                               previous_outcome="CLEAR", previous_findings=None,
+                                               previous_policy_id="JX<2025", previous_policy_source_zh="通知&（号）",
+                                               kinds_not_compared_zh=None, members_not_compared_zh=None),
+     "changes": []},
     {"rich": False, "h": _household(program="动态复核")},  # a re-check with no earlier verification on record
     {"rich": False, "h": _household(policy_demonstration=False, wage_estimate_yuan=0.0, n_unknown_amounts=0,
                                     findings=None, income_monthly_per_capita_yuan=1.0, n_residential_units=0,

@@ -25,7 +25,7 @@ from hedui.steps.report.display import _escape
 log = logging.getLogger(__name__)
 
 #: digests.template_fingerprint() of the templates `render_page` reproduces
-FINGERPRINT = "a47fb71d3133219d"
+FINGERPRINT = "208e2ab513286922"
 
 
 def _join(value, d: str = "") -> str:
@@ -110,6 +110,10 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
                 a(f"{e(finding_zh.get(c, c))}{_sep(i == len(codes))}")
             a("）")
         a(f"；\n本次结论“{e(outcome_zh)}”。</p>\n")
+        was = getattr(previous, "previous_policy_id", None)
+        if was and was != h.policy_id:
+            a(f"<p>上次核对所用政策版本：{e(was)}：{e(previous.previous_policy_source_zh)}；本次所用政策版本："
+              f"{e(h.policy_id or '无')}。两次的保障标准和限额可能不同，结论的变化可能来自政策版本的变化。</p>\n")
         added, removed = finding_diff["added"], finding_diff["removed"]
         if added or removed:
             a("\n<p>")

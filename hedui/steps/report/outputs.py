@@ -89,7 +89,9 @@ def _alerts_sql() -> str:
     kinds = ", ".join(map(_sql_str, ALERT_KINDS))
     return (
         "select c.request_id, coalesce(h.program, ''), p.previous_run_date, p.previous_request_id, "
-        f"{_sql_case('c.kind', ALERT_KINDS, 'null')}, coalesce(m.name, ''), coalesce(m.id_masked, ''), "
+        # policy.md's events name a death however it is known: the registration's 死亡 as the cremation record
+        f"case when c.kind = 'registration' and c.fact_key = '死亡' then {_sql_str(ALERT_KINDS['death'])} "
+        f"else {_sql_case('c.kind', ALERT_KINDS, 'null')} end, coalesce(m.name, ''), coalesce(m.id_masked, ''), "
         "hd_audit_mask(c.detail_zh) "
         "from changes c join previous_verification p using (run_date, request_id) "
         "left join (select h.request_id, h.program from households h join figures f using (run_date, request_id) "
