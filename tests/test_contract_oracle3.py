@@ -248,13 +248,13 @@ def strangers(w: World) -> None:
 
 def _run(world: World, date: str, folder, workdir, inbox):
     from hedui.pipeline import RunContext, run
-    from hedui.steps import policy
 
     world.write(inbox, date)
     ctx = RunContext.of(inbox, workdir, date)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(policy, "POLICY_DIR", folder)
-        mp.setenv("HEDUI_INGEST_WORKERS", "1")  # the request list's suite reads the policy folder in this process
+        # a deployment's own folder, as an environment setting: the per-source workers (the request list's region
+        # check) read it too — a patched module global stayed in this process
+        mp.setenv("HEDUI_POLICY_DIR", str(folder))
         run(ctx)
     return ctx
 
@@ -482,7 +482,6 @@ def test_ot06_each_event_alone_raises_its_alert_and_nothing_else_raises_one(runs
 def test_ot08_an_urgent_recheck_in_a_new_year_names_the_version_of_the_previous_outcome(runs, tmp_path):
     """救急难 in January 2027 for a household verified in November 2026: the urgent path's history carries the
     previous outcome's version as the nightly's does."""
-    from hedui.steps import policy
     from hedui.urgent import verify_household
 
     ctx1 = runs["ctx1"]
@@ -492,8 +491,7 @@ def test_ot08_an_urgent_recheck_in_a_new_year_names_the_version_of_the_previous_
     rows = [dict(r, 委托编号="OT38U", 业务类型="动态复核", 委托日期="2027-01-04")
             for r in runs["w1"].rows["requests"] if r["委托编号"] == "OT38"]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(policy, "POLICY_DIR", runs["folder"])
-        mp.setenv("HEDUI_INGEST_WORKERS", "1")
+        mp.setenv("HEDUI_POLICY_DIR", str(runs["folder"]))
         urgent = verify_household(runs["urgent_work"], rows, answers=answers, run_date="20270105")
     assert (urgent["outcome"], urgent["findings"]) == ("CLEAR", "")
     t = plain(Path(urgent["report"]).read_text(encoding="utf-8"))

@@ -77,3 +77,21 @@ def test_the_regions_a_policy_covers_decide_which_request_rows_can_be_verified()
     assert not covered.match("440305") and not covered.match("")
     # before every version: the deployment's problem, stopped by `resolve`, no row quarantined for it
     assert re.compile(region_regex(2020)).match("440305")
+
+
+def test_a_deployments_policy_folder_is_an_environment_setting(tmp_path, monkeypatch):
+    """HEDUI_POLICY_DIR: a deployment's local policy without editing the installed package; a folder that is not
+    there stops with a Chinese error naming it; the run's record of policy files hashes that folder's files."""
+    from hedui.steps.publish import policy_files
+
+    doc = yaml.safe_load((POLICY_DIR / "jiangxi_demo.yaml").read_text(encoding="utf-8"))
+    doc["versions"] = [{**v, "id": f"LOCAL-{v['id']}"} for v in doc["versions"]]
+    (tmp_path / "local.yml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("HEDUI_POLICY_DIR", str(tmp_path))
+    assert {v.id.split("-")[0] for v in load_policies()} == {"LOCAL"}
+    assert list(policy_files()) == ["local.yml"]
+    monkeypatch.setenv("HEDUI_POLICY_DIR", str(tmp_path / "missing"))
+    with pytest.raises(PolicyError, match="HEDUI_POLICY_DIR 指向的政策目录 .*missing 不存在"):
+        load_policies()
+    monkeypatch.delenv("HEDUI_POLICY_DIR")
+    assert "jiangxi_demo.yaml" in policy_files()

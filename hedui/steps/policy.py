@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,21 @@ from hedui.resources import package_path
 from hedui.steps.policy_yaml import policy_paths, read_policy_yaml
 
 POLICY_DIR = package_path("policies")
+
+
+def policy_dir() -> Path:
+    """The folder policy versions are read from: `HEDUI_POLICY_DIR` (a deployment's own) or the packaged one.
+
+    An environment setting, not a module global, so the per-source workers (which check request lists against
+    the covered regions) read the same folder as the run.
+    """
+    folder = os.environ.get("HEDUI_POLICY_DIR", "").strip()
+    if not folder:
+        return POLICY_DIR
+    if not Path(folder).is_dir():
+        raise PolicyError(f"HEDUI_POLICY_DIR 指向的政策目录 {folder} 不存在或不是目录：请指向存放本地区政策文件"
+                          "（.yaml）的目录，或取消该设置以使用随程序发布的政策")
+    return Path(folder)
 
 URBAN_RURAL = ("城市", "农村")
 def _programs() -> tuple[str, ...]:
@@ -148,7 +164,8 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
 
     Raises PolicyError naming the file, the version, the key and what is allowed.
     """
-    paths = [path] if path else policy_paths(POLICY_DIR)
+    folder = policy_dir()
+    paths = [path] if path else policy_paths(folder)
     versions: list[PolicyVersion] = []
     for p in paths:
         doc = read_policy_yaml(p)
@@ -216,7 +233,7 @@ def load_policies(path: Path | None = None) -> list[PolicyVersion]:
                 )
             )
     if path is None and not versions:  # nothing could be weighed: the deployment's problem, said before a run
-        raise PolicyError(f"政策目录 {POLICY_DIR} 中没有任何政策版本（.yaml 或 .yml 文件的 versions）；请放入本地区的政策文件，"
+        raise PolicyError(f"政策目录 {folder} 中没有任何政策版本（.yaml 或 .yml 文件的 versions）；请放入本地区的政策文件，"
                           "写明各年度的保障标准和限额及其依据的文件")
     _refuse_same_scope(versions, paths)
     _refuse_unstated_params(versions, paths)

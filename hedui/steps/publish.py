@@ -103,11 +103,11 @@ def describe_code_version() -> str:
 
 
 def policy_files() -> dict[str, str]:
-    """{policy file name: SHA-256} of the policy files hedui/policies holds (.yaml and .yml, as loaded)."""
-    from hedui.steps.policy import POLICY_DIR
+    """{policy file name: SHA-256} of the policy files the run reads (.yaml and .yml, as loaded)."""
+    from hedui.steps.policy import policy_dir
     from hedui.steps.policy_yaml import policy_paths
 
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in policy_paths(POLICY_DIR)}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in policy_paths(policy_dir())}
 
 
 def _register_mask_udf(con: duckdb.DuckDBPyConnection, names: Iterable[str] = ()) -> None:
