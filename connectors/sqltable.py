@@ -10,7 +10,11 @@ cursor.  ``file_name`` is ``<table>@<conn_id>``.
 
 The exchange contract (docs/sources.md): the table holds every delivery, one
 per ``交付日期`` (YYYYMMDD); ``<table>_ok`` (``交付日期``, ``行数``) says which
-deliveries are complete and how many data rows they hold.
+deliveries are complete and how many data rows they hold.  A DBA who writes
+names in capitals names the companion ``<TABLE>_OK``: both spellings are
+looked for, and on PostgreSQL a table named as it was created unquoted
+(``SI_DATA``, which the server keeps as ``si_data``) is found under the name
+the server folded it to.
 """
 
 from __future__ import annotations
@@ -81,6 +85,8 @@ def _split_table(table: str) -> list[str]:
 DATE_COLUMN = "交付日期"
 COUNT_COLUMN = "行数"
 OK_SUFFIX = "_ok"
+#: the companion's suffix as written: ``_ok`` (the contract), ``_OK`` (a DBA who writes names in capitals)
+OK_SUFFIXES = (OK_SUFFIX, OK_SUFFIX.upper())
 
 
 #: a delivery date column's text as YYYYMMDD, whatever its type or form: char 20261128, date
@@ -88,9 +94,16 @@ OK_SUFFIX = "_ok"
 _DAY = "left(replace(replace(trim({}), '-', ''), '/', ''), 8)"
 
 
-def _ok_table(table: str) -> list[str]:
+def _ok_tables(parts: list[str]) -> list[list[str]]:
+    """The companion tables of the table ``parts`` to look for, in order: ``<table>_ok``, then ``<table>_OK``."""
+    return [parts[:-1] + [parts[-1] + suffix] for suffix in OK_SUFFIXES]
+
+
+def _postgres_names(table: str) -> list[list[str]]:
+    """``table`` as written, then as PostgreSQL folds an unquoted name (lower case) when that differs."""
     parts = _split_table(table)
-    return parts[:-1] + [parts[-1] + OK_SUFFIX]
+    folded = [p.lower() for p in parts]
+    return [parts] if folded == parts else [parts, folded]
 
 
 def _read_postgres(info: ConnInfo, table: str, delivery_date: str, batch_rows: int):
@@ -106,29 +119,39 @@ def _read_postgres(info: ConnInfo, table: str, delivery_date: str, batch_rows: i
                                dbname=info.schema, **kwargs)
     except psycopg.OperationalError as exc:
         raise SourceUnavailable(f"无法连接PostgreSQL {info.host}:{info.port or 5432}：{exc}") from exc
-    ident = sql.Identifier(*_split_table(table))
-    ok_ident = sql.Identifier(*_ok_table(table))
 
     def day(column: str):  # the delivery date as YYYYMMDD text, whatever the column's type (see _DAY)
         return sql.SQL(_DAY.format("{}::text")).format(sql.Identifier(column))
 
     with conn:
-        try:
-            cur = conn.execute(sql.SQL("select * from {} where false").format(ident))
-        except psycopg.errors.UndefinedTable:
+        for parts in _postgres_names(table):
+            try:
+                cur = conn.execute(sql.SQL("select * from {} where false").format(sql.Identifier(*parts)))
+                break
+            except psycopg.errors.UndefinedTable:
+                conn.rollback()
+        else:
             yield None
             return
+        ident = sql.Identifier(*parts)
         columns = [d.name for d in cur.description or []]
         money = {d.name for d in cur.description or [] if d.type_code == PG_MONEY}
-        try:
-            counts = [r[0] for r in conn.execute(
-                sql.SQL("select distinct {}::text from {} where {} = %s").format(
-                    sql.Identifier(COUNT_COLUMN), ok_ident, day(DATE_COLUMN)), [delivery_date]).fetchall()]
-        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
-            conn.rollback()
-            counts = type(exc).__name__
+        counts: list | str = "UndefinedTable"
+        for ok_parts in _ok_tables(parts):
+            try:
+                counts = [r[0] for r in conn.execute(
+                    sql.SQL("select distinct {}::text from {} where {} = %s").format(
+                        sql.Identifier(COUNT_COLUMN), sql.Identifier(*ok_parts), day(DATE_COLUMN)),
+                    [delivery_date]).fetchall()]
+                break
+            except psycopg.errors.UndefinedTable:
+                conn.rollback()
+            except psycopg.errors.UndefinedColumn as exc:
+                conn.rollback()
+                counts = type(exc).__name__
+                break
         data = [c for c in columns if c != DATE_COLUMN]
-        yield data, counts, DATE_COLUMN in columns
+        yield data, counts, DATE_COLUMN in columns, ".".join(ok_parts)
         if DATE_COLUMN not in columns:
             return
         select = sql.SQL("select {} from {} where {} = %s order by {}").format(
@@ -159,7 +182,6 @@ def _read_mysql(info: ConnInfo, table: str, delivery_date: str, batch_rows: int)
     except pymysql.err.OperationalError as exc:
         raise SourceUnavailable(f"无法连接MySQL {info.host}:{info.port or 3306}：{exc}") from exc
     ident = ".".join(_mysql_ident(p) for p in _split_table(table))
-    ok_ident = ".".join(_mysql_ident(p) for p in _ok_table(table))
 
     def day(column: str) -> str:
         return _DAY.format(f"cast({_mysql_ident(column)} as char)")
@@ -178,17 +200,22 @@ def _read_mysql(info: ConnInfo, table: str, delivery_date: str, batch_rows: int)
             # a FLOAT as text has 6 significant digits (12345678.9 → 12345700): read the value it holds as a double
             floats = {d[0] for d in cur.description or [] if d[1] == MYSQL_FLOAT}
             cur.fetchall()
-        with conn.cursor() as cur:
-            try:
-                cur.execute(f"select distinct cast({_mysql_ident(COUNT_COLUMN)} as char) from {ok_ident} "
-                            f"where {day(DATE_COLUMN)} = %s", [delivery_date])
-                counts = [r[0] for r in cur.fetchall()]
-            except (pymysql.err.ProgrammingError, pymysql.err.OperationalError) as exc:
-                if not exc.args or exc.args[0] not in (1146, 1054):  # no such table / column
-                    raise
-                counts = "ProgrammingError"
+        counts: list | str = "ProgrammingError"
+        for ok_parts in _ok_tables(_split_table(table)):
+            ok_ident = ".".join(_mysql_ident(p) for p in ok_parts)
+            with conn.cursor() as cur:
+                try:
+                    cur.execute(f"select distinct cast({_mysql_ident(COUNT_COLUMN)} as char) from {ok_ident} "
+                                f"where {day(DATE_COLUMN)} = %s", [delivery_date])
+                    counts = [r[0] for r in cur.fetchall()]
+                    break
+                except (pymysql.err.ProgrammingError, pymysql.err.OperationalError) as exc:
+                    if not exc.args or exc.args[0] not in (1146, 1054):  # no such table / column
+                        raise
+                    if exc.args[0] == 1054:
+                        break
         data = [c for c in columns if c != DATE_COLUMN]
-        yield data, counts, DATE_COLUMN in columns
+        yield data, counts, DATE_COLUMN in columns, ".".join(ok_parts)
         if DATE_COLUMN not in columns:
             return
         cols = ", ".join(f"cast(cast({_mysql_ident(c)} as double) as char)" if c in floats
@@ -203,12 +230,13 @@ def _read_mysql(info: ConnInfo, table: str, delivery_date: str, batch_rows: int)
         conn.close()
 
 
-def _check_ok(fm: FileManifest, table: str, delivery_date: str, counts) -> None:
+def _check_ok(fm: FileManifest, table: str, ok: str, delivery_date: str, counts) -> None:
     """The ``<table>_ok`` contract: a row for the date whose count equals the rows read.  A date may hold more
-    than one row (a re-delivery writes its own): the delivery is complete when one of them matches."""
-    ok = ".".join(_ok_table(table))
+    than one row (a re-delivery writes its own): the delivery is complete when one of them matches.  ``ok`` is
+    the companion table read (or looked for last)."""
     if isinstance(counts, str):
-        fm.fail(f"交换库中没有完成标记表{ok}（需含列{DATE_COLUMN}、{COUNT_COLUMN}），无法确认交付完整")
+        wanted = "或".join(".".join(p) for p in _ok_tables(_split_table(table)))
+        fm.fail(f"交换库中没有完成标记表{wanted}（需含列{DATE_COLUMN}、{COUNT_COLUMN}），无法确认交付完整")
         return
     if not counts:
         fm.fail(f"完成标记表{ok}中没有{delivery_date}的记录，部门可能尚未写完，本次按未交付处理")
@@ -264,7 +292,7 @@ def read_table(source_map: SourceMap, conn_id: str, table: str, out_parquet: Pat
             manifest.status = MISSING
             manifest.problems.append(f"交换库中没有表{table}（连接{conn_id}）")
             return manifest.finish(source_map.title_zh)
-        columns, counts, has_date = head
+        columns, counts, has_date, ok = head
         fm = FileManifest(file_name=file_name, format="sql", encoding="utf-8")
         manifest.files.append(fm)
         if not has_date:
@@ -285,7 +313,7 @@ def read_table(source_map: SourceMap, conn_id: str, table: str, out_parquet: Pat
         if has_date and not fm.rows_read and not fm.summary_rows and counts == []:
             manifest.files.clear()
             manifest.status = MISSING
-            manifest.problems.append(f"交换表{table}中没有{delivery_date}的交付，{'.'.join(_ok_table(table))}中也没有完成记录")
+            manifest.problems.append(f"交换表{table}中没有{delivery_date}的交付，{ok}中也没有完成记录")
             return manifest.finish(source_map.title_zh)
-        _check_ok(fm, table, delivery_date, counts)
+        _check_ok(fm, table, ok, delivery_date, counts)
     return manifest.finish(source_map.title_zh)
