@@ -247,7 +247,8 @@ def _check_ok(fm: FileManifest, table: str, ok: str, delivery_date: str, counts)
         return
     if None in numbers:
         bad = counts[numbers.index(None)]
-        fm.fail(f"完成标记表{ok}中{delivery_date}的行数“{str(bad)[:20]}”不是整数")
+        said = "为空" if bad is None or not str(bad).strip() else f"“{str(bad)[:20]}”不是整数"  # NULL was “None”
+        fm.fail(f"完成标记表{ok}中{delivery_date}的行数{said}，无法确认交付完整；请部门在该行写明数据行数")
         return
     fm.marker_count = numbers[-1]
     written = "、".join(str(n) for n in sorted(set(numbers)))

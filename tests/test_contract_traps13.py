@@ -199,3 +199,17 @@ def test_a_table_without_a_companion_in_either_spelling_names_both(pg_tables, tm
     assert manifest.status == "incomplete"
     assert manifest.files[0].problems == [
         f"交换库中没有完成标记表{table}_ok或{table}_OK（需含列交付日期、行数），无法确认交付完整"]
+
+
+def test_a_completion_row_whose_count_is_null_says_the_count_is_empty(pg_tables, tmp_path, monkeypatch):
+    """A 行数 left NULL (the 前置机 wrote the date before the count) was “行数“None”不是整数”."""
+    conn, (table, ok) = pg_tables
+    conn.execute(f'create table "{table}" ({", ".join(SI_COLUMNS)})')
+    conn.execute(f'create table "{ok}" ("交付日期" integer, "行数" integer)')
+    conn.execute(f'insert into "{table}" values (%s, %s, %s, %s, %s, %s, %s, %s, %s)',
+                 [X_ID, "洪都五", "企业职工基本养老保险", "缴费", "2026-10", "3000", None, "某公司", int(RUN)])
+    conn.execute(f'insert into "{ok}" values (%s, null)', [int(RUN)])
+    manifest = _read_q(table, tmp_path, monkeypatch)
+    assert manifest.status == "incomplete"
+    assert manifest.files[0].problems == [
+        f"完成标记表{ok}中{RUN}的行数为空，无法确认交付完整；请部门在该行写明数据行数"]
