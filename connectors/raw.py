@@ -21,7 +21,9 @@ from connectors.limits import human_bytes, shown_name
 from connectors.manifest import FileManifest
 from connectors.maps import HeaderMatch, SourceMap
 
-_BLANK_RE = r"^[\s\u00a0\u3000\ufeff]*$"
+#: a blank cell: whitespace, and DOS's end-of-file mark Ctrl-Z (0x1A), which old tools (``copy /a``) write after
+#: the last line — a line of it alone was a row of no one, the file's rows one more than its marker's count
+_BLANK_RE = r"^[\s\u00a0\u3000\ufeff\x1a]*$"
 #: a cell of a ``text`` column holding whitespace only (a tab, a line break, U+3000 …: DuckDB's trim
 #: keeps the control characters) is empty, as an empty cell is: an authorization number of a lone tab
 #: is none on file.  A column is looked at only when some cell is this short (a few ms per million).

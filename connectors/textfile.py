@@ -430,7 +430,7 @@ def parse_chunk(chunk: Chunk, ncols: int, sep: str, after_line: int, width: int 
     # a line holding nothing (empty, or whitespace only) is never a field-count error
     rest_null = [pl.col(c).is_null() for c in positional_names(wide)[1:]] or [pl.lit(True)]
     blank_line = pl.all_horizontal(rest_null) & pl.col("_bad").is_null() & (
-        pl.col("f0").is_null() | pl.col("f0").str.contains(r"^[\s\u00a0\u3000\ufeff]*$"))
+        pl.col("f0").is_null() | pl.col("f0").str.contains(r"^[\s\u00a0\u3000\ufeff\x1a]*$"))
     frame = frame.with_columns(_err=pl.when(blank_line).then(None).otherwise(pl.col("_err")))
     frame = frame.filter(pl.col("_row_no") > after_line)
     return frame.drop("_nf", "_trailing", "_bad", *extra)

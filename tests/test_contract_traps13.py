@@ -17,9 +17,7 @@ import os
 
 import pytest
 from conftest import skip_or_fail
-from contract_world import RUN, WINDOW, World, outcomes, query
-
-pytestmark = pytest.mark.services
+from contract_world import HEADERS, RUN, WINDOW, World, outcomes, query
 
 SI_TABLE = f"TP13_SI_{os.getpid()}"  # created unquoted: PostgreSQL keeps it as tp13_si_<pid>
 HF_TABLE = f"TP13_HF_{os.getpid()}"  # MariaDB keeps names as written
@@ -46,9 +44,17 @@ def _my():
 X_ID = "36070219700315107X"  # born 1970-03-15 in REGION, check character X
 
 
-def build() -> tuple[World, list[tuple], list[tuple]]:
-    """The world (requests and registration as files) and the rows of the two exchange tables."""
+def _bank_answer(rows: list[list[str]]) -> bytes:
+    """A bank's GB18030 CSV as an old DOS tool writes it: CRLF lines, then Ctrl-Z (0x1A), DOS's end-of-file mark."""
+    lines = [",".join(HEADERS["bank"])] + [",".join(r) for r in rows]
+    return ("\r\n".join(lines) + "\r\n\x1a").encode("gb18030")
+
+
+def build() -> tuple[World, list[tuple], list[tuple], dict[str, bytes]]:
+    """The world (requests, registration and a bank answer as files), the rows of the two exchange tables and the
+    hand-written files added to the world's deliveries (folder/name → bytes)."""
     w = World()
+    extra: dict[str, bytes] = {}
     si: list[tuple] = []
     hf: list[tuple] = []
     # an employee pension of 1,000 a month: read, the income is over 800; not read, the household is unweighed
@@ -70,7 +76,14 @@ def build() -> tuple[World, list[tuple], list[tuple]]:
     hf.append((int(X_ID[:17]), c["name"], "赣州某某有限公司", "6000.00", "1440.00", "50000.00", "正常", "2026-10-31"))
     hf.append((int(a["id"]), a["name"], "赣州某某有限公司", "5000.00", "1200.00", "30000.00", "正常", "2026-10-31"))
     hf.append((int(b["id"]), b["name"], "赣州某某有限公司", None, None, "0.00", "封存", "2026-10-31"))
-    return w, si, hf
+    # a bank answer ending in Ctrl-Z: read as a row of no one, the file held one row more than its marker said
+    # and the bank counted as not delivered for every household
+    (d,) = w.household("TP05", [("洪都六", "本人")])
+    extra["bank/中国银行回执.csv"] = _bank_answer([["中国银行江西省分行", d["name"], d["id"], "6216000000000000501",
+                                                "活期", "30000.00", "20261126"]])
+    extra["bank/中国银行回执.csv.ok"] = b"1"
+    w.expect("TP05", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    return w, si, hf, extra
 
 
 SI_COLUMNS = ['"身份证号" varchar(20)', '"姓名" varchar(50)', '"险种" varchar(50)', '"类别" varchar(10)',
@@ -85,7 +98,7 @@ HF_COLUMNS = ["`证件号码` bigint", "`姓名` varchar(50)", "`单位名称` v
 def traps13_run(tmp_path_factory):
     from hedui.pipeline import RunContext, run
 
-    world, si, hf = build()
+    world, si, hf, extra = build()
     pg, my = _pg(), _my()
     pg.execute(f"drop table if exists {SI_TABLE}, {SI_TABLE}_OK")
     # as a DBA writes it: unquoted names in capitals (kept in lower case by PostgreSQL)
@@ -116,6 +129,9 @@ def traps13_run(tmp_path_factory):
             mp.setenv(k, v)
         inbox = root / "inbox"
         world.write(inbox, not_delivered=("social_insurance", "housing_fund"))
+        for where, data in extra.items():
+            source, name = where.split("/")
+            (inbox / source / RUN / name).write_bytes(data)
         ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps13_work"), RUN)
         run(ctx)
     yield world, ctx
@@ -126,12 +142,14 @@ def traps13_run(tmp_path_factory):
     my.close()
 
 
+@pytest.mark.services
 def test_every_household_has_the_outcome_the_contract_gives_it(traps13_run):
     world, ctx = traps13_run
     got = outcomes(ctx)
     assert {rid: got[rid] for rid in world.expected} == world.expected
 
 
+@pytest.mark.services
 def test_tables_and_companions_named_in_capitals_are_complete_deliveries(traps13_run):
     """TP01: `TP13_SI` created unquoted is `tp13_si` on the server; it was “交换库中没有表TP13_SI” (social
     insurance missing).  TP02: MariaDB's `TP13_HF_OK` beside `TP13_HF` was “没有完成标记表TP13_HF_ok” (the housing
@@ -147,6 +165,7 @@ def test_tables_and_companions_named_in_capitals_are_complete_deliveries(traps13
 
 
 
+@pytest.mark.services
 def test_an_id_whose_x_a_bigint_column_lost_is_no_id_and_links_only_for_review(traps13_run):
     """Pinned (hedui already did so): 17 digits are no ID (a check character computed for them could as well
     complete an ID missing a digit inside: another person's) — the record is linked by name for review, never as
@@ -178,6 +197,7 @@ def _read_q(table: str, tmp_path, monkeypatch):
     return read_table(load_map("social_insurance"), "tp13_pg", table, tmp_path / "si.parquet", RUN)
 
 
+@pytest.mark.services
 def test_a_quoted_companion_in_capitals_completes_a_quoted_table_in_capitals(pg_tables, tmp_path, monkeypatch):
     """"TP13_Q" and "TP13_Q_OK" created quoted (kept as written): the delivery was incomplete, “没有完成标记表
     TP13_Q_ok”."""
@@ -192,6 +212,7 @@ def test_a_quoted_companion_in_capitals_completes_a_quoted_table_in_capitals(pg_
     assert (manifest.files[0].rows_read, manifest.files[0].marker_count) == (1, 1)
 
 
+@pytest.mark.services
 def test_a_table_without_a_companion_in_either_spelling_names_both(pg_tables, tmp_path, monkeypatch):
     conn, (table, _) = pg_tables
     conn.execute(f'create table "{table}" ({", ".join(SI_COLUMNS)})')
@@ -201,6 +222,7 @@ def test_a_table_without_a_companion_in_either_spelling_names_both(pg_tables, tm
         f"交换库中没有完成标记表{table}_ok或{table}_OK（需含列交付日期、行数），无法确认交付完整"]
 
 
+@pytest.mark.services
 def test_a_completion_row_whose_count_is_null_says_the_count_is_empty(pg_tables, tmp_path, monkeypatch):
     """A 行数 left NULL (the 前置机 wrote the date before the count) was “行数“None”不是整数”."""
     conn, (table, ok) = pg_tables
@@ -213,3 +235,18 @@ def test_a_completion_row_whose_count_is_null_says_the_count_is_empty(pg_tables,
     assert manifest.status == "incomplete"
     assert manifest.files[0].problems == [
         f"完成标记表{ok}中{RUN}的行数为空，无法确认交付完整；请部门在该行写明数据行数"]
+
+
+def test_a_csv_ending_in_dos_end_of_file_mark_is_its_rows_and_no_more(tmp_path):
+    """Ctrl-Z after the last line (a bank's DOS-era export, or files joined by `copy /a`) was a row with one field:
+    the file read 2 rows against its marker's 1, the bank not delivered."""
+    from connectors import load_map, read_delivery
+
+    folder = tmp_path / "bank" / RUN
+    folder.mkdir(parents=True)
+    (folder / "回执.csv").write_bytes(_bank_answer([["赣州银行", "洪都七", X_ID, "6216000000000000701", "活期", "5",
+                                                    "20261126"]]))
+    (folder / "回执.csv.ok").write_bytes(b"1")
+    manifest = read_delivery(load_map("bank"), folder, tmp_path, tmp_path / "bank.parquet", RUN)
+    assert manifest.status == "delivered", manifest.message_zh
+    assert (manifest.files[0].rows_read, manifest.files[0].problems) == (1, [])
