@@ -12,6 +12,7 @@ Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 
@@ -50,6 +51,12 @@ def _bank_answer(rows: list[list[str]]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\x1a").encode("gb18030")
 
 
+def instant_of(month: str) -> str:
+    """The first day of `month` (YYYYMM) at 00:00 Beijing time as an ISO instant in UTC, as Java writes one."""
+    start = dt.datetime(int(month[:4]), int(month[4:]), 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def build() -> tuple[World, list[tuple], list[tuple], dict[str, bytes]]:
     """The world (requests, registration and a bank answer as files), the rows of the two exchange tables and the
     hand-written files added to the world's deliveries (folder/name → bytes)."""
@@ -83,6 +90,15 @@ def build() -> tuple[World, list[tuple], list[tuple], dict[str, bytes]]:
                                                 "活期", "30000.00", "20261126"]])
     extra["bank/中国银行回执.csv.ok"] = b"1"
     w.expect("TP05", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # wages of 850 a month exported by a Java system: 所属期 as the instant the month begins in Beijing, in UTC
+    # (2025-10-31T16:00:00Z is 2025-11).  Read as the day written, 2025-11 fell out of the window: 11 × 850 / 12
+    # = 779 a month, under 800
+    (e,) = w.household("TP06", [("洪都八", "本人")])
+    lines = [",".join(HEADERS["tax"])] + [
+        f"{e['id']},{e['name']},工资薪金所得,{instant_of(m)},850.00,0.00,赣州某某有限公司" for m in WINDOW]
+    extra["tax/个税接口导出.csv"] = ("\n".join(lines) + "\n").encode("utf-8")
+    extra["tax/个税接口导出.csv.ok"] = b"12"
+    w.expect("TP06", "FINDINGS", "INCOME_OVER_STANDARD")
     return w, si, hf, extra
 
 
@@ -250,3 +266,27 @@ def test_a_csv_ending_in_dos_end_of_file_mark_is_its_rows_and_no_more(tmp_path):
     manifest = read_delivery(load_map("bank"), folder, tmp_path, tmp_path / "bank.parquet", RUN)
     assert manifest.status == "delivered", manifest.message_zh
     assert (manifest.files[0].rows_read, manifest.files[0].problems) == (1, [])
+
+
+_INSTANTS = [("2025-10-31T16:00:00Z", "2025-11-01"), ("2026-10-31T15:59:59.999Z", "2026-10-31"),
+             ("2026-12-31T16:00:00.000Z", "2027-01-01"), ("2026-11-01T02:00:00+10:00", "2026-11-01"),
+             ("2026-11-28 23:00:00-05:00", "2026-11-29"), ("2026-11-28 00:00:00+08", "2026-11-28"),
+             ("2026/11/28 16:00", "2026-11-28")]
+
+
+def test_a_time_with_a_zone_is_dated_by_beijing_time_in_python_and_sql():
+    """A month or day written as an instant in UTC (Java's Instant, JavaScript's toISOString) was dated as written:
+    2025-10-31T16:00:00Z — November 2025 in Beijing — counted as October, out of the income window.  A Parquet
+    timestamp with a zone was already dated in Beijing time (test_contract_traps.py); text now reads alike."""
+    import duckdb
+
+    from hedui.steps.ingest import load_macros
+    from matching.normalize import parse_date, parse_month
+
+    con = duckdb.connect()
+    load_macros(con)
+    for raw, want in _INSTANTS:
+        day = dt.date.fromisoformat(want)
+        assert (parse_date(raw), parse_month(raw)) == (day, day.replace(day=1)), raw
+        assert con.sql("select hd_date($x), hd_month($x)", params={"x": raw}).fetchall() == [
+            (day, day.replace(day=1))], raw
