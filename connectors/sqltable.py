@@ -38,6 +38,10 @@ POSTGRES = ("postgres", "postgresql")
 #: PostgreSQL's ``money`` (its type OID): as text it is ``$1,234.56`` (the server's lc_monetary), not an amount
 #: hedui reads — read as ``numeric``, the number it holds (yuan, as any amount column without a unit)
 PG_MONEY = 790
+#: the session hedui reads in, whatever the server's or the connection's settings: a timestamptz 交付日期 is its
+#: Beijing day, a date is written 2026-11-28 (not 28/11/2026 under DateStyle SQL, DMY), a real or double as the
+#: value it holds (not 6 or 15 digits under extra_float_digits 0)
+PG_SESSION = f"-c TimeZone={DEPARTMENTS_TIME_ZONE} -c DateStyle=ISO,YMD -c extra_float_digits=3"
 MYSQL = ("mysql", "mariadb")
 #: MySQL/MariaDB's single-precision FLOAT (its type code in a cursor's description, pymysql FIELD_TYPE.FLOAT)
 MYSQL_FLOAT = 4
@@ -113,7 +117,8 @@ def _read_postgres(info: ConnInfo, table: str, delivery_date: str, batch_rows: i
     from psycopg import sql
 
     kwargs = {k: v for k, v in info.extra.items() if k in ("sslmode", "connect_timeout", "options", "application_name")}
-    kwargs.setdefault("options", f"-c TimeZone={DEPARTMENTS_TIME_ZONE}")  # a timestamptz 交付日期 is a Beijing day
+    # after the connection's own options (``-c search_path=…``), which once replaced them: the last -c wins
+    kwargs["options"] = " ".join(filter(None, [str(kwargs.get("options") or ""), PG_SESSION]))
     try:
         conn = psycopg.connect(host=info.host, port=info.port or 5432, user=info.login, password=info.password,
                                dbname=info.schema, **kwargs)

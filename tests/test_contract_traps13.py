@@ -290,3 +290,42 @@ def test_a_time_with_a_zone_is_dated_by_beijing_time_in_python_and_sql():
         assert (parse_date(raw), parse_month(raw)) == (day, day.replace(day=1)), raw
         assert con.sql("select hd_date($x), hd_month($x)", params={"x": raw}).fetchall() == [
             (day, day.replace(day=1))], raw
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("options", [
+    "-c search_path={schema}",  # the exchange tables in the department's schema, named without it
+    "-c search_path={schema} -c TimeZone=UTC -c DateStyle=SQL,DMY -c extra_float_digits=0",  # and a DBA's session
+], ids=["search_path", "session"])
+def test_a_connection_with_options_of_its_own_still_reads_beijing_days_iso_dates_and_exact_numbers(
+        options, tmp_path, monkeypatch):
+    """An Airflow connection whose extra sets `options` (the schema of the exchange tables) replaced hedui's
+    `-c TimeZone=Asia/Shanghai`: on a server left at UTC a 交付日期 of 2026-11-28 00:00 Beijing time read as
+    20261127, the delivery “missing”.  Under DateStyle SQL, DMY a date reads 01/10/2026 (no date), under
+    extra_float_digits 0 a real 12345.67 reads 12345.7."""
+    from connectors import load_map, read_table
+
+    conn = _pg()
+    schema = f"tp13_s_{os.getpid()}"
+    conn.execute(f"drop schema if exists {schema} cascade")
+    conn.execute(f"create schema {schema}")
+    try:
+        conn.execute(f'create table {schema}.si ("身份证号" text, "姓名" text, "险种" text, "类别" text, "月份" date, '
+                     '"缴费基数" real, "待遇金额" numeric, "单位名称" text, "交付日期" timestamptz)')
+        conn.execute(f'create table {schema}.si_ok ("交付日期" timestamptz, "行数" integer)')
+        conn.execute(f"insert into {schema}.si values (%s, '洪都九', '企业职工基本养老保险', '缴费', '2026-10-01', "
+                     "12345.67, null, '某公司', '2026-11-28 00:00:00+08')", [X_ID])
+        conn.execute(f"insert into {schema}.si_ok values ('2026-11-28 00:00:00+08', 1)")
+        monkeypatch.setenv("AIRFLOW_CONN_TP13_PGS", json.dumps({
+            "conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres", "schema": "test",
+            "extra": {"options": options.format(schema=schema)}}))
+        out = tmp_path / "si.parquet"
+        manifest = read_table(load_map("social_insurance"), "tp13_pgs", "si", out, RUN)
+        assert manifest.status == "delivered", manifest.message_zh
+        import polars as pl
+
+        assert pl.read_parquet(out).select("id_number", "period_month", "contribution_base_yuan").rows() == [
+            (X_ID, "2026-10-01", "12345.67")]
+    finally:
+        conn.execute(f"drop schema if exists {schema} cascade")
+        conn.close()
