@@ -1,9 +1,10 @@
 """sources.md's "Delivery" read as a department's DBA writes an exchange table, round 13: names in capitals (a
 table created unquoted as ``TP13_SI``, which PostgreSQL keeps as ``tp13_si``, and its companion written
 ``<TABLE>_OK`` on PostgreSQL and MariaDB), ID numbers kept in a BIGINT column (the X of an ID lost, a 17-digit
-number left), 交付日期 as an integer or a date, amounts as DECIMAL, text with units, NULL, '' and blanks.  Small
-households built by hand (tests/contract_world.py), one real pipeline run with social insurance in PostgreSQL and the
-housing fund in MariaDB.  Cases of test_connectors_sql.py, test_sources_sql.py and test_contract_traps*.py are not
+number left), 交付日期 as an integer, a date or a timestamptz, amounts as DECIMAL, real, text with units, NULL, '' and
+blanks, a completion row of 0 rows, a connection with options of its own; and files as old and Java tools write them
+(a DOS end-of-file mark, dates as UTC instants).  Small households built by hand (tests/contract_world.py), one real
+pipeline run with social insurance in PostgreSQL and the housing fund and insurers in MariaDB.  Cases of test_connectors_sql.py, test_sources_sql.py and test_contract_traps*.py are not
 repeated.
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan/person/month, income window
@@ -22,6 +23,7 @@ from contract_world import HEADERS, RUN, WINDOW, World, outcomes, query
 
 SI_TABLE = f"TP13_SI_{os.getpid()}"  # created unquoted: PostgreSQL keeps it as tp13_si_<pid>
 HF_TABLE = f"TP13_HF_{os.getpid()}"  # MariaDB keeps names as written
+INS_TABLE = f"TP13_INS_{os.getpid()}"
 
 
 def _pg():
@@ -57,8 +59,8 @@ def instant_of(month: str) -> str:
     return start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build() -> tuple[World, list[tuple], list[tuple], dict[str, bytes]]:
-    """The world (requests, registration and a bank answer as files), the rows of the two exchange tables and the
+def build() -> tuple[World, list[tuple], list[tuple], list[tuple], dict[str, bytes]]:
+    """The world (requests, registration and a bank answer as files), the rows of the three exchange tables and the
     hand-written files added to the world's deliveries (folder/name → bytes)."""
     w = World()
     extra: dict[str, bytes] = {}
@@ -74,8 +76,11 @@ def build() -> tuple[World, list[tuple], list[tuple], dict[str, bytes]]:
     si += [(b["id"], b["name"], "城乡居民基本养老保险", "待遇", f"{m[:4]}-{m[4:]}", ("", "  ", None)[i % 3], "150元",
             "", RUN) for i, m in enumerate(WINDOW)]
     w.expect("TP02", "CLEAR", "")
-    # nothing in either table: CLEAR only when both tables' deliveries are complete
-    w.household("TP03", [("洪都三", "本人")])
+    # nothing in either table: CLEAR only when both tables' deliveries are complete.  The insurers' table holds a
+    # policy of hers delivered on 20261127 and, for the run's date, a completion row of 0 rows: a delivery of
+    # nothing (pinned), the earlier date's policy not read
+    (t3,) = w.household("TP03", [("洪都三", "本人")])
+    ins = [(t3["name"], t3["id"], "BD2026000301", "年金", "有效", "500000.00", "20261120", 20261127)]
     w.expect("TP03", "CLEAR", "")
     # the housing fund keeps 证件号码 as BIGINT: an ID ending in X is stored without it (17 digits), no ID
     (c,) = w.household("TP04", [("洪都四", "本人")])
@@ -99,7 +104,7 @@ def build() -> tuple[World, list[tuple], list[tuple], dict[str, bytes]]:
     extra["tax/个税接口导出.csv"] = ("\n".join(lines) + "\n").encode("utf-8")
     extra["tax/个税接口导出.csv.ok"] = b"12"
     w.expect("TP06", "FINDINGS", "INCOME_OVER_STANDARD")
-    return w, si, hf, extra
+    return w, si, hf, ins, extra
 
 
 SI_COLUMNS = ['"身份证号" varchar(20)', '"姓名" varchar(50)', '"险种" varchar(50)', '"类别" varchar(10)',
@@ -114,7 +119,7 @@ HF_COLUMNS = ["`证件号码` bigint", "`姓名` varchar(50)", "`单位名称` v
 def traps13_run(tmp_path_factory):
     from hedui.pipeline import RunContext, run
 
-    world, si, hf, extra = build()
+    world, si, hf, ins, extra = build()
     pg, my = _pg(), _my()
     pg.execute(f"drop table if exists {SI_TABLE}, {SI_TABLE}_OK")
     # as a DBA writes it: unquoted names in capitals (kept in lower case by PostgreSQL)
@@ -131,11 +136,18 @@ def traps13_run(tmp_path_factory):
         day = f"{RUN[:4]}-{RUN[4:6]}-{RUN[6:]}"
         cur.executemany(f"insert into `{HF_TABLE}` values ({', '.join(['%s'] * 9)})", [(*r, day) for r in hf])
         cur.execute(f"insert into `{HF_TABLE}_OK` values (%s, %s)", (day, len(hf)))
+        cur.execute(f"drop table if exists `{INS_TABLE}`, `{INS_TABLE}_ok`")
+        cur.execute(f"create table `{INS_TABLE}` ({', '.join(f'`{h}` varchar(50)' for h in HEADERS['insurance'])}, "
+                    "`交付日期` int) default charset utf8mb4")
+        cur.execute(f"create table `{INS_TABLE}_ok` (`交付日期` int, `行数` int) default charset utf8mb4")
+        cur.executemany(f"insert into `{INS_TABLE}` values ({', '.join(['%s'] * 8)})", ins)
+        cur.executemany(f"insert into `{INS_TABLE}_ok` values (%s, %s)", [(20261127, 1), (int(RUN), 0)])
     root = tmp_path_factory.mktemp("traps13")
     config = root / "sources.yaml"
     config.write_text(json.dumps({"sources": {
         "social_insurance": {"kind": "sql_table", "conn_id": "tp13_pg", "table": SI_TABLE},
-        "housing_fund": {"kind": "sql_table", "conn_id": "tp13_my", "table": HF_TABLE}}}), encoding="utf-8")
+        "housing_fund": {"kind": "sql_table", "conn_id": "tp13_my", "table": HF_TABLE},
+        "insurance": {"kind": "sql_table", "conn_id": "tp13_my", "table": INS_TABLE}}}), encoding="utf-8")
     env = {"AIRFLOW_CONN_TP13_PG": "postgresql://postgres@127.0.0.1:5432/test",
            "AIRFLOW_CONN_TP13_MY": json.dumps({"conn_type": "mysql", "host": "127.0.0.1", "port": 3306,
                                                 "login": "root", "schema": "test"}),
@@ -144,7 +156,7 @@ def traps13_run(tmp_path_factory):
         for k, v in env.items():
             mp.setenv(k, v)
         inbox = root / "inbox"
-        world.write(inbox, not_delivered=("social_insurance", "housing_fund"))
+        world.write(inbox, not_delivered=("social_insurance", "housing_fund", "insurance"))
         for where, data in extra.items():
             source, name = where.split("/")
             (inbox / source / RUN / name).write_bytes(data)
@@ -153,7 +165,7 @@ def traps13_run(tmp_path_factory):
     yield world, ctx
     pg.execute(f"drop table if exists {SI_TABLE}, {SI_TABLE}_OK")
     with my.cursor() as cur:
-        cur.execute(f"drop table if exists `{HF_TABLE}`, `{HF_TABLE}_OK`")
+        cur.execute(f"drop table if exists `{HF_TABLE}`, `{HF_TABLE}_OK`, `{INS_TABLE}`, `{INS_TABLE}_ok`")
     pg.close()
     my.close()
 
@@ -169,14 +181,17 @@ def test_every_household_has_the_outcome_the_contract_gives_it(traps13_run):
 def test_tables_and_companions_named_in_capitals_are_complete_deliveries(traps13_run):
     """TP01: `TP13_SI` created unquoted is `tp13_si` on the server; it was “交换库中没有表TP13_SI” (social
     insurance missing).  TP02: MariaDB's `TP13_HF_OK` beside `TP13_HF` was “没有完成标记表TP13_HF_ok” (the housing
-    fund not delivered, night after night, though the department wrote its completion row)."""
+    fund not delivered, night after night, though the department wrote its completion row).  Pinned: the insurers'
+    completion row of 0 for the date is a delivery of nothing, their earlier date's row not read."""
     _, ctx = traps13_run
     status = query(ctx, "select source, status, reasons_zh from source_status where run_date = ? "
-                        "and source in ('social_insurance', 'housing_fund') order by 1", [RUN])
-    assert [(s, st) for s, st, _ in status] == [("housing_fund", "passed"), ("social_insurance", "passed")], status
+                        "and source in ('social_insurance', 'housing_fund', 'insurance') order by 1", [RUN])
+    assert [(s, st) for s, st, _ in status] == [("housing_fund", "passed"), ("insurance", "passed"),
+                                                ("social_insurance", "passed")], status
     recon = query(ctx, "select source, file, rows_delivered, rows_staged, rows_quarantined from reconciliation "
-                       "where run_date = ? and source in ('social_insurance', 'housing_fund') order by 1", [RUN])
-    assert recon == [("housing_fund", f"{HF_TABLE}@tp13_my", 3, 3, 0),
+                       "where run_date = ? and source in ('social_insurance', 'housing_fund', 'insurance') "
+                       "order by 1", [RUN])
+    assert recon == [("housing_fund", f"{HF_TABLE}@tp13_my", 3, 3, 0), ("insurance", f"{INS_TABLE}@tp13_my", 0, 0, 0),
                      ("social_insurance", f"{SI_TABLE}@tp13_pg", 24, 24, 0)]
 
 
