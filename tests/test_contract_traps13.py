@@ -344,3 +344,24 @@ def test_a_connection_with_options_of_its_own_still_reads_beijing_days_iso_dates
     finally:
         conn.execute(f"drop schema if exists {schema} cascade")
         conn.close()
+
+
+@pytest.mark.services
+def test_an_exchange_tables_delivery_has_a_hash_that_changes_with_its_rows(traps13_run, pg_tables, tmp_path,
+                                                                             monkeypatch):
+    """DESIGN.md: a run records its inputs' hashes.  A table's delivery had none (NULL in delivered_files): a re-run
+    after the department corrected a row for the date looked like a run on the same inputs."""
+    _, ctx = traps13_run
+    assert query(ctx, "select source, length(sha256) from delivered_files where run_date = ? and source in "
+                      "('social_insurance', 'housing_fund', 'insurance') order by 1", [RUN]) == [
+        ("housing_fund", 64), ("insurance", 64), ("social_insurance", 64)]
+    conn, (table, ok) = pg_tables
+    conn.execute(f'create table "{table}" ({", ".join(SI_COLUMNS)})')
+    conn.execute(f'create table "{ok}" ("交付日期" integer, "行数" integer)')
+    conn.execute(f'insert into "{table}" values (%s, %s, %s, %s, %s, %s, %s, %s, %s)',
+                 [X_ID, "洪都五", "企业职工基本养老保险", "缴费", "2026-10", "3000", None, "某公司", int(RUN)])
+    conn.execute(f'insert into "{ok}" values (%s, 1)', [int(RUN)])
+    first, again = (_read_q(table, tmp_path, monkeypatch).files[0].sha256 for _ in range(2))
+    conn.execute(f'update "{table}" set "缴费基数" = %s', ["4000"])
+    corrected = _read_q(table, tmp_path, monkeypatch).files[0].sha256
+    assert first == again and len(first) == 64 and corrected != first
