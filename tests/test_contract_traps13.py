@@ -53,6 +53,25 @@ def _bank_answer(rows: list[list[str]]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\x1a").encode("gb18030")
 
 
+def _workbook_with_total_row(label: str, rows: list[list]) -> bytes:
+    """A bank answer as an Excel table: header, rows, and its total row (`label`, the SUBTOTAL of 余额 with its
+    result, as Excel saves it)."""
+    import io
+
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf)
+    ws = wb.add_worksheet("回执")
+    ws.add_table(0, 0, len(rows) + 1, 6, {
+        "data": rows, "total_row": True, "columns": [
+            {"header": h, **({"total_string": label} if i == 0 else {}),
+             **({"total_function": "sum", "total_value": sum(r[5] for r in rows)} if h == "余额" else {})}
+            for i, h in enumerate(HEADERS["bank"])]})
+    wb.close()
+    return buf.getvalue()
+
+
 def instant_of(month: str) -> str:
     """The first day of `month` (YYYYMM) at 00:00 Beijing time as an ISO instant in UTC, as Java writes one."""
     start = dt.datetime(int(month[:4]), int(month[4:]), 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -104,6 +123,13 @@ def build() -> tuple[World, list[tuple], list[tuple], list[tuple], dict[str, byt
     extra["tax/个税接口导出.csv"] = ("\n".join(lines) + "\n").encode("utf-8")
     extra["tax/个税接口导出.csv.ok"] = b"12"
     w.expect("TP06", "FINDINGS", "INCOME_OVER_STANDARD")
+    # a bank's answer kept as an Excel table with its total row, which Chinese Excel labels 汇总: read as a row of
+    # no one, the workbook held 2 rows against its marker's 1 and the bank counted as not delivered
+    (f,) = w.household("TP07", [("洪都十", "本人")])
+    extra["bank/赣州银行回执.xlsx"] = _workbook_with_total_row("汇总", [
+        ["赣州银行", f["name"], f["id"], "6216000000000000701", "定期", 25000, "20261126"]])
+    extra["bank/赣州银行回执.xlsx.ok"] = b"1"
+    w.expect("TP07", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
     return w, si, hf, ins, extra
 
 
@@ -365,3 +391,19 @@ def test_an_exchange_tables_delivery_has_a_hash_that_changes_with_its_rows(traps
     conn.execute(f'update "{table}" set "缴费基数" = %s', ["4000"])
     corrected = _read_q(table, tmp_path, monkeypatch).files[0].sha256
     assert first == again and len(first) == 64 and corrected != first
+
+
+
+@pytest.mark.parametrize("label", ["汇总", "共计", "总合计"])
+def test_a_total_row_labelled_as_chinese_excel_and_clerks_label_it_is_no_row(label, tmp_path):
+    from connectors import load_map, read_delivery
+
+    folder = tmp_path / "bank" / RUN
+    folder.mkdir(parents=True)
+    (folder / "回执.xlsx").write_bytes(_workbook_with_total_row(label, [
+        ["赣州银行", "洪都十一", X_ID, "6216000000000000801", "活期", 300, "20261126"],
+        ["赣州银行", "洪都十一", X_ID, "6216000000000000802", "定期", 700, "20261126"]]))
+    (folder / "回执.xlsx.ok").write_bytes(b"2")
+    manifest = read_delivery(load_map("bank"), folder, tmp_path, tmp_path / "bank.parquet", RUN)
+    assert manifest.status == "delivered", manifest.message_zh
+    assert (manifest.files[0].rows_read, manifest.files[0].summary_rows) == (2, 1)
