@@ -72,6 +72,13 @@ def _workbook_with_total_row(label: str, rows: list[list]) -> bytes:
     return buf.getvalue()
 
 
+def _two_line_header_csv(rows: list[list[str]]) -> bytes:
+    """A GB18030 CSV as Excel saves a sheet whose header cells 余额 and 查询日期 hold a line break (Alt+Enter)."""
+    header = [{"余额": '"余额\r\n（元）"', "查询日期": '"查询\r\n日期"'}.get(h, h) for h in HEADERS["bank"]]
+    lines = [",".join(header)] + [",".join(f'"{c}"' if "," in c else c for c in r) for r in rows]
+    return ("\r\n".join(lines) + "\r\n").encode("gb18030")
+
+
 def instant_of(month: str) -> str:
     """The first day of `month` (YYYYMM) at 00:00 Beijing time as an ISO instant in UTC, as Java writes one."""
     start = dt.datetime(int(month[:4]), int(month[4:]), 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -130,6 +137,14 @@ def build() -> tuple[World, list[tuple], list[tuple], list[tuple], dict[str, byt
         ["赣州银行", f["name"], f["id"], "6216000000000000701", "定期", 25000, "20261126"]])
     extra["bank/赣州银行回执.xlsx.ok"] = b"1"
     w.expect("TP07", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # the answer's sheet saved as CSV, its header cells written on two lines (余额 / （元）): Excel quotes them with
+    # the line break inside.  The header was cut at the break — 查询日期 “missing”, the rest of the header a row of
+    # no one, the file 2 rows against its marker's 1
+    (g,) = w.household("TP08", [("洪都十二", "本人")])
+    extra["bank/农商银行回执.csv"] = _two_line_header_csv([
+        ["江西农商银行", g["name"], g["id"], "6216000000000000901", "活期", "40,000.00", "20261126"]])
+    extra["bank/农商银行回执.csv.ok"] = b"1"
+    w.expect("TP08", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
     return w, si, hf, ins, extra
 
 
@@ -407,3 +422,21 @@ def test_a_total_row_labelled_as_chinese_excel_and_clerks_label_it_is_no_row(lab
     manifest = read_delivery(load_map("bank"), folder, tmp_path, tmp_path / "bank.parquet", RUN)
     assert manifest.status == "delivered", manifest.message_zh
     assert (manifest.files[0].rows_read, manifest.files[0].summary_rows) == (2, 1)
+
+
+
+def test_a_csv_header_cell_holding_a_line_break_is_one_header(tmp_path):
+    from connectors import load_map, read_delivery
+
+    folder = tmp_path / "bank" / RUN
+    folder.mkdir(parents=True)
+    (folder / "回执.csv").write_bytes(b"\xd6\xd0\xb9\xfa\xd2\xf8\xd0\xd0\r\n" + _two_line_header_csv([  # 中国银行 above it
+        ["中国银行", "洪都十三", X_ID, "6216000000000001001", "活期", "1,000.00", "20261126"]]))
+    (folder / "回执.csv.ok").write_bytes(b"1")
+    out = tmp_path / "bank.parquet"
+    manifest = read_delivery(load_map("bank"), folder, tmp_path, out, RUN)
+    assert manifest.status == "delivered", manifest.message_zh
+    assert manifest.files[0].problems == []
+    import polars as pl
+
+    assert pl.read_parquet(out).select("balance_yuan", "query_date", "row_no").rows() == [("1,000.00", "20261126", 5)]
