@@ -145,6 +145,15 @@ def build() -> tuple[World, list[tuple], list[tuple], list[tuple], dict[str, byt
         ["江西农商银行", g["name"], g["id"], "6216000000000000901", "活期", "40,000.00", "20261126"]])
     extra["bank/农商银行回执.csv.ok"] = b"1"
     w.expect("TP08", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    # the registry's CSV headed 建筑面积㎡ (the unit after the header, no brackets): the column was “missing”, every
+    # flat's area unknown and a household holding its one allowed flat could not be weighed
+    (h,) = w.household("TP09", [("洪都十四", "本人")])
+    header = ["建筑面积㎡" if c == "建筑面积" else c for c in HEADERS["real_estate"]]
+    flat = [h["name"], h["id"], "360702001001GB00001F00010001", "章贡区某路9号", "90.5", "住宅", "单独所有", "2015-06-01",
+            "现势"]
+    extra["real_estate/不动产登记.csv"] = (",".join(header) + "\r\n" + ",".join(flat) + "\r\n").encode("gb18030")
+    extra["real_estate/不动产登记.csv.ok"] = b"1"
+    w.expect("TP09", "CLEAR", "")
     return w, si, hf, ins, extra
 
 
