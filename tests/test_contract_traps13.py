@@ -449,3 +449,31 @@ def test_a_csv_header_cell_holding_a_line_break_is_one_header(tmp_path):
     import polars as pl
 
     assert pl.read_parquet(out).select("balance_yuan", "query_date", "row_no").rows() == [("1,000.00", "20261126", 5)]
+
+
+def test_a_parquet_decimal_wider_than_38_digits_is_read_exactly_not_a_crash(tmp_path):
+    """A 余额 column of decimal(40, 4) (a NUMBER without precision as a database export writes it): polars panicked
+    on it (a PanicException, no Exception) and the whole run stopped."""
+    import decimal
+    import io
+
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from connectors import load_map, read_delivery
+
+    folder = tmp_path / "bank" / RUN
+    folder.mkdir(parents=True)
+    table = pa.table({"机构名称": ["中国银行"] * 2, "户名": ["洪都十五"] * 2, "证件号码": [X_ID] * 2,
+                      "账号": ["6216000000000001101", "6216000000000001102"], "账户类型": ["活期", "定期"],
+                      "余额": pa.array([decimal.Decimal("1234.5600"), None], pa.decimal256(40, 4)),
+                      "查询日期": ["20261126"] * 2})
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    (folder / "回执.parquet").write_bytes(buf.getvalue())
+    (folder / "回执.parquet.ok").write_bytes(b"2")
+    out = tmp_path / "bank.parquet"
+    manifest = read_delivery(load_map("bank"), folder, tmp_path, out, RUN)
+    assert manifest.status == "delivered", manifest.message_zh
+    assert pl.read_parquet(out)["balance_yuan"].to_list() == ["1234.5600", None]
