@@ -477,3 +477,20 @@ def test_a_parquet_decimal_wider_than_38_digits_is_read_exactly_not_a_crash(tmp_
     manifest = read_delivery(load_map("bank"), folder, tmp_path, out, RUN)
     assert manifest.status == "delivered", manifest.message_zh
     assert pl.read_parquet(out)["balance_yuan"].to_list() == ["1234.5600", None]
+
+
+def test_a_worker_takes_exactly_its_runs_settings_not_an_earlier_runs(monkeypatch):
+    """The per-source workers fork from a forkserver that lives as long as the process: started during a run whose
+    sources config named exchange tables, it handed that config to every later run's workers (their sources read
+    from tables dropped since: SOURCE_MISSING for every household of the next world run in the process)."""
+    import logging
+
+    import hedui.settings
+    from hedui.steps.source_pool import _inherited_environ, _worker_init
+
+    monkeypatch.setattr(hedui.settings, "_THREADS_OVERRIDE", hedui.settings._THREADS_OVERRIDE)
+    run_environ = _inherited_environ()  # the run's settings: no sources config of its own
+    monkeypatch.setenv("HEDUI_SOURCES_CONFIG", "/tmp/an-earlier-runs-sources.yaml")  # the forkserver's, stale
+    _worker_init(2, logging.WARNING, run_environ)
+    assert "HEDUI_SOURCES_CONFIG" not in os.environ
+    assert _inherited_environ() == run_environ
