@@ -11,7 +11,7 @@ for one of the ``values`` (``儿媳`` for ``其他``, ``孙子`` for ``孙子女
 
 Header matching ignores whitespace, full-width/half-width differences, case
 and a unit in brackets or at the end (``注册资本（万元）``, ``注册资本万元`` and
-``余额(元)`` match ``注册资本`` and ``余额``).  An amount column's scale is the
+``余额(元)`` match ``注册资本`` and ``余额``; ``建筑面积㎡`` matches ``建筑面积``).  An amount column's scale is the
 header's unit where it names one (``万``… → 10000, ``元``/``人民币`` → 1), else
 the map's ``unit``.  A unit written in a cell wins over both (staging:
 ``hd_amount`` / :func:`matching.normalize.parse_amount`).
@@ -33,6 +33,8 @@ TYPES = frozenset({"text", "id", "name", "date", "month", "amount", "number", "e
 _IDENT = re.compile(r"[a-z][a-z0-9_]*")
 _UNIT = re.compile(r"^(.*?)[(\[【]([^()\[\]【】]*)[)\]】]$")
 _TRAILING_UNIT = re.compile(r"^(.+?)[/:：_-]?(亿元|千万元|百万元|万元|千元|万|元)$")
+#: an area's unit written after a number column's header without brackets (建筑面积㎡, 建筑面积/平方米; NFKC makes ㎡ m2)
+_TRAILING_AREA = re.compile(r"^(.+?)[/:：_-]?(m2|平方米|平米)$")
 #: a header unit's magnitude, longest first (``千万`` before ``万``): yuan × this
 _MAGNITUDES = (("千万", 1e7), ("百万", 1e6), ("亿", 1e8), ("万", 1e4), ("千", 1e3))
 #: a header unit naming a foreign currency: its values cannot be taken as yuan
@@ -152,6 +154,9 @@ class SourceMap:
         if spec is None and (m := _TRAILING_UNIT.match(key)):
             spec = self._lookup.get(m.group(1))
             unit = unit or m.group(2)
+        if spec is None and (m := _TRAILING_AREA.match(key)):
+            spec = self._lookup.get(m.group(1))
+            spec = spec if spec is not None and spec.type == "number" else None  # 余额m2 is no balance
         if spec is None or spec.type != "amount":
             return spec, 1.0
         if _FOREIGN.search(unit):

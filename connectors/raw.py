@@ -21,15 +21,18 @@ from connectors.limits import human_bytes, shown_name
 from connectors.manifest import FileManifest
 from connectors.maps import HeaderMatch, SourceMap
 
-_BLANK_RE = r"^[\s\u00a0\u3000\ufeff]*$"
+#: a blank cell: whitespace, and DOS's end-of-file mark Ctrl-Z (0x1A), which old tools (``copy /a``) write after
+#: the last line — a line of it alone was a row of no one, the file's rows one more than its marker's count
+_BLANK_RE = r"^[\s\u00a0\u3000\ufeff\x1a]*$"
 #: a cell of a ``text`` column holding whitespace only (a tab, a line break, U+3000 …: DuckDB's trim
 #: keeps the control characters) is empty, as an empty cell is: an authorization number of a lone tab
 #: is none on file.  A column is looked at only when some cell is this short (a few ms per million).
 _BLANK_CELL_BYTES = 8
-#: a summary row's first cell: 合计 (sources.md), and its synonyms 总计 (a grand total) and 小计 (a subtotal between
-#: groups) — a total is no record whatever its word: read as one it was a row of no one, or a file whose marker
-#: (which counts no total) disagreed with the rows read, the source not delivered
-_SUMMARY_RE = r'^[\s\u00a0\u3000\ufeff"]*[合总小][\s\u00a0\u3000]*计'
+#: a summary row's first cell: 合计 (sources.md), and its synonyms 总计 (a grand total), 小计 (a subtotal between
+#: groups), 共计 and 总合计, and 汇总 (the label Chinese Excel gives a table's total row) — a total is no record whatever
+#: its word: read as one it was a row of no one, or a file whose marker (which counts no total) disagreed with the
+#: rows read, the source not delivered
+_SUMMARY_RE = r'^[\s\u00a0\u3000\ufeff"]*(?:总[\s\u00a0\u3000]*)?(?:[合总小共][\s\u00a0\u3000]*计|汇[\s\u00a0\u3000]*总)'
 #: a footer row's first non-blank cell: the sign-off and notes a department's export ends with (制表人：王五, 审核人,
 #: 制表单位：…, 单位负责人（签字）：, 备注：…, 注1：…, 打印时间：…, （以下空白）) — no record of anyone: read as one, the file's rows
 #: disagreed with its marker (which counts data rows only) and the whole source counted as not delivered.  A label,

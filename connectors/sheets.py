@@ -24,6 +24,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.maps import SourceMap
@@ -418,6 +419,15 @@ def _as_text(s: pl.Series) -> pl.Series:
         return pl.Series(s.name, [None if v is None else str(v) for v in s.to_list()], dtype=pl.String)
 
 
+def _as_polars_takes(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` with its decimal256 columns (a precision over 38: a database's NUMBER without one, as some
+    exports write it) as text, exactly: polars panics on them, and the panic stopped the whole run."""
+    if not any(pa.types.is_decimal256(t) for t in batch.schema.types):
+        return batch
+    return pa.RecordBatch.from_arrays(
+        [c.cast(pa.string()) if pa.types.is_decimal256(c.type) else c for c in batch.columns], batch.schema.names)
+
+
 def read_parquet(path: Path, smap: SourceMap) -> Table:
     """A Parquet file; the column names are the header."""
     pf = pq.ParquetFile(str(path))
@@ -427,7 +437,7 @@ def read_parquet(path: Path, smap: SourceMap) -> Table:
         offset = 0
         for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS):
             # positional names: a file may repeat a column name (polars refuses duplicates)
-            df = pl.from_arrow(batch.rename_columns(positional_names(batch.num_columns)))
+            df = pl.from_arrow(_as_polars_takes(batch).rename_columns(positional_names(batch.num_columns)))
             assert isinstance(df, pl.DataFrame)
             cols, errors = [], []
             for i in range(df.width):

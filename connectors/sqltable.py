@@ -10,11 +10,16 @@ cursor.  ``file_name`` is ``<table>@<conn_id>``.
 
 The exchange contract (docs/sources.md): the table holds every delivery, one
 per ``交付日期`` (YYYYMMDD); ``<table>_ok`` (``交付日期``, ``行数``) says which
-deliveries are complete and how many data rows they hold.
+deliveries are complete and how many data rows they hold.  A DBA who writes
+names in capitals names the companion ``<TABLE>_OK``: both spellings are
+looked for, and on PostgreSQL a table named as it was created unquoted
+(``SI_DATA``, which the server keeps as ``si_data``) is found under the name
+the server folded it to.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +39,10 @@ POSTGRES = ("postgres", "postgresql")
 #: PostgreSQL's ``money`` (its type OID): as text it is ``$1,234.56`` (the server's lc_monetary), not an amount
 #: hedui reads — read as ``numeric``, the number it holds (yuan, as any amount column without a unit)
 PG_MONEY = 790
+#: the session hedui reads in, whatever the server's or the connection's settings: a timestamptz 交付日期 is its
+#: Beijing day, a date is written 2026-11-28 (not 28/11/2026 under DateStyle SQL, DMY), a real or double as the
+#: value it holds (not 6 or 15 digits under extra_float_digits 0)
+PG_SESSION = f"-c TimeZone={DEPARTMENTS_TIME_ZONE} -c DateStyle=ISO,YMD -c extra_float_digits=3"
 MYSQL = ("mysql", "mariadb")
 #: MySQL/MariaDB's single-precision FLOAT (its type code in a cursor's description, pymysql FIELD_TYPE.FLOAT)
 MYSQL_FLOAT = 4
@@ -81,6 +90,8 @@ def _split_table(table: str) -> list[str]:
 DATE_COLUMN = "交付日期"
 COUNT_COLUMN = "行数"
 OK_SUFFIX = "_ok"
+#: the companion's suffix as written: ``_ok`` (the contract), ``_OK`` (a DBA who writes names in capitals)
+OK_SUFFIXES = (OK_SUFFIX, OK_SUFFIX.upper())
 
 
 #: a delivery date column's text as YYYYMMDD, whatever its type or form: char 20261128, date
@@ -88,9 +99,16 @@ OK_SUFFIX = "_ok"
 _DAY = "left(replace(replace(trim({}), '-', ''), '/', ''), 8)"
 
 
-def _ok_table(table: str) -> list[str]:
+def _ok_tables(parts: list[str]) -> list[list[str]]:
+    """The companion tables of the table ``parts`` to look for, in order: ``<table>_ok``, then ``<table>_OK``."""
+    return [parts[:-1] + [parts[-1] + suffix] for suffix in OK_SUFFIXES]
+
+
+def _postgres_names(table: str) -> list[list[str]]:
+    """``table`` as written, then as PostgreSQL folds an unquoted name (lower case) when that differs."""
     parts = _split_table(table)
-    return parts[:-1] + [parts[-1] + OK_SUFFIX]
+    folded = [p.lower() for p in parts]
+    return [parts] if folded == parts else [parts, folded]
 
 
 def _read_postgres(info: ConnInfo, table: str, delivery_date: str, batch_rows: int):
@@ -100,35 +118,46 @@ def _read_postgres(info: ConnInfo, table: str, delivery_date: str, batch_rows: i
     from psycopg import sql
 
     kwargs = {k: v for k, v in info.extra.items() if k in ("sslmode", "connect_timeout", "options", "application_name")}
-    kwargs.setdefault("options", f"-c TimeZone={DEPARTMENTS_TIME_ZONE}")  # a timestamptz 交付日期 is a Beijing day
+    # after the connection's own options (``-c search_path=…``), which once replaced them: the last -c wins
+    kwargs["options"] = " ".join(filter(None, [str(kwargs.get("options") or ""), PG_SESSION]))
     try:
         conn = psycopg.connect(host=info.host, port=info.port or 5432, user=info.login, password=info.password,
                                dbname=info.schema, **kwargs)
     except psycopg.OperationalError as exc:
         raise SourceUnavailable(f"无法连接PostgreSQL {info.host}:{info.port or 5432}：{exc}") from exc
-    ident = sql.Identifier(*_split_table(table))
-    ok_ident = sql.Identifier(*_ok_table(table))
 
     def day(column: str):  # the delivery date as YYYYMMDD text, whatever the column's type (see _DAY)
         return sql.SQL(_DAY.format("{}::text")).format(sql.Identifier(column))
 
     with conn:
-        try:
-            cur = conn.execute(sql.SQL("select * from {} where false").format(ident))
-        except psycopg.errors.UndefinedTable:
+        for parts in _postgres_names(table):
+            try:
+                cur = conn.execute(sql.SQL("select * from {} where false").format(sql.Identifier(*parts)))
+                break
+            except psycopg.errors.UndefinedTable:
+                conn.rollback()
+        else:
             yield None
             return
+        ident = sql.Identifier(*parts)
         columns = [d.name for d in cur.description or []]
         money = {d.name for d in cur.description or [] if d.type_code == PG_MONEY}
-        try:
-            counts = [r[0] for r in conn.execute(
-                sql.SQL("select distinct {}::text from {} where {} = %s").format(
-                    sql.Identifier(COUNT_COLUMN), ok_ident, day(DATE_COLUMN)), [delivery_date]).fetchall()]
-        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
-            conn.rollback()
-            counts = type(exc).__name__
+        counts: list | str = "UndefinedTable"
+        for ok_parts in _ok_tables(parts):
+            try:
+                counts = [r[0] for r in conn.execute(
+                    sql.SQL("select distinct {}::text from {} where {} = %s").format(
+                        sql.Identifier(COUNT_COLUMN), sql.Identifier(*ok_parts), day(DATE_COLUMN)),
+                    [delivery_date]).fetchall()]
+                break
+            except psycopg.errors.UndefinedTable:
+                conn.rollback()
+            except psycopg.errors.UndefinedColumn as exc:
+                conn.rollback()
+                counts = type(exc).__name__
+                break
         data = [c for c in columns if c != DATE_COLUMN]
-        yield data, counts, DATE_COLUMN in columns
+        yield data, counts, DATE_COLUMN in columns, ".".join(ok_parts)
         if DATE_COLUMN not in columns:
             return
         select = sql.SQL("select {} from {} where {} = %s order by {}").format(
@@ -159,7 +188,6 @@ def _read_mysql(info: ConnInfo, table: str, delivery_date: str, batch_rows: int)
     except pymysql.err.OperationalError as exc:
         raise SourceUnavailable(f"无法连接MySQL {info.host}:{info.port or 3306}：{exc}") from exc
     ident = ".".join(_mysql_ident(p) for p in _split_table(table))
-    ok_ident = ".".join(_mysql_ident(p) for p in _ok_table(table))
 
     def day(column: str) -> str:
         return _DAY.format(f"cast({_mysql_ident(column)} as char)")
@@ -178,17 +206,22 @@ def _read_mysql(info: ConnInfo, table: str, delivery_date: str, batch_rows: int)
             # a FLOAT as text has 6 significant digits (12345678.9 → 12345700): read the value it holds as a double
             floats = {d[0] for d in cur.description or [] if d[1] == MYSQL_FLOAT}
             cur.fetchall()
-        with conn.cursor() as cur:
-            try:
-                cur.execute(f"select distinct cast({_mysql_ident(COUNT_COLUMN)} as char) from {ok_ident} "
-                            f"where {day(DATE_COLUMN)} = %s", [delivery_date])
-                counts = [r[0] for r in cur.fetchall()]
-            except (pymysql.err.ProgrammingError, pymysql.err.OperationalError) as exc:
-                if not exc.args or exc.args[0] not in (1146, 1054):  # no such table / column
-                    raise
-                counts = "ProgrammingError"
+        counts: list | str = "ProgrammingError"
+        for ok_parts in _ok_tables(_split_table(table)):
+            ok_ident = ".".join(_mysql_ident(p) for p in ok_parts)
+            with conn.cursor() as cur:
+                try:
+                    cur.execute(f"select distinct cast({_mysql_ident(COUNT_COLUMN)} as char) from {ok_ident} "
+                                f"where {day(DATE_COLUMN)} = %s", [delivery_date])
+                    counts = [r[0] for r in cur.fetchall()]
+                    break
+                except (pymysql.err.ProgrammingError, pymysql.err.OperationalError) as exc:
+                    if not exc.args or exc.args[0] not in (1146, 1054):  # no such table / column
+                        raise
+                    if exc.args[0] == 1054:
+                        break
         data = [c for c in columns if c != DATE_COLUMN]
-        yield data, counts, DATE_COLUMN in columns
+        yield data, counts, DATE_COLUMN in columns, ".".join(ok_parts)
         if DATE_COLUMN not in columns:
             return
         cols = ", ".join(f"cast(cast({_mysql_ident(c)} as double) as char)" if c in floats
@@ -203,12 +236,13 @@ def _read_mysql(info: ConnInfo, table: str, delivery_date: str, batch_rows: int)
         conn.close()
 
 
-def _check_ok(fm: FileManifest, table: str, delivery_date: str, counts) -> None:
+def _check_ok(fm: FileManifest, table: str, ok: str, delivery_date: str, counts) -> None:
     """The ``<table>_ok`` contract: a row for the date whose count equals the rows read.  A date may hold more
-    than one row (a re-delivery writes its own): the delivery is complete when one of them matches."""
-    ok = ".".join(_ok_table(table))
+    than one row (a re-delivery writes its own): the delivery is complete when one of them matches.  ``ok`` is
+    the companion table read (or looked for last)."""
     if isinstance(counts, str):
-        fm.fail(f"交换库中没有完成标记表{ok}（需含列{DATE_COLUMN}、{COUNT_COLUMN}），无法确认交付完整")
+        wanted = "或".join(".".join(p) for p in _ok_tables(_split_table(table)))
+        fm.fail(f"交换库中没有完成标记表{wanted}（需含列{DATE_COLUMN}、{COUNT_COLUMN}），无法确认交付完整")
         return
     if not counts:
         fm.fail(f"完成标记表{ok}中没有{delivery_date}的记录，部门可能尚未写完，本次按未交付处理")
@@ -219,7 +253,8 @@ def _check_ok(fm: FileManifest, table: str, delivery_date: str, counts) -> None:
         return
     if None in numbers:
         bad = counts[numbers.index(None)]
-        fm.fail(f"完成标记表{ok}中{delivery_date}的行数“{str(bad)[:20]}”不是整数")
+        said = "为空" if bad is None or not str(bad).strip() else f"“{str(bad)[:20]}”不是整数"  # NULL was “None”
+        fm.fail(f"完成标记表{ok}中{delivery_date}的行数{said}，无法确认交付完整；请部门在该行写明数据行数")
         return
     fm.marker_count = numbers[-1]
     written = "、".join(str(n) for n in sorted(set(numbers)))
@@ -264,7 +299,7 @@ def read_table(source_map: SourceMap, conn_id: str, table: str, out_parquet: Pat
             manifest.status = MISSING
             manifest.problems.append(f"交换库中没有表{table}（连接{conn_id}）")
             return manifest.finish(source_map.title_zh)
-        columns, counts, has_date = head
+        columns, counts, has_date, ok = head
         fm = FileManifest(file_name=file_name, format="sql", encoding="utf-8")
         manifest.files.append(fm)
         if not has_date:
@@ -272,8 +307,13 @@ def read_table(source_map: SourceMap, conn_id: str, table: str, out_parquet: Pat
         match = record_header_problems(fm, source_map, columns)
         names = positional_names(len(columns))
         offset = 0
+        # the delivery's hash, as a file's: its columns and rows as read, in order (a re-run on rows a department
+        # corrected since is noticed; without it every table delivery had no hash and looked unchanged)
+        digest = hashlib.sha256("\x1f".join(columns).encode("utf-8"))
         for rows in rows_iter:
-            frame = pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String), orient="row").with_columns(
+            frame = pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String), orient="row")
+            digest.update(frame.write_csv(include_header=False, null_value="\\N").encode("utf-8"))
+            frame = frame.with_columns(
                 _row_no=pl.int_range(offset + 1, offset + 1 + len(rows), dtype=pl.Int32),
                 _err=pl.lit(None, dtype=pl.String),
             )
@@ -281,11 +321,12 @@ def read_table(source_map: SourceMap, conn_id: str, table: str, out_parquet: Pat
             counts_ = writer.write(frame, match, file_name)
             fm.rows_read += counts_.rows
             fm.summary_rows += counts_.summary_rows
+        fm.sha256 = digest.hexdigest()
         log.info("read %s for %s: %d rows", file_name, delivery_date, fm.rows_read)
         if has_date and not fm.rows_read and not fm.summary_rows and counts == []:
             manifest.files.clear()
             manifest.status = MISSING
-            manifest.problems.append(f"交换表{table}中没有{delivery_date}的交付，{'.'.join(_ok_table(table))}中也没有完成记录")
+            manifest.problems.append(f"交换表{table}中没有{delivery_date}的交付，{ok}中也没有完成记录")
             return manifest.finish(source_map.title_zh)
-        _check_ok(fm, table, delivery_date, counts)
+        _check_ok(fm, table, ok, delivery_date, counts)
     return manifest.finish(source_map.title_zh)

@@ -27,14 +27,13 @@ from typing import BinaryIO
 
 import polars as pl
 
+from connectors.csv_head import UTF8, UTF8_BOM, preview_records, preview_rows
 from connectors.limits import MAX_COLUMNS, blank_long_lines, open_regular, read_past_line, too_long_message
 from connectors.mixed_encoding import utf8_lines
 from connectors.raw import positional_names
 
 log = logging.getLogger(__name__)
 
-UTF8 = "utf-8"
-UTF8_BOM = "utf-8-sig"
 GB18030 = "gb18030"
 CHUNK_BYTES = 8 << 20  # below glibc's mmap threshold: the chunks' buffers are reused, not faulted in afresh
 SNIFF_BYTES = 1 << 20
@@ -237,30 +236,6 @@ def prefetch(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
         thread.join()
 
 
-def preview_rows(head: bytes, encoding: str, sep: str, max_lines: int = 300) -> list[list[str]]:
-    """The first lines of the file as rows (lenient decoding), for header detection (blank lines above
-    the header included: :func:`connectors.raw.find_header` does not count them)."""
-    codec = UTF8 if encoding == UTF8_BOM else encoding
-    head = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head  # as iter_chunks does
-    cut = -1
-    for _ in range(max_lines):  # only the first lines are looked at: decode no further
-        cut = head.find(b"\n", cut + 1)
-        if cut < 0:
-            break
-    # a few bytes past the last line's newline: its bytes decode as they would with the whole head
-    text = (head if cut < 0 else head[:cut + 4]).decode(codec, "replace")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    lines = text.split("\n")[:max_lines]
-    rows = []
-    for line in lines:
-        try:
-            rows.append(next(csv.reader([line.rstrip("\r")], delimiter=sep), []))
-        except csv.Error:
-            rows.append(line.rstrip("\r").split(sep))
-    return rows
-
-
 def _field_counts(lines: pl.Series, sep: str) -> tuple[pl.DataFrame, bool]:
     """Per line: number of fields and whether it ends with an empty field; False if quoting is odd.
 
@@ -430,7 +405,7 @@ def parse_chunk(chunk: Chunk, ncols: int, sep: str, after_line: int, width: int 
     # a line holding nothing (empty, or whitespace only) is never a field-count error
     rest_null = [pl.col(c).is_null() for c in positional_names(wide)[1:]] or [pl.lit(True)]
     blank_line = pl.all_horizontal(rest_null) & pl.col("_bad").is_null() & (
-        pl.col("f0").is_null() | pl.col("f0").str.contains(r"^[\s\u00a0\u3000\ufeff]*$"))
+        pl.col("f0").is_null() | pl.col("f0").str.contains(r"^[\s\u00a0\u3000\ufeff\x1a]*$"))
     frame = frame.with_columns(_err=pl.when(blank_line).then(None).otherwise(pl.col("_err")))
     frame = frame.filter(pl.col("_row_no") > after_line)
     return frame.drop("_nf", "_trailing", "_bad", *extra)
@@ -484,12 +459,13 @@ def sniff(path: Path, find_header, max_line_bytes: int | None = None) -> CsvLayo
     best: tuple[int, int, str, str, list[list[str]], int | None] | None = None
     for enc in encodings:
         for sep in SEPARATORS:
-            rows = [r[:MAX_COLUMNS + 1] for r in preview_rows(head, enc, sep)]
-            idx, score = find_header(rows)
-            width = len(rows[idx]) if idx is not None else 0
-            key = (score, width)
-            if best is None or key > best[:2]:
-                best = (score, width, enc, sep, rows, idx)
+            for preview in (preview_rows, preview_records):  # records: a header cell holding a line break
+                rows = [r[:MAX_COLUMNS + 1] for r in preview(head, enc, sep)]
+                idx, score = find_header(rows)
+                width = len(rows[idx]) if idx is not None else 0
+                key = (score, width)
+                if best is None or key > best[:2]:
+                    best = (score, width, enc, sep, rows, idx)
     assert best is not None
     _, _, encoding, sep, rows, idx = best
     if idx is None:

@@ -57,8 +57,10 @@ _REMARK = re.compile(r"[(\[【][^()\[\]【】]*[)\]】]$")
 # Patterns spell digits as [0-9]: Python's \d also matches non-ASCII digits, RE2's does not.
 _DATE_SEP = re.compile(
     r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})[日号]?"
-    r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?: ?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?))?)?"  # a zone: its day
+    r"(?:[ T]([0-9]{1,2}):([0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)? ?(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"  # a zone: see parse_date
 )
+#: the departments' clock: a time written with another zone is dated where it falls in Beijing time
+BEIJING_MINUTES = 8 * 60
 # 20261120.0: a spreadsheet's float; 20261120083000: a database's timestamp (yyyyMMddHHmmss)
 _DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})(?:\.0+|(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?")
 _EXCEL_SERIAL = re.compile(r"([1-9][0-9]{4})(?:\.[0-9]+)?")
@@ -131,11 +133,21 @@ def _make_date(y: str, m: str, d: str) -> dt.date | None:
         return None
 
 
+def _zone_minutes(zone: str) -> int:
+    """A zone's offset from UTC in minutes: ``Z`` 0, ``+08`` / ``+0800`` / ``+08:00`` 480, ``-0500`` -300."""
+    if zone == "Z":
+        return 0
+    digits = zone[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + int(digits[2:] or 0)
+    return -minutes if zone[0] == "-" else minutes
+
+
 def parse_date(raw: object) -> dt.date | None:
     """A date from ``YYYYMMDD``, ``YYYY-MM-DD``, ``YYYY/M/D``, ``YYYY.M.D``, ``YYYY年M月D日`` (or ``D号``),
-    ``YYYY-MM-DD HH:MM[:SS]`` (a zone after it, as PostgreSQL writes a timestamptz or ``+0800`` after a space:
-    the day as written), ``YYYYMMDDHHMMSS`` (a database's timestamp) or an Excel serial number (5 digits,
-    1899-12-30 epoch).
+    ``YYYY-MM-DD HH:MM[:SS]`` (with a zone after it, with or without a space — ``+08`` as PostgreSQL writes a
+    timestamptz, ``Z`` as Java and JavaScript write an instant — the day the time falls on in Beijing time:
+    ``2026-10-31T16:00:00Z`` is 2026-11-01), ``YYYYMMDDHHMMSS`` (a database's timestamp) or an Excel serial
+    number (5 digits, 1899-12-30 epoch).
 
     Returns ``None`` for empty input *and* for anything else (``'2023-13-45'``);
     callers that must tell the two apart check :func:`is_blank` first.
@@ -144,7 +156,12 @@ def parse_date(raw: object) -> dt.date | None:
     if s is None:
         return None
     if m := _DATE_SEP.fullmatch(s):
-        return _make_date(*m.groups())
+        day = _make_date(*m.groups()[:3])
+        hour, minute, zone = m.groups()[3:]
+        if day is None or not zone:
+            return day
+        minutes = int(hour) * 60 + int(minute) - _zone_minutes(zone) + BEIJING_MINUTES
+        return day + dt.timedelta(days=minutes // (24 * 60))
     if m := _DATE_COMPACT.fullmatch(s):
         return _make_date(*m.groups())
     if m := _EXCEL_SERIAL.fullmatch(s):

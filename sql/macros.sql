@@ -215,6 +215,23 @@ create or replace temp macro hd_ymd(y, m, d) as
 create or replace temp macro hd_date_n(n) as
     case when hd_ymd_valid(n // 10000, n // 100 % 100, n % 100) then make_date(n // 10000, n // 100 % 100, n % 100) end;
 
+-- a zone's offset from UTC in minutes: Z 0, +08 / +0800 / +08:00 480, -0500 -300
+create or replace temp macro hd_zone_minutes(z) as
+    case when z = 'Z' then 0 else
+        (case when starts_with(z, '-') then -1 else 1 end)
+        * (try_cast(substr(replace(z, ':', ''), 2, 2) as integer) * 60
+           + coalesce(try_cast(substr(replace(z, ':', ''), 4, 2) as integer), 0))
+    end;
+
+-- the days between a date written with a time and a zone (2026-10-31T16:00:00Z: an instant as Java writes it) and
+-- the day that time falls on in Beijing time (2026-11-01); 0 without a zone.  As matching.normalize.parse_date.
+create or replace temp macro hd_zone_days(s) as
+    case when regexp_matches(s, '[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)? ?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then
+        cast(floor((try_cast(regexp_extract(s, '[ T]([0-9]{1,2}):', 1) as integer) * 60
+                    + try_cast(regexp_extract(s, '[ T][0-9]{1,2}:([0-9]{2})', 1) as integer)
+                    - hd_zone_minutes(regexp_extract(s, '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$', 1)) + 480) / 1440) as integer)
+    else 0 end;
+
 -- on text already folded and stripped
 create or replace temp macro hd_date_clean(s) as
     case
@@ -223,6 +240,7 @@ create or replace temp macro hd_date_clean(s) as
                 regexp_extract(s, '^([1-9][0-9]{3})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年][0-9]{1,2}[-/.月]([0-9]{1,2})', 1))
+            + hd_zone_days(s)
         -- 20261120.0: a float; 20261120083000: a database's timestamp (yyyyMMddHHmmss)
         when regexp_full_match(s, '[1-9][0-9]{7}(\.0+|([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?') then hd_date_8(substr(s, 1, 8))
         when regexp_full_match(s, '[1-9][0-9]{4}(\.[0-9]+)?') then

@@ -12,12 +12,19 @@ import logging
 import os
 from collections.abc import Callable
 
+#: the environment a worker takes from the run that starts it: hedui's settings and Airflow's connections
+INHERITED = ("HEDUI_", "AIRFLOW_CONN_")
+
 
 def _worker_init(threads: int, log_level: int, environ: dict | None = None) -> None:
     from hedui.settings import use_threads
 
-    # the forkserver may have started before the caller set its environment (sources config, connections)
-    os.environ.update(environ or {})
+    # the forkserver may have started before the caller set its environment (sources config, connections), or
+    # under settings the caller has since dropped (an earlier run's sources config): the caller's, exactly
+    if environ is not None:
+        for stale in [k for k in os.environ if k.startswith(INHERITED) and k not in environ]:
+            del os.environ[stale]
+        os.environ.update(environ)
     use_threads(threads)
     if log_level < logging.WARNING:  # a verbose run: the workers log like the parent (masked)
         from hedui.logs import setup_logging
@@ -27,7 +34,7 @@ def _worker_init(threads: int, log_level: int, environ: dict | None = None) -> N
 
 def _inherited_environ() -> dict:
     """The caller's hedui settings and Airflow connections, for the per-source workers."""
-    return {k: v for k, v in os.environ.items() if k.startswith(("HEDUI_", "AIRFLOW_CONN_"))}
+    return {k: v for k, v in os.environ.items() if k.startswith(INHERITED)}
 
 
 def run_sources(fn: Callable, ctx, order: list[str], workers: int, threads: int, progress=None) -> dict:
