@@ -140,7 +140,7 @@ def decide(con, run_date: str, decision_key: str, decision: str, reviewer: str, 
     Raises ReviewError for an unknown pair or decision, or a missing reviewer or reason.
     """
     if decision not in DECISIONS:
-        raise ReviewError(f"决定“{shown(decision)}”无效：可选 {', '.join(DECISIONS)}")
+        raise ReviewError(f"决定“{shown(decision)}”无效：可选 {'、'.join(f'{k}（{v}）' for k, v in DECISIONS.items())}")
     if not reviewer.strip():
         raise ReviewError("请填写审核人")
     if not reason.strip():
