@@ -186,3 +186,16 @@ def test_ws06_a_decision_that_is_none_of_the_three_is_refused_with_their_chinese
                                  {"csrf_token": token, "seen": seen, "decision": "approve", "reason": "核实"})
     message = _error(body)
     assert status == 400 and "确认" in message and "否决" in message and "暂缓" in message, message
+
+
+def test_ws07_a_pdf_download_is_named_for_the_household_the_run_and_the_version(site):
+    # before: "WS003.pdf" and "WS003_v2.pdf": the same name for the household's report of every run, saved over one
+    # another in a clerk's downloads folder, and nothing in it a clerk reads as a report
+    clerk = sign_in(site, "ws_a")
+    names = []
+    for v in ("", "?v=2"):  # WS003 has version 2 since WS05's decision
+        status, headers, body = clerk.get(f"/h/{RUN}/WS003/report.pdf{v}")
+        assert status == 200 and body[:5] == b"%PDF-", (status, body[:300])
+        names.append(urllib.parse.unquote(re.search(r"filename\*=utf-8''([^;]+)", headers["content-disposition"],
+                                                     re.I).group(1)))
+    assert names == [f"核对报告_WS003_批次{RUN}.pdf", f"核对报告_WS003_批次{RUN}_第2版.pdf"]

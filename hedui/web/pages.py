@@ -250,7 +250,8 @@ def register(app: FastAPI) -> None:
             to_pdf([(html, pdf)])
         audit.append(actor=user.username, action="export", subject=f"委托 {request_id}（批次 {run_date}）PDF",
                      details={"version": v or "current"})
-        name = f"{safe_name(request_id)}{'_v' + str(v) if v else ''}.pdf"
+        # the run and the version in the name: a household's PDFs of two runs or versions never overwrite each other
+        name = f"核对报告_{safe_name(request_id)}_批次{run_date}{f'_第{v}版' if v else ''}.pdf"
         return FileResponse(pdf, media_type="application/pdf", filename=name)
 
     @app.get("/runs/{run_date}/summary", response_class=HTMLResponse)
