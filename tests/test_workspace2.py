@@ -137,7 +137,8 @@ def test_ws04_a_pair_page_explains_the_weight_in_chinese(site):
     page = clerk.page(f"/review/{RUN}/{key}")
     meaning = re.search(r'id="weight-meaning">([^<]*)', page).group(1)
     assert "比特" in meaning and "为正" in meaning and "为负" in meaning
-    assert "银行" in page and "bank/20261128/bank_20261128.csv 第" in page  # where the record came from
+    # where the record came from, its delivery day as staff write a date (before: "交付 20261128")
+    assert re.search(r"银行[^<，]*，2026年11月28日交付，文件 bank/20261128/bank_20261128\.csv 第 \d+ 行", page)
 
 
 def _key(site, rid: str) -> str:

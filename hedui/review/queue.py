@@ -119,7 +119,10 @@ def pair(con, run_date: str, decision_key: str, request_id: str | None = None) -
                   "where record_id = ? and run_date = ?", params=[p["record_id"], run_date])
     values = dict(zip(rec.columns, rec.fetchall()[0], strict=True))
     p["record_fields"] = display_fields(smap, values)
-    p["record_cite"] = f"{smap.title_zh}，交付 {values['delivery_date']}，{values['file_name']} 第 {values['row_no']} 行"
+    from hedui.steps.report.display import chinese_date
+
+    p["record_cite"] = (f"{smap.title_zh}，{chinese_date(values['delivery_date'])}交付，文件 {values['file_name']} "
+                        f"第 {values['row_no']} 行")
     p["source_zh"] = smap.title_zh
     mem = con.sql("select * from stg_requests where run_date = ? and request_id = ? and id_norm = ?",
                   params=[run_date, p["request_id"], p["member_id"]])
