@@ -200,3 +200,37 @@ def test_ws07_a_pdf_download_is_named_for_the_household_the_run_and_the_version(
         names.append(urllib.parse.unquote(re.search(r"filename\*=utf-8''([^;]+)", headers["content-disposition"],
                                                      re.I).group(1)))
     assert names == [f"核对报告_WS003_批次{RUN}.pdf", f"核对报告_WS003_批次{RUN}_第2版.pdf"]
+
+
+def test_ws08_a_clerk_filters_and_pages_the_queue_in_a_browser_without_javascript_at_1366x768(site, tmp_path):
+    # before: the queue had no county or source filter to choose and no pages; here a plain form (no JavaScript,
+    # as many county offices run their browsers) at a laptop's 1366×768 narrows it and nothing needs a side scroll
+    from hedui.steps.report.pdf import browser as open_browser
+
+    base = f"http://{site['host']}"
+    with open_browser() as b:
+        context = b.new_context(java_script_enabled=False, viewport={"width": 1366, "height": 768})
+        page = context.new_page()
+        page.goto(base + "/login")
+        page.fill("#username", "ws_boss")
+        page.fill("#password", "pw-ws_boss-0123456")
+        page.click("#signin")
+        page.goto(base + "/review")
+        page.select_option("#county", OTHER)
+        page.select_option("#source", "bank")
+        page.select_option("#order", "asc")
+        page.click("form[action='/review'] button")
+        page.wait_for_load_state()
+        assert f"county={OTHER}" in page.url and "source=bank" in page.url
+        shown = re.findall(r"WS\d+", page.inner_text("#queue"))
+        assert sorted(set(shown)) == ["WS004", "WS008"], shown
+        assert "共 2 条" in page.inner_text("#count")
+        page.screenshot(path=str(tmp_path / "queue.png"), full_page=True)
+        # JavaScript off: a layout probe by reading the page's box sizes is not possible, so read them with it on
+        probe = b.new_context(viewport={"width": 1366, "height": 768}, storage_state=context.storage_state())
+        wide = probe.new_page()
+        for path in (f"/review?date={RUN}&county={OTHER}", f"/review/{RUN}/{_key(site, 'WS004')}", "/"):
+            wide.goto(base + path)
+            assert wide.evaluate("document.documentElement.scrollWidth") <= 1366, path
+        probe.close()
+        context.close()
