@@ -157,10 +157,11 @@ def register(app: FastAPI) -> None:
     post_dep = Depends(app.state.csrf_guard)
 
     def _queue_args(con, date: str, status: str, county: str, source: str, order: str) -> dict:
-        filters = _queue_filters(con)
+        _check_status(status)
         if order not in ORDERS:
             raise HTTPException(400, "排序方式无效：请从下拉列表中选择")
-        return {"date": date or _latest_date(con) or "", "status": _check_status(status),
+        filters = _queue_filters(con)
+        return {"date": date or _latest_date(con) or "", "status": status,
                 "county": _check_filter(county, filters["counties"], "区县"),
                 "source": _check_filter(source, filters["sources"], "部门数据"), "order": order, "filters": filters}
 
