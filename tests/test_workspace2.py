@@ -117,6 +117,7 @@ def test_ws02_a_long_queue_is_paged_not_one_endless_table(site, monkeypatch):
     assert _queue(boss, "&" + nxt.split("?", 1)[1].replace(f"date={RUN}&", "")) == seen[3:6]
     last = boss.page(f"/review?date={RUN}&page=3")
     assert 'id="next"' not in last and 'id="prev"' in last
+    assert _queue(boss, "&page=40") == seen[6:]  # past the end (a link kept from a longer queue): the last page
     for junk in ("0", "-1", "99999999999", "²", "abc"):  # a page number typed by hand: the first page, no 500
         status, _, body = boss.get(f"/review?date={RUN}&page={urllib.parse.quote(junk)}")
         assert status in (200, 422) and "Traceback" not in body.decode() and "Internal" not in body.decode()

@@ -174,6 +174,10 @@ def register(app: FastAPI) -> None:
             a = _queue_args(con, date, status, county, source, order)
             items, total = _queue(con, a["date"], a["status"], county=a["county"], source=a["source"],
                                   order=order, page=page_no) if a["date"] else ([], 0)
+            if total and not items:  # a page past the end (a kept link after decisions emptied it): the last one
+                page_no = -(-total // QUEUE_PAGE)
+                items = _queue(con, a["date"], a["status"], county=a["county"], source=a["source"], order=order,
+                               page=page_no)[0]
             dates = [d for (d,) in con.sql("select distinct run_date from my_queue order by 1 desc").fetchall()]
         from urllib.parse import urlencode
 
