@@ -141,7 +141,7 @@ def test_a_decision_on_a_superseded_runs_pair_is_refused_and_its_page_offers_non
     clerk = sign_in(site, "oq_clerk")
     # the dashboard counts no work left on the replaced run; its queue says why
     dashboard = clerk.request("GET", "/")[2].decode()
-    pending = dict(re.findall(r'<a href="/review\?date=(\d+)">(\d+)</a>', dashboard))
+    pending = dict(re.findall(r'<a href="/review\?date=(\d+)&status=pending">(\d+)</a>', dashboard))
     assert pending == {RUN: "0", LATER: "1"}, pending
     queue = clerk.request("GET", f"/review?date={RUN}")[2].decode()
     assert f"已由批次 {LATER} 取代，无需决定" in queue and "查看并决定" not in queue

@@ -119,7 +119,10 @@ def pair(con, run_date: str, decision_key: str, request_id: str | None = None) -
                   "where record_id = ? and run_date = ?", params=[p["record_id"], run_date])
     values = dict(zip(rec.columns, rec.fetchall()[0], strict=True))
     p["record_fields"] = display_fields(smap, values)
-    p["record_cite"] = f"{smap.title_zh}，交付 {values['delivery_date']}，{values['file_name']} 第 {values['row_no']} 行"
+    from hedui.steps.report.display import chinese_date
+
+    p["record_cite"] = (f"{smap.title_zh}，{chinese_date(values['delivery_date'])}交付，文件 {values['file_name']} "
+                        f"第 {values['row_no']} 行")
     p["source_zh"] = smap.title_zh
     mem = con.sql("select * from stg_requests where run_date = ? and request_id = ? and id_norm = ?",
                   params=[run_date, p["request_id"], p["member_id"]])
@@ -140,7 +143,7 @@ def decide(con, run_date: str, decision_key: str, decision: str, reviewer: str, 
     Raises ReviewError for an unknown pair or decision, or a missing reviewer or reason.
     """
     if decision not in DECISIONS:
-        raise ReviewError(f"决定“{shown(decision)}”无效：可选 {', '.join(DECISIONS)}")
+        raise ReviewError(f"决定“{shown(decision)}”无效：可选 {'、'.join(f'{k}（{v}）' for k, v in DECISIONS.items())}")
     if not reviewer.strip():
         raise ReviewError("请填写审核人")
     if not reason.strip():

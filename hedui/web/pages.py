@@ -113,6 +113,16 @@ def covers_whole_run(con, run_date: str) -> bool:
     return every > 0 and mine == every
 
 
+def _next_pair(con, run_date: str) -> dict:
+    """After a decision: the user's next pair still waiting in the run (the queue's order) and how many wait."""
+    from hedui.review.queue import LATER_RUN_SQL
+
+    waiting = con.execute(f"select decision_key from my_queue q where run_date = ? and status = 'pending' and "
+                          f"{LATER_RUN_SQL} is null order by match_weight desc, record_id, request_id",
+                          [run_date]).fetchall()
+    return {"key": waiting[0][0] if waiting else None, "left": len(waiting)}
+
+
 def register(app: FastAPI) -> None:
     render, workdir, audit = app.state.render, app.state.workdir, app.state.audit
     user_dep = Depends(app.state.current_user)
@@ -198,12 +208,14 @@ def register(app: FastAPI) -> None:
             from hedui.review.queue import later_household_run
 
             later = later_household_run(con, run_date, request_id)
+            next_pair = _next_pair(con, run_date) if request.query_params.get("decided") else None
         audit.append(actor=user.username, action="household_view", subject=f"委托 {request_id}（批次 {run_date}）",
                      details={"page": "household", "region_code": h["region_code"]})
         return render(request, "household.html", h=h, members=members, runs=runs, decisions=decisions,
                       decision_zh=DECISIONS, status_zh=STATUS_ZH, queue=queue, versions=kept, objections=objs,
                       region_zh=region_label(h["region_code"]),
-                      window=objections.window_for(workdir, run_date, request_id), later=later)
+                      window=objections.window_for(workdir, run_date, request_id), later=later,
+                      decided=request.query_params.get("decided") == "1", next_pair=next_pair)
 
     def _report_file(run_date: str, request_id: str, v: int | None) -> Path:
         report_dir = workdir / "reports" / run_date
@@ -238,7 +250,8 @@ def register(app: FastAPI) -> None:
             to_pdf([(html, pdf)])
         audit.append(actor=user.username, action="export", subject=f"委托 {request_id}（批次 {run_date}）PDF",
                      details={"version": v or "current"})
-        name = f"{safe_name(request_id)}{'_v' + str(v) if v else ''}.pdf"
+        # the run and the version in the name: a household's PDFs of two runs or versions never overwrite each other
+        name = f"核对报告_{safe_name(request_id)}_批次{run_date}{f'_第{v}版' if v else ''}.pdf"
         return FileResponse(pdf, media_type="application/pdf", filename=name)
 
     @app.get("/runs/{run_date}/summary", response_class=HTMLResponse)

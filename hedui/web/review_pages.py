@@ -30,26 +30,61 @@ def _latest_date(con) -> str | None:
     return row[0] if row else None
 
 
-def _queue(con, run_date: str, status: str = "") -> list[dict]:
+QUEUE_PAGE = 100  # pairs on one page of the queue: a run of 1,000+ pairs is paged, not one endless table
+ORDERS = {"": "匹配权重从高到低", "asc": "匹配权重从低到高"}
+
+
+def _queue(con, run_date: str, status: str = "", *, county: str = "", source: str = "", record_id: str = "",
+           order: str = "", page: int = 0) -> tuple[list[dict], int]:
+    """The user's pairs of a run, filtered, one page of them (`page` from 1; 0: all): (rows, how many match).
+
+    "待审核" leaves out pairs a later run superseded, as the dashboard's count of pending pairs does."""
     from hedui.review.queue import LATER_RUN_SQL, STATUS_ZH
 
     params = {"d": run_date}
     extra = ""
     if status:
         extra, params["s"] = " and q.status = $s", status
+        if status == "pending":
+            extra += f" and {LATER_RUN_SQL} is null"
+    for column, name, value in (("m.region_code", "c", county), ("q.source", "src", source),
+                                ("q.record_id", "r", record_id)):
+        if value:
+            extra += f" and {column} = ${name}"
+            params[name] = value
+    base = ("from my_queue q left join (select distinct run_date, request_id, id_norm, name, id_masked, region_code "
+            "from my_members) m on m.run_date = q.run_date and m.request_id = q.request_id and m.id_norm = q.member_id "
+            "left join source_status s on s.run_date = q.run_date and s.source = q.source "
+            f"where q.run_date = $d{extra}")
+    total = con.execute(f"select count(*) {base}", params).fetchall()[0][0]
+    weight = "q.match_weight" if order == "asc" else "q.match_weight desc"
+    limit = f" limit {QUEUE_PAGE} offset {(page - 1) * QUEUE_PAGE}" if page else ""
     out = rows(con.execute(
         "select q.run_date, q.decision_key, q.record_id, q.source, q.request_id, q.match_weight, q.band, q.status, "
         f"m.name as member_name, m.id_masked as member_masked, m.region_code, s.source_zh, {LATER_RUN_SQL} as later "
-        "from my_queue q left join (select distinct run_date, request_id, id_norm, name, id_masked, region_code "
-        "from my_members) m on m.run_date = q.run_date and m.request_id = q.request_id and m.id_norm = q.member_id "
-        "left join source_status s on s.run_date = q.run_date and s.source = q.source "
-        f"where q.run_date = $d{extra} order by q.status <> 'pending', q.match_weight desc, q.record_id", params))
+        f"{base} order by q.status <> 'pending', {weight}, q.record_id, q.request_id{limit}", params))
     for r in out:
         r["status_zh"] = STATUS_ZH.get(r["status"], r["status"])
         if r["later"] and r["status"] == "pending":  # a later run replaced it: nothing to decide here
             r["status_zh"] = f"已由批次 {r['later']} 取代，无需决定"
         r["region_zh"] = region_label(r["region_code"])
-    return out
+    return out, total
+
+
+def _queue_filters(con) -> dict:
+    return {
+        "counties": [(c, region_label(c)) for (c,) in con.sql(
+            "select distinct region_code from my_households order by 1").fetchall()],
+        "sources": [tuple(r) for r in con.sql(
+            "select distinct q.source, coalesce(s.source_zh, q.source) from my_queue q left join source_status s "
+            "on s.run_date = q.run_date and s.source = q.source order by 1").fetchall()],
+    }
+
+
+def _check_filter(value: str, choices: list[tuple], what: str) -> str:
+    if value and value not in {c for c, _ in choices}:
+        raise HTTPException(400, f"{what}筛选无效：请从下拉列表中选择")
+    return value
 
 
 def _check_status(status: str) -> str:
@@ -121,23 +156,44 @@ def register(app: FastAPI) -> None:
     user_dep = Depends(app.state.current_user)
     post_dep = Depends(app.state.csrf_guard)
 
+    def _queue_args(con, date: str, status: str, county: str, source: str, order: str) -> dict:
+        _check_status(status)
+        if order not in ORDERS:
+            raise HTTPException(400, "排序方式无效：请从下拉列表中选择")
+        filters = _queue_filters(con)
+        return {"date": date or _latest_date(con) or "", "status": status,
+                "county": _check_filter(county, filters["counties"], "区县"),
+                "source": _check_filter(source, filters["sources"], "部门数据"), "order": order, "filters": filters}
+
     @app.get("/review", response_class=HTMLResponse)
-    def queue_page(request: Request, date: str = "", status: str = "", user: User = user_dep):
+    def queue_page(request: Request, date: str = "", status: str = "", county: str = "", source: str = "",
+                   order: str = "", page: str = "1", user: User = user_dep):
         date = check_date(date) or ""
-        status = _check_status(status)
+        page_no = int(page) if page.isascii() and page.isdigit() and 0 < len(page) <= 6 and int(page) else 1
         with scoped(workdir, user) as con:
-            date = date or _latest_date(con) or ""
-            items = _queue(con, date, status) if date else []
+            a = _queue_args(con, date, status, county, source, order)
+            items, total = _queue(con, a["date"], a["status"], county=a["county"], source=a["source"],
+                                  order=order, page=page_no) if a["date"] else ([], 0)
+            if total and not items:  # a page past the end (a kept link after decisions emptied it): the last one
+                page_no = -(-total // QUEUE_PAGE)
+                items = _queue(con, a["date"], a["status"], county=a["county"], source=a["source"], order=order,
+                               page=page_no)[0]
             dates = [d for (d,) in con.sql("select distinct run_date from my_queue order by 1 desc").fetchall()]
-        return render(request, "queue.html", items=items, date=date, dates=dates, status=status)
+        from urllib.parse import urlencode
+
+        query = urlencode({k: a[k] for k in ("date", "status", "county", "source", "order")})
+        return render(request, "queue.html", items=items, dates=dates, total=total, page=page_no, page_size=QUEUE_PAGE, orders=ORDERS,
+                      pages=max(1, -(-total // QUEUE_PAGE)), query=query, **a)
 
     @app.get("/review/export.xlsx")
-    def queue_export(request: Request, date: str = "", status: str = "", user: User = user_dep):
+    def queue_export(request: Request, date: str = "", status: str = "", county: str = "", source: str = "",
+                     order: str = "", user: User = user_dep):
         date = check_date(date) or ""
-        status = _check_status(status)
         with scoped(workdir, user) as con:
-            date = date or _latest_date(con) or ""
-            items = _queue(con, date, status) if date else []
+            a = _queue_args(con, date, status, county, source, order)
+            date = a["date"]
+            items = _queue(con, date, a["status"], county=a["county"], source=a["source"], order=order)[0] \
+                if date else []
         audit.append(actor=user.username, action="export", subject=f"导出复核队列 {len(items)} 条（批次 {date}）")
         return _xlsx(exports.queue_xlsx(items), f"复核队列_{date}.xlsx")
 
@@ -159,8 +215,8 @@ def register(app: FastAPI) -> None:
         p["later_run"] = later_run(con, run_date, key)  # a superseded run's pair is shown, not decided
         p["comparison"] = _comparison(p, con)
         p["decisions_zh"] = DECISIONS
-        candidates = _queue(con, run_date)
-        p["competing"] = [c for c in candidates if c["record_id"] == p["record_id"] and c["decision_key"] != key]
+        candidates = _queue(con, run_date, record_id=p["record_id"])[0]
+        p["competing"] = [c for c in candidates if c["decision_key"] != key]
         p["competing_elsewhere"] = con.execute(
             "select count(*) from review_queue q where run_date = ? and record_id = ? and not exists "
             "(select 1 from my_queue m where m.run_date = q.run_date and m.decision_key = q.decision_key)",
@@ -210,7 +266,7 @@ def register(app: FastAPI) -> None:
             raise HTTPException(409, str(exc)) from None
         except HeduiError as exc:
             raise HTTPException(400, str(exc)) from None
-        return RedirectResponse(f"/h/{run_date}/{hid(result['request_id'])}?v={result['version']}", status_code=303)
+        return RedirectResponse(f"/h/{run_date}/{hid(result['request_id'])}?v={result['version']}&decided=1", status_code=303)
 
     @app.post("/h/{run_date}/{request_id}/objections")
     def add_objection(request: Request, run_date: str, request_id: str, reason: str = Form(""),
