@@ -88,7 +88,7 @@ def failed_where_zh(exc: BaseException) -> str | None:
 
 def error_line(exc: BaseException, workdir: str | Path | None = None) -> str:
     """The one line the CLI prints for `exc` (personal numbers masked), ending with the step that failed."""
-    line = _error_line(exc, workdir)
+    line = " ".join(_error_line(exc, workdir).split())  # one line: a driver's message may run over several
     where = failed_where_zh(exc)
     return f"{line}（{where}）" if where else line
 
@@ -105,6 +105,8 @@ def _error_line(exc: BaseException, workdir: str | Path | None = None) -> str:
         return f"错误：找不到文件或目录：{mask_text(str(exc.filename or exc))}"
     if isinstance(exc, PermissionError):
         return f"错误：没有权限读写 {mask_text(str(exc.filename or exc))}：请检查文件权限"
+    if isinstance(exc, ConnectionError):  # an exchange database unreachable (connectors.SourceUnavailable)
+        return f"错误：{mask_text(str(exc))}"
     if isinstance(exc, OSError):
         return f"错误：读写文件失败：{mask_text(str(exc))}"
     return f"错误：{mask_text(str(exc))}"
