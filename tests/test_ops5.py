@@ -1,12 +1,18 @@
-"""Operations round 5: what an operator meets when a nightly `hedui run` stops midway.
+"""Operations round 5: what an operator meets when a nightly `hedui run` stops midway, or meets a reader.
 
 One small hand-built world (ids OP5xx), its inbox written once; each check runs `hedui run` (the CLI's
-`main`, in this process) over it into a working folder of its own, with a real webhook server listening.
+`main`, in this process) over it into a working folder of its own, with a real webhook server listening;
+OP503 re-runs a step of a completed run while another process reads the working database.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 from contract_world import RUN, World, fresh_ids
@@ -78,3 +84,61 @@ def test_op502_a_source_that_cannot_be_read_names_the_source_in_the_line_and_the
     assert lines[0].startswith("错误：无法连接PostgreSQL 127.0.0.1:1") and "读写文件" not in lines[0], lines[0]
     (_path, body), = posts
     assert where in body["text"]["content"], body
+
+
+def _reader(database) -> subprocess.Popen:
+    """Another process holding the working database open read-only, as `hedui serve` answering a page or
+    `hedui pdf` printing does, until its stdin closes."""
+    code = ("import sys, duckdb; con = duckdb.connect(sys.argv[1], read_only=True); "
+            "print(con.sql('select count(*) from outcomes').fetchall()[0][0], flush=True); sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(database)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "2"  # it holds the file now
+    return proc
+
+
+def test_op503_a_step_waits_for_a_reader_of_the_working_database_then_completes(
+        inbox, tmp_path, monkeypatch, caplog):
+    """OP503: staff read the working database (a page of `hedui serve`, `hedui pdf`) when the nightly's step
+    opens it to write: the step waits for them and completes (it failed with DuckDB's lock error); a reader
+    that never lets go ends the step with exit code 4's error, in Chinese, after HEDUI_WRITE_WAIT_S."""
+    from hedui import pipeline
+    from hedui.errors import LockedError
+
+    folder, _world = inbox
+    ctx = pipeline.RunContext.of(folder, tmp_path / "work", RUN)
+    pipeline.run(ctx)
+    reader = _reader(ctx.database)
+    outcome: dict = {}
+
+    def load():
+        try:
+            outcome["result"] = pipeline.load(ctx)
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+            outcome["error"] = exc
+
+    caplog.set_level(logging.WARNING, logger="hedui.db")
+    step = threading.Thread(target=load)
+    try:
+        step.start()
+        for _ in range(600):  # until the step says it waits (or ended: then the assertion below tells how)
+            if "waiting" in caplog.text or not step.is_alive():
+                break
+            time.sleep(0.1)
+    finally:
+        reader.stdin.close()
+        reader.wait()
+        step.join()
+    assert "error" not in outcome, outcome
+    assert outcome["result"]["inputs_changed"] == []
+    assert "held by another process" in caplog.text
+
+    reader = _reader(ctx.database)
+    try:
+        monkeypatch.setenv("HEDUI_WRITE_WAIT_S", "0")
+        with pytest.raises(LockedError, match="一直被另一个进程占用.*重跑同一日期") as caught:
+            pipeline.link(ctx)
+    finally:
+        reader.stdin.close()
+        reader.wait()
+    assert "hedui serve" in str(caught.value)  # LockedError: `hedui` exits 4, the DAG's task retries
