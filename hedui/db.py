@@ -94,7 +94,7 @@ def connect_read(path: Path | str, *, wait_s: float | None = None, delay: float 
         raise FileNotFoundError(str(path))
     if wait_s is None:
         wait_s = float(os.environ.get("HEDUI_READ_WAIT_S", "120"))
-    deadline = time.monotonic() + wait_s
+    deadline, told = time.monotonic() + wait_s, False
     while True:
         try:
             return connect(path, read_only=True, threads=threads, memory_limit=memory_limit)
@@ -103,6 +103,9 @@ def connect_read(path: Path | str, *, wait_s: float | None = None, delay: float 
                 if "lock" in str(exc).lower():
                     raise DatabaseBusyError(str(path)) from None
                 raise
+            if not told:
+                log.info("database %s is held by a writer: waiting up to %.0f s to read it", path, wait_s)
+                told = True
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 2, 1.0)
 

@@ -86,10 +86,20 @@ def test_op502_a_source_that_cannot_be_read_names_the_source_in_the_line_and_the
     assert where in body["text"]["content"], body
 
 
-def _reader(database) -> subprocess.Popen:
-    """Another process holding the working database open read-only, as `hedui serve` answering a page or
-    `hedui pdf` printing does, until its stdin closes."""
-    code = ("import sys, duckdb; con = duckdb.connect(sys.argv[1], read_only=True); "
+@pytest.fixture(scope="module")
+def done(inbox, tmp_path_factory):
+    """The world run once, completely: its RunContext."""
+    from hedui import pipeline
+
+    ctx = pipeline.RunContext.of(inbox[0], tmp_path_factory.mktemp("op5_done"), RUN)
+    pipeline.run(ctx)
+    return ctx
+
+
+def _holder(database, read_only: bool) -> subprocess.Popen:
+    """Another process holding the working database open — read-only as `hedui serve` answering a page or
+    `hedui pdf` printing does, read-write as a step of the nightly batch does — until its stdin closes."""
+    code = (f"import sys, duckdb; con = duckdb.connect(sys.argv[1], read_only={read_only}); "
             "print(con.sql('select count(*) from outcomes').fetchall()[0][0], flush=True); sys.stdin.read()")
     proc = subprocess.Popen([sys.executable, "-c", code, str(database)], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
@@ -97,43 +107,47 @@ def _reader(database) -> subprocess.Popen:
     return proc
 
 
-def test_op503_a_step_waits_for_a_reader_of_the_working_database_then_completes(
-        inbox, tmp_path, monkeypatch, caplog):
+def _while_held(database, read_only: bool, work, caplog, logger: str, said: str) -> dict:
+    """`work()` in a thread while another process holds `database`; the holder lets go once `logger` has
+    said `said` (the work waits) or the work ended. {"result": ...} or {"error": ...}."""
+    holder = _holder(database, read_only)
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["result"] = work()
+        except Exception as exc:  # noqa: BLE001 - the caller's assertion shows it
+            outcome["error"] = exc
+
+    caplog.set_level(logging.INFO, logger=logger)
+    thread = threading.Thread(target=target)
+    try:
+        thread.start()
+        for _ in range(1200):  # until the work says it waits, or ended (then the caller's assertion tells how)
+            if said in caplog.text or not thread.is_alive():
+                break
+            time.sleep(0.1)
+    finally:
+        holder.stdin.close()
+        holder.wait()
+        thread.join()
+    return outcome
+
+
+def test_op503_a_step_waits_for_a_reader_of_the_working_database_then_completes(done, monkeypatch, caplog):
     """OP503: staff read the working database (a page of `hedui serve`, `hedui pdf`) when the nightly's step
     opens it to write: the step waits for them and completes (it failed with DuckDB's lock error); a reader
     that never lets go ends the step with exit code 4's error, in Chinese, after HEDUI_WRITE_WAIT_S."""
     from hedui import pipeline
     from hedui.errors import LockedError
 
-    folder, _world = inbox
-    ctx = pipeline.RunContext.of(folder, tmp_path / "work", RUN)
-    pipeline.run(ctx)
-    reader = _reader(ctx.database)
-    outcome: dict = {}
-
-    def load():
-        try:
-            outcome["result"] = pipeline.load(ctx)
-        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
-            outcome["error"] = exc
-
-    caplog.set_level(logging.WARNING, logger="hedui.db")
-    step = threading.Thread(target=load)
-    try:
-        step.start()
-        for _ in range(600):  # until the step says it waits (or ended: then the assertion below tells how)
-            if "waiting" in caplog.text or not step.is_alive():
-                break
-            time.sleep(0.1)
-    finally:
-        reader.stdin.close()
-        reader.wait()
-        step.join()
+    ctx = done
+    outcome = _while_held(ctx.database, True, lambda: pipeline.load(ctx), caplog, "hedui.db", "waiting")
     assert "error" not in outcome, outcome
     assert outcome["result"]["inputs_changed"] == []
     assert "held by another process" in caplog.text
 
-    reader = _reader(ctx.database)
+    reader = _holder(ctx.database, True)
     try:
         monkeypatch.setenv("HEDUI_WRITE_WAIT_S", "0")
         with pytest.raises(LockedError, match="一直被另一个进程占用.*重跑同一日期") as caught:
@@ -142,3 +156,17 @@ def test_op503_a_step_waits_for_a_reader_of_the_working_database_then_completes(
         reader.stdin.close()
         reader.wait()
     assert "hedui serve" in str(caught.value)  # LockedError: `hedui` exits 4, the DAG's task retries
+
+
+def test_op504_an_urgent_verification_during_a_nightly_step_waits_for_it(inbox, done, caplog):
+    """OP504: an urgent verification (救急难) asked while a step of the nightly holds the working database
+    waits for the step to let go and verifies the household (it was refused at once: "请稍后重试")."""
+    from hedui.urgent import verify_household
+
+    _folder, world = inbox
+    rows = [r for r in world.rows["requests"] if r["委托编号"] == "OP502"]
+    outcome = _while_held(done.database, False, lambda: verify_household(done.workdir, rows, run_date="20261130"),
+                          caplog, "hedui.db", "held by a writer")
+    assert "error" not in outcome, outcome
+    assert outcome["result"]["request_id"] == "OP502" and outcome["result"]["outcome"], outcome
+    assert "held by a writer" in caplog.text
