@@ -170,3 +170,16 @@ def test_op504_an_urgent_verification_during_a_nightly_step_waits_for_it(inbox, 
     assert "error" not in outcome, outcome
     assert outcome["result"]["request_id"] == "OP502" and outcome["result"]["outcome"], outcome
     assert "held by a writer" in caplog.text
+
+
+def test_op505_the_summary_of_a_finished_run_waits_for_a_decision_holding_the_database(done, caplog):
+    """OP505: `hedui run` has finished its steps and let go of the working folder; a staff decision (or a late
+    delivery) writes the database as the run reads its summary: the summary waits and is made (the completed
+    run ended with DuckDB's lock error as 内部错误, exit 1); so does the DAG's `summarize`."""
+    from hedui.ops import run_summary
+
+    outcome = _while_held(done.database, False, lambda: run_summary.build(done, {}), caplog, "hedui.db",
+                          "held by a writer")
+    assert "error" not in outcome, outcome
+    assert outcome["result"]["households"] == 2 and outcome["result"]["run_date"] == RUN
+    assert "held by a writer" in caplog.text
