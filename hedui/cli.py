@@ -30,7 +30,7 @@ def cmd_generate(args) -> int:
 def cmd_run(args) -> int:
     from connectors.limits import InputLimits
     from hedui.errors import ConfigError, InputError
-    from hedui.ops import run_summary
+    from hedui.ops import failures, run_summary
     from hedui.ops.business_date import check_inbox, parse_business_date
     from hedui.ops.progress import Progress
     from hedui.ops.sources_config import check_connections, load_sources_config
@@ -56,7 +56,7 @@ def cmd_run(args) -> int:
     check_workdir(args.workdir, args.inbox)
     ctx = RunContext.of(args.inbox, args.workdir, date)
     started = time.perf_counter()
-    with Progress(f"核对批次 {date}") as progress:
+    with Progress(f"核对批次 {date}") as progress, failures.notify_failure(ctx):  # a failure notice too
         timings = run(ctx, progress=progress, shards=shards)
     total = time.perf_counter() - started
     for step, seconds in timings.items():

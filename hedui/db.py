@@ -8,13 +8,17 @@ that a re-run of a logical date is atomic.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from hedui.errors import LockedError
 from hedui.resources import data_path
+
+log = logging.getLogger(__name__)
 
 SQL_DIR = data_path("sql")
 
@@ -26,11 +30,46 @@ def connect(path: Path | str = ":memory:", *, threads: int = 2, memory_limit: st
     if temp_directory:
         Path(temp_directory).mkdir(parents=True, exist_ok=True)
         config["temp_directory"] = str(temp_directory)
-    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    if read_only or str(path) == ":memory:":
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
+    else:
+        con = _connect_writer(Path(path), config)
     con.sql("set enable_progress_bar = false")
     if not read_only:
         con.sql(sql_text("macros.sql"))
     return con
+
+
+class WorkingDatabaseHeldError(LockedError):
+    """A writer waited longer than ``HEDUI_WRITE_WAIT_S`` for other processes to let go of the database."""
+
+
+def _connect_writer(path: Path, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    """`path` opened read-write, waiting while another process holds it — a reader such as `hedui serve`
+    answering a page or `hedui pdf` printing (they hold it read-only, briefly): DuckDB refuses a writer then,
+    and the nightly step failed on it.  Waits up to ``HEDUI_WRITE_WAIT_S`` seconds (default 600), backing off
+    to 1 s; raises WorkingDatabaseHeldError (exit code 4, in Chinese) when the file stayed held."""
+    import os
+    import time
+
+    wait_s = float(os.environ.get("HEDUI_WRITE_WAIT_S", "600"))
+    deadline, delay, told = time.monotonic() + wait_s, 0.05, False
+    while True:
+        try:
+            return duckdb.connect(str(path), config=config)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WorkingDatabaseHeldError(
+                    f"数据库 {path} 一直被另一个进程占用（例如 hedui serve 的网页查询、hedui pdf 正在读取），"
+                    f"等待 {wait_s:.0f} 秒仍未释放：请等它结束后重跑同一日期（可用 HEDUI_WRITE_WAIT_S 调整等待秒数）"
+                ) from None
+            if not told:
+                log.warning("database %s is held by another process (a reader?): waiting up to %.0f s", path, wait_s)
+                told = True
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 1.0)
 
 
 class DatabaseBusyError(Exception):
@@ -55,7 +94,7 @@ def connect_read(path: Path | str, *, wait_s: float | None = None, delay: float 
         raise FileNotFoundError(str(path))
     if wait_s is None:
         wait_s = float(os.environ.get("HEDUI_READ_WAIT_S", "120"))
-    deadline = time.monotonic() + wait_s
+    deadline, told = time.monotonic() + wait_s, False
     while True:
         try:
             return connect(path, read_only=True, threads=threads, memory_limit=memory_limit)
@@ -64,6 +103,9 @@ def connect_read(path: Path | str, *, wait_s: float | None = None, delay: float 
                 if "lock" in str(exc).lower():
                     raise DatabaseBusyError(str(path)) from None
                 raise
+            if not told:
+                log.info("database %s is held by a writer: waiting up to %.0f s to read it", path, wait_s)
+                told = True
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 2, 1.0)
 

@@ -387,8 +387,23 @@ def _source_bytes(ctx: RunContext, source: str) -> int:
 
 def _timed_source(ctx: RunContext, source: str) -> float:
     t = time.perf_counter()
-    ingest_and_validate(ctx, source)
+    with failing_step("sources", source):
+        ingest_and_validate(ctx, source)
     return time.perf_counter() - t
+
+
+@contextlib.contextmanager
+def failing_step(step: str, source: str | None = None):
+    """Mark an error raised in the block with the step (and source) it stopped the run in, for the operator's
+    error line and failure notice (`hedui.ops.failures.failed_where_zh`); the innermost mark wins.  The marks
+    travel with the error from a source worker's process (an exception's attributes are pickled with it)."""
+    try:
+        yield
+    except Exception as exc:
+        if getattr(exc, "hedui_step", None) is None:
+            with contextlib.suppress(AttributeError, TypeError):
+                exc.hedui_step, exc.hedui_source = step, source
+        raise
 
 
 def ingest_all(ctx: RunContext, workers: int | None = None, progress=None) -> dict:
@@ -450,7 +465,8 @@ def _run(ctx: RunContext, progress=None, shards: int = 1) -> dict:
     timings["sources"] = time.perf_counter() - t
     for name, step in (("load", load), *middle, ("publish", publish)):
         t = time.perf_counter()
-        step(ctx)
+        with failing_step(name):
+            step(ctx)
         timings[name] = time.perf_counter() - t
         if progress is not None:
             progress.advance(_STEPS_ZH[name])

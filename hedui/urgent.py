@@ -154,9 +154,9 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
     from connectors import load_map
     from hedui import db
 
-    try:
-        con = db.connect(working, read_only=True, threads=2, memory_limit="1GB")
-    except Exception as exc:  # duckdb.IOException: held by a writer (the nightly batch)
+    try:  # waits while a step of the nightly batch writes it (each step holds it a while, then lets go)
+        con = db.connect_read(working, threads=2, memory_limit="1GB")
+    except Exception as exc:  # db.DatabaseBusyError: held by a writer (the nightly batch) all that time
         raise VerifyError(f"工作库 {working} 暂时无法读取（可能正被夜间批次写入）：请稍后重试") from exc
     used: dict[str, dict] = {}
     try:

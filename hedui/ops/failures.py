@@ -1,19 +1,23 @@
 """What an operator reads when a command stops on an error: one Chinese line saying what, where and what to do.
 
-`error_line` for the CLI; `disk_full_line` also for the Airflow tasks' logs.  A full disk shows in two ways:
+`error_line` for the CLI (ending with the step that failed, when a run's step did); `notify_failure` sends the
+failure notice of a `hedui run` that stopped midway; `disk_full_line` also for the Airflow tasks' logs.  A full disk shows in two ways:
 an `OSError` with `errno.ENOSPC` from Python's own writes, and DuckDB's errors (`IOException`,
 `TransactionException`) whose text carries the system's "No space left on device".
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import logging
 import re
 import shutil
 from pathlib import Path
 
 from hedui.privacy.masking import mask_text
 
+log = logging.getLogger(__name__)
 _NO_SPACE = ("No space left on device", "Disk quota exceeded", "not enough space on the disk")
 _DUCKDB_FILE = re.compile(r'(?:write|create|open|extend) file "([^"]+)"')
 
@@ -60,8 +64,36 @@ def disk_full_line(exc: BaseException, workdir: str | Path | None) -> str | None
             "本次未写完的报告与数据会在重跑时重新生成。")
 
 
+#: the steps of `hedui run` as the operator reads them (hedui.pipeline.failing_step marks an error with one)
+STEP_ZH = {"sources": "接收与校验数据", "load": "入库", "link": "关联", "assess": "评估", "report": "出报告",
+           "publish": "发布", "shard_plan": "分片计划", "shard_work": "分片处理", "shard_merge": "分片合并"}
+
+
+def failed_where_zh(exc: BaseException) -> str | None:
+    """Where `exc` stopped the run — ``失败步骤：关联（link）``, with the source for a source's step — or None
+    when it carries no step (raised before the run's steps, e.g. a refused argument)."""
+    step = getattr(exc, "hedui_step", None)
+    if not step:
+        return None
+    where = f"失败步骤：{STEP_ZH.get(step, step)}（{step}）"
+    if source := getattr(exc, "hedui_source", None):
+        title = source
+        with contextlib.suppress(Exception):  # an unknown source is still named by its key
+            from connectors import load_map
+
+            title = f"{load_map(source).title_zh}（{source}）"
+        where += f"，数据来源：{title}"
+    return where
+
+
 def error_line(exc: BaseException, workdir: str | Path | None = None) -> str:
-    """The one line the CLI prints for `exc` (personal numbers masked)."""
+    """The one line the CLI prints for `exc` (personal numbers masked), ending with the step that failed."""
+    line = " ".join(_error_line(exc, workdir).split())  # one line: a driver's message may run over several
+    where = failed_where_zh(exc)
+    return f"{line}（{where}）" if where else line
+
+
+def _error_line(exc: BaseException, workdir: str | Path | None = None) -> str:
     from hedui.errors import LockedError
 
     if isinstance(exc, LockedError):
@@ -73,6 +105,26 @@ def error_line(exc: BaseException, workdir: str | Path | None = None) -> str:
         return f"错误：找不到文件或目录：{mask_text(str(exc.filename or exc))}"
     if isinstance(exc, PermissionError):
         return f"错误：没有权限读写 {mask_text(str(exc.filename or exc))}：请检查文件权限"
+    if isinstance(exc, ConnectionError):  # an exchange database unreachable (connectors.SourceUnavailable)
+        return f"错误：{mask_text(str(exc))}"
     if isinstance(exc, OSError):
         return f"错误：读写文件失败：{mask_text(str(exc))}"
     return f"错误：{mask_text(str(exc))}"
+
+
+@contextlib.contextmanager
+def notify_failure(ctx):
+    """Send a failure notice when the block (`hedui run`'s steps) stops on an error, then let it go on:
+    the date, the step and source that failed and the error's one line, masked (`error_line`).
+    An interrupt (Ctrl+C) is the operator's own doing: no notice."""
+    try:
+        yield
+    except Exception as exc:
+        from hedui.ops.notify import notify
+        from hedui.ops.run_summary import failure_text_zh
+
+        line = error_line(exc, ctx.workdir).removeprefix("错误：")
+        message = failure_text_zh(ctx.run_date, f"{line}。修正后可直接重跑同一日期。")
+        for sent in notify({"run_date": ctx.run_date, "failed": True, "message_zh": message}):
+            log.warning("%s", sent)
+        raise

@@ -30,7 +30,7 @@ STATUS_ZH = {"passed": "通过", "missing": "未交付", "incomplete": "交付�
 
 def build(ctx, timings: dict[str, float], run_id: str | None = None) -> dict:
     """Collect the summary of `ctx`'s run from the working database and the step timings."""
-    con = db.connect(ctx.database, read_only=True)
+    con = db.connect_read(ctx.database)  # after the run let go: a review decision may hold it a moment
     try:
         outcomes = {o: int(n) for o, n in db.query(con, "report/summary_outcomes.sql", run_date=ctx.run_date).fetchall()}
         sources = [dict(zip(("source", "source_zh", "status", "reasons_zh", "rows_quarantined"), r, strict=True))
