@@ -344,10 +344,11 @@ create or replace temp macro hd_exact(x) as
     case when x is not null then cast(least(greatest(x, -1e26), 1e26) as decimal(38, 6)) end;
 
 -- a registration's relation to the head (户籍 与户主关系: GB/T 4761 家庭关系 words or two-digit codes, or the
--- request's own categories) in the categories of 与申请人关系 (sources.md); NULL for an empty value or a
+-- request's own categories; full-width and spaces anywhere as delivered) in the categories of 与申请人关系
+-- (sources.md); NULL for an empty value or a
 -- word not known here: unknown, so it contradicts nothing and is listed as VALUE_UNKNOWN where it matters
 create or replace temp macro hd_relation_category(x) as
-    list_transform([replace(replace(trim(x), ' ', ''), '　', '')], lambda rel:
+    list_transform([hd_remove_ws(hd_fold(x))], lambda rel:
         case
             when rel in ('户主', '本人', '01', '02') then '本人'
             when rel in ('配偶', '夫', '妻', '丈夫', '妻子') or rel similar to '1[0-9]' then '配偶'
@@ -359,8 +360,8 @@ create or replace temp macro hd_relation_category(x) as
                          '其他父母关系')
                  or rel similar to '(5[0-2]|5[7-9])' then '父母'
             when rel in ('祖父母', '祖父', '祖母', '外祖父', '外祖母', '祖父母或外祖父母', '爷爷', '奶奶', '外公',
-                         '外婆')
-                 or rel similar to '6[0-4]' then '祖父母'
+                         '外婆', '其他祖父母或外祖父母关系')
+                 or rel similar to '(6[0-4]|69)' then '祖父母'
             when rel in ('孙子女', '孙子', '孙女', '外孙子', '外孙女', '外孙', '外孙子女', '孙子、孙女或外孙子、外孙女',
                          '其他孙子、孙女或外孙子、外孙女')
                  or rel similar to '(4[0-4]|49)' then '孙子女'
@@ -370,7 +371,7 @@ create or replace temp macro hd_relation_category(x) as
                          '孙媳妇', '孙女婿', '曾孙子', '曾孙女', '曾祖父', '曾祖母', '伯父', '伯母', '叔父', '婶母',
                          '舅父', '舅母', '姨父', '姨母', '姑父', '姑母', '侄子', '侄女', '外甥', '外甥女',
                          '堂兄弟', '堂姐妹', '表兄弟', '表姐妹', '其他亲属', '非亲属')
-                 or rel similar to '(28|38|4[5-8]|5[3-6]|6[5-9]|72|74|76|78|8[0-9]|9[0-9])' then '其他'
+                 or rel similar to '(28|38|4[5-8]|5[3-6]|6[5-8]|72|74|76|78|8[0-9]|9[0-9])' then '其他'
         end)[1];
 
 -- Words and codes ----------------------------------------------------------------
