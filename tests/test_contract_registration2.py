@@ -31,7 +31,7 @@ def fill(w: World) -> None:
     """Every source delivers something about people nobody asked about."""
     for n in range(300):
         w.bank({"name": f"行人{n}", "id": new_id()}, "100")
-    for n in range(700):  # a member's second registration row is an ID twice: well under the suite's 1 %
+    for n in range(1000):  # a member's second registration row is an ID twice: well under the suite's 1 %
         x = {"name": f"路人{n}", "id": new_id()}
         reg(w, x, f"HS{n:03d}", "户主")
         if n >= 40:
@@ -147,6 +147,17 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     _, b = w.household("RG21", [("芮二一", "本人"), ("芮二一妻", "配偶")])
     drop_reg(w, b["id"])
     w.expect("RG21", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH")
+    # --- a 户 with two heads: relations recorded to different heads contradict nothing ------------------------
+    # the husband headed the 户 and died; his widow heads it now: both rows say 户主, he is her 配偶
+    _, b = w.household("RG22", [("芮二二", "本人"), ("芮二二夫", "配偶", True, "户主", "死亡")])
+    w.expect("RG22", "FINDINGS", "MEMBER_REGISTRATION_ENDED")
+    # the applicant headed the 户, moved out in 2020 and heads another; his wife heads the old one since
+    a, b = w.household("RG23", [("芮二三", "本人", True, "户主", "迁出"), ("芮二三妻", "配偶", True, "户主")])
+    for r in w.rows["public_security"]:
+        if r["公民身份号码"] == a["id"]:
+            r["变动日期"] = "2020-05-01"
+    reg(w, a, "HX0023", "户主", "正常", "2020-05-01")
+    w.expect("RG23", "CLEAR", "")
     fill(w)
     return w
 
@@ -165,9 +176,23 @@ def test_every_household_has_the_outcome_the_contract_gives_it(reg2_run):
     assert not wrong, wrong
 
 
-def test_findings_rows(reg2_run):
+def test_a_cremation_record_one_digit_away_waits_for_review_with_its_weight(reg2_run):
     _, ctx = reg2_run
-    for r in query(ctx, "select request_id, code, detail_zh, is_confirmed from findings order by all"):
-        print(r)
-    for r in query(ctx, "select * from evidence_gaps order by all"):
-        print(r)
+    rows = query(ctx, """select code, source, match_weight is not null, related_code from evidence_gaps
+                         where request_id = 'RG17'""")
+    assert rows == [("UNCONFIRMED_LINK", "civil_affairs", True, "MEMBER_REGISTRATION_ENDED")]
+    assert query(ctx, """select is_confirmed from findings
+                         where request_id = 'RG17' and code = 'MEMBER_REGISTRATION_ENDED'""") == [(False,)]
+
+
+def test_a_household_registered_apart_reads_as_nothing_found(reg2_run):
+    _, ctx = reg2_run
+    page = (ctx.report_dir / "households" / "RG12.html").read_text(encoding="utf-8")
+    assert "未发现超出政策规定情形" in page
+    assert "发现以下情形" not in page and "未查到" not in page and "申报关系" not in page
+
+
+def test_an_ended_head_is_named_ended_and_not_a_contradicted_spouse(reg2_run):
+    _, ctx = reg2_run
+    assert query(ctx, "select code, detail_zh from findings where request_id = 'RG22'") == [
+        ("MEMBER_REGISTRATION_ENDED", "户籍人员状态为“死亡”（变动日期 2026-09-01）")]

@@ -144,6 +144,15 @@ relation_category as (
     select *, hd_relation_category(relation_to_head) as registered_relation from ps_linked
 ),
 
+-- a 户 with two heads (a head who died or moved out, and the one after him; one who left and was made head again):
+-- its relations may be to either head, so none of its pairs contradicts a declaration
+two_heads as (
+    select hukou_no from stg_public_security
+    where run_date = $run_date and hukou_no in (select hukou_no from ps_linked)
+      and hukou_no is not null and hd_relation_category(relation_to_head) = '本人'
+    group by hukou_no having count(distinct coalesce(id_norm, record_id)) > 1
+),
+
 -- a member's relation to the applicant, from both relations to the head of the 户 they share: the applicant
 -- need not head it (a son applying in his father's 户: the head is his 父母, the head's wife too).  (applicant
 -- to head, member to head) → the declared relations that agree; 其他 agrees with every pair.  In-laws are
@@ -184,6 +193,7 @@ relation_mismatch as (
        and applicant.relation = '本人'
     left join via_head as v on v.applicant = applicant_reg.registered_relation and v.member = p.registered_relation
     where m.relation <> '本人' and m.relation <> '其他'
+      and p.hukou_no not in (select hukou_no from two_heads)
       and case when applicant_reg.registered_relation = '本人' then p.registered_relation <> m.relation
                else not list_contains(v.agreeing, m.relation) end  -- null (not known, no pair) contradicts nothing
 ),
