@@ -77,6 +77,13 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     # two members declared the applicant's 配偶: one registered as the head's wife, the other as his daughter
     w.household("RG07", [("芮七", "本人"), ("芮七妻", "配偶", True, "妻"), ("芮七女", "配偶", True, "女")])
     w.expect("RG07", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH")
+    # in-laws of an applicant who heads the 户: his 岳母 declared his 父母, his 儿媳 (38) his 子女, as through the
+    # head his father is his wife's 父母 (test_findings_model.py); a 儿媳 declared his 配偶 is contradicted
+    w.household("RG24", [("芮二四", "本人"), ("芮二四岳母", "父母", True, "岳母"), ("芮二四媳", "子女", True, "38"),
+                         ("芮二四婿", "子女", True, "女 婿")])
+    w.expect("RG24", "CLEAR", "")
+    w.household("RG25", [("芮二五", "本人"), ("芮二五媳", "配偶", True, "儿媳")])
+    w.expect("RG25", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH")
     # --- 与户主关系 as two-digit GB/T 4761 codes, with spaces, full-width ---------------------------------------
     w.household("RG08", [("芮八", "本人", True, "02"), ("芮八妻", "配偶", True, " 10 "), ("芮八子", "子女", True, "20"),
                          ("芮八女", "子女", True, "3 0"), ("芮八母", "父母", True, "50")])
