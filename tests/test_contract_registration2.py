@@ -203,3 +203,31 @@ def test_an_ended_head_is_named_ended_and_not_a_contradicted_spouse(reg2_run):
     _, ctx = reg2_run
     assert query(ctx, "select code, detail_zh from findings where request_id = 'RG22'") == [
         ("MEMBER_REGISTRATION_ENDED", "户籍人员状态为“死亡”（变动日期 2026-09-01）")]
+
+
+@pytest.fixture(scope="module")
+def no_registration_run(tmp_path_factory):
+    """public_security not delivered: nobody can be "not found" in it."""
+    from hedui.pipeline import RunContext, run
+
+    w = World()
+    with contract_world.fresh_ids(7100):
+        w.household("RG31", [("芮三一", "本人"), ("芮三一妻", "配偶")])
+        w.expect("RG31", "INCOMPLETE", "SOURCE_MISSING")
+        _, b = w.household("RG32", [("芮三二", "本人"), ("芮三二父", "父母")])
+        w.add("civil_affairs", 姓名=b["name"], 身份证号=b["id"], 死亡日期="2026-03-02", 火化日期="2026-03-05",
+              殡仪馆="赣州市殡仪馆")
+        w.expect("RG32", "FINDINGS", "MEMBER_REGISTRATION_ENDED;SOURCE_MISSING")
+        fill(w)
+    inbox = tmp_path_factory.mktemp("reg2_no_ps") / "inbox"
+    w.write(inbox, not_delivered=("public_security",))
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("reg2_no_ps_work"), contract_world.RUN)
+    run(ctx)
+    return w, ctx
+
+
+def test_without_the_registration_no_member_is_claimed_missing_from_it(no_registration_run):
+    world, ctx = no_registration_run
+    got = outcomes(ctx)
+    assert {rid: got.get(rid) for rid in world.expected} == world.expected
+    assert query(ctx, "select count(*) from findings where code = 'MEMBER_REGISTRATION_MISMATCH'") == [(0,)]
