@@ -374,16 +374,19 @@ create or replace temp macro hd_relation_category(x) as
                  or rel similar to '(28|38|4[5-8]|5[3-6]|6[5-8]|72|74|76|78|8[0-9]|9[0-9])' then '其他'
         end)[1];
 
--- a registered in-law (GB/T 4761 words or codes) as the blood relation of its side, which the categories of
--- 与申请人关系 have no word apart from 其他 for: the head's 岳父 declared his 父母, his 儿媳 his 子女, as through the
--- head (finding_candidates.sql's via_head) the head's father is his wife's 父母; NULL for any other relation
-create or replace temp macro hd_relation_in_law(x) as
+-- a registered relation the categories of 与申请人关系 have no word for but 其他 (GB/T 4761 words or codes), as
+-- the nearest category: an in-law as the blood relation of its side (the head's 岳父 declared his 父母, his 儿媳
+-- his 子女, as through the head, finding_candidates.sql's via_head, the head's father is his wife's 父母), a
+-- great-grandchild or great-grandparent as 孙子女 or 祖父母; NULL for any other relation
+create or replace temp macro hd_relation_nearest(x) as
     list_transform([hd_remove_ws(hd_fold(x))], lambda rel:
         case
             when rel in ('女婿', '儿媳', '儿媳妇', '28', '38') then '子女'
-            when rel in ('孙媳', '孙媳妇', '孙女婿', '外孙媳妇', '外孙女婿', '孙媳妇或外孙媳妇', '孙女婿或外孙女婿', '45', '46')
+            when rel in ('孙媳', '孙媳妇', '孙女婿', '外孙媳妇', '外孙女婿', '孙媳妇或外孙媳妇', '孙女婿或外孙女婿', '曾孙子',
+                         '曾孙女', '曾外孙子', '曾外孙女', '曾孙子或外曾孙子', '曾孙女或外曾孙女', '45', '46', '47', '48')
                 then '孙子女'
             when rel in ('公公', '婆婆', '岳父', '岳母', '53', '54', '55', '56') then '父母'
+            when rel in ('曾祖父', '曾祖母', '曾外祖父', '曾外祖母', '65', '66', '67', '68') then '祖父母'
             when rel in ('嫂', '嫂子', '弟媳', '姐夫', '妹夫', '72', '74', '76', '78') then '兄弟姐妹'
         end)[1];
 

@@ -82,6 +82,9 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.household("RG24", [("芮二四", "本人"), ("芮二四岳母", "父母", True, "岳母"), ("芮二四媳", "子女", True, "38"),
                          ("芮二四婿", "子女", True, "女 婿")])
     w.expect("RG24", "CLEAR", "")
+    # a great-grandson (47) declared 孙子女, a great-grandmother 祖父母: the nearest category, as for an in-law
+    w.household("RG26", [("芮二六", "本人"), ("芮二六曾孙", "孙子女", True, "47"), ("芮二六曾祖母", "祖父母", True, "曾祖母")])
+    w.expect("RG26", "CLEAR", "")
     w.household("RG25", [("芮二五", "本人"), ("芮二五媳", "配偶", True, "儿媳")])
     w.expect("RG25", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH")
     # --- 与户主关系 as two-digit GB/T 4761 codes, with spaces, full-width ---------------------------------------

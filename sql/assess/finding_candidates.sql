@@ -157,7 +157,7 @@ two_heads as (
 -- need not head it (a son applying in his father's 户: the head is his 父母, the head's wife too).  (applicant
 -- to head, member to head) → the declared relations that agree; 其他 agrees with every pair.  In-laws are
 -- only 其他 in these categories, so a pair that may be an in-law is given the relation of the blood one too
--- (the head's parents are 父母 to his wife, and his 岳父 to the head: hd_relation_in_law); a pair that could be
+-- (the head's parents are 父母 to his wife, and his 岳父 to the head: hd_relation_nearest); a pair that could be
 -- two different relations (the head's grandparents to his grandparent: a spouse, or the other grandchild side's)
 -- is not listed, and contradicts nothing.  The applicant heading the 户 is the identity below (`via_head.applicant = '本人'`).
 via_head (applicant, member, agreeing) as (
@@ -196,7 +196,7 @@ relation_mismatch as (
       and p.hukou_no not in (select hukou_no from two_heads)
       and case when applicant_reg.registered_relation = '本人'
                     then p.registered_relation <> m.relation
-                     and hd_relation_in_law(p.relation_to_head) is distinct from m.relation  -- 岳父: 父母 too
+                     and hd_relation_nearest(p.relation_to_head) is distinct from m.relation  -- 岳父: 父母 too
                else not list_contains(v.agreeing, m.relation) end  -- null (not known, no pair) contradicts nothing
 ),
 
