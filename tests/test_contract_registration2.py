@@ -99,6 +99,9 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     # 30 is 女: a daughter declared 配偶 is contradicted, code or not
     w.household("RG11", [("芮十一", "本人", True, "01"), ("芮十一女", "配偶", True, "30")])
     w.expect("RG11", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH")
+    # a relation word not known here (干儿子): unknown, named as delivered, not "missing"
+    w.household("RG27", [("芮二七", "本人"), ("芮二七子", "子女", True, "干儿子")])
+    w.expect("RG27", "INCOMPLETE", "VALUE_UNKNOWN")
     # --- 人户分离: the applicant and his wife each head a 户 of their own; nothing contradicted, nothing missing --
     _, b = w.household("RG12", [("芮十二", "本人"), ("芮十二妻", "配偶", True, "户主")])
     for r in w.rows["public_security"]:
@@ -200,6 +203,12 @@ def test_a_household_registered_apart_reads_as_nothing_found(reg2_run):
     page = (ctx.report_dir / "households" / "RG12.html").read_text(encoding="utf-8")
     assert "未发现超出政策规定情形" in page
     assert "发现以下情形" not in page and "未查到" not in page and "申报关系" not in page
+
+
+def test_a_relation_word_not_known_is_named_as_delivered_not_missing(reg2_run):
+    _, ctx = reg2_run
+    assert query(ctx, "select reason_zh from evidence_gaps where request_id = 'RG27'") == [
+        ("户籍登记的“与户主关系”为“干儿子”，不是可识别的家庭关系称谓或代码，按未知处理",)]
 
 
 def test_an_ended_head_is_named_ended_and_not_a_contradicted_spouse(reg2_run):
