@@ -171,6 +171,22 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
             r["变动日期"] = "2020-05-01"
     reg(w, a, "HX0023", "户主", "正常", "2020-05-01")
     w.expect("RG23", "CLEAR", "")
+    # the head cancelled (注销) in 2019 and registered again in 2021: one head, two rows; his daughter declared his
+    # 配偶 is still contradicted
+    a, _, _ = w.household("RG28", [("芮二八", "本人", True, "户主", "注销"), ("芮二八妻", "配偶", True, "妻"),
+                                   ("芮二八女", "配偶", True, "女")])
+    for r in w.rows["public_security"]:
+        if r["公民身份号码"] == a["id"]:
+            r["变动日期"] = "2019-05-01"
+            hukou = r["户号"]
+    reg(w, a, hukou, "户主", "正常", "2021-03-01")
+    w.expect("RG28", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH")
+    # the 户号 written with spaces and full-width in one row is the same 户
+    _, b = w.household("RG29", [("芮二九", "本人"), ("芮二九女", "配偶", True, "女")])
+    for r in w.rows["public_security"]:
+        if r["公民身份号码"] == b["id"]:
+            r["户号"] = " " + r["户号"].replace("H", "Ｈ") + " "
+    w.expect("RG29", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH")
     fill(w)
     return w
 

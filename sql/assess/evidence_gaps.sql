@@ -252,7 +252,7 @@ value_links as not materialized (
 -- answered twice only its latest linked answer is weighed (figures.sql), so only that answer's values are needed
 -- the linked registration records: the member's declared relation beside the registered one
 registered as (
-    select l.request_id, l.member_id, l.source, l.record_id, t.hukou_no, m.relation,
+    select l.request_id, l.member_id, l.source, l.record_id, hd_key(t.hukou_no) as hukou_no, m.relation,
         hd_relation_category(t.relation_to_head) as category
     from stg_public_security as t
     inner join links as l on l.record_id = t.record_id and l.source = 'public_security'

@@ -139,18 +139,20 @@ not_registered as (
 ),
 
 -- the registration's relation to the head in the categories of 与申请人关系 (hd_relation_category);
--- a word not known here contradicts nothing here (null): evidence_gaps.sql lists it as VALUE_UNKNOWN
+-- a word not known here contradicts nothing here (null): evidence_gaps.sql lists it as VALUE_UNKNOWN.  The 户
+-- is its 户号 however written (` Ｈ00012 ` is H00012): the rows of one 户 are read together
 relation_category as (
-    select *, hd_relation_category(relation_to_head) as registered_relation from ps_linked
+    select *, hd_relation_category(relation_to_head) as registered_relation, hd_key(hukou_no) as hukou_key
+    from ps_linked
 ),
 
 -- a 户 with two heads (a head who died or moved out, and the one after him; one who left and was made head again):
 -- its relations may be to either head, so none of its pairs contradicts a declaration
 two_heads as (
-    select hukou_no from stg_public_security
-    where run_date = $run_date and hukou_no in (select hukou_no from ps_linked)
-      and hukou_no is not null and hd_relation_category(relation_to_head) = '本人'
-    group by hukou_no having count(distinct coalesce(id_norm, record_id)) > 1
+    select hd_key(hukou_no) as hukou_key from stg_public_security
+    where run_date = $run_date and hd_key(hukou_no) in (select hukou_key from relation_category)
+      and hd_relation_category(relation_to_head) = '本人'
+    group by all having count(distinct coalesce(id_norm, record_id)) > 1
 ),
 
 -- a member's relation to the applicant, from both relations to the head of the 户 they share: the applicant
@@ -186,14 +188,14 @@ relation_mismatch as (
     from relation_category as p
     inner join members as m on m.request_id = p.request_id and m.member_id = p.member_id
     inner join relation_category as applicant_reg
-        on applicant_reg.request_id = p.request_id and applicant_reg.hukou_no = p.hukou_no
+        on applicant_reg.request_id = p.request_id and applicant_reg.hukou_key = p.hukou_key
        and not applicant_reg.is_pending
     inner join members as applicant
         on applicant.request_id = applicant_reg.request_id and applicant.member_id = applicant_reg.member_id
        and applicant.relation = '本人'
     left join via_head as v on v.applicant = applicant_reg.registered_relation and v.member = p.registered_relation
     where m.relation <> '本人' and m.relation <> '其他'
-      and p.hukou_no not in (select hukou_no from two_heads)
+      and p.hukou_key not in (select hukou_key from two_heads)
       and case when applicant_reg.registered_relation = '本人'
                     then p.registered_relation <> m.relation
                      and hd_relation_nearest(p.relation_to_head) is distinct from m.relation  -- 岳父: 父母 too
