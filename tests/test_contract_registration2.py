@@ -5,8 +5,10 @@ registration rows, cremation records of look-alikes.  Small households built by 
 one real pipeline run.  Cases of test_findings_model.py, test_contract_outcomes.py and test_contract_traps6/10/11
 are not repeated.
 
-Where kinship is ambiguous (in-laws, step-relations), the reading pinned is the one that claims no contradiction
-the registration does not show.
+Where kinship is ambiguous (in-laws, step-relations, great-grandparents), the reading pinned is the one that claims
+no contradiction the registration does not show: a relation the categories of 与申请人关系 have only 其他 for agrees
+with the nearest category (岳母 declared 父母), whether the applicant heads the 户 or not; a 户 with two heads
+(one ended) contradicts nothing; a stepchild is 子女.
 """
 
 from __future__ import annotations
