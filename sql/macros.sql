@@ -344,10 +344,11 @@ create or replace temp macro hd_exact(x) as
     case when x is not null then cast(least(greatest(x, -1e26), 1e26) as decimal(38, 6)) end;
 
 -- a registration's relation to the head (户籍 与户主关系: GB/T 4761 家庭关系 words or two-digit codes, or the
--- request's own categories) in the categories of 与申请人关系 (sources.md); NULL for an empty value or a
+-- request's own categories; full-width and spaces anywhere as delivered) in the categories of 与申请人关系
+-- (sources.md); NULL for an empty value or a
 -- word not known here: unknown, so it contradicts nothing and is listed as VALUE_UNKNOWN where it matters
 create or replace temp macro hd_relation_category(x) as
-    list_transform([replace(replace(trim(x), ' ', ''), '　', '')], lambda rel:
+    list_transform([hd_remove_ws(hd_fold(x))], lambda rel:
         case
             when rel in ('户主', '本人', '01', '02') then '本人'
             when rel in ('配偶', '夫', '妻', '丈夫', '妻子') or rel similar to '1[0-9]' then '配偶'
@@ -359,8 +360,8 @@ create or replace temp macro hd_relation_category(x) as
                          '其他父母关系')
                  or rel similar to '(5[0-2]|5[7-9])' then '父母'
             when rel in ('祖父母', '祖父', '祖母', '外祖父', '外祖母', '祖父母或外祖父母', '爷爷', '奶奶', '外公',
-                         '外婆')
-                 or rel similar to '6[0-4]' then '祖父母'
+                         '外婆', '其他祖父母或外祖父母关系')
+                 or rel similar to '(6[0-4]|69)' then '祖父母'
             when rel in ('孙子女', '孙子', '孙女', '外孙子', '外孙女', '外孙', '外孙子女', '孙子、孙女或外孙子、外孙女',
                          '其他孙子、孙女或外孙子、外孙女')
                  or rel similar to '(4[0-4]|49)' then '孙子女'
@@ -370,7 +371,23 @@ create or replace temp macro hd_relation_category(x) as
                          '孙媳妇', '孙女婿', '曾孙子', '曾孙女', '曾祖父', '曾祖母', '伯父', '伯母', '叔父', '婶母',
                          '舅父', '舅母', '姨父', '姨母', '姑父', '姑母', '侄子', '侄女', '外甥', '外甥女',
                          '堂兄弟', '堂姐妹', '表兄弟', '表姐妹', '其他亲属', '非亲属')
-                 or rel similar to '(28|38|4[5-8]|5[3-6]|6[5-9]|72|74|76|78|8[0-9]|9[0-9])' then '其他'
+                 or rel similar to '(28|38|4[5-8]|5[3-6]|6[5-8]|72|74|76|78|8[0-9]|9[0-9])' then '其他'
+        end)[1];
+
+-- a registered relation the categories of 与申请人关系 have no word for but 其他 (GB/T 4761 words or codes), as
+-- the nearest category: an in-law as the blood relation of its side (the head's 岳父 declared his 父母, his 儿媳
+-- his 子女, as through the head, finding_candidates.sql's via_head, the head's father is his wife's 父母), a
+-- great-grandchild or great-grandparent as 孙子女 or 祖父母; NULL for any other relation
+create or replace temp macro hd_relation_nearest(x) as
+    list_transform([hd_remove_ws(hd_fold(x))], lambda rel:
+        case
+            when rel in ('女婿', '儿媳', '儿媳妇', '28', '38') then '子女'
+            when rel in ('孙媳', '孙媳妇', '孙女婿', '外孙媳妇', '外孙女婿', '孙媳妇或外孙媳妇', '孙女婿或外孙女婿', '曾孙子',
+                         '曾孙女', '曾外孙子', '曾外孙女', '曾孙子或外曾孙子', '曾孙女或外曾孙女', '45', '46', '47', '48')
+                then '孙子女'
+            when rel in ('公公', '婆婆', '岳父', '岳母', '53', '54', '55', '56') then '父母'
+            when rel in ('曾祖父', '曾祖母', '曾外祖父', '曾外祖母', '65', '66', '67', '68') then '祖父母'
+            when rel in ('嫂', '嫂子', '弟媳', '姐夫', '妹夫', '72', '74', '76', '78') then '兄弟姐妹'
         end)[1];
 
 -- Words and codes ----------------------------------------------------------------

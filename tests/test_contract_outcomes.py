@@ -338,7 +338,8 @@ def _registered(con, record_id, relation_to_head, member):
     ("配偶", "妻", False), ("配偶", "夫", False), ("配偶", "12", False), ("子女", "长子", False),
     ("子女", "独生女", False), ("子女", "子女", False), ("子女", "22", False), ("子女", "养女或继女", False),
     ("父母", "母亲", False), ("兄弟姐妹", "姐姐", False), ("孙子女", "外孙女", False), ("祖父母", "外祖父", False),
-    ("子女", "妻", True), ("配偶", "女", True), ("子女", "女婿", True), ("父母", "岳父", True), ("配偶", "30", True), ("子女", "侄子", True),
+    ("子女", "妻", True), ("配偶", "女", True), ("配偶", "女婿", True), ("兄弟姐妹", "岳父", True), ("配偶", "30", True), ("子女", "侄子", True),
+    ("子女", "女婿", False), ("父母", "岳父", False),  # an in-law as the blood relation of his side (via_head's reading)
     ("子女", "某种未知称谓", False),  # a word not known contradicts nothing
     ("子女", None, False),  # nor an empty one (a delivery without 与户主关系)
 ])

@@ -252,7 +252,7 @@ value_links as not materialized (
 -- answered twice only its latest linked answer is weighed (figures.sql), so only that answer's values are needed
 -- the linked registration records: the member's declared relation beside the registered one
 registered as (
-    select l.request_id, l.member_id, l.source, l.record_id, t.hukou_no, m.relation,
+    select l.request_id, l.member_id, l.source, l.record_id, hd_key(t.hukou_no) as hukou_no, m.relation,
         hd_relation_category(t.relation_to_head) as category
     from stg_public_security as t
     inner join links as l on l.record_id = t.record_id and l.source = 'public_security'
@@ -374,12 +374,18 @@ needed_values as (
                or (r.relation = '本人' and o.relation not in ('本人', '其他'))))
 ),
 
+-- a relation to the head that was delivered but is no word or code known here is not "missing": it is named
 value_unknown as (
-    select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
-        '记录缺少“' || string_agg(distinct value_zh, '、' order by value_zh) || '”，按未知处理'
-            || case when bool_or(value_zh not in ('主体类型', '与户主关系')) then '（不按 0 计）' else '' end
-    from needed_values where not is_pending
-    group by request_id, member_id, source, record_id
+    select n.request_id, n.member_id, n.source, 'VALUE_UNKNOWN', n.record_id, null, null, null, null,
+        coalesce('户籍登记的“与户主关系”为“' || any_value(p.relation_to_head) || '”，不是可识别的家庭关系称谓或代码，按未知处理',
+                 '记录缺少“' || string_agg(distinct n.value_zh, '、' order by n.value_zh) || '”，按未知处理'
+                     || case when bool_or(n.value_zh not in ('主体类型', '与户主关系')) then '（不按 0 计）' else '' end)
+    from needed_values as n
+    left join stg_public_security as p
+        on p.run_date = $run_date and p.record_id = n.record_id and n.value_zh = '与户主关系'
+       and hd_remove_ws(p.relation_to_head) <> ''
+    where not n.is_pending
+    group by n.request_id, n.member_id, n.source, n.record_id
 ),
 
 -- a record waiting for review that lacks a value: confirmed, its amount (area, price …) would be unknown, so

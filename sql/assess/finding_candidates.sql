@@ -139,18 +139,29 @@ not_registered as (
 ),
 
 -- the registration's relation to the head in the categories of 与申请人关系 (hd_relation_category);
--- a word not known here contradicts nothing here (null): evidence_gaps.sql lists it as VALUE_UNKNOWN
+-- a word not known here contradicts nothing here (null): evidence_gaps.sql lists it as VALUE_UNKNOWN.  The 户
+-- is its 户号 however written (` Ｈ00012 ` is H00012): the rows of one 户 are read together
 relation_category as (
-    select *, hd_relation_category(relation_to_head) as registered_relation from ps_linked
+    select *, hd_relation_category(relation_to_head) as registered_relation, hd_key(hukou_no) as hukou_key
+    from ps_linked
+),
+
+-- a 户 with two heads (a head who died or moved out, and the one after him; one who left and was made head again):
+-- its relations may be to either head, so none of its pairs contradicts a declaration
+two_heads as (
+    select hd_key(hukou_no) as hukou_key from stg_public_security
+    where run_date = $run_date and hd_key(hukou_no) in (select hukou_key from relation_category)
+      and hd_relation_category(relation_to_head) = '本人'
+    group by all having count(distinct coalesce(id_norm, record_id)) > 1
 ),
 
 -- a member's relation to the applicant, from both relations to the head of the 户 they share: the applicant
 -- need not head it (a son applying in his father's 户: the head is his 父母, the head's wife too).  (applicant
 -- to head, member to head) → the declared relations that agree; 其他 agrees with every pair.  In-laws are
 -- only 其他 in these categories, so a pair that may be an in-law is given the relation of the blood one too
--- (the head's parents are 父母 to his wife); a pair that could be two different relations (the head's
--- grandparents to his grandparent: a spouse, or the other grandchild side's) is not listed, and contradicts
--- nothing.  The applicant heading the 户 is the identity below (`via_head.applicant = '本人'`).
+-- (the head's parents are 父母 to his wife, and his 岳父 to the head: hd_relation_nearest); a pair that could be
+-- two different relations (the head's grandparents to his grandparent: a spouse, or the other grandchild side's)
+-- is not listed, and contradicts nothing.  The applicant heading the 户 is the identity below (`via_head.applicant = '本人'`).
 via_head (applicant, member, agreeing) as (
     values ('配偶', '本人', ['配偶']), ('配偶', '子女', ['子女']), ('配偶', '父母', ['父母']),
            ('配偶', '祖父母', ['祖父母']), ('配偶', '孙子女', ['孙子女']), ('配偶', '兄弟姐妹', ['兄弟姐妹']),
@@ -177,14 +188,17 @@ relation_mismatch as (
     from relation_category as p
     inner join members as m on m.request_id = p.request_id and m.member_id = p.member_id
     inner join relation_category as applicant_reg
-        on applicant_reg.request_id = p.request_id and applicant_reg.hukou_no = p.hukou_no
+        on applicant_reg.request_id = p.request_id and applicant_reg.hukou_key = p.hukou_key
        and not applicant_reg.is_pending
     inner join members as applicant
         on applicant.request_id = applicant_reg.request_id and applicant.member_id = applicant_reg.member_id
        and applicant.relation = '本人'
     left join via_head as v on v.applicant = applicant_reg.registered_relation and v.member = p.registered_relation
     where m.relation <> '本人' and m.relation <> '其他'
-      and case when applicant_reg.registered_relation = '本人' then p.registered_relation <> m.relation
+      and p.hukou_key not in (select hukou_key from two_heads)
+      and case when applicant_reg.registered_relation = '本人'
+                    then p.registered_relation <> m.relation
+                     and hd_relation_nearest(p.relation_to_head) is distinct from m.relation  -- 岳父: 父母 too
                else not list_contains(v.agreeing, m.relation) end  -- null (not known, no pair) contradicts nothing
 ),
 
