@@ -174,6 +174,20 @@ class World:
                  主体类型=entity_type, 登记状态=status, 注册资本=capital, 人员姓名=p["name"], 人员证件号=p["id"],
                  人员角色=role, 认缴出资额=subscribed, 成立日期="2019-03-01")
 
+    def in_every_source(self, p):
+        """One ordinary record of `p` (nobody asked about) in each source, so that every source delivers a file."""
+        self.wages(p, ["202601"], "3000")
+        self.si(p, ["202601"], "企业职工基本养老保险", "缴费", base="3000")
+        self.add("housing_fund", 证件号码=p["id"], 姓名=p["name"], 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
+                 账户余额="9000", 账户状态="正常", 截至日期="2026-10-31")
+        self.flat(p, "360702001001GB00099F00010001")
+        self.company(p, "有限责任公司", "存续", "10")
+        self.car(p, "90000")
+        self.add("securities", 姓名=p["name"], 证件号码=p["id"], 证券账户="A0099", 持仓市值="100", 资金余额="1",
+                 查询日期="20261126")
+        self.add("insurance", 投保人=p["name"], 投保人证件号=p["id"], 保单号="P0099", 险种="寿险", 保单状态="有效",
+                 现金价值="10", 查询日期="20261126")
+
     def write(self, inbox: Path, date: str = RUN, *, left_out: dict[str, list[str]] | None = None,
               not_delivered: tuple[str, ...] = (), wrong_marker: tuple[str, ...] = ()) -> None:
         """One UTF-8 CSV per source with its `.ok` marker (data rows, 合计 rows not counted); `left_out`

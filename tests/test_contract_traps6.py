@@ -52,17 +52,7 @@ def fill(w: World) -> None:
         w.add("civil_affairs", 姓名=x["name"], 身份证号=x["id"], 死亡日期="2026-10-02", 火化日期="2026-10-05",
               殡仪馆="赣州市殡仪馆")
     s = {"name": "路人丙", "id": new_id()}
-    w.wages(s, ["202601"], "3000")
-    w.si(s, ["202601"], "企业职工基本养老保险", "缴费", base="3000")
-    w.add("housing_fund", 证件号码=s["id"], 姓名=s["name"], 单位名称="某单位", 月缴存基数="3000", 月缴存额="360",
-          账户余额="9000", 账户状态="正常", 截至日期="2026-10-31")
-    w.flat(s, "360702001001GB00099F00010001")
-    w.company(s, "有限责任公司", "存续", "10")
-    w.car(s, "90000")
-    w.add("securities", 姓名=s["name"], 证件号码=s["id"], 证券账户="A0099", 持仓市值="100", 资金余额="1",
-          查询日期="20261126")
-    w.add("insurance", 投保人=s["name"], 投保人证件号=s["id"], 保单号="P0099", 险种="寿险", 保单状态="有效",
-          现金价值="10", 查询日期="20261126")
+    w.in_every_source(s)
 
 
 def build() -> World:  # noqa: PLR0915 - one household per block, read top to bottom
