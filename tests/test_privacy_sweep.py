@@ -173,7 +173,11 @@ def test_no_full_id_or_account_number_after_real_runs_that_go_wrong(world, tmp_p
         folder.mkdir()
     with _notifications(monkeypatch, sent) as (mails, posts):
         key, request_id, needle, needles = _operate(inbox, work, logs, web, tmp_path)
-    assert len(mails) == len(posts) == 2  # the run and the failed run each notified by mail and webhook
+    # the run, the run on a headerless request list and the run refused for other keys: each notified by mail and
+    # webhook, one sentence each (no "。。" where the error's own full stop met the notice's)
+    assert len(mails) == len(posts) == 3
+    assert any("hedui keys rotate" in mail_text(m) for m in mails)
+    assert not any("。。" in mail_text(m) for m in mails)
     # the run's reasons quote the delivered header (a person's row read as the header)
     assert any("银行 账户（bank）：交付不完整" in mail_text(m) for m in mails)
 

@@ -88,7 +88,11 @@ def failed_where_zh(exc: BaseException) -> str | None:
 
 def error_line(exc: BaseException, workdir: str | Path | None = None) -> str:
     """The one line the CLI prints for `exc` (personal numbers masked), ending with the step that failed."""
-    line = " ".join(_error_line(exc, workdir).split())  # one line: a driver's message may run over several
+    from hedui.errors import HeduiError
+
+    line = _error_line(exc, workdir)
+    if not isinstance(exc, HeduiError):  # one line: a driver's or the system's message may run over several; ours
+        line = " ".join(line.split())  # (an audit query's caret under its SQL) are laid out to be read as written
     where = failed_where_zh(exc)
     return f"{line}（{where}）" if where else line
 
@@ -123,7 +127,7 @@ def notify_failure(ctx):
         from hedui.ops.notify import notify
         from hedui.ops.run_summary import failure_text_zh
 
-        line = error_line(exc, ctx.workdir).removeprefix("错误：")
+        line = error_line(exc, ctx.workdir).removeprefix("错误：").rstrip("。")
         message = failure_text_zh(ctx.run_date, f"{line}。修正后可直接重跑同一日期。")
         for sent in notify({"run_date": ctx.run_date, "failed": True, "message_zh": message}):
             log.warning("%s", sent)
