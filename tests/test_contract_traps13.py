@@ -18,30 +18,12 @@ import json
 import os
 
 import pytest
-from conftest import skip_or_fail
 from contract_world import HEADERS, RUN, WINDOW, World, outcomes, query
+from test_sources_sql import _my, _pg
 
 SI_TABLE = f"TP13_SI_{os.getpid()}"  # created unquoted: PostgreSQL keeps it as tp13_si_<pid>
 HF_TABLE = f"TP13_HF_{os.getpid()}"  # MariaDB keeps names as written
 INS_TABLE = f"TP13_INS_{os.getpid()}"
-
-
-def _pg():
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test", connect_timeout=3,
-                               autocommit=True)
-    except psycopg.OperationalError as exc:
-        skip_or_fail(f"PostgreSQL 127.0.0.1:5432 is not reachable: {exc}")
-
-
-def _my():
-    pymysql = pytest.importorskip("pymysql")
-    try:
-        return pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database="test",
-                               charset="utf8mb4", connect_timeout=3, autocommit=True)
-    except pymysql.err.OperationalError as exc:
-        skip_or_fail(f"MariaDB 127.0.0.1:3306 is not reachable: {exc}")
 
 
 X_ID = "36070219700315107X"  # born 1970-03-15 in REGION, check character X

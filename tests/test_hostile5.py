@@ -10,10 +10,10 @@ import re
 
 import pytest
 from contract_world import REGION, RUN, World, fresh_ids, query, run_world
+from test_hostile4 import _cli
 from web_server import Client, serving
 
 OUTSIDER_REGION = "360703"
-_NO_CRASH = ("Traceback", "内部错误")
 
 
 @pytest.fixture(scope="module")
@@ -53,18 +53,6 @@ def _objections(site, request_id: str) -> list[str]:
     from hedui.web import objections
 
     return [o["reason"] for o in objections.for_household(site["work"], RUN, request_id)]
-
-
-def _cli(capsys, *argv: str) -> tuple[int, str, str]:
-    from hedui.cli import main
-
-    try:
-        rc = main(list(argv))
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    assert not any(s in err for s in _NO_CRASH), err
-    return rc, out, err
 
 
 # -- the three gaps round 4 left -------------------------------------------------------------------------------------
