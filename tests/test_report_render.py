@@ -55,6 +55,14 @@ def test_the_summary_and_a_report_render_in_chromium(chromium, world_run, tmp_pa
         page.goto((ctx.report_dir / "index.html").as_uri())
         assert page.locator("svg rect").count() >= 3  # outcome and finding charts, drawn offline
         assert "核对批次汇总" in page.title()
+        # every chart label ends before its bar starts (the longest finding label is 17 characters)
+        overlaps = page.evaluate("""() => [...document.querySelectorAll('svg')].flatMap(svg => {
+            const texts = [...svg.querySelectorAll('text')], rects = [...svg.querySelectorAll('rect')];
+            return rects.map((r, i) => [texts[2 * i].textContent,
+                texts[2 * i].getBBox().x + texts[2 * i].getBBox().width - r.x.baseVal.value])
+              .filter(([, over]) => over > -4); })""")
+        assert page.locator("svg text", has_text="涉及成员的记录被隔离").count() == 1
+        assert overlaps == []
         page.goto((ctx.report_dir / "households" / f"{safe_name(rid)}.html").as_uri())
         assert page.locator(".outcome.INCOMPLETE").is_visible()
         assert page.locator("h2", has_text="核对信息不完整之处").is_visible()
