@@ -262,9 +262,8 @@ def cmd_users(args) -> int:
     elif args.action == "passwd":
         accounts.set_password(workdir, args.username, _read_password(args))
         print(f"已修改 {args.username} 的密码")
-    elif args.action in ("disable", "enable"):
-        accounts.set_disabled(workdir, args.username, args.action == "disable")
-        print(f"已{'停用' if args.action == 'disable' else '启用'}账号 {args.username}")
+    else:  # disable, enable, unlock
+        print(accounts.cli_toggle(workdir, args.username, args.action))
     accounts.audit_cli(workdir, args.action, args.username, args.role or "", args.region or ())
     return 0
 
@@ -394,8 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     us = sub.add_parser("users", help="管理工作台账号：开设、停用、启用、改密码、列出",
                         description="管理工作台账号。密码从提示符读取（或 --password-stdin 从标准输入读一行），从不出现在命令行参数中。")
-    us.add_argument("action", choices=["add", "disable", "enable", "passwd", "list"],
-                    help="add 开设；disable 停用；enable 启用；passwd 改密码；list 列出")
+    us.add_argument("action", choices=["add", "disable", "enable", "unlock", "passwd", "list"],
+                    help="add 开设；disable 停用；enable 启用；unlock 解除登录限制（输错密码过多）；passwd 改密码；list 列出")
     us.add_argument("username", nargs="?", help="用户名（字母、数字、_ . -）")
     us.add_argument("--workdir", required=True, help="工作目录")
     us.add_argument("--role", choices=["clerk", "supervisor", "auditor", "admin"],

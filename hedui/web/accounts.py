@@ -197,13 +197,24 @@ def list_users(workdir) -> list[User]:
         con.close()
 
 
+def cli_toggle(workdir, username: str, action: str) -> str:
+    """`hedui users disable|enable|unlock NAME`: what was done, for the terminal."""
+    if action == "unlock":
+        if get_user(workdir, username) is None:
+            raise AccountError(f"没有用户 {username}")
+        return f"已解除账号 {username} 的登录限制（清除 {unlock(workdir, username)} 次失败记录）"
+    set_disabled(workdir, username, action == "disable")
+    return f"已{'停用' if action == 'disable' else '启用'}账号 {username}"
+
+
 def audit_cli(workdir, action: str, username: str, role: str = "", regions=()) -> None:
     """`hedui users add|passwd|disable|enable` in the audit log, as the workspace's own account pages are:
     an account opened or a password reset from a terminal was the one account change nobody could trace."""
     from hedui.audit.auditor import default_log_path
     from hedui.audit.log import AuditLog
 
-    what = {"add": "开设账号", "passwd": "重设密码", "disable": "停用账号", "enable": "启用账号"}[action]
+    what = {"add": "开设账号", "passwd": "重设密码", "disable": "停用账号", "enable": "启用账号",
+            "unlock": "解除登录限制"}[action]
     details = {"via": "hedui users", **({"role": role, "regions": list(regions)} if action == "add" else {})}
     AuditLog(default_log_path(workdir)).append(action="account", subject=f"{what} {username}", details=details)
 
@@ -214,7 +225,7 @@ def audit_cli(workdir, action: str, username: str, role: str = "", regions=()) -
 #: address, and per user name from every address together. A user is locked out at the address
 #: that failed, not everywhere: five wrong guesses from elsewhere must not lock a clerk out of
 #: the workspace (and a guesser spread over many addresses still stops at `name`).
-MAX_FAILURES = {"user": 5, "ip": 20, "name": 50}
+MAX_FAILURES = {"user": 5, "ip": 20, "name": 50, "device": 5}  # device: hedui.web.devices
 FAILURE_WINDOW = 900.0  # seconds
 
 
@@ -261,6 +272,26 @@ def record_failure(workdir, keys: list[str], now: float) -> None:
     con = connect(workdir)
     try:
         con.executemany("insert into login_failures values (?, ?)", [(k, now) for k in keys])
+    finally:
+        con.close()
+
+
+def unlock(workdir, username: str) -> int:
+    """Clear the sign-in limits that hold `username` (an admin's 解除登录限制): the user's failures at every
+    address and from every browser, the name's over all addresses, and the address counters of the addresses
+    the user failed from or signed in from. Returns the failures cleared."""
+    name = username.lower()
+    like = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    con = connect(workdir)
+    try:
+        mine = [k for (k,) in con.execute(
+            "select key from login_failures where key like ? escape '\\' union "
+            "select key from login_known where key like ? escape '\\'", [f"user:{like}@%", f"user:{like}@%"])]
+        ips = sorted({"ip:" + k.split("@", 1)[1] for k in mine})
+        return con.execute(
+            f"delete from login_failures where key like ? escape '\\' or key like ? escape '\\' or key = ? "
+            f"or key in ({','.join('?' * len(ips)) or 'null'})",
+            [f"user:{like}@%", f"device:%:{like}", f"name:{name}", *ips]).rowcount
     finally:
         con.close()
 

@@ -1,0 +1,165 @@
+"""Hostile ways in, round 6: the three gaps round 5 left (a colleague behind the office's one address locking a
+clerk out, an admin learning another county's user names, `hedui audit -c ""` exiting 0 having run nothing), then
+a sweep of the staff workspace, its exports and the CLI. Tests run the real application (FastAPI's TestClient or a
+real uvicorn server), the real SQLite account file and the real CLI entry point."""
+
+from __future__ import annotations
+
+import pytest
+
+ORIGIN = {"Origin": "http://testserver"}
+OFFICE = "10.0.0.7"  # the county office's one address (NAT): every clerk there and the guesser too
+REGION, OTHER = "360702", "360703"
+
+
+def _pw(name: str) -> str:
+    return f"pw-{name}-0123456"
+
+
+@pytest.fixture
+def office(tmp_path, monkeypatch):
+    """A workspace with lowered limits (each attempt costs an argon2 hash): 5 per user per address or browser,
+    8 per address, 12 per name."""
+    from fastapi.testclient import TestClient
+
+    from hedui.web import accounts
+    from hedui.web.app import create_app
+
+    monkeypatch.setattr(accounts, "MAX_FAILURES", {"user": 5, "ip": 8, "name": 12, "device": 5})
+    for name, role, region in (("oj_clerk", "clerk", REGION), ("oj_mate", "clerk", REGION),
+                               ("oj_adm", "admin", REGION), ("oj_far_adm", "admin", OTHER)):
+        accounts.add_user(tmp_path, name, _pw(name), role, [region])
+    app = create_app(tmp_path, {"testserver"})
+
+    def browser(address: str = OFFICE):
+        return TestClient(app, follow_redirects=False, client=(address, 40000))
+
+    def sign_in(client, user: str, password: str | None = None) -> int:
+        return client.post("/login", data={"username": user, "password": password or _pw(user), "next": "/"},
+                           headers=ORIGIN).status_code
+
+    return {"work": tmp_path, "browser": browser, "sign_in": sign_in}
+
+
+def _csrf(client, path: str = "/users") -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def test_oj01_a_colleague_behind_the_same_office_address_cannot_lock_a_clerk_out_of_her_browser(office):
+    """OJ01: five wrong passwords typed for a clerk's name from the office's one address locked her out at that
+    address for 15 minutes — her own desk included — and 8 wrong names from it the whole office."""
+    browser, sign_in = office["browser"], office["sign_in"]
+    desk = browser()
+    assert sign_in(desk, "oj_clerk") == 303  # she signed in from her browser before: it knows her
+    assert "hedui_device" in desk.cookies
+    mate = browser()
+    assert [sign_in(mate, "oj_clerk", f"guess-{i}") for i in range(6)] == [401] * 5 + [429]
+    assert [sign_in(mate, f"name{i}", "x-0123456789") for i in range(4)][-1] == 429  # the address's limit is hit
+    assert sign_in(mate, "oj_clerk") == 429  # the guesser stays stopped, even with the right password
+    assert sign_in(desk, "oj_clerk") == 303  # before: 429
+    # the cookie cannot be made: one that is not the workspace's own is counted as the address's
+    real = desk.cookies["hedui_device"]
+    for cookie, expected in ((real[:-3] + ("abc" if not real.endswith("abc") else "abd"), 429), (real, 303)):
+        r = browser().post("/login", data={"username": "oj_clerk", "password": _pw("oj_clerk"), "next": "/"},
+                           headers={**ORIGIN, "Cookie": f"hedui_device={cookie}"})
+        assert r.status_code == expected
+    # her browser is no free pass: wrong passwords typed on it stop at its own five
+    assert [sign_in(desk, "oj_clerk", f"mistyped-{i}") for i in range(6)] == [401] * 5 + [429]
+    assert sign_in(desk, "oj_clerk") == 429
+    # nor can it be carried to another user: a cookie naming only the guesser's own account counts as the address
+    own = browser("10.9.0.1")
+    assert sign_in(own, "oj_mate") == 303
+    assert [sign_in(own, "oj_clerk", f"guess-{i}") for i in range(6)][-1] == 429
+    # the cookie is HttpOnly, SameSite=Strict and only sent to the sign-in page
+    set_cookie = [c for c in browser("10.9.0.2").post("/login", data={"username": "oj_mate", "password": _pw("oj_mate")},
+                                            headers=ORIGIN).headers.get_list("set-cookie") if "hedui_device" in c]
+    assert set_cookie and all(f in set_cookie[0].lower() for f in ("httponly", "samesite=strict", "path=/login"))
+
+
+def test_oj02_an_admin_of_her_region_unlocks_a_clerk_at_a_new_browser_and_it_is_on_record(office, capsys):
+    """OJ02: a clerk at a browser that does not know her (a new computer, cleared cookies) behind a locked address
+    had no way in but waiting — an admin of her region (web or `hedui users unlock`) clears the limits."""
+    import json
+
+    from hedui.audit.auditor import default_log_path
+    from hedui.cli import main
+    from hedui.web import accounts
+
+    browser, sign_in, work = office["browser"], office["sign_in"], office["work"]
+    guesser = browser()
+    assert [sign_in(guesser, "oj_clerk", f"guess-{i}") for i in range(6)][-1] == 429
+    assert [sign_in(guesser, f"name{i}", "x-0123456789") for i in range(4)][-1] == 429  # the address at its 8
+    assert sign_in(browser(), "oj_clerk") == 429
+    far = browser("10.5.0.1")
+    assert sign_in(far, "oj_far_adm") == 303
+    status = far.post("/users/oj_clerk/unlock", data={"csrf_token": _csrf(far)}, headers=ORIGIN).status_code
+    assert status == 404  # another county's admin: as if no such account
+    assert sign_in(browser(), "oj_clerk") == 429
+    adm = browser("10.5.0.2")
+    assert sign_in(adm, "oj_adm") == 303
+    page = adm.get("/users").text
+    assert 'action="/users/oj_clerk/unlock"' in page and "解除登录限制" in page
+    assert adm.post("/users/oj_clerk/unlock", data={"csrf_token": _csrf(adm)}, headers=ORIGIN).status_code == 303
+    assert sign_in(browser(), "oj_clerk") == 303
+    entries = [json.loads(line) for line in default_log_path(work).read_text(encoding="utf-8").splitlines()]
+    assert any(e["actor"] == "oj_adm" and e["subject"] == "解除账号 oj_clerk 的登录限制" for e in entries)
+    # the same from the server's terminal
+    assert [sign_in(browser(), "oj_mate", f"guess-{i}") for i in range(6)][-1] == 429
+    assert main(["users", "unlock", "oj_mate", "--workdir", str(work)]) == 0
+    assert "已解除账号 oj_mate 的登录限制" in capsys.readouterr().out
+    assert sign_in(browser(), "oj_mate") == 303
+    assert main(["users", "unlock", "nobody", "--workdir", str(work)]) == 2
+    assert "没有用户 nobody" in capsys.readouterr().err
+    assert accounts.unlock(work, "oj_mate") == 0  # nothing left to clear
+
+
+def test_oj03_an_admin_cannot_learn_that_a_user_name_exists_in_another_county(office):
+    """OJ03: opening an account named as one of another county answered "用户 oj_mate 已存在", telling an admin of
+    360703 which names 360702's staff sign in with; now the same words as for any name taken, and on record."""
+    import json
+
+    from hedui.audit.auditor import default_log_path
+    from hedui.web import accounts
+
+    browser, sign_in, work = office["browser"], office["sign_in"], office["work"]
+    far = browser("10.5.0.1")
+    assert sign_in(far, "oj_far_adm") == 303
+
+    def add(client, username: str) -> tuple[int, str]:
+        r = client.post("/users", data={"csrf_token": _csrf(client), "username": username, "display_name": "x",
+                                        "role": "clerk", "regions": OTHER, "password": "pw-new-0123456"},
+                        headers=ORIGIN)
+        return r.status_code, r.text
+
+    status, text = add(far, "oj_mate")
+    assert status == 400 and "不可用" in text and "已存在" not in text and "oj_mate" in text
+    assert accounts.get_user(work, "oj_mate").regions == (REGION,)  # untouched
+    entries = [json.loads(line) for line in default_log_path(work).read_text(encoding="utf-8").splitlines()]
+    assert any(e["actor"] == "oj_far_adm" and "oj_mate" in e["subject"] and "被拒" in e["subject"] for e in entries)
+    # an admin who sees the account is told plainly
+    adm = browser("10.5.0.2")
+    assert sign_in(adm, "oj_adm") == 303
+    r = adm.post("/users", data={"csrf_token": _csrf(adm), "username": "oj_mate", "display_name": "x",
+                                 "role": "clerk", "regions": REGION, "password": "pw-new-0123456"}, headers=ORIGIN)
+    assert r.status_code == 400 and "已存在" in r.text
+
+
+@pytest.mark.parametrize("sql", ["", "   ", ";", "-- 只有注释", "/* x */ ;"])
+def test_oj04_audit_with_an_empty_command_is_a_chinese_usage_error(tmp_path, capsys, sql):
+    """OJ04: `hedui audit -c ""` read standard input instead, found nothing, printed nothing and exited 0 — a
+    script whose query variable was empty looked as if it had run."""
+    import duckdb
+
+    from hedui.cli import main
+
+    db = tmp_path / "hedui_audit.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("create table catalog as select 'outcomes' as table_name")
+    con.close()
+    rc = main(["audit", "--db", str(db), "-c", sql])
+    out, err = capsys.readouterr()
+    assert rc == 2 and out == "" and "-c 后没有可执行的 SQL 语句" in err and "Traceback" not in err
+    assert main(["audit", "--db", str(db), "-c", "select count(*) as n from catalog"]) == 0
+    assert "1" in capsys.readouterr().out
