@@ -142,4 +142,7 @@ def usage_zh(message: str) -> str:
         if found:
             text = say(found)
             break
-    return f"{where}{' ' if text.startswith(('后面', '不')) else '：'}{text}" if where else text
+    from hedui.ops.failures import terminal_text
+
+    # the value argparse echoes is the operator's, escapes and all: shown, not sent to the terminal
+    return terminal_text(f"{where}{' ' if text.startswith(('后面', '不')) else '：'}{text}" if where else text)

@@ -163,3 +163,28 @@ def test_oj04_audit_with_an_empty_command_is_a_chinese_usage_error(tmp_path, cap
     assert rc == 2 and out == "" and "-c 后没有可执行的 SQL 语句" in err and "Traceback" not in err
     assert main(["audit", "--db", str(db), "-c", "select count(*) as n from catalog"]) == 0
     assert "1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--workdir", "{w}", "--inbox", "{w}/in\x1b]0;PWNED\x07\x1b[2J", "--date", "20261128"],
+    ["review", "list", "--workdir", "{w}/w\x1b[31mRED\r", "--date", "20261128"],
+    ["run", "--workdir", "{w}", "--inbox", "{w}", "--date", "\x1b[2J2026\udcff1128"],
+    ["serve", "--workdir", "{w}", "--port", "80\x1b[2J"],
+    ["audit", "verify", "--log", "{w}/\x9b2J\udcfe"],
+])
+def test_oj05_terminal_escapes_and_undecodable_bytes_in_arguments_are_shown_not_obeyed(tmp_path, capsys, argv):
+    """OJ05: a path, date or choice given on the command line is echoed in the error line as it was given:
+    `--inbox $'in\\e]0;PWNED\\a\\e[2J'` retitled and cleared the operator's terminal (ESC, BEL, CSI, a carriage
+    return overwriting the line). Now every control character but the newline and tab shows as `\\x1b`."""
+    from hedui.cli import main
+
+    try:
+        rc = main([a.replace("{w}", str(tmp_path)) for a in argv])
+    except SystemExit as exc:  # argparse's usage errors
+        rc = exc.code
+    err = capsys.readouterr().err
+    assert rc in (1, 2) and "Traceback" not in err, err
+    last = err.strip().splitlines()[-1]
+    assert not any(c in last for c in "\x1b\x07\r\x9b"), repr(last)
+    assert "\\x1b" in last or "\\x9b" in last, last
+    last.encode("utf-8")  # the undecodable byte (a lone surrogate) is shown, not a UnicodeEncodeError
