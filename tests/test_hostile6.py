@@ -188,3 +188,30 @@ def test_oj05_terminal_escapes_and_undecodable_bytes_in_arguments_are_shown_not_
     assert not any(c in last for c in "\x1b\x07\r\x9b"), repr(last)
     assert "\\x1b" in last or "\\x9b" in last, last
     last.encode("utf-8")  # the undecodable byte (a lone surrogate) is shown, not a UnicodeEncodeError
+
+
+def test_oj06_a_guesser_who_waits_out_every_window_gets_twenty_tries_a_day_not_480(tmp_path):
+    """OJ06: the per-user limit at an address (and now per browser) was 5 per 15 minutes and nothing more: a
+    guesser waiting out each window tried 480 passwords a day for ever. Now at most 20 a day per user name
+    per address or browser; the admin's unlock clears it for the clerk, and the day after it is open again."""
+    from hedui.web import accounts
+
+    accounts.add_user(tmp_path, "oj_day", _pw("oj_day"), "clerk", [REGION])
+    for keys in (accounts.failure_keys("oj_day", OFFICE), ["device:abc:oj_day"]):
+        t0 = 1_800_000_000.0
+        for window in range(4):  # 5 guesses, wait 16 minutes, 5 more ...
+            now = t0 + window * 960
+            assert not accounts.too_many_failures(tmp_path, keys, now), (keys, window)
+            for i in range(5):
+                accounts.record_failure(tmp_path, keys, now + i)
+            assert accounts.too_many_failures(tmp_path, keys, now + 10)
+        assert accounts.too_many_failures(tmp_path, keys, t0 + 4 * 960)  # before: open again after 15 minutes
+        assert accounts.too_many_failures(tmp_path, keys, t0 + 20 * 3600)
+        assert not accounts.too_many_failures(tmp_path, keys, t0 + 86400 + 3600)
+    # the admin's unlock clears the day's count
+    keys = accounts.failure_keys("oj_day", "10.4.4.4")
+    for i in range(20):
+        accounts.record_failure(tmp_path, keys, 1_900_000_000.0 + i * 200)
+    assert accounts.too_many_failures(tmp_path, keys, 1_900_000_000.0 + 5000)
+    accounts.unlock(tmp_path, "oj_day")
+    assert not accounts.too_many_failures(tmp_path, keys, 1_900_000_000.0 + 5000)

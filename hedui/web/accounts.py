@@ -227,6 +227,10 @@ def audit_cli(workdir, action: str, username: str, role: str = "", regions=()) -
 #: the workspace (and a guesser spread over many addresses still stops at `name`).
 MAX_FAILURES = {"user": 5, "ip": 20, "name": 50, "device": 5}  # device: hedui.web.devices
 FAILURE_WINDOW = 900.0  # seconds
+#: and the backoff: one user name at one address (or from one browser) fails at most this many times a day, so a
+#: guesser who waits out every window gets 20 tries a day, not 480 (the admin's unlock clears it for the clerk)
+MAX_DAILY = {"user": 20, "device": 20}
+DAY = 86400.0
 
 
 def failure_keys(username: str, client: str) -> list[str]:
@@ -241,14 +245,18 @@ KNOWN_SECONDS = 90 * 86400.0
 
 
 def too_many_failures(workdir, keys: list[str], now: float) -> bool:
-    """True when a key (`user:NAME@ADDRESS`, `ip:ADDRESS`, `name:NAME`) failed its limit within the window;
-    `name:` not at an address the user signed in from within KNOWN_SECONDS."""
+    """True when a key (`user:NAME@ADDRESS`, `ip:ADDRESS`, `name:NAME`, `device:ID:NAME`) failed its limit within
+    the window or, `user:` and `device:`, its daily limit; `name:` not at an address the user signed in from within
+    KNOWN_SECONDS."""
     con = connect(workdir)
     try:
-        con.execute("delete from login_failures where at < ?", [now - FAILURE_WINDOW])
-        over = [k for k in keys if con.execute("select count(*) from login_failures where key = ? and at >= ?",
-                                               [k, now - FAILURE_WINDOW]).fetchone()[0]
-                >= MAX_FAILURES[k.split(":", 1)[0]]]
+        con.execute("delete from login_failures where at < ?", [now - DAY])
+
+        def count(key: str, since: float) -> int:
+            return con.execute("select count(*) from login_failures where key = ? and at >= ?", [key, since]).fetchone()[0]
+
+        over = [k for k in keys if count(k, now - FAILURE_WINDOW) >= MAX_FAILURES[k.split(":", 1)[0]]
+                or count(k, now - DAY) >= MAX_DAILY.get(k.split(":", 1)[0], float("inf"))]
         if over and all(k.startswith("name:") for k in over):
             known = con.execute("select 1 from login_known where key = ? and at >= ?",
                                 [keys[0], now - KNOWN_SECONDS]).fetchone()

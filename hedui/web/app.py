@@ -179,7 +179,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         own = devices.key_for(device, username)  # a browser she signed in from: counted apart (hedui.web.devices)
         if accounts.too_many_failures(workdir, [own] if own else keys, now):
             return render(request, "login.html", 429, next=_safe_next(next),
-                          error="登录失败次数过多，请 15 分钟后再试，或请本辖区的管理员解除登录限制。")
+                          error="登录失败次数过多，请 15 分钟后再试（当天失败过多时须到次日），或请本辖区的管理员解除登录限制。")
         user = accounts.authenticate(workdir, username, password)
         if not user:
             accounts.record_failure(workdir, [own] if own else keys, now)
