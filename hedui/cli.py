@@ -466,12 +466,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # one Chinese line; the traceback only with -v
         from hedui.errors import LockedError
-        from hedui.ops.failures import disk_full_line, error_line
+        from hedui.ops.failures import disk_full_line, error_line, terminal_text
 
         if verbose:
             import traceback
 
-            print(mask_text("".join(traceback.format_exception(exc))), file=sys.stderr)
+            print(terminal_text(mask_text("".join(traceback.format_exception(exc)))), file=sys.stderr)
         if isinstance(exc, LockedError):
             print(error_line(exc, workdir), file=sys.stderr)
             return EXIT_LOCKED
@@ -488,9 +488,9 @@ def main(argv: list[str] | None = None) -> int:
             print(error_line(exc, workdir), file=sys.stderr)
             return EXIT_ERROR
         if (full := disk_full_line(exc, workdir)) is not None:  # DuckDB's write errors included
-            print(full, file=sys.stderr)
+            print(terminal_text(full), file=sys.stderr)
             return EXIT_ERROR
-        print(f"错误：运行失败（内部错误 {type(exc).__name__}：{mask_text(str(exc))[:300]}）。"
+        print(f"错误：运行失败（内部错误 {type(exc).__name__}：{terminal_text(mask_text(str(exc))[:300])}）。"
               "加 -v 查看详细信息；修正后可直接重跑同一日期。", file=sys.stderr)
         return EXIT_ERROR
 
