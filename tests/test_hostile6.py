@@ -216,3 +216,45 @@ def test_oj06_a_guesser_who_waits_out_every_window_gets_twenty_tries_a_day_not_4
     assert accounts.too_many_failures(tmp_path, keys, 1_900_000_000.0 + 5000)
     accounts.unlock(tmp_path, "oj_day")
     assert not accounts.too_many_failures(tmp_path, keys, 1_900_000_000.0 + 5000)
+
+
+_LINK_SPEC = """unique_id: id
+fields:
+  - {name: name, kind: name, m: [0.85, 0.08, 0.04, 0.02, 0.01], u: [0.001, 0.001, 0.004, 0.02, 0.974]}
+  - {name: birth, kind: date, m: [0.9, 0.02, 0.04, 0.01, 0.03], u: [0.0001, 0.00001, 0.0005, 0.003, 0.99639]}
+blocking_rules: ["l.birth__v = r.birth__v"]
+prior: 0.01
+thresholds: {link: 4, review: -1}
+output: {all_pairs: true}
+"""
+
+
+def test_oj07_hedui_link_writes_record_ids_that_are_formulas_as_text_and_never_over_its_input(tmp_path, capsys):
+    """OJ07: `hedui link` copied each table's record ids into PAIRS.csv as they were: a department's id
+    `=HYPERLINK("http://x","点我")`, `＋1`, `@SUM(A1)` or `-2+3` ran as a formula when the pairs were opened in
+    Excel/WPS; and `--out left.csv` wrote the pairs over the input table."""
+    import csv
+
+    from hedui.cli import main
+
+    ids = ['=HYPERLINK("http://x","点我")', "＋1", "@SUM(A1)", "-2+3", "\t=1", "-7"]
+    rows = [(i, "王小明", "1980-01-02") for i in ids]
+    for side, prefix in (("left", ""), ("right", "")):
+        with open(tmp_path / f"{side}.csv", "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["id", "name", "birth"])
+            w.writerows((prefix + i, n, b) for i, n, b in rows[:3] if side == "left")
+            w.writerows((prefix + i, n, b) for i, n, b in rows[3:] if side == "right")
+    (tmp_path / "spec.yaml").write_text(_LINK_SPEC, encoding="utf-8")
+    args = ["link", str(tmp_path / "left.csv"), str(tmp_path / "right.csv"), "--spec", str(tmp_path / "spec.yaml")]
+    assert main([*args, "--out", str(tmp_path / "pairs.csv")]) == 0
+    with open(tmp_path / "pairs.csv", encoding="utf-8", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert len(table) == 9
+    assert {r["left_id"] for r in table} == {"'" + i for i in ids[:3]}
+    assert {r["right_id"] for r in table} == {"'-2+3", "'\t=1", "-7"}  # a plain number stays a number
+    assert all(float(r["match_weight"]) == float(r["match_weight"]) for r in table)  # weights still read as numbers
+    before = (tmp_path / "left.csv").read_bytes()
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "left.csv")]) == 2
+    assert "覆盖输入" in capsys.readouterr().err and (tmp_path / "left.csv").read_bytes() == before
