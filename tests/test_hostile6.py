@@ -258,3 +258,37 @@ def test_oj07_hedui_link_writes_record_ids_that_are_formulas_as_text_and_never_o
     capsys.readouterr()
     assert main([*args, "--out", str(tmp_path / "left.csv")]) == 2
     assert "覆盖输入" in capsys.readouterr().err and (tmp_path / "left.csv").read_bytes() == before
+
+
+def test_oj08_behind_tls_a_session_tossed_in_by_a_sibling_host_is_not_taken(tmp_path):
+    """OJ08: over HTTPS the session cookie was `hedui_session`, which any sibling host of the domain (another
+    county's site on *.gov.cn) may set with `Domain=.gov.cn`: it could toss in a valid session of its own user's,
+    and staff then worked — registered objections, decided pairs — as that user unknowingly. Behind TLS the
+    cookie is now `__Host-hedui_session` (this host only, Secure, Path=/), the device cookie `__Secure-…`."""
+    from fastapi.testclient import TestClient
+
+    from hedui.web import accounts
+    from hedui.web.app import create_app
+
+    accounts.add_user(tmp_path, "oj_tls", _pw("oj_tls"), "clerk", [REGION])
+    accounts.add_user(tmp_path, "oj_evil", _pw("oj_evil"), "clerk", [REGION])
+    app = create_app(tmp_path, {"testserver"}, secure_cookie=True)
+    https = {"Origin": "https://testserver"}
+
+    def sign_in(user: str):
+        c = TestClient(app, base_url="https://testserver", follow_redirects=False)
+        r = c.post("/login", data={"username": user, "password": _pw(user), "next": "/"}, headers=https)
+        assert r.status_code == 303
+        return r.headers.get_list("set-cookie")
+
+    cookies = sign_in("oj_evil")
+    session = next(c for c in cookies if c.startswith("__Host-hedui_session="))
+    assert all(f in session.lower() for f in ("secure", "httponly", "path=/;", "samesite=strict"))
+    assert "domain=" not in session.lower()
+    assert any(c.startswith("__Secure-hedui_device=") and "secure" in c.lower() for c in cookies)
+    value = session.split(";", 1)[0].split("=", 1)[1]
+    # the sibling host's copy under the plain name (a browser sends it along with, or instead of, ours)
+    tossed = TestClient(app, base_url="https://testserver", follow_redirects=False)
+    r = tossed.get("/objections", headers={"Cookie": f"hedui_session={value}"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert tossed.get("/objections", headers={"Cookie": f"__Host-hedui_session={value}"}).status_code == 200

@@ -26,10 +26,8 @@ from hedui.steps.report.display import chinese_date
 from hedui.web import accounts
 from hedui.web.accounts import User
 from hedui.web.bidi import show_bidi
-from hedui.web.devices import COOKIE as DEVICE_COOKIE
 from hedui.web.devices import Devices
 from hedui.web.security import (
-    COOKIE,
     HEADERS,
     MAX_HEAD,
     HeadAsGet,
@@ -90,7 +88,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     app.state.render = render
 
     def current_user(request: Request) -> User:
-        session = sessions.load(request.cookies.get(COOKIE))
+        session = sessions.load(request.cookies.get(sessions.cookie))
         user = accounts.get_user(workdir, session["u"]) if session else None
         if (not user or user.disabled or session.get("pw") != user.changed_at
                 or accounts.session_ended(workdir, session["sid"])):
@@ -175,7 +173,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         client = request.client.host if request.client else "?"
         username = username.strip()[:64]  # stored per failed attempt: no megabyte keys
         keys = accounts.failure_keys(username, client)
-        device = devices.read(request.cookies.get(DEVICE_COOKIE))
+        device = devices.read(request.cookies.get(devices.cookie))
         own = devices.key_for(device, username)  # a browser she signed in from: counted apart (hedui.web.devices)
         if accounts.too_many_failures(workdir, [own] if own else keys, now):
             return render(request, "login.html", 429, next=_safe_next(next),

@@ -19,6 +19,7 @@ import secrets
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 COOKIE = "hedui_device"
+SECURE_COOKIE = "__Secure-hedui_device"  # over HTTPS: not settable by a plain-HTTP page of a sibling host
 MAX_AGE = 90 * 86400     # as accounts.KNOWN_SECONDS: a browser not used to sign in for 90 days is a stranger again
 MAX_NAMES = 8            # users remembered per browser (a shared desk)
 
@@ -27,6 +28,7 @@ class Devices:
     def __init__(self, secret: bytes, secure: bool):
         self.signer = URLSafeTimedSerializer(secret, salt="hedui-sign-in-device")
         self.secure = secure
+        self.cookie = SECURE_COOKIE if secure else COOKIE
 
     def read(self, cookie: str | None) -> dict | None:
         if not cookie or len(cookie) > 2048:
@@ -49,5 +51,5 @@ class Devices:
         """After a successful sign-in: the browser's cookie names `username` too (its id kept: its count stays)."""
         names = [u for u in (device or {}).get("u", []) if u != username.lower()] + [username.lower()]
         data = {"d": device["d"] if device else secrets.token_urlsafe(16), "u": names[-MAX_NAMES:]}
-        response.set_cookie(COOKIE, self.signer.dumps(data), max_age=MAX_AGE, httponly=True, samesite="strict",
+        response.set_cookie(self.cookie, self.signer.dumps(data), max_age=MAX_AGE, httponly=True, samesite="strict",
                             secure=self.secure, path="/login")
