@@ -144,6 +144,14 @@ def test_oj03_an_admin_cannot_learn_that_a_user_name_exists_in_another_county(of
     r = adm.post("/users", data={"csrf_token": _csrf(adm), "username": "oj_mate", "display_name": "x",
                                  "role": "clerk", "regions": REGION, "password": "pw-new-0123456"}, headers=ORIGIN)
     assert r.status_code == 400 and "已存在" in r.text
+    # nor a name that differs only in letter case (before: `OJ_Mate` was opened beside `oj_mate`, sharing her
+    # sign-in limits and device cookie): not available to the far admin, "exists" to hers
+    status, text = add(far, "OJ_Mate")
+    assert status == 400 and "不可用" in text and "已存在" not in text
+    r = adm.post("/users", data={"csrf_token": _csrf(adm), "username": "OJ_MATE", "display_name": "x",
+                                 "role": "clerk", "regions": REGION, "password": "pw-new-0123456"}, headers=ORIGIN)
+    assert r.status_code == 400 and "用户 oj_mate 已存在（用户名不区分大小写）" in r.text
+    assert [u.username for u in accounts.list_users(work) if u.username.lower() == "oj_mate"] == ["oj_mate"]
 
 
 @pytest.mark.parametrize("sql", ["", "   ", ";", "-- 只有注释", "/* x */ ;"])

@@ -144,8 +144,11 @@ def add_user(workdir, username: str, password: str, role: str, regions: list[str
     regs = validate_regions(regions)
     con = connect(workdir)
     try:
-        if con.execute("select 1 from users where username = ?", [username]).fetchone():
-            raise AccountError(f"用户 {username} 已存在：修改密码请用 hedui users passwd")
+        # `Li.Wei` beside `li.wei`: two people the sign-in limits (and anyone reading a log) take for one
+        taken = con.execute("select username from users where lower(username) = lower(?)", [username]).fetchone()
+        if taken:
+            raise AccountError(f"用户 {taken[0]} 已存在{'' if taken[0] == username else '（用户名不区分大小写）'}："
+                               "修改密码请用 hedui users passwd")
         con.execute("insert into users values (?, ?, ?, ?, ?, 0, ?, ?)",
                     [username, display_name or username, role, ",".join(regs), _hasher.hash(password), _now(), _now()])
     finally:
@@ -184,6 +187,16 @@ def get_user(workdir, username: str) -> User | None:
     con = connect(workdir)
     try:
         row = con.execute("select * from users where username = ?", [username]).fetchone()
+    finally:
+        con.close()
+    return _user(row) if row else None
+
+
+def user_named(workdir, username: str) -> User | None:
+    """The account whose name is `username` but for letter case (names are unique that way), if any."""
+    con = connect(workdir)
+    try:
+        row = con.execute("select * from users where lower(username) = lower(?)", [username]).fetchone()
     finally:
         con.close()
     return _user(row) if row else None

@@ -39,7 +39,7 @@ def register(app: FastAPI) -> None:
         codes = [r for r in re.split(r"[\s,，、]+", regions) if r]
         if not _within(user, codes):
             raise HTTPException(403, "只能为您辖区内的区划开设账号")
-        taken = accounts.get_user(workdir, username.strip()) if accounts.valid_username(username.strip()) else None
+        taken = accounts.user_named(workdir, username.strip()) if accounts.valid_username(username.strip()) else None
         if taken and not _within(user, taken.regions):
             # user names are one namespace: "用户 X 已存在" told an admin of one county which names another
             # county's staff sign in with. The refusal says no more than "taken", and the probe is on record
