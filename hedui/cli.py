@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from hedui.cli_args import check_generate_out, check_listen, check_workdir, int_in, proxy_address
+from hedui.cli_args import check_generate_out, check_listen, check_workdir, int_in, proxy_address, staff_text
 from hedui.errors import HeduiError
 from hedui.logs import mask_text, setup_logging
 
@@ -359,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--inbox", help=argparse.SUPPRESS)
     rv.add_argument("--status", choices=["pending", "confirmed", "rejected", "deferred"], help="只列出该状态的匹配对")
     rv.add_argument("--key", help="匹配对的决定键（见 hedui review list）")
-    rv.add_argument("--reason", help="决定的理由（必填）")
+    rv.add_argument("--reason", type=staff_text(2000, "决定的理由"), help="决定的理由（必填，不超过 2000 字）")
     rv.set_defaults(func=cmd_review)
 
     vf = sub.add_parser("verify", help="urgent verification (救急难) of one household against the latest loaded sources")

@@ -300,3 +300,45 @@ def test_oj08_behind_tls_a_session_tossed_in_by_a_sibling_host_is_not_taken(tmp_
     r = tossed.get("/objections", headers={"Cookie": f"hedui_session={value}"})
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
     assert tossed.get("/objections", headers={"Cookie": f"__Host-hedui_session={value}"}).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def pair_world(tmp_path_factory):
+    """A real run with one pair waiting for review (a bank record of a homophone name, no ID)."""
+    from contract_world import World, fresh_ids, query, run_world
+
+    world = World()
+    with fresh_ids(962):
+        a = world.household("OJ01", [("赵敏", "本人")])
+    world.bank(a[0], "100000", account="6217000000000062001")
+    world.rows["bank"][-1].update(户名="赵民", 证件号码="")
+    ctx = run_world(world, tmp_path_factory, "oj_hostile6")
+    (key,) = [k for (k,) in query(ctx, "select decision_key from review_queue where request_id = 'OJ01'")]
+    return ctx, key
+
+
+@pytest.mark.parametrize("reason, expected", [
+    ("太长" * 1001, "决定的理由过长（2002 字）"),
+    ("核实无误\x1b]0;PWNED\x07\x1b[2J", "决定的理由含有控制字符"),
+    ("核实\udcff无误", "决定的理由含有控制字符或无法识别的字节"),
+])
+def test_oj09_a_review_reason_from_the_cli_is_held_to_what_the_web_form_takes(pair_world, capsys, reason, expected):
+    """OJ09: `hedui review confirmed --reason` took any text: 100 KB (the web form refuses over 2000 characters),
+    terminal escape sequences, or undecodable bytes (a lone surrogate) went on towards the decision, its audit
+    entry and the household's next report version. Now a usage error (exit 2) and nothing is decided; a reason with a full-width space and a newline
+    is taken as before."""
+    from contract_world import RUN, query
+
+    from hedui.cli import main
+
+    ctx, key = pair_world
+    argv = ["review", "confirmed", "--workdir", str(ctx.workdir), "--date", RUN, "--key", key]
+    decided = f"select count(*) from review_decisions where decision_key = '{key}'"
+    before = query(ctx, decided)
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--reason", reason])
+    assert exc.value.code == 2 and expected in capsys.readouterr().err
+    assert query(ctx, decided) == before
+    if reason.startswith("太长"):  # once: a reason as staff write it is taken
+        assert main([*argv, "--reason", "户名同音，\u3000开户网点与住址一致\n已电话核实"]) == 0
+        assert query(ctx, decided) == [(before[0][0] + 1,)]
