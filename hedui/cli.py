@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from hedui.cli_args import check_generate_out, check_listen, check_workdir, int_in, proxy_address
+from hedui.cli_args import check_generate_out, check_listen, check_workdir, int_in, proxy_address, staff_text
 from hedui.errors import HeduiError
 from hedui.logs import mask_text, setup_logging
 
@@ -262,9 +262,8 @@ def cmd_users(args) -> int:
     elif args.action == "passwd":
         accounts.set_password(workdir, args.username, _read_password(args))
         print(f"已修改 {args.username} 的密码")
-    elif args.action in ("disable", "enable"):
-        accounts.set_disabled(workdir, args.username, args.action == "disable")
-        print(f"已{'停用' if args.action == 'disable' else '启用'}账号 {args.username}")
+    else:  # disable, enable, unlock
+        print(accounts.cli_toggle(workdir, args.username, args.action))
     accounts.audit_cli(workdir, args.action, args.username, args.role or "", args.region or ())
     return 0
 
@@ -360,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--inbox", help=argparse.SUPPRESS)
     rv.add_argument("--status", choices=["pending", "confirmed", "rejected", "deferred"], help="只列出该状态的匹配对")
     rv.add_argument("--key", help="匹配对的决定键（见 hedui review list）")
-    rv.add_argument("--reason", help="决定的理由（必填）")
+    rv.add_argument("--reason", type=staff_text(2000, "决定的理由"), help="决定的理由（必填，不超过 2000 字）")
     rv.set_defaults(func=cmd_review)
 
     vf = sub.add_parser("verify", help="urgent verification (救急难) of one household against the latest loaded sources")
@@ -394,8 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     us = sub.add_parser("users", help="管理工作台账号：开设、停用、启用、改密码、列出",
                         description="管理工作台账号。密码从提示符读取（或 --password-stdin 从标准输入读一行），从不出现在命令行参数中。")
-    us.add_argument("action", choices=["add", "disable", "enable", "passwd", "list"],
-                    help="add 开设；disable 停用；enable 启用；passwd 改密码；list 列出")
+    us.add_argument("action", choices=["add", "disable", "enable", "unlock", "passwd", "list"],
+                    help="add 开设；disable 停用；enable 启用；unlock 解除登录限制（输错密码过多）；passwd 改密码；list 列出")
     us.add_argument("username", nargs="?", help="用户名（字母、数字、_ . -）")
     us.add_argument("--workdir", required=True, help="工作目录")
     us.add_argument("--role", choices=["clerk", "supervisor", "auditor", "admin"],
@@ -467,12 +466,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # one Chinese line; the traceback only with -v
         from hedui.errors import LockedError
-        from hedui.ops.failures import disk_full_line, error_line
+        from hedui.ops.failures import disk_full_line, error_line, terminal_text
 
         if verbose:
             import traceback
 
-            print(mask_text("".join(traceback.format_exception(exc))), file=sys.stderr)
+            print(terminal_text(mask_text("".join(traceback.format_exception(exc)))), file=sys.stderr)
         if isinstance(exc, LockedError):
             print(error_line(exc, workdir), file=sys.stderr)
             return EXIT_LOCKED
@@ -489,9 +488,9 @@ def main(argv: list[str] | None = None) -> int:
             print(error_line(exc, workdir), file=sys.stderr)
             return EXIT_ERROR
         if (full := disk_full_line(exc, workdir)) is not None:  # DuckDB's write errors included
-            print(full, file=sys.stderr)
+            print(terminal_text(full), file=sys.stderr)
             return EXIT_ERROR
-        print(f"错误：运行失败（内部错误 {type(exc).__name__}：{mask_text(str(exc))[:300]}）。"
+        print(f"错误：运行失败（内部错误 {type(exc).__name__}：{terminal_text(mask_text(str(exc))[:300])}）。"
               "加 -v 查看详细信息；修正后可直接重跑同一日期。", file=sys.stderr)
         return EXIT_ERROR
 

@@ -38,6 +38,24 @@ def seconds_in(lo: float, hi: float, what: str):
     return parse
 
 
+def staff_text(limit: int, what: str):
+    """An argparse type: a text a person writes for others to read (a decision's reason), as the workspace's form
+    takes it — at most `limit` characters, no control characters but newline and tab, valid UTF-8. `hedui review
+    --reason` took 100 KB, terminal escape sequences or undecodable bytes into the decision, its audit entry and
+    every report version after it (the web page refuses over 2000 characters)."""
+
+    import unicodedata
+
+    def parse(text: str) -> str:
+        if len(text) > limit:
+            raise argparse.ArgumentTypeError(f"{what}过长（{len(text)} 字）：请控制在 {limit} 字以内，附件另行归档")
+        if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t" for c in text):  # a full-width space is fine
+            raise argparse.ArgumentTypeError(f"{what}含有控制字符或无法识别的字节：请只写文字（可换行）")
+        return text
+
+    return parse
+
+
 def proxy_address(text: str) -> str:
     """An argparse type: a reverse proxy's IP address or network (`10.0.0.5`, `10.0.0.0/24`), never a
     name or `*` (a client trusted to name its own address could evade the sign-in limits)."""
@@ -142,4 +160,7 @@ def usage_zh(message: str) -> str:
         if found:
             text = say(found)
             break
-    return f"{where}{' ' if text.startswith(('后面', '不')) else '：'}{text}" if where else text
+    from hedui.ops.failures import terminal_text
+
+    # the value argparse echoes is the operator's, escapes and all: shown, not sent to the terminal
+    return terminal_text(f"{where}{' ' if text.startswith(('后面', '不')) else '：'}{text}" if where else text)

@@ -30,6 +30,9 @@ def _check_paths(left: str, right: str, spec: str, out: str) -> None:
         raise InputError(f"输出文件 {out} 所在的目录不存在：请先创建该目录，或换一个 --out 路径")
     if out_path.is_dir():
         raise InputError(f"输出文件 {out} 是一个目录：请给出文件名，如 {Path(out) / 'pairs.csv'}")
+    for what, p in (("左表", left), ("右表", right), ("匹配规则", spec)):
+        if out_path.resolve() == Path(p).resolve():  # `--out left.csv` (or a link to it) wrote the pairs over it
+            raise InputError(f"输出文件 {out} 就是{what}文件 {p}：匹配结果会覆盖输入，未写入任何文件；请换一个 --out 路径")
 
 
 def run_link(left: str, right: str, spec: str, out: str):
@@ -42,7 +45,10 @@ def run_link(left: str, right: str, spec: str, out: str):
 
     _check_paths(left, right, spec, out)
     try:
-        return cli_link(left, right, spec, out)
+        result = cli_link(left, right, spec, out)
+        if Path(out).suffix.lower() == ".csv":
+            _neutralize_csv(Path(out))
+        return result
     except SpecError as exc:
         raise InputError(f"匹配规则文件 {spec} 有误（{exc}）：请对照 docs/linkage.md 修改后重试") from None
     except BlockingError as exc:
@@ -53,3 +59,18 @@ def run_link(left: str, right: str, spec: str, out: str):
     except duckdb.Error as exc:
         raise InputError(f"匹配未完成（{type(exc).__name__}：{str(exc)[:200]}）：请检查输入文件 {left}、{right} "
                          f"与输出路径 {out}") from None
+
+
+def _neutralize_csv(path: Path) -> None:
+    """The pairs CSV as a spreadsheet may open it: a record id from an input table (`=HYPERLINK(…)`, `＋1`, `@SUM`)
+    is written by DuckDB as it was, and Excel/WPS ran it as a formula; its cells go through `safe_csv` (plain
+    numbers — weights, probabilities — stay as they are)."""
+    import csv
+    import os
+
+    from hedui import safe_csv
+
+    tmp = path.with_name(path.name + ".tmp")
+    with open(path, encoding="utf-8", newline="") as src, open(tmp, "w", encoding="utf-8", newline="") as dst:
+        safe_csv.writer(dst, lineterminator="\n").writerows(csv.reader(src))  # as DuckDB wrote it
+    os.replace(tmp, path)

@@ -340,7 +340,7 @@ def test_an_admin_opens_and_disables_an_account(browser, site):
     assert "核对员" in row.inner_text() and "启用" in row.inner_text()
     _shot(page, "11_users")
     clerk = _sign_in(browser, site, "newclerk")
-    row.locator("button").click()
+    row.locator("button", has_text="停用").click()  # the row's other button: 解除登录限制 (test_hostile6 OJ02)
     assert "已停用" in page.locator("#users tr", has_text="newclerk").inner_text()
     clerk.goto(site["base"] + "/")  # the disabled account's session ends at once
     assert "/login" in clerk.url

@@ -156,6 +156,15 @@ def _run_sql(con, sql: str, *, csv_out: bool, max_rows: int, timeout_s: float | 
                 raise AuditError(explain(exc)) from None
 
 
+def _no_statement(con, sql: str) -> bool:
+    """True when `sql` holds no statement at all (empty, blanks, `;`, a comment); one that does not parse is
+    not this case (`_run_sql` explains it)."""
+    try:
+        return not con.extract_statements(sql)
+    except duckdb.Error:
+        return False
+
+
 def cli_audit(args) -> int:
     """`hedui audit [--workdir W | --db F] [-c SQL] [--csv]`: query the auditor database; output masked.
 
@@ -165,7 +174,12 @@ def cli_audit(args) -> int:
     try:
         opts = {"csv_out": bool(getattr(args, "csv", False)), "max_rows": int(getattr(args, "max_rows", 1000)),
                 "timeout_s": getattr(args, "timeout", None)}
-        if getattr(args, "sql", None):
+        if getattr(args, "sql", None) is not None:  # `-c ""` read stdin (nothing) and exited 0 as if it had run
+            if _no_statement(con, args.sql):
+                from hedui.errors import InputError
+
+                raise InputError("-c 后没有可执行的 SQL 语句（为空，或只有分号、注释）：请在 -c 后写上查询，"
+                                 "如 hedui audit -c \"select * from catalog\"；不加 -c 时从标准输入读取语句")
             _run_sql(con, args.sql, **opts)
             return 0
         interactive = sys.stdin.isatty()

@@ -94,7 +94,19 @@ def error_line(exc: BaseException, workdir: str | Path | None = None) -> str:
     if not isinstance(exc, HeduiError):  # one line: a driver's or the system's message may run over several; ours
         line = " ".join(line.split())  # (an audit query's caret under its SQL) are laid out to be read as written
     where = failed_where_zh(exc)
-    return f"{line}（{where}）" if where else line
+    return terminal_text(f"{line}（{where}）" if where else line)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """`text` safe to print to an operator's terminal: a control character other than the newline and tab (ESC of an
+    escape sequence, BEL, a carriage return) shown as `\\x1b`. A path, date or name given on the command line is
+    echoed in the error line, and `--inbox $'in\\e]0;…\\a\\e[2J'` retitled and cleared the operator's terminal;
+    a name that cannot be encoded (non-UTF-8 bytes on the command line) is shown as `\\udcff`, not a crash."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _error_line(exc: BaseException, workdir: str | Path | None = None) -> str:

@@ -144,8 +144,11 @@ def add_user(workdir, username: str, password: str, role: str, regions: list[str
     regs = validate_regions(regions)
     con = connect(workdir)
     try:
-        if con.execute("select 1 from users where username = ?", [username]).fetchone():
-            raise AccountError(f"用户 {username} 已存在：修改密码请用 hedui users passwd")
+        # `Li.Wei` beside `li.wei`: two people the sign-in limits (and anyone reading a log) take for one
+        taken = con.execute("select username from users where lower(username) = lower(?)", [username]).fetchone()
+        if taken:
+            raise AccountError(f"用户 {taken[0]} 已存在{'' if taken[0] == username else '（用户名不区分大小写）'}："
+                               "修改密码请用 hedui users passwd")
         con.execute("insert into users values (?, ?, ?, ?, ?, 0, ?, ?)",
                     [username, display_name or username, role, ",".join(regs), _hasher.hash(password), _now(), _now()])
     finally:
@@ -189,6 +192,16 @@ def get_user(workdir, username: str) -> User | None:
     return _user(row) if row else None
 
 
+def user_named(workdir, username: str) -> User | None:
+    """The account whose name is `username` but for letter case (names are unique that way), if any."""
+    con = connect(workdir)
+    try:
+        row = con.execute("select * from users where lower(username) = lower(?)", [username]).fetchone()
+    finally:
+        con.close()
+    return _user(row) if row else None
+
+
 def list_users(workdir) -> list[User]:
     con = connect(workdir)
     try:
@@ -197,13 +210,24 @@ def list_users(workdir) -> list[User]:
         con.close()
 
 
+def cli_toggle(workdir, username: str, action: str) -> str:
+    """`hedui users disable|enable|unlock NAME`: what was done, for the terminal."""
+    if action == "unlock":
+        if get_user(workdir, username) is None:
+            raise AccountError(f"没有用户 {username}")
+        return f"已解除账号 {username} 的登录限制（清除 {unlock(workdir, username)} 次失败记录）"
+    set_disabled(workdir, username, action == "disable")
+    return f"已{'停用' if action == 'disable' else '启用'}账号 {username}"
+
+
 def audit_cli(workdir, action: str, username: str, role: str = "", regions=()) -> None:
     """`hedui users add|passwd|disable|enable` in the audit log, as the workspace's own account pages are:
     an account opened or a password reset from a terminal was the one account change nobody could trace."""
     from hedui.audit.auditor import default_log_path
     from hedui.audit.log import AuditLog
 
-    what = {"add": "开设账号", "passwd": "重设密码", "disable": "停用账号", "enable": "启用账号"}[action]
+    what = {"add": "开设账号", "passwd": "重设密码", "disable": "停用账号", "enable": "启用账号",
+            "unlock": "解除登录限制"}[action]
     details = {"via": "hedui users", **({"role": role, "regions": list(regions)} if action == "add" else {})}
     AuditLog(default_log_path(workdir)).append(action="account", subject=f"{what} {username}", details=details)
 
@@ -214,8 +238,12 @@ def audit_cli(workdir, action: str, username: str, role: str = "", regions=()) -
 #: address, and per user name from every address together. A user is locked out at the address
 #: that failed, not everywhere: five wrong guesses from elsewhere must not lock a clerk out of
 #: the workspace (and a guesser spread over many addresses still stops at `name`).
-MAX_FAILURES = {"user": 5, "ip": 20, "name": 50}
+MAX_FAILURES = {"user": 5, "ip": 20, "name": 50, "device": 5}  # device: hedui.web.devices
 FAILURE_WINDOW = 900.0  # seconds
+#: and the backoff: one user name at one address (or from one browser) fails at most this many times a day, so a
+#: guesser who waits out every window gets 20 tries a day, not 480 (the admin's unlock clears it for the clerk)
+MAX_DAILY = {"user": 20, "device": 20}
+DAY = 86400.0
 
 
 def failure_keys(username: str, client: str) -> list[str]:
@@ -230,14 +258,18 @@ KNOWN_SECONDS = 90 * 86400.0
 
 
 def too_many_failures(workdir, keys: list[str], now: float) -> bool:
-    """True when a key (`user:NAME@ADDRESS`, `ip:ADDRESS`, `name:NAME`) failed its limit within the window;
-    `name:` not at an address the user signed in from within KNOWN_SECONDS."""
+    """True when a key (`user:NAME@ADDRESS`, `ip:ADDRESS`, `name:NAME`, `device:ID:NAME`) failed its limit within
+    the window or, `user:` and `device:`, its daily limit; `name:` not at an address the user signed in from within
+    KNOWN_SECONDS."""
     con = connect(workdir)
     try:
-        con.execute("delete from login_failures where at < ?", [now - FAILURE_WINDOW])
-        over = [k for k in keys if con.execute("select count(*) from login_failures where key = ? and at >= ?",
-                                               [k, now - FAILURE_WINDOW]).fetchone()[0]
-                >= MAX_FAILURES[k.split(":", 1)[0]]]
+        con.execute("delete from login_failures where at < ?", [now - DAY])
+
+        def count(key: str, since: float) -> int:
+            return con.execute("select count(*) from login_failures where key = ? and at >= ?", [key, since]).fetchone()[0]
+
+        over = [k for k in keys if count(k, now - FAILURE_WINDOW) >= MAX_FAILURES[k.split(":", 1)[0]]
+                or count(k, now - DAY) >= MAX_DAILY.get(k.split(":", 1)[0], float("inf"))]
         if over and all(k.startswith("name:") for k in over):
             known = con.execute("select 1 from login_known where key = ? and at >= ?",
                                 [keys[0], now - KNOWN_SECONDS]).fetchone()
@@ -261,6 +293,26 @@ def record_failure(workdir, keys: list[str], now: float) -> None:
     con = connect(workdir)
     try:
         con.executemany("insert into login_failures values (?, ?)", [(k, now) for k in keys])
+    finally:
+        con.close()
+
+
+def unlock(workdir, username: str) -> int:
+    """Clear the sign-in limits that hold `username` (an admin's 解除登录限制): the user's failures at every
+    address and from every browser, the name's over all addresses, and the address counters of the addresses
+    the user failed from or signed in from. Returns the failures cleared."""
+    name = username.lower()
+    like = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    con = connect(workdir)
+    try:
+        mine = [k for (k,) in con.execute(
+            "select key from login_failures where key like ? escape '\\' union "
+            "select key from login_known where key like ? escape '\\'", [f"user:{like}@%", f"user:{like}@%"])]
+        ips = sorted({"ip:" + k.split("@", 1)[1] for k in mine})
+        return con.execute(
+            f"delete from login_failures where key like ? escape '\\' or key like ? escape '\\' or key = ? "
+            f"or key in ({','.join('?' * len(ips)) or 'null'})",
+            [f"user:{like}@%", f"device:%:{like}", f"name:{name}", *ips]).rowcount
     finally:
         con.close()
 

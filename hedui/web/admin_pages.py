@@ -39,6 +39,12 @@ def register(app: FastAPI) -> None:
         codes = [r for r in re.split(r"[\s,，、]+", regions) if r]
         if not _within(user, codes):
             raise HTTPException(403, "只能为您辖区内的区划开设账号")
+        taken = accounts.user_named(workdir, username.strip()) if accounts.valid_username(username.strip()) else None
+        if taken and not _within(user, taken.regions):
+            # user names are one namespace: "用户 X 已存在" told an admin of one county which names another
+            # county's staff sign in with. The refusal says no more than "taken", and the probe is on record
+            audit.append(actor=user.username, action="account", subject=f"开设账号被拒：用户名 {username.strip()} 不可用")
+            raise HTTPException(400, f"用户名“{username.strip()}”不可用：请换一个用户名（如加上本县区代码或姓名拼音）")
         try:
             accounts.add_user(workdir, username.strip(), password, role, codes, display_name.strip())
         except HeduiError as exc:
@@ -51,8 +57,13 @@ def register(app: FastAPI) -> None:
     def toggle(request: Request, username: str, action: str, user: User = post_dep):
         _admin(user)
         target = accounts.get_user(workdir, username)
-        if not target or not _within(user, target.regions) or action not in ("disable", "enable"):
+        if not target or not _within(user, target.regions) or action not in ("disable", "enable", "unlock"):
             raise HTTPException(404, "未找到该账号")
+        if action == "unlock":  # a clerk kept out by wrong passwords typed for her name (hedui.web.devices)
+            cleared = accounts.unlock(workdir, target.username)
+            audit.append(actor=user.username, action="account", subject=f"解除账号 {target.username} 的登录限制",
+                         details={"failures_cleared": cleared})
+            return RedirectResponse("/users", status_code=303)
         if target.username == user.username:
             raise HTTPException(400, "不能停用自己的账号")
         accounts.set_disabled(workdir, username, action == "disable")

@@ -26,8 +26,8 @@ from hedui.steps.report.display import chinese_date
 from hedui.web import accounts
 from hedui.web.accounts import User
 from hedui.web.bidi import show_bidi
+from hedui.web.devices import Devices
 from hedui.web.security import (
-    COOKIE,
     HEADERS,
     MAX_HEAD,
     HeadAsGet,
@@ -64,6 +64,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     settings = Settings(workdir=workdir, allowed_hosts={h.lower() for h in allowed_hosts},
                         secure_cookie=secure_cookie, secret=load_secret(workdir))
     sessions = Sessions(settings)
+    devices = Devices(settings.secret, secure_cookie)
     env = _env()
     from hedui.audit.auditor import default_log_path
 
@@ -87,7 +88,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     app.state.render = render
 
     def current_user(request: Request) -> User:
-        session = sessions.load(request.cookies.get(COOKIE))
+        session = sessions.load(request.cookies.get(sessions.cookie))
         user = accounts.get_user(workdir, session["u"]) if session else None
         if (not user or user.disabled or session.get("pw") != user.changed_at
                 or accounts.session_ended(workdir, session["sid"])):
@@ -172,18 +173,21 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         client = request.client.host if request.client else "?"
         username = username.strip()[:64]  # stored per failed attempt: no megabyte keys
         keys = accounts.failure_keys(username, client)
-        if accounts.too_many_failures(workdir, keys, now):
+        device = devices.read(request.cookies.get(devices.cookie))
+        own = devices.key_for(device, username)  # a browser she signed in from: counted apart (hedui.web.devices)
+        if accounts.too_many_failures(workdir, [own] if own else keys, now):
             return render(request, "login.html", 429, next=_safe_next(next),
-                          error="登录失败次数过多，请 15 分钟后再试，或联系管理员。")
+                          error="登录失败次数过多，请 15 分钟后再试（当天失败过多时须到次日），或请本辖区的管理员解除登录限制。")
         user = accounts.authenticate(workdir, username, password)
         if not user:
-            accounts.record_failure(workdir, keys, now)
+            accounts.record_failure(workdir, [own] if own else keys, now)
             _failed_sign_in(username, client)  # at most the limits' worth: a refused guess is not written
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
         accounts.record_success(workdir, keys, now)
         session = sessions.new(user.username, user.changed_at)
         response = RedirectResponse(_safe_next(next), status_code=303)
         sessions.set_cookie(response, session)
+        devices.remember(response, device, user.username)
         audit.append(actor=user.username, action="sign_in", subject=f"用户 {user.username} 登录",
                      details={"client": client})
         return response

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
 COOKIE = "hedui_session"
+HOST_COOKIE = "__Host-hedui_session"  # served over HTTPS (--https)
 IDLE_SECONDS = 30 * 60          # a session ends after 30 minutes without a request
 ABSOLUTE_SECONDS = 10 * 3600    # and 10 hours after sign-in in any case
 
@@ -48,6 +49,10 @@ class Sessions:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.signer = URLSafeTimedSerializer(settings.secret, salt="hedui-staff-session")
+        # behind TLS the cookie is `__Host-` prefixed: a browser takes it only from this host, over HTTPS, for path
+        # /, so a sibling host of the domain (another county's site, any *.gov.cn) cannot toss in a session of its
+        # own (its user's, signed in here) under the plain name for staff to work in unknowingly
+        self.cookie = HOST_COOKIE if settings.secure_cookie else COOKIE
 
     def new(self, username: str, changed_at: str = "") -> dict:
         now = int(time.time())
@@ -76,11 +81,11 @@ class Sessions:
         end_session(self.settings.workdir, data["sid"], data.get("iat", 0) + self.settings.absolute_seconds)
 
     def set_cookie(self, response, data: dict) -> None:
-        response.set_cookie(COOKIE, self.dump(data), max_age=self.settings.idle_seconds, httponly=True,
+        response.set_cookie(self.cookie, self.dump(data), max_age=self.settings.idle_seconds, httponly=True,
                             samesite="strict", secure=self.settings.secure_cookie, path="/")
 
     def clear(self, response) -> None:
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=self.settings.secure_cookie)
+        response.delete_cookie(self.cookie, path="/", httponly=True, samesite="strict", secure=self.settings.secure_cookie)
 
 
 FORM_ENCODING_ZH = ("提交的表单编码无效（应为网页表单的 UTF-8 编码），本次提交未保存：请从工作台页面上的表单提交，"
