@@ -307,7 +307,7 @@ def _entry_problem(name: str, st: os.stat_result) -> str:
     """Why a folder entry is not read and makes the delivery incomplete (in Chinese), or ``""`` for a plain
     file, whose kind :func:`_entry_kind` decides (connectors.litter: OS litter, documents, data)."""
     shown = cap(name, NAME_MAX)
-    if not name.isprintable():
+    if not name.replace("\u3000", " ").replace("\xa0", " ").isprintable():  # an IME's full-width space is a space
         return (f"交付目录中有文件名含控制字符或无法识别字符的条目“{shown}”，未读取；"
                 "请部门改用正常的文件名重新交付")
     if len(name.encode("utf-8", "surrogateescape")) > 200:
