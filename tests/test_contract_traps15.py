@@ -18,7 +18,7 @@ import datetime as dt
 import io
 
 import pytest
-from contract_world import HEADERS, RUN, WINDOW, World, outcomes, query
+from contract_world import HEADERS, RUN, WINDOW, World, outcomes, query, xlsx_bytes
 
 BANK = HEADERS["bank"]
 
@@ -227,3 +227,31 @@ def test_a_file_name_with_a_full_width_or_no_break_space_is_read(tmp_path, name)
     manifest = read_delivery(load_map("bank"), folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
     assert manifest.status == "delivered", manifest.message_zh
     assert [(f.file_name, f.rows_read) for f in manifest.files] == [(f"bank/{RUN}/{name}", 1)]
+
+
+@pytest.mark.parametrize(("name", "data", "sep"), [
+    ("b.csv", ";".join(BANK) + "\n", ";"),  # a European-locale export
+    ("b.csv", ";".join(f'"{h}"' for h in BANK) + "\n", ";"),
+    ("b.csv", "|".join(BANK) + "\n", "|"),  # a database's unload
+    ("b.xlsx", [";".join(BANK)], ";"),  # the semicolon CSV opened in Excel without splitting, saved as .xlsx
+])
+def test_a_header_joined_by_another_separator_is_named_so_not_taken_for_a_persons_row(tmp_path, name, data, sep):
+    """TU05: sources.md allows comma or tab: a header joined by `;` or `|` leaves the file unusable (the source not
+    delivered), and the message said the first row “像是数据而不是表头” with the header masked as if a person's
+    name (机*), telling the department to add the header it had written; it names the separator and what to do."""
+    from connectors import load_map, read_delivery
+
+    p = {"name": "伍十五", "id": "360702198001010013"}
+    folder = tmp_path / "inbox" / "bank" / RUN
+    folder.mkdir(parents=True)
+    row = _account(p, "6230000000000001591", "100")
+    if name.endswith(".xlsx"):
+        (folder / name).write_bytes(xlsx_bytes([data, [sep.join(row)]]))
+    else:
+        (folder / name).write_text(data + sep.join(row) + "\n", encoding="utf-8")
+    (folder / f"{name}.ok").write_bytes(b"1")
+    manifest = read_delivery(load_map("bank"), folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
+    assert manifest.status == "incomplete"
+    assert manifest.files[0].problems == [
+        f"{name}的第一行是以“{sep}”分隔的表头（机构名称、户名、证件号码、账号…），按约定.csv以逗号或制表符分隔、"
+        ".xlsx每列一格，文件无法使用；请部门另存为逗号分隔的.csv（或分列后的.xlsx）后重新交付"]
