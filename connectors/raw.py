@@ -286,10 +286,10 @@ _ONE_FIELD_RE = r"^第[0-9]+行有1个字段，表头有[0-9]+个字段$"
 
 def _titles_above(batch: pl.DataFrame, fcols: list[str], headers: list[int]) -> list[int]:
     """The title lines right above repeated headers (two exports pasted into one file, each with its title above
-    its header, as the first one's is skipped above the first header): a row holding one text (in one cell, or
-    in every cell of a title merged across the row), with no ID number in it and no unit (单位：万元 would change
-    how the amounts below are read: such a row stays a row, and the file then disagrees with its marker).  At
-    most 3 above each header."""
+    its header, as the first one's is skipped above the first header): a row holding one text in its first cell
+    (alone, or in every cell of a title merged across the row), with no ID number in it and no unit (单位：万元
+    would change how the amounts below are read: such a row stays a row, and the file then disagrees with its
+    marker).  At most 3 above each header."""
     found, taken = [], set(headers)
     for h in headers:
         for i in range(h - 1, max(h - 4, -1), -1):
@@ -298,7 +298,8 @@ def _titles_above(batch: pl.DataFrame, fcols: list[str], headers: list[int]) -> 
             row = batch.row(i, named=True)
             texts = {v.strip() for c in fcols if (v := row[c]) is not None and not re.match(_BLANK_RE, v)}
             err, text = row["_err"], "".join(texts)
-            if len(texts) != 1 or (err is not None and not re.match(_ONE_FIELD_RE, err)) \
+            if len(texts) != 1 or (row[fcols[0]] or "").strip() != text \
+                    or (err is not None and not re.match(_ONE_FIELD_RE, err)) \
                     or re.search(_ID_LIKE_RE, text) or "元" in text or "单位" in text \
                     or re.search(_SUMMARY_RE, text) or re.search(_FOOTER_RE, text):
                 break

@@ -255,3 +255,19 @@ def test_a_header_joined_by_another_separator_is_named_so_not_taken_for_a_person
     assert manifest.files[0].problems == [
         f"{name}的第一行是以“{sep}”分隔的表头（机构名称、户名、证件号码、账号…），按约定.csv以逗号或制表符分隔、"
         ".xlsx每列一格，文件无法使用；请部门另存为逗号分隔的.csv（或分列后的.xlsx）后重新交付"]
+
+
+def test_a_name_alone_above_a_repeated_header_stays_a_row(tmp_path):
+    """TU06: a row of one cell above the repeated header is passed over as a title only when that cell is the
+    row's first: a holder's name alone under 户名 is a row about someone (the file then disagrees with its marker)."""
+    from connectors import load_map, read_delivery
+
+    p = {"name": "伍十五", "id": "360702198001010013"}
+    folder = tmp_path / "inbox" / "bank" / RUN
+    folder.mkdir(parents=True)
+    (folder / "b.xlsx").write_bytes(xlsx_bytes([BANK, _account(p, "6230000000000001591", 100), [None, p["name"]], BANK,
+                                                _account(p, "6230000000000001592", 2)]))
+    (folder / "b.xlsx.ok").write_bytes(b"2")
+    manifest = read_delivery(load_map("bank"), folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
+    assert manifest.status == "incomplete"
+    assert "b.xlsx的完成标记写明2行，实际读到3行" in manifest.message_zh
