@@ -314,7 +314,7 @@ class BatchCounts:
     read_errors: int = 0
     summary_rows: int = 0
     footer_rows: int = 0  # 制表人/审核人/备注 rows (not data: not counted)
-    header_rows: int = 0  # lines repeating the header (not data: not counted)
+    header_rows: int = 0  # lines repeating the header, and the titles above them (not data: not counted)
 
 
 class RawWriter:
