@@ -171,7 +171,7 @@ def _check_marker(path: Path, fm: FileManifest) -> None:
 def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManifest) -> None:
     name = fm.file_name.rsplit("/", 1)[-1]
     if table.header is None:
-        fm.fail(f"{name}是空文件（没有表头）")
+        fm.fail(f"{name}是空文件（没有表头）；没有数据时请部门交付只有表头的文件、完成标记写0，有数据时重新导出后交付")
         return
     if len(table.header) > MAX_COLUMNS:
         fm.fail(f"{name}的表头有{len(table.header)}列，超过上限{MAX_COLUMNS}列，文件无法使用；请部门按约定表头重新导出")

@@ -271,3 +271,19 @@ def test_a_name_alone_above_a_repeated_header_stays_a_row(tmp_path):
     manifest = read_delivery(load_map("bank"), folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
     assert manifest.status == "incomplete"
     assert "b.xlsx的完成标记写明2行，实际读到3行" in manifest.message_zh
+
+
+def test_a_zero_byte_answer_with_marker_zero_is_not_delivered_and_says_how_to_answer_nothing(tmp_path):
+    """TU07: a bank with no account of anyone asked about wrote an empty file and the marker 0: no header, so no
+    delivery (pinned by test_connectors; the source not delivered, never a CLEAR on it); the message said only
+    “是空文件（没有表头）”, not what the department should send instead."""
+    from connectors import load_map, read_delivery
+
+    folder = tmp_path / "inbox" / "bank" / RUN
+    folder.mkdir(parents=True)
+    (folder / "无账户.csv").write_bytes(b"")
+    (folder / "无账户.csv.ok").write_bytes(b"0")
+    manifest = read_delivery(load_map("bank"), folder, tmp_path / "inbox", tmp_path / "raw.parquet", RUN)
+    assert manifest.status == "incomplete"
+    assert manifest.files[0].problems == [
+        "无账户.csv是空文件（没有表头）；没有数据时请部门交付只有表头的文件、完成标记写0，有数据时重新导出后交付"]
