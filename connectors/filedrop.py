@@ -171,7 +171,7 @@ def _check_marker(path: Path, fm: FileManifest) -> None:
 def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManifest) -> None:
     name = fm.file_name.rsplit("/", 1)[-1]
     if table.header is None:
-        fm.fail(f"{name}是空文件（没有表头）")
+        fm.fail(f"{name}是空文件（没有表头）；没有数据时请部门交付只有表头的文件、完成标记写0，有数据时重新导出后交付")
         return
     if len(table.header) > MAX_COLUMNS:
         fm.fail(f"{name}的表头有{len(table.header)}列，超过上限{MAX_COLUMNS}列，文件无法使用；请部门按约定表头重新导出")
@@ -307,7 +307,7 @@ def _entry_problem(name: str, st: os.stat_result) -> str:
     """Why a folder entry is not read and makes the delivery incomplete (in Chinese), or ``""`` for a plain
     file, whose kind :func:`_entry_kind` decides (connectors.litter: OS litter, documents, data)."""
     shown = cap(name, NAME_MAX)
-    if not name.isprintable():
+    if not name.replace("\u3000", " ").replace("\xa0", " ").isprintable():  # an IME's full-width space is a space
         return (f"交付目录中有文件名含控制字符或无法识别字符的条目“{shown}”，未读取；"
                 "请部门改用正常的文件名重新交付")
     if len(name.encode("utf-8", "surrogateescape")) > 200:

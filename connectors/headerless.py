@@ -48,6 +48,21 @@ def record_headerless(fm: FileManifest, smap: SourceMap, header: list[str]) -> H
     shown = "、".join(masked_cell(v) for v in cells[:CELLS_SHOWN]) + ("…" if len(cells) > CELLS_SHOWN else "")
     expected = "、".join(c.header for c in smap.columns[:HEADERS_SHOWN]) + ("…" if len(smap.columns) > HEADERS_SHOWN else "")
     name = fm.file_name.rsplit("/", 1)[-1]
+    sep = _other_separator(smap, cells)
+    if sep:
+        fm.fail(f"{name}的第一行是以“{sep}”分隔的表头（{expected}），按约定.csv以逗号或制表符分隔、.xlsx每列一格，"
+                "文件无法使用；请部门另存为逗号分隔的.csv（或分列后的.xlsx）后重新交付")
+        return match
     fm.fail(f"{name}中没有找到约定的表头（第一行共{len(cells)}列：{shown}，像是数据而不是表头），文件无法使用；"
             f"请部门在第一行加上约定的表头（{expected}）后重新交付")
     return match
+
+
+def _other_separator(smap: SourceMap, cells: list) -> str:
+    """The separator (``;``, ``|``, ``；``) joining the source's headers inside the row's cells (a semicolon CSV, or
+    one opened in Excel without splitting and saved as .xlsx: all headers in the first cell), or ``""``."""
+    for sep in (";", "|", "；"):
+        parts = [p for v in cells if v is not None for p in str(v).split(sep)]
+        if len(parts) > len(cells) and smap.match_headers(parts).score > 0:
+            return sep
+    return ""

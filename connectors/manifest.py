@@ -56,7 +56,7 @@ class FileManifest:
     read_errors: int = 0
     summary_rows: int = 0
     footer_rows: int = 0  # 制表人/审核人/备注 rows under the data: not data, not counted
-    header_rows: int = 0  # lines repeating the header below it (two exports in one file): not data
+    header_rows: int = 0  # lines repeating the header below it, and their titles (two exports in one file): not data
     missing_headers: list[str] = field(default_factory=list)
     extra_headers: list[str] = field(default_factory=list)
     scales: dict[str, float] = field(default_factory=dict)

@@ -10,6 +10,7 @@ Parquet file per source delivery.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -274,8 +275,37 @@ def _drop_repeated_headers(batch: pl.DataFrame, fcols: list[str], match: HeaderM
     drop = at.filter(pl.Series(header, dtype=pl.Boolean))
     if drop.len() == 0:
         return batch, 0
+    drop = pl.Series(sorted({*drop.to_list(), *_titles_above(batch, fcols, drop.to_list())}), dtype=pl.UInt32)
     keep = pl.Series([True] * batch.height).scatter(drop, False)
     return batch.filter(keep), drop.len()
+
+
+#: a title line of one field in a CSV (the reader's count error for it, textfile.parse_chunk)
+_ONE_FIELD_RE = r"^第[0-9]+行有1个字段，表头有[0-9]+个字段$"
+
+
+def _titles_above(batch: pl.DataFrame, fcols: list[str], headers: list[int]) -> list[int]:
+    """The title lines right above repeated headers (two exports pasted into one file, each with its title above
+    its header, as the first one's is skipped above the first header): a row holding one text in its first cell
+    (alone, or in every cell of a title merged across the row), with no ID number in it and no unit (单位：万元
+    would change how the amounts below are read: such a row stays a row, and the file then disagrees with its
+    marker).  At most 3 above each header."""
+    found, taken = [], set(headers)
+    for h in headers:
+        for i in range(h - 1, max(h - 4, -1), -1):
+            if i in taken:
+                break
+            row = batch.row(i, named=True)
+            texts = {v.strip() for c in fcols if (v := row[c]) is not None and not re.match(_BLANK_RE, v)}
+            err, text = row["_err"], "".join(texts)
+            if len(texts) != 1 or (row[fcols[0]] or "").strip() != text \
+                    or (err is not None and not re.match(_ONE_FIELD_RE, err)) \
+                    or re.search(_ID_LIKE_RE, text) or "元" in text or "单位" in text \
+                    or re.search(_SUMMARY_RE, text) or re.search(_FOOTER_RE, text):
+                break
+            found.append(i)
+            taken.add(i)
+    return found
 
 
 @dataclass
@@ -284,7 +314,7 @@ class BatchCounts:
     read_errors: int = 0
     summary_rows: int = 0
     footer_rows: int = 0  # 制表人/审核人/备注 rows (not data: not counted)
-    header_rows: int = 0  # lines repeating the header (not data: not counted)
+    header_rows: int = 0  # lines repeating the header, and the titles above them (not data: not counted)
 
 
 class RawWriter:

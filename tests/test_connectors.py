@@ -352,7 +352,7 @@ def test_an_empty_file_is_incomplete(inbox, tmp_path):
     (f / "ps.csv.ok").write_text("0")
     manifest, df = read(inbox, "public_security", tmp_path)
     assert manifest.status == "incomplete" and df.height == 0
-    assert manifest.files[0].problems == ["ps.csv是空文件（没有表头）"]
+    assert manifest.files[0].problems == ["ps.csv是空文件（没有表头）；没有数据时请部门交付只有表头的文件、完成标记写0，有数据时重新导出后交付"]
 
 
 def test_a_header_only_file_with_marker_zero_is_a_delivery_of_nothing(inbox, tmp_path):
