@@ -230,3 +230,86 @@ def test_wx06_the_quarantine_export_is_the_clerks_rows_with_every_formula_neutra
     assert "'" + FORMULA in cells and FORMULA not in cells
     assert not any(c.lstrip().startswith(("=", "+", "@")) for c in cells)
     assert not re.search(r"\d{15,}", text)  # no whole ID or account
+
+
+def test_wx07_a_double_clicked_decision_is_saved_once_and_both_clicks_land_on_the_saved_page(site):
+    # before: the second request of a double click (a browser shows its answer, not the first's) waited for the
+    # first, then was refused with 409 "…已由 wx_a 作出决定…您的决定未保存": the clerk read that her decision was
+    # lost, though it was saved, and decided again
+    import threading
+
+    clerk = sign_in(site, "wx_a")
+    key = _key(site, "WS005")
+    page = clerk.page(f"/review/{RUN}/{key}?source=vehicle")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    seen = re.search(r'name="seen" value="(\d+)"', page).group(1)
+    form = {"csrf_token": token, "seen": seen, "decision": "confirmed", "reason": "车主电话核实为本人"}
+    answers = []
+
+    def click():
+        answers.append(clerk.post(f"/review/{RUN}/{key}/decide?source=vehicle", form))
+
+    clicks = [threading.Thread(target=click) for _ in range(2)]
+    for t in clicks:
+        t.start()
+    for t in clicks:
+        t.join()
+    assert [a[0] for a in answers] == [303, 303], [_error(a[2]) for a in answers]
+    for _, headers, _ in answers:
+        assert headers["location"].startswith(f"/h/{RUN}/WS005?") and "decided=1" in headers["location"]
+        assert _args(headers["location"])["source"] == "vehicle"
+    saved = query(site["ctx"], "select decision, reviewer from review_decisions where decision_key = ?", [key])
+    assert saved == [("confirmed", "wx_a")]
+    # another decision on the same stale form, or the same one by someone else, is still refused
+    status, _, body = clerk.post(f"/review/{RUN}/{key}/decide", dict(form, decision="rejected"))
+    assert status == 409 and "未保存" in _error(body)
+    boss = sign_in(site, "wx_boss")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', boss.page(f"/review/{RUN}/{key}")).group(1)
+    status, _, body = boss.post(f"/review/{RUN}/{key}/decide", dict(form, csrf_token=token))
+    assert status == 409 and "未保存" in _error(body)
+
+
+def test_wx08_a_clerk_works_a_filtered_queue_and_reads_her_quarantined_records_in_a_browser(site, tmp_path):
+    # the day's flow in headless Chromium, JavaScript off: the queue narrowed to bank pairs, lowest weight first;
+    # a pair rejected; on to the next pair and back to the queue, still narrowed; then the dashboard's count of
+    # quarantined records, its list filtered by source
+    from hedui.steps.report.pdf import browser as open_browser
+
+    base = f"http://{site['host']}"
+    with open_browser() as b:
+        context = b.new_context(java_script_enabled=False, viewport={"width": 1366, "height": 768})
+        page = context.new_page()
+        page.goto(base + "/login")
+        page.fill("#username", "wx_a")
+        page.fill("#password", "pw-wx_a-0123456")
+        page.click("#signin")
+        page.goto(base + "/review")
+        page.select_option("#source", "bank")
+        page.select_option("#order", "asc")
+        page.click("form[action='/review'] button")
+        page.wait_for_load_state()
+        assert sorted(set(re.findall(r"WS\d+", page.inner_text("#queue")))) == ["WS003", "WS007"]
+        page.click("#queue a:has-text('查看并决定')")
+        page.wait_for_load_state()
+        page.fill("#reason", "户名同音，证件号不符，电话核实不是本人")
+        page.click("#reject")
+        page.wait_for_load_state()
+        assert "已保存" in page.inner_text("#decided") and "按当前筛选条件" in page.inner_text("#decided")
+        page.click("#next-pair")
+        page.wait_for_load_state()
+        assert "source=bank" in page.url and "order=asc" in page.url and "/review/" in page.url
+        assert "银行" in page.inner_text("h1")
+        page.click("#back")
+        page.wait_for_load_state()
+        assert page.input_value("#source") == "bank" and page.input_value("#order") == "asc"
+        page.screenshot(path=str(tmp_path / "queue.png"), full_page=True)
+        page.goto(base + "/")
+        page.click("a.quarantined")
+        page.wait_for_load_state()
+        assert sorted(set(re.findall(r"WS\d+", page.inner_text("#quarantine")))) == ["WS001", "WS005"]
+        page.select_option("#source", "bank")
+        page.click("#go")
+        page.wait_for_load_state()
+        assert "source=bank" in page.url and "共 2 条" in page.inner_text("#count")
+        page.screenshot(path=str(tmp_path / "quarantine.png"), full_page=True)
+        context.close()

@@ -151,6 +151,15 @@ def _unchanged_since_seen(history: list[dict], seen: int) -> None:
                                  "请重新打开该匹配对，看过最新决定后如仍需更改再提交。")
 
 
+def _submitted_twice(history: list[dict], seen: int, username: str, decision: str, reason: str) -> bool:
+    """The one decision made since the page was shown is this very form's: same user, decision and reason."""
+    if len(history) != seen + 1:
+        return False
+    last = history[-1]
+    return (last["reviewer"] == username and last["decision"] == decision
+            and (last["reason"] or "").strip() == reason.strip())
+
+
 def register(app: FastAPI) -> None:
     render, workdir, audit = app.state.render, app.state.workdir, app.state.audit
     user_dep = Depends(app.state.current_user)
@@ -263,6 +272,11 @@ def register(app: FastAPI) -> None:
                     back = queue_links.query(queue_links.carried(con, request.query_params))
                 if p["households_elsewhere"]:
                     raise HTTPException(403, ELSEWHERE)
+                if _submitted_twice(p["history"], int(seen), user.username, decision, reason):
+                    # a double click (or a resent form) of the decision just saved: its page again, not a 409
+                    # saying "your decision was not saved" about the decision that was
+                    return RedirectResponse(f"/h/{run_date}/{hid(p['request_id'])}?decided=1"
+                                            + (f"&{back}" if back else ""), status_code=303)
                 _unchanged_since_seen(p["history"], int(seen))
                 result = record_decision(ctx, key, decision, user.username, reason)
         except LockedError:
