@@ -203,9 +203,9 @@ def test_wx05_a_clerk_lists_the_quarantined_records_of_her_own_county_only(site,
     assert _quarantine(a, f"/quarantine?date={RUN}&source=bank") == rows
     status, _, body = a.get(f"/quarantine?date={RUN}&source=%3Cb%3E")
     assert status == 400 and "无效" in _error(body) and "<b>" not in body.decode().split("<main>")[1]
-    from hedui.web import quarantine_pages
+    from hedui.web import quarantine_rows
 
-    monkeypatch.setattr(quarantine_pages, "QUARANTINE_PAGE", 3)
+    monkeypatch.setattr(quarantine_rows, "QUARANTINE_PAGE", 3)
     first = boss.page(f"/quarantine?date={RUN}")
     assert "共 4 条" in first and "第 1 / 2 页" in first
     second = _quarantine(boss, _href(first, "next"))

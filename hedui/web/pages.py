@@ -126,7 +126,7 @@ def register(app: FastAPI) -> None:
     @app.get("/", response_class=HTMLResponse)
     def dashboard(request: Request, user: User = user_dep):
         from hedui.review.queue import LATER_RUN_SQL
-        from hedui.web.quarantine_pages import quarantined
+        from hedui.web.quarantine_rows import quarantined
 
         with scoped(workdir, user) as con:
             runs = rows(con.sql(
