@@ -139,7 +139,7 @@ def register(app: FastAPI) -> None:
                     "select source_zh, status, reasons_zh from source_status where run_date = ? "
                     "and status <> 'passed' order by source", [r["run_date"]]))
                 r["whole"] = covers_whole_run(con, r["run_date"])
-                r["quarantined"] = quarantined(con, r["run_date"], r["whole"])[1]  # rows the user may see
+                r["quarantined"] = quarantined(con, r["run_date"], r["whole"], limit=0)[1]  # rows the user may see
                 r["pending"] = con.execute(  # a pair a later run superseded is no work left to do
                     f"select count(*) from my_queue q where run_date = ? and status = 'pending' and {LATER_RUN_SQL} "
                     "is null", [r["run_date"]]).fetchall()[0][0]

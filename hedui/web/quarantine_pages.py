@@ -53,7 +53,7 @@ def register(app: FastAPI) -> None:
                 if not a["whole"]:  # rows outside the user's households: how many, not which
                     every = con.execute("select count(*) from (select distinct source, file_name, row_no "
                                         "from quarantine where run_date = ?)", [a["date"]]).fetchall()[0][0]
-                    hidden = every - quarantined(con, a["date"], False)[1]
+                    hidden = every - quarantined(con, a["date"], False, limit=0)[1]
             dates = [d for (d,) in con.sql("select distinct run_date from my_households order by 1 desc").fetchall()]
         audit.append(actor=user.username, action="household_view", subject=f"查看隔离记录 {len(items)} 条（批次 {a['date']}）",
                      details={"page": "quarantine", "source": a["source"], "households":

@@ -42,18 +42,21 @@ having $whole or count(m.request_id) > 0
 def quarantined(con, run_date: str, whole: bool, source: str = "", limit: int | None = None, offset: int = 0
                 ) -> tuple[list[dict], int]:
     """The run's quarantined rows the user may see (`con` scoped; `whole`: the user's regions cover the run),
-    one page of them: (rows, how many in all)."""
+    one page of them (`limit` 0: none, None: all): (rows, how many in all)."""
     links = "quarantine_links" if db.table_exists(con, "quarantine_links") else \
         "(select null::varchar as run_date, null::varchar as source, null::varchar as file_name, " \
         "null::integer as row_no, null::varchar as request_id where false)"
     sql = _ROWS.format(links=links)
     params = {"d": run_date, "src": source, "whole": whole}
     total = con.execute(f"select count(*) from ({sql})", params).fetchall()[0][0]
+    if limit == 0:  # the count only (the dashboard's)
+        return [], total
     page = f" limit {int(limit)} offset {int(offset)}" if limit else ""
     cur = con.execute(f"select * from ({sql}) order by source, file_name, row_no{page}", params)
     cols = [d[0] for d in cur.description]
     out = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
     for r in out:  # the checks' own words quote the delivered value: no ID or account number shown whole
         r["reasons"], r["bad_values"] = mask_free_text(r["reasons"]), mask_free_text(r["bad_values"])
+        r["file_name"] = mask_free_text(r["file_name"])  # a department may name a file for a person's ID
         r["households"] = [(rid, report_file_stem(rid)) for rid in r["households"] or []]
     return out, total
