@@ -146,9 +146,10 @@ def test_a_decision_from_a_stale_tab_is_refused_not_silently_overturning_the_fir
     assert status == 409, (status, headers.get("location"))
     assert "已由 wh3_clerk_a" in _error(body) and "确认" in _error(body) and "未保存" in _error(body)
     assert _decisions(site, key) == [("confirmed", "wh3_clerk_a")]
-    # the same form sent again (a double click on 确认) is refused the same way
-    status, _, _ = c.post(f"/review/{d}/{key}/decide", {**tab1, "decision": "confirmed", "reason": "第一个标签页"})
-    assert status == 409 and len(_decisions(site, key)) == 1
+    # the same form sent again (a double click on 确认) saves nothing more; it lands on the saved decision's page
+    # (test_workspace3 WX07: a 409 "您的决定未保存" about the decision that was saved had the clerk decide again)
+    status, headers, _ = c.post(f"/review/{d}/{key}/decide", {**tab1, "decision": "confirmed", "reason": "第一个标签页"})
+    assert status == 303 and "decided=1" in headers["location"] and len(_decisions(site, key)) == 1
     fresh = _form(c.page(f"/review/{d}/{key}"), "/decide")
     status, _, body = c.post(f"/review/{d}/{key}/decide", {**fresh, "decision": "rejected", "reason": "复查后改为否决"})
     assert status == 303, _error(body)

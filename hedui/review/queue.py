@@ -71,12 +71,15 @@ def latest_run(con) -> str:
     return rows[0][0]
 
 
-def queue(con, run_date: str, status: str | None = None) -> list[dict]:
-    """The run's queue, pending first, strongest weight first."""
+def queue(con, run_date: str, status: str | None = None, decision_key: str | None = None,
+          request_id: str | None = None) -> list[dict]:
+    """The run's queue, pending first, strongest weight first; one pair's rows only with `decision_key` (and of one
+    household with `request_id`): the pair page read the whole queue to keep one row (slow past 1,000 pairs)."""
     where, params = "run_date = $run_date", {"run_date": run_date}
-    if status:
-        where += " and status = $status"
-        params["status"] = status
+    for column, value in (("status", status), ("decision_key", decision_key), ("request_id", request_id)):
+        if value:
+            where += f" and q.{column} = ${column}"
+            params[column] = value
     rel = con.sql(
         "select q.*, m.name as member_name, m.id_masked as member_masked from review_queue q "
         "left join (select distinct request_id, id_norm, name, id_masked from stg_requests "
@@ -108,8 +111,7 @@ def pair(con, run_date: str, decision_key: str, request_id: str | None = None) -
 
     One person in two requests makes the pair in both households: `request_id` picks the household whose
     member is shown (the web passes one of the user's own; else the first)."""
-    rows = [r for r in queue(con, run_date) if r["decision_key"] == decision_key
-            and (request_id is None or r["request_id"] == request_id)]
+    rows = queue(con, run_date, decision_key=decision_key, request_id=request_id)
     if not rows:
         raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{decision_key[:12]}…）")
     p = rows[0]
@@ -148,7 +150,7 @@ def decide(con, run_date: str, decision_key: str, decision: str, reviewer: str, 
         raise ReviewError("请填写审核人")
     if not reason.strip():
         raise ReviewError("请填写理由：每项决定都要说明依据")
-    p = [r for r in queue(con, run_date) if r["decision_key"] == decision_key]
+    p = queue(con, run_date, decision_key=decision_key)
     if not p:
         raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{decision_key[:12]}…）")
     if later := later_run(con, run_date, decision_key):

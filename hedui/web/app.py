@@ -208,10 +208,11 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         audit.append(actor=user.username, action="sign_out", subject=f"用户 {user.username} 退出")
         return response
 
-    from hedui.web import admin_pages, pages, review_pages
+    from hedui.web import admin_pages, pages, quarantine_pages, review_pages
 
     pages.register(app)
     review_pages.register(app)
+    quarantine_pages.register(app)
     admin_pages.register(app)
     if trusted_proxies:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

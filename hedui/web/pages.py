@@ -13,15 +13,15 @@ from hedui.audit.log import mask_free_text
 from hedui.paths import report_file_stem
 from hedui.regions import region_label
 from hedui.steps.report import versions
-from hedui.steps.report.display import safe_name
-from hedui.web import exports
+from hedui.steps.report.display import OUTCOME_ZH, safe_name
+from hedui.web import exports, queue_links
 from hedui.web.accounts import User
 from hedui.web.scope import scoped
 
 _DATE = re.compile(r"^\d{8}$")
 _REQUEST = re.compile(r"^[0-9A-Za-z_\-]{1,80}$")  # report_file_stem's own names
 _STEM = re.compile(r"^[0-9A-Za-z_\-]{1,60}\.[0-9a-f]{12}$")
-SEARCH_LIMIT = 200
+SEARCH_PAGE = 100  # households on one page of search results (as the review queue's pages)
 #: the one answer for a household that does not exist and one outside the user's regions (same status, same page):
 #: a 403 told a county's clerk which request ids another county has
 NOT_FOUND_HOUSEHOLD = "未找到该户：该批次中没有这个委托编号，或该户不在您的辖区范围内。请从工作台首页或检索进入。"
@@ -65,8 +65,10 @@ def hid(request_id: str) -> str:
 
 
 def search_households(con, q: str = "", outcome: str = "", county: str = "", program: str = "",
-                      run_date: str = "", limit: int = SEARCH_LIMIT) -> list[dict]:
-    """Households of the user's scope (`con` from `scoped`) matching the query and filters."""
+                      run_date: str = "", limit: int = SEARCH_PAGE, offset: int = 0, total: list | None = None
+                      ) -> list[dict]:
+    """Households of the user's scope (`con` from `scoped`) matching the query and filters, `limit` of them from
+    `offset`; `total`, a list, gets how many match in all."""
     where, params = ["true"], {}
     q = (q or "").strip()
     if q:
@@ -84,12 +86,16 @@ def search_households(con, q: str = "", outcome: str = "", county: str = "", pro
         if value:
             where.append(f"h.{column} = ${column}")
             params[column] = value
+    if total is not None:
+        total.append(con.sql(f"select count(*) from my_households h where {' and '.join(where)}",
+                             params=params).fetchall()[0][0])
     rel = con.sql(
         "select h.run_date, h.request_id, h.region_code, h.program, h.outcome, h.findings, "
         "a.name as applicant, a.id_masked as applicant_id from my_households h "
         "left join (select run_date, request_id, any_value(name) as name, any_value(id_masked) as id_masked "
         "           from my_members where relation = '本人' group by all) a using (run_date, request_id) "
-        f"where {' and '.join(where)} order by h.run_date desc, h.request_id limit {int(limit)}", params=params)
+        f"where {' and '.join(where)} order by h.run_date desc, h.request_id limit {int(limit)} offset {int(offset)}",
+        params=params)
     out = rows(rel)
     for r in out:
         r["region_zh"] = region_label(r["region_code"])
@@ -113,16 +119,6 @@ def covers_whole_run(con, run_date: str) -> bool:
     return every > 0 and mine == every
 
 
-def _next_pair(con, run_date: str) -> dict:
-    """After a decision: the user's next pair still waiting in the run (the queue's order) and how many wait."""
-    from hedui.review.queue import LATER_RUN_SQL
-
-    waiting = con.execute(f"select decision_key from my_queue q where run_date = ? and status = 'pending' and "
-                          f"{LATER_RUN_SQL} is null order by match_weight desc, record_id, request_id",
-                          [run_date]).fetchall()
-    return {"key": waiting[0][0] if waiting else None, "left": len(waiting)}
-
-
 def register(app: FastAPI) -> None:
     render, workdir, audit = app.state.render, app.state.workdir, app.state.audit
     user_dep = Depends(app.state.current_user)
@@ -130,6 +126,7 @@ def register(app: FastAPI) -> None:
     @app.get("/", response_class=HTMLResponse)
     def dashboard(request: Request, user: User = user_dep):
         from hedui.review.queue import LATER_RUN_SQL
+        from hedui.web.quarantine_rows import quarantined
 
         with scoped(workdir, user) as con:
             runs = rows(con.sql(
@@ -141,30 +138,44 @@ def register(app: FastAPI) -> None:
                 r["bad_sources"] = rows(con.execute(
                     "select source_zh, status, reasons_zh from source_status where run_date = ? "
                     "and status <> 'passed' order by source", [r["run_date"]]))
-                r["quarantined"] = con.execute("select count(*) from quarantine where run_date = ?",
-                                               [r["run_date"]]).fetchall()[0][0]
+                r["whole"] = covers_whole_run(con, r["run_date"])
+                r["quarantined"] = quarantined(con, r["run_date"], r["whole"], limit=0)[1]  # rows the user may see
                 r["pending"] = con.execute(  # a pair a later run superseded is no work left to do
                     f"select count(*) from my_queue q where run_date = ? and status = 'pending' and {LATER_RUN_SQL} "
                     "is null", [r["run_date"]]).fetchall()[0][0]
-                r["whole"] = covers_whole_run(con, r["run_date"])
         return render(request, "dashboard.html", runs=runs)
 
     @app.get("/search", response_class=HTMLResponse)
     def search(request: Request, q: str = "", outcome: str = "", county: str = "", program: str = "",
-               date: str = "", user: User = user_dep):
+               date: str = "", page: str = "1", user: User = user_dep):
         date = check_date(date) or ""
+        page_no = int(page) if page.isascii() and page.isdigit() and 0 < len(page) <= 6 and int(page) else 1
+        total: list[int] = []
         with scoped(workdir, user) as con:
             filters = _filters(con)
-            found = search_households(con, q, outcome, county, program, date) if request.query_params else []
+            found = search_households(con, q, outcome, county, program, date, limit=SEARCH_PAGE,
+                                      offset=(page_no - 1) * SEARCH_PAGE, total=total) if request.query_params else []
+            pages = max(1, -(-total[0] // SEARCH_PAGE)) if total else 1
+            if total and total[0] and not found:  # a page past the end (a kept link): the last one
+                page_no = pages
+                found = search_households(con, q, outcome, county, program, date, limit=SEARCH_PAGE,
+                                          offset=(page_no - 1) * SEARCH_PAGE)
         if found:
             audit.append(actor=user.username, action="household_search", subject=f"检索家庭 {len(found)} 户",
                          details={"query": mask_free_text(q), "outcome": outcome, "county": county, "program": program,
-                                  "run_date": date, "households": [r["request_id"] for r in found][:50]})
-        # a full ID or account typed into the box finds nothing (only its last 4 do) and is not shown back
-        return render(request, "search.html", found=found, filters=filters, limit=SEARCH_LIMIT,
-                      args={"q": mask_free_text(q), "outcome": outcome, "county": county, "program": program,
-                            "date": date},
-                      export_query=mask_free_text(str(request.query_params)))
+                                  "run_date": date, "page": page_no, "households": [r["request_id"] for r in found][:50]})
+        # a full ID or account typed into the box finds nothing (only its last 4 do) and is not shown back; the
+        # filters go into the pager's and the export's links only when they are choices of the form's lists
+        args = {"q": mask_free_text(q), "outcome": outcome if outcome in OUTCOME_ZH else "",
+                "county": county if county in dict(filters["counties"]) else "",
+                "program": program if program in filters["programs"] else "",
+                "date": date if date in filters["dates"] else ""}
+        from urllib.parse import urlencode
+
+        query = urlencode({k: v for k, v in args.items() if v})
+        return render(request, "search.html", found=found, filters=filters, total=total[0] if total else 0,
+                      page=page_no, pages=pages, page_size=SEARCH_PAGE, args=args, query=query,
+                      searched=bool(request.query_params))
 
     def _household(con, run_date: str, request_id: str) -> dict:
         check_date(run_date)
@@ -208,14 +219,16 @@ def register(app: FastAPI) -> None:
             from hedui.review.queue import later_household_run
 
             later = later_household_run(con, run_date, request_id)
-            next_pair = _next_pair(con, run_date) if request.query_params.get("decided") else None
+            back = queue_links.carried(con, request.query_params)  # the queue's filters, validated
+            next_pair = queue_links.next_pending(con, run_date, back) if request.query_params.get("decided") else None
         audit.append(actor=user.username, action="household_view", subject=f"委托 {request_id}（批次 {run_date}）",
                      details={"page": "household", "region_code": h["region_code"]})
         return render(request, "household.html", h=h, members=members, runs=runs, decisions=decisions,
                       decision_zh=DECISIONS, status_zh=STATUS_ZH, queue=queue, versions=kept, objections=objs,
                       region_zh=region_label(h["region_code"]),
                       window=objections.window_for(workdir, run_date, request_id), later=later,
-                      decided=request.query_params.get("decided") == "1", next_pair=next_pair)
+                      decided=request.query_params.get("decided") == "1", next_pair=next_pair,
+                      back=queue_links.query(back), from_queue=bool(back) or request.query_params.get("from") == "review")
 
     def _report_file(run_date: str, request_id: str, v: int | None) -> Path:
         report_dir = workdir / "reports" / run_date

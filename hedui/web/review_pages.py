@@ -12,9 +12,10 @@ from hedui import db
 from hedui.audit.log import mask_free_text
 from hedui.errors import HeduiError, LockedError
 from hedui.regions import region_label
-from hedui.web import exports, objections
+from hedui.web import exports, objections, queue_links
 from hedui.web.accounts import User
 from hedui.web.pages import NOT_FOUND_HOUSEHOLD, _xlsx, check_date, hid, resolve_request, rows
+from hedui.web.queue_links import ORDERS
 from hedui.web.scope import DB_LOCK, scoped
 
 
@@ -31,7 +32,6 @@ def _latest_date(con) -> str | None:
 
 
 QUEUE_PAGE = 100  # pairs on one page of the queue: a run of 1,000+ pairs is paged, not one endless table
-ORDERS = {"": "匹配权重从高到低", "asc": "匹配权重从低到高"}
 
 
 def _queue(con, run_date: str, status: str = "", *, county: str = "", source: str = "", record_id: str = "",
@@ -151,6 +151,15 @@ def _unchanged_since_seen(history: list[dict], seen: int) -> None:
                                  "请重新打开该匹配对，看过最新决定后如仍需更改再提交。")
 
 
+def _submitted_twice(history: list[dict], seen: int, username: str, decision: str, reason: str) -> bool:
+    """The one decision made since the page was shown is this very form's: same user, decision and reason."""
+    if len(history) != seen + 1:
+        return False
+    last = history[-1]
+    return (last["reviewer"] == username and last["decision"] == decision
+            and (last["reason"] or "").strip() == reason.strip())
+
+
 def register(app: FastAPI) -> None:
     render, workdir, audit = app.state.render, app.state.workdir, app.state.audit
     user_dep = Depends(app.state.current_user)
@@ -182,8 +191,9 @@ def register(app: FastAPI) -> None:
         from urllib.parse import urlencode
 
         query = urlencode({k: a[k] for k in ("date", "status", "county", "source", "order")})
+        back = queue_links.query({**a, "page": str(page_no) if page_no > 1 else ""})  # carried to the pair pages
         return render(request, "queue.html", items=items, dates=dates, total=total, page=page_no, page_size=QUEUE_PAGE, orders=ORDERS,
-                      pages=max(1, -(-total // QUEUE_PAGE)), query=query, **a)
+                      pages=max(1, -(-total // QUEUE_PAGE)), query=query, back=back, **a)
 
     @app.get("/review/export.xlsx")
     def queue_export(request: Request, date: str = "", status: str = "", county: str = "", source: str = "",
@@ -228,12 +238,15 @@ def register(app: FastAPI) -> None:
         check_date(run_date)
         with scoped(workdir, user) as con:
             p = _pair(con, run_date, key)
+            ctx = queue_links.carried(con, request.query_params)
+            skip = queue_links.next_pending(con, run_date, ctx, after=p) if not p["later_run"] else None
+            back = queue_links.query(ctx)
         audit.append(actor=user.username, action="household_view", subject=f"委托 {p['request_id']} 复核匹配对",
                      details={"page": "review_pair", "run_date": run_date, "source": p["source"]})
         from hedui.review.queue import superseded_message
 
         return render(request, "pair.html", p=p, run_date=run_date, message=request.query_params.get("msg"),
-                      elsewhere=ELSEWHERE,
+                      elsewhere=ELSEWHERE, back=back, skip=skip,
                       superseded=superseded_message(run_date, p["later_run"], refused=False) if p["later_run"] else "")
 
     @app.post("/review/{run_date}/{key}/decide")
@@ -256,8 +269,14 @@ def register(app: FastAPI) -> None:
             with DB_LOCK:  # the decisions seen on the form are still all there are (two tabs, a double click)
                 with scoped(workdir, user) as con:
                     p = _pair(con, run_date, key)
+                    back = queue_links.query(queue_links.carried(con, request.query_params))
                 if p["households_elsewhere"]:
                     raise HTTPException(403, ELSEWHERE)
+                if _submitted_twice(p["history"], int(seen), user.username, decision, reason):
+                    # a double click (or a resent form) of the decision just saved: its page again, not a 409
+                    # saying "your decision was not saved" about the decision that was
+                    return RedirectResponse(f"/h/{run_date}/{hid(p['request_id'])}?decided=1"
+                                            + (f"&{back}" if back else ""), status_code=303)
                 _unchanged_since_seen(p["history"], int(seen))
                 result = record_decision(ctx, key, decision, user.username, reason)
         except LockedError:
@@ -266,7 +285,8 @@ def register(app: FastAPI) -> None:
             raise HTTPException(409, str(exc)) from None
         except HeduiError as exc:
             raise HTTPException(400, str(exc)) from None
-        return RedirectResponse(f"/h/{run_date}/{hid(result['request_id'])}?v={result['version']}&decided=1", status_code=303)
+        return RedirectResponse(f"/h/{run_date}/{hid(result['request_id'])}?v={result['version']}&decided=1"
+                                + (f"&{back}" if back else ""), status_code=303)
 
     @app.post("/h/{run_date}/{request_id}/objections")
     def add_objection(request: Request, run_date: str, request_id: str, reason: str = Form(""),
