@@ -178,7 +178,7 @@ quarantined as (
         ql.source || ':' || ql.file_name || ':' || ql.row_no, ql.file_name, ql.row_no, null,
         cast(null as varchar),
         case ql.method when 'exact_id' then '按身份证号' when 'name' then '按姓名（该记录无身份证号和出生日期）'
-            else '按姓名和出生日期' end
+            when 'partial_id' then '按身份证号（该记录的身份证号校验位有误）' else '按姓名和出生日期' end
             || '关联到该成员的记录被隔离，内容未能核对：' || coalesce(q.reason_zh, '')
     from quarantine_links as ql
     inner join quarantine_subjects as q
