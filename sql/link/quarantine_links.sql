@@ -43,17 +43,18 @@ by_id as (
 
 -- an ID of 18 characters whose check character is wrong (a digit mistyped): the member whose ID it is but for at
 -- most two characters, as linkage compares it (its `hamming <= 2` level, the record blocked on the first 14); or the
--- 17 digits of a member's ID, the check character left off.  A row with an empty name (quarantined: no usable ID and
--- no name) named nobody, and its household came out CLEAR
+-- 17 digits of a member's ID, the check character left off — for a row without a name (one with a name is matched
+-- by its name and the birth date below): quarantined for having no usable ID and no name, or for a value, it named
+-- nobody, and its household came out CLEAR
 by_partial_id as (
     select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'partial_id' as method
     from parsed as q inner join members as m
         on substr(m.idno, 1, 14) = substr(q.norm, 1, 14) and hamming(m.idno, q.norm) <= 2
-    where q.status = 'bad_check'
+    where q.status = 'bad_check' and q.name_norm is null
     union all
     select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'partial_id'
     from parsed as q inner join members as m on substr(m.idno, 1, 17) = q.id_clean
-    where q.status = 'malformed' and regexp_full_match(q.id_clean, '[0-9]{17}')
+    where q.status = 'malformed' and regexp_full_match(q.id_clean, '[0-9]{17}') and q.name_norm is null
 ),
 
 -- the names linkage pairs (its blocking rules, matching.linkage.names): equal, of the same pinyin (a rare
