@@ -5,8 +5,8 @@ name under a member's mistyped ID, names with invisible marks, traditional compo
 a dash or no dot, statuses outside the contract's words, months as people write them.  Small households built by
 hand (tests/contract_world.py), one real pipeline run.  Cases of the earlier rounds are not repeated.
 
-Pinned where the contract is open: a status word the contract does not list (车辆状态 在用, 已注销; 保单状态 生效, 中止,
-失效) is quarantined, never guessed (中止 is a lapsed policy that still has a cash value, not 终止).
+Pinned where the contract is open: 保单状态 中止 and 失效 (a lapsed policy that keeps its cash value) are not 终止, and
+a status word nobody can read for sure (车辆状态 注销登记) is quarantined, never guessed.
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): financial assets at most 19,200 yuan per person,
 income at most 800 yuan per person and month over 12 months.
@@ -90,16 +90,23 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
         bank(w, written, "", "25000")
         w.expect(rid, "INCOMPLETE", "UNCONFIRMED_LINK")
 
-    # --- statuses outside the contract's words: quarantined, never guessed (pinned) --------------------------------
-    for rid, name, status in [("TV21", "甘廿一", "在用"), ("TV22", "甘廿二", "已注销"), ("TV23", "甘廿三", "注销登记")]:
+    # --- statuses in other words ----------------------------------------------------------------------------------
+    # a car 在用 (in use) or a policy 生效 (in force) is the contract's 正常 / 有效; 已注销 is 注销: they were
+    # quarantined (INCOMPLETE for a car of 90,000 and a cash value of 25,000, or for a car no longer there)
+    for rid, name, status, want in [("TV21", "甘廿一", "在用", ("FINDINGS", "VEHICLE")), ("TV22", "甘廿二", "已注销", ("CLEAR", "")),
+                                    ("TV38", "甘卅八", "强制注销", ("CLEAR", "")),
+                                    ("TV23", "甘廿三", "注销登记", ("INCOMPLETE", "RECORD_QUARANTINED"))]:  # pinned: unknown
         (a,) = w.household(rid, [(name, "本人")])
         w.car(a, "90000", status=status)
-        w.expect(rid, "INCOMPLETE", "RECORD_QUARANTINED")
-    for rid, name, status in [("TV24", "甘廿四", "生效"), ("TV25", "甘廿五", "中止"), ("TV26", "甘廿六", "失效")]:
+        w.expect(rid, *want)
+    # pinned: 中止 and 失效 (a lapsed policy, its cash value kept, reinstatable) are not 终止: quarantined, never ended
+    for rid, name, status, want in [("TV24", "甘廿四", "生效", exact), ("TV39", "甘卅九", "退保", ("CLEAR", "")),
+                                    ("TV25", "甘廿五", "中止", ("INCOMPLETE", "RECORD_QUARANTINED")),
+                                    ("TV26", "甘廿六", "失效", ("INCOMPLETE", "RECORD_QUARANTINED"))]:
         (a,) = w.household(rid, [(name, "本人")])
         w.add("insurance", 投保人=a["name"], 投保人证件号=a["id"], 保单号=f"P{rid}", 险种="寿险", 保单状态=status,
               现金价值="25000", 查询日期="20261126")
-        w.expect(rid, "INCOMPLETE", "RECORD_QUARANTINED")
+        w.expect(rid, *want)
     # --- periods as written (pinned) ---------------------------------------------------------------------------------
     for rid, name, month in [("TV27", "甘廿七", "2026年3月"), ("TV28", "甘廿八", "2026-3"), ("TV29", "甘廿九", "2026.03"),
                              ("TV31", "甘卅一", "2026年03月份"), ("TV32", "甘卅二", "2026/3")]:
