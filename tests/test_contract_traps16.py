@@ -108,16 +108,17 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
               现金价值="25000", 查询日期="20261126")
         w.expect(rid, *want)
     # --- an ID in another member's row ------------------------------------------------------------------------------
-    # the request's row of the wife carries her husband's ID: she is not looked up; her own account of 25,000
+    # the request's row of the wife carries her husband's ID: she is not looked up (her own account of 25,000 is
+    # nobody's), which is named; the row contradicts the registration (his ID is the head's, not a spouse's): a finding
     a, b = w.household("TV40", [("甘四十", "本人"), ("付四十", "配偶")])
     bank(w, b["name"], b["id"], "25000")
     w.rows["requests"][-1]["身份证号"] = a["id"]
-    w.expect("TV40", "INCOMPLETE", "RECORD_QUARANTINED")
+    w.expect("TV40", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH;VALUE_UNKNOWN")
     # twins: the request's row of one twin carries the other's ID
     a, b = w.household("TV41", [("甘大双", "本人"), ("甘小双", "兄弟姐妹")], births={"甘大双": "19900606", "甘小双": "19900606"})
     bank(w, b["name"], b["id"], "25000")
     w.rows["requests"][-1]["身份证号"] = a["id"]
-    w.expect("TV41", "INCOMPLETE", "RECORD_QUARANTINED")
+    w.expect("TV41", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH;VALUE_UNKNOWN")
     # --- periods as written (pinned) ---------------------------------------------------------------------------------
     for rid, name, month in [("TV27", "甘廿七", "2026年3月"), ("TV28", "甘廿八", "2026-3"), ("TV29", "甘廿九", "2026.03"),
                              ("TV31", "甘卅一", "2026年03月份"), ("TV32", "甘卅二", "2026/3")]:
@@ -215,15 +216,15 @@ def test_a_name_with_an_invisible_mark_is_that_name_in_python_and_sql(macros):
     assert is_blank("\u200e\u00ad") and _sql(macros, "hd_blank(?)", ["\u200e\u00ad"]) == [True]
 
 
-def test_one_id_on_two_members_rows_of_a_request_quarantines_both_rows_saying_why(traps16_run):
+def test_one_id_on_two_names_of_a_request_is_named_as_unknown_and_no_longer_stops_the_run(traps16_run):
     """TV40, TV41: the request's row of the wife (or of one twin) carrying her husband's (the other twin's) ID was two
     members of one key to linkage, which stopped the whole run (`unique id column 'member_key' … must be non-null and
-    unique`): no household of the day was answered.  Both rows are quarantined, saying why; the households are
-    INCOMPLETE (test_every_household_has_the_outcome_the_contract_gives_it)."""
+    unique`): no household of the day was answered.  Now the run goes on and the household's page names both rows
+    as a VALUE_UNKNOWN (whose ID it is is not known; the other member was looked up nowhere).  The same member written
+    twice under one name stays one member (test_contract_traps10 TK14)."""
     _, ctx = traps16_run
-    rows = query(ctx, "select request_id, count(*), min(reason_zh) from quarantine_subjects where source = 'requests' "
-                      "and request_id in ('TV40', 'TV41') group by request_id order by request_id")
-    assert [(r[0], r[1]) for r in rows] == [("TV40", 2), ("TV41", 2)]
-    assert all("同一委托中该身份证号出现在多行" in r[2] for r in rows), rows
-    index = (ctx.report_dir / "index.html").read_text(encoding="utf-8")
-    assert "同一委托中该身份证号出现在多行" in index and "无报告页：该户的委托行全部被隔离" in index
+    rows = query(ctx, "select request_id, count(*) from evidence_gaps where code = 'VALUE_UNKNOWN' "
+                      "and reason_zh like '委托名单中同一身份证号出现在姓名不同的 2 行%' group by request_id order by 1")
+    assert rows == [("TV40", 2), ("TV41", 2)]
+    page = (ctx.report_dir / "households" / "TV40.html").read_text(encoding="utf-8")
+    assert "委托名单中同一身份证号出现在姓名不同的 2 行" in page
