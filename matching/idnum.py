@@ -65,6 +65,10 @@ LINKABLE = frozenset({VALID, CONVERTED_15})
 
 _WS = re.compile(f"[{WS_CLASS}]+")
 _EXCEL_TEXT = re.compile(r'="(.*)"')
+#: dashes a clerk puts between an ID's digit groups (360702-19800101-0013), as spaces
+_DASHES = re.compile("[-\u2010-\u2015\u2212]+")
+#: a legacy 15-digit ID as a float column writes it (360702800101001.0): exact below 2**53, the digits are the ID
+_FLOAT15 = re.compile(r"([0-9]{15})\.0+")
 _LEADING_QUOTES = re.compile("^['\u2018\u2019`]+")
 _SCIENTIFIC = re.compile(r"[0-9]+(?:\.[0-9]+)?E[+-]?[0-9]+")
 _ID18 = re.compile(r"[0-9]{17}[0-9X]")
@@ -73,13 +77,15 @@ _BIRTH_YEARS = range(1800, 2100)
 
 
 def clean_id(raw: object) -> str:
-    """The ID as delivered, without whitespace, width, case and Excel artefacts (may be empty)."""
+    """The ID as delivered, without whitespace, width, case, dashes between digit groups and Excel artefacts (an
+    apostrophe, ``="…"``, the ``.0`` a float column writes after a 15-digit legacy ID); may be empty."""
     if raw is None:
         return ""
-    s = _WS.sub("", fold_width(str(raw)))
+    s = _DASHES.sub("", _WS.sub("", fold_width(str(raw))))
     if m := _EXCEL_TEXT.fullmatch(s):
         s = m.group(1)
-    return _LEADING_QUOTES.sub("", s).upper()
+    s = _LEADING_QUOTES.sub("", s).upper()
+    return m.group(1) if (m := _FLOAT15.fullmatch(s)) else s
 
 
 def _real_birth_date(yyyymmdd: str) -> bool:

@@ -12,7 +12,8 @@ just those (few, distinct) names in Python.
 Conventions shared with the SQL twins:
 
 * *whitespace* is the explicit class :data:`WS_CLASS` (ASCII whitespace,
-  NBSP, the Unicode space separators, zero-width space, BOM);
+  NBSP, the Unicode space separators, zero-width space, BOM, and invisible
+  format characters: soft hyphen, direction marks, joiners);
 * *width folding* maps the full-width ASCII block U+FF01–U+FF5E to ASCII,
   U+3000 to a space and ``￥`` to ``¥`` (:func:`fold_width`);
 * empty input (``None``, ``""`` or whitespace only) gives ``None``, never 0.
@@ -44,7 +45,12 @@ FULLWIDTH_TO = "".join(chr(c) for c in range(0x21, 0x7F)) + " \u00a5"
 _FOLD = str.maketrans(FULLWIDTH_FROM, FULLWIDTH_TO)
 
 #: Characters treated as whitespace, as the body of a regex class (Python syntax).
-WS_CLASS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+WS_CLASS = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+    # invisible format characters a copy from a web page or a dialog leaves in a cell (soft hyphen, LRM/RLM and the
+    # other direction marks, zero-width (non-)joiner, word joiner): a name or ID holding one is the same name or ID
+    "\xad\u061c\u180e\u200c-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
+)
 _WS = re.compile(f"[{WS_CLASS}]+")
 _WS_EDGES = re.compile(f"^[{WS_CLASS}]+|[{WS_CLASS}]+$")
 

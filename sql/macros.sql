@@ -12,7 +12,9 @@
 --   * hd_amount returns NULL where parse_amount raises UnparseableAmount;
 --     callers tell "empty" from "unparseable" with hd_blank(x).
 -- Whitespace is one explicit class everywhere (ASCII whitespace, NBSP, the
--- Unicode space separators, zero-width space, BOM), the same as
+-- Unicode space separators, zero-width space, BOM, and the invisible format
+-- characters a copy from a web page or a dialog leaves: soft hyphen, LRM/RLM and
+-- the other direction marks, zero-width (non-)joiner, word joiner), the same as
 -- matching.normalize.WS_CLASS.  Loaded by hedui.db.connect and hedui.staging.
 
 -- Text helpers ---------------------------------------------------------------
@@ -24,10 +26,10 @@ create or replace temp macro hd_fold(x) as
         '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ¥') else x end;
 
 create or replace temp macro hd_strip_ws(x) as
-    case when not regexp_matches(x, '^[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]$') then x else regexp_replace(x, '^[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+$', '', 'g') end;
+    case when not regexp_matches(x, '^[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]$') then x else regexp_replace(x, '^[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]+|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]+$', '', 'g') end;
 
 create or replace temp macro hd_remove_ws(x) as
-    regexp_replace(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]+', '', 'g');
+    regexp_replace(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]+', '', 'g');
 
 -- a delivered identifier (不动产单元号, 号牌号码, 统一社会信用代码, a company's name) as one value however it
 -- was written: full-width folded, upper-case, without whitespace and the separators people put in
@@ -43,7 +45,7 @@ create or replace temp macro hd_account(x) as
 
 -- true for NULL and for whitespace-only text
 create or replace temp macro hd_blank(x) as
-    coalesce(regexp_full_match(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]*'), true);
+    coalesce(regexp_full_match(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*'), true);
 
 -- a date, month, amount or number cell that says there is no value (无, -, —, /, N/A, NULL, MySQL's zero date
 -- and zero datetime `0000-00-00 00:00:00`, whitespace removed here…): empty, i.e. unknown (never zero), as a blank
@@ -77,7 +79,7 @@ create or replace temp macro hd_mask_name(x) as
 create or replace temp macro hd_name_norm(x) as
     nullif(
         case
-            when regexp_matches(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF01}-\x{FF5E}\x{FFE5}]')
+            when regexp_matches(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF01}-\x{FF5E}\x{FFE5}]')
                 then regexp_replace(regexp_replace(hd_remove_ws(hd_fold(nfc_normalize(x))), '[(\[【][^()\[\]【】]*[)\]】]$', ''),
                                     '[.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF0E}\x{FF65}]', '·', 'g')
             when regexp_matches(x, '[)\]】]$') then regexp_replace(nfc_normalize(x), '[(\[【][^()\[\]【】]*[)\]】]$', '')
@@ -133,11 +135,12 @@ create or replace temp macro hd_ymd_valid(y, m, d) as
 create or replace temp macro hd_ymd_ok(ymd) as
     ymd // 10000 between 1800 and 2099 and hd_ymd_valid(ymd // 10000, ymd // 100 % 100, ymd % 100);
 
--- whitespace, width, case and Excel artefacts (leading apostrophe, ="…") removed
+-- whitespace, width, case, dashes between the digit groups (360702-19800101-0013) and Excel artefacts (leading
+-- apostrophe, ="…", the .0 a float column writes after a legacy 15-digit ID) removed
 create or replace temp macro hd_id_clean_slow(x) as
-    upper(regexp_replace(
-        regexp_replace(hd_remove_ws(hd_fold(x)), '^="(.*)"$', '\1'),
-        '^[''‘’`]+', ''));
+    upper(regexp_replace(regexp_replace(
+        regexp_replace(regexp_replace(hd_remove_ws(hd_fold(x)), '[\-\x{2010}-\x{2015}\x{2212}]+', '', 'g'), '^="(.*)"$', '\1'),
+        '^[''‘’`]+', ''), '^([0-9]{15})\.0+$', '\1'));
 
 create or replace temp macro hd_id_clean(x) as
     case when regexp_full_match(x, '[0-9]{17}[0-9X]') then x else hd_id_clean_slow(x) end;

@@ -69,7 +69,7 @@ def _unprotected_filter(column: str, prefixes: Sequence[str]) -> str:
     return f"{c} is not null and not (" + " or ".join(f"starts_with({c}, '{p}')" for p in prefixes) + ")"
 
 
-_WS = r"[\t\n\x0B\f\r \x{0085}\x{00A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]"
+_WS = r"[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]"
 
 
 # The SQL twins of hedui.privacy.masking.mask_id / mask_account (as hd_mask_id / hd_mask_account in sql/macros.sql,

@@ -20,7 +20,7 @@ households as not materialized (
 ),
 
 members as not materialized (
-    select request_id, id_norm as member_id, record_id, relation, program, region_code, urban_rural,
+    select request_id, id_norm as member_id, record_id, relation, program, region_code, urban_rural, name_norm,
         nullif(trim(authorization_no), '') is not null as is_authorized
     from stg_requests where run_date = $run_date
 ),
@@ -178,7 +178,7 @@ quarantined as (
         ql.source || ':' || ql.file_name || ':' || ql.row_no, ql.file_name, ql.row_no, null,
         cast(null as varchar),
         case ql.method when 'exact_id' then '按身份证号' when 'name' then '按姓名（该记录无身份证号和出生日期）'
-            else '按姓名和出生日期' end
+            when 'partial_id' then '按身份证号（该记录的身份证号校验位有误）' else '按姓名和出生日期' end
             || '关联到该成员的记录被隔离，内容未能核对：' || coalesce(q.reason_zh, '')
     from quarantine_links as ql
     inner join quarantine_subjects as q
@@ -223,6 +223,19 @@ inconsistent_requests as (
     inner join households as h on h.request_id = m.request_id
     where m.program is distinct from h.program or m.region_code is distinct from h.region_code
        or m.urban_rural is distinct from h.urban_rural
+),
+
+-- one ID on rows of two names in one request (the wife's row carrying her husband's ID, one twin's the other's):
+-- whose ID it is is not known, and the member whose own ID is missing was looked up nowhere
+shared_ids as (
+    select m.request_id, m.member_id, 'requests', 'VALUE_UNKNOWN', m.record_id,
+        regexp_extract(m.record_id, '^requests:(.*):[0-9]+$', 1),
+        try_cast(regexp_extract(m.record_id, ':([0-9]+)$', 1) as integer), null, null,
+        '委托名单中同一身份证号出现在姓名不同的 ' || count(*) over (partition by m.request_id, m.member_id)
+            || ' 行，无法确定该身份证号是哪位成员的，另一位成员未被核对；请委托机关核实各成员的身份证号后重新委托'
+    from members as m
+    where m.member_id is not null
+    qualify count(distinct m.name_norm) over (partition by m.request_id, m.member_id) > 1
 ),
 
 -- a household no policy version applies to (a program, 城市/农村 or county the deployment's policy file does
@@ -416,6 +429,7 @@ gaps as (
     union all select * from value_unknown
     union all select * from pending_unknown
     union all select * from inconsistent_requests
+    union all select * from shared_ids
     union all select * from no_policy
 ),
 

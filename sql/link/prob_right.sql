@@ -4,11 +4,15 @@
 -- temporary table of the link step that never reaches the database file.
 with
 
+-- one row per member: one ID on rows of two names in one request (a clerk's copy error) was two members of one
+-- key, and the linker stopped the whole run; such a member is a VALUE_UNKNOWN gap (assess/evidence_gaps.sql)
 members as (
-    select distinct request_id, id_norm, id_number, name_norm, region_code
+    select request_id, id_norm, min(id_number) as id_number, min(name_norm) as name_norm,
+        min(region_code) as region_code
     from stg_requests
     where run_date = $run_date and id_norm is not null
       and nullif(trim(authorization_no), '') is not null
+    group by request_id, id_norm
 ),
 
 plain as (

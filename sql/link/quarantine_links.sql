@@ -1,7 +1,7 @@
 -- Quarantined rows that name a requested, authorized member (policy.md: a record about a
 -- member that could not be weighed keeps the household from CLEAR): by the normalized ID,
--- or — when the row's ID is not usable (wrong check character, malformed, empty) — by the
--- name and a birth date, the keys probabilistic linkage compares: the one its partial ID
+-- by an ID whose check character is wrong, as linkage compares it, or — when the row's ID is
+-- not usable (wrong check character, malformed, empty) — by the name and a birth date, the keys probabilistic linkage compares: the one its partial ID
 -- carries, or the row's own (the registration's 出生日期); a row with neither an ID nor a
 -- birth date by its name alone, as linkage pairs such a record by name for a person to
 -- look at (a staged twin would wait for review and keep the household from CLEAR).  Names
@@ -39,6 +39,22 @@ members as (
 by_id as (
     select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'exact_id' as method
     from parsed as q inner join members as m on m.idno = q.idno
+),
+
+-- an ID of 18 characters whose check character is wrong (a digit mistyped): the member whose ID it is but for at
+-- most two characters, as linkage compares it (its `hamming <= 2` level, the record blocked on the first 14); or the
+-- 17 digits of a member's ID, the check character left off — for a row without a name (one with a name is matched
+-- by its name and the birth date below): quarantined for having no usable ID and no name, or for a value, it named
+-- nobody, and its household came out CLEAR
+by_partial_id as (
+    select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'partial_id' as method
+    from parsed as q inner join members as m
+        on substr(m.idno, 1, 14) = substr(q.norm, 1, 14) and hamming(m.idno, q.norm) <= 2
+    where q.status = 'bad_check' and q.name_norm is null
+    union all
+    select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'partial_id'
+    from parsed as q inner join members as m on substr(m.idno, 1, 17) = q.id_clean
+    where q.status = 'malformed' and regexp_full_match(q.id_clean, '[0-9]{17}') and q.name_norm is null
 ),
 
 -- the names linkage pairs (its blocking rules, matching.linkage.names): equal, of the same pinyin (a rare
@@ -94,6 +110,8 @@ by_name as (
 
 final as (
     select $run_date as run_date, * from by_id
+    union all
+    select $run_date, * from by_partial_id
     union all
     select $run_date, * from by_name_birth
     union all
