@@ -12,6 +12,8 @@ Settled where the contract is open (the reading that never calls a household CLE
   (CE01; test_contract_traps.py's TR13 pinned CLEAR and was changed);
 - a 户 with two heads compares none of its relations (finding_candidates.sql): an unreadable 与户主关系 there changes
   nothing, so it is no gap (CE02);
+- a registration row without 户号 of a member (or of the applicant) whose declared relation would be compared with
+  it: VALUE_UNKNOWN naming the record, unless shared it would agree (CE03);
 - an authorization signed after the request date but before the run was on file when the lookup was made (先授权后
   核对 is about the lookup): weighed as authorized; one dated after the run is quarantined (CE05).
 
@@ -58,6 +60,18 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     # … the same with one head: the empty relation cannot be compared, so it is a gap
     w.household("CB2", [("岑九", "本人", True, "户主"), ("岑十", "配偶", True, "")])
     case("CB2", "INCOMPLETE", "VALUE_UNKNOWN", "与户主关系")
+    # --- the registration's 户号 left empty: whether two members share a 户 (and so whether the registration
+    # contradicts the declared relation) cannot be told — unless, shared, it would agree
+    for rid, members, blank, expected in [
+        ("CK1", [("岑十一", "本人"), ("岑十二", "配偶", True, "子女")], "岑十二", "VALUE_UNKNOWN"),  # hers
+        ("CK2", [("岑十三", "本人"), ("岑十四", "配偶", True, "子女")], "岑十三", "VALUE_UNKNOWN"),  # the applicant's
+        ("CK3", [("岑十五", "本人"), ("岑十六", "配偶")], "岑十六", ""),  # shared or not: nothing contradicted
+        ("CK4", [("岑十七", "本人")], "岑十七", ""),  # nobody to compare
+    ]:
+        w.household(rid, members)
+        for r in w.rows["public_security"]:
+            r["户号"] = "" if r["姓名"] == blank else r["户号"]
+        case(rid, "INCOMPLETE" if expected else "CLEAR", expected, "缺少“户号”" if expected else "")
     # --- quarantined records naming a member without an ID ----------------------------------------------------
     (a,) = w.household("CD1", [("车一", "本人")])  # name + birth date (the registration carries one), bad status
     w.add("public_security", 户号="HQ1", 姓名=a["name"], 公民身份号码="", 性别="男", 出生日期=birth_of(a["id"]),
@@ -167,7 +181,8 @@ def audit_run(tmp_path_factory):
 @pytest.mark.parametrize(("rid", "outcome", "codes", "named"), CASES, ids=[c[0] for c in CASES])
 def test_ce_each_input_gives_the_outcome_and_codes_policy_md_gives_it(audit_run, rid, outcome, codes, named):
     """CE01 (CA*: an applicant-less request was CLEAR), CE02 (CB*: an unreadable relation in a two-head 户 was
-    VALUE_UNKNOWN), CE03-CE06: every other input of the audit's table, pinned."""
+    VALUE_UNKNOWN), CE03 (CK*: a registration without 户号 made a contradicted relation CLEAR), CE05-CE06: every
+    other input of the audit's table, pinned."""
     assert outcomes(audit_run)[rid] == (outcome, codes)
     if named:
         # a household whose every request row was quarantined has no gaps of its own: its quarantined rows say why

@@ -402,6 +402,19 @@ needed_values as (
         where o.request_id = r.request_id and o.hukou_no = r.hukou_no
           and ((r.relation not in ('本人', '其他') and o.relation = '本人' and o.category <> '其他')
                or (r.relation = '本人' and o.relation not in ('本人', '其他'))))
+    union all
+    -- a registration record without 户号: whether the member shares the applicant's 户, and so whether the
+    -- registration contradicts his declared relation, cannot be told (the applicant's: of every member) — unless,
+    -- shared, it would agree (the applicant heads it, the member's relation to him is the one declared)
+    select r.request_id, r.member_id, r.source, r.record_id, false, cast(null as double), '户号'
+    from registered as r
+    where r.hukou_no is null and exists (
+        select 1 from registered as o
+        where o.request_id = r.request_id and o.member_id <> r.member_id
+          and ((r.relation not in ('本人', '其他') and o.relation = '本人'
+                and not coalesce(o.category = '本人' and r.category = r.relation, false))
+               or (r.relation = '本人' and o.relation not in ('本人', '其他')
+                   and not coalesce(r.category = '本人' and o.category = o.relation, false))))
 ),
 
 -- a relation to the head that was delivered but is no word or code known here is not "missing": it is named
@@ -409,7 +422,7 @@ value_unknown as (
     select n.request_id, n.member_id, n.source, 'VALUE_UNKNOWN', n.record_id, null, null, null, null,
         coalesce('户籍登记的“与户主关系”为“' || any_value(p.relation_to_head) || '”，不是可识别的家庭关系称谓或代码，按未知处理',
                  '记录缺少“' || string_agg(distinct n.value_zh, '、' order by n.value_zh) || '”，按未知处理'
-                     || case when bool_or(n.value_zh not in ('主体类型', '与户主关系')) then '（不按 0 计）' else '' end)
+                     || case when bool_or(n.value_zh not in ('主体类型', '与户主关系', '户号')) then '（不按 0 计）' else '' end)
     from needed_values as n
     left join stg_public_security as p
         on p.run_date = $run_date and p.record_id = n.record_id and n.value_zh = '与户主关系'
