@@ -260,8 +260,10 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.household("TR10", [("陶十六", "配偶"), ("陶十七", "子女")])
     _edit(w, "TR10", 城乡类别={"陶十七": "农村"})
     w.expect("TR10", "INCOMPLETE", "VALUE_UNKNOWN")
-    w.household("TR13", [("陶二十", "配偶"), ("陶二一", "子女")])  # no applicant row, members agree
-    w.expect("TR13", "CLEAR", "")
+    # no applicant row, members agree: still no applicant verified, the declared relations are to nobody listed
+    # (clear3, CE01: was CLEAR; policy.md "CLEAR is earned")
+    w.household("TR13", [("陶二十", "配偶"), ("陶二一", "子女")])
+    w.expect("TR13", "INCOMPLETE", "VALUE_UNKNOWN")
     (a,) = w.household("TR11", [("陶十八", "本人")])
     for m in WINDOW:  # 所属期 written 2025年11月
         w.add("tax", 纳税人识别号=a["id"], 姓名=a["name"], 所得项目="工资薪金所得", 所属期=f"{m[:4]}年{int(m[4:])}月",

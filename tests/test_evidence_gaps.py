@@ -49,7 +49,7 @@ create table stg_business_registry (run_date varchar, record_id varchar, entity_
     entity_type varchar, subscribed_yuan double);
 create table stg_vehicle (run_date varchar, record_id varchar, vehicle_type varchar, vehicle_status varchar,
     purchase_price_yuan double);
-create table stg_public_security (run_date varchar, record_id varchar, hukou_no varchar, relation_to_head varchar,
+create table stg_public_security (run_date varchar, record_id varchar, id_norm varchar, hukou_no varchar, relation_to_head varchar,
     person_status varchar, change_date date);
 """
 

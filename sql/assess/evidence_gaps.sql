@@ -9,8 +9,9 @@
 --                                   the birth date of a partial ID: quarantine_links)
 --   VALUE_UNKNOWN                   a linked record lacking a value the assessment needs (empty is
 --                                   unknown, never zero), or a member's request row contradicting the
---                                   household's program, county or 城市/农村, or a household no policy
---                                   version applies to (the limits are unknown)
+--                                   household's program, county or 城市/农村, a household no policy
+--                                   version applies to (the limits are unknown), or one with no
+--                                   applicant row or two
 -- The run's slices of tables (`not materialized`) are read where used, not copied first: each use's filters
 -- (a source's links) reach the table scan, and no copy of every link of the run is made.
 with
@@ -253,6 +254,26 @@ no_policy as (
     qualify row_number() over (partition by h.request_id order by m.record_id) = 1
 ),
 
+-- a household whose request list has no applicant (与申请人关系 本人), or two: the applicant was not verified, or
+-- which of two people the declared relations and the household's standard are those of is not known.  A request
+-- row of the household quarantined may be the applicant's: quarantined_requests lists it already
+no_applicant as (
+    select h.request_id, cast(null as varchar), 'requests', 'VALUE_UNKNOWN', cast(null as varchar),
+        cast(null as varchar), cast(null as integer), null, null,
+        case when count(distinct m.member_id) filter (where m.relation = '本人') = 0
+            then '委托名单中本户没有与申请人关系为“本人”的成员：申请人未列入，未核对'
+            else '委托名单中本户有 ' || count(distinct m.member_id) filter (where m.relation = '本人')
+                || ' 名与申请人关系为“本人”的成员：申请人是谁无法确定' end
+            || '，本户人数、适用的政策标准和各成员申报的关系无法确认；请委托机关核实后重新委托'
+    from households as h
+    inner join members as m on m.request_id = h.request_id
+    where not exists (
+        select 1 from quarantine_subjects as q
+        where q.run_date = $run_date and q.source = 'requests' and q.request_id = h.request_id)
+    group by h.request_id
+    having count(distinct m.member_id) filter (where m.relation = '本人') <> 1
+),
+
 -- the records the values below are read from: the linked ones, and those waiting for review (a waiting record
 -- lacking a value could, confirmed, change the outcome: UNCONFIRMED_LINK, pending_unknown below)
 value_links as not materialized (
@@ -271,6 +292,15 @@ registered as (
     inner join links as l on l.record_id = t.record_id and l.source = 'public_security'
     inner join members as m on m.request_id = l.request_id and m.member_id = l.member_id
     where t.run_date = $run_date
+),
+
+-- a 户 with two heads: none of its relations is compared with a declaration (finding_candidates.sql's two_heads),
+-- so a relation there that cannot be read changes nothing
+two_heads as (
+    select hd_key(hukou_no) as hukou_no from stg_public_security
+    where run_date = $run_date and hd_key(hukou_no) in (select hukou_no from registered)
+      and hd_relation_category(relation_to_head) = '本人'
+    group by all having count(distinct coalesce(id_norm, record_id)) > 1
 ),
 
 needed_values as (
@@ -380,11 +410,24 @@ needed_values as (
     -- registered with him) cannot be told
     select r.request_id, r.member_id, r.source, r.record_id, false, cast(null as double), '与户主关系'
     from registered as r
-    where r.category is null and exists (
+    where r.category is null and r.hukou_no not in (select hukou_no from two_heads) and exists (
         select 1 from registered as o
         where o.request_id = r.request_id and o.hukou_no = r.hukou_no
           and ((r.relation not in ('本人', '其他') and o.relation = '本人' and o.category <> '其他')
                or (r.relation = '本人' and o.relation not in ('本人', '其他'))))
+    union all
+    -- a registration record without 户号: whether the member shares the applicant's 户, and so whether the
+    -- registration contradicts his declared relation, cannot be told (the applicant's: of every member) — unless,
+    -- shared, it would agree (the applicant heads it, the member's relation to him is the one declared)
+    select r.request_id, r.member_id, r.source, r.record_id, false, cast(null as double), '户号'
+    from registered as r
+    where r.hukou_no is null and exists (
+        select 1 from registered as o
+        where o.request_id = r.request_id and o.member_id <> r.member_id
+          and ((r.relation not in ('本人', '其他') and o.relation = '本人'
+                and not coalesce(o.category = '本人' and r.category = r.relation, false))
+               or (r.relation = '本人' and o.relation not in ('本人', '其他')
+                   and not coalesce(r.category = '本人' and o.category = o.relation, false))))
 ),
 
 -- a relation to the head that was delivered but is no word or code known here is not "missing": it is named
@@ -392,7 +435,7 @@ value_unknown as (
     select n.request_id, n.member_id, n.source, 'VALUE_UNKNOWN', n.record_id, null, null, null, null,
         coalesce('户籍登记的“与户主关系”为“' || any_value(p.relation_to_head) || '”，不是可识别的家庭关系称谓或代码，按未知处理',
                  '记录缺少“' || string_agg(distinct n.value_zh, '、' order by n.value_zh) || '”，按未知处理'
-                     || case when bool_or(n.value_zh not in ('主体类型', '与户主关系')) then '（不按 0 计）' else '' end)
+                     || case when bool_or(n.value_zh not in ('主体类型', '与户主关系', '户号')) then '（不按 0 计）' else '' end)
     from needed_values as n
     left join stg_public_security as p
         on p.run_date = $run_date and p.record_id = n.record_id and n.value_zh = '与户主关系'
@@ -431,6 +474,7 @@ gaps as (
     union all select * from inconsistent_requests
     union all select * from shared_ids
     union all select * from no_policy
+    union all select * from no_applicant
 ),
 
 final as (
