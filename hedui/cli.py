@@ -467,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # one Chinese line; the traceback only with -v
         from hedui.errors import LockedError
-        from hedui.ops.failures import disk_full_line, error_line
+        from hedui.ops.failures import error_line, resource_line
 
         if verbose:
             import traceback
@@ -488,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, OSError):
             print(error_line(exc, workdir), file=sys.stderr)
             return EXIT_ERROR
-        if (full := disk_full_line(exc, workdir)) is not None:  # DuckDB's write errors included
+        if (full := resource_line(exc, workdir)) is not None:  # DuckDB's write and memory errors included
             print(full, file=sys.stderr)
             return EXIT_ERROR
         print(f"错误：运行失败（内部错误 {type(exc).__name__}：{mask_text(str(exc))[:300]}）。"
