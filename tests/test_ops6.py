@@ -9,11 +9,14 @@ process, or `python -m hedui.cli` in a subprocess where the machine's TZ matters
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from contract_world import RUN, World, fresh_ids
 from notify_servers import webhook_server
 
@@ -133,3 +136,128 @@ def test_op603_duckdb_memory_limit_too_small_says_which_setting_and_keeps_the_pu
     assert "内存不足" in body["text"]["content"] and "HEDUI_MEMORY_LIMIT" in body["text"]["content"]
     assert _tree_digest(work / "audit") == audit_before
     assert _tree_digest(work / "reports") == reports_before
+
+
+def _midnight(date: str):
+    import datetime as dt
+
+    return dt.datetime.strptime(date, "%Y%m%d").replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def test_op604_the_dag_run_refused_by_the_lock_treats_a_duplicate_and_a_held_folder_like_hedui_run(
+        airflow_db, inbox, tmp_path, monkeypatch):
+    """OP604: the DAG's run of 20261128 did not complete while the working folder is held. Held by the same
+    night's `hedui run` (the operator ran it by hand): the DAG's `notify` fails the run in Airflow but sends no
+    failure notice, as a refused duplicate `hedui run` does; held by something else (a purge): the notice names
+    the holder. (Before, both sent "失败的任务…" with no word of who held the folder.)"""
+    from test_dag import _bag, _states
+
+    dag = _bag().dags["hedui_nightly"].partial_subset(task_ids=["notify"], include_upstream=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    _quiet(monkeypatch)
+    results = {}
+    for command, date in (("run", RUN), ("purge", None)):
+        with _Holder(work, command, date) as pid, webhook_server() as (url, posts):
+            monkeypatch.setenv("HEDUI_NOTIFY_WEBHOOK", url)
+            dagrun = dag.test(logical_date=_midnight(RUN), run_conf={"inbox": str(inbox), "workdir": str(work)})
+        assert "failed" in str(dagrun.state) and _states(dagrun)["notify"] == "failed"
+        results[command] = (pid, posts)
+    assert results["run"][1] == []  # a duplicate: the same night's run reports the night
+    pid, posts = results["purge"]
+    (_path, body), = posts
+    text = body["text"]["content"]
+    assert f"核对批次 {RUN} 失败" in text and f"工作目录正被另一个进程写入（进程号 {pid}，命令 purge" in text, text
+
+
+_DATES_SCRIPT = r"""
+import datetime as dt, json, sys
+import pendulum
+from airflow.dag_processing.dagbag import DagBag
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+from hedui.ops.airflow_timetable import BusinessDayTimetable
+
+inbox, work = sys.argv[1], sys.argv[2]
+sh = dt.timezone(dt.timedelta(hours=8))
+tt = BusinessDayTimetable("0 2 * * *", timezone="Asia/Shanghai")
+# the run that starts at 02:00 Shanghai on the 29th: the interval before it
+scheduled = tt.infer_manual_data_interval(run_after=pendulum.datetime(2026, 11, 29, 2, tz="Asia/Shanghai")).start
+cases = {
+    "scheduled": (scheduled, None),
+    "manual_23:59:59": (dt.datetime(2026, 11, 28, 23, 59, 59, tzinfo=sh), None),
+    "manual_00:00:01": (dt.datetime(2026, 11, 29, 0, 0, 1, tzinfo=sh), None),
+    "manual_23:59:59_as_utc": (dt.datetime(2026, 11, 28, 15, 59, 59, tzinfo=dt.UTC), None),
+    "manual_no_logical_date_run_date": (None, "2026-11-28"),
+    "backfill_20261120": (pendulum.datetime(2026, 11, 20, 2, tz="Asia/Shanghai"), None),
+}
+out = {"local_now": dt.datetime.now().astimezone().utcoffset().total_seconds() / 3600}
+for name, (logical, run_date) in cases.items():
+    conf = {"inbox": inbox, "workdir": work, **({"run_date": run_date} if run_date else {})}
+    # the DAG parsed afresh per run, as a worker does: in one process, dag.test keeps a run's conf in the DAG's
+    # params for the next run (a run_date given once would be every later run's)
+    nightly = DagBag(dag_folder=sys.argv[3]).dags["hedui_nightly"]
+    dagrun = nightly.partial_subset(task_ids=["business_date"], include_upstream=False).test(
+        logical_date=logical, run_conf=conf)
+    with create_session() as session:
+        (row,) = session.scalars(XComModel.get_many(run_id=dagrun.run_id, task_ids="business_date",
+                                                    dag_ids="hedui_nightly")).all()
+        out[name] = str(XComModel.deserialize_value(row))
+print("RESULT " + json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("machine_tz", ["America/New_York", "UTC"])
+def test_op605_every_airflow_path_gives_the_same_beijing_date_on_any_machine_time_zone(
+        airflow_db, inbox, tmp_path, machine_tz):
+    """OP605: the DAG's `business_date` task, run under Airflow (`dag.test`) in a process whose TZ is New York or
+    UTC: the scheduled run starting 02:00 on the 29th, a manual run at 23:59:59 and at 00:00:01 Beijing (the
+    first also given in UTC), a manual trigger without a logical date but with run_date, a backfill's past
+    interval — each the Beijing calendar day of its instant."""
+    env = {**os.environ, "TZ": machine_tz}
+    res = subprocess.run([sys.executable, "-c", _DATES_SCRIPT, str(inbox), str(tmp_path / "work"), str(ROOT / "dags")],
+                         env=env, capture_output=True, text=True, timeout=600)
+    lines = [x for x in res.stdout.splitlines() if x.startswith("RESULT ")]
+    assert res.returncode == 0 and lines, res.stderr[-3000:]
+    got = json.loads(lines[0].removeprefix("RESULT "))
+    assert got.pop("local_now") == (-5.0 if machine_tz == "America/New_York" else 0.0)  # the TZ took effect
+    assert got == {"scheduled": "20261128", "manual_23:59:59": "20261128", "manual_00:00:01": "20261129",
+                   "manual_23:59:59_as_utc": "20261128", "manual_no_logical_date_run_date": "20261128",
+                   "backfill_20261120": "20261120"}
+
+
+def _hedui_tz(tz: str, *args) -> subprocess.CompletedProcess:
+    """`python -m hedui.cli ARGS` in a process whose machine time zone is `tz`, no notice channels."""
+    env = {**os.environ, "TZ": tz, "HEDUI_PROGRESS": "0"}
+    for var in ("HEDUI_NOTIFY_EMAIL", "HEDUI_NOTIFY_WEBHOOK", "HEDUI_WEBHOOK_CONN_ID"):
+        env.pop(var, None)
+    return subprocess.run([sys.executable, "-m", "hedui.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=900)
+
+
+def test_op606_the_same_night_run_twice_on_machines_in_other_time_zones_gives_the_same_reports(
+        inbox, tmp_path, monkeypatch, capsys):
+    """OP606: `hedui run --date 2026-11-28` on a machine set to New York time, then `--date 20261128` again on one
+    set to UTC (this process): both process 20261128 and the second leaves every report byte-equal — outcomes,
+    reconciliation, alerts, the batch summary page, each household page (not even re-written) — apart from the
+    run metadata (the run summary's timings, GX's validation records); the summary says the same."""
+    work = tmp_path / "work"
+    first = _hedui_tz("America/New_York", "run", "--inbox", str(inbox), "--date", "2026-11-28", "--workdir", str(work))
+    assert first.returncode == 0, first.stderr
+    assert [p.name for p in (work / "reports").iterdir()] == [RUN] and [p.name for p in (work / "runs").iterdir()] == [RUN]
+    folder = work / "reports" / RUN
+    before = _tree_digest(folder)
+    mtimes = {p: p.stat().st_mtime_ns for p in (folder / "households").glob("*.html")}
+    summary_before = json.loads((folder / "run_summary.json").read_text(encoding="utf-8"))
+    code, _out, err, _posts = _run(monkeypatch, capsys, inbox, work)
+    assert code == 0, err
+    after = _tree_digest(folder)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    # GX's data docs are validation records: each carries its validation's run time and ids
+    assert [k for k in changed if not k.startswith("datadocs/")] == ["run_summary.json"], changed
+    assert {k for k in after if k.startswith("datadocs/")} == {k for k in before if k.startswith("datadocs/")}
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
+    summary_after = json.loads((folder / "run_summary.json").read_text(encoding="utf-8"))
+    for volatile in ("seconds", "finished_at"):
+        summary_before.pop(volatile), summary_after.pop(volatile)
+    assert summary_after == summary_before
