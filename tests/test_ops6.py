@@ -261,3 +261,55 @@ def test_op606_the_same_night_run_twice_on_machines_in_other_time_zones_gives_th
     for volatile in ("seconds", "finished_at"):
         summary_before.pop(volatile), summary_after.pop(volatile)
     assert summary_after == summary_before
+
+
+def _status(capsys, work, *date) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["status", "--workdir", str(work), *(["--date", date[0]] if date else [])])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_op607_hedui_status_tells_the_morning_how_the_night_went_and_what_to_do(inbox, tmp_path, monkeypatch, capsys):
+    """OP607: the operator's morning, without DuckDB — `hedui status` (there was none: the summary was printed
+    once by `hedui run` and only logged by the DAG). The vehicle delivery is missing: exit 3, the sources that
+    arrived, the missing one with what to run (`hedui late ... --source vehicle`), quarantine, outcomes, step
+    times. After the late delivery: exit 0 and "无需处理" (the stored summary is refreshed by `hedui late`; it
+    kept saying vehicle was missing). A later re-run that stops midway: exit 1, saying so. While a run writes
+    the folder: exit 4 naming it. A date never run: exit 2."""
+    import shutil
+
+    folder = tmp_path / "inbox"
+    shutil.copytree(inbox, folder)
+    shutil.move(folder / "vehicle" / RUN, tmp_path / "vehicle_late")
+    work = tmp_path / "work"
+    code, _out, err, _posts = _run(monkeypatch, capsys, folder, work)
+    assert code == 3, err
+
+    code, text = _status(capsys, work)
+    assert code == 3, text
+    assert f"核对批次 {RUN} 已完成，但有 1 个数据来源缺失" in text and "公安 车管（vehicle）：未交付" in text, text
+    assert "已到并通过校验的来源（11）：" in text and "银行 账户（bank）" in text, text
+    assert "隔离行数：0" in text and "信息不全待核实 2" in text and "用时：sources" in text, text
+    assert f"下一步：来源 vehicle 补交后运行 hedui late --inbox 收件箱 --workdir {work} --date {RUN} --source vehicle" in text
+
+    shutil.move(tmp_path / "vehicle_late", folder / "vehicle" / RUN)
+    assert main(["late", "--inbox", str(folder), "--workdir", str(work), "--date", RUN, "--source", "vehicle"]) == 0
+    code, text = _status(capsys, work, "2026-11-28")
+    assert code == 0, text
+    assert f"核对批次 {RUN} 完成" in text and "未交付" not in text and "下一步：无需处理" in text, text
+    assert "已到并通过校验的来源（12）" in text and "未发现问题 2" in text, text
+
+    with _Holder(work, "run", "20261129") as pid:
+        code, text = _status(capsys, work)
+    assert code == 4 and f"工作目录正被写入（进程号 {pid}，命令 run" in text, text
+
+    monkeypatch.setenv("HEDUI_MEMORY_LIMIT", "1MB")
+    code, _out, err, _posts = _run(monkeypatch, capsys, folder, work)
+    assert code == 1, err
+    code, text = _status(capsys, work)
+    assert code == 1, text
+    assert f"批次 {RUN} 在上次完成之后又运行过" in text and "没有完成" in text and "重跑同一日期" in text, text
+
+    code, text = _status(capsys, work, "20261127")
+    assert code == 2 and f"没有批次 20261127：已有的批次 {RUN}" in text, text
