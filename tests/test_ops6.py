@@ -32,7 +32,11 @@ def inbox(tmp_path_factory):
     world.bank(a[0], "1200")
     folder = tmp_path_factory.mktemp("op6") / "inbox"
     world.write(folder)
+    _WORLD["requests"] = world.rows["requests"]
     return folder
+
+
+_WORLD: dict = {}
 
 
 def _quiet(monkeypatch):
@@ -313,3 +317,28 @@ def test_op607_hedui_status_tells_the_morning_how_the_night_went_and_what_to_do(
 
     code, text = _status(capsys, work, "20261127")
     assert code == 2 and f"没有批次 20261127：已有的批次 {RUN}" in text, text
+
+
+def test_op608_an_urgent_run_takes_the_date_as_every_other_path_does(airflow_db, inbox, tmp_path):
+    """OP608: an urgent verification (救急难) triggered through the DAG `hedui_on_demand` with run_date
+    "2026-11-28" — the form `hedui verify --date`, `hedui run --date` and the nightly DAG's run_date accept — is
+    verified under business date 20261128 (the DAG refused it: its param allowed only YYYYMMDD)."""
+    from test_dag import _bag, _states
+
+    from hedui.pipeline import RunContext, run
+
+    work = tmp_path / "work"
+    run(RunContext.of(inbox, work, RUN))
+    rows = [r for r in _WORLD["requests"] if r["委托编号"] == "OP602"]
+    dag = _bag().dags["hedui_on_demand"]
+    dagrun = dag.test(logical_date=None, run_conf={"workdir": str(work), "request_rows": rows,
+                                                   "run_date": "2026-11-28"})
+    assert "success" in str(dagrun.state) and _states(dagrun)["verify"] == "success"
+    import duckdb
+
+    con = duckdb.connect(str(work / "hedui.duckdb"), read_only=True)
+    try:
+        dates = con.sql("select distinct run_date from outcomes where request_id = 'OP602'").fetchall()
+    finally:
+        con.close()
+    assert dates == [(RUN,)], dates
