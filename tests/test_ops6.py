@@ -124,7 +124,8 @@ def test_op603_duckdb_memory_limit_too_small_says_which_setting_and_keeps_the_pu
     """OP603: a deployment sets HEDUI_MEMORY_LIMIT=1MB (a typo of 1GB) and re-runs a night that went well: the run
     stops with one Chinese line naming HEDUI_MEMORY_LIMIT and its value and what to do (it printed
     "内部错误 OutOfMemoryException" with DuckDB's English advice, `SET memory_limit`), and the auditors' database
-    and the reports are the good run's, byte for byte."""
+    and the reports are the good run's, byte for byte; with the setting fixed the re-run completes with the same
+    reports."""
     work = tmp_path / "work"
     code, _out, err, _posts = _run(monkeypatch, capsys, inbox, work)
     assert code == 0, err
@@ -140,6 +141,12 @@ def test_op603_duckdb_memory_limit_too_small_says_which_setting_and_keeps_the_pu
     assert "内存不足" in body["text"]["content"] and "HEDUI_MEMORY_LIMIT" in body["text"]["content"]
     assert _tree_digest(work / "audit") == audit_before
     assert _tree_digest(work / "reports") == reports_before
+    monkeypatch.delenv("HEDUI_MEMORY_LIMIT")  # the setting fixed, the same date re-run redoes it cleanly
+    code, _out, err, _posts = _run(monkeypatch, capsys, inbox, work)
+    assert code == 0, err
+    after = _tree_digest(work / "reports")
+    assert [k for k in after.keys() | reports_before.keys() if after.get(k) != reports_before.get(k)
+            and not k.endswith("run_summary.json") and "/datadocs/" not in k] == []
 
 
 def _midnight(date: str):
@@ -342,3 +349,22 @@ def test_op608_an_urgent_run_takes_the_date_as_every_other_path_does(airflow_db,
     finally:
         con.close()
     assert dates == [(RUN,)], dates
+
+
+def test_op609_an_airflow_task_that_reaches_duckdbs_memory_limit_fails_at_once_naming_the_setting(monkeypatch):
+    """OP609: in the DAG a task whose DuckDB query reaches the memory limit (a real DuckDB at 1 MB) fails at once,
+    without retries, its last line naming HEDUI_MEMORY_LIMIT (it retried twice, five minutes apart, with the same
+    limit, and the log held DuckDB's English advice)."""
+    import duckdb
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from hedui.ops.airflow_tasks import fail_fast
+
+    monkeypatch.setenv("HEDUI_MEMORY_LIMIT", "1MB")
+    con = duckdb.connect(config={"memory_limit": "1MB", "threads": 1})
+    try:
+        with pytest.raises(AirflowFailException, match="内存不足.*HEDUI_MEMORY_LIMIT=1MB") as caught, fail_fast():
+            con.sql("select i, i::varchar || repeat('x', 100) s from range(2000000) t(i) order by s desc").fetchall()
+    finally:
+        con.close()
+    assert "SET memory_limit" not in str(caught.value)
