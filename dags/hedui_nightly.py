@@ -57,7 +57,11 @@ there is nothing to verify: the run fails.
    missing or failed, quarantine counts, time per step.
 8. **notify** — mails the summary (SMTP provider, `HEDUI_NOTIFY_EMAIL`) and
    posts it to a webhook (`HEDUI_NOTIFY_WEBHOOK`); when the run did not
-   complete it sends a failure notice naming the failed tasks, and fails.
+   complete it sends a failure notice naming the failed tasks, and fails. If
+   the working folder is still held then: by the same night's `hedui run`
+   (a duplicate) no notice — that run reports the night; by anything else,
+   the notice names the holder. `hedui status --workdir W` tells the morning
+   how the night went.
 
 Errors a retry cannot fix (bad input or configuration, unbalanced
 reconciliation) fail the task at once (`AirflowFailException`). Params

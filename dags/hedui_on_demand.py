@@ -41,8 +41,8 @@ from airflow.sdk import Param, dag, task
         "answers": Param(None, type=["null", "string"], maxLength=1000,
                          description="folder of per-request answers inside $HEDUI_REQUEST_DIR"),
         "workdir": Param(None, type=["null", "string"], maxLength=1000, description="default $HEDUI_WORKDIR"),
-        "run_date": Param(None, type=["null", "string"], pattern="^[0-9]{8}$",
-                          description="business date YYYYMMDD (default: today, Asia/Shanghai)"),
+        "run_date": Param(None, type=["null", "string"], pattern=r"^(\d{8}|\d{4}-\d{2}-\d{2})$",
+                          description="business date YYYYMMDD or YYYY-MM-DD (default: today, Asia/Shanghai)"),
     },
 )
 def hedui_on_demand():

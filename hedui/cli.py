@@ -32,11 +32,13 @@ def cmd_run(args) -> int:
     from hedui.errors import ConfigError, InputError
     from hedui.ops import failures, run_summary
     from hedui.ops.business_date import check_inbox, parse_business_date
+    from hedui.ops.notify import notify
     from hedui.ops.progress import Progress
     from hedui.ops.sources_config import check_connections, load_sources_config
     from hedui.pipeline import RunContext, run
     from hedui.privacy.keys import load_keys
     from hedui.settings import Settings, parse_shards
+    from hedui.steps.policy import load_policies
 
     # the setup first (keys, settings, limits, sources configuration), then the delivery: nothing is
     # created before every check has passed
@@ -49,8 +51,6 @@ def cmd_run(args) -> int:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     check_connections(load_sources_config())  # so is a wrong sources configuration or connection
-    from hedui.steps.policy import load_policies
-
     load_policies()  # and a policy file that cannot be read or is refused, before the run creates anything
     check_inbox(Path(args.inbox), date)  # nothing is created for a date without deliveries
     check_workdir(args.workdir, args.inbox)
@@ -65,8 +65,6 @@ def cmd_run(args) -> int:
     run_summary.write(ctx, summary)
     print(mask_text(run_summary.text_zh(summary)))
     print(f"  数据库：  {ctx.database}")
-    from hedui.ops.notify import notify
-
     for line in notify(summary):
         print(f"  {line}")
     return run_summary.exit_code(summary)
@@ -414,10 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from hedui.audit.cli import add_audit_commands
     from hedui.audit.retention import add_purge_command
+    from hedui.ops.status import add_status_command
     from hedui.privacy.keyring import add_keys_command
 
     add_audit_commands(sub)
     add_purge_command(sub)
+    add_status_command(sub)
     add_keys_command(sub)
 
     d = sub.add_parser("demo", help="generate a small world and run the DAG through Airflow")
@@ -466,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # one Chinese line; the traceback only with -v
         from hedui.errors import LockedError
-        from hedui.ops.failures import disk_full_line, error_line, terminal_text
+        from hedui.ops.failures import error_line, resource_line, terminal_text
 
         if verbose:
             import traceback
@@ -487,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, OSError):
             print(error_line(exc, workdir), file=sys.stderr)
             return EXIT_ERROR
-        if (full := disk_full_line(exc, workdir)) is not None:  # DuckDB's write errors included
+        if (full := resource_line(exc, workdir)) is not None:  # DuckDB's write and memory errors included
             print(terminal_text(full), file=sys.stderr)
             return EXIT_ERROR
         print(f"错误：运行失败（内部错误 {type(exc).__name__}：{terminal_text(mask_text(str(exc))[:300])}）。"

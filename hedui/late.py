@@ -133,6 +133,9 @@ def _deliver(ctx, source: str, title: str, actor: str) -> dict:
                 details={"source": source, "status": validated["status"], "households": len(after),
                          "outcomes_changed": len(changed), "versions_issued": len(counts["versions_issued"])})
     publish_audit_db(ctx.database, default_audit_db(ctx.workdir), ctx.run_date, audit_log=log_)
+    from hedui.ops.run_summary import refresh
+
+    refresh(ctx)  # `hedui status` and the stored summary tell the date as it is now
     return {"run_date": ctx.run_date, "source": source, "source_zh": title, "status": validated["status"],
             "households": len(after), "outcomes_changed": changed, "versions_issued": counts["versions_issued"],
             "pages_rendered": counts["pages_rendered"], "pages_unchanged": counts["pages_unchanged"],

@@ -159,6 +159,9 @@ def validate_source(ctx: RunContext, source: str, *, data_docs: bool = True) -> 
 
 def ingest_and_validate(ctx: RunContext, source: str, *, data_docs: bool = True) -> dict:
     """Ingest and validate one source; `data_docs=False` (the urgent path) skips rebuilding GX's Data Docs."""
+    from hedui.ops.status import mark_attempt
+
+    mark_attempt(ctx)  # a run of the date began: `hedui status` tells whether it completed
     ingest_source(ctx, source)
     result = validate_source(ctx, source, data_docs=data_docs)
     kill_point(f"ingest:{source}")

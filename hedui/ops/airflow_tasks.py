@@ -81,8 +81,10 @@ def fail_fast():
     except _never_retry() as exc:
         raise AirflowFailException(_mask(str(exc))) from exc
     except Exception as exc:  # a retry may succeed (a full disk cleared): say so in the task's log, then retry
-        from hedui.ops.failures import disk_full_line
+        from hedui.ops.failures import disk_full_line, memory_line
 
+        if (line := memory_line(exc)) is not None:  # the same memory limit fails the same way: no retry
+            raise AirflowFailException(line) from exc
         if (line := disk_full_line(exc, None)) is not None:
             log.error("%s", line)
         raise
@@ -245,6 +247,17 @@ def _failed_tasks(context) -> list[str]:
     return sorted(out)
 
 
+def _held_by_another(ctx) -> dict | None:
+    """The working folder's writer-lock holder while the run ends, when another process holds it."""
+    from hedui.workdir import holder_of
+
+    try:
+        held = holder_of(ctx.workdir)
+    except OSError:
+        return None
+    return held if held is not None and held.get("pid") != os.getpid() else None
+
+
 def notify_outcome(context) -> None:
     """Send the summary of this run, or — when it did not complete — a failure notice, then fail the task."""
     import json
@@ -272,6 +285,12 @@ def notify_outcome(context) -> None:
         for line in notify(summary):
             log.warning("%s", line)
         return
+    if ctx is not None and (held := _held_by_another(ctx)) is not None:  # refused by the working folder's lock
+        from hedui.ops.failures import duplicate_line_zh, holder_zh, refused_duplicate
+
+        if refused_duplicate(held, date):  # the same night run by `hedui run` (or a DAG step): it notifies
+            raise AirflowFailException(f"核对批次 {date}（{run_id}）：{duplicate_line_zh(date)}（{holder_zh(held)}）")
+        reason = f"{reason.rstrip('；')}；工作目录正被另一个进程写入（{holder_zh(held)}），请等它结束后重跑本批次"
     failed = {"run_date": date, "failed": True, "message_zh": f"核对批次 {date} 失败（{run_id}）：{reason}"}
     for line in notify(failed):
         log.warning("%s", line)

@@ -64,6 +64,32 @@ def disk_full_line(exc: BaseException, workdir: str | Path | None) -> str | None
             "本次未写完的报告与数据会在重跑时重新生成。")
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """True when `exc` (or an exception it was raised from) is DuckDB running out of its memory limit."""
+    return any(type(e).__name__ == "OutOfMemoryException" or "Out of Memory Error" in str(e) for e in _chain(exc))
+
+
+def memory_line(exc: BaseException) -> str | None:
+    """The line for DuckDB's memory limit reached (naming the setting to raise, with its value), or None."""
+    if not out_of_memory(exc):
+        return None
+    import os
+
+    working = os.environ.get("HEDUI_MEMORY_LIMIT") or "4GB"
+    per_source = os.environ.get("HEDUI_SOURCE_MEMORY_LIMIT") or "1GB"
+    return (f"错误：内存不足：DuckDB 用满了所设的内存上限（工作数据库 HEDUI_MEMORY_LIMIT={working}，"
+            f"每个数据来源 HEDUI_SOURCE_MEMORY_LIMIT={per_source}）。请调大 HEDUI_MEMORY_LIMIT（接收与校验数据时失败的，"
+            "也调大 HEDUI_SOURCE_MEMORY_LIMIT；本机内存不够时减小 HEDUI_THREADS），然后重跑同一日期："
+            "已发布的审计库与报告不受影响，仍是上一次完整运行的结果。")
+
+
+def resource_line(exc: BaseException, workdir: str | Path | None) -> str | None:
+    """`error_line` for a full disk or DuckDB's memory limit reached; None for anything else."""
+    if disk_full_path(exc) is None and not out_of_memory(exc):
+        return None
+    return error_line(exc, workdir)
+
+
 #: the steps of `hedui run` as the operator reads them (hedui.pipeline.failing_step marks an error with one)
 STEP_ZH = {"sources": "接收与校验数据", "load": "入库", "link": "关联", "assess": "评估", "report": "出报告",
            "publish": "发布", "shard_plan": "分片计划", "shard_work": "分片处理", "shard_merge": "分片合并"}
@@ -109,14 +135,53 @@ def terminal_text(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+#: the commands that are a date's nightly run holding the working folder: `hedui run`, or a step of the DAG
+NIGHT_COMMANDS = frozenset({"run", "load", "link", "assess", "report", "shard_plan", "shard_merge", "publish"})
+
+
+def refused_duplicate(holder: dict | None, run_date: str) -> bool:
+    """True when the working folder's holder is the nightly run of `run_date` itself (`hedui run` or a DAG
+    step of that date): a second run of the same night refused by the lock is a duplicate, not a failed night;
+    the holder's run sends that night's summary or failure notice."""
+    holder = holder or {}
+    return holder.get("run_date") == run_date and holder.get("command") in NIGHT_COMMANDS
+
+
+def duplicate_line_zh(run_date: str) -> str:
+    return (f"同一批次 {run_date} 已在运行，本次运行未启动，也未发送失败通知："
+            "该批次的结果由正在进行的运行通知；它结束后如需重跑，再运行同一日期即可")
+
+
+def holder_zh(holder: dict | None) -> str:
+    """Who holds the working folder, as the notice names it (counts and ids only, nothing personal)."""
+    holder = holder or {}
+    if not holder.get("pid"):  # held shared: a DAG run's ingest tasks write no record
+        return "Airflow 夜间批次的数据接收任务（ingest）或另一写入进程"
+    return (f"进程号 {holder['pid']}，命令 {holder.get('command', '未知')}，开始于 {holder.get('started_at') or '未知时间'}"
+            + (f"，批次日期 {holder['run_date']}" if holder.get("run_date") else ""))
+
+
+def not_started_text_zh(run_date: str, holder: dict | None, where: str) -> str:
+    """The failure notice of a night whose run never started: the working folder was held by something else."""
+    from hedui.ops.run_summary import failure_text_zh
+
+    return failure_text_zh(run_date, f"本批次未能开始（{where}）：工作目录正被另一个进程写入（{holder_zh(holder)}）。"
+                                     "请等它结束后重跑同一日期；若该进程已不存在，重跑即可自动接管")
+
+
 def _error_line(exc: BaseException, workdir: str | Path | None = None) -> str:
     from hedui.errors import LockedError
 
     if isinstance(exc, LockedError):
-        return f"错误：{mask_text(str(exc))}"
+        line = f"错误：{mask_text(str(exc))}"
+        if getattr(exc, "hedui_duplicate", None):
+            line = f"{line.rstrip('。')}。{duplicate_line_zh(exc.hedui_duplicate)}。"
+        return line
     full = disk_full_line(exc, workdir)
     if full is not None:
         return full
+    if (memory := memory_line(exc)) is not None:
+        return memory
     if isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError)):
         return f"错误：找不到文件或目录：{mask_text(str(exc.filename or exc))}"
     if isinstance(exc, PermissionError):
@@ -138,9 +203,18 @@ def notify_failure(ctx):
     except Exception as exc:
         from hedui.ops.notify import notify
         from hedui.ops.run_summary import failure_text_zh
+        from hedui.workdir import WorkdirBusyError
 
-        line = error_line(exc, ctx.workdir).removeprefix("错误：").rstrip("。")
-        message = failure_text_zh(ctx.run_date, f"{line}。修正后可直接重跑同一日期。")
+        if isinstance(exc, WorkdirBusyError):  # refused at the start: `hedui run` holds the folder throughout
+            if refused_duplicate(exc.holder, ctx.run_date):
+                exc.hedui_duplicate = ctx.run_date  # its line says so (error_line)
+                log.warning("run of %s refused: the same date's run holds %s; no failure notice", ctx.run_date,
+                            ctx.workdir)
+                raise
+            message = not_started_text_zh(ctx.run_date, exc.holder, "hedui run")
+        else:
+            line = error_line(exc, ctx.workdir).removeprefix("错误：").rstrip("。")
+            message = failure_text_zh(ctx.run_date, f"{line}。修正后可直接重跑同一日期。")
         for sent in notify({"run_date": ctx.run_date, "failed": True, "message_zh": message}):
             log.warning("%s", sent)
         raise

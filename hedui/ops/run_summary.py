@@ -53,6 +53,17 @@ def build(ctx, timings: dict[str, float], run_id: str | None = None) -> dict:
     }
 
 
+def refresh(ctx) -> None:
+    """Rebuild a date's stored summary from the working database, keeping its timings and run id (after a late
+    delivery re-assessed the date: the sources and outcomes it states are the date's now)."""
+    path = ctx.report_dir / "run_summary.json"
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no completed run of the date to refresh
+    write(ctx, build(ctx, old.get("seconds") or {}, run_id=old.get("run_id")))
+
+
 def exit_code(summary: dict) -> int:
     return EXIT_SOURCES if summary["sources_missing"] or summary["sources_failed"] else EXIT_OK
 
