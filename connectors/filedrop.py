@@ -40,6 +40,7 @@ from connectors.limits import (
 from connectors.litter import is_os_litter, packed_or_partial, suffix_of, wrong_format_data
 from connectors.manifest import MISSING, DeliveryManifest, FileManifest, parse_count
 from connectors.maps import SourceMap
+from connectors.marker_hint import mismatch_reason
 from connectors.raw import RawWriter, find_header, record_header_problems
 from connectors.sheets import Table, hidden_sheet_holding_data, read_parquet, read_xlsx, sheet_holding_header
 from connectors.textfile import iter_chunks, parse_chunk, prefetch, sniff
@@ -164,8 +165,8 @@ def _check_marker(path: Path, fm: FileManifest) -> None:
     fm.marker_count = count
     if fm.marker_count != fm.rows_read:
         footer = f"（另有{fm.footer_rows}行表尾，如制表人、审核人、备注，不是数据行，不计入）" if fm.footer_rows else ""
-        fm.fail(f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行{footer}，文件可能不完整，"
-                "请部门核对后重新交付该文件及其完成标记")
+        fm.fail(mismatch_reason(path, fm, name) or f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行"
+                f"{footer}，文件可能不完整，请部门核对后重新交付该文件及其完成标记")
 
 
 def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManifest) -> None:

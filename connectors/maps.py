@@ -104,7 +104,7 @@ class HeaderMatch:
 def header_key(header: object) -> tuple[str, str]:
     """``(key, unit)`` of a header: NFKC, no whitespace, casefolded, a bracketed unit split off."""
     s = _WS.sub("", unicodedata.normalize("NFKC", str(header or ""))).replace("\ufeff", "").strip("\"'")
-    s = s.casefold()
+    s = s.casefold().replace("萬", "万")  # 余额（萬元）: the traditional 万 scales as 万
     m = _UNIT.match(s)
     if m and m.group(1):
         return m.group(1), m.group(2)

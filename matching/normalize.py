@@ -210,7 +210,7 @@ def parse_amount(raw: object, scale: float = 1) -> float | None:
     (``1.5E3``) and a trailing unit (:data:`AMOUNT_UNITS`; the registry's own
     ``100万元人民币`` too).  The cell's own
     unit wins over the column's: ``'500万元'``, ``'12万'`` and
-    ``'500.000000万人民币'`` are ×10000, ``'1,234.50元'`` and ``'人民币500元'``
+    ``'500.000000万人民币'`` (or the traditional ``'2.5萬'``) are ×10000, ``'1,234.50元'`` and ``'人民币500元'``
     are yuan, whatever the header says; a cell without a unit takes ``scale``,
     the column's unit from its header or the source's header map (10000 for
     ``万元``).  Scales are powers of ten, applied by shifting the decimal
@@ -223,7 +223,7 @@ def parse_amount(raw: object, scale: float = 1) -> float | None:
     """
     if raw is None:
         return None
-    s = _WS.sub("", fold_width(str(raw)))
+    s = _WS.sub("", fold_width(str(raw))).replace("萬", "万")  # the traditional form of 万 (2.5萬, 3萬元)
     if not s:
         return None
     m = _AMOUNT_CELL.fullmatch(s)

@@ -179,7 +179,9 @@ quarantined as (
         ql.source || ':' || ql.file_name || ':' || ql.row_no, ql.file_name, ql.row_no, null,
         cast(null as varchar),
         case ql.method when 'exact_id' then '按身份证号' when 'name' then '按姓名（该记录无身份证号和出生日期）'
-            when 'partial_id' then '按身份证号（该记录的身份证号校验位有误）' else '按姓名和出生日期' end
+            when 'partial_id' then '按身份证号（该记录的身份证号校验位有误）'
+            when 'misread_id' then '按身份证号前 14 位（该记录的身份证号无法识别，其区划代码和出生日期与该成员相同）'
+            else '按姓名和出生日期' end
             || '关联到该成员的记录被隔离，内容未能核对：' || coalesce(q.reason_zh, '')
     from quarantine_links as ql
     inner join quarantine_subjects as q
@@ -457,6 +459,21 @@ pending_unknown as (
     group by n.request_id, n.member_id, n.source, n.record_id
 ),
 
+-- one bank account answered twice for one 查询日期 with two different balances (a correction beside the original;
+-- sources.md: one row per account): which is right is unknown; figures.sql counts the smaller, never the sum
+conflicting_balances as (
+    select request_id, member_id, 'bank', 'VALUE_UNKNOWN', record_id, null, null, null, null,
+        printf('同一账户同一查询日期交付了不同的余额（%.2f 元至 %.2f 元），以哪个为准未知，按较小者计入；请向银行核实',
+               lo, hi)
+    from (select l.request_id, l.member_id, t.record_id, min(t.balance_yuan) over answer as lo,
+              max(t.balance_yuan) over answer as hi
+          from stg_bank as t inner join links as l on l.record_id = t.record_id and l.source = 'bank'
+          where t.run_date = $run_date
+          window answer as (partition by l.request_id, l.member_id, coalesce(t.institution, t.record_id),
+                            t.account_no, t.account_type, t.query_date))
+    where lo < hi
+),
+
 gaps as (
     select * from source_gaps
     union all select * from no_authorization
@@ -470,6 +487,7 @@ gaps as (
     union all select * from quarantined
     union all select * from quarantined_requests
     union all select * from value_unknown
+    union all select * from conflicting_balances
     union all select * from pending_unknown
     union all select * from inconsistent_requests
     union all select * from shared_ids

@@ -101,13 +101,17 @@ asset_rows as (
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT' as figure_code, l.member_id, l.source, l.record_id,
         '银行' || coalesce(b.account_type, '') || '余额' as item, cast(null as date) as period_month,
         b.balance_yuan as amount_yuan, cast(null as double) as tax_paid_yuan, true as is_in_window,
-        coalesce(b.query_date < max(b.query_date) over account, false) as is_excluded,
-        case when b.query_date < max(b.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准' end
-            as exclusion_zh
+        coalesce(b.query_date < max(b.query_date) over account or b.balance_yuan > min(b.balance_yuan) over answer,
+                 false) as is_excluded,
+        case when b.query_date < max(b.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
+             when b.balance_yuan > min(b.balance_yuan) over answer
+                 then '同一账户同一查询日期另有不同余额，以哪个为准未知，按较小者计入' end as exclusion_zh
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
     where b.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
-                       b.account_type)
+                       b.account_type),
+        answer as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
+                   b.account_type, b.query_date)
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '证券持仓市值+资金余额',
         null, case when s.market_value_yuan is not null or s.cash_balance_yuan is not null

@@ -180,19 +180,27 @@ income_total as (
 -- (a bank queried on two days) is one account: an answer older than a later linked answer of it is not
 -- counted, never the sum of both (figure_lineage.sql marks it).  Answers of one day (or undated) all count,
 -- as do two holders' coinciding numbers and a 活期 and a 定期 under one number; a copy waiting for review
--- of an account already linked adds nothing.
+-- of an account already linked adds nothing.  Two different balances of one account and 查询日期 (a corrected
+-- answer delivered beside the original; sources.md: one row per account) are one account of unknown balance:
+-- the smaller counts, never the sum, and evidence_gaps.sql lists the pair as VALUE_UNKNOWN.
 bank_accounts as (
     select l.request_id, l.is_confirmed, l.is_pending, hd_exact(b.balance_yuan) as amount_yuan,
         -- the latest linked answer of the account counts (an older one is superseded); over the confirmed links
         -- alone, as if every unconfirmed one were rejected, the latest confirmed answer does
         not coalesce(b.query_date < max(b.query_date) filter (where not l.is_pending) over account, false)
-            and not (l.is_pending and bool_or(not l.is_pending) over account) as is_counted,
+            and not (l.is_pending and bool_or(not l.is_pending) over account)
+            and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (where not l.is_pending) over answer, false)
+            as is_counted,
         l.is_confirmed and not l.is_pending and not coalesce(b.query_date < max(b.query_date) filter (
-            where l.is_confirmed and not l.is_pending) over account, false) as is_counted_if_rejected
+            where l.is_confirmed and not l.is_pending) over account, false)
+            and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (
+                where l.is_confirmed and not l.is_pending) over answer, false) as is_counted_if_rejected
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
     where b.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
-                       b.account_type)
+                       b.account_type),
+        answer as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
+                   b.account_type, b.query_date)
 ),
 
 securities_accounts as (

@@ -23,7 +23,10 @@ quarantined as (
 parsed as (
     select *,
         case when status in ('valid', 'converted_15') then norm end as idno,
-        try_strptime(substr(id_clean, 7, 8), '%Y%m%d')::date as birth
+        try_strptime(substr(translate(id_clean, 'OIL', '011'), 7, 8), '%Y%m%d')::date as birth,
+        -- an ID of 16 to 19 characters as a hand or a reader misreads it: the letters O, I, l read as 0, 1, 1
+        case when status = 'malformed' and regexp_full_match(translate(id_clean, 'OIL', '011'), '[0-9]{14}[0-9X]{2,5}')
+            then translate(id_clean, 'OIL', '011') end as id_misread
     from quarantined
 ),
 
@@ -43,9 +46,12 @@ by_id as (
 
 -- an ID of 18 characters whose check character is wrong (a digit mistyped): the member whose ID it is but for at
 -- most two characters, as linkage compares it (its `hamming <= 2` level, the record blocked on the first 14); or the
--- 17 digits of a member's ID, the check character left off — for a row without a name (one with a name is matched
--- by its name and the birth date below): quarantined for having no usable ID and no name, or for a value, it named
--- nobody, and its household came out CLEAR
+-- 17 digits of a member's ID, the check character left off; or ('misread_id') an ID unreadable otherwise (16 to 19
+-- characters: a digit dropped or doubled, a letter O, I or l for 0 or 1) whose first 14 characters — region and
+-- birth date, the key linkage blocks on — are a member's once O, I, l are read as 0, 1, 1 (a member of another
+-- household born the same day in the same county is named too: kept from CLEAR, never given a finding) — for a row
+-- without a name (one with a name is matched by its name and the birth date below): quarantined for having no usable ID and no name, or for a value, it named nobody, and its
+-- household came out CLEAR
 by_partial_id as (
     select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'partial_id' as method
     from parsed as q inner join members as m
@@ -55,6 +61,10 @@ by_partial_id as (
     select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'partial_id'
     from parsed as q inner join members as m on substr(m.idno, 1, 17) = q.id_clean
     where q.status = 'malformed' and regexp_full_match(q.id_clean, '[0-9]{17}') and q.name_norm is null
+    union all
+    select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'misread_id'
+    from parsed as q inner join members as m on substr(m.idno, 1, 14) = substr(q.id_misread, 1, 14)
+    where q.id_misread is not null and q.name_norm is null and substr(m.idno, 1, 17) is distinct from q.id_clean
 ),
 
 -- the names linkage pairs (its blocking rules, matching.linkage.names): equal, of the same pinyin (a rare

@@ -1,0 +1,88 @@
+"""Why a file read fewer rows than its ``.ok`` marker counts, where the file itself shows it.
+
+Asked only when the counts differ (the file is incomplete either way), so that the department is told what to
+fix rather than only that something is off:
+
+- a CSV whose quoted value never closes (``"25000`` with no closing quote) swallows the lines after it into that
+  value (connectors.textfile keeps such a value when it spans at most 20 lines and the field count fits): the
+  line where the open quote starts;
+- an XLSX whose data continues on another sheet (the marker counting every sheet): only the first sheet is read
+  (sources.md), so the other sheets holding rows are named.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+from connectors.limits import open_regular, shown_name
+from connectors.manifest import FileManifest
+
+MAX_SHEETS = 20  # sheets after the read one that are looked at
+
+
+def open_quote_line(path: Path, encoding: str | None, sep: str) -> tuple[int, int] | None:
+    """``(line, lines)`` of the first record whose quoted value spans several lines: the physical line (1-based,
+    the header's line counted) where its open quote starts and how many lines it took; None when none does."""
+    with open_regular(path) as fh:
+        text = io.TextIOWrapper(fh, encoding=encoding or "utf-8", errors="replace", newline="")
+        reader = csv.reader(text, delimiter=sep)
+        prev = 0
+        try:
+            for _ in reader:
+                if reader.line_num - prev > 1:
+                    return prev + 1, reader.line_num - prev
+                prev = reader.line_num
+        except csv.Error:  # a NUL byte, a field over csv's size limit: no hint
+            return None
+    return None
+
+
+def other_sheets_with_rows(path: Path) -> list[tuple[str, int]]:
+    """The sheets after the one read (connectors.sheets.data_sheet) that hold non-empty rows, with their count."""
+    import fastexcel
+    import polars as pl
+
+    from connectors.sheets import data_sheet
+
+    with zipfile.ZipFile(path) as zf:
+        read, _, _ = data_sheet(zf)
+    reader = fastexcel.read_excel(str(path))
+    names = reader.sheet_names
+    index = names.index(read) if read in names else 0
+    found = []
+    for name in names[index + 1:index + 1 + MAX_SHEETS]:
+        try:
+            df = pl.from_arrow(reader.load_sheet(name, header_row=None, dtypes="string").to_arrow())
+        except fastexcel.FastExcelError:  # a chart sheet: no rows
+            continue
+        assert isinstance(df, pl.DataFrame)
+        rows = df.height and df.filter(pl.any_horizontal(pl.all().str.strip_chars().ne(""))).height
+        if rows:
+            found.append((name, rows))
+    return found
+
+
+def mismatch_reason(path: Path, fm: FileManifest, name: str) -> str | None:
+    """The problem to report for a file whose marker count differs from the rows read, when the file shows why."""
+    if fm.marker_count is None or fm.marker_count <= fm.rows_read:
+        return None
+    said = f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行"
+    try:
+        if path.suffix.lower() == ".csv":
+            found = open_quote_line(path, fm.encoding, "\t" if fm.delimiter == "tab" else ",")
+            if found:
+                line, lines = found
+                return (f"{said}：第{line}行有一个以双引号开头、没有结束双引号的值，其后{lines - 1}行被读进了这个值；"
+                        "请部门修正该行的引号（删去多余的双引号或补上结束的双引号）后重新交付该文件及其完成标记")
+        elif path.suffix.lower() == ".xlsx":
+            sheets = other_sheets_with_rows(path)
+            if sheets:
+                shown = "、".join(f"“{shown_name(s)}”（{n}行）" for s, n in sheets[:3])
+                return (f"{said}（只读第一个工作表）：工作簿中另有工作表{shown}，数据似乎接续在其中；"
+                        "请部门把全部数据放在第一个工作表后重新交付该文件及其完成标记")
+    except Exception:  # a hint only: the file is incomplete whatever this finds
+        return None
+    return None
