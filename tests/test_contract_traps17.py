@@ -109,9 +109,154 @@ def traps17_run(tmp_path_factory):
     return world, ctx
 
 
+def _wrong(traps17_run, rids: list[str]) -> dict:
+    world, ctx = traps17_run
+    got = outcomes(ctx)
+    return {rid: (got.get(rid), world.expected[rid]) for rid in rids if got.get(rid) != world.expected[rid]}
+
+
+def test_an_amount_in_the_traditional_wan_is_read_as_wan(traps17_run):
+    """TW01–TW05: `2.5萬`, `3萬元`, `2 萬 人民币` (a balance, a cash value) and `15萬` (a subscribed contribution) were
+    "not a number": the rows quarantined, the households INCOMPLETE with 25,000 (150,000) unweighed.  sources.md:
+    names may come in traditional forms, and 萬 is 万 — now read as 万 in Python and SQL alike."""
+    assert _wrong(traps17_run, ["TW01", "TW02", "TW03", "TW04", "TW05"]) == {}
+
+
+def test_two_balances_of_one_account_and_day_are_one_account_of_unknown_balance(traps17_run):
+    """TW10–TW13: a bank's corrected answer delivered beside the original (one account, one 查询日期, 12,000 and
+    14,000) was summed: 26,000, a finding from a doubled sum.  Now the smaller counts and the pair is listed as
+    VALUE_UNKNOWN (INCOMPLETE); over the limit either way, the finding stands with the conflict listed."""
+    assert _wrong(traps17_run, ["TW10", "TW11", "TW12", "TW13"]) == {}
+    _, ctx = traps17_run
+    gaps = query(ctx, "select request_id, count(*), any_value(reason_zh) from evidence_gaps "
+                      "where code = 'VALUE_UNKNOWN' and source = 'bank' group by 1 order by 1")
+    assert [(r, n) for r, n, _ in gaps] == [("TW10", 2), ("TW11", 2)]
+    assert gaps[0][2] == ("同一账户同一查询日期交付了不同的余额（12000.00 元至 14000.00 元），以哪个为准未知，"
+                          "按较小者计入；请向银行核实")
+    assert query(ctx, "select financial_assets_yuan from figures where request_id = 'TW10'") == [(12000,)]
+    page = (ctx.report_dir / "households" / "TW10.html").read_text(encoding="utf-8")
+    assert "同一账户同一查询日期交付了不同的余额" in page
+
+
+def test_a_nameless_row_under_a_misread_id_keeps_its_member_from_clear(traps17_run):
+    """TW20–TW25: a bank row without a name under the member's ID with a letter O for 0, an l for 1, a digit dropped
+    or only 16 digits was quarantined (no usable ID, no name) and named nobody: the household CLEAR with 25,000 in
+    it.  Now it names the member whose first 14 characters it carries (read O, I, l as 0, 1, 1) — and nobody born
+    another day (TW24, TW25 stay CLEAR)."""
+    assert _wrong(traps17_run, ["TW20", "TW21", "TW22", "TW23", "TW24", "TW25"]) == {}
+    _, ctx = traps17_run
+    rows = query(ctx, "select request_id, method from quarantine_links where request_id like 'TW2%' order by 1")
+    assert rows == [("TW20", "misread_id"), ("TW21", "misread_id"), ("TW22", "misread_id"), ("TW23", "misread_id")]
+    page = (ctx.report_dir / "households" / "TW20.html").read_text(encoding="utf-8")
+    assert "按身份证号前 14 位（该记录的身份证号无法识别，其区划代码和出生日期与该成员相同）关联到该成员的记录被隔离" in page
+
+
 def test_every_household_has_the_outcome_the_contract_gives_it(traps17_run):
     """TW01–TW25: each household as policy.md gives it, by hand."""
     world, ctx = traps17_run
     got = outcomes(ctx)
     wrong = {rid: (got.get(rid), want) for rid, want in world.expected.items() if got.get(rid) != want}
     assert not wrong, wrong
+
+
+@pytest.fixture(scope="module")
+def macros():
+    import duckdb
+
+    from hedui.resources import data_path
+
+    con = duckdb.connect()
+    con.sql((data_path("sql") / "macros.sql").read_text(encoding="utf-8"))
+    yield con
+    con.close()
+
+
+WAN_CELLS = [("2.5萬", 1, 25000.0), ("3萬元", 1, 30000.0), ("1,234萬", 1, 12340000.0), ("2 萬 人民币", 1, 20000.0),
+             ("５萬元人民币", 1, 50000.0), ("￥1.5萬", 1, 15000.0), ("15萬", 10000, 150000.0), ("10萬", 10000, 100000.0)]
+
+
+def test_wan_in_its_traditional_form_is_wan_in_python_and_sql(macros):
+    """TW01–TW05: `萬` after an amount made it no number (parse_amount raised, hd_amount was NULL): the row was
+    quarantined.  Python and SQL read it as 万 alike (NFKC leaves 萬 as it is: no fold path changes it), and a
+    number of 萬 in no amount's place (`约3萬`, `萬3`) is still no amount."""
+    from matching.normalize import UnparseableAmount, parse_amount
+
+    assert [parse_amount(c, s) for c, s, _ in WAN_CELLS] == [v for _, _, v in WAN_CELLS]
+    got = [macros.execute("select hd_amount(?, ?)", [c, s]).fetchone()[0] for c, s, _ in WAN_CELLS]
+    assert got == [v for _, _, v in WAN_CELLS]
+    for bad in ("约3萬", "萬3", "3萬萬"):
+        with pytest.raises(UnparseableAmount):
+            parse_amount(bad)
+        assert macros.execute("select hd_amount(?, 1)", [bad]).fetchone()[0] is None
+
+
+def test_a_header_unit_in_wan_of_its_traditional_form_scales_by_ten_thousand():
+    """TW06: a header `余额（萬元）` was read as yuan (its 元 matched, its 萬 was no magnitude): 2.5 meant 2.5 yuan,
+    not 25,000.  Now 萬元 in a header is 万元."""
+    from connectors.maps import load_map
+
+    bank_map = load_map("bank")
+    assert bank_map.lookup("余额（萬元）")[1] == 10000
+    assert bank_map.lookup("余额萬元")[1] == 10000
+    assert bank_map.lookup("余额（元）")[1] == 1
+
+
+def _deliver(tmp_path, name: str, data: bytes, marker: str):
+    from connectors.filedrop import read_delivery
+    from connectors.maps import load_map
+
+    inbox = tmp_path / "inbox"
+    folder = inbox / "bank" / RUN
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(data)
+    (folder / f"{name}.ok").write_text(marker, encoding="utf-8")
+    return read_delivery(load_map("bank"), folder, inbox, tmp_path / "bank.parquet", RUN).files[0]
+
+
+BANK_HEADER = ["机构名称", "户名", "证件号码", "账号", "账户类型", "查询日期", "余额"]
+
+
+def _bank_row(i: int) -> list[str]:
+    return ["赣州银行", f"张{i}", f"36070219800101{i:04d}", f"6230{i:08d}", "活期", "20261126", "100"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_an_open_quote_that_swallows_the_rows_after_it_is_named_by_its_line(tmp_path, encoding):
+    """TW30: `"25000` with no closing quote in the last column swallowed the 5 lines after it into that value: the
+    file failed its marker (rightly) with "文件可能不完整，请部门核对", which said nothing of the quote.  The
+    problem now names the line where the open quote starts and what to fix."""
+    rows = [_bank_row(i) for i in range(1, 9)]
+    rows[2][6] = '"25000'
+    text = "\n".join(",".join(r) for r in [BANK_HEADER, *rows]) + "\n"
+    fm = _deliver(tmp_path, "bank.csv", text.encode(encoding), "8")
+    assert not fm.complete and fm.rows_read == 3
+    assert fm.problems == ["bank.csv的完成标记写明8行，实际读到3行：第4行有一个以双引号开头、没有结束双引号的值，"
+                           "其后5行被读进了这个值；请部门修正该行的引号（删去多余的双引号或补上结束的双引号）后重新交付"
+                           "该文件及其完成标记"]
+
+
+def test_a_marker_counting_rows_the_file_lacks_keeps_the_plain_message(tmp_path):
+    """TW31: a marker over the rows of a file without a quote spanning lines says what it said before."""
+    text = "\n".join(",".join(r) for r in [BANK_HEADER, *[_bank_row(i) for i in range(1, 4)]]) + "\n"
+    fm = _deliver(tmp_path, "bank.csv", text.encode("utf-8"), "5")
+    assert fm.problems == ["bank.csv的完成标记写明5行，实际读到3行，文件可能不完整，请部门核对后重新交付该文件及其完成标记"]
+
+
+def test_data_going_on_on_a_second_sheet_is_named(tmp_path):
+    """TW32: a workbook whose rows go on on a second sheet, its marker counting both: rightly incomplete (only the
+    first sheet is read, sources.md), but the message did not say where the other rows are.  It names the sheet."""
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx_bytes([BANK_HEADER, *[_bank_row(i) for i in range(1, 4)]])))
+    second = wb.create_sheet("续表")
+    for i in range(4, 6):
+        second.append(_bank_row(i))
+    wb.create_sheet("说明")  # an empty sheet is not named
+    buf = io.BytesIO()
+    wb.save(buf)
+    fm = _deliver(tmp_path, "bank.xlsx", buf.getvalue(), "5")
+    assert not fm.complete and fm.rows_read == 3
+    assert fm.problems == ["bank.xlsx的完成标记写明5行，实际读到3行（只读第一个工作表）：工作簿中另有工作表“续表”（2行），"
+                           "数据似乎接续在其中；请部门把全部数据放在第一个工作表后重新交付该文件及其完成标记"]
