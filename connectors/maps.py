@@ -43,6 +43,8 @@ _YUAN = re.compile(r"元|人民币|rmb|cny")
 _WS = re.compile(r"\s+")
 #: a title row's statement of the amounts' unit: 单位：万元, 金额单位:元, （单位：万元）
 _TITLE_UNIT = re.compile(r"单位[:：]?(亿元|千万元|百万元|万元|千元|元|万)(?=$|人民币|[)\]】,，;；。、/|])")  # not 单位：万达集团
+#: traditional forms of the characters a unit is written with (單位：萬元, 人民幣)
+_TRADITIONAL = str.maketrans("萬單幣", "万单币")
 WAN = 10000.0
 #: the units a map's ``unit`` may name, as scales
 UNITS = {"元": 1.0, "万元": WAN}
@@ -104,7 +106,7 @@ class HeaderMatch:
 def header_key(header: object) -> tuple[str, str]:
     """``(key, unit)`` of a header: NFKC, no whitespace, casefolded, a bracketed unit split off."""
     s = _WS.sub("", unicodedata.normalize("NFKC", str(header or ""))).replace("\ufeff", "").strip("\"'")
-    s = s.casefold().replace("萬", "万")  # 余额（萬元）: the traditional 万 scales as 万
+    s = s.casefold().translate(_TRADITIONAL)  # 余额（萬元）: the traditional 万 scales as 万
     m = _UNIT.match(s)
     if m and m.group(1):
         return m.group(1), m.group(2)
@@ -173,7 +175,8 @@ class SourceMap:
         each amount header that names none, as if the header said it: the header's own unit and a cell's
         still win.  Title rows stating two different units change nothing (which column is which?)."""
         units = {m.group(1) for row in title_rows for v in row if v is not None
-                 for m in [_TITLE_UNIT.search(_WS.sub("", unicodedata.normalize("NFKC", str(v))))] if m}
+                 for m in [_TITLE_UNIT.search(_WS.sub("", unicodedata.normalize("NFKC", str(v))).translate(_TRADITIONAL))]
+                 if m}
         if len(units) != 1:
             return header
         unit = units.pop()

@@ -223,7 +223,7 @@ def parse_amount(raw: object, scale: float = 1) -> float | None:
     """
     if raw is None:
         return None
-    s = _WS.sub("", fold_width(str(raw))).replace("萬", "万")  # the traditional form of 万 (2.5萬, 3萬元)
+    s = _WS.sub("", fold_width(str(raw))).replace("萬", "万").replace("幣", "币")  # traditional forms: 2.5萬, 3萬元, 500人民幣
     if not s:
         return None
     m = _AMOUNT_CELL.fullmatch(s)

@@ -172,11 +172,12 @@ def macros():
 
 
 WAN_CELLS = [("2.5萬", 1, 25000.0), ("3萬元", 1, 30000.0), ("1,234萬", 1, 12340000.0), ("2 萬 人民币", 1, 20000.0),
-             ("５萬元人民币", 1, 50000.0), ("￥1.5萬", 1, 15000.0), ("15萬", 10000, 150000.0), ("10萬", 10000, 100000.0)]
+             ("５萬元人民币", 1, 50000.0), ("￥1.5萬", 1, 15000.0), ("15萬", 10000, 150000.0), ("10萬", 10000, 100000.0),
+             ("500人民幣", 10000, 500.0), ("人民幣2萬", 1, 20000.0)]
 
 
 def test_wan_in_its_traditional_form_is_wan_in_python_and_sql(macros):
-    """TW01–TW05: `萬` after an amount made it no number (parse_amount raised, hd_amount was NULL): the row was
+    """TW01–TW05, TW07: `萬` (or `人民幣`) after an amount made it no number (parse_amount raised, hd_amount was NULL): the row was
     quarantined.  Python and SQL read it as 万 alike (NFKC leaves 萬 as it is: no fold path changes it), and a
     number of 萬 in no amount's place (`约3萬`, `萬3`) is still no amount."""
     from matching.normalize import UnparseableAmount, parse_amount
@@ -192,13 +193,15 @@ def test_wan_in_its_traditional_form_is_wan_in_python_and_sql(macros):
 
 def test_a_header_unit_in_wan_of_its_traditional_form_scales_by_ten_thousand():
     """TW06: a header `余额（萬元）` was read as yuan (its 元 matched, its 萬 was no magnitude): 2.5 meant 2.5 yuan,
-    not 25,000.  Now 萬元 in a header is 万元."""
+    not 25,000; a title row 金額單位：萬元 was no unit at all.  Now 萬元 in a header or a title is 万元."""
     from connectors.maps import load_map
 
     bank_map = load_map("bank")
     assert bank_map.lookup("余额（萬元）")[1] == 10000
     assert bank_map.lookup("余额萬元")[1] == 10000
     assert bank_map.lookup("余额（元）")[1] == 1
+    # TW08: a title row 金額單位：萬元 above the header, as 金额单位：万元
+    assert bank_map.with_title_unit([["银行存款查询结果", "金額單位：萬元"]], ["户名", "余额"]) == ["户名", "余额（万元）"]
 
 
 def _deliver(tmp_path, name: str, data: bytes, marker: str):
