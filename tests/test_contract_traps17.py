@@ -72,6 +72,17 @@ def build() -> World:
     bank(w, a["name"], a["id"], "10000", account="6230000000000001013")
     w.rows["bank"][-2]["查询日期"] = "20261101"
     w.expect("TW13", "CLEAR", "")
+    # the same of a securities account and of a policy (12,000 and 14,000 market value; 11,000 and 13,000 cash value)
+    (a,) = w.household("TW14", [("陈十四", "本人")])
+    for value in ("12000", "14000"):
+        w.add("securities", 姓名=a["name"], 证件号码=a["id"], 证券账户="A0001014", 持仓市值=value, 资金余额="0",
+              查询日期="20261126")
+    w.expect("TW14", "INCOMPLETE", "VALUE_UNKNOWN")
+    (a,) = w.household("TW15", [("陈十五", "本人")])
+    for value in ("11000", "13000"):
+        w.add("insurance", 投保人=a["name"], 投保人证件号=a["id"], 保单号="PTW15", 险种="寿险", 保单状态="有效",
+              现金价值=value, 查询日期="20261126")
+    w.expect("TW15", "INCOMPLETE", "VALUE_UNKNOWN")
 
     # --- a row without a name, its ID misread beyond the known forms: it named nobody, the household CLEAR ----------
     for rid, name, birth, misread in [
@@ -125,15 +136,17 @@ def test_an_amount_in_the_traditional_wan_is_read_as_wan(traps17_run):
 def test_two_balances_of_one_account_and_day_are_one_account_of_unknown_balance(traps17_run):
     """TW10–TW13: a bank's corrected answer delivered beside the original (one account, one 查询日期, 12,000 and
     14,000) was summed: 26,000, a finding from a doubled sum.  Now the smaller counts and the pair is listed as
-    VALUE_UNKNOWN (INCOMPLETE); over the limit either way, the finding stands with the conflict listed."""
-    assert _wrong(traps17_run, ["TW10", "TW11", "TW12", "TW13"]) == {}
+    VALUE_UNKNOWN (INCOMPLETE); over the limit either way, the finding stands with the conflict listed.  The same
+    for a securities account (TW14) and a policy (TW15)."""
+    assert _wrong(traps17_run, ["TW10", "TW11", "TW12", "TW13", "TW14", "TW15"]) == {}
     _, ctx = traps17_run
     gaps = query(ctx, "select request_id, count(*), any_value(reason_zh) from evidence_gaps "
-                      "where code = 'VALUE_UNKNOWN' and source = 'bank' group by 1 order by 1")
-    assert [(r, n) for r, n, _ in gaps] == [("TW10", 2), ("TW11", 2)]
+                      "where code = 'VALUE_UNKNOWN' and request_id like 'TW1%' group by 1 order by 1")
+    assert [(r, n) for r, n, _ in gaps] == [("TW10", 2), ("TW11", 2), ("TW14", 2), ("TW15", 2)]
     assert gaps[0][2] == ("同一账户同一查询日期交付了不同的余额（12000.00 元至 14000.00 元），以哪个为准未知，"
-                          "按较小者计入；请向银行核实")
-    assert query(ctx, "select financial_assets_yuan from figures where request_id = 'TW10'") == [(12000,)]
+                          "按较小者计入；请向交付部门核实")
+    assert query(ctx, "select request_id, financial_assets_yuan from figures where request_id in ('TW10', 'TW14', "
+                      "'TW15') order by 1") == [("TW10", 12000), ("TW14", 12000), ("TW15", 11000)]
     page = (ctx.report_dir / "households" / "TW10.html").read_text(encoding="utf-8")
     assert "同一账户同一查询日期交付了不同的余额" in page
 

@@ -459,18 +459,33 @@ pending_unknown as (
     group by n.request_id, n.member_id, n.source, n.record_id
 ),
 
--- one bank account answered twice for one 查询日期 with two different balances (a correction beside the original;
--- sources.md: one row per account): which is right is unknown; figures.sql counts the smaller, never the sum
+-- one account (a bank account, a securities account, a policy) answered twice for one 查询日期 with two different
+-- values (a correction beside the original; sources.md: one row per account): which is right is unknown;
+-- figures.sql counts the smaller, never the sum
+answers as (
+    select l.request_id, l.member_id, l.source, t.record_id, t.balance_yuan as amount_yuan, '余额' as value_zh,
+        coalesce(t.institution, t.record_id) || ':' || coalesce(t.account_no, '') || ':' || coalesce(t.account_type, '')
+            as account, t.query_date
+    from stg_bank as t inner join links as l on l.record_id = t.record_id and l.source = 'bank'
+    where t.run_date = $run_date
+    union all
+    select l.request_id, l.member_id, l.source, t.record_id, t.market_value_yuan + t.cash_balance_yuan,
+        '持仓市值与资金余额', coalesce(t.securities_account, t.record_id), t.query_date
+    from stg_securities as t inner join links as l on l.record_id = t.record_id and l.source = 'securities'
+    where t.run_date = $run_date
+    union all
+    select l.request_id, l.member_id, l.source, t.record_id, t.cash_value_yuan, '现金价值',
+        coalesce(t.policy_no, t.record_id), t.query_date
+    from stg_insurance as t inner join links as l on l.record_id = t.record_id and l.source = 'insurance'
+    where t.run_date = $run_date and t.policy_status = '有效'
+),
+
 conflicting_balances as (
-    select request_id, member_id, 'bank', 'VALUE_UNKNOWN', record_id, null, null, null, null,
-        printf('同一账户同一查询日期交付了不同的余额（%.2f 元至 %.2f 元），以哪个为准未知，按较小者计入；请向银行核实',
-               lo, hi)
-    from (select l.request_id, l.member_id, t.record_id, min(t.balance_yuan) over answer as lo,
-              max(t.balance_yuan) over answer as hi
-          from stg_bank as t inner join links as l on l.record_id = t.record_id and l.source = 'bank'
-          where t.run_date = $run_date
-          window answer as (partition by l.request_id, l.member_id, coalesce(t.institution, t.record_id),
-                            t.account_no, t.account_type, t.query_date))
+    select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
+        printf('同一账户同一查询日期交付了不同的%s（%.2f 元至 %.2f 元），以哪个为准未知，按较小者计入；请向交付部门核实',
+               value_zh, lo, hi)
+    from (select *, min(amount_yuan) over answer as lo, max(amount_yuan) over answer as hi from answers
+          window answer as (partition by request_id, member_id, source, account, query_date))
     where lo < hi
 ),
 

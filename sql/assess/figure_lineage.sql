@@ -116,20 +116,28 @@ asset_rows as (
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '证券持仓市值+资金余额',
         null, case when s.market_value_yuan is not null or s.cash_balance_yuan is not null
                    then coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) end,
-        null, true, coalesce(s.query_date < max(s.query_date) over account, false),
-        case when s.query_date < max(s.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准' end
+        null, true, coalesce(s.query_date < max(s.query_date) over account or s.market_value_yuan + s.cash_balance_yuan
+                             > min(s.market_value_yuan + s.cash_balance_yuan) over answer, false),
+        case when s.query_date < max(s.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
+             when s.market_value_yuan + s.cash_balance_yuan > min(s.market_value_yuan + s.cash_balance_yuan) over answer
+                 then '同一账户同一查询日期另有不同数值，以哪个为准未知，按较小者计入' end
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     where s.run_date = $run_date
-    window account as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id))
+    window account as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id)),
+        answer as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id), s.query_date)
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id,
         '保险现金价值（' || coalesce(i.policy_status, '') || '）', null, i.cash_value_yuan, null, true,
-        coalesce(i.policy_status <> '有效', true) or coalesce(i.query_date < max(i.query_date) over account, false),
+        coalesce(i.policy_status <> '有效', true) or coalesce(i.query_date < max(i.query_date) over account
+            or i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer, false),
         case when i.query_date < max(i.query_date) over account then '同一保单另有更新的查询结果，以最新一次为准'
-             when coalesce(i.policy_status <> '有效', true) then '保单非有效，不计入' end
+             when coalesce(i.policy_status <> '有效', true) then '保单非有效，不计入'
+             when i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer
+                 then '同一保单同一查询日期另有不同现金价值，以哪个为准未知，按较小者计入' end
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
     where i.run_date = $run_date
-    window account as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id))
+    window account as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id)),
+        answer as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id), i.query_date)
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '住房公积金余额',
         null, f.balance_yuan, null, true, not h.count_housing_fund_balance or f.account_status = '销户',

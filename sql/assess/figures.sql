@@ -180,9 +180,9 @@ income_total as (
 -- (a bank queried on two days) is one account: an answer older than a later linked answer of it is not
 -- counted, never the sum of both (figure_lineage.sql marks it).  Answers of one day (or undated) all count,
 -- as do two holders' coinciding numbers and a 活期 and a 定期 under one number; a copy waiting for review
--- of an account already linked adds nothing.  Two different balances of one account and 查询日期 (a corrected
--- answer delivered beside the original; sources.md: one row per account) are one account of unknown balance:
--- the smaller counts, never the sum, and evidence_gaps.sql lists the pair as VALUE_UNKNOWN.
+-- of an account already linked adds nothing.  Two different balances (values) of one account (policy) and 查询日期
+-- (a corrected answer delivered beside the original; sources.md: one row per account) are one account of unknown
+-- balance: the smaller counts, never the sum, and evidence_gaps.sql lists the pair as VALUE_UNKNOWN.
 bank_accounts as (
     select l.request_id, l.is_confirmed, l.is_pending, hd_exact(b.balance_yuan) as amount_yuan,
         -- the latest linked answer of the account counts (an older one is superseded); over the confirmed links
@@ -211,12 +211,19 @@ securities_accounts as (
         -- the latest linked answer of the account counts (an older one is superseded); over the confirmed links
         -- alone, as if every unconfirmed one were rejected, the latest confirmed answer does
         not coalesce(s.query_date < max(s.query_date) filter (where not l.is_pending) over account, false)
-            and not (l.is_pending and bool_or(not l.is_pending) over account) as is_counted,
+            and not (l.is_pending and bool_or(not l.is_pending) over account)
+            and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
+                s.market_value_yuan + s.cash_balance_yuan) filter (where not l.is_pending) over answer, false)
+            as is_counted,
         l.is_confirmed and not l.is_pending and not coalesce(s.query_date < max(s.query_date) filter (
-            where l.is_confirmed and not l.is_pending) over account, false) as is_counted_if_rejected
+            where l.is_confirmed and not l.is_pending) over account, false)
+            and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
+                s.market_value_yuan + s.cash_balance_yuan) filter (where l.is_confirmed and not l.is_pending)
+                over answer, false) as is_counted_if_rejected
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     where s.run_date = $run_date
-    window account as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id))
+    window account as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id)),
+        answer as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id), s.query_date)
 ),
 
 insurance_policies as (
@@ -224,12 +231,18 @@ insurance_policies as (
         -- the latest linked answer of the account counts (an older one is superseded); over the confirmed links
         -- alone, as if every unconfirmed one were rejected, the latest confirmed answer does
         not coalesce(i.query_date < max(i.query_date) filter (where not l.is_pending) over account, false)
-            and not (l.is_pending and bool_or(not l.is_pending) over account) as is_counted,
+            and not (l.is_pending and bool_or(not l.is_pending) over account)
+            and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (
+                where not l.is_pending and i.policy_status = '有效') over answer, false) as is_counted,
         l.is_confirmed and not l.is_pending and not coalesce(i.query_date < max(i.query_date) filter (
-            where l.is_confirmed and not l.is_pending) over account, false) as is_counted_if_rejected
+            where l.is_confirmed and not l.is_pending) over account, false)
+            and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (
+                where l.is_confirmed and not l.is_pending and i.policy_status = '有效') over answer, false)
+            as is_counted_if_rejected
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
     where i.run_date = $run_date
-    window account as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id))
+    window account as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id)),
+        answer as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id), i.query_date)
 ),
 
 assets as (
