@@ -86,6 +86,10 @@ def nights(tmp_path_factory):
     snaps["rejected"] = _snapshot(work)
     run(RunContext.of(inbox, work, NIGHT2))  # the same night re-run
     snaps["rerun"] = _snapshot(work)
+    w.rows["requests"] = [r for r in w.rows["requests"] if r["委托编号"] != "AZ03"]  # the agency withdrew AZ03
+    w.write(inbox, NIGHT2)
+    run(RunContext.of(inbox, work, NIGHT2))
+    snaps["withdrawn"] = _snapshot(work)
     return {"world": w, "inbox": inbox, "work": work, "snaps": snaps, "key": key}
 
 
@@ -119,6 +123,7 @@ def test_az02_an_outcome_a_decision_replaced_stays_queryable(nights):
     snaps = nights["snaps"]
     night2 = [r for r in snaps["night2"]["outcomes"] if r[:2] == (NIGHT2, "AZ02")][0]
     assert night2[2] == "INCOMPLETE"
+    assert snaps["rerun"]["history"] == snaps["rejected"]["history"]
     final = snaps["rerun"]["history"]
     az02 = [(v, o, f, cur) for d, rid, v, o, f, cur, _ in final if (d, rid) == (NIGHT2, "AZ02")]
     assert [(v, o, cur) for v, o, f, cur in az02] == [(1, "INCOMPLETE", False), (2, "FINDINGS", False),
@@ -260,3 +265,13 @@ def test_az08_the_auditor_connection_reads_only_this_database(nights, sql):
         assert con.sql("select count(*) from duckdb_databases() where not internal").fetchall()[0][0] == 1
     finally:
         con.close()
+
+
+def test_az09_a_withdrawn_household_keeps_its_earlier_outcome(nights):
+    """AZ09: night 2 re-run without AZ03 (withdrawn from the request list): `outcomes` no longer has it, and
+    `outcome_history` keeps its CLEAR of the earlier publications, superseded by a current version without outcome."""
+    snaps = nights["snaps"]
+    assert [r for r in snaps["withdrawn"]["outcomes"] if r[:2] == (NIGHT2, "AZ03")] == []
+    az03 = [(v, o, cur) for d, rid, v, o, f, cur, _ in snaps["withdrawn"]["history"] if (d, rid) == (NIGHT2, "AZ03")]
+    assert az03 == [(1, "CLEAR", False), (2, None, True)]
+    assert [r for r in snaps["withdrawn"]["history"] if r[0] == NIGHT1] == snaps["night1"]["history"]

@@ -1,4 +1,4 @@
--- outcome_history: every outcome each household's verification of a run date was published with: version 1 the first, the current one is_current (a re-run, late delivery or review decision superseded the others; each publication is in access_log).
+-- outcome_history: every outcome each household's verification of a run date was published with: version 1 the first, the current one is_current (a re-run, late delivery or review decision superseded the others; each publication is in access_log); outcome NULL: a re-run no longer had the request.
 with
 
 versions as (

@@ -38,7 +38,7 @@ create table if not exists audit_anchors (
 create table if not exists outcome_history (
     run_date varchar,
     request_id varchar,
-    outcome varchar,
+    outcome varchar,              -- NULL: the request is no longer in the run (a re-run without it)
     findings varchar,
     published_at timestamptz      -- the publication that first carried this outcome
 );
