@@ -220,8 +220,9 @@ def _review_decisions_sql(con) -> str | None:
             continue
         q = '"' + col.replace('"', '""') + '"'
         parts.append(f"hd_audit_mask({q}) as {q}" if typ == "VARCHAR" and "hash" not in col else q)
-    parts += ["lead(decided_at) over (partition by decision_key order by decided_at) as superseded_at",
-              "decided_at < max(decided_at) over (partition by decision_key) as is_superseded"]
+    if {"decision_key", "decided_at"} <= set(_columns(con, "review_decisions")):  # a later decision replaces it
+        parts += ["lead(decided_at) over (partition by decision_key order by decided_at) as superseded_at",
+                  "decided_at < max(decided_at) over (partition by decision_key) as is_superseded"]
     return "select " + ", ".join(parts) + " from review_decisions"
 
 
