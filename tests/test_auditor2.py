@@ -55,6 +55,7 @@ def _snapshot(work) -> dict:
             "columns": q("select table_name, column_name, data_type from duckdb_columns() "
                          "where database_name = current_database() order by all"),
             "outcomes": q("select run_date, request_id, outcome, findings from outcomes order by all"),
+            "runs": q("select run_date, run_id, started_at, finished_at, published_at from runs order by 1"),
             "history": q("select run_date, request_id, version, outcome, findings, is_current, "
                          "superseded_at is not null from outcome_history order by all"),
         }
@@ -275,3 +276,16 @@ def test_az09_a_withdrawn_household_keeps_its_earlier_outcome(nights):
     az03 = [(v, o, cur) for d, rid, v, o, f, cur, _ in snaps["withdrawn"]["history"] if (d, rid) == (NIGHT2, "AZ03")]
     assert az03 == [(1, "CLEAR", False), (2, None, True)]
     assert [r for r in snaps["withdrawn"]["history"] if r[0] == NIGHT1] == snaps["night1"]["history"]
+
+
+def test_az10_a_review_decision_keeps_the_runs_record(nights):
+    """AZ10: the auditor database re-published after a review decision (and a late delivery, the same call) kept
+    night 2's run id, start and end time in `runs` (it wrote them empty and `hedui-<date>`): only the publication
+    time moves."""
+    snaps = nights["snaps"]
+    night2 = {r[0]: r for r in snaps["night2"]["runs"]}[NIGHT2]
+    for step in ("confirmed", "rejected"):
+        after = {r[0]: r for r in snaps[step]["runs"]}[NIGHT2]
+        assert after[:4] == night2[:4] and after[4] > night2[4], step
+    assert night2[2] is not None and night2[3] is not None
+    assert snaps["confirmed"]["runs"][0] == snaps["night2"]["runs"][0]  # night 1 untouched

@@ -297,6 +297,9 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
                   for t in ("audit_runs", "audit_anchors", "outcome_history")}
         con.sql("begin transaction")
         con.execute("delete from audit_runs where run_date = ?", [run_date])
+        if started_at is finished_at is None and before["audit_runs"]:  # re-published (a review decision, a late
+            _, earlier_id, *_, started_at, finished_at, _, _ = before["audit_runs"][0]  # file): the run's record
+            run_id = run_id or earlier_id
         con.execute("insert into audit_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_date, run_id or f"hedui-{run_date}", code_version or describe_code_version(),
                      list(policy_versions), json.dumps(policy_files()), started_at, finished_at,
