@@ -56,6 +56,7 @@ def _snapshot(work) -> dict:
                          "where database_name = current_database() order by all"),
             "outcomes": q("select run_date, request_id, outcome, findings from outcomes order by all"),
             "runs": q("select run_date, run_id, started_at, finished_at, published_at from runs order by 1"),
+            "summary": _summary(work),
             "history": q("select run_date, request_id, version, outcome, findings, is_current, "
                          "superseded_at is not null from outcome_history order by all"),
         }
@@ -63,8 +64,20 @@ def _snapshot(work) -> dict:
         con.close()
 
 
+def _summary(work) -> dict | None:
+    """Night 2's stored run summary (outcome counts) and outcomes.csv counts, when there is a summary."""
+    report = work / "reports" / NIGHT2
+    if not (report / "run_summary.json").exists():
+        return None
+    with open(report / "outcomes.csv", encoding="utf-8") as fh:
+        rows = [r["outcome"] for r in csv.DictReader(fh)]
+    stored = json.loads((report / "run_summary.json").read_text(encoding="utf-8"))
+    return {"summary": stored["outcomes"], "csv": {o: rows.count(o) for o in set(rows)}}
+
+
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory):
+    from hedui.cli import main
     from hedui.pipeline import RunContext, run
     from hedui.review.decisions import record_decision
 
@@ -77,7 +90,7 @@ def nights(tmp_path_factory):
     run(RunContext.of(inbox, work, NIGHT1))
     snaps["night1"] = _snapshot(work)
     ctx2 = RunContext.of(inbox, work, NIGHT2)
-    run(ctx2)
+    assert main(["run", "--inbox", str(inbox), "--workdir", str(work), "--date", NIGHT2]) == 0  # with its summary
     snaps["night2"] = _snapshot(work)
     key = contract_world.query(ctx2, "select decision_key from review_queue where run_date = ? and request_id = 'AZ02'",
                                [NIGHT2])[0][0]
@@ -289,3 +302,16 @@ def test_az10_a_review_decision_keeps_the_runs_record(nights):
         assert after[:4] == night2[:4] and after[4] > night2[4], step
     assert night2[2] is not None and night2[3] is not None
     assert snaps["confirmed"]["runs"][0] == snaps["night2"]["runs"][0]  # night 1 untouched
+
+
+def test_az11_the_run_summary_follows_a_review_decision(nights):
+    """AZ11: night 2's run_summary.json (`hedui run`) counted AZ02 INCOMPLETE; after the confirmation and the
+    rejection it counts the outcomes `runs` of the auditor database and outcomes.csv count (it kept the night's)."""
+    snaps = nights["snaps"]
+    assert snaps["night2"]["summary"]["summary"].get("INCOMPLETE") == 1
+    for step in ("night2", "confirmed", "rejected"):
+        got = snaps[step]["summary"]
+        night = [r for r in snaps[step]["outcomes"] if r[0] == NIGHT2]
+        by = {o: sum(r[2] == o for r in night) for o in {r[2] for r in night}}
+        assert got["summary"] == got["csv"] == by, step
+    assert snaps["rejected"]["summary"]["summary"] == {"CLEAR": 2, "FINDINGS": 1}
