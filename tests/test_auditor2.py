@@ -163,7 +163,8 @@ def test_az03_a_superseded_decision_is_marked_superseded(nights):
 
 
 def test_az04_outcomes_agree_between_csv_auditor_runs_and_pages(nights):
-    """AZ04: for each night, outcomes.csv, the auditor's `outcomes` and `runs`' counts per outcome say the same."""
+    """AZ04: for each night, outcomes.csv, the auditor's `outcomes`, `runs`' counts per outcome and the household
+    pages (one per household, no page of a withdrawn one) say the same."""
     work = nights["work"]
     con = _auditor(work)
     try:
@@ -177,8 +178,9 @@ def test_az04_outcomes_agree_between_csv_auditor_runs_and_pages(nights):
                              params=[d]).fetchall()[0]
             by = {o: sum(r[1] == o for r in db_rows) for o in ("CLEAR", "FINDINGS", "INCOMPLETE")}
             assert counts == (len(db_rows), by["CLEAR"], by["FINDINGS"], by["INCOMPLETE"])
-            pages = {p.stem for p in (work / "reports" / d / "households").glob("*.html")}
-            assert {r[0] for r in db_rows} <= pages
+            pages = {p.stem: re.findall(r'data-outcome="([A-Z]+)"', p.read_text(encoding="utf-8"))
+                     for p in (work / "reports" / d / "households").glob("*.html")}
+            assert pages == {rid: [outcome] for rid, outcome, _ in db_rows}
     finally:
         con.close()
 
