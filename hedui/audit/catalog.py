@@ -26,7 +26,8 @@ TABLES_ZH = {
     "query_ledger": "查询台账：每批每个被查询的已授权成员一行：委托、用途、授权书、成员假名、所查询的部门（列表）、时间、批次",
     "audit_anchors": "审计日志锚点：每批发布时审计日志末条记录的序号与哈希，hedui audit verify 据此核对",
     "review_queue": "复核队列：提交人工复核的每个概率匹配对及其权重、判定区间与最新决定",
-    "review_decisions": "复核决定：工作人员对概率匹配的决定（不含个人信息列，成员为假名，文字已脱敏）",
+    "review_decisions": "复核决定：工作人员对概率匹配的每项决定（后来的决定取代之前的：is_superseded；不含个人信息列，成员为假名，文字已脱敏）",
+    "outcome_history": "结论沿革：每批每户发布过的每个结论（重跑、迟到数据补入、复核决定后的新结论取代旧结论，旧结论保留：is_current）",
     "access_log": "审计日志：批次运行、报告生成、导出、复核决定、查看明文、清除、密钥轮换等，逐条哈希链接",
     "access_log_check": "审计日志校验：发布本库时对审计日志的校验结果",
     "catalog": "目录：每张表的说明",
@@ -141,6 +142,16 @@ COLUMNS_ZH = {
     "table_name": "表名",
     "description": "说明",
     "data_type": "数据类型",
+    "figure_item": "该记录计入的家庭指标项目（收入、金融资产等）",
+    "period_month": "所属月份",
+    "count_housing_fund_balance": "政策参数：公积金余额是否计入金融资产",
+    "exempt_vehicle_types": "政策参数：不计入的车辆类型",
+    "business_always_review_types": "政策参数：一律提示核实的市场主体类型",
+    "excluded_income_items": "政策参数：不计入收入的项目",
+    "version": "版本号（1 为首次发布）",
+    "superseded_at": "被取代的时间（为空：现行）",
+    "is_current": "是否为现行结论",
+    "is_superseded": "是否已被后来的决定取代",
 }
 
 _PATTERNS = (

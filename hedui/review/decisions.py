@@ -83,6 +83,9 @@ def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer
     outcome = outcomes[pair["request_id"]]
     kept = pages[pair["request_id"]]
     _refresh_auditor_db(ctx)
+    from hedui.ops.run_summary import refresh
+
+    refresh(ctx)  # the date's stored summary counts the outcomes as they are now, as `runs` of the auditor database
     return {"request_id": pair["request_id"], "outcome": outcome[0], "findings": outcome[1],
             "version": kept["version"], "households": households}
 

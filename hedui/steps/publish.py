@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 AUDITOR_TABLES = ("runs", "input_files", "source_status", "reconciliation", "households", "members",
                   "figures", "outcomes", "findings", "evidence", "quarantine_counts", "previous_verification",
-                  "changes", "query_ledger", "audit_anchors")
+                  "changes", "query_ledger", "audit_anchors", "outcome_history")
 
 
 OPTIONAL_TABLES = ("review_queue",)  # published when the working database has them
@@ -220,6 +220,9 @@ def _review_decisions_sql(con) -> str | None:
             continue
         q = '"' + col.replace('"', '""') + '"'
         parts.append(f"hd_audit_mask({q}) as {q}" if typ == "VARCHAR" and "hash" not in col else q)
+    if {"decision_key", "decided_at"} <= set(_columns(con, "review_decisions")):  # a later decision replaces it
+        parts += ["lead(decided_at) over (partition by decision_key order by decided_at) as superseded_at",
+                  "decided_at < max(decided_at) over (partition by decision_key) as is_superseded"]
     return "select " + ", ".join(parts) + " from review_decisions"
 
 
@@ -291,9 +294,12 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
                 "select distinct policy_id from households where run_date = ? and policy_id is not null "
                 "order by 1", params=[run_date]).fetchall()] if db.table_exists(con, "households") else []
         before = {t: con.execute(f"select * from {t} where run_date = ?", [run_date]).fetchall()
-                  for t in ("audit_runs", "audit_anchors")}
+                  for t in ("audit_runs", "audit_anchors", "outcome_history")}
         con.sql("begin transaction")
         con.execute("delete from audit_runs where run_date = ?", [run_date])
+        if started_at is finished_at is None and before["audit_runs"]:  # re-published (a review decision, a late
+            _, earlier_id, *_, started_at, finished_at, _, _ = before["audit_runs"][0]  # file): the run's record
+            run_id = run_id or earlier_id
         con.execute("insert into audit_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_date, run_id or f"hedui-{run_date}", code_version or describe_code_version(),
                      list(policy_versions), json.dumps(policy_files()), started_at, finished_at,
@@ -302,6 +308,9 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
             seq, h = audit_log.head()
             con.execute("delete from audit_anchors where run_date = ?", [run_date])
             con.execute("insert into audit_anchors values (?, ?, ?, ?)", [run_date, seq, h, published_at])
+        if db.table_exists(con, "outcomes"):  # an outcome a re-run, late delivery or review decision replaces stays
+            con.sql("insert into outcome_history " + db.sql_text("publish/outcome_history.sql"),
+                    params={"run_date": run_date, "published_at": published_at})
         con.sql("commit")
 
         req_cols = _columns(con, "stg_requests")

@@ -32,3 +32,13 @@ create table if not exists audit_anchors (
     hash varchar,
     anchored_at timestamptz
 );
+
+-- outcome_history: every outcome a household's verification of a run date was published with, in order (a re-run,
+-- a late delivery or a review decision re-assesses the date and replaces `outcomes`; the earlier outcome stays here)
+create table if not exists outcome_history (
+    run_date varchar,
+    request_id varchar,
+    outcome varchar,              -- NULL: the request is no longer in the run (a re-run without it)
+    findings varchar,
+    published_at timestamptz      -- the publication that first carried this outcome
+);
