@@ -25,7 +25,7 @@ from hedui.steps.report.display import _escape
 log = logging.getLogger(__name__)
 
 #: digests.template_fingerprint() of the templates `render_page` reproduces
-FINGERPRINT = "69a6b18284fa56b0"
+FINGERPRINT = "c10288c7aa1d0358"
 
 
 def _join(value, d: str = "") -> str:
