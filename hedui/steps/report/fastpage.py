@@ -25,7 +25,7 @@ from hedui.steps.report.display import _escape
 log = logging.getLogger(__name__)
 
 #: digests.template_fingerprint() of the templates `render_page` reproduces
-FINGERPRINT = "c10288c7aa1d0358"
+FINGERPRINT = "3f292396aee7d620"
 
 
 def _join(value, d: str = "") -> str:
