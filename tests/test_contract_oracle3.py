@@ -34,6 +34,8 @@ from pathlib import Path
 import pytest
 from contract_world import World, fresh_ids, outcomes, query
 
+from hedui.steps.report.display import chinese_date
+
 RUN1, RUN2 = "20261128", "20270110"
 
 
@@ -428,7 +430,7 @@ def test_ot05_a_dispute_gives_a_new_version_keeps_the_old_and_shows_the_differen
     assert page(ctx1, "OT02") == runs["snapshot"]["OT02"]  # the old version is kept, unchanged
     t = plain(page(ctx2, "OT02"))
     assert "第 2 版报告" in t and "与上次核对相比（复核：本委托的上一版报告）" in t
-    assert f"上次核对：批次 {RUN1}，委托编号 OT02，结论 “发现超出政策规定情形”" in t
+    assert f"上次核对：批次 {chinese_date(RUN1)}，委托编号 OT02，结论 “发现超出政策规定情形”" in t
     assert "不再出现的情形：家庭月人均收入高于保障标准（INCOME_OVER_STANDARD）" in t
     # the finding went with a new year's policy version (another standard, another window): the difference
     # shown says the two were weighed by different versions, else it reads as if only the facts had changed
@@ -451,7 +453,7 @@ def test_ot07_rechecks_have_the_oracles_outcome_and_list_each_event_alone(runs):
             outcome, codes = "FINDINGS", "MEMBER_REGISTRATION_ENDED"
         assert got[rid] == (outcome, codes), rid
         t = plain(page(ctx, rid))
-        assert f"上次核对：批次 {RUN1}，委托编号 OT3{k}，" in t, rid
+        assert f"上次核对：批次 {chinese_date(RUN1)}，委托编号 OT3{k}，" in t, rid
         rows = query(ctx, "select change, kind from changes where run_date = ? and request_id = ?", [RUN2, rid])
         if kind is None:  # OT37R, OT38R: nothing that is an event
             assert rows == [] and "与上次核对相比，车辆、房产、企业、工作单位、户籍状态均无变化。" in t, (rid, rows)
@@ -495,5 +497,5 @@ def test_ot08_an_urgent_recheck_in_a_new_year_names_the_version_of_the_previous_
         urgent = verify_household(runs["urgent_work"], rows, answers=answers, run_date="20270105")
     assert (urgent["outcome"], urgent["findings"]) == ("CLEAR", "")
     t = plain(Path(urgent["report"]).read_text(encoding="utf-8"))
-    assert f"上次核对：批次 {RUN1}，委托编号 OT38，" in t
+    assert f"上次核对：批次 {chinese_date(RUN1)}，委托编号 OT38，" in t
     assert "上次核对所用政策版本：JX-2026" in t and "本次所用政策版本：JX-2027" in t, t

@@ -322,7 +322,7 @@ def test_a_re_verification_is_a_new_version_the_old_kept_and_the_difference_show
     assert kept == ["v1.html", "v2.html"] and "第 2 版报告" in first
     assert "第 3 版报告" in second
     assert "与上次核对相比（复核：本委托的上一版报告）" in second
-    assert "上次核对：批次 20261128，委托编号 D01，结论 “未发现超出政策规定情形”" in second
+    assert "上次核对：批次 2026年11月28日，委托编号 D01，结论 “未发现超出政策规定情形”" in second
     assert "新增情形：家庭人均金融资产超过限额（FINANCIAL_ASSETS_OVER_LIMIT）" in second
 
 
@@ -348,7 +348,8 @@ def test_each_event_between_two_checks_raises_one_alert_and_is_listed_as_a_chang
     assert alerts[0]["member_id_masked"] == masked and detail in alerts[0]["detail_zh"]
     t = re.sub(r"\s+", " ", text(page(work, RUN2, rid)))
     assert "与上次核对相比（动态复核：该家庭的上次核对）" in t
-    assert re.search(f"新增 {re.escape(kind_zh)} {re.escape(masked)} [^ ]*{re.escape(detail)}", t), t
+    assert re.search(f"新增 {re.escape(kind_zh)} {spouse['name']}（{re.escape(masked)}） [^ ]*{re.escape(detail)}",
+                     t), t
     # nothing happened to the household before: its first check raised nothing
     assert not [a for a in read_csv(work / "reports" / RUN1 / "alerts.csv")]
 

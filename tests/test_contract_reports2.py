@@ -172,11 +172,11 @@ def test_every_incomplete_page_names_what_is_missing(run):
     world, _, before = run
     p = before["pages"]
     d, e, f, n = (person(world, x) for x in ("褚隔离", "蒋待核", "沈面积", "秦没签"))
-    assert (f"银行 账户 文件 bank/20261128/bank_20261128.csv 第 2 行 褚*（{masked(d)}） {masked(d)} "
+    assert (f"银行 账户 文件 bank/20261128/bank_20261128.csv 第 2 行 褚隔离（{masked(d)}） {masked(d)} "
             "按身份证号关联到该成员的记录被隔离，内容未能核对：\"余额\"值\"8O0.00\"无法识别为金额") in p["RP04"]
-    assert re.search(rf"银行 账户 文件 bank/20261128/bank_20261128\.csv 第 3 行 蒋\*（{re.escape(masked(e))}，本人） "
+    assert re.search(rf"银行 账户 文件 bank/20261128/bank_20261128\.csv 第 3 行 蒋待核（{re.escape(masked(e))}，本人） "
                      r"\d+\.\d\d 家庭人均金融资产超过限额", p["RP05"])
-    assert (f"不动产登记 文件 real_estate/20261128/real_estate_20261128.csv 第 3 行 沈*（{masked(f)}） "
+    assert (f"不动产登记 文件 real_estate/20261128/real_estate_20261128.csv 第 3 行 沈面积（{masked(f)}） "
             "记录缺少“建筑面积”，按未知处理（不按 0 计）") in p["RP06"]
     assert "发现以下情形" in p["RP06"]  # FINDINGS, the gap still listed
     assert f"成员未签署授权书：秦没签（{masked(n)}，配偶）：该成员无授权书，未查询其信息" in p["RP09"]

@@ -54,13 +54,13 @@ def _values(rich: bool, **over):
     lineage_row = dict(request_id="R", figure_code="INCOME_OVER_STANDARD", source="tax", item="工资<薪金>",
                        period_month=dt.date(2026, 6, 1), amount_yuan=1500.0, is_in_window=True, is_excluded=False,
                        exclusion_zh=None, is_counted=True, file_name="tax'1.csv", row_no=3, delivery_date="2026-11-19",
-                       method_zh="概率匹配", match_weight=11.5, is_confirmed=False, member_name_masked="张*",
+                       method_zh="概率匹配", match_weight=11.5, is_confirmed=False, member_name="张三",
                        member_relation="本人", _h="l")
     lineage_rows = [_row(**lineage_row),
                     _row(**{**lineage_row, "period_month": dt.date(2026, 8, 1), "match_weight": None,
                             "is_confirmed": True}),
                     _row(**{**lineage_row, "period_month": None, "amount_yuan": None, "is_counted": False,
-                            "member_name_masked": None, "member_relation": None}),
+                            "member_name": None, "member_relation": None}),
                     _row(**{**lineage_row, "item": "奖金", "is_in_window": False, "is_counted": False,
                             "period_month": dt.date(2026, 2, 1)})]
     gap = dict(request_id="R", code="NO_AUTHORIZATION", code_zh="成员未签署授权书", detail_zh="未<授权>",
@@ -68,7 +68,7 @@ def _values(rich: bool, **over):
                match_weight=None, is_confirmed=True, is_gap=True, _h="g")
     unweighed = dict(request_id="R", code="UNCONFIRMED_LINK", source="bank", file_name="b&1.csv", row_no=4,
                      match_weight=9.875, related_code="FINANCIAL_ASSETS_OVER_LIMIT", related_zh="资产<超限>",
-                     reason_zh=HOSTILE, member_name_masked="张*", member_id_masked="110***",
+                     reason_zh=HOSTILE, member_name="张三", member_id_masked="110***",
                      member_relation="本人", record_id_masked="110***9", _h="u")
     values = dict(
         h=_household(), run_date="20261128", version=2, outcome_zh=OUTCOME_ZH["FINDINGS"], outcome_names=OUTCOME_ZH,
@@ -85,8 +85,8 @@ def _values(rich: bool, **over):
                                    members_not_compared_zh="张<三（360102********1234）")
         values.update(
             previous=previous, finding_diff={"added": ["VEHICLE", "NEW<"], "removed": ["BUSINESS_ROLE"]},
-            changes=[_row(change="added", kind="vehicle", member_masked="110***", detail_zh=HOSTILE, _h="c"),
-                     _row(change="gone", kind="other<", member_masked="", detail_zh="房", _h="c")],
+            changes=[_row(change="added", kind="vehicle", member_label="张三（110***）", detail_zh=HOSTILE, _h="c"),
+                     _row(change="gone", kind="other<", member_label="", detail_zh="房", _h="c")],
             findings=[_row(**finding), _row(**{**finding, "match_weight": 12.345, "is_confirmed": False,
                                                "member_label": None, "source": "unknown<"}),
                       _row(**{**finding, "code": "INCOME_OVER_STANDARD", "file_name": None}),
@@ -95,7 +95,7 @@ def _values(rich: bool, **over):
             gaps=[_row(**gap), _row(**{**gap, "member_label": "李四（2）", "code_zh": "<gap>"})],
             unweighed=[_row(**unweighed),
                        _row(**{**unweighed, "file_name": None, "match_weight": None, "related_code": None,
-                               "related_zh": None, "member_relation": None, "member_name_masked": None}),
+                               "related_zh": None, "member_relation": None, "member_name": None}),
                        _row(**{**unweighed, "code": "RECORD_QUARANTINED", "record_id_masked": None}),
                        _row(**{**unweighed, "code": "VALUE_UNKNOWN", "member_id_masked": None}),
                        _row(**{**unweighed, "code": "VALUE_UNKNOWN", "file_name": None})],

@@ -224,11 +224,12 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
     versions = dict(con.sql(
         "select request_id, count(distinct run_date) from outcomes "
         "where run_date <= $run_date group by request_id", params=params).fetchall())
-    masked = {(rid, m["id_norm"]): m["id_masked"] for rid, ms in members.items() for m in ms}
+    masked = {(rid, m["id_norm"]): m["name"] + (f"（{m['id_masked']}）" if m["id_masked"] else "")
+              for rid, ms in members.items() for m in ms}
     changes: dict[str, list[dict]] = defaultdict(list)
     for c in _rows(con.sql("select * from changes where run_date = $run_date "
                            "order by request_id, change, kind, fact_key", params=params)):
-        c["member_masked"] = masked.get((c["request_id"], c["member_id"]), "")
+        c["member_label"] = masked.get((c["request_id"], c["member_id"]), "")
         changes[c["request_id"]].append(c)
     _write_alerts(out / "alerts.csv", households, previous, changes, members)
     records = _linked_records(con, run_date, [s for s in sources() if s != REQUESTS])
@@ -248,7 +249,7 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
     for rows in unweighed.values():
         rows[:] = [r for r in rows if r.code in UNWEIGHED_CODES]
         for r in rows:
-            r.member_name_masked = r.name[:1] + "*" if r.name else None
+            r.member_name = r.name
             r.related_zh = FINDING_ZH.get(r.related_code, r.related_code) if r.related_code else None
     lineage = _by_request(con.execute(
         "select x.*, r.file_name, r.row_no, r.delivery_date, k.method, k.match_weight, "
@@ -270,7 +271,7 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
         "x.item, x.period_month, r.file_name, r.row_no", params))
     for rows in lineage.values():
         for r in rows:
-            r.member_name_masked = r.name[:1] + "*" if r.name else None
+            r.member_name = r.name
             r.method_zh = METHOD_ZH.get(r.method, "")
     names = {s["source"]: s["source_zh"] for s in statuses}
 

@@ -242,11 +242,11 @@ def lineage_groups(rows: list) -> dict[str, list[SimpleNamespace]]:
     for r in rows:
         status = ("计入" if r.is_counted else "不计入（窗口外）" if not r.is_in_window
                   else (r.exclusion_zh or "按政策不计入") if r.is_excluded else "金额未知，未计入")
-        key = (r.member_name_masked, r.member_relation, r.source, r.item, status)
+        key = (r.member_name, r.member_relation, r.source, r.item, status)
         g = out[r.figure_code].get(key)
         if g is None:
             g = out[r.figure_code][key] = SimpleNamespace(
-                member=r.member_name_masked or "—", relation=r.member_relation or "", source=r.source, item=r.item,
+                member=r.member_name or "—", relation=r.member_relation or "", source=r.source, item=r.item,
                 status=status, n=0, total=0.0, first=None, last=None, rows=[])
         g.n += 1
         g.total += r.amount_yuan or 0.0

@@ -25,7 +25,7 @@ from hedui.steps.report.display import _escape
 log = logging.getLogger(__name__)
 
 #: digests.template_fingerprint() of the templates `render_page` reproduces
-FINGERPRINT = "208e2ab513286922"
+FINGERPRINT = "3f292396aee7d620"
 
 
 def _join(value, d: str = "") -> str:
@@ -101,7 +101,7 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
       f'data-findings="{e(h.findings or "")}">{e(outcome_zh)}</span></p>\n\n')
     if previous:
         same = "复核：本委托的上一版报告" if previous.is_same_request else "动态复核：该家庭的上次核对"
-        a(f'\n<h2>与上次核对相比（{e(same)}）</h2>\n<p>上次核对：批次 {e(previous.previous_run_date)}，'
+        a(f'\n<h2>与上次核对相比（{e(same)}）</h2>\n<p>上次核对：批次 {e(cdate(previous.previous_run_date))}，'
           f'委托编号 {e(previous.previous_request_id)}，结论\n“{e(outcome_names.get(previous.previous_outcome, "—"))}”')
         if previous.previous_findings:
             a("（")
@@ -134,7 +134,7 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
             a("\n<table><thead><tr><th>变化</th><th>类别</th><th>成员</th><th>内容</th></tr></thead>\n")
             for c in changes:
                 a(f'<tr><td>{e("新增" if c.change == "added" else "不再存在")}</td>'
-                  f"<td>{e(kind_zh.get(c.kind, c.kind))}</td><td>{e(c.member_masked)}</td>"
+                  f"<td>{e(kind_zh.get(c.kind, c.kind))}</td><td>{e(c.member_label)}</td>"
                   f"<td>{e(c.detail_zh)}</td></tr>")
             a("\n</table>\n")
         elif previous.kinds_not_compared_zh or previous.members_not_compared_zh:
@@ -169,7 +169,7 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
     if unweighed:
         _unweighed(a, e, unweighed, source_names)
     a("\n")
-    _figures(a, e, yuan, h)
+    _figures(a, e, yuan, cdate, h)
     a("\n<h2>家庭成员</h2>\n<table>\n<thead><tr><th>姓名</th><th>身份证号</th><th>与申请人关系</th><th>授权</th>"
       "</tr></thead>\n")
     for m in members:
@@ -283,7 +283,7 @@ def _unweighed(a, e, unweighed, source_names) -> None:
         for g in waiting:
             a(f'\n<tr><td>{e(source_names.get(g.source, g.source))}</td><td class="cite">')
             a(f"文件 {e(g.file_name)} 第 {e(g.row_no)} 行" if g.file_name else "—")
-            a(f"</td>\n<td>{e(g.member_name_masked or '—')}（{e(g.member_id_masked or '—')}")
+            a(f"</td>\n<td>{e(g.member_name or '—')}（{e(g.member_id_masked or '—')}")
             if g.member_relation:
                 a(f"，{e(g.member_relation)}")
             a("）</td>\n<td>")
@@ -299,7 +299,7 @@ def _unweighed(a, e, unweighed, source_names) -> None:
           "<th>涉及成员</th><th>记录中的证件号码</th><th>隔离原因</th></tr>\n")
         for g in quarantined:
             a(f'\n<tr><td>{e(source_names.get(g.source, g.source))}</td><td class="cite">文件 {e(g.file_name)} '
-              f"第 {e(g.row_no)} 行</td>\n<td>{e(g.member_name_masked or '—')}（{e(g.member_id_masked or '—')}）</td>"
+              f"第 {e(g.row_no)} 行</td>\n<td>{e(g.member_name or '—')}（{e(g.member_id_masked or '—')}）</td>"
               f"<td>{e(g.record_id_masked or '—')}</td>\n<td>{e(g.reason_zh)}</td></tr>\n")
         a("\n</table>\n")
     a("\n")
@@ -311,7 +311,7 @@ def _unweighed(a, e, unweighed, source_names) -> None:
             a(f"文件 {e(g.file_name)} 第 {e(g.row_no)} 行" if g.file_name else "—")
             if g.related_zh:  # a request row's gap: the rows it disagrees with
                 a(f"<br>{e(g.related_zh)}")
-            a(f"</td>\n<td>{e(g.member_name_masked or '—')}（{e(g.member_id_masked or '—')}）</td>"
+            a(f"</td>\n<td>{e(g.member_name or '—')}（{e(g.member_id_masked or '—')}）</td>"
               f"<td>{e(g.reason_zh)}</td></tr>\n")
         a("\n</table>\n")
     a("\n")
@@ -323,7 +323,7 @@ def _policy(e, h) -> str:
     return f"{e(h.policy_id)}：{e(h.policy_source_zh)}"
 
 
-def _figures(a, e, yuan, h) -> None:
+def _figures(a, e, yuan, cdate, h) -> None:
     if h.policy_id is None:  # no version applies: no limit to compare with (evidence_gaps.sql names the gap)
         a("<h2>家庭指标与政策限额</h2>\n<p><b>没有适用于本户的政策版本：保障标准和各项限额无法确定，"
           "家庭指标未与限额比较（见待核实的信息）。</b></p>\n")
@@ -333,7 +333,7 @@ def _figures(a, e, yuan, h) -> None:
     units_over = "over" if h.n_residential_units > h.max_residential_units else ""
     a("<h2>家庭指标与政策限额</h2>\n<table>\n<thead><tr><th>指标</th><th>家庭数值</th><th>政策限额</th></tr></thead>\n"
       f"<tr><td>家庭人口（申报）</td><td>{e(h.n_members)} 人（已授权 {e(h.n_authorized)} 人）</td><td>—</td></tr>\n"
-      f"<tr><td>月人均收入（{e(h.window_start)} 至 {e(h.window_end)} 前，{e(h.income_window_months)} 个月平均）</td>\n"
+      f"<tr><td>月人均收入（{e(cdate(h.window_start))}至{e(cdate(h.window_end))}前，{e(h.income_window_months)} 个月平均）</td>\n"
       f'  <td class="{income_over}">{e(yuan(h.income_monthly_per_capita_yuan))} 元</td>'
       f"<td>保障标准 {e(yuan(h.standard_monthly_yuan))} 元/人·月</td></tr>\n"
       "<tr><td class=\"muted\">　其中：计税收入 / 已缴税额 / 养老失业待遇 / 按缴费基数估算工资 / 个人缴费</td>\n"

@@ -118,11 +118,11 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "                                      order by row_no, rowid) = 1) m "
           "  on m.request_id = f.request_id and m.id_norm = f.member_id "
           "where f.run_date = $run_date", parts / "findings", params)
-    # 待核实的信息: each record not weighed, naming the member it may be about (masked)
+    # 待核实的信息: each record not weighed, naming the member it may be about (name, masked ID)
     _copy(con, "select b.batch, g.request_id, g.code, g.source, g.file_name, g.row_no, g.match_weight, "
           f"g.related_code, coalesce({_sql_case('g.related_code', FINDING_ZH, 'g.related_code')}, "
           f"{REQUEST_ROWS_SQL}) as related_zh, "  # a request row's gap: the rows it disagrees with
-          "hd_audit_mask(g.reason_zh) as reason_zh, hd_mask_name(m.name) as member_name_masked, "
+          "hd_audit_mask(g.reason_zh) as reason_zh, m.name as member_name, "
           "m.id_masked as member_id_masked, m.relation as member_relation, q.id_masked as record_id_masked, "
           "row_number() over (order by g.request_id, g.code, g.source, g.file_name, g.row_no, g.rowid) as _ord "
           "from evidence_gaps g join _report_batch b using (request_id) "
@@ -141,7 +141,7 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "x.is_in_window, x.is_excluded, x.exclusion_zh, x.is_counted, r.file_name, r.row_no, r.delivery_date, "
           f"{_sql_case('k.method', METHOD_ZH, chr(39) * 2)} as method_zh, k.match_weight, "
           "coalesce(k.is_confirmed, true) as is_confirmed, "
-          "hd_mask_name(m.name) as member_name_masked, m.relation as member_relation, "
+          "m.name as member_name, m.relation as member_relation, "
           "row_number() over (order by x.request_id, x.figure_code, m.relation <> '本人', x.member_id, x.item, "
           "x.period_month, r.file_name, r.row_no) as _ord "
           "from figure_lineage x join _report_batch b using (request_id) "
@@ -169,12 +169,11 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "left join source_records r on r.record_id = q.record_id and r.run_date = $run_date "
           "where q.run_date = $run_date", parts / "decisions", params)
     _copy(con, sqlhtml.PREVIOUS_SQL, parts / "previous", params)
-    # a change names its member by the mask of the household's member with that ID (the last listed)
-    _copy(con, "select b.batch, c.* replace (hd_audit_mask(c.detail_zh) as detail_zh), "
-          "case when m.request_id is null then '' else m.id_masked end as member_masked, "
-          "row_number() over (order by c.request_id, c.change, c.kind, c.fact_key, c.rowid) "
-          "as _ord from changes c join _report_batch b using (request_id) "
-          "left join (select request_id, id_norm, id_masked from stg_requests where run_date = $run_date "
+    # a change names its member as the page's other tables do: name (masked ID) of the member with that ID
+    _copy(con, "select b.batch, c.* replace (hd_audit_mask(c.detail_zh) as detail_zh), case when m.request_id is "
+          "null then '' else m.name || coalesce('（' || m.id_masked || '）', '') end as member_label, "
+          "row_number() over (order by c.request_id, c.change, c.kind, c.fact_key, c.rowid) as _ord from changes c join _report_batch b using (request_id) "
+          "left join (select request_id, id_norm, name, id_masked from stg_requests where run_date = $run_date "
           "           qualify row_number() over (partition by request_id, id_norm "
           "                                      order by relation <> '本人' desc, row_no desc, rowid desc) = 1) m "
           "  on m.request_id = c.request_id and m.id_norm is not distinct from c.member_id "

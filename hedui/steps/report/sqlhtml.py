@@ -140,7 +140,7 @@ def _record_groups(sources: list[str]) -> tuple[list[tuple[str, int, int]], dict
         if group == order:
             headers = [c.header for c in smap.columns if c.column not in HIDDEN_COLUMNS]
             ths = "".join(f"<th>{escape(h)}</th>" for h in headers)
-            heads[group] = (f'\n<table>\n<thead><tr><th colspan="{len(headers) + 1}">{escape(smap.title_zh)}（',
+            heads[group] = (f'\n<table class="records">\n<thead><tr><th colspan="{len(headers) + 1}">{escape(smap.title_zh)}（',
                             f" 条）</th></tr>\n<tr>{ths}<th>来源</th></tr></thead>\n")
     return plan, heads
 
