@@ -441,9 +441,9 @@ def _audit_csv(work: Path, sql: str) -> list[dict]:
 def test_every_query_of_the_auditors_guide_answers_on_the_published_database(runs):
     _, work = runs
     queries = _doc_queries()
-    assert len(queries) == 10
+    assert len(queries) == 11
     answers = [_audit_csv(work, q.replace("WT202611280000001", "A01")) for q in queries]
-    who, what, changed, failed, kept_out, looked_up, unauthorized, reproducible, access, check = answers
+    who, what, changed, history, failed, kept_out, looked_up, unauthorized, reproducible, access, check = answers
     # who was verified, under which policy, with whose authorization
     a01 = [r for r in who if r["request_id"] == "A01"]
     assert [(r["relation"], r["is_authorized"]) for r in a01] == [("本人", "True"), ("配偶", "True"),
@@ -457,6 +457,9 @@ def test_every_query_of_the_auditors_guide_answers_on_the_published_database(run
     # the household whose outcome changed after a staff decision on one of its pairs
     assert [(r["request_id"], r["previous_outcome"], r["outcome"], r["decisions"]) for r in changed] == [
         ("D01", "CLEAR", "FINDINGS", "rejected")]
+    # the outcomes A01 was ever published with in the first run, the current one last
+    assert history and [r["is_current"] for r in history][-1] == "True"
+    assert sum(r["is_current"] == "True" for r in history) == 1 and history[-1]["outcome"]
     assert {r["source"] for r in failed} >= {"bank", "vehicle", "tax"} and all(r["runs"] == "2" for r in failed)
     assert [(r["source"], r["rows_kept_out"]) for r in kept_out] == [("bank", "4")]
     # who looked up the applicant of A01: both runs, every source
