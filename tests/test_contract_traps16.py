@@ -15,7 +15,7 @@ income at most 800 yuan per person and month over 12 months.
 from __future__ import annotations
 
 import pytest
-from contract_world import RUN, World, fresh_ids, outcomes, query
+from contract_world import World, fresh_ids, outcomes, query, run_world
 from test_contract_traps10 import fill
 
 OVER_UNCONFIRMED = ("INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
@@ -132,15 +132,9 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
 
 @pytest.fixture(scope="module")
 def traps16_run(tmp_path_factory):
-    from hedui.pipeline import RunContext, run
-
     with fresh_ids(110):
         world = build()
-    inbox = tmp_path_factory.mktemp("traps16") / "inbox"
-    world.write(inbox)
-    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps16_work"), RUN)
-    run(ctx)
-    return world, ctx
+    return world, run_world(world, tmp_path_factory, "traps16")
 
 
 def test_every_household_has_the_outcome_the_contract_gives_it(traps16_run):

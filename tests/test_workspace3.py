@@ -12,7 +12,7 @@ import urllib.parse
 
 import pytest
 from contract_world import RUN, query, run_world
-from test_workspace2 import OTHER, build
+from test_workspace2 import OTHER, build, sign_in
 from web_server import Client, serving
 
 FORMULA = "=HYPERLINK(1)"
@@ -41,13 +41,6 @@ def site(tmp_path_factory):
         accounts.add_user(work, name, f"pw-{name}-0123456", role, regions, display_name=name)
     with serving(lambda port: create_app(work, {f"127.0.0.1:{port}"})) as (port, _):
         yield {"port": port, "host": f"127.0.0.1:{port}", "work": work, "ctx": ctx}
-
-
-def sign_in(site, user: str) -> Client:
-    c = Client(site)
-    status, _, body = c.post("/login", {"username": user, "password": f"pw-{user}-0123456", "next": "/"})
-    assert status == 303 and c.cookie, (status, body[:300])
-    return c
 
 
 def _key(site, rid: str) -> str:
