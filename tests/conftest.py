@@ -64,3 +64,16 @@ def world_run(world, tmp_path_factory):
     ctx = RunContext.of(world, tmp_path_factory.mktemp("work"), RUN_DATE)
     timings = run(ctx)
     return ctx, timings
+
+
+@pytest.fixture(scope="module")
+def macros():
+    """A DuckDB connection with hedui's SQL macros (sql/macros.sql), to hold them against their Python twins."""
+    import duckdb
+
+    from hedui.resources import data_path
+
+    con = duckdb.connect()
+    con.sql((data_path("sql") / "macros.sql").read_text(encoding="utf-8"))
+    yield con
+    con.close()

@@ -227,18 +227,6 @@ def test_every_household_has_the_outcome_the_contract_gives_it(traps14_run):
     assert not wrong, wrong
 
 
-@pytest.fixture(scope="module")
-def macros():
-    import duckdb
-
-    from hedui.resources import data_path
-
-    con = duckdb.connect()
-    con.sql((data_path("sql") / "macros.sql").read_text(encoding="utf-8"))
-    yield con
-    con.close()
-
-
 def _sql(con, expr: str, values: list[str]) -> list:
     return [con.execute(f"select {expr}", [v]).fetchone()[0] for v in values]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import pytest
 from contract_world import World, fresh_ids, outcomes, query, run_world
 from test_contract_traps10 import fill
+from test_contract_traps14 import _sql
 
 OVER_UNCONFIRMED = ("INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
 
@@ -155,22 +156,6 @@ def test_a_quarantined_row_named_by_a_partial_id_is_listed_for_its_member(traps1
     assert rows == [("partial_id",)] * 3
     page = (ctx.report_dir / "households" / "TV33.html").read_text(encoding="utf-8")
     assert "按身份证号（该记录的身份证号校验位有误）关联到该成员的记录被隔离" in page
-
-
-@pytest.fixture(scope="module")
-def macros():
-    import duckdb
-
-    from hedui.resources import data_path
-
-    con = duckdb.connect()
-    con.sql((data_path("sql") / "macros.sql").read_text(encoding="utf-8"))
-    yield con
-    con.close()
-
-
-def _sql(con, expr: str, values: list[str]) -> list:
-    return [con.execute(f"select {expr}", [v]).fetchone()[0] for v in values]
 
 
 PID = "360702198001010016"  # its check character is right

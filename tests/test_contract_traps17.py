@@ -172,18 +172,6 @@ def test_every_household_has_the_outcome_the_contract_gives_it(traps17_run):
     assert not wrong, wrong
 
 
-@pytest.fixture(scope="module")
-def macros():
-    import duckdb
-
-    from hedui.resources import data_path
-
-    con = duckdb.connect()
-    con.sql((data_path("sql") / "macros.sql").read_text(encoding="utf-8"))
-    yield con
-    con.close()
-
-
 WAN_CELLS = [("2.5萬", 1, 25000.0), ("3萬元", 1, 30000.0), ("1,234萬", 1, 12340000.0), ("2 萬 人民币", 1, 20000.0),
              ("５萬元人民币", 1, 50000.0), ("￥1.5萬", 1, 15000.0), ("15萬", 10000, 150000.0), ("10萬", 10000, 100000.0),
              ("500人民幣", 10000, 500.0), ("人民幣2萬", 1, 20000.0)]
