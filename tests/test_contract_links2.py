@@ -1,0 +1,90 @@
+"""Linkage and its effect on outcomes, round 3 (DESIGN.md "matching", policy.md "Registration", "CLEAR is earned",
+sources.md "Values as they come"): where a wrong or missing link changed an outcome silently.  Cases of
+tests/test_contract_linkage.py (K01–K23), test_contract_linkage2.py (LK01–LK24) and test_contract_review2.py are
+not repeated.
+
+One real `hedui run` over a small hand-made inbox (tests/contract_world.py) is shared by the assertions.
+Policy of the run (jiangxi_demo, 2026, 城市): financial assets at most 19,200 yuan per person.
+"""
+
+from __future__ import annotations
+
+import pytest
+from contract_world import REGION, RUN, World, outcomes, query
+from test_contract_linkage2 import make_id
+
+
+def request(w: World, rid: str, name: str, pid: str, relation: str = "本人", n: int = 1) -> None:
+    w.add("requests", 委托编号=rid, 业务类型="最低生活保障", 姓名=name, 身份证号=pid, 与申请人关系=relation,
+          区划代码=REGION, 城乡类别="城市", 授权书编号=f"SQ{rid}{n}", 授权日期="2026-11-01", 委托日期="2026-11-20")
+
+
+def registration(w: World, hukou: str, name: str, pid: str, relation: str = "户主") -> None:
+    w.add("public_security", 户号=hukou, 姓名=name, 公民身份号码=pid, 性别="男", 出生日期=pid[6:14],
+          与户主关系=relation, 户籍地址="江西省赣州市章贡区某路1号", 区划代码=REGION, 人员状态="正常", 变动日期="")
+
+
+def bank(w: World, name: str, pid: str, balance: str) -> None:
+    w.add("bank", 机构名称="中国农业银行赣州分行", 户名=name, 证件号码=pid, 账号=f"6228{len(w.rows['bank']):015d}",
+          账户类型="活期", 余额=balance, 查询日期="20261126")
+
+
+ZHANG = make_id("19860606", 501)   # LX01: the agency typed 张小三's ID; the registration gives it to 李大四
+LIU = make_id("19850505", 502)     # LX02: the same, and 李大四-like 刘富贵's savings under the ID
+CHEN = make_id("19840404", 503)    # LX03: the same name spelt otherwise on either side (never a mismatch)
+AYI = make_id("19830303", 504)
+ZHE = make_id("19820202", 505)
+BYSTANDER = make_id("19700101", 599)
+
+
+def build() -> World:
+    w = World()
+    # LX01: the registration under the member's ID names another person; nothing else is delivered about him
+    request(w, "LX01", "张小三", ZHANG)
+    registration(w, "HLX01", "李大四", ZHANG)
+    w.expect("LX01", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH")
+
+    # LX02: the same, and the other person's savings come with the ID: the report says why they may not be his
+    request(w, "LX02", "王平", LIU)
+    registration(w, "HLX02", "刘富贵", LIU)
+    bank(w, "刘富贵", LIU, "500000")
+    w.expect("LX02", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT;MEMBER_REGISTRATION_MISMATCH")
+
+    # LX03: one name as the agency and the registration spell it: traditional / simplified, with and without the
+    # middle dot or a space, a rare character typed in pinyin, a remark after the name
+    request(w, "LX03", "陳建華", CHEN)
+    request(w, "LX03", "阿依古丽 买买提", AYI, "配偶", 2)
+    request(w, "LX03", "王zhe", ZHE, "子女", 3)
+    registration(w, "HLX03", "陈建华（户主）", CHEN)
+    registration(w, "HLX03", "阿依古丽·买买提", AYI, "配偶")
+    registration(w, "HLX03", "王喆", ZHE, "子女")
+    w.expect("LX03", "CLEAR", "")
+
+    w.in_every_source({"name": "路人", "id": BYSTANDER})
+    return w
+
+
+@pytest.fixture(scope="module")
+def lx_run(tmp_path_factory):
+    from hedui.pipeline import RunContext, run
+
+    world = build()
+    inbox = tmp_path_factory.mktemp("lx") / "inbox"
+    world.write(inbox)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("lx_work"), RUN)
+    run(ctx)
+    return world, ctx
+
+
+def test_LX01_a_member_whose_id_the_registration_gives_another_name_is_a_registration_mismatch(lx_run):
+    """Before: LX01 came out CLEAR and LX02 FINDINGS on another person's savings, the report silent about the
+    registration's name: the declared person (name and ID) is not in the registration (policy.md)."""
+    world, ctx = lx_run
+    got = outcomes(ctx)
+    for rid in ("LX01", "LX02", "LX03"):
+        assert got[rid] == world.expected[rid], rid
+    details = dict(query(ctx, "select request_id, detail_zh from findings where run_date = ? "
+                              "and code = 'MEMBER_REGISTRATION_MISMATCH'", [RUN]))
+    assert "申报成员“张小三”的身份证号在公安户籍数据中登记的姓名为“李*”" in details["LX01"]
+    assert "请委托机关核实该成员的身份证号" in details["LX01"]
+    assert "刘富贵" not in details["LX02"]  # another person's name is masked
