@@ -34,6 +34,8 @@ LIU = make_id("19850505", 502)     # LX02: the same, and 李大四-like 刘富�
 CHEN = make_id("19840404", 503)    # LX03: the same name spelt otherwise on either side (never a mismatch)
 AYI = make_id("19830303", 504)
 ZHE = make_id("19820202", 505)
+HUANG = make_id("19810101", 506)   # LX04: 黄伟; a bank answer copied out of a PDF names him ⻩伟 (a CJK radical)
+MA = make_id("19800202", 507)      # LX04: 马丽, his wife; her account names her ⻢丽
 BYSTANDER = make_id("19700101", 599)
 
 
@@ -59,6 +61,15 @@ def build() -> World:
     registration(w, "HLX03", "阿依古丽·买买提", AYI, "配偶")
     registration(w, "HLX03", "王喆", ZHE, "子女")
     w.expect("LX03", "CLEAR", "")
+
+    # LX04: names with a CJK radical for a whole character (text copied out of a PDF), accounts without an ID
+    request(w, "LX04", "黄伟", HUANG)
+    request(w, "LX04", "马丽", MA, "配偶", 2)
+    registration(w, "HLX04", "黄伟", HUANG)
+    registration(w, "HLX04", "马丽", MA, "配偶")
+    bank(w, "\u2ee9伟", "", "300000")
+    bank(w, "\u2ee2丽", "", "300000")
+    w.expect("LX04", "INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
 
     w.in_every_source({"name": "路人", "id": BYSTANDER})
     return w
@@ -88,3 +99,18 @@ def test_LX01_a_member_whose_id_the_registration_gives_another_name_is_a_registr
     assert "申报成员“张小三”的身份证号在公安户籍数据中登记的姓名为“李*”" in details["LX01"]
     assert "请委托机关核实该成员的身份证号" in details["LX01"]
     assert "刘富贵" not in details["LX02"]  # another person's name is masked
+
+
+def test_LX02_a_name_with_a_cjk_radical_for_a_character_is_that_name(lx_run):
+    """Before: ⻩伟 and ⻢丽 (CJK radicals U+2EE9, U+2EE2, as a PDF's text layer writes 黄 and 马) were other names:
+    the two accounts without an ID were linked to nobody and waited for nobody, and LX04 came out CLEAR."""
+    from matching.linkage.names import name_keys
+    from matching.normalize import normalize_name
+
+    world, ctx = lx_run
+    assert normalize_name("\u2ee9伟") == "黄伟" and normalize_name(" \u2ea9\u2ed3\u2ed8 ") == "王长青"
+    assert name_keys(["\u2ef0\u2edc"])["py"] == ["long fei"]
+    assert outcomes(ctx)["LX04"] == world.expected["LX04"]
+    linked = query(ctx, "select l.member_id, s.name_norm from links l join stg_bank s using (run_date, record_id) "
+                        "where l.run_date = ? and l.request_id = 'LX04' order by 2", [RUN])
+    assert [n for _, n in linked] == ["马丽", "黄伟"] and len({m for m, _ in linked}) == 2

@@ -9,7 +9,8 @@ others one by one with :func:`normalize_name`.
 
 Normalization (``normalize_name``):
 
-- NFKC (full-width Latin letters, digits and ``＊？`` become half-width);
+- NFKC (full-width Latin letters, digits and ``＊？`` become half-width), and a CJK radical that stands for a
+  whole character (``⻩`` for 黄, ``matching.normalize.RADICALS``) that character;
 - middle dots ``· • . ・ ‧ ∙ ⋅ ･`` become ``·`` (minority and foreign names);
 - placeholders for a character the system could not type (``* ? □ ■ ○ ×``)
   become ``*``;
@@ -29,6 +30,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
+
+from matching.normalize import RADICALS
 
 _DOTS = str.maketrans({c: "·" for c in "·•.・‧∙⋅･"})
 _PLACEHOLDERS = str.maketrans({c: "*" for c in "*?□■○×"})
@@ -95,7 +98,7 @@ def normalize_name(name: str | None) -> str | None:
     """The comparable form of a name (see the module docstring); None for empty input."""
     if name is None:
         return None
-    s = unicodedata.normalize("NFKC", str(name)).translate(_DOTS).translate(_PLACEHOLDERS)
+    s = unicodedata.normalize("NFKC", str(name)).translate(RADICALS).translate(_DOTS).translate(_PLACEHOLDERS)
     has_cjk = any(is_cjk(c) for c in s)
     if has_cjk:
         s = "".join(s.split())
