@@ -36,6 +36,7 @@ AYI = make_id("19830303", 504)
 ZHE = make_id("19820202", 505)
 HUANG = make_id("19810101", 506)   # LX04: 黄伟; a bank answer copied out of a PDF names him ⻩伟 (a CJK radical)
 MA = make_id("19800202", 507)      # LX04: 马丽, his wife; her account names her ⻢丽
+ZSF = make_id("19790303", 508)     # LX05: 张三丰; a bank that writes names in pinyin has ZHANG SANFENG
 BYSTANDER = make_id("19700101", 599)
 
 
@@ -70,6 +71,12 @@ def build() -> World:
     bank(w, "\u2ee9伟", "", "300000")
     bank(w, "\u2ee2丽", "", "300000")
     w.expect("LX04", "INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
+
+    # LX05: a name written in pinyin (every character, as rare ones are: sources.md), an account without an ID
+    request(w, "LX05", "张三丰", ZSF)
+    registration(w, "HLX05", "张三丰", ZSF)
+    bank(w, "ZHANG SANFENG", "", "300000")
+    w.expect("LX05", "INCOMPLETE", "UNCONFIRMED_LINK")  # a pinyin name: a person confirms it
 
     w.in_every_source({"name": "路人", "id": BYSTANDER})
     return w
@@ -114,3 +121,19 @@ def test_LX02_a_name_with_a_cjk_radical_for_a_character_is_that_name(lx_run):
     linked = query(ctx, "select l.member_id, s.name_norm from links l join stg_bank s using (run_date, record_id) "
                         "where l.run_date = ? and l.request_id = 'LX04' order by 2", [RUN])
     assert [n for _, n in linked] == ["马丽", "黄伟"] and len({m for m, _ in linked}) == 2
+
+
+def test_LX03_a_name_written_in_pinyin_is_compared_syllable_by_syllable(lx_run):
+    """Before: ZHANG SANFENG was the tokens zhang, sanfeng (a run of letters was one token, fine for one rare
+    character, 王yao明, not for a whole name): no blocking rule met 张三丰, the account was nobody's, LX05 CLEAR."""
+    from matching.linkage.names import name_keys, pinyin_tokens
+
+    world, ctx = lx_run
+    assert pinyin_tokens("zhangsanfeng") == ["zhang", "san", "feng"] and pinyin_tokens("changan") == ["chang", "an"]
+    assert pinyin_tokens("王yao明") == ["wang", "yao", "ming"] and pinyin_tokens("smith") == ["smith"]
+    keys = name_keys(["ouyang修"])
+    assert (keys["py"], keys["surname_py"], keys["given_py"]) == (["ou yang xiu"], ["ou yang"], ["xiu"])
+    assert outcomes(ctx)["LX05"] == world.expected["LX05"]
+    assert query(ctx, "select q.band, q.status from review_queue q join stg_bank s using (run_date, record_id) "
+                      "where q.run_date = ? and q.request_id = 'LX05' and s.name = 'ZHANG SANFENG'", [RUN]) \
+        == [("review", "pending")]
