@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 from contract_world import REGION, RUN, World, outcomes, query
 from test_contract_linkage2 import make_id
+from test_contract_review2 import page as html_text
 
 
 def request(w: World, rid: str, name: str, pid: str, relation: str = "本人", n: int = 1) -> None:
@@ -106,6 +107,8 @@ def test_LX01_a_member_whose_id_the_registration_gives_another_name_is_a_registr
     assert "申报成员“张小三”的身份证号在公安户籍数据中登记的姓名为“李*”" in details["LX01"]
     assert "请委托机关核实该成员的身份证号" in details["LX01"]
     assert "刘富贵" not in details["LX02"]  # another person's name is masked
+    page = html_text(ctx, "LX02")
+    assert "登记的姓名为“刘*”，与申报姓名不一致" in page and "刘富贵" not in page
 
 
 def test_LX02_a_name_with_a_cjk_radical_for_a_character_is_that_name(lx_run):
