@@ -57,6 +57,13 @@ _WS_EDGES = re.compile(f"^[{WS_CLASS}]+|[{WS_CLASS}]+$")
 #: Middle-dot look-alikes used in minority names; all become U+00B7.
 DOTS = ".\u00b7\u0387\u2022\u2024\u2027\u2219\u22c5\u30fb\uff0e\uff65"
 _DOTS = re.compile(f"[{re.escape(DOTS)}]")
+#: CJK radicals that stand for a whole character (Unicode's EquivalentUnifiedIdeograph.txt), as text copied out of a
+#: PDF writes them (`⻩伟` for 黄伟, `⻢丽` for 马丽): NFKC maps only ⺟ and ⻳, so the others are mapped here
+RADICALS = str.maketrans(
+    "\u2e8a\u2e8c\u2e92\u2e93\u2e9d\u2ea0\u2ea7\u2ea9\u2eb6\u2ec4\u2ec5\u2ec6\u2ec9\u2ecb\u2ed1\u2ed3\u2ed4"
+    "\u2ed8\u2ed9\u2eda\u2edb\u2edc\u2edd\u2ee2\u2ee3\u2ee4\u2ee5\u2ee6\u2ee7\u2ee8\u2ee9\u2eea\u2eec\u2eee"
+    "\u2ef0\u2ef1",
+    "卜小巳幺月民牛王羊西见角贝车長长门青韦页风飞食马骨鬼鱼鸟卤麦黄黾齐齿龙龜")
 #: a remark a clerk puts after a name (`李四（曾用名李三）`, `赵五(已故)`, `王六【已销户】`): not part of the name
 _REMARK = re.compile(r"[(\[【][^()\[\]【】]*[)\]】]$")
 
@@ -122,7 +129,7 @@ def normalize_name(raw: object) -> str | None:
     """
     if raw is None:
         return None
-    s = unicodedata.normalize("NFKC", str(raw))
+    s = unicodedata.normalize("NFKC", str(raw)).translate(RADICALS)
     s = _REMARK.sub("", _WS.sub("", s))
     s = _DOTS.sub("\u00b7", s)
     if not s:
@@ -247,14 +254,14 @@ def name_sql_exceptions() -> str:
     The set: characters OpenCC's t2s changes; characters of t2s phrase entries
     that change only inside a phrase; characters whose NFKC form differs from
     the SQL width fold of their NFC form, or contains a character t2s changes
-    (CJK compatibility ideographs).  Computed once per process (~0.5 s).
+    (CJK compatibility ideographs); the CJK radicals of :data:`RADICALS`.  Computed once per process (~0.5 s).
     """
     from pathlib import Path
 
     import opencc
 
     cc = _t2s()
-    chars: set[str] = set()
+    chars: set[str] = {chr(c) for c in RADICALS}
     dict_dir = Path(opencc.__file__).parent / "dictionary"
     for line in (dict_dir / "TSCharacters.txt").read_text(encoding="utf-8").splitlines():
         key = line.split("\t", 1)[0]

@@ -44,7 +44,8 @@ create table stg_vehicle (run_date varchar, record_id varchar, vehicle_type varc
 create table stg_business_registry (run_date varchar, record_id varchar, entity_name varchar, entity_type varchar,
     entity_status varchar, role varchar, registered_capital_yuan double, subscribed_yuan double);
 create table stg_public_security (run_date varchar, record_id varchar, source varchar, person_status varchar,
-    change_date date, hukou_no varchar, relation_to_head varchar, id_norm varchar);
+    change_date date, hukou_no varchar, relation_to_head varchar, id_norm varchar,
+    name varchar, name_norm varchar);
 create table quarantine_links (run_date varchar, source varchar, file_name varchar, row_no integer,
     request_id varchar, member_id varchar, method varchar);
 create table quarantine_subjects (run_date varchar, source varchar, file_name varchar, row_no integer,

@@ -9,7 +9,8 @@ others one by one with :func:`normalize_name`.
 
 Normalization (``normalize_name``):
 
-- NFKC (full-width Latin letters, digits and ``＊？`` become half-width);
+- NFKC (full-width Latin letters, digits and ``＊？`` become half-width), and a CJK radical that stands for a
+  whole character (``⻩`` for 黄, ``matching.normalize.RADICALS``) that character;
 - middle dots ``· • . ・ ‧ ∙ ⋅ ･`` become ``·`` (minority and foreign names);
 - placeholders for a character the system could not type (``* ? □ ■ ○ ×``)
   become ``*``;
@@ -29,6 +30,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
+
+from matching.normalize import RADICALS
 
 _DOTS = str.maketrans({c: "·" for c in "·•.・‧∙⋅･"})
 _PLACEHOLDERS = str.maketrans({c: "*" for c in "*?□■○×"})
@@ -95,7 +98,7 @@ def normalize_name(name: str | None) -> str | None:
     """The comparable form of a name (see the module docstring); None for empty input."""
     if name is None:
         return None
-    s = unicodedata.normalize("NFKC", str(name)).translate(_DOTS).translate(_PLACEHOLDERS)
+    s = unicodedata.normalize("NFKC", str(name)).translate(RADICALS).translate(_DOTS).translate(_PLACEHOLDERS)
     has_cjk = any(is_cjk(c) for c in s)
     if has_cjk:
         s = "".join(s.split())
@@ -119,9 +122,44 @@ def _toneless(c: str) -> str:
     return "v" if d[0] == "u" and "\u0308" in d else d[0]
 
 
+@lru_cache(maxsize=1)
+def _syllable_set() -> frozenset[str]:
+    """Every toneless pinyin syllable with a vowel (``zhang``, ``lv``; not the interjections ``m``, ``n``, ``ng``)."""
+    from pypinyin.contrib.tone_convert import to_normal
+
+    out = set()
+    for readings in _pinyin_dict().values():
+        for r in readings.split(","):
+            s = to_normal(r, v_to_u=False)
+            if s.isascii() and s.isalpha() and any(v in s for v in "aeiouv"):
+                out.add(s)
+    return frozenset(out)
+
+
+@lru_cache(maxsize=65536)
+def _syllables(run: str) -> tuple[str, ...]:
+    """A run of Latin letters as pinyin syllables when it is nothing but pinyin (``zhangsanfeng`` → zhang san feng,
+    longest syllable first: ``changan`` → chang an); any other run (``smith``) as one token."""
+    known = _syllable_set()
+    if run in known:
+        return (run,)
+
+    @cache
+    def split(i: int) -> tuple[str, ...] | None:
+        if i == len(run):
+            return ()
+        for j in range(min(len(run), i + 6), i, -1):
+            if run[i:j] in known and (rest := split(j)) is not None:
+                return (run[i:j], *rest)
+        return None
+
+    return split(0) or (run,)
+
+
 def pinyin_tokens(norm: str | None) -> list[str]:
-    """Toneless pinyin syllables of a normalized name (pinyin typed with tone marks, 王yáo明, loses them);
-    ``*`` for unknown characters."""
+    """Toneless pinyin syllables of a normalized name (pinyin typed with tone marks, 王yáo明, loses them; a name
+    written in pinyin, ``ZHANG SANFENG``, one token per syllable as its characters would give); ``*`` for
+    unknown characters."""
     if not norm:
         return []
     out: list[str] = []
@@ -132,7 +170,7 @@ def pinyin_tokens(norm: str | None) -> list[str]:
             run.append(c)
             continue
         if run:
-            out.append("".join(run))
+            out.extend(_syllables("".join(run)))
             run = []
             first = False
         if is_cjk(c):
@@ -144,7 +182,7 @@ def pinyin_tokens(norm: str | None) -> list[str]:
         elif c == "ü":
             run.append("v")
     if run:
-        out.append("".join(run))
+        out.extend(_syllables("".join(run)))
     return out
 
 
@@ -189,7 +227,8 @@ def _keys_slow(raw: str | None) -> tuple:
     if not norm or not sur:
         sur_toks, given_toks = [], toks
     elif "·" not in norm and sur == _typed_surname(norm):
-        sur_toks, given_toks = toks[:1], toks[1:]  # the placeholder or the pinyin run: one token
+        n = len(pinyin_tokens(sur))  # the placeholder: one token; the pinyin run: its syllables (ouyang: ou yang)
+        sur_toks, given_toks = toks[:n], toks[n:]
     elif not is_cjk(norm[0]):
         # Latin: "given surname"; the surname is the last word
         sur_toks, given_toks = (toks[-1:], toks[:-1]) if " " in norm else (toks, [])

@@ -24,7 +24,7 @@ links as not materialized (
 ),
 
 members as not materialized (
-    select request_id, id_norm as member_id, name, relation, record_id,
+    select request_id, id_norm as member_id, name, name_norm, relation, record_id,
         nullif(trim(authorization_no), '') is not null as is_authorized
     from stg_requests where run_date = $run_date
 ),
@@ -83,7 +83,7 @@ reg_ended as (
 ),
 
 ps_linked as (
-    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, p.*
+    select l.request_id, l.member_id, l.method, l.is_confirmed, l.is_pending, p.*
     from stg_public_security as p inner join links as l on l.record_id = p.record_id and l.source = 'public_security'
     where p.run_date = $run_date
 ),
@@ -136,6 +136,30 @@ not_registered as (
           where q.run_date = $run_date and q.source = 'public_security'
             and q.request_id = m.request_id and q.member_id = m.member_id
       )
+),
+
+-- the member's ID is registered under another name (the agency typed one digit wrong and hit another person's valid
+-- ID, or copied a relative's): the declared person (name and ID) is not in the registration, and what the exact ID
+-- links may be another person's.  Names are compared only where both are plain Chinese characters (with a middle
+-- dot or not: 阿依古丽买买提 is 阿依古丽·买买提); one with `*`, pinyin or Latin letters could be the same name
+-- spelt otherwise, and no registration record linked to the member may carry his name
+registered_as_another as (
+    select p.request_id, 'MEMBER_REGISTRATION_MISMATCH' as code, p.member_id, p.source, p.record_id,
+        '申报成员“' || m.name || '”的身份证号在公安户籍数据中登记的姓名为“' || hd_mask_name(p.name)
+            || '”，与申报姓名不一致：请委托机关核实该成员的身份证号' as detail_zh,
+        true as is_confirmed, p.method, cast(null as double) as match_weight, false as is_pending
+    from (select * from ps_linked where method = 'exact_id' and not is_pending) as p
+    inner join (select *, replace(name_norm, '·', '') as plain from members
+                where is_authorized and member_id is not null) as m
+        on m.request_id = p.request_id and m.member_id = p.member_id
+    where regexp_full_match(m.plain, '[\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\x{20000}-\x{3134F}]+')
+      and regexp_full_match(replace(p.name_norm, '·', ''), '[\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\x{20000}-\x{3134F}]+')
+      and replace(p.name_norm, '·', '') <> m.plain
+      and not exists (
+          select 1 from ps_linked as o
+          where o.request_id = p.request_id and o.member_id = p.member_id
+            and replace(o.name_norm, '·', '') = m.plain)
+    qualify row_number() over (partition by p.request_id, p.member_id order by p.record_id) = 1
 ),
 
 -- the registration's relation to the head in the categories of 与申请人关系 (hd_relation_category);
@@ -340,6 +364,7 @@ assets_over as (
 substantive as (
     select * from reg_ended
     union all select * from not_registered
+    union all select * from registered_as_another
     union all select * from relation_mismatch
     union all select * from vehicles
     union all select * from residential_over
