@@ -54,6 +54,24 @@ def build() -> World:
     (a,) = w.household("CLA4", [("郑五", "本人")])
     w.wages(a, WINDOW, "0")
     case("CLA4", "CLEAR", "")
+    # --- tax paid above the income it was paid on (5,000 on 1,000: −4,000 a month, CLEAR) -------------------------
+    (a,) = w.household("CLC1", [("卫一", "本人")])
+    w.wages(a, WINDOW, "1000", tax="5000")
+    case("CLC1", "INCOMPLETE", "VALUE_UNKNOWN", "已缴税额")
+    (a,) = w.household("CLC2", [("卫二", "本人")])
+    w.wages(a, WINDOW, "900", tax="200")
+    case("CLC2", "CLEAR", "")
+    # --- an employee-scheme contribution on a base of 0: no wage figure, like an empty base ---------------------------
+    (a,) = w.household("CLD1", [("卫三", "本人")])
+    w.si(a, WINDOW, "企业职工基本养老保险", "缴费", base="0")
+    case("CLD1", "INCOMPLETE", "VALUE_UNKNOWN", "缴费基数")
+    (a,) = w.household("CLD2", [("卫四", "本人")])
+    w.si(a, WINDOW, "失业保险", "缴费", base="0")
+    w.wages(a, WINDOW, "500")  # the wage is the tax office's: the base is not needed
+    case("CLD2", "CLEAR", "")
+    (a,) = w.household("CLD3", [("卫五", "本人")])
+    w.si(a, WINDOW, "城乡居民基本养老保险", "缴费", base="0")  # the residents' scheme is paid on no wage
+    case("CLD3", "CLEAR", "")
     # --- a car's purchase price that cannot be one -----------------------------------------------------------------
     for rid, name, price in [("CLB1", "冯一", "0"), ("CLB2", "冯二", "12"), ("CLB3", "冯三", "999")]:
         (a,) = w.household(rid, [(name, "本人")])
@@ -88,7 +106,8 @@ def clear4_run(tmp_path_factory):
 
 @pytest.mark.parametrize(("rid", "outcome", "codes", "named"), CASES, ids=[c[0] for c in CASES])
 def test_CL00_each_household_gets_the_outcome_policy_md_gives_it(clear4_run, rid, outcome, codes, named):
-    """CL01 (CLA*: a tax wage of 0 beside a contribution base), CL02 (CLB*: a car bought for 0 or 12 yuan)."""
+    """CL01 (CLA*: a tax wage of 0 beside a contribution base), CL02 (CLB*: a car bought for 0 or 12 yuan), CL03
+    (CLC*: more tax paid than income), CL04 (CLD*: an employee-scheme contribution on a base of 0)."""
     assert outcomes(clear4_run)[rid] == (outcome, codes)
     if named:
         reasons = [r[0] for r in query(clear4_run, "select reason_zh from evidence_gaps where request_id = ?", [rid])]

@@ -42,7 +42,7 @@ create table stg_housing_fund (run_date varchar, record_id varchar, account_stat
 create table stg_real_estate (run_date varchar, record_id varchar, use_type varchar, title_status varchar,
     floor_area_m2 double);
 create table stg_tax (run_date varchar, record_id varchar, income_item varchar, period_month date,
-    income_yuan double);
+    income_yuan double, tax_paid_yuan double);
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
     period_month date, benefit_yuan double, contribution_base_yuan double);
 create table stg_business_registry (run_date varchar, record_id varchar, entity_status varchar,

@@ -460,6 +460,48 @@ pending_unknown as (
     group by n.request_id, n.member_id, n.source, n.record_id
 ),
 
+-- amounts delivered that cannot be what they say, each weighed as it reads made a household CLEAR: more tax paid on a
+-- tax record than the income it was paid on (the net income of the row below 0, hiding a member's income), and a
+-- contribution to an employee scheme on a base of 0 in a month whose wage is estimated from that base (no wage
+-- figure, as an empty base: the wage is unknown).  Linked, VALUE_UNKNOWN; waiting for review, UNCONFIRMED_LINK
+doubtful_amounts as (
+    select l.request_id, l.member_id, l.source, if(l.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), l.record_id,
+        null, null, if(l.is_pending, l.match_weight, null), null,
+        if(l.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.income_item
+            || '的“已缴税额” ' || format('{:,.2f}', t.tax_paid_yuan) || ' 元大于“收入额” '
+            || format('{:,.2f}', t.income_yuan) || ' 元，数值矛盾，收入按未知处理；请与税务部门核实'
+    from stg_tax as t
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'tax'
+    inner join window_bounds as w on w.request_id = l.request_id
+    where t.run_date = $run_date and t.tax_paid_yuan > t.income_yuan
+      and t.period_month >= w.window_start and t.period_month < w.window_end
+      and not list_contains(w.excluded_income_items, t.income_item)
+    union all
+    select l.request_id, l.member_id, l.source, if(l.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), l.record_id,
+        null, null, if(l.is_pending, l.match_weight, null), null,
+        if(l.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.scheme
+            || '缴费记录的“缴费基数”为 0，该月工资无法估算，按未知处理（不按 0 计）；请与社保部门核实'
+    from stg_social_insurance as t
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'social_insurance'
+    inner join window_bounds as w on w.request_id = l.request_id
+    where t.run_date = $run_date and t.category = '缴费' and t.contribution_base_yuan = 0
+      and t.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+      and t.period_month >= w.window_start and t.period_month < w.window_end
+      -- a month with a confirmed tax wage takes the wage from tax (as for an empty base, needed_values)
+      and not exists (select 1 from stg_tax as x
+          inner join value_links as xl on xl.record_id = x.record_id and xl.source = 'tax'
+          where x.run_date = $run_date and xl.request_id = l.request_id and xl.member_id = l.member_id
+            and not xl.is_pending and x.income_item = '工资薪金所得' and x.income_yuan <> 0
+            and x.period_month = t.period_month)
+      -- nor from this base where another employee-scheme contribution of the month has a base above 0
+      and not exists (select 1 from stg_social_insurance as o
+          inner join value_links as ol on ol.record_id = o.record_id and ol.source = 'social_insurance'
+          where o.run_date = $run_date and ol.request_id = l.request_id and ol.member_id = l.member_id
+            and not ol.is_pending and o.category = '缴费' and o.contribution_base_yuan > 0
+            and o.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+            and o.period_month = t.period_month)
+),
+
 -- a car whose purchase price is under 1,000 yuan (stg_vehicle.json warns of it: 可能按万元填写) is no price a car is
 -- bought for: 12 is 12 万元 with its unit left off, 0 a price never recorded.  Compared with the limit as it reads, the
 -- car was under it; it is not weighed: linked, VALUE_UNKNOWN; waiting for review, UNCONFIRMED_LINK (confirmed, the
@@ -525,6 +567,7 @@ gaps as (
     union all select * from value_unknown
     union all select * from conflicting_balances
     union all select * from doubtful_prices
+    union all select * from doubtful_amounts
     union all select * from pending_unknown
     union all select * from inconsistent_requests
     union all select * from shared_ids
