@@ -14,7 +14,8 @@ RUN = "20261128"
 TABLES = """
 create table households (run_date varchar, request_id varchar, excluded_income_items varchar[],
     count_housing_fund_balance boolean, business_always_review_types varchar[], income_window_months integer,
-    vehicle_price_limit_yuan double, exempt_vehicle_types varchar[], business_contribution_limit_yuan double);
+    vehicle_price_limit_yuan double, exempt_vehicle_types varchar[], business_contribution_limit_yuan double,
+    si_rate_enterprise double, si_rate_public double, si_rate_unemployment double);
 create table stg_requests (run_date varchar, request_id varchar, id_norm varchar, id_number varchar, name varchar,
     name_norm varchar, relation varchar, authorization_no varchar, record_id varchar, row_no integer,
     id_masked varchar);
@@ -58,7 +59,7 @@ create table stg_public_security (run_date varchar, record_id varchar, id_norm v
 def con():
     c = db.connect()
     c.sql(TABLES)
-    c.execute("insert into households values (?, 'R1', ['城乡居民基本养老保险'], false, ['个体工商户'], 12, 12000, ['普通二轮摩托车'], 100000)",
+    c.execute("insert into households values (?, 'R1', ['城乡居民基本养老保险'], false, ['个体工商户'], 12, 12000, ['普通二轮摩托车'], 100000, 0.08, 0.08, 0.005)",
               [RUN])
     c.execute("insert into stg_requests values (?, 'R1', 'p1:a', 'a1:x', '张三', '张三', '本人', 'SQ1', "
               "'requests:req.csv:2', 2, '360102********1234')", [RUN])

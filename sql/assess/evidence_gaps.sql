@@ -500,6 +500,35 @@ doubtful_amounts as (
             and not ol.is_pending and o.category = '缴费' and o.contribution_base_yuan > 0
             and o.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
             and o.period_month = t.period_month)
+    union all
+    -- a month's tax wages under the individual share of its employee-scheme contributions (figures.sql deducts the
+    -- share from the wage): the wage and the base contradict each other, the month's net wage would be below 0
+    select m.request_id, m.member_id, 'tax', 'VALUE_UNKNOWN', m.record_id, null, null, null, null,
+        strftime(m.period_month, '%Y-%m') || ' 工资薪金的“收入额”合计 ' || format('{:,.2f}', m.wage_yuan)
+            || ' 元，低于按当月缴费基数计算的个人缴费 ' || format('{:,.2f}', s.share_yuan)
+            || ' 元，两个部门的数值矛盾，该月工资按未知处理；请与税务、社保部门核实'
+    from (
+        select l.request_id, l.member_id, t.period_month, min(t.record_id) as record_id, sum(t.income_yuan) as wage_yuan
+        from stg_tax as t
+        inner join links as l on l.record_id = t.record_id and l.source = 'tax'
+        inner join window_bounds as w on w.request_id = l.request_id
+        where t.run_date = $run_date and t.income_item = '工资薪金所得' and t.income_yuan > 0
+          and t.period_month >= w.window_start and t.period_month < w.window_end
+        group by all
+    ) as m
+    inner join (
+        select l.request_id, l.member_id, t.period_month, sum(t.contribution_base_yuan * case t.scheme
+                when '企业职工基本养老保险' then h.si_rate_enterprise
+                when '机关事业单位养老保险' then h.si_rate_public
+                else h.si_rate_unemployment end) as share_yuan
+        from stg_social_insurance as t
+        inner join links as l on l.record_id = t.record_id and l.source = 'social_insurance'
+        inner join households as h on h.request_id = l.request_id
+        where t.run_date = $run_date and t.category = '缴费'
+          and t.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+        group by all
+    ) as s on s.request_id = m.request_id and s.member_id = m.member_id and s.period_month = m.period_month
+    where m.wage_yuan < s.share_yuan
 ),
 
 -- a car whose purchase price is under 1,000 yuan (stg_vehicle.json warns of it: 可能按万元填写) is no price a car is
