@@ -98,6 +98,11 @@ def build() -> World:
     w.car(a, "12")
     w.car(a, "150000")  # a finding on its own confirmed evidence; the doubtful price still listed
     case("CLB6", "FINDINGS", "VALUE_UNKNOWN;VEHICLE", "购置价格")
+    # … on a car delivered without its owner's ID, linked by name and the plate's city alone
+    (a,) = w.household("CLB7", [("冯七", "本人")])
+    w.car(a, "12")
+    w.rows["vehicle"][-1]["证件号码"] = ""
+    case("CLB7", "INCOMPLETE", "VALUE_UNKNOWN", "购置价格")
     return w
 
 
