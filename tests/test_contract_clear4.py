@@ -8,6 +8,8 @@ Settled where the contract is open:
   employee scheme that month, the wage is estimated from the contribution base (policy.md: "from tax records, else
   from social-insurance contribution base as an estimate, marked as such"), and the individual share is deducted from
   that estimate, never from nothing (the household's income was negative);
+- a shareholder of a limited company (or a company limited by shares) subscribing 0 is VALUE_UNKNOWN (a shareholder
+  subscribes capital; 0 is an export's "not recorded"), unless the company's registered capital is under the limit;
 - a car's purchase price under 1,000 yuan (the vehicle suite's own warning: 可能按万元填写) is not compared with the
   limit: the vehicle is VALUE_UNKNOWN naming the record and the price, like an empty price.
 
@@ -103,6 +105,16 @@ def build() -> World:
     w.car(a, "12")
     w.rows["vehicle"][-1]["证件号码"] = ""
     case("CLB7", "INCOMPLETE", "VALUE_UNKNOWN", "购置价格")
+    # --- a shareholder of a limited company subscribing 0 -----------------------------------------------------------
+    (a,) = w.household("CLE1", [("蒋一", "本人")])
+    w.company(a, "有限责任公司", "存续", "0", capital="500")  # 500 万元 of capital: room for 10 万元 and more
+    case("CLE1", "INCOMPLETE", "VALUE_UNKNOWN", "认缴出资额")
+    (a,) = w.household("CLE2", [("蒋二", "本人")])
+    w.company(a, "有限责任公司", "存续", "0", capital="5")  # 5 万元 of capital: no subscription reaches 10 万元
+    case("CLE2", "CLEAR", "")
+    (a,) = w.household("CLE3", [("蒋三", "本人")])
+    w.company(a, "有限责任公司", "存续", "0", role="法定代表人", capital="500")  # a representative subscribes nothing
+    case("CLE3", "CLEAR", "")
     return w
 
 
@@ -122,7 +134,8 @@ def clear4_run(tmp_path_factory):
 @pytest.mark.parametrize(("rid", "outcome", "codes", "named"), CASES, ids=[c[0] for c in CASES])
 def test_CL00_each_household_gets_the_outcome_policy_md_gives_it(clear4_run, rid, outcome, codes, named):
     """CL01 (CLA*: a tax wage of 0 beside a contribution base), CL02 (CLB*: a car bought for 0 or 12 yuan), CL03
-    (CLC*: more tax paid than income), CL04 (CLD*: an employee-scheme contribution on a base of 0)."""
+    (CLC*: more tax paid than income), CL04 (CLD*: an employee-scheme contribution on a base of 0), CL05 (CLE*: a
+    shareholder subscribing 0)."""
     assert outcomes(clear4_run)[rid] == (outcome, codes)
     if named:
         reasons = [r[0] for r in query(clear4_run, "select reason_zh from evidence_gaps where request_id = ?", [rid])]

@@ -529,6 +529,21 @@ doubtful_amounts as (
         group by all
     ) as s on s.request_id = m.request_id and s.member_id = m.member_id and s.period_month = m.period_month
     where m.wage_yuan < s.share_yuan
+    union all
+    -- a shareholder of a company subscribing 0 (company law: a shareholder subscribes capital; an export's 0 for a
+    -- value not recorded) in a company whose registered capital could hold a subscription at or above the limit
+    select l.request_id, l.member_id, l.source, if(l.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), l.record_id,
+        null, null, if(l.is_pending, l.match_weight, null), null,
+        if(l.is_pending, '待人工确认的可能匹配记录：', '') || coalesce(t.entity_name, '') || '（' || t.entity_type
+            || '）股东的“认缴出资额”为 0，股东须认缴出资，数值不合理，按未知处理（不按 0 计）；请与市场监管部门核实'
+    from stg_business_registry as t
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'business_registry'
+    inner join window_bounds as w on w.request_id = l.request_id
+    where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.role = '股东'
+      and t.entity_type in ('有限责任公司', '股份有限公司') and t.subscribed_yuan = 0
+      and w.business_contribution_limit_yuan > 0
+      and not coalesce(t.registered_capital_yuan < w.business_contribution_limit_yuan, false)
+      and not list_contains(w.business_always_review_types, t.entity_type)
 ),
 
 -- a car whose purchase price is under 1,000 yuan (stg_vehicle.json warns of it: 可能按万元填写) is no price a car is
