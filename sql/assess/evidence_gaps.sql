@@ -501,34 +501,50 @@ doubtful_amounts as (
             and o.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
             and o.period_month = t.period_month)
     union all
-    -- a month's tax wages under the individual share of its employee-scheme contributions (figures.sql deducts the
-    -- share from the wage): the wage and the base contradict each other, the month's net wage would be below 0
+    -- a member whose wages over the window, net of the individual share of his employee-scheme contributions, are
+    -- below 0 (figures.sql deducts the share from each month's wage: tax wages under the share of their months, and
+    -- not made up by the other months): the wage and the base contradict each other, and the household's income
+    -- would be lowered by wages nobody has.  On confirmed links (an unconfirmed one is weighed both ways already)
     select m.request_id, m.member_id, 'tax', 'VALUE_UNKNOWN', m.record_id, null, null, null, null,
-        strftime(m.period_month, '%Y-%m') || ' 工资薪金的“收入额”合计 ' || format('{:,.2f}', m.wage_yuan)
-            || ' 元，低于按当月缴费基数计算的个人缴费 ' || format('{:,.2f}', s.share_yuan)
-            || ' 元，两个部门的数值矛盾，该月工资按未知处理；请与税务、社保部门核实'
+        '计算期内工资（计税工资及按缴费基数估算的工资）合计 ' || format('{:,.2f}', m.wage_yuan) || ' 元，扣除按缴费基数计算的个人缴费 '
+            || format('{:,.2f}', m.share_yuan) || ' 元后为负数，税务的收入额与社保的缴费基数矛盾，工资按未知处理；'
+            || '请与税务、社保部门核实'
     from (
-        select l.request_id, l.member_id, t.period_month, min(t.record_id) as record_id, sum(t.income_yuan) as wage_yuan
-        from stg_tax as t
-        inner join links as l on l.record_id = t.record_id and l.source = 'tax'
-        inner join window_bounds as w on w.request_id = l.request_id
-        where t.run_date = $run_date and t.income_item = '工资薪金所得' and t.income_yuan > 0
-          and t.period_month >= w.window_start and t.period_month < w.window_end
+        select request_id, member_id, min(tax_record_id) as record_id,
+            sum(coalesce(tax_wage_yuan, base_yuan, 0)) as wage_yuan,
+            sum(share_yuan) filter (where coalesce(tax_wage_yuan, base_yuan) is not null) as share_yuan
+        from (
+            select l.request_id, l.member_id, t.period_month,
+                sum(t.income_yuan) filter (where t.source = 'tax') as tax_wage_yuan,
+                min(t.record_id) filter (where t.source = 'tax') as tax_record_id,
+                max(t.base_yuan) filter (where t.source = 'social_insurance' and t.base_yuan > 0) as base_yuan,
+                sum(t.share_yuan) filter (where t.source = 'social_insurance') as share_yuan
+            from (
+                select 'tax' as source, x.record_id, x.period_month, x.income_yuan,
+                    cast(null as double) as base_yuan, cast(null as double) as share_yuan
+                from stg_tax as x
+                where x.run_date = $run_date and x.income_item = '工资薪金所得' and x.income_yuan > 0
+                union all
+                select 'social_insurance', s.record_id, s.period_month, null, s.contribution_base_yuan,
+                    s.contribution_base_yuan * case s.scheme
+                        when '企业职工基本养老保险' then h.si_rate_enterprise
+                        when '机关事业单位养老保险' then h.si_rate_public
+                        else h.si_rate_unemployment end
+                from stg_social_insurance as s
+                inner join links as sl on sl.record_id = s.record_id and sl.source = 'social_insurance'
+                inner join households as h on h.request_id = sl.request_id
+                where s.run_date = $run_date and s.category = '缴费'
+                  and s.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+            ) as t
+            inner join links as l on l.record_id = t.record_id and l.source = t.source and l.is_confirmed
+            inner join window_bounds as w on w.request_id = l.request_id
+            where t.period_month >= w.window_start and t.period_month < w.window_end
+            group by all
+        )
         group by all
+        having bool_or(tax_wage_yuan < share_yuan)
     ) as m
-    inner join (
-        select l.request_id, l.member_id, t.period_month, sum(t.contribution_base_yuan * case t.scheme
-                when '企业职工基本养老保险' then h.si_rate_enterprise
-                when '机关事业单位养老保险' then h.si_rate_public
-                else h.si_rate_unemployment end) as share_yuan
-        from stg_social_insurance as t
-        inner join links as l on l.record_id = t.record_id and l.source = 'social_insurance'
-        inner join households as h on h.request_id = l.request_id
-        where t.run_date = $run_date and t.category = '缴费'
-          and t.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
-        group by all
-    ) as s on s.request_id = m.request_id and s.member_id = m.member_id and s.period_month = m.period_month
-    where m.wage_yuan < s.share_yuan
+    where m.wage_yuan < m.share_yuan
     union all
     -- a shareholder of a company subscribing 0 (company law: a shareholder subscribes capital; an export's 0 for a
     -- value not recorded) in a company whose registered capital could hold a subscription at or above the limit
