@@ -1,6 +1,7 @@
 """policy.md "CLEAR is earned, never a default", fourth audit: values that are delivered but cannot be what they say —
-a tax wage of 0 yuan in a month the member contributes to an employee scheme on a wage base, a car bought for 0 or
-12 yuan — were weighed as they read and left households CLEAR (one with a negative income).  Small households built
+a tax wage of 0 yuan (or of less than the individual share) in months the member contributes to an employee scheme on
+a wage base, more tax paid than income, a contribution base of 0, a shareholder subscribing 0, a car bought for 0 or
+12 yuan — were weighed as they read and left households CLEAR (some with a negative income).  Small households built
 by hand (tests/contract_world.py) as departments deliver them (sources.md), the real pipeline run over them once.
 
 Settled where the contract is open:
@@ -8,6 +9,10 @@ Settled where the contract is open:
   employee scheme that month, the wage is estimated from the contribution base (policy.md: "from tax records, else
   from social-insurance contribution base as an estimate, marked as such"), and the individual share is deducted from
   that estimate, never from nothing (the household's income was negative);
+- tax wages under the individual share of their months, not made up by the member's other months (his wages over the
+  window net of the share below 0), on confirmed links: VALUE_UNKNOWN (one low month among estimated ones is none:
+  test_contract_policy.py's PA09); more tax paid than income on a tax record, and an employee-scheme contribution on
+  a base of 0 in a month whose wage it would give, are VALUE_UNKNOWN too;
 - a shareholder of a limited company (or a company limited by shares) subscribing 0 is VALUE_UNKNOWN (a shareholder
   subscribes capital; 0 is an export's "not recorded"), unless the company's registered capital is under the limit;
 - a car's purchase price under 1,000 yuan (the vehicle suite's own warning: 可能按万元填写) is not compared with the
@@ -56,8 +61,8 @@ def build() -> World:
     (a,) = w.household("CLA4", [("郑五", "本人")])
     w.wages(a, WINDOW, "0")
     case("CLA4", "CLEAR", "")
-    # … a tax wage under the individual share of the month's contribution (600 against 8 % of 9,000 = 720): the two
-    # departments contradict each other, and the month's net wage would be below 0
+    # … tax wages under the individual share of their months' contribution (600 against 8 % of 9,000 = 720) all year:
+    # the two departments contradict each other, and the member's wages net of the share would be below 0
     (a,) = w.household("CLA5", [("郑六", "本人")])
     w.si(a, WINDOW, "企业职工基本养老保险", "缴费", base="9000")
     w.wages(a, WINDOW, "600")
