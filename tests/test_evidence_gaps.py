@@ -14,7 +14,8 @@ RUN = "20261128"
 TABLES = """
 create table households (run_date varchar, request_id varchar, excluded_income_items varchar[],
     count_housing_fund_balance boolean, business_always_review_types varchar[], income_window_months integer,
-    vehicle_price_limit_yuan double, exempt_vehicle_types varchar[], business_contribution_limit_yuan double);
+    vehicle_price_limit_yuan double, exempt_vehicle_types varchar[], business_contribution_limit_yuan double,
+    si_rate_enterprise double, si_rate_public double, si_rate_unemployment double);
 create table stg_requests (run_date varchar, request_id varchar, id_norm varchar, id_number varchar, name varchar,
     name_norm varchar, relation varchar, authorization_no varchar, record_id varchar, row_no integer,
     id_masked varchar);
@@ -42,12 +43,12 @@ create table stg_housing_fund (run_date varchar, record_id varchar, account_stat
 create table stg_real_estate (run_date varchar, record_id varchar, use_type varchar, title_status varchar,
     floor_area_m2 double);
 create table stg_tax (run_date varchar, record_id varchar, income_item varchar, period_month date,
-    income_yuan double);
+    income_yuan double, tax_paid_yuan double);
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
     period_month date, benefit_yuan double, contribution_base_yuan double);
 create table stg_business_registry (run_date varchar, record_id varchar, entity_status varchar,
-    entity_type varchar, subscribed_yuan double);
-create table stg_vehicle (run_date varchar, record_id varchar, vehicle_type varchar, vehicle_status varchar,
+    entity_type varchar, subscribed_yuan double, role varchar, entity_name varchar, registered_capital_yuan double);
+create table stg_vehicle (run_date varchar, record_id varchar, vehicle_type varchar, vehicle_status varchar, plate_no varchar,
     purchase_price_yuan double);
 create table stg_public_security (run_date varchar, record_id varchar, id_norm varchar, hukou_no varchar, relation_to_head varchar,
     person_status varchar, change_date date);
@@ -58,7 +59,7 @@ create table stg_public_security (run_date varchar, record_id varchar, id_norm v
 def con():
     c = db.connect()
     c.sql(TABLES)
-    c.execute("insert into households values (?, 'R1', ['城乡居民基本养老保险'], false, ['个体工商户'], 12, 12000, ['普通二轮摩托车'], 100000)",
+    c.execute("insert into households values (?, 'R1', ['城乡居民基本养老保险'], false, ['个体工商户'], 12, 12000, ['普通二轮摩托车'], 100000, 0.08, 0.08, 0.005)",
               [RUN])
     c.execute("insert into stg_requests values (?, 'R1', 'p1:a', 'a1:x', '张三', '张三', '本人', 'SQ1', "
               "'requests:req.csv:2', 2, '360102********1234')", [RUN])

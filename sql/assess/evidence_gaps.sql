@@ -374,10 +374,11 @@ needed_values as (
                and t.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
                -- a month with a confirmed tax wage takes the wage from tax: the base only gives the individual
                -- share, deducted "where known" (policy.md) like tax paid, so an empty base there changes nothing
+               -- (a wage of 0, a zero declaration, is no wage figure: figures.sql estimates the month from the base)
                and not exists (select 1 from stg_tax as x
                    inner join value_links as xl on xl.record_id = x.record_id and xl.source = 'tax'
                    where x.run_date = $run_date and xl.request_id = l.request_id and xl.member_id = l.member_id
-                     and not xl.is_pending and x.income_item = '工资薪金所得' and x.income_yuan is not null
+                     and not xl.is_pending and x.income_item = '工资薪金所得' and x.income_yuan <> 0
                      and x.period_month = t.period_month)))
     union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '购置价格'
@@ -459,6 +460,128 @@ pending_unknown as (
     group by n.request_id, n.member_id, n.source, n.record_id
 ),
 
+-- amounts delivered that cannot be what they say, each weighed as it reads made a household CLEAR: more tax paid on a
+-- tax record than the income it was paid on (the net income of the row below 0, hiding a member's income), and a
+-- contribution to an employee scheme on a base of 0 in a month whose wage is estimated from that base (no wage
+-- figure, as an empty base: the wage is unknown).  Linked, VALUE_UNKNOWN; waiting for review, UNCONFIRMED_LINK
+doubtful_amounts as (
+    select l.request_id, l.member_id, l.source, if(l.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), l.record_id,
+        null, null, if(l.is_pending, l.match_weight, null), null,
+        if(l.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.income_item
+            || '的“已缴税额” ' || format('{:,.2f}', t.tax_paid_yuan) || ' 元大于“收入额” '
+            || format('{:,.2f}', t.income_yuan) || ' 元，数值矛盾，收入按未知处理；请与税务部门核实'
+    from stg_tax as t
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'tax'
+    inner join window_bounds as w on w.request_id = l.request_id
+    where t.run_date = $run_date and t.tax_paid_yuan > t.income_yuan
+      and t.period_month >= w.window_start and t.period_month < w.window_end
+      and not list_contains(w.excluded_income_items, t.income_item)
+    union all
+    select l.request_id, l.member_id, l.source, if(l.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), l.record_id,
+        null, null, if(l.is_pending, l.match_weight, null), null,
+        if(l.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.scheme
+            || '缴费记录的“缴费基数”为 0，该月工资无法估算，按未知处理（不按 0 计）；请与社保部门核实'
+    from stg_social_insurance as t
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'social_insurance'
+    inner join window_bounds as w on w.request_id = l.request_id
+    where t.run_date = $run_date and t.category = '缴费' and t.contribution_base_yuan = 0
+      and t.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+      and t.period_month >= w.window_start and t.period_month < w.window_end
+      -- a month with a confirmed tax wage takes the wage from tax (as for an empty base, needed_values)
+      and not exists (select 1 from stg_tax as x
+          inner join value_links as xl on xl.record_id = x.record_id and xl.source = 'tax'
+          where x.run_date = $run_date and xl.request_id = l.request_id and xl.member_id = l.member_id
+            and not xl.is_pending and x.income_item = '工资薪金所得' and x.income_yuan <> 0
+            and x.period_month = t.period_month)
+      -- nor from this base where another employee-scheme contribution of the month has a base above 0
+      and not exists (select 1 from stg_social_insurance as o
+          inner join value_links as ol on ol.record_id = o.record_id and ol.source = 'social_insurance'
+          where o.run_date = $run_date and ol.request_id = l.request_id and ol.member_id = l.member_id
+            and not ol.is_pending and o.category = '缴费' and o.contribution_base_yuan > 0
+            and o.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+            and o.period_month = t.period_month)
+    union all
+    -- a member whose wages over the window, net of the individual share of his employee-scheme contributions, are
+    -- below 0 (figures.sql deducts the share from each month's wage: tax wages under the share of their months, and
+    -- not made up by the other months): the wage and the base contradict each other, and the household's income
+    -- would be lowered by wages nobody has.  On confirmed links (an unconfirmed one is weighed both ways already)
+    select m.request_id, m.member_id, 'tax', 'VALUE_UNKNOWN', m.record_id, null, null, null, null,
+        '计算期内工资（计税工资及按缴费基数估算的工资）合计 ' || format('{:,.2f}', m.wage_yuan) || ' 元，扣除按缴费基数计算的个人缴费 '
+            || format('{:,.2f}', m.share_yuan) || ' 元后为负数，税务的收入额与社保的缴费基数矛盾，工资按未知处理；'
+            || '请与税务、社保部门核实'
+    from (
+        select request_id, member_id, min(tax_record_id) as record_id,
+            sum(coalesce(tax_wage_yuan, base_yuan, 0)) as wage_yuan,
+            sum(share_yuan) filter (where coalesce(tax_wage_yuan, base_yuan) is not null) as share_yuan
+        from (
+            select l.request_id, l.member_id, t.period_month,
+                sum(t.income_yuan) filter (where t.source = 'tax') as tax_wage_yuan,
+                min(t.record_id) filter (where t.source = 'tax') as tax_record_id,
+                max(t.base_yuan) filter (where t.source = 'social_insurance' and t.base_yuan > 0) as base_yuan,
+                sum(t.share_yuan) filter (where t.source = 'social_insurance') as share_yuan
+            from (
+                select 'tax' as source, x.record_id, x.period_month, x.income_yuan,
+                    cast(null as double) as base_yuan, cast(null as double) as share_yuan
+                from stg_tax as x
+                where x.run_date = $run_date and x.income_item = '工资薪金所得' and x.income_yuan > 0
+                union all
+                select 'social_insurance', s.record_id, s.period_month, null, s.contribution_base_yuan,
+                    s.contribution_base_yuan * case s.scheme
+                        when '企业职工基本养老保险' then h.si_rate_enterprise
+                        when '机关事业单位养老保险' then h.si_rate_public
+                        else h.si_rate_unemployment end
+                from stg_social_insurance as s
+                inner join links as sl on sl.record_id = s.record_id and sl.source = 'social_insurance'
+                inner join households as h on h.request_id = sl.request_id
+                where s.run_date = $run_date and s.category = '缴费'
+                  and s.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+            ) as t
+            inner join links as l on l.record_id = t.record_id and l.source = t.source and l.is_confirmed
+            inner join window_bounds as w on w.request_id = l.request_id
+            where t.period_month >= w.window_start and t.period_month < w.window_end
+            group by all
+        )
+        group by all
+        having bool_or(tax_wage_yuan < share_yuan)
+    ) as m
+    where m.wage_yuan < m.share_yuan
+    union all
+    -- a shareholder of a company subscribing 0 (company law: a shareholder subscribes capital; an export's 0 for a
+    -- value not recorded) in a company whose registered capital could hold a subscription at or above the limit
+    select l.request_id, l.member_id, l.source, if(l.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), l.record_id,
+        null, null, if(l.is_pending, l.match_weight, null), null,
+        if(l.is_pending, '待人工确认的可能匹配记录：', '') || coalesce(t.entity_name, '') || '（' || t.entity_type
+            || '）股东的“认缴出资额”为 0，股东须认缴出资，数值不合理，按未知处理（不按 0 计）；请与市场监管部门核实'
+    from stg_business_registry as t
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'business_registry'
+    inner join window_bounds as w on w.request_id = l.request_id
+    where t.run_date = $run_date and t.entity_status in ('存续', '在业') and t.role = '股东'
+      and t.entity_type in ('有限责任公司', '股份有限公司') and t.subscribed_yuan = 0
+      and w.business_contribution_limit_yuan > 0
+      and not coalesce(t.registered_capital_yuan < w.business_contribution_limit_yuan, false)
+      and not list_contains(w.business_always_review_types, t.entity_type)
+),
+
+-- a car whose purchase price is under 1,000 yuan (stg_vehicle.json warns of it: 可能按万元填写) is no price a car is
+-- bought for: 12 is 12 万元 with its unit left off, 0 a price never recorded.  Compared with the limit as it reads, the
+-- car was under it; it is not weighed: linked, VALUE_UNKNOWN; waiting for review, UNCONFIRMED_LINK (confirmed, the
+-- car's price would be unknown).  A limit of 0 needs no price; a price over the limit is a finding already
+doubtful_prices as (
+    select l.request_id, l.member_id, l.source, if(l.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), l.record_id,
+        null, null, if(l.is_pending, l.match_weight, null), null,
+        if(l.is_pending, '待人工确认的可能匹配记录：', '')
+            || t.vehicle_type || coalesce(' ' || t.plate_no, '') || '的“购置价格”为 '
+            || format('{:,.2f}', t.purchase_price_yuan) || ' 元，不足 1,000 元，数值不合理（可能按万元填写），'
+            || '未与限额比较，按未知处理；请与车管部门核实'
+    from stg_vehicle as t
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'vehicle'
+    inner join households as h on h.request_id = l.request_id
+    where t.run_date = $run_date and t.vehicle_status = '正常' and t.purchase_price_yuan < 1000
+      and t.vehicle_type in ('小型轿车', '小型普通客车', '轻型货车', '重型货车')
+      and h.vehicle_price_limit_yuan > 0 and t.purchase_price_yuan <= h.vehicle_price_limit_yuan
+      and not list_contains(h.exempt_vehicle_types, t.vehicle_type)
+),
+
 -- one account (a bank account, a securities account, a policy) answered twice for one 查询日期 with two different
 -- values (a correction beside the original; sources.md: one row per account): which is right is unknown;
 -- figures.sql counts the smaller, never the sum
@@ -503,6 +626,8 @@ gaps as (
     union all select * from quarantined_requests
     union all select * from value_unknown
     union all select * from conflicting_balances
+    union all select * from doubtful_prices
+    union all select * from doubtful_amounts
     union all select * from pending_unknown
     union all select * from inconsistent_requests
     union all select * from shared_ids

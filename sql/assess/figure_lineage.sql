@@ -53,7 +53,7 @@ wage_months as (
             null as wage_order
         from tax_rows as t
         inner join window_bounds as w on w.request_id = t.request_id
-        where t.income_item = '工资薪金所得'
+        where t.income_item = '工资薪金所得' and t.income_yuan is distinct from 0  -- a zero declaration: no wage
           and t.period_month >= w.window_start and t.period_month < w.window_end
         union all
         select request_id, member_id, period_month, false, record_id,

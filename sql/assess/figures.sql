@@ -70,11 +70,13 @@ si as (
 -- wages per member and month (policy.md: from tax records, else from the contribution base as an
 -- estimate): a month with a tax wage replaces that month's base estimate, in every figure when the tax
 -- record counts (not waiting for review), in the if-confirmed figure only when it waits; the other
--- months of the member keep their estimate (a tax wage of one month says nothing of the others)
+-- months of the member keep their estimate (a tax wage of one month says nothing of the others).  A wage row of
+-- 0 yuan (a zero declaration) is no wage figure: beside a contribution on a wage base the month keeps its estimate,
+-- and the individual share is deducted from that, never from nothing (the income went below 0)
 tax_wage_months as (
     select request_id, member_id, period_month, bool_or(not is_pending) as is_counted,
         bool_or(is_confirmed and not is_pending) as is_confirmed_wage
-    from tax where income_item = '工资薪金所得'
+    from tax where income_item = '工资薪金所得' and income_yuan is distinct from 0
     group by request_id, member_id, period_month
 ),
 
