@@ -1,0 +1,162 @@
+"""sources.md read as an outsider writing hidden test deliveries would read it, round 18: the codes and words a
+department's own system writes for a column whose words the contract does not fix (性别) or fixes in a shorter form
+than the national standards the departments export in.  公安 户籍 writes 性别 as GB/T 2261.1 codes (`1` 男, `2` 女,
+`0` 未知, `9` 未说明) or as `男性`/`女性`: every registration row was quarantined and the source failed, every
+household INCOMPLETE.  人社 writes 险种 as the names of the State Council's decisions (`城镇企业职工基本养老保险`,
+`城乡居民养老保险`, the legacy `新型农村社会养老保险`) or as the 金保 codes (`110`, `120`, `210`); 车管 writes 车辆类型
+as GA 802 names (`轻便二轮摩托车`, `小型越野客车`, `轻型普通货车`, `普通低速货车`); 不动产 writes 权属状态 `历史` for a
+title that has passed on.  Small households built by hand (tests/contract_world.py), one real pipeline run.
+
+Decided where the contract is silent:
+- 性别 takes the four GB/T 2261.1 values; `0`/`9` (and their words) are staged as 未知: sex weighs in no figure, so a
+  registration row is not lost for it.  Any other word is still quarantined.
+- a 险种 code is read only where the code table is certain (110, 120, 210: counted schemes); a name of the merged
+  resident schemes (新农保, 城居保) is 城乡居民基本养老保险.
+- a GA 802 vehicle type is its contract category where it has one (a 轻便二轮摩托车 is a motorcycle, exempt; a
+  轻型厢式货车 a 轻型货车); a passenger car the contract does not name (越野客车, 微型轿车, 面包车) is 其他 — never exempt.
+- 权属状态 `历史` / `终止` (a title no longer in force, 不动产登记数据库标准) read as 注销: the unit is not held now.
+
+Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan per person and month, vehicles
+above 15 × 800 = 12,000 yuan, at most 1 residential unit.
+"""
+
+from __future__ import annotations
+
+import pytest
+from contract_world import RUN, WINDOW, World, fresh_ids, outcomes, query
+from test_contract_traps10 import fill
+
+SEX_CODES = {"男": "1", "女": "2"}
+
+
+def build() -> World:
+    w = World()
+    # --- 性别 as GB/T 2261.1 codes (the whole registration file), as words and as unknown ------------------------------
+    a, b = w.household("TX01", [("郑一", "本人"), ("郑一妻", "配偶")])
+    w.bank(a, "100")
+    w.bank(b, "100")
+    w.expect("TX01", "CLEAR", "")
+    (a,) = w.household("TX02", [("郑二", "本人", True, "户主", "死亡")])
+    w.rows["public_security"][-1]["性别"] = "9"
+    w.expect("TX02", "FINDINGS", "MEMBER_REGISTRATION_ENDED")
+    a, b = w.household("TX03", [("郑三", "本人"), ("郑三妻", "配偶")])
+    w.rows["public_security"][-2]["性别"] = "男性"
+    w.rows["public_security"][-1]["性别"] = "女性"
+    w.expect("TX03", "CLEAR", "")
+    (a,) = w.household("TX04", [("郑四", "本人")])
+    w.rows["public_security"][-1]["性别"] = "0"
+    w.expect("TX04", "CLEAR", "")
+
+    # --- 险种 as the departments' systems name them ------------------------------------------------------------------
+    (a,) = w.household("TX10", [("吴十", "本人")])  # an employee's base of 5,000 a month: income over 800
+    w.si(a, WINDOW, "城镇企业职工基本养老保险", "缴费", base="5000")
+    w.expect("TX10", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("TX11", [("吴十一", "本人")])  # the resident pension is not counted
+    w.si(a, WINDOW, "城乡居民养老保险", "待遇", benefit="150")
+    w.expect("TX11", "CLEAR", "")
+    (a,) = w.household("TX12", [("吴十二", "本人")])
+    w.si(a, WINDOW, "新型农村社会养老保险", "待遇", benefit="150")
+    w.expect("TX12", "CLEAR", "")
+    (a,) = w.household("TX13", [("吴十三", "本人")])  # 110: the employees' scheme, counted
+    w.si(a, WINDOW, "110", "缴费", base="5000")
+    w.expect("TX13", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("TX14", [("吴十四", "本人")])  # 210: unemployment benefit, counted
+    w.si(a, WINDOW, "210", "待遇", benefit="1500")
+    w.expect("TX14", "FINDINGS", "INCOME_OVER_STANDARD")
+
+    # --- 车辆类型 as GA 802 names them ----------------------------------------------------------------------------------
+    (a,) = w.household("TX20", [("冯二十", "本人")])
+    w.car(a, "30000", kind="轻便二轮摩托车")  # a motorcycle: exempt
+    w.car(a, "20000", kind="普通低速货车")  # a low-speed truck: exempt
+    w.expect("TX20", "CLEAR", "")
+    for rid, name, kind in [("TX21", "冯廿一", "小型越野客车"), ("TX22", "冯廿二", "轻型普通货车"),
+                            ("TX23", "冯廿三", "微型轿车")]:
+        (a,) = w.household(rid, [(name, "本人")])
+        w.car(a, "150000", kind=kind)
+        w.expect(rid, "FINDINGS", "VEHICLE")
+
+    # --- 权属状态 历史: a unit the member held once --------------------------------------------------------------------
+    (a,) = w.household("TX30", [("褚三十", "本人")])
+    w.flat(a, "360702001001GB18030F00010001")
+    w.flat(a, "360702001001GB18030F00010002", status="历史")
+    w.expect("TX30", "CLEAR", "")
+    (a,) = w.household("TX31", [("褚卅一", "本人")])
+    w.flat(a, "360702001001GB18031F00010001")
+    w.flat(a, "360702001001GB18031F00010002")
+    w.flat(a, "360702001001GB18031F00010003", status="终止")
+    w.expect("TX31", "FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT")
+    fill(w)
+    fill(w)
+    for r in w.rows["public_security"]:
+        r["性别"] = SEX_CODES.get(r["性别"], r["性别"])
+    return w
+
+
+@pytest.fixture(scope="module")
+def traps18_run(tmp_path_factory):
+    from hedui.pipeline import RunContext, run
+
+    with fresh_ids(1800):
+        world = build()
+    inbox = tmp_path_factory.mktemp("traps18") / "inbox"
+    world.write(inbox)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps18_work"), RUN)
+    run(ctx)
+    return world, ctx
+
+
+def _wrong(traps18_run, rids: list[str]) -> dict:
+    world, ctx = traps18_run
+    got = outcomes(ctx)
+    return {rid: (got.get(rid), world.expected[rid]) for rid in rids if got.get(rid) != world.expected[rid]}
+
+
+def test_TX01_sex_as_the_national_codes_is_read_and_no_registration_row_is_lost_for_it(traps18_run):
+    """TX01–TX04: 公安 wrote 性别 as GB/T 2261.1 codes (1, 2; 0 and 9 for unknown) or 男性/女性: every registration
+    row was quarantined ("不在允许范围（男/女）内"), the source failed, every household INCOMPLETE (SOURCE_FAILED)."""
+    world, ctx = traps18_run
+    assert _wrong(traps18_run, ["TX01", "TX02", "TX03", "TX04"]) == {}
+    assert query(ctx, "select count(*) from quarantine where source = 'public_security'") == [(0,)]
+    staged = dict(query(ctx, "select name_norm, sex from stg_public_security where name_norm like '郑%'"))
+    assert staged == {"郑一": "男", "郑一妻": "女", "郑二": "未知", "郑三": "男", "郑三妻": "女", "郑四": "未知"}
+
+
+def test_TX05_a_sex_no_standard_knows_is_still_quarantined_naming_it(tmp_path):
+    """A word that is no sex (a column shifted by one: a birth date under 性别) is still no value to stage."""
+    from hedui.pipeline import RunContext, run
+
+    with fresh_ids(1890):
+        w = World()
+        (a,) = w.household("TX05", [("郑五", "本人")])
+        w.rows["public_security"][-1]["性别"] = "19800101"
+        fill(w)
+    w.write(tmp_path / "inbox")
+    ctx = RunContext.of(tmp_path / "inbox", tmp_path / "work", RUN)
+    run(ctx)
+    rows = query(ctx, "select row_no, reason_zh from quarantine where source = 'public_security'")
+    assert rows == [(2, '"性别"值"19800101"不在允许范围（男/女/未知）内')]
+    assert outcomes(ctx)["TX05"] == ("INCOMPLETE", "RECORD_QUARANTINED")
+
+
+def test_TX10_a_scheme_under_its_long_legacy_or_coded_name_is_that_scheme(traps18_run):
+    """TX10–TX14: 城镇企业职工基本养老保险, 城乡居民养老保险, 新型农村社会养老保险, 110 and 210 were "不在允许范围": the rows
+    quarantined, the source failed (every household INCOMPLETE); an employee's base of 5,000 and an unemployment
+    benefit of 1,500 unweighed."""
+    world, ctx = traps18_run
+    assert _wrong(traps18_run, ["TX10", "TX11", "TX12", "TX13", "TX14"]) == {}
+    assert query(ctx, "select count(*) from quarantine where source = 'social_insurance'") == [(0,)]
+
+
+def test_TX20_a_vehicle_type_as_ga_802_names_it_is_its_category_never_exempt_by_default(traps18_run):
+    """TX20–TX23: 轻便二轮摩托车 and 普通低速货车 (exempt), 小型越野客车, 轻型普通货车 and 微型轿车 (not exempt) were quarantined:
+    the households INCOMPLETE, a 150,000-yuan SUV unweighed."""
+    world, ctx = traps18_run
+    assert _wrong(traps18_run, ["TX20", "TX21", "TX22", "TX23"]) == {}
+    assert query(ctx, "select count(*) from quarantine where source = 'vehicle'") == [(0,)]
+
+
+def test_TX30_a_title_no_longer_in_force_is_no_unit_held(traps18_run):
+    """TX30–TX31: 权属状态 历史 / 终止 was quarantined (INCOMPLETE); it is a title that passed on: not counted."""
+    world, ctx = traps18_run
+    assert _wrong(traps18_run, ["TX30", "TX31"]) == {}
+    assert query(ctx, "select count(*) from quarantine where source = 'real_estate'") == [(0,)]
