@@ -85,6 +85,26 @@ def build() -> World:
     w.flat(a, "360702001001GB18031F00010002")
     w.flat(a, "360702001001GB18031F00010003", status="终止")
     w.expect("TX31", "FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT")
+
+    # --- 主体类型 and 人员角色 as the registry's own system writes them ----------------------------------------------------
+    (a,) = w.household("TX40", [("蒋四十", "本人")])
+    w.company(a, "有限责任公司（自然人投资或控股）", "存续", "15")  # 150,000 yuan subscribed
+    w.expect("TX40", "FINDINGS", "BUSINESS_ROLE")
+    (a,) = w.household("TX41", [("蒋四一", "本人")])
+    w.company(a, "个体户", "存续", "1", role="经营者")  # any active 个体工商户
+    w.expect("TX41", "FINDINGS", "BUSINESS_ROLE")
+    (a,) = w.household("TX42", [("蒋四二", "本人")])
+    w.company(a, "有限合伙企业", "存续", "20", role="有限合伙人")  # a partner: an investor of 200,000 yuan
+    w.expect("TX42", "FINDINGS", "BUSINESS_ROLE")
+    (a,) = w.household("TX43", [("蒋四三", "本人")])
+    w.company(a, "股份有限公司(非上市、自然人投资或控股)", "注销", "50")
+    w.expect("TX43", "CLEAR", "")
+    (a,) = w.household("TX44", [("蒋四四", "本人")])
+    w.company(a, "其他有限责任公司", "存续", "5", role="自然人股东")  # 50,000 yuan: under the limit
+    w.expect("TX44", "CLEAR", "")
+    (a,) = w.household("TX45", [("蒋四五", "本人")])
+    w.company(a, "有限责任公司(自然人独资)", "存续", "15", role="法人代表")  # 150,000 yuan in an active business
+    w.expect("TX45", "FINDINGS", "BUSINESS_ROLE")
     fill(w)
     fill(w)
     for r in w.rows["public_security"]:
@@ -160,3 +180,12 @@ def test_TX30_a_title_no_longer_in_force_is_no_unit_held(traps18_run):
     world, ctx = traps18_run
     assert _wrong(traps18_run, ["TX30", "TX31"]) == {}
     assert query(ctx, "select count(*) from quarantine where source = 'real_estate'") == [(0,)]
+
+
+def test_TX40_an_entity_type_and_role_as_the_registry_writes_them_are_their_contract_words(traps18_run):
+    """TX40–TX45: 有限责任公司（自然人投资或控股）, 个体户, 有限合伙企业, 股份有限公司(非上市、自然人投资或控股), 其他有限责任公司
+    and the roles 有限合伙人, 自然人股东, 法人代表 were quarantined: the households INCOMPLETE, a shareholder's 150,000 yuan
+    and an active 个体户 unweighed."""
+    world, ctx = traps18_run
+    assert _wrong(traps18_run, ["TX40", "TX41", "TX42", "TX43", "TX44", "TX45"]) == {}
+    assert query(ctx, "select count(*) from quarantine where source = 'business_registry'") == [(0,)]
