@@ -105,6 +105,23 @@ def build() -> World:
     (a,) = w.household("TX45", [("蒋四五", "本人")])
     w.company(a, "有限责任公司(自然人独资)", "存续", "15", role="法人代表")  # 150,000 yuan in an active business
     w.expect("TX45", "FINDINGS", "BUSINESS_ROLE")
+
+    # --- 车辆状态 and 使用性质 as GA codes and words, 规划用途 and 共有方式 as the register writes them ------------------------
+    for rid, name, status, use, want in [("TX50", "韩五十", "A", "非营运", ("FINDINGS", "VEHICLE")),
+                                          ("TX51", "韩五一", "E", "非营运", ("CLEAR", "")),
+                                          ("TX52", "韩五二", "逾期未检验", "出租客运", ("FINDINGS", "VEHICLE"))]:
+        (a,) = w.household(rid, [(name, "本人")])
+        w.car(a, "150000", status=status)
+        w.rows["vehicle"][-1]["使用性质"] = use
+        w.expect(rid, *want)
+    (a,) = w.household("TX53", [("杨五三", "本人")])
+    w.flat(a, "360702001001GB18053F00010001")
+    w.flat(a, "360702001001GB18053F00010002", use="商务金融")
+    w.expect("TX53", "FINDINGS", "NON_RESIDENTIAL_PROPERTY")
+    (a,) = w.household("TX54", [("杨五四", "本人")])
+    w.flat(a, "360702001001GB18054F00010001", use="别墅", share="单独")
+    w.flat(a, "360702001001GB18054F00010002", use="住房", share="共同")
+    w.expect("TX54", "FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT")
     fill(w)
     fill(w)
     for r in w.rows["public_security"]:
@@ -189,3 +206,11 @@ def test_TX40_an_entity_type_and_role_as_the_registry_writes_them_are_their_cont
     world, ctx = traps18_run
     assert _wrong(traps18_run, ["TX40", "TX41", "TX42", "TX43", "TX44", "TX45"]) == {}
     assert query(ctx, "select count(*) from quarantine where source = 'business_registry'") == [(0,)]
+
+
+def test_TX50_a_vehicles_status_and_use_as_ga_codes_and_a_units_use_as_the_register_words_it_are_read(traps18_run):
+    """TX50–TX54: 车辆状态 `A` (正常), `E` (注销), 逾期未检验 (held and usable), 使用性质 出租客运, 规划用途 商务金融, 别墅, 住房 and
+    共有方式 单独, 共同 were quarantined: the households INCOMPLETE, a 150,000-yuan car and a second flat unweighed."""
+    world, ctx = traps18_run
+    assert _wrong(traps18_run, ["TX50", "TX51", "TX52", "TX53", "TX54"]) == {}
+    assert query(ctx, "select count(*) from quarantine where source in ('vehicle', 'real_estate')") == [(0,)]
