@@ -41,6 +41,12 @@ _MAGNITUDES = (("千万", 1e7), ("百万", 1e6), ("亿", 1e8), ("万", 1e4), ("�
 _FOREIGN = re.compile(r"美元|美金|港元|港币|澳门元|澳元|欧元|日元|英镑|外币|usd|hkd|eur|jpy|gbp")
 _YUAN = re.compile(r"元|人民币|rmb|cny")
 _WS = re.compile(r"\s+")
+#: the header of a column naming each row's currency (a bank answer's 币种, a registry's 注册资本币种), as header_key
+#: gives it: the amounts of a row whose currency is not yuan cannot be taken as yuan
+CURRENCY_HEADERS = frozenset({"币种", "币别", "货币", "货币种类", "币种名称", "币种代码", "货币代码", "账户币种", "余额币种",
+                              "注册资本币种", "出资币种", "认缴出资币种", "认缴币种", "注册资本币种名称"})
+#: a currency cell meaning yuan (NFKC, no whitespace, upper-case): the words, ISO 4217's code and number, the PBOC's 01
+YUAN_CURRENCIES = ("人民币", "元", "人民币元", "CNY", "RMB", "156", "01", "本币")
 #: a title row's statement of the amounts' unit: 单位：万元, 金额单位:元, （单位：万元）
 _TITLE_UNIT = re.compile(r"单位[:：]?(亿元|千万元|百万元|万元|千元|元|万)(?=$|人民币|[)\]】,，;；。、/|])")  # not 单位：万达集团
 #: traditional forms of the characters a unit is written with (單位：萬元, 人民幣)
@@ -97,6 +103,7 @@ class HeaderMatch:
     extra: tuple[str, ...]
     foreign: tuple[str, ...] = ()  # amount headers in a foreign currency: not used (their values are unknown)
     twins: tuple[tuple[int, str, float], ...] = ()
+    currency: tuple[int, ...] = ()  # the file's positions of columns naming each row's currency (CURRENCY_HEADERS)
 
     @property
     def score(self) -> int:
@@ -195,6 +202,7 @@ class SourceMap:
         extra: list[str] = []
         foreign: list[str] = []
         twins: list[tuple[int, str, float]] = []
+        currency: list[int] = []
         for i, h in enumerate(headers):
             spec, scale = self.lookup(h)
             if spec is not None and scale is None:
@@ -207,13 +215,15 @@ class SourceMap:
                 continue
             if spec is None:
                 cols.append(None)
-                if h is not None and str(h).strip():
+                if header_key(h)[0] in CURRENCY_HEADERS:
+                    currency.append(i)
+                elif h is not None and str(h).strip():
                     extra.append(str(h).strip())
                 continue
             cols.append(spec.column)
             scales[spec.column] = scale
         missing = tuple(c for c in self.columns if c.column not in scales)
-        return HeaderMatch(tuple(cols), scales, missing, tuple(extra), tuple(foreign), tuple(twins))
+        return HeaderMatch(tuple(cols), scales, missing, tuple(extra), tuple(foreign), tuple(twins), tuple(currency))
 
 
 def _parse(data: object, path: Path) -> SourceMap:

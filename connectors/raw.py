@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from connectors.limits import human_bytes, shown_name
 from connectors.manifest import FileManifest
-from connectors.maps import HeaderMatch, SourceMap
+from connectors.maps import YUAN_CURRENCIES, HeaderMatch, SourceMap
 
 #: a blank cell: whitespace, and DOS's end-of-file mark Ctrl-Z (0x1A), which old tools (``copy /a``) write after
 #: the last line — a line of it alone was a row of no one, the file's rows one more than its marker's count
@@ -114,6 +114,8 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
         optional = [c.header for c in match.missing if not c.essential and c.column not in foreign]
     if optional:
         fm.problems.append(f"{name}缺少列：{'、'.join(optional)}，这些值按空值（未知）处理")
+    if match.currency and smap.amount_columns:
+        fm.problems.append(f"{name}有币种列：币种不是人民币的行，其金额不能按人民币元计，隔离待查（隔离原因中金额后附其币种）")
     if match.twins:
         shown = "、".join(dict.fromkeys(f"“{smap.spec(c).header}”" for _, c, _ in match.twins))
         fm.problems.append(f"{name}的表头中{shown}出现不止一次：读第一列，它为空时读后一列；"
@@ -317,6 +319,23 @@ class BatchCounts:
     header_rows: int = 0  # lines repeating the header, and the titles above them (not data: not counted)
 
 
+def _in_currency(exprs: list[pl.Expr], batch: pl.DataFrame, match: HeaderMatch, amounts: list[str]) -> list[pl.Expr]:
+    """``exprs`` with each amount of a row whose currency (its first non-blank currency cell) is not yuan written
+    with that currency after it (``3000`` → ``3000美元``): no amount staging reads, so the row is quarantined naming
+    it, never taken as yuan."""
+    cells = [pl.col(f"f{i}").cast(pl.String) for i in match.currency if f"f{i}" in batch.columns]
+    if not cells:
+        return exprs
+    shown = pl.coalesce([pl.when(c.str.contains(_BLANK_RE)).then(None).otherwise(c.str.strip_chars()) for c in cells])
+    key = shown.str.normalize("NFKC").str.replace_all(r"\s+", "").str.to_uppercase()
+    foreign = shown.is_not_null() & ~key.is_in(YUAN_CURRENCIES)
+    out = []
+    for e in exprs:
+        name = e.meta.output_name()
+        out.append(pl.when(foreign & e.is_not_null()).then(e + shown).otherwise(e).alias(name) if name in amounts else e)
+    return out
+
+
 class RawWriter:
     """Appends the rows of one source delivery to ``out_parquet`` (written to a temp file, then renamed)."""
 
@@ -371,6 +390,8 @@ class RawWriter:
                 exprs.append(pl.when(col == "").then(None).otherwise(col).alias(c))
             else:
                 exprs.append(pl.lit(None, dtype=pl.String).alias(c))
+        if match.currency and self.smap.amount_columns:
+            exprs = _in_currency(exprs, batch, match, self.smap.amount_columns)
         for c in self.smap.amount_columns:
             exprs.append(pl.lit(match.scales.get(c, 1.0), dtype=pl.Float64).alias(f"{c}__scale"))
         exprs += [

@@ -122,6 +122,21 @@ def build() -> World:
     w.flat(a, "360702001001GB18054F00010001", use="别墅", share="单独")
     w.flat(a, "360702001001GB18054F00010002", use="住房", share="共同")
     w.expect("TX54", "FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT")
+
+    # --- a 币种 column beside the amounts (bank answers and registry extracts carry one): see CURRENCY -----------------
+    for rid, name, balance in [("TX60", "秦六十", "3000"), ("TX61", "秦六一", "25000"), ("TX62", "秦六二", "100"),
+                               ("TX63", "秦六三", "100"), ("TX64", "秦六四", "100")]:
+        (a,) = w.household(rid, [(name, "本人")])
+        w.bank(a, balance, account=f"62300000000000{rid[2:]}")
+    w.expect("TX60", "INCOMPLETE", "RECORD_QUARANTINED")  # US$3,000 is no 3,000 yuan (about 21,000)
+    w.expect("TX61", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    w.expect("TX62", "CLEAR", "")
+    w.expect("TX63", "CLEAR", "")
+    w.expect("TX64", "INCOMPLETE", "RECORD_QUARANTINED")  # a currency no one can name is no yuan either
+    (a,) = w.household("TX65", [("秦六五", "本人")])
+    w.company(a, "有限责任公司", "存续", "1.5")  # 1.5 万美元 (about 108,000 yuan), not 15,000 yuan
+    w.rows["business_registry"][-1]["主体名称"] = "赣州外资六五有限公司"
+    w.expect("TX65", "INCOMPLETE", "RECORD_QUARANTINED")
     fill(w)
     fill(w)
     for r in w.rows["public_security"]:
@@ -137,9 +152,29 @@ def traps18_run(tmp_path_factory):
         world = build()
     inbox = tmp_path_factory.mktemp("traps18") / "inbox"
     world.write(inbox)
+    add_currency(inbox, "bank", "账号", "币种")
+    add_currency(inbox, "business_registry", "主体名称", "注册资本币种")
     ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps18_work"), RUN)
     run(ctx)
     return world, ctx
+
+
+#: the 币种 of the rows the currency cases are about (by account or entity name); every other row's is 人民币
+CURRENCY = {"6230000000000060": "美元", "6230000000000061": "人民币", "6230000000000062": "CNY",
+            "6230000000000063": "", "6230000000000064": "??", "赣州外资六五有限公司": "美元"}
+
+
+def add_currency(inbox, source: str, key: str, header: str) -> None:
+    """The source's file with a currency column `header` after its last column (CURRENCY, else 人民币)."""
+    import csv
+
+    path = inbox / source / RUN / f"{source}_{RUN}.csv"
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    at = rows[0].index(key)
+    out = [rows[0] + [header]] + [r + [CURRENCY.get(r[at], "人民币")] for r in rows[1:]]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(out)
 
 
 def _wrong(traps18_run, rids: list[str]) -> dict:
@@ -205,7 +240,8 @@ def test_TX40_an_entity_type_and_role_as_the_registry_writes_them_are_their_cont
     and an active 个体户 unweighed."""
     world, ctx = traps18_run
     assert _wrong(traps18_run, ["TX40", "TX41", "TX42", "TX43", "TX44", "TX45"]) == {}
-    assert query(ctx, "select count(*) from quarantine where source = 'business_registry'") == [(0,)]
+    assert query(ctx, "select count(*) from quarantine where source = 'business_registry' "
+                      "and reason_zh not like '%美元%'") == [(0,)]  # TX65's row only
 
 
 def test_TX50_a_vehicles_status_and_use_as_ga_codes_and_a_units_use_as_the_register_words_it_are_read(traps18_run):
@@ -214,3 +250,20 @@ def test_TX50_a_vehicles_status_and_use_as_ga_codes_and_a_units_use_as_the_regis
     world, ctx = traps18_run
     assert _wrong(traps18_run, ["TX50", "TX51", "TX52", "TX53", "TX54"]) == {}
     assert query(ctx, "select count(*) from quarantine where source in ('vehicle', 'real_estate')") == [(0,)]
+
+
+def test_TX60_an_amount_in_a_currency_column_naming_no_yuan_is_no_yuan(traps18_run):
+    """TX60–TX65: a bank answer with a 币种 column (美元 beside a balance of 3,000) and a registry extract with 注册资本币种
+    美元 (a contribution of 1.5 万) were read as yuan: US$3,000 (about 21,000 yuan) counted as 3,000, the household
+    CLEAR; 1.5 万美元 (about 108,000 yuan) as 15,000, under the limit, CLEAR.  Now a row whose currency is not 人民币
+    (or CNY, RMB, 元, empty) has its amounts quarantined naming the currency; the file says so."""
+    world, ctx = traps18_run
+    assert _wrong(traps18_run, ["TX60", "TX61", "TX62", "TX63", "TX64", "TX65"]) == {}
+    reasons = query(ctx, "select source, column_name, reason_zh from quarantine where source in ('bank', 'business_registry') "
+                         "order by all")
+    assert reasons == [("bank", "balance_yuan", '"余额"值"100??"无法识别为金额'),
+                       ("bank", "balance_yuan", '"余额"值"3000美元"无法识别为金额'),
+                       ("business_registry", "registered_capital_yuan",
+                        '"注册资本"值"50美元"无法识别为金额；"认缴出资额"值"1.5美元"无法识别为金额')], reasons
+    problems = query(ctx, "select count(*) from delivered_files where problems_zh like '%有币种列：币种不是人民币的行%'")
+    assert problems == [(2,)], problems
