@@ -47,13 +47,34 @@ CURRENCY_HEADERS = frozenset({"币种", "币别", "货币", "货币种类", "币
                               "注册资本币种", "出资币种", "认缴出资币种", "认缴币种", "注册资本币种名称"})
 #: a currency cell meaning yuan (NFKC, no whitespace, upper-case): the words, ISO 4217's code and number, the PBOC's 01
 YUAN_CURRENCIES = ("人民币", "元", "人民币元", "CNY", "RMB", "156", "01", "本币")
-#: a title row's statement of the amounts' unit: 单位：万元, 金额单位:元, （单位：万元）
-_TITLE_UNIT = re.compile(r"单位[:：]?(亿元|千万元|百万元|万元|千元|元|万)(?=$|人民币|[)\]】,，;；。、/|])")  # not 单位：万达集团
+#: a title row's (or a footer's) statement of the amounts' unit: 单位：万元, 金额单位:元, （单位：万元）, 金额单位为万元
+_TITLE_UNIT = re.compile(r"单位(?:[:：]|为|是)?[:：]?(亿元|千万元|百万元|万元|千元|元|万)(?=$|人民币|[)\]】,，;；。、/|])")  # not 单位：万达集团
 #: traditional forms of the characters a unit is written with (單位：萬元, 人民幣)
 _TRADITIONAL = str.maketrans("萬單幣", "万单币")
 WAN = 10000.0
 #: the units a map's ``unit`` may name, as scales
 UNITS = {"元": 1.0, "万元": WAN}
+
+
+def stated_units(rows: list[list[object]]) -> set[str]:
+    """The amount units rows of a title or a footer state (``单位：万元``, ``金额单位为元``)."""
+    return {m.group(1) for row in rows for v in row if v is not None
+            for m in [_TITLE_UNIT.search(_WS.sub("", unicodedata.normalize("NFKC", str(v))).translate(_TRADITIONAL))]
+            if m}
+
+
+def unit_scale(unit: str) -> float:
+    """Yuan per one of ``unit`` (a unit :func:`stated_units` gives: 万元 10000, 千元 1000, 元 1)."""
+    return next((scale for word, scale in _MAGNITUDES if word in unit), 1.0)
+
+
+def read_in_another_unit(smap: SourceMap, match: HeaderMatch, units: set[str]) -> str:
+    """How ``match``'s amount columns were read where a footer states ``units`` other than theirs (Chinese), else ''."""
+    scales = {unit_scale(u) for u in units}
+    shown = {1.0: "元", 1e3: "千元", 1e4: "万元", 1e6: "百万元", 1e7: "千万元", 1e8: "亿元"}
+    wrong = [f"“{smap.spec(c).header}”按{shown.get(s, s)}读取" for c, s in match.scales.items()
+             if c in smap.amount_columns and (len(scales) > 1 or s not in scales)]
+    return "、".join(wrong)
 
 
 class MapError(ValueError):
@@ -181,9 +202,7 @@ class SourceMap:
         """``header`` with the unit a title row above it states (``单位：万元``, ``金额单位：元``) written after
         each amount header that names none, as if the header said it: the header's own unit and a cell's
         still win.  Title rows stating two different units change nothing (which column is which?)."""
-        units = {m.group(1) for row in title_rows for v in row if v is not None
-                 for m in [_TITLE_UNIT.search(_WS.sub("", unicodedata.normalize("NFKC", str(v))).translate(_TRADITIONAL))]
-                 if m}
+        units = stated_units(title_rows)
         if len(units) != 1:
             return header
         unit = units.pop()

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from connectors.limits import human_bytes, shown_name
 from connectors.manifest import FileManifest
-from connectors.maps import YUAN_CURRENCIES, HeaderMatch, SourceMap
+from connectors.maps import YUAN_CURRENCIES, HeaderMatch, SourceMap, read_in_another_unit, stated_units
 
 #: a blank cell: whitespace, and DOS's end-of-file mark Ctrl-Z (0x1A), which old tools (``copy /a``) write after
 #: the last line — a line of it alone was a row of no one, the file's rows one more than its marker's count
@@ -132,6 +132,18 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
     return match
 
 
+def note_footers(fm: FileManifest, smap: SourceMap, match: HeaderMatch, units: set[str]) -> None:
+    """Say in ``fm`` that the file's footer rows were passed over; keep the file out where they state an amount unit
+    other than the one its amounts were read in (注：金额单位：万元 under amounts read as yuan): the rows above
+    were read already, and a unit guessed after the fact is no reading."""
+    name = fm.file_name.rsplit("/", 1)[-1]
+    if fm.footer_rows:
+        fm.problems.append(f"{name}有{fm.footer_rows}行表尾（制表人、审核人、备注等），不是数据行，未读入，也不计入完成标记的行数")
+    if units and (read := read_in_another_unit(smap, match, units)):
+        fm.fail(f"{name}的表尾注明金额单位为{'、'.join(sorted(units))}，而{read}；表尾的单位无法用于已读入的行，"
+                "文件未采用；请部门把单位写在表头（如“余额（万元）”）或表头上方的标题行后重新交付")
+
+
 def _lead_cell(fcols: list[str]) -> pl.Expr:
     """A row's first non-blank cell (a sheet whose first column is a 序号 left empty on a summary or footer row)."""
     return pl.coalesce([pl.when(pl.col(c).str.contains(_BLANK_RE)).then(None).otherwise(pl.col(c)) for c in fcols])
@@ -142,9 +154,9 @@ def _id_like(fcols: list[str]) -> pl.Expr:
     return pl.any_horizontal([pl.col(c).str.contains(_ID_LIKE_RE).fill_null(False) for c in fcols])
 
 
-def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.DataFrame, int, int]:
-    """``batch`` without blank rows, 合计 rows and footer rows (decided on the first non-blank cell), the 合计 count
-    and the footer count.  Only the first cell is looked at on every row (one regex each); the others only on rows
+def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.DataFrame, int, int, frozenset[str]]:
+    """``batch`` without blank rows, 合计 rows and footer rows (decided on the first non-blank cell), the 合计 count,
+    the footer count and the amount units the footer rows state.  Only the first cell is looked at on every row (one regex each); the others only on rows
     whose first cell is blank, or that look like a footer (the ID-like test)."""
     first = pl.col(fcols[0])
     first_blank = first.is_null() | first.str.contains(_BLANK_RE)
@@ -170,13 +182,14 @@ def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.D
             footer = footer.scatter(at.filter(named), False)
     drop = flags["summary"] | footer
     n_summary, n_footer = int(flags["summary"].sum()), int(footer.sum())
+    units = frozenset(stated_units(batch.filter(footer).select(fcols).rows())) if n_footer else frozenset()
     if flags["maybe_blank"].any():
         rest = [pl.col(c).is_null() | pl.col(c).str.contains(_BLANK_RE) for c in fcols[1:]] or [pl.lit(True)]
         blank = batch.select(pl.all_horizontal(rest)).to_series() & flags["maybe_blank"]
         drop = drop | blank
     if drop.any():
         batch = batch.filter(~drop)
-    return batch, n_summary, n_footer
+    return batch, n_summary, n_footer, units
 
 
 def _cell(name: str) -> pl.Expr:
@@ -360,6 +373,7 @@ class RawWriter:
                                         use_dictionary=[n for n in self.schema.names if n != "row_no"])
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
+        self.footer_units: dict[str, set[str]] = {}  # per file: the amount units its footer rows state (单位：万元)
 
     def write(self, batch: pl.DataFrame, match: HeaderMatch, file_name: str) -> BatchCounts:
         """Map one positional batch (see the module docstring) and append it; return its counts."""
@@ -368,7 +382,8 @@ class RawWriter:
             return counts
         fcols = [c for c in batch.columns if c.startswith("f") and c[1:].isdigit()]
         if fcols:
-            batch, counts.summary_rows, counts.footer_rows = _drop_blank_and_summary(batch, fcols)
+            batch, counts.summary_rows, counts.footer_rows, units = _drop_blank_and_summary(batch, fcols)
+            self.footer_units.setdefault(file_name, set()).update(units)
             batch, counts.header_rows = _drop_repeated_headers(batch, fcols, match, self.smap)
         if fcols and self.field_bytes:
             batch = _limit_fields(batch, fcols, match, self.smap, self.field_bytes)

@@ -267,3 +267,47 @@ def test_TX60_an_amount_in_a_currency_column_naming_no_yuan_is_no_yuan(traps18_r
                         '"注册资本"值"50美元"无法识别为金额；"认缴出资额"值"1.5美元"无法识别为金额')], reasons
     problems = query(ctx, "select count(*) from delivered_files where problems_zh like '%有币种列：币种不是人民币的行%'")
     assert problems == [(2,)], problems
+
+
+def _small_run(tmp_path, rid: str, balance: str, rewrite) -> tuple:
+    """One household holding one bank balance, with passers-by, the bank's file changed by `rewrite(path)`: the run."""
+    from hedui.pipeline import RunContext, run
+
+    with fresh_ids(1870):
+        w = World()
+        (a,) = w.household(rid, [("沈七十", "本人")])
+        w.bank(a, balance)
+        fill(w)
+    w.write(tmp_path / "inbox")
+    rewrite(tmp_path / "inbox" / "bank" / RUN / f"bank_{RUN}.csv")
+    ctx = RunContext.of(tmp_path / "inbox", tmp_path / "work", RUN)
+    run(ctx)
+    return outcomes(ctx)[rid], query(ctx, "select problems_zh from delivered_files where source = 'bank'")
+
+
+def _add_lines(before: str = "", after: str = ""):
+    def rewrite(path):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(before + text + after, encoding="utf-8")
+    return rewrite
+
+
+def test_TX70_a_title_saying_the_unit_is_wan_in_a_sentence_scales_the_amounts(tmp_path):
+    """TX70: a title row `银行存款查询结果（金额单位为万元）` above the header: 单位为 was not read as 单位：, the balance 2.5
+    (25,000 yuan) counted as 2.5 yuan, the household CLEAR."""
+    got, _ = _small_run(tmp_path, "TX70", "2.5", _add_lines(before="银行存款查询结果（金额单位为万元）\n"))
+    assert got == ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+
+
+def test_TX71_a_footer_stating_another_unit_than_the_header_keeps_the_file_out_saying_so(tmp_path):
+    """TX71: `注：金额单位：万元` under the data was passed over as a footer, the balance 2.5 (25,000 yuan) counted as
+    2.5 yuan, the household CLEAR.  Rows already read cannot take a unit stated after them: the file is kept out
+    (the bank not delivered) naming the note and what to do."""
+    got, problems = _small_run(tmp_path, "TX71", "2.5", _add_lines(after="注：金额单位：万元\n"))
+    assert got == ("INCOMPLETE", "SOURCE_MISSING")
+    assert "表尾注明金额单位为万元" in problems[0][0], problems
+
+
+def test_TX72_a_footer_stating_the_unit_the_amounts_were_read_in_changes_nothing(tmp_path):
+    got, problems = _small_run(tmp_path, "TX72", "2.5", _add_lines(after="说明：金额单位为元\n"))
+    assert got == ("CLEAR", "")
