@@ -45,8 +45,10 @@ _WS = re.compile(r"\s+")
 #: gives it: the amounts of a row whose currency is not yuan cannot be taken as yuan
 CURRENCY_HEADERS = frozenset({"币种", "币别", "货币", "货币种类", "币种名称", "币种代码", "货币代码", "账户币种", "余额币种",
                               "注册资本币种", "出资币种", "认缴出资币种", "认缴币种", "注册资本币种名称"})
-#: a currency cell meaning yuan (NFKC, no whitespace, upper-case): the words, ISO 4217's code and number, the PBOC's 01
-YUAN_CURRENCIES = ("人民币", "元", "人民币元", "CNY", "RMB", "156", "01", "本币")
+#: a currency cell meaning yuan (NFKC, upper-case, without whitespace, brackets and separators): the words, ISO 4217's
+#: code and number, the PBOC's 01, alone or together (人民币(元), 人民币/CNY, 156-人民币)
+YUAN_CURRENCY = r"^(?:人民币|元|CNY|RMB|156|01|本币|¥)+$"
+CURRENCY_NOISE = r"[\s()\[\]【】/\\\-_:：,，.·]+"
 #: a title row's (or a footer's) statement of the amounts' unit: 单位：万元, 金额单位:元, （单位：万元）, 金额单位为万元
 _TITLE_UNIT = re.compile(r"单位(?:[:：]|为|是)?[:：]?(亿元|千万元|百万元|万元|千元|元|万)(?=$|人民币|[)\]】,，;；。、/|])")  # not 单位：万达集团
 #: traditional forms of the characters a unit is written with (單位：萬元, 人民幣)

@@ -20,7 +20,14 @@ import pyarrow.parquet as pq
 
 from connectors.limits import human_bytes, shown_name
 from connectors.manifest import FileManifest
-from connectors.maps import YUAN_CURRENCIES, HeaderMatch, SourceMap, read_in_another_unit, stated_units
+from connectors.maps import (
+    CURRENCY_NOISE,
+    YUAN_CURRENCY,
+    HeaderMatch,
+    SourceMap,
+    read_in_another_unit,
+    stated_units,
+)
 
 #: a blank cell: whitespace, and DOS's end-of-file mark Ctrl-Z (0x1A), which old tools (``copy /a``) write after
 #: the last line — a line of it alone was a row of no one, the file's rows one more than its marker's count
@@ -340,8 +347,8 @@ def _in_currency(exprs: list[pl.Expr], batch: pl.DataFrame, match: HeaderMatch, 
     if not cells:
         return exprs
     shown = pl.coalesce([pl.when(c.str.contains(_BLANK_RE)).then(None).otherwise(c.str.strip_chars()) for c in cells])
-    key = shown.str.normalize("NFKC").str.replace_all(r"\s+", "").str.to_uppercase()
-    foreign = shown.is_not_null() & ~key.is_in(YUAN_CURRENCIES)
+    key = shown.str.normalize("NFKC").str.to_uppercase().str.replace_all(CURRENCY_NOISE, "")
+    foreign = shown.is_not_null() & ~key.str.contains(YUAN_CURRENCY)
     out = []
     for e in exprs:
         name = e.meta.output_name()

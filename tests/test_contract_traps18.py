@@ -125,7 +125,8 @@ def build() -> World:
 
     # --- a 币种 column beside the amounts (bank answers and registry extracts carry one): see CURRENCY -----------------
     for rid, name, balance in [("TX60", "秦六十", "3000"), ("TX61", "秦六一", "25000"), ("TX62", "秦六二", "100"),
-                               ("TX63", "秦六三", "100"), ("TX64", "秦六四", "100")]:
+                               ("TX63", "秦六三", "100"), ("TX64", "秦六四", "100"), ("TX66", "秦六六", "25000"),
+                               ("TX67", "秦六七", "100")]:
         (a,) = w.household(rid, [(name, "本人")])
         w.bank(a, balance, account=f"62300000000000{rid[2:]}")
     w.expect("TX60", "INCOMPLETE", "RECORD_QUARANTINED")  # US$3,000 is no 3,000 yuan (about 21,000)
@@ -133,6 +134,8 @@ def build() -> World:
     w.expect("TX62", "CLEAR", "")
     w.expect("TX63", "CLEAR", "")
     w.expect("TX64", "INCOMPLETE", "RECORD_QUARANTINED")  # a currency no one can name is no yuan either
+    w.expect("TX66", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")  # 人民币（元）
+    w.expect("TX67", "CLEAR", "")  # 156, ISO 4217's number of the yuan
     (a,) = w.household("TX65", [("秦六五", "本人")])
     w.company(a, "有限责任公司", "存续", "1.5")  # 1.5 万美元 (about 108,000 yuan), not 15,000 yuan
     w.rows["business_registry"][-1]["主体名称"] = "赣州外资六五有限公司"
@@ -161,7 +164,8 @@ def traps18_run(tmp_path_factory):
 
 #: the 币种 of the rows the currency cases are about (by account or entity name); every other row's is 人民币
 CURRENCY = {"6230000000000060": "美元", "6230000000000061": "人民币", "6230000000000062": "CNY",
-            "6230000000000063": "", "6230000000000064": "??", "赣州外资六五有限公司": "美元"}
+            "6230000000000063": "", "6230000000000064": "??", "6230000000000066": "人民币（元）",
+            "6230000000000067": "156", "赣州外资六五有限公司": "美元"}
 
 
 def add_currency(inbox, source: str, key: str, header: str) -> None:
@@ -258,7 +262,7 @@ def test_TX60_an_amount_in_a_currency_column_naming_no_yuan_is_no_yuan(traps18_r
     CLEAR; 1.5 万美元 (about 108,000 yuan) as 15,000, under the limit, CLEAR.  Now a row whose currency is not 人民币
     (or CNY, RMB, 元, empty) has its amounts quarantined naming the currency; the file says so."""
     world, ctx = traps18_run
-    assert _wrong(traps18_run, ["TX60", "TX61", "TX62", "TX63", "TX64", "TX65"]) == {}
+    assert _wrong(traps18_run, ["TX60", "TX61", "TX62", "TX63", "TX64", "TX65", "TX66", "TX67"]) == {}
     reasons = query(ctx, "select source, column_name, reason_zh from quarantine where source in ('bank', 'business_registry') "
                          "order by all")
     assert reasons == [("bank", "balance_yuan", '"余额"值"100??"无法识别为金额'),
