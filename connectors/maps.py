@@ -50,7 +50,7 @@ CURRENCY_HEADERS = frozenset({"币种", "币别", "货币", "货币种类", "币
 YUAN_CURRENCY = r"^(?:人民币|元|CNY|RMB|156|01|本币|¥)+$"
 CURRENCY_NOISE = r"[\s()\[\]【】/\\\-_:：,，.·]+"
 #: a title row's (or a footer's) statement of the amounts' unit: 单位：万元, 金额单位:元, （单位：万元）, 金额单位为万元
-_TITLE_UNIT = re.compile(r"单位(?:[:：]|为|是)?[:：]?(亿元|千万元|百万元|万元|千元|元|万)(?=$|人民币|[)\]】,，;；。、/|])")  # not 单位：万达集团
+_TITLE_UNIT = re.compile(r"单位(?:[:：]|为|是)?[:：(\[【]?(亿元|千万元|百万元|万元|千元|元|万)(?=$|人民币|[)\]】,，;；。、/|])")  # not 单位：万达集团
 #: traditional forms of the characters a unit is written with (單位：萬元, 人民幣)
 _TRADITIONAL = str.maketrans("萬單幣", "万单币")
 WAN = 10000.0

@@ -315,3 +315,14 @@ def test_TX71_a_footer_stating_another_unit_than_the_header_keeps_the_file_out_s
 def test_TX72_a_footer_stating_the_unit_the_amounts_were_read_in_changes_nothing(tmp_path):
     got, problems = _small_run(tmp_path, "TX72", "2.5", _add_lines(after="说明：金额单位为元\n"))
     assert got == ("CLEAR", "")
+
+
+@pytest.mark.parametrize("title, units", [
+    ("银行存款查询结果（金额单位为万元）", {"万元"}), ("金额单位：万元", {"万元"}), ("金额单位（万元）", {"万元"}),
+    ("单位是元", {"元"}), ("注：金额单位：万元", {"万元"}), ("说明：单位【万元】", {"万元"}),
+    ("单位：万达集团", set()), ("填报单位：赣州银行", set()), ("单位为赣州市民政局", set())])
+def test_TX73_a_unit_stated_in_a_sentence_or_in_brackets_is_that_unit(title, units):
+    """The unit a title or a footer row states, however the clerk wrote the sentence; an organisation named 单位 is none."""
+    from connectors.maps import stated_units
+
+    assert stated_units([[title]]) == units
