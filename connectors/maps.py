@@ -51,6 +51,9 @@ YUAN_CURRENCY = r"^(?:人民币|元|CNY|RMB|156|01|本币|¥)+$"
 CURRENCY_NOISE = r"[\s()\[\]【】/\\\-_:：,，.·]+"
 #: a title row's (or a footer's) statement of the amounts' unit: 单位：万元, 金额单位:元, （单位：万元）, 金额单位为万元
 _TITLE_UNIT = re.compile(r"单位(?:[:：]|为|是)?[:：(\[【]?(亿元|千万元|百万元|万元|千元|元|万)(?=$|人民币|[)\]】,，;；。、/|])")  # not 单位：万达集团
+#: a title row's (or a footer's) statement that the amounts are in a foreign currency: 金额单位：美元, 币种：港币
+_TITLE_FOREIGN = re.compile(r"(?:单位|币种|币别|货币)(?:[:：]|为|是)?[:：(\[【]?(?:亿|千万|百万|万|千)?"
+                            r"(美元|美金|港元|港币|澳门元|澳元|欧元|日元|英镑|外币|usd|hkd|eur|jpy|gbp)", re.IGNORECASE)
 #: traditional forms of the characters a unit is written with (單位：萬元, 人民幣)
 _TRADITIONAL = str.maketrans("萬單幣", "万单币")
 WAN = 10000.0
@@ -59,10 +62,16 @@ UNITS = {"元": 1.0, "万元": WAN}
 
 
 def stated_units(rows: list[list[object]]) -> set[str]:
-    """The amount units rows of a title or a footer state (``单位：万元``, ``金额单位为元``)."""
-    return {m.group(1) for row in rows for v in row if v is not None
-            for m in [_TITLE_UNIT.search(_WS.sub("", unicodedata.normalize("NFKC", str(v))).translate(_TRADITIONAL))]
-            if m}
+    """The amount units rows of a title or a footer state (``单位：万元``, ``金额单位为元``), and the foreign currency
+    they state (``金额单位：美元``: ``美元``)."""
+    texts = [_WS.sub("", unicodedata.normalize("NFKC", str(v))).translate(_TRADITIONAL) for row in rows for v in row
+             if v is not None]
+    return {m.group(1) for t in texts for rx in (_TITLE_UNIT, _TITLE_FOREIGN) for m in [rx.search(t)] if m}
+
+
+def is_foreign(unit: str) -> bool:
+    """A unit naming a currency other than the yuan (美元, HKD)."""
+    return bool(_FOREIGN.search(unit.casefold()))
 
 
 def unit_scale(unit: str) -> float:
@@ -74,8 +83,9 @@ def read_in_another_unit(smap: SourceMap, match: HeaderMatch, units: set[str]) -
     """How ``match``'s amount columns were read where a footer states ``units`` other than theirs (Chinese), else ''."""
     scales = {unit_scale(u) for u in units}
     shown = {1.0: "元", 1e3: "千元", 1e4: "万元", 1e6: "百万元", 1e7: "千万元", 1e8: "亿元"}
+    foreign = any(is_foreign(u) for u in units)  # 单位：美元 under amounts read as yuan
     wrong = [f"“{smap.spec(c).header}”按{shown.get(s, s)}读取" for c, s in match.scales.items()
-             if c in smap.amount_columns and (len(scales) > 1 or s not in scales)]
+             if c in smap.amount_columns and (foreign or len(scales) > 1 or s not in scales)]
     return "、".join(wrong)
 
 
@@ -205,9 +215,10 @@ class SourceMap:
         each amount header that names none, as if the header said it: the header's own unit and a cell's
         still win.  Title rows stating two different units change nothing (which column is which?)."""
         units = stated_units(title_rows)
-        if len(units) != 1:
+        foreign = sorted(u for u in units if is_foreign(u))
+        if not foreign and len(units) != 1:
             return header
-        unit = units.pop()
+        unit = foreign[0] if foreign else units.pop()  # a foreign currency: the columns are not used (lookup)
         out = []
         for h in header:
             key, named = header_key(h)

@@ -326,3 +326,32 @@ def test_TX73_a_unit_stated_in_a_sentence_or_in_brackets_is_that_unit(title, uni
     from connectors.maps import stated_units
 
     assert stated_units([[title]]) == units
+
+
+def test_TX74_a_title_stating_a_foreign_currency_leaves_the_amounts_unknown_never_yuan(tmp_path):
+    """TX74: a title `存款余额查询（金额单位：美元）` above the header named no unit the title rule knew: US$3,000 (about
+    21,000 yuan) counted as 3,000 yuan, the household CLEAR.  Now the balance column is taken as the header
+    `余额（美元）` would be: not used, its values unknown (VALUE_UNKNOWN), the file says why."""
+    got, problems = _small_run(tmp_path, "TX74", "3000", _add_lines(before="存款余额查询（金额单位：美元）\n"))
+    assert got == ("INCOMPLETE", "VALUE_UNKNOWN")
+    assert "以外币计，无法换算为人民币元" in problems[0][0], problems
+
+
+@pytest.mark.parametrize("title, header, scale", [
+    ("金额单位：美元", "余额", None), ("单位：万美元", "余额", None), ("币种：港币", "余额", None),
+    ("金额单位：美元", "余额（元）", 1.0), ("单位：万元", "余额", 10000.0), ("填报单位：美华公司", "余额", 1.0)])
+def test_TX75_a_foreign_currency_stated_above_the_header_is_the_bare_amount_columns(title, header, scale):
+    from connectors.maps import load_map
+
+    smap = load_map("bank")
+    assert smap.lookup(smap.with_title_unit([[title]], ["证件号码", header])[1])[1] == scale
+
+
+def test_TX76_a_footer_stating_a_foreign_currency_keeps_the_file_out():
+    from connectors.maps import load_map, read_in_another_unit, stated_units
+
+    smap = load_map("bank")
+    match = smap.match_headers(["证件号码", "余额"])
+    assert stated_units([["注：币种：美元"]]) == {"美元"}
+    assert read_in_another_unit(smap, match, stated_units([["注：币种：美元"]])) == "“余额”按元读取"
+    assert read_in_another_unit(smap, match, stated_units([["注：金额单位：元"]])) == ""
