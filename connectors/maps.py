@@ -46,8 +46,8 @@ _WS = re.compile(r"\s+")
 CURRENCY_HEADERS = frozenset({"币种", "币别", "货币", "货币种类", "币种名称", "币种代码", "货币代码", "账户币种", "余额币种",
                               "注册资本币种", "出资币种", "认缴出资币种", "认缴币种", "注册资本币种名称"})
 #: a currency cell meaning yuan (NFKC, upper-case, without whitespace, brackets and separators): the words, ISO 4217's
-#: code and number, the PBOC's 01, alone or together (人民币(元), 人民币/CNY, 156-人民币)
-YUAN_CURRENCY = r"^(?:人民币|元|CNY|RMB|156|01|本币|¥)+$"
+#: code and number and the sign, alone or together (人民币(元), 人民币/CNY, 156-人民币); a bank's own code (01) is not known
+YUAN_CURRENCY = r"^(?:人民币|元|CNY|RMB|156|本币|¥)+$"
 CURRENCY_NOISE = r"[\s()\[\]【】/\\\-_:：,，.·]+"
 #: a title row's (or a footer's) statement of the amounts' unit: 单位：万元, 金额单位:元, （单位：万元）, 金额单位为万元
 _TITLE_UNIT = re.compile(r"单位(?:[:：]|为|是)?[:：(\[【]?(亿元|千万元|百万元|万元|千元|元|万)(?=$|人民币|[)\]】,，;；。、/|])")  # not 单位：万达集团

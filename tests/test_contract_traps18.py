@@ -46,6 +46,8 @@ def build() -> World:
     (a,) = w.household("TX04", [("郑四", "本人")])
     w.rows["public_security"][-1]["性别"] = "0"
     w.expect("TX04", "CLEAR", "")
+    w.household("TX06", [("郑六", "本人", True, "户主", "宣告死亡")])  # declared dead by a court: 死亡
+    w.expect("TX06", "FINDINGS", "MEMBER_REGISTRATION_ENDED")
 
     # --- 险种 as the departments' systems name them ------------------------------------------------------------------
     (a,) = w.household("TX10", [("吴十", "本人")])  # an employee's base of 5,000 a month: income over 800
@@ -189,12 +191,13 @@ def _wrong(traps18_run, rids: list[str]) -> dict:
 
 def test_TX01_sex_as_the_national_codes_is_read_and_no_registration_row_is_lost_for_it(traps18_run):
     """TX01–TX04: 公安 wrote 性别 as GB/T 2261.1 codes (1, 2; 0 and 9 for unknown) or 男性/女性: every registration
-    row was quarantined ("不在允许范围（男/女）内"), the source failed, every household INCOMPLETE (SOURCE_FAILED)."""
+    row was quarantined ("不在允许范围（男/女）内"), the source failed, every household INCOMPLETE (SOURCE_FAILED).
+    TX06: 人员状态 宣告死亡 (a death declared by a court) was quarantined: it is 死亡."""
     world, ctx = traps18_run
-    assert _wrong(traps18_run, ["TX01", "TX02", "TX03", "TX04"]) == {}
+    assert _wrong(traps18_run, ["TX01", "TX02", "TX03", "TX04", "TX06"]) == {}
     assert query(ctx, "select count(*) from quarantine where source = 'public_security'") == [(0,)]
     staged = dict(query(ctx, "select name_norm, sex from stg_public_security where name_norm like '郑%'"))
-    assert staged == {"郑一": "男", "郑一妻": "女", "郑二": "未知", "郑三": "男", "郑三妻": "女", "郑四": "未知"}
+    assert staged == {"郑一": "男", "郑一妻": "女", "郑二": "未知", "郑三": "男", "郑三妻": "女", "郑四": "未知", "郑六": "男"}
 
 
 def test_TX05_a_sex_no_standard_knows_is_still_quarantined_naming_it(tmp_path):
