@@ -5,7 +5,11 @@ than the national standards the departments export in.  公安 户籍 writes 性
 household INCOMPLETE.  人社 writes 险种 as the names of the State Council's decisions (`城镇企业职工基本养老保险`,
 `城乡居民养老保险`, the legacy `新型农村社会养老保险`) or as the 金保 codes (`110`, `120`, `210`); 车管 writes 车辆类型
 as GA 802 names (`轻便二轮摩托车`, `小型越野客车`, `轻型普通货车`, `普通低速货车`); 不动产 writes 权属状态 `历史` for a
-title that has passed on.  Small households built by hand (tests/contract_world.py), one real pipeline run.
+title that has passed on; 市场监管 writes 主体类型 with its sub-type (`有限责任公司（自然人投资或控股）`, `有限合伙企业`, `个体户`)
+and 人员角色 as `自然人股东`, `有限合伙人`, `法人代表`.  Amounts in a foreign currency were read as yuan: a bank answer's or
+a registry extract's 币种 column (`美元` beside 3,000), a title `金额单位：美元`; a title `金额单位为万元` (a sentence, not
+`单位：`) and a footer `注：金额单位：万元` were not read, 2.5 万 counted as 2.5 yuan — all CLEAR where the household held
+far more.  Small households built by hand (tests/contract_world.py), one real pipeline run and a few small ones.
 
 Decided where the contract is silent:
 - 性别 takes the four GB/T 2261.1 values; `0`/`9` (and their words) are staged as 未知: sex weighs in no figure, so a
@@ -15,6 +19,12 @@ Decided where the contract is silent:
 - a GA 802 vehicle type is its contract category where it has one (a 轻便二轮摩托车 is a motorcycle, exempt; a
   轻型厢式货车 a 轻型货车); a passenger car the contract does not name (越野客车, 微型轿车, 面包车) is 其他 — never exempt.
 - 权属状态 `历史` / `终止` (a title no longer in force, 不动产登记数据库标准) read as 注销: the unit is not held now.
+- a row whose 币种 (币别, 货币, 注册资本币种 …) is not yuan (人民币, 元, CNY, RMB, 156, ¥, empty) has its amounts
+  quarantined (the amount shown with its currency: `"余额"值"3000美元"无法识别为金额`), never converted at a guessed rate;
+  a title stating a foreign currency makes the bare amount columns foreign, as a header `余额（美元）` does (not used,
+  unknown).
+- a footer stating a unit other than the one the amounts were read in keeps the file out (the source not delivered):
+  the rows above were read already, and the footer's word cannot be weighed against the header's.
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan per person and month, vehicles
 above 15 × 800 = 12,000 yuan, at most 1 residential unit.
