@@ -284,6 +284,10 @@ def test_TX60_an_amount_in_a_currency_column_naming_no_yuan_is_no_yuan(traps18_r
                         '"注册资本"值"50美元"无法识别为金额；"认缴出资额"值"1.5美元"无法识别为金额')], reasons
     problems = query(ctx, "select count(*) from delivered_files where problems_zh like '%有币种列：币种不是人民币的行%'")
     assert problems == [(2,)], problems
+    counts = query(ctx, "select file, rows_delivered - rows_staged - rows_quarantined, rows_quarantined "
+                        "from reconciliation where run_date = ? and (file like 'bank/%' or file like 'business%') "
+                        "order by 1", [RUN])
+    assert counts == [(f"bank/{RUN}/bank_{RUN}.csv", 0, 2), (f"business_registry/{RUN}/business_registry_{RUN}.csv", 0, 1)]
 
 
 def _small_run(tmp_path, rid: str, balance: str, rewrite) -> tuple:
