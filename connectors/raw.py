@@ -163,7 +163,8 @@ def _id_like(fcols: list[str]) -> pl.Expr:
 
 def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.DataFrame, int, int, frozenset[str]]:
     """``batch`` without blank rows, 合计 rows and footer rows (decided on the first non-blank cell), the 合计 count,
-    the footer count and the amount units the footer rows state.  Only the first cell is looked at on every row (one regex each); the others only on rows
+    the footer count and the amount units the footer rows state.  Only the first cell is looked at on every row
+    (one regex each); the others only on rows
     whose first cell is blank, or that look like a footer (the ID-like test)."""
     first = pl.col(fcols[0])
     first_blank = first.is_null() | first.str.contains(_BLANK_RE)
@@ -352,7 +353,8 @@ def _in_currency(exprs: list[pl.Expr], batch: pl.DataFrame, match: HeaderMatch, 
     out = []
     for e in exprs:
         name = e.meta.output_name()
-        out.append(pl.when(foreign & e.is_not_null()).then(e + shown).otherwise(e).alias(name) if name in amounts else e)
+        marked = pl.when(foreign & e.is_not_null()).then(e + shown).otherwise(e).alias(name)
+        out.append(marked if name in amounts else e)
     return out
 
 

@@ -5,8 +5,9 @@ than the national standards the departments export in.  公安 户籍 writes 性
 household INCOMPLETE.  人社 writes 险种 as the names of the State Council's decisions (`城镇企业职工基本养老保险`,
 `城乡居民养老保险`, the legacy `新型农村社会养老保险`) or as the 金保 codes (`110`, `120`, `210`); 车管 writes 车辆类型
 as GA 802 names (`轻便二轮摩托车`, `小型越野客车`, `轻型普通货车`, `普通低速货车`); 不动产 writes 权属状态 `历史` for a
-title that has passed on; 市场监管 writes 主体类型 with its sub-type (`有限责任公司（自然人投资或控股）`, `有限合伙企业`, `个体户`)
-and 人员角色 as `自然人股东`, `有限合伙人`, `法人代表`.  Amounts in a foreign currency were read as yuan: a bank answer's or
+title that has passed on; 税务 writes 所得项目 as its withholding sub-items (`全年一次性奖金收入`,
+`劳务报酬所得（一般劳务、其他非连续劳务）`); 市场监管 writes 主体类型 with its sub-type (`有限责任公司（自然人投资或控股）`,
+`有限合伙企业`, `个体户`) and 人员角色 as `自然人股东`, `有限合伙人`, `法人代表`.  Amounts in a foreign currency were read as yuan: a bank answer's or
 a registry extract's 币种 column (`美元` beside 3,000), a title `金额单位：美元`; a title `金额单位为万元` (a sentence, not
 `单位：`) and a footer `注：金额单位：万元` were not read, 2.5 万 counted as 2.5 yuan — all CLEAR where the household held
 far more.  Small households built by hand (tests/contract_world.py), one real pipeline run and a few small ones.
@@ -75,6 +76,12 @@ def build() -> World:
     (a,) = w.household("TX14", [("吴十四", "本人")])  # 210: unemployment benefit, counted
     w.si(a, WINDOW, "210", "待遇", benefit="1500")
     w.expect("TX14", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("TX15", [("吴十五", "本人")])  # an annual bonus of 12,000: 1,000 a month, over 800
+    w.wages(a, ["202602"], "12000", item="全年一次性奖金收入")
+    w.expect("TX15", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("TX16", [("吴十六", "本人")])
+    w.wages(a, WINDOW, "2000", item="劳务报酬所得（一般劳务、其他非连续劳务）")
+    w.expect("TX16", "FINDINGS", "INCOME_OVER_STANDARD")
 
     # --- 车辆类型 as GA 802 names them ----------------------------------------------------------------------------------
     (a,) = w.household("TX20", [("冯二十", "本人")])
@@ -236,6 +243,14 @@ def test_TX10_a_scheme_under_its_long_legacy_or_coded_name_is_that_scheme(traps1
     assert query(ctx, "select count(*) from quarantine where source = 'social_insurance'") == [(0,)]
 
 
+def test_TX15_a_tax_item_as_the_withholding_system_names_it_is_that_item(traps18_run):
+    """TX15–TX16: 全年一次性奖金收入 (12,000 in February) and 劳务报酬所得（一般劳务、其他非连续劳务） (2,000 a month) were
+    quarantined: the households INCOMPLETE, incomes of 1,000 and 2,000 a month unweighed."""
+    world, ctx = traps18_run
+    assert _wrong(traps18_run, ["TX15", "TX16"]) == {}
+    assert query(ctx, "select count(*) from quarantine where source = 'tax'") == [(0,)]
+
+
 def test_TX20_a_vehicle_type_as_ga_802_names_it_is_its_category_never_exempt_by_default(traps18_run):
     """TX20–TX23: 轻便二轮摩托车 and 普通低速货车 (exempt), 小型越野客车, 轻型普通货车 and 微型轿车 (not exempt) were quarantined:
     the households INCOMPLETE, a 150,000-yuan SUV unweighed."""
@@ -276,8 +291,8 @@ def test_TX60_an_amount_in_a_currency_column_naming_no_yuan_is_no_yuan(traps18_r
     (or CNY, RMB, 元, empty) has its amounts quarantined naming the currency; the file says so."""
     world, ctx = traps18_run
     assert _wrong(traps18_run, ["TX60", "TX61", "TX62", "TX63", "TX64", "TX65", "TX66", "TX67"]) == {}
-    reasons = query(ctx, "select source, column_name, reason_zh from quarantine where source in ('bank', 'business_registry') "
-                         "order by all")
+    reasons = query(ctx, "select source, column_name, reason_zh from quarantine "
+                         "where source in ('bank', 'business_registry') order by all")
     assert reasons == [("bank", "balance_yuan", '"余额"值"100??"无法识别为金额'),
                        ("bank", "balance_yuan", '"余额"值"3000美元"无法识别为金额'),
                        ("business_registry", "registered_capital_yuan",
@@ -287,7 +302,8 @@ def test_TX60_an_amount_in_a_currency_column_naming_no_yuan_is_no_yuan(traps18_r
     counts = query(ctx, "select file, rows_delivered - rows_staged - rows_quarantined, rows_quarantined "
                         "from reconciliation where run_date = ? and (file like 'bank/%' or file like 'business%') "
                         "order by 1", [RUN])
-    assert counts == [(f"bank/{RUN}/bank_{RUN}.csv", 0, 2), (f"business_registry/{RUN}/business_registry_{RUN}.csv", 0, 1)]
+    assert counts == [(f"bank/{RUN}/bank_{RUN}.csv", 0, 2),
+                      (f"business_registry/{RUN}/business_registry_{RUN}.csv", 0, 1)]
 
 
 def _small_run(tmp_path, rid: str, balance: str, rewrite) -> tuple:
@@ -339,7 +355,7 @@ def test_TX72_a_footer_stating_the_unit_the_amounts_were_read_in_changes_nothing
     ("单位是元", {"元"}), ("注：金额单位：万元", {"万元"}), ("说明：单位【万元】", {"万元"}),
     ("单位：万达集团", set()), ("填报单位：赣州银行", set()), ("单位为赣州市民政局", set())])
 def test_TX73_a_unit_stated_in_a_sentence_or_in_brackets_is_that_unit(title, units):
-    """The unit a title or a footer row states, however the clerk wrote the sentence; an organisation named 单位 is none."""
+    """The unit a title or a footer row states, however the clerk wrote it; an organisation named 单位 is none."""
     from connectors.maps import stated_units
 
     assert stated_units([[title]]) == units
