@@ -41,7 +41,7 @@ from connectors.litter import is_os_litter, packed_or_partial, suffix_of, wrong_
 from connectors.manifest import MISSING, DeliveryManifest, FileManifest, parse_count
 from connectors.maps import SourceMap
 from connectors.marker_hint import mismatch_reason
-from connectors.raw import RawWriter, find_header, record_header_problems
+from connectors.raw import RawWriter, find_header, note_footers, record_header_problems
 from connectors.sheets import Table, hidden_sheet_holding_data, read_parquet, read_xlsx, sheet_holding_header
 from connectors.textfile import iter_chunks, parse_chunk, prefetch, sniff
 
@@ -189,8 +189,8 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
         fm.summary_rows += counts.summary_rows
         fm.footer_rows += counts.footer_rows
         fm.header_rows += counts.header_rows
-    if fm.footer_rows:
-        fm.problems.append(f"{name}有{fm.footer_rows}行表尾（制表人、审核人、备注等），不是数据行，未读入，也不计入完成标记的行数")
+    note_footers(fm, smap, match, writer.footer_units.pop(fm.file_name, set()))
+
 
 
 def _cr_only(path: Path) -> bool:

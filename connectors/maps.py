@@ -41,13 +41,52 @@ _MAGNITUDES = (("千万", 1e7), ("百万", 1e6), ("亿", 1e8), ("万", 1e4), ("�
 _FOREIGN = re.compile(r"美元|美金|港元|港币|澳门元|澳元|欧元|日元|英镑|外币|usd|hkd|eur|jpy|gbp")
 _YUAN = re.compile(r"元|人民币|rmb|cny")
 _WS = re.compile(r"\s+")
-#: a title row's statement of the amounts' unit: 单位：万元, 金额单位:元, （单位：万元）
-_TITLE_UNIT = re.compile(r"单位[:：]?(亿元|千万元|百万元|万元|千元|元|万)(?=$|人民币|[)\]】,，;；。、/|])")  # not 单位：万达集团
+#: the header of a column naming each row's currency (a bank answer's 币种, a registry's 注册资本币种), as header_key
+#: gives it: the amounts of a row whose currency is not yuan cannot be taken as yuan
+CURRENCY_HEADERS = frozenset({"币种", "币别", "货币", "货币种类", "币种名称", "币种代码", "货币代码", "账户币种", "余额币种",
+                              "注册资本币种", "出资币种", "认缴出资币种", "认缴币种", "注册资本币种名称"})
+#: a currency cell meaning yuan (NFKC, upper-case, without whitespace, brackets and separators): the words, ISO 4217's
+#: code and number and the sign, alone or together (人民币(元), 人民币/CNY, 156-人民币); a bank's own code (01) is not known
+YUAN_CURRENCY = r"^(?:人民币|元|CNY|RMB|156|本币|¥)+$"
+CURRENCY_NOISE = r"[\s()\[\]【】/\\\-_:：,，.·]+"
+#: a title row's (or a footer's) statement of the amounts' unit: 单位：万元, 金额单位:元, （单位：万元）, 金额单位为万元
+_TITLE_UNIT = re.compile(r"单位(?:[:：]|为|是)?[:：(\[【]?(亿元|千万元|百万元|万元|千元|元|万)(?=$|人民币|[)\]】,，;；。、/|])")  # not 单位：万达集团
+#: a title row's (or a footer's) statement that the amounts are in a foreign currency: 金额单位：美元, 币种：港币
+_TITLE_FOREIGN = re.compile(r"(?:单位|币种|币别|货币)(?:[:：]|为|是)?[:：(\[【]?(?:亿|千万|百万|万|千)?"
+                            r"(美元|美金|港元|港币|澳门元|澳元|欧元|日元|英镑|外币|usd|hkd|eur|jpy|gbp)", re.IGNORECASE)
 #: traditional forms of the characters a unit is written with (單位：萬元, 人民幣)
 _TRADITIONAL = str.maketrans("萬單幣", "万单币")
 WAN = 10000.0
 #: the units a map's ``unit`` may name, as scales
 UNITS = {"元": 1.0, "万元": WAN}
+
+
+def stated_units(rows: list[list[object]]) -> set[str]:
+    """The amount units rows of a title or a footer state (``单位：万元``, ``金额单位为元``), and the foreign currency
+    they state (``金额单位：美元``: ``美元``)."""
+    texts = [_WS.sub("", unicodedata.normalize("NFKC", str(v))).translate(_TRADITIONAL) for row in rows for v in row
+             if v is not None]
+    return {m.group(1) for t in texts for rx in (_TITLE_UNIT, _TITLE_FOREIGN) for m in [rx.search(t)] if m}
+
+
+def is_foreign(unit: str) -> bool:
+    """A unit naming a currency other than the yuan (美元, HKD)."""
+    return bool(_FOREIGN.search(unit.casefold()))
+
+
+def unit_scale(unit: str) -> float:
+    """Yuan per one of ``unit`` (a unit :func:`stated_units` gives: 万元 10000, 千元 1000, 元 1)."""
+    return next((scale for word, scale in _MAGNITUDES if word in unit), 1.0)
+
+
+def read_in_another_unit(smap: SourceMap, match: HeaderMatch, units: set[str]) -> str:
+    """How ``match``'s amount columns were read where a footer states ``units`` other than theirs (Chinese), else ''."""
+    scales = {unit_scale(u) for u in units}
+    shown = {1.0: "元", 1e3: "千元", 1e4: "万元", 1e6: "百万元", 1e7: "千万元", 1e8: "亿元"}
+    foreign = any(is_foreign(u) for u in units)  # 单位：美元 under amounts read as yuan
+    wrong = [f"“{smap.spec(c).header}”按{shown.get(s, s)}读取" for c, s in match.scales.items()
+             if c in smap.amount_columns and (foreign or len(scales) > 1 or s not in scales)]
+    return "、".join(wrong)
 
 
 class MapError(ValueError):
@@ -97,6 +136,7 @@ class HeaderMatch:
     extra: tuple[str, ...]
     foreign: tuple[str, ...] = ()  # amount headers in a foreign currency: not used (their values are unknown)
     twins: tuple[tuple[int, str, float], ...] = ()
+    currency: tuple[int, ...] = ()  # the file's positions of columns naming each row's currency (CURRENCY_HEADERS)
 
     @property
     def score(self) -> int:
@@ -174,12 +214,11 @@ class SourceMap:
         """``header`` with the unit a title row above it states (``单位：万元``, ``金额单位：元``) written after
         each amount header that names none, as if the header said it: the header's own unit and a cell's
         still win.  Title rows stating two different units change nothing (which column is which?)."""
-        units = {m.group(1) for row in title_rows for v in row if v is not None
-                 for m in [_TITLE_UNIT.search(_WS.sub("", unicodedata.normalize("NFKC", str(v))).translate(_TRADITIONAL))]
-                 if m}
-        if len(units) != 1:
+        units = stated_units(title_rows)
+        foreign = sorted(u for u in units if is_foreign(u))
+        if not foreign and len(units) != 1:
             return header
-        unit = units.pop()
+        unit = foreign[0] if foreign else units.pop()  # a foreign currency: the columns are not used (lookup)
         out = []
         for h in header:
             key, named = header_key(h)
@@ -195,6 +234,7 @@ class SourceMap:
         extra: list[str] = []
         foreign: list[str] = []
         twins: list[tuple[int, str, float]] = []
+        currency: list[int] = []
         for i, h in enumerate(headers):
             spec, scale = self.lookup(h)
             if spec is not None and scale is None:
@@ -207,13 +247,15 @@ class SourceMap:
                 continue
             if spec is None:
                 cols.append(None)
-                if h is not None and str(h).strip():
+                if header_key(h)[0] in CURRENCY_HEADERS:
+                    currency.append(i)
+                elif h is not None and str(h).strip():
                     extra.append(str(h).strip())
                 continue
             cols.append(spec.column)
             scales[spec.column] = scale
         missing = tuple(c for c in self.columns if c.column not in scales)
-        return HeaderMatch(tuple(cols), scales, missing, tuple(extra), tuple(foreign), tuple(twins))
+        return HeaderMatch(tuple(cols), scales, missing, tuple(extra), tuple(foreign), tuple(twins), tuple(currency))
 
 
 def _parse(data: object, path: Path) -> SourceMap:

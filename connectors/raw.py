@@ -20,7 +20,14 @@ import pyarrow.parquet as pq
 
 from connectors.limits import human_bytes, shown_name
 from connectors.manifest import FileManifest
-from connectors.maps import HeaderMatch, SourceMap
+from connectors.maps import (
+    CURRENCY_NOISE,
+    YUAN_CURRENCY,
+    HeaderMatch,
+    SourceMap,
+    read_in_another_unit,
+    stated_units,
+)
 
 #: a blank cell: whitespace, and DOS's end-of-file mark Ctrl-Z (0x1A), which old tools (``copy /a``) write after
 #: the last line — a line of it alone was a row of no one, the file's rows one more than its marker's count
@@ -114,6 +121,8 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
         optional = [c.header for c in match.missing if not c.essential and c.column not in foreign]
     if optional:
         fm.problems.append(f"{name}缺少列：{'、'.join(optional)}，这些值按空值（未知）处理")
+    if match.currency and smap.amount_columns:
+        fm.problems.append(f"{name}有币种列：币种不是人民币的行，其金额不能按人民币元计，隔离待查（隔离原因中金额后附其币种）")
     if match.twins:
         shown = "、".join(dict.fromkeys(f"“{smap.spec(c).header}”" for _, c, _ in match.twins))
         fm.problems.append(f"{name}的表头中{shown}出现不止一次：读第一列，它为空时读后一列；"
@@ -130,6 +139,18 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
     return match
 
 
+def note_footers(fm: FileManifest, smap: SourceMap, match: HeaderMatch, units: set[str]) -> None:
+    """Say in ``fm`` that the file's footer rows were passed over; keep the file out where they state an amount unit
+    other than the one its amounts were read in (注：金额单位：万元 under amounts read as yuan): the rows above
+    were read already, and a unit guessed after the fact is no reading."""
+    name = fm.file_name.rsplit("/", 1)[-1]
+    if fm.footer_rows:
+        fm.problems.append(f"{name}有{fm.footer_rows}行表尾（制表人、审核人、备注等），不是数据行，未读入，也不计入完成标记的行数")
+    if units and (read := read_in_another_unit(smap, match, units)):
+        fm.fail(f"{name}的表尾注明金额单位为{'、'.join(sorted(units))}，而{read}；表尾的单位无法用于已读入的行，"
+                "文件未采用；请部门把单位写在表头（如“余额（万元）”）或表头上方的标题行后重新交付")
+
+
 def _lead_cell(fcols: list[str]) -> pl.Expr:
     """A row's first non-blank cell (a sheet whose first column is a 序号 left empty on a summary or footer row)."""
     return pl.coalesce([pl.when(pl.col(c).str.contains(_BLANK_RE)).then(None).otherwise(pl.col(c)) for c in fcols])
@@ -140,9 +161,10 @@ def _id_like(fcols: list[str]) -> pl.Expr:
     return pl.any_horizontal([pl.col(c).str.contains(_ID_LIKE_RE).fill_null(False) for c in fcols])
 
 
-def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.DataFrame, int, int]:
-    """``batch`` without blank rows, 合计 rows and footer rows (decided on the first non-blank cell), the 合计 count
-    and the footer count.  Only the first cell is looked at on every row (one regex each); the others only on rows
+def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.DataFrame, int, int, frozenset[str]]:
+    """``batch`` without blank rows, 合计 rows and footer rows (decided on the first non-blank cell), the 合计 count,
+    the footer count and the amount units the footer rows state.  Only the first cell is looked at on every row
+    (one regex each); the others only on rows
     whose first cell is blank, or that look like a footer (the ID-like test)."""
     first = pl.col(fcols[0])
     first_blank = first.is_null() | first.str.contains(_BLANK_RE)
@@ -168,13 +190,14 @@ def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.D
             footer = footer.scatter(at.filter(named), False)
     drop = flags["summary"] | footer
     n_summary, n_footer = int(flags["summary"].sum()), int(footer.sum())
+    units = frozenset(stated_units(batch.filter(footer).select(fcols).rows())) if n_footer else frozenset()
     if flags["maybe_blank"].any():
         rest = [pl.col(c).is_null() | pl.col(c).str.contains(_BLANK_RE) for c in fcols[1:]] or [pl.lit(True)]
         blank = batch.select(pl.all_horizontal(rest)).to_series() & flags["maybe_blank"]
         drop = drop | blank
     if drop.any():
         batch = batch.filter(~drop)
-    return batch, n_summary, n_footer
+    return batch, n_summary, n_footer, units
 
 
 def _cell(name: str) -> pl.Expr:
@@ -317,6 +340,24 @@ class BatchCounts:
     header_rows: int = 0  # lines repeating the header, and the titles above them (not data: not counted)
 
 
+def _in_currency(exprs: list[pl.Expr], batch: pl.DataFrame, match: HeaderMatch, amounts: list[str]) -> list[pl.Expr]:
+    """``exprs`` with each amount of a row whose currency (its first non-blank currency cell) is not yuan written
+    with that currency after it (``3000`` → ``3000美元``): no amount staging reads, so the row is quarantined naming
+    it, never taken as yuan."""
+    cells = [pl.col(f"f{i}").cast(pl.String) for i in match.currency if f"f{i}" in batch.columns]
+    if not cells:
+        return exprs
+    shown = pl.coalesce([pl.when(c.str.contains(_BLANK_RE)).then(None).otherwise(c.str.strip_chars()) for c in cells])
+    key = shown.str.normalize("NFKC").str.to_uppercase().str.replace_all(CURRENCY_NOISE, "")
+    foreign = shown.is_not_null() & ~key.str.contains(YUAN_CURRENCY)
+    out = []
+    for e in exprs:
+        name = e.meta.output_name()
+        marked = pl.when(foreign & e.is_not_null()).then(e + shown).otherwise(e).alias(name)
+        out.append(marked if name in amounts else e)
+    return out
+
+
 class RawWriter:
     """Appends the rows of one source delivery to ``out_parquet`` (written to a temp file, then renamed)."""
 
@@ -341,6 +382,7 @@ class RawWriter:
                                         use_dictionary=[n for n in self.schema.names if n != "row_no"])
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
+        self.footer_units: dict[str, set[str]] = {}  # per file: the amount units its footer rows state (单位：万元)
 
     def write(self, batch: pl.DataFrame, match: HeaderMatch, file_name: str) -> BatchCounts:
         """Map one positional batch (see the module docstring) and append it; return its counts."""
@@ -349,7 +391,8 @@ class RawWriter:
             return counts
         fcols = [c for c in batch.columns if c.startswith("f") and c[1:].isdigit()]
         if fcols:
-            batch, counts.summary_rows, counts.footer_rows = _drop_blank_and_summary(batch, fcols)
+            batch, counts.summary_rows, counts.footer_rows, units = _drop_blank_and_summary(batch, fcols)
+            self.footer_units.setdefault(file_name, set()).update(units)
             batch, counts.header_rows = _drop_repeated_headers(batch, fcols, match, self.smap)
         if fcols and self.field_bytes:
             batch = _limit_fields(batch, fcols, match, self.smap, self.field_bytes)
@@ -371,6 +414,8 @@ class RawWriter:
                 exprs.append(pl.when(col == "").then(None).otherwise(col).alias(c))
             else:
                 exprs.append(pl.lit(None, dtype=pl.String).alias(c))
+        if match.currency and self.smap.amount_columns:
+            exprs = _in_currency(exprs, batch, match, self.smap.amount_columns)
         for c in self.smap.amount_columns:
             exprs.append(pl.lit(match.scales.get(c, 1.0), dtype=pl.Float64).alias(f"{c}__scale"))
         exprs += [
