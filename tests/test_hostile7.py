@@ -1,0 +1,54 @@
+"""Hostile ways in, round 7: what the six rounds before left open — names and identifiers that pass a check
+anchored with ``$`` (which also matches before a trailing newline), and more. Tests run the real CLI entry point,
+the real SQLite account file, the real sources-configuration parser and the real application (TestClient)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from test_hostile4 import _cli
+
+REGION = "360702"
+
+
+def _pw(name: str) -> str:
+    return f"pw-{name}-0123456"
+
+
+def _add(capsys, monkeypatch, work, username: str, password_line: str | None = None, *extra: str):
+    monkeypatch.setattr("sys.stdin", io.StringIO(password_line if password_line is not None else _pw("hz") + "\n"))
+    return _cli(capsys, "users", "add", username, "--workdir", str(work), "--role", "clerk", "--region", REGION,
+                "--password-stdin", *extra)
+
+
+@pytest.mark.parametrize("username", ["hz_clerk\n", "hz_clerk\n\n"])
+def test_HZ01_a_user_name_ending_in_a_line_break_is_refused_not_made_an_account_nobody_can_sign_in_to(
+        tmp_path, capsys, monkeypatch, username):
+    """HZ01: `hedui users add "$NAME"` with a name read from a file kept its line break: the check (`^…$`) let
+    "hz_clerk\\n" through, the account was made, `users list` printed a broken line, and the clerk could never
+    sign in (the sign-in form's name is stripped) — while "hz_clerk" could still be added beside it."""
+    from hedui.web import accounts
+
+    rc, out, err = _add(capsys, monkeypatch, tmp_path, username)
+    assert rc != 0 and "用户名" in err and "无效" in err, (rc, out, err)
+    assert accounts.list_users(tmp_path) == []
+    assert not accounts.valid_username(username)
+    assert _add(capsys, monkeypatch, tmp_path, "hz_clerk")[0] == 0  # the name as meant is fine
+
+
+def test_HZ02_a_sources_configuration_whose_table_or_connection_ends_in_a_line_break_is_refused(tmp_path):
+    """HZ02: a `table: |` block (or a quoted "…\\n") put a line break after the table name or connection id; the
+    check (`^…$`) let it through, and the night's run looked for a table or connection that does not exist, its
+    name in manifests and citations (`<table>@<conn_id>`) spread over two lines."""
+    from hedui.errors import ConfigError
+    from hedui.ops.sources_config import parse
+
+    good = "sources:\n  housing_fund:\n    kind: sql_table\n    conn_id: gjj_exchange\n    table: gjj_jiaofu\n"
+    assert parse(good, "sources.yaml").delivery("housing_fund").table == "gjj_jiaofu"
+    for text, field in ((good.replace("table: gjj_jiaofu", 'table: "gjj_jiaofu\\n"'), "table"),
+                        (good.replace("table: gjj_jiaofu\n", "table: |\n      gjj_jiaofu\n"), "table"),
+                        (good.replace("conn_id: gjj_exchange", 'conn_id: "gjj_exchange\\n"'), "conn_id")):
+        with pytest.raises(ConfigError) as caught:
+            parse(text, "sources.yaml")
+        assert f"housing_fund.{field}" in str(caught.value) and "\n" not in str(caught.value), str(caught.value)
