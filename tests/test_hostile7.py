@@ -52,3 +52,27 @@ def test_HZ02_a_sources_configuration_whose_table_or_connection_ends_in_a_line_b
         with pytest.raises(ConfigError) as caught:
             parse(text, "sources.yaml")
         assert f"housing_fund.{field}" in str(caught.value) and "\n" not in str(caught.value), str(caught.value)
+
+
+@pytest.mark.parametrize("stray", ["２０２６１２０１", "20261399", "20261201\n"])
+def test_HZ03_a_stray_inbox_folder_that_only_looks_like_a_date_does_not_defeat_purges_check_of_today(
+        tmp_path, capsys, stray):
+    """HZ03: `hedui purge --today 20361128` (a year's typo) is refused when it would delete every run, the latest
+    included — unless a department's folder named "２０２６１２０１" (full-width digits, typed with a Chinese input
+    method) stood in the inbox: `\\d` took it for a date, it sorted after every real one, the check saw a "latest"
+    date ahead of the cut-off, and the purge deleted every delivery and every run's raw values."""
+    from hedui.audit.auditor import default_log_path
+    from hedui.audit.log import AuditLog
+
+    inbox, work = tmp_path / "inbox", tmp_path / "work"
+    delivery = inbox / "bank" / "20261128"
+    delivery.mkdir(parents=True)
+    (delivery / "bank.csv").write_text("x\n", encoding="utf-8")
+    (inbox / "bank" / stray).mkdir()
+    for kind in ("raw", "staged"):
+        (work / "runs" / "20261128" / kind).mkdir(parents=True)
+    AuditLog(default_log_path(work)).append(actor="hz", action="run", subject="批次 20261128")
+    rc, out, err = _cli(capsys, "purge", "--workdir", str(work), "--inbox", str(inbox), "--today", "20361128")
+    assert rc == 2 and "--today 20361128" in err and "20261128" in err and "未删除任何文件" in err, (rc, out, err)
+    assert (delivery / "bank.csv").is_file() and (work / "runs" / "20261128" / "staged").is_dir()
+    assert (inbox / "bank" / stray).is_dir()  # not ours to delete either

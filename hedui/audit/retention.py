@@ -36,7 +36,9 @@ DEFAULT_RETENTION_DAYS = 90
 #: a century: more days than that is a typo (and past ~700,000 the cut-off date falls before year 1)
 MAX_RETENTION_DAYS = 36500
 RUN_KINDS = ("raw", "staged_pre", "staged")
-_DATE = re.compile(r"^\d{8}$")
+#: fullmatch, ASCII digits: `\d` also takes full-width digits ("２０２６１２０１", a folder made with a Chinese input
+#: method), which sort after every real date and so defeated the --today check of `check_today`
+_DATE = re.compile(r"[0-9]{8}")
 
 
 class RetentionError(HeduiError):
@@ -69,7 +71,7 @@ def _old_date_dirs(parent: Path, cutoff: dt.date) -> list[Path]:
         return []
     out = []
     for d in sorted(parent.iterdir()):
-        if not _DATE.match(d.name) or not (d.is_dir() or d.is_symlink()):
+        if not _DATE.fullmatch(d.name) or not (d.is_dir() or d.is_symlink()):
             continue
         try:
             when = dt.datetime.strptime(d.name, "%Y%m%d").date()
@@ -211,8 +213,19 @@ def latest_known_date(workdir: Path | str, inbox: Path | str | None) -> str | No
     parents = [Path(workdir) / "runs"]
     if inbox is not None and Path(inbox).is_dir():
         parents += [p for p in Path(inbox).iterdir() if p.is_dir() and not p.is_symlink()]
-    dates = [d.name for parent in parents if parent.is_dir() for d in parent.iterdir() if _DATE.match(d.name)]
+    dates = [d.name for parent in parents if parent.is_dir() for d in parent.iterdir() if _is_date(d.name)]
     return max(dates, default=None)
+
+
+def _is_date(name: str) -> bool:
+    """A folder name that is a calendar date YYYYMMDD (a folder "20261399" or "２０２６１２０１" is no run's)."""
+    if not _DATE.fullmatch(name):
+        return False
+    try:
+        dt.datetime.strptime(name, "%Y%m%d")
+    except ValueError:
+        return False
+    return True
 
 
 def check_today(workdir: Path | str, inbox: Path | str | None, days: int, today: str) -> None:
