@@ -76,3 +76,24 @@ def test_HZ03_a_stray_inbox_folder_that_only_looks_like_a_date_does_not_defeat_p
     assert rc == 2 and "--today 20361128" in err and "20261128" in err and "未删除任何文件" in err, (rc, out, err)
     assert (delivery / "bank.csv").is_file() and (work / "runs" / "20261128" / "staged").is_dir()
     assert (inbox / "bank" / stray).is_dir()  # not ours to delete either
+
+
+def test_HZ04_a_purge_that_cannot_write_its_audit_record_deletes_nothing(tmp_path, capsys, monkeypatch):
+    """HZ04: `hedui purge` from a cron job or a shell without the keys deleted every old delivery and every old
+    run's raw values, then failed writing its audit entry (the log's keyed anchor needs the keys): personal data
+    deleted with no record of it, and an error that named only the missing key."""
+    from hedui.audit.auditor import default_log_path
+    from hedui.audit.log import AuditLog
+
+    inbox, work = tmp_path / "inbox", tmp_path / "work"
+    old = inbox / "bank" / "20261128"
+    old.mkdir(parents=True)
+    (old / "bank.csv").write_text("x\n", encoding="utf-8")
+    (work / "runs" / "20261128" / "raw").mkdir(parents=True)
+    (work / "runs" / "20270301").mkdir(parents=True)
+    AuditLog(default_log_path(work)).append(actor="hz", action="run", subject="批次 20270301")
+    for name in ("HEDUI_PSEUDONYM_KEY", "HEDUI_DATA_KEY", "HEDUI_KEYS_CONN_ID"):
+        monkeypatch.delenv(name, raising=False)
+    rc, out, err = _cli(capsys, "purge", "--workdir", str(work), "--inbox", str(inbox), "--today", "20270301")
+    assert rc != 0 and "HEDUI_PSEUDONYM_KEY" in err and out == "", (rc, out, err)
+    assert (old / "bank.csv").is_file() and (work / "runs" / "20261128" / "raw").is_dir()

@@ -146,7 +146,7 @@ def drop_run_files(workdir: Path | str, run_date: str, *, audit_log: AuditLog | 
             counts["run_folders"] += 1
             counts["run_files"] += files
             counts["run_bytes"] += size
-    (audit_log or AuditLog(default_log_path(workdir))).append(
+    audit_log.append(
         actor=actor, action="purge", subject=f"批次 {run_date} 入库后删除原始与暂存文件", details=counts)
     return counts
 
@@ -171,7 +171,11 @@ def purge(workdir: Path | str, inbox: Path | str | None, older_than_days: int, t
                           "未删除任何文件；--inbox 应为各部门交付数据的收件箱")
     from hedui.workdir import writer_lock
 
+    audit_log = audit_log or AuditLog(default_log_path(workdir))
     with writer_lock(workdir, "purge"):
+        # its record can be written (the keys set, the log intact) before anything is deleted: a purge run without
+        # the keys deleted every old delivery, then failed to say so in the audit log
+        audit_log.check_tail()
         return _purge(Path(workdir), inbox, older_than_days, today, audit_log=audit_log, database=database,
                       actor=actor)
 
