@@ -97,3 +97,15 @@ def test_HZ04_a_purge_that_cannot_write_its_audit_record_deletes_nothing(tmp_pat
     rc, out, err = _cli(capsys, "purge", "--workdir", str(work), "--inbox", str(inbox), "--today", "20270301")
     assert rc != 0 and "HEDUI_PSEUDONYM_KEY" in err and out == "", (rc, out, err)
     assert (old / "bank.csv").is_file() and (work / "runs" / "20261128" / "raw").is_dir()
+
+
+def test_HZ05_a_password_piped_from_a_windows_text_file_signs_in(tmp_path, capsys, monkeypatch):
+    """HZ05: `hedui users add … --password-stdin < pw.txt` with pw.txt saved in Notepad (CRLF) stored the password
+    with its carriage return: the account was made, said so, and nobody could ever sign in to it."""
+    from hedui.web import accounts
+
+    assert _add(capsys, monkeypatch, tmp_path, "hz_win", _pw("hz_win") + "\r\n")[0] == 0
+    assert accounts.authenticate(tmp_path, "hz_win", _pw("hz_win")) is not None
+    monkeypatch.setattr("sys.stdin", io.StringIO(_pw("hz_new") + "\r\n"))
+    assert _cli(capsys, "users", "passwd", "hz_win", "--workdir", str(tmp_path), "--password-stdin")[0] == 0
+    assert accounts.authenticate(tmp_path, "hz_win", _pw("hz_new")) is not None
