@@ -109,3 +109,31 @@ def test_HZ05_a_password_piped_from_a_windows_text_file_signs_in(tmp_path, capsy
     monkeypatch.setattr("sys.stdin", io.StringIO(_pw("hz_new") + "\r\n"))
     assert _cli(capsys, "users", "passwd", "hz_win", "--workdir", str(tmp_path), "--password-stdin")[0] == 0
     assert accounts.authenticate(tmp_path, "hz_win", _pw("hz_new")) is not None
+
+
+@pytest.mark.parametrize("value", ["10m", "nan", "-5", "六十"])
+def test_HZ06_a_database_wait_setting_that_is_no_number_of_seconds_is_a_chinese_setup_error(
+        tmp_path, capsys, monkeypatch, value):
+    """HZ06: `HEDUI_READ_WAIT_S=10m` (or an empty `HEDUI_WRITE_WAIT_S=` in an env file) failed every command and
+    the nightly run with "内部错误 ValueError：could not convert string to float", every workspace page with a
+    500 — and "nan" made a writer wait for ever. Now blank means the default, anything else not a number of
+    seconds is refused naming the variable; `hedui serve` says so before it starts."""
+    import duckdb
+
+    from hedui import db
+    from hedui.errors import ConfigError
+
+    path = tmp_path / "hedui.duckdb"
+    duckdb.connect(str(path)).close()
+    for name in ("HEDUI_READ_WAIT_S", "HEDUI_WRITE_WAIT_S"):
+        monkeypatch.setenv(name, " ")  # blank: the default, as unset
+    db.connect_read(path).close()
+    db.connect(path).close()
+    for name, connect in (("HEDUI_READ_WAIT_S", db.connect_read), ("HEDUI_WRITE_WAIT_S", db.connect)):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ConfigError, match=f"环境变量 {name} 的值“{value}”无效"):
+            connect(path)
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("HEDUI_WRITE_WAIT_S", value)
+    rc, out, err = _cli(capsys, "serve", "--workdir", str(tmp_path), "--port", "1")
+    assert rc == 2 and out == "" and "HEDUI_WRITE_WAIT_S" in err and "ValueError" not in err, (rc, out, err)
