@@ -138,6 +138,8 @@ def drop_run_files(workdir: Path | str, run_date: str, *, audit_log: AuditLog | 
     statuses (hashes, counts) stay; re-running the date re-reads the inbox.
     The deletion is logged (`purge`).  Returns {"run_folders", "run_files", "run_bytes"}.
     """
+    audit_log = audit_log or AuditLog(default_log_path(workdir))
+    audit_log.check_tail()  # the deletion's record can be written before anything is deleted (see `purge`)
     run = Path(workdir) / "runs" / str(run_date)
     counts = {"run_date": str(run_date), "run_folders": 0, "run_files": 0, "run_bytes": 0}
     for kind in sorted(run.iterdir()) if run.is_dir() else []:
@@ -205,7 +207,7 @@ def _purge(workdir: Path, inbox, older_than_days: int, today, *, audit_log, data
                 counts["run_files"] += files
                 counts["run_bytes"] += size
     counts["database_rows"] = _purge_database(Path(database) if database else workdir / "hedui.duckdb", cutoff_s)
-    (audit_log or AuditLog(default_log_path(workdir))).append(
+    audit_log.append(
         actor=actor, action="purge", subject=f"原始数据保留 {int(older_than_days)} 天：清除 {cutoff_s} 之前的交付与暂存原始值",
         details=counts)
     log.info("purged raw data before %s: %s", cutoff_s, counts)
