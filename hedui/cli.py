@@ -209,11 +209,8 @@ def cmd_review(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from hedui.db import wait_seconds
     from hedui.web.app import serve
 
-    for name, default in (("HEDUI_READ_WAIT_S", 120), ("HEDUI_WRITE_WAIT_S", 600)):
-        wait_seconds(name, default)  # said now, not as a 500 on every page
     workdir = Path(args.workdir).resolve()
     if not (workdir / "hedui.duckdb").exists():
         raise HeduiError(f"工作目录 {workdir} 中没有 hedui.duckdb：请先运行 hedui run")

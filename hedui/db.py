@@ -62,6 +62,12 @@ def wait_seconds(name: str, default: float) -> float:
     return value
 
 
+def check_wait_settings() -> None:
+    """ConfigError when HEDUI_READ_WAIT_S or HEDUI_WRITE_WAIT_S is set to no number of seconds (`wait_seconds`)."""
+    wait_seconds("HEDUI_READ_WAIT_S", 120)
+    wait_seconds("HEDUI_WRITE_WAIT_S", 600)
+
+
 class WorkingDatabaseHeldError(LockedError):
     """A writer waited longer than ``HEDUI_WRITE_WAIT_S`` for other processes to let go of the database."""
 

@@ -134,6 +134,9 @@ def test_HZ06_a_database_wait_setting_that_is_no_number_of_seconds_is_a_chinese_
         with pytest.raises(ConfigError, match=f"环境变量 {name} 的值“{value}”无效"):
             connect(path)
         monkeypatch.setenv(name, "")
-    monkeypatch.setenv("HEDUI_WRITE_WAIT_S", value)
+    from hedui.web import accounts
+
+    accounts.add_user(tmp_path, "hz_adm", _pw("hz_adm"), "admin", ["360000"])
+    monkeypatch.setenv("HEDUI_READ_WAIT_S", value)
     rc, out, err = _cli(capsys, "serve", "--workdir", str(tmp_path), "--port", "1")
-    assert rc == 2 and out == "" and "HEDUI_WRITE_WAIT_S" in err and "ValueError" not in err, (rc, out, err)
+    assert rc == 2 and out == "" and "HEDUI_READ_WAIT_S" in err and "ValueError" not in err, (rc, out, err)
