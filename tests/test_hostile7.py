@@ -138,5 +138,6 @@ def test_HZ06_a_database_wait_setting_that_is_no_number_of_seconds_is_a_chinese_
 
     accounts.add_user(tmp_path, "hz_adm", _pw("hz_adm"), "admin", ["360000"])
     monkeypatch.setenv("HEDUI_READ_WAIT_S", value)
-    rc, out, err = _cli(capsys, "serve", "--workdir", str(tmp_path), "--port", "1")
+    # an address that is no address: before, the refusal named it (or the server started and waited for ever)
+    rc, out, err = _cli(capsys, "serve", "--workdir", str(tmp_path), "--host", "999.0.0.1", "--port", "8080")
     assert rc == 2 and out == "" and "HEDUI_READ_WAIT_S" in err and "ValueError" not in err, (rc, out, err)
