@@ -233,7 +233,7 @@ def _read_password(args) -> str:
     import getpass
 
     if args.password_stdin:
-        return sys.stdin.readline().rstrip("\n")
+        return sys.stdin.readline().rstrip("\r\n")  # a password file saved on Windows ends in CRLF
     first = getpass.getpass("新密码：")
     if getpass.getpass("再次输入新密码：") != first:
         raise HeduiError("两次输入的密码不一致，未作修改")

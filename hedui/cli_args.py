@@ -107,9 +107,13 @@ def check_generate_out(out: str | Path, date: str) -> None:
 def check_listen(host: str, port: int) -> None:
     """What `hedui serve` is to listen on: an address of this machine, and a free port — else one Chinese
     line, exit 2 (uvicorn said it in English, after the page's address had been printed as if it were up,
-    exit 3)."""
+    exit 3). Also the database wait settings its pages read with (a bad one was a 500 on every page)."""
     import errno
     import socket
+
+    from hedui.db import check_wait_settings
+
+    check_wait_settings()
 
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,

@@ -40,6 +40,34 @@ def connect(path: Path | str = ":memory:", *, threads: int = 2, memory_limit: st
     return con
 
 
+def wait_seconds(name: str, default: float) -> float:
+    """The seconds of the environment variable `name` (unset or blank: `default`); ConfigError, in Chinese, for
+    a value that is no number of seconds ("10m", "nan"): an empty `HEDUI_WRITE_WAIT_S=` in an env file failed
+    every command, the nightly run and every workspace page with an English "could not convert string to float"."""
+    import math
+    import os
+
+    from hedui.errors import ConfigError
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"环境变量 {name} 的值“{raw[:20]}”无效：应为等待的秒数（0 或正数，如 {int(default)}）；"
+                          f"请改正或删去该变量（默认 {int(default)} 秒）后重试")
+    return value
+
+
+def check_wait_settings() -> None:
+    """ConfigError when HEDUI_READ_WAIT_S or HEDUI_WRITE_WAIT_S is set to no number of seconds (`wait_seconds`)."""
+    wait_seconds("HEDUI_READ_WAIT_S", 120)
+    wait_seconds("HEDUI_WRITE_WAIT_S", 600)
+
+
 class WorkingDatabaseHeldError(LockedError):
     """A writer waited longer than ``HEDUI_WRITE_WAIT_S`` for other processes to let go of the database."""
 
@@ -49,10 +77,9 @@ def _connect_writer(path: Path, config: dict[str, Any]) -> duckdb.DuckDBPyConnec
     answering a page or `hedui pdf` printing (they hold it read-only, briefly): DuckDB refuses a writer then,
     and the nightly step failed on it.  Waits up to ``HEDUI_WRITE_WAIT_S`` seconds (default 600), backing off
     to 1 s; raises WorkingDatabaseHeldError (exit code 4, in Chinese) when the file stayed held."""
-    import os
     import time
 
-    wait_s = float(os.environ.get("HEDUI_WRITE_WAIT_S", "600"))
+    wait_s = wait_seconds("HEDUI_WRITE_WAIT_S", 600)
     deadline, delay, told = time.monotonic() + wait_s, 0.05, False
     while True:
         try:
@@ -86,14 +113,13 @@ def connect_read(path: Path | str, *, wait_s: float | None = None, delay: float 
     120), backing off from `delay` to 1 s.  Raises DatabaseBusyError when the
     database stayed held, FileNotFoundError when it does not exist.
     """
-    import os
     import time
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(str(path))
     if wait_s is None:
-        wait_s = float(os.environ.get("HEDUI_READ_WAIT_S", "120"))
+        wait_s = wait_seconds("HEDUI_READ_WAIT_S", 120)
     deadline, told = time.monotonic() + wait_s, False
     while True:
         try:

@@ -36,7 +36,9 @@ DEFAULT_RETENTION_DAYS = 90
 #: a century: more days than that is a typo (and past ~700,000 the cut-off date falls before year 1)
 MAX_RETENTION_DAYS = 36500
 RUN_KINDS = ("raw", "staged_pre", "staged")
-_DATE = re.compile(r"^\d{8}$")
+#: fullmatch, ASCII digits: `\d` also takes full-width digits ("２０２６１２０１", a folder made with a Chinese input
+#: method), which sort after every real date and so defeated the --today check of `check_today`
+_DATE = re.compile(r"[0-9]{8}")
 
 
 class RetentionError(HeduiError):
@@ -69,7 +71,7 @@ def _old_date_dirs(parent: Path, cutoff: dt.date) -> list[Path]:
         return []
     out = []
     for d in sorted(parent.iterdir()):
-        if not _DATE.match(d.name) or not (d.is_dir() or d.is_symlink()):
+        if not _DATE.fullmatch(d.name) or not (d.is_dir() or d.is_symlink()):
             continue
         try:
             when = dt.datetime.strptime(d.name, "%Y%m%d").date()
@@ -136,6 +138,8 @@ def drop_run_files(workdir: Path | str, run_date: str, *, audit_log: AuditLog | 
     statuses (hashes, counts) stay; re-running the date re-reads the inbox.
     The deletion is logged (`purge`).  Returns {"run_folders", "run_files", "run_bytes"}.
     """
+    audit_log = audit_log or AuditLog(default_log_path(workdir))
+    audit_log.check_tail()  # the deletion's record can be written before anything is deleted (see `purge`)
     run = Path(workdir) / "runs" / str(run_date)
     counts = {"run_date": str(run_date), "run_folders": 0, "run_files": 0, "run_bytes": 0}
     for kind in sorted(run.iterdir()) if run.is_dir() else []:
@@ -144,7 +148,7 @@ def drop_run_files(workdir: Path | str, run_date: str, *, audit_log: AuditLog | 
             counts["run_folders"] += 1
             counts["run_files"] += files
             counts["run_bytes"] += size
-    (audit_log or AuditLog(default_log_path(workdir))).append(
+    audit_log.append(
         actor=actor, action="purge", subject=f"批次 {run_date} 入库后删除原始与暂存文件", details=counts)
     return counts
 
@@ -169,7 +173,11 @@ def purge(workdir: Path | str, inbox: Path | str | None, older_than_days: int, t
                           "未删除任何文件；--inbox 应为各部门交付数据的收件箱")
     from hedui.workdir import writer_lock
 
+    audit_log = audit_log or AuditLog(default_log_path(workdir))
     with writer_lock(workdir, "purge"):
+        # its record can be written (the keys set, the log intact) before anything is deleted: a purge run without
+        # the keys deleted every old delivery, then failed to say so in the audit log
+        audit_log.check_tail()
         return _purge(Path(workdir), inbox, older_than_days, today, audit_log=audit_log, database=database,
                       actor=actor)
 
@@ -199,7 +207,7 @@ def _purge(workdir: Path, inbox, older_than_days: int, today, *, audit_log, data
                 counts["run_files"] += files
                 counts["run_bytes"] += size
     counts["database_rows"] = _purge_database(Path(database) if database else workdir / "hedui.duckdb", cutoff_s)
-    (audit_log or AuditLog(default_log_path(workdir))).append(
+    audit_log.append(
         actor=actor, action="purge", subject=f"原始数据保留 {int(older_than_days)} 天：清除 {cutoff_s} 之前的交付与暂存原始值",
         details=counts)
     log.info("purged raw data before %s: %s", cutoff_s, counts)
@@ -211,8 +219,19 @@ def latest_known_date(workdir: Path | str, inbox: Path | str | None) -> str | No
     parents = [Path(workdir) / "runs"]
     if inbox is not None and Path(inbox).is_dir():
         parents += [p for p in Path(inbox).iterdir() if p.is_dir() and not p.is_symlink()]
-    dates = [d.name for parent in parents if parent.is_dir() for d in parent.iterdir() if _DATE.match(d.name)]
+    dates = [d.name for parent in parents if parent.is_dir() for d in parent.iterdir() if _is_date(d.name)]
     return max(dates, default=None)
+
+
+def _is_date(name: str) -> bool:
+    """A folder name that is a calendar date YYYYMMDD (a folder "20261399" or "２０２６１２０１" is no run's)."""
+    if not _DATE.fullmatch(name):
+        return False
+    try:
+        dt.datetime.strptime(name, "%Y%m%d")
+    except ValueError:
+        return False
+    return True
 
 
 def check_today(workdir: Path | str, inbox: Path | str | None, days: int, today: str) -> None:

@@ -19,6 +19,7 @@ import yaml
 
 from connectors import list_sources
 from hedui.errors import ConfigError
+from hedui.paths import shown
 
 ENV = "HEDUI_SOURCES_CONFIG"
 FILE_DROP = "file_drop"
@@ -26,9 +27,9 @@ SQL_TABLE = "sql_table"
 KINDS = (FILE_DROP, SQL_TABLE)
 #: sources that can come from an exchange table (the requests come from the asking agency, as files)
 NOT_SQL = ("requests",)
-CONN_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}$")
+CONN_ID_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}")  # fullmatch: `$` also matches before a final line break
 TABLE_PART = r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]{0,62}"
-TABLE_RE = re.compile(rf"^{TABLE_PART}(\.{TABLE_PART})?$")
+TABLE_RE = re.compile(rf"{TABLE_PART}(\.{TABLE_PART})?")
 
 
 @dataclass(frozen=True)
@@ -132,12 +133,12 @@ def parse(text: str, where: str) -> SourcesConfig:
         conn_id, table = spec.get("conn_id"), spec.get("table")
         if not conn_id:
             problems.append(f"{key}.conn_id：交换表交付必须写明Airflow连接编号（conn_id）")
-        elif not isinstance(conn_id, str) or not CONN_ID_RE.match(conn_id):
-            problems.append(f"{key}.conn_id：“{conn_id}”不合法，只允许字母、数字、_ . -")
+        elif not isinstance(conn_id, str) or not CONN_ID_RE.fullmatch(conn_id):
+            problems.append(f"{key}.conn_id：“{shown(conn_id)}”不合法，只允许字母、数字、_ . -")
         if not table:
             problems.append(f"{key}.table：交换表交付必须写明表名（table，“表”或“模式.表”）")
-        elif not isinstance(table, str) or not TABLE_RE.match(table):
-            problems.append(f"{key}.table：“{table}”不是合法的表名，应为“表”或“模式.表”，只含字母、数字、汉字和下划线")
+        elif not isinstance(table, str) or not TABLE_RE.fullmatch(table):
+            problems.append(f"{key}.table：“{shown(table)}”不是合法的表名，应为“表”或“模式.表”，只含字母、数字、汉字和下划线")
         deliveries[source] = Delivery(source, SQL_TABLE, conn_id if isinstance(conn_id, str) else None,
                                       table if isinstance(table, str) else None)
     on_request = data.get("on_request", [])

@@ -32,8 +32,8 @@ PERMISSIONS = {
     "manage_users": {"admin"},
 }
 MIN_PASSWORD = 10
-_USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
-_REGION = re.compile(r"^\d{6}$")
+_USERNAME = re.compile(r"[A-Za-z0-9_.\-]{2,32}")  # fullmatch: `$` also matches before a final line break
+_REGION = re.compile(r"[0-9]{6}")  # fullmatch; `\d` also takes full-width and other digits
 _hasher = PasswordHasher()
 
 
@@ -97,7 +97,7 @@ def validate_regions(regions: list[str]) -> tuple[str, ...]:
     out = []
     for r in regions:
         r = r.strip()
-        if not _REGION.match(r):
+        if not _REGION.fullmatch(r):
             raise AccountError(f"区划代码“{shown(r)}”无效：应为 6 位数字的 GB/T 2260 代码，如 360102（县区）或 360100（市）")
         if not region_name(r):
             raise AccountError(f"区划代码 {r} 不在 GB/T 2260 行政区划表中：请核对后重试")
@@ -108,7 +108,7 @@ def validate_regions(regions: list[str]) -> tuple[str, ...]:
 
 
 def valid_username(name: str) -> bool:
-    return bool(_USERNAME.match(name))
+    return bool(_USERNAME.fullmatch(name))
 
 
 def check_password(password: str, username: str = "") -> None:
@@ -135,7 +135,7 @@ def _now() -> str:
 
 
 def add_user(workdir, username: str, password: str, role: str, regions: list[str], display_name: str = "") -> User:
-    if not _USERNAME.match(username):
+    if not _USERNAME.fullmatch(username):
         raise AccountError(f"用户名“{shown(username)}”无效：2–32 个字母、数字或 _ . -")
     if role not in ROLES:
         raise AccountError(f"角色“{shown(role)}”无效：可选 {', '.join(f'{k}（{v}）' for k, v in ROLES.items())}")
