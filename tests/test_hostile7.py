@@ -141,3 +141,21 @@ def test_HZ06_a_database_wait_setting_that_is_no_number_of_seconds_is_a_chinese_
     # an address that is no address: before, the refusal named it (or the server started and waited for ever)
     rc, out, err = _cli(capsys, "serve", "--workdir", str(tmp_path), "--host", "999.0.0.1", "--port", "8080")
     assert rc == 2 and out == "" and "HEDUI_READ_WAIT_S" in err and "ValueError" not in err, (rc, out, err)
+
+
+@pytest.mark.parametrize("bad", ["20261128\n", "２０２６１１２８", "2026112８"])
+def test_HZ07_the_workspace_takes_a_run_date_or_request_id_whole_not_with_a_line_break_or_full_width_digits(bad):
+    """HZ07: the web's date and request-id checks were `^…$` with `\\d`: `20261128\\n` and full-width digits passed
+    (each then only found nothing, but the checks are the workspace's gate for what becomes a path or a query).
+    Matched whole, ASCII digits; the refusal shows the value with its line break made visible."""
+    from fastapi import HTTPException
+
+    from hedui.web.pages import check_date, check_request
+
+    assert check_date("20261128") == "20261128" and check_request("R-0001_a") == "R-0001_a"
+    with pytest.raises(HTTPException) as refused:
+        check_date(bad)
+    assert refused.value.status_code == 400 and "\n" not in refused.value.detail
+    for request_id in ("R0001\n", "R０００１", "R0001.0123456789ab\n"):
+        with pytest.raises(HTTPException):
+            check_request(request_id)

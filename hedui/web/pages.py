@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from hedui.audit.log import mask_free_text
-from hedui.paths import report_file_stem
+from hedui.paths import report_file_stem, shown
 from hedui.regions import region_label
 from hedui.steps.report import versions
 from hedui.steps.report.display import OUTCOME_ZH, safe_name
@@ -18,9 +18,10 @@ from hedui.web import exports, queue_links
 from hedui.web.accounts import User
 from hedui.web.scope import scoped
 
-_DATE = re.compile(r"^\d{8}$")
-_REQUEST = re.compile(r"^[0-9A-Za-z_\-]{1,80}$")  # report_file_stem's own names
-_STEM = re.compile(r"^[0-9A-Za-z_\-]{1,60}\.[0-9a-f]{12}$")
+# matched whole (fullmatch): `$` lets a final line break through, `\d` full-width digits
+_DATE = re.compile(r"[0-9]{8}")
+_REQUEST = re.compile(r"[0-9A-Za-z_\-]{1,80}")  # report_file_stem's own names
+_STEM = re.compile(r"[0-9A-Za-z_\-]{1,60}\.[0-9a-f]{12}")
 SEARCH_PAGE = 100  # households on one page of search results (as the review queue's pages)
 #: the one answer for a household that does not exist and one outside the user's regions (same status, same page):
 #: a 403 told a county's clerk which request ids another county has
@@ -36,13 +37,13 @@ def rows(rel) -> list[dict]:
 def check_date(run_date: str | None) -> str | None:
     if run_date in (None, ""):
         return None
-    if not _DATE.match(run_date):
-        raise HTTPException(400, f"批次日期“{run_date}”无效：应为 8 位数字，如 20261128")
+    if not _DATE.fullmatch(run_date):
+        raise HTTPException(400, f"批次日期“{shown(run_date)}”无效：应为 8 位数字，如 20261128")
     return run_date
 
 
 def check_request(request_id: str) -> str:
-    if not _REQUEST.match(request_id) and not _STEM.match(request_id):
+    if not _REQUEST.fullmatch(request_id) and not _STEM.fullmatch(request_id):
         raise HTTPException(400, "委托编号无效：请从工作台页面上的链接进入")
     return request_id
 
@@ -52,7 +53,7 @@ def resolve_request(con, run_date: str, part: str) -> str:
     else the name of its report file (`report_file_stem`: safe characters, '.', 12 hex digits), which
     links carry for an id like "赣民〔2026〕#7/甲" (a '#' or '/' has no place in a path)."""
     check_request(part)
-    if _REQUEST.match(part):
+    if _REQUEST.fullmatch(part):
         return part
     odd = con.execute("select distinct request_id from households where run_date = ? "
                       "and not regexp_full_match(request_id, '[0-9A-Za-z_\\-]{1,80}')", [run_date]).fetchall()
