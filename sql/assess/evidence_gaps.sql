@@ -305,6 +305,14 @@ two_heads as (
     group by all having count(distinct coalesce(id_norm, record_id)) > 1
 ),
 
+-- the members' months with a tax wage that counts (linked, not waiting for review; a wage of 0 is a zero declaration,
+-- no wage figure): such a month takes its wage from tax, not from a contribution base (figures.sql)
+tax_wage_months as (
+    select distinct xl.request_id, xl.member_id, x.period_month
+    from stg_tax as x inner join value_links as xl on xl.record_id = x.record_id and xl.source = 'tax'
+    where x.run_date = $run_date and not xl.is_pending and x.income_item = '工资薪金所得' and x.income_yuan <> 0
+),
+
 needed_values as (
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '余额' as value_zh
     from stg_bank as t inner join value_links as l on l.record_id = t.record_id and l.source = 'bank'
@@ -375,11 +383,8 @@ needed_values as (
                -- a month with a confirmed tax wage takes the wage from tax: the base only gives the individual
                -- share, deducted "where known" (policy.md) like tax paid, so an empty base there changes nothing
                -- (a wage of 0, a zero declaration, is no wage figure: figures.sql estimates the month from the base)
-               and not exists (select 1 from stg_tax as x
-                   inner join value_links as xl on xl.record_id = x.record_id and xl.source = 'tax'
-                   where x.run_date = $run_date and xl.request_id = l.request_id and xl.member_id = l.member_id
-                     and not xl.is_pending and x.income_item = '工资薪金所得' and x.income_yuan <> 0
-                     and x.period_month = t.period_month)))
+               and not exists (select 1 from tax_wage_months as x
+                   where x.request_id = l.request_id and x.member_id = l.member_id and x.period_month = t.period_month)))
     union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '购置价格'
     from stg_vehicle as t
@@ -488,11 +493,8 @@ doubtful_amounts as (
       and t.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
       and t.period_month >= w.window_start and t.period_month < w.window_end
       -- a month with a confirmed tax wage takes the wage from tax (as for an empty base, needed_values)
-      and not exists (select 1 from stg_tax as x
-          inner join value_links as xl on xl.record_id = x.record_id and xl.source = 'tax'
-          where x.run_date = $run_date and xl.request_id = l.request_id and xl.member_id = l.member_id
-            and not xl.is_pending and x.income_item = '工资薪金所得' and x.income_yuan <> 0
-            and x.period_month = t.period_month)
+      and not exists (select 1 from tax_wage_months as x
+          where x.request_id = l.request_id and x.member_id = l.member_id and x.period_month = t.period_month)
       -- nor from this base where another employee-scheme contribution of the month has a base above 0
       and not exists (select 1 from stg_social_insurance as o
           inner join value_links as ol on ol.record_id = o.record_id and ol.source = 'social_insurance'
