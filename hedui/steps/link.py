@@ -177,6 +177,14 @@ def _normalized(plain: list[str | None]) -> tuple[list[str | None], list[str | N
     return norm, status
 
 
+def _name_gamma(spec, label: str) -> int:
+    """The gamma of the name comparison's level `label` in `spec` (levels count down from the strongest)."""
+    from matching.linkage.comparisons import build_comparison
+
+    c = build_comparison(next(f for f in spec.fields if f.name == "name"))
+    return c.gamma_of([lv.label for lv in c.levels].index(label))
+
+
 def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = None) -> int:
     """Score records without a usable ID against the members; leave `prob_pairs` (temp) behind."""
     from matching.linkage import LinkSpec, link_tables
@@ -189,7 +197,9 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
     n_left = con.sql("select count(*) from lk_left").fetchall()[0][0]
     n_right = con.sql("select count(*) from lk_right").fetchall()[0][0]
     if n_left and n_right:
-        link_tables(con, "lk_left", "lk_right", LinkSpec.from_yaml(SPEC_PATH), "lk_pairs")
+        spec = LinkSpec.from_yaml(SPEC_PATH)
+        link_tables(con, "lk_left", "lk_right", spec, "lk_pairs")
+        agree = _name_gamma(spec, "pinyin")  # exact or pinyin: the name agrees; below: similar, swapped
         # A record links to at most one person: its best, and only when that one beats the runner-up
         # by AMBIGUITY_MARGIN bits; namesakes in one city with no ID to tell them apart go to review.
         # The runner-up is another PERSON (member_id): one person asked about in two requests is one
@@ -201,7 +211,7 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                        p.match_weight, p.match_probability, p.breakdown,
                        -- a record links on its own only on a name that agrees (exact or same pinyin), or a
                        -- similar name with an ID one edit away; the rest of the band waits for a person
-                       case when p.decision = 'link' and p.gamma_name < 3
+                       case when p.decision = 'link' and p.gamma_name < $agree
                                  and not (p.gamma_name >= 1 and p.gamma_idno >= 1) then 'review'
                             else p.decision end as decision
                 from lk_pairs p
@@ -229,7 +239,7 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                    p.breakdown
             from pairs p
             join persons s using (record_id, member_id)
-        """, {"margin": AMBIGUITY_MARGIN})
+        """, {"margin": AMBIGUITY_MARGIN, "agree": agree})
         con.sql("drop table lk_pairs")
     else:
         con.sql("create or replace temp table prob_pairs (record_id varchar, source varchar, name varchar, "

@@ -23,6 +23,7 @@ LEVEL_LABELS_ZH = {
     "null": "缺失",
     "exact": "完全相同",
     "pinyin": "拼音相同",
+    "swapped": "姓名各部分顺序颠倒",
     "one_edit": "一位之差",
     "day_month_swapped": "日月颠倒",
     "year_month": "年月相同",
@@ -134,6 +135,12 @@ def build_comparison(f: FieldSpec) -> Comparison:
                 f"(l.{py} = r.{py} or (l.{nsyl} = r.{nsyl} and (l.{py} like r.{pat} or r.{py} like l.{pat})))",
             ),
         ]
+        if f.swapped_names:
+            # the same syllables in another order: a surname written last (Wei Wang for 王伟), the parts of a
+            # minority name swapped around the dot (买买提·艾力 for 艾力·买买提); the Jaro-Winkler of the two
+            # orders is low (0.58, 0.80), so without this level no band would hold them
+            bag = f"{f.name}__bag"
+            levels.append(Level("swapped", f"l.{bag} = r.{bag} and l.{nsyl} > 1"))
         # the bands share one Jaro-Winkler per pair (most pairs below the pinyin level reach both)
         sim = f"jaro_winkler_similarity(l.{py}, r.{py})"
         if f.given_name_bands:  # 王芳/王伟: the shared surname must not make the names look alike

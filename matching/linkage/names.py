@@ -214,7 +214,7 @@ def surname_of(norm: str | None) -> str | None:
     return norm[0]
 
 
-KEY_COLUMNS = ("norm", "py", "pat", "nsyl", "surname", "surname_py", "given_py")
+KEY_COLUMNS = ("norm", "py", "pat", "nsyl", "surname", "surname_py", "given_py", "bag")
 
 # plain CJK character → (simplified character, pinyin): the fast path of name_keys
 _PLAIN: dict[str, tuple[str, str]] = {}
@@ -249,7 +249,9 @@ def name_keys(names: Iterable[str | None]) -> dict[str, list]:
 
     - ``norm``: normalized name; ``py``: pinyin syllables joined by spaces;
     - ``pat``: a LIKE pattern (``*`` → ``%``) when the name has a wildcard, else None;
-    - ``nsyl``: number of syllables; ``surname`` / ``surname_py`` / ``given_py``.
+    - ``nsyl``: number of syllables; ``surname`` / ``surname_py`` / ``given_py``;
+    - ``bag``: the syllables sorted, joined by spaces: one name whatever the order of its parts (``Wei Wang``
+      and 王伟, 买买提·艾力 and 艾力·买买提 have one bag).
 
     Names made only of plain CJK characters (nearly all) go through polars
     expressions on a per-character table; the rest through ``normalize_name``.
@@ -294,13 +296,14 @@ def name_keys_frame(names: Sequence[str | None]):
         surname=pl.col("norm").str.slice(0, pl.col("n_sur")),
         surname_py=pl.col("toks").list.head(pl.col("n_sur")).list.join(" "),
         given_py=pl.col("toks").list.slice(pl.col("n_sur")).list.join(" ").replace("", None),
+        bag=pl.col("toks").list.sort().list.join(" "),
     )
     rows = []
     for i, raw in df.filter(~pl.col("plain")).select("i", "raw").iter_rows():
         norm, toks, sur, sur_toks, given_toks = _keys_slow(raw)
         p = " ".join(toks) or None
         rows.append((i, raw, norm, p, p.replace("*", "%") if p and "*" in p else None, len(toks), sur,
-                     " ".join(sur_toks) or None, " ".join(given_toks) or None))
+                     " ".join(sur_toks) or None, " ".join(given_toks) or None, " ".join(sorted(toks)) or None))
     slow = pl.DataFrame(rows, schema=fast.schema, orient="row")
     return pl.concat([fast, slow]).sort("i").drop("i")
 

@@ -86,6 +86,8 @@ class FieldSpec:
     m: tuple[float, ...] | None = None
     u: tuple[float, ...] | None = None
     given_name_bands: bool = False  # kind name: the similarity bands compare given names when surnames agree
+    # kind name: a level below ``pinyin`` for the same syllables in another order (Wei Wang / 王伟)
+    swapped_names: bool = False
 
     @classmethod
     def from_dict(cls, d: dict, i: int) -> FieldSpec:
@@ -95,7 +97,8 @@ class FieldSpec:
         _check_keys(
             d,
             {"name", "label", "kind", "column", "left_column", "right_column", "term_frequency", "thresholds",
-             "lengths", "levels", "null_when", "m", "u", "given_name_bands"},
+             "lengths", "levels", "null_when", "m", "u", "given_name_bands",
+             "swapped_names"},
             where,
         )
         name = _ident(d.get("name"), f"{where}.name")
@@ -129,9 +132,11 @@ class FieldSpec:
             m=tuple(float(x) for x in d["m"]) if d.get("m") is not None else None,
             u=tuple(float(x) for x in d["u"]) if d.get("u") is not None else None,
             given_name_bands=bool(d.get("given_name_bands", False)),
+            swapped_names=bool(d.get("swapped_names", False)),
         )
-        if fs.given_name_bands and kind != "name":
-            raise SpecError(f"{where}.given_name_bands: only kind 'name' takes it (this field is {kind!r})")
+        for option in ("given_name_bands", "swapped_names"):
+            if getattr(fs, option) and kind != "name":
+                raise SpecError(f"{where}.{option}: only kind 'name' takes it (this field is {kind!r})")
         return fs
 
 

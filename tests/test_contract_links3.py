@@ -1,0 +1,215 @@
+"""Linkage and its effect on outcomes, round 4 (sources.md "Names", "ID numbers" and the records without a usable ID;
+policy.md "CLEAR is earned"): records about a member that linkage missed or gave to the wrong person.  Cases of
+tests/test_contract_linkage.py, test_contract_linkage2.py and test_contract_links2.py are not repeated.
+
+One real `hedui run` over a small hand-made inbox (tests/contract_world.py) is shared by the assertions.
+Policy of the run (jiangxi_demo, 2026, 城市): financial assets at most 19,200 yuan per person.
+"""
+
+from __future__ import annotations
+
+import pytest
+from contract_world import REGION, RUN, World, outcomes, query
+from test_contract_linkage2 import make_id
+from test_contract_links2 import bank, registration, request
+
+WANG = make_id("19860606", 601)    # LZ01: 王伟; an account without an ID under "Wei Wang" (surname last)
+LI = make_id("19850505", 603)      # LZ01: 李明, his son; an account under "MING LI"
+AILI = make_id("19840404", 605)    # LZ02: 艾力·买买提; an account under 买买提·艾力 (the parts swapped)
+PING = make_id("19830303", 607)    # LZ03: 王平; a bank answer under his ID names 刘建国 (the bank mistyped an ID)
+CHEN = make_id("19820202", 609)    # LZ04: the same name spelt otherwise on an exact-ID record: never a conflict
+AYI = make_id("19810101", 611)
+ZHE = make_id("19800808", 613)
+HUANG = make_id("19790909", 615)
+JIN = make_id("19780707", 617)     # LZ05: 金明; an account without an ID names him with a compatibility ideograph
+BYSTANDER = make_id("19700101", 699)
+
+
+def legacy_x_id() -> str:
+    """An 18-character ID whose check character is X (so that its lowercase and 15-digit forms can be tried)."""
+    for seq in range(700, 999):
+        pid = make_id("19750505", seq)
+        if pid.endswith("X"):
+            return pid
+    raise AssertionError("no X")
+
+
+XU = legacy_x_id()                 # LZ06: 徐强; the 15-digit legacy form, a lowercase x, full-width digits
+
+
+def build() -> World:
+    w = World()
+    # LZ01: names in pinyin written surname last, as a foreign-style form asks for them
+    request(w, "LZ01", "王伟", WANG)
+    request(w, "LZ01", "李明", LI, "子女", 2)
+    registration(w, "HLZ01", "王伟", WANG)
+    registration(w, "HLZ01", "李明", LI, "子女")
+    bank(w, "Wei Wang", "", "300000")
+    bank(w, "MING LI", "", "300000")
+    w.expect("LZ01", "INCOMPLETE", "UNCONFIRMED_LINK")
+
+    # LZ02: a minority name with its parts swapped around the dot
+    request(w, "LZ02", "艾力·买买提", AILI)
+    registration(w, "HLZ02", "艾力·买买提", AILI)
+    bank(w, "买买提·艾力", "", "300000")
+    w.expect("LZ02", "INCOMPLETE", "UNCONFIRMED_LINK")
+
+    # LZ03: the member's ID on another person's account (户名 刘建国): whose savings these are waits for a person
+    request(w, "LZ03", "王平", PING)
+    registration(w, "HLZ03", "王平", PING)
+    bank(w, "刘建国", PING, "500000")
+    w.expect("LZ03", "INCOMPLETE", "UNCONFIRMED_LINK")
+
+    # LZ04: exact-ID accounts whose 户名 is the member's name spelt otherwise: his, and over the limit
+    request(w, "LZ04", "陈建华", CHEN)
+    request(w, "LZ04", "阿依古丽·买买提", AYI, "配偶", 2)
+    request(w, "LZ04", "王喆", ZHE, "子女", 3)
+    request(w, "LZ04", "黄伟", HUANG, "子女", 4)
+    registration(w, "HLZ04", "陈建华", CHEN)
+    registration(w, "HLZ04", "阿依古丽·买买提", AYI, "配偶")
+    registration(w, "HLZ04", "王喆", ZHE, "子女")
+    registration(w, "HLZ04", "黄伟", HUANG, "子女")
+    bank(w, "陳建華", CHEN, "200000")
+    bank(w, "阿依古丽买买提", AYI, "200000")
+    bank(w, "王*", ZHE, "200000")
+    bank(w, "王zhe", ZHE, "200000")
+    bank(w, "\u2ee9伟", HUANG, "200000")
+    bank(w, "HUANG WEI", HUANG, "200000")
+    w.expect("LZ04", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+
+    # LZ05: characters a PDF or an old system writes: a compatibility ideograph, a Kangxi radical; no ID on either
+    request(w, "LZ05", "金明", JIN)
+    registration(w, "HLZ05", "金明", JIN)
+    bank(w, "\uf90a明", "", "300000")
+    bank(w, "\u2fc8\u2f38", "", "300000")  # ⿈⼸ (Kangxi radicals) for 黄弓: nobody's here
+    w.expect("LZ05", "INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
+
+    # LZ06: one person under his ID's 18-character form (the request), its 15-digit legacy form, a lowercase x
+    # and full-width digits
+    legacy = XU[:6] + XU[8:17]
+    full = XU.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    request(w, "LZ06", "徐强", XU.lower())
+    w.add("public_security", 户号="HLZ06", 姓名="徐强", 公民身份号码=legacy, 性别="男", 出生日期="19750505",
+          与户主关系="户主", 户籍地址="江西省赣州市章贡区某路1号", 区划代码=REGION, 人员状态="正常", 变动日期="")
+    bank(w, "徐强", legacy, "10000")
+    bank(w, "徐强", full, "10000")
+    w.add("securities", 姓名="徐强", 证件号码=XU.lower(), 证券账户="A0601", 持仓市值="10000", 资金余额="0",
+          查询日期="20261126")
+    w.expect("LZ06", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+
+    w.in_every_source({"name": "路人", "id": BYSTANDER})
+    for k in range(60):  # the bank answers for people nobody here asks about: the accounts above without an ID
+        bank(w, "路人", make_id("19600101", k), "100")  # stay under the share of unusable IDs a source may hold
+    return w
+
+
+@pytest.fixture(scope="module")
+def lz_run(tmp_path_factory):
+    from hedui.pipeline import RunContext, run
+
+    world = build()
+    inbox = tmp_path_factory.mktemp("lz") / "inbox"
+    world.write(inbox)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("lz_work"), RUN)
+    run(ctx)
+    return world, ctx
+
+
+def test_LZ01_a_name_written_surname_last_or_with_its_parts_swapped_waits_for_review(lz_run):
+    """Before: Wei Wang / MING LI (pinyin, surname last) and 买买提·艾力 (the parts of 艾力·买买提 swapped around the
+    dot) met no blocking rule (the pinyin keys differ in order) and no level (their Jaro-Winkler is 0.58 to 0.80):
+    three accounts of 300,000 without an ID were nobody's, and LZ01 and LZ02 came out CLEAR.  Now the same syllables
+    in another order are a level of their own (`swapped`), below pinyin: the pair waits for a person."""
+    from matching.linkage.names import name_keys
+
+    world, ctx = lz_run
+    got = outcomes(ctx)
+    for rid in ("LZ01", "LZ02"):
+        assert got[rid] == world.expected[rid], rid
+    keys = name_keys(["王伟", "Wei Wang", "WEIWANG", "买买提·艾力", "艾力·买买提"])
+    assert keys["bag"] == ["wang wei"] * 3 + ["ai li mai mai ti"] * 2
+    queue = query(ctx, "select s.name, q.band, q.status, q.breakdown from review_queue q "
+                       "join stg_bank s using (run_date, record_id) where q.run_date = ? "
+                       "and q.request_id in ('LZ01', 'LZ02') order by 1", [RUN])
+    assert [(n, b, st) for n, b, st, _ in queue] == [
+        ("MING LI", "review", "pending"), ("Wei Wang", "review", "pending"), ("买买提·艾力", "review", "pending")]
+    assert all('"swapped"' in bd for *_, bd in queue)
+    pending = dict(query(ctx, "select request_id, string_agg(detail_zh, ' ') from findings where run_date = ? "
+                              "and code = 'UNCONFIRMED_LINK' group by 1", [RUN]))
+    assert "待人工确认的可能匹配记录" in pending["LZ01"] and "待人工确认的可能匹配记录" in pending["LZ02"]
+
+
+def test_LZ02_an_ordinary_name_is_not_a_swapped_one():
+    """The swapped level holds the same syllables only: 王伟 and 王维 (another given name) or 伟王 with one syllable
+    more are not swapped; and a one-syllable name has nothing to swap."""
+    import duckdb
+
+    from matching.linkage import LinkSpec
+    from matching.linkage.comparisons import build_comparison
+    from matching.linkage.names import name_keys
+
+    spec = LinkSpec.from_yaml(__import__("hedui.steps.link", fromlist=["SPEC_PATH"]).SPEC_PATH)
+    c = build_comparison(next(f for f in spec.fields if f.name == "name"))
+    assert [lv.label for lv in c.levels] == ["exact", "pinyin", "swapped", "jw>=0.92", "jw>=0.8", "different"]
+    names = ["王伟", "伟王", "王维", "Wei Wang", "王伟明", "Wei", "wei"]
+    k = name_keys(names)
+    con = duckdb.connect()
+    con.sql("create table t as select * from (values " + ", ".join(
+        f"({i}, '{k['norm'][i]}', '{k['py'][i]}', {k['nsyl'][i]}, '{k['bag'][i]}', '{k['surname_py'][i]}', "
+        f"{repr(k['given_py'][i]) if k['given_py'][i] else 'null'}, null)" for i in range(len(names)))
+        + ") v(i, name__v, name__py, name__nsyl, name__bag, name__surname_py, name__given_py, name__pat)")
+    rows = dict(((a, b), g) for a, b, g in con.sql(
+        f"select l.i, r.i, {c.gamma_sql()} from t l, t r").fetchall())
+    swapped = c.gamma_of(2)
+    assert rows[(0, 3)] == swapped and rows[(0, 1)] == swapped  # 王伟 / Wei Wang, 王伟 / 伟王
+    assert rows[(0, 2)] != swapped and rows[(0, 4)] != swapped  # 王维 (wang wei: pinyin), 王伟明
+    assert rows[(0, 2)] == c.gamma_of(1)
+    assert rows[(5, 6)] == c.gamma_of(0)  # one syllable: exact or nothing
+
+
+def test_LZ05_kangxi_radicals_and_compatibility_ideographs_are_the_ordinary_characters(lz_run):
+    """A PDF's text layer or an old system writes Kangxi Radicals (U+2F00–U+2FD5) and CJK Compatibility Ideographs
+    (U+F900–U+FAFF): NFKC makes each the ordinary character in both name normalizers (staging's and linkage's), and
+    the account under 金明 written with U+F90A is his, waiting for a person (no ID on it)."""
+    import unicodedata
+
+    from matching.linkage.names import name_keys
+    from matching.linkage.names import normalize_name as link_norm
+    from matching.normalize import normalize_name as stage_norm
+
+    for cp in [*range(0x2F00, 0x2FD6), *range(0xF900, 0xFADA)]:
+        c = chr(cp)
+        target = unicodedata.normalize("NFKC", c)
+        if c == target:
+            continue  # the twelve unified ideographs inside the compatibility block (﨎 …) are themselves
+        want = stage_norm(target + "明")
+        assert stage_norm(c + "明") == want and link_norm(c + "明") == link_norm(target + "明"), hex(cp)
+    assert name_keys(["\uf90a明", "\u2fc8\u2f38"])["py"] == ["jin ming", "huang gong"]
+    world, ctx = lz_run
+    assert outcomes(ctx)["LZ05"] == world.expected["LZ05"]
+    assert query(ctx, "select s.name_norm, q.band, q.status from review_queue q join stg_bank s "
+                      "using (run_date, record_id) where q.run_date = ? and q.request_id = 'LZ05'", [RUN]) \
+        == [("金明", "link", "pending")]
+
+
+def test_LZ06_the_15_digit_legacy_id_a_lowercase_x_and_full_width_digits_meet_the_18_digit_id(lz_run):
+    """One person under his ID's 18-character form with a lowercase x (the request), its 15-digit legacy form (the
+    registration, an account), full-width digits (an account), a lowercase x (securities): every record links to him
+    on the ID, none is quarantined, and the 30,000 yuan he holds are counted."""
+    world, ctx = lz_run
+    assert outcomes(ctx)["LZ06"] == world.expected["LZ06"]
+    linked = query(ctx, "select source, method, is_confirmed from links where run_date = ? and request_id = 'LZ06' "
+                        "order by 1", [RUN])
+    assert linked == [("bank", "exact_id", True)] * 2 + [("public_security", "exact_id", True),
+                                                         ("securities", "exact_id", True)]
+    assert query(ctx, "select count(*) from quarantine where run_date = ?", [RUN]) == [(0,)]
+
+
+def test_LZ07_an_exact_id_record_under_the_member_s_name_spelt_otherwise_is_his(lz_run):
+    """Traditional characters, no middle dot, `*` or pinyin for a rare character, a CJK radical, the whole name in
+    pinyin: the same name on an account under the member's ID; each is his, confirmed, and counted."""
+    world, ctx = lz_run
+    assert outcomes(ctx)["LZ04"] == world.expected["LZ04"]
+    linked = query(ctx, "select method, is_confirmed, count(*) from links where run_date = ? and request_id = 'LZ04' "
+                        "and source = 'bank' group by all", [RUN])
+    assert linked == [("exact_id", True, 6)]
