@@ -167,6 +167,47 @@ def test_LZ02_an_ordinary_name_is_not_a_swapped_one():
     assert rows[(5, 6)] == c.gamma_of(0)  # one syllable: exact or nothing
 
 
+def test_LZ03_an_account_under_the_member_s_id_in_another_person_s_name_waits_for_a_person(lz_run):
+    """Before: an account under 王平's ID (the registration gives that ID to 王平) whose 户名 is 刘建国 linked to him on
+    the ID alone: LZ03 came out FINDINGS on 500,000 yuan in another person's name, and nothing said so.  Now the
+    record is scored like one without a usable ID: the ID agrees, the name does not, so it waits for a person
+    (review, with its match weight) and the household is INCOMPLETE / UNCONFIRMED_LINK until one decides."""
+    world, ctx = lz_run
+    assert outcomes(ctx)["LZ03"] == world.expected["LZ03"]
+    assert query(ctx, "select count(*) from links where run_date = ? and request_id = 'LZ03' and source = 'bank'",
+                 [RUN]) == [(0,)]
+    queue = query(ctx, "select q.band, q.status, q.breakdown from review_queue q join stg_bank s "
+                       "using (run_date, record_id) where q.run_date = ? and q.request_id = 'LZ03'", [RUN])
+    assert [(b, st) for b, st, _ in queue] == [("review", "pending")]
+    assert '["身份证号", "exact"' in queue[0][2] and '["姓名", "different"' in queue[0][2]
+    detail = query(ctx, "select detail_zh from findings where run_date = ? and request_id = 'LZ03' "
+                        "and code = 'UNCONFIRMED_LINK'", [RUN])
+    assert detail and "500,000" in detail[0][0]
+
+
+def test_LZ04_which_names_on_a_record_under_the_member_s_id_are_someone_else_s():
+    """name_conflicts.sql on its own: only two plain Chinese names two characters or more apart, neither inside the
+    other, the record's name not the registration's for that ID, never on the registration itself."""
+    import duckdb
+
+    from hedui import db
+
+    con = duckdb.connect()
+    con.sql("create table stg_requests as select * from (values ('R1', 'A', '王平', 'SQ1'), ('R2', 'B', '张建国', 'SQ2'),"
+            " ('R3', 'C', '阿依古丽·买买提', 'SQ3'), ('R4', 'D', '王平', ''), ('R5', 'E', '李四', 'SQ5')) "
+            "v(request_id, id_norm, name_norm, authorization_no), (select '20261128' as run_date)")
+    con.sql("create table stg_public_security as select * from (values ('E', '赵六')) v(id_norm, name_norm), "
+            "(select '20261128' as run_date)")
+    con.sql("create view source_records as select * from (values "
+            "('bank', 'b1', 'A', '刘建国'), ('bank', 'b2', 'A', '王萍'), ('bank', 'b3', 'A', '王*'), "
+            "('bank', 'b4', 'A', 'wangping'), ('bank', 'b5', 'B', '章建国'), ('bank', 'b6', 'C', '阿依古丽'), "
+            "('bank', 'b7', 'D', '刘建国'), ('bank', 'b8', 'E', '赵六'), ('public_security', 'p1', 'A', '刘建国'), "
+            "('tax', 't1', 'C', '买买提·艾力江'), ('bank', 'b9', 'A', '王建国')) "
+            "v(source, record_id, id_norm, name_norm), (select '20261128' as run_date)")
+    got = con.execute(db.sql_text("link/name_conflicts.sql"), {"run_date": "20261128"}).fetchall()
+    assert sorted(got) == [("bank", "b1", "R1", "A"), ("bank", "b9", "R1", "A"), ("tax", "t1", "R3", "C")]
+
+
 def test_LZ05_kangxi_radicals_and_compatibility_ideographs_are_the_ordinary_characters(lz_run):
     """A PDF's text layer or an old system writes Kangxi Radicals (U+2F00–U+2FD5) and CJK Compatibility Ideographs
     (U+F900–U+FAFF): NFKC makes each the ordinary character in both name normalizers (staging's and linkage's), and

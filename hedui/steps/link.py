@@ -111,6 +111,10 @@ def _plain_ids(con, run_date: str, keys, members: pa.Table | None = None) -> int
     tokens = con.sql("""
         select distinct id_number from source_records
         where run_date = $run_date and id_norm is null and name_norm is not null and id_number is not null
+        union
+        select distinct s.id_number from source_records as s
+        semi join _hd_name_conflicts as c on c.source = s.source and c.record_id = s.record_id
+        where s.run_date = $run_date and s.id_number is not null
     """, params={"run_date": run_date}).to_arrow_table().column(0).combine_chunks()
     if members is None:
         members = _member_plain(con, run_date, keys)
@@ -185,10 +189,23 @@ def _name_gamma(spec, label: str) -> int:
     return c.gamma_of([lv.label for lv in c.levels].index(label))
 
 
-def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = None) -> int:
-    """Score records without a usable ID against the members; leave `prob_pairs` (temp) behind."""
+def name_conflicts(con, run_date: str) -> int:
+    """Temp table `_hd_name_conflicts` (source, record_id, request_id, member_id): records under a member's ID whose
+    own name is clearly someone else's (`sql/link/name_conflicts.sql`); exact linkage leaves them out and
+    probabilistic linkage sends them to review.  Make it before `links_exact.sql` runs."""
+    con.execute("create or replace temp table _hd_name_conflicts as " + db.sql_text("link/name_conflicts.sql"),
+                {"run_date": run_date})
+    return con.sql("select count(*) from _hd_name_conflicts").fetchall()[0][0]
+
+
+def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = None, *,
+                        conflicts_made: bool = False) -> int:
+    """Score records without a usable ID, and those of `name_conflicts`, against the members; leave `prob_pairs`
+    (temp) behind.  `conflicts_made`: the caller made `_hd_name_conflicts` for this run date already."""
     from matching.linkage import LinkSpec, link_tables
 
+    if not conflicts_made:
+        name_conflicts(con, run_date)
     _plain_ids(con, run_date, keys, members)
     con.execute("create or replace temp table lk_left as " + db.sql_text("link/prob_left.sql"),
                 {"run_date": run_date})
@@ -211,7 +228,10 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                        p.match_weight, p.match_probability, p.breakdown,
                        -- a record links on its own only on a name that agrees (exact or same pinyin), or a
                        -- similar name with an ID one edit away; the rest of the band waits for a person
-                       case when p.decision = 'link' and p.gamma_name < $agree
+                       -- similar name with an ID one edit away; the rest of the band waits for a person, as does
+                       -- a record under the member's ID whose name is someone else's (name_conflicts.sql)
+                       case when p.decision = 'link' and l.name_conflict then 'review'
+                            when p.decision = 'link' and p.gamma_name < $agree
                                  and not (p.gamma_name >= 1 and p.gamma_idno >= 1) then 'review'
                             else p.decision end as decision
                 from lk_pairs p
@@ -221,6 +241,11 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                   -- another name and no ID close to the member's: only the birth date and the region agree,
                   -- which many people share (the weights count them as independent of the ID prefix)
                   and not (p.gamma_name = 0 and p.gamma_idno <= 0)
+                  -- a record of name_conflicts is a question about the member(s) whose ID it carries, no other
+                  and (not l.name_conflict or exists (
+                      select 1 from _hd_name_conflicts as c
+                      where c.record_id = l.record_id and c.source = l.source
+                        and c.request_id = r.request_id and c.member_id = r.member_id))
             ),
             persons as (
                 select record_id, member_id,
@@ -246,7 +271,7 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                 "idno varchar, request_id varchar, member_id varchar, match_weight double, "
                 "match_probability double, band varchar, breakdown varchar)")
     _decision_keys(con, run_date, keys)
-    for table in ("lk_left", "lk_right", "_hd_plain_ids"):  # the plain IDs go as soon as they are used
+    for table in ("lk_left", "lk_right", "_hd_plain_ids", "_hd_name_conflicts"):  # plain IDs go once used
         con.sql(f"drop table if exists {table}")
     n = con.sql("select count(*) from prob_pairs").fetchall()[0][0]
     log.info("probabilistic linkage: %d records without a usable ID, %d members, %d pairs to link or review",
@@ -256,9 +281,10 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
 
 def link_run(con, run_date: str, keys) -> dict:
     """Replace the run's links and review queue (inside the caller's transaction)."""
-    counts = {"exact": db.replace_model(con, "links", "link/links_exact.sql", run_date)}
+    counts = {"name_conflicts": name_conflicts(con, run_date)}
+    counts["exact"] = db.replace_model(con, "links", "link/links_exact.sql", run_date)
     members = _member_plain(con, run_date, keys)  # the members' plain IDs, in process memory only, for both uses
-    counts["candidates"] = probabilistic_pairs(con, run_date, keys, members)
+    counts["candidates"] = probabilistic_pairs(con, run_date, keys, members, conflicts_made=True)
     counts["review_queue"] = db.replace_model(con, "review_queue", "link/review_queue.sql", run_date)
     apply_decisions(con, run_date)
     counts["quarantine_links"] = quarantine_links(con, run_date, keys, members)

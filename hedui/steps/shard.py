@@ -163,7 +163,7 @@ def work(ctx, shard: int, keys) -> dict:
     from hedui.privacy.protect import protect_working_tables
     from hedui.settings import settings, sources
     from hedui.steps.assess import assess_run
-    from hedui.steps.link import apply_decisions, quarantine_links
+    from hedui.steps.link import apply_decisions, name_conflicts, quarantine_links
 
     n = read_plan(ctx)["shards"]
     if not 0 <= int(shard) < n:
@@ -189,7 +189,9 @@ def work(ctx, shard: int, keys) -> dict:
                     "and request_id not in (select request_id from shard_plan_households "
                     "                       where run_date = $run_date and shard = $shard)",
                     {"run_date": run_date, "shard": int(shard)})
+        name_conflicts(con, run_date)  # the records exact linkage leaves to the plan's probabilistic pairs
         counts = {"exact": db.replace_model(con, "links", "link/links_exact.sql", run_date)}
+        con.sql("drop table _hd_name_conflicts")
         con.execute("create or replace temp table prob_pairs as "
                     "select * exclude (run_date) from shard_plan_pairs where run_date = $run_date "
                     "and request_id in (select request_id from shard_plan_households "

@@ -1,6 +1,8 @@
 -- Exact linkage: every staged source record whose normalized ID equals the ID
 -- of a requested member WITH an authorization on file.  Members without an
--- authorization are never looked up (先授权后核对).
+-- authorization are never looked up (先授权后核对).  A record under the member's ID whose own name is clearly
+-- someone else's (`_hd_name_conflicts`, made by the link step from name_conflicts.sql) is not linked on the ID:
+-- probabilistic linkage scores it and a person decides.
 with
 
 members as (
@@ -32,6 +34,10 @@ final as (
         true as is_confirmed
     from records
     inner join members on members.member_id = records.id_norm
+    where not exists (
+        select 1 from _hd_name_conflicts as c
+        where c.record_id = records.record_id and c.source = records.source
+          and c.request_id = members.request_id and c.member_id = members.member_id)
 )
 
 select * from final

@@ -7,9 +7,16 @@
 -- the plain ID normalized in Python (`hd_id_norm`'s tested twin, free to plan).
 with
 
+-- and the records under a member's ID whose own name is clearly someone else's (`_hd_name_conflicts`, see
+-- name_conflicts.sql): scored here, their name disagreeing sends them to review (link step)
 records as (
-    select * from source_records
+    select *, false as name_conflict from source_records
     where run_date = $run_date and id_norm is null and name_norm is not null
+    union all by name
+    select *, true as name_conflict from source_records
+    where run_date = $run_date and id_norm is not null
+      and exists (select 1 from _hd_name_conflicts as c
+                  where c.source = source_records.source and c.record_id = source_records.record_id)
 ),
 
 cleaned as (
@@ -45,6 +52,7 @@ final as (
     select
         record_id,
         source,
+        name_conflict,
         name_norm as name,
         case when length(id_clean) = 18 then id_clean end as idno,
         coalesce(try_strptime(substr(id_clean, 7, 8), '%Y%m%d')::date, ps.birth_date) as birth,
