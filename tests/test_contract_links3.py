@@ -22,6 +22,7 @@ AYI = make_id("19810101", 611)
 ZHE = make_id("19800808", 613)
 HUANG = make_id("19790909", 615)
 JIN = make_id("19780707", 617)     # LZ05: 金明; an account without an ID names him with a compatibility ideograph
+QIANG = make_id("19770707", 619)   # LZ08: 李强; a quarantined row under QIANG LI
 BYSTANDER = make_id("19700101", 699)
 
 
@@ -96,6 +97,12 @@ def build() -> World:
     w.add("securities", 姓名="徐强", 证件号码=XU.lower(), 证券账户="A0601", 持仓市值="10000", 资金余额="0",
           查询日期="20261126")
     w.expect("LZ06", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+
+    # LZ08: a row without an ID under 李强's name written surname last, quarantined for its balance (约3万)
+    request(w, "LZ08", "李强", QIANG)
+    registration(w, "HLZ08", "李强", QIANG)
+    bank(w, "QIANG LI", "", "约3万")
+    w.expect("LZ08", "INCOMPLETE", "RECORD_QUARANTINED")
 
     w.in_every_source({"name": "路人", "id": BYSTANDER})
     for k in range(60):  # the bank answers for people nobody here asks about: the accounts above without an ID
@@ -243,7 +250,8 @@ def test_LZ06_the_15_digit_legacy_id_a_lowercase_x_and_full_width_digits_meet_th
                         "order by 1", [RUN])
     assert linked == [("bank", "exact_id", True)] * 2 + [("public_security", "exact_id", True),
                                                          ("securities", "exact_id", True)]
-    assert query(ctx, "select count(*) from quarantine where run_date = ?", [RUN]) == [(0,)]
+    assert query(ctx, "select count(*) from quarantine where run_date = ? and value_masked not like '%3万%'",
+                 [RUN]) == [(0,)]
 
 
 def test_LZ07_an_exact_id_record_under_the_member_s_name_spelt_otherwise_is_his(lz_run):
@@ -254,3 +262,13 @@ def test_LZ07_an_exact_id_record_under_the_member_s_name_spelt_otherwise_is_his(
     linked = query(ctx, "select method, is_confirmed, count(*) from links where run_date = ? and request_id = 'LZ04' "
                         "and source = 'bank' group by all", [RUN])
     assert linked == [("exact_id", True, 6)]
+
+
+def test_LZ08_a_quarantined_row_under_the_member_s_name_written_surname_last_names_him(lz_run):
+    """Before: a bank row without an ID under QIANG LI, quarantined for its balance (约3万), named nobody (the
+    quarantine's name match compared the pinyin in order): 李强's household came out CLEAR on a balance nobody read.
+    Now the same syllables in any order name him: INCOMPLETE / RECORD_QUARANTINED."""
+    world, ctx = lz_run
+    assert outcomes(ctx)["LZ08"] == world.expected["LZ08"]
+    assert query(ctx, "select source, method from quarantine_links where run_date = ? and request_id = 'LZ08'",
+                 [RUN]) == [("bank", "name")]

@@ -329,7 +329,7 @@ def quarantine_links(con, run_date: str, keys, members: pa.Table | None = None) 
 
 
 def _quarantine_name_keys(con, run_date: str) -> None:
-    """Temp table `_hd_q_names` (side, name, py, pat, nsyl, surname_py, given_py): the pinyin keys probabilistic linkage
+    """Temp table `_hd_q_names` (side, name, py, pat, nsyl, surname_py, given_py, bag): the pinyin keys probabilistic linkage
     compares names by (`matching.linkage.names`), of the names of the quarantined rows without a usable ID
     (side 'q') and of the authorized members (side 'm'): a rare character typed as `*` or in pinyin (王*明,
     王yao明) names the member as linkage would pair it, which an equal normalized name alone missed."""
@@ -350,7 +350,7 @@ def _quarantine_name_keys(con, run_date: str) -> None:
         rows = []  # no quarantined row without a usable ID: no name to compare
     frame = name_keys_frame([n for _, n in rows]).select(
         side=pl.Series([side for side, _ in rows], dtype=pl.String), name="raw", py="py", pat="pat", nsyl="nsyl",
-        surname_py="surname_py", given_py="given_py")
+        surname_py="surname_py", given_py="given_py", bag="bag")
     con.register("_hd_q_names_arrow", frame.to_arrow())
     con.sql("create or replace temp table _hd_q_names as select * from _hd_q_names_arrow")
     con.unregister("_hd_q_names_arrow")

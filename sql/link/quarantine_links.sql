@@ -68,7 +68,7 @@ by_partial_id as (
 ),
 
 -- the names linkage pairs (its blocking rules, matching.linkage.names): equal, of the same pinyin (a rare
--- character typed in pinyin: 王yao明), or one with a `*` for a character the other has (王*明, *晓燕); `_hd_q_names`
+-- character typed in pinyin: 王yao明) in any order, or one with a `*` for a character the other has (王*明, *晓燕); `_hd_q_names`
 -- holds their keys (hedui.steps.link._quarantine_name_keys)
 q_names as (select * from _hd_q_names where side = 'q'),
 
@@ -78,7 +78,9 @@ m_names as (select * from _hd_q_names where side = 'm'),
 same_name as (
     select q.name as q_name, m.name as m_name from q_names as q inner join m_names as m on m.name = q.name
     union
-    select q.name, m.name from q_names as q inner join m_names as m on m.py = q.py
+    -- the same syllables in any order (linkage's `name__bag`): the same pinyin, a name written surname last (Wei Wang
+    -- for 王伟), the parts of a minority name swapped around the dot
+    select q.name, m.name from q_names as q inner join m_names as m on m.bag = q.bag
     union
     select q.name, m.name from (select * from q_names where pat is not null) as q
     inner join m_names as m on m.surname_py = q.surname_py and m.nsyl = q.nsyl and m.py like q.pat
