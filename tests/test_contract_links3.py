@@ -26,16 +26,18 @@ QIANG = make_id("19770707", 619)   # LZ08: 李强; a quarantined row under QIANG
 BYSTANDER = make_id("19700101", 699)
 
 
-def legacy_x_id() -> str:
+def legacy_x_id(birth: str = "19750505") -> str:
     """An 18-character ID whose check character is X (so that its lowercase and 15-digit forms can be tried)."""
     for seq in range(700, 999):
-        pid = make_id("19750505", seq)
+        pid = make_id(birth, seq)
         if pid.endswith("X"):
             return pid
     raise AssertionError("no X")
 
 
 XU = legacy_x_id()                 # LZ06: 徐强; the 15-digit legacy form, a lowercase x, full-width digits
+XU2 = legacy_x_id("19760606")      # LZ09: 徐刚; the request under the 15-digit form, the records under the 18
+GANG = make_id("19720303", 641)    # LZ10: 赵刚; an account under his legacy ID with a digit mistyped
 
 
 def build() -> World:
@@ -103,6 +105,21 @@ def build() -> World:
     registration(w, "HLZ08", "李强", QIANG)
     bank(w, "QIANG LI", "", "约3万")
     w.expect("LZ08", "INCOMPLETE", "RECORD_QUARANTINED")
+
+    # LZ09: the request under the 15-digit legacy form, the registration and an account under the 18 (a lowercase x)
+    request(w, "LZ09", "徐刚", XU2[:6] + XU2[8:17])
+    w.add("public_security", 户号="HLZ09", 姓名="徐刚", 公民身份号码=XU2.lower(), 性别="男", 出生日期="19760606",
+          与户主关系="户主", 户籍地址="江西省赣州市章贡区某路1号", 区划代码=REGION, 人员状态="正常", 变动日期="")
+    bank(w, "徐刚", XU2.lower(), "30000")
+    w.expect("LZ09", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+
+    # LZ10: an account under 赵刚's name and his ID's 15-digit legacy form with one digit mistyped (that form has no
+    # check character: the typo is another well-formed ID)
+    request(w, "LZ10", "赵刚", GANG)
+    registration(w, "HLZ10", "赵刚", GANG)
+    legacy = GANG[:6] + GANG[8:17]
+    bank(w, "赵刚", legacy[:13] + ("1" if legacy[13] != "1" else "2") + legacy[14:], "500000")
+    w.expect("LZ10", "INCOMPLETE", "UNCONFIRMED_LINK")
 
     w.in_every_source({"name": "路人", "id": BYSTANDER})
     for k in range(60):  # the bank answers for people nobody here asks about: the accounts above without an ID
@@ -272,3 +289,23 @@ def test_LZ08_a_quarantined_row_under_the_member_s_name_written_surname_last_nam
     assert outcomes(ctx)["LZ08"] == world.expected["LZ08"]
     assert query(ctx, "select source, method from quarantine_links where run_date = ? and request_id = 'LZ08'",
                  [RUN]) == [("bank", "name")]
+
+
+def test_LZ09_a_request_under_the_15_digit_legacy_id_meets_the_18_digit_records(lz_run):
+    """The agency's 15-digit legacy form against the registration's and a bank's 18-character form with a
+    lowercase x: linked on the ID, counted."""
+    world, ctx = lz_run
+    assert outcomes(ctx)["LZ09"] == world.expected["LZ09"]
+    assert query(ctx, "select source, method from links where run_date = ? and request_id = 'LZ09' order by 1",
+                 [RUN]) == [("bank", "exact_id"), ("public_security", "exact_id")]
+
+
+def test_LZ10_an_account_under_a_mistyped_legacy_id_and_the_member_s_name_waits_for_a_person(lz_run):
+    """Before: a 15-digit ID carries no check character, so one mistyped digit is another well-formed ID: the account
+    under 赵刚's name and that ID (500,000 yuan) was 'someone else's', never a candidate, and LZ10 came out CLEAR.
+    Now a record under a legacy ID that is no member's is scored without the ID (its birth date and region still
+    count) and waits for a person."""
+    world, ctx = lz_run
+    assert outcomes(ctx)["LZ10"] == world.expected["LZ10"]
+    assert query(ctx, "select q.band, q.status from review_queue q join stg_bank s using (run_date, record_id) "
+                      "where q.run_date = ? and q.request_id = 'LZ10'", [RUN]) == [("review", "pending")]

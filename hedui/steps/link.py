@@ -115,6 +115,10 @@ def _plain_ids(con, run_date: str, keys, members: pa.Table | None = None) -> int
         select distinct s.id_number from source_records as s
         semi join _hd_name_conflicts as c on c.source = s.source and c.record_id = s.record_id
         where s.run_date = $run_date and s.id_number is not null
+        union
+        select distinct id_number from source_records
+        where run_date = $run_date and id_status = 'converted_15' and name_norm is not null and id_number is not null
+          and source <> 'public_security'
     """, params={"run_date": run_date}).to_arrow_table().column(0).combine_chunks()
     if members is None:
         members = _member_plain(con, run_date, keys)
@@ -229,8 +233,9 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                        -- a record links on its own only on a name that agrees (exact or same pinyin), or a
                        -- similar name with an ID one edit away; the rest of the band waits for a person
                        -- similar name with an ID one edit away; the rest of the band waits for a person, as does
-                       -- a record under the member's ID whose name is someone else's (name_conflicts.sql)
-                       case when p.decision = 'link' and l.name_conflict then 'review'
+                       -- a record under the member's ID whose name is someone else's (name_conflicts.sql), and one
+                       -- under a legacy 15-digit ID that is another's (prob_left.sql)
+                       case when p.decision = 'link' and (l.name_conflict or l.legacy_id) then 'review'
                             when p.decision = 'link' and p.gamma_name < $agree
                                  and not (p.gamma_name >= 1 and p.gamma_idno >= 1) then 'review'
                             else p.decision end as decision

@@ -9,14 +9,25 @@ with
 
 -- and the records under a member's ID whose own name is clearly someone else's (`_hd_name_conflicts`, see
 -- name_conflicts.sql): scored here, their name disagreeing sends them to review (link step)
+-- and the records under a legacy 15-digit ID that is no member's: that form has no check character, so a mistyped
+-- digit is another well-formed ID, never caught; compared without the ID (its birth date and region still count),
+-- such a record under a member's name waits for a person (link step) — the registration excepted, whose own
+-- question a member missing from it is (MEMBER_REGISTRATION_MISMATCH)
 records as (
-    select *, false as name_conflict from source_records
+    select *, false as name_conflict, false as legacy_id from source_records
     where run_date = $run_date and id_norm is null and name_norm is not null
     union all by name
-    select *, true as name_conflict from source_records
+    select *, true as name_conflict, false as legacy_id from source_records
     where run_date = $run_date and id_norm is not null
       and exists (select 1 from _hd_name_conflicts as c
                   where c.source = source_records.source and c.record_id = source_records.record_id)
+    union all by name
+    select *, false as name_conflict, true as legacy_id from source_records
+    where run_date = $run_date and id_status = 'converted_15' and name_norm is not null
+      and source <> 'public_security'
+      and id_norm not in (select id_norm from stg_requests
+                          where run_date = $run_date and id_norm is not null
+                            and nullif(trim(authorization_no), '') is not null)
 ),
 
 cleaned as (
@@ -53,8 +64,9 @@ final as (
         record_id,
         source,
         name_conflict,
+        legacy_id,
         name_norm as name,
-        case when length(id_clean) = 18 then id_clean end as idno,
+        case when length(id_clean) = 18 and not legacy_id then id_clean end as idno,
         coalesce(try_strptime(substr(id_clean, 7, 8), '%Y%m%d')::date, ps.birth_date) as birth,
         coalesce(vc.city, case when length(id_clean) = 18 then substr(id_clean, 1, 4) end, ps.city) as city
     from cleaned
