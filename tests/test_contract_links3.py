@@ -119,6 +119,8 @@ def build() -> World:
     registration(w, "HLZ10", "赵刚", GANG)
     legacy = GANG[:6] + GANG[8:17]
     bank(w, "赵刚", legacy[:13] + ("1" if legacy[13] != "1" else "2") + legacy[14:], "500000")
+    other = make_id("19900909", 643)  # a namesake under his own legacy ID, born another day: not a question
+    bank(w, "赵刚", other[:6] + other[8:17], "500000")
     w.expect("LZ10", "INCOMPLETE", "UNCONFIRMED_LINK")
 
     w.in_every_source({"name": "路人", "id": BYSTANDER})
@@ -304,7 +306,7 @@ def test_LZ10_an_account_under_a_mistyped_legacy_id_and_the_member_s_name_waits_
     """Before: a 15-digit ID carries no check character, so one mistyped digit is another well-formed ID: the account
     under 赵刚's name and that ID (500,000 yuan) was 'someone else's', never a candidate, and LZ10 came out CLEAR.
     Now a record under a legacy ID that is no member's is scored without the ID (its birth date and region still
-    count) and waits for a person."""
+    count) and waits for a person; a namesake's account under a legacy ID born another day is not asked about."""
     world, ctx = lz_run
     assert outcomes(ctx)["LZ10"] == world.expected["LZ10"]
     assert query(ctx, "select q.band, q.status from review_queue q join stg_bank s using (run_date, record_id) "

@@ -246,6 +246,9 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                   -- another name and no ID close to the member's: only the birth date and the region agree,
                   -- which many people share (the weights count them as independent of the ID prefix)
                   and not (p.gamma_name = 0 and p.gamma_idno <= 0)
+                  -- a record under another legacy ID born another day is that other person's: a mistyped digit
+                  -- leaves the birth date equal or one edit away
+                  and not (l.legacy_id and p.gamma_birth = 0)
                   -- a record of name_conflicts is a question about the member(s) whose ID it carries, no other
                   and (not l.name_conflict or exists (
                       select 1 from _hd_name_conflicts as c
