@@ -11,8 +11,8 @@ batch may hold) and never waits for a batch:
    staged records of the latest delivery that passed its checks are copied —
    only those that can belong to this household: the members' ID pseudonyms,
    and records without a usable ID whose normalized name is a member's (or
-   carries a rare-character placeholder), the candidates of probabilistic
-   linkage; the household's previous verifications and the staff's link
+   carries a rare-character placeholder, or swaps its parts around the dot) or
+   under a legacy 15-digit ID, the candidates of probabilistic linkage; the household's previous verifications and the staff's link
    decisions come along, so changes and confirmed links are the nightly's.
    Names' term frequencies in probabilistic linkage are computed over the
    candidates at hand, so a weight can differ from the nightly's: a record
@@ -168,6 +168,7 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
         ids, names = ([v for (v,) in con.sql(f"select distinct {c} from _members where {c} is not null "
                                              "order by all").fetchall()] for c in ("id_norm", "name_norm"))
         id_in = f"id_norm in ({', '.join(map(_sq, ids))})" if ids else "false"
+        names += ["·".join(n.split("·")[::-1]) for n in names if "·" in n]  # a minority name's parts swapped
         name_in = f"name_norm in ({', '.join(map(_sq, names))})" if names else "false"
         for source in departments:
             if source in answered:
@@ -187,7 +188,7 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
             else:
                 status, reasons = "passed", [f"使用{latest}交付的数据"]
             where = "false" if latest is None else (
-                f"run_date = $latest and ({id_in} or (id_norm is null and "
+                f"run_date = $latest and ({id_in} or id_status = 'converted_15' or (id_norm is null and "
                 f"({name_in} or regexp_matches(name_norm, {_sq(PLACEHOLDER_NAME_RE)}))))")
             con.execute(f"copy (select * replace (cast($today as varchar) as run_date) from {table} where {where}) "
                         f"to {_sq(out)} (format parquet)",

@@ -55,6 +55,7 @@ def build() -> World:
     request(w, "LZ02", "艾力·买买提", AILI)
     registration(w, "HLZ02", "艾力·买买提", AILI)
     bank(w, "买买提·艾力", "", "300000")
+    w.car({"name": "买买提·艾力", "id": ""}, "90000")  # and a car: the vehicle registry is read from the working database
     w.expect("LZ02", "INCOMPLETE", "UNCONFIRMED_LINK")
 
     # LZ03: the member's ID on another person's account (户名 刘建国): whose savings these are waits for a person
@@ -121,11 +122,14 @@ def build() -> World:
     bank(w, "赵刚", legacy[:13] + ("1" if legacy[13] != "1" else "2") + legacy[14:], "500000")
     other = make_id("19900909", 643)  # a namesake under his own legacy ID, born another day: not a question
     bank(w, "赵刚", other[:6] + other[8:17], "500000")
+    w.car({"name": "赵刚", "id": legacy[:13] + ("1" if legacy[13] != "1" else "2") + legacy[14:]}, "90000")
     w.expect("LZ10", "INCOMPLETE", "UNCONFIRMED_LINK")
 
     w.in_every_source({"name": "路人", "id": BYSTANDER})
     for k in range(60):  # the bank answers for people nobody here asks about: the accounts above without an ID
         bank(w, "路人", make_id("19600101", k), "100")  # stay under the share of unusable IDs a source may hold
+        if k < 20:
+            w.car({"name": "路人", "id": make_id("19600101", k)}, "50000")
     return w
 
 
@@ -311,3 +315,23 @@ def test_LZ10_an_account_under_a_mistyped_legacy_id_and_the_member_s_name_waits_
     assert outcomes(ctx)["LZ10"] == world.expected["LZ10"]
     assert query(ctx, "select q.band, q.status from review_queue q join stg_bank s using (run_date, record_id) "
                       "where q.run_date = ? and q.request_id = 'LZ10'", [RUN]) == [("review", "pending")]
+
+
+def test_LZ11_an_urgent_verification_takes_the_swapped_name_and_the_legacy_id_records_along(lz_run, tmp_path):
+    """救急难 for LZ02 and LZ10 on the nightly's working database: before, the scratch copy took only records under a
+    member's ID or without one under a member's name (or a placeholder): the cars under 买买提·艾力 and under the
+    mistyped legacy ID were left behind (the bank answers come with the request), so the urgent outcome differed
+    from the nightly's."""
+    import shutil
+
+    from hedui.urgent import verify_household
+
+    world, ctx = lz_run
+    answers = tmp_path / "answers"
+    for source in ("bank", "insurance", "securities"):
+        shutil.copytree(ctx.inbox / source / RUN, answers / source)
+    for rid in ("LZ02", "LZ10"):
+        rows = [dict(r, 委托编号=f"{rid}U") for r in world.rows["requests"] if r["委托编号"] == rid]
+        urgent = verify_household(ctx.workdir, rows, answers=answers, run_date=RUN)
+        assert (urgent["outcome"], urgent["findings"]) == world.expected[rid], rid
+        assert urgent["review_pending"] == 2, rid  # the account and the car, as in the nightly
