@@ -10,9 +10,9 @@ batch may hold) and never waits for a batch:
 2. from the working database (opened read-only), for every department, the
    staged records of the latest delivery that passed its checks are copied —
    only those that can belong to this household: the members' ID pseudonyms,
-   and records without a usable ID whose normalized name is a member's (or
-   carries a rare-character placeholder), the candidates of probabilistic
-   linkage; the household's previous verifications and the staff's link
+   and every record without a usable ID, the nightly's candidates of probabilistic
+   linkage (its blocking pairs a name by its pinyin, an ID of a wrong check
+   character by its first characters: the name alone cannot choose them); the household's previous verifications and the staff's link
    decisions come along, so changes and confirmed links are the nightly's.
    Names' term frequencies in probabilistic linkage are computed over the
    candidates at hand, so a weight can differ from the nightly's: a record
@@ -51,9 +51,6 @@ REQUEST_HEADERS = ["委托编号", "业务类型", "姓名", "身份证号", "�
 PENDING = "pending"
 #: one household's request rows (at most 50) take a few KiB
 REQUEST_FILE_MAX = 1 << 20
-#: records without a usable ID whose name holds these may be a member's name with a rare
-#: character replaced (by `*` or pinyin): they stay probabilistic candidates
-PLACEHOLDER_NAME_RE = "[A-Za-z*]"
 
 
 class VerifyError(HeduiError):
@@ -153,6 +150,8 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
     """Write the scratch run's staged files, manifests and statuses of the departments; return {source: used}."""
     from connectors import load_map
     from hedui import db
+    from hedui.privacy.keys import load_keys
+    from hedui.urgent_candidates import Candidates
 
     try:  # waits while a step of the nightly batch writes it (each step holds it a while, then lets go)
         con = db.connect_read(working, threads=2, memory_limit="1GB")
@@ -161,14 +160,7 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
     used: dict[str, dict] = {}
     try:
         staged_requests = ctx.path("staged", "requests")
-        con.sql(f"create temp table _members as select distinct id_norm, name_norm from read_parquet({_sq(staged_requests)}) "
-                "where nullif(trim(authorization_no), '') is not null")
-        # the members as quoted literals, not a subquery: DuckDB pushes a literal IN list into the scan
-        # (0.7 s instead of 1.3–2.0 s on a 22 M-row table), the scan being most of an urgent verification
-        ids, names = ([v for (v,) in con.sql(f"select distinct {c} from _members where {c} is not null "
-                                             "order by all").fetchall()] for c in ("id_norm", "name_norm"))
-        id_in = f"id_norm in ({', '.join(map(_sq, ids))})" if ids else "false"
-        name_in = f"name_norm in ({', '.join(map(_sq, names))})" if names else "false"
+        candidates = Candidates(con, staged_requests, load_keys())
         for source in departments:
             if source in answered:
                 continue
@@ -186,12 +178,19 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
                 status, reasons = "missing", [f"工作库中没有{smap.title_zh}通过校验的交付"]
             else:
                 status, reasons = "passed", [f"使用{latest}交付的数据"]
+            # the records of a member's ID, and those without a usable ID that the nightly's blocking rules could
+            # pair with a member (hedui.urgent_candidates: by pinyin, an ID's first characters — not the name alone)
             where = "false" if latest is None else (
-                f"run_date = $latest and ({id_in} or (id_norm is null and "
-                f"({name_in} or regexp_matches(name_norm, {_sq(PLACEHOLDER_NAME_RE)}))))")
-            con.execute(f"copy (select * replace (cast($today as varchar) as run_date) from {table} where {where}) "
-                        f"to {_sq(out)} (format parquet)",
-                        {"today": ctx.run_date, **({"latest": latest} if latest is not None else {})})
+                f"run_date = $latest and ({candidates.id_in} or (id_norm is null and name_norm is not null))")
+            con.execute(f"create or replace temp table _uc_rows as select * from {table} where {where}",
+                        {"latest": latest} if latest is not None else {})
+            try:
+                con.execute(f"copy (select * replace (cast($today as varchar) as run_date) from _uc_rows "
+                            f"where {candidates.keep(con, '_uc_rows')}) to {_sq(out)} (format parquet)",
+                            {"today": ctx.run_date})
+            finally:
+                candidates.release(con)
+                con.sql("drop table _uc_rows")
             # the delivery's quarantined rows come along: one naming a member keeps the household from CLEAR,
             # as in the nightly (policy.md); the link step matches them to members, the page shows the reason
             quarantined = ""
