@@ -36,7 +36,7 @@ def build() -> World:
     fill(w)
     # contributions of people nobody asked about, so that the few months delivered twice below stay under the
     # social-insurance suite's 1 % of rows repeating (ID, scheme, category, month)
-    for n in range(40):
+    for n in range(60):
         x = {"name": f"参保人{n}", "id": new_id()}
         w.si(x, WINDOW, "企业职工基本养老保险", "缴费", base="4000")
     # --- one month's contribution delivered twice -------------------------------------------------------------------
@@ -60,6 +60,14 @@ def build() -> World:
     w.si(a, WINDOW, "企业职工基本养老保险", "缴费", base="860")
     w.si(a, WINDOW, "失业保险", "缴费", base="860")
     case("CMA3", "CLEAR", "")
+    # taxed wages of 85 a month over a pension share of 80 (base 1,000): low, not contradictory (5 a month); 2026-10
+    # reported by a second unit too — its one share does not make the wages net of the shares negative (VALUE_UNKNOWN)
+    (a,) = w.household("CMA4", [("秦四", "本人")])
+    w.wages(a, WINDOW, "85")
+    w.si(a, WINDOW, "企业职工基本养老保险", "缴费", base="1000")
+    w.si(a, WINDOW[-1:], "企业职工基本养老保险", "缴费", base="1000")
+    w.rows["social_insurance"][-1]["单位名称"] = "赣州另一有限公司"
+    case("CMA4", "CLEAR", "")
     return w
 
 
@@ -87,7 +95,58 @@ def test_CM01_one_contribution_delivered_twice_is_one_share_deducted(clear5_run)
     each once; the figures say so to the cent."""
     rows = {r[0]: r[1:] for r in query(
         clear5_run, "select request_id, si_individual_yuan, income_monthly_per_capita_yuan from figures "
-                    "where request_id in ('CMA1', 'CMA2', 'CMA3')")}
+                    "where request_id like 'CMA%'")}
     assert rows["CMA1"] == pytest.approx((11 * 70 + 69.6, (12 * 875 - 11 * 70 - 69.6) / 12))
     assert rows["CMA2"] == pytest.approx((12 * 69.6, 870 - 69.6))
     assert rows["CMA3"] == pytest.approx((12 * 73.1, 860 - 73.1))
+    assert rows["CMA4"] == pytest.approx((12 * 80, 5))
+
+
+# --- a re-check (动态复核) after a verification: what changed since ------------------------------------------------
+NEXT = "20261228"
+#: (first request id, re-check request id, the car in the first run, in the re-check: None = no row, "bad" = its row
+#: quarantined (first registered in 2027, a date in the future), "ok" = a car of 150,000 yuan)
+RECHECKS = [("CMR1", "CMR1B", "ok", "bad"), ("CMR2", "CMR2B", "bad", "ok"), ("CMR3", "CMR3B", "ok", None),
+            ("CMR4", "CMR4B", None, "ok")]
+
+
+def build_recheck(second: bool) -> World:
+    w = World()
+    fill(w)
+    for first_rid, again_rid, car_then, car_now in RECHECKS:
+        car = car_now if second else car_then
+        (a,) = w.household(again_rid if second else first_rid, [(f"尤{first_rid[-1]}", "本人")],
+                           program="动态复核" if second else "最低生活保障")
+        if car:
+            w.car(a, "150000")
+            w.rows["vehicle"][-1]["号牌号码"] = f"赣B9{first_rid[-1]}999"
+            if car == "bad":
+                w.rows["vehicle"][-1]["初次登记日期"] = "2027-06-01"
+    return w
+
+
+@pytest.fixture(scope="module")
+def recheck_run(tmp_path_factory):
+    inbox = tmp_path_factory.mktemp("clear5_recheck") / "inbox"
+    work = tmp_path_factory.mktemp("clear5_recheck_work")
+    for date, second in ((RUN, False), (NEXT, True)):
+        with fresh_ids(5600):  # the same people both times
+            build_recheck(second).write(inbox, date)
+        ctx = RunContext.of(inbox, work, date)
+        run(ctx)
+    return ctx
+
+
+def test_CM02_a_record_quarantined_in_either_verification_is_neither_gone_nor_new(recheck_run):
+    """CM02 (DESIGN.md: absence of evidence is not evidence): a car seen at the last verification whose row is
+    quarantined this time is not "no longer there", and a car whose row was quarantined last time is not "new" (no
+    新增车辆 alert); a car whose row is really gone, or really new, still is."""
+    changes = query(recheck_run, "select request_id, change, kind from changes where run_date = ? order by all",
+                    [NEXT])
+    assert changes == [("CMR3B", "removed", "vehicle"), ("CMR4B", "added", "vehicle")]
+    import csv
+    with open(recheck_run.report_dir / "alerts.csv", encoding="utf-8") as fh:
+        alerts = [(a["request_id"], a["alert"]) for a in csv.DictReader(fh)]
+    assert alerts == [("CMR4B", "新增车辆")]
+    assert outcomes(recheck_run)["CMR1B"] == ("INCOMPLETE", "RECORD_QUARANTINED")
+    assert outcomes(recheck_run)["CMR2B"] == ("FINDINGS", "VEHICLE")

@@ -527,13 +527,17 @@ doubtful_amounts as (
                 from stg_tax as x
                 where x.run_date = $run_date and x.income_item = '工资薪金所得' and x.income_yuan > 0
                 union all
+                -- one share a scheme's month, however many rows report it: the least base's (figures.sql)
                 select 'social_insurance', s.record_id, s.period_month, null, s.contribution_base_yuan,
-                    s.contribution_base_yuan * case s.scheme
-                        when '企业职工基本养老保险' then h.si_rate_enterprise
-                        when '机关事业单位养老保险' then h.si_rate_public
-                        else h.si_rate_unemployment end
+                    if(row_number() over (partition by sl.request_id, sl.member_id, s.period_month, s.scheme
+                                          order by s.contribution_base_yuan nulls last, s.record_id) = 1,
+                       s.contribution_base_yuan * case s.scheme
+                           when '企业职工基本养老保险' then h.si_rate_enterprise
+                           when '机关事业单位养老保险' then h.si_rate_public
+                           else h.si_rate_unemployment end, null)
                 from stg_social_insurance as s
-                inner join links as sl on sl.record_id = s.record_id and sl.source = 'social_insurance'
+                inner join links as sl
+                    on sl.record_id = s.record_id and sl.source = 'social_insurance' and sl.is_confirmed
                 inner join households as h on h.request_id = sl.request_id
                 where s.run_date = $run_date and s.category = '缴费'
                   and s.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
