@@ -150,3 +150,50 @@ def test_CM02_a_record_quarantined_in_either_verification_is_neither_gone_nor_ne
     assert alerts == [("CMR4B", "新增车辆")]
     assert outcomes(recheck_run)["CMR1B"] == ("INCOMPLETE", "RECORD_QUARANTINED")
     assert outcomes(recheck_run)["CMR2B"] == ("FINDINGS", "VEHICLE")
+
+
+# --- a re-check (动态复核) where the policy distinguishes aid programs ----------------------------------------------
+def build_programs() -> World:
+    w = World()
+    (a,) = w.household("CMP1", [("许一", "本人")], program="动态复核")
+    w.wages(a, WINDOW, "1000")  # over the province's 800 (*), under the city's 特困人员供养 1,100: which aid is it?
+    (a,) = w.household("CMP2", [("许二", "本人")], program="动态复核", urban="农村")
+    w.wages(a, WINDOW, "690")  # the county's rural version is every program's: under its 700
+    (a,) = w.household("CMP3", [("许三", "本人")])
+    w.wages(a, WINDOW, "850")  # 最低生活保障 says which: the province's 800
+    return w
+
+
+@pytest.fixture(scope="module")
+def programs_run(tmp_path_factory):
+    import yaml
+    from test_contract_policy import deployment_policy
+
+    from hedui.steps import policy
+
+    folder = tmp_path_factory.mktemp("clear5_policies")
+    (folder / "jiangxi.yaml").write_text(yaml.safe_dump(deployment_policy(), allow_unicode=True), encoding="utf-8")
+    inbox = tmp_path_factory.mktemp("clear5_programs") / "inbox"
+    with fresh_ids(5800):
+        build_programs().write(inbox)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("clear5_programs_work"), RUN)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(policy, "POLICY_DIR", folder)
+        run(ctx)
+    return ctx
+
+
+def test_CM03_a_recheck_whose_aid_program_decides_its_standard_is_not_weighed_by_a_guess(programs_run):
+    """CM03: a 动态复核 request does not say which aid the household receives; where the policy file gives an aid
+    program a version of its own (the city's 特困人员供养), the province's * version is a guess (it made CMP1 FINDINGS
+    at 1,000 over 800, where a 特困 household's standard is 1,100): the limits are unknown, the household INCOMPLETE,
+    its gap naming the versions and what to do.  Where every program takes one version, that one weighs it."""
+    got = outcomes(programs_run)
+    assert (got["CMP1"], got["CMP2"], got["CMP3"]) == (
+        ("INCOMPLETE", "VALUE_UNKNOWN"), ("CLEAR", ""), ("FINDINGS", "INCOME_OVER_STANDARD"))
+    used = dict(query(programs_run, "select request_id, policy_id from households"))
+    assert used == {"CMP1": None, "CMP2": "ZG-2026-NC", "CMP3": "JX-2026"}
+    [(reason,)] = query(programs_run, "select reason_zh from evidence_gaps where request_id = 'CMP1'")
+    assert "动态复核" in reason and "特困人员供养适用 GZ-2026-TK" in reason and "其余适用 JX-2026" in reason, reason
+    page = (programs_run.report_dir / "households" / "CMP1.html").read_text(encoding="utf-8")
+    assert "核对信息不完整" in page and "特困人员供养适用 GZ-2026-TK" in page

@@ -247,9 +247,11 @@ no_policy as (
     select h.request_id, m.member_id, 'requests', 'VALUE_UNKNOWN', m.record_id,
         regexp_extract(m.record_id, '^requests:(.*):[0-9]+$', 1),
         try_cast(regexp_extract(m.record_id, ':([0-9]+)$', 1) as integer), null, null,
-        '没有适用于本户（区划代码 ' || coalesce(h.region_code, '空') || '，' || left($run_date, 4) || ' 年，'
+        -- a 动态复核 whose aid program decides its version (hedui/steps/assess.py) says so
+        coalesce(h.policy_unknown_zh,
+            '没有适用于本户（区划代码 ' || coalesce(h.region_code, '空') || '，' || left($run_date, 4) || ' 年，'
             || coalesce(h.urban_rural, '空') || '，' || coalesce(h.program, '空')
-            || '）的政策版本，保障标准和各项限额无法确定，收入和资产未与限额比较；请在政策文件中补充相应的政策参数后重新核对'
+            || '）的政策版本，保障标准和各项限额无法确定，收入和资产未与限额比较；请在政策文件中补充相应的政策参数后重新核对')
     from households as h
     left join members as m on m.request_id = h.request_id and m.relation = '本人'
     where h.policy_id is null
