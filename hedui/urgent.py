@@ -225,7 +225,7 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
         con.execute("create temp table _earlier as select distinct run_date, request_id from stg_requests "
                     "where run_date < $today and relation = '本人' and id_norm in (select id_norm from _applicants)",
                     {"today": ctx.run_date})
-        for table in ("stg_requests", "households", "outcomes", "facts"):
+        for table in ("stg_requests", "households", "outcomes", "facts", "quarantine_links"):
             if _exists(con, table):
                 con.sql(f"copy (select t.* from {table} t join _earlier using (run_date, request_id)) "
                         f"to {_sq(history / (table + '.parquet'))} (format parquet)")
@@ -244,7 +244,7 @@ def _restore_history(ctx) -> None:
     history = ctx.run_dir / "history"
     con = db.connect(ctx.database, threads=2, memory_limit="1GB")
     try:
-        for table in ("stg_requests", "households", "outcomes", "facts", "review_decisions"):
+        for table in ("stg_requests", "households", "outcomes", "facts", "quarantine_links", "review_decisions"):
             f = history / (table + ".parquet")
             if not f.exists():
                 continue
