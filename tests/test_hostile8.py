@@ -1,0 +1,54 @@
+"""Hostile ways in, round 8: operators must be able to trust a run — a mistyped future date folder in the inbox,
+a working folder on a read-only file system, names in the inbox carrying line breaks.  Tests run the real CLI
+entry point on real folders (a real read-only tmpfs where this process may mount one)."""
+
+from __future__ import annotations
+
+import pytest
+from test_hostile4 import _audit, _cli
+
+
+def _purge_world(tmp_path, stray: str):
+    """An inbox with a real delivery of 20261128 and a department's mistyped folder `stray`, a working folder
+    that ran 20261128."""
+    from hedui.audit.auditor import default_log_path
+    from hedui.audit.log import AuditLog
+
+    inbox, work = tmp_path / "inbox", tmp_path / "work"
+    for date in ("20261128", stray):
+        delivery = inbox / "bank" / date
+        delivery.mkdir(parents=True)
+        (delivery / "bank.csv").write_text("x\n", encoding="utf-8")
+    for kind in ("raw", "staged"):
+        (work / "runs" / "20261128" / kind).mkdir(parents=True)
+    AuditLog(default_log_path(work)).append(actor="hy", action="run", subject="批次 20261128")
+    return inbox, work
+
+
+@pytest.mark.parametrize("stray", ["20371128", "20991231"])
+def test_HY01_a_mistyped_future_date_folder_in_the_inbox_does_not_defeat_purges_check_of_today(
+        tmp_path, capsys, stray):
+    """HY01: a department's folder dated a year ahead (`bank/20371128`, a typo of 20261128) is a real calendar
+    date, so it counted as the latest date known; `hedui purge --today 20361128` (the operator's own year typo)
+    then found a "latest" date after its cut-off and deleted every delivery and every run's raw values, the
+    latest run's included, with exit 0.  The folder itself, dated after any --today, was never purged."""
+    inbox, work = _purge_world(tmp_path, stray)
+    rc, out, err = _cli(capsys, "purge", "--workdir", str(work), "--inbox", str(inbox), "--today", "20361128")
+    assert rc == 2 and "--today 20361128" in err and "20261128" in err and "未删除任何文件" in err, (rc, out, err)
+    assert (inbox / "bank" / "20261128" / "bank.csv").is_file() and (work / "runs" / "20261128" / "staged").is_dir()
+    assert not [e for e in _audit(work) if e["action"] == "purge"]
+
+
+def test_HY02_a_purge_names_the_delivery_folders_dated_after_today_that_it_can_never_purge(tmp_path, capsys):
+    """HY02: a folder dated after --today is never older than the retention period, so its personal data stays
+    forever, and nothing said so: the purge now names it (source/date) and what to do, and still deletes nothing
+    of it (it is not ours to judge which date was meant)."""
+    inbox, work = _purge_world(tmp_path, "20371128")
+    rc, out, err = _cli(capsys, "purge", "--workdir", str(work), "--inbox", str(inbox), "--today", "20270301",
+                        "--days", "30", "--including-latest")
+    assert rc == 0, (rc, out, err)
+    assert not (inbox / "bank" / "20261128").exists()  # the real old delivery went
+    assert (inbox / "bank" / "20371128" / "bank.csv").is_file()
+    assert "bank/20371128" in out and "晚于" in out and "核实" in out, out
+    purge = [e for e in _audit(work) if e["action"] == "purge"]
+    assert purge and purge[-1]["details"]["future_folders"] == ["bank/20371128"], purge
