@@ -52,3 +52,54 @@ def test_HY02_a_purge_names_the_delivery_folders_dated_after_today_that_it_can_n
     assert "bank/20371128" in out and "晚于" in out and "核实" in out, out
     purge = [e for e in _audit(work) if e["action"] == "purge"]
     assert purge and purge[-1]["details"]["future_folders"] == ["bank/20371128"], purge
+
+
+# -- a working folder on a read-only file system --------------------------------------------------------------
+
+
+@pytest.fixture
+def read_only_work(world_run, tmp_path):
+    """A copy of a finished run's working folder on a tmpfs of its own, then remounted read-only (as a disk
+    remounted read-only after an error, or an archive on read-only media).  Skipped where this process may not
+    mount file systems."""
+    import shutil
+    import subprocess
+
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200m,mode=0700", "tmpfs", str(mount)],
+                         capture_output=True, text=True)
+    if res.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
+    try:
+        work = mount / "work"
+        shutil.copytree(world_run[0].workdir, work, symlinks=True)
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True, capture_output=True)
+        yield world_run[0], work
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_HY03_status_answers_on_a_read_only_working_folder(read_only_work, capsys):
+    """HY03: `hedui status`, which only reads, stopped with "读写文件失败：[Errno 30] Read-only file system: …
+    .hedui-writer.lock" on a working folder the system had remounted read-only — the moment an operator most
+    needs to know how the night went.  It now answers as on any other folder."""
+    ctx, work = read_only_work
+    rc, out, err = _cli(capsys, "status", "--workdir", str(work), "--date", ctx.run_date)
+    assert "Errno" not in err and "错误" not in err, err
+    assert rc in (0, 1) and f"核对批次 {ctx.run_date}" in out, (rc, out, err)
+
+
+def test_HY04_a_run_on_a_read_only_working_folder_says_so_in_chinese_and_leaves_the_results(read_only_work, capsys):
+    """HY04: `hedui run` on a working folder whose file system is read-only stopped with the system's English
+    ("读写文件失败：[Errno 30] Read-only file system: '…/.hedui-writer.lock'") and no word of what to do.  It
+    now says, in one Chinese line, that the folder is on a read-only file system, names it, says what to do,
+    and that nothing was written; the earlier run's reports stay as they were."""
+    ctx, work = read_only_work
+    before = (work / "reports" / ctx.run_date / "outcomes.csv").read_bytes()
+    rc, out, err = _cli(capsys, "run", "--inbox", str(ctx.inbox), "--date", ctx.run_date, "--workdir", str(work))
+    lines = [x for x in err.splitlines() if x.startswith("错误：")]
+    assert rc != 0 and len(lines) == 1, (rc, out, err)
+    assert "只读" in lines[0] and str(work) in lines[0] and "--workdir" in lines[0], lines
+    assert "Errno" not in err and "Read-only" not in err, err
+    assert (work / "reports" / ctx.run_date / "outcomes.csv").read_bytes() == before

@@ -43,6 +43,25 @@ def disk_full_path(exc: BaseException) -> str | None:
     return None
 
 
+def read_only_line(exc: BaseException) -> str | None:
+    """The line for a write refused by a read-only file system (a disk the system remounted read-only after an
+    error, an archive on read-only media), or None when `exc` is something else.  Python says it with
+    `errno.EROFS`, DuckDB with the system's "Read-only file system" in its text."""
+    for e in _chain(exc):
+        if isinstance(e, OSError) and e.errno == errno.EROFS:
+            where = str(e.filename or "")
+        elif "Read-only file system" in str(e):
+            m = _DUCKDB_FILE.search(str(e))
+            where = m.group(1) if m else ""
+        else:
+            continue
+        written = f"写入 {mask_text(where)} 时被拒绝" if where else "写入工作目录时被拒绝"
+        return (f"错误：工作目录所在的文件系统是只读的：{written}。已有的报告、结论与数据库保持原样；"
+                "请检查该磁盘（系统出错后可能已将其改为只读挂载，先查看系统日志），恢复可写后重跑同一日期，"
+                "或用 --workdir 换到可写的目录。")
+    return None
+
+
 def _free_mb(path: Path) -> str:
     for p in (path, *path.parents):
         try:
@@ -182,6 +201,8 @@ def _error_line(exc: BaseException, workdir: str | Path | None = None) -> str:
         return full
     if (memory := memory_line(exc)) is not None:
         return memory
+    if (read_only := read_only_line(exc)) is not None:
+        return read_only
     if isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError)):
         return f"错误：找不到文件或目录：{mask_text(str(exc.filename or exc))}"
     if isinstance(exc, PermissionError):
