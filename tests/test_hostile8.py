@@ -103,3 +103,41 @@ def test_HY04_a_run_on_a_read_only_working_folder_says_so_in_chinese_and_leaves_
     assert "只读" in lines[0] and str(work) in lines[0] and "--workdir" in lines[0], lines
     assert "Errno" not in err and "Read-only" not in err, err
     assert (work / "reports" / ctx.run_date / "outcomes.csv").read_bytes() == before
+
+
+# -- a line break in a path or name given on the command line --------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--date", "20261128", "--workdir", "{w}/work", "--inbox", "{w}/in\n错误：伪造的一行"],
+    ["status", "--workdir", "{w}/work\n核对批次 20261128 完成"],
+    ["purge", "--today", "20261201", "--workdir", "{w}/work\r\n错误：伪造"],
+    ["verify", "--workdir", "{w}/work", "--request", "{w}/r.csv\n错误：伪造"],
+    ["review", "list", "--date", "20261128", "--workdir", "{w}/work\x0b错误：伪造"],
+    ["users", "list", "--workdir", "{w}\n错误：伪造"],
+])
+def test_HY05_a_line_break_in_a_path_given_on_the_command_line_never_forges_a_line_of_the_answer(
+        tmp_path, capsys, argv):
+    """HY05: a path given with a line break (pasted from a listing, or a script that read a name from the inbox)
+    was echoed whole in the error — `错误：收件箱目录 …/in` and, on a line of its own, whatever followed the
+    break (`错误：伪造的一行`, or `核对批次 20261128 完成`): a second error line, or a forged success, in the
+    stream that operators and their scripts read line by line.  Now the argument is refused before anything
+    runs, in one line naming the option, the break shown as `\\x0a`."""
+    rc, out, err = _cli(capsys, *[a.replace("{w}", str(tmp_path)) for a in argv])
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert rc == 2 and len(lines) == 1 and out == "", (rc, out, err)
+    assert lines[0].startswith("错误：") and "换行或控制字符" in lines[0] and "\\x0" in lines[0], lines
+    assert "--" in lines[0], lines  # names the option
+    assert not (tmp_path / "work").exists()
+
+
+def test_HY05b_free_text_arguments_may_still_span_lines(tmp_path, capsys):
+    """An auditor's SQL given with -c may be written over several lines: that is not refused."""
+    import duckdb
+
+    db = tmp_path / "hedui_audit.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("create table catalog as select 'outcomes' as table_name")
+    con.close()
+    rc, out, err = _cli(capsys, "audit", "--db", str(db), "-c", "select count(*) as n\nfrom catalog")
+    assert rc == 0 and "1" in out, (rc, out, err)
