@@ -47,7 +47,7 @@ def cmd_run(args) -> int:
     from hedui.pipeline import RunContext, run
     from hedui.privacy.keys import load_keys
     from hedui.settings import Settings, parse_shards
-    from hedui.steps.policy import load_policies
+    from hedui.steps.policy import check_run_year
 
     # the setup first (keys, settings, limits, sources configuration), then the delivery: nothing is
     # created before every check has passed
@@ -60,7 +60,7 @@ def cmd_run(args) -> int:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     check_connections(load_sources_config())  # so is a wrong sources configuration or connection
-    load_policies()  # and a policy file that cannot be read or is refused, before the run creates anything
+    check_run_year(date)  # and a policy file that cannot be read or is refused, or no version in force that year
     check_inbox(Path(args.inbox), date)  # nothing is created for a date without deliveries
     check_workdir(args.workdir, args.inbox)
     ctx = RunContext.of(args.inbox, args.workdir, date)

@@ -141,3 +141,52 @@ def test_HY05b_free_text_arguments_may_still_span_lines(tmp_path, capsys):
     con.close()
     rc, out, err = _cli(capsys, "audit", "--db", str(db), "-c", "select count(*) as n\nfrom catalog")
     assert rc == 0 and "1" in out, (rc, out, err)
+
+
+# -- a run date before every policy version ---------------------------------------------------------------------
+
+
+def test_HY06_a_run_date_before_every_policy_version_is_refused_before_anything_is_created(tmp_path, capsys):
+    """HY06: `hedui run --date 20100105` (a year's typo, or a delivery folder dated so) read and staged every
+    source — 48 s here, a night's work at a province's scale — and created the working folder, then stopped at the
+    assessment: no policy version in force that year.  It is now refused at once, in Chinese, naming the earliest
+    version's year and what to do, nothing created; the same refusal stops a DAG run at its first task."""
+    from hedui.errors import InputError
+    from hedui.generate import generate
+    from hedui.steps.policy import check_run_year, load_policies
+
+    inbox, work = tmp_path / "inbox", tmp_path / "work"
+    generate(inbox, households=3, seed=5, date="20100105")
+    rc, out, err = _cli(capsys, "run", "--inbox", str(inbox), "--date", "20100105", "--workdir", str(work))
+    lines = [x for x in err.splitlines() if x.strip()]
+    earliest = min(v.year for v in load_policies())
+    assert rc == 2 and len(lines) == 1 and "20100105" in lines[0] and str(earliest) in lines[0], (rc, out, err)
+    assert "政策" in lines[0] and "未创建任何文件" in lines[0], lines
+    assert not work.exists()
+    check_run_year(f"{earliest}0101")  # the first day of the earliest version's year is a year in force
+    with pytest.raises(InputError):
+        check_run_year(f"{earliest - 1}1231")
+
+
+def test_HY07_a_dag_run_dated_before_every_policy_version_fails_at_its_first_task_creating_nothing(
+        airflow_db, tmp_path, monkeypatch):
+    """HY07: the nightly DAG given `run_date` 20100105 read and staged every source before the assessment failed;
+    it now fails at its first task (business_date), no source read, the working folder not created, and the
+    failure notice names that task (its log carries the Chinese reason)."""
+    from notify_servers import webhook_server
+    from test_dag import _bag, _states
+
+    from hedui.generate import generate
+
+    inbox = tmp_path / "inbox"
+    generate(inbox, households=3, seed=5, date="20100105")
+    dag = _bag().dags["hedui_nightly"]
+    with webhook_server() as (url, posts):
+        monkeypatch.setenv("HEDUI_NOTIFY_WEBHOOK", url)
+        monkeypatch.delenv("HEDUI_NOTIFY_EMAIL", raising=False)
+        dagrun = dag.test(run_conf={"inbox": str(inbox), "workdir": str(tmp_path / "work"), "run_date": "20100105"})
+    states = _states(dagrun)
+    assert "failed" in str(dagrun.state) and states["business_date"] == "failed", states
+    assert not any(k.startswith("ingest") and v == "success" for k, v in states.items()), states
+    assert not (tmp_path / "work").exists()
+    assert posts and "20100105" in posts[-1][1]["text"]["content"] and "business_date" in posts[-1][1]["text"]["content"]
