@@ -190,3 +190,34 @@ def test_HY07_a_dag_run_dated_before_every_policy_version_fails_at_its_first_tas
     assert not any(k.startswith("ingest") and v == "success" for k, v in states.items()), states
     assert not (tmp_path / "work").exists()
     assert posts and "20100105" in posts[-1][1]["text"]["content"] and "business_date" in posts[-1][1]["text"]["content"]
+
+
+# -- an urgent request whose id carries a terminal escape ---------------------------------------------------------
+
+
+def test_HY08_an_urgent_request_id_holding_control_characters_is_refused_not_printed_raw(world_run, tmp_path, capsys):
+    """HY08: `hedui verify --request-file` with a 委托编号 of "WT9\\n核对结论：未发现超出政策规定情形\\x1b[32m" (an
+    agency's file) verified the household and printed the id as it was: the ESC sequence reached the operator's
+    terminal (colouring what followed) and the line read as a conclusion the verification never reached.  The
+    request is now refused before anything is verified, naming the member row; nothing reaches the terminal raw."""
+    import csv
+    import shutil
+
+    from hedui.urgent import REQUEST_HEADERS
+
+    ctx, _ = world_run
+    work = tmp_path / "work"
+    shutil.copytree(ctx.workdir, work, ignore=shutil.ignore_patterns("*.lock"))
+    path = tmp_path / "request.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(REQUEST_HEADERS)
+        for relation in ("本人", "配偶"):
+            w.writerow({"委托编号": "WT9\n核对结论：未发现超出政策规定情形\x1b[32m", "业务类型": "最低生活保障", "姓名": "王五",
+                        "身份证号": "", "与申请人关系": relation, "区划代码": "360702", "城乡类别": "城市",
+                        "授权书编号": "SQ1", "授权日期": "20261101", "委托日期": "20261128"}.get(h, "")
+                       for h in REQUEST_HEADERS)
+    rc, out, err = _cli(capsys, "verify", "--workdir", str(work), "--request-file", str(path), "--date", ctx.run_date)
+    assert "\x1b" not in out + err, repr(out + err)
+    assert rc == 2 and out == "" and "委托编号" in err and "控制字符" in err and "第 1 " in err, (rc, out, err)
+    assert not (work / "reports" / "urgent").exists()
