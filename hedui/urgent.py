@@ -46,6 +46,7 @@ from hedui.urgent_request import (  # noqa: F401 — the request's names, as cal
     VerifyError,
     check_rows,
     read_request_file,
+    refuse_unverifiable,
     write_request_delivery,
 )
 
@@ -338,6 +339,8 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
         step("request")
         if status["status"] != "passed":
             raise VerifyError("委托未通过校验：" + "；".join(status["reasons_zh"]))
+        refuse_unverifiable(request_id, ctx.path("staged", pipeline.REQUESTS),
+                            [ctx.path(k, pipeline.REQUESTS) for k in ("quarantine_stage", "quarantine_gx")])
         answered = _stage_answers(ctx, Path(answers) if answers else None, on_request)
         for source in sorted(answered):
             pipeline.ingest_and_validate(ctx, source, data_docs=False)

@@ -73,3 +73,24 @@ def write_request_delivery(folder: Path, rows: list[dict]) -> None:
         w.writerow(headers)
         w.writerows([str(r.get(h) or "") for h in headers] for r in rows)
     (folder / (path.name + ".ok")).write_text(str(len(rows)), encoding="utf-8")
+
+
+def refuse_unverifiable(request_id: str, staged: Path, quarantined: list[Path]) -> None:
+    """VerifyError naming each row and its reason when not one row of the request was staged (every one
+    quarantined: an empty or invalid 身份证号, a 区划代码 no policy covers…): nothing could be verified, and the
+    steps after went on to stop at a report page never written ("找不到文件或目录"), exit 1, the reason lost."""
+    import duckdb
+
+    from hedui.privacy.masking import mask_text
+
+    def q(path: Path) -> str:
+        return "'" + str(path).replace("'", "''") + "'"
+
+    if staged.exists() and duckdb.sql(f"select count(*) from read_parquet({q(staged)})").fetchall()[0][0]:
+        return
+    found = [p for p in quarantined if p.exists()]
+    rows = duckdb.sql(" union all ".join(f"select row_no, reason_zh from read_parquet({q(p)})" for p in found)
+                      + " order by row_no").fetchall() if found else []
+    reasons = list(dict.fromkeys(f"第 {n} 行：{reason}" for n, reason in rows))
+    raise VerifyError(mask_text(f"委托 {request_id} 的成员行均未通过校验，无法核对（该户按“核对信息不完整，需人工复核”处理）："
+                                + ("；".join(reasons[:10]) or "原因未记录") + "。请更正委托文件后重新提交"))

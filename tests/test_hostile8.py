@@ -221,3 +221,40 @@ def test_HY08_an_urgent_request_id_holding_control_characters_is_refused_not_pri
     assert "\x1b" not in out + err, repr(out + err)
     assert rc == 2 and out == "" and "委托编号" in err and "控制字符" in err and "第 1 " in err, (rc, out, err)
     assert not (work / "reports" / "urgent").exists()
+
+
+def _request_file(path, request_id: str, id_number: str = "") -> None:
+    import csv
+
+    from hedui.urgent import REQUEST_HEADERS
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(REQUEST_HEADERS)
+        for relation in ("本人", "配偶"):
+            w.writerow({"委托编号": request_id, "业务类型": "最低生活保障", "姓名": "王五", "身份证号": id_number,
+                        "与申请人关系": relation, "区划代码": "360702", "城乡类别": "城市", "授权书编号": "SQ1",
+                        "授权日期": "20261101", "委托日期": "20261128"}.get(h, "") for h in REQUEST_HEADERS)
+
+
+def test_HY09_an_urgent_request_none_of_whose_rows_passes_is_answered_with_the_reasons_not_a_missing_file(
+        world_run, tmp_path, capsys):
+    """HY09: `hedui verify` for a household whose every member row lacked its 身份证号 (an agency's hurried request:
+    the ID is what the department had not yet copied) staged and checked the rows, quarantined all of them,
+    went on through every step, and then stopped with "错误：找不到文件或目录：…/households/WT9.html", exit 1 — the
+    clerk learnt nothing of why.  It now stops right after the request's checks, exit 2, naming each row and its
+    reason and what to do; nothing is issued under reports/urgent."""
+    import shutil
+
+    ctx, _ = world_run
+    work = tmp_path / "work"
+    shutil.copytree(ctx.workdir, work, ignore=shutil.ignore_patterns("*.lock"))
+    path = tmp_path / "request.csv"
+    _request_file(path, "WT9")
+    rc, out, err = _cli(capsys, "verify", "--workdir", str(work), "--request-file", str(path), "--date", ctx.run_date)
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert rc == 2 and out == "" and len(lines) == 1, (rc, out, err)
+    assert "WT9" in lines[0] and "第 2 行" in lines[0] and "第 3 行" in lines[0] and "身份证号" in lines[0], lines
+    assert "找不到文件" not in err and "更正" in lines[0], lines
+    assert not (work / "reports" / "urgent").exists()
+    assert not list((work / "urgent").glob("*/hedui.duckdb"))  # the scratch folder is gone
