@@ -74,6 +74,9 @@ def read_only_work(world_run, tmp_path):
     try:
         work = mount / "work"
         shutil.copytree(world_run[0].workdir, work, symlinks=True)
+        from hedui.web import accounts
+
+        accounts.add_user(work, "hy_clerk", "pw-hy_clerk-0123456", "clerk", ["360000"])
         subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True, capture_output=True)
         yield world_run[0], work
     finally:
@@ -258,3 +261,14 @@ def test_HY09_an_urgent_request_none_of_whose_rows_passes_is_answered_with_the_r
     assert "找不到文件" not in err and "更正" in lines[0], lines
     assert not (work / "reports" / "urgent").exists()
     assert not list((work / "urgent").glob("*/hedui.duckdb"))  # the scratch folder is gone
+
+
+def test_HY10_serve_on_a_read_only_working_folder_says_so_in_chinese(read_only_work, capsys):
+    """HY10: `hedui serve` on a working folder the system had remounted read-only stopped with "错误：运行失败
+    （内部错误 OperationalError：unable to open database file）" — SQLite's English, "internal error", and
+    advice to re-run a date.  It now says the folder is on a read-only file system, names it and what to do."""
+    _, work = read_only_work
+    rc, out, err = _cli(capsys, "serve", "--workdir", str(work), "--port", "18764")
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert rc != 0 and len(lines) == 1 and "只读" in lines[0] and str(work) in lines[0], (rc, out, err)
+    assert "内部错误" not in err and "OperationalError" not in err, err
