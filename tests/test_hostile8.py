@@ -272,3 +272,23 @@ def test_HY10_serve_on_a_read_only_working_folder_says_so_in_chinese(read_only_w
     lines = [x for x in err.splitlines() if x.strip()]
     assert rc != 0 and len(lines) == 1 and "只读" in lines[0] and str(work) in lines[0], (rc, out, err)
     assert "内部错误" not in err and "OperationalError" not in err, err
+
+
+def test_HY11_a_purge_given_an_inbox_that_does_not_exist_deletes_nothing_and_says_so(tmp_path, capsys):
+    """HY11: `hedui purge --inbox /data/inbx` (a typo) purged the working folder's old runs, found no delivery
+    folder to delete, and reported "交付目录 0 个", exit 0, with an audit entry saying the same: the departments'
+    raw deliveries stayed past their retention while the operator and the auditors read that the purge ran.  A
+    missing --inbox is now refused before anything is deleted."""
+    inbox, work = _purge_world(tmp_path, "20261129")
+    (work / "runs" / "20270301").mkdir(parents=True)
+    rc, out, err = _cli(capsys, "purge", "--workdir", str(work), "--inbox", str(tmp_path / "inbx"), "--today",
+                        "20270301")
+    assert rc == 2 and out == "" and "inbx" in err and "未删除任何文件" in err, (rc, out, err)
+    assert (work / "runs" / "20261128" / "staged").is_dir() and (inbox / "bank" / "20261128").is_dir()
+    assert not [e for e in _audit(work) if e["action"] == "purge"]
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    rc, out, err = _cli(capsys, "purge", "--workdir", str(work), "--inbox", str(tmp_path / "file"), "--today",
+                        "20270301")
+    assert rc == 2 and "未删除任何文件" in err, (rc, out, err)
+    rc, out, err = _cli(capsys, "purge", "--workdir", str(work), "--inbox", str(inbox), "--today", "20270301")
+    assert rc == 0 and not (inbox / "bank" / "20261128").exists(), (rc, out, err)

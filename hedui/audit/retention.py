@@ -167,6 +167,9 @@ def purge(workdir: Path | str, inbox: Path | str | None, older_than_days: int, t
     """
     if not 1 <= int(older_than_days) <= MAX_RETENTION_DAYS:
         raise ConfigError(f"保留天数 {older_than_days} 无效：应为 1 到 {MAX_RETENTION_DAYS} 之间的整数")
+    if inbox is not None and not Path(inbox).is_dir():  # a typo purged nothing of it and said "交付目录 0 个", exit 0
+        raise ConfigError(f"--inbox {inbox} 不存在或不是目录：未删除任何文件。请给出各部门交付数据的收件箱路径"
+                          "（只清除工作目录中的批次文件时省略 --inbox）")
     if inbox is not None and Path(inbox).resolve() == Path(workdir).resolve():
         # its reports/<date> and runs/<date> (manifests: the inputs' hashes) would be taken for old deliveries
         raise ConfigError(f"--inbox {inbox} 就是工作目录：工作目录中的报告与批次记录会被当作过期交付删除，"
