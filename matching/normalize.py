@@ -80,6 +80,9 @@ _EXCEL_SERIAL = re.compile(r"([1-9][0-9]{4})(?:\.[0-9]+)?")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _MONTH_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})(?:\.0+)?")  # 202611.0 as well
 _MONTH_SEP = re.compile(r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})(?:月份?)?")  # 2026年1月份 too
+#: a year and an unpadded month (20261: YEAR()&MONTH() in a sheet), or 2026-1x cut short, which an Excel serial would
+#: read as a day in 1955: no month for certain
+_MONTH_UNPADDED = re.compile(r"(?:19|20)[0-9]{2}[1-9](?:\.[0-9]+)?")
 #: whitespace around a date's or a month's separators (2026 - 11 - 28, 2026年 11月 28日): no part of the value (the
 #: space between a date and its time stays)
 _DATE_SEP_WS = re.compile(f"[{WS_CLASS}]*([-/.年月])[{WS_CLASS}]*|[{WS_CLASS}]+([日号])")
@@ -203,6 +206,8 @@ def parse_month(raw: object) -> dt.date | None:
     m = _MONTH_COMPACT.fullmatch(s) or _MONTH_SEP.fullmatch(s)
     if m:
         return _make_date(m.group(1), m.group(2), "1")
+    if _MONTH_UNPADDED.fullmatch(s):
+        return None
     d = parse_date(s)
     return d.replace(day=1) if d else None
 
@@ -216,18 +221,18 @@ def _pow10(scale: float) -> int:
 
 #: units a cell may carry after its number (sources.md); 万… is ×10000, the others are yuan
 AMOUNT_UNITS = ("万元", "万人民币", "万", "元", "人民币", "万元人民币", "元人民币")
-_AMOUNT_CELL = re.compile(r"(?:\u00a5|人民币)?(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?")
+_AMOUNT_CELL = re.compile(r"(?:\u00a5|人民币|(?i:RMB|CNY))?(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?")
 
 
 def parse_amount(raw: object, scale: float = 1) -> float | None:
     """An amount in yuan (or m² for areas): the double nearest to the delivered decimal × its unit.
 
     Accepts thousands separators (groups of three digits only: ``12,34`` or
-    a decimal comma ``1.000,50`` is no amount, never 1234 or 1.0005), a leading ``¥``/``￥``/``人民币`` (a currency
-    mark, not a unit), full-width digits, spaces anywhere, an exponent
+    a decimal comma ``1.000,50`` is no amount, never 1234 or 1.0005), a leading
+    ``¥``/``￥``/``人民币``/``RMB``/``CNY`` (a currency mark, not a unit), full-width digits, spaces anywhere, an exponent
     (``1.5E3``) and a trailing unit (:data:`AMOUNT_UNITS`; the registry's own
-    ``100万元人民币`` too).  The cell's own
-    unit wins over the column's: ``'500万元'``, ``'12万'`` and
+    ``100万元人民币`` too), ``整`` after ``元`` as a receipt writes it
+    (``1,234.50元整``).  The cell's own unit wins over the column's: ``'500万元'``, ``'12万'`` and
     ``'500.000000万人民币'`` (or the traditional ``'2.5萬'``) are ×10000, ``'1,234.50元'`` and ``'人民币500元'``
     are yuan, whatever the header says; a cell without a unit takes ``scale``,
     the column's unit from its header or the source's header map (10000 for
@@ -244,7 +249,7 @@ def parse_amount(raw: object, scale: float = 1) -> float | None:
     s = _WS.sub("", fold_width(str(raw))).replace("萬", "万").replace("幣", "币")  # traditional forms: 2.5萬, 3萬元, 500人民幣
     if not s:
         return None
-    m = _AMOUNT_CELL.fullmatch(s)
+    m = _AMOUNT_CELL.fullmatch(s[:-1] if s.endswith("元整") else s)  # 1,234.50元整 as a receipt writes it
     t, unit = (m.group(1), m.group(2)) if m else ("", None)
     if "," in t and _THOUSANDS.fullmatch(t):
         t = t.replace(",", "")

@@ -270,6 +270,9 @@ create or replace temp macro hd_month_clean(s) as
         when regexp_full_match(s, '[1-9][0-9]{5}(\.0+)?') then hd_month_6(substr(s, 1, 6))  -- 202611.0 as well
         when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}(月份?)?') then  -- 2026年1月份 too
             hd_ymd(substr(s, 1, 4), regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1')
+        -- 20261: a year and an unpadded month (YEAR()&MONTH()), or 2026-1x cut short; as an Excel serial 1955-06: none of
+        -- them for certain (as matching.normalize._MONTH_UNPADDED)
+        when regexp_full_match(s, '(19|20)[0-9]{2}[1-9](\.[0-9]+)?') then null
         else cast(date_trunc('month', hd_date_clean(s)) as date)
     end;
 
@@ -285,10 +288,11 @@ create or replace temp macro hd_month(x) as
 -- scale (its header's unit, or the source's default from the header map); a leading ¥ or
 -- 人民币 is a currency mark, not a unit.  As matching.normalize.parse_amount.
 
--- whitespace removed, the traditional 萬 and 幣 read as 万 and 币, then one leading ¥ or 人民币 (commas stay:
--- hd_thousands takes them out of the number)
+-- whitespace removed, the traditional 萬 and 幣 read as 万 and 币, then one leading ¥, 人民币, RMB or CNY, and the 整
+-- a receipt writes after 元 (1,234.50元整) (commas stay: hd_thousands takes them out of the number)
 create or replace temp macro hd_amount_text(x) as
-    regexp_replace(replace(replace(hd_remove_ws(hd_fold(x)), '萬', '万'), '幣', '币'), '^(¥|人民币)', '');
+    regexp_replace(regexp_replace(replace(replace(hd_remove_ws(hd_fold(x)), '萬', '万'), '幣', '币'),
+                                  '^(¥|人民币|(?i:RMB|CNY))', ''), '元整$', '元');
 
 -- a number's thousands separators removed where they are that (groups of three digits: 1,234.50); any other
 -- comma (12,34, a decimal comma 1.000,50) stays, so the number is not one (never 1234 or 1.0005)

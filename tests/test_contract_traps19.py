@@ -70,6 +70,18 @@ def build() -> World:
         r["月份"] = r["月份"].replace("-", " - ")
     w.expect("TY05", "FINDINGS", "INCOME_OVER_STANDARD")
 
+    # --- amounts as banks and receipts write them -------------------------------------------------------------------
+    for rid, name, balance, want in [("TY10", "李十", "RMB 25,000.00", ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")),
+                                     ("TY11", "李十一", "cny25000", ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")),
+                                     ("TY12", "李十二", "25,000.00元整", ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")),
+                                     ("TY13", "李十三", "无", ("INCOMPLETE", "VALUE_UNKNOWN")),
+                                     ("TY14", "李十四", "(25,000.00)", ("INCOMPLETE", "RECORD_QUARANTINED")),
+                                     ("TY15", "李十五", "1234.5.0", ("INCOMPLETE", "RECORD_QUARANTINED")),
+                                     ("TY16", "李十六", "RMB 100", ("CLEAR", ""))]:
+        (a,) = w.household(rid, [(name, "本人")])
+        w.bank(a, balance)
+        w.expect(rid, *want)
+
     # --- a second balance column for one meaning: see EXTRA ---------------------------------------------------------
     for rid, name, balance in [("TY20", "孙二十", "100"), ("TY21", "孙廿一", "100"), ("TY22", "孙廿二", "100"),
                                ("TY23", "孙廿三", ""), ("TY24", "孙廿四", "30100"), ("TY25", "孙廿五", "100"),
@@ -136,15 +148,26 @@ def test_TY01_a_date_or_month_with_spaces_around_its_separators_is_read(traps19_
     assert query(ctx, "select count(*) from source_status where status <> 'passed'") == [(0,)]
 
 
+def test_TY10_an_amount_with_rmb_cny_or_a_receipts_zheng_is_read_and_what_is_unreadable_stays_unknown(traps19_run):
+    """TY10–TY16: `RMB 25,000.00`, `cny25000`, `25,000.00元整` were "无法识别为金额" (INCOMPLETE); they are 25,000 yuan, over
+    the limit.  `无` stays unknown (never zero), `(25,000.00)` and `1234.5.0` stay quarantined (no guess)."""
+    world, ctx = traps19_run
+    assert _wrong(traps19_run, ["TY10", "TY11", "TY12", "TY13", "TY14", "TY15", "TY16"]) == {}
+    reasons = sorted(r for (r,) in query(ctx, "select reason_zh from quarantine where source = 'bank' "
+                                              "and reason_zh like '%无法识别为金额%'"))
+    assert reasons == ['"余额"值"(25,000.00)"无法识别为金额', '"余额"值"1234.5.0"无法识别为金额'], reasons
+
+
 def test_TY20_a_foreign_balance_beside_the_yuan_balance_keeps_the_row_from_counting_as_yuan_alone(traps19_run):
     """TY20–TY22: a bank answer with `余额（美元）` or `外币余额` beside `余额`: the dollar column was dropped (or ignored as a
     column the map does not know), US$5,000 unweighed beside 100 yuan, the households CLEAR.  Now a row holding a
     foreign balance other than zero is quarantined naming it; 0 and 无 are none."""
     world, ctx = traps19_run
     assert _wrong(traps19_run, ["TY20", "TY21", "TY22"]) == {}
-    reasons = [r for (r,) in query(ctx, "select reason_zh from quarantine where reason_zh like '%外币%' order by row_no")]
-    assert reasons == ["第4行“余额（美元）”值“5000”以外币计，无法换算为人民币元，“余额”不能代表其全部，该行隔离待查；请部门核对后重新交付",
-                       "第5行“外币余额”值“5,000.00”以外币计，无法换算为人民币元，“余额”不能代表其全部，该行隔离待查；请部门核对后重新交付"]
+    reasons = [r.split("行", 1)[1] for (r,) in query(ctx, "select reason_zh from quarantine "
+                                                         "where reason_zh like '%外币%' order by row_no")]
+    assert reasons == ["“余额（美元）”值“5000”以外币计，无法换算为人民币元，“余额”不能代表其全部，该行隔离待查；请部门核对后重新交付",
+                       "“外币余额”值“5,000.00”以外币计，无法换算为人民币元，“余额”不能代表其全部，该行隔离待查；请部门核对后重新交付"]
     problems = query(ctx, "select problems_zh from delivered_files where source = 'bank'")[0][0]
     assert "余额（美元）、外币余额以外币计" in problems and "有映射中没有的列" not in problems, problems
 
@@ -157,8 +180,8 @@ def test_TY23_a_balance_split_into_parts_is_summed_or_checks_the_total(traps19_r
     assert _wrong(traps19_run, ["TY23", "TY24", "TY25", "TY26", "TY27", "TY28"]) == {}
     staged = dict(query(ctx, "select name_norm, balance_yuan from stg_bank where name_norm like '孙%'"))
     assert staged == {"孙廿二": 100, "孙廿三": 30100, "孙廿四": 30100, "孙廿六": 100, "孙廿七": None, "孙廿八": 20100}
-    reason = query(ctx, "select reason_zh from quarantine where row_no = 9 and source = 'bank'")
-    assert reason == [("第9行“余额”值“100”小于“活期余额”、“定期余额”之和30100.0元，无法确定其值，该行隔离待查；请部门核对后重新交付",)]
+    reason = [r.split("行", 1)[1] for (r,) in query(ctx, "select reason_zh from quarantine where reason_zh like '%小于%'")]
+    assert reason == ["“余额”值“100”小于“活期余额”、“定期余额”之和30100.0元，无法确定其值，该行隔离待查；请部门核对后重新交付"]
 
 
 def _small_run(tmp_path, source: str, rewrite) -> tuple:
@@ -248,3 +271,59 @@ def test_TY50_spaces_around_a_dates_separators_read_alike_in_python_and_sql(raw,
     load_macros(con)
     assert parse_date(raw) == want
     assert con.execute("select hd_date(?), hd_month(?)", [raw, raw]).fetchone() == (want, parse_month(raw))
+
+
+def test_TY06_a_month_written_without_its_zero_is_quarantined_never_read_as_1955(tmp_path):
+    """TY06: 所属期 as a sheet's YEAR()&MONTH() writes it (`20261` … `20269`, then `202610`): a 5-digit value was read as an
+    Excel serial day, 1955-06-20 …, out of the income window: nine months of a 1,000-yuan wage dropped, 3,000 over
+    twelve months = 250 a month, the household CLEAR.  Now such a month is quarantined naming it."""
+    from hedui.pipeline import RunContext, run
+
+    with fresh_ids(1960):
+        w = World()
+        (a,) = w.household("TY06", [("吴六", "本人")])
+        w.wages(a, WINDOW, "1000")
+        for r in w.rows["tax"]:
+            r["所属期"] = f"{r['所属期'][:4]}{int(r['所属期'][4:])}"
+        fill(w)
+    w.write(tmp_path / "inbox")
+    ctx = RunContext.of(tmp_path / "inbox", tmp_path / "work", RUN)
+    run(ctx)
+    assert outcomes(ctx)["TY06"][0] == "INCOMPLETE"
+    reasons = [r for (r,) in query(ctx, "select reason_zh from quarantine where source = 'tax' order by row_no")]
+    assert reasons == [f'"所属期"值"2026{m}"无法识别为月份' for m in range(1, 10)], reasons
+
+
+@pytest.mark.parametrize("raw, yuan", [
+    ("RMB 25,000.00", 25000.0), ("cny25000", 25000.0), ("25,000.00元整", 25000.0), ("1.2万元整", 12000.0),
+    ("￥1,234.50元整", 1234.5), ("CNY1.5万", 15000.0), ("1234整", None), ("RMB", None), ("USD100", None),
+    ("(1,234.50)", None), ("1234.5.0", None)])
+def test_TY51_amount_spellings_read_alike_in_python_sql_and_the_parts_reader(raw, yuan):
+    import duckdb
+    import polars as pl
+
+    from connectors.amount_columns import _yuan
+    from hedui.steps.ingest import load_macros
+    from matching.normalize import UnparseableAmount, parse_amount
+
+    con = duckdb.connect()
+    load_macros(con)
+    assert con.execute("select hd_amount(?, 1)", [raw]).fetchone()[0] == yuan
+    try:
+        assert parse_amount(raw) == yuan
+    except UnparseableAmount:
+        assert yuan is None
+    assert pl.DataFrame({"f0": [raw]}).select(_yuan("f0", 1.0)).item() == yuan
+
+
+@pytest.mark.parametrize("raw", ["20261", "20269", "19991", "20261.0"])
+def test_TY52_a_five_digit_month_is_no_month_in_python_and_sql(raw):
+    import duckdb
+
+    from hedui.steps.ingest import load_macros
+    from matching.normalize import parse_month
+
+    con = duckdb.connect()
+    load_macros(con)
+    assert parse_month(raw) is None
+    assert con.execute("select hd_month(?)", [raw]).fetchone()[0] is None
