@@ -1,4 +1,4 @@
-"""Second columns of one amount: its parts (``活期余额`` and ``定期余额`` beside or instead of ``余额``) and its value in a
+"""Second columns of one value: an amount's parts (``活期余额`` and ``定期余额`` beside or instead of ``余额``) and its value in a
 foreign currency (``余额（美元）``, ``外币余额`` beside ``余额``), read per batch by :class:`connectors.raw.RawWriter`.
 
 - **parts** (:attr:`connectors.maps.HeaderMatch.parts`): where the amount's own cell is empty (or its column is not
@@ -10,6 +10,10 @@ foreign currency (``余额（美元）``, ``外币余额`` beside ``余额``), r
   whose foreign cell holds a value other than zero (or an unreadable one) gets a read error: a balance in dollars
   cannot be weighed in yuan, and the yuan column alone would undercount it.  Empty, ``0`` and the words for none
   (``无``, ``-``…) are no foreign value.  (Without the yuan column the amount is simply not delivered: unknown.)
+
+- **periods** (:attr:`connectors.maps.HeaderMatch.periods`): a month given as its period's two ends (``所属期起``,
+  ``所属期止``), where the month's own cell is empty or not delivered, is read as one period ``起至止`` (staging's
+  ``hd_month``: the month both ends fall in, else none: quarantined).  One end empty: unknown.
 
 Amounts are parsed here as staging parses them (``hd_amount``: width folded, whitespace, a leading ``¥``/``人民币``,
 thousands separators, a trailing unit that wins over the header's), vectorized in polars.
@@ -64,7 +68,7 @@ def read_second_columns(batch: pl.DataFrame, match: HeaderMatch, smap: SourceMap
                         sources: dict[str, str]) -> tuple[pl.DataFrame, dict[str, str]]:
     """``(batch with a read error on the rows a part or a foreign column makes unreadable, {column: the positional
     column its value is read from})``: ``sources`` (the twins' columns) updated with the summed parts' columns."""
-    if not (match.parts or match.foreign_at) or batch.height == 0:
+    if not (match.parts or match.foreign_at or match.periods) or batch.height == 0:
         return batch, sources
     by_column = {c: i for i, c in enumerate(match.columns) if c is not None}
     errors: list[pl.Expr] = []
@@ -100,5 +104,19 @@ def read_second_columns(batch: pl.DataFrame, match: HeaderMatch, smap: SourceMap
         errors.append(pl.when(~_none(f) & (_yuan(f, 1.0).is_null() | (_yuan(f, 1.0) != 0))).then(pl.format(
             "“{}”值“{}”以外币计，无法换算为人民币元，“{}”不能代表其全部", pl.lit(shown), pl.col(f),
             pl.lit(smap.spec(column).header))))
+    for column in dict.fromkeys(p[1] for p in match.periods):
+        starts = [f"f{j}" for j, c, start, _ in match.periods if c == column and start and f"f{j}" in batch.columns]
+        ends = [f"f{j}" for j, c, start, _ in match.periods if c == column and not start and f"f{j}" in batch.columns]
+        if not (starts and ends):
+            continue
+        first, last = (pl.coalesce([pl.when(_none(f)).then(None).otherwise(pl.col(f)) for f in fs]) for fs in (starts, ends))
+        period = pl.when(first.is_not_null() & last.is_not_null()).then(pl.format("{}至{}", first, last))
+        own = sources.get(column) or (f"f{by_column[column]}" if column in by_column else None)
+        name = f"_period_{column}"
+        if own is None or own not in batch.columns:
+            batch = batch.with_columns(period.alias(name))
+        else:
+            batch = batch.with_columns(pl.when(_none(own)).then(period).otherwise(pl.col(own)).alias(name))
+        sources[column] = name
     return _add_error(batch, errors), sources
 

@@ -9,7 +9,8 @@ default ``元``), for text, ``none_words``: cell texts that say there is
 no value (``无``, ``/``…), staged as empty, and for enums, ``synonyms``: finer words a department writes
 for one of the ``values`` (``儿媳`` for ``其他``, ``孙子`` for ``孙子女``), staged as that value, and for amounts,
 ``parts``: the headers of columns a department splits the amount into (``活期余额``, ``定期余额`` for ``余额``), read
-by :mod:`connectors.amount_columns`.
+by :mod:`connectors.amount_columns`, and for months, ``starts`` and ``ends``: the headers of a period given as two
+columns (``所属期起``, ``所属期止``), read as one period (``2026-03-01至2026-03-31``: its month, where both ends fall in it).
 
 Header matching ignores whitespace, full-width/half-width differences, case
 and a unit in brackets or at the end (``注册资本（万元）``, ``注册资本万元`` and
@@ -109,6 +110,8 @@ class ColumnSpec:
     none_words: tuple[str, ...] = ()
     synonyms: tuple[tuple[str, str], ...] = ()
     parts: tuple[str, ...] = ()
+    starts: tuple[str, ...] = ()  # a month's period given as two columns (所属期起, 所属期止): their headers
+    ends: tuple[str, ...] = ()
 
     @property
     def default_scale(self) -> float:
@@ -143,6 +146,8 @@ class HeaderMatch:
     foreign_at: tuple[tuple[int, str, str], ...] = ()  # the ``foreign`` headers: position, column, header as delivered
     parts: tuple[tuple[int, str, float, str], ...] = ()  # the parts of an amount column (``ColumnSpec.parts``): position,
     # column, scale, header as delivered
+    periods: tuple[tuple[int, str, bool, str], ...] = ()  # a month's period ends (ColumnSpec.starts / ends): position,
+    # column, whether the start, header as delivered
 
     @property
     def score(self) -> int:
@@ -168,6 +173,7 @@ class SourceMap:
     columns: tuple[ColumnSpec, ...]
     _lookup: dict[str, ColumnSpec] = field(default_factory=dict, repr=False, compare=False)
     _parts: dict[str, ColumnSpec] = field(default_factory=dict, repr=False, compare=False)
+    _ends: dict[str, tuple[ColumnSpec, bool]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         lookup: dict[str, ColumnSpec] = {}
@@ -176,6 +182,8 @@ class SourceMap:
                 lookup.setdefault(header_key(h)[0], spec)
         object.__setattr__(self, "_lookup", lookup)
         object.__setattr__(self, "_parts", {header_key(h)[0]: spec for spec in self.columns for h in spec.parts})
+        object.__setattr__(self, "_ends", {header_key(h)[0]: (spec, h in spec.starts) for spec in self.columns
+                                           for h in (*spec.starts, *spec.ends)})
 
     @property
     def canonical_columns(self) -> list[str]:
@@ -249,8 +257,13 @@ class SourceMap:
         currency: list[int] = []
         foreign_at: list[tuple[int, str, str]] = []
         parts: list[tuple[int, str, float, str]] = []
+        periods: list[tuple[int, str, bool, str]] = []
         for i, h in enumerate(headers):
             spec, scale = self.lookup(h)
+            if spec is None and (end := self._ends.get(header_key(h)[0])) is not None:
+                cols.append(None)
+                periods.append((i, end[0].column, end[1], str(h).strip()))
+                continue
             if spec is None and (part := self._parts.get(header_key(h)[0])) is not None:
                 spec, scale = self.lookup(f"{part.header}（{header_key(h)[1]}）") if header_key(h)[1] else (part, None)
                 if scale is not None or not header_key(h)[1]:  # a part in yuan (or 万元): summed into its column
@@ -277,7 +290,7 @@ class SourceMap:
             scales[spec.column] = scale
         missing = tuple(c for c in self.columns if c.column not in scales)
         return HeaderMatch(tuple(cols), scales, missing, tuple(extra), tuple(foreign), tuple(twins), tuple(currency),
-                           tuple(foreign_at), tuple(parts))
+                           tuple(foreign_at), tuple(parts), tuple(periods))
 
 
 def _parse(data: object, path: Path) -> SourceMap:
@@ -294,6 +307,8 @@ def _parse(data: object, path: Path) -> SourceMap:
                 none_words=tuple(str(w) for w in c.get("none_words") or ()),
                 synonyms=tuple((str(k), str(v)) for k, v in (c.get("synonyms") or {}).items()),
                 parts=tuple(str(h) for h in c.get("parts") or ()),
+                starts=tuple(str(h) for h in c.get("starts") or ()),
+                ends=tuple(str(h) for h in c.get("ends") or ()),
             )
         except (KeyError, TypeError) as exc:
             raise MapError(f"表头映射文件{path}第{i}列缺少 header/column/type：{c!r}") from exc
@@ -307,6 +322,8 @@ def _parse(data: object, path: Path) -> SourceMap:
             raise MapError(f"表头映射文件{path}第{i}列：synonyms 只可写在枚举列（type: enum），且每个词须对应 values 中的一个值")
         if spec.parts and spec.type != "amount":
             raise MapError(f"表头映射文件{path}第{i}列：只有金额列（type: amount）可写 parts")
+        if (spec.starts or spec.ends) and (spec.type != "month" or not (spec.starts and spec.ends)):
+            raise MapError(f"表头映射文件{path}第{i}列：starts/ends（所属期起、止两列）只可写在月份列（type: month），且须成对")
         if not _IDENT.fullmatch(spec.column):
             raise MapError(f"表头映射文件{path}第{i}列的列名{spec.column!r}须为小写英文、数字和下划线")
         specs.append(spec)

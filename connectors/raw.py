@@ -125,6 +125,9 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
                                "该列有值（非零）的行隔离待查（人民币列不能代表其全部）；请部门以人民币元或万元重新导出")
         foreign = {c for _, c, _ in match.foreign_at}
         optional = [c.header for c in match.missing if not c.essential and c.column not in foreign]
+    if match.periods:
+        given = {c for _, c, _, _ in match.periods}
+        optional = [h for h in optional if smap.lookup(h)[0].column not in given]
     if match.parts:
         summed = {c for _, c, _, _ in match.parts}
         optional = [h for h in optional if smap.lookup(h)[0].column not in summed]
@@ -412,7 +415,7 @@ class RawWriter:
         twins: dict[str, str] = {}
         if match.twins and batch.height:
             batch, twins = _read_twins(batch, match, self.smap)
-        if match.parts or match.foreign_at:  # 活期余额/定期余额, 余额（美元） beside 余额
+        if match.parts or match.foreign_at or match.periods:  # 活期余额/定期余额, 余额（美元）, 所属期起/止
             batch, twins = read_second_columns(batch, match, self.smap, twins)
         counts.rows = batch.height
         counts.read_errors = int(batch["_err"].is_not_null().sum())

@@ -83,9 +83,11 @@ _MONTH_SEP = re.compile(r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})(?:月份?)?")  # 2
 #: a year and an unpadded month (20261: YEAR()&MONTH() in a sheet), or 2026-1x cut short, which an Excel serial would
 #: read as a day in 1955: no month for certain
 _MONTH_UNPADDED = re.compile(r"(?:19|20)[0-9]{2}[1-9](?:\.[0-9]+)?")
+#: a period in one cell (所属期 2026-03-01至2026-03-31): its month where both ends are days of it
+_PERIOD = re.compile(r"([^至到~]+)[至到~]([^至到~]+)")
 #: whitespace around a date's or a month's separators (2026 - 11 - 28, 2026年 11月 28日): no part of the value (the
 #: space between a date and its time stays)
-_DATE_SEP_WS = re.compile(f"[{WS_CLASS}]*([-/.年月])[{WS_CLASS}]*|[{WS_CLASS}]+([日号])")
+_DATE_SEP_WS = re.compile(f"[{WS_CLASS}]*([-/.年月至到~])[{WS_CLASS}]*|[{WS_CLASS}]+([日号])")
 _AMOUNT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?")
 _AMOUNT_MAX_LEN = 40
 #: commas only as thousands separators (``1,234.50``): ``12,34`` and ``1.000,50`` (a decimal comma) are no amount
@@ -208,6 +210,10 @@ def parse_month(raw: object) -> dt.date | None:
         return _make_date(m.group(1), m.group(2), "1")
     if _MONTH_UNPADDED.fullmatch(s):
         return None
+    if m := _PERIOD.fullmatch(s):
+        start, end = parse_date(m.group(1)), parse_date(m.group(2))
+        same = start is not None and end is not None and (start.year, start.month) == (end.year, end.month)
+        return start.replace(day=1) if same else None
     d = parse_date(s)
     return d.replace(day=1) if d else None
 

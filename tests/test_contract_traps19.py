@@ -24,6 +24,7 @@ assets at most 19,200 yuan per person, at most 1 residential unit.
 
 from __future__ import annotations
 
+import calendar
 import csv
 
 import pytest
@@ -69,6 +70,17 @@ def build() -> World:
     for r in w.rows["social_insurance"][-12:]:
         r["月份"] = r["月份"].replace("-", " - ")
     w.expect("TY05", "FINDINGS", "INCOME_OVER_STANDARD")
+
+    (a,) = w.household("TY07", [("钱七", "本人")])  # a wage of 1,000 a month, its 所属期 a period of days
+    w.wages(a, WINDOW, "1000")
+    for r in w.rows["tax"][-12:]:
+        y, m = int(r["所属期"][:4]), int(r["所属期"][4:])
+        r["所属期"] = f"{y}-{m:02d}-01至{y}-{m:02d}-{calendar.monthrange(y, m)[1]}"
+    w.expect("TY07", "FINDINGS", "INCOME_OVER_STANDARD")
+    (a,) = w.household("TY08", [("钱八", "本人")])  # a year's business income is no one month's
+    w.wages(a, ["202601"], "6000", item="经营所得")
+    w.rows["tax"][-1]["所属期"] = "2025-01-01 至 2025-12-31"
+    w.expect("TY08", "INCOMPLETE", "RECORD_QUARANTINED")
 
     # --- amounts as banks and receipts write them -------------------------------------------------------------------
     for rid, name, balance, want in [("TY10", "李十", "RMB 25,000.00", ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")),
@@ -143,9 +155,46 @@ def test_TY01_a_date_or_month_with_spaces_around_its_separators_is_read(traps19_
     month unweighed.  Now they are the dates they plainly are."""
     world, ctx = traps19_run
     assert _wrong(traps19_run, ["TY01", "TY02", "TY03", "TY04", "TY05"]) == {}
-    assert query(ctx, "select count(*) from quarantine where reason_zh like '%无法识别为日期%' "
-                      "or reason_zh like '%无法识别为月份%'") == [(0,)]
+    assert query(ctx, "select count(*) from quarantine where (reason_zh like '%无法识别为日期%' "
+                      "or reason_zh like '%无法识别为月份%') and reason_zh not like '%2025-01-01 至%'") == [(0,)]  # TY08
     assert query(ctx, "select count(*) from source_status where status <> 'passed'") == [(0,)]
+
+
+def test_TY07_a_period_of_days_in_one_month_is_that_month_and_a_years_period_is_no_month(traps19_run):
+    """TY07: 所属期 `2025-11-01至2025-11-30` (the withholding system's period) was "无法识别为月份": twelve rows quarantined,
+    the tax source failed, a wage of 1,000 a month unweighed.  Now the month both ends fall in.  TY08: a year's period
+    (`2025-01-01 至 2025-12-31`) is no one month: quarantined (it was, and stays)."""
+    world, ctx = traps19_run
+    assert _wrong(traps19_run, ["TY07", "TY08"]) == {}
+    assert query(ctx, "select reason_zh from quarantine where source = 'tax'") == [
+        ('"所属期"值"2025-01-01 至 2025-12-31"无法识别为月份',)]
+
+
+def test_TY09_a_period_given_as_two_columns_is_read_as_one(tmp_path):
+    """TY09: a tax export with `税款所属期起` and `税款所属期止` instead of `所属期`: the month was missing on every row (all
+    quarantined: every household with a tax record INCOMPLETE).  Now the two ends are the period: 5,000 a month."""
+    from hedui.pipeline import RunContext, run
+
+    with fresh_ids(1970):
+        w = World()
+        (a,) = w.household("TY09", [("吴九", "本人")])
+        w.wages(a, WINDOW, "5000")
+        fill(w)
+    w.write(tmp_path / "inbox")
+    path = tmp_path / "inbox" / "tax" / RUN / f"tax_{RUN}.csv"
+    periods = {}
+    with open(path, encoding="utf-8", newline="") as fh:
+        for r in list(csv.DictReader(fh)):
+            y, m = int(r["所属期"][:4]), int(r["所属期"][4:])
+            periods[r["所属期"]] = (f"{y}-{m:02d}-01", f"{y}-{m:02d}-{calendar.monthrange(y, m)[1]}")
+    rewrite = _replace_column("所属期", "所属期", ["税款所属期起", "税款所属期止"], periods)
+    rewrite(path)
+    ctx = RunContext.of(tmp_path / "inbox", tmp_path / "work", RUN)
+    run(ctx)
+    assert outcomes(ctx)["TY09"] == ("FINDINGS", "INCOME_OVER_STANDARD")
+    assert query(ctx, "select count(*) from quarantine where source = 'tax'") == [(0,)]
+    problems = query(ctx, "select problems_zh from delivered_files where source = 'tax'")[0][0]
+    assert "缺少列" not in problems and "映射中没有的列" not in problems, problems
 
 
 def test_TY10_an_amount_with_rmb_cny_or_a_receipts_zheng_is_read_and_what_is_unreadable_stays_unknown(traps19_run):
