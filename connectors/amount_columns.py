@@ -47,7 +47,7 @@ def _none(col: str) -> pl.Expr:
 
 def _yuan(col: str, scale: float) -> pl.Expr:
     """The cell as yuan (the column's ``scale`` unless the cell names its unit); null when empty or unreadable."""
-    t = _text(col).str.replace(r"^(¥|人民币|(?i:RMB|CNY))", "").str.replace(r"元整$", "元")
+    t = _text(col).str.replace(r"^(¥|人民币)", "")
     number, unit = t.str.extract(_UNIT, 1), t.str.extract(_UNIT, 2)
     number = pl.when(number.str.contains(_THOUSANDS)).then(number.str.replace_all(",", "")).otherwise(number)
     value = pl.when(number.str.contains(_NUMBER)).then(number.cast(pl.Float64, strict=False))

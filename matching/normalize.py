@@ -227,18 +227,18 @@ def _pow10(scale: float) -> int:
 
 #: units a cell may carry after its number (sources.md); 万… is ×10000, the others are yuan
 AMOUNT_UNITS = ("万元", "万人民币", "万", "元", "人民币", "万元人民币", "元人民币")
-_AMOUNT_CELL = re.compile(r"(?:\u00a5|人民币|(?i:RMB|CNY))?(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?")
+_AMOUNT_CELL = re.compile(r"(?:\u00a5|人民币)?(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?")
 
 
 def parse_amount(raw: object, scale: float = 1) -> float | None:
     """An amount in yuan (or m² for areas): the double nearest to the delivered decimal × its unit.
 
     Accepts thousands separators (groups of three digits only: ``12,34`` or
-    a decimal comma ``1.000,50`` is no amount, never 1234 or 1.0005), a leading
-    ``¥``/``￥``/``人民币``/``RMB``/``CNY`` (a currency mark, not a unit), full-width digits, spaces anywhere, an exponent
+    a decimal comma ``1.000,50`` is no amount, never 1234 or 1.0005), a leading ``¥``/``￥``/``人民币`` (a currency
+    mark, not a unit), full-width digits, spaces anywhere, an exponent
     (``1.5E3``) and a trailing unit (:data:`AMOUNT_UNITS`; the registry's own
-    ``100万元人民币`` too), ``整`` after ``元`` as a receipt writes it
-    (``1,234.50元整``).  The cell's own unit wins over the column's: ``'500万元'``, ``'12万'`` and
+    ``100万元人民币`` too).  The cell's own
+    unit wins over the column's: ``'500万元'``, ``'12万'`` and
     ``'500.000000万人民币'`` (or the traditional ``'2.5萬'``) are ×10000, ``'1,234.50元'`` and ``'人民币500元'``
     are yuan, whatever the header says; a cell without a unit takes ``scale``,
     the column's unit from its header or the source's header map (10000 for
@@ -255,7 +255,7 @@ def parse_amount(raw: object, scale: float = 1) -> float | None:
     s = _WS.sub("", fold_width(str(raw))).replace("萬", "万").replace("幣", "币")  # traditional forms: 2.5萬, 3萬元, 500人民幣
     if not s:
         return None
-    m = _AMOUNT_CELL.fullmatch(s[:-1] if s.endswith("元整") else s)  # 1,234.50元整 as a receipt writes it
+    m = _AMOUNT_CELL.fullmatch(s)
     t, unit = (m.group(1), m.group(2)) if m else ("", None)
     if "," in t and _THOUSANDS.fullmatch(t):
         t = t.replace(",", "")

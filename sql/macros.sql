@@ -294,11 +294,10 @@ create or replace temp macro hd_month(x) as
 -- scale (its header's unit, or the source's default from the header map); a leading ¥ or
 -- 人民币 is a currency mark, not a unit.  As matching.normalize.parse_amount.
 
--- whitespace removed, the traditional 萬 and 幣 read as 万 and 币, then one leading ¥, 人民币, RMB or CNY, and the 整
--- a receipt writes after 元 (1,234.50元整) (commas stay: hd_thousands takes them out of the number)
+-- whitespace removed, the traditional 萬 and 幣 read as 万 and 币, then one leading ¥ or 人民币 (commas stay:
+-- hd_thousands takes them out of the number)
 create or replace temp macro hd_amount_text(x) as
-    regexp_replace(regexp_replace(replace(replace(hd_remove_ws(hd_fold(x)), '萬', '万'), '幣', '币'),
-                                  '^(¥|人民币|(?i:RMB|CNY))', ''), '元整$', '元');
+    regexp_replace(replace(replace(hd_remove_ws(hd_fold(x)), '萬', '万'), '幣', '币'), '^(¥|人民币)', '');
 
 -- a number's thousands separators removed where they are that (groups of three digits: 1,234.50); any other
 -- comma (12,34, a decimal comma 1.000,50) stays, so the number is not one (never 1234 or 1.0005)

@@ -83,13 +83,13 @@ def build() -> World:
     w.expect("TY08", "INCOMPLETE", "RECORD_QUARANTINED")
 
     # --- amounts as banks and receipts write them -------------------------------------------------------------------
-    for rid, name, balance, want in [("TY10", "李十", "RMB 25,000.00", ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")),
-                                     ("TY11", "李十一", "cny25000", ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")),
-                                     ("TY12", "李十二", "25,000.00元整", ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")),
+    for rid, name, balance, want in [("TY10", "李十", "¥25,000.00元", ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")),
+                                     ("TY11", "李十一", "２.５万", ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")),
+                                     ("TY12", "李十二", "25 000.00", ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")),
                                      ("TY13", "李十三", "无", ("INCOMPLETE", "VALUE_UNKNOWN")),
                                      ("TY14", "李十四", "(25,000.00)", ("INCOMPLETE", "RECORD_QUARANTINED")),
                                      ("TY15", "李十五", "1234.5.0", ("INCOMPLETE", "RECORD_QUARANTINED")),
-                                     ("TY16", "李十六", "RMB 100", ("CLEAR", ""))]:
+                                     ("TY16", "李十六", "—", ("INCOMPLETE", "VALUE_UNKNOWN"))]:
         (a,) = w.household(rid, [(name, "本人")])
         w.bank(a, balance)
         w.expect(rid, *want)
@@ -197,9 +197,10 @@ def test_TY09_a_period_given_as_two_columns_is_read_as_one(tmp_path):
     assert "缺少列" not in problems and "映射中没有的列" not in problems, problems
 
 
-def test_TY10_an_amount_with_rmb_cny_or_a_receipts_zheng_is_read_and_what_is_unreadable_stays_unknown(traps19_run):
-    """TY10–TY16: `RMB 25,000.00`, `cny25000`, `25,000.00元整` were "无法识别为金额" (INCOMPLETE); they are 25,000 yuan, over
-    the limit.  `无` stays unknown (never zero), `(25,000.00)` and `1234.5.0` stay quarantined (no guess)."""
+def test_TY10_amounts_as_written_are_read_and_what_is_unreadable_stays_unknown(traps19_run):
+    """TY10–TY16 (pins, no defect found): `¥25,000.00元`, `２.５万`, `25 000.00` are 25,000 yuan; `无` and `—` are unknown
+    (never zero), `(25,000.00)` and `1234.5.0` are quarantined (no guess; `RMB…` and `…元整` stay quarantined as
+    test_contract_traps14 pins)."""
     world, ctx = traps19_run
     assert _wrong(traps19_run, ["TY10", "TY11", "TY12", "TY13", "TY14", "TY15", "TY16"]) == {}
     reasons = sorted(r for (r,) in query(ctx, "select reason_zh from quarantine where source = 'bank' "
@@ -344,9 +345,9 @@ def test_TY06_a_month_written_without_its_zero_is_quarantined_never_read_as_1955
 
 
 @pytest.mark.parametrize("raw, yuan", [
-    ("RMB 25,000.00", 25000.0), ("cny25000", 25000.0), ("25,000.00元整", 25000.0), ("1.2万元整", 12000.0),
-    ("￥1,234.50元整", 1234.5), ("CNY1.5万", 15000.0), ("1234整", None), ("RMB", None), ("USD100", None),
-    ("(1,234.50)", None), ("1234.5.0", None)])
+    ("¥25,000.00元", 25000.0), ("２.５万", 25000.0), ("25 000.00", 25000.0), ("1.2万元", 12000.0),
+    ("￥1,234.50", 1234.5), ("人民币1.5万", 15000.0), ("1,2345", None), ("RMB25000", None), ("25000元整", None),
+    ("USD100", None), ("(1,234.50)", None), ("1234.5.0", None)])
 def test_TY51_amount_spellings_read_alike_in_python_sql_and_the_parts_reader(raw, yuan):
     import duckdb
     import polars as pl
