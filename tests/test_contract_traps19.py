@@ -17,6 +17,11 @@ Decided where the contract is silent:
   `余额` is taken where it is at least the sum of the parts given (it is the total), and a row whose `余额` is below
   them is quarantined (which is the account's balance is not known: never the smaller).
 - spaces around a date's or a month's separators (`-`, `/`, `.`, 年, 月, 日) are no part of it.
+- a 5-digit month (`20261`: a sheet's YEAR()&MONTH(), or `2026-1x` cut short) is no month (it was an Excel serial day in
+  1955, out of the income window: nine months of wages dropped, CLEAR); the row is quarantined naming it.
+- a 所属期 written as a period (`2026-03-01至2026-03-31`, or the two columns `税款所属期起`/`税款所属期止`) is the month both
+  ends fall in; a period over several months (a year's 经营所得) is no month: quarantined.
+- amounts: `RMB…` and `…元整` stay quarantined (test_contract_traps14 pins it); `无`, `—` unknown; `(1,234.50)` quarantined.
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan per person and month, financial
 assets at most 19,200 yuan per person, at most 1 residential unit.
