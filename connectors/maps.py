@@ -7,7 +7,10 @@ region account``), optional ``values`` (enum), ``required`` and ``aliases``
 or ``万元``: the department's convention when its header names no unit;
 default ``元``), for text, ``none_words``: cell texts that say there is
 no value (``无``, ``/``…), staged as empty, and for enums, ``synonyms``: finer words a department writes
-for one of the ``values`` (``儿媳`` for ``其他``, ``孙子`` for ``孙子女``), staged as that value.
+for one of the ``values`` (``儿媳`` for ``其他``, ``孙子`` for ``孙子女``), staged as that value, and for amounts,
+``parts``: the headers of columns a department splits the amount into (``活期余额``, ``定期余额`` for ``余额``), read
+by :mod:`connectors.amount_columns`, and for months, ``starts`` and ``ends``: the headers of a period given as two
+columns (``所属期起``, ``所属期止``), read as one period (``2026-03-01至2026-03-31``: its month, where both ends fall in it).
 
 Header matching ignores whitespace, full-width/half-width differences, case
 and a unit in brackets or at the end (``注册资本（万元）``, ``注册资本万元`` and
@@ -106,6 +109,9 @@ class ColumnSpec:
     unit: str = "元"
     none_words: tuple[str, ...] = ()
     synonyms: tuple[tuple[str, str], ...] = ()
+    parts: tuple[str, ...] = ()
+    starts: tuple[str, ...] = ()  # a month's period given as two columns (所属期起, 所属期止): their headers
+    ends: tuple[str, ...] = ()
 
     @property
     def default_scale(self) -> float:
@@ -137,6 +143,11 @@ class HeaderMatch:
     foreign: tuple[str, ...] = ()  # amount headers in a foreign currency: not used (their values are unknown)
     twins: tuple[tuple[int, str, float], ...] = ()
     currency: tuple[int, ...] = ()  # the file's positions of columns naming each row's currency (CURRENCY_HEADERS)
+    foreign_at: tuple[tuple[int, str, str], ...] = ()  # the ``foreign`` headers: position, column, header as delivered
+    parts: tuple[tuple[int, str, float, str], ...] = ()  # the parts of an amount column (``ColumnSpec.parts``): position,
+    # column, scale, header as delivered
+    periods: tuple[tuple[int, str, bool, str], ...] = ()  # a month's period ends (ColumnSpec.starts / ends): position,
+    # column, whether the start, header as delivered
 
     @property
     def score(self) -> int:
@@ -161,6 +172,8 @@ class SourceMap:
     title_zh: str
     columns: tuple[ColumnSpec, ...]
     _lookup: dict[str, ColumnSpec] = field(default_factory=dict, repr=False, compare=False)
+    _parts: dict[str, ColumnSpec] = field(default_factory=dict, repr=False, compare=False)
+    _ends: dict[str, tuple[ColumnSpec, bool]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         lookup: dict[str, ColumnSpec] = {}
@@ -168,6 +181,9 @@ class SourceMap:
             for h in (spec.header, *spec.aliases):
                 lookup.setdefault(header_key(h)[0], spec)
         object.__setattr__(self, "_lookup", lookup)
+        object.__setattr__(self, "_parts", {header_key(h)[0]: spec for spec in self.columns for h in spec.parts})
+        object.__setattr__(self, "_ends", {header_key(h)[0]: (spec, h in spec.starts) for spec in self.columns
+                                           for h in (*spec.starts, *spec.ends)})
 
     @property
     def canonical_columns(self) -> list[str]:
@@ -196,6 +212,10 @@ class SourceMap:
         if spec is None and (m := _TRAILING_UNIT.match(key)):
             spec = self._lookup.get(m.group(1))
             unit = unit or m.group(2)
+        if spec is None and _FOREIGN.search(key):  # 外币余额, 美元余额, 余额usd: the amount in a foreign currency
+            named = self._lookup.get(_FOREIGN.sub("", key))
+            if named is not None and named.type == "amount":
+                return named, None
         if spec is None and (m := _TRAILING_AREA.match(key)):
             spec = self._lookup.get(m.group(1))
             spec = spec if spec is not None and spec.type == "number" else None  # 余额m2 is no balance
@@ -235,11 +255,25 @@ class SourceMap:
         foreign: list[str] = []
         twins: list[tuple[int, str, float]] = []
         currency: list[int] = []
+        foreign_at: list[tuple[int, str, str]] = []
+        parts: list[tuple[int, str, float, str]] = []
+        periods: list[tuple[int, str, bool, str]] = []
         for i, h in enumerate(headers):
             spec, scale = self.lookup(h)
+            if spec is None and (end := self._ends.get(header_key(h)[0])) is not None:
+                cols.append(None)
+                periods.append((i, end[0].column, end[1], str(h).strip()))
+                continue
+            if spec is None and (part := self._parts.get(header_key(h)[0])) is not None:
+                spec, scale = self.lookup(f"{part.header}（{header_key(h)[1]}）") if header_key(h)[1] else (part, None)
+                if scale is not None or not header_key(h)[1]:  # a part in yuan (or 万元): summed into its column
+                    cols.append(None)
+                    parts.append((i, part.column, scale if scale is not None else part.default_scale, str(h).strip()))
+                    continue
             if spec is not None and scale is None:
                 cols.append(None)
                 foreign.append(str(h).strip())
+                foreign_at.append((i, spec.column, str(h).strip()))
                 continue
             if spec is not None and spec.column in scales:
                 cols.append(None)
@@ -255,7 +289,8 @@ class SourceMap:
             cols.append(spec.column)
             scales[spec.column] = scale
         missing = tuple(c for c in self.columns if c.column not in scales)
-        return HeaderMatch(tuple(cols), scales, missing, tuple(extra), tuple(foreign), tuple(twins), tuple(currency))
+        return HeaderMatch(tuple(cols), scales, missing, tuple(extra), tuple(foreign), tuple(twins), tuple(currency),
+                           tuple(foreign_at), tuple(parts), tuple(periods))
 
 
 def _parse(data: object, path: Path) -> SourceMap:
@@ -271,6 +306,9 @@ def _parse(data: object, path: Path) -> SourceMap:
                 unit=str(c.get("unit") or "元"),
                 none_words=tuple(str(w) for w in c.get("none_words") or ()),
                 synonyms=tuple((str(k), str(v)) for k, v in (c.get("synonyms") or {}).items()),
+                parts=tuple(str(h) for h in c.get("parts") or ()),
+                starts=tuple(str(h) for h in c.get("starts") or ()),
+                ends=tuple(str(h) for h in c.get("ends") or ()),
             )
         except (KeyError, TypeError) as exc:
             raise MapError(f"表头映射文件{path}第{i}列缺少 header/column/type：{c!r}") from exc
@@ -282,6 +320,10 @@ def _parse(data: object, path: Path) -> SourceMap:
             raise MapError(f"表头映射文件{path}第{i}列：只有文本列（type: text）可写 none_words")
         if spec.synonyms and (spec.type != "enum" or any(v not in spec.values for _, v in spec.synonyms)):
             raise MapError(f"表头映射文件{path}第{i}列：synonyms 只可写在枚举列（type: enum），且每个词须对应 values 中的一个值")
+        if spec.parts and spec.type != "amount":
+            raise MapError(f"表头映射文件{path}第{i}列：只有金额列（type: amount）可写 parts")
+        if (spec.starts or spec.ends) and (spec.type != "month" or not (spec.starts and spec.ends)):
+            raise MapError(f"表头映射文件{path}第{i}列：starts/ends（所属期起、止两列）只可写在月份列（type: month），且须成对")
         if not _IDENT.fullmatch(spec.column):
             raise MapError(f"表头映射文件{path}第{i}列的列名{spec.column!r}须为小写英文、数字和下划线")
         specs.append(spec)

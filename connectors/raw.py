@@ -18,6 +18,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from connectors.amount_columns import read_second_columns
 from connectors.limits import human_bytes, shown_name
 from connectors.manifest import FileManifest
 from connectors.maps import (
@@ -114,11 +115,26 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
     if essential:
         fm.fail(f"{name}缺少必需列：{'、'.join(essential)}，文件无法使用；请部门按约定表头重新导出")
     if match.foreign:
-        shown = "、".join(shown_name(h) for h in match.foreign[:10])
-        fm.problems.append(f"{name}的列{shown}以外币计，无法换算为人民币元，该列未采用（按空值即未知处理）；"
-                           "请部门以人民币元或万元重新导出")
-        foreign = {smap.lookup(h)[0].column for h in match.foreign}
+        alone = [h for _, c, h in match.foreign_at if c not in match.scales]
+        beside = [h for _, c, h in match.foreign_at if c in match.scales]
+        if alone:
+            fm.problems.append(f"{name}的列{'、'.join(shown_name(h) for h in alone[:10])}以外币计，无法换算为人民币元，"
+                               "该列未采用（按空值即未知处理）；请部门以人民币元或万元重新导出")
+        if beside:
+            fm.problems.append(f"{name}的列{'、'.join(shown_name(h) for h in beside[:10])}以外币计，无法换算为人民币元："
+                               "该列有值（非零）的行隔离待查（人民币列不能代表其全部）；请部门以人民币元或万元重新导出")
+        foreign = {c for _, c, _ in match.foreign_at}
         optional = [c.header for c in match.missing if not c.essential and c.column not in foreign]
+    if match.periods:
+        given = {c for _, c, _, _ in match.periods}
+        optional = [h for h in optional if smap.lookup(h)[0].column not in given]
+    if match.parts:
+        summed = {c for _, c, _, _ in match.parts}
+        optional = [h for h in optional if smap.lookup(h)[0].column not in summed]
+        for column in sorted(summed):
+            shown = "、".join(shown_name(h) for _, c, _, h in match.parts if c == column)
+            fm.problems.append(f"{name}的“{smap.spec(column).header}”分列为{shown}：“{smap.spec(column).header}”为空的行"
+                               "取各分列之和（任一分列为空则未知），小于各分列之和的行隔离待查")
     if optional:
         fm.problems.append(f"{name}缺少列：{'、'.join(optional)}，这些值按空值（未知）处理")
     if match.currency and smap.amount_columns:
@@ -399,6 +415,8 @@ class RawWriter:
         twins: dict[str, str] = {}
         if match.twins and batch.height:
             batch, twins = _read_twins(batch, match, self.smap)
+        if match.parts or match.foreign_at or match.periods:  # 活期余额/定期余额, 余额（美元）, 所属期起/止
+            batch, twins = read_second_columns(batch, match, self.smap, twins)
         counts.rows = batch.height
         counts.read_errors = int(batch["_err"].is_not_null().sum())
         if batch.height == 0:

@@ -116,10 +116,13 @@ DEFAULT_ARGS = {
 def hedui_nightly():
     @task(retries=0)
     def business_date(**context) -> str:
-        from hedui.ops.airflow_tasks import check_inbox_exists, run_context
+        from hedui.ops.airflow_tasks import check_inbox_exists, fail_fast, run_context
+        from hedui.steps.policy import check_run_year
 
         ctx = run_context(context)  # fails at once, without retries, when the run has no date
         check_inbox_exists(ctx)
+        with fail_fast():  # a date before every policy version: refused before any source is read
+            check_run_year(ctx.run_date)
         logical = context.get("logical_date")
         log.info(f"业务日期 {ctx.run_date}（逻辑日期 {logical.in_timezone('Asia/Shanghai') if logical else '无'}）")
         return ctx.run_date

@@ -8,7 +8,16 @@ import sys
 import time
 from pathlib import Path
 
-from hedui.cli_args import check_generate_out, check_listen, check_workdir, int_in, proxy_address, staff_text
+from hedui.cli_args import (
+    Parser,
+    check_generate_out,
+    check_listen,
+    check_workdir,
+    int_in,
+    plain_arguments,
+    proxy_address,
+    staff_text,
+)
 from hedui.errors import HeduiError
 from hedui.logs import mask_text, setup_logging
 
@@ -38,7 +47,7 @@ def cmd_run(args) -> int:
     from hedui.pipeline import RunContext, run
     from hedui.privacy.keys import load_keys
     from hedui.settings import Settings, parse_shards
-    from hedui.steps.policy import load_policies
+    from hedui.steps.policy import check_run_year
 
     # the setup first (keys, settings, limits, sources configuration), then the delivery: nothing is
     # created before every check has passed
@@ -51,7 +60,7 @@ def cmd_run(args) -> int:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     check_connections(load_sources_config())  # so is a wrong sources configuration or connection
-    load_policies()  # and a policy file that cannot be read or is refused, before the run creates anything
+    check_run_year(date)  # and a policy file that cannot be read or is refused, or no version in force that year
     check_inbox(Path(args.inbox), date)  # nothing is created for a date without deliveries
     check_workdir(args.workdir, args.inbox)
     ctx = RunContext.of(args.inbox, args.workdir, date)
@@ -306,24 +315,14 @@ def cmd_late(args) -> int:
     return EXIT_OK if result["status"] == "passed" else EXIT_SOURCES
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that says what was wrong in Chinese and exits with the usage code (2)."""
-
-    def error(self, message: str):
-        self.print_usage(sys.stderr)
-        from hedui.cli_args import usage_zh
-
-        self.exit(2, f"错误：命令行参数有误（{usage_zh(message)}）。用 {self.prog} -h 查看用法。\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="hedui", description="家庭经济状况核对平台 hedui")
+    p = Parser(prog="hedui", description="家庭经济状况核对平台 hedui")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress; show tracebacks of errors")
     # -v is accepted after the subcommand too; SUPPRESS keeps a -v before it from being reset
-    verbose = _Parser(add_help=False)
+    verbose = Parser(add_help=False)
     verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                          help="log progress; show tracebacks of errors")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     _add_parser = sub.add_parser
     sub.add_parser = lambda *a, **k: _add_parser(*a, parents=[verbose, *k.pop("parents", [])], **k)
 
@@ -460,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = getattr(args, "workdir", None)
     setup_logging(verbose)
     try:
+        plain_arguments(args)  # a line break in a path never forges a line of the answer
         return args.func(args)
     except KeyboardInterrupt:
         print("已中断：本批次未完成；可直接重跑同一日期。", file=sys.stderr)

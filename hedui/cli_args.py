@@ -11,6 +11,16 @@ from pathlib import Path
 from hedui.errors import InputError
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse that says what was wrong in Chinese and exits with the usage code (2)."""
+
+    def error(self, message: str):
+        import sys
+
+        self.print_usage(sys.stderr)
+        self.exit(2, f"错误：命令行参数有误（{usage_zh(message)}）。用 {self.prog} -h 查看用法。\n")
+
+
 def int_in(lo: int, hi: int, what: str):
     """An argparse type: an integer lo..hi (a port over 65535 silently wrapped to another port)."""
 
@@ -168,3 +178,30 @@ def usage_zh(message: str) -> str:
 
     # the value argparse echoes is the operator's, escapes and all: shown, not sent to the terminal
     return terminal_text(f"{where}{' ' if text.startswith(('后面', '不')) else '：'}{text}" if where else text)
+
+
+#: the arguments that are free text and may span lines (an auditor's SQL, a reviewer's reason, a display name,
+#: which has its own check); every other string argument is a path, date, name or choice
+_FREE_TEXT = frozenset({"sql", "reason", "name"})
+#: how the error names a positional argument (the others by their option, `--inbox`)
+_POSITIONAL = {"username": "用户名", "action": "操作", "keys_command": "操作", "left": "左表", "right": "右表",
+               "command": "命令", "audit_command": "命令"}
+
+
+def plain_arguments(args: argparse.Namespace) -> None:
+    """Refuse a path, date, name or choice holding a line break or another control character, before anything
+    runs: echoed in an error it put a line of its own into what operators and their scripts read line by line
+    (`--inbox $'in\\n错误：…'` printed a second error line; `--workdir $'w\\n核对批次 … 完成'` a forged success)."""
+    import unicodedata
+
+    from hedui.privacy.masking import mask_long_numbers
+
+    for key, value in vars(args).items():
+        if key in _FREE_TEXT or callable(value):
+            continue
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and any(unicodedata.category(c) == "Cc" for c in text):
+                shown = "".join(c if unicodedata.category(c) != "Cc" else f"\\x{ord(c):02x}" for c in text[:120])
+                label = _POSITIONAL.get(key, "--" + key.replace("_", "-"))
+                raise InputError(f"{label}“{mask_long_numbers(shown)}”无效：含有换行或控制字符（显示为 \\x..），"
+                                 "路径、日期、名称中不能有这些字符，未做任何操作；请检查是否复制时带入了换行")

@@ -10,10 +10,12 @@ batch may hold) and never waits for a batch:
 2. from the working database (opened read-only), for every department, the
    staged records of the latest delivery that passed its checks are copied —
    only those that can belong to this household: the members' ID pseudonyms,
-   and records without a usable ID whose normalized name is a member's (or
-   carries a rare-character placeholder, or swaps its parts around the dot) or
-   under a legacy 15-digit ID, the candidates of probabilistic linkage; the household's previous verifications and the staff's link
-   decisions come along, so changes and confirmed links are the nightly's.
+   and the records without a usable ID that the nightly's probabilistic linkage
+   could pair with a member (`hedui.urgent_candidates`: its blocking rules pair
+   a name by its pinyin, an ID of a wrong check character by its first
+   characters — the name alone cannot choose them); the household's previous
+   verifications and the staff's link decisions come along, so changes and
+   confirmed links are the nightly's.
    Names' term frequencies in probabilistic linkage are computed over the
    candidates at hand, so a weight can differ from the nightly's: a record
    the nightly linked may come out for review (``review_pending`` in the
@@ -31,7 +33,6 @@ batch may hold) and never waits for a batch:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import logging
@@ -41,23 +42,20 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from hedui.errors import HeduiError
+from hedui.urgent_request import (  # noqa: F401 — the request's names, as callers import them
+    REQUEST_FILE_MAX,
+    REQUEST_HEADERS,
+    VerifyError,
+    check_rows,
+    read_request_file,
+    refuse_unverifiable,
+    write_request_delivery,
+)
 
 log = logging.getLogger(__name__)
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
-REQUEST_HEADERS = ["委托编号", "业务类型", "姓名", "身份证号", "与申请人关系", "区划代码", "城乡类别",
-                   "授权书编号", "授权日期", "委托日期"]
 PENDING = "pending"
-#: one household's request rows (at most 50) take a few KiB
-REQUEST_FILE_MAX = 1 << 20
-#: records without a usable ID whose name holds these may be a member's name with a rare
-#: character replaced (by `*` or pinyin): they stay probabilistic candidates
-PLACEHOLDER_NAME_RE = "[A-Za-z*]"
-
-
-class VerifyError(HeduiError):
-    """The urgent request cannot be verified as given (what to do is in the message)."""
 
 
 def business_today() -> str:
@@ -80,61 +78,6 @@ def _business_date(value: object, what: str) -> str | None:
         raise VerifyError(str(exc)) from None
 
 
-def read_request_file(path: str | Path) -> list[dict]:
-    """The rows of a requests file (``requests_*.csv`` format, UTF-8 or GB18030) as dicts of text."""
-    path = Path(path)
-    if not path.is_file():
-        raise VerifyError(f"委托文件 {path} 不存在：请检查路径")
-    size = path.stat().st_size
-    if size > REQUEST_FILE_MAX:  # one household: never read whole a file that big (a 4 GB one filled the memory)
-        raise VerifyError(f"委托文件 {path.name} 有 {size:,} 字节，超过一户委托的上限 {REQUEST_FILE_MAX:,} 字节："
-                          "急难核对一次只核对一户，请只放入该户成员的行")
-    raw = path.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise VerifyError(f"委托文件 {path.name} 的编码无法识别：请另存为UTF-8或GB18030编码的CSV")
-    sample = text[:4096]
-    sep = "\t" if sample.count("\t") > sample.count(",") else ","
-    try:
-        rows = list(csv.DictReader(text.splitlines(), delimiter=sep))
-    except csv.Error as exc:  # a field over the csv module's limit (128 KiB), a stray NUL…
-        raise VerifyError(f"委托文件 {path.name} 不是可读的CSV（{exc}）：请按 requests_*.csv 的格式每位成员一行") from None
-    return [{k.strip(): (v or "").strip() for k, v in r.items() if k} for r in rows
-            if any((v or "").strip() for v in r.values())]
-
-
-def _check_rows(rows: list[dict]) -> str:
-    """The request id of `rows` (one household), or a VerifyError saying what is wrong."""
-    if not rows:
-        raise VerifyError("委托中没有成员行：请提供该户每位成员一行（表头同 requests_*.csv）")
-    if len(rows) > 50:
-        raise VerifyError(f"委托有{len(rows)}行，超过一户的上限50行：急难核对一次只核对一户")
-    missing = [h for h in ("委托编号", "姓名", "身份证号", "与申请人关系") if h not in rows[0]]
-    if missing:
-        raise VerifyError(f"委托缺少列：{'、'.join(missing)}；表头应为：{'、'.join(REQUEST_HEADERS)}")
-    ids = {str(r.get("委托编号") or "").strip() for r in rows}
-    if len(ids) != 1 or "" in ids:
-        raise VerifyError("急难核对一次只核对一户：所有行的委托编号应相同且不为空"
-                          f"（现有：{'、'.join(sorted(i or '（空）' for i in ids))}）")
-    return ids.pop()
-
-
-def _write_request_delivery(folder: Path, rows: list[dict]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    headers = list(dict.fromkeys(REQUEST_HEADERS + [k for r in rows for k in r]))
-    path = folder / "requests_urgent.csv"
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(headers)
-        w.writerows([str(r.get(h) or "") for h in headers] for r in rows)
-    (folder / (path.name + ".ok")).write_text(str(len(rows)), encoding="utf-8")
-
-
 def _write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
@@ -153,6 +96,8 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
     """Write the scratch run's staged files, manifests and statuses of the departments; return {source: used}."""
     from connectors import load_map
     from hedui import db
+    from hedui.privacy.keys import load_keys
+    from hedui.urgent_candidates import Candidates
 
     try:  # waits while a step of the nightly batch writes it (each step holds it a while, then lets go)
         con = db.connect_read(working, threads=2, memory_limit="1GB")
@@ -161,15 +106,7 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
     used: dict[str, dict] = {}
     try:
         staged_requests = ctx.path("staged", "requests")
-        con.sql(f"create temp table _members as select distinct id_norm, name_norm from read_parquet({_sq(staged_requests)}) "
-                "where nullif(trim(authorization_no), '') is not null")
-        # the members as quoted literals, not a subquery: DuckDB pushes a literal IN list into the scan
-        # (0.7 s instead of 1.3–2.0 s on a 22 M-row table), the scan being most of an urgent verification
-        ids, names = ([v for (v,) in con.sql(f"select distinct {c} from _members where {c} is not null "
-                                             "order by all").fetchall()] for c in ("id_norm", "name_norm"))
-        id_in = f"id_norm in ({', '.join(map(_sq, ids))})" if ids else "false"
-        names += ["·".join(n.split("·")[::-1]) for n in names if "·" in n]  # a minority name's parts swapped
-        name_in = f"name_norm in ({', '.join(map(_sq, names))})" if names else "false"
+        candidates = Candidates(con, staged_requests, load_keys())
         for source in departments:
             if source in answered:
                 continue
@@ -187,12 +124,20 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
                 status, reasons = "missing", [f"工作库中没有{smap.title_zh}通过校验的交付"]
             else:
                 status, reasons = "passed", [f"使用{latest}交付的数据"]
+            # the records of a member's ID, and those without a usable ID that the nightly's blocking rules could
+            # pair with a member (hedui.urgent_candidates: by pinyin, an ID's first characters — not the name alone)
             where = "false" if latest is None else (
-                f"run_date = $latest and ({id_in} or id_status = 'converted_15' or (id_norm is null and "
-                f"({name_in} or regexp_matches(name_norm, {_sq(PLACEHOLDER_NAME_RE)}))))")
-            con.execute(f"copy (select * replace (cast($today as varchar) as run_date) from {table} where {where}) "
-                        f"to {_sq(out)} (format parquet)",
-                        {"today": ctx.run_date, **({"latest": latest} if latest is not None else {})})
+                f"run_date = $latest and ({candidates.id_in} or ((id_norm is null or id_status = 'converted_15') "
+                "and name_norm is not null))")  # a legacy 15-digit ID: a mistyped digit passes (prob_left.sql)
+            con.execute(f"create or replace temp table _uc_rows as select * from {table} where {where}",
+                        {"latest": latest} if latest is not None else {})
+            try:
+                con.execute(f"copy (select * replace (cast($today as varchar) as run_date) from _uc_rows "
+                            f"where {candidates.keep(con, '_uc_rows')}) to {_sq(out)} (format parquet)",
+                            {"today": ctx.run_date})
+            finally:
+                candidates.release(con)
+                con.sql("drop table _uc_rows")
             # the delivery's quarantined rows come along: one naming a member keeps the household from CLEAR,
             # as in the nightly (policy.md); the link step matches them to members, the page shows the reason
             quarantined = ""
@@ -227,7 +172,7 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
         con.execute("create temp table _earlier as select distinct run_date, request_id from stg_requests "
                     "where run_date < $today and relation = '本人' and id_norm in (select id_norm from _applicants)",
                     {"today": ctx.run_date})
-        for table in ("stg_requests", "households", "outcomes", "facts"):
+        for table in ("stg_requests", "households", "outcomes", "facts", "quarantine_links"):
             if _exists(con, table):
                 con.sql(f"copy (select t.* from {table} t join _earlier using (run_date, request_id)) "
                         f"to {_sq(history / (table + '.parquet'))} (format parquet)")
@@ -246,7 +191,7 @@ def _restore_history(ctx) -> None:
     history = ctx.run_dir / "history"
     con = db.connect(ctx.database, threads=2, memory_limit="1GB")
     try:
-        for table in ("stg_requests", "households", "outcomes", "facts", "review_decisions"):
+        for table in ("stg_requests", "households", "outcomes", "facts", "quarantine_links", "review_decisions"):
             f = history / (table + ".parquet")
             if not f.exists():
                 continue
@@ -368,7 +313,7 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
     if (request_rows is None) == (request_file is None):
         raise VerifyError("请给出委托文件（--request-file）或委托行，二者取一")
     rows = read_request_file(request_file) if request_file is not None else [dict(r) for r in request_rows]
-    request_id = _check_rows(rows)
+    request_id = check_rows(rows)
     rows = [{**r, "委托编号": request_id} for r in rows]  # the id as checked (trimmed) is the id staged and looked up
     request_id = as_staged(request_id)  # as staging writes it (an ID number inside masked, hedui.privacy.request_ids)
     run_date = _business_date(run_date, "--date") or business_today()
@@ -391,11 +336,13 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
         mark[:] = [now, cpu]
 
     try:
-        _write_request_delivery(ctx.inbox / pipeline.REQUESTS / run_date, rows)
+        write_request_delivery(ctx.inbox / pipeline.REQUESTS / run_date, rows)
         status = pipeline.ingest_and_validate(ctx, pipeline.REQUESTS, data_docs=False)
         step("request")
         if status["status"] != "passed":
             raise VerifyError("委托未通过校验：" + "；".join(status["reasons_zh"]))
+        refuse_unverifiable(request_id, ctx.path("staged", pipeline.REQUESTS),
+                            [ctx.path(k, pipeline.REQUESTS) for k in ("quarantine_stage", "quarantine_gx")])
         answered = _stage_answers(ctx, Path(answers) if answers else None, on_request)
         for source in sorted(answered):
             pipeline.ingest_and_validate(ctx, source, data_docs=False)

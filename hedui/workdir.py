@@ -245,7 +245,9 @@ def holder_of(workdir: Path | str) -> dict | None:
     path = Path(workdir) / LOCK_NAME
     if not path.exists():
         return None
-    fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    # read-only: flock needs no write access, and a reader (`hedui status`) must answer on a working folder the
+    # system remounted read-only, or on an archive copy
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

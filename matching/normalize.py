@@ -80,6 +80,14 @@ _EXCEL_SERIAL = re.compile(r"([1-9][0-9]{4})(?:\.[0-9]+)?")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _MONTH_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})(?:\.0+)?")  # 202611.0 as well
 _MONTH_SEP = re.compile(r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})(?:月份?)?")  # 2026年1月份 too
+#: a year and an unpadded month (20261: YEAR()&MONTH() in a sheet), or 2026-1x cut short, which an Excel serial would
+#: read as a day in 1955: no month for certain
+_MONTH_UNPADDED = re.compile(r"(?:19|20)[0-9]{2}[1-9](?:\.[0-9]+)?")
+#: a period in one cell (所属期 2026-03-01至2026-03-31): its month where both ends are days of it
+_PERIOD = re.compile(r"([^至到~]+)[至到~]([^至到~]+)")
+#: whitespace around a date's or a month's separators (2026 - 11 - 28, 2026年 11月 28日): no part of the value (the
+#: space between a date and its time stays)
+_DATE_SEP_WS = re.compile(f"[{WS_CLASS}]*([-/.年月至到~])[{WS_CLASS}]*|[{WS_CLASS}]+([日号])")
 _AMOUNT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?")
 _AMOUNT_MAX_LEN = 40
 #: commas only as thousands separators (``1,234.50``): ``12,34`` and ``1.000,50`` (a decimal comma) are no amount
@@ -110,6 +118,12 @@ def _clean(raw: object) -> str | None:
         return None
     s = strip_ws(fold_width(str(raw)))
     return s or None
+
+
+def _clean_date(raw: object) -> str | None:
+    """A date or month cell as :func:`_clean` gives it, without the whitespace around its separators."""
+    s = _clean(raw)
+    return _DATE_SEP_WS.sub(lambda m: m.group(1) or m.group(2), s) if s and _WS.search(s) else s
 
 
 @functools.lru_cache(maxsize=1)
@@ -163,9 +177,10 @@ def parse_date(raw: object) -> dt.date | None:
     number (5 digits, 1899-12-30 epoch).
 
     Returns ``None`` for empty input *and* for anything else (``'2023-13-45'``);
-    callers that must tell the two apart check :func:`is_blank` first.
+    callers that must tell the two apart check :func:`is_blank` first.  Whitespace around the separators
+    (``2026 - 11 - 28``, ``2026年 11月 28日``) is no part of the date.
     """
-    s = _clean(raw)
+    s = _clean_date(raw)
     if s is None:
         return None
     if m := _DATE_SEP.fullmatch(s):
@@ -184,14 +199,21 @@ def parse_date(raw: object) -> dt.date | None:
 
 def parse_month(raw: object) -> dt.date | None:
     """The first day of a month from ``YYYYMM``, ``YYYY-MM``, ``YYYY/M``, ``YYYY年M月`` (or ``M月份``),
-    or from any full date :func:`parse_date` reads.  ``None`` for empty or invalid input.
+    or from any full date :func:`parse_date` reads (whitespace around the separators ignored: ``2026 - 11``).
+    ``None`` for empty or invalid input.
     """
-    s = _clean(raw)
+    s = _clean_date(raw)
     if s is None:
         return None
     m = _MONTH_COMPACT.fullmatch(s) or _MONTH_SEP.fullmatch(s)
     if m:
         return _make_date(m.group(1), m.group(2), "1")
+    if _MONTH_UNPADDED.fullmatch(s):
+        return None
+    if m := _PERIOD.fullmatch(s):
+        start, end = parse_date(m.group(1)), parse_date(m.group(2))
+        same = start is not None and end is not None and (start.year, start.month) == (end.year, end.month)
+        return start.replace(day=1) if same else None
     d = parse_date(s)
     return d.replace(day=1) if d else None
 

@@ -250,11 +250,19 @@ create or replace temp macro hd_date_clean(s) as
             date '1899-12-30' + cast(substr(s, 1, 5) as integer)
     end;
 
+-- folded and stripped, without the whitespace around a date's or a month's separators (2026 - 11 - 28, 2026年 11月 28日;
+-- the space between a date and its time stays), as matching.normalize._clean_date
+create or replace temp macro hd_date_text(x) as
+    list_transform([hd_strip_ws(hd_fold(x))], lambda s:
+        case when regexp_matches(s, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]')
+             then regexp_replace(s, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*([-/.年月至到~])[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]+([日号])', '\1\2', 'g')
+             else s end)[1];
+
 create or replace temp macro hd_date(x) as
     case
         when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}') then try_cast(x as date)
         when regexp_full_match(x, '[1-9][0-9]{7}') then hd_date_8(x)
-        else hd_date_clean(hd_strip_ws(hd_fold(x)))
+        else hd_date_clean(hd_date_text(x))
     end;
 
 create or replace temp macro hd_month_clean(s) as
@@ -262,6 +270,15 @@ create or replace temp macro hd_month_clean(s) as
         when regexp_full_match(s, '[1-9][0-9]{5}(\.0+)?') then hd_month_6(substr(s, 1, 6))  -- 202611.0 as well
         when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}(月份?)?') then  -- 2026年1月份 too
             hd_ymd(substr(s, 1, 4), regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1')
+        -- 20261: a year and an unpadded month (YEAR()&MONTH()), or 2026-1x cut short; as an Excel serial 1955-06: none of
+        -- them for certain (as matching.normalize._MONTH_UNPADDED)
+        when regexp_full_match(s, '(19|20)[0-9]{2}[1-9](\.[0-9]+)?') then null
+        -- a period (所属期 2026-03-01至2026-03-31, as 税款所属期起/止 joined): its month where both ends fall in it, else none
+        -- (a year's business income is no one month's); as matching.normalize._PERIOD
+        when regexp_full_match(s, '([^至到~]+)[至到~]([^至到~]+)') then
+            case when date_trunc('month', hd_date_clean(regexp_extract(s, '^([^至到~]+)', 1)))
+                      = date_trunc('month', hd_date_clean(regexp_extract(s, '([^至到~]+)$', 1)))
+                 then cast(date_trunc('month', hd_date_clean(regexp_extract(s, '^([^至到~]+)', 1))) as date) end
         else cast(date_trunc('month', hd_date_clean(s)) as date)
     end;
 
@@ -269,7 +286,7 @@ create or replace temp macro hd_month(x) as
     case
         when regexp_full_match(x, '[1-9][0-9]{5}') then hd_month_6(x)
         when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}') then try_cast(x || '-01' as date)
-        else hd_month_clean(hd_strip_ws(hd_fold(x)))
+        else hd_month_clean(hd_date_text(x))
     end;
 
 -- Amounts ------------------------------------------------------------------------

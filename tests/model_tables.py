@@ -18,7 +18,7 @@ create table household_policy (run_date varchar, request_id varchar, policy_id v
     financial_assets_limit_yuan double, count_housing_fund_balance boolean, max_residential_units integer,
     vehicle_price_limit_yuan double, exempt_vehicle_types varchar[], business_contribution_limit_yuan double,
     business_always_review_types varchar[], excluded_income_items varchar[], si_rate_enterprise double,
-    si_rate_public double, si_rate_unemployment double);
+    si_rate_public double, si_rate_unemployment double, policy_unknown_zh varchar);
 create table links (run_date varchar, source varchar, record_id varchar, request_id varchar, member_id varchar,
     method varchar, match_weight double, is_confirmed boolean);
 create table pending_links (run_date varchar, source varchar, record_id varchar, request_id varchar,

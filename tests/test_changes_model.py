@@ -25,6 +25,7 @@ def con():
             reasons_zh varchar);
         create table stg_requests (run_date varchar, request_id varchar, id_norm varchar, authorization_no varchar,
             relation varchar default '子女', row_no integer default 9);
+        create table quarantine_links (run_date varchar, request_id varchar, member_id varchar, source varchar);
     """)
     c.execute("insert into stg_requests values (?, 'R1', 'a', 'SQ1', '本人', 1), (?, 'R2', 'a', 'SQ2', '本人', 1)",
               [BEFORE, NOW])

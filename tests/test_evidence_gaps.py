@@ -71,6 +71,7 @@ def con():
               f"alter table {table} add column region_code varchar default '360702'; "
               f"alter table {table} add column urban_rural varchar default '城市'")
     c.sql("alter table households add column policy_id varchar default 'JX-DEMO-2026'")  # the version it is under
+    c.sql("alter table households add column policy_unknown_zh varchar")  # why none is, where none is
     return c
 
 

@@ -91,6 +91,7 @@ COLUMNS_ZH = {
     "policy_id": "政策版本编号",
     "policy_demonstration": "是否为演示用政策参数",
     "policy_source_zh": "政策依据",
+    "policy_unknown_zh": "未确定适用政策版本的原因（动态复核未写明救助项目，而政策按救助项目区分版本）",
     "id_masked": "身份证号（脱敏：前6位 + 后4位）",
     "name_masked": "姓名（脱敏：张*）",
     "relation": "与申请人关系",

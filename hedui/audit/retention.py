@@ -167,6 +167,9 @@ def purge(workdir: Path | str, inbox: Path | str | None, older_than_days: int, t
     """
     if not 1 <= int(older_than_days) <= MAX_RETENTION_DAYS:
         raise ConfigError(f"保留天数 {older_than_days} 无效：应为 1 到 {MAX_RETENTION_DAYS} 之间的整数")
+    if inbox is not None and not Path(inbox).is_dir():  # a typo purged nothing of it and said "交付目录 0 个", exit 0
+        raise ConfigError(f"--inbox {inbox} 不存在或不是目录：未删除任何文件。请给出各部门交付数据的收件箱路径"
+                          "（只清除工作目录中的批次文件时省略 --inbox）")
     if inbox is not None and Path(inbox).resolve() == Path(workdir).resolve():
         # its reports/<date> and runs/<date> (manifests: the inputs' hashes) would be taken for old deliveries
         raise ConfigError(f"--inbox {inbox} 就是工作目录：工作目录中的报告与批次记录会被当作过期交付删除，"
@@ -190,6 +193,7 @@ def _purge(workdir: Path, inbox, older_than_days: int, today, *, audit_log, data
     counts: dict = {"cutoff": cutoff_s, "older_than_days": int(older_than_days),
                     "inbox_folders": 0, "inbox_files": 0, "inbox_bytes": 0,
                     "run_folders": 0, "run_files": 0, "run_bytes": 0, "database_rows": {}}
+    counts["future_folders"] = future_folders(inbox, _as_date(today).strftime("%Y%m%d"))
     counts["leftovers"] = clean_leftovers(workdir)  # what killed runs left (report parts, spill, half-written)
     if inbox is not None:
         inbox = Path(inbox)
@@ -214,13 +218,23 @@ def _purge(workdir: Path, inbox, older_than_days: int, today, *, audit_log, data
     return counts
 
 
-def latest_known_date(workdir: Path | str, inbox: Path | str | None) -> str | None:
-    """The latest date the working folder ran (`runs/<date>`) or the inbox holds a delivery of."""
+def latest_known_date(workdir: Path | str, inbox: Path | str | None, not_after: str | None = None) -> str | None:
+    """The latest date the working folder ran (`runs/<date>`) or the inbox holds a delivery of, `not_after` or
+    before: a folder dated after it (a department's typo, 20371128) says nothing about whether it is right."""
     parents = [Path(workdir) / "runs"]
     if inbox is not None and Path(inbox).is_dir():
         parents += [p for p in Path(inbox).iterdir() if p.is_dir() and not p.is_symlink()]
     dates = [d.name for parent in parents if parent.is_dir() for d in parent.iterdir() if _is_date(d.name)]
-    return max(dates, default=None)
+    return max((d for d in dates if not_after is None or d <= not_after), default=None)
+
+
+def future_folders(inbox: Path | str | None, today: str) -> list[str]:
+    """The inbox's delivery folders (``<source>/<date>``) dated after `today`: never older than any retention
+    period, so never purged — a mistyped date whose personal data would stay for ever unless someone looks."""
+    if inbox is None or not Path(inbox).is_dir():
+        return []
+    return sorted(f"{s.name}/{d.name}" for s in Path(inbox).iterdir() if s.is_dir() and not s.is_symlink()
+                  for d in s.iterdir() if _is_date(d.name) and d.name > today and d.is_dir())
 
 
 def _is_date(name: str) -> bool:
@@ -237,7 +251,7 @@ def _is_date(name: str) -> bool:
 def check_today(workdir: Path | str, inbox: Path | str | None, days: int, today: str) -> None:
     """Refuse a --today whose cut-off passes every date known (a typo of the year, 20361128): the purge would
     delete the raw data of every run, the latest included, which re-checks and objections still need."""
-    latest = latest_known_date(workdir, inbox)
+    latest = latest_known_date(workdir, inbox, not_after=_as_date(today).strftime("%Y%m%d"))
     if latest is None:
         return
     cutoff = (_as_date(today) - dt.timedelta(days=int(days))).strftime("%Y%m%d")
@@ -266,6 +280,10 @@ def cli_purge(args) -> int:
         f"批次文件目录 {counts['run_folders']} 个，数据库原始值 {sum(counts['database_rows'].values())} 行，"
         f"中断遗留文件 {counts['leftovers']['files']} 个。"
         f"报告、结论、哈希与审计日志均保留。\n")
+    if counts["future_folders"]:
+        shown = "、".join(counts["future_folders"][:10]) + ("等" if len(counts["future_folders"]) > 10 else "")
+        sys.stdout.write(f"注意：收件箱中有 {len(counts['future_folders'])} 个交付目录的日期晚于 --today {today}（{shown}），"
+                         "永远不会到期，未清除：请核实其日期是否写错，改正后再清除或重新交付。\n")
     return 0
 
 

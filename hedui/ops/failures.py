@@ -43,6 +43,41 @@ def disk_full_path(exc: BaseException) -> str | None:
     return None
 
 
+def _read_only_fs(path: str | Path | None) -> bool:
+    """True when `path` (or its nearest existing parent) lies on a file system mounted read-only."""
+    import os
+
+    for p in (Path(path), *Path(path).parents) if path else ():
+        try:
+            return bool(os.statvfs(p).f_flag & os.ST_RDONLY)
+        except OSError:
+            continue
+    return False
+
+
+def read_only_line(exc: BaseException, workdir: str | Path | None = None) -> str | None:
+    """The line for a write refused by a read-only file system (a disk the system remounted read-only after an
+    error, an archive on read-only media), or None when `exc` is something else.  Python says it with
+    `errno.EROFS`, DuckDB with the system's "Read-only file system" in its text, SQLite (the workspace's
+    accounts) only "unable to open database file": any error of a command whose working folder is on a
+    read-only file system is taken for this."""
+    if _read_only_fs(workdir):
+        exc = OSError(errno.EROFS, "Read-only file system", str(workdir))
+    for e in _chain(exc):
+        if isinstance(e, OSError) and e.errno == errno.EROFS:
+            where = str(e.filename or "")
+        elif "Read-only file system" in str(e):
+            m = _DUCKDB_FILE.search(str(e))
+            where = m.group(1) if m else ""
+        else:
+            continue
+        written = f"写入 {mask_text(where)} 时被拒绝" if where else "写入工作目录时被拒绝"
+        return (f"错误：工作目录所在的文件系统是只读的：{written}。已有的报告、结论与数据库保持原样；"
+                "请检查该磁盘（系统出错后可能已将其改为只读挂载，先查看系统日志），恢复可写后重跑同一日期，"
+                "或用 --workdir 换到可写的目录。")
+    return None
+
+
 def _free_mb(path: Path) -> str:
     for p in (path, *path.parents):
         try:
@@ -84,8 +119,9 @@ def memory_line(exc: BaseException) -> str | None:
 
 
 def resource_line(exc: BaseException, workdir: str | Path | None) -> str | None:
-    """`error_line` for a full disk or DuckDB's memory limit reached; None for anything else."""
-    if disk_full_path(exc) is None and not out_of_memory(exc):
+    """`error_line` for a full disk, DuckDB's memory limit reached or a read-only working folder; None for anything
+    else."""
+    if disk_full_path(exc) is None and not out_of_memory(exc) and read_only_line(exc, workdir) is None:
         return None
     return error_line(exc, workdir)
 
@@ -182,6 +218,8 @@ def _error_line(exc: BaseException, workdir: str | Path | None = None) -> str:
         return full
     if (memory := memory_line(exc)) is not None:
         return memory
+    if (read_only := read_only_line(exc, workdir)) is not None:
+        return read_only
     if isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError)):
         return f"错误：找不到文件或目录：{mask_text(str(exc.filename or exc))}"
     if isinstance(exc, PermissionError):

@@ -11,7 +11,10 @@ import pyarrow as pa
 
 from hedui import db
 from hedui.errors import PolicyError
-from hedui.steps.policy import load_policies, policy_rows, version_row
+from hedui.steps.policy import _programs, load_policies, policy_rows, resolve, version_row
+
+#: the request's 业务类型 of a periodic re-check: it does not say which aid the household receives
+RECHECK = "动态复核"
 
 #: the models, in the order they read each other (each replaces its table's rows of the run date)
 MODELS = ("households", "pending_links", "figures", "figure_lineage", "finding_candidates", "evidence_gaps",
@@ -37,6 +40,9 @@ def resolve_policies(con, run_date: str) -> int:
     # a combination stands in for its households: the request id of a row is the combination's number
     rows = []
     for i, c in enumerate(combos):
+        if unknown := _recheck_unknown(versions, c, int(run_date[:4])):
+            rows.append({"request_id": str(i), "policy_unknown_zh": unknown})  # no version: the limits are unknown
+            continue
         try:
             rows.extend(policy_rows(versions, [(str(i), *c)], run_date))
         except PolicyError:
@@ -48,7 +54,9 @@ def resolve_policies(con, run_date: str) -> int:
     if not versions:
         list(policy_rows(versions, [("", "36", "城市", "*")], run_date))  # raises: no policy file at all
     # with no household the table still gets its shape from a template row, and no rows
-    con.register("_policy_rows", pa.Table.from_pylist(rows or [version_row(versions[0], "", "城市")]))
+    template = {**version_row(versions[0], "", "城市"), "policy_unknown_zh": ""}
+    con.register("_policy_rows", pa.Table.from_pylist(rows or [template],
+                                                      schema=pa.Table.from_pylist([template]).schema))
     con.register("_policy_keys", pa.table({
         "_hd_combo": pa.array([str(i) for i in range(len(combos))], pa.string()),
         **{name: pa.array([c[j] for c in combos], pa.string())
@@ -66,6 +74,34 @@ def resolve_policies(con, run_date: str) -> int:
         con.unregister("_policy_rows")
         con.unregister("_policy_keys")
         con.sql("drop table if exists _hd_household_keys")
+
+
+def _recheck_unknown(versions, combo: tuple, year: int) -> str | None:
+    """For a 动态复核 household (the request does not say which aid it receives) weighed by no version written for
+    动态复核: why its limits are unknown, where the version one of the aid programs would take differs from the one it
+    would be weighed by (a county's own 最低生活保障 or 特困人员供养 standard beside the province's *).  None when
+    every program takes the same version: nothing depends on which aid it is."""
+    region, urban_rural, program = combo
+    if program != RECHECK:
+        return None
+    try:
+        used = resolve(versions, region or "", year, urban_rural or "城市", RECHECK)
+    except PolicyError:
+        return None  # no version at all: evidence_gaps.sql's no_policy says so
+    others: dict[str, list[str]] = {}
+    for aid in _programs():
+        try:
+            v = resolve(versions, region or "", year, urban_rural or "城市", aid)
+        except PolicyError:
+            continue
+        if aid != RECHECK and v.id != used.id:
+            others.setdefault(v.id, []).append(aid)
+    if used.program == RECHECK or not others:
+        return None
+    differ = "；".join(f"{'、'.join(aids)}适用 {vid}" for vid, aids in others.items())
+    return (f"业务类型为“{RECHECK}”，委托未写明本户享受的救助项目，而本地政策按救助项目适用不同的政策版本（{differ}，"
+            f"其余适用 {used.id}），本户的保障标准和各项限额无法确定，收入和资产未与限额比较；请委托机关在业务类型中注明"
+            f"救助项目，或在政策文件中设定适用于“{RECHECK}”的政策版本后重新核对")
 
 
 def assess_run(con, run_date: str) -> dict:

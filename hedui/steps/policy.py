@@ -365,6 +365,24 @@ def resolve(
     return max(found, key=PolicyVersion.specificity)
 
 
+def check_run_year(run_date: str, versions: list[PolicyVersion] | None = None) -> list[PolicyVersion]:
+    """The policy versions (loaded when not given), after refusing a run date before every one of them: no
+    household of that year could be assessed, and the run stopped only at the assessment, every source read and
+    staged.  Raises InputError (Chinese: the earliest version's year, what to do); `hedui run` and the DAG's first
+    task call it before anything is created."""
+    from hedui.errors import InputError
+
+    versions = load_policies() if versions is None else versions
+    year = int(str(run_date)[:4])
+    earliest = min((v.year for v in versions), default=None)
+    if earliest is None or earliest > year:
+        have = f"政策文件中最早的版本是 {earliest} 年的" if earliest else "政策文件中没有任何政策版本"
+        raise InputError(f"批次日期 {run_date} 早于所有政策版本：{have}，{year} 年及以前没有适用的保障标准和限额，"
+                         "无法核对，未创建任何文件。请检查日期是否写错（应为交付的业务日期）；确需核对该年度时，"
+                         "请先在 hedui/policies/ 中补充该年度的政策参数")
+    return versions
+
+
 def region_regex(year: int, versions: list[PolicyVersion] | None = None) -> str:
     """A regex of the region codes some version in force in `year` covers (`^(?:36|3601)[0-9]*$`).
 

@@ -247,9 +247,11 @@ no_policy as (
     select h.request_id, m.member_id, 'requests', 'VALUE_UNKNOWN', m.record_id,
         regexp_extract(m.record_id, '^requests:(.*):[0-9]+$', 1),
         try_cast(regexp_extract(m.record_id, ':([0-9]+)$', 1) as integer), null, null,
-        '没有适用于本户（区划代码 ' || coalesce(h.region_code, '空') || '，' || left($run_date, 4) || ' 年，'
+        -- a 动态复核 whose aid program decides its version (hedui/steps/assess.py) says so
+        coalesce(h.policy_unknown_zh,
+            '没有适用于本户（区划代码 ' || coalesce(h.region_code, '空') || '，' || left($run_date, 4) || ' 年，'
             || coalesce(h.urban_rural, '空') || '，' || coalesce(h.program, '空')
-            || '）的政策版本，保障标准和各项限额无法确定，收入和资产未与限额比较；请在政策文件中补充相应的政策参数后重新核对'
+            || '）的政策版本，保障标准和各项限额无法确定，收入和资产未与限额比较；请在政策文件中补充相应的政策参数后重新核对')
     from households as h
     left join members as m on m.request_id = h.request_id and m.relation = '本人'
     where h.policy_id is null
@@ -527,13 +529,17 @@ doubtful_amounts as (
                 from stg_tax as x
                 where x.run_date = $run_date and x.income_item = '工资薪金所得' and x.income_yuan > 0
                 union all
+                -- one share a scheme's month, however many rows report it: the least base's (figures.sql)
                 select 'social_insurance', s.record_id, s.period_month, null, s.contribution_base_yuan,
-                    s.contribution_base_yuan * case s.scheme
-                        when '企业职工基本养老保险' then h.si_rate_enterprise
-                        when '机关事业单位养老保险' then h.si_rate_public
-                        else h.si_rate_unemployment end
+                    if(row_number() over (partition by sl.request_id, sl.member_id, s.period_month, s.scheme
+                                          order by s.contribution_base_yuan nulls last, s.record_id) = 1,
+                       s.contribution_base_yuan * case s.scheme
+                           when '企业职工基本养老保险' then h.si_rate_enterprise
+                           when '机关事业单位养老保险' then h.si_rate_public
+                           else h.si_rate_unemployment end, null)
                 from stg_social_insurance as s
-                inner join links as sl on sl.record_id = s.record_id and sl.source = 'social_insurance'
+                inner join links as sl
+                    on sl.record_id = s.record_id and sl.source = 'social_insurance' and sl.is_confirmed
                 inner join households as h on h.request_id = sl.request_id
                 where s.run_date = $run_date and s.category = '缴费'
                   and s.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')

@@ -113,7 +113,18 @@ si_rows as (
         coalesce(m.is_counted, false) as has_counted_tax_wage,
         m.member_id is not null as has_any_tax_wage,
         coalesce(m.is_counted, false) or coalesce(p.is_counted, false) as has_counted_wage,
-        m.member_id is not null or p.member_id is not null as has_any_wage
+        m.member_id is not null or p.member_id is not null as has_any_wage,
+        -- a member contributes to a scheme once a month: two rows of one scheme's month (a correction beside the
+        -- original, a second unit reporting him) are one contribution, one share deducted — the smaller (the row of
+        -- the least base), among the linked rows, among all rows (if confirmed) and among the confirmed ones apart
+        row_number() over (partition by si.request_id, si.member_id, si.period_month, si.scheme, si.category,
+                           si.is_pending order by si.contribution_base_yuan nulls last, si.record_id) = 1
+            as is_share_row,
+        row_number() over (partition by si.request_id, si.member_id, si.period_month, si.scheme, si.category
+                           order by si.contribution_base_yuan nulls last, si.record_id) = 1 as is_share_row_if_confirmed,
+        row_number() over (partition by si.request_id, si.member_id, si.period_month, si.scheme, si.category,
+                           si.is_confirmed and not si.is_pending
+                           order by si.contribution_base_yuan nulls last, si.record_id) = 1 as is_share_row_if_rejected
     from si
     left join tax_wage_months as m
         on m.request_id = si.request_id and m.member_id = si.member_id and m.period_month = si.period_month
@@ -135,13 +146,14 @@ income as (
               and not list_contains(h.excluded_income_items, si.scheme)),
         sum(si.contribution_base_yuan) filter (where si.is_wage_base and not si.has_counted_tax_wage),
         sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (
-            where si.category = '缴费' and si.has_counted_wage),
+            where si.category = '缴费' and si.has_counted_wage and si.is_share_row),
         sum(si.contribution_base_yuan) filter (where si.is_wage_base and not si.has_any_tax_wage),
         sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (
-            where si.category = '缴费' and si.has_any_wage),
+            where si.category = '缴费' and si.has_any_wage and si.is_share_row_if_confirmed),
         sum(si.contribution_base_yuan) filter (where si.is_confirmed_wage_base and not si.has_confirmed_tax_wage),
         sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (
-            where si.category = '缴费' and si.is_confirmed and not si.is_pending and si.has_confirmed_wage)
+            where si.category = '缴费' and si.is_confirmed and not si.is_pending and si.has_confirmed_wage
+              and si.is_share_row_if_rejected)
     from si_rows as si
     inner join households as h on h.request_id = si.request_id
     group by si.request_id, si.is_confirmed, si.is_pending
