@@ -56,7 +56,9 @@ def check_rows(rows: list[dict]) -> str:
     if missing:
         raise VerifyError(f"委托缺少列：{'、'.join(missing)}；表头应为：{'、'.join(REQUEST_HEADERS)}")
     ids = {str(r.get("委托编号") or "").strip() for r in rows}
-    if bad := [n for n, r in enumerate(rows, 1) if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in str(r.get("委托编号") or ""))]:
+    # the id as it is used: trimmed (a tab or line break after it, from a form or a trigger's JSON, is no part of it)
+    if bad := [n for n, r in enumerate(rows, 1)
+               if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in str(r.get("委托编号") or "").strip())]:
         raise VerifyError(f"第 {bad[0]} 位成员的委托编号含有换行或控制字符（终端会照其执行）：请按原委托更正后重新提交")
     if len(ids) != 1 or "" in ids:
         raise VerifyError("急难核对一次只核对一户：所有行的委托编号应相同且不为空"
