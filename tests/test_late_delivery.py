@@ -131,15 +131,15 @@ def test_a_late_source_re_assesses_the_date_and_re_issues_only_changed_pages(wor
 
     # a further late file naming one household's applicant: only that household's page is re-issued
     raw = work / "runs" / RUN_DATE / "raw" / "requests.parquet"  # the delivered values
-    request_id, applicant = duckdb.sql(
-        f"select request_id, upper(trim(id_number)) from read_parquet('{raw}') where relation = '本人' "
+    request_id, applicant, name = duckdb.sql(
+        f"select request_id, upper(trim(id_number)), name from read_parquet('{raw}') where relation = '本人' "
         "order by request_id limit 1").fetchall()[0]
     extra = tmp_path / "inbox2"
     shutil.copytree(world / LATE, extra / LATE)
     folder = extra / LATE / RUN_DATE
     (folder / "vehicle_late.csv").write_text(
         "号牌号码,号牌种类,车辆类型,所有人,证件号码,初次登记日期,使用性质,车辆状态,购置价格\n"
-        f"赣A54321,小型汽车,小型轿车,某某,{applicant},2026-11-01,非营运,正常,190000\n", encoding="utf-8")
+        f"赣A54321,小型汽车,小型轿车,{name},{applicant},2026-11-01,非营运,正常,190000\n", encoding="utf-8")
     (folder / "vehicle_late.csv.ok").write_text("1")
     proc = _late(extra, work)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]

@@ -21,8 +21,8 @@ def test_a_recheck_lists_a_new_vehicle_and_raises_an_alert(world, world_run, tmp
 
     ctx, _ = world_run
     raw = ctx.run_dir / "raw" / "requests.parquet"  # the delivered values (the database holds pseudonyms)
-    request_id, applicant = duckdb.sql(
-        f"select request_id, upper(trim(id_number)) from read_parquet('{raw}') "
+    request_id, applicant, name = duckdb.sql(
+        f"select request_id, upper(trim(id_number)), name from read_parquet('{raw}') "
         "where program = '动态复核' and relation = '本人' order by request_id limit 1").fetchall()[0]
     assert len(applicant) == 18
     # the first run knows no earlier verification of this 动态复核 household: its page says so, not nothing
@@ -34,7 +34,7 @@ def test_a_recheck_lists_a_new_vehicle_and_raises_an_alert(world, world_run, tmp
     _copy_inbox(world, inbox, RUN_DATE, NEXT_DATE)
     extra = inbox / "vehicle" / NEXT_DATE / "vehicle_extra.csv"
     extra.write_text("号牌号码,号牌种类,车辆类型,所有人,证件号码,初次登记日期,使用性质,车辆状态,购置价格\n"
-                     f"赣A12345,小型汽车,小型轿车,某某,{applicant},2026-12-01,非营运,正常,180000\n",
+                     f"赣A12345,小型汽车,小型轿车,{name},{applicant},2026-12-01,非营运,正常,180000\n",
                      encoding="utf-8")
     (inbox / "vehicle" / NEXT_DATE / "vehicle_extra.csv.ok").write_text("1")
 

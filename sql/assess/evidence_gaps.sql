@@ -522,21 +522,23 @@ doubtful_amounts as (
                 sum(t.income_yuan) filter (where t.source = 'tax') as tax_wage_yuan,
                 min(t.record_id) filter (where t.source = 'tax') as tax_record_id,
                 max(t.base_yuan) filter (where t.source = 'social_insurance' and t.base_yuan > 0) as base_yuan,
-                sum(t.share_yuan) filter (where t.source = 'social_insurance') as share_yuan
+                -- one share a scheme's month, however many rows report it: the least base's (figures.sql; the rate is the
+                -- household's, one a scheme) — aggregates, not a window sorting every linked row by member and month
+                list_sum([min(t.share_yuan) filter (where t.scheme = '企业职工基本养老保险'),
+                          min(t.share_yuan) filter (where t.scheme = '机关事业单位养老保险'),
+                          min(t.share_yuan) filter (where t.scheme = '失业保险')]) as share_yuan
             from (
                 select 'tax' as source, x.record_id, x.period_month, x.income_yuan,
-                    cast(null as double) as base_yuan, cast(null as double) as share_yuan
+                    cast(null as double) as base_yuan, cast(null as double) as share_yuan, cast(null as varchar) as scheme
                 from stg_tax as x
                 where x.run_date = $run_date and x.income_item = '工资薪金所得' and x.income_yuan > 0
                 union all
-                -- one share a scheme's month, however many rows report it: the least base's (figures.sql)
                 select 'social_insurance', s.record_id, s.period_month, null, s.contribution_base_yuan,
-                    if(row_number() over (partition by sl.request_id, sl.member_id, s.period_month, s.scheme
-                                          order by s.contribution_base_yuan nulls last, s.record_id) = 1,
-                       s.contribution_base_yuan * case s.scheme
-                           when '企业职工基本养老保险' then h.si_rate_enterprise
-                           when '机关事业单位养老保险' then h.si_rate_public
-                           else h.si_rate_unemployment end, null)
+                    s.contribution_base_yuan * case s.scheme
+                        when '企业职工基本养老保险' then h.si_rate_enterprise
+                        when '机关事业单位养老保险' then h.si_rate_public
+                        else h.si_rate_unemployment end,
+                    s.scheme
                 from stg_social_insurance as s
                 inner join links as sl
                     on sl.record_id = s.record_id and sl.source = 'social_insurance' and sl.is_confirmed

@@ -100,6 +100,25 @@ wage_base_months as (
     group by request_id, member_id, period_month
 ),
 
+-- a member contributes to a scheme once a month: two rows of one scheme's month (a correction beside the original,
+-- a second unit reporting him) are one contribution, one share deducted — the smaller (the row of the least base,
+-- then the least record id), among the linked rows and apart among those waiting for review, among all rows (the
+-- figure if confirmed) and among the confirmed ones (if rejected).  Aggregates of the month's group, not windows
+-- sorting every linked row by member and month
+share_months as (
+    select request_id, member_id, period_month, scheme,
+        arg_min(record_id, (contribution_base_yuan is null, coalesce(contribution_base_yuan, 0), record_id))
+            filter (where not is_pending) as share_record_id,
+        arg_min(record_id, (contribution_base_yuan is null, coalesce(contribution_base_yuan, 0), record_id))
+            filter (where is_pending) as pending_share_record_id,
+        arg_min(record_id, (contribution_base_yuan is null, coalesce(contribution_base_yuan, 0), record_id))
+            as share_record_id_if_confirmed,
+        arg_min(record_id, (contribution_base_yuan is null, coalesce(contribution_base_yuan, 0), record_id))
+            filter (where is_confirmed and not is_pending) as confirmed_share_record_id
+    from si where category = '缴费'
+    group by request_id, member_id, period_month, scheme
+),
+
 -- the individual's SI share is deducted from a wage: only for a month in which a wage of the member
 -- counts (taxed, or estimated from a pension base), never from income that is not there
 si_rows as (
@@ -114,22 +133,18 @@ si_rows as (
         m.member_id is not null as has_any_tax_wage,
         coalesce(m.is_counted, false) or coalesce(p.is_counted, false) as has_counted_wage,
         m.member_id is not null or p.member_id is not null as has_any_wage,
-        -- a member contributes to a scheme once a month: two rows of one scheme's month (a correction beside the
-        -- original, a second unit reporting him) are one contribution, one share deducted — the smaller (the row of
-        -- the least base), among the linked rows, among all rows (if confirmed) and among the confirmed ones apart
-        row_number() over (partition by si.request_id, si.member_id, si.period_month, si.scheme, si.category,
-                           si.is_pending order by si.contribution_base_yuan nulls last, si.record_id) = 1
+        coalesce(si.record_id = if(si.is_pending, r.pending_share_record_id, r.share_record_id), false)
             as is_share_row,
-        row_number() over (partition by si.request_id, si.member_id, si.period_month, si.scheme, si.category
-                           order by si.contribution_base_yuan nulls last, si.record_id) = 1 as is_share_row_if_confirmed,
-        row_number() over (partition by si.request_id, si.member_id, si.period_month, si.scheme, si.category,
-                           si.is_confirmed and not si.is_pending
-                           order by si.contribution_base_yuan nulls last, si.record_id) = 1 as is_share_row_if_rejected
+        coalesce(si.record_id = r.share_record_id_if_confirmed, false) as is_share_row_if_confirmed,
+        coalesce(si.record_id = r.confirmed_share_record_id, false) as is_share_row_if_rejected
     from si
     left join tax_wage_months as m
         on m.request_id = si.request_id and m.member_id = si.member_id and m.period_month = si.period_month
     left join wage_base_months as p
         on p.request_id = si.request_id and p.member_id = si.member_id and p.period_month = si.period_month
+    left join share_months as r
+        on r.request_id = si.request_id and r.member_id = si.member_id and r.period_month = si.period_month
+       and r.scheme = si.scheme and si.category = '缴费'
 ),
 
 income as (
