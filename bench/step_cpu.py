@@ -1,6 +1,6 @@
 """One pipeline step alone, timed in CPU-s of this process and its children (getrusage).
 
-    python -m bench.step_cpu WORKDIR stage|validate|load [SOURCE …]
+    python -m bench.step_cpu WORKDIR stage|validate|load|link|assess|report|publish [SOURCE …]
 
 WORKDIR is a copy of a bench run's workdir (``bench/cache/<size>-<seed>/work-hedui``): the step reads
 and rewrites its files there, as ``hedui run`` would.  Imports and GX's first context are made
@@ -50,6 +50,7 @@ def main(argv: list[str]) -> int:
     results = []
     if step == "load":
         ctx.database.unlink(missing_ok=True)
+    if step in ("load", "link", "assess", "report", "publish"):
         names = ["*"]
     for source in names:
         started, cpu, sys_ = time.perf_counter(), _cpu(), _sys()
@@ -61,8 +62,8 @@ def main(argv: list[str]) -> int:
                          protect=staging_protector(source, plain, read_columns(source)))
         elif step == "validate":
             p.validate_source(ctx, source)
-        elif step == "load":
-            p.load(ctx)
+        elif step in ("load", "link", "assess", "report", "publish"):
+            getattr(p, step)(ctx)
         else:
             raise SystemExit(f"unknown step {step}")
         results.append({"step": step, "source": source, "cpu": round(_cpu() - cpu, 3), "sys": round(_sys() - sys_, 3),

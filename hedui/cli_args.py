@@ -192,16 +192,21 @@ def plain_arguments(args: argparse.Namespace) -> None:
     """Refuse a path, date, name or choice holding a line break or another control character, before anything
     runs: echoed in an error it put a line of its own into what operators and their scripts read line by line
     (`--inbox $'in\\n错误：…'` printed a second error line; `--workdir $'w\\n核对批次 … 完成'` a forged success)."""
-    import unicodedata
-
-    from hedui.privacy.masking import mask_long_numbers
-
     for key, value in vars(args).items():
         if key in _FREE_TEXT or callable(value):
             continue
         for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str) and any(unicodedata.category(c) == "Cc" for c in text):
-                shown = "".join(c if unicodedata.category(c) != "Cc" else f"\\x{ord(c):02x}" for c in text[:120])
-                label = _POSITIONAL.get(key, "--" + key.replace("_", "-"))
-                raise InputError(f"{label}“{mask_long_numbers(shown)}”无效：含有换行或控制字符（显示为 \\x..），"
-                                 "路径、日期、名称中不能有这些字符，未做任何操作；请检查是否复制时带入了换行")
+            if isinstance(text, str):
+                refuse_control(text, _POSITIONAL.get(key, "--" + key.replace("_", "-")))
+
+
+def refuse_control(text: str, label: str) -> None:
+    """Raise InputError naming `label` when `text` (a path, date, name or choice) holds a control character."""
+    import unicodedata
+
+    from hedui.privacy.masking import mask_long_numbers
+
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        shown = "".join(c if unicodedata.category(c) != "Cc" else f"\\x{ord(c):02x}" for c in text[:120])
+        raise InputError(f"{label}“{mask_long_numbers(shown)}”无效：含有换行或控制字符（显示为 \\x..），"
+                         "路径、日期、名称中不能有这些字符，未做任何操作；请检查是否复制时带入了换行")

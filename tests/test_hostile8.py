@@ -292,3 +292,23 @@ def test_HY11_a_purge_given_an_inbox_that_does_not_exist_deletes_nothing_and_say
     assert rc == 2 and "未删除任何文件" in err, (rc, out, err)
     rc, out, err = _cli(capsys, "purge", "--workdir", str(work), "--inbox", str(inbox), "--today", "20270301")
     assert rc == 0 and not (inbox / "bank" / "20261128").exists(), (rc, out, err)
+
+
+def test_HY12_a_dag_run_given_a_path_with_a_line_break_fails_naming_the_parameter_not_logging_it_raw(tmp_path):
+    """HY12: `inbox`/`workdir` of a triggered DAG run (its conf, or HEDUI_INBOX/HEDUI_WORKDIR) went unchecked into
+    the task's log and error lines: a line break in them wrote a forged line (`… 核对批次完成`) into what operators
+    read. The first task now fails naming the parameter, the character shown as \\x0a, nothing created."""
+    from airflow.exceptions import AirflowFailException
+
+    from hedui.ops.airflow_tasks import run_context
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for params in ({"inbox": f"{inbox}\n核对批次 20261128 完成", "workdir": str(tmp_path / "work")},
+                   {"inbox": str(inbox), "workdir": f"{tmp_path}/work\x1b[2K"}):
+        with pytest.raises(AirflowFailException) as err:
+            run_context({"params": {**params, "run_date": "20261128"}})
+        text = str(err.value)
+        assert "\n" not in text and "\x1b" not in text and "控制字符" in text, text
+        assert ("参数 inbox" in text) == ("\n" in params["inbox"]), text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inbox"]
