@@ -118,3 +118,34 @@ def test_TZ05_a_five_digit_date_in_a_csv_is_no_excel_serial(traps20_run):
     assert query(ctx, "select column_name, rule, reason_zh from quarantine where source = 'bank'") == [
         ("query_date", "bad_date", '"查询日期"值"20261"是5位数字：像是写了一半的年月（如2026年1月…），当作Excel日期序号则是'
                                    '1952—1957年间的某天，在CSV等文本文件中无法确定是哪一天；请部门按年月日（如2026-11-28）填写后重新交付')]
+
+
+def test_TZ06_a_delivery_folder_named_in_full_width_digits_is_no_delivery_and_is_named(tmp_path):
+    """TZ06: the bank's answer in `bank/２０２６１１２８/` (full-width digits: it looks like 20261128): the source was
+    missing saying only "没有找到交付目录bank/20261128" beside a folder that looks exactly so; the operator could not see
+    why.  It stays missing (a folder that only looks like the date is no delivery of it, the household INCOMPLETE) and
+    the reason names the folder and the fix.  A requests folder so named is no delivery date (`\\d{8}` matched it:
+    `hedui run` without a delivery of that date named it as one) and the refusal names it."""
+    from hedui.errors import InputError
+    from hedui.ops.business_date import check_inbox, latest_complete_date
+    from hedui.pipeline import RunContext, run
+
+    with fresh_ids(2060):
+        w = World()
+        (a,) = w.household("TZ06", [("赵六", "本人")])
+        w.bank(a, "50000")
+        fill(w)
+    inbox = tmp_path / "inbox"
+    w.write(inbox)
+    (inbox / "bank" / RUN).rename(inbox / "bank" / "２０２６１１２８")
+    ctx = RunContext.of(inbox, tmp_path / "work", RUN)
+    run(ctx)
+    assert outcomes(ctx)["TZ06"] == ("INCOMPLETE", "SOURCE_MISSING")
+    assert query(ctx, "select status, reasons_zh from source_status where source = 'bank'") == [(
+        "missing", "银行 账户未交付：没有找到交付目录bank/20261128（bank下有目录“２０２６１１２８”，名称不是8位半角数字20261128"
+                   "（全角数字、分隔符或空格），不作为该日的交付；请部门将目录改名为20261128后重新交付）")]
+
+    (inbox / "requests" / RUN).rename(inbox / "requests" / "２０２６１１２８")
+    assert latest_complete_date(inbox) is None
+    with pytest.raises(InputError, match="requests下有目录“２０２６１１２８”"):
+        check_inbox(inbox, RUN)
