@@ -22,7 +22,8 @@ import duckdb
 
 from connectors.maps import ColumnSpec, SourceMap
 
-#: a month written with a point (as hd_date_text leaves it: folded, no spaces around the point)
+#: a month written with a point, as Excel writes a number (cells are matched trimmed: cheap on every row, and a
+#: number Excel wrote has no full-width digit or space inside)
 _DOTTED = r"[1-9][0-9]{3}\.[0-9]{1,2}"
 #: a serial day number that is a year and a digit as well (1952–1957 as a serial)
 _SERIAL_YEARLIKE = r"(19|20)[0-9]{3}(\.[0-9]+)?"
@@ -43,11 +44,11 @@ def ambiguous_month_keys(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap
     for spec in smap.columns:
         if spec.type != "month":
             continue
-        text = f"hd_date_text({_q(spec.column)})"
+        col = _q(spec.column)
         rows = con.execute(
             f"""select file_name from (
-                    select file_name, {text} as v from read_parquet($raw)
-                    where regexp_full_match({text}, '{_DOTTED}'))
+                    select file_name, trim({col}) as v from read_parquet($raw)
+                    where contains({col}, '.') and regexp_full_match(trim({col}), '{_DOTTED}'))
                 group by file_name
                 having bool_or(regexp_full_match(v, '[0-9]{{4}}\\.1'))
                    and not bool_or(regexp_full_match(v, '[0-9]{{4}}\\.10'))
@@ -65,7 +66,7 @@ def uncertain_checks(spec: ColumnSpec, col: str, value: str, conditions: list[st
     if spec.type not in ("date", "month"):
         return
     header = spec.header.replace("'", "''")
-    text = f"hd_date_text({col})"
+    text = f"trim({col})"
     serial = (f"({value} is not null and regexp_full_match({text}, '{_SERIAL_YEARLIKE}') "
               "and not regexp_matches(lower(file_name), '\\.xlsx$'))")
     serial_reason = (f"'\"{header}\"值\"' || {col} || '\"是5位数字：像是写了一半的年月（如2026年1月…），"
