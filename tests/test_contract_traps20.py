@@ -8,9 +8,10 @@ to five digits (`20261`) was read as an Excel serial day (1955-06-20): the accou
 older than its answer of 100 and was dropped, the household CLEAR.
 
 Decided where the contract is silent:
-- a month `YYYY.1` is October or January: where the same file's column holds `YYYY.11`, `YYYY.12` or a zero-padded
-  `YYYY.0M` (months Excel stored as numbers) but no `YYYY.10`, it cannot be read with certainty and the row is
-  quarantined naming it; a file that writes `2026.1 … 2026.9` only (or writes `2026.10` too) is read as it says.
+- a month `YYYY.1` is October or January: where the same file's column holds no `YYYY.10` and holds `YYYY.11`,
+  `YYYY.12` or a zero-padded `YYYY.0M` (months Excel stored as numbers), or two rows alike but for nothing under a
+  `YYYY.1` (January to October: October shortened), it cannot be read with certainty and the row is quarantined naming
+  it; a file that writes `2026.1 … 2026.9` only (or writes `2026.10` too) is read as it says.
 - a 5-digit number in a date or month column that starts like a year (`19xxx`, `20xxx`: a serial day of 1952–1957)
   is no date for certain in a CSV (sources.md has serial days in `.xlsx`): quarantined naming it.  Serials a CSV
   exported from a sheet holds for this decade's dates (`46298`) stay read, as test_contract_traps11 pins.
@@ -50,6 +51,10 @@ def build() -> tuple[World, dict[str, list[list[str]]]]:
     (d,) = w.household("TZ04", [("赵四", "本人")])  # written as text, 2025.11 … 2026.10 unpadded: every month as it says
     extra["tz04"] = [[d["id"], d["name"], "工资薪金所得", f"{m[:4]}.{int(m[4:])}", "850", "0", "某公司"] for m in WINDOW]
     w.expect("TZ04", "FINDINGS", "INCOME_OVER_STANDARD")
+    (f,) = w.household("TZ07", [("赵七", "本人")])  # 1,000 a month January–October, October shortened to 2026.1
+    extra["tz07"] = [[f["id"], f["name"], "工资薪金所得", f"2026.{m}" if m < 10 else "2026.1", "1000", "0", "某公司"]
+                     for m in range(1, 11)]
+    w.expect("TZ07", "INCOMPLETE", "RECORD_QUARANTINED")
     # --- a date cut short to five digits in a CSV -----------------------------------------------------------------------
     (e,) = w.household("TZ05", [("赵五", "本人")])  # one account answered twice: 100 on 2026-11-20, 50,000 on "20261"
     w.bank(e, "100", account="6230000000002005")
@@ -88,14 +93,17 @@ def _wrong(traps20_run, rids: list[str]) -> dict:
 def test_TZ01_a_month_2026_1_beside_2026_11_but_no_2026_10_is_quarantined_not_taken_for_january(traps20_run):
     """TZ01: 所属期 2025.11, 2025.12, 2026.1 … 2026.9, 2026.1 (Excel's number for 2026.10): October's row was read as
     January, taken for a copy of January's row and dropped as a duplicate; 850 a month counted as 779, CLEAR.  Now both
-    `2026.1` rows are quarantined naming the value.  TZ03: months padded (2026.01 … 2026.09) and a `2026.1`: the same."""
+    `2026.1` rows are quarantined naming the value.  TZ03: months padded (2026.01 … 2026.09) and a `2026.1`: the same.
+    TZ07: a file of January to October only (2026.1 … 2026.9, 2026.1), 1,000 a month: October's row, alike January's
+    but for nothing, was dropped as its copy (750 a month, CLEAR); two rows alike under a `2026.1` are that sign too."""
     world, ctx = traps20_run
-    assert _wrong(traps20_run, ["TZ01", "TZ03"]) == {}
+    assert _wrong(traps20_run, ["TZ01", "TZ03", "TZ07"]) == {}
     rows = query(ctx, "select file_name, rule, reason_zh from quarantine where source = 'tax' order by file_name, row_no")
-    reason = ('"所属期"值"2026.1"无法确定是1月还是10月：同一文件中的月份是带小数点的数字（有.11、.12或.01这样的写法，却没有.10），'
-              'Excel会把“2026.10”存成“2026.1”；请部门将月份列设为文本，按2026-01、2026-10这样填写后重新交付')
+    reason = ('"所属期"值"2026.1"无法确定是1月还是10月：同一文件中的月份是带小数点的数字且没有一个写作.10，Excel会把“2026.10”存成'
+              '“2026.1”（同一文件有.11、.12或.01，或有两行仅此月份相同）；请部门将月份列设为文本，按2026-01、2026-10这样填写后重新交付')
     assert [(f.rsplit("/", 1)[-1], rule, r) for f, rule, r in rows] == (
-        [(f"tax_{RUN}.csv", "bad_month", reason)] * 2 + [("tax_tz03.csv", "bad_month", reason)])
+        [(f"tax_{RUN}.csv", "bad_month", reason)] * 2 + [("tax_tz03.csv", "bad_month", reason)]
+        + [("tax_tz07.csv", "bad_month", reason)] * 2)
 
 
 def test_TZ02_months_2026_1_to_2026_9_or_written_up_to_2026_10_are_read_as_written(traps20_run):

@@ -39,20 +39,28 @@ def _lit(text: str) -> str:
 
 def ambiguous_month_keys(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: SourceMap) -> list[str]:
     """``'<column>|<file_name>'`` for each month column and file of the raw rows where a month ``YYYY.1`` may be
-    ``YYYY.10`` shortened by Excel: the column also holds ``YYYY.11``/``YYYY.12`` or ``YYYY.0M``, and no ``YYYY.10``."""
+    ``YYYY.10`` shortened by Excel: the column holds no ``YYYY.10``, and it holds ``YYYY.11``/``YYYY.12`` or
+    ``YYYY.0M``, or two rows alike but for nothing at all under a ``YYYY.1`` (a file of January to October: its
+    October row, shortened, would be dropped as a copy of January's)."""
     keys: list[str] = []
+    others = ", ".join(_q(c) for c in smap.canonical_columns)
     for spec in smap.columns:
         if spec.type != "month":
             continue
         col = _q(spec.column)
         rows = con.execute(
-            f"""select file_name from (
-                    select file_name, trim({col}) as v from read_parquet($raw)
-                    where contains({col}, '.') and regexp_full_match(trim({col}), '{_DOTTED}'))
+            f"""with dotted as (
+                    select file_name, trim({col}) as v, {others} from read_parquet($raw)
+                    where contains({col}, '.') and regexp_full_match(trim({col}), '{_DOTTED}')),
+                repeated as (
+                    select file_name from dotted where regexp_full_match(v, '[0-9]{{4}}\\.1')
+                    group by file_name, v, {others} having count(*) > 1)
+                select file_name from dotted
                 group by file_name
                 having bool_or(regexp_full_match(v, '[0-9]{{4}}\\.1'))
                    and not bool_or(regexp_full_match(v, '[0-9]{{4}}\\.10'))
-                   and bool_or(regexp_full_match(v, '[0-9]{{4}}\\.(0[1-9]|1[12])'))""",
+                   and (bool_or(regexp_full_match(v, '[0-9]{{4}}\\.(0[1-9]|1[12])'))
+                        or file_name in (select file_name from repeated))""",
             {"raw": str(raw_parquet)},
         ).fetchall()
         keys += [f"{spec.column}|{file_name}" for (file_name,) in rows]
@@ -79,7 +87,7 @@ def uncertain_checks(spec: ColumnSpec, col: str, value: str, conditions: list[st
         dotted = (f"({value} is not null and regexp_full_match({text}, '[0-9]{{4}}\\.1') and list_contains("
                   f"cast($ambiguous_months as varchar[]), {_lit(spec.column + '|')} || file_name))")
         dotted_reason = (f"'\"{header}\"值\"' || {col} || '\"无法确定是1月还是10月：同一文件中的月份是带小数点的数字"
-                         f"（有.11、.12或.01这样的写法，却没有.10），Excel会把“2026.10”存成“2026.1”；"
+                         f"且没有一个写作.10，Excel会把“2026.10”存成“2026.1”（同一文件有.11、.12或.01，或有两行仅此月份相同）；"
                          f"请部门将月份列设为文本，按2026-01、2026-10这样填写后重新交付'")
         conditions.append(dotted)
         checks.append(f"case when {dotted} then {{'column_name': {_lit(spec.column)}, 'value_masked': {col}, "
