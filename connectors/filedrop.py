@@ -37,7 +37,7 @@ from connectors.limits import (
     open_regular,
     shown_name,
 )
-from connectors.litter import is_os_litter, packed_or_partial, suffix_of, wrong_format_data
+from connectors.litter import is_os_litter, near_date_folder, packed_or_partial, suffix_of, wrong_format_data
 from connectors.manifest import MISSING, DeliveryManifest, FileManifest, parse_count
 from connectors.maps import SourceMap
 from connectors.marker_hint import mismatch_reason
@@ -458,7 +458,7 @@ def read_delivery(source_map: SourceMap, folder: Path, inbox_root: Path, out_par
             return manifest.finish(source_map.title_zh)
         if not folder.is_dir():
             manifest.status = MISSING
-            manifest.problems.append(f"没有找到交付目录{manifest.location}")
+            manifest.problems.append(f"没有找到交付目录{manifest.location}{near_date_folder(folder)}")
             return manifest.finish(source_map.title_zh)
         data_files, markers = _scan(folder, manifest, source_map)
         if not data_files:

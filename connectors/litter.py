@@ -45,7 +45,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from connectors.limits import open_regular
+from connectors.limits import open_regular, shown_name
 from connectors.maps import SourceMap
 
 #: names the operating system writes into any folder a person opens (compared casefolded)
@@ -192,3 +192,19 @@ def wrong_format_data(path: Path, shown: str, smap: SourceMap) -> str:
                 "且没有完成标记，未读取；请部门在Excel中另存为.xlsx或导出.csv并附完成标记后重新交付；"
                 "如不是数据请从交付目录中删除后重跑")
     return ""
+
+
+def near_date_folder(folder: Path) -> str:
+    """When ``<source>/<date>`` is missing but a folder beside it names the same date in another way
+    (``２０２６１１２８`` in full-width digits, ``2026-11-28``, ``20261128 `` with a blank): a note saying which, and
+    what to do (``""`` when there is none).  The run does not take it for the delivery: a folder that only looks like
+    the date is no delivery of it, and without the note the operator sees an "identical" folder and a source missing."""
+    try:
+        near = sorted(p.name for p in folder.parent.iterdir() if p.is_dir() and p.name != folder.name
+                      and "".join(c for c in unicodedata.normalize("NFKC", p.name) if c in "0123456789") == folder.name)
+    except OSError:
+        return ""
+    if not near:
+        return ""
+    return (f"（{folder.parent.name}下有目录“{shown_name(near[0], 40)}”，名称不是8位半角数字{folder.name}（全角数字、分隔符或空格），"
+            f"不作为该日的交付；请部门将目录改名为{folder.name}后重新交付）")

@@ -87,7 +87,8 @@ def delivery_dates(inbox: Path, source: str = "requests") -> list[str]:
     folder = Path(inbox) / source
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and re.fullmatch(r"\d{8}", p.name))
+    # [0-9]: Python's \d matches full-width digits too, and a folder ２０２６１１２８ is no delivery of 20261128
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and re.fullmatch(r"[0-9]{8}", p.name))
 
 
 def latest_complete_date(inbox: Path, source: str = "requests") -> str | None:
@@ -119,7 +120,9 @@ def check_inbox(inbox: Path, business_date: str) -> None:
     has_data = folder.is_dir() and any(p.is_file() and p.suffix != ".ok" and not p.name.startswith(".")
                                        for p in folder.iterdir())
     if not has_data:
+        from connectors.litter import near_date_folder
+
         dates = delivery_dates(inbox)
         known = f"收件箱中有委托名单的日期：{'、'.join(dates[-5:])}" if dates else "收件箱中没有任何委托名单交付"
-        raise InputError(f"收件箱 {inbox} 中没有 {business_date} 的委托名单（requests/{business_date}/），"
-                         f"该日期无可核对的交付，未创建任何文件。{known}")
+        raise InputError(f"收件箱 {inbox} 中没有 {business_date} 的委托名单（requests/{business_date}/）"
+                         f"{near_date_folder(folder)}，该日期无可核对的交付，未创建任何文件。{known}")

@@ -24,7 +24,7 @@ def _dates(workdir: Path) -> list[str]:
     found = set()
     for parent in (workdir / "runs", workdir / "reports"):
         if parent.is_dir():
-            found |= {p.name for p in parent.iterdir() if p.is_dir() and re.fullmatch(r"\d{8}", p.name)}
+            found |= {p.name for p in parent.iterdir() if p.is_dir() and re.fullmatch(r"[0-9]{8}", p.name)}
     return sorted(found)
 
 

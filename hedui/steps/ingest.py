@@ -46,6 +46,7 @@ from hedui.privacy.request_ids import protect_request_column
 from hedui.resources import data_path
 from hedui.steps.dupkeys import dup_slots, enum_sql, names_as_staged
 from hedui.steps.staged_writer import StagedWriter
+from hedui.steps.staging_checks import ambiguous_month_keys, uncertain_checks
 from matching.normalize import name_sql_exceptions, normalize_name
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,7 @@ def _slots(smap: SourceMap) -> dict[str, str]:
                     f"{{'column_name': {_lit(spec.column)}, 'value_masked': {col}, "
                     f"'rule': 'negative_balance', 'reason': {negative}}} end"
                 )
+            uncertain_checks(spec, col, value, conditions, checks)  # parsed, yet no date for certain
             staged.append(f"{value} as {col},")
         elif spec.none_words:  # a text that says there is none (无, /…) is no value
             words = ", ".join(_lit(w.upper()) for w in spec.none_words)
@@ -466,7 +468,8 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
         man = _manifest_for(raw_parquet, source_map, manifest)
         incomplete = man.incomplete_files() if man else {}
         params = {"raw_parquet": str(raw_parquet), "run_date": str(run_date),
-                  "incomplete_files": list(incomplete), "incomplete_reasons": list(incomplete.values())}
+                  "incomplete_files": list(incomplete), "incomplete_reasons": list(incomplete.values()),
+                  "ambiguous_months": ambiguous_month_keys(con, raw_parquet, source_map)}
         dup_sql = render("duplicates", source_map)
         with names_as_staged(con):  # a copy under the traditional form of the name is the same row
             con.execute(dup_sql, {k: v for k, v in params.items() if "$" + k in dup_sql})

@@ -1,0 +1,94 @@
+"""Values staging reads but cannot take with certainty: checks added to parsed.sql's value checks.
+
+- A month written ``2026.1`` in a file whose months are numbers with a point: Excel turns the text ``2026.10`` into
+  the number 2026.1, so where the same file's column shows ``2026.11`` / ``2026.12`` or zero-padded months
+  (``2026.01``) but no ``….10``, a ``….1`` may be January or October (an October row then looked like a copy of
+  January's and was dropped as a duplicate: a wage month lost).  Such rows are quarantined naming the value; a file
+  that writes ``2026.1 … 2026.9`` (no ``.11``, ``.12``, ``.0x``) or also writes ``….10`` is read as it says
+  (:func:`ambiguous_month_keys`, bound as ``$ambiguous_months``).
+- A 5-digit number that starts like a year (``19xxx``, ``20xxx``: ``20261`` is 2026-1… cut short) in a date or month
+  column of a file that is no workbook: read as an Excel serial day it is a day in 1952–1957 (an account's newer
+  answer then looked 70 years old and was dropped for an older one); sources.md has serial numbers in ``.xlsx``, so
+  in a CSV (or a Parquet file, an exchange table) such a value is no date for certain and the row is quarantined
+  naming it.  Serials of the dates a CSV exported from a sheet holds (``46298`` is 2026-10-04) stay read, as
+  test_contract_traps11 pins.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from connectors.maps import ColumnSpec, SourceMap
+
+#: a month written with a point, as Excel writes a number (cells are matched trimmed: cheap on every row, and a
+#: number Excel wrote has no full-width digit or space inside)
+_DOTTED = r"[1-9][0-9]{3}\.[0-9]{1,2}"
+#: a serial day number that is a year and a digit as well (1952–1957 as a serial)
+_SERIAL_YEARLIKE = r"(19|20)[0-9]{3}(\.[0-9]+)?"
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ambiguous_month_keys(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: SourceMap) -> list[str]:
+    """``'<column>|<file_name>'`` for each month column and file of the raw rows where a month ``YYYY.1`` may be
+    ``YYYY.10`` shortened by Excel: the column holds no ``YYYY.10``, and it holds ``YYYY.11``/``YYYY.12`` or
+    ``YYYY.0M``, or two rows alike but for nothing at all under a ``YYYY.1`` (a file of January to October: its
+    October row, shortened, would be dropped as a copy of January's)."""
+    keys: list[str] = []
+    others = ", ".join(_q(c) for c in smap.canonical_columns)
+    for spec in smap.columns:
+        if spec.type != "month":
+            continue
+        col = _q(spec.column)
+        rows = con.execute(
+            f"""with dotted as (
+                    select file_name, trim({col}) as v, {others} from read_parquet($raw)
+                    where contains({col}, '.') and regexp_full_match(trim({col}), '{_DOTTED}')),
+                repeated as (
+                    select file_name from dotted where regexp_full_match(v, '[0-9]{{4}}\\.1')
+                    group by file_name, v, {others} having count(*) > 1)
+                select file_name from dotted
+                group by file_name
+                having bool_or(regexp_full_match(v, '[0-9]{{4}}\\.1'))
+                   and not bool_or(regexp_full_match(v, '[0-9]{{4}}\\.10'))
+                   and (bool_or(regexp_full_match(v, '[0-9]{{4}}\\.(0[1-9]|1[12])'))
+                        or file_name in (select file_name from repeated))""",
+            {"raw": str(raw_parquet)},
+        ).fetchall()
+        keys += [f"{spec.column}|{file_name}" for (file_name,) in rows]
+    return keys
+
+
+def uncertain_checks(spec: ColumnSpec, col: str, value: str, conditions: list[str], checks: list[str]) -> None:
+    """Add to ``conditions`` and ``checks`` (parsed.sql's ``any_problem`` and ``value_checks`` slots) the SQL that
+    finds a date or month column's values that parse (``value`` not null) but are no date for certain (see the
+    module docstring)."""
+    if spec.type not in ("date", "month"):
+        return
+    header = spec.header.replace("'", "''")
+    text = f"trim({col})"
+    serial = (f"({value} is not null and regexp_full_match({text}, '{_SERIAL_YEARLIKE}') "
+              "and not regexp_matches(lower(file_name), '\\.xlsx$'))")
+    serial_reason = (f"'\"{header}\"值\"' || {col} || '\"是5位数字：像是写了一半的年月（如2026年1月…），"
+                     f"当作Excel日期序号则是1952—1957年间的某天，在CSV等文本文件中无法确定是哪一天；"
+                     f"请部门按年月日（如2026-11-28）填写后重新交付'")
+    conditions.append(serial)
+    checks.append(f"case when {serial} then {{'column_name': {_lit(spec.column)}, 'value_masked': {col}, "
+                  f"'rule': 'bad_{spec.type}', 'reason': {serial_reason}}} end")
+    if spec.type == "month":
+        dotted = (f"({value} is not null and regexp_full_match({text}, '[0-9]{{4}}\\.1') and list_contains("
+                  f"cast($ambiguous_months as varchar[]), {_lit(spec.column + '|')} || file_name))")
+        dotted_reason = (f"'\"{header}\"值\"' || {col} || '\"无法确定是1月还是10月：同一文件中的月份是带小数点的数字"
+                         f"且没有一个写作.10，Excel会把“2026.10”存成“2026.1”（同一文件有.11、.12或.01，或有两行仅此月份相同）；"
+                         f"请部门将月份列设为文本，按2026-01、2026-10这样填写后重新交付'")
+        conditions.append(dotted)
+        checks.append(f"case when {dotted} then {{'column_name': {_lit(spec.column)}, 'value_masked': {col}, "
+                      f"'rule': 'bad_month', 'reason': {dotted_reason}}} end")
