@@ -75,7 +75,8 @@ def uncertain_checks(spec: ColumnSpec, col: str, value: str, conditions: list[st
         return
     header = spec.header.replace("'", "''")
     text = f"trim({col})"
-    serial = (f"({value} is not null and regexp_full_match({text}, '{_SERIAL_YEARLIKE}') "
+    # a serial day of 19000–20999 is in 1952–1957: the date compared first, the text matched only on such rows
+    serial = (f"({value} is not null and {value} < date '1958-01-01' and regexp_full_match({text}, '{_SERIAL_YEARLIKE}') "
               "and not regexp_matches(lower(file_name), '\\.xlsx$'))")
     serial_reason = (f"'\"{header}\"值\"' || {col} || '\"是5位数字：像是写了一半的年月（如2026年1月…），"
                      f"当作Excel日期序号则是1952—1957年间的某天，在CSV等文本文件中无法确定是哪一天；"
@@ -84,7 +85,8 @@ def uncertain_checks(spec: ColumnSpec, col: str, value: str, conditions: list[st
     checks.append(f"case when {serial} then {{'column_name': {_lit(spec.column)}, 'value_masked': {col}, "
                   f"'rule': 'bad_{spec.type}', 'reason': {serial_reason}}} end")
     if spec.type == "month":
-        dotted = (f"({value} is not null and regexp_full_match({text}, '[0-9]{{4}}\\.1') and list_contains("
+        dotted = (f"({value} is not null and month({value}) = 1 and regexp_full_match({text}, '[0-9]{{4}}\\.1') "
+                  f"and list_contains("
                   f"cast($ambiguous_months as varchar[]), {_lit(spec.column + '|')} || file_name))")
         dotted_reason = (f"'\"{header}\"值\"' || {col} || '\"无法确定是1月还是10月：同一文件中的月份是带小数点的数字"
                          f"且没有一个写作.10，Excel会把“2026.10”存成“2026.1”（同一文件有.11、.12或.01，或有两行仅此月份相同）；"
