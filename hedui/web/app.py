@@ -36,6 +36,7 @@ from hedui.web.security import (
     csrf_ok,
     host_origin_middleware,
     load_secret,
+    secure,
 )
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
                                              csrf=session["csrf"] if session else "", path=request.url.path, **ctx)
         response = HTMLResponse(html, status_code=status_code)
         if session:  # sliding idle expiry
-            sessions.set_cookie(response, session)
+            sessions.set_cookie(response, session, request)
         return response
 
     app.state.render = render
@@ -186,8 +187,8 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         accounts.record_success(workdir, keys, now)
         session = sessions.new(user.username, user.changed_at)
         response = RedirectResponse(_safe_next(next), status_code=303)
-        sessions.set_cookie(response, session)
-        devices.remember(response, device, user.username)
+        sessions.set_cookie(response, session, request)
+        devices.remember(response, device, user.username, secure(settings, request))
         audit.append(actor=user.username, action="sign_in", subject=f"用户 {user.username} 登录",
                      details={"client": client})
         return response
@@ -204,7 +205,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     def logout(request: Request, user: User = Depends(csrf_guard)):
         response = RedirectResponse("/login", status_code=303)
         sessions.end(request.state.session)
-        sessions.clear(response)
+        sessions.clear(response, request)
         audit.append(actor=user.username, action="sign_out", subject=f"用户 {user.username} 退出")
         return response
 
