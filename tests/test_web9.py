@@ -161,3 +161,60 @@ def test_wb04_an_objection_id_past_sqlites_integers_is_not_found_not_a_500(site)
         status, _, body = boss.post(f"/objections/{oid}/decide", {"csrf_token": token, "decision": "rejected",
                                                                    "note": "核对"})
         assert status == 404 and "未找到该异议" in _error(body), (status, _error(body))
+
+
+def test_wb05_a_search_pasted_with_invisible_characters_or_typed_in_full_width_digits(site):
+    """WB05: the search box took its text as it came: a name copied from a chat or a document with a zero-width
+    space inside (`赵\\u200b敏`) found nobody, an ID's last 4 typed with a Chinese input method's full-width digits
+    found nobody, and an ID number pasted with a zero-width space inside was shown back in the box and written to
+    the audit log with its birth date (`****0101\\u200b123X`)."""
+    from hedui.audit.auditor import default_log_path
+
+    a = sign_in(site, "wb_a")
+    assert re.findall(r'href="/h/\d+/(WS\d+)"', a.page("/search?q=赵%E2%80%8B敏")) == ["WS001"]
+    masked = query(site["ctx"], "select id_masked from stg_requests where request_id = 'WS001' and relation = '本人'")[0][0]
+    wide = "".join(chr(0xFF10 + int(c)) if c.isdigit() else {"X": "Ｘ"}.get(c, c) for c in masked[-4:])
+    found = a.page("/search?q=" + __import__("urllib.parse").parse.quote(wide))
+    assert "WS001" in re.findall(r'href="/h/\d+/(WS\d+)"', found), found[-1500:]
+    page = a.page("/search?q=36010219900101%E2%80%8B123X")
+    log = default_log_path(site["work"]).read_text(encoding="utf-8")
+    for hidden in ("0101\u200b123X", "0101\\u200b123X", "0101123X"):  # the log's JSON may escape U+200B
+        assert hidden not in page and hidden not in log
+    assert "360102********123X" in page
+
+
+def _try(site, name: str, password: str) -> tuple[int, Client]:
+    c = Client(site)
+    status, _, _ = c.post("/login", {"username": name, "password": password, "next": "/"})
+    return status, c
+
+
+def test_wb06_a_user_name_typed_with_capitals_signs_in_to_that_account(site):
+    """WB06: user names are unique whatever their letter case, and the sign-in limits already count `Wb_case` and
+    `wb_case` as one; yet the sign-in matched the name exactly, so a phone's keyboard capitalizing its first letter
+    (or Caps Lock) refused the clerk's right password as "用户名或密码错误" — five times, and she was locked out."""
+    from hedui.web import accounts
+
+    accounts.add_user(site["work"], "wb_case", "pw-wb_case-0123456", "clerk", ["360702"], display_name="大小写")
+    for typed in ("Wb_case", "WB_CASE"):
+        status, c = _try(site, typed, "pw-wb_case-0123456")
+        assert status == 303 and c.cookie, typed
+        assert "大小写" in c.page("/")  # signed in as the account itself, under its own name
+    assert _try(site, "Wb_case", "pw-wb_case-wrong!")[0] == 401  # the password still has to be right
+
+
+def test_wb07_a_right_password_clears_the_users_own_typos_at_that_address(site):
+    """WB07: a right password did not clear the mistakes before it: four typos, a sign-in, and one more typo later
+    in the day locked the clerk out for 15 minutes, her right password refused with "登录失败次数过多" (and twenty
+    typos over a day's sign-ins, for the day). Now a sign-in clears that user's own count at that address; the
+    address's and the name's counts, which stop a guesser trying many names, stay."""
+    from hedui.web import accounts
+
+    accounts.add_user(site["work"], "wb_typo", "pw-wb_typo-0123456", "clerk", ["360702"])
+    assert [_try(site, "wb_typo", f"typo-{i}-0123456")[0] for i in range(4)] == [401] * 4
+    assert _try(site, "wb_typo", "pw-wb_typo-0123456")[0] == 303
+    assert _try(site, "wb_typo", "typo-again-012345")[0] == 401
+    assert _try(site, "wb_typo", "pw-wb_typo-0123456")[0] == 303  # before: 429
+    # the guesser's own typos stay counted: five wrong ones in a row still stop the sixth try, right or not
+    assert [_try(site, "wb_typo", f"guess-{i}-0123456")[0] for i in range(5)] == [401] * 5
+    assert _try(site, "wb_typo", "pw-wb_typo-0123456")[0] == 429
