@@ -14,6 +14,8 @@ from web_server import Client, serving
 # what a delivered value or a typed text put before a formula, invisible in the cell: a soft hyphen, zero-width
 # spaces between blanks, a word joiner, a bidi mark
 HIDDEN_FORMULAS = ("\u00ad=HYPERLINK(1)", "\u200b \u200b+1+1", "\u2060@SUM(1)", "\u200e-2+3")
+LIVE = r"[\s\u00ad\u200b-\u200f\u2060]*[=+\-@]"  # what a spreadsheet would still run as a formula
+REVERSED = "约\u202e00.0521"  # a balance that reads "约1250.00" with U+202E obeyed
 
 
 def _world():
@@ -21,6 +23,7 @@ def _world():
     applicant = next(r for r in w.rows["requests"] if r["委托编号"] == "WS001" and r["与申请人关系"] == "本人")
     for i, balance in enumerate(HIDDEN_FORMULAS):
         w.bank({"name": applicant["姓名"], "id": applicant["身份证号"]}, balance, account=f"621700000000009{i:04d}")
+    w.bank({"name": applicant["姓名"], "id": applicant["身份证号"]}, REVERSED, account="6217000000000099999")
     return w
 
 
@@ -98,9 +101,11 @@ def test_wb02_a_formula_behind_invisible_characters_is_neutralized_in_the_export
     status, _, body = a.get(f"/quarantine/export.csv?date={RUN}&source=bank")
     assert status == 200, body[:300]
     cells = [c for r in csv.reader(io.StringIO(body.decode("utf-8-sig"))) for c in r]
-    shown = [c for c in cells if c.removeprefix("'") in HIDDEN_FORMULAS]
-    assert len(shown) == len(HIDDEN_FORMULAS), cells  # each delivered value, in the quote that keeps it text
-    assert all(c.startswith("'") for c in shown), shown
+    from hedui.web.bidi import show_bidi
+
+    shown = [c for c in cells if c.removeprefix("'") in {*HIDDEN_FORMULAS, *map(show_bidi, HIDDEN_FORMULAS)}]
+    assert len(shown) == len(HIDDEN_FORMULAS), cells  # each delivered value: behind the quote that keeps it text, or
+    assert not [c for c in shown if re.match(LIVE, c)], shown  # its bidi mark shown as "[U+200E]" (WB08)
     from openpyxl import load_workbook
 
     from hedui.web import exports
@@ -109,7 +114,7 @@ def test_wb02_a_formula_behind_invisible_characters_is_neutralized_in_the_export
              "program": "y", "outcome": "CLEAR", "findings": ""} for text in HIDDEN_FORMULAS]
     sheet = load_workbook(io.BytesIO(exports.outcomes_xlsx(rows))).active
     names = [sheet.cell(i, 3).value for i in range(2, 2 + len(rows))]
-    assert not [v for v in names if re.match(r"[\s\u00ad\u200b-\u200f\u2060]*[=+\-@]", v)], names  # "'…" or "[U+200E]…"
+    assert not [v for v in names if re.match(LIVE, v)], names  # "'…" or "[U+200E]…"
 
 
 def test_wb03_behind_a_tls_proxy_the_cookies_are_secure_without_https_flag(tmp_path):
@@ -218,3 +223,19 @@ def test_wb07_a_right_password_clears_the_users_own_typos_at_that_address(site):
     # the guesser's own typos stay counted: five wrong ones in a row still stop the sixth try, right or not
     assert [_try(site, "wb_typo", f"guess-{i}-0123456")[0] for i in range(5)] == [401] * 5
     assert _try(site, "wb_typo", "pw-wb_typo-0123456")[0] == 429
+
+
+def test_wb08_a_bidi_control_in_a_delivered_value_is_shown_in_the_quarantine_export(site):
+    """WB08: the XLSX exports and every page show a bidi control as "[U+202E]"; the quarantine CSV wrote it as it was
+    delivered, and Excel obeyed it: the balance "12\u202e00.05" read "1250.00" in the file staff check the
+    department's rows with."""
+    import csv
+    import io
+
+    a = sign_in(site, "wb_a")
+    status, _, body = a.get(f"/quarantine/export.csv?date={RUN}&source=bank")
+    assert status == 200, body[:300]
+    text = body.decode("utf-8-sig")
+    assert "\u202e" not in text
+    cells = [c for r in csv.reader(io.StringIO(text)) for c in r]
+    assert "约[U+202E]00.0521" in cells, [c for c in cells if "U+" in c or "00.05" in c or "HYPER" in c]
