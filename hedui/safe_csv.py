@@ -26,8 +26,10 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0
 
 
 # what may stand before a prefix and still let a spreadsheet see a formula: spreadsheets trim leading blanks
-# (spaces, the full-width space U+3000, a no-break space…) on import, and zero-width characters are invisible
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+# (spaces, the full-width space U+3000, a no-break space…) on import, and invisible characters are not seen: any
+# mix of blanks, format characters (zero-width, bidi controls, the soft hyphen, U+2061…: Unicode Cf) and controls
+_LEADING = re.compile(r"[\s\u0000-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u180b-\u180f\u200b-\u200f"
+                      r"\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]+")
 
 
 def _formula(text: str) -> bool:
@@ -36,8 +38,9 @@ def _formula(text: str) -> bool:
 
 def neutralize(value: Any) -> Any:
     """``value`` safe as a spreadsheet cell: a text starting with a formula prefix, also after leading blanks
-    or invisible characters (``" =1+1"``, ``"\u3000＝1+1"``), gets a leading ``'``."""
-    if isinstance(value, str) and (_formula(value) or _formula(value.strip().strip(_INVISIBLE).strip())):
+    or invisible characters in any mix (``" =1+1"``, ``"\u3000＝1+1"``, ``"\u200b \u200b=1+1"``, ``"\u00ad=1"``),
+    gets a leading ``'``."""
+    if isinstance(value, str) and (_formula(value) or _formula(_LEADING.sub("", value, count=1).rstrip())):
         return "'" + value
     return value
 

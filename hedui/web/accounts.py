@@ -279,12 +279,16 @@ def too_many_failures(workdir, keys: list[str], now: float) -> bool:
         con.close()
 
 
-def record_success(workdir, keys: list[str], now: float) -> None:
-    """Remember the address a user signed in from (`keys[0]`, `user:NAME@ADDRESS`; see too_many_failures)."""
+def record_success(workdir, keys: list[str], now: float, own: str | None = None) -> None:
+    """Remember the address a user signed in from (`keys[0]`, `user:NAME@ADDRESS`; see too_many_failures), and clear
+    the user's own mistakes there and from this browser (`own`, `device:ID:NAME`): the right password proved them
+    hers. Four typos before a sign-in and one more after it locked a clerk out for 15 minutes, twenty over a day's
+    sign-ins for the day. The address's and the name's counters stay (another account's sign-in clears nothing)."""
     con = connect(workdir)
     try:
         con.execute("delete from login_known where at < ?", [now - KNOWN_SECONDS])
         con.execute("insert or replace into login_known values (?, ?)", [keys[0], now])
+        con.execute("delete from login_failures where key in (?, ?)", [keys[0], own or keys[0]])
     finally:
         con.close()
 
@@ -340,10 +344,18 @@ def session_ended(workdir, sid: str) -> bool:
 
 
 def authenticate(workdir, username: str, password: str) -> User | None:
-    """The user when the password is right and the account active; else None (same time either way)."""
+    """The user when the password is right and the account active; else None (same time either way).
+
+    The name is matched whatever its letter case (names are unique that way, `add_user`): a phone's keyboard
+    capitalizes the first letter (`Li.wei`), Caps Lock the whole name, and the clerk's right password was refused
+    as "用户名或密码错误" until the sign-in limits locked her out. Two accounts of one name but for case (made
+    before names were unique so) are told apart by the exact name only."""
     con = connect(workdir)
     try:
         row = con.execute("select * from users where username = ?", [username]).fetchone()
+        if row is None:
+            rows = con.execute("select * from users where lower(username) = lower(?) limit 2", [username]).fetchall()
+            row = rows[0] if len(rows) == 1 else None
     finally:
         con.close()
     stored = row[4] if row else _DUMMY
@@ -357,7 +369,7 @@ def authenticate(workdir, username: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(stored):  # the same password under new parameters: no rules, no changed_at
         con = connect(workdir)
         try:
-            con.execute("update users set password_hash = ? where username = ?", [_hasher.hash(password), username])
+            con.execute("update users set password_hash = ? where username = ?", [_hasher.hash(password), row[0]])
         finally:
             con.close()
     return _user(row)

@@ -36,6 +36,7 @@ from hedui.web.security import (
     csrf_ok,
     host_origin_middleware,
     load_secret,
+    secure,
 )
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
                                              csrf=session["csrf"] if session else "", path=request.url.path, **ctx)
         response = HTMLResponse(html, status_code=status_code)
         if session:  # sliding idle expiry
-            sessions.set_cookie(response, session)
+            sessions.set_cookie(response, session, request)
         return response
 
     app.state.render = render
@@ -183,11 +184,11 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
             accounts.record_failure(workdir, [own] if own else keys, now)
             _failed_sign_in(username, client)  # at most the limits' worth: a refused guess is not written
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
-        accounts.record_success(workdir, keys, now)
+        accounts.record_success(workdir, keys, now, own)
         session = sessions.new(user.username, user.changed_at)
         response = RedirectResponse(_safe_next(next), status_code=303)
-        sessions.set_cookie(response, session)
-        devices.remember(response, device, user.username)
+        sessions.set_cookie(response, session, request)
+        devices.remember(response, device, user.username, secure(settings, request))
         audit.append(actor=user.username, action="sign_in", subject=f"用户 {user.username} 登录",
                      details={"client": client})
         return response
@@ -195,7 +196,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     def _failed_sign_in(username: str, client: str) -> None:
         # who was tried, from where: a name that is no account is not written (it may be a password typed
         # into the wrong box)
-        known = accounts.get_user(workdir, username) is not None if accounts.valid_username(username) else False
+        known = accounts.user_named(workdir, username) is not None if accounts.valid_username(username) else False
         audit.append(actor="（未登录）", action="sign_in_failed",
                      subject=f"登录失败：用户 {username if known else '（不存在的用户名）'}",
                      details={"client": client})
@@ -204,7 +205,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     def logout(request: Request, user: User = Depends(csrf_guard)):
         response = RedirectResponse("/login", status_code=303)
         sessions.end(request.state.session)
-        sessions.clear(response)
+        sessions.clear(response, request)
         audit.append(actor=user.username, action="sign_out", subject=f"用户 {user.username} 退出")
         return response
 

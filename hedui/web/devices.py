@@ -47,9 +47,10 @@ class Devices:
         name = username.lower()
         return f"device:{device['d']}:{name}" if device and name in device["u"] else None
 
-    def remember(self, response, device: dict | None, username: str) -> None:
-        """After a successful sign-in: the browser's cookie names `username` too (its id kept: its count stays)."""
+    def remember(self, response, device: dict | None, username: str, secure: bool = False) -> None:
+        """After a successful sign-in: the browser's cookie names `username` too (its id kept: its count stays);
+        `secure`: the sign-in came over HTTPS (hedui.web.security.secure), the cookie is sent over HTTPS only."""
         names = [u for u in (device or {}).get("u", []) if u != username.lower()] + [username.lower()]
         data = {"d": device["d"] if device else secrets.token_urlsafe(16), "u": names[-MAX_NAMES:]}
         response.set_cookie(self.cookie, self.signer.dumps(data), max_age=MAX_AGE, httponly=True, samesite="strict",
-                            secure=self.secure, path="/login")
+                            secure=self.secure or secure, path="/login")

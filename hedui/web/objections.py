@@ -16,6 +16,7 @@ from hedui.steps.report import versions
 from hedui.steps.report.display import safe_name
 from hedui.web import accounts
 from hedui.web.accounts import User
+from hedui.web.bidi import typed_text
 from hedui.web.scope import allows
 
 STATUS_ZH = {"open": "待复查", "accepted": "已受理，已出具复查报告", "rejected": "不予受理"}
@@ -67,7 +68,7 @@ def register(workdir: Path, user: User, run_date: str, request_id: str, region_c
              today: dt.date | None = None) -> dict:
     if not user.can("object"):
         raise ObjectionError("您的角色不能登记异议")
-    reason = mask_free_text(reason.strip())  # an ID or account number typed by staff is never kept or shown
+    reason = mask_free_text(typed_text(reason).strip())  # an ID or account number typed by staff is never kept or shown
     if not reason:
         raise ObjectionError("请填写异议内容：申请人对哪项事实有异议、依据是什么")
     if len(reason) > 2000:

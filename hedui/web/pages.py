@@ -16,6 +16,7 @@ from hedui.steps.report import versions
 from hedui.steps.report.display import OUTCOME_ZH, safe_name
 from hedui.web import exports, queue_links
 from hedui.web.accounts import User
+from hedui.web.bidi import typed_text
 from hedui.web.scope import scoped
 
 # matched whole (fullmatch): `$` lets a final line break through, `\d` full-width digits
@@ -150,6 +151,7 @@ def register(app: FastAPI) -> None:
     def search(request: Request, q: str = "", outcome: str = "", county: str = "", program: str = "",
                date: str = "", page: str = "1", user: User = user_dep):
         date = check_date(date) or ""
+        q = typed_text(q)  # a name or ID pasted with a zero-width space, an ID's last 4 in full-width digits
         page_no = int(page) if page.isascii() and page.isdigit() and 0 < len(page) <= 6 and int(page) else 1
         total: list[int] = []
         with scoped(workdir, user) as con:
@@ -303,6 +305,7 @@ def register(app: FastAPI) -> None:
     def export_outcomes(request: Request, q: str = "", outcome: str = "", county: str = "", program: str = "",
                         date: str = "", user: User = user_dep):
         date = check_date(date) or ""
+        q = typed_text(q)
         with scoped(workdir, user) as con:
             found = search_households(con, q, outcome, county, program, date, limit=1_000_000)
         data = exports.outcomes_xlsx(found)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from hedui.web import quarantine_rows
 from hedui.web.accounts import User
+from hedui.web.bidi import show_bidi
 from hedui.web.pages import check_date, covers_whole_run
 from hedui.web.quarantine_rows import quarantined
 from hedui.web.scope import scoped
@@ -72,9 +73,10 @@ def register(app: FastAPI) -> None:
         buf = io.StringIO()
         out = SafeWriter(buf)  # every cell formula-neutralized: a delivered value "=HYPERLINK(…)" stays text
         out.writerow(["核对批次", "部门数据", "文件", "行号", "隔离原因", "问题值", "证件号码（脱敏）", "涉及家庭（委托编号）"])
-        for r in items:
-            out.writerow([a["date"], r["source_zh"], r["file_name"], r["row_no"], r["reasons"], r["bad_values"] or "", r["id_masked"] or "",
-                          "、".join(rid for rid, _ in r["households"])])
+        for r in items:  # a bidi control in a delivered value shown as "[U+202E]", as on the page and in the XLSX exports
+            out.writerow([show_bidi(v) for v in (
+                a["date"], r["source_zh"], r["file_name"], r["row_no"], r["reasons"], r["bad_values"] or "",
+                r["id_masked"] or "", "、".join(rid for rid, _ in r["households"]))])
         audit.append(actor=user.username, action="export", subject=f"导出隔离记录 {len(items)} 条（批次 {a['date']}）",
                      details={"source": a["source"]})
         name = f"隔离记录_{a['date'] or '无批次'}{'_' + a['source'] if a['source'] else ''}.csv"

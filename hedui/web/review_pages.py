@@ -14,6 +14,7 @@ from hedui.errors import HeduiError, LockedError
 from hedui.regions import region_label
 from hedui.web import exports, objections, queue_links
 from hedui.web.accounts import User
+from hedui.web.bidi import typed_text
 from hedui.web.pages import NOT_FOUND_HOUSEHOLD, _xlsx, check_date, hid, resolve_request, rows
 from hedui.web.queue_links import ORDERS
 from hedui.web.scope import DB_LOCK, scoped
@@ -257,7 +258,7 @@ def register(app: FastAPI) -> None:
         from hedui.review.queue import SupersededRun
 
         check_date(run_date)
-        reason = mask_free_text(reason)  # staff text is shown to others: no ID or account number in it
+        reason = mask_free_text(typed_text(reason))  # staff text is shown to others: no ID or account number in it
         if len(reason) > 2000:
             raise HTTPException(400, "理由过长：请控制在 2000 字以内")
         if not user.can("review"):
@@ -321,13 +322,14 @@ def register(app: FastAPI) -> None:
                          user: User = post_dep):
         if not user.can("approve"):
             raise HTTPException(403, "只有审核员可以受理异议并批准复查")
-        note = mask_free_text(note)
+        note = mask_free_text(typed_text(note))
         if decision not in ("accepted", "rejected") or not note.strip():
             raise HTTPException(400, "请选择受理或不予受理，并填写理由")
         if len(note) > 2000:  # as an objection's and a decision's reason: it goes to the report's versions and the log
             raise HTTPException(400, "理由过长：请控制在 2000 字以内，附件另行归档")
         with DB_LOCK:  # read, re-check and decide in one go: a double click or two supervisors decide once
-            obj = objections.get(workdir, objection_id)
+            # an id past SQLite's integers (a guessed or edited address) raised OverflowError: a 500, not "未找到"
+            obj = objections.get(workdir, objection_id) if 0 < objection_id < 2**63 else None
             if not obj or not objections.allows(user, obj["region_code"]):
                 raise HTTPException(404, "未找到该异议")
             if obj["status"] != "open":

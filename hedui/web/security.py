@@ -80,12 +80,21 @@ class Sessions:
 
         end_session(self.settings.workdir, data["sid"], data.get("iat", 0) + self.settings.absolute_seconds)
 
-    def set_cookie(self, response, data: dict) -> None:
+    def set_cookie(self, response, data: dict, request: Request | None = None) -> None:
         response.set_cookie(self.cookie, self.dump(data), max_age=self.settings.idle_seconds, httponly=True,
-                            samesite="strict", secure=self.settings.secure_cookie, path="/")
+                            samesite="strict", secure=secure(self.settings, request), path="/")
 
-    def clear(self, response) -> None:
-        response.delete_cookie(self.cookie, path="/", httponly=True, samesite="strict", secure=self.settings.secure_cookie)
+    def clear(self, response, request: Request | None = None) -> None:
+        response.delete_cookie(self.cookie, path="/", httponly=True, samesite="strict",
+                               secure=secure(self.settings, request))
+
+
+def secure(settings: Settings, request: Request | None) -> bool:
+    """True when cookies must be Secure: served with --https, or the request came over HTTPS — directly, or through
+    a reverse proxy named by --trusted-proxy that says so (X-Forwarded-Proto). Behind a TLS proxy started without
+    --https the session cookie had no Secure flag: one plain-HTTP request to the site's name (a typed address, an
+    old bookmark, a hostile network's injected image) sent it in clear text."""
+    return settings.secure_cookie or (request is not None and request.url.scheme == "https")
 
 
 FORM_ENCODING_ZH = ("提交的表单编码无效（应为网页表单的 UTF-8 编码），本次提交未保存：请从工作台页面上的表单提交，"
@@ -188,7 +197,7 @@ def host_origin_middleware(settings: Settings):
         response = response or await call_next(request)
         for k, v in HEADERS.items():  # the refusals too: no framing, no sniffing, no caching of any answer
             response.headers.setdefault(k, v)
-        if settings.secure_cookie:  # served over HTTPS (--https): the browser never falls back to plain HTTP
+        if secure(settings, request):  # served over HTTPS: the browser never falls back to plain HTTP
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
