@@ -93,3 +93,17 @@ def test_a_header_row_that_is_a_data_row_and_a_file_named_after_an_id_are_masked
     second = _shown_path("bank/20261128/bank_360202193507187071.csv", taken)  # masks alike: kept apart
     assert first == "bank/20261128/bank_360202********7071.csv" and second == first + "#2"
     assert _shown_path("bank/20261128/bank_CCB_20261128.csv", taken) == "bank/20261128/bank_CCB_20261128.csv"
+
+
+def test_an_id_number_grouped_by_points_or_split_by_an_invisible_character_is_masked():
+    """An ID typed with points (`360102.19900101.123X`) or pasted with a zero-width space inside (`…0101\\u200b123X`)
+    was left whole by the masking of free text (a reason, a quoted cell): two numbers, neither an ID. Addresses and
+    decimals grouped by points stay as they are."""
+    from hedui.audit.log import mask_free_text
+
+    assert mask_text("证件 360102.19900101.123X") == "证件 360102********123X"
+    assert mask_text("身份证36010219900101\u200b123X号") == "身份证360102********123X号"
+    assert mask_text("3601021990\u20600101\u00ad123X") == "360102********123X"
+    assert mask_free_text("卡号 6222\u200b0202\u200b0011\u200b2233 已冻结") == "卡号 ****2233 已冻结"
+    kept = "服务器 192.168.100.200 金额 1.234.567 元，2026.11.28 提交"
+    assert mask_free_text(kept) == kept

@@ -48,18 +48,21 @@ def mask_account(value: str | None) -> str:
     return "****" + v[-4:] if len(v) > 4 else "****"
 
 
-# digits written in groups (`360102 19900101 1234`, `3601-0219-9001-0112-34`): single spaces or hyphens
-# between groups of ≥ 3 digits (the last may be shorter), so dates (`2026-11-28`) stay whole
-_GROUPED = re.compile(r"(?<![0-9A-Za-z*])\d{3,}(?:[ \u3000-]\d{3,})*[ \u3000-]\d+[Xx]?(?![0-9A-Za-z])")
+# digits written in groups (`360102 19900101 1234`, `3601-0219-9001-0112-34`, `360102.19900101.123X`, or split by
+# an invisible character pasted with them): one space, hyphen, point or zero-width character between groups of
+# ≥ 3 digits (the last may be shorter), so dates (`2026-11-28`) stay whole
+_SEP = "[ \u3000.\\-\u00ad\u200b-\u200f\u2060\ufeff]"
+_GROUPED = re.compile(rf"(?<![0-9A-Za-z*])\d{{3,}}(?:{_SEP}\d{{3,}})*{_SEP}\d+[Xx]?(?![0-9A-Za-z])")
 
 
 def _mask_grouped(m: re.Match, account_digits: int | None) -> str:
     text = m.group(0)
-    digits = re.sub(r"[ \u3000-]", "", text)
+    digits = re.sub(_SEP, "", text)
     if _ID_LIKE.fullmatch(digits) or _ID15_LIKE.fullmatch(digits):
         return mask_id(digits)
-    groups = len(re.split(r"[ \u3000-]", text))  # a card is written 4-4-4-4(-3); a property unit starts 6-6
-    if account_digits and digits.isdigit() and len(digits) >= account_digits and groups >= 3:
+    groups = len(re.split(_SEP, text))  # a card is written 4-4-4-4(-3); a property unit starts 6-6
+    # points group an ID number, never a card (`192.168.100.200` is an address, `1.234.567` a number)
+    if account_digits and "." not in text and digits.isdigit() and len(digits) >= account_digits and groups >= 3:
         return "****" + digits[-4:]
     return text
 
