@@ -119,6 +119,10 @@ def _plain_ids(con, run_date: str, keys, members: pa.Table | None = None) -> int
         select distinct id_number from source_records
         where run_date = $run_date and id_status = 'converted_15' and name_norm is not null and id_number is not null
           and source <> 'public_security'
+        union
+        select distinct id_number from source_records
+        where run_date = $run_date and id_norm in (select near_id from _hd_near_ids) and name_norm is not null
+          and id_number is not null and source <> 'public_security'
     """, params={"run_date": run_date}).to_arrow_table().column(0).combine_chunks()
     if members is None:
         members = _member_plain(con, run_date, keys)
@@ -127,6 +131,37 @@ def _plain_ids(con, run_date: str, keys, members: pa.Table | None = None) -> int
     con.sql("create or replace temp table _hd_plain_ids as select * from _hd_plain_arrow")
     con.unregister("_hd_plain_arrow")
     return table.num_rows
+
+
+def near_ids(members: pa.Table, keys) -> pa.Table:
+    """(token, near): for each authorized member's valid ID (its token), the IDs two of its characters swapped that
+    still check (`matching.idnum.transpositions`) — a typist's slip on either side, the member's or a department's —
+    as the working tables key them: pseudonyms, and the plain form too (a database filled before protection)."""
+    from matching.idnum import VALID, transpositions
+
+    pairs = [(t, v) for t, n, st in zip(members.column("token").to_pylist(), members.column("norm").to_pylist(),
+                                         members.column("status").to_pylist(), strict=True)
+             if st == VALID and n for v in transpositions(n)]
+    plain = [v for _, v in pairs]
+    return pa.table({"token": pa.array([t for t, _ in pairs] * 2, pa.string()),
+                     "near": pa.array(plain + keys.pseudonyms(plain), pa.string())})
+
+
+def _near_table(con, run_date: str, members: pa.Table, keys) -> None:
+    """Temp table `_hd_near_ids` (member_id, near_id): the working-table keys of IDs a transposition away from an
+    authorized member's (`near_ids`) that are no member's own."""
+    con.register("_hd_near_arrow", near_ids(members, keys))
+    con.execute("""
+        create or replace temp table _hd_near_ids as
+        select distinct m.id_norm as member_id, n.near as near_id
+        from _hd_near_arrow as n
+        inner join stg_requests as m on m.id_number = n.token
+        where m.run_date = $run_date and m.id_norm is not null and nullif(trim(m.authorization_no), '') is not null
+          and starts_with(m.id_norm, 'p1:') = starts_with(n.near, 'p1:')
+          and n.near not in (select id_norm from stg_requests where run_date = $run_date and id_norm is not null
+                             and nullif(trim(authorization_no), '') is not null)
+    """, {"run_date": run_date})
+    con.unregister("_hd_near_arrow")
 
 
 def _plain_table(tokens: list[str], keys) -> pa.Table:
@@ -210,6 +245,9 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
 
     if not conflicts_made:
         name_conflicts(con, run_date)
+    if members is None:
+        members = _member_plain(con, run_date, keys)
+    _near_table(con, run_date, members, keys)
     _plain_ids(con, run_date, keys, members)
     con.execute("create or replace temp table lk_left as " + db.sql_text("link/prob_left.sql"),
                 {"run_date": run_date})
@@ -235,7 +273,7 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                        -- similar name with an ID one edit away; the rest of the band waits for a person, as does
                        -- a record under the member's ID whose name is someone else's (name_conflicts.sql), and one
                        -- under a legacy 15-digit ID that is another's (prob_left.sql)
-                       case when p.decision = 'link' and (l.name_conflict or l.legacy_id) then 'review'
+                       case when p.decision = 'link' and (l.name_conflict or l.legacy_id or l.near_id) then 'review'
                             when p.decision = 'link' and p.gamma_name < $agree
                                  and not (p.gamma_name >= 1 and p.gamma_idno >= 1) then 'review'
                             else p.decision end as decision
@@ -249,6 +287,9 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                   -- a record under another legacy ID born another day is that other person's: a mistyped digit
                   -- leaves the birth date equal or one edit away
                   and not (l.legacy_id and p.gamma_birth = 0)
+                  -- a record under an ID a transposition away from a member's is a question about that member
+                  and (not l.near_id or exists (
+                      select 1 from _hd_near_ids as n where n.near_id = l.id_key and n.member_id = r.member_id))
                   -- a record of name_conflicts is a question about the member(s) whose ID it carries, no other
                   and (not l.name_conflict or exists (
                       select 1 from _hd_name_conflicts as c
@@ -279,7 +320,7 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                 "idno varchar, request_id varchar, member_id varchar, match_weight double, "
                 "match_probability double, band varchar, breakdown varchar)")
     _decision_keys(con, run_date, keys)
-    for table in ("lk_left", "lk_right", "_hd_plain_ids", "_hd_name_conflicts"):  # plain IDs go once used
+    for table in ("lk_left", "lk_right", "_hd_plain_ids", "_hd_name_conflicts", "_hd_near_ids"):  # plain IDs go once used
         con.sql(f"drop table if exists {table}")
     n = con.sql("select count(*) from prob_pairs").fetchall()[0][0]
     log.info("probabilistic linkage: %d records without a usable ID, %d members, %d pairs to link or review",
