@@ -25,6 +25,7 @@ def swapped(pid: str, i: int) -> str:
 
 LIU = make_id("19820202", 809)     # LQ01: 刘德华; an account under 劉德華 and his ID with two digits swapped
 HU = make_id("19760606", 823)      # LQ02: 胡军; the agency swapped two digits of his ID, every department has it right
+DENG = make_id("19750505", 837)    # LQ05: 邓超; a quarantined bank row under his ID with two digits swapped
 BYSTANDER = make_id("19700101", 899)
 
 
@@ -44,6 +45,14 @@ def build() -> World:
     registration(w, "HLQ02", "胡军", HU)
     bank(w, "胡军", HU, "300000")
     w.expect("LQ02", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH;UNCONFIRMED_LINK")
+
+    # LQ05: a bank row under 邓超's name and his ID with two digits swapped, quarantined for its balance (约30万); a
+    # stranger's row under another such ID, quarantined likewise
+    request(w, "LQ05", "邓超", DENG)
+    registration(w, "HLQ05", "邓超", DENG)
+    bank(w, "邓超", swapped(DENG, 5), "约30万")
+    bank(w, "孙俪", swapped(DENG, 4), "约30万")
+    w.expect("LQ05", "INCOMPLETE", "RECORD_QUARANTINED")
 
     w.in_every_source({"name": "路人", "id": BYSTANDER})
     for k in range(60):  # the bank answers for people nobody here asks about: the accounts above without a usable
@@ -133,3 +142,14 @@ def test_LQ04_an_urgent_verification_takes_the_records_under_a_swapped_id_along(
     urgent = verify_household(ctx.workdir, rows, answers=answers, run_date=RUN)
     assert (urgent["outcome"], urgent["findings"]) == world.expected["LQ01"]
     assert urgent["review_pending"] == 2  # the account and the car, as in the nightly
+
+
+def test_LQ05_a_quarantined_row_under_the_member_s_id_with_two_digits_swapped_names_him(lq_run):
+    """Before: a bank row under 邓超's name and his ID with two digits swapped (still a valid ID), quarantined for its
+    balance (约30万), named nobody (only rows without a usable ID were matched by name): LQ05 came out CLEAR on a
+    balance nobody read.  Now it names him by his name and the birth date the ID carries; a stranger's row under
+    another such ID does not."""
+    world, ctx = lq_run
+    assert outcomes(ctx)["LQ05"] == world.expected["LQ05"]
+    assert query(ctx, "select source, method from quarantine_links where run_date = ? and request_id = 'LQ05'",
+                 [RUN]) == [("bank", "name_birth")]

@@ -369,12 +369,26 @@ def quarantine_links(con, run_date: str, keys, members: pa.Table | None = None) 
     con.register("_hd_q_arrow", _with_members(members, tokens, keys))
     con.sql("create or replace temp table _hd_q_plain as select * from _hd_q_arrow")
     con.unregister("_hd_q_arrow")
+    _quarantine_near(con, members)
     try:
         _quarantine_name_keys(con, run_date)
         return db.replace_model(con, "quarantine_links", "link/quarantine_links.sql", run_date)
     finally:
-        con.sql("drop table if exists _hd_q_plain")
-        con.sql("drop table if exists _hd_q_names")
+        for table in ("_hd_q_plain", "_hd_q_names", "_hd_q_near"):
+            con.sql(f"drop table if exists {table}")
+
+
+def _quarantine_near(con, members: pa.Table) -> None:
+    """Temp table `_hd_q_near` (idno, near): the members' plain valid IDs and each ID two of its characters
+    swapped that still checks (`matching.idnum.transpositions`), for the quarantined rows under such an ID."""
+    from matching.idnum import VALID, transpositions
+
+    pairs = [(n, v) for n, st in zip(members.column("norm").to_pylist(), members.column("status").to_pylist(),
+                                     strict=True) if st == VALID and n for v in transpositions(n)]
+    con.register("_hd_q_near_arrow", pa.table({"idno": pa.array([n for n, _ in pairs], pa.string()),
+                                               "near": pa.array([v for _, v in pairs], pa.string())}))
+    con.sql("create or replace temp table _hd_q_near as select distinct * from _hd_q_near_arrow")
+    con.unregister("_hd_q_near_arrow")
 
 
 def _quarantine_name_keys(con, run_date: str) -> None:
@@ -390,7 +404,7 @@ def _quarantine_name_keys(con, run_date: str) -> None:
         select distinct 'q' as side, q.name_norm from quarantine_subjects as q
         left join _hd_q_plain as p on p.token = q.id_number
         where q.run_date = $run_date and q.source <> 'requests' and q.name_norm is not null
-          and coalesce(p.status, '') not in ('valid', 'converted_15')
+          and (coalesce(p.status, '') not in ('valid', 'converted_15') or p.norm in (select near from _hd_q_near))
         union
         select distinct 'm', name_norm from stg_requests
         where run_date = $run_date and name_norm is not null and nullif(trim(authorization_no), '') is not null

@@ -4,7 +4,9 @@
 -- not usable (wrong check character, malformed, empty) — by the name and a birth date, the keys probabilistic linkage compares: the one its partial ID
 -- carries, or the row's own (the registration's 出生日期); a row with neither an ID nor a
 -- birth date by its name alone, as linkage pairs such a record by name for a person to
--- look at (a staged twin would wait for review and keep the household from CLEAR).  Names
+-- look at (a staged twin would wait for review and keep the household from CLEAR).  A row under a valid ID
+-- two characters of a member's ID swapped (the check character cannot catch it: linkage scores its staged twin
+-- without the ID) names the member by its name and the birth date that ID carries.  Names
 -- are compared as linkage compares them (same_name below).
 -- The delivered IDs are encrypted: `_hd_q_plain` (token, plain, and `norm`/`status`
 -- normalized in Python, the tested twins of `hd_id_norm`/`hd_id_status`) lives in the
@@ -105,6 +107,8 @@ named as (
     inner join same_name as n on n.q_name = q.name_norm
     inner join members as m on m.name_norm = n.m_name
     where q.idno is null
+       -- or a valid ID two characters of the member's swapped (`_hd_q_near`: the check character does not catch it)
+       or exists (select 1 from _hd_q_near as near where near.idno = m.idno and near.near = q.idno)
 ),
 
 by_name_birth as (
