@@ -26,6 +26,7 @@ def swapped(pid: str, i: int) -> str:
 LIU = make_id("19820202", 809)     # LQ01: 刘德华; an account under 劉德華 and his ID with two digits swapped
 HU = make_id("19760606", 823)      # LQ02: 胡军; the agency swapped two digits of his ID, every department has it right
 DENG = make_id("19750505", 837)    # LQ05: 邓超; a quarantined bank row under his ID with two digits swapped
+PING = make_id("19740404", 841)    # LQ06: 王平; accounts under his ID in another person's name, in pinyin or with a `*`
 BYSTANDER = make_id("19700101", 899)
 
 
@@ -53,6 +54,16 @@ def build() -> World:
     bank(w, "邓超", swapped(DENG, 5), "约30万")
     bank(w, "孙俪", swapped(DENG, 4), "约30万")
     w.expect("LQ05", "INCOMPLETE", "RECORD_QUARANTINED")
+
+    # LQ06: accounts under 王平's ID whose 户名 is another person's name written in pinyin or with a `*` for a rare
+    # character; one in his own name in pinyin, and one with his given name's character typed as `*`
+    request(w, "LQ06", "王平", PING)
+    registration(w, "HLQ06", "王平", PING)
+    bank(w, "LIU JIANGUO", PING, "500000")
+    bank(w, "刘*国", PING, "500000")
+    bank(w, "Wang Ping", PING, "5000")
+    bank(w, "王*", PING, "5000")
+    w.expect("LQ06", "INCOMPLETE", "UNCONFIRMED_LINK")
 
     w.in_every_source({"name": "路人", "id": BYSTANDER})
     for k in range(60):  # the bank answers for people nobody here asks about: the accounts above without a usable
@@ -153,3 +164,16 @@ def test_LQ05_a_quarantined_row_under_the_member_s_id_with_two_digits_swapped_na
     assert outcomes(ctx)["LQ05"] == world.expected["LQ05"]
     assert query(ctx, "select source, method from quarantine_links where run_date = ? and request_id = 'LQ05'",
                  [RUN]) == [("bank", "name_birth")]
+
+
+def test_LQ06_an_account_under_the_member_s_id_in_another_name_in_pinyin_or_with_a_star_waits_for_a_person(lq_run):
+    """Before: a name with pinyin, Latin letters or a `*` was never a conflict (it could be the member's name spelt
+    otherwise): LIU JIANGUO's and 刘*国's accounts (500,000 each) under 王平's ID linked to him on the ID, certain,
+    and LQ06 came out FINDINGS on another person's money.  Now such a name that shares no syllable with his waits for
+    a person like 刘建国 would; Wang Ping and 王* (his name spelt otherwise) stay his, linked on the ID."""
+    world, ctx = lq_run
+    assert outcomes(ctx)["LQ06"] == world.expected["LQ06"]
+    assert _queue(ctx, "LQ06") == [("bank", "LIUJIANGUO", "review", "pending"), ("bank", "刘*国", "review", "pending")]
+    assert query(ctx, "select s.name_norm, l.method from links l join stg_bank s using (run_date, record_id) "
+                      "where l.run_date = ? and l.request_id = 'LQ06' order by 1", [RUN]) \
+        == [("WangPing", "exact_id"), ("王*", "exact_id")]

@@ -234,7 +234,51 @@ def name_conflicts(con, run_date: str) -> int:
     probabilistic linkage sends them to review.  Make it before `links_exact.sql` runs."""
     con.execute("create or replace temp table _hd_name_conflicts as " + db.sql_text("link/name_conflicts.sql"),
                 {"run_date": run_date})
+    _spelt_otherwise_conflicts(con, run_date)
     return con.sql("select count(*) from _hd_name_conflicts").fetchall()[0][0]
+
+
+_SPELT_OTHERWISE = """
+    with members as (
+        select request_id, id_norm as member_id, min(name_norm) as name
+        from stg_requests
+        where run_date = $run_date and id_norm is not null and name_norm is not null
+          and nullif(trim(authorization_no), '') is not null
+        group by request_id, id_norm
+    )
+    select distinct r.source, r.record_id, m.request_id, m.member_id, r.name_norm, m.name,
+        (select list(distinct g.name_norm) from stg_public_security as g
+         where g.run_date = $run_date and g.id_norm = r.id_norm and g.name_norm is not null) as registered
+    from source_records as r
+    inner join members as m on m.member_id = r.id_norm
+    where r.run_date = $run_date and r.name_norm is not null and r.source <> 'public_security'
+      and r.name_norm <> m.name
+      and not (regexp_full_match(replace(r.name_norm, '·', ''), $cjk) and regexp_full_match(replace(m.name, '·', ''), $cjk))
+"""
+
+_CJK = "[\\x{3400}-\\x{4DBF}\\x{4E00}-\\x{9FFF}\\x{20000}-\\x{3134F}]+"
+
+
+def _spelt_otherwise_conflicts(con, run_date: str) -> None:
+    """Add to `_hd_name_conflicts` the records under a member's ID whose name, or the member's, is not plain Chinese
+    (pinyin, Latin letters, a `*` for a rare character: name_conflicts.sql never calls those a conflict) and shares
+    no syllable with the member's name, nor with a name the registration gives that ID: LIU JIANGUO or 刘*国 on an
+    account under 王平's ID is someone else's as surely as 刘建国 is; Wang Ping, 王* or 王zhe may be his."""
+    from matching.linkage.names import name_keys
+
+    rows = con.execute(_SPELT_OTHERWISE, {"run_date": run_date, "cjk": _CJK}).fetchall()
+    if not rows:
+        return
+    names = sorted({n for r in rows for n in (r[4], r[5], *(r[6] or []))})
+    syllables = {n: set(py.split()) - {"*"} for n, py in zip(names, name_keys(names)["py"], strict=True)}
+    found = [r[:4] for r in rows
+             if syllables[r[4]] and syllables[r[5]] and not syllables[r[4]] & syllables[r[5]]
+             and not any(syllables[r[4]] & syllables[g] for g in r[6] or [])]
+    if found:
+        con.register("_hd_nc_arrow", pa.table({k: pa.array([f[i] for f in found], pa.string()) for i, k in
+                                               enumerate(("source", "record_id", "request_id", "member_id"))}))
+        con.sql("insert into _hd_name_conflicts by name select * from _hd_nc_arrow")
+        con.unregister("_hd_nc_arrow")
 
 
 def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = None, *,
