@@ -27,6 +27,8 @@ LIU = make_id("19820202", 809)     # LQ01: 刘德华; an account under 劉德華
 HU = make_id("19760606", 823)      # LQ02: 胡军; the agency swapped two digits of his ID, every department has it right
 DENG = make_id("19750505", 837)    # LQ05: 邓超; a quarantined bank row under his ID with two digits swapped
 PING = make_id("19740404", 841)    # LQ06: 王平; accounts under his ID in another person's name, in pinyin or with a `*`
+SUN = make_id("19730303", 843)     # LQ07: 孙丽; a namesake's account under a masked ID that is not hers
+MA = make_id("19720202", 845)      # LQ07: 马明; his account under his masked ID
 BYSTANDER = make_id("19700101", 899)
 
 
@@ -64,6 +66,16 @@ def build() -> World:
     bank(w, "Wang Ping", PING, "5000")
     bank(w, "王*", PING, "5000")
     w.expect("LQ06", "INCOMPLETE", "UNCONFIRMED_LINK")
+
+    # LQ07: banks that mask the ID's middle: a namesake of 孙丽 (another city, another last four); 马明's own account
+    request(w, "LQ07", "孙丽", SUN)
+    registration(w, "HLQ07", "孙丽", SUN)
+    bank(w, "孙丽", "360102********1234", "300000")
+    w.expect("LQ07", "CLEAR", "")
+    request(w, "LQ08", "马明", MA)
+    registration(w, "HLQ08", "马明", MA)
+    bank(w, "马明", MA[:4] + "*" * 10 + MA[14:], "300000")
+    w.expect("LQ08", "INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
 
     w.in_every_source({"name": "路人", "id": BYSTANDER})
     for k in range(60):  # the bank answers for people nobody here asks about: the accounts above without a usable
@@ -177,3 +189,15 @@ def test_LQ06_an_account_under_the_member_s_id_in_another_name_in_pinyin_or_with
     assert query(ctx, "select s.name_norm, l.method from links l join stg_bank s using (run_date, record_id) "
                       "where l.run_date = ? and l.request_id = 'LQ06' order by 1", [RUN]) \
         == [("WangPing", "exact_id"), ("王*", "exact_id")]
+
+
+def test_LQ07_a_masked_id_whose_visible_digits_are_another_person_s_is_not_the_member_s(lq_run):
+    """Before: an ID masked as banks deliver it (360102********1234) was only 'malformed': the account of a namesake
+    of 孙丽 in Nanchang with other last four digits linked to her on the name alone, and LQ07 came out INCOMPLETE on
+    someone else's 300,000 yuan.  Now the visible characters are compared like an ID's: not hers, not a candidate;
+    马明's account under his own masked ID (his city, his last four) stays his, waiting for a person's word."""
+    world, ctx = lq_run
+    got = outcomes(ctx)
+    assert (got["LQ07"], got["LQ08"]) == (world.expected["LQ07"], world.expected["LQ08"])
+    assert _queue(ctx, "LQ07") == []
+    assert _queue(ctx, "LQ08") == [("bank", "马明", "link", "pending")]

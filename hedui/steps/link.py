@@ -177,7 +177,25 @@ def _plain_table(tokens: list[str], keys) -> pa.Table:
     plain = [keys.decrypt(t) if is_token(t) else t for t in tokens]
     norm, status = _normalized(plain)
     return pa.table({"token": pa.array(tokens, pa.string()), "plain": pa.array(plain, pa.string()),
-                     "norm": pa.array(norm, pa.string()), "status": pa.array(status, pa.string())})
+                     "norm": pa.array(norm, pa.string()), "status": pa.array(status, pa.string()),
+                     "mask": pa.array(_masks(plain, status), pa.string())})
+
+
+_MASKED = re.compile(r"([0-9]*)\*+([0-9]*X?)")
+
+
+def _masks(plain: list[str | None], status: list[str | None]) -> list[str | None]:
+    """A LIKE pattern of an ID masked as banks deliver it (360702********1234, 3607**********123X): its visible
+    characters in place, `_` for each hidden one; None for anything else (and for fewer than 4 visible digits)."""
+    from matching.idnum import MALFORMED, clean_id
+
+    out: list[str | None] = [None] * len(plain)
+    for i, (p, st) in enumerate(zip(plain, status, strict=True)):
+        if st == MALFORMED and p and "*" in p:
+            c = clean_id(p)
+            if len(c) == 18 and (m := _MASKED.fullmatch(c)) and len(m.group(1)) + len(m.group(2)) >= 4:
+                out[i] = m.group(1) + "_" * (18 - len(m.group(1)) - len(m.group(2))) + m.group(2)
+    return out
 
 
 _CLEAN18 = re.compile(r"[0-9]{17}[0-9X]")
@@ -328,6 +346,8 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                   -- another name and no ID close to the member's: only the birth date and the region agree,
                   -- which many people share (the weights count them as independent of the ID prefix)
                   and not (p.gamma_name = 0 and p.gamma_idno <= 0)
+                  -- a masked ID (360702********1234) whose visible characters are not the member's is another's
+                  and not (l.id_mask is not null and r.idno is not null and not r.idno like l.id_mask)
                   -- a record under another legacy ID born another day is that other person's: a mistyped digit
                   -- leaves the birth date equal or one edit away
                   and not (l.legacy_id and p.gamma_birth = 0)

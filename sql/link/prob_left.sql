@@ -38,8 +38,9 @@ records as (
       and source <> 'public_security'
 ),
 
+-- an ID masked as banks deliver it (360702********1234): `mask` is the LIKE pattern of its visible characters
 cleaned as (
-    select records.*, plain_ids.norm as id_clean
+    select records.*, plain_ids.norm as id_clean, plain_ids.mask as id_mask
     from records
     left join _hd_plain_ids as plain_ids on plain_ids.token = records.id_number
 ),
@@ -77,8 +78,12 @@ final as (
         id_norm as id_key,
         name_norm as name,
         case when length(id_clean) = 18 and not legacy_id and not near_id then id_clean end as idno,
-        coalesce(try_strptime(substr(id_clean, 7, 8), '%Y%m%d')::date, ps.birth_date) as birth,
-        coalesce(vc.city, case when length(id_clean) = 18 then substr(id_clean, 1, 4) end, ps.city) as city
+        id_mask,
+        coalesce(try_strptime(substr(id_clean, 7, 8), '%Y%m%d')::date,
+                 try_strptime(substr(id_mask, 7, 8), '%Y%m%d')::date, ps.birth_date) as birth,
+        coalesce(vc.city, case when length(id_clean) = 18 then substr(id_clean, 1, 4) end,
+                 case when regexp_full_match(substr(id_mask, 1, 4), '[0-9]{4}') then substr(id_mask, 1, 4) end,
+                 ps.city) as city
     from cleaned
     left join vehicle_cities as vc using (record_id)
     left join registrations as ps using (record_id)
