@@ -464,6 +464,7 @@ def _quarantine_name_keys(con, run_date: str) -> None:
 
     from matching.linkage.names import name_keys_frame
 
+    con.sql("create temp table if not exists _hd_q_near (idno varchar, near varchar)")  # `_quarantine_near`'s
     rows = con.sql("""
         select distinct 'q' as side, q.name_norm from quarantine_subjects as q
         left join _hd_q_plain as p on p.token = q.id_number
