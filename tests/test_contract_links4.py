@@ -29,6 +29,7 @@ DENG = make_id("19750505", 837)    # LQ05: 邓超; a quarantined bank row under 
 PING = make_id("19740404", 841)    # LQ06: 王平; accounts under his ID in another person's name, in pinyin or with a `*`
 SUN = make_id("19730303", 843)     # LQ07: 孙丽; a namesake's account under a masked ID that is not hers
 MA = make_id("19720202", 845)      # LQ07: 马明; his account under his masked ID
+MALI = make_id("19710101", 847)    # LQ09: 马丽; a quarantined bank row without a name under her masked ID
 BYSTANDER = make_id("19700101", 899)
 
 
@@ -76,6 +77,14 @@ def build() -> World:
     registration(w, "HLQ08", "马明", MA)
     bank(w, "马明", MA[:4] + "*" * 10 + MA[14:], "300000")
     w.expect("LQ08", "INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
+
+    # LQ09: a bank row without a 户名 under 马丽's masked ID (her county, her last four), quarantined (no usable ID and
+    # no name); a row under another county's masked ID likewise
+    request(w, "LQ09", "马丽", MALI)
+    registration(w, "HLQ09", "马丽", MALI)
+    bank(w, "", MALI[:6] + "*" * 8 + MALI[14:], "300000")
+    bank(w, "", "360102" + "*" * 8 + MALI[14:], "300000")
+    w.expect("LQ09", "INCOMPLETE", "RECORD_QUARANTINED")
 
     w.in_every_source({"name": "路人", "id": BYSTANDER})
     for k in range(60):  # the bank answers for people nobody here asks about: the accounts above without a usable
@@ -201,3 +210,14 @@ def test_LQ07_a_masked_id_whose_visible_digits_are_another_person_s_is_not_the_m
     assert (got["LQ07"], got["LQ08"]) == (world.expected["LQ07"], world.expected["LQ08"])
     assert _queue(ctx, "LQ07") == []
     assert _queue(ctx, "LQ08") == [("bank", "马明", "link", "pending")]
+
+
+def test_LQ09_a_quarantined_row_without_a_name_under_the_member_s_masked_id_names_her(lq_run):
+    """Before: a bank row without a 户名 under 马丽's ID masked as banks deliver it (360702********, her last four) was
+    quarantined for having no usable ID and no name, and named nobody: LQ09 came out CLEAR on an account nobody
+    read.  Now a masked ID whose visible characters (eight or more) are all a member's names her (policy.md: a
+    partial ID); one of another county does not."""
+    world, ctx = lq_run
+    assert outcomes(ctx)["LQ09"] == world.expected["LQ09"]
+    assert query(ctx, "select source, method from quarantine_links where run_date = ? and request_id = 'LQ09'",
+                 [RUN]) == [("bank", "partial_id")]

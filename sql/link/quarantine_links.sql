@@ -14,7 +14,7 @@
 with
 
 quarantined as (
-    select q.*, hd_id_clean(coalesce(p.plain, q.id_number)) as id_clean, p.norm, p.status
+    select q.*, hd_id_clean(coalesce(p.plain, q.id_number)) as id_clean, p.norm, p.status, p.mask
     from quarantine_subjects as q
     left join _hd_q_plain as p on p.token = q.id_number
     -- a quarantined row of the request list is about its own household (evidence_gaps.sql,
@@ -67,6 +67,12 @@ by_partial_id as (
     select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'misread_id'
     from parsed as q inner join members as m on substr(m.idno, 1, 14) = substr(q.id_misread, 1, 14)
     where q.id_misread is not null and q.name_norm is null and substr(m.idno, 1, 17) is distinct from q.id_clean
+    union all
+    -- an ID masked as banks deliver it (360702********1234, `mask` its LIKE pattern), eight characters or more
+    -- visible, all of them the member's
+    select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'partial_id'
+    from parsed as q inner join members as m on m.idno like q.mask
+    where q.mask is not null and q.name_norm is null and length(replace(q.mask, '_', '')) >= 8
 ),
 
 -- the names linkage pairs (its blocking rules, matching.linkage.names): equal, of the same pinyin (a rare
