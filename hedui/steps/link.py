@@ -432,13 +432,14 @@ def quarantine_links(con, run_date: str, keys, members: pa.Table | None = None) 
         members = _member_plain(con, run_date, keys)
     con.register("_hd_q_arrow", _with_members(members, tokens, keys))
     con.sql("create or replace temp table _hd_q_plain as select * from _hd_q_arrow")
+    con.sql("create or replace temp table _hd_q_masks as select token, mask from _hd_q_arrow where mask is not null")
     con.unregister("_hd_q_arrow")
     _quarantine_near(con, members)
     try:
         _quarantine_name_keys(con, run_date)
         return db.replace_model(con, "quarantine_links", "link/quarantine_links.sql", run_date)
     finally:
-        for table in ("_hd_q_plain", "_hd_q_names", "_hd_q_near"):
+        for table in ("_hd_q_plain", "_hd_q_names", "_hd_q_near", "_hd_q_masks"):
             con.sql(f"drop table if exists {table}")
 
 
@@ -465,6 +466,7 @@ def _quarantine_name_keys(con, run_date: str) -> None:
     from matching.linkage.names import name_keys_frame
 
     con.sql("create temp table if not exists _hd_q_near (idno varchar, near varchar)")  # `_quarantine_near`'s
+    con.sql("create temp table if not exists _hd_q_masks (token varchar, mask varchar)")  # and `quarantine_links`'
     rows = con.sql("""
         select distinct 'q' as side, q.name_norm from quarantine_subjects as q
         left join _hd_q_plain as p on p.token = q.id_number

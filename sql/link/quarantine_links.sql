@@ -14,9 +14,10 @@
 with
 
 quarantined as (
-    select q.*, hd_id_clean(coalesce(p.plain, q.id_number)) as id_clean, p.norm, p.status, p.mask
+    select q.*, hd_id_clean(coalesce(p.plain, q.id_number)) as id_clean, p.norm, p.status, k.mask
     from quarantine_subjects as q
     left join _hd_q_plain as p on p.token = q.id_number
+    left join _hd_q_masks as k on k.token = q.id_number
     -- a quarantined row of the request list is about its own household (evidence_gaps.sql,
     -- quarantined_requests), not about whoever else carries the same ID
     where q.run_date = $run_date and q.source <> 'requests'
