@@ -11,7 +11,8 @@ on the distinct names and ID tokens of the records at hand:
 
 - the name's pinyin, its surname's pinyin, its given name's pinyin or its syllables in any order (`bag`: Wei Wang
   for 王伟, 买买提·艾力 for 艾力·买买提) is a member's (every name rule joins on one of the four);
-- the ID, decrypted and cleaned to 18 characters, has a member's first 14 characters.
+- the ID, decrypted and cleaned to 18 characters, has a member's first 14 characters;
+- the ID is valid and two characters of a member's swapped (`id_in` holds those keys: prob_left.sql scores them).
 
 `BLOCKING_RULES` are the rules this superset was written for: tests/test_urgent_candidates.py checks that
 hedui/linkage.yaml holds no other, so a new rule cannot leave the urgent path behind unnoticed.
@@ -67,7 +68,7 @@ class Candidates:
                               "order by all", [str(staged_requests)]).fetchall()
         # the members' IDs as quoted literals, not a subquery: DuckDB pushes a literal IN list into the scan
         # (0.7 s instead of 1.3–2.0 s on a 22 M-row table), the scan being most of an urgent verification
-        ids = sorted({i for i, _, _ in members})
+        ids = sorted({i for i, _, _ in members} | self._near(members, keys))
         self.id_in = ("id_norm in (" + ", ".join("'" + i.replace("'", "''") + "'" for i in ids) + ")") if ids \
             else "false"
         self.keys = keys
@@ -75,6 +76,19 @@ class Candidates:
         self.sets = {k: set(names[k].drop_nulls().to_list()) for k in _KEYS}
         tokens = sorted({t for _, _, t in members if t})
         self.prefixes = set(_prefixes(tokens, keys)["prefix"].drop_nulls().to_list())
+
+    @staticmethod
+    def _near(members, keys) -> set[str]:
+        """The keys of the IDs a transposition away from a member's (`hedui.steps.link.near_ids`): the nightly scores
+        a record under one (prob_left.sql), so the copy takes it along."""
+        from hedui.steps.link import _plain_table, near_ids
+
+        tokens = sorted({t for _, _, t in members if t})
+        if not tokens:
+            return set()
+        pseudonymized = any(i.startswith("p1:") for i, _, _ in members)
+        return {v for v in near_ids(_plain_table(tokens, keys), keys).column("near").to_pylist()
+                if v.startswith("p1:") == pseudonymized}
 
     def keep(self, con, table: str) -> str:
         """Register `_uc_names` and `_uc_tokens` (the values of `table`'s records without a usable ID that could

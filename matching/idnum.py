@@ -127,3 +127,36 @@ def normalize_id(raw: object) -> tuple[str | None, str]:
     if _SCIENTIFIC.fullmatch(s):
         return None, SCIENTIFIC
     return None, MALFORMED
+
+
+#: two positions whose characters may swap and leave the check character right: their weights are equal (a swap of
+#: other digits changes the weighted sum by (a − b)(wᵢ − wⱼ), never 0 mod 11 when a ≠ b)
+_SAME_WEIGHT = tuple((i, i + 10) for i in range(7))
+
+
+def transpositions(id18: str) -> list[str]:
+    """The valid IDs (check character and a real birth date) that differ from the valid `id18` by two characters
+    swapped: a typist's transposition that the check character does not catch (digits ten places apart, or a digit
+    swapped with the check character that happens to check).  Empty for anything but a valid 18-character ID."""
+    if not _ID18.fullmatch(id18):
+        return []
+    digits = [ord(c) - 48 for c in id18[:17]]
+    total = sum(d * w for d, w in zip(digits, WEIGHTS, strict=True))
+    if CHECK_CHARS[total % 11] != id18[17]:
+        return []
+    out = []
+    for i, j in _SAME_WEIGHT:
+        if id18[i] != id18[j]:
+            s = id18[:i] + id18[j] + id18[i + 1:j] + id18[i] + id18[j + 1:]
+            if (6 <= i < 14 or 6 <= j < 14) and not _real_birth_date(s[6:14]):
+                continue
+            out.append(s)
+    if id18[17] != "X":
+        last = ord(id18[17]) - 48
+        for i in range(17):
+            # the check digit moved to position i, digit i moved to the end: checks when the new sum says so
+            if digits[i] != last and CHECK_CHARS[(total + (last - digits[i]) * WEIGHTS[i]) % 11] == id18[i]:
+                s = id18[:i] + id18[17] + id18[i + 1:17] + id18[i]
+                if not 6 <= i < 14 or _real_birth_date(s[6:14]):
+                    out.append(s)
+    return out

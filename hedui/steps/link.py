@@ -119,6 +119,10 @@ def _plain_ids(con, run_date: str, keys, members: pa.Table | None = None) -> int
         select distinct id_number from source_records
         where run_date = $run_date and id_status = 'converted_15' and name_norm is not null and id_number is not null
           and source <> 'public_security'
+        union
+        select distinct id_number from source_records
+        where run_date = $run_date and id_norm in (select near_id from _hd_near_ids) and name_norm is not null
+          and id_number is not null and source <> 'public_security'
     """, params={"run_date": run_date}).to_arrow_table().column(0).combine_chunks()
     if members is None:
         members = _member_plain(con, run_date, keys)
@@ -127,6 +131,37 @@ def _plain_ids(con, run_date: str, keys, members: pa.Table | None = None) -> int
     con.sql("create or replace temp table _hd_plain_ids as select * from _hd_plain_arrow")
     con.unregister("_hd_plain_arrow")
     return table.num_rows
+
+
+def near_ids(members: pa.Table, keys) -> pa.Table:
+    """(token, near): for each authorized member's valid ID (its token), the IDs two of its characters swapped that
+    still check (`matching.idnum.transpositions`) — a typist's slip on either side, the member's or a department's —
+    as the working tables key them: pseudonyms, and the plain form too (a database filled before protection)."""
+    from matching.idnum import VALID, transpositions
+
+    pairs = [(t, v) for t, n, st in zip(members.column("token").to_pylist(), members.column("norm").to_pylist(),
+                                         members.column("status").to_pylist(), strict=True)
+             if st == VALID and n for v in transpositions(n)]
+    plain = [v for _, v in pairs]
+    return pa.table({"token": pa.array([t for t, _ in pairs] * 2, pa.string()),
+                     "near": pa.array(plain + keys.pseudonyms(plain), pa.string())})
+
+
+def _near_table(con, run_date: str, members: pa.Table, keys) -> None:
+    """Temp table `_hd_near_ids` (member_id, near_id): the working-table keys of IDs a transposition away from an
+    authorized member's (`near_ids`) that are no member's own."""
+    con.register("_hd_near_arrow", near_ids(members, keys))
+    con.execute("""
+        create or replace temp table _hd_near_ids as
+        select distinct m.id_norm as member_id, n.near as near_id
+        from _hd_near_arrow as n
+        inner join stg_requests as m on m.id_number = n.token
+        where m.run_date = $run_date and m.id_norm is not null and nullif(trim(m.authorization_no), '') is not null
+          and starts_with(m.id_norm, 'p1:') = starts_with(n.near, 'p1:')
+          and n.near not in (select id_norm from stg_requests where run_date = $run_date and id_norm is not null
+                             and nullif(trim(authorization_no), '') is not null)
+    """, {"run_date": run_date})
+    con.unregister("_hd_near_arrow")
 
 
 def _plain_table(tokens: list[str], keys) -> pa.Table:
@@ -142,7 +177,25 @@ def _plain_table(tokens: list[str], keys) -> pa.Table:
     plain = [keys.decrypt(t) if is_token(t) else t for t in tokens]
     norm, status = _normalized(plain)
     return pa.table({"token": pa.array(tokens, pa.string()), "plain": pa.array(plain, pa.string()),
-                     "norm": pa.array(norm, pa.string()), "status": pa.array(status, pa.string())})
+                     "norm": pa.array(norm, pa.string()), "status": pa.array(status, pa.string()),
+                     "mask": pa.array(_masks(plain, status), pa.string())})
+
+
+_MASKED = re.compile(r"([0-9]*)\*+([0-9]*X?)")
+
+
+def _masks(plain: list[str | None], status: list[str | None]) -> list[str | None]:
+    """A LIKE pattern of an ID masked as banks deliver it (360702********1234, 3607**********123X): its visible
+    characters in place, `_` for each hidden one; None for anything else (and for fewer than 4 visible digits)."""
+    from matching.idnum import MALFORMED, clean_id
+
+    out: list[str | None] = [None] * len(plain)
+    for i, (p, st) in enumerate(zip(plain, status, strict=True)):
+        if st == MALFORMED and p and "*" in p:
+            c = clean_id(p)
+            if len(c) == 18 and (m := _MASKED.fullmatch(c)) and len(m.group(1)) + len(m.group(2)) >= 4:
+                out[i] = m.group(1) + "_" * (18 - len(m.group(1)) - len(m.group(2))) + m.group(2)
+    return out
 
 
 _CLEAN18 = re.compile(r"[0-9]{17}[0-9X]")
@@ -199,7 +252,51 @@ def name_conflicts(con, run_date: str) -> int:
     probabilistic linkage sends them to review.  Make it before `links_exact.sql` runs."""
     con.execute("create or replace temp table _hd_name_conflicts as " + db.sql_text("link/name_conflicts.sql"),
                 {"run_date": run_date})
+    _spelt_otherwise_conflicts(con, run_date)
     return con.sql("select count(*) from _hd_name_conflicts").fetchall()[0][0]
+
+
+_SPELT_OTHERWISE = """
+    with members as (
+        select request_id, id_norm as member_id, min(name_norm) as name
+        from stg_requests
+        where run_date = $run_date and id_norm is not null and name_norm is not null
+          and nullif(trim(authorization_no), '') is not null
+        group by request_id, id_norm
+    )
+    select distinct r.source, r.record_id, m.request_id, m.member_id, r.name_norm, m.name,
+        (select list(distinct g.name_norm) from stg_public_security as g
+         where g.run_date = $run_date and g.id_norm = r.id_norm and g.name_norm is not null) as registered
+    from source_records as r
+    inner join members as m on m.member_id = r.id_norm
+    where r.run_date = $run_date and r.name_norm is not null and r.source <> 'public_security'
+      and r.name_norm <> m.name
+      and not (regexp_full_match(replace(r.name_norm, '·', ''), $cjk) and regexp_full_match(replace(m.name, '·', ''), $cjk))
+"""
+
+_CJK = "[\\x{3400}-\\x{4DBF}\\x{4E00}-\\x{9FFF}\\x{20000}-\\x{3134F}]+"
+
+
+def _spelt_otherwise_conflicts(con, run_date: str) -> None:
+    """Add to `_hd_name_conflicts` the records under a member's ID whose name, or the member's, is not plain Chinese
+    (pinyin, Latin letters, a `*` for a rare character: name_conflicts.sql never calls those a conflict) and shares
+    no syllable with the member's name, nor with a name the registration gives that ID: LIU JIANGUO or 刘*国 on an
+    account under 王平's ID is someone else's as surely as 刘建国 is; Wang Ping, 王* or 王zhe may be his."""
+    from matching.linkage.names import name_keys
+
+    rows = con.execute(_SPELT_OTHERWISE, {"run_date": run_date, "cjk": _CJK}).fetchall()
+    if not rows:
+        return
+    names = sorted({n for r in rows for n in (r[4], r[5], *(r[6] or []))})
+    syllables = {n: set(py.split()) - {"*"} for n, py in zip(names, name_keys(names)["py"], strict=True)}
+    found = [r[:4] for r in rows
+             if syllables[r[4]] and syllables[r[5]] and not syllables[r[4]] & syllables[r[5]]
+             and not any(syllables[r[4]] & syllables[g] for g in r[6] or [])]
+    if found:
+        con.register("_hd_nc_arrow", pa.table({k: pa.array([f[i] for f in found], pa.string()) for i, k in
+                                               enumerate(("source", "record_id", "request_id", "member_id"))}))
+        con.sql("insert into _hd_name_conflicts by name select * from _hd_nc_arrow")
+        con.unregister("_hd_nc_arrow")
 
 
 def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = None, *,
@@ -210,6 +307,9 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
 
     if not conflicts_made:
         name_conflicts(con, run_date)
+    if members is None:
+        members = _member_plain(con, run_date, keys)
+    _near_table(con, run_date, members, keys)
     _plain_ids(con, run_date, keys, members)
     con.execute("create or replace temp table lk_left as " + db.sql_text("link/prob_left.sql"),
                 {"run_date": run_date})
@@ -235,7 +335,7 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                        -- similar name with an ID one edit away; the rest of the band waits for a person, as does
                        -- a record under the member's ID whose name is someone else's (name_conflicts.sql), and one
                        -- under a legacy 15-digit ID that is another's (prob_left.sql)
-                       case when p.decision = 'link' and (l.name_conflict or l.legacy_id) then 'review'
+                       case when p.decision = 'link' and (l.name_conflict or l.legacy_id or l.near_id) then 'review'
                             when p.decision = 'link' and p.gamma_name < $agree
                                  and not (p.gamma_name >= 1 and p.gamma_idno >= 1) then 'review'
                             else p.decision end as decision
@@ -246,9 +346,14 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                   -- another name and no ID close to the member's: only the birth date and the region agree,
                   -- which many people share (the weights count them as independent of the ID prefix)
                   and not (p.gamma_name = 0 and p.gamma_idno <= 0)
+                  -- a masked ID (360702********1234) whose visible characters are not the member's is another's
+                  and not (l.id_mask is not null and r.idno is not null and not r.idno like l.id_mask)
                   -- a record under another legacy ID born another day is that other person's: a mistyped digit
                   -- leaves the birth date equal or one edit away
                   and not (l.legacy_id and p.gamma_birth = 0)
+                  -- a record under an ID a transposition away from a member's is a question about that member
+                  and (not l.near_id or exists (
+                      select 1 from _hd_near_ids as n where n.near_id = l.id_key and n.member_id = r.member_id))
                   -- a record of name_conflicts is a question about the member(s) whose ID it carries, no other
                   and (not l.name_conflict or exists (
                       select 1 from _hd_name_conflicts as c
@@ -279,7 +384,7 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                 "idno varchar, request_id varchar, member_id varchar, match_weight double, "
                 "match_probability double, band varchar, breakdown varchar)")
     _decision_keys(con, run_date, keys)
-    for table in ("lk_left", "lk_right", "_hd_plain_ids", "_hd_name_conflicts"):  # plain IDs go once used
+    for table in ("lk_left", "lk_right", "_hd_plain_ids", "_hd_name_conflicts", "_hd_near_ids"):  # plain IDs go once used
         con.sql(f"drop table if exists {table}")
     n = con.sql("select count(*) from prob_pairs").fetchall()[0][0]
     log.info("probabilistic linkage: %d records without a usable ID, %d members, %d pairs to link or review",
@@ -327,13 +432,28 @@ def quarantine_links(con, run_date: str, keys, members: pa.Table | None = None) 
         members = _member_plain(con, run_date, keys)
     con.register("_hd_q_arrow", _with_members(members, tokens, keys))
     con.sql("create or replace temp table _hd_q_plain as select * from _hd_q_arrow")
+    con.sql("create or replace temp table _hd_q_masks as select token, mask from _hd_q_arrow where mask is not null")
     con.unregister("_hd_q_arrow")
+    _quarantine_near(con, members)
     try:
         _quarantine_name_keys(con, run_date)
         return db.replace_model(con, "quarantine_links", "link/quarantine_links.sql", run_date)
     finally:
-        con.sql("drop table if exists _hd_q_plain")
-        con.sql("drop table if exists _hd_q_names")
+        for table in ("_hd_q_plain", "_hd_q_names", "_hd_q_near", "_hd_q_masks"):
+            con.sql(f"drop table if exists {table}")
+
+
+def _quarantine_near(con, members: pa.Table) -> None:
+    """Temp table `_hd_q_near` (idno, near): the members' plain valid IDs and each ID two of its characters
+    swapped that still checks (`matching.idnum.transpositions`), for the quarantined rows under such an ID."""
+    from matching.idnum import VALID, transpositions
+
+    pairs = [(n, v) for n, st in zip(members.column("norm").to_pylist(), members.column("status").to_pylist(),
+                                     strict=True) if st == VALID and n for v in transpositions(n)]
+    con.register("_hd_q_near_arrow", pa.table({"idno": pa.array([n for n, _ in pairs], pa.string()),
+                                               "near": pa.array([v for _, v in pairs], pa.string())}))
+    con.sql("create or replace temp table _hd_q_near as select distinct * from _hd_q_near_arrow")
+    con.unregister("_hd_q_near_arrow")
 
 
 def _quarantine_name_keys(con, run_date: str) -> None:
@@ -345,11 +465,13 @@ def _quarantine_name_keys(con, run_date: str) -> None:
 
     from matching.linkage.names import name_keys_frame
 
+    con.sql("create temp table if not exists _hd_q_near (idno varchar, near varchar)")  # `_quarantine_near`'s
+    con.sql("create temp table if not exists _hd_q_masks (token varchar, mask varchar)")  # and `quarantine_links`'
     rows = con.sql("""
         select distinct 'q' as side, q.name_norm from quarantine_subjects as q
         left join _hd_q_plain as p on p.token = q.id_number
         where q.run_date = $run_date and q.source <> 'requests' and q.name_norm is not null
-          and coalesce(p.status, '') not in ('valid', 'converted_15')
+          and (coalesce(p.status, '') not in ('valid', 'converted_15') or p.norm in (select near from _hd_q_near))
         union
         select distinct 'm', name_norm from stg_requests
         where run_date = $run_date and name_norm is not null and nullif(trim(authorization_no), '') is not null

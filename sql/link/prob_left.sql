@@ -13,25 +13,34 @@ with
 -- digit is another well-formed ID, never caught; compared without the ID (its birth date and region still count),
 -- such a record under a member's name waits for a person (link step) — the registration excepted, whose own
 -- question a member missing from it is (MEMBER_REGISTRATION_MISMATCH)
+-- and the records under a valid ID two characters of a member's ID swapped (`_hd_near_ids`: digits ten places apart
+-- weigh the same, so the check character does not catch the slip, whoever made it — the department or the agency):
+-- compared without the ID, such a record under the member's name waits for a person (link step), the registration
+-- excepted, as above
 records as (
-    select *, false as name_conflict, false as legacy_id from source_records
+    select *, false as name_conflict, false as legacy_id, false as near_id from source_records
     where run_date = $run_date and id_norm is null and name_norm is not null
     union all by name
-    select *, true as name_conflict, false as legacy_id from source_records
+    select *, true as name_conflict, false as legacy_id, false as near_id from source_records
     where run_date = $run_date and id_norm is not null
       and exists (select 1 from _hd_name_conflicts as c
                   where c.source = source_records.source and c.record_id = source_records.record_id)
     union all by name
-    select *, false as name_conflict, true as legacy_id from source_records
+    select *, false as name_conflict, true as legacy_id, false as near_id from source_records
     where run_date = $run_date and id_status = 'converted_15' and name_norm is not null
       and source <> 'public_security'
       and id_norm not in (select id_norm from stg_requests
                           where run_date = $run_date and id_norm is not null
                             and nullif(trim(authorization_no), '') is not null)
+    union all by name
+    select *, false as name_conflict, false as legacy_id, true as near_id from source_records
+    where run_date = $run_date and id_norm in (select near_id from _hd_near_ids) and name_norm is not null
+      and source <> 'public_security'
 ),
 
+-- an ID masked as banks deliver it (360702********1234): `mask` is the LIKE pattern of its visible characters
 cleaned as (
-    select records.*, plain_ids.norm as id_clean
+    select records.*, plain_ids.norm as id_clean, plain_ids.mask as id_mask
     from records
     left join _hd_plain_ids as plain_ids on plain_ids.token = records.id_number
 ),
@@ -65,10 +74,16 @@ final as (
         source,
         name_conflict,
         legacy_id,
+        near_id,
+        id_norm as id_key,
         name_norm as name,
-        case when length(id_clean) = 18 and not legacy_id then id_clean end as idno,
-        coalesce(try_strptime(substr(id_clean, 7, 8), '%Y%m%d')::date, ps.birth_date) as birth,
-        coalesce(vc.city, case when length(id_clean) = 18 then substr(id_clean, 1, 4) end, ps.city) as city
+        case when length(id_clean) = 18 and not legacy_id and not near_id then id_clean end as idno,
+        id_mask,
+        coalesce(try_strptime(substr(id_clean, 7, 8), '%Y%m%d')::date,
+                 try_strptime(substr(id_mask, 7, 8), '%Y%m%d')::date, ps.birth_date) as birth,
+        coalesce(vc.city, case when length(id_clean) = 18 then substr(id_clean, 1, 4) end,
+                 case when regexp_full_match(substr(id_mask, 1, 4), '[0-9]{4}') then substr(id_mask, 1, 4) end,
+                 ps.city) as city
     from cleaned
     left join vehicle_cities as vc using (record_id)
     left join registrations as ps using (record_id)

@@ -4,7 +4,9 @@
 -- not usable (wrong check character, malformed, empty) — by the name and a birth date, the keys probabilistic linkage compares: the one its partial ID
 -- carries, or the row's own (the registration's 出生日期); a row with neither an ID nor a
 -- birth date by its name alone, as linkage pairs such a record by name for a person to
--- look at (a staged twin would wait for review and keep the household from CLEAR).  Names
+-- look at (a staged twin would wait for review and keep the household from CLEAR).  A row under a valid ID
+-- two characters of a member's ID swapped (the check character cannot catch it: linkage scores its staged twin
+-- without the ID) names the member by its name and the birth date that ID carries.  Names
 -- are compared as linkage compares them (same_name below).
 -- The delivered IDs are encrypted: `_hd_q_plain` (token, plain, and `norm`/`status`
 -- normalized in Python, the tested twins of `hd_id_norm`/`hd_id_status`) lives in the
@@ -12,9 +14,10 @@
 with
 
 quarantined as (
-    select q.*, hd_id_clean(coalesce(p.plain, q.id_number)) as id_clean, p.norm, p.status
+    select q.*, hd_id_clean(coalesce(p.plain, q.id_number)) as id_clean, p.norm, p.status, k.mask
     from quarantine_subjects as q
     left join _hd_q_plain as p on p.token = q.id_number
+    left join _hd_q_masks as k on k.token = q.id_number
     -- a quarantined row of the request list is about its own household (evidence_gaps.sql,
     -- quarantined_requests), not about whoever else carries the same ID
     where q.run_date = $run_date and q.source <> 'requests'
@@ -65,6 +68,12 @@ by_partial_id as (
     select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'misread_id'
     from parsed as q inner join members as m on substr(m.idno, 1, 14) = substr(q.id_misread, 1, 14)
     where q.id_misread is not null and q.name_norm is null and substr(m.idno, 1, 17) is distinct from q.id_clean
+    union all
+    -- an ID masked as banks deliver it (360702********1234, `mask` its LIKE pattern), eight characters or more
+    -- visible, all of them the member's
+    select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'partial_id'
+    from parsed as q inner join members as m on m.idno like q.mask
+    where q.mask is not null and q.name_norm is null and length(replace(q.mask, '_', '')) >= 8
 ),
 
 -- the names linkage pairs (its blocking rules, matching.linkage.names): equal, of the same pinyin (a rare
@@ -105,6 +114,8 @@ named as (
     inner join same_name as n on n.q_name = q.name_norm
     inner join members as m on m.name_norm = n.m_name
     where q.idno is null
+       -- or a valid ID two characters of the member's swapped (`_hd_q_near`: the check character does not catch it)
+       or exists (select 1 from _hd_q_near as near where near.idno = m.idno and near.near = q.idno)
 ),
 
 by_name_birth as (
