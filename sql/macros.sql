@@ -433,3 +433,14 @@ create or replace temp macro hd_region(x) as
             case when regexp_full_match(c, '[0-9]{6}([0-9]{3}|[0-9]{6})?(\.0*)?') then substr(c, 1, 6)
                  else nullif(hd_strip_ws(x), '') end)[1]
     end;
+
+-- Assessment tables ------------------------------------------------------------
+
+-- the kinds of fact compared between two verifications (sql/assess/facts.sql) and the sources each comes from:
+-- a kind is not compared where one of its sources was missing or failed (previous_verification.sql) or a record of
+-- one named the member and was quarantined (changes.sql), either time
+create or replace temp macro hd_kind_sources() as table
+    select * from (values
+        ('vehicle', 'vehicle'), ('property', 'real_estate'), ('business', 'business_registry'),
+        ('employer', 'tax'), ('employer', 'social_insurance'), ('registration', 'public_security'),
+        ('death', 'civil_affairs')) as t(kind, source);

@@ -5,6 +5,7 @@ and small helpers that add given rows and run a model."""
 from __future__ import annotations
 
 from hedui import db
+from hedui.steps.assess import create_macros
 
 RUN = "20261128"  # window of 12 months: 2025-11-01 up to (not including) 2026-11-01
 OTHER_RUN = "20261101"
@@ -27,7 +28,7 @@ create table source_status (run_date varchar, source varchar, source_zh varchar,
     reasons_zh varchar);
 create table delivered_files (run_date varchar, source varchar, file_name varchar, rows_delivered bigint);
 create table stg_tax (run_date varchar, record_id varchar, income_item varchar, period_month date,
-    income_yuan double, tax_paid_yuan double);
+    income_yuan double, tax_paid_yuan double, withholder varchar);
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
     period_month date, benefit_yuan double, contribution_base_yuan double);
 create table stg_bank (run_date varchar, record_id varchar, balance_yuan double, institution varchar,
@@ -75,6 +76,7 @@ def connect(**policy) -> object:
     """An in-memory database with the given tables and household R1 of two authorized members."""
     con = db.connect()
     con.sql(TABLES)
+    create_macros(con)
     add_member(con, "R1", A, "张三", "本人", "SQ1", program="低保", region="360702", urban_rural="城市")
     add_member(con, "R1", B, "李四", "配偶", "SQ2")
     set_policy(con, "R1", **policy)

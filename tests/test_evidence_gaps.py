@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hedui import db
+from hedui.steps.assess import create_macros
 from hedui.steps.link import _quarantine_name_keys
 from matching.idnum import normalize_id
 
@@ -43,7 +44,7 @@ create table stg_housing_fund (run_date varchar, record_id varchar, account_stat
 create table stg_real_estate (run_date varchar, record_id varchar, use_type varchar, title_status varchar,
     floor_area_m2 double);
 create table stg_tax (run_date varchar, record_id varchar, income_item varchar, period_month date,
-    income_yuan double, tax_paid_yuan double);
+    income_yuan double, tax_paid_yuan double, withholder varchar);
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
     period_month date, benefit_yuan double, contribution_base_yuan double);
 create table stg_business_registry (run_date varchar, record_id varchar, entity_status varchar,
@@ -59,6 +60,7 @@ create table stg_public_security (run_date varchar, record_id varchar, id_norm v
 def con():
     c = db.connect()
     c.sql(TABLES)
+    create_macros(c)
     c.execute("insert into households values (?, 'R1', ['城乡居民基本养老保险'], false, ['个体工商户'], 12, 12000, ['普通二轮摩托车'], 100000, 0.08, 0.08, 0.005)",
               [RUN])
     c.execute("insert into stg_requests values (?, 'R1', 'p1:a', 'a1:x', '张三', '张三', '本人', 'SQ1', "

@@ -23,19 +23,11 @@ looked_up_both as (
     where m.id_norm is not null and not list_contains(p.members_not_compared, m.row_no)
 ),
 
--- the sources of each kind of fact (as previous_verification.sql's kind_sources)
-kind_sources as (
-    select * from (values
-        ('vehicle', 'vehicle'), ('property', 'real_estate'), ('business', 'business_registry'),
-        ('employer', 'tax'), ('employer', 'social_insurance'), ('registration', 'public_security'),
-        ('death', 'civil_affairs')) as t(kind, source)
-),
-
 -- (household, member, kind) with a record quarantined this time …
 held_now as (
     select distinct q.request_id, q.member_id, ks.kind
     from quarantine_links as q
-    inner join kind_sources as ks on ks.source = q.source
+    inner join hd_kind_sources() as ks on ks.source = q.source
     semi join previous as p on p.request_id = q.request_id
     where q.run_date = $run_date
 ),
@@ -45,7 +37,7 @@ held_then as (
     select distinct p.request_id, q.member_id, ks.kind
     from previous as p
     inner join quarantine_links as q on q.run_date = p.previous_run_date and q.request_id = p.previous_request_id
-    inner join kind_sources as ks on ks.source = q.source
+    inner join hd_kind_sources() as ks on ks.source = q.source
 ),
 
 now_facts as (

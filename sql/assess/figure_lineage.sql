@@ -27,11 +27,11 @@ window_bounds as (
 
 -- the linked tax and social-insurance rows, each read once (the month's wages below and the lineage rows both
 -- read them): a second scan of the staged table would be joined to the links again
+-- (of one withholder's rows of one item and month saying different amounts the least counts: sql/assess/macros.sql)
 tax_rows as materialized (
-    select l.request_id, l.member_id, l.source, l.record_id, t.income_item, t.period_month, t.income_yuan,
-        t.tax_paid_yuan
-    from stg_tax as t inner join links as l on l.record_id = t.record_id and l.source = 'tax'
-    where t.run_date = $run_date
+    select request_id, member_id, 'tax' as source, record_id, income_item, period_month, income_yuan,
+        tax_paid_yuan, is_kept
+    from hd_tax_rows($run_date) where not is_pending
 ),
 
 si_rows as materialized (
@@ -68,8 +68,11 @@ income_rows as (
     select t.request_id, 'INCOME_OVER_STANDARD' as figure_code, t.member_id, t.source, t.record_id,
         t.income_item as item, t.period_month, t.income_yuan as amount_yuan, t.tax_paid_yuan,
         t.period_month >= w.window_start and t.period_month < w.window_end as is_in_window,
-        list_contains(h.excluded_income_items, t.income_item) as is_excluded,
-        case when list_contains(h.excluded_income_items, t.income_item) then '按政策不计入' end as exclusion_zh
+        list_contains(h.excluded_income_items, t.income_item) or not t.is_kept as is_excluded,
+        case when list_contains(h.excluded_income_items, t.income_item) then '按政策不计入'
+             when not t.is_kept
+                 then '同一扣缴义务人同一所属期同一所得项目另有数额不同的记录，以哪行为准未知，按较小者计入' end
+            as exclusion_zh
     from tax_rows as t
     inner join window_bounds as w on w.request_id = t.request_id
     inner join households as h on h.request_id = t.request_id

@@ -39,13 +39,14 @@ window_bounds as (
 ),
 
 tax as (
-    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, t.income_item, t.period_month, hd_exact(t.income_yuan) as income_yuan,
-        hd_exact(t.tax_paid_yuan) as tax_paid_yuan
-    from stg_tax as t
-    inner join links as l on l.record_id = t.record_id and l.source = 'tax'
-    inner join window_bounds as w on w.request_id = l.request_id
-    inner join households as h on h.request_id = l.request_id
-    where t.run_date = $run_date
+    select t.request_id, t.member_id, t.is_confirmed, t.is_pending, t.income_item, t.period_month,
+        hd_exact(t.income_yuan) as income_yuan, hd_exact(t.tax_paid_yuan) as tax_paid_yuan
+    -- the linked rows (and those waiting for review); of one withholder's rows of one item and month saying
+    -- different amounts, the least only (sql/assess/macros.sql)
+    from hd_tax_rows($run_date) as t
+    inner join window_bounds as w on w.request_id = t.request_id
+    inner join households as h on h.request_id = t.request_id
+    where t.is_kept
       and t.period_month >= w.window_start and t.period_month < w.window_end
       and not list_contains(h.excluded_income_items, t.income_item)
 ),

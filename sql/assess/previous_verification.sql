@@ -38,17 +38,10 @@ latest as (
     group by request_id
 ),
 
-kind_sources as (
-    select * from (values
-        ('vehicle', 'vehicle'), ('property', 'real_estate'), ('business', 'business_registry'),
-        ('employer', 'tax'), ('employer', 'social_insurance'), ('registration', 'public_security'),
-        ('death', 'civil_affairs')) as t(kind, source)
-),
-
 kinds_not_compared as (
     select l.request_id, list(distinct ks.kind order by ks.kind) as kinds
     from latest as l
-    cross join kind_sources as ks
+    cross join hd_kind_sources() as ks
     where not exists (select 1 from source_status as s
                       where s.run_date = $run_date and s.source = ks.source and s.status = 'passed')
        or not exists (select 1 from source_status as s
