@@ -13,7 +13,7 @@ OTHER_RUN = "20261101"
 TABLES = """
 create table stg_requests (run_date varchar, request_id varchar, id_norm varchar, name varchar, relation varchar,
     authorization_no varchar, record_id varchar, program varchar, region_code varchar, urban_rural varchar,
-    request_date date, name_norm varchar);
+    request_date date, name_norm varchar, authorization_date date);
 create table household_policy (run_date varchar, request_id varchar, policy_id varchar,
     standard_monthly_yuan double, urban_standard_monthly_yuan double, income_window_months integer,
     financial_assets_limit_yuan double, count_housing_fund_balance boolean, max_residential_units integer,
@@ -86,7 +86,7 @@ def connect(**policy) -> object:
 def add_member(con, request_id, member_id, name, relation, authorization_no, *, program="低保",
                region="360702", urban_rural="城市", run_date=RUN):
     row_no = con.sql("select count(*) + 2 from stg_requests").fetchall()[0][0]
-    con.execute("insert into stg_requests values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, date '2026-11-20', ?)",
+    con.execute("insert into stg_requests values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, date '2026-11-20', ?, null)",
                 [run_date, request_id, member_id, name, relation, authorization_no, f"requests:req.csv:{row_no}",
                  program, region, urban_rural, name])
 

@@ -62,6 +62,33 @@ def build() -> World:
     w.wages(a, ["202603"], "700")
     w.rows["tax"][-1]["姓名"] = "严 四"
     case("CXT4", "CLEAR", "")
+    # --- answers of banks and insurers queried before the member authorized the look-up (授权日期 2026-11-01) -----------
+    # 50,000 yuan queried 2026-03-15: no query of this request, an old balance (was FINDINGS on it)
+    (a,) = w.household("CXB1", [("邹一", "本人")])
+    w.bank(a, "50000")
+    w.rows["bank"][-1]["查询日期"] = "20260315"
+    case("CXB1", "INCOMPLETE", "VALUE_UNKNOWN")
+    # 100 yuan queried in 2024: what the account holds now is unknown (was CLEAR)
+    (a,) = w.household("CXB2", [("邹二", "本人")])
+    w.bank(a, "100")
+    w.rows["bank"][-1]["查询日期"] = "2024-01-02"
+    case("CXB2", "INCOMPLETE", "VALUE_UNKNOWN")
+    # the same account answered again after the authorization: the new answer is weighed, the old one superseded
+    (a,) = w.household("CXB3", [("邹三", "本人")])
+    w.bank(a, "50000", account="6216000000000000333")
+    w.rows["bank"][-1]["查询日期"] = "20260315"
+    w.bank(a, "100", account="6216000000000000333")
+    case("CXB3", "CLEAR", "")
+    # a query dated after the run (2026-12-05): no date a bank answered on, the row quarantined
+    (a,) = w.household("CXB4", [("邹四", "本人")])
+    w.bank(a, "100")
+    w.rows["bank"][-1]["查询日期"] = "20261205"
+    case("CXB4", "INCOMPLETE", "RECORD_QUARANTINED")
+    # an insurer's cash value of 30,000 queried 2026-10-01 (was FINDINGS on it)
+    (a,) = w.household("CXB5", [("邹五", "本人")])
+    w.add("insurance", 投保人=a["name"], 投保人证件号=a["id"], 保单号="P6105", 险种="年金", 保单状态="有效",
+          现金价值="30000", 查询日期="2026-10-01")
+    case("CXB5", "INCOMPLETE", "VALUE_UNKNOWN")
     return w
 
 
@@ -80,7 +107,8 @@ def clear6_run(tmp_path_factory):
 
 @pytest.mark.parametrize(("rid", "outcome", "codes"), CASES, ids=[c[0] for c in CASES])
 def test_CX00_each_household_gets_the_outcome_policy_md_gives_it(clear6_run, rid, outcome, codes):
-    """CX01 (CXT*: one withholder's month delivered twice)."""
+    """CX01 (CXT*: one withholder's month delivered twice), CX02 (CXB*: answers queried before the authorization, or
+    dated after the run)."""
     assert outcomes(clear6_run)[rid] == (outcome, codes)
 
 
@@ -98,3 +126,71 @@ def test_CX01_one_withholders_month_with_two_amounts_counts_the_least_and_says_s
     assert [(a, c) for a, c, _ in lineage] == [(1900, False)] and "按较小者计入" in lineage[0][2]
     page = (clear6_run.report_dir / "households" / "CXT1.html").read_text(encoding="utf-8")
     assert "核对信息不完整" in page and "700.00 至 1,900.00" in page
+
+
+def test_CX02_an_answer_queried_before_the_authorization_is_no_balance_of_now(clear6_run):
+    """CX02 (先授权后核对; results serve the request they were made for): a bank's or insurer's answer queried before the
+    member signed the authorization is not counted, and the gap names its query date, the authorization date and the
+    old amount; an answer of the account after the authorization supersedes it."""
+    assets = dict(query(clear6_run, "select request_id, financial_assets_yuan from figures "
+                                    "where request_id like 'CXB%' and request_id <> 'CXB4'"))
+    assert assets == pytest.approx({"CXB1": 0, "CXB2": 0, "CXB3": 100, "CXB5": 0})
+    [(source, reason)] = query(clear6_run, "select source, reason_zh from evidence_gaps where request_id = 'CXB1'")
+    assert source == "bank" and "查询日期 2026-03-15 早于该成员的授权日期 2026-11-01" in reason and "50,000.00" in reason
+    assert query(clear6_run, "select count(*) from evidence_gaps where request_id = 'CXB3'") == [(0,)]
+    lineage = query(clear6_run, "select exclusion_zh from figure_lineage where request_id = 'CXB1' and not is_counted")
+    assert lineage == [("查询日期早于该成员的授权日期，不是本次核对的查询结果，不计入",)]
+
+
+# --- a re-check (动态复核) whose member has a record quarantined in either verification ---------------------------------
+NEXT = "20261228"
+
+
+def build_recheck(second: bool) -> World:
+    w = World()
+    fill(w)
+    # a car seen at the first verification whose row is quarantined at the re-check (first registered in 2027)
+    (a,) = w.household("CXR1B" if second else "CXR1", [("柏一", "本人")], program="动态复核" if second else "最低生活保障")
+    w.car(a, "150000")
+    w.rows["vehicle"][-1]["号牌号码"] = "赣B96101"
+    if second:
+        w.rows["vehicle"][-1]["初次登记日期"] = "2027-06-01"
+    # a flat whose row was quarantined at the first verification (an area of letters), read at the re-check
+    (a,) = w.household("CXR2B" if second else "CXR2", [("柏二", "本人")], program="动态复核" if second else "最低生活保障")
+    w.flat(a, "360702001001GB06102F00010001", area="90.5" if second else "九十")
+    # nothing quarantined either time: the page says nothing changed, as before
+    (a,) = w.household("CXR3B" if second else "CXR3", [("柏三", "本人")], program="动态复核" if second else "最低生活保障")
+    w.car(a, "9000", kind="普通二轮摩托车")
+    return w
+
+
+@pytest.fixture(scope="module")
+def recheck_run(tmp_path_factory):
+    inbox = tmp_path_factory.mktemp("clear6_recheck") / "inbox"
+    work = tmp_path_factory.mktemp("clear6_recheck_work")
+    for date, second in ((RUN, False), (NEXT, True)):
+        with fresh_ids(6600):  # the same people both times
+            build_recheck(second).write(inbox, date)
+        ctx = RunContext.of(inbox, work, date)
+        run(ctx)
+    return ctx
+
+
+def test_CX03_a_recheck_page_names_what_a_quarantined_record_kept_from_being_compared(recheck_run):
+    """CX03 (policy.md: the re-check lists what changed since the last verification): a member's kind of fact whose
+    record was quarantined this time or last time is not compared (changes.sql), and the page said "车辆、房产…均无变化"
+    of it; now it names the member and the kind, and why.  One definition of what is held back
+    (previous_verification.kinds_held) serves the changes and the page."""
+    held = dict(query(recheck_run, "select request_id, kinds_held from previous_verification where run_date = ?",
+                      [NEXT]))
+    assert {k: [h["kind"] for h in v] for k, v in held.items()} == {
+        "CXR1B": ["vehicle"], "CXR2B": ["property"], "CXR3B": []}
+    assert query(recheck_run, "select * from changes where run_date = ? and request_id like 'CXR%'", [NEXT]) == []
+    pages = {rid: (recheck_run.report_dir / "households" / f"{rid}.html").read_text(encoding="utf-8")
+             for rid in ("CXR1B", "CXR2B", "CXR3B")}
+    assert "未作比较：柏一的车辆（本次或上次有关于该成员的记录被隔离" in pages["CXR1B"]
+    assert "未作比较：柏二的房产（本次或上次有关于该成员的记录被隔离" in pages["CXR2B"]
+    for rid in ("CXR1B", "CXR2B"):
+        assert "均无变化" not in pages[rid] or "已作比较的情况均无变化" in pages[rid]
+        assert "车辆、房产、企业、工作单位、户籍状态均无变化" not in pages[rid]
+    assert "车辆、房产、企业、工作单位、户籍状态均无变化" in pages["CXR3B"] and "未作比较" not in pages["CXR3B"]

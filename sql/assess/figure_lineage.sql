@@ -100,16 +100,25 @@ income_rows as (
         on m.request_id = s.request_id and m.member_id = s.member_id and m.period_month = s.period_month
 ),
 
+-- the date each member signed the authorization: an answer queried before it is not counted (figures.sql)
+authorized_on as (
+    select request_id, id_norm as member_id, min(authorization_date) as authorization_date
+    from stg_requests where run_date = $run_date and id_norm is not null
+    group by all
+),
+
 asset_rows as (
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT' as figure_code, l.member_id, l.source, l.record_id,
         '银行' || coalesce(b.account_type, '') || '余额' as item, cast(null as date) as period_month,
         b.balance_yuan as amount_yuan, cast(null as double) as tax_paid_yuan, true as is_in_window,
         coalesce(b.query_date < max(b.query_date) over account or b.balance_yuan > min(b.balance_yuan) over answer,
-                 false) as is_excluded,
+                 false) or coalesce(b.query_date < au.authorization_date, false) as is_excluded,
         case when b.query_date < max(b.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
+             when b.query_date < au.authorization_date then '查询日期早于该成员的授权日期，不是本次核对的查询结果，不计入'
              when b.balance_yuan > min(b.balance_yuan) over answer
                  then '同一账户同一查询日期另有不同余额，以哪个为准未知，按较小者计入' end as exclusion_zh
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
+    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where b.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
                        b.account_type),
@@ -120,11 +129,14 @@ asset_rows as (
         null, case when s.market_value_yuan is not null or s.cash_balance_yuan is not null
                    then coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) end,
         null, true, coalesce(s.query_date < max(s.query_date) over account or s.market_value_yuan + s.cash_balance_yuan
-                             > min(s.market_value_yuan + s.cash_balance_yuan) over answer, false),
+                             > min(s.market_value_yuan + s.cash_balance_yuan) over answer, false)
+            or coalesce(s.query_date < au.authorization_date, false),
         case when s.query_date < max(s.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
+             when s.query_date < au.authorization_date then '查询日期早于该成员的授权日期，不是本次核对的查询结果，不计入'
              when s.market_value_yuan + s.cash_balance_yuan > min(s.market_value_yuan + s.cash_balance_yuan) over answer
                  then '同一账户同一查询日期另有不同数值，以哪个为准未知，按较小者计入' end
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
+    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where s.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id)),
         answer as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id), s.query_date)
@@ -132,12 +144,15 @@ asset_rows as (
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id,
         '保险现金价值（' || coalesce(i.policy_status, '') || '）', null, i.cash_value_yuan, null, true,
         coalesce(i.policy_status <> '有效', true) or coalesce(i.query_date < max(i.query_date) over account
-            or i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer, false),
+            or i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer, false)
+            or coalesce(i.query_date < au.authorization_date, false),
         case when i.query_date < max(i.query_date) over account then '同一保单另有更新的查询结果，以最新一次为准'
+             when i.query_date < au.authorization_date then '查询日期早于该成员的授权日期，不是本次核对的查询结果，不计入'
              when coalesce(i.policy_status <> '有效', true) then '保单非有效，不计入'
              when i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer
                  then '同一保单同一查询日期另有不同现金价值，以哪个为准未知，按较小者计入' end
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
+    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where i.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id)),
         answer as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id), i.query_date)

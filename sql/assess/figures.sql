@@ -206,6 +206,16 @@ income_total as (
     from income group by request_id
 ),
 
+-- the date each member signed the authorization (授权日期; of two rows of one member the earlier).  An answer of a bank,
+-- a securities registry or an insurer queried (查询日期) before it was no query of this request (先授权后核对; results
+-- serve the request they were made for and nothing else): an old balance, not the member's now.  It is not counted,
+-- and evidence_gaps.sql lists it (VALUE_UNKNOWN) where no later answer of the account was delivered
+authorized_on as (
+    select request_id, id_norm as member_id, min(authorization_date) as authorization_date
+    from stg_requests where run_date = $run_date and id_norm is not null
+    group by all
+),
+
 -- one account of a member (bank account and its type, securities account, insurance policy) answered twice
 -- (a bank queried on two days) is one account: an answer older than a later linked answer of it is not
 -- counted, never the sum of both (figure_lineage.sql marks it).  Answers of one day (or undated) all count,
@@ -220,12 +230,14 @@ bank_accounts as (
         not coalesce(b.query_date < max(b.query_date) filter (where not l.is_pending) over account, false)
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (where not l.is_pending) over answer, false)
-            as is_counted,
-        l.is_confirmed and not l.is_pending and not coalesce(b.query_date < max(b.query_date) filter (
+            and not coalesce(b.query_date < au.authorization_date, false) as is_counted,
+        l.is_confirmed and not l.is_pending and not coalesce(b.query_date < au.authorization_date, false)
+            and not coalesce(b.query_date < max(b.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (
                 where l.is_confirmed and not l.is_pending) over answer, false) as is_counted_if_rejected
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
+    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where b.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
                        b.account_type),
@@ -244,13 +256,15 @@ securities_accounts as (
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
                 s.market_value_yuan + s.cash_balance_yuan) filter (where not l.is_pending) over answer, false)
-            as is_counted,
-        l.is_confirmed and not l.is_pending and not coalesce(s.query_date < max(s.query_date) filter (
+            and not coalesce(s.query_date < au.authorization_date, false) as is_counted,
+        l.is_confirmed and not l.is_pending and not coalesce(s.query_date < au.authorization_date, false)
+            and not coalesce(s.query_date < max(s.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
                 s.market_value_yuan + s.cash_balance_yuan) filter (where l.is_confirmed and not l.is_pending)
                 over answer, false) as is_counted_if_rejected
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
+    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where s.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id)),
         answer as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id), s.query_date)
@@ -263,13 +277,16 @@ insurance_policies as (
         not coalesce(i.query_date < max(i.query_date) filter (where not l.is_pending) over account, false)
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (
-                where not l.is_pending and i.policy_status = '有效') over answer, false) as is_counted,
-        l.is_confirmed and not l.is_pending and not coalesce(i.query_date < max(i.query_date) filter (
+                where not l.is_pending and i.policy_status = '有效') over answer, false)
+            and not coalesce(i.query_date < au.authorization_date, false) as is_counted,
+        l.is_confirmed and not l.is_pending and not coalesce(i.query_date < au.authorization_date, false)
+            and not coalesce(i.query_date < max(i.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (
                 where l.is_confirmed and not l.is_pending and i.policy_status = '有效') over answer, false)
             as is_counted_if_rejected
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
+    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where i.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id)),
         answer as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id), i.query_date)
