@@ -9,6 +9,13 @@ Settled where the contract is open:
   dropped: the least counts (a finding on it stands whichever row is right), and the household's report lists the
   contradiction (VALUE_UNKNOWN), so that a household under the standard on the least is not CLEAR.  Two withholders
   in one month (two employers) are two incomes and both count, as before.
+- a scheme pays a person one benefit (待遇) a month: two rows of one scheme's month are one payment — alike, counted
+  once (a month reported again under another unit name counted a pension twice); different, the least, listed as a
+  contradiction.  Two schemes' benefits of one month are two payments.
+- an answer of a bank, securities registry or insurer queried (查询日期) before the member signed the authorization
+  (授权日期) was no query of this request (先授权后核对; results serve the request they were made for): an old balance,
+  not counted, listed (VALUE_UNKNOWN); a later answer of the account supersedes it.  A query date after the run is
+  quarantined (as before).  An undated answer is still weighed (the contract does not make the date required).
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan.
 """
@@ -37,6 +44,7 @@ def build() -> World:
     for n in range(40):
         x = {"name": f"纳税人{n}", "id": new_id()}
         w.wages(x, WINDOW, "4000")
+        w.si(x, WINDOW, "企业职工基本养老保险", "缴费", base="4000")
     # --- one withholder's month delivered twice with different amounts --------------------------------------------
     # wages of 700 a month; 2026-10 delivered again with 1,900 beside the 700 (a correction, or a wrong row): summed it
     # was 858.33 a month, FINDINGS on a value the delivery contradicts; the least counts (700), the contradiction listed
@@ -62,6 +70,24 @@ def build() -> World:
     w.wages(a, ["202603"], "700")
     w.rows["tax"][-1]["姓名"] = "严 四"
     case("CXT4", "CLEAR", "")
+    # --- one scheme's benefit (待遇) of one month delivered twice ----------------------------------------------------
+    # a pension of 760 a month; 2026-10 reported again under another unit name, the same 760: one payment (summed it
+    # was 823.33 a month, FINDINGS on a pension counted twice)
+    (a,) = w.household("CXP1", [("储一", "本人")])
+    w.si(a, WINDOW, "企业职工基本养老保险", "待遇", benefit="760")
+    w.si(a, WINDOW[-1:], "企业职工基本养老保险", "待遇", benefit="760")
+    w.rows["social_insurance"][-1]["单位名称"] = "赣州市社会保险事业管理局"
+    case("CXP1", "CLEAR", "")
+    # a pension of 700; 2026-10 also delivered as 1,900 (a correction, or a wrong row): the least counts, listed
+    (a,) = w.household("CXP2", [("储二", "本人")])
+    w.si(a, WINDOW, "企业职工基本养老保险", "待遇", benefit="700")
+    w.si(a, WINDOW[-1:], "企业职工基本养老保险", "待遇", benefit="1900")
+    case("CXP2", "INCOMPLETE", "VALUE_UNKNOWN")
+    # pension and unemployment benefit in one month: two schemes, two payments (700 + 150 = 850, as before)
+    (a,) = w.household("CXP3", [("储三", "本人")])
+    w.si(a, WINDOW, "企业职工基本养老保险", "待遇", benefit="700")
+    w.si(a, WINDOW, "失业保险", "待遇", benefit="150")
+    case("CXP3", "FINDINGS", "INCOME_OVER_STANDARD")
     # --- answers of banks and insurers queried before the member authorized the look-up (授权日期 2026-11-01) -----------
     # 50,000 yuan queried 2026-03-15: no query of this request, an old balance (was FINDINGS on it)
     (a,) = w.household("CXB1", [("邹一", "本人")])
@@ -107,7 +133,7 @@ def clear6_run(tmp_path_factory):
 
 @pytest.mark.parametrize(("rid", "outcome", "codes"), CASES, ids=[c[0] for c in CASES])
 def test_CX00_each_household_gets_the_outcome_policy_md_gives_it(clear6_run, rid, outcome, codes):
-    """CX01 (CXT*: one withholder's month delivered twice), CX02 (CXB*: answers queried before the authorization, or
+    """CX01 (CXT*: one withholder's month delivered twice), CX04 (CXP*: one scheme's benefit month twice), CX02 (CXB*: answers queried before the authorization, or
     dated after the run)."""
     assert outcomes(clear6_run)[rid] == (outcome, codes)
 
@@ -194,3 +220,17 @@ def test_CX03_a_recheck_page_names_what_a_quarantined_record_kept_from_being_com
         assert "均无变化" not in pages[rid] or "已作比较的情况均无变化" in pages[rid]
         assert "车辆、房产、企业、工作单位、户籍状态均无变化" not in pages[rid]
     assert "车辆、房产、企业、工作单位、户籍状态均无变化" in pages["CXR3B"] and "未作比较" not in pages["CXR3B"]
+
+
+def test_CX04_one_schemes_benefit_month_on_two_rows_is_one_payment(clear6_run):
+    """CX04: a scheme's benefit of one month delivered on two rows counts once (alike) or the least (different, the gap
+    naming the month, the scheme and both amounts); the lineage says why the other row is not counted."""
+    income = dict(query(clear6_run, "select request_id, income_monthly_per_capita_yuan from figures "
+                                    "where request_id like 'CXP%'"))
+    assert income == pytest.approx({"CXP1": 760, "CXP2": 700, "CXP3": 850})
+    [(reason,)] = query(clear6_run, "select reason_zh from evidence_gaps where request_id = 'CXP2' and code = "
+                                    "'VALUE_UNKNOWN' and reason_zh like '%未计入%'")
+    assert "2026-10 企业职工基本养老保险待遇" in reason and "700.00 至 1,900.00" in reason, reason
+    [(why,)] = query(clear6_run, "select exclusion_zh from figure_lineage where request_id = 'CXP1' and not is_counted "
+                                 "and is_in_window")
+    assert "不重复计入" in why

@@ -659,6 +659,26 @@ conflicting_tax as (
       and not list_contains(w.excluded_income_items, t.income_item)
 ),
 
+-- one scheme's benefit (待遇) of one month delivered on rows saying different amounts (a correction beside the
+-- original: a scheme pays once a month): which is right is unknown, figures.sql counts the least (sql/assess/macros.sql)
+conflicting_benefits as (
+    select t.request_id, t.member_id, 'social_insurance', if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'),
+        t.record_id, null, null, if(t.is_pending, l.match_weight, null), null,
+        if(t.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.scheme
+            || '待遇交付了 ' || t.n_answers || ' 种不同的金额（' || format('{:,.2f}', t.benefit_min_yuan) || ' 至 '
+            || format('{:,.2f}', t.benefit_max_yuan) || ' 元），同一险种每月只发放一次，以哪条为准未知，'
+            || case when t.is_kept then '本条按较小者计入' else '本条未计入（按较小者计入）' end
+            || '，不合计；请与社保部门核实'
+    from hd_benefit_rows($run_date) as t
+    inner join window_bounds as w on w.request_id = t.request_id
+    left join value_links as l
+        on l.record_id = t.record_id and l.source = 'social_insurance' and l.request_id = t.request_id
+       and l.member_id = t.member_id and l.is_pending
+    where t.n_answers > 1
+      and t.period_month >= w.window_start and t.period_month < w.window_end
+      and not list_contains(w.excluded_income_items, t.scheme)
+),
+
 conflicting_balances as (
     select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
         printf('同一账户同一查询日期交付了不同的%s（%.2f 元至 %.2f 元），以哪个为准未知，按较小者计入；请向交付部门核实',
@@ -683,6 +703,7 @@ gaps as (
     union all select * from value_unknown
     union all select * from conflicting_balances
     union all select * from conflicting_tax
+    union all select * from conflicting_benefits
     union all select * from stale_answers
     union all select * from doubtful_prices
     union all select * from doubtful_amounts

@@ -36,9 +36,13 @@ tax_rows as materialized (
 
 si_rows as materialized (
     select l.request_id, l.member_id, l.source, l.record_id, s.scheme, s.category, s.period_month, s.benefit_yuan,
-        s.contribution_base_yuan
+        s.contribution_base_yuan,
+        coalesce(b.is_kept, true) as is_benefit_counted  -- one benefit a scheme's month (sql/assess/macros.sql)
     from stg_social_insurance as s
     inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
+    left join hd_benefit_rows($run_date) as b
+        on b.record_id = s.record_id and b.request_id = l.request_id and b.member_id = l.member_id
+       and not b.is_pending
     where s.run_date = $run_date
 ),
 
@@ -83,11 +87,13 @@ income_rows as (
         case when s.category = '待遇' then s.benefit_yuan else s.contribution_base_yuan end,
         cast(null as double),
         s.period_month >= w.window_start and s.period_month < w.window_end,
-        case when s.category = '待遇' then list_contains(h.excluded_income_items, s.scheme)
+        case when s.category = '待遇' then list_contains(h.excluded_income_items, s.scheme) or not s.is_benefit_counted
              else s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
                  or coalesce(m.has_tax_wage, false) or s.record_id <> m.wage_record_id end,
         case
             when s.category = '待遇' and list_contains(h.excluded_income_items, s.scheme) then '按政策不计入'
+            when s.category = '待遇' and not s.is_benefit_counted
+                then '同一险种同一月份另有待遇记录（一个月只发放一次），不重复计入；数额不同时按较小者计入'
             when s.category = '待遇' then null
             when s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险') then '缴费基数不计为收入'
             when m.has_tax_wage then '该月已有计税工资，不按缴费基数估算'

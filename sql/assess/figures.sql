@@ -59,11 +59,16 @@ si as (
             when '机关事业单位养老保险' then h.si_rate_public
             when '失业保险' then h.si_rate_unemployment
             else 0
-        end as individual_rate
+        end as individual_rate,
+        -- one benefit a scheme's month: of two rows of it the least only (sql/assess/macros.sql)
+        coalesce(b.is_kept, true) as is_benefit_counted
     from stg_social_insurance as s
     inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
     inner join window_bounds as w on w.request_id = l.request_id
     inner join households as h on h.request_id = l.request_id
+    left join hd_benefit_rows($run_date) as b
+        on b.record_id = s.record_id and b.request_id = l.request_id and b.member_id = l.member_id
+       and b.is_pending = l.is_pending
     where s.run_date = $run_date
       and s.period_month >= w.window_start and s.period_month < w.window_end
 ),
@@ -158,7 +163,7 @@ income as (
     union all
     select si.request_id, si.is_confirmed, si.is_pending, 0, 0,
         sum(si.benefit_yuan) filter (
-            where si.category = '待遇'
+            where si.category = '待遇' and si.is_benefit_counted
               and not list_contains(h.excluded_income_items, si.scheme)),
         sum(si.contribution_base_yuan) filter (where si.is_wage_base and not si.has_counted_tax_wage),
         sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (

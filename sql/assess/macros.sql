@@ -50,3 +50,46 @@ final as (
 )
 
 select * from final;
+
+-- The social-insurance benefit rows (类别 待遇) linked to a member, each with whether it counts.  A scheme pays a person
+-- one benefit a month: two rows of one scheme's month (a correction beside the original, or the month reported again
+-- under another unit name) are one payment.  Alike, it counts once (summed, a pension of 700 counted 1,400); with
+-- different amounts, which is right is unknown: the least counts and evidence_gaps.sql lists the contradiction
+-- (`n_answers` > 1).  A row without 待遇金额 last (it is VALUE_UNKNOWN on its own).
+create or replace temp macro hd_benefit_rows(rd) as table
+with
+
+linked as (
+    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, s.record_id, s.scheme, s.period_month,
+        s.benefit_yuan
+    from main.stg_social_insurance as s
+    inner join (
+        select source, record_id, request_id, member_id, is_confirmed, false as is_pending
+        from main.links where run_date = rd
+        union all
+        select source, record_id, request_id, member_id, false, true
+        from main.pending_links where run_date = rd
+    ) as l on l.record_id = s.record_id and l.source = 'social_insurance'
+    where s.run_date = rd and s.category = '待遇'
+),
+
+answers as (
+    select request_id, member_id, is_pending, scheme, period_month,
+        count(*) as n_rows,
+        count(distinct benefit_yuan) as n_answers,
+        arg_min(record_id, (benefit_yuan is null, coalesce(benefit_yuan, 0), record_id)) as kept_record_id,
+        min(benefit_yuan) as benefit_min_yuan, max(benefit_yuan) as benefit_max_yuan
+    from linked
+    group by all
+),
+
+final as (
+    select t.*, a.n_answers, a.n_rows = 1 or t.record_id = a.kept_record_id as is_kept,
+        a.benefit_min_yuan, a.benefit_max_yuan
+    from linked as t
+    inner join answers as a
+        on a.request_id = t.request_id and a.member_id = t.member_id and a.is_pending = t.is_pending
+       and a.scheme is not distinct from t.scheme and a.period_month is not distinct from t.period_month
+)
+
+select * from final;
