@@ -41,7 +41,7 @@ create table stg_housing_fund (run_date varchar, record_id varchar, account_stat
 create table stg_real_estate (run_date varchar, record_id varchar, unit_no varchar, location varchar,
     use_type varchar, title_status varchar, floor_area_m2 double);
 create table stg_vehicle (run_date varchar, record_id varchar, vehicle_type varchar, plate_no varchar,
-    vehicle_status varchar, purchase_price_yuan double);
+    vehicle_status varchar, purchase_price_yuan double, first_registration_date date);
 create table stg_business_registry (run_date varchar, record_id varchar, entity_name varchar, entity_type varchar,
     entity_status varchar, role varchar, registered_capital_yuan double, subscribed_yuan double);
 create table stg_public_security (run_date varchar, record_id varchar, source varchar, person_status varchar,

@@ -12,6 +12,10 @@ Settled where the contract is open:
 - a scheme pays a person one benefit (待遇) a month: two rows of one scheme's month are one payment — alike, counted
   once (a month reported again under another unit name counted a pension twice); different, the least, listed as a
   contradiction.  Two schemes' benefits of one month are two payments.
+- a vehicle is one row (sources.md); its plate and first registration date say which (a plate kept for the next car is
+  another vehicle).  Two rows of one vehicle of which one makes a finding and the other not (正常 beside 注销, a price over
+  the limit beside one under it) leave the finding on a contradicted value: none is made, the row listed
+  (VALUE_UNKNOWN).  Rows that all make it (150,000 and 160,000 over 12,000) make it.
 - an answer of a bank, securities registry or insurer queried (查询日期) before the member signed the authorization
   (授权日期) was no query of this request (先授权后核对; results serve the request they were made for): an old balance,
   not counted, listed (VALUE_UNKNOWN); a later answer of the account supersedes it.  A query date after the run is
@@ -45,6 +49,8 @@ def build() -> World:
         x = {"name": f"纳税人{n}", "id": new_id()}
         w.wages(x, WINDOW, "4000")
         w.si(x, WINDOW, "企业职工基本养老保险", "缴费", base="4000")
+    for n in range(700):  # cars of people nobody asked about: a few cars on two rows stay under the vehicle suite's 1 %
+        w.car({"name": f"车主{n}", "id": new_id()}, "90000")
     # --- one withholder's month delivered twice with different amounts --------------------------------------------
     # wages of 700 a month; 2026-10 delivered again with 1,900 beside the 700 (a correction, or a wrong row): summed it
     # was 858.33 a month, FINDINGS on a value the delivery contradicts; the least counts (700), the contradiction listed
@@ -88,6 +94,32 @@ def build() -> World:
     w.si(a, WINDOW, "企业职工基本养老保险", "待遇", benefit="700")
     w.si(a, WINDOW, "失业保险", "待遇", benefit="150")
     case("CXP3", "FINDINGS", "INCOME_OVER_STANDARD")
+    # --- one vehicle (plate and first registration) on two rows that disagree on whether it is a finding -------------
+    # a car's price delivered as 200,000 and as 9,000 (limit 12,000): was FINDINGS on the 200,000
+    (a,) = w.household("CXV1", [("车一", "本人")])
+    w.car(a, "200000")
+    w.car(a, "9000")
+    w.rows["vehicle"][-2]["号牌号码"] = w.rows["vehicle"][-1]["号牌号码"] = "赣B96201"
+    case("CXV1", "INCOMPLETE", "VALUE_UNKNOWN")
+    # the same car 正常 and 注销: was FINDINGS on the 正常 row
+    (a,) = w.household("CXV2", [("车二", "本人")])
+    w.car(a, "150000")
+    w.car(a, "150000", status="注销")
+    w.rows["vehicle"][-2]["号牌号码"] = w.rows["vehicle"][-1]["号牌号码"] = "赣B96202"
+    case("CXV2", "INCOMPLETE", "VALUE_UNKNOWN")
+    # a plate kept for the next car: the old car (first registered 2012) 注销, the new one 正常 — two vehicles, a finding
+    (a,) = w.household("CXV3", [("车三", "本人")])
+    w.car(a, "80000", status="注销")
+    w.rows["vehicle"][-1]["初次登记日期"] = "2012-03-01"
+    w.car(a, "150000")
+    w.rows["vehicle"][-2]["号牌号码"] = w.rows["vehicle"][-1]["号牌号码"] = "赣B96203"
+    case("CXV3", "FINDINGS", "VEHICLE")
+    # two rows of one car both over the limit (150,000 and 160,000): a finding whichever is right
+    (a,) = w.household("CXV4", [("车四", "本人")])
+    w.car(a, "150000")
+    w.car(a, "160000")
+    w.rows["vehicle"][-2]["号牌号码"] = w.rows["vehicle"][-1]["号牌号码"] = "赣B96204"
+    case("CXV4", "FINDINGS", "VEHICLE")
     # --- answers of banks and insurers queried before the member authorized the look-up (授权日期 2026-11-01) -----------
     # 50,000 yuan queried 2026-03-15: no query of this request, an old balance (was FINDINGS on it)
     (a,) = w.household("CXB1", [("邹一", "本人")])
@@ -133,7 +165,8 @@ def clear6_run(tmp_path_factory):
 
 @pytest.mark.parametrize(("rid", "outcome", "codes"), CASES, ids=[c[0] for c in CASES])
 def test_CX00_each_household_gets_the_outcome_policy_md_gives_it(clear6_run, rid, outcome, codes):
-    """CX01 (CXT*: one withholder's month delivered twice), CX04 (CXP*: one scheme's benefit month twice), CX02 (CXB*: answers queried before the authorization, or
+    """CX01 (CXT*: one withholder's month delivered twice), CX04 (CXP*: one scheme's benefit month twice), CX05 (CXV*:
+    one vehicle on two rows that disagree), CX02 (CXB*: answers queried before the authorization, or
     dated after the run)."""
     assert outcomes(clear6_run)[rid] == (outcome, codes)
 
@@ -234,3 +267,13 @@ def test_CX04_one_schemes_benefit_month_on_two_rows_is_one_payment(clear6_run):
     [(why,)] = query(clear6_run, "select exclusion_zh from figure_lineage where request_id = 'CXP1' and not is_counted "
                                  "and is_in_window")
     assert "不重复计入" in why
+
+
+def test_CX05_a_vehicle_whose_rows_disagree_on_the_finding_is_listed_not_found(clear6_run):
+    """CX05: of one vehicle's two rows that disagree on whether it is a finding, no VEHICLE finding is made; the gap
+    names the plate and both rows' values."""
+    [(reason,)] = query(clear6_run, "select reason_zh from evidence_gaps where request_id = 'CXV1'")
+    assert "号牌 赣B96201" in reason and "购置价格 200,000 元" in reason and "购置价格 9,000 元" in reason, reason
+    [(reason,)] = query(clear6_run, "select reason_zh from evidence_gaps where request_id = 'CXV2'")
+    assert "正常" in reason and "注销" in reason
+    assert query(clear6_run, "select count(*) from finding_candidates where request_id in ('CXV1', 'CXV2')") == [(0,)]

@@ -50,7 +50,9 @@ create table stg_social_insurance (run_date varchar, record_id varchar, scheme v
 create table stg_business_registry (run_date varchar, record_id varchar, entity_status varchar,
     entity_type varchar, subscribed_yuan double, role varchar, entity_name varchar, registered_capital_yuan double);
 create table stg_vehicle (run_date varchar, record_id varchar, vehicle_type varchar, vehicle_status varchar, plate_no varchar,
-    purchase_price_yuan double);
+    purchase_price_yuan double, first_registration_date date);
+create table household_policy (run_date varchar, request_id varchar, vehicle_price_limit_yuan double,
+    exempt_vehicle_types varchar[]);
 create table stg_public_security (run_date varchar, record_id varchar, id_norm varchar, hukou_no varchar, relation_to_head varchar,
     person_status varchar, change_date date);
 """

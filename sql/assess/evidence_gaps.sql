@@ -679,6 +679,21 @@ conflicting_benefits as (
       and not list_contains(w.excluded_income_items, t.scheme)
 ),
 
+-- a vehicle whose rows contradict each other on whether it is a finding (正常 beside 注销, a price over the limit
+-- beside one under it): no finding is made of it (finding_candidates.sql), the row that would make one is listed
+conflicting_vehicles as (
+    select t.request_id, t.member_id, 'vehicle', if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), t.record_id,
+        null, null, if(t.is_pending, l.match_weight, null), if(t.is_pending, 'VEHICLE', null),
+        if(t.is_pending, '待人工确认的可能匹配记录：', '') || '同一车辆（号牌 ' || coalesce(t.plate_no, '空')
+            || coalesce('，初次登记日期 ' || strftime(t.first_registration_date, '%Y-%m-%d'), '') || '）交付了 '
+            || t.n_rows || ' 条不一致的记录（' || t.answers_zh || '），以哪条为准未知，未认定为情形；请与车管部门核实'
+    from hd_vehicle_rows($run_date) as t
+    left join value_links as l
+        on l.record_id = t.record_id and l.source = 'vehicle' and l.request_id = t.request_id
+       and l.member_id = t.member_id and l.is_pending
+    where t.is_contradicted and t.is_over
+),
+
 conflicting_balances as (
     select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
         printf('同一账户同一查询日期交付了不同的%s（%.2f 元至 %.2f 元），以哪个为准未知，按较小者计入；请向交付部门核实',
@@ -704,6 +719,7 @@ gaps as (
     union all select * from conflicting_balances
     union all select * from conflicting_tax
     union all select * from conflicting_benefits
+    union all select * from conflicting_vehicles
     union all select * from stale_answers
     union all select * from doubtful_prices
     union all select * from doubtful_amounts

@@ -93,3 +93,51 @@ final as (
 )
 
 select * from final;
+
+-- The vehicle rows linked to a member, each with whether it is a finding by itself (`is_over`: 正常, not exempt, over
+-- the price limit or any under a limit of 0) and whether its vehicle's rows contradict each other on it.  A vehicle
+-- (号牌号码 and 初次登记日期: a plate kept for the next car is another vehicle) is one row (sources.md); two rows of
+-- it of which one is a finding and the other not (正常 beside 注销, 200,000 beside 9,000 yuan: a correction delivered
+-- beside the original) leave it unknown which is right: a finding would rest on a contradicted value, so none is
+-- made of it (finding_candidates.sql) and evidence_gaps.sql lists the rows (`is_contradicted`).
+create or replace temp macro hd_vehicle_rows(rd) as table
+with
+
+linked as (
+    select l.request_id, l.member_id, l.is_pending, v.record_id, v.plate_no, v.vehicle_type, v.vehicle_status,
+        v.purchase_price_yuan, v.first_registration_date,
+        -- without a plate or a first registration date which rows are one vehicle is not known: each its own
+        coalesce(hd_key(v.plate_no) || ':' || v.first_registration_date, v.record_id) as vehicle_key,
+        coalesce(v.vehicle_status = '正常' and not list_contains(h.exempt_vehicle_types, v.vehicle_type)
+                 and (h.vehicle_price_limit_yuan = 0 or v.purchase_price_yuan > h.vehicle_price_limit_yuan), false)
+            as is_over
+    from main.stg_vehicle as v
+    inner join (
+        select source, record_id, request_id, member_id, false as is_pending from main.links where run_date = rd
+        union all
+        select source, record_id, request_id, member_id, true from main.pending_links where run_date = rd
+    ) as l on l.record_id = v.record_id and l.source = 'vehicle'
+    inner join main.household_policy as h on h.request_id = l.request_id and h.run_date = rd  -- (households' limits)
+    where v.run_date = rd
+),
+
+vehicles as (
+    select request_id, member_id, is_pending, vehicle_key,
+        bool_or(is_over) and not bool_and(is_over) as is_contradicted,
+        count(*) as n_rows,
+        string_agg(coalesce(vehicle_type, '类型空') || '，' || coalesce(vehicle_status, '状态空') || '，购置价格 '
+                   || coalesce(format('{:,.0f}', purchase_price_yuan) || ' 元', '空'), '；' order by record_id)
+            as answers_zh
+    from linked
+    group by all
+),
+
+final as (
+    select t.*, c.is_contradicted, c.n_rows, c.answers_zh
+    from linked as t
+    inner join vehicles as c
+        on c.request_id = t.request_id and c.member_id = t.member_id and c.is_pending = t.is_pending
+       and c.vehicle_key = t.vehicle_key
+)
+
+select * from final;
