@@ -444,3 +444,9 @@ create or replace temp macro hd_kind_sources() as table
         ('vehicle', 'vehicle'), ('property', 'real_estate'), ('business', 'business_registry'),
         ('employer', 'tax'), ('employer', 'social_insurance'), ('registration', 'public_security'),
         ('death', 'civil_affairs')) as t(kind, source);
+
+-- an answer of a bank, securities registry or insurer queried (查询日期) more than a month before the member signed the
+-- authorization (授权日期): no query of this request (先授权后核对), an old balance, not weighed (figures.sql,
+-- figure_lineage.sql, evidence_gaps.sql).  The contract sets no threshold: days off are a date written days off
+create or replace temp macro hd_predates_authorization(query_date, authorization_date) as
+    coalesce(query_date < (authorization_date - interval 1 month)::date, false);

@@ -16,10 +16,12 @@ Settled where the contract is open:
   another vehicle).  Two rows of one vehicle of which one makes a finding and the other not (正常 beside 注销, a price over
   the limit beside one under it) leave the finding on a contradicted value: none is made, the row listed
   (VALUE_UNKNOWN).  Rows that all make it (150,000 and 160,000 over 12,000) make it.
-- an answer of a bank, securities registry or insurer queried (查询日期) before the member signed the authorization
-  (授权日期) was no query of this request (先授权后核对; results serve the request they were made for): an old balance,
-  not counted, listed (VALUE_UNKNOWN); a later answer of the account supersedes it.  A query date after the run is
-  quarantined (as before).  An undated answer is still weighed (the contract does not make the date required).
+- an answer of a bank, securities registry or insurer queried (查询日期) more than a month before the member signed the
+  authorization (授权日期) was no query of this request (先授权后核对; results serve the request they were made for): an
+  old balance, not counted, listed (VALUE_UNKNOWN); a later answer of the account supersedes it.  The contract sets no
+  freshness threshold: a date a few days off is taken as written a few days off (hedui's own generator dates a query
+  a day before some authorizations), a month is no clerical slip.  A query date after the run is quarantined (as
+  before).  An undated answer is still weighed (the contract does not make the date required).
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan.
 """
@@ -145,8 +147,13 @@ def build() -> World:
     # an insurer's cash value of 30,000 queried 2026-10-01 (was FINDINGS on it)
     (a,) = w.household("CXB5", [("邹五", "本人")])
     w.add("insurance", 投保人=a["name"], 投保人证件号=a["id"], 保单号="P6105", 险种="年金", 保单状态="有效",
-          现金价值="30000", 查询日期="2026-10-01")
+          现金价值="30000", 查询日期="2026-09-01")
     case("CXB5", "INCOMPLETE", "VALUE_UNKNOWN")
+    # queried 12 days before the authorization date (a date written a few days off): weighed, FINDINGS on 50,000
+    (a,) = w.household("CXB6", [("邹六", "本人")])
+    w.bank(a, "50000")
+    w.rows["bank"][-1]["查询日期"] = "20261020"
+    case("CXB6", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
     return w
 
 
@@ -188,17 +195,18 @@ def test_CX01_one_withholders_month_with_two_amounts_counts_the_least_and_says_s
 
 
 def test_CX02_an_answer_queried_before_the_authorization_is_no_balance_of_now(clear6_run):
-    """CX02 (先授权后核对; results serve the request they were made for): a bank's or insurer's answer queried before the
-    member signed the authorization is not counted, and the gap names its query date, the authorization date and the
-    old amount; an answer of the account after the authorization supersedes it."""
+    """CX02 (先授权后核对; results serve the request they were made for): a bank's or insurer's answer queried more than a
+    month before the member signed the authorization is not counted, and the gap names its query date, the authorization
+    date and the old amount; an answer of the account after the authorization supersedes it; one queried days before
+    it is weighed."""
     assets = dict(query(clear6_run, "select request_id, financial_assets_yuan from figures "
                                     "where request_id like 'CXB%' and request_id <> 'CXB4'"))
-    assert assets == pytest.approx({"CXB1": 0, "CXB2": 0, "CXB3": 100, "CXB5": 0})
+    assert assets == pytest.approx({"CXB1": 0, "CXB2": 0, "CXB3": 100, "CXB5": 0, "CXB6": 50000})
     [(source, reason)] = query(clear6_run, "select source, reason_zh from evidence_gaps where request_id = 'CXB1'")
-    assert source == "bank" and "查询日期 2026-03-15 早于该成员的授权日期 2026-11-01" in reason and "50,000.00" in reason
+    assert source == "bank" and "查询日期 2026-03-15 早于该成员的授权日期 2026-11-01 一个月以上" in reason and "50,000.00" in reason
     assert query(clear6_run, "select count(*) from evidence_gaps where request_id = 'CXB3'") == [(0,)]
     lineage = query(clear6_run, "select exclusion_zh from figure_lineage where request_id = 'CXB1' and not is_counted")
-    assert lineage == [("查询日期早于该成员的授权日期，不是本次核对的查询结果，不计入",)]
+    assert lineage == [("查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入",)]
 
 
 # --- a re-check (动态复核) whose member has a record quarantined in either verification ---------------------------------

@@ -615,13 +615,14 @@ answers as (
     where t.run_date = $run_date and t.policy_status = '有效'
 ),
 
--- an account whose latest answer was queried (查询日期) before the member signed the authorization (授权日期): no query
+-- an account whose latest answer was queried (查询日期) more than a month before the member signed the authorization
+-- (授权日期, hd_predates_authorization): no query
 -- of this request (先授权后核对; results serve the request they were made for), an old balance; figures.sql does not
 -- count it, and what the account holds now is unknown
 stale_answers as (
     select a.request_id, a.member_id, a.source, 'VALUE_UNKNOWN', a.record_id, null, null, null, null,
         '查询日期 ' || strftime(a.query_date, '%Y-%m-%d') || ' 早于该成员的授权日期 ' || strftime(m.authorization_date, '%Y-%m-%d')
-            || '，不是本次核对的查询结果（' || a.value_zh || ' '
+            || ' 一个月以上，不是本次核对的查询结果（' || a.value_zh || ' '
             || coalesce(format('{:,.2f}', a.amount_yuan) || ' 元', '空') || '），未计入，该账户现有'
             || a.value_zh || '未知；请在授权后重新查询'
     from (select *, max(query_date) over (partition by request_id, member_id, source, account) as latest_date
@@ -630,7 +631,7 @@ stale_answers as (
         select request_id, id_norm as member_id, min(authorization_date) as authorization_date
         from stg_requests where run_date = $run_date and id_norm is not null group by all
     ) as m on m.request_id = a.request_id and m.member_id = a.member_id
-    where a.query_date = a.latest_date and a.query_date < m.authorization_date
+    where a.query_date = a.latest_date and hd_predates_authorization(a.query_date, m.authorization_date)
 ),
 
 -- one withholder's rows of one person, income item and month (所属期) saying different amounts (a correction delivered

@@ -212,7 +212,8 @@ income_total as (
 ),
 
 -- the date each member signed the authorization (授权日期; of two rows of one member the earlier).  An answer of a bank,
--- a securities registry or an insurer queried (查询日期) before it was no query of this request (先授权后核对; results
+-- a securities registry or an insurer queried (查询日期) more than a month before it (hd_predates_authorization) was no
+-- query of this request (先授权后核对; results
 -- serve the request they were made for and nothing else): an old balance, not the member's now.  It is not counted,
 -- and evidence_gaps.sql lists it (VALUE_UNKNOWN) where no later answer of the account was delivered
 authorized_on as (
@@ -235,8 +236,8 @@ bank_accounts as (
         not coalesce(b.query_date < max(b.query_date) filter (where not l.is_pending) over account, false)
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (where not l.is_pending) over answer, false)
-            and not coalesce(b.query_date < au.authorization_date, false) as is_counted,
-        l.is_confirmed and not l.is_pending and not coalesce(b.query_date < au.authorization_date, false)
+            and not hd_predates_authorization(b.query_date, au.authorization_date) as is_counted,
+        l.is_confirmed and not l.is_pending and not hd_predates_authorization(b.query_date, au.authorization_date)
             and not coalesce(b.query_date < max(b.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (
@@ -261,8 +262,8 @@ securities_accounts as (
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
                 s.market_value_yuan + s.cash_balance_yuan) filter (where not l.is_pending) over answer, false)
-            and not coalesce(s.query_date < au.authorization_date, false) as is_counted,
-        l.is_confirmed and not l.is_pending and not coalesce(s.query_date < au.authorization_date, false)
+            and not hd_predates_authorization(s.query_date, au.authorization_date) as is_counted,
+        l.is_confirmed and not l.is_pending and not hd_predates_authorization(s.query_date, au.authorization_date)
             and not coalesce(s.query_date < max(s.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
@@ -283,8 +284,8 @@ insurance_policies as (
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (
                 where not l.is_pending and i.policy_status = '有效') over answer, false)
-            and not coalesce(i.query_date < au.authorization_date, false) as is_counted,
-        l.is_confirmed and not l.is_pending and not coalesce(i.query_date < au.authorization_date, false)
+            and not hd_predates_authorization(i.query_date, au.authorization_date) as is_counted,
+        l.is_confirmed and not l.is_pending and not hd_predates_authorization(i.query_date, au.authorization_date)
             and not coalesce(i.query_date < max(i.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (
