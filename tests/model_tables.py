@@ -43,7 +43,7 @@ create table stg_real_estate (run_date varchar, record_id varchar, unit_no varch
 create table stg_vehicle (run_date varchar, record_id varchar, vehicle_type varchar, plate_no varchar,
     vehicle_status varchar, purchase_price_yuan double, first_registration_date date);
 create table stg_business_registry (run_date varchar, record_id varchar, entity_name varchar, entity_type varchar,
-    entity_status varchar, role varchar, registered_capital_yuan double, subscribed_yuan double);
+    entity_status varchar, role varchar, registered_capital_yuan double, subscribed_yuan double, credit_code varchar);
 create table stg_public_security (run_date varchar, record_id varchar, source varchar, person_status varchar,
     change_date date, hukou_no varchar, relation_to_head varchar, id_norm varchar,
     name varchar, name_norm varchar);

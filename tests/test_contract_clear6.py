@@ -16,6 +16,9 @@ Settled where the contract is open:
   another vehicle).  Two rows of one vehicle of which one makes a finding and the other not (正常 beside 注销, a price over
   the limit beside one under it) leave the finding on a contradicted value: none is made, the row listed
   (VALUE_UNKNOWN).  Rows that all make it (150,000 and 160,000 over 12,000) make it.
+- an entity (统一社会信用代码) has one 登记状态: the member's rows of it giving 存续/在业 beside 注销/吊销 leave a
+  BUSINESS_ROLE finding on a contradicted value: none is made, the active rows listed (VALUE_UNKNOWN).  Two roles of
+  one person in one entity are two rows of one state, as before.
 - an answer of a bank, securities registry or insurer queried (查询日期) more than a month before the member signed the
   authorization (授权日期) was no query of this request (先授权后核对; results serve the request they were made for): an
   old balance, not counted, listed (VALUE_UNKNOWN); a later answer of the account supersedes it.  The contract sets no
@@ -122,6 +125,19 @@ def build() -> World:
     w.car(a, "160000")
     w.rows["vehicle"][-2]["号牌号码"] = w.rows["vehicle"][-1]["号牌号码"] = "赣B96204"
     case("CXV4", "FINDINGS", "VEHICLE")
+    # --- one entity (统一社会信用代码) given two 登记状态 by the member's rows -------------------------------------------
+    # 个体工商户 delivered 在业 as its 经营者 and 注销 on a second row of the same code: was FINDINGS on the 在业 row
+    (a,) = w.household("CXE1", [("商一", "本人")])
+    w.company(a, "个体工商户", "在业", "", role="经营者", capital="")
+    w.company(a, "个体工商户", "注销", "", role="经营者", capital="")
+    w.rows["business_registry"][-1]["统一社会信用代码"] = w.rows["business_registry"][-2]["统一社会信用代码"]
+    case("CXE1", "INCOMPLETE", "VALUE_UNKNOWN")
+    # two roles in one active company (法定代表人 and 股东 of 20 万): two rows, one state — a finding as before
+    (a,) = w.household("CXE2", [("商二", "本人")])
+    w.company(a, "有限责任公司", "存续", "0", role="法定代表人")
+    w.company(a, "有限责任公司", "存续", "20")
+    w.rows["business_registry"][-1]["统一社会信用代码"] = w.rows["business_registry"][-2]["统一社会信用代码"]
+    case("CXE2", "FINDINGS", "BUSINESS_ROLE")
     # --- answers of banks and insurers queried before the member authorized the look-up (授权日期 2026-11-01) -----------
     # 50,000 yuan queried 2026-03-15: no query of this request, an old balance (was FINDINGS on it)
     (a,) = w.household("CXB1", [("邹一", "本人")])
@@ -173,7 +189,7 @@ def clear6_run(tmp_path_factory):
 @pytest.mark.parametrize(("rid", "outcome", "codes"), CASES, ids=[c[0] for c in CASES])
 def test_CX00_each_household_gets_the_outcome_policy_md_gives_it(clear6_run, rid, outcome, codes):
     """CX01 (CXT*: one withholder's month delivered twice), CX04 (CXP*: one scheme's benefit month twice), CX05 (CXV*:
-    one vehicle on two rows that disagree), CX02 (CXB*: answers queried before the authorization, or
+    one vehicle on two rows that disagree), CX06 (CXE*: one entity given two states), CX02 (CXB*: answers queried before the authorization, or
     dated after the run)."""
     assert outcomes(clear6_run)[rid] == (outcome, codes)
 
@@ -285,3 +301,11 @@ def test_CX05_a_vehicle_whose_rows_disagree_on_the_finding_is_listed_not_found(c
     [(reason,)] = query(clear6_run, "select reason_zh from evidence_gaps where request_id = 'CXV2'")
     assert "正常" in reason and "注销" in reason
     assert query(clear6_run, "select count(*) from finding_candidates where request_id in ('CXV1', 'CXV2')") == [(0,)]
+
+
+def test_CX06_an_entity_given_two_states_is_listed_not_found(clear6_run):
+    """CX06: an entity whose rows give an active and an ended 登记状态 makes no BUSINESS_ROLE finding; the gap names it,
+    its code and both states."""
+    [(reason,)] = query(clear6_run, "select reason_zh from evidence_gaps where request_id = 'CXE1'")
+    assert "统一社会信用代码 91360702MA" in reason and "在业、注销" in reason, reason
+    assert query(clear6_run, "select count(*) from finding_candidates where request_id = 'CXE1'") == [(0,)]

@@ -48,7 +48,8 @@ create table stg_tax (run_date varchar, record_id varchar, income_item varchar, 
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
     period_month date, benefit_yuan double, contribution_base_yuan double);
 create table stg_business_registry (run_date varchar, record_id varchar, entity_status varchar,
-    entity_type varchar, subscribed_yuan double, role varchar, entity_name varchar, registered_capital_yuan double);
+    entity_type varchar, subscribed_yuan double, role varchar, entity_name varchar, registered_capital_yuan double,
+    credit_code varchar);
 create table stg_vehicle (run_date varchar, record_id varchar, vehicle_type varchar, vehicle_status varchar, plate_no varchar,
     purchase_price_yuan double, first_registration_date date);
 create table household_policy (run_date varchar, request_id varchar, vehicle_price_limit_yuan double,

@@ -695,6 +695,21 @@ conflicting_vehicles as (
     where t.is_contradicted and t.is_over
 ),
 
+-- an entity the member's registry rows give an active and an ended 登记状态: no BUSINESS_ROLE finding is made of it
+-- (finding_candidates.sql), its active rows are listed
+conflicting_entities as (
+    select t.request_id, t.member_id, 'business_registry', if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'),
+        t.record_id, null, null, if(t.is_pending, l.match_weight, null), if(t.is_pending, 'BUSINESS_ROLE', null),
+        if(t.is_pending, '待人工确认的可能匹配记录：', '') || coalesce(t.entity_name, '') || '（统一社会信用代码 '
+            || t.credit_code || '）的记录交付了不同的登记状态（' || t.statuses_zh
+            || '），一个主体只有一个登记状态，以哪条为准未知，未认定为情形；请与市场监管部门核实'
+    from hd_entity_conflicts($run_date) as t
+    left join value_links as l
+        on l.record_id = t.record_id and l.source = 'business_registry' and l.request_id = t.request_id
+       and l.member_id = t.member_id and l.is_pending
+    where t.entity_status in ('存续', '在业')
+),
+
 conflicting_balances as (
     select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
         printf('同一账户同一查询日期交付了不同的%s（%.2f 元至 %.2f 元），以哪个为准未知，按较小者计入；请向交付部门核实',
@@ -721,6 +736,7 @@ gaps as (
     union all select * from conflicting_tax
     union all select * from conflicting_benefits
     union all select * from conflicting_vehicles
+    union all select * from conflicting_entities
     union all select * from stale_answers
     union all select * from doubtful_prices
     union all select * from doubtful_amounts

@@ -141,3 +141,39 @@ final as (
 )
 
 select * from final;
+
+-- The business-registry rows linked to a member whose entity (统一社会信用代码) the member's rows give two states of,
+-- active (存续/在业) beside ended (注销/吊销): an entity has one 登记状态, so which is right is unknown, and a
+-- BUSINESS_ROLE finding would rest on a contradicted value: none is made of its active rows (finding_candidates.sql),
+-- and evidence_gaps.sql lists them.  (Two roles of one person in one entity are two rows, not a contradiction.)
+create or replace temp macro hd_entity_conflicts(rd) as table
+with
+
+linked as (
+    select l.request_id, l.member_id, l.is_pending, b.record_id, b.credit_code, b.entity_name, b.entity_status
+    from main.stg_business_registry as b
+    inner join (
+        select source, record_id, request_id, member_id, false as is_pending from main.links where run_date = rd
+        union all
+        select source, record_id, request_id, member_id, true from main.pending_links where run_date = rd
+    ) as l on l.record_id = b.record_id and l.source = 'business_registry'
+    where b.run_date = rd and hd_key(b.credit_code) is not null
+),
+
+entities as (
+    select request_id, member_id, is_pending, hd_key(credit_code) as entity_key,
+        string_agg(distinct entity_status, '、' order by entity_status) as statuses_zh
+    from linked
+    group by all
+    having bool_or(entity_status in ('存续', '在业')) and bool_or(entity_status in ('注销', '吊销'))
+),
+
+final as (
+    select t.*, e.statuses_zh
+    from linked as t
+    inner join entities as e
+        on e.request_id = t.request_id and e.member_id = t.member_id and e.is_pending = t.is_pending
+       and e.entity_key = hd_key(t.credit_code)
+)
+
+select * from final;
