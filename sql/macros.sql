@@ -433,3 +433,20 @@ create or replace temp macro hd_region(x) as
             case when regexp_full_match(c, '[0-9]{6}([0-9]{3}|[0-9]{6})?(\.0*)?') then substr(c, 1, 6)
                  else nullif(hd_strip_ws(x), '') end)[1]
     end;
+
+-- Assessment tables ------------------------------------------------------------
+
+-- the kinds of fact compared between two verifications (sql/assess/facts.sql) and the sources each comes from:
+-- a kind is not compared where one of its sources was missing or failed (previous_verification.sql) or a record of
+-- one named the member and was quarantined (changes.sql), either time
+create or replace temp macro hd_kind_sources() as table
+    select * from (values
+        ('vehicle', 'vehicle'), ('property', 'real_estate'), ('business', 'business_registry'),
+        ('employer', 'tax'), ('employer', 'social_insurance'), ('registration', 'public_security'),
+        ('death', 'civil_affairs')) as t(kind, source);
+
+-- an answer of a bank, securities registry or insurer queried (查询日期) more than a month before the member signed the
+-- authorization (授权日期): no query of this request (先授权后核对), an old balance, not weighed (figures.sql,
+-- figure_lineage.sql, evidence_gaps.sql).  The contract sets no threshold: days off are a date written days off
+create or replace temp macro hd_predates_authorization(query_date, authorization_date) as
+    coalesce(query_date < (authorization_date - interval 1 month)::date, false);

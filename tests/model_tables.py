@@ -5,6 +5,7 @@ and small helpers that add given rows and run a model."""
 from __future__ import annotations
 
 from hedui import db
+from hedui.steps.assess import create_macros
 
 RUN = "20261128"  # window of 12 months: 2025-11-01 up to (not including) 2026-11-01
 OTHER_RUN = "20261101"
@@ -12,7 +13,7 @@ OTHER_RUN = "20261101"
 TABLES = """
 create table stg_requests (run_date varchar, request_id varchar, id_norm varchar, name varchar, relation varchar,
     authorization_no varchar, record_id varchar, program varchar, region_code varchar, urban_rural varchar,
-    request_date date, name_norm varchar);
+    request_date date, name_norm varchar, authorization_date date);
 create table household_policy (run_date varchar, request_id varchar, policy_id varchar,
     standard_monthly_yuan double, urban_standard_monthly_yuan double, income_window_months integer,
     financial_assets_limit_yuan double, count_housing_fund_balance boolean, max_residential_units integer,
@@ -27,7 +28,7 @@ create table source_status (run_date varchar, source varchar, source_zh varchar,
     reasons_zh varchar);
 create table delivered_files (run_date varchar, source varchar, file_name varchar, rows_delivered bigint);
 create table stg_tax (run_date varchar, record_id varchar, income_item varchar, period_month date,
-    income_yuan double, tax_paid_yuan double);
+    income_yuan double, tax_paid_yuan double, withholder varchar);
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
     period_month date, benefit_yuan double, contribution_base_yuan double);
 create table stg_bank (run_date varchar, record_id varchar, balance_yuan double, institution varchar,
@@ -40,9 +41,9 @@ create table stg_housing_fund (run_date varchar, record_id varchar, account_stat
 create table stg_real_estate (run_date varchar, record_id varchar, unit_no varchar, location varchar,
     use_type varchar, title_status varchar, floor_area_m2 double);
 create table stg_vehicle (run_date varchar, record_id varchar, vehicle_type varchar, plate_no varchar,
-    vehicle_status varchar, purchase_price_yuan double);
+    vehicle_status varchar, purchase_price_yuan double, first_registration_date date);
 create table stg_business_registry (run_date varchar, record_id varchar, entity_name varchar, entity_type varchar,
-    entity_status varchar, role varchar, registered_capital_yuan double, subscribed_yuan double);
+    entity_status varchar, role varchar, registered_capital_yuan double, subscribed_yuan double, credit_code varchar);
 create table stg_public_security (run_date varchar, record_id varchar, source varchar, person_status varchar,
     change_date date, hukou_no varchar, relation_to_head varchar, id_norm varchar,
     name varchar, name_norm varchar);
@@ -75,6 +76,7 @@ def connect(**policy) -> object:
     """An in-memory database with the given tables and household R1 of two authorized members."""
     con = db.connect()
     con.sql(TABLES)
+    create_macros(con)
     add_member(con, "R1", A, "张三", "本人", "SQ1", program="低保", region="360702", urban_rural="城市")
     add_member(con, "R1", B, "李四", "配偶", "SQ2")
     set_policy(con, "R1", **policy)
@@ -84,7 +86,7 @@ def connect(**policy) -> object:
 def add_member(con, request_id, member_id, name, relation, authorization_no, *, program="低保",
                region="360702", urban_rural="城市", run_date=RUN):
     row_no = con.sql("select count(*) + 2 from stg_requests").fetchall()[0][0]
-    con.execute("insert into stg_requests values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, date '2026-11-20', ?)",
+    con.execute("insert into stg_requests values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, date '2026-11-20', ?, null)",
                 [run_date, request_id, member_id, name, relation, authorization_no, f"requests:req.csv:{row_no}",
                  program, region, urban_rural, name])
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hedui import db
+from hedui.steps.assess import create_macros
 from hedui.steps.link import _quarantine_name_keys
 from matching.idnum import normalize_id
 
@@ -43,13 +44,16 @@ create table stg_housing_fund (run_date varchar, record_id varchar, account_stat
 create table stg_real_estate (run_date varchar, record_id varchar, use_type varchar, title_status varchar,
     floor_area_m2 double);
 create table stg_tax (run_date varchar, record_id varchar, income_item varchar, period_month date,
-    income_yuan double, tax_paid_yuan double);
+    income_yuan double, tax_paid_yuan double, withholder varchar);
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
     period_month date, benefit_yuan double, contribution_base_yuan double);
 create table stg_business_registry (run_date varchar, record_id varchar, entity_status varchar,
-    entity_type varchar, subscribed_yuan double, role varchar, entity_name varchar, registered_capital_yuan double);
+    entity_type varchar, subscribed_yuan double, role varchar, entity_name varchar, registered_capital_yuan double,
+    credit_code varchar);
 create table stg_vehicle (run_date varchar, record_id varchar, vehicle_type varchar, vehicle_status varchar, plate_no varchar,
-    purchase_price_yuan double);
+    purchase_price_yuan double, first_registration_date date);
+create table household_policy (run_date varchar, request_id varchar, vehicle_price_limit_yuan double,
+    exempt_vehicle_types varchar[]);
 create table stg_public_security (run_date varchar, record_id varchar, id_norm varchar, hukou_no varchar, relation_to_head varchar,
     person_status varchar, change_date date);
 """
@@ -59,6 +63,7 @@ create table stg_public_security (run_date varchar, record_id varchar, id_norm v
 def con():
     c = db.connect()
     c.sql(TABLES)
+    create_macros(c)
     c.execute("insert into households values (?, 'R1', ['城乡居民基本养老保险'], false, ['个体工商户'], 12, 12000, ['普通二轮摩托车'], 100000, 0.08, 0.08, 0.005)",
               [RUN])
     c.execute("insert into stg_requests values (?, 'R1', 'p1:a', 'a1:x', '张三', '张三', '本人', 'SQ1', "
@@ -70,6 +75,7 @@ def con():
         c.sql(f"alter table {table} add column program varchar default '最低生活保障'; "
               f"alter table {table} add column region_code varchar default '360702'; "
               f"alter table {table} add column urban_rural varchar default '城市'")
+    c.sql("alter table stg_requests add column authorization_date date")  # (an answer queried before it: old)
     c.sql("alter table households add column policy_id varchar default 'JX-DEMO-2026'")  # the version it is under
     c.sql("alter table households add column policy_unknown_zh varchar")  # why none is, where none is
     return c

@@ -82,7 +82,7 @@ def _values(rich: bool, **over):
         previous = SimpleNamespace(request_id="R", is_same_request=False, previous_run_date="20261028",
                                    previous_request_id="R0<", previous_outcome="CLEAR",
                                    previous_findings="VEHICLE;;UNKNOWN_CODE<", kinds_not_compared_zh="车辆<、房产",
-                                   members_not_compared_zh="张<三（360102********1234）")
+                                   members_not_compared_zh="张<三（360102********1234）", kinds_held_zh="李<四的车辆")
         values.update(
             previous=previous, finding_diff={"added": ["VEHICLE", "NEW<"], "removed": ["BUSINESS_ROLE"]},
             changes=[_row(change="added", kind="vehicle", member_label="张三（110***）", detail_zh=HOSTILE, _h="c"),
@@ -131,22 +131,29 @@ def renderers():
     {"rich": False},
     {"rich": True, "previous": SimpleNamespace(is_same_request=True, previous_run_date="d", previous_request_id="r",
                                                previous_outcome="GONE", previous_findings=None,
-                                               kinds_not_compared_zh=None, members_not_compared_zh=None),
+                                               kinds_not_compared_zh=None, members_not_compared_zh=None, kinds_held_zh=None),
      "finding_diff": {"added": [], "removed": ["VEHICLE"]}, "changes": []},
     {"rich": True, "previous": SimpleNamespace(is_same_request=False, previous_run_date="d", previous_request_id="r",
                                                previous_outcome="CLEAR", previous_findings=None,
-                                               kinds_not_compared_zh="", members_not_compared_zh="李<四（无可用身份证号）"),
+                                               kinds_not_compared_zh="", members_not_compared_zh="李<四（无可用身份证号）",
+                                               kinds_held_zh="王<五的车辆、王<五的房产"),
      "changes": []},
     {"rich": True, "previous": SimpleNamespace(is_same_request=False, previous_run_date="d", previous_request_id="r",
                                                previous_outcome="CLEAR", previous_findings=None,
-                                               kinds_not_compared_zh="工作单位", members_not_compared_zh=None),
+                                               kinds_not_compared_zh="工作单位", members_not_compared_zh=None, kinds_held_zh=None),
+     "changes": []},
+    # only a member's kind held back by a quarantined record (CX03): not "nothing changed in vehicles, property …"
+    {"rich": True, "previous": SimpleNamespace(is_same_request=False, previous_run_date="d", previous_request_id="r",
+                                               previous_outcome="CLEAR", previous_findings=None,
+                                               kinds_not_compared_zh=None, members_not_compared_zh=None,
+                                               kinds_held_zh="赵<六的车辆"),
      "changes": []},
     {"rich": True, "finding_diff": {"added": ["VEHICLE"], "removed": []}},
     # the previous outcome weighed by another policy version (a new year's notice): named with its source
     {"rich": True, "previous": SimpleNamespace(is_same_request=True, previous_run_date="d", previous_request_id="r",
                                                previous_outcome="CLEAR", previous_findings=None,
                                                previous_policy_id="JX<2025", previous_policy_source_zh="通知&（号）",
-                                               kinds_not_compared_zh=None, members_not_compared_zh=None),
+                                               kinds_not_compared_zh=None, members_not_compared_zh=None, kinds_held_zh=None),
      "changes": []},
     {"rich": False, "h": _household(program="动态复核")},  # a re-check with no earlier verification on record
     {"rich": False, "h": _household(policy_demonstration=False, wage_estimate_yuan=0.0, n_unknown_amounts=0,

@@ -104,9 +104,17 @@ def _recheck_unknown(versions, combo: tuple, year: int) -> str | None:
             f"救助项目，或在政策文件中设定适用于“{RECHECK}”的政策版本后重新核对")
 
 
+def create_macros(con) -> None:
+    """Create the assessment's table macros (sql/assess/macros.sql) on `con`, whose staged and linked tables exist:
+    DuckDB binds a table macro when it is created."""
+    con.sql(db.sql_text("assess/macros.sql"))
+
+
 def assess_run(con, run_date: str) -> dict:
     """Resolve the policies and run every model of sql/assess/ (inside the caller's transaction)."""
     counts = {"household_policy": resolve_policies(con, run_date)}
     for model in MODELS:
+        if model == "figures":  # the first model to read them, once pending_links exists
+            create_macros(con)
         counts[model] = db.replace_model(con, model, f"assess/{model}.sql", run_date)
     return counts

@@ -7,7 +7,8 @@
 -- facts in the report at all), nor "new" when he was first authorized.  Both are previous_verification.sql's.
 -- Nor a kind of fact of a member one of whose records of its sources was quarantined (quarantine_links: a record
 -- naming him whose content is unknown) this time or the previous time: a car still owned whose row was quarantined
--- now is not "no longer there" (the record is there, unread), nor one whose row was quarantined then "new".
+-- now is not "no longer there" (the record is there, unread), nor one whose row was quarantined then "new"
+-- (previous_verification.sql's kinds_held, which the page names).
 with
 
 previous as (
@@ -23,29 +24,14 @@ looked_up_both as (
     where m.id_norm is not null and not list_contains(p.members_not_compared, m.row_no)
 ),
 
--- the sources of each kind of fact (as previous_verification.sql's kind_sources)
-kind_sources as (
-    select * from (values
-        ('vehicle', 'vehicle'), ('property', 'real_estate'), ('business', 'business_registry'),
-        ('employer', 'tax'), ('employer', 'social_insurance'), ('registration', 'public_security'),
-        ('death', 'civil_affairs')) as t(kind, source)
-),
-
--- (household, member, kind) with a record quarantined this time …
-held_now as (
-    select distinct q.request_id, q.member_id, ks.kind
-    from quarantine_links as q
-    inner join kind_sources as ks on ks.source = q.source
-    semi join previous as p on p.request_id = q.request_id
-    where q.run_date = $run_date
-),
-
--- … or at the previous verification (its request, the member's ID)
-held_then as (
-    select distinct p.request_id, q.member_id, ks.kind
+-- (household, member, kind) with a record quarantined this time or at the previous verification
+-- (previous_verification.sql's kinds_held)
+held as (
+    select distinct p.request_id, m.id_norm as member_id, h.held.kind
     from previous as p
-    inner join quarantine_links as q on q.run_date = p.previous_run_date and q.request_id = p.previous_request_id
-    inner join kind_sources as ks on ks.source = q.source
+    cross join unnest(p.kinds_held) as h(held)
+    inner join stg_requests as m on m.run_date = $run_date and m.request_id = p.request_id and m.row_no = h.held.row_no
+    where m.id_norm is not null
 ),
 
 now_facts as (
@@ -69,7 +55,7 @@ added as (
     anti join then_facts as t
         on t.current_request_id = n.request_id and t.kind = n.kind
        and t.fact_key = n.fact_key and t.member_id = n.member_id
-    anti join held_then as q on q.request_id = n.request_id and q.member_id = n.member_id and q.kind = n.kind
+    anti join held as q on q.request_id = n.request_id and q.member_id = n.member_id and q.kind = n.kind
 ),
 
 removed as (
@@ -78,7 +64,7 @@ removed as (
     anti join now_facts as n
         on n.request_id = t.current_request_id and n.kind = t.kind
        and n.fact_key = t.fact_key and n.member_id = t.member_id
-    anti join held_now as q on q.request_id = t.current_request_id and q.member_id = t.member_id and q.kind = t.kind
+    anti join held as q on q.request_id = t.current_request_id and q.member_id = t.member_id and q.kind = t.kind
 ),
 
 final as (

@@ -310,9 +310,9 @@ two_heads as (
 -- the members' months with a tax wage that counts (linked, not waiting for review; a wage of 0 is a zero declaration,
 -- no wage figure): such a month takes its wage from tax, not from a contribution base (figures.sql)
 tax_wage_months as (
-    select distinct xl.request_id, xl.member_id, x.period_month
-    from stg_tax as x inner join value_links as xl on xl.record_id = x.record_id and xl.source = 'tax'
-    where x.run_date = $run_date and not xl.is_pending and x.income_item = '工资薪金所得' and x.income_yuan <> 0
+    select distinct x.request_id, x.member_id, x.period_month
+    from hd_tax_rows($run_date) as x  -- the counted row of one withholder's month (sql/assess/macros.sql)
+    where x.is_kept and not x.is_pending and x.income_item = '工资薪金所得' and x.income_yuan <> 0
 ),
 
 needed_values as (
@@ -528,10 +528,12 @@ doubtful_amounts as (
                           min(t.share_yuan) filter (where t.scheme = '机关事业单位养老保险'),
                           min(t.share_yuan) filter (where t.scheme = '失业保险')]) as share_yuan
             from (
-                select 'tax' as source, x.record_id, x.period_month, x.income_yuan,
+                -- (of one withholder's rows of a month saying different wages the least: sql/assess/macros.sql; a row
+                -- per record, as the links are joined below)
+                select distinct 'tax' as source, x.record_id, x.period_month, x.income_yuan,
                     cast(null as double) as base_yuan, cast(null as double) as share_yuan, cast(null as varchar) as scheme
-                from stg_tax as x
-                where x.run_date = $run_date and x.income_item = '工资薪金所得' and x.income_yuan > 0
+                from hd_tax_rows($run_date) as x
+                where x.is_kept and not x.is_pending and x.income_item = '工资薪金所得' and x.income_yuan > 0
                 union all
                 select 'social_insurance', s.record_id, s.period_month, null, s.contribution_base_yuan,
                     s.contribution_base_yuan * case s.scheme
@@ -613,6 +615,101 @@ answers as (
     where t.run_date = $run_date and t.policy_status = '有效'
 ),
 
+-- an account whose latest answer was queried (查询日期) more than a month before the member signed the authorization
+-- (授权日期, hd_predates_authorization): no query
+-- of this request (先授权后核对; results serve the request they were made for), an old balance; figures.sql does not
+-- count it, and what the account holds now is unknown
+stale_answers as (
+    select a.request_id, a.member_id, a.source, 'VALUE_UNKNOWN', a.record_id, null, null, null, null,
+        '查询日期 ' || strftime(a.query_date, '%Y-%m-%d') || ' 早于该成员的授权日期 ' || strftime(m.authorization_date, '%Y-%m-%d')
+            || ' 一个月以上，不是本次核对的查询结果（' || a.value_zh || ' '
+            || coalesce(format('{:,.2f}', a.amount_yuan) || ' 元', '空') || '），未计入，该账户现有'
+            || a.value_zh || '未知；请在授权后重新查询'
+    from (select *, max(query_date) over (partition by request_id, member_id, source, account) as latest_date
+          from answers) as a
+    inner join (
+        select request_id, id_norm as member_id, min(authorization_date) as authorization_date
+        from stg_requests where run_date = $run_date and id_norm is not null group by all
+    ) as m on m.request_id = a.request_id and m.member_id = a.member_id
+    where a.query_date = a.latest_date and hd_predates_authorization(a.query_date, m.authorization_date)
+),
+
+-- one withholder's rows of one person, income item and month (所属期) saying different amounts (a correction delivered
+-- beside the original: the withholder declares one a month): which is right is unknown, figures.sql counts the least
+-- (sql/assess/macros.sql), never the sum.  Linked, VALUE_UNKNOWN; waiting for review, UNCONFIRMED_LINK
+conflicting_tax as (
+    select t.request_id, t.member_id, 'tax', if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), t.record_id,
+        null, null, if(t.is_pending, l.match_weight, null), null,
+        if(t.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.income_item
+            || '（扣缴义务人' || coalesce('“' || t.withholder || '”', '未填写') || '）交付了 ' || t.n_answers
+            || ' 种不同的数额（收入额 ' || coalesce(format('{:,.2f}', t.income_min_yuan), '空')
+            || case when t.income_max_yuan > t.income_min_yuan then ' 至 ' || format('{:,.2f}', t.income_max_yuan) else '' end
+            || ' 元，已缴税额 ' || coalesce(format('{:,.2f}', t.tax_paid_min_yuan), '空')
+            || case when t.tax_paid_max_yuan > t.tax_paid_min_yuan
+                then ' 至 ' || format('{:,.2f}', t.tax_paid_max_yuan) else '' end
+            || ' 元），同一扣缴义务人每月只申报一次，以哪条为准未知，'
+            || case when t.is_kept then '本条按较小者计入' else '本条未计入（按较小者计入）' end
+            || '，不合计；请与税务部门核实'
+    from hd_tax_rows($run_date) as t
+    inner join window_bounds as w on w.request_id = t.request_id
+    left join value_links as l
+        on l.record_id = t.record_id and l.source = 'tax' and l.request_id = t.request_id
+       and l.member_id = t.member_id and l.is_pending
+    where t.n_answers > 1
+      and t.period_month >= w.window_start and t.period_month < w.window_end
+      and not list_contains(w.excluded_income_items, t.income_item)
+),
+
+-- one scheme's benefit (待遇) of one month delivered on rows saying different amounts (a correction beside the
+-- original: a scheme pays once a month): which is right is unknown, figures.sql counts the least (sql/assess/macros.sql)
+conflicting_benefits as (
+    select t.request_id, t.member_id, 'social_insurance', if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'),
+        t.record_id, null, null, if(t.is_pending, l.match_weight, null), null,
+        if(t.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.scheme
+            || '待遇交付了 ' || t.n_answers || ' 种不同的金额（' || format('{:,.2f}', t.benefit_min_yuan) || ' 至 '
+            || format('{:,.2f}', t.benefit_max_yuan) || ' 元），同一险种每月只发放一次，以哪条为准未知，'
+            || case when t.is_kept then '本条按较小者计入' else '本条未计入（按较小者计入）' end
+            || '，不合计；请与社保部门核实'
+    from hd_benefit_rows($run_date) as t
+    inner join window_bounds as w on w.request_id = t.request_id
+    left join value_links as l
+        on l.record_id = t.record_id and l.source = 'social_insurance' and l.request_id = t.request_id
+       and l.member_id = t.member_id and l.is_pending
+    where t.n_answers > 1
+      and t.period_month >= w.window_start and t.period_month < w.window_end
+      and not list_contains(w.excluded_income_items, t.scheme)
+),
+
+-- a vehicle whose rows contradict each other on whether it is a finding (正常 beside 注销, a price over the limit
+-- beside one under it): no finding is made of it (finding_candidates.sql), the row that would make one is listed
+conflicting_vehicles as (
+    select t.request_id, t.member_id, 'vehicle', if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), t.record_id,
+        null, null, if(t.is_pending, l.match_weight, null), if(t.is_pending, 'VEHICLE', null),
+        if(t.is_pending, '待人工确认的可能匹配记录：', '') || '同一车辆（号牌 ' || coalesce(t.plate_no, '空')
+            || coalesce('，初次登记日期 ' || strftime(t.first_registration_date, '%Y-%m-%d'), '') || '）交付了 '
+            || t.n_rows || ' 条不一致的记录（' || t.answers_zh || '），以哪条为准未知，未认定为情形；请与车管部门核实'
+    from hd_vehicle_rows($run_date) as t
+    left join value_links as l
+        on l.record_id = t.record_id and l.source = 'vehicle' and l.request_id = t.request_id
+       and l.member_id = t.member_id and l.is_pending
+    where t.is_contradicted and t.is_over
+),
+
+-- an entity the member's registry rows give an active and an ended 登记状态: no BUSINESS_ROLE finding is made of it
+-- (finding_candidates.sql), its active rows are listed
+conflicting_entities as (
+    select t.request_id, t.member_id, 'business_registry', if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'),
+        t.record_id, null, null, if(t.is_pending, l.match_weight, null), if(t.is_pending, 'BUSINESS_ROLE', null),
+        if(t.is_pending, '待人工确认的可能匹配记录：', '') || coalesce(t.entity_name, '') || '（统一社会信用代码 '
+            || t.credit_code || '）的记录交付了不同的登记状态（' || t.statuses_zh
+            || '），一个主体只有一个登记状态，以哪条为准未知，未认定为情形；请与市场监管部门核实'
+    from hd_entity_conflicts($run_date) as t
+    left join value_links as l
+        on l.record_id = t.record_id and l.source = 'business_registry' and l.request_id = t.request_id
+       and l.member_id = t.member_id and l.is_pending
+    where t.entity_status in ('存续', '在业')
+),
+
 conflicting_balances as (
     select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
         printf('同一账户同一查询日期交付了不同的%s（%.2f 元至 %.2f 元），以哪个为准未知，按较小者计入；请向交付部门核实',
@@ -636,6 +733,11 @@ gaps as (
     union all select * from quarantined_requests
     union all select * from value_unknown
     union all select * from conflicting_balances
+    union all select * from conflicting_tax
+    union all select * from conflicting_benefits
+    union all select * from conflicting_vehicles
+    union all select * from conflicting_entities
+    union all select * from stale_answers
     union all select * from doubtful_prices
     union all select * from doubtful_amounts
     union all select * from pending_unknown

@@ -27,18 +27,22 @@ window_bounds as (
 
 -- the linked tax and social-insurance rows, each read once (the month's wages below and the lineage rows both
 -- read them): a second scan of the staged table would be joined to the links again
+-- (of one withholder's rows of one item and month saying different amounts the least counts: sql/assess/macros.sql)
 tax_rows as materialized (
-    select l.request_id, l.member_id, l.source, l.record_id, t.income_item, t.period_month, t.income_yuan,
-        t.tax_paid_yuan
-    from stg_tax as t inner join links as l on l.record_id = t.record_id and l.source = 'tax'
-    where t.run_date = $run_date
+    select request_id, member_id, 'tax' as source, record_id, income_item, period_month, income_yuan,
+        tax_paid_yuan, is_kept
+    from hd_tax_rows($run_date) where not is_pending
 ),
 
 si_rows as materialized (
     select l.request_id, l.member_id, l.source, l.record_id, s.scheme, s.category, s.period_month, s.benefit_yuan,
-        s.contribution_base_yuan
+        s.contribution_base_yuan,
+        coalesce(b.is_kept, true) as is_benefit_counted  -- one benefit a scheme's month (sql/assess/macros.sql)
     from stg_social_insurance as s
     inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
+    left join hd_benefit_rows($run_date) as b
+        on b.record_id = s.record_id and b.request_id = l.request_id and b.member_id = l.member_id
+       and not b.is_pending
     where s.run_date = $run_date
 ),
 
@@ -68,8 +72,11 @@ income_rows as (
     select t.request_id, 'INCOME_OVER_STANDARD' as figure_code, t.member_id, t.source, t.record_id,
         t.income_item as item, t.period_month, t.income_yuan as amount_yuan, t.tax_paid_yuan,
         t.period_month >= w.window_start and t.period_month < w.window_end as is_in_window,
-        list_contains(h.excluded_income_items, t.income_item) as is_excluded,
-        case when list_contains(h.excluded_income_items, t.income_item) then '按政策不计入' end as exclusion_zh
+        list_contains(h.excluded_income_items, t.income_item) or not t.is_kept as is_excluded,
+        case when list_contains(h.excluded_income_items, t.income_item) then '按政策不计入'
+             when not t.is_kept
+                 then '同一扣缴义务人同一所属期同一所得项目另有数额不同的记录，以哪行为准未知，按较小者计入' end
+            as exclusion_zh
     from tax_rows as t
     inner join window_bounds as w on w.request_id = t.request_id
     inner join households as h on h.request_id = t.request_id
@@ -80,11 +87,13 @@ income_rows as (
         case when s.category = '待遇' then s.benefit_yuan else s.contribution_base_yuan end,
         cast(null as double),
         s.period_month >= w.window_start and s.period_month < w.window_end,
-        case when s.category = '待遇' then list_contains(h.excluded_income_items, s.scheme)
+        case when s.category = '待遇' then list_contains(h.excluded_income_items, s.scheme) or not s.is_benefit_counted
              else s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
                  or coalesce(m.has_tax_wage, false) or s.record_id <> m.wage_record_id end,
         case
             when s.category = '待遇' and list_contains(h.excluded_income_items, s.scheme) then '按政策不计入'
+            when s.category = '待遇' and not s.is_benefit_counted
+                then '同一险种同一月份另有待遇记录（一个月只发放一次），不重复计入；数额不同时按较小者计入'
             when s.category = '待遇' then null
             when s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险') then '缴费基数不计为收入'
             when m.has_tax_wage then '该月已有计税工资，不按缴费基数估算'
@@ -97,16 +106,25 @@ income_rows as (
         on m.request_id = s.request_id and m.member_id = s.member_id and m.period_month = s.period_month
 ),
 
+-- the date each member signed the authorization: an answer queried a month before it is not counted (figures.sql)
+authorized_on as (
+    select request_id, id_norm as member_id, min(authorization_date) as authorization_date
+    from stg_requests where run_date = $run_date and id_norm is not null
+    group by all
+),
+
 asset_rows as (
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT' as figure_code, l.member_id, l.source, l.record_id,
         '银行' || coalesce(b.account_type, '') || '余额' as item, cast(null as date) as period_month,
         b.balance_yuan as amount_yuan, cast(null as double) as tax_paid_yuan, true as is_in_window,
         coalesce(b.query_date < max(b.query_date) over account or b.balance_yuan > min(b.balance_yuan) over answer,
-                 false) as is_excluded,
+                 false) or hd_predates_authorization(b.query_date, au.authorization_date) as is_excluded,
         case when b.query_date < max(b.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
+             when hd_predates_authorization(b.query_date, au.authorization_date) then '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入'
              when b.balance_yuan > min(b.balance_yuan) over answer
                  then '同一账户同一查询日期另有不同余额，以哪个为准未知，按较小者计入' end as exclusion_zh
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
+    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where b.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
                        b.account_type),
@@ -117,11 +135,14 @@ asset_rows as (
         null, case when s.market_value_yuan is not null or s.cash_balance_yuan is not null
                    then coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) end,
         null, true, coalesce(s.query_date < max(s.query_date) over account or s.market_value_yuan + s.cash_balance_yuan
-                             > min(s.market_value_yuan + s.cash_balance_yuan) over answer, false),
+                             > min(s.market_value_yuan + s.cash_balance_yuan) over answer, false)
+            or hd_predates_authorization(s.query_date, au.authorization_date),
         case when s.query_date < max(s.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
+             when hd_predates_authorization(s.query_date, au.authorization_date) then '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入'
              when s.market_value_yuan + s.cash_balance_yuan > min(s.market_value_yuan + s.cash_balance_yuan) over answer
                  then '同一账户同一查询日期另有不同数值，以哪个为准未知，按较小者计入' end
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
+    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where s.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id)),
         answer as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id), s.query_date)
@@ -129,12 +150,15 @@ asset_rows as (
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id,
         '保险现金价值（' || coalesce(i.policy_status, '') || '）', null, i.cash_value_yuan, null, true,
         coalesce(i.policy_status <> '有效', true) or coalesce(i.query_date < max(i.query_date) over account
-            or i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer, false),
+            or i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer, false)
+            or hd_predates_authorization(i.query_date, au.authorization_date),
         case when i.query_date < max(i.query_date) over account then '同一保单另有更新的查询结果，以最新一次为准'
+             when hd_predates_authorization(i.query_date, au.authorization_date) then '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入'
              when coalesce(i.policy_status <> '有效', true) then '保单非有效，不计入'
              when i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer
                  then '同一保单同一查询日期另有不同现金价值，以哪个为准未知，按较小者计入' end
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
+    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where i.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id)),
         answer as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id), i.query_date)

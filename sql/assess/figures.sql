@@ -39,13 +39,14 @@ window_bounds as (
 ),
 
 tax as (
-    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, t.income_item, t.period_month, hd_exact(t.income_yuan) as income_yuan,
-        hd_exact(t.tax_paid_yuan) as tax_paid_yuan
-    from stg_tax as t
-    inner join links as l on l.record_id = t.record_id and l.source = 'tax'
-    inner join window_bounds as w on w.request_id = l.request_id
-    inner join households as h on h.request_id = l.request_id
-    where t.run_date = $run_date
+    select t.request_id, t.member_id, t.is_confirmed, t.is_pending, t.income_item, t.period_month,
+        hd_exact(t.income_yuan) as income_yuan, hd_exact(t.tax_paid_yuan) as tax_paid_yuan
+    -- the linked rows (and those waiting for review); of one withholder's rows of one item and month saying
+    -- different amounts, the least only (sql/assess/macros.sql)
+    from hd_tax_rows($run_date) as t
+    inner join window_bounds as w on w.request_id = t.request_id
+    inner join households as h on h.request_id = t.request_id
+    where t.is_kept
       and t.period_month >= w.window_start and t.period_month < w.window_end
       and not list_contains(h.excluded_income_items, t.income_item)
 ),
@@ -58,11 +59,16 @@ si as (
             when '机关事业单位养老保险' then h.si_rate_public
             when '失业保险' then h.si_rate_unemployment
             else 0
-        end as individual_rate
+        end as individual_rate,
+        -- one benefit a scheme's month: of two rows of it the least only (sql/assess/macros.sql)
+        coalesce(b.is_kept, true) as is_benefit_counted
     from stg_social_insurance as s
     inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
     inner join window_bounds as w on w.request_id = l.request_id
     inner join households as h on h.request_id = l.request_id
+    left join hd_benefit_rows($run_date) as b
+        on b.record_id = s.record_id and b.request_id = l.request_id and b.member_id = l.member_id
+       and b.is_pending = l.is_pending
     where s.run_date = $run_date
       and s.period_month >= w.window_start and s.period_month < w.window_end
 ),
@@ -157,7 +163,7 @@ income as (
     union all
     select si.request_id, si.is_confirmed, si.is_pending, 0, 0,
         sum(si.benefit_yuan) filter (
-            where si.category = '待遇'
+            where si.category = '待遇' and si.is_benefit_counted
               and not list_contains(h.excluded_income_items, si.scheme)),
         sum(si.contribution_base_yuan) filter (where si.is_wage_base and not si.has_counted_tax_wage),
         sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (
@@ -205,6 +211,17 @@ income_total as (
     from income group by request_id
 ),
 
+-- the date each member signed the authorization (授权日期; of two rows of one member the earlier).  An answer of a bank,
+-- a securities registry or an insurer queried (查询日期) more than a month before it (hd_predates_authorization) was no
+-- query of this request (先授权后核对; results
+-- serve the request they were made for and nothing else): an old balance, not the member's now.  It is not counted,
+-- and evidence_gaps.sql lists it (VALUE_UNKNOWN) where no later answer of the account was delivered
+authorized_on as (
+    select request_id, id_norm as member_id, min(authorization_date) as authorization_date
+    from stg_requests where run_date = $run_date and id_norm is not null
+    group by all
+),
+
 -- one account of a member (bank account and its type, securities account, insurance policy) answered twice
 -- (a bank queried on two days) is one account: an answer older than a later linked answer of it is not
 -- counted, never the sum of both (figure_lineage.sql marks it).  Answers of one day (or undated) all count,
@@ -219,12 +236,14 @@ bank_accounts as (
         not coalesce(b.query_date < max(b.query_date) filter (where not l.is_pending) over account, false)
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (where not l.is_pending) over answer, false)
-            as is_counted,
-        l.is_confirmed and not l.is_pending and not coalesce(b.query_date < max(b.query_date) filter (
+            and not hd_predates_authorization(b.query_date, au.authorization_date) as is_counted,
+        l.is_confirmed and not l.is_pending and not hd_predates_authorization(b.query_date, au.authorization_date)
+            and not coalesce(b.query_date < max(b.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (
                 where l.is_confirmed and not l.is_pending) over answer, false) as is_counted_if_rejected
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
+    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where b.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
                        b.account_type),
@@ -243,13 +262,15 @@ securities_accounts as (
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
                 s.market_value_yuan + s.cash_balance_yuan) filter (where not l.is_pending) over answer, false)
-            as is_counted,
-        l.is_confirmed and not l.is_pending and not coalesce(s.query_date < max(s.query_date) filter (
+            and not hd_predates_authorization(s.query_date, au.authorization_date) as is_counted,
+        l.is_confirmed and not l.is_pending and not hd_predates_authorization(s.query_date, au.authorization_date)
+            and not coalesce(s.query_date < max(s.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
                 s.market_value_yuan + s.cash_balance_yuan) filter (where l.is_confirmed and not l.is_pending)
                 over answer, false) as is_counted_if_rejected
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
+    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where s.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id)),
         answer as (partition by l.request_id, l.member_id, coalesce(s.securities_account, s.record_id), s.query_date)
@@ -262,13 +283,16 @@ insurance_policies as (
         not coalesce(i.query_date < max(i.query_date) filter (where not l.is_pending) over account, false)
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (
-                where not l.is_pending and i.policy_status = '有效') over answer, false) as is_counted,
-        l.is_confirmed and not l.is_pending and not coalesce(i.query_date < max(i.query_date) filter (
+                where not l.is_pending and i.policy_status = '有效') over answer, false)
+            and not hd_predates_authorization(i.query_date, au.authorization_date) as is_counted,
+        l.is_confirmed and not l.is_pending and not hd_predates_authorization(i.query_date, au.authorization_date)
+            and not coalesce(i.query_date < max(i.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (
                 where l.is_confirmed and not l.is_pending and i.policy_status = '有效') over answer, false)
             as is_counted_if_rejected
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
+    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where i.run_date = $run_date
     window account as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id)),
         answer as (partition by l.request_id, l.member_id, coalesce(i.policy_no, i.record_id), i.query_date)

@@ -243,6 +243,10 @@ vehicles as (
       -- finding; one waiting for review could create a finding once confirmed (UNCONFIRMED_LINK)
       and (h.vehicle_price_limit_yuan = 0 or v.purchase_price_yuan > h.vehicle_price_limit_yuan
            or (l.is_pending and v.purchase_price_yuan is null))
+      -- nor of a vehicle whose rows contradict each other on it (sql/assess/macros.sql; evidence_gaps.sql lists them)
+      and not exists (select 1 from hd_vehicle_rows($run_date) as c
+                      where c.record_id = v.record_id and c.request_id = l.request_id and c.member_id = l.member_id
+                        and c.is_pending = l.is_pending and c.is_contradicted)
 ),
 
 -- the residential units a household holds on confirmed links alone: "more units than allowed" stands on its own
@@ -301,6 +305,10 @@ business as (
       and (list_contains(h.business_always_review_types, b.entity_type)
            or b.subscribed_yuan >= h.business_contribution_limit_yuan
            or h.business_contribution_limit_yuan <= 0)
+      -- nor of an entity the member's rows give two states of (sql/assess/macros.sql; evidence_gaps.sql lists them)
+      and not exists (select 1 from hd_entity_conflicts($run_date) as c
+                      where c.record_id = b.record_id and c.request_id = l.request_id and c.member_id = l.member_id
+                        and c.is_pending = l.is_pending)
 ),
 
 -- a per-capita figure is compared as it is, not as rounded to cents: hd_yuan_over shows the cents, or

@@ -7,6 +7,10 @@
 --   members_not_compared  the request rows (row_no) of members not looked up both times: no authorization
 --                         or no usable ID in this run or in the previous one (a member not looked up has no
 --                         facts that time, which is no change)
+--   kinds_held            (request row, kind) of a member one of whose records of the kind's sources was
+--                         quarantined (quarantine_links: a record naming him whose content is unknown) in this run or
+--                         in the previous one: a car still owned whose row was quarantined now is not "no longer
+--                         there", nor one whose row was quarantined then "new"; the page says which went uncompared
 with
 
 current_households as (
@@ -38,17 +42,10 @@ latest as (
     group by request_id
 ),
 
-kind_sources as (
-    select * from (values
-        ('vehicle', 'vehicle'), ('property', 'real_estate'), ('business', 'business_registry'),
-        ('employer', 'tax'), ('employer', 'social_insurance'), ('registration', 'public_security'),
-        ('death', 'civil_affairs')) as t(kind, source)
-),
-
 kinds_not_compared as (
     select l.request_id, list(distinct ks.kind order by ks.kind) as kinds
     from latest as l
-    cross join kind_sources as ks
+    cross join hd_kind_sources() as ks
     where not exists (select 1 from source_status as s
                       where s.run_date = $run_date and s.source = ks.source and s.status = 'passed')
        or not exists (select 1 from source_status as s
@@ -72,15 +69,32 @@ members_not_compared as (
     group by l.request_id
 ),
 
+-- a member's records quarantined this time (this request) or at the previous verification (its request), by the
+-- member's ID as this run's request row carries it
+kinds_held as (
+    select l.request_id,
+        list(distinct {'row_no': m.row_no, 'kind': ks.kind} order by {'row_no': m.row_no, 'kind': ks.kind}) as held
+    from latest as l
+    inner join stg_requests as m on m.run_date = $run_date and m.request_id = l.request_id and m.id_norm is not null
+    inner join quarantine_links as q
+        on q.member_id = m.id_norm
+       and ((q.run_date = $run_date and q.request_id = l.request_id)
+            or (q.run_date = l.previous_run_date and q.request_id = l.previous_request_id))
+    inner join hd_kind_sources() as ks on ks.source = q.source
+    group by l.request_id
+),
+
 final as (
     select $run_date as run_date, l.request_id, l.previous_run_date, l.previous_request_id, l.is_same_request,
         o.outcome as previous_outcome, o.findings as previous_findings,
         coalesce(k.kinds, []::varchar[]) as kinds_not_compared,
-        coalesce(n.row_nos, []::integer[]) as members_not_compared
+        coalesce(n.row_nos, []::integer[]) as members_not_compared,
+        coalesce(q.held, []::struct(row_no integer, kind varchar)[]) as kinds_held
     from latest as l
     left join outcomes as o on o.run_date = l.previous_run_date and o.request_id = l.previous_request_id
     left join kinds_not_compared as k on k.request_id = l.request_id
     left join members_not_compared as n on n.request_id = l.request_id
+    left join kinds_held as q on q.request_id = l.request_id
 )
 
 select * from final

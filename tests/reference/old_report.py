@@ -221,6 +221,10 @@ def write_reports(con, run_date: str, out: Path, only: set[str] | None = None) -
                       key=lambda m: m["row_no"])
         p["members_not_compared_zh"] = "、".join(
             f"{m['name']}（{'无可用身份证号' if m['id_masked'] is None else m['id_masked']}）" for m in rows)
+        by_row = {m["row_no"]: m for m in members[p["request_id"]]}
+        p["kinds_held_zh"] = "、".join(  # a member's kinds whose records were quarantined either time
+            f"{by_row[h['row_no']]['name']}的{CHANGE_KIND_ZH.get(h['kind'], h['kind'])}"
+            for h in sorted(p["kinds_held"], key=lambda h: (h["row_no"], h["kind"])) if h["row_no"] in by_row)
     versions = dict(con.sql(
         "select request_id, count(distinct run_date) from outcomes "
         "where run_date <= $run_date group by request_id", params=params).fetchall())

@@ -25,7 +25,7 @@ from hedui.steps.report.display import _escape
 log = logging.getLogger(__name__)
 
 #: digests.template_fingerprint() of the templates `render_page` reproduces
-FINGERPRINT = "3f292396aee7d620"
+FINGERPRINT = "a1cf79934aae2292"
 
 
 def _join(value, d: str = "") -> str:
@@ -137,7 +137,7 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
                   f"<td>{e(kind_zh.get(c.kind, c.kind))}</td><td>{e(c.member_label)}</td>"
                   f"<td>{e(c.detail_zh)}</td></tr>")
             a("\n</table>\n")
-        elif previous.kinds_not_compared_zh or previous.members_not_compared_zh:
+        elif previous.kinds_not_compared_zh or previous.members_not_compared_zh or previous.kinds_held_zh:
             a('<p class="muted">与上次核对相比，已作比较的情况均无变化。</p>\n')
         else:
             a('<p class="muted">与上次核对相比，车辆、房产、企业、工作单位、户籍状态均无变化。</p>')
@@ -149,6 +149,10 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
         if previous.members_not_compared_zh:
             a(f'<p class="muted">未作比较的成员：{e(previous.members_not_compared_zh)}（本次或上次未查询：无授权书或无可用身份证号）。'
               "</p>")
+        a("\n")
+        if previous.kinds_held_zh:
+            a(f'<p class="muted">未作比较：{e(previous.kinds_held_zh)}（本次或上次有关于该成员的记录被隔离，内容未能核对，'
+              "无从判断有无变化）。</p>")
         a("\n")
     elif h.program == "动态复核":
         a('\n<h2>与上次核对相比（动态复核）</h2>\n<p class="muted">本平台没有该家庭（同一委托或同一申请人）的上次核对记录，'

@@ -223,16 +223,22 @@ def _differs(column):
 
 
 #: each household's previous verification, with what could not be compared with it named (the page must not
-#: say "no change" of a kind whose source was missing or failed either time, nor of a member not looked up),
+#: say "no change" of a kind whose source was missing or failed either time, nor of a member not looked up, nor of
+#: a member's kind one of whose records was quarantined either time),
 #: and the policy version its outcome was weighed by (a new year's standard alone can change an outcome)
 PREVIOUS_SQL = (
-    "select b.batch, p.* exclude (kinds_not_compared, members_not_compared), "
+    "select b.batch, p.* exclude (kinds_not_compared, members_not_compared, kinds_held), "
     "ph.policy_id as previous_policy_id, ph.policy_source_zh as previous_policy_source_zh, "
     "array_to_string(list_transform(p.kinds_not_compared, lambda k: "
     f"{_sql_case('k', CHANGE_KIND_ZH, 'k')}), '、') as kinds_not_compared_zh, "
     "(select string_agg(m.name || '（' || coalesce(m.id_masked, '无可用身份证号') || '）', '、' order by m.row_no) "
     " from stg_requests m where m.run_date = $run_date and m.request_id = p.request_id "
-    " and list_contains(p.members_not_compared, m.row_no)) as members_not_compared_zh "
+    " and list_contains(p.members_not_compared, m.row_no)) as members_not_compared_zh, "
+    # each member's kinds whose records were quarantined this time or last time (changes.sql compares them not)
+    "(select string_agg(m.name || '的' || "
+    f"{_sql_case('h.held.kind', CHANGE_KIND_ZH, 'h.held.kind')}, '、' order by m.row_no, h.held.kind) "
+    " from unnest(p.kinds_held) as h(held) join stg_requests m on m.run_date = $run_date "
+    " and m.request_id = p.request_id and m.row_no = h.held.row_no) as kinds_held_zh "
     "from previous_verification p join _report_batch b using (request_id) "
     "left join households ph on ph.run_date = p.previous_run_date and ph.request_id = p.previous_request_id "
     "where p.run_date = $run_date")

@@ -1,0 +1,179 @@
+-- Table macros of the assessment, over the run's staged and linked tables (created by hedui.steps.assess
+-- before the models, once those tables exist: DuckDB binds a table macro's body when it is created).  Tables are
+-- named with their schema (main.links): a model's CTE of the same name (its run's slice of links) would stand in.
+
+-- The tax rows linked to a member (`is_pending`: waiting for review), each with whether it counts.  A withholding
+-- agent (扣缴义务人) declares one row per person, income item and month (所属期); two rows of one such key with
+-- different amounts are a correction delivered beside the original (or a wrong one beside the right one): which is
+-- right is unknown, and summing them counts one income twice.  The row of the least net income (收入额 less 已缴税额;
+-- a row without 收入额 last, it is VALUE_UNKNOWN on its own) counts, the others do not, and evidence_gaps.sql lists
+-- the contradiction (`n_answers` > 1).  Two withholders in one month (two employers) are two incomes: both count.
+-- Rows of one key alike in their amounts (a name spelled two ways) are one answer, counted once.
+-- Aggregates of the key's group, not windows sorting every linked tax row.
+create or replace temp macro hd_tax_rows(rd) as table
+with
+
+linked as (
+    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, t.record_id, t.income_item, t.period_month,
+        t.income_yuan, t.tax_paid_yuan, t.withholder, hd_key(t.withholder) as withholder_key
+    from main.stg_tax as t
+    inner join (
+        select source, record_id, request_id, member_id, is_confirmed, false as is_pending
+        from main.links where run_date = rd
+        union all
+        select source, record_id, request_id, member_id, false, true
+        from main.pending_links where run_date = rd
+    ) as l on l.record_id = t.record_id and l.source = 'tax'
+    where t.run_date = rd
+),
+
+answers as (
+    select request_id, member_id, is_pending, income_item, period_month, withholder_key,
+        count(*) as n_rows,
+        count(distinct (income_yuan, tax_paid_yuan)) as n_answers,
+        arg_min(record_id, (income_yuan is null, coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0), record_id))
+            as kept_record_id,
+        min(income_yuan) as income_min_yuan, max(income_yuan) as income_max_yuan,
+        min(tax_paid_yuan) as tax_paid_min_yuan, max(tax_paid_yuan) as tax_paid_max_yuan
+    from linked
+    group by all
+),
+
+final as (
+    select t.*, a.n_answers, a.kept_record_id, a.n_rows = 1 or t.record_id = a.kept_record_id as is_kept,
+        a.income_min_yuan, a.income_max_yuan, a.tax_paid_min_yuan, a.tax_paid_max_yuan
+    from linked as t
+    inner join answers as a
+        on a.request_id = t.request_id and a.member_id = t.member_id and a.is_pending = t.is_pending
+       and a.income_item is not distinct from t.income_item and a.period_month is not distinct from t.period_month
+       and a.withholder_key is not distinct from t.withholder_key
+)
+
+select * from final;
+
+-- The social-insurance benefit rows (类别 待遇) linked to a member, each with whether it counts.  A scheme pays a person
+-- one benefit a month: two rows of one scheme's month (a correction beside the original, or the month reported again
+-- under another unit name) are one payment.  Alike, it counts once (summed, a pension of 700 counted 1,400); with
+-- different amounts, which is right is unknown: the least counts and evidence_gaps.sql lists the contradiction
+-- (`n_answers` > 1).  A row without 待遇金额 last (it is VALUE_UNKNOWN on its own).
+create or replace temp macro hd_benefit_rows(rd) as table
+with
+
+linked as (
+    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, s.record_id, s.scheme, s.period_month,
+        s.benefit_yuan
+    from main.stg_social_insurance as s
+    inner join (
+        select source, record_id, request_id, member_id, is_confirmed, false as is_pending
+        from main.links where run_date = rd
+        union all
+        select source, record_id, request_id, member_id, false, true
+        from main.pending_links where run_date = rd
+    ) as l on l.record_id = s.record_id and l.source = 'social_insurance'
+    where s.run_date = rd and s.category = '待遇'
+),
+
+answers as (
+    select request_id, member_id, is_pending, scheme, period_month,
+        count(*) as n_rows,
+        count(distinct benefit_yuan) as n_answers,
+        arg_min(record_id, (benefit_yuan is null, coalesce(benefit_yuan, 0), record_id)) as kept_record_id,
+        min(benefit_yuan) as benefit_min_yuan, max(benefit_yuan) as benefit_max_yuan
+    from linked
+    group by all
+),
+
+final as (
+    select t.*, a.n_answers, a.n_rows = 1 or t.record_id = a.kept_record_id as is_kept,
+        a.benefit_min_yuan, a.benefit_max_yuan
+    from linked as t
+    inner join answers as a
+        on a.request_id = t.request_id and a.member_id = t.member_id and a.is_pending = t.is_pending
+       and a.scheme is not distinct from t.scheme and a.period_month is not distinct from t.period_month
+)
+
+select * from final;
+
+-- The vehicle rows linked to a member, each with whether it is a finding by itself (`is_over`: 正常, not exempt, over
+-- the price limit or any under a limit of 0) and whether its vehicle's rows contradict each other on it.  A vehicle
+-- (号牌号码 and 初次登记日期: a plate kept for the next car is another vehicle) is one row (sources.md); two rows of
+-- it of which one is a finding and the other not (正常 beside 注销, 200,000 beside 9,000 yuan: a correction delivered
+-- beside the original) leave it unknown which is right: a finding would rest on a contradicted value, so none is
+-- made of it (finding_candidates.sql) and evidence_gaps.sql lists the rows (`is_contradicted`).
+create or replace temp macro hd_vehicle_rows(rd) as table
+with
+
+linked as (
+    select l.request_id, l.member_id, l.is_pending, v.record_id, v.plate_no, v.vehicle_type, v.vehicle_status,
+        v.purchase_price_yuan, v.first_registration_date,
+        -- without a plate or a first registration date which rows are one vehicle is not known: each its own
+        coalesce(hd_key(v.plate_no) || ':' || v.first_registration_date, v.record_id) as vehicle_key,
+        coalesce(v.vehicle_status = '正常' and not list_contains(h.exempt_vehicle_types, v.vehicle_type)
+                 and (h.vehicle_price_limit_yuan = 0 or v.purchase_price_yuan > h.vehicle_price_limit_yuan), false)
+            as is_over
+    from main.stg_vehicle as v
+    inner join (
+        select source, record_id, request_id, member_id, false as is_pending from main.links where run_date = rd
+        union all
+        select source, record_id, request_id, member_id, true from main.pending_links where run_date = rd
+    ) as l on l.record_id = v.record_id and l.source = 'vehicle'
+    inner join main.household_policy as h on h.request_id = l.request_id and h.run_date = rd  -- (households' limits)
+    where v.run_date = rd
+),
+
+vehicles as (
+    select request_id, member_id, is_pending, vehicle_key,
+        bool_or(is_over) and not bool_and(is_over) as is_contradicted,
+        count(*) as n_rows,
+        string_agg(coalesce(vehicle_type, '类型空') || '，' || coalesce(vehicle_status, '状态空') || '，购置价格 '
+                   || coalesce(format('{:,.0f}', purchase_price_yuan) || ' 元', '空'), '；' order by record_id)
+            as answers_zh
+    from linked
+    group by all
+),
+
+final as (
+    select t.*, c.is_contradicted, c.n_rows, c.answers_zh
+    from linked as t
+    inner join vehicles as c
+        on c.request_id = t.request_id and c.member_id = t.member_id and c.is_pending = t.is_pending
+       and c.vehicle_key = t.vehicle_key
+)
+
+select * from final;
+
+-- The business-registry rows linked to a member whose entity (统一社会信用代码) the member's rows give two states of,
+-- active (存续/在业) beside ended (注销/吊销): an entity has one 登记状态, so which is right is unknown, and a
+-- BUSINESS_ROLE finding would rest on a contradicted value: none is made of its active rows (finding_candidates.sql),
+-- and evidence_gaps.sql lists them.  (Two roles of one person in one entity are two rows, not a contradiction.)
+create or replace temp macro hd_entity_conflicts(rd) as table
+with
+
+linked as (
+    select l.request_id, l.member_id, l.is_pending, b.record_id, b.credit_code, b.entity_name, b.entity_status
+    from main.stg_business_registry as b
+    inner join (
+        select source, record_id, request_id, member_id, false as is_pending from main.links where run_date = rd
+        union all
+        select source, record_id, request_id, member_id, true from main.pending_links where run_date = rd
+    ) as l on l.record_id = b.record_id and l.source = 'business_registry'
+    where b.run_date = rd and hd_key(b.credit_code) is not null
+),
+
+entities as (
+    select request_id, member_id, is_pending, hd_key(credit_code) as entity_key,
+        string_agg(distinct entity_status, '、' order by entity_status) as statuses_zh
+    from linked
+    group by all
+    having bool_or(entity_status in ('存续', '在业')) and bool_or(entity_status in ('注销', '吊销'))
+),
+
+final as (
+    select t.*, e.statuses_zh
+    from linked as t
+    inner join entities as e
+        on e.request_id = t.request_id and e.member_id = t.member_id and e.is_pending = t.is_pending
+       and e.entity_key = hd_key(t.credit_code)
+)
+
+select * from final;
