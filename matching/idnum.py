@@ -160,3 +160,49 @@ def transpositions(id18: str) -> list[str]:
                 if not 6 <= i < 14 or _real_birth_date(s[6:14]):
                     out.append(s)
     return out
+
+
+def _real_births(b):
+    """Whether each row of `b` (an n × 8 array of ASCII digits, YYYYMMDD) is a real date of _BIRTH_YEARS."""
+    import numpy as np
+
+    d = b.astype(np.int64) - 48
+    y, mo, da = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3], d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    days = np.array((31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31))[np.clip(mo - 1, 0, 11)] + ((mo == 2) & leap)
+    return (y >= _BIRTH_YEARS.start) & (y < _BIRTH_YEARS.stop) & (mo >= 1) & (mo <= 12) & (da >= 1) & (da <= days)
+
+
+def transposition_pairs(ids) -> tuple[list[str], list[str]]:
+    """(id, near) for every valid 18-character ID of `ids` and each of its :func:`transpositions` (the same set),
+    computed over all of them at once in numpy: a Python loop per ID cost ≈ 20 µs, a second per 50,000 members."""
+    import numpy as np
+
+    body = [s for s in ids if s and len(s) == 18 and s.isascii()]
+    if not body:
+        return [], []
+    m = np.array(body, dtype="S18").view(np.uint8).reshape(-1, 18)
+    ok = ((m[:, :17] >= 48) & (m[:, :17] <= 57)).all(1) & (((m[:, 17] >= 48) & (m[:, 17] <= 57)) | (m[:, 17] == 88))
+    weights = np.array(WEIGHTS, dtype=np.int64)
+    checks = np.frombuffer(CHECK_CHARS.encode(), dtype=np.uint8)
+    digits = m[:, :17].astype(np.int64) - 48
+    total = (digits * weights).sum(1)
+    ok &= checks[total % 11] == m[:, 17]
+    m, digits, total = m[ok], digits[ok], total[ok]
+    src, near = [], []
+
+    def add(rows, i: int, j: int, births: bool) -> None:
+        s = m[rows].copy()
+        s[:, [i, j]] = s[:, [j, i]]
+        keep = _real_births(s[:, 6:14]) if births else slice(None)
+        src.append(m[rows][keep])
+        near.append(s[keep])
+
+    for i, j in _SAME_WEIGHT:
+        add(m[:, i] != m[:, j], i, j, 6 <= i < 14 or 6 <= j < 14)
+    last = m[:, 17].astype(np.int64) - 48
+    for i in range(17):
+        moved = checks[(total + (last - digits[:, i]) * weights[i]) % 11] == m[:, i]
+        add((m[:, 17] != 88) & (digits[:, i] != last) & moved, i, 17, 6 <= i < 14)
+    as_text = lambda parts: np.concatenate(parts).view("S18").ravel().astype(str).tolist()  # noqa: E731
+    return as_text(src), as_text(near)

@@ -221,3 +221,23 @@ def test_LQ09_a_quarantined_row_without_a_name_under_the_member_s_masked_id_name
     assert outcomes(ctx)["LQ09"] == world.expected["LQ09"]
     assert query(ctx, "select source, method from quarantine_links where run_date = ? and request_id = 'LQ09'",
                  [RUN]) == [("bank", "partial_id")]
+
+
+def test_LQ10_transposition_pairs_are_transpositions_of_every_id_at_once():
+    """LQ10: the link step takes the near IDs of every member at once (`transposition_pairs`, numpy); they are exactly
+    `transpositions` of each valid ID, and nothing for anything else (a wrong check character, 17 characters,
+    full-width digits, None)."""
+    import random
+
+    from matching.idnum import CHECK_CHARS, WEIGHTS, transposition_pairs, transpositions
+
+    rnd = random.Random(7)
+    ids = []
+    for _ in range(3000):
+        body = (f"{rnd.choice(['360102', '110101', '360702', '131001'])}{rnd.randint(1900, 2024)}"
+                f"{rnd.randint(1, 12):02d}{rnd.randint(1, 31):02d}{rnd.randint(0, 999):03d}")
+        ids.append(body + CHECK_CHARS[sum(int(c) * w for c, w in zip(body, WEIGHTS, strict=True)) % 11])
+    ids += ["36010219900101123X", "36010219900101123Y", "3601021990010112", "３６０１０２１９９００１０１１２３Ｘ", "", None]
+    src, near = transposition_pairs(ids)
+    assert set(zip(src, near, strict=True)) == {(i, v) for i in ids if i for v in transpositions(i)}
+    assert len(src) > 3000 and transposition_pairs([None, "x" * 18]) == ([], [])

@@ -13,9 +13,11 @@ import re
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hedui import db
 from hedui.resources import package_path
+from matching.idnum import transposition_pairs
 
 log = logging.getLogger(__name__)
 
@@ -137,14 +139,23 @@ def near_ids(members: pa.Table, keys) -> pa.Table:
     """(token, near): for each authorized member's valid ID (its token), the IDs two of its characters swapped that
     still check (`matching.idnum.transpositions`) — a typist's slip on either side, the member's or a department's —
     as the working tables key them: pseudonyms, and the plain form too (a database filled before protection)."""
-    from matching.idnum import VALID, transpositions
+    rows = _valid_members(members)
+    idno, near = transposition_pairs(pc.unique(rows.column("norm")).to_pylist())
+    pairs = rows.select(["token", "norm"]).join(pa.table({"norm": pa.array(idno, pa.string()),
+                                                          "near": pa.array(near, pa.string())}), "norm")
+    plain = pc.unique(pairs.column("near")).to_pylist()  # one pseudonym per near ID, however many rows name it
+    pseudonym = pa.table({"near": pa.array(plain, pa.string()), "p": pa.array(keys.pseudonyms(plain), pa.string())})
+    both = pairs.join(pseudonym, "near")
+    return pa.table({"token": pa.concat_arrays([both.column("token").combine_chunks()] * 2),
+                     "near": pa.concat_arrays([both.column("near").combine_chunks(), both.column("p").combine_chunks()])})
 
-    pairs = [(t, v) for t, n, st in zip(members.column("token").to_pylist(), members.column("norm").to_pylist(),
-                                         members.column("status").to_pylist(), strict=True)
-             if st == VALID and n for v in transpositions(n)]
-    plain = [v for _, v in pairs]
-    return pa.table({"token": pa.array([t for t, _ in pairs] * 2, pa.string()),
-                     "near": pa.array(plain + keys.pseudonyms(plain), pa.string())})
+
+def _valid_members(members: pa.Table) -> pa.Table:
+    """The member rows whose normalized ID is a valid 18-character one."""
+    from matching.idnum import VALID
+
+    return members.filter(pc.and_(pc.equal(members.column("status"), VALID),
+                                  pc.greater(pc.utf8_length(members.column("norm")), 0)))
 
 
 def _near_table(con, run_date: str, members: pa.Table, keys) -> None:
@@ -446,12 +457,8 @@ def quarantine_links(con, run_date: str, keys, members: pa.Table | None = None) 
 def _quarantine_near(con, members: pa.Table) -> None:
     """Temp table `_hd_q_near` (idno, near): the members' plain valid IDs and each ID two of its characters
     swapped that still checks (`matching.idnum.transpositions`), for the quarantined rows under such an ID."""
-    from matching.idnum import VALID, transpositions
-
-    pairs = [(n, v) for n, st in zip(members.column("norm").to_pylist(), members.column("status").to_pylist(),
-                                     strict=True) if st == VALID and n for v in transpositions(n)]
-    con.register("_hd_q_near_arrow", pa.table({"idno": pa.array([n for n, _ in pairs], pa.string()),
-                                               "near": pa.array([v for _, v in pairs], pa.string())}))
+    idno, near = transposition_pairs(pc.unique(_valid_members(members).column("norm")).to_pylist())
+    con.register("_hd_q_near_arrow", pa.table({"idno": pa.array(idno, pa.string()), "near": pa.array(near, pa.string())}))
     con.sql("create or replace temp table _hd_q_near as select distinct * from _hd_q_near_arrow")
     con.unregister("_hd_q_near_arrow")
 
