@@ -104,17 +104,35 @@ def _recheck_unknown(versions, combo: tuple, year: int) -> str | None:
             f"救助项目，或在政策文件中设定适用于“{RECHECK}”的政策版本后重新核对")
 
 
-def create_macros(con) -> None:
+#: the table macros several models read (hd_tax_rows five times, hd_benefit_rows three): computed once per run
+MATERIALIZED = ("hd_tax_rows", "hd_benefit_rows")
+
+
+def create_macros(con, run_date: str | None = None) -> None:
     """Create the assessment's table macros (sql/assess/macros.sql) on `con`, whose staged and linked tables exist:
-    DuckDB binds a table macro when it is created."""
+    DuckDB binds a table macro when it is created.  With `run_date`, the MATERIALIZED macros' rows of that run are
+    computed once into temp tables and the macros then read those (for that run only: assess_run's models)."""
     con.sql(db.sql_text("assess/macros.sql"))
+    if run_date is None:
+        return
+    for macro in MATERIALIZED:
+        con.execute(f"create or replace temp table _{macro} as select * from {macro}($run_date)", {"run_date": run_date})
+        con.sql(f"create or replace temp macro {macro}(rd) as table select * from _{macro}")
+
+
+def drop_materialized(con) -> None:
+    for macro in MATERIALIZED:
+        con.sql(f"drop table if exists _{macro}")
 
 
 def assess_run(con, run_date: str) -> dict:
     """Resolve the policies and run every model of sql/assess/ (inside the caller's transaction)."""
     counts = {"household_policy": resolve_policies(con, run_date)}
-    for model in MODELS:
-        if model == "figures":  # the first model to read them, once pending_links exists
-            create_macros(con)
-        counts[model] = db.replace_model(con, model, f"assess/{model}.sql", run_date)
+    try:
+        for model in MODELS:
+            if model == "figures":  # the first model to read them, once pending_links exists
+                create_macros(con, run_date)
+            counts[model] = db.replace_model(con, model, f"assess/{model}.sql", run_date)
+    finally:
+        drop_materialized(con)
     return counts
