@@ -140,14 +140,17 @@ def near_ids(members: pa.Table, keys) -> pa.Table:
     still check (`matching.idnum.transpositions`) — a typist's slip on either side, the member's or a department's —
     as the working tables key them: pseudonyms, and the plain form too (a database filled before protection)."""
     rows = _valid_members(members)
-    idno, near = transposition_pairs(pc.unique(rows.column("norm")).to_pylist())
-    pairs = rows.select(["token", "norm"]).join(pa.table({"norm": pa.array(idno, pa.string()),
-                                                          "near": pa.array(near, pa.string())}), "norm")
-    plain = pc.unique(pairs.column("near")).to_pylist()  # one pseudonym per near ID, however many rows name it
-    pseudonym = pa.table({"near": pa.array(plain, pa.string()), "p": pa.array(keys.pseudonyms(plain), pa.string())})
-    both = pairs.join(pseudonym, "near")
-    return pa.table({"token": pa.concat_arrays([both.column("token").combine_chunks()] * 2),
-                     "near": pa.concat_arrays([both.column("near").combine_chunks(), both.column("p").combine_chunks()])})
+    norms = pc.unique(rows.column("norm"))
+    idno, near = transposition_pairs(norms.to_pylist())
+    idno, near = pa.array(idno, pa.string()), pa.array(near, pa.string())
+    if len(norms) == rows.num_rows:  # one row per ID (as a run's members are): its token by a hash lookup
+        token = rows.column("token").combine_chunks().take(pc.index_in(idno, value_set=rows.column("norm")))
+    else:  # an ID on several rows (two written forms, two tokens): each row's pairs
+        pairs = rows.select(["token", "norm"]).join(pa.table({"norm": idno, "near": near}), "norm")
+        token, near = pairs.column("token").combine_chunks(), pairs.column("near").combine_chunks()
+    plain = pc.unique(near)  # one pseudonym per near ID, however many rows name it
+    pseudonym = pa.array(keys.pseudonyms(plain.to_pylist()), pa.string()).take(pc.index_in(near, value_set=plain))
+    return pa.table({"token": pa.concat_arrays([token, token]), "near": pa.concat_arrays([near, pseudonym])})
 
 
 def _valid_members(members: pa.Table) -> pa.Table:
