@@ -30,6 +30,7 @@ PING = make_id("19740404", 841)    # LQ06: 王平; accounts under his ID in anot
 SUN = make_id("19730303", 843)     # LQ07: 孙丽; a namesake's account under a masked ID that is not hers
 MA = make_id("19720202", 845)      # LQ07: 马明; his account under his masked ID
 MALI = make_id("19710101", 847)    # LQ09: 马丽; a quarantined bank row without a name under her masked ID
+ZHENG = make_id("19680808", 853)   # LQ11: 郑秀; an account under the legacy 15-digit form of her ID two digits swapped
 BYSTANDER = make_id("19700101", 899)
 
 
@@ -49,6 +50,14 @@ def build() -> World:
     registration(w, "HLQ02", "胡军", HU)
     bank(w, "胡军", HU, "300000")
     w.expect("LQ02", "FINDINGS", "MEMBER_REGISTRATION_MISMATCH;UNCONFIRMED_LINK")
+
+    # LQ11: a legacy 15-digit ID (no check character) whose 18-digit form is 郑秀's with two digits swapped: both a
+    # legacy ID and a near one (the province bench's link step stopped on the record twice in lk_left)
+    request(w, "LQ11", "郑秀", ZHENG)
+    registration(w, "HLQ11", "郑秀", ZHENG)
+    near = swapped(ZHENG, 4)
+    bank(w, "郑秀", near[:6] + near[8:17], "300000")
+    w.expect("LQ11", "INCOMPLETE", "UNCONFIRMED_LINK")
 
     # LQ05: a bank row under 邓超's name and his ID with two digits swapped, quarantined for its balance (约30万); a
     # stranger's row under another such ID, quarantined likewise
@@ -241,3 +250,12 @@ def test_LQ10_transposition_pairs_are_transpositions_of_every_id_at_once():
     src, near = transposition_pairs(ids)
     assert set(zip(src, near, strict=True)) == {(i, v) for i in ids if i for v in transpositions(i)}
     assert len(src) > 3000 and transposition_pairs([None, "x" * 18]) == ([], [])
+
+
+def test_LQ11_a_legacy_id_whose_modern_form_is_a_near_id_is_one_record_waiting_for_a_person(lq_run):
+    """LQ11: a record under a 15-digit ID whose 18-digit form is a member's ID two digits swapped was taken twice into
+    probabilistic linkage (as a legacy ID and as a near ID): the link step stopped on a duplicate record id (found
+    by the province bench, 5 such records of 830 k). Now once, and it waits for a person."""
+    world, ctx = lq_run
+    assert outcomes(ctx)["LQ11"] == world.expected["LQ11"]
+    assert _queue(ctx, "LQ11"), "the account waits for review"

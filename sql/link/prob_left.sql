@@ -36,6 +36,7 @@ records as (
     select *, false as name_conflict, false as legacy_id, true as near_id from source_records
     where run_date = $run_date and id_norm in (select near_id from _hd_near_ids) and name_norm is not null
       and source <> 'public_security'
+      and id_status <> 'converted_15'  -- a legacy 15-digit ID is the branch above's (one row per record)
 ),
 
 -- an ID masked as banks deliver it (360702********1234): `mask` is the LIKE pattern of its visible characters
