@@ -97,7 +97,7 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
     from connectors import load_map
     from hedui import db
     from hedui.privacy.keys import load_keys
-    from hedui.urgent_candidates import Candidates
+    from hedui.urgent_candidates import Candidates, competitors
 
     try:  # waits while a step of the nightly batch writes it (each step holds it a while, then lets go)
         con = db.connect_read(working, threads=2, memory_limit="1GB")
@@ -166,6 +166,11 @@ def _copy_sources(ctx, working: Path, departments: list[str], answered: set[str]
             used[source] = {"status": status, "delivery_date": latest}
         history = ctx.run_dir / "history"
         history.mkdir(parents=True, exist_ok=True)
+        # the members of the working database's other requests whom the nightly ranks against this household's for
+        # the same records (hedui.urgent_candidates.competitors): a record as likely theirs waits for a person
+        staged = [str(p) for s in departments if (p := ctx.path("staged", s)).exists()]
+        if (rivals := competitors(con, candidates, staged, ctx.run_date)) is not None:
+            con.sql(f"copy ({rivals}) to {_sq(history / 'link_competitors.parquet')} (format parquet)")
         # the household's earlier verifications (by its applicant), for previous_verification / changes
         con.sql(f"create temp table _applicants as select distinct id_norm from read_parquet({_sq(staged_requests)}) "
                 "where relation = '本人' and id_norm is not null")
@@ -191,7 +196,8 @@ def _restore_history(ctx) -> None:
     history = ctx.run_dir / "history"
     con = db.connect(ctx.database, threads=2, memory_limit="1GB")
     try:
-        for table in ("stg_requests", "households", "outcomes", "facts", "quarantine_links", "review_decisions"):
+        for table in ("stg_requests", "households", "outcomes", "facts", "quarantine_links", "review_decisions",
+                      "link_competitors"):
             f = history / (table + ".parquet")
             if not f.exists():
                 continue

@@ -20,6 +20,8 @@ hedui/linkage.yaml holds no other, so a new rule cannot leave the urgent path be
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import polars as pl
 import pyarrow as pa
 
@@ -116,3 +118,92 @@ class Candidates:
     def release(con) -> None:
         for view in ("_uc_names", "_uc_tokens"):
             con.unregister(view)
+
+
+@lru_cache(maxsize=1)
+def _readings() -> dict[str, str]:
+    """Toneless reading → the CJK characters of that (first, or surname) reading, as one string (the inverse of
+    `matching.linkage.names`' per-character pinyin)."""
+    from matching.linkage.names import SURNAME_READINGS, _char_pinyin, _pinyin_dict, is_cjk
+
+    out: dict[str, list[str]] = {}
+    for cp in _pinyin_dict():
+        ch = chr(cp)
+        if is_cjk(ch) and (py := _char_pinyin(ch)) != "*":
+            out.setdefault(py, []).append(ch)
+    for ch, py in SURNAME_READINGS.items():
+        out.setdefault(py, []).append(ch)
+    return {k: "".join(sorted(set(v))) for k, v in out.items()}
+
+
+def _chars_of(syllables: set[str]) -> str:
+    """A regex character class's inside: the characters read as one of `syllables`."""
+    import re
+
+    chars = "".join(_readings().get(s, "") for s in sorted(syllables))
+    return re.escape("".join(sorted(set(chars)))) if chars else ""
+
+
+_PLAIN_NAME = "[\\x{3400}-\\x{4DBF}\\x{4E00}-\\x{9FFF}\\x{20000}-\\x{3134F}·]+"
+
+
+def competitors(con, candidates: Candidates, staged: list[str], today: str) -> str | None:
+    """The query of the competing candidates (None: none): the authorized members of the working database's latest
+    requests (on or before `today`), of other IDs than the household's, whom the nightly's linkage ranks against the
+    household's members for the same records — a record as likely theirs waits for a person, and the urgent answer
+    is the nightly's (hedui.steps.link_questions.competitors_table).  `con`: the working database; `staged`: the
+    scratch run's staged files.
+
+    Kept (a superset computed on names, without decrypting anyone's ID): a member whose name has the syllables of a
+    household member's name (王伟 and 汪伟: `name__bag`), and, where a record's name has a `*` that a household
+    member's name fits (王*), a member whose name fits it too.  Not kept: a member met only through an ID's first
+    14 characters or a surname and a birth date (comparing those would decrypt every member's ID); such a member
+    weighs far below a household member whose name agrees."""
+    if not candidates.sets["bag"] or not con.sql("select count(*) from duckdb_tables() where table_name = "
+                                                 "'stg_requests' and not temporary").fetchall()[0][0]:
+        return None
+    run = con.execute("select max(run_date) from stg_requests where run_date <= ?", [today]).fetchall()[0][0]
+    if run is None:
+        return None
+    files = ", ".join("'" + f.replace("'", "''") + "'" for f in staged)
+    names = [n for (n,) in con.sql(
+        f"select distinct name_norm from read_parquet([{files}], union_by_name = true) where name_norm is not null "
+        "and contains(name_norm, '*') and (id_norm is null or id_status = 'converted_15')").fetchall()] if files \
+        else []
+    from matching.linkage.names import name_keys_frame
+
+    patterns = name_keys_frame(names).filter(pl.col("pat").is_not_null() & (
+        pl.col("surname_py").is_in(list(candidates.sets["surname_py"])).fill_null(False)
+        | pl.col("given_py").is_in(list(candidates.sets["given_py"])).fill_null(False)))
+    syllables = {s for bag in candidates.sets["bag"] for s in bag.split()} - {"*"}
+    chars = _chars_of(syllables | {s for p in patterns["py"].to_list() for s in p.split()} - {"*"})
+    where = [f"regexp_full_match(name_norm, '[{chars}·]+')"] if chars else []
+    if len(patterns):
+        where.append(f"regexp_matches(name_norm, '^[{chars}]')" if chars else "true")
+        where.append(f"regexp_full_match(name_norm, '.[{chars}]+')" if chars else "true")
+    where.append(f"not regexp_full_match(name_norm, '{_PLAIN_NAME}')")
+    ours = candidates.id_in.replace("id_norm in", "id_norm not in") if candidates.id_in != "false" else "true"
+    members = f"""from stg_requests where run_date = '{run}' and id_norm is not null and name_norm is not null
+        and nullif(trim(authorization_no), '') is not null and {ours}"""
+    found = [n for (n,) in con.sql(f"select distinct name_norm {members} and ({' or '.join(where)})").fetchall()]
+    if not found:
+        return None
+    keys = name_keys_frame(found)
+    hit = pl.col("bag").is_in(list(candidates.sets["bag"])).fill_null(False)
+    kept = set(keys.filter(hit)["raw"].to_list())
+    for p in patterns.iter_rows(named=True):
+        like = "^" + ".*".join(map(_re_escape, p["pat"].split("%"))) + "$"
+        fits = (pl.col("nsyl") == p["nsyl"]) & pl.col("py").str.contains(like) & (
+            (pl.col("surname_py") == p["surname_py"]) | (pl.col("given_py") == p["given_py"]))
+        kept |= set(keys.filter(fits.fill_null(False))["raw"].to_list())
+    if not kept:
+        return None
+    listed = ", ".join("'" + n.replace("'", "''") + "'" for n in sorted(kept))
+    return (f"select request_id, id_norm, id_number, name_norm, region_code {members} "
+            f"and name_norm in ({listed})")
+
+
+def _re_escape(text: str) -> str:
+    import re
+
+    return re.escape(text)

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from hedui import db
 from hedui.resources import package_path
+from hedui.steps.link_questions import competitors_table, nameless_masked_pairs, surname_conflicts
 from matching.idnum import transposition_pairs
 
 log = logging.getLogger(__name__)
@@ -267,6 +268,7 @@ def name_conflicts(con, run_date: str) -> int:
     con.execute("create or replace temp table _hd_name_conflicts as " + db.sql_text("link/name_conflicts.sql"),
                 {"run_date": run_date})
     _spelt_otherwise_conflicts(con, run_date)
+    surname_conflicts(con, run_date)  # 李平 under 王平's ID (hedui.steps.link_questions)
     return con.sql("select count(*) from _hd_name_conflicts").fetchall()[0][0]
 
 
@@ -324,7 +326,7 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
     if members is None:
         members = _member_plain(con, run_date, keys)
     _near_table(con, run_date, members, keys)
-    _plain_ids(con, run_date, keys, members)
+    _plain_ids(con, run_date, keys, competitors_table(con, members, keys))  # the members' and competitors' IDs
     con.execute("create or replace temp table lk_left as " + db.sql_text("link/prob_left.sql"),
                 {"run_date": run_date})
     con.execute("create or replace temp table lk_right as " + db.sql_text("link/prob_right.sql"),
@@ -342,10 +344,9 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
         con.execute("""
             create or replace temp table prob_pairs as
             with pairs as (
-                select l.record_id, l.source, l.name, l.idno, r.request_id, r.member_id,
+                select l.record_id, l.source, l.name, l.idno, r.request_id, r.member_id, r.competitor,
                        p.match_weight, p.match_probability, p.breakdown,
                        -- a record links on its own only on a name that agrees (exact or same pinyin), or a
-                       -- similar name with an ID one edit away; the rest of the band waits for a person
                        -- similar name with an ID one edit away; the rest of the band waits for a person, as does
                        -- a record under the member's ID whose name is someone else's (name_conflicts.sql), and one
                        -- under a legacy 15-digit ID that is another's (prob_left.sql)
@@ -391,14 +392,16 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                    p.breakdown
             from pairs p
             join persons s using (record_id, member_id)
+            where not p.competitor
         """, {"margin": AMBIGUITY_MARGIN, "agree": agree})
         con.sql("drop table lk_pairs")
     else:
         con.sql("create or replace temp table prob_pairs (record_id varchar, source varchar, name varchar, "
                 "idno varchar, request_id varchar, member_id varchar, match_weight double, "
                 "match_probability double, band varchar, breakdown varchar)")
+    nameless_masked_pairs(con)  # 户名 `*` under a member's masked ID: a question (hedui.steps.link_questions)
     _decision_keys(con, run_date, keys)
-    for table in ("lk_left", "lk_right", "_hd_plain_ids", "_hd_name_conflicts", "_hd_near_ids"):  # plain IDs go once used
+    for table in ("lk_left", "lk_right", "_hd_plain_ids", "_hd_name_conflicts", "_hd_near_ids", "_hd_competitors"):  # plain IDs go once used
         con.sql(f"drop table if exists {table}")
     n = con.sql("select count(*) from prob_pairs").fetchall()[0][0]
     log.info("probabilistic linkage: %d records without a usable ID, %d members, %d pairs to link or review",

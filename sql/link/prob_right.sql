@@ -8,10 +8,19 @@ with
 -- key, and the linker stopped the whole run; such a member is a VALUE_UNKNOWN gap (assess/evidence_gaps.sql)
 members as (
     select request_id, id_norm, min(id_number) as id_number, min(name_norm) as name_norm,
-        min(region_code) as region_code
+        min(region_code) as region_code, false as competitor
     from stg_requests
     where run_date = $run_date and id_norm is not null
       and nullif(trim(authorization_no), '') is not null
+    group by request_id, id_norm
+    union all
+    -- competing candidates (`_hd_competitors`: an urgent verification's copy of the members of the working
+    -- database's other requests who could be paired with the same records): a record that is as likely theirs
+    -- waits for a person, as in the nightly; they are ranked against, never linked, assessed nor reported
+    select request_id, id_norm, min(id_number), min(name_norm), min(region_code), true
+    from _hd_competitors
+    where id_norm not in (select id_norm from stg_requests where run_date = $run_date and id_norm is not null
+                          and nullif(trim(authorization_no), '') is not null)
     group by request_id, id_norm
 ),
 
@@ -26,13 +35,14 @@ plain as (
 
 final as (
     select
-        request_id || '|' || id_norm as member_key,
+        if(competitor, 'competitor|', '') || request_id || '|' || id_norm as member_key,
         request_id,
         id_norm as member_id,
         name_norm as name,
         idno,
         try_strptime(substr(idno, 7, 8), '%Y%m%d')::date as birth,
-        substr(coalesce(region_code, idno), 1, 4) as city
+        substr(coalesce(region_code, idno), 1, 4) as city,
+        competitor
     from plain
 )
 

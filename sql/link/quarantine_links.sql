@@ -69,9 +69,9 @@ by_partial_id as (
     from parsed as q inner join members as m on substr(m.idno, 1, 14) = substr(q.id_misread, 1, 14)
     where q.id_misread is not null and q.name_norm is null and substr(m.idno, 1, 17) is distinct from q.id_clean
     union all
-    -- an ID masked as banks deliver it (360702********1234, `mask` its LIKE pattern), eight characters or more
-    -- visible, all of them the member's
-    select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'partial_id'
+    -- ('masked_id') an ID masked as banks deliver it (360702********1234, `mask` its LIKE pattern), eight characters
+    -- or more visible, all of them the member's
+    select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'masked_id'
     from parsed as q inner join members as m on m.idno like q.mask
     where q.mask is not null and q.name_norm is null and length(replace(q.mask, '_', '')) >= 8
 ),

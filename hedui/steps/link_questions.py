@@ -1,0 +1,73 @@
+"""Records the link step puts before a person besides those the probabilistic linker scores on its own.
+
+- `surname_conflicts`: a record under a member's ID in the member's name but for another surname (李平 under 王平's
+  ID, `sql/link/surname_conflicts.sql`) is someone else's name: it joins `_hd_name_conflicts`, is not linked on the
+  ID, and waits for review like the records of `sql/link/name_conflicts.sql`.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from hedui import db
+
+
+def surname_conflicts(con, run_date: str) -> int:
+    """Add to `_hd_name_conflicts` the records of `sql/link/surname_conflicts.sql` whose surname reads otherwise than
+    the member's (李平 for 王平; not 章建国 for 张建国, one sound typed with another character); return how many."""
+    from matching.linkage.names import name_keys
+
+    rows = con.execute(db.sql_text("link/surname_conflicts.sql"), {"run_date": run_date}).fetchall()
+    if not rows:
+        return 0
+    names = sorted({n for r in rows for n in r[4:6]})
+    surname = dict(zip(names, name_keys(names)["surname_py"], strict=True))
+    found = [r[:4] for r in rows if surname[r[4]] and surname[r[5]] and surname[r[4]] != surname[r[5]]]
+    if found:
+        con.register("_hd_sc_arrow", pa.table({k: pa.array([f[i] for f in found], pa.string()) for i, k in
+                                               enumerate(("source", "record_id", "request_id", "member_id"))}))
+        con.sql("insert into _hd_name_conflicts by name select distinct * from _hd_sc_arrow "
+                "except select source, record_id, request_id, member_id from _hd_name_conflicts")
+        con.unregister("_hd_sc_arrow")
+    return len(found)
+
+
+_NAMELESS_MASKED = """
+    insert into prob_pairs by name
+    select distinct l.record_id, l.source, l.name, l.idno, r.request_id, r.member_id,
+        cast(null as double) as match_weight, cast(null as double) as match_probability, 'review' as band,
+        cast(null as varchar) as breakdown
+    from lk_left as l
+    inner join lk_right as r on r.idno like l.id_mask
+    where l.id_mask is not null and length(replace(l.id_mask, '_', '')) >= 8
+      and not regexp_matches(l.name, '[a-z\\x{3400}-\\x{4DBF}\\x{4E00}-\\x{9FFF}\\x{20000}-\\x{3134F}]')
+      and not r.competitor
+      and not exists (select 1 from prob_pairs as p where p.record_id = l.record_id and p.member_id = r.member_id)
+"""
+
+
+def nameless_masked_pairs(con) -> None:
+    """Add to `prob_pairs`, for review, each record under an ID masked as banks deliver it (360702********1234,
+    eight characters or more visible) whose name names nobody (`*`, `-`: no letter, no Chinese character) with the
+    member(s) whose ID has those visible characters.  The linker has no name to block or compare it by, so it was
+    nobody's and its household came out CLEAR on an account that may be the member's; it is a question for a person
+    (not scored: `match_weight` null), never a link on the visible digits alone.  Reads `lk_left` and `lk_right`."""
+    con.sql(_NAMELESS_MASKED)
+
+
+def competitors_table(con, members: pa.Table, keys) -> pa.Table:
+    """Temp table `_hd_competitors` (request_id, id_norm, id_number, name_norm, region_code): the members of other
+    requests that compete for the records (`prob_right.sql`) — a table `link_competitors`, which only an urgent
+    verification's scratch database holds (`hedui.urgent_candidates.competitors`); empty otherwise.  Returns
+    `members` (`hedui.steps.link._member_plain`) with the competitors' plain IDs added."""
+    from hedui.steps.link import _with_members
+
+    if db.table_exists(con, "link_competitors"):
+        con.sql("create or replace temp table _hd_competitors as select request_id, id_norm, id_number, "
+                "name_norm, region_code from link_competitors where id_norm is not null")
+    else:
+        con.sql("create or replace temp table _hd_competitors (request_id varchar, id_norm varchar, "
+                "id_number varchar, name_norm varchar, region_code varchar)")
+    tokens = [t for (t,) in con.sql("select distinct id_number from _hd_competitors "
+                                    "where id_number is not null").fetchall()]
+    return _with_members(members, tokens, keys) if tokens else members
