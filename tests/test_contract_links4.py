@@ -229,7 +229,7 @@ def test_LQ09_a_quarantined_row_without_a_name_under_the_member_s_masked_id_name
     world, ctx = lq_run
     assert outcomes(ctx)["LQ09"] == world.expected["LQ09"]
     assert query(ctx, "select source, method from quarantine_links where run_date = ? and request_id = 'LQ09'",
-                 [RUN]) == [("bank", "partial_id")]
+                 [RUN]) == [("bank", "masked_id")]  # its own method since LN04 (test_contract_links5.py)
 
 
 def test_LQ10_transposition_pairs_are_transpositions_of_every_id_at_once():

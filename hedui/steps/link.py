@@ -326,7 +326,8 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
     if members is None:
         members = _member_plain(con, run_date, keys)
     _near_table(con, run_date, members, keys)
-    _plain_ids(con, run_date, keys, competitors_table(con, members, keys))  # the members' and competitors' IDs
+    rivals = competitors_table(con)  # an urgent verification's competing candidates (hedui.steps.link_questions)
+    _plain_ids(con, run_date, keys, _with_members(members, rivals, keys) if rivals else members)
     con.execute("create or replace temp table lk_left as " + db.sql_text("link/prob_left.sql"),
                 {"run_date": run_date})
     con.execute("create or replace temp table lk_right as " + db.sql_text("link/prob_right.sql"),

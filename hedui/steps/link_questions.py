@@ -3,6 +3,10 @@
 - `surname_conflicts`: a record under a member's ID in the member's name but for another surname (李平 under 王平's
   ID, `sql/link/surname_conflicts.sql`) is someone else's name: it joins `_hd_name_conflicts`, is not linked on the
   ID, and waits for review like the records of `sql/link/name_conflicts.sql`.
+- `nameless_masked_pairs`: a record under a member's masked ID (360702********1234) whose 户名 names nobody (`*`)
+  is a question about that member, for review.
+- `competitors_table`: an urgent verification ranks the working database's members of other requests against the
+  household's, so that a record as likely theirs waits for a person as in the nightly.
 """
 
 from __future__ import annotations
@@ -55,19 +59,16 @@ def nameless_masked_pairs(con) -> None:
     con.sql(_NAMELESS_MASKED)
 
 
-def competitors_table(con, members: pa.Table, keys) -> pa.Table:
+def competitors_table(con) -> list[str]:
     """Temp table `_hd_competitors` (request_id, id_norm, id_number, name_norm, region_code): the members of other
     requests that compete for the records (`prob_right.sql`) — a table `link_competitors`, which only an urgent
-    verification's scratch database holds (`hedui.urgent_candidates.competitors`); empty otherwise.  Returns
-    `members` (`hedui.steps.link._member_plain`) with the competitors' plain IDs added."""
-    from hedui.steps.link import _with_members
-
+    verification's scratch database holds (`hedui.urgent_candidates.competitors`); empty otherwise.  Returns the
+    competitors' ID tokens (the link step decrypts them with the members')."""
     if db.table_exists(con, "link_competitors"):
         con.sql("create or replace temp table _hd_competitors as select request_id, id_norm, id_number, "
                 "name_norm, region_code from link_competitors where id_norm is not null")
     else:
         con.sql("create or replace temp table _hd_competitors (request_id varchar, id_norm varchar, "
                 "id_number varchar, name_norm varchar, region_code varchar)")
-    tokens = [t for (t,) in con.sql("select distinct id_number from _hd_competitors "
-                                    "where id_number is not null").fetchall()]
-    return _with_members(members, tokens, keys) if tokens else members
+    return [t for (t,) in con.sql("select distinct id_number from _hd_competitors "
+                                  "where id_number is not null").fetchall()]
