@@ -20,6 +20,7 @@ hedui/linkage.yaml holds no other, so a new rule cannot leave the urgent path be
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import polars as pl
@@ -138,8 +139,6 @@ def _readings() -> dict[str, str]:
 
 def _chars_of(syllables: set[str]) -> str:
     """A regex character class's inside: the characters read as one of `syllables`."""
-    import re
-
     chars = "".join(_readings().get(s, "") for s in sorted(syllables))
     return re.escape("".join(sorted(set(chars)))) if chars else ""
 
@@ -147,63 +146,120 @@ def _chars_of(syllables: set[str]) -> str:
 _PLAIN_NAME = "[\\x{3400}-\\x{4DBF}\\x{4E00}-\\x{9FFF}\\x{20000}-\\x{3134F}·]+"
 
 
+def _one_edit(ids: set[str]) -> set[str]:
+    """The valid IDs one substitution or one swap of neighbours away from each of `ids` (linkage's `one_edit` level
+    of the ID): whose ID a record with a mistyped ID could as well be."""
+    from matching.idnum import normalize_id
+
+    out = set()
+    for pid in ids:
+        for i in range(18):
+            for c in "0123456789X" if i == 17 else "0123456789":
+                out.add(pid[:i] + c + pid[i + 1:])
+            if i < 17:
+                out.add(pid[:i] + pid[i + 1] + pid[i] + pid[i + 2:])
+    return {v for v in out - ids if normalize_id(v)[1] == "valid"}
+
+
 def competitors(con, candidates: Candidates, staged: list[str], today: str) -> str | None:
     """The query of the competing candidates (None: none): the authorized members of the working database's latest
-    requests (on or before `today`), of other IDs than the household's, whom the nightly's linkage ranks against the
-    household's members for the same records — a record as likely theirs waits for a person, and the urgent answer
-    is the nightly's (hedui.steps.link_questions.competitors_table).  `con`: the working database; `staged`: the
-    scratch run's staged files.
+    requests (on or before `today`), of other IDs than the household's, whom the nightly's linkage could rank against
+    the household's members for the same record — a record as likely theirs waits for a person, and the urgent
+    answer is the nightly's (`hedui.steps.link_questions.competitors_table`).  `con`: the working database;
+    `staged`: the scratch run's staged files.
 
-    Kept (a superset computed on names, without decrypting anyone's ID): a member whose name has the syllables of a
-    household member's name (王伟 and 汪伟: `name__bag`), and, where a record's name has a `*` that a household
-    member's name fits (王*), a member whose name fits it too.  Not kept: a member met only through an ID's first
-    14 characters or a surname and a birth date (comparing those would decrypt every member's ID); such a member
-    weighs far below a household member whose name agrees."""
-    if not candidates.sets["bag"] or not con.sql("select count(*) from duckdb_tables() where table_name = "
-                                                 "'stg_requests' and not temporary").fetchall()[0][0]:
-        return None
-    run = con.execute("select max(run_date) from stg_requests where run_date <= ?", [today]).fetchall()[0][0]
-    if run is None:
-        return None
-    files = ", ".join("'" + f.replace("'", "''") + "'" for f in staged)
-    names = [n for (n,) in con.sql(
-        f"select distinct name_norm from read_parquet([{files}], union_by_name = true) where name_norm is not null "
-        "and contains(name_norm, '*') and (id_norm is null or id_status = 'converted_15')").fetchall()] if files \
-        else []
+    A record links on its own only on a name that agrees (the same pinyin, or a `*` the name fits) or a similar name
+    with an ID one edit away (`hedui.steps.link`), and a runner-up counts within 10 bits of it; so a competitor has
+    a name of the syllables of a household member's (王伟 and 汪伟), or fits the `*` of a record's name that a
+    household member's name fits (刘* for 刘洋 and 刘军), or has an ID one edit away from a record's mistyped ID that
+    shares a household member's first 14 characters, or — for a registration without an ID, which carries a birth
+    date — the record's surname and birth date (王小伟 and 王小文 born that day).  Found on names first (a character
+    class of the syllables' characters, then the pinyin keys of the few names it lets through), the IDs one edit
+    away as pseudonyms, and the birth dates by decrypting only the IDs of that surname."""
     from matching.linkage.names import name_keys_frame
 
-    patterns = name_keys_frame(names).filter(pl.col("pat").is_not_null() & (
-        pl.col("surname_py").is_in(list(candidates.sets["surname_py"])).fill_null(False)
-        | pl.col("given_py").is_in(list(candidates.sets["given_py"])).fill_null(False)))
-    syllables = {s for bag in candidates.sets["bag"] for s in bag.split()} - {"*"}
-    chars = _chars_of(syllables | {s for p in patterns["py"].to_list() for s in p.split()} - {"*"})
-    where = [f"regexp_full_match(name_norm, '[{chars}·]+')"] if chars else []
-    if len(patterns):
-        where.append(f"regexp_matches(name_norm, '^[{chars}]')" if chars else "true")
-        where.append(f"regexp_full_match(name_norm, '.[{chars}]+')" if chars else "true")
-    where.append(f"not regexp_full_match(name_norm, '{_PLAIN_NAME}')")
-    ours = candidates.id_in.replace("id_norm in", "id_norm not in") if candidates.id_in != "false" else "true"
-    members = f"""from stg_requests where run_date = '{run}' and id_norm is not null and name_norm is not null
-        and nullif(trim(authorization_no), '') is not null and {ours}"""
-    found = [n for (n,) in con.sql(f"select distinct name_norm {members} and ({' or '.join(where)})").fetchall()]
-    if not found:
+    if not con.sql("select count(*) from duckdb_tables() where table_name = 'stg_requests' and not temporary"
+                   ).fetchall()[0][0]:
         return None
+    run = con.execute("select max(run_date) from stg_requests where run_date <= ?", [today]).fetchall()[0][0]
+    if run is None or not staged:
+        return None
+    scan = "read_parquet([" + ", ".join(_quote(f) for f in staged) + "], union_by_name = true)"
+    has_birth = "birth_date" in {c for (c, *_) in con.sql(f"describe select * from {scan}").fetchall()}
+    rows = con.sql(f"""select distinct name_norm, id_number, id_norm is null and id_number is not null,
+            {'try_cast(birth_date as date)' if has_birth else 'cast(null as date)'} from {scan}
+        where name_norm is not null and (id_norm is null or id_status = 'converted_15')""").fetchall()
+    recs = name_keys_frame([r[0] for r in rows]).with_columns(
+        token=pl.Series([r[1] if r[2] else None for r in rows], dtype=pl.String),
+        birth=pl.Series([r[3] for r in rows], dtype=pl.Date))
+    sets = candidates.sets
+    meets = (pl.col("surname_py").is_in(list(sets["surname_py"])) | pl.col("given_py").is_in(list(sets["given_py"]))
+             | pl.col("bag").is_in(list(sets["bag"]))).fill_null(False)
+    patterns = recs.filter(pl.col("pat").is_not_null() & meets).unique("raw")
+    born = recs.filter(pl.col("birth").is_not_null() & pl.col("surname_py").is_in(list(sets["surname_py"]))
+                       .fill_null(False)).unique(["surname_py", "birth"])
+    tokens = recs["token"].drop_nulls().unique().to_list()
+    mistyped = {n for n in _plain_norms(tokens, candidates.keys) if len(n) == 18 and n[:14] in candidates.prefixes}
+    ours = candidates.id_in.replace("id_norm in", "id_norm not in") if candidates.id_in != "false" else "true"
+    members = (f"from stg_requests where run_date = '{run}' and id_norm is not null and name_norm is not null "
+               f"and nullif(trim(authorization_no), '') is not null and {ours}")
+    syllables = ({s for b in sets["bag"] for s in b.split()} | {s for p in patterns["py"] for s in p.split()}) - {"*"}
+    chars = _chars_of(syllables)
+    where = [f"not regexp_full_match(name_norm, '{_PLAIN_NAME}')"]
+    if chars:
+        where.append(f"regexp_full_match(name_norm, '[{chars}·]+')")
+        if len(patterns):  # 刘* fits 刘军: the surname's characters first, or the given name's after any surname
+            where += [f"regexp_matches(name_norm, '^[{chars}]')", f"regexp_full_match(name_norm, '.[{chars}]+')"]
+    found = [n for (n,) in con.sql(f"select distinct name_norm {members} and ({' or '.join(where)})").fetchall()]
     keys = name_keys_frame(found)
-    hit = pl.col("bag").is_in(list(candidates.sets["bag"])).fill_null(False)
-    kept = set(keys.filter(hit)["raw"].to_list())
+    kept = set(keys.filter(pl.col("bag").is_in(list(sets["bag"])).fill_null(False))["raw"].to_list())
     for p in patterns.iter_rows(named=True):
-        like = "^" + ".*".join(map(_re_escape, p["pat"].split("%"))) + "$"
+        like = "^" + ".*".join(re.escape(part) for part in p["pat"].split("%")) + "$"
         fits = (pl.col("nsyl") == p["nsyl"]) & pl.col("py").str.contains(like) & (
             (pl.col("surname_py") == p["surname_py"]) | (pl.col("given_py") == p["given_py"]))
         kept |= set(keys.filter(fits.fill_null(False))["raw"].to_list())
-    if not kept:
+    ids: set[str] = set()
+    if mistyped:
+        near = sorted(_one_edit(mistyped))
+        ids = set(near) | set(candidates.keys.pseudonyms(near))
+    if len(born):
+        ids |= _born_rivals(con, members, born, candidates.keys)
+    conds = []
+    if kept:
+        conds.append("name_norm in (" + ", ".join(_quote(n) for n in sorted(kept)) + ")")
+    if ids:
+        conds.append("id_norm in (" + ", ".join(_quote(i) for i in sorted(ids)) + ")")
+    if not conds:
         return None
-    listed = ", ".join("'" + n.replace("'", "''") + "'" for n in sorted(kept))
-    return (f"select request_id, id_norm, id_number, name_norm, region_code {members} "
-            f"and name_norm in ({listed})")
+    return f"select request_id, id_norm, id_number, name_norm, region_code {members} and ({' or '.join(conds)})"
 
 
-def _re_escape(text: str) -> str:
-    import re
+def _born_rivals(con, members: str, born: pl.DataFrame, keys) -> set[str]:
+    """The ID keys (`id_norm`) of the members whose surname reads as one of `born`'s (surname_py, birth) and whose ID
+    carries that birth date: only the IDs of names whose first character reads so are decrypted."""
+    from matching.linkage.names import name_keys_frame
 
-    return re.escape(text)
+    chars = _chars_of({s for sp in born["surname_py"].to_list() for s in sp.split()[:1]})
+    if not chars:
+        return set()
+    rows = con.sql(f"select distinct id_norm, id_number, name_norm {members} and id_number is not null "
+                   f"and regexp_matches(name_norm, '^[{chars}]')").fetchall()
+    if not rows:
+        return set()
+    surname = dict(name_keys_frame(sorted({r[2] for r in rows})).select("raw", "surname_py").iter_rows())
+    plain = _plain_norms([r[1] for r in rows], keys)
+    wanted = {(sp, b.strftime("%Y%m%d")) for sp, b in born.select("surname_py", "birth").iter_rows()}
+    return {r[0] for r, n in zip(rows, plain, strict=True) if n and (surname.get(r[2]), n[6:14]) in wanted}
+
+
+def _plain_norms(tokens: list[str], keys) -> list[str]:
+    """The cleaned ID of each token ('' where there is none)."""
+    from hedui.steps.link import _plain_table
+
+    if not tokens:
+        return []
+    return [n or "" for n in _plain_table(tokens, keys).column("norm").to_pylist()]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

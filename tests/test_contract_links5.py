@@ -12,14 +12,19 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from contract_world import RUN, World, outcomes, query
+from contract_world import REGION, RUN, World, id_one_digit_from, outcomes, query
+from test_contract_linkage import wrong_check
 from test_contract_linkage2 import make_id
 from test_contract_links2 import bank, registration, request
 
 WEI_A = make_id("19850313", 931)    # LN01: 王伟
 WEI_B = make_id("19850313", 933)    # LN02: another 王伟, born the same day in the same county
 YANG = make_id("19860414", 935)     # LN03: 刘洋
-JUN = make_id("19870515", 937)      # LN04: 刘军
+JUN = make_id("19860414", 937)      # LN04: 刘军, born the same day in the same county
+LI_MING = make_id("19950105", 951)  # LN11: 李明; an account under his ID with a wrong check character
+LI_MIN = id_one_digit_from(wrong_check(LI_MING))  # LN12: 李敏, born that day, her ID one digit from that account's
+XIAOWEI = make_id("19960206", 955)  # LN13: 王小伟
+XIAOWEN = make_id("19960206", 957)  # LN14: 王小文, born the same day in the same county
 LILI = make_id("19880616", 939)     # LN05: 马莉; an account under her masked ID whose 户名 is `*`
 LAN = make_id("19890717", 941)      # LN06: 马兰; an account under another county's masked ID, 户名 `-`
 PING = make_id("19900818", 943)     # LN07: 王平; an account under his ID in the name 李平
@@ -34,6 +39,13 @@ def masked(pid: str, region: str | None = None) -> str:
     return (region or pid[:6]) + "*" * 8 + pid[14:]
 
 
+def dead(w: World, name: str, birth: str) -> None:
+    """A registration without an ID: a person of `name` born `birth` in the county, dead."""
+    w.add("public_security", 户号=f"HD{len(w.rows['public_security'])}", 姓名=name, 公民身份号码="", 性别="男",
+          出生日期=birth, 与户主关系="户主", 户籍地址="江西省赣州市章贡区某路9号", 区划代码=REGION, 人员状态="死亡",
+          变动日期="2026-09-01")
+
+
 def build() -> World:
     w = World()
     # LN01/LN02: two 王伟 born the same day in one county, in two households; an account of 100,000 without an ID
@@ -44,14 +56,32 @@ def build() -> World:
     w.expect("LN01", "INCOMPLETE", "UNCONFIRMED_LINK")
     w.expect("LN02", "INCOMPLETE", "UNCONFIRMED_LINK")
 
-    # LN03/LN04: 刘洋 and 刘军 in two households; an account of 100,000 without an ID under 刘* (a character the
-    # bank could not type): either man's
+    # LN03/LN04: 刘洋 and 刘军 born the same day in one county, in two households; a registration without an ID
+    # under 刘* (a character the clerk could not type), born that day, dead: either man's
     for rid, name, pid in (("LN03", "刘洋", YANG), ("LN04", "刘军", JUN)):
         request(w, rid, name, pid)
         registration(w, "H" + rid, name, pid)
-    bank(w, "刘*", "", "100000")
+    dead(w, "刘*", YANG[6:14])
     w.expect("LN03", "INCOMPLETE", "UNCONFIRMED_LINK")
     w.expect("LN04", "INCOMPLETE", "UNCONFIRMED_LINK")
+
+    # LN11/LN12: an account of 300,000 in the name 李明 under 李明's ID with a wrong check character, which is one digit
+    # from 李敏's ID too (born the same day): either's
+    for rid, name, pid in (("LN11", "李明", LI_MING), ("LN12", "李敏", LI_MIN)):
+        request(w, rid, name, pid)
+        registration(w, "H" + rid, name, pid)
+    bank(w, "李明", wrong_check(LI_MING), "300000")
+    w.expect("LN11", "INCOMPLETE", "UNCONFIRMED_LINK")
+    w.expect("LN12", "INCOMPLETE", "UNCONFIRMED_LINK")
+
+    # LN13/LN14: 王小伟 and 王小文 born the same day in one county; a registration without an ID of a 王小伟 born that
+    # day, dead: as likely 王小文's, mistyped
+    for rid, name, pid in (("LN13", "王小伟", XIAOWEI), ("LN14", "王小文", XIAOWEN)):
+        request(w, rid, name, pid)
+        registration(w, "H" + rid, name, pid)
+    dead(w, "王小伟", XIAOWEI[6:14])
+    w.expect("LN13", "INCOMPLETE", "UNCONFIRMED_LINK")
+    w.expect("LN14", "INCOMPLETE", "UNCONFIRMED_LINK")
 
     # LN05: an account of 300,000 under 马莉's ID masked as banks deliver it (her county, her last four), 户名 `*`
     request(w, "LN05", "马莉", LILI)
@@ -134,7 +164,7 @@ def test_LN00_every_household_has_the_outcome_the_contract_gives_it(ln_run):
     assert not wrong, wrong
 
 
-@pytest.mark.parametrize("rid", ["LN01", "LN02", "LN03", "LN04"])
+@pytest.mark.parametrize("rid", ["LN01", "LN02", "LN03", "LN04", "LN11", "LN12", "LN13", "LN14"])
 def test_LN01_an_urgent_verification_sees_the_other_households_candidates(ln_run, tmp_path, rid):
     """LN01: the nightly sends the account without an ID to review for both 王伟 (namesakes born the same day in one
     county; LN03/LN04: 刘* fits 刘洋 and 刘军).  Before: the urgent verification of one household scored it against
@@ -144,7 +174,8 @@ def test_LN01_an_urgent_verification_sees_the_other_households_candidates(ln_run
     world, ctx = ln_run
     urgent = _urgent(world, ctx, tmp_path, rid)
     assert (urgent["outcome"], urgent["findings"]) == outcomes(ctx)[rid] == world.expected[rid]
-    assert urgent["review_pending"] == len(_queue(ctx, rid)) == 1
+    pending = query(ctx, "select count(*) from review_queue where run_date = ? and request_id = ?", [RUN, rid])
+    assert urgent["review_pending"] == pending[0][0] == 1
 
 
 def test_LN02_an_account_under_a_masked_id_whose_name_names_nobody_waits_for_a_person(ln_run):
