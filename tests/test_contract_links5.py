@@ -31,6 +31,7 @@ PING = make_id("19900818", 943)     # LN07: 王平; an account under his ID in t
 PING2 = make_id("19910919", 945)    # LN08: 王萍; an account under her ID in the name 王苹
 JIANGUO = make_id("19921020", 947)  # LN09: 张建国; an account under his ID in the name 章建国
 HONG = make_id("19931121", 949)     # LN10: 马红; a quarantined row without a name under her masked ID
+YUN = make_id("19970307", 959)      # LN15: 马芸; a car under her masked ID whose 所有人 is `*`
 BYSTANDER = make_id("19700101", 899)
 
 
@@ -88,6 +89,12 @@ def build() -> World:
     registration(w, "HLN05", "马莉", LILI)
     bank(w, "*", masked(LILI), "300000")
     w.expect("LN05", "INCOMPLETE", "UNCONFIRMED_LINK")
+    # LN15: a car (90,000) under 马芸's masked ID, 所有人 `*`: the vehicle registry is read from the working database
+    # by an urgent verification (it is not a source answering per request)
+    request(w, "LN15", "马芸", YUN)
+    registration(w, "HLN15", "马芸", YUN)
+    w.car({"name": "*", "id": masked(YUN)}, "90000")
+    w.expect("LN15", "INCOMPLETE", "UNCONFIRMED_LINK")
     # LN06: an account under a masked ID of another county with 马兰's last four, 户名 `-`: not hers
     request(w, "LN06", "马兰", LAN)
     registration(w, "HLN06", "马兰", LAN)
@@ -119,6 +126,8 @@ def build() -> World:
     w.in_every_source({"name": "路人", "id": BYSTANDER})
     for k in range(60):  # the bank answers for people nobody here asks about: the accounts above without a usable
         bank(w, "路人", make_id("19600101", k), "100")  # ID stay under the share a source may hold
+        if k < 20:
+            w.car({"name": "路人", "id": make_id("19600101", k)}, "50000")
     return w
 
 
@@ -164,11 +173,16 @@ def test_LN00_every_household_has_the_outcome_the_contract_gives_it(ln_run):
     assert not wrong, wrong
 
 
-@pytest.mark.parametrize("rid", ["LN01", "LN02", "LN03", "LN04", "LN11", "LN12", "LN13", "LN14"])
+@pytest.mark.parametrize("rid", ["LN01", "LN02", "LN03", "LN04", "LN11", "LN12", "LN13", "LN14", "LN15"])
 def test_LN01_an_urgent_verification_sees_the_other_households_candidates(ln_run, tmp_path, rid):
     """LN01: the nightly sends the account without an ID to review for both 王伟 (namesakes born the same day in one
-    county; LN03/LN04: 刘* fits 刘洋 and 刘军).  Before: the urgent verification of one household scored it against
-    that household's member only, linked it (unconfirmed) and added FINANCIAL_ASSETS_OVER_LIMIT.  Now the working
+    county).  Before: the urgent verification of one household scored it against that household's member only,
+    linked it (unconfirmed) and added FINANCIAL_ASSETS_OVER_LIMIT.  Likewise a dead registration without an ID under
+    刘* (LN03/LN04: it fits 刘洋 and 刘军, born that day), an account under 李明's ID with a wrong check character one
+    digit from 李敏's ID too (LN11/LN12), a dead 王小伟's registration without an ID born the day 王小伟 and 王小文
+    were (LN13/LN14: MEMBER_REGISTRATION_ENDED on 王小伟 urgently).  LN15: the car under 马芸's masked ID with 所有人
+    `*` (LN02) was not copied from the working database (neither her ID nor a name of hers): CLEAR urgently.  Now the
+    working
     database's members of other requests who compete for the record are ranked against (not assessed, not
     reported): the urgent answer is the nightly's, the same one pair waiting for a person."""
     world, ctx = ln_run

@@ -4,7 +4,8 @@
 -- that disagrees sends the pair to a person (the review queue) — never linked on the ID unseen, never nobody's.
 --
 -- Clearly someone else's: both names plain Chinese characters (a middle dot aside), two characters or more apart
--- (a one-character slip, 张建国/章建国, is the same name mistyped), neither inside the other (阿依古丽 and
+-- (a one-character slip, 张建国/章建国, is the same name mistyped; but another surname that reads otherwise, 李平 for
+-- 王平, is another family's: surname_conflicts.sql, added by the link step), neither inside the other (阿依古丽 and
 -- 阿依古丽·买买提), and not a name the registration gives that ID (then the record is the registered person's, as
 -- the ID says, and the member's declared name is the question: MEMBER_REGISTRATION_MISMATCH).  A name with `*`,
 -- pinyin or Latin letters could be the same name spelt otherwise and is never a conflict; traditional forms and
