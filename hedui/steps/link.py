@@ -297,7 +297,7 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
         name_conflicts(con, run_date)
     if members is None:
         members = _member_plain(con, run_date, keys)
-    near_table(con, run_date, members, keys)
+    near_table(con, run_date, members, lambda tokens: _plain_table(tokens, keys))
     _plain_ids(con, run_date, keys, members)
     con.execute("create or replace temp table lk_left as " + db.sql_text("link/prob_left.sql"),
                 {"run_date": run_date})

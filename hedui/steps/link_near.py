@@ -64,16 +64,15 @@ def near_ids(members: pa.Table, keys) -> pa.Table:
     return pa.table({"token": pa.concat_arrays([token, token]), "near": pa.concat_arrays([near, pseudonym])})
 
 
-def near_table(con, run_date: str, members: pa.Table, keys) -> None:
+def near_table(con, run_date: str, members: pa.Table, plain_table) -> None:
     """Temp table `_hd_near_ids` (member_id, near_id): the working-table keys of the IDs delivered under a record
     that are a transposition away from an authorized member's (its key `member_id`) and no member's own.
 
     From the records' side: their IDs that matched no member are decrypted once each and their transpositions
-    looked up among the members' plain IDs (`swapped_onto`)."""
-    from hedui.steps.link import _plain_table
-
+    looked up among the members' plain IDs (`swapped_onto`); `plain_table(tokens)` decrypts (the link step's
+    `_plain_table`)."""
     unmatched = con.sql(_UNMATCHED_IDS, params={"run_date": run_date}).to_arrow_table()
-    plain = _plain_table(unmatched.column("token").to_pylist(), keys)
+    plain = plain_table(unmatched.column("token").to_pylist())
     records = pa.table({"id_norm": unmatched.column("id_norm"), "norm": plain.column("norm")})
     rows = valid_members(members)
     member_norm, record_norm = swapped_onto(rows.column("norm"), records.column("norm"))
