@@ -39,11 +39,25 @@ def valid_members(members: pa.Table) -> pa.Table:
 def swapped_onto(member_norms: pa.Array, others: pa.Array) -> tuple[pa.Array, pa.Array]:
     """(member, other): each valid ID of `others` that is a valid ID of `member_norms` two characters swapped,
     with that member's ID; computed from the side of `others` (the transpositions of the few, looked up among
-    the many)."""
-    other, near = transposition_pairs(pc.unique(others.drop_null()).to_pylist())
-    other, near = pa.array(other, pa.string()), pa.array(near, pa.string())
-    hit = pc.is_in(near, value_set=pc.unique(member_norms))
-    return near.filter(hit), other.filter(hit)
+    the many by `id_codes`, as numbers: only the hits become strings)."""
+    from matching.idnum import (
+        as_text,
+        code_text,
+        id_codes,
+        id_rows,
+        real_births,
+        transposed_codes,
+        valid_rows,
+    )
+
+    o = id_rows(pc.unique(others.drop_null()).to_pylist())
+    m = id_rows(pc.unique(member_norms.drop_null()).to_pylist())
+    m = m[valid_rows(m) & real_births(m[:, 6:14])]
+    if not len(o) or not len(m):
+        return pa.array([], pa.string()), pa.array([], pa.string())
+    rows, near = transposed_codes(o)
+    hit = pc.is_in(pa.array(near), value_set=pa.array(id_codes(m))).to_numpy(zero_copy_only=False)
+    return pa.array(code_text(near[hit]), pa.string()), pa.array(as_text(o[rows[hit]]), pa.string())
 
 
 def near_ids(members: pa.Table, keys) -> pa.Table:
