@@ -86,9 +86,10 @@ class Candidates:
 
     @staticmethod
     def _near(members, keys) -> set[str]:
-        """The keys of the IDs a transposition away from a member's (`hedui.steps.link.near_ids`): the nightly scores
+        """The keys of the IDs a transposition away from a member's (`link_near.near_ids`): the nightly scores
         a record under one (prob_left.sql), so the copy takes it along."""
-        from hedui.steps.link import _plain_table, near_ids
+        from hedui.steps.link import _plain_table
+        from hedui.steps.link_near import near_ids
 
         tokens = sorted({t for _, _, t in members if t})
         if not tokens:

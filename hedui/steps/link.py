@@ -13,12 +13,11 @@ import re
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from hedui import db
 from hedui.resources import package_path
+from hedui.steps.link_near import near_table, quarantine_near
 from hedui.steps.link_questions import competitors_table, nameless_masked_pairs, surname_conflicts
-from matching.idnum import transposition_pairs
 
 log = logging.getLogger(__name__)
 
@@ -136,49 +135,6 @@ def _plain_ids(con, run_date: str, keys, members: pa.Table | None = None) -> int
     return table.num_rows
 
 
-def near_ids(members: pa.Table, keys) -> pa.Table:
-    """(token, near): for each authorized member's valid ID (its token), the IDs two of its characters swapped that
-    still check (`matching.idnum.transpositions`) — a typist's slip on either side, the member's or a department's —
-    as the working tables key them: pseudonyms, and the plain form too (a database filled before protection)."""
-    rows = _valid_members(members)
-    norms = pc.unique(rows.column("norm"))
-    idno, near = transposition_pairs(norms.to_pylist())
-    idno, near = pa.array(idno, pa.string()), pa.array(near, pa.string())
-    if len(norms) == rows.num_rows:  # one row per ID (as a run's members are): its token by a hash lookup
-        token = rows.column("token").combine_chunks().take(pc.index_in(idno, value_set=rows.column("norm")))
-    else:  # an ID on several rows (two written forms, two tokens): each row's pairs
-        pairs = rows.select(["token", "norm"]).join(pa.table({"norm": idno, "near": near}), "norm")
-        token, near = pairs.column("token").combine_chunks(), pairs.column("near").combine_chunks()
-    plain = pc.unique(near)  # one pseudonym per near ID, however many rows name it
-    pseudonym = pa.array(keys.pseudonyms(plain.to_pylist()), pa.string()).take(pc.index_in(near, value_set=plain))
-    return pa.table({"token": pa.concat_arrays([token, token]), "near": pa.concat_arrays([near, pseudonym])})
-
-
-def _valid_members(members: pa.Table) -> pa.Table:
-    """The member rows whose normalized ID is a valid 18-character one."""
-    from matching.idnum import VALID
-
-    return members.filter(pc.and_(pc.equal(members.column("status"), VALID),
-                                  pc.greater(pc.utf8_length(members.column("norm")), 0)))
-
-
-def _near_table(con, run_date: str, members: pa.Table, keys) -> None:
-    """Temp table `_hd_near_ids` (member_id, near_id): the working-table keys of IDs a transposition away from an
-    authorized member's (`near_ids`) that are no member's own."""
-    con.register("_hd_near_arrow", near_ids(members, keys))
-    con.execute("""
-        create or replace temp table _hd_near_ids as
-        select distinct m.id_norm as member_id, n.near as near_id
-        from _hd_near_arrow as n
-        inner join stg_requests as m on m.id_number = n.token
-        where m.run_date = $run_date and m.id_norm is not null and nullif(trim(m.authorization_no), '') is not null
-          and starts_with(m.id_norm, 'p1:') = starts_with(n.near, 'p1:')
-          and n.near not in (select id_norm from stg_requests where run_date = $run_date and id_norm is not null
-                             and nullif(trim(authorization_no), '') is not null)
-    """, {"run_date": run_date})
-    con.unregister("_hd_near_arrow")
-
-
 def _plain_table(tokens: list[str], keys) -> pa.Table:
     """(token, plain, norm, status) for delivered ID tokens: decrypted, then normalized in Python.
 
@@ -279,15 +235,26 @@ _SPELT_OTHERWISE = """
         where run_date = $run_date and id_norm is not null and name_norm is not null
           and nullif(trim(authorization_no), '') is not null
         group by request_id, id_norm
+    ),
+    -- each (record name, member) once, however many monthly records repeat it
+    named as (
+        select distinct r.name_norm as record_name, m.request_id, m.member_id, m.name
+        from source_records as r
+        inner join members as m on m.member_id = r.id_norm
+        where r.run_date = $run_date and r.name_norm is not null and r.source <> 'public_security'
+          and r.name_norm <> m.name
+    ),
+    odd as (
+        select * from named
+        where not (regexp_full_match(replace(record_name, '·', ''), $cjk) and regexp_full_match(replace(name, '·', ''), $cjk))
+    ),
+    registered as (
+        select id_norm, list(distinct name_norm) as names from stg_public_security
+        where run_date = $run_date and name_norm is not null and id_norm in (select member_id from odd)
+        group by id_norm
     )
-    select distinct r.source, r.record_id, m.request_id, m.member_id, r.name_norm, m.name,
-        (select list(distinct g.name_norm) from stg_public_security as g
-         where g.run_date = $run_date and g.id_norm = r.id_norm and g.name_norm is not null) as registered
-    from source_records as r
-    inner join members as m on m.member_id = r.id_norm
-    where r.run_date = $run_date and r.name_norm is not null and r.source <> 'public_security'
-      and r.name_norm <> m.name
-      and not (regexp_full_match(replace(r.name_norm, '·', ''), $cjk) and regexp_full_match(replace(m.name, '·', ''), $cjk))
+    select o.record_name, o.request_id, o.member_id, o.name, g.names
+    from odd as o left join registered as g on g.id_norm = o.member_id
 """
 
 _CJK = "[\\x{3400}-\\x{4DBF}\\x{4E00}-\\x{9FFF}\\x{20000}-\\x{3134F}]+"
@@ -297,21 +264,28 @@ def _spelt_otherwise_conflicts(con, run_date: str) -> None:
     """Add to `_hd_name_conflicts` the records under a member's ID whose name, or the member's, is not plain Chinese
     (pinyin, Latin letters, a `*` for a rare character: name_conflicts.sql never calls those a conflict) and shares
     no syllable with the member's name, nor with a name the registration gives that ID: LIU JIANGUO or 刘*国 on an
-    account under 王平's ID is someone else's as surely as 刘建国 is; Wang Ping, 王* or 王zhe may be his."""
+    account under 王平's ID is someone else's as surely as 刘建国 is; Wang Ping, 王* or 王zhe may be his.
+    Judged once per (record name, member), then the records of each such pair added in SQL."""
     from matching.linkage.names import name_keys
 
     rows = con.execute(_SPELT_OTHERWISE, {"run_date": run_date, "cjk": _CJK}).fetchall()
     if not rows:
         return
-    names = sorted({n for r in rows for n in (r[4], r[5], *(r[6] or []))})
+    names = sorted({n for r in rows for n in (r[0], r[3], *(r[4] or []))})
     syllables = {n: set(py.split()) - {"*"} for n, py in zip(names, name_keys(names)["py"], strict=True)}
-    found = [r[:4] for r in rows
-             if syllables[r[4]] and syllables[r[5]] and not syllables[r[4]] & syllables[r[5]]
-             and not any(syllables[r[4]] & syllables[g] for g in r[6] or [])]
+    found = [r[:3] for r in rows
+             if syllables[r[0]] and syllables[r[3]] and not syllables[r[0]] & syllables[r[3]]
+             and not any(syllables[r[0]] & syllables[g] for g in r[4] or [])]
     if found:
         con.register("_hd_nc_arrow", pa.table({k: pa.array([f[i] for f in found], pa.string()) for i, k in
-                                               enumerate(("source", "record_id", "request_id", "member_id"))}))
-        con.sql("insert into _hd_name_conflicts by name select * from _hd_nc_arrow")
+                                               enumerate(("record_name", "request_id", "member_id"))}))
+        con.execute("""
+            insert into _hd_name_conflicts by name
+            select distinct r.source, r.record_id, f.request_id, f.member_id
+            from source_records as r
+            inner join _hd_nc_arrow as f on f.member_id = r.id_norm and f.record_name = r.name_norm
+            where r.run_date = $run_date and r.source <> 'public_security'
+        """, {"run_date": run_date})
         con.unregister("_hd_nc_arrow")
 
 
@@ -325,7 +299,7 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
         name_conflicts(con, run_date)
     if members is None:
         members = _member_plain(con, run_date, keys)
-    _near_table(con, run_date, members, keys)
+    near_table(con, run_date, members, lambda tokens: _plain_table(tokens, keys))
     rivals = competitors_table(con)  # an urgent verification's competing candidates (hedui.steps.link_questions)
     _plain_ids(con, run_date, keys, _with_members(members, rivals, keys) if rivals else members)
     con.execute("create or replace temp table lk_left as " + db.sql_text("link/prob_left.sql"),
@@ -448,26 +422,18 @@ def quarantine_links(con, run_date: str, keys, members: pa.Table | None = None) 
     """, params={"run_date": run_date}).fetchall()]
     if members is None:
         members = _member_plain(con, run_date, keys)
-    con.register("_hd_q_arrow", _with_members(members, tokens, keys))
+    plain = _with_members(members, tokens, keys)
+    con.register("_hd_q_arrow", plain)
     con.sql("create or replace temp table _hd_q_plain as select * from _hd_q_arrow")
     con.sql("create or replace temp table _hd_q_masks as select token, mask from _hd_q_arrow where mask is not null")
     con.unregister("_hd_q_arrow")
-    _quarantine_near(con, members)
+    quarantine_near(con, members, plain)
     try:
         _quarantine_name_keys(con, run_date)
         return db.replace_model(con, "quarantine_links", "link/quarantine_links.sql", run_date)
     finally:
         for table in ("_hd_q_plain", "_hd_q_names", "_hd_q_near", "_hd_q_masks"):
             con.sql(f"drop table if exists {table}")
-
-
-def _quarantine_near(con, members: pa.Table) -> None:
-    """Temp table `_hd_q_near` (idno, near): the members' plain valid IDs and each ID two of its characters
-    swapped that still checks (`matching.idnum.transpositions`), for the quarantined rows under such an ID."""
-    idno, near = transposition_pairs(pc.unique(_valid_members(members).column("norm")).to_pylist())
-    con.register("_hd_q_near_arrow", pa.table({"idno": pa.array(idno, pa.string()), "near": pa.array(near, pa.string())}))
-    con.sql("create or replace temp table _hd_q_near as select distinct * from _hd_q_near_arrow")
-    con.unregister("_hd_q_near_arrow")
 
 
 def _quarantine_name_keys(con, run_date: str) -> None:
@@ -479,7 +445,7 @@ def _quarantine_name_keys(con, run_date: str) -> None:
 
     from matching.linkage.names import name_keys_frame
 
-    con.sql("create temp table if not exists _hd_q_near (idno varchar, near varchar)")  # `_quarantine_near`'s
+    con.sql("create temp table if not exists _hd_q_near (idno varchar, near varchar)")  # `quarantine_near`'s
     con.sql("create temp table if not exists _hd_q_masks (token varchar, mask varchar)")  # and `quarantine_links`'
     rows = con.sql("""
         select distinct 'q' as side, q.name_norm from quarantine_subjects as q
