@@ -231,3 +231,21 @@ def test_LN04_a_quarantined_row_named_by_a_masked_id_says_so(ln_run):
     page = (ctx.report_dir / "households" / "LN10.html").read_text(encoding="utf-8")
     assert "按身份证号的可见位（该记录的身份证号部分遮蔽）关联到该成员的记录被隔离" in page
     assert "校验位有误" not in page
+
+
+def test_LN05_a_person_decides_on_the_account_under_the_masked_id(ln_run, tmp_path):
+    """LN05: the pair of LN02 is not scored; it stands at the review band's lower bound, so the queue, its export and
+    a decision's message have a weight to show, and a confirmation makes the 300,000 hers (FINDINGS, confirmed)."""
+    from hedui.pipeline import RunContext
+    from hedui.review.decisions import record_decision
+
+    world, ctx = ln_run
+    work = tmp_path / "work"
+    shutil.copytree(ctx.workdir, work)
+    ctx = RunContext.of(ctx.inbox, work, ctx.run_date)
+    [(key, weight)] = query(ctx, "select decision_key, match_weight from review_queue where run_date = ? "
+                                 "and request_id = 'LN05'", [RUN])
+    assert weight == -3.0  # hedui/linkage.yaml: thresholds.review
+    result = record_decision(ctx, key, "confirmed", "张审核", "银行回函：该账户为马莉所有")
+    assert (result["outcome"], result["findings"]) == ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+    assert outcomes(ctx)["LN05"] == ("FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")

@@ -39,7 +39,7 @@ def surname_conflicts(con, run_date: str) -> int:
 _NAMELESS_MASKED = """
     insert into prob_pairs by name
     select distinct l.record_id, l.source, l.name, l.idno, r.request_id, r.member_id,
-        cast(null as double) as match_weight, cast(null as double) as match_probability, 'review' as band,
+        $weight as match_weight, pow(2, $weight) / (1 + pow(2, $weight)) as match_probability, 'review' as band,
         cast(null as varchar) as breakdown
     from lk_left as l
     inner join lk_right as r on r.idno like l.id_mask
@@ -54,9 +54,14 @@ def nameless_masked_pairs(con) -> None:
     """Add to `prob_pairs`, for review, each record under an ID masked as banks deliver it (360702********1234,
     eight characters or more visible) whose name names nobody (`*`, `-`: no letter, no Chinese character) with the
     member(s) whose ID has those visible characters.  The linker has no name to block or compare it by, so it was
-    nobody's and its household came out CLEAR on an account that may be the member's; it is a question for a person
-    (not scored: `match_weight` null), never a link on the visible digits alone.  Reads `lk_left` and `lk_right`."""
-    con.sql(_NAMELESS_MASKED)
+    nobody's and its household came out CLEAR on an account that may be the member's; it is a question for a person,
+    never a link on the visible digits alone.  Not scored (no breakdown): its weight is the review band's lower
+    bound (hedui/linkage.yaml `thresholds.review`), where the queue, its exports and the decisions' messages show
+    it.  Reads `lk_left` and `lk_right`."""
+    from hedui.resources import package_path
+    from matching.linkage import LinkSpec
+
+    con.execute(_NAMELESS_MASKED, {"weight": LinkSpec.from_yaml(package_path("linkage.yaml")).thresholds.review})
 
 
 def competitors_table(con) -> list[str]:
