@@ -11,12 +11,12 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from hedui.audit.log import mask_free_text
 from hedui.paths import report_file_stem, shown
+from hedui.privacy.typed import typed_text
 from hedui.regions import region_label
 from hedui.steps.report import versions
 from hedui.steps.report.display import OUTCOME_ZH, safe_name
 from hedui.web import exports, queue_links
 from hedui.web.accounts import User
-from hedui.web.bidi import typed_text
 from hedui.web.scope import scoped
 
 # matched whole (fullmatch): `$` lets a final line break through, `\d` full-width digits
