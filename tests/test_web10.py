@@ -112,3 +112,76 @@ def test_we2_an_id_number_given_as_a_pair_key_is_not_echoed_in_part(site, capsys
         said = capsys.readouterr().err
         assert code != 0 and "匹配对" in said, said
         assert "4912" not in said and "1949" not in said and "1231" not in said, said
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from hedui.steps.report.pdf import browser as open_browser
+
+    with open_browser() as b:
+        yield b
+
+
+def _base(site) -> str:
+    return f"http://{site['host']}"
+
+
+def test_we3_a_link_opened_without_a_session_comes_back_after_sign_in_with_its_query(site, browser):
+    """WE3: the sign-in after an ended session (30 idle minutes, a bookmark, a link in a colleague's message) came
+    back to the address's path only: a report version's link (`…/report?v=1`) opened the current report, read as
+    the old one; the queue filtered to a run and status opened the latest run unfiltered; an export's link
+    downloaded another file than the one asked for. Now the whole address comes back (a local one only)."""
+    from urllib.parse import quote
+
+    anon = Client(site)
+    asked = f"/review?date={RUN}&status=pending&order=asc"
+    status, headers, _ = anon.get(asked)
+    assert status == 303 and headers["location"] == "/login?next=" + quote(asked, safe="/"), headers
+    status, headers, _ = anon.post("/login", {"username": "we_clerk", "password": "pw-we_clerk-0123456",
+                                              "next": f"/h/{RUN}/WE01/report?v=1"})
+    assert status == 303 and headers["location"] == f"/h/{RUN}/WE01/report?v=1", headers
+    # an address too long to carry whole comes back to its page; one elsewhere still to the home page
+    status, headers, _ = Client(site).get(f"/search?date={RUN}&q={'张' * 3000}")
+    assert status == 303 and headers["location"] == "/login?next=/search", headers
+    status, headers, _ = Client(site).post("/login", {"username": "we_clerk", "password": "pw-we_clerk-0123456",
+                                                      "next": "//evil.example/?a=1"})
+    assert headers["location"] == "/"
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(_base(site) + asked)
+        assert "/login" in page.url
+        page.fill("#username", "we_clerk")
+        page.fill("#password", "pw-we_clerk-0123456")
+        page.click("#signin")
+        page.wait_for_load_state()
+        assert page.url == _base(site) + asked, page.url
+        assert page.locator("select[name=status]").input_value() == "pending"
+    finally:
+        context.close()
+
+
+def test_we4_the_batch_summarys_household_links_open_in_the_workspace(site, browser):
+    """WE4: the batch summary (/runs/<date>/summary) links each household's report as `households/<id>.html`,
+    relative to the summary's address: in the workspace every one of them was "未找到该页面". Now each opens the
+    household's report (the PDF link its PDF), for a household of the user's scope only."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(_base(site) + "/login")
+        page.fill("#username", "we_clerk")
+        page.fill("#password", "pw-we_clerk-0123456")
+        page.click("#signin")
+        page.wait_for_url(_base(site) + "/")
+        page.goto(f"{_base(site)}/runs/{RUN}/summary")
+        page.click("a[href='households/WE01.html']")
+        page.wait_for_load_state()
+        assert page.url == f"{_base(site)}/h/{RUN}/WE01/report", page.url
+        assert "未找到" not in page.content() and "WE01" in page.content()
+    finally:
+        context.close()
+    c = sign_in(site)
+    status, headers, _ = c.get(f"/runs/{RUN}/households/WE01.pdf")
+    assert status == 303 and headers["location"] == f"/h/{RUN}/WE01/report.pdf"
+    for name in ("WE99.html", "WE01.csv", "..%2f..%2fhedui.duckdb"):
+        assert c.get(f"/runs/{RUN}/households/{name}")[0] in (400, 404), name
