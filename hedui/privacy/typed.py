@@ -34,18 +34,19 @@ def typed_text(text: str | None) -> str:
     return re.sub(r"(?<=[0-9])[Ｘｘ]", "X", kept)
 
 
-def staff_text(text: str | None, what: str, limit: int = TEXT_LIMIT) -> str:
+def staff_text(text: str | None, what: str, limit: int = TEXT_LIMIT, hint: str = "每项决定都要说明依据") -> str:
     """The text to keep and show: `typed_text`, ID and account numbers masked (`mask_free_text`), stripped.
 
     Raises StaffTextError naming `what` (理由, 异议内容, 决定的理由) when nothing is left — blanks, zero-width
     spaces (U+200B, U+2060, U+FEFF), soft hyphens and Hangul fillers are no reason — or when it is over `limit`
-    characters. `hedui review --reason` once took a reason of only U+200B (a decision "with its basis", blank
+    characters (`hint`: what to write, in the refusal of a blank one). `hedui review --reason` once took a reason of only U+200B (a decision "with its basis", blank
     in the household's history and report) and an ID number hidden by one (kept with its birth date readable)."""
     from hedui.audit.log import mask_free_text
 
     kept = mask_free_text(typed_text(text)).strip()
     if not kept:
-        raise StaffTextError(f"请填写{what}：只有空格或不可见字符（如零宽空格）不算填写，请写明依据")
+        hidden = "（只有空格或不可见字符，如零宽空格，不算填写）" if (text or "").strip() else ""
+        raise StaffTextError(f"请填写{what}{hidden}：{hint}")
     if len(kept) > limit:
         raise StaffTextError(f"{what}过长（{len(kept)} 字）：请控制在 {limit} 字以内，附件另行归档")
     return kept

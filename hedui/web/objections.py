@@ -69,7 +69,7 @@ def register(workdir: Path, user: User, run_date: str, request_id: str, region_c
     if not user.can("object"):
         raise ObjectionError("您的角色不能登记异议")
     try:  # an ID or account number typed by staff is never kept or shown
-        reason = staff_text(reason, "异议内容")
+        reason = staff_text(reason, "异议内容", hint="申请人对哪项事实有异议、依据是什么")
     except StaffTextError as exc:
         raise ObjectionError(str(exc)) from None
     today = today or _today()
