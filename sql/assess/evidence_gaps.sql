@@ -140,12 +140,8 @@ pending_ended as (
             || '；若确认，该成员户籍仍在册，“' || p.person_status || '”的情形将不成立'
     from candidates as c
     inner join stg_public_security as p on p.record_id = c.record_id and p.run_date = $run_date
-    inner join (
-        select request_id, member_id, source, record_id, match_weight, is_confirmed, false as is_pending from links
-        union all
-        select request_id, member_id, source, record_id, match_weight, false, true from pending
-    ) as l
-        on l.request_id = c.request_id and l.member_id = c.member_id and l.source = 'public_security'
+    inner join hd_member_links($run_date, 'public_security') as l  -- and those waiting for review
+        on l.request_id = c.request_id and l.member_id = c.member_id
        and l.record_id <> c.record_id
     inner join stg_public_security as n on n.record_id = l.record_id and n.run_date = $run_date
     where c.code = 'MEMBER_REGISTRATION_ENDED' and c.source = 'public_security' and not c.is_pending
@@ -281,9 +277,7 @@ no_applicant as (
 -- the records the values below are read from: the linked ones, and those waiting for review (a waiting record
 -- lacking a value could, confirmed, change the outcome: UNCONFIRMED_LINK, pending_unknown below)
 value_links as not materialized (
-    select source, record_id, request_id, member_id, match_weight, false as is_pending from links
-    union all
-    select source, record_id, request_id, member_id, match_weight, true from pending
+    select * from hd_member_links($run_date)  -- and, apart (`is_pending`), the pending (sql/assess/macros.sql)
 ),
 
 -- the values each linked record must carry for the figures and findings (empty = unknown); of an account
@@ -634,50 +628,48 @@ stale_answers as (
     where a.query_date = a.latest_date and hd_predates_authorization(a.query_date, m.authorization_date)
 ),
 
--- one withholder's rows of one person, income item and month (所属期) saying different amounts (a correction delivered
--- beside the original: the withholder declares one a month): which is right is unknown, figures.sql counts the least
--- (sql/assess/macros.sql), never the sum.  Linked, VALUE_UNKNOWN; waiting for review, UNCONFIRMED_LINK
-conflicting_tax as (
-    select t.request_id, t.member_id, 'tax', if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), t.record_id,
-        null, null, if(t.is_pending, l.match_weight, null), null,
-        if(t.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.income_item
-            || '（扣缴义务人' || coalesce('“' || t.withholder || '”', '未填写') || '）交付了 ' || t.n_answers
-            || ' 种不同的数额（收入额 ' || coalesce(format('{:,.2f}', t.income_min_yuan), '空')
-            || case when t.income_max_yuan > t.income_min_yuan then ' 至 ' || format('{:,.2f}', t.income_max_yuan) else '' end
-            || ' 元，已缴税额 ' || coalesce(format('{:,.2f}', t.tax_paid_min_yuan), '空')
-            || case when t.tax_paid_max_yuan > t.tax_paid_min_yuan
-                then ' 至 ' || format('{:,.2f}', t.tax_paid_max_yuan) else '' end
-            || ' 元），同一扣缴义务人每月只申报一次，以哪条为准未知，'
-            || case when t.is_kept then '本条按较小者计入' else '本条未计入（按较小者计入）' end
-            || '，不合计；请与税务部门核实'
-    from hd_tax_rows($run_date) as t
-    inner join window_bounds as w on w.request_id = t.request_id
-    left join value_links as l
-        on l.record_id = t.record_id and l.source = 'tax' and l.request_id = t.request_id
-       and l.member_id = t.member_id and l.is_pending
-    where t.n_answers > 1
-      and t.period_month >= w.window_start and t.period_month < w.window_end
-      and not list_contains(w.excluded_income_items, t.income_item)
+-- one month of one income delivered on rows saying different amounts (a correction delivered beside the original),
+-- where the month is paid or declared once: one withholder's rows of one person, income item and month (所属期; the
+-- withholder declares one a month), or one scheme's benefit (待遇) of one month (a scheme pays once a month).  Which is
+-- right is unknown: figures.sql counts the least (sql/assess/macros.sql), never the sum.  Each source gives its rows
+-- in one shape (`item`: the income item or the scheme; `answers_zh`: what the rows say), listed alike below
+contradicted_months as (
+    select request_id, member_id, 'tax' as source, is_pending, record_id, is_kept, period_month, income_item as item,
+        '（扣缴义务人' || coalesce('“' || withholder || '”', '未填写') || '）交付了 ' || n_answers
+            || ' 种不同的数额（收入额 ' || coalesce(format('{:,.2f}', income_min_yuan), '空')
+            || case when income_max_yuan > income_min_yuan then ' 至 ' || format('{:,.2f}', income_max_yuan) else '' end
+            || ' 元，已缴税额 ' || coalesce(format('{:,.2f}', tax_paid_min_yuan), '空')
+            || case when tax_paid_max_yuan > tax_paid_min_yuan
+                then ' 至 ' || format('{:,.2f}', tax_paid_max_yuan) else '' end
+            || ' 元），同一扣缴义务人每月只申报一次' as answers_zh,
+        '税务部门' as department_zh
+    from hd_tax_rows($run_date)
+    where n_answers > 1
+    union all
+    select request_id, member_id, 'social_insurance', is_pending, record_id, is_kept, period_month, scheme,
+        '待遇交付了 ' || n_answers || ' 种不同的金额（' || format('{:,.2f}', benefit_min_yuan) || ' 至 '
+            || format('{:,.2f}', benefit_max_yuan) || ' 元），同一险种每月只发放一次',
+        '社保部门'
+    from hd_benefit_rows($run_date)
+    where n_answers > 1
 ),
 
--- one scheme's benefit (待遇) of one month delivered on rows saying different amounts (a correction beside the
--- original: a scheme pays once a month): which is right is unknown, figures.sql counts the least (sql/assess/macros.sql)
-conflicting_benefits as (
-    select t.request_id, t.member_id, 'social_insurance', if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'),
-        t.record_id, null, null, if(t.is_pending, l.match_weight, null), null,
-        if(t.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.scheme
-            || '待遇交付了 ' || t.n_answers || ' 种不同的金额（' || format('{:,.2f}', t.benefit_min_yuan) || ' 至 '
-            || format('{:,.2f}', t.benefit_max_yuan) || ' 元），同一险种每月只发放一次，以哪条为准未知，'
+-- the rows of such a month in the income window, of an income that counts.  Linked, VALUE_UNKNOWN; waiting for
+-- review, UNCONFIRMED_LINK
+conflicting_months as (
+    select t.request_id, t.member_id, t.source, if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), t.record_id,
+        null, null, if(t.is_pending, l.match_weight, null), null,
+        if(t.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.item
+            || t.answers_zh || '，以哪条为准未知，'
             || case when t.is_kept then '本条按较小者计入' else '本条未计入（按较小者计入）' end
-            || '，不合计；请与社保部门核实'
-    from hd_benefit_rows($run_date) as t
+            || '，不合计；请与' || t.department_zh || '核实'
+    from contradicted_months as t
     inner join window_bounds as w on w.request_id = t.request_id
     left join value_links as l
-        on l.record_id = t.record_id and l.source = 'social_insurance' and l.request_id = t.request_id
+        on l.record_id = t.record_id and l.source = t.source and l.request_id = t.request_id
        and l.member_id = t.member_id and l.is_pending
-    where t.n_answers > 1
-      and t.period_month >= w.window_start and t.period_month < w.window_end
-      and not list_contains(w.excluded_income_items, t.scheme)
+    where t.period_month >= w.window_start and t.period_month < w.window_end
+      and not list_contains(w.excluded_income_items, t.item)
 ),
 
 -- a vehicle whose rows contradict each other on whether it is a finding (正常 beside 注销, a price over the limit
@@ -733,8 +725,7 @@ gaps as (
     union all select * from quarantined_requests
     union all select * from value_unknown
     union all select * from conflicting_balances
-    union all select * from conflicting_tax
-    union all select * from conflicting_benefits
+    union all select * from conflicting_months
     union all select * from conflicting_vehicles
     union all select * from conflicting_entities
     union all select * from stale_answers

@@ -23,11 +23,7 @@ run_month as (
 ),
 
 links as not materialized (
-    select source, record_id, request_id, member_id, is_confirmed, false as is_pending
-    from links where run_date = $run_date
-    union all
-    select source, record_id, request_id, member_id, false, true
-    from pending_links where run_date = $run_date
+    select * from hd_member_links($run_date)  -- and, apart (`is_pending`), the pending (sql/assess/macros.sql)
 ),
 
 window_bounds as (
