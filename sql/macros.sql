@@ -450,3 +450,10 @@ create or replace temp macro hd_kind_sources() as table
 -- figure_lineage.sql, evidence_gaps.sql).  The contract sets no threshold: days off are a date written days off
 create or replace temp macro hd_predates_authorization(query_date, authorization_date) as
     coalesce(query_date < (authorization_date - interval 1 month)::date, false);
+
+-- an answer of a bank, securities registry or insurer not shown to answer this request's query (先授权后核对; results
+-- serve the request they were made for): queried more than a month before the authorization (above), or of no query
+-- date at all (查询日期 empty, or the column left out: empty is unknown, policy.md).  Not counted (figures.sql,
+-- figure_lineage.sql); the undated one is listed as lacking its 查询日期 (evidence_gaps.sql's needed_values)
+create or replace temp macro hd_not_this_query(query_date, authorization_date) as
+    query_date is null or hd_predates_authorization(query_date, authorization_date);

@@ -343,6 +343,21 @@ needed_values as (
             and not nl.is_pending
             and n.policy_no = t.policy_no and n.query_date > t.query_date)
     union all
+    -- an answer of no 查询日期 (empty, or the column left out) is not shown to answer this request's query and is not
+    -- counted (figures.sql, hd_not_this_query): what the account holds is unknown, whatever later answer stands beside
+    -- it (which of them is the later is unknown too).  A policy not in force counts nothing, dated or not
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '查询日期'
+    from stg_bank as t inner join value_links as l on l.record_id = t.record_id and l.source = 'bank'
+    where t.run_date = $run_date and t.query_date is null
+    union all
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '查询日期'
+    from stg_securities as t inner join value_links as l on l.record_id = t.record_id and l.source = 'securities'
+    where t.run_date = $run_date and t.query_date is null
+    union all
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '查询日期'
+    from stg_insurance as t inner join value_links as l on l.record_id = t.record_id and l.source = 'insurance'
+    where t.run_date = $run_date and t.query_date is null and t.policy_status = '有效'
+    union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '账户余额'
     from stg_housing_fund as t
     inner join value_links as l on l.record_id = t.record_id and l.source = 'housing_fund'
@@ -439,7 +454,11 @@ value_unknown as (
     select n.request_id, n.member_id, n.source, 'VALUE_UNKNOWN', n.record_id, null, null, null, null,
         coalesce('户籍登记的“与户主关系”为“' || any_value(p.relation_to_head) || '”，不是可识别的家庭关系称谓或代码，按未知处理',
                  '记录缺少“' || string_agg(distinct n.value_zh, '、' order by n.value_zh) || '”，按未知处理'
-                     || case when bool_or(n.value_zh not in ('主体类型', '与户主关系', '户号')) then '（不按 0 计）' else '' end)
+                     || case when bool_or(n.value_zh not in ('主体类型', '与户主关系', '户号', '查询日期')) then '（不按 0 计）'
+                        else '' end
+                     || case when bool_or(n.value_zh = '查询日期')
+                        then '；无查询日期，无法确认是本次核对（授权后）的查询结果，未计入，该账户现有金额未知；请向交付部门核实查询日期'
+                        else '' end)
     from needed_values as n
     left join stg_public_security as p
         on p.run_date = $run_date and p.record_id = n.record_id and n.value_zh = '与户主关系'
@@ -708,7 +727,7 @@ conflicting_balances as (
                value_zh, lo, hi)
     from (select *, min(amount_yuan) over answer as lo, max(amount_yuan) over answer as hi from answers
           window answer as (partition by request_id, member_id, source, account, query_date))
-    where lo < hi
+    where lo < hi and query_date is not null  -- undated: each listed as lacking its 查询日期 (needed_values)
 ),
 
 gaps as (
