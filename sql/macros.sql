@@ -451,6 +451,13 @@ create or replace temp macro hd_kind_sources() as table
 create or replace temp macro hd_predates_authorization(query_date, authorization_date) as
     coalesce(query_date < (authorization_date - interval 1 month)::date, false);
 
+-- the date an answer is weighed against (hd_predates_authorization): the member's 授权日期, or, left empty (an
+-- authorization on file, 授权书编号, whose date is unknown), the request date (委托日期): the authorization was signed
+-- by then at the latest, so an answer queried more than a month before the request cannot be shown to be one of this
+-- request's queries; one queried later is, whenever the authorization was signed
+create or replace temp macro hd_authorization_bound(authorization_date, request_date) as
+    coalesce(authorization_date, request_date);
+
 -- an answer of a bank, securities registry or insurer not shown to answer this request's query (先授权后核对; results
 -- serve the request they were made for): queried more than a month before the authorization (above), or of no query
 -- date at all (查询日期 empty, or the column left out: empty is unknown, policy.md).  Not counted (figures.sql,

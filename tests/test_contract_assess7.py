@@ -89,6 +89,18 @@ def build() -> World:
     w.add("bank", 机构名称="中国工商银行赣州分行", 户名="赵民", 证件号码="", 账号="6222000000000000901", 账户类型="活期",
           余额="100", 查询日期="")
     case("ASP1", "INCOMPLETE", "UNCONFIRMED_LINK")
+    # --- an authorization on file (授权书编号) whose 授权日期 was left empty ------------------------------------------
+    # 100 yuan queried 2024-01-02, long before the request (2026-11-20): dated, the authorization would show it an old
+    # answer (CX02, not weighed); undated, it was weighed as current: CLEAR
+    (a,) = w.household("ASA1", [("授一", "本人")])
+    w.rows["requests"][-1]["授权日期"] = ""
+    bank(w, a, "100", "2024-01-02")
+    case("ASA1", "INCOMPLETE", "VALUE_UNKNOWN")
+    # pinned: queried 2026-11-26, after the request: whenever the authorization was signed, not a month before it
+    (a,) = w.household("ASA2", [("授二", "本人")])
+    w.rows["requests"][-1]["授权日期"] = ""
+    bank(w, a, "100", "20261126")
+    case("ASA2", "CLEAR", "")
     return w
 
 
@@ -202,3 +214,17 @@ def test_AS11_the_tax_and_benefit_month_contradictions_are_one_shape():
     (evidence_gaps.sql's conflicting_months over contradicted_months); the rows are test_contract_clear6's CX01/CX04."""
     text = (data_path("sql", "assess") / "evidence_gaps.sql").read_text(encoding="utf-8")
     assert text.count("以哪条为准未知，'") == 1 and "conflicting_tax" not in text and "conflicting_benefits" not in text
+
+
+def test_AS05_an_authorization_of_no_date_bounds_its_answers_by_the_request_date(assess7_run):
+    """AS05: an authorization on file whose 授权日期 is empty was signed by the request date (委托日期) at the latest: an
+    answer queried more than a month before that cannot be shown to be one of this request's — not counted, listed
+    with both dates; one queried after the request is weighed."""
+    [(code, reason)] = query(assess7_run, "select code, reason_zh from evidence_gaps where request_id = 'ASA1'")
+    assert code == "VALUE_UNKNOWN"
+    assert reason.startswith("该成员的授权日期为空，查询日期 2024-01-02 早于委托日期 2026-11-20 一个月以上") and "100.00" in reason
+    assets = dict(query(assess7_run, "select request_id, financial_assets_yuan from figures "
+                                     "where request_id in ('ASA1', 'ASA2')"))
+    assert assets == pytest.approx({"ASA1": 0, "ASA2": 100})
+    [(excluded,)] = query(assess7_run, "select exclusion_zh from figure_lineage where request_id = 'ASA1'")
+    assert excluded.startswith("授权日期为空，查询日期早于委托日期一个月以上")

@@ -76,6 +76,7 @@ def con():
               f"alter table {table} add column region_code varchar default '360702'; "
               f"alter table {table} add column urban_rural varchar default '城市'")
     c.sql("alter table stg_requests add column authorization_date date")  # (an answer queried before it: old)
+    c.sql("alter table stg_requests add column request_date date default date '2026-11-20'")  # (bounds it, left empty)
     c.sql("alter table households add column policy_id varchar default 'JX-DEMO-2026'")  # the version it is under
     c.sql("alter table households add column policy_unknown_zh varchar")  # why none is, where none is
     return c

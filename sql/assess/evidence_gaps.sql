@@ -634,14 +634,16 @@ answers as (
 -- count it, and what the account holds now is unknown
 stale_answers as (
     select a.request_id, a.member_id, a.source, 'VALUE_UNKNOWN', a.record_id, null, null, null, null,
-        '查询日期 ' || strftime(a.query_date, '%Y-%m-%d') || ' 早于该成员的授权日期 ' || strftime(m.authorization_date, '%Y-%m-%d')
-            || ' 一个月以上，不是本次核对的查询结果（' || a.value_zh || ' '
-            || coalesce(format('{:,.2f}', a.amount_yuan) || ' 元', '空') || '），未计入，该账户现有'
-            || a.value_zh || '未知；请在授权后重新查询'
+        if(m.is_signed_date_unknown, '该成员的授权日期为空，', '') || '查询日期 ' || strftime(a.query_date, '%Y-%m-%d')
+            || if(m.is_signed_date_unknown, ' 早于委托日期 ', ' 早于该成员的授权日期 ') || strftime(m.authorization_date, '%Y-%m-%d')
+            || if(m.is_signed_date_unknown, ' 一个月以上，无法确认是授权后本次核对的查询结果（', ' 一个月以上，不是本次核对的查询结果（')
+            || a.value_zh || ' ' || coalesce(format('{:,.2f}', a.amount_yuan) || ' 元', '空') || '），未计入，该账户现有'
+            || a.value_zh || '未知；请' || if(m.is_signed_date_unknown, '委托机关补正授权日期，或', '') || '在授权后重新查询'
     from (select *, max(query_date) over (partition by request_id, member_id, source, account) as latest_date
           from answers) as a
     inner join (
-        select request_id, id_norm as member_id, min(authorization_date) as authorization_date
+        select request_id, id_norm as member_id, hd_authorization_bound(min(authorization_date), min(request_date))
+            as authorization_date, min(authorization_date) is null as is_signed_date_unknown
         from stg_requests where run_date = $run_date and id_norm is not null group by all
     ) as m on m.request_id = a.request_id and m.member_id = a.member_id
     where a.query_date = a.latest_date and hd_predates_authorization(a.query_date, m.authorization_date)

@@ -214,7 +214,8 @@ income_total as (
 -- and evidence_gaps.sql lists it (VALUE_UNKNOWN) where no later answer of the account was delivered.  Nor is an answer
 -- of no 查询日期 (hd_not_this_query): that it answers this request's query cannot be shown; it is listed as lacking it
 authorized_on as (
-    select request_id, id_norm as member_id, min(authorization_date) as authorization_date
+    select request_id, id_norm as member_id, hd_authorization_bound(min(authorization_date), min(request_date))
+        as authorization_date, min(authorization_date) is null as is_signed_date_unknown
     from stg_requests where run_date = $run_date and id_norm is not null
     group by all
 ),
