@@ -452,9 +452,10 @@ create or replace temp macro hd_predates_authorization(query_date, authorization
     coalesce(query_date < (authorization_date - interval 1 month)::date, false);
 
 -- the date an answer is weighed against (hd_predates_authorization): the member's 授权日期, or, left empty (an
--- authorization on file, 授权书编号, whose date is unknown), the request date (委托日期): the authorization was signed
--- by then at the latest, so an answer queried more than a month before the request cannot be shown to be one of this
--- request's queries; one queried later is, whenever the authorization was signed
+-- authorization on file, 授权书编号, whose date is unknown: test_contract_traps6 TL18), the request date (委托日期):
+-- the center queries for a request once it has it, so an answer queried more than a month before the request (the
+-- same slack for a date written off) cannot be shown to be one of this request's queries — it would have been weighed
+-- as current (test_contract_assess7 AS05).  (A signed date may follow the request: test_contract_traps6 TL17.)
 create or replace temp macro hd_authorization_bound(authorization_date, request_date) as
     coalesce(authorization_date, request_date);
 
