@@ -89,6 +89,12 @@ def build() -> World:
     w.add("bank", 机构名称="中国工商银行赣州分行", 户名="赵民", 证件号码="", 账号="6222000000000000901", 账户类型="活期",
           余额="100", 查询日期="")
     case("ASP1", "INCOMPLETE", "UNCONFIRMED_LINK")
+    # the same of an account queried in 2024, long before the authorization (2026-11-01): confirmed, it would be an old
+    # answer and what the account holds now unknown (CX02); 100 yuan pushes nothing over, nothing listed it: CLEAR
+    (a,) = w.household("ASP2", [("钱敏", "本人")])
+    w.add("bank", 机构名称="中国工商银行赣州分行", 户名="钱民", 证件号码="", 账号="6222000000000000902", 账户类型="活期",
+          余额="100", 查询日期="2024-01-02")
+    case("ASP2", "INCOMPLETE", "UNCONFIRMED_LINK")
     # --- an authorization on file (授权书编号) whose 授权日期 was left empty ------------------------------------------
     # 100 yuan queried 2024-01-02, long before the request (2026-11-20): dated, the authorization would show it an old
     # answer (CX02, not weighed); undated, it was weighed as current: CLEAR
@@ -228,3 +234,12 @@ def test_AS05_an_authorization_of_no_date_bounds_its_answers_by_the_request_date
     assert assets == pytest.approx({"ASA1": 0, "ASA2": 100})
     [(excluded,)] = query(assess7_run, "select exclusion_zh from figure_lineage where request_id = 'ASA1'")
     assert excluded.startswith("授权日期为空，查询日期早于委托日期一个月以上")
+
+
+def test_AS06_an_old_answer_waiting_for_review_is_an_unconfirmed_link(assess7_run):
+    """AS06: a record waiting for review whose answer was queried more than a month before the authorization:
+    confirmed, it would be an old answer (CX02) — UNCONFIRMED_LINK with its weight, its query date and amount."""
+    [(code, weight, reason)] = query(assess7_run, "select code, match_weight, reason_zh from evidence_gaps "
+                                                  "where request_id = 'ASP2'")
+    assert code == "UNCONFIRMED_LINK" and weight is not None
+    assert "查询日期 2024-01-02 早于该成员的授权日期 2026-11-01 一个月以上（余额 100.00 元）" in reason

@@ -607,25 +607,34 @@ doubtful_prices as (
       and not list_contains(h.exempt_vehicle_types, t.vehicle_type)
 ),
 
--- one account (a bank account, a securities account, a policy) answered twice for one 查询日期 with two different
--- values (a correction beside the original; sources.md: one row per account): which is right is unknown;
--- figures.sql counts the smaller, never the sum
+-- the answers of the linked records and, apart (`is_pending`), of those waiting for review.  One account (a bank
+-- account, a securities account, a policy) answered twice for one 查询日期 with two different values (a correction
+-- beside the original; sources.md: one row per account): which is right is unknown; figures.sql counts the smaller,
+-- never the sum
 answers as (
-    select l.request_id, l.member_id, l.source, t.record_id, t.balance_yuan as amount_yuan, '余额' as value_zh,
+    select l.request_id, l.member_id, l.source, l.is_pending, l.match_weight, t.record_id,
+        t.balance_yuan as amount_yuan, '余额' as value_zh,
         coalesce(t.institution, t.record_id) || ':' || coalesce(t.account_no, '') || ':' || coalesce(t.account_type, '')
             as account, t.query_date
-    from stg_bank as t inner join links as l on l.record_id = t.record_id and l.source = 'bank'
+    from stg_bank as t inner join value_links as l on l.record_id = t.record_id and l.source = 'bank'
     where t.run_date = $run_date
     union all
-    select l.request_id, l.member_id, l.source, t.record_id, t.market_value_yuan + t.cash_balance_yuan,
-        '持仓市值与资金余额', coalesce(t.securities_account, t.record_id), t.query_date
-    from stg_securities as t inner join links as l on l.record_id = t.record_id and l.source = 'securities'
+    select l.request_id, l.member_id, l.source, l.is_pending, l.match_weight, t.record_id,
+        t.market_value_yuan + t.cash_balance_yuan, '持仓市值与资金余额', coalesce(t.securities_account, t.record_id), t.query_date
+    from stg_securities as t inner join value_links as l on l.record_id = t.record_id and l.source = 'securities'
     where t.run_date = $run_date
     union all
-    select l.request_id, l.member_id, l.source, t.record_id, t.cash_value_yuan, '现金价值',
+    select l.request_id, l.member_id, l.source, l.is_pending, l.match_weight, t.record_id, t.cash_value_yuan, '现金价值',
         coalesce(t.policy_no, t.record_id), t.query_date
-    from stg_insurance as t inner join links as l on l.record_id = t.record_id and l.source = 'insurance'
+    from stg_insurance as t inner join value_links as l on l.record_id = t.record_id and l.source = 'insurance'
     where t.run_date = $run_date and t.policy_status = '有效'
+),
+
+-- the date each member's answers are weighed against (hd_authorization_bound: the 授权日期, left empty the 委托日期)
+signed_on as (
+    select request_id, id_norm as member_id, hd_authorization_bound(min(authorization_date), min(request_date))
+        as authorization_date, min(authorization_date) is null as is_signed_date_unknown
+    from stg_requests where run_date = $run_date and id_norm is not null group by all
 ),
 
 -- an account whose latest answer was queried (查询日期) more than a month before the member signed the authorization
@@ -640,13 +649,30 @@ stale_answers as (
             || a.value_zh || ' ' || coalesce(format('{:,.2f}', a.amount_yuan) || ' 元', '空') || '），未计入，该账户现有'
             || a.value_zh || '未知；请' || if(m.is_signed_date_unknown, '委托机关补正授权日期，或', '') || '在授权后重新查询'
     from (select *, max(query_date) over (partition by request_id, member_id, source, account) as latest_date
-          from answers) as a
-    inner join (
-        select request_id, id_norm as member_id, hd_authorization_bound(min(authorization_date), min(request_date))
-            as authorization_date, min(authorization_date) is null as is_signed_date_unknown
-        from stg_requests where run_date = $run_date and id_norm is not null group by all
-    ) as m on m.request_id = a.request_id and m.member_id = a.member_id
+          from answers where not is_pending) as a
+    inner join signed_on as m on m.request_id = a.request_id and m.member_id = a.member_id
     where a.query_date = a.latest_date and hd_predates_authorization(a.query_date, m.authorization_date)
+),
+
+-- a record waiting for review whose answer is such an old one: confirmed, it would not be counted and what the account
+-- holds now would be unknown — unless a linked answer of the account queried later stands (it supersedes the record
+-- either way).  Listed by pending_records where, confirmed, it creates a finding already
+pending_stale as (
+    select a.request_id, a.member_id, a.source, 'UNCONFIRMED_LINK', a.record_id, null, null, max(a.match_weight), null,
+        '待人工确认的可能匹配记录：' || any_value(if(m.is_signed_date_unknown, '该成员的授权日期为空，', '') || '查询日期 '
+            || strftime(a.query_date, '%Y-%m-%d')
+            || if(m.is_signed_date_unknown, ' 早于委托日期 ', ' 早于该成员的授权日期 ') || strftime(m.authorization_date, '%Y-%m-%d')
+            || ' 一个月以上（' || a.value_zh || ' ' || coalesce(format('{:,.2f}', a.amount_yuan) || ' 元', '空')
+            || '）；若确认，不是本次核对的查询结果，该账户现有' || a.value_zh || '未知，本户结论可能改变')
+    from answers as a
+    inner join signed_on as m on m.request_id = a.request_id and m.member_id = a.member_id
+    where a.is_pending and hd_predates_authorization(a.query_date, m.authorization_date)
+      and not exists (select 1 from answers as n
+          where not n.is_pending and n.request_id = a.request_id and n.member_id = a.member_id
+            and n.source = a.source and n.account = a.account and n.query_date > a.query_date)
+      and not exists (select 1 from pending_records as p
+          where p.request_id = a.request_id and p.record_id = a.record_id and p.member_id = a.member_id)
+    group by a.request_id, a.member_id, a.source, a.record_id
 ),
 
 -- one month of one income delivered on rows saying different amounts (a correction delivered beside the original),
@@ -728,7 +754,7 @@ conflicting_balances as (
         printf('同一账户同一查询日期交付了不同的%s（%.2f 元至 %.2f 元），以哪个为准未知，按较小者计入；请向交付部门核实',
                value_zh, lo, hi)
     from (select *, min(amount_yuan) over answer as lo, max(amount_yuan) over answer as hi from answers
-          window answer as (partition by request_id, member_id, source, account, query_date))
+          where not is_pending window answer as (partition by request_id, member_id, source, account, query_date))
     where lo < hi and query_date is not null  -- undated: each listed as lacking its 查询日期 (needed_values)
 ),
 
@@ -750,6 +776,7 @@ gaps as (
     union all select * from conflicting_vehicles
     union all select * from conflicting_entities
     union all select * from stale_answers
+    union all select * from pending_stale
     union all select * from doubtful_prices
     union all select * from doubtful_amounts
     union all select * from pending_unknown
