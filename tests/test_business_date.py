@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pendulum
 import pytest
@@ -107,4 +108,5 @@ def test_an_id_typed_into_a_date_is_masked_before_the_echo_is_cut(filler):
     and birth year (`1101051949`), too short to mask.  Masked whole, then cut."""
     with pytest.raises(InputError) as e:
         parse_business_date("x" * filler + "11010519491231002X", "--date")
-    assert "19491231" not in str(e.value) and "1101051949" not in str(e.value) and "110105194" not in str(e.value)
+    echo = str(e.value).split("“", 1)[1].split("”", 1)[0]
+    assert not re.search(r"[0-9]", re.sub(r"(110105)?\*+002X|\*+$", "", echo)), echo
