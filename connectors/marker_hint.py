@@ -6,12 +6,16 @@ fix rather than only that something is off:
 - a CSV whose quoted value never closes (``"25000`` with no closing quote) swallows the lines after it into that
   value (connectors.textfile keeps such a value when it spans at most 20 lines and the field count fits): the
   line where the open quote starts;
+- a CSV holding a UTF-8 byte-order mark after its start: another export (UTF-8 with a BOM) pasted after the first
+  one, often in another encoding (GB18030 before it: one part reads as mojibake, its header is no header): the line
+  and byte where it starts, both encodings;
 - an XLSX whose data continues on another sheet (the marker counting every sheet): only the first sheet is read
   (sources.md), so the other sheets holding rows are named.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import zipfile
@@ -38,6 +42,45 @@ def open_quote_line(path: Path, encoding: str | None, sep: str) -> tuple[int, in
         except csv.Error:  # a NUL byte, a field over csv's size limit: no hint
             return None
     return None
+
+
+_BLOCK = 8 << 20
+
+
+def pasted_bom(path: Path) -> tuple[int, int, str] | None:
+    """``(line, byte offset, encoding of what comes before)`` of the first UTF-8 byte-order mark after the file's
+    first bytes (another export pasted after the first one), or None.  The whole file is read (only asked for a file
+    already incomplete)."""
+    bom = codecs.BOM_UTF8
+    with open_regular(path) as fh:
+        seen = b""  # what comes before, up to the mark (checked for its encoding): at most the part looked through
+        tail, pos, lines = b"", 0, 0
+        while block := fh.read(_BLOCK):
+            buf = tail + block
+            at = buf.find(bom, 1 if pos == 0 else 0)
+            if at >= 0:
+                before = seen + buf[:at]
+                line = lines + buf.count(b"\n", 0, at) + 1
+                try:
+                    before.decode("utf-8-sig")
+                    encoding = "UTF-8"
+                except UnicodeDecodeError:
+                    encoding = "GB18030"
+                return line, pos - len(tail) + at, encoding
+            keep = len(bom) - 1
+            lines += buf.count(b"\n", 0, len(buf) - keep)
+            seen = (seen + buf[:len(buf) - keep])[-(1 << 20):]
+            tail = buf[len(buf) - keep:]
+            pos += len(block)
+    return None
+
+
+def _pasted_reason(said: str, found: tuple[int, int, str]) -> str:
+    line, offset, before = found
+    what = (f"是另一份UTF-8编码的导出文件粘贴在前面{before}编码的内容之后，两部分编码不同（按一种编码读，另一部分是乱码）"
+            if before != "UTF-8" else "是另一份导出文件（UTF-8带BOM）粘贴在前面的内容之后")
+    return (f"{said}：第{line}行（第{offset + 1}字节起）以UTF-8字节顺序标记（BOM）开头：{what}，"
+            "无法确定完成标记所计的是哪些行；请部门分别导出为两个文件（各带完成标记），或统一编码后重新交付")
 
 
 def other_sheets_with_rows(path: Path) -> list[tuple[str, int]]:
@@ -67,10 +110,14 @@ def other_sheets_with_rows(path: Path) -> list[tuple[str, int]]:
 
 def mismatch_reason(path: Path, fm: FileManifest, name: str) -> str | None:
     """The problem to report for a file whose marker count differs from the rows read, when the file shows why."""
-    if fm.marker_count is None or fm.marker_count <= fm.rows_read:
+    if fm.marker_count is None or fm.marker_count == fm.rows_read:
         return None
     said = f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行"
     try:
+        if path.suffix.lower() != ".xlsx" and (found := pasted_bom(path)):
+            return _pasted_reason(said, found)
+        if fm.marker_count < fm.rows_read:
+            return None
         if path.suffix.lower() == ".csv":
             found = open_quote_line(path, fm.encoding, "\t" if fm.delimiter == "tab" else ",")
             if found:

@@ -133,7 +133,9 @@ def _dates_1904(path: Path, smap: SourceMap, df: pl.DataFrame, header: list[str]
     below = pl.int_range(pl.len()) > idx
     exprs = []
     for c in dated:
+        # a year-like number (20261: 2026-1… cut short) is no serial for certain: staging quarantines it
         serial = pl.col(c).str.extract(_SERIAL, 1).cast(pl.Int64)
+        serial = pl.when(serial.is_between(19000, 20999)).then(None).otherwise(serial)
         day = (pl.lit(_EPOCH_1904) + pl.duration(days=serial)).dt.strftime("%Y-%m-%d")
         exprs.append(pl.when(below & serial.is_not_null()).then(day).otherwise(pl.col(c)).alias(c))
     return df.with_columns(exprs) if exprs else df

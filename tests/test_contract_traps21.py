@@ -1,0 +1,169 @@
+"""sources.md read as an outsider writing hidden test deliveries would read it, round 21: workbook cells read as the
+sheet shows them, two exports in two encodings pasted into one file.
+
+A tax workbook whose 所属期 cells are numbers shown through the format `0.00`: October is the number 2026.1 and the
+sheet shows `2026.10`; read as the bare number it looked like an Excel-shortened month and was quarantined (the
+household INCOMPLETE where the sheet says plainly that it earns 850 a month).  A bank workbook whose 查询日期 cell
+holds the number 20261 (a date cut short to five digits, no date format: the sheet shows 20261) was read as the Excel
+serial day 1955-06-20: the account's newer answer of 50,000 looked older than its answer of 100 and was dropped, the
+household CLEAR.  A securities export in GB18030 with a second export in UTF-8 with a BOM pasted after it: the file
+was incomplete saying only that its marker's count differed from the rows read.
+
+Decided where the contract is silent:
+- a month cell is read as the sheet shows it: a number in a format of two decimals (`0.00`, `#,##0.00`) is its
+  number with two decimals (`2026.10`: October); a number in General or `0.0` stays as it was (Excel's `2026.1` beside
+  `2026.11`, `2026.0M` is quarantined, test_contract_traps20).
+- a 5-digit number that starts like a year (`19xxx`, `20xxx`) in a workbook's date or month cell with no date format
+  (the sheet shows the number, not a date) is no date for certain either: quarantined naming the row and column, as in
+  a CSV.  A cell with a date format shows a date and is read as that date.
+- a byte-order mark inside a file (not at its start) is another export pasted after the first: the file stays
+  incomplete (which part the marker counts cannot be told) and the reason names the line, its byte offset, both
+  encodings and what to do.
+
+Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan per person and month, financial
+assets at most 19,200 yuan per person.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+
+import pytest
+from contract_world import HEADERS, RUN, WINDOW, World, fresh_ids, new_id, outcomes, query
+from test_contract_traps10 import fill
+
+
+def _workbook(rows: list[list], formats: dict[str, str] | None = None) -> bytes:
+    """A workbook of ``rows``; ``formats``: column letter → number format of that column's cells below the header."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in rows:
+        ws.append(r)
+    for letter, fmt in (formats or {}).items():
+        for cell in ws[letter][1:]:
+            cell.number_format = fmt
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _months_as_numbers() -> list[float]:
+    """2025.11, 2025.12, 2026.01 … 2026.09, 2026.1 (October as the number Excel stores for 2026.10)."""
+    return [float(f"{m[:4]}.{m[4:]}") if m[4:] != "10" else 2026.1 for m in WINDOW]
+
+
+def build() -> tuple[World, dict[str, bytes]]:
+    w = World()
+    extra: dict[str, bytes] = {}
+    tax = HEADERS["tax"]
+    # --- a month column of numbers shown with two decimals ------------------------------------------------------------
+    (a,) = w.household("TB01", [("孙一", "本人")])  # 850 a month; the sheet shows 2025.11 … 2026.10
+    extra["tax/tax_tb01.xlsx"] = _workbook(
+        [tax, *[[a["id"], a["name"], "工资薪金所得", m, 850, 0, "某公司"] for m in _months_as_numbers()]], {"D": "0.00"})
+    w.expect("TB01", "FINDINGS", "INCOME_OVER_STANDARD")
+    (b,) = w.household("TB11", [("孙十一", "本人")])  # the same numbers in General: 2026.1 is January or October
+    extra["tax/tax_tb11.xlsx"] = _workbook(
+        [tax, *[[b["id"], b["name"], "工资薪金所得", m, 850, 0, "某公司"] for m in _months_as_numbers()]])
+    w.expect("TB11", "INCOMPLETE", "RECORD_QUARANTINED")
+    # --- a date cut short to five digits in a workbook -----------------------------------------------------------------
+    (c,) = w.household("TB03", [("孙三", "本人")])  # one account answered twice: 100 on 2026-11-20, 50,000 on 20261
+    extra["bank/bank_tb03.xlsx"] = _workbook([
+        HEADERS["bank"],
+        ["赣州银行", c["name"], c["id"], "6230000000002103", "活期", 100, "2026-11-20"],
+        ["赣州银行", c["name"], c["id"], "6230000000002103", "活期", 50000, 20261],
+    ])
+    w.expect("TB03", "INCOMPLETE", "RECORD_QUARANTINED")
+    fill(w)
+    for name in list(extra):
+        extra[name + ".ok"] = b"12" if name.startswith("tax/") else b"2"
+    return w, extra
+
+
+def _paste_utf8_bom_export(path) -> tuple[int, int]:
+    """The CSV at ``path`` rewritten as its first half in GB18030 and, pasted after it, its second half with the
+    header again in UTF-8 with a BOM; ``(line, byte offset)`` of the pasted part's first line."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    half = len(lines) // 2
+    first = ("\n".join(lines[:half]) + "\n").encode("gb18030")
+    path.write_bytes(first + codecs.BOM_UTF8 + ("\n".join([lines[0], *lines[half:]]) + "\n").encode("utf-8"))
+    return half + 1, len(first)
+
+
+@pytest.fixture(scope="module")
+def traps21_run(tmp_path_factory):
+    from hedui.pipeline import RunContext, run
+
+    with fresh_ids(2100):
+        world, extra = build()
+    inbox = tmp_path_factory.mktemp("traps21") / "inbox"
+    world.write(inbox)
+    for where, data in extra.items():
+        source, name = where.split("/")
+        (inbox / source / RUN / name).write_bytes(data)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps21_work"), RUN)
+    run(ctx)
+    return world, ctx
+
+
+def _wrong(traps21_run, rids: list[str]) -> dict:
+    world, ctx = traps21_run
+    got = outcomes(ctx)
+    return {rid: (got.get(rid), world.expected[rid]) for rid in rids if got.get(rid) != world.expected[rid]}
+
+
+def test_TB01_a_month_cell_shown_as_2026_10_through_a_two_decimal_format_is_october(traps21_run):
+    """TB01: 所属期 numbers in the format `0.00` (the sheet shows 2025.11 … 2026.09, 2026.10): October's number 2026.1
+    was quarantined as a month Excel may have shortened, the household INCOMPLETE; the sheet shows October, 850 a
+    month.  TB11: the same numbers in General (the sheet shows 2026.1 beside 2026.01): still quarantined."""
+    world, ctx = traps21_run
+    assert _wrong(traps21_run, ["TB01", "TB11"]) == {}
+    rows = query(ctx, "select file_name, rule from quarantine where source = 'tax' order by file_name, row_no")
+    assert [(f.rsplit("/", 1)[-1], rule) for f, rule in rows] == [("tax_tb11.xlsx", "bad_month")] * 2
+    assert query(ctx, "select count(*), count(distinct period_month) from stg_tax where file_name like '%tax_tb01%'") \
+        == [(12, 12)]
+
+
+def test_TB03_a_five_digit_number_in_a_workbooks_date_cell_is_no_excel_serial(traps21_run):
+    """TB03: 查询日期 the number 20261 (no date format: the sheet shows 20261) was read as the serial day 1955-06-20;
+    the account's answer of 50,000 looked older than its answer of 100 and was dropped, the household CLEAR.  Now the
+    row is quarantined naming the value, its row and column."""
+    world, ctx = traps21_run
+    assert _wrong(traps21_run, ["TB03"]) == {}
+    rows = query(ctx, "select row_no, column_name, rule, reason_zh from quarantine "
+                      "where source = 'bank' and file_name like '%bank_tb03%'")
+    assert rows == [(3, "query_date", "bad_date",
+                     '"查询日期"值"20261"（工作簿第3行“查询日期”列的单元格，没有日期格式）是5位数字：像是写了一半的年月'
+                     '（如2026年1月…），当作Excel日期序号则是1952—1957年间的某天，无法确定是哪一天；'
+                     '请部门将该单元格设为日期格式或按年月日（如2026-11-28）填写后重新交付')]
+
+
+def test_TB02_a_utf8_export_with_a_bom_pasted_after_a_gb18030_one_is_named(tmp_path):
+    """TB02: a securities CSV in GB18030 with a second export (its header again, UTF-8 with a BOM) pasted after it: the
+    file was incomplete saying only "完成标记写明N行，实际读到M行".  It stays incomplete (which part the marker counts
+    cannot be told, one part reads as mojibake), and the reason says what, where and what to do."""
+    from hedui.pipeline import RunContext, run
+
+    with fresh_ids(2120):
+        w = World()
+        (d,) = w.household("TB02", [("孙二", "本人")])
+        w.add("securities", 姓名=d["name"], 证件号码=d["id"], 证券账户="A0002102", 持仓市值="50000", 资金余额="0",
+              查询日期="20261126")
+        for n in range(6):  # the first export's other accounts
+            w.add("securities", 姓名=f"股民{n}", 证件号码=new_id(), 证券账户=f"A00021{n:02d}", 持仓市值="100", 资金余额="0",
+                  查询日期="20261126")
+        w.expect("TB02", "INCOMPLETE", "SOURCE_MISSING")
+        fill(w)
+    inbox = tmp_path / "inbox"
+    w.write(inbox)
+    line, offset = _paste_utf8_bom_export(inbox / "securities" / RUN / f"securities_{RUN}.csv")
+    ctx = RunContext.of(inbox, tmp_path / "work", RUN)
+    run(ctx)
+    assert outcomes(ctx)["TB02"] == ("INCOMPLETE", "SOURCE_MISSING")
+    reasons = query(ctx, "select distinct reason_zh from quarantine where source = 'securities'")
+    assert len(reasons) == 1, reasons
+    assert (f"第{line}行（第{offset + 1}字节起）以UTF-8字节顺序标记（BOM）开头：是另一份UTF-8编码的导出文件粘贴在"
+            f"前面GB18030编码的内容之后") in reasons[0][0], reasons
+    assert "请部门分别导出为两个文件（各带完成标记），或统一编码后重新交付" in reasons[0][0]
