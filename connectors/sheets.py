@@ -105,6 +105,7 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     df = df.with_columns(pl.col(c).str.replace(_MIDNIGHT, "${1}") for c in dated)
     df, err = _read_as_shown(path, sheet, df, header, idx)
     df = _dates_1904(path, smap, df, header, idx)
+    df = _months_as_shown(path, sheet, smap, df, header, idx)
     data = df.with_row_index("_i").slice(idx + 1).select(
         *df.columns,
         _row_no=(pl.col("_i") + 1).cast(pl.Int32),
@@ -139,6 +140,29 @@ def _dates_1904(path: Path, smap: SourceMap, df: pl.DataFrame, header: list[str]
         day = (pl.lit(_EPOCH_1904) + pl.duration(days=serial)).dt.strftime("%Y-%m-%d")
         exprs.append(pl.when(below & serial.is_not_null()).then(day).otherwise(pl.col(c)).alias(c))
     return df.with_columns(exprs) if exprs else df
+
+
+def _months_as_shown(path: Path, sheet, smap: SourceMap, df: pl.DataFrame, header: list[str],
+                     idx: int) -> pl.DataFrame:
+    """Month cells holding a number of one decimal (``2026.1``) shown through a format of two (``0.00``): the
+    number as the sheet shows it, ``2026.10`` (October; read bare it looks like Excel's shortened month)."""
+    from connectors.xlsx_cells import shown_decimals
+
+    match = smap.match_headers(list(header))
+    months = [f"f{i}" for i, c in enumerate(match.columns) if c is not None and smap.spec(c).type == "month"
+              and f"f{i}" in df.columns and df[f"f{i}"].str.contains(r"^[0-9]{4}\.[1-9]$").any()]
+    if not months:
+        return df
+    absolute = {info.absolute_index: f"f{i}" for i, info in enumerate(sheet.available_columns())}
+    with zipfile.ZipFile(path) as zf:
+        member = _first_sheet_xml(zf)
+    columns: dict[str, list] = {}
+    for (row, col), n in shown_decimals(path, member, {k for k, v in absolute.items() if v in months}).items():
+        name = absolute[col]
+        values = columns.setdefault(name, df[name].to_list())
+        if idx < row < df.height and values[row] is not None and re.fullmatch(r"[0-9]{4}\.[0-9]+", values[row]):
+            values[row] = f"{float(values[row]):.{n}f}"
+    return df.with_columns(pl.Series(n, v, dtype=pl.String) for n, v in columns.items()) if columns else df
 
 
 def _read_as_shown(path: Path, sheet, df: pl.DataFrame, header: list[str],

@@ -121,7 +121,7 @@ def test_TB01_a_month_cell_shown_as_2026_10_through_a_two_decimal_format_is_octo
     world, ctx = traps21_run
     assert _wrong(traps21_run, ["TB01", "TB11"]) == {}
     rows = query(ctx, "select file_name, rule from quarantine where source = 'tax' order by file_name, row_no")
-    assert [(f.rsplit("/", 1)[-1], rule) for f, rule in rows] == [("tax_tb11.xlsx", "bad_month")] * 2
+    assert [(f.rsplit("/", 1)[-1], rule) for f, rule in rows] == [("tax_tb11.xlsx", "bad_month")]
     assert query(ctx, "select count(*), count(distinct period_month) from stg_tax where file_name like '%tax_tb01%'") \
         == [(12, 12)]
 
@@ -167,3 +167,29 @@ def test_TB02_a_utf8_export_with_a_bom_pasted_after_a_gb18030_one_is_named(tmp_p
     assert (f"第{line}行（第{offset + 1}字节起）以UTF-8字节顺序标记（BOM）开头：是另一份UTF-8编码的导出文件粘贴在"
             f"前面GB18030编码的内容之后") in reasons[0][0], reasons
     assert "请部门分别导出为两个文件（各带完成标记），或统一编码后重新交付" in reasons[0][0]
+
+
+@pytest.mark.parametrize(("code", "decimals"), [
+    ("0.00", 2), ("#,##0.00", 2), ("0.00_ ", 2), ('0.00"期"', 2), ("#,##0.00_);[Red](#,##0.00)", 2), ("0.0", 1),
+    ("0", 0), ("General", None), ("0.00%", None), ("0.00E+00", None), ("yyyy.mm", None), ("@", None),
+])
+def test_TB04_the_decimals_a_number_format_shows(code, decimals):
+    """TB04: the decimals a month cell's number format shows, custom codes read past their literals and colours."""
+    from connectors.xlsx_cells import format_decimals
+
+    assert format_decimals(code) == decimals
+
+
+def test_TB05_a_custom_two_decimal_format_shows_october_and_one_decimal_stays_uncertain(tmp_path):
+    """TB05: 所属期 2026.1 in a custom format `#,##0.00_ ` (WPS's "数值" format) is October as the sheet shows it; the
+    same numbers in `0.0` (the sheet shows 2026.1 beside 2026.11) keep 2026.1 uncertain: quarantined."""
+    from test_contract_deliveries import _deliver
+
+    rows = [["360102198001010013", "张三", "工资薪金所得", m, 850, 0, "某公司"] for m in (2025.11, 2025.12, 2026.1)]
+    data = _workbook([HEADERS["tax"], *rows], {"D": "#,##0.00_ "})
+    manifest, staged, quarantined = _deliver(tmp_path / "a", "tax", {"t.xlsx": data, "t.xlsx.ok": b"3"})
+    assert manifest.status == "delivered" and not quarantined, (manifest, quarantined)
+    assert sorted(str(r["period_month"]) for r in staged) == ["2025-11-01", "2025-12-01", "2026-10-01"]
+    data = _workbook([HEADERS["tax"], *rows], {"D": "0.0"})
+    manifest, staged, quarantined = _deliver(tmp_path / "b", "tax", {"t.xlsx": data, "t.xlsx.ok": b"3"})
+    assert [q["rule"] for q in quarantined] == ["bad_month"] and len(staged) == 2
