@@ -25,6 +25,7 @@ import stat
 import unicodedata
 from pathlib import Path
 
+from connectors.above_header import records_above, records_above_problem
 from connectors.headerless import headerless, record_headerless
 from connectors.limits import (
     MAX_COLUMNS,
@@ -40,10 +41,10 @@ from connectors.limits import (
 from connectors.litter import is_os_litter, near_date_folder, packed_or_partial, suffix_of, wrong_format_data
 from connectors.manifest import MISSING, DeliveryManifest, FileManifest, parse_count
 from connectors.maps import SourceMap
-from connectors.marker_hint import mismatch_reason
+from connectors.marker_hint import mismatch_reason, pasted_bom
 from connectors.raw import RawWriter, find_header, note_footers, record_header_problems
 from connectors.sheets import Table, hidden_sheet_holding_data, read_parquet, read_xlsx, sheet_holding_header
-from connectors.textfile import iter_chunks, parse_chunk, prefetch, sniff
+from connectors.textfile import cr_only, iter_chunks, parse_chunk, prefetch, sniff
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,8 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
         fm.fail(f"{name}的表头有{len(table.header)}列，超过上限{MAX_COLUMNS}列，文件无法使用；请部门按约定表头重新导出")
         return
     fm.header_row = table.header_row
+    if table.above:  # records skipped as title rows: two exports pasted into one file
+        fm.fail(records_above_problem(name, table.above, table.header_row or 0, table.pasted))
     if table.header_row is not None and headerless(smap, table.header):  # a data row taken for the header
         match = record_headerless(fm, smap, table.header)
     else:
@@ -193,15 +196,8 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
 
 
 
-def _cr_only(path: Path) -> bool:
-    """True when the file's lines end with a lone CR (old Mac Excel's “CSV (Macintosh)”): no LF at all."""
-    with open_regular(path) as fh:
-        head = fh.read(1 << 16)
-    return b"\n" not in head and head.rstrip(b"\r").count(b"\r") >= 1
-
-
 def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest, limits: InputLimits) -> None:
-    if _cr_only(path):
+    if cr_only(path):
         fm.sha256 = _sha256(path)
         fm.fail(f"{_shown_path(path.name)}的换行符是单独的CR（旧版Mac Excel导出的“CSV (Macintosh)”格式），无法按行读取；"
                 "请部门另存为“CSV UTF-8”或Windows格式的.csv后重新交付")
@@ -225,7 +221,9 @@ def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest, 
         try:
             batches = (parse_chunk(chunk, len(layout.header), layout.sep, layout.header_line, layout.width) for chunk in chunks)
             header = smap.with_title_unit(layout.title, layout.header)  # 单位：万元 above the header
-            _write_table(Table(header, layout.header_line, batches), smap, writer, fm)
+            above = records_above(layout.title, 1)  # two exports pasted: a BOM inside says where the second starts
+            table = Table(header, layout.header_line, batches, above, pasted_bom(path) if above else None)
+            _write_table(table, smap, writer, fm)
         finally:
             chunks.close()  # stops the decoding thread before the file closes
     fm.sha256 = hasher.hexdigest()

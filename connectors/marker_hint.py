@@ -75,12 +75,19 @@ def pasted_bom(path: Path) -> tuple[int, int, str] | None:
     return None
 
 
-def _pasted_reason(said: str, found: tuple[int, int, str]) -> str:
+PASTED_FIX = "请部门分别导出为两个文件（各带完成标记），或统一编码后重新交付"
+
+
+def pasted_text(found: tuple[int, int, str]) -> str:
+    """Where the pasted export starts and what it is (:func:`pasted_bom`'s finding)."""
     line, offset, before = found
-    what = (f"是另一份UTF-8编码的导出文件粘贴在前面{before}编码的内容之后，两部分编码不同（按一种编码读，另一部分是乱码）"
-            if before != "UTF-8" else "是另一份导出文件（UTF-8带BOM）粘贴在前面的内容之后")
-    return (f"{said}：第{line}行（第{offset + 1}字节起）以UTF-8字节顺序标记（BOM）开头：{what}，"
-            "无法确定完成标记所计的是哪些行；请部门分别导出为两个文件（各带完成标记），或统一编码后重新交付")
+    what = (f"是另一份UTF-8编码的导出文件，粘贴在前面{before}编码的内容之后" if before != "UTF-8"
+            else "是另一份导出文件（UTF-8带BOM），粘贴在前面的内容之后")
+    return f"第{line}行（第{offset + 1}字节起）以UTF-8字节顺序标记（BOM）开头，{what}"
+
+
+def _pasted_reason(said: str, found: tuple[int, int, str]) -> str:
+    return f"{said}：{pasted_text(found)}，无法确定完成标记所计的是哪些行；{PASTED_FIX}"
 
 
 def other_sheets_with_rows(path: Path) -> list[tuple[str, int]]:

@@ -19,7 +19,7 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -27,6 +27,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from connectors.above_header import records_above
 from connectors.maps import SourceMap
 from connectors.raw import HEADER_SEARCH_ROWS, find_header, positional_names
 
@@ -56,6 +57,8 @@ class Table:
     header: list[str] | None
     header_row: int | None
     batches: Iterator[pl.DataFrame]
+    above: list[int] = field(default_factory=list)  # rows above the header that are records (connectors.above_header)
+    pasted: tuple[int, int, str] | None = None  # where a second export (a BOM) starts (connectors.marker_hint)
 
 
 def excel_general(value: float) -> str:
@@ -94,6 +97,7 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     idx, _ = find_header(df.slice(first, HEADER_SEARCH_ROWS).rows(), smap)
     if idx is None:
         return Table(None, None, iter(()))
+    above = records_above(df.slice(first, idx).rows(), first + 1)
     idx += first
     header = ["" if v is None else str(v) for v in df.row(idx)]
     header = smap.with_title_unit(df.slice(first, idx - first).rows(), header)  # 单位：万元 in a title row
@@ -111,7 +115,7 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
         _row_no=(pl.col("_i") + 1).cast(pl.Int32),
         _err=pl.lit(None, dtype=pl.String) if err is None else pl.lit(err.slice(idx + 1)),
     )
-    return Table(header, idx + 1, iter([data]))
+    return Table(header, idx + 1, iter([data]), above)
 
 
 #: an Excel serial day number as staging reads one (hd_date / parse_date): 5 digits, a time of day after the point

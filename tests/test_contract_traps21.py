@@ -140,33 +140,93 @@ def test_TB03_a_five_digit_number_in_a_workbooks_date_cell_is_no_excel_serial(tr
                      '请部门将该单元格设为日期格式或按年月日（如2026-11-28）填写后重新交付')]
 
 
-def test_TB02_a_utf8_export_with_a_bom_pasted_after_a_gb18030_one_is_named(tmp_path):
-    """TB02: a securities CSV in GB18030 with a second export (its header again, UTF-8 with a BOM) pasted after it: the
-    file was incomplete saying only "完成标记写明N行，实际读到M行".  It stays incomplete (which part the marker counts
-    cannot be told, one part reads as mojibake), and the reason says what, where and what to do."""
+def build_pasted() -> tuple[World, dict[str, bytes]]:
+    """A world whose securities and insurance files are two exports pasted into one (the sources not delivered)."""
+    w = World()
+    extra: dict[str, bytes] = {}
+    (d,) = w.household("TB02", [("孙二", "本人")])
+    w.add("securities", 姓名=d["name"], 证件号码=d["id"], 证券账户="A0002102", 持仓市值="50000", 资金余额="0",
+          查询日期="20261126")
+    for n in range(6):  # the first export's other accounts
+        w.add("securities", 姓名=f"股民{n}", 证件号码=new_id(), 证券账户=f"A00021{n:02d}", 持仓市值="100", 资金余额="0",
+              查询日期="20261126")
+    w.expect("TB02", "INCOMPLETE", "SOURCE_MISSING")
+    # --- records above the header: a GB18030 export with a longer UTF-8 one pasted after it ----------------------------
+    (e,) = w.household("TB06", [("孙六", "本人")])  # a policy of 50,000 in the first export: read as a title row
+    first = [[e["name"], e["id"], "PB0601", "万能", "有效", "50000", "20261126"],
+             ["路人甲", new_id(), "PB0602", "寿险", "有效", "10", "20261126"]]
+    extra["insurance/insurance_tb06.csv"] = (
+        "\n".join(",".join(r) for r in [HEADERS["insurance"], *first]) + "\n").encode("gb18030") + codecs.BOM_UTF8 + (
+        "\n".join(",".join(r) for r in [HEADERS["insurance"], *[
+            [f"路人{n}", new_id(), f"PB06{n:02d}", "寿险", "有效", "10", "20261126"] for n in range(10, 14)]]) + "\n"
+    ).encode("utf-8")
+    w.expect("TB06", "INCOMPLETE", "SOURCE_MISSING")
+    extra["insurance/insurance_tb06.csv.ok"] = b"4"  # the second export's rows
+    fill(w)
+    return w, extra
+
+
+@pytest.fixture(scope="module")
+def pasted_run(tmp_path_factory):
     from hedui.pipeline import RunContext, run
 
     with fresh_ids(2120):
-        w = World()
-        (d,) = w.household("TB02", [("孙二", "本人")])
-        w.add("securities", 姓名=d["name"], 证件号码=d["id"], 证券账户="A0002102", 持仓市值="50000", 资金余额="0",
-              查询日期="20261126")
-        for n in range(6):  # the first export's other accounts
-            w.add("securities", 姓名=f"股民{n}", 证件号码=new_id(), 证券账户=f"A00021{n:02d}", 持仓市值="100", 资金余额="0",
-                  查询日期="20261126")
-        w.expect("TB02", "INCOMPLETE", "SOURCE_MISSING")
-        fill(w)
-    inbox = tmp_path / "inbox"
-    w.write(inbox)
-    line, offset = _paste_utf8_bom_export(inbox / "securities" / RUN / f"securities_{RUN}.csv")
-    ctx = RunContext.of(inbox, tmp_path / "work", RUN)
+        world, extra = build_pasted()
+    inbox = tmp_path_factory.mktemp("traps21_pasted") / "inbox"
+    world.write(inbox)
+    for where, data in extra.items():
+        source, name = where.split("/")
+        (inbox / source / RUN / name).write_bytes(data)
+    pasted = _paste_utf8_bom_export(inbox / "securities" / RUN / f"securities_{RUN}.csv")
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps21_pasted_work"), RUN)
     run(ctx)
-    assert outcomes(ctx)["TB02"] == ("INCOMPLETE", "SOURCE_MISSING")
+    return world, ctx, pasted
+
+
+def test_TB02_a_utf8_export_with_a_bom_pasted_after_a_gb18030_one_is_named(pasted_run):
+    """TB02: a securities CSV in GB18030 with a second export (its header again, UTF-8 with a BOM) pasted after it: the
+    file was incomplete saying only "完成标记写明N行，实际读到M行".  It stays incomplete (which part the marker counts
+    cannot be told, one part reads as mojibake), and the reason says what, where (line and byte) and what to do."""
+    world, ctx, (line, offset) = pasted_run
+    assert outcomes(ctx)["TB02"] == world.expected["TB02"]
     reasons = query(ctx, "select distinct reason_zh from quarantine where source = 'securities'")
     assert len(reasons) == 1, reasons
-    assert (f"第{line}行（第{offset + 1}字节起）以UTF-8字节顺序标记（BOM）开头：是另一份UTF-8编码的导出文件粘贴在"
-            f"前面GB18030编码的内容之后") in reasons[0][0], reasons
+    assert (f"第{line}行（第{offset + 1}字节起）以UTF-8字节顺序标记（BOM）开头，是另一份UTF-8编码的导出文件，粘贴在"
+            f"前面GB18030编码的内容之后；") in reasons[0][0], reasons
     assert "请部门分别导出为两个文件（各带完成标记），或统一编码后重新交付" in reasons[0][0]
+
+
+def test_TB06_records_above_the_header_are_no_title_rows(pasted_run):
+    """TB06: an insurance CSV of two exports pasted together, a GB18030 one (header and 2 policies, one of 50,000
+    yuan) and a longer one in UTF-8 with a BOM, the marker counting the second's 4 rows: the file read as UTF-8, the
+    second header was taken for the header and the first export's policies above it were dropped as title rows, the
+    file delivered, the household CLEAR.  Now the file is incomplete naming the rows."""
+    world, ctx, _ = pasted_run
+    assert outcomes(ctx)["TB06"] == world.expected["TB06"]
+    reasons = query(ctx, "select distinct reason_zh from quarantine where file_name like '%insurance_tb06%'")
+    assert len(reasons) == 1, reasons
+    assert ("insurance_tb06.csv第2、3行（共2行）在表头（第4行）之上，是含身份证号码的数据行，未被读取，文件未采用："
+            "第4行（第") in reasons[0][0], reasons
+
+
+def test_TB07_a_workbooks_first_table_under_a_header_naming_fewer_columns_is_no_title(tmp_path):
+    """TB07: a bank workbook of two tables, the first under a header without 账户类型 and the second under the full
+    header (the marker counting the second's row): the first table's accounts were skipped as title rows, the file
+    delivered.  Now incomplete naming the sheet rows.  A title row naming a query number stays a title."""
+    from test_contract_deliveries import ID_A, ID_B, _deliver
+
+    bank = HEADERS["bank"]
+    short = [h for h in bank if h != "账户类型"]
+    data = _workbook([["存款查询结果", None, None, f"查询编号{ID_B}"], short,
+                      ["赣州银行", "张三", ID_A, "6230000000000701", "50000", "2026-11-20"],
+                      bank, ["赣州银行", "李四", ID_B, "6230000000000702", "活期", "100", "2026-11-20"]])
+    manifest, staged, quarantined = _deliver(tmp_path / "a", "bank", {"b.xlsx": data, "b.xlsx.ok": b"1"})
+    assert manifest.status != "delivered" and not staged, manifest
+    assert manifest.files[0].problems[0].startswith("b.xlsx第3行（共1行）在表头（第4行）之上，是含身份证号码的数据行，不是标题")
+    data = _workbook([["存款查询结果", None, None, f"查询编号{ID_B}"], bank,
+                      ["赣州银行", "李四", ID_B, "6230000000000702", "活期", "100", "2026-11-20"]])
+    manifest, staged, quarantined = _deliver(tmp_path / "b", "bank", {"b.xlsx": data, "b.xlsx.ok": b"1"})
+    assert manifest.status == "delivered" and len(staged) == 1, manifest
 
 
 @pytest.mark.parametrize(("code", "decimals"), [

@@ -1,0 +1,46 @@
+"""Records above a file's header: rows the header search skipped as titles that are data.
+
+:func:`connectors.raw.find_header` takes the row naming the most columns for the header; the rows above it are
+title rows (sources.md: some departments put a title row above the header) and are not read.  Two exports pasted
+into one file break that: the first one's header, in another encoding, reads as mojibake (a GB18030 export with a
+UTF-8 one pasted after it, the UTF-8 lines the more numerous), or names fewer columns than the second's, and the
+second header is taken; the first export's records above it were dropped as titles — and the file was delivered
+when its marker counted the second export only.
+
+A row above the header is a record when it holds an ID number in a cell of its own (15 or 18 characters, the way
+the ID columns write one) and three values or more: a title is one text (a cell, or one merged across the row), a
+title naming a person's ID number is no title the contract knows either.  The file is then incomplete, naming the
+rows: which export the marker counts cannot be told.  Only the rows above the header are looked at (at most a few
+dozen, :data:`connectors.raw.HEADER_SEARCH_ROWS` non-empty ones).
+"""
+
+from __future__ import annotations
+
+import re
+
+from connectors.marker_hint import PASTED_FIX, pasted_text
+
+_ID_CELL = re.compile(r"[\s'‘’\u3000]*(?:[0-9０-９]{17}[0-9０-９xXｘＸ]|[0-9０-９]{15})[\s\u3000]*")
+MIN_VALUES = 3
+
+
+def records_above(title_rows: list[list[object]], first_line: int) -> list[int]:
+    """Line (CSV) or sheet row (XLSX) numbers of the ``title_rows`` (the rows above the header, the first at
+    ``first_line``) that are records."""
+    found = []
+    for i, row in enumerate(title_rows):
+        values = [str(v) for v in row if v is not None and str(v).strip()]
+        if len(values) >= MIN_VALUES and any(_ID_CELL.fullmatch(v) for v in values):
+            found.append(first_line + i)
+    return found
+
+
+def records_above_problem(name: str, lines: list[int], header_line: int, pasted: tuple[int, int, str] | None) -> str:
+    """The reason the file is not used, naming the rows (and, ``pasted``, where a second export with a BOM starts:
+    :func:`connectors.marker_hint.pasted_bom`)."""
+    shown = "、".join(str(n) for n in lines[:5]) + ("等" if len(lines) > 5 else "")
+    said = f"{name}第{shown}行（共{len(lines)}行）在表头（第{header_line}行）之上，是含身份证号码的数据行"
+    if pasted is not None:
+        return f"{said}，未被读取，文件未采用：{pasted_text(pasted)}；{PASTED_FIX}"
+    return (f"{said}，不是标题：表头之上只应有标题行，这些行未被读取，文件未采用；可能是两份导出文件拼在了一起（前一份的表头编码不同"
+            "或列不全），请部门只保留一个表头、统一编码后重新交付该文件及其完成标记")
