@@ -12,16 +12,65 @@ the ID columns write one) and three values or more: a title is one text (a cell,
 title naming a person's ID number is no title the contract knows either.  The file is then incomplete, naming the
 rows: which export the marker counts cannot be told.  Only the rows above the header are looked at (at most a few
 dozen, :data:`connectors.raw.HEADER_SEARCH_ROWS` non-empty ones).
+
+A UTF-8 byte-order mark inside a text file (:func:`pasted_bom`) says where such a second export starts: it is named
+with its line and byte, whether the file is failed for records above the header or for its marker's count
+(:mod:`connectors.marker_hint`); the file is read through only once it is failed.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
+from pathlib import Path
 
-from connectors.marker_hint import PASTED_FIX, pasted_text
+from connectors.limits import open_regular
 
 _ID_CELL = re.compile(r"[\s'‘’\u3000]*(?:[0-9０-９]{17}[0-9０-９xXｘＸ]|[0-9０-９]{15})[\s\u3000]*")
 MIN_VALUES = 3
+_BLOCK = 8 << 20
+
+
+def pasted_bom(path: Path) -> tuple[int, int, str] | None:
+    """``(line, byte offset, encoding of what comes before)`` of the first UTF-8 byte-order mark after the file's
+    first bytes (another export pasted after the first one), or None.  The whole file is read (only asked for a file
+    already incomplete)."""
+    bom = codecs.BOM_UTF8
+    with open_regular(path) as fh:
+        seen = b""  # what comes before, up to the mark (checked for its encoding): at most the part looked through
+        tail, pos, lines = b"", 0, 0
+        while block := fh.read(_BLOCK):
+            buf = tail + block
+            at = buf.find(bom, 1 if pos == 0 else 0)
+            if at >= 0:
+                before = seen + buf[:at]
+                if pos > len(seen) + len(tail):  # a window cut inside a character: from the next one on
+                    before = before.lstrip(bytes(range(0x80, 0xC0)))
+                line = lines + buf.count(b"\n", 0, at) + 1
+                try:
+                    before.decode("utf-8-sig")
+                    encoding = "UTF-8"
+                except UnicodeDecodeError:
+                    encoding = "GB18030"
+                return line, pos - len(tail) + at, encoding
+            keep = len(bom) - 1
+            lines += buf.count(b"\n", 0, len(buf) - keep)
+            seen = (seen + buf[:len(buf) - keep])[-(1 << 20):]
+            tail = buf[len(buf) - keep:]
+            pos += len(block)
+    return None
+
+
+PASTED_FIX = "请部门分别导出为两个文件（各带完成标记），或统一编码后重新交付"
+
+
+def pasted_text(found: tuple[int, int, str]) -> str:
+    """Where the pasted export starts and what it is (:func:`pasted_bom`'s finding)."""
+    line, offset, before = found
+    what = (f"是另一份UTF-8编码的导出文件，粘贴在前面{before}编码的内容之后" if before != "UTF-8"
+            else "是另一份导出文件（UTF-8带BOM），粘贴在前面的内容之后")
+    return f"第{line}行（第{offset + 1}字节起）以UTF-8字节顺序标记（BOM）开头，{what}"
+
 
 
 def records_above(title_rows: list[list[object]], first_line: int) -> list[int]:
@@ -37,7 +86,7 @@ def records_above(title_rows: list[list[object]], first_line: int) -> list[int]:
 
 def records_above_problem(name: str, lines: list[int], header_line: int, pasted: tuple[int, int, str] | None) -> str:
     """The reason the file is not used, naming the rows (and, ``pasted``, where a second export with a BOM starts:
-    :func:`connectors.marker_hint.pasted_bom`)."""
+    :func:`pasted_bom`)."""
     shown = "、".join(str(n) for n in lines[:5]) + ("等" if len(lines) > 5 else "")
     said = f"{name}第{shown}行（共{len(lines)}行）在表头（第{header_line}行）之上，是含身份证号码的数据行"
     if pasted is not None:

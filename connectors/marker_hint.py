@@ -15,12 +15,12 @@ fix rather than only that something is off:
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import zipfile
 from pathlib import Path
 
+from connectors.above_header import PASTED_FIX, pasted_bom, pasted_text
 from connectors.limits import open_regular, shown_name
 from connectors.manifest import FileManifest
 
@@ -42,48 +42,6 @@ def open_quote_line(path: Path, encoding: str | None, sep: str) -> tuple[int, in
         except csv.Error:  # a NUL byte, a field over csv's size limit: no hint
             return None
     return None
-
-
-_BLOCK = 8 << 20
-
-
-def pasted_bom(path: Path) -> tuple[int, int, str] | None:
-    """``(line, byte offset, encoding of what comes before)`` of the first UTF-8 byte-order mark after the file's
-    first bytes (another export pasted after the first one), or None.  The whole file is read (only asked for a file
-    already incomplete)."""
-    bom = codecs.BOM_UTF8
-    with open_regular(path) as fh:
-        seen = b""  # what comes before, up to the mark (checked for its encoding): at most the part looked through
-        tail, pos, lines = b"", 0, 0
-        while block := fh.read(_BLOCK):
-            buf = tail + block
-            at = buf.find(bom, 1 if pos == 0 else 0)
-            if at >= 0:
-                before = seen + buf[:at]
-                line = lines + buf.count(b"\n", 0, at) + 1
-                try:
-                    before.decode("utf-8-sig")
-                    encoding = "UTF-8"
-                except UnicodeDecodeError:
-                    encoding = "GB18030"
-                return line, pos - len(tail) + at, encoding
-            keep = len(bom) - 1
-            lines += buf.count(b"\n", 0, len(buf) - keep)
-            seen = (seen + buf[:len(buf) - keep])[-(1 << 20):]
-            tail = buf[len(buf) - keep:]
-            pos += len(block)
-    return None
-
-
-PASTED_FIX = "请部门分别导出为两个文件（各带完成标记），或统一编码后重新交付"
-
-
-def pasted_text(found: tuple[int, int, str]) -> str:
-    """Where the pasted export starts and what it is (:func:`pasted_bom`'s finding)."""
-    line, offset, before = found
-    what = (f"是另一份UTF-8编码的导出文件，粘贴在前面{before}编码的内容之后" if before != "UTF-8"
-            else "是另一份导出文件（UTF-8带BOM），粘贴在前面的内容之后")
-    return f"第{line}行（第{offset + 1}字节起）以UTF-8字节顺序标记（BOM）开头，{what}"
 
 
 def _pasted_reason(said: str, found: tuple[int, int, str]) -> str:

@@ -229,6 +229,34 @@ def test_TB07_a_workbooks_first_table_under_a_header_naming_fewer_columns_is_no_
     assert manifest.status == "delivered" and len(staged) == 1, manifest
 
 
+def _two_exports(first_encoding: str, split: int) -> tuple[bytes, int]:
+    """A securities CSV of 8 accounts: ``split`` of them exported in ``first_encoding``, the others in UTF-8 with a BOM
+    pasted after them (the header again); and the byte offset where the second export starts."""
+    header = ",".join(HEADERS["securities"])
+    rows = [f"股民{n},36010219800101{n:03d}1,A00021{n:02d},100,0,20261126" for n in range(8)]
+    first = (header + "\n" + "\n".join(rows[:split]) + "\n").encode(first_encoding)
+    return first + codecs.BOM_UTF8 + (header + "\n" + "\n".join(rows[split:]) + "\n").encode("utf-8"), len(first)
+
+
+def test_TB08_a_pasted_export_is_named_by_line_and_byte_whichever_part_is_longer(tmp_path):
+    """TB08: 6 accounts in GB18030, then 2 in UTF-8 with a BOM: read as GB18030, the second header counted as a row
+    (9 read, 8 in the marker) and the file failed saying only the two counts; now the reason names line 8 and the byte
+    where the second export starts.  Two UTF-8 exports (the second with a BOM) pasted together are read: the second
+    header is a header, as before."""
+    from test_contract_deliveries import _deliver
+
+    data, offset = _two_exports("gb18030", 6)
+    manifest, staged, quarantined = _deliver(tmp_path / "a", "securities", {"s.csv": data, "s.csv.ok": b"8"})
+    assert manifest.status != "delivered" and not staged
+    assert manifest.files[0].problems == [
+        f"s.csv的完成标记写明8行，实际读到9行：第8行（第{offset + 1}字节起）以UTF-8字节顺序标记（BOM）开头，是另一份UTF-8"
+        "编码的导出文件，粘贴在前面GB18030编码的内容之后，无法确定完成标记所计的是哪些行；请部门分别导出为两个文件"
+        "（各带完成标记），或统一编码后重新交付"]
+    data, _ = _two_exports("utf-8", 3)
+    manifest, staged, quarantined = _deliver(tmp_path / "b", "securities", {"s.csv": data, "s.csv.ok": b"8"})
+    assert manifest.status == "delivered" and len(staged) == 8 and not quarantined, manifest
+
+
 @pytest.mark.parametrize(("code", "decimals"), [
     ("0.00", 2), ("#,##0.00", 2), ("0.00_ ", 2), ('0.00"期"', 2), ("#,##0.00_);[Red](#,##0.00)", 2), ("0.0", 1),
     ("0", 0), ("General", None), ("0.00%", None), ("0.00E+00", None), ("yyyy.mm", None), ("@", None),
