@@ -23,8 +23,14 @@ from __future__ import annotations
 import codecs
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connectors.limits import open_regular
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from connectors.maps import SourceMap
 
 _ID_CELL = re.compile(r"[\s'‘’\u3000]*(?:[0-9０-９]{17}[0-9０-９xXｘＸ]|[0-9０-９]{15})[\s\u3000]*")
 MIN_VALUES = 3
@@ -93,3 +99,33 @@ def records_above_problem(name: str, lines: list[int], header_line: int, pasted:
         return f"{said}，未被读取，文件未采用：{pasted_text(pasted)}；{PASTED_FIX}"
     return (f"{said}，不是标题：表头之上只应有标题行，这些行未被读取，文件未采用；可能是两份导出文件拼在了一起（前一份的表头编码不同"
             "或列不全），请部门只保留一个表头、统一编码后重新交付该文件及其完成标记")
+
+
+def reordered_headers(batch: pl.DataFrame, at: pl.Series, rows: list[tuple], header: list[bool],
+                      matched: list[tuple[str, str]], smap: SourceMap, scales: dict) -> list[tuple[int, int, str]]:
+    """``(row, column index, cell)`` of the candidate ``rows`` (at ``at``) that are no copy of the header but a header
+    all the same — every non-empty cell names a column of the map, at least two, one of them another column than
+    the header's there (two exports pasted, the second with 证件号码 before 户名) or the same in another unit
+    (余额（万元） under 余额, ``scales``: the header's): the first such cell named."""
+    found = []
+    for i, (row, same) in enumerate(zip(rows, header, strict=True)):
+        if same:
+            continue
+        named = [(k, v, looked) for k, v in enumerate(row)
+                 if v is not None and v.strip() and (looked := smap.lookup(v))[0] is not None]
+        filled = sum(1 for v in row if v is not None and v.strip())
+        other = [(k, v) for k, v, (spec, scale) in named
+                 if spec.column != matched[k][1] or scale != scales.get(spec.column)]
+        if len(named) >= 2 and len(named) == filled and other:
+            k, v = other[0]
+            found.append((int(batch["_row_no"][at[i]]), int(matched[k][0][1:]), v))
+    return found
+
+
+def reordered_header_problem(name: str, found: list[tuple[int, int, str]], header: list[str], header_line: int) -> str:
+    """The reason a file holding a header line in another column order is not used."""
+    row, col, cell = found[0]
+    was = header[col] if col < len(header) else ""
+    return (f"{name}第{row}行是又一行表头，列的顺序或单位与第{header_line}行的表头不同（第{col + 1}列是“{cell[:20]}”，"
+            f"第{header_line}行的表头中是“{was[:20]}”），其下各行不能按第{header_line}行的表头读取，文件未采用；可能是两份"
+            "导出文件拼在了一起，请部门按同一表头（同样的列和顺序）重新导出，或分别交付两个文件（各带完成标记）")

@@ -257,6 +257,35 @@ def test_TB08_a_pasted_export_is_named_by_line_and_byte_whichever_part_is_longer
     assert manifest.status == "delivered" and len(staged) == 8 and not quarantined, manifest
 
 
+@pytest.mark.parametrize(("second_header", "named"), [
+    (["机构名称", "证件号码", "户名", "账号", "账户类型", "查询日期", "余额"], ("第2列是“证件号码”", "表头中是“户名”")),
+    (["机构名称", "户名", "证件号码", "账号", "账户类型", "余额（万元）", "查询日期"], ("第6列是“余额（万元）”", "表头中是“余额”")),
+])
+def test_TB09_a_second_header_in_another_order_or_unit_fails_the_file_whatever_the_marker_counts(
+        tmp_path, second_header, named):
+    """TB09: two bank exports pasted into one CSV, the second under its own header in another column order (证件号码
+    before 户名, 余额 last) or unit (余额（万元）), the marker counting every line under the first header (4): the file was
+    delivered, 李四's ID column read as his name (no ID: his 60,000 linked to no one), 20261120 read as a balance and
+    60000 as a date; 6 万元 read as 6 yuan.  Now the file is incomplete naming the line and the column."""
+    from test_contract_deliveries import ID_A, ID_B, ID_C, _deliver
+
+    by_name = {"张三": ID_A, "李四": ID_B, "王五": ID_C}
+
+    def row(name: str, balance: str, header: list[str]) -> str:
+        values = {"机构名称": "赣州银行", "户名": name, "证件号码": by_name[name], "账号": f"62300000000009{len(name)}{name[-1]}",
+                  "账户类型": "活期", "查询日期": "20261120"}
+        return ",".join(values.get(h, balance) for h in header)
+
+    bank = HEADERS["bank"]
+    text = "\n".join([",".join(bank), row("张三", "5000", bank), ",".join(second_header),
+                      row("李四", "60000", second_header), row("王五", "6", second_header)]) + "\n"
+    manifest, staged, quarantined = _deliver(tmp_path, "bank", {"b.csv": text.encode("gb18030"), "b.csv.ok": b"4"})
+    assert manifest.status != "delivered" and not staged, manifest
+    problem = manifest.files[0].problems[0]
+    assert problem.startswith("b.csv第3行是又一行表头，列的顺序或单位与第1行的表头不同（"), problem
+    assert all(part in problem for part in named), problem
+
+
 @pytest.mark.parametrize(("code", "decimals"), [
     ("0.00", 2), ("#,##0.00", 2), ("0.00_ ", 2), ('0.00"期"', 2), ("#,##0.00_);[Red](#,##0.00)", 2), ("0.0", 1),
     ("0", 0), ("General", None), ("0.00%", None), ("0.00E+00", None), ("yyyy.mm", None), ("@", None),
