@@ -7,9 +7,9 @@ UTF-8 one pasted after it, the UTF-8 lines the more numerous), or names fewer co
 second header is taken; the first export's records above it were dropped as titles — and the file was delivered
 when its marker counted the second export only.
 
-A row above the header is a record when it holds an ID number in a cell of its own (15 or 18 characters, the way
-the ID columns write one) and three values or more: a title is one text (a cell, or one merged across the row), a
-title naming a person's ID number is no title the contract knows either.  The file is then incomplete, naming the
+A row above the header is a record when it holds an ID number (15 or 18 characters) in a cell under one of the
+header's ID columns and values in half the header's columns or more (three at least): a title is one text (a cell, or one merged across the row); a bank
+naming the person it was asked about above its table (户名 张三 证件号码 3601…) writes the number in another column.  The file is then incomplete, naming the
 rows: which export the marker counts cannot be told.  Only the rows above the header are looked at (at most a few
 dozen, :data:`connectors.raw.HEADER_SEARCH_ROWS` non-empty ones).
 
@@ -79,13 +79,20 @@ def pasted_text(found: tuple[int, int, str]) -> str:
 
 
 
-def records_above(title_rows: list[list[object]], first_line: int) -> list[int]:
-    """Line (CSV) or sheet row (XLSX) numbers of the ``title_rows`` (the rows above the header, the first at
-    ``first_line``) that are records."""
+def records_above(title_rows: list[list[object]], first_line: int, smap: SourceMap, header: list[str]) -> list[int]:
+    """Line (CSV) or sheet row (XLSX) numbers of the ``title_rows`` (the rows above ``header``, the first at
+    ``first_line``) that are records: an ID number in a cell under an ID column of the header, values in half the
+    header's columns or more (a bank's answer may name the person queried above its table: 户名 张三 证件号码 3601…,
+    查询对象 张三 3601…)."""
+    if not title_rows:
+        return []
+    ids = {i for i, c in enumerate(smap.match_headers(list(header)).columns) if c is not None and smap.spec(c).type == "id"}
+    least = max(MIN_VALUES, (sum(1 for h in header if h.strip()) + 1) // 2)
     found = []
     for i, row in enumerate(title_rows):
         values = [str(v) for v in row if v is not None and str(v).strip()]
-        if len(values) >= MIN_VALUES and any(_ID_CELL.fullmatch(v) for v in values):
+        if len(values) >= least and any(k < len(row) and row[k] is not None and _ID_CELL.fullmatch(str(row[k]))
+                                             for k in ids):
             found.append(first_line + i)
     return found
 

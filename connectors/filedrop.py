@@ -207,7 +207,7 @@ def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest, 
         try:
             batches = (parse_chunk(chunk, len(layout.header), layout.sep, layout.header_line, layout.width) for chunk in chunks)
             header = smap.with_title_unit(layout.title, layout.header)  # 单位：万元 above the header
-            above = records_above(layout.title, 1)  # two exports pasted: a BOM inside says where the second starts
+            above = records_above(layout.title, 1, smap, layout.header)  # two exports pasted: a BOM inside says where the second starts
             table = Table(header, layout.header_line, batches, above, pasted_bom(path) if above else None)
             _write_table(table, smap, writer, fm)
         finally:

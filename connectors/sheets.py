@@ -97,9 +97,9 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     idx, _ = find_header(df.slice(first, HEADER_SEARCH_ROWS).rows(), smap)
     if idx is None:
         return Table(None, None, iter(()))
-    above = records_above(df.slice(first, idx).rows(), first + 1)
-    idx += first
+    titles, idx = df.slice(first, idx).rows(), idx + first
     header = ["" if v is None else str(v) for v in df.row(idx)]
+    above = records_above(titles, first + 1, smap, header)
     header = smap.with_title_unit(df.slice(first, idx - first).rows(), header)  # 单位：万元 in a title row
     while header and header[-1].strip() == "":
         header.pop()

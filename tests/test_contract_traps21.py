@@ -212,7 +212,8 @@ def test_TB06_records_above_the_header_are_no_title_rows(pasted_run):
 def test_TB07_a_workbooks_first_table_under_a_header_naming_fewer_columns_is_no_title(tmp_path):
     """TB07: a bank workbook of two tables, the first under a header without 账户类型 and the second under the full
     header (the marker counting the second's row): the first table's accounts were skipped as title rows, the file
-    delivered.  Now incomplete naming the sheet rows.  A title row naming a query number stays a title."""
+    delivered.  Now incomplete naming the sheet rows.  Title rows naming a query number or the person queried (户名 李四
+    证件号码 3601…, 查询对象 李四 3601…) stay titles."""
     from test_contract_deliveries import ID_A, ID_B, _deliver
 
     bank = HEADERS["bank"]
@@ -223,7 +224,8 @@ def test_TB07_a_workbooks_first_table_under_a_header_naming_fewer_columns_is_no_
     manifest, staged, quarantined = _deliver(tmp_path / "a", "bank", {"b.xlsx": data, "b.xlsx.ok": b"1"})
     assert manifest.status != "delivered" and not staged, manifest
     assert manifest.files[0].problems[0].startswith("b.xlsx第3行（共1行）在表头（第4行）之上，是含身份证号码的数据行，不是标题")
-    data = _workbook([["存款查询结果", None, None, f"查询编号{ID_B}"], bank,
+    data = _workbook([["存款查询结果", None, None, f"查询编号{ID_B}"], ["户名", "李四", "证件号码", ID_B],
+                      ["查询对象", "李四", ID_B], bank,
                       ["赣州银行", "李四", ID_B, "6230000000000702", "活期", "100", "2026-11-20"]])
     manifest, staged, quarantined = _deliver(tmp_path / "b", "bank", {"b.xlsx": data, "b.xlsx.ok": b"1"})
     assert manifest.status == "delivered" and len(staged) == 1, manifest
