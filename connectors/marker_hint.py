@@ -79,7 +79,7 @@ def mismatch_reason(path: Path, fm: FileManifest, name: str) -> str | None:
         return None
     said = f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行"
     try:
-        if path.suffix.lower() != ".xlsx" and (found := pasted_bom(path)):
+        if path.suffix.lower() == ".csv" and (found := pasted_bom(path)):
             return _pasted_reason(said, found)
         if fm.marker_count < fm.rows_read:
             return None
