@@ -140,54 +140,63 @@ def test_TB03_a_five_digit_number_in_a_workbooks_date_cell_is_no_excel_serial(tr
                      '请部门将该单元格设为日期格式或按年月日（如2026-11-28）填写后重新交付')]
 
 
-def build_pasted() -> tuple[World, dict[str, bytes]]:
-    """A world whose securities and insurance files are two exports pasted into one (the sources not delivered)."""
+def build_pasted(part: str) -> tuple[World, dict[str, bytes]]:
+    """A world whose securities (``part`` TB02) or insurance (TB06) file is two exports pasted into one."""
     w = World()
     extra: dict[str, bytes] = {}
-    (d,) = w.household("TB02", [("孙二", "本人")])
-    w.add("securities", 姓名=d["name"], 证件号码=d["id"], 证券账户="A0002102", 持仓市值="50000", 资金余额="0",
-          查询日期="20261126")
-    for n in range(6):  # the first export's other accounts
-        w.add("securities", 姓名=f"股民{n}", 证件号码=new_id(), 证券账户=f"A00021{n:02d}", 持仓市值="100", 资金余额="0",
+    if part == "TB02":
+        (d,) = w.household("TB02", [("孙二", "本人")])
+        w.add("securities", 姓名=d["name"], 证件号码=d["id"], 证券账户="A0002102", 持仓市值="50000", 资金余额="0",
               查询日期="20261126")
-    w.expect("TB02", "INCOMPLETE", "SOURCE_MISSING")
-    # --- records above the header: a GB18030 export with a longer UTF-8 one pasted after it ----------------------------
-    (e,) = w.household("TB06", [("孙六", "本人")])  # a policy of 50,000 in the first export: read as a title row
-    first = [[e["name"], e["id"], "PB0601", "万能", "有效", "50000", "20261126"],
-             ["路人甲", new_id(), "PB0602", "寿险", "有效", "10", "20261126"]]
-    extra["insurance/insurance_tb06.csv"] = (
-        "\n".join(",".join(r) for r in [HEADERS["insurance"], *first]) + "\n").encode("gb18030") + codecs.BOM_UTF8 + (
-        "\n".join(",".join(r) for r in [HEADERS["insurance"], *[
-            [f"路人{n}", new_id(), f"PB06{n:02d}", "寿险", "有效", "10", "20261126"] for n in range(10, 14)]]) + "\n"
-    ).encode("utf-8")
-    w.expect("TB06", "INCOMPLETE", "SOURCE_MISSING")
-    extra["insurance/insurance_tb06.csv.ok"] = b"4"  # the second export's rows
+        for n in range(6):  # the first export's other accounts
+            w.add("securities", 姓名=f"股民{n}", 证件号码=new_id(), 证券账户=f"A00021{n:02d}", 持仓市值="100",
+                  资金余额="0", 查询日期="20261126")
+        w.expect("TB02", "INCOMPLETE", "SOURCE_MISSING")
+    else:  # records above the header: a GB18030 export with a longer UTF-8 one pasted after it
+        (e,) = w.household("TB06", [("孙六", "本人")])  # a policy of 50,000 in the first export: read as a title row
+        first = [[e["name"], e["id"], "PB0601", "万能", "有效", "50000", "20261126"],
+                 ["路人甲", new_id(), "PB0602", "寿险", "有效", "10", "20261126"]]
+        second = [[f"路人{n}", new_id(), f"PB06{n:02d}", "寿险", "有效", "10", "20261126"] for n in range(10, 14)]
+        extra["insurance/insurance_tb06.csv"] = (
+            "\n".join(",".join(r) for r in [HEADERS["insurance"], *first]) + "\n").encode("gb18030") + codecs.BOM_UTF8 + (
+            "\n".join(",".join(r) for r in [HEADERS["insurance"], *second]) + "\n").encode("utf-8")
+        extra["insurance/insurance_tb06.csv.ok"] = b"4"  # the second export's rows
+        w.expect("TB06", "INCOMPLETE", "SOURCE_MISSING")
     fill(w)
     return w, extra
 
 
-@pytest.fixture(scope="module")
-def pasted_run(tmp_path_factory):
+def _run_pasted(tmp_path_factory, part: str):
     from hedui.pipeline import RunContext, run
 
     with fresh_ids(2120):
-        world, extra = build_pasted()
+        world, extra = build_pasted(part)
     inbox = tmp_path_factory.mktemp("traps21_pasted") / "inbox"
     world.write(inbox)
     for where, data in extra.items():
         source, name = where.split("/")
         (inbox / source / RUN / name).write_bytes(data)
-    pasted = _paste_utf8_bom_export(inbox / "securities" / RUN / f"securities_{RUN}.csv")
+    pasted = _paste_utf8_bom_export(inbox / "securities" / RUN / f"securities_{RUN}.csv") if part == "TB02" else None
     ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps21_pasted_work"), RUN)
     run(ctx)
     return world, ctx, pasted
 
 
-def test_TB02_a_utf8_export_with_a_bom_pasted_after_a_gb18030_one_is_named(pasted_run):
+@pytest.fixture(scope="module")
+def securities_pasted_run(tmp_path_factory):
+    return _run_pasted(tmp_path_factory, "TB02")
+
+
+@pytest.fixture(scope="module")
+def insurance_pasted_run(tmp_path_factory):
+    return _run_pasted(tmp_path_factory, "TB06")
+
+
+def test_TB02_a_utf8_export_with_a_bom_pasted_after_a_gb18030_one_is_named(securities_pasted_run):
     """TB02: a securities CSV in GB18030 with a second export (its header again, UTF-8 with a BOM) pasted after it: the
     file was incomplete saying only "完成标记写明N行，实际读到M行".  It stays incomplete (which part the marker counts
     cannot be told, one part reads as mojibake), and the reason says what, where (line and byte) and what to do."""
-    world, ctx, (line, offset) = pasted_run
+    world, ctx, (line, offset) = securities_pasted_run
     assert outcomes(ctx)["TB02"] == world.expected["TB02"]
     reasons = query(ctx, "select distinct reason_zh from quarantine where source = 'securities'")
     assert len(reasons) == 1, reasons
@@ -196,12 +205,12 @@ def test_TB02_a_utf8_export_with_a_bom_pasted_after_a_gb18030_one_is_named(paste
     assert "请部门分别导出为两个文件（各带完成标记），或统一编码后重新交付" in reasons[0][0]
 
 
-def test_TB06_records_above_the_header_are_no_title_rows(pasted_run):
+def test_TB06_records_above_the_header_are_no_title_rows(insurance_pasted_run):
     """TB06: an insurance CSV of two exports pasted together, a GB18030 one (header and 2 policies, one of 50,000
     yuan) and a longer one in UTF-8 with a BOM, the marker counting the second's 4 rows: the file read as UTF-8, the
     second header was taken for the header and the first export's policies above it were dropped as title rows, the
-    file delivered, the household CLEAR.  Now the file is incomplete naming the rows."""
-    world, ctx, _ = pasted_run
+    file delivered, the household CLEAR.  Now the file is incomplete naming the rows (the household INCOMPLETE)."""
+    world, ctx, _ = insurance_pasted_run
     assert outcomes(ctx)["TB06"] == world.expected["TB06"]
     reasons = query(ctx, "select distinct reason_zh from quarantine where file_name like '%insurance_tb06%'")
     assert len(reasons) == 1, reasons
