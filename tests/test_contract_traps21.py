@@ -321,3 +321,26 @@ def test_TB05_a_custom_two_decimal_format_shows_october_and_one_decimal_stays_un
     data = _workbook([HEADERS["tax"], *rows], {"D": "0.0"})
     manifest, staged, quarantined = _deliver(tmp_path / "b", "tax", {"t.xlsx": data, "t.xlsx.ok": b"3"})
     assert [q["rule"] for q in quarantined] == ["bad_month"] and len(staged) == 2
+
+
+def test_TB10_a_year_like_number_in_a_1904_workbook_is_quarantined_not_dated_1959(tmp_path):
+    """TB10: in a workbook on the 1904 date system, 查询日期 the plain number 20261 was turned into 1959-06-21 (a serial
+    counted from 1904) and staged; it is no serial for certain there either: quarantined as TB03's is.  A plain serial
+    of this decade's date counted from 1904 (2026-11-20) is still taken."""
+    import datetime as dt
+
+    import xlsxwriter
+    from test_contract_deliveries import ID_A, ID_B, _deliver
+
+    path = tmp_path / "b.xlsx"
+    wb = xlsxwriter.Workbook(str(path), {"date_1904": True})
+    ws = wb.add_worksheet()
+    serial = (dt.date(2026, 11, 20) - dt.date(1904, 1, 1)).days
+    for r, row in enumerate([HEADERS["bank"], ["赣州银行", "张三", ID_A, "6230000000001001", "活期", 100, serial],
+                             ["赣州银行", "李四", ID_B, "6230000000001002", "活期", 50000, 20261]]):
+        for c, v in enumerate(row):
+            ws.write(r, c, v)
+    wb.close()
+    manifest, staged, quarantined = _deliver(tmp_path / "d", "bank", {"b.xlsx": path.read_bytes(), "b.xlsx.ok": b"2"})
+    assert [(r["row_no"], r["query_date"]) for r in staged] == [(2, dt.date(2026, 11, 20))]
+    assert [(q["row_no"], q["rule"]) for q in quarantined] == [(3, "bad_date")]
