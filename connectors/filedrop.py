@@ -15,16 +15,14 @@ rows are not data.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import itertools
 import logging
 import os
-import re
 import stat
-import unicodedata
 from pathlib import Path
 
+from connectors.above_header import records_above, records_above_problem, reordered_header_problem
 from connectors.headerless import headerless, record_headerless
 from connectors.limits import (
     MAX_COLUMNS,
@@ -38,12 +36,12 @@ from connectors.limits import (
     shown_name,
 )
 from connectors.litter import is_os_litter, near_date_folder, packed_or_partial, suffix_of, wrong_format_data
-from connectors.manifest import MISSING, DeliveryManifest, FileManifest, parse_count
+from connectors.manifest import MISSING, DeliveryManifest, FileManifest, marker_text, parse_count
 from connectors.maps import SourceMap
-from connectors.marker_hint import mismatch_reason
+from connectors.marker_hint import mismatch_reason, pasted_bom
 from connectors.raw import RawWriter, find_header, note_footers, record_header_problems
 from connectors.sheets import Table, hidden_sheet_holding_data, read_parquet, read_xlsx, sheet_holding_header
-from connectors.textfile import iter_chunks, parse_chunk, prefetch, sniff
+from connectors.textfile import cr_only, iter_chunks, parse_chunk, prefetch, sniff
 
 log = logging.getLogger(__name__)
 
@@ -107,20 +105,6 @@ def classify(path: Path) -> tuple[str | None, str]:
 _MARKER_FIX = "请部门在完成标记中只写该文件的数据行数（不含表头和合计行），例如“12”，然后重新交付"
 
 
-def _marker_text(raw: bytes) -> str:
-    """A marker's text: UTF-8 (BOM or not), UTF-16 with a BOM (Notepad's “Unicode”), or GB18030;
-    full-width digits folded, blanks around it and thousands separators (``1,234``) removed."""
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text = raw.decode("utf-16", "replace")
-    else:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("gb18030", "replace")
-    text = unicodedata.normalize("NFKC", text).replace("\ufeff", "").strip()
-    return text.replace(",", "") if re.fullmatch(r"[0-9]{1,3}(?:,[0-9]{3})+", text) else text  # 1,234
-
-
 def _marker_path(path: Path) -> Path:
     """``<file>.ok`` beside ``path``; a marker whose suffix differs only in case (``.OK``) counts too."""
     marker = path.with_name(path.name + MARKER_SUFFIX)
@@ -154,7 +138,7 @@ def _check_marker(path: Path, fm: FileManifest) -> None:
         return
     try:
         with open_regular(marker) as fh:
-            text = _marker_text(fh.read(130))
+            text = marker_text(fh.read(130))
     except OSError:
         fm.fail(f"{name}的完成标记{_shown_path(marker.name)}无法读取")
         return
@@ -178,30 +162,28 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
         fm.fail(f"{name}的表头有{len(table.header)}列，超过上限{MAX_COLUMNS}列，文件无法使用；请部门按约定表头重新导出")
         return
     fm.header_row = table.header_row
+    if table.above:  # records skipped as title rows: two exports pasted into one file
+        fm.fail(records_above_problem(name, table.above, table.header_row or 0, table.pasted))
     if table.header_row is not None and headerless(smap, table.header):  # a data row taken for the header
         match = record_headerless(fm, smap, table.header)
     else:
         match = record_header_problems(fm, smap, table.header)
+    reordered: list[tuple[int, int, str]] = []
     for batch in table.batches:
         counts = writer.write(batch, match, fm.file_name)
+        reordered += counts.reordered
         fm.rows_read += counts.rows
         fm.read_errors += counts.read_errors
         fm.summary_rows += counts.summary_rows
         fm.footer_rows += counts.footer_rows
         fm.header_rows += counts.header_rows
     note_footers(fm, smap, match, writer.footer_units.pop(fm.file_name, set()))
-
-
-
-def _cr_only(path: Path) -> bool:
-    """True when the file's lines end with a lone CR (old Mac Excel's “CSV (Macintosh)”): no LF at all."""
-    with open_regular(path) as fh:
-        head = fh.read(1 << 16)
-    return b"\n" not in head and head.rstrip(b"\r").count(b"\r") >= 1
+    if reordered:  # a second header in another column order: the rows below it cannot be read by the first
+        fm.fail(reordered_header_problem(name, reordered, table.header, table.header_row or 1))
 
 
 def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest, limits: InputLimits) -> None:
-    if _cr_only(path):
+    if cr_only(path):
         fm.sha256 = _sha256(path)
         fm.fail(f"{_shown_path(path.name)}的换行符是单独的CR（旧版Mac Excel导出的“CSV (Macintosh)”格式），无法按行读取；"
                 "请部门另存为“CSV UTF-8”或Windows格式的.csv后重新交付")
@@ -225,7 +207,9 @@ def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest, 
         try:
             batches = (parse_chunk(chunk, len(layout.header), layout.sep, layout.header_line, layout.width) for chunk in chunks)
             header = smap.with_title_unit(layout.title, layout.header)  # 单位：万元 above the header
-            _write_table(Table(header, layout.header_line, batches), smap, writer, fm)
+            above = records_above(layout.title, 1, smap, layout.header)  # two exports pasted: a BOM inside says where the second starts
+            table = Table(header, layout.header_line, batches, above, pasted_bom(path) if above else None)
+            _write_table(table, smap, writer, fm)
         finally:
             chunks.close()  # stops the decoding thread before the file closes
     fm.sha256 = hasher.hexdigest()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import unicodedata
@@ -23,6 +24,20 @@ _COUNT = re.compile(
     r"([0-9]{1,12}|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.0*)?\s*(?:行|条|条记录|笔|rows?)?",
     re.IGNORECASE,
 )
+
+
+def marker_text(raw: bytes) -> str:
+    """A marker's text: UTF-8 (BOM or not), UTF-16 with a BOM (Notepad's “Unicode”), or GB18030;
+    full-width digits folded, blanks around it and thousands separators (``1,234``) removed."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = raw.decode("utf-16", "replace")
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("gb18030", "replace")
+    text = unicodedata.normalize("NFKC", text).replace("\ufeff", "").strip()
+    return text.replace(",", "") if re.fullmatch(r"[0-9]{1,3}(?:,[0-9]{3})+", text) else text  # 1,234
 
 
 def parse_count(text: object) -> int | None:

@@ -6,6 +6,9 @@ fix rather than only that something is off:
 - a CSV whose quoted value never closes (``"25000`` with no closing quote) swallows the lines after it into that
   value (connectors.textfile keeps such a value when it spans at most 20 lines and the field count fits): the
   line where the open quote starts;
+- a CSV holding a UTF-8 byte-order mark after its start: another export (UTF-8 with a BOM) pasted after the first
+  one, often in another encoding (GB18030 before it: one part reads as mojibake, its header is no header): the line
+  and byte where it starts, both encodings;
 - an XLSX whose data continues on another sheet (the marker counting every sheet): only the first sheet is read
   (sources.md), so the other sheets holding rows are named.
 """
@@ -17,6 +20,7 @@ import io
 import zipfile
 from pathlib import Path
 
+from connectors.above_header import PASTED_FIX, pasted_bom, pasted_text
 from connectors.limits import open_regular, shown_name
 from connectors.manifest import FileManifest
 
@@ -38,6 +42,10 @@ def open_quote_line(path: Path, encoding: str | None, sep: str) -> tuple[int, in
         except csv.Error:  # a NUL byte, a field over csv's size limit: no hint
             return None
     return None
+
+
+def _pasted_reason(said: str, found: tuple[int, int, str]) -> str:
+    return f"{said}：{pasted_text(found)}，无法确定完成标记所计的是哪些行；{PASTED_FIX}"
 
 
 def other_sheets_with_rows(path: Path) -> list[tuple[str, int]]:
@@ -67,10 +75,14 @@ def other_sheets_with_rows(path: Path) -> list[tuple[str, int]]:
 
 def mismatch_reason(path: Path, fm: FileManifest, name: str) -> str | None:
     """The problem to report for a file whose marker count differs from the rows read, when the file shows why."""
-    if fm.marker_count is None or fm.marker_count <= fm.rows_read:
+    if fm.marker_count is None or fm.marker_count == fm.rows_read:
         return None
     said = f"{name}的完成标记写明{fm.marker_count}行，实际读到{fm.rows_read}行"
     try:
+        if path.suffix.lower() == ".csv" and (found := pasted_bom(path)):
+            return _pasted_reason(said, found)
+        if fm.marker_count < fm.rows_read:
+            return None
         if path.suffix.lower() == ".csv":
             found = open_quote_line(path, fm.encoding, "\t" if fm.delimiter == "tab" else ",")
             if found:

@@ -11,13 +11,14 @@ Parquet file per source delivery.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from connectors.above_header import reordered_headers
 from connectors.amount_columns import read_second_columns
 from connectors.limits import human_bytes, shown_name
 from connectors.manifest import FileManifest
@@ -292,31 +293,35 @@ def _blank_text_cells(batch: pl.DataFrame, fcols: list[str]) -> pl.DataFrame:
 
 
 def _drop_repeated_headers(batch: pl.DataFrame, fcols: list[str], match: HeaderMatch,
-                           smap: SourceMap) -> tuple[pl.DataFrame, int]:
+                           smap: SourceMap) -> tuple[pl.DataFrame, int, list[tuple[int, int, str]]]:
     """``batch`` without the rows that repeat the header (two exports of a department pasted into one file:
     the second one's header line is a header, not a data row, and the marker does not count it), and how
     many.  A row repeats the header when each cell under a matched column names that same column, in the same
-    unit (a header line naming another unit or order stays a row: the file then disagrees with its marker)."""
+    unit (a header line naming another unit or order stays a row: the file then disagrees with its marker).  The
+    third item: ``(row, column index, cell)`` of each header line naming the columns in another order (the rows below
+    it are not what the first header says: :func:`connectors.above_header.reordered_headers`)."""
     matched = [(f"f{i}", c) for i, c in enumerate(match.columns) if c is not None and f"f{i}" in fcols]
     if len(matched) < 2:
-        return batch, 0
+        return batch, 0, []
     ids = [f for f, c in matched if smap.spec(c).type == "id"] or [matched[0][0]]
     # a cheap first look: a header's ID cell holds no digit (a person's ID number does)
     maybe = batch.select(pl.all_horizontal(
-        pl.col("_err").is_null(), *[pl.col(f).is_not_null() for f, _ in matched],
+        pl.col("_err").is_null(), pl.col(ids[0]).is_not_null(),
         ~pl.col(ids[0]).str.contains_any(list("0123456789０１２３４５６７８９")))).to_series()
     if not maybe.any():
-        return batch, 0
+        return batch, 0, []
     at = maybe.arg_true()
     rows = batch[at].select([f for f, _ in matched]).rows()
-    header = [all((found := smap.lookup(v))[0] is not None and found[0].column == c and found[1] == match.scales.get(c)
-                  for v, (_, c) in zip(row, matched, strict=True)) for row in rows]
+    header = [all(v is not None and (found := smap.lookup(v))[0] is not None and found[0].column == c
+                  and found[1] == match.scales.get(c) for v, (_, c) in zip(row, matched, strict=True)) for row in rows]
+    reordered = reordered_headers(batch, at, rows, header, matched, smap, match.scales)
     drop = at.filter(pl.Series(header, dtype=pl.Boolean))
     if drop.len() == 0:
-        return batch, 0
+        return batch, 0, reordered
     drop = pl.Series(sorted({*drop.to_list(), *_titles_above(batch, fcols, drop.to_list())}), dtype=pl.UInt32)
     keep = pl.Series([True] * batch.height).scatter(drop, False)
-    return batch.filter(keep), drop.len()
+    return batch.filter(keep), drop.len(), reordered
+
 
 
 #: a title line of one field in a CSV (the reader's count error for it, textfile.parse_chunk)
@@ -354,6 +359,7 @@ class BatchCounts:
     summary_rows: int = 0
     footer_rows: int = 0  # 制表人/审核人/备注 rows (not data: not counted)
     header_rows: int = 0  # lines repeating the header, and the titles above them (not data: not counted)
+    reordered: list = field(default_factory=list)  # header lines in another column order (_drop_repeated_headers)
 
 
 def _in_currency(exprs: list[pl.Expr], batch: pl.DataFrame, match: HeaderMatch, amounts: list[str]) -> list[pl.Expr]:
@@ -409,7 +415,7 @@ class RawWriter:
         if fcols:
             batch, counts.summary_rows, counts.footer_rows, units = _drop_blank_and_summary(batch, fcols)
             self.footer_units.setdefault(file_name, set()).update(units)
-            batch, counts.header_rows = _drop_repeated_headers(batch, fcols, match, self.smap)
+            batch, counts.header_rows, counts.reordered = _drop_repeated_headers(batch, fcols, match, self.smap)
         if fcols and self.field_bytes:
             batch = _limit_fields(batch, fcols, match, self.smap, self.field_bytes)
         twins: dict[str, str] = {}

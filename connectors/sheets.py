@@ -19,7 +19,7 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -27,6 +27,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from connectors.above_header import records_above
 from connectors.maps import SourceMap
 from connectors.raw import HEADER_SEARCH_ROWS, find_header, positional_names
 
@@ -56,6 +57,8 @@ class Table:
     header: list[str] | None
     header_row: int | None
     batches: Iterator[pl.DataFrame]
+    above: list[int] = field(default_factory=list)  # rows above the header that are records (connectors.above_header)
+    pasted: tuple[int, int, str] | None = None  # where a second export (a BOM) starts (connectors.marker_hint)
 
 
 def excel_general(value: float) -> str:
@@ -94,8 +97,9 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     idx, _ = find_header(df.slice(first, HEADER_SEARCH_ROWS).rows(), smap)
     if idx is None:
         return Table(None, None, iter(()))
-    idx += first
+    titles, idx = df.slice(first, idx).rows(), idx + first
     header = ["" if v is None else str(v) for v in df.row(idx)]
+    above = records_above(titles, first + 1, smap, header)
     header = smap.with_title_unit(df.slice(first, idx - first).rows(), header)  # 单位：万元 in a title row
     while header and header[-1].strip() == "":
         header.pop()
@@ -105,12 +109,13 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     df = df.with_columns(pl.col(c).str.replace(_MIDNIGHT, "${1}") for c in dated)
     df, err = _read_as_shown(path, sheet, df, header, idx)
     df = _dates_1904(path, smap, df, header, idx)
+    df = _months_as_shown(path, sheet, smap, df, header, idx)
     data = df.with_row_index("_i").slice(idx + 1).select(
         *df.columns,
         _row_no=(pl.col("_i") + 1).cast(pl.Int32),
         _err=pl.lit(None, dtype=pl.String) if err is None else pl.lit(err.slice(idx + 1)),
     )
-    return Table(header, idx + 1, iter([data]))
+    return Table(header, idx + 1, iter([data]), above)
 
 
 #: an Excel serial day number as staging reads one (hd_date / parse_date): 5 digits, a time of day after the point
@@ -133,10 +138,35 @@ def _dates_1904(path: Path, smap: SourceMap, df: pl.DataFrame, header: list[str]
     below = pl.int_range(pl.len()) > idx
     exprs = []
     for c in dated:
+        # a year-like number (20261: 2026-1… cut short) is no serial for certain: staging quarantines it
         serial = pl.col(c).str.extract(_SERIAL, 1).cast(pl.Int64)
+        serial = pl.when(serial.is_between(19000, 20999)).then(None).otherwise(serial)
         day = (pl.lit(_EPOCH_1904) + pl.duration(days=serial)).dt.strftime("%Y-%m-%d")
         exprs.append(pl.when(below & serial.is_not_null()).then(day).otherwise(pl.col(c)).alias(c))
     return df.with_columns(exprs) if exprs else df
+
+
+def _months_as_shown(path: Path, sheet, smap: SourceMap, df: pl.DataFrame, header: list[str],
+                     idx: int) -> pl.DataFrame:
+    """Month cells holding a number of one decimal (``2026.1``) shown through a format of two (``0.00``): the
+    number as the sheet shows it, ``2026.10`` (October; read bare it looks like Excel's shortened month)."""
+    from connectors.xlsx_cells import shown_decimals
+
+    match = smap.match_headers(list(header))
+    months = [f"f{i}" for i, c in enumerate(match.columns) if c is not None and smap.spec(c).type == "month"
+              and f"f{i}" in df.columns and df[f"f{i}"].str.contains(r"^[0-9]{4}\.[1-9]$").any()]
+    if not months:
+        return df
+    absolute = {info.absolute_index: f"f{i}" for i, info in enumerate(sheet.available_columns())}
+    with zipfile.ZipFile(path) as zf:
+        member = _first_sheet_xml(zf)
+    columns: dict[str, list] = {}
+    for (row, col), n in shown_decimals(path, member, {k for k, v in absolute.items() if v in months}).items():
+        name = absolute[col]
+        values = columns.setdefault(name, df[name].to_list())
+        if idx < row < df.height and values[row] is not None and re.fullmatch(r"[0-9]{4}\.[0-9]+", values[row]):
+            values[row] = f"{float(values[row]):.{n}f}"
+    return df.with_columns(pl.Series(n, v, dtype=pl.String) for n, v in columns.items()) if columns else df
 
 
 def _read_as_shown(path: Path, sheet, df: pl.DataFrame, header: list[str],

@@ -73,6 +73,13 @@ def detect_encoding(head: bytes) -> str:
     return UTF8 if ok > failed else GB18030
 
 
+def cr_only(path: Path) -> bool:
+    """True when the file's lines end with a lone CR (old Mac Excel's “CSV (Macintosh)”): no LF at all."""
+    with open_regular(path) as fh:
+        head = fh.read(1 << 16)
+    return b"\n" not in head and head.rstrip(b"\r").count(b"\r") >= 1
+
+
 def codec_label(encoding: str) -> str:
     return {UTF8: "UTF-8", UTF8_BOM: "UTF-8", GB18030: "GB18030"}.get(encoding, encoding)
 

@@ -144,3 +144,59 @@ def special_cells(path: Path, sheet_member: str) -> tuple[dict, dict, dict]:
                 elif m and style in styles and kind in (None, "n"):
                     wan[(int(m.group(2)) - 1, _column_index(m.group(1)))] = styles[style]
     return errors, wan, uncomputed
+
+
+#: built-in number formats (ECMA-376 18.8.30) showing a fixed number of decimals: 0.00, #,##0.00 and its two
+#: negative forms
+_BUILTIN_DECIMALS = {"2": 2, "4": 2, "39": 2, "40": 2}
+_FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
+
+
+def format_decimals(code: str) -> int | None:
+    """The decimals a number format shows for a positive number (``0.00`` → 2, ``#,##0.0`` → 1, ``0`` → 0), or
+    None for a format that shows no plain number (a date, a percentage, a scientific or text format, General)."""
+    section = _FORMAT_NOISE.sub("", code).split(";")[0]
+    if not section or section.lower() == "general" or re.search(r"[%eEyYmMdDhHsS@]", section):
+        return None
+    found = re.search(r"\.([0#?]+)", section)
+    return len(found.group(1)) if found else (0 if re.search(r"[0#?]", section) else None)
+
+
+def decimal_styles(zf: zipfile.ZipFile) -> dict[str, int]:
+    """Cell style index → the decimals its number format shows, for the styles whose format shows two or more."""
+    try:
+        root = ElementTree.fromstring(zf.read("xl/styles.xml"))
+    except (KeyError, ElementTree.ParseError):
+        return {}
+    shown = dict(_BUILTIN_DECIMALS)
+    for f in root.iter(f"{_MAIN}numFmt"):
+        n = format_decimals(f.get("formatCode") or "")
+        shown[f.get("numFmtId") or ""] = n if n is not None else 0
+    xfs = root.find(f"{_MAIN}cellXfs")
+    if xfs is None:
+        return {}
+    return {str(i): shown[xf.get("numFmtId") or "0"] for i, xf in enumerate(xfs.findall(f"{_MAIN}xf"))
+            if shown.get(xf.get("numFmtId") or "0", 0) >= 2}
+
+
+def shown_decimals(path: Path, sheet_member: str, columns: set[int]) -> dict[tuple[int, int], int]:
+    """``(row, column)`` (0-based, absolute) → decimals shown, of the numeric cells in ``columns`` whose number
+    format shows two decimals or more (``2026.1`` in ``0.00`` is ``2026.10`` on the sheet).  The sheet's XML is
+    parsed only when the workbook has such a format at all (asked only for a month column holding ``YYYY.M``)."""
+    found: dict[tuple[int, int], int] = {}
+    with zipfile.ZipFile(path) as zf:
+        styles = decimal_styles(zf)
+        if not styles:
+            return found
+        with zf.open(sheet_member) as fh:
+            for _, el in ElementTree.iterparse(fh):
+                if el.tag != f"{_MAIN}c":
+                    if el.tag == f"{_MAIN}row":
+                        el.clear()
+                    continue
+                style = el.get("s")
+                if style in styles and el.get("t") in (None, "n") and (m := _CELL_REF.fullmatch(el.get("r") or "")):
+                    col = _column_index(m.group(1))
+                    if col in columns:
+                        found[(int(m.group(2)) - 1, col)] = styles[style]
+    return found

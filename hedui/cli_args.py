@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from hedui.errors import InputError
+from hedui.paths import shown
 
 
 class Parser(argparse.ArgumentParser):
@@ -42,7 +43,7 @@ def seconds_in(lo: float, hi: float, what: str):
         except ValueError:
             value = float("nan")
         if not lo <= value <= hi:  # False for nan
-            raise argparse.ArgumentTypeError(f"{what}“{text[:40]}”无效：应为 {lo:g} 到 {hi:g} 之间的秒数")
+            raise argparse.ArgumentTypeError(f"{what}“{shown(text)}”无效：应为 {lo:g} 到 {hi:g} 之间的秒数")
         return value
 
     return parse
@@ -52,16 +53,24 @@ def staff_text(limit: int, what: str):
     """An argparse type: a text a person writes for others to read (a decision's reason), as the workspace's form
     takes it — at most `limit` characters, no control characters but newline and tab, valid UTF-8. `hedui review
     --reason` took 100 KB, terminal escape sequences or undecodable bytes into the decision, its audit entry and
-    every report version after it (the web page refuses over 2000 characters)."""
+    every report version after it (the web page refuses over 2000 characters). Then the web form's own rules
+    (`hedui.privacy.typed.staff_text`): a reason of only zero-width spaces was taken as a decision's basis, an ID
+    number with one inside kept readable."""
 
     import unicodedata
+
+    from hedui.privacy.typed import StaffTextError
+    from hedui.privacy.typed import staff_text as kept_text
 
     def parse(text: str) -> str:
         if len(text) > limit:
             raise argparse.ArgumentTypeError(f"{what}过长（{len(text)} 字）：请控制在 {limit} 字以内，附件另行归档")
         if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t" for c in text):  # a full-width space is fine
             raise argparse.ArgumentTypeError(f"{what}含有控制字符或无法识别的字节：请只写文字（可换行）")
-        return text
+        try:
+            return kept_text(text, what, limit)
+        except StaffTextError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 
@@ -74,7 +83,7 @@ def proxy_address(text: str) -> str:
     try:
         return str(ipaddress.ip_network(text.strip(), strict=False))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"反向代理地址“{text[:64]}”无效：应为 IP 地址或网段，如 10.0.0.5 或 10.0.0.0/24") from None
+        raise argparse.ArgumentTypeError(f"反向代理地址“{shown(text, 64)}”无效：应为 IP 地址或网段，如 10.0.0.5 或 10.0.0.0/24") from None
 
 
 def existing_workdir(workdir: str | Path, command: str) -> Path:
@@ -129,7 +138,7 @@ def check_listen(host: str, port: int) -> None:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
     except (socket.gaierror, UnicodeError):
-        raise InputError(f"--host“{host[:64]}”不是有效的地址或主机名：请填本机的 IP 地址，如 127.0.0.1 或本机的局域网地址") from None
+        raise InputError(f"--host“{shown(host, 64)}”不是有效的地址或主机名：请填本机的 IP 地址，如 127.0.0.1 或本机的局域网地址") from None
     with socket.socket(family, kind, proto) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: a port in TIME_WAIT is free
         try:
@@ -207,6 +216,7 @@ def refuse_control(text: str, label: str) -> None:
     from hedui.privacy.masking import mask_long_numbers
 
     if any(unicodedata.category(c) == "Cc" for c in text):
-        shown = "".join(c if unicodedata.category(c) != "Cc" else f"\\x{ord(c):02x}" for c in text[:120])
-        raise InputError(f"{label}“{mask_long_numbers(shown)}”无效：含有换行或控制字符（显示为 \\x..），"
+        masked = mask_long_numbers(text)  # before the cut: a cut ID number's first digits are not masked after it
+        visible = "".join(c if unicodedata.category(c) != "Cc" else f"\\x{ord(c):02x}" for c in masked[:120])
+        raise InputError(f"{label}“{visible}”无效：含有换行或控制字符（显示为 \\x..），"
                          "路径、日期、名称中不能有这些字符，未做任何操作；请检查是否复制时带入了换行")

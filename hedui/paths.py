@@ -26,8 +26,16 @@ class InvalidPathComponent(HeduiError):
 
 
 def shown(value: object, limit: int = SHOW_MAX) -> str:
-    """``value`` for a message: control characters made visible, cut to ``limit`` characters."""
-    text = str(value)
+    """``value`` for a message: ID and account numbers masked, control characters made visible, cut to ``limit``
+    characters.
+
+    Masked before it is cut: a cut made first split an ID number typed into a date, user name or region box
+    (`/search?date=…11010519491231002X`) at the 40th character, and the piece left (`1101051949`, region and year
+    of birth; `110105194912…` up to its birth date) was too short for the masking after it and came back on the
+    error page."""
+    from hedui.audit.log import mask_free_text
+
+    text = mask_free_text(str(value))
     cut = text[:limit]
     cut = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else "?" for c in cut)
     return cut + ("…" if len(text) > limit else "")

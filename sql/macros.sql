@@ -450,3 +450,18 @@ create or replace temp macro hd_kind_sources() as table
 -- figure_lineage.sql, evidence_gaps.sql).  The contract sets no threshold: days off are a date written days off
 create or replace temp macro hd_predates_authorization(query_date, authorization_date) as
     coalesce(query_date < (authorization_date - interval 1 month)::date, false);
+
+-- the date an answer is weighed against (hd_predates_authorization): the member's 授权日期, or, left empty (an
+-- authorization on file, 授权书编号, whose date is unknown: test_contract_traps6 TL18), the request date (委托日期):
+-- the center queries for a request once it has it, so an answer queried more than a month before the request (the
+-- same slack for a date written off) cannot be shown to be one of this request's queries — it would have been weighed
+-- as current (test_contract_assess7 AS05).  (A signed date may follow the request: test_contract_traps6 TL17.)
+create or replace temp macro hd_authorization_bound(authorization_date, request_date) as
+    coalesce(authorization_date, request_date);
+
+-- an answer of a bank, securities registry or insurer not shown to answer this request's query (先授权后核对; results
+-- serve the request they were made for): queried more than a month before the authorization (above), or of no query
+-- date at all (查询日期 empty, or the column left out: empty is unknown, policy.md).  Not counted (figures.sql,
+-- figure_lineage.sql); the undated one is listed as lacking its 查询日期 (evidence_gaps.sql's needed_values)
+create or replace temp macro hd_not_this_query(query_date, authorization_date) as
+    query_date is null or hd_predates_authorization(query_date, authorization_date);

@@ -32,11 +32,11 @@ create table stg_tax (run_date varchar, record_id varchar, income_item varchar, 
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
     period_month date, benefit_yuan double, contribution_base_yuan double);
 create table stg_bank (run_date varchar, record_id varchar, balance_yuan double, institution varchar,
-    account_no varchar, query_date date, account_type varchar);
+    account_no varchar, query_date date default date '2026-11-26', account_type varchar);
 create table stg_securities (run_date varchar, record_id varchar, market_value_yuan double,
-    cash_balance_yuan double, securities_account varchar, query_date date);
+    cash_balance_yuan double, securities_account varchar, query_date date default date '2026-11-26');
 create table stg_insurance (run_date varchar, record_id varchar, policy_status varchar, cash_value_yuan double,
-    policy_no varchar, query_date date);
+    policy_no varchar, query_date date default date '2026-11-26');
 create table stg_housing_fund (run_date varchar, record_id varchar, account_status varchar, balance_yuan double);
 create table stg_real_estate (run_date varchar, record_id varchar, unit_no varchar, location varchar,
     use_type varchar, title_status varchar, floor_area_m2 double);

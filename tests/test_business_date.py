@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pendulum
 import pytest
@@ -99,3 +100,13 @@ def test_scheduled_run_ids_carry_the_business_date_and_the_timetable_serializes(
                               data_interval=interval).startswith("manual__2026-11-28T02:00")
     again = decode_timetable(encode_timetable(tt))  # registered through the hedui plugin
     assert type(again) is BusinessDayTimetable and again.summary == "0 2 * * *"
+
+
+@pytest.mark.parametrize("filler", [0, 10, 22, 30, 35])
+def test_an_id_typed_into_a_date_is_masked_before_the_echo_is_cut(filler):
+    """WE5: the refusal echoed the first 40 characters masked; cut first, an ID after filler came back as its region
+    and birth year (`1101051949`), too short to mask.  Masked whole, then cut."""
+    with pytest.raises(InputError) as e:
+        parse_business_date("x" * filler + "11010519491231002X", "--date")
+    echo = str(e.value).split("“", 1)[1].split("”", 1)[0]
+    assert not re.search(r"[0-9]", re.sub(r"(110105)?\*+002X|\*+$", "", echo)), echo

@@ -24,7 +24,7 @@ Settled where the contract is open:
   old balance, not counted, listed (VALUE_UNKNOWN); a later answer of the account supersedes it.  The contract sets no
   freshness threshold: a date a few days off is taken as written a few days off (hedui's own generator dates a query
   a day before some authorizations), a month is no clerical slip.  A query date after the run is quarantined (as
-  before).  An undated answer is still weighed (the contract does not make the date required).
+  before).  An undated answer is not counted and is listed (test_contract_assess7 AS01).
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan.
 """

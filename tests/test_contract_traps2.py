@@ -185,8 +185,8 @@ def test_an_account_answered_twice_counts_its_latest_answer_once_and_says_so(tra
 def test_one_account_answered_on_two_days_is_its_latest_balance_and_two_accounts_are_two():
     """An answer older than a later one about the same account (institution, number and type for a bank) of
     the same holder is not counted; two holders' numbers that coincide and a 活期 and a 定期 under one card
-    number are counted each.  Two answers of no date (as two of one date: test_contract_traps17 TW10) are one
-    account of unknown balance: the smaller counts, never the sum."""
+    number are counted each.  Two answers of one date (test_contract_traps17 TW10) are one account of unknown
+    balance: the smaller counts, never the sum.  (Answers of no date are not counted: test_contract_assess7 AS01.)"""
     from model_tables import A, B, add, connect, figures, link
 
     con = connect()
@@ -195,8 +195,8 @@ def test_one_account_answered_on_two_days_is_its_latest_balance_and_two_accounts
     add(con, "stg_bank", "bank:3", 500.0, "建设银行", "acct:1", "2026-11-26")  # one number, another bank
     add(con, "stg_bank", "bank:4", 60.0, "农业银行", "acct:9", "2026-11-26", "活期")  # one card holding a 活期 …
     add(con, "stg_bank", "bank:5", 70.0, "农业银行", "acct:9", "2026-11-26", "定期")  # … and a 定期 account
-    add(con, "stg_bank", "bank:6", 80.0, "农业银行", "acct:8", None)  # undated answers: neither is older, one is right
-    add(con, "stg_bank", "bank:7", 90.0, "农业银行", "acct:8", None)
+    add(con, "stg_bank", "bank:6", 80.0, "农业银行", "acct:8", "2026-11-26")  # one date: neither is older, one is right
+    add(con, "stg_bank", "bank:7", 90.0, "农业银行", "acct:8", "2026-11-26")
     add(con, "stg_securities", "sec:1", 4000.0, 0.0, "A1", "2026-11-20")
     add(con, "stg_securities", "sec:2", 3000.0, 0.0, "A1", "2026-11-26")
     add(con, "stg_insurance", "ins:1", "有效", 700.0, "P1", "2026-11-26")

@@ -35,11 +35,11 @@ create table quarantine_links (run_date varchar, source varchar, file_name varch
     request_id varchar, member_id varchar, method varchar);
 create table source_records (run_date varchar, record_id varchar, file_name varchar, row_no integer);
 create table stg_bank (run_date varchar, record_id varchar, balance_yuan double, institution varchar,
-    account_no varchar, query_date date, account_type varchar);
+    account_no varchar, query_date date default date '2026-11-26', account_type varchar);
 create table stg_securities (run_date varchar, record_id varchar, market_value_yuan double,
-    cash_balance_yuan double, securities_account varchar, query_date date);
+    cash_balance_yuan double, securities_account varchar, query_date date default date '2026-11-26');
 create table stg_insurance (run_date varchar, record_id varchar, policy_status varchar, cash_value_yuan double,
-    policy_no varchar, query_date date);
+    policy_no varchar, query_date date default date '2026-11-26');
 create table stg_housing_fund (run_date varchar, record_id varchar, account_status varchar, balance_yuan double);
 create table stg_real_estate (run_date varchar, record_id varchar, use_type varchar, title_status varchar,
     floor_area_m2 double);
@@ -76,6 +76,7 @@ def con():
               f"alter table {table} add column region_code varchar default '360702'; "
               f"alter table {table} add column urban_rural varchar default '城市'")
     c.sql("alter table stg_requests add column authorization_date date")  # (an answer queried before it: old)
+    c.sql("alter table stg_requests add column request_date date default date '2026-11-20'")  # (bounds it, left empty)
     c.sql("alter table households add column policy_id varchar default 'JX-DEMO-2026'")  # the version it is under
     c.sql("alter table households add column policy_unknown_zh varchar")  # why none is, where none is
     return c

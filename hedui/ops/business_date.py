@@ -41,7 +41,9 @@ def parse_business_date(value: object, what: str = "日期") -> str:
     text = "" if value is None else str(value).strip()
     m = _PATTERN.fullmatch(text)
     if not m:
-        shown = mask_long_numbers(text[:40]) or "（空）"  # an ID pasted into a date field is not echoed
+        # an ID pasted into a date field is not echoed: masked whole, then cut (a cut first left `1101051949`, too
+        # short to be masked, of `xxx…11010519491231002X`)
+        shown = (mask_long_numbers(text) or "")[:40] or "（空）"
         raise InputError(f"{what}“{shown}”格式不对：请写成 8 位数字 YYYYMMDD，例如 20261128")
     try:
         day = dt.date(int(m[1]), int(m[2]), int(m[3]))

@@ -113,7 +113,7 @@ def pair(con, run_date: str, decision_key: str, request_id: str | None = None) -
     member is shown (the web passes one of the user's own; else the first)."""
     rows = queue(con, run_date, decision_key=decision_key, request_id=request_id)
     if not rows:
-        raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{decision_key[:12]}…）")
+        raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{shown(decision_key, 12)}）")
     p = rows[0]
     smap = load_map(p["source"])
     register_text_mask(con)  # a free text of the record quoting an ID or account number
@@ -152,7 +152,7 @@ def decide(con, run_date: str, decision_key: str, decision: str, reviewer: str, 
         raise ReviewError("请填写理由：每项决定都要说明依据")
     p = queue(con, run_date, decision_key=decision_key)
     if not p:
-        raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{decision_key[:12]}…）")
+        raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{shown(decision_key, 12)}）")
     if later := later_run(con, run_date, decision_key):
         raise SupersededRun(superseded_message(run_date, later))
     from hedui.steps.link import apply_decisions

@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hedui import db
 from hedui.resources import package_path
@@ -427,7 +428,8 @@ def quarantine_links(con, run_date: str, keys, members: pa.Table | None = None) 
     con.sql("create or replace temp table _hd_q_plain as select * from _hd_q_arrow")
     con.sql("create or replace temp table _hd_q_masks as select token, mask from _hd_q_arrow where mask is not null")
     con.unregister("_hd_q_arrow")
-    quarantine_near(con, members, plain)
+    quarantined = plain.filter(pc.is_in(plain.column("token"), value_set=pa.array(tokens, pa.string())))
+    quarantine_near(con, members, quarantined)  # the quarantined rows' IDs, not the members' 1.2 M at province
     try:
         _quarantine_name_keys(con, run_date)
         return db.replace_model(con, "quarantine_links", "link/quarantine_links.sql", run_date)

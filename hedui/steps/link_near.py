@@ -106,7 +106,8 @@ def near_table(con, run_date: str, members: pa.Table, plain_table) -> None:
 
 def quarantine_near(con, members: pa.Table, plain: pa.Table) -> None:
     """Temp table `_hd_q_near` (idno, near): the members' plain valid IDs and the quarantined rows' plain IDs
-    (`plain`'s, members' own included) two of its characters swapped, for the quarantined rows under such an ID."""
+    (`plain`: the rows of the quarantined tokens) two characters of a member's swapped, for the quarantined rows
+    under such an ID."""
     idno, near = swapped_onto(valid_members(members).column("norm"), plain.column("norm"))
     con.register("_hd_q_near_arrow", pa.table({"idno": idno, "near": near}))
     con.sql("create or replace temp table _hd_q_near as select distinct * from _hd_q_near_arrow")

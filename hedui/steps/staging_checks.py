@@ -7,10 +7,10 @@
   that writes ``2026.1 … 2026.9`` (no ``.11``, ``.12``, ``.0x``) or also writes ``….10`` is read as it says
   (:func:`ambiguous_month_keys`, bound as ``$ambiguous_months``).
 - A 5-digit number that starts like a year (``19xxx``, ``20xxx``: ``20261`` is 2026-1… cut short) in a date or month
-  column of a file that is no workbook: read as an Excel serial day it is a day in 1952–1957 (an account's newer
-  answer then looked 70 years old and was dropped for an older one); sources.md has serial numbers in ``.xlsx``, so
-  in a CSV (or a Parquet file, an exchange table) such a value is no date for certain and the row is quarantined
-  naming it.  Serials of the dates a CSV exported from a sheet holds (``46298`` is 2026-10-04) stay read, as
+  column: read as an Excel serial day it is a day in 1952–1957 (an account's newer answer then looked 70 years old
+  and was dropped for an older one).  In a CSV (or a Parquet file, an exchange table) such a value is no date for
+  certain and the row is quarantined naming it; in a workbook too, naming the cell's row and column: a cell with a
+  date format comes here as the date it shows, so the number is one the sheet shows as a number (20261), no date.  Serials of the dates a CSV exported from a sheet holds (``46298`` is 2026-10-04) stay read, as
   test_contract_traps11 pins.
 """
 
@@ -76,11 +76,16 @@ def uncertain_checks(spec: ColumnSpec, col: str, value: str, conditions: list[st
     header = spec.header.replace("'", "''")
     text = f"trim({col})"
     # a serial day of 19000–20999 is in 1952–1957: the date compared first, the text matched only on such rows
-    serial = (f"({value} is not null and {value} < date '1958-01-01' and regexp_full_match({text}, '{_SERIAL_YEARLIKE}') "
-              "and not regexp_matches(lower(file_name), '\\.xlsx$'))")
-    serial_reason = (f"'\"{header}\"值\"' || {col} || '\"是5位数字：像是写了一半的年月（如2026年1月…），"
-                     f"当作Excel日期序号则是1952—1957年间的某天，在CSV等文本文件中无法确定是哪一天；"
-                     f"请部门按年月日（如2026-11-28）填写后重新交付'")
+    serial = (f"({value} is not null and {value} < date '1958-01-01' "
+              f"and regexp_full_match({text}, '{_SERIAL_YEARLIKE}'))")
+    # a workbook's cell with a date format is read as the date it shows (connectors.sheets): what comes here as the
+    # number is a cell the sheet shows as the number
+    xlsx = "regexp_matches(lower(file_name), '\\.xlsx$')"
+    serial_reason = (f"'\"{header}\"值\"' || {col} || '\"' || case when {xlsx} then '（工作簿第' || row_no || "
+                     f"'行“{header}”列的单元格，没有日期格式）' else '' end || '是5位数字：像是写了一半的年月（如2026年1月…），"
+                     f"当作Excel日期序号则是1952—1957年间的某天，' || case when {xlsx} then '无法确定是哪一天；"
+                     f"请部门将该单元格设为日期格式或按年月日（如2026-11-28）填写后重新交付' else '在CSV等文本文件中无法确定是哪一天；"
+                     f"请部门按年月日（如2026-11-28）填写后重新交付' end")
     conditions.append(serial)
     checks.append(f"case when {serial} then {{'column_name': {_lit(spec.column)}, 'value_masked': {col}, "
                   f"'rule': 'bad_{spec.type}', 'reason': {serial_reason}}} end")

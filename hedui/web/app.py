@@ -113,7 +113,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     @app.exception_handler(_SignIn)
     async def _to_login(request: Request, exc):
         if request.method == "GET":
-            return RedirectResponse("/login?next=" + quote(_safe_next(request.url.path), safe="/"), status_code=303)
+            return RedirectResponse("/login?next=" + quote(_safe_next(_asked_for(request)), safe="/"), status_code=303)
         # a form sent after the session ended (30 idle minutes, signed out elsewhere): say so, and that it was not saved
         return render(request, "error.html", 401, title="请先登录",
                       message="登录已过期或已退出，本次提交未保存。请重新登录后回到该页面再提交"
@@ -243,6 +243,20 @@ def _allowed_methods(app: FastAPI, request: Request) -> str:
         if match != Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
     return ", ".join(sorted(methods - {"HEAD"}))
+
+
+#: the longest address (path and query) a sign-in comes back to whole; a longer one comes back to its path
+NEXT_MAX = 2000
+
+
+def _asked_for(request: Request) -> str:
+    """The address a request without a session asked for, to come back to after sign-in: its path and its query.
+    The query was dropped: a report version's link (`…/report?v=1`) came back to the current report, read as the
+    old one; the queue filtered to a run, county and status came back as the latest run's, unfiltered, and so did
+    its export; the search's export (`/export/outcomes.xlsx?outcome=…&county=…`) held every household of the scope."""
+    path, query = request.url.path, request.url.query
+    target = f"{path}?{query}" if query else path
+    return target if len(target) <= NEXT_MAX else path
 
 
 def _safe_next(target: str) -> str:

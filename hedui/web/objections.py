@@ -10,13 +10,13 @@ import datetime as dt
 from pathlib import Path
 
 from hedui.audit.log import mask_free_text
+from hedui.privacy.typed import StaffTextError, staff_text
 from hedui.regions import region_label
 from hedui.steps import workdays
 from hedui.steps.report import versions
 from hedui.steps.report.display import safe_name
 from hedui.web import accounts
 from hedui.web.accounts import User
-from hedui.web.bidi import typed_text
 from hedui.web.scope import allows
 
 STATUS_ZH = {"open": "待复查", "accepted": "已受理，已出具复查报告", "rejected": "不予受理"}
@@ -68,11 +68,10 @@ def register(workdir: Path, user: User, run_date: str, request_id: str, region_c
              today: dt.date | None = None) -> dict:
     if not user.can("object"):
         raise ObjectionError("您的角色不能登记异议")
-    reason = mask_free_text(typed_text(reason).strip())  # an ID or account number typed by staff is never kept or shown
-    if not reason:
-        raise ObjectionError("请填写异议内容：申请人对哪项事实有异议、依据是什么")
-    if len(reason) > 2000:
-        raise ObjectionError("异议内容过长：请控制在 2000 字以内，附件另行归档")
+    try:  # an ID or account number typed by staff is never kept or shown
+        reason = staff_text(reason, "异议内容", hint="申请人对哪项事实有异议、依据是什么")
+    except StaffTextError as exc:
+        raise ObjectionError(str(exc)) from None
     today = today or _today()
     window = window_for(workdir, run_date, request_id, today)
     if not window["open"]:

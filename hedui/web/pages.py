@@ -7,16 +7,16 @@ import re
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from hedui.audit.log import mask_free_text
 from hedui.paths import report_file_stem, shown
+from hedui.privacy.typed import typed_text
 from hedui.regions import region_label
 from hedui.steps.report import versions
 from hedui.steps.report.display import OUTCOME_ZH, safe_name
 from hedui.web import exports, queue_links
 from hedui.web.accounts import User
-from hedui.web.bidi import typed_text
 from hedui.web.scope import scoped
 
 # matched whole (fullmatch): `$` lets a final line break through, `\d` full-width digits
@@ -280,6 +280,18 @@ def register(app: FastAPI) -> None:
         if not path.exists():
             raise HTTPException(404, "该批次没有汇总页")
         return HTMLResponse(path.read_text(encoding="utf-8"))
+
+    @app.get("/runs/{run_date}/households/{name}")
+    def summary_link(request: Request, run_date: str, name: str, user: User = user_dep):
+        """The batch summary's links to a household's report (`households/<stem>.html`, `.pdf`), relative to the
+        summary's own address: served at /runs/<date>/summary, every one of them was "未找到该页面"."""
+        stem, _, kind = name.rpartition(".")
+        if kind not in ("html", "pdf"):
+            raise HTTPException(404, "未找到该页面")
+        with scoped(workdir, user) as con:
+            request_id = _household(con, run_date, stem)["request_id"]  # the user's own, or "not found"
+        return RedirectResponse(f"/h/{run_date}/{hid(request_id)}/report{'.pdf' if kind == 'pdf' else ''}",
+                                status_code=303)
 
     @app.get("/runs/{run_date}/datadocs/{rest:path}")
     def datadocs(request: Request, run_date: str, rest: str, user: User = user_dep):

@@ -9,12 +9,11 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from hedui import db
-from hedui.audit.log import mask_free_text
 from hedui.errors import HeduiError, LockedError
+from hedui.privacy.typed import StaffTextError, staff_text
 from hedui.regions import region_label
 from hedui.web import exports, objections, queue_links
 from hedui.web.accounts import User
-from hedui.web.bidi import typed_text
 from hedui.web.pages import NOT_FOUND_HOUSEHOLD, _xlsx, check_date, hid, resolve_request, rows
 from hedui.web.queue_links import ORDERS
 from hedui.web.scope import DB_LOCK, scoped
@@ -258,9 +257,10 @@ def register(app: FastAPI) -> None:
         from hedui.review.queue import SupersededRun
 
         check_date(run_date)
-        reason = mask_free_text(typed_text(reason))  # staff text is shown to others: no ID or account number in it
-        if len(reason) > 2000:
-            raise HTTPException(400, "理由过长：请控制在 2000 字以内")
+        try:  # staff text is shown to others: no invisible characters, ID or account number in it
+            reason = staff_text(reason, "理由")
+        except StaffTextError as exc:
+            raise HTTPException(400, str(exc)) from None
         if not user.can("review"):
             raise HTTPException(403, f"{user.role_zh}不能作出复核决定")
         if not (seen.isascii() and seen.isdigit() and len(seen) <= 9):  # "²" or 5000 digits: int() raised, a 500
@@ -322,11 +322,12 @@ def register(app: FastAPI) -> None:
                          user: User = post_dep):
         if not user.can("approve"):
             raise HTTPException(403, "只有审核员可以受理异议并批准复查")
-        note = mask_free_text(typed_text(note))
-        if decision not in ("accepted", "rejected") or not note.strip():
+        if decision not in ("accepted", "rejected"):
             raise HTTPException(400, "请选择受理或不予受理，并填写理由")
-        if len(note) > 2000:  # as an objection's and a decision's reason: it goes to the report's versions and the log
-            raise HTTPException(400, "理由过长：请控制在 2000 字以内，附件另行归档")
+        try:  # as an objection's and a decision's reason: it goes to the report's versions and the log
+            note = staff_text(note, "理由")
+        except StaffTextError as exc:
+            raise HTTPException(400, str(exc)) from None
         with DB_LOCK:  # read, re-check and decide in one go: a double click or two supervisors decide once
             # an id past SQLite's integers (a guessed or edited address) raised OverflowError: a 500, not "未找到"
             obj = objections.get(workdir, objection_id) if 0 < objection_id < 2**63 else None

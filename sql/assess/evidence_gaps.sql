@@ -140,12 +140,8 @@ pending_ended as (
             || '；若确认，该成员户籍仍在册，“' || p.person_status || '”的情形将不成立'
     from candidates as c
     inner join stg_public_security as p on p.record_id = c.record_id and p.run_date = $run_date
-    inner join (
-        select request_id, member_id, source, record_id, match_weight, is_confirmed, false as is_pending from links
-        union all
-        select request_id, member_id, source, record_id, match_weight, false, true from pending
-    ) as l
-        on l.request_id = c.request_id and l.member_id = c.member_id and l.source = 'public_security'
+    inner join hd_member_links($run_date, 'public_security') as l  -- and those waiting for review
+        on l.request_id = c.request_id and l.member_id = c.member_id
        and l.record_id <> c.record_id
     inner join stg_public_security as n on n.record_id = l.record_id and n.run_date = $run_date
     where c.code = 'MEMBER_REGISTRATION_ENDED' and c.source = 'public_security' and not c.is_pending
@@ -282,9 +278,7 @@ no_applicant as (
 -- the records the values below are read from: the linked ones, and those waiting for review (a waiting record
 -- lacking a value could, confirmed, change the outcome: UNCONFIRMED_LINK, pending_unknown below)
 value_links as not materialized (
-    select source, record_id, request_id, member_id, match_weight, false as is_pending from links
-    union all
-    select source, record_id, request_id, member_id, match_weight, true from pending
+    select * from hd_member_links($run_date)  -- and, apart (`is_pending`), the pending (sql/assess/macros.sql)
 ),
 
 -- the values each linked record must carry for the figures and findings (empty = unknown); of an account
@@ -349,6 +343,21 @@ needed_values as (
           where n.run_date = $run_date and nl.request_id = l.request_id and nl.member_id = l.member_id
             and not nl.is_pending
             and n.policy_no = t.policy_no and n.query_date > t.query_date)
+    union all
+    -- an answer of no 查询日期 (empty, or the column left out) is not shown to answer this request's query and is not
+    -- counted (figures.sql, hd_not_this_query): what the account holds is unknown, whatever later answer stands beside
+    -- it (which of them is the later is unknown too).  A policy not in force counts nothing, dated or not
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '查询日期'
+    from stg_bank as t inner join value_links as l on l.record_id = t.record_id and l.source = 'bank'
+    where t.run_date = $run_date and t.query_date is null
+    union all
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '查询日期'
+    from stg_securities as t inner join value_links as l on l.record_id = t.record_id and l.source = 'securities'
+    where t.run_date = $run_date and t.query_date is null
+    union all
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '查询日期'
+    from stg_insurance as t inner join value_links as l on l.record_id = t.record_id and l.source = 'insurance'
+    where t.run_date = $run_date and t.query_date is null and t.policy_status = '有效'
     union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '账户余额'
     from stg_housing_fund as t
@@ -446,7 +455,11 @@ value_unknown as (
     select n.request_id, n.member_id, n.source, 'VALUE_UNKNOWN', n.record_id, null, null, null, null,
         coalesce('户籍登记的“与户主关系”为“' || any_value(p.relation_to_head) || '”，不是可识别的家庭关系称谓或代码，按未知处理',
                  '记录缺少“' || string_agg(distinct n.value_zh, '、' order by n.value_zh) || '”，按未知处理'
-                     || case when bool_or(n.value_zh not in ('主体类型', '与户主关系', '户号')) then '（不按 0 计）' else '' end)
+                     || case when bool_or(n.value_zh not in ('主体类型', '与户主关系', '户号', '查询日期')) then '（不按 0 计）'
+                        else '' end
+                     || case when bool_or(n.value_zh = '查询日期')
+                        then '；无查询日期，无法确认是本次核对（授权后）的查询结果，未计入，该账户现有金额未知；请向交付部门核实查询日期'
+                        else '' end)
     from needed_values as n
     left join stg_public_security as p
         on p.run_date = $run_date and p.record_id = n.record_id and n.value_zh = '与户主关系'
@@ -595,25 +608,34 @@ doubtful_prices as (
       and not list_contains(h.exempt_vehicle_types, t.vehicle_type)
 ),
 
--- one account (a bank account, a securities account, a policy) answered twice for one 查询日期 with two different
--- values (a correction beside the original; sources.md: one row per account): which is right is unknown;
--- figures.sql counts the smaller, never the sum
+-- the answers of the linked records and, apart (`is_pending`), of those waiting for review.  One account (a bank
+-- account, a securities account, a policy) answered twice for one 查询日期 with two different values (a correction
+-- beside the original; sources.md: one row per account): which is right is unknown; figures.sql counts the smaller,
+-- never the sum
 answers as (
-    select l.request_id, l.member_id, l.source, t.record_id, t.balance_yuan as amount_yuan, '余额' as value_zh,
+    select l.request_id, l.member_id, l.source, l.is_pending, l.match_weight, t.record_id,
+        t.balance_yuan as amount_yuan, '余额' as value_zh,
         coalesce(t.institution, t.record_id) || ':' || coalesce(t.account_no, '') || ':' || coalesce(t.account_type, '')
             as account, t.query_date
-    from stg_bank as t inner join links as l on l.record_id = t.record_id and l.source = 'bank'
+    from stg_bank as t inner join value_links as l on l.record_id = t.record_id and l.source = 'bank'
     where t.run_date = $run_date
     union all
-    select l.request_id, l.member_id, l.source, t.record_id, t.market_value_yuan + t.cash_balance_yuan,
-        '持仓市值与资金余额', coalesce(t.securities_account, t.record_id), t.query_date
-    from stg_securities as t inner join links as l on l.record_id = t.record_id and l.source = 'securities'
+    select l.request_id, l.member_id, l.source, l.is_pending, l.match_weight, t.record_id,
+        t.market_value_yuan + t.cash_balance_yuan, '持仓市值与资金余额', coalesce(t.securities_account, t.record_id), t.query_date
+    from stg_securities as t inner join value_links as l on l.record_id = t.record_id and l.source = 'securities'
     where t.run_date = $run_date
     union all
-    select l.request_id, l.member_id, l.source, t.record_id, t.cash_value_yuan, '现金价值',
+    select l.request_id, l.member_id, l.source, l.is_pending, l.match_weight, t.record_id, t.cash_value_yuan, '现金价值',
         coalesce(t.policy_no, t.record_id), t.query_date
-    from stg_insurance as t inner join links as l on l.record_id = t.record_id and l.source = 'insurance'
+    from stg_insurance as t inner join value_links as l on l.record_id = t.record_id and l.source = 'insurance'
     where t.run_date = $run_date and t.policy_status = '有效'
+),
+
+-- the date each member's answers are weighed against (hd_authorization_bound: the 授权日期, left empty the 委托日期)
+signed_on as (
+    select request_id, id_norm as member_id, hd_authorization_bound(min(authorization_date), min(request_date))
+        as authorization_date, min(authorization_date) is null as is_signed_date_unknown
+    from stg_requests where run_date = $run_date and id_norm is not null group by all
 ),
 
 -- an account whose latest answer was queried (查询日期) more than a month before the member signed the authorization
@@ -622,63 +644,80 @@ answers as (
 -- count it, and what the account holds now is unknown
 stale_answers as (
     select a.request_id, a.member_id, a.source, 'VALUE_UNKNOWN', a.record_id, null, null, null, null,
-        '查询日期 ' || strftime(a.query_date, '%Y-%m-%d') || ' 早于该成员的授权日期 ' || strftime(m.authorization_date, '%Y-%m-%d')
-            || ' 一个月以上，不是本次核对的查询结果（' || a.value_zh || ' '
-            || coalesce(format('{:,.2f}', a.amount_yuan) || ' 元', '空') || '），未计入，该账户现有'
-            || a.value_zh || '未知；请在授权后重新查询'
+        if(m.is_signed_date_unknown, '该成员的授权日期为空，', '') || '查询日期 ' || strftime(a.query_date, '%Y-%m-%d')
+            || if(m.is_signed_date_unknown, ' 早于委托日期 ', ' 早于该成员的授权日期 ') || strftime(m.authorization_date, '%Y-%m-%d')
+            || if(m.is_signed_date_unknown, ' 一个月以上，无法确认是授权后本次核对的查询结果（', ' 一个月以上，不是本次核对的查询结果（')
+            || a.value_zh || ' ' || coalesce(format('{:,.2f}', a.amount_yuan) || ' 元', '空') || '），未计入，该账户现有'
+            || a.value_zh || '未知；请' || if(m.is_signed_date_unknown, '委托机关补正授权日期，或', '') || '在授权后重新查询'
     from (select *, max(query_date) over (partition by request_id, member_id, source, account) as latest_date
-          from answers) as a
-    inner join (
-        select request_id, id_norm as member_id, min(authorization_date) as authorization_date
-        from stg_requests where run_date = $run_date and id_norm is not null group by all
-    ) as m on m.request_id = a.request_id and m.member_id = a.member_id
+          from answers where not is_pending) as a
+    inner join signed_on as m on m.request_id = a.request_id and m.member_id = a.member_id
     where a.query_date = a.latest_date and hd_predates_authorization(a.query_date, m.authorization_date)
 ),
 
--- one withholder's rows of one person, income item and month (所属期) saying different amounts (a correction delivered
--- beside the original: the withholder declares one a month): which is right is unknown, figures.sql counts the least
--- (sql/assess/macros.sql), never the sum.  Linked, VALUE_UNKNOWN; waiting for review, UNCONFIRMED_LINK
-conflicting_tax as (
-    select t.request_id, t.member_id, 'tax', if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), t.record_id,
-        null, null, if(t.is_pending, l.match_weight, null), null,
-        if(t.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.income_item
-            || '（扣缴义务人' || coalesce('“' || t.withholder || '”', '未填写') || '）交付了 ' || t.n_answers
-            || ' 种不同的数额（收入额 ' || coalesce(format('{:,.2f}', t.income_min_yuan), '空')
-            || case when t.income_max_yuan > t.income_min_yuan then ' 至 ' || format('{:,.2f}', t.income_max_yuan) else '' end
-            || ' 元，已缴税额 ' || coalesce(format('{:,.2f}', t.tax_paid_min_yuan), '空')
-            || case when t.tax_paid_max_yuan > t.tax_paid_min_yuan
-                then ' 至 ' || format('{:,.2f}', t.tax_paid_max_yuan) else '' end
-            || ' 元），同一扣缴义务人每月只申报一次，以哪条为准未知，'
-            || case when t.is_kept then '本条按较小者计入' else '本条未计入（按较小者计入）' end
-            || '，不合计；请与税务部门核实'
-    from hd_tax_rows($run_date) as t
-    inner join window_bounds as w on w.request_id = t.request_id
-    left join value_links as l
-        on l.record_id = t.record_id and l.source = 'tax' and l.request_id = t.request_id
-       and l.member_id = t.member_id and l.is_pending
-    where t.n_answers > 1
-      and t.period_month >= w.window_start and t.period_month < w.window_end
-      and not list_contains(w.excluded_income_items, t.income_item)
+-- a record waiting for review whose answer is such an old one: confirmed, it would not be counted and what the account
+-- holds now would be unknown — unless a linked answer of the account queried later stands (it supersedes the record
+-- either way).  Listed by pending_records where, confirmed, it creates a finding already
+pending_stale as (
+    select a.request_id, a.member_id, a.source, 'UNCONFIRMED_LINK', a.record_id, null, null, max(a.match_weight), null,
+        '待人工确认的可能匹配记录：' || any_value(if(m.is_signed_date_unknown, '该成员的授权日期为空，', '') || '查询日期 '
+            || strftime(a.query_date, '%Y-%m-%d')
+            || if(m.is_signed_date_unknown, ' 早于委托日期 ', ' 早于该成员的授权日期 ') || strftime(m.authorization_date, '%Y-%m-%d')
+            || ' 一个月以上（' || a.value_zh || ' ' || coalesce(format('{:,.2f}', a.amount_yuan) || ' 元', '空')
+            || '）；若确认，不是本次核对的查询结果，该账户现有' || a.value_zh || '未知，本户结论可能改变')
+    from answers as a
+    inner join signed_on as m on m.request_id = a.request_id and m.member_id = a.member_id
+    where a.is_pending and hd_predates_authorization(a.query_date, m.authorization_date)
+      and not exists (select 1 from answers as n
+          where not n.is_pending and n.request_id = a.request_id and n.member_id = a.member_id
+            and n.source = a.source and n.account = a.account and n.query_date > a.query_date)
+      and not exists (select 1 from pending_records as p
+          where p.request_id = a.request_id and p.record_id = a.record_id and p.member_id = a.member_id)
+    group by a.request_id, a.member_id, a.source, a.record_id
 ),
 
--- one scheme's benefit (待遇) of one month delivered on rows saying different amounts (a correction beside the
--- original: a scheme pays once a month): which is right is unknown, figures.sql counts the least (sql/assess/macros.sql)
-conflicting_benefits as (
-    select t.request_id, t.member_id, 'social_insurance', if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'),
-        t.record_id, null, null, if(t.is_pending, l.match_weight, null), null,
-        if(t.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.scheme
-            || '待遇交付了 ' || t.n_answers || ' 种不同的金额（' || format('{:,.2f}', t.benefit_min_yuan) || ' 至 '
-            || format('{:,.2f}', t.benefit_max_yuan) || ' 元），同一险种每月只发放一次，以哪条为准未知，'
+-- one month of one income delivered on rows saying different amounts (a correction delivered beside the original),
+-- where the month is paid or declared once: one withholder's rows of one person, income item and month (所属期; the
+-- withholder declares one a month), or one scheme's benefit (待遇) of one month (a scheme pays once a month).  Which is
+-- right is unknown: figures.sql counts the least (sql/assess/macros.sql), never the sum.  Each source gives its rows
+-- in one shape (`item`: the income item or the scheme; `answers_zh`: what the rows say), listed alike below
+contradicted_months as (
+    select request_id, member_id, 'tax' as source, is_pending, record_id, is_kept, period_month, income_item as item,
+        '（扣缴义务人' || coalesce('“' || withholder || '”', '未填写') || '）交付了 ' || n_answers
+            || ' 种不同的数额（收入额 ' || coalesce(format('{:,.2f}', income_min_yuan), '空')
+            || case when income_max_yuan > income_min_yuan then ' 至 ' || format('{:,.2f}', income_max_yuan) else '' end
+            || ' 元，已缴税额 ' || coalesce(format('{:,.2f}', tax_paid_min_yuan), '空')
+            || case when tax_paid_max_yuan > tax_paid_min_yuan
+                then ' 至 ' || format('{:,.2f}', tax_paid_max_yuan) else '' end
+            || ' 元），同一扣缴义务人每月只申报一次' as answers_zh,
+        '税务部门' as department_zh
+    from hd_tax_rows($run_date)
+    where n_answers > 1
+    union all
+    select request_id, member_id, 'social_insurance', is_pending, record_id, is_kept, period_month, scheme,
+        '待遇交付了 ' || n_answers || ' 种不同的金额（' || format('{:,.2f}', benefit_min_yuan) || ' 至 '
+            || format('{:,.2f}', benefit_max_yuan) || ' 元），同一险种每月只发放一次',
+        '社保部门'
+    from hd_benefit_rows($run_date)
+    where n_answers > 1
+),
+
+-- the rows of such a month in the income window, of an income that counts.  Linked, VALUE_UNKNOWN; waiting for
+-- review, UNCONFIRMED_LINK
+conflicting_months as (
+    select t.request_id, t.member_id, t.source, if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), t.record_id,
+        null, null, if(t.is_pending, l.match_weight, null), null,
+        if(t.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.item
+            || t.answers_zh || '，以哪条为准未知，'
             || case when t.is_kept then '本条按较小者计入' else '本条未计入（按较小者计入）' end
-            || '，不合计；请与社保部门核实'
-    from hd_benefit_rows($run_date) as t
+            || '，不合计；请与' || t.department_zh || '核实'
+    from contradicted_months as t
     inner join window_bounds as w on w.request_id = t.request_id
     left join value_links as l
-        on l.record_id = t.record_id and l.source = 'social_insurance' and l.request_id = t.request_id
+        on l.record_id = t.record_id and l.source = t.source and l.request_id = t.request_id
        and l.member_id = t.member_id and l.is_pending
-    where t.n_answers > 1
-      and t.period_month >= w.window_start and t.period_month < w.window_end
-      and not list_contains(w.excluded_income_items, t.scheme)
+    where t.period_month >= w.window_start and t.period_month < w.window_end
+      and not list_contains(w.excluded_income_items, t.item)
 ),
 
 -- a vehicle whose rows contradict each other on whether it is a finding (正常 beside 注销, a price over the limit
@@ -716,8 +755,8 @@ conflicting_balances as (
         printf('同一账户同一查询日期交付了不同的%s（%.2f 元至 %.2f 元），以哪个为准未知，按较小者计入；请向交付部门核实',
                value_zh, lo, hi)
     from (select *, min(amount_yuan) over answer as lo, max(amount_yuan) over answer as hi from answers
-          window answer as (partition by request_id, member_id, source, account, query_date))
-    where lo < hi
+          where not is_pending window answer as (partition by request_id, member_id, source, account, query_date))
+    where lo < hi and query_date is not null  -- undated: each listed as lacking its 查询日期 (needed_values)
 ),
 
 gaps as (
@@ -734,11 +773,11 @@ gaps as (
     union all select * from quarantined_requests
     union all select * from value_unknown
     union all select * from conflicting_balances
-    union all select * from conflicting_tax
-    union all select * from conflicting_benefits
+    union all select * from conflicting_months
     union all select * from conflicting_vehicles
     union all select * from conflicting_entities
     union all select * from stale_answers
+    union all select * from pending_stale
     union all select * from doubtful_prices
     union all select * from doubtful_amounts
     union all select * from pending_unknown

@@ -9,11 +9,7 @@ with
 -- every link, and every record waiting for review as a member's: a car still on file whose row now links only
 -- by name and birth date is not "no longer there", and a new car on such a row is news (marked as unconfirmed)
 links as not materialized (
-    select source, record_id, request_id, member_id, is_confirmed, false as is_pending
-    from links where run_date = $run_date
-    union all
-    select source, record_id, request_id, member_id, false, true
-    from pending_links where run_date = $run_date
+    select * from hd_member_links($run_date)  -- sql/assess/macros.sql
 ),
 
 applicants as (

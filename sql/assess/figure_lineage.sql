@@ -108,7 +108,8 @@ income_rows as (
 
 -- the date each member signed the authorization: an answer queried a month before it is not counted (figures.sql)
 authorized_on as (
-    select request_id, id_norm as member_id, min(authorization_date) as authorization_date
+    select request_id, id_norm as member_id, hd_authorization_bound(min(authorization_date), min(request_date))
+        as authorization_date, min(authorization_date) is null as is_signed_date_unknown
     from stg_requests where run_date = $run_date and id_norm is not null
     group by all
 ),
@@ -118,9 +119,11 @@ asset_rows as (
         '银行' || coalesce(b.account_type, '') || '余额' as item, cast(null as date) as period_month,
         b.balance_yuan as amount_yuan, cast(null as double) as tax_paid_yuan, true as is_in_window,
         coalesce(b.query_date < max(b.query_date) over account or b.balance_yuan > min(b.balance_yuan) over answer,
-                 false) or hd_predates_authorization(b.query_date, au.authorization_date) as is_excluded,
+                 false) or hd_not_this_query(b.query_date, au.authorization_date) as is_excluded,
         case when b.query_date < max(b.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
-             when hd_predates_authorization(b.query_date, au.authorization_date) then '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入'
+             when hd_predates_authorization(b.query_date, au.authorization_date) then if(au.is_signed_date_unknown, '授权日期为空，查询日期早于委托日期一个月以上，无法确认是授权后本次核对的查询结果，不计入',
+                  '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入')
+             when b.query_date is null then '无查询日期，无法确认是本次核对（授权后）的查询结果，不计入'
              when b.balance_yuan > min(b.balance_yuan) over answer
                  then '同一账户同一查询日期另有不同余额，以哪个为准未知，按较小者计入' end as exclusion_zh
     from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
@@ -136,9 +139,11 @@ asset_rows as (
                    then coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) end,
         null, true, coalesce(s.query_date < max(s.query_date) over account or s.market_value_yuan + s.cash_balance_yuan
                              > min(s.market_value_yuan + s.cash_balance_yuan) over answer, false)
-            or hd_predates_authorization(s.query_date, au.authorization_date),
+            or hd_not_this_query(s.query_date, au.authorization_date),
         case when s.query_date < max(s.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
-             when hd_predates_authorization(s.query_date, au.authorization_date) then '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入'
+             when hd_predates_authorization(s.query_date, au.authorization_date) then if(au.is_signed_date_unknown, '授权日期为空，查询日期早于委托日期一个月以上，无法确认是授权后本次核对的查询结果，不计入',
+                  '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入')
+             when s.query_date is null then '无查询日期，无法确认是本次核对（授权后）的查询结果，不计入'
              when s.market_value_yuan + s.cash_balance_yuan > min(s.market_value_yuan + s.cash_balance_yuan) over answer
                  then '同一账户同一查询日期另有不同数值，以哪个为准未知，按较小者计入' end
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
@@ -151,10 +156,12 @@ asset_rows as (
         '保险现金价值（' || coalesce(i.policy_status, '') || '）', null, i.cash_value_yuan, null, true,
         coalesce(i.policy_status <> '有效', true) or coalesce(i.query_date < max(i.query_date) over account
             or i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer, false)
-            or hd_predates_authorization(i.query_date, au.authorization_date),
+            or hd_not_this_query(i.query_date, au.authorization_date),
         case when i.query_date < max(i.query_date) over account then '同一保单另有更新的查询结果，以最新一次为准'
-             when hd_predates_authorization(i.query_date, au.authorization_date) then '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入'
+             when hd_predates_authorization(i.query_date, au.authorization_date) then if(au.is_signed_date_unknown, '授权日期为空，查询日期早于委托日期一个月以上，无法确认是授权后本次核对的查询结果，不计入',
+                  '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入')
              when coalesce(i.policy_status <> '有效', true) then '保单非有效，不计入'
+             when i.query_date is null then '无查询日期，无法确认是本次核对（授权后）的查询结果，不计入'
              when i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer
                  then '同一保单同一查询日期另有不同现金价值，以哪个为准未知，按较小者计入' end
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'

@@ -23,11 +23,7 @@ run_month as (
 ),
 
 links as not materialized (
-    select source, record_id, request_id, member_id, is_confirmed, false as is_pending
-    from links where run_date = $run_date
-    union all
-    select source, record_id, request_id, member_id, false, true
-    from pending_links where run_date = $run_date
+    select * from hd_member_links($run_date)  -- and, apart (`is_pending`), the pending (sql/assess/macros.sql)
 ),
 
 window_bounds as (
@@ -215,16 +211,18 @@ income_total as (
 -- a securities registry or an insurer queried (查询日期) more than a month before it (hd_predates_authorization) was no
 -- query of this request (先授权后核对; results
 -- serve the request they were made for and nothing else): an old balance, not the member's now.  It is not counted,
--- and evidence_gaps.sql lists it (VALUE_UNKNOWN) where no later answer of the account was delivered
+-- and evidence_gaps.sql lists it (VALUE_UNKNOWN) where no later answer of the account was delivered.  Nor is an answer
+-- of no 查询日期 (hd_not_this_query): that it answers this request's query cannot be shown; it is listed as lacking it
 authorized_on as (
-    select request_id, id_norm as member_id, min(authorization_date) as authorization_date
+    select request_id, id_norm as member_id, hd_authorization_bound(min(authorization_date), min(request_date))
+        as authorization_date, min(authorization_date) is null as is_signed_date_unknown
     from stg_requests where run_date = $run_date and id_norm is not null
     group by all
 ),
 
 -- one account of a member (bank account and its type, securities account, insurance policy) answered twice
 -- (a bank queried on two days) is one account: an answer older than a later linked answer of it is not
--- counted, never the sum of both (figure_lineage.sql marks it).  Answers of one day (or undated) all count,
+-- counted, never the sum of both (figure_lineage.sql marks it).  Answers of one day all count (undated: none),
 -- as do two holders' coinciding numbers and a 活期 and a 定期 under one number; a copy waiting for review
 -- of an account already linked adds nothing.  Two different balances (values) of one account (policy) and 查询日期
 -- (a corrected answer delivered beside the original; sources.md: one row per account) are one account of unknown
@@ -236,8 +234,8 @@ bank_accounts as (
         not coalesce(b.query_date < max(b.query_date) filter (where not l.is_pending) over account, false)
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (where not l.is_pending) over answer, false)
-            and not hd_predates_authorization(b.query_date, au.authorization_date) as is_counted,
-        l.is_confirmed and not l.is_pending and not hd_predates_authorization(b.query_date, au.authorization_date)
+            and not hd_not_this_query(b.query_date, au.authorization_date) as is_counted,
+        l.is_confirmed and not l.is_pending and not hd_not_this_query(b.query_date, au.authorization_date)
             and not coalesce(b.query_date < max(b.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (
@@ -262,8 +260,8 @@ securities_accounts as (
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
                 s.market_value_yuan + s.cash_balance_yuan) filter (where not l.is_pending) over answer, false)
-            and not hd_predates_authorization(s.query_date, au.authorization_date) as is_counted,
-        l.is_confirmed and not l.is_pending and not hd_predates_authorization(s.query_date, au.authorization_date)
+            and not hd_not_this_query(s.query_date, au.authorization_date) as is_counted,
+        l.is_confirmed and not l.is_pending and not hd_not_this_query(s.query_date, au.authorization_date)
             and not coalesce(s.query_date < max(s.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
@@ -284,8 +282,8 @@ insurance_policies as (
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (
                 where not l.is_pending and i.policy_status = '有效') over answer, false)
-            and not hd_predates_authorization(i.query_date, au.authorization_date) as is_counted,
-        l.is_confirmed and not l.is_pending and not hd_predates_authorization(i.query_date, au.authorization_date)
+            and not hd_not_this_query(i.query_date, au.authorization_date) as is_counted,
+        l.is_confirmed and not l.is_pending and not hd_not_this_query(i.query_date, au.authorization_date)
             and not coalesce(i.query_date < max(i.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (

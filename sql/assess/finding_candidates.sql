@@ -16,11 +16,7 @@ figures as not materialized (
 ),
 
 links as not materialized (
-    select source, record_id, request_id, member_id, method, match_weight, is_confirmed, false as is_pending
-    from links where run_date = $run_date
-    union all
-    select source, record_id, request_id, member_id, method, match_weight, is_confirmed, true
-    from pending_links where run_date = $run_date
+    select * from hd_member_links($run_date)  -- and, apart (`is_pending`), the pending (sql/assess/macros.sql)
 ),
 
 members as not materialized (

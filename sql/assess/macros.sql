@@ -2,6 +2,17 @@
 -- before the models, once those tables exist: DuckDB binds a table macro's body when it is created).  Tables are
 -- named with their schema (main.links): a model's CTE of the same name (its run's slice of links) would stand in.
 
+-- The run's links of a source (`src`; null: of every source) and, apart (`is_pending`, never confirmed), its records
+-- waiting for staff review as possible links (pending_links): what the figures, the findings and the facts weigh, the
+-- pending ones as what confirming them would change.  One definition for every model and macro that reads them; a
+-- filter of its caller on a source or a record reaches both table scans (a table macro is inlined).
+create or replace temp macro hd_member_links(rd, src := null) as table
+    select source, record_id, request_id, member_id, method, match_weight, is_confirmed, false as is_pending
+    from main.links where run_date = rd and (src is null or source = src)
+    union all
+    select source, record_id, request_id, member_id, method, match_weight, false, true
+    from main.pending_links where run_date = rd and (src is null or source = src);
+
 -- The tax rows linked to a member (`is_pending`: waiting for review), each with whether it counts.  A withholding
 -- agent (扣缴义务人) declares one row per person, income item and month (所属期); two rows of one such key with
 -- different amounts are a correction delivered beside the original (or a wrong one beside the right one): which is
@@ -17,13 +28,7 @@ linked as (
     select l.request_id, l.member_id, l.is_confirmed, l.is_pending, t.record_id, t.income_item, t.period_month,
         t.income_yuan, t.tax_paid_yuan, t.withholder, hd_key(t.withholder) as withholder_key
     from main.stg_tax as t
-    inner join (
-        select source, record_id, request_id, member_id, is_confirmed, false as is_pending
-        from main.links where run_date = rd
-        union all
-        select source, record_id, request_id, member_id, false, true
-        from main.pending_links where run_date = rd
-    ) as l on l.record_id = t.record_id and l.source = 'tax'
+    inner join hd_member_links(rd, 'tax') as l on l.record_id = t.record_id
     where t.run_date = rd
 ),
 
@@ -63,13 +68,7 @@ linked as (
     select l.request_id, l.member_id, l.is_confirmed, l.is_pending, s.record_id, s.scheme, s.period_month,
         s.benefit_yuan
     from main.stg_social_insurance as s
-    inner join (
-        select source, record_id, request_id, member_id, is_confirmed, false as is_pending
-        from main.links where run_date = rd
-        union all
-        select source, record_id, request_id, member_id, false, true
-        from main.pending_links where run_date = rd
-    ) as l on l.record_id = s.record_id and l.source = 'social_insurance'
+    inner join hd_member_links(rd, 'social_insurance') as l on l.record_id = s.record_id
     where s.run_date = rd and s.category = '待遇'
 ),
 
@@ -112,11 +111,7 @@ linked as (
                  and (h.vehicle_price_limit_yuan = 0 or v.purchase_price_yuan > h.vehicle_price_limit_yuan), false)
             as is_over
     from main.stg_vehicle as v
-    inner join (
-        select source, record_id, request_id, member_id, false as is_pending from main.links where run_date = rd
-        union all
-        select source, record_id, request_id, member_id, true from main.pending_links where run_date = rd
-    ) as l on l.record_id = v.record_id and l.source = 'vehicle'
+    inner join hd_member_links(rd, 'vehicle') as l on l.record_id = v.record_id
     inner join main.household_policy as h on h.request_id = l.request_id and h.run_date = rd  -- (households' limits)
     where v.run_date = rd
 ),
@@ -152,11 +147,7 @@ with
 linked as (
     select l.request_id, l.member_id, l.is_pending, b.record_id, b.credit_code, b.entity_name, b.entity_status
     from main.stg_business_registry as b
-    inner join (
-        select source, record_id, request_id, member_id, false as is_pending from main.links where run_date = rd
-        union all
-        select source, record_id, request_id, member_id, true from main.pending_links where run_date = rd
-    ) as l on l.record_id = b.record_id and l.source = 'business_registry'
+    inner join hd_member_links(rd, 'business_registry') as l on l.record_id = b.record_id
     where b.run_date = rd and hd_key(b.credit_code) is not null
 ),
 
