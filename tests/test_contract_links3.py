@@ -216,11 +216,12 @@ def test_LZ03_an_account_under_the_member_s_id_in_another_person_s_name_waits_fo
 
 
 def test_LZ04_which_names_on_a_record_under_the_member_s_id_are_someone_else_s():
-    """name_conflicts.sql on its own: only two plain Chinese names two characters or more apart, neither inside the
-    other, the record's name not the registration's for that ID, never on the registration itself."""
+    """name_conflicts (name_conflicts.sql and the two other rules) on its own: only two plain Chinese names two
+    characters or more apart, neither inside the other, the record's name not the registration's for that ID, never
+    on the registration itself."""
     import duckdb
 
-    from hedui import db
+    from hedui.steps.link import name_conflicts
 
     con = duckdb.connect()
     con.sql("create table stg_requests as select * from (values ('R1', 'A', '王平', 'SQ1'), ('R2', 'B', '张建国', 'SQ2'),"
@@ -234,7 +235,8 @@ def test_LZ04_which_names_on_a_record_under_the_member_s_id_are_someone_else_s()
             "('bank', 'b7', 'D', '刘建国'), ('bank', 'b8', 'E', '赵六'), ('public_security', 'p1', 'A', '刘建国'), "
             "('tax', 't1', 'C', '买买提·艾力江'), ('bank', 'b9', 'A', '王建国')) "
             "v(source, record_id, id_norm, name_norm), (select '20261128' as run_date)")
-    got = con.execute(db.sql_text("link/name_conflicts.sql"), {"run_date": "20261128"}).fetchall()
+    name_conflicts(con, "20261128")  # name_conflicts.sql over the run's distinct (record name, member) pairs
+    got = con.sql("select source, record_id, request_id, member_id from _hd_name_conflicts").fetchall()
     assert sorted(got) == [("bank", "b1", "R1", "A"), ("bank", "b9", "R1", "A"), ("tax", "t1", "R3", "C")]
 
 

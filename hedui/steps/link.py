@@ -220,56 +220,61 @@ def _name_gamma(spec, label: str) -> int:
 
 def name_conflicts(con, run_date: str) -> int:
     """Temp table `_hd_name_conflicts` (source, record_id, request_id, member_id): records under a member's ID whose
-    own name is clearly someone else's (`sql/link/name_conflicts.sql`); exact linkage leaves them out and
-    probabilistic linkage sends them to review.  Make it before `links_exact.sql` runs."""
-    con.execute("create or replace temp table _hd_name_conflicts as " + db.sql_text("link/name_conflicts.sql"),
-                {"run_date": run_date})
-    _spelt_otherwise_conflicts(con, run_date)
-    surname_conflicts(con, run_date)  # 李平 under 王平's ID (hedui.steps.link_questions)
+    own name is clearly someone else's (`sql/link/name_conflicts.sql`, the spelt-otherwise rule, and another
+    surname: `link_questions.surname_conflicts`); exact linkage leaves them out and probabilistic linkage sends
+    them to review.  Make it before `links_exact.sql` runs.
+
+    The rules judge each (record name, member) once (`sql/link/named_pairs.sql`: one scan of the run's records);
+    the records of the pairs judged someone else's are found by one join."""
+    params = {"run_date": run_date}
+    con.execute("create or replace temp table _hd_named as " + db.sql_text("link/named_pairs.sql"), params)
+    con.execute("""
+        create or replace temp table _hd_registered as
+        select distinct id_norm, name_norm from stg_public_security
+        where run_date = $run_date and name_norm is not null and id_norm in (select member_id from _hd_named)
+    """, params)
+    con.sql("create or replace temp table _hd_conflict_names as " + db.sql_text("link/name_conflicts.sql"))
+    _spelt_otherwise_conflicts(con)
+    surname_conflicts(con)  # 李平 under 王平's ID (hedui.steps.link_questions)
+    con.execute("""
+        create or replace temp table _hd_name_conflicts as
+        select distinct r.source, r.record_id, c.request_id, c.member_id
+        from source_records as r
+        inner join _hd_conflict_names as c on c.member_id = r.id_norm and c.record_name = r.name_norm
+        where r.run_date = $run_date and r.source <> 'public_security'
+    """, params)
+    for table in ("_hd_named", "_hd_registered", "_hd_conflict_names"):
+        con.sql(f"drop table {table}")
     return con.sql("select count(*) from _hd_name_conflicts").fetchall()[0][0]
 
 
 _SPELT_OTHERWISE = """
-    with members as (
-        select request_id, id_norm as member_id, min(name_norm) as name
-        from stg_requests
-        where run_date = $run_date and id_norm is not null and name_norm is not null
-          and nullif(trim(authorization_no), '') is not null
-        group by request_id, id_norm
-    ),
-    -- each (record name, member) once, however many monthly records repeat it
-    named as (
-        select distinct r.name_norm as record_name, m.request_id, m.member_id, m.name
-        from source_records as r
-        inner join members as m on m.member_id = r.id_norm
-        where r.run_date = $run_date and r.name_norm is not null and r.source <> 'public_security'
-          and r.name_norm <> m.name
-    ),
-    odd as (
-        select * from named
-        where not (regexp_full_match(replace(record_name, '·', ''), $cjk) and regexp_full_match(replace(name, '·', ''), $cjk))
+    with odd as (
+        select * from _hd_named
+        where not (regexp_full_match(replace(record_name, '·', ''), $cjk)
+                   and regexp_full_match(replace(member_name, '·', ''), $cjk))
     ),
     registered as (
-        select id_norm, list(distinct name_norm) as names from stg_public_security
-        where run_date = $run_date and name_norm is not null and id_norm in (select member_id from odd)
+        select id_norm, list(distinct name_norm) as names from _hd_registered
+        where id_norm in (select member_id from odd)
         group by id_norm
     )
-    select o.record_name, o.request_id, o.member_id, o.name, g.names
+    select o.record_name, o.request_id, o.member_id, o.member_name, g.names
     from odd as o left join registered as g on g.id_norm = o.member_id
 """
 
 _CJK = "[\\x{3400}-\\x{4DBF}\\x{4E00}-\\x{9FFF}\\x{20000}-\\x{3134F}]+"
 
 
-def _spelt_otherwise_conflicts(con, run_date: str) -> None:
-    """Add to `_hd_name_conflicts` the records under a member's ID whose name, or the member's, is not plain Chinese
-    (pinyin, Latin letters, a `*` for a rare character: name_conflicts.sql never calls those a conflict) and shares
-    no syllable with the member's name, nor with a name the registration gives that ID: LIU JIANGUO or 刘*国 on an
-    account under 王平's ID is someone else's as surely as 刘建国 is; Wang Ping, 王* or 王zhe may be his.
-    Judged once per (record name, member), then the records of each such pair added in SQL."""
+def _spelt_otherwise_conflicts(con) -> None:
+    """Add to `_hd_conflict_names` the (record name, member) pairs under a member's ID whose name, or the member's,
+    is not plain Chinese (pinyin, Latin letters, a `*` for a rare character: name_conflicts.sql never calls those a
+    conflict) and shares no syllable with the member's name, nor with a name the registration gives that ID: LIU
+    JIANGUO or 刘*国 on an account under 王平's ID is someone else's as surely as 刘建国 is; Wang Ping, 王* or 王zhe
+    may be his."""
     from matching.linkage.names import name_keys
 
-    rows = con.execute(_SPELT_OTHERWISE, {"run_date": run_date, "cjk": _CJK}).fetchall()
+    rows = con.execute(_SPELT_OTHERWISE, {"cjk": _CJK}).fetchall()
     if not rows:
         return
     names = sorted({n for r in rows for n in (r[0], r[3], *(r[4] or []))})
@@ -280,13 +285,7 @@ def _spelt_otherwise_conflicts(con, run_date: str) -> None:
     if found:
         con.register("_hd_nc_arrow", pa.table({k: pa.array([f[i] for f in found], pa.string()) for i, k in
                                                enumerate(("record_name", "request_id", "member_id"))}))
-        con.execute("""
-            insert into _hd_name_conflicts by name
-            select distinct r.source, r.record_id, f.request_id, f.member_id
-            from source_records as r
-            inner join _hd_nc_arrow as f on f.member_id = r.id_norm and f.record_name = r.name_norm
-            where r.run_date = $run_date and r.source <> 'public_security'
-        """, {"run_date": run_date})
+        con.sql("insert into _hd_conflict_names by name select * from _hd_nc_arrow")
         con.unregister("_hd_nc_arrow")
 
 

@@ -16,22 +16,22 @@ import pyarrow as pa
 from hedui import db
 
 
-def surname_conflicts(con, run_date: str) -> int:
-    """Add to `_hd_name_conflicts` the records of `sql/link/surname_conflicts.sql` whose surname reads otherwise than
-    the member's (李平 for 王平; not 章建国 for 张建国, one sound typed with another character); return how many."""
+def surname_conflicts(con) -> int:
+    """Add to `_hd_conflict_names` the (record name, member) pairs of `sql/link/surname_conflicts.sql` whose surname
+    reads otherwise than the member's (李平 for 王平; not 章建国 for 张建国, one sound typed with another character);
+    return how many (the link step's `name_conflicts` finds their records)."""
     from matching.linkage.names import name_keys
 
-    rows = con.execute(db.sql_text("link/surname_conflicts.sql"), {"run_date": run_date}).fetchall()
+    rows = con.sql(db.sql_text("link/surname_conflicts.sql")).fetchall()
     if not rows:
         return 0
-    names = sorted({n for r in rows for n in r[4:6]})
+    names = sorted({n for r in rows for n in r[3:5]})
     surname = dict(zip(names, name_keys(names)["surname_py"], strict=True))
-    found = [r[:4] for r in rows if surname[r[4]] and surname[r[5]] and surname[r[4]] != surname[r[5]]]
+    found = [r[:3] for r in rows if surname[r[3]] and surname[r[4]] and surname[r[3]] != surname[r[4]]]
     if found:
         con.register("_hd_sc_arrow", pa.table({k: pa.array([f[i] for f in found], pa.string()) for i, k in
-                                               enumerate(("source", "record_id", "request_id", "member_id"))}))
-        con.sql("insert into _hd_name_conflicts by name select distinct * from _hd_sc_arrow "
-                "except select source, record_id, request_id, member_id from _hd_name_conflicts")
+                                               enumerate(("record_name", "request_id", "member_id"))}))
+        con.sql("insert into _hd_conflict_names by name select * from _hd_sc_arrow")
         con.unregister("_hd_sc_arrow")
     return len(found)
 

@@ -11,38 +11,22 @@
 -- pinyin or Latin letters could be the same name spelt otherwise and is never a conflict; traditional forms and
 -- radicals are already the simplified characters in `name_norm`.  The registration itself is the authority on
 -- the ID's name and is never left out here.
+-- It reads the run's distinct (record name, member) pairs (`_hd_named`, named_pairs.sql) and the registration's
+-- names of those members (`_hd_registered`); the link step finds the records of the pairs it returns.
 with
 
-members as (
-    select request_id, id_norm as member_id, replace(min(name_norm), '·', '') as name
-    from stg_requests
-    where run_date = $run_date and id_norm is not null and name_norm is not null
-      and nullif(trim(authorization_no), '') is not null
-    group by request_id, id_norm
-),
-
-records as (
-    select source, record_id, id_norm, replace(name_norm, '·', '') as name
-    from source_records
-    where run_date = $run_date and id_norm is not null and name_norm is not null and source <> 'public_security'
-),
-
-registered as (
-    select distinct id_norm, replace(name_norm, '·', '') as name
-    from stg_public_security
-    where run_date = $run_date and id_norm is not null and name_norm is not null
-),
-
-final as (
-    select distinct r.source, r.record_id, m.request_id, m.member_id
-    from records as r
-    inner join members as m on m.member_id = r.id_norm
-    where r.name <> m.name
-      and regexp_full_match(r.name, '[\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\x{20000}-\x{3134F}]+')
-      and regexp_full_match(m.name, '[\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\x{20000}-\x{3134F}]+')
-      and levenshtein(r.name, m.name) >= 2
-      and not contains(r.name, m.name) and not contains(m.name, r.name)
-      and not exists (select 1 from registered as g where g.id_norm = r.id_norm and g.name = r.name)
+named as (
+    select record_name, request_id, member_id,
+        replace(record_name, '·', '') as r_name, replace(member_name, '·', '') as m_name
+    from _hd_named
 )
 
-select * from final
+select n.record_name, n.request_id, n.member_id
+from named as n
+where n.r_name <> n.m_name
+  and regexp_full_match(n.r_name, '[\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\x{20000}-\x{3134F}]+')
+  and regexp_full_match(n.m_name, '[\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\x{20000}-\x{3134F}]+')
+  and levenshtein(n.r_name, n.m_name) >= 2
+  and not contains(n.r_name, n.m_name) and not contains(n.m_name, n.r_name)
+  and not exists (select 1 from _hd_registered as g
+                  where g.id_norm = n.member_id and replace(g.name_norm, '·', '') = n.r_name)

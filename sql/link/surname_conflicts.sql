@@ -5,38 +5,21 @@
 -- reads the same (张/章, one sound typed with another character: the link step compares the surnames' pinyin and
 -- keeps only the pairs whose surnames read otherwise).  A name the registration gives that ID is never a conflict
 -- (the record is the registered person's), as in name_conflicts.sql.
+-- Reads `_hd_named` and `_hd_registered`, as name_conflicts.sql does.
 with
 
-members as (
-    select request_id, id_norm as member_id, replace(min(name_norm), '·', '') as name
-    from stg_requests
-    where run_date = $run_date and id_norm is not null and name_norm is not null
-      and nullif(trim(authorization_no), '') is not null
-    group by request_id, id_norm
-),
-
-records as (
-    select source, record_id, id_norm, replace(name_norm, '·', '') as name
-    from source_records
-    where run_date = $run_date and id_norm is not null and name_norm is not null and source <> 'public_security'
-),
-
-registered as (
-    select distinct id_norm, replace(name_norm, '·', '') as name
-    from stg_public_security
-    where run_date = $run_date and id_norm is not null and name_norm is not null
-),
-
-final as (
-    select distinct r.source, r.record_id, m.request_id, m.member_id, r.name as record_name, m.name as member_name
-    from records as r
-    inner join members as m on m.member_id = r.id_norm
-    where r.name <> m.name
-      and regexp_full_match(r.name, '[\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\x{20000}-\x{3134F}]+')
-      and regexp_full_match(m.name, '[\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\x{20000}-\x{3134F}]+')
-      and length(r.name) = length(m.name) and levenshtein(r.name, m.name) = 1
-      and substr(r.name, 1, 1) <> substr(m.name, 1, 1)
-      and not exists (select 1 from registered as g where g.id_norm = r.id_norm and g.name = r.name)
+named as (
+    select record_name, request_id, member_id,
+        replace(record_name, '·', '') as r_name, replace(member_name, '·', '') as m_name
+    from _hd_named
 )
 
-select * from final
+select n.record_name, n.request_id, n.member_id, n.r_name, n.m_name
+from named as n
+where n.r_name <> n.m_name
+  and regexp_full_match(n.r_name, '[\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\x{20000}-\x{3134F}]+')
+  and regexp_full_match(n.m_name, '[\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\x{20000}-\x{3134F}]+')
+  and length(n.r_name) = length(n.m_name) and levenshtein(n.r_name, n.m_name) = 1
+  and substr(n.r_name, 1, 1) <> substr(n.m_name, 1, 1)
+  and not exists (select 1 from _hd_registered as g
+                  where g.id_norm = n.member_id and replace(g.name_norm, '·', '') = n.r_name)
