@@ -5,7 +5,7 @@ from hedui.db import reads_itself, replace_rows, sql_text
 
 def test_AS20_a_word_in_a_comment_or_a_cte_of_the_name_is_no_reading_of_the_table():
     """AS20: `-- Household figures …` in figures.sql and a CTE `facts as (…)` in facts.sql made replace_rows write
-    the run's figures, findings and facts twice (first into a temp table: ≈ 20 s of assess at province). A
+    the run's figures, findings and facts twice (first into a temp table, then the table). A
     reference outside comments and strings, or inside the CTE's own body, still is one."""
     for model in ("figures", "findings", "facts"):
         assert not reads_itself(sql_text(f"assess/{model}.sql"), model)
