@@ -2,10 +2,11 @@
 
 Transpositions are symmetric: a record's ID is one of a member's near IDs exactly when the member's ID is one of the
 record's (`matching.idnum.transpositions`: the same pairs of places, both IDs valid with a real birth date).  So the
-nightly computes them from the side that is few — the delivered IDs that are no member's — and never pseudonymizes
-the members' near IDs: ≈ 4 HMACs per member (≈ 4.7 M at province, the link step's largest Python cost) become one
-decryption per distinct delivered ID that matched nobody.  The urgent path, a handful of members against a copy of
-the working tables, keeps `near_ids` (the members' side, keyed as the tables key them).
+nightly computes them from the delivered IDs that are no member's and never pseudonymizes the members' near IDs:
+≈ 4 HMACs per member (≈ 4.7 M at province) become one decryption per distinct delivered ID that matched nobody
+(≈ 1.7 M at province: about the same CPU, BENCHMARKS.md session 20, but no pseudonym of an ID nobody delivered).
+The urgent path, a handful of members against a copy of the working tables, keeps `near_ids` (the members' side,
+keyed as the tables key them).
 """
 
 from __future__ import annotations
