@@ -185,6 +185,15 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
             _failed_sign_in(username, client)  # at most the limits' worth: a refused guess is not written
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
         accounts.record_success(workdir, keys, now, own)
+        # the browser's session before this sign-in (another user's, or her own from earlier) ends here, server-side:
+        # a copy of its cookie (another tab's, a proxy log's, one planted before the sign-in) is refused from now on,
+        # and its forms' CSRF token with it
+        before = sessions.load(request.cookies.get(sessions.cookie))
+        if before:
+            sessions.end(before)
+            again = "重新登录" if before.get("u") == user.username else f"登录了账号 {user.username}"
+            audit.append(actor=str(before.get("u", "")), action="sign_out",
+                         subject=f"用户 {before.get('u', '')} 退出（同一浏览器{again}）")
         session = sessions.new(user.username, user.changed_at)
         response = RedirectResponse(_safe_next(next), status_code=303)
         sessions.set_cookie(response, session, request)
@@ -201,11 +210,35 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
                      subject=f"登录失败：用户 {username if known else '（不存在的用户名）'}",
                      details={"client": client})
 
-    @app.post("/logout")
-    def logout(request: Request, user: User = Depends(csrf_guard)):
+    def _signed_in(request: Request) -> User | None:
+        try:
+            return current_user(request)
+        except _SignIn:
+            return None
+
+    def _to_sign_in(request: Request) -> RedirectResponse:
         response = RedirectResponse("/login", status_code=303)
-        sessions.end(request.state.session)
         sessions.clear(response, request)
+        return response
+
+    @app.get("/logout", response_class=HTMLResponse)
+    def logout_page(request: Request):
+        # an address typed or bookmarked: a page asking to confirm (its form a POST with the token), never a sign-out
+        # by GET (any site's <img src=".../logout"> would sign staff out); without a session, the sign-in page
+        if _signed_in(request) is None:
+            return _to_sign_in(request)
+        return render(request, "logout.html")
+
+    @app.post("/logout")
+    async def logout(request: Request):
+        user = _signed_in(request)
+        if user is None:  # signed out already (another tab, 30 idle minutes): nothing to end, no error
+            return _to_sign_in(request)
+        form = await request.form()
+        if not csrf_ok(request.state.session, form.get("csrf_token")):  # a tab of an earlier session: ask again
+            return render(request, "logout.html", 403, stale=True)
+        response = _to_sign_in(request)
+        sessions.end(request.state.session)
         audit.append(actor=user.username, action="sign_out", subject=f"用户 {user.username} 退出")
         return response
 
