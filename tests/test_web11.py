@@ -5,6 +5,7 @@ ID), run for real and served by a real uvicorn server; the browser parts in a re
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from contract_world import RUN, query
@@ -213,3 +214,72 @@ def test_wf04_a_sign_out_from_a_stale_tab_is_no_error_page(site):
     status, _, body = live.post("/logout", {"csrf_token": token})  # the earlier session's token
     assert status == 403 and 'id="stale"' in body.decode() and "确定退出" in body.decode()
     assert _signed_in_as(site, live.cookie) == "wf_a"
+
+
+# -- found auditing the workspace as a hostile user ------------------------------------------------------------------
+
+
+def test_wf05_guesses_sent_at_once_are_held_to_the_sign_in_limit(site):
+    """WF05: the sign-in limits were checked before the password and counted after it: 40 wrong guesses for one
+    name sent at once (one script, 40 connections) all passed the check before the first was counted, and 31
+    passwords were tried where the limit is 5 per 15 minutes (more with more connections). Now an attempt is
+    checked and counted in one transaction (taken back when the password is right): at most 5 are tried, the rest
+    refused "登录失败次数过多", and the right password is then held too."""
+    import threading
+
+    from hedui.web import accounts
+
+    accounts.add_user(site["work"], "wf_target", "pw-wf_target-0123456", "clerk", ["360702"])
+    start, statuses = threading.Barrier(30), []
+
+    def guess(i: int) -> None:
+        start.wait()
+        statuses.append(Client(site).post("/login", {"username": "wf_target", "password": f"guess-{i:04d}-xyz"})[0])
+
+    try:
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(30)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert statuses.count(401) <= accounts.MAX_FAILURES["user"] and statuses.count(429) >= 25, sorted(statuses)
+        status, _, body = Client(site).post("/login", {"username": "wf_target", "password": "pw-wf_target-0123456"})
+        assert status == 429 and "登录失败次数过多" in body.decode()
+    finally:
+        accounts.unlock(site["work"], "wf_target")  # this address's counters too: the other tests sign in from it
+    sign_in(site, "wf_target")  # a right password after the unlock: signed in, and not counted as a failure
+    assert accounts.too_many_failures(site["work"], accounts.failure_keys("wf_target", "127.0.0.1"), time.time()) \
+        is False
+
+
+def _second_start() -> None:
+    """Sleep until just after a new second begins: what follows happens within one second."""
+    time.sleep(1.02 - time.time() % 1)
+
+
+def test_wf06_a_disabling_or_a_password_reset_in_the_same_second_still_ends_the_session(site):
+    """WF06: an account's change time (a session's `pw`) was kept to the second: a session signed in within the
+    second of the account's last change outlived a disabling then enabling (admin 停用, then 启用 again) or a
+    password reset (`hedui users passwd`) made in that same second, its `pw` equal to the new change time. Now the
+    change time is kept to the microsecond: each change ends the sessions signed in before it. (The session is
+    the server's own, made as a sign-in at that moment makes it: a real sign-in's password check takes longer than
+    the second on this machine.)"""
+    from hedui.web import accounts
+    from hedui.web.security import Sessions, Settings, load_secret
+
+    sessions = Sessions(Settings(workdir=site["work"], allowed_hosts=set(), secret=load_secret(site["work"])))
+    accounts.add_user(site["work"], "wf_reset", "pw-wf_reset-0123456", "clerk", ["360702"])
+    _second_start()
+    accounts.set_disabled(site["work"], "wf_reset", False)  # an account enabled again
+    cookie = sessions.dump(sessions.new("wf_reset", accounts.get_user(site["work"], "wf_reset").changed_at))
+    assert _signed_in_as(site, cookie) == "wf_reset"
+    accounts.set_disabled(site["work"], "wf_reset", True)
+    accounts.set_disabled(site["work"], "wf_reset", False)
+    assert _signed_in_as(site, cookie) is None
+    cookie = sessions.dump(sessions.new("wf_reset", accounts.get_user(site["work"], "wf_reset").changed_at))
+    accounts.set_password(site["work"], "wf_reset", "pw-wf_reset-0123456")
+    assert _signed_in_as(site, cookie) is None
+    c = sign_in(site, "wf_reset")  # a real sign-in, then a reset: ended too
+    accounts.set_password(site["work"], "wf_reset", "pw-wf_reset-0123456")
+    assert _signed_in_as(site, c.cookie) is None
+    assert _signed_in_as(site, sign_in(site, "wf_reset").cookie) == "wf_reset"  # a new sign-in works

@@ -176,14 +176,15 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         keys = accounts.failure_keys(username, client)
         device = devices.read(request.cookies.get(devices.cookie))
         own = devices.key_for(device, username)  # a browser she signed in from: counted apart (hedui.web.devices)
-        if accounts.too_many_failures(workdir, [own] if own else keys, now):
+        attempt = accounts.reserve_attempt(workdir, [own] if own else keys, now)  # counted before it is tried
+        if attempt is None:
             return render(request, "login.html", 429, next=_safe_next(next),
                           error="登录失败次数过多，请 15 分钟后再试（当天失败过多时须到次日），或请本辖区的管理员解除登录限制。")
         user = accounts.authenticate(workdir, username, password)
         if not user:
-            accounts.record_failure(workdir, [own] if own else keys, now)
             _failed_sign_in(username, client)  # at most the limits' worth: a refused guess is not written
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
+        accounts.forget_attempt(workdir, attempt)
         accounts.record_success(workdir, keys, now, own)
         # the browser's session before this sign-in (another user's, or her own from earlier) ends here, server-side:
         # a copy of its cookie (another tab's, a proxy log's, one planted before the sign-in) is refused from now on,
