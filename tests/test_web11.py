@@ -283,3 +283,63 @@ def test_wf06_a_disabling_or_a_password_reset_in_the_same_second_still_ends_the_
     accounts.set_password(site["work"], "wf_reset", "pw-wf_reset-0123456")
     assert _signed_in_as(site, c.cookie) is None
     assert _signed_in_as(site, sign_in(site, "wf_reset").cookie) == "wf_reset"  # a new sign-in works
+
+
+def test_wf07_changing_ones_own_password_ends_the_other_sessions_and_keeps_this_one(site):
+    """WF07: a clerk who left the workspace signed in at a shared desk, or whose password was seen, had no way to
+    change her password nor to end her other sessions: only an admin at the server's terminal could
+    (`hedui users passwd`). Now 修改密码 (/password, a POST with the CSRF token and the current password) changes
+    it, ends every other session of the account at once, and keeps this browser signed in under a new session. A
+    wrong current password changes nothing and counts against the sign-in limits (a session left open is no
+    unlimited password guessing)."""
+    from hedui.web import accounts
+
+    accounts.add_user(site["work"], "wf_own", "pw-wf_own-0123456", "clerk", ["360702"])
+    try:
+        desk, elsewhere = sign_in(site, "wf_own"), sign_in(site, "wf_own")
+        page = desk.page("/password")
+        assert 'action="/password"' in page and 'name="current"' in page
+        form = {"csrf_token": _token(page), "current": "not-my-password", "new": "a-new-password-987",
+                "again": "a-new-password-987"}
+        status, _, body = desk.post("/password", form)
+        assert status == 400 and "当前密码不正确" in body.decode()
+        status, _, body = desk.post("/password", {**form, "current": "pw-wf_own-0123456", "again": "a-new-passw0rd"})
+        assert status == 400 and "不一致" in body.decode()
+        assert _signed_in_as(site, elsewhere.cookie) == "wf_own"  # nothing changed yet
+        before = desk.cookie
+        status, headers, _ = desk.post("/password", {**form, "current": "pw-wf_own-0123456"})
+        assert status == 303 and headers["location"] == "/password?done=1"
+        assert "其他浏览器和设备上的登录已全部退出" in desk.page("/password?done=1")
+        assert _signed_in_as(site, desk.cookie) == "wf_own" and desk.cookie != before
+        assert _signed_in_as(site, elsewhere.cookie) is None and _signed_in_as(site, before) is None
+        assert accounts.authenticate(site["work"], "wf_own", "a-new-password-987") is not None
+        assert accounts.authenticate(site["work"], "wf_own", "pw-wf_own-0123456") is None
+        # wrong current passwords are held to the sign-in limit (the one above counted too)
+        token = _token(desk.page("/password"))
+        statuses = [desk.post("/password", {**form, "csrf_token": token})[0] for _ in range(5)]
+        assert statuses == [400] * 4 + [429], statuses
+    finally:
+        accounts.unlock(site["work"], "wf_own")
+
+
+@pytest.mark.browser
+def test_wf07_in_chromium_the_password_page_changes_it_from_the_header(site, browser):
+    """WF07 in a real browser: 修改密码 in the header opens the form; the change keeps this browser signed in."""
+    from hedui.web import accounts
+
+    accounts.add_user(site["work"], "wf_own2", "pw-wf_own2-0123456", "clerk", ["360702"])
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        _browser_sign_in(page, site, "wf_own2")
+        page.click("#password-link")
+        page.fill("#current", "pw-wf_own2-0123456")
+        page.fill("#new", "b-new-password-654")
+        page.fill("#again", "b-new-password-654")
+        page.click("#change")
+        page.wait_for_url("**/password?done=1")
+        assert "密码已修改" in page.locator("#done").inner_text()
+        page.goto(f"{site['base']}/h/{RUN}/WF01")
+        assert "赵敏" in page.content()
+    finally:
+        context.close()

@@ -106,6 +106,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
 
     app.state.current_user = current_user
     app.state.csrf_guard = csrf_guard
+    app.state.sessions = sessions
 
     class _SignIn(Exception):
         pass
