@@ -94,10 +94,13 @@ def test_wf01_signing_in_over_a_live_session_ends_it_server_side(site):
     """WF01: signing in as B in a browser that held A's live session left A's session valid: a copy of A's cookie
     (another tab's, a proxy log's, one planted before the sign-in) still opened A's households. Now a sign-in ends
     the browser's previous session server-side (A's, or the same user's earlier one) and makes a new one with a
-    new CSRF token: A's copy goes to the sign-in page, A's forms are refused under B's cookie."""
+    new CSRF token: A's copy goes to the sign-in page, A's forms are refused under B's cookie; the sign-in page,
+    opened with A's session, says that a sign-in there ends it."""
     browser_ = sign_in(site, "wf_a")
     a_cookie = browser_.cookie
     a_token = _token(browser_.page(f"/h/{RUN}/WF01"))
+    note = re.search(r'id="current">([^<]*)', browser_.page("/login")).group(1)  # the sign-in page says so first
+    assert "wf_a" in note and "将先退出当前登录" in note, note
     sign_in(site, "wf_b", browser_)  # the same browser, A's cookie sent along with B's sign-in
     assert browser_.cookie != a_cookie
     assert _signed_in_as(site, browser_.cookie) == "wf_b"

@@ -165,9 +165,21 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
                       message=f"请求中的参数 {'、'.join(names)} 无效（例如应为数字的地方不是数字）："
                               "请从工作台页面上的链接和按钮进入，不要手工修改地址。")
 
+    def _signed_in(request: Request) -> User | None:
+        try:
+            return current_user(request)
+        except _SignIn:
+            return None
+
+    def _to_sign_in(request: Request) -> RedirectResponse:
+        response = RedirectResponse("/login", status_code=303)
+        sessions.clear(response, request)
+        return response
+
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, next: str = "/"):
-        return render(request, "login.html", next=_safe_next(next))
+        # signed in already (a second person at the desk, a bookmark): the page says whose session a sign-in ends
+        return render(request, "login.html", next=_safe_next(next), current=_signed_in(request))
 
     @app.post("/login")
     def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):
@@ -211,17 +223,6 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         audit.append(actor="（未登录）", action="sign_in_failed",
                      subject=f"登录失败：用户 {username if known else '（不存在的用户名）'}",
                      details={"client": client})
-
-    def _signed_in(request: Request) -> User | None:
-        try:
-            return current_user(request)
-        except _SignIn:
-            return None
-
-    def _to_sign_in(request: Request) -> RedirectResponse:
-        response = RedirectResponse("/login", status_code=303)
-        sessions.clear(response, request)
-        return response
 
     @app.get("/logout", response_class=HTMLResponse)
     def logout_page(request: Request):
