@@ -272,14 +272,17 @@ def test_wf06_a_disabling_or_a_password_reset_in_the_same_second_still_ends_the_
 
     sessions = Sessions(Settings(workdir=site["work"], allowed_hosts=set(), secret=load_secret(site["work"])))
     accounts.add_user(site["work"], "wf_reset", "pw-wf_reset-0123456", "clerk", ["360702"])
-    _second_start()
+    def session() -> str:  # as a sign-in now makes it
+        return sessions.dump(sessions.new("wf_reset", accounts.get_user(site["work"], "wf_reset").changed_at))
+
+    _second_start()  # all three changes within one second
     accounts.set_disabled(site["work"], "wf_reset", False)  # an account enabled again
-    cookie = sessions.dump(sessions.new("wf_reset", accounts.get_user(site["work"], "wf_reset").changed_at))
-    assert _signed_in_as(site, cookie) == "wf_reset"
+    cookie = session()
     accounts.set_disabled(site["work"], "wf_reset", True)
     accounts.set_disabled(site["work"], "wf_reset", False)
     assert _signed_in_as(site, cookie) is None
-    cookie = sessions.dump(sessions.new("wf_reset", accounts.get_user(site["work"], "wf_reset").changed_at))
+    assert _signed_in_as(site, session()) == "wf_reset"  # a session made after the changes is good
+    cookie = session()
     accounts.set_password(site["work"], "wf_reset", "pw-wf_reset-0123456")
     assert _signed_in_as(site, cookie) is None
     c = sign_in(site, "wf_reset")  # a real sign-in, then a reset: ended too
