@@ -112,7 +112,7 @@ def test_oh03_a_405_on_the_sign_in_page_names_get_and_post(site):
         status, headers, body = anon.request(method, "/login")
         assert status == 405 and headers["allow"] == "GET, POST", (method, headers)
         assert "不支持该访问方式" in body.decode()
-    assert anon.request("PUT", "/")[1]["allow"] == "GET" and anon.request("PUT", "/logout")[1]["allow"] == "POST"
+    assert anon.request("PUT", "/")[1]["allow"] == "GET" and anon.request("PUT", "/logout")[1]["allow"] == "GET, POST"
 
 
 # -- round 5 ------------------------------------------------------------------------------------------------------------

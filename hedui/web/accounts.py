@@ -134,6 +134,13 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def _changed_now() -> str:
+    """The moment of a password change or a (dis)abling, a session's `pw` (hedui.web.app): to the microsecond. In
+    seconds, a session signed in within the second of the account's last change outlived a password reset or a
+    disabling made in that same second (its `pw` equal to the new value)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
 def add_user(workdir, username: str, password: str, role: str, regions: list[str], display_name: str = "") -> User:
     if not _USERNAME.fullmatch(username):
         raise AccountError(f"用户名“{shown(username)}”无效：2–32 个字母、数字或 _ . -")
@@ -150,7 +157,8 @@ def add_user(workdir, username: str, password: str, role: str, regions: list[str
             raise AccountError(f"用户 {taken[0]} 已存在{'' if taken[0] == username else '（用户名不区分大小写）'}："
                                "修改密码请用 hedui users passwd")
         con.execute("insert into users values (?, ?, ?, ?, ?, 0, ?, ?)",
-                    [username, display_name or username, role, ",".join(regs), _hasher.hash(password), _now(), _now()])
+                    [username, display_name or username, role, ",".join(regs), _hasher.hash(password), _now(),
+                     _changed_now()])
     finally:
         con.close()
     return User(username, display_name or username, role, regs)
@@ -161,7 +169,7 @@ def set_password(workdir, username: str, password: str) -> None:
     con = connect(workdir)
     try:
         n = con.execute("update users set password_hash = ?, changed_at = ? where username = ?",
-                        [_hasher.hash(password), _now(), username]).rowcount
+                        [_hasher.hash(password), _changed_now(), username]).rowcount
     finally:
         con.close()
     if not n:
@@ -172,7 +180,7 @@ def set_disabled(workdir, username: str, disabled: bool = True) -> None:
     con = connect(workdir)
     try:
         n = con.execute("update users set disabled = ?, changed_at = ? where username = ?",
-                        [int(disabled), _now(), username]).rowcount
+                        [int(disabled), _changed_now(), username]).rowcount
     finally:
         con.close()
     if not n:
@@ -263,18 +271,51 @@ def too_many_failures(workdir, keys: list[str], now: float) -> bool:
     KNOWN_SECONDS."""
     con = connect(workdir)
     try:
-        con.execute("delete from login_failures where at < ?", [now - DAY])
+        return _over_limits(con, keys, now)
+    finally:
+        con.close()
 
-        def count(key: str, since: float) -> int:
-            return con.execute("select count(*) from login_failures where key = ? and at >= ?", [key, since]).fetchone()[0]
 
-        over = [k for k in keys if count(k, now - FAILURE_WINDOW) >= MAX_FAILURES[k.split(":", 1)[0]]
-                or count(k, now - DAY) >= MAX_DAILY.get(k.split(":", 1)[0], float("inf"))]
-        if over and all(k.startswith("name:") for k in over):
-            known = con.execute("select 1 from login_known where key = ? and at >= ?",
-                                [keys[0], now - KNOWN_SECONDS]).fetchone()
-            return known is None
-        return bool(over)
+def _over_limits(con: sqlite3.Connection, keys: list[str], now: float) -> bool:
+    con.execute("delete from login_failures where at < ?", [now - DAY])
+
+    def count(key: str, since: float) -> int:
+        return con.execute("select count(*) from login_failures where key = ? and at >= ?", [key, since]).fetchone()[0]
+
+    over = [k for k in keys if count(k, now - FAILURE_WINDOW) >= MAX_FAILURES[k.split(":", 1)[0]]
+            or count(k, now - DAY) >= MAX_DAILY.get(k.split(":", 1)[0], float("inf"))]
+    if over and all(k.startswith("name:") for k in over):
+        known = con.execute("select 1 from login_known where key = ? and at >= ?",
+                            [keys[0], now - KNOWN_SECONDS]).fetchone()
+        return known is None
+    return bool(over)
+
+
+def reserve_attempt(workdir, keys: list[str], now: float) -> list[int] | None:
+    """A sign-in attempt checked against the limits (`too_many_failures`) and counted as a failure in one
+    transaction: None when over the limits, else the failure rows written, which `forget_attempt` takes back when
+    the password is right. Checked first and counted after the password's check, 40 guesses sent at once all
+    passed the check before the first was counted: 31 passwords tried for one name where the limit is 5."""
+    con = connect(workdir)
+    try:
+        con.execute("begin immediate")  # one attempt at a time between the check and the count, across processes
+        try:
+            ids = None if _over_limits(con, keys, now) else [
+                con.execute("insert into login_failures values (?, ?)", [k, now]).lastrowid for k in keys]
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        return ids
+    finally:
+        con.close()
+
+
+def forget_attempt(workdir, ids: list[int]) -> None:
+    """The failure rows of an attempt whose password was right (`reserve_attempt`) taken back."""
+    con = connect(workdir)
+    try:
+        con.executemany("delete from login_failures where rowid = ?", [(i,) for i in ids])
     finally:
         con.close()
 

@@ -1,8 +1,10 @@
-"""Account management for 管理员: list, open, disable and enable accounts within the admin's regions."""
+"""Account management for 管理员: list, open, disable and enable accounts within the admin's regions; and every
+user's own password (修改密码), which ends the user's sessions elsewhere."""
 
 from __future__ import annotations
 
 import re
+import time
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -69,3 +71,40 @@ def register(app: FastAPI) -> None:
         accounts.set_disabled(workdir, username, action == "disable")
         audit.append(actor=user.username, action="account", subject=f"{'停用' if action == 'disable' else '启用'}账号 {username}")
         return RedirectResponse("/users", status_code=303)
+
+    sessions = app.state.sessions
+
+    @app.get("/password", response_class=HTMLResponse)
+    def password_page(request: Request, user: User = user_dep):
+        return render(request, "password.html", done=request.query_params.get("done") == "1")
+
+    @app.post("/password")
+    def change_password(request: Request, current: str = Form(""), new: str = Form(""), again: str = Form(""),
+                        user: User = post_dep):
+        """The user's own password changed: every other session of the account ends (a browser left signed in
+        at a shared desk, a stolen cookie), this browser goes on in a new session. A wrong current password
+        counts against the sign-in limits: a session left open must not become unlimited password guesses."""
+        client = request.client.host if request.client else "?"
+        keys = accounts.failure_keys(user.username, client)
+        attempt = accounts.reserve_attempt(workdir, keys, time.time())
+        if attempt is None:
+            raise HTTPException(429, "密码输错次数过多，请 15 分钟后再试，或请本辖区的管理员解除登录限制。")
+        if accounts.authenticate(workdir, user.username, current) is None:
+            audit.append(actor=user.username, action="account", subject=f"修改密码失败：用户 {user.username} 当前密码不正确")
+            raise HTTPException(400, "当前密码不正确，密码未修改：请重新输入当前密码（连续输错 5 次将暂停 15 分钟）。")
+        accounts.forget_attempt(workdir, attempt)
+        if new != again:
+            raise HTTPException(400, "两次输入的新密码不一致，密码未修改：请重新输入。")
+        if new == current:
+            raise HTTPException(400, "新密码与当前密码相同，密码未修改：请换一个新密码。")
+        try:
+            accounts.set_password(workdir, user.username, new)
+        except HeduiError as exc:
+            raise HTTPException(400, f"{exc}，密码未修改。") from None
+        sessions.end(request.state.session)
+        fresh = accounts.get_user(workdir, user.username)
+        response = RedirectResponse("/password?done=1", status_code=303)
+        sessions.set_cookie(response, sessions.new(user.username, fresh.changed_at if fresh else ""), request)
+        audit.append(actor=user.username, action="account", subject=f"用户 {user.username} 修改本人密码",
+                     details={"via": "web", "client": client})
+        return response

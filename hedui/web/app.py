@@ -106,6 +106,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
 
     app.state.current_user = current_user
     app.state.csrf_guard = csrf_guard
+    app.state.sessions = sessions
 
     class _SignIn(Exception):
         pass
@@ -164,9 +165,21 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
                       message=f"请求中的参数 {'、'.join(names)} 无效（例如应为数字的地方不是数字）："
                               "请从工作台页面上的链接和按钮进入，不要手工修改地址。")
 
+    def _signed_in(request: Request) -> User | None:
+        try:
+            return current_user(request)
+        except _SignIn:
+            return None
+
+    def _to_sign_in(request: Request) -> RedirectResponse:
+        response = RedirectResponse("/login", status_code=303)
+        sessions.clear(response, request)
+        return response
+
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, next: str = "/"):
-        return render(request, "login.html", next=_safe_next(next))
+        # signed in already (a second person at the desk, a bookmark): the page says whose session a sign-in ends
+        return render(request, "login.html", next=_safe_next(next), current=_signed_in(request))
 
     @app.post("/login")
     def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):
@@ -176,15 +189,25 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         keys = accounts.failure_keys(username, client)
         device = devices.read(request.cookies.get(devices.cookie))
         own = devices.key_for(device, username)  # a browser she signed in from: counted apart (hedui.web.devices)
-        if accounts.too_many_failures(workdir, [own] if own else keys, now):
+        attempt = accounts.reserve_attempt(workdir, [own] if own else keys, now)  # counted before it is tried
+        if attempt is None:
             return render(request, "login.html", 429, next=_safe_next(next),
                           error="登录失败次数过多，请 15 分钟后再试（当天失败过多时须到次日），或请本辖区的管理员解除登录限制。")
         user = accounts.authenticate(workdir, username, password)
         if not user:
-            accounts.record_failure(workdir, [own] if own else keys, now)
             _failed_sign_in(username, client)  # at most the limits' worth: a refused guess is not written
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
+        accounts.forget_attempt(workdir, attempt)
         accounts.record_success(workdir, keys, now, own)
+        # the browser's session before this sign-in (another user's, or her own from earlier) ends here, server-side:
+        # a copy of its cookie (another tab's, a proxy log's, one planted before the sign-in) is refused from now on,
+        # and its forms' CSRF token with it
+        before = sessions.load(request.cookies.get(sessions.cookie))
+        if before:
+            sessions.end(before)
+            again = "重新登录" if before.get("u") == user.username else f"登录了账号 {user.username}"
+            audit.append(actor=str(before.get("u", "")), action="sign_out",
+                         subject=f"用户 {before.get('u', '')} 退出（同一浏览器{again}）")
         session = sessions.new(user.username, user.changed_at)
         response = RedirectResponse(_safe_next(next), status_code=303)
         sessions.set_cookie(response, session, request)
@@ -201,11 +224,24 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
                      subject=f"登录失败：用户 {username if known else '（不存在的用户名）'}",
                      details={"client": client})
 
+    @app.get("/logout", response_class=HTMLResponse)
+    def logout_page(request: Request):
+        # an address typed or bookmarked: a page asking to confirm (its form a POST with the token), never a sign-out
+        # by GET (any site's <img src=".../logout"> would sign staff out); without a session, the sign-in page
+        if _signed_in(request) is None:
+            return _to_sign_in(request)
+        return render(request, "logout.html")
+
     @app.post("/logout")
-    def logout(request: Request, user: User = Depends(csrf_guard)):
-        response = RedirectResponse("/login", status_code=303)
+    async def logout(request: Request):
+        user = _signed_in(request)
+        if user is None:  # signed out already (another tab, 30 idle minutes): nothing to end, no error
+            return _to_sign_in(request)
+        form = await request.form()
+        if not csrf_ok(request.state.session, form.get("csrf_token")):  # a tab of an earlier session: ask again
+            return render(request, "logout.html", 403, stale=True)
+        response = _to_sign_in(request)
         sessions.end(request.state.session)
-        sessions.clear(response, request)
         audit.append(actor=user.username, action="sign_out", subject=f"用户 {user.username} 退出")
         return response
 
