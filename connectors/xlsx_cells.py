@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -54,6 +55,18 @@ def _column_index(letters: str) -> int:
     for ch in letters:
         n = n * 26 + ord(ch) - 64
     return n - 1
+
+
+def _cells(zf: zipfile.ZipFile, member: str) -> Iterator[tuple[int, int, ElementTree.Element]]:
+    """``(row, column, <c> element)`` (0-based, absolute) of each cell of the sheet ``member`` that names its place
+    (``r="B7"``), in the order of the XML; the XML is parsed as a stream (each ``<row>`` is cleared once read)."""
+    with zf.open(member) as fh:
+        for _, el in ElementTree.iterparse(fh):
+            if el.tag == f"{_MAIN}c":
+                if m := _CELL_REF.fullmatch(el.get("r") or ""):
+                    yield int(m.group(2)) - 1, _column_index(m.group(1)), el
+            elif el.tag == f"{_MAIN}row":
+                el.clear()
 
 
 def wan_styles(zf: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
@@ -128,21 +141,15 @@ def special_cells(path: Path, sheet_member: str) -> tuple[dict, dict, dict]:
         formulas = (b"<f>", b"<f ") if recalculated else ()
         if not styles and not _has_error_cell(zf, sheet_member, (b't="e"', *formulas)):
             return errors, wan, uncomputed
-        with zf.open(sheet_member) as fh:
-            for _, el in ElementTree.iterparse(fh):
-                if el.tag != f"{_MAIN}c":
-                    if el.tag == f"{_MAIN}row":
-                        el.clear()
-                    continue
-                kind, style, ref = el.get("t"), el.get("s"), el.get("r") or ""
-                m = _CELL_REF.fullmatch(ref)
-                if m and kind == "e":
-                    v = el.find(f"{_MAIN}v")
-                    errors[(int(m.group(2)) - 1, _column_index(m.group(1)))] = (v.text or "") if v is not None else ""
-                elif m and (formula := _uncomputed(el, recalculated)) is not None:
-                    uncomputed[(int(m.group(2)) - 1, _column_index(m.group(1)))] = formula
-                elif m and style in styles and kind in (None, "n"):
-                    wan[(int(m.group(2)) - 1, _column_index(m.group(1)))] = styles[style]
+        for row, col, el in _cells(zf, sheet_member):
+            kind, style = el.get("t"), el.get("s")
+            if kind == "e":
+                v = el.find(f"{_MAIN}v")
+                errors[(row, col)] = (v.text or "") if v is not None else ""
+            elif (formula := _uncomputed(el, recalculated)) is not None:
+                uncomputed[(row, col)] = formula
+            elif style in styles and kind in (None, "n"):
+                wan[(row, col)] = styles[style]
     return errors, wan, uncomputed
 
 
@@ -188,15 +195,7 @@ def shown_decimals(path: Path, sheet_member: str, columns: set[int]) -> dict[tup
         styles = decimal_styles(zf)
         if not styles:
             return found
-        with zf.open(sheet_member) as fh:
-            for _, el in ElementTree.iterparse(fh):
-                if el.tag != f"{_MAIN}c":
-                    if el.tag == f"{_MAIN}row":
-                        el.clear()
-                    continue
-                style = el.get("s")
-                if style in styles and el.get("t") in (None, "n") and (m := _CELL_REF.fullmatch(el.get("r") or "")):
-                    col = _column_index(m.group(1))
-                    if col in columns:
-                        found[(int(m.group(2)) - 1, col)] = styles[style]
+        for row, col, el in _cells(zf, sheet_member):
+            if col in columns and (style := el.get("s")) in styles and el.get("t") in (None, "n"):
+                found[(row, col)] = styles[style]
     return found
