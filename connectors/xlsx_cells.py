@@ -57,16 +57,37 @@ def _column_index(letters: str) -> int:
     return n - 1
 
 
-def _cells(zf: zipfile.ZipFile, member: str) -> Iterator[tuple[int, int, ElementTree.Element]]:
-    """``(row, column, <c> element)`` (0-based, absolute) of each cell of the sheet ``member`` that names its place
-    (``r="B7"``), in the order of the XML; the XML is parsed as a stream (each ``<row>`` is cleared once read)."""
+def _rows(zf: zipfile.ZipFile, member: str) -> Iterator[ElementTree.Element]:
+    """Each ``<row>`` element of the sheet ``member`` with its cells, in the order of the XML; the XML is parsed as a
+    stream (a row is cleared once the caller is done with it)."""
     with zf.open(member) as fh:
         for _, el in ElementTree.iterparse(fh):
-            if el.tag == f"{_MAIN}c":
-                if m := _CELL_REF.fullmatch(el.get("r") or ""):
-                    yield int(m.group(2)) - 1, _column_index(m.group(1)), el
-            elif el.tag == f"{_MAIN}row":
+            if el.tag == f"{_MAIN}row":
+                yield el
                 el.clear()
+
+
+def _cells(zf: zipfile.ZipFile, member: str) -> Iterator[tuple[int, int, ElementTree.Element]]:
+    """``(row, column, <c> element)`` (0-based, absolute) of each cell of the sheet ``member`` that names its place
+    (``r="B7"``), in the order of the XML."""
+    for row in _rows(zf, member):
+        for el in row.iter(f"{_MAIN}c"):
+            if m := _CELL_REF.fullmatch(el.get("r") or ""):
+                yield int(m.group(2)) - 1, _column_index(m.group(1)), el
+
+
+def hidden_rows(path: Path, sheet_member: str) -> list[int]:
+    """Sheet row numbers (1-based, as Excel shows them) of the rows of ``sheet_member`` that are hidden (filtered out
+    by an AutoFilter, hidden by hand, or folded in an outline: ``<row hidden="1">``) and hold a value."""
+    found: list[int] = []
+    with zipfile.ZipFile(path) as zf:
+        if not _has_error_cell(zf, sheet_member, (b'hidden="1"', b'hidden="true"')):
+            return found
+        for row in _rows(zf, sheet_member):
+            if (row.get("hidden") or "").strip().lower() in ("1", "true") and (row.get("r") or "").isdigit() \
+                    and any((v.text or "").strip() for v in row.iter() if v.tag in (f"{_MAIN}v", f"{_MAIN}t")):
+                found.append(int(row.get("r") or 0))
+    return found
 
 
 def wan_styles(zf: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
