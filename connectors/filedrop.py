@@ -171,14 +171,14 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
     fm.header_row = table.header_row
     if table.above:  # records skipped as title rows: two exports pasted into one file
         fm.fail(records_above_problem(name, table.above, table.header_row or 0, table.pasted))
-    if table.header_row is not None and headerless(smap, table.header):  # a data row taken for the header
+    if no_header := table.header_row is not None and headerless(smap, table.header):  # a data row taken for it
         match = record_headerless(fm, smap, table.header)
     else:
         match = record_header_problems(fm, smap, table.header)
     reordered: list[tuple[int, int, str]] = []
     others: list[OtherColumns] = []  # a second header naming other columns (connectors.second_header)
     for batch in table.batches:
-        if not others and table.header_row is not None:
+        if not others and table.header_row is not None and not no_header:
             others += other_column_headers(batch, table.header, match, smap, fields_of)
         counts = writer.write(batch, match, fm.file_name)
         reordered += counts.reordered

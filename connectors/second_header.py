@@ -11,7 +11,8 @@ the line, the columns it lacks and the ones it adds, whatever the marker counts.
 
 A row is such a header when it holds no ID number where the first header has its ID column, two cells or more equal
 to a cell of the first header (the cheap look, done on every batch), and its named cells (a header of the map, or a
-cell of the first header) are half its non-empty cells or more and name half the first header's columns or more.
+cell of the first header) are half its non-empty cells or more, two of them headers of the map, and name half the
+first header's columns or more.
 Cells past the header's width are not in the batch (a CSV line with more fields, a workbook's columns past the
 header): they are read again from the file (``fields_of``), only for the rows found.
 """
@@ -81,7 +82,8 @@ def _finding(row: int, cells: list[str | None], header: list[str], smap: SourceM
     filled = [c.strip() for c in cells if c is not None and c.strip()]
     keys = [_key(c, smap) for c in filled]
     named = [k for k in keys if k.startswith("=") or k in firsts]
-    if len(named) < max(2, (len(firsts) + 1) // 2) or 2 * len(named) < len(filled):
+    if len(named) < max(2, (len(firsts) + 1) // 2) or 2 * len(named) < len(filled) \
+            or sum(k.startswith("=") for k in named) < 2:  # two cells naming columns of the map at least
         return None
     missing = tuple(h for k, h in firsts.items() if k not in keys)
     extra = tuple(c for c, k in zip(filled, keys, strict=True) if k not in firsts)

@@ -95,7 +95,7 @@ def test_TD01b_a_hidden_row_of_another_count_mismatch_is_named_without_the_view_
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-@pytest.mark.parametrize(("second", "named"), [
+@pytest.mark.parametrize(("second", "named"), ids=["lacks_mid", "lacks_end", "adds_end", "adds_mid", "swaps"], argvalues=[
     ([h for h in BANK if h != "账户类型"], "缺少“账户类型”；"),
     ([h for h in BANK if h != "查询日期"], "缺少“查询日期”；"),
     ([*BANK, "备注"], "多出“备注”；"),
