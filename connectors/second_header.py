@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 _DIGITS = list("0123456789０１２３４５６７８９")
 _COUNT_ERR = r"^第[0-9]+行有([0-9]+)个字段，表头有[0-9]+个字段$"
 MAX_FOUND = 5
+MAX_LOOKED = 50  # candidate lines looked at per batch (each may be read again from the file)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def other_column_headers(batch: pl.DataFrame, header: list[str], match: HeaderMa
     whole again by ``fields_of(row_no, wider)`` (None: the batch's cells are the line's), ``wider`` when the reader
     counted more fields in it than in the header."""
     found = []
-    for row, cells, wider in _candidates(batch, header, match, smap):
+    for row, cells, wider in _candidates(batch, header, match, smap)[:MAX_LOOKED]:
         whole = fields_of(row, wider) if fields_of is not None else None
         got = _finding(row, whole if whole is not None else cells, header, smap)
         if got is not None:

@@ -349,19 +349,23 @@ def numeric_long_cells(path: Path) -> set[tuple[int, int]]:
     Scans the first sheet's XML as bytes (no full parse): a fraction of a
     second per 100k rows, and usually finds nothing.
     """
+    from connectors.xlsx_cells import long_number_cells
+
     found: set[tuple[int, int]] = set()
-    with zipfile.ZipFile(path) as zf, zf.open(_first_sheet_xml(zf)) as fh:
+    with zipfile.ZipFile(path) as zf, zf.open(member := _first_sheet_xml(zf)) as fh:
         tail = b""
         while block := fh.read(_XML_BLOCK):
             buf = tail + block
             for m in _XML_LONG_NUMBER.finditer(buf):
-                start = buf.rfind(b"<c ", 0, m.start())
+                start = max(buf.rfind(b"<c ", 0, m.start()), buf.rfind(b"<c>", 0, m.start()))
                 if start < 0:
                     continue
                 tag = buf[start:buf.find(b">", start) + 1]
                 ref = _XML_CELL_REF.search(tag)
                 kind = _XML_CELL_TYPE.search(tag)
-                if ref and (kind is None or kind.group(1) == b"n"):
+                if ref is None:  # a cell that does not name its place (r is optional): the sheet is parsed instead
+                    return long_number_cells(path, member)
+                if kind is None or kind.group(1) == b"n":
                     found.add((int(ref.group(2)) - 1, _column_index(ref.group(1))))
             tail = buf[-_XML_OVERLAP:]
     return found

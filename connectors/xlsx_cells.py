@@ -57,23 +57,46 @@ def _column_index(letters: str) -> int:
     return n - 1
 
 
-def _rows(zf: zipfile.ZipFile, member: str) -> Iterator[ElementTree.Element]:
-    """Each ``<row>`` element of the sheet ``member`` with its cells, in the order of the XML; the XML is parsed as a
-    stream (a row is cleared once the caller is done with it)."""
+def _rows(zf: zipfile.ZipFile, member: str) -> Iterator[tuple[int, ElementTree.Element]]:
+    """``(row, <row> element)`` (row 0-based) of the sheet ``member`` with its cells, in the order of the XML; the XML is
+    parsed as a stream (a row is cleared once the caller is done with it).  A row without its number (``r`` is optional
+    in the format: programs built on the Open XML SDK often leave it out) follows the row before it."""
+    at = -1
     with zf.open(member) as fh:
         for _, el in ElementTree.iterparse(fh):
             if el.tag == f"{_MAIN}row":
-                yield el
+                r = (el.get("r") or "").strip()
+                at = int(r) - 1 if r.isdigit() else at + 1
+                yield at, el
                 el.clear()
 
 
 def _cells(zf: zipfile.ZipFile, member: str) -> Iterator[tuple[int, int, ElementTree.Element]]:
-    """``(row, column, <c> element)`` (0-based, absolute) of each cell of the sheet ``member`` that names its place
-    (``r="B7"``), in the order of the XML."""
-    for row in _rows(zf, member):
+    """``(row, column, <c> element)`` (0-based, absolute) of each cell of the sheet ``member``, in the order of the
+    XML; a cell without its reference (``r="B7"``, optional as a row's number is) follows the cell before it in its
+    row (the first is in column A)."""
+    for at, row in _rows(zf, member):
+        col = -1
         for el in row.iter(f"{_MAIN}c"):
-            if m := _CELL_REF.fullmatch(el.get("r") or ""):
-                yield int(m.group(2)) - 1, _column_index(m.group(1)), el
+            m = _CELL_REF.fullmatch(el.get("r") or "")
+            col = _column_index(m.group(1)) if m else col + 1
+            yield (int(m.group(2)) - 1 if m else at), col, el
+
+
+def long_number_cells(path: Path, member: str) -> set[tuple[int, int]]:
+    """``(row, column)`` (0-based) of the numeric cells of magnitude 1e15 or more, by a parse of the sheet (for a sheet
+    whose cells do not all name their place: connectors.sheets.numeric_long_cells scans the bytes otherwise)."""
+    found = set()
+    with zipfile.ZipFile(path) as zf:
+        for row, col, el in _cells(zf, member):
+            v = el.find(f"{_MAIN}v")
+            if el.get("t") in (None, "n") and v is not None and el.find(f"{_MAIN}f") is None:
+                try:
+                    if abs(float(v.text or "")) >= 1e15:
+                        found.add((row, col))
+                except ValueError:
+                    continue
+    return found
 
 
 def hidden_rows(path: Path, sheet_member: str) -> list[int]:
@@ -83,10 +106,10 @@ def hidden_rows(path: Path, sheet_member: str) -> list[int]:
     with zipfile.ZipFile(path) as zf:
         if not _has_error_cell(zf, sheet_member, (b'hidden="1"', b'hidden="true"')):
             return found
-        for row in _rows(zf, sheet_member):
-            if (row.get("hidden") or "").strip().lower() in ("1", "true") and (row.get("r") or "").isdigit() \
+        for at, row in _rows(zf, sheet_member):
+            if (row.get("hidden") or "").strip().lower() in ("1", "true") \
                     and any((v.text or "").strip() for v in row.iter() if v.tag in (f"{_MAIN}v", f"{_MAIN}t")):
-                found.append(int(row.get("r") or 0))
+                found.append(at + 1)
     return found
 
 

@@ -179,3 +179,61 @@ def test_TD03_one_cell_walk_serves_error_wan_and_decimal_cells(tmp_path):
     with zipfile.ZipFile(path) as zf:
         assert [(r, c) for r, c, _ in _cells(zf, "xl/worksheets/sheet1.xml")] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1),
                                                                                    (1, 2)]
+
+
+def _without_references(data: bytes) -> bytes:
+    """The workbook ``data`` as programs built on the Open XML SDK write one: its rows and cells without their ``r``
+    (row number, cell reference), which the format makes optional (a cell follows the one before it)."""
+    import re
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for n in zin.namelist():
+            b = zin.read(n)
+            if n.startswith("xl/worksheets/sheet"):
+                b = re.sub(rb'(<(?:c|row)\b[^>]*?)\s+r="[A-Z]*[0-9]+"', rb"\1", b)
+            zout.writestr(n, b)
+    return out.getvalue()
+
+
+def test_TD04_a_workbook_whose_cells_do_not_name_their_place_is_read_as_the_sheet_shows_it(tmp_path):
+    """TD04: a bank workbook without cell references (``<c>`` without ``r``, as Open XML SDK programs write it; Excel
+    and calamine place each cell after the one before): the cell-level reading (connectors.xlsx_cells, the long-number
+    scan) found no cell, so 1.5 shown as “1.50万元” was staged as 1.5 yuan (a 15,000 balance read as 1.5: the household
+    looks poor), and an ID stored as a number (its last digits lost, Excel shows 3.60121E+17) was staged as the digits
+    the float holds, 360121199005051328 — a wrong ID, not a missing one.  Now read as with references: 15,000 yuan,
+    the ID unrecoverable (quarantined); a hidden row without its number is named by its place."""
+    from test_contract_deliveries import ID_A, ID_B, ID_C, _deliver
+
+    rows = [BANK, ["赣州银行", "张三", ID_A, "6230000000002201", "活期", 1.5, "2026-11-20"],
+            ["赣州银行", "李四", int(ID_C), "6230000000002202", "活期", 100, "2026-11-20"],
+            ["赣州银行", "王五", ID_B, "6230000000002203", "活期", 10, "2026-11-20"]]
+    data = _without_references(_workbook(rows, formats={"F2": '0.00"万元"'}))
+    manifest, staged, quarantined = _deliver(tmp_path / "a", "bank", {"b.xlsx": data, "b.xlsx.ok": b"3"})
+    assert manifest.status == "delivered", manifest
+    assert [(r["row_no"], float(r["balance_yuan"])) for r in staged if r["row_no"] == 2] == [(2, 15000.0)]
+    assert all("360121199005051328" not in str(r["id_number"]) for r in staged)
+    assert [(r["row_no"], r["id_number"]) for r in staged + quarantined if r["row_no"] == 3] == [(3, "3.60121E+17")]
+    data = _without_references(_workbook(rows, hidden=(4,)))
+    manifest, _, _ = _deliver(tmp_path / "b", "bank", {"b.xlsx": data, "b.xlsx.ok": b"2"})
+    assert "工作表“Sheet”的第4行（共1行）是隐藏的行" in manifest.files[0].problems[0], manifest
+
+
+def test_TD04b_cells_without_references_are_placed_after_the_cell_before(tmp_path):
+    """TD04b: the cell walk places a cell without ``r`` after the one before it in its row, a row without ``r`` after
+    the row before: the same places as the workbook with its references (an empty cell left out keeps its gap only
+    where a reference says so)."""
+    import zipfile
+
+    from connectors.xlsx_cells import _cells
+
+    data = _workbook([["a", "b", "c"], [1, 2, 3], [4, None, 6]])
+    places = []
+    for n, d in enumerate((data, _without_references(data))):
+        path = tmp_path / f"w{n}.xlsx"
+        path.write_bytes(d)
+        with zipfile.ZipFile(path) as zf:
+            places.append([(r, c) for r, c, _ in _cells(zf, "xl/worksheets/sheet1.xml")])
+    assert places[0] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 2)]
+    assert places[1] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1)]
