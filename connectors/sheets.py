@@ -284,8 +284,10 @@ def data_sheet(zf: zipfile.ZipFile) -> tuple[str | None, str | None, list[str]]:
     """``(name, zip member, hidden sheets before it)`` of the sheet read: the first sheet as a person opening
     the workbook sees it, the first worksheet in the order of ``<sheets>`` that is not hidden (a hidden first
     sheet is no sheet a person reads: a lookup list, an old copy; a chart sheet holds no rows)."""
+    from connectors.xlsx_cells import part
+
     try:
-        workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        workbook = ElementTree.fromstring(part(zf, "xl/workbook.xml"))  # a Strict Open XML one in the usual names
         rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
     except (KeyError, ElementTree.ParseError):  # not a workbook fastexcel reads either: it says so
         return None, None, []

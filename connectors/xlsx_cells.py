@@ -29,6 +29,20 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+#: the namespaces of a workbook saved as "Strict Open XML" (Excel's Save As, the same .xlsx) → the usual (transitional)
+_STRICT = {b"http://purl.oclc.org/ooxml/spreadsheetml/main": b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+           b"http://purl.oclc.org/ooxml/officeDocument/relationships":
+               b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
+_STRICT_MAIN = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
+
+
+def part(zf: zipfile.ZipFile, name: str) -> bytes:
+    """The XML of the workbook part ``name``, in the usual namespaces (a Strict Open XML workbook's renamed: calamine
+    reads both, and so must every look at the XML)."""
+    data = zf.read(name)
+    for strict, usual in _STRICT.items():
+        data = data.replace(strict, usual)
+    return data
 _CELL_REF = re.compile(r"([A-Z]+)([0-9]+)")
 _BLOCK = 16 << 20
 #: a thousands-scaling comma: after a digit placeholder, before a literal, the end or the next section
@@ -43,7 +57,7 @@ def date1904(zf: zipfile.ZipFile) -> bool:
     """True when the workbook counts its dates from 1904-01-01 (Excel's "use 1904 date system", the
     default of old Mac Excel): ``<workbookPr date1904="1"/>`` in ``xl/workbook.xml``."""
     try:
-        root = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        root = ElementTree.fromstring(part(zf, "xl/workbook.xml"))
     except (KeyError, ElementTree.ParseError):
         return False
     pr = root.find(f"{_MAIN}workbookPr")
@@ -64,6 +78,8 @@ def _rows(zf: zipfile.ZipFile, member: str) -> Iterator[tuple[int, ElementTree.E
     at = -1
     with zf.open(member) as fh:
         for _, el in ElementTree.iterparse(fh):
+            if el.tag.startswith(_STRICT_MAIN):  # a Strict Open XML sheet: its elements under the usual names
+                el.tag = _MAIN + el.tag[len(_STRICT_MAIN):]
             if el.tag == f"{_MAIN}row":
                 r = (el.get("r") or "").strip()
                 at = int(r) - 1 if r.isdigit() else at + 1
@@ -116,7 +132,7 @@ def hidden_rows(path: Path, sheet_member: str) -> list[int]:
 def wan_styles(zf: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
     """Cell style index (the ``s`` attribute) → (kind, format code) of the styles showing a 万 unit."""
     try:
-        root = ElementTree.fromstring(zf.read("xl/styles.xml"))
+        root = ElementTree.fromstring(part(zf, "xl/styles.xml"))
     except (KeyError, ElementTree.ParseError):
         return {}
     codes = {f.get("numFmtId"): f.get("formatCode") or "" for f in root.iter(f"{_MAIN}numFmt")}
@@ -152,7 +168,7 @@ def _recalculated_on_load(zf: zipfile.ZipFile) -> bool:
     """True when the workbook asks to be recalculated when opened (``<calcPr fullCalcOnLoad="1"/>``): what
     programs write that store formulas without computing them (xlsxwriter stores 0 as every result)."""
     try:
-        root = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        root = ElementTree.fromstring(part(zf, "xl/workbook.xml"))
     except (KeyError, ElementTree.ParseError):
         return False
     pr = root.find(f"{_MAIN}calcPr")
@@ -216,7 +232,7 @@ def format_decimals(code: str) -> int | None:
 def decimal_styles(zf: zipfile.ZipFile) -> dict[str, int]:
     """Cell style index → the decimals its number format shows, for the styles whose format shows two or more."""
     try:
-        root = ElementTree.fromstring(zf.read("xl/styles.xml"))
+        root = ElementTree.fromstring(part(zf, "xl/styles.xml"))
     except (KeyError, ElementTree.ParseError):
         return {}
     shown = dict(_BUILTIN_DECIMALS)

@@ -237,3 +237,36 @@ def test_TD04b_cells_without_references_are_placed_after_the_cell_before(tmp_pat
             places.append([(r, c) for r, c, _ in _cells(zf, "xl/worksheets/sheet1.xml")])
     assert places[0] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 2)]
     assert places[1] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1)]
+
+
+def _strict(data: bytes) -> bytes:
+    """The workbook ``data`` as Excel saves it as "Strict Open XML Spreadsheet" (the same .xlsx): its parts in the
+    ISO/IEC 29500 strict namespaces."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for n in zin.namelist():
+            b = zin.read(n).replace(b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                                    b"http://purl.oclc.org/ooxml/spreadsheetml/main")
+            zout.writestr(n, b.replace(b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+                                       b"http://purl.oclc.org/ooxml/officeDocument/relationships"))
+    return out.getvalue()
+
+
+def test_TD05_a_strict_open_xml_workbook_is_read_as_the_sheet_shows_it(tmp_path):
+    """TD05: a bank workbook saved as Strict Open XML (Excel's Save As offers it under the same .xlsx): calamine reads
+    its cells, but every look at its XML (styles, the sheet's cells, the workbook's sheets) knew only the usual
+    namespace, so 1.5 shown as “1.50万元” was staged as 1.5 yuan (a 15,000 balance looked like 1.5) and a filtered-out
+    row was not named.  Now both are read as in the usual workbook."""
+    from test_contract_deliveries import _deliver
+
+    rows = _bank_rows()
+    rows[1][5] = 1.5
+    data = _strict(_workbook(rows, formats={"F2": '0.00"万元"'}))
+    manifest, staged, quarantined = _deliver(tmp_path / "a", "bank", {"b.xlsx": data, "b.xlsx.ok": b"4"})
+    assert manifest.status == "delivered" and not quarantined, manifest
+    assert [float(r["balance_yuan"]) for r in staged if r["row_no"] == 2] == [15000.0]
+    data = _strict(_workbook(rows, hidden=(3,), title="存款"))
+    manifest, _, _ = _deliver(tmp_path / "b", "bank", {"b.xlsx": data, "b.xlsx.ok": b"3"})
+    assert "工作表“存款”的第3行（共1行）是隐藏的行" in manifest.files[0].problems[0], manifest
