@@ -198,7 +198,7 @@ def special_cells(path: Path, sheet_member: str) -> tuple[dict, dict, dict]:
         styles = wan_styles(zf)
         recalculated = _recalculated_on_load(zf)
         # formulas are looked for only in a workbook to be recalculated: Excel and WPS store every result
-        formulas = (b"<f>", b"<f ") if recalculated else ()
+        formulas = (b"<f>", b"<f ", b":f>", b":f ") if recalculated else ()  # <f>, or <x:f> (a prefix)
         if not styles and not _has_error_cell(zf, sheet_member, (b't="e"', *formulas)):
             return errors, wan, uncomputed
         for row, col, el in _cells(zf, sheet_member):

@@ -270,3 +270,46 @@ def test_TD05_a_strict_open_xml_workbook_is_read_as_the_sheet_shows_it(tmp_path)
     data = _strict(_workbook(rows, hidden=(3,), title="存款"))
     manifest, _, _ = _deliver(tmp_path / "b", "bank", {"b.xlsx": data, "b.xlsx.ok": b"3"})
     assert "工作表“存款”的第3行（共1行）是隐藏的行" in manifest.files[0].problems[0], manifest
+
+
+def _prefixed(data: bytes) -> bytes:
+    """The workbook ``data`` as the Open XML SDK writes one: its spreadsheet elements under the prefix ``x:``
+    (``<x:c r="A1"><x:v>…</x:v></x:c>``), the same XML to any reader that reads namespaces."""
+    import re
+    import zipfile
+
+    main = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for n in zin.namelist():
+            b = zin.read(n)
+            if n.startswith("xl/") and n.endswith(".xml") and b'xmlns="' + main + b'"' in b:
+                b = re.sub(rb"<(/?)([A-Za-z]+)([\s>/])", rb"<\1x:\2\3", b).replace(b'xmlns="' + main, b'xmlns:x="' + main)
+            zout.writestr(n, b)
+    return out.getvalue()
+
+
+def test_TD06_a_workbook_written_with_the_x_prefix_keeps_its_merged_cells_and_lost_ids(tmp_path):
+    """TD06: a real-estate workbook as the Open XML SDK writes it (``<x:c>``, ``<x:v>``, ``<x:mergeCell>``): calamine
+    reads the cells, but the byte scans looked for ``<v>`` and ``<mergeCell``, so the co-owner's ID stored as a number
+    (Excel shows 3.60121E+17, its last digits lost) was staged as the wrong ID 360121199005051328, and the unit number,
+    location, area and use merged over both co-owners' rows were left empty on the second.  Now read as the unprefixed
+    workbook is: the ID unrecoverable, the merged values on both rows."""
+    import openpyxl
+    from test_contract_deliveries import ID_A, ID_C, _deliver
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEADERS["real_estate"])
+    ws.append(["张三", ID_A, "360102001001GB00001F00010001", "某路1号", 90, "住宅", "共同共有", "2020-01-01", "现势"])
+    ws.append(["李四", int(ID_C), None, None, None, None, "共同共有", "2020-01-01", "现势"])
+    for cells in ("C2:C3", "D2:D3", "E2:E3", "F2:F3"):
+        ws.merge_cells(cells)
+    buf = io.BytesIO()
+    wb.save(buf)
+    manifest, staged, quarantined = _deliver(tmp_path, "real_estate", {"r.xlsx": _prefixed(buf.getvalue()),
+                                                                        "r.xlsx.ok": b"2"})
+    assert manifest.status == "delivered", manifest
+    rows = sorted((r["row_no"], r["id_number"], r["unit_no"], r["use_type"]) for r in staged + quarantined)
+    assert rows == [(2, ID_A, "360102001001GB00001F00010001", "住宅"),
+                    (3, "3.60121E+17", "360102001001GB00001F00010001", "住宅")], rows
