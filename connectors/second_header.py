@@ -98,7 +98,10 @@ def other_column_headers(batch: pl.DataFrame, header: list[str], match: HeaderMa
     counted more fields in it than in the header."""
     found = []
     for row, cells, wider in _candidates(batch, header, match, smap)[:MAX_LOOKED]:
-        whole = fields_of(row, wider) if fields_of is not None else None
+        try:
+            whole = fields_of(row, wider) if fields_of is not None else None
+        except Exception:  # the line read again names the columns better, nothing more: the batch's cells do
+            whole = None
         got = _finding(row, whole if whole is not None else cells, header, smap)
         if got is not None:
             found.append(got)
