@@ -313,3 +313,40 @@ def test_TD06_a_workbook_written_with_the_x_prefix_keeps_its_merged_cells_and_lo
     rows = sorted((r["row_no"], r["id_number"], r["unit_no"], r["use_type"]) for r in staged + quarantined)
     assert rows == [(2, ID_A, "360102001001GB00001F00010001", "住宅"),
                     (3, "3.60121E+17", "360102001001GB00001F00010001", "住宅")], rows
+
+
+@pytest.fixture(scope="module")
+def writers_run(tmp_path_factory):
+    """One nightly run whose bank delivery holds, beside the usual CSV, one workbook per writer of TD04–TD06, each
+    with one household's account of 2.5万 shown through the format `0.00"万元"` (25,000 yuan: over the 19,200 limit)."""
+    from contract_world import RUN, World, fresh_ids, outcomes
+    from test_contract_traps10 import fill
+
+    from hedui.pipeline import RunContext, run
+
+    writers = {"TD04": _without_references, "TD05": _strict, "TD06": _prefixed}
+    with fresh_ids(2200):
+        w = World()
+        extra = {}
+        for rid, writer in writers.items():
+            (p,) = w.household(rid, [(f"钱{rid[-1]}", "本人")])
+            rows = [BANK, ["赣州银行", p["name"], p["id"], f"62300000000022{rid[-2:]}", "活期", 2.5, "2026-11-26"]]
+            extra[f"bank_{rid.lower()}.xlsx"] = writer(_workbook(rows, formats={"F2": '0.00"万元"'}))
+            extra[f"bank_{rid.lower()}.xlsx.ok"] = b"1"
+            w.expect(rid, "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
+        fill(w)
+    inbox = tmp_path_factory.mktemp("traps22") / "inbox"
+    w.write(inbox)
+    for name, data in extra.items():
+        (inbox / "bank" / RUN / name).write_bytes(data)
+    ctx = RunContext.of(inbox, tmp_path_factory.mktemp("traps22_work"), RUN)
+    run(ctx)
+    return w, outcomes(ctx)
+
+
+def test_TD07_accounts_in_workbooks_of_other_writers_keep_their_households_from_clear(writers_run):
+    """TD07: the households of TD04–TD06 through the whole run: each account of 2.5万 in a workbook written without
+    cell references, saved as Strict Open XML, or written with the x: prefix was read as 2.5 yuan, the household CLEAR;
+    now 25,000 yuan, over the limit: FINDINGS."""
+    world, got = writers_run
+    assert {rid: got.get(rid) for rid in world.expected} == world.expected
