@@ -160,7 +160,8 @@ def xlsx_fields(path: Path) -> Callable[[int, bool], list[str] | None]:
             with zipfile.ZipFile(path) as zf:
                 name, _, _ = data_sheet(zf)
             reader = fastexcel.read_excel(str(path))
-            sheet = reader.load_sheet(name if name in reader.sheet_names else 0, header_row=None, dtypes="string")
+            sheet = reader.load_sheet(name if name in reader.sheet_names else 0, header_row=None, dtypes="string",
+                                      skip_rows=0)  # as connectors.sheets.read_xlsx: rows are sheet rows
             loaded.append(pl.from_arrow(sheet.to_arrow()))
         df = loaded[0]
         return [None if v is None else str(v) for v in df.row(row - 1)] if 0 < row <= df.height else None
