@@ -45,6 +45,7 @@ from connectors.second_header import (
     csv_fields,
     other_column_headers,
     other_columns_problem,
+    without_code_line,
     xlsx_fields,
 )
 from connectors.sheets import Table, hidden_sheet_holding_data, read_parquet, read_xlsx, sheet_holding_header
@@ -177,7 +178,9 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
         match = record_header_problems(fm, smap, table.header)
     reordered: list[tuple[int, int, str]] = []
     others: list[OtherColumns] = []  # a second header naming other columns (connectors.second_header)
-    for batch in table.batches:
+    for k, batch in enumerate(table.batches):
+        if k == 0 and table.header_row is not None and not no_header:  # ORG_NAME, ID_NO… under the header: no row
+            batch, fm.header_rows = without_code_line(batch, table.header)
         if not others and table.header_row is not None and not no_header:
             others += other_column_headers(batch, table.header, match, smap, fields_of)
         counts = writer.write(batch, match, fm.file_name)

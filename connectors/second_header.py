@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 _DIGITS = list("0123456789０１２３４５６７８９")
 _COUNT_ERR = r"^第[0-9]+行有([0-9]+)个字段，表头有[0-9]+个字段$"
+#: a database field name (ACCT_NO, balance, QueryDate): what a system's export writes under its Chinese header
+_FIELD_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")
 MAX_FOUND = 5
 MAX_LOOKED = 50  # candidate lines looked at per batch (each may be read again from the file)
 
@@ -122,6 +125,28 @@ def other_columns_problem(name: str, found: list[OtherColumns], header_line: int
     return (f"{name}第{first.row}行是又一行表头，列与第{header_line}行的表头不同：{'，'.join(parts)}{more}；其下各行的值"
             f"与第{header_line}行表头的列对不上，不能按它读取，文件未采用；可能是两份导出文件拼在了一起，请部门按同一表头"
             "（同样的列和顺序）重新导出，或分别交付两个文件（各带完成标记）")
+
+
+def without_code_line(batch: pl.DataFrame, header: list[str]) -> tuple[pl.DataFrame, int]:
+    """``batch`` (a file's first) without the line of field codes right below the header, and 1; else ``batch``, 0.
+
+    A system's export may write its database field names (ORG_NAME, ID_NO, BALANCE) on a second header line under
+    the Chinese one.  It is no data row and the marker does not count it: read as one, it failed the whole file on
+    its count (or quarantined a row of nothing).  Such a line fills half the header's columns or more (two at least),
+    every cell a field name (a letter first, letters, digits, ``_`` or ``.``: no ID number, amount, date or Chinese
+    name is one), one of them upper case or with ``_``; only the first non-empty line below the header is looked at.
+    """
+    fcols = [f"f{i}" for i, h in enumerate(header) if f"f{i}" in batch.columns]
+    least = max(2, (sum(1 for h in header if h and h.strip()) + 1) // 2)
+    for i in range(min(batch.height, 5)):
+        row = batch.row(i, named=True)
+        filled = [str(row[f]).strip() for f in fcols if row[f] is not None and str(row[f]).strip()]
+        if not filled:
+            continue
+        code = row["_err"] is None and len(filled) >= least and all(_FIELD_CODE.fullmatch(c) for c in filled) \
+            and any("_" in c or c.isupper() for c in filled)
+        return (batch.slice(0, i).vstack(batch.slice(i + 1)), 1) if code else (batch, 0)
+    return batch, 0
 
 
 def csv_fields(path: Path, encoding: str | None, sep: str) -> Callable[[int, bool], list[str] | None]:

@@ -351,3 +351,22 @@ def test_TD07_accounts_in_workbooks_of_other_writers_keep_their_households_from_
     reads prefixes; the byte scans of TD06 did not) and keeps it."""
     world, got = writers_run
     assert {rid: got.get(rid) for rid in world.expected} == world.expected
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_TD08_a_line_of_field_codes_under_the_header_is_no_data_row(tmp_path, fmt):
+    """TD08: a bank's system export writing its database field names (ORG_NAME, ACCT_NAME, ID_NO…) on a second header
+    line under the Chinese one, the marker counting the 2 accounts: the line was read as a data row, 3 rows against
+    the marker's 2, and the whole file failed (the source not delivered, every household INCOMPLETE).  Now the line is
+    a header line, not counted: the file is delivered, both accounts staged.  A first row of values is no such line."""
+    from test_contract_deliveries import ID_A, ID_B, _deliver
+
+    codes = ["ORG_NAME", "ACCT_NAME", "ID_NO", "ACCT_NO", "ACCT_TYPE", "BALANCE", "QUERY_DATE"]
+    accounts = [["工商银行", "张三", ID_A, "6222000011110001", "活期", "100", "20261120"],
+                ["工商银行", "李四", ID_B, "6222000011110002", "活期", "50000", "20261120"]]
+    for k, rows in enumerate(([BANK, codes, *accounts], [BANK, ["HSBC", "ZHANG_SAN", "", "", "", "", ""], *accounts])):
+        data = _workbook(rows) if fmt == "xlsx" else ("\n".join(",".join(r) for r in rows) + "\n").encode("gb18030")
+        marker = b"2" if k == 0 else b"3"
+        manifest, staged, quarantined = _deliver(tmp_path / str(k), "bank", {f"b.{fmt}": data, f"b.{fmt}.ok": marker})
+        assert manifest.status == "delivered", manifest
+        assert sorted(r["row_no"] for r in staged + quarantined) == ([3, 4] if k == 0 else [2, 3, 4])
