@@ -370,3 +370,25 @@ def test_TD08_a_line_of_field_codes_under_the_header_is_no_data_row(tmp_path, fm
         manifest, staged, quarantined = _deliver(tmp_path / str(k), "bank", {f"b.{fmt}": data, f"b.{fmt}.ok": marker})
         assert manifest.status == "delivered", manifest
         assert sorted(r["row_no"] for r in staged + quarantined) == ([3, 4] if k == 0 else [2, 3, 4])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_TD09_a_header_written_with_its_field_name_is_that_header(tmp_path, fmt):
+    """TD09: a bank export whose header cells carry the database field name after the Chinese one (户名/ACCT_NAME,
+    “余额（万元）” and BALANCE on two lines of one cell): no cell matched the map, no header was found and the file was
+    failed as empty (the source not delivered).  Now the Chinese part is the header, its unit kept (2.5 万元 = 25,000
+    yuan); a unit word after the header (余额 RMB, 余额wan) is never cut off as a field name."""
+    from test_contract_deliveries import ID_A, _deliver
+
+    from connectors import load_map
+
+    header = ["机构名称\nORG_NAME", "户名/ACCT_NAME", "证件号码 ID_NO", "账号 ACCT_NO", "账户类型 ACCT_TYPE",
+              "余额（万元）\nBALANCE", "查询日期 QUERY_DATE"]
+    rows = [header, ["工商银行", "张三", ID_A, "6222000011110001", "活期", "2.5", "20261120"]]
+    data = (_workbook(rows) if fmt == "xlsx" else
+            ("\n".join(",".join(f'"{c}"' for c in r) for r in rows) + "\n").encode("gb18030"))
+    manifest, staged, quarantined = _deliver(tmp_path, "bank", {f"b.{fmt}": data, f"b.{fmt}.ok": b"1"})
+    assert manifest.status == "delivered" and not quarantined, manifest
+    assert [float(r["balance_yuan"]) for r in staged] == [25000.0]
+    bank = load_map("bank")
+    assert [bank.lookup(h)[0] for h in ("余额 RMB", "余额wan", "ORG_NAME")] == [None, None, None]
