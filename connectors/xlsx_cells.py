@@ -106,9 +106,9 @@ def long_number_cells(path: Path, member: str) -> set[tuple[int, int]]:
     with zipfile.ZipFile(path) as zf:
         for row, col, el in _cells(zf, member):
             v = el.find(f"{_MAIN}v")
-            if el.get("t") in (None, "n") and v is not None and el.find(f"{_MAIN}f") is None:
+            if el.get("t") in (None, "n") and v is not None:  # a formula's result too, as the byte scan takes it
                 try:
-                    if abs(float(v.text or "")) >= 1e15:
+                    if 1e15 <= abs(float(v.text or "")) < float("inf"):
                         found.add((row, col))
                 except ValueError:
                     continue
