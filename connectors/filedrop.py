@@ -40,6 +40,14 @@ from connectors.manifest import MISSING, DeliveryManifest, FileManifest, marker_
 from connectors.maps import SourceMap
 from connectors.marker_hint import mismatch_reason, pasted_bom
 from connectors.raw import RawWriter, find_header, note_footers, record_header_problems
+from connectors.second_header import (
+    OtherColumns,
+    csv_fields,
+    other_column_headers,
+    other_columns_problem,
+    without_code_line,
+    xlsx_fields,
+)
 from connectors.sheets import Table, hidden_sheet_holding_data, read_parquet, read_xlsx, sheet_holding_header
 from connectors.textfile import cr_only, iter_chunks, parse_chunk, prefetch, sniff
 
@@ -153,7 +161,7 @@ def _check_marker(path: Path, fm: FileManifest) -> None:
                 f"{footer}，文件可能不完整，请部门核对后重新交付该文件及其完成标记")
 
 
-def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManifest) -> None:
+def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManifest, fields_of=None) -> None:
     name = fm.file_name.rsplit("/", 1)[-1]
     if table.header is None:
         fm.fail(f"{name}是空文件（没有表头）；没有数据时请部门交付只有表头的文件、完成标记写0，有数据时重新导出后交付")
@@ -164,12 +172,17 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
     fm.header_row = table.header_row
     if table.above:  # records skipped as title rows: two exports pasted into one file
         fm.fail(records_above_problem(name, table.above, table.header_row or 0, table.pasted))
-    if table.header_row is not None and headerless(smap, table.header):  # a data row taken for the header
+    if no_header := table.header_row is not None and headerless(smap, table.header):  # a data row taken for it
         match = record_headerless(fm, smap, table.header)
     else:
         match = record_header_problems(fm, smap, table.header)
     reordered: list[tuple[int, int, str]] = []
-    for batch in table.batches:
+    others: list[OtherColumns] = []  # a second header naming other columns (connectors.second_header)
+    for k, batch in enumerate(table.batches):
+        if k == 0 and table.header_row is not None and not no_header:  # ORG_NAME, ID_NO… under the header: no row
+            batch, fm.header_rows = without_code_line(batch, table.header)
+        if not others and table.header_row is not None and not no_header:
+            others += other_column_headers(batch, table.header, match, smap, fields_of)
         counts = writer.write(batch, match, fm.file_name)
         reordered += counts.reordered
         fm.rows_read += counts.rows
@@ -178,7 +191,9 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
         fm.footer_rows += counts.footer_rows
         fm.header_rows += counts.header_rows
     note_footers(fm, smap, match, writer.footer_units.pop(fm.file_name, set()))
-    if reordered:  # a second header in another column order: the rows below it cannot be read by the first
+    if others:
+        fm.fail(other_columns_problem(name, others, table.header_row or 1))
+    elif reordered:  # a second header in another column order: the rows below it cannot be read by the first
         fm.fail(reordered_header_problem(name, reordered, table.header, table.header_row or 1))
 
 
@@ -209,7 +224,7 @@ def _read_csv(path: Path, smap: SourceMap, writer: RawWriter, fm: FileManifest, 
             header = smap.with_title_unit(layout.title, layout.header)  # 单位：万元 above the header
             above = records_above(layout.title, 1, smap, layout.header)  # two exports pasted: a BOM inside says where the second starts
             table = Table(header, layout.header_line, batches, above, pasted_bom(path) if above else None)
-            _write_table(table, smap, writer, fm)
+            _write_table(table, smap, writer, fm, csv_fields(path, layout.encoding, layout.sep))
         finally:
             chunks.close()  # stops the decoding thread before the file closes
     fm.sha256 = hasher.hexdigest()
@@ -275,7 +290,7 @@ def _read_file(path: Path, fmt: str, smap: SourceMap, writer: RawWriter, fm: Fil
                     "无法确定哪个工作表是本次交付的数据，文件未采用；请部门删除隐藏的工作表或取消隐藏后重新交付")
             return
         table = reader(path, smap)
-        _write_table(table, smap, writer, fm)
+        _write_table(table, smap, writer, fm, xlsx_fields(path) if fmt == "xlsx" else None)
         if fmt == "xlsx" and not fm.complete and fm.rows_read == 0 and (other := sheet_holding_header(path, smap)):
             fm.problems.append(f"{_shown_path(path.name)}的第一个工作表中没有约定的表头，数据似乎在工作表“{shown_name(other)}”中；"
                                "按约定只读第一个工作表，请部门把数据放在第一个工作表后重新交付")

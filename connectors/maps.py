@@ -44,6 +44,9 @@ _MAGNITUDES = (("千万", 1e7), ("百万", 1e6), ("亿", 1e8), ("万", 1e4), ("�
 _FOREIGN = re.compile(r"美元|美金|港元|港币|澳门元|澳元|欧元|日元|英镑|外币|usd|hkd|eur|jpy|gbp")
 _YUAN = re.compile(r"元|人民币|rmb|cny")
 _WS = re.compile(r"\s+")
+#: a header followed by its database field name (户名/ACCT_NAME, 余额（元）\nBALANCE): the Chinese part is the header
+_CODE_TAIL = re.compile(r"^(.*[^\x00-\x7f].*?(?:[^\x00-\x7f]|[)\]】]))[/:：_-]?([a-z][a-z0-9_]{2,})$")
+_UNIT_WORDS = re.compile(r"wan|yuan|rmb|cny|usd|hkd|eur|jpy|gbp|sqm|m2")  # a unit, not a field name: never cut
 #: the header of a column naming each row's currency (a bank answer's 币种, a registry's 注册资本币种), as header_key
 #: gives it: the amounts of a row whose currency is not yuan cannot be taken as yuan
 CURRENCY_HEADERS = frozenset({"币种", "币别", "货币", "货币种类", "币种名称", "币种代码", "货币代码", "账户币种", "余额币种",
@@ -219,6 +222,8 @@ class SourceMap:
         if spec is None and (m := _TRAILING_AREA.match(key)):
             spec = self._lookup.get(m.group(1))
             spec = spec if spec is not None and spec.type == "number" else None  # 余额m2 is no balance
+        if spec is None and (m := _CODE_TAIL.match(key)) and not _UNIT_WORDS.search(m.group(2)):
+            return self.lookup(m.group(1))  # 户名/ACCT_NAME: the header before its field name
         if spec is None or spec.type != "amount":
             return spec, 1.0
         if _FOREIGN.search(unit):

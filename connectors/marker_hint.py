@@ -10,7 +10,11 @@ fix rather than only that something is off:
   one, often in another encoding (GB18030 before it: one part reads as mojibake, its header is no header): the line
   and byte where it starts, both encodings;
 - an XLSX whose data continues on another sheet (the marker counting every sheet): only the first sheet is read
-  (sources.md), so the other sheets holding rows are named.
+  (sources.md), so the other sheets holding rows are named;
+- an XLSX read with more rows than its marker counts whose sheet hides rows (an AutoFilter left on, rows hidden by
+  hand): the hidden rows, by sheet and Excel row number.  Hidden rows are delivered cells and are read like any
+  other (nothing is lost, a marker counting them delivers the file); a marker that counts only the rows in view
+  leaves open whether the department meant to deliver the others, so the file stays incomplete.
 """
 
 from __future__ import annotations
@@ -73,6 +77,26 @@ def other_sheets_with_rows(path: Path) -> list[tuple[str, int]]:
     return found
 
 
+def hidden_rows_reason(path: Path, fm: FileManifest, said: str) -> str | None:
+    """The reason for a workbook read with more rows than its marker counts whose sheet hides rows below the header
+    (an AutoFilter left on, rows hidden by hand): the rows named as Excel numbers them.  Hidden rows are delivered
+    cells and are read (nothing is lost); whether the department meant to deliver them cannot be told."""
+    from connectors.sheets import data_sheet
+    from connectors.xlsx_cells import hidden_rows
+
+    with zipfile.ZipFile(path) as zf:
+        sheet, member, _ = data_sheet(zf)
+    rows = [r for r in hidden_rows(path, member or "xl/worksheets/sheet1.xml") if r > (fm.header_row or 0)]
+    if not rows:
+        return None
+    shown = "、".join(str(r) for r in rows[:10]) + ("等" if len(rows) > 10 else "")
+    visible = fm.rows_read - len(rows)
+    counted = f"，其余未隐藏的数据行恰为{visible}行：完成标记似乎只计了看得见的行" if visible == fm.marker_count else ""
+    return (f"{said}：工作表“{shown_name(sheet or '')}”的第{shown}行（共{len(rows)}行）是隐藏的行（被筛选掉或设为隐藏）"
+            f"{counted}；隐藏的行也是文件中的数据，照样读取，无法确定部门是否有意交付这些行，文件未采用；请部门取消筛选"
+            "并显示全部行，删去不应交付的行，按全部数据行数写完成标记后重新交付该文件及其完成标记")
+
+
 def mismatch_reason(path: Path, fm: FileManifest, name: str) -> str | None:
     """The problem to report for a file whose marker count differs from the rows read, when the file shows why."""
     if fm.marker_count is None or fm.marker_count == fm.rows_read:
@@ -82,7 +106,7 @@ def mismatch_reason(path: Path, fm: FileManifest, name: str) -> str | None:
         if path.suffix.lower() == ".csv" and (found := pasted_bom(path)):
             return _pasted_reason(said, found)
         if fm.marker_count < fm.rows_read:
-            return None
+            return hidden_rows_reason(path, fm, said) if path.suffix.lower() == ".xlsx" else None
         if path.suffix.lower() == ".csv":
             found = open_quote_line(path, fm.encoding, "\t" if fm.delimiter == "tab" else ",")
             if found:

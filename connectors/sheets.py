@@ -35,11 +35,11 @@ PARQUET_BATCH_ROWS = 200_000
 #: the departments' local time: a Parquet timestamp with a time zone is an instant, its date is taken here
 DEPARTMENTS_TIME_ZONE = "Asia/Shanghai"
 #: a numeric cell value of magnitude ≥ 1e15 in the sheet XML (16+ digits, or an exponent ≥ 15)
-_XML_LONG_NUMBER = re.compile(
-    rb"<v>(-?[0-9](?:\.[0-9]+)?[eE]\+?(?:1[5-9]|[2-9][0-9]|[1-9][0-9]{2})|-?[0-9]{16,}(?:\.[0-9]*)?)</v>"
+_XML_LONG_NUMBER = re.compile(  # <v> or, in a sheet written with a prefix (the Open XML SDK's x:), <x:v>
+    rb"<(?:\w+:)?v>(-?[0-9](?:\.[0-9]+)?[eE]\+?(?:1[5-9]|[2-9][0-9]|[1-9][0-9]{2})|-?[0-9]{16,}(?:\.[0-9]*)?)</(?:\w+:)?v>"
 )
 _XML_CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
-_XML_MERGE = re.compile(rb'<mergeCell\s+ref="\$?([A-Z]+)\$?([0-9]+):\$?([A-Z]+)\$?([0-9]+)"')
+_XML_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="\$?([A-Z]+)\$?([0-9]+):\$?([A-Z]+)\$?([0-9]+)"')
 _XML_CELL_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
 _XML_BLOCK = 16 << 20
 _XML_OVERLAP = 64 << 10
@@ -247,7 +247,7 @@ def merged_ranges(path: Path) -> set[tuple[int, int, int, int]]:
     with zipfile.ZipFile(path) as zf, zf.open(_first_sheet_xml(zf)) as fh:
         tail = b""
         while block := fh.read(_XML_BLOCK):
-            if b"<mergeCell" in block or b"<mergeCell" in tail + block[:256]:
+            if b"mergeCell" in block or b"mergeCell" in tail + block[:256]:
                 for m in _XML_MERGE.finditer(tail + block):
                     found.add((int(m.group(2)) - 1, _column_index(m.group(1)),
                                int(m.group(4)) - 1, _column_index(m.group(3))))
@@ -284,8 +284,10 @@ def data_sheet(zf: zipfile.ZipFile) -> tuple[str | None, str | None, list[str]]:
     """``(name, zip member, hidden sheets before it)`` of the sheet read: the first sheet as a person opening
     the workbook sees it, the first worksheet in the order of ``<sheets>`` that is not hidden (a hidden first
     sheet is no sheet a person reads: a lookup list, an old copy; a chart sheet holds no rows)."""
+    from connectors.xlsx_cells import part
+
     try:
-        workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        workbook = ElementTree.fromstring(part(zf, "xl/workbook.xml"))  # a Strict Open XML one in the usual names
         rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
     except (KeyError, ElementTree.ParseError):  # not a workbook fastexcel reads either: it says so
         return None, None, []
@@ -349,19 +351,21 @@ def numeric_long_cells(path: Path) -> set[tuple[int, int]]:
     Scans the first sheet's XML as bytes (no full parse): a fraction of a
     second per 100k rows, and usually finds nothing.
     """
+    from connectors.xlsx_cells import long_number_cells
+
     found: set[tuple[int, int]] = set()
-    with zipfile.ZipFile(path) as zf, zf.open(_first_sheet_xml(zf)) as fh:
+    with zipfile.ZipFile(path) as zf, zf.open(member := _first_sheet_xml(zf)) as fh:
         tail = b""
         while block := fh.read(_XML_BLOCK):
             buf = tail + block
             for m in _XML_LONG_NUMBER.finditer(buf):
-                start = buf.rfind(b"<c ", 0, m.start())
-                if start < 0:
-                    continue
-                tag = buf[start:buf.find(b">", start) + 1]
+                start = max(buf.rfind(b"<c ", 0, m.start()), buf.rfind(b"<c>", 0, m.start()))
+                tag = buf[start:buf.find(b">", start) + 1] if start >= 0 else b""
                 ref = _XML_CELL_REF.search(tag)
                 kind = _XML_CELL_TYPE.search(tag)
-                if ref and (kind is None or kind.group(1) == b"n"):
+                if ref is None:  # a cell not naming its place (r is optional), or <x:c> (a prefix): the sheet is parsed
+                    return long_number_cells(path, member)
+                if kind is None or kind.group(1) == b"n":
                     found.add((int(ref.group(2)) - 1, _column_index(ref.group(1))))
             tail = buf[-_XML_OVERLAP:]
     return found

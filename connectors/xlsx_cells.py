@@ -24,10 +24,25 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+#: the namespaces of a workbook saved as "Strict Open XML" (Excel's Save As, the same .xlsx) → the usual (transitional)
+_STRICT = {b"http://purl.oclc.org/ooxml/spreadsheetml/main": b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+           b"http://purl.oclc.org/ooxml/officeDocument/relationships":
+               b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
+_STRICT_MAIN = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
+
+
+def part(zf: zipfile.ZipFile, name: str) -> bytes:
+    """The XML of the workbook part ``name``, in the usual namespaces (a Strict Open XML workbook's renamed: calamine
+    reads both, and so must every look at the XML)."""
+    data = zf.read(name)
+    for strict, usual in _STRICT.items():
+        data = data.replace(strict, usual)
+    return data
 _CELL_REF = re.compile(r"([A-Z]+)([0-9]+)")
 _BLOCK = 16 << 20
 #: a thousands-scaling comma: after a digit placeholder, before a literal, the end or the next section
@@ -42,7 +57,7 @@ def date1904(zf: zipfile.ZipFile) -> bool:
     """True when the workbook counts its dates from 1904-01-01 (Excel's "use 1904 date system", the
     default of old Mac Excel): ``<workbookPr date1904="1"/>`` in ``xl/workbook.xml``."""
     try:
-        root = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        root = ElementTree.fromstring(part(zf, "xl/workbook.xml"))
     except (KeyError, ElementTree.ParseError):
         return False
     pr = root.find(f"{_MAIN}workbookPr")
@@ -56,10 +71,68 @@ def _column_index(letters: str) -> int:
     return n - 1
 
 
+def _rows(zf: zipfile.ZipFile, member: str) -> Iterator[tuple[int, ElementTree.Element]]:
+    """``(row, <row> element)`` (row 0-based) of the sheet ``member`` with its cells, in the order of the XML; the XML is
+    parsed as a stream (a row is cleared once the caller is done with it).  A row without its number (``r`` is optional
+    in the format: programs built on the Open XML SDK often leave it out) follows the row before it."""
+    at = -1
+    with zf.open(member) as fh:
+        for _, el in ElementTree.iterparse(fh):
+            if el.tag.startswith(_STRICT_MAIN):  # a Strict Open XML sheet: its elements under the usual names
+                el.tag = _MAIN + el.tag[len(_STRICT_MAIN):]
+            if el.tag == f"{_MAIN}row":
+                r = (el.get("r") or "").strip()
+                at = int(r) - 1 if r.isdigit() else at + 1
+                yield at, el
+                el.clear()
+
+
+def _cells(zf: zipfile.ZipFile, member: str) -> Iterator[tuple[int, int, ElementTree.Element]]:
+    """``(row, column, <c> element)`` (0-based, absolute) of each cell of the sheet ``member``, in the order of the
+    XML; a cell without its reference (``r="B7"``, optional as a row's number is) follows the cell before it in its
+    row (the first is in column A)."""
+    for at, row in _rows(zf, member):
+        col = -1
+        for el in row.iter(f"{_MAIN}c"):
+            m = _CELL_REF.fullmatch(el.get("r") or "")
+            col = _column_index(m.group(1)) if m else col + 1
+            yield (int(m.group(2)) - 1 if m else at), col, el
+
+
+def long_number_cells(path: Path, member: str) -> set[tuple[int, int]]:
+    """``(row, column)`` (0-based) of the numeric cells of magnitude 1e15 or more, by a parse of the sheet (for a sheet
+    whose cells do not all name their place: connectors.sheets.numeric_long_cells scans the bytes otherwise)."""
+    found = set()
+    with zipfile.ZipFile(path) as zf:
+        for row, col, el in _cells(zf, member):
+            v = el.find(f"{_MAIN}v")
+            if el.get("t") in (None, "n") and v is not None:  # a formula's result too, as the byte scan takes it
+                try:
+                    if 1e15 <= abs(float(v.text or "")) < float("inf"):
+                        found.add((row, col))
+                except ValueError:
+                    continue
+    return found
+
+
+def hidden_rows(path: Path, sheet_member: str) -> list[int]:
+    """Sheet row numbers (1-based, as Excel shows them) of the rows of ``sheet_member`` that are hidden (filtered out
+    by an AutoFilter, hidden by hand, or folded in an outline: ``<row hidden="1">``) and hold a value."""
+    found: list[int] = []
+    with zipfile.ZipFile(path) as zf:
+        if not _has_error_cell(zf, sheet_member, (b'hidden="1"', b'hidden="true"')):
+            return found
+        for at, row in _rows(zf, sheet_member):
+            if (row.get("hidden") or "").strip().lower() in ("1", "true") \
+                    and any((v.text or "").strip() for v in row.iter() if v.tag in (f"{_MAIN}v", f"{_MAIN}t")):
+                found.append(at + 1)
+    return found
+
+
 def wan_styles(zf: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
     """Cell style index (the ``s`` attribute) → (kind, format code) of the styles showing a 万 unit."""
     try:
-        root = ElementTree.fromstring(zf.read("xl/styles.xml"))
+        root = ElementTree.fromstring(part(zf, "xl/styles.xml"))
     except (KeyError, ElementTree.ParseError):
         return {}
     codes = {f.get("numFmtId"): f.get("formatCode") or "" for f in root.iter(f"{_MAIN}numFmt")}
@@ -95,7 +168,7 @@ def _recalculated_on_load(zf: zipfile.ZipFile) -> bool:
     """True when the workbook asks to be recalculated when opened (``<calcPr fullCalcOnLoad="1"/>``): what
     programs write that store formulas without computing them (xlsxwriter stores 0 as every result)."""
     try:
-        root = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        root = ElementTree.fromstring(part(zf, "xl/workbook.xml"))
     except (KeyError, ElementTree.ParseError):
         return False
     pr = root.find(f"{_MAIN}calcPr")
@@ -125,24 +198,18 @@ def special_cells(path: Path, sheet_member: str) -> tuple[dict, dict, dict]:
         styles = wan_styles(zf)
         recalculated = _recalculated_on_load(zf)
         # formulas are looked for only in a workbook to be recalculated: Excel and WPS store every result
-        formulas = (b"<f>", b"<f ") if recalculated else ()
+        formulas = (b"<f>", b"<f ", b":f>", b":f ") if recalculated else ()  # <f>, or <x:f> (a prefix)
         if not styles and not _has_error_cell(zf, sheet_member, (b't="e"', *formulas)):
             return errors, wan, uncomputed
-        with zf.open(sheet_member) as fh:
-            for _, el in ElementTree.iterparse(fh):
-                if el.tag != f"{_MAIN}c":
-                    if el.tag == f"{_MAIN}row":
-                        el.clear()
-                    continue
-                kind, style, ref = el.get("t"), el.get("s"), el.get("r") or ""
-                m = _CELL_REF.fullmatch(ref)
-                if m and kind == "e":
-                    v = el.find(f"{_MAIN}v")
-                    errors[(int(m.group(2)) - 1, _column_index(m.group(1)))] = (v.text or "") if v is not None else ""
-                elif m and (formula := _uncomputed(el, recalculated)) is not None:
-                    uncomputed[(int(m.group(2)) - 1, _column_index(m.group(1)))] = formula
-                elif m and style in styles and kind in (None, "n"):
-                    wan[(int(m.group(2)) - 1, _column_index(m.group(1)))] = styles[style]
+        for row, col, el in _cells(zf, sheet_member):
+            kind, style = el.get("t"), el.get("s")
+            if kind == "e":
+                v = el.find(f"{_MAIN}v")
+                errors[(row, col)] = (v.text or "") if v is not None else ""
+            elif (formula := _uncomputed(el, recalculated)) is not None:
+                uncomputed[(row, col)] = formula
+            elif style in styles and kind in (None, "n"):
+                wan[(row, col)] = styles[style]
     return errors, wan, uncomputed
 
 
@@ -165,7 +232,7 @@ def format_decimals(code: str) -> int | None:
 def decimal_styles(zf: zipfile.ZipFile) -> dict[str, int]:
     """Cell style index → the decimals its number format shows, for the styles whose format shows two or more."""
     try:
-        root = ElementTree.fromstring(zf.read("xl/styles.xml"))
+        root = ElementTree.fromstring(part(zf, "xl/styles.xml"))
     except (KeyError, ElementTree.ParseError):
         return {}
     shown = dict(_BUILTIN_DECIMALS)
@@ -188,15 +255,7 @@ def shown_decimals(path: Path, sheet_member: str, columns: set[int]) -> dict[tup
         styles = decimal_styles(zf)
         if not styles:
             return found
-        with zf.open(sheet_member) as fh:
-            for _, el in ElementTree.iterparse(fh):
-                if el.tag != f"{_MAIN}c":
-                    if el.tag == f"{_MAIN}row":
-                        el.clear()
-                    continue
-                style = el.get("s")
-                if style in styles and el.get("t") in (None, "n") and (m := _CELL_REF.fullmatch(el.get("r") or "")):
-                    col = _column_index(m.group(1))
-                    if col in columns:
-                        found[(int(m.group(2)) - 1, col)] = styles[style]
+        for row, col, el in _cells(zf, sheet_member):
+            if col in columns and (style := el.get("s")) in styles and el.get("t") in (None, "n"):
+                found[(row, col)] = styles[style]
     return found
