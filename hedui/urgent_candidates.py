@@ -245,6 +245,7 @@ def competitors(con, candidates: Candidates, staged: list[str], today: str) -> s
         fits = (pl.col("nsyl") == p["nsyl"]) & pl.col("py").str.contains(like) & (
             (pl.col("surname_py") == p["surname_py"]) | (pl.col("given_py") == p["given_py"]))
         kept |= set(keys.filter(fits.fill_null(False))["raw"].to_list())
+    kept |= _fitting_patterns(keys, recs)
     ids: set[str] = set()
     if mistyped:
         near = sorted(_one_edit(mistyped) | _same_prefix(mistyped))
@@ -260,6 +261,22 @@ def competitors(con, candidates: Candidates, staged: list[str], today: str) -> s
     if not conds:
         return None
     return f"select request_id, id_norm, id_number, name_norm, region_code {members} and ({' or '.join(conds)})"
+
+
+def _fitting_patterns(members: pl.DataFrame, recs: pl.DataFrame) -> set[str]:
+    """The members' names of a `*` (刘* for a character the clerk could not type) that a record's name fits, as the
+    blocking rules of a pattern on the member's side pair them (the same number of syllables, the surname's or the
+    given name's pinyin equal): 刘洋's account is as likely 刘*'s, the name comparison's pinyin level."""
+    pats = members.filter(pl.col("pat").is_not_null()).select("raw", "pat", "nsyl", "surname_py", "given_py")
+    if not len(pats):
+        return set()
+    pats = pats.with_columns(like=pl.Series([
+        "^" + ".*".join(re.escape(part) for part in p.split("%")) + "$" for p in pats["pat"]], dtype=pl.String))
+    names = recs.select("py", "nsyl", r_surname="surname_py", r_given="given_py").unique()
+    fits = pats.join(names, on="nsyl").filter(
+        ((pl.col("surname_py") == pl.col("r_surname")) | (pl.col("given_py") == pl.col("r_given")))
+        & pl.col("py").str.contains(pl.col("like")))
+    return set(fits["raw"].to_list())
 
 
 def _same_prefix(ids: set[str]) -> set[str]:

@@ -1,5 +1,6 @@
 """Linkage, round 7 (sources.md "ID numbers", "Names" and the records without a usable ID; policy.md "CLEAR is earned"):
-the urgent path's competitors met through an ID's first 14 characters or the birth date its mistyped ID carries.
+the urgent path's competitors (met through a mistyped ID's first 14 characters, the birth date it carries, or a
+`*` in a member's name).
 Cases of tests/test_contract_linkage*.py and test_contract_links2–5.py are not repeated.
 
 One real `hedui run` over a small hand-made inbox (tests/contract_world.py) is shared by the assertions.
@@ -21,6 +22,8 @@ CHEN = make_id("19960206", 963)      # LM03: 陈刚
 CHENG = make_id("19960206", 974)     # LM04: 程刚, born the same day in the same county
 WANG_LI = make_id("19970307", 965)   # LM05: 王丽
 WANG_LI2 = make_id("19970307", 976, "360102")  # LM06: 王莉莉, born the same day in another city
+LIU = make_id("19980408", 967)       # LM07: 刘洋
+LIU2 = make_id("19880408", 978)      # LM08: 刘*, a rare character the agency's clerk could not type
 BYSTANDER = make_id("19700101", 899)
 
 
@@ -64,6 +67,15 @@ def build() -> World:
     w.expect("LM05", "INCOMPLETE", "UNCONFIRMED_LINK")
     w.expect("LM06", "INCOMPLETE", "UNCONFIRMED_LINK")
 
+    # LM07/LM08: an account of 300,000 in the name 刘洋 without an ID; 刘洋 of one household, and 刘* (a character the
+    # clerk could not type) of another, whose name it fits
+    for rid, name, pid in (("LM07", "刘洋", LIU), ("LM08", "刘*", LIU2)):
+        request(w, rid, name, pid)
+        registration(w, "H" + rid, name, pid)
+    bank(w, "刘洋", "", "300000")
+    w.expect("LM07", "INCOMPLETE", "UNCONFIRMED_LINK")
+    w.expect("LM08", "INCOMPLETE", "UNCONFIRMED_LINK")
+
     w.in_every_source({"name": "路人", "id": BYSTANDER})
     for k in range(60):  # the bank answers for people nobody here asks about: the accounts above without a usable
         bank(w, "路人", make_id("19600101", k), "100")  # ID stay under the share a source may hold
@@ -99,20 +111,41 @@ def test_LM00_every_household_has_the_outcome_the_contract_gives_it(lm_run):
     assert not wrong, wrong
 
 
-@pytest.mark.parametrize("rid", ["LM01", "LM02", "LM03", "LM04", "LM05", "LM06"])
-def test_LM01_an_urgent_verification_sees_competitors_of_the_mistyped_id_s_prefix(lm_run, tmp_path, rid):
-    """LM01: an account in the name 李明 under an ID of 李明's and 李敏's first 14 characters (born the same day in one
-    county), two digits of the sequence and the check character wrong: the nightly scores it against both (the
-    blocking rule of the first 14 characters, and the surname with the birth date) and, 李敏's pair within 10 bits
-    of 李明's, sends it to review for both.  Before: the urgent verification of 李明's household copied no competitor
-    (李敏's ID is more than one edit from the account's, her name of other syllables), linked it and added
-    FINANCIAL_ASSETS_OVER_LIMIT.  Likewise 陈刚 and 程刚 (another surname: only the ID's first 14 characters meet), and
-    王丽 and 王莉莉 of another city, whom only the surname and the birth date of the account's mistyped ID (another
-    county's, of 王莉莉's city) meet: the copy took a birth date from a registration only, never from an ID.
-    Now every member whose ID shares a mistyped ID's first 14 characters, or who has the record's surname and the
-    birth date its ID carries, competes: the urgent answer is the nightly's."""
+def _same_as_nightly(lm_run, tmp_path, rid: str) -> None:
+    """The urgent verification of `rid` has the nightly's outcome, the same one pair waiting for a person."""
     world, ctx = lm_run
     urgent = _urgent(world, ctx, tmp_path, rid)
     assert (urgent["outcome"], urgent["findings"]) == outcomes(ctx)[rid] == world.expected[rid]
     pending = query(ctx, "select count(*) from review_queue where run_date = ? and request_id = ?", [RUN, rid])
     assert urgent["review_pending"] == pending[0][0] == 1
+
+
+@pytest.mark.parametrize("rid", ["LM01", "LM02", "LM03", "LM04"])
+def test_LM01_an_urgent_verification_sees_competitors_of_a_mistyped_id_s_prefix(lm_run, tmp_path, rid):
+    """LM01: an account in the name 李明 under an ID of 李明's and 李敏's first 14 characters (born the same day in one
+    county), two digits of the sequence and the check character wrong: the nightly scores it against both (the
+    blocking rule of the first 14 characters) and, 李敏's pair within 10 bits of 李明's, sends it to review for both.
+    Before: the urgent verification of 李明's household copied no competitor (李敏's ID is more than one edit from the
+    account's, her name of other syllables), linked it and added FINANCIAL_ASSETS_OVER_LIMIT.  Likewise 陈刚 and
+    程刚 (another surname).  Now every member whose ID shares a mistyped ID's first 14 characters competes."""
+    _same_as_nightly(lm_run, tmp_path, rid)
+
+
+@pytest.mark.parametrize("rid", ["LM05", "LM06"])
+def test_LM02_an_urgent_verification_sees_competitors_born_the_day_a_mistyped_id_says(lm_run, tmp_path, rid):
+    """LM02: an account in the name 王丽 under a mistyped ID of a third county of 王莉莉's city, born the day both
+    were: the nightly meets 王莉莉 through the surname and the birth date the ID carries, and her city agrees, so her
+    pair ranks within 10 bits of 王丽's: review for both.  Before: the urgent copy took a birth date from a
+    registration only, never from a record's ID, and 王丽's household came out with the 300,000 linked.  Now the birth
+    date is the one linkage compares (the record's ID, mistyped, legacy or masked, else the registration's)."""
+    _same_as_nightly(lm_run, tmp_path, rid)
+
+
+@pytest.mark.parametrize("rid", ["LM07", "LM08"])
+def test_LM03_an_urgent_verification_sees_a_competitor_whose_name_has_a_star(lm_run, tmp_path, rid):
+    """LM03: an account in the name 刘洋 without an ID; 刘洋 in one household, 刘* (a character the clerk could not
+    type) born another day in another: the nightly pairs it with both (a `*` on the member's side: the name
+    comparison's pinyin level), and 刘*'s pair within 10 bits of 刘洋's sends it to review for both.  Before: the
+    urgent verification of 刘洋's household looked for competitors' patterns only on the records' side, linked it
+    and added FINANCIAL_ASSETS_OVER_LIMIT.  Now a member's name of a `*` that a record's name fits competes."""
+    _same_as_nightly(lm_run, tmp_path, rid)
