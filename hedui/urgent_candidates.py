@@ -197,8 +197,9 @@ def competitors(con, candidates: Candidates, staged: list[str], today: str) -> s
     A mistyped ID meets every member of its first 14 characters (a blocking rule): one more than an edit away
     still ranks within the margin when its name is close (李敏 for an account of 李明, both born that day in one
     county), so all thousand IDs of that prefix are looked up (as a table `_uc_rival_ids` registered on `con`, which
-    the returned query reads); and a record's birth date is the one its ID carries, mistyped or legacy, as
-    linkage's is (prob_left.sql), not only a registration's."""
+    the returned query reads); a record's birth date is the one its ID carries, mistyped or legacy, as linkage's
+    is (prob_left.sql), not only a registration's; and a member's name of a `*` that a record's name fits (刘* for
+    刘洋) is paired at the pinyin level, as a record's `*` is."""
     from matching.linkage.names import name_keys_frame
 
     if not con.sql("select count(*) from duckdb_tables() where table_name = 'stg_requests' and not temporary"
@@ -284,8 +285,8 @@ def _same_prefix(ids: set[str]) -> set[str]:
     a member it meets may be more than one edit away, yet rank within the margin), a thousand each."""
     from matching.idnum import check_char
 
-    return {b + check_char(b) for p in {i[:14] for i in ids} if p.isdigit() for k in range(1000)
-            if (b := f"{p}{k:03d}")}
+    bodies = [f"{p}{k:03d}" for p in sorted({i[:14] for i in ids}) if p.isdigit() for k in range(1000)]
+    return {b + check_char(b) for b in bodies}
 
 
 def _ids_of(tokens: list[str], keys) -> dict[str, tuple[str | None, dt.date | None]]:
