@@ -20,6 +20,8 @@ hedui/linkage.yaml holds no other, so a new rule cannot leave the urgent path be
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import re
 from functools import lru_cache
 
@@ -190,7 +192,14 @@ def competitors(con, candidates: Candidates, staged: list[str], today: str) -> s
     shares a household member's first 14 characters, or — for a registration without an ID, which carries a birth
     date — the record's surname and birth date (王小伟 and 王小文 born that day).  Found on names first (a character
     class of the syllables' characters, then the pinyin keys of the few names it lets through), the IDs one edit
-    away as pseudonyms, and the birth dates by decrypting only the IDs of that surname."""
+    away as pseudonyms, and the birth dates by decrypting only the IDs of that surname.
+
+    A mistyped ID meets every member of its first 14 characters (a blocking rule): one more than an edit away
+    still ranks within the margin when its name is close (李敏 for an account of 李明, both born that day in one
+    county), so all thousand IDs of that prefix are looked up (as a table `_uc_rival_ids` registered on `con`, which
+    the returned query reads); a record's birth date is the one its ID carries, mistyped or legacy, as linkage's
+    is (prob_left.sql), not only a registration's; and a member's name of a `*` that a record's name fits (刘* for
+    刘洋) is paired at the pinyin level, as a record's `*` is."""
     from matching.linkage.names import name_keys_frame
 
     if not con.sql("select count(*) from duckdb_tables() where table_name = 'stg_requests' and not temporary"
@@ -204,17 +213,20 @@ def competitors(con, candidates: Candidates, staged: list[str], today: str) -> s
     rows = con.sql(f"""select distinct name_norm, id_number, id_norm is null and id_number is not null,
             {'try_cast(birth_date as date)' if has_birth else 'cast(null as date)'} from {scan}
         where name_norm is not null and (id_norm is null or id_status = 'converted_15')""").fetchall()
+    ids_of = _ids_of([r[1] for r in rows if r[1] is not None], candidates.keys)
     recs = name_keys_frame([r[0] for r in rows]).with_columns(
         token=pl.Series([r[1] if r[2] else None for r in rows], dtype=pl.String),
-        birth=pl.Series([r[3] for r in rows], dtype=pl.Date))
+        # the birth date linkage compares (prob_left.sql): the one the ID carries (a mistyped one too), else the
+        # registration's own
+        birth=pl.Series([ids_of.get(r[1], (None, None))[1] or r[3] for r in rows], dtype=pl.Date))
     sets = candidates.sets
     meets = (pl.col("surname_py").is_in(list(sets["surname_py"])) | pl.col("given_py").is_in(list(sets["given_py"]))
              | pl.col("bag").is_in(list(sets["bag"]))).fill_null(False)
     patterns = recs.filter(pl.col("pat").is_not_null() & meets).unique("raw")
     born = recs.filter(pl.col("birth").is_not_null() & pl.col("surname_py").is_in(list(sets["surname_py"]))
                        .fill_null(False)).unique(["surname_py", "birth"])
-    tokens = recs["token"].drop_nulls().unique().to_list()
-    mistyped = {n for n in _plain_norms(tokens, candidates.keys) if len(n) == 18 and n[:14] in candidates.prefixes}
+    # the IDs of 18 characters that are no usable one (a wrong check character): linkage compares them
+    mistyped = {n for t in recs["token"].drop_nulls().unique().to_list() if len(n := ids_of[t][0] or "") == 18}
     ours = candidates.id_in.replace("id_norm in", "id_norm not in") if candidates.id_in != "false" else "true"
     members = (f"from stg_requests where run_date = '{run}' and id_norm is not null and name_norm is not null "
                f"and nullif(trim(authorization_no), '') is not null and {ours}")
@@ -234,20 +246,67 @@ def competitors(con, candidates: Candidates, staged: list[str], today: str) -> s
         fits = (pl.col("nsyl") == p["nsyl"]) & pl.col("py").str.contains(like) & (
             (pl.col("surname_py") == p["surname_py"]) | (pl.col("given_py") == p["given_py"]))
         kept |= set(keys.filter(fits.fill_null(False))["raw"].to_list())
+    kept |= _fitting_patterns(keys, recs)
     ids: set[str] = set()
     if mistyped:
-        near = sorted(_one_edit(mistyped))
+        near = sorted(_one_edit(mistyped) | _same_prefix(mistyped))
         ids = set(near) | set(candidates.keys.pseudonyms(near))
     if len(born):
         ids |= _born_rivals(con, members, born, candidates.keys)
     conds = []
     if kept:
         conds.append("name_norm in (" + ", ".join(_quote(n) for n in sorted(kept)) + ")")
-    if ids:
-        conds.append("id_norm in (" + ", ".join(_quote(i) for i in sorted(ids)) + ")")
+    if ids:  # a thousand IDs per mistyped ID's first 14 characters: a table, not literals
+        con.register("_uc_rival_ids", pa.table({"v": pa.array(sorted(ids), pa.string())}))
+        conds.append("id_norm in (select v from _uc_rival_ids)")
     if not conds:
         return None
     return f"select request_id, id_norm, id_number, name_norm, region_code {members} and ({' or '.join(conds)})"
+
+
+def _fitting_patterns(members: pl.DataFrame, recs: pl.DataFrame) -> set[str]:
+    """The members' names of a `*` (刘* for a character the clerk could not type) that a record's name fits, as the
+    blocking rules of a pattern on the member's side pair them (the same number of syllables, the surname's or the
+    given name's pinyin equal): 刘洋's account is as likely 刘*'s, the name comparison's pinyin level."""
+    pats = members.filter(pl.col("pat").is_not_null()).select("raw", "pat", "nsyl", "surname_py", "given_py")
+    if not len(pats):
+        return set()
+    pats = pats.with_columns(like=pl.Series([
+        "^" + ".*".join(re.escape(part) for part in p.split("%")) + "$" for p in pats["pat"]], dtype=pl.String))
+    names = recs.select("py", "nsyl", r_surname="surname_py", r_given="given_py").unique()
+    fits = pats.join(names, on="nsyl").filter(
+        ((pl.col("surname_py") == pl.col("r_surname")) | (pl.col("given_py") == pl.col("r_given")))
+        & pl.col("py").str.contains(pl.col("like")))
+    return set(fits["raw"].to_list())
+
+
+def _same_prefix(ids: set[str]) -> set[str]:
+    """The valid IDs of the first 14 characters of one of `ids` (the blocking rule of an ID's first 14 characters:
+    a member it meets may be more than one edit away, yet rank within the margin), a thousand each."""
+    from matching.idnum import check_char
+
+    bodies = [f"{p}{k:03d}" for p in sorted({i[:14] for i in ids}) if p.isdigit() for k in range(1000)]
+    return {b + check_char(b) for b in bodies}
+
+
+def _ids_of(tokens: list[str], keys) -> dict[str, tuple[str | None, dt.date | None]]:
+    """token → (its cleaned ID, the birth date that ID, or a masked ID's visible characters, carries)."""
+    from hedui.steps.link import _plain_table
+
+    tokens = sorted(set(tokens))
+    if not tokens:
+        return {}
+    plain = _plain_table(tokens, keys)
+    out = {}
+    for token, norm, mask in zip(tokens, plain.column("norm").to_pylist(), plain.column("mask").to_pylist(),
+                                 strict=True):
+        birth = None
+        for v in (norm, mask):
+            if birth is None and v and len(v) == 18 and v[6:14].isdigit():
+                with contextlib.suppress(ValueError):
+                    birth = dt.datetime.strptime(v[6:14], "%Y%m%d").date()
+        out[token] = (norm, birth)
+    return out
 
 
 def _born_rivals(con, members: str, born: pl.DataFrame, keys) -> set[str]:

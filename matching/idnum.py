@@ -141,29 +141,11 @@ _SAME_WEIGHT = tuple((i, i + 10) for i in range(7))
 def transpositions(id18: str) -> list[str]:
     """The valid IDs (check character and a real birth date) that differ from the valid `id18` by two characters
     swapped: a typist's transposition that the check character does not catch (digits ten places apart, or a digit
-    swapped with the check character that happens to check).  Empty for anything but a valid 18-character ID."""
+    swapped with the check character that happens to check).  Empty for anything but a valid 18-character ID.
+    One ID's :func:`transposition_pairs` (the rule is `transposed_codes`')."""
     if not _ID18.fullmatch(id18):
         return []
-    digits = [ord(c) - 48 for c in id18[:17]]
-    total = sum(d * w for d, w in zip(digits, WEIGHTS, strict=True))
-    if CHECK_CHARS[total % 11] != id18[17]:
-        return []
-    out = []
-    for i, j in _SAME_WEIGHT:
-        if id18[i] != id18[j]:
-            s = id18[:i] + id18[j] + id18[i + 1:j] + id18[i] + id18[j + 1:]
-            if (6 <= i < 14 or 6 <= j < 14) and not _real_birth_date(s[6:14]):
-                continue
-            out.append(s)
-    if id18[17] != "X":
-        last = ord(id18[17]) - 48
-        for i in range(17):
-            # the check digit moved to position i, digit i moved to the end: checks when the new sum says so
-            if digits[i] != last and CHECK_CHARS[(total + (last - digits[i]) * WEIGHTS[i]) % 11] == id18[i]:
-                s = id18[:i] + id18[17] + id18[i + 1:17] + id18[i]
-                if not 6 <= i < 14 or _real_birth_date(s[6:14]):
-                    out.append(s)
-    return out
+    return transposition_pairs([id18])[1]
 
 
 def real_births(b):
@@ -203,67 +185,59 @@ def id_codes(m) -> np.ndarray:
     return body * 11 + np.where(m[:, 17] == 88, 10, m[:, 17].astype(np.int64) - 48)
 
 
-def transposed_rows(m) -> tuple[np.ndarray, np.ndarray]:
-    """(row, near) for every valid ID of `m` (n × 18 ASCII bytes) and each of its :func:`transpositions`: the
-    index of its row and the transposed ID as a row of `near` (k × 18), computed over all of them at once."""
+def code_rows(codes) -> np.ndarray:
+    """The IDs of `id_codes` values as an n × 18 array of ASCII bytes (its inverse)."""
     import numpy as np
 
-    index = np.flatnonzero(valid_rows(m))
-    m = m[index]
-    weights = np.array(WEIGHTS, dtype=np.int64)
-    checks = np.frombuffer(CHECK_CHARS.encode(), dtype=np.uint8)
-    digits = m[:, :17].astype(np.int64) - 48
-    total = (digits * weights).sum(1)
-    src, near = [], []
-
-    def add(rows, i: int, j: int, births: bool) -> None:
-        s = m[rows]
-        s[:, [i, j]] = s[:, [j, i]]
-        keep = real_births(s[:, 6:14]) if births else np.ones(len(s), dtype=bool)
-        src.append(index[rows][keep])
-        near.append(s[keep])
-
-    for i, j in _SAME_WEIGHT:
-        add(np.flatnonzero(m[:, i] != m[:, j]), i, j, 6 <= i < 14 or 6 <= j < 14)
-    last = m[:, 17].astype(np.int64) - 48
-    for i in range(17):
-        moved = checks[(total + (last - digits[:, i]) * weights[i]) % 11] == m[:, i]
-        add(np.flatnonzero((m[:, 17] != 88) & (digits[:, i] != last) & moved), i, 17, 6 <= i < 14)
-    if not src:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 18), dtype=np.uint8)
-    return np.concatenate(src), np.concatenate(near)
+    body = codes // 11
+    digits = (body[:, None] // (10 ** np.arange(16, -1, -1, dtype=np.int64))) % 10 + 48
+    check = codes % 11
+    return np.concatenate([digits, np.where(check == 10, 88, check + 48)[:, None]], axis=1).astype(np.uint8)
 
 
 def transposed_codes(m) -> tuple[np.ndarray, np.ndarray]:
-    """(row, code) for every valid ID of `m` (n × 18 ASCII bytes) and each ID two of its characters swapped in the
-    places :func:`transpositions` swaps that still checks: its row and the `id_codes` of the swapped ID, computed
-    from the digits without writing the IDs out.  The birth date is not checked: look the codes up among IDs
-    known to be valid (a hit is one of `transpositions`)."""
+    """(row, code) for every valid ID of `m` (n × 18 ASCII bytes) and each ID two of its characters swapped that
+    still checks — the rule of :func:`transpositions`, written once: two digits of equal weight (ten places apart;
+    a swap of other digits changes the weighted sum by (a − b)(wᵢ − wⱼ), never 0 mod 11 when a ≠ b), or the check
+    digit and a digit whose swap checks; its row and the `id_codes` of the swapped ID, computed from the digits
+    without writing the IDs out.  The birth date is not checked: look the codes up among IDs known to be valid (a
+    hit is one of `transpositions`), or check it (`transposed_rows`)."""
     import numpy as np
 
     index = np.flatnonzero(valid_rows(m))
     m = m[index]
+    code = id_codes(m)
     digits = m[:, :17].astype(np.int64) - 48
-    check = np.where(m[:, 17] == 88, 10, m[:, 17].astype(np.int64) - 48)
-    body = digits @ (place := 10 ** np.arange(16, -1, -1, dtype=np.int64))
+    check = code % 11
+    place = 10 ** np.arange(16, -1, -1, dtype=np.int64)
     total = digits @ np.array(WEIGHTS, dtype=np.int64)
     rows, codes = [], []
     for i, j in _SAME_WEIGHT:
         r = np.flatnonzero(digits[:, i] != digits[:, j])
         rows.append(r)
-        codes.append((body[r] + (digits[r, j] - digits[r, i]) * (place[i] - place[j])) * 11 + check[r])
+        codes.append(code[r] + (digits[r, j] - digits[r, i]) * (place[i] - place[j]) * 11)
     checks = np.array([10 if c == "X" else int(c) for c in CHECK_CHARS], dtype=np.int64)
     for i in range(17):  # the check digit moved to place i, digit i to the end
         moved = checks[(total + (check - digits[:, i]) * WEIGHTS[i]) % 11] == digits[:, i]
         r = np.flatnonzero((check != 10) & (digits[:, i] != check) & moved)
         rows.append(r)
-        codes.append((body[r] + (check[r] - digits[r, i]) * place[i]) * 11 + digits[r, i])
+        codes.append(code[r] + (check[r] - digits[r, i]) * place[i] * 11 + digits[r, i] - check[r])
     return index[np.concatenate(rows)], np.concatenate(codes)
+
+
+def transposed_rows(m) -> tuple[np.ndarray, np.ndarray]:
+    """(row, near) for every valid ID of `m` (n × 18 ASCII bytes) and each of its :func:`transpositions`: the
+    index of its row and the transposed ID as a row of `near` (k × 18): `transposed_codes` written out, a swap
+    that moved a digit of the birth date kept only when that date is real."""
+    rows, codes = transposed_codes(m)
+    near = code_rows(codes)
+    keep = real_births(near[:, 6:14]) | (near[:, 6:14] == m[rows, 6:14]).all(1)
+    return rows[keep], near[keep]
 
 
 def code_text(codes) -> list[str]:
     """The IDs of `id_codes` values."""
-    return [f"{c // 11:017d}{'X' if c % 11 == 10 else c % 11}" for c in codes.tolist()]
+    return as_text(code_rows(codes))
 
 
 def as_text(rows) -> list[str]:

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from hedui import db
 from hedui.resources import package_path
-from hedui.steps.link_near import near_table, quarantine_near
+from hedui.steps.link_near import authorized_members, near_table, quarantine_near
 from hedui.steps.link_questions import competitors_table, nameless_masked_pairs, surname_conflicts
 
 log = logging.getLogger(__name__)
@@ -85,9 +85,7 @@ def _decision_keys(con, run_date: str, keys) -> None:
 
 
 _MEMBER_TOKENS = """
-    select distinct id_number from stg_requests
-    where run_date = $run_date and id_norm is not null and id_number is not null
-      and nullif(trim(authorization_no), '') is not null
+    select distinct id_number from hd_authorized($run_date) where id_number is not null
 """
 
 
@@ -227,6 +225,7 @@ def name_conflicts(con, run_date: str) -> int:
     The rules judge each (record name, member) once (`sql/link/named_pairs.sql`: one scan of the run's records);
     the records of the pairs judged someone else's are found by one join."""
     params = {"run_date": run_date}
+    authorized_members(con)  # hd_authorized(run_date), which the link step's SQL reads
     con.execute("create or replace temp table _hd_named as " + db.sql_text("link/named_pairs.sql"), params)
     con.execute("""
         create or replace temp table _hd_registered as
@@ -295,6 +294,7 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
     (temp) behind.  `conflicts_made`: the caller made `_hd_name_conflicts` for this run date already."""
     from matching.linkage import LinkSpec, link_tables
 
+    authorized_members(con)
     if not conflicts_made:
         name_conflicts(con, run_date)
     if members is None:
@@ -421,6 +421,7 @@ def quarantine_links(con, run_date: str, keys, members: pa.Table | None = None) 
         select distinct id_number from quarantine_subjects where run_date = $run_date and id_number is not null
     """, params={"run_date": run_date}).fetchall()]
     if members is None:
+        authorized_members(con)
         members = _member_plain(con, run_date, keys)
     plain = _with_members(members, tokens, keys)
     con.register("_hd_q_arrow", plain)

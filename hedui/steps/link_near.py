@@ -14,6 +14,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hedui import db
 from matching.idnum import transposition_pairs
 
 #: the working-table keys and one token each of the IDs delivered under a record that a probabilistic link may take
@@ -23,10 +24,15 @@ _UNMATCHED_IDS = """
     select id_norm, any_value(id_number) as token from source_records
     where run_date = $run_date and id_norm is not null and id_number is not null and name_norm is not null
       and source <> 'public_security' and id_status <> 'converted_15'
-      and id_norm not in (select id_norm from stg_requests where run_date = $run_date and id_norm is not null
-                          and nullif(trim(authorization_no), '') is not null)
+      and id_norm not in (select id_norm from hd_authorized($run_date))
     group by id_norm
 """
+
+
+def authorized_members(con) -> None:
+    """Temp macro `hd_authorized(run_date)`: the run's requested members with an ID and an authorization on file
+    (sql/link/authorized_members.sql), which the link step's queries read; made once stg_requests is there."""
+    con.sql(db.sql_text("link/authorized_members.sql"))
 
 
 def valid_members(members: pa.Table) -> pa.Table:
@@ -86,6 +92,7 @@ def near_table(con, run_date: str, members: pa.Table, plain_table) -> None:
     From the records' side: their IDs that matched no member are decrypted once each and their transpositions
     looked up among the members' plain IDs (`swapped_onto`); `plain_table(tokens)` decrypts (the link step's
     `_plain_table`)."""
+    authorized_members(con)
     unmatched = con.sql(_UNMATCHED_IDS, params={"run_date": run_date}).to_arrow_table()
     plain = plain_table(unmatched.column("token").to_pylist())
     records = pa.table({"id_norm": unmatched.column("id_norm"), "norm": plain.column("norm")})
@@ -99,8 +106,7 @@ def near_table(con, run_date: str, members: pa.Table, plain_table) -> None:
         create or replace temp table _hd_near_ids as
         select distinct m.id_norm as member_id, n.near as near_id
         from _hd_near_arrow as n
-        inner join stg_requests as m on m.id_number = n.token
-        where m.run_date = $run_date and m.id_norm is not null and nullif(trim(m.authorization_no), '') is not null
+        inner join hd_authorized($run_date) as m on m.id_number = n.token
     """, {"run_date": run_date})
     con.unregister("_hd_near_arrow")
 

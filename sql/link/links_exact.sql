@@ -9,10 +9,7 @@ members as (
     select distinct
         request_id,
         id_norm as member_id
-    from stg_requests
-    where run_date = $run_date
-      and id_norm is not null
-      and nullif(trim(authorization_no), '') is not null
+    from hd_authorized($run_date)  -- sql/link/authorized_members.sql
 ),
 
 records as (

@@ -6,9 +6,8 @@ with
 
 members as (
     select request_id, id_norm as member_id, min(name_norm) as member_name
-    from stg_requests
-    where run_date = $run_date and id_norm is not null and name_norm is not null
-      and nullif(trim(authorization_no), '') is not null
+    from hd_authorized($run_date)
+    where name_norm is not null
     group by request_id, id_norm
 )
 

@@ -29,9 +29,7 @@ records as (
     select *, false as name_conflict, true as legacy_id, false as near_id from source_records
     where run_date = $run_date and id_status = 'converted_15' and name_norm is not null
       and source <> 'public_security'
-      and id_norm not in (select id_norm from stg_requests
-                          where run_date = $run_date and id_norm is not null
-                            and nullif(trim(authorization_no), '') is not null)
+      and id_norm not in (select id_norm from hd_authorized($run_date))
     union all by name
     select *, false as name_conflict, false as legacy_id, true as near_id from source_records
     where run_date = $run_date and id_norm in (select near_id from _hd_near_ids) and name_norm is not null

@@ -9,9 +9,7 @@ with
 members as (
     select request_id, id_norm, min(id_number) as id_number, min(name_norm) as name_norm,
         min(region_code) as region_code, false as competitor
-    from stg_requests
-    where run_date = $run_date and id_norm is not null
-      and nullif(trim(authorization_no), '') is not null
+    from hd_authorized($run_date)
     group by request_id, id_norm
     union all
     -- competing candidates (`_hd_competitors`: an urgent verification's copy of the members of the working
@@ -19,8 +17,7 @@ members as (
     -- waits for a person, as in the nightly; they are ranked against, never linked, assessed nor reported
     select request_id, id_norm, min(id_number), min(name_norm), min(region_code), true
     from _hd_competitors
-    where id_norm not in (select id_norm from stg_requests where run_date = $run_date and id_norm is not null
-                          and nullif(trim(authorization_no), '') is not null)
+    where id_norm not in (select id_norm from hd_authorized($run_date))
     group by request_id, id_norm
 ),
 
