@@ -316,3 +316,19 @@ def test_a_member_whose_request_names_another_standard_than_the_households_is_a_
     assert (row[6], row[7]) == ("req.csv", 3)
     assert "区划代码“360703”、城乡类别“农村”与本户（申请人）的“360702”、“城市”不一致" in row[-1]
     assert _outcome(con) == ("INCOMPLETE", "VALUE_UNKNOWN")
+
+
+def test_a_withholders_month_names_how_many_different_answers_it_delivered(con):
+    """One withholder's month of one item delivered four times: 3,000 with no tax paid twice (one answer), 3,000 with
+    50 paid, 2,800 with no tax paid: three answers, the count the gap shows (`n_answers`, sql/assess/macros.sql: a
+    distinct count where an empty amount is an answer of its own, and two alike rows are one)."""
+    con.sql("update stg_requests set authorization_no = 'SQ2'")
+    for n, (income, tax) in enumerate([(3000, None), (3000, None), (3000, 50), (2800, None)], start=1):
+        record = f"tax:t.csv:{n}"
+        con.execute("insert into links values (?, 'tax', ?, 'R1', 'p1:a', 'exact_id', null, true)", [RUN, record])
+        con.execute("insert into stg_tax values (?, ?, '工资薪金所得', date '2026-10-01', ?, ?, '某公司')",
+                    [RUN, record, income, tax])
+        con.execute("insert into source_records values (?, ?, 't.csv', ?)", [RUN, record, n])
+    create_macros(con)
+    reasons = [r[-1] for r in _gaps(con) if r[3] == "tax"]
+    assert reasons and all("交付了 3 种" in r for r in reasons), reasons

@@ -298,7 +298,7 @@ def test_HY12_a_dag_run_given_a_path_with_a_line_break_fails_naming_the_paramete
     """HY12: `inbox`/`workdir` of a triggered DAG run (its conf, or HEDUI_INBOX/HEDUI_WORKDIR) went unchecked into
     the task's log and error lines: a line break in them wrote a forged line (`… 核对批次完成`) into what operators
     read. The first task now fails naming the parameter, the character shown as \\x0a, nothing created."""
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     from hedui.ops.airflow_tasks import run_context
 

@@ -35,7 +35,9 @@ linked as (
 answers as (
     select request_id, member_id, is_pending, income_item, period_month, withholder_key,
         count(*) as n_rows,
-        count(distinct (income_yuan, tax_paid_yuan)) as n_answers,
+        -- count(distinct) as a list's distinct values: the same count (nulls, -0.0 and NaN alike), ≈ 2 × cheaper
+        -- (DuckDB plans a distinct aggregate as a second grouping joined back)
+        len(list_distinct(list((income_yuan, tax_paid_yuan)))) as n_answers,
         arg_min(record_id, (income_yuan is null, coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0), record_id))
             as kept_record_id,
         min(income_yuan) as income_min_yuan, max(income_yuan) as income_max_yuan,
@@ -75,7 +77,7 @@ linked as (
 answers as (
     select request_id, member_id, is_pending, scheme, period_month,
         count(*) as n_rows,
-        count(distinct benefit_yuan) as n_answers,
+        len(list_distinct(list(benefit_yuan))) as n_answers,  -- count(distinct), cheaper (hd_tax_rows)
         arg_min(record_id, (benefit_yuan is null, coalesce(benefit_yuan, 0), record_id)) as kept_record_id,
         min(benefit_yuan) as benefit_min_yuan, max(benefit_yuan) as benefit_max_yuan
     from linked
