@@ -446,18 +446,42 @@ create or replace temp macro hd_kind_sources() as table
         ('death', 'civil_affairs')) as t(kind, source);
 
 -- an answer of a bank, securities registry or insurer queried (查询日期) more than a month before the member signed the
--- authorization (授权日期): no query of this request (先授权后核对), an old balance, not weighed (figures.sql,
--- figure_lineage.sql, evidence_gaps.sql).  The contract sets no threshold: days off are a date written days off
+-- authorization (授权日期), or before the request (hd_authorization_bound): no query of this request (先授权后核对), an
+-- old balance, not weighed (figures.sql, figure_lineage.sql, evidence_gaps.sql).  The contract sets no threshold:
+-- days off are a date written days off
 create or replace temp macro hd_predates_authorization(query_date, authorization_date) as
     coalesce(query_date < (authorization_date - interval 1 month)::date, false);
 
--- the date an answer is weighed against (hd_predates_authorization): the member's 授权日期, or, left empty (an
--- authorization on file, 授权书编号, whose date is unknown: test_contract_traps6 TL18), the request date (委托日期):
--- the center queries for a request once it has it, so an answer queried more than a month before the request (the
--- same slack for a date written off) cannot be shown to be one of this request's queries — it would have been weighed
--- as current (test_contract_assess7 AS05).  (A signed date may follow the request: test_contract_traps6 TL17.)
+-- the date an answer is weighed against (hd_predates_authorization): the later of the member's 授权日期 and the request
+-- date (委托日期).  The center queries for a request once it has it and, authorized, not before (先授权后核对): an
+-- answer queried more than a month before the request (the same slack for a date written off) was made for an earlier
+-- request, even after the authorization — a balance of two years ago answered under the authorization a household
+-- signed when it applied, weighed at its re-check (动态复核) as current (test_contract_assess8 AU01); results serve the
+-- request they were made for and nothing else (policy.md).  The request date alone where the 授权日期 is left empty
+-- (test_contract_assess7 AS05); the 授权日期 where it follows the request (test_contract_traps6 TL17)
 create or replace temp macro hd_authorization_bound(authorization_date, request_date) as
-    coalesce(authorization_date, request_date);
+    greatest(authorization_date, request_date);
+
+-- why an answer is not this request's (hd_not_this_query), said to staff: before the authorization (the stronger
+-- reason, where the 授权日期 is known), its date unknown and before the request, or after it but before the request
+create or replace temp macro hd_stale_basis_zh(query_date, signed_date, request_date) as
+    case
+        when signed_date is null then '该成员的授权日期为空，查询日期 ' || strftime(query_date, '%Y-%m-%d') || ' 早于委托日期 '
+            || strftime(request_date, '%Y-%m-%d')
+        when hd_predates_authorization(query_date, signed_date) then '查询日期 ' || strftime(query_date, '%Y-%m-%d')
+            || ' 早于该成员的授权日期 ' || strftime(signed_date, '%Y-%m-%d')
+        else '查询日期 ' || strftime(query_date, '%Y-%m-%d') || ' 晚于授权日期 ' || strftime(signed_date, '%Y-%m-%d')
+            || '，但早于本次委托日期 ' || strftime(request_date, '%Y-%m-%d')
+    end;
+
+-- the short form of the same (figure_lineage.sql's exclusion_zh)
+create or replace temp macro hd_stale_exclusion_zh(query_date, signed_date, request_date) as
+    case
+        when signed_date is null then '授权日期为空，查询日期早于委托日期一个月以上，无法确认是授权后本次核对的查询结果，不计入'
+        when hd_predates_authorization(query_date, signed_date)
+            then '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入'
+        else '查询日期早于本次委托日期一个月以上，是此前的查询结果，不是本次核对的查询结果，不计入'
+    end;
 
 -- an answer of a bank, securities registry or insurer not shown to answer this request's query (先授权后核对; results
 -- serve the request they were made for): queried more than a month before the authorization (above), or of no query

@@ -631,24 +631,26 @@ answers as (
     where t.run_date = $run_date and t.policy_status = '有效'
 ),
 
--- the date each member's answers are weighed against (hd_authorization_bound: the 授权日期, left empty the 委托日期)
+-- the date each member's answers are weighed against (hd_authorization_bound: the later of the 授权日期 and the 委托日期)
 signed_on as (
     select request_id, id_norm as member_id, hd_authorization_bound(min(authorization_date), min(request_date))
-        as authorization_date, min(authorization_date) is null as is_signed_date_unknown
+        as authorization_date, min(authorization_date) as signed_date, min(request_date) as request_date,
+        min(authorization_date) is null as is_signed_date_unknown
     from stg_requests where run_date = $run_date and id_norm is not null group by all
 ),
 
 -- an account whose latest answer was queried (查询日期) more than a month before the member signed the authorization
--- (授权日期, hd_predates_authorization): no query
--- of this request (先授权后核对; results serve the request they were made for), an old balance; figures.sql does not
--- count it, and what the account holds now is unknown
+-- (授权日期, hd_predates_authorization), or before the request (委托日期, hd_authorization_bound): no query of this
+-- request (先授权后核对; results serve the request they were made for), an old balance; figures.sql does not count it,
+-- and what the account holds now is unknown
 stale_answers as (
     select a.request_id, a.member_id, a.source, 'VALUE_UNKNOWN', a.record_id, null, null, null, null,
-        if(m.is_signed_date_unknown, '该成员的授权日期为空，', '') || '查询日期 ' || strftime(a.query_date, '%Y-%m-%d')
-            || if(m.is_signed_date_unknown, ' 早于委托日期 ', ' 早于该成员的授权日期 ') || strftime(m.authorization_date, '%Y-%m-%d')
+        hd_stale_basis_zh(a.query_date, m.signed_date, m.request_date)
             || if(m.is_signed_date_unknown, ' 一个月以上，无法确认是授权后本次核对的查询结果（', ' 一个月以上，不是本次核对的查询结果（')
             || a.value_zh || ' ' || coalesce(format('{:,.2f}', a.amount_yuan) || ' 元', '空') || '），未计入，该账户现有'
-            || a.value_zh || '未知；请' || if(m.is_signed_date_unknown, '委托机关补正授权日期，或', '') || '在授权后重新查询'
+            || a.value_zh || '未知；请' || if(m.is_signed_date_unknown, '委托机关补正授权日期，或', '')
+            || if(m.signed_date is null or hd_predates_authorization(a.query_date, m.signed_date), '在授权后重新查询',
+                  '为本次委托重新查询')
     from (select *, max(query_date) over (partition by request_id, member_id, source, account) as latest_date
           from answers where not is_pending) as a
     inner join signed_on as m on m.request_id = a.request_id and m.member_id = a.member_id
@@ -660,9 +662,7 @@ stale_answers as (
 -- either way).  Listed by pending_records where, confirmed, it creates a finding already
 pending_stale as (
     select a.request_id, a.member_id, a.source, 'UNCONFIRMED_LINK', a.record_id, null, null, max(a.match_weight), null,
-        '待人工确认的可能匹配记录：' || any_value(if(m.is_signed_date_unknown, '该成员的授权日期为空，', '') || '查询日期 '
-            || strftime(a.query_date, '%Y-%m-%d')
-            || if(m.is_signed_date_unknown, ' 早于委托日期 ', ' 早于该成员的授权日期 ') || strftime(m.authorization_date, '%Y-%m-%d')
+        '待人工确认的可能匹配记录：' || any_value(hd_stale_basis_zh(a.query_date, m.signed_date, m.request_date)
             || ' 一个月以上（' || a.value_zh || ' ' || coalesce(format('{:,.2f}', a.amount_yuan) || ' 元', '空')
             || '）；若确认，不是本次核对的查询结果，该账户现有' || a.value_zh || '未知，本户结论可能改变')
     from answers as a

@@ -207,15 +207,15 @@ income_total as (
     from income group by request_id
 ),
 
--- the date each member signed the authorization (授权日期; of two rows of one member the earlier).  An answer of a bank,
--- a securities registry or an insurer queried (查询日期) more than a month before it (hd_predates_authorization) was no
--- query of this request (先授权后核对; results
+-- the date each member signed the authorization (授权日期; of two rows of one member the earlier), or the request date
+-- (委托日期) where later (hd_authorization_bound).  An answer of a bank, a securities registry or an insurer queried
+-- (查询日期) more than a month before it (hd_predates_authorization) was no query of this request (先授权后核对; results
 -- serve the request they were made for and nothing else): an old balance, not the member's now.  It is not counted,
 -- and evidence_gaps.sql lists it (VALUE_UNKNOWN) where no later answer of the account was delivered.  Nor is an answer
 -- of no 查询日期 (hd_not_this_query): that it answers this request's query cannot be shown; it is listed as lacking it
 authorized_on as (
     select request_id, id_norm as member_id, hd_authorization_bound(min(authorization_date), min(request_date))
-        as authorization_date, min(authorization_date) is null as is_signed_date_unknown
+        as authorization_date
     from stg_requests where run_date = $run_date and id_norm is not null
     group by all
 ),
