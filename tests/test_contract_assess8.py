@@ -15,6 +15,16 @@ Settled where the contract is open:
   and is listed (VALUE_UNKNOWN; waiting for review, UNCONFIRMED_LINK), as one queried before the authorization is
   (test_contract_clear6 CX02); a later answer of the account supersedes it.  Before the fix it was weighed as current:
   a household of 100 yuan two years ago was CLEAR, one of 50,000 yuan FINDINGS on that old balance.
+- AU02, months missing inside a benefit's run.  A scheme pays a pension or an unemployment benefit (待遇) monthly, and
+  the department delivers one row per person, scheme and month (sources.md): a month of the window without a row
+  between two months the member's benefit of that scheme was delivered for is a month not delivered, not a month
+  unpaid (DESIGN.md: absence of evidence is not evidence).  Its benefit is unknown, never 0: nothing is added for it
+  and the household's report names the scheme and the months (VALUE_UNKNOWN).  Before the fix a pension of 900 a
+  month delivered for 10 of the 12 months was averaged to 750, under the standard of 800: CLEAR.  Months before the
+  first or after the last delivered one are no hole (a benefit starts and ends: a pension from 2026-03 is 8 months),
+  nor are months of an excluded scheme (城乡居民基本养老保险).  Wages and contributions are left as they were: a
+  withholder declares the months it pays, and a contribution stops and resumes (断缴) — a month without one is no
+  sign of a row not delivered.
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): financial assets at most 19,200 yuan per person;
 requests dated 2026-11-20.
@@ -23,7 +33,7 @@ requests dated 2026-11-20.
 from __future__ import annotations
 
 import pytest
-from contract_world import World, fresh_ids, outcomes, query, run_world
+from contract_world import WINDOW, World, fresh_ids, outcomes, query, run_world
 from test_contract_traps10 import fill
 
 #: (request id, outcome, codes)
@@ -95,6 +105,28 @@ def build() -> World:
     signed(w, "2026-11-25")
     bank(w, a, "100", "2026-09-01")
     case("AUB6", "INCOMPLETE", "VALUE_UNKNOWN")
+    # --- AU02: months missing inside a benefit's run ---------------------------------------------------------------
+    # a pension of 900 delivered for 2025-11 … 2026-10 but 2026-04 and 2026-05: averaged to 750, CLEAR
+    (a,) = w.household("AUH1", [("缺一", "本人")])
+    w.si(a, WINDOW[:5] + WINDOW[7:], "企业职工基本养老保险", "待遇", benefit="900")
+    case("AUH1", "INCOMPLETE", "VALUE_UNKNOWN")
+    # an unemployment benefit of 900 for 2025-11 … 2026-06 but 2026-02: 7 × 900 / 12 = 525, CLEAR
+    (a,) = w.household("AUH2", [("缺二", "本人")])
+    w.si(a, [m for m in WINDOW[:8] if m != "202602"], "失业保险", "待遇", benefit="900")
+    case("AUH2", "INCOMPLETE", "VALUE_UNKNOWN")
+    # over the standard without the missing month (1,000 × 11 / 12 = 916.67): the finding stands, the month listed
+    (a,) = w.household("AUH3", [("缺三", "本人")])
+    w.si(a, WINDOW[:6] + WINDOW[7:], "机关事业单位养老保险", "待遇", benefit="1000")
+    case("AUH3", "FINDINGS", "INCOME_OVER_STANDARD;VALUE_UNKNOWN")
+    # pinned: a pension from 2026-03 (8 months, 600 a month on average) and a benefit that ended 2026-04: no hole
+    (a,) = w.household("AUH4", [("缺四", "本人")])
+    w.si(a, WINDOW[4:], "企业职工基本养老保险", "待遇", benefit="900")
+    w.si(a, WINDOW[:6], "失业保险", "待遇", benefit="100")
+    case("AUH4", "CLEAR", "")
+    # pinned: the residents' pension is not counted (excluded item), holes or not
+    (a,) = w.household("AUH5", [("缺五", "本人")])
+    w.si(a, WINDOW[:3] + WINDOW[9:], "城乡居民基本养老保险", "待遇", benefit="900")
+    case("AUH5", "CLEAR", "")
     return w
 
 
@@ -109,7 +141,8 @@ def assess8_run(tmp_path_factory):
 
 @pytest.mark.parametrize(("rid", "outcome", "codes"), CASES, ids=[c[0] for c in CASES])
 def test_AU00_each_household_gets_the_outcome_policy_md_gives_it(assess8_run, rid, outcome, codes):
-    """AU01 (AUB*, AUS1, AUP1: answers queried after the authorization, long before the request)."""
+    """AU01 (AUB*, AUS1, AUP1: answers queried after the authorization, long before the request), AU02 (AUH*: months
+    missing inside a benefit's run)."""
     assert outcomes(assess8_run)[rid] == (outcome, codes)
 
 
@@ -119,7 +152,7 @@ def test_AU01_an_answer_queried_long_before_the_request_is_no_balance_of_now(ass
     date and the old amount; a later answer of the account supersedes it; one queried days before the request is
     weighed; one before an authorization signed after the request is named as before the authorization."""
     assets = dict(query(assess8_run, "select request_id, financial_assets_yuan from figures "
-                                     "where request_id like 'AU%'"))
+                                     "where request_id similar to 'AU[BSP][0-9]'"))
     assert assets == pytest.approx({"AUB1": 0, "AUB2": 0, "AUB3": 100, "AUB4": 100, "AUS1": 0, "AUP1": 0,
                                     "AUB5": 100, "AUB6": 0})
     [(source, code, reason)] = query(assess8_run, "select source, code, reason_zh from evidence_gaps "
@@ -147,3 +180,19 @@ def test_AU01_an_old_answer_waiting_for_review_is_an_unconfirmed_link(assess8_ru
                                                   "where request_id = 'AUP1'")
     assert code == "UNCONFIRMED_LINK" and weight is not None
     assert "查询日期 2024-06-15" in reason and "早于本次委托日期 2026-11-20" in reason, reason
+
+
+def test_AU02_months_missing_inside_a_benefits_run_are_unknown_and_named(assess8_run):
+    """AU02: a benefit's months missing between two delivered months add nothing and are listed (VALUE_UNKNOWN) with
+    the scheme, the run and the missing months, citing the latest row of the run; the figure is what was delivered."""
+    gaps = query(assess8_run, "select request_id, source, code, file_name, reason_zh from evidence_gaps "
+                              "where request_id like 'AUH%' order by 1")
+    assert [g[:4] for g in gaps] == [
+        (rid, "social_insurance", "VALUE_UNKNOWN", "social_insurance/20261128/social_insurance_20261128.csv")
+        for rid in ("AUH1", "AUH2", "AUH3")]
+    assert gaps[0][4] == ("企业职工基本养老保险待遇在计算期内 2025-11 至 2026-10 按月发放，其中 2026-04、2026-05 共 2 个月无记录，"
+                          "该月待遇未知，未计入（不按 0 计）；请向社保部门核实")
+    assert "失业保险待遇在计算期内 2025-11 至 2026-06 按月发放，其中 2026-02 共 1 个月无记录" in gaps[1][4]
+    income = dict(query(assess8_run, "select request_id, income_monthly_per_capita_yuan from figures "
+                                     "where request_id like 'AUH%'"))
+    assert income == pytest.approx({"AUH1": 750, "AUH2": 525, "AUH3": 916.666667, "AUH4": 650, "AUH5": 0})

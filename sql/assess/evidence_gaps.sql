@@ -720,6 +720,35 @@ conflicting_months as (
       and not list_contains(w.excluded_income_items, t.item)
 ),
 
+-- months missing inside a benefit's run (待遇, a counted scheme): a scheme pays a pension or an unemployment benefit
+-- monthly (sources.md: one row per person, scheme and month), so a month of the window without a row between two
+-- months the member's benefit of that scheme was delivered for is a month not delivered, not a month unpaid (absence of
+-- evidence is not evidence): its benefit is unknown, never 0 — figures.sql adds nothing for it, and a pension of 900
+-- delivered for 10 of 12 months was averaged to 750 under a standard of 800 (test_contract_assess8 AU02).  Months
+-- before the first or after the last delivered one are no hole (a benefit starts and ends).  The latest row is cited
+benefit_holes as (
+    select request_id, member_id, 'social_insurance', 'VALUE_UNKNOWN', last_record_id, null, null, null, null,
+        scheme || '待遇在计算期内 ' || strftime(first_month, '%Y-%m') || ' 至 ' || strftime(last_month, '%Y-%m')
+            || ' 按月发放，其中 ' || array_to_string(list_transform(missing, lambda m: strftime(m, '%Y-%m')), '、')
+            || ' 共 ' || len(missing) || ' 个月无记录，该月待遇未知，未计入（不按 0 计）；请向社保部门核实'
+    from (
+        select request_id, member_id, scheme, first_month, last_month, last_record_id,
+            list_filter(list_transform(generate_series(first_month::timestamp, last_month::timestamp, interval 1 month),
+                                       lambda m: m::date), lambda m: not list_contains(months, m)) as missing
+        from (
+            select b.request_id, b.member_id, b.scheme, min(b.period_month) as first_month,
+                max(b.period_month) as last_month, arg_max(b.record_id, (b.period_month, b.record_id)) as last_record_id,
+                list(distinct b.period_month) as months
+            from hd_benefit_rows($run_date) as b
+            inner join window_bounds as w on w.request_id = b.request_id
+            where not b.is_pending and b.period_month >= w.window_start and b.period_month < w.window_end
+              and not list_contains(w.excluded_income_items, b.scheme)
+            group by all
+        )
+    )
+    where len(missing) > 0
+),
+
 -- a vehicle whose rows contradict each other on whether it is a finding (正常 beside 注销, a price over the limit
 -- beside one under it): no finding is made of it (finding_candidates.sql), the row that would make one is listed
 conflicting_vehicles as (
@@ -774,6 +803,7 @@ gaps as (
     union all select * from value_unknown
     union all select * from conflicting_balances
     union all select * from conflicting_months
+    union all select * from benefit_holes
     union all select * from conflicting_vehicles
     union all select * from conflicting_entities
     union all select * from stale_answers
