@@ -445,6 +445,14 @@ create or replace temp macro hd_kind_sources() as table
         ('employer', 'tax'), ('employer', 'social_insurance'), ('registration', 'public_security'),
         ('death', 'civil_affairs')) as t(kind, source);
 
+-- what a securities account holds by one answer: 持仓市值 + 资金余额, an empty one adding nothing (listed as unknown,
+-- evidence_gaps.sql), both empty unknown.  Two answers of one account and 查询日期 are compared on it (the smaller
+-- counts, figures.sql): compared on the bare sum, an answer with one value empty was never the larger, and both
+-- were counted — one account's 30,000 and 100 of one day summed (test_contract_assess8 AU03)
+create or replace temp macro hd_securities_yuan(market_value_yuan, cash_balance_yuan) as
+    case when market_value_yuan is not null or cash_balance_yuan is not null
+        then coalesce(market_value_yuan, 0) + coalesce(cash_balance_yuan, 0) end;
+
 -- an answer of a bank, securities registry or insurer queried (查询日期) more than a month before the member signed the
 -- authorization (授权日期), or before the request (hd_authorization_bound): no query of this request (先授权后核对), an
 -- old balance, not weighed (figures.sql, figure_lineage.sql, evidence_gaps.sql).  The contract sets no threshold:

@@ -25,6 +25,12 @@ Settled where the contract is open:
   nor are months of an excluded scheme (城乡居民基本养老保险).  Wages and contributions are left as they were: a
   withholder declares the months it pays, and a contribution stops and resumes (断缴) — a month without one is no
   sign of a row not delivered.
+- AU03, one securities account answered twice for one 查询日期 (sources.md: one row per account), one answer with its
+  资金余额 empty.  Which answer is right is unknown: the smaller counts, never the sum, and the pair is listed
+  (as for two balances of one bank account, test_contract_clear5).  The answers were compared on 持仓市值 + 资金余额,
+  empty when either is, so the answer with an empty value was never the larger and both were counted: 30,000 and
+  100 of one account and day summed, FINDINGS on 30,100.  They are compared on what each answer holds (an empty value
+  adding nothing, and listed as unknown).
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): financial assets at most 19,200 yuan per person;
 requests dated 2026-11-20.
@@ -33,7 +39,7 @@ requests dated 2026-11-20.
 from __future__ import annotations
 
 import pytest
-from contract_world import WINDOW, World, fresh_ids, outcomes, query, run_world
+from contract_world import WINDOW, World, fresh_ids, new_id, outcomes, query, run_world
 from test_contract_traps10 import fill
 
 #: (request id, outcome, codes)
@@ -127,6 +133,22 @@ def build() -> World:
     (a,) = w.household("AUH5", [("缺五", "本人")])
     w.si(a, WINDOW[:3] + WINDOW[9:], "城乡居民基本养老保险", "待遇", benefit="900")
     case("AUH5", "CLEAR", "")
+    # --- AU03: one securities account answered twice for one day, one answer's 资金余额 empty ---------------------
+    for n in range(300):  # accounts of people nobody asked about: one account on two rows stays under the suite's 1 %
+        x = {"name": f"股民{n}", "id": new_id()}
+        w.add("securities", 姓名=x["name"], 证件号码=x["id"], 证券账户=f"B{n:07d}", 持仓市值="100", 资金余额="1",
+              查询日期="20261126")
+    (a,) = w.household("AUM1", [("券一", "本人")])
+    w.add("securities", 姓名=a["name"], 证件号码=a["id"], 证券账户="A0008811", 持仓市值="30000", 资金余额="",
+          查询日期="20261126")
+    w.add("securities", 姓名=a["name"], 证件号码=a["id"], 证券账户="A0008811", 持仓市值="100", 资金余额="0",
+          查询日期="20261126")
+    case("AUM1", "INCOMPLETE", "VALUE_UNKNOWN")
+    # pinned: one answer of 30,000 whose 资金余额 is empty: over the limit whatever the cash, the cash listed
+    (a,) = w.household("AUM2", [("券二", "本人")])
+    w.add("securities", 姓名=a["name"], 证件号码=a["id"], 证券账户="A0008812", 持仓市值="30000", 资金余额="",
+          查询日期="20261126")
+    case("AUM2", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT;VALUE_UNKNOWN")
     return w
 
 
@@ -142,7 +164,7 @@ def assess8_run(tmp_path_factory):
 @pytest.mark.parametrize(("rid", "outcome", "codes"), CASES, ids=[c[0] for c in CASES])
 def test_AU00_each_household_gets_the_outcome_policy_md_gives_it(assess8_run, rid, outcome, codes):
     """AU01 (AUB*, AUS1, AUP1: answers queried after the authorization, long before the request), AU02 (AUH*: months
-    missing inside a benefit's run)."""
+    missing inside a benefit's run), AU03 (AUM*: one securities account answered twice for one day)."""
     assert outcomes(assess8_run)[rid] == (outcome, codes)
 
 
@@ -196,3 +218,17 @@ def test_AU02_months_missing_inside_a_benefits_run_are_unknown_and_named(assess8
     income = dict(query(assess8_run, "select request_id, income_monthly_per_capita_yuan from figures "
                                      "where request_id like 'AUH%'"))
     assert income == pytest.approx({"AUH1": 750, "AUH2": 525, "AUH3": 916.666667, "AUH4": 650, "AUH5": 0})
+
+
+def test_AU03_one_accounts_two_answers_of_one_day_count_the_smaller_not_the_sum(assess8_run):
+    """AU03: of one securities account's two answers of one 查询日期, one with its 资金余额 empty, the smaller counts
+    (not the sum); the pair is listed as a contradiction and the empty value as unknown."""
+    assets = dict(query(assess8_run, "select request_id, financial_assets_yuan from figures "
+                                     "where request_id like 'AUM%'"))
+    assert assets == pytest.approx({"AUM1": 100, "AUM2": 30000})
+    reasons = sorted(r for (r,) in query(assess8_run, "select reason_zh from evidence_gaps where request_id = 'AUM1'"))
+    assert any("同一账户同一查询日期交付了不同的持仓市值与资金余额（100.00 元至 30000.00 元）" in r for r in reasons), reasons
+    assert any("记录缺少“资金余额”" in r for r in reasons), reasons
+    lineage = query(assess8_run, "select amount_yuan, is_counted from figure_lineage where request_id = 'AUM1' "
+                                 "order by amount_yuan")
+    assert lineage == [(100, True), (30000, False)]

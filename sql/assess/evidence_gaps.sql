@@ -621,7 +621,8 @@ answers as (
     where t.run_date = $run_date
     union all
     select l.request_id, l.member_id, l.source, l.is_pending, l.match_weight, t.record_id,
-        t.market_value_yuan + t.cash_balance_yuan, '持仓市值与资金余额', coalesce(t.securities_account, t.record_id), t.query_date
+        hd_securities_yuan(t.market_value_yuan, t.cash_balance_yuan), '持仓市值与资金余额',
+        coalesce(t.securities_account, t.record_id), t.query_date
     from stg_securities as t inner join value_links as l on l.record_id = t.record_id and l.source = 'securities'
     where t.run_date = $run_date
     union all

@@ -136,16 +136,17 @@ asset_rows as (
                    b.account_type, b.query_date)
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '证券持仓市值+资金余额',
-        null, case when s.market_value_yuan is not null or s.cash_balance_yuan is not null
-                   then coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) end,
-        null, true, coalesce(s.query_date < max(s.query_date) over account or s.market_value_yuan + s.cash_balance_yuan
-                             > min(s.market_value_yuan + s.cash_balance_yuan) over answer, false)
+        null, hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan),
+        null, true, coalesce(s.query_date < max(s.query_date) over account
+                             or hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)
+                                 > min(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) over answer, false)
             or hd_not_this_query(s.query_date, au.authorization_date),
         case when s.query_date < max(s.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
              when hd_predates_authorization(s.query_date, au.authorization_date)
                  then hd_stale_exclusion_zh(s.query_date, au.signed_date, au.request_date)
              when s.query_date is null then '无查询日期，无法确认是本次核对（授权后）的查询结果，不计入'
-             when s.market_value_yuan + s.cash_balance_yuan > min(s.market_value_yuan + s.cash_balance_yuan) over answer
+             when hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)
+                 > min(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) over answer
                  then '同一账户同一查询日期另有不同数值，以哪个为准未知，按较小者计入' end
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id

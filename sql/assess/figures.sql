@@ -258,14 +258,16 @@ securities_accounts as (
         -- alone, as if every unconfirmed one were rejected, the latest confirmed answer does
         not coalesce(s.query_date < max(s.query_date) filter (where not l.is_pending) over account, false)
             and not (l.is_pending and bool_or(not l.is_pending) over account)
-            and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
-                s.market_value_yuan + s.cash_balance_yuan) filter (where not l.is_pending) over answer, false)
+            and not coalesce(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) > min(
+                hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) filter (where not l.is_pending)
+                over answer, false)
             and not hd_not_this_query(s.query_date, au.authorization_date) as is_counted,
         l.is_confirmed and not l.is_pending and not hd_not_this_query(s.query_date, au.authorization_date)
             and not coalesce(s.query_date < max(s.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
-            and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
-                s.market_value_yuan + s.cash_balance_yuan) filter (where l.is_confirmed and not l.is_pending)
+            and not coalesce(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) > min(
+                hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) filter (
+                where l.is_confirmed and not l.is_pending)
                 over answer, false) as is_counted_if_rejected
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
