@@ -445,6 +445,14 @@ create or replace temp macro hd_kind_sources() as table
         ('employer', 'tax'), ('employer', 'social_insurance'), ('registration', 'public_security'),
         ('death', 'civil_affairs')) as t(kind, source);
 
+-- the income tax a tax row's income is net of (policy.md: "net of income tax paid where known"): what the row says was
+-- paid, never more than the income it was paid on (a tax is paid on an income, so more is a value that cannot be what
+-- it says: 已缴税额 and 收入额 swapped, a refund, a typo — evidence_gaps.sql's doubtful_amounts lists the row), and
+-- nothing where the income is unknown.  The row's net is never below 0: one impossible row deducted its excess from
+-- the other members' incomes and hid a finding standing on them (test_contract_assess8 AU04)
+create or replace temp macro hd_tax_deducted(tax_paid_yuan, income_yuan) as
+    case when tax_paid_yuan is not null then least(tax_paid_yuan, coalesce(income_yuan, 0)) end;
+
 -- what a securities account holds by one answer: 持仓市值 + 资金余额, an empty one adding nothing (listed as unknown,
 -- evidence_gaps.sql), both empty unknown.  Two answers of one account and 查询日期 are compared on it (the smaller
 -- counts, figures.sql): compared on the bare sum, an answer with one value empty was never the larger, and both

@@ -31,6 +31,13 @@ Settled where the contract is open:
   empty when either is, so the answer with an empty value was never the larger and both were counted: 30,000 and
   100 of one account and day summed, FINDINGS on 30,100.  They are compared on what each answer holds (an empty value
   adding nothing, and listed as unknown).
+- AU04, a tax row saying more tax paid than its income (已缴税额 above 收入额: swapped columns, a refund, a typo), or tax
+  paid on an empty income.  The row is listed already (VALUE_UNKNOWN, "收入按未知处理"), but the figure still
+  deducted the whole tax: one row of 100 yuan income and 5,000 tax took 4,900 off the other members' incomes, and a
+  household over the standard on a spouse's wages (850 a head) came out INCOMPLETE at 645.83 instead of FINDINGS.
+  policy.md deducts the tax paid "where known"; a tax is paid on an income, so a row's net is never below 0: the
+  deduction is capped at the row's income (nothing where the income is empty), the row adds 0 whichever of its
+  values is wrong, and a finding standing on the other members' incomes stands, the row listed beside it.
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): financial assets at most 19,200 yuan per person;
 requests dated 2026-11-20.
@@ -149,6 +156,21 @@ def build() -> World:
     w.add("securities", 姓名=a["name"], 证件号码=a["id"], 证券账户="A0008812", 持仓市值="30000", 资金余额="",
           查询日期="20261126")
     case("AUM2", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT;VALUE_UNKNOWN")
+    # --- AU04: more tax paid on a row than its income ---------------------------------------------------------------
+    # the spouse's wages 1,700 a month (850 a head); the member's one row: income 100, tax 5,000 — 645.83 a head
+    (a, b) = w.household("AUT1", [("税一", "本人"), ("税二", "配偶")])
+    w.wages(a, WINDOW, "1700")
+    w.wages(b, ["202606"], "100", tax="5000")
+    case("AUT1", "FINDINGS", "INCOME_OVER_STANDARD;VALUE_UNKNOWN")
+    # the same with the row's income empty: 641.67 a head
+    (a, b) = w.household("AUT2", [("税三", "本人"), ("税四", "配偶")])
+    w.wages(a, WINDOW, "1700")
+    w.wages(b, ["202606"], "", tax="5000")
+    case("AUT2", "FINDINGS", "INCOME_OVER_STANDARD;VALUE_UNKNOWN")
+    # pinned: an ordinary tax is deducted (1,000 less 300 a month: 700, under the standard)
+    (a,) = w.household("AUT3", [("税五", "本人")])
+    w.wages(a, WINDOW, "1000", tax="300")
+    case("AUT3", "CLEAR", "")
     return w
 
 
@@ -164,7 +186,8 @@ def assess8_run(tmp_path_factory):
 @pytest.mark.parametrize(("rid", "outcome", "codes"), CASES, ids=[c[0] for c in CASES])
 def test_AU00_each_household_gets_the_outcome_policy_md_gives_it(assess8_run, rid, outcome, codes):
     """AU01 (AUB*, AUS1, AUP1: answers queried after the authorization, long before the request), AU02 (AUH*: months
-    missing inside a benefit's run), AU03 (AUM*: one securities account answered twice for one day)."""
+    missing inside a benefit's run), AU03 (AUM*: one securities account answered twice for one day), AU04 (AUT*: more tax paid on a row
+    than its income)."""
     assert outcomes(assess8_run)[rid] == (outcome, codes)
 
 
@@ -232,3 +255,19 @@ def test_AU03_one_accounts_two_answers_of_one_day_count_the_smaller_not_the_sum(
     lineage = query(assess8_run, "select amount_yuan, is_counted from figure_lineage where request_id = 'AUM1' "
                                  "order by amount_yuan")
     assert lineage == [(100, True), (30000, False)]
+
+
+def test_AU04_a_rows_tax_is_deducted_up_to_its_income_never_from_the_others(assess8_run):
+    """AU04: the tax deducted from a tax row is at most its income (nothing where the income is empty): the household's
+    income is the other members' (850 a head), the row listed; an ordinary tax is deducted whole."""
+    income = dict(query(assess8_run, "select request_id, income_monthly_per_capita_yuan from figures "
+                                     "where request_id like 'AUT%'"))
+    assert income == pytest.approx({"AUT1": 850, "AUT2": 850, "AUT3": 700})
+    taxed = dict(query(assess8_run, "select request_id, tax_paid_yuan from figures where request_id like 'AUT%'"))
+    assert taxed == pytest.approx({"AUT1": 100, "AUT2": 0, "AUT3": 3600})
+    [(reason,)] = query(assess8_run, "select reason_zh from evidence_gaps where request_id = 'AUT1'")
+    assert "“已缴税额” 5,000.00 元大于“收入额” 100.00 元" in reason, reason
+    lineage = query(assess8_run, "select amount_yuan, tax_paid_yuan from figure_lineage where request_id = 'AUT1' "
+                                 "and member_id = (select member_id from figure_lineage where request_id = 'AUT1' "
+                                 "and amount_yuan = 100)")
+    assert lineage == [(100, 100)]

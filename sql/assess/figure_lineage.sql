@@ -30,7 +30,7 @@ window_bounds as (
 -- (of one withholder's rows of one item and month saying different amounts the least counts: sql/assess/macros.sql)
 tax_rows as materialized (
     select request_id, member_id, 'tax' as source, record_id, income_item, period_month, income_yuan,
-        tax_paid_yuan, is_kept
+        hd_tax_deducted(tax_paid_yuan, income_yuan) as tax_paid_yuan, is_kept  -- as deducted (figures.sql)
     from hd_tax_rows($run_date) where not is_pending
 ),
 

@@ -36,7 +36,8 @@ window_bounds as (
 
 tax as (
     select t.request_id, t.member_id, t.is_confirmed, t.is_pending, t.income_item, t.period_month,
-        hd_exact(t.income_yuan) as income_yuan, hd_exact(t.tax_paid_yuan) as tax_paid_yuan
+        hd_exact(t.income_yuan) as income_yuan,
+        hd_exact(hd_tax_deducted(t.tax_paid_yuan, t.income_yuan)) as tax_paid_yuan  -- never above the income
     -- the linked rows (and those waiting for review); of one withholder's rows of one item and month saying
     -- different amounts, the least only (sql/assess/macros.sql)
     from hd_tax_rows($run_date) as t
