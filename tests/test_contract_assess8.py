@@ -38,6 +38,11 @@ Settled where the contract is open:
   policy.md deducts the tax paid "where known"; a tax is paid on an income, so a row's net is never below 0: the
   deduction is capped at the row's income (nothing where the income is empty), the row adds 0 whichever of its
   values is wrong, and a finding standing on the other members' incomes stands, the row listed beside it.
+- AU05, one policy answered in force (有效) and ended (终止) for one 查询日期.  A policy has one status; which answer is
+  right is unknown.  As for two cash values of one answer, the smaller counts — ended, nothing — and the in-force row
+  is listed (VALUE_UNKNOWN), as a vehicle 正常 beside 注销 and an entity 存续 beside 注销 are (test_contract_clear6):
+  its cash value was counted, FINDINGS on a status the delivery contradicts.  A later answer still supersedes an
+  earlier one (ended after in force, or in force again).
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): financial assets at most 19,200 yuan per person;
 requests dated 2026-11-20.
@@ -171,6 +176,31 @@ def build() -> World:
     (a,) = w.household("AUT3", [("税五", "本人")])
     w.wages(a, WINDOW, "1000", tax="300")
     case("AUT3", "CLEAR", "")
+    # --- AU05: one policy answered in force and ended for one day ---------------------------------------------------
+    for n in range(900):  # policies of people nobody asked about: one policy on two rows stays under the suite's 1 %
+        x = {"name": f"投保人{n}", "id": new_id()}
+        w.add("insurance", 投保人=x["name"], 投保人证件号=x["id"], 保单号=f"Q{n:07d}", 险种="寿险", 保单状态="有效",
+              现金价值="10", 查询日期="20261126")
+
+    def policy(p: dict, no: str, status: str, cash: str, query_date: str = "20261126") -> None:
+        w.add("insurance", 投保人=p["name"], 投保人证件号=p["id"], 保单号=no, 险种="年金", 保单状态=status,
+              现金价值=cash, 查询日期=query_date)
+
+    # 有效 with a cash value of 30,000 beside 终止 (no cash value), one day: the 30,000 counted, FINDINGS
+    (a,) = w.household("AUI1", [("保一", "本人")])
+    policy(a, "P8851", "终止", "")
+    policy(a, "P8851", "有效", "30000")
+    case("AUI1", "INCOMPLETE", "VALUE_UNKNOWN")
+    # pinned: in force on 2026-11-10, ended on 2026-11-26: ended
+    (a,) = w.household("AUI2", [("保二", "本人")])
+    policy(a, "P8852", "有效", "30000", "20261110")
+    policy(a, "P8852", "终止", "0")
+    case("AUI2", "CLEAR", "")
+    # pinned: ended on 2026-11-10, in force on 2026-11-26: in force
+    (a,) = w.household("AUI3", [("保三", "本人")])
+    policy(a, "P8853", "终止", "0", "20261110")
+    policy(a, "P8853", "有效", "30000")
+    case("AUI3", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
     return w
 
 
@@ -186,8 +216,8 @@ def assess8_run(tmp_path_factory):
 @pytest.mark.parametrize(("rid", "outcome", "codes"), CASES, ids=[c[0] for c in CASES])
 def test_AU00_each_household_gets_the_outcome_policy_md_gives_it(assess8_run, rid, outcome, codes):
     """AU01 (AUB*, AUS1, AUP1: answers queried after the authorization, long before the request), AU02 (AUH*: months
-    missing inside a benefit's run), AU03 (AUM*: one securities account answered twice for one day), AU04 (AUT*: more tax paid on a row
-    than its income)."""
+    missing inside a benefit's run), AU03 (AUM*: one securities account answered twice for one day), AU04 (AUT*: more
+    tax paid on a row than its income), AU05 (AUI*: one policy in force and ended for one day)."""
     assert outcomes(assess8_run)[rid] == (outcome, codes)
 
 
@@ -271,3 +301,19 @@ def test_AU04_a_rows_tax_is_deducted_up_to_its_income_never_from_the_others(asse
                                  "and member_id = (select member_id from figure_lineage where request_id = 'AUT1' "
                                  "and amount_yuan = 100)")
     assert lineage == [(100, 100)]
+
+
+def test_AU05_a_policy_in_force_and_ended_on_one_day_counts_nothing_and_is_listed(assess8_run):
+    """AU05: a policy answered 有效 and 终止 for one 查询日期 counts nothing (the smaller) and its in-force row is listed
+    with the date and the cash value left out; a later answer supersedes an earlier one either way."""
+    assets = dict(query(assess8_run, "select request_id, financial_assets_yuan from figures "
+                                     "where request_id like 'AUI%'"))
+    assert assets == pytest.approx({"AUI1": 0, "AUI2": 0, "AUI3": 30000})
+    [(code, file_name, reason)] = query(assess8_run, "select code, file_name, reason_zh from evidence_gaps "
+                                                     "where request_id = 'AUI1'")
+    assert (code, file_name) == ("VALUE_UNKNOWN", "insurance/20261128/insurance_20261128.csv")
+    assert reason == ("同一保单在同一查询日期 2026-11-26 交付了“有效”和“终止”两种保单状态，以哪个为准未知，按较小者计：现金价值 "
+                      "30,000.00 元未计入；请向保险公司核实")
+    lineage = query(assess8_run, "select is_counted, exclusion_zh from figure_lineage where request_id = 'AUI1' "
+                                 "and amount_yuan = 30000")
+    assert lineage == [(False, "同一保单同一查询日期另有“终止”的答复，保单状态以哪个为准未知，按较小者（终止）不计入")]

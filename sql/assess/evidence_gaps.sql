@@ -750,6 +750,29 @@ benefit_holes as (
     where len(missing) > 0
 ),
 
+-- a policy one answer (保单号 and 查询日期, the policy's latest linked answer) gives both in force (有效) and ended
+-- (终止): which is right is unknown; figures.sql counts the smaller, ended, nothing — the in-force row is listed
+-- (test_contract_assess8 AU05: its cash value had been counted, a finding on a contradicted status)
+conflicting_policies as (
+    select l.request_id, l.member_id, 'insurance', 'VALUE_UNKNOWN', t.record_id, null, null, null, null,
+        '同一保单在同一查询日期 ' || strftime(t.query_date, '%Y-%m-%d')
+            || ' 交付了“有效”和“终止”两种保单状态，以哪个为准未知，按较小者计：现金价值 '
+            || coalesce(format('{:,.2f}', t.cash_value_yuan) || ' 元', '空') || '未计入；请向保险公司核实'
+    from stg_insurance as t
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'insurance' and not l.is_pending
+    inner join signed_on as m on m.request_id = l.request_id and m.member_id = l.member_id
+    where t.run_date = $run_date and t.policy_status = '有效' and t.query_date is not null
+      and not hd_predates_authorization(t.query_date, m.authorization_date)
+      and exists (select 1 from stg_insurance as o
+          inner join value_links as ol on ol.record_id = o.record_id and ol.source = 'insurance' and not ol.is_pending
+          where o.run_date = $run_date and ol.request_id = l.request_id and ol.member_id = l.member_id
+            and o.policy_no = t.policy_no and o.query_date = t.query_date and o.policy_status = '终止')
+      and not exists (select 1 from stg_insurance as n
+          inner join value_links as nl on nl.record_id = n.record_id and nl.source = 'insurance' and not nl.is_pending
+          where n.run_date = $run_date and nl.request_id = l.request_id and nl.member_id = l.member_id
+            and n.policy_no = t.policy_no and n.query_date > t.query_date)
+),
+
 -- a vehicle whose rows contradict each other on whether it is a finding (正常 beside 注销, a price over the limit
 -- beside one under it): no finding is made of it (finding_candidates.sql), the row that would make one is listed
 conflicting_vehicles as (
@@ -805,6 +828,7 @@ gaps as (
     union all select * from conflicting_balances
     union all select * from conflicting_months
     union all select * from benefit_holes
+    union all select * from conflicting_policies
     union all select * from conflicting_vehicles
     union all select * from conflicting_entities
     union all select * from stale_answers

@@ -158,11 +158,14 @@ asset_rows as (
         '保险现金价值（' || coalesce(i.policy_status, '') || '）', null, i.cash_value_yuan, null, true,
         coalesce(i.policy_status <> '有效', true) or coalesce(i.query_date < max(i.query_date) over account
             or i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer, false)
+            or bool_or(i.policy_status = '终止') over answer
             or hd_not_this_query(i.query_date, au.authorization_date),
         case when i.query_date < max(i.query_date) over account then '同一保单另有更新的查询结果，以最新一次为准'
              when hd_predates_authorization(i.query_date, au.authorization_date)
                  then hd_stale_exclusion_zh(i.query_date, au.signed_date, au.request_date)
              when coalesce(i.policy_status <> '有效', true) then '保单非有效，不计入'
+             when bool_or(i.policy_status = '终止') over answer
+                 then '同一保单同一查询日期另有“终止”的答复，保单状态以哪个为准未知，按较小者（终止）不计入'
              when i.query_date is null then '无查询日期，无法确认是本次核对（授权后）的查询结果，不计入'
              when i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer
                  then '同一保单同一查询日期另有不同现金价值，以哪个为准未知，按较小者计入' end

@@ -285,12 +285,17 @@ insurance_policies as (
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (
                 where not l.is_pending and i.policy_status = '有效') over answer, false)
+            -- a policy one answer gives in force (有效) and ended (终止): which is right is unknown, and the smaller,
+            -- ended, counts nothing (evidence_gaps.sql lists it; test_contract_assess8 AU05)
+            and not coalesce(bool_or(i.policy_status = '终止') filter (where not l.is_pending) over answer, false)
             and not hd_not_this_query(i.query_date, au.authorization_date) as is_counted,
         l.is_confirmed and not l.is_pending and not hd_not_this_query(i.query_date, au.authorization_date)
             and not coalesce(i.query_date < max(i.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (
                 where l.is_confirmed and not l.is_pending and i.policy_status = '有效') over answer, false)
+            and not coalesce(bool_or(i.policy_status = '终止') filter (
+                where l.is_confirmed and not l.is_pending) over answer, false)
             as is_counted_if_rejected
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
     left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
