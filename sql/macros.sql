@@ -445,19 +445,59 @@ create or replace temp macro hd_kind_sources() as table
         ('employer', 'tax'), ('employer', 'social_insurance'), ('registration', 'public_security'),
         ('death', 'civil_affairs')) as t(kind, source);
 
+-- the income tax a tax row's income is net of (policy.md: "net of income tax paid where known"): what the row says was
+-- paid, never more than the income it was paid on (a tax is paid on an income, so more is a value that cannot be what
+-- it says: 已缴税额 and 收入额 swapped, a refund, a typo — evidence_gaps.sql's doubtful_amounts lists the row), and
+-- nothing where the income is unknown.  The row's net is never below 0: one impossible row deducted its excess from
+-- the other members' incomes and hid a finding standing on them (test_contract_assess8 AU04)
+create or replace temp macro hd_tax_deducted(tax_paid_yuan, income_yuan) as
+    case when tax_paid_yuan is not null then least(tax_paid_yuan, coalesce(income_yuan, 0)) end;
+
+-- what a securities account holds by one answer: 持仓市值 + 资金余额, an empty one adding nothing (listed as unknown,
+-- evidence_gaps.sql), both empty unknown.  Two answers of one account and 查询日期 are compared on it (the smaller
+-- counts, figures.sql): compared on the bare sum, an answer with one value empty was never the larger, and both
+-- were counted — one account's 30,000 and 100 of one day summed (test_contract_assess8 AU03)
+create or replace temp macro hd_securities_yuan(market_value_yuan, cash_balance_yuan) as
+    case when market_value_yuan is not null or cash_balance_yuan is not null
+        then coalesce(market_value_yuan, 0) + coalesce(cash_balance_yuan, 0) end;
+
 -- an answer of a bank, securities registry or insurer queried (查询日期) more than a month before the member signed the
--- authorization (授权日期): no query of this request (先授权后核对), an old balance, not weighed (figures.sql,
--- figure_lineage.sql, evidence_gaps.sql).  The contract sets no threshold: days off are a date written days off
+-- authorization (授权日期), or before the request (hd_authorization_bound): no query of this request (先授权后核对), an
+-- old balance, not weighed (figures.sql, figure_lineage.sql, evidence_gaps.sql).  The contract sets no threshold:
+-- days off are a date written days off
 create or replace temp macro hd_predates_authorization(query_date, authorization_date) as
     coalesce(query_date < (authorization_date - interval 1 month)::date, false);
 
--- the date an answer is weighed against (hd_predates_authorization): the member's 授权日期, or, left empty (an
--- authorization on file, 授权书编号, whose date is unknown: test_contract_traps6 TL18), the request date (委托日期):
--- the center queries for a request once it has it, so an answer queried more than a month before the request (the
--- same slack for a date written off) cannot be shown to be one of this request's queries — it would have been weighed
--- as current (test_contract_assess7 AS05).  (A signed date may follow the request: test_contract_traps6 TL17.)
+-- the date an answer is weighed against (hd_predates_authorization): the later of the member's 授权日期 and the request
+-- date (委托日期).  The center queries for a request once it has it and, authorized, not before (先授权后核对): an
+-- answer queried more than a month before the request (the same slack for a date written off) was made for an earlier
+-- request, even after the authorization — a balance of two years ago answered under the authorization a household
+-- signed when it applied, weighed at its re-check (动态复核) as current (test_contract_assess8 AU01); results serve the
+-- request they were made for and nothing else (policy.md).  The request date alone where the 授权日期 is left empty
+-- (test_contract_assess7 AS05); the 授权日期 where it follows the request (test_contract_traps6 TL17)
 create or replace temp macro hd_authorization_bound(authorization_date, request_date) as
-    coalesce(authorization_date, request_date);
+    greatest(authorization_date, request_date);
+
+-- why an answer is not this request's (hd_not_this_query), said to staff: before the authorization (the stronger
+-- reason, where the 授权日期 is known), its date unknown and before the request, or after it but before the request
+create or replace temp macro hd_stale_basis_zh(query_date, signed_date, request_date) as
+    case
+        when signed_date is null then '该成员的授权日期为空，查询日期 ' || strftime(query_date, '%Y-%m-%d') || ' 早于委托日期 '
+            || strftime(request_date, '%Y-%m-%d')
+        when hd_predates_authorization(query_date, signed_date) then '查询日期 ' || strftime(query_date, '%Y-%m-%d')
+            || ' 早于该成员的授权日期 ' || strftime(signed_date, '%Y-%m-%d')
+        else '查询日期 ' || strftime(query_date, '%Y-%m-%d') || ' 晚于授权日期 ' || strftime(signed_date, '%Y-%m-%d')
+            || '，但早于本次委托日期 ' || strftime(request_date, '%Y-%m-%d')
+    end;
+
+-- the short form of the same (figure_lineage.sql's exclusion_zh)
+create or replace temp macro hd_stale_exclusion_zh(query_date, signed_date, request_date) as
+    case
+        when signed_date is null then '授权日期为空，查询日期早于委托日期一个月以上，无法确认是授权后本次核对的查询结果，不计入'
+        when hd_predates_authorization(query_date, signed_date)
+            then '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入'
+        else '查询日期早于本次委托日期一个月以上，是此前的查询结果，不是本次核对的查询结果，不计入'
+    end;
 
 -- an answer of a bank, securities registry or insurer not shown to answer this request's query (先授权后核对; results
 -- serve the request they were made for): queried more than a month before the authorization (above), or of no query

@@ -621,7 +621,8 @@ answers as (
     where t.run_date = $run_date
     union all
     select l.request_id, l.member_id, l.source, l.is_pending, l.match_weight, t.record_id,
-        t.market_value_yuan + t.cash_balance_yuan, '持仓市值与资金余额', coalesce(t.securities_account, t.record_id), t.query_date
+        hd_securities_yuan(t.market_value_yuan, t.cash_balance_yuan), '持仓市值与资金余额',
+        coalesce(t.securities_account, t.record_id), t.query_date
     from stg_securities as t inner join value_links as l on l.record_id = t.record_id and l.source = 'securities'
     where t.run_date = $run_date
     union all
@@ -631,24 +632,26 @@ answers as (
     where t.run_date = $run_date and t.policy_status = '有效'
 ),
 
--- the date each member's answers are weighed against (hd_authorization_bound: the 授权日期, left empty the 委托日期)
+-- the date each member's answers are weighed against (hd_authorization_bound: the later of the 授权日期 and the 委托日期)
 signed_on as (
     select request_id, id_norm as member_id, hd_authorization_bound(min(authorization_date), min(request_date))
-        as authorization_date, min(authorization_date) is null as is_signed_date_unknown
+        as authorization_date, min(authorization_date) as signed_date, min(request_date) as request_date,
+        min(authorization_date) is null as is_signed_date_unknown
     from stg_requests where run_date = $run_date and id_norm is not null group by all
 ),
 
 -- an account whose latest answer was queried (查询日期) more than a month before the member signed the authorization
--- (授权日期, hd_predates_authorization): no query
--- of this request (先授权后核对; results serve the request they were made for), an old balance; figures.sql does not
--- count it, and what the account holds now is unknown
+-- (授权日期, hd_predates_authorization), or before the request (委托日期, hd_authorization_bound): no query of this
+-- request (先授权后核对; results serve the request they were made for), an old balance; figures.sql does not count it,
+-- and what the account holds now is unknown
 stale_answers as (
     select a.request_id, a.member_id, a.source, 'VALUE_UNKNOWN', a.record_id, null, null, null, null,
-        if(m.is_signed_date_unknown, '该成员的授权日期为空，', '') || '查询日期 ' || strftime(a.query_date, '%Y-%m-%d')
-            || if(m.is_signed_date_unknown, ' 早于委托日期 ', ' 早于该成员的授权日期 ') || strftime(m.authorization_date, '%Y-%m-%d')
+        hd_stale_basis_zh(a.query_date, m.signed_date, m.request_date)
             || if(m.is_signed_date_unknown, ' 一个月以上，无法确认是授权后本次核对的查询结果（', ' 一个月以上，不是本次核对的查询结果（')
             || a.value_zh || ' ' || coalesce(format('{:,.2f}', a.amount_yuan) || ' 元', '空') || '），未计入，该账户现有'
-            || a.value_zh || '未知；请' || if(m.is_signed_date_unknown, '委托机关补正授权日期，或', '') || '在授权后重新查询'
+            || a.value_zh || '未知；请' || if(m.is_signed_date_unknown, '委托机关补正授权日期，或', '')
+            || if(m.signed_date is null or hd_predates_authorization(a.query_date, m.signed_date), '在授权后重新查询',
+                  '为本次委托重新查询')
     from (select *, max(query_date) over (partition by request_id, member_id, source, account) as latest_date
           from answers where not is_pending) as a
     inner join signed_on as m on m.request_id = a.request_id and m.member_id = a.member_id
@@ -660,9 +663,7 @@ stale_answers as (
 -- either way).  Listed by pending_records where, confirmed, it creates a finding already
 pending_stale as (
     select a.request_id, a.member_id, a.source, 'UNCONFIRMED_LINK', a.record_id, null, null, max(a.match_weight), null,
-        '待人工确认的可能匹配记录：' || any_value(if(m.is_signed_date_unknown, '该成员的授权日期为空，', '') || '查询日期 '
-            || strftime(a.query_date, '%Y-%m-%d')
-            || if(m.is_signed_date_unknown, ' 早于委托日期 ', ' 早于该成员的授权日期 ') || strftime(m.authorization_date, '%Y-%m-%d')
+        '待人工确认的可能匹配记录：' || any_value(hd_stale_basis_zh(a.query_date, m.signed_date, m.request_date)
             || ' 一个月以上（' || a.value_zh || ' ' || coalesce(format('{:,.2f}', a.amount_yuan) || ' 元', '空')
             || '）；若确认，不是本次核对的查询结果，该账户现有' || a.value_zh || '未知，本户结论可能改变')
     from answers as a
@@ -720,6 +721,58 @@ conflicting_months as (
       and not list_contains(w.excluded_income_items, t.item)
 ),
 
+-- months missing inside a benefit's run (待遇, a counted scheme): a scheme pays a pension or an unemployment benefit
+-- monthly (sources.md: one row per person, scheme and month), so a month of the window without a row between two
+-- months the member's benefit of that scheme was delivered for is a month not delivered, not a month unpaid (absence of
+-- evidence is not evidence): its benefit is unknown, never 0 — figures.sql adds nothing for it, and a pension of 900
+-- delivered for 10 of 12 months was averaged to 750 under a standard of 800 (test_contract_assess8 AU02).  Months
+-- before the first or after the last delivered one are no hole (a benefit starts and ends).  The latest row is cited
+benefit_holes as (
+    select request_id, member_id, 'social_insurance', 'VALUE_UNKNOWN', last_record_id, null, null, null, null,
+        scheme || '待遇在计算期内 ' || strftime(first_month, '%Y-%m') || ' 至 ' || strftime(last_month, '%Y-%m')
+            || ' 按月发放，其中 ' || array_to_string(list_transform(missing, lambda m: strftime(m, '%Y-%m')), '、')
+            || ' 共 ' || len(missing) || ' 个月无记录，该月待遇未知，未计入（不按 0 计）；请向社保部门核实'
+    from (
+        select request_id, member_id, scheme, first_month, last_month, last_record_id,
+            list_filter(list_transform(generate_series(first_month::timestamp, last_month::timestamp, interval 1 month),
+                                       lambda m: m::date), lambda m: not list_contains(months, m)) as missing
+        from (
+            select b.request_id, b.member_id, b.scheme, min(b.period_month) as first_month,
+                max(b.period_month) as last_month, arg_max(b.record_id, (b.period_month, b.record_id)) as last_record_id,
+                list(distinct b.period_month) as months
+            from hd_benefit_rows($run_date) as b
+            inner join window_bounds as w on w.request_id = b.request_id
+            where not b.is_pending and b.period_month >= w.window_start and b.period_month < w.window_end
+              and not list_contains(w.excluded_income_items, b.scheme)
+            group by all
+        )
+    )
+    where len(missing) > 0
+),
+
+-- a policy one answer (保单号 and 查询日期, the policy's latest linked answer) gives both in force (有效) and ended
+-- (终止): which is right is unknown; figures.sql counts the smaller, ended, nothing — the in-force row is listed
+-- (test_contract_assess8 AU05: its cash value had been counted, a finding on a contradicted status)
+conflicting_policies as (
+    select l.request_id, l.member_id, 'insurance', 'VALUE_UNKNOWN', t.record_id, null, null, null, null,
+        '同一保单在同一查询日期 ' || strftime(t.query_date, '%Y-%m-%d')
+            || ' 交付了“有效”和“终止”两种保单状态，以哪个为准未知，按较小者计：现金价值 '
+            || coalesce(format('{:,.2f}', t.cash_value_yuan) || ' 元', '空') || '未计入；请向保险公司核实'
+    from stg_insurance as t
+    inner join value_links as l on l.record_id = t.record_id and l.source = 'insurance' and not l.is_pending
+    inner join signed_on as m on m.request_id = l.request_id and m.member_id = l.member_id
+    where t.run_date = $run_date and t.policy_status = '有效' and t.query_date is not null
+      and not hd_predates_authorization(t.query_date, m.authorization_date)
+      and exists (select 1 from stg_insurance as o
+          inner join value_links as ol on ol.record_id = o.record_id and ol.source = 'insurance' and not ol.is_pending
+          where o.run_date = $run_date and ol.request_id = l.request_id and ol.member_id = l.member_id
+            and o.policy_no = t.policy_no and o.query_date = t.query_date and o.policy_status = '终止')
+      and not exists (select 1 from stg_insurance as n
+          inner join value_links as nl on nl.record_id = n.record_id and nl.source = 'insurance' and not nl.is_pending
+          where n.run_date = $run_date and nl.request_id = l.request_id and nl.member_id = l.member_id
+            and n.policy_no = t.policy_no and n.query_date > t.query_date)
+),
+
 -- a vehicle whose rows contradict each other on whether it is a finding (正常 beside 注销, a price over the limit
 -- beside one under it): no finding is made of it (finding_candidates.sql), the row that would make one is listed
 conflicting_vehicles as (
@@ -774,6 +827,8 @@ gaps as (
     union all select * from value_unknown
     union all select * from conflicting_balances
     union all select * from conflicting_months
+    union all select * from benefit_holes
+    union all select * from conflicting_policies
     union all select * from conflicting_vehicles
     union all select * from conflicting_entities
     union all select * from stale_answers

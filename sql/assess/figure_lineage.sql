@@ -30,7 +30,7 @@ window_bounds as (
 -- (of one withholder's rows of one item and month saying different amounts the least counts: sql/assess/macros.sql)
 tax_rows as materialized (
     select request_id, member_id, 'tax' as source, record_id, income_item, period_month, income_yuan,
-        tax_paid_yuan, is_kept
+        hd_tax_deducted(tax_paid_yuan, income_yuan) as tax_paid_yuan, is_kept  -- as deducted (figures.sql)
     from hd_tax_rows($run_date) where not is_pending
 ),
 
@@ -106,10 +106,11 @@ income_rows as (
         on m.request_id = s.request_id and m.member_id = s.member_id and m.period_month = s.period_month
 ),
 
--- the date each member signed the authorization: an answer queried a month before it is not counted (figures.sql)
+-- the date each member signed the authorization and the request date: an answer queried a month before the later
+-- (hd_authorization_bound) is not counted (figures.sql)
 authorized_on as (
     select request_id, id_norm as member_id, hd_authorization_bound(min(authorization_date), min(request_date))
-        as authorization_date, min(authorization_date) is null as is_signed_date_unknown
+        as authorization_date, min(authorization_date) as signed_date, min(request_date) as request_date
     from stg_requests where run_date = $run_date and id_norm is not null
     group by all
 ),
@@ -121,8 +122,8 @@ asset_rows as (
         coalesce(b.query_date < max(b.query_date) over account or b.balance_yuan > min(b.balance_yuan) over answer,
                  false) or hd_not_this_query(b.query_date, au.authorization_date) as is_excluded,
         case when b.query_date < max(b.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
-             when hd_predates_authorization(b.query_date, au.authorization_date) then if(au.is_signed_date_unknown, '授权日期为空，查询日期早于委托日期一个月以上，无法确认是授权后本次核对的查询结果，不计入',
-                  '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入')
+             when hd_predates_authorization(b.query_date, au.authorization_date)
+                 then hd_stale_exclusion_zh(b.query_date, au.signed_date, au.request_date)
              when b.query_date is null then '无查询日期，无法确认是本次核对（授权后）的查询结果，不计入'
              when b.balance_yuan > min(b.balance_yuan) over answer
                  then '同一账户同一查询日期另有不同余额，以哪个为准未知，按较小者计入' end as exclusion_zh
@@ -135,16 +136,17 @@ asset_rows as (
                    b.account_type, b.query_date)
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '证券持仓市值+资金余额',
-        null, case when s.market_value_yuan is not null or s.cash_balance_yuan is not null
-                   then coalesce(s.market_value_yuan, 0) + coalesce(s.cash_balance_yuan, 0) end,
-        null, true, coalesce(s.query_date < max(s.query_date) over account or s.market_value_yuan + s.cash_balance_yuan
-                             > min(s.market_value_yuan + s.cash_balance_yuan) over answer, false)
+        null, hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan),
+        null, true, coalesce(s.query_date < max(s.query_date) over account
+                             or hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)
+                                 > min(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) over answer, false)
             or hd_not_this_query(s.query_date, au.authorization_date),
         case when s.query_date < max(s.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
-             when hd_predates_authorization(s.query_date, au.authorization_date) then if(au.is_signed_date_unknown, '授权日期为空，查询日期早于委托日期一个月以上，无法确认是授权后本次核对的查询结果，不计入',
-                  '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入')
+             when hd_predates_authorization(s.query_date, au.authorization_date)
+                 then hd_stale_exclusion_zh(s.query_date, au.signed_date, au.request_date)
              when s.query_date is null then '无查询日期，无法确认是本次核对（授权后）的查询结果，不计入'
-             when s.market_value_yuan + s.cash_balance_yuan > min(s.market_value_yuan + s.cash_balance_yuan) over answer
+             when hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)
+                 > min(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) over answer
                  then '同一账户同一查询日期另有不同数值，以哪个为准未知，按较小者计入' end
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
@@ -156,11 +158,14 @@ asset_rows as (
         '保险现金价值（' || coalesce(i.policy_status, '') || '）', null, i.cash_value_yuan, null, true,
         coalesce(i.policy_status <> '有效', true) or coalesce(i.query_date < max(i.query_date) over account
             or i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer, false)
+            or bool_or(i.policy_status = '终止') over answer
             or hd_not_this_query(i.query_date, au.authorization_date),
         case when i.query_date < max(i.query_date) over account then '同一保单另有更新的查询结果，以最新一次为准'
-             when hd_predates_authorization(i.query_date, au.authorization_date) then if(au.is_signed_date_unknown, '授权日期为空，查询日期早于委托日期一个月以上，无法确认是授权后本次核对的查询结果，不计入',
-                  '查询日期早于该成员的授权日期一个月以上，不是本次核对的查询结果，不计入')
+             when hd_predates_authorization(i.query_date, au.authorization_date)
+                 then hd_stale_exclusion_zh(i.query_date, au.signed_date, au.request_date)
              when coalesce(i.policy_status <> '有效', true) then '保单非有效，不计入'
+             when bool_or(i.policy_status = '终止') over answer
+                 then '同一保单同一查询日期另有“终止”的答复，保单状态以哪个为准未知，按较小者（终止）不计入'
              when i.query_date is null then '无查询日期，无法确认是本次核对（授权后）的查询结果，不计入'
              when i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer
                  then '同一保单同一查询日期另有不同现金价值，以哪个为准未知，按较小者计入' end

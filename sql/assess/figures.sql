@@ -36,7 +36,8 @@ window_bounds as (
 
 tax as (
     select t.request_id, t.member_id, t.is_confirmed, t.is_pending, t.income_item, t.period_month,
-        hd_exact(t.income_yuan) as income_yuan, hd_exact(t.tax_paid_yuan) as tax_paid_yuan
+        hd_exact(t.income_yuan) as income_yuan,
+        hd_exact(hd_tax_deducted(t.tax_paid_yuan, t.income_yuan)) as tax_paid_yuan  -- never above the income
     -- the linked rows (and those waiting for review); of one withholder's rows of one item and month saying
     -- different amounts, the least only (sql/assess/macros.sql)
     from hd_tax_rows($run_date) as t
@@ -207,15 +208,15 @@ income_total as (
     from income group by request_id
 ),
 
--- the date each member signed the authorization (授权日期; of two rows of one member the earlier).  An answer of a bank,
--- a securities registry or an insurer queried (查询日期) more than a month before it (hd_predates_authorization) was no
--- query of this request (先授权后核对; results
+-- the date each member signed the authorization (授权日期; of two rows of one member the earlier), or the request date
+-- (委托日期) where later (hd_authorization_bound).  An answer of a bank, a securities registry or an insurer queried
+-- (查询日期) more than a month before it (hd_predates_authorization) was no query of this request (先授权后核对; results
 -- serve the request they were made for and nothing else): an old balance, not the member's now.  It is not counted,
 -- and evidence_gaps.sql lists it (VALUE_UNKNOWN) where no later answer of the account was delivered.  Nor is an answer
 -- of no 查询日期 (hd_not_this_query): that it answers this request's query cannot be shown; it is listed as lacking it
 authorized_on as (
     select request_id, id_norm as member_id, hd_authorization_bound(min(authorization_date), min(request_date))
-        as authorization_date, min(authorization_date) is null as is_signed_date_unknown
+        as authorization_date
     from stg_requests where run_date = $run_date and id_norm is not null
     group by all
 ),
@@ -258,14 +259,16 @@ securities_accounts as (
         -- alone, as if every unconfirmed one were rejected, the latest confirmed answer does
         not coalesce(s.query_date < max(s.query_date) filter (where not l.is_pending) over account, false)
             and not (l.is_pending and bool_or(not l.is_pending) over account)
-            and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
-                s.market_value_yuan + s.cash_balance_yuan) filter (where not l.is_pending) over answer, false)
+            and not coalesce(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) > min(
+                hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) filter (where not l.is_pending)
+                over answer, false)
             and not hd_not_this_query(s.query_date, au.authorization_date) as is_counted,
         l.is_confirmed and not l.is_pending and not hd_not_this_query(s.query_date, au.authorization_date)
             and not coalesce(s.query_date < max(s.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
-            and not coalesce(s.market_value_yuan + s.cash_balance_yuan > min(
-                s.market_value_yuan + s.cash_balance_yuan) filter (where l.is_confirmed and not l.is_pending)
+            and not coalesce(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) > min(
+                hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) filter (
+                where l.is_confirmed and not l.is_pending)
                 over answer, false) as is_counted_if_rejected
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
@@ -282,12 +285,17 @@ insurance_policies as (
             and not (l.is_pending and bool_or(not l.is_pending) over account)
             and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (
                 where not l.is_pending and i.policy_status = '有效') over answer, false)
+            -- a policy one answer gives in force (有效) and ended (终止): which is right is unknown, and the smaller,
+            -- ended, counts nothing (evidence_gaps.sql lists it; test_contract_assess8 AU05)
+            and not coalesce(bool_or(i.policy_status = '终止') filter (where not l.is_pending) over answer, false)
             and not hd_not_this_query(i.query_date, au.authorization_date) as is_counted,
         l.is_confirmed and not l.is_pending and not hd_not_this_query(i.query_date, au.authorization_date)
             and not coalesce(i.query_date < max(i.query_date) filter (
             where l.is_confirmed and not l.is_pending) over account, false)
             and not coalesce(i.cash_value_yuan > min(i.cash_value_yuan) filter (
                 where l.is_confirmed and not l.is_pending and i.policy_status = '有效') over answer, false)
+            and not coalesce(bool_or(i.policy_status = '终止') filter (
+                where l.is_confirmed and not l.is_pending) over answer, false)
             as is_counted_if_rejected
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
     left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
