@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import pytest
 from contract_world import WINDOW, World, fresh_ids, new_id, outcomes, query, run_world
+from test_contract_assess7 import bank  # one 活期 account's answer
 from test_contract_traps10 import fill
 
 #: (request id, outcome, codes)
@@ -60,11 +61,6 @@ CASES: list[tuple[str, str, str]] = []
 
 def case(rid: str, outcome: str, codes: str) -> None:
     CASES.append((rid, outcome, codes))
-
-
-def bank(w: World, p: dict, balance: str, query_date: str, account: str | None = None) -> None:
-    w.add("bank", 机构名称="中国工商银行赣州分行", 户名=p["name"], 证件号码=p["id"],
-          账号=account or f"6222{len(w.rows['bank']):015d}", 账户类型="活期", 余额=balance, 查询日期=query_date)
 
 
 def signed(w: World, date: str = "2024-03-01") -> None:

@@ -9,12 +9,11 @@ Policy of the run (jiangxi_demo, 2026, 城市): financial assets at most 19,200 
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from contract_world import RUN, World, outcomes, query
 from test_contract_linkage2 import make_id
 from test_contract_links2 import bank, registration, request
+from test_contract_links5 import _urgent  # the urgent verification of one household of the run
 
 LI_MING = make_id("19950105", 961)   # LM01: 李明
 LI_MIN = make_id("19950105", 972)    # LM02: 李敏, born the same day in the same county
@@ -92,16 +91,6 @@ def lm_run(tmp_path_factory):
     ctx = RunContext.of(inbox, tmp_path_factory.mktemp("lm_work"), RUN)
     run(ctx)
     return world, ctx
-
-
-def _urgent(world, ctx, tmp_path, rid: str) -> dict:
-    from hedui.urgent import verify_household
-
-    answers = tmp_path / f"answers_{rid}"
-    for source in ("bank", "insurance", "securities"):
-        shutil.copytree(ctx.inbox / source / RUN, answers / source)
-    rows = [dict(r, 委托编号=f"{rid}U") for r in world.rows["requests"] if r["委托编号"] == rid]
-    return verify_household(ctx.workdir, rows, answers=answers, run_date=RUN)
 
 
 def test_LM00_every_household_has_the_outcome_the_contract_gives_it(lm_run):
