@@ -33,6 +33,7 @@ from hedui.web.security import (
     HeadAsGet,
     Sessions,
     Settings,
+    SlidingSession,
     csrf_ok,
     host_origin_middleware,
     load_secret,
@@ -60,10 +61,10 @@ class Forbidden(Exception):
 
 
 def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: bool = False,
-               trusted_proxies: list[str] | None = None) -> FastAPI:
+               trusted_proxies: list[str] | None = None, clock=None) -> FastAPI:
     workdir = Path(workdir).resolve()
     settings = Settings(workdir=workdir, allowed_hosts={h.lower() for h in allowed_hosts},
-                        secure_cookie=secure_cookie, secret=load_secret(workdir))
+                        secure_cookie=secure_cookie, secret=load_secret(workdir), clock=clock or time.time)
     sessions = Sessions(settings)
     devices = Devices(settings.secret, secure_cookie)
     env = _env()
@@ -72,6 +73,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     audit = AuditLog(default_log_path(workdir))
     app = FastAPI(title="hedui 核对工作台", docs_url=None, redoc_url=None, openapi_url=None)
     app.middleware("http")(host_origin_middleware(settings))
+    app.add_middleware(SlidingSession, sessions=sessions)  # any signed-in request restarts the idle time
     app.add_middleware(HeadAsGet)
     app.state.workdir = workdir
     app.state.audit = audit
@@ -82,8 +84,8 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         html = env.get_template(name).render(user=getattr(request.state, "user", None),
                                              csrf=session["csrf"] if session else "", path=request.url.path, **ctx)
         response = HTMLResponse(html, status_code=status_code)
-        if session:  # sliding idle expiry
-            sessions.set_cookie(response, session, request)
+        if session:  # sliding idle expiry (and SlidingSession for every other answer)
+            sessions.touch(response, session, request)
         return response
 
     app.state.render = render
@@ -96,6 +98,8 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
             raise _SignIn()
         request.state.session = session
         request.state.user = user
+        if user.must_change and request.url.path not in _WHILE_TEMPORARY:
+            raise _MustChange()  # a temporary password an admin set: replaced before any other page opens
         return user
 
     async def csrf_guard(request: Request, user: User = Depends(current_user)) -> User:
@@ -110,6 +114,16 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
 
     class _SignIn(Exception):
         pass
+
+    class _MustChange(Exception):
+        pass
+
+    @app.exception_handler(_MustChange)
+    async def _to_password(request: Request, exc):
+        if request.method in ("GET", "HEAD"):
+            return RedirectResponse("/password", status_code=303)
+        return render(request, "error.html", 403, title="请先修改密码",
+                      message="管理员已为您的账号重设了临时密码：请先在“修改密码”页设置您自己的新密码，本次提交未保存。")
 
     @app.exception_handler(_SignIn)
     async def _to_login(request: Request, exc):
@@ -280,6 +294,9 @@ def _allowed_methods(app: FastAPI, request: Request) -> str:
             methods |= set(getattr(route, "methods", None) or ())
     return ", ".join(sorted(methods - {"HEAD"}))
 
+
+#: the pages a user signed in with a temporary password (an admin's reset) can open before changing it
+_WHILE_TEMPORARY = {"/password", "/logout", "/login"}
 
 #: the longest address (path and query) a sign-in comes back to whole; a longer one comes back to its path
 NEXT_MAX = 2000
