@@ -190,3 +190,53 @@ def _sign_in_page(page, site, user: str, password: str) -> None:  # noqa: F811
     page.fill("#username", user)
     page.fill("#password", password)
     page.click("#signin")
+
+
+# -- found trying the staff pages as a hostile user ---------------------------------------------------------------
+
+
+def _raw(site, head: bytes) -> bytes:  # noqa: F811
+    """One request sent byte for byte (headers http.client would not send), the answer's head."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", site["port"]), timeout=30) as s:
+        s.sendall(head)
+        out = b""
+        while b"\r\n\r\n" not in out:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    return out.split(b"\r\n\r\n")[0]
+
+
+def test_wg04_a_request_with_two_host_headers_is_refused(site):  # noqa: F811
+    """WG04: a request with two Host headers, the first the workspace's own and the second another site's, was
+    answered as the workspace's (the allow-list read the first): a proxy or cache in front that keys on the last
+    would take the answer for the other site. RFC 9112 says such a request is answered 400; now it is, with the
+    Chinese refusal, in either order, and a request with one Host as before."""
+    c = sign_in(site, "wf_a")
+    host = site["host"].encode()
+    cookie = b"Cookie: hedui_session=" + c.cookie.encode() + b"\r\n"
+    for hosts in ((host, b"evil.example"), (b"evil.example", host), (host, host)):
+        head = _raw(site, b"GET / HTTP/1.1\r\n" + b"".join(b"Host: " + h + b"\r\n" for h in hosts) + cookie
+                    + b"Connection: close\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), (hosts, head[:200])
+    head = _raw(site, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n" + cookie + b"Connection: close\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head[:200]
+
+
+def test_wg05_a_trailing_slash_redirects_relative_never_to_plain_http(site):  # noqa: F811
+    """WG05: `/users/` or `/review/?date=…` (an address typed or pasted with a trailing slash) was redirected by
+    Starlette to an absolute address built from the request as the server saw it: behind a TLS proxy started
+    without --trusted-proxy, `https://…/users/` went to `http://…/users` (plain HTTP, a port the proxy may not
+    serve). Now the redirect is relative (the browser keeps the scheme and host it used), with the query; an address
+    that is no page without its slash is "未找到", and `//other.site/` never redirects off the site."""
+    c = sign_in(site, "wf_a")
+    for path, location in (("/users/", "/users"), (f"/review/?date={RUN}", f"/review?date={RUN}"),
+                           (f"/h/{RUN}/WF01//", f"/h/{RUN}/WF01")):
+        status, headers, _ = c.get(path)
+        assert status == 307 and headers["location"] == location, (path, status, headers.get("location"))
+    for path in ("//evil.example/", "/nothing-here/", "/\\evil.example/"):
+        status, headers, body = c.get(path)
+        assert status == 404 and "location" not in headers and "未找到" in body.decode(), (path, status)

@@ -76,6 +76,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     app.add_middleware(SlidingSession, sessions=sessions)  # any signed-in request restarts the idle time
     app.add_middleware(HeadAsGet)
     app.state.workdir = workdir
+    app.router.redirect_slashes = False  # its redirect was absolute, built from the request: see _without_trailing_slash
     app.state.audit = audit
     app.state.env = env
 
@@ -165,6 +166,8 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         message = str(exc.detail)
         if message.isascii():  # Starlette's own words (a form field over 1 MB, too many fields, Not Found ...)
             message = _STARLETTE_ZH.get(exc.status_code, "请求无法处理：请从工作台页面上的链接和按钮进入。")
+        if exc.status_code == 404 and (slashless := _without_trailing_slash(app, request)):
+            return RedirectResponse(slashless, status_code=307)
         response = render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "出错了"),
                           message=mask_free_text(message))  # a page asked for by an ID number does not echo it
         if exc.status_code == 405:  # the Allow header a 405 must carry (RFC 9110): every route's of this path
@@ -293,6 +296,25 @@ def _allowed_methods(app: FastAPI, request: Request) -> str:
         if match != Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
     return ", ".join(sorted(methods - {"HEAD"}))
+
+
+def _without_trailing_slash(app: FastAPI, request: Request) -> str | None:
+    """A page's address typed or linked with a trailing slash (`/users/`): the address without it, relative, for a
+    redirect; None when that is no page either. Starlette's own redirect was absolute, built from the request as the
+    server saw it: behind a TLS proxy (without --trusted-proxy) `https://…/users/` went to `http://…/users`, plain
+    HTTP, a port the proxy may not even serve."""
+    from starlette.routing import Match
+
+    path = request.url.path
+    if request.method not in ("GET", "HEAD") or len(path) < 2 or not path.endswith("/"):
+        return None
+    bare = path.rstrip("/")
+    if _safe_next(bare) != bare:  # "//evil.com/": never a redirect elsewhere
+        return None
+    if not any(route.matches({**request.scope, "path": bare})[0] == Match.FULL for route in app.router.routes):
+        return None
+    query = request.url.query
+    return quote(bare, safe="/") + (f"?{query}" if query else "")
 
 
 #: the pages a user signed in with a temporary password (an admin's reset) can open before changing it

@@ -259,7 +259,9 @@ def host_origin_middleware(settings: Settings):
 
 def _refusal(request: Request, settings: Settings) -> PlainTextResponse | None:
     host = (request.headers.get("host") or "").lower()
-    if host not in settings.allowed_hosts:
+    # two Host headers (RFC 9112 3.2: answered 400): the workspace read the first, a proxy or cache in front of it
+    # may key on the last, so a request could be checked as one site and taken for another
+    if host not in settings.allowed_hosts or len(request.headers.getlist("host")) != 1:
         return PlainTextResponse("请求的主机名不在本系统允许的列表中（请使用管理员公布的地址访问）", status_code=400)
     if request.method not in ("GET", "HEAD"):
         origin = request.headers.get("origin")
