@@ -191,6 +191,22 @@ def set_password(workdir, username: str, password: str, must_change: bool = Fals
 _TEMP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
 
 
+#: how long an admin's temporary password opens the account: handed over the same day, it is no lasting secret (a
+#: note left on a desk, a message in a chat) — not used in time, the admin resets it again
+TEMPORARY_DAYS = 3
+
+
+def temporary_expired(user: User, now: dt.datetime | None = None) -> bool:
+    """True when the user's password is an admin's temporary one set more than TEMPORARY_DAYS ago."""
+    if not user.must_change:
+        return False
+    try:
+        set_at = dt.datetime.fromisoformat(user.changed_at)
+    except ValueError:
+        return True
+    return (now or dt.datetime.now(dt.UTC)) - set_at > dt.timedelta(days=TEMPORARY_DAYS)
+
+
 def temporary_password(username: str = "") -> str:
     """A random one-time password (14 letters and digits, about 80 bits) an admin hands over."""
     while True:

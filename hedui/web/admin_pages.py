@@ -75,7 +75,8 @@ def register(app: FastAPI) -> None:
         audit.append(actor=user.username, action="account", subject=f"重设账号 {target.username} 的密码（临时密码）",
                      details={"via": "web", "must_change": True, "sessions_ended": True,
                               "failures_cleared": cleared})
-        return render(request, "reset_password.html", target=target, temporary=temporary)
+        return render(request, "reset_password.html", target=target, temporary=temporary,
+                      days=accounts.TEMPORARY_DAYS)
 
     @app.post("/users/{username}/{action}")
     def toggle(request: Request, username: str, action: str, user: User = post_dep):

@@ -211,6 +211,11 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
             return render(request, "login.html", 429, next=_safe_next(next),
                           error="登录失败次数过多，请 15 分钟后再试（当天失败过多时须到次日），或请本辖区的管理员解除登录限制。")
         user = accounts.authenticate(workdir, username, password)
+        if user and accounts.temporary_expired(user):  # counted as a failed attempt: it opens nothing
+            audit.append(actor="（未登录）", action="sign_in_failed", subject=f"登录失败：用户 {user.username} 的临时密码已过期",
+                         details={"client": client})
+            return render(request, "login.html", 401, next=_safe_next(next),
+                          error=f"临时密码已过期（管理员重设后 {accounts.TEMPORARY_DAYS} 天内有效）：请联系本辖区的管理员重新重设密码。")
         if not user:
             _failed_sign_in(username, client)  # at most the limits' worth: a refused guess is not written
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
