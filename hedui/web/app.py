@@ -316,7 +316,10 @@ def _without_trailing_slash(app: FastAPI, request: Request) -> str | None:
     bare = path.rstrip("/")
     if _safe_next(bare) != bare:  # "//evil.com/": never a redirect elsewhere
         return None
-    if not any(route.matches({**request.scope, "path": bare})[0] == Match.FULL for route in app.router.routes):
+    def page(p: str) -> bool:
+        return any(route.matches({**request.scope, "path": p})[0] == Match.FULL for route in app.router.routes)
+
+    if page(path) or not page(bare):  # a page's own "未找到" (a Data Docs file that is not there) stays one
         return None
     query = request.url.query
     return quote(bare, safe="/") + (f"?{query}" if query else "")
