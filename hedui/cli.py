@@ -257,7 +257,7 @@ def cmd_users(args) -> int:
     if args.action == "list":
         print("用户名\t姓名\t角色\t辖区\t状态")
         for u in accounts.list_users(workdir):
-            print(f"{u.username}\t{_terminal_safe(u.display_name)}\t{u.role_zh}\t{','.join(u.regions)}\t{'已停用' if u.disabled else '启用'}")
+            print(f"{u.username}\t{_terminal_safe(u.display_name)}\t{u.role_zh}\t{','.join(u.regions)}\t{'已停用' if u.disabled else '启用（待修改临时密码）' if u.must_change else '启用'}")
         return 0
     if not args.username:
         raise HeduiError("请指定用户名")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class User:
     regions: tuple[str, ...]
     disabled: bool = False
     changed_at: str = ""  # a password change or a disabling ends the sessions signed in before it
+    must_change: bool = False  # the password is a temporary one an admin set: changed before anything else
 
     @property
     def role_zh(self) -> str:
@@ -88,6 +90,12 @@ def connect(workdir: Path | str) -> sqlite3.Connection:
         create table if not exists login_known (key text primary key, at real not null);
         create index if not exists login_failures_key on login_failures(key, at);
     """)
+    if "must_change" not in {r[1] for r in con.execute("pragma table_info(users)")}:  # a file made before it
+        try:
+            con.execute("alter table users add column must_change integer not null default 0")
+        except sqlite3.OperationalError as exc:  # another process added it first
+            if "duplicate column" not in str(exc):
+                raise
     return con
 
 
@@ -156,7 +164,8 @@ def add_user(workdir, username: str, password: str, role: str, regions: list[str
         if taken:
             raise AccountError(f"用户 {taken[0]} 已存在{'' if taken[0] == username else '（用户名不区分大小写）'}："
                                "修改密码请用 hedui users passwd")
-        con.execute("insert into users values (?, ?, ?, ?, ?, 0, ?, ?)",
+        con.execute("insert into users (username, display_name, role, regions, password_hash, disabled, created_at, "
+                    "changed_at) values (?, ?, ?, ?, ?, 0, ?, ?)",
                     [username, display_name or username, role, ",".join(regs), _hasher.hash(password), _now(),
                      _changed_now()])
     finally:
@@ -164,16 +173,49 @@ def add_user(workdir, username: str, password: str, role: str, regions: list[str
     return User(username, display_name or username, role, regs)
 
 
-def set_password(workdir, username: str, password: str) -> None:
+def set_password(workdir, username: str, password: str, must_change: bool = False) -> None:
+    """A new password; every session signed in before it ends. `must_change`: a temporary password an admin set,
+    which its user must replace at the next sign-in before any other page opens (`temporary_password`)."""
     check_password(password, username)
     con = connect(workdir)
     try:
-        n = con.execute("update users set password_hash = ?, changed_at = ? where username = ?",
-                        [_hasher.hash(password), _changed_now(), username]).rowcount
+        n = con.execute("update users set password_hash = ?, changed_at = ?, must_change = ? where username = ?",
+                        [_hasher.hash(password), _changed_now(), int(must_change), username]).rowcount
     finally:
         con.close()
     if not n:
         raise AccountError(f"没有用户 {username}")
+
+
+#: a temporary password's letters: none that reads as another (0/O, 1/l/I) when read out or copied by hand
+_TEMP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
+
+
+#: how long an admin's temporary password opens the account: handed over the same day, it is no lasting secret (a
+#: note left on a desk, a message in a chat) — not used in time, the admin resets it again
+TEMPORARY_DAYS = 3
+
+
+def temporary_expired(user: User, now: dt.datetime | None = None) -> bool:
+    """True when the user's password is an admin's temporary one set more than TEMPORARY_DAYS ago."""
+    if not user.must_change:
+        return False
+    try:
+        set_at = dt.datetime.fromisoformat(user.changed_at)
+    except ValueError:
+        return True
+    return (now or dt.datetime.now(dt.UTC)) - set_at > dt.timedelta(days=TEMPORARY_DAYS)
+
+
+def temporary_password(username: str = "") -> str:
+    """A random one-time password (14 letters and digits, about 80 bits) an admin hands over."""
+    while True:
+        password = "".join(secrets.choice(_TEMP_ALPHABET) for _ in range(14))
+        try:
+            check_password(password, username)
+            return password
+        except AccountError:
+            continue
 
 
 def set_disabled(workdir, username: str, disabled: bool = True) -> None:
@@ -188,7 +230,8 @@ def set_disabled(workdir, username: str, disabled: bool = True) -> None:
 
 
 def _user(row) -> User:
-    return User(row[0], row[1], row[2], tuple(r for r in row[3].split(",") if r), bool(row[5]), row[7])
+    return User(row[0], row[1], row[2], tuple(r for r in row[3].split(",") if r), bool(row[5]), row[7],
+                bool(row[8]) if len(row) > 8 else False)
 
 
 def get_user(workdir, username: str) -> User | None:

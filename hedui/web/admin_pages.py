@@ -1,5 +1,6 @@
-"""Account management for 管理员: list, open, disable and enable accounts within the admin's regions; and every
-user's own password (修改密码), which ends the user's sessions elsewhere."""
+"""Account management for 管理员: list, open, disable and enable accounts within the admin's regions, reset another
+account's password (a temporary one, changed at the next sign-in); and every user's own password (修改密码), which
+ends the user's sessions elsewhere."""
 
 from __future__ import annotations
 
@@ -55,6 +56,28 @@ def register(app: FastAPI) -> None:
                      details={"role": role, "regions": codes})
         return RedirectResponse("/users", status_code=303)
 
+    @app.post("/users/{username}/reset-password", response_class=HTMLResponse)
+    def reset_password(request: Request, username: str, user: User = post_dep):
+        """An admin resets another account's password (a clerk who forgot hers): a random temporary password,
+        shown on this answer once and kept nowhere in clear (not in the audit log, not in an address), which the
+        user must replace at her next sign-in before any other page opens; every session of the account ends, and
+        the limits her wrong guesses set are cleared (the admin vouches for her). The admin's own password is
+        changed on 修改密码, with the current one."""
+        _admin(user)
+        target = accounts.get_user(workdir, username)
+        if not target or not _within(user, target.regions):
+            raise HTTPException(404, "未找到该账号")
+        if target.username == user.username:
+            raise HTTPException(400, "不能在这里重设自己的密码：请用页面上方的“修改密码”（须输入当前密码）。")
+        temporary = accounts.temporary_password(target.username)
+        accounts.set_password(workdir, target.username, temporary, must_change=True)  # its sessions end here
+        cleared = accounts.unlock(workdir, target.username)
+        audit.append(actor=user.username, action="account", subject=f"重设账号 {target.username} 的密码（临时密码）",
+                     details={"via": "web", "must_change": True, "sessions_ended": True,
+                              "failures_cleared": cleared})
+        return render(request, "reset_password.html", target=target, temporary=temporary,
+                      days=accounts.TEMPORARY_DAYS)
+
     @app.post("/users/{username}/{action}")
     def toggle(request: Request, username: str, action: str, user: User = post_dep):
         _admin(user)
@@ -76,7 +99,8 @@ def register(app: FastAPI) -> None:
 
     @app.get("/password", response_class=HTMLResponse)
     def password_page(request: Request, user: User = user_dep):
-        return render(request, "password.html", done=request.query_params.get("done") == "1")
+        return render(request, "password.html", done=request.query_params.get("done") == "1",
+                      must=user.must_change)
 
     @app.post("/password")
     def change_password(request: Request, current: str = Form(""), new: str = Form(""), again: str = Form(""),

@@ -33,6 +33,7 @@ from hedui.web.security import (
     HeadAsGet,
     Sessions,
     Settings,
+    SlidingSession,
     csrf_ok,
     host_origin_middleware,
     load_secret,
@@ -60,10 +61,10 @@ class Forbidden(Exception):
 
 
 def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: bool = False,
-               trusted_proxies: list[str] | None = None) -> FastAPI:
+               trusted_proxies: list[str] | None = None, clock=None) -> FastAPI:
     workdir = Path(workdir).resolve()
     settings = Settings(workdir=workdir, allowed_hosts={h.lower() for h in allowed_hosts},
-                        secure_cookie=secure_cookie, secret=load_secret(workdir))
+                        secure_cookie=secure_cookie, secret=load_secret(workdir), clock=clock or time.time)
     sessions = Sessions(settings)
     devices = Devices(settings.secret, secure_cookie)
     env = _env()
@@ -72,8 +73,10 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     audit = AuditLog(default_log_path(workdir))
     app = FastAPI(title="hedui 核对工作台", docs_url=None, redoc_url=None, openapi_url=None)
     app.middleware("http")(host_origin_middleware(settings))
+    app.add_middleware(SlidingSession, sessions=sessions)  # any signed-in request restarts the idle time
     app.add_middleware(HeadAsGet)
     app.state.workdir = workdir
+    app.router.redirect_slashes = False  # its redirect was absolute, built from the request: see _without_trailing_slash
     app.state.audit = audit
     app.state.env = env
 
@@ -82,8 +85,8 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         html = env.get_template(name).render(user=getattr(request.state, "user", None),
                                              csrf=session["csrf"] if session else "", path=request.url.path, **ctx)
         response = HTMLResponse(html, status_code=status_code)
-        if session:  # sliding idle expiry
-            sessions.set_cookie(response, session, request)
+        if session:  # sliding idle expiry (and SlidingSession for every other answer)
+            sessions.touch(response, session, request)
         return response
 
     app.state.render = render
@@ -96,6 +99,8 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
             raise _SignIn()
         request.state.session = session
         request.state.user = user
+        if user.must_change and request.url.path not in _WHILE_TEMPORARY:
+            raise _MustChange()  # a temporary password an admin set: replaced before any other page opens
         return user
 
     async def csrf_guard(request: Request, user: User = Depends(current_user)) -> User:
@@ -110,6 +115,16 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
 
     class _SignIn(Exception):
         pass
+
+    class _MustChange(Exception):
+        pass
+
+    @app.exception_handler(_MustChange)
+    async def _to_password(request: Request, exc):
+        if request.method in ("GET", "HEAD"):
+            return RedirectResponse("/password", status_code=303)
+        return render(request, "error.html", 403, title="请先修改密码",
+                      message="管理员已为您的账号重设了临时密码：请先在“修改密码”页设置您自己的新密码，本次提交未保存。")
 
     @app.exception_handler(_SignIn)
     async def _to_login(request: Request, exc):
@@ -151,6 +166,8 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         message = str(exc.detail)
         if message.isascii():  # Starlette's own words (a form field over 1 MB, too many fields, Not Found ...)
             message = _STARLETTE_ZH.get(exc.status_code, "请求无法处理：请从工作台页面上的链接和按钮进入。")
+        if exc.status_code == 404 and (slashless := _without_trailing_slash(app, request)):
+            return RedirectResponse(slashless, status_code=307)
         response = render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "出错了"),
                           message=mask_free_text(message))  # a page asked for by an ID number does not echo it
         if exc.status_code == 405:  # the Allow header a 405 must carry (RFC 9110): every route's of this path
@@ -194,6 +211,11 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
             return render(request, "login.html", 429, next=_safe_next(next),
                           error="登录失败次数过多，请 15 分钟后再试（当天失败过多时须到次日），或请本辖区的管理员解除登录限制。")
         user = accounts.authenticate(workdir, username, password)
+        if user and accounts.temporary_expired(user):  # counted as a failed attempt: it opens nothing
+            audit.append(actor="（未登录）", action="sign_in_failed", subject=f"登录失败：用户 {user.username} 的临时密码已过期",
+                         details={"client": client})
+            return render(request, "login.html", 401, next=_safe_next(next),
+                          error=f"临时密码已过期（管理员重设后 {accounts.TEMPORARY_DAYS} 天内有效）：请联系本辖区的管理员重新重设密码。")
         if not user:
             _failed_sign_in(username, client)  # at most the limits' worth: a refused guess is not written
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")
@@ -280,6 +302,31 @@ def _allowed_methods(app: FastAPI, request: Request) -> str:
             methods |= set(getattr(route, "methods", None) or ())
     return ", ".join(sorted(methods - {"HEAD"}))
 
+
+def _without_trailing_slash(app: FastAPI, request: Request) -> str | None:
+    """A page's address typed or linked with a trailing slash (`/users/`): the address without it, relative, for a
+    redirect; None when that is no page either. Starlette's own redirect was absolute, built from the request as the
+    server saw it: behind a TLS proxy (without --trusted-proxy) `https://…/users/` went to `http://…/users`, plain
+    HTTP, a port the proxy may not even serve."""
+    from starlette.routing import Match
+
+    path = request.url.path
+    if request.method not in ("GET", "HEAD") or len(path) < 2 or not path.endswith("/"):
+        return None
+    bare = path.rstrip("/")
+    if _safe_next(bare) != bare:  # "//evil.com/": never a redirect elsewhere
+        return None
+    def page(p: str) -> bool:
+        return any(route.matches({**request.scope, "path": p})[0] == Match.FULL for route in app.router.routes)
+
+    if page(path) or not page(bare):  # a page's own "未找到" (a Data Docs file that is not there) stays one
+        return None
+    query = request.url.query
+    return quote(bare, safe="/") + (f"?{query}" if query else "")
+
+
+#: the pages a user signed in with a temporary password (an admin's reset) can open before changing it
+_WHILE_TEMPORARY = {"/password", "/logout", "/login"}
 
 #: the longest address (path and query) a sign-in comes back to whole; a longer one comes back to its path
 NEXT_MAX = 2000

@@ -6,11 +6,12 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
@@ -40,6 +41,7 @@ class Settings:
     idle_seconds: int = IDLE_SECONDS
     absolute_seconds: int = ABSOLUTE_SECONDS
     secret: bytes = field(default=b"", repr=False)
+    clock: Callable[[], float] = time.time  # the sessions' clock (a test sets its own)
 
     def origins(self) -> set[str]:
         return {f"{scheme}://{h}" for h in self.allowed_hosts for scheme in ("http", "https")}
@@ -48,14 +50,20 @@ class Settings:
 class Sessions:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.signer = URLSafeTimedSerializer(settings.secret, salt="hedui-staff-session")
+        clock = settings.clock
+
+        class _Signer(TimestampSigner):  # signed and checked for idleness on the settings' clock
+            def get_timestamp(self) -> int:
+                return int(clock())
+
+        self.signer = URLSafeTimedSerializer(settings.secret, salt="hedui-staff-session", signer=_Signer)
         # behind TLS the cookie is `__Host-` prefixed: a browser takes it only from this host, over HTTPS, for path
         # /, so a sibling host of the domain (another county's site, any *.gov.cn) cannot toss in a session of its
         # own (its user's, signed in here) under the plain name for staff to work in unknowingly
         self.cookie = HOST_COOKIE if settings.secure_cookie else COOKIE
 
     def new(self, username: str, changed_at: str = "") -> dict:
-        now = int(time.time())
+        now = int(self.settings.clock())
         return {"u": username, "sid": secrets.token_urlsafe(16), "csrf": secrets.token_urlsafe(32), "iat": now,
                 "pw": changed_at}
 
@@ -70,7 +78,7 @@ class Sessions:
         except (SignatureExpired, BadSignature):
             return None
         if (not isinstance(data, dict) or not isinstance(data.get("sid"), str)
-                or time.time() - data.get("iat", 0) > self.settings.absolute_seconds):
+                or self.settings.clock() - data.get("iat", 0) > self.settings.absolute_seconds):
             return None
         return data
 
@@ -84,9 +92,54 @@ class Sessions:
         response.set_cookie(self.cookie, self.dump(data), max_age=self.settings.idle_seconds, httponly=True,
                             samesite="strict", secure=secure(self.settings, request), path="/")
 
+    def touch(self, response, data: dict, request: Request) -> None:
+        """The session's idle time starts again: a person made this request. A browser's prefetch (no one opened
+        the page yet) leaves it as it was."""
+        if not prefetch(request.headers):
+            self.set_cookie(response, data, request)
+
     def clear(self, response, request: Request | None = None) -> None:
         response.delete_cookie(self.cookie, path="/", httponly=True, samesite="strict",
                                secure=secure(self.settings, request))
+
+
+def prefetch(headers) -> bool:
+    """True for a request the browser made ahead of a person (a link prefetched or prerendered)."""
+    purpose = (headers.get("sec-purpose") or headers.get("purpose") or headers.get("x-moz") or "").lower()
+    return "prefetch" in purpose or "prerender" in purpose
+
+
+class SlidingSession:
+    """Every answer to a signed-in request carries the session's cookie signed anew, so the 30 idle minutes start
+    again: a file download (a report's PDF, an export), a redirect after a form (a decision, an objection) and
+    a Data Docs page counted as no activity, and staff working through downloads were signed out mid-work. Only
+    pages rendered from templates renewed it. An answer that sets or clears the cookie itself (sign-in, sign-out,
+    a password change) is left as it is. (The workspace has no background polling: its pages run no scripts and
+    do not refresh themselves, so every request is one a person made; a browser's prefetch is not.)"""
+
+    def __init__(self, app, sessions: Sessions):
+        self.app, self.sessions = app, sessions
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        from starlette.datastructures import MutableHeaders
+        from starlette.responses import Response
+
+        async def with_cookie(message):
+            if message["type"] == "http.response.start":
+                session = (scope.get("state") or {}).get("session")
+                headers = MutableHeaders(scope=message)
+                sets = any(v.startswith(self.sessions.cookie + "=") for v in headers.getlist("set-cookie"))
+                if session and not sets:
+                    request = Request(scope)
+                    carrier = Response()
+                    self.sessions.touch(carrier, session, request)
+                    for value in carrier.headers.getlist("set-cookie"):
+                        headers.append("set-cookie", value)
+            await send(message)
+
+        await self.app(scope, receive, with_cookie)
 
 
 def secure(settings: Settings, request: Request | None) -> bool:
@@ -206,7 +259,9 @@ def host_origin_middleware(settings: Settings):
 
 def _refusal(request: Request, settings: Settings) -> PlainTextResponse | None:
     host = (request.headers.get("host") or "").lower()
-    if host not in settings.allowed_hosts:
+    # two Host headers (RFC 9112 3.2: answered 400): the workspace read the first, a proxy or cache in front of it
+    # may key on the last, so a request could be checked as one site and taken for another
+    if host not in settings.allowed_hosts or len(request.headers.getlist("host")) != 1:
         return PlainTextResponse("请求的主机名不在本系统允许的列表中（请使用管理员公布的地址访问）", status_code=400)
     if request.method not in ("GET", "HEAD"):
         origin = request.headers.get("origin")
