@@ -64,6 +64,8 @@ _TITLE_FOREIGN = re.compile(r"(?:单位|币种|币别|货币)(?:[:：]|为|是)?
                             r"(美元|美金|港元|港币|澳门元|澳元|欧元|日元|英镑|外币|usd|hkd|eur|jpy|gbp)", re.IGNORECASE)
 #: traditional forms of the characters a unit is written with (單位：萬元, 人民幣)
 _TRADITIONAL = str.maketrans("萬單幣", "万单币")
+#: the marks of a required column in an import template (NFKC folds ＊ to *): never part of the column's name
+_REQUIRED_MARKS = "*★☆※"
 WAN = 10000.0
 #: the units a map's ``unit`` may name, as scales
 UNITS = {"元": 1.0, "万元": WAN}
@@ -161,12 +163,14 @@ class HeaderMatch:
 
 
 def header_key(header: object) -> tuple[str, str]:
-    """``(key, unit)`` of a header: NFKC, no whitespace, casefolded, a bracketed unit split off."""
+    """``(key, unit)`` of a header: NFKC, no whitespace, casefolded, a bracketed unit split off, the variant 帐 as 账
+    (帐号, 帐户余额: the older writing of the same word, still in many systems' exports) and the marks an import
+    template puts on a required column (``*证件号码``, ``证件号码★``) dropped."""
     s = _WS.sub("", unicodedata.normalize("NFKC", str(header or ""))).replace("\ufeff", "").strip("\"'")
-    s = s.casefold().translate(_TRADITIONAL)  # 余额（萬元）: the traditional 万 scales as 万
+    s = s.casefold().translate(_TRADITIONAL).replace("帐", "账").strip(_REQUIRED_MARKS)  # 余额（萬元）: 万 scales
     m = _UNIT.match(s)
     if m and m.group(1):
-        return m.group(1), m.group(2)
+        return m.group(1).strip(_REQUIRED_MARKS), m.group(2)
     return s, ""
 
 
