@@ -63,7 +63,7 @@ _TITLE_UNIT = re.compile(r"单位(?:[:：]|为|是)?[:：(\[【]?(亿元|千万�
 _TITLE_FOREIGN = re.compile(r"(?:单位|币种|币别|货币)(?:[:：]|为|是)?[:：(\[【]?(?:亿|千万|百万|万|千)?"
                             r"(美元|美金|港元|港币|澳门元|澳元|欧元|日元|英镑|外币|usd|hkd|eur|jpy|gbp)", re.IGNORECASE)
 #: traditional forms of the characters a unit is written with (單位：萬元, 人民幣)
-_TRADITIONAL = str.maketrans("萬單幣", "万单币")
+TRADITIONAL = _TRADITIONAL = str.maketrans("萬單幣", "万单币")
 #: the marks of a required column in an import template (NFKC folds ＊ to *): never part of the column's name
 _REQUIRED_MARKS = "*★☆※"
 WAN = 10000.0
@@ -244,6 +244,11 @@ class SourceMap:
         if _YUAN.search(unit):
             return spec, 1.0
         return spec, spec.default_scale
+
+    def names_unit(self, header: object) -> bool:
+        """The header names its amount's unit (``余额（万元）``, ``余额万元``), not the map's default."""
+        key, unit = header_key(header)
+        return bool(unit) or (self._lookup.get(key) is None and _TRAILING_UNIT.match(key) is not None)
 
     def lookalike(self, header: object) -> tuple[ColumnSpec, str] | None:
         """The column ``header`` looks like but is not (``可用余额``: ``余额``) and why (Chinese), else None."""

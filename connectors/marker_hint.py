@@ -116,7 +116,7 @@ def counted_extras(fm: FileManifest, headered: bool = True) -> str:
         if fm.header_row > 1:
             parts.append(("表头及其上方的标题行", fm.header_row))
     for label, n in (("合计行", fm.summary_rows), ("表尾行（制表人、审核人等）", fm.footer_rows),
-                     ("重复的表头行", fm.header_rows)):
+                     ("表头下的单位行、字段名行或重复的表头", fm.header_rows)):
         if n:
             parts.append((label, n))
     found: list[list[str]] = []

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.above_header import records_above
+from connectors.header_lines import grouped_header
 from connectors.maps import SourceMap
 from connectors.raw import HEADER_SEARCH_ROWS, find_header, positional_names
 
@@ -100,7 +101,7 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     titles, idx = df.slice(first, idx).rows(), idx + first
     header = ["" if v is None else str(v) for v in df.row(idx)]
     above = records_above(titles, first + 1, smap, header)
-    header, idx = _grouped_header(path, sheet, smap, df, header, idx)  # 余额 merged over 活期 | 定期: one header
+    header, idx = grouped_header(merged_ranges, path, sheet, smap, df, header, idx)  # 余额 over 活期 | 定期
     header = smap.with_title_unit(df.slice(first, idx - first).rows(), header)  # 单位：万元 in a title row
     while header and header[-1].strip() == "":
         header.pop()
@@ -254,45 +255,6 @@ def merged_ranges(path: Path) -> set[tuple[int, int, int, int]]:
                                int(m.group(4)) - 1, _column_index(m.group(3))))
             tail = block[-256:]
     return found
-
-
-def _grouped_header(path: Path, sheet, smap: SourceMap, df: pl.DataFrame, header: list[str],
-                    idx: int) -> tuple[list[str], int]:
-    """A header of two rows: a group's name merged across its columns (``余额`` over ``活期`` | ``定期``, ``所属期``
-    over ``起`` | ``止``) with their own names on the row below, every other column's name merged down over both rows
-    (or the lower cell empty).  ``(header, index of its last row)``: each grouped column named by its own name where
-    the map knows it (``账户信息`` over ``账号``), else by the two joined as the map knows them (``活期余额``,
-    ``所属期起``), else its own name after the group's; anything else is ``(header, idx)`` unchanged.
-
-    Read as one header row (the upper), the lower row was a data row: the marker's count was one short and the
-    file incomplete, saying only the two counts, or a sub-column's values (定期) were read as the group's twin."""
-    if idx + 1 >= df.height or not any(a.strip() and a == b for a, b in zip(header, header[1:], strict=False)):
-        return header, idx  # no name repeated by a merge across columns: no group
-    position = {info.absolute_index: i for i, info in enumerate(sheet.available_columns())}
-    groups = [(position[c0], position[c1]) for r0, c0, r1, c1 in merged_ranges(path)
-              if r0 == r1 == idx and c1 > c0 and c0 in position and c1 in position]
-    if not groups:
-        return header, idx
-    grouped = {j for a, b in groups for j in range(a, b + 1)}
-    below = ["" if v is None else str(v).strip() for v in df.row(idx + 1)]
-    named = []
-    for j, h in enumerate(header):
-        sub = below[j] if j < len(below) else ""
-        if j not in grouped:
-            if sub and sub != h.strip():  # a value under a column of one row: a data row
-                return header, idx
-            named.append(h)
-            continue
-        if not sub or sub == h.strip():  # a grouped column without its own name: no two-row header
-            return header, idx
-        joined = [sub, f"{sub}{h.strip()}", f"{h.strip()}{sub}"]
-        known = [n for n in joined if smap.lookup(n)[0] is not None or smap.match_headers([n]).parts
-                 or smap.match_headers([n]).periods]
-        named.append(known[0] if known else f"{h.strip()}{sub}")
-    two = smap.match_headers(named)
-    if two.score + len(two.parts) + len(two.periods) < smap.match_headers(header).score:  # names no more columns
-        return header, idx
-    return named, idx + 1
 
 
 def _fill_merged(path: Path, sheet, df: pl.DataFrame) -> pl.DataFrame:
