@@ -68,7 +68,7 @@ _LOOKED_AT = 5  # lines under the header looked at for the first non-empty one
 
 def _unit_cells(smap: SourceMap, header: list[str], row: dict) -> dict[int, str] | None:
     """``{column index: unit}`` of a line whose every filled cell is a unit under an amount column (an amount's unit)
-    or a number column (an area's), at least one under an amount; else None."""
+    or a number column (an area's), one at least; else None."""
     units: dict[int, str] = {}
     for i, h in enumerate(header):
         value = row.get(f"f{i}")
@@ -80,7 +80,7 @@ def _unit_cells(smap: SourceMap, header: list[str], row: dict) -> dict[int, str]
         if m is None or spec is None or spec.type != ("number" if m.group(1) in _AREA else "amount"):
             return None
         units[i] = m.group(1)
-    return units if any(u not in _AREA for u in units.values()) else None
+    return units or None
 
 
 def unit_line(table, smap: SourceMap, fm: FileManifest):
