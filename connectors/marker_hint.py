@@ -157,7 +157,7 @@ def mismatch_reason(path: Path, fm: FileManifest, name: str) -> str | None:
                 shown = "、".join(f"“{shown_name(s)}”（{n}行）" for s, n in sheets[:3])
                 return (f"{said}（只读第一个工作表）：工作簿中另有工作表{shown}，数据似乎接续在其中；"
                         "请部门把全部数据放在第一个工作表后重新交付该文件及其完成标记")
-        if what := counted_extras(fm):
+        if fm.complete and (what := counted_extras(fm)):  # a file failed already (no header…): that reason first
             return counted_extras_reason(said, fm, what, "补齐后重新交付该文件及其完成标记")
     except Exception:  # a hint only: the file is incomplete whatever this finds
         return None
