@@ -131,7 +131,7 @@ def counted_extras(fm: FileManifest, headered: bool = True) -> str:
 def counted_extras_reason(said: str, fm: FileManifest, what: str, redeliver: str) -> str:
     """The reason for a marker that seems to count ``what`` (:func:`counted_extras`) besides the data rows."""
     return (f"{said}：多出的{fm.marker_count - fm.rows_read}行恰为{what}的行数，完成标记似乎把{what}也计入了"
-            f"（按约定只计数据行，不含表头和合计行）；行数不符时无法确定是否还缺了数据行，文件未采用；请部门核对："
+            f"（按约定只计数据行，表头、合计行、表尾等都不计）；行数不符时无法确定是否还缺了数据行，文件未采用；请部门核对："
             f"确有{fm.rows_read}行数据的，把完成标记改写为“{fm.rows_read}”后重新交付；缺了数据行的，{redeliver}")
 
 

@@ -145,7 +145,7 @@ def test_TE05_a_marker_counting_the_header_or_the_total_row_says_so_and_the_file
     n = int(marker) - 2
     assert manifest.files[0].problems[-1] == (
         f"b.{fmt}的完成标记写明{int(marker)}行，实际读到2行：多出的{n}行恰为{what}的行数，完成标记似乎把{what}也计入了"
-        f"（按约定只计数据行，不含表头和合计行）；{_SAID}")
+        f"（按约定只计数据行，表头、合计行、表尾等都不计）；{_SAID}")
 
 
 def test_TE05b_a_count_off_by_no_such_lines_keeps_the_plain_message_and_the_right_count_delivers(tmp_path):
@@ -167,7 +167,7 @@ def test_TE06_an_exchange_tables_count_of_its_total_row_too_says_so(tmp_path):
     _check_ok(fm, "bank", "bank_ok", RUN, [3])
     assert not fm.complete and fm.problems == [
         f"完成标记表bank_ok写明{RUN}有3行，实际读到2行：多出的1行恰为合计行的行数，完成标记似乎把合计行也计入了（按约定只计数据"
-        "行，不含表头和合计行）；行数不符时无法确定是否还缺了数据行，文件未采用；请部门核对：确有2行数据的，把完成标记行的行数改写"
+        "行，表头、合计行、表尾等都不计）；行数不符时无法确定是否还缺了数据行，文件未采用；请部门核对：确有2行数据的，把完成标记行的行数改写"
         "为“2”后重新交付；缺了数据行的，补齐后重新写入该日期的数据及完成标记行"]
     fm = FileManifest(file_name="bank@x", format="sql", rows_read=2, summary_rows=1)
     _check_ok(fm, "bank", "bank_ok", RUN, [4])
