@@ -1,16 +1,12 @@
 """File-drop deliveries: ``<inbox>/<source>/<YYYYMMDD>/`` → raw Parquet + manifest.
 
-Every data file of the folder (``.csv`` comma or tab, ``.xlsx`` first sheet,
-``.parquet``) is read into one raw Parquet file (docs/internals.md).  Files
-are read in name order.  A file is complete only when ``<file>.ok`` stands
-beside it and its count equals the data rows read; the source is
-``missing`` when there is no folder or no data file, ``incomplete`` when any
-file is incomplete or of a format that cannot be read, else ``delivered``.
-OS litter and documents beside the data are listed, not read, and do not
-count against the delivery (:mod:`connectors.litter` says which and why).
-Rows are never dropped: undecodable bytes and wrong field counts become rows
-with a ``read_error``; only blank lines, title rows, the header and 合计
-rows are not data.
+Every data file of the folder (``.csv`` comma or tab, ``.xlsx`` first sheet, ``.parquet``) is read into one raw
+Parquet file (docs/internals.md).  Files are read in name order.  A file is complete only when ``<file>.ok`` stands
+beside it and its count equals the data rows read; the source is ``missing`` when there is no folder or no data file,
+``incomplete`` when any file is incomplete or of a format that cannot be read, else ``delivered``.  OS litter and
+documents beside the data are listed, not read, and do not count against the delivery (:mod:`connectors.litter` says
+which and why).  Rows are never dropped: undecodable bytes and wrong field counts become rows with a ``read_error``;
+only blank lines, title rows, the header (and its lines of units or field codes) and 合计 rows are not data.
 """
 
 from __future__ import annotations
@@ -23,6 +19,7 @@ import stat
 from pathlib import Path
 
 from connectors.above_header import records_above, records_above_problem, reordered_header_problem
+from connectors.header_lines import unit_line
 from connectors.headerless import headerless, record_headerless
 from connectors.limits import (
     MAX_COLUMNS,
@@ -170,6 +167,7 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
         fm.fail(f"{name}的表头有{len(table.header)}列，超过上限{MAX_COLUMNS}列，文件无法使用；请部门按约定表头重新导出")
         return
     fm.header_row = table.header_row
+    table = unit_line(table, smap, fm)  # 万元 under 余额: part of the header, no data row
     if table.above:  # records skipped as title rows: two exports pasted into one file
         fm.fail(records_above_problem(name, table.above, table.header_row or 0, table.pasted))
     if no_header := table.header_row is not None and headerless(smap, table.header):  # a data row taken for it
@@ -180,7 +178,8 @@ def _write_table(table: Table, smap: SourceMap, writer: RawWriter, fm: FileManif
     others: list[OtherColumns] = []  # a second header naming other columns (connectors.second_header)
     for k, batch in enumerate(table.batches):
         if k == 0 and table.header_row is not None and not no_header:  # ORG_NAME, ID_NO… under the header: no row
-            batch, fm.header_rows = without_code_line(batch, table.header)
+            batch, code_line = without_code_line(batch, table.header)
+            fm.header_rows += code_line
         if not others and table.header_row is not None and not no_header:
             others += other_column_headers(batch, table.header, match, smap, fields_of)
         counts = writer.write(batch, match, fm.file_name)

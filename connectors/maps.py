@@ -10,7 +10,9 @@ no value (``无``, ``/``…), staged as empty, and for enums, ``synonyms``: fine
 for one of the ``values`` (``儿媳`` for ``其他``, ``孙子`` for ``孙子女``), staged as that value, and for amounts,
 ``parts``: the headers of columns a department splits the amount into (``活期余额``, ``定期余额`` for ``余额``), read
 by :mod:`connectors.amount_columns`, and for months, ``starts`` and ``ends``: the headers of a period given as two
-columns (``所属期起``, ``所属期止``), read as one period (``2026-03-01至2026-03-31``: its month, where both ends fall in it).
+columns (``所属期起``, ``所属期止``), read as one period (``2026-03-01至2026-03-31``: its month, where both ends fall in it),
+and ``lookalikes``: headers that look like the column but name another value (``可用余额`` beside ``余额``), each with why
+in Chinese: never read as the column, and the file's problems say why rather than inviting an alias.
 
 Header matching ignores whitespace, full-width/half-width differences, case
 and a unit in brackets or at the end (``注册资本（万元）``, ``注册资本万元`` and
@@ -61,7 +63,9 @@ _TITLE_UNIT = re.compile(r"单位(?:[:：]|为|是)?[:：(\[【]?(亿元|千万�
 _TITLE_FOREIGN = re.compile(r"(?:单位|币种|币别|货币)(?:[:：]|为|是)?[:：(\[【]?(?:亿|千万|百万|万|千)?"
                             r"(美元|美金|港元|港币|澳门元|澳元|欧元|日元|英镑|外币|usd|hkd|eur|jpy|gbp)", re.IGNORECASE)
 #: traditional forms of the characters a unit is written with (單位：萬元, 人民幣)
-_TRADITIONAL = str.maketrans("萬單幣", "万单币")
+TRADITIONAL = _TRADITIONAL = str.maketrans("萬單幣", "万单币")
+#: the marks of a required column in an import template (NFKC folds ＊ to *): never part of the column's name
+_REQUIRED_MARKS = "*★☆※"
 WAN = 10000.0
 #: the units a map's ``unit`` may name, as scales
 UNITS = {"元": 1.0, "万元": WAN}
@@ -115,6 +119,7 @@ class ColumnSpec:
     parts: tuple[str, ...] = ()
     starts: tuple[str, ...] = ()  # a month's period given as two columns (所属期起, 所属期止): their headers
     ends: tuple[str, ...] = ()
+    lookalikes: tuple[tuple[str, str], ...] = ()  # (header, why it is not this column, Chinese)
 
     @property
     def default_scale(self) -> float:
@@ -158,12 +163,14 @@ class HeaderMatch:
 
 
 def header_key(header: object) -> tuple[str, str]:
-    """``(key, unit)`` of a header: NFKC, no whitespace, casefolded, a bracketed unit split off."""
+    """``(key, unit)`` of a header: NFKC, no whitespace, casefolded, a bracketed unit split off, the variant 帐 as 账
+    (帐号, 帐户余额: the older writing of the same word, still in many systems' exports) and the marks an import
+    template puts on a required column (``*证件号码``, ``证件号码★``) dropped."""
     s = _WS.sub("", unicodedata.normalize("NFKC", str(header or ""))).replace("\ufeff", "").strip("\"'")
-    s = s.casefold().translate(_TRADITIONAL)  # 余额（萬元）: the traditional 万 scales as 万
+    s = s.casefold().translate(_TRADITIONAL).replace("帐", "账").strip(_REQUIRED_MARKS)  # 余额（萬元）: 万 scales
     m = _UNIT.match(s)
     if m and m.group(1):
-        return m.group(1), m.group(2)
+        return m.group(1).strip(_REQUIRED_MARKS), m.group(2)
     return s, ""
 
 
@@ -177,6 +184,7 @@ class SourceMap:
     _lookup: dict[str, ColumnSpec] = field(default_factory=dict, repr=False, compare=False)
     _parts: dict[str, ColumnSpec] = field(default_factory=dict, repr=False, compare=False)
     _ends: dict[str, tuple[ColumnSpec, bool]] = field(default_factory=dict, repr=False, compare=False)
+    _lookalikes: dict[str, tuple[ColumnSpec, str]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         lookup: dict[str, ColumnSpec] = {}
@@ -187,6 +195,8 @@ class SourceMap:
         object.__setattr__(self, "_parts", {header_key(h)[0]: spec for spec in self.columns for h in spec.parts})
         object.__setattr__(self, "_ends", {header_key(h)[0]: (spec, h in spec.starts) for spec in self.columns
                                            for h in (*spec.starts, *spec.ends)})
+        object.__setattr__(self, "_lookalikes", {header_key(h)[0]: (spec, why) for spec in self.columns
+                                                 for h, why in spec.lookalikes})
 
     @property
     def canonical_columns(self) -> list[str]:
@@ -234,6 +244,19 @@ class SourceMap:
         if _YUAN.search(unit):
             return spec, 1.0
         return spec, spec.default_scale
+
+    def names_unit(self, header: object) -> bool:
+        """The header names its amount's unit (``余额（万元）``, ``余额万元``), not the map's default."""
+        key, unit = header_key(header)
+        return bool(unit) or (self._lookup.get(key) is None and _TRAILING_UNIT.match(key) is not None)
+
+    def lookalike(self, header: object) -> tuple[ColumnSpec, str] | None:
+        """The column ``header`` looks like but is not (``可用余额``: ``余额``) and why (Chinese), else None."""
+        key, _ = header_key(header)
+        found = self._lookalikes.get(key)
+        if found is None and (m := _TRAILING_UNIT.match(key)):
+            found = self._lookalikes.get(m.group(1))
+        return found
 
     def with_title_unit(self, title_rows: list[list[object]], header: list[str]) -> list[str]:
         """``header`` with the unit a title row above it states (``单位：万元``, ``金额单位：元``) written after
@@ -314,6 +337,7 @@ def _parse(data: object, path: Path) -> SourceMap:
                 parts=tuple(str(h) for h in c.get("parts") or ()),
                 starts=tuple(str(h) for h in c.get("starts") or ()),
                 ends=tuple(str(h) for h in c.get("ends") or ()),
+                lookalikes=tuple((str(k), str(v)) for k, v in (c.get("lookalikes") or {}).items()),
             )
         except (KeyError, TypeError) as exc:
             raise MapError(f"表头映射文件{path}第{i}列缺少 header/column/type：{c!r}") from exc

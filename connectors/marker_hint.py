@@ -14,13 +14,18 @@ fix rather than only that something is off:
 - an XLSX read with more rows than its marker counts whose sheet hides rows (an AutoFilter left on, rows hidden by
   hand): the hidden rows, by sheet and Excel row number.  Hidden rows are delivered cells and are read like any
   other (nothing is lost, a marker counting them delivers the file); a marker that counts only the rows in view
-  leaves open whether the department meant to deliver the others, so the file stays incomplete.
+  leaves open whether the department meant to deliver the others, so the file stays incomplete;
+- a marker counting more than the data rows by exactly the lines that are no data (the header, the title rows above
+  it, a 合计 row, footer rows, a repeated header): the marker likely counted them.  Likely only: the counts still
+  differ, so the file is not staged (a data row may be missing as well); the department is told what it seems to
+  have counted and what the marker must say (:func:`counted_extras`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import zipfile
 from pathlib import Path
 
@@ -97,6 +102,39 @@ def hidden_rows_reason(path: Path, fm: FileManifest, said: str) -> str | None:
             "并显示全部行，删去不应交付的行，按全部数据行数写完成标记后重新交付该文件及其完成标记")
 
 
+def counted_extras(fm: FileManifest, headered: bool = True) -> str:
+    """What the marker seems to have counted besides the data rows (``表头行``, ``合计行``, ``表头行或合计行``…) where
+    the marker exceeds the rows read by exactly such lines (every way they add up to it, at most three); '' when none
+    does.
+    ``headered``: the rows were read under a header line (a file; a table delivery has none)."""
+    diff = (fm.marker_count or 0) - fm.rows_read
+    if diff <= 0:
+        return ""
+    parts: list[tuple[str, int]] = []
+    if headered and fm.header_row:
+        parts.append(("表头行", 1))
+        if fm.header_row > 1:
+            parts.append(("表头及其上方的标题行", fm.header_row))
+    for label, n in (("合计行", fm.summary_rows), ("表尾行（制表人、审核人等）", fm.footer_rows),
+                     ("表头下的单位行、字段名行或重复的表头", fm.header_rows)):
+        if n:
+            parts.append((label, n))
+    found: list[list[str]] = []
+    for size in range(1, len(parts) + 1):
+        for combo in itertools.combinations(parts, size):
+            labels = [label for label, _ in combo]
+            if sum(n for _, n in combo) == diff and not {"表头行", "表头及其上方的标题行"} <= set(labels):
+                found.append(labels)
+    return "或".join("和".join(labels) for labels in found[:3])
+
+
+def counted_extras_reason(said: str, fm: FileManifest, what: str, redeliver: str) -> str:
+    """The reason for a marker that seems to count ``what`` (:func:`counted_extras`) besides the data rows."""
+    return (f"{said}：多出的{fm.marker_count - fm.rows_read}行恰为{what}的行数，完成标记似乎把{what}也计入了"
+            f"（按约定只计数据行，表头、合计行、表尾等都不计）；行数不符时无法确定是否还缺了数据行，文件未采用；请部门核对："
+            f"确有{fm.rows_read}行数据的，把完成标记改写为“{fm.rows_read}”后重新交付；缺了数据行的，{redeliver}")
+
+
 def mismatch_reason(path: Path, fm: FileManifest, name: str) -> str | None:
     """The problem to report for a file whose marker count differs from the rows read, when the file shows why."""
     if fm.marker_count is None or fm.marker_count == fm.rows_read:
@@ -119,6 +157,8 @@ def mismatch_reason(path: Path, fm: FileManifest, name: str) -> str | None:
                 shown = "、".join(f"“{shown_name(s)}”（{n}行）" for s, n in sheets[:3])
                 return (f"{said}（只读第一个工作表）：工作簿中另有工作表{shown}，数据似乎接续在其中；"
                         "请部门把全部数据放在第一个工作表后重新交付该文件及其完成标记")
+        if fm.complete and (what := counted_extras(fm)):  # a file failed already (no header…): that reason first
+            return counted_extras_reason(said, fm, what, "补齐后重新交付该文件及其完成标记")
     except Exception:  # a hint only: the file is incomplete whatever this finds
         return None
     return None

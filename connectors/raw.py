@@ -134,6 +134,10 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
         optional = [h for h in optional if smap.lookup(h)[0].column not in summed]
         for column in sorted(summed):
             shown = "、".join(shown_name(h) for _, c, _, h in match.parts if c == column)
+            if column not in match.scales and shown.count("、") == 0:  # 存款余额 alone: the balance itself
+                fm.problems.append(f"{name}没有“{smap.spec(column).header}”列，按“{shown}”列读作"
+                                   f"“{smap.spec(column).header}”（为空的行未知）")
+                continue
             fm.problems.append(f"{name}的“{smap.spec(column).header}”分列为{shown}：“{smap.spec(column).header}”为空的行"
                                "取各分列之和（任一分列为空则未知），小于各分列之和的行隔离待查")
     if optional:
@@ -144,10 +148,15 @@ def record_header_problems(fm: FileManifest, smap: SourceMap, header: list[str])
         shown = "、".join(dict.fromkeys(f"“{smap.spec(c).header}”" for _, c, _ in match.twins))
         fm.problems.append(f"{name}的表头中{shown}出现不止一次：读第一列，它为空时读后一列；"
                            "两列都有值而不同的行隔离待查；请部门删去重复的列")
-    if match.extra:
-        shown = "、".join(shown_name(h) for h in match.extra[:10])
-        if len(match.extra) > 10:
-            shown += f"等{len(match.extra)}列"
+    alike = [(h, found) for h in match.extra[:100] if (found := smap.lookalike(h)) is not None]
+    for h, (spec, why) in alike:  # 可用余额 is no 余额: say so, never invite an alias
+        fm.problems.append(f"{name}的列“{shown_name(h)}”不是“{spec.header}”：{why}，不能当作“{spec.header}”读取，已忽略"
+                           + ("" if spec.column in match.scales else f"；请部门按约定交付“{spec.header}”列后重新交付"))
+    extra = [h for h in match.extra if smap.lookalike(h) is None]
+    if extra:
+        shown = "、".join(shown_name(h) for h in extra[:10])
+        if len(extra) > 10:
+            shown += f"等{len(extra)}列"
         fm.extra_headers = [shown_name(h) for h in match.extra[:100]]
         fm.problems.append(
             f"{name}有映射中没有的列：{shown}，已忽略；"

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.above_header import records_above
+from connectors.header_lines import grouped_header
 from connectors.maps import SourceMap
 from connectors.raw import HEADER_SEARCH_ROWS, find_header, positional_names
 
@@ -100,6 +101,7 @@ def read_xlsx(path: Path, smap: SourceMap) -> Table:
     titles, idx = df.slice(first, idx).rows(), idx + first
     header = ["" if v is None else str(v) for v in df.row(idx)]
     above = records_above(titles, first + 1, smap, header)
+    header, idx = grouped_header(merged_ranges, path, sheet, smap, df, header, idx)  # 余额 over 活期 | 定期
     header = smap.with_title_unit(df.slice(first, idx - first).rows(), header)  # 单位：万元 in a title row
     while header and header[-1].strip() == "":
         header.pop()

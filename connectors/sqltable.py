@@ -29,6 +29,7 @@ import polars as pl
 from connectors.limits import InputLimits
 from connectors.manifest import MISSING, DeliveryManifest, FileManifest, parse_count
 from connectors.maps import SourceMap
+from connectors.marker_hint import counted_extras, counted_extras_reason
 from connectors.raw import RawWriter, positional_names, record_header_problems
 from connectors.sheets import DEPARTMENTS_TIME_ZONE
 
@@ -258,6 +259,11 @@ def _check_ok(fm: FileManifest, table: str, ok: str, delivery_date: str, counts)
         return
     fm.marker_count = numbers[-1]
     written = "、".join(str(n) for n in sorted(set(numbers)))
+    if fm.complete and len(set(numbers)) == 1 and (what := counted_extras(fm, headered=False)):  # a 合计 row counted
+        fm.fail(counted_extras_reason(f"完成标记表{ok}写明{delivery_date}有{written}行，实际读到{fm.rows_read}行", fm, what,
+                                      "补齐后重新写入该日期的数据及完成标记行")
+                .replace("把完成标记改写为", "把完成标记行的行数改写为"))
+        return
     fm.fail(f"完成标记表{ok}写明{delivery_date}有{written}行，实际读到{fm.rows_read}行，交付可能不完整，请部门核对后重新写入该日期的数据及完成标记行")
 
 

@@ -201,10 +201,10 @@ def test_missing_marker_makes_the_source_incomplete(inbox, tmp_path):
 
 
 def test_marker_count_that_differs_makes_the_source_incomplete(inbox, tmp_path):
-    write_csv(folder(inbox), "ps.csv", PS_HEADER, [ps_row(1), ps_row(2)], marker=3)
+    write_csv(folder(inbox), "ps.csv", PS_HEADER, [ps_row(1), ps_row(2)], marker=4)  # 3: the header (traps23 TE05)
     manifest, _ = read(inbox, "public_security", tmp_path)
     assert manifest.status == "incomplete"
-    assert manifest.files[0].problems == ["ps.csv的完成标记写明3行，实际读到2行，文件可能不完整，请部门核对后重新交付该文件及其完成标记"]
+    assert manifest.files[0].problems == ["ps.csv的完成标记写明4行，实际读到2行，文件可能不完整，请部门核对后重新交付该文件及其完成标记"]
     assert "交付不完整" in manifest.message_zh
 
 
@@ -327,12 +327,12 @@ def test_missing_optional_and_extra_columns_are_recorded(inbox, tmp_path):
 
 
 def test_a_renamed_id_header_makes_the_file_unusable(inbox, tmp_path):
-    header = ["身份证号码" if h == "公民身份号码" else h for h in PS_HEADER]
+    header = ["人员编号" if h == "公民身份号码" else h for h in PS_HEADER]  # 身份证号码 is the ID column (traps23 TE09)
     write_csv(folder(inbox), "ps.csv", header, [ps_row(1)])
     manifest, _ = read(inbox, "public_security", tmp_path)
     f = manifest.files[0]
     assert manifest.status == "incomplete"
-    assert f.missing_headers == ["公民身份号码"] and f.extra_headers == ["身份证号码"]
+    assert f.missing_headers == ["公民身份号码"] and f.extra_headers == ["人员编号"]
     assert "ps.csv缺少必需列：公民身份号码" in f.problems[0]
 
 
