@@ -87,7 +87,7 @@ _BIRTH_YEARS = range(1800, 2100)
 
 def clean_id(raw: object) -> str:
     """The ID as delivered, without whitespace, width, case, dashes or other marks between digit groups (``/ . _ |
-    、`` …, when what is left has an ID's shape) and Excel artefacts (an apostrophe, ``="…"``, the ``.0`` a float
+    、`` …, and a check character ``×`` for ``X``, when what is left has an ID's shape) and Excel artefacts (an apostrophe, ``="…"``, the ``.0`` a float
     column writes after a 15-digit legacy ID); may be empty."""
     if raw is None:
         return ""
@@ -97,7 +97,8 @@ def clean_id(raw: object) -> str:
     s = _LEADING_QUOTES.sub("", s).upper()
     if m := _FLOAT15.fullmatch(s):
         return m.group(1)
-    if _GROUPED.fullmatch(s) and _ID_SHAPE.fullmatch(t := _GROUP_SEPS.sub("", s)):
+    u = s[:-1] + "X" if s.endswith("\u00d7") else s  # the check character X typed as the sign × (an IME's x)
+    if _GROUPED.fullmatch(u) and _ID_SHAPE.fullmatch(t := _GROUP_SEPS.sub("", u)):
         return t
     return s
 

@@ -171,18 +171,19 @@ def _bank(ctx, rid: str) -> tuple[list[tuple], list[tuple]]:
 
 @pytest.mark.parametrize("sep", ["/", ".", "、", "|", "_", "\\", "／", "：", ",", "，", "。", "·", " / "])
 def test_LO01_an_id_written_with_marks_between_its_groups_is_that_id(sep):
-    """LO01 (the values): 110105/19491231/002X and its like (`/ . 、 | _ \\ ： ，` … between the groups) are the ID, in
-    Python and in the SQL twin staging runs; a value that is no ID's shape keeps its marks (3601/02, 3.60102E+17)."""
+    """LO01 (the values): 110105/19491231/002X and its like (`/ . 、 | _ \\ ： ，` … between the groups, and the check
+    character typed as the sign `×`) are the ID, in Python and in the SQL twin staging runs; a value that is no ID's
+    shape keeps its marks (3601/02, 3.60102E+17)."""
     import duckdb
 
     from hedui import db
     from matching.idnum import normalize_id
 
     valid, legacy = "11010519491231002X", "110105491231002"
-    raws = [grouped(valid, sep), grouped(valid.lower(), sep), sep.join((legacy[:6], legacy[6:12], legacy[12:])),
-            "3601" + sep + "02", "3.60102E+17", "360702800101001.0"]
-    want = [(valid, "valid"), (valid, "valid"), (valid, "converted_15"), (None, "malformed"), (None, "scientific"),
-            ("360702198001010016", "converted_15")]
+    raws = [grouped(valid, sep), grouped(valid.lower(), sep), grouped(valid[:17] + "×", sep),
+            sep.join((legacy[:6], legacy[6:12], legacy[12:])), "3601" + sep + "02", "3.60102E+17", "360702800101001.0"]
+    want = [(valid, "valid")] * 3 + [(valid, "converted_15"), (None, "malformed"), (None, "scientific"),
+                                     ("360702198001010016", "converted_15")]
     assert [normalize_id(r) for r in raws] == want
     con = duckdb.connect()
     con.sql(db.sql_text("macros.sql"))
