@@ -78,6 +78,8 @@ _FLOAT15 = re.compile(r"([0-9]{15})\.0+")
 _GROUP_SEPS = re.compile("[/\\\\.,_|:;\u3001\u3002\uff0c\u00b7]+")
 _GROUPED = re.compile("[0-9][0-9X/\\\\.,_|:;\u3001\u3002\uff0c\u00b7]*[0-9X]")
 _ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]|[0-9]{15}")
+#: what may stand before a check character × read as X: a digit, or a `*` of a masked ID (360702********123×)
+_CHECK_BEFORE = frozenset("0123456789*")
 _LEADING_QUOTES = re.compile("^['\u2018\u2019`]+")
 _SCIENTIFIC = re.compile(r"[0-9]+(?:\.[0-9]+)?E[+-]?[0-9]+")
 _ID18 = re.compile(r"[0-9]{17}[0-9X]")
@@ -87,7 +89,8 @@ _BIRTH_YEARS = range(1800, 2100)
 
 def clean_id(raw: object) -> str:
     """The ID as delivered, without whitespace, width, case, dashes or other marks between digit groups (``/ . _ |
-    、`` …, and a check character ``×`` for ``X``, when what is left has an ID's shape) and Excel artefacts (an apostrophe, ``="…"``, the ``.0`` a float
+    、`` …, when what is left has an ID's shape; a check character ``×`` after a digit or ``*`` is ``X``) and Excel
+    artefacts (an apostrophe, ``="…"``, the ``.0`` a float
     column writes after a 15-digit legacy ID); may be empty."""
     if raw is None:
         return ""
@@ -97,8 +100,9 @@ def clean_id(raw: object) -> str:
     s = _LEADING_QUOTES.sub("", s).upper()
     if m := _FLOAT15.fullmatch(s):
         return m.group(1)
-    u = s[:-1] + "X" if s.endswith("\u00d7") else s  # the check character X typed as the sign × (an IME's x)
-    if _GROUPED.fullmatch(u) and _ID_SHAPE.fullmatch(t := _GROUP_SEPS.sub("", u)):
+    if s[-2:-1] in _CHECK_BEFORE and s.endswith("\u00d7"):  # the check character X typed as the sign × (an IME's x)
+        s = s[:-1] + "X"
+    if _GROUPED.fullmatch(s) and _ID_SHAPE.fullmatch(t := _GROUP_SEPS.sub("", s)):
         return t
     return s
 
