@@ -73,6 +73,13 @@ _EXCEL_TEXT = re.compile(r'="(.*)"')
 _DASHES = re.compile("[-\u2010-\u2015\u2212]+")
 #: a legacy 15-digit ID as a float column writes it (360702800101001.0): exact below 2**53, the digits are the ID
 _FLOAT15 = re.compile(r"([0-9]{15})\.0+")
+#: other marks a clerk puts between an ID's digit groups (110101/19900101/1234, 110101.1990.0101.1234, 、 _ | …):
+#: removed only when what is left is an ID's shape (18 or 15 characters), so a value that is no ID stays as it was
+_GROUP_SEPS = re.compile("[/\\\\.,_|:;\u3001\u3002\uff0c\u00b7]+")
+_GROUPED = re.compile("[0-9][0-9X/\\\\.,_|:;\u3001\u3002\uff0c\u00b7]*[0-9X]")
+_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]|[0-9]{15}")
+#: what may stand before a check character × read as X: a digit, or a `*` of a masked ID (360702********123×)
+_CHECK_BEFORE = frozenset("0123456789*")
 _LEADING_QUOTES = re.compile("^['\u2018\u2019`]+")
 _SCIENTIFIC = re.compile(r"[0-9]+(?:\.[0-9]+)?E[+-]?[0-9]+")
 _ID18 = re.compile(r"[0-9]{17}[0-9X]")
@@ -81,15 +88,23 @@ _BIRTH_YEARS = range(1800, 2100)
 
 
 def clean_id(raw: object) -> str:
-    """The ID as delivered, without whitespace, width, case, dashes between digit groups and Excel artefacts (an
-    apostrophe, ``="…"``, the ``.0`` a float column writes after a 15-digit legacy ID); may be empty."""
+    """The ID as delivered, without whitespace, width, case, dashes or other marks between digit groups (``/ . _ |
+    、`` …, when what is left has an ID's shape; a check character ``×`` after a digit or ``*`` is ``X``) and Excel
+    artefacts (an apostrophe, ``="…"``, the ``.0`` a float
+    column writes after a 15-digit legacy ID); may be empty."""
     if raw is None:
         return ""
     s = _DASHES.sub("", _WS.sub("", fold_width(str(raw))))
     if m := _EXCEL_TEXT.fullmatch(s):
         s = m.group(1)
     s = _LEADING_QUOTES.sub("", s).upper()
-    return m.group(1) if (m := _FLOAT15.fullmatch(s)) else s
+    if m := _FLOAT15.fullmatch(s):
+        return m.group(1)
+    if s[-2:-1] in _CHECK_BEFORE and s.endswith("\u00d7"):  # the check character X typed as the sign × (an IME's x)
+        s = s[:-1] + "X"
+    if _GROUPED.fullmatch(s) and _ID_SHAPE.fullmatch(t := _GROUP_SEPS.sub("", s)):
+        return t
+    return s
 
 
 def _real_birth_date(yyyymmdd: str) -> bool:

@@ -136,11 +136,20 @@ create or replace temp macro hd_ymd_ok(ymd) as
     ymd // 10000 between 1800 and 2099 and hd_ymd_valid(ymd // 10000, ymd // 100 % 100, ymd % 100);
 
 -- whitespace, width, case, dashes between the digit groups (360702-19800101-0013) and Excel artefacts (leading
--- apostrophe, ="…", the .0 a float column writes after a legacy 15-digit ID) removed
+-- apostrophe, ="…", the .0 a float column writes after a legacy 15-digit ID) removed; other marks between digit
+-- groups (110101/19900101/1234, 110101.1990.0101.1234, 、 _ | …) too when what is left has an ID's shape; a check
+-- character × after a digit or * is X
+-- (matching.idnum.clean_id)
 create or replace temp macro hd_id_clean_slow(x) as
-    upper(regexp_replace(regexp_replace(
+    list_transform([upper(regexp_replace(regexp_replace(
         regexp_replace(regexp_replace(hd_remove_ws(hd_fold(x)), '[\-\x{2010}-\x{2015}\x{2212}]+', '', 'g'), '^="(.*)"$', '\1'),
-        '^[''‘’`]+', ''), '^([0-9]{15})\.0+$', '\1'));
+        '^[''‘’`]+', ''), '^([0-9]{15})\.0+$', '\1'))],
+        lambda idc: list_transform([regexp_replace(idc, '([0-9*])\x{d7}$', '\1X')], lambda idu: case
+            when regexp_full_match(idu, '[0-9][0-9X/\\.,_|:;\x{3001}\x{3002}\x{ff0c}\x{b7}]*[0-9X]')
+                 and regexp_full_match(regexp_replace(idu, '[/\\.,_|:;\x{3001}\x{3002}\x{ff0c}\x{b7}]+', '', 'g'),
+                                       '[0-9]{17}[0-9X]|[0-9]{15}')
+            then regexp_replace(idu, '[/\\.,_|:;\x{3001}\x{3002}\x{ff0c}\x{b7}]+', '', 'g')
+            else idu end)[1])[1];
 
 create or replace temp macro hd_id_clean(x) as
     case when regexp_full_match(x, '[0-9]{17}[0-9X]') then x else hd_id_clean_slow(x) end;

@@ -62,8 +62,8 @@ def build() -> World:
     w.expect("LK01", "INCOMPLETE", "UNCONFIRMED_LINK")
 
     household(w, "LK02", [("阿依古丽·买买提", "本人", AYI)])
-    bank(w, "阿依古丽买买提", "", "500000")
-    w.expect("LK02", "INCOMPLETE", "UNCONFIRMED_LINK")
+    bank(w, "阿依古丽买买提", "", "500000")  # the same name (links7, LO04): linked as 阿依古丽·买买提 is, unconfirmed
+    w.expect("LK02", "INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
 
     household(w, "LK03", [("王zhe", "本人", ZHE)])
     bank(w, "王喆", "", "500000")
@@ -100,8 +100,8 @@ def build() -> World:
     w.expect("LK10", "INCOMPLETE", "MEMBER_REGISTRATION_ENDED;UNCONFIRMED_LINK")
 
     household(w, "LK11", [("热依拉 艾买提", "本人", AYI2)])
-    bank(w, "热依拉•艾买提", "", "500000")
-    w.expect("LK11", "INCOMPLETE", "UNCONFIRMED_LINK")
+    bank(w, "热依拉•艾买提", "", "500000")  # the same name (links7, LO04): linked, unconfirmed
+    w.expect("LK11", "INCOMPLETE", "FINANCIAL_ASSETS_OVER_LIMIT;UNCONFIRMED_LINK")
 
     # the agency could not type the rare surname either; the bank could
     household(w, "LK12", [("*伟明", "本人", XUAN2)])

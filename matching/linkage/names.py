@@ -222,6 +222,11 @@ _PLAIN: dict[str, tuple[str, str]] = {}
 
 def _keys_slow(raw: str | None) -> tuple:
     norm = normalize_name(raw)
+    if norm and "·" in norm and any(is_cjk(c) for c in norm):
+        # the dot of a minority name is a separator a clerk may write as `·`, `•`, `.`, `．`, a space or leave out
+        # (阿依古丽买买提): one name, so its keys are those of the name without it — the same norm, pinyin, surname
+        # (the first character, as for any Chinese name) and given name whichever way it was written
+        norm = norm.replace("·", "")
     toks = pinyin_tokens(norm)
     sur = surname_of(norm)
     if not norm or not sur:
