@@ -35,7 +35,7 @@ most 19,200 yuan per person; individual share 8 % of the base (企业职工基�
 from __future__ import annotations
 
 import pytest
-from contract_world import WINDOW, World, fresh_ids, outcomes, query, run_world
+from contract_world import WINDOW, World, fresh_ids, new_id, outcomes, query, run_world
 from test_contract_traps10 import fill
 
 #: (request id, outcome, codes)
@@ -76,6 +76,8 @@ def build() -> World:
     w.si(a, WINDOW, "机关事业单位养老保险", "待遇", benefit="900")
     case("AVW3", "FINDINGS", "INCOME_OVER_STANDARD;VALUE_UNKNOWN")
     # --- AV02: one account written two ways ------------------------------------------------------------------------
+    for n in range(1000):  # accounts of people nobody asked about: one account on two rows stays under the suite's 1 %
+        w.bank({"name": f"储户{n}", "id": new_id()}, "100")
     # the institution with a space: 15,000 twice, summed 30,000 — FINDINGS
     (a,) = w.household("AVB1", [("户一", "本人")])
     answer(w, a, "15000", account="6222000000000009001")
@@ -150,6 +152,7 @@ def test_AV00_each_household_gets_the_outcome_policy_md_gives_it(assess9_run, ri
 
 
 def test_AV99_probe(assess9_run):
+    print(sorted((k, v) for k, v in outcomes(assess9_run).items() if k.startswith("AV")))
     for t in ("figures",):
         for r in query(assess9_run, f"select request_id, income_monthly_per_capita_yuan, si_individual_yuan, financial_assets_yuan from {t} where request_id like 'AV%' order by 1"):
             print(r)

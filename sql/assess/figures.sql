@@ -238,27 +238,24 @@ authorized_on as (
 -- as do two holders' coinciding numbers and a 活期 and a 定期 under one number; a copy waiting for review
 -- of an account already linked adds nothing.  Two different balances (values) of one account (policy) and 查询日期
 -- (a corrected answer delivered beside the original; sources.md: one row per account) are one account of unknown
--- balance: the smaller counts, never the sum, and evidence_gaps.sql lists the pair as VALUE_UNKNOWN.
+-- balance: the smaller counts, never the sum, and evidence_gaps.sql lists the pair as VALUE_UNKNOWN.  A bank's
+-- account, its answers and which of them counts: hd_bank_rows (sql/assess/macros.sql).
 bank_accounts as (
-    select l.request_id, l.is_confirmed, l.is_pending, hd_exact(b.balance_yuan) as amount_yuan,
-        -- the latest linked answer of the account counts (an older one is superseded); over the confirmed links
-        -- alone, as if every unconfirmed one were rejected, the latest confirmed answer does
-        not coalesce(b.query_date < max(b.query_date) filter (where not l.is_pending) over account, false)
-            and not (l.is_pending and bool_or(not l.is_pending) over account)
-            and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (where not l.is_pending) over answer, false)
+    select b.request_id, b.is_confirmed, b.is_pending, hd_exact(b.balance_yuan) as amount_yuan,
+        -- the latest linked answer of the account counts (an older one is superseded), and of one answer's rows the one
+        -- hd_bank_rows keeps; over the confirmed links alone, as if every unconfirmed one were rejected, the latest
+        -- confirmed answer does
+        not coalesce(b.query_date < max(b.query_date) filter (where not b.is_pending) over account, false)
+            and not (b.is_pending and bool_or(not b.is_pending) over account)
+            and b.record_id = if(b.is_pending, b.kept_pending_id, b.kept_record_id)
             and not hd_not_this_query(b.query_date, au.authorization_date) as is_counted,
-        l.is_confirmed and not l.is_pending and not hd_not_this_query(b.query_date, au.authorization_date)
+        b.is_confirmed and not b.is_pending and not hd_not_this_query(b.query_date, au.authorization_date)
             and not coalesce(b.query_date < max(b.query_date) filter (
-            where l.is_confirmed and not l.is_pending) over account, false)
-            and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (
-                where l.is_confirmed and not l.is_pending) over answer, false) as is_counted_if_rejected
-    from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
-    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
-    where b.run_date = $run_date
-    window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
-                       b.account_type),
-        answer as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
-                   b.account_type, b.query_date)
+            where b.is_confirmed and not b.is_pending) over account, false)
+            and b.record_id = b.kept_confirmed_id as is_counted_if_rejected
+    from hd_bank_rows($run_date) as b
+    left join authorized_on as au on au.request_id = b.request_id and au.member_id = b.member_id
+    window account as (partition by b.request_id, b.member_id, b.account_key)
 ),
 
 securities_accounts as (
@@ -273,6 +270,10 @@ securities_accounts as (
             and not coalesce(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) > min(
                 hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) filter (where not l.is_pending)
                 over answer, false)
+            -- an empty answer (both values) beside this one of the same day: the account's holding unknown (AV03)
+            and not coalesce(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) is not null and bool_or(
+                hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) is null) filter (where not l.is_pending)
+                over answer, false)
             and not hd_not_this_query(s.query_date, au.authorization_date) as is_counted,
         l.is_confirmed and not l.is_pending and not hd_not_this_query(s.query_date, au.authorization_date)
             and not coalesce(s.query_date < max(s.query_date) filter (
@@ -280,7 +281,10 @@ securities_accounts as (
             and not coalesce(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) > min(
                 hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) filter (
                 where l.is_confirmed and not l.is_pending)
-                over answer, false) as is_counted_if_rejected
+                over answer, false)
+            and not coalesce(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) is not null and bool_or(
+                hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) is null) filter (
+                where l.is_confirmed and not l.is_pending) over answer, false) as is_counted_if_rejected
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where s.run_date = $run_date
@@ -299,6 +303,9 @@ insurance_policies as (
             -- a policy one answer gives in force (有效) and ended (终止): which is right is unknown, and the smaller,
             -- ended, counts nothing (evidence_gaps.sql lists it; test_contract_assess8 AU05)
             and not coalesce(bool_or(i.policy_status = '终止') filter (where not l.is_pending) over answer, false)
+            -- an in-force answer of an empty cash value beside this one of the same day: the value unknown (AV03)
+            and not coalesce(i.cash_value_yuan is not null and bool_or(i.cash_value_yuan is null) filter (
+                where not l.is_pending and i.policy_status = '有效') over answer, false)
             and not hd_not_this_query(i.query_date, au.authorization_date) as is_counted,
         l.is_confirmed and not l.is_pending and not hd_not_this_query(i.query_date, au.authorization_date)
             and not coalesce(i.query_date < max(i.query_date) filter (
@@ -307,6 +314,8 @@ insurance_policies as (
                 where l.is_confirmed and not l.is_pending and i.policy_status = '有效') over answer, false)
             and not coalesce(bool_or(i.policy_status = '终止') filter (
                 where l.is_confirmed and not l.is_pending) over answer, false)
+            and not coalesce(i.cash_value_yuan is not null and bool_or(i.cash_value_yuan is null) filter (
+                where l.is_confirmed and not l.is_pending and i.policy_status = '有效') over answer, false)
             as is_counted_if_rejected
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
     left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
