@@ -76,7 +76,7 @@ def build() -> World:
     w.si(a, WINDOW, "机关事业单位养老保险", "待遇", benefit="900")
     case("AVW3", "FINDINGS", "INCOME_OVER_STANDARD;VALUE_UNKNOWN")
     # --- AV02: one account written two ways ------------------------------------------------------------------------
-    for n in range(1000):  # accounts of people nobody asked about: one account on two rows stays under the suite's 1 %
+    for n in range(700):  # accounts of people nobody asked about: one account on two rows stays under the suite's 1 %
         w.bank({"name": f"储户{n}", "id": new_id()}, "100")
     # the institution with a space: 15,000 twice, summed 30,000 — FINDINGS
     (a,) = w.household("AVB1", [("户一", "本人")])
@@ -135,8 +135,32 @@ def build() -> World:
     return w
 
 
+def build_short() -> World:
+    """AV04: social insurance delivered to 2026-07 for a window ending 2026-10; tax delivered to 2026-10."""
+    w = World()
+    fill(w)
+    for n in range(12):  # contributions and wages of people nobody asked about: social insurance ends in 2026-07
+        x = {"name": f"参保人{n}", "id": new_id()}
+        w.si(x, WINDOW[:9], "企业职工基本养老保险", "缴费", base="4000")
+        w.wages(x, WINDOW, "4000")
+    # nothing delivered about the member: CLEAR, though three months of social insurance are not delivered
+    (a,) = w.household("AVS1", [("断一", "本人")])
+    case("AVS1", "INCOMPLETE", "SOURCE_MISSING")
+    # a pension of 900 delivered for 2025-11 … 2026-07 (the delivery's end): averaged to 675 over 12 months, CLEAR
+    (a,) = w.household("AVS2", [("断二", "本人")])
+    w.si(a, WINDOW[:9], "企业职工基本养老保险", "待遇", benefit="900")
+    case("AVS2", "INCOMPLETE", "SOURCE_MISSING")
+    # pinned: a finding on what was delivered stands (50,000 yuan in the bank), the gap listed beside it
+    (a,) = w.household("AVS3", [("断三", "本人")])
+    w.bank(a, "50000")
+    case("AVS3", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT;SOURCE_MISSING")
+    return w
+
+
 with fresh_ids(9900):
     WORLD = build()  # built on import: its households are the parameters of the test below
+with fresh_ids(9700):
+    SHORT = build_short()
 
 
 @pytest.fixture(scope="module")
@@ -144,18 +168,81 @@ def assess9_run(tmp_path_factory):
     return run_world(WORLD, tmp_path_factory, "assess9")
 
 
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    return run_world(SHORT, tmp_path_factory, "assess9_short")
+
+
 @pytest.mark.parametrize(("rid", "outcome", "codes"), CASES, ids=[c[0] for c in CASES])
-def test_AV00_each_household_gets_the_outcome_policy_md_gives_it(assess9_run, rid, outcome, codes):
+def test_AV00_each_household_gets_the_outcome_policy_md_gives_it(request, rid, outcome, codes):
     """AV01 (AVW*: wages below the share), AV02 (AVB*: one account written two ways), AV03 (AVE*: one account's answer
-    and an empty one of one day)."""
-    assert outcomes(assess9_run)[rid] == (outcome, codes)
+    and an empty one of one day), AV04 (AVS*: social insurance delivered to 2026-07 for a window ending 2026-10)."""
+    ctx = request.getfixturevalue("short_run" if rid.startswith("AVS") else "assess9_run")
+    assert outcomes(ctx)[rid] == (outcome, codes)
 
 
-def test_AV99_probe(assess9_run):
-    print(sorted((k, v) for k, v in outcomes(assess9_run).items() if k.startswith("AV")))
-    for t in ("figures",):
-        for r in query(assess9_run, f"select request_id, income_monthly_per_capita_yuan, si_individual_yuan, financial_assets_yuan from {t} where request_id like 'AV%' order by 1"):
-            print(r)
-    for r in query(assess9_run, "select request_id, code, reason_zh from evidence_gaps where request_id like 'AV%' order by 1"):
-        print(r)
-    assert 0
+def _figure(ctx, column: str, like: str) -> dict:
+    return dict(query(ctx, f"select request_id, {column} from figures where request_id like ?", [like]))
+
+
+def test_AV01_a_members_share_is_deducted_up_to_his_wages(assess9_run):
+    """AV01: a member's tax wage of 100 a month on a base of 5,000 (a share of 400): the share deducted is his wages
+    (1,200 over the window), not 4,800 — the spouse's 950 a head stands, his own pension of 900 is not lowered; the
+    contradiction is listed as before."""
+    assert _figure(assess9_run, "income_monthly_per_capita_yuan", "AVW%") == pytest.approx(
+        {"AVW1": 950, "AVW2": 750, "AVW3": 900})
+    assert _figure(assess9_run, "si_individual_yuan", "AVW%") == pytest.approx({"AVW1": 1200, "AVW2": 1200,
+                                                                                "AVW3": 1200})
+    for rid in ("AVW1", "AVW2", "AVW3"):
+        [(code, reason)] = query(assess9_run, "select code, reason_zh from evidence_gaps where request_id = ?", [rid])
+        assert code == "VALUE_UNKNOWN" and "扣除按缴费基数计算的个人缴费 4,800.00 元后为负数" in reason, reason
+
+
+def test_AV02_one_bank_account_written_two_ways_counts_once(assess9_run):
+    """AV02: the institution with a space, a full-width space or another case is one bank: alike answers count once,
+    different ones the smaller with the pair listed; an empty 账户类型 beside a 活期 answer of the number is that account,
+    listed; a 活期 and a 定期 under one number are two accounts."""
+    assert _figure(assess9_run, "financial_assets_yuan", "AVB%") == pytest.approx(
+        {"AVB1": 15000, "AVB2": 12000, "AVB3": 15000, "AVB4": 15000, "AVB5": 30000})
+    reasons = [r for (r,) in query(assess9_run, "select reason_zh from evidence_gaps where request_id = 'AVB2'")]
+    assert reasons and all("同一账户同一查询日期交付了不同的余额（12000.00 元至 15000.00 元）" in r for r in reasons), reasons
+    [(reason,)] = query(assess9_run, "select reason_zh from evidence_gaps where request_id = 'AVB4'")
+    assert reason == ("记录的“账户类型”为空，同一机构同一账号另有“活期”账户的答复，按同一账户计（余额只计一次）；"
+                      "是否为另一账户未知，请向银行核实")
+    lineage = query(assess9_run, "select is_counted, exclusion_zh from figure_lineage where request_id = 'AVB1' "
+                                 "order by is_counted")
+    assert lineage == [(False, "同一账户同一查询日期的相同答复，只计一次"), (True, None)]
+
+
+def test_AV03_an_answer_beside_an_empty_one_of_the_same_day_is_not_counted(assess9_run):
+    """AV03: of one account's answers of one 查询日期, 30,000 and empty, the balance is unknown: nothing counted, both
+    listed (the 30,000 as not counted, the empty one as lacking its value) — for a bank account, a securities account
+    and a policy; 30,000 of another account stands."""
+    assert _figure(assess9_run, "financial_assets_yuan", "AVE%") == pytest.approx(
+        {"AVE1": 0, "AVE2": 30000, "AVE3": 30000, "AVE4": 0, "AVE5": 0})
+    reasons = sorted(r for (r,) in query(assess9_run, "select reason_zh from evidence_gaps where request_id = 'AVE1'"))
+    assert reasons == ["同一账户同一查询日期另有余额为空的答复，该账户的余额以哪个为准未知（空值不按 0 计，可能更小），本条 "
+                       "30,000.00 元未计入；请向交付部门核实", "记录缺少“余额”，按未知处理（不按 0 计）"], reasons
+    for rid, value in (("AVE4", "持仓市值与资金余额"), ("AVE5", "现金价值")):
+        reasons = [r for (r,) in query(assess9_run, "select reason_zh from evidence_gaps where request_id = ?", [rid])]
+        assert any(f"同一账户同一查询日期另有{value}为空的答复" in r for r in reasons), reasons
+    lineage = query(assess9_run, "select amount_yuan, is_counted, exclusion_zh from figure_lineage "
+                                 "where request_id = 'AVE1' order by amount_yuan nulls first")
+    assert lineage == [(None, False, None),
+                       (30000, False, "同一账户同一查询日期另有余额为空的答复，余额以哪个为准未知（空值不按 0 计），不计入")]
+
+
+def test_AV04_a_delivery_ending_before_the_window_is_named_with_its_months(short_run):
+    """AV04: social insurance whose monthly series (twelve persons', two months or more each) all end in 2026-07, for a
+    window ending 2026-10: every household is INCOMPLETE (SOURCE_MISSING) — one with a finding keeps it — and the
+    reason names the source, the last month delivered and the months missing; tax, delivered to 2026-10, is no gap."""
+    gaps = query(short_run, "select request_id, source, code, member_id, reason_zh from evidence_gaps "
+                            "where request_id like 'AVS%' and code = 'SOURCE_MISSING' order by 1")
+    assert [g[:4] for g in gaps] == [(rid, "social_insurance", "SOURCE_MISSING", None)
+                                     for rid in ("AVS1", "AVS2", "AVS3")]
+    assert gaps[0][4] == ("人社 社会保险数据只交付至 2026-07：收入计算期 2025-11 至 2026-10 中 2026-08 至 2026-10 共 3 个月没有任何人员的"
+                          "记录，属交付不完整，这些月份的收入未知，未按无收入计；请交付部门补交这些月份的数据"), gaps[0][4]
+    assert _figure(short_run, "income_monthly_per_capita_yuan", "AVS%") == pytest.approx(
+        {"AVS1": 0, "AVS2": 675, "AVS3": 0})
+    page = (short_run.report_dir / "households" / "AVS2.html").read_text(encoding="utf-8")
+    assert "核对信息不完整" in page and "2026-08 至 2026-10" in page

@@ -63,6 +63,51 @@ source_gaps as (
     where s.status <> 'passed' and (s.source <> 'requests' or s.status = 'failed')
 ),
 
+-- a source of monthly income rows (税务 by 所属期, 社会保险 by 月份) whose delivery ends before the income window does: the
+-- months after its last are not delivered, not months without income (DESIGN.md: absence of evidence is not
+-- evidence).  Read as no income they made a household CLEAR (test_contract_assess9 AV04).  The contract gives a
+-- delivery no period (no 数据截止 column, no manifest of months): the delivery's own rows show where it ends.  A
+-- department delivers one row per person and month, so a delivery carrying monthly series (rows in two months or more)
+-- of at least ten persons, none of them after month M, is an extract that ends at M — ten people's wages, pensions
+-- and contributions do not all stop in one month.  Fewer such persons say too little (one person's wages ending are a
+-- job ending).  Every household of the run is affected: SOURCE_MISSING on the source, naming the months; a finding
+-- standing on what was delivered stands (policy.md), the gap listed beside it
+source_months as (
+    select 'tax' as source, id_norm as person, period_month from stg_tax
+    where run_date = $run_date and period_month is not null and id_norm is not null
+    union all
+    select 'social_insurance', id_norm, period_month from stg_social_insurance
+    where run_date = $run_date and period_month is not null and id_norm is not null
+),
+
+source_ends as (
+    select source, max(last_month) as last_month
+    from (select source, person, max(period_month) as last_month, count(distinct period_month) as n_months
+          from source_months group by all)
+    group by source
+    having count(*) filter (where n_months >= 2) >= 10
+),
+
+short_sources as (
+    select h.request_id, cast(null as varchar) as member_id, e.source, 'SOURCE_MISSING' as code,
+        cast(null as varchar) as record_id, cast(null as varchar) as file_name, cast(null as integer) as row_no,
+        cast(null as double) as match_weight, cast(null as varchar) as related_code,
+        coalesce(s.source_zh, e.source) || '数据只交付至 ' || strftime(e.last_month, '%Y-%m') || '：收入计算期 '
+            || strftime(w.window_start, '%Y-%m') || ' 至 ' || strftime((w.window_end - interval 1 month)::date, '%Y-%m')
+            || ' 中 ' || strftime(greatest((e.last_month + interval 1 month)::date, w.window_start), '%Y-%m')
+            || if(date_diff('month', greatest((e.last_month + interval 1 month)::date, w.window_start), w.window_end) > 1,
+                  ' 至 ' || strftime((w.window_end - interval 1 month)::date, '%Y-%m'), '')
+            || ' 共 ' || date_diff('month', greatest((e.last_month + interval 1 month)::date, w.window_start), w.window_end)
+            || ' 个月没有任何人员的记录，属交付不完整，这些月份的收入未知，未按无收入计；请交付部门补交这些月份的数据'
+            as reason_zh
+    from households as h
+    inner join window_bounds as w on w.request_id = h.request_id
+    cross join source_ends as e
+    left join (select * from source_status where run_date = $run_date) as s on s.source = e.source
+    where (e.last_month + interval 1 month)::date < w.window_end
+      and coalesce(s.status, 'passed') = 'passed'  -- a source missing or failed is listed as such (source_gaps)
+),
+
 no_authorization as (
     select m.request_id, m.member_id, 'requests', 'NO_AUTHORIZATION', m.record_id, null, null, null, null,
         '该成员无授权书，未查询其信息'
@@ -829,6 +874,7 @@ conflicting_balances as (
 
 gaps as (
     select * from source_gaps
+    union all select * from short_sources
     union all select * from no_authorization
     union all select * from unconfirmed_findings
     union all select * from pending_records
