@@ -16,7 +16,8 @@ Settled where the contract is open:
   one account.  Answers of one 查询日期 alike count once; with different balances the smaller counts and the pair is
   listed (as for every contradiction of one account).  An empty 账户类型 takes the type of the number's typed answers
   where they give one type; the empty-type answer is listed (whether it is one account or two is not known, and two
-  would count its balance again).
+  would count its balance again).  Beside two typed accounts of the number (活期 and 定期) it may be either, or a third:
+  not counted (the smaller reading), listed.
 - AV03, one account answered 30,000 and empty for one 查询日期.  Which answer is right is unknown, and the empty one is
   not 0 but unknown: the account holds 30,000 or an unknown amount that may be less.  As for two balances of one
   answer the smaller counts, the account's balance is unknown: nothing of it is counted and both rows are listed
@@ -76,7 +77,7 @@ def build() -> World:
     w.si(a, WINDOW, "机关事业单位养老保险", "待遇", benefit="900")
     case("AVW3", "FINDINGS", "INCOME_OVER_STANDARD;VALUE_UNKNOWN")
     # --- AV02: one account written two ways ------------------------------------------------------------------------
-    for n in range(700):  # accounts of people nobody asked about: one account on two rows stays under the suite's 1 %
+    for n in range(1200):  # accounts of people nobody asked about: one account on two rows stays under the suite's 1 %
         w.bank({"name": f"储户{n}", "id": new_id()}, "100")
     # the institution with a space: 15,000 twice, summed 30,000 — FINDINGS
     (a,) = w.household("AVB1", [("户一", "本人")])
@@ -98,6 +99,13 @@ def build() -> World:
     answer(w, a, "15000", account="6222000000000009004")
     answer(w, a, "15000", account="6222000000000009004", kind="")
     case("AVB4", "INCOMPLETE", "VALUE_UNKNOWN")
+    # an empty 账户类型 beside a 活期 and a 定期 of the number (9,000 each): 18,000 — or 27,000 if it is a third account;
+    # counted, FINDINGS on a balance that may be counted twice
+    (a,) = w.household("AVB6", [("户六", "本人")])
+    answer(w, a, "9000", account="6222000000000009006")
+    answer(w, a, "9000", account="6222000000000009006", kind="定期")
+    answer(w, a, "9000", account="6222000000000009006", kind="")
+    case("AVB6", "INCOMPLETE", "VALUE_UNKNOWN")
     # pinned: a 活期 and a 定期 under one number are two accounts (15,000 + 15,000)
     (a,) = w.household("AVB5", [("户五", "本人")])
     answer(w, a, "15000", account="6222000000000009005")
@@ -203,7 +211,10 @@ def test_AV02_one_bank_account_written_two_ways_counts_once(assess9_run):
     different ones the smaller with the pair listed; an empty 账户类型 beside a 活期 answer of the number is that account,
     listed; a 活期 and a 定期 under one number are two accounts."""
     assert _figure(assess9_run, "financial_assets_yuan", "AVB%") == pytest.approx(
-        {"AVB1": 15000, "AVB2": 12000, "AVB3": 15000, "AVB4": 15000, "AVB5": 30000})
+        {"AVB1": 15000, "AVB2": 12000, "AVB3": 15000, "AVB4": 15000, "AVB5": 30000, "AVB6": 18000})
+    [(reason,)] = query(assess9_run, "select reason_zh from evidence_gaps where request_id = 'AVB6'")
+    assert reason == ("记录的“账户类型”为空，同一机构同一账号另有“定期、活期”账户的答复，是否为其中之一未知，余额 9,000.00 元"
+                      "未计入；请向银行核实"), reason
     reasons = [r for (r,) in query(assess9_run, "select reason_zh from evidence_gaps where request_id = 'AVB2'")]
     assert reasons and all("同一账户同一查询日期交付了不同的余额（12000.00 元至 15000.00 元）" in r for r in reasons), reasons
     [(reason,)] = query(assess9_run, "select reason_zh from evidence_gaps where request_id = 'AVB4'")
@@ -246,3 +257,4 @@ def test_AV04_a_delivery_ending_before_the_window_is_named_with_its_months(short
         {"AVS1": 0, "AVS2": 675, "AVS3": 0})
     page = (short_run.report_dir / "households" / "AVS2.html").read_text(encoding="utf-8")
     assert "核对信息不完整" in page and "2026-08 至 2026-10" in page
+

@@ -870,6 +870,12 @@ conflicting_balances as (
             || '是否为另一账户未知，请向银行核实'
     from hd_bank_rows($run_date)
     where is_type_assumed and not is_pending
+    union all
+    select request_id, member_id, 'bank', 'VALUE_UNKNOWN', record_id, null, null, null, null,
+        '记录的“账户类型”为空，同一机构同一账号另有“' || types_zh || '”账户的答复，是否为其中之一未知，余额 '
+            || coalesce(format('{:,.2f}', balance_yuan) || ' 元', '空') || '未计入；请向银行核实'
+    from hd_bank_rows($run_date)
+    where is_type_ambiguous and not is_pending
 ),
 
 gaps as (

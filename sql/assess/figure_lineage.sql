@@ -121,11 +121,12 @@ asset_rows as (
         '银行' || coalesce(b.account_type, '') || '余额' as item, cast(null as date) as period_month,
         b.balance_yuan as amount_yuan, cast(null as double) as tax_paid_yuan, true as is_in_window,
         coalesce(b.query_date < max(b.query_date) over account, false) or b.record_id <> b.kept_record_id
-            or hd_not_this_query(b.query_date, au.authorization_date) as is_excluded,
+            or b.is_type_ambiguous or hd_not_this_query(b.query_date, au.authorization_date) as is_excluded,
         case when b.query_date < max(b.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
              when hd_predates_authorization(b.query_date, au.authorization_date)
                  then hd_stale_exclusion_zh(b.query_date, au.signed_date, au.request_date)
              when b.query_date is null then '无查询日期，无法确认是本次核对（授权后）的查询结果，不计入'
+             when b.is_type_ambiguous then '账户类型为空，同一账号另有' || b.types_zh || '账户，是否为其中之一未知，不计入'
              when b.record_id <> b.kept_record_id and b.has_empty_answer
                  then '同一账户同一查询日期另有余额为空的答复，余额以哪个为准未知（空值不按 0 计），不计入'
              when b.record_id <> b.kept_record_id and b.balance_yuan > b.kept_balance_yuan

@@ -247,12 +247,12 @@ bank_accounts as (
         -- confirmed answer does
         not coalesce(b.query_date < max(b.query_date) filter (where not b.is_pending) over account, false)
             and not (b.is_pending and bool_or(not b.is_pending) over account)
-            and b.record_id = if(b.is_pending, b.kept_pending_id, b.kept_record_id)
+            and b.record_id = if(b.is_pending, b.kept_pending_id, b.kept_record_id) and not b.is_type_ambiguous
             and not hd_not_this_query(b.query_date, au.authorization_date) as is_counted,
         b.is_confirmed and not b.is_pending and not hd_not_this_query(b.query_date, au.authorization_date)
             and not coalesce(b.query_date < max(b.query_date) filter (
             where b.is_confirmed and not b.is_pending) over account, false)
-            and b.record_id = b.kept_confirmed_id as is_counted_if_rejected
+            and b.record_id = b.kept_confirmed_id and not b.is_type_ambiguous as is_counted_if_rejected
     from hd_bank_rows($run_date) as b
     left join authorized_on as au on au.request_id = b.request_id and au.member_id = b.member_id
     window account as (partition by b.request_id, b.member_id, b.account_key)

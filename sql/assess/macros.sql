@@ -176,7 +176,8 @@ select * from final;
 -- full-width space or another case is no other bank), its number (as staged, hd_account) and its type (账户类型: a 活期
 -- and a 定期 under one number are two accounts).  An answer with its 账户类型 left empty is an answer of the number's
 -- typed account where the member's typed answers of the number give one type (`is_type_assumed`, listed by
--- evidence_gaps.sql: whether it is that account or another is not known); where they give none or two, it stays apart.
+-- evidence_gaps.sql: whether it is that account or another is not known); where they give none, the number's untyped
+-- answers are one account; where they give two (`is_type_ambiguous`), it may be either or a third: not counted, listed.
 -- Of one account the latest answer (查询日期) counts.  One account answered twice for one 查询日期 (sources.md: one row
 -- per account) is one balance: alike, it counts once (summed, 15,000 under two spellings of a bank made 30,000); with
 -- two balances which is right is unknown and the smaller counts; with one balance empty the account's balance is
@@ -200,7 +201,11 @@ typed as (
     select *,
         coalesce(account_type, if(min(account_type) over number = max(account_type) over number,
                                   min(account_type) over number, null)) as type_key,
-        account_type is null and min(account_type) over number = max(account_type) over number as is_type_assumed
+        account_type is null and min(account_type) over number = max(account_type) over number as is_type_assumed,
+        -- beside two types of the number (活期 and 定期): whether it is one of them (counted already) or a third is not
+        -- known — not counted (the smaller), listed
+        account_type is null and min(account_type) over number <> max(account_type) over number as is_type_ambiguous,
+        string_agg(distinct account_type, '、' order by account_type) over number as types_zh
     from linked
     window number as (partition by request_id, member_id, institution_key, account_no)
 ),
