@@ -106,6 +106,10 @@ def build() -> World:
     answer(w, a, "9000", account="6222000000000009006", kind="定期")
     answer(w, a, "9000", account="6222000000000009006", kind="")
     case("AVB6", "INCOMPLETE", "VALUE_UNKNOWN")
+    # pinned: a bank that leaves every 账户类型 empty: its one answer counts (30,000)
+    (a,) = w.household("AVB7", [("户七", "本人")])
+    answer(w, a, "30000", account="6222000000000009007", kind="")
+    case("AVB7", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
     # pinned: a 活期 and a 定期 under one number are two accounts (15,000 + 15,000)
     (a,) = w.household("AVB5", [("户五", "本人")])
     answer(w, a, "15000", account="6222000000000009005")
@@ -211,7 +215,7 @@ def test_AV02_one_bank_account_written_two_ways_counts_once(assess9_run):
     different ones the smaller with the pair listed; an empty 账户类型 beside a 活期 answer of the number is that account,
     listed; a 活期 and a 定期 under one number are two accounts."""
     assert _figure(assess9_run, "financial_assets_yuan", "AVB%") == pytest.approx(
-        {"AVB1": 15000, "AVB2": 12000, "AVB3": 15000, "AVB4": 15000, "AVB5": 30000, "AVB6": 18000})
+        {"AVB1": 15000, "AVB2": 12000, "AVB3": 15000, "AVB4": 15000, "AVB5": 30000, "AVB6": 18000, "AVB7": 30000})
     [(reason,)] = query(assess9_run, "select reason_zh from evidence_gaps where request_id = 'AVB6'")
     assert reason == ("记录的“账户类型”为空，同一机构同一账号另有“定期、活期”账户的答复，是否为其中之一未知，余额 9,000.00 元"
                       "未计入；请向银行核实"), reason

@@ -201,10 +201,12 @@ typed as (
     select *,
         coalesce(account_type, if(min(account_type) over number = max(account_type) over number,
                                   min(account_type) over number, null)) as type_key,
-        account_type is null and min(account_type) over number = max(account_type) over number as is_type_assumed,
+        coalesce(account_type is null and min(account_type) over number = max(account_type) over number, false)
+            as is_type_assumed,
         -- beside two types of the number (活期 and 定期): whether it is one of them (counted already) or a third is not
         -- known — not counted (the smaller), listed
-        account_type is null and min(account_type) over number <> max(account_type) over number as is_type_ambiguous,
+        coalesce(account_type is null and min(account_type) over number <> max(account_type) over number, false)
+            as is_type_ambiguous,
         string_agg(distinct account_type, '、' order by account_type) over number as types_zh
     from linked
     window number as (partition by request_id, member_id, institution_key, account_no)
