@@ -82,10 +82,11 @@ source_months as (
 
 source_ends as (
     select source, max(last_month) as last_month
-    from (select source, person, max(period_month) as last_month, count(distinct period_month) as n_months
+    -- (two months or more: the person's first month is not his last — cheaper than counting distinct months)
+    from (select source, person, max(period_month) as last_month, min(period_month) < max(period_month) as is_series
           from source_months group by all)
     group by source
-    having count(*) filter (where n_months >= 2) >= 10
+    having count(*) filter (where is_series) >= 10
 ),
 
 short_sources as (
