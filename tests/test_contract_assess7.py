@@ -212,7 +212,7 @@ def test_AS10_the_links_and_the_pending_pairs_are_one_macro_read_everywhere():
     written = {p.name: len(_LINKS_UNION.findall(p.read_text(encoding="utf-8"))) for p in folder.glob("*.sql")}
     assert {name: n for name, n in written.items() if n} == {"macros.sql": 1}
     macros = (folder / "macros.sql").read_text(encoding="utf-8")
-    assert macros.count("hd_member_links(rd, '") == 4  # the tax, benefit, vehicle and entity macros
+    assert macros.count("hd_member_links(rd, '") == 5  # the tax, benefit, bank, vehicle and entity macros
 
 
 def test_AS11_the_tax_and_benefit_month_contradictions_are_one_shape():

@@ -63,6 +63,52 @@ source_gaps as (
     where s.status <> 'passed' and (s.source <> 'requests' or s.status = 'failed')
 ),
 
+-- a source of monthly income rows (税务 by 所属期, 社会保险 by 月份) whose delivery ends before the income window does: the
+-- months after its last are not delivered, not months without income (DESIGN.md: absence of evidence is not
+-- evidence).  Read as no income they made a household CLEAR (test_contract_assess9 AV04).  The contract gives a
+-- delivery no period (no 数据截止 column, no manifest of months): the delivery's own rows show where it ends.  A
+-- department delivers one row per person and month, so a delivery carrying monthly series (rows in two months or more)
+-- of at least ten persons, none of them after month M, is an extract that ends at M — ten people's wages, pensions
+-- and contributions do not all stop in one month.  Fewer such persons say too little (one person's wages ending are a
+-- job ending).  Every household of the run is affected: SOURCE_MISSING on the source, naming the months; a finding
+-- standing on what was delivered stands (policy.md), the gap listed beside it
+source_months as (
+    select 'tax' as source, id_norm as person, period_month from stg_tax
+    where run_date = $run_date and period_month is not null and id_norm is not null
+    union all
+    select 'social_insurance', id_norm, period_month from stg_social_insurance
+    where run_date = $run_date and period_month is not null and id_norm is not null
+),
+
+source_ends as (
+    select source, max(last_month) as last_month
+    -- (two months or more: the person's first month is not his last — cheaper than counting distinct months)
+    from (select source, person, max(period_month) as last_month, min(period_month) < max(period_month) as is_series
+          from source_months group by all)
+    group by source
+    having count(*) filter (where is_series) >= 10
+),
+
+short_sources as (
+    select h.request_id, cast(null as varchar) as member_id, e.source, 'SOURCE_MISSING' as code,
+        cast(null as varchar) as record_id, cast(null as varchar) as file_name, cast(null as integer) as row_no,
+        cast(null as double) as match_weight, cast(null as varchar) as related_code,
+        coalesce(s.source_zh, e.source) || '数据只交付至 ' || strftime(e.last_month, '%Y-%m') || '：收入计算期 '
+            || strftime(w.window_start, '%Y-%m') || ' 至 ' || strftime((w.window_end - interval 1 month)::date, '%Y-%m')
+            || ' 中 ' || strftime(greatest((e.last_month + interval 1 month)::date, w.window_start), '%Y-%m')
+            || if(date_diff('month', greatest((e.last_month + interval 1 month)::date, w.window_start), w.window_end) > 1,
+                  ' 至 ' || strftime((w.window_end - interval 1 month)::date, '%Y-%m'), '')
+            || ' 共 ' || date_diff('month', greatest((e.last_month + interval 1 month)::date, w.window_start), w.window_end)
+            || ' 个月没有任何人员的记录，属交付不完整，这些月份的收入未知，未按无收入计；请交付部门补交这些月份的数据'
+            as reason_zh
+    from households as h
+    inner join window_bounds as w on w.request_id = h.request_id
+    cross join source_ends as e
+    left join (select * from source_status where run_date = $run_date) as s on s.source = e.source
+    where (e.last_month + interval 1 month)::date < w.window_end
+      and coalesce(s.status, 'passed') = 'passed'  -- a source missing or failed is listed as such (source_gaps)
+),
+
 no_authorization as (
     select m.request_id, m.member_id, 'requests', 'NO_AUTHORIZATION', m.record_id, null, null, null, null,
         '该成员无授权书，未查询其信息'
@@ -311,14 +357,12 @@ tax_wage_months as (
 ),
 
 needed_values as (
-    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '余额' as value_zh
-    from stg_bank as t inner join value_links as l on l.record_id = t.record_id and l.source = 'bank'
-    where t.run_date = $run_date and t.balance_yuan is null
-      and not exists (select 1 from stg_bank as n inner join value_links as nl on nl.record_id = n.record_id
-          where n.run_date = $run_date and nl.request_id = l.request_id and nl.member_id = l.member_id
-            and not nl.is_pending
-            and n.institution = t.institution and n.account_no = t.account_no
-            and n.account_type is not distinct from t.account_type and n.query_date > t.query_date)
+    -- (an account and its answers: hd_bank_rows, sql/assess/macros.sql)
+    select request_id, member_id, 'bank' as source, record_id, is_pending, match_weight, '余额' as value_zh
+    from (select *, max(query_date) filter (where not is_pending)
+                        over (partition by request_id, member_id, account_key) as latest_date
+          from hd_bank_rows($run_date))
+    where balance_yuan is null and not coalesce(latest_date > query_date, false)
     union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '持仓市值'
     from stg_securities as t inner join value_links as l on l.record_id = t.record_id and l.source = 'securities'
@@ -613,12 +657,9 @@ doubtful_prices as (
 -- beside the original; sources.md: one row per account): which is right is unknown; figures.sql counts the smaller,
 -- never the sum
 answers as (
-    select l.request_id, l.member_id, l.source, l.is_pending, l.match_weight, t.record_id,
-        t.balance_yuan as amount_yuan, '余额' as value_zh,
-        coalesce(t.institution, t.record_id) || ':' || coalesce(t.account_no, '') || ':' || coalesce(t.account_type, '')
-            as account, t.query_date
-    from stg_bank as t inner join value_links as l on l.record_id = t.record_id and l.source = 'bank'
-    where t.run_date = $run_date
+    select request_id, member_id, 'bank' as source, is_pending, match_weight, record_id, balance_yuan as amount_yuan,
+        '余额' as value_zh, account_key as account, query_date
+    from hd_bank_rows($run_date)
     union all
     select l.request_id, l.member_id, l.source, l.is_pending, l.match_weight, t.record_id,
         hd_securities_yuan(t.market_value_yuan, t.cash_balance_yuan), '持仓市值与资金余额',
@@ -810,10 +851,37 @@ conflicting_balances as (
     from (select *, min(amount_yuan) over answer as lo, max(amount_yuan) over answer as hi from answers
           where not is_pending window answer as (partition by request_id, member_id, source, account, query_date))
     where lo < hi and query_date is not null  -- undated: each listed as lacking its 查询日期 (needed_values)
+    union all
+    -- an answer beside an empty one of the same account and 查询日期: the account holds this or an unknown amount
+    -- that may be less (an empty answer is no 0): the balance is unknown, this one not counted (hd_bank_rows;
+    -- test_contract_assess9 AV03); the empty one is listed as lacking its value (needed_values)
+    select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
+        printf('同一账户同一查询日期另有%s为空的答复，该账户的%s以哪个为准未知（空值不按 0 计，可能更小），本条 %s 元未计入；'
+               || '请向交付部门核实', value_zh, value_zh, format('{:,.2f}', amount_yuan))
+    from (select *, bool_or(amount_yuan is null) over answer as has_empty,
+              max(query_date) over (partition by request_id, member_id, source, account) as latest_date
+          from answers
+          where not is_pending window answer as (partition by request_id, member_id, source, account, query_date))
+    where has_empty and amount_yuan is not null and query_date is not null and query_date = latest_date
+    union all
+    -- an answer whose 账户类型 was left empty, counted as the number's one typed account (hd_bank_rows): whether it is
+    -- that account or another (whose balance would count besides) is not known
+    select request_id, member_id, 'bank', 'VALUE_UNKNOWN', record_id, null, null, null, null,
+        '记录的“账户类型”为空，同一机构同一账号另有“' || type_key || '”账户的答复，按同一账户计（余额只计一次）；'
+            || '是否为另一账户未知，请向银行核实'
+    from hd_bank_rows($run_date)
+    where is_type_assumed and not is_pending
+    union all
+    select request_id, member_id, 'bank', 'VALUE_UNKNOWN', record_id, null, null, null, null,
+        '记录的“账户类型”为空，同一机构同一账号另有“' || types_zh || '”账户的答复，是否为其中之一未知，余额 '
+            || coalesce(format('{:,.2f}', balance_yuan) || ' 元', '空') || '未计入；请向银行核实'
+    from hd_bank_rows($run_date)
+    where is_type_ambiguous and not is_pending
 ),
 
 gaps as (
     select * from source_gaps
+    union all select * from short_sources
     union all select * from no_authorization
     union all select * from unconfirmed_findings
     union all select * from pending_records

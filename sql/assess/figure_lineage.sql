@@ -116,35 +116,43 @@ authorized_on as (
 ),
 
 asset_rows as (
-    select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT' as figure_code, l.member_id, l.source, l.record_id,
+    -- (an account, its answers and which of them counts: hd_bank_rows, sql/assess/macros.sql)
+    select b.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT' as figure_code, b.member_id, 'bank' as source, b.record_id,
         '银行' || coalesce(b.account_type, '') || '余额' as item, cast(null as date) as period_month,
         b.balance_yuan as amount_yuan, cast(null as double) as tax_paid_yuan, true as is_in_window,
-        coalesce(b.query_date < max(b.query_date) over account or b.balance_yuan > min(b.balance_yuan) over answer,
-                 false) or hd_not_this_query(b.query_date, au.authorization_date) as is_excluded,
+        coalesce(b.query_date < max(b.query_date) over account, false) or b.record_id <> b.kept_record_id
+            or b.is_type_ambiguous or hd_not_this_query(b.query_date, au.authorization_date) as is_excluded,
         case when b.query_date < max(b.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
              when hd_predates_authorization(b.query_date, au.authorization_date)
                  then hd_stale_exclusion_zh(b.query_date, au.signed_date, au.request_date)
              when b.query_date is null then '无查询日期，无法确认是本次核对（授权后）的查询结果，不计入'
-             when b.balance_yuan > min(b.balance_yuan) over answer
-                 then '同一账户同一查询日期另有不同余额，以哪个为准未知，按较小者计入' end as exclusion_zh
-    from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
-    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
-    where b.run_date = $run_date
-    window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
-                       b.account_type),
-        answer as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
-                   b.account_type, b.query_date)
+             when b.is_type_ambiguous then '账户类型为空，同一账号另有' || b.types_zh || '账户，是否为其中之一未知，不计入'
+             when b.record_id <> b.kept_record_id and b.has_empty_answer
+                 then '同一账户同一查询日期另有余额为空的答复，余额以哪个为准未知（空值不按 0 计），不计入'
+             when b.record_id <> b.kept_record_id and b.balance_yuan > b.kept_balance_yuan
+                 then '同一账户同一查询日期另有不同余额，以哪个为准未知，按较小者计入'
+             when b.record_id <> b.kept_record_id then '同一账户同一查询日期的相同答复，只计一次' end as exclusion_zh
+    from hd_bank_rows($run_date) as b
+    left join authorized_on as au on au.request_id = b.request_id and au.member_id = b.member_id
+    where not b.is_pending
+    window account as (partition by b.request_id, b.member_id, b.account_key)
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '证券持仓市值+资金余额',
         null, hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan),
         null, true, coalesce(s.query_date < max(s.query_date) over account
                              or hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)
                                  > min(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) over answer, false)
+            or coalesce(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) is not null
+                        and bool_or(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) is null) over answer,
+                        false)
             or hd_not_this_query(s.query_date, au.authorization_date),
         case when s.query_date < max(s.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
              when hd_predates_authorization(s.query_date, au.authorization_date)
                  then hd_stale_exclusion_zh(s.query_date, au.signed_date, au.request_date)
              when s.query_date is null then '无查询日期，无法确认是本次核对（授权后）的查询结果，不计入'
+             when hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) is not null
+                 and bool_or(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) is null) over answer
+                 then '同一账户同一查询日期另有数值为空的答复，以哪个为准未知（空值不按 0 计），不计入'
              when hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)
                  > min(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) over answer
                  then '同一账户同一查询日期另有不同数值，以哪个为准未知，按较小者计入' end
@@ -159,6 +167,8 @@ asset_rows as (
         coalesce(i.policy_status <> '有效', true) or coalesce(i.query_date < max(i.query_date) over account
             or i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer, false)
             or bool_or(i.policy_status = '终止') over answer
+            or coalesce(i.cash_value_yuan is not null
+                        and bool_or(i.cash_value_yuan is null) filter (where i.policy_status = '有效') over answer, false)
             or hd_not_this_query(i.query_date, au.authorization_date),
         case when i.query_date < max(i.query_date) over account then '同一保单另有更新的查询结果，以最新一次为准'
              when hd_predates_authorization(i.query_date, au.authorization_date)
@@ -167,6 +177,9 @@ asset_rows as (
              when bool_or(i.policy_status = '终止') over answer
                  then '同一保单同一查询日期另有“终止”的答复，保单状态以哪个为准未知，按较小者（终止）不计入'
              when i.query_date is null then '无查询日期，无法确认是本次核对（授权后）的查询结果，不计入'
+             when i.cash_value_yuan is not null
+                 and bool_or(i.cash_value_yuan is null) filter (where i.policy_status = '有效') over answer
+                 then '同一保单同一查询日期另有现金价值为空的答复，以哪个为准未知（空值不按 0 计），不计入'
              when i.cash_value_yuan > min(i.cash_value_yuan) filter (where i.policy_status = '有效') over answer
                  then '同一保单同一查询日期另有不同现金价值，以哪个为准未知，按较小者计入' end
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'

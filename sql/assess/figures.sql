@@ -150,15 +150,19 @@ si_rows as (
        and r.scheme = si.scheme and si.category = '缴费'
 ),
 
+-- per member (the share is capped at his own wages: income_members)
 income as (
-    select request_id, is_confirmed, is_pending, sum(income_yuan) as income_yuan,
+    select request_id, member_id, is_confirmed, is_pending, sum(income_yuan) as income_yuan,
         sum(coalesce(tax_paid_yuan, 0)) as tax_paid_yuan,
         0.0 as benefit_yuan, 0.0 as wage_estimate_yuan, 0.0 as si_individual_yuan,
         0.0 as wage_estimate_if_confirmed_yuan, 0.0 as si_individual_if_confirmed_yuan,
-        0.0 as wage_estimate_if_rejected_yuan, 0.0 as si_individual_if_rejected_yuan
-    from tax group by request_id, is_confirmed, is_pending
+        0.0 as wage_estimate_if_rejected_yuan, 0.0 as si_individual_if_rejected_yuan,
+        -- the tax wages net of their tax: what a share can be deducted from (income_members)
+        coalesce(sum(income_yuan) filter (where income_item = '工资薪金所得'), 0)
+            - coalesce(sum(tax_paid_yuan) filter (where income_item = '工资薪金所得'), 0) as tax_wage_net_yuan
+    from tax group by request_id, member_id, is_confirmed, is_pending
     union all
-    select si.request_id, si.is_confirmed, si.is_pending, 0, 0,
+    select si.request_id, si.member_id, si.is_confirmed, si.is_pending, 0, 0,
         sum(si.benefit_yuan) filter (
             where si.category = '待遇' and si.is_benefit_counted
               and not list_contains(h.excluded_income_items, si.scheme)),
@@ -171,41 +175,48 @@ income as (
         sum(si.contribution_base_yuan) filter (where si.is_confirmed_wage_base and not si.has_confirmed_tax_wage),
         sum(hd_exact(si.contribution_base_yuan * si.individual_rate)) filter (
             where si.category = '缴费' and si.is_confirmed and not si.is_pending and si.has_confirmed_wage
-              and si.is_share_row_if_rejected)
+              and si.is_share_row_if_rejected),
+        0
     from si_rows as si
     inner join households as h on h.request_id = si.request_id
-    group by si.request_id, si.is_confirmed, si.is_pending
+    group by si.request_id, si.member_id, si.is_confirmed, si.is_pending
 ),
 
-income_parts as (
-    select request_id, is_confirmed, is_pending,
-        coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0) + coalesce(benefit_yuan, 0)
-            + coalesce(wage_estimate_yuan, 0) - coalesce(si_individual_yuan, 0) as net_yuan,
-        coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0) + coalesce(benefit_yuan, 0)
-            + coalesce(wage_estimate_if_confirmed_yuan, 0) - coalesce(si_individual_if_confirmed_yuan, 0)
-            as net_if_confirmed_yuan,
-        -- on confirmed links alone, as if every unconfirmed one were rejected: a month's wage estimate comes back
-        -- where only an unconfirmed tax wage replaced it
-        case when is_confirmed and not is_pending then
-            coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0) + coalesce(benefit_yuan, 0)
-            + coalesce(wage_estimate_if_rejected_yuan, 0) - coalesce(si_individual_if_rejected_yuan, 0)
-        else 0 end as net_if_rejected_yuan
-    from income
-),
-
-income_total as (
-    select
-        request_id,
+-- each member's income over the window, as counted (links, not those waiting for review), if every record waiting
+-- for review were confirmed, and on confirmed links alone (as if every unconfirmed one were rejected: a month's wage
+-- estimate comes back where only an unconfirmed tax wage replaced it).  The individual share is deducted from a wage
+-- (si_rows), never from income that is not there: over the window at most the member's wages (tax wages less their
+-- tax, and wages estimated from a base).  A tax wage of 100 a month on a base of 5,000 (a share of 400) is a
+-- contradiction evidence_gaps.sql lists (doubtful_amounts); deducted whole, the member's wages came to -300 a month
+-- and took it off his pension and the other members' wages, hiding a finding standing on them
+-- (test_contract_assess9 AV01).  Whichever of the two values is right, the wage net of its share is not below 0
+income_members as (
+    select request_id, member_id,
         coalesce(sum(income_yuan) filter (where not is_pending), 0) as taxed_income_yuan,
         coalesce(sum(tax_paid_yuan) filter (where not is_pending), 0) as tax_paid_yuan,
         coalesce(sum(benefit_yuan) filter (where not is_pending), 0) as benefit_yuan,
         coalesce(sum(wage_estimate_yuan) filter (where not is_pending), 0) as wage_estimate_yuan,
-        coalesce(sum(si_individual_yuan) filter (where not is_pending), 0) as si_individual_yuan,
-        (select coalesce(sum(p.net_if_rejected_yuan), 0) from income_parts as p
-         where p.request_id = income.request_id) as net_confirmed_yuan,
-        (select coalesce(sum(p.net_if_confirmed_yuan), 0) from income_parts as p
-         where p.request_id = income.request_id) as net_if_confirmed_yuan
-    from income group by request_id
+        least(coalesce(sum(si_individual_yuan) filter (where not is_pending), 0), greatest(coalesce(sum(
+            tax_wage_net_yuan + coalesce(wage_estimate_yuan, 0)) filter (where not is_pending), 0), 0))
+            as si_individual_yuan,
+        coalesce(sum(coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0) + coalesce(benefit_yuan, 0)
+            + coalesce(wage_estimate_if_confirmed_yuan, 0)), 0)
+            - least(coalesce(sum(si_individual_if_confirmed_yuan), 0), greatest(coalesce(sum(
+                tax_wage_net_yuan + coalesce(wage_estimate_if_confirmed_yuan, 0)), 0), 0)) as net_if_confirmed_yuan,
+        coalesce(sum(coalesce(income_yuan, 0) - coalesce(tax_paid_yuan, 0) + coalesce(benefit_yuan, 0)
+            + coalesce(wage_estimate_if_rejected_yuan, 0)) filter (where is_confirmed and not is_pending), 0)
+            - least(coalesce(sum(si_individual_if_rejected_yuan) filter (where is_confirmed and not is_pending), 0),
+                    greatest(coalesce(sum(tax_wage_net_yuan + coalesce(wage_estimate_if_rejected_yuan, 0)) filter (
+                        where is_confirmed and not is_pending), 0), 0)) as net_confirmed_yuan
+    from income group by request_id, member_id
+),
+
+income_total as (
+    select request_id, sum(taxed_income_yuan) as taxed_income_yuan, sum(tax_paid_yuan) as tax_paid_yuan,
+        sum(benefit_yuan) as benefit_yuan, sum(wage_estimate_yuan) as wage_estimate_yuan,
+        sum(si_individual_yuan) as si_individual_yuan, sum(net_confirmed_yuan) as net_confirmed_yuan,
+        sum(net_if_confirmed_yuan) as net_if_confirmed_yuan
+    from income_members group by request_id
 ),
 
 -- the date each member signed the authorization (授权日期; of two rows of one member the earlier), or the request date
@@ -227,27 +238,24 @@ authorized_on as (
 -- as do two holders' coinciding numbers and a 活期 and a 定期 under one number; a copy waiting for review
 -- of an account already linked adds nothing.  Two different balances (values) of one account (policy) and 查询日期
 -- (a corrected answer delivered beside the original; sources.md: one row per account) are one account of unknown
--- balance: the smaller counts, never the sum, and evidence_gaps.sql lists the pair as VALUE_UNKNOWN.
+-- balance: the smaller counts, never the sum, and evidence_gaps.sql lists the pair as VALUE_UNKNOWN.  A bank's
+-- account, its answers and which of them counts: hd_bank_rows (sql/assess/macros.sql).
 bank_accounts as (
-    select l.request_id, l.is_confirmed, l.is_pending, hd_exact(b.balance_yuan) as amount_yuan,
-        -- the latest linked answer of the account counts (an older one is superseded); over the confirmed links
-        -- alone, as if every unconfirmed one were rejected, the latest confirmed answer does
-        not coalesce(b.query_date < max(b.query_date) filter (where not l.is_pending) over account, false)
-            and not (l.is_pending and bool_or(not l.is_pending) over account)
-            and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (where not l.is_pending) over answer, false)
+    select b.request_id, b.is_confirmed, b.is_pending, hd_exact(b.balance_yuan) as amount_yuan,
+        -- the latest linked answer of the account counts (an older one is superseded), and of one answer's rows the one
+        -- hd_bank_rows keeps; over the confirmed links alone, as if every unconfirmed one were rejected, the latest
+        -- confirmed answer does
+        not coalesce(b.query_date < max(b.query_date) filter (where not b.is_pending) over account, false)
+            and not (b.is_pending and bool_or(not b.is_pending) over account)
+            and b.record_id = if(b.is_pending, b.kept_pending_id, b.kept_record_id) and not b.is_type_ambiguous
             and not hd_not_this_query(b.query_date, au.authorization_date) as is_counted,
-        l.is_confirmed and not l.is_pending and not hd_not_this_query(b.query_date, au.authorization_date)
+        b.is_confirmed and not b.is_pending and not hd_not_this_query(b.query_date, au.authorization_date)
             and not coalesce(b.query_date < max(b.query_date) filter (
-            where l.is_confirmed and not l.is_pending) over account, false)
-            and not coalesce(b.balance_yuan > min(b.balance_yuan) filter (
-                where l.is_confirmed and not l.is_pending) over answer, false) as is_counted_if_rejected
-    from stg_bank as b inner join links as l on l.record_id = b.record_id and l.source = 'bank'
-    left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
-    where b.run_date = $run_date
-    window account as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
-                       b.account_type),
-        answer as (partition by l.request_id, l.member_id, coalesce(b.institution, b.record_id), b.account_no,
-                   b.account_type, b.query_date)
+            where b.is_confirmed and not b.is_pending) over account, false)
+            and b.record_id = b.kept_confirmed_id and not b.is_type_ambiguous as is_counted_if_rejected
+    from hd_bank_rows($run_date) as b
+    left join authorized_on as au on au.request_id = b.request_id and au.member_id = b.member_id
+    window account as (partition by b.request_id, b.member_id, b.account_key)
 ),
 
 securities_accounts as (
@@ -262,6 +270,10 @@ securities_accounts as (
             and not coalesce(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) > min(
                 hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) filter (where not l.is_pending)
                 over answer, false)
+            -- an empty answer (both values) beside this one of the same day: the account's holding unknown (AV03)
+            and not coalesce(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) is not null and bool_or(
+                hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) is null) filter (where not l.is_pending)
+                over answer, false)
             and not hd_not_this_query(s.query_date, au.authorization_date) as is_counted,
         l.is_confirmed and not l.is_pending and not hd_not_this_query(s.query_date, au.authorization_date)
             and not coalesce(s.query_date < max(s.query_date) filter (
@@ -269,7 +281,10 @@ securities_accounts as (
             and not coalesce(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) > min(
                 hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan)) filter (
                 where l.is_confirmed and not l.is_pending)
-                over answer, false) as is_counted_if_rejected
+                over answer, false)
+            and not coalesce(hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) is not null and bool_or(
+                hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan) is null) filter (
+                where l.is_confirmed and not l.is_pending) over answer, false) as is_counted_if_rejected
     from stg_securities as s inner join links as l on l.record_id = s.record_id and l.source = 'securities'
     left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id
     where s.run_date = $run_date
@@ -288,6 +303,9 @@ insurance_policies as (
             -- a policy one answer gives in force (有效) and ended (终止): which is right is unknown, and the smaller,
             -- ended, counts nothing (evidence_gaps.sql lists it; test_contract_assess8 AU05)
             and not coalesce(bool_or(i.policy_status = '终止') filter (where not l.is_pending) over answer, false)
+            -- an in-force answer of an empty cash value beside this one of the same day: the value unknown (AV03)
+            and not coalesce(i.cash_value_yuan is not null and bool_or(i.cash_value_yuan is null) filter (
+                where not l.is_pending and i.policy_status = '有效') over answer, false)
             and not hd_not_this_query(i.query_date, au.authorization_date) as is_counted,
         l.is_confirmed and not l.is_pending and not hd_not_this_query(i.query_date, au.authorization_date)
             and not coalesce(i.query_date < max(i.query_date) filter (
@@ -296,6 +314,8 @@ insurance_policies as (
                 where l.is_confirmed and not l.is_pending and i.policy_status = '有效') over answer, false)
             and not coalesce(bool_or(i.policy_status = '终止') filter (
                 where l.is_confirmed and not l.is_pending) over answer, false)
+            and not coalesce(i.cash_value_yuan is not null and bool_or(i.cash_value_yuan is null) filter (
+                where l.is_confirmed and not l.is_pending and i.policy_status = '有效') over answer, false)
             as is_counted_if_rejected
     from stg_insurance as i inner join links as l on l.record_id = i.record_id and l.source = 'insurance'
     left join authorized_on as au on au.request_id = l.request_id and au.member_id = l.member_id

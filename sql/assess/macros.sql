@@ -170,3 +170,67 @@ final as (
 )
 
 select * from final;
+
+-- The bank rows linked to a member (`is_pending`: waiting for review), each with the account it answers for
+-- (`account_key`) and whether it counts.  An account is its institution (机构名称 as hd_key reads a name: a space, a
+-- full-width space or another case is no other bank), its number (as staged, hd_account) and its type (账户类型: a 活期
+-- and a 定期 under one number are two accounts).  An answer with its 账户类型 left empty is an answer of the number's
+-- typed account where the member's typed answers of the number give one type (`is_type_assumed`, listed by
+-- evidence_gaps.sql: whether it is that account or another is not known); where they give none, the number's untyped
+-- answers are one account; where they give two (`is_type_ambiguous`), it may be either or a third: not counted, listed.
+-- Of one account the latest answer (查询日期) counts.  One account answered twice for one 查询日期 (sources.md: one row
+-- per account) is one balance: alike, it counts once (summed, 15,000 under two spellings of a bank made 30,000); with
+-- two balances which is right is unknown and the smaller counts; with one balance empty the account's balance is
+-- unknown (an empty answer is no 0, and may be the smaller): the empty one is kept (it adds nothing, listed as lacking
+-- its 余额) and the other is not counted (test_contract_assess9 AV02, AV03).  `kept_record_id`, `kept_confirmed_id`:
+-- the answer's row that counts among the linked rows, among the confirmed ones (as if every unconfirmed link were
+-- rejected); `kept_pending_id` among the rows waiting for review.
+create or replace temp macro hd_bank_rows(rd) as table
+with
+
+linked as (
+    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, l.match_weight, b.record_id, b.institution,
+        b.account_no, b.account_type, b.balance_yuan, b.query_date,
+        coalesce(hd_key(b.institution), b.record_id) as institution_key
+    from main.stg_bank as b
+    inner join hd_member_links(rd, 'bank') as l on l.record_id = b.record_id
+    where b.run_date = rd
+),
+
+typed as (
+    select *,
+        coalesce(account_type, if(min(account_type) over number = max(account_type) over number,
+                                  min(account_type) over number, null)) as type_key,
+        coalesce(account_type is null and min(account_type) over number = max(account_type) over number, false)
+            as is_type_assumed,
+        -- beside two types of the number (活期 and 定期): whether it is one of them (counted already) or a third is not
+        -- known — not counted (the smaller), listed
+        coalesce(account_type is null and min(account_type) over number <> max(account_type) over number, false)
+            as is_type_ambiguous,
+        string_agg(distinct account_type, '、' order by account_type) over number as types_zh
+    from linked
+    window number as (partition by request_id, member_id, institution_key, account_no)
+),
+
+keyed as (
+    select *, institution_key || ':' || coalesce(account_no, '') || ':' || coalesce(type_key, '') as account_key
+    from typed
+),
+
+final as (
+    select *,
+        arg_min(record_id, (balance_yuan is not null, balance_yuan, record_id)) filter (where not is_pending)
+            over answer as kept_record_id,
+        arg_min(balance_yuan, (balance_yuan is not null, balance_yuan, record_id)) filter (where not is_pending)
+            over answer as kept_balance_yuan,
+        arg_min(record_id, (balance_yuan is not null, balance_yuan, record_id)) filter (
+            where is_confirmed and not is_pending) over answer as kept_confirmed_id,
+        arg_min(record_id, (balance_yuan is not null, balance_yuan, record_id)) filter (where is_pending)
+            over answer as kept_pending_id,
+        count(*) filter (where not is_pending) over answer as n_answer_rows,
+        bool_or(balance_yuan is null) filter (where not is_pending) over answer as has_empty_answer
+    from keyed
+    window answer as (partition by request_id, member_id, account_key, query_date)
+)
+
+select * from final;
