@@ -44,9 +44,9 @@ create table stg_housing_fund (run_date varchar, record_id varchar, account_stat
 create table stg_real_estate (run_date varchar, record_id varchar, use_type varchar, title_status varchar,
     floor_area_m2 double);
 create table stg_tax (run_date varchar, record_id varchar, income_item varchar, period_month date,
-    income_yuan double, tax_paid_yuan double, withholder varchar);
+    income_yuan double, tax_paid_yuan double, withholder varchar, id_norm varchar);
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
-    period_month date, benefit_yuan double, contribution_base_yuan double);
+    period_month date, benefit_yuan double, contribution_base_yuan double, id_norm varchar);
 create table stg_business_registry (run_date varchar, record_id varchar, entity_status varchar,
     entity_type varchar, subscribed_yuan double, role varchar, entity_name varchar, registered_capital_yuan double,
     credit_code varchar);
@@ -165,7 +165,7 @@ def test_a_known_balance_and_an_excluded_pension_item_are_no_gap(con):
     con.execute("insert into links values (?, 'social_insurance', 'si:1', 'R1', 'p1:a', 'exact_id', null, true)",
                 [RUN])
     con.execute("insert into stg_social_insurance values (?, 'si:1', '城乡居民基本养老保险', '待遇', "
-                "date '2026-05-01', null, null)", [RUN])
+                "date '2026-05-01', null, null, 'p1:a')", [RUN])
     assert _gaps(con) == []
 
 
@@ -326,7 +326,7 @@ def test_a_withholders_month_names_how_many_different_answers_it_delivered(con):
     for n, (income, tax) in enumerate([(3000, None), (3000, None), (3000, 50), (2800, None)], start=1):
         record = f"tax:t.csv:{n}"
         con.execute("insert into links values (?, 'tax', ?, 'R1', 'p1:a', 'exact_id', null, true)", [RUN, record])
-        con.execute("insert into stg_tax values (?, ?, '工资薪金所得', date '2026-10-01', ?, ?, '某公司')",
+        con.execute("insert into stg_tax values (?, ?, '工资薪金所得', date '2026-10-01', ?, ?, '某公司', 'p1:a')",
                     [RUN, record, income, tax])
         con.execute("insert into source_records values (?, ?, 't.csv', ?)", [RUN, record, n])
     create_macros(con)
