@@ -71,7 +71,10 @@ source_gaps as (
 -- of at least ten persons, none of them after month M, is an extract that ends at M — ten people's wages, pensions
 -- and contributions do not all stop in one month.  Fewer such persons say too little (one person's wages ending are a
 -- job ending).  Every household of the run is affected: SOURCE_MISSING on the source, naming the months; a finding
--- standing on what was delivered stands (policy.md), the gap listed beside it
+-- standing on what was delivered stands (policy.md), the gap listed beside it.  The window's last month alone missing
+-- is not one: a month's tax is declared, and its contributions settled, in the month after, so a run early in a month
+-- (or an urgent one on the last delivery) has none of it from anyone — every household INCOMPLETE on every such run
+-- (test_recheck: a run of 12-28 on a delivery ending 10).  Two months or more missing are a short delivery
 source_months as (
     select 'tax' as source, id_norm as person, period_month from stg_tax
     where run_date = $run_date and period_month is not null and id_norm is not null
@@ -105,7 +108,7 @@ short_sources as (
     inner join window_bounds as w on w.request_id = h.request_id
     cross join source_ends as e
     left join (select * from source_status where run_date = $run_date) as s on s.source = e.source
-    where (e.last_month + interval 1 month)::date < w.window_end
+    where (e.last_month + interval 2 month)::date < w.window_end  -- two window months or more not delivered
       and coalesce(s.status, 'passed') = 'passed'  -- a source missing or failed is listed as such (source_gaps)
 ),
 
