@@ -90,8 +90,7 @@ _BIRTH_YEARS = range(1800, 2100)
 def clean_id(raw: object) -> str:
     """The ID as delivered, without whitespace, width, case, dashes or other marks between digit groups (``/ . _ |
     、`` …, when what is left has an ID's shape; a check character ``×`` after a digit or ``*`` is ``X``) and Excel
-    artefacts (an apostrophe, ``="…"``, the ``.0`` a float
-    column writes after a 15-digit legacy ID); may be empty."""
+    artefacts (an apostrophe, ``="…"``, the ``.0`` a float column writes after a 15-digit legacy ID); may be empty."""
     if raw is None:
         return ""
     s = _DASHES.sub("", _WS.sub("", fold_width(str(raw))))

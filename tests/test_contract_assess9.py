@@ -99,8 +99,8 @@ def build() -> World:
     answer(w, a, "15000", account="6222000000000009004")
     answer(w, a, "15000", account="6222000000000009004", kind="")
     case("AVB4", "INCOMPLETE", "VALUE_UNKNOWN")
-    # an empty 账户类型 beside a 活期 and a 定期 of the number (9,000 each): 18,000 — or 27,000 if it is a third account;
-    # counted, FINDINGS on a balance that may be counted twice
+    # an empty 账户类型 beside a 活期 and a 定期 of the number (9,000 each): 18,000 — or 27,000 if it is a third account
+    # (the old code summed 27,000: FINDINGS); not counted, listed: INCOMPLETE
     (a,) = w.household("AVB6", [("户六", "本人")])
     answer(w, a, "9000", account="6222000000000009006")
     answer(w, a, "9000", account="6222000000000009006", kind="定期")
