@@ -69,35 +69,36 @@ def run_sources(fn: Callable, ctx, order: list[str], workers: int, threads: int,
 
 
 def _start_forkserver_deaf_to_ctrl_c(mp) -> None:
-    """Start the workers' forkserver ignoring SIGINT, so that it and the workers forked from it inherit that.
+    """Start the workers' forkserver with SIGINT blocked, so that it and the workers forked from it never see it.
 
     Ctrl+C in a terminal reaches the whole process group: the forkserver (importing GX) and each
-    worker printed a KeyboardInterrupt traceback before the run's one Chinese line.  A Ctrl+C while
-    the forkserver imports is held until a first child has forked (else workers forked after this
-    process ended print tracebacks) and then raised.  Only the main thread can change a signal's
-    handler: elsewhere (no terminal) nothing changes.
+    worker printed a KeyboardInterrupt traceback before the run's one Chinese line.  A signal mask
+    is inherited across fork and exec; the forkserver ignores SIGINT once its imports are done
+    (dropping what was pending), its workers keep it blocked.  This process never ignores SIGINT:
+    ignoring it here, even with this thread's mask blocking it, lost a press that the kernel handed
+    to another thread (DuckDB's, polars'), and the run went on to the end.  A press meanwhile is held
+    until a first child has forked (workers forked after this process ended print tracebacks), then
+    raised.  Only the main thread can change a signal's handler: elsewhere (no terminal) it is not held.
     """
     import signal
     import threading
     from multiprocessing import forkserver, resource_tracker
 
-    if threading.current_thread() is not threading.main_thread():
-        return
-    resource_tracker.ensure_running()  # started first: its start unblocks SIGINT (bpo-33613), see below
-    # blocked first: a Ctrl+C while SIGINT is ignored (the forkserver's start) would be lost, and the run went
-    # on to the end; blocked, Linux keeps it pending even while ignored, and it reaches `held` once unblocked
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    held = [True] if signal.SIGINT in signal.sigpending() else []  # setting SIG_IGN would discard it
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    resource_tracker.ensure_running()  # started first: its start unblocks SIGINT (bpo-33613)
+    held: list[bool] = []
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: held.append(True)) if main else None
     try:
-        forkserver.ensure_running()  # the forkserver inherits the ignored SIGINT across its exec
-        signal.signal(signal.SIGINT, lambda *_: held.append(True))
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            forkserver.ensure_running()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a press meanwhile reaches `held` now
         first = mp.Process(target=os.getpid)  # returns once the forkserver's imports are done
         first.start()
         first.join()
     finally:
-        signal.signal(signal.SIGINT, previous)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if main:
+            signal.signal(signal.SIGINT, previous)
     if held:
         raise KeyboardInterrupt
