@@ -49,11 +49,12 @@ def register(app: FastAPI) -> None:
             audit.append(actor=user.username, action="account", subject=f"开设账号被拒：用户名 {username.strip()} 不可用")
             raise HTTPException(400, f"用户名“{username.strip()}”不可用：请换一个用户名（如加上本县区代码或姓名拼音）")
         try:
-            accounts.add_user(workdir, username.strip(), password, role, codes, display_name.strip())
+            # the password is the admin's, handed over: its user sets her own at the first sign-in (as after a reset)
+            accounts.add_user(workdir, username.strip(), password, role, codes, display_name.strip(), must_change=True)
         except HeduiError as exc:
             raise HTTPException(400, str(exc)) from None
         audit.append(actor=user.username, action="account", subject=f"开设账号 {username}",
-                     details={"role": role, "regions": codes})
+                     details={"role": role, "regions": codes, "via": "web", "must_change": True})
         return RedirectResponse("/users", status_code=303)
 
     @app.post("/users/{username}/reset-password", response_class=HTMLResponse)
