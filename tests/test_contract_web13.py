@@ -46,3 +46,36 @@ def test_wh01_an_account_opened_on_the_web_must_set_its_own_password_first(site)
     accounts.add_user(site["work"], "wh_cli", "pw-wh_cli-0123456", "clerk", ["360702"])
     assert accounts.get_user(site["work"], "wh_cli").must_change is False
     assert _signed_in_as(site, sign_in(site, "wh_cli").cookie) == "wh_cli"
+
+
+def _audit(site) -> list[dict]:  # noqa: F811
+    import json
+
+    from hedui.audit.auditor import default_log_path
+
+    return [json.loads(line) for line in default_log_path(site["work"]).read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def test_wh02_who_read_the_review_queue_and_the_batch_summary_is_on_record(site):  # noqa: F811
+    """WH02: auditors answer "who looked at what" from the audit log: a household's page, a pair's page, a search
+    and every export left an entry, but the review queue (members' names and masked IDs of up to 100 households a
+    page) and the batch summary (every household of the run) left none, so a clerk browsing them left no trace.
+    Now each view is on record with the households shown; an empty queue page writes nothing."""
+    clerk = sign_in(site, "wf_a")
+    before = len(_audit(site))
+    assert "WF01" in clerk.page(f"/review?date={RUN}")
+    entries = _audit(site)[before:]
+    seen = [e for e in entries if e["actor"] == "wf_a" and e["details"].get("page") == "review_queue"]
+    assert seen and seen[-1]["action"] == "household_view" and seen[-1]["details"]["households"] == ["WF01"], entries
+    admin = sign_in(site, "wf_adm")  # a province-wide account: the run's summary is theirs to read
+    before = len(_audit(site))
+    status, _, _ = admin.get(f"/runs/{RUN}/summary")
+    assert status == 200
+    entries = _audit(site)[before:]
+    assert any(e["actor"] == "wf_adm" and e["details"].get("page") == "run_summary"
+               and e["details"].get("run_date") == RUN for e in entries), entries
+    # a page of nothing (a status no pair has) is no look at anyone
+    before = len(_audit(site))
+    assert clerk.get(f"/review?date={RUN}&status=deferred")[0] == 200
+    assert not [e for e in _audit(site)[before:] if e["details"].get("page") == "review_queue"]

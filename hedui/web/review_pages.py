@@ -188,6 +188,11 @@ def register(app: FastAPI) -> None:
                 items = _queue(con, a["date"], a["status"], county=a["county"], source=a["source"], order=order,
                                page=page_no)[0]
             dates = [d for (d,) in con.sql("select distinct run_date from my_queue order by 1 desc").fetchall()]
+        if items:  # members' names and masked IDs of many households: who looked at which is on record, as a search
+            audit.append(actor=user.username, action="household_view", subject=f"查看复核队列 {len(items)} 条（批次 {a['date']}）",
+                         details={"page": "review_queue", "run_date": a["date"], "status": a["status"],
+                                  "county": a["county"], "source": a["source"], "page_no": page_no,
+                                  "households": sorted({r["request_id"] for r in items})[:50]})
         from urllib.parse import urlencode
 
         query = urlencode({k: a[k] for k in ("date", "status", "county", "source", "order")})
