@@ -79,3 +79,30 @@ def test_wh02_who_read_the_review_queue_and_the_batch_summary_is_on_record(site)
     before = len(_audit(site))
     assert clerk.get(f"/review?date={RUN}&status=deferred")[0] == 200
     assert not [e for e in _audit(site)[before:] if e["details"].get("page") == "review_queue"]
+
+
+def test_wh03_the_open_account_form_sent_twice_opens_one_and_says_nothing_wrong(site):  # noqa: F811
+    """WH03: a double click on 开设 (or the form sent again) answered the second with "用户 X 已存在：修改密码请用
+    hedui users passwd" — an error page, over an account that was opened, pointing staff to a server command. Now
+    the same form again lands on 账号管理 as the first did (one account, one audit entry); another form for a name
+    in use says so in workspace terms (重设密码 on the list), and it is no way to try a colleague's own password."""
+    from hedui.web import accounts
+
+    admin = sign_in(site, "wf_adm")
+    form = _add_user_form(admin, "wh_twice", "admins-choice-4567")
+    before = len(_audit(site))
+    for _ in range(2):
+        status, headers, body = admin.post("/users", form)
+        assert status == 303 and headers["location"] == "/users", (status, body.decode()[-400:])
+    assert [u.username for u in accounts.list_users(site["work"])].count("wh_twice") == 1
+    opened = [e for e in _audit(site)[before:] if e["subject"].startswith("开设账号 wh_twice")]
+    assert len(opened) == 1, opened
+    for other in ({**form, "password": "another-choice-89"}, {**form, "role": "supervisor"},
+                  {**form, "username": "WH_TWICE"}):
+        status, _, body = admin.post("/users", other)
+        text = body.decode()
+        assert status == 400 and "已有账号" in text and "重设密码" in text and "hedui users" not in text, text[-400:]
+    # a name whose user set her own password: her password in the form is refused as any other
+    accounts.add_user(site["work"], "wh_own", "pw-wh_own-0123456", "clerk", ["360702"])
+    status, _, body = admin.post("/users", {**form, "username": "wh_own", "password": "pw-wh_own-0123456"})
+    assert status == 400 and "已有账号" in body.decode()
