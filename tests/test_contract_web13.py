@@ -4,7 +4,8 @@ waiting for review, run for real and served by a real uvicorn server)."""
 
 from __future__ import annotations
 
-from contract_world import RUN
+import pytest
+from contract_world import RUN, query
 from test_web11 import _signed_in_as, _token, sign_in, site  # noqa: F401 (fixtures)
 from web_server import Client
 
@@ -106,3 +107,53 @@ def test_wh03_the_open_account_form_sent_twice_opens_one_and_says_nothing_wrong(
     accounts.add_user(site["work"], "wh_own", "pw-wh_own-0123456", "clerk", ["360702"])
     status, _, body = admin.post("/users", {**form, "username": "wh_own", "password": "pw-wh_own-0123456"})
     assert status == 400 and "已有账号" in body.decode()
+
+
+@pytest.fixture(scope="module")
+def rerun(tmp_path_factory):
+    """A household with one pair waiting for review (a bank record under a homophone name, no ID), run for real and
+    served; `redo()` runs the same date again over a corrected delivery (the record now carries the member's ID)."""
+    from contract_world import World, fresh_ids, run_world
+    from web_server import serving
+
+    from hedui.pipeline import RunContext, run
+    from hedui.web import accounts
+    from hedui.web.app import create_app
+
+    world = World()
+    with fresh_ids(1310):
+        (p,) = world.household("WH04", [("孙立", "本人")])
+    world.bank(p, "100000", account="6217000000000131001")
+    world.rows["bank"][-1].update(户名="孙力", 证件号码="")
+    ctx = run_world(world, tmp_path_factory, "wh_rerun")
+    accounts.add_user(ctx.workdir, "wh_clerk", "pw-wh_clerk-0123456", "clerk", ["360702"], display_name="wh_clerk")
+
+    def redo():
+        world.rows["bank"][-1].update(户名="孙立", 证件号码=p["id"])
+        inbox = tmp_path_factory.mktemp("wh_rerun_again") / "inbox"
+        world.write(inbox)
+        run(RunContext.of(inbox, ctx.workdir, RUN))
+
+    with serving(lambda port: create_app(ctx.workdir, {f"127.0.0.1:{port}"})) as (port, _):
+        yield {"port": port, "host": f"127.0.0.1:{port}", "work": ctx.workdir, "ctx": ctx, "redo": redo}
+
+
+def test_wh04_a_decision_on_a_pair_the_dates_rerun_replaced_says_it_was_not_saved(rerun):
+    """WH04: a clerk opened a pair, the operator re-ran the date over a corrected delivery (the bank record now
+    carries the member's ID: an exact link, no pair), and her decision came back "未找到该匹配对…请从复核队列进入"
+    — not whether it was saved, nor why. Now it says the decision was not saved, that the batch was re-verified
+    since (or the pair is not hers), and that the re-run's result stands; nothing is recorded, the re-run's
+    outcome stays."""
+    (key,) = [k for (k,) in query(rerun["ctx"], "select decision_key from review_queue where status = 'pending'")]
+    clerk = sign_in(rerun, "wh_clerk")
+    page = clerk.page(f"/review/{RUN}/{key}")
+    assert 'id="decide"' in page
+    rerun["redo"]()
+    assert not query(rerun["ctx"], "select 1 from review_queue where run_date = ? and decision_key = ?", [RUN, key])
+    after = query(rerun["ctx"], "select outcome, findings from outcomes where request_id = 'WH04'")
+    status, _, body = clerk.post(f"/review/{RUN}/{key}/decide", {"csrf_token": _token(page), "seen": "0",
+                                                                 "decision": "rejected", "reason": "户名不同（WH04）"})
+    text = body.decode()
+    assert status == 404 and "决定未保存" in text and "重新核对" in text, (status, text[-500:])
+    assert not query(rerun["ctx"], "select 1 from review_decisions")
+    assert query(rerun["ctx"], "select outcome, findings from outcomes where request_id = 'WH04'") == after

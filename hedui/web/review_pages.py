@@ -131,6 +131,11 @@ def _comparison(p: dict, con) -> list[dict]:
 
 
 NOT_FOUND_PAIR = "未找到该匹配对：该批次中没有这个匹配对，或它不在您的辖区范围内。请从复核队列进入。"
+#: a decision sent for a pair its run's queue no longer holds (the run re-done since the page was opened: a corrected
+#: delivery links the record otherwise, or not at all) — one answer with a pair of another county's (no oracle)
+PAIR_GONE = ("您的决定未保存：批次 {run_date} 的复核队列中已没有该匹配对。该批次可能在您打开页面后重新核对过"
+             "（部门数据更新后，原匹配对由新的匹配结果取代），或该匹配对不在您的辖区范围内。该户结论以重新核对的结果为准，"
+             "请回到复核队列，按最新的待审核匹配对处理。")
 ELSEWHERE = ("该匹配对的同一成员也在其他辖区家庭的委托中：决定会同时改变那些家庭的核对结论并重出报告，"
              "须由辖区覆盖这些家庭的审核员作出。")
 
@@ -274,7 +279,12 @@ def register(app: FastAPI) -> None:
         try:
             with DB_LOCK:  # the decisions seen on the form are still all there are (two tabs, a double click)
                 with scoped(workdir, user) as con:
-                    p = _pair(con, run_date, key)
+                    try:
+                        p = _pair(con, run_date, key)
+                    except HTTPException as exc:  # the form's pair is gone: say the decision was not saved, and why
+                        if exc.status_code != 404:
+                            raise
+                        raise HTTPException(404, PAIR_GONE.format(run_date=run_date)) from None
                     back = queue_links.query(queue_links.carried(con, request.query_params))
                 if p["households_elsewhere"]:
                     raise HTTPException(403, ELSEWHERE)
