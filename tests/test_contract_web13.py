@@ -102,11 +102,11 @@ def test_wh03_the_open_account_form_sent_twice_opens_one_and_says_nothing_wrong(
                   {**form, "username": "WH_TWICE"}):
         status, _, body = admin.post("/users", other)
         text = body.decode()
-        assert status == 400 and "已有账号" in text and "重设密码" in text and "hedui users" not in text, text[-400:]
+        assert status == 400 and "已存在" in text and "重设密码" in text and "hedui users" not in text, text[-400:]
     # a name whose user set her own password: her password in the form is refused as any other
     accounts.add_user(site["work"], "wh_own", "pw-wh_own-0123456", "clerk", ["360702"])
     status, _, body = admin.post("/users", {**form, "username": "wh_own", "password": "pw-wh_own-0123456"})
-    assert status == 400 and "已有账号" in body.decode()
+    assert status == 400 and "已存在" in body.decode()
 
 
 @pytest.fixture(scope="module")

@@ -54,7 +54,8 @@ def register(app: FastAPI) -> None:
             if (taken.must_change and taken.username == username.strip() and taken.role == role
                     and list(taken.regions) == codes and accounts.authenticate(workdir, taken.username, password)):
                 return RedirectResponse("/users", status_code=303)
-            raise HTTPException(400, f"用户名“{taken.username}”已有账号（见“账号管理”页的账号列表），未开设新账号："
+            case = "" if taken.username == username.strip() else "（用户名不区分大小写）"
+            raise HTTPException(400, f"用户 {taken.username} 已存在{case}，未开设新账号（见“账号管理”页的账号列表）："
                                      "请换一个用户名；如是要为该账号设置新密码，请在账号列表中点该账号的“重设密码”。")
         try:
             # the password is the admin's, handed over: its user sets her own at the first sign-in (as after a reset)
