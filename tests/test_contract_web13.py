@@ -157,3 +157,59 @@ def test_wh04_a_decision_on_a_pair_the_dates_rerun_replaced_says_it_was_not_save
     assert status == 404 and "决定未保存" in text and "重新核对" in text, (status, text[-500:])
     assert not query(rerun["ctx"], "select 1 from review_decisions")
     assert query(rerun["ctx"], "select outcome, findings from outcomes where request_id = 'WH04'") == after
+
+
+@pytest.fixture(scope="module")
+def rival(tmp_path_factory):
+    """One bank record (under a homophone name, no ID) waiting for review as either of two applicants of the same
+    name in two households of one county: two candidates of one record. Run for real and served."""
+    from contract_world import World, fresh_ids, run_world
+    from web_server import serving
+
+    from hedui.web import accounts
+    from hedui.web.app import create_app
+
+    world = World()
+    with fresh_ids(1320):
+        (a,) = world.household("WH05A", [("赵敏", "本人")])
+        world.household("WH05B", [("赵敏", "本人")])
+    world.bank(a, "100000", account="6217000000000132001")
+    world.rows["bank"][-1].update(户名="赵民", 证件号码="")
+    ctx = run_world(world, tmp_path_factory, "wh_rival")
+    keys = dict(query(ctx, "select request_id, decision_key from review_queue where status = 'pending'"))
+    for name in ("wh_a", "wh_b"):
+        accounts.add_user(ctx.workdir, name, f"pw-{name}-0123456", "clerk", ["360702"], display_name=name)
+    with serving(lambda port: create_app(ctx.workdir, {f"127.0.0.1:{port}"})) as (port, _):
+        yield {"port": port, "host": f"127.0.0.1:{port}", "work": ctx.workdir, "ctx": ctx, "keys": keys}
+
+
+def test_wh05_two_staff_confirming_one_record_for_two_people_keep_it_one_persons(rival):
+    """WH05: two clerks each opened one candidate of the same bank record (赵民, no ID: 赵敏 of WH05A or 赵敏 of
+    WH05B) and both confirmed: both were saved, the record linked to both members and its 100,000 yuan counted in
+    both households. Now the second confirmation is refused (409, Chinese, not saved: a record belongs to one
+    person; reject the first to move it), nothing of it recorded or re-assessed, and rejecting her pair still
+    works."""
+    assert set(rival["keys"]) == {"WH05A", "WH05B"}
+    ka, kb = rival["keys"]["WH05A"], rival["keys"]["WH05B"]
+    a, b = sign_in(rival, "wh_a"), sign_in(rival, "wh_b")
+    page_a, page_b = a.page(f"/review/{RUN}/{ka}"), b.page(f"/review/{RUN}/{kb}")
+    status, _, body = a.post(f"/review/{RUN}/{ka}/decide", {"csrf_token": _token(page_a), "seen": "0",
+                                                            "decision": "confirmed", "reason": "户名同音，核实为本人"})
+    assert status == 303, body.decode()[-400:]
+    before_b = query(rival["ctx"], "select outcome, findings from outcomes where request_id = 'WH05B'")
+    status, _, body = b.post(f"/review/{RUN}/{kb}/decide", {"csrf_token": _token(page_b), "seen": "0",
+                                                            "decision": "confirmed", "reason": "户名同音，也像本人"})
+    text = body.decode()
+    assert status == 409 and "未保存" in text and "只能属于一人" in text, (status, text[-500:])
+    # the record settled as WH05A's, WH05B was weighed without it when A's decision re-assessed the run: as it was
+    assert query(rival["ctx"], "select decision_key, decision from review_decisions") == [(ka, "confirmed")]
+    linked = query(rival["ctx"], "select request_id from links where run_date = ? and method = 'probabilistic' "
+                                 "and record_id in (select record_id from review_queue where decision_key = ?)",
+                   [RUN, kb])
+    assert linked == [("WH05A",)], linked
+    assert query(rival["ctx"], "select outcome, findings from outcomes where request_id = 'WH05B'") == before_b
+    page_b = b.page(f"/review/{RUN}/{kb}")
+    status, _, body = b.post(f"/review/{RUN}/{kb}/decide", {"csrf_token": _token(page_b), "seen": "0",
+                                                            "decision": "rejected", "reason": "已确认为另一户的赵敏"})
+    assert status == 303, body.decode()[-400:]
+    assert query(rival["ctx"], "select status from review_queue where decision_key = ?", [kb]) == [("rejected",)]

@@ -264,7 +264,7 @@ def register(app: FastAPI) -> None:
                seen: str = Form(""), user: User = post_dep):
         from hedui.pipeline import RunContext
         from hedui.review.decisions import record_decision
-        from hedui.review.queue import SupersededRun
+        from hedui.review.queue import RecordTaken, SupersededRun
 
         check_date(run_date)
         try:  # staff text is shown to others: no invisible characters, ID or account number in it
@@ -297,7 +297,7 @@ def register(app: FastAPI) -> None:
                 result = record_decision(ctx, key, decision, user.username, reason)
         except LockedError:
             raise
-        except SupersededRun as exc:
+        except (SupersededRun, RecordTaken) as exc:
             raise HTTPException(409, str(exc)) from None
         except HeduiError as exc:
             raise HTTPException(400, str(exc)) from None
