@@ -29,6 +29,10 @@ class ReviewError(HeduiError):
     """A review request that cannot be carried out (unknown pair, bad decision, no reason)."""
 
 
+class RecordTaken(ReviewError):
+    """A confirmation of a record that staff confirmed as another member's already (a record belongs to one person)."""
+
+
 class SupersededRun(ReviewError):
     """The pair's run is no longer current: a later run verified its household (or holds the pair) again."""
 
@@ -155,6 +159,15 @@ def decide(con, run_date: str, decision_key: str, decision: str, reviewer: str, 
         raise ReviewError(f"批次 {run_date} 的复核队列中没有该匹配对（{shown(decision_key, 12)}）")
     if later := later_run(con, run_date, decision_key):
         raise SupersededRun(superseded_message(run_date, later))
+    if decision == "confirmed" and con.execute(
+            "select 1 from review_queue where run_date = ? and record_id = ? and member_id <> ? and status = 'confirmed' "
+            "limit 1", [run_date, p[0]["record_id"], p[0]["member_id"]]).fetchall():
+        # two staff on two candidates of one record at once (or one after the other): both confirmed, the record
+        # linked to both members and counted in both households
+        raise RecordTaken(
+            f"同一条{load_map(p[0]['source']).title_zh}记录已被确认属于另一名成员，本次“确认”未保存：一条记录只能属于一人。"
+            "请重新打开该匹配对，看“同一记录的其他候选”；如认为应属于本成员，须先在已确认的匹配对上改为“否决”"
+            "（其他辖区的由该辖区审核员处理），再确认本匹配对；本匹配对也可“否决”或“暂缓”。")
     from hedui.steps.link import apply_decisions
 
     con.execute("insert into review_decisions values (?, ?, ?, ?, ?, ?, ?, ?)",

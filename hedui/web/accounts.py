@@ -149,7 +149,11 @@ def _changed_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-def add_user(workdir, username: str, password: str, role: str, regions: list[str], display_name: str = "") -> User:
+def add_user(workdir, username: str, password: str, role: str, regions: list[str], display_name: str = "",
+             must_change: bool = False) -> User:
+    """A new account. `must_change`: the password is one an administrator chose and handed over (账号管理's 开设账号),
+    so, as a reset's temporary one, its user replaces it at the first sign-in before any other page opens, and it
+    opens nothing after TEMPORARY_DAYS (`temporary_expired`)."""
     if not _USERNAME.fullmatch(username):
         raise AccountError(f"用户名“{shown(username)}”无效：2–32 个字母、数字或 _ . -")
     if role not in ROLES:
@@ -164,13 +168,14 @@ def add_user(workdir, username: str, password: str, role: str, regions: list[str
         if taken:
             raise AccountError(f"用户 {taken[0]} 已存在{'' if taken[0] == username else '（用户名不区分大小写）'}："
                                "修改密码请用 hedui users passwd")
+        changed = _changed_now()
         con.execute("insert into users (username, display_name, role, regions, password_hash, disabled, created_at, "
-                    "changed_at) values (?, ?, ?, ?, ?, 0, ?, ?)",
+                    "changed_at, must_change) values (?, ?, ?, ?, ?, 0, ?, ?, ?)",
                     [username, display_name or username, role, ",".join(regs), _hasher.hash(password), _now(),
-                     _changed_now()])
+                     changed, int(must_change)])
     finally:
         con.close()
-    return User(username, display_name or username, role, regs)
+    return User(username, display_name or username, role, regs, changed_at=changed, must_change=must_change)
 
 
 def set_password(workdir, username: str, password: str, must_change: bool = False) -> None:

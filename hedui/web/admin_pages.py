@@ -48,12 +48,22 @@ def register(app: FastAPI) -> None:
             # county's staff sign in with. The refusal says no more than "taken", and the probe is on record
             audit.append(actor=user.username, action="account", subject=f"开设账号被拒：用户名 {username.strip()} 不可用")
             raise HTTPException(400, f"用户名“{username.strip()}”不可用：请换一个用户名（如加上本县区代码或姓名拼音）")
+        if taken:  # within the admin's regions: a double click on 开设 (or a resent form), or a name in use
+            # the account this very form opened: its password still the one an admin set (never one its user chose:
+            # the form is no way to try a colleague's own password), the same name, role and regions
+            if (taken.must_change and taken.username == username.strip() and taken.role == role
+                    and list(taken.regions) == codes and accounts.authenticate(workdir, taken.username, password)):
+                return RedirectResponse("/users", status_code=303)
+            case = "" if taken.username == username.strip() else "（用户名不区分大小写）"
+            raise HTTPException(400, f"用户 {taken.username} 已存在{case}，未开设新账号（见“账号管理”页的账号列表）："
+                                     "请换一个用户名；如是要为该账号设置新密码，请在账号列表中点该账号的“重设密码”。")
         try:
-            accounts.add_user(workdir, username.strip(), password, role, codes, display_name.strip())
+            # the password is the admin's, handed over: its user sets her own at the first sign-in (as after a reset)
+            accounts.add_user(workdir, username.strip(), password, role, codes, display_name.strip(), must_change=True)
         except HeduiError as exc:
             raise HTTPException(400, str(exc)) from None
         audit.append(actor=user.username, action="account", subject=f"开设账号 {username}",
-                     details={"role": role, "regions": codes})
+                     details={"role": role, "regions": codes, "via": "web", "must_change": True})
         return RedirectResponse("/users", status_code=303)
 
     @app.post("/users/{username}/reset-password", response_class=HTMLResponse)

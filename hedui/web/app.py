@@ -124,7 +124,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
         if request.method in ("GET", "HEAD"):
             return RedirectResponse("/password", status_code=303)
         return render(request, "error.html", 403, title="请先修改密码",
-                      message="管理员已为您的账号重设了临时密码：请先在“修改密码”页设置您自己的新密码，本次提交未保存。")
+                      message="您的密码是管理员设置的临时密码（开设账号或重设密码时）：请先在“修改密码”页设置您自己的新密码，本次提交未保存。")
 
     @app.exception_handler(_SignIn)
     async def _to_login(request: Request, exc):
@@ -215,7 +215,8 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
             audit.append(actor="（未登录）", action="sign_in_failed", subject=f"登录失败：用户 {user.username} 的临时密码已过期",
                          details={"client": client})
             return render(request, "login.html", 401, next=_safe_next(next),
-                          error=f"临时密码已过期（管理员重设后 {accounts.TEMPORARY_DAYS} 天内有效）：请联系本辖区的管理员重新重设密码。")
+                          error=f"临时密码已过期（管理员开设账号或重设密码后 {accounts.TEMPORARY_DAYS} 天内有效）："
+                                "请联系本辖区的管理员重新重设密码。")
         if not user:
             _failed_sign_in(username, client)  # at most the limits' worth: a refused guess is not written
             return render(request, "login.html", 401, next=_safe_next(next), error="用户名或密码错误，或账号已停用。")

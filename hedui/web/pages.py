@@ -279,6 +279,8 @@ def register(app: FastAPI) -> None:
         path = workdir / "reports" / run_date / "index.html"
         if not path.exists():
             raise HTTPException(404, "该批次没有汇总页")
+        audit.append(actor=user.username, action="household_view", subject=f"查看批次汇总（批次 {run_date}）",
+                     details={"page": "run_summary", "run_date": run_date})  # every household of the run
         return HTMLResponse(path.read_text(encoding="utf-8"))
 
     @app.get("/runs/{run_date}/households/{name}")

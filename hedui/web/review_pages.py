@@ -131,6 +131,11 @@ def _comparison(p: dict, con) -> list[dict]:
 
 
 NOT_FOUND_PAIR = "未找到该匹配对：该批次中没有这个匹配对，或它不在您的辖区范围内。请从复核队列进入。"
+#: a decision sent for a pair its run's queue no longer holds (the run re-done since the page was opened: a corrected
+#: delivery links the record otherwise, or not at all) — one answer with a pair of another county's (no oracle)
+PAIR_GONE = ("您的决定未保存：批次 {run_date} 的复核队列中已没有该匹配对。该批次可能在您打开页面后重新核对过"
+             "（部门数据更新后，原匹配对由新的匹配结果取代），或该匹配对不在您的辖区范围内。该户结论以重新核对的结果为准，"
+             "请回到复核队列，按最新的待审核匹配对处理。")
 ELSEWHERE = ("该匹配对的同一成员也在其他辖区家庭的委托中：决定会同时改变那些家庭的核对结论并重出报告，"
              "须由辖区覆盖这些家庭的审核员作出。")
 
@@ -188,6 +193,11 @@ def register(app: FastAPI) -> None:
                 items = _queue(con, a["date"], a["status"], county=a["county"], source=a["source"], order=order,
                                page=page_no)[0]
             dates = [d for (d,) in con.sql("select distinct run_date from my_queue order by 1 desc").fetchall()]
+        if items:  # members' names and masked IDs of many households: who looked at which is on record, as a search
+            audit.append(actor=user.username, action="household_view", subject=f"查看复核队列 {len(items)} 条（批次 {a['date']}）",
+                         details={"page": "review_queue", "run_date": a["date"], "status": a["status"],
+                                  "county": a["county"], "source": a["source"], "page_no": page_no,
+                                  "households": sorted({r["request_id"] for r in items})[:50]})
         from urllib.parse import urlencode
 
         query = urlencode({k: a[k] for k in ("date", "status", "county", "source", "order")})
@@ -254,7 +264,7 @@ def register(app: FastAPI) -> None:
                seen: str = Form(""), user: User = post_dep):
         from hedui.pipeline import RunContext
         from hedui.review.decisions import record_decision
-        from hedui.review.queue import SupersededRun
+        from hedui.review.queue import RecordTaken, SupersededRun
 
         check_date(run_date)
         try:  # staff text is shown to others: no invisible characters, ID or account number in it
@@ -269,7 +279,12 @@ def register(app: FastAPI) -> None:
         try:
             with DB_LOCK:  # the decisions seen on the form are still all there are (two tabs, a double click)
                 with scoped(workdir, user) as con:
-                    p = _pair(con, run_date, key)
+                    try:
+                        p = _pair(con, run_date, key)
+                    except HTTPException as exc:  # the form's pair is gone: say the decision was not saved, and why
+                        if exc.status_code != 404:
+                            raise
+                        raise HTTPException(404, PAIR_GONE.format(run_date=run_date)) from None
                     back = queue_links.query(queue_links.carried(con, request.query_params))
                 if p["households_elsewhere"]:
                     raise HTTPException(403, ELSEWHERE)
@@ -282,7 +297,7 @@ def register(app: FastAPI) -> None:
                 result = record_decision(ctx, key, decision, user.username, reason)
         except LockedError:
             raise
-        except SupersededRun as exc:
+        except (SupersededRun, RecordTaken) as exc:
             raise HTTPException(409, str(exc)) from None
         except HeduiError as exc:
             raise HTTPException(400, str(exc)) from None
