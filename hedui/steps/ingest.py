@@ -148,6 +148,10 @@ def _slots(smap: SourceMap) -> dict[str, str]:
             call, rule, kind = CHECKS[spec.type]
             parsed.append(call.format(col=col, scale=_q(spec.column + "__scale")) + f" as {value},")
             reason = f"'\"{spec.header.replace(chr(39), chr(39) * 2)}\"值\"' || {col} || '\"无法识别为{kind}'"
+            if spec.type == "month":  # a period over several months (202601-202603): said so, never guessed at
+                reason = (f"case when hd_month_span({col}) then '\"{spec.header.replace(chr(39), chr(39) * 2)}\"值\"' "
+                          f"|| {col} || '\"是跨越多个月的期间，不是一个月份（每行应为一个月的数额）：无法确定各月的数额，"
+                          f"该行未计入；请部门按月拆分后重新交付' else {reason} end")
             conditions.append(f"({value} is null and {col} is not null)")
             checks.append(
                 f"case when {value} is null and {col} is not null and not hd_blank({col}) and not hd_none({col}) then "
