@@ -159,6 +159,12 @@ create or replace temp macro hd_id_clean_slow(x) as
 create or replace temp macro hd_id_clean(x) as
     case when regexp_full_match(x, '[0-9]{17}[0-9X]') then x else hd_id_clean_slow(x) end;
 
+-- a cleaned ID that is no ID's shape yet holds one among other text (代理人360102…, 360102…/360103…): an 18-character
+-- ID standing apart from other digits (a 19-digit run is a digit doubled, hd_id_kind's malformed)
+create or replace temp macro hd_id_embedded(c) as
+    not regexp_full_match(c, '[0-9]{17}[0-9X]|[0-9]{15}')
+    and regexp_matches(c, '(^|[^0-9])[0-9]{17}[0-9X]($|[^0-9X])');
+
 -- the shape of a cleaned ID: 18 (17 digits + digit/X), 15 (legacy), 0 (empty),
 -- 1 (Excel scientific notation), -1 (anything else)
 create or replace temp macro hd_id_kind(c) as

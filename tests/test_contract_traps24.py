@@ -16,7 +16,8 @@ Decided where the contract is silent:
   after a name (``张三丰。``) is no part of it.
 - an ID written with a label naming the ID card or in brackets (``身份证:…``, ``ID …``, ``身份证号：…``, ``（…）``,
   ``…(身份证)``) is that ID: nothing else stands in the cell.  Any other text around an ID (``代理人…``, two IDs in one
-  cell) is no ID for certain and stays malformed (linked by name only, for a person to confirm).
+  cell) is no ID for certain: the row is quarantined (whose record it is is not known) and names every member whose
+  ID stands in the cell, so that household is not CLEAR on it.
 """
 
 from __future__ import annotations
@@ -61,9 +62,11 @@ def test_TF01_a_period_over_several_months_is_quarantined_showing_its_value(tmp_
     assert {q["value_masked"] for q in quarantined if q["row_no"] == 2} == {"202601-202603"}
 
 
-@pytest.mark.parametrize("period", ["202603-202603", "20260301-20260331", "2026-03-01-2026-03-31", "2026-03至2026-03",
-                                    "2026.03-2026.03", "2026年3月至2026年3月"])
-def test_TF02_a_period_within_one_month_is_that_month_in_python_and_sql(tmp_path, period):
+ONE_MONTH = ["202603-202603", "20260301-20260331", "2026-03-01-2026-03-31", "2026-03至2026-03", "2026.03-2026.03",
+             "2026年3月至2026年3月"]
+
+
+def test_TF02_a_period_within_one_month_is_that_month_in_python_and_sql(tmp_path):
     """TF02: a period of one month written with a hyphen between its ends (20260301-20260331, 202603-202603) or with
     months as its ends (2026-03至2026-03) was quarantined, while 2026-03-01至2026-03-31 was read: the same period, written
     otherwise.  Now it is 2026-03, staged, in the Python reference and the SQL twin alike."""
@@ -75,10 +78,15 @@ def test_TF02_a_period_within_one_month_is_that_month_in_python_and_sql(tmp_path
     con = duckdb.connect()
     con.sql(db.sql_text("macros.sql"))
     march = dt.date(2026, 3, 1)
-    assert parse_month(period) == march
-    assert con.execute("select hd_month(?), hd_month_span(?)", [period, period]).fetchone() == (march, False)
-    manifest, staged, quarantined = _deliver(tmp_path, "tax", {"t.csv": _csv(_tax([(ID_A, period)])), "t.csv.ok": b"1"})
-    assert not quarantined and [r["period_month"] for r in staged] == [march], quarantined
+    for period in ONE_MONTH:
+        assert parse_month(period) == march, period
+        assert con.execute("select hd_month(?), hd_month_span(?)", [period, period]).fetchone() == (march, False), period
+    ids = [ID_A, ID_B, ID_C] * 2
+    rows = _tax(list(zip(ids, ONE_MONTH, strict=True)))
+    for k, r in enumerate(rows[1:]):
+        r[4] = str(9000 + k)  # no row a duplicate of another
+    manifest, staged, quarantined = _deliver(tmp_path, "tax", {"t.csv": _csv(rows), "t.csv.ok": b"6"})
+    assert not quarantined and [r["period_month"] for r in staged] == [march] * 6, quarantined
 
 
 def test_TF03_python_and_sql_agree_on_periods_over_months_and_their_ends():
@@ -101,9 +109,11 @@ def test_TF03_python_and_sql_agree_on_periods_over_months_and_their_ends():
 
 # -- 2. dates with their time as exports write it --------------------------------------------------------------------
 
-@pytest.mark.parametrize("written", ["20261128 00:00:00", "20261128 08:30", "2026/11/28 10:00:00 AM",
-                                     "2026/11/28 下午 3:00:00", "2026-11-28 上午 10:00", "2026/11/28 11:59:59 PM"])
-def test_TF04_a_date_with_its_time_as_exports_write_it_is_that_date(tmp_path, written):
+WITH_TIME = ["20261128 00:00:00", "20261128 08:30", "2026/11/28 10:00:00 AM", "2026/11/28 下午 3:00:00",
+             "2026-11-28 上午 10:00", "2026/11/28 11:59:59 PM"]
+
+
+def test_TF04_a_date_with_its_time_as_exports_write_it_is_that_date(tmp_path):
     """TF04: a cremation record's 死亡日期 written 20261128 00:00:00 (`yyyyMMdd HH:mm:ss`) was quarantined as
     “"死亡日期"值"****2800:00:00"无法识别为日期” (read as no date, shown as an ID), as was 2026/11/28 10:00:00 AM or 下午
     3:00:00: the death unread, the household kept from its finding.  Now each is 2026-11-28, in Python and SQL."""
@@ -115,11 +125,12 @@ def test_TF04_a_date_with_its_time_as_exports_write_it_is_that_date(tmp_path, wr
     con = duckdb.connect()
     con.sql(db.sql_text("macros.sql"))
     day = dt.date(2026, 11, 28)
-    assert parse_date(written) == day
-    assert con.execute("select hd_date(?)", [written]).fetchone()[0] == day
-    rows = [HEADERS["civil_affairs"], ["张三", ID_A, written, "", "赣州市殡仪馆"]]
-    manifest, staged, quarantined = _deliver(tmp_path, "civil_affairs", {"c.csv": _csv(rows), "c.csv.ok": b"1"})
-    assert not quarantined and [r["death_date"] for r in staged] == [day], quarantined
+    for written in WITH_TIME:
+        assert parse_date(written) == day, written
+        assert con.execute("select hd_date(?)", [written]).fetchone()[0] == day, written
+    rows = [HEADERS["civil_affairs"], *[[f"张{k}", ID_A, w, "", "赣州市殡仪馆"] for k, w in enumerate(WITH_TIME)]]
+    manifest, staged, quarantined = _deliver(tmp_path, "civil_affairs", {"c.csv": _csv(rows), "c.csv.ok": b"6"})
+    assert not quarantined and [r["death_date"] for r in staged] == [day] * 6, quarantined
 
 
 # -- 3. names and IDs in a run ---------------------------------------------------------------------------------------
@@ -130,8 +141,10 @@ MARKED = {"TF10": ("买买提·艾力", "买买提。艾力"), "TF11": ("张三�
 #: request id → (member's name, how the account writes the member's ID)
 WRAPPED = {"TF20": ("赵一", "身份证:{}"), "TF21": ("钱二", "ID {}"), "TF22": ("孙三", "（{}）"), "TF23": ("李四", "身份证号：{}"),
            "TF24": ("周五", "{}(身份证)"), "TF25": ("吴六", "【{}】")}
-#: an account whose ID is the member's inside other words: no ID for certain, its holder named otherwise
+#: an account whose ID cell holds the member's ID among other words (TF26, the member's name) or beside another
+#: person's ID (TF27, a joint account named 张三、王五): whose record it is is not known
 OTHER_TEXT = "TF26"
+JOINT = "TF27"
 
 
 def build() -> World:
@@ -152,7 +165,12 @@ def build() -> World:
     request(w, OTHER_TEXT, "郑七", pid)
     registration(w, "H" + OTHER_TEXT, "郑七", pid)
     bank(w, "郑七", f"代理人{pid}", "300000")
-    w.expect(OTHER_TEXT, "INCOMPLETE", f"{OVER};UNCONFIRMED_LINK")
+    w.expect(OTHER_TEXT, "INCOMPLETE", "RECORD_QUARANTINED")
+    pid = make_id("19710808", 671)
+    request(w, JOINT, "王五", pid)
+    registration(w, "H" + JOINT, "王五", pid)
+    bank(w, "张三、王五", f"{make_id('19720909', 672)}、{pid}", "300000")
+    w.expect(JOINT, "INCOMPLETE", "RECORD_QUARANTINED")
     # TF30: wages of 30,000 over a quarter in one row: quarantined under her ID, the household kept from CLEAR
     pid = make_id("19800808", 680)
     request(w, "TF30", "冯八", pid)
@@ -240,7 +258,29 @@ def test_TF06_an_id_written_with_its_label_or_in_brackets_is_the_id(tf_run):
     for rid, (member, _) in WRAPPED.items():
         assert got[rid] == world.expected[rid] == ("FINDINGS", OVER), rid
         assert _bank(ctx, rid) == ([(member, "exact_id")], []), rid
-    assert got[OTHER_TEXT] == world.expected[OTHER_TEXT]
+
+
+def test_TF08_an_id_among_other_words_is_quarantined_and_keeps_the_member_s_household_from_clear(tf_run):
+    """TF08: an account whose 证件号码 holds a member's ID among other words (代理人360…) or beside another person's ID
+    (a joint account named 张三、王五: 360…、360…) had a malformed ID: staged, paired by the holder's name only — and a
+    name no member has (张三、王五) paired with nobody, so 王五's household came out CLEAR over 300,000 it never weighed.
+    Now the row is quarantined saying the cell holds more than one ID number (masked), named to each member whose ID
+    stands in it, and the household is INCOMPLETE on RECORD_QUARANTINED."""
+    world, ctx = tf_run
+    got = outcomes(ctx)
+    for rid in (OTHER_TEXT, JOINT):
+        assert got[rid] == world.expected[rid] == ("INCOMPLETE", "RECORD_QUARANTINED"), rid
+    rows = query(ctx, "select q.rule, q.reason_zh, l.request_id, l.method from quarantine q join quarantine_links l "
+                      "using (run_date, source, file_name, row_no) where q.run_date = ? and q.source = 'bank' "
+                      "order by l.request_id", [RUN])
+    assert {(r[0], r[2], r[3]) for r in rows} == {("bad_id", OTHER_TEXT, "embedded_id"), ("bad_id", OTHER_TEXT, "name"),
+                                                   ("bad_id", JOINT, "embedded_id")}
+    for _, reason, _, _ in rows:
+        assert "中除身份证号外还有其他内容（或不止一个号码）" in reason and "请部门在该列只填写一个身份证号后重新交付" in reason
+        assert not any(pid in reason for pid in (r["身份证号"] for r in world.rows["requests"])), reason
+    gaps = query(ctx, "select reason_zh from evidence_gaps where run_date = ? and request_id = ? and code = "
+                      "'RECORD_QUARANTINED'", [RUN, JOINT])
+    assert gaps and "按身份证号（该记录的号码一栏中除该成员的身份证号外还有其他内容）" in gaps[0][0], gaps
 
 
 def test_TF07_a_quarter_in_one_row_keeps_the_household_from_clear_and_says_why(tf_run):

@@ -144,6 +144,15 @@ def _slots(smap: SourceMap) -> dict[str, str]:
             conditions.append(sci)
             checks.append(f"case when {sci} then {{'column_name': {_lit(spec.column)}, 'value_masked': {col}, "
                           f"'rule': 'scientific_account', 'reason': {lost}}} end")
+        if spec.type == "id":  # an ID among other words (代理人360…, two IDs in one cell): whose it is is not known
+            embedded = (f"(length({col}) > 18 and regexp_matches({col}, '[0-9]{{17}}[0-9Xx]') "
+                        f"and hd_id_embedded(hd_id_clean({col})))")
+            header = spec.header.replace(chr(39), chr(39) * 2)
+            why = (f"'\"{header}\"值\"' || hd_mask_id({col}) || '\"中除身份证号外还有其他内容（或不止一个号码），无法确定"
+                   f"该行是谁的记录，未计入；请部门在该列只填写一个身份证号后重新交付'")
+            conditions.append(embedded)
+            checks.append(f"case when {embedded} then {{'column_name': {_lit(spec.column)}, 'value_masked': "
+                          f"hd_mask_id({col}), 'rule': 'bad_id', 'reason': {why}}} end")
         if spec.type in CHECKS:
             call, rule, kind = CHECKS[spec.type]
             parsed.append(call.format(col=col, scale=_q(spec.column + "__scale")) + f" as {value},")
