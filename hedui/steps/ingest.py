@@ -46,7 +46,7 @@ from hedui.privacy.request_ids import protect_request_column
 from hedui.resources import data_path
 from hedui.steps.dupkeys import dup_slots, enum_sql, names_as_staged
 from hedui.steps.staged_writer import StagedWriter
-from hedui.steps.staging_checks import ambiguous_month_keys, uncertain_checks
+from hedui.steps.staging_checks import ambiguous_month_keys, id_checks, uncertain_checks, value_reason
 from matching.normalize import name_sql_exceptions, normalize_name
 
 log = logging.getLogger(__name__)
@@ -144,28 +144,15 @@ def _slots(smap: SourceMap) -> dict[str, str]:
             conditions.append(sci)
             checks.append(f"case when {sci} then {{'column_name': {_lit(spec.column)}, 'value_masked': {col}, "
                           f"'rule': 'scientific_account', 'reason': {lost}}} end")
-        if spec.type == "id":  # an ID among other words (代理人360…, two IDs in one cell): whose it is is not known
-            embedded = (f"(length({col}) > 18 and regexp_matches({col}, '[0-9]{{17}}[0-9Xx]') "
-                        f"and hd_id_embedded(hd_id_clean({col})))")
-            header = spec.header.replace(chr(39), chr(39) * 2)
-            why = (f"'\"{header}\"值\"' || hd_mask_id({col}) || '\"中除身份证号外还有其他内容（或不止一个号码），无法确定"
-                   f"该行是谁的记录，未计入；请部门在该列只填写一个身份证号后重新交付'")
-            conditions.append(embedded)
-            checks.append(f"case when {embedded} then {{'column_name': {_lit(spec.column)}, 'value_masked': "
-                          f"hd_mask_id({col}), 'rule': 'bad_id', 'reason': {why}}} end")
+        id_checks(spec, col, conditions, checks)
         if spec.type in CHECKS:
             call, rule, kind = CHECKS[spec.type]
             parsed.append(call.format(col=col, scale=_q(spec.column + "__scale")) + f" as {value},")
-            reason = f"'\"{spec.header.replace(chr(39), chr(39) * 2)}\"值\"' || {col} || '\"无法识别为{kind}'"
-            if spec.type == "month":  # a period over several months (202601-202603): said so, never guessed at
-                reason = (f"case when hd_month_span({col}) then '\"{spec.header.replace(chr(39), chr(39) * 2)}\"值\"' "
-                          f"|| {col} || '\"是跨越多个月的期间，不是一个月份（每行应为一个月的数额）：无法确定各月的数额，"
-                          f"该行未计入；请部门按月拆分后重新交付' else {reason} end")
             conditions.append(f"({value} is null and {col} is not null)")
             checks.append(
                 f"case when {value} is null and {col} is not null and not hd_blank({col}) and not hd_none({col}) then "
                 f"{{'column_name': {_lit(spec.column)}, 'value_masked': {_mask(spec, col)}, "
-                f"'rule': {_lit(rule)}, 'reason': {reason}}} end"
+                f"'rule': {_lit(rule)}, 'reason': {value_reason(spec, col, kind)}}} end"
             )
             if spec.type == "amount" and any(m in spec.column for m in NON_NEGATIVE_MARKERS):
                 negative = f"'\"{spec.header.replace(chr(39), chr(39) * 2)}\"为负数（' || {col} || '），余额不应为负'"
