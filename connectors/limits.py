@@ -60,6 +60,9 @@ _ALNUM = "0-9A-Za-z\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A"
 _RUN = re.compile(f"[{_ALNUM}]+(?:[ \u3000\u00a0-][{_ALNUM}]+)*")
 #: a date and the hour after it (`2026-11-26 08` of `2026-11-26 08:00:00`): joined, they have 10 digits in a row
 _DATE_RUN = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}[ \u3000\u00a0][0-9]{1,2}")
+_GROUP_SPLIT = re.compile("[ \u3000\u00a0-]")
+#: a month (YYYYMM) or a day (YYYYMMDD) of the years people and records live in
+_MONTH_OR_DAY = re.compile(r"(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])?")
 _FOLD = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
                        **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)},
                        **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}})
@@ -80,6 +83,8 @@ def mask_long_numbers(text: str | None, min_digits: int = 10) -> str | None:
     def one(m: re.Match) -> str:
         if _DATE_RUN.fullmatch(m.group(0).translate(_FOLD)):  # 2026-11-26 25:00:00 is no ID: shown as delivered
             return m.group(0)
+        if _is_dates(m.group(0).translate(_FOLD)):  # a period 202601-202603, 20261128 00 of 20261128 00:00:00
+            return m.group(0)
         folded = re.sub(r"[ \u3000\u00a0-]", "", m.group(0).translate(_FOLD))
         if not re.search(f"[0-9]{{{min_digits},}}", folded):
             return m.group(0)
@@ -88,6 +93,18 @@ def mask_long_numbers(text: str | None, min_digits: int = 10) -> str | None:
         return "****" + folded[-4:]
 
     return _RUN.sub(one, str(text))
+
+
+def _is_dates(run: str) -> bool:
+    """Whether a run of digit groups is months and dates (``202601-202603``, ``20260101-20260331``), the last maybe
+    the hour after a date (``20261128 00`` of ``20261128 00:00:00``): no ID or account number is written so (an ID's
+    groups are 6-8-4, an account's of 4), and staff must read what was wrong with such a value."""
+    groups = _GROUP_SPLIT.split(run)
+    if len(groups) < 2:
+        return False
+    if len(groups[-1]) <= 2 and len(groups[-2]) == 8:
+        groups = groups[:-1]
+    return all(_MONTH_OR_DAY.fullmatch(g) for g in groups)
 
 
 def shown_name(text: object, limit: int = NAME_MAX) -> str:

@@ -82,6 +82,14 @@ _ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]|[0-9]{15}")
 _CHECK_BEFORE = frozenset("0123456789*")
 _LEADING_QUOTES = re.compile("^['\u2018\u2019`]+")
 _SCIENTIFIC = re.compile(r"[0-9]+(?:\.[0-9]+)?E[+-]?[0-9]+")
+#: an ID written with its label or in brackets (`身份证:360102…`, `ID 360102…`, `（360102…）`, `360102…(身份证)`): the
+#: label names the ID card and nothing else stands in the cell, so the digits are the ID; any other text around an ID
+#: (`代理人360102…`, two IDs in one cell) leaves it malformed
+_ID_LABEL = ("公民身份号码|公民身份证号码|公民身份证号|居民身份证号码|居民身份证号|居民身份证|身份证号码|身份证号|身份证|身份号码"
+             "|证件号码|证件号|号码|IDNO\\.?|ID|NO\\.?|SFZH?")
+_WRAPPED = re.compile(f"(?:(?:{_ID_LABEL})[:#=]?)?([(\\[【<《{{]?)([0-9]{{17}}[0-9X]|[0-9]{{15}})([)\\]】>》}}]?)"
+                      f"(?:[(\\[【]?(?:{_ID_LABEL})[)\\]】]?)?")
+_BRACKET_PAIRS = frozenset({"", "()", "[]", "【】", "<>", "《》", "{}"})
 _ID18 = re.compile(r"[0-9]{17}[0-9X]")
 _ID15 = re.compile(r"[0-9]{15}")
 _BIRTH_YEARS = range(1800, 2100)
@@ -90,7 +98,8 @@ _BIRTH_YEARS = range(1800, 2100)
 def clean_id(raw: object) -> str:
     """The ID as delivered, without whitespace, width, case, dashes or other marks between digit groups (``/ . _ |
     、`` …, when what is left has an ID's shape; a check character ``×`` after a digit or ``*`` is ``X``) and Excel
-    artefacts (an apostrophe, ``="…"``, the ``.0`` a float column writes after a 15-digit legacy ID); may be empty."""
+    artefacts (an apostrophe, ``="…"``, the ``.0`` a float column writes after a 15-digit legacy ID), a label or
+    brackets around it (``身份证:…``, ``ID …``, ``（…）``: :data:`_WRAPPED`); may be empty."""
     if raw is None:
         return ""
     s = _DASHES.sub("", _WS.sub("", fold_width(str(raw))))
@@ -103,6 +112,8 @@ def clean_id(raw: object) -> str:
         s = s[:-1] + "X"
     if _GROUPED.fullmatch(s) and _ID_SHAPE.fullmatch(t := _GROUP_SEPS.sub("", s)):
         return t
+    if (m := _WRAPPED.fullmatch(s)) and m.group(1) + m.group(3) in _BRACKET_PAIRS:
+        return m.group(2)
     return s
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "parse_amount",
     "parse_date",
     "parse_month",
+    "period_ends",
     "strip_ws",
 ]
 
@@ -54,8 +55,10 @@ WS_CLASS = (
 _WS = re.compile(f"[{WS_CLASS}]+")
 _WS_EDGES = re.compile(f"^[{WS_CLASS}]+|[{WS_CLASS}]+$")
 
-#: Middle-dot look-alikes used in minority names; all become U+00B7.
-DOTS = ".\u00b7\u0387\u2022\u2024\u2027\u2219\u22c5\u30fb\uff0e\uff65"
+#: Middle-dot look-alikes used in minority names; all become U+00B7.  Also the ideographic full stop a Chinese
+#: input method types for the `.` key (`买买提。艾力`, `张三丰。`) and a hyphen (`艾山-吾拉木`, `让-皮埃尔`): a writer's
+#: separator of a name's parts, never a character of it.
+DOTS = ".\u00b7\u0387\u2022\u2024\u2027\u2219\u22c5\u30fb\uff0e\uff65\u3002\uff61-\u2010\u2011\u2012\u2013\u2212\uff0d"
 _DOTS = re.compile(f"[{re.escape(DOTS)}]")
 #: CJK radicals that stand for a whole character (Unicode's EquivalentUnifiedIdeograph.txt), as text copied out of a
 #: PDF writes them (`⻩伟` for 黄伟, `⻢丽` for 马丽): NFKC maps only ⺟ and ⻳, so the others are mapped here
@@ -68,14 +71,20 @@ RADICALS = str.maketrans(
 _REMARK = re.compile(r"[(\[【][^()\[\]【】]*[)\]】]$")
 
 # Patterns spell digits as [0-9]: Python's \d also matches non-ASCII digits, RE2's does not.
+#: a time after a date as a desktop export writes it (`10:00:00 AM`, `下午 3:00:00`): no zone, the date is its day
+_CLOCK = (r"[ T](?:(?:上午|下午|AM|PM|am|pm) ?)?[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
+          r"(?: ?(?:上午|下午|AM|PM|am|pm))?")
 _DATE_SEP = re.compile(
     r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})[日号]?"
-    r"(?:[ T]([0-9]{1,2}):([0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)? ?(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"  # a zone: see parse_date
+    r"(?:[ T]([0-9]{1,2}):([0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)? ?(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?"  # a zone: see parse_date
+    rf"|{_CLOCK})?"
 )
 #: the departments' clock: a time written with another zone is dated where it falls in Beijing time
 BEIJING_MINUTES = 8 * 60
-# 20261120.0: a spreadsheet's float; 20261120083000: a database's timestamp (yyyyMMddHHmmss)
-_DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})(?:\.0+|(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?")
+# 20261120.0: a spreadsheet's float; 20261120083000: a database's timestamp (yyyyMMddHHmmss), or with its time apart
+# (20261120 08:30:00, as `yyyyMMdd HH:mm:ss` writes it)
+_DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})(?:\.0+|(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]"
+                           rf"|{_CLOCK})?")
 _EXCEL_SERIAL = re.compile(r"([1-9][0-9]{4})(?:\.[0-9]+)?")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _MONTH_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})(?:\.0+)?")  # 202611.0 as well
@@ -85,6 +94,10 @@ _MONTH_SEP = re.compile(r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})(?:月份?)?")  # 2
 _MONTH_UNPADDED = re.compile(r"(?:19|20)[0-9]{2}[1-9](?:\.[0-9]+)?")
 #: a period in one cell (所属期 2026-03-01至2026-03-31): its month where both ends are days of it
 _PERIOD = re.compile(r"([^至到~]+)[至到~]([^至到~]+)")
+#: an end of a period written with a hyphen between its ends (202603-202603, 20260301-20260331, 2026-03-01-2026-03-31,
+#: 2026.03-2026.03): a compact or separated month or date (as hd_period_end)
+_PERIOD_END = r"[1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?"
+_DASH_PERIOD = re.compile(f"({_PERIOD_END})-({_PERIOD_END})")
 #: whitespace around a date's or a month's separators (2026 - 11 - 28, 2026年 11月 28日): no part of the value (the
 #: space between a date and its time stays)
 _DATE_SEP_WS = re.compile(f"[{WS_CLASS}]*([-/.年月至到~])[{WS_CLASS}]*|[{WS_CLASS}]+([日号])")
@@ -210,12 +223,34 @@ def parse_month(raw: object) -> dt.date | None:
         return _make_date(m.group(1), m.group(2), "1")
     if _MONTH_UNPADDED.fullmatch(s):
         return None
-    if m := _PERIOD.fullmatch(s):
-        start, end = parse_date(m.group(1)), parse_date(m.group(2))
-        same = start is not None and end is not None and (start.year, start.month) == (end.year, end.month)
-        return start.replace(day=1) if same else None
+    if ends := period_ends(s):
+        start, end = ends
+        return start if start is not None and start == end else None
     d = parse_date(s)
     return d.replace(day=1) if d else None
+
+
+def period_ends(raw: object) -> tuple[dt.date | None, dt.date | None] | None:
+    """The months (first days) of a period's two ends written in one cell (``2026-03-01至2026-03-31``,
+    ``202601-202603``, ``20260301-20260331``, ``2026-01至2026-03``; an end unreadable: ``None`` there), or ``None``
+    when the cell is no period.  A period is one month only where both ends fall in it (:func:`parse_month`);
+    one over several months is no month (a year's business income is no one month's): staging quarantines it
+    saying so."""
+    s = _clean_date(raw)
+    if s is None:
+        return None
+    m = _PERIOD.fullmatch(s) or _DASH_PERIOD.fullmatch(s)
+    if not m:
+        return None
+    return _end_month(m.group(1)), _end_month(m.group(2))
+
+
+def _end_month(s: str) -> dt.date | None:
+    """One end of a period as its month: a date, or a month (compact or separated)."""
+    if d := parse_date(s):
+        return d.replace(day=1)
+    m = _MONTH_COMPACT.fullmatch(s) or _MONTH_SEP.fullmatch(s)
+    return _make_date(m.group(1), m.group(2), "1") if m else None
 
 
 def _pow10(scale: float) -> int:

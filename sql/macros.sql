@@ -75,13 +75,14 @@ create or replace temp macro hd_mask_name(x) as
 
 -- Names ------------------------------------------------------------------------
 
--- a remark after the name (`李四（曾用名李三）`, `赵五(已故)`, `王六【已销户】`) is no part of it (as normalize_name)
+-- a remark after the name (`李四（曾用名李三）`, `赵五(已故)`, `王六【已销户】`) is no part of it; a middle dot's look-alikes, the
+-- full stop 。 and hyphens are the dot (as normalize_name)
 create or replace temp macro hd_name_norm(x) as
     nullif(
         case
-            when regexp_matches(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF01}-\x{FF5E}\x{FFE5}]')
+            when regexp_matches(x, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF01}-\x{FF5E}\x{FFE5}\x{3002}\x{FF61}\x{2010}-\x{2013}\x{2212}\-]')
                 then regexp_replace(regexp_replace(hd_remove_ws(hd_fold(nfc_normalize(x))), '[(\[【][^()\[\]【】]*[)\]】]$', ''),
-                                    '[.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF0E}\x{FF65}]', '·', 'g')
+                                    '[.\x{00B7}\x{0387}\x{2022}\x{2024}\x{2027}\x{2219}\x{22C5}\x{30FB}\x{FF0E}\x{FF65}\x{3002}\x{FF61}\x{2010}-\x{2013}\x{2212}\x{FF0D}\-]', '·', 'g')
             when regexp_matches(x, '[)\]】]$') then regexp_replace(nfc_normalize(x), '[(\[【][^()\[\]【】]*[)\]】]$', '')
             else nfc_normalize(x)
         end,
@@ -138,7 +139,7 @@ create or replace temp macro hd_ymd_ok(ymd) as
 -- whitespace, width, case, dashes between the digit groups (360702-19800101-0013) and Excel artefacts (leading
 -- apostrophe, ="…", the .0 a float column writes after a legacy 15-digit ID) removed; other marks between digit
 -- groups (110101/19900101/1234, 110101.1990.0101.1234, 、 _ | …) too when what is left has an ID's shape; a check
--- character × after a digit or * is X
+-- character × after a digit or * is X; a label or brackets around an ID (身份证:…, ID …, （…）) are no part of it
 -- (matching.idnum.clean_id)
 create or replace temp macro hd_id_clean_slow(x) as
     list_transform([upper(regexp_replace(regexp_replace(
@@ -149,10 +150,20 @@ create or replace temp macro hd_id_clean_slow(x) as
                  and regexp_full_match(regexp_replace(idu, '[/\\.,_|:;\x{3001}\x{3002}\x{ff0c}\x{b7}]+', '', 'g'),
                                        '[0-9]{17}[0-9X]|[0-9]{15}')
             then regexp_replace(idu, '[/\\.,_|:;\x{3001}\x{3002}\x{ff0c}\x{b7}]+', '', 'g')
+            -- a label or brackets around the ID (身份证:…, ID …, （…）; as matching.idnum._WRAPPED)
+            when regexp_full_match(idu, '(?:(?:公民身份号码|公民身份证号码|公民身份证号|居民身份证号码|居民身份证号|居民身份证|身份证号码|身份证号|身份证|身份号码|证件号码|证件号|号码|IDNO\.?|ID|NO\.?|SFZH?)[:#=]?)?([(\[【<《{]?)([0-9]{17}[0-9X]|[0-9]{15})([)\]】>》}]?)(?:[(\[【]?(?:公民身份号码|公民身份证号码|公民身份证号|居民身份证号码|居民身份证号|居民身份证|身份证号码|身份证号|身份证|身份号码|证件号码|证件号|号码|IDNO\.?|ID|NO\.?|SFZH?)[)\]】]?)?')
+                 and regexp_extract(idu, '^(?:(?:公民身份号码|公民身份证号码|公民身份证号|居民身份证号码|居民身份证号|居民身份证|身份证号码|身份证号|身份证|身份号码|证件号码|证件号|号码|IDNO\.?|ID|NO\.?|SFZH?)[:#=]?)?([(\[【<《{]?)([0-9]{17}[0-9X]|[0-9]{15})([)\]】>》}]?)(?:[(\[【]?(?:公民身份号码|公民身份证号码|公民身份证号|居民身份证号码|居民身份证号|居民身份证|身份证号码|身份证号|身份证|身份号码|证件号码|证件号|号码|IDNO\.?|ID|NO\.?|SFZH?)[)\]】]?)?$', 1) || regexp_extract(idu, '^(?:(?:公民身份号码|公民身份证号码|公民身份证号|居民身份证号码|居民身份证号|居民身份证|身份证号码|身份证号|身份证|身份号码|证件号码|证件号|号码|IDNO\.?|ID|NO\.?|SFZH?)[:#=]?)?([(\[【<《{]?)([0-9]{17}[0-9X]|[0-9]{15})([)\]】>》}]?)(?:[(\[【]?(?:公民身份号码|公民身份证号码|公民身份证号|居民身份证号码|居民身份证号|居民身份证|身份证号码|身份证号|身份证|身份号码|证件号码|证件号|号码|IDNO\.?|ID|NO\.?|SFZH?)[)\]】]?)?$', 3) in ('', '()', '[]', '【】', '<>', '《》', '{}')
+            then regexp_extract(idu, '^(?:(?:公民身份号码|公民身份证号码|公民身份证号|居民身份证号码|居民身份证号|居民身份证|身份证号码|身份证号|身份证|身份号码|证件号码|证件号|号码|IDNO\.?|ID|NO\.?|SFZH?)[:#=]?)?([(\[【<《{]?)([0-9]{17}[0-9X]|[0-9]{15})([)\]】>》}]?)(?:[(\[【]?(?:公民身份号码|公民身份证号码|公民身份证号|居民身份证号码|居民身份证号|居民身份证|身份证号码|身份证号|身份证|身份号码|证件号码|证件号|号码|IDNO\.?|ID|NO\.?|SFZH?)[)\]】]?)?$', 2)
             else idu end)[1])[1];
 
 create or replace temp macro hd_id_clean(x) as
     case when regexp_full_match(x, '[0-9]{17}[0-9X]') then x else hd_id_clean_slow(x) end;
+
+-- a cleaned ID that is no ID's shape yet holds one among other text (代理人360102…, 360102…/360103…): an 18-character
+-- ID standing apart from other digits (a 19-digit run is a digit doubled, hd_id_kind's malformed)
+create or replace temp macro hd_id_embedded(c) as
+    not regexp_full_match(c, '[0-9]{17}[0-9X]|[0-9]{15}')
+    and regexp_matches(c, '(^|[^0-9])[0-9]{17}[0-9X]($|[^0-9X])');
 
 -- the shape of a cleaned ID: 18 (17 digits + digit/X), 15 (legacy), 0 (empty),
 -- 1 (Excel scientific notation), -1 (anything else)
@@ -247,14 +258,15 @@ create or replace temp macro hd_zone_days(s) as
 -- on text already folded and stripped
 create or replace temp macro hd_date_clean(s) as
     case
-        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}[日号]?([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?( ?(Z|[+-][0-9]{2}(:?[0-9]{2})?))?)?') then
+        -- a time as a desktop export writes it (10:00:00 AM, 下午 3:00:00): no zone, the date is its day
+        when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}[日号]?([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?( ?(Z|[+-][0-9]{2}(:?[0-9]{2})?))?|[ T]((上午|下午|AM|PM|am|pm) ?)?[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?( ?(上午|下午|AM|PM|am|pm))?)?') then
             hd_ymd(
                 regexp_extract(s, '^([1-9][0-9]{3})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1),
                 regexp_extract(s, '^[0-9]{4}[-/.年][0-9]{1,2}[-/.月]([0-9]{1,2})', 1))
             + hd_zone_days(s)
-        -- 20261120.0: a float; 20261120083000: a database's timestamp (yyyyMMddHHmmss)
-        when regexp_full_match(s, '[1-9][0-9]{7}(\.0+|([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?') then hd_date_8(substr(s, 1, 8))
+        -- 20261120.0: a float; 20261120083000: a database's timestamp (yyyyMMddHHmmss), or its time apart (20261120 08:30:00)
+        when regexp_full_match(s, '[1-9][0-9]{7}(\.0+|([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]|[ T]((上午|下午|AM|PM|am|pm) ?)?[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?( ?(上午|下午|AM|PM|am|pm))?)?') then hd_date_8(substr(s, 1, 8))
         when regexp_full_match(s, '[1-9][0-9]{4}(\.[0-9]+)?') then
             date '1899-12-30' + cast(substr(s, 1, 5) as integer)
     end;
@@ -274,6 +286,24 @@ create or replace temp macro hd_date(x) as
         else hd_date_clean(hd_date_text(x))
     end;
 
+-- one end of a period as its month: a date, or a month (compact or separated)
+create or replace temp macro hd_period_end(e) as
+    coalesce(cast(date_trunc('month', hd_date_clean(e)) as date),
+             case when regexp_full_match(e, '[1-9][0-9]{5}(\.0+)?') then hd_month_6(substr(e, 1, 6))
+                  when regexp_full_match(e, '[1-9][0-9]{3}[-/.年][0-9]{1,2}(月份?)?') then
+                      hd_ymd(substr(e, 1, 4), regexp_extract(e, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1') end);
+
+-- a period's two ends in one cell (2026-03-01至2026-03-31, 202601-202603, 20260301-20260331, 2026-01至2026-03) as their
+-- months (NULL for an end not readable), or NULL when the text is no period (as matching.normalize.period_ends)
+create or replace temp macro hd_period_ends(s) as
+    case
+        when regexp_full_match(s, '([^至到~]+)[至到~]([^至到~]+)') then
+            [hd_period_end(regexp_extract(s, '^([^至到~]+)', 1)), hd_period_end(regexp_extract(s, '([^至到~]+)$', 1))]
+        when regexp_full_match(s, '([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?)') then
+            [hd_period_end(regexp_extract(s, '^([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?)$', 1)),
+             hd_period_end(regexp_extract(s, '^([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?)$', 2))]
+    end;
+
 create or replace temp macro hd_month_clean(s) as
     case
         when regexp_full_match(s, '[1-9][0-9]{5}(\.0+)?') then hd_month_6(substr(s, 1, 6))  -- 202611.0 as well
@@ -282,14 +312,18 @@ create or replace temp macro hd_month_clean(s) as
         -- 20261: a year and an unpadded month (YEAR()&MONTH()), or 2026-1x cut short; as an Excel serial 1955-06: none of
         -- them for certain (as matching.normalize._MONTH_UNPADDED)
         when regexp_full_match(s, '(19|20)[0-9]{2}[1-9](\.[0-9]+)?') then null
-        -- a period (所属期 2026-03-01至2026-03-31, as 税款所属期起/止 joined): its month where both ends fall in it, else none
-        -- (a year's business income is no one month's); as matching.normalize._PERIOD
-        when regexp_full_match(s, '([^至到~]+)[至到~]([^至到~]+)') then
-            case when date_trunc('month', hd_date_clean(regexp_extract(s, '^([^至到~]+)', 1)))
-                      = date_trunc('month', hd_date_clean(regexp_extract(s, '([^至到~]+)$', 1)))
-                 then cast(date_trunc('month', hd_date_clean(regexp_extract(s, '^([^至到~]+)', 1))) as date) end
+        -- a period (所属期 2026-03-01至2026-03-31, as 税款所属期起/止 joined; 202603-202603, 20260301-20260331): its month
+        -- where both ends fall in it, else none (a year's business income is no one month's); as
+        -- matching.normalize.period_ends
+        when regexp_matches(s, '[至到~]|[0-9]-[1-9][0-9]{3}') and hd_period_ends(s) is not null then
+            list_transform([hd_period_ends(s)], lambda e: case when e[1] = e[2] then e[1] end)[1]
         else cast(date_trunc('month', hd_date_clean(s)) as date)
     end;
+
+-- a month cell that is a period over several months (202601-202603, 2026-01-01至2026-03-31): no month, and the
+-- quarantine says so (hedui.steps.ingest)
+create or replace temp macro hd_month_span(x) as
+    coalesce(list_transform([hd_period_ends(hd_date_text(x))], lambda e: e[1] <> e[2])[1], false);
 
 create or replace temp macro hd_month(x) as
     case

@@ -85,12 +85,13 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
         bank(w, written, "", "25000")
         w.expect(rid, *OVER_UNCONFIRMED)
     # pinned: a minority name with a dash for its dot waits for a person (never CLEAR); without its dot it is the same
-    # name (links7, LO04: the separators `·` `•` `‧` `．` `・` `.`, a space or none compare equal), linked unconfirmed
+    # name (links7, LO04: the separators `·` `•` `‧` `．` `・` `.`, a space or none compare equal), linked unconfirmed;
+    # a hyphen is the dot too since traps24 (TF05): linked unconfirmed as the dotted name, its finding listed
     for rid, member, written in [("TV12", "买买提·艾力", "买买提-艾力"), ("TV13", "买买提·托乎提", "买买提托乎提"),
                                  ("TV20", "买买提·依明", "买买提—依明")]:
         w.household(rid, [(member, "本人")])
         bank(w, written, "", "25000")
-        w.expect(rid, *OVER_UNCONFIRMED) if rid == "TV13" else w.expect(rid, "INCOMPLETE", "UNCONFIRMED_LINK")
+        w.expect(rid, *OVER_UNCONFIRMED) if rid != "TV20" else w.expect(rid, "INCOMPLETE", "UNCONFIRMED_LINK")
 
     # --- statuses in other words ----------------------------------------------------------------------------------
     # a car 在用 (in use) or a policy 生效 (in force) is the contract's 正常 / 有效; 已注销 is 注销: they were

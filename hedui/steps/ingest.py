@@ -46,7 +46,7 @@ from hedui.privacy.request_ids import protect_request_column
 from hedui.resources import data_path
 from hedui.steps.dupkeys import dup_slots, enum_sql, names_as_staged
 from hedui.steps.staged_writer import StagedWriter
-from hedui.steps.staging_checks import ambiguous_month_keys, uncertain_checks
+from hedui.steps.staging_checks import ambiguous_month_keys, id_checks, uncertain_checks, value_reason
 from matching.normalize import name_sql_exceptions, normalize_name
 
 log = logging.getLogger(__name__)
@@ -144,15 +144,15 @@ def _slots(smap: SourceMap) -> dict[str, str]:
             conditions.append(sci)
             checks.append(f"case when {sci} then {{'column_name': {_lit(spec.column)}, 'value_masked': {col}, "
                           f"'rule': 'scientific_account', 'reason': {lost}}} end")
+        id_checks(spec, col, conditions, checks)
         if spec.type in CHECKS:
             call, rule, kind = CHECKS[spec.type]
             parsed.append(call.format(col=col, scale=_q(spec.column + "__scale")) + f" as {value},")
-            reason = f"'\"{spec.header.replace(chr(39), chr(39) * 2)}\"值\"' || {col} || '\"无法识别为{kind}'"
             conditions.append(f"({value} is null and {col} is not null)")
             checks.append(
                 f"case when {value} is null and {col} is not null and not hd_blank({col}) and not hd_none({col}) then "
                 f"{{'column_name': {_lit(spec.column)}, 'value_masked': {_mask(spec, col)}, "
-                f"'rule': {_lit(rule)}, 'reason': {reason}}} end"
+                f"'rule': {_lit(rule)}, 'reason': {value_reason(spec, col, kind)}}} end"
             )
             if spec.type == "amount" and any(m in spec.column for m in NON_NEGATIVE_MARKERS):
                 negative = f"'\"{spec.header.replace(chr(39), chr(39) * 2)}\"为负数（' || {col} || '），余额不应为负'"

@@ -12,6 +12,11 @@
   certain and the row is quarantined naming it; in a workbook too, naming the cell's row and column: a cell with a
   date format comes here as the date it shows, so the number is one the sheet shows as a number (20261), no date.  Serials of the dates a CSV exported from a sheet holds (``46298`` is 2026-10-04) stay read, as
   test_contract_traps11 pins.
+- A month cell holding a period over several months (``202601-202603``): no month (``hd_month``), and the reason says
+  it spans months — how its amount spreads over them is not known (:func:`value_reason`).
+- An ID cell holding an ID among other words (``代理人360102…``) or two IDs (a joint account): whose record it is is
+  not known, the row is quarantined naming it masked (:func:`id_checks`); quarantine_links.sql names each member
+  whose ID stands in it.
 """
 
 from __future__ import annotations
@@ -99,3 +104,29 @@ def uncertain_checks(spec: ColumnSpec, col: str, value: str, conditions: list[st
         conditions.append(dotted)
         checks.append(f"case when {dotted} then {{'column_name': {_lit(spec.column)}, 'value_masked': {col}, "
                       f"'rule': 'bad_month', 'reason': {dotted_reason}}} end")
+
+
+def value_reason(spec: ColumnSpec, col: str, kind: str) -> str:
+    """The SQL of the reason a date, month, amount or number value is quarantined for: it cannot be read as ``kind``
+    (日期, 月份 …); for a month column's period over several months, that it is one (test_contract_traps24 TF01)."""
+    header = spec.header.replace("'", "''")
+    reason = f"'\"{header}\"值\"' || {col} || '\"无法识别为{kind}'"
+    if spec.type != "month":
+        return reason
+    return (f"case when hd_month_span({col}) then '\"{header}\"值\"' || {col} || '\"是跨越多个月的期间，不是一个月份"
+            f"（每行应为一个月的数额）：无法确定各月的数额，该行未计入；请部门按月拆分后重新交付' else {reason} end")
+
+
+def id_checks(spec: ColumnSpec, col: str, conditions: list[str], checks: list[str]) -> None:
+    """Add the check of an ID column holding an ID among other words or two IDs (rule ``bad_id``, the value masked;
+    test_contract_traps24 TF08).  Only a cell longer than an ID is looked into (cheap on every row)."""
+    if spec.type != "id":
+        return
+    embedded = (f"(length({col}) > 18 and regexp_matches({col}, '[0-9]{{17}}[0-9Xx]') "
+                f"and hd_id_embedded(hd_id_clean({col})))")
+    header = spec.header.replace("'", "''")
+    why = (f"'\"{header}\"值\"' || hd_mask_id({col}) || '\"中除身份证号外还有其他内容（或不止一个号码），无法确定"
+           f"该行是谁的记录，未计入；请部门在该列只填写一个身份证号后重新交付'")
+    conditions.append(embedded)
+    checks.append(f"case when {embedded} then {{'column_name': {_lit(spec.column)}, 'value_masked': "
+                  f"hd_mask_id({col}), 'rule': 'bad_id', 'reason': {why}}} end")

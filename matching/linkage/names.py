@@ -11,7 +11,7 @@ Normalization (``normalize_name``):
 
 - NFKC (full-width Latin letters, digits and ``＊？`` become half-width), and a CJK radical that stands for a
   whole character (``⻩`` for 黄, ``matching.normalize.RADICALS``) that character;
-- middle dots ``· • . ・ ‧ ∙ ⋅ ･`` become ``·`` (minority and foreign names);
+- middle dots ``· • . ・ ‧ ∙ ⋅ ･``, the full stop ``。`` and hyphens ``-`` become ``·`` (minority and foreign names);
 - placeholders for a character the system could not type (``* ? □ ■ ○ ×``)
   become ``*``;
 - whitespace is removed inside Chinese names, collapsed in Latin ones;
@@ -33,7 +33,9 @@ from functools import cache, lru_cache
 
 from matching.normalize import RADICALS
 
-_DOTS = str.maketrans({c: "·" for c in "·•.・‧∙⋅･"})
+#: as matching.normalize.DOTS: middle-dot look-alikes, the ideographic full stop an input method types for `.` and a
+#: hyphen separate a name's parts
+_DOTS = str.maketrans({c: "·" for c in "·•.・‧∙⋅･。｡-‐‑‒–−－"})
 _PLACEHOLDERS = str.maketrans({c: "*" for c in "*?□■○×"})
 
 # two-character surnames (复姓) recognised at the start of a name

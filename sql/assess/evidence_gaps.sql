@@ -226,6 +226,7 @@ quarantined as (
         case ql.method when 'exact_id' then '按身份证号' when 'name' then '按姓名（该记录无身份证号和出生日期）'
             when 'partial_id' then '按身份证号（该记录的身份证号校验位有误）'
             when 'masked_id' then '按身份证号的可见位（该记录的身份证号部分遮蔽）'
+            when 'embedded_id' then '按身份证号（该记录的号码一栏中除该成员的身份证号外还有其他内容）'
             when 'misread_id' then '按身份证号前 14 位（该记录的身份证号无法识别，其区划代码和出生日期与该成员相同）'
             else '按姓名和出生日期' end
             || '关联到该成员的记录被隔离，内容未能核对：' || coalesce(q.reason_zh, '')

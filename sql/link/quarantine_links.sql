@@ -29,7 +29,10 @@ parsed as (
         try_strptime(substr(translate(id_clean, 'OIL', '011'), 7, 8), '%Y%m%d')::date as birth,
         -- an ID of 16 to 19 characters as a hand or a reader misreads it: the letters O, I, l read as 0, 1, 1
         case when status = 'malformed' and regexp_full_match(translate(id_clean, 'OIL', '011'), '[0-9]{14}[0-9X]{2,5}')
-            then translate(id_clean, 'OIL', '011') end as id_misread
+            then translate(id_clean, 'OIL', '011') end as id_misread,
+        -- the IDs standing among other words in the cell (代理人360102…, two IDs in one cell: staging's bad_id)
+        case when status = 'malformed' and hd_id_embedded(id_clean)
+            then list_distinct(regexp_extract_all(id_clean, '[0-9]{17}[0-9X]')) end as embedded
     from quarantined
 ),
 
@@ -45,6 +48,11 @@ members as (
 by_id as (
     select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'exact_id' as method
     from parsed as q inner join members as m on m.idno = q.idno
+    union all
+    -- ('embedded_id') a member's ID among other words in the cell: the record may be the member's
+    select q.source, q.file_name, q.row_no, m.request_id, m.member_id, 'embedded_id'
+    from (select source, file_name, row_no, unnest(embedded) as eid from parsed where embedded is not null) as q
+    inner join members as m on m.idno = q.eid
 ),
 
 -- an ID of 18 characters whose check character is wrong (a digit mistyped): the member whose ID it is but for at

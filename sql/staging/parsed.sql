@@ -6,6 +6,7 @@
 --   bad_date / bad_month / bad_amount / bad_number / negative_balance
 --                    a value is present but unparseable (or a negative balance)
 --   scientific_account  an account / policy number Excel turned into 6.23E+18 (its digits are lost)
+--   bad_id           an ID among other words (代理人360102…, two IDs in one cell): whose record it is is not known
 --   duplicate        an exact copy (all canonical values) of an earlier row of
 --                    the delivery; the first occurrence is staged (duplicates.sql)
 -- ID problems (bad_check, scientific, missing …) are not rules: those rows stay

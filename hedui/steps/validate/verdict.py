@@ -43,6 +43,7 @@ RULE_ZH = {
     "bad_number": "数值无法识别",
     "negative_balance": "余额为负",
     "scientific_account": "账号被转成科学计数法",
+    "bad_id": "身份证号无法确定",
     "expect_column_values_to_not_be_null": "必填项为空",
     "expect_column_values_to_be_in_set": "取值不在允许范围",
     "expect_column_values_to_be_between": "数值或日期超出合理范围",
