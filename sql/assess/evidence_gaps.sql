@@ -346,10 +346,7 @@ registered as (
 -- a 户 with two heads: none of its relations is compared with a declaration (finding_candidates.sql's two_heads),
 -- so a relation there that cannot be read changes nothing
 two_heads as (
-    select hd_key(hukou_no) as hukou_no from stg_public_security
-    where run_date = $run_date and hd_key(hukou_no) in (select hukou_no from registered)
-      and hd_relation_category(relation_to_head) = '本人'
-    group by all having count(distinct coalesce(id_norm, record_id)) > 1
+    select hukou_key as hukou_no from hd_two_heads($run_date)  -- (sql/assess/macros.sql)
 ),
 
 -- the members' months with a tax wage that counts (linked, not waiting for review; a wage of 0 is a zero declaration,

@@ -37,12 +37,11 @@ tax_rows as materialized (
 si_rows as materialized (
     select l.request_id, l.member_id, l.source, l.record_id, s.scheme, s.category, s.period_month, s.benefit_yuan,
         s.contribution_base_yuan,
-        coalesce(b.is_kept, true) as is_benefit_counted  -- one benefit a scheme's month (sql/assess/macros.sql)
+        b.record_id is null as is_benefit_counted  -- one benefit a scheme's month (sql/assess/macros.sql)
     from stg_social_insurance as s
     inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
-    left join hd_benefit_rows($run_date) as b
+    left join (select * from hd_benefit_rows($run_date) where not is_kept and not is_pending) as b  -- (figures.sql)
         on b.record_id = s.record_id and b.request_id = l.request_id and b.member_id = l.member_id
-       and not b.is_pending
     where s.run_date = $run_date
 ),
 

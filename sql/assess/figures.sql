@@ -58,12 +58,13 @@ si as (
             else 0
         end as individual_rate,
         -- one benefit a scheme's month: of two rows of it the least only (sql/assess/macros.sql)
-        coalesce(b.is_kept, true) as is_benefit_counted
+        b.record_id is null as is_benefit_counted
     from stg_social_insurance as s
     inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
     inner join window_bounds as w on w.request_id = l.request_id
     inner join households as h on h.request_id = l.request_id
-    left join hd_benefit_rows($run_date) as b
+    -- the rows not counted alone (few: a join against every benefit row cost more than the rest of the CTE)
+    left join (select * from hd_benefit_rows($run_date) where not is_kept) as b
         on b.record_id = s.record_id and b.request_id = l.request_id and b.member_id = l.member_id
        and b.is_pending = l.is_pending
     where s.run_date = $run_date

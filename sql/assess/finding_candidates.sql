@@ -169,10 +169,7 @@ relation_category as (
 -- a 户 with two heads (a head who died or moved out, and the one after him; one who left and was made head again):
 -- its relations may be to either head, so none of its pairs contradicts a declaration
 two_heads as (
-    select hd_key(hukou_no) as hukou_key from stg_public_security
-    where run_date = $run_date and hd_key(hukou_no) in (select hukou_key from relation_category)
-      and hd_relation_category(relation_to_head) = '本人'
-    group by all having count(distinct coalesce(id_norm, record_id)) > 1
+    select hukou_key from hd_two_heads($run_date)  -- (sql/assess/macros.sql)
 ),
 
 -- a member's relation to the applicant, from both relations to the head of the 户 they share: the applicant

@@ -32,9 +32,28 @@ linked as (
     where t.run_date = rd
 ),
 
+-- a key answered by one row (nearly every one): that row, read off its group's aggregates (a group's aggregates over
+-- one row are its values), not joined back
+keys as (
+    select request_id, member_id, is_pending, income_item, period_month, withholder_key, count(*) as n_rows,
+        bool_and(is_confirmed) as is_confirmed, min(record_id) as record_id, min(income_yuan) as income_yuan,
+        min(tax_paid_yuan) as tax_paid_yuan, min(withholder) as withholder
+    from linked
+    group by all
+),
+
+-- the rows of a key answered twice or more (few), and what their answers are
+multi as (
+    select t.*
+    from linked as t
+    semi join keys as k
+        on k.n_rows > 1 and k.request_id = t.request_id and k.member_id = t.member_id and k.is_pending = t.is_pending
+       and k.income_item is not distinct from t.income_item and k.period_month is not distinct from t.period_month
+       and k.withholder_key is not distinct from t.withholder_key
+),
+
 answers as (
     select request_id, member_id, is_pending, income_item, period_month, withholder_key,
-        count(*) as n_rows,
         -- count(distinct) as a list's distinct values: the same count (nulls, -0.0 and NaN alike), ≈ 2 × cheaper
         -- (DuckDB plans a distinct aggregate as a second grouping joined back)
         len(list_distinct(list((income_yuan, tax_paid_yuan)))) as n_answers,
@@ -42,14 +61,21 @@ answers as (
             as kept_record_id,
         min(income_yuan) as income_min_yuan, max(income_yuan) as income_max_yuan,
         min(tax_paid_yuan) as tax_paid_min_yuan, max(tax_paid_yuan) as tax_paid_max_yuan
-    from linked
+    from multi
     group by all
 ),
 
 final as (
-    select t.*, a.n_answers, a.kept_record_id, a.n_rows = 1 or t.record_id = a.kept_record_id as is_kept,
+    select request_id, member_id, is_confirmed, is_pending, record_id, income_item, period_month, income_yuan,
+        tax_paid_yuan, withholder, withholder_key, len(list_distinct([(income_yuan, tax_paid_yuan)])) as n_answers,
+        record_id as kept_record_id, true as is_kept, income_yuan as income_min_yuan, income_yuan as income_max_yuan,
+        tax_paid_yuan as tax_paid_min_yuan, tax_paid_yuan as tax_paid_max_yuan
+    from keys
+    where n_rows = 1
+    union all
+    select t.*, a.n_answers, a.kept_record_id, t.record_id = a.kept_record_id as is_kept,
         a.income_min_yuan, a.income_max_yuan, a.tax_paid_min_yuan, a.tax_paid_max_yuan
-    from linked as t
+    from multi as t
     inner join answers as a
         on a.request_id = t.request_id and a.member_id = t.member_id and a.is_pending = t.is_pending
        and a.income_item is not distinct from t.income_item and a.period_month is not distinct from t.period_month
@@ -74,20 +100,42 @@ linked as (
     where s.run_date = rd and s.category = '待遇'
 ),
 
-answers as (
-    select request_id, member_id, is_pending, scheme, period_month,
-        count(*) as n_rows,
-        len(list_distinct(list(benefit_yuan))) as n_answers,  -- count(distinct), cheaper (hd_tax_rows)
-        arg_min(record_id, (benefit_yuan is null, coalesce(benefit_yuan, 0), record_id)) as kept_record_id,
-        min(benefit_yuan) as benefit_min_yuan, max(benefit_yuan) as benefit_max_yuan
+-- a scheme's month answered by one row (nearly every one): that row, read off its group's aggregates (a group's
+-- aggregates over one row are its values), not joined back
+keys as (
+    select request_id, member_id, is_pending, scheme, period_month, count(*) as n_rows, min(record_id) as record_id,
+        bool_and(is_confirmed) as is_confirmed, min(benefit_yuan) as benefit_yuan
     from linked
     group by all
 ),
 
-final as (
-    select t.*, a.n_answers, a.n_rows = 1 or t.record_id = a.kept_record_id as is_kept,
-        a.benefit_min_yuan, a.benefit_max_yuan
+-- the rows of a scheme's month answered twice or more (few), and what their answers are
+multi as (
+    select t.*
     from linked as t
+    semi join keys as k
+        on k.n_rows > 1 and k.request_id = t.request_id and k.member_id = t.member_id and k.is_pending = t.is_pending
+       and k.scheme is not distinct from t.scheme and k.period_month is not distinct from t.period_month
+),
+
+answers as (
+    select request_id, member_id, is_pending, scheme, period_month,
+        len(list_distinct(list(benefit_yuan))) as n_answers,  -- count(distinct), cheaper (hd_tax_rows)
+        arg_min(record_id, (benefit_yuan is null, coalesce(benefit_yuan, 0), record_id)) as kept_record_id,
+        min(benefit_yuan) as benefit_min_yuan, max(benefit_yuan) as benefit_max_yuan
+    from multi
+    group by all
+),
+
+final as (
+    select request_id, member_id, is_confirmed, is_pending, record_id, scheme, period_month, benefit_yuan,
+        len(list_distinct([benefit_yuan])) as n_answers, true as is_kept, benefit_yuan as benefit_min_yuan,
+        benefit_yuan as benefit_max_yuan
+    from keys
+    where n_rows = 1
+    union all
+    select t.*, a.n_answers, t.record_id = a.kept_record_id as is_kept, a.benefit_min_yuan, a.benefit_max_yuan
+    from multi as t
     inner join answers as a
         on a.request_id = t.request_id and a.member_id = t.member_id and a.is_pending = t.is_pending
        and a.scheme is not distinct from t.scheme and a.period_month is not distinct from t.period_month
@@ -252,3 +300,14 @@ final as (
 )
 
 select * from final;
+
+-- The 户 (by 户号 however written, hd_key) with two heads (a head who died or moved out, and the one after him; one who
+-- left and was made head again): its relations may be to either head, so none of its pairs contradicts a declaration
+-- (finding_candidates.sql) and a relation there that cannot be read changes nothing (evidence_gaps.sql).  Every 户 of
+-- the delivery, each caller asking of its own: the relation read once a run, not once a model
+create or replace temp macro hd_two_heads(rd) as table
+    select hd_key(hukou_no) as hukou_key
+    from main.stg_public_security
+    where run_date = rd and hd_relation_category(relation_to_head) = '本人'
+    group by all
+    having hukou_key is not null and count(distinct coalesce(id_norm, record_id)) > 1;
