@@ -12,6 +12,10 @@ Settled where the contract is open:
 - AW03, months inside a delivery (rows before and after) of which nobody has a row while two people's series or more
   run across them: a month's file not delivered, not a month without income — a wage of 1,000 with 2026-03 to 2026-05
   missing averaged 750 under 800, CLEAR.  One person's months missing alone (others' rows in those months) are his own.
+- AW04, "more residential units than allowed" stands on its own confirmed evidence only when the units on confirmed
+  links alone are over the limit (test_contract_traps8 TH15).  Those were counted by the 不动产单元号 as written: one
+  flat of husband and wife, the wife's row writing the number with spaces, was two confirmed units, and a second flat
+  linked by name alone made FINDINGS where it is INCOMPLETE (the figure counts the number as hd_key reads it).
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan/person/month; window 2025-11 to
 2026-10 (run 2026-11-28).
@@ -80,6 +84,21 @@ def build_hole() -> World:
     return w
 
 
+def build_units() -> World:
+    """AW04: one flat of husband and wife (her row's number with spaces) and a flat linked by name alone."""
+    w = World()
+    fill(w)
+    a, b = w.household("AWU1", [("房一", "本人"), ("房一妻", "配偶")])
+    w.flat(a, "360702001001GB00901F00010001", share="共同共有", location="章贡区某路901号")
+    w.flat(b, "360702 001001 GB00901 F00010001", share="共同共有", location="章贡区某路901号")
+    w.flat({"name": a["name"], "id": ""}, "360702001001GB00901F00010002")
+    # pinned: two flats on exact links are over the limit on their own
+    (c,) = w.household("AWU2", [("房二", "本人")])
+    w.flat(c, "360702001001GB00902F00010001")
+    w.flat(c, "360702001001GB00902F00010002")
+    return w
+
+
 with fresh_ids(10100):
     SMALL_END = build_small_end()
 with fresh_ids(10200):
@@ -88,6 +107,8 @@ with fresh_ids(10300):
     LATE_START = build_late_start()
 with fresh_ids(10400):
     HOLE = build_hole()
+with fresh_ids(10500):
+    UNITS = build_units()
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +162,18 @@ def test_AW03_months_of_a_delivery_nobody_has_a_row_of_are_not_delivered(tmp_pat
               "属交付不完整，这些月份的收入未知，未按无收入计；请交付部门补交这些月份的数据")
     for rid in ("AWH1", "AWH2"):
         assert _gaps(ctx, rid) == [("tax", "SOURCE_MISSING", None, reason)]
+
+
+def test_AW04_units_on_confirmed_links_are_counted_as_the_figure_counts_them(tmp_path_factory):
+    """AW04: one flat written two ways by its co-owners (confirmed) and a second flat on a link by name alone: without
+    that link the household holds one unit — INCOMPLETE, the finding resting on the unconfirmed link; two flats on
+    exact links stay FINDINGS."""
+    ctx = run_world(UNITS, tmp_path_factory, "assess10_units")
+    got = outcomes(ctx)
+    assert _figure_units(ctx) == {"AWU1": 2, "AWU2": 2}
+    assert got["AWU1"] == ("INCOMPLETE", "RESIDENTIAL_UNITS_OVER_LIMIT;UNCONFIRMED_LINK")
+    assert got["AWU2"] == ("FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT")
+
+
+def _figure_units(ctx) -> dict:
+    return dict(query(ctx, "select request_id, n_residential_units from figures where request_id like 'AWU%'"))
