@@ -16,6 +16,9 @@ Settled where the contract is open:
   links alone are over the limit (test_contract_traps8 TH15).  Those were counted by the 不动产单元号 as written: one
   flat of husband and wife, the wife's row writing the number with spaces, was two confirmed units, and a second flat
   linked by name alone made FINDINGS where it is INCOMPLETE (the figure counts the number as hd_key reads it).
+- AW05, a member whose rows end where the whole delivery ends, two months or more early, in a delivery too small to be
+  judged short (one person's series): whether his pension stopped or the delivery did cannot be told — a pension of 900
+  to 2026-06 averaged 600, CLEAR.  A member whose rows end before the delivery does is one whose income stopped.
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan/person/month; window 2025-11 to
 2026-10 (run 2026-11-28).
@@ -99,6 +102,18 @@ def build_units() -> World:
     return w
 
 
+def build_lone() -> World:
+    """AW05: social insurance of two people's pensions, one to 2026-06 (the delivery's last month), one to 2026-03."""
+    w = World()
+    fill(w)
+    (a,) = w.household("AWL1", [("独一", "本人")])
+    w.si(a, WINDOW[:8], "企业职工基本养老保险", "待遇", benefit="900")  # 7,200 over 12 months: 600
+    # pinned: a pension ending before the delivery does (2026-03): ended, CLEAR
+    (b,) = w.household("AWL2", [("独二", "本人")])
+    w.si(b, WINDOW[:5], "企业职工基本养老保险", "待遇", benefit="900")
+    return w
+
+
 with fresh_ids(10100):
     SMALL_END = build_small_end()
 with fresh_ids(10200):
@@ -109,6 +124,8 @@ with fresh_ids(10400):
     HOLE = build_hole()
 with fresh_ids(10500):
     UNITS = build_units()
+with fresh_ids(10600):
+    LONE = build_lone()
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +194,15 @@ def test_AW04_units_on_confirmed_links_are_counted_as_the_figure_counts_them(tmp
 
 def _figure_units(ctx) -> dict:
     return dict(query(ctx, "select request_id, n_residential_units from figures where request_id like 'AWU%'"))
+
+
+def test_AW05_a_member_whose_rows_end_where_a_small_delivery_does_is_not_weighed(tmp_path_factory):
+    """AW05: the only pension running to the delivery's last month (2026-06, the window to 2026-10), in a delivery of
+    two series: INCOMPLETE, the member named; the pension ending in 2026-03, before the delivery does, is CLEAR."""
+    ctx = run_world(LONE, tmp_path_factory, "assess10_lone")
+    got = outcomes(ctx)
+    assert (got["AWL1"], got["AWL2"]) == (("INCOMPLETE", "SOURCE_MISSING"), ("CLEAR", ""))
+    [(source, code, member, reason)] = _gaps(ctx, "AWL1")
+    assert (source, code, member is not None) == ("social_insurance", "SOURCE_MISSING", True)
+    assert reason == ("该成员在人社 社会保险数据中的记录止于 2026-06，该数据此后也没有任何人员的记录（只交付至 2026-06）：此后 4 个月"
+                      "是收入停止还是数据未交付无法判断，这些月份的收入未知，未按无收入计；请向交付部门核实"), reason

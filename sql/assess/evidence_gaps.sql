@@ -86,7 +86,7 @@ source_months as (
 
 -- per person of a source his first and last month (two months or more: a series — his first month is not his last,
 -- cheaper than counting distinct months), and in the same pass the months any row of the source is of
-source_grouped as (
+source_grouped as materialized (  -- one scan of the staged tables, read three times below
     select source, person, period_month, grouping(person) = 1 as is_month,
         min(period_month) as first_month, max(period_month) as last_month
     from source_months
@@ -110,8 +110,7 @@ source_ends as (
     -- ten series or more, or a smaller delivery (a county's few people) whose every series stops (starts) in one
     -- month, no row of anyone after (before) it: several people's incomes do not all stop in one month, a delivery
     -- does — read as months without income a delivery of three people ending in 2026-06 made a household CLEAR
-    -- (test_contract_assess10 AW01).  One person's series alone says too little (his job ending)
-    having count(*) filter (where is_series) >= 2
+    -- (test_contract_assess10 AW01).  One person's series alone says too little (his job ending): lone_ends
 ),
 
 -- months inside a delivery (rows before and after) of which nobody has a row, while two people's series or more run
@@ -150,11 +149,11 @@ short_ends as (
     select h.request_id, w.window_start, w.window_end, e.source, e.last_month, e.first_month,
         coalesce(s.source_zh, e.source) as source_zh,
         (e.last_month + interval 2 month)::date < w.window_end  -- two window months or more not delivered
-            and (e.n_series >= 10 or e.is_one_end) as is_short_end,
+            and (e.n_series >= 10 or (e.n_series >= 2 and e.is_one_end)) as is_short_end,
         -- a delivery starting after the window does (an extract of the last months): the months before its first are
         -- not delivered either, not months without income (test_contract_assess10 AW02).  No month is declared late
         -- at the start: the window's first month missing is one
-        e.first_month > w.window_start and e.last_month >= w.window_start and (e.n_series >= 10 or e.is_one_start)
+        e.first_month > w.window_start and (e.n_series >= 10 or (e.n_series >= 2 and e.is_one_start))
             as is_short_start
     from households as h
     inner join window_bounds as w on w.request_id = h.request_id
@@ -186,6 +185,26 @@ short_sources as (
             || ' 共 ' || date_diff('month', window_start, first_month)
             || ' 个月没有任何人员的记录，属交付不完整，这些月份的收入未知，未按无收入计；请交付部门补交这些月份的数据'
     from short_ends where is_short_start
+),
+
+-- a member whose rows in a source end where the whole delivery ends, two months or more before the window does, the
+-- delivery not judged short (too few series, short_ends): whether his income stopped or the delivery did cannot be
+-- told — a delivery of one person's pension ending in 2026-06 read as a pension ended (test_contract_assess10 AW05)
+lone_ends as (
+    select m.request_id, m.member_id, e.source, 'SOURCE_MISSING', m.record_id, null, null, null, null,
+        '该成员在' || coalesce(s.source_zh, e.source) || '数据中的记录止于 ' || strftime(e.last_month, '%Y-%m')
+            || '，该数据此后也没有任何人员的记录（只交付至 ' || strftime(e.last_month, '%Y-%m') || '）：此后 '
+            || date_diff('month', greatest((e.last_month + interval 1 month)::date, w.window_start), w.window_end)
+            || ' 个月是收入停止还是数据未交付无法判断，这些月份的收入未知，未按无收入计；请向交付部门核实'
+    from members as m
+    inner join window_bounds as w on w.request_id = m.request_id
+    inner join source_persons as p on p.person = m.member_id
+    inner join source_ends as e on e.source = p.source and e.last_month = p.last_month
+    left join (select * from source_status where run_date = $run_date) as s on s.source = e.source
+    where (e.last_month + interval 2 month)::date < w.window_end and m.is_authorized
+      and coalesce(s.status, 'passed') = 'passed'
+      and not exists (select 1 from short_ends as x
+                      where x.request_id = m.request_id and x.source = e.source and x.is_short_end)
 ),
 
 no_authorization as (
@@ -962,6 +981,7 @@ gaps as (
     select * from source_gaps
     union all select * from short_sources
     union all select * from hole_sources
+    union all select * from lone_ends
     union all select * from no_authorization
     union all select * from unconfirmed_findings
     union all select * from pending_records
