@@ -6,7 +6,7 @@ Settled where the contract is open:
   two months or more before the window's end, no row of anyone after it: several people's incomes do not all stop in
   one month, a delivery does.  The ten-series rule (test_contract_assess9 AV04) let it through: the months after read
   as months without income and a pension of 900 delivered to 2026-06 averaged 600 under a standard of 800 — CLEAR.
-  Series ending in different months stay what they are (a job ending): no gap.
+  Series ending in different months stay what they are (a job ending): no gap (AW05's run).
 - AW02, a delivery starting after the window does (an extract of the last six months): the months before its first are
   not delivered, not months without income — a wage of 1,500 from 2026-05 averaged 750 under 800, CLEAR.
 - AW03, months inside a delivery (rows before and after) of which nobody has a row while two people's series or more
@@ -44,18 +44,6 @@ def build_small_end() -> World:
     return w
 
 
-def build_small_mixed() -> World:
-    """AW01 (pinned): a small delivery whose series end in different months (2026-06 and 2026-10): no gap."""
-    w = World()
-    fill(w)
-    x = {"name": "县参保甲", "id": new_id()}
-    w.si(x, WINDOW, "企业职工基本养老保险", "缴费", base="4000")
-    w.wages(x, WINDOW, "4000")
-    (a,) = w.household("AWM1", [("止一", "本人")])
-    w.si(a, WINDOW[:8], "企业职工基本养老保险", "待遇", benefit="900")
-    return w
-
-
 def build_late_start() -> World:
     """AW02: tax rows of twelve people from 2026-05 only; social insurance over the whole window."""
     w = World()
@@ -87,10 +75,8 @@ def build_hole() -> World:
     return w
 
 
-def build_units() -> World:
+def add_units(w: World) -> None:
     """AW04: one flat of husband and wife (her row's number with spaces) and a flat linked by name alone."""
-    w = World()
-    fill(w)
     a, b = w.household("AWU1", [("房一", "本人"), ("房一妻", "配偶")])
     w.flat(a, "360702001001GB00901F00010001", share="共同共有", location="章贡区某路901号")
     w.flat(b, "360702 001001 GB00901 F00010001", share="共同共有", location="章贡区某路901号")
@@ -99,11 +85,11 @@ def build_units() -> World:
     (c,) = w.household("AWU2", [("房二", "本人")])
     w.flat(c, "360702001001GB00902F00010001")
     w.flat(c, "360702001001GB00902F00010002")
-    return w
 
 
 def build_lone() -> World:
-    """AW05: social insurance of two people's pensions, one to 2026-06 (the delivery's last month), one to 2026-03."""
+    """AW05: social insurance of two people's pensions, one to 2026-06 (the delivery's last month), one to 2026-03;
+    and AW04's households."""
     w = World()
     fill(w)
     (a,) = w.household("AWL1", [("独一", "本人")])
@@ -111,21 +97,23 @@ def build_lone() -> World:
     # pinned: a pension ending before the delivery does (2026-03): ended, CLEAR
     (b,) = w.household("AWL2", [("独二", "本人")])
     w.si(b, WINDOW[:5], "企业职工基本养老保险", "待遇", benefit="900")
+    add_units(w)  # (no income: the same run)
     return w
 
 
 with fresh_ids(10100):
     SMALL_END = build_small_end()
-with fresh_ids(10200):
-    SMALL_MIXED = build_small_mixed()
 with fresh_ids(10300):
     LATE_START = build_late_start()
 with fresh_ids(10400):
     HOLE = build_hole()
-with fresh_ids(10500):
-    UNITS = build_units()
 with fresh_ids(10600):
     LONE = build_lone()
+
+
+@pytest.fixture(scope="module")
+def lone_run(tmp_path_factory):
+    return run_world(LONE, tmp_path_factory, "assess10_lone")
 
 
 @pytest.fixture(scope="module")
@@ -143,18 +131,18 @@ def _gaps(ctx, rid: str) -> list[tuple]:
                  [rid])
 
 
-def test_AW01_a_small_delivery_whose_series_all_stop_in_one_month_is_short(small_end_run, tmp_path_factory):
+def test_AW01_a_small_delivery_whose_series_all_stop_in_one_month_is_short(small_end_run, lone_run):
     """AW01: three people's social-insurance series all ending in 2026-06 (window to 2026-10): the household whose
     pension of 900 was delivered to 2026-06 (600 a month averaged) is INCOMPLETE, the source named with its months;
-    a small delivery whose series end in different months is no short one (the pension's household CLEAR)."""
+    a small delivery whose series end in different months is no short one (AW05's pension ended in 2026-03 CLEAR)."""
     assert outcomes(small_end_run)["AWE1"] == ("INCOMPLETE", "SOURCE_MISSING")
     assert _gaps(small_end_run, "AWE1") == [(
         "social_insurance", "SOURCE_MISSING", None,
         "人社 社会保险数据只交付至 2026-06：收入计算期 2025-11 至 2026-10 中 2026-07 至 2026-10 共 4 个月没有任何人员的记录，"
         "属交付不完整，这些月份的收入未知，未按无收入计；请交付部门补交这些月份的数据")]
-    mixed = run_world(SMALL_MIXED, tmp_path_factory, "assess10_small_mixed")
-    assert outcomes(mixed)["AWM1"] == ("CLEAR", "")
-    assert _gaps(mixed, "AWM1") == []
+    # (AW05's run: two pensions, ending in 2026-03 and 2026-06)
+    assert outcomes(lone_run)["AWL2"] == ("CLEAR", "")
+    assert _gaps(lone_run, "AWL2") == []
 
 
 def test_AW02_a_delivery_starting_after_the_window_does_is_short(late_start_run):
@@ -181,13 +169,12 @@ def test_AW03_months_of_a_delivery_nobody_has_a_row_of_are_not_delivered(tmp_pat
         assert _gaps(ctx, rid) == [("tax", "SOURCE_MISSING", None, reason)]
 
 
-def test_AW04_units_on_confirmed_links_are_counted_as_the_figure_counts_them(tmp_path_factory):
+def test_AW04_units_on_confirmed_links_are_counted_as_the_figure_counts_them(lone_run):
     """AW04: one flat written two ways by its co-owners (confirmed) and a second flat on a link by name alone: without
     that link the household holds one unit — INCOMPLETE, the finding resting on the unconfirmed link; two flats on
     exact links stay FINDINGS."""
-    ctx = run_world(UNITS, tmp_path_factory, "assess10_units")
-    got = outcomes(ctx)
-    assert _figure_units(ctx) == {"AWU1": 2, "AWU2": 2}
+    got = outcomes(lone_run)
+    assert _figure_units(lone_run) == {"AWU1": 2, "AWU2": 2}
     assert got["AWU1"] == ("INCOMPLETE", "RESIDENTIAL_UNITS_OVER_LIMIT;UNCONFIRMED_LINK")
     assert got["AWU2"] == ("FINDINGS", "RESIDENTIAL_UNITS_OVER_LIMIT")
 
@@ -196,10 +183,10 @@ def _figure_units(ctx) -> dict:
     return dict(query(ctx, "select request_id, n_residential_units from figures where request_id like 'AWU%'"))
 
 
-def test_AW05_a_member_whose_rows_end_where_a_small_delivery_does_is_not_weighed(tmp_path_factory):
+def test_AW05_a_member_whose_rows_end_where_a_small_delivery_does_is_not_weighed(lone_run):
     """AW05: the only pension running to the delivery's last month (2026-06, the window to 2026-10), in a delivery of
     two series: INCOMPLETE, the member named; the pension ending in 2026-03, before the delivery does, is CLEAR."""
-    ctx = run_world(LONE, tmp_path_factory, "assess10_lone")
+    ctx = lone_run
     got = outcomes(ctx)
     assert (got["AWL1"], got["AWL2"]) == (("INCOMPLETE", "SOURCE_MISSING"), ("CLEAR", ""))
     [(source, code, member, reason)] = _gaps(ctx, "AWL1")

@@ -187,9 +187,10 @@ short_sources as (
     from short_ends where is_short_start
 ),
 
--- a member whose rows in a source end where the whole delivery ends, two months or more before the window does, the
--- delivery not judged short (too few series, short_ends): whether his income stopped or the delivery did cannot be
--- told — a delivery of one person's pension ending in 2026-06 read as a pension ended (test_contract_assess10 AW05)
+-- a member whose monthly series (rows in two months or more) in a source ends where the whole delivery ends, two months
+-- or more before the window does, the delivery not judged short (too few series, short_ends): whether his income
+-- stopped or the delivery did cannot be told — a delivery of one person's pension ending in 2026-06 read as a pension
+-- ended (test_contract_assess10 AW05).  A single row (a month's income) is no series that stops
 lone_ends as (
     select m.request_id, m.member_id, e.source, 'SOURCE_MISSING', m.record_id, null, null, null, null,
         '该成员在' || coalesce(s.source_zh, e.source) || '数据中的记录止于 ' || strftime(e.last_month, '%Y-%m')
@@ -198,7 +199,7 @@ lone_ends as (
             || ' 个月是收入停止还是数据未交付无法判断，这些月份的收入未知，未按无收入计；请向交付部门核实'
     from members as m
     inner join window_bounds as w on w.request_id = m.request_id
-    inner join source_persons as p on p.person = m.member_id
+    inner join source_persons as p on p.person = m.member_id and p.is_series
     inner join source_ends as e on e.source = p.source and e.last_month = p.last_month
     left join (select * from source_status where run_date = $run_date) as s on s.source = e.source
     where (e.last_month + interval 2 month)::date < w.window_end and m.is_authorized
