@@ -123,7 +123,8 @@ source_holes as (
     cross join lateral (
         select unnest(generate_series(e.first_month::timestamp, e.last_month::timestamp, interval 1 month))::date
             as month) as m
-    where not exists (select 1 from source_grouped as g
+    where hd_whole_delivery()  -- (an urgent verification's slice shows no delivery's months: hedui.steps.assess)
+      and not exists (select 1 from source_grouped as g
                       where g.is_month and g.source = e.source and g.period_month = m.month)
       and (select count(*) from source_persons as p
            where p.source = e.source and p.is_series and p.first_month < m.month and p.last_month > m.month) >= 2
@@ -149,11 +150,12 @@ short_ends as (
     select h.request_id, w.window_start, w.window_end, e.source, e.last_month, e.first_month,
         coalesce(s.source_zh, e.source) as source_zh,
         (e.last_month + interval 2 month)::date < w.window_end  -- two window months or more not delivered
-            and (e.n_series >= 10 or (e.n_series >= 2 and e.is_one_end)) as is_short_end,
+            and (e.n_series >= 10 or (hd_whole_delivery() and e.n_series >= 2 and e.is_one_end)) as is_short_end,
         -- a delivery starting after the window does (an extract of the last months): the months before its first are
         -- not delivered either, not months without income (test_contract_assess10 AW02).  No month is declared late
         -- at the start: the window's first month missing is one
-        e.first_month > w.window_start and (e.n_series >= 10 or (e.n_series >= 2 and e.is_one_start))
+        e.first_month > w.window_start
+            and (e.n_series >= 10 or (hd_whole_delivery() and e.n_series >= 2 and e.is_one_start))
             as is_short_start
     from households as h
     inner join window_bounds as w on w.request_id = h.request_id
@@ -202,7 +204,7 @@ lone_ends as (
     inner join source_persons as p on p.person = m.member_id and p.is_series
     inner join source_ends as e on e.source = p.source and e.last_month = p.last_month
     left join (select * from source_status where run_date = $run_date) as s on s.source = e.source
-    where (e.last_month + interval 2 month)::date < w.window_end and m.is_authorized
+    where hd_whole_delivery() and (e.last_month + interval 2 month)::date < w.window_end and m.is_authorized
       and coalesce(s.status, 'passed') = 'passed'
       and not exists (select 1 from short_ends as x
                       where x.request_id = m.request_id and x.source = e.source and x.is_short_end)
