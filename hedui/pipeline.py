@@ -290,13 +290,14 @@ def link(ctx: RunContext) -> dict:
     return counts
 
 
-def assess(ctx: RunContext) -> dict:
-    """Resolve each household's policy, compute the figures, findings and outcomes (hedui.steps.assess)."""
+def assess(ctx: RunContext, *, whole_delivery: bool = True) -> dict:
+    """Resolve each household's policy, compute the figures, findings and outcomes (hedui.steps.assess;
+    `whole_delivery` false for an urgent verification's slice of the deliveries)."""
     from hedui.steps.assess import assess_run
 
     with writing(ctx, "assess"), contextlib.closing(_open(ctx)) as con:
         con.sql("begin transaction")
-        counts = assess_run(con, ctx.run_date)
+        counts = assess_run(con, ctx.run_date, whole_delivery=whole_delivery)
         con.sql("commit")
     return counts
 

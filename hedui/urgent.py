@@ -361,7 +361,7 @@ def verify_household(workdir: str | Path, request_rows: list[dict] | None = None
         step("load")
         pipeline.link(ctx)
         step("link")
-        pipeline.assess(ctx)
+        pipeline.assess(ctx, whole_delivery=False)  # one household's slice: no delivery's extent
         step("assess")
         pipeline.report(ctx)
         step("report")

@@ -126,13 +126,19 @@ def drop_materialized(con) -> None:
         con.sql(f"drop table if exists _{macro}")
 
 
-def assess_run(con, run_date: str) -> dict:
-    """Resolve the policies and run every model of sql/assess/ (inside the caller's transaction)."""
+def assess_run(con, run_date: str, *, whole_delivery: bool = True) -> dict:
+    """Resolve the policies and run every model of sql/assess/ (inside the caller's transaction).
+
+    `whole_delivery`: the staged tax and social-insurance rows are the departments' whole deliveries, whose own rows
+    show where a small one ends or has months missing (evidence_gaps.sql); an urgent verification's slice of one
+    household's rows (hedui.urgent) shows nothing of the kind."""
     counts = {"household_policy": resolve_policies(con, run_date)}
     try:
         for model in MODELS:
             if model == "figures":  # the first model to read them, once pending_links exists
                 create_macros(con, run_date)
+            if model == "figures" and not whole_delivery:
+                con.sql("create or replace temp macro hd_whole_delivery() as false")
             counts[model] = db.replace_model(con, model, f"assess/{model}.sql", run_date)
     finally:
         drop_materialized(con)

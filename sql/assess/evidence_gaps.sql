@@ -74,7 +74,8 @@ source_gaps as (
 -- standing on what was delivered stands (policy.md), the gap listed beside it.  The window's last month alone missing
 -- is not one: a month's tax is declared, and its contributions settled, in the month after, so a run early in a month
 -- (or an urgent one on the last delivery) has none of it from anyone — every household INCOMPLETE on every such run
--- (test_recheck: a run of 12-28 on a delivery ending 10).  Two months or more missing are a short delivery
+-- (test_recheck: a run of 12-28 on a delivery ending 10).  Two months or more missing are a short delivery; so is
+-- a delivery starting after the window does (short_ends)
 source_months as (
     select 'tax' as source, id_norm as person, period_month from stg_tax
     where run_date = $run_date and period_month is not null and id_norm is not null
@@ -83,33 +84,130 @@ source_months as (
     where run_date = $run_date and period_month is not null and id_norm is not null
 ),
 
-source_ends as (
-    select source, max(last_month) as last_month
-    -- (two months or more: the person's first month is not his last — cheaper than counting distinct months)
-    from (select source, person, max(period_month) as last_month, min(period_month) < max(period_month) as is_series
-          from source_months group by all)
-    group by source
-    having count(*) filter (where is_series) >= 10
+-- per person of a source his first and last month (two months or more: a series — his first month is not his last,
+-- cheaper than counting distinct months), and in the same pass the months any row of the source is of
+source_grouped as materialized (  -- one scan of the staged tables, read three times below
+    select source, person, period_month, grouping(person) = 1 as is_month,
+        min(period_month) as first_month, max(period_month) as last_month
+    from source_months
+    group by grouping sets ((source, person), (source, period_month))
 ),
 
-short_sources as (
-    select h.request_id, cast(null as varchar) as member_id, e.source, 'SOURCE_MISSING' as code,
+source_persons as (
+    select source, person, first_month, last_month, first_month < last_month as is_series
+    from source_grouped where not is_month
+),
+
+source_ends as (
+    select source, max(last_month) as last_month, min(first_month) as first_month,
+        count(*) filter (where is_series) as n_series,
+        min(last_month) filter (where is_series) = max(last_month) filter (where is_series)
+            and max(last_month) filter (where is_series) = max(last_month) as is_one_end,
+        min(first_month) filter (where is_series) = max(first_month) filter (where is_series)
+            and min(first_month) filter (where is_series) = min(first_month) as is_one_start
+    from source_persons
+    group by source
+    -- ten series or more, or a smaller delivery (a county's few people) whose every series stops (starts) in one
+    -- month, no row of anyone after (before) it: several people's incomes do not all stop in one month, a delivery
+    -- does — read as months without income a delivery of three people ending in 2026-06 made a household CLEAR
+    -- (test_contract_assess10 AW01).  One person's series alone says too little (his job ending): lone_ends
+),
+
+-- months inside a delivery (rows before and after) of which nobody has a row, while two people's series or more run
+-- across them: a month's file not delivered (a department delivering a file a month), not a month without income —
+-- three months missing made a wage of 1,000 average 750 under 800 (test_contract_assess10 AW03).  A month nobody
+-- has a row of is a few rows of months per source, so the range join below meets none at a nightly without holes
+source_holes as (
+    select e.source, m.month
+    from source_ends as e
+    cross join lateral (
+        select unnest(generate_series(e.first_month::timestamp, e.last_month::timestamp, interval 1 month))::date
+            as month) as m
+    where hd_whole_delivery()  -- (an urgent verification's slice shows no delivery's months: hedui.steps.assess)
+      and not exists (select 1 from source_grouped as g
+                      where g.is_month and g.source = e.source and g.period_month = m.month)
+      and (select count(*) from source_persons as p
+           where p.source = e.source and p.is_series and p.first_month < m.month and p.last_month > m.month) >= 2
+),
+
+hole_sources as (
+    select h.request_id, cast(null as varchar) as member_id, o.source, 'SOURCE_MISSING' as code,
         cast(null as varchar) as record_id, cast(null as varchar) as file_name, cast(null as integer) as row_no,
         cast(null as double) as match_weight, cast(null as varchar) as related_code,
-        coalesce(s.source_zh, e.source) || '数据只交付至 ' || strftime(e.last_month, '%Y-%m') || '：收入计算期 '
-            || strftime(w.window_start, '%Y-%m') || ' 至 ' || strftime((w.window_end - interval 1 month)::date, '%Y-%m')
-            || ' 中 ' || strftime(greatest((e.last_month + interval 1 month)::date, w.window_start), '%Y-%m')
-            || if(date_diff('month', greatest((e.last_month + interval 1 month)::date, w.window_start), w.window_end) > 1,
-                  ' 至 ' || strftime((w.window_end - interval 1 month)::date, '%Y-%m'), '')
-            || ' 共 ' || date_diff('month', greatest((e.last_month + interval 1 month)::date, w.window_start), w.window_end)
-            || ' 个月没有任何人员的记录，属交付不完整，这些月份的收入未知，未按无收入计；请交付部门补交这些月份的数据'
-            as reason_zh
+        coalesce(any_value(s.source_zh), o.source) || '数据在收入计算期内的 '
+            || string_agg(strftime(o.month, '%Y-%m'), '、' order by o.month) || ' 共 ' || count(*)
+            || ' 个月没有任何人员的记录（之前和之后的月份均有记录），属交付不完整，这些月份的收入未知，未按无收入计；'
+            || '请交付部门补交这些月份的数据' as reason_zh
+    from households as h
+    inner join window_bounds as w on w.request_id = h.request_id
+    inner join source_holes as o on o.month >= w.window_start and o.month < w.window_end
+    left join (select * from source_status where run_date = $run_date) as s on s.source = o.source
+    where coalesce(s.status, 'passed') = 'passed'  -- a source missing or failed is listed as such (source_gaps)
+    group by h.request_id, o.source
+),
+
+short_ends as (
+    select h.request_id, w.window_start, w.window_end, e.source, e.last_month, e.first_month,
+        coalesce(s.source_zh, e.source) as source_zh,
+        (e.last_month + interval 2 month)::date < w.window_end  -- two window months or more not delivered
+            and (e.n_series >= 10 or (hd_whole_delivery() and e.n_series >= 2 and e.is_one_end)) as is_short_end,
+        -- a delivery starting after the window does (an extract of the last months): the months before its first are
+        -- not delivered either, not months without income (test_contract_assess10 AW02).  No month is declared late
+        -- at the start: the window's first month missing is one
+        e.first_month > w.window_start
+            and (e.n_series >= 10 or (hd_whole_delivery() and e.n_series >= 2 and e.is_one_start))
+            as is_short_start
     from households as h
     inner join window_bounds as w on w.request_id = h.request_id
     cross join source_ends as e
     left join (select * from source_status where run_date = $run_date) as s on s.source = e.source
-    where (e.last_month + interval 2 month)::date < w.window_end  -- two window months or more not delivered
-      and coalesce(s.status, 'passed') = 'passed'  -- a source missing or failed is listed as such (source_gaps)
+    where coalesce(s.status, 'passed') = 'passed'  -- a source missing or failed is listed as such (source_gaps)
+),
+
+short_sources as (
+    select request_id, cast(null as varchar) as member_id, source, 'SOURCE_MISSING' as code,
+        cast(null as varchar) as record_id, cast(null as varchar) as file_name, cast(null as integer) as row_no,
+        cast(null as double) as match_weight, cast(null as varchar) as related_code,
+        source_zh || '数据只交付至 ' || strftime(last_month, '%Y-%m') || '：收入计算期 '
+            || strftime(window_start, '%Y-%m') || ' 至 ' || strftime((window_end - interval 1 month)::date, '%Y-%m')
+            || ' 中 ' || strftime(greatest((last_month + interval 1 month)::date, window_start), '%Y-%m')
+            || if(date_diff('month', greatest((last_month + interval 1 month)::date, window_start), window_end) > 1,
+                  ' 至 ' || strftime((window_end - interval 1 month)::date, '%Y-%m'), '')
+            || ' 共 ' || date_diff('month', greatest((last_month + interval 1 month)::date, window_start), window_end)
+            || ' 个月没有任何人员的记录，属交付不完整，这些月份的收入未知，未按无收入计；请交付部门补交这些月份的数据'
+            as reason_zh
+    from short_ends where is_short_end
+    union all
+    select request_id, null, source, 'SOURCE_MISSING', null, null, null, null, null,
+        source_zh || '数据自 ' || strftime(first_month, '%Y-%m') || ' 起才有记录：收入计算期 '
+            || strftime(window_start, '%Y-%m') || ' 至 ' || strftime((window_end - interval 1 month)::date, '%Y-%m')
+            || ' 中 ' || strftime(window_start, '%Y-%m')
+            || if(date_diff('month', window_start, first_month) > 1,
+                  ' 至 ' || strftime((first_month - interval 1 month)::date, '%Y-%m'), '')
+            || ' 共 ' || date_diff('month', window_start, first_month)
+            || ' 个月没有任何人员的记录，属交付不完整，这些月份的收入未知，未按无收入计；请交付部门补交这些月份的数据'
+    from short_ends where is_short_start
+),
+
+-- a member whose monthly series (rows in two months or more) in a source ends where the whole delivery ends, two months
+-- or more before the window does, the delivery not judged short (too few series, short_ends): whether his income
+-- stopped or the delivery did cannot be told — a delivery of one person's pension ending in 2026-06 read as a pension
+-- ended (test_contract_assess10 AW05).  A single row (a month's income) is no series that stops
+lone_ends as (
+    select m.request_id, m.member_id, e.source, 'SOURCE_MISSING', m.record_id, null, null, null, null,
+        '该成员在' || coalesce(s.source_zh, e.source) || '数据中的记录止于 ' || strftime(e.last_month, '%Y-%m')
+            || '，该数据此后也没有任何人员的记录（只交付至 ' || strftime(e.last_month, '%Y-%m') || '）：此后 '
+            || date_diff('month', greatest((e.last_month + interval 1 month)::date, w.window_start), w.window_end)
+            || ' 个月是收入停止还是数据未交付无法判断，这些月份的收入未知，未按无收入计；请向交付部门核实'
+    from members as m
+    inner join window_bounds as w on w.request_id = m.request_id
+    inner join source_persons as p on p.person = m.member_id and p.is_series
+    inner join source_ends as e on e.source = p.source and e.last_month = p.last_month
+    left join (select * from source_status where run_date = $run_date) as s on s.source = e.source
+    where hd_whole_delivery() and (e.last_month + interval 2 month)::date < w.window_end and m.is_authorized
+      and coalesce(s.status, 'passed') = 'passed'
+      and not exists (select 1 from short_ends as x
+                      where x.request_id = m.request_id and x.source = e.source and x.is_short_end)
 ),
 
 no_authorization as (
@@ -883,6 +981,8 @@ conflicting_balances as (
 gaps as (
     select * from source_gaps
     union all select * from short_sources
+    union all select * from hole_sources
+    union all select * from lone_ends
     union all select * from no_authorization
     union all select * from unconfirmed_findings
     union all select * from pending_records

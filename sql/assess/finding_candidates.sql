@@ -244,9 +244,10 @@ vehicles as (
 
 -- the residential units a household holds on confirmed links alone: "more units than allowed" stands on its own
 -- confirmed evidence only when these are over the limit (an exact link of one flat does not confirm that a
--- second flat, linked by name alone, is the household's)
+-- second flat, linked by name alone, is the household's).  Its number as the figure reads it (hd_key): a flat whose
+-- co-owners' rows write it two ways was two confirmed units (test_contract_assess10 AW04)
 confirmed_units as (
-    select l.request_id, count(distinct r.unit_no) as n_units
+    select l.request_id, count(distinct coalesce(hd_key(r.unit_no), r.record_id)) as n_units
     from stg_real_estate as r
     inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'

@@ -311,3 +311,8 @@ create or replace temp macro hd_two_heads(rd) as table
     where run_date = rd and hd_relation_category(relation_to_head) = '本人'
     group by all
     having hukou_key is not null and count(distinct coalesce(id_norm, record_id)) > 1;
+
+-- whether the staged tax and social-insurance rows are the departments' whole deliveries, whose own rows show where a
+-- small one ends or has months missing (evidence_gaps.sql): an urgent verification's slice of one household's rows
+-- shows nothing of the kind (hedui.steps.assess redefines it false there)
+create or replace temp macro hd_whole_delivery() as true;
