@@ -225,6 +225,22 @@ def test_a_second_writer_is_refused_with_exit_4_and_the_outputs_stay(reruns, cap
 
 
 
+def _sigint_as_from_a_terminal() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _signal_state(pid: int) -> str:
+    """The process's signal masks as /proc shows them (SigBlk, SigIgn, SigCgt: SIGINT is the bit 0x2)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return "(gone)"
+    return " ".join(line.replace("\t", "") for line in lines if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
+
+
 def test_other_keys_exit_5_and_ctrl_c_exits_130_leaving_the_outputs_readable(reruns, monkeypatch, capsys):
     import base64
     import signal
@@ -243,13 +259,16 @@ def test_other_keys_exit_5_and_ctrl_c_exits_130_leaving_the_outputs_readable(rer
         capsys.readouterr()
         assert main(argv) == 5
         assert "密钥" in capsys.readouterr().err
-    # Ctrl+C in the terminal (SIGINT to the whole process group) while the sources are read
+    # Ctrl+C in the terminal (SIGINT to the whole process group) while the sources are read.  Started as from a
+    # terminal's shell: SIGINT at its default and unblocked (a disposition of ignore, or a mask, is inherited across
+    # exec, and Python keeps an ignored SIGINT ignored: whatever this test process inherited must not decide)
     proc = subprocess.Popen([sys.executable, "-m", "hedui.cli", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=_sigint_as_from_a_terminal)
     try:
         deadline = time.monotonic() + 60
         while holder_of(work) is None and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
+        signals = _signal_state(proc.pid)  # for the message below, should the press be lost
         os.killpg(proc.pid, signal.SIGINT)
         _out, err = proc.communicate(timeout=120)
     finally:
@@ -258,7 +277,7 @@ def test_other_keys_exit_5_and_ctrl_c_exits_130_leaving_the_outputs_readable(rer
         with contextlib.suppress(ProcessLookupError):  # whatever of its session is left (forkserver, workers)
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    assert proc.returncode == 130, err[-2000:]
+    assert proc.returncode == 130, (signals, err[-2000:])
     assert "已中断：本批次未完成；可直接重跑同一日期。" in err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]  # nor the workers' (forkserver)
     assert holder_of(work) is None  # the lock went with the process

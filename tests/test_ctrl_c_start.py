@@ -45,9 +45,18 @@ else:
 """
 
 
+def _sigint_as_from_a_terminal() -> None:
+    """SIGINT at its default and unblocked in the child, whatever this test process inherited (an ignored SIGINT is
+    inherited across exec, and Python keeps it ignored: the press would be lost for that reason alone)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @pytest.mark.parametrize("beside", ["alone", "threads"])
 def test_ctrl_c_while_the_forkserver_starts_is_not_lost(beside):
     out = subprocess.run([sys.executable, "-c", _PRESS_DURING_START, beside], capture_output=True, text=True,
-                         timeout=120)
+                         timeout=120, preexec_fn=_sigint_as_from_a_terminal)
     assert out.stdout.strip() == "interrupted", (out.stdout, out.stderr[-2000:])
     assert "Traceback" not in out.stderr, out.stderr[-2000:]
