@@ -171,8 +171,9 @@ def test_TY07_a_period_of_days_in_one_month_is_that_month_and_a_years_period_is_
     (`2025-01-01 至 2025-12-31`) is no one month: quarantined (it was, and stays)."""
     world, ctx = traps19_run
     assert _wrong(traps19_run, ["TY07", "TY08"]) == {}
-    assert query(ctx, "select reason_zh from quarantine where source = 'tax'") == [
-        ('"所属期"值"2025-01-01 至 2025-12-31"无法识别为月份',)]
+    assert query(ctx, "select reason_zh from quarantine where source = 'tax'") == [  # saying why (traps24, TF01)
+        ('"所属期"值"2025-01-01 至 2025-12-31"是跨越多个月的期间，不是一个月份（每行应为一个月的数额）：无法确定各月的数额，'
+         '该行未计入；请部门按月拆分后重新交付',)]
 
 
 def test_TY09_a_period_given_as_two_columns_is_read_as_one(tmp_path):
