@@ -44,6 +44,7 @@ from hedui.errors import ReconciliationError
 from hedui.privacy.masking import mask_long_numbers
 from hedui.privacy.request_ids import protect_request_column
 from hedui.resources import data_path
+from hedui.steps import staging_checks
 from hedui.steps.dupkeys import dup_slots, enum_sql, names_as_staged
 from hedui.steps.staged_writer import StagedWriter
 from hedui.steps.staging_checks import ambiguous_month_keys, id_checks, uncertain_checks, value_reason
@@ -425,12 +426,10 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
                  temp_directory: Path | None = None, protect=None) -> StageCounts:
     """Stage one source's raw rows; write ``staged_out`` and ``quarantine_out`` (Parquet, replaced atomically).
 
-    ``manifest`` says which files are incomplete (default: the
-    ``runs/<date>/manifests/<source>.json`` beside the raw folder, if any).
-    Without ``con`` an in-memory DuckDB is used: ``threads`` (default
-    ``HEDUI_THREADS``, see :class:`hedui.settings.Settings`), ``memory_limit`` (default
-    ``HEDUI_MEMORY_LIMIT`` or 4GB) and ``temp_directory`` (default a folder
-    beside ``staged_out``, removed afterwards) apply to it; on a given ``con``
+    ``manifest`` says which files are incomplete (default: the ``runs/<date>/manifests/<source>.json`` beside the raw
+    folder, if any).  Without ``con`` an in-memory DuckDB is used: ``threads`` (default ``HEDUI_THREADS``, see
+    :class:`hedui.settings.Settings`), ``memory_limit`` (default ``HEDUI_MEMORY_LIMIT`` or 4GB) and ``temp_directory``
+    (default a folder beside ``staged_out``, removed afterwards) apply to it; on a given ``con``
     ``threads`` and ``memory_limit`` are SET when passed.  Raises :class:`hedui.errors.ReconciliationError`
     when staged + quarantined ≠ raw rows (or ≠ the manifest's rows).
 
@@ -462,6 +461,7 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
     counts = StageCounts(source_map.source, str(run_date))
     work = staged_out.parent / f".staging_{source_map.source}"
     work.mkdir(parents=True, exist_ok=True)
+    restore_optimizers = staging_checks.lazy_checks(con)
     try:
         con.sql("set enable_progress_bar = false")
         load_macros(con, render("duplicates", source_map) + render("split", source_map))
@@ -481,8 +481,8 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
             "select rule, count(*) from read_parquet($q) group by rule order by rule", params={"q": str(quarantine_out)}
         ).fetchall())
     finally:
-        con.sql("drop table if exists _hd_dups")
-        con.sql(f"drop type if exists {LINEAGE_TYPE}")
+        con.sql(f"drop table if exists _hd_dups; drop type if exists {LINEAGE_TYPE}")
+        restore_optimizers()
         if own:
             con.close()
             if spill is not None and not temp_directory:

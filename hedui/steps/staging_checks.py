@@ -119,10 +119,11 @@ def value_reason(spec: ColumnSpec, col: str, kind: str) -> str:
 
 def id_checks(spec: ColumnSpec, col: str, conditions: list[str], checks: list[str]) -> None:
     """Add the check of an ID column holding an ID among other words or two IDs (rule ``bad_id``, the value masked;
-    test_contract_traps24 TF08).  Only a cell longer than an ID is looked into (cheap on every row)."""
+    test_contract_traps24 TF08).  Only a cell longer than an ID with the spaces around it taken off is looked into
+    (cheap on every row: 1.5 % of the generated world's IDs have spaces around them)."""
     if spec.type != "id":
         return
-    embedded = (f"(length({col}) > 18 and regexp_matches({col}, '[0-9]{{17}}[0-9Xx]') "
+    embedded = (f"(length({col}) > 18 and length(trim({col})) > 18 and regexp_matches({col}, '[0-9]{{17}}[0-9Xx]') "
                 f"and hd_id_embedded(hd_id_clean({col})))")
     header = spec.header.replace("'", "''")
     why = (f"'\"{header}\"值\"' || hd_mask_id({col}) || '\"中除身份证号外还有其他内容（或不止一个号码），无法确定"
@@ -130,3 +131,22 @@ def id_checks(spec: ColumnSpec, col: str, conditions: list[str], checks: list[st
     conditions.append(embedded)
     checks.append(f"case when {embedded} then {{'column_name': {_lit(spec.column)}, 'value_masked': "
                   f"hd_mask_id({col}), 'rule': 'bad_id', 'reason': {why}}} end")
+
+
+#: DuckDB's common-subexpression optimizer computes an expression that occurs twice in a projection once, ahead of
+#: it, for every row: a check's condition (in the guard ``any_problem`` and again in the check) then lost the laziness
+#: of its CASE and AND — the bad_id check cleaned every ID with a space around it, the month checks ran their regexes
+#: on every month although the guard's cheap terms were false.  Off while a source stages: split.sql 20–30 % less
+#: CPU on the largest sources (BENCHMARKS.md, session 24); the results are the same (an optimizer, not a rule).
+EAGER_OPTIMIZER = "common_subexpressions"
+
+
+
+def lazy_checks(con: duckdb.DuckDBPyConnection):
+    """Disable :data:`EAGER_OPTIMIZER` on ``con``'s database (the setting is global to it); return the function that
+    puts the prior setting back."""
+    prior = con.sql("select current_setting('disabled_optimizers')").fetchall()[0][0] or ""
+    names = [n.strip() for n in prior.split(",") if n.strip()]
+    if EAGER_OPTIMIZER not in names:
+        con.execute("set disabled_optimizers = " + _lit(",".join([*names, EAGER_OPTIMIZER])))
+    return lambda: con.execute("set disabled_optimizers = " + _lit(prior))
