@@ -49,8 +49,8 @@ def unchanged_since_seen(audit_log, run_date: str, decision_key: str, history: l
     if expect > len(history):
         raise ReviewError("页面已过期：请重新打开该匹配对后再提交决定")
     last = history[-1]
-    if (len(history) == expect + 1 and last["reviewer"] == reviewer and last["decision"] == decision
-            and (last["reason"] or "").strip() == reason.strip()):
+    if (last["reviewer"] == reviewer and last["decision"] == decision
+            and (last["reason"] or "").strip() == reason.strip()):  # the standing decision is this very one
         raise AlreadyRecorded("该决定已记录过，未重复记录", last)
     audit_log.append(actor=reviewer, action="review_refused",
                      subject=f"复核决定未保存：该匹配对已由 {last['reviewer']} 作出决定",
