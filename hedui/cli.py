@@ -20,6 +20,7 @@ from hedui.cli_args import (
 )
 from hedui.errors import HeduiError
 from hedui.logs import mask_text, setup_logging
+from hedui.review.cli_review import _terminal_safe
 
 
 def cmd_generate(args) -> int:
@@ -161,60 +162,10 @@ def cmd_pdf(args) -> int:
     return 0
 
 
-def _terminal_safe(value) -> str:
-    """Delivered text for a terminal: control characters (escape sequences, tabs, newlines) made harmless."""
-    return "".join(c if c.isprintable() else "\ufffd" for c in str(value))
-
-
-def _review_ctx(args):
-    from hedui import db
-    from hedui.ops.business_date import parse_business_date  # as `run` takes it: 20261128 or 2026-11-28
-    from hedui.pipeline import RunContext
-    from hedui.review.queue import latest_run
-
-    if args.date:
-        args.date = parse_business_date(args.date, "--date")
-    workdir = Path(args.workdir)
-    if not (workdir / "hedui.duckdb").exists():
-        raise HeduiError(f"工作目录 {workdir} 中没有 hedui.duckdb：请先运行 hedui run")
-    date = args.date
-    if not date:
-        con = db.connect_read(workdir / "hedui.duckdb")
-        try:
-            date = latest_run(con)
-        finally:
-            con.close()
-    return RunContext.of(args.inbox or workdir, workdir, date)
-
-
 def cmd_review(args) -> int:
-    """Work the review queue from the command line; the actor is the OS user (the web page is `hedui serve`)."""
-    from hedui import db
-    from hedui.audit.log import default_actor
-    from hedui.review.decisions import record_decision
-    from hedui.review.queue import DECISIONS, listed
+    from hedui.review.cli_review import cmd_review as review
 
-    ctx = _review_ctx(args)
-    if args.action == "list":
-        con = db.connect_read(ctx.database)
-        try:
-            rows = listed(con, ctx.run_date, args.status)
-        finally:
-            con.close()
-        print("序号\t部门\t委托编号\t成员\t权重\t判定\t状态\t决定键" if rows else f"批次 {ctx.run_date} 没有这样的复核匹配对。")
-        for i, r in enumerate(rows, 1):
-            t = _terminal_safe
-            print(f"{i}\t{t(r['source'])}\t{t(r['request_id'])}\t{t(r['member_name'])}({r['member_masked']})\t"
-                  f"{r['match_weight']:.2f}\t{r['band']}\t{r['status_zh']}\t{r['decision_key']}")
-        return 0
-    if args.action not in DECISIONS:
-        raise HeduiError(f"未知操作 {args.action}")
-    if not args.key:
-        raise HeduiError("请用 --key 指定匹配对的决定键（见 hedui review list）")
-    result = record_decision(ctx, args.key, args.action, default_actor(), mask_text(args.reason or ""))  # no IDs kept
-    print(f"已记录：{DECISIONS[args.action]}（核对人 {default_actor()}）。委托 {result['request_id']} 重新核对结论："
-          f"{result['outcome']} {result['findings']}；已出具第 {result['version']} 版报告，原报告保留")
-    return 0
+    return review(args)
 
 
 def cmd_serve(args) -> int:
@@ -357,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--status", choices=["pending", "confirmed", "rejected", "deferred"], help="只列出该状态的匹配对")
     rv.add_argument("--key", help="匹配对的决定键（见 hedui review list）")
     rv.add_argument("--reason", type=staff_text(2000, "决定的理由"), help="决定的理由（必填，不超过 2000 字）")
+    rv.add_argument("--replace", action="store_true", help="改判：该匹配对已有决定时替换它（原决定保留在历史中）")
     rv.set_defaults(func=cmd_review)
 
     vf = sub.add_parser("verify", help="urgent verification (救急难) of one household against the latest loaded sources")

@@ -12,19 +12,27 @@ from hedui.settings import RunContext
 log = logging.getLogger(__name__)
 
 
-def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
+def record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str,
+                    expect: int | None = None, via: str = "") -> dict:
     """Store a staff decision on a probabilistic link, then re-assess and re-report its household at once.
 
     The household's page becomes a new report version (the earlier one kept, `hedui.steps.report.versions`) that
     states who decided what, when and why; the auditor database is published again at once.
+
+    `expect`: how many decisions on the pair the decider saw (the web form's, 0 for `hedui review` without
+    --replace). Checked under the writer lock, in the transaction that saves the decision: when another was made
+    since (the web and the CLI on one pair at once), nothing is saved, the refusal is in the audit log and
+    DecidedMeanwhile names the decision that stands; AlreadyRecorded when the one made since is this very one.
     """
     with writing(ctx, "review decision"):
-        return _record_decision(ctx, decision_key, decision, reviewer, reason)
+        return _record_decision(ctx, decision_key, decision, reviewer, reason, expect, via)
 
 
-def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str) -> dict:
+def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer: str, reason: str,
+                     expect: int | None = None, via: str = "") -> dict:
     from hedui.audit.auditor import default_log_path
     from hedui.audit.log import AuditLog
+    from hedui.review.conflicts import standing_decisions, unchanged_since_seen
     from hedui.review.queue import DECISIONS, SupersededRun, decide, later_run, superseded_message
     from hedui.steps.report import versions
 
@@ -39,15 +47,23 @@ def _record_decision(ctx: RunContext, decision_key: str, decision: str, reviewer
                          "using (run_date, request_id) where q.run_date = ? and q.record_id in "
                          "(select record_id from review_queue where run_date = ? and decision_key = ?) "
                          "order by q.request_id", params=[ctx.run_date, ctx.run_date, decision_key]).fetchall()
+        history = standing_decisions(con, decision_key)
+        if expect is not None and len(history) != expect:
+            unchanged_since_seen(audit_log, ctx.run_date, decision_key, history, expect, decision, reviewer, reason,
+                                 via)
         for row in before:  # the nightly page becomes version 1, kept
             versions.keep_first(ctx.report_dir, *row)
         con.sql("begin transaction")
         pair = decide(con, ctx.run_date, decision_key, decision, reviewer, reason)
+        details = {"decision": decision, "reason": reason, "run_date": ctx.run_date, "decision_key": decision_key}
+        if history:  # a decision changed: which one it replaces is on record with it
+            details["replaces"] = {k: str(history[-1][k]) for k in ("decision", "reviewer", "decided_at")}
+        if via:
+            details["via"] = via
         try:  # the decision is saved only together with its audit entry
             entry = audit_log.append(
                 actor=reviewer, action="review_decision", subject=f"委托 {pair['request_id']} {pair['source']} 记录",
-                details={"decision": decision, "reason": reason, "run_date": ctx.run_date,
-                         "decision_key": decision_key})
+                details=details)
         except (OSError, HeduiError) as exc:
             con.sql("rollback")
             raise HeduiError(f"审计日志写入失败，复核决定未保存：{exc}。请检查审计日志目录 "

@@ -31,6 +31,7 @@ from hedui.web.security import (
     HEADERS,
     MAX_HEAD,
     HeadAsGet,
+    ReadsAudited,
     Sessions,
     Settings,
     SlidingSession,
@@ -70,7 +71,7 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     env = _env()
     from hedui.audit.auditor import default_log_path
 
-    audit = AuditLog(default_log_path(workdir))
+    audit = ReadsAudited(AuditLog(default_log_path(workdir)))  # a HEAD request reads nothing: not on record
     app = FastAPI(title="hedui 核对工作台", docs_url=None, redoc_url=None, openapi_url=None)
     app.middleware("http")(host_origin_middleware(settings))
     app.add_middleware(SlidingSession, sessions=sessions)  # any signed-in request restarts the idle time
@@ -141,9 +142,18 @@ def create_app(workdir: Path | str, allowed_hosts: set[str], *, secure_cookie: b
     @app.exception_handler(DatabaseBusyError)
     @app.exception_handler(LockedError)
     async def _busy(request: Request, exc):
-        response = render(request, "error.html", 503, title="核对批次正在写入数据库",
-                          message="核对批次正在运行，数据库暂时不能读写。请稍候再试（本页 30 秒后可刷新）；"
-                                  "已提交的决定如未显示成功，请重新提交。")
+        from hedui.workdir import holder_of
+
+        holder = getattr(exc, "holder", None) or holder_of(workdir) or {}
+        if holder.get("command") == "review decision":  # the web's other tab, or `hedui review` at the server
+            response = render(request, "error.html", 503, title="另一项复核决定正在保存",
+                              message="另一项复核决定（网页或命令行 hedui review）正在保存并重新核对该户，数据库暂时不能写入"
+                                      f"{'：本次提交未保存' if request.method == 'POST' else ''}。请稍候（约 1 分钟）重新打开"
+                                      "该匹配对，看过“以往决定”中的最新决定后再提交。")
+        else:
+            response = render(request, "error.html", 503, title="核对批次正在写入数据库",
+                              message="核对批次正在运行，数据库暂时不能读写。请稍候再试（本页 30 秒后可刷新）；"
+                                      "已提交的决定如未显示成功，请重新提交。")
         response.headers["Retry-After"] = "30"
         return response
 

@@ -140,20 +140,26 @@ ELSEWHERE = ("该匹配对的同一成员也在其他辖区家庭的委托中：
              "须由辖区覆盖这些家庭的审核员作出。")
 
 
-def _unchanged_since_seen(history: list[dict], seen: int) -> None:
-    """Refuse a decision made on a page that showed fewer decisions than there are now (409)."""
-    from hedui.review.queue import DECISIONS
-    from hedui.steps.report.display import chinese_date
+def _taken(con, run_date: str, p: dict) -> dict | None:
+    """The decision that gave the pair's record to another member (a record belongs to one person: confirming this
+    pair is refused, `hedui.review.queue.decide`), with whether that pair is the user's to open, else None."""
+    from hedui.review.conflicts import when
 
-    if len(history) < seen:
-        raise HTTPException(400, "页面已过期：请重新打开该匹配对后再提交决定")
-    if len(history) > seen:
-        last = history[-1]
-        at = last["decided_at"]
-        raise HTTPException(409, f"该匹配对在您打开页面之后已由 {last['reviewer']} 于 {chinese_date(at)} "
-                                 f"{at.strftime('%H:%M') if hasattr(at, 'strftime') else ''} 作出决定"
-                                 f"（{DECISIONS.get(last['decision'], last['decision'])}），您的决定未保存。"
-                                 "请重新打开该匹配对，看过最新决定后如仍需更改再提交。")
+    found = rows(con.execute(
+        "select q.decision_key, q.request_id, exists (select 1 from my_queue m where m.run_date = q.run_date and "
+        "m.decision_key = q.decision_key and m.request_id = q.request_id) as mine, d.reviewer, d.decided_at "
+        "from review_queue q left join (select decision_key, arg_max(reviewer, decided_at) as reviewer, "
+        "max(decided_at) as decided_at from review_decisions group by all) d using (decision_key) "
+        "where q.run_date = ? and q.record_id = ? and q.member_id <> ? and q.status = 'confirmed' "
+        "order by mine desc, q.request_id limit 1", [run_date, p["record_id"], p["member_id"]]))
+    if not found:
+        return None
+    t = found[0]
+    t["when"] = when(t["decided_at"]) if t["decided_at"] else ""
+    if t["mine"]:
+        t["member"] = next((f"{c['member_name']}（{c['member_masked']}）" for c in p["competing"]
+                            if c["decision_key"] == t["decision_key"]), "")
+    return t
 
 
 def _submitted_twice(history: list[dict], seen: int, username: str, decision: str, reason: str) -> bool:
@@ -237,6 +243,7 @@ def register(app: FastAPI) -> None:
         p["decisions_zh"] = DECISIONS
         candidates = _queue(con, run_date, record_id=p["record_id"])[0]
         p["competing"] = [c for c in candidates if c["decision_key"] != key]
+        p["taken"] = _taken(con, run_date, p)
         p["competing_elsewhere"] = con.execute(
             "select count(*) from review_queue q where run_date = ? and record_id = ? and not exists "
             "(select 1 from my_queue m where m.run_date = q.run_date and m.decision_key = q.decision_key)",
@@ -262,7 +269,8 @@ def register(app: FastAPI) -> None:
     @app.post("/review/{run_date}/{key}/decide")
     def decide(request: Request, run_date: str, key: str, decision: str = Form(""), reason: str = Form(""),
                seen: str = Form(""), user: User = post_dep):
-        from hedui.pipeline import RunContext
+        from hedui.pipeline import RunContext, writing
+        from hedui.review.conflicts import AlreadyRecorded, DecidedMeanwhile, refused_busy
         from hedui.review.decisions import record_decision
         from hedui.review.queue import RecordTaken, SupersededRun
 
@@ -277,7 +285,9 @@ def register(app: FastAPI) -> None:
             raise HTTPException(400, "请从复核匹配对页面提交决定（页面已过期或表单不完整）：请重新打开该匹配对")
         ctx = RunContext.of(workdir, workdir, run_date)
         try:
-            with DB_LOCK:  # the decisions seen on the form are still all there are (two tabs, a double click)
+            # the writer lock before the pair is read: `hedui review` (another process) cannot save a decision
+            # between this check of what the form saw and this decision's save
+            with DB_LOCK, writing(ctx, "review decision"):
                 with scoped(workdir, user) as con:
                     try:
                         p = _pair(con, run_date, key)
@@ -288,16 +298,19 @@ def register(app: FastAPI) -> None:
                     back = queue_links.query(queue_links.carried(con, request.query_params))
                 if p["households_elsewhere"]:
                     raise HTTPException(403, ELSEWHERE)
+                done = RedirectResponse(f"/h/{run_date}/{hid(p['request_id'])}?decided=1"
+                                        + (f"&{back}" if back else ""), status_code=303)
                 if _submitted_twice(p["history"], int(seen), user.username, decision, reason):
                     # a double click (or a resent form) of the decision just saved: its page again, not a 409
                     # saying "your decision was not saved" about the decision that was
-                    return RedirectResponse(f"/h/{run_date}/{hid(p['request_id'])}?decided=1"
-                                            + (f"&{back}" if back else ""), status_code=303)
-                _unchanged_since_seen(p["history"], int(seen))
-                result = record_decision(ctx, key, decision, user.username, reason)
-        except LockedError:
+                    return done
+                result = record_decision(ctx, key, decision, user.username, reason, expect=int(seen), via="web")
+        except AlreadyRecorded:
+            return done
+        except LockedError as exc:  # 503: hedui.web.app's answer names what holds the folder (a decision, a run)
+            refused_busy(audit, run_date, key, decision, user.username, reason, getattr(exc, "holder", {}), "web")
             raise
-        except (SupersededRun, RecordTaken) as exc:
+        except (SupersededRun, RecordTaken, DecidedMeanwhile) as exc:
             raise HTTPException(409, str(exc)) from None
         except HeduiError as exc:
             raise HTTPException(400, str(exc)) from None

@@ -7,6 +7,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -207,7 +208,34 @@ class HeadAsGet:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)  # a copy: the server's own stays HEAD
+        token = HEAD_REQUEST.set(True)  # no body goes out: no one read the page (ReadsAudited)
+        try:
+            await self.app({**scope, "method": "GET"}, receive, headers_only)  # a copy: the server's own stays HEAD
+        finally:
+            HEAD_REQUEST.reset(token)
+
+
+#: True while a HEAD request is answered (as its GET, without the body)
+HEAD_REQUEST: ContextVar[bool] = ContextVar("hedui_head_request", default=False)
+#: audit actions that record a person reading personal data: what a HEAD answer, having no body, never shows
+READ_ACTIONS = frozenset({"household_view", "household_search", "export"})
+
+
+class ReadsAudited:
+    """The workspace's audit log: a read of personal data (a page, a search, an export) is on record when it was
+    shown, so a HEAD request (a monitor's `curl -I`, a link checker) answered as its GET writes no entry — every
+    HEAD of a household's page was "looked at" by its sender in the log; other entries are written as they come."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def append(self, *, action: str, **kw) -> dict:
+        if action in READ_ACTIONS and HEAD_REQUEST.get():
+            return {}
+        return self.log.append(action=action, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self.log, name)
 
 
 #: bytes of a request line and its headers together (h11's buffer limit): the server kept every header of a
