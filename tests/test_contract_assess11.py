@@ -10,6 +10,10 @@ Settled where the contract is open:
   weighs most surely delivered (a series reaching the window's last month, or the one before, ends nothing early).
 - AX01 also pins one person's series starting late in a delivery of his rows alone: a person's income starting (a new
   job), no gap.
+- AX04, a lone series ending with its delivery early (AW05) is listed only where it could change something: months of
+  unknown income only add to the income figure (a share not known is not deducted, policy.md), so beside income over
+  the standard on confirmed evidence it is no gap (test_contract_linkage2 LK07 and test_contract_links7 LO52, tiny
+  deliveries of one wage series to 2026-03, are FINDINGS on income alone again).
 - AX03, a 不动产单元号 with no digit in it (``-``, ``/``, ``——``, ``无``) is no number: the unit is counted by its 坐落
   (co-owners' rows of one flat carry one), never dropped from the count nor merged with another unit by a placeholder.
   Whether it is one of the household's other units written otherwise is not known, so where the count is over the limit
@@ -84,12 +88,27 @@ def build_units() -> World:
     return w
 
 
+def build_lone_end() -> World:
+    """AX04: tax rows of one person only, wages of 60,000 in 2026-01 to 2026-03 (an outsider's tiny delivery); social
+    insurance of one pension to 2026-06, the member's alone (test_contract_assess10 AW05)."""
+    w = World()
+    fill(w)
+    _no_bystander_income(w)
+    (a,) = w.household("AXE1", [("钱小七", "本人")])
+    w.wages(a, ["202601", "202602", "202603"], "60000")
+    (b,) = w.household("AXE2", [("赵小六", "本人")])
+    w.si(b, WINDOW[:8], "企业职工基本养老保险", "待遇", benefit="900")  # 7,200 over 12 months: 600
+    return w
+
+
 with fresh_ids(11100):
     SMALL = build_small()
 with fresh_ids(11200):
     LONE_START = build_lone_start()
 with fresh_ids(11300):
     UNITS = build_units()
+with fresh_ids(11400):
+    LONE_END = build_lone_end()
 
 
 def _gaps(ctx, rid: str) -> list[tuple]:
@@ -132,3 +151,16 @@ def test_AX03_a_unit_without_a_number_counts_and_keeps_the_count_unknown(units_r
     assert gaps == [("real_estate", "VALUE_UNKNOWN", True,
                      "记录缺少“不动产单元号”，按未知处理；该住宅是否为本户另一套住宅（坐落写法不同）无法判断，住宅套数未知；"
                      "请向交付部门核实不动产单元号")], gaps
+
+
+def test_AX04_a_lone_series_ending_early_is_no_gap_beside_income_over_the_standard(tmp_path_factory):
+    """AX04: the only tax series, wages of 60,000 a month to 2026-03, ending with the delivery: FINDINGS on income with
+    SOURCE_MISSING beside it — months of unknown income can only add to a figure over the standard already, so nothing
+    was left unweighed that could change the outcome or its findings: FINDINGS, INCOME_OVER_STANDARD alone.  A pension
+    of 900 to 2026-06, the only series of its delivery, stays SOURCE_MISSING (600 averaged, under the standard)."""
+    ctx = run_world(LONE_END, tmp_path_factory, "assess11_lone_end")
+    got = outcomes(ctx)
+    assert got["AXE1"] == ("FINDINGS", "INCOME_OVER_STANDARD"), _gaps(ctx, "AXE1")
+    assert got["AXE2"] == ("INCOMPLETE", "SOURCE_MISSING")
+    [(source, code, is_member, _)] = _gaps(ctx, "AXE2")
+    assert (source, code, is_member) == ("social_insurance", "SOURCE_MISSING", True)

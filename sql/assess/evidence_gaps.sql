@@ -206,6 +206,13 @@ lone_ends as (
       and coalesce(s.status, 'passed') = 'passed'
       and not exists (select 1 from short_ends as x
                       where x.request_id = m.request_id and x.source = e.source and x.is_short_end)
+      -- months of unknown income add to a figure (a share not known is not deducted, policy.md): over the standard on
+      -- confirmed evidence already, the household's outcome and findings are what they are whatever those months
+      -- held — a tiny delivery of one wage series of 60,000 to 2026-03 is FINDINGS on income, nothing unknown beside
+      -- (test_contract_assess11 AX04)
+      and not exists (select 1 from candidates as c
+                      where c.request_id = m.request_id and c.code = 'INCOME_OVER_STANDARD' and c.is_confirmed
+                        and not c.is_pending)
 ),
 
 no_authorization as (
