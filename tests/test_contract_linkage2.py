@@ -85,7 +85,7 @@ def build() -> World:
     for m in ("202601", "202602", "202603"):
         w.add("tax", 纳税人识别号=GUO[:6] + GUO[8:17], 姓名="郭涛", 所得项目="工资薪金所得", 所属期=m, 收入额="60000",
               已缴税额="0", 扣缴义务人="赣州某某有限公司")
-    w.expect("LK07", "FINDINGS", "INCOME_OVER_STANDARD;SOURCE_MISSING")  # his series ends with the tax delivery (AW05)
+    w.expect("LK07", "FINDINGS", "INCOME_OVER_STANDARD")  # his series ends with the delivery: nothing beside (AX04)
 
     household(w, "LK08", [("宋佳", "本人", SONG)])
     bank(w, "宋佳", "3.60102E+17", "500000")

@@ -143,7 +143,7 @@ def build() -> World:
     bank(w, "*", masked(pid)[:17] + "×", "300000")
     w.expect("LO59", "INCOMPLETE", "UNCONFIRMED_LINK")
     for rid, want in (("LO50", ("INCOMPLETE", "UNCONFIRMED_LINK")), ("LO51", ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE")),
-                      ("LO52", ("FINDINGS", "INCOME_OVER_STANDARD;SOURCE_MISSING")), ("LO53", ("INCOMPLETE", "RECORD_QUARANTINED")),
+                      ("LO52", ("FINDINGS", "INCOME_OVER_STANDARD")), ("LO53", ("INCOMPLETE", "RECORD_QUARANTINED")),
                       ("LO54", ("INCOMPLETE", "RECORD_QUARANTINED")),
                       ("LO55", ("INCOMPLETE", "MEMBER_REGISTRATION_ENDED;UNCONFIRMED_LINK")),
                       ("LO56", ("FINDINGS", "VEHICLE")), ("LO57", ("INCOMPLETE", "UNCONFIRMED_LINK;VEHICLE"))):

@@ -102,14 +102,11 @@ source_ends as (
     select source, max(last_month) as last_month, min(first_month) as first_month,
         count(*) filter (where is_series) as n_series,
         min(last_month) filter (where is_series) = max(last_month) filter (where is_series)
-            and max(last_month) filter (where is_series) = max(last_month) as is_one_end,
-        min(first_month) filter (where is_series) = max(first_month) filter (where is_series)
-            and min(first_month) filter (where is_series) = min(first_month) as is_one_start
+            and max(last_month) filter (where is_series) = max(last_month) as is_one_end
     from source_persons
     group by source
-    -- ten series or more, or a smaller delivery (a county's few people) whose every series stops (starts) in one
-    -- month, no row of anyone after (before) it: several people's incomes do not all stop in one month, a delivery
-    -- does — read as months without income a delivery of three people ending in 2026-06 made a household CLEAR
+    -- ten series or more, or a smaller delivery (a county's few people) whose every series stops in one month, no
+    -- row of anyone after it: several people's incomes do not all stop in one month, a delivery does — read as months without income a delivery of three people ending in 2026-06 made a household CLEAR
     -- (test_contract_assess10 AW01).  One person's series alone says too little (his job ending): lone_ends
 ),
 
@@ -153,10 +150,11 @@ short_ends as (
             and (e.n_series >= 10 or (hd_whole_delivery() and e.n_series >= 2 and e.is_one_end)) as is_short_end,
         -- a delivery starting after the window does (an extract of the last months): the months before its first are
         -- not delivered either, not months without income (test_contract_assess10 AW02).  No month is declared late
-        -- at the start: the window's first month missing is one
-        e.first_month > w.window_start
-            and (e.n_series >= 10 or (hd_whole_delivery() and e.n_series >= 2 and e.is_one_start))
-            as is_short_start
+        -- at the start: the window's first month missing is one.  Ten series or more only: a few people's series
+        -- starting in one month and running to the window's end are what a small honest delivery of the last months
+        -- looks like (two people's wages of 2026-08 to 2026-10 were SOURCE_MISSING: test_contract_assess11 AX01), and
+        -- one series starting is a person's income starting (AX02); a small delivery ending early is judged above
+        e.first_month > w.window_start and e.n_series >= 10 as is_short_start
     from households as h
     inner join window_bounds as w on w.request_id = h.request_id
     cross join source_ends as e
@@ -208,6 +206,13 @@ lone_ends as (
       and coalesce(s.status, 'passed') = 'passed'
       and not exists (select 1 from short_ends as x
                       where x.request_id = m.request_id and x.source = e.source and x.is_short_end)
+      -- months of unknown income add to a figure (a share not known is not deducted, policy.md): over the standard on
+      -- confirmed evidence already, the household's outcome and findings are what they are whatever those months
+      -- held — a tiny delivery of one wage series of 60,000 to 2026-03 is FINDINGS on income, nothing unknown beside
+      -- (test_contract_assess11 AX04)
+      and not exists (select 1 from candidates as c
+                      where c.request_id = m.request_id and c.code = 'INCOME_OVER_STANDARD' and c.is_confirmed
+                        and not c.is_pending)
 ),
 
 no_authorization as (
@@ -513,6 +518,16 @@ needed_values as (
     from stg_real_estate as t inner join value_links as l on l.record_id = t.record_id and l.source = 'real_estate'
     where t.run_date = $run_date and t.use_type = '住宅' and t.title_status = '现势' and t.floor_area_m2 is null
     union all
+    -- a residential unit whose 不动产单元号 is no number (`-`, `无`: hd_unit_numbered): counted as a unit of its own (by
+    -- its 坐落), it may be one of the household's other units written otherwise — where the count is over the limit,
+    -- which it is decides the finding (test_contract_assess11 AX03)
+    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '不动产单元号'
+    from stg_real_estate as t inner join value_links as l on l.record_id = t.record_id and l.source = 'real_estate'
+    where t.run_date = $run_date and t.use_type = '住宅' and t.title_status = '现势' and not hd_unit_numbered(t.unit_no)
+      and exists (select 1 from candidates as c
+                  where c.request_id = l.request_id and c.code = 'RESIDENTIAL_UNITS_OVER_LIMIT'
+                    and c.is_pending = l.is_pending)
+    union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '收入额'
     from stg_tax as t
     inner join value_links as l on l.record_id = t.record_id and l.source = 'tax'
@@ -598,7 +613,10 @@ value_unknown as (
     select n.request_id, n.member_id, n.source, 'VALUE_UNKNOWN', n.record_id, null, null, null, null,
         coalesce('户籍登记的“与户主关系”为“' || any_value(p.relation_to_head) || '”，不是可识别的家庭关系称谓或代码，按未知处理',
                  '记录缺少“' || string_agg(distinct n.value_zh, '、' order by n.value_zh) || '”，按未知处理'
-                     || case when bool_or(n.value_zh not in ('主体类型', '与户主关系', '户号', '查询日期')) then '（不按 0 计）'
+                     || case when bool_or(n.value_zh not in ('主体类型', '与户主关系', '户号', '查询日期', '不动产单元号'))
+                        then '（不按 0 计）' else '' end
+                     || case when bool_or(n.value_zh = '不动产单元号')
+                        then '；该住宅是否为本户另一套住宅（坐落写法不同）无法判断，住宅套数未知；请向交付部门核实不动产单元号'
                         else '' end
                      || case when bool_or(n.value_zh = '查询日期')
                         then '；无查询日期，无法确认是本次核对（授权后）的查询结果，未计入，该账户现有金额未知；请向交付部门核实查询日期'

@@ -350,18 +350,18 @@ assets_total as (
 ),
 
 -- one row per unit: co-owners' rows of a jointly owned flat count its units and its area once (its number
--- however written: hd_key)
+-- however written, a unit without one by its 坐落: hd_unit_key, sql/assess/macros.sql)
 residential_units as (
-    select l.request_id, hd_key(r.unit_no) as unit_no, bool_or(not l.is_pending) as is_counted,
-        max(hd_exact(r.floor_area_m2)) as floor_area_m2
+    select l.request_id, hd_unit_key(r.unit_no, r.location, r.record_id) as unit_key,
+        bool_or(not l.is_pending) as is_counted, max(hd_exact(r.floor_area_m2)) as floor_area_m2
     from stg_real_estate as r inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
-    group by l.request_id, hd_key(r.unit_no), case when hd_key(r.unit_no) is null then r.record_id end
+    group by all
 ),
 
 residential as (
-    select request_id, count(unit_no) filter (where is_counted) as n_residential_units,
-        count(unit_no) as n_residential_units_if_confirmed,
+    select request_id, count(*) filter (where is_counted) as n_residential_units,
+        count(*) as n_residential_units_if_confirmed,
         sum(floor_area_m2) filter (where is_counted) as residential_area_m2
     from residential_units
     group by request_id

@@ -245,9 +245,13 @@ vehicles as (
 -- the residential units a household holds on confirmed links alone: "more units than allowed" stands on its own
 -- confirmed evidence only when these are over the limit (an exact link of one flat does not confirm that a
 -- second flat, linked by name alone, is the household's).  Its number as the figure reads it (hd_key): a flat whose
--- co-owners' rows write it two ways was two confirmed units (test_contract_assess10 AW04)
+-- co-owners' rows write it two ways was two confirmed units (test_contract_assess10 AW04).  A unit without a number
+-- (hd_unit_key) may be one of the numbered ones under another 坐落: it is counted only where no unit has a number (the
+-- least the household holds), evidence_gaps.sql lists it (test_contract_assess11 AX03)
 confirmed_units as (
-    select l.request_id, count(distinct coalesce(hd_key(r.unit_no), r.record_id)) as n_units
+    select l.request_id,
+        greatest(count(distinct hd_key(r.unit_no)) filter (where hd_unit_numbered(r.unit_no)),
+                 least(count(*), 1)) as n_units
     from stg_real_estate as r
     inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     where r.run_date = $run_date and r.use_type = '住宅' and r.title_status = '现势'
@@ -269,7 +273,7 @@ residential_over as (
       and case when l.is_pending then f.n_residential_units_if_confirmed else f.n_residential_units end
           > f.max_residential_units
     -- a jointly owned unit (one row per co-owner) is one finding, cited once
-    qualify row_number() over (partition by l.request_id, coalesce(hd_key(r.unit_no), r.record_id), l.is_pending
+    qualify row_number() over (partition by l.request_id, hd_unit_key(r.unit_no, r.location, r.record_id), l.is_pending
                                order by l.is_confirmed desc, l.record_id) = 1
 ),
 
@@ -280,7 +284,7 @@ non_residential as (
         l.is_confirmed, l.method, l.match_weight, l.is_pending
     from stg_real_estate as r inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     where r.run_date = $run_date and r.use_type in ('商业', '办公', '工业') and r.title_status = '现势'
-    qualify row_number() over (partition by l.request_id, coalesce(hd_key(r.unit_no), r.record_id), l.is_pending
+    qualify row_number() over (partition by l.request_id, hd_unit_key(r.unit_no, r.location, r.record_id), l.is_pending
                                order by l.is_confirmed desc, l.record_id) = 1
 ),
 
