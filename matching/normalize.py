@@ -88,6 +88,11 @@ _DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})(?:\.0+|(?:[01][
 _EXCEL_SERIAL = re.compile(r"([1-9][0-9]{4})(?:\.[0-9]+)?")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _LETTERS = re.compile(r"[A-Za-z]{3}")
+#: a weekday after a date (星期六, 周六, 礼拜六, in brackets or not) or an English one before it (Saturday, / Sat.)
+_WEEKDAY_CN = re.compile(f"(.+?)[{WS_CLASS}]*\\(?(?:星期|周|礼拜)([一二三四五六日天])\\)?")
+_WEEKDAY_EN = re.compile(f"([A-Za-z]{{3,9}})\\.?,?[{WS_CLASS}]*(.+)")
+WEEKDAYS = {"MON": 0, "MONDAY": 0, "TUE": 1, "TUES": 1, "TUESDAY": 1, "WED": 2, "WEDNESDAY": 2, "THU": 3, "THUR": 3,
+            "THURS": 3, "THURSDAY": 3, "FRI": 4, "FRIDAY": 4, "SAT": 5, "SATURDAY": 5, "SUN": 6, "SUNDAY": 6}
 _MONTH_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})(?:\.0+|月份?)?")  # 202611.0 and 202611月 as well
 _MONTH_SEP = re.compile(r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})(?:月份?)?")  # 2026年1月份 too
 #: a year and an unpadded month (20261: YEAR()&MONTH() in a sheet), or 2026-1x cut short, which an Excel serial would
@@ -233,8 +238,21 @@ def parse_date(raw: object) -> dt.date | None:
         return _EXCEL_EPOCH + dt.timedelta(days=int(m.group(1)))
     if m := _DMY_NUM.fullmatch(s):
         return _day_and_month(*m.groups())
+    if (w := _weekday(s)) is not None:  # the date's weekday must be the one written beside it
+        day = parse_date(w[0])
+        return day if day is not None and day.weekday() == w[1] else None
     if _LETTERS.search(s):
         return _english_date(_WS.sub("", s).upper())
+    return None
+
+
+def _weekday(s: str) -> tuple[str, int] | None:
+    """A date written with its weekday, as a long date format writes it (``2026年11月28日星期六``, ``2026-11-28（周六）``,
+    ``Saturday, November 28, 2026``): the date's text and the weekday (Monday 0), else ``None``."""
+    if m := _WEEKDAY_CN.fullmatch(s):
+        return m.group(1), "一二三四五六日天".index(m.group(2)) if m.group(2) != "天" else 6
+    if (m := _WEEKDAY_EN.fullmatch(s)) and m.group(1).upper() in WEEKDAYS:
+        return m.group(2), WEEKDAYS[m.group(1).upper()]
     return None
 
 

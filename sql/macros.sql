@@ -311,6 +311,38 @@ create or replace temp macro hd_date_clean(s) as
         when regexp_matches(s, '[A-Za-z]{3}') then hd_date_en(upper(hd_remove_ws(s)))
     end;
 
+-- an English weekday (upper-case) as ISO's number (Monday 1), else NULL (as matching.normalize.WEEKDAYS)
+create or replace temp macro hd_weekday_word(w) as
+    case when w in ('MON', 'MONDAY') then 1 when w in ('TUE', 'TUES', 'TUESDAY') then 2 when w in ('WED', 'WEDNESDAY') then 3
+         when w in ('THU', 'THUR', 'THURS', 'THURSDAY') then 4 when w in ('FRI', 'FRIDAY') then 5
+         when w in ('SAT', 'SATURDAY') then 6 when w in ('SUN', 'SUNDAY') then 7 end;
+
+-- the weekday (ISO: Monday 1) a date is written with as a long date format writes it (2026年11月28日星期六,
+-- 2026-11-28（周六）, Saturday, November 28, 2026), else NULL; and the date's text without it (as
+-- matching.normalize._weekday)
+create or replace temp macro hd_wd_num(s) as
+    case
+        when not regexp_matches(s, '[期周拜][一二三四五六日天]\)?$|^[A-Za-z]{3}') then null
+        when regexp_full_match(s, '(.+?)[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*\(?(星期|周|礼拜)([一二三四五六日天])\)?') then
+            coalesce(nullif(instr('一二三四五六日', regexp_extract(s, '([一二三四五六日天])\)?$', 1)), 0), 7)
+        when regexp_full_match(s, '([A-Za-z]{3,9})\.?,?[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*(.+)') then
+            hd_weekday_word(upper(regexp_extract(s, '^([A-Za-z]+)', 1)))
+    end;
+
+create or replace temp macro hd_wd_rest(s) as
+    case
+        when regexp_full_match(s, '(.+?)[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*\(?(星期|周|礼拜)([一二三四五六日天])\)?') then
+            regexp_extract(s, '^(.+?)[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*\(?(星期|周|礼拜)[一二三四五六日天]\)?$', 1)
+        else regexp_extract(s, '^[A-Za-z]+\.?,?[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*(.+)$', 1)
+    end;
+
+-- a date with its weekday: the date where the weekday is its own, NULL where it is another's; any other text as
+-- hd_date_clean reads it (parse_date)
+create or replace temp macro hd_date_wd(s) as
+    list_transform([hd_wd_num(s)], lambda w:
+        list_filter([hd_date_clean(case when w is null then s else hd_wd_rest(s) end)],
+                    lambda d: w is null or isodow(d) = w)[1])[1];
+
 -- folded and stripped, without the whitespace around a date's or a month's separators (2026 - 11 - 28, 2026年 11月 28日;
 -- the space between a date and its time stays), as matching.normalize._clean_date
 create or replace temp macro hd_date_text(x) as
@@ -323,12 +355,12 @@ create or replace temp macro hd_date(x) as
     case
         when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}') then try_cast(x as date)
         when regexp_full_match(x, '[1-9][0-9]{7}') then hd_date_8(x)
-        else hd_date_clean(hd_date_text(x))
+        else list_transform([hd_date_text(x)], lambda s: hd_date_wd(s))[1]  -- the text once, not in each use
     end;
 
 -- one end of a period as its month: a date, or a month (compact or separated)
 create or replace temp macro hd_period_end(e) as
-    coalesce(cast(date_trunc('month', hd_date_clean(e)) as date),
+    coalesce(cast(date_trunc('month', hd_date_wd(e)) as date),
              case when regexp_full_match(e, '[1-9][0-9]{5}(\.0+)?') then hd_month_6(substr(e, 1, 6))
                   when regexp_full_match(e, '[1-9][0-9]{3}[-/.年][0-9]{1,2}(月份?)?') then
                       hd_ymd(substr(e, 1, 4), regexp_extract(e, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1') end);
@@ -361,17 +393,22 @@ create or replace temp macro hd_period_whole(c) as
 -- a period's two ends in one cell (2026-03-01至2026-03-31, 202601-202603, 20260301-20260331, 2026-01至2026-03) as their
 -- months (NULL for an end not readable), or NULL when the text is no period (as matching.normalize.period_ends)
 create or replace temp macro hd_period_ends(s) as
-    case
-        when hd_period_whole(hd_remove_ws(s)) is not null then hd_period_whole(hd_remove_ws(s))
-        when regexp_full_match(s, '([^至到~]+)[至到~]([^至到~]+)') then
-            [hd_period_end(regexp_extract(s, '^([^至到~]+)', 1)), hd_period_end(regexp_extract(s, '([^至到~]+)$', 1))]
-        when regexp_full_match(s, '([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)') then
-            [hd_period_end(regexp_extract(s, '^([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)$', 1)),
-             hd_period_end(regexp_extract(s, '^([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)$', 2))]
-    end;
+    coalesce(
+        hd_period_whole(hd_remove_ws(s)),
+        -- each end's text, then one hd_period_end over both (a macro is expanded wherever it is named)
+        list_transform(
+            case
+                when regexp_full_match(s, '([^至到~]+)[至到~]([^至到~]+)') then
+                    [regexp_extract(s, '^([^至到~]+)', 1), regexp_extract(s, '([^至到~]+)$', 1)]
+                when regexp_full_match(s, '([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)') then
+                    [regexp_extract(s, '^([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)$', 1), regexp_extract(s, '^([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)$', 2)]
+            end,
+            lambda e: hd_period_end(e)));
 
 create or replace temp macro hd_month_clean(s) as
-    case
+    -- e: the period's two ends where the text may be one (hd_period_ends, computed once)
+    list_transform([case when regexp_matches(s, '[至到~季半QqHh]|[0-9月日号]-[1-9][0-9]{3}|^(19|20)[0-9]{2}(年|年度|年全年|全年)?$|^[1-9][0-9]{3}[/.年][0-9]{1,2}月?-')
+                         then hd_period_ends(s) end], lambda e: case
         when regexp_full_match(s, '[1-9][0-9]{5}(\.0+|月份?)?') then hd_month_6(substr(s, 1, 6))  -- 202611.0, 202611月 as well
         when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}(月份?)?') then  -- 2026年1月份 too
             hd_ymd(substr(s, 1, 4), regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1')
@@ -382,28 +419,26 @@ create or replace temp macro hd_month_clean(s) as
         -- where both ends fall in it, else none (a year's business income is no one month's); as
         -- matching.normalize.period_ends
         -- a quarter, a half-year, a year, months of a year (2026Q1, 2026年上半年, 2026年度, 2026年1-3月): none
-        when regexp_matches(s, '[至到~季半QqHh]|[0-9月日号]-[1-9][0-9]{3}|^(19|20)[0-9]{2}(年|年度|年全年|全年)?$|^[1-9][0-9]{3}[/.年][0-9]{1,2}月?-')
-             and hd_period_ends(s) is not null then
-            list_transform([hd_period_ends(s)], lambda e: case when e[1] = e[2] then e[1] end)[1]
+        when e is not null then case when e[1] = e[2] then e[1] end
         -- 03/2026: a month and its year; Mar 2026, 2026-MAR: an English month name (as matching.normalize.parse_month)
         when regexp_full_match(s, '[0-9]{1,2}[-/.][1-9][0-9]{3}') then hd_ymd(right(s, 4), regexp_extract(s, '^([0-9]+)', 1), '1')
         when regexp_matches(s, '[A-Za-z]{3}') and regexp_full_match(upper(hd_remove_ws(s)), '[A-Z]{3,9}\.?[-/.,]?[1-9][0-9]{3}') then
             hd_ymd(right(hd_remove_ws(s), 4), hd_month_word(regexp_extract(upper(hd_remove_ws(s)), '^([A-Z]+)', 1)), '1')
         when regexp_matches(s, '[A-Za-z]{3}') and regexp_full_match(upper(hd_remove_ws(s)), '[1-9][0-9]{3}[-/.]?[A-Z]{3,9}\.?') then
             hd_ymd(left(hd_remove_ws(s), 4), hd_month_word(regexp_extract(upper(hd_remove_ws(s)), '([A-Z]+)\.?$', 1)), '1')
-        else cast(date_trunc('month', hd_date_clean(s)) as date)
-    end;
+        else cast(date_trunc('month', hd_date_wd(s)) as date)
+    end)[1];
 
 -- a month cell that is a period over several months (202601-202603, 2026-01-01至2026-03-31): no month, and the
 -- quarantine says so (hedui.steps.ingest)
 create or replace temp macro hd_month_span(x) as
-    coalesce(list_transform([hd_period_ends(hd_date_text(x))], lambda e: e[1] <> e[2])[1], false);
+    coalesce(list_transform([hd_date_text(x)], lambda s: list_transform([hd_period_ends(s)], lambda e: e[1] <> e[2])[1])[1], false);
 
 create or replace temp macro hd_month(x) as
     case
         when regexp_full_match(x, '[1-9][0-9]{5}') then hd_month_6(x)
         when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}') then try_cast(x || '-01' as date)
-        else hd_month_clean(hd_date_text(x))
+        else list_transform([hd_date_text(x)], lambda s: hd_month_clean(s))[1]
     end;
 
 -- Amounts ------------------------------------------------------------------------

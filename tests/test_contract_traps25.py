@@ -11,7 +11,9 @@ Decided where the contract is silent:
   sources.md is non-negative, so the row is quarantined saying the value is negative (``negative_balance`` in
   staging for balances, the expectations' ``为负数`` for the others) — never read as 1234, never "unreadable".
 - ``Nov 28, 2026``, ``November 28, 2026``, ``28-Nov-2026``, ``28 Nov 2026``, ``2026-Nov-28`` are 2026-11-28; a 2-digit
-  year (``28-NOV-26``) is no year for certain (quarantined as no date).
+  year (``28-NOV-26``) is no year for certain (quarantined as no date).  A long date with its weekday
+  (``2026年11月28日星期六``, ``Saturday, November 28, 2026``) is that date where the weekday is the date's; where it is
+  another day's, which of the two was meant is not known: no date (quarantined).
 - ``a/b/yyyy`` (also ``-`` or ``.``) is read only where one of day/month/year and month/day/year is no date
   (``28/11/2026``, ``11/28/2026``) or both are the same day (``03/03/2026``); ``03/04/2026`` is quarantined with a
   reason naming both days — never guessed.
@@ -162,6 +164,29 @@ def test_TT05_day_and_month_in_either_order_are_read_only_where_one_reading_is_n
     assert q["rule"] == "bad_date" and q["reason_zh"].startswith(
         '"查询日期"值"03/04/2026"无法确定是2026年3月4日（月/日/年）还是2026年4月3日（日/月/年）'), q
     assert "请部门按年月日（如2026-11-28）填写后重新交付" in q["reason_zh"]
+
+
+WITH_WEEKDAY = ["2026年11月28日星期六", "2026年11月28日 星期六", "2026-11-28（周六）", "2026/11/28 礼拜六",
+                "Saturday, November 28, 2026", "Sat, Nov 28, 2026", "20261128星期六"]
+
+
+def test_TT09_a_long_date_with_its_weekday_is_that_date_where_the_weekday_is_its_own(tmp_path, con):
+    """TT09: 死亡日期 in a long date format, ``2026年11月28日星期六`` or ``Saturday, November 28, 2026`` (Excel's long
+    date, as a CSV saved from the sheet writes it), was quarantined as no date.  Now it is 2026-11-28 in Python and
+    SQL; a weekday that is not the date's (``Friday, November 28, 2026``) leaves no date for certain (quarantined)."""
+    from matching.normalize import parse_date
+
+    day = dt.date(2026, 11, 28)
+    for written in WITH_WEEKDAY:
+        assert parse_date(written) == day == con.execute("select hd_date(?)", [written]).fetchone()[0], written
+    for written in ("Friday, November 28, 2026", "2026年11月28日星期五", "星期六"):
+        assert parse_date(written) is None and con.execute("select hd_date(?)", [written]).fetchone()[0] is None
+    rows = [HEADERS["civil_affairs"], *[[f"张{k}", ID_A, w, "", "赣州市殡仪馆"]
+                                        for k, w in enumerate([*WITH_WEEKDAY, "2026年11月28日星期五"])]]
+    manifest, staged, quarantined = _deliver(tmp_path, "civil_affairs",
+                                             {"c.csv": _csv(rows), "c.csv.ok": str(len(rows) - 1).encode()})
+    assert [r["death_date"] for r in staged] == [day] * len(WITH_WEEKDAY)
+    assert [(q["rule"], q["value_masked"]) for q in quarantined] == [("bad_date", "2026年11月28日星期五")], quarantined
 
 
 # -- 3. periods written as a quarter, a half-year, a year ---------------------------------------------------------
