@@ -218,6 +218,10 @@ def parse_date(raw: object) -> dt.date | None:
     ``2026-10-31T16:00:00Z`` is 2026-11-01), ``YYYYMMDDHHMMSS`` (a database's timestamp) or an Excel serial
     number (5 digits, 1899-12-30 epoch).
 
+    Also an English month name (``Nov 28, 2026``, ``28-Nov-2026``, ``2026-Nov-28``), a day and a month before a
+    4-digit year where only one order is a date (``28/11/2026``, ``11/28/2026``; never ``03/04/2026``), and a long
+    date with its weekday where the weekday is the date's (``2026年11月28日星期六``, ``Saturday, November 28, 2026``).
+
     Returns ``None`` for empty input *and* for anything else (``'2023-13-45'``);
     callers that must tell the two apart check :func:`is_blank` first.  Whitespace around the separators
     (``2026 - 11 - 28``, ``2026年 11月 28日``) is no part of the date.
@@ -280,7 +284,9 @@ def _english_date(e: str) -> dt.date | None:
 
 
 def parse_month(raw: object) -> dt.date | None:
-    """The first day of a month from ``YYYYMM``, ``YYYY-MM``, ``YYYY/M``, ``YYYY年M月`` (or ``M月份``),
+    """The first day of a month from ``YYYYMM`` (or ``YYYYMM月``), ``YYYY-MM``, ``YYYY/M``, ``YYYY年M月`` (or ``M月份``),
+    ``MM/YYYY``, ``Mar 2026``, ``2026-Mar``, a period within one month (:func:`period_ends`; a quarter, a half-year or a
+    year is none),
     or from any full date :func:`parse_date` reads (whitespace around the separators ignored: ``2026 - 11``).
     ``None`` for empty or invalid input.
     """
@@ -375,6 +381,9 @@ def amount_text(raw: object) -> str:
 def parse_amount(raw: object, scale: float = 1) -> float | None:
     """An amount in yuan (or m² for areas): the double nearest to the delivered decimal × its unit.
 
+    ``RMB`` / ``CNY`` (any case) are the currency ``¥`` and ``人民币`` are: a mark before the number, the unit 元 after it;
+    an accountant's negative (``(1,234.00)``, ``（1234）``, ``1234-``) is negative (staging quarantines it: no amount
+    of sources.md is negative).
     Accepts thousands separators (groups of three digits only: ``12,34`` or
     a decimal comma ``1.000,50`` is no amount, never 1234 or 1.0005), a leading ``¥``/``￥``/``人民币`` (a currency
     mark, not a unit), full-width digits, spaces anywhere, an exponent
@@ -392,8 +401,6 @@ def parse_amount(raw: object, scale: float = 1) -> float | None:
     that is not a number; the SQL twin ``hd_amount`` returns NULL there, and
     staging quarantines the row.
     """
-    if raw is None:
-        return None
     if is_blank(raw):
         return None
     s = amount_text(raw)  # traditional forms: 2.5萬, 3萬元, 500人民幣
