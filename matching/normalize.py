@@ -87,7 +87,13 @@ _DATE_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})([0-9]{2})(?:\.0+|(?:[01][
                            rf"|{_CLOCK})?")
 _EXCEL_SERIAL = re.compile(r"([1-9][0-9]{4})(?:\.[0-9]+)?")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
-_MONTH_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})(?:\.0+)?")  # 202611.0 as well
+_LETTERS = re.compile(r"[A-Za-z]{3}")
+#: a weekday after a date (星期六, 周六, 礼拜六, in brackets or not) or an English one before it (Saturday, / Sat.)
+_WEEKDAY_CN = re.compile(f"(.+?)[{WS_CLASS}]*\\(?(?:星期|周|礼拜)([一二三四五六日天])\\)?")
+_WEEKDAY_EN = re.compile(f"([A-Za-z]{{3,9}})\\.?,?[{WS_CLASS}]*(.+)")
+WEEKDAYS = {"MON": 0, "MONDAY": 0, "TUE": 1, "TUES": 1, "TUESDAY": 1, "WED": 2, "WEDNESDAY": 2, "THU": 3, "THUR": 3,
+            "THURS": 3, "THURSDAY": 3, "FRI": 4, "FRIDAY": 4, "SAT": 5, "SATURDAY": 5, "SUN": 6, "SUNDAY": 6}
+_MONTH_COMPACT = re.compile(r"([1-9][0-9]{3})([0-9]{2})(?:\.0+|月份?)?")  # 202611.0 and 202611月 as well
 _MONTH_SEP = re.compile(r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})(?:月份?)?")  # 2026年1月份 too
 #: a year and an unpadded month (20261: YEAR()&MONTH() in a sheet), or 2026-1x cut short, which an Excel serial would
 #: read as a day in 1955: no month for certain
@@ -96,11 +102,34 @@ _MONTH_UNPADDED = re.compile(r"(?:19|20)[0-9]{2}[1-9](?:\.[0-9]+)?")
 _PERIOD = re.compile(r"([^至到~]+)[至到~]([^至到~]+)")
 #: an end of a period written with a hyphen between its ends (202603-202603, 20260301-20260331, 2026-03-01-2026-03-31,
 #: 2026.03-2026.03): a compact or separated month or date (as hd_period_end)
-_PERIOD_END = r"[1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?"
+_PERIOD_END = (r"[1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?"
+               r"|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?")  # 2026年1月-2026年3月 too
 _DASH_PERIOD = re.compile(f"({_PERIOD_END})-({_PERIOD_END})")
 #: whitespace around a date's or a month's separators (2026 - 11 - 28, 2026年 11月 28日): no part of the value (the
 #: space between a date and its time stays)
 _DATE_SEP_WS = re.compile(f"[{WS_CLASS}]*([-/.年月至到~])[{WS_CLASS}]*|[{WS_CLASS}]+([日号])")
+#: a period of several months written as a quarter (2026年第一季度, 2026Q1, 2026年1季度), a half-year (2026年上半年,
+#: 2026H1), a year (2026年, 2026年度, 2026全年, a bare 2026) or months of one year (2026年1-3月, 2026.01-03, 2026年1月至3月):
+#: its first and last months (as hd_period_ends)
+_QUARTER = re.compile(r"([1-9][0-9]{3})(?:[-/.年])?(?:第?([1-4一二三四])季度?|[Qq]([1-4]))")
+_HALF = re.compile(r"([1-9][0-9]{3})(?:[-/.年])?(?:([上下])半年(?:度)?|[Hh]([12]))")
+_YEAR = re.compile(r"((?:19|20)[0-9]{2})(?:年|年度|年全年|全年)?")
+_MONTHS_OF_YEAR = re.compile(r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})月?[-~至到]([0-9]{1,2})(?:月份?)?")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")  # 2026-01-03 is a day, not January to March
+_CN_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4, "上": 1, "下": 2}
+#: English month names as an English desktop export writes them (Nov 28, 2026; 28-Nov-2026; 2026-Nov-28; Mar 2026)
+MONTH_NAMES = {**{m: i + 1 for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
+                                                 "NOV", "DEC"))},
+               "JANUARY": 1, "FEBRUARY": 2, "MARCH": 3, "APRIL": 4, "JUNE": 6, "JULY": 7, "AUGUST": 8, "SEPT": 9,
+               "SEPTEMBER": 9, "OCTOBER": 10, "NOVEMBER": 11, "DECEMBER": 12}
+_EN_MDY = re.compile(r"([A-Z]{3,9})\.?([0-9]{1,2})(?:ST|ND|RD|TH)?,?([1-9][0-9]{3})")  # NOV28,2026 (whitespace gone)
+_EN_DMY = re.compile(r"([0-9]{1,2})[-/.]?([A-Z]{3,9})\.?[-/.,]?([1-9][0-9]{3})")  # 28-NOV-2026, 28NOV2026
+_EN_YMD = re.compile(r"([1-9][0-9]{3})[-/.]?([A-Z]{3,9})\.?[-/.]?([0-9]{1,2})")  # 2026-NOV-28
+_EN_MY = re.compile(r"([A-Z]{3,9})\.?[-/.,]?([1-9][0-9]{3})|([1-9][0-9]{3})[-/.]?([A-Z]{3,9})\.?")  # MAR2026, 2026-MAR
+#: a day and a month before a 4-digit year (11/28/2026 as the US writes it, 28/11/2026 as Europe does): read only
+#: where one reading is no date (a number over 12 is the day); 03/04/2026 is March 4 or April 3, no date for certain
+_DMY_NUM = re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([1-9][0-9]{3})")
+_MY_NUM = re.compile(r"([0-9]{1,2})[-/.]([1-9][0-9]{3})")  # 03/2026, 3.2026: a month and its year
 _AMOUNT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?")
 _AMOUNT_MAX_LEN = 40
 #: commas only as thousands separators (``1,234.50``): ``12,34`` and ``1.000,50`` (a decimal comma) are no amount
@@ -189,6 +218,10 @@ def parse_date(raw: object) -> dt.date | None:
     ``2026-10-31T16:00:00Z`` is 2026-11-01), ``YYYYMMDDHHMMSS`` (a database's timestamp) or an Excel serial
     number (5 digits, 1899-12-30 epoch).
 
+    Also an English month name (``Nov 28, 2026``, ``28-Nov-2026``, ``2026-Nov-28``), a day and a month before a
+    4-digit year where only one order is a date (``28/11/2026``, ``11/28/2026``; never ``03/04/2026``), and a long
+    date with its weekday where the weekday is the date's (``2026年11月28日星期六``, ``Saturday, November 28, 2026``).
+
     Returns ``None`` for empty input *and* for anything else (``'2023-13-45'``);
     callers that must tell the two apart check :func:`is_blank` first.  Whitespace around the separators
     (``2026 - 11 - 28``, ``2026年 11月 28日``) is no part of the date.
@@ -207,11 +240,53 @@ def parse_date(raw: object) -> dt.date | None:
         return _make_date(*m.groups())
     if m := _EXCEL_SERIAL.fullmatch(s):
         return _EXCEL_EPOCH + dt.timedelta(days=int(m.group(1)))
+    if m := _DMY_NUM.fullmatch(s):
+        return _day_and_month(*m.groups())
+    if (w := _weekday(s)) is not None:  # the date's weekday must be the one written beside it
+        day = parse_date(w[0])
+        return day if day is not None and day.weekday() == w[1] else None
+    if _LETTERS.search(s):
+        return _english_date(_WS.sub("", s).upper())
     return None
 
 
+def _weekday(s: str) -> tuple[str, int] | None:
+    """A date written with its weekday, as a long date format writes it (``2026年11月28日星期六``, ``2026-11-28（周六）``,
+    ``Saturday, November 28, 2026``): the date's text and the weekday (Monday 0), else ``None``."""
+    if m := _WEEKDAY_CN.fullmatch(s):
+        return m.group(1), "一二三四五六日天".index(m.group(2)) if m.group(2) != "天" else 6
+    if (m := _WEEKDAY_EN.fullmatch(s)) and m.group(1).upper() in WEEKDAYS:
+        return m.group(2), WEEKDAYS[m.group(1).upper()]
+    return None
+
+
+def _day_and_month(a: str, b: str, year: str) -> dt.date | None:
+    """``a/b/year``: the date where only one of day/month/year and month/day/year is a date (``28/11/2026``,
+    ``11/28/2026``) or both are the same day (``03/03/2026``); ``None`` where both are dates of different days
+    (``03/04/2026``: staging's reason says it is ambiguous) or neither is."""
+    dmy, mdy = _make_date(year, b, a), _make_date(year, a, b)
+    return dmy if mdy is None or dmy == mdy else mdy if dmy is None else None
+
+
+def _english_date(e: str) -> dt.date | None:
+    """A date with an English month name, upper-case and without whitespace: ``NOV28,2026``, ``28-NOV-2026``,
+    ``2026-NOV-28`` (a 2-digit year, ``28-NOV-26``, is no year for certain: ``None``)."""
+    if m := _EN_MDY.fullmatch(e):
+        name, day, year = m.groups()
+    elif m := _EN_DMY.fullmatch(e):
+        day, name, year = m.groups()
+    elif m := _EN_YMD.fullmatch(e):
+        year, name, day = m.groups()
+    else:
+        return None
+    month = MONTH_NAMES.get(name)
+    return _make_date(year, str(month), day) if month else None
+
+
 def parse_month(raw: object) -> dt.date | None:
-    """The first day of a month from ``YYYYMM``, ``YYYY-MM``, ``YYYY/M``, ``YYYY年M月`` (or ``M月份``),
+    """The first day of a month from ``YYYYMM`` (or ``YYYYMM月``), ``YYYY-MM``, ``YYYY/M``, ``YYYY年M月`` (or ``M月份``),
+    ``MM/YYYY``, ``Mar 2026``, ``2026-Mar``, a period within one month (:func:`period_ends`; a quarter, a half-year or a
+    year is none),
     or from any full date :func:`parse_date` reads (whitespace around the separators ignored: ``2026 - 11``).
     ``None`` for empty or invalid input.
     """
@@ -226,6 +301,11 @@ def parse_month(raw: object) -> dt.date | None:
     if ends := period_ends(s):
         start, end = ends
         return start if start is not None and start == end else None
+    if m := _MY_NUM.fullmatch(s):
+        return _make_date(m.group(2), m.group(1), "1")
+    if _LETTERS.search(s) and (m := _EN_MY.fullmatch(_WS.sub("", s).upper())):
+        month = MONTH_NAMES.get(m.group(1) or m.group(4))
+        return _make_date(m.group(2) or m.group(3), str(month), "1") if month else None
     d = parse_date(s)
     return d.replace(day=1) if d else None
 
@@ -239,10 +319,28 @@ def period_ends(raw: object) -> tuple[dt.date | None, dt.date | None] | None:
     s = _clean_date(raw)
     if s is None:
         return None
+    if whole := _whole_period(_WS.sub("", s)):
+        return whole
     m = _PERIOD.fullmatch(s) or _DASH_PERIOD.fullmatch(s)
     if not m:
         return None
     return _end_month(m.group(1)), _end_month(m.group(2))
+
+
+def _whole_period(c: str) -> tuple[dt.date | None, dt.date | None] | None:
+    """The first and last months of a quarter, a half-year, a year or months of one year written as one value
+    (``2026年第一季度``, ``2026Q1``, ``2026年上半年``, ``2026年度``, ``2026年1-3月``), else ``None`` (as hd_period_whole)."""
+    if m := _QUARTER.fullmatch(c):
+        q = int(m.group(3) or _CN_DIGIT.get(m.group(2)) or m.group(2))
+        return dt.date(int(m.group(1)), 3 * q - 2, 1), dt.date(int(m.group(1)), 3 * q, 1)
+    if m := _HALF.fullmatch(c):
+        h = int(m.group(3) or _CN_DIGIT[m.group(2)])
+        return dt.date(int(m.group(1)), 6 * h - 5, 1), dt.date(int(m.group(1)), 6 * h, 1)
+    if m := _YEAR.fullmatch(c):
+        return dt.date(int(m.group(1)), 1, 1), dt.date(int(m.group(1)), 12, 1)
+    if (m := _MONTHS_OF_YEAR.fullmatch(c)) and not _ISO_DAY.fullmatch(c):
+        return _make_date(m.group(1), m.group(2), "1"), _make_date(m.group(1), m.group(3), "1")
+    return None
 
 
 def _end_month(s: str) -> dt.date | None:
@@ -261,13 +359,31 @@ def _pow10(scale: float) -> int:
 
 
 #: units a cell may carry after its number (sources.md); 万… is ×10000, the others are yuan
-AMOUNT_UNITS = ("万元", "万人民币", "万", "元", "人民币", "万元人民币", "元人民币")
-_AMOUNT_CELL = re.compile(r"(?:\u00a5|人民币)?(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?")
+AMOUNT_UNITS = ("万元", "万人民币", "万", "元", "人民币", "万元人民币", "元人民币", "RMB", "CNY")
+_UNITS = "万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY"
+_AMOUNT_CELL = re.compile(f"(.*?)({_UNITS})?")
+#: a currency mark before the number (¥, 人民币, RMB, CNY; a sign or an accountant's bracket may stand before it)
+_CURRENCY_MARK = re.compile(r"^([+-]?\(?)(?:\u00a5|人民币|RMB|CNY)")
+#: an accountant's negative: the number in brackets, (1,234.00) / （1234）, or with a trailing minus, 1234-
+_BRACKETED = re.compile(f"^\\(([0-9.,]+({_UNITS})?)\\)({_UNITS})?$")
+_TRAILING_MINUS = re.compile(f"^([0-9][0-9.,]*)-({_UNITS})?$")
+
+
+def amount_text(raw: object) -> str:
+    """An amount cell as the number and its unit (as hd_amount_text): whitespace removed, width folded, upper-case,
+    the traditional 萬 and 幣 read, a currency mark before it dropped, an accountant's negative as a minus sign."""
+    s = _WS.sub("", fold_width(str(raw))).replace("萬", "万").replace("幣", "币").upper()
+    s = _CURRENCY_MARK.sub(r"\1", s, count=1)
+    s = _BRACKETED.sub(r"-\1\3", s, count=1)
+    return _TRAILING_MINUS.sub(r"-\1\2", s, count=1)
 
 
 def parse_amount(raw: object, scale: float = 1) -> float | None:
     """An amount in yuan (or m² for areas): the double nearest to the delivered decimal × its unit.
 
+    ``RMB`` / ``CNY`` (any case) are the currency ``¥`` and ``人民币`` are: a mark before the number, the unit 元 after it;
+    an accountant's negative (``(1,234.00)``, ``（1234）``, ``1234-``) is negative (staging quarantines it: no amount
+    of sources.md is negative).
     Accepts thousands separators (groups of three digits only: ``12,34`` or
     a decimal comma ``1.000,50`` is no amount, never 1234 or 1.0005), a leading ``¥``/``￥``/``人民币`` (a currency
     mark, not a unit), full-width digits, spaces anywhere, an exponent
@@ -285,11 +401,9 @@ def parse_amount(raw: object, scale: float = 1) -> float | None:
     that is not a number; the SQL twin ``hd_amount`` returns NULL there, and
     staging quarantines the row.
     """
-    if raw is None:
+    if is_blank(raw):
         return None
-    s = _WS.sub("", fold_width(str(raw))).replace("萬", "万").replace("幣", "币")  # traditional forms: 2.5萬, 3萬元, 500人民幣
-    if not s:
-        return None
+    s = amount_text(raw)  # traditional forms: 2.5萬, 3萬元, 500人民幣
     m = _AMOUNT_CELL.fullmatch(s)
     t, unit = (m.group(1), m.group(2)) if m else ("", None)
     if "," in t and _THOUSANDS.fullmatch(t):

@@ -255,6 +255,43 @@ create or replace temp macro hd_zone_days(s) as
                     - hd_zone_minutes(regexp_extract(s, '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$', 1)) + 480) / 1440) as integer)
     else 0 end;
 
+-- an English month name (upper-case) as its number (text), else NULL (as matching.normalize.MONTH_NAMES)
+create or replace temp macro hd_month_word(w) as
+    case when w in ('JAN', 'JANUARY') then '1' when w in ('FEB', 'FEBRUARY') then '2' when w in ('MAR', 'MARCH') then '3'
+         when w in ('APR', 'APRIL') then '4' when w = 'MAY' then '5' when w in ('JUN', 'JUNE') then '6'
+         when w in ('JUL', 'JULY') then '7' when w in ('AUG', 'AUGUST') then '8'
+         when w in ('SEP', 'SEPT', 'SEPTEMBER') then '9' when w in ('OCT', 'OCTOBER') then '10'
+         when w in ('NOV', 'NOVEMBER') then '11' when w in ('DEC', 'DECEMBER') then '12' end;
+
+-- a date with an English month name, on upper-case text without whitespace: NOV28,2026, 28-NOV-2026, 2026-NOV-28
+-- (a 2-digit year is no year for certain); as matching.normalize._english_date
+create or replace temp macro hd_date_en(e) as
+    case
+        when regexp_full_match(e, '[A-Z]{3,9}\.?[0-9]{1,2}(ST|ND|RD|TH)?,?[1-9][0-9]{3}') then
+            hd_ymd(right(e, 4), hd_month_word(regexp_extract(e, '^([A-Z]+)', 1)), regexp_extract(e, '^[A-Z]+\.?([0-9]{1,2})(ST|ND|RD|TH)?,?[0-9]{4}$', 1))
+        when regexp_full_match(e, '[0-9]{1,2}[-/.]?[A-Z]{3,9}\.?[-/.,]?[1-9][0-9]{3}') then
+            hd_ymd(right(e, 4), hd_month_word(regexp_extract(e, '^[0-9]+[-/.]?([A-Z]+)', 1)), regexp_extract(e, '^([0-9]+)', 1))
+        when regexp_full_match(e, '[1-9][0-9]{3}[-/.]?[A-Z]{3,9}\.?[-/.]?[0-9]{1,2}') then
+            hd_ymd(left(e, 4), hd_month_word(regexp_extract(e, '^[0-9]{4}[-/.]?([A-Z]+)', 1)), regexp_extract(e, '([0-9]+)$', 1))
+    end;
+
+-- a/b/yyyy (a day and a month before a 4-digit year: 11/28/2026, 28/11/2026): the date where only one reading is a
+-- date or both are the same day, else NULL (03/04/2026 is March 4 or April 3; as matching.normalize._day_and_month)
+create or replace temp macro hd_day_and_month(a, b, y) as
+    list_transform([[hd_ymd(y, b, a), hd_ymd(y, a, b)]], lambda r:
+        case when r[2] is null or r[1] = r[2] then r[1] when r[1] is null then r[2] end)[1];
+
+-- a/b/yyyy where both readings are dates of different days (03/04/2026): the reason it is quarantined (hedui.steps
+-- .staging_checks.value_reason), else NULL
+create or replace temp macro hd_day_month_doubt(s) as
+    case when regexp_full_match(s, '(0?[1-9]|1[0-2])[-/.](0?[1-9]|1[0-2])[-/.][1-9][0-9]{3}')
+              and cast(regexp_extract(s, '^([0-9]+)', 1) as integer) <> cast(regexp_extract(s, '^[0-9]+[-/.]([0-9]+)', 1) as integer)
+         then list_transform([[right(s, 4), cast(cast(regexp_extract(s, '^([0-9]+)', 1) as integer) as varchar),
+                               cast(cast(regexp_extract(s, '^[0-9]+[-/.]([0-9]+)', 1) as integer) as varchar)]], lambda p:
+            '无法确定是' || p[1] || '年' || p[2] || '月' || p[3] || '日（月/日/年）还是' || p[1] || '年' || p[3] || '月' || p[2]
+            || '日（日/月/年），日和月都不大于12，两种写法都可能，该行未计入；请部门按年月日（如2026-11-28）填写后重新交付')[1]
+    end;
+
 -- on text already folded and stripped
 create or replace temp macro hd_date_clean(s) as
     case
@@ -269,7 +306,42 @@ create or replace temp macro hd_date_clean(s) as
         when regexp_full_match(s, '[1-9][0-9]{7}(\.0+|([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]|[ T]((上午|下午|AM|PM|am|pm) ?)?[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?( ?(上午|下午|AM|PM|am|pm))?)?') then hd_date_8(substr(s, 1, 8))
         when regexp_full_match(s, '[1-9][0-9]{4}(\.[0-9]+)?') then
             date '1899-12-30' + cast(substr(s, 1, 5) as integer)
+        when regexp_full_match(s, '[0-9]{1,2}[-/.][0-9]{1,2}[-/.][1-9][0-9]{3}') then
+            hd_day_and_month(regexp_extract(s, '^([0-9]+)', 1), regexp_extract(s, '^[0-9]+[-/.]([0-9]+)', 1), right(s, 4))
+        when regexp_matches(s, '[A-Za-z]{3}') then hd_date_en(upper(hd_remove_ws(s)))
     end;
+
+-- an English weekday (upper-case) as ISO's number (Monday 1), else NULL (as matching.normalize.WEEKDAYS)
+create or replace temp macro hd_weekday_word(w) as
+    case when w in ('MON', 'MONDAY') then 1 when w in ('TUE', 'TUES', 'TUESDAY') then 2 when w in ('WED', 'WEDNESDAY') then 3
+         when w in ('THU', 'THUR', 'THURS', 'THURSDAY') then 4 when w in ('FRI', 'FRIDAY') then 5
+         when w in ('SAT', 'SATURDAY') then 6 when w in ('SUN', 'SUNDAY') then 7 end;
+
+-- the weekday (ISO: Monday 1) a date is written with as a long date format writes it (2026年11月28日星期六,
+-- 2026-11-28（周六）, Saturday, November 28, 2026), else NULL; and the date's text without it (as
+-- matching.normalize._weekday)
+create or replace temp macro hd_wd_num(s) as
+    case
+        when not regexp_matches(s, '[期周拜][一二三四五六日天]\)?$|^[A-Za-z]{3}') then null
+        when regexp_full_match(s, '(.+?)[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*\(?(星期|周|礼拜)([一二三四五六日天])\)?') then
+            coalesce(nullif(instr('一二三四五六日', regexp_extract(s, '([一二三四五六日天])\)?$', 1)), 0), 7)
+        when regexp_full_match(s, '([A-Za-z]{3,9})\.?,?[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*(.+)') then
+            hd_weekday_word(upper(regexp_extract(s, '^([A-Za-z]+)', 1)))
+    end;
+
+create or replace temp macro hd_wd_rest(s) as
+    case
+        when regexp_full_match(s, '(.+?)[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*\(?(星期|周|礼拜)([一二三四五六日天])\)?') then
+            regexp_extract(s, '^(.+?)[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*\(?(星期|周|礼拜)[一二三四五六日天]\)?$', 1)
+        else regexp_extract(s, '^[A-Za-z]+\.?,?[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*(.+)$', 1)
+    end;
+
+-- a date with its weekday: the date where the weekday is its own, NULL where it is another's; any other text as
+-- hd_date_clean reads it (parse_date)
+create or replace temp macro hd_date_wd(s) as
+    list_transform([hd_wd_num(s)], lambda w:
+        list_filter([hd_date_clean(case when w is null then s else hd_wd_rest(s) end)],
+                    lambda d: w is null or isodow(d) = w)[1])[1];
 
 -- folded and stripped, without the whitespace around a date's or a month's separators (2026 - 11 - 28, 2026年 11月 28日;
 -- the space between a date and its time stays), as matching.normalize._clean_date
@@ -283,30 +355,61 @@ create or replace temp macro hd_date(x) as
     case
         when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}') then try_cast(x as date)
         when regexp_full_match(x, '[1-9][0-9]{7}') then hd_date_8(x)
-        else hd_date_clean(hd_date_text(x))
+        else list_transform([hd_date_text(x)], lambda s: hd_date_wd(s))[1]  -- the text once, not in each use
     end;
 
 -- one end of a period as its month: a date, or a month (compact or separated)
 create or replace temp macro hd_period_end(e) as
-    coalesce(cast(date_trunc('month', hd_date_clean(e)) as date),
+    coalesce(cast(date_trunc('month', hd_date_wd(e)) as date),
              case when regexp_full_match(e, '[1-9][0-9]{5}(\.0+)?') then hd_month_6(substr(e, 1, 6))
                   when regexp_full_match(e, '[1-9][0-9]{3}[-/.年][0-9]{1,2}(月份?)?') then
                       hd_ymd(substr(e, 1, 4), regexp_extract(e, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1') end);
 
+-- a quarter digit (1-4, 一-四) or a half (1, 2, 上, 下) as a number
+create or replace temp macro hd_cn_digit(d) as
+    case d when '一' then 1 when '上' then 1 when '二' then 2 when '下' then 2 when '三' then 3 when '四' then 4
+           else try_cast(d as integer) end;
+
+-- a quarter, a half-year, a year or months of one year written as one value (2026年第一季度, 2026Q1, 2026年上半年, 2026H1,
+-- 2026年度, a bare 2026, 2026年1-3月, 2026.01-03; never 2026-01-03, a day), on text without whitespace: its first and last
+-- months, else NULL (as matching.normalize._whole_period)
+create or replace temp macro hd_period_whole(c) as
+    case
+        when regexp_full_match(c, '[1-9][0-9]{3}[-/.年]?(第?[1-4一二三四]季度?|[Qq][1-4])') then
+            list_transform([hd_cn_digit(regexp_extract(c, '([1-4一二三四])季|[Qq]([1-4])$', 1)
+                                        || regexp_extract(c, '([1-4一二三四])季|[Qq]([1-4])$', 2))], lambda q:
+                [make_date(cast(left(c, 4) as integer), 3 * q - 2, 1), make_date(cast(left(c, 4) as integer), 3 * q, 1)])[1]
+        when regexp_full_match(c, '[1-9][0-9]{3}[-/.年]?([上下]半年度?|[Hh][12])') then
+            list_transform([hd_cn_digit(regexp_extract(c, '([上下12])[半]?[年度]*$', 1))], lambda h:
+                [make_date(cast(left(c, 4) as integer), 6 * h - 5, 1), make_date(cast(left(c, 4) as integer), 6 * h, 1)])[1]
+        when regexp_full_match(c, '(19|20)[0-9]{2}(年|年度|年全年|全年)?') then
+            [make_date(cast(left(c, 4) as integer), 1, 1), make_date(cast(left(c, 4) as integer), 12, 1)]
+        when regexp_full_match(c, '[1-9][0-9]{3}[-/.年][0-9]{1,2}月?[-~至到][0-9]{1,2}(月份?)?')
+             and not regexp_full_match(c, '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}') then
+            [hd_ymd(left(c, 4), regexp_extract(c, '^[0-9]{4}[-/.年]([0-9]+)', 1), '1'),
+             hd_ymd(left(c, 4), regexp_extract(c, '[-~至到]([0-9]+)(月份?)?$', 1), '1')]
+    end;
+
 -- a period's two ends in one cell (2026-03-01至2026-03-31, 202601-202603, 20260301-20260331, 2026-01至2026-03) as their
 -- months (NULL for an end not readable), or NULL when the text is no period (as matching.normalize.period_ends)
 create or replace temp macro hd_period_ends(s) as
-    case
-        when regexp_full_match(s, '([^至到~]+)[至到~]([^至到~]+)') then
-            [hd_period_end(regexp_extract(s, '^([^至到~]+)', 1)), hd_period_end(regexp_extract(s, '([^至到~]+)$', 1))]
-        when regexp_full_match(s, '([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?)') then
-            [hd_period_end(regexp_extract(s, '^([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?)$', 1)),
-             hd_period_end(regexp_extract(s, '^([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?)$', 2))]
-    end;
+    coalesce(
+        hd_period_whole(hd_remove_ws(s)),
+        -- each end's text, then one hd_period_end over both (a macro is expanded wherever it is named)
+        list_transform(
+            case
+                when regexp_full_match(s, '([^至到~]+)[至到~]([^至到~]+)') then
+                    [regexp_extract(s, '^([^至到~]+)', 1), regexp_extract(s, '([^至到~]+)$', 1)]
+                when regexp_full_match(s, '([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)') then
+                    [regexp_extract(s, '^([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)$', 1), regexp_extract(s, '^([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)-([1-9][0-9]{5}(?:[0-9]{2})?|[1-9][0-9]{3}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?|[1-9][0-9]{3}年[0-9]{1,2}月(?:[0-9]{1,2}[日号])?)$', 2)]
+            end,
+            lambda e: hd_period_end(e)));
 
 create or replace temp macro hd_month_clean(s) as
-    case
-        when regexp_full_match(s, '[1-9][0-9]{5}(\.0+)?') then hd_month_6(substr(s, 1, 6))  -- 202611.0 as well
+    -- e: the period's two ends where the text may be one (hd_period_ends, computed once)
+    list_transform([case when regexp_matches(s, '[至到~季半QqHh]|[0-9月日号]-[1-9][0-9]{3}|^(19|20)[0-9]{2}(年|年度|年全年|全年)?$|^[1-9][0-9]{3}[/.年][0-9]{1,2}月?-')
+                         then hd_period_ends(s) end], lambda e: case
+        when regexp_full_match(s, '[1-9][0-9]{5}(\.0+|月份?)?') then hd_month_6(substr(s, 1, 6))  -- 202611.0, 202611月 as well
         when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}(月份?)?') then  -- 2026年1月份 too
             hd_ymd(substr(s, 1, 4), regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1')
         -- 20261: a year and an unpadded month (YEAR()&MONTH()), or 2026-1x cut short; as an Excel serial 1955-06: none of
@@ -315,21 +418,27 @@ create or replace temp macro hd_month_clean(s) as
         -- a period (所属期 2026-03-01至2026-03-31, as 税款所属期起/止 joined; 202603-202603, 20260301-20260331): its month
         -- where both ends fall in it, else none (a year's business income is no one month's); as
         -- matching.normalize.period_ends
-        when regexp_matches(s, '[至到~]|[0-9]-[1-9][0-9]{3}') and hd_period_ends(s) is not null then
-            list_transform([hd_period_ends(s)], lambda e: case when e[1] = e[2] then e[1] end)[1]
-        else cast(date_trunc('month', hd_date_clean(s)) as date)
-    end;
+        -- a quarter, a half-year, a year, months of a year (2026Q1, 2026年上半年, 2026年度, 2026年1-3月): none
+        when e is not null then case when e[1] = e[2] then e[1] end
+        -- 03/2026: a month and its year; Mar 2026, 2026-MAR: an English month name (as matching.normalize.parse_month)
+        when regexp_full_match(s, '[0-9]{1,2}[-/.][1-9][0-9]{3}') then hd_ymd(right(s, 4), regexp_extract(s, '^([0-9]+)', 1), '1')
+        when regexp_matches(s, '[A-Za-z]{3}') and regexp_full_match(upper(hd_remove_ws(s)), '[A-Z]{3,9}\.?[-/.,]?[1-9][0-9]{3}') then
+            hd_ymd(right(hd_remove_ws(s), 4), hd_month_word(regexp_extract(upper(hd_remove_ws(s)), '^([A-Z]+)', 1)), '1')
+        when regexp_matches(s, '[A-Za-z]{3}') and regexp_full_match(upper(hd_remove_ws(s)), '[1-9][0-9]{3}[-/.]?[A-Z]{3,9}\.?') then
+            hd_ymd(left(hd_remove_ws(s), 4), hd_month_word(regexp_extract(upper(hd_remove_ws(s)), '([A-Z]+)\.?$', 1)), '1')
+        else cast(date_trunc('month', hd_date_wd(s)) as date)
+    end)[1];
 
 -- a month cell that is a period over several months (202601-202603, 2026-01-01至2026-03-31): no month, and the
 -- quarantine says so (hedui.steps.ingest)
 create or replace temp macro hd_month_span(x) as
-    coalesce(list_transform([hd_period_ends(hd_date_text(x))], lambda e: e[1] <> e[2])[1], false);
+    coalesce(list_transform([hd_date_text(x)], lambda s: list_transform([hd_period_ends(s)], lambda e: e[1] <> e[2])[1])[1], false);
 
 create or replace temp macro hd_month(x) as
     case
         when regexp_full_match(x, '[1-9][0-9]{5}') then hd_month_6(x)
         when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}') then try_cast(x || '-01' as date)
-        else hd_month_clean(hd_date_text(x))
+        else list_transform([hd_date_text(x)], lambda s: hd_month_clean(s))[1]
     end;
 
 -- Amounts ------------------------------------------------------------------------
@@ -340,7 +449,11 @@ create or replace temp macro hd_month(x) as
 -- whitespace removed, the traditional 萬 and 幣 read as 万 and 币, then one leading ¥ or 人民币 (commas stay:
 -- hd_thousands takes them out of the number)
 create or replace temp macro hd_amount_text(x) as
-    regexp_replace(replace(replace(hd_remove_ws(hd_fold(x)), '萬', '万'), '幣', '币'), '^(¥|人民币)', '');
+    regexp_replace(regexp_replace(regexp_replace(
+        upper(replace(replace(hd_remove_ws(hd_fold(x)), '萬', '万'), '幣', '币')),
+        '^([+-]?\(?)(¥|人民币|RMB|CNY)', '\1'),
+        '^\(([0-9.,]+(万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY)?)\)(万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY)?$', '-\1\3'),
+        '^([0-9][0-9.,]*)-(万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY)?$', '-\1\2');
 
 -- a number's thousands separators removed where they are that (groups of three digits: 1,234.50); any other
 -- comma (12,34, a decimal comma 1.000,50) stays, so the number is not one (never 1234 or 1.0005)
@@ -367,8 +480,8 @@ create or replace temp macro hd_amount_number(n, scale) as
 -- on text from hd_amount_text: the number before the unit, scaled by the unit
 create or replace temp macro hd_amount_clean(t, scale) as
     hd_amount_number(
-        hd_thousands(regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?$', 1)),
-        hd_amount_unit_scale(regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币)?$', 2), scale));
+        hd_thousands(regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY)?$', 1)),
+        hd_amount_unit_scale(regexp_extract(t, '^(.*?)(万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY)?$', 2), scale));
 
 -- a number that is not money (a floor area): thousands separators and an area unit (㎡, m², 平方米…)
 -- allowed, no 万 or other scaling unit (93万 is no area)

@@ -205,13 +205,15 @@ def test_TY09_a_period_given_as_two_columns_is_read_as_one(tmp_path):
 
 def test_TY10_amounts_as_written_are_read_and_what_is_unreadable_stays_unknown(traps19_run):
     """TY10–TY16 (pins, no defect found): `¥25,000.00元`, `２.５万`, `25 000.00` are 25,000 yuan; `无` and `—` are unknown
-    (never zero), `(25,000.00)` and `1234.5.0` are quarantined (no guess; `RMB…` and `…元整` stay quarantined as
-    test_contract_traps14 pins)."""
+    (never zero), `(25,000.00)` and `1234.5.0` are quarantined (no guess; `…元整` stays quarantined as
+    test_contract_traps14 pins; `(25,000.00)` as the negative it is and `RMB…` read since test_contract_traps25)."""
     world, ctx = traps19_run
     assert _wrong(traps19_run, ["TY10", "TY11", "TY12", "TY13", "TY14", "TY15", "TY16"]) == {}
     reasons = sorted(r for (r,) in query(ctx, "select reason_zh from quarantine where source = 'bank' "
                                               "and reason_zh like '%无法识别为金额%'"))
-    assert reasons == ['"余额"值"(25,000.00)"无法识别为金额', '"余额"值"1234.5.0"无法识别为金额'], reasons
+    assert reasons == ['"余额"值"1234.5.0"无法识别为金额'], reasons  # (25,000.00) is negative (test_contract_traps25 TT02)
+    assert query(ctx, "select reason_zh from quarantine where reason_zh like '%(25,000.00)%'") == [
+        ('"余额"为负数（(25,000.00)），余额不应为负',)]
 
 
 def test_TY20_a_foreign_balance_beside_the_yuan_balance_keeps_the_row_from_counting_as_yuan_alone(traps19_run):
@@ -352,8 +354,8 @@ def test_TY06_a_month_written_without_its_zero_is_quarantined_never_read_as_1955
 
 @pytest.mark.parametrize("raw, yuan", [
     ("¥25,000.00元", 25000.0), ("２.５万", 25000.0), ("25 000.00", 25000.0), ("1.2万元", 12000.0),
-    ("￥1,234.50", 1234.5), ("人民币1.5万", 15000.0), ("1,2345", None), ("RMB25000", None), ("25000元整", None),
-    ("USD100", None), ("(1,234.50)", None), ("1234.5.0", None)])
+    ("￥1,234.50", 1234.5), ("人民币1.5万", 15000.0), ("1,2345", None), ("RMB25000", 25000.0), ("25000元整", None),
+    ("USD100", None), ("(1,234.50)", -1234.5), ("1234.5.0", None), ("1234-", -1234.0), ("12万CNY", None)])
 def test_TY51_amount_spellings_read_alike_in_python_sql_and_the_parts_reader(raw, yuan):
     import duckdb
     import polars as pl

@@ -32,6 +32,8 @@ from connectors.maps import ColumnSpec, SourceMap
 _DOTTED = r"[1-9][0-9]{3}\.[0-9]{1,2}"
 #: a serial day number that is a year and a digit as well (1952–1957 as a serial)
 _SERIAL_YEARLIKE = r"(19|20)[0-9]{3}(\.[0-9]+)?"
+#: a foreign currency's sign, code or name in an amount cell (upper-cased): its amount is no yuan
+FOREIGN_AMOUNT = r"\$|US\$|USD|HKD|EUR|JPY|GBP|美元|美金|港元|港币|港幣|澳门元|澳元|欧元|日元|英镑|€|£"
 
 
 def _q(identifier: str) -> str:
@@ -111,6 +113,14 @@ def value_reason(spec: ColumnSpec, col: str, kind: str) -> str:
     (日期, 月份 …); for a month column's period over several months, that it is one (test_contract_traps24 TF01)."""
     header = spec.header.replace("'", "''")
     reason = f"'\"{header}\"值\"' || {col} || '\"无法识别为{kind}'"
+    if spec.type == "amount":  # $1,234, USD 1234, 1234美元: no yuan (test_contract_traps25 TT03)
+        return (f"case when regexp_matches(upper(hd_fold({col})), '{FOREIGN_AMOUNT}') then '\"{header}\"值\"' || {col} || "
+                f"'\"是外币金额，不能当作人民币元计入，该行未计入；请部门折算为人民币元后重新交付' else {reason} end")
+    if spec.type not in ("date", "month"):
+        return reason
+    # 03/04/2026: March 4 or April 3 (test_contract_traps25 TT05)
+    reason = (f"coalesce('\"{header}\"值\"' || {col} || '\"' || hd_day_month_doubt(hd_date_text({col})), "
+              f"{reason})")
     if spec.type != "month":
         return reason
     return (f"case when hd_month_span({col}) then '\"{header}\"值\"' || {col} || '\"是跨越多个月的期间，不是一个月份"
