@@ -339,9 +339,13 @@ create or replace temp macro hd_wd_rest(s) as
 -- a date with its weekday: the date where the weekday is its own, NULL where it is another's; any other text as
 -- hd_date_clean reads it (parse_date)
 create or replace temp macro hd_date_wd(s) as
-    list_transform([hd_wd_num(s)], lambda w:
-        list_filter([hd_date_clean(case when w is null then s else hd_wd_rest(s) end)],
-                    lambda d: w is null or isodow(d) = w)[1])[1];
+    case
+        -- no weekday's word (nearly every date): no lambdas (hd_wd_num's own first test)
+        when not regexp_matches(s, '[期周拜][一二三四五六日天]\)?$|^[A-Za-z]{3}') then hd_date_clean(s)
+        else list_transform([hd_wd_num(s)], lambda w:
+                 list_filter([hd_date_clean(case when w is null then s else hd_wd_rest(s) end)],
+                             lambda d: w is null or isodow(d) = w)[1])[1]
+    end;
 
 -- folded and stripped, without the whitespace around a date's or a month's separators (2026 - 11 - 28, 2026年 11月 28日;
 -- the space between a date and its time stays), as matching.normalize._clean_date
@@ -353,6 +357,7 @@ create or replace temp macro hd_date_text(x) as
 
 create or replace temp macro hd_date(x) as
     case
+        when x is null then null  -- an empty cell: no lambda of the slow path evaluated for it
         when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}') then try_cast(x as date)
         when regexp_full_match(x, '[1-9][0-9]{7}') then hd_date_8(x)
         else list_transform([hd_date_text(x)], lambda s: hd_date_wd(s))[1]  -- the text once, not in each use
@@ -436,6 +441,7 @@ create or replace temp macro hd_month_span(x) as
 
 create or replace temp macro hd_month(x) as
     case
+        when x is null then null  -- an empty cell: no lambda of the slow path evaluated for it
         when regexp_full_match(x, '[1-9][0-9]{5}') then hd_month_6(x)
         when regexp_full_match(x, '[1-9][0-9]{3}-[0-9]{2}') then try_cast(x || '-01' as date)
         else list_transform([hd_date_text(x)], lambda s: hd_month_clean(s))[1]
@@ -497,6 +503,7 @@ create or replace temp macro hd_number(x) as
 -- (a report showed a balance "-0.00")
 create or replace temp macro hd_amount(x, scale) as
     case
+        when x is null then null  -- an empty cell: no lambda of the slow path evaluated for it
         when regexp_full_match(x, '-?[0-9]+(\.[0-9]+)?') then
             case when scale = 1 then cast(x as double)
                  else cast(x || 'e' || cast(round(log10(scale)) as integer) as double) end
