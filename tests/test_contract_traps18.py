@@ -294,9 +294,9 @@ def test_TX60_an_amount_in_a_currency_column_naming_no_yuan_is_no_yuan(traps18_r
     reasons = query(ctx, "select source, column_name, reason_zh from quarantine "
                          "where source in ('bank', 'business_registry') order by all")
     assert reasons == [("bank", "balance_yuan", '"余额"值"100??"无法识别为金额'),
-                       ("bank", "balance_yuan", '"余额"值"3000美元"无法识别为金额'),
+                       ("bank", "balance_yuan", '"余额"值"3000美元"是外币金额，不能当作人民币元计入，该行未计入；请部门折算为人民币元后重新交付'),
                        ("business_registry", "registered_capital_yuan",
-                        '"注册资本"值"50美元"无法识别为金额；"认缴出资额"值"1.5美元"无法识别为金额')], reasons
+                        '"注册资本"值"50美元"是外币金额，不能当作人民币元计入，该行未计入；请部门折算为人民币元后重新交付；"认缴出资额"值"1.5美元"是外币金额，不能当作人民币元计入，该行未计入；请部门折算为人民币元后重新交付')], reasons
     problems = query(ctx, "select count(*) from delivered_files where problems_zh like '%有币种列：币种不是人民币的行%'")
     assert problems == [(2,)], problems
     counts = query(ctx, "select file, rows_delivered - rows_staged - rows_quarantined, rows_quarantined "

@@ -42,7 +42,7 @@ create table stg_insurance (run_date varchar, record_id varchar, policy_status v
     policy_no varchar, query_date date default date '2026-11-26');
 create table stg_housing_fund (run_date varchar, record_id varchar, account_status varchar, balance_yuan double);
 create table stg_real_estate (run_date varchar, record_id varchar, use_type varchar, title_status varchar,
-    floor_area_m2 double);
+    floor_area_m2 double, unit_no varchar, location varchar);
 create table stg_tax (run_date varchar, record_id varchar, income_item varchar, period_month date,
     income_yuan double, tax_paid_yuan double, withholder varchar, id_norm varchar);
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
