@@ -52,11 +52,14 @@ def cmd_review(args) -> int:
             rows = listed(con, ctx.run_date, args.status)
         finally:
             con.close()
-        print("序号\t部门\t委托编号\t成员\t权重\t判定\t状态\t决定键" if rows else f"批次 {ctx.run_date} 没有这样的复核匹配对。")
+        print("序号\t部门\t委托编号\t成员\t权重\t判定\t状态\t决定人\t决定时间\t决定键" if rows
+              else f"批次 {ctx.run_date} 没有这样的复核匹配对。")
         for i, r in enumerate(rows, 1):
             t = _terminal_safe
+            by, at = r.get("decided_by"), r.get("decided_at")
             print(f"{i}\t{t(r['source'])}\t{t(r['request_id'])}\t{t(r['member_name'])}({r['member_masked']})\t"
-                  f"{r['match_weight']:.2f}\t{r['band']}\t{r['status_zh']}\t{r['decision_key']}")
+                  f"{r['match_weight']:.2f}\t{r['band']}\t{r['status_zh']}\t{t(by) if by else '—'}\t"
+                  f"{at.strftime('%Y-%m-%d %H:%M') if at else '—'}\t{r['decision_key']}")
         return 0
     if args.action not in DECISIONS:
         raise HeduiError(f"未知操作 {args.action}")

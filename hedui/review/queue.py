@@ -101,6 +101,14 @@ def listed(con, run_date: str, status: str | None = None) -> list[dict]:
     """`queue` for `hedui review list`: a date no run verified is an error naming the runs there are (an empty
     table for a mistyped date read as "nothing to review")."""
     rows = queue(con, run_date, status)
+    # who decided each pair and when (the decision that stands, the last one): the list said 确认 or 否决 with no
+    # name, so a pair decided by someone else (the web, a colleague at the server) was not told apart from one's own
+    last = {k: (who, at) for k, who, at in con.execute(
+        "select decision_key, arg_max(reviewer, decided_at), max(decided_at) from review_decisions "
+        "where decision_key in (select decision_key from review_queue where run_date = ?) group by all",
+        [run_date]).fetchall()} if rows and db.table_exists(con, "review_decisions") else {}
+    for r in rows:
+        r["decided_by"], r["decided_at"] = last.get(r["decision_key"], (None, None))
     if rows or (db.table_exists(con, "outcomes") and con.execute(
             "select 1 from outcomes where run_date = ? limit 1", [run_date]).fetchall()):
         return rows

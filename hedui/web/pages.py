@@ -121,6 +121,14 @@ def covers_whole_run(con, run_date: str) -> bool:
     return every > 0 and mine == every
 
 
+def _well_formed(run_date: str, request_id: str) -> None:
+    """A household address's date and id checked before the working database is opened: while a nightly held it,
+    an address no household can have (`/h/2026-11-28/…`, an id with a space) waited two minutes for a 503
+    "核对批次正在运行" instead of its 400 at once."""
+    check_date(run_date)
+    check_request(request_id)
+
+
 def register(app: FastAPI) -> None:
     render, workdir, audit = app.state.render, app.state.workdir, app.state.audit
     user_dep = Depends(app.state.current_user)
@@ -192,6 +200,7 @@ def register(app: FastAPI) -> None:
     @app.get("/h/{run_date}/{request_id}", response_class=HTMLResponse)
     def household(request: Request, run_date: str, request_id: str, user: User = user_dep):
         from hedui.review.queue import DECISIONS, STATUS_ZH
+        _well_formed(run_date, request_id)
 
         with scoped(workdir, user) as con:
             h = _household(con, run_date, request_id)
@@ -246,6 +255,7 @@ def register(app: FastAPI) -> None:
     @app.get("/h/{run_date}/{request_id}/report", response_class=HTMLResponse)
     def report_page(request: Request, run_date: str, request_id: str, v: int | None = None,
                     user: User = user_dep):
+        _well_formed(run_date, request_id)
         with scoped(workdir, user) as con:
             request_id = _household(con, run_date, request_id)["request_id"]
         path = _report_file(run_date, request_id, v)
@@ -256,6 +266,7 @@ def register(app: FastAPI) -> None:
     @app.get("/h/{run_date}/{request_id}/report.pdf")
     def report_pdf(request: Request, run_date: str, request_id: str, v: int | None = None,
                    user: User = user_dep):
+        _well_formed(run_date, request_id)
         with scoped(workdir, user) as con:
             request_id = _household(con, run_date, request_id)["request_id"]
         html = _report_file(run_date, request_id, v)
@@ -273,12 +284,12 @@ def register(app: FastAPI) -> None:
     @app.get("/runs/{run_date}/summary", response_class=HTMLResponse)
     def run_summary(request: Request, run_date: str, user: User = user_dep):
         check_date(run_date)
+        path = workdir / "reports" / run_date / "index.html"
+        if not path.exists():  # told before the database is opened: a nightly holding it made this a 503
+            raise HTTPException(404, "该批次没有汇总页")
         with scoped(workdir, user) as con:
             if not covers_whole_run(con, run_date):
                 raise HTTPException(403, "批次汇总含全批次各区县的家庭，仅对辖区覆盖整个批次的账号开放；请使用工作台首页与检索。")
-        path = workdir / "reports" / run_date / "index.html"
-        if not path.exists():
-            raise HTTPException(404, "该批次没有汇总页")
         audit.append(actor=user.username, action="household_view", subject=f"查看批次汇总（批次 {run_date}）",
                      details={"page": "run_summary", "run_date": run_date})  # every household of the run
         return HTMLResponse(path.read_text(encoding="utf-8"))
@@ -290,6 +301,7 @@ def register(app: FastAPI) -> None:
         stem, _, kind = name.rpartition(".")
         if kind not in ("html", "pdf"):
             raise HTTPException(404, "未找到该页面")
+        _well_formed(run_date, stem)
         with scoped(workdir, user) as con:
             request_id = _household(con, run_date, stem)["request_id"]  # the user's own, or "not found"
         return RedirectResponse(f"/h/{run_date}/{hid(request_id)}/report{'.pdf' if kind == 'pdf' else ''}",
@@ -298,9 +310,9 @@ def register(app: FastAPI) -> None:
     @app.get("/runs/{run_date}/datadocs/{rest:path}")
     def datadocs(request: Request, run_date: str, rest: str, user: User = user_dep):
         check_date(run_date)
-        with scoped(workdir, user) as con:
-            if not covers_whole_run(con, run_date):
-                raise HTTPException(403, "数据校验报告（Data Docs）含全批次的原始值，仅对辖区覆盖整个批次的账号开放。")
+        # a file that is not there is told before the database is opened (a nightly holding it made every mistyped
+        # Data Docs address a 503 "核对批次正在运行" after two minutes): the pages' names are GX's, the same for
+        # every run, so whether one exists tells a user of a county nothing about another county
         root = (workdir / "reports" / run_date / "datadocs").resolve()
         try:  # a NUL (ValueError) or an over-long name (OSError) was a 500; a backslash is no path of ours
             path = (root / (rest or "index.html")).resolve()
@@ -311,8 +323,15 @@ def register(app: FastAPI) -> None:
             found = False
         if not found:
             raise HTTPException(404, "未找到该页面")
+        with scoped(workdir, user) as con:
+            if not covers_whole_run(con, run_date):
+                raise HTTPException(403, "数据校验报告（Data Docs）含全批次的原始值，仅对辖区覆盖整个批次的账号开放。")
         from hedui.web.security import DOCS_CSP
 
+        if path.suffix.lower() in (".html", ".htm"):  # a page shows delivered values (a failing row's ID, name)
+            # on record as every other read of personal data is; its scripts, styles and images show none
+            audit.append(actor=user.username, action="household_view", subject=f"查看数据校验报告（批次 {run_date}）",
+                         details={"page": "datadocs", "run_date": run_date, "file": path.relative_to(root).as_posix()})
         return FileResponse(path, headers={"Content-Security-Policy": DOCS_CSP})
 
     @app.get("/export/outcomes.xlsx")

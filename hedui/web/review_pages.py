@@ -226,8 +226,7 @@ def register(app: FastAPI) -> None:
     def _pair(con, run_date: str, key: str) -> dict:
         from hedui.review.queue import DECISIONS, later_run, pair
 
-        if not re.fullmatch(r"[0-9A-Za-z:_\-]{8,200}", key):
-            raise HTTPException(400, "匹配对的决定键无效")
+        _check_key(key)
         mine = con.execute("select request_id from my_queue where run_date = ? and decision_key = ? "
                            "order by request_id", [run_date, key]).fetchall()
         if not mine:  # one answer whether it does not exist or is another county's (no existence oracle)
@@ -253,6 +252,7 @@ def register(app: FastAPI) -> None:
     @app.get("/review/{run_date}/{key}", response_class=HTMLResponse)
     def pair_page(request: Request, run_date: str, key: str, user: User = user_dep):
         check_date(run_date)
+        _check_key(key)  # before the database: a nightly holding it made a mistyped key a 503
         with scoped(workdir, user) as con:
             p = _pair(con, run_date, key)
             ctx = queue_links.carried(con, request.query_params)
@@ -425,3 +425,8 @@ def register(app: FastAPI) -> None:
         items = objections.listing(workdir, user, only_overdue=True)
         audit.append(actor=user.username, action="export", subject=f"导出逾期复查清单 {len(items)} 条")
         return _xlsx(exports.overdue_xlsx(items), "逾期复查清单.xlsx")
+
+
+def _check_key(key: str) -> None:
+    if not re.fullmatch(r"[0-9A-Za-z:_\-]{8,200}", key):
+        raise HTTPException(400, "匹配对的决定键无效")

@@ -95,8 +95,10 @@ class Sessions:
 
     def touch(self, response, data: dict, request: Request) -> None:
         """The session's idle time starts again: a person made this request. A browser's prefetch (no one opened
-        the page yet) leaves it as it was."""
-        if not prefetch(request.headers):
+        the page yet) and a HEAD request (a monitor's `curl -I`, a link checker: no page is shown, as ReadsAudited
+        writes no read for it) leave it as it was: a script HEAD-ing a page every few minutes with a copy of the
+        cookie kept the session of a clerk who had left her desk open for its 10 hours."""
+        if not prefetch(request.headers) and not HEAD_REQUEST.get() and request.method != "HEAD":
             self.set_cookie(response, data, request)
 
     def clear(self, response, request: Request | None = None) -> None:
