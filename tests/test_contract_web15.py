@@ -150,10 +150,12 @@ def test_wk02_a_head_request_does_not_keep_an_idle_session_alive(site):
     assert c.get("/")[0] == 200  # a GET is activity: 40 minutes after the sign-in, 20 after the last GET
 
 
-def test_wk03_review_list_names_who_decided_each_pair_and_when(site, capsys):
-    """WK03: `hedui review list` said 确认/否决/暂缓 and nothing of who decided or when: an operator at the server
-    could not tell the clerk's web decision from her own, nor see that a pair was decided a minute ago. Now each
-    pair shows the decision that stands: its reviewer and time (— for a pair still waiting)."""
+@pytest.mark.browser
+def test_wk03_the_review_queue_names_who_decided_each_pair_and_when(site, capsys, browser):
+    """WK03: `hedui review list` said 确认/否决/暂缓 and nothing of who decided or when, nor did the web's queue
+    page and its XLSX: an operator at the server could not tell the clerk's web decision from her own, a supervisor
+    could not see that a pair was decided a minute ago, nor by whom. Now each pair shows the decision that stands:
+    its reviewer and time (— for a pair still waiting), on the command line, the page and the export."""
     work = str(site["work"])
     rc, out, err = _cli(capsys, "review", "list", "--workdir", work)
     assert rc == 0, err
@@ -167,7 +169,27 @@ def test_wk03_review_list_names_who_decided_each_pair_and_when(site, capsys):
     rc, out, err = _cli(capsys, "review", "list", "--workdir", work)
     (line,) = [x for x in out.splitlines() if "\tWK01\t" in x]
     cells = line.split("\t")
-    assert cells[6] == "暂缓" and cells[7] == "wk_clerk" and cells[8] == at[0].strftime("%Y-%m-%d %H:%M"), line
+    stamp = at[0].strftime("%Y-%m-%d %H:%M")
+    assert cells[6] == "暂缓" and cells[7] == "wk_clerk" and cells[8] == stamp, line
+    boss = sign_in(site, "wk_boss")
+    context = browser.new_context()
+    try:  # the queue page as the supervisor reads it
+        context.add_cookies([{"name": "hedui_session", "value": boss.cookie, "url": site["base"]}])
+        page = context.new_page()
+        page.goto(f"{site['base']}/review?date={RUN}")
+        row = page.locator("#queue tr", has_text="WK01")
+        assert row.locator(".decided-by").inner_text() == "wk_clerk"
+        assert row.locator(".decided-at").inner_text() == stamp
+    finally:
+        context.close()
+    import io
+
+    from openpyxl import load_workbook
+
+    status, _, body = boss.get(f"/review/export.xlsx?date={RUN}")
+    sheet = load_workbook(io.BytesIO(body)).active
+    (head, *data) = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert head[-2:] == ["决定人", "决定时间"] and [r[-2:] for r in data if r[1] == "WK01"] == [["wk_clerk", stamp]]
 
 
 HOLD = """

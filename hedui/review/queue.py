@@ -101,14 +101,7 @@ def listed(con, run_date: str, status: str | None = None) -> list[dict]:
     """`queue` for `hedui review list`: a date no run verified is an error naming the runs there are (an empty
     table for a mistyped date read as "nothing to review")."""
     rows = queue(con, run_date, status)
-    # who decided each pair and when (the decision that stands, the last one): the list said 确认 or 否决 with no
-    # name, so a pair decided by someone else (the web, a colleague at the server) was not told apart from one's own
-    last = {k: (who, at) for k, who, at in con.execute(
-        "select decision_key, arg_max(reviewer, decided_at), max(decided_at) from review_decisions "
-        "where decision_key in (select decision_key from review_queue where run_date = ?) group by all",
-        [run_date]).fetchall()} if rows and db.table_exists(con, "review_decisions") else {}
-    for r in rows:
-        r["decided_by"], r["decided_at"] = last.get(r["decision_key"], (None, None))
+    with_deciders(con, rows)
     if rows or (db.table_exists(con, "outcomes") and con.execute(
             "select 1 from outcomes where run_date = ? limit 1", [run_date]).fetchall()):
         return rows
@@ -116,6 +109,20 @@ def listed(con, run_date: str, status: str | None = None) -> list[dict]:
         if db.table_exists(con, "outcomes") else []
     raise ReviewError(f"批次 {run_date} 没有核对结果，复核队列无从列出：请检查 --date"
                       + (f"（最近的批次：{'、'.join(runs)}）" if runs else "（该工作目录还没有核对结果）"))
+
+
+def with_deciders(con, rows: list[dict]) -> list[dict]:
+    """Each pair's `decided_by` and `decided_at`: the decision that stands (the last one), None while none was made.
+    The queue (`hedui review list`, the web's page and its XLSX) said 确认 or 否决 with no name nor time, so a pair
+    decided by someone else (the web, a colleague at the server) a minute ago was not told apart from one's own."""
+    keys = sorted({r["decision_key"] for r in rows})
+    last = {k: (who, at) for k, who, at in con.execute(
+        "select decision_key, arg_max(reviewer, decided_at), max(decided_at) from review_decisions "
+        "where list_contains($k, decision_key) group by all", {"k": keys}).fetchall()} \
+        if keys and db.table_exists(con, "review_decisions") else {}
+    for r in rows:
+        r["decided_by"], r["decided_at"] = last.get(r["decision_key"], (None, None))
+    return rows
 
 
 def pair(con, run_date: str, decision_key: str, request_id: str | None = None) -> dict:

@@ -50,10 +50,12 @@ def outcomes_xlsx(found: list[dict]) -> bytes:
 
 
 def queue_xlsx(items: list[dict]) -> bytes:
-    headers = ["核对批次", "委托编号", "成员", "身份证号（脱敏）", "所在区县", "部门数据", "匹配权重", "状态"]
+    headers = ["核对批次", "委托编号", "成员", "身份证号（脱敏）", "所在区县", "部门数据", "匹配权重", "状态", "决定人",
+               "决定时间"]
     return _workbook("复核队列", headers, [
         [r["run_date"], r["request_id"], r.get("member_name"), r.get("member_masked"), r.get("region_zh"),
-         r.get("source_zh"), round(float(r["match_weight"]), 2), r["status_zh"]] for r in items])
+         r.get("source_zh"), round(float(r["match_weight"]), 2), r["status_zh"], r.get("decided_by"),
+         r["decided_at"].strftime("%Y-%m-%d %H:%M") if r.get("decided_at") else None] for r in items])
 
 
 def overdue_xlsx(items: list[dict]) -> bytes:

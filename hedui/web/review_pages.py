@@ -39,7 +39,7 @@ def _queue(con, run_date: str, status: str = "", *, county: str = "", source: st
     """The user's pairs of a run, filtered, one page of them (`page` from 1; 0: all): (rows, how many match).
 
     "待审核" leaves out pairs a later run superseded, as the dashboard's count of pending pairs does."""
-    from hedui.review.queue import LATER_RUN_SQL, STATUS_ZH
+    from hedui.review.queue import LATER_RUN_SQL, STATUS_ZH, with_deciders
 
     params = {"d": run_date}
     extra = ""
@@ -68,7 +68,7 @@ def _queue(con, run_date: str, status: str = "", *, county: str = "", source: st
         if r["later"] and r["status"] == "pending":  # a later run replaced it: nothing to decide here
             r["status_zh"] = f"已由批次 {r['later']} 取代，无需决定"
         r["region_zh"] = region_label(r["region_code"])
-    return out, total
+    return with_deciders(con, out), total
 
 
 def _queue_filters(con) -> dict:
