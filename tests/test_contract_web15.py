@@ -219,9 +219,9 @@ def test_wk04_while_a_run_holds_the_folder_an_address_that_is_no_page_says_so_at
         assert holder.stdout.readline().strip() == "held"
         c = Client(site, token)
         for path, expected, said in (
-                (f"/runs/{RUN}/datadocs/nope.html", 404, "未找到"),
-                (f"/runs/{RUN}/datadocs/validations/x/index.html", 404, "未找到"),
-                ("/runs/20250101/summary", 404, "没有汇总页"),
+                (f"/runs/{RUN}/datadocs/nope.html", 404, "数据校验报告中没有这一页"),
+                (f"/runs/{RUN}/datadocs/validations/x/index.html", 404, "请从工作台首页"),
+                ("/runs/20250101/summary", 404, "批次 20250101 没有汇总页"),
                 ("/h/2026-11-28/WK01", 400, "批次日期"),
                 (f"/h/{RUN}/WK 01/report", 400, "委托编号无效"),
                 (f"/h/{RUN}/WK01%20/report.pdf", 400, "委托编号无效"),

@@ -286,7 +286,7 @@ def register(app: FastAPI) -> None:
         check_date(run_date)
         path = workdir / "reports" / run_date / "index.html"
         if not path.exists():  # told before the database is opened: a nightly holding it made this a 503
-            raise HTTPException(404, "该批次没有汇总页")
+            raise HTTPException(404, f"批次 {run_date} 没有汇总页（批次日期有误，或该批次尚未生成报告）：请从工作台首页的批次列表进入。")
         with scoped(workdir, user) as con:
             if not covers_whole_run(con, run_date):
                 raise HTTPException(403, "批次汇总含全批次各区县的家庭，仅对辖区覆盖整个批次的账号开放；请使用工作台首页与检索。")
@@ -322,7 +322,8 @@ def register(app: FastAPI) -> None:
         except (OSError, ValueError):
             found = False
         if not found:
-            raise HTTPException(404, "未找到该页面")
+            raise HTTPException(404, f"未找到该页面：批次 {run_date} 的数据校验报告中没有这一页（地址有误，或该批次未生成"
+                                     "数据校验报告）。请从工作台首页该批次的“数据校验报告”链接进入。")
         with scoped(workdir, user) as con:
             if not covers_whole_run(con, run_date):
                 raise HTTPException(403, "数据校验报告（Data Docs）含全批次的原始值，仅对辖区覆盖整个批次的账号开放。")
