@@ -235,3 +235,50 @@ def test_wk04_while_a_run_holds_the_folder_an_address_that_is_no_page_says_so_at
     finally:
         holder.communicate("\n", timeout=60)
     assert Client(site, token).get(f"/runs/{RUN}/summary")[0] == 200
+
+
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1] + "/hedui.duckdb", read_only=True)
+print("reading", flush=True)
+sys.stdin.readline()
+con.close()
+"""
+
+
+def test_wk05_a_warning_after_an_earlier_command_never_lands_as_a_logging_error_in_the_next_ones_answer(site, capsys):
+    """WK05 (test_hostile5::test_oh11's flake): `hedui.cli.main` bound its log handler to the standard error of the
+    moment. Run in a process that lives on (a test's `_cli`, an Airflow task), that stream was replaced and closed
+    afterwards; the next warning of any thread — here the workspace's decision waiting for a reader of the working
+    database (`hedui pdf`, an auditor's copy), as it does under load — failed inside logging and printed
+    "--- Logging error --- Traceback …" into the stderr of whatever command ran next: oh11's `hedui audit` answer
+    held a traceback. Now the handler writes to the standard error of the moment of each line."""
+    import contextlib
+    import io
+    import threading
+
+    from hedui.cli import main
+
+    earlier = io.StringIO()  # an earlier command's captured stderr (a finished task's, a finished test's)
+    with contextlib.redirect_stderr(earlier), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["review", "list", "--workdir", str(site["work"])]) == 0
+    earlier.close()
+    capsys.readouterr()
+    clerk = sign_in(site, "wk_clerk")
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(site["work"])], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    answer: list = []
+    try:
+        assert reader.stdout.readline().strip() == "reading"
+        sent = threading.Thread(target=lambda: answer.append(_decide(clerk, site["key"], "rejected", "户名不同（WK05）")))
+        sent.start()
+        time.sleep(3)  # the decision waits for the reader (the writer's warning is logged now)
+    finally:
+        reader.communicate("\n", timeout=60)
+    sent.join(timeout=300)
+    assert answer and answer[0][0] == 303, answer and _error(answer[0][2])
+    _, err = capsys.readouterr()
+    assert "held by another process" in err and "Logging error" not in err and "Traceback" not in err, err
+    rc, out, err = _cli(capsys, "audit", "--workdir", str(site["work"]), "-c",
+                        "select reviewer from review_decisions where reason = '户名不同（WK05）'")
+    assert rc == 0 and "wk_clerk" in out and "Traceback" not in err and "Logging error" not in err, err
