@@ -282,3 +282,29 @@ def test_wk05_a_warning_after_an_earlier_command_never_lands_as_a_logging_error_
     rc, out, err = _cli(capsys, "audit", "--workdir", str(site["work"]), "-c",
                         "select reviewer from review_decisions where reason = '户名不同（WK05）'")
     assert rc == 0 and "wk_clerk" in out and "Traceback" not in err and "Logging error" not in err, err
+
+
+@pytest.mark.browser
+def test_wk06_the_objection_list_read_is_on_record(site, browser):
+    """WK06: 异议 (what an applicant disputes: "申请人称房屋已出售") of every household of a user's regions are listed on
+    /objections; the household page, the review queue and the quarantined rows write a read entry, this list wrote
+    none: a supervisor reading every county's objections left no trace. Now opening it (with objections on it) is on
+    record with the households shown; a HEAD is not."""
+    clerk = sign_in(site, "wk_clerk")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', clerk.page(f"/h/{RUN}/WK02")).group(1)
+    status, _, body = clerk.post(f"/h/{RUN}/WK02/objections", {"csrf_token": token, "reason": "申请人称房屋已出售（WK06）"})
+    assert status == 303, _error(body)
+    boss = sign_in(site, "wk_boss")
+    before = len(_audit(site))
+    assert boss.request("HEAD", "/objections")[0] == 200 and _audit(site)[before:] == []
+    context = browser.new_context()
+    try:
+        context.add_cookies([{"name": "hedui_session", "value": boss.cookie, "url": site["base"]}])
+        page = context.new_page()
+        page.goto(f"{site['base']}/objections")
+        assert "申请人称房屋已出售（WK06）" in page.inner_text("body")
+    finally:
+        context.close()
+    read = [e for e in _audit(site)[before:] if e["details"].get("page") == "objections"]
+    assert len(read) == 1 and read[0]["actor"] == "wk_boss" and read[0]["action"] == "household_view", read
+    assert "WK02" in read[0]["details"]["households"]

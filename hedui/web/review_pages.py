@@ -414,6 +414,10 @@ def register(app: FastAPI) -> None:
     @app.get("/objections", response_class=HTMLResponse)
     def objection_list(request: Request, overdue: int = 0, user: User = user_dep):
         items = objections.listing(workdir, user, only_overdue=bool(overdue))
+        if items:  # households' objections (what an applicant disputes): on record, as the queue and the quarantine
+            audit.append(actor=user.username, action="household_view", subject=f"查看异议清单 {len(items)} 条",
+                         details={"page": "objections", "overdue": bool(overdue),
+                                  "households": sorted({r["request_id"] for r in items})[:50]})
         counties: dict[str, int] = {}
         for r in items:
             if r["overdue_days"]:
