@@ -188,6 +188,22 @@ def register(app: FastAPI) -> None:
                       page=page_no, pages=pages, page_size=SEARCH_PAGE, args=args, query=query,
                       searched=bool(request.query_params))
 
+    def _run_wide(user: User, run_date: str, exists: bool, refusal: str) -> None:
+        """403 `refusal` unless the user's scope covers the run. For a file that is not there the database is not
+        waited for: while a nightly held it, a mistyped Data Docs or summary address waited two minutes for a 503
+        "核对批次正在运行" although no run could ever make it a page; it is "未找到" then, for every user."""
+        from hedui.db import DatabaseBusyError
+
+        try:
+            with scoped(workdir, user, wait_s=None if exists else 0) as con:
+                whole = covers_whole_run(con, run_date)
+        except DatabaseBusyError:
+            if exists:
+                raise
+            whole = True  # not there for anyone: the caller's 404
+        if not whole:
+            raise HTTPException(403, refusal)
+
     def _household(con, run_date: str, request_id: str) -> dict:
         check_date(run_date)
         request_id = resolve_request(con, run_date, request_id)
@@ -285,11 +301,9 @@ def register(app: FastAPI) -> None:
     def run_summary(request: Request, run_date: str, user: User = user_dep):
         check_date(run_date)
         path = workdir / "reports" / run_date / "index.html"
-        if not path.exists():  # told before the database is opened: a nightly holding it made this a 503
+        _run_wide(user, run_date, path.exists(), "批次汇总含全批次各区县的家庭，仅对辖区覆盖整个批次的账号开放；请使用工作台首页与检索。")
+        if not path.exists():
             raise HTTPException(404, f"批次 {run_date} 没有汇总页（批次日期有误，或该批次尚未生成报告）：请从工作台首页的批次列表进入。")
-        with scoped(workdir, user) as con:
-            if not covers_whole_run(con, run_date):
-                raise HTTPException(403, "批次汇总含全批次各区县的家庭，仅对辖区覆盖整个批次的账号开放；请使用工作台首页与检索。")
         audit.append(actor=user.username, action="household_view", subject=f"查看批次汇总（批次 {run_date}）",
                      details={"page": "run_summary", "run_date": run_date})  # every household of the run
         return HTMLResponse(path.read_text(encoding="utf-8"))
@@ -310,9 +324,6 @@ def register(app: FastAPI) -> None:
     @app.get("/runs/{run_date}/datadocs/{rest:path}")
     def datadocs(request: Request, run_date: str, rest: str, user: User = user_dep):
         check_date(run_date)
-        # a file that is not there is told before the database is opened (a nightly holding it made every mistyped
-        # Data Docs address a 503 "核对批次正在运行" after two minutes): the pages' names are GX's, the same for
-        # every run, so whether one exists tells a user of a county nothing about another county
         root = (workdir / "reports" / run_date / "datadocs").resolve()
         try:  # a NUL (ValueError) or an over-long name (OSError) was a 500; a backslash is no path of ours
             path = (root / (rest or "index.html")).resolve()
@@ -321,12 +332,10 @@ def register(app: FastAPI) -> None:
             found = "\\" not in rest and path.is_relative_to(root) and path.is_file()
         except (OSError, ValueError):
             found = False
+        _run_wide(user, run_date, found, "数据校验报告（Data Docs）含全批次的原始值，仅对辖区覆盖整个批次的账号开放。")
         if not found:
             raise HTTPException(404, f"未找到该页面：批次 {run_date} 的数据校验报告中没有这一页（地址有误，或该批次未生成"
                                      "数据校验报告）。请从工作台首页该批次的“数据校验报告”链接进入。")
-        with scoped(workdir, user) as con:
-            if not covers_whole_run(con, run_date):
-                raise HTTPException(403, "数据校验报告（Data Docs）含全批次的原始值，仅对辖区覆盖整个批次的账号开放。")
         from hedui.web.security import DOCS_CSP
 
         if path.suffix.lower() in (".html", ".htm"):  # a page shows delivered values (a failing row's ID, name)

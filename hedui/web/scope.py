@@ -38,11 +38,12 @@ def allows(user: User, region_code: str | None) -> bool:
 
 
 @contextmanager
-def scoped(workdir: Path, user: User) -> Iterator:
-    """A read-only connection whose `my_*` views are limited to the user's regions."""
+def scoped(workdir: Path, user: User, wait_s: float | None = None) -> Iterator:
+    """A read-only connection whose `my_*` views are limited to the user's regions; `wait_s`: how long to wait while
+    a run writes (default `connect_read`'s), then DatabaseBusyError."""
     path = Path(workdir) / "hedui.duckdb"
     with DB_LOCK:
-        con = db.connect_read(path, threads=1, memory_limit="1GB")  # waits while a run writes
+        con = db.connect_read(path, threads=1, memory_limit="1GB", wait_s=wait_s)  # waits while a run writes
         try:
             con.execute("create temp table _scope (prefix varchar)")
             con.executemany("insert into _scope values (?)", [(p,) for p in prefixes(user)])
