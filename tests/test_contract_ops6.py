@@ -1,0 +1,69 @@
+"""Daily operation, round 6 (WL): trust in the nightly when deliveries, dates and re-runs misbehave
+(DESIGN.md: nothing lost, re-runs safe, a missing source never makes a household look eligible).
+
+- WL01: a department's second file lands in the delivery folder while the first is read: the source is
+  incomplete for the run (its households INCOMPLETE, naming the folder's change), never CLEAR on half a delivery.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from contract_world import RUN, WINDOW, World, new_id, outcomes, query
+
+VEHICLE_HEADER = "号牌号码,号牌种类,车辆类型,所有人,证件号码,初次登记日期,使用性质,车辆状态,购置价格"
+
+
+def _small_world() -> tuple[World, dict]:
+    """C01 has nothing anywhere (CLEAR when every source is weighed); V01 will own a car; a filler person
+    makes every department deliver a row."""
+    w = World()
+    w.household("C01", [("甲一", "本人")])
+    (car_owner,) = w.household("V01", [("丁一", "本人")])
+    o = {"name": "某某", "id": new_id()}
+    w.in_every_source(o)
+    w.bank(o, "5.00")
+    w.add("civil_affairs", 姓名=o["name"], 身份证号=o["id"], 死亡日期="2026-01-01", 火化日期="2026-01-03",
+          殡仪馆="某殡仪馆")
+    w.wages(o, WINDOW[:1], "100")
+    return w, car_owner
+
+
+def _run(inbox: Path, work: Path, date: str = RUN):
+    from hedui.pipeline import RunContext, run
+
+    ctx = RunContext.of(inbox, work, date)
+    run(ctx)
+    return ctx
+
+
+def test_wl01_a_file_landing_in_the_folder_while_it_is_read_makes_the_source_incomplete(tmp_path, monkeypatch):
+    """WL01: vehicle's folder gets b.csv (V01's 300,000-yuan car, with its .ok) while vehicle_<date>.csv is read.
+    The run read one file and called vehicle delivered: V01 came out CLEAR on half a delivery, b.csv named
+    nowhere. Now the source is incomplete for the run (folder change named), V01 and C01 INCOMPLETE."""
+    import connectors.filedrop as filedrop
+
+    monkeypatch.setenv("HEDUI_INGEST_WORKERS", "1")  # the sources in this process, where the transfer is simulated
+    w, owner = _small_world()
+    inbox = tmp_path / "inbox"
+    w.write(inbox)
+    folder = inbox / "vehicle" / RUN
+    real_read = filedrop._read_file
+
+    def read_while_the_transfer_goes_on(path, *args, **kwargs):
+        real_read(path, *args, **kwargs)
+        if path.parent == folder and not (folder / "b.csv").exists():  # the department's second file lands
+            (folder / "b.csv").write_text(f"{VEHICLE_HEADER}\n赣B99999,小型汽车,小型轿车,{owner['name']},{owner['id']},"
+                                          "2020-05-01,非营运,正常,300000\n", encoding="utf-8")
+            (folder / "b.csv.ok").write_text("1", encoding="utf-8")
+
+    monkeypatch.setattr(filedrop, "_read_file", read_while_the_transfer_goes_on)
+    ctx = _run(inbox, tmp_path / "work")
+    got = outcomes(ctx)
+    assert got["V01"][0] != "CLEAR" and got["C01"][0] != "CLEAR", got
+    ((status, reasons),) = query(ctx, "select status, reasons_zh from source_status where source = 'vehicle'")
+    assert status != "delivered" and "读取过程中发生了变化" in reasons and "b.csv" in reasons, (status, reasons)
+    # the re-run the message asks for reads the whole delivery: V01's car is weighed
+    monkeypatch.setattr(filedrop, "_read_file", real_read)
+    got = outcomes(_run(inbox, tmp_path / "work"))
+    assert got["V01"][0] != "CLEAR" and "VEHICLE" in got["V01"][1], got
