@@ -3,12 +3,15 @@
 
 - WL01: a department's second file lands in the delivery folder while the first is read: the source is
   incomplete for the run (its households INCOMPLETE, naming the folder's change), never CLEAR on half a delivery.
+- WL02: a path argument with a name over 255 bytes (or over 4095 bytes in all): one Chinese line naming the
+  argument, exit 2, nothing written (was exit 1 with the system's English `File name too long` and the whole path).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from contract_world import RUN, WINDOW, World, new_id, outcomes, query
 
 VEHICLE_HEADER = "号牌号码,号牌种类,车辆类型,所有人,证件号码,初次登记日期,使用性质,车辆状态,购置价格"
@@ -67,3 +70,33 @@ def test_wl01_a_file_landing_in_the_folder_while_it_is_read_makes_the_source_inc
     monkeypatch.setattr(filedrop, "_read_file", real_read)
     got = outcomes(_run(inbox, tmp_path / "work"))
     assert got["V01"][0] != "CLEAR" and "VEHICLE" in got["V01"][1], got
+
+
+LONG = "档案" * 50  # 300 bytes in UTF-8: one name over the system's 255
+DEEP = "/".join(["b" * 200] * 30)  # every name fine, 6,029 bytes in all
+
+
+@pytest.mark.parametrize("argv, label", [
+    (["run", "--inbox", LONG, "--date", RUN, "--workdir", "w"], "--inbox"),
+    (["run", "--inbox", "in", "--date", RUN, "--workdir", DEEP], "--workdir"),
+    (["late", "--inbox", "in", "--workdir", f"w/{LONG}", "--date", RUN, "--source", "vehicle"], "--workdir"),
+    (["status", "--workdir", LONG], "--workdir"),
+    (["pdf", "--workdir", LONG, "--date", RUN], "--workdir"),
+    (["generate", "--out", LONG, "--date", RUN], "--out"),
+    (["keys", "check", "--workdir", LONG], "--workdir"),
+    (["verify", "--workdir", "w", "--request-file", LONG], "--request-file"),
+])
+def test_wl02_a_path_too_long_for_the_system_is_refused_in_chinese_with_exit_2(argv, label, tmp_path, monkeypatch,
+                                                                               capsys):
+    """WL02: `hedui status --workdir <300-byte name>` ended with exit 1 and `错误：读写文件失败：[Errno 36] File name
+    too long: '<the whole path>'`; now one Chinese line naming the argument and the limit, exit 2, nothing made."""
+    from hedui.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in" / "requests" / RUN).mkdir(parents=True)
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2, (rc, err)
+    assert label in err and "路径过长" in err and "Errno" not in err and "File name too long" not in err, err
+    assert len(err) < 400, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
