@@ -5,6 +5,8 @@
   incomplete for the run (its households INCOMPLETE, naming the folder's change), never CLEAR on half a delivery.
 - WL02: a path argument with a name over 255 bytes (or over 4095 bytes in all): one Chinese line naming the
   argument, exit 2, nothing written (was exit 1 with the system's English `File name too long` and the whole path).
+- WL03: `hedui pdf --request` with a 5,000-character value (and 41 more unknown ids): the error shows each id short
+  and a few of them, says what to do, exit 2 (the line was 5,000+ characters, every id listed, no next step).
 """
 
 from __future__ import annotations
@@ -100,3 +102,23 @@ def test_wl02_a_path_too_long_for_the_system_is_refused_in_chinese_with_exit_2(a
     assert label in err and "路径过长" in err and "Errno" not in err and "File name too long" not in err, err
     assert len(err) < 400, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
+def test_wl03_unknown_request_ids_for_pdf_are_shown_short_and_few_with_what_to_do(tmp_path, monkeypatch, capsys):
+    """WL03: an unknown --request was echoed whole (a 5,000-character paste made a 5,058-character line) and every
+    one of 42 listed; now each is cut, five are shown with the count, and the line says where to look."""
+    import base64
+
+    from hedui.cli import main
+
+    monkeypatch.setenv("HEDUI_PSEUDONYM_KEY", base64.b64encode(b"k" * 32).decode())
+    monkeypatch.setenv("HEDUI_DATA_KEY", base64.b64encode(b"d" * 32).decode())
+    (tmp_path / "w" / "reports" / RUN / "households").mkdir(parents=True)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    extra = [a for i in range(41) for a in ("--request", f"Q{i}")]
+    rc = main(["pdf", "--workdir", str(tmp_path / "w"), "--date", RUN, "--request", "R" * 5000, *extra])
+    err = capsys.readouterr().err
+    assert rc == 2, (rc, err)
+    assert len(err) < 400 and "R" * 41 not in err and "Q40" not in err, err[:500]
+    assert "42" in err and "outcomes.csv" in err and "--request" in err, err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
