@@ -184,8 +184,10 @@ def _parquet(path: Path) -> str:
 
 def load(ctx: RunContext) -> dict:
     """Move the run's staged rows, quarantine, manifests and statuses into the working database."""
+    from hedui.ops.request_list import refuse_without_request_list
     from hedui.workdir import clean_leftovers
 
+    refuse_without_request_list(ctx)  # a date's results are never replaced by a run that has no households
     with writing(ctx, "load"):
         clean_leftovers(ctx.workdir, ctx.run_date)  # a DAG run's first writing step: what a killed one left
         return _load(ctx)

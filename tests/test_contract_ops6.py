@@ -7,6 +7,10 @@
   argument, exit 2, nothing written (was exit 1 with the system's English `File name too long` and the whole path).
 - WL03: `hedui pdf --request` with a 5,000-character value (and 41 more unknown ids): the error shows each id short
   and a few of them, says what to do, exit 2 (the line was 5,000+ characters, every id listed, no next step).
+- WL04: a re-run of a completed date while its request list is being re-delivered (the .ok's count not yet the
+  file's) stops before load, exit 2, the date's outcomes and pages kept (it replaced them with a run of no
+  household: outcomes.csv emptied, every page removed); a request folder with a file but no .ok (or only
+  Thumbs.db) is refused before anything is created, as an empty one is.
 """
 
 from __future__ import annotations
@@ -122,3 +126,34 @@ def test_wl03_unknown_request_ids_for_pdf_are_shown_short_and_few_with_what_to_d
     assert len(err) < 400 and "R" * 41 not in err and "Q40" not in err, err[:500]
     assert "42" in err and "outcomes.csv" in err and "--request" in err, err
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_wl04_a_rerun_without_a_whole_request_list_keeps_the_dates_results(tmp_path, monkeypatch, capsys):
+    """WL04: run 20261128 (C01, V01 CLEAR), then its request list re-delivered with the .ok not matching yet and
+    the date re-run: exit 3 and `家庭：0 户`, outcomes.csv emptied and both pages deleted. Now exit 2 naming the
+    request list, outcomes and pages as they were; a folder whose file has no .ok: refused, nothing created."""
+    from hedui.cli import main
+
+    monkeypatch.setenv("HEDUI_INGEST_WORKERS", "1")
+    w, _ = _small_world()
+    inbox, work = tmp_path / "inbox", tmp_path / "work"
+    w.write(inbox)
+    argv = ["run", "--inbox", str(inbox), "--date", RUN, "--workdir", str(work)]
+    assert main(argv) == 0
+    pages = work / "reports" / RUN / "households"
+    kept = {p.name: p.read_bytes() for p in pages.iterdir()}
+    table = (work / "reports" / RUN / "outcomes.csv").read_bytes()
+    assert set(kept) >= {"C01.html", "V01.html"}, kept.keys()
+    capsys.readouterr()
+    marker = inbox / "requests" / RUN / f"requests_{RUN}.csv.ok"
+    marker.write_text("7", encoding="utf-8")  # the department's new copy is still arriving
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2 and "委托名单" in err and "保持不变" in err, (rc, err)
+    assert (work / "reports" / RUN / "outcomes.csv").read_bytes() == table
+    assert {p.name: p.read_bytes() for p in pages.iterdir()} == kept
+    marker.unlink()  # a file without its .ok: refused before any source is read, nothing created
+    fresh = tmp_path / "fresh"
+    rc = main(["run", "--inbox", str(inbox), "--date", RUN, "--workdir", str(fresh)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "委托名单" in err and ".ok" in err and not fresh.exists(), (rc, err)
