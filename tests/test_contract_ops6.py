@@ -11,6 +11,8 @@
   file's) stops before load, exit 2, the date's outcomes and pages kept (it replaced them with a run of no
   household: outcomes.csv emptied, every page removed); a request folder with a file but no .ok (or only
   Thumbs.db) is refused before anything is created, as an empty one is.
+- WL05: `hedui run` for a date whose request folder is empty said there was no request list for 20261128 and, in
+  the same line, listed 20261128 among the dates that have one; now only dates whose list is there whole.
 """
 
 from __future__ import annotations
@@ -157,3 +159,22 @@ def test_wl04_a_rerun_without_a_whole_request_list_keeps_the_dates_results(tmp_p
     rc = main(["run", "--inbox", str(inbox), "--date", RUN, "--workdir", str(fresh)])
     err = capsys.readouterr().err
     assert rc == 2 and "委托名单" in err and ".ok" in err and not fresh.exists(), (rc, err)
+
+
+def test_wl05_the_refusal_of_an_empty_request_folder_points_only_to_dates_with_a_whole_list(tmp_path, capsys):
+    """WL05: requests/20261128/ empty, 20261127 whole, 20261126 without its .ok: the refusal listed `20261126、
+    20261127、20261128` as the dates having a request list, the refused date among them. Now only 20261127."""
+    from hedui.cli import main
+
+    for date, marked in ((RUN, None), ("20261127", True), ("20261126", False)):
+        folder = tmp_path / "inbox" / "requests" / date
+        folder.mkdir(parents=True)
+        if marked is not None:
+            (folder / f"requests_{date}.csv").write_text("委托编号\nR1\n", encoding="utf-8")
+        if marked:
+            (folder / f"requests_{date}.csv.ok").write_text("1", encoding="utf-8")
+    rc = main(["run", "--inbox", str(tmp_path / "inbox"), "--date", RUN, "--workdir", str(tmp_path / "w")])
+    err = capsys.readouterr().err
+    assert rc == 2 and not (tmp_path / "w").exists(), (rc, err)
+    listed = err.split("日期：")[-1]
+    assert "20261127" in listed and RUN not in listed and "20261126" not in listed, err
