@@ -15,6 +15,9 @@ Settled where the contract is open:
 - WJ04, a tax delivery whose every row is of one month a quarter (2025-12, 2026-03, 2026-06, 2026-09) is no delivery of
   files lost: whether a row is its month's income or its quarter's is not known (sources.md: a row per person and
   month), so the months between stay unknown (INCOMPLETE, SOURCE_MISSING) and the reason says which reading is open.
+- WJ05, the window's last month alone missing is excused (a month's tax is declared in the next) where the delivery
+  reaches into the window; with a window of one month (a policy parameter, 1 to 36) that excuse weighed nothing of the
+  window.  A delivery holding no month of the window is SOURCE_MISSING, whatever its series.
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): standard 800 yuan/person/month; window 2025-11 to
 2026-10 (run 2026-11-28); at most one residential unit.
@@ -145,3 +148,43 @@ def test_WJ04_a_quarterly_delivery_says_the_months_between_are_open(tmp_path_fac
         "税务 个人所得税数据的记录只在每季度的一个月（2025-12、2026-03、2026-06、2026-09），收入计算期内的 "
         "2026-01、2026-02、2026-04、2026-05、2026-07、2026-08 共 6 个月没有任何人员的记录：每条记录是该月的收入还是整个季度"
         "的收入无法判断，这些月份的收入未知，未按无收入计；请交付部门说明所属期是月份还是季度，或按月补交数据")]
+
+
+def build_one_month() -> World:
+    """WJ05: tax rows of two people, every month 2025-11 to 2026-09 (October not yet declared); social insurance the
+    bystander's 2026-01 alone.  The member has no income row."""
+    w = World()
+    fill(w)
+    (a,) = w.household("WJW1", [("周大七", "本人")])
+    for n in range(2):
+        x = {"name": f"月度户{n}", "id": new_id()}
+        w.wages(x, WINDOW[:-1], "3000")
+    return w
+
+
+with fresh_ids(12400):
+    ONE_MONTH = build_one_month()
+
+
+def test_WJ05_a_window_of_one_month_the_delivery_does_not_reach_is_not_weighed(tmp_path_factory, monkeypatch):
+    """WJ05: a county's version with an income window of one month (allowed: 1 to 36) weighs 2026-10 alone; the tax
+    delivery ends in 2026-09 and social insurance in 2026-01.  The window's last month alone missing is excused (a
+    month's tax is declared in the next), so nothing of the window was weighed and the household was CLEAR on no
+    income.  Now each source holding no month of the window is SOURCE_MISSING."""
+    import yaml
+
+    from hedui.steps.policy import POLICY_DIR
+
+    folder = tmp_path_factory.mktemp("assess12_policies")
+    demo = yaml.safe_load((POLICY_DIR / "jiangxi_demo.yaml").read_text(encoding="utf-8"))
+    county = {**demo["versions"][0], "id": "JX-WJ05-360702-2026"}
+    county["scope"] = {**county["scope"], "region": "360702"}
+    county["params"] = {**county["params"], "income_window_months": 1}
+    (folder / "jiangxi_demo.yaml").write_text(yaml.safe_dump(demo, allow_unicode=True), encoding="utf-8")
+    (folder / "county.yaml").write_text(yaml.safe_dump({"versions": [county]}, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("HEDUI_POLICY_DIR", str(folder))
+    ctx = run_world(ONE_MONTH, tmp_path_factory, "assess12_one_month")
+    assert outcomes(ctx)["WJW1"] == ("INCOMPLETE", "SOURCE_MISSING"), _gaps(ctx, "WJW1")
+    gaps = _gaps(ctx, "WJW1")
+    assert [g[:3] for g in gaps] == [("social_insurance", "SOURCE_MISSING", False), ("tax", "SOURCE_MISSING", False)]
+    assert gaps[1][3].startswith("税务 个人所得税数据只交付至 2026-09：收入计算期 2026-10 至 2026-10 中 2026-10 共 1 个月"), gaps

@@ -165,8 +165,12 @@ hole_sources as (
 short_ends as (
     select h.request_id, w.window_start, w.window_end, e.source, e.last_month, e.first_month,
         coalesce(s.source_zh, e.source) as source_zh,
-        (e.last_month + interval 2 month)::date < w.window_end  -- two window months or more not delivered
-            and (e.n_series >= 10 or (hd_whole_delivery() and e.n_series >= 2 and e.is_one_end)) as is_short_end,
+        ((e.last_month + interval 2 month)::date < w.window_end  -- two window months or more not delivered
+            and (e.n_series >= 10 or (hd_whole_delivery() and e.n_series >= 2 and e.is_one_end)))
+            -- a delivery holding no month of the window: the window's last month alone missing is no gap where the
+            -- other months were delivered, but a window of one month (a policy parameter, 1 to 36) ending after the
+            -- delivery weighed nothing of it — CLEAR on income nobody delivered (test_contract_assess12 WJ05)
+            or (hd_whole_delivery() and e.last_month < w.window_start) as is_short_end,
         -- a delivery starting after the window does (an extract of the last months): the months before its first are
         -- not delivered either, not months without income (test_contract_assess10 AW02).  No month is declared late
         -- at the start: the window's first month missing is one.  Ten series or more only: a few people's series
