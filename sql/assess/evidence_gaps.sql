@@ -138,7 +138,7 @@ quarterly_sources as (
     from source_grouped
     where is_month
     group by source
-    having count(*) >= 2 and min(month(period_month) % 3) = max(month(period_month) % 3)
+    having count(*) >= 3 and min(month(period_month) % 3) = max(month(period_month) % 3)
 ),
 
 hole_sources as (
