@@ -133,7 +133,7 @@ def test_WJ03_income_over_the_standard_only_with_other_items_is_not_confirmed(tm
     assert got["WJO1"] == ("INCOMPLETE", "INCOME_OVER_STANDARD;VALUE_UNKNOWN"), _gaps(ctx, "WJO1")
     [(source, code, is_member, reason)] = _gaps(ctx, "WJO1")
     assert (source, code, is_member) == ("tax", "VALUE_UNKNOWN", True)
-    assert reason.startswith("2026-05 所得项目为“其他”的收入 8,000.00 元：政策未规定“其他”所得是否计入家庭收入"), reason
+    assert reason.startswith("2026-05 所得项目为“其他”的收入 8,000.00 元：政策未规定“其他”所得是否计入家庭收入，"), reason
     assert got["WJO2"] == ("FINDINGS", "INCOME_OVER_STANDARD")
     assert got["WJO3"] == ("CLEAR", "")
 

@@ -1026,24 +1026,23 @@ conflicting_balances as (
     where is_type_ambiguous and not is_pending
 ),
 
--- tax income of 所得项目 `其他` that decides a finding on income (hd_other_income, sql/assess/macros.sql): policy.md
--- neither counts nor excludes it, so a household over the standard only with it is not over it on evidence known to
--- count (finding_candidates.sql: not confirmed).  Read as income, a 其他 of 8,000 a month made FINDINGS of a
--- household of 500 a month wages; under the standard with it, or over it without it, it changes nothing
+-- tax income of 所得项目 `其他` beside a finding on income that is not confirmed (hd_other_income, sql/assess/macros.sql):
+-- policy.md neither counts nor excludes it, and a household over the standard only with it is not over it on evidence
+-- known to count (finding_candidates.sql).  Read as income, a 其他 of 8,000 once made FINDINGS of a household of 500 a
+-- month wages (test_contract_assess12 WJ03); over the standard without it, the finding is confirmed and it changes
+-- nothing; under the standard with it, there is no finding
 other_income as (
     select o.request_id, o.member_id, 'tax', 'VALUE_UNKNOWN', o.record_id, null, null, null, 'INCOME_OVER_STANDARD',
         strftime(o.period_month, '%Y-%m') || ' 所得项目为“其他”的收入 ' || coalesce(format('{:,.2f}', o.income_yuan), '空')
-            || ' 元：政策未规定“其他”所得是否计入家庭收入，计入时家庭月人均收入高于保障标准，不计入时不高于，该项收入的性质未知；'
+            || ' 元：政策未规定“其他”所得是否计入家庭收入，家庭月人均收入是否高于保障标准取决于该项收入，该项收入的性质未知；'
             || '请向税务部门核实该项所得的具体项目'
     from hd_other_income($run_date) as o
-    inner join (
-        select f.request_id
-        from figures as f
-        inner join (select request_id, sum(per_capita_yuan) as per_capita_yuan from hd_other_income($run_date)
-                    group by request_id) as t on t.request_id = f.request_id
-        where f.run_date = $run_date and f.income_monthly_per_capita_yuan > f.standard_monthly_yuan
-          and f.income_monthly_per_capita_confirmed_yuan - t.per_capita_yuan <= f.standard_monthly_yuan
-    ) as d on d.request_id = o.request_id
+    inner join window_bounds as w on w.request_id = o.request_id
+    where o.period_month >= w.window_start and o.period_month < w.window_end
+      and not list_contains(w.excluded_income_items, o.income_item)
+      and exists (select 1 from candidates as c
+                  where c.request_id = o.request_id and c.code = 'INCOME_OVER_STANDARD' and c.method = 'figure'
+                    and not c.is_pending and not c.is_confirmed)
 ),
 
 gaps as (

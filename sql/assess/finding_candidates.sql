@@ -319,8 +319,12 @@ income_over as (
         -- over the standard only with 所得项目 `其他` (income the policy neither counts nor excludes): rests on it
         -- (hd_other_income, sql/assess/macros.sql; evidence_gaps.sql lists its rows)
         income_monthly_per_capita_confirmed_yuan - coalesce((
-            select sum(o.per_capita_yuan) from hd_other_income($run_date) as o
-            where o.request_id = figures.request_id), 0) > standard_monthly_yuan as is_confirmed,
+            select sum(o.net_yuan) / any_value(h.income_window_months) / any_value(h.n_members)
+            from hd_other_income($run_date) as o
+            inner join households as h on h.request_id = o.request_id
+            where o.request_id = figures.request_id and not list_contains(h.excluded_income_items, o.income_item)
+              and o.period_month >= figures.window_start and o.period_month < figures.window_end), 0)
+            > standard_monthly_yuan as is_confirmed,
         'figure' as method, cast(null as double) as match_weight, false as is_pending
     from figures where income_monthly_per_capita_yuan > standard_monthly_yuan
     union all
