@@ -30,7 +30,7 @@ create table delivered_files (run_date varchar, source varchar, file_name varcha
 create table stg_tax (run_date varchar, record_id varchar, income_item varchar, period_month date,
     income_yuan double, tax_paid_yuan double, withholder varchar, id_norm varchar);
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
-    period_month date, benefit_yuan double, contribution_base_yuan double, id_norm varchar);
+    period_month date, benefit_yuan double, contribution_base_yuan double, id_norm varchar, employer varchar);
 create table stg_bank (run_date varchar, record_id varchar, balance_yuan double, institution varchar,
     account_no varchar, query_date date default date '2026-11-26', account_type varchar);
 create table stg_securities (run_date varchar, record_id varchar, market_value_yuan double,

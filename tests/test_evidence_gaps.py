@@ -46,7 +46,7 @@ create table stg_real_estate (run_date varchar, record_id varchar, use_type varc
 create table stg_tax (run_date varchar, record_id varchar, income_item varchar, period_month date,
     income_yuan double, tax_paid_yuan double, withholder varchar, id_norm varchar);
 create table stg_social_insurance (run_date varchar, record_id varchar, scheme varchar, category varchar,
-    period_month date, benefit_yuan double, contribution_base_yuan double, id_norm varchar);
+    period_month date, benefit_yuan double, contribution_base_yuan double, id_norm varchar, employer varchar);
 create table stg_business_registry (run_date varchar, record_id varchar, entity_status varchar,
     entity_type varchar, subscribed_yuan double, role varchar, entity_name varchar, registered_capital_yuan double,
     credit_code varchar);
@@ -165,7 +165,7 @@ def test_a_known_balance_and_an_excluded_pension_item_are_no_gap(con):
     con.execute("insert into links values (?, 'social_insurance', 'si:1', 'R1', 'p1:a', 'exact_id', null, true)",
                 [RUN])
     con.execute("insert into stg_social_insurance values (?, 'si:1', '城乡居民基本养老保险', '待遇', "
-                "date '2026-05-01', null, null, 'p1:a')", [RUN])
+                "date '2026-05-01', null, null, 'p1:a', null)", [RUN])
     assert _gaps(con) == []
 
 

@@ -104,9 +104,9 @@ def _recheck_unknown(versions, combo: tuple, year: int) -> str | None:
             f"救助项目，或在政策文件中设定适用于“{RECHECK}”的政策版本后重新核对")
 
 
-#: the table macros several models read (hd_tax_rows five times, hd_benefit_rows and hd_bank_rows three, hd_two_heads
-#: twice): computed once per run
-MATERIALIZED = ("hd_tax_rows", "hd_benefit_rows", "hd_bank_rows", "hd_two_heads")
+#: the table macros several models read (hd_tax_rows five times, hd_si_rows, hd_benefit_rows and hd_bank_rows three,
+#: hd_two_heads twice): computed once per run, in this order (hd_benefit_rows reads hd_si_rows)
+MATERIALIZED = ("hd_tax_rows", "hd_si_rows", "hd_benefit_rows", "hd_bank_rows", "hd_two_heads")
 
 
 def create_macros(con, run_date: str | None = None) -> None:

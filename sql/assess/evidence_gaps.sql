@@ -703,10 +703,9 @@ doubtful_amounts as (
       and not exists (select 1 from tax_wage_months as x
           where x.request_id = l.request_id and x.member_id = l.member_id and x.period_month = t.period_month)
       -- nor from this base where another employee-scheme contribution of the month has a base above 0
-      and not exists (select 1 from stg_social_insurance as o
-          inner join value_links as ol on ol.record_id = o.record_id and ol.source = 'social_insurance'
-          where o.run_date = $run_date and ol.request_id = l.request_id and ol.member_id = l.member_id
-            and not ol.is_pending and o.category = '缴费' and o.contribution_base_yuan > 0
+      and not exists (select 1 from hd_si_rows($run_date) as o  -- the linked rows (sql/assess/macros.sql)
+          where o.request_id = l.request_id and o.member_id = l.member_id
+            and not o.is_pending and o.category = '缴费' and o.contribution_base_yuan > 0
             and o.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
             and o.period_month = t.period_month)
     union all
@@ -746,11 +745,9 @@ doubtful_amounts as (
                         when '机关事业单位养老保险' then h.si_rate_public
                         else h.si_rate_unemployment end,
                     s.scheme
-                from stg_social_insurance as s
-                inner join links as sl
-                    on sl.record_id = s.record_id and sl.source = 'social_insurance' and sl.is_confirmed
-                inner join households as h on h.request_id = sl.request_id
-                where s.run_date = $run_date and s.category = '缴费'
+                from hd_si_rows($run_date) as s  -- the linked rows (sql/assess/macros.sql), confirmed
+                inner join households as h on h.request_id = s.request_id
+                where s.is_confirmed and not s.is_pending and s.category = '缴费'
                   and s.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
             ) as t
             inner join links as l on l.record_id = t.record_id and l.source = t.source and l.is_confirmed

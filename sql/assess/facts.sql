@@ -38,15 +38,15 @@ facts as (
     from stg_business_registry as b inner join links as l on l.record_id = b.record_id and l.source = 'business_registry'
     where b.run_date = $run_date and b.entity_status in ('存续', '在业')
     union all
-    select distinct l.request_id, l.member_id, 'employer', hd_key(t.withholder), '工作单位 ' || t.withholder,
-        l.is_confirmed, l.is_pending
-    from stg_tax as t inner join links as l on l.record_id = t.record_id and l.source = 'tax'
-    where t.run_date = $run_date and t.income_item = '工资薪金所得' and t.withholder is not null
+    select distinct t.request_id, t.member_id, 'employer', t.withholder_key, '工作单位 ' || t.withholder,
+        t.is_confirmed, t.is_pending
+    from hd_tax_rows($run_date) as t  -- every linked tax row and those waiting for review (sql/assess/macros.sql)
+    where t.income_item = '工资薪金所得' and t.withholder is not null
     union all
-    select distinct l.request_id, l.member_id, 'employer', hd_key(s.employer), '工作单位 ' || s.employer,
-        l.is_confirmed, l.is_pending
-    from stg_social_insurance as s inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
-    where s.run_date = $run_date and s.category = '缴费' and s.employer is not null
+    select distinct s.request_id, s.member_id, 'employer', hd_key(s.employer), '工作单位 ' || s.employer,
+        s.is_confirmed, s.is_pending
+    from hd_si_rows($run_date) as s  -- the linked rows and those waiting for review (sql/assess/macros.sql)
+    where s.category = '缴费' and s.employer is not null
     union all
     select l.request_id, l.member_id, 'registration', p.person_status,
         '户籍状态 ' || p.person_status, l.is_confirmed, l.is_pending

@@ -35,14 +35,13 @@ tax_rows as materialized (
 ),
 
 si_rows as materialized (
-    select l.request_id, l.member_id, l.source, l.record_id, s.scheme, s.category, s.period_month, s.benefit_yuan,
-        s.contribution_base_yuan,
+    select s.request_id, s.member_id, 'social_insurance' as source, s.record_id, s.scheme, s.category, s.period_month,
+        s.benefit_yuan, s.contribution_base_yuan,
         b.record_id is null as is_benefit_counted  -- one benefit a scheme's month (sql/assess/macros.sql)
-    from stg_social_insurance as s
-    inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
+    from hd_si_rows($run_date) as s  -- the linked rows (sql/assess/macros.sql)
     left join (select * from hd_benefit_rows($run_date) where not is_kept and not is_pending) as b  -- (figures.sql)
-        on b.record_id = s.record_id and b.request_id = l.request_id and b.member_id = l.member_id
-    where s.run_date = $run_date
+        on b.record_id = s.record_id and b.request_id = s.request_id and b.member_id = s.member_id
+    where not s.is_pending
 ),
 
 -- per member and month: whether a tax wage is there (then the month's contribution base is no wage estimate),

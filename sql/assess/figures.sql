@@ -49,7 +49,7 @@ tax as (
 ),
 
 si as (
-    select l.request_id, l.member_id, l.record_id, l.is_confirmed, l.is_pending, s.scheme, s.category, s.period_month,
+    select s.request_id, s.member_id, s.record_id, s.is_confirmed, s.is_pending, s.scheme, s.category, s.period_month,
         hd_exact(s.contribution_base_yuan) as contribution_base_yuan, hd_exact(s.benefit_yuan) as benefit_yuan,
         case s.scheme
             when '企业职工基本养老保险' then h.si_rate_enterprise
@@ -59,16 +59,14 @@ si as (
         end as individual_rate,
         -- one benefit a scheme's month: of two rows of it the least only (sql/assess/macros.sql)
         b.record_id is null as is_benefit_counted
-    from stg_social_insurance as s
-    inner join links as l on l.record_id = s.record_id and l.source = 'social_insurance'
-    inner join window_bounds as w on w.request_id = l.request_id
-    inner join households as h on h.request_id = l.request_id
+    from hd_si_rows($run_date) as s  -- the linked rows and those waiting for review (sql/assess/macros.sql)
+    inner join window_bounds as w on w.request_id = s.request_id
+    inner join households as h on h.request_id = s.request_id
     -- the rows not counted alone (few: a join against every benefit row cost more than the rest of the CTE)
     left join (select * from hd_benefit_rows($run_date) where not is_kept) as b
-        on b.record_id = s.record_id and b.request_id = l.request_id and b.member_id = l.member_id
-       and b.is_pending = l.is_pending
-    where s.run_date = $run_date
-      and s.period_month >= w.window_start and s.period_month < w.window_end
+        on b.record_id = s.record_id and b.request_id = s.request_id and b.member_id = s.member_id
+       and b.is_pending = s.is_pending
+    where s.period_month >= w.window_start and s.period_month < w.window_end
 ),
 
 -- wages per member and month (policy.md: from tax records, else from the contribution base as an

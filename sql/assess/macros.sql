@@ -96,6 +96,15 @@ final as (
 
 select * from final;
 
+-- The social-insurance rows linked to a member (`is_pending`: waiting for review), with the columns the models read:
+-- the staged table (the run's largest) joined to the run's links once a run (assess.MATERIALIZED), not in each model
+create or replace temp macro hd_si_rows(rd) as table
+    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, s.record_id, s.scheme, s.category, s.period_month,
+        s.contribution_base_yuan, s.benefit_yuan, s.employer
+    from main.stg_social_insurance as s
+    inner join hd_member_links(rd, 'social_insurance') as l on l.record_id = s.record_id
+    where s.run_date = rd;
+
 -- The social-insurance benefit rows (类别 待遇) linked to a member, each with whether it counts.  A scheme pays a person
 -- one benefit a month: two rows of one scheme's month (a correction beside the original, or the month reported again
 -- under another unit name) are one payment.  Alike, it counts once (summed, a pension of 700 counted 1,400); with
@@ -105,11 +114,9 @@ create or replace temp macro hd_benefit_rows(rd) as table
 with
 
 linked as (
-    select l.request_id, l.member_id, l.is_confirmed, l.is_pending, s.record_id, s.scheme, s.period_month,
-        s.benefit_yuan
-    from main.stg_social_insurance as s
-    inner join hd_member_links(rd, 'social_insurance') as l on l.record_id = s.record_id
-    where s.run_date = rd and s.category = '待遇'
+    select request_id, member_id, is_confirmed, is_pending, record_id, scheme, period_month, benefit_yuan
+    from hd_si_rows(rd)
+    where category = '待遇'
 ),
 
 -- a scheme's month answered by one row (nearly every one): that row, read off its group's aggregates (a group's
