@@ -25,6 +25,7 @@ from __future__ import annotations
 import polars as pl
 
 from connectors.maps import HeaderMatch, SourceMap
+from matching.normalize import AMOUNT_TAILS
 
 #: a cell that says there is no value (as hd_none in sql/macros.sql, whitespace removed, upper-case)
 NONE_WORDS = ["无", "暂无", "空", "-", "－", "—", "——", "--", "―", "/", "／", "\\", "N/A", "NA", "NULL"]
@@ -51,7 +52,10 @@ def _yuan(col: str, scale: float) -> pl.Expr:
     """The cell as yuan (the column's ``scale`` unless the cell names its unit); null when empty or unreadable."""
     # as matching.normalize.amount_text: a currency mark (RMB/CNY too) before it dropped, an accountant's negative
     # ((1,234.00), 1234-) as a minus sign (test_contract_traps25 TT01/TT02)
-    t = _text(col).str.to_uppercase().str.replace(r"^([+-]?\(?)(¥|人民币|RMB|CNY)", "${1}")
+    t = _text(col).str.to_uppercase()
+    for tail, to in AMOUNT_TAILS:  # 25000元整, 1,234.00元（人民币） (test_contract_traps26 AY01)
+        t = t.str.replace(tail, to.replace("\\1", "${1}").replace("\\2", "${2}"))
+    t = t.str.replace(r"^([+-]?\(?)(¥|人民币|RMB|CNY)", "${1}")
     t = t.str.replace(rf"^\(([0-9.,]+({_UNITS})?)\)({_UNITS})?$", "-${1}${3}")
     t = t.str.replace(rf"^([0-9][0-9.,]*)-({_UNITS})?$", "-${1}${2}")
     number, unit = t.str.extract(_UNIT, 1), t.str.extract(_UNIT, 2)
