@@ -368,6 +368,17 @@ create or replace temp macro hd_cn_date(s) as
             || g.r)[1]
     else s end;
 
+-- a date written with a weekday that is not its own (2026年11月28日星期五: November 28 is a Saturday): the reason it is
+-- quarantined (hedui.steps.staging_checks.value_reason), else NULL
+create or replace temp macro hd_weekday_doubt(s) as
+    case when regexp_matches(s, '[期周拜][一二三四五六日天]\)?$|^[A-Za-z]{3}') then
+        list_transform([hd_wd_num(s)], lambda w: case when w is not null then
+            list_transform([hd_date_clean(hd_wd_rest(s))], lambda d: case when d is not null and isodow(d) <> w then
+                '中写的星期' || substr('一二三四五六日', w, 1) || '与日期不符：' || strftime(d, '%Y年%-m月%-d日') || '是星期'
+                || substr('一二三四五六日', isodow(d), 1) || '，无法确定日期和星期哪一个是对的，该行未计入；'
+                || '请部门核对后按年月日（如2026-11-28）填写、不带星期，重新交付' end)[1] end)[1]
+    end;
+
 -- folded and stripped, without the whitespace around a date's or a month's separators (2026 - 11 - 28, 2026年 11月 28日;
 -- the space between a date and its time stays), as matching.normalize._clean_date
 create or replace temp macro hd_date_text(x) as

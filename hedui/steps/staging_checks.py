@@ -119,8 +119,9 @@ def value_reason(spec: ColumnSpec, col: str, kind: str) -> str:
     if spec.type not in ("date", "month"):
         return reason
     # 03/04/2026: March 4 or April 3 (test_contract_traps25 TT05)
-    reason = (f"coalesce('\"{header}\"值\"' || {col} || '\"' || hd_day_month_doubt(hd_date_text({col})), "
-              f"{reason})")
+    # … or a weekday that is not the date's (test_contract_traps26 AY04)
+    reason = (f"coalesce('\"{header}\"值\"' || {col} || '\"' || coalesce(hd_day_month_doubt(hd_date_text({col})), "
+              f"hd_weekday_doubt(hd_date_text({col}))), {reason})")
     if spec.type != "month":
         return reason
     return (f"case when hd_month_span({col}) then '\"{header}\"值\"' || {col} || '\"是跨越多个月的期间，不是一个月份"
