@@ -350,23 +350,26 @@ create or replace temp macro hd_date_wd(s) as
     end;
 
 -- a month's or a day's number in Chinese numerals or digits (十一 11, 二十八 28, 三十 30, 九 9)
-create or replace temp macro hd_cn_number(t) as
+create or replace temp macro hd_cn_number(t0) as list_transform([replace(replace(t0, '廿', '二十'), '卅', '三十')], lambda t:
     case when regexp_full_match(t, '[0-9]{1,2}') then cast(t as integer)
          when not contains(t, '十') then instr('一二三四五六七八九', t)
          else case when split_part(t, '十', 1) = '' then 1 else instr('一二三四五六七八九', split_part(t, '十', 1)) end * 10
               + case when split_part(t, '十', 2) = '' then 0 else instr('一二三四五六七八九', split_part(t, '十', 2)) end
-    end;
+    end)[1];
 
 -- a date in Chinese numerals at the start of the text in digits (二〇二六年十一月二十八日星期六 → 2026年11月28日星期六,
--- 二零二六年十一月 → 2026年11月; 〇 零 ○ are zero), any other text as it is (as matching.written_dates.cn_date)
-create or replace temp macro hd_cn_date(s) as
-    case when regexp_full_match(s, '^([0-9〇零○一二三四五六七八九]{4})年(?:([0-9]{1,2}|[一二三四五六七八九]|[二三]?十[一二三四五六七八九]?)月(?:([0-9]{1,2}|[一二三四五六七八九]|[二三]?十[一二三四五六七八九]?)([日号]))?)?((?s:.*))$') then
-        list_transform([regexp_extract(s, '^([0-9〇零○一二三四五六七八九]{4})年(?:([0-9]{1,2}|[一二三四五六七八九]|[二三]?十[一二三四五六七八九]?)月(?:([0-9]{1,2}|[一二三四五六七八九]|[二三]?十[一二三四五六七八九]?)([日号]))?)?((?s:.*))$', ['y', 'm', 'd', 'k', 'r'])], lambda g:
+-- 二零二六年十一月 → 2026年11月; 〇 零 ○ are zero, 廿 20, 卅 30), a time after the date's 日 dropped (2026年11月28日10时30分), any
+-- other text as it is (as matching.written_dates.cn_date)
+create or replace temp macro hd_cn_date(s0) as list_transform([case when regexp_matches(s0, '[时点]') then
+        regexp_replace(s0, '^((?s:.*)[日号])[ T]?(上午|下午|凌晨|早上|晚上|中午)?[0-9]{1,2}[时点]([0-9]{1,2}分([0-9]{1,2}秒)?)?$', '\1')
+        else s0 end], lambda s:
+    case when regexp_full_match(s, '^([0-9〇零○一二三四五六七八九]{4})年(?:([0-9]{1,2}|[一二三四五六七八九]|[二三]?十[一二三四五六七八九]?|廿[一二三四五六七八九]?|卅一?)月(?:([0-9]{1,2}|[一二三四五六七八九]|[二三]?十[一二三四五六七八九]?|廿[一二三四五六七八九]?|卅一?)([日号]))?)?((?s:.*))$') then
+        list_transform([regexp_extract(s, '^([0-9〇零○一二三四五六七八九]{4})年(?:([0-9]{1,2}|[一二三四五六七八九]|[二三]?十[一二三四五六七八九]?|廿[一二三四五六七八九]?|卅一?)月(?:([0-9]{1,2}|[一二三四五六七八九]|[二三]?十[一二三四五六七八九]?|廿[一二三四五六七八九]?|卅一?)([日号]))?)?((?s:.*))$', ['y', 'm', 'd', 'k', 'r'])], lambda g:
             translate(g.y, '〇零○一二三四五六七八九', '000123456789') || '年'
             || case when g.m <> '' then hd_cn_number(g.m) || '月'
                     || case when g.d <> '' then hd_cn_number(g.d) || g.k else '' end else '' end
             || g.r)[1]
-    else s end;
+    else s end)[1];
 
 -- a date written with a weekday that is not its own (2026年11月28日星期五: November 28 is a Saturday): the reason it is
 -- quarantined (hedui.steps.staging_checks.value_reason), else NULL
@@ -383,7 +386,7 @@ create or replace temp macro hd_weekday_doubt(s) as
 -- the space between a date and its time stays), as matching.normalize._clean_date
 create or replace temp macro hd_date_text(x) as
     list_transform([hd_strip_ws(hd_fold(x))], lambda s:
-        case when contains(s, '年') and regexp_matches(s, '[〇零○一二三四五六七八九十]') then hd_cn_date(
+        case when contains(s, '年') and regexp_matches(s, '[〇零○一二三四五六七八九十廿卅时点]') then hd_cn_date(
             case when regexp_matches(s, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]')
              then regexp_replace(s, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*([-/.年月至到~])[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]+([日号])', '\1\2', 'g')
              else s end)

@@ -197,3 +197,37 @@ def test_ay07_a_status_with_a_remark_in_brackets_is_the_status_unless_the_remark
             [ID_B, "李四", "某单位", "5000", "600", "30000", "正常(已封存)", "20261126"]]
     manifest, staged, quarantined = _deliver(tmp_path / "hf", "housing_fund", {"h.csv": _csv(rows), "h.csv.ok": b"2"})
     assert [r["account_status"] for r in staged] == ["正常", "正常(已封存)"]
+
+
+# -- 5. an amount in Chinese numerals; a day with 廿/卅 and a time in 时 and 分 -------------------------------------------
+
+HANZI = ["贰万伍仟元整", "人民币叁拾万元整", "二万五千元", "¥贰佰元"]
+
+
+def test_ay08_an_amount_written_in_chinese_numerals_is_quarantined_saying_so(tmp_path):
+    """AY08: a balance written ``贰万伍仟元整`` (a cheque's 大写) or ``二万五千元`` was quarantined as “无法识别为金额”, as if
+    garbled.  It is not read (no digits); the reason now says it is written in Chinese characters and asks for digits."""
+    manifest, staged, quarantined = _bank(tmp_path, [(b, "20261126") for b in HANZI])
+    assert not staged and {q["rule"] for q in quarantined} == {"bad_amount"}, quarantined
+    for q, written in zip(quarantined, HANZI, strict=True):
+        assert q["reason_zh"].startswith(f'"余额"值"{written}"是用汉字写的金额，没有可读的数字，该行未计入'), q
+        assert "请部门改用阿拉伯数字（如25000.00）填写后重新交付" in q["reason_zh"], q
+
+
+CN_DAYS = {"二〇二六年十一月廿八日": dt.date(2026, 11, 28), "二〇二六年十月卅一日": dt.date(2026, 10, 31),
+           "2026年11月28日10时30分": dt.date(2026, 11, 28), "2026年11月28日 上午10点": dt.date(2026, 11, 28),
+           "2026年11月28日00时00分00秒": dt.date(2026, 11, 28), "二〇二六年十一月二十八日 10时": dt.date(2026, 11, 28)}
+
+
+def test_ay09_a_day_in_nian_sa_or_a_time_in_shi_and_fen_after_the_date_is_read(tmp_path, con):
+    """AY09: 死亡日期 ``二〇二六年十一月廿八日`` (廿 is 20, 卅 30) or ``2026年11月28日10时30分`` (a Chinese system's date and
+    time) was quarantined as no date.  Now each is its day, in Python and SQL; ``二〇二六年十一月卅一日`` (no such day)
+    and ``2026年11月2810时`` (no 日 before the time: which digits are the day?) stay no date."""
+    from matching.normalize import parse_date
+
+    for written, day in CN_DAYS.items():
+        assert parse_date(written) == day == con.execute("select hd_date(?)", [written]).fetchone()[0], written
+    for written in ("二〇二六年十一月卅一日", "2026年11月2810时"):
+        assert parse_date(written) is None and con.execute("select hd_date(?)", [written]).fetchone()[0] is None
+    manifest, staged, quarantined = _civil(tmp_path, list(CN_DAYS))
+    assert not quarantined and [r["death_date"] for r in staged] == list(CN_DAYS.values()), quarantined
