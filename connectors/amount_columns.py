@@ -25,12 +25,16 @@ from __future__ import annotations
 import polars as pl
 
 from connectors.maps import HeaderMatch, SourceMap
-from matching.normalize import AMOUNT_TAILS
 
 #: a cell that says there is no value (as hd_none in sql/macros.sql, whitespace removed, upper-case)
 NONE_WORDS = ["无", "暂无", "空", "-", "－", "—", "——", "--", "―", "/", "／", "\\", "N/A", "NA", "NULL"]
 _UNITS = "万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY"
 _UNIT = rf"^(.*?)({_UNITS})?$"
+#: after the number as a cheque or a receipt writes it (25000元整, 1,234.00元（人民币）, 12(万元)): as
+#: matching.normalize.AMOUNT_TAILS (connectors do not import matching; test_contract_traps26 AY10 holds them equal)
+AMOUNT_TAILS = ((f"^(.*[0-9.](?:{_UNITS}))整$", "${1}"), (r"^(.*[0-9.](?:万元|万|元))\((?:人民币|RMB|CNY)\)$", "${1}"),
+                (r"^(.*[0-9.])\((?:人民币|RMB|CNY|人民币元|元人民币)\)$", "${1}元"),
+                (r"^(.*[0-9.])\((万元人民币|万人民币|万元|万|元)\)$", "${1}${2}"))
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,2})?$"
 _THOUSANDS = r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$"
 
@@ -54,7 +58,7 @@ def _yuan(col: str, scale: float) -> pl.Expr:
     # ((1,234.00), 1234-) as a minus sign (test_contract_traps25 TT01/TT02)
     t = _text(col).str.to_uppercase()
     for tail, to in AMOUNT_TAILS:  # 25000元整, 1,234.00元（人民币） (test_contract_traps26 AY01)
-        t = t.str.replace(tail, to.replace("\\1", "${1}").replace("\\2", "${2}"))
+        t = t.str.replace(tail, to)
     t = t.str.replace(r"^([+-]?\(?)(¥|人民币|RMB|CNY)", "${1}")
     t = t.str.replace(rf"^\(([0-9.,]+({_UNITS})?)\)({_UNITS})?$", "-${1}${3}")
     t = t.str.replace(rf"^([0-9][0-9.,]*)-({_UNITS})?$", "-${1}${2}")

@@ -231,3 +231,17 @@ def test_ay09_a_day_in_nian_sa_or_a_time_in_shi_and_fen_after_the_date_is_read(t
         assert parse_date(written) is None and con.execute("select hd_date(?)", [written]).fetchone()[0] is None
     manifest, staged, quarantined = _civil(tmp_path, list(CN_DAYS))
     assert not quarantined and [r["death_date"] for r in staged] == list(CN_DAYS.values()), quarantined
+
+
+def test_ay10_the_parts_reader_reads_an_amount_s_tail_as_staging_does():
+    """AY10: the parts reader (polars, connectors/amount_columns.py) keeps its own copy of the amount's tails (connectors
+    do not import matching): the same patterns as matching.normalize.AMOUNT_TAILS, the same values for the same cells."""
+    import polars as pl
+
+    from connectors.amount_columns import AMOUNT_TAILS as POLARS_TAILS
+    from connectors.amount_columns import _yuan
+    from matching.normalize import AMOUNT_TAILS, parse_amount
+
+    assert [p for p, _ in POLARS_TAILS] == [p for p, _ in AMOUNT_TAILS]
+    read = pl.DataFrame({"a": list(RECEIPT)}).select(_yuan("a", 1.0)).to_series().to_list()
+    assert read == [parse_amount(w) for w in RECEIPT] == list(RECEIPT.values())
