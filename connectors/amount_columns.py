@@ -30,6 +30,11 @@ from connectors.maps import HeaderMatch, SourceMap
 NONE_WORDS = ["无", "暂无", "空", "-", "－", "—", "——", "--", "―", "/", "／", "\\", "N/A", "NA", "NULL"]
 _UNITS = "万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY"
 _UNIT = rf"^(.*?)({_UNITS})?$"
+#: after the number as a cheque or a receipt writes it (25000元整, 1,234.00元（人民币）, 12(万元)): as
+#: matching.normalize.AMOUNT_TAILS (connectors do not import matching; test_contract_traps26 AY10 holds them equal)
+AMOUNT_TAILS = ((f"^(.*[0-9.](?:{_UNITS}))整$", "${1}"), (r"^(.*[0-9.](?:万元|万|元))\((?:人民币|RMB|CNY)\)$", "${1}"),
+                (r"^(.*[0-9.])\((?:人民币|RMB|CNY|人民币元|元人民币)\)$", "${1}元"),
+                (r"^(.*[0-9.])\((万元人民币|万人民币|万元|万|元)\)$", "${1}${2}"))
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,2})?$"
 _THOUSANDS = r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$"
 
@@ -51,7 +56,10 @@ def _yuan(col: str, scale: float) -> pl.Expr:
     """The cell as yuan (the column's ``scale`` unless the cell names its unit); null when empty or unreadable."""
     # as matching.normalize.amount_text: a currency mark (RMB/CNY too) before it dropped, an accountant's negative
     # ((1,234.00), 1234-) as a minus sign (test_contract_traps25 TT01/TT02)
-    t = _text(col).str.to_uppercase().str.replace(r"^([+-]?\(?)(¥|人民币|RMB|CNY)", "${1}")
+    t = _text(col).str.to_uppercase()
+    for tail, to in AMOUNT_TAILS:  # 25000元整, 1,234.00元（人民币） (test_contract_traps26 AY01)
+        t = t.str.replace(tail, to)
+    t = t.str.replace(r"^([+-]?\(?)(¥|人民币|RMB|CNY)", "${1}")
     t = t.str.replace(rf"^\(([0-9.,]+({_UNITS})?)\)({_UNITS})?$", "-${1}${3}")
     t = t.str.replace(rf"^([0-9][0-9.,]*)-({_UNITS})?$", "-${1}${2}")
     number, unit = t.str.extract(_UNIT, 1), t.str.extract(_UNIT, 2)

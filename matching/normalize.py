@@ -27,6 +27,8 @@ import math
 import re
 import unicodedata
 
+from matching.written_dates import EN_CLOCK, cn_date
+
 __all__ = [
     "AMOUNT_UNITS",
     "UnparseableAmount",
@@ -113,6 +115,8 @@ _DATE_SEP_WS = re.compile(f"[{WS_CLASS}]*([-/.年月至到~])[{WS_CLASS}]*|[{WS_
 #: its first and last months (as hd_period_ends)
 _QUARTER = re.compile(r"([1-9][0-9]{3})(?:[-/.年])?(?:第?([1-4一二三四])季度?|[Qq]([1-4]))")
 _HALF = re.compile(r"([1-9][0-9]{3})(?:[-/.年])?(?:([上下])半年(?:度)?|[Hh]([12]))")
+_QUARTER_FIRST = re.compile(r"[Qq]([1-4])[-/.]?([1-9][0-9]{3})年?")  # Q1 2026, Q1-2026 (whitespace gone)
+_HALF_FIRST = re.compile(r"[Hh]([12])[-/.]?([1-9][0-9]{3})年?")  # H1 2026
 _YEAR = re.compile(r"((?:19|20)[0-9]{2})(?:年|年度|年全年|全年)?")
 _MONTHS_OF_YEAR = re.compile(r"([1-9][0-9]{3})[-/.年]([0-9]{1,2})月?[-~至到]([0-9]{1,2})(?:月份?)?")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")  # 2026-01-03 is a day, not January to March
@@ -165,7 +169,8 @@ def _clean(raw: object) -> str | None:
 def _clean_date(raw: object) -> str | None:
     """A date or month cell as :func:`_clean` gives it, without the whitespace around its separators."""
     s = _clean(raw)
-    return _DATE_SEP_WS.sub(lambda m: m.group(1) or m.group(2), s) if s and _WS.search(s) else s
+    s = _DATE_SEP_WS.sub(lambda m: m.group(1) or m.group(2), s) if s and _WS.search(s) else s
+    return cn_date(s) if s and "年" in s else s  # 二〇二六年十一月二十八日 (matching.written_dates)
 
 
 @functools.lru_cache(maxsize=1)
@@ -245,8 +250,8 @@ def parse_date(raw: object) -> dt.date | None:
     if (w := _weekday(s)) is not None:  # the date's weekday must be the one written beside it
         day = parse_date(w[0])
         return day if day is not None and day.weekday() == w[1] else None
-    if _LETTERS.search(s):
-        return _english_date(_WS.sub("", s).upper())
+    if _LETTERS.search(s):  # a time after it is no part of it (Nov 28, 2026 10:00)
+        return _english_date(_WS.sub("", EN_CLOCK.sub("", s)).upper())
     return None
 
 
@@ -336,6 +341,10 @@ def _whole_period(c: str) -> tuple[dt.date | None, dt.date | None] | None:
     if m := _HALF.fullmatch(c):
         h = int(m.group(3) or _CN_DIGIT[m.group(2)])
         return dt.date(int(m.group(1)), 6 * h - 5, 1), dt.date(int(m.group(1)), 6 * h, 1)
+    if m := _QUARTER_FIRST.fullmatch(c) or _HALF_FIRST.fullmatch(c):
+        n, year = (int(g) for g in m.groups())
+        k = 3 if c[0] in "Qq" else 6
+        return dt.date(year, k * n - k + 1, 1), dt.date(year, k * n, 1)
     if m := _YEAR.fullmatch(c):
         return dt.date(int(m.group(1)), 1, 1), dt.date(int(m.group(1)), 12, 1)
     if (m := _MONTHS_OF_YEAR.fullmatch(c)) and not _ISO_DAY.fullmatch(c):
@@ -367,12 +376,21 @@ _CURRENCY_MARK = re.compile(r"^([+-]?\(?)(?:\u00a5|人民币|RMB|CNY)")
 #: an accountant's negative: the number in brackets, (1,234.00) / （1234）, or with a trailing minus, 1234-
 _BRACKETED = re.compile(f"^\\(([0-9.,]+({_UNITS})?)\\)({_UNITS})?$")
 _TRAILING_MINUS = re.compile(f"^([0-9][0-9.,]*)-({_UNITS})?$")
+#: after the number as a cheque or a receipt writes it (as hd_amount_tail): a closing 整 after the unit (25000元整), the
+#: currency or the unit in brackets (1,234.00元（人民币）, 25000(人民币) — the unit 元, as a trailing 人民币 —, 12(万元))
+AMOUNT_TAILS = ((f"^(.*[0-9.](?:{_UNITS}))整$", r"\1"), (r"^(.*[0-9.](?:万元|万|元))\((?:人民币|RMB|CNY)\)$", r"\1"),
+                (r"^(.*[0-9.])\((?:人民币|RMB|CNY|人民币元|元人民币)\)$", r"\1元"),
+                (r"^(.*[0-9.])\((万元人民币|万人民币|万元|万|元)\)$", r"\1\2"))
+_AMOUNT_TAILS = tuple((re.compile(a), b) for a, b in AMOUNT_TAILS)
 
 
 def amount_text(raw: object) -> str:
     """An amount cell as the number and its unit (as hd_amount_text): whitespace removed, width folded, upper-case,
     the traditional 萬 and 幣 read, a currency mark before it dropped, an accountant's negative as a minus sign."""
     s = _WS.sub("", fold_width(str(raw))).replace("萬", "万").replace("幣", "币").upper()
+    if s.endswith(("整", ")")):  # 25000元整, 1,234.00元（人民币）
+        for tail, to in _AMOUNT_TAILS:
+            s = tail.sub(to, s, count=1)
     s = _CURRENCY_MARK.sub(r"\1", s, count=1)
     s = _BRACKETED.sub(r"-\1\3", s, count=1)
     return _TRAILING_MINUS.sub(r"-\1\2", s, count=1)
@@ -383,7 +401,8 @@ def parse_amount(raw: object, scale: float = 1) -> float | None:
 
     ``RMB`` / ``CNY`` (any case) are the currency ``¥`` and ``人民币`` are: a mark before the number, the unit 元 after it;
     an accountant's negative (``(1,234.00)``, ``（1234）``, ``1234-``) is negative (staging quarantines it: no amount
-    of sources.md is negative).
+    of sources.md is negative).  A closing ``整`` after the unit (``25000元整``) and the currency or the unit in brackets
+    after the number (``1,234.00元（人民币）``, ``25000(人民币)``, ``12(万元)``) are the number and its unit.
     Accepts thousands separators (groups of three digits only: ``12,34`` or
     a decimal comma ``1.000,50`` is no amount, never 1234 or 1.0005), a leading ``¥``/``￥``/``人民币`` (a currency
     mark, not a unit), full-width digits, spaces anywhere, an exponent

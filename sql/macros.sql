@@ -308,7 +308,9 @@ create or replace temp macro hd_date_clean(s) as
             date '1899-12-30' + cast(substr(s, 1, 5) as integer)
         when regexp_full_match(s, '[0-9]{1,2}[-/.][0-9]{1,2}[-/.][1-9][0-9]{3}') then
             hd_day_and_month(regexp_extract(s, '^([0-9]+)', 1), regexp_extract(s, '^[0-9]+[-/.]([0-9]+)', 1), right(s, 4))
-        when regexp_matches(s, '[A-Za-z]{3}') then hd_date_en(upper(hd_remove_ws(s)))
+        -- a time after it is no part of it (Nov 28, 2026 10:00; as matching.written_dates.EN_CLOCK)
+        when regexp_matches(s, '[A-Za-z]{3}') then hd_date_en(upper(hd_remove_ws(regexp_replace(s,
+            '[ T,]+((AM|PM|am|pm) ?)?[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?( ?(AM|PM|am|pm))?$', ''))))
     end;
 
 -- an English weekday (upper-case) as ISO's number (Monday 1), else NULL (as matching.normalize.WEEKDAYS)
@@ -347,13 +349,50 @@ create or replace temp macro hd_date_wd(s) as
                              lambda d: w is null or isodow(d) = w)[1])[1]
     end;
 
+-- a month's or a day's number in Chinese numerals or digits (十一 11, 二十八 28, 三十 30, 九 9)
+create or replace temp macro hd_cn_number(t0) as list_transform([replace(replace(t0, '廿', '二十'), '卅', '三十')], lambda t:
+    case when regexp_full_match(t, '[0-9]{1,2}') then cast(t as integer)
+         when not contains(t, '十') then instr('一二三四五六七八九', t)
+         else case when split_part(t, '十', 1) = '' then 1 else instr('一二三四五六七八九', split_part(t, '十', 1)) end * 10
+              + case when split_part(t, '十', 2) = '' then 0 else instr('一二三四五六七八九', split_part(t, '十', 2)) end
+    end)[1];
+
+-- a date in Chinese numerals at the start of the text in digits (二〇二六年十一月二十八日星期六 → 2026年11月28日星期六,
+-- 二零二六年十一月 → 2026年11月; 〇 零 ○ are zero, 廿 20, 卅 30), a time after the date's 日 dropped (2026年11月28日10时30分), any
+-- other text as it is (as matching.written_dates.cn_date)
+create or replace temp macro hd_cn_date(s0) as list_transform([case when regexp_matches(s0, '[时点]') then
+        regexp_replace(s0, '^((?s:.*)[日号])[ T]?(上午|下午|凌晨|早上|晚上|中午)?[0-9]{1,2}[时点]([0-9]{1,2}分([0-9]{1,2}秒)?)?$', '\1')
+        else s0 end], lambda s:
+    case when regexp_full_match(s, '^([0-9〇零○一二三四五六七八九]{4})年(?:([0-9]{1,2}|[一二三四五六七八九]|[二三]?十[一二三四五六七八九]?|廿[一二三四五六七八九]?|卅一?)月(?:([0-9]{1,2}|[一二三四五六七八九]|[二三]?十[一二三四五六七八九]?|廿[一二三四五六七八九]?|卅一?)([日号]))?)?((?s:.*))$') then
+        list_transform([regexp_extract(s, '^([0-9〇零○一二三四五六七八九]{4})年(?:([0-9]{1,2}|[一二三四五六七八九]|[二三]?十[一二三四五六七八九]?|廿[一二三四五六七八九]?|卅一?)月(?:([0-9]{1,2}|[一二三四五六七八九]|[二三]?十[一二三四五六七八九]?|廿[一二三四五六七八九]?|卅一?)([日号]))?)?((?s:.*))$', ['y', 'm', 'd', 'k', 'r'])], lambda g:
+            translate(g.y, '〇零○一二三四五六七八九', '000123456789') || '年'
+            || case when g.m <> '' then hd_cn_number(g.m) || '月'
+                    || case when g.d <> '' then hd_cn_number(g.d) || g.k else '' end else '' end
+            || g.r)[1]
+    else s end)[1];
+
+-- a date written with a weekday that is not its own (2026年11月28日星期五: November 28 is a Saturday): the reason it is
+-- quarantined (hedui.steps.staging_checks.value_reason), else NULL
+create or replace temp macro hd_weekday_doubt(s) as
+    case when regexp_matches(s, '[期周拜][一二三四五六日天]\)?$|^[A-Za-z]{3}') then
+        list_transform([hd_wd_num(s)], lambda w: case when w is not null then
+            list_transform([hd_date_clean(hd_wd_rest(s))], lambda d: case when d is not null and isodow(d) <> w then
+                '中写的星期' || substr('一二三四五六日', w, 1) || '与日期不符：' || strftime(d, '%Y年%-m月%-d日') || '是星期'
+                || substr('一二三四五六日', isodow(d), 1) || '，无法确定日期和星期哪一个是对的，该行未计入；'
+                || '请部门核对后按年月日（如2026-11-28）填写、不带星期，重新交付' end)[1] end)[1]
+    end;
+
 -- folded and stripped, without the whitespace around a date's or a month's separators (2026 - 11 - 28, 2026年 11月 28日;
 -- the space between a date and its time stays), as matching.normalize._clean_date
 create or replace temp macro hd_date_text(x) as
     list_transform([hd_strip_ws(hd_fold(x))], lambda s:
-        case when regexp_matches(s, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]')
+        case when contains(s, '年') and regexp_matches(s, '[〇零○一二三四五六七八九十廿卅时点]') then hd_cn_date(
+            case when regexp_matches(s, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]')
              then regexp_replace(s, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*([-/.年月至到~])[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]+([日号])', '\1\2', 'g')
-             else s end)[1];
+             else s end)
+        else case when regexp_matches(s, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]')
+             then regexp_replace(s, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*([-/.年月至到~])[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]+([日号])', '\1\2', 'g')
+             else s end end)[1];
 
 create or replace temp macro hd_date(x) as
     case
@@ -387,6 +426,11 @@ create or replace temp macro hd_period_whole(c) as
         when regexp_full_match(c, '[1-9][0-9]{3}[-/.年]?([上下]半年度?|[Hh][12])') then
             list_transform([hd_cn_digit(regexp_extract(c, '([上下12])[半]?[年度]*$', 1))], lambda h:
                 [make_date(cast(left(c, 4) as integer), 6 * h - 5, 1), make_date(cast(left(c, 4) as integer), 6 * h, 1)])[1]
+        -- Q1 2026, Q1-2026, H1 2026 (the quarter or the half first)
+        when regexp_full_match(c, '[QqHh][1-4][-/.]?[1-9][0-9]{3}年?') and regexp_full_match(c, '[Qq][1-4].*|[Hh][12].*') then
+            list_transform([[cast(substr(c, 2, 1) as integer), cast(regexp_extract(c, '([0-9]{4})年?$', 1) as integer),
+                             case when c ilike 'q%' then 3 else 6 end]], lambda p:
+                [make_date(p[2], p[3] * p[1] - p[3] + 1, 1), make_date(p[2], p[3] * p[1], 1)])[1]
         when regexp_full_match(c, '(19|20)[0-9]{2}(年|年度|年全年|全年)?') then
             [make_date(cast(left(c, 4) as integer), 1, 1), make_date(cast(left(c, 4) as integer), 12, 1)]
         when regexp_full_match(c, '[1-9][0-9]{3}[-/.年][0-9]{1,2}月?[-~至到][0-9]{1,2}(月份?)?')
@@ -452,14 +496,27 @@ create or replace temp macro hd_month(x) as
 -- scale (its header's unit, or the source's default from the header map); a leading ¥ or
 -- 人民币 is a currency mark, not a unit.  As matching.normalize.parse_amount.
 
+-- an amount's text as a cheque or a receipt writes it after its number: a closing 整 after the unit (25000元整), the
+-- currency or the unit in brackets (1,234.00元（人民币）, 25000(人民币), 12(万元)): the number and its unit (a bracketed
+-- currency after a bare number is the unit 元, as a trailing 人民币 is); as matching.normalize.amount_text
+create or replace temp macro hd_amount_tail(t) as
+    case when regexp_matches(t, '[整)]$') then
+        regexp_replace(regexp_replace(regexp_replace(regexp_replace(t,
+            '^(.*[0-9.](万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY))整$', '\1'),
+            '^(.*[0-9.](万元|万|元))\((人民币|RMB|CNY)\)$', '\1'),
+            '^(.*[0-9.])\((人民币|RMB|CNY|人民币元|元人民币)\)$', '\1元'),
+            '^(.*[0-9.])\((万元人民币|万人民币|万元|万|元)\)$', '\1\2')
+    else t end;
+
 -- whitespace removed, the traditional 萬 and 幣 read as 万 and 币, then one leading ¥ or 人民币 (commas stay:
 -- hd_thousands takes them out of the number)
 create or replace temp macro hd_amount_text(x) as
     regexp_replace(regexp_replace(regexp_replace(
-        upper(replace(replace(hd_remove_ws(hd_fold(x)), '萬', '万'), '幣', '币')),
+        hd_amount_tail(upper(replace(replace(hd_remove_ws(hd_fold(x)), '萬', '万'), '幣', '币'))),
         '^([+-]?\(?)(¥|人民币|RMB|CNY)', '\1'),
         '^\(([0-9.,]+(万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY)?)\)(万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY)?$', '-\1\3'),
         '^([0-9][0-9.,]*)-(万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY)?$', '-\1\2');
+
 
 -- a number's thousands separators removed where they are that (groups of three digits: 1,234.50); any other
 -- comma (12,34, a decimal comma 1.000,50) stays, so the number is not one (never 1234 or 1.0005)

@@ -73,15 +73,29 @@ def _lit(text: str) -> str:
 
 def enum_sql(spec: ColumnSpec, col: str) -> str:
     """The staged value of enum column ``col``: the contract's word (hd_enum), or the value a synonym of the map
-    stands for (``儿媳`` → ``其他``); any other word as delivered, for validation to reject."""
+    stands for (``儿媳`` → ``其他``), or the word before a remark in brackets (``正常（在用）``, ``正常(已年检)``: 正常)
+    where the remark is a word of the same value or names no other value of the column (``正常（查封）`` says two
+    things: test_contract_traps26 AY05); any other word as delivered, for validation to reject."""
     allowed = f"[{', '.join(_lit(v) for v in spec.values)}]::varchar[]"
-    if not spec.synonyms:
-        return f"hd_enum({col}, {allowed})"
     # a synonym is looked up as hd_remove_ws(hd_fold(…)) reads the cell: 存续（在营、开业、在册） as 存续(在营、开业、在册)
-    cases = " ".join(f"when {_lit(re.sub(f'[{WS_CLASS}]+', '', fold_width(k)))} then {_lit(v)}" for k, v in spec.synonyms)
+    keys = [(re.sub(f"[{WS_CLASS}]+", "", fold_width(k)), v) for k, v in spec.synonyms]
+    cases = " ".join(f"when {_lit(k)} then {_lit(v)}" for k, v in keys)
+
+    def word(t: str) -> str:
+        return f"case when list_contains({allowed}, {t}) then {t} {f'else case {t} {cases} end ' if cases else ''}end"
+
+    # the words of each value a remark may name (a one-letter code such as vehicle's A/E/K is no word inside a remark)
+    named = [(v, v) for v in spec.values] + [(k, v) for k, v in keys if len(k) > 1 and not k.isascii()]
+    pairs = "[" + ", ".join(f"{{'w': {_lit(k)}, 'v': {_lit(v)}}}" for k, v in named) + "]"
+    remark = (f"list_transform([regexp_extract(hd_remove_ws(hd_fold(v)), '^([^(\\[【]+)[(\\[【]([^()\\[\\]【】]*)"
+              f"[)\\]】]$', ['w', 'r'])], lambda g: list_transform([[{word('g.w')}, {word('g.r')}]], lambda m: "
+              f"case when m[1] is not null and (m[2] = m[1] or m[2] is null and len(list_filter({pairs}, "
+              f"lambda p: p.v <> m[1] and contains(g.r, p.w))) = 0) then m[1] end)[1])[1]")
+    synonym = f"case hd_remove_ws(hd_fold(v)) {cases} end, " if cases else ""
     return (f"case when list_contains({allowed}, {col}) then {col} else list_transform([hd_enum({col}, {allowed})], "
             f"lambda v: case when v is null or list_contains({allowed}, v) then v "
-            f"else coalesce(case hd_remove_ws(hd_fold(v)) {cases} end, v) end)[1] end")
+            f"when regexp_matches(v, '[)\\]】）]$') then coalesce({synonym}{remark}, v) "
+            f"else coalesce({synonym}v) end)[1] end")
 
 
 def _parsed(spec: ColumnSpec) -> str:

@@ -33,6 +33,8 @@ _DOTTED = r"[1-9][0-9]{3}\.[0-9]{1,2}"
 #: a serial day number that is a year and a digit as well (1952–1957 as a serial)
 _SERIAL_YEARLIKE = r"(19|20)[0-9]{3}(\.[0-9]+)?"
 #: a foreign currency's sign, code or name in an amount cell (upper-cased): its amount is no yuan
+#: an amount written in Chinese numerals (贰万伍仟元整 as a cheque's 大写, 二万五千元): no digits to read
+HANZI_AMOUNT = r"^[^0-9]*[零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟一二三四五六七八九十百千两]+[万萬亿億]?[元圆圓万萬]"
 FOREIGN_AMOUNT = r"\$|US\$|USD|HKD|EUR|JPY|GBP|美元|美金|港元|港币|港幣|澳门元|澳元|欧元|日元|英镑|€|£"
 
 
@@ -115,12 +117,17 @@ def value_reason(spec: ColumnSpec, col: str, kind: str) -> str:
     reason = f"'\"{header}\"值\"' || {col} || '\"无法识别为{kind}'"
     if spec.type == "amount":  # $1,234, USD 1234, 1234美元: no yuan (test_contract_traps25 TT03)
         return (f"case when regexp_matches(upper(hd_fold({col})), '{FOREIGN_AMOUNT}') then '\"{header}\"值\"' || {col} || "
-                f"'\"是外币金额，不能当作人民币元计入，该行未计入；请部门折算为人民币元后重新交付' else {reason} end")
+                f"'\"是外币金额，不能当作人民币元计入，该行未计入；请部门折算为人民币元后重新交付' "
+                # 贰万伍仟元整 (test_contract_traps26 AY08)
+                f"when regexp_matches(hd_remove_ws({col}), '{HANZI_AMOUNT}') then '\"{header}\"值\"' || {col} || "
+                f"'\"是用汉字写的金额，没有可读的数字，该行未计入；请部门改用阿拉伯数字（如25000.00）填写后重新交付' "
+                f"else {reason} end")
     if spec.type not in ("date", "month"):
         return reason
     # 03/04/2026: March 4 or April 3 (test_contract_traps25 TT05)
-    reason = (f"coalesce('\"{header}\"值\"' || {col} || '\"' || hd_day_month_doubt(hd_date_text({col})), "
-              f"{reason})")
+    # … or a weekday that is not the date's (test_contract_traps26 AY04)
+    reason = (f"coalesce('\"{header}\"值\"' || {col} || '\"' || coalesce(hd_day_month_doubt(hd_date_text({col})), "
+              f"hd_weekday_doubt(hd_date_text({col}))), {reason})")
     if spec.type != "month":
         return reason
     return (f"case when hd_month_span({col}) then '\"{header}\"值\"' || {col} || '\"是跨越多个月的期间，不是一个月份"
