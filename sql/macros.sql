@@ -373,26 +373,29 @@ create or replace temp macro hd_cn_date(s0) as list_transform([case when regexp_
 
 -- a date written with a weekday that is not its own (2026年11月28日星期五: November 28 is a Saturday): the reason it is
 -- quarantined (hedui.steps.staging_checks.value_reason), else NULL
-create or replace temp macro hd_weekday_doubt(s) as
-    case when regexp_matches(s, '[期周拜][一二三四五六日天]\)?$|^[A-Za-z]{3}') then
-        list_transform([hd_wd_num(s)], lambda w: case when w is not null then
-            list_transform([hd_date_clean(hd_wd_rest(s))], lambda d: case when d is not null and isodow(d) <> w then
-                '中写的星期' || substr('一二三四五六日', w, 1) || '与日期不符：' || strftime(d, '%Y年%-m月%-d日') || '是星期'
-                || substr('一二三四五六日', isodow(d), 1) || '，无法确定日期和星期哪一个是对的，该行未计入；'
-                || '请部门核对后按年月日（如2026-11-28）填写、不带星期，重新交付' end)[1] end)[1]
-    end;
+create or replace temp macro hd_weekday_doubt(s0) as
+    -- the text, its weekday's number and the rest bound once by lambdas: a macro's argument is copied into each of its
+    -- uses, and hd_date_clean's many uses of a copied hd_wd_rest(hd_date_text(…)) made staging's plan 7 × dearer
+    list_transform([s0], lambda wd_s: case when regexp_matches(wd_s, '[期周拜][一二三四五六日天]\)?$|^[A-Za-z]{3}') then
+        list_transform([hd_wd_num(wd_s)], lambda wd_w: case when wd_w is not null then
+            list_transform([hd_wd_rest(wd_s)], lambda wd_r: list_transform([hd_date_clean(wd_r)], lambda wd_d:
+                case when wd_d is not null and isodow(wd_d) <> wd_w then
+                '中写的星期' || substr('一二三四五六日', wd_w, 1) || '与日期不符：' || strftime(wd_d, '%Y年%-m月%-d日') || '是星期'
+                || substr('一二三四五六日', isodow(wd_d), 1) || '，无法确定日期和星期哪一个是对的，该行未计入；'
+                || '请部门核对后按年月日（如2026-11-28）填写、不带星期，重新交付' end)[1])[1] end)[1]
+    end)[1];
 
 -- folded and stripped, without the whitespace around a date's or a month's separators (2026 - 11 - 28, 2026年 11月 28日;
 -- the space between a date and its time stays), as matching.normalize._clean_date
 create or replace temp macro hd_date_text(x) as
-    list_transform([hd_strip_ws(hd_fold(x))], lambda s:
-        case when contains(s, '年') and regexp_matches(s, '[〇零○一二三四五六七八九十廿卅时点]') then hd_cn_date(
-            case when regexp_matches(s, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]')
-             then regexp_replace(s, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*([-/.年月至到~])[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]+([日号])', '\1\2', 'g')
-             else s end)
-        else case when regexp_matches(s, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]')
-             then regexp_replace(s, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*([-/.年月至到~])[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]+([日号])', '\1\2', 'g')
-             else s end end)[1];
+    list_transform([hd_strip_ws(hd_fold(x))], lambda dt0:
+        list_transform([case when regexp_matches(dt0, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]')
+             then regexp_replace(dt0, '[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*([-/.年月至到~])[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]*|[\t\n\x0B\f\r \x{0085}\x{00A0}\x{00AD}\x{061C}\x{1680}\x{180E}\x{2000}-\x{200F}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{206F}\x{3000}\x{FEFF}]+([日号])', '\1\2', 'g')
+             else dt0 end], lambda dt1:
+            -- a date in Chinese numerals (二〇二六年十一月二十八日) or with a time after its 日: hd_cn_date reads it; the text
+            -- is bound once by the lambdas (a macro's argument is copied into each of its uses: planning cost)
+            case when contains(dt1, '年') and regexp_matches(dt1, '[〇零○一二三四五六七八九十廿卅时点]') then hd_cn_date(dt1)
+                 else dt1 end)[1])[1];
 
 create or replace temp macro hd_date(x) as
     case

@@ -126,8 +126,8 @@ def value_reason(spec: ColumnSpec, col: str, kind: str) -> str:
         return reason
     # 03/04/2026: March 4 or April 3 (test_contract_traps25 TT05)
     # … or a weekday that is not the date's (test_contract_traps26 AY04)
-    reason = (f"coalesce('\"{header}\"值\"' || {col} || '\"' || coalesce(hd_day_month_doubt(hd_date_text({col})), "
-              f"hd_weekday_doubt(hd_date_text({col}))), {reason})")
+    reason = (f"coalesce('\"{header}\"值\"' || {col} || '\"' || list_transform([hd_date_text({col})], lambda dtx: "
+              f"coalesce(hd_day_month_doubt(dtx), hd_weekday_doubt(dtx)))[1], {reason})")
     if spec.type != "month":
         return reason
     return (f"case when hd_month_span({col}) then '\"{header}\"值\"' || {col} || '\"是跨越多个月的期间，不是一个月份"
