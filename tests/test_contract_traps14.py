@@ -11,9 +11,10 @@ change the outcome.  Small households built by hand (tests/contract_world.py), o
 test_contract_*.py, test_contract_traps*.py, test_contract_linkage*.py, test_units.py and test_normalize.py are
 not repeated.
 
-Pinned where the contract is open: an amount written `25000元整` or `25%` names no unit the contract lists, so it is
+Pinned where the contract is open: an amount written `25%` names no unit the contract lists, so it is
 quarantined (the household INCOMPLETE, never CLEAR), not guessed.  (`RMB25000` was too until test_contract_traps25
-read RMB as the currency ¥ is; `（1,000.00）` is quarantined as the negative it is.)
+read RMB as the currency ¥ is, and `25000元整` until test_contract_traps26 read it as a cheque writes it;
+`（1,000.00）` is quarantined as the negative it is.)
 
 Policy of the run (hedui/policies/jiangxi_demo.yaml, 2026, 城市): financial assets at most 19,200 yuan per person,
 vehicles above 15 × 800 = 12,000 yuan, contributions from 100,000 yuan.
@@ -97,7 +98,7 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.expect("TQ44", *over)
     # … and a quarantined ID-less account under the name with a remark names the member (it named nobody: CLEAR)
     w.household("TQ55", [("甘五五", "本人")])
-    bank(w, "甘五五（已故）", "", "5000元整")  # RMB5000 is read since test_contract_traps25
+    bank(w, "甘五五（已故）", "", "50%")  # RMB5000 and 5000元整 are read since test_contract_traps25 / traps26
     w.expect("TQ55", "INCOMPLETE", "RECORD_QUARANTINED")
     # … and a registration row with the member's ID and a remark after his name is his, nothing else
     (a,) = w.household("TQ12", [("甘十二", "本人")])
@@ -134,11 +135,14 @@ def build() -> World:  # noqa: PLR0915 - one household per block, read top to bo
     w.expect("TQ40", "CLEAR", "")
 
     # --- amounts ---------------------------------------------------------------------------------------------------
-    for rid, name, cell in [("TQ14", "甘十四", "1,2000"), ("TQ17", "甘十七", "25000元整"),
+    for rid, name, cell in [("TQ14", "甘十四", "1,2000"),
                             ("TQ20", "甘二十", "（1,000.00）"), ("TQ22", "甘廿二", "25%")]:
         (a,) = w.household(rid, [(name, "本人")])
         bank(w, a["name"], a["id"], cell)
         w.expect(rid, "INCOMPLETE", "RECORD_QUARANTINED")
+    (a,) = w.household("TQ17", [("甘十七", "本人")])  # 25000元整 as a cheque writes it (test_contract_traps26 AY01)
+    bank(w, a["name"], a["id"], "25000元整")
+    w.expect("TQ17", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
     (a,) = w.household("TQ16", [("甘十六", "本人")])  # RMB is the currency ¥ is (test_contract_traps25 TT01)
     bank(w, a["name"], a["id"], "RMB25000")
     w.expect("TQ16", "FINDINGS", "FINANCIAL_ASSETS_OVER_LIMIT")
@@ -304,7 +308,7 @@ def test_a_quarantined_value_is_shown_as_delivered_or_masked_where_it_could_be_a
 def test_values_the_contract_gives_no_reading_of_are_quarantined_naming_the_value_in_chinese(traps14_run):
     _, ctx = traps14_run
     reasons = {r for (r,) in query(ctx, "select reason_zh from quarantine")}
-    for want in ['"余额"值"1,2000"无法识别为金额', '"余额"值"25000元整"无法识别为金额',
+    for want in ['"余额"值"1,2000"无法识别为金额',
                  '"余额"值"25%"无法识别为金额', '"余额"为负数（（1,000.00）），余额不应为负', '"委托日期"值"26-11-20"无法识别为日期',
                  '"查询日期"值"2026-11-30"晚于核对日期 2026-11-28，日期不能在未来',
                  '"死亡日期"值"2026-12-01"晚于核对日期 2026-11-28，日期不能在未来',
