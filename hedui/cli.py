@@ -154,12 +154,8 @@ def cmd_pdf(args) -> int:
         raise HeduiError(f"未找到批次 {args.date} 的报告目录 {folder}：请先运行 hedui run")
     ids = [as_staged(r) for r in args.request or []]
     missing = [r for r in ids if not (folder / "households" / f"{safe_name(r)}.html").exists()]
-    if missing:  # each shown short and only a few: a pasted 5,000-character value was echoed whole
-        from connectors.limits import shown_name
-
-        more = f"等 {len(missing)} 个" if len(missing) > 5 else ""
-        raise HeduiError(f"批次 {args.date} 中没有委托编号 {', '.join(shown_name(r, 40) for r in missing[:5])}{more}的报告："
-                         f"未生成任何 PDF；请对照 {folder / 'outcomes.csv'} 检查 --request，或不加 --request 生成全部")
+    if missing:
+        raise HeduiError(f"批次 {args.date} 中没有委托编号 {', '.join(missing)} 的报告")
     stems = [safe_name(r) for r in ids] or [p.stem for p in sorted((folder / "households").glob("*.html"))]
     n = write_pdf_files(folder, stems)
     print(f"已生成 {n} 份 PDF：{folder / 'households'}")

@@ -207,29 +207,6 @@ def plain_arguments(args: argparse.Namespace) -> None:
         for text in value if isinstance(value, list) else [value]:
             if isinstance(text, str):
                 refuse_control(text, _POSITIONAL.get(key, "--" + key.replace("_", "-")))
-                if key in _PATHS:
-                    refuse_long_path(text, _POSITIONAL.get(key, "--" + key.replace("_", "-")))
-
-
-#: the arguments that are paths (a folder or a file of this machine)
-_PATHS = frozenset({"inbox", "workdir", "out", "request_file", "answers", "spec", "left", "right"})
-NAME_BYTES, PATH_BYTES = 255, 4095  # Linux's NAME_MAX and PATH_MAX less its NUL
-
-
-def refuse_long_path(text: str, label: str) -> None:
-    """Raise InputError naming `label` when the path `text` has a name over 255 bytes or is over 4095 bytes
-    in all: the system refused it (ENAMETOOLONG) only when a command reached it, and the command ended with
-    exit 1 and `[Errno 36] File name too long: '<the whole path>'` in English, some after creating folders."""
-    from hedui.privacy.masking import mask_long_numbers
-
-    size = len(text.encode("utf-8", "surrogateescape"))
-    long_names = [n for n in text.split("/") if len(n.encode("utf-8", "surrogateescape")) > NAME_BYTES]
-    if not long_names and size <= PATH_BYTES:
-        return
-    what = (f"其中一级名称有 {len(long_names[0].encode('utf-8', 'surrogateescape'))} 字节，超过系统上限 {NAME_BYTES} 字节"
-            if long_names else f"共 {size} 字节，超过系统上限 {PATH_BYTES} 字节")
-    shown = mask_long_numbers(text)[:60]
-    raise InputError(f"{label}“{shown}…”路径过长（{what}），未做任何操作；请检查是否粘贴错了路径，或换一个较短的路径")
 
 
 def refuse_control(text: str, label: str) -> None:

@@ -21,7 +21,7 @@ import logging
 import time
 from pathlib import Path
 
-from connectors import load_map
+from connectors import load_map, read_delivery
 from connectors.limits import REASON_MAX, REASONS_SHOWN, cap
 from connectors.manifest import ignored_note
 from hedui import db
@@ -87,10 +87,7 @@ def ingest_source(ctx: RunContext, source: str) -> dict:
 
         manifest = read_table(smap, delivery.conn_id, delivery.table, raw, ctx.run_date)
     else:
-        # a folder changing while it is read: incomplete
-        from hedui.ops.settled_delivery import read_settled_delivery
-
-        manifest = read_settled_delivery(smap, ctx.inbox / source / ctx.run_date, ctx.inbox, raw, ctx.run_date)
+        manifest = read_delivery(smap, ctx.inbox / source / ctx.run_date, ctx.inbox, raw, ctx.run_date)
     plain = ctx.path("staged_pre", source)  # the columns GX reads, plain; all protected in the same pass
     counts = stage_source(raw, smap, ctx.run_date, plain, ctx.path("quarantine_stage", source), manifest=manifest,
                           protect=staging_protector(source, plain, read_columns(source)))
@@ -184,10 +181,8 @@ def _parquet(path: Path) -> str:
 
 def load(ctx: RunContext) -> dict:
     """Move the run's staged rows, quarantine, manifests and statuses into the working database."""
-    from hedui.ops.request_list import refuse_without_request_list
     from hedui.workdir import clean_leftovers
 
-    refuse_without_request_list(ctx)  # a date's results are never replaced by a run that has no households
     with writing(ctx, "load"):
         clean_leftovers(ctx.workdir, ctx.run_date)  # a DAG run's first writing step: what a killed one left
         return _load(ctx)

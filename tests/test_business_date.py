@@ -80,11 +80,7 @@ def test_inbox_checks_and_latest_complete_date(tmp_path):
         if marked:
             (d / "r.csv.ok").write_text("1")
     assert latest_complete_date(tmp_path) == "20261126"
-    check_inbox(tmp_path, "20261126")
-    # a request list without its .ok is refused before anything is created (WL04: a run of no household would
-    # replace the date's outcomes and pages); it was "the pipeline's business, not a refusal"
-    with pytest.raises(InputError, match="不完整"):
-        check_inbox(tmp_path, "20261127")
+    check_inbox(tmp_path, "20261127")  # delivered (incomplete is the pipeline's business, not a refusal)
     assert list(tmp_path.iterdir()) == [tmp_path / "requests"]
 
 

@@ -124,13 +124,7 @@ def check_inbox(inbox: Path, business_date: str) -> None:
     if not has_data:
         from connectors.litter import near_date_folder
 
-        # dates whose request list is there whole: an empty folder (this date's own) is no list to point to
-        dates = [d for d in reversed(delivery_dates(inbox)[-60:]) if delivery_complete(inbox / "requests" / d)][:5]
-        known = (f"收件箱中有完整委托名单的日期：{'、'.join(reversed(dates))}" if dates
-                 else "收件箱中没有任何完整的委托名单交付")
+        dates = delivery_dates(inbox)
+        known = f"收件箱中有委托名单的日期：{'、'.join(dates[-5:])}" if dates else "收件箱中没有任何委托名单交付"
         raise InputError(f"收件箱 {inbox} 中没有 {business_date} 的委托名单（requests/{business_date}/）"
                          f"{near_date_folder(folder)}，该日期无可核对的交付，未创建任何文件。{known}")
-    if not delivery_complete(folder):  # a file without its .ok, a transfer's temporary file: still being copied
-        raise InputError(f"收件箱 {inbox} 中 {business_date} 的委托名单（requests/{business_date}/）不完整（没有数据文件只有其他文件，"
-                         "或数据文件缺少 .ok 完成标记，或有未传完的临时文件、隐藏文件）：未创建任何文件，该日期原有的核对结果保持不变；"
-                         "请待委托名单连同 .ok 标记完整交付后重跑")
