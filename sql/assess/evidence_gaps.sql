@@ -127,37 +127,18 @@ source_holes as (
            where p.source = e.source and p.is_series and p.first_month < m.month and p.last_month > m.month) >= 2
 ),
 
--- a delivery whose every row is of one month a quarter (2025-12, 2026-03, 2026-06, 2026-09: a department extracting
--- quarterly declarations, 经营所得 is declared by the quarter) leaves the months between without anyone's row.  Whether
--- each row is its month's income or its quarter's is not known (sources.md: a row per person and month): the months
--- between stay unknown (read as months without income a quarterly 经营所得 of 6,000 averaged 500 under 800; read as
--- covered, a month's sample of three would), and the gap says which reading is open, not that the files of eight
--- months were lost
-quarterly_sources as (
-    select source, string_agg(strftime(period_month, '%Y-%m'), '、' order by period_month) as months_zh
-    from source_grouped
-    where is_month
-    group by source
-    having count(*) >= 3 and min(month(period_month) % 3) = max(month(period_month) % 3)
-),
-
 hole_sources as (
     select h.request_id, cast(null as varchar) as member_id, o.source, 'SOURCE_MISSING' as code,
         cast(null as varchar) as record_id, cast(null as varchar) as file_name, cast(null as integer) as row_no,
         cast(null as double) as match_weight, cast(null as varchar) as related_code,
-        coalesce(any_value(s.source_zh), o.source) || coalesce('数据的记录只在每季度的一个月（' || any_value(q.months_zh)
-            || '），收入计算期内的 ' || string_agg(strftime(o.month, '%Y-%m'), '、' order by o.month) || ' 共 '
-            || count(*) || ' 个月没有任何人员的记录：每条记录是该月的收入还是整个季度的收入无法判断，这些月份的收入未知，'
-            || '未按无收入计；请交付部门说明所属期是月份还是季度，或按月补交数据',
-            '数据在收入计算期内的 '
+        coalesce(any_value(s.source_zh), o.source) || '数据在收入计算期内的 '
             || string_agg(strftime(o.month, '%Y-%m'), '、' order by o.month) || ' 共 ' || count(*)
             || ' 个月没有任何人员的记录（之前和之后的月份均有记录），属交付不完整，这些月份的收入未知，未按无收入计；'
-            || '请交付部门补交这些月份的数据') as reason_zh
+            || '请交付部门补交这些月份的数据' as reason_zh
     from households as h
     inner join window_bounds as w on w.request_id = h.request_id
     inner join source_holes as o on o.month >= w.window_start and o.month < w.window_end
     left join (select * from source_status where run_date = $run_date) as s on s.source = o.source
-    left join quarterly_sources as q on q.source = o.source
     where coalesce(s.status, 'passed') = 'passed'  -- a source missing or failed is listed as such (source_gaps)
     group by h.request_id, o.source
 ),
@@ -165,12 +146,8 @@ hole_sources as (
 short_ends as (
     select h.request_id, w.window_start, w.window_end, e.source, e.last_month, e.first_month,
         coalesce(s.source_zh, e.source) as source_zh,
-        ((e.last_month + interval 2 month)::date < w.window_end  -- two window months or more not delivered
-            and (e.n_series >= 10 or (hd_whole_delivery() and e.n_series >= 2 and e.is_one_end)))
-            -- a delivery holding no month of the window: the window's last month alone missing is no gap where the
-            -- other months were delivered, but a window of one month (a policy parameter, 1 to 36) ending after the
-            -- delivery weighed nothing of it — CLEAR on income nobody delivered (test_contract_assess12 WJ05)
-            or (hd_whole_delivery() and e.last_month < w.window_start) as is_short_end,
+        (e.last_month + interval 2 month)::date < w.window_end  -- two window months or more not delivered
+            and (e.n_series >= 10 or (hd_whole_delivery() and e.n_series >= 2 and e.is_one_end)) as is_short_end,
         -- a delivery starting after the window does (an extract of the last months): the months before its first are
         -- not delivered either, not months without income (test_contract_assess10 AW02).  No month is declared late
         -- at the start: the window's first month missing is one.  Ten series or more only: a few people's series
@@ -635,10 +612,6 @@ needed_values as (
 value_unknown as (
     select n.request_id, n.member_id, n.source, 'VALUE_UNKNOWN', n.record_id, null, null, null, null,
         coalesce('户籍登记的“与户主关系”为“' || any_value(p.relation_to_head) || '”，不是可识别的家庭关系称谓或代码，按未知处理',
-                 -- a placeholder delivered (`无`, `-`): the record does not lack the cell, it says there is no number
-                 if(bool_and(n.value_zh = '不动产单元号'), '记录的“不动产单元号”为“' || any_value(u.unit_no)
-                     || '”，不是单元号，按未知处理'
-                     || '；该住宅是否为本户另一套住宅（坐落写法不同）无法判断，住宅套数未知；请向交付部门核实不动产单元号', null),
                  '记录缺少“' || string_agg(distinct n.value_zh, '、' order by n.value_zh) || '”，按未知处理'
                      || case when bool_or(n.value_zh not in ('主体类型', '与户主关系', '户号', '查询日期', '不动产单元号'))
                         then '（不按 0 计）' else '' end
@@ -652,9 +625,6 @@ value_unknown as (
     left join stg_public_security as p
         on p.run_date = $run_date and p.record_id = n.record_id and n.value_zh = '与户主关系'
        and hd_remove_ws(p.relation_to_head) <> ''
-    left join stg_real_estate as u
-        on u.run_date = $run_date and u.record_id = n.record_id and n.value_zh = '不动产单元号'
-       and hd_remove_ws(u.unit_no) <> ''
     where not n.is_pending
     group by n.request_id, n.member_id, n.source, n.record_id
 ),
@@ -1023,25 +993,6 @@ conflicting_balances as (
     where is_type_ambiguous and not is_pending
 ),
 
--- tax income of 所得项目 `其他` beside a finding on income that is not confirmed (hd_other_income, sql/assess/macros.sql):
--- policy.md neither counts nor excludes it, and a household over the standard only with it is not over it on evidence
--- known to count (finding_candidates.sql).  Read as income, a 其他 of 8,000 once made FINDINGS of a household of 500 a
--- month wages (test_contract_assess12 WJ03); over the standard without it, the finding is confirmed and it changes
--- nothing; under the standard with it, there is no finding
-other_income as (
-    select o.request_id, o.member_id, 'tax', 'VALUE_UNKNOWN', o.record_id, null, null, null, 'INCOME_OVER_STANDARD',
-        strftime(o.period_month, '%Y-%m') || ' 所得项目为“其他”的收入 ' || coalesce(format('{:,.2f}', o.income_yuan), '空')
-            || ' 元：政策未规定“其他”所得是否计入家庭收入，家庭月人均收入是否高于保障标准取决于该项收入，该项收入的性质未知；'
-            || '请向税务部门核实该项所得的具体项目'
-    from hd_other_income($run_date) as o
-    inner join window_bounds as w on w.request_id = o.request_id
-    where o.period_month >= w.window_start and o.period_month < w.window_end
-      and not list_contains(w.excluded_income_items, o.income_item)
-      and exists (select 1 from candidates as c
-                  where c.request_id = o.request_id and c.code = 'INCOME_OVER_STANDARD' and c.method = 'figure'
-                    and not c.is_pending and not c.is_confirmed)
-),
-
 gaps as (
     select * from source_gaps
     union all select * from short_sources
@@ -1058,7 +1009,6 @@ gaps as (
     union all select * from quarantined
     union all select * from quarantined_requests
     union all select * from value_unknown
-    union all select * from other_income
     union all select * from conflicting_balances
     union all select * from conflicting_months
     union all select * from benefit_holes

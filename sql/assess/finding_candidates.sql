@@ -316,15 +316,7 @@ income_over as (
         cast(null as varchar) as source, cast(null as varchar) as record_id,
         '家庭月人均收入 ' || hd_yuan_over(income_monthly_per_capita_yuan, standard_monthly_yuan) || ' 元，高于保障标准 '
             || format('{:,.0f}', standard_monthly_yuan) || ' 元' as detail_zh,
-        -- over the standard only with 所得项目 `其他` (income the policy neither counts nor excludes): rests on it
-        -- (hd_other_income, sql/assess/macros.sql; evidence_gaps.sql lists its rows)
-        income_monthly_per_capita_confirmed_yuan - coalesce((
-            select sum(o.net_yuan) / any_value(h.income_window_months) / any_value(h.n_members)
-            from hd_other_income($run_date) as o
-            inner join households as h on h.request_id = o.request_id
-            where o.request_id = figures.request_id and not list_contains(h.excluded_income_items, o.income_item)
-              and o.period_month >= figures.window_start and o.period_month < figures.window_end), 0)
-            > standard_monthly_yuan as is_confirmed,
+        income_monthly_per_capita_confirmed_yuan > standard_monthly_yuan as is_confirmed,
         'figure' as method, cast(null as double) as match_weight, false as is_pending
     from figures where income_monthly_per_capita_yuan > standard_monthly_yuan
     union all

@@ -331,19 +331,6 @@ create or replace temp macro hd_two_heads(rd) as table
     group by all
     having hukou_key is not null and count(distinct coalesce(id_norm, record_id)) > 1;
 
--- The tax rows of 所得项目 `其他` that count in a household's income as linked (confirmed, kept by hd_tax_rows; the
--- callers take those of the income window the policy does not exclude), each with its net income (收入额 less 已缴税额).
--- policy.md counts wages, labour, business and property income, pensions and unemployment benefit, and excludes a
--- list: `其他` is neither, so whether it is income the policy counts is not known.  It is counted (a source's income is
--- never dropped to make a household look eligible), but a finding on income that is over the standard only with it
--- rests on a value not known to count: not confirmed (finding_candidates.sql), and evidence_gaps.sql lists the rows
--- (VALUE_UNKNOWN).  Few rows: the materialized hd_tax_rows, filtered on the item
-create or replace temp macro hd_other_income(rd) as table
-    select t.request_id, t.member_id, t.record_id, t.income_item, t.period_month, t.income_yuan,
-        coalesce(t.income_yuan, 0) - coalesce(hd_tax_deducted(t.tax_paid_yuan, t.income_yuan), 0) as net_yuan
-    from hd_tax_rows(rd) as t
-    where t.income_item = '其他' and t.is_kept and t.is_confirmed and not t.is_pending;
-
 -- whether the staged tax and social-insurance rows are the departments' whole deliveries, whose own rows show where a
 -- small one ends or has months missing (evidence_gaps.sql): an urgent verification's slice of one household's rows
 -- shows nothing of the kind (hedui.steps.assess redefines it false there)
