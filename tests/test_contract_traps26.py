@@ -26,12 +26,7 @@ import datetime as dt
 import pytest
 from contract_world import HEADERS
 from test_contract_deliveries import ID_A, ID_B, ID_C, _deliver
-
-
-def _csv(rows: list[list]) -> bytes:
-    def cell(c) -> str:
-        return f'"{c}"' if "," in str(c) else str(c)
-    return ("\n".join(",".join(cell(c) for c in r) for r in rows) + "\n").encode("gb18030")
+from test_contract_traps25 import _csv
 
 
 @pytest.fixture(scope="module")
