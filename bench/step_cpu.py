@@ -7,7 +7,9 @@ and rewrites its files there, as ``hedui run`` would.  Imports and GX's first co
 before the clock starts (a run's source workers have them preloaded).  Prints one JSON line per
 source (or one for load): step, source, cpu (user + system s), sys (system s alone), wall.  The machine is shared: judge
 a change by CPU-s of old and new code alternated on the same inputs, not by wall time.
-With ``PYTHONPATH=<another checkout>`` the same harness times that checkout's code.
+Run from another checkout's folder (``cd OTHER && /path/.venv/bin/python -m bench.step_cpu …``) to time that
+checkout's code: ``python -m`` puts the current folder first on ``sys.path``, before ``PYTHONPATH`` (which
+therefore does NOT select the code, as this docstring once said).
 """
 
 from __future__ import annotations

@@ -269,3 +269,30 @@ def test_lineage_leaves_duckdb_as_dictionaries_and_the_files_as_plain_strings(tm
         assert staged.column("record_id").to_pylist() == [f"bank:{r[0]}:{r[1]}" for r in rows]
         assert duckdb.sql(f"select typeof(file_name) from read_parquet('{path}') limit 1").fetchall() == [
             ("VARCHAR",)]
+
+
+def test_the_duplicates_pass_asks_every_rule_and_binds_no_reason(tmp_path):
+    """duplicates.sql only asks whether a rule keeps a row out (then it is no duplicate): every check of split.sql is
+    there, with its rule, but without the reason text, whose binding was most of the statement's plan; a delivery
+    where no row shares the cheap hash with another gets an empty ``_hd_dups`` without duplicates.sql being run."""
+    import re
+
+    from hedui.settings import sources
+    from hedui.steps.dupkeys import find_duplicates
+
+    for source in sources():
+        smap = load_map(source)
+        split, dups = render("split", smap), render("duplicates", smap)
+        assert re.findall(r"'rule': '(\w+)'", dups) == re.findall(r"'rule': '(\w+)'", split), source
+        assert "无法识别" in split and "无法识别" not in dups, source
+    raw = bank_raw([row(2), row(3, balance="99")], tmp_path / "distinct.parquet")
+    smap = load_map("bank")
+    con = duckdb.connect()
+    load_macros(con, render("dup_candidates", smap) + render("duplicates", smap))
+    params = {"raw_parquet": str(raw), "run_date": RUN, "incomplete_files": [], "incomplete_reasons": [],
+              "ambiguous_months": []}
+    find_duplicates(con, render("dup_candidates", smap), "select no_such_column", params)  # not run: no candidate
+    assert con.sql("select count(*) from _hd_dups").fetchall() == [(0,)]
+    raw = bank_raw([row(2), row(3, balance="99"), row(4, balance="99.00")], tmp_path / "copied.parquet")
+    counts = stage_source(raw, smap, RUN, tmp_path / "s.parquet", tmp_path / "q.parquet", manifest=None)
+    assert (counts.staged_rows, counts.quarantined_rows, counts.by_rule) == (2, 1, {"duplicate": 1})

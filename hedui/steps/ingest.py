@@ -45,7 +45,7 @@ from hedui.privacy.masking import mask_long_numbers
 from hedui.privacy.request_ids import protect_request_column
 from hedui.resources import data_path
 from hedui.steps import staging_checks
-from hedui.steps.dupkeys import dup_slots, enum_sql, names_as_staged
+from hedui.steps.dupkeys import dup_slots, enum_sql, find_duplicates, names_as_staged, rule_only
 from hedui.steps.staged_writer import StagedWriter
 from hedui.steps.staging_checks import ambiguous_month_keys, id_checks, uncertain_checks, value_reason
 from matching.normalize import name_sql_exceptions, normalize_name
@@ -134,7 +134,7 @@ def _mask(spec: ColumnSpec, col: str) -> str:
     return col
 
 
-def _slots(smap: SourceMap) -> dict[str, str]:
+def _slots(smap: SourceMap, reasons: bool = True) -> dict[str, str]:
     parsed, checks, conditions, staged = [], [], [], []
     for spec in smap.columns:
         col = _q(spec.column)
@@ -180,7 +180,7 @@ def _slots(smap: SourceMap) -> dict[str, str]:
     name_spec = smap.first_of_type("name")
     return {
         "parsed_values": "\n        ".join(parsed),
-        "value_checks": ",\n                ".join(checks) or "cast(null as struct(column_name varchar, value_masked varchar, rule varchar, reason varchar))",
+        "value_checks": ",\n                ".join(checks if reasons else map(rule_only, checks)) or "cast(null as struct(column_name varchar, value_masked varchar, rule varchar, reason varchar))",
         "any_problem": " or ".join(conditions) or "false",
         **dup_slots(smap),
         "staged_columns": "\n        ".join(staged),
@@ -195,7 +195,7 @@ def _slots(smap: SourceMap) -> dict[str, str]:
 _ROWS = {
     "split": "select * from read_parquet($raw_parquet, file_row_number = true)",
     "duplicates": ("select * from read_parquet($raw_parquet, file_row_number = true) as delivered\n"
-                   "    semi join candidates on candidates.file_row_number = delivered.file_row_number"),
+                   "    semi join _hd_dup_candidates as c on c.file_row_number = delivered.file_row_number"),
 }
 
 
@@ -206,7 +206,7 @@ def render(name: str, smap: SourceMap) -> str:
         parsed = (SQL_DIR / "staging" / "parsed.sql").read_text(encoding="utf-8")
         body = parsed[parsed.index("raw as ("):].rstrip()
         sql = sql.replace("{{parsed}}", body.replace("{{rows}}", _ROWS[name]))
-    for key, value in _slots(smap).items():
+    for key, value in _slots(smap, reasons=name != "duplicates").items():
         sql = sql.replace("{{" + key + "}}", value)
     return sql
 
@@ -464,15 +464,14 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
     restore_optimizers = staging_checks.lazy_checks(con)
     try:
         con.sql("set enable_progress_bar = false")
-        load_macros(con, render("duplicates", source_map) + render("split", source_map))
+        load_macros(con, "".join(render(n, source_map) for n in ("dup_candidates", "duplicates", "split")))
         man = _manifest_for(raw_parquet, source_map, manifest)
         incomplete = man.incomplete_files() if man else {}
         params = {"raw_parquet": str(raw_parquet), "run_date": str(run_date),
                   "incomplete_files": list(incomplete), "incomplete_reasons": list(incomplete.values()),
                   "ambiguous_months": ambiguous_month_keys(con, raw_parquet, source_map)}
-        dup_sql = render("duplicates", source_map)
         with names_as_staged(con):  # a copy under the traditional form of the name is the same row
-            con.execute(dup_sql, {k: v for k, v in params.items() if "$" + k in dup_sql})
+            find_duplicates(con, render("dup_candidates", source_map), render("duplicates", source_map), params)
         _create_lineage_type(con, params)
         counts.staged_rows, counts.quarantined_rows, counts.names_renormalized = _split(
             con, source_map, params, staged_out, quarantine_out, work, protect)
@@ -481,7 +480,7 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
             "select rule, count(*) from read_parquet($q) group by rule order by rule", params={"q": str(quarantine_out)}
         ).fetchall())
     finally:
-        con.sql(f"drop table if exists _hd_dups; drop type if exists {LINEAGE_TYPE}")
+        con.sql(f"drop table if exists _hd_dups; drop table if exists _hd_dup_candidates; drop type if exists {LINEAGE_TYPE}")
         restore_optimizers()
         if own:
             con.close()

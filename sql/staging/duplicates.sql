@@ -1,31 +1,14 @@
 -- Staging, step 1: the quarantine lines of duplicates among the rows no other rule keeps
 -- out: rows whose canonical values all parse alike (12000 / 12,000.00 / 1.2万, 2026-01 /
--- 202601, an ID with a lowercase x: hedui.steps.dupkeys).  Only rows sharing a hash of
--- values two duplicates always share ({{dup_hash}}: cheap parses) with another row are
--- parsed and compared column by column on their exact parsed values (a hash collision
--- is never taken for a duplicate); the first occurrence (in delivery order) is staged,
--- the later ones are kept out naming the row they copy.  A small table: split.sql's
--- rows are checked against it.
+-- 202601, an ID with a lowercase x: hedui.steps.dupkeys).  Only the rows of
+-- _hd_dup_candidates (dup_candidates.sql: their hash of values two duplicates always share is
+-- shared with another row) are parsed and compared column by column on their exact parsed
+-- values (a hash collision is never taken for a duplicate); the first occurrence (in delivery
+-- order) is staged, the later ones are kept out naming the row they copy.  A small table:
+-- split.sql's rows are checked against it.  Rendered without the quarantine reasons (only
+-- whether a rule keeps a row out counts here: hedui.steps.dupkeys.rule_only).
 create or replace temp table _hd_dups as
 with
-
-hashed as (
-    select file_row_number, hash({{dup_hash}}) as _dup_hash
-    from read_parquet($raw_parquet, file_row_number = true)
-),
-
-shared_hashes as (
-    select _dup_hash
-    from hashed
-    group by _dup_hash
-    having count(*) > 1
-),
-
-candidates as (
-    select file_row_number
-    from hashed
-    semi join shared_hashes on shared_hashes._dup_hash = hashed._dup_hash
-),
 
 {{parsed}},
 
