@@ -80,8 +80,8 @@ from airflow.sdk import Param, dag, task
 
 from hedui.ops.airflow_env import INGEST_POOL
 from hedui.ops.airflow_tasks import DeliverySensor
-from hedui.ops.business_date import DATE_PARAM_PATTERN
 from hedui.ops.airflow_timetable import BusinessDayTimetable
+from hedui.ops.business_date import DATE_PARAM_PATTERN
 
 log = logging.getLogger("hedui.dag")
 
