@@ -45,7 +45,6 @@ def test_BA01_a_vehicle_file_arriving_while_the_first_is_read_keeps_its_owner_fr
     being read: the connector listed the folder before, so the file was never read nor named and its owner came
     out CLEAR.  The read itself is real; the hook only drops the file once the first read has begun."""
     import connectors.filedrop as filedrop
-
     from hedui.pipeline import RunContext, run
 
     w = World()

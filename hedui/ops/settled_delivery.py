@@ -31,7 +31,7 @@ def listing(folder: Path) -> dict[str, tuple[int, int]] | None:
                     continue
                 out[entry.name] = (st.st_size, st.st_mtime_ns)
             return out
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:  # no folder (or none that can be listed: the read says why)
         return None
 
 
