@@ -23,6 +23,8 @@ import datetime as dt
 import pendulum
 from airflow.sdk import Param, dag, task
 
+from hedui.ops.business_date import DATE_PARAM_PATTERN
+
 
 @dag(
     dag_id="hedui_late_delivery",
@@ -35,7 +37,7 @@ from airflow.sdk import Param, dag, task
     tags=["hedui", "late"],
     doc_md=__doc__,
     params={
-        "run_date": Param(None, type=["null", "string"], pattern=r"^(\d{8}|\d{4}-\d{2}-\d{2})$",
+        "run_date": Param(None, type=["null", "string"], pattern=DATE_PARAM_PATTERN,
                           description="business date of the run, YYYYMMDD (required)"),
         "source": Param(None, type=["null", "string"], pattern=r"^[a-z][a-z0-9_]{0,39}$",
                         description="the late source, e.g. vehicle (required)"),

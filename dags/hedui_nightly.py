@@ -81,6 +81,7 @@ from airflow.sdk import Param, dag, task
 from hedui.ops.airflow_env import INGEST_POOL
 from hedui.ops.airflow_tasks import DeliverySensor
 from hedui.ops.airflow_timetable import BusinessDayTimetable
+from hedui.ops.business_date import DATE_PARAM_PATTERN
 
 log = logging.getLogger("hedui.dag")
 
@@ -104,7 +105,7 @@ DEFAULT_ARGS = {
     params={
         "inbox": Param(None, type=["null", "string"], description="inbox folder (default $HEDUI_INBOX)"),
         "workdir": Param(None, type=["null", "string"], description="working folder (default $HEDUI_WORKDIR)"),
-        "run_date": Param(None, type=["null", "string"], pattern=r"^(\d{8}|\d{4}-\d{2}-\d{2})$",
+        "run_date": Param(None, type=["null", "string"], pattern=DATE_PARAM_PATTERN,
                           description="business date YYYYMMDD; default: the logical date in Asia/Shanghai"),
         "shards": Param(None, type=["null", "integer"], minimum=1, maximum=256,
                         description="split link, assess and report into N shards (default $HEDUI_SHARDS or 1)"),
@@ -144,12 +145,15 @@ def hedui_nightly():
           pool=INGEST_POOL, execution_timeout=dt.timedelta(hours=1))
     def ingest(source: str, **context) -> dict:
         from hedui.ops.airflow_tasks import fail_fast, raise_if_source_not_passed, run_context
-        from hedui.pipeline import ingest_and_validate
+        from hedui.ops.whole_requests import check_request_list
+        from hedui.pipeline import REQUESTS, ingest_and_validate
         from hedui.workdir import shared_writer_lock
 
         with fail_fast():
             ctx = run_context(context)
             with shared_writer_lock(ctx.workdir, f"ingest {source}"):  # never beside a `hedui run`
+                if source == REQUESTS:  # a date with results: never re-run on a request list still being copied
+                    check_request_list(ctx)
                 result = ingest_and_validate(ctx, source)
         raise_if_source_not_passed(result)  # skipped in the grid, the batch goes on
         return {"source": source, "status": result["status"]}

@@ -155,7 +155,11 @@ def cmd_pdf(args) -> int:
     ids = [as_staged(r) for r in args.request or []]
     missing = [r for r in ids if not (folder / "households" / f"{safe_name(r)}.html").exists()]
     if missing:
-        raise HeduiError(f"批次 {args.date} 中没有委托编号 {', '.join(missing)} 的报告")
+        from hedui.paths import shown
+
+        more = f" 等 {len(missing)} 个（另有 {len(missing) - 5} 个未列出）" if len(missing) > 5 else ""
+        raise HeduiError(f"批次 {args.date} 中没有委托编号 {', '.join(shown(r, 40) for r in missing[:5])}{more} 的报告："
+                         "请检查 --request 的委托编号（可在 outcomes.csv 中查到）")
     stems = [safe_name(r) for r in ids] or [p.stem for p in sorted((folder / "households").glob("*.html"))]
     n = write_pdf_files(folder, stems)
     print(f"已生成 {n} 份 PDF：{folder / 'households'}")

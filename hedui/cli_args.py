@@ -192,6 +192,9 @@ def usage_zh(message: str) -> str:
 #: the arguments that are free text and may span lines (an auditor's SQL, a reviewer's reason, a display name,
 #: which has its own check); every other string argument is a path, date, name or choice
 _FREE_TEXT = frozenset({"sql", "reason", "name"})
+#: the arguments that are paths: a name or path over the system's limits is refused before anything runs
+_PATHS = frozenset({"inbox", "workdir", "out", "policy", "request_file", "answers", "spec", "left", "right", "db",
+                    "log"})
 #: how the error names a positional argument (the others by their option, `--inbox`)
 _POSITIONAL = {"username": "用户名", "action": "操作", "keys_command": "操作", "left": "左表", "right": "右表",
                "command": "命令", "audit_command": "命令"}
@@ -206,7 +209,12 @@ def plain_arguments(args: argparse.Namespace) -> None:
             continue
         for text in value if isinstance(value, list) else [value]:
             if isinstance(text, str):
-                refuse_control(text, _POSITIONAL.get(key, "--" + key.replace("_", "-")))
+                label = _POSITIONAL.get(key, "--" + key.replace("_", "-"))
+                refuse_control(text, label)
+                if key in _PATHS:
+                    from hedui.ops.path_limits import refuse_over_limits
+
+                    refuse_over_limits(text, label)
 
 
 def refuse_control(text: str, label: str) -> None:

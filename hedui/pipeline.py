@@ -21,7 +21,7 @@ import logging
 import time
 from pathlib import Path
 
-from connectors import load_map, read_delivery
+from connectors import load_map
 from connectors.limits import REASON_MAX, REASONS_SHOWN, cap
 from connectors.manifest import ignored_note
 from hedui import db
@@ -87,7 +87,9 @@ def ingest_source(ctx: RunContext, source: str) -> dict:
 
         manifest = read_table(smap, delivery.conn_id, delivery.table, raw, ctx.run_date)
     else:
-        manifest = read_delivery(smap, ctx.inbox / source / ctx.run_date, ctx.inbox, raw, ctx.run_date)
+        from hedui.ops.settled_delivery import read_settled
+
+        manifest = read_settled(smap, ctx.inbox / source / ctx.run_date, ctx.inbox, raw, ctx.run_date)
     plain = ctx.path("staged_pre", source)  # the columns GX reads, plain; all protected in the same pass
     counts = stage_source(raw, smap, ctx.run_date, plain, ctx.path("quarantine_stage", source), manifest=manifest,
                           protect=staging_protector(source, plain, read_columns(source)))
@@ -449,8 +451,11 @@ def run(ctx: RunContext, progress=None, shards: int | None = None) -> dict:
     link, assess and report run as shard_plan, one shard_work per shard (one
     after the other here) and shard_merge.
     """
+    from hedui.ops.whole_requests import check_request_list
+
     n = settings().shards if shards is None else shards
     with writing(ctx, "run"):
+        check_request_list(ctx)  # a date with results is never re-run on a request list still being copied
         return _run(ctx, progress, n)
 
 

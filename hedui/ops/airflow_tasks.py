@@ -51,6 +51,7 @@ def business_date(context) -> str:
 def run_context(context):
     """The RunContext of the running Airflow task: params (or $HEDUI_INBOX / $HEDUI_WORKDIR) and business date."""
     from hedui.cli_args import check_workdir, refuse_control
+    from hedui.ops.path_limits import refuse_over_limits
     from hedui.pipeline import RunContext
 
     params = context.get("params") or {}
@@ -59,6 +60,7 @@ def run_context(context):
     with fail_fast():  # as `hedui run`: never a working folder that is a file, the inbox or inside it
         for value, label in ((inbox, "参数 inbox（或 HEDUI_INBOX）"), (workdir, "参数 workdir（或 HEDUI_WORKDIR）")):
             refuse_control(str(value), label)  # a line break would put a forged line into the task's log
+            refuse_over_limits(str(value), label)  # a name over 255 bytes: said, not an OS error midway
         try:
             check_workdir(workdir, inbox)
         except InputError as exc:

@@ -28,7 +28,11 @@ from hedui.errors import InputError
 from hedui.privacy.masking import mask_long_numbers
 
 TZ = ZoneInfo("Asia/Shanghai")
-_PATTERN = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+#: the forms a business date is written in (20261128, 2026-11-28, 2026-1128…): ``--date`` and the DAGs' `run_date`
+#: param (its JSON-schema pattern, anchored) accept the same
+DATE_FORMS = r"(\d{4})-?(\d{2})-?(\d{2})"
+DATE_PARAM_PATTERN = rf"^\s*{DATE_FORMS}\s*$"  # blanks around: stripped, as --date's
+_PATTERN = re.compile(DATE_FORMS)
 DEFAULT_CUTOFF = "06:00"
 
 
@@ -124,7 +128,10 @@ def check_inbox(inbox: Path, business_date: str) -> None:
     if not has_data:
         from connectors.litter import near_date_folder
 
-        dates = delivery_dates(inbox)
-        known = f"收件箱中有委托名单的日期：{'、'.join(dates[-5:])}" if dates else "收件箱中没有任何委托名单交付"
+        # the dates whose request list is complete; never this date, whose folder may be there but hold none
+        dates = [d for d in delivery_dates(inbox) if d != business_date
+                 and delivery_complete(inbox / "requests" / d)]
+        known = (f"收件箱中委托名单交付完整的日期：{'、'.join(dates[-5:])}" if dates
+                 else "收件箱中没有其他日期的完整委托名单交付")
         raise InputError(f"收件箱 {inbox} 中没有 {business_date} 的委托名单（requests/{business_date}/）"
                          f"{near_date_folder(folder)}，该日期无可核对的交付，未创建任何文件。{known}")
