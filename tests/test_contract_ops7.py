@@ -82,6 +82,35 @@ def test_BA01_a_vehicle_file_arriving_while_the_first_is_read_keeps_its_owner_fr
     assert "SOURCE_MISSING" in got["BA01A"][1], got
 
 
+def test_BA01_litter_appearing_while_the_delivery_is_read_is_no_change_of_it(tmp_path, monkeypatch):
+    """A clerk opens the workbook (Excel writes its `~$` owner file) and a file browser writes `.DS_Store` while the
+    nightly reads the folder: the connector neither reads nor counts such files, so the delivery is still whole."""
+    import connectors.filedrop as filedrop
+    from hedui.pipeline import RunContext, run
+
+    w = World()
+    w.household("BA01C", [("甘车三", "本人")])
+    inbox = tmp_path / "inbox"
+    w.write(inbox)
+    folder = inbox / "vehicle" / RUN
+    real_read = filedrop._read_file
+    dropped = []
+
+    def read_while_litter_arrives(path, fmt, *args, **kwargs):
+        if path.parent == folder and not dropped:
+            (folder / f"~$vehicle_{RUN}.xlsx").write_bytes(b"\x05clerk" + b"\x00" * 150)
+            (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + b"\x00" * 64)
+            dropped.append(path.name)
+        return real_read(path, fmt, *args, **kwargs)
+
+    monkeypatch.setattr(filedrop, "_read_file", read_while_litter_arrives)
+    monkeypatch.setenv("HEDUI_INGEST_WORKERS", "1")
+    ctx = RunContext.of(inbox, tmp_path / "work", RUN)
+    run(ctx)
+    assert dropped == [f"vehicle_{RUN}.csv"]
+    assert outcomes(ctx)["BA01C"] == ("CLEAR", ""), outcomes(ctx)
+
+
 # ------------------------------------------------------------------ BA02
 
 

@@ -4,13 +4,15 @@ The connector lists ``<inbox>/<source>/<date>/`` once, then reads the files it f
 ``.ok``) that arrives while the first is read was never read nor named: its owner's 300,000-yuan car in a
 second vehicle file stayed out of the assessment and the household came out CLEAR.  :func:`read_settled`
 lists the folder's entries (name, size, modification time) before and after the read; any difference makes
-the source's delivery incomplete — its households INCOMPLETE, as for any incomplete delivery — with a reason
+the source's delivery incomplete (OS and Office
+litter aside, as the connector leaves it aside) — its households INCOMPLETE, as for any incomplete delivery — with a reason
 naming what appeared, changed or vanished and saying to re-run once the delivery is complete.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from connectors.limits import NAME_MAX, PATH_DIGITS, cap, mask_long_numbers
@@ -29,10 +31,25 @@ def listing(folder: Path) -> dict[str, tuple[int, int]] | None:
                     st = entry.stat(follow_symlinks=False)
                 except OSError:  # vanished between the listing and its stat
                     continue
-                out[entry.name] = (st.st_size, st.st_mtime_ns)
+                if not _litter(Path(entry.path), entry.name, st):
+                    out[entry.name] = (st.st_size, st.st_mtime_ns)
             return out
     except OSError:  # no folder (or none that can be listed: the read says why)
         return None
+
+
+def _litter(path: Path, name: str, st: os.stat_result) -> bool:
+    """What the connector neither reads nor counts (connectors.litter): Excel's ``~$`` owner file of a workbook a
+    clerk opens while the nightly reads, a ``.DS_Store`` or ``Thumbs.db`` a file browser writes — no change of the
+    delivery."""
+    from connectors.litter import is_os_litter
+
+    if name == "Icon\r" and stat.S_ISREG(st.st_mode):
+        return True
+    try:
+        return stat.S_ISREG(st.st_mode) and is_os_litter(path, name, st.st_size)
+    except OSError:  # an AppleDouble file gone before it could be opened
+        return True
 
 
 def changes(before: dict | None, after: dict | None) -> dict[str, list[str]]:
