@@ -155,12 +155,15 @@ def test_BB03_a_quarterly_delivery_says_the_months_between_are_open(tmp_path_fac
 # --- BB04: a window of one month the delivery does not reach ---------------------------------------------------------
 def build_one_month() -> World:
     """Tax rows of two people, every month 2025-11 to 2026-09 (October not yet declared); social insurance the
-    bystander's 2026-01 alone.  BBW1's member has no income row; BBW2's has wages of 3,000 to 2026-09."""
+    bystander's 2026-01 and BBW3's pension of 900 from 2026-01 to 2026-09 (the only series: too few to say the
+    delivery ends).  BBW1's member has no income row; BBW2's has wages of 3,000 to 2026-09."""
     w = World()
     fill(w)
     w.household("BBW1", [("周大七", "本人")])
     (b,) = w.household("BBW2", [("周大八", "本人")])
     w.wages(b, WINDOW[:-1], "3000")
+    (c,) = w.household("BBW3", [("周大九", "本人")])
+    w.si(c, WINDOW[2:-1], "企业职工基本养老保险", "待遇", benefit="900")
     for n in range(2):
         x = {"name": f"月度户{n}", "id": new_id()}
         w.wages(x, WINDOW[:-1], "3000")
@@ -176,7 +179,9 @@ def test_BB04_a_window_of_one_month_the_delivery_does_not_reach_is_not_weighed(t
     delivery of three series ends in 2026-09.  The window's last month alone missing is excused (a month's tax is
     declared in the next), so nothing of the window was weighed and both households were CLEAR on no income (BBW2's
     wage of 3,000 a month not seen).  Now the tax source is SOURCE_MISSING for the window; social insurance, a single
-    bystander's row, is no delivery ending (as before a window of six months: traps8 TH20)."""
+    bystander's row, is no delivery ending (as before a window of six months: traps8 TH20), but BBW3's pension, the
+    only series, ends with its delivery before the window: whether it stopped or the delivery did is not known (a lone
+    series, test_contract_assess10 AW05), SOURCE_MISSING on the member."""
     import yaml
 
     from hedui.steps.policy import POLICY_DIR
@@ -198,6 +203,10 @@ def test_BB04_a_window_of_one_month_the_delivery_does_not_reach_is_not_weighed(t
         assert _gaps(ctx, rid) == [("tax", "SOURCE_MISSING", False,
             "税务 个人所得税数据只交付至 2026-09：收入计算期 2026-10 至 2026-10 中 2026-10 共 1 个月没有任何人员的记录，"
             "属交付不完整，这些月份的收入未知，未按无收入计；请交付部门补交这些月份的数据")], rid
+    assert got["BBW3"] == ("INCOMPLETE", "SOURCE_MISSING"), _gaps(ctx, "BBW3")
+    assert [g[:3] for g in _gaps(ctx, "BBW3")] == [("social_insurance", "SOURCE_MISSING", True),
+                                                   ("tax", "SOURCE_MISSING", False)], _gaps(ctx, "BBW3")
+    assert _gaps(ctx, "BBW3")[0][3].startswith("该成员在人社 社会保险数据中的记录止于 2026-09，"), _gaps(ctx, "BBW3")
 
 
 # --- BB05: a member's death or leaving dated after the request date ---------------------------------------------------
