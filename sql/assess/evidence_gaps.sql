@@ -127,18 +127,36 @@ source_holes as (
            where p.source = e.source and p.is_series and p.first_month < m.month and p.last_month > m.month) >= 2
 ),
 
+-- a delivery whose every row is of one month a quarter (2025-12, 2026-03, 2026-06, 2026-09: a department extracting
+-- quarterly declarations; 经营所得 is declared by the quarter) leaves the months between without anyone's row.  Whether
+-- a row is its month's income or its quarter's is not known (sources.md: a row per person and month): the months
+-- between stay unknown (source_holes), and the reason says which reading is open and asks, rather than calling them
+-- files lost (test_contract_assess13 BB03).  A few rows of months per source
+quarterly_sources as (
+    select source, string_agg(strftime(period_month, '%Y-%m'), '、' order by period_month) as months_zh
+    from source_grouped
+    where is_month
+    group by source
+    having count(*) >= 3 and min(month(period_month) % 3) = max(month(period_month) % 3)
+),
+
 hole_sources as (
     select h.request_id, cast(null as varchar) as member_id, o.source, 'SOURCE_MISSING' as code,
         cast(null as varchar) as record_id, cast(null as varchar) as file_name, cast(null as integer) as row_no,
         cast(null as double) as match_weight, cast(null as varchar) as related_code,
-        coalesce(any_value(s.source_zh), o.source) || '数据在收入计算期内的 '
+        coalesce(any_value(s.source_zh), o.source) || coalesce('数据的记录只在每季度的一个月（' || any_value(q.months_zh)
+            || '），收入计算期内的 ' || string_agg(strftime(o.month, '%Y-%m'), '、' order by o.month) || ' 共 '
+            || count(*) || ' 个月没有任何人员的记录：所属期可能是季度而非月份，每条记录是该月的收入还是整个季度的收入'
+            || '无法判断，这些月份的收入未知，未按无收入计；请向交付部门核实“所属期”是否指季度，或按月补交数据',
+            '数据在收入计算期内的 '
             || string_agg(strftime(o.month, '%Y-%m'), '、' order by o.month) || ' 共 ' || count(*)
             || ' 个月没有任何人员的记录（之前和之后的月份均有记录），属交付不完整，这些月份的收入未知，未按无收入计；'
-            || '请交付部门补交这些月份的数据' as reason_zh
+            || '请交付部门补交这些月份的数据') as reason_zh
     from households as h
     inner join window_bounds as w on w.request_id = h.request_id
     inner join source_holes as o on o.month >= w.window_start and o.month < w.window_end
     left join (select * from source_status where run_date = $run_date) as s on s.source = o.source
+    left join quarterly_sources as q on q.source = o.source
     where coalesce(s.status, 'passed') = 'passed'  -- a source missing or failed is listed as such (source_gaps)
     group by h.request_id, o.source
 ),
@@ -146,7 +164,11 @@ hole_sources as (
 short_ends as (
     select h.request_id, w.window_start, w.window_end, e.source, e.last_month, e.first_month,
         coalesce(s.source_zh, e.source) as source_zh,
-        (e.last_month + interval 2 month)::date < w.window_end  -- two window months or more not delivered
+        -- two window months or more not delivered, or none of the window at all: the last month alone missing is
+        -- excused, but with a window of one month (a policy parameter, 1 to 36) the excuse covered the whole window,
+        -- and a household was CLEAR weighing no month of income (test_contract_assess13 BB04).  The delivery's series
+        -- still decide (a single row of a bystander before a window of six months is no delivery ending: traps8 TH20)
+        ((e.last_month + interval 2 month)::date < w.window_end or e.last_month < w.window_start)
             and (e.n_series >= 10 or (hd_whole_delivery() and e.n_series >= 2 and e.is_one_end)) as is_short_end,
         -- a delivery starting after the window does (an extract of the last months): the months before its first are
         -- not delivered either, not months without income (test_contract_assess10 AW02).  No month is declared late
@@ -202,7 +224,8 @@ lone_ends as (
     inner join source_persons as p on p.person = m.member_id and p.is_series
     inner join source_ends as e on e.source = p.source and e.last_month = p.last_month
     left join (select * from source_status where run_date = $run_date) as s on s.source = e.source
-    where hd_whole_delivery() and (e.last_month + interval 2 month)::date < w.window_end and m.is_authorized
+    where hd_whole_delivery() and m.is_authorized
+      and ((e.last_month + interval 2 month)::date < w.window_end or e.last_month < w.window_start)  -- (short_ends)
       and coalesce(s.status, 'passed') = 'passed'
       and not exists (select 1 from short_ends as x
                       where x.request_id = m.request_id and x.source = e.source and x.is_short_end)
@@ -612,6 +635,10 @@ needed_values as (
 value_unknown as (
     select n.request_id, n.member_id, n.source, 'VALUE_UNKNOWN', n.record_id, null, null, null, null,
         coalesce('户籍登记的“与户主关系”为“' || any_value(p.relation_to_head) || '”，不是可识别的家庭关系称谓或代码，按未知处理',
+                 -- a placeholder delivered (`无`, `-`): the record does not lack the cell, it says there is no number
+                 if(bool_and(n.value_zh = '不动产单元号'), '记录的“不动产单元号”为“' || any_value(u.unit_no)
+                     || '”，不是单元号，按未知处理'
+                     || '；该住宅是否为本户另一套住宅（坐落写法不同）无法判断，住宅套数未知；请向交付部门核实不动产单元号', null),
                  '记录缺少“' || string_agg(distinct n.value_zh, '、' order by n.value_zh) || '”，按未知处理'
                      || case when bool_or(n.value_zh not in ('主体类型', '与户主关系', '户号', '查询日期', '不动产单元号'))
                         then '（不按 0 计）' else '' end
@@ -625,6 +652,9 @@ value_unknown as (
     left join stg_public_security as p
         on p.run_date = $run_date and p.record_id = n.record_id and n.value_zh = '与户主关系'
        and hd_remove_ws(p.relation_to_head) <> ''
+    left join stg_real_estate as u
+        on u.run_date = $run_date and u.record_id = n.record_id and n.value_zh = '不动产单元号'
+       and hd_remove_ws(u.unit_no) <> ''
     where not n.is_pending
     group by n.request_id, n.member_id, n.source, n.record_id
 ),

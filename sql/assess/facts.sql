@@ -26,7 +26,9 @@ facts as (
     from stg_vehicle as v inner join links as l on l.record_id = v.record_id and l.source = 'vehicle'
     where v.run_date = $run_date and v.vehicle_status = '正常'
     union all
-    select l.request_id, l.member_id, 'property', coalesce(hd_key(r.unit_no), r.record_id),
+    -- a unit as the count keys it (hd_unit_key, sql/assess/macros.sql): two flats numbered `无` at two 坐落 are two
+    -- facts, not one keyed `无`; a unit without a number is its 坐落, the same fact on the next verification
+    select l.request_id, l.member_id, 'property', hd_unit_key(r.unit_no, r.location, r.record_id),
         r.use_type || '房产 ' || coalesce(r.location, ''), l.is_confirmed, l.is_pending
     from stg_real_estate as r inner join links as l on l.record_id = r.record_id and l.source = 'real_estate'
     where r.run_date = $run_date and r.title_status = '现势'
