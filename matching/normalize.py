@@ -27,7 +27,7 @@ import math
 import re
 import unicodedata
 
-from matching.written_dates import EN_CLOCK, cn_date
+from matching.written_dates import EN_CLOCK, cn_date, tidy_date, written_month
 
 __all__ = [
     "AMOUNT_UNITS",
@@ -170,7 +170,8 @@ def _clean_date(raw: object) -> str | None:
     """A date or month cell as :func:`_clean` gives it, without the whitespace around its separators."""
     s = _clean(raw)
     s = _DATE_SEP_WS.sub(lambda m: m.group(1) or m.group(2), s) if s and _WS.search(s) else s
-    return cn_date(s) if s and "年" in s else s  # 二〇二六年十一月二十八日 (matching.written_dates)
+    s = cn_date(s) if s and "年" in s else s  # 二〇二六年十一月二十八日 (matching.written_dates)
+    return tidy_date(s) if s else s  # 2026。11。28, 2026.11.28., 2026-11(补缴)
 
 
 @functools.lru_cache(maxsize=1)
@@ -303,6 +304,8 @@ def parse_month(raw: object) -> dt.date | None:
         return _make_date(m.group(1), m.group(2), "1")
     if _MONTH_UNPADDED.fullmatch(s):
         return None
+    if (written := written_month(s))[0]:  # 2026年11期, 26年11月
+        return written[1]
     if ends := period_ends(s):
         start, end = ends
         return start if start is not None and start == end else None

@@ -125,9 +125,11 @@ def value_reason(spec: ColumnSpec, col: str, kind: str) -> str:
     if spec.type not in ("date", "month"):
         return reason
     # 03/04/2026: March 4 or April 3 (test_contract_traps25 TT05)
-    # … or a weekday that is not the date's (test_contract_traps26 AY04)
+    # … or a weekday that is not the date's (test_contract_traps26 AY04), a remark in brackets not known to be harmless
+    # or a period 1-4 of a year, a quarter or a month (test_contract_traps27 BC01, BC02)
     reason = (f"coalesce('\"{header}\"值\"' || {col} || '\"' || list_transform([hd_date_text({col})], lambda dtx: "
-              f"coalesce(hd_day_month_doubt(dtx), hd_weekday_doubt(dtx)))[1], {reason})")
+              f"coalesce(hd_day_month_doubt(dtx), hd_weekday_doubt(dtx), hd_remark_doubt(dtx), hd_issue_doubt(dtx)))[1], "
+              f"{reason})")
     if spec.type != "month":
         return reason
     return (f"case when hd_month_span({col}) then '\"{header}\"值\"' || {col} || '\"是跨越多个月的期间，不是一个月份"
