@@ -141,11 +141,21 @@ create or replace temp macro hd_ymd_ok(ymd) as
 -- groups (110101/19900101/1234, 110101.1990.0101.1234, 、 _ | …) too when what is left has an ID's shape; a check
 -- character × after a digit or * is X; a label or brackets around an ID (身份证:…, ID …, （…）) are no part of it
 -- (matching.idnum.clean_id)
+-- an ID with a remark in brackets after it that holds no digit and names no other person or number (36070219800101002X
+-- （户主）, 360702198001010021(本人), …(已故)): the ID; a remark naming another's (代理人, 父, 配偶 …) or another number
+-- (旧, 户号, 护照 …) or holding digits stays, the cell then holds an ID among other words (bad_id); on text without
+-- whitespace, upper-case (as matching.idnum.OTHER_THAN_ID)
+create or replace temp macro hd_id_unremark(v) as
+    case when regexp_full_match(v, '([0-9]{17}[0-9X]|[0-9]{15})[(\[【]([^0-9()\[\]【】]*)[)\]】]')
+              and not regexp_matches(v, '代|监护|委托|经办|担保|联系|他人|亲属|家属|配偶|夫|妻|父|母|爸|妈|子|女|儿|孙|祖|爷|奶|外|兄|弟|姐|妹|哥|嫂|叔|伯|姑|舅|姨|媳|婿|亲|借|共|联名|旧|曾用|原|错|误|废|无效|注销|假|疑|待|户口|户号|护照|军|警|港|澳|台')
+         then regexp_extract(v, '^([0-9]{17}[0-9X]|[0-9]{15})', 1) else v end;
+
 create or replace temp macro hd_id_clean_slow(x) as
     list_transform([upper(regexp_replace(regexp_replace(
         regexp_replace(regexp_replace(hd_remove_ws(hd_fold(x)), '[\-\x{2010}-\x{2015}\x{2212}]+', '', 'g'), '^="(.*)"$', '\1'),
         '^[''‘’`]+', ''), '^([0-9]{15})\.0+$', '\1'))],
-        lambda idc: list_transform([regexp_replace(idc, '([0-9*])\x{d7}$', '\1X')], lambda idu: case
+        lambda idc: list_transform([list_transform([regexp_replace(idc, '([0-9*])\x{d7}$', '\1X')],
+                                                   lambda idv: hd_id_unremark(idv))[1]], lambda idu: case
             when regexp_full_match(idu, '[0-9][0-9X/\\.,_|:;\x{3001}\x{3002}\x{ff0c}\x{b7}]*[0-9X]')
                  and regexp_full_match(regexp_replace(idu, '[/\\.,_|:;\x{3001}\x{3002}\x{ff0c}\x{b7}]+', '', 'g'),
                                        '[0-9]{17}[0-9X]|[0-9]{15}')
@@ -547,9 +557,12 @@ create or replace temp macro hd_month(x) as
 -- an amount's text as a cheque or a receipt writes it after its number: a closing 整 after the unit (25000元整), the
 -- currency or the unit in brackets (1,234.00元（人民币）, 25000(人民币), 12(万元)): the number and its unit (a bracketed
 -- currency after a bare number is the unit 元, as a trailing 人民币 is); as matching.normalize.amount_text
+-- (the first two patterns of its AMOUNT_TAILS: 。 typed by an input method for the point or closing the cell)
 create or replace temp macro hd_amount_tail(t) as
-    case when regexp_matches(t, '[整)]$') then
-        regexp_replace(regexp_replace(regexp_replace(regexp_replace(t,
+    case when regexp_matches(t, '[整)]$|。') then
+        regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+            -- the input method's 。 for the point (1234。50) or closing the cell (25000元。, 25000元整。): BC06
+            regexp_replace(regexp_replace(t, '^(.*[0-9.)元万币整BY])。$', '\1'), '^([^。]*[0-9])。([0-9][^。]*)$', '\1.\2'),
             '^(.*[0-9.](万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY))整$', '\1'),
             '^(.*[0-9.](万元|万|元))\((人民币|RMB|CNY)\)$', '\1'),
             '^(.*[0-9.])\((人民币|RMB|CNY|人民币元|元人民币)\)$', '\1元'),
