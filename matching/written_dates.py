@@ -65,8 +65,8 @@ def cn_date(s: str) -> str:
 REMARK_OK = re.compile("(?:已|实|按时|足额|正常)?(?:补|代扣代|代)?(?:缴|缴费|缴纳|交|发|发放|录|录入|报|申报|扣|扣缴|记|登记|到账|入账)?"
                        "|当月|本月|首次|首月")
 _IME_POINT = re.compile(r"[0-9]{4}(?:。[0-9]{1,2}){1,2}。?")
-_FULL_STOP = re.compile(r"([0-9日号月])[.。]$")
-_REMARKED = re.compile(r"(.*[0-9日号月]) *[(\[【]([^()\[\]【】]*)[)\]】]", re.S)
+_FULL_STOP = re.compile(r"([0-9日号月份])[.。]$")
+_REMARKED = re.compile(r"(.*[0-9日号月份]) *[(\[【]([^()\[\]【】]*)[)\]】]", re.S)
 _WS_ANY = re.compile(r"\s+")
 #: 2026年11期 / 2026年第11期: a numbered period; 26年11月: a 2-digit year
 _ISSUE = re.compile(r"([1-9][0-9]{3})年第?([0-9]{1,2})期")

@@ -403,18 +403,18 @@ create or replace temp macro hd_date_tidy(s0) as
     case when not regexp_matches(s0, '[。.)\]】]$|[0-9]。') then s0 else
         list_transform([regexp_replace(
             case when regexp_full_match(s0, '[0-9]{4}(。[0-9]{1,2}){1,2}。?') then replace(s0, '。', '.') else s0 end,
-            '([0-9日号月])[.。]$', '\1')], lambda tdy:
-            case when regexp_full_match(tdy, '(.*[0-9日号月]) *[(\[【]([^()\[\]【】]*)[)\]】]')
+            '([0-9日号月份])[.。]$', '\1')], lambda tdy:
+            case when regexp_full_match(tdy, '(.*[0-9日号月份]) *[(\[【]([^()\[\]【】]*)[)\]】]')
                       and regexp_full_match(hd_remove_ws(regexp_extract(tdy, '[(\[【]([^()\[\]【】]*)[)\]】]$', 1)),
                           '(已|实|按时|足额|正常)?(补|代扣代|代)?(缴|缴费|缴纳|交|发|发放|录|录入|报|申报|扣|扣缴|记|登记|到账|入账)?|当月|本月|首次|首月')
-                 then regexp_replace(regexp_extract(tdy, '^(.*[0-9日号月]) *[(\[【][^()\[\]【】]*[)\]】]$', 1), '([0-9日号月])[.。]$', '\1')
+                 then regexp_replace(regexp_extract(tdy, '^(.*[0-9日号月份]) *[(\[【][^()\[\]【】]*[)\]】]$', 1), '([0-9日号月份])[.。]$', '\1')
                  else tdy end)[1]
     end;
 
 -- a remark in brackets after a date or a month that hd_date_tidy leaves (it names a time, or what it says of the row
 -- is not known: 作废, 未缴 …), on hd_date_text's text: the end of its quarantine reason, else NULL
 create or replace temp macro hd_remark_doubt(s) as
-    case when regexp_full_match(s, '(.*[0-9日号月]) *[(\[【]([^()\[\]【】]*)[)\]】]') then
+    case when regexp_full_match(s, '(.*[0-9日号月份]) *[(\[【]([^()\[\]【】]*)[)\]】]') then
         list_transform([regexp_extract(s, '[(\[【]([^()\[\]【】]*)[)\]】]$', 1)], lambda rmk:
             '带有括号中的备注“' || rmk || '”，'
             || case when regexp_matches(rmk, '[0-9〇零○一二三四五六七八九十廿卅年月日号季期周旬时点上下前次A-Za-z]')
