@@ -139,8 +139,8 @@ create or replace temp macro hd_ymd_ok(ymd) as
 -- whitespace, width, case, dashes between the digit groups (360702-19800101-0013) and Excel artefacts (leading
 -- apostrophe, ="…", the .0 a float column writes after a legacy 15-digit ID) removed; other marks between digit
 -- groups (110101/19900101/1234, 110101.1990.0101.1234, 、 _ | …) too when what is left has an ID's shape; a check
--- character × after a digit or * is X; a label or brackets around an ID (身份证:…, ID …, （…）) are no part of it
--- (matching.idnum.clean_id)
+-- character × after a digit or * is X; a label or brackets around an ID (身份证:…, ID …, （…）) are no part of it, nor
+-- a full stop closing the cell (360102…13。) or a remark naming no one else (hd_id_unremark) (matching.idnum.clean_id)
 -- an ID with a remark in brackets after it that holds no digit and names no other person or number (36070219800101002X
 -- （户主）, 360702198001010021(本人), …(已故)): the ID; a remark naming another's (代理人, 父, 配偶 …) or another number
 -- (旧, 户号, 护照 …) or holding digits stays, the cell then holds an ID among other words (bad_id); on text without
@@ -154,7 +154,8 @@ create or replace temp macro hd_id_clean_slow(x) as
     list_transform([upper(regexp_replace(regexp_replace(
         regexp_replace(regexp_replace(hd_remove_ws(hd_fold(x)), '[\-\x{2010}-\x{2015}\x{2212}]+', '', 'g'), '^="(.*)"$', '\1'),
         '^[''‘’`]+', ''), '^([0-9]{15})\.0+$', '\1'))],
-        lambda idc: list_transform([list_transform([regexp_replace(idc, '([0-9*])\x{d7}$', '\1X')],
+        lambda idc: list_transform([list_transform([regexp_replace(
+            regexp_replace(idc, '([0-9X\x{d7})\]】])[.。]$', '\1'), '([0-9*])\x{d7}$', '\1X')],
                                                    lambda idv: hd_id_unremark(idv))[1]], lambda idu: case
             when regexp_full_match(idu, '[0-9][0-9X/\\.,_|:;\x{3001}\x{3002}\x{ff0c}\x{b7}]*[0-9X]')
                  and regexp_full_match(regexp_replace(idu, '[/\\.,_|:;\x{3001}\x{3002}\x{ff0c}\x{b7}]+', '', 'g'),
