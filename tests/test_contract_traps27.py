@@ -17,6 +17,8 @@ Decided where the contract is silent:
 - An ID with a remark in brackets after it that holds no digit (``36070219800101002X（户主）``, ``…(本人)``, ``…(已故)``)
   is the ID; a remark naming another person (代理人, 父, 配偶 …) or another number (旧, 户号, 护照 …), or holding
   digits, leaves an ID among other words: quarantined (bad_id, round 24), whose record it is being unknown.
+- One full stop closing an ID cell (``360102…13。``) or an enum word (``正常。``, ``活期.``) is no part of it; two, or
+  another mark after an ID (``、``: a second ID may have been cut off), stay as they were.
 - An amount typed with the input method's 。 for its point (``1234。50``) or closed with it (``25000元。``,
   ``25000元整。``) is that amount, in Python, SQL and the parts reader alike; an approximate amount (``约25000``,
   ``2万多``, ``25000以上``) stays unread, and the reason now says it is a rough figure and asks for the exact one.
@@ -202,6 +204,43 @@ def test_BC04_an_id_with_a_remark_naming_no_one_else_is_the_id(tmp_path, con):
     for q in quarantined:
         assert "中除身份证号外还有其他内容（或不止一个号码）" in q["reason_zh"], q
         assert ID_A not in q["reason_zh"] and ID_B not in q["reason_zh"], q  # masked
+
+
+STOPPED_IDS = {f"{ID_A}。": ID_A, f"{ID_A}.": ID_A, f"{ID_B.lower()}。": ID_B, f"{ID_C}（户主）。": ID_C,
+               "360102800101001.": "360102198001010013"}
+
+
+def test_BC09_an_id_closed_with_a_full_stop_is_the_id(tmp_path, con):
+    """BC09: an account under ``360102198001010013。`` (the cell closed with a full stop, as a sentence) was quarantined
+    as an ID among other words.  Now one full stop after the ID is no part of it, in Python and SQL; two (``13..``),
+    another mark (``13、`` — a second ID may have been cut off) or another ID after it stay no ID."""
+    from matching.idnum import normalize_id
+
+    for raw, pid in STOPPED_IDS.items():
+        status = "converted_15" if raw.startswith("360102800") else "valid"
+        assert normalize_id(raw) == (pid, status), raw
+        assert con.execute("select hd_id_norm(?), hd_id_status(?)", [raw, raw]).fetchone() == (pid, status), raw
+    for raw in (f"{ID_A}..", f"{ID_A}、", f"{ID_A}。{ID_B}"):
+        assert normalize_id(raw) == (None, "malformed") == con.execute(
+            "select hd_id_norm(?), hd_id_status(?)", [raw, raw]).fetchone(), raw
+    manifest, staged, quarantined = _bank(tmp_path, [(i, str(100 + k), "20261126") for k, i in enumerate(STOPPED_IDS)])
+    assert not quarantined and [r["id_norm"] for r in staged] == list(STOPPED_IDS.values()), quarantined
+
+
+def test_BC10_an_enum_word_closed_with_a_full_stop_is_the_word(tmp_path):
+    """BC10: 车辆状态 ``正常。`` or 账户类型 ``活期.`` (the cell closed with a full stop) was kept as delivered and rejected,
+    the vehicle or the account unweighed.  Now the word before one full stop is the word; ``正常..`` stays as delivered
+    for validation to reject."""
+    statuses = ["正常。", "注销.", "查封。", "正常.."]
+    rows = [HEADERS["vehicle"], *[[f"赣B{k:05d}", "小型汽车", "小型轿车", "张三", ID_A, "20200101", "非营运", s, "100000"]
+                                  for k, s in enumerate(statuses)]]
+    manifest, staged, quarantined = _deliver(tmp_path, "vehicle", {"v.csv": _csv(rows),
+                                                                   "v.csv.ok": str(len(statuses)).encode()})
+    assert [r["vehicle_status"] for r in staged] == ["正常", "注销", "查封", "正常.."], quarantined
+    rows = [HEADERS["bank"], *[["工商银行", "张三", ID_A, f"62220{k:05d}", t, "100", "20261126"]
+                               for k, t in enumerate(["活期。", "定期.", "理财。"])]]
+    manifest, staged, quarantined = _deliver(tmp_path / "b", "bank", {"b.csv": _csv(rows), "b.csv.ok": b"3"})
+    assert [r["account_type"] for r in staged] == ["活期", "定期", "理财"], quarantined
 
 
 # -- 5. amounts typed with the input method's 。; approximate amounts ---------------------------------------------------
