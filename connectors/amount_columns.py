@@ -32,7 +32,8 @@ _UNITS = "万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB
 _UNIT = rf"^(.*?)({_UNITS})?$"
 #: after the number as a cheque or a receipt writes it (25000元整, 1,234.00元（人民币）, 12(万元)): as
 #: matching.normalize.AMOUNT_TAILS (connectors do not import matching; test_contract_traps26 AY10 holds them equal)
-AMOUNT_TAILS = ((f"^(.*[0-9.](?:{_UNITS}))整$", "${1}"), (r"^(.*[0-9.](?:万元|万|元))\((?:人民币|RMB|CNY)\)$", "${1}"),
+AMOUNT_TAILS = (("^(.*[0-9.)元万币整BY])。$", "${1}"), ("^([^。]*[0-9])。([0-9][^。]*)$", "${1}.${2}"),
+                (f"^(.*[0-9.](?:{_UNITS}))整$", "${1}"), (r"^(.*[0-9.](?:万元|万|元))\((?:人民币|RMB|CNY)\)$", "${1}"),
                 (r"^(.*[0-9.])\((?:人民币|RMB|CNY|人民币元|元人民币)\)$", "${1}元"),
                 (r"^(.*[0-9.])\((万元人民币|万人民币|万元|万|元)\)$", "${1}${2}"))
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,2})?$"

@@ -90,6 +90,12 @@ _ID_LABEL = ("公民身份号码|公民身份证号码|公民身份证号|居民
 _WRAPPED = re.compile(f"(?:(?:{_ID_LABEL})[:#=]?)?([(\\[【<《{{]?)([0-9]{{17}}[0-9X]|[0-9]{{15}})([)\\]】>》}}]?)"
                       f"(?:[(\\[【]?(?:{_ID_LABEL})[)\\]】]?)?")
 _BRACKET_PAIRS = frozenset({"", "()", "[]", "【】", "<>", "《》", "{}"})
+#: an ID with a remark in brackets after it holding no digit (`36070219800101002X（户主）`, `…(本人)`, `…(已故)`): the ID,
+#: unless the remark names another person (代理人, 父, 配偶 …) or another number (旧, 户号, 护照 …): whose ID or which
+#: number it is is then not known, and the cell is an ID among other words (as hd_id_unremark)
+_REMARKED = re.compile(r"([0-9]{17}[0-9X]|[0-9]{15})[(\[【]([^0-9()\[\]【】]*)[)\]】]")
+_ID_STOP = re.compile("([0-9X\u00d7)\\]】])[.。]$")
+OTHER_THAN_ID = re.compile("代|监护|委托|经办|担保|联系|他人|亲属|家属|配偶|夫|妻|父|母|爸|妈|子|女|儿|孙|祖|爷|奶|外|兄|弟|姐|妹|哥|嫂|叔|伯|姑|舅|姨|媳|婿|亲|借|共|联名|旧|曾用|原|错|误|废|无效|注销|假|疑|待|户口|户号|护照|军|警|港|澳|台")
 _ID18 = re.compile(r"[0-9]{17}[0-9X]")
 _ID15 = re.compile(r"[0-9]{15}")
 _BIRTH_YEARS = range(1800, 2100)
@@ -108,8 +114,11 @@ def clean_id(raw: object) -> str:
     s = _LEADING_QUOTES.sub("", s).upper()
     if m := _FLOAT15.fullmatch(s):
         return m.group(1)
+    s = _ID_STOP.sub(r"\1", s)  # a full stop closing the cell (360102…13。, …（户主）.)
     if s[-2:-1] in _CHECK_BEFORE and s.endswith("\u00d7"):  # the check character X typed as the sign × (an IME's x)
         s = s[:-1] + "X"
+    if (m := _REMARKED.fullmatch(s)) and not OTHER_THAN_ID.search(s):  # 36070219800101002X（户主）
+        return m.group(1)
     if _GROUPED.fullmatch(s) and _ID_SHAPE.fullmatch(t := _GROUP_SEPS.sub("", s)):
         return t
     if (m := _WRAPPED.fullmatch(s)) and m.group(1) + m.group(3) in _BRACKET_PAIRS:

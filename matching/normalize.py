@@ -27,7 +27,7 @@ import math
 import re
 import unicodedata
 
-from matching.written_dates import EN_CLOCK, cn_date
+from matching.written_dates import EN_CLOCK, cn_date, tidy_date, written_month
 
 __all__ = [
     "AMOUNT_UNITS",
@@ -170,7 +170,8 @@ def _clean_date(raw: object) -> str | None:
     """A date or month cell as :func:`_clean` gives it, without the whitespace around its separators."""
     s = _clean(raw)
     s = _DATE_SEP_WS.sub(lambda m: m.group(1) or m.group(2), s) if s and _WS.search(s) else s
-    return cn_date(s) if s and "年" in s else s  # 二〇二六年十一月二十八日 (matching.written_dates)
+    s = cn_date(s) if s and "年" in s else s  # 二〇二六年十一月二十八日 (matching.written_dates)
+    return tidy_date(s) if s else s  # 2026。11。28, 2026.11.28., 2026-11(补缴)
 
 
 @functools.lru_cache(maxsize=1)
@@ -303,6 +304,8 @@ def parse_month(raw: object) -> dt.date | None:
         return _make_date(m.group(1), m.group(2), "1")
     if _MONTH_UNPADDED.fullmatch(s):
         return None
+    if (written := written_month(s))[0]:  # 2026年11期, 26年11月
+        return written[1]
     if ends := period_ends(s):
         start, end = ends
         return start if start is not None and start == end else None
@@ -378,7 +381,8 @@ _BRACKETED = re.compile(f"^\\(([0-9.,]+({_UNITS})?)\\)({_UNITS})?$")
 _TRAILING_MINUS = re.compile(f"^([0-9][0-9.,]*)-({_UNITS})?$")
 #: after the number as a cheque or a receipt writes it (as hd_amount_tail): a closing 整 after the unit (25000元整), the
 #: currency or the unit in brackets (1,234.00元（人民币）, 25000(人民币) — the unit 元, as a trailing 人民币 —, 12(万元))
-AMOUNT_TAILS = ((f"^(.*[0-9.](?:{_UNITS}))整$", r"\1"), (r"^(.*[0-9.](?:万元|万|元))\((?:人民币|RMB|CNY)\)$", r"\1"),
+AMOUNT_TAILS = (("^(.*[0-9.)元万币整BY])。$", r"\1"), ("^([^。]*[0-9])。([0-9][^。]*)$", r"\1.\2"),  # BC06: 。
+                (f"^(.*[0-9.](?:{_UNITS}))整$", r"\1"), (r"^(.*[0-9.](?:万元|万|元))\((?:人民币|RMB|CNY)\)$", r"\1"),
                 (r"^(.*[0-9.])\((?:人民币|RMB|CNY|人民币元|元人民币)\)$", r"\1元"),
                 (r"^(.*[0-9.])\((万元人民币|万人民币|万元|万|元)\)$", r"\1\2"))
 _AMOUNT_TAILS = tuple((re.compile(a), b) for a, b in AMOUNT_TAILS)
@@ -388,7 +392,7 @@ def amount_text(raw: object) -> str:
     """An amount cell as the number and its unit (as hd_amount_text): whitespace removed, width folded, upper-case,
     the traditional 萬 and 幣 read, a currency mark before it dropped, an accountant's negative as a minus sign."""
     s = _WS.sub("", fold_width(str(raw))).replace("萬", "万").replace("幣", "币").upper()
-    if s.endswith(("整", ")")):  # 25000元整, 1,234.00元（人民币）
+    if s.endswith(("整", ")")) or "。" in s:  # 25000元整, 1,234.00元（人民币）, 1234。50, 25000元。
         for tail, to in _AMOUNT_TAILS:
             s = tail.sub(to, s, count=1)
     s = _CURRENCY_MARK.sub(r"\1", s, count=1)

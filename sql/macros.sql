@@ -139,13 +139,24 @@ create or replace temp macro hd_ymd_ok(ymd) as
 -- whitespace, width, case, dashes between the digit groups (360702-19800101-0013) and Excel artefacts (leading
 -- apostrophe, ="…", the .0 a float column writes after a legacy 15-digit ID) removed; other marks between digit
 -- groups (110101/19900101/1234, 110101.1990.0101.1234, 、 _ | …) too when what is left has an ID's shape; a check
--- character × after a digit or * is X; a label or brackets around an ID (身份证:…, ID …, （…）) are no part of it
--- (matching.idnum.clean_id)
+-- character × after a digit or * is X; a label or brackets around an ID (身份证:…, ID …, （…）) are no part of it, nor
+-- a full stop closing the cell (360102…13。) or a remark naming no one else (hd_id_unremark) (matching.idnum.clean_id)
+-- an ID with a remark in brackets after it that holds no digit and names no other person or number (36070219800101002X
+-- （户主）, 360702198001010021(本人), …(已故)): the ID; a remark naming another's (代理人, 父, 配偶 …) or another number
+-- (旧, 户号, 护照 …) or holding digits stays, the cell then holds an ID among other words (bad_id); on text without
+-- whitespace, upper-case (as matching.idnum.OTHER_THAN_ID)
+create or replace temp macro hd_id_unremark(v) as
+    case when regexp_full_match(v, '([0-9]{17}[0-9X]|[0-9]{15})[(\[【]([^0-9()\[\]【】]*)[)\]】]')
+              and not regexp_matches(v, '代|监护|委托|经办|担保|联系|他人|亲属|家属|配偶|夫|妻|父|母|爸|妈|子|女|儿|孙|祖|爷|奶|外|兄|弟|姐|妹|哥|嫂|叔|伯|姑|舅|姨|媳|婿|亲|借|共|联名|旧|曾用|原|错|误|废|无效|注销|假|疑|待|户口|户号|护照|军|警|港|澳|台')
+         then regexp_extract(v, '^([0-9]{17}[0-9X]|[0-9]{15})', 1) else v end;
+
 create or replace temp macro hd_id_clean_slow(x) as
     list_transform([upper(regexp_replace(regexp_replace(
         regexp_replace(regexp_replace(hd_remove_ws(hd_fold(x)), '[\-\x{2010}-\x{2015}\x{2212}]+', '', 'g'), '^="(.*)"$', '\1'),
         '^[''‘’`]+', ''), '^([0-9]{15})\.0+$', '\1'))],
-        lambda idc: list_transform([regexp_replace(idc, '([0-9*])\x{d7}$', '\1X')], lambda idu: case
+        lambda idc: list_transform([list_transform([regexp_replace(
+            regexp_replace(idc, '([0-9X\x{d7})\]】])[.。]$', '\1'), '([0-9*])\x{d7}$', '\1X')],
+                                                   lambda idv: hd_id_unremark(idv))[1]], lambda idu: case
             when regexp_full_match(idu, '[0-9][0-9X/\\.,_|:;\x{3001}\x{3002}\x{ff0c}\x{b7}]*[0-9X]')
                  and regexp_full_match(regexp_replace(idu, '[/\\.,_|:;\x{3001}\x{3002}\x{ff0c}\x{b7}]+', '', 'g'),
                                        '[0-9]{17}[0-9X]|[0-9]{15}')
@@ -385,6 +396,43 @@ create or replace temp macro hd_weekday_doubt(s0) as
                 || '请部门核对后按年月日（如2026-11-28）填写、不带星期，重新交付' end)[1])[1] end)[1]
     end)[1];
 
+-- a date or a month as a clerk closes or annotates it (as matching.written_dates.tidy_date): the input method's 。 typed
+-- for the point between its digits (2026。11。28), a full stop after it (2026.11.28., 2026年11月28日。), and a remark in
+-- brackets after it that says nothing of another time nor of the row's worth (2026年11月（补缴）, 2026-11(补)): the
+-- remarks of matching.written_dates.REMARK_OK; any other remark stays and the value is no date (hd_remark_doubt)
+create or replace temp macro hd_date_tidy(s0) as
+    case when not regexp_matches(s0, '[。.)\]】]$|[0-9]。') then s0 else
+        list_transform([regexp_replace(
+            case when regexp_full_match(s0, '[0-9]{4}(。[0-9]{1,2}){1,2}。?') then replace(s0, '。', '.') else s0 end,
+            '([0-9日号月份])[.。]$', '\1')], lambda tdy:
+            case when regexp_full_match(tdy, '(.*[0-9日号月份]) *[(\[【]([^()\[\]【】]*)[)\]】]')
+                      and regexp_full_match(hd_remove_ws(regexp_extract(tdy, '[(\[【]([^()\[\]【】]*)[)\]】]$', 1)),
+                          '(已|实|按时|足额|正常)?(补|代扣代|代)?(缴|缴费|缴纳|交|发|发放|录|录入|报|申报|扣|扣缴|记|登记|到账|入账)?|当月|本月|首次|首月')
+                 then regexp_replace(regexp_extract(tdy, '^(.*[0-9日号月份]) *[(\[【][^()\[\]【】]*[)\]】]$', 1), '([0-9日号月份])[.。]$', '\1')
+                 else tdy end)[1]
+    end;
+
+-- a remark in brackets after a date or a month that hd_date_tidy leaves (it names a time, or what it says of the row
+-- is not known: 作废, 未缴 …), on hd_date_text's text: the end of its quarantine reason, else NULL
+create or replace temp macro hd_remark_doubt(s) as
+    case when regexp_full_match(s, '(.*[0-9日号月份]) *[(\[【]([^()\[\]【】]*)[)\]】]') then
+        list_transform([regexp_extract(s, '[(\[【]([^()\[\]【】]*)[)\]】]$', 1)], lambda rmk:
+            '带有括号中的备注“' || rmk || '”，'
+            || case when regexp_matches(rmk, '[0-9〇零○一二三四五六七八九十廿卅年月日号季期周旬时点上下前次A-Za-z]')
+                    then '备注写有另一个时间，无法确定该行属于哪个时间'
+                    else '无法确定备注是否改变该行的含义（如作废、冲正、未缴）' end
+            || '，该行未计入；请部门在该列只填写年月日或年月（如2026-11-28、2026-11），备注另列后重新交付')[1]
+    end;
+
+-- a month written as period 1-4 of a year (2026年3期): the 3rd quarter where a department files quarterly, March
+-- where monthly; the end of its quarantine reason, else NULL (hd_month_clean reads periods 5-12)
+create or replace temp macro hd_issue_doubt(s) as
+    case when regexp_full_match(s, '[1-9][0-9]{3}年第?0?[1-4]期') then
+        list_transform([cast(regexp_extract(s, '年第?0?([1-4])期', 1) as varchar)], lambda n:
+            '是第' || n || '期：按季申报时是第' || n || '季度，按月申报时是' || n || '月，无法确定是哪个月份，该行未计入；'
+            || '请部门按年月（如2026-0' || n || '）填写后重新交付')[1]
+    end;
+
 -- folded and stripped, without the whitespace around a date's or a month's separators (2026 - 11 - 28, 2026年 11月 28日;
 -- the space between a date and its time stays), as matching.normalize._clean_date
 create or replace temp macro hd_date_text(x) as
@@ -394,8 +442,8 @@ create or replace temp macro hd_date_text(x) as
              else dt0 end], lambda dt1:
             -- a date in Chinese numerals (二〇二六年十一月二十八日) or with a time after its 日: hd_cn_date reads it; the text
             -- is bound once by the lambdas (a macro's argument is copied into each of its uses: planning cost)
-            case when contains(dt1, '年') and regexp_matches(dt1, '[〇零○一二三四五六七八九十廿卅时点]') then hd_cn_date(dt1)
-                 else dt1 end)[1])[1];
+            list_transform([case when contains(dt1, '年') and regexp_matches(dt1, '[〇零○一二三四五六七八九十廿卅时点]')
+                                 then hd_cn_date(dt1) else dt1 end], lambda dt2: hd_date_tidy(dt2))[1])[1])[1];
 
 create or replace temp macro hd_date(x) as
     case
@@ -464,6 +512,14 @@ create or replace temp macro hd_month_clean(s) as
         when regexp_full_match(s, '[1-9][0-9]{5}(\.0+|月份?)?') then hd_month_6(substr(s, 1, 6))  -- 202611.0, 202611月 as well
         when regexp_full_match(s, '[1-9][0-9]{3}[-/.年][0-9]{1,2}(月份?)?') then  -- 2026年1月份 too
             hd_ymd(substr(s, 1, 4), regexp_extract(s, '^[0-9]{4}[-/.年]([0-9]{1,2})', 1), '1')
+        -- 2026年11期 (第11期): a numbered period over 4 is a month (a quarterly or half-yearly cycle has no period 5); 1-4
+        -- may be a quarter (hd_issue_doubt); 26年11月: a 2-digit year 00-49 is 20xx in a month column (a pay or
+        -- contribution month of 1900-1949 is none); as matching.written_dates.written_month
+        when regexp_full_match(s, '[1-9][0-9]{3}年第?[0-9]{1,2}期') then
+            list_transform([cast(regexp_extract(s, '年第?([0-9]+)期', 1) as integer)], lambda iss:
+                case when iss between 5 and 12 then make_date(cast(left(s, 4) as integer), iss, 1) end)[1]
+        when regexp_full_match(s, '[0-4][0-9]年[0-9]{1,2}月份?') then
+            hd_ymd('20' || left(s, 2), regexp_extract(s, '年([0-9]+)月', 1), '1')
         -- 20261: a year and an unpadded month (YEAR()&MONTH()), or 2026-1x cut short; as an Excel serial 1955-06: none of
         -- them for certain (as matching.normalize._MONTH_UNPADDED)
         when regexp_full_match(s, '(19|20)[0-9]{2}[1-9](\.[0-9]+)?') then null
@@ -502,9 +558,12 @@ create or replace temp macro hd_month(x) as
 -- an amount's text as a cheque or a receipt writes it after its number: a closing 整 after the unit (25000元整), the
 -- currency or the unit in brackets (1,234.00元（人民币）, 25000(人民币), 12(万元)): the number and its unit (a bracketed
 -- currency after a bare number is the unit 元, as a trailing 人民币 is); as matching.normalize.amount_text
+-- (the first two patterns of its AMOUNT_TAILS: 。 typed by an input method for the point or closing the cell)
 create or replace temp macro hd_amount_tail(t) as
-    case when regexp_matches(t, '[整)]$') then
-        regexp_replace(regexp_replace(regexp_replace(regexp_replace(t,
+    case when regexp_matches(t, '[整)]$|。') then
+        regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+            -- the input method's 。 for the point (1234。50) or closing the cell (25000元。, 25000元整。): BC06
+            regexp_replace(regexp_replace(t, '^(.*[0-9.)元万币整BY])。$', '\1'), '^([^。]*[0-9])。([0-9][^。]*)$', '\1.\2'),
             '^(.*[0-9.](万元人民币|万人民币|万元|万|元人民币|元|人民币|RMB|CNY))整$', '\1'),
             '^(.*[0-9.](万元|万|元))\((人民币|RMB|CNY)\)$', '\1'),
             '^(.*[0-9.])\((人民币|RMB|CNY|人民币元|元人民币)\)$', '\1元'),

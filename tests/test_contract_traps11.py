@@ -357,11 +357,14 @@ def test_a_marker_counting_the_footer_too_leaves_the_file_incomplete_saying_why(
 @pytest.mark.parametrize(("kind", "text", "want"), [
     ("month", "2026年1月份", "2026-01-01"), ("month", "2026年11月份", "2026-11-01"), ("month", "２０２６年３月份", "2026-03-01"),
     ("month", "2026-3份", None), ("date", "2026年11月20号", "2026-11-20"), ("date", "2026年1月5号", "2026-01-05"),
-    ("month", "2026年11月20号", "2026-11-01"), ("date", "26-11-20", None), ("month", "26年3月", None),
+    ("month", "2026年11月20号", "2026-11-01"), ("date", "26-11-20", None),
+    # a month column's 2-digit year 00-49 is 20xx: a tax or contribution month (sources.md: 所属期, 月份) of 1900-1949
+    # predates both departments, so the century is known there (test_contract_traps27 BC02); 50-99 and dates stay unread
+    ("month", "26年3月", "2026-03-01"), ("month", "95年3月", None), ("date", "26年3月5日", None),
 ])
 def test_months_and_days_as_people_write_them_read_alike_in_sql_and_python(kind, text, want):
     """所属期 2026年1月份 and 2026年11月20号 (the spoken 号 for 日) were unreadable: a tax file written so was
-    quarantined whole.  Two-digit years stay unreadable (which century is not known)."""
+    quarantined whole.  Two-digit years stay unreadable (which century is not known) but in a month column's 00-49."""
     import datetime as dt
 
     import duckdb

@@ -75,7 +75,8 @@ def enum_sql(spec: ColumnSpec, col: str) -> str:
     """The staged value of enum column ``col``: the contract's word (hd_enum), or the value a synonym of the map
     stands for (``儿媳`` → ``其他``), or the word before a remark in brackets (``正常（在用）``, ``正常(已年检)``: 正常)
     where the remark is a word of the same value or names no other value of the column (``正常（查封）`` says two
-    things: test_contract_traps26 AY05); any other word as delivered, for validation to reject."""
+    things: test_contract_traps26 AY05), or the word before a full stop closing the cell (``正常。``); any other word
+    as delivered, for validation to reject."""
     allowed = f"[{', '.join(_lit(v) for v in spec.values)}]::varchar[]"
     # a synonym is looked up as hd_remove_ws(hd_fold(…)) reads the cell: 存续（在营、开业、在册） as 存续(在营、开业、在册)
     keys = [(re.sub(f"[{WS_CLASS}]+", "", fold_width(k)), v) for k, v in spec.synonyms]
@@ -92,8 +93,11 @@ def enum_sql(spec: ColumnSpec, col: str) -> str:
               f"case when m[1] is not null and (m[2] = m[1] or m[2] is null and len(list_filter({pairs}, "
               f"lambda p: p.v <> m[1] and contains(g.r, p.w))) = 0) then m[1] end)[1])[1]")
     synonym = f"case hd_remove_ws(hd_fold(v)) {cases} end, " if cases else ""
+    # a full stop closing the cell (正常。, 活期.): the word before it (test_contract_traps27 BC10)
+    stop = f"list_transform([regexp_replace(hd_remove_ws(hd_fold(v)), '[.。]$', '')], lambda st: {word('st')})[1]"
     return (f"case when list_contains({allowed}, {col}) then {col} else list_transform([hd_enum({col}, {allowed})], "
             f"lambda v: case when v is null or list_contains({allowed}, v) then v "
+            f"when regexp_matches(v, '[.。]$') then coalesce({stop}, v) "
             f"when regexp_matches(v, '[)\\]】）]$') then coalesce({synonym}{remark}, v) "
             f"else coalesce({synonym}v) end)[1] end")
 

@@ -35,6 +35,8 @@ _SERIAL_YEARLIKE = r"(19|20)[0-9]{3}(\.[0-9]+)?"
 #: a foreign currency's sign, code or name in an amount cell (upper-cased): its amount is no yuan
 #: an amount written in Chinese numerals (贰万伍仟元整 as a cheque's 大写, 二万五千元): no digits to read
 HANZI_AMOUNT = r"^[^0-9]*[零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟一二三四五六七八九十百千两]+[万萬亿億]?[元圆圓万萬]"
+#: an approximate amount (约25000, 25000左右, 2万多, 25000余元, 25000以上): a bound or a guess, no amount to weigh
+ROUGH_AMOUNT = r"^(约|大约|大概|约计|近|将近|估计|预计|估)|左右|上下$|[0-9万千百](余|多)([万千百元]|$)|以上|以下|不到|不足|开外"
 FOREIGN_AMOUNT = r"\$|US\$|USD|HKD|EUR|JPY|GBP|美元|美金|港元|港币|港幣|澳门元|澳元|欧元|日元|英镑|€|£"
 
 
@@ -118,6 +120,9 @@ def value_reason(spec: ColumnSpec, col: str, kind: str) -> str:
     if spec.type == "amount":  # $1,234, USD 1234, 1234美元: no yuan (test_contract_traps25 TT03)
         return (f"case when regexp_matches(upper(hd_fold({col})), '{FOREIGN_AMOUNT}') then '\"{header}\"值\"' || {col} || "
                 f"'\"是外币金额，不能当作人民币元计入，该行未计入；请部门折算为人民币元后重新交付' "
+                # 约25000, 2万多 (test_contract_traps27 BC07)
+                f"when regexp_matches(hd_remove_ws({col}), '{ROUGH_AMOUNT}') then '\"{header}\"值\"' || {col} || "
+                f"'\"是约数，不是确切的金额，该行未计入；请部门填写确切金额（如25000.00）后重新交付' "
                 # 贰万伍仟元整 (test_contract_traps26 AY08)
                 f"when regexp_matches(hd_remove_ws({col}), '{HANZI_AMOUNT}') then '\"{header}\"值\"' || {col} || "
                 f"'\"是用汉字写的金额，没有可读的数字，该行未计入；请部门改用阿拉伯数字（如25000.00）填写后重新交付' "
@@ -125,9 +130,11 @@ def value_reason(spec: ColumnSpec, col: str, kind: str) -> str:
     if spec.type not in ("date", "month"):
         return reason
     # 03/04/2026: March 4 or April 3 (test_contract_traps25 TT05)
-    # … or a weekday that is not the date's (test_contract_traps26 AY04)
+    # … or a weekday that is not the date's (test_contract_traps26 AY04), a remark in brackets not known to be harmless
+    # or a period 1-4 of a year, a quarter or a month (test_contract_traps27 BC01, BC02)
     reason = (f"coalesce('\"{header}\"值\"' || {col} || '\"' || list_transform([hd_date_text({col})], lambda dtx: "
-              f"coalesce(hd_day_month_doubt(dtx), hd_weekday_doubt(dtx)))[1], {reason})")
+              f"coalesce(hd_day_month_doubt(dtx), hd_weekday_doubt(dtx), hd_remark_doubt(dtx), hd_issue_doubt(dtx)))[1], "
+              f"{reason})")
     if spec.type != "month":
         return reason
     return (f"case when hd_month_span({col}) then '\"{header}\"值\"' || {col} || '\"是跨越多个月的期间，不是一个月份"
