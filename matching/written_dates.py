@@ -92,6 +92,7 @@ def written_month(s: str) -> tuple[bool, dt.date | None]:
     if m := _ISSUE.fullmatch(s):
         n = int(m.group(2))
         return True, dt.date(int(m.group(1)), n, 1) if 5 <= n <= 12 else None
-    if (m := _SHORT_YEAR.fullmatch(s)) and 1 <= int(m.group(2)) <= 12:
-        return True, dt.date(2000 + int(m.group(1)), int(m.group(2)), 1)
-    return (True, None) if _SHORT_YEAR.fullmatch(s) else (False, None)
+    if m := _SHORT_YEAR.fullmatch(s):
+        month = int(m.group(2))
+        return True, dt.date(2000 + int(m.group(1)), month, 1) if 1 <= month <= 12 else None
+    return False, None

@@ -220,22 +220,22 @@ def build_endings() -> World:
         w.rows["public_security"][-1]["变动日期"] = change
         return b
 
+    def cremated(member: dict, died: str, burned: str) -> None:
+        w.add("civil_affairs", 姓名=member["name"], 身份证号=member["id"], 死亡日期=died, 火化日期=burned,
+              殡仪馆="赣州市殡仪馆")
+
     # cremated before the request date, registered 死亡 after it
     b = ended("BBD1", "郑", "死亡", "2026-11-25")
-    w.add("civil_affairs", 姓名=b["name"], 身份证号=b["id"], 死亡日期="2026-11-08", 火化日期="2026-11-10",
-          殡仪馆="赣州市殡仪馆")
+    cremated(b, "2026-11-08", "2026-11-10")
     # registered 死亡 before the request date, cremated after it
     b = ended("BBD2", "钟", "死亡", "2026-11-10")
-    w.add("civil_affairs", 姓名=b["name"], 身份证号=b["id"], 死亡日期="2026-11-23", 火化日期="2026-11-25",
-          殡仪馆="赣州市殡仪馆")
+    cremated(b, "2026-11-23", "2026-11-25")
     # registered 正常 (alive), cremated after the request date
     b = ended("BBD3", "邱", "正常", "")
-    w.add("civil_affairs", 姓名=b["name"], 身份证号=b["id"], 死亡日期="2026-11-22", 火化日期="2026-11-24",
-          殡仪馆="赣州市殡仪馆")
+    cremated(b, "2026-11-22", "2026-11-24")
     # registered 正常 (alive), cremated before the request date
     b = ended("BBD4", "骆", "正常", "")
-    w.add("civil_affairs", 姓名=b["name"], 身份证号=b["id"], 死亡日期="2026-11-02", 火化日期="2026-11-05",
-          殡仪馆="赣州市殡仪馆")
+    cremated(b, "2026-11-02", "2026-11-05")
     # moved out after the request date
     ended("BBD5", "高", "迁出", "2026-11-25")
     # registered 死亡 after the request date, no cremation record

@@ -129,7 +129,7 @@ def check_inbox(inbox: Path, business_date: str) -> None:
         from connectors.litter import near_date_folder
 
         # the dates whose request list is complete; never this date, whose folder may be there but hold none
-        dates = [d for d in delivery_dates(inbox) if d != business_date
+        dates = [d for d in delivery_dates(inbox)[-60:] if d != business_date  # the recent ones: a few to point to
                  and delivery_complete(inbox / "requests" / d)]
         known = (f"收件箱中委托名单交付完整的日期：{'、'.join(dates[-5:])}" if dates
                  else "收件箱中没有其他日期的完整委托名单交付")
