@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,27 +31,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hedui.errors import ConfigError
-from hedui.steps.validate.quarantine import _chunks, _quarantine_lines, _write_passed, _write_quarantine
-from hedui.steps.validate.reasons import (
-    NUMBER_FREE_KINDS,
-    PERSONAL_KINDS,
-    ExpectationOutcome,
-    _delivery_reasons,
-    _reject_reasons,
-    _threshold_reasons,
-    _warnings,
-    docs_value,
-    mask_value,
-)
+from hedui.steps.validate.quarantine import _chunks
+from hedui.steps.validate.reasons import ExpectationOutcome, mask_value
 from hedui.steps.validate.suites import (
     Suite,
     expectation_columns,
-    gx_context,
     load_suite,
     maps_dir,
     suites_dir,
 )
-from hedui.steps.validate.verdict import FileCounts, file_counts, totals
 
 __all__ = ["ValidationResult", "ExpectationOutcome", "validate_source", "load_suite", "maps_dir", "suites_dir",
            "mask_value", "expectation_columns", "read_columns"]
@@ -305,107 +292,15 @@ def validate_source(
     Raises ConfigError when the suite is missing or broken, names a column the
     staged file lacks, or an expectation cannot run on the staged types.
     """
-    from great_expectations.core.run_identifier import RunIdentifier
+    from hedui.steps.validate.stream import StreamValidation
 
-    from hedui.steps.validate.datadocs import ResultMerger, build_data_docs
-
-    started = time.perf_counter()
-    day = _parse_run_date(run_date)
-    suite = load_suite(source, suites)
-    schema = pq.read_schema(staged_parquet)
-    # few-valued text columns arrive as dictionaries, so pandas gets Categoricals: GX's isin,
-    # null checks and frame filters then work on small integer codes
-    categorical = [n for n in schema.names if pa.types.is_string(schema.field(n).type)
-                   and (suite.kinds.get(n) in CATEGORICAL_KINDS or n in CATEGORICAL_COLUMNS)]
-    parquet = pq.ParquetFile(staged_parquet, read_dictionary=categorical)
-    gx_columns = _gx_columns(suite, schema)
-    context = gx_context()
-    # ValidationDefinition.run serializes each chunk's whole result (every failing row) into the
-    # context's in-memory results store; results are merged and saved here, so GX's copy is dropped.
-    context.validation_results_store.store_validation_results = lambda **_: True
-    definitions = _Definitions(context, suite, expected_rows, gx_columns)
-    expectations = definitions.expectations
-    shown = {c: k for c, k in suite.kinds.items() if k in PERSONAL_KINDS | NUMBER_FREE_KINDS}
-    merger = ResultMerger(suite.name, expectations, definitions.index, shown, docs_value)
-    run_id = RunIdentifier(run_name=day.isoformat(), run_time=dt.datetime.combine(day, dt.time(), dt.UTC))
-    params = {"run_date": pd.Timestamp(day), "expected_rows": expected_rows}
-    if any(e.get("kwargs", {}).get("regex") == {"$PARAMETER": "policy_region_regex"} for e in expectations):
-        from hedui.steps.policy import region_regex  # the request list: a region some policy covers
-
-        params["policy_region_regex"] = region_regex(day.year)
-
-    lines: list[dict] = []
-    bad_rows: list[np.ndarray] = []
-    # a rule that found unexpected rows in a chunk is likely to find some in the next ones: it runs
-    # there alone, for its full result, at once (not counted first and then run again)
-    failed: set[int] = set()
-    offset = 0
-    passed_out, quarantine_out = Path(passed_out), Path(quarantine_out)
-    # only what GX checks and what a quarantine line shows is read; the passed rows are the
-    # staged file less the quarantined ones, written once at the end (no rewrite when none)
-    read_columns = [n for n in schema.names if n in set(gx_columns) | _line_columns(suite, schema)]
-    for table in _chunks(parquet, chunk_rows, read_columns):
-        frame = _gx_frame(table, gx_columns)
-        bad = np.zeros(table.num_rows, dtype=bool)
-        counted = [_run(suite, vd, COUNTS, _columns(frame, columns), params, run_id)
-                   for columns, vd in definitions.passes(table.num_rows, skip=failed)]
-        again = sorted(failed.union(definitions.index[r.expectation_config.id]
-                                    for c in counted for r in c.results if _found_rows(r)))
-        if RUN_FAILED_ALONE:
-            failed.update(again)
-        for c in counted:
-            list(merger.add(c, skip=again))
-        for i in again:
-            vd, result_format, columns = definitions.alone(i, table.num_rows)
-            for index, exp_result in merger.add(_run(suite, vd, result_format, _columns(frame, columns), params,
-                                                     run_id)):
-                exp = expectations[index]
-                failing = [row["record_id"] for row in exp_result.result.get("unexpected_index_list") or []]
-                if exp["meta"]["on_fail"] != "quarantine" or not failing:
-                    continue
-                positions = np.flatnonzero(frame["record_id"].isin(failing).to_numpy())
-                bad[positions] = True
-                lines.extend(_quarantine_lines(suite, exp, exp_result, table, positions, offset, index))
-        merger.chunks += 1
-        if bad.any():
-            bad_rows.append(np.flatnonzero(bad) + offset)
-        offset += table.num_rows
-    bad_positions = np.concatenate(bad_rows) if bad_rows else np.zeros(0, dtype=np.int64)
-    (write_passed or _write_passed)(Path(staged_parquet), bad_positions, passed_out)
-
-    rows_in, rows_quarantined = offset, len(bad_positions)
-    rows_passed = rows_in - rows_quarantined
-    _write_quarantine(lines, schema, source, run_date, quarantine_out)
-    outcomes = [ExpectationOutcome(**o) for o in merger.outcomes()]
-    reasons = _reject_reasons(expectations, outcomes, suite.thresholds.get("min_bad_rows", 1))
-    files: list[FileCounts] = []
-    if manifest is None:
-        reasons += _threshold_reasons(suite, rows_in, rows_quarantined)
-        counts = {"delivered": rows_in, "duplicates": 0, "quarantined": rows_quarantined, "staged": rows_passed}
-    else:
-        files = file_counts(manifest, [stage_quarantine, quarantine_out])
-        counts = totals(files)
-        reasons = _delivery_reasons(expectations, outcomes, files, counts, suite.thresholds)
-    status = "failed" if reasons else "passed"
-    warnings = _warnings(expectations, outcomes)
-    gx_path = None
-    if docs_dir is not None:
-        gx_path = merger.save(Path(docs_dir), {
-            "source": source, "title_zh": suite.data.get("meta", {}).get("hedui", {}).get("title_zh"),
-            "status": status, "reasons_zh": reasons, "warnings_zh": warnings, "rows_in": rows_in,
-            "rows_passed": rows_passed, "rows_quarantined": rows_quarantined,
-            "counts": counts, "files": [f.to_dict() for f in files],
-        })
-        build_data_docs(Path(docs_dir), suites, only=[suite.name])
-    seconds = round(time.perf_counter() - started, 3)
-    log.info("validated %s: %d rows, %d quarantined, %s, %.1fs", source, rows_in, rows_quarantined, status, seconds)
-    return ValidationResult(
-        source=source, run_date=run_date, status=status, reasons_zh=reasons, rows_in=rows_in,
-        rows_passed=rows_passed, rows_quarantined=rows_quarantined, quarantine_lines=len(lines),
-        chunks=merger.chunks, seconds=seconds, passed_out=str(passed_out), quarantine_out=str(quarantine_out),
-        gx_result_path=str(gx_path) if gx_path else None, expectations=outcomes,
-        counts=counts, files=[f.to_dict() for f in files], warnings_zh=warnings,
-    )
+    stream = StreamValidation(source, staged_parquet, run_date, passed_out, quarantine_out, chunk_rows, suites=suites)
+    stream.start(pq.read_schema(staged_parquet))
+    parquet = pq.ParquetFile(staged_parquet, read_dictionary=stream.categorical)
+    for table in _chunks(parquet, chunk_rows, stream.read_columns):
+        stream.chunk(table)
+    return stream.finish(docs_dir, expected_rows=expected_rows, write_passed=write_passed, manifest=manifest,
+                         stage_quarantine=stage_quarantine)
 
 
 def _parse_run_date(run_date: str) -> dt.date:
