@@ -63,7 +63,7 @@ def main(argv: list[str]) -> int:
             plain = ctx.path("staged_pre", source)
             stream = None
             if step == "sources":
-                from hedui.steps.validate.stream import StreamValidation
+                from hedui.steps.validate.stream import StreamValidation, stage_writer
 
                 plain.unlink(missing_ok=True)
                 stream = StreamValidation(source, plain, ctx.run_date, ctx.path("staged", source),
@@ -71,7 +71,7 @@ def main(argv: list[str]) -> int:
             stage_source(ctx.path("raw", source), load_map(source), ctx.run_date, plain,
                          ctx.path("quarantine_stage", source), manifest=manifest,
                          protect=staging_protector(source, plain, read_columns(source)),
-                         plain=stream.writer if stream else None)
+                         plain=stage_writer(stream) if stream else None)
             if stream is not None:
                 p.validate_source(ctx, source, stream=stream)
         elif step == "validate":

@@ -74,6 +74,7 @@ def ingest_source(ctx: RunContext, source: str, *, stream=None) -> dict:
     from hedui.privacy.protect import staging_protector
     from hedui.steps.ingest import stage_source
     from hedui.steps.validate.check import read_columns
+    from hedui.steps.validate.stream import stage_writer
     from hedui.workdir import private_umask
 
     private_umask()
@@ -95,7 +96,7 @@ def ingest_source(ctx: RunContext, source: str, *, stream=None) -> dict:
     plain.unlink(missing_ok=True)  # an earlier run's: never read with this run's protected twin
     counts = stage_source(raw, smap, ctx.run_date, plain, ctx.path("quarantine_stage", source), manifest=manifest,
                           protect=staging_protector(source, plain, read_columns(source)),
-                          plain=stream.writer if stream is not None else None)
+                          plain=stage_writer(stream) if stream is not None else None)
     out = {"source": source, "manifest": _as_dict(manifest), "staging": _as_dict(counts),
            "started_at": started_at.isoformat(), "seconds": round(time.perf_counter() - started, 3)}
     _write_json(ctx.path("manifests", source, "json"), out)

@@ -436,7 +436,7 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
     ``protect`` (a :class:`hedui.privacy.protect.StreamProtector`) also writes the staged
     rows protected to ``protect.out`` in the same pass, and ``staged_out`` then keeps only
     the columns ``protect.plain_columns`` names (those validation reads); ``plain(staged_out, schema)``
-    (default :class:`StagedWriter`) makes its writer (GX fed by the staging pass: ``StreamValidation.writer``)."""
+    (default :class:`StagedWriter`) makes its writer (GX fed by the staging pass: ``validate.stream.stage_writer``)."""
     started = time.perf_counter()
     raw_parquet, staged_out, quarantine_out = Path(raw_parquet), Path(staged_out), Path(quarantine_out)
     own = con is None
