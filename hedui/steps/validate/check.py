@@ -279,7 +279,7 @@ def validate_source(
     passed_out: Path,
     quarantine_out: Path,
     docs_dir: Path | None = None,
-    chunk_rows: int = 1_000_000,
+    chunk_rows: int | None = None,
     *,
     expected_rows: int | None = None,
     suites: Path | None = None,
@@ -312,7 +312,7 @@ def validate_source(
     stream = StreamValidation(source, staged_parquet, run_date, passed_out, quarantine_out, chunk_rows, suites=suites)
     stream.start(pq.read_schema(staged_parquet))
     parquet = pq.ParquetFile(staged_parquet, read_dictionary=stream.categorical)
-    for table in _chunks(parquet, chunk_rows, stream.read_columns):
+    for table in _chunks(parquet, stream.chunk_rows, stream.read_columns):
         stream.chunk(table)
     return stream.finish(docs_dir, expected_rows=expected_rows, write_passed=write_passed, manifest=manifest,
                          stage_quarantine=stage_quarantine)
@@ -330,10 +330,10 @@ class StreamValidation:
     staging.  `start(schema)` (the staged file's schema as read) comes first; `stream.stage_writer` calls it."""
 
     def __init__(self, source: str, staged_parquet: Path, run_date: str, passed_out: Path, quarantine_out: Path,
-                 chunk_rows: int = CHUNK_ROWS, *, suites: Path | None = None) -> None:
+                 chunk_rows: int | None = None, *, suites: Path | None = None) -> None:
         self.source, self.staged_parquet, self.run_date = source, Path(staged_parquet), run_date
         self.passed_out, self.quarantine_out = Path(passed_out), Path(quarantine_out)
-        self.chunk_rows, self.suites = chunk_rows, suites
+        self.chunk_rows, self.suites = chunk_rows or CHUNK_ROWS, suites  # CHUNK_ROWS: 1 M rows
         self.seconds = 0.0  # GX's own time (chunk and finish), not staging's between the chunks
         self.day = _parse_run_date(run_date)
         self.suite = load_suite(source, suites)
