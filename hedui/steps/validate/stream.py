@@ -77,9 +77,10 @@ class _Chunker:
         size = self.stream.chunk_rows
         while self.pending_rows >= size:
             gathered = pa.concat_tables(self.pending)
-            self.stream.chunk(self._typed(gathered.slice(0, size).combine_chunks()))
-            rest = gathered.slice(size)
+            chunk, rest = self._typed(gathered.slice(0, size).combine_chunks()), gathered.slice(size)
             self.pending, self.pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
+            del gathered  # the staged tables it gathered are free while GX runs (but the rest's)
+            self.stream.chunk(chunk)
 
     def commit(self) -> None:
         if self.pending or not self.rows:  # an empty delivery: one empty chunk (GX still runs)
