@@ -99,3 +99,20 @@ def test_BE03_other_settings_make_a_new_database_and_the_spill_folder_made_goes_
     con.close()
     stage_db._drop_shared()
     assert given.is_dir()  # a folder the caller gave is the caller's
+
+
+def _stage_bank_twice(folder, _source):
+    raw = bank_raw(GIVEN, folder / f"raw_{os.getpid()}.parquet")
+    for i in range(2):
+        stage_source(raw, load_map("bank"), RUN, folder / f"s{i}.parquet", folder / f"q{i}.parquet",
+                     manifest=manifest("文件未传完"))
+    return os.getpid(), sorted(p.name for p in folder.glob(".duckdb_tmp_stage_*"))
+
+
+def test_BE04_a_source_worker_leaves_no_spill_folder_when_it_ends(tmp_path):
+    from hedui.steps.source_pool import run_sources
+
+    out = run_sources(_stage_bank_twice, tmp_path, ["bank"], 1, 1)
+    pid, during = out["bank"]
+    assert during == [f".duckdb_tmp_stage_{pid}"]  # one for the process, both sources on it
+    assert not list(tmp_path.glob(".duckdb_tmp_stage_*"))  # gone with the worker (os._exit: no atexit there)
