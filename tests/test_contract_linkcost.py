@@ -21,3 +21,29 @@ def test_BF01_syllable_set_is_every_toneless_reading_of_every_character():
     assert got == frozenset(want)
     assert {"zhang", "lv", "chuang", "a"} <= got and not {"m", "n", "ng", "hm"} & got
     assert names._syllables("zhangsanfeng") == ("zhang", "san", "feng")
+
+
+def test_BF02_link_run_turns_the_cycle_collector_back_on_even_when_it_fails():
+    """BF02: the link step runs with Python's cycle collector off (its objects are freed by reference counting;
+    each full collection walked every live object for nothing) and must leave the process as it found it: on,
+    also after an error; off when the caller had it off."""
+    import gc
+
+    import pytest
+
+    from hedui.steps import link
+
+    assert gc.isenabled()
+    with link.cycles_uncollected():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(AttributeError):  # no connection: the step's first query fails
+        link.link_run(None, "20261128", None)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with link.cycles_uncollected():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
