@@ -25,9 +25,7 @@ in place of the SQL's answer for them (``_NameNormalizer``, per batch).
 
 from __future__ import annotations
 
-import functools
 import logging
-import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -43,16 +41,15 @@ from connectors.maps import ColumnSpec
 from hedui.errors import ReconciliationError
 from hedui.privacy.masking import mask_long_numbers
 from hedui.privacy.request_ids import protect_request_column
-from hedui.resources import data_path
 from hedui.steps import staging_checks
 from hedui.steps.dupkeys import dup_slots, enum_sql, find_duplicates, names_as_staged, rule_only
+from hedui.steps.stage_db import SQL_DIR, _macro_statements, load_macros, stage_connection  # noqa: F401
 from hedui.steps.staged_writer import StagedWriter
 from hedui.steps.staging_checks import ambiguous_month_keys, id_checks, uncertain_checks, value_reason
 from matching.normalize import name_sql_exceptions, normalize_name
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = data_path("sql")
 #: value type → (macro call template, rule, what the value should have been)
 CHECKS = {
     "date": ("hd_date({col})", "bad_date", "日期"),
@@ -79,41 +76,6 @@ class StageCounts:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-_MACRO = re.compile(r"(?m)^create or replace temp macro (hd_\w+)\(")
-_MACRO_USE = re.compile(r"\b(hd_\w+)\s*\(")
-
-
-@functools.lru_cache(maxsize=1)
-def _macro_statements() -> tuple[dict[str, str], dict[str, frozenset[str]]]:
-    """Each macro of ``sql/macros.sql``: its statement and the macros it calls (in file order)."""
-    text = (SQL_DIR / "macros.sql").read_text(encoding="utf-8")
-    starts = [m.start() for m in _MACRO.finditer(text)]
-    ends = [*starts[1:], len(text)]
-    statements = {_MACRO.match(text, a).group(1): text[a:b] for a, b in zip(starts, ends, strict=True)}
-    uses = {name: frozenset(_MACRO_USE.findall(body, body.index(")"))) & statements.keys()
-            for name, body in statements.items()}
-    return statements, uses
-
-
-def load_macros(con: duckdb.DuckDBPyConnection, sql: str | None = None) -> None:
-    """Create (or replace) the ``hd_*`` macros of ``sql/macros.sql`` on ``con``: all of them, or with
-    ``sql`` only those it calls and theirs (creating a macro costs DuckDB a bind: the two ``hd_id_status``
-    / ``hd_id_norm`` trees alone 70 ms, three times per source)."""
-    if sql is None:
-        con.sql((SQL_DIR / "macros.sql").read_text(encoding="utf-8"))
-        return
-    statements, uses = _macro_statements()
-    needed, todo = set(), [n for n in _MACRO_USE.findall(sql) if n in statements]
-    while todo:
-        name = todo.pop()
-        if name not in needed:
-            needed.add(name)
-            todo.extend(uses[name])
-    script = "".join(body for name, body in statements.items() if name in needed)  # file order: callees first
-    if script:
-        con.sql(script)
 
 
 def _q(identifier: str) -> str:
@@ -247,11 +209,12 @@ class _IdParser:
     (``column``), parsed by ``sql/staging/ids.sql`` once per distinct ID of the table (IDs repeat:
     one person, many rows)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, column: str) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, column: str, macros: bool = False) -> None:
         self.cur = con.cursor()  # the split's result streams on `con`
         self.column = column
         self.sql = (SQL_DIR / "staging" / "ids.sql").read_text(encoding="utf-8")
-        load_macros(self.cur, self.sql)
+        if not macros:  # the staging database's (stage_db) are there already
+            load_macros(self.cur, self.sql)
         self.encoded: dict[str, pa.DictionaryArray] = {}
 
     def __call__(self, table: pa.Table) -> pa.Table:
@@ -281,12 +244,13 @@ class _NameNormalizer:
     differ (``name_sql_exceptions``; one Python call per such distinct name of the delivery, kept in
     ``fixes``).  Given every raw row, ``fixes`` ends as the delivery's distinct such names."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, macros: bool = False) -> None:
         self.cur = con.cursor()  # the split's result streams on `con`
         self.params = {"name_exceptions": "[" + name_sql_exceptions() + "]"}
         # the pattern is long: matched once per distinct name of a table
         self.sql = "select regexp_matches(v, $name_exceptions) as fix, hd_name_norm(v) as norm from _hd_names"
-        load_macros(self.cur, self.sql)
+        if not macros:
+            load_macros(self.cur, self.sql)
         self.fixes: dict[str, str | None] = {}
 
     def __call__(self, table: pa.Table) -> pa.Table:
@@ -312,7 +276,8 @@ class _NameNormalizer:
 
 
 def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged_out: Path,
-           quarantine_out: Path, spill: Path, protect=None, plain=None) -> tuple[int, int, int]:
+           quarantine_out: Path, spill: Path, protect=None, macros: bool = False,
+           plain=None) -> tuple[int, int, int]:
     """Stream split.sql: staged rows to ``staged_out``; quarantine lines (rules, then the duplicates
     of ``_hd_dups``, in delivery order) to ``quarantine_out``.  With ``protect`` (see
     :func:`stage_source`) the staged rows also go, protected, to ``protect.out`` in the same pass and
@@ -326,9 +291,9 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
     staged_names = [n for n in reader.schema.names if n not in _SPLIT_EXTRA]
     staged_schema = pa.schema([reader.schema.field(n) for n in staged_names])
     plain_writer, plain = plain, staged_names
-    names = _NameNormalizer(con) if smap.first_of_type("name") else None
+    names = _NameNormalizer(con, macros) if smap.first_of_type("name") else None
     id_spec = smap.first_of_type("id")
-    ids = _IdParser(con, id_spec.column) if id_spec else None
+    ids = _IdParser(con, id_spec.column, macros) if id_spec else None
     if protect is not None:
         guarded = StagedWriter(protect.out, protect.schema(staged_schema), protect.row_group_rows)
         if protect.plain_columns is not None:
@@ -427,9 +392,10 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
     """Stage one source's raw rows; write ``staged_out`` and ``quarantine_out`` (Parquet, replaced atomically).
 
     ``manifest`` says which files are incomplete (default: the ``runs/<date>/manifests/<source>.json`` beside the raw
-    folder, if any).  Without ``con`` an in-memory DuckDB is used: ``threads`` (default ``HEDUI_THREADS``, see
+    folder, if any).  Without ``con`` a connection of the process's staging database is used (macros made
+    once per process: :func:`hedui.steps.stage_db.stage_connection`): ``threads`` (default ``HEDUI_THREADS``, see
     :class:`hedui.settings.Settings`), ``memory_limit`` (default ``HEDUI_MEMORY_LIMIT`` or 4GB) and ``temp_directory``
-    (default a folder beside ``staged_out``, removed afterwards) apply to it; on a given ``con``
+    (default a folder beside ``staged_out``, one per process, removed at its end) apply to it; on a given ``con``
     ``threads`` and ``memory_limit`` are SET when passed.  Raises :class:`hedui.errors.ReconciliationError`
     when staged + quarantined ≠ raw rows (or ≠ the manifest's rows).
 
@@ -440,18 +406,11 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
     started = time.perf_counter()
     raw_parquet, staged_out, quarantine_out = Path(raw_parquet), Path(staged_out), Path(quarantine_out)
     own = con is None
-    spill = None
-    if own:
+    if own:  # a connection of this process's staging database, its macros made (stage_db)
         from hedui.settings import settings
 
-        threads = threads or settings().threads
-        config: dict = {"memory_limit": memory_limit or settings().memory_limit}
-        if threads:
-            config["threads"] = threads
-        spill = Path(temp_directory) if temp_directory else staged_out.parent / f".duckdb_tmp_{source_map.source}"
-        spill.mkdir(parents=True, exist_ok=True)
-        config["temp_directory"] = str(spill)
-        con = duckdb.connect(":memory:", config=config)
+        con = stage_connection(threads or settings().threads, memory_limit or settings().memory_limit,
+                               staged_out.parent, temp_directory)
     else:
         if threads:
             con.execute(f"set threads = {int(threads)}")
@@ -464,7 +423,8 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
     restore_optimizers = staging_checks.lazy_checks(con)
     try:
         con.sql("set enable_progress_bar = false")
-        load_macros(con, "".join(render(n, source_map) for n in ("dup_candidates", "duplicates", "split")))
+        if not own:
+            load_macros(con, "".join(render(n, source_map) for n in ("dup_candidates", "duplicates", "split")))
         man = _manifest_for(raw_parquet, source_map, manifest)
         incomplete = man.incomplete_files() if man else {}
         params = {"raw_parquet": str(raw_parquet), "run_date": str(run_date),
@@ -474,7 +434,7 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
             find_duplicates(con, render("dup_candidates", source_map), render("duplicates", source_map), params)
         _create_lineage_type(con, params)
         counts.staged_rows, counts.quarantined_rows, counts.names_renormalized = _split(
-            con, source_map, params, staged_out, quarantine_out, work, protect, plain)
+            con, source_map, params, staged_out, quarantine_out, work, protect, own, plain)
         counts.raw_rows = pq.ParquetFile(str(raw_parquet)).metadata.num_rows
         counts.by_rule = dict(con.sql(
             "select rule, count(*) from read_parquet($q) group by rule order by rule", params={"q": str(quarantine_out)}
@@ -484,8 +444,6 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
         restore_optimizers()
         if own:
             con.close()
-            if spill is not None and not temp_directory:
-                shutil.rmtree(spill, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
     counts.seconds = round(time.perf_counter() - started, 3)
     expected = counts.raw_rows
