@@ -98,7 +98,7 @@ def test_BD01_no_plain_staged_file_is_written_and_the_outputs_equal_the_file_bas
     stream_out, stream_ctx = _run(tmp_path, "stream", streamed=True)
     assert file_ctx.path("staged_pre", "tax").is_file()  # the file-based path still writes and reads it
     assert not stream_ctx.path("staged_pre", "tax").exists()
-    assert sorted(p.name for p in (stream_ctx.run_dir / "staged_pre").iterdir()) == ["tax.protected.parquet"]
+    assert sorted(p.name for p in (stream_ctx.run_dir / "staged_pre").glob("*.parquet")) == ["tax.protected.parquet"]
     validation = stream_out["validation"]
     assert validation["rows_quarantined"] > 0 and validation["quarantine_lines"] >= validation["rows_quarantined"]
     assert validation["chunks"] == file_out["validation"]["chunks"] > 1
