@@ -1,11 +1,13 @@
 """One pipeline step alone, timed in CPU-s of this process and its children (getrusage).
 
-    python -m bench.step_cpu WORKDIR stage|validate|load|link|assess|report|publish [SOURCE …]
+    python -m bench.step_cpu WORKDIR stage|validate|sources|load|link|assess|report|publish [SOURCE …]
 
 WORKDIR is a copy of a bench run's workdir (``bench/cache/<size>-<seed>/work-hedui``): the step reads
 and rewrites its files there, as ``hedui run`` would.  Imports and GX's first context are made
 before the clock starts (a run's source workers have them preloaded).  Prints one JSON line per
-source (or one for load): step, source, cpu (user + system s), sys (system s alone), wall.  The machine is shared: judge
+source (or one for load): step, source, cpu (user + system s), sys (system s alone), wall.  ``sources`` is
+stage and validate in one pass, as ``ingest_and_validate`` does them (GX fed by the staging pass; the
+delivery's manifest read from disk, as ``stage`` does).  The machine is shared: judge
 a change by CPU-s of old and new code alternated on the same inputs, not by wall time.
 Run from another checkout's folder (``cd OTHER && /path/.venv/bin/python -m bench.step_cpu …``) to time that
 checkout's code: ``python -m`` puts the current folder first on ``sys.path``, before ``PYTHONPATH`` (which
@@ -45,7 +47,7 @@ def main(argv: list[str]) -> int:
 
     ctx = p.RunContext.of(Path(workdir) / "inbox-unused", workdir, DATE)
     names = only or [s for s in sources()]
-    if step == "validate":
+    if step in ("validate", "sources"):
         from hedui.steps.validate.suites import gx_context
 
         gx_context()
@@ -56,12 +58,22 @@ def main(argv: list[str]) -> int:
         names = ["*"]
     for source in names:
         started, cpu, sys_ = time.perf_counter(), _cpu(), _sys()
-        if step == "stage":
+        if step in ("stage", "sources"):
             manifest = json.loads(ctx.path("manifests", source, "json").read_text(encoding="utf-8"))["manifest"]
             plain = ctx.path("staged_pre", source)
+            stream = None
+            if step == "sources":
+                from hedui.steps.validate.stream import StreamValidation, stage_writer
+
+                plain.unlink(missing_ok=True)
+                stream = StreamValidation(source, plain, ctx.run_date, ctx.path("staged", source),
+                                          ctx.path("quarantine_gx", source))
             stage_source(ctx.path("raw", source), load_map(source), ctx.run_date, plain,
                          ctx.path("quarantine_stage", source), manifest=manifest,
-                         protect=staging_protector(source, plain, read_columns(source)))
+                         protect=staging_protector(source, plain, read_columns(source)),
+                         plain=stage_writer(stream) if stream else None)
+            if stream is not None:
+                p.validate_source(ctx, source, stream=stream)
         elif step == "validate":
             p.validate_source(ctx, source)
         elif step in ("load", "link", "assess", "report", "publish"):

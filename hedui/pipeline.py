@@ -65,14 +65,16 @@ def _as_dict(obj) -> dict:
     return dict(obj)
 
 
-def ingest_source(ctx: RunContext, source: str) -> dict:
+def ingest_source(ctx: RunContext, source: str, *, stream=None) -> dict:
     """Read one source's delivery (file drop or exchange table, per the sources configuration),
-    decode it and stage its rows."""
+    decode it and stage its rows; with `stream` (a `StreamValidation`) GX takes the staged rows
+    as they come, instead of a plain `staged_pre` file."""
     from hedui.ops.sources_config import load_sources_config
     from hedui.privacy.keyring import check_keys
     from hedui.privacy.protect import staging_protector
     from hedui.steps.ingest import stage_source
     from hedui.steps.validate.check import read_columns
+    from hedui.steps.validate.stream import stage_writer
     from hedui.workdir import private_umask
 
     private_umask()
@@ -91,8 +93,10 @@ def ingest_source(ctx: RunContext, source: str) -> dict:
 
         manifest = read_settled(smap, ctx.inbox / source / ctx.run_date, ctx.inbox, raw, ctx.run_date)
     plain = ctx.path("staged_pre", source)  # the columns GX reads, plain; all protected in the same pass
+    plain.unlink(missing_ok=True)  # an earlier run's: never read with this run's protected twin
     counts = stage_source(raw, smap, ctx.run_date, plain, ctx.path("quarantine_stage", source), manifest=manifest,
-                          protect=staging_protector(source, plain, read_columns(source)))
+                          protect=staging_protector(source, plain, read_columns(source)),
+                          plain=stage_writer(stream) if stream is not None else None)
     out = {"source": source, "manifest": _as_dict(manifest), "staging": _as_dict(counts),
            "started_at": started_at.isoformat(), "seconds": round(time.perf_counter() - started, 3)}
     _write_json(ctx.path("manifests", source, "json"), out)
@@ -100,13 +104,14 @@ def ingest_source(ctx: RunContext, source: str) -> dict:
     return out
 
 
-def validate_source(ctx: RunContext, source: str, *, data_docs: bool = True) -> dict:
+def validate_source(ctx: RunContext, source: str, *, data_docs: bool = True, stream=None) -> dict:
     """Validate one source's staged rows with its GX suite; write passed rows (protected) and quarantine.
 
     The passed rows go to ``staged/<source>.parquet`` with the source's ID
     columns pseudonymized, raw IDs and accounts encrypted and masked copies
     added (`hedui.privacy.protect.protect_parquet`): nothing after this step sees a
-    plain ID but the link step's temporary tables.
+    plain ID but the link step's temporary tables.  With `stream` (given to `ingest_source`)
+    GX has seen the rows already: its verdict is finished here.
     """
     from hedui.privacy.keyring import check_keys
     from hedui.privacy.keys import load_keys
@@ -131,11 +136,11 @@ def validate_source(ctx: RunContext, source: str, *, data_docs: bool = True) -> 
     announced = [f.get("marker_count") for f in manifest.get("files", [])]
     expected = (sum(announced) - ingested["staging"]["quarantined_rows"]
                 if announced and None not in announced else None)
-    result = gx_validate(source, ctx.path("staged_pre", source), ctx.run_date,
-                         ctx.path("staged", source), ctx.path("quarantine_gx", source),
-                         docs_dir=ctx.report_dir / "datadocs" if data_docs else None, expected_rows=expected,
-                         write_passed=write_protected, manifest=manifest,
-                         stage_quarantine=ctx.path("quarantine_stage", source))
+    finish = dict(docs_dir=ctx.report_dir / "datadocs" if data_docs else None, expected_rows=expected,
+                  write_passed=write_protected, manifest=manifest, stage_quarantine=ctx.path("quarantine_stage", source))
+    result = stream.finish(**finish) if stream is not None else gx_validate(
+        source, ctx.path("staged_pre", source), ctx.run_date, ctx.path("staged", source),
+        ctx.path("quarantine_gx", source), **finish)
     result = _as_dict(result)
     result["protected"] = protected
     from hedui.steps.validate.quarantine_ids import identify_quarantine
@@ -162,10 +167,14 @@ def validate_source(ctx: RunContext, source: str, *, data_docs: bool = True) -> 
 def ingest_and_validate(ctx: RunContext, source: str, *, data_docs: bool = True) -> dict:
     """Ingest and validate one source; `data_docs=False` (the urgent path) skips rebuilding GX's Data Docs."""
     from hedui.ops.status import mark_attempt
+    from hedui.steps.validate.stream import StreamValidation
 
     mark_attempt(ctx)  # a run of the date began: `hedui status` tells whether it completed
-    ingest_source(ctx, source)
-    result = validate_source(ctx, source, data_docs=data_docs)
+    # GX fed by the staging pass: no plain staged file written and read back (issue 16)
+    stream = StreamValidation(source, ctx.path("staged_pre", source), ctx.run_date, ctx.path("staged", source),
+                              ctx.path("quarantine_gx", source))
+    ingest_source(ctx, source, stream=stream)
+    result = validate_source(ctx, source, data_docs=data_docs, stream=stream)
     kill_point(f"ingest:{source}")
     return result
 

@@ -390,7 +390,8 @@ def passed_rows(staged: Path, bad_positions, out: Path, **protect_kwargs) -> dic
     Returns ``{"rows", "<column>": distinct values protected…}``.
     """
     twin = protected_twin(staged)
-    if not twin.is_file() or pq.ParquetFile(twin).metadata.num_rows != pq.ParquetFile(staged).metadata.num_rows:
+    if not twin.is_file() or (Path(staged).is_file()  # none: GX was fed by the staging pass, the twin is all
+                              and pq.ParquetFile(twin).metadata.num_rows != pq.ParquetFile(staged).metadata.num_rows):
         return protect_parquet(staged, out, drop_rows=list(bad_positions), **protect_kwargs)
     started = time.perf_counter()
     parquet = pq.ParquetFile(twin)

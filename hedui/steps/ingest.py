@@ -276,7 +276,8 @@ class _NameNormalizer:
 
 
 def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged_out: Path,
-           quarantine_out: Path, spill: Path, protect=None, macros: bool = False) -> tuple[int, int, int]:
+           quarantine_out: Path, spill: Path, protect=None, macros: bool = False,
+           plain=None) -> tuple[int, int, int]:
     """Stream split.sql: staged rows to ``staged_out``; quarantine lines (rules, then the duplicates
     of ``_hd_dups``, in delivery order) to ``quarantine_out``.  With ``protect`` (see
     :func:`stage_source`) the staged rows also go, protected, to ``protect.out`` in the same pass and
@@ -289,7 +290,7 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
     reader = con.sql(sql, params=bound).to_arrow_reader(SPLIT_BATCH_ROWS)
     staged_names = [n for n in reader.schema.names if n not in _SPLIT_EXTRA]
     staged_schema = pa.schema([reader.schema.field(n) for n in staged_names])
-    plain = staged_names
+    plain_writer, plain = plain, staged_names
     names = _NameNormalizer(con, macros) if smap.first_of_type("name") else None
     id_spec = smap.first_of_type("id")
     ids = _IdParser(con, id_spec.column, macros) if id_spec else None
@@ -297,7 +298,7 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
         guarded = StagedWriter(protect.out, protect.schema(staged_schema), protect.row_group_rows)
         if protect.plain_columns is not None:
             plain = [n for n in staged_names if n in protect.plain_columns]
-    staged = StagedWriter(staged_out, pa.schema([reader.schema.field(n) for n in plain]))
+    staged = (plain_writer or StagedWriter)(staged_out, pa.schema([reader.schema.field(n) for n in plain]))
     q_schema = pa.schema([pa.field(n, pa.string()) for n in ("run_date", "source", "file_name")]
                          + [reader.schema.field("row_no")]
                          + [pa.field(n, pa.string()) for n in ("column_name", "value_masked", "rule", "reason_zh")]
@@ -387,7 +388,7 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, ruled: Path, dups: pa.Tabl
 def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged_out: Path, quarantine_out: Path,
                  con: duckdb.DuckDBPyConnection | None = None, *, manifest: DeliveryManifest | dict | None = None,
                  threads: int | None = None, memory_limit: str | None = None,
-                 temp_directory: Path | None = None, protect=None) -> StageCounts:
+                 temp_directory: Path | None = None, protect=None, plain=None) -> StageCounts:
     """Stage one source's raw rows; write ``staged_out`` and ``quarantine_out`` (Parquet, replaced atomically).
 
     ``manifest`` says which files are incomplete (default: the ``runs/<date>/manifests/<source>.json`` beside the raw
@@ -400,8 +401,8 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
 
     ``protect`` (a :class:`hedui.privacy.protect.StreamProtector`) also writes the staged
     rows protected to ``protect.out`` in the same pass, and ``staged_out`` then keeps only
-    the columns ``protect.plain_columns`` names (those validation reads).
-    """
+    the columns ``protect.plain_columns`` names (those validation reads); ``plain(staged_out, schema)``
+    (default :class:`StagedWriter`) makes its writer (GX fed by the staging pass: ``validate.stream.stage_writer``)."""
     started = time.perf_counter()
     raw_parquet, staged_out, quarantine_out = Path(raw_parquet), Path(staged_out), Path(quarantine_out)
     own = con is None
@@ -433,7 +434,7 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
             find_duplicates(con, render("dup_candidates", source_map), render("duplicates", source_map), params)
         _create_lineage_type(con, params)
         counts.staged_rows, counts.quarantined_rows, counts.names_renormalized = _split(
-            con, source_map, params, staged_out, quarantine_out, work, protect, own)
+            con, source_map, params, staged_out, quarantine_out, work, protect, own, plain)
         counts.raw_rows = pq.ParquetFile(str(raw_parquet)).metadata.num_rows
         counts.by_rule = dict(con.sql(
             "select rule, count(*) from read_parquet($q) group by rule order by rule", params={"q": str(quarantine_out)}

@@ -46,16 +46,20 @@ from hedui.steps.validate.reasons import (
 )
 from hedui.steps.validate.suites import (
     Suite,
+    _condition_columns,
+    _gx_columns,
+    _line_columns,
+    _parse_run_date,
     expectation_columns,
-    gx_context,
     load_suite,
     maps_dir,
+    read_columns,
     suites_dir,
 )
 from hedui.steps.validate.verdict import FileCounts, file_counts, totals
 
 __all__ = ["ValidationResult", "ExpectationOutcome", "validate_source", "load_suite", "maps_dir", "suites_dir",
-           "mask_value", "expectation_columns", "read_columns"]
+           "mask_value", "expectation_columns", "read_columns", "StreamValidation"]
 
 
 log = logging.getLogger(__name__)
@@ -275,7 +279,7 @@ def validate_source(
     passed_out: Path,
     quarantine_out: Path,
     docs_dir: Path | None = None,
-    chunk_rows: int = 1_000_000,
+    chunk_rows: int | None = None,
     *,
     expected_rows: int | None = None,
     suites: Path | None = None,
@@ -305,161 +309,165 @@ def validate_source(
     Raises ConfigError when the suite is missing or broken, names a column the
     staged file lacks, or an expectation cannot run on the staged types.
     """
-    from great_expectations.core.run_identifier import RunIdentifier
+    stream = StreamValidation(source, staged_parquet, run_date, passed_out, quarantine_out, chunk_rows, suites=suites)
+    stream.start(pq.read_schema(staged_parquet))
+    parquet = pq.ParquetFile(staged_parquet, read_dictionary=stream.categorical)
+    for table in _chunks(parquet, stream.chunk_rows, stream.read_columns):
+        stream.chunk(table)
+    return stream.finish(docs_dir, expected_rows=expected_rows, write_passed=write_passed, manifest=manifest,
+                         stage_quarantine=stage_quarantine)
 
-    from hedui.steps.validate.datadocs import ResultMerger, build_data_docs
 
-    started = time.perf_counter()
-    day = _parse_run_date(run_date)
-    suite = load_suite(source, suites)
-    schema = pq.read_schema(staged_parquet)
-    # few-valued text columns arrive as dictionaries, so pandas gets Categoricals: GX's isin,
-    # null checks and frame filters then work on small integer codes
-    categorical = [n for n in schema.names if pa.types.is_string(schema.field(n).type)
-                   and (suite.kinds.get(n) in CATEGORICAL_KINDS or n in CATEGORICAL_COLUMNS)]
-    parquet = pq.ParquetFile(staged_parquet, read_dictionary=categorical)
-    gx_columns = _gx_columns(suite, schema)
-    context = gx_context()
-    # ValidationDefinition.run serializes each chunk's whole result (every failing row) into the
-    # context's in-memory results store; results are merged and saved here, so GX's copy is dropped.
-    context.validation_results_store.store_validation_results = lambda **_: True
-    definitions = _Definitions(context, suite, expected_rows, gx_columns)
-    expectations = definitions.expectations
-    shown = {c: k for c, k in suite.kinds.items() if k in PERSONAL_KINDS | NUMBER_FREE_KINDS}
-    merger = ResultMerger(suite.name, expectations, definitions.index, shown, docs_value)
-    run_id = RunIdentifier(run_name=day.isoformat(), run_time=dt.datetime.combine(day, dt.time(), dt.UTC))
-    params = {"run_date": pd.Timestamp(day), "expected_rows": expected_rows}
-    if any(e.get("kwargs", {}).get("regex") == {"$PARAMETER": "policy_region_regex"} for e in expectations):
-        from hedui.steps.policy import region_regex  # the request list: a region some policy covers
+CHUNK_ROWS = 1_000_000
+ROW_COUNT_PARAMETER = {"$PARAMETER": "expected_rows"}
 
-        params["policy_region_regex"] = region_regex(day.year)
 
-    lines: list[dict] = []
-    bad_rows: list[np.ndarray] = []
-    # a rule that found unexpected rows in a chunk is likely to find some in the next ones: it runs
-    # there alone, for its full result, at once (not counted first and then run again)
-    failed: set[int] = set()
-    offset = 0
-    passed_out, quarantine_out = Path(passed_out), Path(quarantine_out)
-    # only what GX checks and what a quarantine line shows is read; the passed rows are the
-    # staged file less the quarantined ones, written once at the end (no rewrite when none)
-    read_columns = [n for n in schema.names if n in set(gx_columns) | _line_columns(suite, schema)]
-    for table in _chunks(parquet, chunk_rows, read_columns):
-        frame = _gx_frame(table, gx_columns)
+class StreamValidation:
+    """One source's GX validation, fed chunk by chunk (see the module's docstring).
+
+    `staged_parquet` names the staged file (its protected twin is where the passed rows come
+    from, `hedui.privacy.protect.passed_rows`); it need not exist when the chunks come from
+    staging.  `start(schema)` (the staged file's schema as read) comes first; `stream.stage_writer` calls it."""
+
+    def __init__(self, source: str, staged_parquet: Path, run_date: str, passed_out: Path, quarantine_out: Path,
+                 chunk_rows: int | None = None, *, suites: Path | None = None) -> None:
+        self.source, self.staged_parquet, self.run_date = source, Path(staged_parquet), run_date
+        self.passed_out, self.quarantine_out = Path(passed_out), Path(quarantine_out)
+        self.chunk_rows, self.suites = chunk_rows or CHUNK_ROWS, suites  # CHUNK_ROWS: 1 M rows
+        self.seconds = 0.0  # GX's own time (chunk and finish), not staging's between the chunks
+        self.day = _parse_run_date(run_date)
+        self.suite = load_suite(source, suites)
+        self.schema: pa.Schema | None = None
+
+    def start(self, schema: pa.Schema) -> None:
+        """Make GX's definitions for staged rows of `schema` (types as the staged file reads back)."""
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        from hedui.steps.validate.datadocs import ResultMerger
+        from hedui.steps.validate.suites import gx_context
+
+        suite, day = self.suite, self.day
+        self.schema = schema
+        # few-valued text columns arrive as dictionaries, so pandas gets Categoricals: GX's isin,
+        # null checks and frame filters then work on small integer codes
+        self.categorical = [n for n in schema.names if pa.types.is_string(schema.field(n).type)
+                            and (suite.kinds.get(n) in CATEGORICAL_KINDS or n in CATEGORICAL_COLUMNS)]
+        self.gx_columns = _gx_columns(suite, schema)
+        # only what GX checks and what a quarantine line shows is read; the passed rows are the
+        # staged file less the quarantined ones, written once at the end (no rewrite when none)
+        self.read_columns = [n for n in schema.names if n in set(self.gx_columns) | _line_columns(suite, schema)]
+        context = gx_context()
+        # ValidationDefinition.run serializes each chunk's whole result (every failing row) into the
+        # context's in-memory results store; results are merged and saved here, so GX's copy is dropped.
+        context.validation_results_store.store_validation_results = lambda **_: True
+        # the row-count check is made whatever expected_rows turns out to be: it runs in `finish`
+        self.definitions = _Definitions(context, suite, 0, self.gx_columns)
+        self.expectations = self.definitions.expectations
+        self.deferred = {i for i, e in enumerate(self.expectations)
+                         if e.get("kwargs", {}).get("value") == ROW_COUNT_PARAMETER}
+        shown = {c: k for c, k in suite.kinds.items() if k in PERSONAL_KINDS | NUMBER_FREE_KINDS}
+        self.merger = ResultMerger(suite.name, self.expectations, self.definitions.index, shown, docs_value)
+        self.run_id = RunIdentifier(run_name=day.isoformat(), run_time=dt.datetime.combine(day, dt.time(), dt.UTC))
+        self.params = {"run_date": pd.Timestamp(day), "expected_rows": None}
+        if any(e.get("kwargs", {}).get("regex") == {"$PARAMETER": "policy_region_regex"} for e in self.expectations):
+            from hedui.steps.policy import region_regex  # the request list: a region some policy covers
+
+            self.params["policy_region_regex"] = region_regex(day.year)
+        self.lines: list[dict] = []
+        self.bad_rows: list[np.ndarray] = []
+        # a rule that found unexpected rows in a chunk is likely to find some in the next ones: it runs
+        # there alone, for its full result, at once (not counted first and then run again)
+        self.failed: set[int] = set()
+        self.offset = 0
+
+    def chunk(self, table: pa.Table) -> None:
+        """Validate one chunk (`read_columns`, `chunk_rows` rows but the last)."""
+        started = time.perf_counter()
+        suite, definitions, merger, params, run_id = (self.suite, self.definitions, self.merger, self.params,
+                                                      self.run_id)
+        frame = _gx_frame(table, self.gx_columns)
         bad = np.zeros(table.num_rows, dtype=bool)
         counted = [_run(suite, vd, COUNTS, _columns(frame, columns), params, run_id)
-                   for columns, vd in definitions.passes(table.num_rows, skip=failed)]
-        again = sorted(failed.union(definitions.index[r.expectation_config.id]
-                                    for c in counted for r in c.results if _found_rows(r)))
+                   for columns, vd in definitions.passes(table.num_rows, skip=self.failed | self.deferred)]
+        again = sorted(self.failed.union(definitions.index[r.expectation_config.id]
+                                         for c in counted for r in c.results if _found_rows(r)))
         if RUN_FAILED_ALONE:
-            failed.update(again)
+            self.failed.update(again)
         for c in counted:
             list(merger.add(c, skip=again))
         for i in again:
             vd, result_format, columns = definitions.alone(i, table.num_rows)
             for index, exp_result in merger.add(_run(suite, vd, result_format, _columns(frame, columns), params,
                                                      run_id)):
-                exp = expectations[index]
+                exp = self.expectations[index]
                 failing = [row["record_id"] for row in exp_result.result.get("unexpected_index_list") or []]
                 if exp["meta"]["on_fail"] != "quarantine" or not failing:
                     continue
                 positions = np.flatnonzero(frame["record_id"].isin(failing).to_numpy())
                 bad[positions] = True
-                lines.extend(_quarantine_lines(suite, exp, exp_result, table, positions, offset, index))
+                self.lines.extend(_quarantine_lines(suite, exp, exp_result, table, positions, self.offset, index))
         merger.chunks += 1
         if bad.any():
-            bad_rows.append(np.flatnonzero(bad) + offset)
-        offset += table.num_rows
-    bad_positions = np.concatenate(bad_rows) if bad_rows else np.zeros(0, dtype=np.int64)
-    (write_passed or _write_passed)(Path(staged_parquet), bad_positions, passed_out)
+            self.bad_rows.append(np.flatnonzero(bad) + self.offset)
+        self.offset += table.num_rows
+        self.seconds += time.perf_counter() - started
 
-    rows_in, rows_quarantined = offset, len(bad_positions)
-    rows_passed = rows_in - rows_quarantined
-    _write_quarantine(lines, schema, source, run_date, quarantine_out)
-    outcomes = [ExpectationOutcome(**o) for o in merger.outcomes()]
-    reasons = _reject_reasons(expectations, outcomes, suite.thresholds.get("min_bad_rows", 1))
-    files: list[FileCounts] = []
-    if manifest is None:
-        reasons += _threshold_reasons(suite, rows_in, rows_quarantined)
-        counts = {"delivered": rows_in, "duplicates": 0, "quarantined": rows_quarantined, "staged": rows_passed}
-    else:
-        files = file_counts(manifest, [stage_quarantine, quarantine_out])
-        counts = totals(files)
-        reasons = _delivery_reasons(expectations, outcomes, files, counts, suite.thresholds)
-    status = "failed" if reasons else "passed"
-    warnings = _warnings(expectations, outcomes)
-    gx_path = None
-    if docs_dir is not None:
-        gx_path = merger.save(Path(docs_dir), {
-            "source": source, "title_zh": suite.data.get("meta", {}).get("hedui", {}).get("title_zh"),
-            "status": status, "reasons_zh": reasons, "warnings_zh": warnings, "rows_in": rows_in,
-            "rows_passed": rows_passed, "rows_quarantined": rows_quarantined,
-            "counts": counts, "files": [f.to_dict() for f in files],
-        })
-        build_data_docs(Path(docs_dir), suites, only=[suite.name])
-    seconds = round(time.perf_counter() - started, 3)
-    log.info("validated %s: %d rows, %d quarantined, %s, %.1fs", source, rows_in, rows_quarantined, status, seconds)
-    return ValidationResult(
-        source=source, run_date=run_date, status=status, reasons_zh=reasons, rows_in=rows_in,
-        rows_passed=rows_passed, rows_quarantined=rows_quarantined, quarantine_lines=len(lines),
-        chunks=merger.chunks, seconds=seconds, passed_out=str(passed_out), quarantine_out=str(quarantine_out),
-        gx_result_path=str(gx_path) if gx_path else None, expectations=outcomes,
-        counts=counts, files=[f.to_dict() for f in files], warnings_zh=warnings,
-    )
+    def _count_rows(self, expected_rows: int | None) -> None:
+        """The row-count check, once: on a frame of the rows the chunks held (it reads no column)."""
+        if expected_rows is None:
+            return
+        params = {**self.params, "expected_rows": expected_rows}
+        frame = pd.DataFrame(index=pd.RangeIndex(self.offset))
+        for i in sorted(self.deferred):
+            vd, _, _ = self.definitions.alone(i, 0)
+            list(self.merger.add(_run(self.suite, vd, COUNTS, frame, params, self.run_id)))
 
+    def finish(self, docs_dir: Path | None = None, *, expected_rows: int | None = None, write_passed=None,
+               manifest: dict | None = None, stage_quarantine: Path | None = None) -> ValidationResult:
+        """After the last chunk: the row-count check, the passed rows, the quarantine, the verdict and
+        (with `docs_dir`) GX's saved result and Data Docs; arguments as `validate_source`'s."""
+        from hedui.steps.validate.datadocs import build_data_docs
 
-def _parse_run_date(run_date: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(run_date if "-" in run_date else f"{run_date[:4]}-{run_date[4:6]}-{run_date[6:]}")
-    except ValueError:
-        raise ConfigError(f"run_date {run_date!r} is not a date: use YYYY-MM-DD or YYYYMMDD") from None
+        started = time.perf_counter()
+        suite, source, run_date, merger = self.suite, self.source, self.run_date, self.merger
+        self._count_rows(expected_rows)
+        keep = [i for i in range(len(self.expectations)) if expected_rows is not None or i not in self.deferred]
+        expectations = [self.expectations[i] for i in keep]
+        bad_positions = np.concatenate(self.bad_rows) if self.bad_rows else np.zeros(0, dtype=np.int64)
+        (write_passed or _write_passed)(self.staged_parquet, bad_positions, self.passed_out)
 
-
-def read_columns(source: str, suites: Path | None = None) -> set[str]:
-    """The staged columns `validate_source` reads for `source` (what GX checks, what a quarantine
-    line shows): a staged file for validation alone needs no others."""
-    suite = load_suite(source, suites)
-    return _checked(suite) | _shown(suite)
-
-
-def _checked(suite: Suite) -> set[str]:
-    """Columns the suite's expectations check (and their row conditions refer to)."""
-    wanted = {"record_id"}
-    for exp in suite.expectations:
-        wanted.update(expectation_columns(exp))
-        wanted.update(_condition_columns(exp.get("kwargs", {}).get("row_condition")))
-    return wanted
-
-
-def _gx_columns(suite: Suite, schema: pa.Schema) -> list[str]:
-    wanted = _checked(suite)
-    missing = sorted(wanted - set(schema.names))
-    if missing:
-        raise ConfigError(f"staged rows for {suite.source} lack columns {missing} that {suite.name} checks")
-    return [n for n in schema.names if n in wanted]
-
-
-def _condition_columns(condition: Any) -> set[str]:
-    """Columns a GX row condition (JSON form: `{"type": "comparison", "column": {"name": ...}, ...}`,
-    possibly nested in `and`/`or` conditions) refers to."""
-    if isinstance(condition, dict):
-        found = {condition["column"]["name"]} if isinstance(condition.get("column"), dict) else set()
-        return found.union(*(_condition_columns(v) for v in condition.values()))
-    if isinstance(condition, list):
-        return set().union(*(_condition_columns(v) for v in condition))
-    return set()
-
-
-def _shown(suite: Suite) -> set[str]:
-    """Columns a quarantine line takes values from besides the checked ones: lineage, the ID."""
-    wanted = {"row_no", "file_name", "run_date"}
-    if suite.id_column:
-        wanted.add(suite.id_column)
-    for exp in suite.expectations:
-        if exp.get("kwargs", {}).get("column_B"):
-            wanted.add(exp["kwargs"]["column_B"])
-    return wanted
-
-
-def _line_columns(suite: Suite, schema: pa.Schema) -> set[str]:
-    return _shown(suite) & set(schema.names)
+        rows_in, rows_quarantined = self.offset, len(bad_positions)
+        rows_passed = rows_in - rows_quarantined
+        _write_quarantine(self.lines, self.schema, source, run_date, self.quarantine_out)
+        every = merger.outcomes()
+        outcomes = [ExpectationOutcome(**every[i]) for i in keep]
+        reasons = _reject_reasons(expectations, outcomes, suite.thresholds.get("min_bad_rows", 1))
+        files: list[FileCounts] = []
+        if manifest is None:
+            reasons += _threshold_reasons(suite, rows_in, rows_quarantined)
+            counts = {"delivered": rows_in, "duplicates": 0, "quarantined": rows_quarantined, "staged": rows_passed}
+        else:
+            files = file_counts(manifest, [stage_quarantine, self.quarantine_out])
+            counts = totals(files)
+            reasons = _delivery_reasons(expectations, outcomes, files, counts, suite.thresholds)
+        status = "failed" if reasons else "passed"
+        warnings = _warnings(expectations, outcomes)
+        gx_path = None
+        if docs_dir is not None:
+            gx_path = merger.save(Path(docs_dir), {
+                "source": source, "title_zh": suite.data.get("meta", {}).get("hedui", {}).get("title_zh"),
+                "status": status, "reasons_zh": reasons, "warnings_zh": warnings, "rows_in": rows_in,
+                "rows_passed": rows_passed, "rows_quarantined": rows_quarantined,
+                "counts": counts, "files": [f.to_dict() for f in files],
+            })
+            build_data_docs(Path(docs_dir), self.suites, only=[suite.name])
+        seconds = round(self.seconds + time.perf_counter() - started, 3)
+        log.info("validated %s: %d rows, %d quarantined, %s, %.1fs", source, rows_in, rows_quarantined, status,
+                 seconds)
+        return ValidationResult(
+            source=source, run_date=run_date, status=status, reasons_zh=reasons, rows_in=rows_in,
+            rows_passed=rows_passed, rows_quarantined=rows_quarantined, quarantine_lines=len(self.lines),
+            chunks=merger.chunks, seconds=seconds, passed_out=str(self.passed_out),
+            quarantine_out=str(self.quarantine_out), gx_result_path=str(gx_path) if gx_path else None,
+            expectations=outcomes, counts=counts, files=[f.to_dict() for f in files], warnings_zh=warnings,
+        )

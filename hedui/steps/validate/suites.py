@@ -3,17 +3,22 @@ ephemeral GX context the suites run in. The suite format is in `expectations/REA
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from hedui.errors import ConfigError
 from hedui.resources import data_path
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # GX logs at INFO from import on (decorator registration, store setup): keep it to warnings.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -146,3 +151,60 @@ def gx_context(data_docs_sites: dict | None = None):
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
     )
     return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _parse_run_date(run_date: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(run_date if "-" in run_date else f"{run_date[:4]}-{run_date[4:6]}-{run_date[6:]}")
+    except ValueError:
+        raise ConfigError(f"run_date {run_date!r} is not a date: use YYYY-MM-DD or YYYYMMDD") from None
+
+
+def read_columns(source: str, suites: Path | None = None) -> set[str]:
+    """The staged columns `hedui.steps.validate.check.validate_source` reads for `source` (what GX checks, what a quarantine
+    line shows): a staged file for validation alone needs no others."""
+    suite = load_suite(source, suites)
+    return _checked(suite) | _shown(suite)
+
+
+def _checked(suite: Suite) -> set[str]:
+    """Columns the suite's expectations check (and their row conditions refer to)."""
+    wanted = {"record_id"}
+    for exp in suite.expectations:
+        wanted.update(expectation_columns(exp))
+        wanted.update(_condition_columns(exp.get("kwargs", {}).get("row_condition")))
+    return wanted
+
+
+def _gx_columns(suite: Suite, schema: pa.Schema) -> list[str]:
+    wanted = _checked(suite)
+    missing = sorted(wanted - set(schema.names))
+    if missing:
+        raise ConfigError(f"staged rows for {suite.source} lack columns {missing} that {suite.name} checks")
+    return [n for n in schema.names if n in wanted]
+
+
+def _condition_columns(condition: Any) -> set[str]:
+    """Columns a GX row condition (JSON form: `{"type": "comparison", "column": {"name": ...}, ...}`,
+    possibly nested in `and`/`or` conditions) refers to."""
+    if isinstance(condition, dict):
+        found = {condition["column"]["name"]} if isinstance(condition.get("column"), dict) else set()
+        return found.union(*(_condition_columns(v) for v in condition.values()))
+    if isinstance(condition, list):
+        return set().union(*(_condition_columns(v) for v in condition))
+    return set()
+
+
+def _shown(suite: Suite) -> set[str]:
+    """Columns a quarantine line takes values from besides the checked ones: lineage, the ID."""
+    wanted = {"row_no", "file_name", "run_date"}
+    if suite.id_column:
+        wanted.add(suite.id_column)
+    for exp in suite.expectations:
+        if exp.get("kwargs", {}).get("column_B"):
+            wanted.add(exp["kwargs"]["column_B"])
+    return wanted
+
+
+def _line_columns(suite: Suite, schema: pa.Schema) -> set[str]:
+    return _shown(suite) & set(schema.names)
