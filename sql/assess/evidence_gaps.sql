@@ -559,15 +559,14 @@ needed_values as (
       and t.period_month >= w.window_start and t.period_month < w.window_end
       and not list_contains(w.excluded_income_items, t.income_item)
     union all
-    select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight,
+    select t.request_id, t.member_id, 'social_insurance', t.record_id, t.is_pending, t.match_weight,
         case when t.category = '待遇' then '待遇金额' else '缴费基数' end
-    from stg_social_insurance as t
-    inner join value_links as l on l.record_id = t.record_id and l.source = 'social_insurance'
-    inner join window_bounds as w on w.request_id = l.request_id
-    where t.run_date = $run_date
-      -- implied by the test below, but on the record's columns alone: the scan keeps only records lacking
-      -- a value, so the join meets those, not every contribution and benefit row
-      and ((t.category = '待遇' and t.benefit_yuan is null) or (t.category = '缴费' and t.contribution_base_yuan is null))
+    -- the linked rows (sql/assess/macros.sql, once a run), not the staged table joined to the links again
+    from hd_si_rows($run_date) as t
+    inner join window_bounds as w on w.request_id = t.request_id
+    -- implied by the test below, but on the record's columns alone: the scan keeps only records lacking
+    -- a value, so the join meets those, not every contribution and benefit row
+    where ((t.category = '待遇' and t.benefit_yuan is null) or (t.category = '缴费' and t.contribution_base_yuan is null))
       and t.period_month >= w.window_start and t.period_month < w.window_end
       and ((t.category = '待遇' and t.benefit_yuan is null
             and not list_contains(w.excluded_income_items, t.scheme))
@@ -577,7 +576,7 @@ needed_values as (
                -- share, deducted "where known" (policy.md) like tax paid, so an empty base there changes nothing
                -- (a wage of 0, a zero declaration, is no wage figure: figures.sql estimates the month from the base)
                and not exists (select 1 from tax_wage_months as x
-                   where x.request_id = l.request_id and x.member_id = l.member_id and x.period_month = t.period_month)))
+                   where x.request_id = t.request_id and x.member_id = t.member_id and x.period_month = t.period_month)))
     union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '购置价格'
     from stg_vehicle as t
@@ -689,22 +688,23 @@ doubtful_amounts as (
       and t.period_month >= w.window_start and t.period_month < w.window_end
       and not list_contains(w.excluded_income_items, t.income_item)
     union all
-    select l.request_id, l.member_id, l.source, if(l.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'), l.record_id,
-        null, null, if(l.is_pending, l.match_weight, null), null,
-        if(l.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.scheme
+    select t.request_id, t.member_id, 'social_insurance', if(t.is_pending, 'UNCONFIRMED_LINK', 'VALUE_UNKNOWN'),
+        t.record_id,
+        null, null, if(t.is_pending, t.match_weight, null), null,
+        if(t.is_pending, '待人工确认的可能匹配记录：', '') || strftime(t.period_month, '%Y-%m') || ' ' || t.scheme
             || '缴费记录的“缴费基数”为 0，该月工资无法估算，按未知处理（不按 0 计）；请与社保部门核实'
-    from stg_social_insurance as t
-    inner join value_links as l on l.record_id = t.record_id and l.source = 'social_insurance'
-    inner join window_bounds as w on w.request_id = l.request_id
-    where t.run_date = $run_date and t.category = '缴费' and t.contribution_base_yuan = 0
+    -- the linked rows (sql/assess/macros.sql, once a run), not the staged table joined to the links again
+    from hd_si_rows($run_date) as t
+    inner join window_bounds as w on w.request_id = t.request_id
+    where t.category = '缴费' and t.contribution_base_yuan = 0
       and t.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
       and t.period_month >= w.window_start and t.period_month < w.window_end
       -- a month with a confirmed tax wage takes the wage from tax (as for an empty base, needed_values)
       and not exists (select 1 from tax_wage_months as x
-          where x.request_id = l.request_id and x.member_id = l.member_id and x.period_month = t.period_month)
+          where x.request_id = t.request_id and x.member_id = t.member_id and x.period_month = t.period_month)
       -- nor from this base where another employee-scheme contribution of the month has a base above 0
       and not exists (select 1 from hd_si_rows($run_date) as o  -- the linked rows (sql/assess/macros.sql)
-          where o.request_id = l.request_id and o.member_id = l.member_id
+          where o.request_id = t.request_id and o.member_id = t.member_id
             and not o.is_pending and o.category = '缴费' and o.contribution_base_yuan > 0
             and o.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
             and o.period_month = t.period_month)

@@ -106,8 +106,24 @@ wage_base_months as (
 -- a second unit reporting him) are one contribution, one share deducted — the smaller (the row of the least base,
 -- then the least record id), among the linked rows and apart among those waiting for review, among all rows (the
 -- figure if confirmed) and among the confirmed ones (if rejected).  Aggregates of the month's group, not windows
--- sorting every linked row by member and month
+-- sorting every linked row by member and month.  A scheme's month of one row (nearly every one) is that row, read off
+-- its group's aggregates (a group's aggregates over one row are its values); only the months of two rows or more (few)
+-- are grouped again with the ordering aggregates (the four arg_min of a struct were the dearest part of the model)
+share_keys as (
+    select request_id, member_id, period_month, scheme, count(*) as n_rows, min(record_id) as record_id,
+        bool_and(is_pending) as is_pending, bool_and(is_confirmed) as is_confirmed
+    from si where category = '缴费'
+    group by request_id, member_id, period_month, scheme
+),
+
 share_months as (
+    select request_id, member_id, period_month, scheme,
+        if(is_pending, null, record_id) as share_record_id,
+        if(is_pending, record_id, null) as pending_share_record_id,
+        record_id as share_record_id_if_confirmed,
+        if(is_confirmed and not is_pending, record_id, null) as confirmed_share_record_id
+    from share_keys where n_rows = 1
+    union all
     select request_id, member_id, period_month, scheme,
         arg_min(record_id, (contribution_base_yuan is null, coalesce(contribution_base_yuan, 0), record_id))
             filter (where not is_pending) as share_record_id,
@@ -117,7 +133,12 @@ share_months as (
             as share_record_id_if_confirmed,
         arg_min(record_id, (contribution_base_yuan is null, coalesce(contribution_base_yuan, 0), record_id))
             filter (where is_confirmed and not is_pending) as confirmed_share_record_id
-    from si where category = '缴费'
+    from si
+    semi join share_keys as k
+        on k.n_rows > 1 and k.request_id is not distinct from si.request_id
+       and k.member_id is not distinct from si.member_id and k.period_month is not distinct from si.period_month
+       and k.scheme is not distinct from si.scheme
+    where category = '缴费'
     group by request_id, member_id, period_month, scheme
 ),
 

@@ -100,7 +100,7 @@ select * from final;
 -- the staged table (the run's largest) joined to the run's links once a run (assess.MATERIALIZED), not in each model
 create or replace temp macro hd_si_rows(rd) as table
     select l.request_id, l.member_id, l.is_confirmed, l.is_pending, s.record_id, s.scheme, s.category, s.period_month,
-        s.contribution_base_yuan, s.benefit_yuan, s.employer
+        s.contribution_base_yuan, s.benefit_yuan, s.employer, l.match_weight
     from main.stg_social_insurance as s
     inner join hd_member_links(rd, 'social_insurance') as l on l.record_id = s.record_id
     where s.run_date = rd;
