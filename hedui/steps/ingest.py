@@ -2,7 +2,7 @@
 
 The SQL is in ``sql/staging/``: ``parsed.sql`` (the parse, as CTEs), ``duplicates.sql``
 (the quarantine lines of exact duplicates: a small table) and ``split.sql`` (every raw
-row once, in delivery order, with its staged columns and, if a rule keeps it out, its
+row once, with its row number, with its staged columns and, if a rule keeps it out, its
 quarantine line).  It uses the macros of ``sql/macros.sql``.  This module fills the
 column slots from the header map, binds the values, streams ``split.sql``'s result as
 Arrow batches into the staged and quarantine Parquet files (no per-row Python: each

@@ -1,4 +1,5 @@
--- Staging, step 2: every raw row once, in delivery order, with its staged columns (typed,
+-- Staging, step 2: every raw row once (no order promised: with several threads the streamed batches
+-- may come out of delivery order; row_no says where each was), with its staged columns (typed,
 -- docs/internals.md, stg_<source>) and, for a row a rule keeps out, its quarantine line:
 -- value_masked is the offending value (masked by its column type) for value rules, the
 -- row's masked ID number for row rules (incomplete_file, read_error).  hedui.staging
