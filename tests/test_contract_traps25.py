@@ -44,15 +44,9 @@ def _csv(rows: list[list]) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def con():
-    import duckdb
-
-    from hedui import db
-
-    c = duckdb.connect()
-    c.sql(db.sql_text("macros.sql"))
-    yield c
-    c.close()
+def con(macros):
+    """conftest's `macros`: a connection with sql/macros.sql."""
+    return macros
 
 
 def _bank(tmp_path, cells: list[tuple[str, str]]):

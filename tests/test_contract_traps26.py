@@ -30,15 +30,9 @@ from test_contract_traps25 import _csv
 
 
 @pytest.fixture(scope="module")
-def con():
-    import duckdb
-
-    from hedui import db
-
-    c = duckdb.connect()
-    c.sql(db.sql_text("macros.sql"))
-    yield c
-    c.close()
+def con(macros):
+    """conftest's `macros`: a connection with sql/macros.sql."""
+    return macros
 
 
 def _bank(tmp_path, cells: list[tuple[str, str]], headers: list[str] | None = None):

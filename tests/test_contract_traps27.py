@@ -41,15 +41,9 @@ DAY = dt.date(2026, 11, 28)
 
 
 @pytest.fixture(scope="module")
-def con():
-    import duckdb
-
-    from hedui import db
-
-    c = duckdb.connect()
-    c.sql(db.sql_text("macros.sql"))
-    yield c
-    c.close()
+def con(macros):
+    """conftest's `macros`: a connection with sql/macros.sql."""
+    return macros
 
 
 def _tax(tmp_path, periods: list[str]):
