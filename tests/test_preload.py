@@ -4,7 +4,7 @@ import importlib
 
 
 def test_preload_fills_the_caches_the_workers_share():
-    from hedui.steps.ingest import _macro_statements
+    from hedui.steps.stage_db import _macro_statements
     from matching.normalize import _t2s, name_sql_exceptions
 
     for cached in (name_sql_exceptions, _t2s, _macro_statements):

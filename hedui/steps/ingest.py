@@ -43,7 +43,7 @@ from hedui.privacy.masking import mask_long_numbers
 from hedui.privacy.request_ids import protect_request_column
 from hedui.steps import staging_checks
 from hedui.steps.dupkeys import dup_slots, enum_sql, find_duplicates, names_as_staged, rule_only
-from hedui.steps.stage_db import SQL_DIR, _macro_statements, load_macros, stage_connection  # noqa: F401
+from hedui.steps.stage_db import SQL_DIR, load_macros, stage_connection
 from hedui.steps.staged_writer import StagedWriter
 from hedui.steps.staging_checks import ambiguous_month_keys, id_checks, uncertain_checks, value_reason
 from matching.normalize import name_sql_exceptions, normalize_name

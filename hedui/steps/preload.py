@@ -13,7 +13,7 @@ import great_expectations  # noqa: F401  (seconds to import)
 
 import hedui.privacy.protect  # noqa: F401
 import hedui.steps.validate.check  # noqa: F401
-from hedui.steps.ingest import _macro_statements
+from hedui.steps.stage_db import _macro_statements
 from matching.normalize import _t2s, name_sql_exceptions
 
 try:
