@@ -8,6 +8,7 @@ that a re-run of a logical date is atomic.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -220,6 +221,29 @@ def replace_model(con: duckdb.DuckDBPyConnection, table: str, name: str, run_dat
 STAGED_COMPRESSION = {"record_id": "zstd"}
 STAGED_TEXT_COMPRESSION = "dict_fsst"
 
+# A token (an ID or account number encrypted at staging) is random base64, new for each distinct value: where
+# nearly every row has its own (public security's IDs, bank accounts) a dictionary cannot pay and FSST finds few
+# repeated symbols, yet DuckDB tries both on each segment (a third of load's CPU for those tables, for a 5-10 %
+# smaller table).  Such a column is stored uncompressed; where a person's token repeats on many rows (social
+# insurance's 18 months per person) the dictionary still pays and stays.
+UNIQUE_TOKEN_SHARE = 0.5
+
+
+def staged_compression(path: Path, source: str) -> dict[str, str]:
+    """STAGED_COMPRESSION for the staged file `path` of `source`: its token columns with at least
+    UNIQUE_TOKEN_SHARE distinct values per row stored uncompressed.  The distinct counts are those staging
+    wrote into the file's metadata (none there: every column as STAGED_COMPRESSION says)."""
+    import pyarrow.parquet as pq
+
+    from hedui.privacy.protect import COUNTS_KEY, source_columns
+
+    meta = pq.ParquetFile(path).metadata
+    counts = json.loads((meta.metadata or {}).get(COUNTS_KEY, b"{}"))
+    tokens = [c for cols in source_columns(source).values() for c in cols]
+    unique = {c: "uncompressed" for c in tokens
+              if meta.num_rows and int(counts.get(c) or 0) >= UNIQUE_TOKEN_SHARE * meta.num_rows}
+    return {**STAGED_COMPRESSION, **unique}
+
 
 def _staged_column(name: str, type_: str, compression: dict[str, str] = STAGED_COMPRESSION) -> str:
     quoted = '"' + name.replace('"', '""') + '"'
@@ -236,20 +260,21 @@ def create_table_like(con: duckdb.DuckDBPyConnection, table: str, select_sql: st
     con.sql(f"create table {table} ({', '.join(_staged_column(n, t, compression) for n, t, *_ in shape)})")
 
 
-def replace_staged(con: duckdb.DuckDBPyConnection, table: str, src: str, run_date: str) -> None:
+def replace_staged(con: duckdb.DuckDBPyConnection, table: str, src: str, run_date: str,
+                   compression: dict[str, str] = STAGED_COMPRESSION) -> None:
     """Replace `table`'s rows of `run_date` by the staged Parquet file `src` (a `read_parquet(...)`
     expression), streamed (no copy in memory).
 
     The table is created from the file's shape on first use, its text columns
-    stored as STAGED_COMPRESSION says; columns a newer file adds (e.g.
+    stored as `compression` says (see `staged_compression`); columns a newer file adds (e.g.
     ``id_masked``) are added to an older table, which keeps its own columns.
     """
     shape = con.sql(f"describe select * from {src}").fetchall()
     if not table_exists(con, table):
-        con.sql(f"create table {table} ({', '.join(_staged_column(n, t) for n, t, *_ in shape)})")
+        con.sql(f"create table {table} ({', '.join(_staged_column(n, t, compression) for n, t, *_ in shape)})")
     have = {r[0] for r in con.sql(f"describe {table}").fetchall()}
     for name, type_, *_ in shape:
         if name not in have:
-            con.sql(f"alter table {table} add column {_staged_column(name, type_)}")
+            con.sql(f"alter table {table} add column {_staged_column(name, type_, compression)}")
     con.execute(f"delete from {table} where run_date = ?", [run_date])
     con.sql(f"insert into {table} by name select * from {src}")

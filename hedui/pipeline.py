@@ -206,7 +206,8 @@ def _load(ctx: RunContext) -> dict:
         files_rows, status_rows = [], []
         for source in sources():
             smap = load_map(source)
-            db.replace_staged(con, f"stg_{source}", _parquet(ctx.path("staged", source)), ctx.run_date)
+            staged = ctx.path("staged", source)
+            db.replace_staged(con, f"stg_{source}", _parquet(staged), ctx.run_date, db.staged_compression(staged, source))
             man = json.loads(ctx.path("manifests", source, "json").read_text(encoding="utf-8"))
             st = json.loads(ctx.path("status", source, "json").read_text(encoding="utf-8"))
             for f in man["manifest"].get("files", []):
