@@ -105,8 +105,9 @@ def _recheck_unknown(versions, combo: tuple, year: int) -> str | None:
 
 
 #: the table macros several models read (hd_tax_rows five times, hd_si_rows, hd_benefit_rows and hd_bank_rows three,
-#: hd_two_heads twice): computed once per run, in this order (hd_benefit_rows reads hd_si_rows)
-MATERIALIZED = ("hd_tax_rows", "hd_si_rows", "hd_benefit_rows", "hd_bank_rows", "hd_two_heads")
+#: hd_two_heads and hd_wage_months twice): computed once per run, in this order (hd_benefit_rows and hd_wage_months
+#: read hd_si_rows)
+MATERIALIZED = ("hd_tax_rows", "hd_si_rows", "hd_benefit_rows", "hd_wage_months", "hd_bank_rows", "hd_two_heads")
 
 
 def create_macros(con, run_date: str | None = None) -> None:

@@ -44,26 +44,21 @@ si_rows as materialized (
     where not s.is_pending
 ),
 
--- per member and month: whether a tax wage is there (then the month's contribution base is no wage estimate),
--- and the one employee-scheme contribution row a wage is estimated from (figures.sql): the highest base,
--- then the least scheme, then the least record id
-wage_months as (
-    select request_id, member_id, period_month, bool_or(is_tax) as has_tax_wage,
-        arg_min(record_id, wage_order) filter (where not is_tax) as wage_record_id
-    from (
-        select t.request_id, t.member_id, t.period_month, true as is_tax, cast(null as varchar) as record_id,
-            null as wage_order
-        from tax_rows as t
-        inner join window_bounds as w on w.request_id = t.request_id
-        where t.income_item = '工资薪金所得' and t.income_yuan is distinct from 0  -- a zero declaration: no wage
-          and t.period_month >= w.window_start and t.period_month < w.window_end
-        union all
-        select request_id, member_id, period_month, false, record_id,
-            (contribution_base_yuan is null, -coalesce(contribution_base_yuan, 0), scheme, record_id)
-        from si_rows
-        where category = '缴费' and scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
-    )
-    group by request_id, member_id, period_month
+-- per member and month: whether a tax wage is there (then the month's contribution base is no wage estimate)
+tax_wage_months as (
+    select distinct t.request_id, t.member_id, t.period_month
+    from tax_rows as t
+    inner join window_bounds as w on w.request_id = t.request_id
+    where t.income_item = '工资薪金所得' and t.income_yuan is distinct from 0  -- a zero declaration: no wage
+      and t.period_month >= w.window_start and t.period_month < w.window_end
+),
+
+-- and the one employee-scheme contribution row a wage is estimated from (figures.sql): the highest base (as
+-- delivered), then the least scheme, then the least record id (hd_wage_months, sql/assess/macros.sql: once a run)
+wage_months as not materialized (
+    select request_id, member_id, period_month, lineage_wage_record_id as wage_record_id
+    from hd_wage_months($run_date)
+    where lineage_wage_record_id is not null
 ),
 
 income_rows as (
@@ -87,14 +82,14 @@ income_rows as (
         s.period_month >= w.window_start and s.period_month < w.window_end,
         case when s.category = '待遇' then list_contains(h.excluded_income_items, s.scheme) or not s.is_benefit_counted
              else s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
-                 or coalesce(m.has_tax_wage, false) or s.record_id <> m.wage_record_id end,
+                 or x.member_id is not null or s.record_id <> m.wage_record_id end,
         case
             when s.category = '待遇' and list_contains(h.excluded_income_items, s.scheme) then '按政策不计入'
             when s.category = '待遇' and not s.is_benefit_counted
                 then '同一险种同一月份另有待遇记录（一个月只发放一次），不重复计入；数额不同时按较小者计入'
             when s.category = '待遇' then null
             when s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险') then '缴费基数不计为收入'
-            when m.has_tax_wage then '该月已有计税工资，不按缴费基数估算'
+            when x.member_id is not null then '该月已有计税工资，不按缴费基数估算'
             when s.record_id <> m.wage_record_id then '该月已按另一险种的缴费基数估算工资，不重复计入'
         end
     from si_rows as s
@@ -102,6 +97,8 @@ income_rows as (
     inner join households as h on h.request_id = s.request_id
     left join wage_months as m
         on m.request_id = s.request_id and m.member_id = s.member_id and m.period_month = s.period_month
+    left join tax_wage_months as x
+        on x.request_id = s.request_id and x.member_id = s.member_id and x.period_month = s.period_month
 ),
 
 -- the date each member signed the authorization and the request date: an answer queried a month before the later

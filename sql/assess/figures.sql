@@ -88,18 +88,9 @@ tax_wage_months as (
 -- One wage a month, estimated from the highest base of the month's employee schemes (a pension and an
 -- unemployment contribution on one wage are one wage, not two): the row of the highest base, then of the
 -- least scheme, then of the least record id, among the linked rows and apart among those waiting for review
-wage_base_months as (
-    select request_id, member_id, period_month, bool_or(not is_pending) as is_counted,
-        bool_or(is_confirmed and not is_pending) as is_confirmed_wage,
-        arg_min(record_id, (contribution_base_yuan is null, -coalesce(contribution_base_yuan, 0), scheme, record_id))
-            filter (where not is_pending) as wage_record_id,
-        arg_min(record_id, (contribution_base_yuan is null, -coalesce(contribution_base_yuan, 0), scheme, record_id))
-            filter (where is_pending) as pending_wage_record_id,
-        -- the same over the confirmed records alone (the income as it is if every unconfirmed link is rejected)
-        arg_min(record_id, (contribution_base_yuan is null, -coalesce(contribution_base_yuan, 0), scheme, record_id))
-            filter (where is_confirmed and not is_pending) as confirmed_wage_record_id
-    from si where category = '缴费' and scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
-    group by request_id, member_id, period_month
+-- (once a run, figure_lineage.sql reads it too)
+wage_base_months as not materialized (
+    select * from hd_wage_months($run_date)  -- (sql/assess/macros.sql)
 ),
 
 -- a member contributes to a scheme once a month: two rows of one scheme's month (a correction beside the original,

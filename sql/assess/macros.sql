@@ -105,6 +105,68 @@ create or replace temp macro hd_si_rows(rd) as table
     inner join hd_member_links(rd, 'social_insurance') as l on l.record_id = s.record_id
     where s.run_date = rd;
 
+-- Per member and month of the linked social-insurance rows: the one employee-scheme contribution row a month's wage is
+-- estimated from (figures.sql, figure_lineage.sql; the pensions of employees and civil servants, and unemployment
+-- insurance: each paid on the wage): the row of the highest base, then of the least scheme, then of the least
+-- record id, among the linked rows and apart among those waiting for review and among the confirmed ones.  Every
+-- month (figures.sql reads its window's); computed once a run (assess.MATERIALIZED), where each model grouped the
+-- rows with its own struct arg_min.  figures.sql orders the bases as it sums them (hd_exact, 6 decimals);
+-- figure_lineage.sql as delivered (`lineage_wage_record_id`): two bases alike to 6 decimals and no further are
+-- ordered apart there, as before this macro
+create or replace temp macro hd_wage_months(rd) as table
+with
+
+contributions as (
+    select request_id, member_id, period_month, is_pending, is_confirmed, record_id, scheme,
+        hd_exact(contribution_base_yuan) as base, contribution_base_yuan as raw_base
+    from hd_si_rows(rd)
+    where category = '缴费' and scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+),
+
+-- a month of one such row (nearly every one): that row, read off its group's aggregates (a group's aggregates over
+-- one row are its values); only months of two rows or more are grouped again with the struct arg_min (each cost
+-- ≈ 0.16 CPU-s at tenth over every month)
+keys as (
+    select request_id, member_id, period_month, count(*) as n_rows, bool_or(not is_pending) as is_counted,
+        bool_or(is_confirmed and not is_pending) as is_confirmed_wage, min(record_id) as record_id,
+        bool_and(is_pending) as is_pending, bool_and(is_confirmed) as is_confirmed
+    from contributions
+    group by request_id, member_id, period_month
+),
+
+multi as (
+    select request_id, member_id, period_month,
+        arg_min(record_id, (base is null, -coalesce(base, 0), scheme, record_id)) filter (where not is_pending)
+            as wage_record_id,
+        arg_min(record_id, (base is null, -coalesce(base, 0), scheme, record_id)) filter (where is_pending)
+            as pending_wage_record_id,
+        -- the same over the confirmed records alone (the income as it is if every unconfirmed link is rejected)
+        arg_min(record_id, (base is null, -coalesce(base, 0), scheme, record_id)) filter (
+            where is_confirmed and not is_pending) as confirmed_wage_record_id,
+        arg_min(record_id, (raw_base is null, -coalesce(raw_base, 0), scheme, record_id)) filter (where not is_pending)
+            as lineage_wage_record_id
+    from contributions as c
+    semi join keys as k
+        on k.n_rows > 1 and k.request_id is not distinct from c.request_id
+       and k.member_id is not distinct from c.member_id and k.period_month is not distinct from c.period_month
+    group by request_id, member_id, period_month
+)
+
+select request_id, member_id, period_month, is_counted, is_confirmed_wage,
+    if(is_pending, null, record_id) as wage_record_id, if(is_pending, record_id, null) as pending_wage_record_id,
+    if(is_confirmed and not is_pending, record_id, null) as confirmed_wage_record_id,
+    if(is_pending, null, record_id) as lineage_wage_record_id
+from keys
+where n_rows = 1
+union all
+select k.request_id, k.member_id, k.period_month, k.is_counted, k.is_confirmed_wage, m.wage_record_id,
+    m.pending_wage_record_id, m.confirmed_wage_record_id, m.lineage_wage_record_id
+from keys as k
+inner join multi as m
+    on m.request_id is not distinct from k.request_id and m.member_id is not distinct from k.member_id
+   and m.period_month is not distinct from k.period_month
+where k.n_rows > 1;
+
 -- The social-insurance benefit rows (类别 待遇) linked to a member, each with whether it counts.  A scheme pays a person
 -- one benefit a month: two rows of one scheme's month (a correction beside the original, or the month reported again
 -- under another unit name) are one payment.  Alike, it counts once (summed, a pension of 700 counted 1,400); with
@@ -323,13 +385,36 @@ select * from final;
 -- The 户 (by 户号 however written, hd_key) with two heads (a head who died or moved out, and the one after him; one who
 -- left and was made head again): its relations may be to either head, so none of its pairs contradicts a declaration
 -- (finding_candidates.sql) and a relation there that cannot be read changes nothing (evidence_gaps.sql).  Every 户 of
--- the delivery, each caller asking of its own: the relation read once a run, not once a model
+-- the delivery, each caller asking of its own: the relation read once a run, not once a model.  Cheap tests first, each
+-- giving hd_relation_category's and hd_key's own answer (0.55 → 0.12 CPU-s at tenth, 313 k rows, no 户 of two heads):
+-- a relation written as one of 本人's words is one; one with none of their characters (户, 本, 0 or its full-width
+-- form: folding and removing whitespace make no other character one of them) is none; only the rest is read.  A
+-- 户号 of digits and capitals alone is its own key.  Only the keys of two head rows or more are counted distinct
+-- (count(distinct) over every head row was most of the cost, planned as a second grouping joined back)
 create or replace temp macro hd_two_heads(rd) as table
-    select hd_key(hukou_no) as hukou_key
+with
+
+heads as materialized (
+    select case when regexp_full_match(hukou_no, '[0-9A-Z]+') then hukou_no else hd_key(hukou_no) end as hukou_key,
+        coalesce(id_norm, record_id) as person
     from main.stg_public_security
-    where run_date = rd and hd_relation_category(relation_to_head) = '本人'
-    group by all
-    having hukou_key is not null and count(distinct coalesce(id_norm, record_id)) > 1;
+    where run_date = rd
+      and case when relation_to_head in ('户主', '本人', '01', '02') then true
+               when not (contains(relation_to_head, '户') or contains(relation_to_head, '本')
+                         or contains(relation_to_head, '0') or contains(relation_to_head, '０')) then false
+               else hd_relation_category(relation_to_head) = '本人' end
+),
+
+-- a key of two persons has two rows or more
+doubled as (
+    select hukou_key from heads group by all having hukou_key is not null and count(*) > 1
+)
+
+select hukou_key
+from heads
+semi join doubled using (hukou_key)
+group by all
+having count(distinct person) > 1;
 
 -- whether the staged tax and social-insurance rows are the departments' whole deliveries, whose own rows show where a
 -- small one ends or has months missing (evidence_gaps.sql): an urgent verification's slice of one household's rows
