@@ -4,7 +4,7 @@
 (``<mergeCell>``) and :func:`connectors.xlsx_cells._has_error_cell` (an error cell or a formula) each unpacked the
 sheet once: a real-estate workbook of 61 MB of XML was inflated three times, ≈ 0.2 CPU-s each, besides fastexcel's
 own read.  :func:`scan` unpacks it once and answers all three, each exactly as its own pass did (the same blocks,
-the same overlaps, the same patterns); the answer is kept for the last sheet scanned, keyed by the file's identity.
+the same overlaps, the same patterns); the answer is kept for the last sheet scanned, keyed by the file's identity and the member's CRC.
 """
 
 from __future__ import annotations
@@ -102,7 +102,10 @@ def scan(path: Path, member: str) -> SheetScan:
     """The :class:`SheetScan` of the sheet ``member`` of the workbook ``path`` (kept while the file stays the same)."""
     global _last
     st = os.stat(path)
-    key = (os.path.abspath(path), member, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    with zipfile.ZipFile(path) as zf:  # the member's CRC too: a file rewritten in place within a clock tick
+        info = zf.getinfo(member)
+    key = (os.path.abspath(path), member, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+           info.CRC, info.file_size, info.compress_size, info.header_offset)
     if _last is None or _last[0] != key:
         _last = None  # a failed scan leaves nothing behind
         _last = (key, _scan(Path(path), member))

@@ -9,6 +9,7 @@ asked it for all eight; the module imports ``connectors.sheet_scan``, so none of
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import zipfile
@@ -126,13 +127,23 @@ def test_BI02_a_cell_without_its_place_still_sends_the_sheet_to_the_parse(tmp_pa
 
 
 def test_BI03_the_scan_is_made_again_when_the_file_changes(tmp_path):
-    """BI03: the answer kept is the file's: a workbook replaced under the same name is scanned again."""
+    """BI03: the answer kept is the file's: a workbook replaced under the same name, or rewritten in place with the
+    same size and time, is scanned again."""
     path = _book(tmp_path, _sheet([b'<c r="A1"><v>1</v></c>'], [b"A1:A2"]))
     assert set(sheet_scan.scan(path, "xl/worksheets/sheet1.xml").merged) == {(0, 0, 1, 0)}
     replaced = _book(tmp_path, _sheet([b'<c r="A1"><v>12345678901234567</v></c>', b"x" * 50]), "c.xlsx")
     replaced.replace(path)
     again = sheet_scan.scan(path, "xl/worksheets/sheet1.xml")
     assert set(again.merged) == set() and set(again.long_numbers) == {(0, 0)}
+    # rewritten in place, the same size and modification time (a clock tick is coarse): the member's CRC tells
+    st = path.stat()
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", _sheet([b'<c r="A1"><v>22345678901234567</v></c>', b"y" * 50]))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_ino == st.st_ino
+    assert set(sheet_scan.scan(path, "xl/worksheets/sheet1.xml").long_numbers) == {(0, 0)}
+    xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    assert b"22345678901234567" in xml and sheet_scan.scan(path, "xl/worksheets/sheet1.xml") is not again
 
 
 def _old_detect(lines: list[bytes]) -> str:
