@@ -35,15 +35,6 @@ from connectors.raw import HEADER_SEARCH_ROWS, find_header, positional_names
 PARQUET_BATCH_ROWS = 200_000
 #: the departments' local time: a Parquet timestamp with a time zone is an instant, its date is taken here
 DEPARTMENTS_TIME_ZONE = "Asia/Shanghai"
-#: a numeric cell value of magnitude ≥ 1e15 in the sheet XML (16+ digits, or an exponent ≥ 15)
-_XML_LONG_NUMBER = re.compile(  # <v> or, in a sheet written with a prefix (the Open XML SDK's x:), <x:v>
-    rb"<(?:\w+:)?v>(-?[0-9](?:\.[0-9]+)?[eE]\+?(?:1[5-9]|[2-9][0-9]|[1-9][0-9]{2})|-?[0-9]{16,}(?:\.[0-9]*)?)</(?:\w+:)?v>"
-)
-_XML_CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
-_XML_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="\$?([A-Z]+)\$?([0-9]+):\$?([A-Z]+)\$?([0-9]+)"')
-_XML_CELL_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
-_XML_BLOCK = 16 << 20
-_XML_OVERLAP = 64 << 10
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
        "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
@@ -244,17 +235,12 @@ def sheet_holding_header(path: Path, smap: SourceMap) -> str | None:
 
 def merged_ranges(path: Path) -> set[tuple[int, int, int, int]]:
     """``(first row, first column, last row, last column)`` (0-based, absolute) of the first sheet's
-    merged cells (``<mergeCells>`` follows the sheet's data in its XML: the XML is read through once)."""
-    found: set[tuple[int, int, int, int]] = set()
-    with zipfile.ZipFile(path) as zf, zf.open(_first_sheet_xml(zf)) as fh:
-        tail = b""
-        while block := fh.read(_XML_BLOCK):
-            if b"mergeCell" in block or b"mergeCell" in tail + block[:256]:
-                for m in _XML_MERGE.finditer(tail + block):
-                    found.add((int(m.group(2)) - 1, _column_index(m.group(1)),
-                               int(m.group(4)) - 1, _column_index(m.group(3))))
-            tail = block[-256:]
-    return found
+    merged cells (``<mergeCell>`` follows the sheet's data in its XML: :func:`connectors.sheet_scan.scan`)."""
+    from connectors.sheet_scan import scan
+
+    with zipfile.ZipFile(path) as zf:
+        member = _first_sheet_xml(zf)
+    return set(scan(path, member).merged)
 
 
 def _fill_merged(path: Path, sheet, df: pl.DataFrame) -> pl.DataFrame:
@@ -340,37 +326,21 @@ def _first_sheet_xml(zf: zipfile.ZipFile) -> str:
     return member or "xl/worksheets/sheet1.xml"
 
 
-def _column_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n - 1
-
-
 def numeric_long_cells(path: Path) -> set[tuple[int, int]]:
     """``(row, column)`` (0-based, absolute) of numeric cells whose value is ≥ 1e15 in magnitude.
 
-    Scans the first sheet's XML as bytes (no full parse): a fraction of a
-    second per 100k rows, and usually finds nothing.
+    Scans the first sheet's XML as bytes (no full parse, :func:`connectors.sheet_scan.scan`): a fraction of
+    a second per 100k rows, and usually finds nothing.
     """
+    from connectors.sheet_scan import scan
     from connectors.xlsx_cells import long_number_cells
 
-    found: set[tuple[int, int]] = set()
-    with zipfile.ZipFile(path) as zf, zf.open(member := _first_sheet_xml(zf)) as fh:
-        tail = b""
-        while block := fh.read(_XML_BLOCK):
-            buf = tail + block
-            for m in _XML_LONG_NUMBER.finditer(buf):
-                start = max(buf.rfind(b"<c ", 0, m.start()), buf.rfind(b"<c>", 0, m.start()))
-                tag = buf[start:buf.find(b">", start) + 1] if start >= 0 else b""
-                ref = _XML_CELL_REF.search(tag)
-                kind = _XML_CELL_TYPE.search(tag)
-                if ref is None:  # a cell not naming its place (r is optional), or <x:c> (a prefix): the sheet is parsed
-                    return long_number_cells(path, member)
-                if kind is None or kind.group(1) == b"n":
-                    found.add((int(ref.group(2)) - 1, _column_index(ref.group(1))))
-            tail = buf[-_XML_OVERLAP:]
-    return found
+    with zipfile.ZipFile(path) as zf:
+        member = _first_sheet_xml(zf)
+    found = scan(path, member).long_numbers
+    if found is None:  # a cell not naming its place (r is optional), or <x:c> (a prefix): the sheet is parsed
+        return long_number_cells(path, member)
+    return set(found)
 
 
 def _fix_long_numbers(path: Path, sheet, df: pl.DataFrame) -> pl.DataFrame:

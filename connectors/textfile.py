@@ -61,15 +61,18 @@ def detect_encoding(head: bytes) -> str:
         return UTF8  # every line decodes (or none holds a non-ASCII byte)
     except UnicodeDecodeError:
         pass
+    # the verdict is settled once either side holds half the non-ASCII lines: a GB18030 head (each of its
+    # lines an exception) stops halfway
+    wide = [line for line in lines if not line.isascii()]
     ok = failed = 0
-    for line in lines:
-        if line.isascii():
-            continue
+    for line in wide:
         try:
             line.decode(UTF8)
             ok += 1
         except UnicodeDecodeError:
             failed += 1
+        if 2 * ok > len(wide) or 2 * failed >= len(wide):
+            break
     return UTF8 if ok > failed else GB18030
 
 
@@ -464,11 +467,19 @@ def sniff(path: Path, find_header, max_line_bytes: int | None = None) -> CsvLayo
     # with a strictly better header
     encodings = [encoding] if encoding == UTF8_BOM or head.isascii() else [encoding, GB18030 if encoding == UTF8 else UTF8]
     best: tuple[int, int, str, str, list[list[str]], int | None] | None = None
+    looked: list[tuple[list[list[str]], tuple[int | None, int]]] = []  # rows → find_header's verdict on them
     for enc in encodings:
         for sep in SEPARATORS:
             for preview in (preview_rows, preview_records):  # records: a header cell holding a line break
                 rows = [r[:MAX_COLUMNS + 1] for r in preview(head, enc, sep)]
-                idx, score = find_header(rows)
+                if best is not None and max(map(len, rows), default=0) < best[0]:
+                    continue  # a row matches at most one column per cell: these rows cannot beat the header found
+                # the two previews agree unless a quoted cell spans lines: the same rows are not matched again
+                found = next((verdict for seen, verdict in looked if seen == rows), None)
+                if found is None:
+                    found = find_header(rows)
+                    looked.append((rows, found))
+                idx, score = found
                 width = len(rows[idx]) if idx is not None else 0
                 key = (score, width)
                 if best is None or key > best[:2]:

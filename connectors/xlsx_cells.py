@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
+from connectors.sheet_scan import NEEDLES, scan
+
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 #: the namespaces of a workbook saved as "Strict Open XML" (Excel's Save As, the same .xlsx) → the usual (transitional)
 _STRICT = {b"http://purl.oclc.org/ooxml/spreadsheetml/main": b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -155,6 +157,8 @@ def wan_styles(zf: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
 
 def _has_error_cell(zf: zipfile.ZipFile, member: str, needles: tuple[bytes, ...] = (b't="e"',)) -> bool:
     """True when the sheet's XML holds one of ``needles`` (an error cell; or a formula: ``<f>``)."""
+    if isinstance(zf.filename, str) and set(needles) <= set(NEEDLES):  # the pass the reader makes anyway
+        return any(n in scan(Path(zf.filename), member).needles for n in needles)
     with zf.open(member) as fh:
         tail = b""
         while block := fh.read(_BLOCK):
