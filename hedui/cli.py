@@ -404,6 +404,21 @@ def _run_failures() -> tuple[type[BaseException], ...]:
     return (ReconciliationError, AuthorizationError, AuditError, ProtectError, DecryptionError, SourceUnavailable)
 
 
+def _deaf_to_ctrl_c() -> None:
+    """Once a Ctrl+C has stopped the run, ignore any further SIGINT until the process has exited.
+
+    The interpreter hands SIGINT back to its default action while it shuts down; a second press then, or
+    a SIGINT still on its way (held by a thread's mask, re-sent by a library's own handler: polars' and
+    pyarrow's chain to Python's), killed the process by the signal (exit -2) after the Chinese line had
+    said 130. An ignored disposition survives the shutdown. Only the main thread can change a handler.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def main(argv: list[str] | None = None) -> int:
     from hedui.ops.run_summary import EXIT_ERROR, EXIT_INPUT, EXIT_LOCKED
     from hedui.workdir import private_umask
@@ -418,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
         plain_arguments(args)  # a line break in a path never forges a line of the answer
         return args.func(args)
     except KeyboardInterrupt:
+        if argv is None:  # the process's own command line (`hedui …`, `python -m hedui.cli …`): it ends now
+            _deaf_to_ctrl_c()
         print("已中断：本批次未完成；可直接重跑同一日期。", file=sys.stderr)
         return 130
     except Exception as exc:  # one Chinese line; the traceback only with -v
