@@ -60,3 +60,40 @@ def test_ctrl_c_while_the_forkserver_starts_is_not_lost(beside):
                          timeout=120, preexec_fn=_sigint_as_from_a_terminal)
     assert out.stdout.strip() == "interrupted", (out.stdout, out.stderr[-2000:])
     assert "Traceback" not in out.stderr, out.stderr[-2000:]
+
+
+# Ctrl+C stopped the run and its one Chinese line said 130; another SIGINT then (a second press, or one a library's
+# handler re-sent) reached the shutting-down interpreter: a KeyboardInterrupt traceback after the line, or, once the
+# interpreter had handed SIGINT back to its default, the process killed by it (CI: exit -2 instead of 130)
+_PRESS_AGAIN_WHILE_EXITING = """
+import atexit
+import os
+import signal
+import sys
+import time
+
+import hedui.cli as cli
+
+
+def stopped(args):
+    raise KeyboardInterrupt  # as a press during the run
+
+
+def pressed_again():
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.3)
+
+
+cli.plain_arguments = stopped
+atexit.register(pressed_again)
+sys.argv = ["hedui", "run", "--inbox", sys.argv[1], "--date", "20261128", "--workdir", sys.argv[2]]
+sys.exit(cli.main())
+"""
+
+
+def test_a_second_ctrl_c_while_the_stopped_run_exits_changes_nothing(tmp_path):
+    out = subprocess.run([sys.executable, "-c", _PRESS_AGAIN_WHILE_EXITING, str(tmp_path / "inbox"),
+                          str(tmp_path / "work")], capture_output=True, text=True, timeout=120,
+                         preexec_fn=_sigint_as_from_a_terminal)
+    assert out.returncode == 130, (out.returncode, out.stderr[-2000:])
+    assert out.stderr.strip() == "已中断：本批次未完成；可直接重跑同一日期。", out.stderr[-2000:]
