@@ -183,7 +183,7 @@ def _open(ctx: RunContext):
     ctx.workdir.mkdir(parents=True, exist_ok=True)
     s = settings()
     return db.connect(ctx.database, threads=s.threads, memory_limit=s.memory_limit,
-                      temp_directory=ctx.workdir / "tmp")
+                      temp_directory=ctx.workdir / "tmp", stored_macros=True)
 
 
 def _parquet(path: Path) -> str:

@@ -275,7 +275,7 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
     from hedui.settings import settings
 
     con = db.connect(workdir_db_path, threads=settings().threads, memory_limit=settings().memory_limit,
-                     temp_directory=workdir_db_path.parent / "tmp")
+                     temp_directory=workdir_db_path.parent / "tmp", stored_macros=True)
     con.sql("set preserve_insertion_order = false")  # every auditor table says its own order by
     counts: dict[str, int] = {}
     before: dict[str, list] = {}

@@ -178,7 +178,8 @@ def work(ctx, shard: int, keys) -> dict:
     timings["copy"] = time.perf_counter() - t
     s = settings()
     run_date = ctx.run_date
-    con = db.connect(path, threads=s.threads, memory_limit=s.memory_limit, temp_directory=path.parent / "tmp")
+    con = db.connect(path, threads=s.threads, memory_limit=s.memory_limit, temp_directory=path.parent / "tmp",
+                     stored_macros=True)
     try:
         t = time.perf_counter()
         con.sql("begin transaction")
