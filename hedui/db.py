@@ -57,14 +57,19 @@ MACROS_DIGEST = "hd_macros_digest"
 _TEMP_MACRO = re.compile(r"(?m)^create or replace temp macro ")
 
 
+def stored_macros_sql(text: str | None = None) -> str:
+    """``sql/macros.sql`` (or `text` of it) with its macros made in the database's ``main`` schema, kept with the
+    database and seen by every connection to it, instead of the connection's own temp schema."""
+    return _TEMP_MACRO.sub("create or replace macro ", sql_text("macros.sql") if text is None else text)
+
+
 def _stored_macros_script() -> tuple[str, str]:
     """(digest of ``sql/macros.sql``, the script that stores its macros and the digest in the database)."""
     import hashlib
 
     text = sql_text("macros.sql")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-    script = _TEMP_MACRO.sub("create or replace macro ", text)
-    return digest, f"{script}\ncreate or replace macro {MACROS_DIGEST}() as '{digest}';\n"
+    return digest, f"{stored_macros_sql(text)}\ncreate or replace macro {MACROS_DIGEST}() as '{digest}';\n"
 
 
 def _store_macros(con: duckdb.DuckDBPyConnection) -> None:

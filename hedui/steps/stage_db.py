@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from hedui.db import stored_macros_sql
 from hedui.resources import data_path
 
 SQL_DIR = data_path("sql")
@@ -113,8 +114,7 @@ def stage_connection(threads: int | None, memory_limit: str, folder: Path,
     if threads:
         config["threads"] = threads
     base = duckdb.connect(":memory:", config=config)
-    text = (SQL_DIR / "macros.sql").read_text(encoding="utf-8")
-    base.sql(_MACRO.sub(lambda m: f"create or replace macro {m.group(1)}(", text))
+    base.sql(stored_macros_sql())  # persistent macros of its main schema: every cursor sees them
     with _lock:
         if not _shared:
             _register_worker_exit()
