@@ -102,9 +102,12 @@ def enum_sql(spec: ColumnSpec, col: str) -> str:
             f"else coalesce({synonym}v) end)[1] end")
 
 
-def _parsed(spec: ColumnSpec) -> str:
-    """The value staging keeps for the column, as compared for duplicates (on a raw row)."""
+def _parsed(spec: ColumnSpec, months: dict[str, str] | None = None) -> str:
+    """The value staging keeps for the column, as compared for duplicates (on a raw row); ``months`` as
+    :func:`dup_slots`'s."""
     col = _q(spec.column)
+    if months and spec.column in months:
+        return months[spec.column].format(col=col)
     if spec.type == "amount":
         return f"hd_amount({col}, {_q(spec.column + '__scale')})"
     if spec.type in ("date", "month", "number"):
@@ -125,7 +128,7 @@ def _parsed(spec: ColumnSpec) -> str:
     return text
 
 
-def _coarse(spec: ColumnSpec) -> str | None:
+def _coarse(spec: ColumnSpec, months: dict[str, str] | None = None) -> str | None:
     """A value two duplicates always share, cheap to compute on every raw row (the pre-filter), or None
     for a column left out of it (names, text, account numbers and dates: normalizing them costs more than
     they tell apart once the ID, the months, the enums and the amounts are hashed)."""
@@ -141,16 +144,17 @@ def _coarse(spec: ColumnSpec) -> str | None:
         return f"round(coalesce(case when {scale} = 1 then try_cast({col} as double) end, hd_amount({col}, {scale})), 2)"
     if spec.type in ("name", "text", "account", "date"):
         return None
-    return _parsed(spec)
+    return _parsed(spec, months)
 
 
-def dup_slots(smap: SourceMap) -> dict[str, str]:
+def dup_slots(smap: SourceMap, months: dict[str, str] | None = None) -> dict[str, str]:
     """``dup_hash`` (the pre-filter's hashed values, on raw rows) and ``dup_values`` (the exact values
-    compared, on parsed rows) of duplicates.sql for ``smap``."""
+    compared, on parsed rows) of duplicates.sql for ``smap``; ``months`` (``hedui.steps.staging_checks.month_lookups``:
+    month column → its ``hd_month`` by a per-distinct-cell lookup, ``{col}`` for the cell) in place of ``hd_month``."""
     hashed, exact = [], []
     for spec in smap.columns:
         col = _q(spec.column)
-        if (coarse := _coarse(spec)) is not None:
+        if (coarse := _coarse(spec, months)) is not None:
             hashed.append(coarse)
         if spec.type == "id":
             exact.append(f"coalesce(hd_id_norm({col}), nullif(hd_id_clean({col}), ''))")
