@@ -221,3 +221,20 @@ def drop_nul_bytes(data: bytes, first_line: int, bad: dict[int, str]) -> bytes:
         bad.setdefault(line, f"第{line}行含空字符（0x00），文件可能已损坏，该行隔离待查；请部门核对该行后重新交付")
         pos = at + 1
     return data.replace(b"\x00", b"")
+
+
+def first_long_line(head: bytes, complete: bool, limit: int) -> int:
+    """1-based number of the first line of ``head`` longer than ``limit`` (0: none).
+
+    ``complete`` says ``head`` is the whole file; otherwise its last, cut line
+    counts only once it alone exceeds the limit, or when no line ends at all.
+    """
+    if len(head) <= limit:  # no line of it can be longer
+        return 1 if not complete and b"\n" not in head else 0
+    lines = head.split(b"\n")
+    for i, line in enumerate(lines):
+        if len(line) > limit:
+            return i + 1
+    if not complete and len(lines) == 1:
+        return 1  # not one line ends within the head
+    return 0

@@ -52,6 +52,8 @@ _FOOTER_WORDS = "制表|填表|填报|审核|复核|审批|负责人|单位负�
 _FOOTER_ALONE = "制表人|填表人|填报人|审核人|复核人|审批人|负责人|经办人|联系人|备注|说明|盖章|以下空白|以下无数据|以下为空"
 _FOOTER_RE = (rf'^[\s\u00a0\u3000\ufeff"]*(?:(?:{_FOOTER_WORDS})[^:：,，\t]{{0,6}}[:：]|注[0-9一二三四五六七八九十]?[:：]'
               rf'|[（(]?(?:{_FOOTER_ALONE})[)）]?[\s\u3000"]*$)')
+#: a first cell that may be blank, a summary's or a footer's: one regex pass where three were
+_ANY_KIND_RE = f"(?:{_BLANK_RE})|(?:{_SUMMARY_RE})|(?:{_FOOTER_RE})"
 _ID_LIKE_RE = r"[0-9０-９]{15}"
 HEADER_SEARCH_ROWS = 30
 #: rows gathered before a Parquet row group is written (batches are smaller: many small files, 8 MiB chunks)
@@ -193,13 +195,18 @@ def _drop_blank_and_summary(batch: pl.DataFrame, fcols: list[str]) -> tuple[pl.D
     (one regex each); the others only on rows
     whose first cell is blank, or that look like a footer (the ID-like test)."""
     first = pl.col(fcols[0])
-    first_blank = first.is_null() | first.str.contains(_BLANK_RE)
-    flags = batch.select(
-        first_blank=first_blank.fill_null(True),
-        summary=first.str.contains(_SUMMARY_RE).fill_null(False),
-        footer=first.str.contains(_FOOTER_RE).fill_null(False),
-        err=pl.col("_err").is_not_null(),
-    )
+    kinds = {"first_blank": (first.is_null() | first.str.contains(_BLANK_RE)).fill_null(True),
+             "summary": first.str.contains(_SUMMARY_RE).fill_null(False),
+             "footer": first.str.contains(_FOOTER_RE).fill_null(False)}
+    # the three patterns as one pass: only the rows it matches (or null) are told apart (the usual batch: none)
+    maybe = batch.select(first.str.contains(_ANY_KIND_RE).fill_null(True)).to_series()
+    flags = batch.select(**kinds) if maybe.all() else pl.DataFrame(
+        {k: pl.repeat(False, batch.height, dtype=pl.Boolean, eager=True) for k in kinds})
+    if maybe.any() and not maybe.all():
+        at = maybe.arg_true()
+        found = batch[at].select(**kinds)
+        flags = flags.with_columns(flags[k].scatter(at, found[k]) for k in kinds)
+    flags = flags.with_columns(err=batch["_err"].is_not_null())
     flags = flags.with_columns(maybe_blank=flags["first_blank"] & ~flags["err"])
     if len(fcols) > 1 and flags["first_blank"].any():
         at = flags["first_blank"].arg_true()
@@ -330,7 +337,6 @@ def _drop_repeated_headers(batch: pl.DataFrame, fcols: list[str], match: HeaderM
     drop = pl.Series(sorted({*drop.to_list(), *_titles_above(batch, fcols, drop.to_list())}), dtype=pl.UInt32)
     keep = pl.Series([True] * batch.height).scatter(drop, False)
     return batch.filter(keep), drop.len(), reordered
-
 
 
 #: a title line of one field in a CSV (the reader's count error for it, textfile.parse_chunk)

@@ -14,6 +14,7 @@ Python's ``csv`` module.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -22,13 +23,21 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl
 
 from connectors.csv_head import UTF8, UTF8_BOM, preview_records, preview_rows
-from connectors.limits import MAX_COLUMNS, blank_long_lines, open_regular, read_past_line, too_long_message
+from connectors.limits import (
+    MAX_COLUMNS,
+    blank_long_lines,
+    first_long_line,
+    open_regular,
+    read_past_line,
+    too_long_message,
+)
 from connectors.mixed_encoding import utf8_lines
 from connectors.raw import positional_names
 
@@ -298,10 +307,7 @@ def _parse_fast(chunk: Chunk, ncols: int, sep: str) -> pl.DataFrame | None:
     counts, ok = _field_counts(lines, sep)
     if not ok:
         return None
-    # polars takes the width from the first line: lead with a line of exactly ncols (empty) fields
-    lead = (sep * (ncols - 1) + "\n").encode(UTF8) if ncols > 1 else b"x\n"
-    values = pl.read_csv(lead + chunk.data, has_header=False, separator=sep, quote_char='"',
-                         schema=dict.fromkeys(names, pl.String), truncate_ragged_lines=True).slice(1)
+    values = _parse_values(chunk.data, names, sep, lead_needed=counts.height == 0 or counts["nf"][0] != ncols)
     if values.height != chunk.n_lines:
         return None
     return values.with_columns(
@@ -309,6 +315,19 @@ def _parse_fast(chunk: Chunk, ncols: int, sep: str) -> pl.DataFrame | None:
         _nf=counts["nf"].cast(pl.Int32),
         _trailing=counts["trailing"],
     )
+
+
+def _parse_values(data: bytes, names: list[str], sep: str, lead_needed: bool = True) -> pl.DataFrame:
+    """``data``'s fields as ``names``.  polars takes the width from the first line: a line of exactly that many
+    (empty) fields leads ``data``, unless its first line has them (``lead_needed`` False: no copy of ``data``);
+    where polars counts that line otherwise (any error) the lead is put before it after all: the same rows."""
+    read = partial(pl.read_csv, has_header=False, separator=sep, quote_char='"',
+                   schema=dict.fromkeys(names, pl.String), truncate_ragged_lines=True)
+    if not lead_needed and len(names) > 1:
+        with contextlib.suppress(pl.exceptions.PolarsError):  # polars counted the first line otherwise
+            return read(data)
+    lead = (sep * (len(names) - 1) + "\n").encode(UTF8) if len(names) > 1 else b"x\n"
+    return read(lead + data).slice(1)
 
 
 MAX_RECORD_LINES = 20  # a quoted value may span lines, but not more than this
@@ -432,23 +451,6 @@ class CsvLayout:
     width: int = 0  # fields of the header line, the empty ones ending it included
 
 
-def _first_long_line(head: bytes, complete: bool, limit: int) -> int:
-    """1-based number of the first line of ``head`` longer than ``limit`` (0: none).
-
-    ``complete`` says ``head`` is the whole file; otherwise its last, cut line
-    counts only once it alone exceeds the limit, or when no line ends at all.
-    """
-    if len(head) <= limit:  # no line of it can be longer
-        return 1 if not complete and b"\n" not in head else 0
-    lines = head.split(b"\n")
-    for i, line in enumerate(lines):
-        if len(line) > limit:
-            return i + 1
-    if not complete and len(lines) == 1:
-        return 1  # not one line ends within the first SNIFF_BYTES
-    return 0
-
-
 def sniff(path: Path, find_header, max_line_bytes: int | None = None) -> CsvLayout:
     """Encoding, separator and header line of a CSV (``find_header(rows) -> (index, score)``).
 
@@ -458,7 +460,7 @@ def sniff(path: Path, find_header, max_line_bytes: int | None = None) -> CsvLayo
     with open_regular(path) as fh:
         head = fh.read(SNIFF_BYTES)
         complete = not fh.read(1)
-    long_line = _first_long_line(head, complete, max_line_bytes or SNIFF_BYTES)
+    long_line = first_long_line(head, complete, max_line_bytes or SNIFF_BYTES)
     if long_line:
         head = b"\n".join(head.split(b"\n")[:long_line - 1])
     encoding = detect_encoding(head)
