@@ -16,7 +16,6 @@ from types import SimpleNamespace
 from markupsafe import Markup
 
 from hedui.ops.killpoint import kill_point
-from hedui.privacy.masking import mask_text
 from hedui.steps.report import sqlhtml
 from hedui.steps.report.display import (
     _DECISION_ZH,
@@ -463,6 +462,8 @@ def _pages_rendered(common: dict, n_batches: int, workers: int, in_process: bool
             for i, proc in enumerate(procs):
                 out, _ = proc.communicate()
                 if proc.returncode:
+                    from hedui.privacy.masking import mask_text  # not at import: the workers never mask
+
                     tail = (parts / f"worker_{i}.log").read_text(encoding="utf-8", errors="replace")[-3000:]
                     raise RuntimeError(f"report worker {i} failed (exit {proc.returncode}):\n{mask_text(tail)}")
                 n_pages, n_cited = json.loads(out.strip().splitlines()[-1])
