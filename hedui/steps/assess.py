@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from hedui import db
 from hedui.errors import PolicyError
-from hedui.steps.policy import _programs, load_policies, policy_rows, resolve, version_row
+from hedui.steps.policy import _delivered_items, _programs, load_policies, policy_rows, resolve, version_row
 
 #: the request's 业务类型 of a periodic re-check: it does not say which aid the household receives
 RECHECK = "动态复核"
@@ -37,14 +37,16 @@ def resolve_policies(con, run_date: str) -> int:
         + " from stg_requests where run_date = ? group by request_id", [run_date])
     combos = con.sql("select distinct region_code, urban_rural, program from _hd_household_keys").fetchall()
     versions = load_policies()
+    # the header maps' enums the rows read, once a run, not once a combination (≈ 1,800 at tenth)
+    delivered, programs = _delivered_items(), _programs()
     # a combination stands in for its households: the request id of a row is the combination's number
     rows = []
     for i, c in enumerate(combos):
-        if unknown := _recheck_unknown(versions, c, int(run_date[:4])):
+        if unknown := _recheck_unknown(versions, c, int(run_date[:4]), programs):
             rows.append({"request_id": str(i), "policy_unknown_zh": unknown})  # no version: the limits are unknown
             continue
         try:
-            rows.extend(policy_rows(versions, [(str(i), *c)], run_date))
+            rows.extend(policy_rows(versions, [(str(i), *c)], run_date, delivered=delivered))
         except PolicyError:
             # no version for its program, 城市/农村 (or county) in a year some version is in force: its households
             # get no policy row and are answered, the run goes on (evidence_gaps.sql: the limits are unknown).
@@ -54,7 +56,7 @@ def resolve_policies(con, run_date: str) -> int:
     if not versions:
         list(policy_rows(versions, [("", "36", "城市", "*")], run_date))  # raises: no policy file at all
     # with no household the table still gets its shape from a template row, and no rows
-    template = {**version_row(versions[0], "", "城市"), "policy_unknown_zh": ""}
+    template = {**version_row(versions[0], "", "城市", delivered=delivered), "policy_unknown_zh": ""}
     con.register("_policy_rows", pa.Table.from_pylist(rows or [template],
                                                       schema=pa.Table.from_pylist([template]).schema))
     con.register("_policy_keys", pa.table({
@@ -76,7 +78,8 @@ def resolve_policies(con, run_date: str) -> int:
         con.sql("drop table if exists _hd_household_keys")
 
 
-def _recheck_unknown(versions, combo: tuple, year: int) -> str | None:
+def _recheck_unknown(versions, combo: tuple, year: int,
+                     programs: tuple[str, ...] | None = None) -> str | None:
     """For a 动态复核 household (the request does not say which aid it receives) weighed by no version written for
     动态复核: why its limits are unknown, where the version one of the aid programs would take differs from the one it
     would be weighed by (a county's own 最低生活保障 or 特困人员供养 standard beside the province's *).  None when
@@ -89,7 +92,7 @@ def _recheck_unknown(versions, combo: tuple, year: int) -> str | None:
     except PolicyError:
         return None  # no version at all: evidence_gaps.sql's no_policy says so
     others: dict[str, list[str]] = {}
-    for aid in _programs():
+    for aid in (_programs() if programs is None else programs):
         try:
             v = resolve(versions, region or "", year, urban_rural or "城市", aid)
         except PolicyError:

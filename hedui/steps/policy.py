@@ -396,30 +396,42 @@ def region_regex(year: int, versions: list[PolicyVersion] | None = None) -> str:
     return "^(?:" + "|".join(prefixes) + ")[0-9]*$" if prefixes else "^[0-9]*$"
 
 
-def policy_rows(versions: list[PolicyVersion], households: list[tuple[str, str, str, str]], run_date: str):
-    """One flat parameter row per household (request_id, region, urban_rural, program) for SQL."""
+def policy_rows(versions: list[PolicyVersion], households: list[tuple[str, str, str, str]], run_date: str, *,
+                delivered: tuple[str, ...] | None = None):
+    """One flat parameter row per household (request_id, region, urban_rural, program) for SQL (`delivered`:
+    see version_row)."""
     year = dt.datetime.strptime(run_date, "%Y%m%d").year
     for request_id, region, urban_rural, program in households:
         yield version_row(resolve(versions, region or "", year, urban_rural or "城市", program or "*"), request_id,
-                          urban_rural)
+                          urban_rural, delivered=delivered)
 
 
-def _delivered_item(item: str) -> str | None:
+def _delivered_items() -> tuple[str, ...]:
+    """The tax 所得项目 and social-insurance 险种 the departments deliver (their header maps' enums)."""
+    return (*_enum("tax", "income_item"), *_enum("social_insurance", "scheme"))
+
+
+def _delivered_item(item: str, delivered: tuple[str, ...] | None = None) -> str | None:
     """The tax 所得项目 or social-insurance 险种 an excluded item names, as the departments deliver it: written
-    without its 所得 (policy.md: 劳务报酬), or as the tax law writes it (利息、股息、红利所得); None if neither."""
-    delivered = (*_enum("tax", "income_item"), *_enum("social_insurance", "scheme"))
+    without its 所得 (policy.md: 劳务报酬), or as the tax law writes it (利息、股息、红利所得); None if neither.
+    `delivered`: _delivered_items(), when the caller has it (each reading opens two header maps)."""
+    delivered = _delivered_items() if delivered is None else delivered
     bare = "".join(ch for ch in item if ch not in "、，, \u3000")
     return next((x for x in (bare, f"{bare}所得") if x in delivered), None)
 
 
-def excluded_items(items: list[str]) -> list[str]:
+def excluded_items(items: list[str], delivered: tuple[str, ...] | None = None) -> list[str]:
     """The items a version excludes, as the departments deliver them: policy.md names the tax items without
-    their 所得 (劳务报酬, 经营所得), the tax records say 劳务报酬所得; an item written either way is excluded."""
-    return list(dict.fromkeys([*items, *(d for x in items if (d := _delivered_item(x)))]))
+    their 所得 (劳务报酬, 经营所得), the tax records say 劳务报酬所得; an item written either way is excluded.
+    `delivered`: _delivered_items(), when the caller has it."""
+    delivered = _delivered_items() if delivered is None else delivered  # once, not once an item
+    return list(dict.fromkeys([*items, *(d for x in items if (d := _delivered_item(x, delivered)))]))
 
 
-def version_row(v: PolicyVersion, request_id: str, urban_rural: str | None) -> dict:
-    """The flat parameter row of version `v` for a household of `urban_rural` (城市 when unknown)."""
+def version_row(v: PolicyVersion, request_id: str, urban_rural: str | None, *,
+                delivered: tuple[str, ...] | None = None) -> dict:
+    """The flat parameter row of version `v` for a household of `urban_rural` (城市 when unknown).  `delivered`:
+    _delivered_items(), read once by a caller making many rows (hedui.steps.assess: one a household's combination)."""
     p = v.params
     standard = float(p["standard_monthly"].get(urban_rural or "城市", p["standard_monthly"]["城市"]))
     # policy.md: × the annual standard, or × prior-year disposable income where that basis is chosen
@@ -445,7 +457,7 @@ def version_row(v: PolicyVersion, request_id: str, urban_rural: str | None) -> d
         # policy.md: "any active 个体工商户 is a finding to review" — the contract's rule, not left to a file that
         # does not name the parameter (a file may list other types, or none, by writing it)
         "business_always_review_types": list(p.get("business_always_review_types", ALWAYS_REVIEW_TYPES)),
-        "excluded_income_items": excluded_items(p["excluded_income_items"]),
+        "excluded_income_items": excluded_items(p["excluded_income_items"], delivered),
         "si_rate_enterprise": float(p.get("individual_si_rates", {}).get("企业职工基本养老保险", 0)),
         "si_rate_public": float(p.get("individual_si_rates", {}).get("机关事业单位养老保险", 0)),
         "si_rate_unemployment": float(p.get("individual_si_rates", {}).get("失业保险", 0)),

@@ -76,7 +76,7 @@ source_gaps as (
 -- (or an urgent one on the last delivery) has none of it from anyone — every household INCOMPLETE on every such run
 -- (test_recheck: a run of 12-28 on a delivery ending 10).  Two months or more missing are a short delivery; so is
 -- a delivery starting after the window does (short_ends)
-source_months as (
+source_months as not materialized (
     select 'tax' as source, id_norm as person, period_month from stg_tax
     where run_date = $run_date and period_month is not null and id_norm is not null
     union all
@@ -85,12 +85,17 @@ source_months as (
 ),
 
 -- per person of a source his first and last month (two months or more: a series — his first month is not his last,
--- cheaper than counting distinct months), and in the same pass the months any row of the source is of
-source_grouped as materialized (  -- one scan of the staged tables, read three times below
-    select source, person, period_month, grouping(person) = 1 as is_month,
+-- cheaper than counting distinct months), and the months any row of the source is of.  Two groupings, each of its
+-- own scan of the two columns: one `grouping sets` pass copied the 3.2 M staged rows into a buffer first (tenth),
+-- dearer than reading the columns twice
+source_grouped as materialized (  -- read three times below
+    select source, person, cast(null as date) as period_month, false as is_month,
         min(period_month) as first_month, max(period_month) as last_month
     from source_months
-    group by grouping sets ((source, person), (source, period_month))
+    group by source, person
+    union all
+    select source, cast(null as varchar), period_month, true, period_month, period_month
+    from (select distinct source, period_month from source_months)
 ),
 
 source_persons as (
@@ -545,11 +550,16 @@ needed_values as (
     -- its 坐落), it may be one of the household's other units written otherwise — where the count is over the limit,
     -- which it is decides the finding (test_contract_assess11 AX03)
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '不动产单元号'
-    from stg_real_estate as t inner join value_links as l on l.record_id = t.record_id and l.source = 'real_estate'
-    where t.run_date = $run_date and t.use_type = '住宅' and t.title_status = '现势' and not hd_unit_numbered(t.unit_no)
-      and exists (select 1 from candidates as c
-                  where c.request_id = l.request_id and c.code = 'RESIDENTIAL_UNITS_OVER_LIMIT'
-                    and c.is_pending = l.is_pending)
+    from stg_real_estate as t
+    inner join (select * from value_links as l
+                where l.source = 'real_estate' and exists (
+                    select 1 from candidates as c
+                    where c.request_id = l.request_id and c.code = 'RESIDENTIAL_UNITS_OVER_LIMIT'
+                      and c.is_pending = l.is_pending)) as l on l.record_id = t.record_id
+    where t.run_date = $run_date and t.use_type = '住宅' and t.title_status = '现势'
+      -- the number read on the linked units of households over the limit only (`|| left(…, 0)` adds nothing, but
+      -- names the link: pushed into the scan, hd_key's regexes read every residential unit delivered, 72 k at tenth)
+      and not hd_unit_numbered(t.unit_no || left(l.request_id, 0))
     union all
     select l.request_id, l.member_id, l.source, l.record_id, l.is_pending, l.match_weight, '收入额'
     from stg_tax as t
@@ -817,6 +827,22 @@ answers as (
     where t.run_date = $run_date and t.policy_status = '有效'
 ),
 
+-- per account of the linked answers its latest 查询日期 and, per 查询日期, the least and greatest amount and whether one
+-- was empty: groupings of the answers, where windows over them sorted every answer by its account (as the windows'
+-- partitions, NULL keys are equal: `is not distinct from` below)
+answered_accounts as (
+    select request_id, member_id, source, account, max(query_date) as latest_date
+    from answers where not is_pending
+    group by all
+),
+
+answered_dates as (
+    select request_id, member_id, source, account, query_date, min(amount_yuan) as lo, max(amount_yuan) as hi,
+        bool_or(amount_yuan is null) as has_empty
+    from answers where not is_pending
+    group by all
+),
+
 -- the date each member's answers are weighed against (hd_authorization_bound: the later of the 授权日期 and the 委托日期)
 signed_on as (
     select request_id, id_norm as member_id, hd_authorization_bound(min(authorization_date), min(request_date))
@@ -837,10 +863,13 @@ stale_answers as (
             || a.value_zh || '未知；请' || if(m.is_signed_date_unknown, '委托机关补正授权日期，或', '')
             || if(m.signed_date is null or hd_predates_authorization(a.query_date, m.signed_date), '在授权后重新查询',
                   '为本次委托重新查询')
-    from (select *, max(query_date) over (partition by request_id, member_id, source, account) as latest_date
-          from answers where not is_pending) as a
+    from answers as a
+    inner join answered_accounts as l
+        on l.request_id is not distinct from a.request_id and l.member_id is not distinct from a.member_id
+       and l.source is not distinct from a.source and l.account is not distinct from a.account
+       and l.latest_date = a.query_date
     inner join signed_on as m on m.request_id = a.request_id and m.member_id = a.member_id
-    where a.query_date = a.latest_date and hd_predates_authorization(a.query_date, m.authorization_date)
+    where not a.is_pending and hd_predates_authorization(a.query_date, m.authorization_date)
 ),
 
 -- a record waiting for review whose answer is such an old one: confirmed, it would not be counted and what the account
@@ -992,9 +1021,13 @@ conflicting_balances as (
     select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
         printf('同一账户同一查询日期交付了不同的%s（%.2f 元至 %.2f 元），以哪个为准未知，按较小者计入；请向交付部门核实',
                value_zh, lo, hi)
-    from (select *, min(amount_yuan) over answer as lo, max(amount_yuan) over answer as hi from answers
-          where not is_pending window answer as (partition by request_id, member_id, source, account, query_date))
-    where lo < hi and query_date is not null  -- undated: each listed as lacking its 查询日期 (needed_values)
+    from (select a.*, d.lo, d.hi from answers as a
+          inner join answered_dates as d
+              on d.request_id is not distinct from a.request_id and d.member_id is not distinct from a.member_id
+             and d.source is not distinct from a.source and d.account is not distinct from a.account
+             and d.query_date = a.query_date and d.lo < d.hi
+          where not a.is_pending)
+    where query_date is not null  -- undated: each listed as lacking its 查询日期 (needed_values)
     union all
     -- an answer beside an empty one of the same account and 查询日期: the account holds this or an unknown amount
     -- that may be less (an empty answer is no 0): the balance is unknown, this one not counted (hd_bank_rows;
@@ -1002,11 +1035,17 @@ conflicting_balances as (
     select request_id, member_id, source, 'VALUE_UNKNOWN', record_id, null, null, null, null,
         printf('同一账户同一查询日期另有%s为空的答复，该账户的%s以哪个为准未知（空值不按 0 计，可能更小），本条 %s 元未计入；'
                || '请向交付部门核实', value_zh, value_zh, format('{:,.2f}', amount_yuan))
-    from (select *, bool_or(amount_yuan is null) over answer as has_empty,
-              max(query_date) over (partition by request_id, member_id, source, account) as latest_date
-          from answers
-          where not is_pending window answer as (partition by request_id, member_id, source, account, query_date))
-    where has_empty and amount_yuan is not null and query_date is not null and query_date = latest_date
+    from (select a.* from answers as a
+          inner join answered_dates as d
+              on d.request_id is not distinct from a.request_id and d.member_id is not distinct from a.member_id
+             and d.source is not distinct from a.source and d.account is not distinct from a.account
+             and d.query_date = a.query_date and d.has_empty
+          inner join answered_accounts as l
+              on l.request_id is not distinct from a.request_id and l.member_id is not distinct from a.member_id
+             and l.source is not distinct from a.source and l.account is not distinct from a.account
+             and l.latest_date = a.query_date
+          where not a.is_pending)
+    where amount_yuan is not null and query_date is not null
     union all
     -- an answer whose 账户类型 was left empty, counted as the number's one typed account (hd_bank_rows): whether it is
     -- that account or another (whose balance would count besides) is not known

@@ -25,8 +25,8 @@ window_bounds as (
     from households as h
 ),
 
--- the linked tax and social-insurance rows, each read once (the month's wages below and the lineage rows both
--- read them): a second scan of the staged table would be joined to the links again
+-- the linked tax rows, read once (the month's wages below and the lineage rows both read them): a second scan of
+-- the staged table would be joined to the links again (where the macros are not materialized)
 -- (of one withholder's rows of one item and month saying different amounts the least counts: sql/assess/macros.sql)
 tax_rows as materialized (
     select request_id, member_id, 'tax' as source, record_id, income_item, period_month, income_yuan,
@@ -34,7 +34,9 @@ tax_rows as materialized (
     from hd_tax_rows($run_date) where not is_pending
 ),
 
-si_rows as materialized (
+-- the linked social-insurance rows: read once (the month's wage row is hd_wage_months'), so not copied into a
+-- CTE's buffer first (550 k rows at tenth)
+si_rows as not materialized (
     select s.request_id, s.member_id, 'social_insurance' as source, s.record_id, s.scheme, s.category, s.period_month,
         s.benefit_yuan, s.contribution_base_yuan,
         b.record_id is null as is_benefit_counted  -- one benefit a scheme's month (sql/assess/macros.sql)
@@ -110,14 +112,23 @@ authorized_on as (
     group by all
 ),
 
+-- per bank account (of the answers not waiting for review) its latest 查询日期: a grouping joined back, not a window
+-- sorting every answer by its account (NULL keys equal, as a window's partition)
+bank_latest as (
+    select request_id, member_id, account_key, max(query_date) as latest_date
+    from hd_bank_rows($run_date)
+    where not is_pending
+    group by all
+),
+
 asset_rows as (
     -- (an account, its answers and which of them counts: hd_bank_rows, sql/assess/macros.sql)
     select b.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT' as figure_code, b.member_id, 'bank' as source, b.record_id,
         '银行' || coalesce(b.account_type, '') || '余额' as item, cast(null as date) as period_month,
         b.balance_yuan as amount_yuan, cast(null as double) as tax_paid_yuan, true as is_in_window,
-        coalesce(b.query_date < max(b.query_date) over account, false) or b.record_id <> b.kept_record_id
+        coalesce(b.query_date < bl.latest_date, false) or b.record_id <> b.kept_record_id
             or b.is_type_ambiguous or hd_not_this_query(b.query_date, au.authorization_date) as is_excluded,
-        case when b.query_date < max(b.query_date) over account then '同一账户另有更新的查询结果，以最新一次为准'
+        case when b.query_date < bl.latest_date then '同一账户另有更新的查询结果，以最新一次为准'
              when hd_predates_authorization(b.query_date, au.authorization_date)
                  then hd_stale_exclusion_zh(b.query_date, au.signed_date, au.request_date)
              when b.query_date is null then '无查询日期，无法确认是本次核对（授权后）的查询结果，不计入'
@@ -128,9 +139,11 @@ asset_rows as (
                  then '同一账户同一查询日期另有不同余额，以哪个为准未知，按较小者计入'
              when b.record_id <> b.kept_record_id then '同一账户同一查询日期的相同答复，只计一次' end as exclusion_zh
     from hd_bank_rows($run_date) as b
+    inner join bank_latest as bl
+        on bl.request_id is not distinct from b.request_id and bl.member_id is not distinct from b.member_id
+       and bl.account_key is not distinct from b.account_key
     left join authorized_on as au on au.request_id = b.request_id and au.member_id = b.member_id
     where not b.is_pending
-    window account as (partition by b.request_id, b.member_id, b.account_key)
     union all
     select l.request_id, 'FINANCIAL_ASSETS_OVER_LIMIT', l.member_id, l.source, l.record_id, '证券持仓市值+资金余额',
         null, hd_securities_yuan(s.market_value_yuan, s.cash_balance_yuan),

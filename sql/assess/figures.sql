@@ -251,22 +251,34 @@ authorized_on as (
 -- (a corrected answer delivered beside the original; sources.md: one row per account) are one account of unknown
 -- balance: the smaller counts, never the sum, and evidence_gaps.sql lists the pair as VALUE_UNKNOWN.  A bank's
 -- account, its answers and which of them counts: hd_bank_rows (sql/assess/macros.sql).
+-- per bank account its latest linked 查询日期, whether a linked answer is there, and its latest confirmed one: a
+-- grouping joined back, not windows sorting every answer by its account (NULL keys equal, as a window's partition)
+bank_latest as (
+    select request_id, member_id, account_key,
+        max(query_date) filter (where not is_pending) as latest_date,
+        bool_or(not is_pending) as has_linked,
+        max(query_date) filter (where is_confirmed and not is_pending) as latest_confirmed_date
+    from hd_bank_rows($run_date)
+    group by all
+),
+
 bank_accounts as (
     select b.request_id, b.is_confirmed, b.is_pending, hd_exact(b.balance_yuan) as amount_yuan,
         -- the latest linked answer of the account counts (an older one is superseded), and of one answer's rows the one
         -- hd_bank_rows keeps; over the confirmed links alone, as if every unconfirmed one were rejected, the latest
         -- confirmed answer does
-        not coalesce(b.query_date < max(b.query_date) filter (where not b.is_pending) over account, false)
-            and not (b.is_pending and bool_or(not b.is_pending) over account)
+        not coalesce(b.query_date < bl.latest_date, false)
+            and not (b.is_pending and bl.has_linked)
             and b.record_id = if(b.is_pending, b.kept_pending_id, b.kept_record_id) and not b.is_type_ambiguous
             and not hd_not_this_query(b.query_date, au.authorization_date) as is_counted,
         b.is_confirmed and not b.is_pending and not hd_not_this_query(b.query_date, au.authorization_date)
-            and not coalesce(b.query_date < max(b.query_date) filter (
-            where b.is_confirmed and not b.is_pending) over account, false)
+            and not coalesce(b.query_date < bl.latest_confirmed_date, false)
             and b.record_id = b.kept_confirmed_id and not b.is_type_ambiguous as is_counted_if_rejected
     from hd_bank_rows($run_date) as b
+    inner join bank_latest as bl
+        on bl.request_id is not distinct from b.request_id and bl.member_id is not distinct from b.member_id
+       and bl.account_key is not distinct from b.account_key
     left join authorized_on as au on au.request_id = b.request_id and au.member_id = b.member_id
-    window account as (partition by b.request_id, b.member_id, b.account_key)
 ),
 
 securities_accounts as (

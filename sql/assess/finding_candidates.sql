@@ -160,8 +160,9 @@ registered_as_another as (
 
 -- the registration's relation to the head in the categories of 与申请人关系 (hd_relation_category);
 -- a word not known here contradicts nothing here (null): evidence_gaps.sql lists it as VALUE_UNKNOWN.  The 户
--- is its 户号 however written (` Ｈ00012 ` is H00012): the rows of one 户 are read together
-relation_category as (
+-- is its 户号 however written (` Ｈ00012 ` is H00012): the rows of one 户 are read together.  Read twice below (the
+-- member's row, the applicant's): the two regex macros run once a linked row, not once a reading
+relation_category as materialized (
     select *, hd_relation_category(relation_to_head) as registered_relation, hd_key(hukou_no) as hukou_key
     from ps_linked
 ),
