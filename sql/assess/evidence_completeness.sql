@@ -27,25 +27,33 @@ per_member as (
     group by all
 ),
 
+-- each member's rows side by side (his sources unnested), not one source's rows of every member: a row group then
+-- holds a few thousand members' ids, which the table's dictionary stores cheaply, where the cross join's order (each
+-- source in turn over a chunk of members) gave it ten times as many to compress (insert 0.70 -> 0.60 CPU-s at tenth)
+member_sources as (
+    select m.request_id, m.member_id, m.is_authorized, unnest(l.sources, recursive := true)
+    from members as m
+    cross join (select list({'source': source, 'status': status}) as sources from sources) as l
+),
+
 final as (
     select
         $run_date as run_date,
-        m.request_id,
-        m.member_id,
+        s.request_id,
+        s.member_id,
         s.source,
-        m.is_authorized,
+        s.is_authorized,
         s.status in ('passed', 'failed') as is_delivered,
         s.status = 'passed' as is_passed,
         coalesce(g.n_unconfirmed, 0) as n_unconfirmed,
         coalesce(g.n_quarantined, 0) as n_quarantined,
         coalesce(g.n_value_unknown, 0) as n_value_unknown,
-        m.is_authorized and s.status = 'passed'
+        s.is_authorized and s.status = 'passed'
             and coalesce(g.n_unconfirmed, 0) + coalesce(g.n_quarantined, 0) + coalesce(g.n_value_unknown, 0) = 0
             as is_complete
-    from members as m
-    cross join sources as s
+    from member_sources as s
     left join per_member as g
-        on g.request_id = m.request_id and g.member_id is not distinct from m.member_id and g.source = s.source
+        on g.request_id = s.request_id and g.member_id is not distinct from s.member_id and g.source = s.source
 )
 
 select * from final
