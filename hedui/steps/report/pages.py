@@ -44,6 +44,9 @@ POOL_MIN_HOUSEHOLDS = 2000  # fewer households render in this process (HEDUI_REP
 BATCH_MAX = 2500  # households per batch at most (HEDUI_REPORT_BATCH sets the size); a worker holds one
 
 
+RANK_LAST = 2**62  # `_m` or `_f` of a NULL member ID or file name: after every rank, as DuckDB orders a NULL
+
+
 WORKER_MEMORY_LIMIT = "1GB"  # each worker's in-memory DuckDB (spills to the parts folder beyond)
 
 
@@ -178,13 +181,24 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "  on m.request_id = c.request_id and m.id_norm is not distinct from c.member_id "
           "where c.run_date = $run_date", parts / "changes", params)
     plan, _ = _record_groups([s for s in sources() if s != REQUESTS])
+    con.execute(
+        "create or replace temp table _report_member as "
+        "select member_id, dense_rank() over (order by member_id) as _m from (select distinct l.member_id "
+        "from links l join _report_batch b using (request_id) where l.run_date = $run_date "
+        "and l.member_id is not null)", params)
     html = []
     for source, group, order in plan:  # one source at a time: one join's memory at a time
         export, row_html = _record_sql(con, source, load_map(source))
         # each record's row of HTML made here, once per run, not in every batch's worker: a worker's query
         # then reads it as it is (the SQL of a row is long: parsing and binding it cost more than running it)
-        _copy(con, f"select d.batch, d.hh, d.member_id, d.file_name, d.row_no, {row_html} as html "
-              f"from ({export}) as d", parts / f"records_{order}", params)
+        # `_m` and `_f`: the member's ID and the file's name as their ranks (dense, in their text's order, NULL
+        # last as DuckDB orders it): the worker sorts a batch's rows by integers, not by their texts
+        _copy(con, f"select d.batch, d.hh, d.member_id, coalesce(m._m, {RANK_LAST}) as _m, "
+              f"coalesce(f._f, {RANK_LAST}) as _f, d.row_no, {row_html} as html "
+              f"from ({export}) as d left join _report_member m on m.member_id = d.member_id "
+              "left join (select file_name, dense_rank() over (order by file_name) as _f from (select distinct "
+              f"file_name from stg_{source} where run_date = $run_date and file_name is not null)) f "
+              "on f.file_name = d.file_name", parts / f"records_{order}", params)
         html.append((order, group, "d.html"))
     return n_batches, html
 
@@ -325,7 +339,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     for order, group, html in job["records"]:
         files = sorted(str(f) for f in parts.glob(f"records_{order}/batch={batch}/*.parquet"))
         if files:
-            rows.append(f"select hh, member_id, {group} as grp, {order} as src_ord, file_name, row_no, {html} as html "
+            rows.append(f"select hh, member_id, {group} as grp, {order} as src_ord, _m, _f, row_no, {html} as html "
                         f"from read_parquet([{', '.join(map(_sql_str, files))}], hive_partitioning = false) as d")
     member_html = _member_records(con, rows, {int(g): tuple(h) for g, h in job["heads"].items()}) if rows else {}
     households = _objects(_part(con, parts, "households", batch, HOUSEHOLDS_HASHED))

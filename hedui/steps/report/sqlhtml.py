@@ -148,7 +148,10 @@ def _record_groups(sources: list[str]) -> tuple[list[tuple[str, int, int]], dict
 def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) -> dict[tuple, tuple[bytes, int]]:
     """{(hh, member_id): (the member's record tables in UTF-8, records cited)}.
 
-    DuckDB makes each record's row of HTML and sorts them (household, member, group, source, file, row);
+    DuckDB sorts the records' rows of HTML (made in the export) by household, member, group, source, file,
+    row and then the row's HTML (a record linked twice to one member): the member and the file by their ranks
+    (`_m`, `_f`, made in the export), integers, and the HTML only where the keys before it tie (`_ties_by_html`),
+    which costs less than sorting by the texts;
     a table is then one slice of the sorted rows' UTF-8 buffer between its `heads` (the Arrow offsets
     say where each row starts), with no Python string per record and no ordered aggregate. Where a member
     and a table start is found column-wise (Arrow compares each row's keys with the row before), so that
@@ -157,8 +160,8 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
     """
     import numpy as np
 
-    table = con.sql(f"select hh, member_id, grp, html from ({' union all '.join(selects)}) "
-                    "order by hh, member_id, grp, src_ord, file_name, row_no, html").to_arrow_table()
+    table = con.sql(f"select hh, member_id, grp, html, _m, src_ord, _f, row_no from ({' union all '.join(selects)}) "
+                    "order by hh, _m, grp, src_ord, _f, row_no").to_arrow_table()
     n = table.num_rows
     if not n:
         return {}
@@ -169,6 +172,12 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
                             offset=html.offset * (8 if wide else 4))
     data = memoryview(data_buf) if data_buf is not None else memoryview(b"")
     hh, member, grp = (table.column(c).combine_chunks() for c in ("hh", "member_id", "grp"))
+    tie = _differs(hh)  # per row but the first: whether all its keys equal the row before's
+    for c in ("_m", "src_ord", "_f", "row_no"):
+        tie |= _differs(table.column(c).combine_chunks())
+    np.logical_not(tie, out=tie)
+    if tie.any():
+        data = _ties_by_html(data, offsets, tie)
     new_member = np.ones(n, dtype=bool)
     new_member[1:] = _differs(hh) | _differs(member)
     new_table = new_member.copy()
@@ -193,6 +202,21 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
         pieces += (pre, b"%d" % (b - a), post, data[o:p], b"\n</table>\n")
     out[key] = (b"".join(pieces), n - first)
     return out
+
+
+def _ties_by_html(data: memoryview, offsets, tie) -> memoryview:
+    """`data` (the sorted rows' HTML, row i at offsets[i]:offsets[i + 1]) with each run of rows whose keys tie
+    (`tie[i]`: row i + 1's keys equal row i's) in the order of their HTML's bytes, as DuckDB orders a VARCHAR
+    (a run keeps its place and length: a table's bounds never fall inside it, its rows are of one member,
+    group and source)."""
+    import numpy as np
+
+    edges = np.diff(np.concatenate(([False], tie, [False])).astype(np.int8))
+    fixed = bytearray(data)
+    for first, last in zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True):
+        rows = sorted(bytes(data[offsets[i]:offsets[i + 1]]) for i in range(first, last + 1))
+        fixed[offsets[first]:offsets[last + 1]] = b"".join(rows)
+    return memoryview(fixed)
 
 
 _INTS = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
