@@ -37,8 +37,8 @@ def _selects(con, rows) -> list[str]:
     con.execute("create or replace table rec (hh bigint, member_id varchar, grp int, src_ord int, file_name varchar, "
                 "row_no bigint, html varchar)")
     con.executemany("insert into rec values (?, ?, ?, ?, ?, ?, ?)", rows)
-    return [f"select r.hh, r.member_id, r.grp, r.src_ord, coalesce(m._m, {pages.RANK_LAST}) as _m, "
-            f"coalesce(f._f, {pages.RANK_LAST}) as _f, r.row_no, r.html from rec r "
+    return [f"select r.hh, r.member_id, r.grp, r.src_ord, coalesce(m._m, {sqlhtml.RANK_LAST}) as _m, "
+            f"coalesce(f._f, {sqlhtml.RANK_LAST}) as _f, r.row_no, r.html from rec r "
             "left join (select member_id, dense_rank() over (order by member_id) as _m from "
             "           (select distinct member_id from rec where member_id is not null)) m using (member_id) "
             "left join (select src_ord, file_name, dense_rank() over (partition by src_ord order by file_name) as _f "
@@ -115,7 +115,7 @@ def test_BS04_the_export_ranks_members_and_files_in_their_texts_order(world_run,
     _, records = pages._export_parts(con, RUN_DATE, parts, 5, None)
     assert records
     got = con.sql(f"select member_id, _m, row_no, _f from read_parquet('{parts}/records_*/*/*.parquet')").fetchall()
-    assert got and all(m != pages.RANK_LAST for _, m, _, _ in got)
+    assert got and all(m != sqlhtml.RANK_LAST for _, m, _, _ in got)
     members = sorted({(member, m) for member, m, _, _ in got})
     assert [m for _, m in members] == sorted(m for _, m in members)  # member IDs' order is their ranks' order
     assert len({m for _, m in members}) == len(members)

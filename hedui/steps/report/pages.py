@@ -44,9 +44,6 @@ POOL_MIN_HOUSEHOLDS = 2000  # fewer households render in this process (HEDUI_REP
 BATCH_MAX = 2500  # households per batch at most (HEDUI_REPORT_BATCH sets the size); a worker holds one
 
 
-RANK_LAST = 2**62  # `_m` or `_f` of a NULL member ID or file name: after every rank, as DuckDB orders a NULL
-
-
 WORKER_MEMORY_LIMIT = "1GB"  # each worker's in-memory DuckDB (spills to the parts folder beyond)
 
 
@@ -181,24 +178,13 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "  on m.request_id = c.request_id and m.id_norm is not distinct from c.member_id "
           "where c.run_date = $run_date", parts / "changes", params)
     plan, _ = _record_groups([s for s in sources() if s != REQUESTS])
-    con.execute(
-        "create or replace temp table _report_member as "
-        "select member_id, dense_rank() over (order by member_id) as _m from (select distinct l.member_id "
-        "from links l join _report_batch b using (request_id) where l.run_date = $run_date "
-        "and l.member_id is not null)", params)
+    con.execute(sqlhtml.MEMBER_RANKS_SQL, params)
     html = []
     for source, group, order in plan:  # one source at a time: one join's memory at a time
         export, row_html = _record_sql(con, source, load_map(source))
         # each record's row of HTML made here, once per run, not in every batch's worker: a worker's query
         # then reads it as it is (the SQL of a row is long: parsing and binding it cost more than running it)
-        # `_m` and `_f`: the member's ID and the file's name as their ranks (dense, in their text's order, NULL
-        # last as DuckDB orders it): the worker sorts a batch's rows by integers, not by their texts
-        _copy(con, f"select d.batch, d.hh, d.member_id, coalesce(m._m, {RANK_LAST}) as _m, "
-              f"coalesce(f._f, {RANK_LAST}) as _f, d.row_no, {row_html} as html "
-              f"from ({export}) as d left join _report_member m on m.member_id = d.member_id "
-              "left join (select file_name, dense_rank() over (order by file_name) as _f from (select distinct "
-              f"file_name from stg_{source} where run_date = $run_date and file_name is not null)) f "
-              "on f.file_name = d.file_name", parts / f"records_{order}", params)
+        _copy(con, sqlhtml.ranked_records(source, export, row_html), parts / f"records_{order}", params)
         html.append((order, group, "d.html"))
     return n_batches, html
 

@@ -124,6 +124,27 @@ def _record_sql(con, source: str, smap) -> tuple[str, str]:
     return export, html
 
 
+RANK_LAST = 2**62  # `_m` or `_f` of a NULL member ID or file name: after every rank, as DuckDB orders a NULL
+
+#: the batched households' linked member IDs, each with its rank among them (`_m`, dense, in the IDs' order)
+MEMBER_RANKS_SQL = (
+    "create or replace temp table _report_member as "
+    "select member_id, dense_rank() over (order by member_id) as _m from (select distinct l.member_id "
+    "from links l join _report_batch b using (request_id) where l.run_date = $run_date and l.member_id is not null)")
+
+
+def ranked_records(source: str, export: str, row_html: str) -> str:
+    """The export of one source's records' rows of HTML (`_record_sql`'s two parts), with `_m` and `_f`: the
+    member's ID and the file's name as their ranks (dense, in their text's order, NULL last as DuckDB orders
+    it), so that a page worker sorts a batch's rows by integers (`_member_records`), not by their texts."""
+    return (f"select d.batch, d.hh, d.member_id, coalesce(m._m, {RANK_LAST}) as _m, "
+            f"coalesce(f._f, {RANK_LAST}) as _f, d.row_no, {row_html} as html "
+            f"from ({export}) as d left join _report_member m on m.member_id = d.member_id "
+            "left join (select file_name, dense_rank() over (order by file_name) as _f from (select distinct "
+            f"file_name from stg_{source} where run_date = $run_date and file_name is not null)) f "
+            "on f.file_name = d.file_name")
+
+
 def _record_groups(sources: list[str]) -> tuple[list[tuple[str, int, int]], dict[int, tuple[str, str]]]:
     """(source, group, order) per source and, per group, the HTML before and after its `<th>` count.
 
