@@ -178,13 +178,13 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
           "  on m.request_id = c.request_id and m.id_norm is not distinct from c.member_id "
           "where c.run_date = $run_date", parts / "changes", params)
     plan, _ = _record_groups([s for s in sources() if s != REQUESTS])
+    con.execute(sqlhtml.MEMBER_RANKS_SQL, params)
     html = []
     for source, group, order in plan:  # one source at a time: one join's memory at a time
         export, row_html = _record_sql(con, source, load_map(source))
         # each record's row of HTML made here, once per run, not in every batch's worker: a worker's query
         # then reads it as it is (the SQL of a row is long: parsing and binding it cost more than running it)
-        _copy(con, f"select d.batch, d.hh, d.member_id, d.file_name, d.row_no, {row_html} as html "
-              f"from ({export}) as d", parts / f"records_{order}", params)
+        _copy(con, sqlhtml.ranked_records(source, export, row_html), parts / f"records_{order}", params)
         html.append((order, group, "d.html"))
     return n_batches, html
 
@@ -325,7 +325,7 @@ def _render_batch(job: dict) -> tuple[int, int]:
     for order, group, html in job["records"]:
         files = sorted(str(f) for f in parts.glob(f"records_{order}/batch={batch}/*.parquet"))
         if files:
-            rows.append(f"select hh, member_id, {group} as grp, {order} as src_ord, file_name, row_no, {html} as html "
+            rows.append(f"select hh, member_id, {group} as grp, {order} as src_ord, _m, _f, row_no, {html} as html "
                         f"from read_parquet([{', '.join(map(_sql_str, files))}], hive_partitioning = false) as d")
     member_html = _member_records(con, rows, {int(g): tuple(h) for g, h in job["heads"].items()}) if rows else {}
     households = _objects(_part(con, parts, "households", batch, HOUSEHOLDS_HASHED))

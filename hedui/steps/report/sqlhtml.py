@@ -124,6 +124,27 @@ def _record_sql(con, source: str, smap) -> tuple[str, str]:
     return export, html
 
 
+RANK_LAST = 2**62  # `_m` or `_f` of a NULL member ID or file name: after every rank, as DuckDB orders a NULL
+
+#: the batched households' linked member IDs, each with its rank among them (`_m`, dense, in the IDs' order)
+MEMBER_RANKS_SQL = (
+    "create or replace temp table _report_member as "
+    "select member_id, dense_rank() over (order by member_id) as _m from (select distinct l.member_id "
+    "from links l join _report_batch b using (request_id) where l.run_date = $run_date and l.member_id is not null)")
+
+
+def ranked_records(source: str, export: str, row_html: str) -> str:
+    """The export of one source's records' rows of HTML (`_record_sql`'s two parts), with `_m` and `_f`: the
+    member's ID and the file's name as their ranks (dense, in their text's order, NULL last as DuckDB orders
+    it), so that a page worker sorts a batch's rows by integers (`_member_records`), not by their texts."""
+    return (f"select d.batch, d.hh, d.member_id, coalesce(m._m, {RANK_LAST}) as _m, "
+            f"coalesce(f._f, {RANK_LAST}) as _f, d.row_no, {row_html} as html "
+            f"from ({export}) as d left join _report_member m on m.member_id = d.member_id "
+            "left join (select file_name, dense_rank() over (order by file_name) as _f from (select distinct "
+            f"file_name from stg_{source} where run_date = $run_date and file_name is not null)) f "
+            "on f.file_name = d.file_name")
+
+
 def _record_groups(sources: list[str]) -> tuple[list[tuple[str, int, int]], dict[int, tuple[str, str]]]:
     """(source, group, order) per source and, per group, the HTML before and after its `<th>` count.
 
@@ -148,7 +169,10 @@ def _record_groups(sources: list[str]) -> tuple[list[tuple[str, int, int]], dict
 def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) -> dict[tuple, tuple[bytes, int]]:
     """{(hh, member_id): (the member's record tables in UTF-8, records cited)}.
 
-    DuckDB makes each record's row of HTML and sorts them (household, member, group, source, file, row);
+    DuckDB sorts the records' rows of HTML (made in the export) by household, member, group, source, file,
+    row and then the row's HTML (a record linked twice to one member): the member and the file by their ranks
+    (`_m`, `_f`, made in the export), integers, and the HTML only where the keys before it tie (`_ties_by_html`),
+    which costs less than sorting by the texts;
     a table is then one slice of the sorted rows' UTF-8 buffer between its `heads` (the Arrow offsets
     say where each row starts), with no Python string per record and no ordered aggregate. Where a member
     and a table start is found column-wise (Arrow compares each row's keys with the row before), so that
@@ -157,8 +181,8 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
     """
     import numpy as np
 
-    table = con.sql(f"select hh, member_id, grp, html from ({' union all '.join(selects)}) "
-                    "order by hh, member_id, grp, src_ord, file_name, row_no, html").to_arrow_table()
+    table = con.sql(f"select hh, member_id, grp, html, _m, src_ord, _f, row_no from ({' union all '.join(selects)}) "
+                    "order by hh, _m, grp, src_ord, _f, row_no").to_arrow_table()
     n = table.num_rows
     if not n:
         return {}
@@ -169,6 +193,12 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
                             offset=html.offset * (8 if wide else 4))
     data = memoryview(data_buf) if data_buf is not None else memoryview(b"")
     hh, member, grp = (table.column(c).combine_chunks() for c in ("hh", "member_id", "grp"))
+    tie = _differs(hh)  # per row but the first: whether all its keys equal the row before's
+    for c in ("_m", "src_ord", "_f", "row_no"):
+        tie |= _differs(table.column(c).combine_chunks())
+    np.logical_not(tie, out=tie)
+    if tie.any():
+        data = _ties_by_html(data, offsets, tie)
     new_member = np.ones(n, dtype=bool)
     new_member[1:] = _differs(hh) | _differs(member)
     new_table = new_member.copy()
@@ -193,6 +223,21 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
         pieces += (pre, b"%d" % (b - a), post, data[o:p], b"\n</table>\n")
     out[key] = (b"".join(pieces), n - first)
     return out
+
+
+def _ties_by_html(data: memoryview, offsets, tie) -> memoryview:
+    """`data` (the sorted rows' HTML, row i at offsets[i]:offsets[i + 1]) with each run of rows whose keys tie
+    (`tie[i]`: row i + 1's keys equal row i's) in the order of their HTML's bytes, as DuckDB orders a VARCHAR
+    (a run keeps its place and length: a table's bounds never fall inside it, its rows are of one member,
+    group and source)."""
+    import numpy as np
+
+    edges = np.diff(np.concatenate(([False], tie, [False])).astype(np.int8))
+    fixed = bytearray(data)
+    for first, last in zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True):
+        rows = sorted(bytes(data[offsets[i]:offsets[i + 1]]) for i in range(first, last + 1))
+        fixed[offsets[first]:offsets[last + 1]] = b"".join(rows)
+    return memoryview(fixed)
 
 
 _INTS = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
