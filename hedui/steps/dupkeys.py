@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 
 from connectors import SourceMap
 from connectors.maps import ColumnSpec
+from hedui.steps.staging_checks import amount_coarse
 from matching.normalize import WS_CLASS, fold_width, name_sql_exceptions, normalize_name
 
 #: types whose parsed value parsed.sql already holds (column `<name>__v`)
@@ -128,7 +129,7 @@ def _parsed(spec: ColumnSpec, months: dict[str, str] | None = None) -> str:
     return text
 
 
-def _coarse(spec: ColumnSpec, months: dict[str, str] | None = None) -> str | None:
+def _coarse(spec: ColumnSpec, months: dict[str, str] | None = None, amounts: dict[str, str] | None = None) -> str | None:
     """A value two duplicates always share, cheap to compute on every raw row (the pre-filter), or None
     for a column left out of it (names, text, account numbers and dates: normalizing them costs more than
     they tell apart once the ID, the months, the enums and the amounts are hashed)."""
@@ -141,20 +142,24 @@ def _coarse(spec: ColumnSpec, months: dict[str, str] | None = None) -> str | Non
                 f"else list_transform([hd_id_clean_slow({col})], lambda c: {tail})[1] end")
     if spec.type == "amount":  # try_cast is hd_amount's own fast path at scale 1 (a plain number)
         scale = _q(spec.column + "__scale")
+        if amounts and spec.column in amounts:  # the other cells parsed once per distinct (cell, scale)
+            return amount_coarse(amounts[spec.column]).format(col=col, scale=scale)
         return f"round(coalesce(case when {scale} = 1 then try_cast({col} as double) end, hd_amount({col}, {scale})), 2)"
     if spec.type in ("name", "text", "account", "date"):
         return None
     return _parsed(spec, months)
 
 
-def dup_slots(smap: SourceMap, months: dict[str, str] | None = None) -> dict[str, str]:
+def dup_slots(smap: SourceMap, months: dict[str, str] | None = None,
+              amounts: dict[str, str] | None = None) -> dict[str, str]:
     """``dup_hash`` (the pre-filter's hashed values, on raw rows) and ``dup_values`` (the exact values
     compared, on parsed rows) of duplicates.sql for ``smap``; ``months`` (``hedui.steps.staging_checks.month_lookups``:
-    month column → its ``hd_month`` by a per-distinct-cell lookup, ``{col}`` for the cell) in place of ``hd_month``."""
+    month column → its ``hd_month`` by a per-distinct-cell lookup, ``{col}`` for the cell) in place of ``hd_month``;
+    ``amounts`` (``staging_checks.amount_lookups``) the amounts' cells that are no plain number parsed so too."""
     hashed, exact = [], []
     for spec in smap.columns:
         col = _q(spec.column)
-        if (coarse := _coarse(spec, months)) is not None:
+        if (coarse := _coarse(spec, months, amounts)) is not None:
             hashed.append(coarse)
         if spec.type == "id":
             exact.append(f"coalesce(hd_id_norm({col}), nullif(hd_id_clean({col}), ''))")

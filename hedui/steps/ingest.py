@@ -49,8 +49,11 @@ from hedui.steps.id_fast import fast_ids
 from hedui.steps.stage_db import SQL_DIR, load_macros, stage_connection
 from hedui.steps.staged_writer import StagedWriter
 from hedui.steps.staging_checks import (
+    AMOUNT_TYPE,
     MONTH_TYPE,
     ambiguous_month_keys,
+    amount_lookups,
+    amount_value,
     id_checks,
     month_lookups,
     uncertain_checks,
@@ -106,7 +109,8 @@ def _mask(spec: ColumnSpec, col: str) -> str:
     return col
 
 
-def _slots(smap: SourceMap, reasons: bool = True, months: dict[str, str] | None = None) -> dict[str, str]:
+def _slots(smap: SourceMap, reasons: bool = True, months: dict[str, str] | None = None,
+           amounts: dict[str, str] | None = None) -> dict[str, str]:
     parsed, checks, conditions, staged = [], [], [], []
     for spec in smap.columns:
         col = _q(spec.column)
@@ -122,6 +126,8 @@ def _slots(smap: SourceMap, reasons: bool = True, months: dict[str, str] | None 
             call, rule, kind = CHECKS[spec.type]
             if months and spec.column in months:  # parsed once per distinct value (month_lookups)
                 call = months[spec.column]
+            if amounts and spec.column in amounts:  # cells no plain number parsed once per distinct (amount_lookups)
+                call = amount_value(amounts[spec.column])
             parsed.append(call.format(col=col, scale=_q(spec.column + "__scale")) + f" as {value},")
             conditions.append(f"({value} is null and {col} is not null)")
             checks.append(
@@ -156,7 +162,7 @@ def _slots(smap: SourceMap, reasons: bool = True, months: dict[str, str] | None 
         "parsed_values": "\n        ".join(parsed),
         "value_checks": ",\n                ".join(checks if reasons else map(rule_only, checks)) or "cast(null as struct(column_name varchar, value_masked varchar, rule varchar, reason varchar))",
         "any_problem": " or ".join(conditions) or "false",
-        **dup_slots(smap, months),
+        **dup_slots(smap, months, amounts),
         "staged_columns": "\n        ".join(staged),
         "name_column": _q(name_spec.column) if name_spec else "cast(null as varchar)",
         "id_norm": "cast(null as varchar)",  # filled per distinct ID by _IdParser (none without an ID column)
@@ -173,16 +179,17 @@ _ROWS = {
 }
 
 
-def render(name: str, smap: SourceMap, months: dict[str, str] | None = None) -> str:
+def render(name: str, smap: SourceMap, months: dict[str, str] | None = None,
+           amounts: dict[str, str] | None = None) -> str:
     """The SQL of ``sql/staging/<name>.sql`` with its slots (and parsed.sql's CTEs) filled for ``smap``; ``months``
     (:func:`~hedui.steps.staging_checks.month_lookups`) the month columns parsed per distinct value (default:
-    ``hd_month`` on every row)."""
+    ``hd_month`` on every row); ``amounts`` (:func:`~hedui.steps.staging_checks.amount_lookups`) likewise."""
     sql = (SQL_DIR / "staging" / f"{name}.sql").read_text(encoding="utf-8")
     if "{{parsed}}" in sql:
         parsed = (SQL_DIR / "staging" / "parsed.sql").read_text(encoding="utf-8")
         body = parsed[parsed.index("raw as ("):].rstrip()
         sql = sql.replace("{{parsed}}", body.replace("{{rows}}", _ROWS[name]))
-    for key, value in _slots(smap, reasons=name != "duplicates", months=months).items():
+    for key, value in _slots(smap, reasons=name != "duplicates", months=months, amounts=amounts).items():
         sql = sql.replace("{{" + key + "}}", value)
     return sql
 
@@ -309,7 +316,8 @@ class _NameNormalizer:
 
 def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged_out: Path,
            quarantine_out: Path, spill: Path, protect=None, macros: bool = False,
-           plain=None, months: dict[str, str] | None = None) -> tuple[int, int, int]:
+           plain=None, months: dict[str, str] | None = None,
+           amounts: dict[str, str] | None = None) -> tuple[int, int, int]:
     """Stream split.sql: staged rows to ``staged_out``; quarantine lines (rules, then the duplicates
     of ``_hd_dups``, in delivery order) to ``quarantine_out``.  With ``protect`` (see
     :func:`stage_source`) the staged rows also go, protected, to ``protect.out`` in the same pass and
@@ -317,7 +325,7 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
     in Python: the distinct raw names where the SQL and Python normalizers may differ)."""
     dups = con.sql("select * from _hd_dups").to_arrow_table()
     dup_rows = dups.column("file_row_number")
-    sql = render("split", smap, months)
+    sql = render("split", smap, months, amounts)
     bound = {k: v for k, v in params.items() if "$" + k in sql}
     reader = con.sql(sql, params=bound).to_arrow_reader(SPLIT_BATCH_ROWS)
     staged_names = [n for n in reader.schema.names if n not in _SPLIT_EXTRA]
@@ -463,12 +471,13 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
                   "incomplete_files": list(incomplete), "incomplete_reasons": list(incomplete.values()),
                   "ambiguous_months": ambiguous_month_keys(con, raw_parquet, source_map)}
         months = month_lookups(con, raw_parquet, source_map)
+        amounts = amount_lookups(con, raw_parquet, source_map)
         with names_as_staged(con):  # a copy under the traditional form of the name is the same row
-            find_duplicates(con, render("dup_candidates", source_map, months), render("duplicates", source_map, months),
-                            params)
+            find_duplicates(con, render("dup_candidates", source_map, months, amounts),
+                            render("duplicates", source_map, months, amounts), params)
         _create_lineage_type(con, params)
         counts.staged_rows, counts.quarantined_rows, counts.names_renormalized = _split(
-            con, source_map, params, staged_out, quarantine_out, work, protect, own, plain, months)
+            con, source_map, params, staged_out, quarantine_out, work, protect, own, plain, months, amounts)
         counts.raw_rows = pq.ParquetFile(str(raw_parquet)).metadata.num_rows
         counts.by_rule = dict(con.sql(
             "select rule, count(*) from read_parquet($q) group by rule order by rule", params={"q": str(quarantine_out)}
@@ -476,7 +485,9 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
     finally:
         con.sql(f"drop table if exists _hd_dups; drop table if exists _hd_dup_candidates; drop type if exists {LINEAGE_TYPE}"
                 + "".join(f"; drop type if exists {MONTH_TYPE}{i}"
-                          for i in range(sum(s.type == "month" for s in source_map.columns))))
+                          for i in range(sum(s.type == "month" for s in source_map.columns)))
+                + "".join(f"; drop type if exists {AMOUNT_TYPE}{i}"
+                          for i in range(sum(s.type == "amount" for s in source_map.columns))))
         restore_optimizers()
         if own:
             con.close()
