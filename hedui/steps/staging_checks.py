@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.maps import ColumnSpec, SourceMap
 
@@ -267,24 +268,25 @@ def amount_lookups(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: Sour
                         f"limit {AMOUNT_LOOKUP_MAX + 1}", params=raw).to_arrow_table()
         if pairs.num_rows > AMOUNT_LOOKUP_MAX:
             continue
-        (plain, wrong), = con.sql(
-            f"select count(*), count(*) filter (where try_cast(v as double) + 0.0 is distinct from hd_amount(v, s)) "
-            f"from (select distinct {col} as v, {scale} as s from read_parquet($raw) where {scale} = 1 "
-            f"and try_cast({col} as double) is not null limit {AMOUNT_PLAIN_MAX + 1})", params=raw).fetchall()
-        if plain > AMOUNT_PLAIN_MAX or wrong:
-            continue
-        if not pairs.num_rows:  # every cell a plain number: hd_amount sees only empty cells
-            out[spec.column] = "hd_amount({col}, {scale})"
-            continue
+        # one statement (one bind of hd_amount): the pairs parsed, and every plain number checked
         con.register("_hd_amount_cells", pairs)
         try:
+            parsed = con.sql(
+                f"select v, s, a, p and try_cast(v as double) + 0.0 is distinct from a as wrong, p from (select *, "
+                f"hd_amount(v, s) as a from (select v, s, false as p from _hd_amount_cells union all (select distinct "
+                f"{col} as v, {scale} as s, true as p from read_parquet($raw) where {scale} = 1 and "
+                f"try_cast({col} as double) is not null limit {AMOUNT_PLAIN_MAX + 1})))", params=raw).to_arrow_table()
+            plain = pc.sum(parsed.column("p").cast(pa.int64())).as_py() or 0
+            if (plain > AMOUNT_PLAIN_MAX or pc.any(parsed.column("wrong")).as_py()
+                    or not pa.types.is_float64(parsed.schema.field("a").type)):  # hd_amount per row, as before
+                continue
+            if not pairs.num_rows:  # every cell a plain number: hd_amount sees only empty cells
+                out[spec.column] = "hd_amount({col}, {scale})"
+                continue
             con.execute(f"create temp type {type_name} as enum (select distinct v from _hd_amount_cells)")
-            parsed = con.sql("select v, s, hd_amount(v, s) as a from _hd_amount_cells").to_arrow_table()
         finally:
             con.unregister("_hd_amount_cells")
-        if not pa.types.is_float64(parsed.schema.field("a").type):  # not hd_amount's type: per row, as before
-            con.execute(f"drop type if exists {type_name}")
-            continue
+        parsed = parsed.filter(pc.invert(parsed.column("p")))
         amount_of = {(v, s): a for v, s, a in zip(*(parsed.column(n).to_pylist() for n in ("v", "s", "a")),
                                                    strict=True)}
         (order,), = con.sql(f"select enum_range(null::{type_name})").fetchall()
