@@ -135,7 +135,7 @@ def test_BQ02_the_lookup_is_hd_amount_of_each_cell_and_scale_to_the_bit(tmp_path
         assert {s for _, s, a, *_ in got if a is not None} == {1.0, 10000.0, None}
     # the pre-filter's hash as before
     smap = load_map("social_insurance")
-    old, new = dup_slots(smap)["dup_hash"], dup_slots(smap, amounts=lookups)["dup_hash"]
+    old, new = dup_slots(smap)["dup_hash"], dup_slots(smap, lookups=lookups)["dup_hash"]
     assert old != new
     load_macros(con, old + new)
     assert con.sql(f"select list(hash({old}) order by row_no) = list(hash({new}) order by row_no) "
@@ -176,3 +176,34 @@ def test_BQ05_staging_on_a_given_connection_leaves_no_amount_type_behind(tmp_pat
                  manifest=None, threads=1)
     assert con.sql("select count(*) from duckdb_types() where type_name like '_hd_%'").fetchall() == [(0,)]
     con.close()
+
+
+SLOW_IDS = [f"代理人{ID1}", f"身份证:{ID1}", f"{ID1[:6]}-{ID1[6:14]}-{ID1[14:]}", f"（{ID1}）", f"'{ID1}", f"={ID1!r}",
+            f"{ID1}。", "110105491231002", f"\u3000{ID1}\u3000", f"{ID1}/{ID1}", "１１０１０５１９４９１２３１００２Ｘ",
+            "3.60102E+17", "bad", "", " ", None, ID1, ID1.lower(), f" {ID1} ", f"ID {ID1}"]
+
+
+@pytest.mark.parametrize("limit", [5000, 0])
+def test_BQ06_ids_on_neither_fast_path_looked_up_once_stage_as_per_row(tmp_path, monkeypatch, limit):
+    from hedui.steps import dupkeys
+
+    monkeypatch.setattr(dupkeys, "ID_SAMPLE_MIN", 1)
+    rows = [base(id_number=v, contribution_base_yuan=str(3000 + i % 3)) for i, v in enumerate(SLOW_IDS * 3)]
+    raw = si_raw(rows, tmp_path / "raw.parquet")
+    smap = load_map("social_insurance")
+    con = duckdb.connect()  # the optimizers all on
+    load_macros(con, "select hd_id_clean_slow(x)")
+    monkeypatch.setattr(dupkeys, "ID_LOOKUP_MAX", limit)
+    lookups = dupkeys.id_lookups(con, raw, smap)
+    assert (list(lookups) == ["id_number"]) == (limit > 0)
+    old, new = dup_slots(smap)["dup_hash"], dup_slots(smap, lookups=lookups)["dup_hash"]
+    assert (old != new) == (limit > 0)
+    load_macros(con, old + new)
+    assert con.sql(f"select list(hash({old}) order by row_no) = list(hash({new}) order by row_no) "
+                   f"from read_parquet($r)", params={"r": str(raw)}).fetchall() == [(True,)]
+    con.close()
+    got = stage(raw, tmp_path / "got")
+    monkeypatch.setattr(dupkeys, "ID_LOOKUP_MAX", 0)
+    per_row = stage(raw, tmp_path / "per_row")
+    assert got[0].by_rule == per_row[0].by_rule and got[0].by_rule.get("duplicate", 0) >= 20
+    assert _sorted(got[1]).equals(_sorted(per_row[1])) and got[2].equals(per_row[2])
