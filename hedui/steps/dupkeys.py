@@ -34,7 +34,6 @@ import pyarrow.compute as pc
 
 from connectors import SourceMap
 from connectors.maps import ColumnSpec
-from hedui.steps.staging_checks import amount_coarse
 from matching.normalize import WS_CLASS, fold_width, name_sql_exceptions, normalize_name
 
 #: types whose parsed value parsed.sql already holds (column `<name>__v`)
@@ -142,8 +141,6 @@ def _coarse(spec: ColumnSpec, months: dict[str, str] | None = None, lookups: dic
                 f"else {slow} end")
     if spec.type == "amount":  # try_cast is hd_amount's own fast path at scale 1 (a plain number)
         scale = _q(spec.column + "__scale")
-        if lookups and spec.column in lookups:  # the other cells parsed once per distinct (cell, scale)
-            return amount_coarse(lookups[spec.column]).format(col=col, scale=scale)
         return f"round(coalesce(case when {scale} = 1 then try_cast({col} as double) end, hd_amount({col}, {scale})), 2)"
     if spec.type in ("name", "text", "account", "date"):
         return None
@@ -217,7 +214,7 @@ def dup_slots(smap: SourceMap, months: dict[str, str] | None = None,
     """``dup_hash`` (the pre-filter's hashed values, on raw rows) and ``dup_values`` (the exact values
     compared, on parsed rows) of duplicates.sql for ``smap``; ``months`` (``hedui.steps.staging_checks.month_lookups``:
     month column → its ``hd_month`` by a per-distinct-cell lookup, ``{col}`` for the cell) in place of ``hd_month``;
-    ``lookups`` (``staging_checks.amount_lookups``) the lookups' cells that are no plain number parsed so too."""
+    ``lookups`` (:func:`id_lookups`) the IDs' cells on neither fast path parsed so too."""
     hashed, exact = [], []
     for spec in smap.columns:
         col = _q(spec.column)

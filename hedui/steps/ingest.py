@@ -43,25 +43,14 @@ from connectors.maps import ColumnSpec
 from hedui.errors import ReconciliationError
 from hedui.privacy.masking import mask_long_numbers
 from hedui.privacy.request_ids import protect_request_column
-from hedui.steps import staging_checks
-from hedui.steps.dupkeys import (
-    ID_TYPE,
-    dup_slots,
-    enum_sql,
-    find_duplicates,
-    id_lookups,
-    names_as_staged,
-    rule_only,
-)
+from hedui.steps import dupkeys, staging_checks
+from hedui.steps.dupkeys import dup_slots, enum_sql, find_duplicates, id_lookups, names_as_staged, rule_only
 from hedui.steps.id_fast import fast_ids
 from hedui.steps.stage_db import SQL_DIR, load_macros, stage_connection
 from hedui.steps.staged_writer import StagedWriter
 from hedui.steps.staging_checks import (
-    AMOUNT_TYPE,
     MONTH_TYPE,
     ambiguous_month_keys,
-    amount_lookups,
-    amount_value,
     id_checks,
     month_lookups,
     uncertain_checks,
@@ -134,8 +123,6 @@ def _slots(smap: SourceMap, reasons: bool = True, months: dict[str, str] | None 
             call, rule, kind = CHECKS[spec.type]
             if months and spec.column in months:  # parsed once per distinct value (month_lookups)
                 call = months[spec.column]
-            if lookups and spec.column in lookups:  # cells no plain number parsed once per distinct (amount_lookups)
-                call = amount_value(lookups[spec.column])
             parsed.append(call.format(col=col, scale=_q(spec.column + "__scale")) + f" as {value},")
             conditions.append(f"({value} is null and {col} is not null)")
             checks.append(
@@ -191,8 +178,7 @@ def render(name: str, smap: SourceMap, months: dict[str, str] | None = None,
            lookups: dict[str, str] | None = None) -> str:
     """The SQL of ``sql/staging/<name>.sql`` with its slots (and parsed.sql's CTEs) filled for ``smap``; ``months``
     (:func:`~hedui.steps.staging_checks.month_lookups`) the month columns parsed per distinct value (default:
-    ``hd_month`` on every row); ``lookups`` (:func:`~hedui.steps.staging_checks.amount_lookups` and
-    :func:`~hedui.steps.dupkeys.id_lookups`) the amounts and the pre-filter's IDs likewise."""
+    ``hd_month`` on every row); ``lookups`` (:func:`~hedui.steps.dupkeys.id_lookups`) the pre-filter's slow IDs."""
     sql = (SQL_DIR / "staging" / f"{name}.sql").read_text(encoding="utf-8")
     if "{{parsed}}" in sql:
         parsed = (SQL_DIR / "staging" / "parsed.sql").read_text(encoding="utf-8")
@@ -325,8 +311,7 @@ class _NameNormalizer:
 
 def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged_out: Path,
            quarantine_out: Path, spill: Path, protect=None, macros: bool = False,
-           plain=None, months: dict[str, str] | None = None,
-           lookups: dict[str, str] | None = None) -> tuple[int, int, int]:
+           plain=None, months: dict[str, str] | None = None) -> tuple[int, int, int]:
     """Stream split.sql: staged rows to ``staged_out``; quarantine lines (rules, then the duplicates
     of ``_hd_dups``, in delivery order) to ``quarantine_out``.  With ``protect`` (see
     :func:`stage_source`) the staged rows also go, protected, to ``protect.out`` in the same pass and
@@ -334,7 +319,7 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
     in Python: the distinct raw names where the SQL and Python normalizers may differ)."""
     dups = con.sql("select * from _hd_dups").to_arrow_table()
     dup_rows = dups.column("file_row_number")
-    sql = render("split", smap, months, lookups)
+    sql = render("split", smap, months)
     bound = {k: v for k, v in params.items() if "$" + k in sql}
     reader = con.sql(sql, params=bound).to_arrow_reader(SPLIT_BATCH_ROWS)
     staged_names = [n for n in reader.schema.names if n not in _SPLIT_EXTRA]
@@ -480,13 +465,13 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
                   "incomplete_files": list(incomplete), "incomplete_reasons": list(incomplete.values()),
                   "ambiguous_months": ambiguous_month_keys(con, raw_parquet, source_map)}
         months = month_lookups(con, raw_parquet, source_map)
-        lookups = amount_lookups(con, raw_parquet, source_map) | id_lookups(con, raw_parquet, source_map)
+        lookups = id_lookups(con, raw_parquet, source_map)  # the pre-filter's slow IDs (dup_candidates.sql)
         with names_as_staged(con):  # a copy under the traditional form of the name is the same row
             find_duplicates(con, render("dup_candidates", source_map, months, lookups),
-                            render("duplicates", source_map, months, lookups), params)
+                            render("duplicates", source_map, months), params)
         _create_lineage_type(con, params)
         counts.staged_rows, counts.quarantined_rows, counts.names_renormalized = _split(
-            con, source_map, params, staged_out, quarantine_out, work, protect, own, plain, months, lookups)
+            con, source_map, params, staged_out, quarantine_out, work, protect, own, plain, months)
         counts.raw_rows = pq.ParquetFile(str(raw_parquet)).metadata.num_rows
         counts.by_rule = dict(con.sql(
             "select rule, count(*) from read_parquet($q) group by rule order by rule", params={"q": str(quarantine_out)}
@@ -495,9 +480,7 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
         con.sql(f"drop table if exists _hd_dups; drop table if exists _hd_dup_candidates; drop type if exists {LINEAGE_TYPE}"
                 + "".join(f"; drop type if exists {MONTH_TYPE}{i}"
                           for i in range(sum(s.type == "month" for s in source_map.columns)))
-                + "".join(f"; drop type if exists {AMOUNT_TYPE}{i}"
-                          for i in range(sum(s.type == "amount" for s in source_map.columns)))
-                + "".join(f"; drop type if exists {ID_TYPE}{i}"
+                + "".join(f"; drop type if exists {dupkeys.ID_TYPE}{i}"
                           for i in range(sum(s.type == "id" for s in source_map.columns))))
         restore_optimizers()
         if own:

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from connectors.maps import ColumnSpec, SourceMap
 
@@ -218,101 +217,3 @@ def month_lookups(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: Sourc
         out[spec.column] = (f"list_extract([{lookup}]::date[], "
                             f"cast(enum_code(cast({{col}} as {type_name})) as integer) + 1)")
     return out
-
-
-#: an amount column is parsed per distinct cell (:func:`amount_lookups`) when its cells that are no plain number
-#: (``3000元``, ``3,000.00``, ``0.3万``: ``try_cast`` to a double fails) number at most this many (cell, scale)
-#: pairs: the list a row's value is taken from is copied for every vector DuckDB reads, so a long one costs more
-#: than ``hd_amount`` on the row
-AMOUNT_LOOKUP_MAX = 5000
-#: … and its plain numbers at most this many distinct cells (each is checked to be ``hd_amount``'s value)
-AMOUNT_PLAIN_MAX = 200_000
-#: the ENUM types of :func:`amount_lookups`, ``<prefix><i>`` for the i-th amount column
-AMOUNT_TYPE = "_hd_amount_"
-
-
-#: a cell :func:`amount_lookups` leaves to ``try_cast``: a plain number at scale 1
-_PLAIN = "coalesce({scale} = 1 and try_cast({col} as double) is not null, false)"
-
-
-def _double(v: float | None) -> str:
-    """A DOUBLE literal of ``v``, exactly (an exponent makes DuckDB read it as a double, not a decimal)."""
-    if v is None:
-        return "null"
-    text = repr(v)
-    if text in ("inf", "-inf", "nan"):
-        return f"cast('{text}' as double)"
-    return text if "e" in text else text + "e0"
-
-
-def amount_lookups(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: SourceMap) -> dict[str, str]:
-    """Amount column → the SQL (of ``{col}`` and ``{scale}``, the column's ``__scale``) that gives ``hd_amount`` of
-    its cell on the rows :func:`amount_value` and :func:`amount_coarse` hand to it: those whose cell is no plain
-    number at scale 1 (``try_cast`` to a double fails, or the scale is not 1).  Their distinct (cell, scale) pairs
-    (a monthly source has a few thousand in millions of rows: ``3800元``) are parsed once, the cells made the values
-    of a temp ENUM ``_hd_amount_<i>`` (dropped with the source's other types), and a row's amount is the element
-    at its cell's code of the list of its scale.  A plain number is ``try_cast``'s double (+ 0.0, as ``hd_amount``
-    makes ``-0`` a 0): every distinct such cell of the raw file is checked to be ``hd_amount``'s value (``1e3``,
-    ``inf`` or `` 5`` may not be; then no lookup).  Made for the columns with at most :data:`AMOUNT_LOOKUP_MAX`
-    such pairs and :data:`AMOUNT_PLAIN_MAX` plain cells (the others: absent, so ``hd_amount`` per row; a limit of 0:
-    none)."""
-    out: dict[str, str] = {}
-    if AMOUNT_LOOKUP_MAX <= 0:
-        return out
-    for i, spec in enumerate(s for s in smap.columns if s.type == "amount"):
-        col, scale, type_name = _q(spec.column), _q(spec.column + "__scale"), f"{AMOUNT_TYPE}{i}"
-        con.execute(f"drop type if exists {type_name}")
-        raw = {"raw": str(raw_parquet)}
-        pairs = con.sql(f"select distinct {col} as v, {scale} as s from read_parquet($raw) where {col} is not null "
-                        f"and not {_PLAIN.format(col=col, scale=scale)} "
-                        f"limit {AMOUNT_LOOKUP_MAX + 1}", params=raw).to_arrow_table()
-        if pairs.num_rows > AMOUNT_LOOKUP_MAX:
-            continue
-        # one statement (one bind of hd_amount): the pairs parsed, and every plain number checked
-        con.register("_hd_amount_cells", pairs)
-        try:
-            parsed = con.sql(
-                f"select v, s, a, p and try_cast(v as double) + 0.0 is distinct from a as wrong, p from (select *, "
-                f"hd_amount(v, s) as a from (select v, s, false as p from _hd_amount_cells union all (select distinct "
-                f"{col} as v, {scale} as s, true as p from read_parquet($raw) where {scale} = 1 and "
-                f"try_cast({col} as double) is not null limit {AMOUNT_PLAIN_MAX + 1})))", params=raw).to_arrow_table()
-            plain = pc.sum(parsed.column("p").cast(pa.int64())).as_py() or 0
-            if (plain > AMOUNT_PLAIN_MAX or pc.any(parsed.column("wrong")).as_py()
-                    or not pa.types.is_float64(parsed.schema.field("a").type)):  # hd_amount per row, as before
-                continue
-            if not pairs.num_rows:  # every cell a plain number: hd_amount sees only empty cells
-                out[spec.column] = "hd_amount({col}, {scale})"
-                continue
-            con.execute(f"create temp type {type_name} as enum (select distinct v from _hd_amount_cells)")
-        finally:
-            con.unregister("_hd_amount_cells")
-        parsed = parsed.filter(pc.invert(parsed.column("p")))
-        amount_of = {(v, s): a for v, s, a in zip(*(parsed.column(n).to_pylist() for n in ("v", "s", "a")),
-                                                   strict=True)}
-        (order,), = con.sql(f"select enum_range(null::{type_name})").fetchall()
-        code = f"cast(enum_code(cast({{col}} as {type_name})) as integer) + 1"
-        scales = sorted({s for _, s in amount_of}, key=lambda s: (s is None, s))
-
-        def listed(s, order=order, amount_of=amount_of):
-            return "[" + ", ".join(_double(amount_of.get((v, s))) for v in order) + "]::double[]"
-
-        if len(scales) == 1:  # every row handed to the lookup has this scale (or no cell: null either way)
-            lookup = f"list_extract({listed(scales[0])}, {code})"
-        else:
-            lookup = "case " + " ".join(
-                f"when {{scale}} {'is null' if s is None else '= ' + _double(s)} then list_extract({listed(s)}, {code})"
-                for s in scales) + " end"
-        # guarded by the cells' own test: whoever evaluates it (DuckDB's common-subexpression optimizer, off while
-        # staging, computes an expression that occurs twice on every row), only the ENUM's cells are ever cast
-        out[spec.column] = f"case when {{col}} is not null and not {_PLAIN} then {lookup} end"
-    return out
-
-
-def amount_value(lookup: str) -> str:
-    """``hd_amount({col}, {scale})`` by :func:`amount_lookups`' ``lookup``: a plain number at scale 1 by ``try_cast``."""
-    return f"coalesce(case when {{scale}} = 1 then try_cast({{col}} as double) + 0.0 end, {lookup})"
-
-
-def amount_coarse(lookup: str) -> str:
-    """The duplicates pre-filter's value of an amount (``hedui.steps.dupkeys``) by :func:`amount_lookups`' ``lookup``."""
-    return f"round(coalesce(case when {{scale}} = 1 then try_cast({{col}} as double) end, {lookup}), 2)"
