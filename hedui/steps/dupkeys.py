@@ -197,12 +197,13 @@ def id_lookups(con: duckdb.DuckDBPyConnection, raw_parquet, smap: SourceMap) -> 
         finally:
             con.unregister("_hd_id_cells")
         value_of = dict(zip(parsed.column("v").to_pylist(), parsed.column("c").to_pylist(), strict=True))
-        if value_of.get(None) is not None:
+        if value_of.get(None) is not None or any("\x00" in (c or "") for c in value_of.values()):  # not as a literal
             con.execute(f"drop type if exists {type_name}")
             continue
         (order,), = con.sql(f"select enum_range(null::{type_name})").fetchall()
         listed = ", ".join("null" if value_of[v] is None else _lit(value_of[v]) for v in order)
-        # guarded by the cells' own test, as amount_lookups' (whoever evaluates it, only the ENUM's cells are cast)
+        # guarded by the cells' own test: whoever evaluates it (DuckDB's common-subexpression optimizer, off while
+        # staging, computes an expression that occurs twice on every row), only the ENUM's cells are ever cast
         braced = _ID18.replace("{", "{{").replace("}", "}}")  # the SQL is a template of {col}
         out[spec.column] = (f"case when {slow.format(c='{col}') % (braced, braced)} then list_extract([{listed}]::varchar[], "
                             f"cast(enum_code(cast({{col}} as {type_name})) as integer) + 1) end")
