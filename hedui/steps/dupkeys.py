@@ -128,17 +128,17 @@ def _parsed(spec: ColumnSpec, months: dict[str, str] | None = None) -> str:
     return text
 
 
-def _coarse(spec: ColumnSpec, months: dict[str, str] | None = None) -> str | None:
+def _coarse(spec: ColumnSpec, months: dict[str, str] | None = None, lookups: dict[str, str] | None = None) -> str | None:
     """A value two duplicates always share, cheap to compute on every raw row (the pre-filter), or None
     for a column left out of it (names, text, account numbers and dates: normalizing them costs more than
     they tell apart once the ID, the months, the enums and the amounts are hashed)."""
     col = _q(spec.column)
     if spec.type == "id":  # its birth date and sequence (a legacy 15-digit ID's too): not the case of its x
-        tail = "case when length(c) = 18 then substr(c, 9, 9) when length(c) = 15 then substr(c, 7, 9) else c end"
         # spaces around it (1.5 % of the generated world's IDs) cleaned as hd_id_clean_slow would, without its regexes
-        return (f"case when regexp_full_match({col}, '[0-9]{{17}}[0-9Xx]') then substr({col}, 9, 9) "
-                f"when regexp_full_match(trim({col}), '[0-9]{{17}}[0-9Xx]') then substr(trim({col}), 9, 9) "
-                f"else list_transform([hd_id_clean_slow({col})], lambda c: {tail})[1] end")
+        slow = lookups[spec.column].format(col=col) if lookups and spec.column in lookups else _id_slow(col)
+        return (f"case when regexp_full_match({col}, '{_ID18}') then substr({col}, 9, 9) "
+                f"when regexp_full_match(trim({col}), '{_ID18}') then substr(trim({col}), 9, 9) "
+                f"else {slow} end")
     if spec.type == "amount":  # try_cast is hd_amount's own fast path at scale 1 (a plain number)
         scale = _q(spec.column + "__scale")
         return f"round(coalesce(case when {scale} = 1 then try_cast({col} as double) end, hd_amount({col}, {scale})), 2)"
@@ -147,14 +147,79 @@ def _coarse(spec: ColumnSpec, months: dict[str, str] | None = None) -> str | Non
     return _parsed(spec, months)
 
 
-def dup_slots(smap: SourceMap, months: dict[str, str] | None = None) -> dict[str, str]:
+#: an ID's shape on the pre-filter's fast paths
+_ID18 = "[0-9]{17}[0-9Xx]"
+#: an ID column's slow cells (neither fast path) are looked up once per distinct cell when at most this many
+ID_LOOKUP_MAX = 5000
+#: … and when the first :data:`ID_SAMPLE_ROWS` rows hold at least this many rows on neither fast path: finding the
+#: cells is a scan with two regular expressions per row (≈ 0.1 µs), a slow cell's parse ≈ 60 µs a row (social
+#: insurance has none: its scan would cost 0.25 CPU-s for nothing)
+ID_SAMPLE_MIN = 100
+ID_SAMPLE_ROWS = 100_000
+#: the ENUM types of :func:`id_lookups`, ``<prefix><i>`` for the i-th ID column
+ID_TYPE = "_hd_idc_"
+
+
+def _id_slow(col: str) -> str:
+    """The pre-filter's value of an ID cell on neither fast path (hd_id_clean_slow's birth date and sequence)."""
+    tail = "case when length(c) = 18 then substr(c, 9, 9) when length(c) = 15 then substr(c, 7, 9) else c end"
+    return f"list_transform([hd_id_clean_slow({col})], lambda c: {tail})[1]"
+
+
+def id_lookups(con: duckdb.DuckDBPyConnection, raw_parquet, smap: SourceMap) -> dict[str, str]:
+    """ID column → the SQL (of ``{col}``) of the pre-filter's value of its cells on neither fast path (an ID among
+    words, with dashes or a label: tax's 14,500 such rows hold 1,331 distinct cells), from a lookup: ``hd_id_clean_slow``
+    is run once per distinct such cell of the raw file, the cells made the values of a temp ENUM ``_hd_idc_<i>``
+    (dropped with the source's other types) and a row's value is the list element at its cell's code.  Made for
+    the ID columns with 1 to :data:`ID_LOOKUP_MAX` such cells and :data:`ID_SAMPLE_MIN` such rows among the first
+    (the others: absent, so ``hd_id_clean_slow`` per row)."""
+    out: dict[str, str] = {}
+    for i, spec in enumerate(s for s in smap.columns if s.type == "id"):
+        col, type_name = _q(spec.column), f"{ID_TYPE}{i}"
+        con.execute(f"drop type if exists {type_name}")
+        slow = "not regexp_full_match({c}, '%s') and not regexp_full_match(trim({c}), '%s')"
+        (sampled,), = con.sql(f"select count(*) from (select {col} as v from read_parquet($raw) limit {ID_SAMPLE_ROWS}) "
+                              f"where {slow.format(c='v') % (_ID18, _ID18)}", params={"raw": str(raw_parquet)}).fetchall()
+        if sampled < ID_SAMPLE_MIN:
+            continue
+        cells = con.sql(f"select distinct {col} as v from read_parquet($raw) where {slow.format(c=col) % (_ID18, _ID18)} "
+                        f"limit {ID_LOOKUP_MAX + 1}", params={"raw": str(raw_parquet)}).to_arrow_table()
+        if not 0 < cells.num_rows <= ID_LOOKUP_MAX:
+            continue
+        con.register("_hd_id_cells", cells)
+        try:
+            # one statement: the null cell's value too (none: the lookup gives none for it)
+            parsed = con.sql(f"select v, {_id_slow('v')} as c from (select v from _hd_id_cells union all "
+                             f"select null)").to_arrow_table()
+            if not pa.types.is_string(parsed.schema.field("c").type) or parsed.column("c").null_count < 1:
+                continue
+            con.execute(f"create temp type {type_name} as enum (select v from _hd_id_cells)")
+        finally:
+            con.unregister("_hd_id_cells")
+        value_of = dict(zip(parsed.column("v").to_pylist(), parsed.column("c").to_pylist(), strict=True))
+        if value_of.get(None) is not None or any("\x00" in (c or "") for c in value_of.values()):  # not as a literal
+            con.execute(f"drop type if exists {type_name}")
+            continue
+        (order,), = con.sql(f"select enum_range(null::{type_name})").fetchall()
+        listed = ", ".join("null" if value_of[v] is None else _lit(value_of[v]) for v in order)
+        # guarded by the cells' own test: whoever evaluates it (DuckDB's common-subexpression optimizer, off while
+        # staging, computes an expression that occurs twice on every row), only the ENUM's cells are ever cast
+        braced = _ID18.replace("{", "{{").replace("}", "}}")  # the SQL is a template of {col}
+        out[spec.column] = (f"case when {slow.format(c='{col}') % (braced, braced)} then list_extract([{listed}]::varchar[], "
+                            f"cast(enum_code(cast({{col}} as {type_name})) as integer) + 1) end")
+    return out
+
+
+def dup_slots(smap: SourceMap, months: dict[str, str] | None = None,
+              lookups: dict[str, str] | None = None) -> dict[str, str]:
     """``dup_hash`` (the pre-filter's hashed values, on raw rows) and ``dup_values`` (the exact values
     compared, on parsed rows) of duplicates.sql for ``smap``; ``months`` (``hedui.steps.staging_checks.month_lookups``:
-    month column → its ``hd_month`` by a per-distinct-cell lookup, ``{col}`` for the cell) in place of ``hd_month``."""
+    month column → its ``hd_month`` by a per-distinct-cell lookup, ``{col}`` for the cell) in place of ``hd_month``;
+    ``lookups`` (:func:`id_lookups`) the IDs' cells on neither fast path parsed so too."""
     hashed, exact = [], []
     for spec in smap.columns:
         col = _q(spec.column)
-        if (coarse := _coarse(spec, months)) is not None:
+        if (coarse := _coarse(spec, months, lookups)) is not None:
             hashed.append(coarse)
         if spec.type == "id":
             exact.append(f"coalesce(hd_id_norm({col}), nullif(hd_id_clean({col}), ''))")

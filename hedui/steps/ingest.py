@@ -43,8 +43,8 @@ from connectors.maps import ColumnSpec
 from hedui.errors import ReconciliationError
 from hedui.privacy.masking import mask_long_numbers
 from hedui.privacy.request_ids import protect_request_column
-from hedui.steps import staging_checks
-from hedui.steps.dupkeys import dup_slots, enum_sql, find_duplicates, names_as_staged, rule_only
+from hedui.steps import dupkeys, staging_checks
+from hedui.steps.dupkeys import dup_slots, enum_sql, find_duplicates, id_lookups, names_as_staged, rule_only
 from hedui.steps.id_fast import fast_ids
 from hedui.steps.stage_db import SQL_DIR, load_macros, stage_connection
 from hedui.steps.staged_writer import StagedWriter
@@ -106,7 +106,8 @@ def _mask(spec: ColumnSpec, col: str) -> str:
     return col
 
 
-def _slots(smap: SourceMap, reasons: bool = True, months: dict[str, str] | None = None) -> dict[str, str]:
+def _slots(smap: SourceMap, reasons: bool = True, months: dict[str, str] | None = None,
+           lookups: dict[str, str] | None = None) -> dict[str, str]:
     parsed, checks, conditions, staged = [], [], [], []
     for spec in smap.columns:
         col = _q(spec.column)
@@ -156,7 +157,7 @@ def _slots(smap: SourceMap, reasons: bool = True, months: dict[str, str] | None 
         "parsed_values": "\n        ".join(parsed),
         "value_checks": ",\n                ".join(checks if reasons else map(rule_only, checks)) or "cast(null as struct(column_name varchar, value_masked varchar, rule varchar, reason varchar))",
         "any_problem": " or ".join(conditions) or "false",
-        **dup_slots(smap, months),
+        **dup_slots(smap, months, lookups),
         "staged_columns": "\n        ".join(staged),
         "name_column": _q(name_spec.column) if name_spec else "cast(null as varchar)",
         "id_norm": "cast(null as varchar)",  # filled per distinct ID by _IdParser (none without an ID column)
@@ -173,16 +174,17 @@ _ROWS = {
 }
 
 
-def render(name: str, smap: SourceMap, months: dict[str, str] | None = None) -> str:
+def render(name: str, smap: SourceMap, months: dict[str, str] | None = None,
+           lookups: dict[str, str] | None = None) -> str:
     """The SQL of ``sql/staging/<name>.sql`` with its slots (and parsed.sql's CTEs) filled for ``smap``; ``months``
     (:func:`~hedui.steps.staging_checks.month_lookups`) the month columns parsed per distinct value (default:
-    ``hd_month`` on every row)."""
+    ``hd_month`` on every row); ``lookups`` (:func:`~hedui.steps.dupkeys.id_lookups`) the pre-filter's slow IDs."""
     sql = (SQL_DIR / "staging" / f"{name}.sql").read_text(encoding="utf-8")
     if "{{parsed}}" in sql:
         parsed = (SQL_DIR / "staging" / "parsed.sql").read_text(encoding="utf-8")
         body = parsed[parsed.index("raw as ("):].rstrip()
         sql = sql.replace("{{parsed}}", body.replace("{{rows}}", _ROWS[name]))
-    for key, value in _slots(smap, reasons=name != "duplicates", months=months).items():
+    for key, value in _slots(smap, reasons=name != "duplicates", months=months, lookups=lookups).items():
         sql = sql.replace("{{" + key + "}}", value)
     return sql
 
@@ -463,9 +465,10 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
                   "incomplete_files": list(incomplete), "incomplete_reasons": list(incomplete.values()),
                   "ambiguous_months": ambiguous_month_keys(con, raw_parquet, source_map)}
         months = month_lookups(con, raw_parquet, source_map)
+        lookups = id_lookups(con, raw_parquet, source_map)  # the pre-filter's slow IDs (dup_candidates.sql)
         with names_as_staged(con):  # a copy under the traditional form of the name is the same row
-            find_duplicates(con, render("dup_candidates", source_map, months), render("duplicates", source_map, months),
-                            params)
+            find_duplicates(con, render("dup_candidates", source_map, months, lookups),
+                            render("duplicates", source_map, months), params)
         _create_lineage_type(con, params)
         counts.staged_rows, counts.quarantined_rows, counts.names_renormalized = _split(
             con, source_map, params, staged_out, quarantine_out, work, protect, own, plain, months)
@@ -476,7 +479,9 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
     finally:
         con.sql(f"drop table if exists _hd_dups; drop table if exists _hd_dup_candidates; drop type if exists {LINEAGE_TYPE}"
                 + "".join(f"; drop type if exists {MONTH_TYPE}{i}"
-                          for i in range(sum(s.type == "month" for s in source_map.columns))))
+                          for i in range(sum(s.type == "month" for s in source_map.columns)))
+                + "".join(f"; drop type if exists {dupkeys.ID_TYPE}{i}"
+                          for i in range(sum(s.type == "id" for s in source_map.columns))))
         restore_optimizers()
         if own:
             con.close()
