@@ -78,13 +78,19 @@ class StagedWriter:
             self.pending_rows += table.num_rows
             self.rows += table.num_rows
             if self.pending_rows >= self.row_group_rows:
-                self._flush()
+                self._flush(whole_groups=True)
 
-    def _flush(self) -> None:
+    def _flush(self, whole_groups: bool = False) -> None:
+        """The pending rows written; with `whole_groups`, only as many as fill whole row groups, the rest kept
+        pending: a batch of 997,500 rows no longer leaves a group of 14,460 in the middle of the file, which
+        DuckDB's parallel insert (load) copied a second time to merge (session 31: -0.4 CPU-s of social
+        insurance's load at tenth)."""
         if self.pending:
             table = pa.concat_tables(self.pending)
-            self._open(table).write_table(table, row_group_size=self.row_group_rows)
-            self.pending, self.pending_rows = [], 0
+            n = table.num_rows - table.num_rows % self.row_group_rows if whole_groups else table.num_rows
+            self._open(table).write_table(table.slice(0, n), row_group_size=self.row_group_rows)
+            rest = table.slice(n)
+            self.pending, self.pending_rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
 
     def commit(self) -> None:
         self._flush()
