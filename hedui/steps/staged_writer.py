@@ -89,8 +89,10 @@ class StagedWriter:
             table = pa.concat_tables(self.pending)
             n = table.num_rows - table.num_rows % self.row_group_rows if whole_groups else table.num_rows
             self._open(table).write_table(table.slice(0, n), row_group_size=self.row_group_rows)
-            rest = table.slice(n)
-            self.pending, self.pending_rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
+            # the remainder copied (`take`): a slice would keep the whole batch's buffers alive until the next
+            # flush, ≈ 0.6 GB more peak for the two source workers at province size
+            rest = table.take(pa.array(range(n, table.num_rows), pa.int64())) if n < table.num_rows else None
+            self.pending, self.pending_rows = ([rest], rest.num_rows) if rest is not None else ([], 0)
 
     def commit(self) -> None:
         self._flush()
