@@ -78,21 +78,13 @@ class StagedWriter:
             self.pending_rows += table.num_rows
             self.rows += table.num_rows
             if self.pending_rows >= self.row_group_rows:
-                self._flush(whole_groups=True)
+                self._flush()
 
-    def _flush(self, whole_groups: bool = False) -> None:
-        """The pending rows written; with `whole_groups`, only as many as fill whole row groups, the rest kept
-        pending: a batch of 997,500 rows no longer leaves a group of 14,460 in the middle of the file, which
-        DuckDB's parallel insert (load) copied a second time to merge (session 31: -0.4 CPU-s of social
-        insurance's load at tenth)."""
+    def _flush(self) -> None:
         if self.pending:
             table = pa.concat_tables(self.pending)
-            n = table.num_rows - table.num_rows % self.row_group_rows if whole_groups else table.num_rows
-            self._open(table).write_table(table.slice(0, n), row_group_size=self.row_group_rows)
-            # the remainder copied (`take`): a slice would keep the whole batch's buffers alive until the next
-            # flush, ≈ 0.6 GB more peak for the two source workers at province size
-            rest = table.take(pa.array(range(n, table.num_rows), pa.int64())) if n < table.num_rows else None
-            self.pending, self.pending_rows = ([rest], rest.num_rows) if rest is not None else ([], 0)
+            self._open(table).write_table(table, row_group_size=self.row_group_rows)
+            self.pending, self.pending_rows = [], 0
 
     def commit(self) -> None:
         self._flush()
