@@ -51,15 +51,11 @@ AUDITOR_TABLES = ("runs", "input_files", "source_status", "reconciliation", "hou
                   "figures", "outcomes", "findings", "evidence", "quarantine_counts", "previous_verification",
                   "changes", "query_ledger", "audit_anchors", "outcome_history")
 
-
 OPTIONAL_TABLES = ("review_queue",)  # published when the working database has them
-
 
 PUBLICATION_FORMAT = 1  # raise it when publication changes in a way the digests do not see (masking code…)
 
-
 PUBLICATION_TABLE = "publication"
-
 
 _BEFORE = "_hd_before_"  # a temp table of a working table's rows of the run as before this publication
 
@@ -69,20 +65,15 @@ _BEFORE = "_hd_before_"  # a temp table of a working table's rows of the run as 
 #: stored in 21 instead of 32 MB
 AUDITOR_COMPRESSION = {"record_id": "zstd", "member_record_id": "zstd"}
 
-
 PSEUDONYM_COLUMNS = {"review_queue": "member_pseudonym", "members": "member_pseudonym", "findings": "member_pseudonym",
                      "evidence": "member_pseudonym", "changes": "member_pseudonym",
                      "query_ledger": "member_pseudonym"}
 
-
 _DENY_COLUMNS = re.compile(r"^(id_number|name|account_no|securities_account|policy_no|.*_token)$")
-
 
 _MEMBER_ID_COLUMNS = ("member_id", "member_pseudonym", "applicant_id", "id_norm")
 
-
 _UNMASKED_ID_SQL = r"(^|[^0-9A-Za-z])[0-9]{17}[0-9Xx]([^0-9A-Za-z]|$)"
-
 
 _ID_LENGTH = 18  # the characters `_UNMASKED_ID_SQL` needs at least
 
@@ -211,13 +202,8 @@ def evidence_parts() -> list[str]:
 
 
 def _links_of_their_source(con) -> bool:
-    """True when every link's record ID begins with its own department source's prefix (``source:``).
-
-    Then no link is one of no source, and the last part of `evidence_parts` has no rows: it is not run (its
-    eleven `starts_with` over every link and figure lineage's group-by ≈ 0.2 CPU-s at tenth, this check ≈ 0.03).
-    False (the part runs, and finds its rows) whenever a link's source or record ID is NULL, its source is no
-    department's, or its record ID begins otherwise.
-    """
+    """True when every link's record ID begins with its own department source (``source:``): then the last part of
+    `evidence_parts` (links of no source) has no rows and is not run (≈ 0.2 CPU-s at tenth; this check ≈ 0.03)."""
     departments = [s for s in sources() if s != REQUESTS]
     return not con.sql("select exists (select 1 from links where record_id is null or source is null "
                        "or not list_contains($d, source) or not starts_with(record_id, source || ':'))",
@@ -313,8 +299,8 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
         before = {t: con.execute(f"select * from {t} where run_date = ?", [run_date]).fetchall()
                   for t in ("audit_runs", "audit_anchors")}
         # the run's published outcomes (a row per household) kept beside, not fetched into Python (≈ 0.1 CPU-s)
-        con.execute(f"create or replace temp table {_BEFORE}outcome_history as "
-                    "select * from outcome_history where run_date = ?", [run_date])
+        con.execute(f"create or replace temp table {_BEFORE}outcome_history as select * from outcome_history "
+                    "where run_date = ?", [run_date])
         before["outcome_history"] = None
         con.sql("begin transaction")
         con.execute("delete from audit_runs where run_date = ?", [run_date])
@@ -429,7 +415,7 @@ def publish_audit_db(workdir_db_path: Path | str, audit_db_path: Path | str, run
             con.sql("begin transaction")
             for table, rows in before.items():
                 con.execute(f"delete from {table} where run_date = ?", [run_date])
-                if rows is None:
+                if rows is None:  # kept in a temp table
                     con.sql(f"insert into {table} select * from {_BEFORE}{table}")
                 for row in rows or ():
                     con.execute(f"insert into {table} values ({', '.join('?' * len(row))})", list(row))
