@@ -3,7 +3,8 @@
 Jinja's compiled template pays per page for what a household page does not need: a context and its
 lookups, `environment.getattr` on every attribute read (a try around `getattr`), a generator yielding each
 piece, loop contexts, filters called through the environment. `render_page` writes the same page from the
-same values with f-strings: every `{{ value }}` of the template passes through the same `_escape`, each
+same values with f-strings: every `{{ value }}` of the template passes through the same `_escape` (but the
+texts that cannot hold a character it replaces: the `yuan` filter's amounts, `%.2f` and `strftime` digits), each
 filter is the environment's own (`region`, `cdate`, `yuan`) or Jinja's behaviour written out (`join`,
 `format`, `length`, `sum`, `selectattr`).
 
@@ -225,7 +226,7 @@ def render_page(style, region, cdate, yuan, *, h, run_date, version, outcome_zh,
 
 
 def _weight(w) -> str:
-    return "" if w is None else f"（匹配权重 {_escape('%.2f' % (w,))}）"  # noqa: UP031  (as Jinja's `format`)
+    return "" if w is None else f"（匹配权重 {'%.2f' % (w,)}）"  # noqa: UP031  (as Jinja's `format`)
 
 
 def _findings(a, e, yuan, findings, source_names, lineage) -> None:
@@ -250,19 +251,19 @@ def _findings(a, e, yuan, findings, source_names, lineage) -> None:
                     a(f"（{e(g.relation)}）")
                 a(f"</td><td>{e(source_names.get(g.source, g.source))}</td><td>{e(g.item)}</td>\n<td>")
                 if g.first:
-                    a(e(g.first.strftime("%Y-%m")))
+                    a(g.first.strftime("%Y-%m"))
                     if g.last != g.first:
-                        a(f" 至 {e(g.last.strftime('%Y-%m'))}")
+                        a(f" 至 {g.last.strftime('%Y-%m')}")
                 else:
                     a("—")
-                a(f"</td><td>{e(g.n)}</td><td>{e(yuan(g.total))}</td><td>{e(g.status)}</td></tr>\n")
+                a(f"</td><td>{e(g.n)}</td><td>{yuan(g.total)}</td><td>{e(g.status)}</td></tr>\n")
             a(f"</table>\n<details><summary>逐条记录（{e(sum(g.n for g in groups))} 条）</summary>\n"
               "<table><tr><th>成员</th><th>项目</th><th>期间</th><th>金额（元）</th><th>是否计入</th><th>记录</th></tr>\n")
             for g in groups:
                 for r in g.rows:
                     a(f"<tr><td>{e(g.member)}</td><td>{e(g.item)}</td>"
-                      f"<td>{e(r.period_month.strftime('%Y-%m') if r.period_month else '—')}</td>"
-                      f"<td>{e(yuan(r.amount_yuan))}</td><td>{e(g.status)}</td>"
+                      f"<td>{r.period_month.strftime('%Y-%m') if r.period_month else '—'}</td>"
+                      f"<td>{yuan(r.amount_yuan)}</td><td>{e(g.status)}</td>"
                       f"<td>{e(source_names.get(g.source, g.source))}，交付日期 {e(r.delivery_date)}，"
                       f"文件 {e(r.file_name)} 第 {e(r.row_no)} 行；{e(r.method_zh)}{_weight(r.match_weight)}")
                     if not r.is_confirmed:
@@ -291,7 +292,7 @@ def _unweighed(a, e, unweighed, source_names) -> None:
             if g.member_relation:
                 a(f"，{e(g.member_relation)}")
             a("）</td>\n<td>")
-            a("—" if g.match_weight is None else e("%.2f" % (g.match_weight,)))  # noqa: UP031
+            a("—" if g.match_weight is None else "%.2f" % (g.match_weight,))  # noqa: UP031
             a(f"</td>\n<td>{e(g.related_zh or '')}")
             if g.related_code:
                 a(f'<br><span class="muted">{e(g.related_code)}</span>')
@@ -338,23 +339,23 @@ def _figures(a, e, yuan, cdate, h) -> None:
     a("<h2>家庭指标与政策限额</h2>\n<table>\n<thead><tr><th>指标</th><th>家庭数值</th><th>政策限额</th></tr></thead>\n"
       f"<tr><td>家庭人口（申报）</td><td>{e(h.n_members)} 人（已授权 {e(h.n_authorized)} 人）</td><td>—</td></tr>\n"
       f"<tr><td>月人均收入（{e(cdate(h.window_start))}至{e(cdate(h.window_end))}前，{e(h.income_window_months)} 个月平均）</td>\n"
-      f'  <td class="{income_over}">{e(yuan(h.income_monthly_per_capita_yuan))} 元</td>'
-      f"<td>保障标准 {e(yuan(h.standard_monthly_yuan))} 元/人·月</td></tr>\n"
+      f'  <td class="{income_over}">{yuan(h.income_monthly_per_capita_yuan)} 元</td>'
+      f"<td>保障标准 {yuan(h.standard_monthly_yuan)} 元/人·月</td></tr>\n"
       "<tr><td class=\"muted\">　其中：计税收入 / 已缴税额 / 养老失业待遇 / 按缴费基数估算工资 / 个人缴费</td>\n"
-      f'  <td class="muted" colspan="2">{e(yuan(h.taxed_income_yuan))} / {e(yuan(h.tax_paid_yuan))} / '
-      f"{e(yuan(h.benefit_yuan))} / {e(yuan(h.wage_estimate_yuan))}")
+      f'  <td class="muted" colspan="2">{yuan(h.taxed_income_yuan)} / {yuan(h.tax_paid_yuan)} / '
+      f"{yuan(h.benefit_yuan)} / {yuan(h.wage_estimate_yuan)}")
     if h.wage_estimate_yuan:
         a("（估算）")
-    a(f" / {e(yuan(h.si_individual_yuan))} 元</td></tr>\n"
-      f'<tr><td>人均金融资产</td><td class="{assets_over}">{e(yuan(h.financial_assets_per_capita_yuan))} 元'
-      f"（合计 {e(yuan(h.financial_assets_yuan))} 元）")
+    a(f" / {yuan(h.si_individual_yuan)} 元</td></tr>\n"
+      f'<tr><td>人均金融资产</td><td class="{assets_over}">{yuan(h.financial_assets_per_capita_yuan)} 元'
+      f"（合计 {yuan(h.financial_assets_yuan)} 元）")
     if h.n_unknown_amounts:
         a(f"<br><b>另有 {e(h.n_unknown_amounts)} 条记录金额未知，未计入（不按 0 计，见待核实的信息）</b>")
     area = "%.2f" % (h.residential_area_per_capita_m2,)  # noqa: UP031  (as Jinja's `format`: a Decimal as a float)
-    a(f"</td><td>{e(yuan(h.financial_assets_limit_yuan))} 元</td></tr>\n"
+    a(f"</td><td>{yuan(h.financial_assets_limit_yuan)} 元</td></tr>\n"
       f'<tr><td>住宅套数 / 人均住宅面积</td><td class="{units_over}">{e(h.n_residential_units)} 套 / '
-      f"{e(area)} 平方米</td><td>{e(h.max_residential_units)} 套</td></tr>\n"
-      f"<tr><td>机动车</td><td>见各成员记录</td><td>非豁免车辆购置价格 ≤ {e(yuan(h.vehicle_price_limit_yuan))} 元；"
+      f"{area} 平方米</td><td>{e(h.max_residential_units)} 套</td></tr>\n"
+      f"<tr><td>机动车</td><td>见各成员记录</td><td>非豁免车辆购置价格 ≤ {yuan(h.vehicle_price_limit_yuan)} 元；"
       f"豁免：{e(_join(h.exempt_vehicle_types, '、'))}</td></tr>\n"
-      f"<tr><td>经营主体</td><td>见各成员记录</td><td>认缴出资 &lt; {e(yuan(h.business_contribution_limit_yuan))} 元；"
+      f"<tr><td>经营主体</td><td>见各成员记录</td><td>认缴出资 &lt; {yuan(h.business_contribution_limit_yuan)} 元；"
       f"{e(_join(h.business_always_review_types, '、'))}一律列明</td></tr>\n</table>\n")
