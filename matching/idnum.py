@@ -190,7 +190,19 @@ def real_births(b):
     import numpy as np
 
     d = b.astype(np.int64) - 48
-    y, mo, da = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3], d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
+    return _real_dates(d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3], d[:, 4] * 10 + d[:, 5],
+                       d[:, 6] * 10 + d[:, 7])
+
+
+def code_births_real(codes):
+    """`real_births` of the IDs of `id_codes` values, from the numbers (their places 7-14 are YYYYMMDD)."""
+    ymd = codes // 11 // 1000 % 10**8
+    return _real_dates(ymd // 10000, ymd // 100 % 100, ymd % 100)
+
+
+def _real_dates(y, mo, da):
+    import numpy as np
+
     leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
     days = np.array((31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31))[np.clip(mo - 1, 0, 11)] + ((mo == 2) & leap)
     return (y >= _BIRTH_YEARS.start) & (y < _BIRTH_YEARS.stop) & (mo >= 1) & (mo <= 12) & (da >= 1) & (da <= days)

@@ -32,7 +32,8 @@ def _mask(idno: str | None) -> str | None:
 
 def test_BX01_the_check_character_swaps_only_with_place_8():
     """BX01: `transposed_codes` tries the check character against place 8 alone (weight 1: (c − a)(1 − w) ≡ 0 mod
-    11 only there): the same swaps as every pair of places tried one by one, on random digits."""
+    11 only there): the same swaps as every pair of places tried one by one, on random digits; and
+    `code_births_real` is `real_births` of the IDs the codes stand for."""
     rnd = random.Random(1)
     ids = []
     for _ in range(4000):
@@ -51,6 +52,10 @@ def test_BX01_the_check_character_swaps_only_with_place_8():
                     if is_valid18(t):
                         want.add((k, t))
     assert got == want and any(t[7] != ids[k][7] and t[17] != ids[k][17] for k, t in want)
+    from matching.idnum import code_births_real, code_rows, real_births
+
+    real = code_births_real(codes)  # maybe_near's birth test, from the numbers
+    assert np.array_equal(real, real_births(code_rows(codes)[:, 6:14])) and real.any() and not real.all()
 
 
 def test_BX02_a_mask_filter_keeps_every_transposition_and_drops_most_other_ids():

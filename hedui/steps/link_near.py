@@ -77,11 +77,12 @@ def maybe_near(masks: pa.Array, member_norms: pa.Array) -> pa.Array:
     where the mask is one of staging's and none of those; a null or other mask may).  A transposition always moves a
     visible character (ten places apart or with the check character), so about one delivered ID in twelve passes
     (BENCHMARKS.md session 32), and only those need decrypting."""
-    from matching.idnum import code_mask_keys, mask_keys, transposed_codes
+    from matching.idnum import code_births_real, code_mask_keys, mask_keys, transposed_codes
 
     index, rows = _rows18(masks)
     ok, key = mask_keys(rows)
     _, codes = transposed_codes(_member_rows(member_norms))
+    codes = codes[code_births_real(codes)]  # a delivered ID born on no real day has no normalized form to match
     keep = np.ones(len(masks), dtype=bool)
     near = pc.is_in(pa.array(key), value_set=pa.array(code_mask_keys(codes))).to_numpy(zero_copy_only=False)
     keep[index[ok & ~near]] = False
