@@ -75,8 +75,8 @@ def maybe_near(masks: pa.Array, member_norms: pa.Array) -> pa.Array:
     """Which of `masks` (staging's `id_masked` of the IDs delivered: first 6 and last 4 characters) may hide a valid
     ID two characters of a member's swapped: the masks of every member's transpositions, as numbers (false only
     where the mask is one of staging's and none of those; a null or other mask may).  A transposition always moves a
-    visible character (ten places apart or with the check character), so about one delivered ID in twelve passes
-    (BENCHMARKS.md session 32), and only those need decrypting."""
+    visible character (ten places apart or with the check character), so one delivered ID in twelve passes at tenth
+    size, and only those need decrypting (the share grows with the members: BENCHMARKS.md session 32)."""
     from matching.idnum import code_births_real, code_mask_keys, mask_keys, transposed_codes
 
     index, rows = _rows18(masks)
