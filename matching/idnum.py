@@ -170,6 +170,9 @@ def normalize_id(raw: object) -> tuple[str | None, str]:
 #: two positions whose characters may swap and leave the check character right: their weights are equal (a swap of
 #: other digits changes the weighted sum by (a − b)(wᵢ − wⱼ), never 0 mod 11 when a ≠ b)
 _SAME_WEIGHT = tuple((i, i + 10) for i in range(7))
+#: the places whose digit may swap with the check character and still check: moving the check value c to place i and
+#: the digit a there to the end checks exactly when (c − a)(1 − wᵢ) ≡ 0 mod 11, so only where wᵢ = 1 (place 8)
+_CHECK_SWAPS = tuple(i for i, w in enumerate(WEIGHTS) if w % 11 == 1)
 
 
 def transpositions(id18: str) -> list[str]:
@@ -187,7 +190,19 @@ def real_births(b):
     import numpy as np
 
     d = b.astype(np.int64) - 48
-    y, mo, da = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3], d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
+    return _real_dates(d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3], d[:, 4] * 10 + d[:, 5],
+                       d[:, 6] * 10 + d[:, 7])
+
+
+def code_births_real(codes):
+    """`real_births` of the IDs of `id_codes` values, from the numbers (their places 7-14 are YYYYMMDD)."""
+    ymd = codes // 11 // 1000 % 10**8
+    return _real_dates(ymd // 10000, ymd // 100 % 100, ymd % 100)
+
+
+def _real_dates(y, mo, da):
+    import numpy as np
+
     leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
     days = np.array((31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31))[np.clip(mo - 1, 0, 11)] + ((mo == 2) & leap)
     return (y >= _BIRTH_YEARS.start) & (y < _BIRTH_YEARS.stop) & (mo >= 1) & (mo <= 12) & (da >= 1) & (da <= days)
@@ -251,7 +266,7 @@ def transposed_codes(m) -> tuple[np.ndarray, np.ndarray]:
         rows.append(r)
         codes.append(code[r] + (digits[r, j] - digits[r, i]) * (place[i] - place[j]) * 11)
     checks = np.array([10 if c == "X" else int(c) for c in CHECK_CHARS], dtype=np.int64)
-    for i in range(17):  # the check digit moved to place i, digit i to the end
+    for i in _CHECK_SWAPS:  # the check digit moved to place i, digit i to the end (any other place never checks)
         moved = checks[(total + (check - digits[:, i]) * WEIGHTS[i]) % 11] == digits[:, i]
         r = np.flatnonzero((check != 10) & (digits[:, i] != check) & moved)
         rows.append(r)
@@ -267,6 +282,24 @@ def transposed_rows(m) -> tuple[np.ndarray, np.ndarray]:
     near = code_rows(codes)
     keep = real_births(near[:, 6:14]) | (near[:, 6:14] == m[rows, 6:14]).all(1)
     return rows[keep], near[keep]
+
+
+def mask_keys(m) -> tuple[np.ndarray, np.ndarray]:
+    """(ok, key) for each row of `m` (n × 18 ASCII bytes: an ID, or its mask as staging writes it, the first 6 and
+    last 4 characters with the 8 between hidden): whether those 10 characters are 9 digits and a digit or X, and one
+    int64 per row, equal exactly when they are (for the rows that are ok) — as `code_mask_keys` computes it."""
+    import numpy as np
+
+    d = m[:, [0, 1, 2, 3, 4, 5, 14, 15, 16]].astype(np.int64) - 48
+    ok = ((d >= 0) & (d <= 9)).all(1) & (((m[:, 17] >= 48) & (m[:, 17] <= 57)) | (m[:, 17] == 88))
+    check = np.where(m[:, 17] == 88, 10, m[:, 17].astype(np.int64) - 48)
+    return ok, (d @ (10 ** np.arange(8, -1, -1, dtype=np.int64))) * 11 + check
+
+
+def code_mask_keys(codes) -> np.ndarray:
+    """`mask_keys` of the IDs of `id_codes` values, from the numbers (no row of 18 characters written)."""
+    body = codes // 11
+    return ((body // 10**11) * 1000 + body % 1000) * 11 + codes % 11
 
 
 def code_text(codes) -> list[str]:

@@ -11,6 +11,7 @@ keyed as the tables key them).
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -19,14 +20,73 @@ from matching.idnum import transposition_pairs
 
 #: the working-table keys and one token each of the IDs delivered under a record that a probabilistic link may take
 #: as a near ID (prob_left.sql's near branch: not the registration's, not a legacy 15-digit ID) and that are no
-#: authorized member's own
+#: authorized member's own, with the mask staging wrote of the ID (`id_masked`: a function of the normalized ID, so
+#: any row's)
 _UNMATCHED_IDS = """
-    select id_norm, any_value(id_number) as token from source_records
+    select id_norm, any_value(id_number) as token, {mask} as mask from {records}
     where run_date = $run_date and id_norm is not null and id_number is not null and name_norm is not null
       and source <> 'public_security' and id_status <> 'converted_15'
       and id_norm not in (select id_norm from hd_authorized($run_date))
     group by id_norm
 """
+
+
+def _unmatched_sql(con) -> str:
+    """`_UNMATCHED_IDS` over the staged tables `source_records` reads, with their `id_masked` (staging's first 6 and
+    last 4 characters of the normalized ID, which the view leaves out); over the view itself, no mask, where a
+    table has none (a working database filled before protection)."""
+    from hedui.settings import REQUESTS, sources
+
+    tables = [f"stg_{s}" for s in sources() if s != REQUESTS]
+    masked = {t for (t,) in con.sql("select distinct table_name from duckdb_columns() "
+                                    "where column_name = 'id_masked'").fetchall()}
+    if not tables or not set(tables) <= masked:
+        return _UNMATCHED_IDS.format(mask="null::varchar", records="source_records")
+    records = " union all ".join(f"select run_date, source, id_norm, id_status, name_norm, id_number, id_masked "
+                                 f"from {t}" for t in tables)
+    return _UNMATCHED_IDS.format(mask="any_value(id_masked)", records=f"({records})")
+
+
+def _rows18(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(index, rows): which values of the strings `values` are 18 bytes long, and those values as an n × 18 array
+    of their bytes (read from the Arrow buffer: no Python string made)."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if values.type != pa.string():
+        values = values.cast(pa.string())
+    is18 = pc.fill_null(pc.equal(pc.binary_length(values), 18), False)
+    index = np.flatnonzero(is18.to_numpy(zero_copy_only=False))
+    picked = values.filter(is18)
+    if not len(picked):
+        return index, np.zeros((0, 18), dtype=np.uint8)
+    offsets = np.frombuffer(picked.buffers()[1], dtype=np.int32)[picked.offset:picked.offset + len(picked) + 1]
+    data = np.frombuffer(picked.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    return index, data.reshape(-1, 18)
+
+
+def _member_rows(member_norms: pa.Array) -> np.ndarray:
+    """The members' distinct valid IDs with a real birth date, as an n × 18 array of their bytes."""
+    from matching.idnum import real_births, valid_rows
+
+    _, m = _rows18(pc.unique(member_norms.drop_null()))
+    return m[valid_rows(m) & real_births(m[:, 6:14])]
+
+
+def maybe_near(masks: pa.Array, member_norms: pa.Array) -> pa.Array:
+    """Which of `masks` (staging's `id_masked` of the IDs delivered: first 6 and last 4 characters) may hide a valid
+    ID two characters of a member's swapped: the masks of every member's transpositions, as numbers (false only
+    where the mask is one of staging's and none of those; a null or other mask may).  A transposition always moves a
+    visible character (ten places apart or with the check character), so one delivered ID in twelve passes at tenth
+    size, and only those need decrypting (the share grows with the members: BENCHMARKS.md session 32)."""
+    from matching.idnum import code_births_real, code_mask_keys, mask_keys, transposed_codes
+
+    index, rows = _rows18(masks)
+    ok, key = mask_keys(rows)
+    _, codes = transposed_codes(_member_rows(member_norms))
+    codes = codes[code_births_real(codes)]  # a delivered ID born on no real day has no normalized form to match
+    keep = np.ones(len(masks), dtype=bool)
+    near = pc.is_in(pa.array(key), value_set=pa.array(code_mask_keys(codes))).to_numpy(zero_copy_only=False)
+    keep[index[ok & ~near]] = False
+    return pa.array(keep)
 
 
 def authorized_members(con) -> None:
@@ -47,19 +107,10 @@ def swapped_onto(member_norms: pa.Array, others: pa.Array) -> tuple[pa.Array, pa
     """(member, other): each valid ID of `others` that is a valid ID of `member_norms` two characters swapped,
     with that member's ID; computed from the side of `others` (the transpositions of the few, looked up among
     the many by `id_codes`, as numbers: only the hits become strings)."""
-    from matching.idnum import (
-        as_text,
-        code_text,
-        id_codes,
-        id_rows,
-        real_births,
-        transposed_codes,
-        valid_rows,
-    )
+    from matching.idnum import as_text, code_text, id_codes, transposed_codes
 
-    o = id_rows(pc.unique(others.drop_null()).to_pylist())
-    m = id_rows(pc.unique(member_norms.drop_null()).to_pylist())
-    m = m[valid_rows(m) & real_births(m[:, 6:14])]
+    _, o = _rows18(pc.unique(others.drop_null()))
+    m = _member_rows(member_norms)
     if not len(o) or not len(m):
         return pa.array([], pa.string()), pa.array([], pa.string())
     rows, near = transposed_codes(o)
@@ -89,14 +140,15 @@ def near_table(con, run_date: str, members: pa.Table, plain_table) -> None:
     """Temp table `_hd_near_ids` (member_id, near_id): the working-table keys of the IDs delivered under a record
     that are a transposition away from an authorized member's (its key `member_id`) and no member's own.
 
-    From the records' side: their IDs that matched no member are decrypted once each and their transpositions
-    looked up among the members' plain IDs (`swapped_onto`); `plain_table(tokens)` decrypts (the link step's
-    `_plain_table`)."""
+    From the records' side: their IDs that matched no member and whose mask may hide a member's transposition
+    (`maybe_near`) are decrypted once each and their transpositions looked up among the members' plain IDs
+    (`swapped_onto`); `plain_table(tokens)` decrypts (the link step's `_plain_table`)."""
     authorized_members(con)
-    unmatched = con.sql(_UNMATCHED_IDS, params={"run_date": run_date}).to_arrow_table()
+    unmatched = con.sql(_unmatched_sql(con), params={"run_date": run_date}).to_arrow_table()
+    rows = valid_members(members)
+    unmatched = unmatched.filter(maybe_near(unmatched.column("mask"), rows.column("norm")))
     plain = plain_table(unmatched.column("token").to_pylist())
     records = pa.table({"id_norm": unmatched.column("id_norm"), "norm": plain.column("norm")})
-    rows = valid_members(members)
     member_norm, record_norm = swapped_onto(rows.column("norm"), records.column("norm"))
     pairs = pa.table({"norm": member_norm, "record_norm": record_norm})
     pairs = pairs.join(rows.select(["token", "norm"]), "norm").join(

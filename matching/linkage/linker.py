@@ -296,12 +296,17 @@ def _link_prepared(con, prep, spec, comps, prefix, out_table, clock: _Clock) -> 
         con, f"select {glist}, max(veto) > 0, count(*) from {cmp} group by {glist}, veto > 0", len(comps)
     )
     n_total = float(prep.n_left) * float(prep.n_right)
-    tops = {c.field: c.n_levels - 1 for c in comps}
-    cand_agree = {
-        c.field: float(counts[G[:, k] == tops[c.field]].sum())
-        for k, c in enumerate(comps) if c.field in exact_rule_fields(spec)
-    }
-    u_counts, u_floors = _u_counts(con, prep, spec, comps, cand_agree)
+    if all(f.u is not None for f in spec.fields):
+        # every u fixed by the spec: the random pairs' counts would set none (fixed_or_initial and
+        # correct_u_for_matches skip a fixed u), and sampling them is the estimate's one real query
+        u_counts, u_floors = [None] * len(comps), [None] * len(comps)
+    else:
+        tops = {c.field: c.n_levels - 1 for c in comps}
+        cand_agree = {
+            c.field: float(counts[G[:, k] == tops[c.field]].sum())
+            for k, c in enumerate(comps) if c.field in exact_rule_fields(spec)
+        }
+        u_counts, u_floors = _u_counts(con, prep, spec, comps, cand_agree)
     params = em.fixed_or_initial(
         comps, [f.m for f in spec.fields], [f.u for f in spec.fields], u_counts, u_floors
     )
