@@ -110,3 +110,37 @@ def test_BV04_no_strip_macro_call_per_row_is_a_regexp_matches_guard():
     body = statements["hd_strip_ws"]
     assert "regexp_matches" not in body and "unicode(x)" in body and "regexp_replace" in body
 
+
+
+def test_BV05_month_and_id_lookups_share_one_enum_lookup(tmp_path, monkeypatch):
+    """``staging_checks.enum_lookup`` (duplicates tool D3): a value per cell at its ENUM code, NULL for NULL; no type
+    left when refused; ``month_lookups`` and ``dupkeys.id_lookups`` both make their lookups with it."""
+    from hedui.steps import dupkeys, staging_checks
+
+    c = duckdb.connect()
+    cells = pq.read_table(si_raw([base(employer=e) for e in ("b", "a", "c")], tmp_path / "r.parquet"),
+                          columns=["employer"]).rename_columns(["v"])
+    sql = staging_checks.enum_lookup(c, "_hd_bv05", cells, "select v, upper(v) || v as value from _hd_lookup_cells",
+                                     lambda t: True, lambda v: "'" + v + "'", "varchar")
+    got = c.sql(f"select v, {sql.format(col='v')} from (values ('a'), ('c'), ('b'), (null)) t(v)").fetchall()
+    assert got == [("a", "Aa"), ("c", "Cc"), ("b", "Bb"), (None, None)]
+    c.execute("drop type _hd_bv05")
+    assert staging_checks.enum_lookup(c, "_hd_bv05", cells, "select v, v as value from _hd_lookup_cells",
+                                      lambda t: False, str, "varchar") is None
+    assert c.sql("select count(*) from duckdb_types() where type_name = '_hd_bv05'").fetchall() == [(0,)]
+    calls = []
+    real = staging_checks.enum_lookup
+
+    def spy(*a, **k):
+        calls.append(a[1])
+        return real(*a, **k)
+
+    monkeypatch.setattr(staging_checks, "enum_lookup", spy)
+    monkeypatch.setattr(dupkeys, "enum_lookup", spy)
+    monkeypatch.setattr(dupkeys, "ID_SAMPLE_MIN", 1)
+    raw = si_raw([base(id_number="代理人 110105"), base(period_month="202511")], tmp_path / "m.parquet")
+    load_macros(c)
+    assert list(staging_checks.month_lookups(c, raw, load_map("social_insurance"))) == ["period_month"]
+    assert list(dupkeys.id_lookups(c, raw, load_map("social_insurance"))) == ["id_number"]
+    assert calls == ["_hd_month_0", "_hd_idc_0"]
+    c.close()
