@@ -144,3 +144,24 @@ def test_BV05_month_and_id_lookups_share_one_enum_lookup(tmp_path, monkeypatch):
     assert list(dupkeys.id_lookups(c, raw, load_map("social_insurance"))) == ["id_number"]
     assert calls == ["_hd_month_0", "_hd_idc_0"]
     c.close()
+
+
+def test_BV06_the_pre_filters_id_glob_is_regexp_full_match_of_the_id_shape():
+    """``dupkeys._ID18`` (a GLOB pattern, run per dictionary entry) says what ``regexp_full_match(x,
+    '[0-9]{17}[0-9Xx]')`` says, for every code point at the end, the start or inside an ID-like cell."""
+    from hedui.steps.dupkeys import _ID18
+
+    c = duckdb.connect()
+    (total, differ, fast), = c.sql(f"""
+        with cp as (select chr(i::integer) as c from range(1, 1114112) t(i) where i not between 55296 and 57343),
+        base as (select * from (values ('11010519491231002'), ('1101051949123100'), ('110105194912310021')) b(s)),
+        cells as (select s || c as x from base, cp union all select c || s from base, cp
+                  union all select substr(s, 1, 8) || c || substr(s, 9) from base, cp union all select c from cp
+                  union all select x from (values (''), (null), ('11010519491231002*'), ('11010519491231002?'),
+                                                  ('110105194912310021\n'), (' 110105194912310021')) v(x))
+        select count(*), count(*) filter (where (x glob '{_ID18}') is distinct from
+                                                regexp_full_match(x, '[0-9]{{17}}[0-9Xx]')),
+               count(*) filter (where x glob '{_ID18}')
+        from cells""").fetchall()
+    assert total > 10_000_000 and differ == 0 and fast == 32  # 10 digits + X + x, after each 17-digit base
+    c.close()
