@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -184,10 +185,34 @@ MONTH_LOOKUP_MAX = 2000
 MONTH_TYPE = "_hd_month_"
 
 
+def enum_lookup(con: duckdb.DuckDBPyConnection, type_name: str, cells: pa.Table, value_sql: str,
+                accept: Callable[[pa.Table], bool], literal: Callable[[object], str], element_type: str) -> str | None:
+    """The SQL (of ``{col}``, a raw cell) of a value per distinct cell by a lookup, as :func:`month_lookups` and
+    :func:`hedui.steps.dupkeys.id_lookups` make it: ``value_sql`` (a SELECT of ``v`` and its ``value`` from
+    ``_hd_lookup_cells``, the distinct cells ``cells.v`` registered under that name) is run once; the cells become the
+    values of a temp ENUM ``type_name`` (the caller drops it with the source's other types) and a row's value is the
+    list element at its cell's ENUM code (a hash look-up per row).  None, and no type made, when ``accept`` (given
+    ``value_sql``'s result) says no.  ``literal`` writes a value (not None) into the list of ``element_type``."""
+    con.execute(f"drop type if exists {type_name}")
+    con.register("_hd_lookup_cells", cells)
+    try:
+        parsed = con.sql(value_sql).to_arrow_table()
+        if not accept(parsed):
+            return None
+        con.execute(f"create temp type {type_name} as enum (select v from _hd_lookup_cells)")
+    finally:
+        con.unregister("_hd_lookup_cells")
+    value_of = dict(zip(parsed.column("v").to_pylist(), parsed.column("value").to_pylist(), strict=True))
+    (order,), = con.sql(f"select enum_range(null::{type_name})").fetchall()
+    listed = ", ".join("null" if value_of[v] is None else literal(value_of[v]) for v in order)
+    return (f"list_extract([{listed}]::{element_type}[], "
+            f"cast(enum_code(cast({{col}} as {type_name})) as integer) + 1)")
+
+
 def month_lookups(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: SourceMap) -> dict[str, str]:
     """Month column → the SQL (a ``{col}``-free expression of the raw cell) that gives ``hd_month`` of its cell
-    from a lookup: ``hd_month`` is run once per distinct cell of the raw file (a monthly source has a few
-    dozen in millions of rows: ``2025-11`` on 100,000 rows), the cells are made the values of a temp ENUM
+    from a lookup (:func:`enum_lookup`): ``hd_month`` is run once per distinct cell of the raw file (a monthly source
+    has a few dozen in millions of rows: ``2025-11`` on 100,000 rows), the cells are made the values of a temp ENUM
     ``_hd_month_<i>`` (dropped with the source's other types) and each row's month is the list element at its
     cell's ENUM code.  The same value as ``hd_month`` on the row, for ≈ a fifth of its CPU (a cast to an
     ENUM is one hash look-up; ``hd_month``'s fast path is two regular expressions and a date cast).  Made
@@ -202,18 +227,10 @@ def month_lookups(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: Sourc
                         f"limit {MONTH_LOOKUP_MAX + 1}", params={"raw": str(raw_parquet)}).to_arrow_table()
         if not 0 < cells.num_rows <= MONTH_LOOKUP_MAX:
             continue
-        con.register("_hd_month_cells", cells)
-        try:
-            con.execute(f"create temp type {type_name} as enum (select v from _hd_month_cells)")
-            parsed = con.sql("select v, hd_month(v) as m from _hd_month_cells").to_arrow_table()
-        finally:
-            con.unregister("_hd_month_cells")
-        if not pa.types.is_date32(parsed.schema.field("m").type):  # not hd_month's type: per row, as before
-            con.execute(f"drop type if exists {type_name}")
-            continue
-        month_of = dict(zip(parsed.column("v").to_pylist(), parsed.column("m").to_pylist(), strict=True))
-        (order,), = con.sql(f"select enum_range(null::{type_name})").fetchall()
-        lookup = ", ".join("null" if month_of[v] is None else f"date '{month_of[v].isoformat()}'" for v in order)
-        out[spec.column] = (f"list_extract([{lookup}]::date[], "
-                            f"cast(enum_code(cast({{col}} as {type_name})) as integer) + 1)")
+        lookup = enum_lookup(  # not hd_month's type: per row, as before
+            con, type_name, cells, "select v, hd_month(v) as value from _hd_lookup_cells",
+            lambda parsed: pa.types.is_date32(parsed.schema.field("value").type),
+            lambda day: f"date '{day.isoformat()}'", "date")
+        if lookup is not None:
+            out[spec.column] = lookup
     return out
