@@ -12,17 +12,13 @@ import pytest
 from hedui.settings import REQUESTS, sources
 from hedui.steps import link_near
 from matching.idnum import check_char, id_rows, is_valid18, transposed_codes, transpositions
+from tests.test_link_near import _valid_ids as valid_ids
 
 RUN = "20261128"
 
 
 def _valid_ids(rnd: random.Random, n: int) -> list[str]:
-    ids = []
-    for _ in range(n):
-        body = (f"{rnd.choice(['360102', '110101', '360702', '361102'])}{rnd.randint(1930, 2020)}"
-                f"{rnd.randint(1, 12):02d}{rnd.randint(1, 28):02d}{rnd.randint(0, 999):03d}")
-        ids.append(body + check_char(body))
-    return ids
+    return valid_ids(rnd, n, ("360102", "110101", "360702", "361102"))
 
 
 def _mask(idno: str | None) -> str | None:

@@ -9,9 +9,6 @@ BY04  the catalog written in one transaction: its rows and comments; nothing lef
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import duckdb
 import pytest
 from conftest import RUN_DATE
@@ -19,24 +16,11 @@ from conftest import RUN_DATE
 from hedui.audit.auditor import default_audit_db
 from hedui.audit.catalog import write_catalog
 from hedui.audit.log import AuditError
-from hedui.privacy.keys import Keys
 from hedui.settings import REQUESTS, sources
 from hedui.steps.publish import _links_of_their_source, _union, evidence_parts, publish_audit_db
+from tests.test_publish import keys, workdir  # noqa: F401  (the run's keys; a copy of the world's database)
 
 ID_A = "11010519491231002X"  # an ID number's shape: the unmasked-ID guard refuses it
-
-
-def keys() -> Keys:
-    return Keys(b"\x01" * 32, b"\x02" * 32)
-
-
-@pytest.fixture
-def workdir(world_run, tmp_path) -> Path:
-    ctx, _ = world_run
-    work = tmp_path / "work"
-    work.mkdir()
-    shutil.copy(ctx.database, work / "hedui.duckdb")
-    return work
 
 
 def _links_con(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
@@ -86,7 +70,7 @@ def _evidence_rows(con, sql: str) -> int:
     return con.sql(f"select count(*) from ({sql})").fetchall()[0][0]
 
 
-def test_BY02_links_of_no_source_are_still_published(workdir):
+def test_BY02_links_of_no_source_are_still_published(workdir):  # noqa: F811
     con = duckdb.connect(str(workdir / "hedui.duckdb"))
     con.sql("insert into links select run_date, source, 'elsewhere:' || record_id, request_id, member_id, method, "
             "match_weight, is_confirmed from links where run_date = ? limit 3", params=[RUN_DATE])
@@ -108,7 +92,7 @@ def test_BY02_links_of_no_source_are_still_published(workdir):
     con.close()
 
 
-def test_BY03_a_failed_publication_leaves_outcome_history_as_it_was(workdir):
+def test_BY03_a_failed_publication_leaves_outcome_history_as_it_was(workdir):  # noqa: F811
     target = default_audit_db(workdir)
     publish_audit_db(workdir / "hedui.duckdb", target, RUN_DATE, code_version="v", keys=keys())
     con = duckdb.connect(str(workdir / "hedui.duckdb"))

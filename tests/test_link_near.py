@@ -8,10 +8,10 @@ from hedui.steps.link_near import swapped_onto
 from matching.idnum import check_char, transpositions
 
 
-def _valid_ids(rnd: random.Random, n: int) -> list[str]:
+def _valid_ids(rnd: random.Random, n: int, regions: tuple[str, ...] = ("360102", "110101", "360702")) -> list[str]:
     ids = []
     for _ in range(n):
-        body = (f"{rnd.choice(['360102', '110101', '360702'])}{rnd.randint(1930, 2020)}"
+        body = (f"{rnd.choice(regions)}{rnd.randint(1930, 2020)}"
                 f"{rnd.randint(1, 12):02d}{rnd.randint(1, 28):02d}{rnd.randint(0, 999):03d}")
         ids.append(body + check_char(body))
     return ids
