@@ -181,10 +181,10 @@ def _export_parts(con, run_date: str, parts: Path, batch_size: int,
     con.execute(sqlhtml.MEMBER_RANKS_SQL, params)
     html = []
     for source, group, order in plan:  # one source at a time: one join's memory at a time
-        export, row_html = _record_sql(con, source, load_map(source))
+        export, row_html, cite = _record_sql(con, source, load_map(source))
         # each record's row of HTML made here, once per run, not in every batch's worker: a worker's query
         # then reads it as it is (the SQL of a row is long: parsing and binding it cost more than running it)
-        _copy(con, sqlhtml.ranked_records(source, export, row_html), parts / f"records_{order}", params)
+        _copy(con, sqlhtml.ranked_records(source, export, row_html, cite), parts / f"records_{order}", params)
         html.append((order, group, "d.html"))
     return n_batches, html
 

@@ -91,12 +91,15 @@ def _sql_display(expr: str, duck_type: str, kind: str) -> str:
     return f"case when {expr} is null then '—' else {_sql_escape(f'cast({expr} as varchar)')} end"
 
 
-def _record_sql(con, source: str, smap) -> tuple[str, str]:
+def _record_sql(con, source: str, smap) -> tuple[str, str, str]:
     """One source's cited records of the batched households: the SELECT that exports them (typed
-    columns, as stored), and the SQL that makes each of them a row of HTML (over alias `d`).
+    columns, as stored), the SQL that makes each of them a row of HTML (over alias `d`, and `f._cite` of
+    `ranked_records`), and the SQL of a citation's head (`交付 date，file 第 `) over alias `c`.
 
     A row is what household.html printed for one record: `<tr>` of the displayed fields, then
     the citation cell; DuckDB builds it column-wise, in the export of the page data (pages._export_parts).
+    The citation's head is made once per file and delivery date (`ranked_records`' `f._cite`), not per
+    record: a record with no file name (no `f` row) makes its own.
     """
     kinds = {c.column: c.type for c in smap.columns}
     select = display_select(smap, hide=HIDDEN_COLUMNS)
@@ -110,9 +113,7 @@ def _record_sql(con, source: str, smap) -> tuple[str, str]:
     method_zh = " ".join(f"when {_sql_str(k)} then {_sql_str(escape(v))}" for k, v in METHOD_ZH.items())
     method_zh = f"case d.method {method_zh} else {_sql_jinja_text('d.method', 'VARCHAR')} end"
     html = _sql_concat(
-        _Text("\n<tr>"), *cells, _Text('\n<td class="cite">交付 '),
-        _sql_jinja_text("d.delivery_date", typed["delivery_date"]), _Text("，"),
-        _sql_jinja_text("d.file_name", typed["file_name"]), _Text(" 第 "),
+        _Text("\n<tr>"), *cells, f"coalesce(f._cite, {_cite_head('d', typed)})",
         _sql_jinja_text("d.row_no", typed["row_no"]), _Text(" 行，"), method_zh,
         "case when d.match_weight is null then '' else concat('（权重 ', printf('%.2f', d.match_weight), '）') end",
         _Text("</td></tr>\n"))
@@ -121,7 +122,15 @@ def _record_sql(con, source: str, smap) -> tuple[str, str]:
         f"{select} from links as l join stg_{source} as t on t.record_id = l.record_id "
         f"join _report_batch as b on b.request_id = l.request_id "
         f"where l.run_date = $run_date and l.source = {_sql_str(source)} and t.run_date = $run_date")
-    return export, html
+    return export, html, _cite_head("c", typed)
+
+
+def _cite_head(alias: str, typed: dict[str, str]) -> str:
+    """SQL of the head of a record's citation cell over `alias`'s delivery_date and file_name (DuckDB types
+    `typed`): `<td class="cite">交付 {{ delivery_date }}，{{ file_name }} 第 `, escaped as Jinja would."""
+    return _sql_concat(
+        _Text('\n<td class="cite">交付 '), _sql_jinja_text(f"{alias}.delivery_date", typed["delivery_date"]),
+        _Text("，"), _sql_jinja_text(f"{alias}.file_name", typed["file_name"]), _Text(" 第 "))
 
 
 RANK_LAST = 2**62  # `_m` or `_f` of a NULL member ID or file name: after every rank, as DuckDB orders a NULL
@@ -133,16 +142,20 @@ MEMBER_RANKS_SQL = (
     "from links l join _report_batch b using (request_id) where l.run_date = $run_date and l.member_id is not null)")
 
 
-def ranked_records(source: str, export: str, row_html: str) -> str:
-    """The export of one source's records' rows of HTML (`_record_sql`'s two parts), with `_m` and `_f`: the
+def ranked_records(source: str, export: str, row_html: str, cite: str) -> str:
+    """The export of one source's records' rows of HTML (`_record_sql`'s three parts), with `_m` and `_f`: the
     member's ID and the file's name as their ranks (dense, in their text's order, NULL last as DuckDB orders
-    it), so that a page worker sorts a batch's rows by integers (`_member_records`), not by their texts."""
+    it), so that a page worker sorts a batch's rows by integers (`_member_records`), not by their texts.
+
+    `f` holds one row per file name and delivery date of the source's records in the run, with the file's
+    rank and the citation's head (`_cite`, escaped once there rather than once per record)."""
     return (f"select d.batch, d.hh, d.member_id, coalesce(m._m, {RANK_LAST}) as _m, "
             f"coalesce(f._f, {RANK_LAST}) as _f, d.row_no, {row_html} as html "
             f"from ({export}) as d left join _report_member m on m.member_id = d.member_id "
-            "left join (select file_name, dense_rank() over (order by file_name) as _f from (select distinct "
-            f"file_name from stg_{source} where run_date = $run_date and file_name is not null)) f "
-            "on f.file_name = d.file_name")
+            f"left join (select c.file_name, c.delivery_date, dense_rank() over (order by c.file_name) as _f, "
+            f"{cite} as _cite from (select distinct file_name, delivery_date "
+            f"from stg_{source} where run_date = $run_date and file_name is not null) as c) f "
+            "on f.file_name = d.file_name and f.delivery_date is not distinct from d.delivery_date")
 
 
 def _record_groups(sources: list[str]) -> tuple[list[tuple[str, int, int]], dict[int, tuple[str, str]]]:
