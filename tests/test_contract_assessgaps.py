@@ -228,3 +228,68 @@ def test_CB04_unweighed_evidence_keeps_the_household_from_clear(con):  # noqa: F
             con.execute(s, {"run_date": RUN} if "$run_date" in s else {})
         assert _outcome(con) == ("INCOMPLETE", expected[case]), case
         con.sql("rollback")
+
+
+# the names one key stands for written otherwise (full-width, spaces, a dot, lower case), empty and NULL
+SPELLINGS = ["甲公司", " 甲 公司 ", "ＡＢＣ有限公司", "abc有限公司", "A.B-C有限公司", "", "  ", None, "乙·公司", "乙公司"]
+
+
+def _spelled_world():
+    """Household R1 (tests/model_tables.py) with tax, contribution and bank rows of every spelling, linked to both
+    members, confirmed, unconfirmed or waiting for review; two rows of one withholder's month now and then."""
+    from tests import model_tables as mt
+
+    c = mt.connect()
+    rnd = random.Random(5)
+    for i in range(120):
+        name, member = rnd.choice(SPELLINGS), rnd.choice([mt.A, mt.B])
+        how = rnd.choice([{}, {}, {"confirmed": False, "weight": 0.9}, {"pending": True, "weight": 0.9}])
+        month = MONTHS[rnd.randrange(len(MONTHS))]
+        mt.add(c, "stg_tax", f"tax:t.csv:{i}", "工资薪金所得", month, rnd.choice([100.0, 200.0]), 0.0, name)
+        mt.link(c, "tax", f"tax:t.csv:{i}", member, **how)
+        mt.add(c, "stg_social_insurance", f"si:s.csv:{i}", "企业职工基本养老保险", "缴费", month, None, 5000.0, None, name)
+        mt.link(c, "social_insurance", f"si:s.csv:{i}", member, **how)
+        mt.add(c, "stg_bank", f"bank:b.csv:{i}", rnd.choice([100.0, None]), name, rnd.choice(["6222 01", "6222-01"]))
+        mt.link(c, "bank", f"bank:b.csv:{i}", member, **how)
+    return c
+
+
+def test_CB05_withholder_and_institution_keys_are_hd_key_of_each_row():
+    """CB05: hd_tax_rows' withholder key and hd_bank_rows' institution key (each spelling's key computed once, joined
+    to its rows) are hd_key of the row's own text, the record id where that is empty or NULL — on every linked and
+    waiting row (sql/assess/macros.sql)."""
+    c = _spelled_world()
+    tax = c.execute("select withholder, withholder_key, hd_key(withholder) from hd_tax_rows(?)", [RUN]).fetchall()
+    assert len(tax) == 120 and all(key == expected for _, key, expected in tax)
+    assert {key for _, key, _ in tax} == {"甲公司", "ABC有限公司", "乙公司", None}
+    bank = c.execute("select institution_key, coalesce(hd_key(institution), record_id) from hd_bank_rows(?)",
+                     [RUN]).fetchall()
+    assert len(bank) == 120 and all(key == expected for key, expected in bank)
+    assert sum(key.startswith("bank:") for key, _ in bank) > 0
+
+
+OLD_EMPLOYERS = """    select distinct s.request_id, s.member_id, 'employer', hd_key(s.employer), '工作单位 ' || s.employer,
+        s.is_confirmed, s.is_pending
+    from hd_si_rows($run_date) as s
+    where s.category = '缴费' and s.employer is not null
+"""
+
+
+def test_CB06_employer_facts_as_the_distinct_over_every_row_gave_them():
+    """CB06: facts.sql's employers of the contributions (a member's distinct employers keyed once) are the rows the
+    distinct over every contribution row gave: spellings of one employer each a fact row of their own text, empty
+    ones, confirmed, unconfirmed and waiting links."""
+    from tests import model_tables as mt
+
+    c = _spelled_world()
+    mt.materialize(c, "households")
+    new = db.sql_text("assess/facts.sql")
+    block = _block(new, "    select s.request_id, s.member_id, 'employer', hd_key(s.employer)",
+                   "where category = '缴费' and employer is not null) as s\n")
+    old = new.replace(block, OLD_EMPLOYERS)
+    assert old != new
+    assert _rows(c, block) == _rows(c, OLD_EMPLOYERS)  # the union's member itself, row for row
+    rows = _rows(c, new)
+    assert rows == _rows(c, old)
+    employers = [r for r in rows if r[4] == "employer" and r[6].startswith("工作单位")]
+    assert len(employers) >= 6 and {r[5] for r in employers} >= {"甲公司", "ABC有限公司", "乙公司"}
