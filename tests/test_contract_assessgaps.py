@@ -293,3 +293,66 @@ def test_CB06_employer_facts_as_the_distinct_over_every_row_gave_them():
     assert rows == _rows(c, old)
     employers = [r for r in rows if r[4] == "employer" and r[6].startswith("工作单位")]
     assert len(employers) >= 6 and {r[5] for r in employers} >= {"甲公司", "ABC有限公司", "乙公司"}
+
+
+RELATIONS = ["户主", " 户 主 ", "配偶", "妻", "１０", "10", "子", "长女", "20", "父亲", "51", "孙女", "兄", "女婿", "其他",
+             "表叔公", "", "  ", None, "01"]
+
+
+# the two readings of a registration row's relation: per word, joined (now), and per row (before)
+FC_NEW = """    select p.*, c.category as registered_relation, hd_key(p.hukou_no) as hukou_key
+    from ps_linked as p
+    left join hd_relation_categories($run_date) as c  -- each word's category once (sql/assess/macros.sql)
+        on c.relation_to_head = p.relation_to_head
+"""
+FC_OLD = """    select *, hd_relation_category(relation_to_head) as registered_relation, hd_key(hukou_no) as hukou_key
+    from ps_linked
+"""
+EG_NEW = """        c.category
+    from stg_public_security as t
+    inner join links as l on l.record_id = t.record_id and l.source = 'public_security'
+    inner join members as m on m.request_id = l.request_id and m.member_id = l.member_id
+    left join hd_relation_categories($run_date) as c  -- each word's category once (sql/assess/macros.sql)
+        on c.relation_to_head = t.relation_to_head
+"""
+EG_OLD = """        hd_relation_category(t.relation_to_head) as category
+    from stg_public_security as t
+    inner join links as l on l.record_id = t.record_id and l.source = 'public_security'
+    inner join members as m on m.request_id = l.request_id and m.member_id = l.member_id
+"""
+
+
+def test_CB07_registered_relations_as_each_row_read_them():
+    """CB07: evidence_gaps.sql's `registered` and finding_candidates.sql's `relation_category` take each registration
+    row's category from its word's one reading (hd_relation_categories) — the rows their per-row hd_relation_category
+    gave: words, codes, full-width and spaced forms, a word not known here, empty and NULL, members of one 户 and of
+    two."""
+    from tests import model_tables as mt
+
+    rnd, seen = random.Random(11), set()
+    for round_ in range(9):
+        c = mt.connect()
+        # the applicant heading 户 H001 (or not: his relation drawn too, one round in three), the spouse's rows drawn
+        for i, member in enumerate([mt.A] + [mt.B] * rnd.choice([1, 1, 2])):
+            relation = "户主" if member == mt.A and round_ != 2 else rnd.choice(RELATIONS)
+            hukou = rnd.choice(["H001", " Ｈ001 ", "H001", None] if member == mt.B else ["H001"])
+            if member == mt.B and i == 1 and round_ in (0, 1):  # the spouse's first row: NULL, an unknown word
+                relation, hukou = [None, "表叔公"][round_], "H001"
+            mt.add(c, "stg_public_security", f"ps:p.csv:{round_}{i}", "public_security", "正常", None, hukou, relation,
+                   member)
+            mt.link(c, "public_security", f"ps:p.csv:{round_}{i}", member, confirmed=rnd.random() < 0.8)
+        c.sql("create table source_records (run_date varchar, record_id varchar, file_name varchar, row_no integer)")
+        mt.materialize(c, "households")
+        mt.materialize(c, "figures")
+        for model, old in (("finding_candidates", (FC_NEW, FC_OLD)), ("evidence_gaps", (EG_NEW, EG_OLD))):
+            new = db.sql_text(f"assess/{model}.sql")
+            assert new.count(old[0]) == 1
+            reference = new.replace(old[0], old[1])
+            rows = _rows(c, new)
+            assert rows == _rows(c, reference), (model, round_)
+            seen.update(r[2] if model == "finding_candidates" else r[10][:12] for r in rows)
+            if model == "finding_candidates":
+                mt.materialize(c, "finding_candidates")
+    assert {"MEMBER_REGISTRATION_MISMATCH", "户籍登记的“与户主关系”", "记录缺少“与户主关系”，"} <= seen, seen  # not vacuous
+    assert c.execute("select count(*) from hd_relation_categories(?) where category is distinct from "
+                     "hd_relation_category(relation_to_head)", [RUN]).fetchall() == [(0,)]

@@ -474,10 +474,12 @@ value_links as not materialized (
 -- the linked registration records: the member's declared relation beside the registered one
 registered as (
     select l.request_id, l.member_id, l.source, l.record_id, hd_key(t.hukou_no) as hukou_no, m.relation,
-        hd_relation_category(t.relation_to_head) as category
+        c.category
     from stg_public_security as t
     inner join links as l on l.record_id = t.record_id and l.source = 'public_security'
     inner join members as m on m.request_id = l.request_id and m.member_id = l.member_id
+    left join hd_relation_categories($run_date) as c  -- each word's category once (sql/assess/macros.sql)
+        on c.relation_to_head = t.relation_to_head
     where t.run_date = $run_date
 ),
 

@@ -399,6 +399,14 @@ final as (
 
 select * from final;
 
+-- Each relation to the head delivered in the run's registration rows (a few dozen words and codes) with its category
+-- (hd_relation_category): joined to the linked rows (evidence_gaps.sql's `registered`, finding_candidates.sql's
+-- `relation_category`), the macro's folding and regexes run once a word, not once a linked row (117 k at tenth).
+-- A NULL relation has no row here: joined `left`, its category is NULL, as hd_relation_category(NULL) is
+create or replace temp macro hd_relation_categories(rd) as table
+    select relation_to_head, hd_relation_category(relation_to_head) as category
+    from (select distinct relation_to_head from main.stg_public_security where run_date = rd and relation_to_head is not null);
+
 -- The 户 (by 户号 however written, hd_key) with two heads (a head who died or moved out, and the one after him; one who
 -- left and was made head again): its relations may be to either head, so none of its pairs contradicts a declaration
 -- (finding_candidates.sql) and a relation there that cannot be read changes nothing (evidence_gaps.sql).  Every 户 of
