@@ -407,16 +407,23 @@ inconsistent_requests as (
 ),
 
 -- one ID on rows of two names in one request (the wife's row carrying her husband's ID, one twin's the other's):
--- whose ID it is is not known, and the member whose own ID is missing was looked up nowhere
+-- whose ID it is is not known, and the member whose own ID is missing was looked up nowhere.  Two names or more of an ID
+-- are its least and greatest name apart (count(distinct) ignores NULLs, as min/max do): one grouping joined back to
+-- the few such IDs' rows, where two windows over every request row (a count(distinct) one) sorted them all
 shared_ids as (
     select m.request_id, m.member_id, 'requests', 'VALUE_UNKNOWN', m.record_id,
         regexp_extract(m.record_id, '^requests:(.*):[0-9]+$', 1),
         try_cast(regexp_extract(m.record_id, ':([0-9]+)$', 1) as integer), null, null,
-        '委托名单中同一身份证号出现在姓名不同的 ' || count(*) over (partition by m.request_id, m.member_id)
+        '委托名单中同一身份证号出现在姓名不同的 ' || g.n_rows
             || ' 行，无法确定该身份证号是哪位成员的，另一位成员未被核对；请委托机关核实各成员的身份证号后重新委托'
     from members as m
-    where m.member_id is not null
-    qualify count(distinct m.name_norm) over (partition by m.request_id, m.member_id) > 1
+    inner join (
+        select request_id, member_id, count(*) as n_rows
+        from members
+        where member_id is not null
+        group by request_id, member_id
+        having min(name_norm) < max(name_norm)
+    ) as g on g.request_id is not distinct from m.request_id and g.member_id = m.member_id
 ),
 
 -- a household no policy version applies to (a program, 城市/农村 or county the deployment's policy file does
@@ -467,10 +474,12 @@ value_links as not materialized (
 -- the linked registration records: the member's declared relation beside the registered one
 registered as (
     select l.request_id, l.member_id, l.source, l.record_id, hd_key(t.hukou_no) as hukou_no, m.relation,
-        hd_relation_category(t.relation_to_head) as category
+        c.category
     from stg_public_security as t
     inner join links as l on l.record_id = t.record_id and l.source = 'public_security'
     inner join members as m on m.request_id = l.request_id and m.member_id = l.member_id
+    left join hd_relation_categories($run_date) as c  -- each word's category once (sql/assess/macros.sql)
+        on c.relation_to_head = t.relation_to_head
     where t.run_date = $run_date
 ),
 
@@ -732,7 +741,7 @@ doubtful_amounts as (
             sum(coalesce(tax_wage_yuan, base_yuan, 0)) as wage_yuan,
             sum(share_yuan) filter (where coalesce(tax_wage_yuan, base_yuan) is not null) as share_yuan
         from (
-            select l.request_id, l.member_id, t.period_month,
+            select t.request_id, t.member_id, t.period_month,
                 sum(t.income_yuan) filter (where t.source = 'tax') as tax_wage_yuan,
                 min(t.record_id) filter (where t.source = 'tax') as tax_record_id,
                 max(t.base_yuan) filter (where t.source = 'social_insurance' and t.base_yuan > 0) as base_yuan,
@@ -741,27 +750,38 @@ doubtful_amounts as (
                 list_sum([min(t.share_yuan) filter (where t.scheme = '企业职工基本养老保险'),
                           min(t.share_yuan) filter (where t.scheme = '机关事业单位养老保险'),
                           min(t.share_yuan) filter (where t.scheme = '失业保险')]) as share_yuan
+            -- each confirmed link of a counted record, read off the linked rows (sql/assess/macros.sql: one row per link,
+            -- the links' own request and member), not the records joined to every confirmed link of the run again.  As
+            -- that join gave them: a wage record counted (`is_kept`) for any member counts for each member confirmed
+            -- linked to it, and a contribution's share is the least of those its confirmed links' households give
             from (
-                -- (of one withholder's rows of a month saying different wages the least: sql/assess/macros.sql; a row
-                -- per record, as the links are joined below)
-                select distinct 'tax' as source, x.record_id, x.period_month, x.income_yuan,
+                -- (of one withholder's rows of a month saying different wages the least: sql/assess/macros.sql)
+                select 'tax' as source, x.request_id, x.member_id, x.record_id, x.period_month, x.income_yuan,
                     cast(null as double) as base_yuan, cast(null as double) as share_yuan, cast(null as varchar) as scheme
                 from hd_tax_rows($run_date) as x
-                where x.is_kept and not x.is_pending and x.income_item = '工资薪金所得' and x.income_yuan > 0
+                where x.is_confirmed and not x.is_pending and x.income_item = '工资薪金所得' and x.income_yuan > 0
+                  and (x.is_kept or x.record_id in (
+                      select k.record_id from hd_tax_rows($run_date) as k
+                      where k.is_kept and not k.is_pending and k.income_item = '工资薪金所得' and k.income_yuan > 0))
                 union all
-                select 'social_insurance', s.record_id, s.period_month, null, s.contribution_base_yuan,
-                    s.contribution_base_yuan * case s.scheme
+                select 'social_insurance', s.request_id, s.member_id, s.record_id, s.period_month, null,
+                    s.contribution_base_yuan, r.share_yuan, s.scheme
+                from hd_si_rows($run_date) as s
+                inner join (
+                    select s.record_id, min(s.contribution_base_yuan * case s.scheme
                         when '企业职工基本养老保险' then h.si_rate_enterprise
                         when '机关事业单位养老保险' then h.si_rate_public
-                        else h.si_rate_unemployment end,
-                    s.scheme
-                from hd_si_rows($run_date) as s  -- the linked rows (sql/assess/macros.sql), confirmed
-                inner join households as h on h.request_id = s.request_id
+                        else h.si_rate_unemployment end) as share_yuan
+                    from hd_si_rows($run_date) as s
+                    inner join households as h on h.request_id = s.request_id
+                    where s.is_confirmed and not s.is_pending and s.category = '缴费'
+                      and s.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+                    group by s.record_id
+                ) as r on r.record_id = s.record_id
                 where s.is_confirmed and not s.is_pending and s.category = '缴费'
                   and s.scheme in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
             ) as t
-            inner join links as l on l.record_id = t.record_id and l.source = t.source and l.is_confirmed
-            inner join window_bounds as w on w.request_id = l.request_id
+            inner join window_bounds as w on w.request_id = t.request_id
             where t.period_month >= w.window_start and t.period_month < w.window_end
             group by all
         )

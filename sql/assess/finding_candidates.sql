@@ -163,8 +163,10 @@ registered_as_another as (
 -- is its 户号 however written (` Ｈ00012 ` is H00012): the rows of one 户 are read together.  Read twice below (the
 -- member's row, the applicant's): the two regex macros run once a linked row, not once a reading
 relation_category as materialized (
-    select *, hd_relation_category(relation_to_head) as registered_relation, hd_key(hukou_no) as hukou_key
-    from ps_linked
+    select p.*, c.category as registered_relation, hd_key(p.hukou_no) as hukou_key
+    from ps_linked as p
+    left join hd_relation_categories($run_date) as c  -- each word's category once (sql/assess/macros.sql)
+        on c.relation_to_head = p.relation_to_head
 ),
 
 -- a 户 with two heads (a head who died or moved out, and the one after him; one who left and was made head again):

@@ -36,12 +36,20 @@ create or replace temp macro hd_member_links(rd, src := null) as table
 create or replace temp macro hd_tax_rows(rd) as table
 with
 
-linked as (
+linked_rows as materialized (
     select l.request_id, l.member_id, l.is_confirmed, l.is_pending, t.record_id, t.income_item, t.period_month,
-        t.income_yuan, t.tax_paid_yuan, t.withholder, hd_key(t.withholder) as withholder_key
+        t.income_yuan, t.tax_paid_yuan, t.withholder
     from main.stg_tax as t
     inner join hd_member_links(rd, 'tax') as l on l.record_id = t.record_id
     where t.run_date = rd
+),
+
+-- each withholder's key once (≈ 3 k withholders on 110 k linked rows at tenth), not hd_key's regexes once per row
+linked as (
+    select r.*, k.withholder_key
+    from linked_rows as r
+    left join (select withholder, hd_key(withholder) as withholder_key
+               from (select distinct withholder from linked_rows)) as k on k.withholder = r.withholder
 ),
 
 -- a key answered by one row (nearly every one): that row, read off its group's aggregates (a group's aggregates over
@@ -319,13 +327,20 @@ select * from final;
 create or replace temp macro hd_bank_rows(rd) as table
 with
 
-linked as (
+linked_rows as materialized (
     select l.request_id, l.member_id, l.is_confirmed, l.is_pending, l.match_weight, b.record_id, b.institution,
-        b.account_no, b.account_type, b.balance_yuan, b.query_date,
-        coalesce(hd_key(b.institution), b.record_id) as institution_key
+        b.account_no, b.account_type, b.balance_yuan, b.query_date
     from main.stg_bank as b
     inner join hd_member_links(rd, 'bank') as l on l.record_id = b.record_id
     where b.run_date = rd
+),
+
+-- each institution's key once (a few dozen banks), not hd_key's regexes once per linked row (as hd_tax_rows)
+linked as (
+    select r.*, coalesce(k.institution_key, r.record_id) as institution_key
+    from linked_rows as r
+    left join (select institution, hd_key(institution) as institution_key
+               from (select distinct institution from linked_rows)) as k on k.institution = r.institution
 ),
 
 -- a number's types, and its answers' kept rows: aggregates of the group joined back, not windows over every linked bank
@@ -383,6 +398,14 @@ final as (
 )
 
 select * from final;
+
+-- Each relation to the head delivered in the run's registration rows (a few dozen words and codes) with its category
+-- (hd_relation_category): joined to the linked rows (evidence_gaps.sql's `registered`, finding_candidates.sql's
+-- `relation_category`), the macro's folding and regexes run once a word, not once a linked row (117 k at tenth).
+-- A NULL relation has no row here: joined `left`, its category is NULL, as hd_relation_category(NULL) is
+create or replace temp macro hd_relation_categories(rd) as table
+    select relation_to_head, hd_relation_category(relation_to_head) as category
+    from (select distinct relation_to_head from main.stg_public_security where run_date = rd and relation_to_head is not null);
 
 -- The 户 (by 户号 however written, hd_key) with two heads (a head who died or moved out, and the one after him; one who
 -- left and was made head again): its relations may be to either head, so none of its pairs contradicts a declaration
