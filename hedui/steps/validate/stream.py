@@ -64,7 +64,7 @@ class _Chunker:
             elif pa.types.is_dictionary(col.type):
                 col = pc.cast(col, col.type.value_type)
             elif pa.types.is_dictionary(field.type):
-                col = pc.dictionary_encode(col.combine_chunks())
+                col = pc.dictionary_encode(col)  # one dictionary for all the column's chunks
             arrays.append(col)
         return pa.table(arrays, schema=self.schema)
 
@@ -77,7 +77,9 @@ class _Chunker:
         size = self.stream.chunk_rows
         while self.pending_rows >= size:
             gathered = pa.concat_tables(self.pending)
-            chunk, rest = self._typed(gathered.slice(0, size).combine_chunks()), gathered.slice(size)
+            # the staged tables' chunks stay as they are (no copy): GX's frame holds Arrow text as chunked
+            # arrays, and pandas copies the other columns into one block each anyway
+            chunk, rest = self._typed(gathered.slice(0, size)), gathered.slice(size)
             self.pending, self.pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
             del gathered  # the staged tables it gathered are free while GX runs (but the rest's)
             self.stream.chunk(chunk)
@@ -85,7 +87,7 @@ class _Chunker:
     def commit(self) -> None:
         if self.pending or not self.rows:  # an empty delivery: one empty chunk (GX still runs)
             gathered = pa.concat_tables(self.pending) if self.pending else self.schema.empty_table()
-            self.stream.chunk(self._typed(gathered.combine_chunks()))
+            self.stream.chunk(self._typed(gathered))
             self.pending, self.pending_rows = [], 0
 
     def abort(self) -> None:
