@@ -39,7 +39,7 @@ class _Chunker:
     """Gathers staged tables into GX's chunks of `chunk_rows` rows, typed as the file reads them back
     (`read_back`, the few-valued text columns dictionary-encoded as `read_dictionary` gives them).
     A chunk is the staged tables' own Arrow chunks, sliced, not copied into one block (session 33:
-    −1.5 CPU-s of social insurance's 9.3 at tenth); a dictionary-encoded column has one dictionary
+    ≈ −0.28 CPU-s per M rows, BENCHMARKS.md); a dictionary-encoded column has one dictionary
     over its chunks (tests/test_contract_gxchunk.py).
 
     The dictionaries hold the same values for the rows; which unused values they hold besides may
