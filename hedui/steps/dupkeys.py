@@ -228,7 +228,7 @@ def _narrowed(smap: SourceMap, months: dict[str, str] | None, lookups: dict[str,
     row) are computed on those only.  Any other source (no ID or no month, or nothing else hashed): every row, as
     before."""
     key = [_coarse(s, months, lookups) for s in smap.columns if s.type in NARROW_TYPES]
-    if not {"id", "month"} <= {s.type for s in smap.columns} or len(key) >= hashed:
+    if not NARROW_TYPES or not set(NARROW_TYPES) <= {s.type for s in smap.columns} or len(key) >= hashed:
         return {"dup_narrowed": "", "dup_rows": _ALL_ROWS, "dup_key": ""}
     narrowed = (f"keyed as (\n    select file_row_number, hash({', '.join(k for k in key if k)}) as _dup_key\n"
                 f"    from {_ALL_ROWS}\n),\n\n"
