@@ -208,6 +208,37 @@ def id_lookups(con: duckdb.DuckDBPyConnection, raw_parquet, smap: SourceMap) -> 
     return out
 
 
+#: dup_candidates.sql's rows when no narrowing applies: every raw row
+_ALL_ROWS = "read_parquet($raw_parquet, file_row_number = true)"
+#: the column types whose cheap values narrow a monthly series first (:func:`_narrowed`)
+NARROW_TYPES = ("id", "month")
+
+
+def _narrowed(smap: SourceMap, months: dict[str, str] | None, lookups: dict[str, str] | None,
+              hashed: int) -> dict[str, str]:
+    """dup_candidates.sql's ``dup_narrowed`` (CTEs) and ``dup_rows`` (the rows hashed on every value).
+
+    A source with an ID and a month column (a monthly series: social insurance, tax) is narrowed first: the rows
+    whose hash of the ID's and the months' pre-filter values (``dup_key``) is shared with another row — two
+    duplicates share every pre-filter value, so these too —, and only they are hashed on all of ``dup_hash``.  The
+    candidates are the rows that share ``dup_hash`` among them: every row that shares all of its values with another
+    is one, as before; only a row whose ``dup_hash`` equal to another's is a hash collision may be left out, and
+    duplicates.sql never took such a row for a duplicate.  Tenth world: social insurance's key is shared by 15,577 of
+    2,268,392 rows, tax's by 17,471 of 1,030,654; the amounts' and enums' values (≈ 0.2 CPU-s per source on every
+    row) are computed on those only.  Any other source (no ID or no month, or nothing else hashed): every row, as
+    before."""
+    key = [_coarse(s, months, lookups) for s in smap.columns if s.type in NARROW_TYPES]
+    if not NARROW_TYPES or not set(NARROW_TYPES) <= {s.type for s in smap.columns} or len(key) >= hashed:
+        return {"dup_narrowed": "", "dup_rows": _ALL_ROWS, "dup_key": ""}
+    narrowed = (f"keyed as (\n    select file_row_number, hash({', '.join(k for k in key if k)}) as _dup_key\n"
+                f"    from {_ALL_ROWS}\n),\n\n"
+                "shared_keys as (\n    select _dup_key\n    from keyed\n    group by _dup_key\n    having count(*) > 1\n),\n\n"
+                "narrowed as (\n    select file_row_number as _narrowed_row\n    from keyed\n"
+                "    semi join shared_keys on shared_keys._dup_key = keyed._dup_key\n),\n")
+    return {"dup_narrowed": narrowed, "dup_key": ", ".join(k for k in key if k),
+            "dup_rows": f"{_ALL_ROWS} as delivered\n    semi join narrowed on narrowed._narrowed_row = delivered.file_row_number"}
+
+
 def dup_slots(smap: SourceMap, months: dict[str, str] | None = None,
               lookups: dict[str, str] | None = None) -> dict[str, str]:
     """``dup_hash`` (the pre-filter's hashed values, on raw rows) and ``dup_values`` (the exact values
@@ -226,6 +257,7 @@ def dup_slots(smap: SourceMap, months: dict[str, str] | None = None,
             # an amount to the fen: a workbook's computed cell (666.6700000000001) is the CSV's 666.67
             exact.append(f"round({value}, 2)" if spec.type == "amount" else value)
     return {"dup_hash": ", ".join(hashed) or "0",
+            **_narrowed(smap, months, lookups, len(hashed)),
             "dup_values": ",\n        ".join(f"{e} as _dup_{i}" for i, e in enumerate(exact)),
             "dup_partition": ", ".join(f"_dup_{i}" for i in range(len(exact)))}
 

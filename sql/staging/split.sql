@@ -26,7 +26,10 @@ final as (
         cast(delivery_date as _hd_lineage) as delivery_date,
         cast(file_name as _hd_lineage) as file_name,
         row_no,
-        ruled.source || ':' || ruled.file_name || ':' || row_no as record_id,  -- the delivered text, not the ENUM above
+        -- the delivered text, not the ENUM above; one concat, not a chain of ||s (0.16 → 0.10 CPU-s over social
+        -- insurance's 2.27 M rows), NULL when a part is, as || gives (test_contract_stagesplit BZ03)
+        case when ruled.source is null or ruled.file_name is null or row_no is null then null
+             else concat(ruled.source, ':', ruled.file_name, ':', row_no) end as record_id,
         file_row_number as _file_row_number,
         _rule,
         case when _rule = _problems[1].rule then _problems[1].column_name end as _q_column_name,
