@@ -218,16 +218,16 @@ def _member_records(con, selects: list[str], heads: dict[int, tuple[str, str]]) 
     new_table[1:] |= _differs(grp)
     starts = np.flatnonzero(new_table)  # each table's first row
     ends = np.append(starts[1:], n)
-    member_rows = np.flatnonzero(new_member).tolist()
-    hh_list, member_list, grp_list = hh.to_pylist(), member.to_pylist(), grp.to_pylist()
-    keys = ((hh_list[i], member_list[i]) for i in member_rows)
+    member_rows = np.flatnonzero(new_member)
+    # the keys read at the rows where a member or a table starts only, not a Python object per record
+    keys = zip(_values_at(hh, member_rows), _values_at(member, member_rows), strict=True)
     utf8 = {g: (pre.encode("utf-8"), post.encode("utf-8")) for g, (pre, post) in heads.items()}
     out: dict[tuple, tuple[bytes, int]] = {}
     pieces: list = []
     first, key = 0, None
-    for is_new, a, b, o, p in zip(new_member[starts].tolist(), starts.tolist(), ends.tolist(),
-                                  offsets[starts].tolist(), offsets[ends].tolist(), strict=True):
-        g = grp_list[a]
+    for is_new, a, b, o, p, g in zip(new_member[starts].tolist(), starts.tolist(), ends.tolist(),
+                                     offsets[starts].tolist(), offsets[ends].tolist(), _values_at(grp, starts),
+                                     strict=True):
         if is_new:
             if pieces:
                 out[key] = (b"".join(pieces), a - first)
@@ -254,6 +254,26 @@ def _ties_by_html(data: memoryview, offsets, tie) -> memoryview:
 
 
 _INTS = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+
+
+def _values_at(column, rows) -> list:
+    """`column.to_pylist()[i] for i in rows` (`rows`: ascending numpy indices), read from the Arrow buffers
+    where it can (integers, texts, no NULLs), without a Python object for every other row."""
+    import numpy as np
+
+    n, kind = len(column), str(column.type)
+    if not column.null_count and kind in _INTS:
+        values = np.frombuffer(column.buffers()[1], dtype=kind, count=n, offset=column.offset * np.dtype(kind).itemsize)
+        return values[rows].tolist()
+    if not column.null_count and kind in ("string", "large_string"):
+        wide = kind == "large_string"
+        _, offsets, data = column.buffers()
+        offsets = np.frombuffer(offsets, dtype=np.int64 if wide else np.int32, count=n + 1,
+                                offset=column.offset * (8 if wide else 4))
+        view = memoryview(data) if data is not None else memoryview(b"")
+        return [str(view[a:b], "utf-8") for a, b in zip(offsets[rows].tolist(), offsets[rows + 1].tolist(),
+                                                          strict=True)]
+    return [column[i].as_py() for i in rows.tolist()]
 
 
 def _differs(column):
