@@ -55,3 +55,32 @@ def test_CF02_record_tables_keyed_by_each_members_own_ids():
     got = sqlhtml._member_records(con, _selects(con, rows), HEADS)
     assert got == _expected(con)
     assert (1, "A") in got and any(k[1] is None for k in got) and any(k[1] == "𠀀x" for k in got)
+
+
+@pytest.mark.parametrize("column", [
+    pa.array([19000, 19000, None, -1, 0, 2932896, -719162, 19000], type=pa.date32()),
+    pa.array([None, 20000, 20001, None], type=pa.date32()).slice(1),
+    pa.array([5, 6, 7], type=pa.date32()).slice(1),
+    pa.chunked_array([pa.array([1, None], type=pa.date32()), pa.array([None, 3], type=pa.date32())]),
+    pa.array([], type=pa.date32()),
+], ids=["mixed", "sliced-nulls", "sliced", "chunked", "empty"])
+def test_CF03_dates_are_arrows_python_dates(column):
+    """A part's date column as Python rows: each value the `datetime.date` (or None) Arrow gives, whatever
+    the day (before 1970, the first and last representable days), NULLs, slices and chunks."""
+    got = sqlhtml._dates(column)
+    assert got == column.to_pylist()
+    assert [type(v) for v in got] == [type(v) for v in column.to_pylist()]
+
+
+def test_CF04_a_parts_rows_read_dates_as_arrow_does():
+    """`pages._objects` gives every column's values as `to_pylist` does, the date columns too."""
+    import datetime as dt
+
+    from hedui.steps.report import pages
+
+    con = duckdb.connect()
+    rel = con.sql("select i, case when i % 3 = 0 then null else date '2026-11-28' - (i % 5)::int end as d, "
+                  "'x' || i as t from range(50) r(i) order by i")
+    rows = pages._objects(rel)
+    assert [tuple(r) for r in rows] == [tuple(r.values()) for r in rel.to_arrow_table().to_pylist()]
+    assert rows[1].d == dt.date(2026, 11, 27) and rows[0].d is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from markupsafe import escape
 
 from hedui.steps.report.display import (
@@ -254,6 +256,25 @@ def _ties_by_html(data: memoryview, offsets, tie) -> memoryview:
 
 
 _INTS = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _dates(column) -> list:
+    """`column.to_pylist()` of a date32 column: each distinct day made a `datetime.date` once (Arrow makes one
+    per row: most of a members' part's conversion, which holds few distinct authorization dates), NULL as None."""
+    import numpy as np
+
+    column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    n, delta = len(column), dt.timedelta
+    days = np.frombuffer(column.buffers()[1], dtype=np.int32, count=n, offset=column.offset * 4).tolist()
+    made: dict[int, dt.date] = {}
+    if not column.null_count:
+        return [made.get(d) or made.setdefault(d, _EPOCH + delta(days=d)) for d in days]
+    valid = np.unpackbits(np.frombuffer(column.buffers()[0], dtype=np.uint8), bitorder="little")
+    return [(made.get(d) or made.setdefault(d, _EPOCH + delta(days=d))) if ok else None  # a NULL's slot: any bits
+            for d, ok in zip(days, valid[column.offset:column.offset + n].tolist(), strict=True)]
 
 
 def _values_at(column, rows) -> list:
