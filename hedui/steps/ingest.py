@@ -49,6 +49,7 @@ from hedui.steps.id_fast import fast_ids
 from hedui.steps.stage_db import SQL_DIR, load_macros, stage_connection
 from hedui.steps.staged_writer import StagedWriter
 from hedui.steps.staging_checks import (
+    DATE_TYPE,
     MONTH_TYPE,
     ambiguous_month_keys,
     id_checks,
@@ -480,6 +481,8 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
         con.sql(f"drop table if exists _hd_dups; drop table if exists _hd_dup_candidates; drop type if exists {LINEAGE_TYPE}"
                 + "".join(f"; drop type if exists {MONTH_TYPE}{i}"
                           for i in range(sum(s.type == "month" for s in source_map.columns)))
+                + "".join(f"; drop type if exists {DATE_TYPE}{i}"
+                          for i in range(sum(s.type == "date" for s in source_map.columns)))
                 + "".join(f"; drop type if exists {dupkeys.ID_TYPE}{i}"
                           for i in range(sum(s.type == "id" for s in source_map.columns))))
         restore_optimizers()
