@@ -73,7 +73,7 @@ def test_CE01_the_date_lookup_is_hd_date_of_the_cell_on_every_row(tmp_path):
     raw = bank_raw(DATES, tmp_path / "raw.parquet", copies=1)
     con = _con()
     lookup = month_lookups(con, raw, load_map("bank"))["query_date"]
-    assert "_hd_date_0" in lookup
+    assert "_hd_date_0" in lookup and "_hd_date_0" in staging_checks.lookup_types(load_map("bank"))
     got = con.sql(f"select query_date, {lookup.format(col='query_date')} as looked, hd_date(query_date) as per_row "
                   "from read_parquet($r)", params={"r": str(raw)}).fetchall()
     assert len(got) == len(DATES)

@@ -268,6 +268,12 @@ def month_lookups(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: Sourc
     return out
 
 
+def lookup_types(smap: SourceMap) -> list[str]:
+    """The ENUM types :func:`month_lookups` may make for ``smap`` (dropped when the source is staged)."""
+    return ([f"{MONTH_TYPE}{i}" for i in range(sum(s.type == "month" for s in smap.columns))]
+            + [f"{DATE_TYPE}{i}" for i in range(sum(s.type == "date" for s in smap.columns))])
+
+
 def _python_dates(parsed: pa.Table) -> bool:
     """The lookup's values are dates Python can hold (years 1–9999), else no lookup (``hd_date`` per row)."""
     if not pa.types.is_date32(parsed.schema.field("value").type):
