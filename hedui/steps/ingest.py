@@ -49,9 +49,9 @@ from hedui.steps.id_fast import fast_ids
 from hedui.steps.stage_db import SQL_DIR, load_macros, stage_connection
 from hedui.steps.staged_writer import StagedWriter
 from hedui.steps.staging_checks import (
-    MONTH_TYPE,
     ambiguous_month_keys,
     id_checks,
+    lookup_types,
     month_lookups,
     uncertain_checks,
     value_reason,
@@ -478,8 +478,7 @@ def stage_source(raw_parquet: Path, source_map: SourceMap, run_date: str, staged
         ).fetchall())
     finally:
         con.sql(f"drop table if exists _hd_dups; drop table if exists _hd_dup_candidates; drop type if exists {LINEAGE_TYPE}"
-                + "".join(f"; drop type if exists {MONTH_TYPE}{i}"
-                          for i in range(sum(s.type == "month" for s in source_map.columns)))
+                + "".join(f"; drop type if exists {t}" for t in lookup_types(source_map))
                 + "".join(f"; drop type if exists {dupkeys.ID_TYPE}{i}"
                           for i in range(sum(s.type == "id" for s in source_map.columns))))
         restore_optimizers()

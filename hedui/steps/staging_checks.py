@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.maps import ColumnSpec, SourceMap
 from hedui.steps.stage_db import load_macros
@@ -184,6 +185,14 @@ def lazy_checks(con: duckdb.DuckDBPyConnection):
 MONTH_LOOKUP_MAX = 2000
 #: the ENUM types of :func:`month_lookups`, ``<prefix><i>`` for the i-th month column
 MONTH_TYPE = "_hd_month_"
+#: a date column with at most this many distinct values in the raw file is parsed once per distinct value too
+#: (:func:`month_lookups`: bank's query date, 5 cells ``2026/11/26`` off ``hd_date``'s fast path on 260,000 rows);
+#: one with more (birth dates) by ``hd_date`` on every row
+DATE_LOOKUP_MAX = 2000
+#: the ENUM types of the date lookups, ``<prefix><i>`` for the i-th date column
+DATE_TYPE = "_hd_date_"
+#: the days since 1970-01-01 of 0001-01-01 and 9999-12-31: a looked-up date is written as a Python date literal
+_PY_DAYS = (-719162, 2932896)
 
 
 def enum_lookup(con: duckdb.DuckDBPyConnection, type_name: str, cells: pa.Table, value_sql: str,
@@ -211,7 +220,7 @@ def enum_lookup(con: duckdb.DuckDBPyConnection, type_name: str, cells: pa.Table,
 
 
 def month_lookups(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: SourceMap) -> dict[str, str]:
-    """Month column → the SQL (a ``{col}``-free expression of the raw cell) that gives ``hd_month`` of its cell
+    """Month (and date) column → the SQL (a ``{col}``-free expression of the raw cell) that gives ``hd_month`` of its cell
     from a lookup (:func:`enum_lookup`): ``hd_month`` is run once per distinct cell of the raw file (a monthly source
     has a few dozen in millions of rows: ``2025-11`` on 100,000 rows), the cells are made the values of a temp ENUM
     ``_hd_month_<i>`` (dropped with the source's other types) and each row's month is the list element at its
@@ -221,7 +230,9 @@ def month_lookups(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: Sourc
     ``hd_month`` per row).  Every cell of the raw file is a value of its ENUM: the staging SQL reads only
     that file's rows.  When every cell is on ``hd_month``'s fast paths (``hd_month_is_fast``: 2025-11, 202511),
     ``hd_month_fast`` gives their values, the same (test_contract_stagesplit BZ01), and ``hd_month`` is not
-    bound (its slow path costs ≈ 0.25 CPU-s to bind, for 30 cells)."""
+    bound (its slow path costs ≈ 0.25 CPU-s to bind, for 30 cells).  A date column with 1 to
+    :data:`DATE_LOOKUP_MAX` distinct cells is looked up the same way by ``hd_date`` (ENUM ``_hd_date_<i>``), when
+    every value is a date of years 1–9999 (:func:`_python_dates`)."""
     out: dict[str, str] = {}
     for i, spec in enumerate(s for s in smap.columns if s.type == "month"):
         col, type_name = _q(spec.column), f"{MONTH_TYPE}{i}"
@@ -243,4 +254,29 @@ def month_lookups(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: Sourc
             lambda day: f"date '{day.isoformat()}'", "date")
         if lookup is not None:
             out[spec.column] = lookup
+    for i, spec in enumerate(s for s in smap.columns if s.type == "date"):  # hd_date, no fast variant (CE01, CE02)
+        col, type_name = _q(spec.column), f"{DATE_TYPE}{i}"
+        con.execute(f"drop type if exists {type_name}")
+        cells = con.sql(f"select distinct {col} as v from read_parquet($raw) where {col} is not null "
+                        f"limit {DATE_LOOKUP_MAX + 1}", params={"raw": str(raw_parquet)}).to_arrow_table()
+        if not 0 < cells.num_rows <= DATE_LOOKUP_MAX:
+            continue
+        lookup = enum_lookup(con, type_name, cells, "select v, hd_date(v) as value from _hd_lookup_cells",
+                             _python_dates, lambda day: f"date '{day.isoformat()}'", "date")
+        if lookup is not None:
+            out[spec.column] = lookup
     return out
+
+
+def lookup_types(smap: SourceMap) -> list[str]:
+    """The ENUM types :func:`month_lookups` may make for ``smap`` (dropped when the source is staged)."""
+    return ([f"{MONTH_TYPE}{i}" for i in range(sum(s.type == "month" for s in smap.columns))]
+            + [f"{DATE_TYPE}{i}" for i in range(sum(s.type == "date" for s in smap.columns))])
+
+
+def _python_dates(parsed: pa.Table) -> bool:
+    """The lookup's values are dates Python can hold (years 1–9999), else no lookup (``hd_date`` per row)."""
+    if not pa.types.is_date32(parsed.schema.field("value").type):
+        return False
+    days = parsed.column("value").cast(pa.int32()).drop_null()
+    return len(days) == 0 or (_PY_DAYS[0] <= pc.min(days).as_py() and pc.max(days).as_py() <= _PY_DAYS[1])
