@@ -69,7 +69,7 @@ def test_CF02_record_tables_keyed_by_each_members_own_ids(with_null):
 def test_CF03_dates_are_arrows_python_dates(column):
     """A part's date column as Python rows: each value the `datetime.date` (or None) Arrow gives, whatever
     the day (before 1970, the first and last representable days), NULLs, slices and chunks."""
-    got = sqlhtml._dates(column)
+    got = sqlhtml.day_values(column)
     assert got == column.to_pylist()
     assert [type(v) for v in got] == [type(v) for v in column.to_pylist()]
 

@@ -210,7 +210,8 @@ def id_lookups(con: duckdb.DuckDBPyConnection, raw_parquet, smap: SourceMap) -> 
 
 #: dup_candidates.sql's rows when no narrowing applies: every raw row
 _ALL_ROWS = "read_parquet($raw_parquet, file_row_number = true)"
-#: the column types whose cheap values narrow a monthly series first (:func:`_narrowed`)
+#: the column types whose cheap values narrow a monthly series first (:func:`_narrowed`); empty: no narrowing
+#: (test_contract_stagesplit compares the two)
 NARROW_TYPES = ("id", "month")
 
 

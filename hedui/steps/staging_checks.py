@@ -237,9 +237,8 @@ def month_lookups(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: Sourc
     for i, spec in enumerate(s for s in smap.columns if s.type == "month"):
         col, type_name = _q(spec.column), f"{MONTH_TYPE}{i}"
         con.execute(f"drop type if exists {type_name}")
-        cells = con.sql(f"select distinct {col} as v from read_parquet($raw) where {col} is not null "
-                        f"limit {MONTH_LOOKUP_MAX + 1}", params={"raw": str(raw_parquet)}).to_arrow_table()
-        if not 0 < cells.num_rows <= MONTH_LOOKUP_MAX:
+        cells = _distinct_cells(con, raw_parquet, col, MONTH_LOOKUP_MAX)
+        if cells is None:
             continue
         load_macros(con, "hd_month_is_fast() hd_month_fast()")  # small: binding them is cheap
         con.register("_hd_lookup_cells", cells)
@@ -257,15 +256,22 @@ def month_lookups(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: Sourc
     for i, spec in enumerate(s for s in smap.columns if s.type == "date"):  # hd_date, no fast variant (CE01, CE02)
         col, type_name = _q(spec.column), f"{DATE_TYPE}{i}"
         con.execute(f"drop type if exists {type_name}")
-        cells = con.sql(f"select distinct {col} as v from read_parquet($raw) where {col} is not null "
-                        f"limit {DATE_LOOKUP_MAX + 1}", params={"raw": str(raw_parquet)}).to_arrow_table()
-        if not 0 < cells.num_rows <= DATE_LOOKUP_MAX:
+        cells = _distinct_cells(con, raw_parquet, col, DATE_LOOKUP_MAX)
+        if cells is None:
             continue
         lookup = enum_lookup(con, type_name, cells, "select v, hd_date(v) as value from _hd_lookup_cells",
                              _python_dates, lambda day: f"date '{day.isoformat()}'", "date")
         if lookup is not None:
             out[spec.column] = lookup
     return out
+
+
+def _distinct_cells(con: duckdb.DuckDBPyConnection, raw_parquet: Path, col: str, most: int) -> pa.Table | None:
+    """The distinct non-empty cells (column ``v``) of the raw file's quoted column ``col``, or None when there are
+    none or more than ``most`` (no lookup: the macro per row)."""
+    cells = con.sql(f"select distinct {col} as v from read_parquet($raw) where {col} is not null limit {most + 1}",
+                    params={"raw": str(raw_parquet)}).to_arrow_table()
+    return cells if 0 < cells.num_rows <= most else None
 
 
 def lookup_types(smap: SourceMap) -> list[str]:

@@ -278,7 +278,7 @@ def _objects(rel) -> list:
     table = rel.to_arrow_table()
     if not table.num_rows:
         return []
-    columns = [sqlhtml._dates(c) if str(c.type) == "date32[day]" else c.to_pylist() for c in table.columns]
+    columns = [sqlhtml.day_values(c) if str(c.type) == "date32[day]" else c.to_pylist() for c in table.columns]
     return list(map(_row_class(tuple(table.column_names)), zip(*columns, strict=True)))
 
 

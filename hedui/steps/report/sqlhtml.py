@@ -261,7 +261,7 @@ _INTS = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64
 _EPOCH = dt.date(1970, 1, 1)
 
 
-def _dates(column) -> list:
+def day_values(column) -> list:
     """`column.to_pylist()` of a date32 column: each distinct day made a `datetime.date` once (Arrow makes one
     per row: most of a members' part's conversion, which holds few distinct authorization dates), NULL as None."""
     import numpy as np
