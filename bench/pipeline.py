@@ -129,11 +129,16 @@ def ensure_world(size: str, households: int, seed: int) -> tuple[Path, dict]:
 # -- memory of a process tree ----------------------------------------------------------------
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+_TICK = os.sysconf("SC_CLK_TCK")
 
 
-def tree_rss(root_pid: int) -> int:
-    """Sum of the resident set sizes of ``root_pid`` and all its descendants, in bytes."""
+def tree_usage(root_pid: int) -> tuple[int, float]:
+    """Resident set size (bytes) and CPU seconds so far of ``root_pid`` and all its live descendants.
+
+    The CPU is each live process's user + system time plus its waited-for children's (``/proc/PID/stat``
+    fields 14–17): a child that ended and was reaped is in its parent's figure, one still running in its own."""
     children: dict[int, list[int]] = {}
+    stats: dict[int, list[bytes]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -142,33 +147,41 @@ def tree_rss(root_pid: int) -> int:
                 stat = fh.read()
         except OSError:
             continue
-        ppid = int(stat[stat.rfind(b")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    total, todo = 0, [root_pid]
+        fields = stat[stat.rfind(b")") + 2:].split()  # fields from the third (state) on
+        stats[int(entry.name)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    rss, ticks, todo = 0, 0, [root_pid]
     while todo:
         pid = todo.pop()
+        fields = stats.get(pid)
+        if fields is not None:
+            ticks += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
         try:
             with open(f"/proc/{pid}/statm", "rb") as fh:
-                total += int(fh.read().split()[1]) * _PAGE
+                rss += int(fh.read().split()[1]) * _PAGE
         except OSError:
             pass
         todo.extend(children.get(pid, ()))
-    return total
+    return rss, ticks / _TICK
 
 
 class Sampler(threading.Thread):
-    """Samples the tree RSS of a process and the load average until stopped."""
+    """Samples the tree RSS and CPU seconds of a process and the load average until stopped."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid = pid
         self.samples: list[tuple[float, int]] = []
+        self.cpu: list[tuple[float, float]] = []  # (monotonic time, the tree's CPU seconds so far)
         self.loads: list[float] = []
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
-            self.samples.append((time.monotonic(), tree_rss(self.pid)))
+            t = time.monotonic()
+            rss, cpu = tree_usage(self.pid)
+            self.samples.append((t, rss))
+            self.cpu.append((t, max(cpu, self.cpu[-1][1] if self.cpu else 0.0)))  # a reaped grandchild may dip
             self.loads.append(os.getloadavg()[0])
             self._halt.wait(SAMPLE_SECONDS)
 
@@ -179,6 +192,11 @@ class Sampler(threading.Thread):
     def peak(self, start: float = float("-inf"), end: float = float("inf")) -> int:
         inside = [r for t, r in self.samples if start - SAMPLE_SECONDS <= t <= end + SAMPLE_SECONDS]
         return max(inside, default=0)
+
+    def cpu_between(self, start: float, end: float) -> float:
+        """The tree's CPU seconds between two times (the samples nearest inside them; 0 with fewer than two)."""
+        inside = [c for t, c in self.cpu if start <= t <= end + SAMPLE_SECONDS]
+        return inside[-1] - inside[0] if len(inside) >= 2 else 0.0
 
 
 # -- running the pipeline --------------------------------------------------------------------
@@ -345,9 +363,11 @@ def _place_stages(run: Run, sampler: Sampler) -> None:
         if "sources" in seconds and stage in ("read", "stage", "validate"):
             continue
         peak = max((sampler.peak(a, b) for a, b in windows.get(stage, [])), default=0)
-        run.stages[stage] = {"seconds": secs, "peak_rss": peak}
+        cpu = sum(sampler.cpu_between(a, b) for a, b in windows.get(stage, []))
+        run.stages[stage] = {"seconds": secs, "peak_rss": peak, "cpu": cpu}
     run.stages["startup/other"] = {"seconds": max(run.wall - sum(seconds.values()), 0.0),
-                                   "peak_rss": sampler.peak(run.started, sources_start)}
+                                   "peak_rss": sampler.peak(run.started, sources_start),
+                                   "cpu": sampler.cpu_between(run.started, sources_start)}
 
 
 # -- the read-once bound ----------------------------------------------------------------------
@@ -539,10 +559,14 @@ def print_report(size: str, info: dict, run: Run, bound: dict | None) -> None:
     out = [f"\nhedui pipeline benchmark — {size}: {info['households']:,} households, {run.rows:,} rows delivered "
            f"in {info['files']} files ({info['bytes'] / GB:.2f} GB; {info['formats']}), driver {run.driver}",
            f"machine: {machine()}; load average {run.load_start:.2f} at start, {run.load_max:.2f} max during the run",
-           "", f"{'stage':<15}{'seconds':>10}{'rows/s':>12}{'peak RSS':>12}"]
+           "", f"{'stage':<15}{'seconds':>10}{'rows/s':>12}{'peak RSS':>12}{'CPU s':>10}{'cores':>7}"]
     for stage, s in run.stages.items():
-        out.append(f"{stage:<15}{s['seconds']:>10.1f}{_rate(run.rows, s['seconds']):>12}{_gb(s['peak_rss']):>12}")
-    out.append(f"{'end-to-end':<15}{run.wall:>10.1f}{_rate(run.rows, run.wall):>12}{_gb(run.peak_rss):>12}")
+        cpu = s.get("cpu", 0.0)
+        out.append(f"{stage:<15}{s['seconds']:>10.1f}{_rate(run.rows, s['seconds']):>12}{_gb(s['peak_rss']):>12}"
+                   f"{cpu:>10.1f}{cpu / s['seconds'] if s['seconds'] else 0.0:>7.2f}")
+    cpu = sum(s.get("cpu", 0.0) for s in run.stages.values())
+    out.append(f"{'end-to-end':<15}{run.wall:>10.1f}{_rate(run.rows, run.wall):>12}{_gb(run.peak_rss):>12}"
+               f"{cpu:>10.1f}{cpu / run.wall if run.wall else 0.0:>7.2f}")
     if run.failed:
         out += ["", f"THE RUN FAILED in {run.failed}"]
     if bound:
