@@ -1,11 +1,14 @@
-"""The staging protector's crypto fed bytes by Arrow, and its pseudonyms' hex by ``bytes.hex``: the same
-pseudonyms and tokens as the per-value ``str`` loops before (session 34, BENCHMARKS.md "stagephase")."""
+"""Session 34 (stagephase, BENCHMARKS.md).  The staging protector's crypto fed bytes by Arrow, and its
+pseudonyms' hex by ``bytes.hex``: the same pseudonyms and tokens as the per-value ``str`` loops before
+(CG01–CG05).  A date column's lookup by ``hd_date_fast`` when every cell is on ``hd_date``'s fast paths: the
+same value as ``hd_date`` on every cell of them, and the same staging as ``hd_date`` per row (CG06, CG07)."""
 
 from __future__ import annotations
 
 import os
 import random
 
+import duckdb
 import pyarrow as pa
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -15,12 +18,14 @@ from hedui.privacy import keys as keys_module
 from hedui.privacy.keys import Keys
 from hedui.privacy.protect import StreamProtector
 from hedui.privacy.vectorized import pseudonym_strings
+from hedui.steps import staging_checks
+from hedui.steps.stage_db import load_macros
 
 #: cells a delivery may hold: protected already (either prefix, or the prefix alone), empty, spaces, CJK,
 #: astral characters, a NUL, the prefixes' look-alikes (upper case, full-width colon, inside a value)
-HOSTILE = ["110101199001011234", "11010119900101123x", "", " ", "　110101199001011234", "p1:", "p1:abc", "P1:abc",
-           "p1：abc", "a1:", "a1:tok", "s1:tok", "A1:tok", "xa1:tok", " p1:abc", "陈雨一", "𠀀𪚥", "\x00", "x\x00y",
-           "p", "a1", "s1:", "ｐ1:abc", "6222 0212 3456 7890", "3.60102E+17", None]
+HOSTILE = ["110101199001011234", "11010119900101123x", "", " ", "　110101199001011234", "p1:", "p1:abc",
+           "P1:abc", "p1：abc", "a1:", "a1:tok", "s1:tok", "A1:tok", "xa1:tok", " p1:abc", "陈雨一", "𠀀𪚥",
+           "\x00", "x\x00y", "p", "a1", "s1:", "ｐ1:abc", "6222 0212 3456 7890", "3.60102E+17", None]
 
 
 def make_keys(cipher: str = "aes-gcm") -> Keys:
@@ -43,9 +48,10 @@ def _values() -> list[str | None]:
 
 
 def _arrays(values: list[str | None]):
-    """The same values as a list, a string array, a large string array, a chunked and a sliced array."""
+    """The values as a list, a string array, a large string array, a chunked and a sliced array."""
     arr = pa.array(["pad", *values, "pad"], pa.string()).slice(1, len(values))
-    return {"list": values, "string": pa.array(values, pa.string()), "large": pa.array(values, pa.large_string()),
+    return {"list": values, "string": pa.array(values, pa.string()),
+            "large": pa.array(values, pa.large_string()),
             "chunked": pa.chunked_array([arr.slice(0, 5), arr.slice(5)]), "sliced": arr}
 
 
@@ -57,7 +63,8 @@ def test_CG01_pseudonym_digests_equal_the_per_value_loop_on_hostile_values():
         assert k.pseudonym_digests(array) == want, kind
     assert k.pseudonym_digests(pa.array([], pa.string())) == []
     assert k.pseudonym_digests(pa.array([None, None], pa.string())) == [None, None]
-    assert k.pseudonyms(pa.array(values)) == [v if d is None else "p1:" + d.hex() for v, d in zip(values, want, strict=True)]
+    assert k.pseudonyms(pa.array(values)) == [v if d is None else "p1:" + d.hex()
+                                              for v, d in zip(values, want, strict=True)]
 
 
 @pytest.mark.parametrize("cipher", ["aes-gcm", "sm4-gcm"])
@@ -87,7 +94,8 @@ def test_CG03_plain_bytes_of_arrow_and_of_python_agree():
 
 def test_CG04_pseudonym_hex_equals_per_digest_hex():
     rnd = random.Random(5)
-    digests = [bytes(rnd.randrange(256) for _ in range(16)) for _ in range(2000)] + [b"\x00" * 16, b"\xff" * 16]
+    digests = [bytes(rnd.randrange(256) for _ in range(16)) for _ in range(2000)]
+    digests += [b"\x00" * 16, b"\xff" * 16]
     got = pseudonym_strings("p1:", digests)
     assert got.to_pylist() == ["p1:" + d.hex() for d in digests]
     assert pseudonym_strings("p1:", [digests[0], None]) is None
@@ -104,8 +112,8 @@ def test_CG05_stream_protector_on_hostile_rows_as_the_per_value_functions(tmp_pa
     p.schema(table.schema)
     out = pa.concat_tables([p(table.slice(0, 1000)), p(table.slice(1000))])
     p.close()
-    assert out.column("id_norm").to_pylist() == [v if v is None or v.startswith("p1:") else k.pseudonym(v)
-                                                 for v in values]
+    assert out.column("id_norm").to_pylist() == [
+        v if v is None or v.startswith("p1:") else k.pseudonym(v) for v in values]
     for column, plain in (("id_number", list(reversed(values))), ("account_no", values)):
         for v, t in zip(plain, out.column(column).to_pylist(), strict=True):
             assert t == v if v is None or v.startswith(("a1:", "s1:")) else k.decrypt(t) == v
@@ -113,3 +121,60 @@ def test_CG05_stream_protector_on_hostile_rows_as_the_per_value_functions(tmp_pa
     assert p.counts == {"id_norm": len({v for v in distinct if not v.startswith("p1:")}),
                         "id_number": len({v for v in distinct if not v.startswith(("a1:", "s1:"))}),
                         "account_no": len({v for v in distinct if not v.startswith(("a1:", "s1:"))})}
+
+
+# -- a date column's lookup by hd_date_fast when every cell is on hd_date's fast paths -------------------
+
+FAST_YEARS = (1000, 1599, 1600, 1800, 1899, 1900, 1957, 1958, 1999, 2000, 2024, 2025, 2026, 2100, 9999)
+DATE_HOSTILE = [
+    "２０２６-１１-２６", "２０２６１１２６", " 2026-11-26", "2026-11-26 ", "\u30002026-11-26", "2026-11-26\u200b",
+    "2026-1-26", "026-11-26", "02026-11-26", "0202611260", "2026112", "202611260", "=20261126", "'2026-11-26",
+    "2026/11/26", "2026.11.26", "2026–11–26", "2026_11_26", "", "-", "2.0261126E+7", "20261126.0",
+    "0000-00-00", "00000000", "01234567", "2026-11-26\n", "\n20261126", "2026-11-2６", "2026-11", "202611",
+    "2026年11月26日", "45678", "2026-11-26 10:00:00", "2026-11-26星期四", "2026-11-26（周四）"]
+
+
+def _date_con() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    load_macros(con, "select hd_date(x), hd_date_fast(x), hd_date_is_fast(x)")
+    return con
+
+
+def test_CG06_hd_date_fast_is_hd_date_on_every_cell_of_its_paths_and_no_hostile_cell_is_on_them():
+    con = _date_con()
+    years = ", ".join(map(str, FAST_YEARS))
+    grid = f"from unnest([{years}]) a(y), range(0, 100) b(m), range(0, 100) c(d)"  # months and days 00-99
+    cells = (f"select cast(y as varchar) || '-' || lpad(cast(m as varchar), 2, '0') || '-' "
+             f"|| lpad(cast(d as varchar), 2, '0') as v {grid} "
+             f"union all select cast(y * 10000 + m * 100 + d as varchar) {grid} "
+             "union all select cast(10000000 + (n * 7919) % 90000000 as varchar) from range(0, 200000) t(n)")
+    bad, fast, valid = con.sql(
+        "select count(*) filter (where not hd_date_is_fast(v) or hd_date_fast(v) is distinct from hd_date(v)),"
+        " "
+        f"count(*) filter (where hd_date_is_fast(v)), count(hd_date_fast(v)) from ({cells})").fetchall()[0]
+    assert (bad, fast) == (0, 2 * len(FAST_YEARS) * 10_000 + 200_000) and valid > 10_000
+    con.register("h", pa.table({"v": DATE_HOSTILE}))
+    assert con.sql("select v from h where hd_date_is_fast(v) or hd_date_fast(v) is not null").fetchall() == []
+    con.close()
+
+
+def test_CG07_bank_with_fast_dates_staged_by_the_fast_lookup_is_staged_with_hd_date_per_row(tmp_path,
+                                                                                            monkeypatch):
+    from tests.test_contract_stageps import DATES, bank_raw, stage
+
+    fast = ["2026-11-26", "20261126", "2026-02-30", "20260230", "2024-02-29", "20250229", "1899-12-31",
+            "9999-12-31", "1000-01-01", "20261332", "2026-00-10", "19571231", "19580101", None]
+    raw = bank_raw(fast, tmp_path / "raw.parquet")
+    con = _date_con()
+    cells = staging_checks._distinct_cells(con, raw, "query_date", 100)
+    assert staging_checks._date_macro(con, cells) == "hd_date_fast"
+    mixed = bank_raw(DATES, tmp_path / "mixed.parquet")
+    mixed = staging_checks._distinct_cells(con, mixed, "query_date", 100)
+    assert staging_checks._date_macro(con, mixed) == "hd_date"
+    con.close()
+    new = stage(raw, tmp_path / "new")
+    old = stage(raw, tmp_path / "old", monkeypatch, 0)  # no lookup: hd_date on every row
+    assert new[0].by_rule == old[0].by_rule and new[0].by_rule.get("bad_date", 0) >= 4
+    assert new[0].by_rule.get("duplicate", 0) >= 5
+    assert new[1].schema == old[1].schema and new[1].sort_by("row_no").equals(old[1].sort_by("row_no"))
+    assert new[2].equals(old[2])

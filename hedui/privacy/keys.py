@@ -269,7 +269,8 @@ def _plain_bytes(values, prefixes: tuple[str, ...]) -> list[bytes | None]:
 
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    if isinstance(values, pa.Array) and (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+    if isinstance(values, pa.Array) and (pa.types.is_string(values.type)
+                                         or pa.types.is_large_string(values.type)):
         done = None
         for p in prefixes:
             hit = pc.starts_with(values, p)

@@ -98,7 +98,8 @@ def pseudonym_strings(prefix: str, digests: list) -> pa.Array | None:
     out = np.empty((len(digests), row), np.uint8)
     out[:, :len(pre)] = pre
     # bytes.hex (lower case, C) of all digests at once: 4 × less CPU than a table look-up per byte in numpy
-    out[:, len(pre):] = np.frombuffer(joined.hex().encode("ascii"), dtype=np.uint8).reshape(len(digests), 2 * width)
+    hexed = np.frombuffer(joined.hex().encode("ascii"), dtype=np.uint8)
+    out[:, len(pre):] = hexed.reshape(len(digests), 2 * width)
     return _strings(np.arange(0, row * len(digests) + 1, row, dtype=np.int64), out.reshape(-1))
 
 
