@@ -10,13 +10,16 @@ import random
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 
 from hedui.privacy import keys as keys_module
+from hedui.privacy import request_ids
 from hedui.privacy.keys import Keys
 from hedui.privacy.protect import StreamProtector
+from hedui.privacy.request_ids import protect_request_ids
 from hedui.privacy.vectorized import pseudonym_strings
 from hedui.steps import staging_checks
 from hedui.steps.stage_db import load_macros
@@ -149,8 +152,8 @@ def test_CG06_hd_date_fast_is_hd_date_on_every_cell_of_its_paths_and_no_hostile_
              f"union all select cast(y * 10000 + m * 100 + d as varchar) {grid} "
              "union all select cast(10000000 + (n * 7919) % 90000000 as varchar) from range(0, 200000) t(n)")
     bad, fast, valid = con.sql(
-        "select count(*) filter (where not hd_date_is_fast(v) or hd_date_fast(v) is distinct from hd_date(v)),"
-        " "
+        "select count(*) filter (where not hd_date_is_fast(v) "
+        "or hd_date_fast(v) is distinct from hd_date(v)), "
         f"count(*) filter (where hd_date_is_fast(v)), count(hd_date_fast(v)) from ({cells})").fetchall()[0]
     assert (bad, fast) == (0, 2 * len(FAST_YEARS) * 10_000 + 200_000) and valid > 10_000
     con.register("h", pa.table({"v": DATE_HOSTILE}))
@@ -178,3 +181,56 @@ def test_CG07_bank_with_fast_dates_staged_by_the_fast_lookup_is_staged_with_hd_d
     assert new[0].by_rule.get("duplicate", 0) >= 5
     assert new[1].schema == old[1].schema and new[1].sort_by("row_no").equals(old[1].sort_by("row_no"))
     assert new[2].equals(old[2])
+
+
+# -- request ids carrying an ID number: per distinct value, ASCII values first by a province run --------
+
+def _old_protect_request_ids(values, keys):
+    """protect_request_ids before session 34: a Python look per row whose value has a run of 15 digits."""
+    from hedui.privacy.request_ids import _CANDIDATE, KEY_PURPOSE, staged_request_id
+
+    candidates = pc.fill_null(pc.match_substring_regex(values, _CANDIDATE), False)
+    if not pc.any(candidates).as_py():
+        return values
+    key = keys.derived_key(KEY_PURPOSE)
+    return [staged_request_id(v, key) if maybe else v
+            for v, maybe in zip(values.to_pylist(), candidates.to_pylist(), strict=True)]
+
+
+def _id18(body: str) -> str:
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
+
+
+def _request_ids() -> list[str | None]:
+    ids = [_id18("36010219900307123"), _id18("11010519491231002"), _id18("82000020000229000"),
+           _id18("20010119900101123"), _id18("36010219900230123")]
+    legacy = ["360102900307123", "110105491231002", "200101900101123", "360102901332123"]
+    full = [i.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")) for i in ids[:2]]
+    circled = ["①" + ids[0][1:], ids[0][:17] + "⑨", "³" + legacy[0][1:]]
+    words = ["WT202611280000001", "WT2026112800000010", "", " ", "WT-", "委托", None]
+    out = [*ids, *legacy, *full, *circled, *words]
+    for i in ids + legacy:
+        out += [f"WT-{i}", f"{i}-01", f"X{i}Y", f"9{i}", f"{i}9", f"{i.lower()}", f"{i}x", f"{i} {i}",
+                f"委托{i}号", f"{i[:9]}\u200b{i[9:]}", f"WT{i}", f"{i[:-1]}"]
+    rnd = random.Random(16)
+    pool = "0123456789XxWT- 　０１３６①"
+    out += ["".join(rnd.choice(pool) for _ in range(rnd.randint(10, 24))) for _ in range(2000)]
+    out += [rnd.choice(ids + legacy) for _ in range(500)]  # repeats: one agency's id on several rows
+    return out
+
+
+def test_CG08_request_ids_per_distinct_value_as_per_row_on_hostile_ids(monkeypatch):
+    k = make_keys()
+    values = _request_ids()
+    want = _old_protect_request_ids(pa.array(values, pa.string()), k)
+    assert sum(a != b for a, b in zip(want, values, strict=True)) >= 40  # many carry an ID
+    for array in (pa.array(values, pa.string()), pa.chunked_array([values[:7], values[7:]], pa.string())):
+        assert protect_request_ids(array, k).to_pylist() == want
+    plain = pa.array(["WT202611280000001", "WT202611280000002", None, "WT2026112800000010"])
+    assert protect_request_ids(plain, k) is plain  # none carries one: the same array
+    # the ASCII regex alone decides for plain values: a 15-digit run without a province code: no Python look
+    calls = []
+    monkeypatch.setattr(request_ids, "staged_request_id", lambda v, key: calls.append(v) or v)
+    protect_request_ids(plain, k)
+    assert calls == []
