@@ -141,15 +141,15 @@ class Keys:
 
         For set-based callers that format in SQL: ``'p1:' || lower(hex(digest))``.
         """
-        base, prefix = self._hmac, PSEUDONYM_PREFIX
+        copy = self._hmac.copy
         out: list[bytes | None] = []
         append = out.append
-        for v in _pylist(values):
-            if v is None or v.startswith(prefix):
+        for v in _plain_bytes(values, (PSEUDONYM_PREFIX,)):
+            if v is None:
                 append(None)
                 continue
-            h = base.copy()
-            h.update(v.encode("utf-8"))
+            h = copy()
+            h.update(v)
             append(h.finalize()[:16])
         return out
 
@@ -176,27 +176,20 @@ class Keys:
 
         For set-based callers that format in SQL: ``token_prefix || to_base64(raw)``.
         """
-        vals = _pylist(values)
-        nonces = secrets.token_bytes(_NONCE * len(vals))
-        out: list[bytes | None] = []
-        append = out.append
+        vals = _plain_bytes(values, TOKEN_PREFIXES)
+        pool = secrets.token_bytes(_NONCE * len(vals))
+        nonces = [pool[i:i + _NONCE] for i in range(0, len(pool), _NONCE)]  # a fresh random nonce per value
         if self.cipher == "aes-gcm":
             enc = self._aes.encrypt
-            for i, v in enumerate(vals):
-                if v is None or v.startswith(TOKEN_PREFIXES):
-                    append(None)
-                    continue
-                n = nonces[i * _NONCE:(i + 1) * _NONCE]
-                append(n + enc(n, v.encode("utf-8"), None))
-        else:
-            for i, v in enumerate(vals):
-                if v is None or v.startswith(TOKEN_PREFIXES):
-                    append(None)
-                    continue
-                n = nonces[i * _NONCE:(i + 1) * _NONCE]
-                e = Cipher(algorithms.SM4(self._sm4_key), modes.GCM(n)).encryptor()
-                ct = e.update(v.encode("utf-8")) + e.finalize()
-                append(n + ct + e.tag)
+            return [None if v is None else n + enc(n, v, None) for n, v in zip(nonces, vals, strict=True)]
+        out: list[bytes | None] = []
+        for n, v in zip(nonces, vals, strict=True):
+            if v is None:
+                out.append(None)
+                continue
+            e = Cipher(algorithms.SM4(self._sm4_key), modes.GCM(n)).encryptor()
+            ct = e.update(v) + e.finalize()
+            out.append(n + ct + e.tag)
         return out
 
     def decrypt(self, token: str | None) -> str | None:
@@ -263,6 +256,29 @@ def _pylist(values) -> list:
     if hasattr(values, "to_pylist"):  # pyarrow Array / ChunkedArray
         return values.to_pylist()
     return list(values)
+
+
+def _plain_bytes(values, prefixes: tuple[str, ...]) -> list[bytes | None]:
+    """Each value's UTF-8 bytes, None for None and for a value starting with one of ``prefixes`` (protected
+    already).  An Arrow string array is turned so in C++ (its bytes as they are, the prefixes tested by
+    ``starts_with``): no ``str`` made and encoded per value (≈ 0.25 µs of a pseudonym's or token's ≈ 1.3)."""
+    if not hasattr(values, "to_pylist"):
+        return [None if v is None or v.startswith(prefixes) else v.encode("utf-8") for v in values]
+    import pyarrow as pa  # only an Arrow array's caller has it loaded
+    import pyarrow.compute as pc
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array) and (pa.types.is_string(values.type)
+                                         or pa.types.is_large_string(values.type)):
+        done = None
+        for p in prefixes:
+            hit = pc.starts_with(values, p)
+            done = hit if done is None else pc.or_(done, hit)
+        if done is not None and pc.any(done).as_py():
+            values = pc.if_else(done, pa.scalar(None, values.type), values)
+        return values.cast(pa.binary() if pa.types.is_string(values.type) else pa.large_binary()).to_pylist()
+    return [None if v is None or v.startswith(prefixes) else v.encode("utf-8") for v in _pylist(values)]
 
 
 def _from_airflow_connection(conn_id: str) -> tuple[str | None, str | None]:

@@ -328,7 +328,7 @@ class StreamProtector:
         new = values.filter(pa.array(missing))
         if len(new):  # Python computes the bytes (HMAC / AES-GCM), DuckDB formats them (as protect_parquet)
             raw = transform(new)
-            self.counts[column] += sum(1 for r in raw if r is not None)
+            self.counts[column] += len(raw) - raw.count(None)
             formatted = pseudonym_strings(PSEUDONYM_PREFIX, raw) if fmt.startswith(f"'{PSEUDONYM_PREFIX}'") else None
             if formatted is None:  # tokens (base64 of varying lengths), or a null / a pseudonym already among them
                 formatted = self._sql(f"select coalesce({fmt.format('p')}, v) from _hd_t",

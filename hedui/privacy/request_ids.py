@@ -30,8 +30,8 @@ import unicodedata
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hedui.privacy.masking import _PROVINCES, mask_id
 from hedui.privacy.masking import is_id_number as _is_id
-from hedui.privacy.masking import mask_id
 
 __all__ = ["as_staged", "carries_id", "protect_request_column", "protect_request_ids", "staged_request_id"]
 
@@ -39,6 +39,11 @@ KEY_PURPOSE = "request ids carrying an ID number"
 _RUN = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9])")
 #: a cheap first test, in Arrow: no run of 15 digits (ASCII or full-width), no ID number
 _CANDIDATE = "[0-9\uff10-\uff19]{15}"
+#: … and for a plain ASCII value (NFKC leaves it as it is: its runs are `_RUN`'s), a run bounded as
+#: `_RUN`'s that starts with a province code (`is_id_number`'s first test): every value `carries_id` holds
+#: for matches it (test_contract_stagephase CG08)
+_ASCII_CANDIDATE = ("(^|[^0-9])(" + "|".join(f"{p:02d}" for p in sorted(_PROVINCES))
+                    + ")([0-9]{15}[0-9Xx]|[0-9]{13})([^0-9]|$)")
 
 
 def _folded(text: str) -> str:
@@ -61,20 +66,28 @@ def staged_request_id(text: str | None, key: bytes) -> str | None:
 
 def protect_request_ids(values: pa.Array | pa.ChunkedArray, keys) -> pa.Array | pa.ChunkedArray:
     """`staged_request_id` of each value (`keys`: the run's `hedui.privacy.keys.Keys`); the same array
-    when none carries an ID number (the usual case, found by one Arrow regex)."""
-    candidates = pc.fill_null(pc.match_substring_regex(values, _CANDIDATE), False)
+    when none carries an ID number (the usual case).  Per distinct value (an agency's request id is on each of
+    its members' rows): a value may carry one only if Arrow's regex finds a run of 15 digits in it (ASCII or
+    full-width) — and, for a plain ASCII value (NFKC leaves it as it is), a run as `_RUN` takes it that starts
+    with a province code (`_ASCII_CANDIDATE`: request numbers such as ``WT202611280000001`` are none); Python
+    looks at those alone."""
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    enc = pc.dictionary_encode(array)
+    words = enc.dictionary
+    candidates = pc.fill_null(pc.match_substring_regex(words, _CANDIDATE), False)
+    if pc.any(candidates).as_py():
+        ascii_ = pc.fill_null(pc.string_is_ascii(words), False)
+        candidates = pc.and_(candidates, pc.or_(pc.invert(ascii_), pc.fill_null(
+            pc.match_substring_regex(words, _ASCII_CANDIDATE), False)))
     if not pc.any(candidates).as_py():
         return values
     key = keys.derived_key(KEY_PURPOSE)
-    cache: dict[str, str | None] = {}
-    out = []
-    for v, maybe in zip(values.to_pylist(), candidates.to_pylist(), strict=True):
-        if maybe:
-            if v not in cache:
-                cache[v] = staged_request_id(v, key)
-            v = cache[v]
-        out.append(v)
-    return pa.array(out, pa.string()).cast(values.type)
+    maybe = words.filter(candidates).to_pylist()
+    staged = [staged_request_id(v, key) for v in maybe]
+    if staged == maybe:
+        return values
+    words = pc.replace_with_mask(words, candidates, pa.array(staged, words.type))
+    return pc.take(words, enc.indices)
 
 
 def protect_request_column(table: pa.Table, keys, column: str = "request_id") -> pa.Table:

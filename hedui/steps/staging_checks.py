@@ -232,7 +232,8 @@ def month_lookups(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: Sourc
     ``hd_month_fast`` gives their values, the same (test_contract_stagesplit BZ01), and ``hd_month`` is not
     bound (its slow path costs ≈ 0.25 CPU-s to bind, for 30 cells).  A date column with 1 to
     :data:`DATE_LOOKUP_MAX` distinct cells is looked up the same way by ``hd_date`` (ENUM ``_hd_date_<i>``), when
-    every value is a date of years 1–9999 (:func:`_python_dates`)."""
+    every value is a date of years 1–9999 (:func:`_python_dates`); by ``hd_date_fast`` when every cell is on
+    ``hd_date``'s fast paths (:func:`_date_macro`), as the months' by ``hd_month_fast``."""
     out: dict[str, str] = {}
     for i, spec in enumerate(s for s in smap.columns if s.type == "month"):
         col, type_name = _q(spec.column), f"{MONTH_TYPE}{i}"
@@ -253,17 +254,30 @@ def month_lookups(con: duckdb.DuckDBPyConnection, raw_parquet: Path, smap: Sourc
             lambda day: f"date '{day.isoformat()}'", "date")
         if lookup is not None:
             out[spec.column] = lookup
-    for i, spec in enumerate(s for s in smap.columns if s.type == "date"):  # hd_date, no fast variant (CE01, CE02)
+    for i, spec in enumerate(s for s in smap.columns if s.type == "date"):  # CE01, CE02, CG06, CG07
         col, type_name = _q(spec.column), f"{DATE_TYPE}{i}"
         con.execute(f"drop type if exists {type_name}")
         cells = _distinct_cells(con, raw_parquet, col, DATE_LOOKUP_MAX)
         if cells is None:
             continue
-        lookup = enum_lookup(con, type_name, cells, "select v, hd_date(v) as value from _hd_lookup_cells",
-                             _python_dates, lambda day: f"date '{day.isoformat()}'", "date")
+        value_sql = f"select v, {_date_macro(con, cells)}(v) as value from _hd_lookup_cells"
+        lookup = enum_lookup(con, type_name, cells, value_sql, _python_dates, lambda day: f"date '{day.isoformat()}'",
+                             "date")
         if lookup is not None:
             out[spec.column] = lookup
     return out
+
+
+def _date_macro(con: duckdb.DuckDBPyConnection, cells: pa.Table) -> str:
+    """``hd_date_fast`` when every one of ``cells.v`` is on ``hd_date``'s fast paths (``hd_date_is_fast``: the
+    same value, test_contract_stagephase CG06; ``hd_date`` not bound: ≈ 0.1 CPU-s a column), else ``hd_date``."""
+    load_macros(con, "hd_date_is_fast() hd_date_fast()")  # small: binding them is cheap
+    con.register("_hd_lookup_cells", cells)
+    try:
+        (fast,), = con.sql("select bool_and(hd_date_is_fast(v)) from _hd_lookup_cells").fetchall()
+    finally:
+        con.unregister("_hd_lookup_cells")
+    return "hd_date_fast" if fast else "hd_date"
 
 
 def _distinct_cells(con: duckdb.DuckDBPyConnection, raw_parquet: Path, col: str, most: int) -> pa.Table | None:
