@@ -30,7 +30,7 @@ INDEX = "pages.parquet"
 
 
 def _values(rows) -> list[str]:
-    # each row's `_h`: the md5 of its values, computed by the worker's query (pages.ROWS_HASHED)
+    # each row's `_h`: the md5 of its values, computed by the worker's query (batchrows.ROWS_HASHED)
     return [r._h for r in rows]
 
 

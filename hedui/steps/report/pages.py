@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,6 +16,17 @@ from markupsafe import Markup
 
 from hedui.ops.killpoint import kill_point
 from hedui.steps.report import sqlhtml
+from hedui.steps.report.batchrows import (  # noqa: F401  (pages._objects, _row_class: their old place)
+    HOUSEHOLDS_HASHED,
+    PARTS,
+    ROWS_HASHED,
+    BatchRows,
+    _grouped,
+    _namespaces,
+    _objects,
+    _part,
+    _row_class,
+)
 from hedui.steps.report.display import (
     _DECISION_ZH,
     CHANGE_KIND_ZH,
@@ -218,16 +228,6 @@ def _drop_worker_state() -> None:
     _WORKER.clear()
 
 
-#: a part's rows in their order, each with `_h`, the hash of its values (`digests.page_digest`), made here in
-#: DuckDB: hashing the rows in Python (repr) cost as much CPU as rendering them
-ROWS_HASHED = ("select * exclude (_ord), md5(cast(row(*columns(* exclude (_ord))) as varchar)) as _h "
-               "from p order by _ord")
-
-#: the households' rows, each with `_h` of its values but its place in the export (`_hh`, `_version`)
-HOUSEHOLDS_HASHED = ("select *, md5(cast(row(*columns(* exclude (_hh, _version, _earlier))) as varchar)) as _h "
-                     "from p")
-
-
 def _earlier_versions(report_dir: Path, request_id: str, earlier: list[str] | None, kept_in: dict) -> int:
     """The versions of `request_id`'s report issued in earlier runs beyond one per run (a staff decision or a
     re-run there issued more): the next run's report is numbered after all of them. `kept_in` caches, per
@@ -242,58 +242,6 @@ def _earlier_versions(report_dir: Path, request_id: str, earlier: list[str] | No
 
             extra += max(0, len(versions.list_versions(folder, request_id)) - 1)
     return extra
-
-
-def _part(con, parts: Path, name: str, batch: int, sql: str = ROWS_HASHED):
-    """A query over table `name`'s rows of one batch (`p`), or None when the batch has none."""
-    files = sorted(str(f) for f in parts.glob(f"{name}/batch={batch}/*.parquet"))
-    if not files:
-        return None
-    return con.sql(f"with p as (select * from read_parquet([{', '.join(map(_sql_str, files))}], "
-                   f"hive_partitioning = false)) {sql}")
-
-
-_ROW_CLASSES: dict[tuple[str, ...], type] = {}
-
-
-def _row_class(names: tuple[str, ...]) -> type:
-    """A tuple type whose items are also read by column name (`row.column`, as Jinja reads them)."""
-    cls = _ROW_CLASSES.get(names)
-    if cls is None:
-        from operator import itemgetter
-
-        cls = _ROW_CLASSES[names] = type("Row", (tuple,), {"__slots__": (), **{
-            n: property(itemgetter(i)) for i, n in enumerate(names)}})
-    return cls
-
-
-def _objects(rel) -> list:
-    """A query's rows as objects: Jinja reads `row.column` from an object's attribute at once, while on
-    a dict it first fails an attribute lookup (a dict has no such attribute) and then takes the item.
-
-    A row is a tuple whose type names its columns (made from the columns in one pass, with no dict per
-    row): about a quarter of the CPU of a SimpleNamespace made from a dict."""
-    if rel is None:
-        return []
-    table = rel.to_arrow_table()
-    if not table.num_rows:
-        return []
-    columns = [sqlhtml.day_values(c) if str(c.type) == "date32[day]" else c.to_pylist() for c in table.columns]
-    return list(map(_row_class(tuple(table.column_names)), zip(*columns, strict=True)))
-
-
-def _namespaces(rel) -> list[SimpleNamespace]:
-    """A query's rows as SimpleNamespace objects (`vars(row)` gives the row as a dict)."""
-    if rel is None:
-        return []
-    return [SimpleNamespace(**row) for row in rel.to_arrow_table().to_pylist()]
-
-
-def _grouped(rows: list) -> dict[str, list]:
-    out: dict[str, list] = defaultdict(list)
-    for r in rows:
-        out[r.request_id].append(r)
-    return out
 
 
 _PAGE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
@@ -328,14 +276,8 @@ def _render_batch(job: dict) -> tuple[int, int]:
             rows.append(f"select hh, member_id, {group} as grp, {order} as src_ord, _m, _f, row_no, {html} as html "
                         f"from read_parquet([{', '.join(map(_sql_str, files))}], hive_partitioning = false) as d")
     member_html = _member_records(con, rows, {int(g): tuple(h) for g, h in job["heads"].items()}) if rows else {}
-    households = _objects(_part(con, parts, "households", batch, HOUSEHOLDS_HASHED))
-    members = _grouped(_objects(_part(con, parts, "members", batch)))
-    findings = _grouped(_objects(_part(con, parts, "findings", batch)))
+    data = BatchRows.read(con, parts, batch)
     previous = {p.request_id: p for p in _namespaces(_part(con, parts, "previous", batch, "select * from p"))}
-    changes = _grouped(_objects(_part(con, parts, "changes", batch)))
-    unweighed = _grouped(_objects(_part(con, parts, "unweighed", batch)))
-    lineage = _grouped(_objects(_part(con, parts, "lineage", batch)))
-    decisions = _grouped(_objects(_part(con, parts, "decisions", batch)))
     issued_on = chinese_date(time.strftime("%Y-%m-%d"))
     from hedui.steps.report import digests, versions
     from hedui.steps.workdays import windows as objection_windows
@@ -347,9 +289,15 @@ def _render_batch(job: dict) -> tuple[int, int]:
     report_dir, template = folder.parent, job["template"]
     common = digests.common_part(job["statuses_html"], source_names, run_date, windows)
     windows_read = SimpleNamespace(**windows)  # `windows.objection` read as an attribute, not a failed one
-    recorded = digests.previous(con, job.get("previous"), [h.request_id for h in households])
     explicit, reissue = job.get("explicit", False), job.get("reissue") or {}
-    index_rows, rendered = [], 0
+    # a re-run (digests on record): the digests read each row's `_h` and keys alone, and the rows of the pages
+    # due are made objects of every column after them (most of a re-run's pages are unchanged)
+    lean = job.get("previous") is not None and not explicit
+    households, grouped = data.rows(lean)
+    members, findings, changes, unweighed, lineage, decisions = (grouped[part] for part in PARTS)
+    recorded = digests.previous(con, job.get("previous"), [h.request_id for h in households])
+    index_rows: list = []
+    due = []  # (place in index_rows, household, action, digest, before, its pages.parquet row, base, records, page)
     folder_text = str(folder)
     any_kept = (folder / "versions").is_dir()  # else no household of the run has a kept version
     kept_in: dict[str, bool] = {}  # earlier run date → whether it kept any version
@@ -381,6 +329,20 @@ def _render_batch(job: dict) -> tuple[int, int]:
             index_rows.append({**row, "version": before[1] if action == "skip" else
                                base + len(versions.list_versions(report_dir, request_id)) - 1})
             continue
+        due.append((len(index_rows), h, action, digest, before, row, base, records, page))
+        index_rows.append(None)
+    n_pages = len(households)
+    if lean and due:
+        households, grouped = data.only({d[1].request_id for d in due}).rows(lean=False)
+        members, findings, changes, unweighed, lineage, decisions = (grouped[part] for part in PARTS)
+        whole = {h.request_id: h for h in households}
+        due = [(at, whole[h.request_id], *rest) for at, h, *rest in due]
+    rendered = 0
+    for at, h, action, digest, before, row, base, records, page in due:
+        request_id = h.request_id
+        member_list, mine, prev = members.get(request_id, []), findings.get(request_id, []), previous.get(request_id)
+        mine_decided, mine_lineage = decisions.get(request_id, []), lineage.get(request_id, [])
+        mine_changes, mine_unweighed = changes.get(request_id, []), unweighed.get(request_id, [])
         if action == "reissue":  # the page on disk becomes a kept version (unless a killed step kept it)
             versions.keep_first(report_dir, request_id, before[3], before[4], digest=before[0])
         kept = len(versions.list_versions(report_dir, request_id)) if any_kept or action == "reissue" else 0
@@ -404,11 +366,11 @@ def _render_batch(job: dict) -> tuple[int, int]:
             versions.keep_new(report_dir, request_id, digest=digest, outcome=h.outcome, findings=h.findings,
                               actor=reissue.get("actor", "批次重跑"), kind=reissue.get("kind", "rerun"),
                               what=reissue.get("what", "重新核对后报告内容有变化"), reason=reissue.get("reason", ""))
-        index_rows.append({**row, "version": version, "rendered": True, "reissued": action == "reissue"})
+        index_rows[at] = {**row, "version": version, "rendered": True, "reissued": action == "reissue"}
     digests.write_batch(parts, batch, index_rows)
     kill_point("report:batch")
     log.debug("report batch %d: %d pages, %d rendered, read %.2f s, render and write %.2f s", batch,
-              len(households), rendered, read - started, time.perf_counter() - read)
+              n_pages, rendered, read - started, time.perf_counter() - read)
     return rendered, sum(t[1] for t in member_html.values())
 
 
