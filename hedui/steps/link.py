@@ -11,14 +11,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import re
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from hedui import db
 from hedui.resources import package_path
+from hedui.steps.link_ids import _normalized, _plain_table  # noqa: F401  (_normalized: tests, urgent path's twin)
 from hedui.steps.link_near import authorized_members, near_table, quarantine_near
 from hedui.steps.link_questions import competitors_table, nameless_masked_pairs, surname_conflicts
 
@@ -98,116 +97,30 @@ def _member_plain(con, run_date: str, keys) -> pa.Table:
     return _plain_table([t for (t,) in tokens], keys)
 
 
-def _with_members(members: pa.Table, tokens: list[str], keys) -> pa.Table:
-    """The members' plain IDs and those of `tokens` (distinct) that are not a member's, one row per token."""
-    known = set(members.column("token").to_pylist())
-    return pa.concat_tables([members, _plain_table([t for t in tokens if t not in known], keys)])
+def _with_members(members: pa.Table, tokens: list[str] | pa.Array, keys) -> pa.Table:
+    """The members' plain IDs and those of `tokens` (distinct) that are not a member's, one row per token (the
+    members' tokens looked up by Arrow's hash `is_in`, not as a Python set of 117,588 strings at tenth)."""
+    tokens = tokens if isinstance(tokens, pa.Array) else pa.array(tokens, pa.string())
+    known = pc.is_in(tokens, value_set=members.column("token").combine_chunks())
+    return pa.concat_tables([members, _plain_table(tokens.filter(pc.invert(known)).to_pylist(), keys)])
 
 
 def _plain_ids(con, run_date: str, keys, members: pa.Table | None = None) -> int:
     """Temp table `_hd_plain_ids` (token, plain): the delivered IDs probabilistic linkage compares.
 
-    Those of the records without a usable ID and of the authorized members,
-    decrypted once per distinct token; a value that is not a token (a working
+    Those of the records it seeks a link for (`_hd_prob_records`, `sql/link/prob_records.sql`) and of the
+    authorized members, decrypted once per distinct token; a value that is not a token (a working
     database filled before protection) stands for itself.
     """
-    tokens = con.sql("""
-        select distinct id_number from source_records
-        where run_date = $run_date and id_norm is null and name_norm is not null and id_number is not null
-        union
-        select distinct s.id_number from source_records as s
-        semi join _hd_name_conflicts as c on c.source = s.source and c.record_id = s.record_id
-        where s.run_date = $run_date and s.id_number is not null
-        union
-        select distinct id_number from source_records
-        where run_date = $run_date and id_status = 'converted_15' and name_norm is not null and id_number is not null
-          and source <> 'public_security'
-        union
-        select distinct id_number from source_records
-        where run_date = $run_date and id_norm in (select near_id from _hd_near_ids) and name_norm is not null
-          and id_number is not null and source <> 'public_security'
-    """, params={"run_date": run_date}).to_arrow_table().column(0).combine_chunks()
+    tokens = con.sql("select distinct id_number from _hd_prob_records where id_number is not null"
+                     ).to_arrow_table().column(0).combine_chunks()
     if members is None:
         members = _member_plain(con, run_date, keys)
-    table = _with_members(members, tokens.to_pylist(), keys)
+    table = _with_members(members, tokens, keys)
     con.register("_hd_plain_arrow", table)
     con.sql("create or replace temp table _hd_plain_ids as select * from _hd_plain_arrow")
     con.unregister("_hd_plain_arrow")
     return table.num_rows
-
-
-def _plain_table(tokens: list[str], keys) -> pa.Table:
-    """(token, plain, norm, status) for delivered ID tokens: decrypted, then normalized in Python.
-
-    `norm`/`status` are `matching.idnum.normalize_id`, the tested twin of the SQL
-    macros `hd_id_norm`/`hd_id_status`: that macro tree costs DuckDB about a second
-    of planning per query that uses it, which every urgent verification paid three
-    times for a handful of IDs.  A value that is not a token stands for itself.
-    """
-    from hedui.privacy.keys import is_token
-
-    plain = [keys.decrypt(t) if is_token(t) else t for t in tokens]
-    norm, status = _normalized(plain)
-    return pa.table({"token": pa.array(tokens, pa.string()), "plain": pa.array(plain, pa.string()),
-                     "norm": pa.array(norm, pa.string()), "status": pa.array(status, pa.string()),
-                     "mask": pa.array(_masks(plain, status), pa.string())})
-
-
-_MASKED = re.compile(r"([0-9]*)\*+([0-9]*X?)")
-
-
-def _masks(plain: list[str | None], status: list[str | None]) -> list[str | None]:
-    """A LIKE pattern of an ID masked as banks deliver it (360702********1234, 3607**********123X): its visible
-    characters in place, `_` for each hidden one; None for anything else (and for fewer than 4 visible digits)."""
-    from matching.idnum import MALFORMED, clean_id
-
-    out: list[str | None] = [None] * len(plain)
-    for i, (p, st) in enumerate(zip(plain, status, strict=True)):
-        if st == MALFORMED and p and "*" in p:
-            c = clean_id(p)
-            if len(c) == 18 and (m := _MASKED.fullmatch(c)) and len(m.group(1)) + len(m.group(2)) >= 4:
-                out[i] = m.group(1) + "_" * (18 - len(m.group(1)) - len(m.group(2))) + m.group(2)
-    return out
-
-
-_CLEAN18 = re.compile(r"[0-9]{17}[0-9X]")
-
-
-def _normalized(plain: list[str | None]) -> tuple[list[str | None], list[str | None]]:
-    """(norm, status) of `matching.idnum.normalize_id` for each value (None: None, None).
-
-    The usual value, 18 ASCII characters `[0-9]{17}[0-9X]`, is its own cleaned
-    form: its birth date and check character are computed for all of them at
-    once with numpy (the same rules: years 1800–2099, a real calendar date,
-    GB 11643 weights); any other value goes through `normalize_id`.
-    """
-    from matching.idnum import BAD_CHECK, CHECK_CHARS, MALFORMED, VALID, WEIGHTS, normalize_id
-
-    norm: list[str | None] = [None] * len(plain)
-    status: list[str | None] = [None] * len(plain)
-    fast = [i for i, p in enumerate(plain) if p is not None and len(p) == 18 and _CLEAN18.fullmatch(p)]
-    if fast:
-        b = np.frombuffer("".join(plain[i] for i in fast).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
-        d = b[:, :17].astype(np.int64) - 48
-        check = np.frombuffer(CHECK_CHARS.encode("ascii"), dtype=np.uint8)[(d @ np.array(WEIGHTS)) % 11]
-        year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
-        month, day = d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13]
-        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-        month_days = np.zeros(100, dtype=np.int64)  # month 00–99: only 01–12 have days
-        month_days[1:13] = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-        last = month_days[month] + (leap & (month == 2))
-        born = (year >= 1800) & (year < 2100) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= last)
-        good = check == b[:, 17]
-        for i, ok_birth, ok_check in zip(fast, born.tolist(), good.tolist(), strict=True):
-            if not ok_birth:
-                status[i] = MALFORMED
-            else:
-                norm[i], status[i] = plain[i], (VALID if ok_check else BAD_CHECK)
-    done = set(fast)
-    for i, p in enumerate(plain):
-        if p is not None and i not in done:
-            norm[i], status[i] = normalize_id(p)
-    return norm, status
 
 
 def _name_gamma(spec, label: str) -> int:
@@ -303,6 +216,8 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
         members = _member_plain(con, run_date, keys)
     near_table(con, run_date, members, lambda tokens: _plain_table(tokens, keys))
     rivals = competitors_table(con)  # an urgent verification's competing candidates (hedui.steps.link_questions)
+    con.execute("create or replace temp table _hd_prob_records as " + db.sql_text("link/prob_records.sql"),
+                {"run_date": run_date})
     _plain_ids(con, run_date, keys, _with_members(members, rivals, keys) if rivals else members)
     con.execute("create or replace temp table lk_left as " + db.sql_text("link/prob_left.sql"),
                 {"run_date": run_date})
@@ -378,7 +293,8 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
                 "match_probability double, band varchar, breakdown varchar)")
     nameless_masked_pairs(con)  # 户名 `*` under a member's masked ID: a question (hedui.steps.link_questions)
     _decision_keys(con, run_date, keys)
-    for table in ("lk_left", "lk_right", "_hd_plain_ids", "_hd_name_conflicts", "_hd_near_ids", "_hd_competitors"):  # plain IDs go once used
+    for table in ("lk_left", "lk_right", "_hd_plain_ids", "_hd_name_conflicts", "_hd_near_ids", "_hd_competitors",
+                  "_hd_prob_records"):  # plain IDs go once used
         con.sql(f"drop table if exists {table}")
     n = con.sql("select count(*) from prob_pairs").fetchall()[0][0]
     log.info("probabilistic linkage: %d records without a usable ID, %d members, %d pairs to link or review",

@@ -7,34 +7,9 @@
 -- the plain ID normalized in Python (`hd_id_norm`'s tested twin, free to plan).
 with
 
--- and the records under a member's ID whose own name is clearly someone else's (`_hd_name_conflicts`, see
--- name_conflicts.sql): scored here, their name disagreeing sends them to review (link step)
--- and the records under a legacy 15-digit ID that is no member's: that form has no check character, so a mistyped
--- digit is another well-formed ID, never caught; compared without the ID (its birth date and region still count),
--- such a record under a member's name waits for a person (link step) — the registration excepted, whose own
--- question a member missing from it is (MEMBER_REGISTRATION_MISMATCH)
--- and the records under a valid ID two characters of a member's ID swapped (`_hd_near_ids`: digits ten places apart
--- weigh the same, so the check character does not catch the slip, whoever made it — the department or the agency):
--- compared without the ID, such a record under the member's name waits for a person (link step), the registration
--- excepted, as above
+-- the records (sql/link/prob_records.sql, made by the link step as `_hd_prob_records`: see there)
 records as (
-    select *, false as name_conflict, false as legacy_id, false as near_id from source_records
-    where run_date = $run_date and id_norm is null and name_norm is not null
-    union all by name
-    select *, true as name_conflict, false as legacy_id, false as near_id from source_records
-    where run_date = $run_date and id_norm is not null
-      and exists (select 1 from _hd_name_conflicts as c
-                  where c.source = source_records.source and c.record_id = source_records.record_id)
-    union all by name
-    select *, false as name_conflict, true as legacy_id, false as near_id from source_records
-    where run_date = $run_date and id_status = 'converted_15' and name_norm is not null
-      and source <> 'public_security'
-      and id_norm not in (select id_norm from hd_authorized($run_date))
-    union all by name
-    select *, false as name_conflict, false as legacy_id, true as near_id from source_records
-    where run_date = $run_date and id_norm in (select near_id from _hd_near_ids) and name_norm is not null
-      and source <> 'public_security'
-      and id_status <> 'converted_15'  -- a legacy 15-digit ID is the branch above's (one row per record)
+    select * from _hd_prob_records
 ),
 
 -- an ID masked as banks deliver it (360702********1234): `mask` is the LIKE pattern of its visible characters
