@@ -284,9 +284,15 @@ STAGED_TEXT_COMPRESSION = "dict_fsst"
 # insurance's 18 months per person) the dictionary still pays and stays.
 UNIQUE_TOKEN_SHARE = 0.5
 
+# The pseudonym (`p1:` + 32 hex digits, one per person) is the same case: where a person has one row (public
+# security, bank, requests, the small sources) DuckDB's dictionary + FSST costs 2-3 times the uncompressed
+# append (public security's `id_norm` at tenth 0.15 -> 0.05 CPU-s) for a column 1.8 times smaller.  Staging counts
+# its distinct values like a token's (hedui.privacy.protect.StreamProtector's `id_columns`).
+PSEUDONYM_COLUMNS = ("id_norm",)
+
 
 def staged_compression(path: Path, source: str) -> dict[str, str]:
-    """STAGED_COMPRESSION for the staged file `path` of `source`: its token columns with at least
+    """STAGED_COMPRESSION for the staged file `path` of `source`: its token and pseudonym columns with at least
     UNIQUE_TOKEN_SHARE distinct values per row stored uncompressed.  The distinct counts are those staging
     wrote into the file's metadata (none there: every column as STAGED_COMPRESSION says)."""
     import pyarrow.parquet as pq
@@ -295,7 +301,7 @@ def staged_compression(path: Path, source: str) -> dict[str, str]:
 
     meta = pq.ParquetFile(path).metadata
     counts = json.loads((meta.metadata or {}).get(COUNTS_KEY, b"{}"))
-    tokens = [c for cols in source_columns(source).values() for c in cols]
+    tokens = [*PSEUDONYM_COLUMNS, *(c for cols in source_columns(source).values() for c in cols)]
     unique = {c: "uncompressed" for c in tokens
               if meta.num_rows and int(counts.get(c) or 0) >= UNIQUE_TOKEN_SHARE * meta.num_rows}
     return {**STAGED_COMPRESSION, **unique}
