@@ -9,20 +9,18 @@
 -- (a source's links) reach the table scan, and no copy of every link of the run is made.
 with
 
-households as not materialized (
-    select * from households where run_date = $run_date
+-- each household (one row a request) with its income window: one join a lineage row, not one to the household and
+-- another to its window
+households as (
+    select request_id, excluded_income_items, count_housing_fund_balance,
+        (date_trunc('month', strptime($run_date, '%Y%m%d'))::date - to_months(income_window_months))::date
+            as window_start,
+        date_trunc('month', strptime($run_date, '%Y%m%d'))::date as window_end
+    from households where run_date = $run_date
 ),
 
 links as not materialized (
     select * from links where run_date = $run_date
-),
-
-window_bounds as (
-    select h.request_id,
-        (date_trunc('month', strptime($run_date, '%Y%m%d'))::date - to_months(h.income_window_months))::date
-            as window_start,
-        date_trunc('month', strptime($run_date, '%Y%m%d'))::date as window_end
-    from households as h
 ),
 
 -- the linked tax rows, read once (the month's wages below and the lineage rows both read them): a second scan of
@@ -34,23 +32,32 @@ tax_rows as materialized (
     from hd_tax_rows($run_date) where not is_pending
 ),
 
--- the linked social-insurance rows: read once (the month's wage row is hd_wage_months'), so not copied into a
--- CTE's buffer first (550 k rows at tenth)
-si_rows as not materialized (
-    select s.request_id, s.member_id, 'social_insurance' as source, s.record_id, s.scheme, s.category, s.period_month,
-        s.benefit_yuan, s.contribution_base_yuan,
+-- the linked social-insurance rows, benefits (待遇) and the rest apart: only a contribution's month is looked up in
+-- the month's wage rows below (a benefit's never was: 400 k of 550 k rows at tenth), only a benefit in the rows a
+-- scheme's month does not count (hd_benefit_rows).  Each reads the run's linked rows (a temp table in a run), not
+-- copied into a CTE's buffer first
+benefit_rows as not materialized (
+    select s.request_id, s.member_id, 'social_insurance' as source, s.record_id, s.scheme, s.period_month,
+        s.benefit_yuan,
         b.record_id is null as is_benefit_counted  -- one benefit a scheme's month (sql/assess/macros.sql)
     from hd_si_rows($run_date) as s  -- the linked rows (sql/assess/macros.sql)
     left join (select * from hd_benefit_rows($run_date) where not is_kept and not is_pending) as b  -- (figures.sql)
         on b.record_id = s.record_id and b.request_id = s.request_id and b.member_id = s.member_id
-    where not s.is_pending
+    where not s.is_pending and s.category = '待遇'
+),
+
+contribution_rows as not materialized (
+    select request_id, member_id, 'social_insurance' as source, record_id, scheme, period_month,
+        contribution_base_yuan
+    from hd_si_rows($run_date)
+    where not is_pending and category is distinct from '待遇'  -- (an empty category: as a contribution, as before)
 ),
 
 -- per member and month: whether a tax wage is there (then the month's contribution base is no wage estimate)
 tax_wage_months as (
     select distinct t.request_id, t.member_id, t.period_month
     from tax_rows as t
-    inner join window_bounds as w on w.request_id = t.request_id
+    inner join households as w on w.request_id = t.request_id
     where t.income_item = '工资薪金所得' and t.income_yuan is distinct from 0  -- a zero declaration: no wage
       and t.period_month >= w.window_start and t.period_month < w.window_end
 ),
@@ -66,36 +73,38 @@ wage_months as not materialized (
 income_rows as (
     select t.request_id, 'INCOME_OVER_STANDARD' as figure_code, t.member_id, t.source, t.record_id,
         t.income_item as item, t.period_month, t.income_yuan as amount_yuan, t.tax_paid_yuan,
-        t.period_month >= w.window_start and t.period_month < w.window_end as is_in_window,
+        t.period_month >= h.window_start and t.period_month < h.window_end as is_in_window,
         list_contains(h.excluded_income_items, t.income_item) or not t.is_kept as is_excluded,
         case when list_contains(h.excluded_income_items, t.income_item) then '按政策不计入'
              when not t.is_kept
                  then '同一扣缴义务人同一所属期同一所得项目另有数额不同的记录，以哪行为准未知，按较小者计入' end
             as exclusion_zh
     from tax_rows as t
-    inner join window_bounds as w on w.request_id = t.request_id
     inner join households as h on h.request_id = t.request_id
     union all
-    select s.request_id, 'INCOME_OVER_STANDARD', s.member_id, s.source, s.record_id,
-        s.scheme || case when s.category = '待遇' then '待遇' else '缴费基数（估算工资）' end,
-        s.period_month,
-        case when s.category = '待遇' then s.benefit_yuan else s.contribution_base_yuan end,
-        cast(null as double),
-        s.period_month >= w.window_start and s.period_month < w.window_end,
-        case when s.category = '待遇' then list_contains(h.excluded_income_items, s.scheme) or not s.is_benefit_counted
-             else s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
-                 or x.member_id is not null or s.record_id <> m.wage_record_id end,
+    select s.request_id, 'INCOME_OVER_STANDARD', s.member_id, s.source, s.record_id, s.scheme || '待遇',
+        s.period_month, s.benefit_yuan, cast(null as double),
+        s.period_month >= h.window_start and s.period_month < h.window_end,
+        list_contains(h.excluded_income_items, s.scheme) or not s.is_benefit_counted,
         case
-            when s.category = '待遇' and list_contains(h.excluded_income_items, s.scheme) then '按政策不计入'
-            when s.category = '待遇' and not s.is_benefit_counted
+            when list_contains(h.excluded_income_items, s.scheme) then '按政策不计入'
+            when not s.is_benefit_counted
                 then '同一险种同一月份另有待遇记录（一个月只发放一次），不重复计入；数额不同时按较小者计入'
-            when s.category = '待遇' then null
+        end
+    from benefit_rows as s
+    inner join households as h on h.request_id = s.request_id
+    union all
+    select s.request_id, 'INCOME_OVER_STANDARD', s.member_id, s.source, s.record_id, s.scheme || '缴费基数（估算工资）',
+        s.period_month, s.contribution_base_yuan, cast(null as double),
+        s.period_month >= h.window_start and s.period_month < h.window_end,
+        s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险')
+            or x.member_id is not null or s.record_id <> m.wage_record_id,
+        case
             when s.scheme not in ('企业职工基本养老保险', '机关事业单位养老保险', '失业保险') then '缴费基数不计为收入'
             when x.member_id is not null then '该月已有计税工资，不按缴费基数估算'
             when s.record_id <> m.wage_record_id then '该月已按另一险种的缴费基数估算工资，不重复计入'
         end
-    from si_rows as s
-    inner join window_bounds as w on w.request_id = s.request_id
+    from contribution_rows as s
     inner join households as h on h.request_id = s.request_id
     left join wage_months as m
         on m.request_id = s.request_id and m.member_id = s.member_id and m.period_month = s.period_month

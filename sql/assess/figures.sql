@@ -26,9 +26,11 @@ links as not materialized (
     select * from hd_member_links($run_date)  -- and, apart (`is_pending`), the pending (sql/assess/macros.sql)
 ),
 
+-- each household's income window, with the policy values its tax and social-insurance rows are weighed by: one join
+-- a linked row, not one to the window and another to the household
 window_bounds as (
     select
-        h.request_id,
+        h.request_id, h.excluded_income_items, h.si_rate_enterprise, h.si_rate_public, h.si_rate_unemployment,
         (r.first_day - to_months(h.income_window_months))::date as window_start,
         r.first_day as window_end
     from households as h cross join run_month as r
@@ -42,26 +44,24 @@ tax as (
     -- different amounts, the least only (sql/assess/macros.sql)
     from hd_tax_rows($run_date) as t
     inner join window_bounds as w on w.request_id = t.request_id
-    inner join households as h on h.request_id = t.request_id
     where t.is_kept
       and t.period_month >= w.window_start and t.period_month < w.window_end
-      and not list_contains(h.excluded_income_items, t.income_item)
+      and not list_contains(w.excluded_income_items, t.income_item)
 ),
 
 si as (
     select s.request_id, s.member_id, s.record_id, s.is_confirmed, s.is_pending, s.scheme, s.category, s.period_month,
         hd_exact(s.contribution_base_yuan) as contribution_base_yuan, hd_exact(s.benefit_yuan) as benefit_yuan,
         case s.scheme
-            when '企业职工基本养老保险' then h.si_rate_enterprise
-            when '机关事业单位养老保险' then h.si_rate_public
-            when '失业保险' then h.si_rate_unemployment
+            when '企业职工基本养老保险' then w.si_rate_enterprise
+            when '机关事业单位养老保险' then w.si_rate_public
+            when '失业保险' then w.si_rate_unemployment
             else 0
         end as individual_rate,
         -- one benefit a scheme's month: of two rows of it the least only (sql/assess/macros.sql)
         b.record_id is null as is_benefit_counted
     from hd_si_rows($run_date) as s  -- the linked rows and those waiting for review (sql/assess/macros.sql)
     inner join window_bounds as w on w.request_id = s.request_id
-    inner join households as h on h.request_id = s.request_id
     -- the rows not counted alone (few: a join against every benefit row cost more than the rest of the CTE)
     left join (select * from hd_benefit_rows($run_date) where not is_kept) as b
         on b.record_id = s.record_id and b.request_id = s.request_id and b.member_id = s.member_id
@@ -97,14 +97,14 @@ wage_base_months as not materialized (
 -- a second unit reporting him) are one contribution, one share deducted — the smaller (the row of the least base,
 -- then the least record id), among the linked rows and apart among those waiting for review, among all rows (the
 -- figure if confirmed) and among the confirmed ones (if rejected).  Aggregates of the month's group, not windows
--- sorting every linked row by member and month.  A scheme's month of one row (nearly every one) is that row, read off
--- its group's aggregates (a group's aggregates over one row are its values); only the months of two rows or more (few)
+-- sorting every linked row by member and month.  A scheme's month of one row (nearly every one) is that row as it is;
+-- the months of two rows or more (few) are found by a grouping that counts and carries nothing else, and only they
 -- are grouped again with the ordering aggregates (the four arg_min of a struct were the dearest part of the model)
 share_keys as (
-    select request_id, member_id, period_month, scheme, count(*) as n_rows, min(record_id) as record_id,
-        bool_and(is_pending) as is_pending, bool_and(is_confirmed) as is_confirmed
+    select request_id, member_id, period_month, scheme
     from si where category = '缴费'
     group by request_id, member_id, period_month, scheme
+    having count(*) > 1
 ),
 
 share_months as (
@@ -113,7 +113,11 @@ share_months as (
         if(is_pending, record_id, null) as pending_share_record_id,
         record_id as share_record_id_if_confirmed,
         if(is_confirmed and not is_pending, record_id, null) as confirmed_share_record_id
-    from share_keys where n_rows = 1
+    from si
+    anti join share_keys as k
+        on k.request_id is not distinct from si.request_id and k.member_id is not distinct from si.member_id
+       and k.period_month is not distinct from si.period_month and k.scheme is not distinct from si.scheme
+    where category = '缴费'
     union all
     select request_id, member_id, period_month, scheme,
         arg_min(record_id, (contribution_base_yuan is null, coalesce(contribution_base_yuan, 0), record_id))
@@ -126,7 +130,7 @@ share_months as (
             filter (where is_confirmed and not is_pending) as confirmed_share_record_id
     from si
     semi join share_keys as k
-        on k.n_rows > 1 and k.request_id is not distinct from si.request_id
+        on k.request_id is not distinct from si.request_id
        and k.member_id is not distinct from si.member_id and k.period_month is not distinct from si.period_month
        and k.scheme is not distinct from si.scheme
     where category = '缴费'
@@ -134,7 +138,10 @@ share_months as (
 ),
 
 -- the individual's SI share is deducted from a wage: only for a month in which a wage of the member
--- counts (taxed, or estimated from a pension base), never from income that is not there
+-- counts (taxed, or estimated from a pension base), never from income that is not there.  Only a contribution (缴费)
+-- is looked up in the month's wage, tax-wage and share rows: a benefit (待遇, three rows of four at tenth) is no
+-- month's wage or share row (those are contribution rows, and a record is one row of one category), so its flags are
+-- false, and `income` reads nothing else of it but its amount
 si_rows as (
     select si.*,
         -- the month's one wage row (wage_base_months)
@@ -159,6 +166,13 @@ si_rows as (
     left join share_months as r
         on r.request_id = si.request_id and r.member_id = si.member_id and r.period_month = si.period_month
        and r.scheme = si.scheme and si.category = '缴费'
+    where si.category = '缴费'
+    union all
+    select si.*, false as is_wage_base, false as is_confirmed_wage_base, false as has_confirmed_tax_wage,
+        false as has_confirmed_wage, false as has_counted_tax_wage, false as has_any_tax_wage, false as has_counted_wage,
+        false as has_any_wage, false as is_share_row, false as is_share_row_if_confirmed, false as is_share_row_if_rejected
+    from si
+    where si.category is distinct from '缴费'
 ),
 
 -- per member (the share is capped at his own wages: income_members)
