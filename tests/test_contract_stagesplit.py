@@ -122,8 +122,9 @@ def test_BZ03_the_pre_filter_narrowed_by_id_and_month_finds_the_candidates_and_d
     assert _sorted(a[1]).equals(_sorted(b[1])) and a[2].equals(b[2])
 
 
-def test_BZ04_only_a_monthly_series_is_narrowed():
-    for source, narrowed in (("social_insurance", True), ("tax", True), ("bank", False), ("public_security", False),
+def test_BZ04_a_monthly_series_is_narrowed_and_no_source_without_a_key():
+    # bank (by its account numbers since session 34 bankdup): test_contract_bankdup CM03
+    for source, narrowed in (("social_insurance", True), ("tax", True), ("public_security", False),
                              ("civil_affairs", False)):
         assert ("semi join narrowed" in render("dup_candidates", load_map(source))) is narrowed, source
 

@@ -177,8 +177,11 @@ def id_lookups(con: duckdb.DuckDBPyConnection, raw_parquet, smap: SourceMap) -> 
     raw file, the cells made the values of a temp ENUM ``_hd_idc_<i>`` (dropped with the source's other types) and a
     row's value is the list element at its cell's code.  Made for the ID columns with 1 to :data:`ID_LOOKUP_MAX` such
     cells and :data:`ID_SAMPLE_MIN` such rows among the first (the others: absent, so ``hd_id_clean_slow`` per
-    row)."""
+    row); none for a source narrowed by a key without its ID (bank: its IDs' values are computed on the narrowed
+    rows alone, and the lookup's two scans cost ≈ 0.08 CPU-s at tenth)."""
     out: dict[str, str] = {}
+    if _narrow_types(smap) and "id" not in _narrow_types(smap):  # IDs parsed on the narrowed rows alone (bank)
+        return out
     for i, spec in enumerate(s for s in smap.columns if s.type == "id"):
         col, type_name = _q(spec.column), f"{ID_TYPE}{i}"
         con.execute(f"drop type if exists {type_name}")
@@ -210,33 +213,57 @@ def id_lookups(con: duckdb.DuckDBPyConnection, raw_parquet, smap: SourceMap) -> 
 
 #: dup_candidates.sql's rows when no narrowing applies: every raw row
 _ALL_ROWS = "read_parquet($raw_parquet, file_row_number = true)"
-#: the column types whose cheap values narrow a monthly series first (:func:`_narrowed`); empty: no narrowing
-#: (test_contract_stagesplit compares the two)
-NARROW_TYPES = ("id", "month")
+#: the column types whose cheap values narrow the rows first (:func:`_narrowed`): the first set a source holds all
+#: of — a monthly series by ID and month, an account list (bank) by its account number (an ID and an account: the
+#: same rows at tenth, and the ID's slow cells cost more); empty: no narrowing (test_contract_stagesplit and
+#: test_contract_bankdup compare the two)
+NARROW_TYPES: tuple[tuple[str, ...], ...] = (("id", "month"), ("account",))
+
+
+def _narrow_types(smap: SourceMap) -> tuple[str, ...]:
+    """The first set of :data:`NARROW_TYPES` whose every type is a column of ``smap`` (none: ``()``)."""
+    have = {s.type for s in smap.columns}
+    return next((t for t in NARROW_TYPES if t and set(t) <= have), ())
+
+
+def _key_value(spec: ColumnSpec, months: dict[str, str] | None, lookups: dict[str, str] | None) -> str | None:
+    """The narrowing key's value of a column: its pre-filter value (:func:`_coarse`), or for an account number
+    its staged value (``hd_account``), the cell itself when it is ASCII digits and capital letters alone
+    (``hd_account`` leaves such a cell as it is: bank's, insurance's ``P…`` and securities' ``A…`` cells at tenth):
+    one regexp_full_match a row (≈ 0.08 µs; ``ltrim`` by the digits 0.4 µs, hd_account itself 0.4 µs)."""
+    if spec.type == "account":
+        col = _q(spec.column)
+        return f"case when regexp_full_match({col}, '[0-9A-Z]+') then {col} else hd_account({col}) end"
+    return _coarse(spec, months, lookups)
 
 
 def _narrowed(smap: SourceMap, months: dict[str, str] | None, lookups: dict[str, str] | None,
               hashed: int) -> dict[str, str]:
     """dup_candidates.sql's ``dup_narrowed`` (CTEs) and ``dup_rows`` (the rows hashed on every value).
 
-    A source with an ID and a month column (a monthly series: social insurance, tax) is narrowed first: the rows
-    whose hash of the ID's and the months' pre-filter values (``dup_key``) is shared with another row — two
-    duplicates share every pre-filter value, so these too —, and only they are hashed on all of ``dup_hash``.  The
-    candidates are the rows that share ``dup_hash`` among them: every row that shares all of its values with another
-    is one, as before; only a row whose ``dup_hash`` equal to another's is a hash collision may be left out, and
-    duplicates.sql never took such a row for a duplicate.  Tenth world: social insurance's key is shared by 15,577 of
-    2,268,392 rows, tax's by 17,471 of 1,030,654; the amounts' and enums' values (≈ 0.2 CPU-s per source on every
-    row) are computed on those only.  Any other source (no ID or no month, or nothing else hashed): every row, as
-    before."""
-    key = [_coarse(s, months, lookups) for s in smap.columns if s.type in NARROW_TYPES]
-    if not NARROW_TYPES or not set(NARROW_TYPES) <= {s.type for s in smap.columns} or len(key) >= hashed:
+    A source with the columns of a set of :data:`NARROW_TYPES` — an ID and a month (a monthly series: social
+    insurance, tax), else an account number (bank) — is narrowed first: the rows whose hash of those
+    columns' cheap values (``dup_key``; :func:`_key_value`) is shared with another row — two duplicates share every
+    such value, so these too —, and only they are hashed on all of ``dup_hash``.  The candidates are the rows that
+    share ``dup_hash`` among them: every row that shares all of its values with another is one, as before; only a
+    row whose ``dup_hash`` equal to another's is a hash collision may be left out, and duplicates.sql never took
+    such a row for a duplicate.  Tenth world: social insurance's key is shared by 15,577 of 2,268,392 rows, tax's by
+    17,471 of 1,030,654, bank's by 368 of 260,112; the amounts', enums' and (bank) IDs' values are computed on those
+    only (bank's 6,875 IDs on neither fast path, 5,203 distinct — too many for :func:`id_lookups` — were parsed by
+    ``hd_id_clean_slow`` per row: ≈ 0.1 CPU-s).  Any other source (no such set, or nothing else hashed): every
+    row, as before."""
+    types = _narrow_types(smap)
+    specs = [s for s in smap.columns if s.type in types]
+    # narrowing pays only when dup_hash holds a value outside the key
+    if not specs or sum(_coarse(s, months, lookups) is not None for s in specs) >= hashed:
         return {"dup_narrowed": "", "dup_rows": _ALL_ROWS, "dup_key": ""}
-    narrowed = (f"keyed as (\n    select file_row_number, hash({', '.join(k for k in key if k)}) as _dup_key\n"
+    key = ", ".join(k for s in specs if (k := _key_value(s, months, lookups)))
+    narrowed = (f"keyed as (\n    select file_row_number, hash({key}) as _dup_key\n"
                 f"    from {_ALL_ROWS}\n),\n\n"
                 "shared_keys as (\n    select _dup_key\n    from keyed\n    group by _dup_key\n    having count(*) > 1\n),\n\n"
                 "narrowed as (\n    select file_row_number as _narrowed_row\n    from keyed\n"
                 "    semi join shared_keys on shared_keys._dup_key = keyed._dup_key\n),\n")
-    return {"dup_narrowed": narrowed, "dup_key": ", ".join(k for k in key if k),
+    return {"dup_narrowed": narrowed, "dup_key": key,
             "dup_rows": f"{_ALL_ROWS} as delivered\n    semi join narrowed on narrowed._narrowed_row = delivered.file_row_number"}
 
 
