@@ -46,7 +46,7 @@ from hedui.privacy.request_ids import protect_request_column
 from hedui.steps import dupkeys, staging_checks
 from hedui.steps.dupkeys import dup_slots, enum_sql, find_duplicates, id_lookups, names_as_staged, rule_only
 from hedui.steps.id_fast import fast_ids
-from hedui.steps.stage_db import SQL_DIR, load_macros, stage_connection
+from hedui.steps.stage_db import SQL_DIR, arrow_of, load_macros, stage_connection
 from hedui.steps.staged_writer import StagedWriter
 from hedui.steps.staging_checks import (
     ambiguous_month_keys,
@@ -254,7 +254,7 @@ class _IdParser:
         if len(rest):
             self.cur.register("_hd_ids", pa.table({"v": rest}))
             try:
-                out = self.cur.sql(self.sql).to_arrow_table()
+                out = arrow_of(self.cur, self.sql)
             finally:
                 self.cur.unregister("_hd_ids")
             parsed = {n: out.column(n).combine_chunks().cast(pa.string()) for n in parsed}
@@ -292,7 +292,7 @@ class _NameNormalizer:
         enc = pc.dictionary_encode(table.column(i).combine_chunks())
         self.cur.register("_hd_names", pa.table({"v": enc.dictionary}))
         try:
-            parsed = self.cur.sql(self.sql, params=self.params).to_arrow_table()
+            parsed = arrow_of(self.cur, self.sql, self.params)
         finally:
             self.cur.unregister("_hd_names")
         norms, fix = parsed.column("norm").combine_chunks(), pc.fill_null(parsed.column("fix").combine_chunks(), False)
@@ -321,7 +321,7 @@ def _split(con: duckdb.DuckDBPyConnection, smap: SourceMap, params: dict, staged
     dup_rows = dups.column("file_row_number")
     sql = render("split", smap, months)
     bound = {k: v for k, v in params.items() if "$" + k in sql}
-    reader = con.sql(sql, params=bound).to_arrow_reader(SPLIT_BATCH_ROWS)
+    reader = arrow_of(con, sql, bound, SPLIT_BATCH_ROWS)
     staged_names = [n for n in reader.schema.names if n not in _SPLIT_EXTRA]
     staged_schema = pa.schema([reader.schema.field(n) for n in staged_names])
     plain_writer, plain = plain, staged_names

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.maps import ColumnSpec, SourceMap
-from hedui.steps.stage_db import load_macros
+from hedui.steps.stage_db import arrow_of, load_macros
 
 #: a month written with a point, as Excel writes a number (cells are matched trimmed: cheap on every row, and a
 #: number Excel wrote has no full-width digit or space inside)
@@ -206,7 +206,7 @@ def enum_lookup(con: duckdb.DuckDBPyConnection, type_name: str, cells: pa.Table,
     con.execute(f"drop type if exists {type_name}")
     con.register("_hd_lookup_cells", cells)
     try:
-        parsed = con.sql(value_sql).to_arrow_table()
+        parsed = arrow_of(con, value_sql)  # bound once (hd_date, hd_month)
         if not accept(parsed):
             return None
         con.execute(f"create temp type {type_name} as enum (select v from _hd_lookup_cells)")
