@@ -76,18 +76,15 @@ def arrow_of(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = Non
     the statement bound once.  ``con.sql(sql).to_arrow_…()`` binds it twice: ``con.sql`` asks the binder for
     the relation's columns, the terminal binds it again to run it — a bind expands every ``hd_*`` macro the
     statement calls (split.sql's checks 0.08–0.39 CPU-s a source at tenth, ``hd_date``'s slow path ≈ 0.035).
-    Runs what the relation would run (its text without trailing semicolons, the same values, the same Arrow
-    terminal), so the rows and types are the same (test_contract_srcfixed); no Python variable is read by
+    Runs what the relation would run (the same text and values, the same Arrow terminal), so the rows and
+    types are the same (test_contract_srcfixed); no Python variable is read by
     name: the statement reads tables, files and what is registered on ``con``."""
     if _submit is None:  # pragma: no cover
         rel = con.sql(sql, params=params)
         return rel.to_arrow_reader(stream_rows) if stream_rows else rel.to_arrow_table()
-    text = sql.strip()
-    while text.endswith(";"):
-        text = text[:-1].rstrip()
     if stream_rows:
-        return _submit(con, text, params or None, "stream", int(stream_rows)).arrow_reader()
-    return _submit(con, text, params or None, "arrow", _BATCH).arrow_table()
+        return _submit(con, sql, params or None, "stream", int(stream_rows)).arrow_reader()
+    return _submit(con, sql, params or None, "arrow", _BATCH).arrow_table()
 
 
 _lock = threading.Lock()
