@@ -114,9 +114,11 @@ def test_CN03_a_source_staged_with_statements_bound_once_is_staged_as_with_con_s
     calls: list = []
     arrow = stage_db.arrow_of
     for module in (ingest, staging_checks):
-        monkeypatch.setattr(module, "arrow_of", lambda *a, **k: calls.append(a[1]) or arrow(*a, **k))
+        monkeypatch.setattr(module, "arrow_of", lambda *a, **k: calls.append(a) or arrow(*a, **k))
     fast = _stage(raw, tmp_path / "fast", monkeypatch, False)
-    assert any("hd_date(" in c for c in calls) and len(calls) >= 3  # the lookup, the IDs, the split
+    assert any("hd_date(" in c[1] for c in calls)  # the date lookup
+    assert any("hd_name_norm(" in c[1] for c in calls) and any("_hd_ids" in c[1] for c in calls)  # names, IDs
+    assert [c[3] for c in calls if len(c) > 3] == [ingest.SPLIT_BATCH_ROWS]  # the split's stream
     general = _stage(raw, tmp_path / "general", monkeypatch, True)
     assert fast[0].by_rule == general[0].by_rule and fast[0].by_rule.get("bad_date", 0) >= 10
     assert fast[0].by_rule.get("duplicate", 0) >= 100
