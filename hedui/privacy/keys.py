@@ -241,7 +241,30 @@ class Keys:
 
     def decrypt_many(self, tokens: Iterable[str | None]) -> list[str | None]:
         """`decrypt` of each token, in order.  Raises DecryptionError on the first bad one."""
-        return [self.decrypt(t) for t in _pylist(tokens)]
+        if hasattr(tokens, "to_pylist"):
+            return self.decrypt_array(tokens).to_pylist()
+        return [self.decrypt(t) for t in tokens]
+
+    def decrypt_array(self, tokens, *, plain_stands: bool = False):
+        """`decrypt_many` of `tokens` (a list or an Arrow string array) as an Arrow string array.
+
+        `plain_stands`: a value that is not a token (no `a1:`/`s1:`) stands for itself instead of being an
+        error (the link step's delivered IDs of a database filled before protection).  When every value is
+        an `a1:` token or null, the tokens' bytes are taken from Arrow and base64-decoded and decrypted in one
+        loop with no `str` made per token (≈ 0.6 µs a token less); any failure there (or any other batch) is
+        decided value by value by `decrypt`, so the answer and the first error are `decrypt`'s.
+        """
+        import pyarrow as pa  # only a batch's caller needs Arrow
+        import pyarrow.compute as pc
+
+        arr = _string_array(tokens)
+        if len(arr) and pc.all(pc.starts_with(arr, "a1:")).as_py() is not False:  # nulls aside
+            try:
+                return _aes_batch(self._aes.decrypt, arr)
+            except Exception:  # noqa: BLE001 — the value-by-value path below raises the right error
+                pass
+        return pa.array([t if t is None or (plain_stands and not t.startswith(TOKEN_PREFIXES))
+                         else self.decrypt(t) for t in arr.to_pylist()], pa.string())
 
 
 def is_pseudonym(value: str | None) -> bool:
@@ -256,6 +279,37 @@ def _pylist(values) -> list:
     if hasattr(values, "to_pylist"):  # pyarrow Array / ChunkedArray
         return values.to_pylist()
     return list(values)
+
+
+def _string_array(values):
+    """`values` (a list, or an Arrow string, large string or chunked array) as one Arrow string array."""
+    import pyarrow as pa
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks else pa.array([], values.type)
+    if not isinstance(values, pa.Array):
+        return pa.array(list(values), pa.string())
+    return values if pa.types.is_string(values.type) else values.cast(pa.string())
+
+
+def _aes_batch(decrypt, arr):
+    """The plain values of an Arrow string array of `a1:` tokens and nulls (`decrypt`: AESGCM's).  Raises on
+    any token `Keys.decrypt` would not accept (not base64 in strict mode, short, changed, not UTF-8), for the
+    caller to find the error value by value."""
+    import pyarrow as pa
+
+    a2b = binascii.a2b_base64
+    binary = arr.cast(pa.binary())
+    valid = binary.drop_null()
+    plain = pa.array([decrypt(raw[:_NONCE], raw[_NONCE:], None)
+                      for raw in (a2b(t[3:], strict_mode=True) for t in valid.to_pylist())],
+                     pa.binary()).cast(pa.string())  # the cast checks UTF-8 as bytes.decode does
+    if len(valid) == len(arr):
+        return plain
+    import numpy as np
+
+    index = np.cumsum(binary.is_valid().to_numpy(zero_copy_only=False)) - 1
+    return plain.take(pa.array(index, mask=binary.is_null().to_numpy(zero_copy_only=False)))
 
 
 def _plain_bytes(values, prefixes: tuple[str, ...]) -> list[bytes | None]:

@@ -93,8 +93,7 @@ _MEMBER_TOKENS = """
 def _member_plain(con, run_date: str, keys) -> pa.Table:
     """`_plain_table` of the authorized members' ID tokens (probabilistic linkage and the quarantine links
     both compare them: `link_run` decrypts them once for both, in process memory only)."""
-    tokens = con.sql(_MEMBER_TOKENS, params={"run_date": run_date}).fetchall()
-    return _plain_table([t for (t,) in tokens], keys)
+    return _plain_table(con.sql(_MEMBER_TOKENS, params={"run_date": run_date}).to_arrow_table().column(0), keys)
 
 
 def _with_members(members: pa.Table, tokens: list[str] | pa.Array, keys) -> pa.Table:
@@ -102,7 +101,7 @@ def _with_members(members: pa.Table, tokens: list[str] | pa.Array, keys) -> pa.T
     members' tokens looked up by Arrow's hash `is_in`, not as a Python set of 117,588 strings at tenth)."""
     tokens = tokens if isinstance(tokens, pa.Array) else pa.array(tokens, pa.string())
     known = pc.is_in(tokens, value_set=members.column("token").combine_chunks())
-    return pa.concat_tables([members, _plain_table(tokens.filter(pc.invert(known)).to_pylist(), keys)])
+    return pa.concat_tables([members, _plain_table(tokens.filter(pc.invert(known)), keys)])
 
 
 def _plain_ids(con, run_date: str, keys, members: pa.Table | None = None) -> int:

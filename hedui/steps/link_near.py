@@ -147,7 +147,7 @@ def near_table(con, run_date: str, members: pa.Table, plain_table) -> None:
     unmatched = con.sql(_unmatched_sql(con), params={"run_date": run_date}).to_arrow_table()
     rows = valid_members(members)
     unmatched = unmatched.filter(maybe_near(unmatched.column("mask"), rows.column("norm")))
-    plain = plain_table(unmatched.column("token").to_pylist())
+    plain = plain_table(unmatched.column("token").combine_chunks())
     records = pa.table({"id_norm": unmatched.column("id_norm"), "norm": plain.column("norm")})
     member_norm, record_norm = swapped_onto(rows.column("norm"), records.column("norm"))
     pairs = pa.table({"norm": member_norm, "record_norm": record_norm})
