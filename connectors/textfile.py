@@ -40,6 +40,7 @@ from connectors.limits import (
 )
 from connectors.mixed_encoding import utf8_lines
 from connectors.raw import positional_names
+from connectors.uniform_chunk import uniform_values
 
 log = logging.getLogger(__name__)
 
@@ -300,21 +301,24 @@ def _field_counts(lines: pl.Series, sep: str) -> tuple[pl.DataFrame, bool]:
 
 def _parse_fast(chunk: Chunk, ncols: int, sep: str) -> pl.DataFrame | None:
     names = positional_names(ncols)
-    lines = pl.read_csv(chunk.data, has_header=False, separator="\x00", quote_char=None,
-                        schema=_LINE_SCHEMA, truncate_ragged_lines=True)["l"]
-    if lines.len() != chunk.n_lines:
-        return None
-    counts, ok = _field_counts(lines, sep)
-    if not ok:
-        return None
-    values = _parse_values(chunk.data, names, sep, lead_needed=counts.height == 0 or counts["nf"][0] != ncols)
-    if values.height != chunk.n_lines:
-        return None
-    return values.with_columns(
-        _row_no=pl.int_range(chunk.first_line, chunk.first_line + chunk.n_lines, dtype=pl.Int32),
-        _nf=counts["nf"].cast(pl.Int32),
-        _trailing=counts["trailing"],
-    )
+    values = uniform_values(chunk.data, chunk.n_lines, names, sep)
+    if values is not None:  # every line ncols fields (no quote: it ends with sep where its last one is empty)
+        nf, trailing = pl.lit(ncols, dtype=pl.Int32), pl.col(names[-1]).is_null()
+    else:
+        lines = pl.read_csv(chunk.data, has_header=False, separator="\x00", quote_char=None,
+                            schema=_LINE_SCHEMA, truncate_ragged_lines=True)["l"]
+        if lines.len() != chunk.n_lines:
+            return None
+        counts, ok = _field_counts(lines, sep)
+        if not ok:
+            return None
+        lead_needed = counts.height == 0 or counts["nf"][0] != ncols
+        values = _parse_values(chunk.data, names, sep, lead_needed=lead_needed)
+        if values.height != chunk.n_lines:
+            return None
+        nf, trailing = counts["nf"].cast(pl.Int32), counts["trailing"]
+    rows = pl.int_range(chunk.first_line, chunk.first_line + chunk.n_lines, dtype=pl.Int32)
+    return values.with_columns(_row_no=rows, _nf=nf, _trailing=trailing)
 
 
 def _parse_values(data: bytes, names: list[str], sep: str, lead_needed: bool = True) -> pl.DataFrame:
