@@ -38,3 +38,41 @@ def test_BO02_a_failed_worker_log_is_still_masked(tmp_path):
     assert "report worker 0 failed" in message
     assert "36010219900101123X" not in message
     assert "360102********123X" in message
+
+
+def _pages_of(work_src, tmp, batch_size: int, workers: int, pool_min: int) -> tuple[dict, list]:
+    """A first run of the household pages on a copy of `work_src` (no pages, no pages.parquet): every page's
+    bytes and the pages.parquet rows, with `batch_size` households a batch."""
+    import shutil
+
+    from conftest import RUN_DATE
+
+    from hedui.pipeline import RunContext, _open
+    from hedui.steps.report.outputs import render_households
+
+    work = tmp / f"work_{batch_size}_{workers}_{pool_min}"
+    shutil.copytree(work_src, work)
+    ctx = RunContext.of(work, work, RUN_DATE)
+    shutil.rmtree(ctx.report_dir, ignore_errors=True)
+    con = _open(ctx)
+    try:
+        _, _, rows = render_households(con, ctx, work / "tmp_scratch", batch_size=batch_size, workers=workers,
+                                       pool_min=pool_min)
+    finally:
+        con.close()
+    folder = ctx.report_dir / "households"
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}, rows
+
+
+def test_CQ01_a_first_run_pages_do_not_depend_on_batch_size_nor_workers(world_run, tmp_path):
+    """Session 35 measured the report step's CPU by batch size (HEDUI_REPORT_BATCH 2500 vs 5000, BATCH_MAX) and
+    in this process vs the workers: a first run's pages and pages.parquet rows must be the same bytes whatever
+    the batching (one household a batch, a few, all in one; in process or in two workers)."""
+    ctx, _ = world_run
+    runs = [_pages_of(ctx.workdir, tmp_path, b, w, m) for b, w, m in ((10**6, 1, 10**6), (1, 1, 10**6), (7, 2, 0))]
+    (pages0, rows0), *others = runs
+    assert len(pages0) > 40 and all(p.startswith(b"<!doctype html>") for p in pages0.values())
+    for pages_n, rows_n in others:
+        assert pages_n.keys() == pages0.keys()
+        assert [k for k in pages0 if pages0[k] != pages_n[k]] == []
+        assert sorted(rows_n, key=lambda r: r["request_id"]) == sorted(rows0, key=lambda r: r["request_id"])
