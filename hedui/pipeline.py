@@ -73,11 +73,13 @@ def ingest_source(ctx: RunContext, source: str, *, stream=None) -> dict:
     from hedui.privacy.keyring import check_keys
     from hedui.privacy.protect import staging_protector
     from hedui.steps.ingest import stage_source
+    from hedui.steps.stage_db import use_system_allocator
     from hedui.steps.validate.check import read_columns
     from hedui.steps.validate.stream import stage_writer
     from hedui.workdir import private_umask
 
     private_umask()
+    use_system_allocator()
     check_keys(ctx.workdir)  # other keys than the folder's: stop before any work
     started_at = dt.datetime.now().astimezone()
     started = time.perf_counter()

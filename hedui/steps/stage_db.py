@@ -87,6 +87,20 @@ def arrow_of(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = Non
     return _submit(con, sql, params or None, "arrow", _BATCH).arrow_table()
 
 
+def use_system_allocator() -> None:
+    """This process's Arrow buffers from the C library's allocator, not pyarrow's default (mimalloc).
+
+    Staging makes and drops hundreds of MB of Arrow buffers per source; mimalloc hands freed pages back to
+    the system and faults fresh ones in for the next batch (a quarter of social insurance's staging CPU was
+    the kernel's), the C library's allocator keeps them: the sources step −10 % CPU-s at tenth, peak no
+    higher (BENCHMARKS, session 35).  ``ARROW_DEFAULT_MEMORY_POOL``, when set, decides instead."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
 _lock = threading.Lock()
 #: (key, database connection, spill folder made here or None) of this process
 _shared: list = []
