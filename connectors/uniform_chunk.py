@@ -16,7 +16,7 @@ import polars as pl
 def uniform_values(data: bytes, n_lines: int, names: list[str], sep: str) -> pl.DataFrame | None:
     """``data``'s values as ``names`` when it holds no quote and each of its ``n_lines`` lines has
     ``len(names)`` fields; None otherwise (the general path decides, and raises, as before)."""
-    if len(names) < 2 or b'"' in data or b"\x00" in data:  # a NUL (iter_chunks drops it): the line view's
+    if len(names) < 2 or b'"' in data or b"\x00" in data:  # a quote or a NUL: the line view decides
         return None
     if data.count(sep.encode("utf-8")) != n_lines * (len(names) - 1):
         return None
