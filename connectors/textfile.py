@@ -40,7 +40,7 @@ from connectors.limits import (
 )
 from connectors.mixed_encoding import utf8_lines
 from connectors.raw import positional_names
-from connectors.uniform_chunk import uniform_values
+from connectors.uniform_chunk import quoted_values, uniform_values
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +301,7 @@ def _field_counts(lines: pl.Series, sep: str) -> tuple[pl.DataFrame, bool]:
 
 def _parse_fast(chunk: Chunk, ncols: int, sep: str) -> pl.DataFrame | None:
     names = positional_names(ncols)
-    values = uniform_values(chunk.data, chunk.n_lines, names, sep)
+    values = (quoted_values if b'"' in chunk.data else uniform_values)(chunk.data, chunk.n_lines, names, sep)
     if values is not None:  # every line ncols fields (no quote: it ends with sep where its last one is empty)
         nf, trailing = pl.lit(ncols, dtype=pl.Int32), pl.col(names[-1]).is_null()
     else:
