@@ -61,8 +61,9 @@ def test_BN02_parse_fast_skips_the_copy_only_where_the_first_line_has_the_width(
         return real(data, names, sep, lead_needed)
 
     monkeypatch.setattr(textfile, "_parse_values", spy)
-    # a quote keeps the chunks on the general path (a quote-free chunk of full lines: connectors.uniform_chunk)
-    full = _parse_fast(Chunk(b'"1"\t2\t3\n4\t5\t6\n', 2, 2), 3, "\t")
+    # a doubled quote keeps the chunks on the general path (full lines quoted plainly, or not at all:
+    # connectors.uniform_chunk)
+    full = _parse_fast(Chunk(b'"1""x"\t2\t3\n4\t5\t6\n', 2, 2), 3, "\t")
     short = _parse_fast(Chunk(b'"1"\t2\n4\t5\t6\n', 2, 2), 3, "\t")
     assert seen == [False, True]
     assert full["f2"].to_list() == ["3", "6"] and short["f2"].to_list() == [None, "6"]
