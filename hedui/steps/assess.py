@@ -39,19 +39,14 @@ def resolve_policies(con, run_date: str) -> int:
     versions = load_policies()
     # the header maps' enums the rows read, once a run, not once a combination (≈ 1,800 at tenth)
     delivered, programs = _delivered_items(), _programs()
-    # a combination stands in for its households: the request id of a row is the combination's number.  Its row is
-    # its version's row for its 城市/农村 (policy_rows), made once a version and 城市/农村, not once a combination
-    rows, made, year = [], {}, int(run_date[:4])
+    # a combination stands in for its households: the request id of a row is the combination's number
+    rows = []
     for i, c in enumerate(combos):
-        if unknown := _recheck_unknown(versions, c, year, programs):
+        if unknown := _recheck_unknown(versions, c, int(run_date[:4]), programs):
             rows.append({"request_id": str(i), "policy_unknown_zh": unknown})  # no version: the limits are unknown
             continue
-        region, urban_rural, program = c
         try:
-            v = resolve(versions, region or "", year, urban_rural or "城市", program or "*")
-            if (key := (id(v), urban_rural)) not in made:
-                made[key] = version_row(v, "", urban_rural, delivered=delivered)
-            rows.append({**made[key], "request_id": str(i)})
+            rows.extend(policy_rows(versions, [(str(i), *c)], run_date, delivered=delivered))
         except PolicyError:
             # no version for its program, 城市/农村 (or county) in a year some version is in force: its households
             # get no policy row and are answered, the run goes on (evidence_gaps.sql: the limits are unknown).

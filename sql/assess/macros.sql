@@ -361,21 +361,9 @@ linked as (
 -- row (those cost 20 CPU-s at province for 517,508 rows; these 4)
 numbers as (
     select request_id, member_id, institution_key, account_no,
-        min(account_type) as lo_type, max(account_type) as hi_type
-    from linked
-    group by request_id, member_id, institution_key, account_no
-),
-
--- the types of a number of two types or more (few) listed: of one type the list is that type, of none it is NULL, as
--- string_agg(distinct) gives (it ran over every number: ≈ 0.08 CPU-s at tenth)
-typed_numbers as (
-    select request_id, member_id, institution_key, account_no,
+        min(account_type) as lo_type, max(account_type) as hi_type,
         string_agg(distinct account_type, '、' order by account_type) as types_zh
     from linked
-    semi join (select * from numbers where lo_type <> hi_type) as n
-        on n.request_id is not distinct from linked.request_id and n.member_id is not distinct from linked.member_id
-       and n.institution_key is not distinct from linked.institution_key
-       and n.account_no is not distinct from linked.account_no
     group by request_id, member_id, institution_key, account_no
 ),
 
@@ -386,36 +374,16 @@ typed as (
         coalesce(account_type, if(n.lo_type = n.hi_type, n.lo_type, null)) as type_key,
         coalesce(account_type is null and n.lo_type = n.hi_type, false) as is_type_assumed,
         coalesce(account_type is null and n.lo_type <> n.hi_type, false) as is_type_ambiguous,
-        if(n.lo_type <> n.hi_type, t.types_zh, n.lo_type) as types_zh
+        n.types_zh
     from linked
     inner join numbers as n
         on n.request_id = linked.request_id and n.member_id = linked.member_id
        and n.institution_key = linked.institution_key and n.account_no is not distinct from linked.account_no
-    left join typed_numbers as t
-        on t.request_id = n.request_id and t.member_id = n.member_id and t.institution_key = n.institution_key
-       and t.account_no is not distinct from n.account_no
 ),
 
 keyed as (
     select *, institution_key || ':' || coalesce(account_no, '') || ':' || coalesce(type_key, '') as account_key
     from typed
-),
-
--- the answers (account and 查询日期) of two rows or more (few): grouped with the struct arg_mins; an answer of one row
--- (nearly every one) is that row as it is, as in hd_tax_rows (the arg_mins over every answer: ≈ 0.13 CPU-s at tenth)
-doubled as (
-    select request_id, member_id, account_key, query_date
-    from keyed
-    group by all
-    having count(*) > 1
-),
-
-multi as (
-    select keyed.*
-    from keyed
-    semi join doubled as k
-        on k.request_id is not distinct from keyed.request_id and k.member_id is not distinct from keyed.member_id
-       and k.account_key is not distinct from keyed.account_key and k.query_date is not distinct from keyed.query_date
 ),
 
 answers as (
@@ -430,31 +398,17 @@ answers as (
             as kept_pending_id,
         count(*) filter (where not is_pending) as n_answer_rows,
         bool_or(balance_yuan is null) filter (where not is_pending) as has_empty_answer
-    from multi
+    from keyed
     group by request_id, member_id, account_key, query_date
 ),
 
--- an answer of one row: its aggregates over that row (a key of no request, member or account is none: the join below
--- is on their equality)
 final as (
-    select keyed.*, if(not is_pending, record_id, null) as kept_record_id,
-        if(not is_pending, balance_yuan, null) as kept_balance_yuan,
-        if(is_confirmed and not is_pending, record_id, null) as kept_confirmed_id,
-        if(is_pending, record_id, null) as kept_pending_id,
-        if(not is_pending, 1, 0)::bigint as n_answer_rows,
-        if(not is_pending, balance_yuan is null, null) as has_empty_answer
-    from keyed
-    anti join doubled as k
-        on k.request_id is not distinct from keyed.request_id and k.member_id is not distinct from keyed.member_id
-       and k.account_key is not distinct from keyed.account_key and k.query_date is not distinct from keyed.query_date
-    where keyed.request_id is not null and keyed.member_id is not null and keyed.account_key is not null
-    union all
-    select multi.*, a.kept_record_id, a.kept_balance_yuan, a.kept_confirmed_id, a.kept_pending_id, a.n_answer_rows,
+    select keyed.*, a.kept_record_id, a.kept_balance_yuan, a.kept_confirmed_id, a.kept_pending_id, a.n_answer_rows,
         a.has_empty_answer
-    from multi
+    from keyed
     inner join answers as a
-        on a.request_id = multi.request_id and a.member_id = multi.member_id and a.account_key = multi.account_key
-       and a.query_date is not distinct from multi.query_date
+        on a.request_id = keyed.request_id and a.member_id = keyed.member_id and a.account_key = keyed.account_key
+       and a.query_date is not distinct from keyed.query_date
 )
 
 select * from final;
