@@ -1,11 +1,8 @@
 -- findings: each finding with its evidence citation (source, delivery date, file, row, link method and weight).
 with
 
--- each department's staged records that a finding of that source cites, put in by
--- hedui.steps.publish_sql.findings_sql (a record ID begins with its source — sql/staging/split.sql): a source
--- no finding cites (social insurance, tax: a figure's finding cites its lineage) is not read at all
 citations as (
-    {records}
+    select run_date, record_id, file_name, row_no, delivery_date from source_records
     union all
     select run_date, record_id, file_name, row_no, delivery_date from stg_requests
     union all
