@@ -15,6 +15,7 @@ from pathlib import Path
 from hedui import safe_csv
 from hedui.ops.killpoint import kill_point
 from hedui.steps.report import digests, versions
+from hedui.steps.report.cycles import cycles_uncollected
 from hedui.steps.report.display import (
     ALERT_KINDS,
     FINDING_ZH,
@@ -106,6 +107,7 @@ def _alerts_sql() -> str:
     )
 
 
+@cycles_uncollected()  # cycles.py: the step's rows are freed by reference counting
 def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None = None,
                   pool_min: int | None = None, batch_size: int | None = None, reissue: dict | None = None) -> dict:
     """Write every output of a run's report step; return counts.
@@ -150,6 +152,7 @@ def write_reports(con, ctx, only: set[str] | None = None, *, workers: int | None
             "versions_issued": sorted(r["request_id"] for r in rows if r["reissued"])}
 
 
+@cycles_uncollected()
 def render_households(con, ctx, scratch: Path, *, only: set[str] | None = None, n_due: int | None = None,
                       statuses: list[dict] | None = None, workers: int | None = None, pool_min: int | None = None,
                       batch_size: int | None = None, reissue: dict | None = None,

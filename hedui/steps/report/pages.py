@@ -27,6 +27,7 @@ from hedui.steps.report.batchrows import (  # noqa: F401  (pages._objects, _row_
     _part,
     _row_class,
 )
+from hedui.steps.report.cycles import cycles_uncollected
 from hedui.steps.report.display import (
     _DECISION_ZH,
     CHANGE_KIND_ZH,
@@ -262,6 +263,7 @@ def _write_page(path: str, data: bytes) -> None:
 _NO_RECORDS = (b"", 0)
 
 
+@cycles_uncollected()  # the batch's rows and pages are freed by reference counting
 def _render_batch(job: dict) -> tuple[int, int]:
     """Render and write the pages of one batch; return (pages, records cited)."""
     parts, batch, folder = Path(job["parts"]), job["batch"], Path(job["folder"])
