@@ -10,7 +10,6 @@ CT04: whole deliveries (GB18030 and UTF-8 with a BOM, CR LF, quoted separators, 
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import random
 from pathlib import Path
@@ -18,10 +17,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from test_contract_readgap import _same  # parse_chunk against the general path (neither fast path)
 
 from connectors import load_map, read_delivery, textfile
 from connectors.raw import positional_names
-from connectors.textfile import Chunk, parse_chunk
 from connectors.uniform_chunk import quoted_values
 
 DATE = "20261128"
@@ -56,29 +55,6 @@ HOSTILE = [
     "合计,\"\",\"3,000\"\n张三,110101199001011234,\"3,000\"\n".encode(),
     b'"","",""\n"","",""\n',
 ]
-
-
-def _general(monkeypatch, chunk: Chunk, *args) -> tuple[pl.DataFrame | type, dict]:
-    with monkeypatch.context() as m:
-        m.setattr(textfile, "quoted_values", lambda *a: None)
-        m.setattr(textfile, "uniform_values", lambda *a: None)
-        try:
-            return parse_chunk(chunk, *args), chunk.bad
-        except pl.exceptions.PolarsError as exc:
-            return type(exc), chunk.bad
-
-
-def _same(monkeypatch, data: bytes, ncols: int, sep: str = ",", first: int = 1, after: int = 0,
-          width: int = 0) -> None:
-    chunk = Chunk(data, first, data.count(b"\n") + (0 if data.endswith(b"\n") else 1))
-    old, old_bad = _general(monkeypatch, copy.deepcopy(chunk), ncols, sep, after, width)
-    if isinstance(old, type):
-        with pytest.raises(old):
-            parse_chunk(chunk, ncols, sep, after, width)
-        return
-    new = parse_chunk(chunk, ncols, sep, after, width)
-    assert_frame_equal(new, old)
-    assert chunk.bad == old_bad
 
 
 @pytest.mark.parametrize("data", HOSTILE)

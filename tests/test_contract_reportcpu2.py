@@ -54,7 +54,7 @@ def _copy(world_run, tmp_path):
 
 def test_CU01_the_pause_puts_the_collector_back_as_it_was():
     """`cycles_uncollected`: off inside, on after (also after an error); left off when it was off before."""
-    from hedui.steps.report.cycles import cycles_uncollected
+    from hedui.steps.cycles import cycles_uncollected
 
     assert gc.isenabled()
     with cycles_uncollected():

@@ -8,8 +8,6 @@ spec in `hedui/linkage.yaml`; what the step adds is the choice of records
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 
 import pyarrow as pa
@@ -17,6 +15,7 @@ import pyarrow.compute as pc
 
 from hedui import db
 from hedui.resources import package_path
+from hedui.steps.cycles import cycles_uncollected
 from hedui.steps.link_ids import _normalized, _plain_table  # noqa: F401  (_normalized: tests, urgent path's twin)
 from hedui.steps.link_near import authorized_members, near_table, quarantine_near
 from hedui.steps.link_questions import competitors_table, nameless_masked_pairs, surname_conflicts
@@ -299,20 +298,6 @@ def probabilistic_pairs(con, run_date: str, keys, members: pa.Table | None = Non
     log.info("probabilistic linkage: %d records without a usable ID, %d members, %d pairs to link or review",
              n_left, n_right, n)
     return n
-
-
-@contextlib.contextmanager
-def cycles_uncollected():
-    """Python's cycle collector off for the block, back as it was after (also on an error).  The step makes
-    hundreds of thousands of short-lived strings and tuples (decrypted IDs, fetched rows) that reference counting
-    frees; each full collection walked every live object for none (0.19 CPU-s of link at tenth, more at province)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def link_run(con, run_date: str, keys) -> dict:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from hedui import safe_csv
 from hedui.ops.killpoint import kill_point
+from hedui.steps.cycles import cycles_uncollected
 from hedui.steps.report import digests, versions
-from hedui.steps.report.cycles import cycles_uncollected
 from hedui.steps.report.display import (
     ALERT_KINDS,
     FINDING_ZH,

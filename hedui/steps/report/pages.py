@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from markupsafe import Markup
 
 from hedui.ops.killpoint import kill_point
+from hedui.steps.cycles import cycles_uncollected
 from hedui.steps.report import sqlhtml
 from hedui.steps.report.batchrows import (  # noqa: F401  (pages._objects, _row_class: their old place)
     HOUSEHOLDS_HASHED,
@@ -27,7 +28,6 @@ from hedui.steps.report.batchrows import (  # noqa: F401  (pages._objects, _row_
     _part,
     _row_class,
 )
-from hedui.steps.report.cycles import cycles_uncollected
 from hedui.steps.report.display import (
     _DECISION_ZH,
     CHANGE_KIND_ZH,
